@@ -1,0 +1,64 @@
+/**
+ * The error types every part of tunkit shares.
+ *
+ * - {@link TunkitError}: base class; `hint` says what the user can do about it.
+ * - {@link UsageError}: bad input caught before anything touched the system (CLI exit code 2).
+ * - {@link TruncatedError}: a decoder ran past the end of its input.
+ * - {@link MalformedError}: a decoder met a value that cannot be right (bad length, bad version).
+ *
+ * @module
+ */
+
+/** Base class of tunkit's own errors. `hint` is an actionable sentence, or undefined. */
+export class TunkitError extends Error {
+  /** What the user can do about it. */
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+}
+
+/**
+ * Bad input: a name, address, number or word that tunkit refuses before any syscall.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * try { throw new UsageError('Invalid MTU "70000": expected 68..65535'); }
+ * catch (e) { console.log(e instanceof UsageError); } // true
+ * ```
+ */
+export class UsageError extends TunkitError {}
+
+/** A decoder needed more bytes than the input holds. */
+export class TruncatedError extends TunkitError {
+  /** Offset at which the read was attempted. */
+  readonly offset: number;
+  /** Bytes the read needed. */
+  readonly needed: number;
+  /** Bytes the input holds. */
+  readonly available: number;
+  constructor(what: string, offset: number, needed: number, available: number) {
+    super(`Truncated ${what}: need ${needed} bytes at offset ${offset}, have ${Math.max(0, available - offset)}`);
+    this.offset = offset;
+    this.needed = needed;
+    this.available = available;
+  }
+}
+
+/** A decoder found a value that cannot be right (a length smaller than its header, a bad version). */
+export class MalformedError extends TunkitError {
+  /** Offset of the offending field. */
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(message);
+    this.offset = offset;
+  }
+}
+
+/** True for the errors a decoder throws on hostile or short input. */
+export function isDecodeError(e: unknown): e is TruncatedError | MalformedError {
+  return e instanceof TruncatedError || e instanceof MalformedError;
+}

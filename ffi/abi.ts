@@ -1,0 +1,301 @@
+/**
+ * Pure ABI facts for the architectures tunkit supports (x86_64 and aarch64, Linux):
+ * ioctl request numbers computed with the kernel's `_IOC` encoding, open/fcntl/socket
+ * constants, and the byte layout of the structs tunkit passes to the kernel
+ * (`struct ifreq`, `struct sockaddr_nl`, `struct epoll_event`).
+ *
+ * Both supported architectures use the asm-generic ioctl encoding and the asm-generic
+ * errno/open-flag numbers; anything else is refused with a clear message by {@link checkArch}.
+ *
+ * @module
+ */
+import { UsageError } from "../common/errors.ts";
+import { checkIfName } from "../common/ifname.ts";
+
+/** Architectures whose ABI tunkit knows. */
+export type Arch = "x64" | "arm64";
+
+/**
+ * Returns `arch` if tunkit knows its ABI, else throws.
+ *
+ * @example
+ * ```ts
+ * import { checkArch } from "./abi.ts";
+ * checkArch("x64"); // "x64"
+ * ```
+ */
+export function checkArch(arch: string): Arch {
+  if (arch === "x64" || arch === "arm64") return arch;
+  throw new UsageError(
+    `Unsupported architecture "${arch}": tunkit knows the Linux ABI of x86_64 and aarch64 only`,
+  );
+}
+
+// asm-generic/ioctl.h: nr 8 bits, type 8 bits, size 14 bits, dir 2 bits.
+const IOC_NONE = 0;
+const IOC_WRITE = 1;
+const IOC_READ = 2;
+
+/**
+ * The kernel's `_IOC(dir, type, nr, size)`, as an unsigned 32-bit number.
+ *
+ * @example
+ * ```ts
+ * import { ioc } from "./abi.ts";
+ * ioc(1, "T".charCodeAt(0), 202, 4).toString(16); // "400454ca" (TUNSETIFF)
+ * ```
+ */
+export function ioc(dir: number, type: number, nr: number, size: number): number {
+  if (size >= 1 << 14) throw new RangeError(`ioctl size ${size} does not fit in 14 bits`);
+  return ((dir << 30) | (size << 16) | (type << 8) | nr) >>> 0;
+}
+/** `_IO(type, nr)` */
+export const io = (type: number, nr: number): number => ioc(IOC_NONE, type, nr, 0);
+/** `_IOW(type, nr, size)` */
+export const iow = (type: number, nr: number, size: number): number => ioc(IOC_WRITE, type, nr, size);
+/** `_IOR(type, nr, size)` */
+export const ior = (type: number, nr: number, size: number): number => ioc(IOC_READ, type, nr, size);
+
+const T = "T".charCodeAt(0);
+const INT = 4;
+
+/** ioctl requests of /dev/net/tun (include/uapi/linux/if_tun.h). */
+export const TUN_IOCTL = {
+  TUNSETNOCSUM: iow(T, 200, INT),
+  TUNSETDEBUG: iow(T, 201, INT),
+  TUNSETIFF: iow(T, 202, INT),
+  TUNSETPERSIST: iow(T, 203, INT),
+  TUNSETOWNER: iow(T, 204, INT),
+  TUNSETLINK: iow(T, 205, INT),
+  TUNSETGROUP: iow(T, 206, INT),
+  TUNGETFEATURES: ior(T, 207, INT),
+  TUNSETOFFLOAD: iow(T, 208, INT),
+  TUNSETTXFILTER: iow(T, 209, INT),
+  TUNGETIFF: ior(T, 210, INT),
+  TUNGETSNDBUF: ior(T, 211, INT),
+  TUNSETSNDBUF: iow(T, 212, INT),
+  TUNGETVNETHDRSZ: ior(T, 215, INT),
+  TUNSETVNETHDRSZ: iow(T, 216, INT),
+  TUNSETQUEUE: iow(T, 217, INT),
+  TUNSETIFINDEX: iow(T, 218, INT),
+} as const;
+
+/** `ifr_flags` bits of TUNSETIFF / TUNGETIFF / TUNGETFEATURES. */
+export const IFF = {
+  TUN: 0x0001,
+  TAP: 0x0002,
+  NAPI: 0x0010,
+  NAPI_FRAGS: 0x0020,
+  NO_CARRIER: 0x0040,
+  NO_PI: 0x1000,
+  ONE_QUEUE: 0x2000,
+  VNET_HDR: 0x4000,
+  TUN_EXCL: 0x8000,
+  MULTI_QUEUE: 0x0100,
+  ATTACH_QUEUE: 0x0200,
+  DETACH_QUEUE: 0x0400,
+  PERSIST: 0x0800,
+  NOFILTER: 0x1000,
+} as const;
+
+/** TUNSETOFFLOAD bits. */
+export const TUN_F = {
+  CSUM: 0x01,
+  TSO4: 0x02,
+  TSO6: 0x04,
+  TSO_ECN: 0x08,
+  UFO: 0x10,
+  USO4: 0x20,
+  USO6: 0x40,
+} as const;
+
+/** Names of the TUNGETFEATURES bits, for display. */
+export function featureNames(flags: number): string[] {
+  const names: Array<[number, string]> = [
+    [IFF.TUN, "tun"],
+    [IFF.TAP, "tap"],
+    [IFF.NAPI, "napi"],
+    [IFF.NAPI_FRAGS, "napi_frags"],
+    [IFF.NO_CARRIER, "no_carrier"],
+    [IFF.NO_PI, "no_pi"],
+    [IFF.ONE_QUEUE, "one_queue"],
+    [IFF.VNET_HDR, "vnet_hdr"],
+    [IFF.TUN_EXCL, "tun_excl"],
+    [IFF.MULTI_QUEUE, "multi_queue"],
+    [IFF.ATTACH_QUEUE, "attach_queue"],
+    [IFF.DETACH_QUEUE, "detach_queue"],
+    [IFF.PERSIST, "persist"],
+  ];
+  return names.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
+}
+
+/** open(2)/fcntl(2) flags (asm-generic values, shared by x86_64 and aarch64). */
+export const O = {
+  RDONLY: 0,
+  WRONLY: 1,
+  RDWR: 2,
+  NONBLOCK: 0o4000,
+  CLOEXEC: 0o2000000,
+} as const;
+
+/** fcntl(2) commands. */
+export const F = { GETFD: 1, SETFD: 2, GETFL: 3, SETFL: 4, FD_CLOEXEC: 1 } as const;
+
+/** Socket constants. */
+export const SOCK = {
+  AF_UNIX: 1,
+  AF_INET: 2,
+  AF_INET6: 10,
+  AF_NETLINK: 16,
+  AF_PACKET: 17,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_RAW: 3,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+  SO_SNDBUF: 7,
+  SO_RCVBUF: 8,
+  SO_SNDBUFFORCE: 32,
+  SO_RCVBUFFORCE: 33,
+  SOL_PACKET: 263,
+  SOL_NETLINK: 270,
+  MSG_PEEK: 2,
+  MSG_TRUNC: 0x20,
+  MSG_DONTWAIT: 0x40,
+} as const;
+
+/** epoll constants. */
+export const EPOLL = {
+  CLOEXEC: 0o2000000,
+  CTL_ADD: 1,
+  CTL_DEL: 2,
+  CTL_MOD: 3,
+  IN: 0x001,
+  OUT: 0x004,
+  ERR: 0x008,
+  HUP: 0x010,
+  RDHUP: 0x2000,
+  ONESHOT: 1 << 30,
+  ET: 1 << 31,
+} as const;
+
+/** eventfd(2) flags. */
+export const EFD = { CLOEXEC: 0o2000000, NONBLOCK: 0o4000 } as const;
+
+/** clone/setns namespace type of a network namespace. */
+export const CLONE_NEWNET = 0x40000000;
+/** clone/setns namespace type of a user namespace. */
+export const CLONE_NEWUSER = 0x10000000;
+
+/** Size of `struct ifreq` on 64-bit Linux. */
+export const IFREQ_SIZE = 40;
+/** IFNAMSIZ. */
+export const IFNAMSIZ = 16;
+
+/**
+ * Packs a `struct ifreq` with a name and `ifr_flags`, as TUNSETIFF and TUNSETQUEUE take it.
+ *
+ * @example
+ * ```ts
+ * import { packIfreq, IFF } from "./abi.ts";
+ * const req = packIfreq("tun%d", IFF.TUN | IFF.NO_PI); // 40 bytes
+ * ```
+ */
+export function packIfreq(name: string, flags: number, out: Uint8Array = new Uint8Array(IFREQ_SIZE)): Uint8Array {
+  checkIfName(name, true);
+  out.fill(0, 0, IFREQ_SIZE);
+  const bytes = new TextEncoder().encode(name);
+  out.set(bytes, 0);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint16(IFNAMSIZ, flags & 0xffff, true);
+  return out;
+}
+
+/**
+ * Reads the name and `ifr_flags` back from a `struct ifreq` the kernel filled in.
+ *
+ * @example
+ * ```ts
+ * import { packIfreq, unpackIfreq } from "./abi.ts";
+ * unpackIfreq(packIfreq("tun0", 0x1001)); // { name: "tun0", flags: 0x1001 }
+ * ```
+ */
+export function unpackIfreq(buf: Uint8Array): { name: string; flags: number } {
+  if (buf.length < IFNAMSIZ + 2) throw new RangeError(`struct ifreq needs ${IFNAMSIZ + 2} bytes, got ${buf.length}`);
+  let end = buf.indexOf(0);
+  if (end < 0 || end > IFNAMSIZ) end = IFNAMSIZ;
+  const name = new TextDecoder().decode(buf.subarray(0, end));
+  const flags = buf[IFNAMSIZ]! | (buf[IFNAMSIZ + 1]! << 8);
+  return { name, flags };
+}
+
+/** Size of `struct sockaddr_nl`. */
+export const SOCKADDR_NL_SIZE = 12;
+
+/**
+ * Packs a `struct sockaddr_nl` {nl_family = AF_NETLINK, nl_pid, nl_groups}.
+ *
+ * @example
+ * ```ts
+ * import { packSockaddrNl } from "./abi.ts";
+ * packSockaddrNl(0, 0); // 12 bytes: 10 00 00 00 00 00 00 00 00 00 00 00
+ * ```
+ */
+export function packSockaddrNl(pid: number, groups: number, out: Uint8Array = new Uint8Array(SOCKADDR_NL_SIZE)): Uint8Array {
+  const dv = new DataView(out.buffer, out.byteOffset, SOCKADDR_NL_SIZE);
+  dv.setUint16(0, SOCK.AF_NETLINK, true);
+  dv.setUint16(2, 0, true);
+  dv.setUint32(4, pid >>> 0, true);
+  dv.setUint32(8, groups >>> 0, true);
+  return out;
+}
+
+/** Reads {family, pid, groups} from a `struct sockaddr_nl`. */
+export function unpackSockaddrNl(buf: Uint8Array): { family: number; pid: number; groups: number } {
+  if (buf.length < SOCKADDR_NL_SIZE) throw new RangeError(`struct sockaddr_nl needs 12 bytes, got ${buf.length}`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, SOCKADDR_NL_SIZE);
+  return { family: dv.getUint16(0, true), pid: dv.getUint32(4, true), groups: dv.getUint32(8, true) };
+}
+
+/**
+ * Size of `struct epoll_event`: packed (12 bytes) on x86_64, naturally aligned (16) on aarch64.
+ *
+ * @example
+ * ```ts
+ * import { epollEventSize } from "./abi.ts";
+ * epollEventSize("x64");   // 12
+ * epollEventSize("arm64"); // 16
+ * ```
+ */
+export function epollEventSize(arch: Arch): number {
+  return arch === "x64" ? 12 : 16;
+}
+
+/** Offset of `data` inside `struct epoll_event`. */
+export function epollDataOffset(arch: Arch): number {
+  return arch === "x64" ? 4 : 8;
+}
+
+/** Writes one `struct epoll_event` {events, data.u32 = token} into `out` at index `i`. */
+export function packEpollEvent(arch: Arch, events: number, token: number, out: Uint8Array, i = 0): Uint8Array {
+  const size = epollEventSize(arch);
+  const dv = new DataView(out.buffer, out.byteOffset + i * size, size);
+  dv.setUint32(0, events >>> 0, true);
+  const d = epollDataOffset(arch);
+  dv.setUint32(d, token >>> 0, true);
+  dv.setUint32(d + 4, 0, true);
+  return out;
+}
+
+/** Reads {events, token} of the `i`-th `struct epoll_event` in `buf`. */
+export function unpackEpollEvent(arch: Arch, buf: Uint8Array, i = 0): { events: number; token: number } {
+  const size = epollEventSize(arch);
+  const dv = new DataView(buf.buffer, buf.byteOffset + i * size, size);
+  return { events: dv.getUint32(0, true), token: dv.getUint32(epollDataOffset(arch), true) };
+}
+
+/** Size of `struct tpacket_stats` (PACKET_STATISTICS). */
+export const TPACKET_STATS_SIZE = 8;
+
+/** Size of the `struct virtio_net_hdr` that IFF_VNET_HDR puts before each packet (default). */
+export const VIRTIO_NET_HDR_SIZE = 10;

@@ -1,0 +1,121 @@
+/**
+ * bun:ffi backend. The only file besides ffi/deno.ts that touches a runtime's FFI.
+ *
+ * @module
+ */
+import { dlopen, ptr, read as peek, FFIType, type Pointer } from "bun:ffi";
+import { LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
+import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
+
+const TYPE: Record<AbiType, FFIType> = {
+  i32: FFIType.i32,
+  u32: FFIType.u32,
+  u64: FFIType.u64,
+  buf: FFIType.ptr,
+  ptr: FFIType.ptr,
+  void: FFIType.void,
+};
+
+function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
+  // bun:ffi binds by C symbol name, once per name. Its "ptr" arguments take a TypedArray, a
+  // raw pointer number or an integer alike, so an alias (readp -> read, ioctlv -> ioctl) is the
+  // same binding: the first spec of each C name is declared, aliases share it.
+  const decl: Record<string, { args: FFIType[]; returns: FFIType }> = {};
+  for (const [key, spec] of Object.entries(SYMBOLS)) {
+    const cname = "name" in spec && spec.name ? spec.name : key;
+    decl[cname] ??= {
+      args: spec.args.map((t) => (t === "u64" ? FFIType.ptr : TYPE[t])),
+      returns: TYPE[spec.ret],
+    };
+  }
+  let lastErr: unknown;
+  for (const path of LIBC_NAMES) {
+    try {
+      const sym = dlopen(path, decl).symbols as unknown as Record<string, (...a: unknown[]) => number>;
+      const fn: Record<string, (...a: unknown[]) => number> = {};
+      for (const [key, spec] of Object.entries(SYMBOLS)) {
+        fn[key] = sym["name" in spec && spec.name ? spec.name : key]!;
+      }
+      return { path, fn };
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  throw new Error(`Cannot load libc (tried ${LIBC_NAMES.join(", ")}): ${String(lastErr)}`);
+}
+
+const WORKER_SOURCE = (libc: string) => `
+import { dlopen, ptr, read } from "bun:ffi";
+const lib = dlopen(${JSON.stringify(libc)}, {
+  epoll_wait: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
+  __errno_location: { args: [], returns: "ptr" },
+});
+const { epoll_wait, __errno_location } = lib.symbols;
+self.onmessage = (e) => {
+  const { ctl: ctlBuf, events: evBuf, epfd, max } = e.data;
+  const ctl = new Int32Array(ctlBuf);
+  const events = new Uint8Array(evBuf);
+  const evp = ptr(events);
+  const errp = __errno_location();
+  for (;;) {
+    Atomics.wait(ctl, 0, 0);          // REQ
+    if (Atomics.load(ctl, 3) === 1) break; // STOP
+    Atomics.store(ctl, 0, 0);
+    let n = epoll_wait(epfd, evp, max, -1);
+    if (n < 0) n = -read.i32(errp);
+    Atomics.store(ctl, 2, n);         // RES
+    Atomics.store(ctl, 1, 1);         // DONE
+    Atomics.notify(ctl, 1);
+  }
+  self.close();
+};
+`;
+
+function makeBackend(): Backend {
+  const { path, fn } = open();
+  const errp = fn.__errno_location!() as unknown as Pointer;
+  return {
+    runtime: "bun",
+    arch: process.arch,
+    fn: fn as unknown as Backend["fn"],
+    errno: () => peek.i32(errp),
+    addr(buf: Uint8Array, offset = 0): Ptr {
+      // Pitfall: ptr() of a small, not-yet-materialised typed array goes stale once .buffer is
+      // touched (JSC moves the data out of the GC heap). Touch it first.
+      void buf.buffer;
+      return ptr(buf, offset);
+    },
+    epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
+      const ctlBuf = new SharedArrayBuffer(16);
+      const ctl = new Int32Array(ctlBuf);
+      const evBuf = new SharedArrayBuffer(Math.max(maxEvents * eventSize, 1024));
+      const url = URL.createObjectURL(new Blob([WORKER_SOURCE(path)], { type: "application/typescript" }));
+      const worker = new Worker(url);
+      worker.postMessage({ ctl: ctlBuf, events: evBuf, epfd, max: maxEvents });
+      worker.unref();
+      let closed = false;
+      return {
+        events: new Uint8Array(evBuf),
+        async wait(): Promise<number> {
+          Atomics.store(ctl, 1, 0);
+          Atomics.store(ctl, 0, 1);
+          Atomics.notify(ctl, 0);
+          const r = Atomics.waitAsync(ctl, 1, 0);
+          if (r.async) await r.value;
+          return Atomics.load(ctl, 2);
+        },
+        close(): void {
+          if (closed) return;
+          closed = true;
+          Atomics.store(ctl, 3, 1);
+          Atomics.store(ctl, 0, 1);
+          Atomics.notify(ctl, 0);
+          URL.revokeObjectURL(url);
+        },
+      };
+    },
+  };
+}
+
+/** The Bun backend, bound to libc. */
+export const backend: Backend = makeBackend();

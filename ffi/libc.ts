@@ -1,0 +1,219 @@
+/**
+ * libc through the runtime's FFI: one symbol table (ffi/symbols.ts), two backends (bun:ffi and
+ * Deno.dlopen), and checked wrappers that throw {@link SysError} with errno read right after
+ * the failing call. Nothing outside ffi/ imports a runtime FFI.
+ *
+ * Hot paths use {@link raw} (returns -1, errno left for {@link errno}) with pointers cached via
+ * {@link addr}; everything else uses {@link sys}.
+ *
+ * @module
+ */
+import type { Backend, Ptr } from "./backend.ts";
+import { checkArch, EPOLL, F, O, SOCK, epollEventSize, packEpollEvent, type Arch } from "./abi.ts";
+import { ERRNO, SysError } from "./errors.ts";
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const backend: Backend = isBun ? (await import("./bun.ts")).backend : (await import("./deno.ts")).backend;
+
+/** Which runtime tunkit runs on. */
+export const runtime: "bun" | "deno" = backend.runtime;
+/** The machine's architecture (refused at load time unless x86_64 or aarch64). */
+export const arch: Arch = checkArch(backend.arch);
+/** The bound libc functions: -1 and errno on failure, no checks. For hot paths. */
+export const raw = backend.fn as unknown as RawLibc;
+/** errno of the calling thread. Read it immediately after the failing call. */
+export const errno: () => number = backend.errno;
+/** Raw address of `buf[offset]`, for {@link raw} calls taking "ptr"; keep `buf` alive meanwhile. */
+export const addr: (buf: Uint8Array, offset?: number) => Ptr = backend.addr;
+/** @internal used by ffi/poller.ts */
+export const epollWaiter = backend.epollWaiter;
+export type { Ptr };
+
+/** Signatures of {@link raw}. */
+export interface RawLibc {
+  open(path: Uint8Array, flags: number, mode: number): number;
+  close(fd: number): number;
+  read(fd: number, buf: Uint8Array, len: number): number;
+  write(fd: number, buf: Uint8Array, len: number): number;
+  readp(fd: number, p: Ptr, len: number): number;
+  writep(fd: number, p: Ptr, len: number): number;
+  ioctl(fd: number, req: number, arg: Uint8Array | null): number;
+  ioctlv(fd: number, req: number, arg: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  socket(domain: number, type: number, proto: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  connect(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, opt: number, val: Uint8Array, len: number): number;
+  getsockopt(fd: number, level: number, opt: number, val: Uint8Array, lenp: Uint8Array): number;
+  getsockname(fd: number, addr: Uint8Array, lenp: Uint8Array): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alen: number): number;
+  recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
+  recvfromp(fd: number, p: Ptr, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
+  poll(fds: Uint8Array, n: number, timeout: number): number;
+  epoll_create1(flags: number): number;
+  epoll_ctl(epfd: number, op: number, fd: number, ev: Uint8Array | null): number;
+  epoll_wait(epfd: number, evs: Uint8Array, max: number, timeout: number): number;
+  eventfd(init: number, flags: number): number;
+  setns(fd: number, nstype: number): number;
+  unshare(flags: number): number;
+  if_nametoindex(name: Uint8Array): number;
+  getpid(): number;
+  getuid(): number;
+  geteuid(): number;
+  getgid(): number;
+  getegid(): number;
+}
+
+const enc = new TextEncoder();
+/** NUL-terminated bytes of a string, for C. */
+export function cstr(s: string): Uint8Array {
+  const b = enc.encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** Throws SysError(syscall) with the current errno when `ret < 0`; returns `ret` otherwise. */
+export function check(ret: number, syscall: string, subject?: string): number {
+  if (ret < 0) throw new SysError(syscall, errno(), subject);
+  return ret;
+}
+
+const intBuf = new Uint8Array(8);
+const intView = new DataView(intBuf.buffer);
+const lenBuf = new Uint8Array(4);
+const lenView = new DataView(lenBuf.buffer);
+
+/**
+ * Checked libc calls: each throws {@link SysError} on failure. `read`, `write`, `recvfrom`
+ * return -1 for EAGAIN instead of throwing (non-blocking fds).
+ *
+ * @example
+ * ```ts
+ * import { sys, O } from "./libc.ts";
+ * const fd = sys.open("/dev/null", O.RDWR);
+ * sys.write(fd, new Uint8Array(3)); // 3
+ * sys.close(fd);
+ * ```
+ */
+export const sys = {
+  open(path: string, flags: number, mode = 0): number {
+    return check(raw.open(cstr(path), flags | O.CLOEXEC, mode), "open", path);
+  },
+  close(fd: number): void {
+    // EINTR on close: the fd is gone anyway on Linux; never retry.
+    const r = raw.close(fd);
+    if (r < 0) {
+      const e = errno();
+      if (e !== ERRNO.EINTR) throw new SysError("close", e);
+    }
+  },
+  read(fd: number, buf: Uint8Array, len = buf.length, what = "read"): number {
+    const n = raw.read(fd, buf, len);
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === ERRNO.EAGAIN) return -1;
+    throw new SysError(what, e);
+  },
+  write(fd: number, buf: Uint8Array, len = buf.length, what = "write"): number {
+    const n = raw.write(fd, buf, len);
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === ERRNO.EAGAIN) return -1;
+    throw new SysError(what, e);
+  },
+  /** ioctl with a pointer argument. `name` appears in errors: "ioctl(TUNSETIFF)". */
+  ioctl(fd: number, req: number, arg: Uint8Array | null, name: string, subject?: string): number {
+    return check(raw.ioctl(fd, req >>> 0, arg), `ioctl(${name})`, subject);
+  },
+  /** ioctl with an integer argument passed by value (TUNSETPERSIST, TUNSETOWNER…). */
+  ioctlValue(fd: number, req: number, value: number, name: string, subject?: string): number {
+    return check(raw.ioctlv(fd, req >>> 0, value), `ioctl(${name})`, subject);
+  },
+  fcntl(fd: number, cmd: number, arg = 0): number {
+    return check(raw.fcntl(fd, cmd, arg), "fcntl");
+  },
+  setNonBlocking(fd: number, on = true): void {
+    const fl = sys.fcntl(fd, F.GETFL);
+    sys.fcntl(fd, F.SETFL, on ? fl | O.NONBLOCK : fl & ~O.NONBLOCK);
+  },
+  socket(domain: number, type: number, proto: number): number {
+    return check(raw.socket(domain, type | SOCK.SOCK_CLOEXEC, proto), "socket");
+  },
+  bind(fd: number, sockaddr: Uint8Array): void {
+    check(raw.bind(fd, sockaddr, sockaddr.length), "bind");
+  },
+  connect(fd: number, sockaddr: Uint8Array): void {
+    check(raw.connect(fd, sockaddr, sockaddr.length), "connect");
+  },
+  setsockopt(fd: number, level: number, opt: number, val: Uint8Array, what = `setsockopt(${level},${opt})`): void {
+    check(raw.setsockopt(fd, level, opt, val, val.length), what);
+  },
+  setsockoptInt(fd: number, level: number, opt: number, value: number, what?: string): void {
+    intView.setInt32(0, value, true);
+    sys.setsockopt(fd, level, opt, intBuf.subarray(0, 4), what);
+  },
+  /** getsockopt into `val`; returns the length the kernel wrote. */
+  getsockopt(fd: number, level: number, opt: number, val: Uint8Array): number {
+    lenView.setUint32(0, val.length, true);
+    check(raw.getsockopt(fd, level, opt, val, lenBuf), `getsockopt(${level},${opt})`);
+    return lenView.getUint32(0, true);
+  },
+  getsockoptInt(fd: number, level: number, opt: number): number {
+    sys.getsockopt(fd, level, opt, intBuf.subarray(0, 4));
+    return intView.getInt32(0, true);
+  },
+  /** getsockname into `out`; returns the address length. */
+  getsockname(fd: number, out: Uint8Array): number {
+    lenView.setUint32(0, out.length, true);
+    check(raw.getsockname(fd, out, lenBuf), "getsockname");
+    return lenView.getUint32(0, true);
+  },
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, to: Uint8Array | null): number {
+    const n = raw.sendto(fd, buf, len, flags, to, to ? to.length : 0);
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === ERRNO.EAGAIN) return -1;
+    throw new SysError("sendto", e);
+  },
+  /** recvfrom; -1 on EAGAIN. `from` (optional) receives the sender address; its length is in `fromLen`. */
+  recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, from: Uint8Array | null, fromLen: Uint8Array | null = null): number {
+    if (from && fromLen) new DataView(fromLen.buffer, fromLen.byteOffset, 4).setUint32(0, from.length, true);
+    const n = raw.recvfrom(fd, buf, len, flags, from, from ? fromLen : null);
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === ERRNO.EAGAIN) return -1;
+    throw new SysError("recvfrom", e);
+  },
+  epollCreate(): number {
+    return check(raw.epoll_create1(EPOLL.CLOEXEC), "epoll_create1");
+  },
+  epollCtl(epfd: number, op: number, fd: number, events: number, token: number): void {
+    const ev = new Uint8Array(16);
+    packEpollEvent(arch, events, token, ev);
+    check(raw.epoll_ctl(epfd, op, fd, ev), "epoll_ctl");
+  },
+  eventfd(init: number, flags: number): number {
+    return check(raw.eventfd(init, flags), "eventfd");
+  },
+  setns(fd: number, nstype: number, subject?: string): void {
+    check(raw.setns(fd, nstype), "setns", subject);
+  },
+  unshare(flags: number): void {
+    check(raw.unshare(flags), "unshare");
+  },
+  /** Interface index of `name`, or 0 when there is no such interface. */
+  ifNameToIndex(name: string): number {
+    return raw.if_nametoindex(cstr(name)) >>> 0;
+  },
+  getpid: (): number => raw.getpid(),
+  getuid: (): number => raw.getuid() >>> 0,
+  geteuid: (): number => raw.geteuid() >>> 0,
+  getgid: (): number => raw.getgid() >>> 0,
+  getegid: (): number => raw.getegid() >>> 0,
+};
+
+/** Size of one `struct epoll_event` on this machine. */
+export const EPOLL_EVENT_SIZE = epollEventSize(arch);
+
+export { ERRNO, SysError, O, F, SOCK, EPOLL };
