@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test";
+import { Cursor } from "../../common/cursor.ts";
+import { TruncatedError, UsageError, isDecodeError } from "../../common/errors.ts";
+import { fromHex, toHex } from "../../common/hex.ts";
+import { checkIfName } from "../../common/ifname.ts";
+
+describe("Cursor", () => {
+  test("reads big and little endian", () => {
+    const c = new Cursor(fromHex("0102 0304 05060708 090a0b0c"));
+    expect(c.u16be()).toBe(0x0102);
+    expect(c.u16le()).toBe(0x0403);
+    expect(c.u32be()).toBe(0x05060708);
+    expect(c.u32le()).toBe(0x0c0b0a09);
+    expect(c.remaining).toBe(0);
+  });
+  test("throws TruncatedError, never reads past the end", () => {
+    const c = new Cursor(fromHex("0102 03"), "thing");
+    c.u16be();
+    expect(() => c.u16be()).toThrow(TruncatedError);
+    expect(() => c.bytesN(2)).toThrow(/Truncated thing: need 2 bytes at offset 2, have 1/);
+    expect(c.pos).toBe(2);
+    expect(() => c.need(-1)).toThrow(TruncatedError);
+  });
+  test("sub cursors are bounded by their parent slice", () => {
+    const c = new Cursor(fromHex("0001020304"));
+    const s = c.sub(2);
+    expect(s.u16be()).toBe(1);
+    expect(() => s.u8()).toThrow(TruncatedError);
+    expect(c.u8()).toBe(2);
+  });
+  test("isDecodeError", () => {
+    expect(isDecodeError(new TruncatedError("x", 0, 1, 0))).toBe(true);
+    expect(isDecodeError(new Error("x"))).toBe(false);
+  });
+});
+
+describe("hex", () => {
+  test("round trip with separators", () => {
+    expect(toHex(fromHex("0x45 00:00-54"))).toBe("45000054");
+    expect(toHex(new Uint8Array([1, 0xab]), " ")).toBe("01 ab");
+  });
+  test("bad hex is a UsageError", () => {
+    expect(() => fromHex("abc")).toThrow(UsageError);
+    expect(() => fromHex("zz")).toThrow(/only 0-9 a-f/);
+  });
+});
+
+describe("interface names", () => {
+  test("valid", () => {
+    for (const n of ["tun0", "a", "abcdefghijklmno", "tap-1_x.y", "tún"]) expect(checkIfName(n)).toBe(n);
+    expect(checkIfName("tun%d", true)).toBe("tun%d");
+  });
+  test("invalid, with the reason", () => {
+    expect(() => checkIfName("")).toThrow(/empty/);
+    expect(() => checkIfName("abcdefghijklmnop")).toThrow(/16 bytes, at most 15/);
+    expect(() => checkIfName("ééééééééé")).toThrow(/18 bytes/);
+    expect(() => checkIfName(".")).toThrow(UsageError);
+    expect(() => checkIfName("..")).toThrow(UsageError);
+    expect(() => checkIfName("a/b")).toThrow(/no "\/"/);
+    expect(() => checkIfName("a:b")).toThrow(UsageError);
+    expect(() => checkIfName("a b")).toThrow(UsageError);
+    expect(() => checkIfName("a\nb")).toThrow(UsageError);
+    expect(() => checkIfName("a\x01b")).toThrow(/control/);
+    expect(() => checkIfName("tun%d")).toThrow(/template/);
+    expect(() => checkIfName("t%d%d", true)).toThrow(UsageError);
+    expect(() => checkIfName("t%s", true)).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * TUN/TAP device lifecycle: create or attach (`TUNSETIFF`), name templates (`tun%d`), packet
+ * info, vnet header, multi-queue, persist, owner and group, create-from-fd, delete a persistent
+ * device, and the kernel's feature probe (`TUNGETFEATURES`).
+ *
+ * @module
+ */
+import { sys, raw, errno, ERRNO, O } from "../ffi/libc.ts";
+import { IFF, IFREQ_SIZE, TUN_IOCTL, packIfreq, unpackIfreq, featureNames, VIRTIO_NET_HDR_SIZE } from "../ffi/abi.ts";
+import { SysError } from "../ffi/errors.ts";
+import { UsageError } from "../common/errors.ts";
+import { checkIfName } from "../common/ifname.ts";
+import { TunQueue } from "./queue.ts";
+import { tunHolders } from "./holders.ts";
+
+/** Path of the tun clone device. */
+export const TUN_PATH = "/dev/net/tun";
+
+/** How to create or attach a device. */
+export interface TunOptions {
+  /** Interface name or template with one `%d` (the kernel picks the number). Default "tun%d" / "tap%d". */
+  name?: string;
+  /** "tun" (IP packets, default) or "tap" (Ethernet frames). */
+  mode?: "tun" | "tap";
+  /** Keep the 4-byte packet-information header (flags + protocol) before each packet. Default false (IFF_NO_PI). */
+  packetInfo?: boolean;
+  /** Prefix each packet with a `struct virtio_net_hdr` (IFF_VNET_HDR), for GSO/GRO offloads. */
+  vnetHdr?: boolean;
+  /** Multi-queue device (IFF_MULTI_QUEUE) with `queues` queues (fds). Default 1 queue. */
+  multiQueue?: boolean;
+  /** Number of queues to open (multi-queue only), 1..256. */
+  queues?: number;
+  /** Set the device persistent (survives close; TUNSETPERSIST). Undefined leaves it as it is. */
+  persist?: boolean;
+  /** Owner uid allowed to attach (TUNSETOWNER). */
+  owner?: number;
+  /** Group gid allowed to attach (TUNSETGROUP). */
+  group?: number;
+  /** Fail with EBUSY/EEXIST instead of attaching when the device exists (IFF_TUN_EXCL). */
+  exclusive?: boolean;
+  /** Create without carrier (IFF_NO_CARRIER). */
+  noCarrier?: boolean;
+}
+
+/** Flags of an attached device, decoded from TUNGETIFF. */
+export interface TunFlags {
+  mode: "tun" | "tap";
+  packetInfo: boolean;
+  vnetHdr: boolean;
+  multiQueue: boolean;
+  persist: boolean;
+  raw: number;
+}
+
+/** Decodes `ifr_flags` as TUNGETIFF returns them. */
+export function decodeTunFlags(flags: number): TunFlags {
+  return {
+    mode: flags & IFF.TAP ? "tap" : "tun",
+    packetInfo: (flags & IFF.NO_PI) === 0,
+    vnetHdr: (flags & IFF.VNET_HDR) !== 0,
+    multiQueue: (flags & IFF.MULTI_QUEUE) !== 0,
+    persist: (flags & IFF.PERSIST) !== 0,
+    raw: flags,
+  };
+}
+
+/** Computes the TUNSETIFF flags for `opts`, validating them first. */
+export function tunRequestFlags(opts: TunOptions): number {
+  const mode = opts.mode ?? "tun";
+  if (mode !== "tun" && mode !== "tap") throw new UsageError(`Invalid mode "${String(mode)}": expected tun or tap`);
+  let f = mode === "tap" ? IFF.TAP : IFF.TUN;
+  if (!opts.packetInfo) f |= IFF.NO_PI;
+  if (opts.vnetHdr) f |= IFF.VNET_HDR;
+  if (opts.multiQueue) f |= IFF.MULTI_QUEUE;
+  if (opts.exclusive) f |= IFF.TUN_EXCL;
+  if (opts.noCarrier) f |= IFF.NO_CARRIER;
+  return f;
+}
+
+function validate(opts: TunOptions): { name: string; flags: number; queues: number } {
+  const name = checkIfName(opts.name ?? `${opts.mode ?? "tun"}%d`, true);
+  const flags = tunRequestFlags(opts);
+  const queues = opts.queues ?? 1;
+  if (!Number.isInteger(queues) || queues < 1 || queues > 256) {
+    throw new UsageError(`Invalid queue count "${queues}": expected 1..256`);
+  }
+  if (queues > 1 && !opts.multiQueue) throw new UsageError(`Invalid queue count "${queues}": more than one queue needs multiQueue`);
+  for (const [k, v] of [["owner", opts.owner], ["group", opts.group]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xfffffffe)) {
+      throw new UsageError(`Invalid ${k} "${v}": expected a numeric id 0..4294967294`);
+    }
+  }
+  return { name, flags, queues };
+}
+
+function openClone(): number {
+  return sys.open(TUN_PATH, O.RDWR);
+}
+
+/** TUNSETIFF on a fresh fd; returns [fd, kernel-chosen name, flags]. Closes the fd on failure. */
+function setIff(name: string, flags: number): { fd: number; name: string } {
+  const fd = openClone();
+  const req = packIfreq(name, flags);
+  const r = raw.ioctl(fd, TUN_IOCTL.TUNSETIFF, req);
+  if (r < 0) {
+    const e = errno();
+    raw.close(fd);
+    throw setIffError(name, flags, e);
+  }
+  return { fd, name: unpackIfreq(req).name };
+}
+
+function setIffError(name: string, flags: number, e: number): SysError {
+  if (e === ERRNO.EBUSY) {
+    const holders = tunHolders(name).get(name) ?? [];
+    const who = holders.map((h) => `${h.comm} (pid ${h.pid})`).join(", ");
+    return new SysError(
+      "ioctl(TUNSETIFF)",
+      e,
+      name,
+      who
+        ? `the device is attached by ${who}; a single-queue device has one reader (use multi-queue, or tunkit dump --sniff to watch it)`
+        : "the device is attached by another process (a single-queue device has one reader)",
+    );
+  }
+  if (e === ERRNO.EINVAL) {
+    return new SysError(
+      "ioctl(TUNSETIFF)",
+      e,
+      name,
+      `"${name}" exists with another mode or queue setting, or is not a tun/tap device (asked: ${flags & IFF.TAP ? "tap" : "tun"}${flags & IFF.MULTI_QUEUE ? ", multi_queue" : ""})`,
+    );
+  }
+  if (e === ERRNO.EEXIST) return new SysError("ioctl(TUNSETIFF)", e, name, "the device exists and exclusive creation was asked");
+  if (e === ERRNO.EPERM) {
+    return new SysError(
+      "ioctl(TUNSETIFF)",
+      e,
+      name,
+      "needs CAP_NET_ADMIN, or to be the device's owner/group: run as root, setcap cap_net_admin+ep, or work inside a user namespace (unshare -rn)",
+    );
+  }
+  return new SysError("ioctl(TUNSETIFF)", e, name);
+}
+
+/**
+ * An open tun/tap device. It is its own first queue ({@link TunQueue}: read/write/listen…);
+ * `queues` holds every queue of a multi-queue device.
+ *
+ * @example
+ * ```ts
+ * import { openTun } from "../mod.ts";
+ * const dev = openTun({ name: "tun%d", persist: false });
+ * console.log(dev.name, dev.flags.mode); // "tun0" "tun"
+ * dev.close();
+ * ```
+ */
+export class TunDevice extends TunQueue {
+  /** Every queue, `queues[0] === this`. */
+  readonly queues: TunQueue[];
+  /** Flags the kernel reports (TUNGETIFF) at open time. */
+  readonly flags: TunFlags;
+
+  /** @internal use openTun() / TunDevice.fromFd() */
+  constructor(fd: number, name: string, flags: number) {
+    super(fd, name);
+    this.flags = decodeTunFlags(flags);
+    this.queues = [this];
+  }
+
+  /**
+   * Wraps an fd that is already attached to a tun/tap device (privilege separation: a
+   * privileged parent opens it, this process only does I/O). Takes ownership of `fd`.
+   */
+  static fromFd(fd: number): TunDevice {
+    if (!Number.isInteger(fd) || fd < 0) throw new UsageError(`Invalid fd "${fd}": expected a non-negative integer`);
+    const req = new Uint8Array(IFREQ_SIZE);
+    sys.ioctl(fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", `fd ${fd}`);
+    const { name, flags } = unpackIfreq(req);
+    return new TunDevice(fd, name, flags);
+  }
+
+  /** Adds one more queue to a multi-queue device. */
+  addQueue(): TunQueue {
+    if (!this.flags.multiQueue) throw new UsageError(`Device "${this.name}" is not multi-queue`);
+    const { fd } = setIff(this.name, this.flags.raw & ~IFF.PERSIST & 0xffff);
+    const q = new TunQueue(fd, this.name);
+    this.queues.push(q);
+    return q;
+  }
+
+  /** Makes the device persistent (it stays when the last fd closes) or not. */
+  setPersist(on: boolean): void {
+    sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETPERSIST, on ? 1 : 0, "TUNSETPERSIST", this.name);
+  }
+
+  /** Sets the uid allowed to attach (-1 clears it). */
+  setOwner(uid: number): void {
+    sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETOWNER, uid >>> 0, "TUNSETOWNER", this.name);
+  }
+
+  /** Sets the gid allowed to attach (-1 clears it). */
+  setGroup(gid: number): void {
+    sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETGROUP, gid >>> 0, "TUNSETGROUP", this.name);
+  }
+
+  /** Size of the vnet header before each packet (0 without IFF_VNET_HDR). */
+  vnetHdrSize(): number {
+    if (!this.flags.vnetHdr) return 0;
+    const b = new Uint8Array(4);
+    sys.ioctl(this.fd, TUN_IOCTL.TUNGETVNETHDRSZ, b, "TUNGETVNETHDRSZ", this.name);
+    return new DataView(b.buffer).getInt32(0, true) || VIRTIO_NET_HDR_SIZE;
+  }
+
+  /** Sets the offloads the reader accepts (TUNSETOFFLOAD, TUN_F_* bits; needs vnet_hdr for any). */
+  setOffload(flags: number): void {
+    sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETOFFLOAD, flags >>> 0, "TUNSETOFFLOAD", this.name);
+  }
+
+  /** Closes every queue. Idempotent. A non-persistent device disappears with its last fd. */
+  override close(): void {
+    for (let i = this.queues.length - 1; i >= 1; i--) this.queues[i]!.close();
+    super.close();
+  }
+}
+
+/**
+ * Creates a tun/tap device, or attaches to the existing one of that name.
+ *
+ * @example
+ * ```ts
+ * import { openTun } from "../mod.ts";
+ * const dev = openTun({ name: "tun0", persist: true, owner: 1000 });
+ * dev.close(); // tun0 stays: persistent
+ * ```
+ */
+export function openTun(opts: TunOptions = {}): TunDevice {
+  const { name, flags, queues } = validate(opts);
+  const first = setIff(name, flags);
+  const req = new Uint8Array(IFREQ_SIZE);
+  let dev: TunDevice;
+  try {
+    sys.ioctl(first.fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", first.name);
+    dev = new TunDevice(first.fd, first.name, unpackIfreq(req).flags);
+  } catch (e) {
+    raw.close(first.fd);
+    throw e;
+  }
+  try {
+    for (let i = 1; i < queues; i++) dev.addQueue();
+    if (opts.owner !== undefined) dev.setOwner(opts.owner);
+    if (opts.group !== undefined) dev.setGroup(opts.group);
+    if (opts.persist !== undefined) dev.setPersist(opts.persist);
+  } catch (e) {
+    dev.close();
+    throw e;
+  }
+  if (opts.persist !== undefined) {
+    (dev.flags as { persist: boolean }).persist = opts.persist;
+  }
+  return dev;
+}
+
+/**
+ * Deletes a persistent tun/tap device through /dev/net/tun: attaches (trying tun and tap,
+ * single- and multi-queue, as the device was made), clears persist, closes. Throws SysError
+ * ENODEV-like errors when there is no such tun/tap device.
+ *
+ * @example
+ * ```ts
+ * import { deleteTun } from "../mod.ts";
+ * deleteTun("tun0");
+ * ```
+ */
+export function deleteTun(name: string): void {
+  checkIfName(name);
+  if (sys.ifNameToIndex(name) === 0) {
+    throw new SysError("delete", ERRNO.ENODEV, name, `there is no interface "${name}" in this network namespace`);
+  }
+  let last: unknown;
+  for (const f of [IFF.TUN, IFF.TAP, IFF.TUN | IFF.MULTI_QUEUE, IFF.TAP | IFF.MULTI_QUEUE]) {
+    let fd: number;
+    try {
+      ({ fd } = setIff(name, f | IFF.NO_PI));
+    } catch (e) {
+      last = e;
+      if (e instanceof SysError && e.errno === ERRNO.EINVAL) continue;
+      throw e;
+    }
+    try {
+      sys.ioctlValue(fd, TUN_IOCTL.TUNSETPERSIST, 0, "TUNSETPERSIST", name);
+    } finally {
+      raw.close(fd);
+    }
+    return;
+  }
+  throw last instanceof SysError && last.errno === ERRNO.EINVAL
+    ? new SysError("delete", ERRNO.EINVAL, name, `"${name}" is not a tun/tap device`)
+    : (last as Error);
+}
+
+/** What the kernel's tun driver supports. */
+export interface TunFeatures {
+  raw: number;
+  names: string[];
+}
+
+/**
+ * Asks the kernel which TUNSETIFF flags it supports (TUNGETFEATURES).
+ *
+ * @example
+ * ```ts
+ * import { tunFeatures } from "../mod.ts";
+ * tunFeatures().names; // ["tun", "tap", "napi", ..., "multi_queue", "vnet_hdr", ...]
+ * ```
+ */
+export function tunFeatures(): TunFeatures {
+  const fd = openClone();
+  try {
+    const b = new Uint8Array(4);
+    sys.ioctl(fd, TUN_IOCTL.TUNGETFEATURES, b, "TUNGETFEATURES");
+    const v = new DataView(b.buffer).getUint32(0, true);
+    return { raw: v, names: featureNames(v) };
+  } finally {
+    raw.close(fd);
+  }
+}

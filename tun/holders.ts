@@ -1,0 +1,73 @@
+/**
+ * Which processes hold a tun/tap device open, read from /proc: a tun fd's fdinfo carries an
+ * `iff:` line with the interface name (drivers/net/tun.c, tun_chr_show_fdinfo).
+ *
+ * @module
+ */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+
+/** A process that holds a tun/tap device open. */
+export interface TunHolder {
+  pid: number;
+  /** Command name from /proc/PID/comm. */
+  comm: string;
+  /** The fds (one per attached queue). */
+  fds: number[];
+}
+
+/**
+ * Lists the processes that have `ifname` attached (all of them when `ifname` is undefined,
+ * keyed by interface). Processes whose /proc entries cannot be read are skipped.
+ *
+ * @example
+ * ```ts
+ * import { tunHolders } from "./holders.ts";
+ * tunHolders().get("tun0"); // [{ pid: 1234, comm: "tunkit", fds: [5] }] or undefined
+ * ```
+ */
+export function tunHolders(ifname?: string, proc = "/proc"): Map<string, TunHolder[]> {
+  const out = new Map<string, TunHolder[]>();
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((p) => /^\d+$/.test(p));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`${proc}/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const found = new Map<string, number[]>();
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`${proc}/${pid}/fd/${fd}`) !== "/dev/net/tun") continue;
+        const info = readFileSync(`${proc}/${pid}/fdinfo/${fd}`, "utf8");
+        const m = /^iff:\s*(\S+)/m.exec(info);
+        if (!m) continue;
+        const name = m[1]!;
+        if (ifname !== undefined && name !== ifname) continue;
+        const list = found.get(name) ?? [];
+        list.push(Number(fd));
+        found.set(name, list);
+      } catch {
+        continue;
+      }
+    }
+    if (found.size === 0) continue;
+    let comm = "?";
+    try {
+      comm = readFileSync(`${proc}/${pid}/comm`, "utf8").trim();
+    } catch {
+      /* gone */
+    }
+    for (const [name, list] of found) {
+      const arr = out.get(name) ?? [];
+      arr.push({ pid: Number(pid), comm, fds: list });
+      out.set(name, arr);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,298 @@
+/**
+ * {@link TunQueue}: packet I/O on one tun/tap file descriptor (one queue of a device).
+ *
+ * The fd is non-blocking. Reads drain it until EAGAIN on the JS thread and, only when it is
+ * empty, ask the process-wide poller (ffi/poller.ts) for one wake-up: no read ever blocks the
+ * event loop, a busy queue never touches the poller, an idle one costs no CPU. Batches yield to
+ * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load.
+ *
+ * @module
+ */
+import { raw, errno, addr, sys, ERRNO, type Ptr } from "../ffi/libc.ts";
+import { DeviceClosedError, SysError } from "../ffi/errors.ts";
+import { watch, type Watch } from "../ffi/poller.ts";
+import { UsageError } from "../common/errors.ts";
+
+/** Largest packet a tun/tap read can return (64 KiB IP packet + headers). */
+export const MAX_PACKET = 65536 + 64;
+
+/** Options of {@link TunQueue.listen} and {@link TunQueue.packets}. */
+export interface ListenOptions {
+  /** Stops the loop when aborted. */
+  signal?: AbortSignal;
+  /** Packets handled before yielding to the event loop. Default 256. */
+  yieldEvery?: number;
+}
+
+type Waiter = { resolve: () => void; reject: (e: unknown) => void };
+
+const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Packet I/O on one queue of a tun/tap device. Obtained from {@link TunDevice} (`dev.queues`);
+ * a TunDevice is itself its first queue.
+ *
+ * @example
+ * ```ts
+ * import { openTun } from "../mod.ts";
+ * const dev = openTun({ name: "tun%d" });
+ * const buf = new Uint8Array(2048);
+ * const n = await dev.readInto(buf); // next packet, without blocking the event loop
+ * dev.write(buf.subarray(0, n));     // and back in
+ * dev.close();
+ * ```
+ */
+export class TunQueue {
+  /** The file descriptor (non-blocking). -1 once closed. */
+  fd: number;
+  /** Interface name (kept up to date by TunDevice.rename). */
+  name: string;
+  private watcher: Watch | undefined;
+  private waiters: Waiter[] = [];
+  private closedBy: DeviceClosedError | undefined;
+  private readonly scratch = new Uint8Array(MAX_PACKET);
+  private scratchPtr: Ptr;
+
+  /** @internal use openTun()/TunDevice.fromFd() */
+  constructor(fd: number, name: string) {
+    this.fd = fd;
+    this.name = name;
+    this.scratchPtr = addr(this.scratch);
+    sys.setNonBlocking(fd, true);
+  }
+
+  /** True once close() ran or the device was deleted. */
+  get closed(): boolean {
+    return this.closedBy !== undefined;
+  }
+
+  // --- synchronous, non-blocking primitives -------------------------------------------------
+
+  /**
+   * Reads one packet into `buf` at `offset` if one is queued. Returns its length, or -1 when the
+   * queue is empty. Never blocks, never allocates.
+   */
+  tryRead(buf: Uint8Array, offset = 0): number {
+    this.ensureOpen();
+    for (;;) {
+      const n = raw.readp(this.fd, addr(buf, offset), buf.length - offset);
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === ERRNO.EAGAIN) return -1;
+      if (e === ERRNO.EINTR) continue;
+      throw this.ioError("read", e);
+    }
+  }
+
+  /**
+   * Writes one packet (bytes `offset..offset+length` of `buf`). Returns the bytes written.
+   * A tun write never waits: the kernel takes the packet or drops it.
+   */
+  write(buf: Uint8Array, offset = 0, length = buf.length - offset): number {
+    this.ensureOpen();
+    for (;;) {
+      const n = offset === 0 ? raw.write(this.fd, buf, length) : raw.writep(this.fd, addr(buf, offset), length);
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === ERRNO.EINTR) continue;
+      throw this.ioError("write", e);
+    }
+  }
+
+  /**
+   * Writes several packets (wireguard-go's `Write(bufs, offset)`): packet i is
+   * `bufs[i].subarray(offset)`, or `offset..offset+sizes[i]` when `sizes` is given. Returns the
+   * number of packets written.
+   */
+  writeBatch(bufs: readonly Uint8Array[], offset = 0, sizes?: ArrayLike<number>): number {
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      this.write(b, offset, sizes ? sizes[i]! : b.length - offset);
+    }
+    return bufs.length;
+  }
+
+  // --- asynchronous reads -------------------------------------------------------------------
+
+  /** Resolves when the queue is readable (or rejects once it is closed/deleted or `signal` aborts). */
+  waitReadable(signal?: AbortSignal): Promise<void> {
+    this.ensureOpen();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      if (signal) {
+        const onAbort = () => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        w.resolve = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        w.reject = (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        };
+      }
+      this.waiters.push(w);
+      this.arm();
+    });
+  }
+
+  private arm(): void {
+    this.watcher ??= watch(this.fd, () => this.onReadable());
+    this.watcher.arm();
+  }
+
+  private onReadable(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.resolve();
+  }
+
+  /**
+   * Reads the next packet into `buf` at `offset`, waiting (without blocking the event loop) until
+   * one arrives. Resolves with its length.
+   */
+  async readInto(buf: Uint8Array, offset = 0, signal?: AbortSignal): Promise<number> {
+    for (;;) {
+      const n = this.tryRead(buf, offset);
+      if (n >= 0) return n;
+      await this.waitReadable(signal);
+    }
+  }
+
+  /** Reads the next packet into a new Uint8Array of its exact size. */
+  async read(signal?: AbortSignal): Promise<Uint8Array> {
+    const n = await this.readInto(this.scratch, 0, signal);
+    return this.scratch.slice(0, n);
+  }
+
+  /**
+   * wireguard-go's `Read(bufs, sizes, offset)`: waits for at least one packet, then reads up to
+   * `bufs.length` packets that are already queued, packet i into `bufs[i]` at `offset`, its
+   * length into `sizes[i]`. Resolves with the number of packets read.
+   */
+  async readBatch(bufs: readonly Uint8Array[], sizes: number[] | Int32Array | Uint32Array, offset = 0, signal?: AbortSignal): Promise<number> {
+    for (;;) {
+      let count = 0;
+      while (count < bufs.length) {
+        const n = this.tryRead(bufs[count]!, offset);
+        if (n < 0) break;
+        sizes[count++] = n;
+      }
+      if (count > 0) return count;
+      await this.waitReadable(signal);
+    }
+  }
+
+  /**
+   * Calls `onPacket(buf, length)` for every packet until `signal` aborts or the queue closes.
+   * `buf` is a reused buffer, valid only during the call (copy what you keep). The fastest way
+   * to consume a queue: no allocation per packet, a yield to the event loop every `yieldEvery`
+   * packets, no CPU while idle. Resolves when stopped by `signal` or close(); rejects with
+   * {@link DeviceClosedError} when the device is deleted.
+   */
+  async listen(onPacket: (buf: Uint8Array, length: number) => void, opts: ListenOptions = {}): Promise<void> {
+    const { signal } = opts;
+    const yieldEvery = opts.yieldEvery ?? 256;
+    if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new UsageError(`Invalid yieldEvery "${yieldEvery}": expected a positive integer`);
+    const buf = this.scratch;
+    const p = this.scratchPtr;
+    const cap = buf.length;
+    try {
+      while (!signal?.aborted) {
+        this.ensureOpen();
+        let k = 0;
+        for (; k < yieldEvery; k++) {
+          const n = raw.readp(this.fd, p, cap);
+          if (n < 0) {
+            const e = errno();
+            if (e === ERRNO.EAGAIN) break;
+            if (e === ERRNO.EINTR) continue;
+            throw this.ioError("read", e);
+          }
+          onPacket(buf, n);
+          if (this.fd < 0) return;
+        }
+        if (k === yieldEvery) await immediate();
+        else await this.waitReadable(signal);
+      }
+    } catch (e) {
+      if (signal?.aborted && e === signal.reason) return;
+      if (e instanceof DeviceClosedError && e.reason === "closed") return;
+      throw e;
+    }
+  }
+
+  /**
+   * Async iterator of packets (each a new Uint8Array). Ends when `signal` aborts or the queue is
+   * closed; throws {@link DeviceClosedError} if the device is deleted.
+   */
+  async *packets(opts: ListenOptions = {}): AsyncGenerator<Uint8Array> {
+    const { signal } = opts;
+    const yieldEvery = opts.yieldEvery ?? 256;
+    let k = 0;
+    try {
+      while (!signal?.aborted) {
+        const n = this.tryRead(this.scratch);
+        if (n >= 0) {
+          yield this.scratch.slice(0, n);
+          if (++k >= yieldEvery) {
+            k = 0;
+            await immediate();
+          }
+          continue;
+        }
+        k = 0;
+        await this.waitReadable(signal);
+      }
+    } catch (e) {
+      if (signal?.aborted && e === signal.reason) return;
+      if (e instanceof DeviceClosedError && e.reason === "closed") return;
+      throw e;
+    }
+  }
+
+  // --- lifecycle ----------------------------------------------------------------------------
+
+  /** Closes the fd; pending reads reject with DeviceClosedError("closed"). Idempotent. */
+  close(): void {
+    if (this.fd < 0) return;
+    this.shut(new DeviceClosedError(this.name, "closed"));
+  }
+
+  private shut(err: DeviceClosedError): void {
+    this.closedBy ??= err;
+    this.watcher?.close();
+    this.watcher = undefined;
+    const fd = this.fd;
+    this.fd = -1;
+    if (fd >= 0) raw.close(fd);
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(this.closedBy);
+  }
+
+  private ensureOpen(): void {
+    if (this.closedBy) throw this.closedBy;
+  }
+
+  private ioError(op: "read" | "write", e: number): Error {
+    if (e === ERRNO.EBADFD) {
+      // The interface was deleted under us: the fd is dead, release it.
+      const err = new DeviceClosedError(this.name, "deleted");
+      this.shut(err);
+      return err;
+    }
+    if (op === "write" && e === ERRNO.EIO) {
+      return new SysError("write", e, this.name, `bring the device up first: tunkit link set ${this.name} up`);
+    }
+    if (op === "write" && e === ERRNO.EINVAL) {
+      return new SysError("write", e, this.name, "the packet is malformed or too short for this device's mode (tun: IP packet; tap: Ethernet frame; pi/vnet_hdr prefix if enabled)");
+    }
+    return new SysError(op, e, this.name);
+  }
+}
