@@ -52,11 +52,15 @@ export interface TunFlags {
   raw: number;
 }
 
-/** Decodes `ifr_flags` as TUNGETIFF returns them. */
-export function decodeTunFlags(flags: number): TunFlags {
+/**
+ * Decodes `ifr_flags` as TUNGETIFF returns them. TUNGETIFF reports IFF_NOFILTER (no socket
+ * filter attached) in the same bit as IFF_NO_PI, so the packet-info setting cannot be read back:
+ * it is taken from `packetInfo`, what the fd was opened with.
+ */
+export function decodeTunFlags(flags: number, packetInfo: boolean): TunFlags {
   return {
     mode: flags & IFF.TAP ? "tap" : "tun",
-    packetInfo: (flags & IFF.NO_PI) === 0,
+    packetInfo,
     vnetHdr: (flags & IFF.VNET_HDR) !== 0,
     multiQueue: (flags & IFF.MULTI_QUEUE) !== 0,
     persist: (flags & IFF.PERSIST) !== 0,
@@ -158,32 +162,37 @@ function setIffError(name: string, flags: number, e: number): SysError {
 export class TunDevice extends TunQueue {
   /** Every queue, `queues[0] === this`. */
   readonly queues: TunQueue[];
-  /** Flags the kernel reports (TUNGETIFF) at open time. */
-  readonly flags: TunFlags;
+  /** Flags as the kernel reports them (TUNGETIFF); refreshed by setPersist(). */
+  flags: TunFlags;
 
   /** @internal use openTun() / TunDevice.fromFd() */
-  constructor(fd: number, name: string, flags: number) {
+  constructor(fd: number, name: string, packetInfo: boolean) {
     super(fd, name);
-    this.flags = decodeTunFlags(flags);
     this.queues = [this];
+    this.flags = this.readFlags(packetInfo);
+  }
+
+  private readFlags(packetInfo: boolean): TunFlags {
+    const req = new Uint8Array(IFREQ_SIZE);
+    sys.ioctl(this.fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", this.name);
+    return decodeTunFlags(unpackIfreq(req).flags, packetInfo);
   }
 
   /**
    * Wraps an fd that is already attached to a tun/tap device (privilege separation: a
    * privileged parent opens it, this process only does I/O). Takes ownership of `fd`.
    */
-  static fromFd(fd: number): TunDevice {
+  static fromFd(fd: number, opts: { packetInfo?: boolean } = {}): TunDevice {
     if (!Number.isInteger(fd) || fd < 0) throw new UsageError(`Invalid fd "${fd}": expected a non-negative integer`);
     const req = new Uint8Array(IFREQ_SIZE);
     sys.ioctl(fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", `fd ${fd}`);
-    const { name, flags } = unpackIfreq(req);
-    return new TunDevice(fd, name, flags);
+    return new TunDevice(fd, unpackIfreq(req).name, opts.packetInfo ?? false);
   }
 
   /** Adds one more queue to a multi-queue device. */
   addQueue(): TunQueue {
     if (!this.flags.multiQueue) throw new UsageError(`Device "${this.name}" is not multi-queue`);
-    const { fd } = setIff(this.name, this.flags.raw & ~IFF.PERSIST & 0xffff);
+    const { fd } = setIff(this.name, tunRequestFlags({ ...this.flags, multiQueue: true }));
     const q = new TunQueue(fd, this.name);
     this.queues.push(q);
     return q;
@@ -192,6 +201,7 @@ export class TunDevice extends TunQueue {
   /** Makes the device persistent (it stays when the last fd closes) or not. */
   setPersist(on: boolean): void {
     sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETPERSIST, on ? 1 : 0, "TUNSETPERSIST", this.name);
+    this.flags = this.readFlags(this.flags.packetInfo);
   }
 
   /** Sets the uid allowed to attach (-1 clears it). */
@@ -237,11 +247,9 @@ export class TunDevice extends TunQueue {
 export function openTun(opts: TunOptions = {}): TunDevice {
   const { name, flags, queues } = validate(opts);
   const first = setIff(name, flags);
-  const req = new Uint8Array(IFREQ_SIZE);
   let dev: TunDevice;
   try {
-    sys.ioctl(first.fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", first.name);
-    dev = new TunDevice(first.fd, first.name, unpackIfreq(req).flags);
+    dev = new TunDevice(first.fd, first.name, opts.packetInfo ?? false);
   } catch (e) {
     raw.close(first.fd);
     throw e;
@@ -254,9 +262,6 @@ export function openTun(opts: TunOptions = {}): TunDevice {
   } catch (e) {
     dev.close();
     throw e;
-  }
-  if (opts.persist !== undefined) {
-    (dev.flags as { persist: boolean }).persist = opts.persist;
   }
   return dev;
 }

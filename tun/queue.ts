@@ -215,7 +215,7 @@ export class TunQueue {
             throw this.ioError("read", e);
           }
           onPacket(buf, n);
-          if (this.fd < 0) return;
+          if (this.fd < 0 || signal?.aborted) return;
         }
         if (k === yieldEvery) await immediate();
         else await this.waitReadable(signal);

@@ -1,0 +1,39 @@
+// Helpers for integration tests. The runner puts each file in a fresh network namespace.
+import { spawnSync } from "node:child_process";
+import { test } from "bun:test";
+
+/** True when this process may create devices (root in its own network namespace). */
+export const privileged = (() => {
+  const r = spawnSync("ip", ["tuntap", "add", "tkprobe0", "mode", "tun"], { stdio: "ignore" });
+  if (r.status !== 0) return false;
+  spawnSync("ip", ["link", "del", "tkprobe0"], { stdio: "ignore" });
+  return true;
+})();
+
+/** Refuses to run integration tests on the host's own namespace (where eth0/ens* live). */
+export function inThrowawayNetns(): boolean {
+  const r = spawnSync("ip", ["-j", "link", "show"], { encoding: "utf8" });
+  if (r.status !== 0) return false;
+  const links = JSON.parse(r.stdout) as Array<{ ifname: string; link_type: string }>;
+  return !links.some((l) => l.link_type === "ether" && !l.ifname.startsWith("tk") && !l.ifname.startsWith("veth"));
+}
+
+const ok = privileged && inThrowawayNetns();
+if (!ok) console.log("!!! integration tests SKIPPED: need root inside a throwaway network namespace (run through npm test)");
+
+/** `test` that is skipped, loudly, without privilege or outside a throwaway namespace. */
+export const itest = ok ? test : test.skip;
+
+/** Runs a command, throws with its stderr on failure, returns stdout. */
+export function sh(cmd: string, ...args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** `ip -j -d link show NAME` parsed, or undefined when it does not exist. */
+export function ipLink(name: string): Record<string, any> | undefined {
+  const r = spawnSync("ip", ["-j", "-d", "link", "show", "dev", name], { encoding: "utf8" });
+  if (r.status !== 0) return undefined;
+  return (JSON.parse(r.stdout) as Array<Record<string, any>>)[0];
+}
