@@ -1,0 +1,119 @@
+/**
+ * Errors of the netlink layer: {@link NetlinkError} (the kernel said no, with its own
+ * extended-ACK words) and {@link DumpInterruptedError} (a dump changed under us; the partial
+ * result rides along).
+ *
+ * @module
+ */
+import { TunkitError } from "../common/errors.ts";
+import { errnoName, errnoText, ERRNO } from "../ffi/errors.ts";
+
+/** Details a {@link NetlinkError} can carry besides op and errno. */
+export interface NetlinkErrorInfo {
+  /** The kernel's extended-ACK message (NETLINK_EXT_ACK). */
+  extackMessage?: string;
+  /** Offset into the request of the attribute the kernel blamed. */
+  extackOffset?: number;
+  /** What the operation was about: a device name, a route, an address. */
+  subject?: string;
+}
+
+function friendly(errno: number, op: string, subject: string | undefined): { text: string; hint?: string } {
+  const s = subject ? ` "${subject}"` : "";
+  switch (errno) {
+    case ERRNO.EEXIST:
+      return { text: `already exists${s}`, hint: "use replace (or delete it first)" };
+    case ERRNO.ENODEV:
+      return { text: `no such device${s}`, hint: "check the name with: tunkit link show" };
+    case ERRNO.ESRCH:
+      return op.includes("rule")
+        ? { text: `no such rule${s}` }
+        : { text: `no such route${s}`, hint: "check the table, metric and type: they are part of a route's key" };
+    case ERRNO.ENOENT:
+      return op.includes("route") || op.includes("rule") ? { text: `not found${s}` } : { text: `${errnoText(errno)}${s}` };
+    case ERRNO.EPERM:
+    case ERRNO.EACCES:
+      return {
+        text: "operation not permitted",
+        hint: "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work inside a user namespace (unshare -rn)",
+      };
+    case ERRNO.EADDRNOTAVAIL:
+      return { text: `address not available${s}`, hint: "the address is not assigned to that device" };
+    case ERRNO.ENETUNREACH:
+      return { text: `network unreachable${s}`, hint: "the gateway is not on a connected network: add an address/route that covers it first, or use onlink" };
+    case ERRNO.EINVAL:
+      return { text: `invalid argument${s}` };
+    case ERRNO.EOPNOTSUPP:
+      return { text: `not supported${s}` };
+    case ERRNO.EBUSY:
+      return { text: `device or resource busy${s}` };
+    default:
+      return { text: `${errnoText(errno)}${s}` };
+  }
+}
+
+/**
+ * The kernel refused a netlink request.
+ *
+ * @example
+ * ```ts
+ * import { NetlinkError } from "./errors.ts";
+ * const e = new NetlinkError("add route", 17, { subject: "203.0.113.0/24" });
+ * e.code;    // "EEXIST"
+ * e.message; // 'add route: already exists "203.0.113.0/24" (EEXIST)'
+ * e.hint;    // "use replace (or delete it first)"
+ * ```
+ */
+export class NetlinkError extends TunkitError {
+  /** What was attempted, e.g. "add route". */
+  readonly op: string;
+  /** Positive errno. */
+  readonly errno: number;
+  /** errno name, e.g. "EEXIST". */
+  readonly code: string;
+  /** The kernel's own extended-ACK text, if it sent one. */
+  readonly extackMessage: string | undefined;
+  /** Offset of the blamed attribute inside the request, if the kernel said. */
+  readonly extackOffset: number | undefined;
+  /** What the operation was about. */
+  readonly subject: string | undefined;
+
+  constructor(op: string, errno: number, info: NetlinkErrorInfo = {}) {
+    const f = friendly(errno, op, info.subject);
+    const code = errnoName(errno);
+    const kernel = info.extackMessage ? `: ${info.extackMessage}` : "";
+    super(`${op}: ${f.text} (${code})${kernel}`, f.hint);
+    this.op = op;
+    this.errno = errno;
+    this.code = code;
+    this.extackMessage = info.extackMessage;
+    this.extackOffset = info.extackOffset;
+    this.subject = info.subject;
+  }
+}
+
+/**
+ * A dump was interrupted by a concurrent change (NLM_F_DUMP_INTR): the result may be
+ * inconsistent. `partial` holds what was received; retrying usually succeeds.
+ *
+ * @example
+ * ```ts
+ * import { DumpInterruptedError } from "./errors.ts";
+ * const e = new DumpInterruptedError("list routes", [1, 2]);
+ * e.partial.length; // 2
+ * ```
+ */
+export class DumpInterruptedError<T = unknown> extends TunkitError {
+  /** What was being dumped. */
+  readonly op: string;
+  /** Everything received before and after the interruption was flagged. */
+  readonly partial: T[];
+  constructor(op: string, partial: T[]) {
+    super(`${op}: dump interrupted by a concurrent change (NLM_F_DUMP_INTR); result may be inconsistent`, "retry the dump");
+    this.op = op;
+    this.partial = partial;
+  }
+}
+
+/** The kernel broke the protocol (a reply from a port other than 0, a wrong sequence number). */
+export class NetlinkProtocolError extends TunkitError {}

@@ -1,0 +1,111 @@
+/**
+ * Addresses (RTM_NEWADDR / DELADDR / GETADDR): struct ifaddrmsg + IFA_* attributes, IPv4 and
+ * IPv6. IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on point-to-point
+ * links and equals IFA_LOCAL otherwise (iproute2's semantics).
+ *
+ * @module
+ */
+import type { ByteWriter } from "../core/writer.ts";
+import { IFA } from "./constants.ts";
+import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./table.ts";
+
+/** IFA_CACHEINFO: lifetimes in seconds (0xffffffff = forever) and timestamps in 1/100 s. */
+export interface AddressCacheInfo {
+  preferred: number;
+  valid: number;
+  created: number;
+  updated: number;
+}
+
+/** An address as rtnetlink describes it. */
+export interface Address {
+  /** AF_INET (2) or AF_INET6 (10). */
+  family: number;
+  prefixLen: number;
+  /** IFA_F_* flags, all 32 bits (from IFA_FLAGS when present). */
+  flags: number;
+  /** RT_SCOPE_* scope. */
+  scope: number;
+  /** Interface index. */
+  index: number;
+  /** The interface's own address (IFA_LOCAL). */
+  local?: string;
+  /** Peer on point-to-point links, else the same as `local` (IFA_ADDRESS). */
+  address?: string;
+  label?: string;
+  broadcast?: string;
+  anycast?: string;
+  multicast?: string;
+  cacheInfo?: AddressCacheInfo;
+  /** Metric of the prefix route the kernel adds (IFA_RT_PRIORITY). */
+  rtPriority?: number;
+  /** IFA_PROTO: who added it. */
+  proto?: number;
+}
+
+const cacheInfo: AttrCodec<AddressCacheInfo> = {
+  decode(ad) {
+    const p = ad.payload();
+    if (p.length < 16) {
+      ad.error(`Invalid IFA_CACHEINFO: ${p.length} bytes, expected 16`);
+      return { preferred: 0, valid: 0, created: 0, updated: 0 };
+    }
+    const v = new DataView(p.buffer, p.byteOffset, 16);
+    return { preferred: v.getUint32(0, true), valid: v.getUint32(4, true), created: v.getUint32(8, true), updated: v.getUint32(12, true) };
+  },
+  encode(ae, type, c) {
+    const at = ae.begin(type);
+    ae.w.u32(c.preferred);
+    ae.w.u32(c.valid);
+    ae.w.u32(c.created);
+    ae.w.u32(c.updated);
+    ae.end(at);
+  },
+};
+
+/** IFA_FLAGS: 32-bit flags; written only when they do not fit the header's 8 bits, like ip. */
+const flags32: AttrCodec<number> = {
+  decode: (ad) => ad.u32(),
+  encode(ae, type, v) {
+    if (v > 0xff) ae.u32(type, v);
+  },
+};
+
+/** The ifaddrmsg table. */
+export const ADDRESS_SPEC = messageSpec(
+  "ifaddrmsg",
+  [["family", "u8"], ["prefixLen", "u8"], ["flags", "u8"], ["scope", "u8"], ["index", "u32"]],
+  [
+    [IFA.LOCAL, "local", "addr"],
+    [IFA.ADDRESS, "address", "addr"],
+    [IFA.BROADCAST, "broadcast", "addr"],
+    [IFA.ANYCAST, "anycast", "addr"],
+    [IFA.MULTICAST, "multicast", "addr"],
+    [IFA.LABEL, "label", "str"],
+    [IFA.CACHEINFO, "cacheInfo", cacheInfo],
+    [IFA.RT_PRIORITY, "rtPriority", "u32"],
+    [IFA.PROTO, "proto", "u8"],
+    [IFA.FLAGS, "flags", flags32],
+  ],
+);
+
+/**
+ * Decodes an RTM_NEWADDR / DELADDR payload.
+ *
+ * @example
+ * ```ts
+ * import { decodeAddress, encodeAddress } from "./addr.ts";
+ * import { ByteWriter } from "../core/writer.ts";
+ * const w = new ByteWriter();
+ * encodeAddress(w, { family: 2, prefixLen: 24, flags: 0, scope: 0, index: 2, local: "192.0.2.1", address: "192.0.2.1" });
+ * decodeAddress(w.finish()).local; // "192.0.2.1"
+ * ```
+ */
+export function decodeAddress(body: Uint8Array): Address {
+  return decodeMessage<Address>(ADDRESS_SPEC, body);
+}
+
+/** Encodes an address message payload into `w`. */
+export function encodeAddress(w: ByteWriter, a: Readonly<Partial<Address>>): void {
+  encodeMessage(ADDRESS_SPEC, w, a as Record<string, unknown>);
+}

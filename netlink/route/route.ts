@@ -1,0 +1,279 @@
+/**
+ * Routes (RTM_NEWROUTE / DELROUTE / GETROUTE): struct rtmsg + RTA_* attributes, IPv4 and IPv6,
+ * tables above 255 (RTA_TABLE), cross-family gateways (RTA_VIA), metrics (RTA_METRICS) and
+ * multipath next hops (RTA_MULTIPATH).
+ *
+ * @module
+ */
+import { AttributeDecoder } from "../core/attribute.ts";
+import type { ByteWriter } from "../core/writer.ts";
+import { RTA, RTAX } from "./constants.ts";
+import { formatAddr, parseAddr } from "./ip.ts";
+import { type AttrCodec, decodeAttrs, encodeAttrs, decodeMessage, messageSpec, attrTable } from "./table.ts";
+import { AttributeEncoder } from "../core/attribute.ts";
+
+/** RTA_VIA: a gateway of another family (e.g. an IPv4 route via an IPv6 next hop). */
+export interface RouteVia {
+  family: number;
+  address: string;
+}
+
+/** One next hop of a multipath route (struct rtnexthop + attributes). */
+export interface Nexthop {
+  flags: number;
+  /** Weight minus one. */
+  hops: number;
+  ifindex: number;
+  gateway?: string;
+  via?: RouteVia;
+  flow?: number;
+  newdst?: string;
+}
+
+/** RTA_CACHEINFO (struct rta_cacheinfo). */
+export interface RouteCacheInfo {
+  clntref: number; lastuse: number; expires: number; error: number; used: number; id: number; ts: number; tsage: number;
+}
+
+/** Route metrics by iproute2's names (mtu, advmss, hoplimit, …; congctl is text). */
+export interface RouteMetrics {
+  lock?: number; mtu?: number; window?: number; rtt?: number; rttvar?: number; ssthresh?: number;
+  cwnd?: number; advmss?: number; reordering?: number; hoplimit?: number; initcwnd?: number;
+  features?: number; rto_min?: number; initrwnd?: number; quickack?: number; congctl?: string;
+  fastopen_no_cookie?: number;
+}
+
+/** A route as rtnetlink describes it. */
+export interface Route {
+  family: number;
+  dstLen: number;
+  srcLen: number;
+  tos: number;
+  /** Table id, full 32 bits (RTA_TABLE when present). */
+  table: number;
+  /** RTPROT_* (kernel 2, boot 3, static 4, …). */
+  protocol: number;
+  /** RT_SCOPE_* (global 0, link 253, host 254). */
+  scope: number;
+  /** RTN_* (unicast 1, local 2, blackhole 6, unreachable 7, prohibit 8, …). */
+  type: number;
+  /** RTM_F_* and RTNH_F_* flags (onlink 4, linkdown 16). */
+  flags: number;
+  dst?: string;
+  src?: string;
+  iif?: number;
+  /** Output interface index ("dev"). */
+  oif?: number;
+  gateway?: string;
+  via?: RouteVia;
+  /** Metric ("metric" / "priority" in ip). */
+  priority?: number;
+  prefsrc?: string;
+  metrics?: RouteMetrics;
+  multipath?: Nexthop[];
+  flow?: number;
+  cacheInfo?: RouteCacheInfo;
+  mark?: number;
+  /** IPv6 router preference (ICMPV6_ROUTER_PREF_*). */
+  pref?: number;
+  uid?: number;
+  expires?: number;
+  encapType?: number;
+  encap?: Uint8Array;
+  ttlPropagate?: number;
+  ipProto?: number;
+  sport?: number;
+  dport?: number;
+  nhId?: number;
+  newdst?: string;
+}
+
+const via: AttrCodec<RouteVia> = {
+  decode(ad) {
+    const p = ad.payload();
+    if (p.length !== 6 && p.length !== 18) {
+      ad.error(`Invalid RTA_VIA: ${p.length} bytes, expected 6 or 18`);
+      return { family: 0, address: "" };
+    }
+    return { family: p[0]! | (p[1]! << 8), address: formatAddr(p.subarray(2)) };
+  },
+  encode(ae, type, v) {
+    const b = parseAddr(v.address);
+    const at = ae.begin(type);
+    ae.w.u16(v.family);
+    ae.w.bytes(b);
+    ae.w.align4();
+    ae.end(at);
+  },
+};
+
+/** Metric names in RTAX order (index = RTAX number). */
+export const METRIC_NAMES = [
+  "", "lock", "mtu", "window", "rtt", "rttvar", "ssthresh", "cwnd", "advmss", "reordering",
+  "hoplimit", "initcwnd", "features", "rto_min", "initrwnd", "quickack", "congctl", "fastopen_no_cookie",
+] as const;
+
+const metrics: AttrCodec<RouteMetrics> = {
+  decode(ad) {
+    const m: Record<string, number | string> = {};
+    ad.nested((c) => {
+      while (c.next()) {
+        const name = METRIC_NAMES[c.type];
+        if (!name) continue;
+        m[name] = c.type === RTAX.CC_ALGO ? c.string() : c.u32();
+      }
+    });
+    return m as RouteMetrics;
+  },
+  encode(ae, type, m) {
+    ae.nested(type, () => {
+      for (let i = 1; i < METRIC_NAMES.length; i++) {
+        const v = (m as Record<string, number | string | undefined>)[METRIC_NAMES[i]!];
+        if (v === undefined || i === RTAX.LOCK) continue;
+        if (typeof v === "string") ae.string(i, v);
+        else ae.u32(i, v);
+      }
+      if (m.lock !== undefined) ae.u32(RTAX.LOCK, m.lock);
+    });
+  },
+};
+
+const NEXTHOP_ATTRS = attrTable([
+  [RTA.GATEWAY, "gateway", "addr"],
+  [RTA.VIA, "via", via],
+  [RTA.FLOW, "flow", "u32"],
+  [RTA.NEWDST, "newdst", "addr"],
+]);
+
+const multipath: AttrCodec<Nexthop[]> = {
+  decode(ad) {
+    const p = ad.payload();
+    const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    const hops: Nexthop[] = [];
+    let pos = 0;
+    while (p.length - pos >= 8) {
+      const len = view.getUint16(pos, true);
+      if (len < 8 || len > p.length - pos) {
+        ad.error(`Invalid rtnexthop length "${len}" in RTA_MULTIPATH`);
+        break;
+      }
+      const nh: Nexthop = { flags: p[pos + 2]!, hops: p[pos + 3]!, ifindex: view.getInt32(pos + 4, true) };
+      const c = new AttributeDecoder(p.subarray(pos + 8, pos + len), ad.offset + pos + 8);
+      decodeAttrs(c, NEXTHOP_ATTRS, nh as unknown as Record<string, unknown>);
+      if (c.err) {
+        ad.error(c.err.message);
+        break;
+      }
+      hops.push(nh);
+      pos += (len + 3) & ~3;
+    }
+    return hops;
+  },
+  encode(ae, type, hops) {
+    const at = ae.begin(type);
+    for (const nh of hops) {
+      const h = ae.w.len;
+      ae.w.u16(0);
+      ae.w.u8(nh.flags);
+      ae.w.u8(nh.hops);
+      ae.w.i32(nh.ifindex);
+      encodeAttrs(ae, NEXTHOP_ATTRS, nh as unknown as Record<string, unknown>);
+      ae.w.setU16(h, ae.w.len - h);
+    }
+    ae.end(at);
+  },
+};
+
+const CACHEINFO_FIELDS = ["clntref", "lastuse", "expires", "error", "used", "id", "ts", "tsage"] as const;
+const cacheInfo: AttrCodec<RouteCacheInfo> = {
+  decode(ad) {
+    const p = ad.payload();
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    const out: Record<string, number> = {};
+    const n = Math.min(8, p.length >> 2);
+    if (n < 8) ad.error(`Invalid RTA_CACHEINFO: ${p.length} bytes, expected 32`);
+    for (let i = 0; i < n; i++) out[CACHEINFO_FIELDS[i]!] = i === 2 ? v.getInt32(i * 4, true) : v.getUint32(i * 4, true);
+    return out as unknown as RouteCacheInfo;
+  },
+  encode(ae, type, c) {
+    const at = ae.begin(type);
+    for (const f of CACHEINFO_FIELDS) ae.w.u32(c[f]);
+    ae.end(at);
+  },
+};
+
+/** RTA_TABLE: written only for ids that do not fit rtm_table, like ip. */
+const tableAttr: AttrCodec<number> = {
+  decode: (ad) => ad.u32(),
+  encode(ae, type, v) {
+    if (v > 255) ae.u32(type, v);
+  },
+};
+
+/** The rtmsg table. */
+export const ROUTE_SPEC = messageSpec(
+  "rtmsg",
+  [
+    ["family", "u8"], ["dstLen", "u8"], ["srcLen", "u8"], ["tos", "u8"], ["table", "u8"],
+    ["protocol", "u8"], ["scope", "u8"], ["type", "u8"], ["flags", "u32"],
+  ],
+  [
+    [RTA.DST, "dst", "addr"],
+    [RTA.SRC, "src", "addr"],
+    [RTA.NEWDST, "newdst", "addr"],
+    [RTA.GATEWAY, "gateway", "addr"],
+    [RTA.VIA, "via", via],
+    [RTA.PRIORITY, "priority", "u32"],
+    [RTA.PREFSRC, "prefsrc", "addr"],
+    [RTA.TABLE, "table", tableAttr],
+    [RTA.IIF, "iif", "u32"],
+    [RTA.OIF, "oif", "u32"],
+    [RTA.FLOW, "flow", "u32"],
+    [RTA.MARK, "mark", "u32"],
+    [RTA.UID, "uid", "u32"],
+    [RTA.PREF, "pref", "u8"],
+    [RTA.EXPIRES, "expires", "u32"],
+    [RTA.ENCAP_TYPE, "encapType", "u16"],
+    [RTA.ENCAP, "encap", "bytes"],
+    [RTA.TTL_PROPAGATE, "ttlPropagate", "u8"],
+    [RTA.IP_PROTO, "ipProto", "u8"],
+    [RTA.SPORT, "sport", "u16be"],
+    [RTA.DPORT, "dport", "u16be"],
+    [RTA.NH_ID, "nhId", "u32"],
+    [RTA.CACHEINFO, "cacheInfo", cacheInfo],
+    [RTA.METRICS, "metrics", metrics],
+    [RTA.MULTIPATH, "multipath", multipath],
+  ],
+);
+
+/**
+ * Decodes an RTM_NEWROUTE / DELROUTE payload.
+ *
+ * @example
+ * ```ts
+ * import { decodeRoute, encodeRoute } from "./route.ts";
+ * import { ByteWriter } from "../core/writer.ts";
+ * const w = new ByteWriter();
+ * encodeRoute(w, { family: 2, dstLen: 24, srcLen: 0, tos: 0, table: 1000, protocol: 3, scope: 0,
+ *   type: 1, flags: 0, dst: "203.0.113.0", gateway: "192.0.2.254" });
+ * decodeRoute(w.finish()).table; // 1000
+ * ```
+ */
+export function decodeRoute(body: Uint8Array): Route {
+  return decodeMessage<Route>(ROUTE_SPEC, body);
+}
+
+/** Encodes a route message payload into `w` (rtm_table 0 + RTA_TABLE for ids above 255). */
+export function encodeRoute(w: ByteWriter, r: Readonly<Partial<Route>>): void {
+  const table = r.table ?? 0;
+  w.u8(r.family ?? 0);
+  w.u8(r.dstLen ?? 0);
+  w.u8(r.srcLen ?? 0);
+  w.u8(r.tos ?? 0);
+  w.u8(table > 255 ? 0 : table);
+  w.u8(r.protocol ?? 0);
+  w.u8(r.scope ?? 0);
+  w.u8(r.type ?? 0);
+  w.u32(r.flags ?? 0);
+  encodeAttrs(new AttributeEncoder(w), ROUTE_SPEC.attrs, r as Record<string, unknown>);
+}
