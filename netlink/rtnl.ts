@@ -542,7 +542,8 @@ export class Rtnl {
       family: p.family,
       dstLen: p.bytes.length * 8,
       dst: formatAddr(p.bytes),
-      flags: RTM_F.LOOKUP_TABLE | (opts.fibMatch ? RTM_F.FIB_MATCH : 0),
+      // IPv6's strict check refuses RTM_F_LOOKUP_TABLE (it always reports the table): IPv4 only, like ip.
+      flags: (p.family === AF.INET ? RTM_F.LOOKUP_TABLE : 0) | (opts.fibMatch ? RTM_F.FIB_MATCH : 0),
     };
     if (opts.from !== undefined) {
       const s = parsePrefix(opts.from, p.family);

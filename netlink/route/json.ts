@@ -367,7 +367,7 @@ export function ruleToIpJson(r: Rule, ctx: IpJsonContext = {}): Json {
   if (r.tunId !== undefined) j.tun_id = Number(r.tunId);
   if (r.table) {
     j.table = tableName(r.table);
-    if (r.suppressPrefixlen !== undefined && r.suppressPrefixlen !== 0xffffffff) j.suppress_prefixlength = r.suppressPrefixlen;
+    if (r.suppressPrefixlen !== undefined && r.suppressPrefixlen !== 0xffffffff) j.suppress_prefixlen = r.suppressPrefixlen;
     if (r.suppressIfgroup !== undefined && r.suppressIfgroup !== 0xffffffff) j.suppress_ifgroup = String(r.suppressIfgroup);
   }
   if (r.flow !== undefined) {

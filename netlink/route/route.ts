@@ -98,12 +98,13 @@ const via: AttrCodec<RouteVia> = {
     return { family: p[0]! | (p[1]! << 8), address: formatAddr(p.subarray(2)) };
   },
   encode(ae, type, v) {
+    // struct rtvia: family, then the address; the attribute length excludes the padding.
     const b = parseAddr(v.address);
-    const at = ae.begin(type);
-    ae.w.u16(v.family);
-    ae.w.bytes(b);
-    ae.w.align4();
-    ae.end(at);
+    const p = new Uint8Array(2 + b.length);
+    p[0] = v.family & 0xff;
+    p[1] = v.family >> 8;
+    p.set(b, 2);
+    ae.bytes(type, p);
   },
 };
 
