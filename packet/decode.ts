@@ -6,13 +6,14 @@
  * @module
  */
 import { MalformedError, TruncatedError, isDecodeError } from "../common/errors.ts";
+import { detectAppText } from "./app.ts";
 import { decodeArp } from "./arp.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, verifyTransport } from "./checksum.ts";
 import { decodeDns } from "./dns.ts";
 import { decodeEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ethernet.ts";
 import { decodeIcmp } from "./icmp.ts";
 import { decodeIcmpv6 } from "./icmpv6.ts";
-import { decodeIpv4 } from "./ipv4.ts";
+import { decodeIpv4, ipv4LengthsOk } from "./ipv4.ts";
 import { decodeIpv6, walkIpv6Extensions } from "./ipv6.ts";
 import { decodeTcp } from "./tcp.ts";
 import type { DecodedPacket, DecodeNotes, LinkType } from "./types.ts";
@@ -82,6 +83,7 @@ function decodeInto(pkt: DecodedPacket, bytes: Uint8Array, linkType: LinkType, n
     st.layer = "ip";
     if (bytes.length < 1) throw new TruncatedError("IP header", 0, 1, 0);
     const v = bytes[0]! >> 4;
+    pkt.ipVersion = v;
     if (v === 4) etherType = ETHERTYPE_IPV4;
     else if (v === 6) etherType = ETHERTYPE_IPV6;
     else throw new MalformedError(`Invalid IP version "${v}": expected 4 or 6`, 0);
@@ -95,6 +97,7 @@ function decodeInto(pkt: DecodedPacket, bytes: Uint8Array, linkType: LinkType, n
     st.layer = "ipv4";
     const ip = decodeIpv4(bytes, off, notes);
     pkt.ipv4 = ip;
+    if (!ipv4LengthsOk(ip)) return;
     const l4Off = off + ip.headerLength;
     const declared = ip.totalLength - ip.headerLength;
     const avail = bytes.length - l4Off;
@@ -169,6 +172,7 @@ function transport(
   if (proto === PROTO_ICMP && version === 4) {
     st.layer = "icmp";
     const m = decodeIcmp(bytes, l4Off, declared);
+    if (m.truncated) shortMessage(st, notes, "ICMP");
     const v = check();
     if (v !== undefined) m.checksumValid = v;
     pkt.icmp = m;
@@ -177,10 +181,16 @@ function transport(
   if (proto === PROTO_ICMPV6 && version === 6) {
     st.layer = "icmpv6";
     const m = decodeIcmpv6(bytes, l4Off, declared, notes);
+    if (m.truncated) shortMessage(st, notes, "ICMPv6");
     const v = check();
     if (v !== undefined) m.checksumValid = v;
     pkt.icmpv6 = m;
     return;
+  }
+  if ((proto === PROTO_TCP && captured < 20) || (proto === PROTO_UDP && captured < 8)) {
+    if (captured >= 4 && declared >= 4) {
+      pkt.ports = { srcPort: (bytes[l4Off]! << 8) | bytes[l4Off + 1]!, dstPort: (bytes[l4Off + 2]! << 8) | bytes[l4Off + 3]! };
+    }
   }
   if (proto === PROTO_TCP) {
     st.layer = "tcp";
@@ -188,10 +198,15 @@ function transport(
     const v = check();
     if (v !== undefined) t.checksumValid = v;
     pkt.tcp = t;
-    const hl = Math.min(t.headerLength, declared);
+    if (t.headerLength < 20 || t.headerLength > declared) return;
+    const hl = t.headerLength;
     const pOff = l4Off + hl;
     const pLen = Math.max(0, captured - hl);
     pkt.payload = { offset: pOff, length: pLen };
+    if (!t.rst && t.payloadLength > 0) {
+      const app = detectAppText(bytes, pOff, Math.min(pLen, t.payloadLength), t.srcPort, t.dstPort);
+      if (app) pkt.app = app;
+    }
     if ((DNS_PORTS.has(t.srcPort) || DNS_PORTS.has(t.dstPort)) && t.payloadLength > 2 && pLen >= 2) {
       const dlen = (bytes[pOff]! << 8) | bytes[pOff + 1]!;
       st.layer = "dns";
@@ -217,6 +232,11 @@ function transport(
     return;
   }
   pkt.payload = { offset: l4Off, length: captured };
+}
+
+function shortMessage(st: State, notes: DecodeNotes, what: string): void {
+  if (st.captureShort) notes.truncated = true;
+  else notes.malformed ??= `Invalid ${what} message: shorter than its type needs`;
 }
 
 function attachDns(pkt: DecodedPacket, d: NonNullable<DecodedPacket["dns"]>, notes: DecodeNotes): void {

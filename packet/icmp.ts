@@ -5,6 +5,7 @@
  * @module
  */
 import { Cursor } from "../common/cursor.ts";
+import { TruncatedError } from "../common/errors.ts";
 import { formatIpv4 } from "./addr.ts";
 import { decodeQuoted } from "./quoted.ts";
 import type { IcmpMessage } from "./types.ts";
@@ -37,36 +38,41 @@ export function decodeIcmp(bytes: Uint8Array, off: number, len: number): IcmpMes
   const code = c.u8();
   const checksum = c.u16be();
   const m: IcmpMessage = { offset: off, type, code, checksum, length: len };
-  switch (type) {
-    case 0:
-    case 8:
-    case 13:
-    case 14:
-    case 15:
-    case 16:
-    case 17:
-    case 18:
-      m.id = c.u16be();
-      m.seq = c.u16be();
-      if (type === 13 || type === 14) m.timestamps = [c.u32be(), c.u32be(), c.u32be()];
-      else if (type === 17 || type === 18) m.mask = c.u32be();
-      break;
-    case 3:
-    case 4:
-    case 5:
-    case 11:
-    case 12: {
-      c.need(4);
-      if (type === 5) m.gateway = formatIpv4(bytes, off + 4);
-      else if (type === 3 && code === 4) m.mtu = (bytes[off + 6]! << 8) | bytes[off + 7]!;
-      else if (type === 12) m.pointer = bytes[off + 4]!;
-      c.skip(4);
-      const q = decodeQuoted(bytes, off + 8, end, 4);
-      if (q) m.quoted = q;
-      break;
+  try {
+    switch (type) {
+      case 0:
+      case 8:
+      case 13:
+      case 14:
+      case 15:
+      case 16:
+      case 17:
+      case 18:
+        m.id = c.u16be();
+        m.seq = c.u16be();
+        if (type === 13 || type === 14) m.timestamps = [c.u32be(), c.u32be(), c.u32be()];
+        else if (type === 17 || type === 18) m.mask = c.u32be();
+        break;
+      case 3:
+      case 4:
+      case 5:
+      case 11:
+      case 12: {
+        c.need(4);
+        if (type === 5) m.gateway = formatIpv4(bytes, off + 4);
+        else if (type === 3 && code === 4) m.mtu = (bytes[off + 6]! << 8) | bytes[off + 7]!;
+        else if (type === 12) m.pointer = bytes[off + 4]!;
+        c.skip(4);
+        const q = decodeQuoted(bytes, off + 8, end, 4);
+        if (q) m.quoted = q;
+        break;
+      }
+      default:
+        break;
     }
-    default:
-      break;
+  } catch (e) {
+    if (!(e instanceof TruncatedError)) throw e;
+    m.truncated = true;
   }
   return m;
 }

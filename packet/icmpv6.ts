@@ -5,6 +5,7 @@
  * @module
  */
 import { Cursor } from "../common/cursor.ts";
+import { TruncatedError } from "../common/errors.ts";
 import { formatIpv6, formatMac } from "./addr.ts";
 import { toHex } from "../common/hex.ts";
 import { decodeQuoted } from "./quoted.ts";
@@ -35,59 +36,77 @@ export function decodeIcmpv6(bytes: Uint8Array, off: number, len: number, notes:
   const code = c.u8();
   const checksum = c.u16be();
   const m: Icmpv6Message = { offset: off, type, code, checksum, length: len };
-  switch (type) {
-    case 1:
-    case 2:
-    case 3:
-    case 4: {
-      const v = c.u32be();
-      if (type === 2) m.mtu = v;
-      if (type === 4) m.pointer = v;
-      const q = decodeQuoted(view, off + 8, end, 6);
-      if (q) m.quoted = q;
-      break;
+  try {
+    switch (type) {
+      case 1:
+      case 2:
+      case 3:
+      case 4: {
+        const v = c.u32be();
+        if (type === 2) m.mtu = v;
+        if (type === 4) m.pointer = v;
+        const q = decodeQuoted(view, off + 8, end, 6);
+        if (q) m.quoted = q;
+        break;
+      }
+      case 128:
+      case 129:
+        m.id = c.u16be();
+        m.seq = c.u16be();
+        break;
+      case 130:
+      case 131:
+      case 132: {
+        const maxResponseDelay = c.u16be();
+        c.skip(2);
+        c.need(16);
+        m.mld = { maxResponseDelay, address: formatIpv6(view, off + 8) };
+        break;
+      }
+      case 143:
+        c.skip(2);
+        m.groupRecords = c.u16be();
+        break;
+      case 133:
+        c.skip(4);
+        m.options = ndOptions(view, off + 8, notes);
+        break;
+      case 134: {
+        const curHopLimit = c.u8();
+        const flags = c.u8();
+        const routerLifetime = c.u16be();
+        const reachableTime = c.u32be();
+        const retransTimer = c.u32be();
+        m.routerAdvert = {
+          curHopLimit,
+          managed: (flags & 0x80) !== 0,
+          other: (flags & 0x40) !== 0,
+          flags,
+          routerLifetime,
+          reachableTime,
+          retransTimer,
+        };
+        m.options = ndOptions(view, off + 16, notes);
+        break;
+      }
+      case 135:
+      case 136:
+      case 137: {
+        const f = c.u8();
+        c.skip(3);
+        c.need(type === 137 ? 32 : 16);
+        m.target = formatIpv6(view, off + 8);
+        if (type === 136) m.naFlags = { router: (f & 0x80) !== 0, solicited: (f & 0x40) !== 0, override: (f & 0x20) !== 0 };
+        if (type === 137) m.destination = formatIpv6(view, off + 24);
+        m.options = ndOptions(view, off + (type === 137 ? 40 : 24), notes);
+        break;
+      }
+      default:
+        break;
     }
-    case 128:
-    case 129:
-      m.id = c.u16be();
-      m.seq = c.u16be();
-      break;
-    case 133:
-      c.skip(4);
-      m.options = ndOptions(view, off + 8, notes);
-      break;
-    case 134: {
-      const curHopLimit = c.u8();
-      const flags = c.u8();
-      const routerLifetime = c.u16be();
-      const reachableTime = c.u32be();
-      const retransTimer = c.u32be();
-      m.routerAdvert = {
-        curHopLimit,
-        managed: (flags & 0x80) !== 0,
-        other: (flags & 0x40) !== 0,
-        flags,
-        routerLifetime,
-        reachableTime,
-        retransTimer,
-      };
-      m.options = ndOptions(view, off + 16, notes);
-      break;
-    }
-    case 135:
-    case 136:
-    case 137: {
-      const f = c.u8();
-      c.skip(3);
-      c.need(type === 137 ? 32 : 16);
-      m.target = formatIpv6(view, off + 8);
-      if (type === 136) m.naFlags = { router: (f & 0x80) !== 0, solicited: (f & 0x40) !== 0, override: (f & 0x20) !== 0 };
-      if (type === 137) m.destination = formatIpv6(view, off + 24);
-      m.options = ndOptions(view, off + (type === 137 ? 40 : 24), notes);
-      break;
-    }
-    default:
-      break;
+  } catch (e) {
+    if (!(e instanceof TruncatedError)) throw e;
+    m.truncated = true;
   }
   return m;
 }

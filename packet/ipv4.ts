@@ -22,8 +22,9 @@ const OPTION_NAMES: Readonly<Record<number, string>> = {
 
 /**
  * Decodes the IPv4 header at `off`. Throws TruncatedError when the header is not all there and
- * MalformedError for a wrong version, a header length under 20 or a total length under the
- * header length. Bad options are reported in `notes` (the header is still returned).
+ * MalformedError for a wrong version. A header length under 20, a total length under the header
+ * length and bad options are reported in `notes` (the header is still returned; see
+ * {@link ipv4LengthsOk}).
  *
  * @example
  * ```ts
@@ -40,17 +41,19 @@ export function decodeIpv4(bytes: Uint8Array, off: number, notes: DecodeNotes = 
   const version = vihl >> 4;
   if (version !== 4) throw new MalformedError(`Invalid IPv4 version "${version}": expected 4`, off);
   const headerLength = (vihl & 0x0f) * 4;
+  c.need(19);
+  let bad = false;
   if (headerLength < 20) {
-    throw new MalformedError(`Invalid IPv4 header length "${headerLength}": expected 20..60`, off);
+    notes.malformed ??= `Invalid IPv4 header length "${headerLength}": expected 20..60`;
+    bad = true;
+  } else {
+    c.need(headerLength - 1);
   }
-  c.need(headerLength - 1);
   const tos = c.u8();
   const totalLength = c.u16be();
-  if (totalLength < headerLength) {
-    throw new MalformedError(
-      `Invalid IPv4 total length "${totalLength}": shorter than its ${headerLength}-byte header`,
-      off + 2,
-    );
+  if (!bad && totalLength < headerLength) {
+    notes.malformed ??= `Invalid IPv4 total length "${totalLength}": shorter than its ${headerLength}-byte header`;
+    bad = true;
   }
   const id = c.u16be();
   const ff = c.u16be();
@@ -61,7 +64,7 @@ export function decodeIpv4(bytes: Uint8Array, off: number, notes: DecodeNotes = 
   const dst = formatIpv4(bytes, off + 16);
   c.skip(8);
   const options = headerLength > 20 ? decodeIpv4Options(c.bytesN(headerLength - 20), off + 20, notes) : [];
-  return {
+  const hdr: Ipv4Header = {
     offset: off,
     version: 4,
     headerLength,
@@ -73,11 +76,27 @@ export function decodeIpv4(bytes: Uint8Array, off: number, notes: DecodeNotes = 
     ttl,
     protocol,
     checksum,
-    checksumValid: verifyIpv4Header(bytes, off),
     src,
     dst,
     options,
   };
+  if (!bad) hdr.checksumValid = verifyIpv4Header(bytes, off);
+  return hdr;
+}
+
+/**
+ * True when the header's lengths are sane (IHL >= 5 and total length >= header length). A
+ * header failing this was returned by {@link decodeIpv4} with a note; nothing behind it is
+ * decoded.
+ *
+ * @example
+ * ```ts
+ * import { ipv4LengthsOk } from "./ipv4.ts";
+ * // if (!ipv4LengthsOk(ip)) stop();
+ * ```
+ */
+export function ipv4LengthsOk(ip: Ipv4Header): boolean {
+  return ip.headerLength >= 20 && ip.totalLength >= ip.headerLength;
 }
 
 function decodeIpv4Options(b: Uint8Array, base: number, notes: DecodeNotes): Ipv4Option[] {

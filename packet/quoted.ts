@@ -5,7 +5,7 @@
  * @module
  */
 import { isDecodeError } from "../common/errors.ts";
-import { decodeIpv4 } from "./ipv4.ts";
+import { decodeIpv4, ipv4LengthsOk } from "./ipv4.ts";
 import { decodeIpv6, walkIpv6Extensions } from "./ipv6.ts";
 import type { QuotedPacket } from "./types.ts";
 
@@ -30,7 +30,7 @@ export function decodeQuoted(bytes: Uint8Array, start: number, end: number, vers
       q.ipv4 = ip;
       protocol = ip.protocol;
       q.protocol = protocol;
-      if (ip.fragmentOffset !== 0) return q;
+      if (ip.fragmentOffset !== 0 || !ipv4LengthsOk(ip)) return q;
       l4 = start + ip.headerLength;
     } else {
       const ip6 = decodeIpv6(view, start);

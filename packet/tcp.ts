@@ -5,7 +5,6 @@
  * @module
  */
 import { Cursor } from "../common/cursor.ts";
-import { MalformedError } from "../common/errors.ts";
 import { toHex } from "../common/hex.ts";
 import type { DecodeNotes, TcpHeader, TcpOption } from "./types.ts";
 
@@ -38,8 +37,8 @@ const OPTION_NAMES: Readonly<Record<number, string>> = {
 
 /**
  * Decodes the TCP header at `off`; `len` is the segment length from the IP header. Throws
- * TruncatedError when the header is short and MalformedError for a data offset under 5. A
- * data offset beyond the segment and bad options are reported in `notes`.
+ * TruncatedError when the fixed 20 bytes are short. A data offset under 5 or beyond the
+ * segment and bad options are reported in `notes` (the header is still returned).
  *
  * @example
  * ```ts
@@ -58,19 +57,19 @@ export function decodeTcp(bytes: Uint8Array, off: number, len: number, notes: De
   const ack = c.u32be();
   const doff = c.u8();
   const headerLength = (doff >> 4) * 4;
-  if (headerLength < 20) {
-    throw new MalformedError(`Invalid TCP header length "${headerLength}": expected 20..60`, off + 12);
-  }
   const flags = c.u8();
   const window = c.u16be();
   const checksum = c.u16be();
   const urgentPointer = c.u16be();
   let options: TcpOption[] = [];
-  if (headerLength > len) {
+  let optionsTruncated = false;
+  if (headerLength < 20) {
+    notes.malformed ??= `Invalid TCP header length "${headerLength}": expected 20..60`;
+  } else if (headerLength > len) {
     notes.malformed ??= `Invalid TCP header length "${headerLength}": segment has only ${len} bytes`;
   } else if (headerLength > 20) {
     const want = headerLength - 20;
-    if (c.remaining < want) notes.truncated = true;
+    if (c.remaining < want) notes.truncated = optionsTruncated = true;
     options = decodeTcpOptions(c.bytesN(Math.min(want, c.remaining)), off + 20, notes, notes.truncated === true);
   }
   return {
@@ -94,6 +93,7 @@ export function decodeTcp(bytes: Uint8Array, off: number, len: number, notes: De
     urgentPointer,
     options,
     payloadLength: Math.max(0, len - headerLength),
+    ...(optionsTruncated ? { optionsTruncated } : {}),
   };
 }
 
@@ -114,7 +114,10 @@ function decodeTcpOptions(b: Uint8Array, base: number, notes: DecodeNotes, cut: 
       continue;
     }
     const len = b[i + 1];
-    if (cut && (len === undefined || i + len > b.length)) break;
+    if (cut && (len === undefined || i + len > b.length)) {
+      if (len !== undefined && len >= 2) out.push({ type, name, length: len, truncated: true });
+      break;
+    }
     if (len === undefined || len < 2 || i + len > b.length) {
       notes.malformed ??= `Invalid TCP option ${type} length "${len ?? "missing"}" at offset ${base + i}`;
       out.push({ type, name: "bad", length: len ?? 0 });

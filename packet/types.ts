@@ -161,6 +161,8 @@ export interface IcmpMessage {
   /** Timestamp request/reply: originate, receive, transmit. */
   timestamps?: [number, number, number];
   quoted?: QuotedPacket;
+  /** The capture ends inside the message's fixed part (only type/code/checksum are sure). */
+  truncated?: boolean;
 }
 
 /** A neighbour-discovery option (RFC 4861). */
@@ -214,7 +216,13 @@ export interface Icmpv6Message {
     retransTimer: number;
   };
   options?: NdOption[];
+  /** MLDv1 (130-132): maximum response delay and multicast address. */
+  mld?: { maxResponseDelay: number; address: string };
+  /** MLDv2 report (143): number of group records. */
+  groupRecords?: number;
   quoted?: QuotedPacket;
+  /** The capture ends inside the message's fixed part (only type/code/checksum are sure). */
+  truncated?: boolean;
 }
 
 /** One TCP option. */
@@ -234,6 +242,8 @@ export interface TcpOption {
   tsecr?: number;
   /** Raw option data as hex, for unknown kinds. */
   data?: string;
+  /** The capture ends inside this option. */
+  truncated?: boolean;
 }
 
 /** TCP header. */
@@ -259,6 +269,8 @@ export interface TcpHeader {
   checksumValid?: boolean;
   urgentPointer: number;
   options: TcpOption[];
+  /** The capture ends inside the options. */
+  optionsTruncated?: boolean;
   /** Payload bytes per the IP length (may exceed what was captured). */
   payloadLength: number;
 }
@@ -323,6 +335,12 @@ export interface DecodedPacket {
   tcp?: TcpHeader;
   udp?: UdpHeader;
   dns?: DnsSummary;
+  /** Text protocol on a well-known TCP port (HTTP, RTSP, FTP, SMTP, SSH). */
+  app?: { protocol: string; firstLine?: string };
+  /** Raw link type: the IP version nibble of the first byte. */
+  ipVersion?: number;
+  /** Ports, when the TCP/UDP header itself is cut short but its first 4 bytes were captured. */
+  ports?: { srcPort: number; dstPort: number };
   /** Application payload location (captured part). */
   payload?: { offset: number; length: number };
   /** The bytes ended before a layer was complete. */
