@@ -1,0 +1,235 @@
+/**
+ * `tunkit list` and `tunkit show NAME`: tun/tap devices (made by tunkit or by any other tool,
+ * found through IFLA_LINKINFO) with mode, flags, owner, group, queues, the processes that have
+ * them attached (from /proc), MTU, state and addresses.
+ *
+ * @module
+ */
+import { Command, Argument } from "@commander-js/extra-typings";
+import {
+  TunkitError, tunHolders, userName, groupName, linkFlagNames, operstateName, addressToIpJson, linkToIpJson,
+  IF_OPER, type Link, type TunInfo, type Address, type TunHolder,
+} from "../mod.ts";
+import { ifName } from "./args.ts";
+import { setCompletionWords } from "./completions.ts";
+import type { Ctx } from "./context.ts";
+import { formatTable, printJson } from "./output.ts";
+
+/** A tun/tap device as `tunkit list --json` prints it. */
+export interface TunView {
+  ifindex: number;
+  ifname: string;
+  mode: "tun" | "tap";
+  /** Link flags as ip prints them (["NO-CARRIER", "POINTOPOINT", …, "UP"]). */
+  flags: string[];
+  mtu: number | null;
+  operstate: string;
+  txqlen: number | null;
+  persist: boolean;
+  pi: boolean;
+  vnet_hdr: boolean;
+  multi_queue: boolean;
+  /** Who may attach: uid and name, or null for no restriction. */
+  owner: { uid: number; name: string | null } | null;
+  owner_group: { gid: number; name: string | null } | null;
+  /** Attached queues (fds): the kernel's count for multi-queue, /proc's for single-queue. */
+  queues: number;
+  attached: Array<{ pid: number; comm: string; fds: number[] }>;
+  /** ip -d -j's linkinfo, as ip prints it. */
+  linkinfo: Record<string, unknown>;
+  addr_info: Array<Record<string, unknown>>;
+}
+
+/** Tun info data of a link, or undefined when it is not a tun/tap device. */
+export function tunInfoOf(l: Link): TunInfo | undefined {
+  const d = l.linkInfo?.data;
+  return l.linkInfo?.kind === "tun" && d && !(d instanceof Uint8Array) && !("peer" in d) ? (d as TunInfo) : undefined;
+}
+
+const realId = (v: number | undefined): number | undefined => (v === undefined || v === 0xffffffff ? undefined : v);
+
+/**
+ * Builds the view of one tun/tap device.
+ *
+ * @example
+ * ```ts
+ * import { tunView } from "./list.ts";
+ * // tunView(link, addresses, holders).mode === "tun"
+ * ```
+ */
+export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders: readonly TunHolder[]): TunView {
+  const uid = realId(t.owner);
+  const gid = realId(t.group);
+  const info = (linkToIpJson(l, { details: true }).linkinfo ?? { info_kind: "tun" }) as Record<string, unknown>;
+  const data = info.info_data as Record<string, unknown> | undefined;
+  // ip prints user and group by name when it can.
+  if (data && uid !== undefined) data.user = userName(uid) ?? uid;
+  if (data && gid !== undefined) data.group = groupName(gid) ?? gid;
+  const fds = holders.reduce((n, h) => n + h.fds.length, 0);
+  return {
+    ifindex: l.index,
+    ifname: l.name ?? `if${l.index}`,
+    mode: t.type === "tap" ? "tap" : "tun",
+    flags: linkFlagNames(l.flags),
+    mtu: l.mtu ?? null,
+    operstate: operstateName(l.operstate ?? IF_OPER.UNKNOWN),
+    txqlen: l.txqlen ?? null,
+    persist: !!t.persist,
+    pi: !!t.pi,
+    vnet_hdr: !!t.vnetHdr,
+    multi_queue: !!t.multiQueue,
+    owner: uid === undefined ? null : { uid, name: userName(uid) ?? null },
+    owner_group: gid === undefined ? null : { gid, name: groupName(gid) ?? null },
+    queues: t.multiQueue && t.numQueues !== undefined ? t.numQueues : fds,
+    attached: holders.map((h) => ({ pid: h.pid, comm: h.comm, fds: h.fds })),
+    linkinfo: info,
+    addr_info: addrs.filter((a) => a.index === l.index).map(addressToIpJson),
+  };
+}
+
+/** Every tun/tap device of the current namespace. */
+export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
+  const nl = ctx.rtnl();
+  const links = only !== undefined ? [await nl.getLink(only)] : await nl.listLinks();
+  const tuns = links.filter((l) => tunInfoOf(l));
+  if (only !== undefined && !tuns.length) {
+    const l = links[0]!;
+    throw new TunkitError(
+      `Device "${only}" is not a tun/tap device (kind ${l.linkInfo?.kind ?? "none"})`,
+      `see it with: tunkit link show ${only}`,
+    );
+  }
+  const addrs = tuns.length ? await nl.listAddresses() : [];
+  const holders = tuns.length ? tunHolders() : new Map<string, TunHolder[]>();
+  return tuns.map((l) => tunView(l, tunInfoOf(l)!, addrs, holders.get(l.name ?? "") ?? []));
+}
+
+function state(v: TunView): string {
+  if (!v.flags.includes("UP")) return "DOWN";
+  return v.flags.includes("NO-CARRIER") ? "NO-CARRIER" : "UP";
+}
+
+function flagWords(v: TunView): string {
+  return [v.persist ? "persist" : "", v.pi ? "pi" : "", v.vnet_hdr ? "vnet_hdr" : "", v.multi_queue ? "multi_queue" : ""].filter(Boolean).join(",");
+}
+
+function who(v: TunView): string {
+  return v.attached.map((h) => `${h.comm}(${h.pid})`).join(",");
+}
+
+const addrWord = (a: Record<string, unknown>): string =>
+  a.address !== undefined ? `${String(a.local)} peer ${String(a.address)}/${String(a.prefixlen)}` : `${String(a.local)}/${String(a.prefixlen)}`;
+
+/**
+ * The table `tunkit list` prints.
+ *
+ * @example
+ * ```ts
+ * import { listText } from "./list.ts";
+ * listText([]); // "NAME  MODE  STATE  MTU  FLAGS  OWNER  GROUP  QUEUES  ATTACHED  ADDRESSES"
+ * ```
+ */
+export function listText(views: readonly TunView[]): string {
+  return formatTable(
+    ["NAME", "MODE", "STATE", "MTU", "FLAGS", "OWNER", "GROUP", "QUEUES", "ATTACHED", "ADDRESSES"],
+    views.map((v) => [
+      v.ifname, v.mode, state(v), String(v.mtu ?? ""), flagWords(v),
+      v.owner ? (v.owner.name ?? String(v.owner.uid)) : "", v.owner_group ? (v.owner_group.name ?? String(v.owner_group.gid)) : "",
+      String(v.queues), who(v), v.addr_info.map(addrWord).join(","),
+    ]),
+  );
+}
+
+/**
+ * The block `tunkit show NAME` prints.
+ *
+ * @example
+ * ```ts
+ * import { showText } from "./list.ts";
+ * // showText(view) starts with "tun0: tun, persistent, UP"
+ * ```
+ */
+export function showText(v: TunView): string {
+  const onoff = (b: boolean) => (b ? "on" : "off");
+  const lines = [
+    `${v.ifname}: ${v.mode}, ${v.persist ? "persistent" : "not persistent"}, ${state(v)}`,
+    `    index ${v.ifindex}  mtu ${v.mtu ?? "?"}  txqueuelen ${v.txqlen ?? "?"}  operstate ${v.operstate}  <${v.flags.join(",")}>`,
+    `    pi ${onoff(v.pi)}  vnet_hdr ${onoff(v.vnet_hdr)}  multi_queue ${onoff(v.multi_queue)}  persist ${onoff(v.persist)}`,
+    `    owner ${v.owner ? `${v.owner.name ?? "?"} (uid ${v.owner.uid})` : "none"}  group ${v.owner_group ? `${v.owner_group.name ?? "?"} (gid ${v.owner_group.gid})` : "none"}${!v.owner && !v.owner_group ? "  (any local user may attach)" : ""}`,
+    `    queues ${v.queues}  attached ${v.attached.length ? v.attached.map((h) => `${h.comm} (pid ${h.pid}, fd ${h.fds.join(",")})`).join(", ") : "none"}`,
+  ];
+  for (const a of v.addr_info) lines.push(`    ${String(a.family)} ${addrWord(a)} scope ${String(a.scope)}`);
+  return lines.join("\n");
+}
+
+/**
+ * The `list` command.
+ *
+ * @example
+ * ```ts
+ * import { listCommand } from "./list.ts";
+ * program.addCommand(listCommand(ctx));
+ * ```
+ */
+export function listCommand(ctx: Ctx) {
+  return new Command("list")
+    .alias("ls")
+    .description("list tun/tap devices: mode, flags, owner, queues, attached processes, addresses")
+    .addHelpText(
+      "after",
+      `
+Devices made by any tool (ip tuntap, openvpn, wireguard-go, …) are listed, from the kernel's
+link info. STATE is DOWN (admin down), NO-CARRIER (up, nobody attached) or UP.
+
+Examples:
+  tunkit list
+  tunkit list --json | jq '.[] | select(.attached == [])'
+  tunkit -n blue list`,
+    )
+    .action(() =>
+      ctx.perform({
+        run: async () => {
+          const views = await collectTuns(ctx);
+          const out = ctx.out;
+          if (out.json) printJson(out, views);
+          else if (views.length) out.line(listText(views));
+          else out.info("no tun/tap devices");
+        },
+      }));
+}
+
+/**
+ * The `show` command.
+ *
+ * @example
+ * ```ts
+ * import { showCommand } from "./list.ts";
+ * program.addCommand(showCommand(ctx));
+ * ```
+ */
+export function showCommand(ctx: Ctx) {
+  const cmd = new Command("show")
+    .description("show one tun/tap device in detail")
+    .addArgument(new Argument("<name>", "the tun/tap device"))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  tunkit show tun0
+  tunkit show tun0 --json`,
+    )
+    .action(async (name) => {
+      ifName(name);
+      await ctx.perform({
+        run: async () => {
+          const [v] = await collectTuns(ctx, name);
+          const out = ctx.out;
+          if (out.json) printJson(out, [v]);
+          else out.line(showText(v!));
+        },
+      });
+    });
+  setCompletionWords(cmd, [], "tun");
+  return cmd;
+}
+

@@ -1,0 +1,179 @@
+/**
+ * How the CLI prints: plain text lines, aligned tables, `ip -j`-style JSON, and the
+ * `-q`/`--json` switches that every command shares.
+ *
+ * @module
+ */
+
+/** Where output goes and how it is shaped. */
+export interface Output {
+  /** `--json`: listings print JSON (one array) instead of text. */
+  json: boolean;
+  /** `-q`: no informational lines (listings and errors still print). */
+  quiet: boolean;
+  /** Writes text to stdout (a newline is added). */
+  line(s: string): void;
+  /** Writes an informational line to stdout unless quiet. */
+  info(s: string): void;
+  /** Writes a warning line to stderr (`tunkit: warning: ...`). */
+  warn(s: string): void;
+}
+
+/**
+ * Makes an {@link Output} that writes to the given sinks (stdout/stderr by default).
+ *
+ * @example
+ * ```ts
+ * import { makeOutput } from "./output.ts";
+ * const out = makeOutput({ json: false, quiet: false });
+ * out.line("hello");
+ * ```
+ */
+export function makeOutput(
+  opts: { json: boolean; quiet: boolean },
+  write: (s: string) => void = (s) => void process.stdout.write(s),
+  writeErr: (s: string) => void = (s) => void process.stderr.write(s),
+): Output {
+  return {
+    json: opts.json,
+    quiet: opts.quiet,
+    line: (s) => write(s + "\n"),
+    info: (s) => {
+      if (!opts.quiet) write(s + "\n");
+    },
+    warn: (s) => writeErr(`tunkit: warning: ${s}\n`),
+  };
+}
+
+/**
+ * Prints `value` as one line of JSON, like `ip -j` (compact; `ip -j -p` is not needed: pipe to jq).
+ *
+ * @example
+ * ```ts
+ * import { makeOutput, printJson } from "./output.ts";
+ * printJson(makeOutput({ json: true, quiet: false }), [{ ifname: "tun0" }]);
+ * ```
+ */
+export function printJson(out: Output, value: unknown): void {
+  out.line(JSON.stringify(value));
+}
+
+/**
+ * Formats rows as a left-aligned table with a header, columns two spaces apart; the last
+ * column is not padded. Empty values print as "-".
+ *
+ * @example
+ * ```ts
+ * import { formatTable } from "./output.ts";
+ * formatTable(["NAME", "MTU"], [["tun0", "1500"]]); // "NAME  MTU\ntun0  1500"
+ * ```
+ */
+export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const all = [header, ...rows.map((r) => header.map((_, i) => (r[i] === undefined || r[i] === "" ? "-" : r[i]!)))];
+  const width = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(width[i]!))).join("  ").trimEnd())
+    .join("\n");
+}
+
+type Json = Record<string, unknown>;
+
+const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
+
+/**
+ * The first line of a link as `ip link` / `ip addr` print it, from an `ip -j` link object
+ * (`withMode`: ip link prints "mode DEFAULT", ip addr does not).
+ *
+ * @example
+ * ```ts
+ * import { linkHeadText } from "./output.ts";
+ * linkHeadText({ ifindex: 2, ifname: "tun0", flags: ["UP"], mtu: 1500, qdisc: "noqueue", operstate: "UNKNOWN", group: "default", txqlen: 500, link_type: "none" }, false);
+ * // "2: tun0: <UP> mtu 1500 qdisc noqueue state UNKNOWN group default qlen 500\n    link/none "
+ * ```
+ */
+export function linkHeadText(j: Json, withMode: boolean): string {
+  let s = `${str(j.ifindex)}: ${str(j.ifname)}${j.link ? `@${str(j.link)}` : j.link === null ? "@NONE" : ""}: <${((j.flags as string[]) ?? []).join(",")}>`;
+  if (j.mtu !== undefined) s += ` mtu ${str(j.mtu)}`;
+  if (j.qdisc !== undefined) s += ` qdisc ${str(j.qdisc)}`;
+  if (j.master !== undefined) s += ` master ${str(j.master)}`;
+  if (j.operstate !== undefined) s += ` state ${str(j.operstate)}`;
+  if (withMode && j.linkmode !== undefined) s += ` mode ${str(j.linkmode)}`;
+  if (j.group !== undefined) s += ` group ${str(j.group)}`;
+  if (j.txqlen !== undefined) s += ` qlen ${str(j.txqlen)}`;
+  s += `\n    link/${str(j.link_type)} `;
+  if (j.address !== undefined) s += `${str(j.address)}${j.broadcast !== undefined ? ` ${j.link_pointtopoint ? "peer" : "brd"} ${str(j.broadcast)}` : ""}`;
+  return s;
+}
+
+const lft = (v: unknown): string => (v === 4294967295 || v === undefined ? "forever" : `${str(v)}sec`);
+
+const ADDR_FLAG_KEYS = [
+  "secondary", "temporary", "nodad", "optimistic", "dadfailed", "home", "deprecated", "tentative",
+  "dynamic", "mngtmpaddr", "noprefixroute", "autojoin", "stable-privacy",
+];
+
+/**
+ * One address as `ip addr` prints it (two lines), from an `addr_info` entry.
+ *
+ * @example
+ * ```ts
+ * import { addressText } from "./output.ts";
+ * addressText({ family: "inet", local: "192.0.2.1", prefixlen: 24, scope: "global", label: "tun0" }, "tun0");
+ * // "    inet 192.0.2.1/24 scope global tun0\n       valid_lft forever preferred_lft forever"
+ * ```
+ */
+export function addressText(a: Json, ifname: string): string {
+  let s = `    ${str(a.family)} ${str(a.local)}`;
+  s += a.address !== undefined ? ` peer ${str(a.address)}/${str(a.prefixlen)}` : `/${str(a.prefixlen)}`;
+  if (a.metric !== undefined) s += ` metric ${str(a.metric)}`;
+  if (a.broadcast !== undefined) s += ` brd ${str(a.broadcast)}`;
+  if (a.anycast !== undefined) s += ` any ${str(a.anycast)}`;
+  s += ` scope ${str(a.scope)}`;
+  for (const k of ADDR_FLAG_KEYS) if (a[k] === true) s += ` ${k}`;
+  if (a.family === "inet") s += ` ${str(a.label ?? ifname)}`;
+  else s += " ";
+  s += `\n       valid_lft ${lft(a.valid_life_time)} preferred_lft ${lft(a.preferred_life_time)}`;
+  return s;
+}
+
+/**
+ * A route as `ip route` prints it, from an `ip -j` route object.
+ *
+ * @example
+ * ```ts
+ * import { routeText } from "./output.ts";
+ * routeText({ dst: "198.51.100.0/24", dev: "tun0", protocol: "static", scope: "link", metric: 5, flags: [] });
+ * // "198.51.100.0/24 dev tun0 proto static scope link metric 5"
+ * ```
+ */
+export function routeText(r: Json): string {
+  const parts: string[] = [];
+  if (r.type !== undefined) parts.push(str(r.type));
+  parts.push(str(r.dst));
+  if (r.from !== undefined) parts.push("from", str(r.from));
+  if (r.nhid !== undefined) parts.push("nhid", str(r.nhid));
+  if (r.tos !== undefined) parts.push("tos", str(r.tos));
+  if (r.gateway !== undefined) parts.push("via", str(r.gateway));
+  const via = r.via as { family?: string; host?: string } | undefined;
+  if (via) parts.push("via", str(via.family), str(via.host));
+  if (r.dev !== undefined) parts.push("dev", str(r.dev));
+  if (r.table !== undefined) parts.push("table", str(r.table));
+  if (r.protocol !== undefined) parts.push("proto", str(r.protocol));
+  if (r.scope !== undefined) parts.push("scope", str(r.scope));
+  if (r.prefsrc !== undefined) parts.push("src", str(r.prefsrc));
+  if (r.metric !== undefined) parts.push("metric", str(r.metric));
+  for (const f of (r.flags as string[] | undefined) ?? []) parts.push(f);
+  if (r.mark !== undefined) parts.push("mark", str(r.mark));
+  if (r.uid !== undefined) parts.push("uid", str(r.uid));
+  if (r.iif !== undefined) parts.push("iif", str(r.iif));
+  if (r.expires !== undefined) parts.push("expires", `${str(r.expires)}sec`);
+  const metrics = (r.metrics as Json[] | undefined)?.[0];
+  if (metrics) for (const [k, v] of Object.entries(metrics)) parts.push(k, str(v));
+  if (r.pref !== undefined) parts.push("pref", str(r.pref));
+  let s = parts.filter((p) => p !== "").join(" ");
+  for (const nh of (r.nexthops as Json[] | undefined) ?? []) {
+    s += `\n\tnexthop${nh.gateway !== undefined ? ` via ${str(nh.gateway)}` : ""} dev ${str(nh.dev)} weight ${str(nh.weight)}`;
+    for (const f of (nh.flags as string[] | undefined) ?? []) s += ` ${f}`;
+  }
+  return s;
+}
