@@ -299,3 +299,55 @@ export const TPACKET_STATS_SIZE = 8;
 
 /** Size of the `struct virtio_net_hdr` that IFF_VNET_HDR puts before each packet (default). */
 export const VIRTIO_NET_HDR_SIZE = 10;
+
+/** AF_PACKET constants (linux/if_packet.h, linux/if_ether.h). */
+export const PACKET = {
+  /** ETH_P_ALL: every protocol. Pass htons(ETH_P_ALL) = 0x0300 as the socket protocol. */
+  ETH_P_ALL: 0x0003,
+  ETH_P_IP: 0x0800,
+  ETH_P_IPV6: 0x86dd,
+  /** getsockopt(SOL_PACKET, PACKET_STATISTICS) -> struct tpacket_stats {packets, drops}. */
+  PACKET_STATISTICS: 6,
+  PACKET_ADD_MEMBERSHIP: 1,
+  PACKET_MR_PROMISC: 1,
+  /** sll_pkttype values. */
+  HOST: 0,
+  BROADCAST: 1,
+  MULTICAST: 2,
+  OTHERHOST: 3,
+  OUTGOING: 4,
+} as const;
+
+/** Size of `struct sockaddr_ll`. */
+export const SOCKADDR_LL_SIZE = 20;
+
+/** htons for a 16-bit value. */
+export function htons(v: number): number {
+  return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+}
+
+/**
+ * Packs a `struct sockaddr_ll` for bind(): family AF_PACKET, protocol (host order, stored
+ * big-endian), interface index.
+ *
+ * @example
+ * ```ts
+ * import { packSockaddrLl, PACKET } from "./abi.ts";
+ * packSockaddrLl(PACKET.ETH_P_ALL, 3); // 20 bytes: 11 00 00 03 03 00 00 00 ...
+ * ```
+ */
+export function packSockaddrLl(protocol: number, ifindex: number, out: Uint8Array = new Uint8Array(SOCKADDR_LL_SIZE)): Uint8Array {
+  out.fill(0, 0, SOCKADDR_LL_SIZE);
+  const dv = new DataView(out.buffer, out.byteOffset, SOCKADDR_LL_SIZE);
+  dv.setUint16(0, SOCK.AF_PACKET, true);
+  dv.setUint16(2, protocol & 0xffff, false);
+  dv.setInt32(4, ifindex, true);
+  return out;
+}
+
+/** Reads {protocol, ifindex, hatype, pkttype} from a `struct sockaddr_ll` recvfrom() filled in. */
+export function unpackSockaddrLl(buf: Uint8Array): { protocol: number; ifindex: number; hatype: number; pkttype: number } {
+  if (buf.length < 12) throw new RangeError(`struct sockaddr_ll needs 12 bytes, got ${buf.length}`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  return { protocol: dv.getUint16(2, false), ifindex: dv.getInt32(4, true), hatype: dv.getUint16(8, true), pkttype: buf[10]! };
+}

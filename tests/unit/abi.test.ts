@@ -74,3 +74,13 @@ test("feature names", () => {
   expect(featureNames(0x7173)).toEqual(["tun", "tap", "napi", "napi_frags", "no_carrier", "no_pi", "one_queue", "vnet_hdr", "multi_queue"]);
   expect(featureNames(0)).toEqual([]);
 });
+
+describe("struct sockaddr_ll", () => {
+  test("golden bytes: ETH_P_ALL big-endian, ifindex little-endian", async () => {
+    const { packSockaddrLl, unpackSockaddrLl, PACKET } = await import("../../ffi/abi.ts");
+    const b = packSockaddrLl(PACKET.ETH_P_ALL, 0x0102);
+    expect(toHex(b)).toBe("1100000302010000" + "00".repeat(12));
+    b[10] = PACKET.OUTGOING;
+    expect(unpackSockaddrLl(b)).toEqual({ protocol: 3, ifindex: 0x102, hatype: 0, pkttype: 4 });
+  });
+});
