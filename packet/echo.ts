@@ -12,6 +12,7 @@ import {
   PROTO_ICMP,
   PROTO_ICMPV6,
   PROTO_UDP,
+  transportChecksum,
   verifyIpv4Header,
   verifyTransport,
 } from "./checksum.ts";
@@ -71,7 +72,9 @@ function reply4(b: Uint8Array, len: number): number {
     if (b[l4]! !== 8 || b[l4 + 1]! !== 0) return 0;
     if (!verifyTransport(b, 4, 0, l4, l4Len, PROTO_ICMP)) return 0;
     b[l4] = 0;
-    const cs = checksumAdjust16((b[l4 + 2]! << 8) | b[l4 + 3]!, 0x0800, 0x0000);
+    let cs = checksumAdjust16((b[l4 + 2]! << 8) | b[l4 + 3]!, 0x0800, 0x0000);
+    // RFC 1624's one corner: over all-zero data the result must be 0xffff, not 0x0000
+    if (cs === 0) cs = transportChecksum(b, 4, 0, l4, l4Len, PROTO_ICMP, false);
     b[l4 + 2] = cs >> 8;
     b[l4 + 3] = cs & 0xff;
   } else if (proto === PROTO_UDP) {
