@@ -11,7 +11,7 @@
 import { TunkitError } from "../common/errors.ts";
 import { SOCK, SOCKADDR_NL_SIZE, packSockaddrNl, unpackSockaddrNl } from "../ffi/abi.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
-import { sys } from "../ffi/libc.ts";
+import { errno as lastErrno, raw, sys } from "../ffi/libc.ts";
 import { enterNetns } from "../ffi/netns.ts";
 import { watch, type Watch } from "../ffi/poller.ts";
 import { beginMessage, endMessage, type NetlinkMessage, NLM_F, NLMSG, parseAck, parseDone, parseMessages } from "./core/message.ts";
@@ -60,7 +60,9 @@ export class SocketTransport implements Transport {
   readonly rcvbuf: number;
   private readonly buf = new Uint8Array(RECV_SIZE);
   private readonly from = new Uint8Array(SOCKADDR_NL_SIZE);
+  private readonly fromView = new DataView(this.from.buffer);
   private readonly fromLen = new Uint8Array(4);
+  private readonly fromLenView = new DataView(this.fromLen.buffer);
   private readonly kernel = packSockaddrNl(0, 0);
   private w: Watch | undefined;
   private waiters: Array<() => void> = [];
@@ -113,12 +115,19 @@ export class SocketTransport implements Transport {
   }
 
   recv(): Uint8Array | null {
+    // raw recvfrom: this runs once per ack of a batch, so no allocation here.
     for (;;) {
-      const n = sys.recvfrom(this.fd, this.buf, this.buf.length, SOCK.MSG_TRUNC, this.from, this.fromLen);
-      if (n < 0) return null;
+      this.fromLenView.setUint32(0, SOCKADDR_NL_SIZE, true);
+      const n = raw.recvfrom(this.fd, this.buf, this.buf.length, SOCK.MSG_TRUNC, this.from, this.fromLen);
+      if (n < 0) {
+        const e = lastErrno();
+        if (e === ERRNO.EAGAIN) return null;
+        if (e === ERRNO.EINTR) continue;
+        throw new SysError("recvfrom(netlink)", e);
+      }
       if (n > this.buf.length) throw new NetlinkProtocolError(`Netlink datagram of ${n} bytes truncated to ${this.buf.length}`);
       // Only the kernel (port 0) may answer; anything else is dropped.
-      if (new DataView(this.from.buffer).getUint32(4, true) !== 0) continue;
+      if (this.fromView.getUint32(4, true) !== 0) continue;
       return this.buf.subarray(0, n);
     }
   }
@@ -189,6 +198,8 @@ export interface BatchItem {
 
 /** Per-item outcome of a batch, in order. */
 export type BatchResult = { ok: true } | { ok: false; error: NetlinkError };
+
+const OK: BatchResult = Object.freeze({ ok: true as const });
 
 /** Options of a batch. */
 export interface BatchOptions {
@@ -383,8 +394,27 @@ export class NetlinkConn {
         }
         this.transport.send(w.finish());
         let pending = i - first;
+        let view: DataView | undefined;
         while (pending > 0) {
-          for (const m of parseMessages(await this.nextDatagram())) {
+          // Drain synchronously while acks are queued; await only when the socket is empty.
+          const d = this.transport.recv();
+          if (d === null) {
+            await this.transport.wait();
+            continue;
+          }
+          // Fast path: a datagram holding exactly one positive ack (the common case) is read in
+          // place; anything else goes through the full parser below.
+          if (!view || view.buffer !== d.buffer) view = new DataView(d.buffer);
+          const o = d.byteOffset;
+          if (d.length >= 20 && view.getUint32(o, true) === d.length && view.getUint16(o + 4, true) === NLMSG.ERROR && view.getInt32(o + 16, true) === 0) {
+            const idx = first + ((view.getUint32(o + 8, true) - seq0) >>> 0);
+            if (idx < i && results[idx] === undefined) {
+              results[idx] = OK;
+              pending--;
+              continue;
+            }
+          }
+          for (const m of parseMessages(d)) {
             if (m.type !== NLMSG.ERROR) {
               if (m.seq === 0 && m.pid === 0) continue;
               throw new NetlinkProtocolError(`Netlink batch: unexpected message type ${m.type} (sequence ${m.seq})`);
@@ -397,7 +427,7 @@ export class NetlinkConn {
             const it = items[idx]!;
             results[idx] = ack.errno
               ? { ok: false, error: new NetlinkError(it.op, ack.errno, { extackMessage: ack.message, extackOffset: ack.offset, subject: it.subject }) }
-              : { ok: true };
+              : OK;
             pending--;
           }
         }

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-export { Rtnl, monitor, routeFromSpec, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS } from "./rtnl.ts";
+export { Rtnl, monitor, routeFromSpec, routeBatchItem, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS } from "./rtnl.ts";
 export type { Dev, LinkAddSpec, LinkChanges, AddressSpec, RouteSpec, RouteMode, RouteGetOptions, RuleSpec, MonitorEvent } from "./rtnl.ts";
 export { NetlinkConn, SocketTransport, fakeConn, fakeTransport, NETLINK_OPT } from "./conn.ts";
 export type { Transport, OpenOptions, BatchItem, BatchResult, BatchOptions } from "./conn.ts";
@@ -21,7 +21,7 @@ export { linkToIpJson, linkAddressesToIpJson, addressToIpJson, routeToIpJson, ru
 export type { IpJsonContext } from "./route/json.ts";
 export type { Link, LinkInfo, LinkStats64, TunInfo } from "./route/link.ts";
 export type { Address, AddressCacheInfo } from "./route/addr.ts";
-export type { Route, RouteVia, Nexthop, RouteMetrics, RouteCacheInfo } from "./route/route.ts";
+export type { Route, RouteWire, RouteVia, Nexthop, RouteMetrics, RouteCacheInfo } from "./route/route.ts";
 export type { Rule, Range } from "./route/rule.ts";
 export { decodeLink, encodeLink } from "./route/link.ts";
 export { decodeAddress, encodeAddress } from "./route/addr.ts";

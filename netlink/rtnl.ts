@@ -15,10 +15,10 @@ import { NetlinkError } from "./errors.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
 import { AF, FR_ACT, IFF, INFINITY_LIFE_TIME, RT_SCOPE, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN, RTNH_F, RTNLGRP, RTPROT } from "./route/constants.ts";
 import { decodeRtnl } from "./route/decode.ts";
-import { addrFamily, formatAddr, parseAddr, parsePrefix } from "./route/ip.ts";
+import { formatAddr, parseAddr, parsePrefix } from "./route/ip.ts";
 import { decodeLink, encodeLink, type Link } from "./route/link.ts";
 import { parseAddressFlags, parseProtocol, parseRouteType, parseScope, parseTable } from "./route/names.ts";
-import { decodeRoute, encodeRoute, type Route, type RouteMetrics } from "./route/route.ts";
+import { decodeRoute, encodeRoute, type Route, type RouteMetrics, type RouteWire } from "./route/route.ts";
 import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
 
 /** A device by name or index. */
@@ -183,42 +183,52 @@ function broadcastOf(bytes: Uint8Array, len: number): string {
 /**
  * Builds the wire object for a route, with iproute2's defaults. `del` gives delete semantics
  * (scope nowhere, protocol/type unspecified unless given). Devices must already be indexes.
+ * With `raw`, address fields stay the bytes they were parsed into (for the encoder).
+ *
+ * @example
+ * ```ts
+ * import { routeFromSpec } from "./rtnl.ts";
+ * routeFromSpec({ dst: "203.0.113.0/24", gateway: "192.0.2.254", table: 1000 }, 3);
+ * // { family: 2, dstLen: 24, table: 1000, protocol: 3, scope: 0, type: 1, dst: "203.0.113.0", gateway: "192.0.2.254", oif: 3, … }
+ * ```
  */
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del = false): Partial<Route> {
+export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del?: boolean): Partial<Route>;
+export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del: boolean, raw: true): RouteWire;
+export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del = false, raw = false): RouteWire {
   const p = parsePrefix(spec.dst, spec.family);
-  const type = num(spec.type, parseRouteType) ?? (del ? RTN.UNSPEC : RTN.UNICAST);
-  const r: Partial<Route> = {
+  const addr = (b: Uint8Array): string | Uint8Array => (raw ? b : formatAddr(b));
+  const type = spec.type === undefined ? (del ? RTN.UNSPEC : RTN.UNICAST) : num(spec.type, parseRouteType)!;
+  const r: { -readonly [K in keyof RouteWire]: RouteWire[K] } = {
     family: p.family,
     dstLen: p.len,
     srcLen: 0,
     tos: spec.tos ?? 0,
     type,
     flags: spec.onlink ? RTNH_F.ONLINK : 0,
-    protocol: num(spec.protocol, parseProtocol) ?? (del ? RTPROT.UNSPEC : RTPROT.BOOT),
+    protocol: spec.protocol === undefined ? (del ? RTPROT.UNSPEC : RTPROT.BOOT) : num(spec.protocol, parseProtocol)!,
   };
-  if (p.len) r.dst = formatAddr(p.bytes);
+  if (p.len) r.dst = addr(p.bytes);
   if (spec.src !== undefined) {
     const s = parsePrefix(spec.src, p.family);
     r.srcLen = s.len;
-    if (s.len) r.src = formatAddr(s.bytes);
+    if (s.len) r.src = addr(s.bytes);
   }
   if (spec.gateway !== undefined) {
-    const gf = addrFamily(spec.gateway);
-    parseAddr(spec.gateway); // validate
-    if (gf === p.family) r.gateway = spec.gateway;
+    const g = parseAddr(spec.gateway);
+    const gf = g.length === 4 ? AF.INET : AF.INET6;
+    if (gf === p.family) r.gateway = addr(g);
     else r.via = { family: gf, address: spec.gateway };
   }
-  if (spec.prefsrc !== undefined) {
-    parseAddr(spec.prefsrc, p.family);
-    r.prefsrc = spec.prefsrc;
+  if (spec.prefsrc !== undefined) r.prefsrc = addr(parseAddr(spec.prefsrc, p.family));
+  if (spec.metric !== undefined) {
+    checkU32(spec.metric, "metric");
+    r.priority = spec.metric;
   }
-  checkU32(spec.metric, "metric");
-  if (spec.metric !== undefined) r.priority = spec.metric;
-  const table = num(spec.table, parseTable);
+  const table = spec.table === undefined ? undefined : num(spec.table, parseTable);
   checkU32(table, "table");
   const local = type === RTN.LOCAL || type === RTN.BROADCAST || type === RTN.NAT || type === RTN.ANYCAST;
   r.table = table ?? (local ? RT_TABLE.LOCAL : RT_TABLE.MAIN);
-  const scope = num(spec.scope, parseScope);
+  const scope = spec.scope === undefined ? undefined : num(spec.scope, parseScope);
   if (scope !== undefined) r.scope = scope;
   else if (del) r.scope = RT_SCOPE.NOWHERE;
   else if (p.family === AF.INET6) r.scope = RT_SCOPE.UNIVERSE;
@@ -227,12 +237,33 @@ export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del = fa
   else if ((type === RTN.UNICAST || type === RTN.UNSPEC) && spec.gateway === undefined) r.scope = RT_SCOPE.LINK;
   else r.scope = RT_SCOPE.UNIVERSE;
   if (oif !== undefined) r.oif = oif;
-  const metrics: RouteMetrics = { ...spec.metrics };
-  if (spec.mtu !== undefined) metrics.mtu = spec.mtu;
-  if (Object.keys(metrics).length) r.metrics = metrics;
+  if (spec.mtu !== undefined || spec.metrics !== undefined) r.metrics = spec.mtu === undefined ? { ...spec.metrics } : { ...spec.metrics, mtu: spec.mtu };
   if (spec.pref !== undefined) r.pref = { low: 3, medium: 0, high: 1 }[spec.pref];
   if (spec.mark !== undefined) r.mark = spec.mark;
   return r;
+}
+
+/**
+ * A batch item for one route, built without I/O (the device must be given as an index, or
+ * not at all). {@link Rtnl.routeItem} resolves names first.
+ *
+ * @example
+ * ```ts
+ * import { routeBatchItem } from "./rtnl.ts";
+ * const item = routeBatchItem({ dst: "198.51.100.1/32", table: 100 }, "create", 3);
+ * item.op; // "add route"
+ * ```
+ */
+export function routeBatchItem(spec: RouteSpec, mode: RouteMode | "delete" = "create", oif?: number): BatchItem {
+  const del = mode === "delete";
+  const r = routeFromSpec(spec, oif, del, true);
+  return {
+    type: del ? RTM.DELROUTE : RTM.NEWROUTE,
+    flags: del ? 0 : MODE_FLAGS[mode],
+    body: (w) => encodeRoute(w, r),
+    op: del ? "delete route" : mode === "create" || mode === "exclusive" ? "add route" : `${mode} route`,
+    subject: spec.dst,
+  };
 }
 
 /** Builds the wire object for an address, with iproute2's semantics. */
@@ -491,26 +522,20 @@ export class Rtnl {
     );
   }
 
-  /** Resolves `spec.dev` and builds a batch item for a route (see {@link batch}). */
+  /** Resolves `spec.dev` (through `cache` when given) and builds a batch item for a route (see {@link batch}). */
   async routeItem(spec: RouteSpec, mode: RouteMode | "delete" = "create", cache?: Map<string, number>): Promise<BatchItem> {
     let oif: number | undefined;
-    if (spec.dev !== undefined) {
-      if (typeof spec.dev === "number") oif = spec.dev;
-      else if (cache?.has(spec.dev)) oif = cache.get(spec.dev);
-      else {
+    if (typeof spec.dev === "number") oif = spec.dev;
+    else if (spec.dev !== undefined) {
+      oif = cache?.get(spec.dev);
+      if (oif === undefined) {
         oif = await this.index(spec.dev);
         cache?.set(spec.dev, oif);
       }
     }
-    const del = mode === "delete";
-    const r = routeFromSpec(spec, oif, del);
-    return {
-      type: del ? RTM.DELROUTE : RTM.NEWROUTE,
-      flags: del ? 0 : MODE_FLAGS[mode],
-      body: (w) => encodeRoute(w, r),
-      op: del ? "delete route" : mode === "create" || mode === "exclusive" ? "add route" : `${mode} route`,
-      subject: routeSubject(spec),
-    };
+    const it = routeBatchItem(spec, mode, oif);
+    it.subject = routeSubject(spec);
+    return it;
   }
 
   private async routeOp(spec: RouteSpec, mode: RouteMode | "delete"): Promise<void> {

@@ -88,6 +88,12 @@ export interface Route {
   newdst?: string;
 }
 
+/** Address fields an encoder also accepts as raw bytes (4 or 16). */
+type AddrKey = "dst" | "src" | "gateway" | "prefsrc" | "newdst";
+
+/** What {@link encodeRoute} takes: a partial {@link Route} whose address fields may be raw bytes. */
+export type RouteWire = { readonly [K in keyof Route]?: K extends AddrKey ? string | Uint8Array : Route[K] };
+
 const via: AttrCodec<RouteVia> = {
   decode(ad) {
     const p = ad.payload();
@@ -265,7 +271,7 @@ export function decodeRoute(body: Uint8Array): Route {
 }
 
 /** Encodes a route message payload into `w` (rtm_table 0 + RTA_TABLE for ids above 255). */
-export function encodeRoute(w: ByteWriter, r: Readonly<Partial<Route>>): void {
+export function encodeRoute(w: ByteWriter, r: RouteWire): void {
   const table = r.table ?? 0;
   w.u8(r.family ?? 0);
   w.u8(r.dstLen ?? 0);

@@ -105,7 +105,8 @@ export function encodeValue(ae: AttributeEncoder, type: number, kind: AttrKind, 
     case "str":
       return ae.string(type, v as string);
     case "addr":
-      return ae.bytes(type, parseAddr(v as string));
+      // Encoders also take the raw 4/16 bytes, so a value parsed once is not parsed again.
+      return ae.bytes(type, typeof v === "string" ? parseAddr(v) : (v as Uint8Array));
     case "mac":
       return ae.bytes(type, parseMac(v as string));
     case "bytes":
