@@ -30,3 +30,30 @@ export { IFF, TUN_F, featureNames } from "./ffi/abi.ts";
 export { enterNetns, netnsPath, NETNS_RUN_DIR } from "./ffi/netns.ts";
 
 // --- netlink (rtnetlink): exports added as netlink/ lands -------------------------------------
+export { parseAddr, parsePrefix, formatAddr, addrFamily, formatMac, parseMac, type Prefix } from "./netlink/route/ip.ts";
+export { AF, RTN, RT_SCOPE, RT_TABLE, RTPROT, IF_OPER, IFA_F } from "./netlink/route/constants.ts";
+export {
+  protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
+  operstateName, linkTypeName, linkFlagNames, addressFlagNames,
+} from "./netlink/route/names.ts";
+export {
+  Rtnl, monitor, routeFromSpec, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS,
+  type Dev, type LinkAddSpec, type LinkChanges, type AddressSpec, type RouteSpec, type RouteMode,
+  type RouteGetOptions, type RuleSpec, type MonitorEvent,
+} from "./netlink/rtnl.ts";
+export { NetlinkConn, type BatchItem as NetlinkBatchItem, type BatchResult, type BatchOptions } from "./netlink/conn.ts";
+export { RTM, RTNLGRP } from "./netlink/route/constants.ts";
+export { NLM_F } from "./netlink/core/message.ts";
+export { encodeAddress } from "./netlink/route/addr.ts";
+export { NetlinkError, DumpInterruptedError, NetlinkProtocolError } from "./netlink/errors.ts";
+export {
+  linkToIpJson, addressToIpJson, linkAddressesToIpJson, routeToIpJson, ruleToIpJson, linkMap, type IpJsonContext,
+} from "./netlink/route/json.ts";
+export type { Link, LinkInfo, TunInfo } from "./netlink/route/link.ts";
+export type { Address } from "./netlink/route/addr.ts";
+export type { Route, RouteMetrics } from "./netlink/route/route.ts";
+
+// --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
+export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
+export { diagnose, capEff, CAP_NET_ADMIN, type Check, type DoctorSources } from "./tun/doctor.ts";
+export { ensureTun, removeTun, validateEnsureTun, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";

@@ -272,6 +272,7 @@ export function splitLine(line: string): string[] {
 export function defaultSubcommand(groupCmd: object, fallback: () => Promise<void> | void): void {
   const group = groupCmd as BaseCommand;
   group.argument("[words...]");
+  group.usage("[command] [words...]");
   group.action(((words: string[]) => {
     if (words.length) {
       const names = group.commands.map((c) => c.name());

@@ -27,6 +27,8 @@ export class Ctx {
   opts: GlobalOptions = { json: false, quiet: false };
   readonly sinks: Sinks;
   private entered = false;
+  /** Set by `tunkit batch`: the batch's own options, which its lines inherit. */
+  baseOpts: GlobalOptions | undefined;
   /** Set by `tunkit batch`: commands hand it their ops instead of running them. */
   collect: OpSink | undefined;
   /** Exit code when the command ends without throwing (0 unless a command says otherwise). */
@@ -60,8 +62,16 @@ export class Ctx {
 
   /** Runs an op now, or hands it to `tunkit batch` when collecting. */
   async perform(op: Op): Promise<void> {
-    if (this.collect) this.collect.push(op);
-    else await op.run();
+    if (!this.collect) return void (await op.run());
+    // A batch line keeps the output options it was parsed with.
+    const opts = { ...this.opts };
+    this.collect.push({
+      run: () => {
+        this.opts = opts;
+        return op.run();
+      },
+      pipeline: op.pipeline,
+    });
   }
 
   /** Registers something to release when the invocation ends (a netlink socket). */

@@ -40,7 +40,7 @@ Global options (anywhere on the line):
  * ```
  */
 export async function buildProgram(ctx: Ctx): Promise<Command> {
-  const [{ Command, Option }, up, list, link, addr, route, batch, monitor, doctor, completions] = await Promise.all([
+  const [{ Command, Option, Help }, up, list, link, addr, route, batch, monitor, doctor, completions] = await Promise.all([
     import("@commander-js/extra-typings"),
     import("./up.ts"),
     import("./list.ts"),
@@ -78,26 +78,36 @@ Exit codes: 0 done, 1 the system refused (the message says why), 2 bad usage (no
   }
   program.hook("preAction", (_self, action) => {
     const o = action.optsWithGlobals() as { json?: boolean; quiet?: boolean; netns?: string };
-    ctx.opts = { json: !!o.json, quiet: !!o.quiet, netns: o.netns };
+    const base = ctx.baseOpts;
+    ctx.opts = { json: !!o.json || !!base?.json, quiet: !!o.quiet || !!base?.quiet, netns: o.netns ?? base?.netns };
     ctx.checkNetns();
   });
-  configureTree(program, ctx.sinks, true);
+  configureTree(program, ctx.sinks, true, Help);
   return program;
 }
 
 /** Applies the shared settings to a command and all its subcommands. */
-function configureTree(cmd: Command, sinks: Sinks, root: boolean): void {
+function configureTree(cmd: Command, sinks: Sinks, root: boolean, Help: typeof import("@commander-js/extra-typings").Help): void {
   cmd
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureHelp({ helpWidth: HELP_WIDTH, sortSubcommands: false })
+    .helpOption("-h, --help", "show help")
+    .configureHelp({
+      helpWidth: HELP_WIDTH,
+      sortSubcommands: false,
+      // A command group reads "route <command>", not "route [words...]".
+      subcommandTerm: (c) =>
+        c.commands.length
+          ? [c.name(), ...c.aliases()].join("|") + " <command>"
+          : new Help().subcommandTerm(c),
+    })
     .configureOutput({
       writeOut: (s) => sinks.stdout(s),
       writeErr: (s) => sinks.stderr(s),
       outputError: () => {}, // errors are printed once, as one line, by run()
     });
   if (!root && cmd.commands.length === 0) cmd.addHelpText("afterAll", GLOBAL_HELP);
-  for (const sub of cmd.commands) configureTree(sub as unknown as Command, sinks, false);
+  for (const sub of cmd.commands) configureTree(sub as unknown as Command, sinks, false, Help);
 }
 
 /** Default sinks: process stdout/stderr, stdin read to the end. */

@@ -32,7 +32,7 @@ export interface UpFlags {
  * @example
  * ```ts
  * import { planUp } from "./up.ts";
- * planUp("tun0", ["192.0.2.1/24"], { mtu: "1400" }, 1000).owner; // 1000
+ * planUp("tun0", ["192.0.2.1/24"], { mtu: "1400" }, 1000).defaultOwner; // 1000
  * ```
  */
 export function planUp(name: string, cidrs: readonly string[], f: UpFlags, invoker: number | undefined) {
@@ -55,11 +55,14 @@ export function planUp(name: string, cidrs: readonly string[], f: UpFlags, invok
   }
   const user = f.user !== undefined ? resolveUser(f.user) : undefined;
   const group = f.group !== undefined ? resolveGroup(f.group) : undefined;
-  let owner: number | null;
-  if (f.anyUser) owner = null;
+  // No access option: a new device is owned by the invoking user, an existing one keeps its
+  // access. --group alone: group members may attach (an owner would narrow it to one user).
+  const explicit = !!f.anyUser || user !== undefined || group !== undefined;
+  let owner: number | null | undefined;
+  if (!explicit) owner = undefined;
+  else if (f.anyUser) owner = null;
   else if (user !== undefined) owner = user;
-  else if (group !== undefined) owner = null; // group members may attach: an owner would narrow it to one user
-  else owner = invoker ?? null;
+  else owner = null;
   return {
     name,
     mode: f.tap ? ("tap" as const) : ("tun" as const),
@@ -67,7 +70,8 @@ export function planUp(name: string, cidrs: readonly string[], f: UpFlags, invok
     vnetHdr: !!f.vnetHdr,
     multiQueue: !!f.multiQueue,
     owner,
-    group: f.anyUser ? null : (group ?? null),
+    group: !explicit ? undefined : f.anyUser ? null : (group ?? null),
+    defaultOwner: invoker,
     addresses,
     mtu: f.mtu !== undefined ? mtu(f.mtu) : undefined,
     txqlen: f.txqueuelen !== undefined ? txqueuelen(f.txqueuelen) : undefined,

@@ -37,6 +37,11 @@ export interface EnsureTunOptions {
   owner?: number | null;
   /** gid allowed to attach; same conventions as `owner`. */
   group?: number | null;
+  /**
+   * Owner to give a NEW device when neither `owner` nor `group` is given (tunkit up passes the
+   * invoking user). An existing device keeps its owner.
+   */
+  defaultOwner?: number;
   /** Addresses to have (missing ones are added; others are left alone). */
   addresses?: readonly EnsureAddress[];
   mtu?: number;
@@ -96,6 +101,7 @@ export function validateEnsureTun(opts: EnsureTunOptions): PlannedAddress[] {
   }
   checkId(opts.owner, "owner");
   checkId(opts.group, "group");
+  checkId(opts.defaultOwner, "owner");
   checkRange(opts.mtu, "MTU", 68, 65535);
   checkRange(opts.txqlen, "txqueuelen", 0, 0xffffffff);
   const planned = planAddresses(opts.addresses ?? []);
@@ -142,7 +148,8 @@ export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult
     if (!link) {
       const dev = openTun({
         name: opts.name, mode, packetInfo: pi, vnetHdr: vnet, multiQueue: mq, persist: true,
-        owner: opts.owner ?? undefined, group: opts.group ?? undefined,
+        owner: opts.owner ?? (opts.owner === undefined && opts.group === undefined ? opts.defaultOwner : undefined),
+        group: opts.group ?? undefined,
       });
       dev.close();
       created = true;
@@ -173,6 +180,14 @@ export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult
       if (!!t.vnetHdr !== vnet) diff.push(vnet ? "vnet_hdr" : "no vnet_hdr");
       if (idOrNull(t.owner) !== wantOwner) diff.push(wantOwner === null ? "no owner" : `owner ${wantOwner}`);
       if (idOrNull(t.group) !== wantGroup) diff.push(wantGroup === null ? "no group" : `group ${wantGroup}`);
+      // TUNSETOWNER/TUNSETGROUP take only valid ids: an owner or group, once set, stays.
+      const clear = [wantOwner === null && idOrNull(t.owner) !== null ? `owner ${t.owner}` : "", wantGroup === null && idOrNull(t.group) !== null ? `group ${t.group}` : ""].filter(Boolean);
+      if (clear.length) {
+        throw new TunkitError(
+          `Device "${opts.name}" has ${clear.join(" and ")}, which the kernel cannot remove from an existing device`,
+          `re-create it (tunkit down ${opts.name}, then up with the access you want), or keep its current access`,
+        );
+      }
       if (diff.length) {
         let dev;
         try {
@@ -187,8 +202,8 @@ export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult
           throw e;
         }
         try {
-          dev.setOwner(wantOwner ?? -1);
-          dev.setGroup(wantGroup ?? -1);
+          if (wantOwner !== null && idOrNull(t.owner) !== wantOwner) dev.setOwner(wantOwner);
+          if (wantGroup !== null && idOrNull(t.group) !== wantGroup) dev.setGroup(wantGroup);
         } finally {
           dev.close();
         }
@@ -207,10 +222,13 @@ export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult
     if (planned.length) {
       const have = await nl.listAddresses({ dev: ifindex });
       for (const p of planned) {
-        const exists = have.some(
-          (a) => a.family === p.family && a.local === p.local && a.prefixLen === p.prefixLen &&
-            (p.peer === undefined ? a.address === undefined || a.address === a.local : a.address === p.peer),
-        );
+        // IPv6 addresses carry only IFA_ADDRESS; IPv4 ones IFA_LOCAL (+ IFA_ADDRESS = peer or local).
+        const exists = have.some((a) => {
+          const local = a.local ?? a.address;
+          const peer = a.address ?? a.local;
+          return a.family === p.family && local === p.local && a.prefixLen === p.prefixLen &&
+            (p.peer === undefined ? peer === local : peer === p.peer);
+        });
         if (exists) continue;
         await nl.addAddress({ dev: ifindex, address: p.spec.address, peer: p.spec.peer });
         changes.push(`add ${p.spec.address}${p.spec.peer ? ` peer ${p.spec.peer}` : ""}`);
