@@ -64,7 +64,8 @@ function tokenize(expr: string): Token[] {
       out.push({ text: expr.slice(start, i), col: start + 1 });
       continue;
     }
-    throw filterError(expr, `unexpected character ${JSON.stringify(c)}`, i + 1);
+    const shown = c >= " " && c <= "~" ? JSON.stringify(c) : `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+    throw filterError(expr, `unexpected character ${shown}`, i + 1);
   }
   return out;
 }
