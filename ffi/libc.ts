@@ -178,7 +178,13 @@ export const sys = {
   },
   /** recvfrom; -1 on EAGAIN. `from` (optional) receives the sender address; its length is in `fromLen`. */
   recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, from: Uint8Array | null, fromLen: Uint8Array | null = null): number {
-    if (from && fromLen) new DataView(fromLen.buffer, fromLen.byteOffset, 4).setUint32(0, from.length, true);
+    if (from && fromLen) {
+      const l = from.length;
+      fromLen[0] = l & 0xff;
+      fromLen[1] = (l >> 8) & 0xff;
+      fromLen[2] = (l >> 16) & 0xff;
+      fromLen[3] = l >>> 24;
+    }
     const n = raw.recvfrom(fd, buf, len, flags, from, from ? fromLen : null);
     if (n >= 0) return n;
     const e = errno();
