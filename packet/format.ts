@@ -46,12 +46,22 @@ export interface FormatOptions {
  */
 export function formatTimestamp(ts: Timestamp | number, nano = false, local = false): string {
   const t = typeof ts === "number" ? { sec: Math.floor(ts / 1000), nsec: Math.round((ts % 1000) * 1e6) } : ts;
-  const d = new Date(t.sec * 1000);
-  const h = local ? d.getHours() : d.getUTCHours();
-  const m = local ? d.getMinutes() : d.getUTCMinutes();
-  const s = local ? d.getSeconds() : d.getUTCSeconds();
+  const sec = Number.isFinite(t.sec) ? Math.floor(t.sec) : 0;
+  const nsec = Number.isFinite(t.nsec) ? Math.min(Math.max(Math.floor(t.nsec), 0), 999_999_999) : 0;
+  let h: number, m: number, s: number;
+  const d = new Date(sec * 1000);
+  if (local && !Number.isNaN(d.getTime())) {
+    h = d.getHours();
+    m = d.getMinutes();
+    s = d.getSeconds();
+  } else {
+    const day = ((sec % 86400) + 86400) % 86400;
+    h = Math.floor(day / 3600);
+    m = Math.floor((day % 3600) / 60);
+    s = day % 60;
+  }
   const p2 = (n: number) => String(n).padStart(2, "0");
-  const frac = nano ? String(t.nsec).padStart(9, "0") : String(Math.floor(t.nsec / 1000)).padStart(6, "0");
+  const frac = nano ? String(nsec).padStart(9, "0") : String(Math.floor(nsec / 1000)).padStart(6, "0");
   return `${p2(h)}:${p2(m)}:${p2(s)}.${frac}`;
 }
 

@@ -151,9 +151,9 @@ test("IPv6 extension headers are walked with a bound", () => {
 test("bad checksums are marked, good ones verified", () => {
   const b = buildTcp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 1, dstPort: 2, seq: 1 });
   expect(decode(b, "raw").tcp!.checksumValid).toBe(true);
-  b[36] ^= 0xff;
+  b[36]! ^= 0xff;
   expect(decode(b, "raw").tcp!.checksumValid).toBe(false);
-  b[10] ^= 1;
+  b[10]! ^= 1;
   expect(decode(b, "raw").ipv4!.checksumValid).toBe(false);
   const u = buildUdp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 1, dstPort: 2, payload: 3 });
   u[26] = u[27] = 0; // no checksum over IPv4 is allowed

@@ -90,7 +90,7 @@ test("not answered: bad checksums, truncated, malformed, bad lengths", () => {
   const good = buildIcmpEcho({ src: A, dst: B, payload: 56 });
   for (const [i, v] of [[10, 1], [22, 1], [40, 1], [0, 0x44], [0, 0x55], [3, 200], [3, 20]] as const) {
     const b = good.slice();
-    b[i] ^= v;
+    b[i]! ^= v;
     refused(b);
   }
   refused(good.slice(), good.length - 1); // IP total length beyond len
@@ -98,7 +98,7 @@ test("not answered: bad checksums, truncated, malformed, bad lengths", () => {
   refused(good.slice(), 0);
   expect(echoReply(good.slice(0, 40), 84)).toBe(0); // len beyond the buffer
   const u6 = buildUdp({ src: "2001:db8::1", dst: "2001:db8::2", srcPort: 1000, dstPort: 7, payload: 2 });
-  u6[48] ^= 1; // payload byte: checksum now wrong
+  u6[48]! ^= 1; // payload byte: checksum now wrong
   refused(u6);
   refused(new Uint8Array(0), 0);
 });
