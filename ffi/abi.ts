@@ -351,3 +351,53 @@ export function unpackSockaddrLl(buf: Uint8Array): { protocol: number; ifindex: 
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
   return { protocol: dv.getUint16(2, false), ifindex: dv.getInt32(4, true), hatype: dv.getUint16(8, true), pkttype: buf[10]! };
 }
+
+/** Size of `struct iovec` (LP64). */
+export const IOVEC_SIZE = 16;
+/** Size of `struct msghdr` (LP64). */
+export const MSGHDR_SIZE = 56;
+/** Size of `struct mmsghdr` (LP64): msghdr + msg_len, padded. */
+export const MMSGHDR_SIZE = 64;
+/** Offsets inside `struct msghdr` (LP64). */
+export const MSGHDR = { name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 } as const;
+/** Offset of `msg_len` inside `struct mmsghdr`. */
+export const MMSGHDR_LEN = 56;
+
+/**
+ * Fills `vec` (n * MMSGHDR_SIZE bytes) with one `struct mmsghdr` per slot: slot i receives into
+ * the buffer at address `bufAddr[i]` (`bufLen` bytes) with its sender address at `nameAddr[i]`
+ * (`nameLen` bytes), one iovec each, taken from `iov` (n * IOVEC_SIZE bytes at `iovAddr`).
+ *
+ * @example
+ * ```ts
+ * import { packMmsghdrs, MMSGHDR_SIZE, IOVEC_SIZE } from "./abi.ts";
+ * const vec = new Uint8Array(2 * MMSGHDR_SIZE), iov = new Uint8Array(2 * IOVEC_SIZE);
+ * packMmsghdrs(vec, iov, 0x1000n, [0x2000n, 0x3000n], 4096, [0x4000n, 0x4010n], 12);
+ * ```
+ */
+export function packMmsghdrs(
+  vec: Uint8Array,
+  iov: Uint8Array,
+  iovAddr: bigint,
+  bufAddr: readonly bigint[],
+  bufLen: number,
+  nameAddr: readonly bigint[] | null,
+  nameLen: number,
+): void {
+  const n = bufAddr.length;
+  if (vec.length < n * MMSGHDR_SIZE || iov.length < n * IOVEC_SIZE) throw new RangeError("mmsghdr/iovec arrays too small");
+  const v = new DataView(vec.buffer, vec.byteOffset, vec.byteLength);
+  const io = new DataView(iov.buffer, iov.byteOffset, iov.byteLength);
+  vec.fill(0, 0, n * MMSGHDR_SIZE);
+  for (let i = 0; i < n; i++) {
+    io.setBigUint64(i * IOVEC_SIZE, bufAddr[i]!, true);
+    io.setBigUint64(i * IOVEC_SIZE + 8, BigInt(bufLen), true);
+    const m = i * MMSGHDR_SIZE;
+    if (nameAddr) {
+      v.setBigUint64(m + MSGHDR.name, nameAddr[i]!, true);
+      v.setUint32(m + MSGHDR.namelen, nameLen, true);
+    }
+    v.setBigUint64(m + MSGHDR.iov, iovAddr + BigInt(i * IOVEC_SIZE), true);
+    v.setBigUint64(m + MSGHDR.iovlen, 1n, true);
+  }
+}

@@ -29,6 +29,8 @@ export interface Backend {
   errno(): number;
   /** Raw address of `buf[offset]`; the caller keeps `buf` alive while it uses the pointer. */
   addr(buf: Uint8Array, offset?: number): Ptr;
+  /** Numeric address of `buf[offset]`, to store inside structs; keep `buf` alive meanwhile. */
+  addrValue(buf: Uint8Array, offset?: number): bigint;
   /** Starts a thread that runs epoll_wait on `epfd`. */
   epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter;
 }

@@ -85,6 +85,10 @@ function makeBackend(): Backend {
       void buf.buffer;
       return ptr(buf, offset);
     },
+    addrValue(buf: Uint8Array, offset = 0): bigint {
+      void buf.buffer;
+      return BigInt(ptr(buf, offset));
+    },
     epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
       const ctlBuf = new SharedArrayBuffer(16);
       const ctl = new Int32Array(ctlBuf);

@@ -16,6 +16,7 @@ interface DenoFfi {
     of(buf: Uint8Array): object | null;
     offset(p: object, off: number): object | null;
     create(v: bigint): object | null;
+    value(p: object | null): bigint | number;
   };
   UnsafePointerView: new (p: object) => DenoPointerView;
 }
@@ -71,6 +72,9 @@ function makeBackend(): Backend {
     addr(buf: Uint8Array, offset = 0): Ptr {
       const p = Deno.UnsafePointer.of(buf);
       return offset && p ? Deno.UnsafePointer.offset(p, offset) : p;
+    },
+    addrValue(buf: Uint8Array, offset = 0): bigint {
+      return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))) + BigInt(offset);
     },
     epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
       // Deno runs a `nonblocking` FFI call on its own thread and resolves a promise: no Worker.

@@ -25,6 +25,8 @@ export const raw = backend.fn as unknown as RawLibc;
 export const errno: () => number = backend.errno;
 /** Raw address of `buf[offset]`, for {@link raw} calls taking "ptr"; keep `buf` alive meanwhile. */
 export const addr: (buf: Uint8Array, offset?: number) => Ptr = backend.addr;
+/** Numeric address of `buf[offset]`, for pointers stored inside structs (iovec, msghdr). */
+export const addrValue: (buf: Uint8Array, offset?: number) => bigint = backend.addrValue;
 /** @internal used by ffi/poller.ts */
 export const epollWaiter = backend.epollWaiter;
 export type { Ptr };
@@ -49,6 +51,7 @@ export interface RawLibc {
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alen: number): number;
   recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
   recvfromp(fd: number, p: Ptr, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
+  recvmmsg(fd: number, msgvec: Uint8Array, vlen: number, flags: number, timeout: Uint8Array | null): number;
   poll(fds: Uint8Array, n: number, timeout: number): number;
   epoll_create1(flags: number): number;
   epoll_ctl(epfd: number, op: number, fd: number, ev: Uint8Array | null): number;

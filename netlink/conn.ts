@@ -11,7 +11,8 @@
 import { TunkitError } from "../common/errors.ts";
 import { SOCK, SOCKADDR_NL_SIZE, packSockaddrNl, unpackSockaddrNl } from "../ffi/abi.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
-import { errno as lastErrno, raw, sys } from "../ffi/libc.ts";
+import { sys } from "../ffi/libc.ts";
+import { MultiRecv } from "../ffi/mmsg.ts";
 import { enterNetns } from "../ffi/netns.ts";
 import { watch, type Watch } from "../ffi/poller.ts";
 import { beginMessage, endMessage, type NetlinkMessage, NLM_F, NLMSG, parseAck, parseDone, parseMessages } from "./core/message.ts";
@@ -50,7 +51,13 @@ export interface OpenOptions {
   rcvbuf?: number;
 }
 
-const RECV_SIZE = 1 << 20;
+/**
+ * Receive slots. The kernel caps a dump datagram at 32 KiB (netlink_dump's max_recvmsg_len) and
+ * ACKs carry no copy of the request (NETLINK_CAP_ACK), so 64 KiB slots always suffice; a bigger
+ * datagram is reported, never silently cut.
+ */
+const RECV_SLOTS = 64;
+const RECV_SLOT_SIZE = 64 << 10;
 
 /** A real AF_NETLINK socket as a {@link Transport}. */
 export class SocketTransport implements Transport {
@@ -58,11 +65,9 @@ export class SocketTransport implements Transport {
   readonly pid: number;
   /** Receive buffer size the kernel granted (getsockopt SO_RCVBUF). */
   readonly rcvbuf: number;
-  private readonly buf = new Uint8Array(RECV_SIZE);
-  private readonly from = new Uint8Array(SOCKADDR_NL_SIZE);
-  private readonly fromView = new DataView(this.from.buffer);
-  private readonly fromLen = new Uint8Array(4);
-  private readonly fromLenView = new DataView(this.fromLen.buffer);
+  private readonly multi = new MultiRecv(RECV_SLOTS, RECV_SLOT_SIZE, SOCKADDR_NL_SIZE);
+  private next = 0;
+  private have = 0;
   private readonly kernel = packSockaddrNl(0, 0);
   private w: Watch | undefined;
   private waiters: Array<() => void> = [];
@@ -115,20 +120,24 @@ export class SocketTransport implements Transport {
   }
 
   recv(): Uint8Array | null {
-    // raw recvfrom: this runs once per ack of a batch, so no allocation here.
+    // One recvmmsg() fills up to RECV_SLOTS datagrams (a batch's ACKs arrive one per datagram),
+    // then they are served from the slots: one syscall per batch, no allocation per datagram.
     for (;;) {
-      this.fromLenView.setUint32(0, SOCKADDR_NL_SIZE, true);
-      const n = raw.recvfrom(this.fd, this.buf, this.buf.length, SOCK.MSG_TRUNC, this.from, this.fromLen);
-      if (n < 0) {
-        const e = lastErrno();
-        if (e === ERRNO.EAGAIN) return null;
-        if (e === ERRNO.EINTR) continue;
-        throw new SysError("recvfrom(netlink)", e);
+      while (this.next < this.have) {
+        const i = this.next++;
+        const n = this.multi.length(i);
+        if (n > RECV_SLOT_SIZE || this.multi.truncated(i)) {
+          throw new NetlinkProtocolError(`Netlink datagram of ${n} bytes truncated to ${RECV_SLOT_SIZE}`);
+        }
+        // Only the kernel (port 0) may answer; anything else is dropped.
+        if (this.multi.name(i)[4]! | this.multi.name(i)[5]! | this.multi.name(i)[6]! | this.multi.name(i)[7]!) continue;
+        return this.multi.slot(i).subarray(0, n);
       }
-      if (n > this.buf.length) throw new NetlinkProtocolError(`Netlink datagram of ${n} bytes truncated to ${this.buf.length}`);
-      // Only the kernel (port 0) may answer; anything else is dropped.
-      if (this.fromView.getUint32(4, true) !== 0) continue;
-      return this.buf.subarray(0, n);
+      this.next = 0;
+      this.have = 0;
+      const got = this.multi.recv(this.fd, SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT, "recvmmsg(netlink)");
+      if (got < 0) return null;
+      this.have = got;
     }
   }
 

@@ -1,0 +1,99 @@
+/**
+ * {@link MultiRecv}: receive many datagrams with one `recvmmsg()` call into preallocated slots.
+ * For sockets where each message is its own datagram (a netlink batch's ACKs, packet sockets):
+ * one syscall per batch instead of one per datagram, and no allocation per datagram.
+ *
+ * @module
+ */
+import { raw, errno, addrValue, ERRNO, SysError } from "./libc.ts";
+import { IOVEC_SIZE, MMSGHDR_LEN, MMSGHDR_SIZE, MSGHDR, packMmsghdrs } from "./abi.ts";
+
+const MSG_TRUNC = 0x20;
+
+/**
+ * Slots for `recvmmsg`. After `recv()` returns n, slot i holds `length(i)` bytes in
+ * `slot(i)`, from the sender address in `name(i)`.
+ *
+ * @example
+ * ```ts
+ * import { MultiRecv } from "./mmsg.ts";
+ * const m = new MultiRecv(64, 65536, 12);
+ * const n = m.recv(fd, 0x40); // MSG_DONTWAIT
+ * for (let i = 0; i < n; i++) handle(m.slot(i).subarray(0, m.length(i)));
+ * ```
+ */
+export class MultiRecv {
+  private readonly vec: Uint8Array;
+  private readonly vecView: DataView;
+  private readonly iov: Uint8Array;
+  private readonly data: Uint8Array;
+  private readonly names: Uint8Array;
+  private readonly slots: Uint8Array[];
+  private readonly nameSlots: Uint8Array[];
+  readonly count: number;
+  readonly slotSize: number;
+  private readonly nameLen: number;
+
+  constructor(count: number, slotSize: number, nameLen: number) {
+    this.count = count;
+    this.slotSize = slotSize;
+    this.nameLen = nameLen;
+    this.vec = new Uint8Array(new ArrayBuffer(Math.max(count * MMSGHDR_SIZE, 1024)));
+    this.vecView = new DataView(this.vec.buffer);
+    this.iov = new Uint8Array(new ArrayBuffer(Math.max(count * IOVEC_SIZE, 1024)));
+    this.data = new Uint8Array(new ArrayBuffer(count * slotSize));
+    const nameStride = (nameLen + 15) & ~15;
+    this.names = new Uint8Array(new ArrayBuffer(Math.max(count * nameStride, 1024)));
+    this.slots = Array.from({ length: count }, (_, i) => this.data.subarray(i * slotSize, (i + 1) * slotSize));
+    this.nameSlots = Array.from({ length: count }, (_, i) => this.names.subarray(i * nameStride, i * nameStride + nameLen));
+    const base = addrValue(this.data);
+    const nbase = addrValue(this.names);
+    packMmsghdrs(
+      this.vec,
+      this.iov,
+      addrValue(this.iov),
+      this.slots.map((_, i) => base + BigInt(i * slotSize)),
+      slotSize,
+      nameLen ? this.nameSlots.map((_, i) => nbase + BigInt(i * nameStride)) : null,
+      nameLen,
+    );
+  }
+
+  /**
+   * One `recvmmsg(fd, slots, count, flags)`. Returns the number of datagrams received, or -1 when
+   * none was queued (EAGAIN). Throws SysError otherwise.
+   */
+  recv(fd: number, flags: number, what = "recvmmsg"): number {
+    if (this.nameLen) {
+      for (let i = 0; i < this.count; i++) this.vecView.setUint32(i * MMSGHDR_SIZE + MSGHDR.namelen, this.nameLen, true);
+    }
+    for (;;) {
+      const n = raw.recvmmsg(fd, this.vec, this.count, flags, null);
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === ERRNO.EAGAIN) return -1;
+      if (e === ERRNO.EINTR) continue;
+      throw new SysError(what, e);
+    }
+  }
+
+  /** Bytes of datagram i (the full length with MSG_TRUNC, even when larger than the slot). */
+  length(i: number): number {
+    return this.vecView.getUint32(i * MMSGHDR_SIZE + MMSGHDR_LEN, true);
+  }
+
+  /** True when datagram i did not fit its slot. */
+  truncated(i: number): boolean {
+    return (this.vecView.getInt32(i * MMSGHDR_SIZE + MSGHDR.flags, true) & MSG_TRUNC) !== 0;
+  }
+
+  /** The buffer of slot i (slotSize bytes). */
+  slot(i: number): Uint8Array {
+    return this.slots[i]!;
+  }
+
+  /** The sender address of datagram i. */
+  name(i: number): Uint8Array {
+    return this.nameSlots[i]!;
+  }
+}
