@@ -57,3 +57,25 @@ export type { Route, RouteMetrics } from "./netlink/route/route.ts";
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
 export { diagnose, capEff, CAP_NET_ADMIN, type Check, type DoctorSources } from "./tun/doctor.ts";
 export { ensureTun, removeTun, validateEnsureTun, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
+
+// --- packets (pure): decode, format, checksums, build, pcap, filter ---------------------------
+export { decode } from "./packet/decode.ts";
+export type * from "./packet/types.ts";
+export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
+export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
+export { echoReply } from "./packet/echo.ts";
+export {
+  buildIp, buildIcmpEcho, buildIcmp, buildUdp, buildTcp, buildEthernet, buildArp, parseTcpFlags,
+  type IpSpec, type TcpOptionSpec,
+} from "./packet/build.ts";
+export {
+  internetChecksum, onesSum, foldSum, pseudoSum4, pseudoSum6, ipv4HeaderChecksum, verifyIpv4Header,
+  transportChecksum, verifyTransport, checksumAdjust16, checksumAdjust32, checksumAdjustBytes, readChecksum, writeChecksum,
+} from "./packet/checksum.ts";
+export {
+  PcapWriter, PcapReader, readPcap, linkTypeOf, linkTypeNumber, LINKTYPE_RAW, LINKTYPE_ETHERNET, MAX_CAPLEN,
+  type PcapWriterOptions, type PcapHeader, type PcapRecord, type PcapFile, type Timestamp,
+} from "./packet/pcap.ts";
+export { PcapngReader, PcapngWriter, readPcapng, type PcapngFile, type PcapngRecord } from "./packet/pcapng.ts";
+export { compileFilter, parseFilter, peekPacket, type PacketFilter, type FilterNode, type PacketPeek } from "./packet/filter.ts";
+export { formatIpv4, formatIpv6 } from "./packet/addr.ts";
