@@ -79,3 +79,15 @@ export {
 export { PcapngReader, PcapngWriter, readPcapng, type PcapngFile, type PcapngRecord } from "./packet/pcapng.ts";
 export { compileFilter, parseFilter, peekPacket, type PacketFilter, type FilterNode, type PacketPeek } from "./packet/filter.ts";
 export { formatIpv4, formatIpv6 } from "./packet/addr.ts";
+
+// --- capture, echo, inject (issue #5): live capture (attach or sniff), pcap sink, responder, injector
+export {
+  openCapture, describeTarget, chooseMode, CaptureClock, PcapSink, CaptureFileReader, linkTypeForDevice,
+  type Capture, type CaptureMode, type CaptureOptions, type CaptureStats, type CaptureEnd, type CaptureTarget,
+  type PcapSinkOptions, type CaptureFileRecord,
+} from "./tun/capture.ts";
+export {
+  PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd,
+} from "./tun/sniff.ts";
+export { serveEcho, type EchoOptions, type EchoResult } from "./tun/echo.ts";
+export { injectPackets, checkPacket, type InjectOptions } from "./tun/inject.ts";

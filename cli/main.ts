@@ -40,7 +40,7 @@ Global options (anywhere on the line):
  * ```
  */
 export async function buildProgram(ctx: Ctx): Promise<Command> {
-  const [{ Command, Option, Help }, up, list, link, addr, route, batch, monitor, doctor, completions] = await Promise.all([
+  const [{ Command, Option, Help }, up, list, link, addr, route, batch, monitor, doctor, completions, dump, echo, inject] = await Promise.all([
     import("@commander-js/extra-typings"),
     import("./up.ts"),
     import("./list.ts"),
@@ -51,6 +51,9 @@ export async function buildProgram(ctx: Ctx): Promise<Command> {
     import("./monitor.ts"),
     import("./doctor.ts"),
     import("./completions.ts"),
+    import("./dump.ts"),
+    import("./echo.ts"),
+    import("./inject.ts"),
   ]);
   const program = new Command("tunkit")
     .description("Linux TUN/TAP devices, addresses and routes: one binary instead of ip tuntap/addr/route glue.")
@@ -73,6 +76,7 @@ Exit codes: 0 done, 1 the system refused (the message says why), 2 bad usage (no
   for (const make of [
     up.upCommand, up.downCommand, list.listCommand, list.showCommand, link.linkCommand, addr.addrCommand,
     route.routeCommand, batch.batchCommand, monitor.monitorCommand, doctor.doctorCommand, completions.completionsCommand,
+    dump.dumpCommand, echo.echoCommand, inject.injectCommand,
   ]) {
     program.addCommand(make(ctx) as unknown as Command);
   }

@@ -1,0 +1,173 @@
+/**
+ * `tunkit echo IFACE`: the simplest responder. Becomes the tun's reader and answers ICMP echo
+ * (IPv4), ICMPv6 echo and UDP echo (port 7) in place, so `ping` through the tun gets replies;
+ * prints the request of each reply (tcpdump style) unless `-q`. `--count N` / `--timeout S` end
+ * it; Ctrl-C prints `N requests answered`.
+ *
+ * @module
+ */
+import { Command, Argument, Option } from "@commander-js/extra-typings";
+import { UsageError, SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, decode, toJSON, Formatter, formatTimestamp, CaptureClock, type TunDevice } from "../mod.ts";
+import { ifName, intInRange } from "./args.ts";
+import { setCompletionWords } from "./completions.ts";
+import type { Ctx } from "./context.ts";
+import { abortOnSignals, asciiJson, printable } from "./dump.ts";
+
+/** Flags of `echo` as commander hands them over. */
+export interface EchoFlags {
+  count?: string;
+  timeout?: string;
+  create?: boolean;
+}
+
+/** A validated `echo` invocation. */
+export interface EchoPlan {
+  iface: string;
+  count?: number;
+  /** Milliseconds. */
+  timeoutMs?: number;
+  create: boolean;
+}
+
+/**
+ * Parses a duration in seconds ("5", "0.5") into milliseconds, 0.001..86400 s.
+ *
+ * @example
+ * ```ts
+ * import { seconds } from "./echo.ts";
+ * seconds("1.5", "timeout"); // 1500
+ * ```
+ */
+export function seconds(s: string, what: string): number {
+  const n = /^\d{1,6}(\.\d{1,6})?$/.test(s) ? Number(s) : NaN;
+  if (!(n >= 0.001 && n <= 86400)) throw new UsageError(`Invalid ${what} "${s}": expected seconds, 0.001..86400`);
+  return Math.round(n * 1000);
+}
+
+/**
+ * Validates `echo` arguments.
+ *
+ * @example
+ * ```ts
+ * import { planEcho } from "./echo.ts";
+ * planEcho("tun0", { count: "3", timeout: "10" }); // { iface: "tun0", count: 3, timeoutMs: 10000, create: false }
+ * ```
+ */
+export function planEcho(iface: string, f: EchoFlags): EchoPlan {
+  const plan: EchoPlan = { iface: ifName(iface), create: !!f.create };
+  if (f.count !== undefined) plan.count = intInRange(f.count, "count", 1, Number.MAX_SAFE_INTEGER);
+  if (f.timeout !== undefined) plan.timeoutMs = seconds(f.timeout, "timeout");
+  return plan;
+}
+
+async function openForEcho(ctx: Ctx, plan: EchoPlan): Promise<TunDevice> {
+  if (plan.create) {
+    const dev = openTun({ name: plan.iface, mode: "tun" });
+    return dev;
+  }
+  const t = await describeTarget(plan.iface, ctx.rtnl());
+  if (t.kind === "tap") throw new UsageError(`Device "${plan.iface}" is a tap: echo answers on tun devices (IP packets)`);
+  if (t.kind === "other") throw new UsageError(`Device "${plan.iface}" is not a tun device: echo answers on a tun it can attach to`);
+  return openTun({ name: plan.iface, mode: "tun", multiQueue: t.multiQueue });
+}
+
+/**
+ * Runs `echo` with a validated plan: prints a line per reply (unless quiet) and the count at
+ * the end.
+ *
+ * @example
+ * ```ts
+ * import { runEcho, planEcho } from "./echo.ts";
+ * await runEcho(ctx, planEcho("tun0", { count: "3" }));
+ * ```
+ */
+export async function runEcho(ctx: Ctx, plan: EchoPlan): Promise<void> {
+  ctx.enter();
+  let dev: TunDevice;
+  try {
+    dev = await openForEcho(ctx, plan);
+  } catch (e) {
+    if (e instanceof SysError && e.errno === ERRNO.ENODEV && !plan.create) {
+      throw new SysError("get link", ERRNO.ENODEV, plan.iface, `there is no interface "${plan.iface}": create it with tunkit up ${plan.iface} ADDRESS/PREFIX, or run echo --create`);
+    }
+    throw e;
+  }
+  const ac = new AbortController();
+  const unhook = abortOnSignals(ac);
+  const timer = plan.timeoutMs !== undefined ? setTimeout(() => ac.abort(), plan.timeoutMs) : undefined;
+  const quiet = ctx.opts.quiet;
+  const json = ctx.opts.json;
+  const fmt = new Formatter({ localTime: true });
+  const clock = new CaptureClock();
+  const ts = { sec: 0, nsec: 0 };
+  let gone = false;
+  let answered = 0;
+  try {
+    if (!quiet) ctx.sinks.stderr(`answering ping (ICMP, ICMPv6) and UDP port 7 on ${dev.name}; other packets are read and dropped\n`);
+    const r = await serveEcho(dev, {
+      signal: ac.signal,
+      count: plan.count,
+      onReply: quiet
+        ? undefined
+        : (req, len) => {
+            clock.now();
+            ts.sec = clock.sec;
+            ts.nsec = clock.nsec;
+            const bytes = req.subarray(0, len);
+            if (json) ctx.sinks.stdout(asciiJson({ sec: ts.sec, nsec: ts.nsec, ...toJSON(decode(bytes, "raw")) }) + "\n");
+            else ctx.sinks.stdout(printable(`${formatTimestamp(ts, false, true)} ${fmt.format(decode(bytes, "raw"))}`) + "\n");
+          },
+    });
+    answered = r.answered;
+    if (r.failed) ctx.out.warn(`${r.failed} replies could not be written to ${dev.name}`);
+  } catch (e) {
+    if (!(e instanceof DeviceClosedError)) throw e;
+    gone = true;
+  } finally {
+    unhook();
+    if (timer) clearTimeout(timer);
+    dev.close();
+  }
+  ctx.sinks.stderr(`${answered} request${answered === 1 ? "" : "s"} answered\n`);
+  if (gone) {
+    ctx.sinks.stderr(`tunkit: ${plan.iface} was deleted; echo ended\n`);
+    ctx.exitCode = 1;
+  }
+}
+
+/**
+ * The `echo` command.
+ *
+ * @example
+ * ```ts
+ * import { echoCommand } from "./echo.ts";
+ * program.addCommand(echoCommand(ctx));
+ * ```
+ */
+export function echoCommand(ctx: Ctx) {
+  const cmd = new Command("echo")
+    .description("answer ping (ICMP/ICMPv6 echo) and UDP echo (port 7) arriving on a tun")
+    .addArgument(new Argument("<iface>", "the tun device (must be free: echo becomes its reader)"))
+    .addOption(new Option("-c, --count <n>", "exit after answering N requests"))
+    .addOption(new Option("--timeout <seconds>", "exit after this many seconds"))
+    .addOption(new Option("--create", "create the tun (non-persistent: gone when echo exits) if it does not exist"))
+    .addHelpText(
+      "after",
+      `
+echo becomes the tun's reader: every packet the kernel routes into the device reaches it; echo
+requests (IPv4 ICMP, ICMPv6, UDP to port 7) are answered in place and written back, everything
+else is dropped. One line per answered request (tcpdump style) unless -q; --json for NDJSON.
+To watch the traffic at the same time: tunkit dump IFACE (it sniffs beside echo).
+
+Examples:
+  tunkit up tun0 192.168.1.1/24 && tunkit route add 10.1.1.0/24 dev tun0
+  tunkit echo tun0 &           then: ping 10.1.1.2
+  tunkit echo tun0 -q --count 100 --timeout 30`,
+    )
+    .action(async (iface, flags) => {
+      const plan = planEcho(iface, flags);
+      await ctx.perform({ run: () => runEcho(ctx, plan) });
+    });
+  setCompletionWords(cmd, [], "tun");
+  return cmd;
+}

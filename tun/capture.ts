@@ -1,0 +1,507 @@
+/**
+ * Capturing the packets of a tun/tap device, two ways:
+ *
+ * - **attach**: become the device's reader (TUNSETIFF). A tun with no reader carries no
+ *   traffic, so this is what makes packets flow, but they are consumed, not forwarded.
+ * - **sniff**: an AF_PACKET socket beside whoever owns the device ({@link PacketSniffer}): copies
+ *   of both directions, nothing taken away.
+ *
+ * {@link openCapture} picks attach when nobody holds the device and sniff otherwise (the kernel's
+ * own count of attached queues, IFLA_TUN_NUM_QUEUES, says which), or what the caller forces.
+ * Both give the same {@link Capture}: `listen(onPacket)` without blocking the event loop or
+ * allocating per packet, `stats()`, `close()`.
+ *
+ * Also here: {@link PcapSink}, a buffered pcap writer onto a file descriptor that copies each
+ * packet once into a reused buffer (no allocation per packet), {@link CaptureClock} for
+ * per-packet timestamps, and {@link CaptureFileReader}, which reads pcap or pcapng (detected
+ * from the magic) as a stream.
+ *
+ * @module
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import { TunkitError, UsageError } from "../common/errors.ts";
+import { checkIfName } from "../common/ifname.ts";
+import { SysError, DeviceClosedError, ERRNO } from "../ffi/errors.ts";
+import { Rtnl } from "../netlink/rtnl.ts";
+import { NetlinkError } from "../netlink/errors.ts";
+import type { Link, TunInfo } from "../netlink/route/link.ts";
+import { PcapReader, PcapWriter, MAX_CAPLEN, linkTypeNumber, type PcapHeader } from "../packet/pcap.ts";
+import { PcapngReader } from "../packet/pcapng.ts";
+import type { LinkType } from "../packet/types.ts";
+import { openTun, type TunDevice } from "./device.ts";
+import { tunHolders, type TunHolder } from "./holders.ts";
+import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
+
+export type { PacketHandler, Direction } from "./sniff.ts";
+
+/** How a capture gets its packets. */
+export type CaptureMode = "attach" | "sniff";
+
+/** What an interface is, as far as capturing goes. */
+export interface CaptureTarget {
+  name: string;
+  ifindex: number;
+  /** "tun", "tap", or "other" (any non-tun/tap interface: only sniffing works there). */
+  kind: "tun" | "tap" | "other";
+  /** Link type of what a capture returns. */
+  linkType: LinkType;
+  multiQueue: boolean;
+  /** Queues attached right now (IFLA_TUN_NUM_QUEUES); 0 = free. Undefined when the kernel did not say. */
+  attached?: number;
+  /** Processes holding the device, when /proc tells (for messages). */
+  holders: TunHolder[];
+}
+
+/**
+ * Looks an interface up (rtnetlink, no change to anything) and tells what capturing it means.
+ * Throws SysError ENODEV with a hint when there is no such interface.
+ *
+ * @example
+ * ```ts
+ * import { describeTarget } from "./capture.ts";
+ * const t = await describeTarget("tun0"); // { kind: "tun", linkType: "raw", attached: 1, ... }
+ * ```
+ */
+export async function describeTarget(name: string, rtnl?: Rtnl): Promise<CaptureTarget> {
+  checkIfName(name);
+  const nl = rtnl ?? Rtnl.open();
+  let link: Link;
+  try {
+    link = await nl.getLink(name);
+  } catch (e) {
+    if (e instanceof NetlinkError && (e.errno === ERRNO.ENODEV || e.errno === ERRNO.ENOENT)) {
+      throw new SysError("get link", ERRNO.ENODEV, name, `there is no interface "${name}" in this network namespace (create a tun with: tunkit up ${name} ADDRESS/PREFIX)`);
+    }
+    throw e;
+  } finally {
+    if (!rtnl) nl.close();
+  }
+  const info = link.linkInfo?.kind === "tun" ? (link.linkInfo.data as TunInfo | undefined) : undefined;
+  const isTun = link.linkInfo?.kind === "tun";
+  const kind: CaptureTarget["kind"] = !isTun ? "other" : info?.type === "tap" ? "tap" : "tun";
+  const linkType: LinkType = link.type === ARPHRD.ETHER || link.type === ARPHRD.LOOPBACK ? "ethernet" : "raw";
+  const t: CaptureTarget = { name, ifindex: link.index, kind, linkType, multiQueue: !!info?.multiQueue, holders: [] };
+  if (info?.numQueues !== undefined) t.attached = info.numQueues;
+  if (isTun) t.holders = tunHolders(name).get(name) ?? [];
+  return t;
+}
+
+/**
+ * The mode {@link openCapture} uses for `target` when asked for `want` ("auto" = attach when
+ * the device is free, sniff when another process holds it or it is not a tun/tap).
+ *
+ * @example
+ * ```ts
+ * import { chooseMode } from "./capture.ts";
+ * chooseMode({ kind: "tun", attached: 1 } as never, "auto"); // "sniff"
+ * ```
+ */
+export function chooseMode(target: Pick<CaptureTarget, "kind" | "attached" | "holders" | "name">, want: CaptureMode | "auto"): CaptureMode {
+  if (want === "attach" && target.kind === "other") {
+    throw new UsageError(`Cannot attach to "${target.name}": it is not a tun/tap device (use --sniff)`);
+  }
+  if (want !== "auto") return want;
+  if (target.kind === "other") return "sniff";
+  const held = target.attached !== undefined ? target.attached > 0 : target.holders.length > 0;
+  return held ? "sniff" : "attach";
+}
+
+/** Options of {@link openCapture}. */
+export interface CaptureOptions {
+  /** "auto" (default), "attach" or "sniff". */
+  mode?: CaptureMode | "auto";
+  /** Bytes kept per packet, 1..262144 (default 262144). */
+  snaplen?: number;
+  /** Sniff mode: the socket's receive buffer (default 8 MiB). */
+  bufferBytes?: number;
+  /** An rtnetlink connection to use for the lookup (one is opened and closed otherwise). */
+  rtnl?: Rtnl;
+}
+
+/** Counters of a capture. */
+export interface CaptureStats {
+  /** Packets the capture took in (before any filter of the caller). */
+  received: number;
+  /** Sniff mode: packets the kernel dropped because we were too slow (undefined when attached). */
+  dropped?: number;
+}
+
+/** How a capture's listen() ended: stopped by the signal, closed, or the device went down/away. */
+export type CaptureEnd = SniffEnd;
+
+/**
+ * Packets from one interface, attached or sniffed.
+ *
+ * @example
+ * ```ts
+ * import { openCapture } from "./capture.ts";
+ * const cap = await openCapture("tun0");
+ * const ac = new AbortController();
+ * await cap.listen((buf, caplen, wireLen, dir) => { ... }, { signal: ac.signal });
+ * cap.close();
+ * ```
+ */
+export interface Capture {
+  readonly mode: CaptureMode;
+  readonly name: string;
+  /** "raw" (IP, tun) or "ethernet" (tap). */
+  readonly linkType: LinkType;
+  readonly snaplen: number;
+  /** Sniff mode shows In/Out; attach mode sees only what the kernel sends into the device. */
+  readonly directions: boolean;
+  /** Calls `onPacket` per packet until `signal` aborts, close(), or the device goes away. */
+  listen(onPacket: PacketHandler, opts?: { signal?: AbortSignal }): Promise<CaptureEnd>;
+  stats(): CaptureStats;
+  close(): void;
+}
+
+class AttachCapture implements Capture {
+  readonly mode = "attach" as const;
+  readonly directions = false;
+  received = 0;
+  constructor(
+    readonly dev: TunDevice,
+    readonly linkType: LinkType,
+    readonly snaplen: number,
+  ) {}
+  get name(): string {
+    return this.dev.name;
+  }
+  async listen(onPacket: PacketHandler, opts: { signal?: AbortSignal } = {}): Promise<CaptureEnd> {
+    const snap = this.snaplen;
+    try {
+      await this.dev.listen(
+        (buf, len) => {
+          this.received++;
+          onPacket(buf, len < snap ? len : snap, len, undefined);
+        },
+        { signal: opts.signal },
+      );
+    } catch (e) {
+      if (e instanceof DeviceClosedError) return e.reason === "deleted" ? "down" : "closed";
+      throw e;
+    }
+    return this.dev.closed ? "closed" : "stopped";
+  }
+  stats(): CaptureStats {
+    return { received: this.received };
+  }
+  close(): void {
+    this.dev.close();
+  }
+}
+
+class SniffCapture implements Capture {
+  readonly mode = "sniff" as const;
+  readonly directions = true;
+  constructor(readonly sniffer: PacketSniffer) {}
+  get name(): string {
+    return this.sniffer.name;
+  }
+  get linkType(): LinkType {
+    return this.sniffer.linkType;
+  }
+  get snaplen(): number {
+    return this.sniffer.snaplen;
+  }
+  listen(onPacket: PacketHandler, opts: { signal?: AbortSignal } = {}): Promise<CaptureEnd> {
+    return this.sniffer.listen(onPacket, opts);
+  }
+  stats(): CaptureStats {
+    if (this.sniffer.closed) return { ...this.last };
+    this.last = this.sniffer.stats();
+    return { ...this.last };
+  }
+  private last: CaptureStats = { received: 0, dropped: 0 };
+  close(): void {
+    if (!this.sniffer.closed) this.last = this.sniffer.stats();
+    this.sniffer.close();
+  }
+}
+
+/**
+ * Opens a capture on interface `name`: attaches as its reader when it is a free tun/tap, sniffs
+ * otherwise (or as `opts.mode` says). In auto mode, losing a race for the device (EBUSY) falls
+ * back to sniffing.
+ *
+ * @example
+ * ```ts
+ * import { openCapture } from "./capture.ts";
+ * const cap = await openCapture("tun0", { mode: "sniff", snaplen: 96 });
+ * cap.mode; // "sniff"
+ * cap.close();
+ * ```
+ */
+export async function openCapture(name: string, opts: CaptureOptions = {}): Promise<Capture> {
+  const snaplen = opts.snaplen ?? MAX_CAPLEN;
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > MAX_CAPLEN) throw new UsageError(`Invalid snaplen "${snaplen}": expected 1..${MAX_CAPLEN}`);
+  const want = opts.mode ?? "auto";
+  if (want !== "auto" && want !== "attach" && want !== "sniff") throw new UsageError(`Invalid capture mode "${String(want)}": expected auto, attach or sniff`);
+  const target = await describeTarget(name, opts.rtnl);
+  const mode = chooseMode(target, want);
+  if (mode === "attach") {
+    try {
+      const dev = openTun({ name, mode: target.kind === "tap" ? "tap" : "tun", multiQueue: target.multiQueue });
+      return new AttachCapture(dev, target.kind === "tap" ? "ethernet" : "raw", snaplen);
+    } catch (e) {
+      if (!(want === "auto" && e instanceof SysError && e.errno === ERRNO.EBUSY)) throw e;
+    }
+  }
+  return new SniffCapture(PacketSniffer.open(name, { snaplen, bufferBytes: opts.bufferBytes }));
+}
+
+/**
+ * Per-packet timestamps from the monotonic clock anchored to the epoch once (no allocation,
+ * nanosecond arithmetic kept exact by splitting whole seconds from the fraction).
+ *
+ * @example
+ * ```ts
+ * import { CaptureClock } from "./capture.ts";
+ * const c = new CaptureClock();
+ * c.now(); // then c.sec, c.nsec
+ * ```
+ */
+export class CaptureClock {
+  /** Seconds since the epoch of the last {@link now}. */
+  sec = 0;
+  /** Nanoseconds of the last {@link now}. */
+  nsec = 0;
+  private readonly baseSec: number;
+  private readonly baseFracMs: number;
+  constructor() {
+    const origin = performance.timeOrigin;
+    this.baseSec = Math.floor(origin / 1000);
+    this.baseFracMs = origin - this.baseSec * 1000;
+  }
+  /** Reads the clock into `sec` / `nsec`. */
+  now(): void {
+    const ms = this.baseFracMs + performance.now();
+    const whole = Math.floor(ms / 1000);
+    this.sec = this.baseSec + whole;
+    const ns = Math.floor((ms - whole * 1000) * 1e6);
+    this.nsec = ns > 999_999_999 ? 999_999_999 : ns;
+  }
+}
+
+/** Options of {@link PcapSink}. */
+export interface PcapSinkOptions {
+  /** "raw" (tun), "ethernet" (tap) or a LINKTYPE number. */
+  linkType: LinkType | number;
+  /** Snapshot length written in the header and applied to records. Default 262144. */
+  snaplen?: number;
+  /** Nanosecond timestamps (magic a1b23c4d). */
+  nanosecond?: boolean;
+  /** Buffer size before a write(2); default 1 MiB. */
+  bufferBytes?: number;
+}
+
+const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A pcap file being written to a file descriptor: the header at once, then each record copied
+ * into one reused buffer, written out when the buffer fills and on {@link flush} (call it from a
+ * timer, and before exit). Nothing is allocated per packet.
+ *
+ * @example
+ * ```ts
+ * import { PcapSink } from "./capture.ts";
+ * const sink = PcapSink.open("out.pcap", { linkType: "raw" });
+ * sink.write(packet, packet.length, packet.length, 1700000000, 0);
+ * sink.close(); // flushes
+ * ```
+ */
+export class PcapSink {
+  /** Records written (or buffered). */
+  packets = 0;
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private used = 0;
+  private readonly snaplen: number;
+  private readonly nano: boolean;
+  private fd: number;
+  private readonly ownsFd: boolean;
+  /** Set when a write failed (EPIPE on a closed stdout, disk full): later writes are dropped. */
+  error: Error | undefined;
+
+  constructor(fd: number, opts: PcapSinkOptions, ownsFd = false) {
+    const w = new PcapWriter({ linkType: opts.linkType, snaplen: opts.snaplen, nanosecond: opts.nanosecond });
+    this.snaplen = w.snaplen;
+    this.nano = w.nanosecond;
+    this.fd = fd;
+    this.ownsFd = ownsFd;
+    const size = Math.max(opts.bufferBytes ?? 1 << 20, MAX_CAPLEN + 64);
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+    const h = w.header();
+    this.buf.set(h, 0);
+    this.used = h.length;
+  }
+
+  /** Opens `path` for writing (truncating it), or stdout for "-". */
+  static open(path: string, opts: PcapSinkOptions): PcapSink {
+    if (path === "-") return new PcapSink(1, opts, false);
+    let fd: number;
+    try {
+      fd = openSync(path, "w", 0o644);
+    } catch (e) {
+      const err = e as { code?: string; errno?: number; message?: string };
+      throw new TunkitError(`Cannot write "${path}": ${err.code ?? err.message ?? String(e)}`, "check the directory exists and is writable");
+    }
+    return new PcapSink(fd, opts, true);
+  }
+
+  /** Appends one record: `buf[0..caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */
+  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void {
+    const cap = caplen < this.snaplen ? caplen : this.snaplen;
+    if (this.used + 16 + cap > this.buf.length) this.flush();
+    const v = this.view;
+    const o = this.used;
+    v.setUint32(o, sec >>> 0, true);
+    v.setUint32(o + 4, this.nano ? nsec : Math.floor(nsec / 1000), true);
+    v.setUint32(o + 8, cap, true);
+    v.setUint32(o + 12, (wireLen > cap ? wireLen : cap) >>> 0, true);
+    this.buf.set(cap === buf.length ? buf : buf.subarray(0, cap), o + 16);
+    this.used = o + 16 + cap;
+    this.packets++;
+  }
+
+  /** Writes out what is buffered. Errors are kept in {@link error}, not thrown twice. */
+  flush(): void {
+    if (this.used === 0 || this.fd < 0) return;
+    if (this.error) {
+      this.used = 0;
+      return;
+    }
+    let off = 0;
+    try {
+      while (off < this.used) {
+        try {
+          off += writeSync(this.fd, this.buf, off, this.used - off);
+        } catch (e) {
+          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+          Atomics.wait(EAGAIN_WAIT, 0, 0, 2); // a non-blocking stdout is full: wait for the reader
+        }
+      }
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      this.error = new TunkitError(`Writing the pcap failed: ${err.code ?? err.message ?? String(e)}`);
+    }
+    this.used = 0;
+  }
+
+  /** Flushes and closes the file (not stdout). Idempotent. */
+  close(): void {
+    if (this.fd < 0) return;
+    this.flush();
+    if (this.ownsFd) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** One packet read from a capture file. */
+export interface CaptureFileRecord {
+  index: number;
+  /** LINKTYPE number of the record's interface. */
+  linkType: number;
+  tsSec: number;
+  tsNsec: number;
+  captureLength: number;
+  originalLength: number;
+  data: Uint8Array;
+}
+
+const PCAPNG_MAGIC = 0x0a0d0d0a;
+
+/**
+ * Reads pcap (either byte order, µs or ns) or pcapng, told apart by the first four bytes, as a
+ * stream: `push()` chunks, `next()` records until undefined, `end()` at EOF. `next()` throws
+ * {@link MalformedError} on a bad magic or an absurd length.
+ *
+ * @example
+ * ```ts
+ * import { CaptureFileReader } from "./capture.ts";
+ * const r = new CaptureFileReader();
+ * r.push(bytes);
+ * for (let rec = r.next(); rec; rec = r.next()) console.log(rec.linkType, rec.captureLength);
+ * r.end().truncated; // set when the file was cut inside a record
+ * ```
+ */
+export class CaptureFileReader {
+  /** "pcap" or "pcapng" once four bytes have arrived. */
+  format: "pcap" | "pcapng" | undefined;
+  private pending: Uint8Array[] = [];
+  private pendingLen = 0;
+  private pcap: PcapReader | undefined;
+  private ng: PcapngReader | undefined;
+
+  /** Appends bytes. */
+  push(chunk: Uint8Array): void {
+    if (this.pcap) return this.pcap.push(chunk);
+    if (this.ng) return this.ng.push(chunk);
+    if (chunk.length === 0) return;
+    this.pending.push(chunk.slice());
+    this.pendingLen += chunk.length;
+    if (this.pendingLen < 4) return;
+    const all = new Uint8Array(this.pendingLen);
+    let o = 0;
+    for (const c of this.pending) {
+      all.set(c, o);
+      o += c.length;
+    }
+    this.pending = [];
+    const magic = ((all[0]! << 24) | (all[1]! << 16) | (all[2]! << 8) | all[3]!) >>> 0;
+    if (magic === PCAPNG_MAGIC) {
+      this.format = "pcapng";
+      this.ng = new PcapngReader();
+      this.ng.push(all);
+    } else {
+      this.format = "pcap";
+      this.pcap = new PcapReader();
+      this.pcap.push(all);
+    }
+  }
+
+  /** The pcap file header (pcap only, once read). */
+  get pcapHeader(): PcapHeader | undefined {
+    return this.pcap?.header();
+  }
+
+  /** The next record, or undefined when more bytes are needed. */
+  next(): CaptureFileRecord | undefined {
+    if (this.pcap) {
+      const h = this.pcap.header();
+      if (!h) return undefined;
+      const r = this.pcap.next();
+      if (!r) return undefined;
+      return { index: r.index, linkType: h.linkType, tsSec: r.tsSec, tsNsec: r.tsNsec, captureLength: r.captureLength, originalLength: r.originalLength, data: r.data };
+    }
+    if (this.ng) {
+      const r = this.ng.next();
+      if (!r) return undefined;
+      return { index: r.index, linkType: r.linkType, tsSec: r.tsSec, tsNsec: r.tsNsec, captureLength: r.captureLength, originalLength: r.originalLength, data: r.data };
+    }
+    return undefined;
+  }
+
+  /** At end of input: records read, and where the input was cut if it was. */
+  end(): { records: number; truncated?: { offset: number; have: number; need: number } } {
+    if (this.pcap) return this.pcap.end();
+    if (this.ng) return this.ng.end();
+    return { records: 0, truncated: { offset: 0, have: this.pendingLen, need: 24 } };
+  }
+}
+
+/**
+ * The LINKTYPE a device of this kind needs in a replayed file: 101 (raw IP) for a tun, 1
+ * (Ethernet) for a tap.
+ *
+ * @example
+ * ```ts
+ * import { linkTypeForDevice } from "./capture.ts";
+ * linkTypeForDevice("tun"); // 101
+ * ```
+ */
+export function linkTypeForDevice(kind: "tun" | "tap"): number {
+  return linkTypeNumber(kind === "tap" ? "ethernet" : "raw");
+}
+
