@@ -91,3 +91,31 @@ export {
 } from "./tun/sniff.ts";
 export { serveEcho, type EchoOptions, type EchoResult } from "./tun/echo.ts";
 export { injectPackets, checkPacket, type InjectOptions } from "./tun/inject.ts";
+
+// --- proxy (tun2socks / tun2http) -------------------------------------------------------------
+export { RTPROT_TUNKIT } from "./netlink/route/constants.ts";
+export { Tunnel, type TunnelOptions, type TunnelFamily } from "./proxy/tunnel.ts";
+export { TunnelStats, type TunnelStatsJson } from "./proxy/stats.ts";
+export { FlowTable, FLOW } from "./proxy/nat.ts";
+export {
+  TcpRedirect, VERDICT, viewPacket, rewriteInPlace, tcpResetFor, icmpUnreachableFor, formatAddrAt,
+  type PacketView, type RedirectAddresses,
+} from "./proxy/tcp-redirect.ts";
+export { parseProxyUrl, redactProxyUrl, formatTarget, ipVersion, isHostName, type ProxyUrl, type Target } from "./proxy/url.ts";
+export { ProxyError, connectTcp, HandshakeReader, type Dialer, type ProxyStream, type ProxyFailure } from "./proxy/dial.ts";
+export {
+  Socks5Dialer, encodeSocksAddress, decodeSocksAddress, encodeSocksUdp, decodeSocksUdp, SOCKS_CMD, SOCKS_REPLY,
+  type SocksAssociation,
+} from "./proxy/socks5.ts";
+export { HttpConnectDialer, connectRequest, parseStatusLine } from "./proxy/http-connect.ts";
+export { UdpRelay, type UdpOptions, type UdpHost } from "./proxy/udp.ts";
+export {
+  FakeIpPool, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE,
+  type DnsQuery, type DnsAnswer,
+} from "./proxy/dns.ts";
+export {
+  planAutoRoute, installAutoRoute, cleanupTunkit, AUTO_ROUTE_TABLE, AUTO_ROUTE_PRIORITY,
+  type AutoRouteOptions, type AutoRoutePlan, type CleanupResult,
+} from "./proxy/autoroute.ts";
+export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel } from "./proxy/setup.ts";
+export type { Rule } from "./netlink/route/rule.ts";

@@ -116,6 +116,19 @@ export const RTN = {
 /** Route protocols (rtm_protocol, RTPROT_*). */
 export const RTPROT = { UNSPEC: 0, REDIRECT: 1, KERNEL: 2, BOOT: 3, STATIC: 4, RA: 9, DHCP: 16 } as const;
 
+/**
+ * tunkit's own route/rule protocol number (rtm_protocol / FRA_PROTOCOL): every route and rule
+ * tunkit installs by itself (`tunkit socks --auto-route`) carries it, so `tunkit cleanup` can
+ * remove exactly tunkit's leftovers. 84 (0x54, "T") is unused in iproute2's rt_protos.
+ *
+ * @example
+ * ```ts
+ * import { RTPROT_TUNKIT } from "./constants.ts";
+ * RTPROT_TUNKIT; // 84
+ * ```
+ */
+export const RTPROT_TUNKIT = 0x54;
+
 /** Route scopes (rtm_scope, RT_SCOPE_*). */
 export const RT_SCOPE = { UNIVERSE: 0, SITE: 200, LINK: 253, HOST: 254, NOWHERE: 255 } as const;
 

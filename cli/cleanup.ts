@@ -1,0 +1,56 @@
+/**
+ * `tunkit cleanup`: removes the routes and rules a tunkit that was killed left behind — exactly
+ * those that carry tunkit's protocol number (84), in both families and every table.
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { cleanupTunkit, linkMap, routeToIpJson, ruleToIpJson } from "../mod.ts";
+import type { Ctx } from "./context.ts";
+import { printJson, routeText } from "./output.ts";
+import { ruleText } from "./rule.ts";
+
+/**
+ * The `cleanup` command.
+ *
+ * @example
+ * ```ts
+ * import { cleanupCommand } from "./cleanup.ts";
+ * program.addCommand(cleanupCommand(ctx));
+ * ```
+ */
+export function cleanupCommand(ctx: Ctx) {
+  return new Command("cleanup")
+    .description("remove the routes and rules tunkit left behind (protocol 84), e.g. after a crash")
+    .addOption(new Option("--dry-run", "only list what would be removed"))
+    .addHelpText(
+      "after",
+      `
+Routes and rules that tunkit socks/http --auto-route installs carry rtnetlink protocol 84
+("proto 84" in ip route / ip rule). A tunkit that exits removes its own; one that was killed
+cannot. Nothing without that protocol number is touched.
+
+Examples:
+  sudo tunkit cleanup --dry-run
+  sudo tunkit cleanup --json`,
+    )
+    .action(async (o) => {
+      await ctx.perform({
+        run: async () => {
+          const nl = ctx.rtnl();
+          const links = linkMap(await nl.listLinks());
+          const r = await cleanupTunkit(nl, !!o.dryRun);
+          const rules = r.rules.map((x) => ruleToIpJson(x));
+          const routes = r.routes.map((x) => routeToIpJson(x, { links }));
+          const out = ctx.out;
+          if (out.json) printJson(out, { dryRun: !!o.dryRun, rules, routes });
+          else {
+            const verb = o.dryRun ? "would remove" : "removed";
+            for (const x of rules) out.info(`${verb} rule ${ruleText(x)}`);
+            for (const x of routes) out.info(`${verb} route ${routeText(x)}`);
+            out.info(`${rules.length} rule${rules.length === 1 ? "" : "s"}, ${routes.length} route${routes.length === 1 ? "" : "s"} ${verb}`);
+          }
+        },
+      });
+    });
+}

@@ -1,0 +1,161 @@
+/**
+ * `tunkit socks NAME --proxy socks5://…` and `tunkit http NAME --proxy http://…`: everything
+ * sent into the tun leaves through the proxy (tun2socks / tun2http). Runs until SIGINT/SIGTERM,
+ * then removes what it added; SIGUSR1 prints the statistics.
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { UsageError, planProxyTunnel, startProxyTunnel, type ProxyTunnelFlags } from "../mod.ts";
+import { cidr, ifName, intInRange } from "./args.ts";
+import { setCompletionWords } from "./completions.ts";
+import type { Ctx } from "./context.ts";
+import { printJson } from "./output.ts";
+
+/** Options as commander hands them over. */
+export interface TunnelCliFlags {
+  proxy: string;
+  address?: string[];
+  mtu?: string;
+  dns?: string;
+  fakeIpPool?: string;
+  autoRoute?: boolean;
+  exclude?: string[];
+  table?: string;
+  rulePriority?: string;
+  connectTimeout?: string;
+  udpTimeout?: string;
+  impair?: string;
+}
+
+/**
+ * Validates the command line into library flags (no syscall). Throws UsageError.
+ *
+ * @example
+ * ```ts
+ * import { planTunnelCli } from "./socks.ts";
+ * planTunnelCli("socks", "tun0", { proxy: "socks5://192.0.2.2:1080", address: ["198.18.0.1/30"], autoRoute: true });
+ * ```
+ */
+export function planTunnelCli(kind: "socks" | "http", name: string, f: TunnelCliFlags): ProxyTunnelFlags {
+  ifName(name);
+  for (const a of f.address ?? []) cidr(a);
+  for (const e of f.exclude ?? []) cidr(e);
+  const flags: ProxyTunnelFlags = { kind, name, proxy: f.proxy, address: f.address, dns: f.dns, fakeIpPool: f.fakeIpPool, autoRoute: !!f.autoRoute, exclude: f.exclude };
+  if (f.mtu !== undefined) flags.mtu = intInRange(f.mtu, "MTU", 1280, 65535);
+  if (f.table !== undefined) flags.table = intInRange(f.table, "table", 1, 0xffffffff);
+  if (f.rulePriority !== undefined) flags.rulePriority = intInRange(f.rulePriority, "rule priority", 1, 32000);
+  if (f.connectTimeout !== undefined) flags.connectTimeoutMs = intInRange(f.connectTimeout, "connect timeout (ms)", 100, 600_000);
+  if (f.udpTimeout !== undefined) flags.udpTimeoutMs = intInRange(f.udpTimeout, "UDP timeout (s)", 1, 86_400) * 1000;
+  if (f.impair !== undefined) {
+    const m = /^loss=([0-9.]+),reorder=([0-9.]+)(?:,seed=(\d+))?$/.exec(f.impair);
+    const loss = Number(m?.[1]);
+    const reorder = Number(m?.[2]);
+    if (!m || !(loss >= 0 && loss < 1 && reorder >= 0 && reorder < 1)) throw new UsageError(`Invalid impairment "${f.impair}": expected loss=F,reorder=F[,seed=N]`);
+    flags.impair = { loss, reorder, seed: Number(m[3] ?? 1) };
+  }
+  planProxyTunnel(flags); // every check the library makes, still without a syscall
+  return flags;
+}
+
+/** Runs a tunnel until SIGINT/SIGTERM. */
+async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags): Promise<void> {
+  if (ctx.collect) throw new UsageError(`Command "${flags.kind}" cannot run inside a batch`);
+  const plan = planProxyTunnel(flags);
+  ctx.enter();
+  const out = ctx.out;
+  const run = await startProxyTunnel(plan, {
+    rtnl: ctx.rtnl(),
+    onError: (line) => ctx.sinks.stderr(`tunkit: ${flags.kind}: ${line}\n`),
+  });
+  const stats = run.tunnel.stats;
+  const report = (final: boolean) => {
+    if (out.json) printJson(out, { ifname: plan.name, ...(final ? { stopped: true } : {}), ...stats.toJSON() });
+    else out.line(`${plan.name}: ${final ? "stopped: " : ""}${stats.toText()}`);
+  };
+  if (out.json) printJson(out, { ifname: plan.name, ready: true, v4: run.v4?.address, v6: run.v6?.address, ports: run.tunnel.ports });
+  else out.info(`${run.describe}: ready`);
+  await new Promise<void>((resolve) => {
+    const onUsr1 = () => report(false);
+    const onStop = () => {
+      process.off("SIGINT", onStop);
+      process.off("SIGTERM", onStop);
+      process.off("SIGUSR1", onUsr1);
+      resolve();
+    };
+    process.on("SIGINT", onStop);
+    process.on("SIGTERM", onStop);
+    process.on("SIGUSR1", onUsr1);
+  });
+  await run.stop();
+  report(true);
+}
+
+function tunnelCommand(ctx: Ctx, kind: "socks" | "http") {
+  const scheme = kind === "socks" ? "socks5" : "http";
+  const cmd = new Command(kind)
+    .description(
+      kind === "socks"
+        ? "send everything that enters a tun device through a SOCKS5 proxy (tun2socks): TCP, UDP, DNS"
+        : "send everything that enters a tun device through an HTTP CONNECT proxy (tun2http): TCP, DNS over TCP",
+    )
+    .argument("<name>", "tun device (made by tunkit up, or created here with --address)")
+    .requiredOption("--proxy <url>", `${scheme}://[user:pass@]host:port`)
+    .option("--address <cidr...>", "addresses for the device (e.g. 198.18.0.1/30, fd54:4b::1/126); created if missing")
+    .option("--mtu <n>", "MTU (default 9000 on a device created here)")
+    .addOption(new Option("--dns <mode>", `fake-ip: answer from 198.18.0.0/15, names go to the proxy; tcp: forward DNS over TCP${kind === "http" ? " (default)" : ""}`).choices(["fake-ip", "tcp"]))
+    .option("--fake-ip-pool <cidr>", "fake-ip pool (default 198.18.0.0/15)")
+    .option("--auto-route", "route everything into the tun (table + policy rules), except the proxy; removed on exit")
+    .option("--exclude <cidr...>", "with --auto-route: prefixes that must not enter the tun")
+    .option("--table <n>", "with --auto-route: routing table (default 8484)")
+    .option("--rule-priority <n>", "with --auto-route: priority of the first rule (default 8484)")
+    .option("--connect-timeout <ms>", "deadline for the proxy's connect and handshake (default 10000)")
+    .option("--udp-timeout <s>", "idle timeout of a UDP flow (default 60)")
+    .addOption(new Option("--impair <spec>", "testing: loss=F,reorder=F[,seed=N] on the tun path").hideHelp())
+    .addHelpText(
+      "after",
+      `
+TCP uses the kernel's own stack: tunkit rewrites addresses so connections land on a local
+listener, then connects them through the proxy. A flow the proxy refuses gets a TCP RST (or
+ICMP unreachable for UDP) and one error line; the tunnel keeps running. ${kind === "http" ? "UDP is refused with ICMP\nunreachable; DNS (port 53) goes over TCP through the proxy unless --dns fake-ip." : "UDP goes through UDP ASSOCIATE."}
+Statistics print on exit and on SIGUSR1 (--json: one object). Routes and rules carry
+protocol 84 (tunkit): after a crash, tunkit cleanup removes them.
+
+Examples:
+  sudo tunkit ${kind} tun0 --proxy ${scheme}://192.0.2.2:${kind === "socks" ? 1080 : 8888} --address 198.18.0.1/30 --auto-route
+  sudo tunkit ${kind} tun0 --proxy ${scheme}://user:pass@proxy.example:${kind === "socks" ? 1080 : 3128} --dns fake-ip --auto-route --exclude 10.0.0.0/8
+  sudo tunkit up tun0 198.18.0.1/30 && sudo tunkit ${kind} tun0 --proxy ${scheme}://192.0.2.2:${kind === "socks" ? 1080 : 8888}`,
+    )
+    .action(async (name, f) => {
+      const flags = planTunnelCli(kind, name, f as TunnelCliFlags);
+      await runTunnel(ctx, flags);
+    });
+  setCompletionWords(cmd, [], "tun");
+  return cmd;
+}
+
+/**
+ * The `socks` command (tun2socks).
+ *
+ * @example
+ * ```ts
+ * import { socksCommand } from "./socks.ts";
+ * program.addCommand(socksCommand(ctx));
+ * ```
+ */
+export function socksCommand(ctx: Ctx) {
+  return tunnelCommand(ctx, "socks");
+}
+
+/**
+ * The `http` command (tun2http); see cli/http.ts.
+ *
+ * @example
+ * ```ts
+ * import { httpTunnelCommand } from "./socks.ts";
+ * program.addCommand(httpTunnelCommand(ctx));
+ * ```
+ */
+export function httpTunnelCommand(ctx: Ctx) {
+  return tunnelCommand(ctx, "http");
+}

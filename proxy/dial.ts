@@ -1,0 +1,194 @@
+/**
+ * What the SOCKS5 and HTTP CONNECT clients share: a TCP connect with a deadline, a reader for
+ * the handshake bytes, and {@link ProxyError}, whose `reason` says how a flow failed.
+ *
+ * @module
+ */
+import net from "node:net";
+import { Buffer } from "node:buffer";
+import { TunkitError } from "../common/errors.ts";
+import type { ProxyUrl, Target } from "./url.ts";
+
+/** Why a proxied flow failed. */
+export type ProxyFailure = "unreachable" | "timeout" | "auth" | "refused" | "protocol";
+
+/**
+ * A proxy failed one flow: could not be reached, refused the credentials, refused the
+ * destination, or spoke nonsense.
+ *
+ * @example
+ * ```ts
+ * import { ProxyError } from "./dial.ts";
+ * new ProxyError("auth", "Proxy 192.0.2.2:1080 refused the user name and password").reason; // "auth"
+ * ```
+ */
+export class ProxyError extends TunkitError {
+  readonly reason: ProxyFailure;
+  constructor(reason: ProxyFailure, message: string, hint?: string) {
+    super(message, hint);
+    this.name = "ProxyError";
+    this.reason = reason;
+  }
+}
+
+/** A proxied TCP stream, handshake done: `head` holds bytes that arrived after the handshake. */
+export interface ProxyStream {
+  socket: net.Socket;
+  head: Uint8Array;
+}
+
+/** How to reach a destination through a proxy. */
+export interface Dialer {
+  readonly url: ProxyUrl;
+  /** Opens a TCP stream to `target` through the proxy. */
+  connect(target: Target, opts?: { timeoutMs?: number }): Promise<ProxyStream>;
+}
+
+/**
+ * Connects to `host:port` with a deadline. Rejects with a {@link ProxyError} ("unreachable" or
+ * "timeout") naming the proxy.
+ *
+ * @example
+ * ```ts
+ * import { connectTcp } from "./dial.ts";
+ * const s = await connectTcp("192.0.2.2", 1080, 5000);
+ * s.destroy();
+ * ```
+ */
+export function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    const s = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new ProxyError("timeout", `Proxy ${where} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.removeAllListeners("error");
+      resolve(s);
+    });
+    s.once("error", (e: Error & { code?: string }) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`));
+    });
+  });
+}
+
+/**
+ * Reads handshake bytes from a socket: `read(n)` exactly n bytes, `readUntil(delim)`; then
+ * `detach()` hands back what arrived beyond the handshake and stops listening.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeReader } from "./dial.ts";
+ * // const r = new HandshakeReader(socket, "proxy 192.0.2.2:1080");
+ * // const [ver, method] = await r.read(2);
+ * // const rest = r.detach();
+ * ```
+ */
+export class HandshakeReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | undefined;
+  private ended: Error | undefined;
+  private readonly sock: net.Socket;
+  private readonly who: string;
+  private readonly onData = (d: Buffer) => {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    this.wake();
+  };
+  private readonly onEnd = () => {
+    this.ended ??= new ProxyError("protocol", `${this.who} closed the connection during the handshake`);
+    this.wake();
+  };
+  private readonly onError = (e: Error & { code?: string }) => {
+    this.ended ??= new ProxyError("unreachable", `${this.who}: ${e.code ?? e.message} during the handshake`);
+    this.wake();
+  };
+
+  /** `initial`: bytes already read from the socket (a proxy handshake's leftovers). */
+  constructor(sock: net.Socket, who: string, initial?: Uint8Array) {
+    this.sock = sock;
+    this.who = who;
+    if (initial?.length) this.buf = Buffer.from(initial);
+    sock.on("data", this.onData);
+    sock.on("end", this.onEnd);
+    sock.on("close", this.onEnd);
+    sock.on("error", this.onError);
+    sock.resume();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private async need(test: () => number): Promise<Buffer> {
+    for (;;) {
+      const n = test();
+      if (n >= 0) {
+        const out = this.buf.subarray(0, n);
+        this.buf = this.buf.subarray(n);
+        return out;
+      }
+      if (this.ended) throw this.ended;
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+
+  /** Exactly `n` bytes. */
+  read(n: number): Promise<Buffer> {
+    return this.need(() => (this.buf.length >= n ? n : -1));
+  }
+
+  /** Bytes up to and including `delim`; fails past `max` bytes. */
+  readUntil(delim: string, max: number): Promise<Buffer> {
+    const d = Buffer.from(delim);
+    return this.need(() => {
+      const i = this.buf.indexOf(d);
+      if (i >= 0) return i + d.length;
+      if (this.buf.length > max) {
+        this.ended = new ProxyError("protocol", `${this.who} sent more than ${max} bytes without "${JSON.stringify(delim).slice(1, -1)}"`);
+      }
+      return -1;
+    });
+  }
+
+  /** Stops reading (the socket is paused) and returns the bytes beyond the handshake. */
+  detach(): Uint8Array {
+    this.sock.pause();
+    this.sock.off("data", this.onData);
+    this.sock.off("end", this.onEnd);
+    this.sock.off("close", this.onEnd);
+    this.sock.off("error", this.onError);
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    return rest;
+  }
+}
+
+/**
+ * Runs `fn` with a deadline; on timeout destroys `sock` and rejects with a "timeout" error.
+ *
+ * @example
+ * ```ts
+ * import { withDeadline } from "./dial.ts";
+ * // await withDeadline(sock, 5000, "proxy 192.0.2.2:1080", () => handshake(sock));
+ * ```
+ */
+export async function withDeadline<T>(sock: net.Socket, ms: number, who: string, fn: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      sock.destroy();
+      reject(new ProxyError("timeout", `${who} did not finish the handshake within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

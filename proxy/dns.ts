@@ -1,0 +1,276 @@
+/**
+ * DNS for the tunnel: a strict query decoder and a response encoder (RFC 1035), and the
+ * fake-ip pool — A queries are answered with addresses from 198.18.0.0/15 (RFC 2544's
+ * benchmarking range) that stand for the name, so connections carry the name to the proxy and
+ * no query leaves the machine.
+ *
+ * @module
+ */
+import ipaddr from "ipaddr.js";
+import { MalformedError, TruncatedError, UsageError } from "../common/errors.ts";
+import { Cursor } from "../common/cursor.ts";
+
+/** DNS record types used here. */
+export const DNS_TYPE = { A: 1, AAAA: 28 } as const;
+/** Response codes. */
+export const DNS_RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+
+/** The part of a query the tunnel needs. */
+export interface DnsQuery {
+  id: number;
+  /** Header flags as sent (RD is echoed in the response). */
+  flags: number;
+  opcode: number;
+  /** The name, lower case, without the trailing dot ("" for the root). */
+  name: string;
+  type: number;
+  class: number;
+  /** Offset just after the (first) question. */
+  questionEnd: number;
+}
+
+/**
+ * Decodes a DNS query: header and exactly the first question. Names in a question must not
+ * use compression pointers. Throws TruncatedError / MalformedError.
+ *
+ * @example
+ * ```ts
+ * import { decodeDnsQuery } from "./dns.ts";
+ * import { fromHex } from "../common/hex.ts";
+ * decodeDnsQuery(fromHex("1234 0100 0001 0000 0000 0000 03776562076578616d706c650474657374 00 0001 0001"));
+ * // { id: 0x1234, flags: 0x0100, opcode: 0, name: "web.example.test", type: 1, class: 1, questionEnd: 34 }
+ * ```
+ */
+export function decodeDnsQuery(msg: Uint8Array): DnsQuery {
+  const c = new Cursor(msg, "DNS query");
+  const id = c.u16be();
+  const flags = c.u16be();
+  const qd = c.u16be();
+  c.skip(6);
+  if (flags & 0x8000) throw new MalformedError("Invalid DNS query: the QR bit says response", 2);
+  if (qd < 1) throw new MalformedError("Invalid DNS query: no question", 4);
+  const labels: string[] = [];
+  let total = 0;
+  for (;;) {
+    const at = c.pos;
+    const len = c.u8();
+    if (len === 0) break;
+    if (len & 0xc0) throw new MalformedError(`Invalid DNS label length byte "0x${len.toString(16)}" in a question`, at);
+    const bytes = c.bytesN(len);
+    total += len + 1;
+    if (total > 255) throw new MalformedError("Invalid DNS name: longer than 255 bytes", at);
+    let s = "";
+    for (const ch of bytes) s += String.fromCharCode(ch >= 0x41 && ch <= 0x5a ? ch + 32 : ch);
+    labels.push(s);
+  }
+  const type = c.u16be();
+  const cls = c.u16be();
+  return { id, flags, opcode: (flags >> 11) & 0xf, name: labels.join("."), type, class: cls, questionEnd: c.pos };
+}
+
+/** One answer record for {@link encodeDnsResponse} (its name is the question's). */
+export interface DnsAnswer {
+  type: number;
+  ttl: number;
+  data: Uint8Array;
+}
+
+/**
+ * A response to `query` (its bytes `msg`): the question copied, RD echoed, RA set, `rcode`, and
+ * `answers` whose names point at the question (0xc00c).
+ *
+ * @example
+ * ```ts
+ * import { decodeDnsQuery, encodeDnsResponse } from "./dns.ts";
+ * // const q = decodeDnsQuery(msg);
+ * // encodeDnsResponse(msg, q, 0, [{ type: 1, ttl: 1, data: new Uint8Array([198, 18, 1, 0]) }]);
+ * ```
+ */
+export function encodeDnsResponse(msg: Uint8Array, q: DnsQuery, rcode: number, answers: readonly DnsAnswer[] = []): Uint8Array {
+  const size = q.questionEnd + answers.reduce((n, a) => n + 12 + a.data.length, 0);
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, q.id);
+  dv.setUint16(2, 0x8000 | (q.opcode << 11) | (q.flags & 0x0100) | 0x0080 | (rcode & 0xf));
+  dv.setUint16(4, 1);
+  dv.setUint16(6, answers.length);
+  out.set(msg.subarray(12, q.questionEnd), 12);
+  let p = q.questionEnd;
+  for (const a of answers) {
+    dv.setUint16(p, 0xc00c);
+    dv.setUint16(p + 2, a.type);
+    dv.setUint16(p + 4, 1);
+    dv.setUint32(p + 6, a.ttl >>> 0);
+    dv.setUint16(p + 10, a.data.length);
+    out.set(a.data, p + 12);
+    p += 12 + a.data.length;
+  }
+  return out;
+}
+
+/**
+ * A minimal error response (header + question when it decodes, else the bare header) with
+ * `rcode`, for queries that cannot be answered.
+ *
+ * @example
+ * ```ts
+ * import { dnsErrorResponse, DNS_RCODE } from "./dns.ts";
+ * // dnsErrorResponse(msg, DNS_RCODE.SERVFAIL)
+ * ```
+ */
+export function dnsErrorResponse(msg: Uint8Array, rcode: number): Uint8Array | undefined {
+  if (msg.length < 12) return undefined;
+  try {
+    return encodeDnsResponse(msg, decodeDnsQuery(msg), rcode);
+  } catch {
+    const out = msg.slice(0, 12);
+    out[2] = 0x80 | (msg[2]! & 0x79);
+    out[3] = 0x80 | (rcode & 0xf);
+    out.fill(0, 4);
+    return out;
+  }
+}
+
+/**
+ * The fake-ip pool: each name gets an IPv4 address from the pool and keeps it while it is in
+ * use; when the pool is full the least recently used name gives its address up.
+ *
+ * @example
+ * ```ts
+ * import { FakeIpPool } from "./dns.ts";
+ * const pool = new FakeIpPool("198.18.0.0/15");
+ * const a = pool.addressFor("web.example.test"); // "198.18.1.0"
+ * pool.nameFor(a); // "web.example.test"
+ * ```
+ */
+export class FakeIpPool {
+  /** First and last usable address, as 32-bit numbers. */
+  readonly first: number;
+  readonly last: number;
+  readonly network: number;
+  readonly mask: number;
+  readonly cidr: string;
+  private next: number;
+  private readonly byName = new Map<string, number>();
+  /** Address -> name, in least-recently-used order (oldest first). */
+  private readonly byAddr = new Map<number, string>();
+
+  /**
+   * `cidr`: an IPv4 prefix of length 8..30. The first 256 addresses (or the first 4 of a
+   * smaller pool) stay out of the pool for the tun's own addresses.
+   */
+  constructor(cidr = "198.18.0.0/15", reserve?: number) {
+    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    try {
+      parsed = ipaddr.parseCIDR(cidr);
+    } catch {
+      throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix like 198.18.0.0/15`);
+    }
+    const [addr, len] = parsed;
+    if (addr.kind() !== "ipv4" || len < 8 || len > 30) throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix of length 8..30`);
+    const b = addr.toByteArray();
+    this.mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    this.network = (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 & this.mask) >>> 0;
+    const size = 2 ** (32 - len);
+    const skip = reserve ?? (size >= 1024 ? 256 : 4);
+    this.first = this.network + skip;
+    this.last = this.network + size - 2;
+    this.next = this.first;
+    this.cidr = `${new ipaddr.IPv4(toBytes(this.network)).toString()}/${len}`;
+  }
+
+  /** True when the 32-bit address `a` is inside the pool's prefix. */
+  contains(a: number): boolean {
+    return ((a & this.mask) >>> 0) === this.network;
+  }
+
+  /** True when the 4 bytes at `off` of `b` are inside the pool's prefix. */
+  containsAt(b: Uint8Array, off: number): boolean {
+    return this.contains(((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0);
+  }
+
+  /** The address standing for `name` (allocated on first use), as text. */
+  addressFor(name: string): string {
+    let a = this.byName.get(name);
+    if (a !== undefined) {
+      this.byAddr.delete(a);
+      this.byAddr.set(a, name);
+    } else {
+      a = this.allocate();
+      this.byName.set(name, a);
+      this.byAddr.set(a, name);
+    }
+    return new ipaddr.IPv4(toBytes(a)).toString();
+  }
+
+  private allocate(): number {
+    const size = this.last - this.first + 1;
+    if (this.byAddr.size >= size) {
+      const [oldA, oldName] = this.byAddr.entries().next().value as [number, string];
+      this.byAddr.delete(oldA);
+      this.byName.delete(oldName);
+      return oldA;
+    }
+    for (;;) {
+      const a = this.next;
+      this.next = a >= this.last ? this.first : a + 1;
+      if (!this.byAddr.has(a)) return a;
+    }
+  }
+
+  /** The name a pool address stands for (text or 32-bit number), or undefined. */
+  nameFor(addr: string | number): string | undefined {
+    const a = typeof addr === "number" ? addr : ipaddr.IPv4.isValidFourPartDecimal(addr) ? fromBytes(ipaddr.IPv4.parse(addr).toByteArray()) : -1;
+    const name = this.byAddr.get(a);
+    if (name !== undefined) {
+      this.byAddr.delete(a);
+      this.byAddr.set(a, name);
+    }
+    return name;
+  }
+
+  /** Names currently mapped. */
+  get size(): number {
+    return this.byName.size;
+  }
+}
+
+function toBytes(a: number): number[] {
+  return [(a >>> 24) & 0xff, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff];
+}
+
+function fromBytes(b: number[]): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/**
+ * Answers a query in fake-ip mode: A -> a pool address (TTL 1 s), every other type of a valid
+ * name -> NOERROR without answers (so clients fall back to IPv4), a name that is not a host
+ * name -> REFUSED, a non-query opcode -> NOTIMP. Returns the response and, for A, the address.
+ *
+ * @example
+ * ```ts
+ * import { answerFakeIp, FakeIpPool } from "./dns.ts";
+ * // const { response, address } = answerFakeIp(msg, new FakeIpPool());
+ * ```
+ */
+export function answerFakeIp(msg: Uint8Array, pool: FakeIpPool): { response: Uint8Array; query?: DnsQuery; address?: string } {
+  let q: DnsQuery;
+  try {
+    q = decodeDnsQuery(msg);
+  } catch (e) {
+    if (!(e instanceof TruncatedError) && !(e instanceof MalformedError)) throw e;
+    const r = dnsErrorResponse(msg, DNS_RCODE.FORMERR);
+    return { response: r ?? new Uint8Array(0) };
+  }
+  if (q.opcode !== 0) return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOTIMP), query: q };
+  if (q.name === "" || !/^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(q.name)) {
+    return { response: encodeDnsResponse(msg, q, DNS_RCODE.REFUSED), query: q };
+  }
+  if (q.type === DNS_TYPE.A && q.class === 1) {
+    const address = pool.addressFor(q.name);
+    const data = Uint8Array.from(ipaddr.IPv4.parse(address).toByteArray());
+    return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR, [{ type: DNS_TYPE.A, ttl: 1, data }]), query: q, address };
+  }
+  return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR), query: q };
+}

@@ -1,0 +1,92 @@
+/**
+ * HTTP CONNECT client (RFC 9110 section 9.3.6) with optional Basic proxy authentication.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { connectTcp, type Dialer, HandshakeReader, ProxyError, type ProxyStream, withDeadline } from "./dial.ts";
+import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
+
+/**
+ * The CONNECT request for `target` (with Proxy-Authorization when `url` has credentials).
+ *
+ * @example
+ * ```ts
+ * import { connectRequest } from "./http-connect.ts";
+ * connectRequest({ host: "198.51.100.2", port: 80 }, { scheme: "http", host: "192.0.2.2", port: 8888 });
+ * // "CONNECT 198.51.100.2:80 HTTP/1.1\r\nHost: 198.51.100.2:80\r\n\r\n"
+ * ```
+ */
+export function connectRequest(target: Target, url: ProxyUrl): string {
+  const hp = formatTarget(target);
+  let s = `CONNECT ${hp} HTTP/1.1\r\nHost: ${hp}\r\n`;
+  if (url.username !== undefined) {
+    s += `Proxy-Authorization: Basic ${Buffer.from(`${url.username}:${url.password ?? ""}`).toString("base64")}\r\n`;
+  }
+  return s + "\r\n";
+}
+
+/**
+ * Parses the status line of a CONNECT response: `{ code, reason }`, or undefined if it is not
+ * HTTP.
+ *
+ * @example
+ * ```ts
+ * import { parseStatusLine } from "./http-connect.ts";
+ * parseStatusLine("HTTP/1.1 407 Proxy Authentication Required"); // { code: 407, reason: "Proxy Authentication Required" }
+ * ```
+ */
+export function parseStatusLine(line: string): { code: number; reason: string } | undefined {
+  const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(line.trimEnd());
+  return m ? { code: Number(m[1]), reason: m[2] ?? "" } : undefined;
+}
+
+/**
+ * HTTP CONNECT client for one proxy.
+ *
+ * @example
+ * ```ts
+ * import { HttpConnectDialer } from "./http-connect.ts";
+ * import { parseProxyUrl } from "./url.ts";
+ * const d = new HttpConnectDialer(parseProxyUrl("http://192.0.2.2:8888", "http"));
+ * const { socket } = await d.connect({ host: "198.51.100.2", port: 80 });
+ * ```
+ */
+export class HttpConnectDialer implements Dialer {
+  readonly url: ProxyUrl;
+  private readonly who: string;
+
+  constructor(url: ProxyUrl) {
+    this.url = url;
+    this.who = `HTTP proxy ${formatTarget(url)}`;
+  }
+
+  async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
+    const ms = opts.timeoutMs ?? 10_000;
+    const sock = await connectTcp(this.url.host, this.url.port, ms);
+    const r = new HandshakeReader(sock, this.who);
+    try {
+      await withDeadline(sock, ms, this.who, async () => {
+        sock.write(connectRequest(target, this.url));
+        const head = (await r.readUntil("\r\n\r\n", 16384)).toString("latin1");
+        const status = parseStatusLine(head.slice(0, head.indexOf("\r\n")));
+        if (!status) throw new ProxyError("protocol", `${this.who} did not answer CONNECT with HTTP`);
+        if (status.code === 407) {
+          throw new ProxyError(
+            "auth",
+            `${this.who} refused CONNECT ${formatTarget(target)}: 407 ${status.reason}`.trimEnd(),
+            this.url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
+          );
+        }
+        if (status.code < 200 || status.code > 299) {
+          throw new ProxyError("refused", `${this.who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
+        }
+      });
+      return { socket: sock, head: r.detach() };
+    } catch (e) {
+      r.detach();
+      sock.destroy();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * `tunkit socks` / `tunkit http` as a library call: validate everything ({@link planProxyTunnel},
+ * no syscall), then {@link startProxyTunnel}: open (or create) the tun, give it its addresses,
+ * bring it up, start the {@link Tunnel}, install auto-route; `stop()` undoes all of it.
+ *
+ * @module
+ */
+import dns from "node:dns/promises";
+import { TunkitError, UsageError } from "../common/errors.ts";
+import { checkIfName } from "../common/ifname.ts";
+import type { Rtnl } from "../netlink/rtnl.ts";
+import { isNetlinkErrno } from "../netlink/rtnl.ts";
+import { AF, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
+import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
+import { openTun, type TunDevice } from "../tun/device.ts";
+import { installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
+import type { Dialer } from "./dial.ts";
+import { FakeIpPool } from "./dns.ts";
+import { HttpConnectDialer } from "./http-connect.ts";
+import { Socks5Dialer } from "./socks5.ts";
+import { Tunnel, type TunnelFamily } from "./tunnel.ts";
+import { ipVersion, parseProxyUrl, redactProxyUrl, type ProxyUrl } from "./url.ts";
+
+/** What the command line (or a library user) asks for. */
+export interface ProxyTunnelFlags {
+  /** "socks" (SOCKS5) or "http" (HTTP CONNECT). */
+  kind: "socks" | "http";
+  /** The tun device: attached if it exists (e.g. made by `tunkit up`), else created. */
+  name: string;
+  /** The proxy URL. */
+  proxy: string;
+  /** Addresses to give the device (missing ones are added, and removed again on stop). */
+  address?: readonly string[];
+  /** MTU to set (default: 9000 on a device created here, unchanged otherwise). */
+  mtu?: number;
+  /** "fake-ip" or "tcp". */
+  dns?: string;
+  /** Fake-ip pool (default 198.18.0.0/15). */
+  fakeIpPool?: string;
+  autoRoute?: boolean;
+  exclude?: readonly string[];
+  table?: number;
+  rulePriority?: number;
+  connectTimeoutMs?: number;
+  udpTimeoutMs?: number;
+  /** Test impairment of the tun path (see TunnelOptions.impair). */
+  impair?: { loss?: number; reorder?: number; seed?: number };
+}
+
+/** A validated plan. */
+export interface ProxyTunnelPlan {
+  kind: "socks" | "http";
+  name: string;
+  url: ProxyUrl;
+  addresses: Array<{ family: 4 | 6; text: string }>;
+  mtu?: number;
+  dns?: "fake-ip" | "tcp";
+  pool?: FakeIpPool;
+  autoRoute?: { table: number; priority: number; exclude: string[] };
+  connectTimeoutMs: number;
+  udpIdleMs: number;
+  impair?: { loss?: number; reorder?: number; seed?: number };
+}
+
+/** Default MTU of a device created by the tunnel: fewer, larger segments through the rewrite. */
+export const DEFAULT_TUNNEL_MTU = 9000;
+
+/**
+ * Validates flags into a plan; throws {@link UsageError} with one line. No syscall.
+ *
+ * @example
+ * ```ts
+ * import { planProxyTunnel } from "./setup.ts";
+ * const p = planProxyTunnel({ kind: "socks", name: "tun0", proxy: "socks5://192.0.2.2:1080", address: ["198.18.0.1/30"], dns: "fake-ip" });
+ * p.url.port; // 1080
+ * ```
+ */
+export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
+  checkIfName(f.name);
+  const url = parseProxyUrl(f.proxy, f.kind === "socks" ? "socks5" : "http");
+  const addresses = (f.address ?? []).map((text) => {
+    const p = parsePrefix(text);
+    return { family: (p.family === AF.INET6 ? 6 : 4) as 4 | 6, text };
+  });
+  if (f.mtu !== undefined && !(Number.isInteger(f.mtu) && f.mtu >= 1280 && f.mtu <= 65535)) {
+    throw new UsageError(`Invalid MTU "${f.mtu}": expected 1280..65535 for a tunnel`);
+  }
+  if (f.dns !== undefined && f.dns !== "fake-ip" && f.dns !== "tcp") throw new UsageError(`Invalid DNS mode "${f.dns}": expected fake-ip or tcp`);
+  // Over an HTTP proxy DNS has to go over TCP unless it is answered locally.
+  const dnsMode = (f.dns ?? (f.kind === "http" ? "tcp" : undefined)) as "fake-ip" | "tcp" | undefined;
+  const pool = dnsMode === "fake-ip" ? new FakeIpPool(f.fakeIpPool ?? "198.18.0.0/15") : undefined;
+  if (f.fakeIpPool !== undefined && dnsMode !== "fake-ip") throw new UsageError("Option --fake-ip-pool needs --dns fake-ip");
+  const plan: ProxyTunnelPlan = {
+    kind: f.kind, name: f.name, url, addresses, dns: dnsMode, pool,
+    connectTimeoutMs: f.connectTimeoutMs ?? 10_000,
+    udpIdleMs: f.udpTimeoutMs ?? 60_000,
+  };
+  if (f.mtu !== undefined) plan.mtu = f.mtu;
+  if (f.impair) plan.impair = f.impair;
+  const exclude = (f.exclude ?? []).map((c) => {
+    const p = parsePrefix(c);
+    return `${formatAddr(p.bytes)}/${p.len}`;
+  });
+  if (!f.autoRoute && (exclude.length || f.table !== undefined || f.rulePriority !== undefined)) {
+    throw new UsageError("Options --exclude, --table and --rule-priority need --auto-route");
+  }
+  if (f.autoRoute) {
+    plan.autoRoute = { table: f.table ?? AUTO_ROUTE_TABLE, priority: f.rulePriority ?? AUTO_ROUTE_PRIORITY, exclude };
+    planAutoRoute({ dev: f.name, families: [4, 6], proxy: [], exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+  }
+  return plan;
+}
+
+/**
+ * The fake peer (F) for a tun address: the next address in the prefix (the previous one when
+ * the next is the broadcast or outside), the other one of a /31 or /127; `covered` is false
+ * when the prefix holds no such address (/32, /128): it then needs a host route into the tun.
+ *
+ * @example
+ * ```ts
+ * import { fakePeerFor } from "./setup.ts";
+ * fakePeerFor("198.18.0.1", 30); // { peer: "198.18.0.2", covered: true }
+ * fakePeerFor("192.0.2.6", 30);  // { peer: "192.0.2.5", covered: true }
+ * fakePeerFor("192.0.2.1", 32);  // { peer: "192.0.2.2", covered: false }
+ * ```
+ */
+export function fakePeerFor(address: string, prefixLen: number): { peer: string; covered: boolean } {
+  const b = parsePrefix(address).bytes;
+  const bits = b.length * 8;
+  const step = (src: Uint8Array, d: 1 | -1) => {
+    const x = src.slice();
+    for (let i = x.length - 1; i >= 0; i--) {
+      const v = x[i]! + d;
+      x[i] = v & 0xff;
+      if (v >= 0 && v <= 0xff) break;
+    }
+    return x;
+  };
+  const inPrefix = (x: Uint8Array) => {
+    for (let bit = 0; bit < prefixLen; bit++) if ((x[bit >> 3]! ^ b[bit >> 3]!) & (0x80 >> (bit & 7))) return false;
+    return true;
+  };
+  const hostAll = (x: Uint8Array, one: boolean) => {
+    for (let bit = prefixLen; bit < bits; bit++) if (!!(x[bit >> 3]! & (0x80 >> (bit & 7))) !== one) return false;
+    return true;
+  };
+  if (prefixLen === bits) return { peer: formatAddr(step(b, 1)), covered: false };
+  if (prefixLen === bits - 1) {
+    const x = b.slice();
+    x[x.length - 1] = x[x.length - 1]! ^ 1;
+    return { peer: formatAddr(x), covered: true };
+  }
+  const next = step(b, 1);
+  if (inPrefix(next) && !(bits === 32 && hostAll(next, true))) return { peer: formatAddr(next), covered: true };
+  const prev = step(b, -1);
+  return { peer: formatAddr(prev), covered: inPrefix(prev) && !hostAll(prev, false) };
+}
+
+/** A started tunnel and how to stop it. */
+export interface RunningTunnel {
+  tunnel: Tunnel;
+  device: TunDevice;
+  /** True when the device was created here (it disappears on stop). */
+  created: boolean;
+  v4?: TunnelFamily;
+  v6?: TunnelFamily;
+  /** The proxy addresses (resolved). */
+  proxyAddresses: string[];
+  /** One line describing the tunnel. */
+  describe: string;
+  /** Stops the tunnel and removes what start added (rules, routes, addresses, the device). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the tunnel a plan describes. On failure everything done so far is undone.
+ *
+ * @example
+ * ```ts
+ * import { planProxyTunnel, startProxyTunnel } from "./setup.ts";
+ * import { Rtnl } from "../netlink/rtnl.ts";
+ * const nl = Rtnl.open();
+ * const run = await startProxyTunnel(planProxyTunnel({ kind: "socks", name: "tun0", proxy: "socks5://192.0.2.2:1080", address: ["198.18.0.1/30"], autoRoute: true }), { rtnl: nl });
+ * // ...
+ * await run.stop();
+ * ```
+ */
+export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl; onError?: (line: string) => void }): Promise<RunningTunnel> {
+  const nl = opts.rtnl;
+  const undo: Array<() => Promise<void> | void> = [];
+  const runUndo = async () => {
+    for (const fn of undo.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        /* best effort: the rest must still go */
+      }
+    }
+  };
+  try {
+    // The proxy's own addresses, for the auto-route exclusion (and to fail early on a bad name).
+    let proxyAddresses: string[];
+    if (ipVersion(plan.url.host)) proxyAddresses = [plan.url.host];
+    else {
+      try {
+        proxyAddresses = (await dns.lookup(plan.url.host, { all: true })).map((a) => a.address);
+      } catch (e) {
+        throw new TunkitError(`Cannot resolve the proxy host "${plan.url.host}": ${(e as { code?: string }).code ?? (e as Error).message}`);
+      }
+    }
+    let exists = true;
+    try {
+      await nl.getLink(plan.name);
+    } catch (e) {
+      if (!isNetlinkErrno(e, "ENODEV")) throw e;
+      exists = false;
+    }
+    const device = openTun({ name: plan.name });
+    undo.push(() => device.close());
+    const index = await nl.index(plan.name);
+    const have = await nl.listAddresses({ dev: index });
+    for (const a of plan.addresses) {
+      const p = parsePrefix(a.text);
+      const local = formatAddr(p.bytes);
+      if (have.some((h) => (h.local ?? h.address) === local && h.prefixLen === p.len)) continue;
+      await nl.addAddress({ dev: index, address: a.text, flags: a.family === 6 ? ["nodad"] : undefined });
+      if (exists) undo.push(() => nl.deleteAddress({ dev: index, address: a.text }));
+    }
+    const mtu = plan.mtu ?? (exists ? undefined : DEFAULT_TUNNEL_MTU);
+    await nl.setLink(index, mtu !== undefined ? { up: true, mtu } : { up: true });
+    const addrs = await nl.listAddresses({ dev: index });
+    const pending: Array<{ dst: string; dev: number; protocol: number; scope: "link" }> = [];
+    const pick = (family: number): TunnelFamily | undefined => {
+      const a = addrs.find((x) => x.family === family && (x.scope ?? 0) === 0);
+      if (!a) return undefined;
+      const address = (a.local ?? a.address)!;
+      const { peer, covered } = fakePeerFor(address, a.prefixLen);
+      if (!covered) {
+        const spec = { dst: peer, dev: index, protocol: RTPROT_TUNKIT, scope: "link" as const };
+        undo.push(() => nl.deleteRoute(spec).catch(() => {}));
+        pending.push(spec);
+      }
+      return { address, fakePeer: peer };
+    };
+    const v4 = pick(AF.INET);
+    const v6 = pick(AF.INET6);
+    if (!v4 && !v6) {
+      throw new TunkitError(`Device "${plan.name}" has no IPv4 or IPv6 address`, `give one: --address 198.18.0.1/30 (or tunkit up ${plan.name} 198.18.0.1/30)`);
+    }
+    for (const r of pending) await nl.addRoute(r);
+    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url) : new HttpConnectDialer(plan.url);
+    const tunnel = new Tunnel({
+      tun: device, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool,
+      connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, impair: plan.impair,
+    });
+    await tunnel.start();
+    undo.push(() => tunnel.stop());
+    if (plan.autoRoute) {
+      const families = [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])];
+      const ar = planAutoRoute({ dev: plan.name, families, proxy: proxyAddresses, exclude: plan.autoRoute.exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+      const undoRoute = await installAutoRoute(nl, ar);
+      undo.push(undoRoute);
+    }
+    const parts = [
+      `${plan.name}: ${plan.kind === "socks" ? "tun2socks" : "tun2http"} via ${redactProxyUrl(plan.url)}`,
+      [v4 && `${v4.address}`, v6 && `${v6.address}`].filter(Boolean).join(", "),
+      plan.kind === "socks" ? "tcp+udp" : "tcp (udp refused)",
+      plan.dns ? `dns ${plan.dns}${plan.pool ? ` ${plan.pool.cidr}` : ""}` : "",
+      plan.autoRoute ? `auto-route table ${plan.autoRoute.table}` : "",
+    ].filter(Boolean);
+    let stopped: Promise<void> | undefined;
+    return {
+      tunnel, device, created: !exists, v4, v6, proxyAddresses, describe: parts.join(", "),
+      stop: () => (stopped ??= runUndo()),
+    };
+  } catch (e) {
+    await runUndo();
+    throw e;
+  }
+}

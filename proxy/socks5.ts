@@ -1,0 +1,237 @@
+/**
+ * SOCKS5 client (RFC 1928): CONNECT and UDP ASSOCIATE, no-auth or user name/password
+ * (RFC 1929), IPv4, IPv6 and domain-name destinations; plus the UDP request header codec.
+ *
+ * @module
+ */
+import net from "node:net";
+import { Buffer } from "node:buffer";
+import ipaddr from "ipaddr.js";
+import { MalformedError, TruncatedError } from "../common/errors.ts";
+import { connectTcp, type Dialer, HandshakeReader, ProxyError, type ProxyStream, withDeadline } from "./dial.ts";
+import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
+
+/** SOCKS5 commands. */
+export const SOCKS_CMD = { CONNECT: 1, BIND: 2, UDP_ASSOCIATE: 3 } as const;
+
+/** Reply codes (RFC 1928 section 6) and what they mean. */
+export const SOCKS_REPLY: Readonly<Record<number, string>> = {
+  0: "succeeded",
+  1: "general SOCKS server failure",
+  2: "connection not allowed by ruleset",
+  3: "network unreachable",
+  4: "host unreachable",
+  5: "connection refused",
+  6: "TTL expired",
+  7: "command not supported",
+  8: "address type not supported",
+};
+
+/**
+ * Encodes ATYP + address + port for `t` (IPv4 1, domain 3, IPv6 4).
+ *
+ * @example
+ * ```ts
+ * import { encodeSocksAddress } from "./socks5.ts";
+ * encodeSocksAddress({ host: "192.0.2.7", port: 80 }); // [1, 192, 0, 2, 7, 0, 80]
+ * encodeSocksAddress({ host: "example.com", port: 443 })[0]; // 3
+ * ```
+ */
+export function encodeSocksAddress(t: Target): Uint8Array {
+  const v = ipVersion(t.host);
+  let head: number[];
+  if (v === 4) head = [1, ...ipaddr.IPv4.parse(t.host).toByteArray()];
+  else if (v === 6) head = [4, ...ipaddr.IPv6.parse(t.host).toByteArray()];
+  else {
+    const name = new TextEncoder().encode(t.host);
+    if (name.length < 1 || name.length > 255) throw new MalformedError(`Invalid SOCKS5 domain name "${t.host}": 1..255 bytes`, 0);
+    head = [3, name.length, ...name];
+  }
+  return Uint8Array.from([...head, t.port >> 8, t.port & 0xff]);
+}
+
+/**
+ * Decodes ATYP + address + port at `off`; returns the target and the offset after it.
+ * Throws TruncatedError / MalformedError.
+ *
+ * @example
+ * ```ts
+ * import { decodeSocksAddress } from "./socks5.ts";
+ * decodeSocksAddress(new Uint8Array([1, 192, 0, 2, 7, 0, 80]), 0); // { target: { host: "192.0.2.7", port: 80 }, next: 7 }
+ * ```
+ */
+export function decodeSocksAddress(b: Uint8Array, off: number): { target: Target; next: number } {
+  const need = (n: number) => {
+    if (off + n > b.length) throw new TruncatedError("SOCKS5 address", off, n, b.length);
+  };
+  need(1);
+  const atyp = b[off]!;
+  let host: string;
+  let p = off + 1;
+  if (atyp === 1) {
+    need(7);
+    host = new ipaddr.IPv4([b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!]).toString();
+    p += 4;
+  } else if (atyp === 4) {
+    need(19);
+    host = ipaddr.fromByteArray(Array.from(b.subarray(p, p + 16))).toString();
+    p += 16;
+  } else if (atyp === 3) {
+    need(2);
+    const n = b[p]!;
+    need(2 + n + 2);
+    host = new TextDecoder().decode(b.subarray(p + 1, p + 1 + n));
+    p += 1 + n;
+  } else {
+    throw new MalformedError(`Invalid SOCKS5 address type "${atyp}"`, off);
+  }
+  return { target: { host, port: (b[p]! << 8) | b[p + 1]! }, next: p + 2 };
+}
+
+/**
+ * A SOCKS5 UDP request header + payload: RSV(2) FRAG(1) ATYP ADDR PORT DATA.
+ *
+ * @example
+ * ```ts
+ * import { encodeSocksUdp } from "./socks5.ts";
+ * encodeSocksUdp({ host: "198.51.100.2", port: 7 }, new Uint8Array([104, 105])).length; // 10 + 2
+ * ```
+ */
+export function encodeSocksUdp(t: Target, data: Uint8Array): Uint8Array {
+  const a = encodeSocksAddress(t);
+  const out = new Uint8Array(3 + a.length + data.length);
+  out.set(a, 3);
+  out.set(data, 3 + a.length);
+  return out;
+}
+
+/**
+ * Decodes a SOCKS5 UDP datagram from the relay. Fragments (FRAG != 0) are refused with a
+ * MalformedError (tunkit never sends them; RFC 1928 makes support optional).
+ *
+ * @example
+ * ```ts
+ * import { decodeSocksUdp, encodeSocksUdp } from "./socks5.ts";
+ * decodeSocksUdp(encodeSocksUdp({ host: "198.51.100.2", port: 7 }, new Uint8Array([1]))).target.port; // 7
+ * ```
+ */
+export function decodeSocksUdp(b: Uint8Array): { target: Target; data: Uint8Array } {
+  if (b.length < 4) throw new TruncatedError("SOCKS5 UDP header", 0, 4, b.length);
+  if (b[2] !== 0) throw new MalformedError(`Invalid SOCKS5 UDP fragment "${b[2]}": fragments are not supported`, 2);
+  const { target, next } = decodeSocksAddress(b, 3);
+  return { target, data: b.subarray(next) };
+}
+
+/**
+ * Does the SOCKS5 greeting and authentication on a connected socket.
+ */
+async function negotiate(r: HandshakeReader, sock: net.Socket, url: ProxyUrl, who: string): Promise<void> {
+  const auth = url.username !== undefined;
+  sock.write(Uint8Array.from(auth ? [5, 2, 0, 2] : [5, 1, 0]));
+  const [ver, method] = await r.read(2);
+  if (ver !== 5) throw new ProxyError("protocol", `${who} is not a SOCKS5 server (version byte ${ver})`);
+  if (method === 0xff) {
+    throw new ProxyError(
+      "auth",
+      `${who} accepts none of the offered authentication methods (${auth ? "none, user/password" : "none"})`,
+      auth ? undefined : "the proxy wants credentials: socks5://user:pass@host:port",
+    );
+  }
+  if (method === 2) {
+    if (!auth) throw new ProxyError("protocol", `${who} chose user/password authentication, which was not offered`);
+    const u = new TextEncoder().encode(url.username);
+    const p = new TextEncoder().encode(url.password ?? "");
+    sock.write(Uint8Array.from([1, u.length, ...u, p.length, ...p]));
+    const [, status] = await r.read(2);
+    if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`);
+  } else if (method !== 0) {
+    throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
+  }
+}
+
+async function request(r: HandshakeReader, sock: net.Socket, cmd: number, t: Target, who: string): Promise<Target> {
+  sock.write(Uint8Array.from([5, cmd, 0, ...encodeSocksAddress(t)]));
+  const head = await r.read(4);
+  if (head[0] !== 5) throw new ProxyError("protocol", `${who} sent a reply of version ${head[0]}`);
+  const rep = head[1]!;
+  const atyp = head[3]!;
+  const rest = atyp === 1 ? await r.read(6) : atyp === 4 ? await r.read(18) : atyp === 3 ? await r.read(1) : undefined;
+  if (!rest) throw new ProxyError("protocol", `${who} sent address type ${atyp}`);
+  let addr: Uint8Array;
+  if (atyp === 3) addr = Buffer.concat([Buffer.from([3]), rest, await r.read(rest[0]! + 2)]);
+  else addr = Buffer.concat([Buffer.from([atyp]), rest]);
+  if (rep !== 0) {
+    const what = cmd === SOCKS_CMD.CONNECT ? `CONNECT ${formatTarget(t)}` : "UDP ASSOCIATE";
+    throw new ProxyError("refused", `${who} refused ${what}: ${SOCKS_REPLY[rep] ?? `reply ${rep}`}`);
+  }
+  return decodeSocksAddress(addr, 0).target;
+}
+
+/** A UDP association: keep `control` open while relaying; datagrams go to `relay`. */
+export interface SocksAssociation {
+  control: net.Socket;
+  relay: Target;
+}
+
+/**
+ * SOCKS5 client for one proxy.
+ *
+ * @example
+ * ```ts
+ * import { Socks5Dialer } from "./socks5.ts";
+ * import { parseProxyUrl } from "./url.ts";
+ * const d = new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5"));
+ * const { socket, head } = await d.connect({ host: "198.51.100.2", port: 80 });
+ * ```
+ */
+export class Socks5Dialer implements Dialer {
+  readonly url: ProxyUrl;
+  private readonly who: string;
+
+  constructor(url: ProxyUrl) {
+    this.url = url;
+    this.who = `SOCKS5 proxy ${formatTarget(url)}`;
+  }
+
+  /** CONNECT to `target`. */
+  async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
+    const ms = opts.timeoutMs ?? 10_000;
+    const sock = await connectTcp(this.url.host, this.url.port, ms);
+    const r = new HandshakeReader(sock, this.who);
+    try {
+      await withDeadline(sock, ms, this.who, async () => {
+        await negotiate(r, sock, this.url, this.who);
+        await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
+      });
+      return { socket: sock, head: r.detach() };
+    } catch (e) {
+      r.detach();
+      sock.destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * UDP ASSOCIATE: returns the control connection and the relay address (the proxy's address
+   * when the relay says 0.0.0.0 / ::).
+   */
+  async associate(opts: { timeoutMs?: number } = {}): Promise<SocksAssociation> {
+    const ms = opts.timeoutMs ?? 10_000;
+    const sock = await connectTcp(this.url.host, this.url.port, ms);
+    const r = new HandshakeReader(sock, this.who);
+    try {
+      const relay = await withDeadline(sock, ms, this.who, async () => {
+        await negotiate(r, sock, this.url, this.who);
+        const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
+        return request(r, sock, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, this.who);
+      });
+      r.detach();
+      if (relay.host === "0.0.0.0" || relay.host === "::") relay.host = sock.remoteAddress ?? this.url.host;
+      return { control: sock, relay };
+    } catch (e) {
+      r.detach();
+      sock.destroy();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Counters of a tunnel: connections, UDP sessions, DNS answers, bytes each way, packets and
+ * errors; printable as one JSON object or one line of text.
+ *
+ * @module
+ */
+
+/** A snapshot of the counters (what `--json` prints). */
+export interface TunnelStatsJson {
+  tcp: { total: number; active: number; failed: number };
+  udp: { total: number; active: number; failed: number; refused: number };
+  dns: { queries: number; fake: number; tcp: number; failed: number };
+  bytes: { up: number; down: number };
+  packets: { in: number; out: number; dropped: number; resets: number; unreachable: number };
+  errors: number;
+  uptimeSec: number;
+}
+
+/**
+ * Mutable counters, updated by the tunnel.
+ *
+ * @example
+ * ```ts
+ * import { TunnelStats } from "./stats.ts";
+ * const s = new TunnelStats();
+ * s.tcpTotal++; s.bytesDown += 1500;
+ * s.toJSON().bytes.down; // 1500
+ * ```
+ */
+export class TunnelStats {
+  readonly started = Date.now();
+  tcpTotal = 0;
+  tcpActive = 0;
+  tcpFailed = 0;
+  udpTotal = 0;
+  udpActive = 0;
+  udpFailed = 0;
+  udpRefused = 0;
+  dnsQueries = 0;
+  dnsFake = 0;
+  dnsTcp = 0;
+  dnsFailed = 0;
+  /** Payload bytes from clients to the proxy. */
+  bytesUp = 0;
+  /** Payload bytes from the proxy to clients. */
+  bytesDown = 0;
+  packetsIn = 0;
+  packetsOut = 0;
+  dropped = 0;
+  resets = 0;
+  unreachable = 0;
+  errors = 0;
+
+  toJSON(): TunnelStatsJson {
+    return {
+      tcp: { total: this.tcpTotal, active: this.tcpActive, failed: this.tcpFailed },
+      udp: { total: this.udpTotal, active: this.udpActive, failed: this.udpFailed, refused: this.udpRefused },
+      dns: { queries: this.dnsQueries, fake: this.dnsFake, tcp: this.dnsTcp, failed: this.dnsFailed },
+      bytes: { up: this.bytesUp, down: this.bytesDown },
+      packets: { in: this.packetsIn, out: this.packetsOut, dropped: this.dropped, resets: this.resets, unreachable: this.unreachable },
+      errors: this.errors,
+      uptimeSec: Math.round((Date.now() - this.started) / 1000),
+    };
+  }
+
+  /** One line for people: `tcp 12 (1 active, 2 failed), udp 3, dns 4, up 1.2 MB, down 104.9 MB, errors 2`. */
+  toText(): string {
+    const mb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
+    return [
+      `tcp ${this.tcpTotal} (${this.tcpActive} active, ${this.tcpFailed} failed)`,
+      `udp ${this.udpTotal} (${this.udpActive} active, ${this.udpFailed} failed, ${this.udpRefused} refused)`,
+      `dns ${this.dnsQueries}`,
+      `up ${mb(this.bytesUp)}`,
+      `down ${mb(this.bytesDown)}`,
+      `dropped ${this.dropped}`,
+      `errors ${this.errors}`,
+    ].join(", ");
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The "system stack" packet rewrite (sing-tun style). A client's TCP segment read from the tun,
+ * `S:sp -> D:dp`, is rewritten in place to `F:id -> T:L` (F a fake peer address routed into the
+ * tun, `id` the flow's NAT port, T the tun's own address, L tunkit's local listener) and written
+ * back: the kernel's own TCP terminates the connection on tunkit's listener. The listener's
+ * segments `T:L -> F:id` come out of the tun and are rewritten back to `D:dp -> S:sp`. Only
+ * addresses and ports change, checksums are updated incrementally (RFC 1624): no allocation,
+ * and kernel TCP keeps windows, retransmission and congestion control.
+ *
+ * Pure: bytes in, verdicts out. Also builds the TCP RST and ICMP unreachable replies.
+ *
+ * @module
+ */
+import { UsageError } from "../common/errors.ts";
+import { checksumAdjust16, checksumAdjustBytes, readChecksum, writeChecksum } from "../packet/checksum.ts";
+import { buildIcmp, buildTcp } from "../packet/build.ts";
+import { formatIpv4, formatIpv6 } from "../packet/addr.ts";
+import { FLOW, FlowTable } from "./nat.ts";
+
+/** What {@link TcpRedirect.process} decided about a packet. */
+export const VERDICT = {
+  /** Drop it (malformed, a fragment, a retransmitted SYN while the proxy is dialled, a stray reply). */
+  DROP: 0,
+  /** Rewritten in place: write it back into the tun. */
+  WRITE: 1,
+  /** A new flow's SYN, rewritten in place; the flow is `lastId` in state CONNECTING: dial, then write it. */
+  NEW: 2,
+  /** A segment of no known flow (or the table is full): answer with {@link tcpResetFor}. */
+  RESET: 3,
+  /** A UDP datagram (not handled here). */
+  UDP: 4,
+  /** Another protocol (ICMP, …), not handled here. */
+  OTHER: 5,
+} as const;
+
+/** The addresses of the rewrite, per family present. */
+export interface RedirectAddresses {
+  /** The tun's own IPv4 address (T), where the listener is bound. */
+  tun4?: Uint8Array;
+  /** Fake IPv4 peer (F), routed into the tun, not local. */
+  fake4?: Uint8Array;
+  tun6?: Uint8Array;
+  fake6?: Uint8Array;
+}
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+/**
+ * Where a packet's parts are, for the IP versions and transports tunkit handles. Returns false
+ * (and leaves `out` alone) for what it does not handle.
+ */
+export interface PacketView {
+  version: 4 | 6;
+  proto: number;
+  /** Offset of the transport header. */
+  l4: number;
+  /** End of the IP packet (from its own length field, never past `len`). */
+  end: number;
+  srcOff: number;
+  dstOff: number;
+  fragment: boolean;
+}
+
+/**
+ * Parses the IP header at the start of `b` (`len` bytes) into `out`. Returns false when the
+ * packet is malformed or truncated. IPv6 extension headers are not walked: `proto` is then the
+ * first next-header value.
+ *
+ * @example
+ * ```ts
+ * import { viewPacket, type PacketView } from "./tcp-redirect.ts";
+ * import { buildUdp } from "../packet/build.ts";
+ * const v = {} as PacketView;
+ * const p = buildUdp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 1, dstPort: 53 });
+ * viewPacket(p, p.length, v); // true; v.proto === 17, v.l4 === 20
+ * ```
+ */
+export function viewPacket(b: Uint8Array, len: number, out: PacketView): boolean {
+  if (len < 1) return false;
+  const v = b[0]! >> 4;
+  if (v === 4) {
+    if (len < 20) return false;
+    const ihl = (b[0]! & 15) * 4;
+    const total = (b[2]! << 8) | b[3]!;
+    if (ihl < 20 || total < ihl || total > len) return false;
+    out.version = 4;
+    out.proto = b[9]!;
+    out.l4 = ihl;
+    out.end = total;
+    out.srcOff = 12;
+    out.dstOff = 16;
+    out.fragment = (((b[6]! & 0x3f) << 8) | b[7]!) !== 0;
+    return true;
+  }
+  if (v === 6) {
+    if (len < 40) return false;
+    const plen = (b[4]! << 8) | b[5]!;
+    if (40 + plen > len) return false;
+    out.version = 6;
+    out.proto = b[6]!;
+    out.l4 = 40;
+    out.end = 40 + plen;
+    out.srcOff = 8;
+    out.dstOff = 24;
+    out.fragment = out.proto === 44;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Formats the address at `off` (4 or 16 bytes as `version` says).
+ *
+ * @example
+ * ```ts
+ * import { formatAddrAt } from "./tcp-redirect.ts";
+ * formatAddrAt(new Uint8Array([192, 0, 2, 1]), 0, 4); // "192.0.2.1"
+ * ```
+ */
+export function formatAddrAt(b: Uint8Array, off: number, version: 4 | 6): string {
+  return version === 4 ? formatIpv4(b, off) : formatIpv6(b, off);
+}
+
+function equalAt(a: Uint8Array, aOff: number, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[aOff + i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Rewrites addresses and ports of the TCP or UDP packet described by `v` in place, with
+ * incremental checksum updates (IPv4 header, transport). `newSrc`/`newDst` hold 4 or 16 bytes
+ * from `srcOff`/`dstOff`. `scratch` is a caller-owned 32-byte buffer.
+ *
+ * @example
+ * ```ts
+ * import { rewriteInPlace, viewPacket, type PacketView } from "./tcp-redirect.ts";
+ * import { buildTcp } from "../packet/build.ts";
+ * const p = buildTcp({ src: "192.0.2.1", dst: "198.51.100.7", srcPort: 40000, dstPort: 80 });
+ * const v = {} as PacketView; viewPacket(p, p.length, v);
+ * rewriteInPlace(p, v, new Uint8Array([198, 18, 0, 2]), 0, 10000, new Uint8Array([198, 18, 0, 1]), 0, 1234, new Uint8Array(32));
+ * ```
+ */
+export function rewriteInPlace(
+  b: Uint8Array,
+  v: PacketView,
+  newSrc: Uint8Array,
+  newSrcOff: number,
+  newSport: number,
+  newDst: Uint8Array,
+  newDstOff: number,
+  newDport: number,
+  scratch: Uint8Array,
+): void {
+  const n = v.version === 4 ? 4 : 16;
+  for (let i = 0; i < n; i++) {
+    scratch[i] = newSrc[newSrcOff + i]!;
+    scratch[n + i] = newDst[newDstOff + i]!;
+  }
+  const a = v.srcOff; // src and dst are contiguous in both versions
+  const l4 = v.l4;
+  const oldSport = (b[l4]! << 8) | b[l4 + 1]!;
+  const oldDport = (b[l4 + 2]! << 8) | b[l4 + 3]!;
+  if (v.version === 4) writeChecksum(b, 10, checksumAdjustBytes(readChecksum(b, 10), b, a, scratch, 0, 8));
+  const csOff = v.proto === 6 ? l4 + 16 : l4 + 6;
+  let cs = readChecksum(b, csOff);
+  // A UDP-over-IPv4 checksum of 0 means "none": keep it that way.
+  if (!(v.proto === 17 && v.version === 4 && cs === 0)) {
+    cs = checksumAdjustBytes(cs, b, a, scratch, 0, 2 * n);
+    cs = checksumAdjust16(cs, oldSport, newSport);
+    cs = checksumAdjust16(cs, oldDport, newDport);
+    if (v.proto === 17 && cs === 0) cs = 0xffff;
+    writeChecksum(b, csOff, cs);
+  }
+  for (let i = 0; i < 2 * n; i++) b[a + i] = scratch[i]!;
+  b[l4] = newSport >> 8;
+  b[l4 + 1] = newSport & 0xff;
+  b[l4 + 2] = newDport >> 8;
+  b[l4 + 3] = newDport & 0xff;
+}
+
+/**
+ * The system-stack TCP rewrite with its NAT table.
+ *
+ * @example
+ * ```ts
+ * import { TcpRedirect, VERDICT } from "./tcp-redirect.ts";
+ * const r = new TcpRedirect({ tun4: new Uint8Array([198, 18, 0, 1]), fake4: new Uint8Array([198, 18, 0, 2]) }, { port4: 4321 });
+ * // const verdict = r.process(buf, len, Date.now());
+ * // if (verdict === VERDICT.WRITE) tun.write(buf, 0, r.view.end);
+ * ```
+ */
+export class TcpRedirect {
+  readonly table: FlowTable;
+  readonly addrs: RedirectAddresses;
+  /** Listener port for IPv4 / IPv6 (0: family not redirected). */
+  port4: number;
+  port6: number;
+  /** The last packet's layout (valid after {@link process} returned anything but DROP). */
+  readonly view: PacketView = { version: 4, proto: 0, l4: 0, end: 0, srcOff: 0, dstOff: 0, fragment: false };
+  /** The flow of the last WRITE/NEW verdict. */
+  lastId = -1;
+  /** Counters: fragments and malformed packets dropped. */
+  dropped = 0;
+  private readonly scratch = new Uint8Array(32);
+
+  constructor(addrs: RedirectAddresses, opts: { port4?: number; port6?: number; table?: FlowTable } = {}) {
+    if (!!addrs.tun4 !== !!addrs.fake4 || !!addrs.tun6 !== !!addrs.fake6) {
+      throw new UsageError("Invalid redirect addresses: tun and fake address go in pairs per family");
+    }
+    this.addrs = addrs;
+    this.port4 = opts.port4 ?? 0;
+    this.port6 = opts.port6 ?? 0;
+    // Ports below 10000 stay free for whatever the kernel may want on the fake peer.
+    this.table = opts.table ?? new FlowTable(10000, 65535);
+  }
+
+  /**
+   * Classifies and, for TCP, rewrites the packet in `b[0..len)` in place. See {@link VERDICT}.
+   * `now` stamps new flows.
+   */
+  process(b: Uint8Array, len: number, now: number): number {
+    const v = this.view;
+    if (!viewPacket(b, len, v)) {
+      this.dropped++;
+      return VERDICT.DROP;
+    }
+    if (v.proto === 17) return v.fragment ? (this.dropped++, VERDICT.DROP) : VERDICT.UDP;
+    if (v.proto !== 6) return VERDICT.OTHER;
+    if (v.fragment || v.end - v.l4 < 20) {
+      this.dropped++;
+      return VERDICT.DROP;
+    }
+    const four = v.version === 4;
+    const tun = four ? this.addrs.tun4 : this.addrs.tun6;
+    const fake = four ? this.addrs.fake4 : this.addrs.fake6;
+    const port = four ? this.port4 : this.port6;
+    if (!tun || !fake || port === 0) return VERDICT.OTHER;
+    const n = four ? 4 : 16;
+    const l4 = v.l4;
+    const sport = (b[l4]! << 8) | b[l4 + 1]!;
+    const dport = (b[l4 + 2]! << 8) | b[l4 + 3]!;
+    const flags = b[l4 + 13]!;
+    const t = this.table;
+    // The listener's side: T:L -> F:id goes back to the client as D:dp -> S:sp.
+    if (sport === port && equalAt(b, v.dstOff, fake, n) && equalAt(b, v.srcOff, tun, n)) {
+      const id = dport;
+      const st = t.state[id]!;
+      if (t.family[id] !== v.version || st === FLOW.FREE || st === FLOW.CONNECTING) return VERDICT.DROP;
+      rewriteInPlace(b, v, t.dst, id * 16, t.dport[id]!, t.src, id * 16, t.sport[id]!, this.scratch);
+      this.lastId = id;
+      return VERDICT.WRITE;
+    }
+    // The client's side.
+    const syn = (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
+    let id = t.lookup(v.version, b, v.srcOff, v.dstOff, sport, dport);
+    let verdict: number = VERDICT.WRITE;
+    if (id >= 0) {
+      const st = t.state[id]!;
+      if (st === FLOW.CONNECTING) return VERDICT.DROP; // a retransmitted SYN while the proxy is dialled
+      if (st === FLOW.CLOSED && syn) {
+        // The client reuses a finished 4-tuple: a new flow under a new NAT port, so the new SYN
+        // never meets the old connection's TIME_WAIT.
+        t.remove(id);
+        id = -1;
+      }
+    }
+    if (id < 0) {
+      if (!syn) return flags & TCP_RST ? VERDICT.DROP : VERDICT.RESET;
+      id = t.insert(v.version, b, v.srcOff, v.dstOff, sport, dport, now);
+      if (id < 0) return VERDICT.RESET;
+      verdict = VERDICT.NEW;
+    }
+    rewriteInPlace(b, v, fake, 0, id, tun, 0, port, this.scratch);
+    this.lastId = id;
+    return verdict;
+  }
+}
+
+/**
+ * The TCP RST that answers segment `b` (RFC 9293 section 3.10.7.1): with ACK, sequence =
+ * its ACK; without, ACK = its sequence + length. Undefined for a RST or what is not TCP.
+ *
+ * @example
+ * ```ts
+ * import { tcpResetFor } from "./tcp-redirect.ts";
+ * import { buildTcp } from "../packet/build.ts";
+ * const syn = buildTcp({ src: "192.0.2.1", dst: "198.51.100.7", srcPort: 40000, dstPort: 80, seq: 99, flags: "S" });
+ * tcpResetFor(syn, syn.length); // RST+ACK 198.51.100.7:80 -> 192.0.2.1:40000, ack 100
+ * ```
+ */
+export function tcpResetFor(b: Uint8Array, len: number): Uint8Array | undefined {
+  const v = {} as PacketView;
+  if (!viewPacket(b, len, v) || v.proto !== 6 || v.end - v.l4 < 20) return undefined;
+  const l4 = v.l4;
+  const flags = b[l4 + 13]!;
+  if (flags & TCP_RST) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, len);
+  const seq = dv.getUint32(l4 + 4);
+  const ack = dv.getUint32(l4 + 8);
+  const hl = (b[l4 + 12]! >> 4) * 4;
+  const segLen = v.end - l4 - hl + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+  const src = formatAddrAt(b, v.dstOff, v.version);
+  const dst = formatAddrAt(b, v.srcOff, v.version);
+  const srcPort = (b[l4 + 2]! << 8) | b[l4 + 3]!;
+  const dstPort = (b[l4]! << 8) | b[l4 + 1]!;
+  if (flags & TCP_ACK) return buildTcp({ src, dst, srcPort, dstPort, seq: ack, flags: "R", window: 0 });
+  return buildTcp({ src, dst, srcPort, dstPort, seq: 0, ack: (seq + segLen) >>> 0, flags: "R.", window: 0 });
+}
+
+/**
+ * An ICMP / ICMPv6 destination-unreachable error about packet `b`, from its destination to its
+ * source, quoting as much of it as fits in 576 (IPv4) / 1280 (IPv6) bytes. `reason`:
+ * "prohibited" (IPv4 code 13, IPv6 code 1: the HTTP proxy carries no UDP), "host" (IPv4 code 1,
+ * IPv6 code 3: the proxy failed), "port" (IPv4 code 3, IPv6 code 4).
+ *
+ * @example
+ * ```ts
+ * import { icmpUnreachableFor } from "./tcp-redirect.ts";
+ * import { buildUdp } from "../packet/build.ts";
+ * const d = buildUdp({ src: "192.0.2.1", dst: "198.51.100.7", srcPort: 5000, dstPort: 7 });
+ * icmpUnreachableFor(d, d.length, "prohibited")![20]; // 3 (type), code 13 follows
+ * ```
+ */
+export function icmpUnreachableFor(b: Uint8Array, len: number, reason: "prohibited" | "host" | "port"): Uint8Array | undefined {
+  const v = {} as PacketView;
+  if (!viewPacket(b, len, v)) return undefined;
+  const src = formatAddrAt(b, v.dstOff, v.version);
+  const dst = formatAddrAt(b, v.srcOff, v.version);
+  if (v.version === 4) {
+    const code = reason === "prohibited" ? 13 : reason === "host" ? 1 : 3;
+    return buildIcmp({ src, dst, type: 3, code, body: b.slice(0, Math.min(v.end, 576 - 28)) });
+  }
+  const code = reason === "prohibited" ? 1 : reason === "host" ? 3 : 4;
+  return buildIcmp({ src, dst, type: 1, code, body: b.slice(0, Math.min(v.end, 1280 - 48)) });
+}

@@ -1,0 +1,427 @@
+/**
+ * {@link Tunnel}: everything a program sends into a tun device leaves through a SOCKS5 or HTTP
+ * CONNECT proxy (tun2socks / tun2http).
+ *
+ * TCP uses the "system stack": each segment is rewritten in place (see tcp-redirect.ts) so the
+ * kernel's own TCP terminates the client's connection on a listener of ours. A new flow's SYN
+ * is held until the proxy has connected to the destination: when the proxy fails, the client
+ * gets a RST for its SYN (connection refused, at once) instead of a connection that opens and
+ * then dies. UDP goes through SOCKS5 UDP ASSOCIATE or is refused (HTTP), DNS can be answered
+ * from a fake-ip pool or forwarded over TCP (udp.ts).
+ *
+ * @module
+ */
+import net from "node:net";
+import { UsageError } from "../common/errors.ts";
+import { buildTcp } from "../packet/build.ts";
+import { parseIp } from "../packet/addr.ts";
+import type { TunQueue } from "../tun/queue.ts";
+import type { Dialer, ProxyStream } from "./dial.ts";
+import type { FakeIpPool } from "./dns.ts";
+import { FLOW } from "./nat.ts";
+import type { Socks5Dialer } from "./socks5.ts";
+import { TunnelStats } from "./stats.ts";
+import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
+import { UdpRelay } from "./udp.ts";
+import { formatTarget, type Target } from "./url.ts";
+
+/** One address family of the tun: its own address (T) and the fake peer (F) in the tun's route. */
+export interface TunnelFamily {
+  /** The tun's address, where the listener binds ("198.18.0.1"). */
+  address: string;
+  /** The fake peer address, routed into the tun and not local ("198.18.0.2"). */
+  fakePeer: string;
+}
+
+/** Options of {@link Tunnel}. */
+export interface TunnelOptions {
+  /** The tun queue to read and write (IFF_NO_PI, tun mode). */
+  tun: TunQueue;
+  /** How to reach destinations. */
+  dialer: Dialer;
+  /** "socks": UDP through UDP ASSOCIATE (needs a Socks5Dialer); "refuse": ICMP unreachable. */
+  udp: "socks" | "refuse";
+  v4?: TunnelFamily;
+  v6?: TunnelFamily;
+  /** DNS handling: "fake-ip" (needs `pool`) or "tcp"; undefined relays port 53 like other UDP. */
+  dns?: "fake-ip" | "tcp";
+  pool?: FakeIpPool;
+  /** Deadline for the proxy's connect + handshake (ms). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Idle timeout of UDP flows (ms). Default 60 s. */
+  udpIdleMs?: number;
+  /** Called with one line per failed flow. */
+  onError?: (line: string) => void;
+  /**
+   * For tests only: drop this fraction (0..1) of the packets read from the tun and hold back
+   * this fraction so they are written after the next one (reordering). Seeded, reproducible.
+   */
+  impair?: { loss?: number; reorder?: number; seed?: number };
+}
+
+interface TcpFlow {
+  id: number;
+  client: string;
+  target: Target;
+  /** The rewritten SYN, written into the tun once the proxy connected. */
+  syn: Uint8Array;
+  proxy?: ProxyStream;
+  socket?: net.Socket;
+  srcText: string;
+  sport: number;
+  dstText: string;
+  dport: number;
+  seq: number;
+}
+
+/** How long a finished flow keeps its NAT port (its last segments, TIME_WAIT). */
+const LINGER_MS = 60_000;
+/** How long a dialled flow waits for the kernel to hand over its connection. */
+const ACCEPT_MS = 10_000;
+
+function bytesOf(addr: string): Uint8Array {
+  return parseIp(addr);
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A running tun2socks / tun2http tunnel on one tun queue.
+ *
+ * @example
+ * ```ts
+ * import { Tunnel, Socks5Dialer, parseProxyUrl, openTun } from "../mod.ts";
+ * const tun = openTun({ name: "tun0" }); // up, with 198.18.0.1/30, routes into it
+ * const t = new Tunnel({ tun, dialer: new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5")), udp: "socks",
+ *   v4: { address: "198.18.0.1", fakePeer: "198.18.0.2" } });
+ * await t.start();
+ * // ... later
+ * await t.stop();
+ * console.log(t.stats.toJSON());
+ * ```
+ */
+export class Tunnel {
+  readonly stats = new TunnelStats();
+  readonly redirect: TcpRedirect;
+  private readonly opts: TunnelOptions;
+  private readonly udp: UdpRelay;
+  private readonly flows: Array<TcpFlow | undefined> = new Array(65536);
+  private readonly servers: net.Server[] = [];
+  private abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private clock = Date.now();
+  private readonly fake4: string | undefined;
+  private readonly fake6: string | undefined;
+  private readonly rand: (() => number) | undefined;
+  private held: Uint8Array | undefined;
+
+  constructor(opts: TunnelOptions) {
+    if (!opts.v4 && !opts.v6) throw new UsageError("A tunnel needs an IPv4 or IPv6 address on the tun");
+    if (opts.udp === "socks" && !("associate" in opts.dialer)) throw new UsageError('UDP mode "socks" needs a SOCKS5 proxy');
+    if (opts.dns === "fake-ip" && !opts.pool) throw new UsageError('DNS mode "fake-ip" needs a fake-ip pool');
+    this.opts = opts;
+    this.fake4 = opts.v4?.fakePeer;
+    this.fake6 = opts.v6?.fakePeer;
+    this.redirect = new TcpRedirect({
+      tun4: opts.v4 && bytesOf(opts.v4.address),
+      fake4: opts.v4 && bytesOf(opts.v4.fakePeer),
+      tun6: opts.v6 && bytesOf(opts.v6.address),
+      fake6: opts.v6 && bytesOf(opts.v6.fakePeer),
+    });
+    this.udp = new UdpRelay(
+      {
+        writePacket: (p) => this.write(p, p.length),
+        stats: this.stats,
+        error: (l) => this.error(l),
+        now: () => this.clock,
+      },
+      {
+        mode: opts.udp,
+        socks: opts.udp === "socks" ? (opts.dialer as Socks5Dialer) : undefined,
+        tcp: opts.dialer,
+        dns: opts.dns,
+        pool: opts.pool,
+        idleMs: opts.udpIdleMs,
+        connectTimeoutMs: opts.connectTimeoutMs,
+      },
+    );
+    if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
+  }
+
+  /** Listener ports (IPv4, IPv6), 0 when not listening. */
+  get ports(): { v4: number; v6: number } {
+    return { v4: this.redirect.port4, v6: this.redirect.port6 };
+  }
+
+  /** Binds the listeners and starts reading the tun. */
+  async start(): Promise<void> {
+    for (const [fam, f] of [[4, this.opts.v4], [6, this.opts.v6]] as const) {
+      if (!f) continue;
+      const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s));
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {
+          srv.off("error", reject);
+          resolve();
+        });
+      });
+      srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`));
+      const port = (srv.address() as net.AddressInfo).port;
+      if (fam === 4) this.redirect.port4 = port;
+      else this.redirect.port6 = port;
+      this.servers.push(srv);
+    }
+    this.timer = setInterval(() => this.sweep(), 1000);
+    (this.timer as { unref?: () => void }).unref?.();
+    this.loop = this.opts.tun.listen((b, n) => this.onPacket(b, n), { signal: this.abort.signal });
+    this.loop.catch((e) => this.error(`tun read: ${(e as Error).message}`));
+  }
+
+  /** Stops reading, closes the listeners and every flow. Idempotent. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const s of this.servers.splice(0)) s.close();
+    for (let id = 0; id < this.flows.length; id++) {
+      const f = this.flows[id];
+      if (f) this.closeFlow(f, true);
+    }
+    this.udp.closeAll();
+    await this.loop?.catch(() => {});
+  }
+
+  private error(line: string): void {
+    this.stats.errors++;
+    this.opts.onError?.(line);
+  }
+
+  private write(b: Uint8Array, len: number): void {
+    try {
+      this.opts.tun.write(b, 0, len);
+      this.stats.packetsOut++;
+    } catch (e) {
+      this.stats.dropped++;
+      if (!this.abort.signal.aborted) this.error(`tun write: ${(e as Error).message}`);
+    }
+  }
+
+  private onPacket(b: Uint8Array, len: number): void {
+    this.stats.packetsIn++;
+    if (this.rand && this.impaired(b, len)) return;
+    this.handle(b, len);
+  }
+
+  /** Test impairment: true when the packet was dropped or held back. */
+  private impaired(b: Uint8Array, len: number): boolean {
+    const r = this.rand!();
+    const loss = this.opts.impair?.loss ?? 0;
+    const reorder = this.opts.impair?.reorder ?? 0;
+    if (r < loss) {
+      this.stats.dropped++;
+      return true;
+    }
+    if (!this.held && r < loss + reorder) {
+      this.held = b.slice(0, len);
+      return true;
+    }
+    if (this.held) {
+      const h = this.held;
+      this.held = undefined;
+      this.handle(b, len);
+      this.handle(h, h.length);
+      return true;
+    }
+    return false;
+  }
+
+  private handle(b: Uint8Array, len: number): void {
+    const r = this.redirect;
+    const verdict = r.process(b, len, this.clock);
+    switch (verdict) {
+      case VERDICT.WRITE:
+        this.write(b, r.view.end);
+        return;
+      case VERDICT.NEW:
+        this.onSyn(b, r.view.end, r.lastId);
+        return;
+      case VERDICT.RESET: {
+        const rst = tcpResetFor(b, len);
+        if (rst) {
+          this.stats.resets++;
+          this.write(rst, rst.length);
+        }
+        return;
+      }
+      case VERDICT.UDP:
+        this.udp.onPacket(b, r.view);
+        return;
+      default:
+        this.stats.dropped++;
+    }
+  }
+
+  private onSyn(b: Uint8Array, end: number, id: number): void {
+    const t = this.redirect.table;
+    const fam = t.family[id] as 4 | 6;
+    const srcText = formatAddrAt(t.src, id * 16, fam);
+    const dstText = formatAddrAt(t.dst, id * 16, fam);
+    const v = this.redirect.view;
+    const l4 = v.l4;
+    const seq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
+    const dport = t.dport[id]!;
+    let target: Target = { host: dstText, port: dport };
+    const flow: TcpFlow = {
+      id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
+      srcText, sport: t.sport[id]!, dstText, dport, seq,
+    };
+    this.flows[id] = flow;
+    this.stats.tcpTotal++;
+    this.stats.tcpActive++;
+    const pool = this.opts.pool;
+    if (pool && fam === 4 && pool.containsAt(t.dst, id * 16)) {
+      const name = pool.nameFor(dstText);
+      if (name === undefined) {
+        this.failFlow(flow, `${dstText} is a fake-ip address that stands for no name (expired?)`);
+        return;
+      }
+      target = flow.target = { host: name, port: dport };
+    }
+    this.opts.dialer.connect(target, { timeoutMs: this.opts.connectTimeoutMs }).then(
+      (ps) => {
+        if (this.flows[id] !== flow || this.abort.signal.aborted) {
+          ps.socket.destroy();
+          return;
+        }
+        flow.proxy = ps;
+        ps.socket.on("error", () => {}); // until piped
+        t.state[id] = FLOW.READY;
+        t.stamp[id] = this.clock;
+        this.write(flow.syn, flow.syn.length);
+      },
+      (e: Error) => {
+        if (this.flows[id] !== flow) return;
+        this.failFlow(flow, e.message);
+      },
+    );
+  }
+
+  /** Reports a failed flow, answers its SYN with a RST, frees it. */
+  private failFlow(flow: TcpFlow, why: string): void {
+    this.stats.tcpFailed++;
+    this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: failed: ${why}`);
+    const rst = buildTcp({
+      src: flow.dstText, dst: flow.srcText, srcPort: flow.dport, dstPort: flow.sport, seq: 0, ack: (flow.seq + 1) >>> 0, flags: "R.", window: 0,
+    });
+    this.stats.resets++;
+    this.write(rst, rst.length);
+    this.flows[flow.id] = undefined;
+    this.redirect.table.remove(flow.id);
+    this.stats.tcpActive--;
+  }
+
+  private onAccept(sock: net.Socket): void {
+    const id = sock.remotePort ?? -1;
+    const addr = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
+    const flow = id >= 0 ? this.flows[id] : undefined;
+    const t = this.redirect.table;
+    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !flow.proxy) {
+      sock.on("error", () => {});
+      sock.resetAndDestroy();
+      return;
+    }
+    t.state[id] = FLOW.OPEN;
+    t.stamp[id] = this.clock;
+    flow.socket = sock;
+    this.pipe(flow, sock, flow.proxy);
+  }
+
+  private pipe(flow: TcpFlow, client: net.Socket, ps: ProxyStream): void {
+    const up = ps.socket;
+    const st = this.stats;
+    client.setNoDelay(true);
+    if (ps.head.length) {
+      st.bytesDown += ps.head.length;
+      client.write(ps.head);
+    }
+    client.on("data", (d: Uint8Array) => {
+      st.bytesUp += d.length;
+      if (!up.write(d)) client.pause();
+    });
+    up.on("drain", () => client.resume());
+    up.on("data", (d: Uint8Array) => {
+      st.bytesDown += d.length;
+      if (!client.write(d)) up.pause();
+    });
+    client.on("drain", () => up.resume());
+    client.on("end", () => up.end());
+    up.on("end", () => client.end());
+    up.removeAllListeners("error");
+    up.on("error", (e: Error & { code?: string }) => {
+      this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${e.code ?? e.message}`);
+      client.resetAndDestroy();
+    });
+    client.on("error", () => up.destroy());
+    client.on("close", () => {
+      up.destroy();
+      this.closeFlow(flow, false);
+    });
+    up.on("close", (hadError: boolean) => {
+      if (hadError) client.resetAndDestroy();
+      else if (!client.writableEnded) client.end();
+    });
+    client.resume();
+    up.resume();
+  }
+
+  /** Marks a flow finished: its NAT port lingers (late segments, TIME_WAIT) until the sweep frees it. */
+  private closeFlow(flow: TcpFlow, destroy: boolean): void {
+    const t = this.redirect.table;
+    if (this.flows[flow.id] !== flow) return;
+    if (destroy) {
+      flow.socket?.destroy();
+      flow.proxy?.socket.destroy();
+    }
+    if (t.state[flow.id] === FLOW.CLOSED) return;
+    this.stats.tcpActive--;
+    t.state[flow.id] = FLOW.CLOSED;
+    t.stamp[flow.id] = this.clock;
+    flow.proxy = undefined;
+    flow.socket = undefined;
+  }
+
+  private sweep(): void {
+    this.clock = Date.now();
+    const now = this.clock;
+    const t = this.redirect.table;
+    t.forEach((id) => {
+      const st = t.state[id];
+      const age = now - t.stamp[id]!;
+      if (st === FLOW.CLOSED && age > LINGER_MS) {
+        this.flows[id] = undefined;
+        t.remove(id);
+      } else if (st === FLOW.READY && age > ACCEPT_MS) {
+        const f = this.flows[id];
+        if (f) {
+          f.proxy?.socket.destroy();
+          this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`);
+          this.stats.tcpFailed++;
+          this.stats.tcpActive--;
+        }
+        this.flows[id] = undefined;
+        t.remove(id);
+      }
+    });
+    this.udp.sweep(now);
+  }
+}
