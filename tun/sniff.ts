@@ -223,6 +223,7 @@ export class PacketSniffer {
           }
           const wire = mm.length(i);
           onPacket(mm.slot(i), wire < snap ? wire : snap, wire, name[10] === PACKET.OUTGOING ? "out" : "in");
+          if (signal?.aborted || this.fd < 0) break; // the rest of this batch is not delivered
         }
         handled += n;
         if (this.fd < 0) return "closed";

@@ -1,0 +1,101 @@
+// `tunkit echo` answers ping (IPv4, IPv6) and UDP echo through a tun, in a throwaway netns.
+import { describe, expect, beforeAll, afterAll } from "bun:test";
+import { spawnSync } from "node:child_process";
+import dgram from "node:dgram";
+import { itest, sh, ipLink } from "./_ns.ts";
+import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+
+const IF = "tkecho0";
+
+function ping(args: string[]): { code: number | null; out: string } {
+  const r = spawnSync("ping", args, { encoding: "utf8", timeout: 15_000 });
+  return { code: r.status, out: r.stdout + r.stderr };
+}
+
+describe("tunkit echo", () => {
+  beforeAll(() => {
+    if (!ipLink("lo")) return;
+    spawnSync("ip", ["tuntap", "add", IF, "mode", "tun"]);
+    spawnSync("ip", ["addr", "add", "192.0.2.1/24", "dev", IF]);
+    spawnSync("ip", ["addr", "add", "2001:db8::1/64", "dev", IF, "nodad"]);
+    spawnSync("ip", ["link", "set", IF, "up"]);
+  });
+  afterAll(() => void spawnSync("ip", ["link", "del", IF]));
+
+  itest("ping 192.0.2.2 and ping -6 2001:db8::2 through the tun are answered; a line per reply; ends after --count", async () => {
+    const echo = bg(["echo", IF, "--count", "6", "--timeout", "30"]);
+    await echo.waitFor(/answering/);
+    const p4 = ping(["-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2"]);
+    expect(p4.out).toContain("3 received");
+    expect(p4.out).toMatch(/64 bytes from 192\.0\.2\.2: icmp_seq=1 ttl=64/);
+    const p6 = ping(["-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:db8::2"]);
+    expect(p6.out).toContain("3 received");
+    expect(await echo.exit()).toBe(0);
+    expect(echo.stderr).toContain("6 requests answered");
+    const lines = echo.stdout.trim().split("\n");
+    expect(lines.length).toBe(6);
+    expect(lines.filter((l) => /IP 192\.0\.2\.1 > 192\.0\.2\.2: ICMP echo request, id \d+, seq [123], length 64$/.test(l)).length).toBe(3);
+    expect(lines.filter((l) => /IP6 2001:db8::1 > 2001:db8::2: ICMP6, echo request, id \d+, seq [123], length 64$/.test(l)).length).toBe(3);
+    expect(allPrintable(echo.stdout + echo.stderr)).toBe(true);
+  }, 40_000);
+
+  itest("UDP echo on port 7: the datagram comes back; -q prints no reply lines; SIGINT prints the count", async () => {
+    const echo = bg(["-q", "echo", IF]);
+    await new Promise((r) => setTimeout(r, 700)); // -q: nothing printed; give it time to attach
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "192.0.2.1", () => r()));
+    const got = new Promise<Buffer>((r) => sock.once("message", (m) => r(m)));
+    sock.send(Buffer.from("tunkit-echo-udp"), 7, "192.0.2.2");
+    const reply = await Promise.race([got, new Promise<Buffer>((_, rej) => setTimeout(() => rej(new Error("no UDP echo")), 5000))]);
+    sock.close();
+    expect(reply.toString()).toBe("tunkit-echo-udp");
+    echo.kill("SIGINT");
+    expect(await echo.exit()).toBe(0);
+    expect(echo.stdout).toBe("");
+    expect(echo.stderr.trim()).toBe("1 request answered");
+  }, 20_000);
+
+  itest("--timeout ends an idle echo; --json prints one object per reply", async () => {
+    const idle = tunkit(["echo", IF, "--timeout", "0.3"]);
+    expect(idle.code).toBe(0);
+    expect(idle.stderr).toContain("0 requests answered");
+    const echo = bg(["--json", "echo", IF, "-c", "1"]);
+    await echo.waitFor(/answering/);
+    expect(ping(["-c", "1", "-W", "2", "192.0.2.2"]).out).toContain("1 received");
+    expect(await echo.exit()).toBe(0);
+    const o = JSON.parse(echo.stdout.trim());
+    expect(o.ipv4.src).toBe("192.0.2.1");
+    expect(o.icmp.type).toBe(8);
+  }, 20_000);
+
+  itest("--create makes a non-persistent tun that is gone after echo exits", async () => {
+    const r = tunkit(["echo", "tkecho9", "--create", "--timeout", "0.3"]);
+    expect(r.code).toBe(0);
+    expect(ipLink("tkecho9")).toBeUndefined();
+  });
+
+  itest("a device held by another reader: EBUSY names the holder, exit 1", async () => {
+    const first = bg(["echo", IF]);
+    await first.waitFor(/answering/);
+    const second = tunkit(["echo", IF, "--timeout", "1"]);
+    first.kill("SIGINT");
+    await first.exit();
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/EBUSY/);
+    expect(second.stderr).toMatch(/attached by .*pid \d+/);
+  }, 20_000);
+
+  itest("bad inputs: exit 2, one line, nothing opened", () => {
+    for (const args of [["echo", IF, "--count", "0"], ["echo", IF, "--timeout", "abc"], ["echo", "bad/name"], ["echo"]]) {
+      const r = tunkit(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n").length).toBe(1);
+      expect(r.stdout).toBe("");
+    }
+    sh("ip", "tuntap", "add", "tkecho1", "mode", "tap");
+    const tap = tunkit(["echo", "tkecho1"]);
+    expect(tap.code).toBe(2);
+    expect(tap.stderr).toContain("is a tap");
+    sh("ip", "link", "del", "tkecho1");
+  }, 30_000);
+});
