@@ -105,7 +105,7 @@ export class UdpRelay {
     const o = this.opts;
     if (dport === 53 && o.dns) return this.dns(b, v, l4 + 8, end, sport);
     if (o.mode === "refuse") {
-      const from = `${formatAddrAt(b, v.srcOff, v.version)}:${sport}`;
+      const from = formatTarget({ host: formatAddrAt(b, v.srcOff, v.version), port: sport });
       const to = formatTarget({ host: formatAddrAt(b, v.dstOff, v.version), port: dport });
       this.refuse(b, v, `udp ${from} -> ${to}: refused: an HTTP proxy carries no UDP (only DNS, over TCP)`, "prohibited");
       this.host.stats.udpRefused++;
