@@ -283,8 +283,8 @@ export class FileDumper {
     else if (!this.done) {
       const t = this.reader.end();
       if (t.truncated) {
-        out.error = t.truncated.offset === 0 && this.reader.format === undefined
-          ? `Not a capture file: ${t.truncated.have} bytes, too short for a pcap or pcapng header`
+        out.error = this.reader.format === undefined || (this.reader.format === "pcap" && !this.reader.pcapHeader)
+          ? `Not a capture file: ${t.truncated.offset + t.truncated.have} bytes, too short for a pcap or pcapng header`
           : `The file ends inside a record at offset ${t.truncated.offset} (${t.truncated.have} of ${t.truncated.need} bytes)`;
       }
     }

@@ -19,7 +19,7 @@
  * @module
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { TunkitError, UsageError } from "../common/errors.ts";
+import { MalformedError, TunkitError, UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import { SysError, DeviceClosedError, ERRNO } from "../ffi/errors.ts";
 import { Rtnl } from "../netlink/rtnl.ts";
@@ -411,11 +411,13 @@ export interface CaptureFileRecord {
 }
 
 const PCAPNG_MAGIC = 0x0a0d0d0a;
+const PCAP_MAGICS: ReadonlySet<number> = new Set([0xa1b2c3d4, 0xa1b23c4d]);
+const swap32 = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 
 /**
  * Reads pcap (either byte order, µs or ns) or pcapng, told apart by the first four bytes, as a
- * stream: `push()` chunks, `next()` records until undefined, `end()` at EOF. `next()` throws
- * {@link MalformedError} on a bad magic or an absurd length.
+ * stream: `push()` chunks, `next()` records until undefined, `end()` at EOF. `push()` and
+ * `next()` throw {@link MalformedError} on a bad magic or an absurd length.
  *
  * @example
  * ```ts
@@ -456,6 +458,12 @@ export class CaptureFileReader {
       this.ng.push(all);
     } else {
       this.format = "pcap";
+      if (!PCAP_MAGICS.has(magic) && !PCAP_MAGICS.has(swap32(magic))) {
+        throw new MalformedError(
+          `Invalid pcap magic "0x${magic.toString(16).padStart(8, "0")}": expected a1b2c3d4 or a1b23c4d (pcapng files start with 0a0d0d0a)`,
+          0,
+        );
+      }
       this.pcap = new PcapReader();
       this.pcap.push(all);
     }
