@@ -1,0 +1,160 @@
+import { describe, expect, test } from "bun:test";
+import { TcpRedirect, VERDICT, tcpResetFor, icmpUnreachableFor, viewPacket, rewriteInPlace, type PacketView } from "../../proxy/tcp-redirect.ts";
+import { FLOW } from "../../proxy/nat.ts";
+import { buildTcp, buildUdp } from "../../packet/build.ts";
+import { verifyIpv4Header, verifyTransport, transportChecksum } from "../../packet/checksum.ts";
+import { parseIp } from "../../packet/addr.ts";
+import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";
+
+const T4 = parseIp("198.18.0.1");
+const F4 = parseIp("198.18.0.2");
+const T6 = parseIp("fd54:4b::1");
+const F6 = parseIp("fd54:4b::2");
+const L = 4321;
+
+function valid(p: Uint8Array): boolean {
+  const v = {} as PacketView;
+  if (!viewPacket(p, p.length, v)) return false;
+  if (v.version === 4 && !verifyIpv4Header(p, 0)) return false;
+  return verifyTransport(p, v.version, 0, v.l4, v.end - v.l4, v.proto);
+}
+
+function fields(p: Uint8Array) {
+  const v = {} as PacketView;
+  viewPacket(p, p.length, v);
+  const n = v.version === 4 ? 4 : 16;
+  const hex = (o: number) => Array.from(p.subarray(o, o + n));
+  return { src: hex(v.srcOff), dst: hex(v.dstOff), sport: (p[v.l4]! << 8) | p[v.l4 + 1]!, dport: (p[v.l4 + 2]! << 8) | p[v.l4 + 3]! };
+}
+
+for (const fam of [4, 6] as const) {
+  const client = fam === 4 ? "198.18.0.1" : "fd54:4b::1";
+  const server = fam === 4 ? "198.51.100.7" : "2001:db8:2::7";
+  const tun = fam === 4 ? T4 : T6;
+  const fake = fam === 4 ? F4 : F6;
+  describe(`system-stack rewrite, IPv${fam}`, () => {
+    const mk = () => new TcpRedirect({ tun4: T4, fake4: F4, tun6: T6, fake6: F6 }, { port4: L, port6: L });
+
+    test("SYN -> NEW, rewritten to F:id -> T:L with valid checksums; reply maps back to D:dp -> S:sp", () => {
+      const r = mk();
+      const syn = buildTcp({ src: client, dst: server, srcPort: 40000, dstPort: 80, seq: 1000, flags: "S", options: [{ name: "mss", value: 1460 }] });
+      expect(r.process(syn, syn.length, 0)).toBe(VERDICT.NEW);
+      const id = r.lastId;
+      expect(fields(syn)).toEqual({ src: Array.from(fake), dst: Array.from(tun), sport: id, dport: L });
+      expect(valid(syn)).toBe(true);
+      // the SYN retransmitted while the proxy is dialled is dropped
+      const again = buildTcp({ src: client, dst: server, srcPort: 40000, dstPort: 80, seq: 1000, flags: "S" });
+      expect(r.process(again, again.length, 0)).toBe(VERDICT.DROP);
+      // the listener's SYN-ACK is dropped until the flow is READY, then mapped back
+      const synack = buildTcp({ src: fam === 4 ? "198.18.0.1" : "fd54:4b::1", dst: fam === 4 ? "198.18.0.2" : "fd54:4b::2", srcPort: L, dstPort: id, seq: 5, ack: 1001, flags: "S.", payload: 3 });
+      expect(r.process(synack.slice(), synack.length, 0)).toBe(VERDICT.DROP);
+      r.table.state[id] = FLOW.READY;
+      const back = synack.slice();
+      expect(r.process(back, back.length, 0)).toBe(VERDICT.WRITE);
+      expect(fields(back)).toEqual({ src: Array.from(parseIp(server)), dst: Array.from(parseIp(client)), sport: 80, dport: 40000 });
+      expect(valid(back)).toBe(true);
+      // data from the client follows the flow
+      const data = buildTcp({ src: client, dst: server, srcPort: 40000, dstPort: 80, seq: 1001, ack: 6, flags: "P.", payload: 1000 });
+      expect(r.process(data, data.length, 0)).toBe(VERDICT.WRITE);
+      expect(fields(data).sport).toBe(id);
+      expect(valid(data)).toBe(true);
+    });
+
+    test("a finished flow lingers; a new SYN on the same 4-tuple gets a new NAT port", () => {
+      const r = mk();
+      const syn = () => buildTcp({ src: client, dst: server, srcPort: 40000, dstPort: 80, flags: "S" });
+      const a = syn();
+      r.process(a, a.length, 0);
+      const id1 = r.lastId;
+      r.table.state[id1] = FLOW.CLOSED;
+      const ack = buildTcp({ src: client, dst: server, srcPort: 40000, dstPort: 80, flags: ".", seq: 9, ack: 9 });
+      expect(r.process(ack, ack.length, 0)).toBe(VERDICT.WRITE); // late segment still reaches the kernel
+      const b = syn();
+      expect(r.process(b, b.length, 0)).toBe(VERDICT.NEW);
+      expect(r.lastId).not.toBe(id1);
+    });
+
+    test("a segment of no flow -> RESET; the RST answers it per RFC 9293", () => {
+      const r = mk();
+      const ack = buildTcp({ src: client, dst: server, srcPort: 40001, dstPort: 80, seq: 7, ack: 12345, flags: "P.", payload: 10 });
+      expect(r.process(ack.slice(), ack.length, 0)).toBe(VERDICT.RESET);
+      const rst = tcpResetFor(ack, ack.length)!;
+      expect(valid(rst)).toBe(true);
+      expect(fields(rst)).toEqual({ src: Array.from(parseIp(server)), dst: Array.from(parseIp(client)), sport: 80, dport: 40001 });
+      const v = {} as PacketView;
+      viewPacket(rst, rst.length, v);
+      expect(new DataView(rst.buffer).getUint32(v.l4 + 4)).toBe(12345); // seq = their ack
+      expect(rst[v.l4 + 13]).toBe(0x04);
+      const syn = buildTcp({ src: client, dst: server, srcPort: 40001, dstPort: 80, seq: 99, flags: "S" });
+      const r2 = tcpResetFor(syn, syn.length)!;
+      expect(new DataView(r2.buffer).getUint32(v.l4 + 8)).toBe(100); // ack = seq + 1
+      expect(r2[v.l4 + 13]).toBe(0x14);
+      const rstIn = buildTcp({ src: client, dst: server, srcPort: 40001, dstPort: 80, flags: "R" });
+      expect(r.process(rstIn, rstIn.length, 0)).toBe(VERDICT.DROP);
+      expect(tcpResetFor(rstIn, rstIn.length)).toBeUndefined();
+    });
+
+    test("UDP and other protocols are classified, not rewritten", () => {
+      const r = mk();
+      const u = buildUdp({ src: client, dst: server, srcPort: 5, dstPort: 53, payload: 4 });
+      const copy = u.slice();
+      expect(r.process(u, u.length, 0)).toBe(VERDICT.UDP);
+      expect(u).toEqual(copy);
+      const icmp = icmpUnreachableFor(u, u.length, "prohibited")!;
+      expect(valid(icmp)).toBe(true);
+      expect(icmp[fam === 4 ? 20 : 40]).toBe(fam === 4 ? 3 : 1);
+      expect(icmp[fam === 4 ? 21 : 41]).toBe(fam === 4 ? 13 : 1);
+    });
+  });
+}
+
+describe("rewriteInPlace", () => {
+  test("incremental checksums equal a full recomputation (seeded, 20k packets, TCP and UDP)", () => {
+    const rnd = mulberry32(11);
+    const scratch = new Uint8Array(32);
+    for (let i = 0; i < 20_000; i++) {
+      const v6 = rnd() < 0.5;
+      const addr = () => (v6 ? `2001:db8::${Math.floor(rnd() * 0xffff).toString(16)}` : `192.0.2.${Math.floor(rnd() * 256)}`);
+      const spec = { src: addr(), dst: addr(), srcPort: Math.floor(rnd() * 65536), dstPort: Math.floor(rnd() * 65536), payload: randomBytes(rnd, 64) };
+      const p = rnd() < 0.5 ? buildTcp({ ...spec, flags: "P.", seq: Math.floor(rnd() * 2 ** 32) }) : buildUdp(spec);
+      const v = {} as PacketView;
+      expect(viewPacket(p, p.length, v)).toBe(true);
+      const ns = parseIp(addr());
+      const nd = parseIp(addr());
+      rewriteInPlace(p, v, ns, 0, Math.floor(rnd() * 65536), nd, 0, Math.floor(rnd() * 65536), scratch);
+      expect(valid(p)).toBe(true);
+      const csOff = v.proto === 6 ? v.l4 + 16 : v.l4 + 6;
+      const full = transportChecksum(p, v.version, 0, v.l4, v.end - v.l4, v.proto);
+      expect(((p[csOff]! << 8) | p[csOff + 1]!) === full || (full === 0xffff && p[csOff] === 0 && p[csOff + 1] === 0)).toBe(true);
+    }
+  });
+});
+
+describe("fuzz: process never throws and never writes a broken packet", () => {
+  test("random and mutated packets (seeded, 50k)", () => {
+    const rnd = mulberry32(12);
+    const r = new TcpRedirect({ tun4: T4, fake4: F4, tun6: T6, fake6: F6 }, { port4: L, port6: L });
+    const seeds = [
+      buildTcp({ src: "198.18.0.1", dst: "198.51.100.7", srcPort: 1, dstPort: 80, flags: "S" }),
+      buildTcp({ src: "198.18.0.1", dst: "198.18.0.2", srcPort: L, dstPort: 10000, flags: "S.", payload: 20 }),
+      buildTcp({ src: "fd54:4b::1", dst: "2001:db8::1", srcPort: 1, dstPort: 80, flags: "P.", payload: 30 }),
+      buildUdp({ src: "198.18.0.1", dst: "198.51.100.7", srcPort: 1, dstPort: 53, payload: 12 }),
+    ];
+    let written = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const p = rnd() < 0.2 ? randomBytes(rnd, 120) : mutate(rnd, seeds[Math.floor(rnd() * seeds.length)]!);
+      const before = p.slice();
+      const wasValid = valid(before);
+      const verdict = r.process(p, p.length, 0);
+      if (verdict === VERDICT.WRITE || verdict === VERDICT.NEW) {
+        written++;
+        // a packet that was valid stays valid; an invalid one stays invalid (the kernel drops it)
+        expect(valid(p.subarray(0, r.view.end))).toBe(wasValid && valid(before.subarray(0, r.view.end)));
+      } else if (verdict !== VERDICT.RESET) {
+        expect(p).toEqual(before);
+      }
+      if (rnd() < 0.01) r.table.forEach((id) => (r.table.state[id] = FLOW.OPEN));
+    }
+    expect(written).toBeGreaterThan(1000);
+  });
+});
