@@ -11,7 +11,7 @@ import {
 } from "../mod.ts";
 import { cidr, defaultSubcommand, ifName, intInRange, ipAddress, parseWords, wordValue, type WordSpec } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
-import type { Ctx } from "./context.ts";
+import type { Ctx, Op } from "./context.ts";
 import { addressText, linkHeadText, printJson } from "./output.ts";
 
 /** Keywords of `addr add` / `addr del`. */
@@ -108,6 +108,25 @@ export async function addressItem(nl: Rtnl, spec: AddressSpec, del: boolean, cac
   };
 }
 
+/**
+ * Validates `addr add|del` words and returns the op that does it (used by the command and by
+ * the start-up fast path in main.ts).
+ *
+ * @example
+ * ```ts
+ * import { addressOp } from "./addr.ts";
+ * await ctx.perform(addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]));
+ * ```
+ */
+export function addressOp(ctx: Ctx, verb: "add" | "del", words: readonly string[]): Op {
+  const del = verb === "del";
+  const spec = planAddress(words, `addr ${verb}`);
+  return {
+    run: () => (del ? ctx.rtnl().deleteAddress(spec) : ctx.rtnl().addAddress(spec)),
+    pipeline: (nl, cache) => addressItem(nl, spec, del, cache),
+  };
+}
+
 function devFrom(words: readonly string[], context: string, required: boolean): string | undefined {
   const p = parseWords(words, DEV_WORDS, context, 1);
   const a = wordValue(p, "dev");
@@ -165,14 +184,7 @@ Words (like ip addr):
       .description(description)
       .addArgument(new Argument("<words...>", "CIDR dev NAME [peer ADDR] …"))
       .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`)
-      .action(async (words) => {
-        const del = verb === "del";
-        const spec = planAddress(words, `addr ${verb}`);
-        await ctx.perform({
-          run: () => (del ? ctx.rtnl().deleteAddress(spec) : ctx.rtnl().addAddress(spec)),
-          pipeline: (nl, cache) => addressItem(nl, spec, del, cache),
-        });
-      });
+      .action((words) => ctx.perform(addressOp(ctx, verb, words)));
     setCompletionWords(c, Object.keys(ADDR_WORDS));
     return c;
   };

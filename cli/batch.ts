@@ -10,6 +10,7 @@ import { Command, Argument } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import { TunkitError, UsageError, type NetlinkBatchItem } from "../mod.ts";
 import { splitLine } from "./args.ts";
+import { commanderMessage } from "./output.ts";
 import type { Ctx, Op } from "./context.ts";
 
 /** A parsed line: its number and what it asks for. */
@@ -44,14 +45,14 @@ function lineUsage(line: number, e: unknown): UsageError {
  * {@link BatchLineError} (a usage error) naming the first bad line.
  */
 export async function parseBatch(ctx: Ctx, text: string): Promise<BatchLine[]> {
-  const { buildProgram } = await import("./main.ts");
   const lines: BatchLine[] = [];
   let current = 0;
   const base = { ...ctx.opts };
   ctx.collect = { push: (op) => lines.push({ line: current, op }) };
   ctx.baseOpts = base;
   try {
-    const program = await buildProgram(ctx);
+    if (!ctx.makeProgram) throw new Error("batch needs ctx.makeProgram");
+    const program = await ctx.makeProgram();
     const src = text.split(/\r?\n/);
     for (let i = 0; i < src.length; i++) {
       current = i + 1;
@@ -69,8 +70,7 @@ export async function parseBatch(ctx: Ctx, text: string): Promise<BatchLine[]> {
       } catch (e) {
         const err = e as { code?: string; message?: string };
         if (typeof err.code === "string" && err.code.startsWith("commander.")) {
-          const { commanderMessage } = await import("./main.ts");
-          throw lineUsage(current, commanderMessage(e as never, words));
+          throw lineUsage(current, commanderMessage(e as { code: string; message: string }, words));
         }
         if (e instanceof UsageError) throw lineUsage(current, e);
         throw e;

@@ -27,6 +27,8 @@ export class Ctx {
   opts: GlobalOptions = { json: false, quiet: false };
   readonly sinks: Sinks;
   private entered = false;
+  /** Builds a fresh command tree on this context (set by run(); `tunkit batch` parses its lines with it). */
+  makeProgram: (() => Promise<import("@commander-js/extra-typings").Command>) | undefined;
   /** Set by `tunkit batch`: the batch's own options, which its lines inherit. */
   baseOpts: GlobalOptions | undefined;
   /** Set by `tunkit batch`: commands hand it their ops instead of running them. */

@@ -8,7 +8,7 @@ import { Command, Argument } from "@commander-js/extra-typings";
 import { UsageError, linkToIpJson, linkMap, type LinkChanges } from "../mod.ts";
 import { defaultSubcommand, ifName, mtu, parseWords, txqueuelen, wordValue, type WordSpec } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
-import type { Ctx } from "./context.ts";
+import type { Ctx, Op } from "./context.ts";
 import { linkHeadText, printJson } from "./output.ts";
 
 /** Keywords of `link set`. */
@@ -53,6 +53,20 @@ export function planLinkSet(words: readonly string[]): { dev: string; changes: L
 }
 
 /**
+ * Validates `link set` words and returns the op (used by the command and the fast path).
+ *
+ * @example
+ * ```ts
+ * import { linkSetOp } from "./link.ts";
+ * await ctx.perform(linkSetOp(ctx, ["tun0", "up"]));
+ * ```
+ */
+export function linkSetOp(ctx: Ctx, words: readonly string[]): Op {
+  const { dev, changes } = planLinkSet(words);
+  return { run: () => ctx.rtnl().setLink(dev, changes) };
+}
+
+/**
  * The `link` command group.
  *
  * @example
@@ -81,8 +95,7 @@ Examples:
   tunkit link set dev tun0 down name vpn0`,
     )
     .action(async (words) => {
-      const { dev, changes } = planLinkSet(words);
-      await ctx.perform({ run: () => ctx.rtnl().setLink(dev, changes) });
+      await ctx.perform(linkSetOp(ctx, words));
     });
   setCompletionWords(set, Object.keys(LINK_SET_WORDS), "iface");
   const show = new Command("show")

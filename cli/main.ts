@@ -9,12 +9,16 @@
  *
  * @module
  */
-import type { Command, CommanderError } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
+import { commanderMessage } from "./output.ts";
 import type { Ctx, Sinks } from "./context.ts";
 import pkg from "../package.json" with { type: "json" };
 
 /** tunkit's version (from package.json, inlined by the bundler at build time). */
 export const VERSION: string = pkg.version;
+
+/** Placeholder until run() loads the library; a never-matching class. */
+class UsageErrorRef extends Error {}
 
 /** Exit codes. */
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2 } as const;
@@ -133,38 +137,31 @@ export function processSinks(): Sinks {
 }
 
 /**
- * Turns a commander error message into one line: "error: unknown option '--x'\n(Did you
- * mean --json?)" becomes "unknown option '--x' (did you mean --json?)".
- */
-export function commanderMessage(e: CommanderError, argv: readonly string[]): string {
-  let m = e.message.replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " ").trim();
-  m = m.replace(/\(Did you mean/g, "(did you mean");
-  if (e.code === "commander.unknownCommand" || e.code === "commander.excessArguments") {
-    m += ` (see: tunkit ${argv.filter((a) => !a.startsWith("-")).slice(0, 1).join(" ")} --help)`.replace("tunkit  --help", "tunkit --help");
-  }
-  return m;
-}
-
-/**
  * Maps an error to its exit code and the lines to print on stderr.
  *
  * @example
  * ```ts
  * import { describeError } from "./main.ts";
  * import { UsageError } from "../mod.ts";
- * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), []);
+ * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), [], false, UsageError);
  * // { code: 2, lines: ['tunkit: Invalid MTU "0": expected 68..65535'] }
  * ```
  */
-export function describeError(e: unknown, argv: readonly string[], debug = false): { code: number; lines: string[] } {
+export function describeError(
+  e: unknown,
+  argv: readonly string[],
+  debug = false,
+  usage: abstract new (...a: never[]) => Error = UsageErrorRef,
+): { code: number; lines: string[] } {
   const err = e as { name?: string; code?: string; exitCode?: number; message?: string; hint?: string; stack?: string };
   const trace = debug && err?.stack ? [err.stack] : [];
   if (err && typeof err === "object" && typeof err.code === "string" && err.code.startsWith("commander.")) {
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return { code: EXIT.OK, lines: [] };
     if (err.code === "commander.help") return { code: EXIT.USAGE, lines: [] };
-    return { code: EXIT.USAGE, lines: [`tunkit: ${commanderMessage(e as CommanderError, argv)}`] };
+    return { code: EXIT.USAGE, lines: [`tunkit: ${commanderMessage(e as { code: string; message: string }, argv)}`] };
   }
-  if (err?.name === "UsageError") {
+  // instanceof, not the class name: minification renames classes.
+  if (e instanceof usage) {
     return { code: EXIT.USAGE, lines: [`tunkit: ${oneLine(err.message ?? "bad usage")}`, ...trace] };
   }
   if (e instanceof Error && "hint" in e) {
@@ -184,6 +181,25 @@ function oneLine(s: string): string {
 }
 
 /**
+ * Start-up fast path: the commands scripts run by the hundred (`addr add|del`, `route
+ * add|del|replace|append`, `link set`) skip building the whole command tree when the line has
+ * no option (nothing starting with "-", so no --help either). Same validation, same op, same
+ * errors as through commander.
+ */
+async function fastPath(argv: readonly string[], ctx: Ctx): Promise<import("./context.ts").Op | undefined> {
+  if (argv.length < 3 || argv.some((a) => a.startsWith("-"))) return undefined;
+  const [group, verb, ...words] = argv as [string, string, ...string[]];
+  if ((group === "addr" || group === "address") && (verb === "add" || verb === "del" || verb === "delete")) {
+    return (await import("./addr.ts")).addressOp(ctx, verb === "add" ? "add" : "del", words);
+  }
+  if (group === "route" && ["add", "del", "delete", "replace", "append"].includes(verb)) {
+    return (await import("./route.ts")).routeOp(ctx, verb, words);
+  }
+  if (group === "link" && verb === "set") return (await import("./link.ts")).linkSetOp(ctx, words);
+  return undefined;
+}
+
+/**
  * Runs the CLI on `argv` (the words after `tunkit`) and resolves with the exit code. Never
  * calls process.exit.
  *
@@ -196,8 +212,15 @@ function oneLine(s: string): string {
 export async function run(argv: readonly string[], sinks: Partial<Sinks> = {}): Promise<number> {
   const { Ctx } = await import("./context.ts");
   const ctx = new Ctx({ ...processSinks(), ...sinks });
+  ctx.makeProgram = () => buildProgram(ctx);
   const debug = (typeof process !== "undefined" ? process.env.TUNKIT_DEBUG : undefined) === "1";
+  const { UsageError } = await import("../mod.ts");
   try {
+    const fast = await fastPath(argv, ctx);
+    if (fast) {
+      await ctx.perform(fast);
+      return ctx.exitCode;
+    }
     const program = await buildProgram(ctx);
     if (argv.length === 0) {
       program.outputHelp();
@@ -206,7 +229,7 @@ export async function run(argv: readonly string[], sinks: Partial<Sinks> = {}): 
     await program.parseAsync([...argv], { from: "user" });
     return ctx.exitCode;
   } catch (e) {
-    const { code, lines } = describeError(e, argv, debug);
+    const { code, lines } = describeError(e, argv, debug, UsageError);
     for (const l of lines) ctx.sinks.stderr(l + "\n");
     return code;
   } finally {

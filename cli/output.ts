@@ -177,3 +177,22 @@ export function routeText(r: Json): string {
   }
   return s;
 }
+
+/**
+ * Turns a commander error message into one line: "error: unknown option '--x'\n(Did you
+ * mean --json?)" becomes "unknown option '--x' (did you mean --json?)".
+ *
+ * @example
+ * ```ts
+ * import { commanderMessage } from "./output.ts";
+ * commanderMessage({ code: "commander.unknownOption", message: "error: unknown option '--x'" }, []); // "unknown option '--x'"
+ * ```
+ */
+export function commanderMessage(e: { code: string; message: string }, argv: readonly string[]): string {
+  let m = e.message.replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " ").trim();
+  m = m.replace(/\(Did you mean/g, "(did you mean");
+  if (e.code === "commander.unknownCommand" || e.code === "commander.excessArguments") {
+    m += ` (see: tunkit ${argv.filter((a) => !a.startsWith("-")).slice(0, 1).join(" ")} --help)`.replace("tunkit  --help", "tunkit --help");
+  }
+  return m;
+}

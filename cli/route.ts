@@ -11,7 +11,7 @@ import {
 } from "../mod.ts";
 import { defaultSubcommand, ifName, intInRange, ipAddress, mtu, parseWords, routePrefix, wordValue, type WordSpec } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
-import type { Ctx } from "./context.ts";
+import type { Ctx, Op } from "./context.ts";
 import { printJson, routeText } from "./output.ts";
 
 /** Keywords of `route add|del|replace`. */
@@ -84,6 +84,30 @@ export function planRoute(words: readonly string[], context: string, del = false
   if (m !== undefined) spec.mtu = mtu(m);
   routeFromSpec(spec, undefined, del); // the library's own checks (names of proto/scope/type), still no syscall
   return spec;
+}
+
+const MODES: Readonly<Record<string, RouteMode | "delete">> = { add: "create", del: "delete", delete: "delete", replace: "replace", append: "append" };
+
+/**
+ * Validates `route add|del|replace|append` words and returns the op that does it (used by the
+ * command and by the start-up fast path in main.ts).
+ *
+ * @example
+ * ```ts
+ * import { routeOp } from "./route.ts";
+ * await ctx.perform(routeOp(ctx, "add", ["198.51.100.0/24", "dev", "tun0"]));
+ * ```
+ */
+export function routeOp(ctx: Ctx, verb: string, words: readonly string[]): Op {
+  const mode = MODES[verb];
+  if (mode === undefined) throw new UsageError(`Unknown route command "${verb}"`);
+  const spec = planRoute(words, `route ${verb}`, mode === "delete");
+  const nl = () => ctx.rtnl();
+  return {
+    run: () =>
+      mode === "delete" ? nl().deleteRoute(spec) : mode === "replace" ? nl().replaceRoute(spec) : mode === "append" ? nl().appendRoute(spec) : nl().addRoute(spec),
+    pipeline: (rt, cache) => rt.routeItem(spec, mode, cache),
+  };
 }
 
 /** Keywords of `route list`. */
@@ -232,15 +256,7 @@ Words (like ip route; any order after the prefix):
       .description(description)
       .addArgument(new Argument("<words...>", "[TYPE] PREFIX [dev NAME] [via ADDR] …"))
       .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`)
-      .action(async (words) => {
-        const spec = planRoute(words, `route ${verb}`, mode === "delete");
-        const nl = () => ctx.rtnl();
-        await ctx.perform({
-          run: () =>
-            mode === "delete" ? nl().deleteRoute(spec) : mode === "replace" ? nl().replaceRoute(spec) : mode === "append" ? nl().appendRoute(spec) : nl().addRoute(spec),
-          pipeline: (rt, cache) => rt.routeItem(spec, mode, cache),
-        });
-      });
+      .action((words) => ctx.perform(routeOp(ctx, verb, words)));
     setCompletionWords(c, [...Object.keys(ROUTE_WORDS), ...ROUTE_TYPES, "default"]);
     return c;
   };
