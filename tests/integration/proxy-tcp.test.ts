@@ -165,6 +165,28 @@ describe("failures: a clean error line and a RST, never a hang; the tunnel keeps
   });
 });
 
+describe("statistics", () => {
+  ptest("--json: a ready object, stats on SIGUSR1 and on exit", async () => {
+    const p = await t.tunkit(["--json", "socks", "tk0", "--proxy", "socks5://192.0.2.2:1082", "--address", "198.18.0.1/30"]);
+    sh("ip", "route", "add", "198.51.100.0/24", "dev", "tk0");
+    expect(JSON.parse(p.out.trim())).toMatchObject({ ifname: "tk0", ready: true, v4: "198.18.0.1" });
+    const c = await curl([`http://${SERVER_V4}/mid`, "-o", "/dev/null"], 20);
+    expect(c.code).toBe(0);
+    p.kill("SIGUSR1");
+    await p.waitFor(/"bytes"/);
+    const mid = JSON.parse(p.out.trim().split("\n")[1]!);
+    expect(mid.tcp).toEqual({ total: 1, active: expect.any(Number), failed: 0 });
+    expect(mid.bytes.down).toBeGreaterThan(16 << 20); // body + response headers
+    expect(mid.bytes.down).toBeLessThan((16 << 20) + 1000);
+    expect(mid.bytes.up).toBeGreaterThan(50);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    const last = JSON.parse(p.out.trim().split("\n").pop()!);
+    expect(last).toMatchObject({ ifname: "tk0", stopped: true, tcp: { total: 1, active: 0, failed: 0 }, errors: 0 });
+    expect(last.packets.in).toBeGreaterThan(100);
+  });
+});
+
 describe("bad input: exit 2, one line, nothing changed", () => {
   for (const args of [
     ["socks", "tk9", "--proxy", "socks5://192.0.2.2:99999"],
