@@ -182,7 +182,11 @@ async function listRoutes(ctx: Ctx, words: readonly string[], fam: { v4?: boolea
   await ctx.perform({
     run: async () => {
       const { routes, links } = await selectRoutes(ctx, f);
-      const views = routes.map((r) => routeToIpJson(r, { links }));
+      // Like ip, a listing filtered by one table does not repeat the table on each route.
+      const views = routes.map((r) => routeToIpJson(r, { links })).map((v) => {
+        if (typeof f.table === "number") delete v.table;
+        return v;
+      });
       const out = ctx.out;
       if (out.json) printJson(out, views);
       else for (const v of views) out.line(routeText(v));
