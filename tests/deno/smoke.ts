@@ -4,6 +4,16 @@
  * link set, addr, batch and a usage error, checks the results with `ip -j`, and prints bun
  * test's summary lines (` N pass`, ` N fail`). Exits non-zero on failure.
  */
+/** The part of the Deno namespace this script uses (typed here: tsconfig has Bun's types only). */
+interface DenoLike {
+  execPath(): string;
+  readTextFile(path: string): Promise<string>;
+  exit(code: number): never;
+  Command: new (cmd: string, opts: { args: string[]; cwd: string; stdin: "null" | "piped"; stdout: "piped"; stderr: "piped" }) => {
+    spawn(): { stdin: WritableStream<Uint8Array>; output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
+  };
+}
+const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
 const root = new URL("../../", import.meta.url).pathname;
 const deno = Deno.execPath();
 
