@@ -18,6 +18,7 @@ export interface EchoFlags {
   count?: string;
   timeout?: string;
   create?: boolean;
+  busyPoll?: string;
 }
 
 /** A validated `echo` invocation. */
@@ -27,6 +28,8 @@ export interface EchoPlan {
   /** Milliseconds. */
   timeoutMs?: number;
   create: boolean;
+  /** Microseconds of busy polling after traffic (undefined: the library default). */
+  busyPollUs?: number;
 }
 
 /**
@@ -57,6 +60,7 @@ export function planEcho(iface: string, f: EchoFlags): EchoPlan {
   const plan: EchoPlan = { iface: ifName(iface), create: !!f.create };
   if (f.count !== undefined) plan.count = intInRange(f.count, "count", 1, Number.MAX_SAFE_INTEGER);
   if (f.timeout !== undefined) plan.timeoutMs = seconds(f.timeout, "timeout");
+  if (f.busyPoll !== undefined) plan.busyPollUs = intInRange(f.busyPoll, "busy-poll time (microseconds)", 0, 10000);
   return plan;
 }
 
@@ -107,6 +111,7 @@ export async function runEcho(ctx: Ctx, plan: EchoPlan): Promise<void> {
     const r = await serveEcho(dev, {
       signal: ac.signal,
       count: plan.count,
+      busyPollUs: plan.busyPollUs,
       onReply: quiet
         ? undefined
         : (req, len) => {
@@ -151,6 +156,7 @@ export function echoCommand(ctx: Ctx) {
     .addOption(new Option("-c, --count <n>", "exit after answering N requests"))
     .addOption(new Option("--timeout <seconds>", "exit after this many seconds"))
     .addOption(new Option("--create", "create the tun (non-persistent: gone when echo exits) if it does not exist"))
+    .addOption(new Option("--busy-poll <us>", "after traffic, keep polling this many microseconds before sleeping (default 50; 0 = off)"))
     .addHelpText(
       "after",
       `

@@ -6,8 +6,8 @@
  * - **sniff**: an AF_PACKET socket beside whoever owns the device ({@link PacketSniffer}): copies
  *   of both directions, nothing taken away.
  *
- * {@link openCapture} picks attach when nobody holds the device and sniff otherwise (the kernel's
- * own count of attached queues, IFLA_TUN_NUM_QUEUES, says which), or what the caller forces.
+ * {@link openCapture} attaches when nobody holds the device and sniffs otherwise (TUNSETIFF's
+ * EBUSY says which, exactly and without a race), or does what the caller forces.
  * Both give the same {@link Capture}: `listen(onPacket)` without blocking the event loop or
  * allocating per packet, `stats()`, `close()`.
  *
@@ -29,7 +29,6 @@ import { PcapReader, PcapWriter, MAX_CAPLEN, linkTypeNumber, type PcapHeader } f
 import { PcapngReader } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
 import { openTun, type TunDevice } from "./device.ts";
-import { tunHolders, type TunHolder } from "./holders.ts";
 import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
 
 export type { PacketHandler, Direction } from "./sniff.ts";
@@ -46,10 +45,8 @@ export interface CaptureTarget {
   /** Link type of what a capture returns. */
   linkType: LinkType;
   multiQueue: boolean;
-  /** Queues attached right now (IFLA_TUN_NUM_QUEUES); 0 = free. Undefined when the kernel did not say. */
+  /** Queues attached right now (IFLA_TUN_NUM_QUEUES, reported for multi-queue devices only). */
   attached?: number;
-  /** Processes holding the device, when /proc tells (for messages). */
-  holders: TunHolder[];
 }
 
 /**
@@ -80,30 +77,31 @@ export async function describeTarget(name: string, rtnl?: Rtnl): Promise<Capture
   const isTun = link.linkInfo?.kind === "tun";
   const kind: CaptureTarget["kind"] = !isTun ? "other" : info?.type === "tap" ? "tap" : "tun";
   const linkType: LinkType = link.type === ARPHRD.ETHER || link.type === ARPHRD.LOOPBACK ? "ethernet" : "raw";
-  const t: CaptureTarget = { name, ifindex: link.index, kind, linkType, multiQueue: !!info?.multiQueue, holders: [] };
+  const t: CaptureTarget = { name, ifindex: link.index, kind, linkType, multiQueue: !!info?.multiQueue };
   if (info?.numQueues !== undefined) t.attached = info.numQueues;
-  if (isTun) t.holders = tunHolders(name).get(name) ?? [];
   return t;
 }
 
 /**
- * The mode {@link openCapture} uses for `target` when asked for `want` ("auto" = attach when
- * the device is free, sniff when another process holds it or it is not a tun/tap).
+ * The mode {@link openCapture} tries first for `target` when asked for `want`. "auto": sniff
+ * for a non-tun/tap interface or a multi-queue device the kernel reports attached; attach
+ * otherwise (openCapture then falls back to sniffing on EBUSY: for a single-queue device the
+ * kernel's TUNSETIFF is the exact, race-free "is it held?" answer, in this namespace only,
+ * whereas /proc would also show same-named devices of other namespaces).
  *
  * @example
  * ```ts
  * import { chooseMode } from "./capture.ts";
- * chooseMode({ kind: "tun", attached: 1 } as never, "auto"); // "sniff"
+ * chooseMode({ name: "tun0", kind: "tun", attached: 1 }, "auto"); // "sniff"
  * ```
  */
-export function chooseMode(target: Pick<CaptureTarget, "kind" | "attached" | "holders" | "name">, want: CaptureMode | "auto"): CaptureMode {
+export function chooseMode(target: Pick<CaptureTarget, "kind" | "attached" | "name">, want: CaptureMode | "auto"): CaptureMode {
   if (want === "attach" && target.kind === "other") {
     throw new UsageError(`Cannot attach to "${target.name}": it is not a tun/tap device (use --sniff)`);
   }
   if (want !== "auto") return want;
   if (target.kind === "other") return "sniff";
-  const held = target.attached !== undefined ? target.attached > 0 : target.holders.length > 0;
-  return held ? "sniff" : "attach";
+  return target.attached !== undefined && target.attached > 0 ? "sniff" : "attach";
 }
 
 /** Options of {@link openCapture}. */
@@ -221,8 +219,8 @@ class SniffCapture implements Capture {
 
 /**
  * Opens a capture on interface `name`: attaches as its reader when it is a free tun/tap, sniffs
- * otherwise (or as `opts.mode` says). In auto mode, losing a race for the device (EBUSY) falls
- * back to sniffing.
+ * otherwise (or as `opts.mode` says). In auto mode a device that turns out to be held (EBUSY)
+ * is sniffed.
  *
  * @example
  * ```ts

@@ -302,13 +302,12 @@ describe("plans (validation before any syscall)", () => {
     expect(() => checkPacket(new Uint8Array(70000).fill(0x45), "tun", "p")).toThrow(/65535/);
   });
 
-  test("chooseMode: attach when free, sniff when held or not a tun/tap; forced modes", () => {
-    const t = (kind: "tun" | "tap" | "other", attached?: number, holders = 0) => ({ name: "x", kind, attached, holders: new Array(holders).fill({ pid: 1, comm: "c", fds: [3] }) });
+  test("chooseMode: attach first for a tun/tap (EBUSY then means sniff), sniff for others or a reported reader; forced modes", () => {
+    const t = (kind: "tun" | "tap" | "other", attached?: number) => ({ name: "x", kind, attached });
+    expect(chooseMode(t("tun"), "auto")).toBe("attach");
+    expect(chooseMode(t("tap"), "auto")).toBe("attach");
     expect(chooseMode(t("tun", 0), "auto")).toBe("attach");
-    expect(chooseMode(t("tap", 0), "auto")).toBe("attach");
-    expect(chooseMode(t("tun", 1), "auto")).toBe("sniff");
-    expect(chooseMode(t("tun", undefined, 1), "auto")).toBe("sniff");
-    expect(chooseMode(t("tun", undefined, 0), "auto")).toBe("attach");
+    expect(chooseMode(t("tun", 2), "auto")).toBe("sniff");
     expect(chooseMode(t("other"), "auto")).toBe("sniff");
     expect(chooseMode(t("tun", 1), "attach")).toBe("attach");
     expect(chooseMode(t("tun", 0), "sniff")).toBe("sniff");
