@@ -25,7 +25,7 @@ export {
   type TunOptions, type TunFlags, type TunFeatures,
 } from "./tun/device.ts";
 export { TunQueue, MAX_PACKET, type ListenOptions } from "./tun/queue.ts";
-export { tunHolders, type TunHolder } from "./tun/holders.ts";
+export { tunHolders, type TunHolder, type TunHoldersOptions } from "./tun/holders.ts";
 export { IFF, TUN_F, featureNames } from "./ffi/abi.ts";
 export { enterNetns, netnsPath, NETNS_RUN_DIR } from "./ffi/netns.ts";
 
@@ -56,7 +56,6 @@ export type { Route, RouteMetrics } from "./netlink/route/route.ts";
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
 export { diagnose, capEff, CAP_NET_ADMIN, type Check, type DoctorSources } from "./tun/doctor.ts";
-export { localTunHolders } from "./tun/local-holders.ts";
 export { ensureTun, removeTun, validateEnsureTun, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
 
 // --- packets (pure): decode, format, checksums, build, pcap, filter ---------------------------

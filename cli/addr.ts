@@ -6,8 +6,7 @@
  */
 import { Command, Argument } from "@commander-js/extra-typings";
 import {
-  UsageError, linkAddressesToIpJson, linkMap, addressFromSpec, encodeAddress, RTM, NLM_F,
-  type AddressSpec, type NetlinkBatchItem, type Rtnl,
+  UsageError, linkAddressesToIpJson, linkMap, addressFromSpec, type AddressSpec,
 } from "../mod.ts";
 import { cidr, defaultSubcommand, ifName, intInRange, ipAddress, parseWords, wordValue, type WordSpec } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
@@ -88,27 +87,6 @@ export function planAddress(words: readonly string[], context: string): AddressS
 }
 
 /**
- * A pipelinable request for an address (the same message Rtnl.addAddress / deleteAddress
- * send), resolving the device through `cache`.
- */
-export async function addressItem(nl: Rtnl, spec: AddressSpec, del: boolean, cache: Map<string, number>): Promise<NetlinkBatchItem> {
-  const name = String(spec.dev);
-  let index = cache.get(name);
-  if (index === undefined) {
-    index = await nl.index(spec.dev);
-    cache.set(name, index);
-  }
-  const a = addressFromSpec(spec, index, del);
-  return {
-    type: del ? RTM.DELADDR : RTM.NEWADDR,
-    flags: del ? 0 : NLM_F.CREATE | NLM_F.EXCL,
-    body: (w) => encodeAddress(w, a),
-    op: del ? "delete address" : "add address",
-    subject: spec.address,
-  };
-}
-
-/**
  * Validates `addr add|del` words and returns the op that does it (used by the command and by
  * the start-up fast path in main.ts).
  *
@@ -123,7 +101,7 @@ export function addressOp(ctx: Ctx, verb: "add" | "del", words: readonly string[
   const spec = planAddress(words, `addr ${verb}`);
   return {
     run: () => (del ? ctx.rtnl().deleteAddress(spec) : ctx.rtnl().addAddress(spec)),
-    pipeline: (nl, cache) => addressItem(nl, spec, del, cache),
+    pipeline: (nl, cache) => nl.addressItem(spec, del ? "delete" : "create", cache),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { Command, Argument } from "@commander-js/extra-typings";
 import {
-  TunkitError, localTunHolders, userName, groupName, linkFlagNames, operstateName, addressToIpJson, linkToIpJson,
+  TunkitError, tunHolders, userName, groupName, linkFlagNames, operstateName, addressToIpJson, linkToIpJson,
   IF_OPER, type Link, type TunInfo, type Address, type TunHolder,
 } from "../mod.ts";
 import { ifName } from "./args.ts";
@@ -100,7 +100,7 @@ export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
     );
   }
   const addrs = tuns.length ? await nl.listAddresses() : [];
-  const holders = tuns.length ? localTunHolders() : new Map<string, TunHolder[]>();
+  const holders = tuns.length ? tunHolders() : new Map<string, TunHolder[]>();
   return tuns.map((l) => tunView(l, tunInfoOf(l)!, addrs, holders.get(l.name ?? "") ?? []));
 }
 

@@ -461,27 +461,46 @@ export class Rtnl {
     );
   }
 
-  private async addrItem(spec: AddressSpec, type: number, flags: number, op: string): Promise<BatchItem> {
-    const index = await this.index(spec.dev);
-    const a = addressFromSpec(spec, index, type === RTM.DELADDR);
-    return { type, flags, body: (w) => encodeAddress(w, a), op, subject: spec.address };
+  /**
+   * Builds a batch item for an address (`mode` "create" = ip addr add, "replace", "delete"),
+   * resolving `spec.dev` through `cache` when given (see {@link batch}).
+   */
+  async addressItem(spec: AddressSpec, mode: "create" | "replace" | "delete" = "create", cache?: Map<string, number>): Promise<BatchItem> {
+    let index: number | undefined;
+    if (typeof spec.dev === "number") index = spec.dev;
+    else {
+      index = cache?.get(String(spec.dev));
+      if (index === undefined) {
+        index = await this.index(spec.dev);
+        cache?.set(String(spec.dev), index);
+      }
+    }
+    const del = mode === "delete";
+    const a = addressFromSpec(spec, index, del);
+    return {
+      type: del ? RTM.DELADDR : RTM.NEWADDR,
+      flags: mode === "create" ? NLM_F.CREATE | NLM_F.EXCL : mode === "replace" ? NLM_F.CREATE | NLM_F.REPLACE : 0,
+      body: (w) => encodeAddress(w, a),
+      op: del ? "delete address" : mode === "replace" ? "replace address" : "add address",
+      subject: spec.address,
+    };
   }
 
   /** Adds an address (`ip addr add`); EEXIST when it is there already. */
   async addAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addrItem(spec, RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, "add address");
+    const it = await this.addressItem(spec, "create");
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
   /** Adds or updates an address (`ip addr replace`). */
   async replaceAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addrItem(spec, RTM.NEWADDR, NLM_F.CREATE | NLM_F.REPLACE, "replace address");
+    const it = await this.addressItem(spec, "replace");
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
   /** Deletes an address (`ip addr del`). */
   async deleteAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addrItem(spec, RTM.DELADDR, 0, "delete address");
+    const it = await this.addressItem(spec, "delete");
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 

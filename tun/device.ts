@@ -89,12 +89,15 @@ function validate(opts: TunOptions): { name: string; flags: number; queues: numb
     throw new UsageError(`Invalid queue count "${queues}": expected 1..256`);
   }
   if (queues > 1 && !opts.multiQueue) throw new UsageError(`Invalid queue count "${queues}": more than one queue needs multiQueue`);
-  for (const [k, v] of [["owner", opts.owner], ["group", opts.group]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xfffffffe)) {
-      throw new UsageError(`Invalid ${k} "${v}": expected a numeric id 0..4294967294`);
-    }
-  }
+  if (opts.owner !== undefined) checkId("owner", opts.owner);
+  if (opts.group !== undefined) checkId("group", opts.group);
   return { name, flags, queues };
+}
+
+function checkId(what: "owner" | "group", v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
+    throw new UsageError(`Invalid ${what} "${v}": expected a numeric id 0..4294967294`);
+  }
 }
 
 function openClone(): number {
@@ -204,13 +207,18 @@ export class TunDevice extends TunQueue {
     this.flags = this.readFlags(this.flags.packetInfo);
   }
 
-  /** Sets the uid allowed to attach (-1 clears it). */
+  /**
+   * Sets the uid allowed to attach. An owner cannot be cleared once set (the kernel answers
+   * EINVAL for -1): re-create the device to drop it.
+   */
   setOwner(uid: number): void {
+    checkId("owner", uid);
     sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETOWNER, uid >>> 0, "TUNSETOWNER", this.name);
   }
 
-  /** Sets the gid allowed to attach (-1 clears it). */
+  /** Sets the gid allowed to attach. Like the owner, it cannot be cleared once set. */
   setGroup(gid: number): void {
+    checkId("group", gid);
     sys.ioctlValue(this.fd, TUN_IOCTL.TUNSETGROUP, gid >>> 0, "TUNSETGROUP", this.name);
   }
 

@@ -13,7 +13,7 @@ import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { IFF } from "../netlink/route/constants.ts";
 import { openTun } from "./device.ts";
-import { localTunHolders } from "./local-holders.ts";
+import { tunHolders } from "./holders.ts";
 
 /** An address to have on the device: "192.0.2.1/24", or with a point-to-point peer. */
 export type EnsureAddress = string | { address: string; peer?: string };
@@ -282,7 +282,7 @@ export async function removeTun(name: string, rtnl?: Rtnl): Promise<{ holders: A
         `tunkit down only deletes tun/tap devices; use ip link del ${name} for others`,
       );
     }
-    const holders = (localTunHolders(name).get(name) ?? []).map((h) => ({ pid: h.pid, comm: h.comm }));
+    const holders = (tunHolders(name).get(name) ?? []).map((h) => ({ pid: h.pid, comm: h.comm }));
     await nl.deleteLink(link.index);
     return { holders };
   } finally {

@@ -1,6 +1,8 @@
 /**
  * Which processes hold a tun/tap device open, read from /proc: a tun fd's fdinfo carries an
- * `iff:` line with the interface name (drivers/net/tun.c, tun_chr_show_fdinfo).
+ * `iff:` line with the interface name (drivers/net/tun.c, tun_chr_show_fdinfo). The line does
+ * not name the network namespace, so by default only processes in the caller's network
+ * namespace (/proc/PID/ns/net) count: a `tun0` elsewhere is another device.
  *
  * @module
  */
@@ -15,9 +17,26 @@ export interface TunHolder {
   fds: number[];
 }
 
+/** Options of {@link tunHolders}. */
+export interface TunHoldersOptions {
+  /** Count holders in every network namespace, not only the caller's. */
+  allNamespaces?: boolean;
+  /** procfs mount point (tests). */
+  proc?: string;
+}
+
+function nsOf(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Lists the processes that have `ifname` attached (all of them when `ifname` is undefined,
- * keyed by interface). Processes whose /proc entries cannot be read are skipped.
+ * Lists the processes of this network namespace that have `ifname` attached (all tun/tap
+ * devices when `ifname` is undefined, keyed by interface). Processes whose /proc entries cannot
+ * be read are skipped.
  *
  * @example
  * ```ts
@@ -25,7 +44,9 @@ export interface TunHolder {
  * tunHolders().get("tun0"); // [{ pid: 1234, comm: "tunkit", fds: [5] }] or undefined
  * ```
  */
-export function tunHolders(ifname?: string, proc = "/proc"): Map<string, TunHolder[]> {
+export function tunHolders(ifname?: string, opts: TunHoldersOptions = {}): Map<string, TunHolder[]> {
+  const proc = opts.proc ?? "/proc";
+  const here = opts.allNamespaces ? undefined : (nsOf(`${proc}/thread-self/ns/net`) ?? nsOf(`${proc}/self/ns/net`));
   const out = new Map<string, TunHolder[]>();
   let pids: string[];
   try {
@@ -34,6 +55,7 @@ export function tunHolders(ifname?: string, proc = "/proc"): Map<string, TunHold
     return out;
   }
   for (const pid of pids) {
+    if (here !== undefined && nsOf(`${proc}/${pid}/ns/net`) !== here) continue;
     let fds: string[];
     try {
       fds = readdirSync(`${proc}/${pid}/fd`);
