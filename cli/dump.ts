@@ -436,7 +436,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
         }
         if (++captured >= count) ac.abort();
       },
-      { signal: ac.signal },
+      // Writing a file: take packets in batches (2 ms), as tcpdump's ring does; printing: at once.
+      { signal: ac.signal, coalesceMs: sink ? 2 : 0 },
     );
   } finally {
     unhook();

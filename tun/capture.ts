@@ -147,8 +147,12 @@ export interface Capture {
   readonly snaplen: number;
   /** Sniff mode shows In/Out; attach mode sees only what the kernel sends into the device. */
   readonly directions: boolean;
-  /** Calls `onPacket` per packet until `signal` aborts, close(), or the device goes away. */
-  listen(onPacket: PacketHandler, opts?: { signal?: AbortSignal }): Promise<CaptureEnd>;
+  /**
+   * Calls `onPacket` per packet until `signal` aborts, close(), or the device goes away.
+   * `coalesceMs` (sniff mode): gather packets this long after a quiet spell before draining
+   * (fewer wake-ups; for writing files).
+   */
+  listen(onPacket: PacketHandler, opts?: { signal?: AbortSignal; coalesceMs?: number }): Promise<CaptureEnd>;
   stats(): CaptureStats;
   close(): void;
 }
@@ -165,7 +169,7 @@ class AttachCapture implements Capture {
   get name(): string {
     return this.dev.name;
   }
-  async listen(onPacket: PacketHandler, opts: { signal?: AbortSignal } = {}): Promise<CaptureEnd> {
+  async listen(onPacket: PacketHandler, opts: { signal?: AbortSignal; coalesceMs?: number } = {}): Promise<CaptureEnd> {
     const snap = this.snaplen;
     try {
       await this.dev.listen(
@@ -202,7 +206,7 @@ class SniffCapture implements Capture {
   get snaplen(): number {
     return this.sniffer.snaplen;
   }
-  listen(onPacket: PacketHandler, opts: { signal?: AbortSignal } = {}): Promise<CaptureEnd> {
+  listen(onPacket: PacketHandler, opts: { signal?: AbortSignal; coalesceMs?: number } = {}): Promise<CaptureEnd> {
     return this.sniffer.listen(onPacket, opts);
   }
   stats(): CaptureStats {

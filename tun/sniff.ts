@@ -50,6 +50,12 @@ export interface SniffListenOptions {
   signal?: AbortSignal;
   /** Packets handled before yielding to the event loop. Default 256. */
   yieldEvery?: number;
+  /**
+   * After the socket ran dry, wait this many milliseconds once it is readable again before
+   * draining, so packets are taken in bigger batches with fewer wake-ups (what TPACKET_V3's
+   * block timeout does for tcpdump). For writing files; leave 0 for interactive output.
+   */
+  coalesceMs?: number;
 }
 
 /** Kernel counters of a sniffer since it was opened (PACKET_STATISTICS, accumulated). */
@@ -199,6 +205,8 @@ export class PacketSniffer {
     const snap = Math.min(this.snaplen, mm.slotSize);
     const flags = SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT;
     const cooked = this.cooked;
+    const coalesce = opts.coalesceMs ?? 0;
+    if (!(coalesce >= 0 && coalesce <= 1000)) throw new UsageError(`Invalid coalesceMs "${coalesce}": expected 0..1000`);
     while (!signal?.aborted) {
       if (this.fd < 0) return "closed";
       let handled = 0;
@@ -233,6 +241,7 @@ export class PacketSniffer {
       else {
         const how = await this.waitReadable(signal);
         if (how !== "ready") return how;
+        if (coalesce > 0) await new Promise((r) => setTimeout(r, coalesce));
       }
     }
     return "stopped";
