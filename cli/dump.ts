@@ -13,7 +13,7 @@ import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync } from "node:fs";
 import {
   UsageError, TunkitError, MalformedError, compileFilter, decode, toJSON, Formatter, formatTimestamp, hexdump, hexdumpLines, linkTypeOf,
-  toHex, openCapture, CaptureClock, PcapSink, CaptureFileReader, MAX_CAPLEN,
+  toHex, openCapture, PcapSink, CaptureFileReader, MAX_CAPLEN,
   type PacketFilter, type LinkType, type Direction, type CaptureMode, type Capture, type CaptureStats,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
@@ -417,21 +417,19 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       flushTimer = setInterval(() => sink!.flush(), 250);
     }
     if (!ctx.opts.quiet) ctx.sinks.stderr(describeCapture(cap) + "\n");
-    const clock = new CaptureClock();
     const filter = plan.filter;
     const count = plan.count;
     const printer = sink ? undefined : new PacketPrinter(plan.print);
     const ts = { sec: 0, nsec: 0 };
     end = await cap.listen(
-      (buf, caplen, wireLen, dir) => {
+      (buf, caplen, wireLen, dir, sec, nsec) => {
         if (filter && !filter.match(buf.subarray(0, caplen), linkType)) return;
-        clock.now();
         if (sink) {
-          sink.write(buf, caplen, wireLen, clock.sec, clock.nsec);
+          sink.write(buf, caplen, wireLen, sec, nsec);
           if (sink.error) ac.abort();
         } else {
-          ts.sec = clock.sec;
-          ts.nsec = clock.nsec;
+          ts.sec = sec;
+          ts.nsec = nsec;
           out.add(printer!.format(buf.subarray(0, caplen), ltNum, ts, wireLen, dir) + "\n");
         }
         if (++captured >= count) ac.abort();

@@ -30,6 +30,9 @@ import { PcapngReader } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
 import { openTun, type TunDevice } from "./device.ts";
 import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
+import { CaptureClock } from "./clock.ts";
+
+export { CaptureClock };
 
 export type { PacketHandler, Direction } from "./sniff.ts";
 
@@ -161,6 +164,7 @@ class AttachCapture implements Capture {
   readonly mode = "attach" as const;
   readonly directions = false;
   received = 0;
+  private readonly clock = new CaptureClock();
   constructor(
     readonly dev: TunDevice,
     readonly linkType: LinkType,
@@ -171,11 +175,13 @@ class AttachCapture implements Capture {
   }
   async listen(onPacket: PacketHandler, opts: { signal?: AbortSignal; coalesceMs?: number } = {}): Promise<CaptureEnd> {
     const snap = this.snaplen;
+    const clock = this.clock;
     try {
       await this.dev.listen(
         (buf, len) => {
           this.received++;
-          onPacket(buf, len < snap ? len : snap, len, undefined);
+          clock.now();
+          onPacket(buf, len < snap ? len : snap, len, undefined, clock.sec, clock.nsec);
         },
         { signal: opts.signal },
       );
@@ -250,39 +256,6 @@ export async function openCapture(name: string, opts: CaptureOptions = {}): Prom
     }
   }
   return new SniffCapture(PacketSniffer.open(name, { snaplen, bufferBytes: opts.bufferBytes }));
-}
-
-/**
- * Per-packet timestamps from the monotonic clock anchored to the epoch once (no allocation,
- * nanosecond arithmetic kept exact by splitting whole seconds from the fraction).
- *
- * @example
- * ```ts
- * import { CaptureClock } from "./capture.ts";
- * const c = new CaptureClock();
- * c.now(); // then c.sec, c.nsec
- * ```
- */
-export class CaptureClock {
-  /** Seconds since the epoch of the last {@link now}. */
-  sec = 0;
-  /** Nanoseconds of the last {@link now}. */
-  nsec = 0;
-  private readonly baseSec: number;
-  private readonly baseFracMs: number;
-  constructor() {
-    const origin = performance.timeOrigin;
-    this.baseSec = Math.floor(origin / 1000);
-    this.baseFracMs = origin - this.baseSec * 1000;
-  }
-  /** Reads the clock into `sec` / `nsec`. */
-  now(): void {
-    const ms = this.baseFracMs + performance.now();
-    const whole = Math.floor(ms / 1000);
-    this.sec = this.baseSec + whole;
-    const ns = Math.floor((ms - whole * 1000) * 1e6);
-    this.nsec = ns > 999_999_999 ? 999_999_999 : ns;
-  }
 }
 
 /** Options of {@link PcapSink}. */
