@@ -23,7 +23,8 @@ import { watch, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import type { LinkType } from "../packet/types.ts";
-import { CaptureClock } from "./clock.ts";
+import { CaptureClock, holdTimer } from "./clock.ts";
+
 
 /** ARPHRD_* values the sniffer cares about (linux/if_arp.h). */
 export const ARPHRD = { ETHER: 1, LOOPBACK: 772, NONE: 65534 } as const;
@@ -302,6 +303,15 @@ export class PacketSniffer {
    * `yieldEvery` packets under load.
    */
   async listen(onPacket: PacketHandler, opts: SniffListenOptions = {}): Promise<SniffEnd> {
+    const release = holdTimer(); // see holdTimer: no idle spin in Bun
+    try {
+      return await this.drain(onPacket, opts);
+    } finally {
+      release();
+    }
+  }
+
+  private async drain(onPacket: PacketHandler, opts: SniffListenOptions): Promise<SniffEnd> {
     const { signal } = opts;
     const yieldEvery = opts.yieldEvery ?? 256;
     if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new UsageError(`Invalid yieldEvery "${yieldEvery}": expected a positive integer`);

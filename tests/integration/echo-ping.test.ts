@@ -2,6 +2,7 @@
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
+import { readFileSync } from "node:fs";
 import { itest, sh, ipLink } from "./_ns.ts";
 import { bg, tunkit, allPrintable } from "./dump-cli.ts";
 
@@ -83,6 +84,31 @@ describe("tunkit echo", () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/EBUSY/);
     expect(second.stderr).toMatch(/attached by .*pid \d+/);
+  }, 20_000);
+
+  itest("idle: echo and a sniffing dump beside it use next to no CPU (no spinning event loop)", async () => {
+    const ticks = (pid: number) => {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (1/100 s)
+    };
+    const echo = bg(["echo", IF]);
+    await echo.waitFor(/answering/);
+    const dump = bg(["dump", IF, "--no-hex"]);
+    await dump.waitFor(/listening on/);
+    expect(ping(["-c", "1", "-W", "2", "192.0.2.2"]).out).toContain("1 received"); // traffic, then quiet
+    await new Promise((r) => setTimeout(r, 300));
+    const e0 = ticks(echo.child.pid!);
+    const d0 = ticks(dump.child.pid!);
+    await new Promise((r) => setTimeout(r, 1500));
+    const e = ticks(echo.child.pid!) - e0;
+    const d = ticks(dump.child.pid!) - d0;
+    echo.kill("SIGINT");
+    dump.kill("SIGINT");
+    await echo.exit();
+    await dump.exit();
+    expect({ echo: e, dump: d }).toEqual({ echo: expect.any(Number), dump: expect.any(Number) });
+    expect(e).toBeLessThan(15); // < 10% of a core over 1.5 s (a spinning loop shows 150)
+    expect(d).toBeLessThan(15);
   }, 20_000);
 
   itest("bad inputs: exit 2, one line, nothing opened", () => {
