@@ -97,6 +97,12 @@ function makeBackend(): Backend {
       const worker = new Worker(url);
       worker.postMessage({ ctl: ctlBuf, events: evBuf, epfd, max: maxEvents });
       worker.unref();
+      // Bun 1.4.5's event loop spins at 100% of a core when nothing but an Atomics.waitAsync is
+      // pending (and does not count it as keeping the process alive). A far-off timer, ref'd only
+      // while a wait is outstanding, makes the loop sleep in epoll and keeps the process alive;
+      // the waitAsync still wakes it at once.
+      const keep = setInterval(() => {}, 1 << 30);
+      keep.unref();
       let closed = false;
       return {
         events: new Uint8Array(evBuf),
@@ -105,12 +111,20 @@ function makeBackend(): Backend {
           Atomics.store(ctl, 0, 1);
           Atomics.notify(ctl, 0);
           const r = Atomics.waitAsync(ctl, 1, 0);
-          if (r.async) await r.value;
+          if (r.async) {
+            keep.ref();
+            try {
+              await r.value;
+            } finally {
+              keep.unref();
+            }
+          }
           return Atomics.load(ctl, 2);
         },
         close(): void {
           if (closed) return;
           closed = true;
+          clearInterval(keep);
           Atomics.store(ctl, 3, 1);
           Atomics.store(ctl, 0, 1);
           Atomics.notify(ctl, 0);

@@ -30,7 +30,7 @@ import { PcapngReader } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
 import { openTun, type TunDevice } from "./device.ts";
 import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
-import { CaptureClock, holdTimer } from "./clock.ts";
+import { CaptureClock } from "./clock.ts";
 
 export { CaptureClock };
 
@@ -177,7 +177,6 @@ class AttachCapture implements Capture {
   async listen(onPacket: PacketHandler, opts: { signal?: AbortSignal; coalesceMs?: number } = {}): Promise<CaptureEnd> {
     const snap = this.snaplen;
     const clock = this.clock;
-    const release = holdTimer(); // see holdTimer: no idle spin in Bun
     try {
       await this.dev.listen(
         (buf, len) => {
@@ -190,8 +189,6 @@ class AttachCapture implements Capture {
     } catch (e) {
       if (e instanceof DeviceClosedError) return e.reason === "deleted" ? "down" : "closed";
       throw e;
-    } finally {
-      release();
     }
     return this.dev.closed ? "closed" : "stopped";
   }

@@ -37,24 +37,3 @@ export class CaptureClock {
     this.nsec = ns > 999_999_999 ? 999_999_999 : ns;
   }
 }
-
-
-const noop = (): void => {};
-
-/**
- * Keeps one far-off timer pending until the returned function is called. With nothing but the
- * poller's `Atomics.waitAsync` pending, Bun 1.4.5's event loop spins at 100% of a core (measured:
- * an idle `TunQueue.listen` with no timer armed); with any timer armed it sleeps in epoll and
- * still wakes at once for the poller. Long-running loops hold one while they wait.
- *
- * @example
- * ```ts
- * import { holdTimer } from "./clock.ts";
- * const release = holdTimer();
- * try { await queue.listen(onPacket, { signal }); } finally { release(); }
- * ```
- */
-export function holdTimer(): () => void {
-  const t = setInterval(noop, 1 << 30);
-  return () => clearInterval(t);
-}

@@ -10,7 +10,6 @@ import { UsageError } from "../common/errors.ts";
 import { SysError, DeviceClosedError } from "../ffi/errors.ts";
 import { echoReply } from "../packet/echo.ts";
 import { MAX_PACKET, type TunQueue } from "./queue.ts";
-import { holdTimer } from "./clock.ts";
 
 /** Options of {@link serveEcho}. */
 export interface EchoOptions {
@@ -106,7 +105,6 @@ export async function serveEcho(queue: TunQueue, opts: EchoOptions = {}): Promis
   const signal = inner.signal;
   const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
   let sinceYield = 0;
-  const release = holdTimer(); // see holdTimer: no idle spin in Bun
   try {
     drain: while (!signal.aborted && !queue.closed) {
       let got = 0;
@@ -139,7 +137,6 @@ export async function serveEcho(queue: TunQueue, opts: EchoOptions = {}): Promis
   } catch (e) {
     if (!(e instanceof DeviceClosedError && e.reason === "closed")) throw e;
   } finally {
-    release();
     outer?.removeEventListener("abort", onAbort);
   }
   if (res.end !== "count" && queue.closed && !outer?.aborted) res.end = "closed";

@@ -23,7 +23,7 @@ import { watch, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import type { LinkType } from "../packet/types.ts";
-import { CaptureClock, holdTimer } from "./clock.ts";
+import { CaptureClock } from "./clock.ts";
 
 
 /** ARPHRD_* values the sniffer cares about (linux/if_arp.h). */
@@ -303,12 +303,7 @@ export class PacketSniffer {
    * `yieldEvery` packets under load.
    */
   async listen(onPacket: PacketHandler, opts: SniffListenOptions = {}): Promise<SniffEnd> {
-    const release = holdTimer(); // see holdTimer: no idle spin in Bun
-    try {
-      return await this.drain(onPacket, opts);
-    } finally {
-      release();
-    }
+    return await this.drain(onPacket, opts);
   }
 
   private async drain(onPacket: PacketHandler, opts: SniffListenOptions): Promise<SniffEnd> {

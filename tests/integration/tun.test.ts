@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import dgram from "node:dgram";
 import { openTun, deleteTun, tunFeatures, TunDevice, SysError, DeviceClosedError, UsageError, IFF } from "../../mod.ts";
 import { itest, sh, ipLink } from "./_ns.ts";
@@ -263,5 +263,33 @@ describe("packets", () => {
     expect((err as SysError).code).toBe("EIO");
     expect((err as SysError).hint).toContain("up");
     dev.close();
+  });
+
+  itest("an idle reader with nothing else pending uses no CPU and keeps the process alive", async () => {
+    // No timer of its own: only the poller's wait is pending (Bun spun at 100% here once).
+    const child = spawn(process.execPath, ["-e", `
+      const { openTun } = await import("${process.cwd()}/mod.ts");
+      const dev = openTun({ name: "tkidle0" });
+      console.log("ready");
+      await dev.listen(() => {});
+      console.log("listen ended");
+    `], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
+        child.on("exit", (c) => reject(new Error(`reader exited early (${c})`)));
+      });
+      const ticks = () => {
+        const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+        return Number(f[11]) + Number(f[12]);
+      };
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = ticks();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(child.exitCode).toBeNull(); // still alive: the pending read keeps it so
+      expect(ticks() - t0).toBeLessThan(15); // < 10% of a core; a spinning loop shows ~150
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });
