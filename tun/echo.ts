@@ -7,7 +7,7 @@
  * @module
  */
 import { UsageError } from "../common/errors.ts";
-import { SysError, DeviceClosedError } from "../ffi/errors.ts";
+import { SysError } from "../ffi/errors.ts";
 import { echoReply } from "../packet/echo.ts";
 import { MAX_PACKET, type TunQueue } from "./queue.ts";
 
@@ -51,10 +51,10 @@ export interface EchoResult {
  * Answers echo requests arriving on `queue` until `signal` aborts, `count` replies were sent, or
  * the device is closed. Rejects with DeviceClosedError if the device is deleted.
  *
- * The loop has TunQueue.listen's shape (drain until EAGAIN, yield every `yieldEvery`, then one
- * poller wake-up; never blocks the event loop, no allocation per packet) plus a short busy
- * poll after traffic (`busyPollUs`), which measured 0.76x -> ~1x of a C responder for
- * one-in-flight round trips (bench/echo.ts).
+ * It runs on TunQueue.listen (drain until EAGAIN, yield every `yieldEvery`, then one poller
+ * wake-up; never blocks the event loop, no allocation per packet) with a short busy poll after
+ * traffic (`busyPollUs`), which measured 0.76x -> ~1x of a C responder for one-in-flight round
+ * trips (bench/echo.ts).
  *
  * @example
  * ```ts
@@ -77,8 +77,6 @@ export async function serveEcho(queue: TunQueue, opts: EchoOptions = {}): Promis
   const res: EchoResult = { answered: 0, ignored: 0, failed: 0, end: "stopped" };
   const onReply = opts.onReply;
   const copy = onReply ? new Uint8Array(MAX_PACKET) : undefined;
-  const spinMs = (opts.busyPollUs ?? DEFAULT_BUSY_POLL_US) / 1000;
-  if (!(spinMs >= 0 && spinMs <= 10)) throw new UsageError(`Invalid busyPollUs "${opts.busyPollUs}": expected 0..10000`);
   const handle = (buf: Uint8Array, len: number): void => {
     if (copy) copy.set(buf.subarray(0, len));
     const n = echoReply(buf, len);
@@ -100,42 +98,8 @@ export async function serveEcho(queue: TunQueue, opts: EchoOptions = {}): Promis
       inner.abort();
     }
   };
-  const buf = new Uint8Array(MAX_PACKET);
-  const yieldEvery = opts.yieldEvery ?? 256;
-  const signal = inner.signal;
-  const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
-  let sinceYield = 0;
   try {
-    drain: while (!signal.aborted && !queue.closed) {
-      let got = 0;
-      for (;;) {
-        let n = queue.tryRead(buf);
-        if (n < 0) {
-          // Busy-poll briefly after traffic (like NAPI busy polling): the next request of a
-          // ping-pong usually lands within microseconds, sooner than a wake-up through the poller.
-          if (got === 0 || spinMs === 0) break;
-          const until = performance.now() + spinMs;
-          while ((n = queue.tryRead(buf)) < 0 && performance.now() < until);
-          if (n < 0) break;
-        }
-        handle(buf, n);
-        got++;
-        if (signal.aborted) break drain;
-        if (++sinceYield >= yieldEvery) {
-          sinceYield = 0;
-          await immediate();
-          continue drain;
-        }
-      }
-      try {
-        await queue.waitReadable(signal);
-      } catch (e) {
-        if (signal.aborted) break;
-        throw e;
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof DeviceClosedError && e.reason === "closed")) throw e;
+    await queue.listen(handle, { signal: inner.signal, yieldEvery: opts.yieldEvery, busyPollUs: opts.busyPollUs ?? DEFAULT_BUSY_POLL_US });
   } finally {
     outer?.removeEventListener("abort", onAbort);
   }
