@@ -13,7 +13,6 @@ if (missing.length) {
 }
 const ptest = missing.length ? test.skip : itest;
 const t = new Topology("dns");
-let ready = false;
 
 beforeAll(async () => {
   if (missing.length || ptest === test.skip) return;
@@ -21,11 +20,10 @@ beforeAll(async () => {
   await t.startServer(1 << 20);
   await t.startMicrosocks(1080);
   await t.startTinyproxy(8888);
-  ready = true;
 }, 60_000);
 
 afterAll(async () => {
-  if (ready) await t.down();
+  await t.down(); // also after a beforeAll that failed half-way
 });
 
 async function withTunnel<T>(kind: "socks" | "http", url: string, extra: string[], fn: (p: Proc) => Promise<T>): Promise<T> {

@@ -13,18 +13,16 @@ if (missing.length) {
 }
 const ptest = missing.length ? test.skip : itest;
 const t = new Topology("rt");
-let ready = false;
 
 beforeAll(async () => {
   if (missing.length || ptest === test.skip) return;
   t.up();
   await t.startServer(1 << 20);
   await t.startMicrosocks(1080);
-  ready = true;
 }, 60_000);
 
 afterAll(async () => {
-  if (ready) await t.down();
+  await t.down(); // also after a beforeAll that failed half-way
 });
 
 type J = Record<string, unknown>;

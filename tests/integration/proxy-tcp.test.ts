@@ -17,7 +17,6 @@ if (missing.length) {
 const ptest = missing.length ? test.skip : itest;
 
 const t = new Topology("tcp");
-let ready = false;
 
 beforeAll(async () => {
   if (missing.length || ptest === test.skip) return;
@@ -28,11 +27,10 @@ beforeAll(async () => {
   await t.startDante(1082);
   await t.startTinyproxy(8888);
   await t.startTinyproxy(8889, { user: "alice", pass: "s3cret" });
-  ready = true;
 }, 60_000);
 
 afterAll(async () => {
-  if (ready) await t.down();
+  await t.down(); // also after a beforeAll that failed half-way
 });
 
 /** Runs tunkit KIND with URL on tk0 (created, 198.18.0.1/30 + fd54:4b::1/126), routes the server's networks into it. */
@@ -48,6 +46,13 @@ async function withTunnel<T>(kind: "socks" | "http", url: string, fn: (p: Proc) 
     expect(code).toBe(0);
     expect(spawnSync("ip", ["link", "show", "tk0"]).status).not.toBe(0); // created here: gone with tunkit
   }
+}
+
+/** Runs a shell pipeline without blocking the event loop (the daemons' log pipes must keep draining). */
+async function shell(cmd: string): Promise<{ out: string; err: string }> {
+  const p = new Proc(["sh", "-c", cmd]);
+  await p.exited;
+  return { out: p.out, err: p.err };
 }
 
 describe("curl through each proxy: the server sees the proxy as its peer", () => {
@@ -76,17 +81,17 @@ describe("curl through each proxy: the server sees the proxy as its peer", () =>
 describe("bulk", () => {
   ptest("100 MiB through dante arrives with the right SHA-256", async () => {
     await withTunnel("socks", "socks5://192.0.2.2:1082", async () => {
-      const r = spawnSync("sh", ["-c", `curl -sS --max-time 50 http://${SERVER_V4}/big | sha256sum`], { encoding: "utf8" });
-      expect(r.stderr).toBe("");
-      expect(r.stdout.split(" ")[0]).toBe(t.bigSha);
+      const r = await shell(`curl -sS --max-time 50 http://${SERVER_V4}/big | sha256sum`);
+      expect(r.err).toBe("");
+      expect(r.out.split(" ")[0]).toBe(t.bigSha);
     });
   }, 60_000);
 
   ptest("100 MiB through tinyproxy arrives with the right SHA-256", async () => {
     await withTunnel("http", "http://192.0.2.2:8888", async () => {
-      const r = spawnSync("sh", ["-c", `curl -sS --max-time 50 http://${SERVER_V4}/big | sha256sum`], { encoding: "utf8" });
-      expect(r.stderr).toBe("");
-      expect(r.stdout.split(" ")[0]).toBe(t.bigSha);
+      const r = await shell(`curl -sS --max-time 50 http://${SERVER_V4}/big | sha256sum`);
+      expect(r.err).toBe("");
+      expect(r.out.split(" ")[0]).toBe(t.bigSha);
     });
   }, 60_000);
 
@@ -101,9 +106,9 @@ describe("bulk", () => {
     } else console.log("!!! nft missing: the proxy link is not impaired in this run");
     try {
       await withTunnel("socks", "socks5://192.0.2.2:1082", async (p) => {
-        const r = spawnSync("sh", ["-c", `curl -sS --max-time 50 http://${SERVER_V4}/mid | sha256sum`], { encoding: "utf8" });
-        expect(r.stderr).toBe("");
-        expect(r.stdout.split(" ")[0]).toBe(midSha);
+        const r = await shell(`curl -sS --max-time 50 http://${SERVER_V4}/mid | sha256sum`);
+        expect(r.err).toBe("");
+        expect(r.out.split(" ")[0]).toBe(midSha);
         p.kill("SIGUSR1");
         await p.waitFor(/dropped [1-9]\d*/);
       }, ["--impair", "loss=0.05,reorder=0.1,seed=7"]);

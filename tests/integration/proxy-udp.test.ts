@@ -13,7 +13,6 @@ if (missing.length) {
 }
 const ptest = missing.length ? test.skip : itest;
 const t = new Topology("udp");
-let ready = false;
 
 beforeAll(async () => {
   if (missing.length || ptest === test.skip) return;
@@ -22,11 +21,10 @@ beforeAll(async () => {
   await t.startMicrosocks(1080);
   await t.startDante(1082);
   await t.startTinyproxy(8888);
-  ready = true;
 }, 60_000);
 
 afterAll(async () => {
-  if (ready) await t.down();
+  await t.down(); // also after a beforeAll that failed half-way
 });
 
 async function withTunnel<T>(kind: "socks" | "http", url: string, fn: (p: Proc) => Promise<T>): Promise<T> {
