@@ -11,7 +11,7 @@ export interface TunnelStatsJson {
   udp: { total: number; active: number; failed: number; refused: number };
   dns: { queries: number; fake: number; tcp: number; failed: number };
   bytes: { up: number; down: number };
-  packets: { in: number; out: number; dropped: number; resets: number; unreachable: number; rescued: number };
+  packets: { in: number; out: number; dropped: number; resets: number; unreachable: number };
   errors: number;
   uptimeSec: number;
 }
@@ -49,8 +49,6 @@ export class TunnelStats {
   dropped = 0;
   resets = 0;
   unreachable = 0;
-  /** Packets the watchdog read after the read loop missed a readiness wake-up. */
-  rescued = 0;
   errors = 0;
 
   toJSON(): TunnelStatsJson {
@@ -59,7 +57,7 @@ export class TunnelStats {
       udp: { total: this.udpTotal, active: this.udpActive, failed: this.udpFailed, refused: this.udpRefused },
       dns: { queries: this.dnsQueries, fake: this.dnsFake, tcp: this.dnsTcp, failed: this.dnsFailed },
       bytes: { up: this.bytesUp, down: this.bytesDown },
-      packets: { in: this.packetsIn, out: this.packetsOut, dropped: this.dropped, resets: this.resets, unreachable: this.unreachable, rescued: this.rescued },
+      packets: { in: this.packetsIn, out: this.packetsOut, dropped: this.dropped, resets: this.resets, unreachable: this.unreachable },
       errors: this.errors,
       uptimeSec: Math.round((Date.now() - this.started) / 1000),
     };
@@ -75,7 +73,6 @@ export class TunnelStats {
       `up ${mb(this.bytesUp)}`,
       `down ${mb(this.bytesDown)}`,
       `dropped ${this.dropped}`,
-      ...(this.rescued ? [`rescued ${this.rescued}`] : []),
       `errors ${this.errors}`,
     ].join(", ");
   }

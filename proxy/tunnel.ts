@@ -124,9 +124,6 @@ export class Tunnel {
   private readonly fake6: string | undefined;
   private readonly rand: (() => number) | undefined;
   private held: Uint8Array | undefined;
-  private watchdog: ReturnType<typeof setInterval> | undefined;
-  private lastIn = 0;
-  private rescueBuf: Uint8Array | undefined;
 
   constructor(opts: TunnelOptions) {
     if (!opts.v4 && !opts.v6) throw new UsageError("A tunnel needs an IPv4 or IPv6 address on the tun");
@@ -185,12 +182,6 @@ export class Tunnel {
       this.servers.push(srv);
     }
     this.timer = setInterval(() => this.sweep(), 1000);
-    // Watchdog: a tun that stayed silent for a tick is drained by hand. It covers lost readiness
-    // wake-ups of the shared poller (seen under load: the read loop stays parked with packets
-    // queued, and every flow stalls); `stats.rescued` counts the packets it read. Idle cost: one
-    // non-blocking read() every 20 ms.
-    this.watchdog = setInterval(() => this.rescue(), 20);
-    (this.watchdog as { unref?: () => void }).unref?.();
     (this.timer as { unref?: () => void }).unref?.();
     this.loop = this.opts.tun.listen((b, n) => this.onPacket(b, n), { signal: this.abort.signal });
     this.loop.catch((e) => this.error(`tun read: ${(e as Error).message}`));
@@ -200,9 +191,7 @@ export class Tunnel {
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
-    if (this.watchdog) clearInterval(this.watchdog);
     this.timer = undefined;
-    this.watchdog = undefined;
     for (const s of this.servers.splice(0)) s.close();
     for (let id = 0; id < this.flows.length; id++) {
       const f = this.flows[id];
@@ -215,27 +204,6 @@ export class Tunnel {
   private error(line: string): void {
     this.stats.errors++;
     this.opts.onError?.(line);
-  }
-
-  private rescue(): void {
-    const st = this.stats;
-    if (st.packetsIn !== this.lastIn || this.abort.signal.aborted) {
-      this.lastIn = st.packetsIn;
-      return;
-    }
-    const tun = this.opts.tun;
-    const buf = (this.rescueBuf ??= new Uint8Array(MAX_PACKET));
-    try {
-      for (let k = 0; k < 1024; k++) {
-        const n = tun.tryRead(buf);
-        if (n < 0) break;
-        st.rescued++;
-        this.onPacket(buf, n);
-      }
-    } catch {
-      /* the read loop reports tun errors */
-    }
-    this.lastIn = st.packetsIn;
   }
 
   private write(b: Uint8Array, len: number): void {
