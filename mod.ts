@@ -30,7 +30,8 @@ export { IFF, TUN_F, featureNames } from "./ffi/abi.ts";
 export { enterNetns, netnsPath, NETNS_RUN_DIR } from "./ffi/netns.ts";
 
 // --- netlink (rtnetlink): exports added as netlink/ lands -------------------------------------
-export { parseAddr, parsePrefix, formatAddr, addrFamily, formatMac, parseMac, type Prefix } from "./netlink/route/ip.ts";
+export { parseAddr, parsePrefix, formatAddr, addrFamily, type Prefix } from "./netlink/route/ip.ts";
+export { formatIp, formatIpv4, formatIpv6, parseIp, parseCidr, formatMac, parseMac, type Cidr } from "./common/addr.ts";
 export { AF, RTN, RT_SCOPE, RT_TABLE, RTPROT, IF_OPER, IFA_F } from "./netlink/route/constants.ts";
 export {
   protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
@@ -78,7 +79,6 @@ export {
 } from "./packet/pcap.ts";
 export { PcapngReader, PcapngWriter, readPcapng, type PcapngFile, type PcapngRecord } from "./packet/pcapng.ts";
 export { compileFilter, parseFilter, peekPacket, type PacketFilter, type FilterNode, type PacketPeek } from "./packet/filter.ts";
-export { formatIpv4, formatIpv6 } from "./packet/addr.ts";
 
 // --- capture, echo, inject (issue #5): live capture (attach or sniff), pcap sink, responder, injector
 export {

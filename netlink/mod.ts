@@ -34,7 +34,8 @@ export {
   protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
   operstateName, linkTypeName, linkFlagNames, addressFlagNames, parseAddressFlags, ruleActionName,
 } from "./route/names.ts";
-export { formatAddr, parseAddr, parsePrefix, formatMac, parseMac } from "./route/ip.ts";
+export { formatAddr, parseAddr, parsePrefix } from "./route/ip.ts";
+export { formatMac, parseMac } from "../common/addr.ts";
 export type { Prefix } from "./route/ip.ts";
 export { AttributeEncoder, AttributeDecoder } from "./core/attribute.ts";
 export { ByteWriter } from "./core/writer.ts";

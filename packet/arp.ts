@@ -5,7 +5,7 @@
  */
 import { Cursor } from "../common/cursor.ts";
 import { toHex } from "../common/hex.ts";
-import { formatIpv4, formatMac } from "./addr.ts";
+import { formatIpv4, formatMac } from "../common/addr.ts";
 import type { ArpPacket } from "./types.ts";
 
 /**
@@ -30,7 +30,7 @@ export function decodeArp(bytes: Uint8Array, off: number): ArpPacket {
   const addr = (len: number, kind: "hw" | "proto"): string => {
     const at = off + c.pos;
     c.skip(len);
-    if (kind === "hw" && len === 6) return formatMac(bytes, at);
+    if (kind === "hw" && len === 6) return formatMac(bytes, at, 6);
     if (kind === "proto" && len === 4 && protocolType === 0x0800) return formatIpv4(bytes, at);
     return toHex(bytes.subarray(at, at + len), ":");
   };

@@ -6,7 +6,7 @@
  * @module
  */
 import { UsageError } from "../common/errors.ts";
-import { parseIp, parseMac } from "./addr.ts";
+import { parseIp, parseMac } from "../common/addr.ts";
 import {
   ipv4HeaderChecksum,
   PROTO_ICMP,
@@ -383,8 +383,8 @@ export function buildEthernet(
 ): Uint8Array {
   const vlans = spec.vlans ?? [];
   const b = new Uint8Array(14 + 4 * vlans.length + payload.length);
-  b.set(parseMac(spec.dst), 0);
-  b.set(parseMac(spec.src), 6);
+  b.set(parseMac(spec.dst, 6), 0);
+  b.set(parseMac(spec.src, 6), 6);
   const v = new DataView(b.buffer);
   let p = 12;
   for (const t of vlans) {
@@ -422,12 +422,12 @@ export function buildArp(spec: {
   b[4] = 6;
   b[5] = 4;
   v.setUint16(6, checkInt("ARP operation", spec.operation, 0xffff));
-  b.set(parseMac(spec.senderMac), 8);
+  b.set(parseMac(spec.senderMac, 6), 8);
   const sip = parseIp(spec.senderIp);
   const tip = parseIp(spec.targetIp);
   if (sip.length !== 4 || tip.length !== 4) throw new UsageError(`Invalid ARP addresses "${spec.senderIp}", "${spec.targetIp}": expected IPv4`);
   b.set(sip, 14);
-  b.set(parseMac(spec.targetMac ?? "00:00:00:00:00:00"), 18);
+  b.set(parseMac(spec.targetMac ?? "00:00:00:00:00:00", 6), 18);
   b.set(tip, 24);
   return b;
 }

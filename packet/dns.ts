@@ -6,7 +6,7 @@
  * @module
  */
 import { MalformedError, TruncatedError, isDecodeError } from "../common/errors.ts";
-import { formatIpv4, formatIpv6 } from "./addr.ts";
+import { formatIpv4, formatIpv6 } from "../common/addr.ts";
 import type { DnsRecord, DnsSummary } from "./types.ts";
 
 /** At most this many compression pointers are followed in one name. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { Cursor } from "../common/cursor.ts";
-import { formatMac } from "./addr.ts";
+import { formatMac } from "../common/addr.ts";
 import type { EthernetHeader, VlanTag } from "./types.ts";
 
 /** EtherTypes tunkit decodes. */
@@ -36,8 +36,8 @@ export const MAX_VLAN_TAGS = 8;
 export function decodeEthernet(bytes: Uint8Array): EthernetHeader {
   const c = new Cursor(bytes, "Ethernet header");
   c.need(14);
-  const dst = formatMac(bytes, 0);
-  const src = formatMac(bytes, 6);
+  const dst = formatMac(bytes, 0, 6);
+  const src = formatMac(bytes, 6, 6);
   c.skip(12);
   let etherType = c.u16be();
   const vlans: VlanTag[] = [];

@@ -15,7 +15,7 @@
  * @module
  */
 import { UsageError } from "../common/errors.ts";
-import { parseCidr, parseIp } from "./addr.ts";
+import { parseCidr, parseIp } from "../common/addr.ts";
 import { IPV6_EXT_NAMES, MAX_IPV6_EXTENSIONS } from "./ipv6.ts";
 import type { LinkType } from "./types.ts";
 

@@ -6,7 +6,7 @@
  */
 import { Cursor } from "../common/cursor.ts";
 import { TruncatedError } from "../common/errors.ts";
-import { formatIpv4 } from "./addr.ts";
+import { formatIpv4 } from "../common/addr.ts";
 import { decodeQuoted } from "./quoted.ts";
 import type { IcmpMessage } from "./types.ts";
 

@@ -6,7 +6,7 @@
  */
 import { Cursor } from "../common/cursor.ts";
 import { TruncatedError } from "../common/errors.ts";
-import { formatIpv6, formatMac } from "./addr.ts";
+import { formatIpv6, formatMac } from "../common/addr.ts";
 import { toHex } from "../common/hex.ts";
 import { decodeQuoted } from "./quoted.ts";
 import type { DecodeNotes, Icmpv6Message, NdOption } from "./types.ts";
@@ -128,7 +128,7 @@ function ndOptions(b: Uint8Array, start: number, notes: DecodeNotes): NdOption[]
     }
     const o: NdOption = { type, length };
     if ((type === 1 || type === 2) && length >= 8) {
-      o.linkAddress = length === 8 ? formatMac(b, i + 2) : toHex(b.subarray(i + 2, i + length), ":");
+      o.linkAddress = length === 8 ? formatMac(b, i + 2, 6) : toHex(b.subarray(i + 2, i + length), ":");
     } else if (type === 3 && length >= 32) {
       const fl = b[i + 3]!;
       const u32 = (p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;

@@ -5,7 +5,7 @@
  */
 import { Cursor } from "../common/cursor.ts";
 import { MalformedError } from "../common/errors.ts";
-import { formatIpv4 } from "./addr.ts";
+import { formatIpv4 } from "../common/addr.ts";
 import { verifyIpv4Header } from "./checksum.ts";
 import type { DecodeNotes, Ipv4Header, Ipv4Option } from "./types.ts";
 

@@ -6,7 +6,7 @@
  */
 import { Cursor } from "../common/cursor.ts";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
-import { formatIpv6 } from "./addr.ts";
+import { formatIpv6 } from "../common/addr.ts";
 import type { DecodeNotes, Ipv6Extension, Ipv6Header } from "./types.ts";
 
 /** The walk gives up (malformed) after this many extension headers. */

@@ -14,7 +14,7 @@
 import { UsageError } from "../common/errors.ts";
 import { checksumAdjust16, checksumAdjustBytes, readChecksum, writeChecksum } from "../packet/checksum.ts";
 import { buildIcmp, buildTcp } from "../packet/build.ts";
-import { formatIpv4, formatIpv6 } from "../packet/addr.ts";
+import { formatIpv4, formatIpv6 } from "../common/addr.ts";
 import { FLOW, FlowTable } from "./nat.ts";
 
 /** What {@link TcpRedirect.process} decided about a packet. */

@@ -14,7 +14,7 @@
 import net from "node:net";
 import { UsageError } from "../common/errors.ts";
 import { buildTcp } from "../packet/build.ts";
-import { parseIp } from "../packet/addr.ts";
+import { parseIp } from "../common/addr.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
 import type { FakeIpPool } from "./dns.ts";

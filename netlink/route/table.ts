@@ -8,7 +8,8 @@
 import { MalformedError, TruncatedError } from "../../common/errors.ts";
 import { AttributeDecoder, AttributeEncoder } from "../core/attribute.ts";
 import type { ByteWriter } from "../core/writer.ts";
-import { formatAddr, formatMac, parseAddr, parseMac } from "./ip.ts";
+import { formatMac, parseMac } from "../../common/addr.ts";
+import { formatAddr, parseAddr } from "./ip.ts";
 
 /** A custom attribute codec, for values that are not a plain scalar. */
 export interface AttrCodec<T = unknown> {

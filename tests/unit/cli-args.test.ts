@@ -39,7 +39,7 @@ describe("addresses and prefixes", () => {
   test("ipAddress refuses prefixes and names the value", () => {
     expect(ipAddress("2001:db8::1").family).toBe(10);
     expect(usage(() => ipAddress("192.0.2.1/24", undefined, "gateway"))).toContain('Invalid gateway "192.0.2.1/24"');
-    expect(usage(() => ipAddress("nope", undefined, "gateway"))).toBe('Invalid gateway "nope"');
+    expect(usage(() => ipAddress("nope", undefined, "gateway"))).toBe('Invalid gateway "nope": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)');
   });
   test("intInRange", () => {
     expect(intInRange("1400", "MTU", 68, 65535)).toBe(1400);

@@ -3,7 +3,7 @@ import { TcpRedirect, VERDICT, tcpResetFor, icmpUnreachableFor, viewPacket, rewr
 import { FLOW } from "../../proxy/nat.ts";
 import { buildTcp, buildUdp } from "../../packet/build.ts";
 import { verifyIpv4Header, verifyTransport, transportChecksum } from "../../packet/checksum.ts";
-import { parseIp } from "../../packet/addr.ts";
+import { parseIp } from "../../common/addr.ts";
 import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";
 
 const T4 = parseIp("198.18.0.1");

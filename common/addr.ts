@@ -1,0 +1,153 @@
+/**
+ * Addresses as text and bytes, for every part of tunkit: IPv4/IPv6 through ipaddr.js (printed
+ * the way inet_ntop prints them, as tcpdump and iproute2 do: `::ffff:192.0.2.1`, `::192.0.2.1`),
+ * prefixes with their length checked, and link-layer (MAC) addresses.
+ *
+ * @module
+ */
+import ipaddr from "ipaddr.js";
+import { UsageError } from "./errors.ts";
+
+const HEX = "0123456789abcdef";
+
+/**
+ * Formats `len` bytes at `off` (default: the rest of `b`) as lowercase colon-separated hex, the
+ * way MAC and other link-layer addresses are written. Missing bytes read as 0.
+ *
+ * @example
+ * ```ts
+ * import { formatMac } from "./addr.ts";
+ * formatMac(new Uint8Array([0x02, 0, 0, 0, 0, 1])); // "02:00:00:00:00:01"
+ * ```
+ */
+export function formatMac(b: Uint8Array, off = 0, len = b.length - off): string {
+  let s = "";
+  for (let i = 0; i < len; i++) {
+    const v = b[off + i] ?? 0;
+    if (i > 0) s += ":";
+    s += HEX[v >> 4]! + HEX[v & 15]!;
+  }
+  return s;
+}
+
+/**
+ * Parses a link-layer address: hex bytes separated by `:` or `-`. With `len`, exactly that many
+ * bytes (6 for a MAC).
+ *
+ * @example
+ * ```ts
+ * import { parseMac } from "./addr.ts";
+ * parseMac("02:00:00:00:00:01", 6); // Uint8Array [2, 0, 0, 0, 0, 1]
+ * ```
+ */
+export function parseMac(text: string, len?: number): Uint8Array {
+  const parts = text.split(/[:-]/);
+  if (!parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p)) || (len !== undefined && parts.length !== len)) {
+    const what = len === 6 ? "MAC address" : "link-layer address";
+    throw new UsageError(`Invalid ${what} "${text}": expected ${len ?? "some"} hex bytes like 02:00:00:00:00:01`);
+  }
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+/**
+ * Formats the 4 bytes at `off` as dotted-quad IPv4. Missing bytes read as 0 (callers check bounds).
+ *
+ * @example
+ * ```ts
+ * import { formatIpv4 } from "./addr.ts";
+ * formatIpv4(new Uint8Array([192, 0, 2, 1]), 0); // "192.0.2.1"
+ * ```
+ */
+export function formatIpv4(b: Uint8Array, off = 0): string {
+  return `${b[off] ?? 0}.${b[off + 1] ?? 0}.${b[off + 2] ?? 0}.${b[off + 3] ?? 0}`;
+}
+
+/**
+ * Formats the 16 bytes at `off` as IPv6, RFC 5952 style, with inet_ntop's embedded IPv4 forms
+ * (`::ffff:192.0.2.1` mapped, `::192.0.2.1` compatible).
+ *
+ * @example
+ * ```ts
+ * import { formatIpv6 } from "./addr.ts";
+ * formatIpv6(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1]), 0); // "2001:db8::1"
+ * ```
+ */
+export function formatIpv6(b: Uint8Array, off = 0): string {
+  const bytes: number[] = new Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = b[off + i] ?? 0;
+  let zeros10 = true;
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) zeros10 = false;
+  if (zeros10) {
+    const w5 = (bytes[10]! << 8) | bytes[11]!;
+    const w6 = (bytes[12]! << 8) | bytes[13]!;
+    const v4 = formatIpv4(Uint8Array.from(bytes), 12);
+    if (w5 === 0xffff) return "::ffff:" + v4;
+    if (w5 === 0 && w6 !== 0) return "::" + v4;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/**
+ * Formats 4 or 16 bytes as IPv4 or IPv6.
+ *
+ * @example
+ * ```ts
+ * import { formatIp } from "./addr.ts";
+ * formatIp(new Uint8Array([198, 51, 100, 7])); // "198.51.100.7"
+ * ```
+ */
+export function formatIp(b: Uint8Array): string {
+  if (b.length === 4) return formatIpv4(b, 0);
+  if (b.length === 16) return formatIpv6(b, 0);
+  throw new RangeError(`An IP address has 4 or 16 bytes, not ${b.length}`);
+}
+
+/**
+ * Parses IPv4 (four-part dotted decimal only) or IPv6 text into 4 or 16 bytes; with `version`,
+ * only that family.
+ *
+ * @example
+ * ```ts
+ * import { parseIp } from "./addr.ts";
+ * parseIp("2001:db8::1").length; // 16
+ * ```
+ */
+export function parseIp(text: string, version?: 4 | 6): Uint8Array {
+  let bytes: number[];
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) bytes = ipaddr.IPv4.parse(text).toByteArray();
+  else if (ipaddr.IPv6.isValid(text)) bytes = ipaddr.IPv6.parse(text).toByteArray();
+  else throw new UsageError(`Invalid IP address "${text}": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)`);
+  const v = bytes.length === 4 ? 4 : 6;
+  if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
+  return Uint8Array.from(bytes);
+}
+
+/** An address with a prefix length. */
+export interface Cidr {
+  bytes: Uint8Array;
+  /** Prefix length; the full length (32/128) when the text had none. */
+  prefix: number;
+}
+
+/**
+ * Parses `ADDR[/LEN]`, checking LEN against the family: 0..32 for IPv4, 0..128 for IPv6.
+ *
+ * @example
+ * ```ts
+ * import { parseCidr } from "./addr.ts";
+ * parseCidr("192.0.2.0/24").prefix; // 24
+ * // parseCidr("192.0.2.1/33"): UsageError 'Invalid prefix length "33" for IPv4: expected 0..32'
+ * ```
+ */
+export function parseCidr(text: string, version?: 4 | 6): Cidr {
+  const slash = text.indexOf("/");
+  const bytes = parseIp(slash < 0 ? text : text.slice(0, slash), version);
+  const max = bytes.length * 8;
+  if (slash < 0) return { bytes, prefix: max };
+  const p = text.slice(slash + 1);
+  const prefix = /^\d{1,3}$/.test(p) ? Number(p) : NaN;
+  if (!(prefix >= 0 && prefix <= max)) {
+    throw new UsageError(`Invalid prefix length "${p}" for IPv${max === 32 ? 4 : 6}: expected 0..${max}`);
+  }
+  return { bytes, prefix };
+}
