@@ -13,6 +13,7 @@ import { isNetlinkErrno } from "../netlink/rtnl.ts";
 import { AF, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
+import { TUN_F } from "../ffi/abi.ts";
 import { installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
 import type { Dialer } from "./dial.ts";
 import { FakeIpPool } from "./dns.ts";
@@ -215,8 +216,11 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       if (!isNetlinkErrno(e, "ENODEV")) throw e;
       exists = false;
     }
-    const device = openTun({ name: plan.name });
+    const device = openTun({ name: plan.name, vnetHdr: true });
     undo.push(() => device.close());
+    // Whole 64 KiB TCP segments with partial checksums through the tun (see TunnelOptions.vnetHdr).
+    const vnetHdr = device.vnetHdrSize();
+    device.setOffload(TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6);
     const index = await nl.index(plan.name);
     const have = await nl.listAddresses({ dev: index });
     for (const a of plan.addresses) {
@@ -250,7 +254,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     for (const r of pending) await nl.addRoute(r);
     const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url) : new HttpConnectDialer(plan.url);
     const tunnel = new Tunnel({
-      tun: device, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool,
+      tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool,
       connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, impair: plan.impair,
     });
     await tunnel.start();

@@ -142,6 +142,9 @@ function equalAt(a: Uint8Array, aOff: number, b: Uint8Array, n: number): boolean
  * const v = {} as PacketView; viewPacket(p, p.length, v);
  * rewriteInPlace(p, v, new Uint8Array([198, 18, 0, 2]), 0, 10000, new Uint8Array([198, 18, 0, 1]), 0, 1234, new Uint8Array(32));
  * ```
+ *
+ * `partial`: the transport checksum is a partial one (vnet_hdr VIRTIO_NET_HDR_F_NEEDS_CSUM),
+ * i.e. the uncomplemented pseudo-header sum: only the address change is folded into it.
  */
 export function rewriteInPlace(
   b: Uint8Array,
@@ -153,6 +156,7 @@ export function rewriteInPlace(
   newDstOff: number,
   newDport: number,
   scratch: Uint8Array,
+  partial = false,
 ): void {
   const n = v.version === 4 ? 4 : 16;
   for (let i = 0; i < n; i++) {
@@ -166,8 +170,13 @@ export function rewriteInPlace(
   if (v.version === 4) writeChecksum(b, 10, checksumAdjustBytes(readChecksum(b, 10), b, a, scratch, 0, 8));
   const csOff = v.proto === 6 ? l4 + 16 : l4 + 6;
   let cs = readChecksum(b, csOff);
-  // A UDP-over-IPv4 checksum of 0 means "none": keep it that way.
-  if (!(v.proto === 17 && v.version === 4 && cs === 0)) {
+  if (partial) {
+    // CHECKSUM_PARTIAL (vnet_hdr NEEDS_CSUM): the field holds the folded pseudo-header sum, not
+    // yet complemented; whoever completes it sums the header (ports included) and the data.
+    // Only the addresses of the pseudo header change it.
+    writeChecksum(b, csOff, ~checksumAdjustBytes(~cs & 0xffff, b, a, scratch, 0, 2 * n) & 0xffff);
+  } else if (!(v.proto === 17 && v.version === 4 && cs === 0)) {
+    // A UDP-over-IPv4 checksum of 0 means "none": keep it that way.
     cs = checksumAdjustBytes(cs, b, a, scratch, 0, 2 * n);
     cs = checksumAdjust16(cs, oldSport, newSport);
     cs = checksumAdjust16(cs, oldDport, newDport);
@@ -219,9 +228,9 @@ export class TcpRedirect {
 
   /**
    * Classifies and, for TCP, rewrites the packet in `b[0..len)` in place. See {@link VERDICT}.
-   * `now` stamps new flows.
+   * `now` stamps new flows. `partial`: its transport checksum is partial (vnet_hdr NEEDS_CSUM).
    */
-  process(b: Uint8Array, len: number, now: number): number {
+  process(b: Uint8Array, len: number, now: number, partial = false): number {
     const v = this.view;
     if (!viewPacket(b, len, v)) {
       this.dropped++;
@@ -249,7 +258,7 @@ export class TcpRedirect {
       const id = dport;
       const st = t.state[id]!;
       if (t.family[id] !== v.version || st === FLOW.FREE || st === FLOW.CONNECTING) return VERDICT.DROP;
-      rewriteInPlace(b, v, t.dst, id * 16, t.dport[id]!, t.src, id * 16, t.sport[id]!, this.scratch);
+      rewriteInPlace(b, v, t.dst, id * 16, t.dport[id]!, t.src, id * 16, t.sport[id]!, this.scratch, partial);
       this.lastId = id;
       return VERDICT.WRITE;
     }
@@ -273,7 +282,7 @@ export class TcpRedirect {
       if (id < 0) return VERDICT.RESET;
       verdict = VERDICT.NEW;
     }
-    rewriteInPlace(b, v, fake, 0, id, tun, 0, port, this.scratch);
+    rewriteInPlace(b, v, fake, 0, id, tun, 0, port, this.scratch, partial);
     this.lastId = id;
     return verdict;
   }

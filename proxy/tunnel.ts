@@ -50,6 +50,13 @@ export interface TunnelOptions {
   connectTimeoutMs?: number;
   /** Idle timeout of UDP flows (ms). Default 60 s. */
   udpIdleMs?: number;
+  /**
+   * Bytes of `struct virtio_net_hdr` before each packet (the queue opened with IFF_VNET_HDR), 0
+   * without. With TUNSETOFFLOAD (CSUM, TSO4, TSO6) the kernel hands whole 64 KiB TCP segments
+   * with partial checksums through the tun: they are rewritten and written back as they are,
+   * header and all, and the kernel's TCP takes them whole (no segmenting, no checksumming).
+   */
+  vnetHdr?: number;
   /** Called with one line per failed flow. */
   onError?: (line: string) => void;
   /**
@@ -124,12 +131,21 @@ export class Tunnel {
   private readonly fake6: string | undefined;
   private readonly rand: (() => number) | undefined;
   private held: Uint8Array | undefined;
+  /** vnet_hdr size (0: none). */
+  private readonly hdr: number;
+  /** The packet after the vnet header, for the last buffer seen (the tun's reused one). */
+  private bodyOf: Uint8Array | undefined;
+  private body: Uint8Array = new Uint8Array(0);
+  /** Generated packets (RST, UDP, ICMP) get a zeroed vnet header here before the write. */
+  private out: Uint8Array | undefined;
 
   constructor(opts: TunnelOptions) {
     if (!opts.v4 && !opts.v6) throw new UsageError("A tunnel needs an IPv4 or IPv6 address on the tun");
     if (opts.udp === "socks" && !("associate" in opts.dialer)) throw new UsageError('UDP mode "socks" needs a SOCKS5 proxy');
     if (opts.dns === "fake-ip" && !opts.pool) throw new UsageError('DNS mode "fake-ip" needs a fake-ip pool');
     this.opts = opts;
+    this.hdr = opts.vnetHdr ?? 0;
+    if (!(Number.isInteger(this.hdr) && this.hdr >= 0 && this.hdr <= 64)) throw new UsageError(`Invalid vnet header size "${opts.vnetHdr}": expected 0..64`);
     this.fake4 = opts.v4?.fakePeer;
     this.fake6 = opts.v6?.fakePeer;
     this.redirect = new TcpRedirect({
@@ -140,7 +156,7 @@ export class Tunnel {
     });
     this.udp = new UdpRelay(
       {
-        writePacket: (p) => this.write(p, p.length),
+        writePacket: (p) => this.writeBare(p),
         stats: this.stats,
         error: (l) => this.error(l),
         now: () => this.clock,
@@ -216,6 +232,23 @@ export class Tunnel {
     }
   }
 
+  /** Writes a packet of ours (no vnet header yet) into the tun. */
+  private writeBare(p: Uint8Array): void {
+    const h = this.hdr;
+    if (h === 0) {
+      this.write(p, p.length);
+      return;
+    }
+    const out = (this.out ??= new Uint8Array(MAX_PACKET));
+    if (p.length + h > out.length) {
+      this.stats.dropped++;
+      return;
+    }
+    out.fill(0, 0, h);
+    out.set(p, h);
+    this.write(out, h + p.length);
+  }
+
   private onPacket(b: Uint8Array, len: number): void {
     this.stats.packetsIn++;
     if (this.rand && this.impaired(b, len)) return;
@@ -247,38 +280,56 @@ export class Tunnel {
 
   private handle(b: Uint8Array, len: number): void {
     const r = this.redirect;
-    const verdict = r.process(b, len, this.clock);
+    const h = this.hdr;
+    let body = b;
+    let partial = false;
+    if (h > 0) {
+      if (len < h) {
+        this.stats.dropped++;
+        return;
+      }
+      // VIRTIO_NET_HDR_F_NEEDS_CSUM: the transport checksum is partial.
+      partial = (b[0]! & 1) !== 0;
+      if (b !== this.bodyOf) {
+        this.bodyOf = b;
+        this.body = b.subarray(h);
+      }
+      body = this.body;
+      len -= h;
+    }
+    const verdict = r.process(body, len, this.clock, partial);
     switch (verdict) {
       case VERDICT.WRITE:
-        this.write(b, r.view.end);
+        this.write(b, h + r.view.end);
         return;
       case VERDICT.NEW:
-        this.onSyn(b, r.view.end, r.lastId);
+        this.onSyn(b, h + r.view.end, r.lastId, body);
         return;
       case VERDICT.RESET: {
-        const rst = tcpResetFor(b, len);
+        const rst = tcpResetFor(body, len);
         if (rst) {
           this.stats.resets++;
-          this.write(rst, rst.length);
+          this.writeBare(rst);
         }
         return;
       }
       case VERDICT.UDP:
-        this.udp.onPacket(b, r.view);
+        this.udp.onPacket(body, r.view);
         return;
       default:
         this.stats.dropped++;
     }
   }
 
-  private onSyn(b: Uint8Array, end: number, id: number): void {
+  /** `b[0..end)`: the rewritten SYN with its vnet header (if any); `body`: the IP packet in it. */
+  private onSyn(b: Uint8Array, end: number, id: number, body: Uint8Array): void {
     const t = this.redirect.table;
     const fam = t.family[id] as 4 | 6;
     const srcText = formatAddrAt(t.src, id * 16, fam);
     const dstText = formatAddrAt(t.dst, id * 16, fam);
     const v = this.redirect.view;
     const l4 = v.l4;
-    const seq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
+    const seq = ((body[l4 + 4]! << 24) | (body[l4 + 5]! << 16) | (body[l4 + 6]! << 8) | body[l4 + 7]!) >>> 0;
     const dport = t.dport[id]!;
     let target: Target = { host: dstText, port: dport };
     const flow: TcpFlow = {
@@ -324,7 +375,7 @@ export class Tunnel {
       src: flow.dstText, dst: flow.srcText, srcPort: flow.dport, dstPort: flow.sport, seq: 0, ack: (flow.seq + 1) >>> 0, flags: "R.", window: 0,
     });
     this.stats.resets++;
-    this.write(rst, rst.length);
+    this.writeBare(rst);
     this.flows[flow.id] = undefined;
     this.redirect.table.remove(flow.id);
     this.stats.tcpActive--;
