@@ -65,7 +65,7 @@ self.onmessage = (e) => {
     if (n < 0) n = -read.i32(errp);
     Atomics.store(ctl, 2, n);         // RES
     Atomics.store(ctl, 1, 1);         // DONE
-    Atomics.notify(ctl, 1);
+    postMessage(n);                   // wakes the JS thread through its own event loop
   }
   self.close();
 };
@@ -90,6 +90,12 @@ function makeBackend(): Backend {
       return BigInt(ptr(buf, offset));
     },
     epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
+      // The helper thread blocks in epoll_wait and wakes the JS thread with postMessage, which
+      // Bun delivers through its own event loop: no polling, and the loop sleeps in epoll.
+      // (Atomics.waitAsync was tried first: with only it pending Bun's loop spun at 100% CPU,
+      // and under bulk load a wake-up was occasionally never delivered, parking a tun for good.)
+      // The worker is ref'd only while a wait is outstanding: a pending read keeps the process
+      // alive, an idle device does not.
       const ctlBuf = new SharedArrayBuffer(16);
       const ctl = new Int32Array(ctlBuf);
       const evBuf = new SharedArrayBuffer(Math.max(maxEvents * eventSize, 1024));
@@ -97,43 +103,33 @@ function makeBackend(): Backend {
       const worker = new Worker(url);
       worker.postMessage({ ctl: ctlBuf, events: evBuf, epfd, max: maxEvents });
       worker.unref();
-      // Bun 1.4.5's event loop spins at 100% of a core when nothing but an Atomics.waitAsync is
-      // pending (and does not count it as keeping the process alive). A far-off timer, ref'd only
-      // while a wait is outstanding, makes the loop sleep in epoll and keeps the process alive;
-      // the waitAsync still wakes it at once.
-      const keep = setInterval(() => {}, 1 << 30);
-      keep.unref();
+      let pending: ((n: number) => void) | undefined;
+      worker.onmessage = (e: MessageEvent<number>) => {
+        const r = pending;
+        pending = undefined;
+        worker.unref();
+        r?.(e.data);
+      };
       let closed = false;
       return {
         events: new Uint8Array(evBuf),
-        async wait(): Promise<number> {
-          Atomics.store(ctl, 1, 0);
-          Atomics.store(ctl, 0, 1);
-          Atomics.notify(ctl, 0);
-          // The timeout is a safety net, never the wake-up path: if a notify were ever lost, the
-          // wait re-checks DONE once a second instead of parking the fd for good. (Idle cost: one
-          // wake-up a second. Never seen to fire in 100 MiB transfers, but a stall is forever.)
-          for (;;) {
-            const r = Atomics.waitAsync(ctl, 1, 0, 1000);
-            if (!r.async) break;
-            keep.ref();
-            let v: string;
-            try {
-              v = await r.value;
-            } finally {
-              keep.unref();
-            }
-            if (v !== "timed-out" || Atomics.load(ctl, 1) === 1) break;
-          }
-          return Atomics.load(ctl, 2);
+        wait(): Promise<number> {
+          if (pending) return Promise.reject(new Error("epoll waiter: one wait at a time"));
+          return new Promise<number>((resolve) => {
+            pending = resolve;
+            worker.ref();
+            Atomics.store(ctl, 1, 0);
+            Atomics.store(ctl, 0, 1);
+            Atomics.notify(ctl, 0);
+          });
         },
         close(): void {
           if (closed) return;
           closed = true;
-          clearInterval(keep);
           Atomics.store(ctl, 3, 1);
           Atomics.store(ctl, 0, 1);
           Atomics.notify(ctl, 0);
+          worker.unref();
           URL.revokeObjectURL(url);
         },
       };
