@@ -192,3 +192,32 @@ export async function withDeadline<T>(sock: net.Socket, ms: number, who: string,
     clearTimeout(timer);
   }
 }
+
+/**
+ * Connects to the proxy at `url` and runs `handshake` on the connection under a deadline.
+ * Resolves with the socket, the bytes that arrived past the handshake and the handshake's
+ * result; on any failure the socket is destroyed and the error passed on.
+ *
+ * @example
+ * ```ts
+ * import { dialHandshake } from "./dial.ts";
+ * // const { sock, head } = await dialHandshake(url, "SOCKS5 proxy 192.0.2.2:1080", 5000, (r, s) => negotiate(r, s));
+ * ```
+ */
+export async function dialHandshake<T>(
+  url: ProxyUrl,
+  who: string,
+  timeoutMs: number,
+  handshake: (r: HandshakeReader, sock: net.Socket) => Promise<T>,
+): Promise<{ sock: net.Socket; head: Uint8Array; result: T }> {
+  const sock = await connectTcp(url.host, url.port, timeoutMs);
+  const r = new HandshakeReader(sock, who);
+  try {
+    const result = await withDeadline(sock, timeoutMs, who, () => handshake(r, sock));
+    return { sock, head: r.detach(), result };
+  } catch (e) {
+    r.detach();
+    sock.destroy();
+    throw e;
+  }
+}

@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { connectTcp, type Dialer, HandshakeReader, ProxyError, type ProxyStream, withDeadline } from "./dial.ts";
+import { dialHandshake, type Dialer, ProxyError, type ProxyStream } from "./dial.ts";
 import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
 
 /**
@@ -62,31 +62,22 @@ export class HttpConnectDialer implements Dialer {
   }
 
   async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
-    const ms = opts.timeoutMs ?? 10_000;
-    const sock = await connectTcp(this.url.host, this.url.port, ms);
-    const r = new HandshakeReader(sock, this.who);
-    try {
-      await withDeadline(sock, ms, this.who, async () => {
-        sock.write(connectRequest(target, this.url));
-        const head = (await r.readUntil("\r\n\r\n", 16384)).toString("latin1");
-        const status = parseStatusLine(head.slice(0, head.indexOf("\r\n")));
-        if (!status) throw new ProxyError("protocol", `${this.who} did not answer CONNECT with HTTP`);
-        if (status.code === 407) {
-          throw new ProxyError(
-            "auth",
-            `${this.who} refused CONNECT ${formatTarget(target)}: 407 ${status.reason}`.trimEnd(),
-            this.url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
-          );
-        }
-        if (status.code < 200 || status.code > 299) {
-          throw new ProxyError("refused", `${this.who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
-        }
-      });
-      return { socket: sock, head: r.detach() };
-    } catch (e) {
-      r.detach();
-      sock.destroy();
-      throw e;
-    }
+    const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
+      sock.write(connectRequest(target, this.url));
+      const text = (await r.readUntil("\r\n\r\n", 16384)).toString("latin1");
+      const status = parseStatusLine(text.slice(0, text.indexOf("\r\n")));
+      if (!status) throw new ProxyError("protocol", `${this.who} did not answer CONNECT with HTTP`);
+      if (status.code === 407) {
+        throw new ProxyError(
+          "auth",
+          `${this.who} refused CONNECT ${formatTarget(target)}: 407 ${status.reason}`.trimEnd(),
+          this.url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
+        );
+      }
+      if (status.code < 200 || status.code > 299) {
+        throw new ProxyError("refused", `${this.who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
+      }
+    });
+    return { socket: sock, head };
   }
 }

@@ -8,7 +8,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import ipaddr from "ipaddr.js";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
-import { connectTcp, type Dialer, HandshakeReader, ProxyError, type ProxyStream, withDeadline } from "./dial.ts";
+import { dialHandshake, type Dialer, HandshakeReader, ProxyError, type ProxyStream } from "./dial.ts";
 import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
 
 /** SOCKS5 commands. */
@@ -195,20 +195,11 @@ export class Socks5Dialer implements Dialer {
 
   /** CONNECT to `target`. */
   async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
-    const ms = opts.timeoutMs ?? 10_000;
-    const sock = await connectTcp(this.url.host, this.url.port, ms);
-    const r = new HandshakeReader(sock, this.who);
-    try {
-      await withDeadline(sock, ms, this.who, async () => {
-        await negotiate(r, sock, this.url, this.who);
-        await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
-      });
-      return { socket: sock, head: r.detach() };
-    } catch (e) {
-      r.detach();
-      sock.destroy();
-      throw e;
-    }
+    const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
+      await negotiate(r, sock, this.url, this.who);
+      await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
+    });
+    return { socket: sock, head };
   }
 
   /**
@@ -216,22 +207,12 @@ export class Socks5Dialer implements Dialer {
    * when the relay says 0.0.0.0 / ::).
    */
   async associate(opts: { timeoutMs?: number } = {}): Promise<SocksAssociation> {
-    const ms = opts.timeoutMs ?? 10_000;
-    const sock = await connectTcp(this.url.host, this.url.port, ms);
-    const r = new HandshakeReader(sock, this.who);
-    try {
-      const relay = await withDeadline(sock, ms, this.who, async () => {
-        await negotiate(r, sock, this.url, this.who);
-        const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
-        return request(r, sock, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, this.who);
-      });
-      r.detach();
-      if (relay.host === "0.0.0.0" || relay.host === "::") relay.host = sock.remoteAddress ?? this.url.host;
-      return { control: sock, relay };
-    } catch (e) {
-      r.detach();
-      sock.destroy();
-      throw e;
-    }
+    const { sock, result: relay } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
+      await negotiate(r, sock, this.url, this.who);
+      const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
+      return request(r, sock, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, this.who);
+    });
+    if (relay.host === "0.0.0.0" || relay.host === "::") relay.host = sock.remoteAddress ?? this.url.host;
+    return { control: sock, relay };
   }
 }

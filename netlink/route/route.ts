@@ -9,7 +9,7 @@ import { AttributeDecoder } from "../core/attribute.ts";
 import type { ByteWriter } from "../core/writer.ts";
 import { RTA, RTAX } from "./constants.ts";
 import { formatAddr, parseAddr } from "./ip.ts";
-import { type AttrCodec, decodeAttrs, encodeAttrs, decodeMessage, messageSpec, attrTable } from "./table.ts";
+import { type AttrCodec, decodeAttrs, encodeAttrs, decodeMessage, messageSpec, attrTable, tableIdAttr } from "./table.ts";
 import { AttributeEncoder } from "../core/attribute.ts";
 
 /** RTA_VIA: a gateway of another family (e.g. an IPv4 route via an IPv6 next hop). */
@@ -209,14 +209,6 @@ const cacheInfo: AttrCodec<RouteCacheInfo> = {
   },
 };
 
-/** RTA_TABLE: written only for ids that do not fit rtm_table, like ip. */
-const tableAttr: AttrCodec<number> = {
-  decode: (ad) => ad.u32(),
-  encode(ae, type, v) {
-    if (v > 255) ae.u32(type, v);
-  },
-};
-
 /** The rtmsg table. */
 export const ROUTE_SPEC = messageSpec(
   "rtmsg",
@@ -232,7 +224,7 @@ export const ROUTE_SPEC = messageSpec(
     [RTA.VIA, "via", via],
     [RTA.PRIORITY, "priority", "u32"],
     [RTA.PREFSRC, "prefsrc", "addr"],
-    [RTA.TABLE, "table", tableAttr],
+    [RTA.TABLE, "table", tableIdAttr],
     [RTA.IIF, "iif", "u32"],
     [RTA.OIF, "oif", "u32"],
     [RTA.FLOW, "flow", "u32"],

@@ -7,7 +7,7 @@
 import { AttributeEncoder } from "../core/attribute.ts";
 import type { ByteWriter } from "../core/writer.ts";
 import { FRA } from "./constants.ts";
-import { type AttrCodec, decodeMessage, encodeAttrs, messageSpec } from "./table.ts";
+import { type AttrCodec, decodeMessage, encodeAttrs, messageSpec, tableIdAttr } from "./table.ts";
 
 /** A start..end range (FRA_UID_RANGE, FRA_SPORT_RANGE, FRA_DPORT_RANGE). */
 export interface Range {
@@ -76,13 +76,6 @@ function range(width: 2 | 4, name: string): AttrCodec<Range> {
   };
 }
 
-const tableAttr: AttrCodec<number> = {
-  decode: (ad) => ad.u32(),
-  encode(ae, type, v) {
-    if (v > 255) ae.u32(type, v);
-  },
-};
-
 /** The fib_rule_hdr table. */
 export const RULE_SPEC = messageSpec(
   "fib_rule_hdr",
@@ -98,7 +91,7 @@ export const RULE_SPEC = messageSpec(
     [FRA.FWMASK, "fwmask", "u32"],
     [FRA.IIFNAME, "iifname", "str"],
     [FRA.OIFNAME, "oifname", "str"],
-    [FRA.TABLE, "table", tableAttr],
+    [FRA.TABLE, "table", tableIdAttr],
     [FRA.SUPPRESS_PREFIXLEN, "suppressPrefixlen", "u32"],
     [FRA.SUPPRESS_IFGROUP, "suppressIfgroup", "u32"],
     [FRA.GOTO, "goto", "u32"],

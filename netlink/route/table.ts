@@ -140,6 +140,17 @@ export function encodeAttrs(ae: AttributeEncoder, t: AttrTable, obj: Readonly<Re
 }
 
 /** A fixed header field: property name and width (`s32` is a signed 4-byte field, `pad` skipped). */
+/**
+ * A routing table id attribute (RTA_TABLE, FRA_TABLE): written only for ids that do not fit the
+ * header's 8-bit table field, as iproute2 does; read as u32.
+ */
+export const tableIdAttr: AttrCodec<number> = {
+  decode: (ad) => ad.u32(),
+  encode(ae, type, v) {
+    if (v > 255) ae.u32(type, v);
+  },
+};
+
 export type HeaderField = readonly [key: string, kind: "u8" | "u16" | "u32" | "s32" | "pad8" | "pad16"];
 
 /** A message type described as data. */
