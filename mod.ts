@@ -64,6 +64,7 @@ export { decode } from "./packet/decode.ts";
 export type * from "./packet/types.ts";
 export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
+export { PacketPrinter, printable, asciiJson, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
 export { echoReply } from "./packet/echo.ts";
 export {
   buildIp, buildIcmpEcho, buildIcmp, buildUdp, buildTcp, buildEthernet, buildArp, parseTcpFlags,
@@ -82,10 +83,10 @@ export { compileFilter, parseFilter, peekPacket, type PacketFilter, type FilterN
 
 // --- capture, echo, inject (issue #5): live capture (attach or sniff), pcap sink, responder, injector
 export {
-  openCapture, describeTarget, chooseMode, CaptureClock, PcapSink, CaptureFileReader, linkTypeForDevice,
+  openCapture, describeTarget, chooseMode, CaptureClock,
   type Capture, type CaptureMode, type CaptureOptions, type CaptureStats, type CaptureEnd, type CaptureTarget,
-  type PcapSinkOptions, type CaptureFileRecord,
 } from "./tun/capture.ts";
+export { PcapSink, CaptureFileReader, linkTypeForDevice, type PcapSinkOptions, type CaptureFileRecord } from "./tun/capture-file.ts";
 export {
   PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd,
 } from "./tun/sniff.ts";

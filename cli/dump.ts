@@ -12,27 +12,13 @@
 import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync } from "node:fs";
 import {
-  UsageError, TunkitError, MalformedError, compileFilter, decode, toJSON, Formatter, formatTimestamp, hexdump, hexdumpLines, linkTypeOf,
-  toHex, openCapture, PcapSink, CaptureFileReader, MAX_CAPLEN,
-  type PacketFilter, type LinkType, type Direction, type CaptureMode, type Capture, type CaptureStats,
+  UsageError, TunkitError, MalformedError, compileFilter, linkTypeOf, openCapture, PcapSink, CaptureFileReader, MAX_CAPLEN,
+  PacketPrinter, printable, pcapLinkTypeName,
+  type PacketFilter, type LinkType, type CaptureMode, type Capture, type CaptureStats, type PrintOptions,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
-
-/** How packets are printed. */
-export interface PrintOptions {
-  /** 0: no hex; 1: hex from the network layer (-X); 2: the whole frame (-XX). */
-  hex: 0 | 1 | 2;
-  /** `-e`: the link-level header (tap). */
-  link: boolean;
-  /** Nanosecond timestamps. */
-  nano: boolean;
-  /** NDJSON instead of text. */
-  json: boolean;
-  /** Timestamps in local time (tcpdump's default) instead of UTC. */
-  localTime?: boolean;
-}
 
 /** Everything `dump` needs, validated (no syscall made yet). */
 export interface DumpPlan {
@@ -105,90 +91,6 @@ export function planDump(words: readonly string[], f: DumpFlags, g: { json: bool
     bufferBytes,
     print: { hex, link: !!f.e, nano: !!f.nano, json: g.json, localTime: true },
   };
-}
-
-const LINK_NAMES: Readonly<Record<number, string>> = { 1: "EN10MB (Ethernet)", 101: "RAW (Raw IP)", 12: "RAW (Raw IP)", 14: "RAW (Raw IP)", 228: "IPV4 (Raw IPv4)", 229: "IPV6 (Raw IPv6)" };
-
-/** tcpdump's name of a LINKTYPE ("RAW (Raw IP)"). */
-export function linkTypeName(n: number): string {
-  return LINK_NAMES[n] ?? `${n}`;
-}
-
-/**
- * Replaces anything outside printable ASCII (and tab) with ".", so a line can never carry
- * terminal escapes, whatever the packet held.
- *
- * @example
- * ```ts
- * import { printable } from "./dump.ts";
- * printable("ok\x1b[31m"); // "ok.[31m"
- * ```
- */
-export function printable(s: string): string {
-  return /[^\t\x20-\x7e]/.test(s) ? s.replace(/[^\t\x20-\x7e]/g, ".") : s;
-}
-
-/** JSON text with every non-ASCII character escaped (\uXXXX): printable ASCII, still valid JSON. */
-export function asciiJson(v: unknown): string {
-  return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
-}
-
-/**
- * Formats packets as `dump` prints them: a tcpdump summary line (timestamp, In/Out in sniff
- * mode) and the hex dump under it, or one NDJSON object. Keeps tcpdump's TCP relative sequence
- * numbers across packets.
- *
- * @example
- * ```ts
- * import { PacketPrinter } from "./dump.ts";
- * const p = new PacketPrinter({ hex: 1, link: false, nano: false, json: false });
- * p.text(bytes, 101, { sec: 1700000000, nsec: 0 }, bytes.length, "out");
- * // "22:13:20.000000 Out IP 10.1.1.1 > 10.1.1.2: ICMP echo request, ...\n\t0x0000:  4500 ..."
- * ```
- */
-export class PacketPrinter {
-  private readonly fmt: Formatter;
-  constructor(readonly opts: PrintOptions) {
-    this.fmt = new Formatter({ link: opts.link, nano: opts.nano, localTime: opts.localTime });
-  }
-
-  /** The summary line alone. */
-  summary(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    const t = formatTimestamp(ts, this.opts.nano, this.opts.localTime);
-    const d = dir === "in" ? "In " : dir === "out" ? "Out " : "";
-    const lt = linkTypeOf(linkType);
-    let s: string;
-    if (lt === undefined) s = `link-type ${linkTypeName(linkType)}, length ${wireLen}`;
-    else s = this.fmt.format(decode(data, lt), { originalLength: wireLen });
-    return printable(`${t} ${d}${s}`);
-  }
-
-  /** Summary line plus hex lines (per the options), joined with "\n", no trailing newline. */
-  text(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    const head = this.summary(data, linkType, ts, wireLen, dir);
-    if (this.opts.hex === 0 || data.length === 0) return head;
-    const lt = linkTypeOf(linkType);
-    const hex = lt === undefined ? hexdumpLines(data).join("\n") : hexdump(data, lt, this.opts.hex === 2);
-    return hex ? head + "\n" + hex.split("\n").map(printable).join("\n") : head;
-  }
-
-  /** One NDJSON line. */
-  json(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    const lt = linkTypeOf(linkType);
-    const o: Record<string, unknown> = { sec: ts.sec, nsec: ts.nsec };
-    if (dir) o.direction = dir;
-    o.captureLength = data.length;
-    o.wireLength = wireLen;
-    if (lt === undefined) o.linkTypeNumber = linkType;
-    else Object.assign(o, toJSON(decode(data, lt)));
-    if (this.opts.hex > 0) o.hex = toHex(data);
-    return asciiJson(o);
-  }
-
-  /** text() or json(), as the options say. */
-  format(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    return this.opts.json ? this.json(data, linkType, ts, wireLen, dir) : this.text(data, linkType, ts, wireLen, dir);
-  }
 }
 
 /** Result of {@link FileDumper}. */
@@ -393,7 +295,7 @@ async function dumpFromFile(ctx: Ctx, plan: DumpPlan): Promise<void> {
 }
 
 function describeCapture(cap: Capture): string {
-  const lt = `link-type ${linkTypeName(cap.linkType === "ethernet" ? 1 : 101)}, snapshot length ${cap.snaplen} bytes`;
+  const lt = `link-type ${pcapLinkTypeName(cap.linkType === "ethernet" ? 1 : 101)}, snapshot length ${cap.snaplen} bytes`;
   if (cap.mode === "attach") return `attached to ${cap.name} as its reader; packets are consumed, not forwarded (${lt})`;
   return `listening on ${cap.name} beside its owner (sniffing, In and Out), ${lt}`;
 }

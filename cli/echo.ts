@@ -7,11 +7,11 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { UsageError, SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, decode, toJSON, Formatter, formatTimestamp, CaptureClock, type TunDevice } from "../mod.ts";
+import { UsageError, SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, decode, toJSON, Formatter, formatTimestamp, CaptureClock, asciiJson, printable, type TunDevice } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
-import { abortOnSignals, asciiJson, printable } from "./dump.ts";
+import { abortOnSignals } from "./dump.ts";
 
 /** Flags of `echo` as commander hands them over. */
 export interface EchoFlags {

@@ -9,12 +9,12 @@
 import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import {
-  UsageError, fromHex, checkPacket, injectPackets, openTun, describeTarget, CaptureFileReader, linkTypeForDevice, linkTypeOf,
+  UsageError, fromHex, checkPacket, injectPackets, openTun, describeTarget, CaptureFileReader, linkTypeForDevice, linkTypeOf, pcapLinkTypeName,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
-import { abortOnSignals, linkTypeName } from "./dump.ts";
+import { abortOnSignals } from "./dump.ts";
 import { printJson } from "./output.ts";
 
 /** Flags of `inject` as commander hands them over. */
@@ -57,7 +57,7 @@ export function replayPackets(bytes: Uint8Array, name: string): { packets: Uint8
     for (let rec = r.next(); rec; rec = r.next()) {
       if (linkType === undefined) linkType = rec.linkType;
       else if (rec.linkType !== linkType) {
-        throw new UsageError(`Invalid capture "${name}": record ${rec.index + 1} has link type ${linkTypeName(rec.linkType)}, the first had ${linkTypeName(linkType)}`);
+        throw new UsageError(`Invalid capture "${name}": record ${rec.index + 1} has link type ${pcapLinkTypeName(rec.linkType)}, the first had ${pcapLinkTypeName(linkType)}`);
       }
       packets.push(rec.data.slice());
       origins.push(`record ${rec.index + 1} of ${name}${rec.captureLength < rec.originalLength ? ` (cut to ${rec.captureLength} of ${rec.originalLength} bytes when captured)` : ""}`);
@@ -139,7 +139,7 @@ export function checkForDevice(plan: InjectPlan, kind: "tun" | "tap"): void {
     const want = kind === "tap" ? "ethernet" : "raw";
     if (lt !== want) {
       throw new UsageError(
-        `Link type mismatch: "${plan.origins[0]?.replace(/^record \d+ of /, "").replace(/ \(cut.*$/, "")}" holds ${linkTypeName(plan.fileLinkType)} packets but ${plan.iface} is a ${kind} (needs ${linkTypeName(linkTypeForDevice(kind))})`,
+        `Link type mismatch: "${plan.origins[0]?.replace(/^record \d+ of /, "").replace(/ \(cut.*$/, "")}" holds ${pcapLinkTypeName(plan.fileLinkType)} packets but ${plan.iface} is a ${kind} (needs ${pcapLinkTypeName(linkTypeForDevice(kind))})`,
       );
     }
   }

@@ -30,7 +30,8 @@ import { CaptureClock } from "./clock.ts";
 export const ARPHRD = { ETHER: 1, LOOPBACK: 772, NONE: 65534 } as const;
 
 /** Direction of a captured packet: into the host ("in"), out of it ("out"), or unknown. */
-export type Direction = "in" | "out" | undefined;
+export type { Direction } from "../packet/printer.ts";
+import type { Direction } from "../packet/printer.ts";
 
 /**
  * Called once per packet. `buf[0..caplen)` holds the captured bytes (reused after the call:

@@ -9,7 +9,8 @@ import {
   PcapWriter, PcapngWriter, readPcap, fromHex, buildUdp, buildIcmpEcho, UsageError, PcapSink, CaptureFileReader, CaptureClock,
   chooseMode, checkPacket,
 } from "../../mod.ts";
-import { dumpCaptureBytes, planDump, PacketPrinter, printable, asciiJson, FileDumper, type DumpFlags } from "../../cli/dump.ts";
+import { dumpCaptureBytes, planDump, FileDumper, type DumpFlags } from "../../cli/dump.ts";
+import { PacketPrinter, printable, asciiJson } from "../../packet/printer.ts";
 import { planEcho, seconds } from "../../cli/echo.ts";
 import { planInject, checkForDevice, replayPackets } from "../../cli/inject.ts";
 
