@@ -33,11 +33,21 @@ export class MultiRecv {
   readonly count: number;
   readonly slotSize: number;
   private readonly nameLen: number;
+  private readonly ctrl: Uint8Array | undefined;
+  /** DataView over every slot's control buffer (undefined without one); see {@link controlOffset}. */
+  readonly control: DataView | undefined;
+  private readonly ctrlLen: number;
 
-  constructor(count: number, slotSize: number, nameLen: number) {
+  /**
+   * `count` slots of `slotSize` bytes, each with room for a `nameLen`-byte sender address and
+   * (when `controlLen` > 0) a control-message buffer of that size (SO_TIMESTAMPNS and the like).
+   * Every buffer is over 1000 bytes so its address stays put (shared/notes pitfall 1).
+   */
+  constructor(count: number, slotSize: number, nameLen: number, controlLen = 0) {
     this.count = count;
     this.slotSize = slotSize;
     this.nameLen = nameLen;
+    this.ctrlLen = controlLen;
     this.vec = new Uint8Array(new ArrayBuffer(Math.max(count * MMSGHDR_SIZE, 1024)));
     this.vecView = new DataView(this.vec.buffer);
     this.iov = new Uint8Array(new ArrayBuffer(Math.max(count * IOVEC_SIZE, 1024)));
@@ -57,6 +67,12 @@ export class MultiRecv {
       nameLen ? this.nameSlots.map((_, i) => nbase + BigInt(i * nameStride)) : null,
       nameLen,
     );
+    if (controlLen > 0) {
+      this.ctrl = new Uint8Array(new ArrayBuffer(Math.max(count * controlLen, 1024)));
+      this.control = new DataView(this.ctrl.buffer);
+      const cbase = addrValue(this.ctrl);
+      for (let i = 0; i < count; i++) this.vecView.setBigUint64(i * MMSGHDR_SIZE + MSGHDR.control, cbase + BigInt(i * controlLen), true);
+    }
   }
 
   /**
@@ -64,8 +80,13 @@ export class MultiRecv {
    * none was queued (EAGAIN). Throws SysError otherwise.
    */
   recv(fd: number, flags: number, what = "recvmmsg"): number {
-    if (this.nameLen) {
-      for (let i = 0; i < this.count; i++) this.vecView.setUint32(i * MMSGHDR_SIZE + MSGHDR.namelen, this.nameLen, true);
+    // The kernel overwrites the in/out lengths of each slot it fills: reset them all.
+    if (this.nameLen || this.ctrlLen) {
+      for (let i = 0; i < this.count; i++) {
+        const m = i * MMSGHDR_SIZE;
+        if (this.nameLen) this.vecView.setUint32(m + MSGHDR.namelen, this.nameLen, true);
+        if (this.ctrlLen) this.vecView.setUint32(m + MSGHDR.controllen, this.ctrlLen, true); // size_t: high half stays 0
+      }
     }
     for (;;) {
       const n = raw.recvmmsg(fd, this.vec, this.count, flags, null);
@@ -95,5 +116,15 @@ export class MultiRecv {
   /** The sender address of datagram i. */
   name(i: number): Uint8Array {
     return this.nameSlots[i]!;
+  }
+
+  /** Bytes of control messages the kernel wrote for datagram i (0 without a control buffer). */
+  controlLength(i: number): number {
+    return this.ctrlLen ? this.vecView.getUint32(i * MMSGHDR_SIZE + MSGHDR.controllen, true) : 0;
+  }
+
+  /** Offset of datagram i's control buffer in {@link control}. */
+  controlOffset(i: number): number {
+    return i * this.ctrlLen;
   }
 }

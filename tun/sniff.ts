@@ -15,11 +15,12 @@
  *
  * @module
  */
-import { raw, errno, sys, addrValue, ERRNO, SOCK, SysError } from "../ffi/libc.ts";
+import { raw, errno, sys, ERRNO, SOCK, SysError } from "../ffi/libc.ts";
 import {
-  PACKET, packSockaddrLl, unpackSockaddrLl, packMmsghdrs, SOCKADDR_LL_SIZE, TPACKET_STATS_SIZE, IOVEC_SIZE, MMSGHDR_SIZE, MMSGHDR_LEN, MSGHDR,
+  PACKET, packSockaddrLl, unpackSockaddrLl, SOCKADDR_LL_SIZE, TPACKET_STATS_SIZE,
 } from "../ffi/abi.ts";
 import { watch, type Watch } from "../ffi/poller.ts";
+import { MultiRecv } from "../ffi/mmsg.ts";
 import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import type { LinkType } from "../packet/types.ts";
@@ -80,97 +81,15 @@ const SO_TIMESTAMPNS = 35;
 /** Control buffer per slot: cmsghdr (16) + struct timespec (16), with room to spare. */
 const CTRL_STRIDE = 64;
 
-/**
- * recvmmsg slots with a sender address (sockaddr_ll) and a control buffer (the timestamp) each:
- * one preallocated set of structs, reused for every call (nothing allocated per packet).
- */
-class RecvVector {
-  readonly count: number;
-  readonly slotSize: number;
-  private readonly vec: Uint8Array;
-  private readonly v: DataView;
-  private readonly iov: Uint8Array;
-  private readonly data: Uint8Array;
-  private readonly names: Uint8Array;
-  private readonly ctrl: Uint8Array;
-  private readonly cv: DataView;
-  private readonly slots: Uint8Array[];
-  private readonly nameSlots: Uint8Array[];
-  /** Timestamp of the packet last asked with {@link timestamp}. */
-  sec = 0;
-  nsec = 0;
-
-  constructor(count: number, slotSize: number) {
-    this.count = count;
-    this.slotSize = slotSize;
-    // Buffers larger than 1000 bytes: their addresses stay put (see shared/notes pitfall 1).
-    const ab = (n: number) => new Uint8Array(new ArrayBuffer(Math.max(n, 1024)));
-    this.vec = ab(count * MMSGHDR_SIZE);
-    this.v = new DataView(this.vec.buffer);
-    this.iov = ab(count * IOVEC_SIZE);
-    this.data = ab(count * slotSize);
-    this.names = ab(count * 32);
-    this.ctrl = ab(count * CTRL_STRIDE);
-    this.cv = new DataView(this.ctrl.buffer);
-    this.slots = Array.from({ length: count }, (_, i) => this.data.subarray(i * slotSize, (i + 1) * slotSize));
-    this.nameSlots = Array.from({ length: count }, (_, i) => this.names.subarray(i * 32, i * 32 + SOCKADDR_LL_SIZE));
-    const base = addrValue(this.data);
-    const nbase = addrValue(this.names);
-    const cbase = addrValue(this.ctrl);
-    packMmsghdrs(
-      this.vec,
-      this.iov,
-      addrValue(this.iov),
-      this.slots.map((_, i) => base + BigInt(i * slotSize)),
-      slotSize,
-      this.slots.map((_, i) => nbase + BigInt(i * 32)),
-      SOCKADDR_LL_SIZE,
-    );
-    for (let i = 0; i < count; i++) this.v.setBigUint64(i * MMSGHDR_SIZE + MSGHDR.control, cbase + BigInt(i * CTRL_STRIDE), true);
-  }
-
-  /** One recvmmsg: the number of packets, or -1 when none is queued. Throws SysError. */
-  recv(fd: number, flags: number): number {
-    const v = this.v;
-    for (let i = 0; i < this.count; i++) {
-      const m = i * MMSGHDR_SIZE;
-      v.setUint32(m + MSGHDR.namelen, SOCKADDR_LL_SIZE, true);
-      v.setUint32(m + MSGHDR.controllen, CTRL_STRIDE, true); // size_t: the high half stays 0
-    }
-    for (;;) {
-      const n = raw.recvmmsg(fd, this.vec, this.count, flags, null);
-      if (n >= 0) return n;
-      const e = errno();
-      if (e === ERRNO.EAGAIN) return -1;
-      if (e === ERRNO.EINTR) continue;
-      throw new SysError("recvmmsg", e);
-    }
-  }
-
-  /** On-wire length of packet i (MSG_TRUNC). */
-  length(i: number): number {
-    return this.v.getUint32(i * MMSGHDR_SIZE + MMSGHDR_LEN, true);
-  }
-
-  slot(i: number): Uint8Array {
-    return this.slots[i]!;
-  }
-
-  name(i: number): Uint8Array {
-    return this.nameSlots[i]!;
-  }
-
-  /** Reads packet i's SCM_TIMESTAMPNS into sec/nsec; false when it carried none. */
-  timestamp(i: number): boolean {
-    const clen = this.v.getUint32(i * MMSGHDR_SIZE + MSGHDR.controllen, true);
-    const c = i * CTRL_STRIDE;
-    const cv = this.cv;
-    // struct cmsghdr { size_t len; int level; int type; } then struct timespec { i64 sec; i64 nsec; }
-    if (clen < 32 || cv.getUint32(c, true) < 32 || cv.getInt32(c + 8, true) !== SOCK.SOL_SOCKET || cv.getInt32(c + 12, true) !== SO_TIMESTAMPNS) return false;
-    this.sec = cv.getUint32(c + 16, true) + cv.getUint32(c + 20, true) * 4294967296;
-    this.nsec = cv.getUint32(c + 24, true);
-    return true;
-  }
+/** Reads datagram i's SCM_TIMESTAMPNS into `out`; false when it carried none. */
+function readTimestamp(mm: MultiRecv, i: number, out: { sec: number; nsec: number }): boolean {
+  const cv = mm.control!;
+  const c = mm.controlOffset(i);
+  // struct cmsghdr { size_t len; int level; int type; } then struct timespec { i64 sec; i64 nsec; }
+  if (mm.controlLength(i) < 32 || cv.getUint32(c, true) < 32 || cv.getInt32(c + 8, true) !== SOCK.SOL_SOCKET || cv.getInt32(c + 12, true) !== SO_TIMESTAMPNS) return false;
+  out.sec = cv.getUint32(c + 16, true) + cv.getUint32(c + 20, true) * 4294967296;
+  out.nsec = cv.getUint32(c + 24, true);
+  return true;
 }
 
 /** Largest slot: a 64 KiB packet plus link headers. Longer packets are cut (wireLen says so). */
@@ -208,7 +127,8 @@ export class PacketSniffer {
   readonly cooked: boolean;
   /** Bytes kept per packet. */
   readonly snaplen: number;
-  private readonly mm: RecvVector;
+  private readonly mm: MultiRecv;
+  private readonly ts = { sec: 0, nsec: 0 };
   private readonly statsBuf = new Uint8Array(TPACKET_STATS_SIZE);
   private acc: SniffStats = { received: 0, dropped: 0 };
   private watcher: Watch | undefined;
@@ -223,7 +143,7 @@ export class PacketSniffer {
     this.cooked = cooked;
     this.linkType = !cooked && (hatype === ARPHRD.ETHER || hatype === ARPHRD.LOOPBACK) ? "ethernet" : "raw";
     this.snaplen = snaplen;
-    this.mm = new RecvVector(batch, Math.min(snaplen, MAX_SLOT));
+    this.mm = new MultiRecv(batch, Math.min(snaplen, MAX_SLOT), SOCKADDR_LL_SIZE, CTRL_STRIDE);
   }
 
   /**
@@ -312,6 +232,7 @@ export class PacketSniffer {
     const yieldEvery = opts.yieldEvery ?? 256;
     if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new UsageError(`Invalid yieldEvery "${yieldEvery}": expected a positive integer`);
     const mm = this.mm;
+    const ts = this.ts;
     const snap = Math.min(this.snaplen, mm.slotSize);
     const flags = SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT;
     const cooked = this.cooked;
@@ -341,12 +262,12 @@ export class PacketSniffer {
             if (proto !== PACKET.ETH_P_IP && proto !== PACKET.ETH_P_IPV6) continue;
           }
           const wire = mm.length(i);
-          if (!mm.timestamp(i)) {
+          if (!readTimestamp(mm, i, ts)) {
             clock.now();
-            mm.sec = clock.sec;
-            mm.nsec = clock.nsec;
+            ts.sec = clock.sec;
+            ts.nsec = clock.nsec;
           }
-          onPacket(mm.slot(i), wire < snap ? wire : snap, wire, name[10] === PACKET.OUTGOING ? "out" : "in", mm.sec, mm.nsec);
+          onPacket(mm.slot(i), wire < snap ? wire : snap, wire, name[10] === PACKET.OUTGOING ? "out" : "in", ts.sec, ts.nsec);
           if (signal?.aborted || this.fd < 0) break; // the rest of this batch is not delivered
         }
         handled += n;
