@@ -15,6 +15,7 @@ import net from "node:net";
 import { UsageError } from "../common/errors.ts";
 import { buildTcp } from "../packet/build.ts";
 import { parseIp } from "../common/addr.ts";
+import { mulberry32 } from "../common/prng.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
 import type { FakeIpPool } from "./dns.ts";
@@ -88,17 +89,6 @@ const ACCEPT_MS = 10_000;
 
 function bytesOf(addr: string): Uint8Array {
   return parseIp(addr);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

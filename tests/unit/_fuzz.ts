@@ -1,16 +1,7 @@
 // Seeded PRNG and byte mutators shared by the fuzz tests (reproducible: same seed, same inputs).
 
-/** mulberry32: a tiny seeded 32-bit PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../../common/prng.ts";
+import { mulberry32 } from "../../common/prng.ts";
 
 /** Random bytes of length 0..max-1. */
 export function randomBytes(rnd: () => number, max: number): Uint8Array {
