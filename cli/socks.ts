@@ -19,6 +19,7 @@ export interface TunnelCliFlags {
   mtu?: string;
   dns?: string;
   fakeIpPool?: string;
+  fakeIp6Pool?: string;
   autoRoute?: boolean;
   exclude?: string[];
   table?: string;
@@ -41,7 +42,7 @@ export function planTunnelCli(kind: "socks" | "http", name: string, f: TunnelCli
   ifName(name);
   for (const a of f.address ?? []) cidr(a);
   for (const e of f.exclude ?? []) cidr(e);
-  const flags: ProxyTunnelFlags = { kind, name, proxy: f.proxy, address: f.address, dns: f.dns, fakeIpPool: f.fakeIpPool, autoRoute: !!f.autoRoute, exclude: f.exclude };
+  const flags: ProxyTunnelFlags = { kind, name, proxy: f.proxy, address: f.address, dns: f.dns, fakeIpPool: f.fakeIpPool, fakeIp6Pool: f.fakeIp6Pool, autoRoute: !!f.autoRoute, exclude: f.exclude };
   if (f.mtu !== undefined) flags.mtu = intInRange(f.mtu, "MTU", 1280, 65535);
   if (f.table !== undefined) flags.table = intInRange(f.table, "table", 1, 0xffffffff);
   if (f.rulePriority !== undefined) flags.rulePriority = intInRange(f.rulePriority, "rule priority", 1, 32000);
@@ -103,8 +104,9 @@ function tunnelCommand(ctx: Ctx, kind: "socks" | "http") {
     .requiredOption("--proxy <url>", `${scheme}://[user:pass@]host:port`)
     .option("--address <cidr...>", "addresses for the device (e.g. 198.18.0.1/30, fd54:4b::1/126); created if missing")
     .option("--mtu <n>", "MTU (default 9000 on a device created here)")
-    .addOption(new Option("--dns <mode>", `fake-ip: answer from 198.18.0.0/15, names go to the proxy; tcp: forward DNS over TCP${kind === "http" ? " (default)" : ""}`).choices(["fake-ip", "tcp"]))
+    .addOption(new Option("--dns <mode>", `fake-ip: answer from 198.18.0.0/15 (AAAA: fdfe:dcba:9876::/48), names go to the proxy; tcp: forward DNS over TCP${kind === "http" ? " (default)" : ""}`).choices(["fake-ip", "tcp"]))
     .option("--fake-ip-pool <cidr>", "fake-ip pool (default 198.18.0.0/15)")
+    .option("--fake-ip6-pool <cidr>", "IPv6 fake-ip pool for AAAA, routed into the tun (default fdfe:dcba:9876::/48; needs an IPv6 --address)")
     .option("--auto-route", "route everything into the tun (table + policy rules), except the proxy; removed on exit")
     .option("--exclude <cidr...>", "with --auto-route: prefixes that must not enter the tun")
     .option("--table <n>", "with --auto-route: routing table (default 8484)")

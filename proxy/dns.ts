@@ -1,8 +1,9 @@
 /**
  * DNS for the tunnel: a strict query decoder and a response encoder (RFC 1035), and the
- * fake-ip pool — A queries are answered with addresses from 198.18.0.0/15 (RFC 2544's
- * benchmarking range) that stand for the name, so connections carry the name to the proxy and
- * no query leaves the machine.
+ * fake-ip pools — A queries are answered with addresses from 198.18.0.0/15 (RFC 2544's
+ * benchmarking range), AAAA queries with addresses from fdfe:dcba:9876::/48 (unique-local),
+ * that stand for the name, so connections carry the name to the proxy and no query leaves the
+ * machine.
  *
  * @module
  */
@@ -132,6 +133,66 @@ export function dnsErrorResponse(msg: Uint8Array, rcode: number): Uint8Array | u
 }
 
 /**
+ * Name <-> slot bookkeeping shared by both pools: slots `first..last` (numbers), handed out in
+ * order, the least recently used name giving its slot up when all are taken.
+ */
+class NameSlots {
+  private next: number;
+  private readonly byName = new Map<string, number>();
+  /** Slot -> name, in least-recently-used order (oldest first). */
+  private readonly bySlot = new Map<number, string>();
+
+  constructor(
+    readonly first: number,
+    readonly last: number,
+  ) {
+    this.next = first;
+  }
+
+  /** The slot of `name`, allocated on first use; marks it recently used. */
+  take(name: string): number {
+    let a = this.byName.get(name);
+    if (a !== undefined) {
+      this.bySlot.delete(a);
+      this.bySlot.set(a, name);
+      return a;
+    }
+    a = this.allocate();
+    this.byName.set(name, a);
+    this.bySlot.set(a, name);
+    return a;
+  }
+
+  private allocate(): number {
+    if (this.bySlot.size >= this.last - this.first + 1) {
+      const [old, oldName] = this.bySlot.entries().next().value as [number, string];
+      this.bySlot.delete(old);
+      this.byName.delete(oldName);
+      return old;
+    }
+    for (;;) {
+      const a = this.next;
+      this.next = a >= this.last ? this.first : a + 1;
+      if (!this.bySlot.has(a)) return a;
+    }
+  }
+
+  /** The name of slot `a` (marked recently used), or undefined. */
+  nameOf(a: number): string | undefined {
+    const name = this.bySlot.get(a);
+    if (name !== undefined) {
+      this.bySlot.delete(a);
+      this.bySlot.set(a, name);
+    }
+    return name;
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+}
+
+/**
  * The fake-ip pool: each name gets an IPv4 address from the pool and keeps it while it is in
  * use; when the pool is full the least recently used name gives its address up.
  *
@@ -150,13 +211,10 @@ export class FakeIpPool {
   readonly network: number;
   readonly mask: number;
   readonly cidr: string;
-  private next: number;
-  private readonly byName = new Map<string, number>();
-  /** Address -> name, in least-recently-used order (oldest first). */
-  private readonly byAddr = new Map<number, string>();
+  private readonly slots: NameSlots;
 
   /**
-   * `cidr`: an IPv4 prefix of length 8..30. The first 256 addresses (or the first 4 of a
+   * `cidr`: an IPv4 prefix of length 8..29. The first 256 addresses (or the first 4 of a
    * smaller pool) stay out of the pool for the tun's own addresses.
    */
   constructor(cidr = "198.18.0.0/15", reserve?: number) {
@@ -167,7 +225,7 @@ export class FakeIpPool {
       throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix like 198.18.0.0/15`);
     }
     const [addr, len] = parsed;
-    if (addr.kind() !== "ipv4" || len < 8 || len > 30) throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix of length 8..30`);
+    if (addr.kind() !== "ipv4" || len < 8 || len > 29) throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix of length 8..29`);
     const b = addr.toByteArray();
     this.mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
     this.network = (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 & this.mask) >>> 0;
@@ -175,7 +233,8 @@ export class FakeIpPool {
     const skip = reserve ?? (size >= 1024 ? 256 : 4);
     this.first = this.network + skip;
     this.last = this.network + size - 2;
-    this.next = this.first;
+    if (this.last < this.first) throw new UsageError(`Invalid fake-ip pool "${cidr}": no address left after the ${skip} reserved ones`);
+    this.slots = new NameSlots(this.first, this.last);
     this.cidr = `${new ipaddr.IPv4(toBytes(this.network)).toString()}/${len}`;
   }
 
@@ -191,47 +250,124 @@ export class FakeIpPool {
 
   /** The address standing for `name` (allocated on first use), as text. */
   addressFor(name: string): string {
-    let a = this.byName.get(name);
-    if (a !== undefined) {
-      this.byAddr.delete(a);
-      this.byAddr.set(a, name);
-    } else {
-      a = this.allocate();
-      this.byName.set(name, a);
-      this.byAddr.set(a, name);
-    }
-    return new ipaddr.IPv4(toBytes(a)).toString();
-  }
-
-  private allocate(): number {
-    const size = this.last - this.first + 1;
-    if (this.byAddr.size >= size) {
-      const [oldA, oldName] = this.byAddr.entries().next().value as [number, string];
-      this.byAddr.delete(oldA);
-      this.byName.delete(oldName);
-      return oldA;
-    }
-    for (;;) {
-      const a = this.next;
-      this.next = a >= this.last ? this.first : a + 1;
-      if (!this.byAddr.has(a)) return a;
-    }
+    return new ipaddr.IPv4(toBytes(this.slots.take(name))).toString();
   }
 
   /** The name a pool address stands for (text or 32-bit number), or undefined. */
   nameFor(addr: string | number): string | undefined {
     const a = typeof addr === "number" ? addr : ipaddr.IPv4.isValidFourPartDecimal(addr) ? fromBytes(ipaddr.IPv4.parse(addr).toByteArray()) : -1;
-    const name = this.byAddr.get(a);
-    if (name !== undefined) {
-      this.byAddr.delete(a);
-      this.byAddr.set(a, name);
-    }
-    return name;
+    return this.slots.nameOf(a);
   }
 
   /** Names currently mapped. */
   get size(): number {
-    return this.byName.size;
+    return this.slots.size;
+  }
+}
+
+/**
+ * Default IPv6 fake-ip pool: a /48 of the unique-local range (RFC 4193).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_FAKE_IP6_POOL, FakeIp6Pool } from "./dns.ts";
+ * new FakeIp6Pool(DEFAULT_FAKE_IP6_POOL).cidr; // "fdfe:dcba:9876::/48"
+ * ```
+ */
+export const DEFAULT_FAKE_IP6_POOL = "fdfe:dcba:9876::/48";
+
+/**
+ * The IPv6 fake-ip pool (AAAA answers; sing-box calls it inet6_range): each name gets an
+ * address from the prefix and keeps it while it is in use. Addresses are handed out from
+ * `prefix::100` on (the first 256 stay free for the tun's own address and a resolver address,
+ * the first 4 in a prefix of fewer than 1024 addresses); at most `limit` names (default
+ * 131072, the size of the IPv4 pool) are held, then the least recently used one gives its
+ * address up.
+ *
+ * @example
+ * ```ts
+ * import { FakeIp6Pool } from "./dns.ts";
+ * const pool = new FakeIp6Pool("fdfe:dcba:9876::/48");
+ * const a = pool.addressFor("web.example.test"); // "fdfe:dcba:9876::100"
+ * pool.nameFor(a); // "web.example.test"
+ * ```
+ */
+export class FakeIp6Pool {
+  /** The prefix, canonical ("fdfe:dcba:9876::/48"). */
+  readonly cidr: string;
+  readonly prefixLen: number;
+  /** The network address (host bits zero), 16 bytes. */
+  private readonly net: Uint8Array;
+  /** Host bits that can be set in the last 32 bits of the address. */
+  private readonly hostMask: number;
+  private readonly slots: NameSlots;
+
+  /** `cidr`: an IPv6 prefix of length 8..125. */
+  constructor(cidr = DEFAULT_FAKE_IP6_POOL, opts: { reserve?: number; limit?: number } = {}) {
+    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    try {
+      parsed = ipaddr.parseCIDR(cidr);
+    } catch {
+      throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": expected an IPv6 prefix like ${DEFAULT_FAKE_IP6_POOL}`);
+    }
+    const [addr, len] = parsed;
+    if (addr.kind() !== "ipv6" || len < 8 || len > 125) throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": expected an IPv6 prefix of length 8..125`);
+    const net = Uint8Array.from(addr.toByteArray());
+    for (let bit = len; bit < 128; bit++) net[bit >> 3] = net[bit >> 3]! & ~(0x80 >> (bit & 7));
+    this.net = net;
+    this.prefixLen = len;
+    const hostBits = 128 - len;
+    this.hostMask = hostBits >= 32 ? 0xffffffff : 2 ** hostBits - 1;
+    const size = 2 ** hostBits;
+    const skip = opts.reserve ?? (size >= 1024 ? 256 : 4);
+    const limit = opts.limit ?? 1 << 17;
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 2 ** 31)) throw new UsageError(`Invalid IPv6 fake-ip pool limit "${limit}": expected 1..2147483648`);
+    const last = Math.min(size - 1, skip + limit - 1);
+    if (!(Number.isInteger(skip) && skip >= 0) || last < skip) throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": no address left after the ${skip} reserved ones`);
+    this.slots = new NameSlots(skip, last);
+    this.cidr = `${ipaddr.fromByteArray([...net]).toString()}/${len}`;
+  }
+
+  /** True when the 16 bytes at `off` of `b` are inside the pool's prefix. */
+  containsAt(b: Uint8Array, off: number): boolean {
+    const net = this.net;
+    const len = this.prefixLen;
+    const whole = len >> 3;
+    for (let i = 0; i < whole; i++) if (b[off + i] !== net[i]) return false;
+    const rest = len & 7;
+    return rest === 0 || ((b[off + whole]! ^ net[whole]!) & (0xff << (8 - rest)) & 0xff) === 0;
+  }
+
+  /** The address standing for `name` (allocated on first use), as text. */
+  addressFor(name: string): string {
+    const slot = this.slots.take(name);
+    const b = [...this.net];
+    // slot < 2^hostBits and the network's host bits are zero: OR-ing it in is adding it.
+    b[12] = b[12]! | (slot >>> 24);
+    b[13] = b[13]! | ((slot >>> 16) & 0xff);
+    b[14] = b[14]! | ((slot >>> 8) & 0xff);
+    b[15] = b[15]! | (slot & 0xff);
+    return ipaddr.fromByteArray(b).toString();
+  }
+
+  /** The name a pool address (text, or 16 bytes at `off`) stands for, or undefined. */
+  nameFor(addr: string | Uint8Array, off = 0): string | undefined {
+    let b: Uint8Array;
+    if (typeof addr === "string") {
+      if (!ipaddr.IPv6.isValid(addr)) return undefined;
+      b = Uint8Array.from(ipaddr.IPv6.parse(addr).toByteArray());
+      off = 0;
+    } else b = addr;
+    if (b.length < off + 16 || !this.containsAt(b, off)) return undefined;
+    // Allocated addresses differ from the network only in the last 32 bits.
+    for (let i = 0; i < 12; i++) if (b[off + i] !== this.net[i]) return undefined;
+    const low = ((b[off + 12]! << 24) | (b[off + 13]! << 16) | (b[off + 14]! << 8) | b[off + 15]!) >>> 0;
+    return this.slots.nameOf((low & this.hostMask) >>> 0);
+  }
+
+  /** Names currently mapped. */
+  get size(): number {
+    return this.slots.size;
   }
 }
 
@@ -244,17 +380,18 @@ function fromBytes(b: number[]): number {
 }
 
 /**
- * Answers a query in fake-ip mode: A -> a pool address (TTL 1 s), every other type of a valid
- * name -> NOERROR without answers (so clients fall back to IPv4), a name that is not a host
- * name -> REFUSED, a non-query opcode -> NOTIMP. Returns the response and, for A, the address.
+ * Answers a query in fake-ip mode: A -> a pool address (TTL 1 s), AAAA -> an address of
+ * `pool6` (TTL 1 s; without `pool6` NOERROR without answers, so clients fall back to IPv4),
+ * every other type of a valid name -> NOERROR without answers, a name that is not a host name
+ * -> REFUSED, a non-query opcode -> NOTIMP. Returns the response and, for A/AAAA, the address.
  *
  * @example
  * ```ts
- * import { answerFakeIp, FakeIpPool } from "./dns.ts";
- * // const { response, address } = answerFakeIp(msg, new FakeIpPool());
+ * import { answerFakeIp, FakeIpPool, FakeIp6Pool } from "./dns.ts";
+ * // const { response, address } = answerFakeIp(msg, new FakeIpPool(), new FakeIp6Pool());
  * ```
  */
-export function answerFakeIp(msg: Uint8Array, pool: FakeIpPool): { response: Uint8Array; query?: DnsQuery; address?: string } {
+export function answerFakeIp(msg: Uint8Array, pool: FakeIpPool, pool6?: FakeIp6Pool): { response: Uint8Array; query?: DnsQuery; address?: string } {
   let q: DnsQuery;
   try {
     q = decodeDnsQuery(msg);
@@ -271,6 +408,11 @@ export function answerFakeIp(msg: Uint8Array, pool: FakeIpPool): { response: Uin
     const address = pool.addressFor(q.name);
     const data = Uint8Array.from(ipaddr.IPv4.parse(address).toByteArray());
     return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR, [{ type: DNS_TYPE.A, ttl: 1, data }]), query: q, address };
+  }
+  if (pool6 && q.type === DNS_TYPE.AAAA && q.class === 1) {
+    const address = pool6.addressFor(q.name);
+    const data = Uint8Array.from(ipaddr.IPv6.parse(address).toByteArray());
+    return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR, [{ type: DNS_TYPE.AAAA, ttl: 1, data }]), query: q, address };
   }
   return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR), query: q };
 }

@@ -16,7 +16,7 @@ import { openTun, type TunDevice } from "../tun/device.ts";
 import { TUN_F } from "../ffi/abi.ts";
 import { installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
 import type { Dialer } from "./dial.ts";
-import { FakeIpPool } from "./dns.ts";
+import { DEFAULT_FAKE_IP6_POOL, FakeIp6Pool, FakeIpPool } from "./dns.ts";
 import { HttpConnectDialer } from "./http-connect.ts";
 import { Socks5Dialer } from "./socks5.ts";
 import { Tunnel, type TunnelFamily } from "./tunnel.ts";
@@ -38,6 +38,11 @@ export interface ProxyTunnelFlags {
   dns?: string;
   /** Fake-ip pool (default 198.18.0.0/15). */
   fakeIpPool?: string;
+  /**
+   * IPv6 fake-ip pool for AAAA answers (default fdfe:dcba:9876::/48). Used when the tun has an
+   * IPv6 address (given explicitly, it requires one); the prefix gets a route into the tun.
+   */
+  fakeIp6Pool?: string;
   autoRoute?: boolean;
   exclude?: readonly string[];
   table?: number;
@@ -57,6 +62,9 @@ export interface ProxyTunnelPlan {
   mtu?: number;
   dns?: "fake-ip" | "tcp";
   pool?: FakeIpPool;
+  /** The IPv6 fake-ip pool (fake-ip mode); `pool6Explicit` when the flags named it. */
+  pool6?: FakeIp6Pool;
+  pool6Explicit?: boolean;
   autoRoute?: { table: number; priority: number; exclude: string[] };
   connectTimeoutMs: number;
   udpIdleMs: number;
@@ -91,11 +99,17 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
   const dnsMode = (f.dns ?? (f.kind === "http" ? "tcp" : undefined)) as "fake-ip" | "tcp" | undefined;
   const pool = dnsMode === "fake-ip" ? new FakeIpPool(f.fakeIpPool ?? "198.18.0.0/15") : undefined;
   if (f.fakeIpPool !== undefined && dnsMode !== "fake-ip") throw new UsageError("Option --fake-ip-pool needs --dns fake-ip");
+  const pool6 = dnsMode === "fake-ip" ? new FakeIp6Pool(f.fakeIp6Pool ?? DEFAULT_FAKE_IP6_POOL) : undefined;
+  if (f.fakeIp6Pool !== undefined && dnsMode !== "fake-ip") throw new UsageError("Option --fake-ip6-pool needs --dns fake-ip");
   const plan: ProxyTunnelPlan = {
     kind: f.kind, name: f.name, url, addresses, dns: dnsMode, pool,
     connectTimeoutMs: f.connectTimeoutMs ?? 10_000,
     udpIdleMs: f.udpTimeoutMs ?? 60_000,
   };
+  if (pool6) {
+    plan.pool6 = pool6;
+    plan.pool6Explicit = f.fakeIp6Pool !== undefined;
+  }
   if (f.mtu !== undefined) plan.mtu = f.mtu;
   if (f.impair) plan.impair = f.impair;
   const exclude = (f.exclude ?? []).map((c) => {
@@ -165,6 +179,8 @@ export interface RunningTunnel {
   created: boolean;
   v4?: TunnelFamily;
   v6?: TunnelFamily;
+  /** The IPv6 fake-ip prefix in use (routed into the tun), when AAAA queries get answers. */
+  fakeIp6?: string;
   /** The proxy addresses (resolved). */
   proxyAddresses: string[];
   /** One line describing the tunnel. */
@@ -251,10 +267,28 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     if (!v4 && !v6) {
       throw new TunkitError(`Device "${plan.name}" has no IPv4 or IPv6 address`, `give one: --address 198.18.0.1/30 (or tunkit up ${plan.name} 198.18.0.1/30)`);
     }
+    // The IPv6 fake-ip pool answers AAAA only when the tun can carry IPv6; its prefix is routed
+    // into the tun (in main, so it wins over auto-route's --exclude rules and default routes).
+    if (plan.pool6 && !v6 && plan.pool6Explicit) {
+      throw new TunkitError(
+        `Device "${plan.name}" has no IPv6 address for the IPv6 fake-ip pool "${plan.pool6.cidr}"`,
+        "give one: --address fdfe:dcba:9876::1/126 (or leave --fake-ip6-pool out: AAAA then gets no answer)",
+      );
+    }
+    const pool6 = v6 ? plan.pool6 : undefined;
     for (const r of pending) await nl.addRoute(r);
+    if (pool6) {
+      const spec = { dst: pool6.cidr, dev: index, protocol: RTPROT_TUNKIT, scope: "link" as const };
+      try {
+        await nl.addRoute(spec);
+        undo.push(() => nl.deleteRoute(spec).catch(() => {}));
+      } catch (e) {
+        if (!isNetlinkErrno(e, "EEXIST")) throw e;
+      }
+    }
     const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url) : new HttpConnectDialer(plan.url);
     const tunnel = new Tunnel({
-      tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool,
+      tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
       connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, impair: plan.impair,
     });
     await tunnel.start();
@@ -269,12 +303,12 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       `${plan.name}: ${plan.kind === "socks" ? "tun2socks" : "tun2http"} via ${redactProxyUrl(plan.url)}`,
       [v4 && `${v4.address}`, v6 && `${v6.address}`].filter(Boolean).join(", "),
       plan.kind === "socks" ? "tcp+udp" : "tcp (udp refused)",
-      plan.dns ? `dns ${plan.dns}${plan.pool ? ` ${plan.pool.cidr}` : ""}` : "",
+      plan.dns ? `dns ${plan.dns}${plan.pool ? ` ${plan.pool.cidr}` : ""}${pool6 ? ` ${pool6.cidr}` : ""}` : "",
       plan.autoRoute ? `auto-route table ${plan.autoRoute.table}` : "",
     ].filter(Boolean);
     let stopped: Promise<void> | undefined;
     return {
-      tunnel, device, created: !exists, v4, v6, proxyAddresses, describe: parts.join(", "),
+      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, describe: parts.join(", "),
       stop: () => (stopped ??= runUndo()),
     };
   } catch (e) {

@@ -18,7 +18,7 @@ import { parseIp } from "../common/addr.ts";
 import { mulberry32 } from "../common/prng.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
-import type { FakeIpPool } from "./dns.ts";
+import type { FakeIp6Pool, FakeIpPool } from "./dns.ts";
 import { FLOW } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
@@ -47,6 +47,8 @@ export interface TunnelOptions {
   /** DNS handling: "fake-ip" (needs `pool`) or "tcp"; undefined relays port 53 like other UDP. */
   dns?: "fake-ip" | "tcp";
   pool?: FakeIpPool;
+  /** The IPv6 fake-ip pool (AAAA answers); needs `v6`. Without it AAAA gets no answer. */
+  pool6?: FakeIp6Pool;
   /** Deadline for the proxy's connect + handshake (ms). Default 10 s. */
   connectTimeoutMs?: number;
   /** Idle timeout of UDP flows (ms). Default 60 s. */
@@ -133,6 +135,7 @@ export class Tunnel {
     if (!opts.v4 && !opts.v6) throw new UsageError("A tunnel needs an IPv4 or IPv6 address on the tun");
     if (opts.udp === "socks" && !("associate" in opts.dialer)) throw new UsageError('UDP mode "socks" needs a SOCKS5 proxy');
     if (opts.dns === "fake-ip" && !opts.pool) throw new UsageError('DNS mode "fake-ip" needs a fake-ip pool');
+    if (opts.pool6 && !opts.v6) throw new UsageError("An IPv6 fake-ip pool needs an IPv6 address on the tun");
     this.opts = opts;
     this.hdr = opts.vnetHdr ?? 0;
     if (!(Number.isInteger(this.hdr) && this.hdr >= 0 && this.hdr <= 64)) throw new UsageError(`Invalid vnet header size "${opts.vnetHdr}": expected 0..64`);
@@ -157,6 +160,7 @@ export class Tunnel {
         tcp: opts.dialer,
         dns: opts.dns,
         pool: opts.pool,
+        pool6: opts.pool6,
         idleMs: opts.udpIdleMs,
         connectTimeoutMs: opts.connectTimeoutMs,
       },
@@ -329,8 +333,8 @@ export class Tunnel {
     this.flows[id] = flow;
     this.stats.tcpTotal++;
     this.stats.tcpActive++;
-    const pool = this.opts.pool;
-    if (pool && fam === 4 && pool.containsAt(t.dst, id * 16)) {
+    const pool = fam === 4 ? this.opts.pool : this.opts.pool6;
+    if (pool && pool.containsAt(t.dst, id * 16)) {
       const name = pool.nameFor(dstText);
       if (name === undefined) {
         this.failFlow(flow, `${dstText} is a fake-ip address that stands for no name (expired?)`);

@@ -3,7 +3,7 @@
  * SOCKS5 UDP association (its own control connection and relay socket), closed after an idle
  * timeout. Over an HTTP proxy UDP is refused with an ICMP unreachable (administratively
  * prohibited), except DNS, which goes over TCP through the proxy. DNS queries can also be
- * answered locally from the fake-ip pool.
+ * answered locally from the fake-ip pools (A from the IPv4 pool, AAAA from the IPv6 one).
  *
  * @module
  */
@@ -11,7 +11,7 @@ import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { buildUdp } from "../packet/build.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
-import { answerFakeIp, dnsErrorResponse, DNS_RCODE, type FakeIpPool } from "./dns.ts";
+import { answerFakeIp, dnsErrorResponse, DNS_RCODE, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
 import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
 import type { TunnelStats } from "./stats.ts";
@@ -40,6 +40,8 @@ export interface UdpOptions {
   /** DNS handling of port-53 datagrams: answer from the fake-ip pool, forward over TCP, or relay like any UDP. */
   dns?: "fake-ip" | "tcp";
   pool?: FakeIpPool;
+  /** The IPv6 fake-ip pool: AAAA answers, and IPv6 flows to its addresses go out by name. */
+  pool6?: FakeIp6Pool;
   /** Idle timeout of a UDP flow (ms). Default 60 s; DNS flows 10 s. */
   idleMs?: number;
   connectTimeoutMs?: number;
@@ -121,11 +123,12 @@ export class UdpRelay {
       }
       const dst = formatAddrAt(b, v.dstOff, v.version);
       let target: Target = { host: dst, port: dport };
-      if (o.pool && v.version === 4 && o.pool.containsAt(b, v.dstOff)) {
-        const name = o.pool.nameFor(dst);
+      const pool = v.version === 4 ? o.pool : o.pool6;
+      if (pool && pool.containsAt(b, v.dstOff)) {
+        const name = pool.nameFor(dst);
         if (name === undefined) {
           this.table.remove(id);
-          this.refuse(b, v, `udp -> ${dst}:${dport}: failed: ${dst} is a fake-ip address that stands for no name (expired?)`, "host");
+          this.refuse(b, v, `udp -> ${formatTarget({ host: dst, port: dport })}: failed: ${dst} is a fake-ip address that stands for no name (expired?)`, "host");
           return;
         }
         target = { host: name, port: dport };
@@ -283,7 +286,7 @@ export class UdpRelay {
     const dst = formatAddrAt(b, v.dstOff, v.version);
     const reply = (payload: Uint8Array) => this.host.writePacket(buildUdp({ src: dst, dst: src, srcPort: 53, dstPort: sport, payload }));
     if (this.opts.dns === "fake-ip" && this.opts.pool) {
-      const { response } = answerFakeIp(query, this.opts.pool);
+      const { response } = answerFakeIp(query, this.opts.pool, this.opts.pool6);
       st.dnsFake++;
       if (response.length) reply(response);
       return;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { decodeDnsQuery, encodeDnsResponse, answerFakeIp, dnsErrorResponse, FakeIpPool, DNS_RCODE } from "../../proxy/dns.ts";
+import { decodeDnsQuery, encodeDnsResponse, answerFakeIp, dnsErrorResponse, FakeIpPool, FakeIp6Pool, DNS_RCODE } from "../../proxy/dns.ts";
 import { decodeDns } from "../../packet/dns.ts";
+import ipaddr from "ipaddr.js";
 import { fromHex } from "../../common/hex.ts";
 import { UsageError, TruncatedError, MalformedError } from "../../common/errors.ts";
 import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";
@@ -44,7 +45,7 @@ describe("DNS query codec", () => {
       } catch (e) {
         expect(e instanceof TruncatedError || e instanceof MalformedError).toBe(true);
       }
-      const a = answerFakeIp(b, new FakeIpPool()); // never throws
+      const a = answerFakeIp(b, new FakeIpPool(), new FakeIp6Pool()); // never throws
       expect(a.response).toBeInstanceOf(Uint8Array);
     }
   });
@@ -76,6 +77,94 @@ describe("fake-ip", () => {
     expect(p.size).toBe(3);
   });
   test("bad pools are usage errors", () => {
-    for (const c of ["198.18.0.0", "2001:db8::/64", "10.0.0.0/31", "x/8"]) expect(() => new FakeIpPool(c)).toThrow(UsageError);
+    for (const c of ["198.18.0.0", "2001:db8::/64", "10.0.0.0/31", "10.0.0.0/30", "x/8"]) expect(() => new FakeIpPool(c)).toThrow(UsageError);
+  });
+});
+
+describe("IPv6 fake-ip", () => {
+  const AAAA = 28;
+  test("AAAA gets an address of the v6 pool, encoded so packet/dns.ts reads it back; A still v4", () => {
+    const pool = new FakeIpPool();
+    const pool6 = new FakeIp6Pool();
+    expect(pool6.cidr).toBe("fdfe:dcba:9876::/48");
+    const r = answerFakeIp(qOf("web.example.test", AAAA), pool, pool6);
+    expect(r.address).toBe("fdfe:dcba:9876::100"); // the first 256 stay free for the tun
+    const d = decodeDns(r.response, 0, r.response.length)!;
+    expect(d).toMatchObject({ id: 0xabcd, response: true, rcode: 0, answerCount: 1, question: { name: "web.example.test.", type: AAAA } });
+    expect(d.answers).toEqual([{ name: "web.example.test.", type: AAAA, class: 1, ttl: 1, data: "fdfe:dcba:9876::100" }]);
+    // the answer's RDATA: 16 bytes, RDLENGTH 16
+    const rd = r.response.subarray(r.response.length - 18);
+    expect([...rd]).toEqual([0, 16, 0xfd, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00]);
+    expect(pool6.nameFor("fdfe:dcba:9876::100")).toBe("web.example.test");
+    expect(answerFakeIp(qOf("web.example.test", 1), pool, pool6).address).toBe("198.18.1.0"); // A: the v4 pool
+    expect(answerFakeIp(qOf("other.example", AAAA), pool, pool6).address).toBe("fdfe:dcba:9876::101");
+    expect(answerFakeIp(qOf("WEB.example.test", AAAA), pool, pool6).address).toBe("fdfe:dcba:9876::100"); // stable
+    expect(pool6.size).toBe(2);
+    // other types still get no answer; without a v6 pool AAAA gets none either
+    const mx = answerFakeIp(qOf("web.example.test", 15), pool, pool6);
+    expect([mx.address, decodeDns(mx.response, 0, mx.response.length)!.answerCount]).toEqual([undefined, 0]);
+    const none = answerFakeIp(qOf("web.example.test", AAAA), pool);
+    expect([none.address, decodeDns(none.response, 0, none.response.length)!.answerCount]).toEqual([undefined, 0]);
+  });
+  test("name <-> address both ways, from text and from packet bytes", () => {
+    const p = new FakeIp6Pool("fd00:1:2:3::/64");
+    const names = Array.from({ length: 300 }, (_, i) => `h${i}.example`);
+    const addrs = names.map((n) => p.addressFor(n));
+    expect(addrs[0]).toBe("fd00:1:2:3::100");
+    expect(addrs[299]).toBe("fd00:1:2:3::22b");
+    expect(new Set(addrs).size).toBe(300);
+    for (let i = 0; i < 300; i++) {
+      expect(p.nameFor(addrs[i]!)).toBe(names[i]);
+      const pkt = new Uint8Array(40);
+      pkt.set(ipaddr.IPv6.parse(addrs[i]!).toByteArray(), 24); // an IPv6 header's destination
+      expect(p.containsAt(pkt, 24)).toBe(true);
+      expect(p.nameFor(pkt, 24)).toBe(names[i]);
+    }
+    expect(p.nameFor("fd00:1:2:3:0:0:0:100")).toBe("h0.example"); // any spelling
+    expect(p.nameFor("fd00:1:2:3::ff")).toBeUndefined(); // reserved, never handed out
+    expect(p.nameFor("fd00:1:2:3::1:100")).toBeUndefined(); // in the prefix, not allocated
+    expect(p.nameFor("fd00:1:2:4::100")).toBeUndefined(); // outside
+    expect(p.nameFor("198.18.1.0")).toBeUndefined();
+    expect(p.nameFor("not an address")).toBeUndefined();
+    expect(p.nameFor(new Uint8Array(10))).toBeUndefined(); // too short
+    const b = Uint8Array.from(ipaddr.IPv6.parse("fd00:1:2:3:ffff::").toByteArray());
+    expect(p.containsAt(b, 0)).toBe(true);
+    b[7] = 4;
+    expect(p.containsAt(b, 0)).toBe(false);
+  });
+  test("prefixes that end inside a byte", () => {
+    const p = new FakeIp6Pool("fd00:abcd:ef80::/41");
+    expect(p.cidr).toBe("fd00:abcd:ef80::/41");
+    const at = (t: string) => p.containsAt(Uint8Array.from(ipaddr.IPv6.parse(t).toByteArray()), 0);
+    expect([at("fd00:abcd:ef80::1"), at("fd00:abcd:efff:ffff::1"), at("fd00:abcd:ef7f::1"), at("fd00:abcd:ee80::1")]).toEqual([true, true, false, false]);
+    expect(new FakeIp6Pool("fd00::1234/112").cidr).toBe("fd00::/112"); // host bits dropped
+  });
+  test("a full pool recycles the least recently used name (small prefix, and the name limit)", () => {
+    const p = new FakeIp6Pool("2001:db8::/125"); // 8 addresses, first 4 reserved: ::4 .. ::7
+    expect(["a", "b", "c", "d"].map((n) => p.addressFor(n))).toEqual(["2001:db8::4", "2001:db8::5", "2001:db8::6", "2001:db8::7"]);
+    expect(p.nameFor("2001:db8::4")).toBe("a"); // touch a: b is now the oldest
+    expect(p.addressFor("e")).toBe("2001:db8::5");
+    expect(p.nameFor("2001:db8::5")).toBe("e");
+    expect(p.addressFor("b")).toBe("2001:db8::6"); // c was the oldest then
+    expect(p.nameFor("2001:db8::6")).toBe("b");
+    expect(p.size).toBe(4);
+    // a huge prefix holds at most `limit` names, then wraps onto the oldest
+    const q = new FakeIp6Pool("fdfe:dcba:9876::/48", { limit: 3 });
+    expect(["x", "y", "z", "w"].map((n) => q.addressFor(n))).toEqual(["fdfe:dcba:9876::100", "fdfe:dcba:9876::101", "fdfe:dcba:9876::102", "fdfe:dcba:9876::100"]);
+    expect([q.nameFor("fdfe:dcba:9876::100"), q.size]).toEqual(["w", 3]);
+    // seeded churn: the mapping stays a bijection over the live names
+    const rnd = mulberry32(21);
+    const r = new FakeIp6Pool("fd00::/120", { reserve: 0 });
+    for (let i = 0; i < 5000; i++) {
+      const n = `n${Math.floor(rnd() * 400)}`;
+      const a = r.addressFor(n);
+      expect(r.nameFor(a)).toBe(n);
+    }
+    expect(r.size).toBe(256);
+  });
+  test("bad v6 pools are usage errors", () => {
+    for (const c of ["fdfe::", "198.18.0.0/15", "fdfe::/126", "fdfe::/7", "x/48", "fdfe::/129"]) expect(() => new FakeIp6Pool(c)).toThrow(UsageError);
+    expect(() => new FakeIp6Pool("fdfe::/48", { limit: 0 })).toThrow('Invalid IPv6 fake-ip pool limit "0"');
+    expect(() => new FakeIp6Pool("fdfe::/125", { reserve: 8 })).toThrow("no address left");
   });
 });
