@@ -65,7 +65,8 @@ export type * from "./packet/types.ts";
 export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
 export { PacketPrinter, printable, asciiJson, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
-export { echoReply } from "./packet/echo.ts";
+export { echoReply, echoReplyAt } from "./packet/echo.ts";
+export { echoReplyFrame, isNeighbourReply, DEFAULT_ECHO_MAC, ARP_FRAME_LEN, NA_FRAME_LEN, type FrameResponder } from "./packet/echo-frame.ts";
 export {
   buildIp, buildIcmpEcho, buildIcmp, buildUdp, buildTcp, buildEthernet, buildArp, parseTcpFlags,
   type IpSpec, type TcpOptionSpec,

@@ -8,13 +8,12 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { UsageError, SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, decode, toJSON, Formatter, formatTimestamp, CaptureClock, asciiJson, printable, parseMac, formatMac, type TunDevice } from "../mod.ts";
+import { UsageError, SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, decode, toJSON, Formatter, formatTimestamp, CaptureClock, asciiJson, printable, parseMac, formatMac, DEFAULT_ECHO_MAC, type TunDevice } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { abortOnSignals } from "./dump.ts";
 
-const DEFAULT_MAC = "02:00:00:00:00:01";
 
 /** Flags of `echo` as commander hands them over. */
 export interface EchoFlags {
@@ -92,7 +91,7 @@ async function openForEcho(ctx: Ctx, plan: EchoPlan): Promise<EchoTarget> {
   if (t.kind === "tun") return { dev: openTun({ name: plan.iface, mode: "tun", multiQueue: t.multiQueue }), own: [] };
   const nl = ctx.rtnl();
   const link = await nl.getLink(t.ifindex);
-  if (link.address !== undefined && link.address === (plan.mac ?? DEFAULT_MAC)) {
+  if (link.address !== undefined && link.address === (plan.mac ?? DEFAULT_ECHO_MAC)) {
     throw new UsageError(`Invalid MAC address "${link.address}": it is ${plan.iface}'s own; pick another with --mac`);
   }
   const own: string[] = [];
@@ -142,7 +141,7 @@ export async function runEcho(ctx: Ctx, plan: EchoPlan): Promise<void> {
     if (!quiet) {
       ctx.sinks.stderr(
         tap
-          ? `answering ARP, neighbour solicitations (as ${plan.mac ?? DEFAULT_MAC}), ping (ICMP, ICMPv6) and UDP port 7 on ${dev.name}; other frames are read and dropped\n`
+          ? `answering ARP, neighbour solicitations (as ${plan.mac ?? DEFAULT_ECHO_MAC}), ping (ICMP, ICMPv6) and UDP port 7 on ${dev.name}; other frames are read and dropped\n`
           : `answering ping (ICMP, ICMPv6) and UDP port 7 on ${dev.name}; other packets are read and dropped\n`,
       );
     }
@@ -201,7 +200,7 @@ export function echoCommand(ctx: Ctx) {
     .addOption(new Option("--timeout <seconds>", "exit after this many seconds"))
     .addOption(new Option("--create", "create the tun (non-persistent: gone when echo exits) if it does not exist"))
     .addOption(new Option("--busy-poll <us>", "after traffic, keep polling this many microseconds before sleeping (default 50; 0 = off)"))
-    .addOption(new Option("--mac <mac>", `tap only: the responder's MAC address (default ${DEFAULT_MAC})`))
+    .addOption(new Option("--mac <mac>", `tap only: the responder's MAC address (default ${DEFAULT_ECHO_MAC})`))
     .addHelpText(
       "after",
       `
