@@ -267,8 +267,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     if (!v4 && !v6) {
       throw new TunkitError(`Device "${plan.name}" has no IPv4 or IPv6 address`, `give one: --address 198.18.0.1/30 (or tunkit up ${plan.name} 198.18.0.1/30)`);
     }
-    // The IPv6 fake-ip pool answers AAAA only when the tun can carry IPv6; its prefix is routed
-    // into the tun (in main, so it wins over auto-route's --exclude rules and default routes).
+    // The IPv6 fake-ip pool answers AAAA only when the tun can carry IPv6.
     if (plan.pool6 && !v6 && plan.pool6Explicit) {
       throw new TunkitError(
         `Device "${plan.name}" has no IPv6 address for the IPv6 fake-ip pool "${plan.pool6.cidr}"`,
@@ -277,8 +276,11 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     }
     const pool6 = v6 ? plan.pool6 : undefined;
     for (const r of pending) await nl.addRoute(r);
-    if (pool6) {
-      const spec = { dst: pool6.cidr, dev: index, protocol: RTPROT_TUNKIT, scope: "link" as const };
+    // Both fake-ip pools are routed into the tun (in main, tagged as tunkit's) so fake answers
+    // work without a manual route; a route the user already has for the prefix is left alone.
+    for (const cidr of [v4 ? plan.pool?.cidr : undefined, pool6?.cidr]) {
+      if (!cidr) continue;
+      const spec = { dst: cidr, dev: index, protocol: RTPROT_TUNKIT, scope: "link" as const };
       try {
         await nl.addRoute(spec);
         undo.push(() => nl.deleteRoute(spec).catch(() => {}));

@@ -34,7 +34,9 @@ afterAll(async () => {
 
 async function withTunnel<T>(kind: "socks" | "http", url: string, extra: string[], fn: (p: Proc) => Promise<T>): Promise<T> {
   const p = await t.tunkit([kind, "tk0", "--proxy", url, "--address", "198.18.0.1/30", ...extra]);
-  sh("ip", "route", "add", "198.18.0.0/15", "dev", "tk0"); // the fake-ip pool and the fake resolver 198.18.0.53
+  // tunkit routes the fake-ip pool itself (fake-ip mode); --dns tcp needs the resolver 198.18.0.53
+  // routed into the tun too: replace works either way.
+  sh("ip", "route", "replace", "198.18.0.0/15", "dev", "tk0");
   sh("ip", "route", "add", "198.51.100.0/24", "dev", "tk0");
   try {
     return await fn(p);
@@ -148,6 +150,8 @@ describe("IPv6 fake-ip", () => {
       try {
         expect(p.err + p.out).toContain(`dns fake-ip 198.18.0.0/15 ${V6_POOL}`);
         expect(routes6()).toMatchObject([{ dst: V6_POOL, dev: "tk0" }]); // in main, protocol 84
+        // the IPv4 pool is routed by tunkit too (no manual route in this test)
+        expect(JSON.parse(sh("ip", "-j", "route", "show", "proto", "84"))).toMatchObject([{ dst: "198.18.0.0/15", dev: "tk0" }]);
         // a query of our own, over IPv6, to a resolver address only the pool's route covers
         const r = await dnsQuery(V6_DNS, SERVER_NAME, 28);
         const d = decodeDns(r, 0, r.length)!;
