@@ -37,3 +37,14 @@ export function ipLink(name: string): Record<string, any> | undefined {
   if (r.status !== 0) return undefined;
   return (JSON.parse(r.stdout) as Array<Record<string, any>>)[0];
 }
+
+/**
+ * `itest` for tests that need the given programs on PATH: when one is missing, the file's tests
+ * are skipped, loudly, with the Debian packages that bring them. `ready` says whether to set up.
+ */
+export function needing(label: string, bins: readonly string[], packages: string): { ptest: typeof test; ready: boolean } {
+  const missing = bins.filter((b) => spawnSync("sh", ["-c", `command -v ${b}`], { stdio: "ignore" }).status !== 0);
+  if (missing.length) console.log(`!!! ${label} tests SKIPPED: missing ${missing.join(", ")} (Debian: apt-get install -y ${packages})`);
+  const ptest = missing.length ? test.skip : itest;
+  return { ptest, ready: ptest !== test.skip };
+}

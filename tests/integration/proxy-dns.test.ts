@@ -4,23 +4,18 @@
 // through the proxy to a DNS server in the server namespace. With an IPv6 address on the tun,
 // AAAA gets addresses of the IPv6 fake pool fdfe:dcba:9876::/48, which tunkit routes into the
 // tun itself (TCP and UDP to them go out by name too).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import dgram from "node:dgram";
 import { spawnSync } from "node:child_process";
-import { itest } from "./_ns.ts";
-import { Topology, have, sh, curl, type Proc, PROXY_OUT_V4, SERVER_NAME, SERVER_V4, withResolver } from "../fixtures/proxy/topology.ts";
+import { needing } from "./_ns.ts";
+import { Topology, sh, curl, type Proc, PROXY_OUT_V4, SERVER_NAME, SERVER_V4, withResolver } from "../fixtures/proxy/topology.ts";
 import { decodeDns } from "../../packet/dns.ts";
 
-const NEED = ["microsocks", "danted", "tinyproxy", "curl", "unshare", "getent"];
-const missing = NEED.filter((b) => !have(b));
-if (missing.length) {
-  console.log(`!!! proxy-dns tests SKIPPED: missing ${missing.join(", ")} (Debian: apt-get install -y microsocks dante-server tinyproxy curl)`);
-}
-const ptest = missing.length ? test.skip : itest;
+const { ptest, ready } = needing("proxy-dns", ["microsocks", "danted", "tinyproxy", "curl", "unshare", "getent"], "microsocks dante-server tinyproxy curl");
 const t = new Topology("dns");
 
 beforeAll(async () => {
-  if (missing.length || ptest === test.skip) return;
+  if (!ready) return;
   t.up();
   await t.startServer(1 << 20);
   await t.startMicrosocks(1080);

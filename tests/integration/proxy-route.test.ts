@@ -1,21 +1,16 @@
 // tunkit socks --auto-route: a table with a default route into the tun and policy rules (the
 // proxy excluded), all carrying protocol 84, removed on SIGTERM/SIGINT; after a SIGKILL,
 // tunkit cleanup removes exactly tunkit's leftovers. Also tunkit rule add|del|list vs ip -j rule.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { itest } from "./_ns.ts";
-import { Topology, have, sh, curl, BUN, ROOT, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
+import { needing } from "./_ns.ts";
+import { Topology, sh, curl, BUN, ROOT, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
 
-const NEED = ["microsocks", "curl", "unshare"];
-const missing = NEED.filter((b) => !have(b));
-if (missing.length) {
-  console.log(`!!! proxy-route tests SKIPPED: missing ${missing.join(", ")} (Debian: apt-get install -y microsocks curl)`);
-}
-const ptest = missing.length ? test.skip : itest;
+const { ptest, ready } = needing("proxy-route", ["microsocks", "curl", "unshare"], "microsocks curl");
 const t = new Topology("rt");
 
 beforeAll(async () => {
-  if (missing.length || ptest === test.skip) return;
+  if (!ready) return;
   t.up();
   await t.startServer(1 << 20);
   await t.startMicrosocks(1080);

@@ -2,24 +2,19 @@
 // server namespace through microsocks, dante and tinyproxy (the server sees the proxy as its
 // peer), a 100 MiB download keeps its SHA-256, loss and reordering on the path are survived,
 // and refusing or vanishing proxies give a quick clean error, not a hang.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { itest } from "./_ns.ts";
+import { needing } from "./_ns.ts";
 import {
   Topology, curl, have, Proc, sh, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6, BUN, ROOT,
 } from "../fixtures/proxy/topology.ts";
 
-const NEED = ["microsocks", "danted", "tinyproxy", "curl", "unshare"];
-const missing = NEED.filter((b) => !have(b));
-if (missing.length) {
-  console.log(`!!! proxy-tcp tests SKIPPED: missing ${missing.join(", ")} (Debian: apt-get install -y microsocks dante-server tinyproxy curl)`);
-}
-const ptest = missing.length ? test.skip : itest;
+const { ptest, ready } = needing("proxy-tcp", ["microsocks", "danted", "tinyproxy", "curl", "unshare"], "microsocks dante-server tinyproxy curl");
 
 const t = new Topology("tcp");
 
 beforeAll(async () => {
-  if (missing.length || ptest === test.skip) return;
+  if (!ready) return;
   t.up();
   await t.startServer(100 << 20);
   await t.startMicrosocks(1080);

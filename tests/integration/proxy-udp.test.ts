@@ -1,21 +1,16 @@
 // tunkit socks / http, UDP: echo through dante's UDP ASSOCIATE (per-flow association), a
 // SOCKS5 proxy without UDP (microsocks) and an HTTP proxy answer with ICMP unreachable and one
 // error line per flow; the tunnel keeps running.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import dgram from "node:dgram";
-import { itest } from "./_ns.ts";
-import { Topology, have, sh, type Proc, SERVER_V4 } from "../fixtures/proxy/topology.ts";
+import { needing } from "./_ns.ts";
+import { Topology, sh, type Proc, SERVER_V4 } from "../fixtures/proxy/topology.ts";
 
-const NEED = ["microsocks", "danted", "tinyproxy", "curl", "unshare"];
-const missing = NEED.filter((b) => !have(b));
-if (missing.length) {
-  console.log(`!!! proxy-udp tests SKIPPED: missing ${missing.join(", ")} (Debian: apt-get install -y microsocks dante-server tinyproxy curl)`);
-}
-const ptest = missing.length ? test.skip : itest;
+const { ptest, ready } = needing("proxy-udp", ["microsocks", "danted", "tinyproxy", "curl", "unshare"], "microsocks dante-server tinyproxy curl");
 const t = new Topology("udp");
 
 beforeAll(async () => {
-  if (missing.length || ptest === test.skip) return;
+  if (!ready) return;
   t.up();
   await t.startServer(1 << 20);
   await t.startMicrosocks(1080);
