@@ -48,3 +48,15 @@ export function needing(label: string, bins: readonly string[], packages: string
   const ptest = missing.length ? test.skip : itest;
   return { ptest, ready: ptest !== test.skip };
 }
+
+/**
+ * Makes a persistent tun/tap with `ip` (the oracle, not tunkit), gives it the addresses (IPv6
+ * ones with nodad) and sets it up. `noIpv6` turns IPv6 off on it first: no router solicitations
+ * in packet counts.
+ */
+export function makeDevice(name: string, mode: "tun" | "tap", addresses: readonly string[], opts: { noIpv6?: boolean } = {}): void {
+  sh("ip", "tuntap", "add", name, "mode", mode);
+  if (opts.noIpv6) sh("sysctl", "-qw", `net.ipv6.conf.${name}.disable_ipv6=1`);
+  for (const a of addresses) sh("ip", "addr", "add", a, "dev", name, ...(a.includes(":") ? ["nodad"] : []));
+  sh("ip", "link", "set", name, "up");
+}

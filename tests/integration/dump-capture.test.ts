@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { readPcap } from "../../mod.ts";
-import { itest, ipLink } from "./_ns.ts";
+import { itest, ipLink, makeDevice } from "./_ns.ts";
 import { bg, tunkit, allPrintable } from "./dump-cli.ts";
 
 const IF = "tkdump0";
@@ -36,10 +36,7 @@ async function udpSend(msg: string, port: number, to: string, from: string): Pro
 describe("tunkit dump", () => {
   beforeAll(() => {
     if (!ipLink("lo")) return;
-    spawnSync("ip", ["tuntap", "add", IF, "mode", "tun"]);
-    spawnSync("ip", ["addr", "add", "192.0.2.1/24", "dev", IF]);
-    spawnSync("ip", ["link", "set", IF, "up"]);
-    spawnSync("sysctl", ["-qw", `net.ipv6.conf.${IF}.disable_ipv6=1`]); // no router solicitations in the counts
+    makeDevice(IF, "tun", ["192.0.2.1/24"], { noIpv6: true });
   });
   afterAll(() => {
     spawnSync("ip", ["link", "del", IF]);
@@ -163,10 +160,7 @@ describe("tunkit dump", () => {
   }, 20_000);
 
   itest("tap: Ethernet link type, ARP decoded, -e shows MACs; the pcap is EN10MB for tcpdump", async () => {
-    spawnSync("ip", ["tuntap", "add", TAP, "mode", "tap"]);
-    spawnSync("sysctl", ["-qw", `net.ipv6.conf.${TAP}.disable_ipv6=1`]);
-    spawnSync("ip", ["addr", "add", "198.51.100.1/24", "dev", TAP]);
-    spawnSync("ip", ["link", "set", TAP, "up"]);
+    makeDevice(TAP, "tap", ["198.51.100.1/24"], { noIpv6: true });
     const mac = ipLink(TAP)!.address as string;
     try {
       const d = bg(["dump", TAP, "-c", "1", "-e", "arp"]);

@@ -3,7 +3,7 @@ import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
-import { itest, sh, ipLink } from "./_ns.ts";
+import { itest, sh, ipLink, makeDevice } from "./_ns.ts";
 import { bg, tunkit, allPrintable } from "./dump-cli.ts";
 
 const IF = "tkecho0";
@@ -16,10 +16,7 @@ function ping(args: string[]): { code: number | null; out: string } {
 describe("tunkit echo", () => {
   beforeAll(() => {
     if (!ipLink("lo")) return;
-    spawnSync("ip", ["tuntap", "add", IF, "mode", "tun"]);
-    spawnSync("ip", ["addr", "add", "192.0.2.1/24", "dev", IF]);
-    spawnSync("ip", ["addr", "add", "2001:db8::1/64", "dev", IF, "nodad"]);
-    spawnSync("ip", ["link", "set", IF, "up"]);
+    makeDevice(IF, "tun", ["192.0.2.1/24", "2001:db8::1/64"]);
   });
   afterAll(() => void spawnSync("ip", ["link", "del", IF]));
 

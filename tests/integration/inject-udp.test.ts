@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { buildUdp, buildEthernet, toHex, PcapWriter } from "../../mod.ts";
-import { itest, ipLink } from "./_ns.ts";
+import { itest, ipLink, makeDevice } from "./_ns.ts";
 import { tunkit } from "./dump-cli.ts";
 
 const IF = "tkinj0";
@@ -34,10 +34,7 @@ async function listen(family: "udp4" | "udp6", addr: string, port: number) {
 describe("tunkit inject", () => {
   beforeAll(() => {
     if (!ipLink("lo")) return;
-    spawnSync("ip", ["tuntap", "add", IF, "mode", "tun"]);
-    spawnSync("ip", ["addr", "add", "192.0.2.1/24", "dev", IF]);
-    spawnSync("ip", ["addr", "add", "2001:db8::1/64", "dev", IF, "nodad"]);
-    spawnSync("ip", ["link", "set", IF, "up"]);
+    makeDevice(IF, "tun", ["192.0.2.1/24", "2001:db8::1/64"]);
   });
   afterAll(() => {
     spawnSync("ip", ["link", "del", IF]);
@@ -96,9 +93,7 @@ describe("tunkit inject", () => {
   });
 
   itest("tap: an Ethernet frame to the tap's MAC carrying UDP reaches the socket", async () => {
-    spawnSync("ip", ["tuntap", "add", TAP, "mode", "tap"]);
-    spawnSync("ip", ["addr", "add", "198.51.100.1/24", "dev", TAP]);
-    spawnSync("ip", ["link", "set", TAP, "up"]);
+    makeDevice(TAP, "tap", ["198.51.100.1/24"]);
     try {
       const mac = ipLink(TAP)!.address as string;
       const sock = await listen("udp4", "198.51.100.1", 9003);
