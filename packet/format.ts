@@ -33,6 +33,8 @@ export interface FormatOptions {
   link?: boolean;
   /** Original (on-wire) length, if more than was captured (pcap `orig_len`). */
   originalLength?: number;
+  /** tcpdump's -v count (0..3): the extra fields each level prints. */
+  verbose?: number;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 import { dumpCaptureBytes, planDump, FileDumper, type DumpFlags } from "../../cli/dump.ts";
 import { PacketPrinter, printable, asciiJson } from "../../packet/printer.ts";
 import { planEcho, seconds } from "../../cli/echo.ts";
-import { planInject, checkForDevice, replayPackets } from "../../cli/inject.ts";
+import { planInject, checkForDevice, replayPackets, bytesSource } from "../../cli/inject.ts";
 
 interface Golden { name: string; linkType: "raw" | "ethernet"; hex: string; ts: { sec: number; nsec: number }; originalLength?: number; tcpdump: string; tcpdumpS?: string; tcpdumpE?: string; hexX: string[]; hexXX?: string[] }
 const entries = (golden as unknown as { packets: Golden[] }).packets;
@@ -280,15 +280,15 @@ describe("plans (validation before any syscall)", () => {
     expect(() => planInject("tun0", { hex: [a], read: "x" })).toThrow(/exclude/);
     const w = new PcapWriter({ linkType: "ethernet" });
     const eth = concat([w.header(), w.record(new Uint8Array(60), 0)]);
-    const pe = planInject("tun0", { hex: [], read: "e.pcap" }, () => eth);
+    const pe = planInject("tun0", { hex: [], read: "e.pcap" }, (n) => bytesSource(n, eth));
     expect(() => checkForDevice(pe, "tun")).toThrow(/Link type mismatch: "e.pcap" holds EN10MB \(Ethernet\) packets but tun0 is a tun \(needs RAW \(Raw IP\)\)/);
     checkForDevice(pe, "tap");
-    expect(() => planInject("tun0", { hex: [], read: "g" }, () => new Uint8Array(10))).toThrow(/Invalid capture "g"/);
+    expect(() => planInject("tun0", { hex: [], read: "g" }, (n) => bytesSource(n, new Uint8Array(10)))).toThrow(/g: Invalid pcap magic/);
     const empty = new PcapWriter({ linkType: "raw" }).header();
     expect(() => replayPackets(empty, "empty.pcap")).toThrow(/holds no packets/);
     const cut = new PcapWriter({ linkType: "raw", snaplen: 30 });
     const rec = buildUdp({ src: "192.0.2.2", dst: "192.0.2.1", srcPort: 1, dstPort: 2, payload: 50 });
-    const pc = planInject("tun0", { hex: [], read: "c.pcap" }, () => concat([cut.header(), cut.record(rec, 0)]));
+    const pc = planInject("tun0", { hex: [], read: "c.pcap" }, (n) => bytesSource(n, concat([cut.header(), cut.record(rec, 0)])));
     expect(() => checkForDevice(pc, "tun")).toThrow(/record 1 of c.pcap \(cut to 30 of 78 bytes when captured\): IPv4 total length 78/);
   });
 
