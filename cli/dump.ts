@@ -674,7 +674,9 @@ Examples:
 Ctrl-C prints the number of packets captured (and, sniffing, dropped by the kernel).`,
     )
     .action(async (words, flags) => {
-      const fl = flags as DumpFlags & { json?: boolean; netns?: string };
+      const fl = flags as DumpFlags & { json?: boolean; netns?: string; listInterfaces?: boolean; packetBuffered?: boolean };
+      if (fl.listInterfaces) fl.D = true;
+      if (fl.packetBuffered) fl.U = true;
       if (fl.json) ctx.opts.json = true;
       if (fl.netns !== undefined) {
         ctx.opts.netns = fl.netns;

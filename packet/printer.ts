@@ -144,12 +144,12 @@ export class PacketPrinter {
             dnsec += 1_000_000_000;
           }
           if (dsec < 0) {
-            // tcpdump prints a negative delta with a leading "-"
+            // tcpdump signs the delta: "-" when the clock went back, " " otherwise
             const t = -(dsec * 1_000_000_000 + dnsec);
             return "-" + formatTimestamp({ sec: Math.floor(t / 1e9), nsec: t % 1e9 }, nano, false) + " ";
           }
         }
-        return formatTimestamp({ sec: dsec, nsec: dnsec }, nano, false) + " ";
+        return " " + formatTimestamp({ sec: dsec, nsec: dnsec }, nano, false) + " ";
       }
       case 4: {
         const d = new Date(ts.sec * 1000);

@@ -247,4 +247,30 @@ describe("capture files on failure (issue 10)", () => {
     expect(peakKb).toBeLessThan(150 * 1024); // the whole file alone is 202 MB; the CLI itself ~50 MB
     rmSync(big);
   }, 150_000);
+
+  itest("tcpdump's words live: dump -nn -i IF -q -tt -c 2 icmp (the attach warning survives -q); -D lists the device", async () => {
+    const d = bg(["dump", "-nn", "-i", IF, "-q", "-tt", "-c", "2", "icmp"]);
+    await d.waitFor(/warning: attached to tkdf0 as its reader; packets are consumed/);
+    spawnSync("ping", ["-c", "2", "-i", "0.2", "-W", "0.5", "192.0.2.2"], { timeout: 10_000 });
+    expect(await d.exit()).toBe(0);
+    const lines = d.stdout.trim().split("\n");
+    expect(lines.length).toBe(2);
+    for (const l of lines) expect(l).toMatch(/^\d{10}\.\d{6} IP 192\.0\.2\.1 > 192\.0\.2\.2: ICMP echo request, id \d+, seq [12], length 64$/);
+    expect(d.stderr).not.toContain("link-type"); // no banner with -q
+    const l = tunkit(["dump", "-D"]);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toMatch(/^\d+\.tkdf0 \(tun, free: dump attaches\) \[Up\]$/m);
+  }, 20_000);
+
+  itest("-w FILE.pcapng live: tcpdump reads the pcapng tunkit wrote", async () => {
+    const f = join(dir, "live.pcapng");
+    const d = bg(["dump", IF, "-c", "3", "-w", f, "-U"]);
+    await d.waitFor(/attached to/);
+    spawnSync("ping", ["-c", "3", "-i", "0.2", "-W", "0.5", "192.0.2.2"], { timeout: 10_000 });
+    expect(await d.exit()).toBe(0);
+    expect(readFileSync(f).readUInt32LE(0)).toBe(0x0a0d0d0a);
+    const r = spawnSync("tcpdump", ["-nn", "-r", f], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n").filter((x) => x.includes("ICMP echo request")).length).toBe(3);
+  }, 20_000);
 });
