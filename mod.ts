@@ -64,6 +64,8 @@ export { decode } from "./packet/decode.ts";
 export type * from "./packet/types.ts";
 export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
+export { isWrappedLink, unwrapLink, innerIp, type Unwrapped } from "./packet/linklayer.ts";
+export { formatTcpOptions, type TcpOptionsText, type TcpOptionsEnd } from "./packet/tcp-options.ts";
 export { PacketPrinter, printable, asciiJson, asciiText, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
 export { echoReply, echoReplyAt } from "./packet/echo.ts";
 export { echoReplyFrame, isNeighbourReply, DEFAULT_ECHO_MAC, ARP_FRAME_LEN, NA_FRAME_LEN, type FrameResponder } from "./packet/echo-frame.ts";

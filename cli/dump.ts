@@ -13,7 +13,7 @@ import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync, unlinkSync, existsSync } from "node:fs";
 import {
   UsageError, TunkitError, MalformedError, compileFilter, linkTypeOf, openCapture, describeTarget, CaptureFileReader, MAX_CAPLEN,
-  PacketPrinter, printable, pcapLinkTypeName, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem,
+  PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem,
   type PacketFilter, type LinkType, type CaptureMode, type Capture, type CaptureStats, type PrintOptions, type RotateOptions, type FileId,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
@@ -261,8 +261,10 @@ export class FileDumper {
   }
 
   private record(data: Uint8Array, linkType: number, sec: number, nsec: number, orig: number): void {
-    const lt = linkTypeOf(linkType);
-    if (this.plan.filter && (lt === undefined || !this.plan.filter.match(data, lt))) return;
+    if (this.plan.filter) {
+      const lt = linkTypeOf(linkType);
+      if (lt !== undefined ? !this.plan.filter.match(data, lt) : !matchWrapped(this.plan.filter, data, linkType)) return;
+    }
     this.packets++;
     if (this.openSink) {
       if (!this.sink) {
@@ -280,7 +282,7 @@ export class FileDumper {
     }
     this.ts.sec = sec;
     this.ts.nsec = nsec;
-    this.write(this.printer.format(data, linkType, this.ts, Math.max(orig, data.length), undefined) + "\n");
+    this.write(this.printer.format(data, linkType, this.ts, orig, undefined) + "\n");
   }
 
   /** Call at end of input. */
@@ -297,6 +299,12 @@ export class FileDumper {
     }
     return out;
   }
+}
+
+/** A filter over a wrapped link type (SLL, NULL, PPP...): applied to the IP packet inside. */
+function matchWrapped(f: PacketFilter, data: Uint8Array, linkType: number): boolean {
+  const inner = isWrappedLink(linkType) ? innerIp(data, linkType) : undefined;
+  return inner !== undefined && f.match(inner, "raw");
 }
 
 /**
