@@ -65,6 +65,7 @@ export type * from "./packet/types.ts";
 export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
 export { isWrappedLink, unwrapLink, innerIp, type Unwrapped } from "./packet/linklayer.ts";
+export { compileBpf, runBpf, encodeBpf, bpfText, type BpfInsn, type BpfOptions } from "./packet/bpf.ts";
 export { formatTcpOptions, type TcpOptionsText, type TcpOptionsEnd } from "./packet/tcp-options.ts";
 export { PacketPrinter, printable, asciiJson, asciiText, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
 export { echoReply, echoReplyAt } from "./packet/echo.ts";

@@ -13,7 +13,7 @@ import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync, unlinkSync, existsSync } from "node:fs";
 import {
   UsageError, TunkitError, MalformedError, compileFilter, linkTypeOf, openCapture, describeTarget, CaptureFileReader, MAX_CAPLEN,
-  PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem,
+  PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, compileBpf, bpfText, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem,
   type PacketFilter, type LinkType, type CaptureMode, type Capture, type CaptureStats, type PrintOptions, type RotateOptions, type FileId,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
@@ -43,6 +43,10 @@ export interface DumpPlan {
   rotate: RotateOptions;
   /** -q: no banner, no hex (warnings still print). */
   quiet: boolean;
+  /** false (--no-kernel-filter): filter in user space only, even when sniffing. */
+  kernelFilter?: boolean;
+  /** -d: print the kernel filter program (tcpdump -d's notation) and exit. */
+  dumpProgram?: boolean;
 }
 
 /** Flags of `dump` as commander hands them over. */
@@ -75,6 +79,9 @@ export interface DumpFlags {
   W?: string;
   q?: boolean;
   timeStampPrecision?: string;
+  /** commander's --no-kernel-filter. */
+  kernelFilter?: boolean;
+  d?: boolean;
 }
 
 /** Filter words that cannot be an interface name: `dump icmp` is a missing interface, not a device "icmp". */
@@ -177,6 +184,11 @@ export function planDump(words: readonly string[], f: DumpFlags, g: { json: bool
     quiet,
   };
   if (f.D) plan.list = true;
+  if (f.kernelFilter === false) plan.kernelFilter = false;
+  if (f.d) {
+    if (!filter) throw new UsageError("Option -d prints the kernel filter program: give a filter expression");
+    plan.dumpProgram = true;
+  }
   if (f.l) plan.lineBuffered = true;
   if (f.U) plan.packetBuffered = true;
   return plan;
@@ -489,7 +501,10 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   }
   let cap: Capture;
   try {
-    cap = await openCapture(plan.iface!, { mode: plan.mode, snaplen: plan.snaplen, bufferBytes: plan.bufferBytes, rtnl: ctx.rtnl() });
+    cap = await openCapture(plan.iface!, {
+      mode: plan.mode, snaplen: plan.snaplen, bufferBytes: plan.bufferBytes, rtnl: ctx.rtnl(),
+      ...(plan.filter && plan.kernelFilter !== false ? { kernelFilter: plan.filter.ast } : {}),
+    });
   } catch (e) {
     if (sink) {
       sink.close();
@@ -557,7 +572,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   }
   ctx.sinks.stderr(`${plural(captured, "packet")} captured\n`);
   if (cap.mode === "sniff") {
-    ctx.sinks.stderr(`${plural(stats.received, "packet")} received by filter\n`);
+    ctx.sinks.stderr(`${plural(stats.received, "packet")} received by filter${stats.kernelFilter ? "" : " (all: the filter runs in user space)"}\n`);
     ctx.sinks.stderr(`${plural(stats.dropped ?? 0, "packet")} dropped by kernel\n`);
   }
   finishSink(ctx, sink, captured, true);
@@ -607,6 +622,13 @@ export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
     }
     return;
   }
+  if (plan.dumpProgram) {
+    // tcpdump -d: the program the kernel runs (for a tun's raw IP, or a tap's Ethernet with -e)
+    const prog = compileBpf(plan.filter!.ast, plan.print.link ? "ethernet" : "raw", { snaplen: plan.snaplen });
+    if (!prog) throw new TunkitError(`The filter is too large for a kernel program: it runs in user space only`, "split it, or leave it to user space (nothing to do: dump does that by itself)");
+    ctx.sinks.stdout(bpfText(prog) + "\n");
+    return;
+  }
   if (plan.read !== undefined) return dumpFromFile(ctx, plan);
   ctx.enter();
   return dumpLive(ctx, plan);
@@ -651,6 +673,8 @@ export function dumpCommand(ctx: Ctx) {
     .addOption(new Option("-e", "print the link-level header (tap: MAC addresses, ethertype)"))
     .addOption(new Option("--nano", "nanosecond timestamps (and a nanosecond capture file with -w)"))
     .addOption(new Option("--time-stamp-precision <p>", "micro or nano (tcpdump's spelling of --nano)"))
+    .addOption(new Option("-d", "print the filter compiled to classic BPF (the kernel program; -e: for a tap) and exit"))
+    .addOption(new Option("--no-kernel-filter", "sniffing: filter in user space only (by default the kernel drops non-matching packets first)"))
     .addOption(new Option("--attach", "become the device's reader (packets are consumed, not forwarded)"))
     .addOption(new Option("--sniff", "watch beside the device's owner (AF_PACKET), both directions"))
     .addOption(new Option("-B, --buffer-size <KiB>", "sniff: kernel buffer size in KiB (default 8192)"))
