@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fstatSync, readlinkSync } from "node:fs";
+import { readlinkSync, statSync } from "node:fs";
 import { sys, raw, O } from "./libc.ts";
 import { CLONE_NEWNET } from "./abi.ts";
 import { UsageError } from "../common/errors.ts";
@@ -84,7 +84,7 @@ function whatIsFd(fd: number): string {
   try {
     const ns = /^([a-z_]+):\[\d+\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
     if (ns) return `a ${ns[1]} namespace`;
-    const st = fstatSync(fd);
+    const st = statSync(`/proc/self/fd/${fd}`); // not fstatSync: Deno's takes its own resource ids
     if (st.isFile()) return "a regular file";
     if (st.isDirectory()) return "a directory";
     return st.isCharacterDevice() || st.isBlockDevice() ? "a device node" : "another kind of file";
