@@ -64,7 +64,7 @@ export const TUN_NODE_EACCES_HINT =
   `/dev/net/tun's mode, owner or group does not let this user open it (a file permission: CAP_NET_ADMIN or setcap does not change it): ${TUN_NODE_FIX}`;
 
 const CAP_NET_ADMIN_HINT =
-  "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work inside a user namespace (unshare -rn)";
+  "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work in a network namespace of your own (unshare -rn: a user namespace alone is not enough)";
 
 /**
  * The hint tunkit gives for a failed call, when there is something the user can do. Each hint

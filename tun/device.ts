@@ -186,7 +186,7 @@ function setIffError(name: string, flags: number, e: number): SysError {
       name,
       exists
         ? `${name} belongs to another user or group (tunkit show ${name} names them): attach as that user or a member of that group, have root hand it over (sudo tunkit up ${name} --user ${userName(sys.geteuid()) ?? sys.geteuid()}), or run with CAP_NET_ADMIN`
-        : "creating a tun/tap device needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work inside a user namespace (unshare -rn)",
+        : "creating a tun/tap device needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work in a network namespace of your own (unshare -rn: a user namespace alone is not enough)",
     );
   }
   return new SysError("ioctl(TUNSETIFF)", e, name);
