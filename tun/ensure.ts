@@ -133,16 +133,21 @@ const idOrNull = (v: number | undefined): number | null => (v === undefined || v
  */
 class Raced extends Error {
   override readonly cause: unknown;
-  constructor(cause: unknown) {
+  /** The device is attached by someone (EBUSY): a racing `up` lets go at once, a reader does not. */
+  readonly busy: boolean;
+  constructor(cause: unknown, busy = false) {
     super("raced");
     this.cause = cause;
+    this.busy = busy;
   }
 }
 
 const codeOf = (e: unknown): string | undefined => (e instanceof TunkitError ? (e as { code?: string }).code : undefined);
 
-/** How often, and how long at most, {@link ensureTun} starts over after losing a race. */
-const RACE_RETRIES = 60;
+/** Longest time {@link ensureTun} keeps starting over after lost races. */
+const RACE_DEADLINE_MS = 10_000;
+/** How long the same processes may hold a device we need to change before it is not a race. */
+const HOLDER_PATIENCE_MS = 1_000;
 const RACE_BACKOFF_MS = 40;
 
 /**
@@ -165,13 +170,23 @@ export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult
   const nl = opts.rtnl ?? Rtnl.open();
   const changes: string[] = [];
   try {
+    const start = Date.now();
+    let holders = "";
+    let holdersSince = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         return await ensureOnce(opts, planned, nl, changes);
       } catch (e) {
         if (!(e instanceof Raced)) throw e;
-        // EBUSY may also be a long-lived reader (not a race): give up after a bounded wait.
-        if (attempt >= RACE_RETRIES) throw e.cause;
+        const now = Date.now();
+        if (now - start > RACE_DEADLINE_MS) throw e.cause;
+        if (e.busy) {
+          // Another `up` holds the device for an instant; a reader (echo, a VPN) holds it for
+          // good: the same processes still holding it after a second are not a race.
+          const pids = (tunHolders(opts.name).get(opts.name) ?? []).map((h) => h.pid).sort().join(",");
+          if (pids !== holders) [holders, holdersSince] = [pids, now];
+          else if (pids && now - holdersSince > HOLDER_PATIENCE_MS) throw e.cause;
+        }
         await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(RACE_BACKOFF_MS, 5 * (attempt + 1))));
       }
     }
@@ -254,7 +269,7 @@ async function ensureOnce(opts: EnsureTunOptions, planned: PlannedAddress[], nl:
             ((e as TunkitError).hint ? (e as TunkitError).hint + "; " : "") + "stop the reader, or run up with the settings it has",
           );
           // Another `up` may hold it for an instant: look again before giving up.
-          throw new Raced(busy);
+          throw new Raced(busy, true);
         }
         // Deleted between the look and the attach (ENODEV/EINVAL on a vanished name): start over.
         if (codeOf(e) === "EEXIST") throw new Raced(e);

@@ -252,6 +252,27 @@ describe("doctor tries the capability it needs", () => {
 });
 
 describe("concurrent up of one name", () => {
+  itest("a device held by a real reader is not a race: up that needs to change it fails, naming the reader; up that needs nothing succeeds", async () => {
+    expect(tk("up", "tkheld", "192.0.2.77/32").code).toBe(0);
+    const reader = spawn(bin, ["echo", "tkheld", "--timeout", "30", "-q"], { stdio: "ignore" });
+    try {
+      // Wait until the reader holds it (list shows it attached).
+      for (let i = 0; i < 100; i++) {
+        const v = (JSON.parse(tk("list", "--json").out) as Array<{ ifname: string; attached: unknown[] }>).find((x) => x.ifname === "tkheld");
+        if (v && v.attached.length) break;
+        await Bun.sleep(100);
+      }
+      expect(tk("up", "tkheld", "192.0.2.77/32")).toMatchObject({ code: 0 });
+      const r = tk("up", "tkheld", "--pi");
+      const hint = expectRefusal(r, /^tunkit: Device "tkheld" needs pi, but it is attached and cannot be changed now$/);
+      expect(hint).toContain(`(pid ${reader.pid})`);
+    } finally {
+      reader.kill();
+    }
+    sh("ip", "link", "del", "tkheld");
+  }, 60_000);
+
+
   itest("50 concurrent ups: all exit 0, one creates, the device ends with its addresses once", async () => {
     const N = 50;
     const procs = Array.from({ length: N }, () =>
