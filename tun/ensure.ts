@@ -11,7 +11,7 @@ import { Rtnl } from "../netlink/rtnl.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
-import { IFF } from "../netlink/route/constants.ts";
+import { AF, IFF } from "../netlink/route/constants.ts";
 import { openTun, TUN_PATH } from "./device.ts";
 import { statSync } from "node:fs";
 import { tunHolders } from "./holders.ts";
@@ -289,7 +289,15 @@ async function ensureOnce(opts: EnsureTunOptions, planned: PlannedAddress[], nl:
   if (opts.mtu !== undefined && link.mtu !== opts.mtu) set.mtu = opts.mtu;
   if (opts.txqlen !== undefined && link.txqlen !== opts.txqlen) set.txqlen = opts.txqlen;
   if (set.mtu !== undefined || set.txqlen !== undefined) {
-    await nl.setLink(ifindex, set);
+    try {
+      await nl.setLink(ifindex, set);
+    } catch (e) {
+      // ENOMEM: the qdisc's ring is resized to txqueuelen packets at once.
+      if (codeOf(e) === "ENOMEM" && set.txqlen !== undefined) {
+        throw (e as TunkitError).withHint(`the kernel could not allocate a queue of ${set.txqlen} packets for ${opts.name}: give a smaller --txqueuelen (a tun's default is 500)`);
+      }
+      throw e;
+    }
     if (set.mtu !== undefined) changes.push(`mtu ${set.mtu}`);
     if (set.txqlen !== undefined) changes.push(`txqueuelen ${set.txqlen}`);
   }
@@ -302,6 +310,12 @@ async function ensureOnce(opts: EnsureTunOptions, planned: PlannedAddress[], nl:
       } catch (e) {
         // Added by a concurrent run between our look and our add: start over and see.
         if (codeOf(e) === "EEXIST") throw new Raced(e);
+        // The kernel answers EACCES, not a capability problem, when IPv6 is off on the device.
+        if (codeOf(e) === "EACCES" && p.family === AF.INET6) {
+          throw (e as TunkitError).withHint(
+            `IPv6 is disabled on ${opts.name}: sysctl -w net.ipv6.conf.${opts.name}.disable_ipv6=0 (net.ipv6.conf.default.disable_ipv6 decides for new devices)`,
+          );
+        }
         throw e;
       }
       changes.push(`add ${p.spec.address}${p.spec.peer ? ` peer ${p.spec.peer}` : ""}`);

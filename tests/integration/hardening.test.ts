@@ -177,6 +177,26 @@ describe("every exit-1 error of -n, /dev/net/tun and TUNSETIFF has a hint true f
   });
 });
 
+describe("kernel refusals during up", () => {
+  itest("IPv6 off on the device: EACCES is explained as that (was: needs CAP_NET_ADMIN); a queue too big to allocate: ENOMEM with the option to change", () => {
+    sh("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+    try {
+      const hint = expectRefusal(tk("up", "tk6off", "2001:db8:6::1/64"), /^tunkit: add address: .*\(EACCES\)/);
+      expect(hint).toBe("IPv6 is disabled on tk6off: sysctl -w net.ipv6.conf.tk6off.disable_ipv6=0 (net.ipv6.conf.default.disable_ipv6 decides for new devices)");
+      // The hint is right: following it makes the same up succeed.
+      sh("sysctl", "-qw", "net.ipv6.conf.tk6off.disable_ipv6=0");
+      expect(tk("up", "tk6off", "2001:db8:6::1/64").code).toBe(0);
+    } finally {
+      sh("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=0");
+    }
+    expect(tk("up", "tk6off", "--txqueuelen", "4294967295").code).toBe(1);
+    const r = tk("up", "tk6off", "--txqueuelen", "4294967295");
+    expect(expectRefusal(r, /\(ENOMEM\)$/)).toStartWith("the kernel could not allocate a queue of 4294967295 packets for tk6off: give a smaller --txqueuelen");
+    expect(tk("up", "tk6off", "--txqueuelen", "1000").code).toBe(0);
+    sh("ip", "link", "del", "tk6off");
+  });
+});
+
 describe("safe by default: devices any user can attach", () => {
   itest("uid 65534 attaches an ownerless device (ip tuntap add) but not an owned one; up warns, list flags it, --user fixes it", () => {
     sh("ip", "tuntap", "add", "tkfree", "mode", "tun");

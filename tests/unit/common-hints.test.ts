@@ -46,6 +46,16 @@ describe("defaultHint", () => {
   });
 });
 
+describe("withHint", () => {
+  test("a caller who knows more replaces the hint, keeping the error's class and code", () => {
+    const e = new SysError("open", ERRNO.EACCES, "/x");
+    const same = e.withHint("better");
+    expect(same).toBe(e);
+    expect(same).toBeInstanceOf(SysError);
+    expect([same.hint, same.code]).toEqual(["better", "EACCES"]);
+  });
+});
+
 describe("netnsPath", () => {
   test("names and paths that cannot be a namespace are usage errors, before any syscall", () => {
     expect(netnsPath("blue")).toBe("/run/netns/blue");
