@@ -106,6 +106,42 @@ export function formatIp(b: Uint8Array): string {
   throw new RangeError(`An IP address has 4 or 16 bytes, not ${b.length}`);
 }
 
+/**
+ * Parses IPv4 (four-part dotted decimal only) or IPv6 text into 4 or 16 bytes; with `version`,
+ * only that family. Strict where tools disagree: IPv4 without leading zeros (`010.0.0.1` is
+ * 8.0.0.1 to ip, 10.0.0.1 to others), IPv6 exactly as inet_pton(3) takes it (no `%zone`, the
+ * same dotted-quad rules in `::ffff:192.0.2.1`).
+ *
+ * @example
+ * ```ts
+ * import { parseIp } from "./addr.ts";
+ * parseIp("2001:db8::1").length; // 16
+ * parseIp("::192.0.2.1")[12];    // 192 (IPv4-compatible: ::c000:201, not ::ffff:c000:201)
+ * // parseIp("fe80::1%eth0"), parseIp("010.0.0.1"), parseIp("::ffff:010.1.1.1"): UsageError
+ * ```
+ */
+export function parseIp(text: string, version?: 4 | 6): Uint8Array {
+  // One ipaddr.js parse per address (ipaddr's own isValid* helpers parse once more): batches of
+  // 100,000 routes spend their time here.
+  let bytes: number[] | undefined;
+  if (FOUR_PART.test(text)) {
+    try {
+      bytes = ipaddr.IPv4.parse(text).toByteArray();
+    } catch {
+      bytes = undefined;
+    }
+  } else if (text.includes(":")) {
+    bytes = parseIpv6(text);
+  }
+  if (!bytes) {
+    const why = whyNotIp(text);
+    throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
+  }
+  const v = bytes.length === 4 ? 4 : 6;
+  if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
+  return Uint8Array.from(bytes);
+}
+
 /** Why an address text was refused, when there is more to say than "expected IPv4 or IPv6". */
 function whyNotIp(text: string): string | undefined {
   const pct = text.indexOf("%");
@@ -146,42 +182,6 @@ function parseIpv6(text: string): number[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Parses IPv4 or IPv6 text into 4 or 16 bytes; with `version`, only that family. Strict where
- * tools disagree: IPv4 is four-part dotted decimal without leading zeros (`010.0.0.1` is 8.0.0.1
- * to ip, 10.0.0.1 to others), IPv6 is what inet_pton(3) takes (no `%zone`, the same dotted
- * quad rules in `::ffff:192.0.2.1`).
- *
- * @example
- * ```ts
- * import { parseIp } from "./addr.ts";
- * parseIp("2001:db8::1").length; // 16
- * parseIp("::192.0.2.1")[12];    // 192 (IPv4-compatible: ::c000:201, not ::ffff:c000:201)
- * // parseIp("fe80::1%eth0"), parseIp("010.0.0.1"), parseIp("::ffff:010.1.1.1"): UsageError
- * ```
- */
-export function parseIp(text: string, version?: 4 | 6): Uint8Array {
-  // One ipaddr.js parse per address (ipaddr's own isValid* helpers parse once more): batches of
-  // 100,000 routes spend their time here.
-  let bytes: number[] | undefined;
-  if (FOUR_PART.test(text)) {
-    try {
-      bytes = ipaddr.IPv4.parse(text).toByteArray();
-    } catch {
-      bytes = undefined;
-    }
-  } else if (text.includes(":")) {
-    bytes = parseIpv6(text);
-  }
-  if (!bytes) {
-    const why = whyNotIp(text);
-    throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
-  }
-  const v = bytes.length === 4 ? 4 : 6;
-  if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
-  return Uint8Array.from(bytes);
 }
 
 /** An address with a prefix length. */
