@@ -9,7 +9,7 @@
 // folder so that uid 65534 can execute it.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipLink, itest, makeDevice, needing, sh } from "./_ns.ts";
@@ -74,7 +74,9 @@ function expectRefusal(r: Run, msg: RegExp): string {
  * mknod, mode `mode`, on a tmpfs of its own: the host's node is never touched.
  */
 function withTunNode(mode: "0600" | "0666", script: string): Run {
-  const wrapped = `set -e; d=$(mktemp -d); mount -t tmpfs tkdev "$d"; mknod -m ${mode} "$d/tun" c 10 200; mount --bind "$d/tun" /dev/net/tun; set +e; ${script}`;
+  const d = join(dir, "node"); // mounted over only inside the private mount namespace
+  mkdirSync(d, { recursive: true });
+  const wrapped = `set -e; mount -t tmpfs tkdev '${d}'; mknod -m ${mode} '${d}/tun' c 10 200; mount --bind '${d}/tun' /dev/net/tun; set +e; ${script}`;
   return run(["unshare", "-m", "--propagation", "private", "sh", "-c", wrapped]);
 }
 const q = (argv: readonly string[]) => argv.map((a) => (a === "TK" ? bin : a === "TKCAP" ? capBin : a)).map((a) => `'${a}'`).join(" ");
