@@ -13,6 +13,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipLink, itest, makeDevice, needing, sh } from "./_ns.ts";
+import { ensureTun, ERRNO, NetlinkError, Rtnl } from "../../mod.ts";
 
 const root = join(import.meta.dir, "../..");
 const dir = mkdtempSync(join(tmpdir(), "tk-hard-"));
@@ -294,6 +295,35 @@ describe("concurrent up of one name", () => {
     sh("ip", "link", "del", "tkheld");
   }, 60_000);
 
+
+  itest("library: ensureTun converges when its view is stale, the race made deterministic (link and addresses already made by another process)", async () => {
+    // What a racing `up` sees: the device "missing" though another process just made it, and its
+    // addresses "missing" though they are there. ensureTun must start over, not fail.
+    makeDevice("tkrace", "tun", ["192.0.2.44/24", "2001:db8:44::1/64"]);
+    const real = Rtnl.open();
+    let staleLink = 1;
+    let staleAddrs = 1;
+    const stale = new Proxy(real, {
+      get(t, k) {
+        if (k === "getLink") {
+          return (dev: string | number) => (staleLink-- > 0 ? Promise.reject(new NetlinkError("get link", ERRNO.ENODEV, { subject: String(dev) })) : t.getLink(dev));
+        }
+        if (k === "listAddresses") return (f: Parameters<Rtnl["listAddresses"]>[0]) => (staleAddrs-- > 0 ? Promise.resolve([]) : t.listAddresses(f));
+        const v = Reflect.get(t, k) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    try {
+      const r = await ensureTun({ name: "tkrace", owner: 0, addresses: ["192.0.2.44/24", "2001:db8:44::1/64"], rtnl: stale });
+      expect(staleLink).toBeLessThan(0); // both stale views were really met
+      expect(staleAddrs).toBeLessThan(0);
+      expect(r).toMatchObject({ name: "tkrace", created: false, changes: ["owner 0"], owner: 0, group: null });
+    } finally {
+      real.close();
+    }
+    expect(ipLink("tkrace")!.linkinfo.info_data.user).toBe("root");
+    sh("ip", "link", "del", "tkrace");
+  });
 
   itest("50 concurrent ups: all exit 0, one creates, the device ends with its addresses once", async () => {
     const N = 50;
