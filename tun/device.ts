@@ -96,7 +96,18 @@ function validate(opts: TunOptions): { name: string; flags: number; queues: numb
   return { name, flags, queues };
 }
 
-function checkId(what: "owner" | "group", v: number): void {
+/**
+ * Throws {@link UsageError} unless `v` is an id TUNSETOWNER/TUNSETGROUP take: 0..4294967294
+ * (4294967295 is the kernel's "none").
+ *
+ * @example
+ * ```ts
+ * import { checkId } from "./device.ts";
+ * checkId("owner", 1000); // ok
+ * // checkId("group", -1): UsageError 'Invalid group "-1": expected a numeric id 0..4294967294'
+ * ```
+ */
+export function checkId(what: "owner" | "group", v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
     throw new UsageError(`Invalid ${what} "${v}": expected a numeric id 0..4294967294`);
   }

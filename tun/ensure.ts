@@ -12,7 +12,7 @@ import { NetlinkError } from "../netlink/errors.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { AF, IFF } from "../netlink/route/constants.ts";
-import { openTun, TUN_PATH } from "./device.ts";
+import { checkId, openTun, TUN_PATH } from "./device.ts";
 import { statSync } from "node:fs";
 import { tunHolders } from "./holders.ts";
 
@@ -86,12 +86,6 @@ function planAddresses(list: readonly EnsureAddress[]): PlannedAddress[] {
   });
 }
 
-function checkId(v: number | null | undefined, what: string): void {
-  if (v !== undefined && v !== null && !(Number.isInteger(v) && v >= 0 && v <= 0xfffffffe)) {
-    throw new UsageError(`Invalid ${what} "${v}": expected a numeric id 0..4294967294`);
-  }
-}
-
 function checkRange(v: number | undefined, what: string, min: number, max: number): void {
   if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
     throw new UsageError(`Invalid ${what} "${v}": expected ${min}..${max}`);
@@ -104,9 +98,9 @@ export function validateEnsureTun(opts: EnsureTunOptions): PlannedAddress[] {
   if (opts.mode !== undefined && opts.mode !== "tun" && opts.mode !== "tap") {
     throw new UsageError(`Invalid mode "${String(opts.mode)}": expected tun or tap`);
   }
-  checkId(opts.owner, "owner");
-  checkId(opts.group, "group");
-  checkId(opts.defaultOwner, "owner");
+  if (opts.owner !== undefined && opts.owner !== null) checkId("owner", opts.owner);
+  if (opts.group !== undefined && opts.group !== null) checkId("group", opts.group);
+  if (opts.defaultOwner !== undefined) checkId("owner", opts.defaultOwner);
   checkRange(opts.mtu, "MTU", 68, 65535);
   checkRange(opts.txqlen, "txqueuelen", 0, 0xffffffff);
   const planned = planAddresses(opts.addresses ?? []);
