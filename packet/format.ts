@@ -21,6 +21,7 @@ import type {
 import { decode } from "./decode.ts";
 import { hexdumpLines } from "./hexdump.ts";
 import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
 import type { LinkType } from "./types.ts";
 
 /** Options of {@link format} and {@link Formatter}. */
@@ -134,6 +135,7 @@ function compareAddr(a: string, b: string): number {
  * import { decode } from "./decode.ts";
 import { hexdumpLines } from "./hexdump.ts";
 import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
  * const f = new Formatter();
  * // for (const rec of records) console.log(f.format(decode(rec.data, "raw"), { ts: { sec: rec.tsSec, nsec: rec.tsNsec } }));
  * ```
@@ -159,6 +161,7 @@ export class Formatter {
  * import { decode } from "./decode.ts";
 import { hexdumpLines } from "./hexdump.ts";
 import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
  * import { buildUdp } from "./build.ts";
  * const p = decode(buildUdp({ src: "10.1.1.1", dst: "10.1.1.2", srcPort: 53124, dstPort: 9, payload: 14 }), "raw");
  * format(p); // "IP 10.1.1.1.53124 > 10.1.1.2.9: UDP, length 14"
@@ -244,6 +247,25 @@ function etherTypeName(t: number): string {
   return ETHERTYPE_NAMES[t] ?? "Unknown";
 }
 
+/** A Frame Relay (Q.922) address as tcpdump's q922_string: "DLCI n", or why not. */
+function q922(text: string, len: number): string {
+  const b = text.split(":").map((x) => parseInt(x, 16));
+  if (len < 1 || b.length < 1) return "<Truncated>";
+  if (b[0]! & 1) return "<Invalid DLCI>";
+  if (len < 2) return "<Truncated>";
+  let dlci = ((b[0]! & 0xfc) << 2) | ((b[1]! & 0xf0) >> 4);
+  if (b[1]! & 1) return `DLCI ${dlci}`;
+  let p = 2;
+  if (len < 3) return "<Truncated>";
+  if ((b[p]! & 1) === 0) {
+    dlci = (dlci << 7) | (b[p]! >> 1);
+    p++;
+    if (len < 4) return "<Truncated>";
+  }
+  if ((b[p]! & 1) === 0) return "<Invalid DLCI>";
+  return `DLCI ${((dlci << 6) | (b[p]! >> 2)) >>> 0}`;
+}
+
 const ARPHRD_NAMES: Readonly<Record<number, string>> = { 1: "Ethernet", 6: "TokenRing", 7: "ArcNet", 15: "FrameRelay", 23: "Strip", 24: "IEEE 1394", 19: "ATM", 32: "InfiniBand" };
 const ARPOP_NAMES: Readonly<Record<number, string>> = { 1: "Request", 2: "Reply", 3: "Reverse Request", 4: "Reverse Reply", 8: "Inverse Request", 9: "Inverse Reply", 10: "NACK Reply" };
 
@@ -258,7 +280,7 @@ function formatArp(pkt: DecodedPacket, link: boolean, len: number, verbose: numb
     if (!verbose) return s + `, length ${len}`;
   }
   s += `${verbose ? ", " : ""}${ARPOP_NAMES[a.operation] ?? `Unknown (${a.operation})`} `;
-  const hw = (v: string, n: number) => (n === 0 ? "<empty>" : v);
+  const hw = (v: string, n: number) => (n === 0 ? "<empty>" : a.hardwareType === 15 ? q922(v, n) : v);
   const ip = (v: string) => (!ipLike ? "<wrong proto type>" : a.protocolLength !== 4 ? "<wrong len>" : v);
   switch (a.operation) {
     case 1:
@@ -340,6 +362,7 @@ function transportText(
     if (u.length < 8) return head + `truncated-udplength ${u.length}`;
     if (u.length > l4Len) return head + `UDP, bad length ${u.length - 8} > ${l4Len - 8}`;
     if (pkt.dns) return head + formatDns(pkt.dns);
+    if ((u.srcPort === 123 || u.dstPort === 123) && o.bytes && u.length > 8) return head + ntpText(o.bytes, u.offset + 8, u.payloadLength);
     return head + `UDP, length ${u.payloadLength}`;
   }
   const base = `${src} > ${dst}: ${pre}`;
@@ -351,6 +374,11 @@ function transportText(
     return base + ` [|${tn}]`;
   }
   if (proto === 59) return base + "no next header";
+  const payloadAt = pkt.payload?.offset;
+  if (o.bytes && payloadAt !== undefined && !pkt.truncated) {
+    if (proto === 50) return base + espText(o.bytes, payloadAt, l4Len);
+    if (proto === 112) return base + vrrpText(o.bytes, payloadAt, l4Len, pkt.ipv4?.ttl ?? pkt.ipv6?.hopLimit ?? 255);
+  }
   return base + ` ip-proto-${proto} ${l4Len}`;
 }
 
@@ -437,6 +465,7 @@ function formatTcp(pkt: DecodedPacket, src: string, dst: string, tracker: TcpSeq
   s += `, length ${len}`;
   if (pkt.dns && len > 2) s += ` ${formatDns(pkt.dns)}`;
   else if (pkt.app) s += `: ${pkt.app.protocol}${pkt.app.firstLine !== undefined ? `: ${pkt.app.firstLine}` : ""}`;
+  else if (len > 0 && (t.srcPort === 179 || t.dstPort === 179)) s += ": BGP";
   return s;
 }
 
@@ -719,6 +748,7 @@ function classText(c: number): string {
  * import { decode } from "./decode.ts";
 import { hexdumpLines } from "./hexdump.ts";
 import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
  * // JSON.stringify(toJSON(decode(bytes, "raw")))
  * ```
  */

@@ -36,7 +36,7 @@ export interface Unwrapped {
 
 const PKTTYPE: Readonly<Record<number, string>> = { 0: "In", 1: "B", 2: "M", 3: "P", 4: "Out" };
 const BSD_AF: Readonly<Record<number, string>> = { 2: "IPv4", 6: "NS", 7: "ISO", 16: "Appletalk", 23: "IPX", 24: "IPv6", 28: "IPv6", 30: "IPv6" };
-const PPP_NAMES: Readonly<Record<number, string>> = { 0x21: "IP", 0x57: "IPV6", 0x0800: "IP", 0x86dd: "IPV6", 0x2b: "IPX", 0xc021: "LCP", 0x8021: "IPCP", 0x8057: "IP6CP", 0xc023: "PAP", 0xc223: "CHAP", 0x80fd: "CCP", 0x003d: "ML" };
+const PPP_NAMES: Readonly<Record<number, string>> = { 0x21: "IP", 0x57: "IP6", 0x2b: "IPX", 0xc021: "LCP", 0x8021: "IPCP", 0x8057: "IP6CP", 0xc023: "PAP", 0xc223: "CHAP", 0x80fd: "CCP", 0x003d: "ML" };
 
 function ethertypeText(t: number, wire: number): string {
   let s: string;

@@ -298,7 +298,7 @@ export function formatTcpOptions(b: Uint8Array, start: number, hlen: number, cap
       case 34:
         datalen = len - 2;
         if ((r = need(datalen))) return r;
-        s += fastOpen(b, p, datalen);
+        s += " " + fastOpen(b, p, datalen); // tcpdump: "tfo  cookie ..." (two spaces)
         break;
       case 254: {
         datalen = len - 2;
