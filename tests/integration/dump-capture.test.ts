@@ -1,6 +1,6 @@
 // `tunkit dump`: attach and sniff modes, hex output, pcap written for tcpdump and read from it,
 // tap devices, SIGINT, bad input. Each file runs in its own throwaway netns.
-import { describe, expect, beforeAll, afterAll } from "bun:test";
+import { describe, expect, beforeAll, afterAll, afterEach } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import dgram from "node:dgram";
 import { readPcap } from "../../mod.ts";
 import { itest, ipLink, makeDevice } from "./_ns.ts";
-import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+import { bg, tunkit, allPrintable, type Bg } from "./dump-cli.ts";
 
 const IF = "tkdump0";
 const TAP = "tkdtap0";
@@ -33,10 +33,36 @@ async function udpSend(msg: string, port: number, to: string, from: string): Pro
   s.close();
 }
 
+const echoes: Bg[] = [];
+
+/** `tunkit echo IF` in the background, once it holds the device (its banner, not a fixed sleep: Bun starts slowly under load). */
+async function startEcho(): Promise<Bg> {
+  const echo = bg(["echo", IF]);
+  echoes.push(echo);
+  await echo.waitFor(/answering ping/, 20_000);
+  return echo;
+}
+
+/** Waits until a packet socket exists in this namespace (a sniffing dump -q prints no banner). */
+async function packetSocketOpen(ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (readFileSync("/proc/net/packet", "utf8").trim().split("\n").length < 2) {
+    if (Date.now() - t0 > ms) throw new Error("no packet socket appeared");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("tunkit dump", () => {
   beforeAll(() => {
     if (!ipLink("lo")) return;
     makeDevice(IF, "tun", ["192.0.2.1/24"], { noIpv6: true });
+  });
+  afterEach(async () => {
+    // an echo a failed test left behind would hold the device for the next tests
+    for (const e of echoes.splice(0)) {
+      if (e.code === undefined) e.kill("SIGKILL");
+      await e.exit();
+    }
   });
   afterAll(() => {
     spawnSync("ip", ["link", "del", IF]);
@@ -61,10 +87,9 @@ describe("tunkit dump", () => {
   }, 20_000);
 
   itest("sniff mode beside tunkit echo: both directions, In and Out; -q drops the hex", async () => {
-    const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    const echo = await startEcho();
     const d = bg(["-q", "dump", IF, "-c", "4"]);
-    await new Promise((r) => setTimeout(r, 700));
+    await packetSocketOpen();
     expect(ping("-c", "2", "-i", "0.2", "-W", "2", "192.0.2.2")).toContain("2 received");
     expect(await d.exit()).toBe(0);
     echo.kill("SIGINT");
@@ -78,8 +103,7 @@ describe("tunkit dump", () => {
 
   itest("-w: the pcap is read by tcpdump -r with the same count, addresses and ports (sniff, beside echo)", async () => {
     const file = join(dir, "w.pcap");
-    const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    const echo = await startEcho();
     const d = bg(["dump", IF, "--sniff", "-c", "6", "-w", file]);
     await d.waitFor(/listening on tkdump0/);
     expect(ping("-c", "2", "-i", "0.2", "-W", "2", "192.0.2.2")).toContain("2 received");
@@ -105,8 +129,7 @@ describe("tunkit dump", () => {
 
   itest("a pcap written by tcpdump -i (while echo answers) is read by tunkit dump -r: same count and addresses", async () => {
     const file = join(dir, "tcpdump.pcap");
-    const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    const echo = await startEcho();
     const td = spawnSync("sh", ["-c", `tcpdump -i ${IF} -nn -c 4 -w ${file} 2>${file}.err & sleep 1; ping -c 2 -i 0.2 -W 2 192.0.2.2 >/dev/null; wait`], { timeout: 20_000 });
     expect(td.status).toBe(0);
     echo.kill("SIGINT");
@@ -141,8 +164,7 @@ describe("tunkit dump", () => {
   }, 20_000);
 
   itest("SIGTERM ends a sniffing dump the same way (count + drops)", async () => {
-    const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    const echo = await startEcho();
     const d = bg(["dump", IF, "--json"]);
     await d.waitFor(/listening on/);
     ping("-c", "1", "-W", "2", "192.0.2.2");
