@@ -288,7 +288,8 @@ export class PcapReader {
       versionMajor,
       versionMinor,
       snaplen,
-      linkType: v.getUint32(20, le) & 0x0fffffff,
+      // libpcap's LT_LINKTYPE: the upper bits carry FCS information, not the link type
+      linkType: v.getUint32(20, le) & 0x03ffffff,
     };
     f.pos += 24;
     return this.hdr;
