@@ -114,18 +114,63 @@ const SO_ERROR = 4;
 
 /** SO_TIMESTAMPNS (= SCM_TIMESTAMPNS): a struct timespec control message with each packet. */
 const SO_TIMESTAMPNS = 35;
-/** Control buffer per slot: cmsghdr (16) + struct timespec (16), with room to spare. */
-const CTRL_STRIDE = 64;
+/** PACKET_AUXDATA: a struct tpacket_auxdata control message (status, VLAN tag) with each packet. */
+const PACKET_AUXDATA = 8;
+/** Control buffer per slot: the timestamp (16 + 16) and the auxdata (16 + 20, aligned) messages. */
+const CTRL_STRIDE = 128;
 
-/** Reads datagram i's SCM_TIMESTAMPNS into `out`; false when it carried none. */
-function readTimestamp(mm: MultiRecv, i: number, out: { sec: number; nsec: number }): boolean {
+/** What the control messages of one datagram said. */
+interface Ancillary {
+  sec: number;
+  nsec: number;
+  /** false when no timestamp came. */
+  hasTime: boolean;
+  /** tp_status of the auxdata (TPACKET.STATUS_VLAN_VALID...), 0 without. */
+  status: number;
+  vlanTci: number;
+  vlanTpid: number;
+}
+
+/** Walks datagram i's control messages (struct cmsghdr: 8-byte length, level, type, data, 8-aligned). */
+function readAncillary(mm: MultiRecv, i: number, out: Ancillary): void {
+  out.hasTime = false;
+  out.status = 0;
   const cv = mm.control!;
-  const c = mm.controlOffset(i);
-  // struct cmsghdr { size_t len; int level; int type; } then struct timespec { i64 sec; i64 nsec; }
-  if (mm.controlLength(i) < 32 || cv.getUint32(c, true) < 32 || cv.getInt32(c + 8, true) !== SOCK.SOL_SOCKET || cv.getInt32(c + 12, true) !== SO_TIMESTAMPNS) return false;
-  out.sec = cv.getUint32(c + 16, true) + cv.getUint32(c + 20, true) * 4294967296;
-  out.nsec = cv.getUint32(c + 24, true);
-  return true;
+  const start = mm.controlOffset(i);
+  const end = start + Math.min(mm.controlLength(i), CTRL_STRIDE);
+  let c = start;
+  while (c + 16 <= end) {
+    const len = cv.getUint32(c, true);
+    if (len < 16 || c + len > end) break;
+    const level = cv.getInt32(c + 8, true);
+    const type = cv.getInt32(c + 12, true);
+    if (level === SOCK.SOL_SOCKET && type === SO_TIMESTAMPNS && len >= 32) {
+      out.sec = cv.getUint32(c + 16, true) + cv.getUint32(c + 20, true) * 4294967296;
+      out.nsec = cv.getUint32(c + 24, true);
+      out.hasTime = true;
+    } else if (level === SOCK.SOL_PACKET && type === PACKET_AUXDATA && len >= 36) {
+      out.status = cv.getUint32(c + 16, true);
+      out.vlanTci = cv.getUint16(c + 32, true);
+      out.vlanTpid = cv.getUint16(c + 34, true);
+    }
+    c += (len + 7) & ~7;
+  }
+}
+
+/**
+ * A frame whose 802.1Q tag the kernel (or the NIC) took off, with the tag put back after the
+ * MAC addresses, as libpcap does: written into `out`; returns the bytes captured there.
+ */
+function reinsertVlan(src: Uint8Array, off: number, caplen: number, tci: number, tpid: number, out: Uint8Array): number {
+  const room = out.length - 16;
+  const rest = Math.min(caplen - 12, room);
+  out.set(src.subarray(off, off + 12), 0);
+  out[12] = tpid >> 8;
+  out[13] = tpid & 0xff;
+  out[14] = (tci >> 8) & 0xff;
+  out[15] = tci & 0xff;
+  out.set(src.subarray(off + 12, off + 12 + rest), 16);
+  return rest + 16;
 }
 
 /** Ring: the most bytes of one packet delivered (the snaplen's bound). */
@@ -176,7 +221,7 @@ export class PacketSniffer {
   private walking = false;
   private mmBox: MultiRecv | undefined;
   private readonly batch: number;
-  private readonly ts = { sec: 0, nsec: 0 };
+  private readonly anc: Ancillary = { sec: 0, nsec: 0, hasTime: false, status: 0, vlanTci: 0, vlanTpid: 0 };
   // struct tpacket_stats_v3 is 12 bytes (the v1/v2 form is the first 8)
   private readonly statsBuf = new Uint8Array(Math.max(TPACKET_STATS_SIZE, 12));
   private acc: SniffStats = { received: 0, dropped: 0 };
@@ -264,6 +309,8 @@ export class PacketSniffer {
           sys.setsockoptInt(fd, SOCK.SOL_SOCKET, SOCK.SO_RCVBUF, bufferBytes);
         }
         sys.setsockoptInt(fd, SOCK.SOL_SOCKET, SO_TIMESTAMPNS, 1);
+        // VLAN tags the kernel took off come back as ancillary data (put back in the frame)
+        sys.setsockoptInt(fd, SOCK.SOL_PACKET, PACKET_AUXDATA, 1);
       }
       const s = new PacketSniffer(fd, name, ifindex, hatype, cooked, snaplen, batch);
       s.ring = ring;
@@ -373,7 +420,8 @@ export class PacketSniffer {
     const { signal } = opts;
     const yieldEvery = opts.yieldEvery ?? 256;
     const mm = this.mm;
-    const ts = this.ts;
+    const anc = this.anc;
+    const eth = this.linkType === "ethernet";
     const snap = Math.min(this.snaplen, mm.slotSize);
     const flags = SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT;
     const cooked = this.cooked;
@@ -403,12 +451,20 @@ export class PacketSniffer {
             if (proto !== PACKET.ETH_P_IP && proto !== PACKET.ETH_P_IPV6) continue;
           }
           const wire = mm.length(i);
-          if (!readTimestamp(mm, i, ts)) {
+          readAncillary(mm, i, anc);
+          if (!anc.hasTime) {
             clock.now();
-            ts.sec = clock.sec;
-            ts.nsec = clock.nsec;
+            anc.sec = clock.sec;
+            anc.nsec = clock.nsec;
           }
-          onPacket(mm.slot(i), wire < snap ? wire : snap, wire, name[10] === PACKET.OUTGOING ? "out" : "in", ts.sec, ts.nsec, 0);
+          const dir = name[10] === PACKET.OUTGOING ? "out" : "in";
+          const cap = wire < snap ? wire : snap;
+          if (eth && anc.status & TPACKET.STATUS_VLAN_VALID && cap >= 12) {
+            const out = (this.vlanScratch ??= new Uint8Array(new ArrayBuffer(MAX_CAPLEN_RING + 4)));
+            const tpid = anc.status & TPACKET.STATUS_VLAN_TPID_VALID && anc.vlanTpid ? anc.vlanTpid : 0x8100;
+            const n = reinsertVlan(mm.slot(i), 0, cap, anc.vlanTci, tpid, out);
+            onPacket(out, Math.min(n, this.snaplen), wire + 4, dir, anc.sec, anc.nsec, 0);
+          } else onPacket(mm.slot(i), cap, wire, dir, anc.sec, anc.nsec, 0);
           if (signal?.aborted || this.fd < 0) break; // the rest of this batch is not delivered
         }
         handled += n;
@@ -490,16 +546,8 @@ export class PacketSniffer {
         // the kernel (or the NIC) took the 802.1Q tag off: put it back after the MAC addresses
         const tpid = p.status & TPACKET.STATUS_VLAN_TPID_VALID && p.vlanTpid ? p.vlanTpid : 0x8100;
         const out = (this.vlanScratch ??= new Uint8Array(new ArrayBuffer(MAX_CAPLEN_RING + 4)));
-        const b = ring.bytes;
-        out.set(b.subarray(p.offset, p.offset + 12), 0);
-        out[12] = tpid >> 8;
-        out[13] = tpid & 0xff;
-        out[14] = (p.vlanTci >> 8) & 0xff;
-        out[15] = p.vlanTci & 0xff;
-        const rest = Math.min(p.caplen - 12, MAX_CAPLEN_RING - 12);
-        out.set(b.subarray(p.offset + 12, p.offset + 12 + rest), 16);
         wire += 4;
-        caplen = Math.min(rest + 16, snap);
+        caplen = Math.min(reinsertVlan(ring.bytes, p.offset, p.caplen, p.vlanTci, tpid, out), snap);
         onPacket(out, caplen, wire, dir, p.sec, p.nsec, 0);
       } else if (zeroCopy) {
         onPacket(ring.bytes, caplen, wire, dir, p.sec, p.nsec, p.offset);

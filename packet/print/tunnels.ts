@@ -1,13 +1,15 @@
 /**
- * UDP tunnels in tcpdump's words: VXLAN (RFC 7348, UDP 4789) and Geneve (RFC 8926, UDP 6081),
- * each followed by the Ethernet frame (or, for Geneve, the protocol) it carries; Geneve's
- * options with -v (their data with -vv).
+ * UDP encapsulations in tcpdump's words: VXLAN (RFC 7348, UDP 4789), Geneve (RFC 8926, UDP
+ * 6081), OTV (UDP 8472), each followed by the Ethernet frame (or, for Geneve, the protocol) it
+ * carries; Geneve's options with -v (their data with -vv); Broadcom's lawful-intercept shim.
  *
  * @module
  */
 import { ETHERTYPE_NAMES } from "../ethernet.ts";
 import { bits, tok, type Nd } from "./nd.ts";
 import { etherPrint, ethertypePrint } from "./link.ts";
+import { ipPrint } from "./ip.ts";
+import { ip6Print } from "./ip6.ts";
 
 /** VXLAN at `bp` (`len` bytes). */
 export function vxlanPrint(nd: Nd, bp: number, len: number): void {
@@ -108,5 +110,64 @@ export function genevePrint(nd: Nd, bp: number, len: number): void {
   if (!ethertypePrint(nd, prot, bp, len, nd.avail(bp))) {
     if (prot === 0x6558) etherPrint(nd, bp, len, nd.avail(bp));
     else nd.print(`geneve-proto-0x${prot.toString(16)}`);
+  }
+}
+
+/** OTV (draft-hasmit-otv, UDP 8472) at `bp` (`len` bytes): the header, then the Ethernet frame. */
+export function otvPrint(nd: Nd, bp: number, len: number): void {
+  nd.protocol = "otv";
+  nd.print("OTV, ");
+  if (len < 8) {
+    nd.print(`[length ${len} < 8] (invalid)`);
+    nd.check(bp, len);
+    return;
+  }
+  const flags = nd.u8(bp);
+  nd.print(`flags [${flags & 0x08 ? "I" : "."}] (0x${flags.toString(16).padStart(2, "0")}), `);
+  nd.print(`overlay ${nd.be24(bp + 1)}, `);
+  nd.print(`instance ${nd.be24(bp + 4)}\n`);
+  nd.check(bp + 7, 1);
+  etherPrint(nd, bp + 8, len - 8, nd.avail(bp + 8));
+}
+
+const BCM_DIR: Readonly<Record<number, string>> = { 1: "unused", 2: "egress", 3: "ingress" };
+const BCM_TYPE: Readonly<Record<number, string>> = { 4: "undecided", 5: "ipv4", 6: "ipv6", 7: "ethernet" };
+const BCM_SUB: Readonly<Record<number, string>> = { 1: "single VLAN tag", 2: "double VLAN tag", 3: "untagged" };
+
+/** Broadcom's lawful-intercept shim (BCM-LI, UDP source port 49152): the shim, then with -v the packet inside. */
+export function bcmLiPrint(nd: Nd, bp: number, length: number): void {
+  nd.protocol = "bcm_li";
+  if (length < 4) {
+    nd.print(` (length ${length} < 4) (invalid)`);
+    return;
+  }
+  const shim = nd.be32(bp);
+  const type = (shim >>> 25) & 0xf;
+  length -= 4;
+  bp += 4;
+  nd.print(`${nd.v ? "\n    " : ""}BCM-LI-SHIM: direction ${tok(BCM_DIR, "unknown", (shim >>> 29) & 7)}, pkt-type ${tok(BCM_TYPE, "unknown", type)}, pkt-subtype ${tok(BCM_SUB, "unknown", (shim >>> 22) & 7)}, li-id ${shim & 0x3fffff}${nd.v ? "\n    " : ""}`);
+  if (!nd.v) {
+    nd.check(bp, length);
+    return;
+  }
+  switch (type) {
+    case 7:
+      etherPrint(nd, bp, length, nd.avail(bp));
+      break;
+    case 5:
+      ipPrint(nd, bp, length);
+      break;
+    case 6:
+      ip6Print(nd, bp, length);
+      break;
+    case 4: {
+      const v = nd.u8(bp) >> 4;
+      if (v === 4) ipPrint(nd, bp, length);
+      else if (v === 6) ip6Print(nd, bp, length);
+      else nd.print("unknown payload");
+      break;
+    }
+    default:
+      nd.print(" (invalid)");
   }
 }

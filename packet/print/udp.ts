@@ -1,7 +1,7 @@
 /**
  * UDP in tcpdump's words (print-udp.c): ports, the checksum check (-vv over IPv4, -v over
  * IPv6), and the protocol tcpdump picks by port, in its order: DNS, mDNS, DHCP, IKE and NAT-T,
- * NTP, DHCPv6, BFD, VXLAN, Geneve. Ports tcpdump decodes and tunkit does not end as
+ * NTP, DHCPv6, BCM-LI, BFD, OTV, VXLAN, Geneve. Ports tcpdump decodes and tunkit does not end as
  * "UDP, length N".
  *
  * @module
@@ -15,7 +15,7 @@ import { dhcp6Print } from "./dhcp6.ts";
 import { isakmpPrint, isakmpNattPrint } from "./isakmp.ts";
 import { ntpPrint } from "./ntp.ts";
 import { bfdPrint } from "./bfd.ts";
-import { vxlanPrint, genevePrint } from "./tunnels.ts";
+import { vxlanPrint, genevePrint, otvPrint, bcmLiPrint } from "./tunnels.ts";
 
 function addrs(nd: Nd, ip: IpCtx, sport: number, dport: number): void {
   if (ip.ver === 6) {
@@ -128,7 +128,7 @@ export function udpPrint(nd: Nd, off: number, length: number, ip: IpCtx, fragmen
   else if (port(646)) theirs("ldp");
   else if (port(698)) theirs("olsr");
   else if (port(3503)) theirs("lspping");
-  else if (sport === 49152) theirs("bcm-li");
+  else if (sport === 49152) bcmLiPrint(nd, cp, length);
   else if (dport === 3784 || dport === 4784 || dport === 6784 || dport === 3785) bfdPrint(nd, cp, length, dport);
   else if (port(701)) theirs("lmp");
   else if (port(1589)) theirs("vqp");
@@ -136,7 +136,7 @@ export function udpPrint(nd: Nd, off: number, length: number, ip: IpCtx, fragmen
   else if (port(12223) || port(12222)) theirs("lwapp");
   else if (port(5060)) theirs("sip");
   else if (port(514)) theirs("syslog");
-  else if (port(8472)) theirs("otv");
+  else if (port(8472)) otvPrint(nd, cp, length);
   else if (port(4789)) vxlanPrint(nd, cp, length);
   else if (port(6081)) genevePrint(nd, cp, length);
   else if (port(4342)) theirs("lisp");

@@ -254,7 +254,7 @@ protoTest("GRE v0 (key, seq, checksum; IPv4, IPv6, TEB inside) and v1 (PPTP), AH
   check("gre/ipsec", 101, recs, [0, 1, 2]);
 });
 
-protoTest("VXLAN and Geneve (options with -v and -vv), IKEv1/IKEv2 and NAT-T, BFD, VRRP, NTP, IGMP (default and -v)", () => {
+protoTest("VXLAN, Geneve (options with -v and -vv), OTV, BCM-LI, IKEv1/IKEv2 and NAT-T, BFD, VRRP, NTP, IGMP (default and -v)", () => {
   const inner = buildEthernet({ src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02", etherType: 0x0800 }, buildIcmpEcho({ src: "10.0.0.1", dst: "10.0.0.2", id: 1, seq: 1 }));
   const ike = (ick: number, rck: number, ver: number, etype: number, flags: number, msgid: number) => bytes(be32(0), be32(ick), be32(0), be32(rck), 0, ver, etype, flags, be32(msgid), be32(28));
   const ntp = (b0: number) => bytes(b0, 2, 6, 0xec, be32(0x00010000), be32(0x00008000), 192, 0, 2, 1, be32(0xe8b13000), be32(0), be32(0xe8b13001), be32(0x80000000), be32(0xe8b13001), be32(0x80001000), be32(0xe8b13001), be32(0xc0000000));
@@ -274,6 +274,9 @@ protoTest("VXLAN and Geneve (options with -v and -vv), IKEv1/IKEv2 and NAT-T, BF
     udp(40000, 3784, bfd(0xc0)),
     udp(40000, 4784, bfd(0x40)),
     udp(40000, 3785, bytes(1, 2, 3, 4)),
+    udp(40000, 8472, bytes(0x08, 0, 0, 0, 0, 0, 100, 0, inner)),
+    udp(49152, 49153, bytes(be32((3 << 29) | (4 << 25) | (2 << 22) | 66666), buildIcmpEcho({ src: "10.0.0.1", dst: "10.0.0.2", id: 4, seq: 4 }))),
+    udp(49152, 49153, bytes(be32((2 << 29) | (7 << 25) | (3 << 22) | 7), inner)),
     buildIp(112, bytes(0x21, 7, 100, 1, 0, 1, 0, 0, 192, 0, 2, 9, 0, 0, 0, 0, 0, 0, 0, 0), { src: A, dst: "224.0.0.18", ttl: 255 }),
     buildIp(112, bytes(0x31, 9, 200, 1, 0, 100, 0, 0, 192, 0, 2, 9), { src: A, dst: "224.0.0.18", ttl: 255 }),
     udp(123, 123, ntp(0x23)),
