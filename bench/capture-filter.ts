@@ -1,5 +1,5 @@
 /**
- * A kernel-side filter that matches 1% of a flood: the CPU `tunkit dump --sniff -w` takes per
+ * A kernel-side filter that matches 1% of a flood: the CPU `dist/tunkit dump --sniff -w` takes per
  * second with the filter compiled to BPF and attached to the socket (the default) against the
  * same dump with `--no-kernel-filter` (every packet copied to user space and filtered there).
  * Same flood, same output; interleaved, median of R runs; CPU from /proc/PID/stat (user+system).
@@ -8,7 +8,9 @@
  * reader is the C read loop; a second, paced sender adds ~1% to port 10, which the filter
  * (`udp port 10`) keeps.
  *
- *   bun bench/capture-filter.ts [--json] [--secs S] [--reps R]
+ * Each dump first sees a 6 s warm-up flood (not timed), as in bench/capture.ts.
+ *
+ *   bun bench/capture-filter.ts [--json] [--secs S] [--reps R] [--no-build]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -16,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { compileC, median, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
+import { tunkitBinary } from "./capture.ts";
 
 const IF = "tkbflt0";
 const LOCAL = "198.51.100.1";
@@ -58,14 +61,21 @@ interface Run {
   sent: number;
 }
 
-async function runOne(kernel: boolean, secs: number, gen: string, file: string, pps: number): Promise<Run> {
-  const args = ["cli/main.ts", "dump", IF, "--sniff", "-w", file, ...(kernel ? [] : ["--no-kernel-filter"]), "udp", "port", "10"];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+/** Seconds of warm-up flood before the measured one (tunkit's JIT compiles its packet path once per process). */
+const WARMUP = 6;
+
+async function runOne(tk: string, kernel: boolean, secs: number, gen: string, file: string, pps: number): Promise<Run> {
+  const args = ["dump", IF, "--sniff", "-w", file, ...(kernel ? [] : ["--no-kernel-filter"]), "udp", "port", "10"];
+  const child = spawn(tk, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   try {
-    for (let i = 0; i < 500 && !/listening on/.test(err); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1000 && !/listening on/.test(err); i++) await new Promise((r) => setTimeout(r, 20));
+    const w = spawn(gen, ["gen", REMOTE, "9", "64", String(WARMUP)], { stdio: "ignore" });
+    await trickle(pps, WARMUP);
+    await new Promise<void>((r) => (w.exitCode !== null ? r() : w.once("exit", () => r())));
+    await new Promise((r) => setTimeout(r, 300));
     const c0 = cpuTicks(child.pid!);
     const t0 = performance.now();
     const g = spawn(gen, ["gen", REMOTE, "9", "64", String(secs)], { stdio: ["ignore", "pipe", "ignore"] });
@@ -91,6 +101,7 @@ export default async function captureFilterBench(opts: { secs?: number; reps?: n
   const secs = opts.secs ?? arg("--secs", 2);
   const reps = opts.reps ?? arg("--reps", 3);
   const c = compileC("tunio");
+  const tk = tunkitBinary();
   const dir = mkdtempSync(join(tmpdir(), "tkbflt-"));
   sh("ip", "tuntap", "add", IF, "mode", "tun");
   sh("ip", "addr", "add", `${LOCAL}/24`, "dev", IF);
@@ -106,7 +117,7 @@ export default async function captureFilterBench(opts: { secs?: number; reps?: n
     pps = Math.max(100, Math.round(Number(cal.stdout.trim()) / 100));
     for (let rep = 0; rep < reps; rep++) {
       for (const kernel of rep % 2 === 0 ? [true, false] : [false, true]) {
-        (kernel ? k : u).push(await runOne(kernel, secs, c, join(dir, "f.pcap"), pps));
+        (kernel ? k : u).push(await runOne(tk, kernel, secs, c, join(dir, "f.pcap"), pps));
       }
     }
   } finally {

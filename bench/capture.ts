@@ -8,7 +8,7 @@
  * takes more CPU leaves it less; the ratio is tunkit's rate over tcpdump's), the share of the
  * sent packets each capturer wrote, and the kernel's drops. Two settings: unpinned (what a user
  * gets) and pinned (generator on CPU 0, capturer on CPU 1). Interleaved, median of R runs.
- * Each capturer first sees a 3 s warm-up flood (not timed: tunkit's JIT compiles its packet path
+ * Each capturer first sees a 6 s warm-up flood (not timed: tunkit's JIT compiles its packet path
  * once per process, 1-2 s of a JIT thread's CPU on this machine; tcpdump is compiled ahead),
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
@@ -28,7 +28,7 @@ const IF = "tkbcap0";
 const LOCAL = "198.51.100.1";
 const REMOTE = "198.51.100.2";
 /** Seconds of warm-up flood before the measured one. */
-const WARMUP = 3;
+const WARMUP = 6;
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);

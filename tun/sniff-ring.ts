@@ -32,20 +32,20 @@ export interface RingGeometry {
 }
 
 /**
- * Picks block size and count for a ring of about `bytes` holding packets of up to `snaplen`
- * bytes: blocks are a power of two of at least 1 MiB (many small packets per hand-over) and big
- * enough for one whole packet at the snaplen, at least 2 of them.
+ * Picks block size and count for a ring of about `bytes`: 256 KiB blocks, as libpcap's (room
+ * for a 64 KiB packet many times over; the kernel cuts a packet longer than a block, which only
+ * BIG TCP could send), smaller for a small snaplen (fewer bytes between hand-overs), at least 2.
  *
  * @example
  * ```ts
  * import { ringGeometry } from "./sniff-ring.ts";
- * ringGeometry(8 << 20, 262144); // { blockSize: 1048576, blockCount: 8 }
+ * ringGeometry(8 << 20, 262144); // { blockSize: 262144, blockCount: 32 }
  * ```
  */
 export function ringGeometry(bytes: number, snaplen: number): RingGeometry {
-  let blockSize = 1 << 20;
+  let blockSize = 1 << 16;
   // 48-byte block header, 48-byte packet header, sockaddr_ll, alignment and a link header
-  while (blockSize < snaplen + 512) blockSize *= 2;
+  while (blockSize < 1 << 18 && blockSize < snaplen + 512) blockSize *= 2;
   const blockCount = Math.max(2, Math.floor(bytes / blockSize));
   return { blockSize, blockCount };
 }
