@@ -28,7 +28,7 @@ import { planDump, FileDumper } from "../cli/dump.ts";
 /** tshark protocol names of what tunkit decodes at tcpdump's default verbosity. */
 export const CLAIMED: ReadonlySet<string> = new Set([
   // link layers
-  "eth", "vlan", "sll", "null", "ppp", "raw",
+  "eth", "vlan", "sll", "null", "ppp", "raw", "pppoed", "pppoes",
   // network
   "arp", "ip", "ipv6", "ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts", "icmp", "icmpv6",
   // transport (MPTCP is a TCP option to tshark)
@@ -39,7 +39,7 @@ export const CLAIMED: ReadonlySet<string> = new Set([
 ]);
 
 /** With -v: the same, minus the protocols whose -v details tcpdump prints and tunkit does not. */
-export const CLAIMED_V: ReadonlySet<string> = new Set([...CLAIMED].filter((p) => !["bgp", "ospf", "pim", "dhcp", "dhcpv6", "isakmp"].includes(p)));
+export const CLAIMED_V: ReadonlySet<string> = new Set([...CLAIMED].filter((p) => !["bgp", "ospf", "pim", "dhcpv6", "isakmp"].includes(p)));
 
 /** tshark names that are not protocol layers. */
 const NOT_LAYERS = (name: string) => name === "ethertype" || name === "data" || name === "frame" || name.startsWith("_ws.");

@@ -1,6 +1,6 @@
 /**
  * Link layers in tcpdump's words: Ethernet (802.1Q/QinQ tags, -e addresses and ethertype,
- * 802.3 length fields), raw IP (RAW, IPV4, IPV6; "ip: " with -e), and the wrapped link types
+ * 802.3 length fields, PPPoE), raw IP (RAW, IPV4, IPV6; "ip: " with -e), and the wrapped link types
  * of packet/linklayer.ts (LINUX_SLL, LINUX_SLL2, NULL, LOOP, PPP). {@link printFrame} is the
  * entry: one record, its link type, its wire length.
  *
@@ -8,7 +8,7 @@
  */
 import { ETHERTYPE_NAMES } from "../ethernet.ts";
 import { isWrappedLink, unwrapLink } from "../linklayer.ts";
-import { tok, type Nd } from "./nd.ts";
+import { HEX2, tok, type Nd } from "./nd.ts";
 import { defaultPrint, unknownData } from "./util.ts";
 import { arpPrint } from "./arp.ts";
 import { ipNPrint, ipPrint } from "./ip.ts";
@@ -44,8 +44,7 @@ export function printFrame(nd: Nd, linkType: number, wire: number): void {
 
 /** Ethertypes tcpdump decodes and tunkit does not (their frames print as data). */
 const THEIR_ETHERTYPES: Readonly<Record<number, string>> = {
-  0x6003: "decnet", 0x809b: "atalk", 0x80f3: "aarp", 0x8137: "ipx", 0xfefe: "isoclns", 0x8863: "pppoe", 0x8864: "pppoe", 0x3c12: "pppoe",
-  0x3c13: "pppoe", 0x888e: "eapol", 0x8899: "rtl", 0x880b: "ppp", 0x8808: "mpcp", 0x8809: "slow", 0x8902: "cfm", 0xabcd: "cfm",
+  0x6003: "decnet", 0x809b: "atalk", 0x80f3: "aarp", 0x8137: "ipx", 0xfefe: "isoclns", 0x888e: "eapol", 0x8899: "rtl", 0x880b: "ppp", 0x8808: "mpcp", 0x8809: "slow", 0x8902: "cfm", 0xabcd: "cfm",
   0x88cc: "lldp", 0x894f: "nsh", 0x9000: "loopback", 0x8847: "mpls", 0x8848: "mpls", 0x88ca: "tipc", 0x886f: "msnlb", 0x0707: "geonet",
   0x8947: "geonet", 0x1111: "calm-fast", 0x88a2: "aoe", 0x88f7: "ptp", 0x88e5: "macsec", 0xd28b: "arista", 0x8870: "llc",
 };
@@ -67,8 +66,82 @@ export function ethertypePrint(nd: Nd, t: number, off: number, length: number, c
     case 0x8035:
       arpPrint(nd, off, length, caplen);
       return true;
+    case 0x8863:
+    case 0x8864:
+    case 0x3c12:
+    case 0x3c13:
+      pppoePrint(nd, off, length);
+      return true;
     default:
       return false;
+  }
+}
+
+const PPPOE_CODES: Readonly<Record<number, string>> = { 0x09: "PADI", 0x07: "PADO", 0x19: "PADR", 0x65: "PADS", 0xa7: "PADT", 0: "" };
+const PPPOE_TAGS: Readonly<Record<number, string>> = {
+  0: "EOL", 0x0101: "Service-Name", 0x0102: "AC-Name", 0x0103: "Host-Uniq", 0x0104: "AC-Cookie", 0x0105: "Vendor-Specific",
+  0x0110: "Relay-Session-ID", 0x0120: "PPP-Max-Payload", 0x0201: "Service-Name-Error", 0x0202: "AC-System-Error", 0x0203: "Generic-Error",
+};
+
+/** PPPoE (RFC 2516): discovery packets with their tags, session packets with the PPP inside. */
+function pppoePrint(nd: Nd, bp: number, length: number): void {
+  nd.protocol = "pppoe";
+  if (length < 6) {
+    nd.print(` (length ${length} < 6) (invalid)`);
+    return;
+  }
+  length -= 6;
+  nd.check(bp, 6);
+  const ver = (nd.u8(bp) & 0xf0) >> 4;
+  const type = nd.u8(bp) & 0x0f;
+  const code = nd.u8(bp + 1);
+  const sid = nd.be16(bp + 2);
+  let plen = nd.be16(bp + 4);
+  const payload = bp + 6;
+  if (ver !== 1) nd.print(` [ver ${ver}]`);
+  if (type !== 1) nd.print(` [type ${type}]`);
+  nd.print(`PPPoE ${tok(PPPOE_CODES, "PAD-%x", code)}`);
+  if (code === 0x09 && plen > 1484 - 6) nd.print(` [len ${plen}!]`);
+  if (plen > length) {
+    nd.print(` [len ${plen} > ${length}!]`);
+    plen = length;
+  }
+  if (sid) nd.print(` [ses 0x${sid.toString(16)}]`);
+  if (code === 0) {
+    nd.print(" ");
+    pppPrint(nd, payload, plen);
+    return;
+  }
+  let tagType = 0xffff;
+  let p = payload;
+  while (tagType && p < payload + plen) {
+    tagType = nd.be16(p);
+    const tagLen = nd.be16(p + 2);
+    p += 4;
+    const name = tok(PPPOE_TAGS, "TAG-0x%x", tagType);
+    if (tagLen) {
+      nd.check(p, tagLen);
+      let str = "";
+      let asciiN = 0;
+      let garbage = 0;
+      for (let v = p; v < p + tagLen && str.length < 79; v++) {
+        const c = nd.u8(v);
+        if (c >= 0x20 && c <= 0x7e) {
+          str += String.fromCharCode(c);
+          asciiN++;
+        } else {
+          str += ".";
+          garbage++;
+        }
+      }
+      if (asciiN > garbage) nd.print(` [${name} "${str}"]`);
+      else {
+        nd.print(` [${name} 0x`);
+        for (let v = p; v < p + tagLen; v++) nd.print(HEX2[nd.u8(v)]!.toUpperCase());
+        nd.print("]");
+      }
+    } else nd.print(` [${name}]`);
+    p += tagLen;
   }
 }
 

@@ -294,7 +294,22 @@ protoTest("VXLAN, Geneve (options with -v and -vv), OTV, BCM-LI, IKEv1/IKEv2 and
   check("default-only protocols", 101, defaultOnly, [0]);
 });
 
-protoTest("OSPF, PIM, DHCP, DHCPv6, BGP at default verbosity; ARP and Ethernet with -v and -e", () => {
+protoTest("DHCP with its options (-v, -vv, -vvv)", () => {
+  const opt = (tag: number, data: number[]) => [tag, data.length, ...data];
+  const dhcp = (op: number, opts: number[][]) =>
+    bytes(op, 1, 6, 0, be32(0x3903f326), be16(3), be16(0x8000), 192, 0, 2, 5, 0, 0, 0, 0, 192, 0, 2, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, new Array(10).fill(0),
+      ascii("server"), new Array(58).fill(0), new Array(128).fill(0), 0x63, 0x82, 0x53, 0x63, ...opts, 0, 0, 255);
+  const recs = [
+    udp(68, 67, dhcp(1, [opt(53, [1]), opt(55, [1, 3, 6, 15, 119, 252, 121]), opt(61, [1, 2, 0, 0, 0, 0, 1]), opt(12, ascii("laptop")), opt(81, [0x01, 0, 0, ...ascii("laptop.example")]), opt(57, be16(1500))])),
+    udp(67, 68, dhcp(2, [opt(53, [5]), opt(54, [192, 0, 2, 1]), opt(51, be32(86400)), opt(1, [255, 255, 255, 0]), opt(3, [192, 0, 2, 1]), opt(6, [192, 0, 2, 53, 198, 51, 100, 53]),
+      opt(15, ascii("example.com")), opt(121, [24, 198, 51, 100, 192, 0, 2, 1, 0, 192, 0, 2, 1]), opt(28, [192, 0, 2, 255]), opt(19, [0]), opt(46, [8]), opt(200, [1, 2, 3])])),
+    udp(68, 67, dhcp(1, [opt(53, [3]), opt(50, [192, 0, 2, 5]), opt(77, [4, ...ascii("abcd")]), opt(82, [1, 3, ...ascii("eth"), 2, 2, 9, 9, 9, 1, 7]), opt(60, ascii("MSFT 5.0"))])),
+    udp(68, 67, dhcp(1, [opt(53, [1])]).subarray(0, 260)),
+  ];
+  check("dhcp", 101, recs, [0, 1, 2, 3]);
+});
+
+protoTest("OSPF, PIM, DHCPv6, BGP at default verbosity; ARP and Ethernet with -v and -e", () => {
   const dhcp = (op: number) => bytes(op, 1, 6, 0, be32(0x3903f326), be16(0), be16(0x8000), new Array(16).fill(0), 2, 0, 0, 0, 0, 1, new Array(10).fill(0), new Array(192).fill(0), 0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255);
   const recs = [
     buildIp(89, bytes(2, 1, 0, 44, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, new Array(8).fill(0), 255, 255, 255, 0, 0, 10, 2, 1, 0, 0, 0, 40, new Array(8).fill(0)), { src: A, dst: "224.0.0.5", ttl: 1 }),
@@ -313,6 +328,9 @@ protoTest("OSPF, PIM, DHCP, DHCPv6, BGP at default verbosity; ARP and Ethernet w
     eth(0x0800, buildUdp({ src: A, dst: B, srcPort: 1, dstPort: 9, payload: 4 }), [{ id: 10, pcp: 3 }]),
     eth(0x86dd, buildIcmpEcho({ src: A6, dst: B6, id: 1, seq: 1 })),
     eth(0x88b5, new Uint8Array(20)),
+    eth(0x8863, bytes(0x11, 0x09, 0, 0, 0, 12, 0x01, 0x01, 0, 0, 0x01, 0x03, 0, 4, 1, 2, 3, 4)),
+    eth(0x8863, bytes(0x11, 0x07, 0, 0, 0, 12, 0x01, 0x02, 0, 6, ...ascii("isp-ac"), 0, 0, 0, 0)),
+    eth(0x8864, bytes(0x11, 0, 0, 0xc3, 0, 30, 0, 0x21, buildUdp({ src: A, dst: B, srcPort: 1, dstPort: 9, payload: 0 }))),
   ];
   check("ethernet", 1, frames, [0, 1]);
   check("ethernet -e", 1, frames, [0, 1], true);
