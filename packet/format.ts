@@ -39,9 +39,9 @@ export interface FormatOptions {
  * ```
  */
 export function formatTimestamp(ts: Timestamp | number, nano = false, local = false): string {
-  const t = typeof ts === "number" ? { sec: Math.floor(ts / 1000), nsec: Math.round((ts % 1000) * 1e6) } : ts;
+  const t = typeof ts === "number" ? { sec: Math.floor(ts / 1000), nsec: Math.round((((ts % 1000) + 1000) % 1000) * 1e6) } : ts;
   const sec = Number.isFinite(t.sec) ? Math.floor(t.sec) : 0;
-  const nsec = Number.isFinite(t.nsec) ? Math.min(Math.max(Math.floor(t.nsec), 0), 999_999_999) : 0;
+  const nsec = Number.isFinite(t.nsec) ? Math.trunc(t.nsec) : 0;
   let h: number, m: number, s: number;
   const d = new Date(sec * 1000);
   if (local && !Number.isNaN(d.getTime())) {
@@ -55,7 +55,8 @@ export function formatTimestamp(ts: Timestamp | number, nano = false, local = fa
     s = day % 60;
   }
   const p2 = (n: number) => String(n).padStart(2, "0");
-  const frac = nano ? String(nsec).padStart(9, "0") : String(Math.floor(nsec / 1000)).padStart(6, "0");
+  // tcpdump prints the fraction as an unsigned int, out of range or not (a file's invalid one)
+  const frac = nano ? String(nsec >>> 0).padStart(9, "0") : String(Math.trunc(nsec / 1000) >>> 0).padStart(6, "0");
   return `${p2(h)}:${p2(m)}:${p2(s)}.${frac}`;
 }
 

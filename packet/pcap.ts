@@ -315,7 +315,9 @@ export class PcapReader {
     const kept = caplen > h.snaplen ? h.snaplen : caplen;
     if (kept < caplen) this.cut++;
     const tsSec = v.getUint32(0, this.le);
-    const frac = v.getUint32(4, this.le);
+    // libpcap reads the fraction as a signed 32-bit field and scales it without checking it (a
+    // microsecond file's 1000000 prints as .1000000); tsNsec keeps that value, unnormalized
+    const frac = v.getInt32(4, this.le);
     const rec: PcapRecord = {
       index: this.count++,
       offset: f.offset,

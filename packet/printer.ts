@@ -141,7 +141,7 @@ export class PacketPrinter {
       case 1:
         return "";
       case 2: {
-        const frac = nano ? String(ts.nsec).padStart(9, "0") : String(Math.floor(ts.nsec / 1000)).padStart(6, "0");
+        const frac = nano ? String(Math.trunc(ts.nsec) >>> 0).padStart(9, "0") : String(Math.trunc(ts.nsec / 1000) >>> 0).padStart(6, "0");
         return `${ts.sec}.${frac} `;
       }
       case 3:

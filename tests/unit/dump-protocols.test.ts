@@ -336,6 +336,41 @@ protoTest("OSPF, PIM, DHCPv6, BGP at default verbosity; ARP and Ethernet with -v
   check("ethernet -e", 1, frames, [0, 1], true);
 });
 
+ttest("timestamps out of range in a file print as tcpdump prints them (the raw fraction, unnormalized; default, --nano, -tt)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tkproto-"));
+  try {
+    const pkt = buildUdp({ src: A, dst: B, srcPort: 1, dstPort: 9, payload: 2 });
+    for (const nano of [false, true]) {
+      const fracs = nano ? [999_999_999, 1_000_000_000, 0x80000000, 0xffffffff] : [999_999, 1_000_000, 0x80000000, 0xffffffff];
+      const w = new PcapWriter({ linkType: 101, nanosecond: nano });
+      const parts = [w.header(), ...fracs.map((_, i) => w.record(pkt, { sec: 1418145369 + i, nsec: 0 }))];
+      const file = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        file.set(p, o);
+        o += p.length;
+      }
+      // patch each record's fraction field to the raw value
+      let at = 24;
+      for (const f of fracs) {
+        new DataView(file.buffer).setUint32(at + 4, f, true);
+        at += 16 + new DataView(file.buffer).getUint32(at + 8, true);
+      }
+      const f = join(dir, nano ? "n.pcap" : "u.pcap");
+      writeFileSync(f, file);
+      for (const flags of [[], ["--nano"], ["-tt"]]) {
+        const r = spawnSync("tcpdump", ["-n", ...flags, "-r", f], { encoding: "latin1" });
+        let out = "";
+        const plan = planDump([], { read: f, n: 1, q: true, nano: flags[0] === "--nano", t: flags[0] === "-tt" ? 2 : 0 }, { json: false, quiet: true });
+        dumpCaptureBytes(file, plan, (s) => (out += s));
+        expect({ nano, flags, out: out.split("\n") }).toEqual({ nano, flags, out: r.stdout.split("\n") });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("fuzz: the printers of every protocol above on truncated and mutated packets, -v 0..3, -e: no internal error, printable text", () => {
   collecting = [];
   let corpora: Corpus[] = [];
