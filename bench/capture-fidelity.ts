@@ -71,9 +71,11 @@ interface Tally {
   strictSame: number;
   unclassified: number;
   kinds: Map<string, { n: number; example: string }>;
+  /** Claimed packets that differ and hold a protocol tunkit prints as data: per protocol. */
+  notDecoded: Map<string, number>;
 }
 
-const tally = (): Tally => ({ total: 0, same: 0, claimed: 0, claimedSame: 0, strict: 0, strictSame: 0, unclassified: 0, kinds: new Map() });
+const tally = (): Tally => ({ total: 0, same: 0, claimed: 0, claimedSame: 0, strict: 0, strictSame: 0, unclassified: 0, kinds: new Map(), notDecoded: new Map() });
 
 if (import.meta.main) await main();
 
@@ -169,7 +171,11 @@ async function main(): Promise<void> {
         if (!isClaimed(l, set)) continue;
         t.claimed++;
         if (ok) t.claimedSame++;
-        if (ours.notDecoded[i] !== undefined) continue;
+        const nd = ours.notDecoded[i];
+        if (nd !== undefined) {
+          if (!ok) t.notDecoded.set(nd, (t.notDecoded.get(nd) ?? 0) + 1);
+          continue;
+        }
         t.strict++;
         if (ok) t.strictSame++;
         else {
@@ -197,6 +203,8 @@ async function main(): Promise<void> {
   }
   for (const [name, t] of [["default", res.default], ["-v", res.verbose]] as const) {
     console.log(`\n== most common differences in claimed packets (${name})`);
+    const nd = [...t.notDecoded.entries()].sort((x, y) => y[1] - x[1]);
+    console.log(`claimed packets that differ, holding a protocol tcpdump decodes and tunkit does not: ${nd.map(([p, n]) => `${p} ${n}`).join(", ") || "none"}`);
     const top = [...t.kinds.entries()].sort((x, y) => y[1].n - x[1].n).slice(0, show);
     for (const [, k] of top) console.log(`${k.n}x ${k.example}`);
   }

@@ -309,7 +309,7 @@ protoTest("DHCP with its options (-v, -vv, -vvv)", () => {
   check("dhcp", 101, recs, [0, 1, 2, 3]);
 });
 
-protoTest("OSPF, PIM, DHCPv6, BGP at default verbosity; ARP and Ethernet with -v and -e", () => {
+protoTest("OSPF, PIM, DHCPv6, BGP at default verbosity; ARP, ATM ARP, PPPoE and Ethernet with -v and -e", () => {
   const dhcp = (op: number) => bytes(op, 1, 6, 0, be32(0x3903f326), be16(0), be16(0x8000), new Array(16).fill(0), 2, 0, 0, 0, 0, 1, new Array(10).fill(0), new Array(192).fill(0), 0x63, 0x82, 0x53, 0x63, 53, 1, 1, 255);
   const recs = [
     buildIp(89, bytes(2, 1, 0, 44, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, new Array(8).fill(0), 255, 255, 255, 0, 0, 10, 2, 1, 0, 0, 0, 40, new Array(8).fill(0)), { src: A, dst: "224.0.0.5", ttl: 1 }),
@@ -321,6 +321,9 @@ protoTest("OSPF, PIM, DHCPv6, BGP at default verbosity; ARP and Ethernet with -v
   ];
   check("default-only protocols 2", 101, recs, [0]);
   const mac = "02:00:00:00:00:01";
+  const nsap = (k: number) => [0x47, ...new Array(18).fill(k), k + 0x10];
+  const atmarp = (op: number, sha: number[], ssa: number[], spa: number[], tha: number[], tsa: number[], tpa: number[]) =>
+    bytes(be16(19), be16(0x0800), sha.length, ssa.length, be16(op), spa.length, tha.length, tsa.length, tpa.length, sha, ssa, spa, tha, tsa, tpa);
   const eth = (t: number, p: Uint8Array, vlans?: { id: number; pcp?: number }[]) => buildEthernet({ src: mac, dst: "ff:ff:ff:ff:ff:ff", etherType: t, vlans }, p);
   const frames = [
     eth(0x0806, buildArp({ operation: 1, senderMac: mac, senderIp: A, targetIp: B })),
@@ -331,6 +334,15 @@ protoTest("OSPF, PIM, DHCPv6, BGP at default verbosity; ARP and Ethernet with -v
     eth(0x8863, bytes(0x11, 0x09, 0, 0, 0, 12, 0x01, 0x01, 0, 0, 0x01, 0x03, 0, 4, 1, 2, 3, 4)),
     eth(0x8863, bytes(0x11, 0x07, 0, 0, 0, 12, 0x01, 0x02, 0, 6, ...ascii("isp-ac"), 0, 0, 0, 0)),
     eth(0x8864, bytes(0x11, 0, 0, 0xc3, 0, 30, 0, 0x21, buildUdp({ src: A, dst: B, srcPort: 1, dstPort: 9, payload: 0 }))),
+    // ATM ARP (hardware 19): request with a target number, reply with a subaddress, InATMARP, NAK,
+    // an odd protocol length, a cut one
+    eth(0x0806, atmarp(1, nsap(1), [], [192, 0, 2, 1], nsap(2), [], [192, 0, 2, 2])),
+    eth(0x0806, atmarp(2, nsap(2), [9, 9, 9, 9], [192, 0, 2, 2], nsap(1), [], [192, 0, 2, 1])),
+    eth(0x0806, atmarp(8, nsap(1), [], [192, 0, 2, 1], nsap(2), [], [0, 0, 0, 0])),
+    eth(0x0806, atmarp(9, nsap(2), [], [192, 0, 2, 2], nsap(1), [], [192, 0, 2, 1])),
+    eth(0x0806, atmarp(10, [], [], [192, 0, 2, 1], [], [], [192, 0, 2, 2])),
+    eth(0x0806, atmarp(1, nsap(1), [], new Array(16).fill(1), [], [], [192, 0, 2, 2])),
+    eth(0x0806, atmarp(1, nsap(1), [], [192, 0, 2, 1], nsap(2), [], [192, 0, 2, 2]).subarray(0, 30)),
   ];
   check("ethernet", 1, frames, [0, 1]);
   check("ethernet -e", 1, frames, [0, 1], true);
