@@ -12,7 +12,8 @@
  * once per process, 1-2 s of a JIT thread's CPU on this machine; tcpdump is compiled ahead),
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
- * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB, 100 ms block timeout writing a file).
+ * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
+ * timeout writing a file).
  *
  *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--no-build]
  *

@@ -7,7 +7,7 @@
  * @module
  */
 import { HEX2, tok, type Nd } from "./nd.ts";
-import { safeChar, unknownData } from "./util.ts";
+import { printnCut, safeChar, unknownData } from "./util.ts";
 
 /** tcpdump's tag2str: the first character is the format ('i' addresses, 'l' u32, 's' u16, 'b' bytes, 'a' text, 'B' booleans, 'p' pairs, 'L' s32, '$' special, ' ' none). */
 const TAGS: Readonly<Record<number, string>> = {
@@ -37,12 +37,12 @@ const AGENT: Readonly<Record<number, string>> = { 1: "Circuit-ID", 2: "Remote-ID
 class Trunc extends Error {}
 const TRUNC = new Trunc();
 
-/** nd_printn bounded by the capture: prints, and throws TRUNC when the capture ends first. */
-function printnCapped(nd: Nd, p: number, n: number): void {
-  for (let i = 0; i < n; i++) {
-    if (p + i >= nd.snapend) throw TRUNC;
-    nd.print(safeChar(nd.b[p + i]!));
-  }
+/** `"text"` of n bytes (nd_printn bounded by the capture); throws TRUNC, after the closing quote, when cut. */
+function quoted(nd: Nd, p: number, n: number): void {
+  nd.print('"');
+  const cut = printnCut(nd, p, n);
+  nd.print('"');
+  if (cut) throw TRUNC;
 }
 
 /** nd_printztn: up to a NUL within `n` bytes; false when the field or the capture ends first. */
@@ -159,12 +159,7 @@ function rfc1048(nd: Nd, bp: number): void {
     let first = true;
     switch (c) {
       case "a":
-        nd.print('"');
-        try {
-          printnCapped(nd, bp, len);
-        } finally {
-          nd.print('"');
-        }
+        quoted(nd, bp, len);
         bp += len;
         len = 0;
         break;
@@ -258,12 +253,7 @@ function special(nd: Nd, tag: number, bp: number, len: number): { bp: number; le
       bp++;
       if (nd.u8(bp) || nd.u8(bp + 1)) nd.print(`${nd.u8(bp)}/${nd.u8(bp + 1)} `);
       bp += 2;
-      nd.print('"');
-      try {
-        printnCapped(nd, bp, len - 3);
-      } finally {
-        nd.print('"');
-      }
+      quoted(nd, bp, len - 3);
       bp += len - 3;
       len = 0;
       break;
@@ -277,12 +267,7 @@ function special(nd: Nd, tag: number, bp: number, len: number): { bp: number; le
       bp++;
       len--;
       if (type === 0) {
-        nd.print('"');
-        try {
-          printnCapped(nd, bp, len);
-        } finally {
-          nd.print('"');
-        }
+        quoted(nd, bp, len);
         bp += len;
         len = 0;
       } else {
@@ -312,8 +297,9 @@ function special(nd: Nd, tag: number, bp: number, len: number): { bp: number; le
           break;
         }
         nd.print(label);
-        if (sub === 1 || sub === 2 || sub === 6) printnCapped(nd, bp, sublen);
-        else unknownData(nd, bp, "\n\t\t", sublen);
+        if (sub === 1 || sub === 2 || sub === 6) {
+          if (printnCut(nd, bp, sublen)) throw TRUNC;
+        } else unknownData(nd, bp, "\n\t\t", sublen);
         len -= sublen;
         bp += sublen;
       }
@@ -389,12 +375,7 @@ function special(nd: Nd, tag: number, bp: number, len: number): { bp: number; le
           len = 0;
           break;
         }
-        nd.print('"');
-        try {
-          printnCapped(nd, bp, sublen);
-        } finally {
-          nd.print('"');
-        }
+        quoted(nd, bp, sublen);
         nd.print(`, length ${sublen}`);
         n++;
         len -= sublen;

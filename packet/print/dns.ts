@@ -8,7 +8,7 @@
  * @module
  */
 import { HEX2, ip6String, relts, tok, type Nd } from "./nd.ts";
-import { safeChar } from "./util.ts";
+import { printnCut, safeChar } from "./util.ts";
 
 const OPS = ["", " inv_q", " stat", " op3", " notify", " update", " op6", " op7", " op8", " updateA", " updateD", " updateDA", " updateM", " updateMA", " zoneInit", " zoneRef"];
 const RESP = [
@@ -65,15 +65,6 @@ function nskip(nd: Nd, cp: number): number {
     i = nd.b[cp++]!;
   }
   return cp;
-}
-
-/** nd_printn bounded by snapend: true when it stopped short. */
-function printnCapped(nd: Nd, s: number, n: number): boolean {
-  while (n > 0 && s < nd.snapend) {
-    n--;
-    nd.print(safeChar(nd.b[s++]!));
-  }
-  return n !== 0;
 }
 
 function blabelPrint(nd: Nd, cp: number): number {
@@ -170,9 +161,9 @@ export function fqdnPrint(nd: Nd, cp: number, bp: number): number {
           return -1;
         default:
           if (nameChars + l <= MAXCDNAME) {
-            if (printnCapped(nd, cp, l)) return -1;
+            if (printnCut(nd, cp, l)) return -1;
           } else if (nameChars < MAXCDNAME) {
-            if (printnCapped(nd, cp, MAXCDNAME - nameChars)) return -1;
+            if (printnCut(nd, cp, MAXCDNAME - nameChars)) return -1;
           }
           nameChars += l;
       }
@@ -194,7 +185,7 @@ export function fqdnPrint(nd: Nd, cp: number, bp: number): number {
 function cprint(nd: Nd, cp: number): number {
   if (!nd.ttest(cp, 1)) return -1;
   const i = nd.b[cp++]!;
-  if (printnCapped(nd, cp, i)) return -1;
+  if (printnCut(nd, cp, i)) return -1;
   return cp + i;
 }
 
@@ -391,7 +382,7 @@ function rprint(nd: Nd, cp: number, bp: number, mdns: boolean): number {
     case 256:
       if (!nd.ttest(cp, len)) return -1;
       nd.print(` ${nd.be16(cp)} ${nd.be16(cp + 2)} `);
-      if (printnCapped(nd, cp + 4, (len - 4) >>> 0)) return -1;
+      if (printnCut(nd, cp + 4, (len - 4) >>> 0)) return -1;
       break;
     case 41:
       nd.print(` UDPsize=${cls}`);
@@ -408,7 +399,7 @@ function rprint(nd: Nd, cp: number, bp: number, mdns: boolean): number {
       break;
     case 104:
       if (!nd.ttest(cp, len)) return -1;
-      if (printnCapped(nd, cp, len)) return -1;
+      if (printnCut(nd, cp, len)) return -1;
       break;
     case 250: {
       if (cp + len > nd.snapend) return -1;
@@ -509,6 +500,23 @@ export function domainPrint(nd: Nd, bp: number, length: number, overTcp: boolean
   }
   const opcode = (flags >> 11) & 0xf;
   let cp = bp + 12;
+  /**
+   * n resource records after `label`, comma-separated (the first without a check for data left
+   * when !guard, as tcpdump does for answers); false when the packet ends first.
+   */
+  const records = (label: string, n: number, guard: boolean): boolean => {
+    if (n && (!guard || cp < nd.snapend)) {
+      nd.print(label);
+      if ((cp = rprint(nd, cp, bp, mdns)) < 0) return false;
+      n--;
+      while (cp < nd.snapend && n) {
+        nd.print(",");
+        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return false;
+        n--;
+      }
+    }
+    return n === 0;
+  };
   if (flags & 0x8000) {
     const rc = rcode < RESP.length ? RESP[rcode]! : ` Resp${rcode & 0xfff}`;
     nd.print(`${nd.be16(bp)}${OPS[opcode]}${rc}${flags & 0x0400 ? "*" : ""}${flags & 0x0080 ? "" : "-"}${flags & 0x0200 ? "|" : ""}${flags & 0x0020 ? "$" : ""}`);
@@ -524,40 +532,8 @@ export function domainPrint(nd: Nd, bp: number, length: number, overTcp: boolean
       }
     }
     nd.print(` ${an}/${ns}/${ar}`);
-    if (an) {
-      if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-      an--;
-      while (cp < nd.snapend && an) {
-        nd.print(",");
-        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-        an--;
-      }
-    }
-    if (an) return trunc();
-    if (nd.v > 1) {
-      if (cp < nd.snapend && ns) {
-        nd.print(" ns:");
-        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-        ns--;
-        while (cp < nd.snapend && ns) {
-          nd.print(",");
-          if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-          ns--;
-        }
-      }
-      if (ns) return trunc();
-      if (cp < nd.snapend && ar) {
-        nd.print(" ar:");
-        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-        ar--;
-        while (cp < nd.snapend && ar) {
-          nd.print(",");
-          if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-          ar--;
-        }
-      }
-      if (ar) return trunc();
-    }
+    if (!records("", an, false)) return trunc();
+    if (nd.v > 1 && (!records(" ns:", ns, true) || !records(" ar:", ar, true))) return trunc();
   } else {
     nd.print(`${nd.be16(bp)}${OPS[opcode]}${flags & 0x0100 ? "+" : ""}${flags & 0x0010 ? "%" : ""}`);
     const b2 = nd.be16(bp + 2);
@@ -581,40 +557,7 @@ export function domainPrint(nd: Nd, bp: number, length: number, overTcp: boolean
       }
     }
     if (q) return trunc();
-    if (nd.v > 1) {
-      if (an) {
-        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-        an--;
-        while (cp < nd.snapend && an) {
-          nd.print(",");
-          if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-          an--;
-        }
-      }
-      if (an) return trunc();
-      if (cp < nd.snapend && ns) {
-        nd.print(" ns:");
-        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-        ns--;
-        while (cp < nd.snapend && ns) {
-          nd.print(",");
-          if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-          ns--;
-        }
-      }
-      if (ns > 0) return trunc();
-      if (cp < nd.snapend && ar) {
-        nd.print(" ar:");
-        if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-        ar--;
-        while (cp < nd.snapend && ar) {
-          nd.print(",");
-          if ((cp = rprint(nd, cp, bp, mdns)) < 0) return trunc();
-          ar--;
-        }
-      }
-      if (ar) return trunc();
-    }
+    if (nd.v > 1 && (!records("", an, false) || !records(" ns:", ns, true) || !records(" ar:", ar, true))) return trunc();
   }
   nd.print(` (${length})`);
 }

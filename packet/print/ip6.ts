@@ -221,45 +221,37 @@ function frag6Print(nd: Nd, bp: number, ip6: number): number {
 function rt6Print(nd: Nd, bp: number): number {
   nd.protocol = "rt6";
   nd.print("RT6");
-  let len = nd.u8(bp + 1);
+  const len = nd.u8(bp + 1);
   nd.print(` (len=${len}`);
   const type = nd.u8(bp + 2);
   nd.print(`, type=${type}`);
   if (type === 0) nd.print(" [Deprecated]");
   nd.print(`, segleft=${nd.u8(bp + 3)}`);
-  if (type === 0 || type === 2) {
-    const rsv = nd.be32(bp + 4);
-    if (rsv || nd.v) nd.print(`, rsv=0x${rsv.toString(16)}`);
+  /** The address list of types 0, 2 and 4, then the header's length (-1: invalid). */
+  const addresses = (): number => {
     if (len % 2 === 1) {
       nd.print(` (invalid length ${len}) (invalid)`);
       return -1;
     }
-    len >>= 1;
     let p = bp + 8;
-    for (let i = 0; i < len; i++) {
+    for (let i = 0; i < len >> 1; i++) {
       nd.print(`, [${i}]${nd.ip6(p)}`);
       p += 16;
     }
     nd.print(") ");
     return (nd.u8(bp + 1) + 1) << 3;
+  };
+  if (type === 0 || type === 2) {
+    const rsv = nd.be32(bp + 4);
+    if (rsv || nd.v) nd.print(`, rsv=0x${rsv.toString(16)}`);
+    return addresses();
   }
   if (type === 4) {
     nd.print(`, last-entry=${nd.u8(bp + 4)}`);
     const flags = nd.u8(bp + 5);
     if (flags || nd.v) nd.print(`, flags=0x${flags.toString(16)}`);
     nd.print(`, tag=${nd.be16(bp + 6).toString(16)}`);
-    if (len % 2 === 1) {
-      nd.print(` (invalid length ${len}) (invalid)`);
-      return -1;
-    }
-    len >>= 1;
-    let p = bp + 8;
-    for (let i = 0; i < len; i++) {
-      nd.print(`, [${i}]${nd.ip6(p)}`);
-      p += 16;
-    }
-    nd.print(") ");
-    return (nd.u8(bp + 1) + 1) << 3;
+    return addresses();
   }
   nd.print(" (unknown type) (invalid)");
   return -1;

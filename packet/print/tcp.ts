@@ -79,33 +79,22 @@ function mptcpPrint(nd: Nd, o: number, len: number, flags: number): boolean {
       if (f & 0x10) nd.print(" fin");
       let p = o + 4;
       let rest = len - 4;
+      /** A 4- or 8-byte number; false when the option is too short for it. */
+      const num = (wide: number): boolean => {
+        const n = wide ? 8 : 4;
+        if (rest < n) return false;
+        nd.print(wide ? nd.be64s(p) : String(nd.be32(p)));
+        p += n;
+        rest -= n;
+        return true;
+      };
       if (f & 0x01) {
         nd.print(" ack ");
-        if (f & 0x02) {
-          if (rest < 8) return false;
-          nd.print(nd.be64s(p));
-          p += 8;
-          rest -= 8;
-        } else {
-          if (rest < 4) return false;
-          nd.print(String(nd.be32(p)));
-          p += 4;
-          rest -= 4;
-        }
+        if (!num(f & 0x02)) return false;
       }
       if (f & 0x04) {
         nd.print(" seq ");
-        if (f & 0x08) {
-          if (rest < 8) return false;
-          nd.print(nd.be64s(p));
-          p += 8;
-          rest -= 8;
-        } else {
-          if (rest < 4) return false;
-          nd.print(String(nd.be32(p)));
-          p += 4;
-          rest -= 4;
-        }
+        if (!num(f & 0x08)) return false;
         if (rest < 4) return false;
         nd.print(` subseq ${nd.be32(p)}`);
         p += 4;

@@ -122,3 +122,12 @@ export function printjnp(nd: Nd, off: number, n: number): void {
 export function printn(nd: Nd, off: number, n: number): void {
   for (let i = 0; i < n; i++) nd.print(safeChar(nd.u8(off + i)));
 }
+
+/** tcpdump's nd_printn bounded by the capture's end: prints what is there; true when cut short. */
+export function printnCut(nd: Nd, off: number, n: number): boolean {
+  while (n > 0 && off < nd.snapend) {
+    n--;
+    nd.print(safeChar(nd.b[off++]!));
+  }
+  return n !== 0;
+}

@@ -51,6 +51,28 @@ function collector(): { got: Got; handler: (buf: Uint8Array, caplen: number, wir
   };
 }
 
+/** A ring sniffer and a recvmmsg sniffer on `dev`, both listening into collectors until `stop()`. */
+function bothPaths(dev: string, ringOpts: { blockTimeoutMs?: number } = {}) {
+  const ring = PacketSniffer.open(dev, ringOpts);
+  const mmsg = PacketSniffer.open(dev, { ring: false });
+  const r = collector();
+  const m = collector();
+  const ac = new AbortController();
+  const lr = ring.listen(r.handler, { signal: ac.signal, drainOnStop: true, zeroCopy: true });
+  const lm = mmsg.listen(m.handler, { signal: ac.signal, drainOnStop: true });
+  return {
+    ring, mmsg, r, m,
+    /** Stops both listeners; their results, then both sniffers closed. */
+    async stop(): Promise<{ ring: string; mmsg: string; ringStats: ReturnType<PacketSniffer["stats"]> }> {
+      ac.abort();
+      const res = { ring: await lr, mmsg: await lm, ringStats: ring.stats() };
+      ring.close();
+      mmsg.close();
+      return res;
+    },
+  };
+}
+
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("TPACKET_V3 ring", () => {
@@ -66,15 +88,9 @@ describe("TPACKET_V3 ring", () => {
   });
 
   itest("the ring and recvmmsg hand over the same frames, bytes and order, on the same traffic; a stop delivers what the kernel had", async () => {
-    const ring = PacketSniffer.open(A, { blockTimeoutMs: 1000 });
-    const mmsg = PacketSniffer.open(A, { ring: false });
-    expect(ring.method).toBe("ring");
-    expect(mmsg.method).toBe("recvmmsg");
-    const r = collector();
-    const m = collector();
-    const ac = new AbortController();
-    const lr = ring.listen(r.handler, { signal: ac.signal, drainOnStop: true, zeroCopy: true });
-    const lm = mmsg.listen(m.handler, { signal: ac.signal, drainOnStop: true });
+    const p = bothPaths(A, { blockTimeoutMs: 1000 });
+    expect(p.ring.method).toBe("ring");
+    expect(p.mmsg.method).toBe("recvmmsg");
     const inj = injector(A);
     const N = 3000;
     const sent: Uint8Array[] = [];
@@ -89,13 +105,11 @@ describe("TPACKET_V3 ring", () => {
       inj.close();
     }
     // stop at once: the last block (1 s timeout) is still in the kernel; drainOnStop brings it
-    ac.abort();
-    expect(await lr).toBe("stopped");
-    expect(await lm).toBe("stopped");
-    const rs = ring.stats();
-    ring.close();
-    mmsg.close();
-    for (const g of [r.got, m.got]) {
+    const end = await p.stop();
+    expect(end.ring).toBe("stopped");
+    expect(end.mmsg).toBe("stopped");
+    const rs = end.ringStats;
+    for (const g of [p.r.got, p.m.got]) {
       expect(g.bytes.length).toBe(N);
       g.bytes.forEach((b, i) => expect(b).toEqual(sent[i]!));
       expect(g.wire).toEqual(sent.map((s) => s.length));
@@ -132,13 +146,7 @@ describe("TPACKET_V3 ring", () => {
   }, 60_000);
 
   itest("a VLAN tag the receiving kernel took off is put back, by the ring and by recvmmsg (auxdata)", async () => {
-    const ring = PacketSniffer.open(B);
-    const mmsg = PacketSniffer.open(B, { ring: false });
-    const r = collector();
-    const m = collector();
-    const ac = new AbortController();
-    const lr = ring.listen(r.handler, { signal: ac.signal, drainOnStop: true, zeroCopy: true });
-    const lm = mmsg.listen(m.handler, { signal: ac.signal, drainOnStop: true });
+    const p = bothPaths(B);
     const inj = injector(A);
     const sent: Uint8Array[] = [];
     try {
@@ -152,12 +160,8 @@ describe("TPACKET_V3 ring", () => {
       inj.close();
     }
     await pause(100);
-    ac.abort();
-    await lr;
-    await lm;
-    ring.close();
-    mmsg.close();
-    for (const g of [r.got, m.got]) {
+    await p.stop();
+    for (const g of [p.r.got, p.m.got]) {
       expect(g.bytes.length).toBe(20);
       g.bytes.forEach((b, i) => expect(b).toEqual(sent[i]!));
       expect(g.dirs.every((d) => d === "in")).toBe(true);

@@ -20,14 +20,7 @@ const ttest = haveTcpdump ? test : test.skip;
 
 function pcap(linkType: number, recs: Uint8Array[]): Uint8Array {
   const w = new PcapWriter({ linkType });
-  const parts: Uint8Array[] = [w.header(), ...recs.map((r, i) => w.record(r, { sec: 1700000000 + i, nsec: 1000 * i }))];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat([w.header(), ...recs.map((r, i) => w.record(r, { sec: 1700000000 + i, nsec: 1000 * i }))]));
 }
 
 /** Both tools' text for a capture, one entry per packet (timestamps kept: -tt on both). */
@@ -355,13 +348,7 @@ ttest("timestamps out of range in a file print as tcpdump prints them (the raw f
     for (const nano of [false, true]) {
       const fracs = nano ? [999_999_999, 1_000_000_000, 0x80000000, 0xffffffff] : [999_999, 1_000_000, 0x80000000, 0xffffffff];
       const w = new PcapWriter({ linkType: 101, nanosecond: nano });
-      const parts = [w.header(), ...fracs.map((_, i) => w.record(pkt, { sec: 1418145369 + i, nsec: 0 }))];
-      const file = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-      let o = 0;
-      for (const p of parts) {
-        file.set(p, o);
-        o += p.length;
-      }
+      const file = new Uint8Array(Buffer.concat([w.header(), ...fracs.map((_, i) => w.record(pkt, { sec: 1418145369 + i, nsec: 0 }))]));
       // patch each record's fraction field to the raw value
       let at = 24;
       for (const f of fracs) {
