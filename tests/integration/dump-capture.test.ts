@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { readPcap } from "../../mod.ts";
-import { itest, ipLink, makeDevice } from "./_ns.ts";
+import { itest, needing, ipLink, makeDevice } from "./_ns.ts";
 import { bg, tunkit, allPrintable } from "./dump-cli.ts";
 
+const { ptest } = needing("dump-capture", ["ping", "tcpdump"]);
 const IF = "tkdump0";
 const TAP = "tkdtap0";
 const dir = mkdtempSync(join(tmpdir(), "tkdump-"));
@@ -43,7 +44,7 @@ describe("tunkit dump", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  itest("attach mode (device free): says so on stderr, prints summaries and the payload bytes in hex", async () => {
+  ptest("attach mode (device free): says so on stderr, prints summaries and the payload bytes in hex", async () => {
     const d = bg(["dump", IF, "-c", "2", "icmp"]);
     await d.waitFor(/attached to tkdump0 as its reader; packets are consumed, not forwarded/);
     ping("-c", "2", "-i", "0.2", "-W", "0.5", "-p", "c0ffee42", "-s", "40", "192.0.2.2");
@@ -60,7 +61,7 @@ describe("tunkit dump", () => {
     expect(allPrintable(d.stdout + d.stderr)).toBe(true);
   }, 20_000);
 
-  itest("sniff mode beside tunkit echo: both directions, In and Out; -q drops the hex", async () => {
+  ptest("sniff mode beside tunkit echo: both directions, In and Out; -q drops the hex", async () => {
     const echo = bg(["echo", IF, "-q"]);
     await new Promise((r) => setTimeout(r, 700));
     const d = bg(["-q", "dump", IF, "-c", "4"]);
@@ -76,7 +77,7 @@ describe("tunkit dump", () => {
     expect(d.stderr).toMatch(/4 packets captured\n[\s\S]*0 packets dropped by kernel/);
   }, 20_000);
 
-  itest("-w: the pcap is read by tcpdump -r with the same count, addresses and ports (sniff, beside echo)", async () => {
+  ptest("-w: the pcap is read by tcpdump -r with the same count, addresses and ports (sniff, beside echo)", async () => {
     const file = join(dir, "w.pcap");
     const echo = bg(["echo", IF, "-q"]);
     await new Promise((r) => setTimeout(r, 700));
@@ -103,7 +104,7 @@ describe("tunkit dump", () => {
     expect(back.stdout.trim().split("\n").length).toBe(6);
   }, 30_000);
 
-  itest("a pcap written by tcpdump -i (while echo answers) is read by tunkit dump -r: same count and addresses", async () => {
+  ptest("a pcap written by tcpdump -i (while echo answers) is read by tunkit dump -r: same count and addresses", async () => {
     const file = join(dir, "tcpdump.pcap");
     const echo = bg(["echo", IF, "-q"]);
     await new Promise((r) => setTimeout(r, 700));
@@ -125,7 +126,7 @@ describe("tunkit dump", () => {
     expect(f.stdout).toContain("ICMP echo reply");
   }, 30_000);
 
-  itest("SIGINT flushes the pcap and prints the count", async () => {
+  ptest("SIGINT flushes the pcap and prints the count", async () => {
     const file = join(dir, "sigint.pcap");
     const d = bg(["dump", IF, "-w", file]);
     await d.waitFor(/attached to tkdump0/);
@@ -140,7 +141,7 @@ describe("tunkit dump", () => {
     expect(tcpdumpRead(file).lines.length).toBe(3);
   }, 20_000);
 
-  itest("SIGTERM ends a sniffing dump the same way (count + drops)", async () => {
+  ptest("SIGTERM ends a sniffing dump the same way (count + drops)", async () => {
     const echo = bg(["echo", IF, "-q"]);
     await new Promise((r) => setTimeout(r, 700));
     const d = bg(["dump", IF, "--json"]);
@@ -159,7 +160,7 @@ describe("tunkit dump", () => {
     expect(d.stderr).toMatch(/2 packets captured[\s\S]*dropped by kernel/);
   }, 20_000);
 
-  itest("tap: Ethernet link type, ARP decoded, -e shows MACs; the pcap is EN10MB for tcpdump", async () => {
+  ptest("tap: Ethernet link type, ARP decoded, -e shows MACs; the pcap is EN10MB for tcpdump", async () => {
     makeDevice(TAP, "tap", ["198.51.100.1/24"], { noIpv6: true });
     const mac = ipLink(TAP)!.address as string;
     try {

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { needing } from "./_ns.ts";
 import {
-  Topology, curl, have, Proc, sh, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6, BUN, ROOT,
+  Topology, curl, Proc, sh, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6, BUN, ROOT,
 } from "../fixtures/proxy/topology.ts";
 
-const { ptest, ready } = needing("proxy-tcp", ["microsocks", "danted", "tinyproxy", "curl", "unshare"], "microsocks dante-server tinyproxy curl");
+const { ptest, ready } = needing("proxy-tcp", ["microsocks", "danted", "tinyproxy", "curl", "unshare", "nft"], "microsocks dante-server tinyproxy curl");
 
 const t = new Topology("tcp");
 
@@ -93,12 +93,9 @@ describe("bulk", () => {
   ptest("5% loss + 10% reordering on the tun path, 5% loss on the proxy link: 16 MiB intact", async () => {
     const midSha = spawnSync("sh", ["-c", `head -c ${16 << 20} ${t.bigFile} | sha256sum`], { encoding: "utf8" }).stdout.split(" ")[0];
     // sch_netem is not on this kernel: the tun path is impaired inside tunkit (seeded), the veth by nftables.
-    const nft = have("nft");
-    if (nft) {
-      sh("nft", "add", "table", "inet", "tkloss");
-      sh("nft", "add", "chain", "inet", "tkloss", "out", "{ type filter hook output priority 0; }");
-      sh("nft", "add", "rule", "inet", "tkloss", "out", "oifname", "tkc0", "numgen", "random", "mod", "100", "<", "5", "drop");
-    } else console.log("!!! nft missing: the proxy link is not impaired in this run");
+    sh("nft", "add", "table", "inet", "tkloss");
+    sh("nft", "add", "chain", "inet", "tkloss", "out", "{ type filter hook output priority 0; }");
+    sh("nft", "add", "rule", "inet", "tkloss", "out", "oifname", "tkc0", "numgen", "random", "mod", "100", "<", "5", "drop");
     try {
       await withTunnel("socks", "socks5://192.0.2.2:1082", async (p) => {
         const r = await shell(`curl -sS --max-time 50 http://${SERVER_V4}/mid | sha256sum`);
@@ -108,7 +105,7 @@ describe("bulk", () => {
         await p.waitFor(/dropped [1-9]\d*/);
       }, ["--impair", "loss=0.05,reorder=0.1,seed=7"]);
     } finally {
-      if (nft) spawnSync("nft", ["delete", "table", "inet", "tkloss"]);
+      spawnSync("nft", ["delete", "table", "inet", "tkloss"]);
     }
   }, 60_000);
 });

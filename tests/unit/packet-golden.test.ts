@@ -10,6 +10,7 @@ import { hexdump } from "../../packet/hexdump.ts";
 import { PcapWriter } from "../../packet/pcap.ts";
 import type { LinkType } from "../../packet/types.ts";
 import { corpus } from "../fixtures/packet/corpus.ts";
+import { needingPeers } from "../peers.ts";
 
 interface Golden {
   name: string;
@@ -63,7 +64,7 @@ describe("golden packets vs tcpdump " + golden.tcpdump, () => {
 });
 
 const tcpdump = Bun.which("tcpdump");
-test.skipIf(!tcpdump)("live: tcpdump -nn -r reads our pcap and prints what golden.json says", () => {
+needingPeers("packet-golden live", ["tcpdump"])("live: tcpdump -nn -r reads our pcap and prints what golden.json says", () => {
   const dir = `/tmp/tunkit-packet-test-${process.pid}`;
   Bun.spawnSync(["mkdir", "-p", dir]);
   try {
