@@ -26,6 +26,7 @@ export {
 } from "./tun/device.ts";
 export { TunQueue, MAX_PACKET, type ListenOptions } from "./tun/queue.ts";
 export { tunHolders, type TunHolder, type TunHoldersOptions } from "./tun/holders.ts";
+export { ping, resolvePingTarget, buildEchoRequest, parseEchoReply, rttStats, type PingOptions, type PingStart, type PingReply, type PingResult, type PingRtt, type EchoReplyView } from "./tun/ping.ts";
 export { IFF, TUN_F, featureNames } from "./ffi/abi.ts";
 export { enterNetns, netnsPath, NETNS_RUN_DIR } from "./ffi/netns.ts";
 

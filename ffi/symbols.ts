@@ -55,6 +55,7 @@ export const SYMBOLS = {
   geteuid: { args: [], ret: "u32" },
   getgid: { args: [], ret: "u32" },
   getegid: { args: [], ret: "u32" },
+  clock_gettime: { args: ["i32", "buf"], ret: "i32" },
   __errno_location: { args: [], ret: "ptr" },
 } as const satisfies Record<string, SymbolSpec>;
 
