@@ -38,9 +38,9 @@ export function sh(cmd: string, ...args: string[]): string {
   return r.stdout;
 }
 
-/** `ip -j -d link show NAME` parsed, or undefined when it does not exist. */
-export function ipLink(name: string): Record<string, any> | undefined {
-  const r = spawnSync("ip", ["-j", "-d", "link", "show", "dev", name], { encoding: "utf8" });
+/** `ip -j -d [EXTRA] link show NAME` parsed (EXTRA: ["-s"] adds stats64), or undefined when it does not exist. */
+export function ipLink(name: string, extra: readonly string[] = []): Record<string, any> | undefined {
+  const r = spawnSync("ip", ["-j", "-d", ...extra, "link", "show", "dev", name], { encoding: "utf8" });
   if (r.status !== 0) return undefined;
   return (JSON.parse(r.stdout) as Array<Record<string, any>>)[0];
 }

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { until, netlinkSubscribed } from "./dump-cli.ts";
 
 const root = join(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "tk-cli-"));
@@ -258,7 +259,7 @@ describe("monitor", () => {
     const child = spawn(process.execPath, [join(root, "cli/main.ts"), "monitor", "route", "--json", "--count", "2"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => netlinkSubscribed(child.pid!), "monitor to subscribe");
     ip("route", "add", "198.51.100.128/25", "dev", "tk0");
     ip("route", "del", "198.51.100.128/25", "dev", "tk0");
     const code = await new Promise<number | null>((res) => child.on("exit", res));
@@ -272,9 +273,9 @@ describe("monitor", () => {
     let err = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => netlinkSubscribed(child.pid!), "monitor to subscribe");
     ip("link", "set", "tk1", "mtu", "1300");
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => / mtu 1300 /.test(out), "the monitor's line for the MTU change");
     child.kill("SIGINT");
     const code = await new Promise<number | null>((res) => child.on("exit", res));
     expect(code).toBe(0);

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { itest, needing, sh, ipLink, makeDevice } from "./_ns.ts";
-import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+import { bg, tunkit, allPrintable, waitAttached } from "./dump-cli.ts";
 
 const { ptest } = needing("echo-ping", ["ping"]);
 const IF = "tkecho0";
@@ -40,7 +40,7 @@ describe("tunkit echo", () => {
 
   itest("UDP echo on port 7: the datagram comes back; -q prints no reply lines; SIGINT prints the count", async () => {
     const echo = bg(["-q", "echo", IF]);
-    await new Promise((r) => setTimeout(r, 700)); // -q: nothing printed; give it time to attach
+    await waitAttached(IF, echo); // -q: nothing printed
     const sock = dgram.createSocket("udp4");
     await new Promise<void>((r) => sock.bind(0, "192.0.2.1", () => r()));
     const got = new Promise<Buffer>((r) => sock.once("message", (m) => r(m)));

@@ -2,7 +2,7 @@
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { itest, needing, sh, ipLink } from "./_ns.ts";
-import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+import { bg, tunkit, allPrintable, waitAttached } from "./dump-cli.ts";
 
 const { ptest } = needing("echo-tap", ["ping"]);
 const IF = "tktap0";
@@ -51,7 +51,7 @@ describe("tunkit echo on a tap", () => {
   ptest("--mac picks the responder's MAC; DAD of a new address on the tap is not answered (no dadfailed)", async () => {
     spawnSync("ip", ["neigh", "flush", "dev", IF]);
     const echo = bg(["-q", "echo", IF, "--mac", "02:12:34:56:78:9A", "--timeout", "30"]);
-    await new Promise((r) => setTimeout(r, 700)); // -q: nothing printed; give it time to attach
+    await waitAttached(IF, echo); // -q: nothing printed
     sh("ip", "addr", "add", "2001:db8::3/64", "dev", IF); // with DAD: the kernel solicits it from ::
     expect(ping(["-c", "2", "-i", "0.2", "-W", "2", "192.0.2.77"]).out).toContain("2 received");
     expect(sh("ip", "neigh", "show", "dev", IF, "to", "192.0.2.77")).toContain("lladdr 02:12:34:56:78:9a");

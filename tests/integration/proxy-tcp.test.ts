@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { needing } from "./_ns.ts";
 import {
-  Topology, curl, Proc, sh, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6, BUN, ROOT,
+  Topology, curl, Proc, sh, waitPort, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6, BUN, ROOT,
 } from "../fixtures/proxy/topology.ts";
 
 const { ptest, ready } = needing("proxy-tcp", ["microsocks", "danted", "tinyproxy", "curl", "unshare", "nft"], "microsocks dante-server tinyproxy curl");
@@ -145,7 +145,7 @@ describe("failures: a clean error line and a RST, never a hang; the tunnel keeps
 
   ptest("the proxy vanishes while the tunnel runs", async () => {
     const ms = t.spawnIn(t.px, ["microsocks", "-i", "192.0.2.2", "-p", "1085"]);
-    await Bun.sleep(300);
+    await waitPort("192.0.2.2", 1085);
     await withTunnel("socks", "socks5://192.0.2.2:1085", async (p) => {
       const ok = await curl([`http://${SERVER_V4}/peer`], 10);
       expect(ok.out.trim()).toBe(PROXY_OUT_V4);

@@ -33,7 +33,7 @@ test("help of every command matches the snapshot (tests/fixtures/cli/help.txt)",
   if (process.env.UPDATE_SNAPSHOTS === "1") writeFileSync(FIXTURE, all);
   if (!existsSync(FIXTURE)) throw new Error(`snapshot ${FIXTURE} is missing: review the help, then write it with: npm test -- --update-snapshots cli-help`);
   expect(all).toBe(readFileSync(FIXTURE, "utf8"));
-});
+}, 60_000);
 
 test("every command's help has examples", async () => {
   for (const p of PAGES) {
@@ -41,7 +41,7 @@ test("every command's help has examples", async () => {
     if (["link", "addr", "route"].includes(p.join(" "))) continue; // groups list their commands
     expect(r.out).toContain("Examples:");
   }
-});
+}, 60_000);
 
 test("--version prints the package.json version", async () => {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
@@ -64,7 +64,7 @@ test("bash completion: passes bash -n and completes subcommands and words", asyn
   expect(complete(["tunkit", "completions", ""], 2)).toBe("bash zsh fish");
   expect(complete(["tunkit", "up", "tun0", "--mu"], 3)).toBe("--multi-queue");
   expect(complete(["tunkit", "link", "set", "lo", "mt"], 4)).toBe("mtu");
-});
+}, 60_000);
 
 test("zsh and fish scripts are generated from the same tree", async () => {
   const zsh = (await cli(["completions", "zsh"])).out;

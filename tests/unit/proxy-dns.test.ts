@@ -48,7 +48,7 @@ describe("DNS query codec", () => {
       const a = answerFakeIp(b, new FakeIpPool(), new FakeIp6Pool()); // never throws
       expect(a.response).toBeInstanceOf(Uint8Array);
     }
-  });
+  }, 90_000);
 });
 
 describe("fake-ip", () => {

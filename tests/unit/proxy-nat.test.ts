@@ -76,5 +76,5 @@ describe("FlowTable", () => {
     let n = 0;
     t.forEach(() => n++);
     expect(n).toBe(model.size);
-  });
+  }, 90_000);
 });

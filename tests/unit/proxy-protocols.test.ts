@@ -59,7 +59,7 @@ describe("SOCKS5 codec", () => {
         expect(e instanceof TruncatedError || e instanceof MalformedError).toBe(true);
       }
     }
-  });
+  }, 60_000);
 });
 
 describe("HTTP CONNECT codec", () => {

@@ -127,7 +127,7 @@ describe("rewriteInPlace", () => {
       const full = transportChecksum(p, v.version, 0, v.l4, v.end - v.l4, v.proto);
       expect(((p[csOff]! << 8) | p[csOff + 1]!) === full || (full === 0xffff && p[csOff] === 0 && p[csOff + 1] === 0)).toBe(true);
     }
-  });
+  }, 60_000);
 });
 
 describe("fuzz: process never throws and never writes a broken packet", () => {
@@ -156,7 +156,7 @@ describe("fuzz: process never throws and never writes a broken packet", () => {
       if (rnd() < 0.01) r.table.forEach((id) => (r.table.state[id] = FLOW.OPEN));
     }
     expect(written).toBeGreaterThan(1000);
-  });
+  }, 60_000);
 
   test("a partial checksum (vnet_hdr NEEDS_CSUM) gets the new pseudo header and completes to a valid packet (seeded, 5k)", () => {
     const rnd = mulberry32(12);
@@ -186,5 +186,5 @@ describe("fuzz: process never throws and never writes a broken packet", () => {
       expect(valid(p)).toBe(true);
       if (v.version === 4) expect(verifyIpv4Header(p, 0)).toBe(true);
     }
-  });
+  }, 60_000);
 });
