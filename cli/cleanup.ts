@@ -15,8 +15,11 @@ import { ruleText } from "./rule.ts";
  *
  * @example
  * ```ts
- * import { cleanupCommand } from "./cleanup.ts";
- * program.addCommand(cleanupCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { cleanupCommand } from "./cleanup.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(cleanupCommand(ctx));
  * ```
  */
 export function cleanupCommand(ctx: Ctx) {

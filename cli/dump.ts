@@ -55,7 +55,9 @@ export interface DumpFlags {
  * ```ts
  * import { planDump } from "./dump.ts";
  * const p = planDump(["tun0", "icmp", "and", "host", "10.1.1.2"], { count: "6" }, { json: false, quiet: false });
- * p.iface; p.count; p.filter?.expression; // "tun0", 6, "icmp and host 10.1.1.2"
+ * p.iface; // "tun0"
+ * p.count; // 6
+ * p.filter?.expression; // "icmp and host 10.1.1.2"
  * ```
  */
 export function planDump(words: readonly string[], f: DumpFlags, g: { json: boolean; quiet: boolean }): DumpPlan {
@@ -109,10 +111,14 @@ export interface FileDumpResult {
  * @example
  * ```ts
  * import { FileDumper, planDump } from "./dump.ts";
+ * import { PcapWriter, buildIcmpEcho } from "../mod.ts";
+ * const w = new PcapWriter({ linkType: "raw" });
+ * const ping = buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" });
+ * const fileBytes = Uint8Array.from([...w.header(), ...w.record(ping, { sec: 0, nsec: 0 }), ...w.record(ping, { sec: 1, nsec: 0 })]);
  * const lines: string[] = [];
  * const d = new FileDumper(planDump([], { read: "x.pcap" }, { json: false, quiet: false }), (s) => lines.push(s));
  * d.push(fileBytes);
- * d.end(); // { packets: 3 }
+ * d.end().packets; // 2
  * ```
  */
 export class FileDumper {
@@ -201,8 +207,9 @@ export class FileDumper {
  * @example
  * ```ts
  * import { dumpCaptureBytes, planDump } from "./dump.ts";
+ * import { readFileSync } from "node:fs";
  * const out: string[] = [];
- * dumpCaptureBytes(bytes, planDump([], { read: "-" }, { json: false, quiet: true }), (s) => out.push(s));
+ * dumpCaptureBytes(readFileSync("capture.pcap"), planDump([], { read: "-" }, { json: false, quiet: true }), (s) => out.push(s));
  * ```
  */
 export function dumpCaptureBytes(bytes: Uint8Array, plan: DumpPlan, write: (text: string) => void): FileDumpResult {
@@ -365,6 +372,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
  * @example
  * ```ts
  * import { runDump, planDump } from "./dump.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await runDump(ctx, planDump(["tun0"], { count: "6" }, ctx.opts));
  * ```
  */
@@ -379,8 +388,11 @@ export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
  *
  * @example
  * ```ts
- * import { dumpCommand } from "./dump.ts";
- * program.addCommand(dumpCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { dumpCommand } from "./dump.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(dumpCommand(ctx));
  * ```
  */
 export function dumpCommand(ctx: Ctx) {

@@ -44,6 +44,7 @@ export interface InjectPlan {
  * @example
  * ```ts
  * import { replayPackets } from "./inject.ts";
+ * import { readFileSync } from "node:fs";
  * const { packets, linkType } = replayPackets(readFileSync("x.pcap"), "x.pcap");
  * ```
  */
@@ -78,7 +79,9 @@ export function replayPackets(bytes: Uint8Array, name: string): { packets: Uint8
  * @example
  * ```ts
  * import { planInject } from "./inject.ts";
- * planInject("tun0", { hex: ["4500001c...,6000..."], count: "3" }).packets.length; // 2
+ * import { buildIcmpEcho, toHex } from "../mod.ts";
+ * const hex = toHex(buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" }));
+ * planInject("tun0", { hex: [`${hex},${hex}`], count: "3" }).packets.length; // 2
  * ```
  */
 export function planInject(iface: string, f: InjectFlags, readFile: (p: string) => Uint8Array = (p) => readFileSync(p)): InjectPlan {
@@ -152,7 +155,9 @@ export function checkForDevice(plan: InjectPlan, kind: "tun" | "tap"): void {
  * @example
  * ```ts
  * import { runInject, planInject } from "./inject.ts";
- * await runInject(ctx, planInject("tun0", { hex: [hex] }));
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await runInject(ctx, planInject("tun0", { hex: ["4500001c00000000401100000a0101020a010101"] }));
  * ```
  */
 export async function runInject(ctx: Ctx, plan: InjectPlan): Promise<void> {
@@ -180,8 +185,11 @@ export async function runInject(ctx: Ctx, plan: InjectPlan): Promise<void> {
  *
  * @example
  * ```ts
- * import { injectCommand } from "./inject.ts";
- * program.addCommand(injectCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { injectCommand } from "./inject.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(injectCommand(ctx));
  * ```
  */
 export function injectCommand(ctx: Ctx) {

@@ -115,7 +115,7 @@ export function replyLine(r: PingReply): string {
  * @example
  * ```ts
  * import { summaryLines } from "./ping.ts";
- * summaryLines({ target: "10.1.1.2", transmitted: 3, received: 3, duplicates: 0, loss: 0, elapsedMs: 402.7, rtt: { min: 0.045, avg: 0.061, max: 0.08, mdev: 0.0143 } });
+ * summaryLines({ target: "10.1.1.2", transmitted: 3, received: 3, duplicates: 0, loss: 0, elapsedMs: 402.4, rtt: { min: 0.045, avg: 0.061, max: 0.08, mdev: 0.0143 } });
  * // ["--- 10.1.1.2 ping statistics ---", "3 packets transmitted, 3 received, 0% packet loss, time 402ms", "rtt min/avg/max/mdev = 0.045/0.061/0.080/0.014 ms"]
  * ```
  */
@@ -154,6 +154,8 @@ async function whereItWent(ctx: Ctx, address: string): Promise<string> {
  * @example
  * ```ts
  * import { runPing, planPing } from "./ping.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await runPing(ctx, planPing("127.0.0.1", { count: "1" }));
  * ```
  */
@@ -199,8 +201,11 @@ export async function runPing(ctx: Ctx, plan: PingPlan): Promise<void> {
  *
  * @example
  * ```ts
- * import { pingCommand } from "./ping.ts";
- * program.addCommand(pingCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { pingCommand } from "./ping.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(pingCommand(ctx));
  * ```
  */
 export function pingCommand(ctx: Ctx) {

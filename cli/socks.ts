@@ -141,8 +141,11 @@ Examples:
  *
  * @example
  * ```ts
- * import { socksCommand } from "./socks.ts";
- * program.addCommand(socksCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { socksCommand } from "./socks.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(socksCommand(ctx));
  * ```
  */
 export function socksCommand(ctx: Ctx) {
@@ -154,8 +157,11 @@ export function socksCommand(ctx: Ctx) {
  *
  * @example
  * ```ts
- * import { httpTunnelCommand } from "./socks.ts";
- * program.addCommand(httpTunnelCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { httpTunnelCommand } from "./socks.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(httpTunnelCommand(ctx));
  * ```
  */
 export function httpTunnelCommand(ctx: Ctx) {

@@ -42,7 +42,8 @@ const IOC_READ = 2;
  * @example
  * ```ts
  * import { ioc } from "./abi.ts";
- * ioc(1, "T".charCodeAt(0), 202, 4).toString(16); // "400454ca" (TUNSETIFF)
+ * // TUNSETIFF:
+ * ioc(1, "T".charCodeAt(0), 202, 4).toString(16); // "400454ca"
  * ```
  */
 export function ioc(dir: number, type: number, nr: number, size: number): number {
@@ -238,7 +239,7 @@ export const SOCKADDR_NL_SIZE = 12;
  * @example
  * ```ts
  * import { packSockaddrNl } from "./abi.ts";
- * packSockaddrNl(0, 0); // 12 bytes: 10 00 00 00 00 00 00 00 00 00 00 00
+ * packSockaddrNl(0, 0); // [16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
  * ```
  */
 export function packSockaddrNl(pid: number, groups: number, out: Uint8Array = new Uint8Array(SOCKADDR_NL_SIZE)): Uint8Array {

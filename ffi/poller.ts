@@ -132,6 +132,8 @@ const poller = new Poller();
  * @example
  * ```ts
  * import { watch } from "./poller.ts";
+ * declare const fd: number; // non-blocking
+ * declare function drainUntilEagain(): void;
  * const w = watch(fd, () => { drainUntilEagain(); w.arm(); });
  * w.arm();
  * ```

@@ -189,7 +189,7 @@ function broadcastOf(bytes: Uint8Array, len: number): string {
  * ```ts
  * import { routeFromSpec } from "./rtnl.ts";
  * routeFromSpec({ dst: "203.0.113.0/24", gateway: "192.0.2.254", table: 1000 }, 3);
- * // { family: 2, dstLen: 24, table: 1000, protocol: 3, scope: 0, type: 1, dst: "203.0.113.0", gateway: "192.0.2.254", oif: 3, … }
+ * // { family: 2, dstLen: 24, table: 1000, protocol: 3, scope: 0, type: 1, dst: "203.0.113.0", gateway: "192.0.2.254", oif: 3, ... }
  * ```
  */
 export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del?: boolean): Partial<Route>;

@@ -75,7 +75,9 @@ export interface PacketView {
  * import { buildUdp } from "../packet/build.ts";
  * const v = {} as PacketView;
  * const p = buildUdp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 1, dstPort: 53 });
- * viewPacket(p, p.length, v); // true; v.proto === 17, v.l4 === 20
+ * viewPacket(p, p.length, v); // true
+ * v.proto; // 17
+ * v.l4; // 20
  * ```
  */
 export function viewPacket(b: Uint8Array, len: number, out: PacketView): boolean {
@@ -330,7 +332,9 @@ export function tcpResetFor(b: Uint8Array, len: number): Uint8Array | undefined 
  * import { icmpUnreachableFor } from "./tcp-redirect.ts";
  * import { buildUdp } from "../packet/build.ts";
  * const d = buildUdp({ src: "192.0.2.1", dst: "198.51.100.7", srcPort: 5000, dstPort: 7 });
- * icmpUnreachableFor(d, d.length, "prohibited")![20]; // 3 (type), code 13 follows
+ * const u = icmpUnreachableFor(d, d.length, "prohibited")!;
+ * u[20]; // 3
+ * u[21]; // 13
  * ```
  */
 export function icmpUnreachableFor(b: Uint8Array, len: number, reason: "prohibited" | "host" | "port"): Uint8Array | undefined {

@@ -12,6 +12,9 @@
  * loudly, and the run fails (nothing of it was checked). Under CI=true a skipped test is a
  * failure too.
  *
+ * Phases: typecheck (tsc), examples (scripts/examples.ts: every JSDoc @example type-checked,
+ * the ones with checked value comments run), unit, integration, deno.
+ *
  * Usage: bun scripts/test.ts [--unit] [--integration] [--update-snapshots] [filter...]
  *   --update-snapshots  rewrite the snapshots (UPDATE_SNAPSHOTS=1), e.g. tests/fixtures/cli/help.txt
  */
@@ -124,6 +127,26 @@ function setUpPeers(): void {
 }
 
 setUpPeers();
+
+if (wantUnit && match("typecheck")) {
+  // The whole project through tsc (strict): a type error anywhere fails the run.
+  console.log("\n=== typecheck (tsc --noEmit -p .)");
+  const r = spawnSync(join(root, "node_modules/.bin/tsc"), ["--noEmit", "-p", "."], { cwd: root, encoding: "utf8", timeout: 600_000 });
+  process.stdout.write((r.stdout ?? "") + (r.stderr ?? ""));
+  if (r.status === 0) {
+    console.log(" 1 pass\n 0 fail");
+    total.pass += 1;
+  } else {
+    console.log(`!!! typecheck: ${r.error?.message ?? `tsc exited ${r.status ?? r.signal}`}\n 0 pass\n 1 fail`);
+    total.fail += 1;
+    total.failedFiles.push("typecheck");
+  }
+}
+
+if (wantUnit && match("examples")) {
+  // Every @example of the public API type-checked; those with checked value comments run.
+  run("examples (JSDoc @example blocks)", [bun, join(root, "scripts/examples.ts")], 900);
+}
 
 if (wantUnit) {
   const files = readdirSync(join(root, "tests/unit")).filter((f) => f.endsWith(".test.ts") && match(f));

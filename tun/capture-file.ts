@@ -34,6 +34,8 @@ const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
  * @example
  * ```ts
  * import { PcapSink } from "./capture-file.ts";
+ * import { buildIcmpEcho } from "../mod.ts";
+ * const packet = buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" });
  * const sink = PcapSink.open("out.pcap", { linkType: "raw" });
  * sink.write(packet, packet.length, packet.length, 1700000000, 0);
  * sink.close(); // flushes
@@ -151,8 +153,9 @@ const swap32 = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) 
  * @example
  * ```ts
  * import { CaptureFileReader } from "./capture-file.ts";
+ * import { readFileSync } from "node:fs";
  * const r = new CaptureFileReader();
- * r.push(bytes);
+ * r.push(readFileSync("capture.pcap"));
  * for (let rec = r.next(); rec; rec = r.next()) console.log(rec.linkType, rec.captureLength);
  * r.end().truncated; // set when the file was cut inside a record
  * ```

@@ -162,7 +162,8 @@ const LINK_FLAG_ORDER: Array<[number, string]> = [
  * @example
  * ```ts
  * import { linkFlagNames } from "./names.ts";
- * linkFlagNames(0x1003); // ["BROADCAST", "MULTICAST", "UP"] plus "NO-CARRIER" first: not RUNNING
+ * // UP | BROADCAST | MULTICAST, not RUNNING: NO-CARRIER first
+ * linkFlagNames(0x1003); // ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP"]
  * ```
  */
 export function linkFlagNames(flags: number, masterDown = false): string[] {
