@@ -19,8 +19,8 @@
  *     // VALUE                      (a long value on the line after a statement without comment)
  *
  * where VALUE is a JavaScript literal: it starts with a quote, a digit (or -digit), `[`, `{`,
- * `true`, `false`, `null`, `undefined`, `NaN` or `Infinity`, and holds no `...` (a value with
- * `...` is a sketch, not checked). EXPRESSION and VALUE are compared like expect().toEqual (so
+ * `true`, `false`, `null`, `undefined`, `NaN` or `Infinity`, and holds no `...` or `…` (a value
+ * with an ellipsis is a sketch, not checked). EXPRESSION and VALUE are compared like expect().toEqual (so
  * `// [1, 2]` matches a Uint8Array [1, 2] too). A VALUE that looks like a literal but does not
  * parse is an error: reword it as prose (`// throws UsageError`, `// the tun's name`), which is
  * never checked. A statement line that declares (`const x = …; // 5`) is not checked either.
@@ -133,7 +133,7 @@ export function valueChecks(code: readonly string[]): { checks: ValueCheck[]; ba
     }
     if (!m || !statement(m[2]!)) continue;
     const value = m[3]!.trim();
-    if (!LITERAL_START.test(value) || value.includes("...")) continue;
+    if (!LITERAL_START.test(value) || value.includes("...") || value.includes("…")) continue;
     try {
       new Function(`return (${value});`);
     } catch {
