@@ -11,6 +11,7 @@ export const root = resolve(import.meta.dir, "../..");
 /** Runs `tunkit ARGS` to completion (bounded by `timeoutMs`). */
 export function tunkit(args: string[], timeoutMs = 20_000, input?: Uint8Array): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ["cli/main.ts", ...args], { cwd: root, encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", input });
+  if (r.signal || r.error) console.log(`--- tunkit ${args.join(" ")}: ${r.error ? r.error.message : `killed by ${r.signal} after ${timeoutMs / 1000} s`}\n--- stderr:\n${r.stderr ?? ""}--- stdout:\n${r.stdout ?? ""}---`);
   return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
