@@ -164,8 +164,9 @@ if (wantIntegration) {
     total.failedFiles.push("integration (no network namespace)");
   } else {
     for (const f of files) {
-      // Each file gets a fresh network namespace with loopback up, and nothing else.
-      run(`integration ${f} (${ns.join(" ")})`, [...ns, "sh", "-c", `ip link set lo up 2>/dev/null; exec "$0" test --timeout 60000 "$1"`, bun, `tests/integration/${f}`], 600);
+      // Each file gets a fresh network namespace with loopback up, and nothing else. The default
+      // per-test timeout is a backstop sized for a loaded 2-core machine; heavy tests set their own.
+      run(`integration ${f} (${ns.join(" ")})`, [...ns, "sh", "-c", `ip link set lo up 2>/dev/null; exec "$0" test --timeout 120000 "$1"`, bun, `tests/integration/${f}`], 600);
     }
     // Deno: every tests/deno/*.ts is a plain script printing bun-test-style " N pass / N fail".
     const denoDir = join(root, "tests/deno");

@@ -209,7 +209,7 @@ describe("tunkit dump", () => {
     // nothing took the device: it is still free to attach
     const after = tunkit(["echo", IF, "--timeout", "0.2"]);
     expect(after.code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   itest("-r of a damaged file: packets before the damage are printed, then one error line, exit 1", () => {
     const good = new Uint8Array(readFileSync(join(dir, "w.pcap")));

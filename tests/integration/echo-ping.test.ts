@@ -119,5 +119,5 @@ describe("tunkit echo", () => {
     const lo = tunkit(["echo", "lo"]);
     expect(lo.code).toBe(2);
     expect(lo.stderr).toContain("is not a tun/tap device");
-  }, 30_000);
+  }, 180_000);
 });

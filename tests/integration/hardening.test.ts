@@ -106,7 +106,7 @@ describe("bad addresses change nothing, in every command that parses them", () =
     }
     expect(ipLink("tk9")).toBeUndefined();
     expect(state()).toBe(before);
-  });
+  }, 300_000);
 
   itest("what ip accepts, tunkit adds as the same address: ::192.0.2.1 stays IPv4-compatible (not ::ffff:)", () => {
     for (const t of ["::192.0.2.1/128", "::ffff:192.0.2.7/128", "1:2:3:4:5:6:192.0.2.9/128", "2001:DB8::a/128"]) {
@@ -347,5 +347,5 @@ describe("concurrent up of one name", () => {
       .addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`).sort();
     expect(addrs).toEqual(["192.0.2.33/24", "2001:db8:c::1/64"]);
     sh("ip", "link", "del", "tkc");
-  }, 120_000);
+  }, 300_000);
 });

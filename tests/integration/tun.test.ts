@@ -72,7 +72,7 @@ describe("lifecycle, checked with ip -j -d link", () => {
     }
     expect(fdCount()).toBe(before);
     expect(ipLink("tkleak0")).toBeUndefined();
-  });
+  }, 300_000);
 });
 
 describe("bad input is refused before any syscall", () => {

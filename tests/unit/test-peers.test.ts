@@ -19,7 +19,7 @@ describe("tests/peers.txt", () => {
     const r = spawnSync("apt-get", ["-s", "-o", "Debug::NoLocking=1", "install", "--no-install-recommends", ...packagesOf(loadPeers())], { encoding: "utf8", env: { ...process.env, LANG: "C" } });
     expect(r.error?.message ?? "").toBe(""); // apt-get exists: this project's machines are Debian
     expect({ code: r.status, err: r.stderr.split("\n").filter((l) => l.startsWith("E:")) }).toEqual({ code: 0, err: [] });
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("parsePeers", () => {
