@@ -150,7 +150,9 @@ if (wantUnit && match("examples")) {
 
 if (wantUnit) {
   const files = readdirSync(join(root, "tests/unit")).filter((f) => f.endsWith(".test.ts") && match(f));
-  if (files.length) run(`unit (${files.length} files)`, [bun, "test", ...files.map((f) => `tests/unit/${f}`)], 900);
+  // --timeout: a backstop sized for a loaded 2-core machine (bun's default 5 s is not); heavy
+  // tests set their own.
+  if (files.length) run(`unit (${files.length} files)`, [bun, "test", "--timeout", "30000", ...files.map((f) => `tests/unit/${f}`)], 900);
 }
 
 if (wantIntegration) {
