@@ -86,8 +86,9 @@ describe("up / down / list / show", () => {
   });
 
   test("show names the process that has the device attached", async () => {
-    // A reader attached to ext0 for the duration of the check.
-    const holder = spawn(process.execPath, ["-e", `const { openTun } = await import(${JSON.stringify(join(root, "mod.ts"))}); const d = openTun({ name: "ext0" }); console.log("ready"); setTimeout(() => d.close(), 5000);`], { stdio: ["ignore", "pipe", "inherit"] });
+    // A reader attached to ext0 for the duration of the check (killed at the end; the 120 s
+    // close is only a bound: a 5 s one ran out before a loaded machine got to the check).
+    const holder = spawn(process.execPath, ["-e", `const { openTun } = await import(${JSON.stringify(join(root, "mod.ts"))}); const d = openTun({ name: "ext0" }); console.log("ready"); setTimeout(() => d.close(), 120_000);`], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((res) => holder.stdout!.once("data", () => res()));
     try {
       const [v] = JSON.parse(ok(["show", "ext0", "--json"]).out);
