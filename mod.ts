@@ -35,8 +35,10 @@ export { formatIp, formatIpv4, formatIpv6, parseIp, parseCidr, formatMac, parseM
 export { AF, RTN, RT_SCOPE, RT_TABLE, RTPROT, IF_OPER, IFA_F } from "./netlink/route/constants.ts";
 export {
   protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
-  operstateName, linkTypeName, linkFlagNames, addressFlagNames,
+  IpNames, setDefaultIpNames, defaultIpNames, type NameSource,
 } from "./netlink/route/names.ts";
+export { operstateName, linkTypeName, linkFlagNames, addressFlagNames } from "./netlink/route/flags.ts";
+export { loadIpNames, useSystemIpNames } from "./netlink/names.ts";
 export {
   Rtnl, monitor, routeFromSpec, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS,
   type Dev, type LinkAddSpec, type LinkChanges, type AddressSpec, type RouteSpec, type RouteMode,

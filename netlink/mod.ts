@@ -12,8 +12,17 @@
  * ```
  * @module
  */
-export { Rtnl, monitor, routeFromSpec, routeBatchItem, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS } from "./rtnl.ts";
-export type { Dev, LinkAddSpec, LinkChanges, AddressSpec, RouteSpec, RouteMode, RouteGetOptions, RuleSpec, MonitorEvent } from "./rtnl.ts";
+export { Rtnl, isNetlinkErrno } from "./rtnl.ts";
+export { monitor, DEFAULT_MONITOR_GROUPS } from "./monitor.ts";
+export type { MonitorEvent } from "./monitor.ts";
+export type { Dev } from "./spec/common.ts";
+export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
+export { addressFromSpec } from "./spec/addr.ts";
+export type { AddressSpec } from "./spec/addr.ts";
+export { routeFromSpec, routeBatchItem } from "./spec/route.ts";
+export type { RouteSpec, RouteMode, RouteGetOptions } from "./spec/route.ts";
+export { ruleFromSpec, ruleFilter, parseRange, parseRuleAction } from "./spec/rule.ts";
+export type { RuleSpec, RuleFilter, RuleAction, RangeInput } from "./spec/rule.ts";
 export { NetlinkConn, SocketTransport, fakeConn, fakeTransport, NETLINK_OPT } from "./conn.ts";
 export type { Transport, OpenOptions, BatchItem, BatchResult, BatchOptions } from "./conn.ts";
 export { NetlinkError, DumpInterruptedError, NetlinkProtocolError } from "./errors.ts";
@@ -31,9 +40,13 @@ export { decodeRtnl } from "./route/decode.ts";
 export type { RtnlMessage } from "./route/decode.ts";
 export * from "./route/constants.ts";
 export {
-  protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
-  operstateName, linkTypeName, linkFlagNames, addressFlagNames, parseAddressFlags, ruleActionName,
+  protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType, routeTypeOf,
+  ruleActionName, parseCNumber, IpNames, BUILTIN_IP_NAMES, defaultIpNames, setDefaultIpNames, isDefaultIpNamesSet,
 } from "./route/names.ts";
+export type { NameDb, NameSource, IpNamesOptions } from "./route/names.ts";
+export { operstateName, linkTypeName, linkFlagNames, addressFlagNames, parseAddressFlags } from "./route/flags.ts";
+export { loadIpNames, useSystemIpNames } from "./names.ts";
+export type { IpNamesPaths } from "./names.ts";
 export { formatAddr, parseAddr, parsePrefix } from "./route/ip.ts";
 export { formatMac, parseMac } from "../common/addr.ts";
 export type { Prefix } from "./route/ip.ts";

@@ -1,348 +1,38 @@
 /**
- * The rtnetlink library API: typed objects in and out for links, addresses, routes and rules,
- * with iproute2's defaults (protocol boot, scope link for gateway-less routes, table local for
- * local/broadcast routes, IFA_ADDRESS = peer or local, `brd +`), batches and a monitor.
+ * The rtnetlink client: typed objects in and out for links, addresses, routes, rules and
+ * neighbours, over one {@link NetlinkConn}. What the objects mean (iproute2's defaults) is in
+ * spec/*.ts, the wire formats in route/*.ts, the monitor in monitor.ts; this file does the I/O.
+ * The spec types are re-exported here for existing importers.
  *
  * @module
  */
-import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
-import { ERRNO, SysError } from "../ffi/errors.ts";
-import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type OpenOptions, SocketTransport } from "./conn.ts";
-import { NLM_F, NLMSG, parseMessages, type NetlinkMessage } from "./core/message.ts";
+import { ERRNO } from "../ffi/errors.ts";
+import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type OpenOptions } from "./conn.ts";
+import { NLM_F } from "./core/message.ts";
 import type { ByteWriter } from "./core/writer.ts";
 import { NetlinkError } from "./errors.ts";
+import { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts";
+import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, FR_ACT, IFF, INFINITY_LIFE_TIME, RT_SCOPE, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN, RTNH_F, RTNLGRP, RTPROT } from "./route/constants.ts";
-import { decodeRtnl } from "./route/decode.ts";
-import { formatAddr, parseAddr, parsePrefix } from "./route/ip.ts";
+import { AF, IFF, RT_TABLE, RTEXT_FILTER, RTM, RTM_F } from "./route/constants.ts";
+import { formatAddr, parsePrefix } from "./route/ip.ts";
 import { decodeLink, encodeLink, type Link } from "./route/link.ts";
-import { parseAddressFlags, parseProtocol, parseRouteType, parseScope, parseTable } from "./route/names.ts";
-import { decodeRoute, encodeRoute, type Route, type RouteMetrics, type RouteWire } from "./route/route.ts";
+import { isDefaultIpNamesSet, parseProtocol, parseTable } from "./route/names.ts";
+import { decodeRoute, encodeRoute, type Route } from "./route/route.ts";
 import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
+import { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
+import { checkU32, type Dev, num } from "./spec/common.ts";
+import type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
+import { type RouteGetOptions, type RouteMode, type RouteSpec, routeBatchItem, routeSubject } from "./spec/route.ts";
+import { type RuleFilter, ruleFilter, ruleFromSpec, type RuleSpec } from "./spec/rule.ts";
 
-/** A device by name or index. */
-export type Dev = string | number;
-
-/** A new link: `ip link add NAME type KIND [peer name PEER]`. */
-export interface LinkAddSpec {
-  name: string;
-  /** "veth", "bridge", "dummy", … (tun/tap devices are made with tun/, not netlink). */
-  kind: string;
-  /** veth: the peer's name. */
-  peer?: string;
-  mtu?: number;
-  txqlen?: number;
-  address?: string;
-  up?: boolean;
-}
-
-/** Changes to a link: `ip link set DEV up|down mtu N name X txqueuelen N address MAC master M`. */
-export interface LinkChanges {
-  up?: boolean;
-  mtu?: number;
-  name?: string;
-  txqlen?: number;
-  address?: string;
-  /** Enslave to this master; null to release. */
-  master?: Dev | null;
-  alias?: string;
-}
-
-/** An address to add or delete: `ip addr add LOCAL/LEN [peer PEER/LEN] [brd X|+] dev DEV …`. */
-export interface AddressSpec {
-  dev: Dev;
-  /** "192.0.2.1/24", "2001:db8::1/64" (a bare address is a full-length prefix). */
-  address: string;
-  /** Point-to-point peer, "198.51.100.1/32": becomes IFA_ADDRESS and gives the prefix length. */
-  peer?: string;
-  /** Broadcast address, or "+" to compute it from the prefix (IPv4). */
-  broadcast?: string;
-  label?: string;
-  scope?: number | string;
-  /** IFA_F_* bits, or names: "nodad", "noprefixroute", "mngtmpaddr", "home", "optimistic", "autojoin". */
-  flags?: number | readonly string[];
-  /** Seconds, or "forever" (the default). */
-  validLft?: number | "forever";
-  preferredLft?: number | "forever";
-  /** Metric of the prefix route (IFA_RT_PRIORITY). */
-  metric?: number;
-}
-
-/** A route to add, replace, append, delete: the fields of `ip route add …`. */
-export interface RouteSpec {
-  /** "default", "203.0.113.0/24", "2001:db8::/32", "198.51.100.7" (host route). */
-  dst: string;
-  /** Needed only to say which "default": AF_INET (2, default) or AF_INET6 (10). */
-  family?: number;
-  /** `via`: a gateway; another family than dst's becomes RTA_VIA. */
-  gateway?: string;
-  dev?: Dev;
-  onlink?: boolean;
-  metric?: number;
-  table?: number | string;
-  protocol?: number | string;
-  scope?: number | string;
-  /** unicast (default), local, broadcast, blackhole, unreachable, prohibit, throw, … */
-  type?: number | string;
-  /** `src`: the preferred source address. */
-  prefsrc?: string;
-  /** `from`: source prefix (IPv6 source routing). */
-  src?: string;
-  tos?: number;
-  mtu?: number;
-  /** Other RTAX metrics (advmss, hoplimit, initcwnd, …). */
-  metrics?: RouteMetrics;
-  /** IPv6 router preference: "low" | "medium" | "high". */
-  pref?: "low" | "medium" | "high";
-  mark?: number;
-}
-
-/** How an added route meets an existing one (NLM_F_* of RTM_NEWROUTE). */
-export type RouteMode = "create" | "replace" | "append" | "prepend" | "change" | "exclusive";
-
-const MODE_FLAGS: Record<RouteMode, number> = {
-  create: NLM_F.CREATE | NLM_F.EXCL, // `ip route add`
-  exclusive: NLM_F.CREATE | NLM_F.EXCL,
-  replace: NLM_F.CREATE | NLM_F.REPLACE, // `ip route replace`
-  append: NLM_F.CREATE | NLM_F.APPEND, // `ip route append`
-  prepend: NLM_F.CREATE, // `ip route prepend`
-  change: NLM_F.REPLACE, // `ip route change`
-};
-
-/** Options of `route get`. */
-export interface RouteGetOptions {
-  from?: string;
-  iif?: Dev;
-  oif?: Dev;
-  mark?: number;
-  /** Return the matching FIB entry (`ip route get fibmatch`) instead of the resolved route. */
-  fibMatch?: boolean;
-}
-
-/** A rule to add or delete: the fields of `ip rule add …`. */
-export interface RuleSpec {
-  family?: number;
-  priority?: number;
-  /** "192.0.2.0/24", or "all" (the default). */
-  from?: string;
-  to?: string;
-  table?: number | string;
-  /** "to_tbl" (default when a table is given), "blackhole", "unreachable", "prohibit", "nop", or a number. */
-  action?: number | "to_tbl" | "blackhole" | "unreachable" | "prohibit" | "nop";
-  fwmark?: number;
-  fwmask?: number;
-  iif?: string;
-  oif?: string;
-  suppressPrefixlen?: number;
-  protocol?: number | string;
-  not?: boolean;
-  tos?: number;
-  uidRange?: { start: number; end: number };
-}
-
-/** What a monitor yields. */
-export type MonitorEvent =
-  | { kind: "link"; action: "new" | "del"; value: Link }
-  | { kind: "address"; action: "new" | "del"; value: Address }
-  | { kind: "route"; action: "new" | "del"; value: Route }
-  | { kind: "rule"; action: "new" | "del"; value: Rule }
-  /** The kernel dropped events: the socket's receive buffer overflowed (ENOBUFS). Re-dump to resync. */
-  | { kind: "overrun" };
-
-/** Groups a monitor joins by default. */
-export const DEFAULT_MONITOR_GROUPS: readonly number[] = [
-  RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR, RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE,
-  RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE,
-];
-
-function num(v: number | string | undefined, parse: (s: string) => number): number | undefined {
-  if (v === undefined) return undefined;
-  return typeof v === "number" ? v : parse(v);
-}
-
-function checkU32(v: number | undefined, what: string, min = 0, max = 0xffffffff): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
-    throw new UsageError(`Invalid ${what} "${v}": expected ${min}..${max}`);
-  }
-}
-
-function lifetime(v: number | "forever" | undefined): number {
-  if (v === undefined || v === "forever") return INFINITY_LIFE_TIME;
-  checkU32(v, "lifetime");
-  return v;
-}
-
-/** IPv4 broadcast of a prefix: the address with all host bits set. */
-function broadcastOf(bytes: Uint8Array, len: number): string {
-  const b = bytes.slice();
-  for (let i = 0; i < 32; i++) if (i >= len) b[i >> 3]! |= 0x80 >> (i & 7);
-  return formatAddr(b);
-}
-
-/**
- * Builds the wire object for a route, with iproute2's defaults. `del` gives delete semantics
- * (scope nowhere, protocol/type unspecified unless given). Devices must already be indexes.
- * With `raw`, address fields stay the bytes they were parsed into (for the encoder).
- *
- * @example
- * ```ts
- * import { routeFromSpec } from "./rtnl.ts";
- * routeFromSpec({ dst: "203.0.113.0/24", gateway: "192.0.2.254", table: 1000 }, 3);
- * // { family: 2, dstLen: 24, table: 1000, protocol: 3, scope: 0, type: 1, dst: "203.0.113.0", gateway: "192.0.2.254", oif: 3, … }
- * ```
- */
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del?: boolean): Partial<Route>;
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del: boolean, raw: true): RouteWire;
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del = false, raw = false): RouteWire {
-  const p = parsePrefix(spec.dst, spec.family);
-  const addr = (b: Uint8Array): string | Uint8Array => (raw ? b : formatAddr(b));
-  const type = spec.type === undefined ? (del ? RTN.UNSPEC : RTN.UNICAST) : num(spec.type, parseRouteType)!;
-  const r: { -readonly [K in keyof RouteWire]: RouteWire[K] } = {
-    family: p.family,
-    dstLen: p.len,
-    srcLen: 0,
-    tos: spec.tos ?? 0,
-    type,
-    flags: spec.onlink ? RTNH_F.ONLINK : 0,
-    protocol: spec.protocol === undefined ? (del ? RTPROT.UNSPEC : RTPROT.BOOT) : num(spec.protocol, parseProtocol)!,
-  };
-  if (p.len) r.dst = addr(p.bytes);
-  if (spec.src !== undefined) {
-    const s = parsePrefix(spec.src, p.family);
-    r.srcLen = s.len;
-    if (s.len) r.src = addr(s.bytes);
-  }
-  if (spec.gateway !== undefined) {
-    const g = parseAddr(spec.gateway);
-    const gf = g.length === 4 ? AF.INET : AF.INET6;
-    if (gf === p.family) r.gateway = addr(g);
-    else r.via = { family: gf, address: spec.gateway };
-  }
-  if (spec.prefsrc !== undefined) r.prefsrc = addr(parseAddr(spec.prefsrc, p.family));
-  if (spec.metric !== undefined) {
-    checkU32(spec.metric, "metric");
-    r.priority = spec.metric;
-  }
-  const table = spec.table === undefined ? undefined : num(spec.table, parseTable);
-  checkU32(table, "table");
-  const local = type === RTN.LOCAL || type === RTN.BROADCAST || type === RTN.NAT || type === RTN.ANYCAST;
-  r.table = table ?? (local ? RT_TABLE.LOCAL : RT_TABLE.MAIN);
-  const scope = spec.scope === undefined ? undefined : num(spec.scope, parseScope);
-  if (scope !== undefined) r.scope = scope;
-  else if (del) r.scope = RT_SCOPE.NOWHERE;
-  else if (p.family === AF.INET6) r.scope = RT_SCOPE.UNIVERSE;
-  else if (type === RTN.LOCAL || type === RTN.NAT) r.scope = RT_SCOPE.HOST;
-  else if (type === RTN.BROADCAST || type === RTN.MULTICAST || type === RTN.ANYCAST) r.scope = RT_SCOPE.LINK;
-  else if ((type === RTN.UNICAST || type === RTN.UNSPEC) && spec.gateway === undefined) r.scope = RT_SCOPE.LINK;
-  else r.scope = RT_SCOPE.UNIVERSE;
-  if (oif !== undefined) r.oif = oif;
-  if (spec.mtu !== undefined || spec.metrics !== undefined) r.metrics = spec.mtu === undefined ? { ...spec.metrics } : { ...spec.metrics, mtu: spec.mtu };
-  if (spec.pref !== undefined) r.pref = { low: 3, medium: 0, high: 1 }[spec.pref];
-  if (spec.mark !== undefined) r.mark = spec.mark;
-  return r;
-}
-
-/**
- * A batch item for one route, built without I/O (the device must be given as an index, or
- * not at all). {@link Rtnl.routeItem} resolves names first.
- *
- * @example
- * ```ts
- * import { routeBatchItem } from "./rtnl.ts";
- * const item = routeBatchItem({ dst: "198.51.100.1/32", table: 100 }, "create", 3);
- * item.op; // "add route"
- * ```
- */
-export function routeBatchItem(spec: RouteSpec, mode: RouteMode | "delete" = "create", oif?: number): BatchItem {
-  const del = mode === "delete";
-  const r = routeFromSpec(spec, oif, del, true);
-  return {
-    type: del ? RTM.DELROUTE : RTM.NEWROUTE,
-    flags: del ? 0 : MODE_FLAGS[mode],
-    body: (w) => encodeRoute(w, r),
-    op: del ? "delete route" : mode === "create" || mode === "exclusive" ? "add route" : `${mode} route`,
-    subject: spec.dst,
-  };
-}
-
-/** Builds the wire object for an address, with iproute2's semantics. */
-export function addressFromSpec(spec: AddressSpec, index: number, del = false): Partial<Address> {
-  const l = parsePrefix(spec.address);
-  const a: Partial<Address> = { family: l.family, prefixLen: l.len, index, local: formatAddr(l.bytes) };
-  if (spec.peer !== undefined) {
-    const p = parsePrefix(spec.peer, l.family);
-    a.address = formatAddr(p.bytes);
-    a.prefixLen = p.len;
-  } else {
-    a.address = a.local;
-  }
-  if (spec.broadcast !== undefined) {
-    if (l.family !== AF.INET) throw new UsageError(`Invalid broadcast "${spec.broadcast}": only IPv4 addresses have one`);
-    a.broadcast = spec.broadcast === "+" ? broadcastOf(l.bytes, l.len) : formatAddr(parseAddr(spec.broadcast, AF.INET));
-  }
-  if (spec.label !== undefined) {
-    if (!spec.label.startsWith(typeof spec.dev === "string" ? spec.dev : "")) {
-      throw new UsageError(`Invalid label "${spec.label}": must start with the device name "${spec.dev}"`);
-    }
-    a.label = spec.label;
-  }
-  const scope = num(spec.scope, parseScope);
-  a.scope = scope ?? (!del && l.family === AF.INET && l.bytes[0] === 127 ? RT_SCOPE.HOST : 0);
-  a.flags = typeof spec.flags === "number" ? spec.flags : parseAddressFlags(spec.flags ?? []);
-  if (spec.validLft !== undefined || spec.preferredLft !== undefined) {
-    const valid = lifetime(spec.validLft);
-    const preferred = lifetime(spec.preferredLft);
-    if (preferred > valid) throw new UsageError(`Invalid lifetimes: preferred_lft "${preferred}" is greater than valid_lft "${valid}"`);
-    a.cacheInfo = { preferred, valid, created: 0, updated: 0 };
-  }
-  if (spec.metric !== undefined) a.rtPriority = spec.metric;
-  return a;
-}
-
-/** Builds the wire object for a rule, with iproute2's defaults. */
-export function ruleFromSpec(spec: RuleSpec, del = false): Partial<Rule> {
-  let family = spec.family ?? AF.UNSPEC;
-  const from = spec.from && spec.from !== "all" ? parsePrefix(spec.from, family) : undefined;
-  if (from) family = from.family;
-  const to = spec.to && spec.to !== "all" ? parsePrefix(spec.to, family) : undefined;
-  if (to) family = to.family;
-  if (family === AF.UNSPEC) family = AF.INET;
-  const table = num(spec.table, parseTable);
-  checkU32(table, "table");
-  const actions: Record<string, number> = { to_tbl: FR_ACT.TO_TBL, blackhole: FR_ACT.BLACKHOLE, unreachable: FR_ACT.UNREACHABLE, prohibit: FR_ACT.PROHIBIT, nop: FR_ACT.NOP };
-  let action = typeof spec.action === "number" ? spec.action : spec.action !== undefined ? actions[spec.action] : undefined;
-  if (action === undefined) action = table !== undefined || !del ? FR_ACT.TO_TBL : FR_ACT.UNSPEC;
-  const r: Partial<Rule> = {
-    family,
-    srcLen: from?.len ?? 0,
-    dstLen: to?.len ?? 0,
-    tos: spec.tos ?? 0,
-    table: table ?? (del ? RT_TABLE.UNSPEC : action === FR_ACT.TO_TBL ? RT_TABLE.MAIN : RT_TABLE.UNSPEC),
-    action,
-    flags: spec.not ? 2 : 0,
-  };
-  if (from && from.len) r.src = formatAddr(from.bytes);
-  if (to && to.len) r.dst = formatAddr(to.bytes);
-  checkU32(spec.priority, "priority");
-  if (spec.priority !== undefined) r.priority = spec.priority;
-  if (spec.fwmark !== undefined) r.fwmark = spec.fwmark;
-  if (spec.fwmask !== undefined) r.fwmask = spec.fwmask;
-  if (spec.iif !== undefined) r.iifname = checkIfName(spec.iif);
-  if (spec.oif !== undefined) r.oifname = checkIfName(spec.oif);
-  if (spec.suppressPrefixlen !== undefined) r.suppressPrefixlen = spec.suppressPrefixlen;
-  const proto = num(spec.protocol, parseProtocol);
-  if (proto !== undefined) r.protocol = proto;
-  if (spec.uidRange) r.uidRange = spec.uidRange;
-  // A table above 255 travels in FRA_TABLE; encodeRule does that. Keep `table` complete here.
-  return r;
-}
-
-function routeSubject(spec: RouteSpec): string {
-  return [spec.type && spec.type !== "unicast" ? String(spec.type) : "", spec.dst, spec.gateway ? `via ${spec.gateway}` : "", spec.table !== undefined ? `table ${spec.table}` : ""]
-    .filter(Boolean)
-    .join(" ");
-}
+export type { Dev } from "./spec/common.ts";
+export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
+export { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
+export { type RouteGetOptions, type RouteMode, type RouteSpec, routeBatchItem, routeFromSpec } from "./spec/route.ts";
+export { type RuleAction, type RuleFilter, type RuleSpec, parseRange, parseRuleAction, ruleFilter, ruleFromSpec } from "./spec/rule.ts";
+export { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts";
 
 /**
  * An rtnetlink client: links, addresses, routes, rules, batches, monitors.
@@ -369,6 +59,8 @@ export class Rtnl {
 
   /** Opens a connection (inside `opts.netns` when given: a name under /run/netns, a path, or an fd). */
   static open(opts: Pick<OpenOptions, "netns" | "rcvbuf"> = {}): Rtnl {
+    // Speak this machine's names (rt_tables, rt_protos, …) unless the program chose others.
+    if (!isDefaultIpNamesSet()) useSystemIpNames();
     return new Rtnl(NetlinkConn.open(opts), opts);
   }
 
@@ -615,12 +307,47 @@ export class Rtnl {
 
   // ---------------------------------------------------------------- rules
 
-  /** Routing policy rules (`ip rule show`), IPv4 unless told. */
-  listRules(family: number = AF.INET): Promise<Rule[]> {
-    return this.conn.dump(RTM.GETRULE, (w) => encodeRule(w, { family }), (m) => (m.type === RTM.NEWRULE ? decodeRule(m.body) : undefined), "list rules");
+  /**
+   * Routing policy rules (`ip rule show`): IPv4 unless told, like ip (`family: AF.UNSPEC` for
+   * both), optionally only those matching the `ip rule list` selectors of `filter`.
+   * A number is taken as the family (the older signature).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listRules();                               // IPv4 rules
+   * await nl.listRules({ family: 10, table: "main" });  // IPv6 rules that look up main
+   * await nl.listRules({ uidRange: "1000-1999" });
+   * ```
+   */
+  async listRules(filter: RuleFilter | number = {}): Promise<Rule[]> {
+    const f: RuleFilter = typeof filter === "number" ? { family: filter } : filter;
+    const keep = ruleFilter(f);
+    const family = f.family ?? AF.INET;
+    return this.conn.dump(
+      RTM.GETRULE,
+      (w) => encodeRule(w, { family }),
+      (m) => {
+        if (m.type !== RTM.NEWRULE) return undefined;
+        const r = decodeRule(m.body);
+        return keep(r) ? r : undefined;
+      },
+      "list rules",
+    );
   }
 
-  /** Builds a batch item for a rule. */
+  /**
+   * A batch item for a rule (`ip rule add`, or `ip rule del` with `del`). Throws UsageError on
+   * bad input, before any I/O.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.batch([nl.ruleItem({ uidRange: "1000-1999", table: 100, priority: 900 })]);
+   * ```
+   */
   ruleItem(spec: RuleSpec, del = false): BatchItem {
     const r = ruleFromSpec(spec, del);
     return {
@@ -628,20 +355,65 @@ export class Rtnl {
       flags: del ? 0 : NLM_F.CREATE | NLM_F.EXCL,
       body: (w) => encodeRule(w, r),
       op: del ? "delete rule" : "add rule",
-      subject: spec.priority !== undefined ? `pref ${spec.priority}` : undefined,
+      subject: ruleSubject(spec),
     };
   }
 
-  /** Adds a rule (`ip rule add`). */
+  /**
+   * Adds a rule (`ip rule add`): every selector and action of ip (see {@link RuleSpec});
+   * without a table or an action it looks up main. EEXIST when the same rule exists.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addRule({ from: "192.0.2.0/24", table: 100, priority: 1000 });
+   * await nl.addRule({ uidRange: "1000-1999", table: "main", priority: 1001 });
+   * await nl.addRule({ ipProto: "tcp", dport: "80-443", action: "prohibit", priority: 1002 });
+   * await nl.addRule({ fwmark: 0x54, fwmask: 0xff, goto: 1100, priority: 1003 });
+   * ```
+   */
   async addRule(spec: RuleSpec): Promise<void> {
     const it = this.ruleItem(spec);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
-  /** Deletes a rule (`ip rule del`); the kernel deletes the first that matches every given field. */
+  /**
+   * Deletes a rule (`ip rule del`): the kernel deletes the first rule that matches every field
+   * given (ENOENT when none does).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * await Rtnl.open().deleteRule({ priority: 1000 });
+   * ```
+   */
   async deleteRule(spec: RuleSpec): Promise<void> {
     const it = this.ruleItem(spec, true);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
+  }
+
+  /**
+   * `ip rule flush`: deletes every rule of the family (IPv4 unless told) that matches `filter`
+   * and has a priority other than 0 (the kernel's local rule stays). Like ip, this removes the
+   * main and default rules too unless the filter spares them. Returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl, RTPROT_TUNKIT } from "./mod.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushRules({ protocol: RTPROT_TUNKIT });   // tunkit's own rules, IPv4
+   * await nl.flushRules({ family: 10, table: 100 });
+   * ```
+   */
+  async flushRules(filter: RuleFilter = {}): Promise<number> {
+    const rules = (await this.listRules(filter)).filter((r) => r.priority !== undefined && r.priority !== 0);
+    const res = await this.conn.batch(
+      rules.map((r) => ({ type: RTM.DELRULE, flags: 0, body: (w: ByteWriter) => encodeRule(w, r), op: "flush rule", subject: `pref ${r.priority}` })),
+    );
+    const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ENOENT);
+    if (bad && !bad.ok) throw bad.error;
+    return rules.length;
   }
 
   // ---------------------------------------------------------------- batch, monitor
@@ -683,73 +455,25 @@ export class Rtnl {
   }
 }
 
-function toEvent(m: NetlinkMessage): MonitorEvent | undefined {
-  if (m.type === NLMSG.DONE || m.type === NLMSG.ERROR || m.type === NLMSG.NOOP) return undefined;
-  const d = decodeRtnl(m);
-  const action = m.type === RTM.DELLINK || m.type === RTM.DELADDR || m.type === RTM.DELROUTE || m.type === RTM.DELRULE ? "del" : "new";
-  switch (d.kind) {
-    case "link":
-    case "address":
-    case "route":
-    case "rule":
-      return { kind: d.kind, action, value: d.value } as MonitorEvent;
-    case "overrun":
-      return { kind: "overrun" };
-    default:
-      return undefined;
-  }
+/** What a rule is about, for messages: "pref 100 from 192.0.2.0/24 lookup 100". */
+function ruleSubject(spec: RuleSpec): string | undefined {
+  const parts: string[] = [];
+  if (spec.priority !== undefined) parts.push(`pref ${spec.priority}`);
+  if (spec.from !== undefined) parts.push(`from ${spec.from}`);
+  if (spec.to !== undefined) parts.push(`to ${spec.to}`);
+  if (spec.table !== undefined) parts.push(`lookup ${spec.table}`);
+  return parts.length ? parts.join(" ") : undefined;
 }
 
 /**
- * A monitor on its own socket (see {@link Rtnl.monitor}). `transport` replaces the socket in tests.
+ * True when `e` is a {@link NetlinkError} with that errno name.
+ *
+ * @example
+ * ```ts
+ * import { isNetlinkErrno } from "./rtnl.ts";
+ * try { await nl.addRoute(spec); } catch (e) { if (!isNetlinkErrno(e, "EEXIST")) throw e; }
+ * ```
  */
-export function monitor(opts: OpenOptions & { transport?: import("./conn.ts").Transport } = {}): AsyncIterableIterator<MonitorEvent> {
-  const t = opts.transport ?? new SocketTransport({ ...opts, groups: opts.groups ?? DEFAULT_MONITOR_GROUPS });
-  const queue: MonitorEvent[] = [];
-  let done = false;
-  const finish = (): IteratorResult<MonitorEvent> => {
-    if (!done) {
-      done = true;
-      t.close();
-    }
-    return { done: true, value: undefined };
-  };
-  const it: AsyncIterableIterator<MonitorEvent> = {
-    [Symbol.asyncIterator]() {
-      return it;
-    },
-    async next(): Promise<IteratorResult<MonitorEvent>> {
-      while (!done) {
-        const q = queue.shift();
-        if (q) return { done: false, value: q };
-        let d: Uint8Array | null;
-        try {
-          d = t.recv();
-        } catch (e) {
-          if (e instanceof SysError && e.errno === ERRNO.ENOBUFS) return { done: false, value: { kind: "overrun" } };
-          finish();
-          throw e;
-        }
-        if (d) {
-          for (const m of parseMessages(d)) {
-            const ev = toEvent(m);
-            if (ev) queue.push(ev);
-          }
-          continue;
-        }
-        await t.wait();
-      }
-      return { done: true, value: undefined };
-    },
-    async return(): Promise<IteratorResult<MonitorEvent>> {
-      return finish();
-    },
-  };
-  return it;
-}
-
-/** Wraps NetlinkError codes people test for. */
 export function isNetlinkErrno(e: unknown, code: string): e is NetlinkError {
   return e instanceof NetlinkError && e.code === code;
 }
-

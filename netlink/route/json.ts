@@ -7,30 +7,15 @@
 import type { Address } from "./addr.ts";
 import { AF, IFF, INFINITY_LIFE_TIME, RTAX, RT_SCOPE, RT_TABLE, RTN, RTPROT, RTM_F, RTNH_F, FIB_RULE, FR_ACT } from "./constants.ts";
 import type { Link, TunInfo } from "./link.ts";
-import { addressFlagNames, linkFlagNames, linkTypeName, operstateName, protocolName, routeTypeName, scopeName, tableName } from "./names.ts";
+import { addressFlagNames, linkFlagNames, linkTypeName, operstateName } from "./flags.ts";
+import { protocolName, routeTypeName, scopeName, tableName } from "./names.ts";
 import type { Route, Nexthop } from "./route.ts";
-import type { Rule } from "./rule.ts";
+import { type IpJsonContext, ifName } from "../view/context.ts";
 
-/** What the views need besides the object: the links, to turn indexes into names. */
-export interface IpJsonContext {
-  /** Every link of the namespace, by index (names for dev/master/link, flags for M-DOWN). */
-  links?: ReadonlyMap<number, Link>;
-  /** Like `ip -d`: add the details section. */
-  details?: boolean;
-}
+export { type IpJsonContext, linkMap } from "../view/context.ts";
+export { ruleToIpJson } from "../view/rule.ts";
 
 type Json = Record<string, unknown>;
-
-/** Builds an index -> link map for {@link IpJsonContext}. */
-export function linkMap(links: Iterable<Link>): Map<number, Link> {
-  const m = new Map<number, Link>();
-  for (const l of links) m.set(l.index, l);
-  return m;
-}
-
-function ifName(ctx: IpJsonContext, index: number): string {
-  return ctx.links?.get(index)?.name ?? `if${index}`;
-}
 
 function familyName(f: number): string {
   switch (f) {
@@ -304,82 +289,5 @@ export function routeToIpJson(r: Route, ctx: IpJsonContext = {}): Json {
   if (r.pref !== undefined) j.pref = PREF_NAMES[r.pref] ?? r.pref;
   if (r.ttlPropagate !== undefined) j["ttl-propogate"] = r.ttlPropagate !== 0;
   if (r.multipath) j.nexthops = r.multipath.map((nh) => nexthopJson(nh, r, ctx));
-  return j;
-}
-
-/**
- * A rule as `ip -j rule show` prints it.
- *
- * @example
- * ```ts
- * import { ruleToIpJson } from "./json.ts";
- * ruleToIpJson({ family: 2, dstLen: 0, srcLen: 0, tos: 0, table: 254, action: 1, flags: 0, priority: 32766 });
- * // { priority: 32766, src: "all", table: "main" }
- * ```
- */
-export function ruleToIpJson(r: Rule, ctx: IpJsonContext = {}): Json {
-  const j: Json = { priority: r.priority ?? 0 };
-  const host = r.family === AF.INET6 ? 128 : 32;
-  if (r.flags & FIB_RULE.INVERT) j.not = null;
-  if (r.src !== undefined) {
-    j.src = r.src;
-    if (r.srcLen !== host) j.srclen = r.srcLen;
-  } else if (r.srcLen) {
-    j.src = "0";
-    j.srclen = r.srcLen;
-  } else j.src = "all";
-  if (r.dst !== undefined) {
-    j.dst = r.dst;
-    if (r.dstLen !== host) j.dstlen = r.dstLen;
-  } else if (r.dstLen) {
-    j.dst = "0";
-    j.dstlen = r.dstLen;
-  }
-  if (r.tos) j.tos = "0x" + r.tos.toString(16).padStart(2, "0");
-  if (r.fwmark !== undefined || r.fwmask !== undefined) {
-    const mark = r.fwmark ?? 0;
-    const mask = r.fwmask ?? 0xffffffff;
-    j.fwmark = "0x" + mark.toString(16);
-    if (mask !== 0xffffffff) j.fwmask = "0x" + mask.toString(16);
-  }
-  if (r.iifname !== undefined) {
-    j.iif = r.iifname;
-    if (r.flags & FIB_RULE.IIF_DETACHED) j.iif_detached = null;
-  }
-  if (r.oifname !== undefined) {
-    j.oif = r.oifname;
-    if (r.flags & FIB_RULE.OIF_DETACHED) j.oif_detached = null;
-  }
-  if (r.l3mdev) j.l3mdev = null;
-  if (r.uidRange) {
-    j.uid_start = r.uidRange.start;
-    j.uid_end = r.uidRange.end;
-  }
-  if (r.ipProto !== undefined) j.ipproto = String(r.ipProto);
-  if (r.sportRange) {
-    if (r.sportRange.start === r.sportRange.end) j.sport = r.sportRange.start;
-    else { j.sport_start = r.sportRange.start; j.sport_end = r.sportRange.end; }
-  }
-  if (r.dportRange) {
-    if (r.dportRange.start === r.dportRange.end) j.dport = r.dportRange.start;
-    else { j.dport_start = r.dportRange.start; j.dport_end = r.dportRange.end; }
-  }
-  if (r.tunId !== undefined) j.tun_id = Number(r.tunId);
-  if (r.table) {
-    j.table = tableName(r.table);
-    if (r.suppressPrefixlen !== undefined && r.suppressPrefixlen !== 0xffffffff) j.suppress_prefixlen = r.suppressPrefixlen;
-    if (r.suppressIfgroup !== undefined && r.suppressIfgroup !== 0xffffffff) j.suppress_ifgroup = String(r.suppressIfgroup);
-  }
-  if (r.flow !== undefined) {
-    const to = r.flow & 0xffff;
-    const from = r.flow >>> 16;
-    j.flow = from ? { from: String(from), to: String(to) } : { to: String(to) };
-  }
-  if (r.action === FR_ACT.GOTO) {
-    j.goto = r.goto ?? "none";
-    if (r.flags & FIB_RULE.UNRESOLVED) j.unresolved = null;
-  } else if (r.action === FR_ACT.NOP) j.action = "nop";
-  else if (r.action !== FR_ACT.TO_TBL) j.action = routeTypeName(r.action);
-  if (r.protocol !== undefined && ((r.protocol && r.protocol !== RTPROT.KERNEL) || ctx.details)) j.protocol = protocolName(r.protocol);
   return j;
 }

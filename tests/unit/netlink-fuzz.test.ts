@@ -9,6 +9,7 @@ import { parseAck, parseDone, parseMessages } from "../../netlink/core/message.t
 import { decodeAddress } from "../../netlink/route/addr.ts";
 import { decodeRtnl } from "../../netlink/route/decode.ts";
 import { addressToIpJson, linkToIpJson, routeToIpJson, ruleToIpJson } from "../../netlink/route/json.ts";
+import { ruleToIpText } from "../../netlink/view/rule.ts";
 import { decodeLink } from "../../netlink/route/link.ts";
 import { decodeRoute } from "../../netlink/route/route.ts";
 import { decodeRule } from "../../netlink/route/rule.ts";
@@ -31,6 +32,7 @@ const decoders: Array<(b: Uint8Array, flags: number) => unknown> = [
   (b) => addressToIpJson(decodeAddress(b)),
   (b) => routeToIpJson(decodeRoute(b)),
   (b) => ruleToIpJson(decodeRule(b)),
+  (b) => ruleToIpText(decodeRule(b), { details: true }),
   (b, f) => parseAck(b, f),
   (b, f) => parseDone(b, f),
 ];

@@ -121,6 +121,37 @@ describe("the library builds the same request bytes as iproute2", () => {
     const ours = decodeAddress(fromHex(enc(encodeAddress, addressFromSpec(spec, V0))));
     expect(ours).toEqual(decodeAddress(fromHex(sent("addr_add_v6", 20).body)));
   });
+  const rules: Array<[string, Parameters<typeof ruleFromSpec>[0], boolean?]> = [
+    ["rule_add_selectors", {
+      from: "192.0.2.0/24", uidRange: "1000-1999", ipProto: 6, sport: "1000-2000", dport: 80, tos: "0x10", fwmark: 0x10, fwmask: 0xff,
+      iif: "v0", oif: "v1", table: 100, priority: 100, realms: "3/4", suppressPrefixlen: 8, suppressIfgroup: 5, protocol: "static",
+    }],
+    ["rule_add_not_blackhole", { not: true, to: "198.51.100.0/24", action: "blackhole", priority: 200 }],
+    ["rule_add_goto", { ipProto: 17, dport: "53", goto: 300, priority: 250 }],
+    ["rule_add_nop", { action: "nop", priority: 300 }],
+    ["rule_add_l3mdev", { l3mdev: true, priority: 400 }],
+    ["rule_add_no_table", { priority: 700 }],
+    ["rule_add_tun_id", { tunId: 77, table: 7, priority: 600 }],
+    ["rule_add_v6_uidrange", { family: 10, from: "2001:db8::/32", uidRange: { start: 1, end: 2 }, table: 5, priority: 5 }],
+    ["rule_del_selectors", { uidRange: "1000-1999", ipProto: "6", dport: { start: 80, end: 90 } }, true],
+    ["rule_del", { priority: 100 }, true],
+  ];
+  for (const [name, spec, del] of rules) {
+    test(`${name}: same attributes as ip`, () => {
+      const ip = sent(name, del ? 33 : 32);
+      expect(ip.flags).toBe(del ? 0x5 : 0x605);
+      expect(decodeRule(fromHex(enc(encodeRule, ruleFromSpec(spec, del))))).toEqual(decodeRule(fromHex(ip.body)));
+    });
+  }
+  test("rule_flush: each delete is the dumped rule sent back, the pref-0 rule stays", () => {
+    const fx = load("rule_flush");
+    const dumped = fx.messages.filter((m) => m.dir === "recv").flatMap((m) => parseMessages(trimZeros(fromHex(m.hex)))).filter((m) => m.type === 32);
+    const deletes = fx.messages.filter((m) => m.dir === "send").flatMap((m) => parseMessages(trimZeros(fromHex(m.hex)))).filter((m) => m.type === 33);
+    const want = dumped.map((m) => decodeRule(m.body)).filter((r) => r.priority);
+    expect(want.map((r) => r.priority)).toEqual([100, 200, 32766, 32767]);
+    expect(deletes.map((m) => decodeRule(m.body))).toEqual(want);
+    expect(want.map((r) => decodeRule(fromHex(enc(encodeRule, r))))).toEqual(want);
+  });
   test("rule_add and rule_add_big_table", () => {
     expect(decodeRule(fromHex(enc(encodeRule, ruleFromSpec({ from: "192.0.2.0/24", table: 100, priority: 100, fwmark: 0x10, fwmask: 0xff })))))
       .toEqual(decodeRule(fromHex(sent("rule_add", 32).body)));
