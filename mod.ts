@@ -55,6 +55,14 @@ export {
 export type { Link, LinkInfo, TunInfo } from "./netlink/route/link.ts";
 export type { Address } from "./netlink/route/addr.ts";
 export type { Route, RouteMetrics } from "./netlink/route/route.ts";
+export type { Neighbour } from "./netlink/route/neigh.ts";
+export { NUD, NTF } from "./netlink/route/constants.ts";
+export { ruleFilter, parseRange, type RuleFilter } from "./netlink/spec/rule.ts";
+export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFilter, type NeighMode } from "./netlink/spec/neigh.ts";
+export { ruleToIpText } from "./netlink/view/rule.ts";
+export { neighToIpJson, neighToIpText } from "./netlink/view/neigh.ts";
+export type { IpViewContext } from "./netlink/view/context.ts";
+export { RTNL_TYPES, type RtnlKind } from "./netlink/registry.ts";
 
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";

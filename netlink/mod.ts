@@ -13,7 +13,18 @@
  * @module
  */
 export { Rtnl, isNetlinkErrno } from "./rtnl.ts";
-export { monitor, DEFAULT_MONITOR_GROUPS } from "./monitor.ts";
+export { monitor, monitorEvent, DEFAULT_MONITOR_GROUPS } from "./monitor.ts";
+export { RTNL_TYPES, RTNL_KINDS, rtnlKindOf, groupsOf } from "./registry.ts";
+export type { RtnlType, RtnlKind, RtnlObject, RtnlMessageKind } from "./registry.ts";
+export { neighFromSpec, neighFilter, parseNudState, nudStateNames, NEIGH_MODE_FLAGS } from "./spec/neigh.ts";
+export type { NeighSpec, NeighFilter, NeighMode } from "./spec/neigh.ts";
+export type { Neighbour, NeighCacheInfo } from "./route/neigh.ts";
+export { decodeNeighbour, encodeNeighbour } from "./route/neigh.ts";
+export { IpPrinter, hex0x } from "./view/printer.ts";
+export type { Json, JsonValue } from "./view/printer.ts";
+export type { IpViewContext } from "./view/context.ts";
+export { printRule, ruleToIpText } from "./view/rule.ts";
+export { printNeigh, neighToIpJson, neighToIpText } from "./view/neigh.ts";
 export type { MonitorEvent } from "./monitor.ts";
 export type { Dev } from "./spec/common.ts";
 export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";

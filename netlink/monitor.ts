@@ -1,56 +1,53 @@
 /**
- * The rtnetlink monitor: an async iterator of link, address, route and rule changes on a socket
- * of its own, that never blocks the event loop; ENOBUFS becomes an `overrun` event.
+ * The rtnetlink monitor: an async iterator of link, address, route, rule and neighbour changes
+ * (every kind of the registry) on a socket of its own, that never blocks the event loop;
+ * ENOBUFS becomes an `overrun` event.
  *
  * @module
  */
 import { ERRNO, SysError } from "../ffi/errors.ts";
 import { type OpenOptions, SocketTransport, type Transport } from "./conn.ts";
 import { NLMSG, parseMessages, type NetlinkMessage } from "./core/message.ts";
-import type { Address } from "./route/addr.ts";
-import { RTM, RTNLGRP } from "./route/constants.ts";
-import { decodeRtnl } from "./route/decode.ts";
-import type { Link } from "./route/link.ts";
-import type { Route } from "./route/route.ts";
-import type { Rule } from "./route/rule.ts";
+import { groupsOf, type RtnlKind, rtnlKindOf, type RtnlObject, RTNL_TYPES } from "./registry.ts";
 
-/** What a monitor yields. */
+/**
+ * What a monitor yields: a change to an object of the registry ("new", "del"; "get" is a
+ * neighbour the kernel asks user space to resolve, ip's "miss"), or an overrun.
+ */
 export type MonitorEvent =
-  | { kind: "link"; action: "new" | "del"; value: Link }
-  | { kind: "address"; action: "new" | "del"; value: Address }
-  | { kind: "route"; action: "new" | "del"; value: Route }
-  | { kind: "rule"; action: "new" | "del"; value: Rule }
+  | { [K in RtnlKind]: { kind: K; action: "new" | "del" | "get"; value: RtnlObject<K> } }[RtnlKind]
   /** The kernel dropped events: the socket's receive buffer overflowed (ENOBUFS). Re-dump to resync. */
   | { kind: "overrun" };
 
-/** Groups a monitor joins by default. */
-export const DEFAULT_MONITOR_GROUPS: readonly number[] = [
-  RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR, RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE,
-  RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE,
-];
+/** Groups a monitor joins by default: those of every kind in the registry (like `ip monitor`). */
+export const DEFAULT_MONITOR_GROUPS: readonly number[] = groupsOf();
 
-function toEvent(m: NetlinkMessage): MonitorEvent | undefined {
-  if (m.type === NLMSG.DONE || m.type === NLMSG.ERROR || m.type === NLMSG.NOOP) return undefined;
-  const d = decodeRtnl(m);
-  const action = m.type === RTM.DELLINK || m.type === RTM.DELADDR || m.type === RTM.DELROUTE || m.type === RTM.DELRULE ? "del" : "new";
-  switch (d.kind) {
-    case "link":
-    case "address":
-    case "route":
-    case "rule":
-      return { kind: d.kind, action, value: d.value } as MonitorEvent;
-    case "overrun":
-      return { kind: "overrun" };
-    default:
-      return undefined;
-  }
+/**
+ * One notification as a monitor event, or undefined for control messages and types the
+ * registry does not know.
+ *
+ * @example
+ * ```ts
+ * import { parseMessages } from "./core/message.ts";
+ * import { monitorEvent } from "./monitor.ts";
+ * // for (const m of parseMessages(datagram)) console.log(monitorEvent(m));
+ * ```
+ */
+export function monitorEvent(m: NetlinkMessage): MonitorEvent | undefined {
+  if (m.type === NLMSG.OVERRUN) return { kind: "overrun" };
+  const k = rtnlKindOf(m.type);
+  if (!k) return undefined;
+  const action = k.action === "del" ? "del" : k.action === "get" ? "get" : "new";
+  return { kind: k.kind, action, value: RTNL_TYPES[k.kind].decode(m.body) } as MonitorEvent;
 }
 
 /**
- * A monitor on its own socket (see {@link Rtnl.monitor}). `transport` replaces the socket in tests.
+ * A monitor on its own socket (see {@link Rtnl.monitor}): every kind, or `kinds` only (or raw
+ * `groups`). `transport` replaces the socket in tests.
  */
-export function monitor(opts: OpenOptions & { transport?: Transport } = {}): AsyncIterableIterator<MonitorEvent> {
-  const t = opts.transport ?? new SocketTransport({ ...opts, groups: opts.groups ?? DEFAULT_MONITOR_GROUPS });
+export function monitor(opts: OpenOptions & { transport?: Transport; kinds?: readonly RtnlKind[] } = {}): AsyncIterableIterator<MonitorEvent> {
+  const groups = opts.groups ?? (opts.kinds ? groupsOf(opts.kinds) : DEFAULT_MONITOR_GROUPS);
+  const t = opts.transport ?? new SocketTransport({ ...opts, groups });
   const queue: MonitorEvent[] = [];
   let done = false;
   const finish = (): IteratorResult<MonitorEvent> => {
@@ -78,7 +75,7 @@ export function monitor(opts: OpenOptions & { transport?: Transport } = {}): Asy
         }
         if (d) {
           for (const m of parseMessages(d)) {
-            const ev = toEvent(m);
+            const ev = monitorEvent(m);
             if (ev) queue.push(ev);
           }
           continue;

@@ -12,10 +12,14 @@ import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type 
 import { NLM_F } from "./core/message.ts";
 import type { ByteWriter } from "./core/writer.ts";
 import { NetlinkError } from "./errors.ts";
-import { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts";
+import { monitor, type MonitorEvent } from "./monitor.ts";
+import type { RtnlKind } from "./registry.ts";
 import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, IFF, RT_TABLE, RTEXT_FILTER, RTM, RTM_F } from "./route/constants.ts";
+import { AF, IFF, NDA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F } from "./route/constants.ts";
+import { AttributeEncoder } from "./core/attribute.ts";
+import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
+import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
 import { formatAddr, parsePrefix } from "./route/ip.ts";
 import { decodeLink, encodeLink, type Link } from "./route/link.ts";
 import { isDefaultIpNamesSet, parseProtocol, parseTable } from "./route/names.ts";
@@ -32,6 +36,7 @@ export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
 export { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
 export { type RouteGetOptions, type RouteMode, type RouteSpec, routeBatchItem, routeFromSpec } from "./spec/route.ts";
 export { type RuleAction, type RuleFilter, type RuleSpec, parseRange, parseRuleAction, ruleFilter, ruleFromSpec } from "./spec/rule.ts";
+export { type NeighFilter, type NeighMode, type NeighSpec, neighFilter, neighFromSpec, parseNudState } from "./spec/neigh.ts";
 export { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts";
 
 /**
@@ -416,6 +421,157 @@ export class Rtnl {
     return rules.length;
   }
 
+  // ---------------------------------------------------------------- neighbours
+
+  /**
+   * Neighbour entries (`ip neigh show`): both families unless told, every state but noarp
+   * (see {@link NeighFilter}); `proxy: true` lists the proxy entries instead.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listNeighbours({ dev: "tk0" });
+   * await nl.listNeighbours({ family: 2, nud: ["permanent", "stale"] });
+   * await nl.listNeighbours({ proxy: true });
+   * ```
+   */
+  async listNeighbours(filter: NeighFilter = {}, flush = false): Promise<Neighbour[]> {
+    const index = filter.dev === undefined ? undefined : await this.index(filter.dev);
+    const master = filter.master === undefined ? undefined : filter.master === null ? -1 : await this.index(filter.master);
+    const keep = neighFilter({ ...filter, dev: index }, flush);
+    return this.conn.dump(
+      RTM.GETNEIGH,
+      (w) => {
+        encodeNeighbour(w, { family: filter.family ?? AF.UNSPEC, flags: filter.proxy ? NTF.PROXY : 0, ifindexAttr: index });
+        if (master !== undefined) new AttributeEncoder(w).i32(NDA.MASTER, master);
+      },
+      (m) => {
+        if (m.type !== RTM.NEWNEIGH) return undefined;
+        const n = decodeNeighbour(m.body);
+        return keep(n) ? n : undefined;
+      },
+      "list neighbours",
+    );
+  }
+
+  /**
+   * A batch item for a neighbour entry (`ip neigh add|replace|change|del`), resolving `dev`
+   * (through `cache` when given).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.batch([await nl.neighItem({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:07", dev: "tk0" }, "replace")]);
+   * ```
+   */
+  async neighItem(spec: NeighSpec, mode: NeighMode = "create", cache?: Map<string, number>): Promise<BatchItem> {
+    let ifindex = 0;
+    if (typeof spec.dev === "number") ifindex = spec.dev;
+    else if (spec.dev !== undefined) {
+      ifindex = cache?.get(spec.dev) ?? (await this.index(spec.dev));
+      cache?.set(spec.dev, ifindex);
+    }
+    const n = neighFromSpec(spec, ifindex);
+    const del = mode === "delete";
+    return {
+      type: del ? RTM.DELNEIGH : RTM.NEWNEIGH,
+      flags: del ? 0 : NEIGH_MODE_FLAGS[mode],
+      body: (w) => encodeNeighbour(w, n),
+      op: del ? "delete neighbour" : mode === "create" ? "add neighbour" : `${mode} neighbour`,
+      subject: `${spec.proxy ? "proxy " : ""}${spec.dst}${spec.dev !== undefined ? ` dev ${spec.dev}` : ""}`,
+    };
+  }
+
+  private async neighOp(spec: NeighSpec, mode: NeighMode): Promise<void> {
+    const it = await this.neighItem(spec, mode);
+    await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
+  }
+
+  /**
+   * Adds a neighbour entry (`ip neigh add`; state permanent unless told); EEXIST when there is one.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addNeighbour({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:07", dev: "tk0" });
+   * await nl.addNeighbour({ dst: "2001:db8::7", lladdr: "02:00:00:00:00:07", dev: "tk0", state: "stale", router: true });
+   * await nl.addNeighbour({ dst: "192.0.2.99", proxy: true, dev: "tk0" });
+   * ```
+   */
+  addNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "create");
+  }
+  /** Adds or replaces a neighbour entry (`ip neigh replace`). @example `await nl.replaceNeighbour({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:08", dev: "tk0" })` */
+  replaceNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "replace");
+  }
+  /** Changes an existing neighbour entry (`ip neigh change`); ENOENT when there is none. @example `await nl.changeNeighbour({ dst: "192.0.2.7", state: "stale", dev: "tk0" })` */
+  changeNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "change");
+  }
+  /** Deletes a neighbour entry (`ip neigh del`, `proxy` for a proxy entry). @example `await nl.deleteNeighbour({ dst: "192.0.2.7", dev: "tk0" })` */
+  deleteNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "delete");
+  }
+
+  /**
+   * One entry (`ip neigh get ADDR dev DEV`, or `proxy ADDR`); ENOENT when there is none.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const n = await Rtnl.open().getNeighbour("192.0.2.7", "tk0");
+   * n.lladdr; // "02:00:00:00:00:07"
+   * ```
+   */
+  async getNeighbour(dst: string, dev: Dev, proxy = false): Promise<Neighbour> {
+    const n = neighFromSpec({ dst, proxy }, await this.index(dev));
+    return this.conn.get(
+      RTM.GETNEIGH,
+      0,
+      (w) => encodeNeighbour(w, { family: n.family, ifindex: n.ifindex, flags: proxy ? NTF.PROXY : 0, dst: n.dst }),
+      (m) => decodeNeighbour(m.body),
+      "get neighbour",
+      `${dst} dev ${dev}`,
+    );
+  }
+
+  /**
+   * `ip neigh flush`: deletes the entries `filter` selects (by default every state but
+   * permanent and noarp), in rounds like ip (up to 10, failed entries spared after the first)
+   * until none is left. Returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushNeighbours({ dev: "tk0" });
+   * await nl.flushNeighbours({ dev: "tk0", nud: ["all"] });     // permanent ones too
+   * await nl.flushNeighbours({ proxy: true, to: "192.0.2.0/24" });
+   * ```
+   */
+  async flushNeighbours(filter: NeighFilter = {}): Promise<number> {
+    let total = 0;
+    let nud: ReadonlyArray<string | number> | undefined = filter.nud;
+    for (let round = 0; round < 10; round++) {
+      const entries = await this.listNeighbours({ ...filter, nud }, true);
+      if (!entries.length) return total;
+      const res = await this.conn.batch(
+        entries.map((n) => ({ type: RTM.DELNEIGH, flags: 0, body: (w: ByteWriter) => encodeNeighbour(w, { ...n, cacheInfo: undefined, probes: undefined }), op: "flush neighbour", subject: n.dst })),
+      );
+      const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ENOENT);
+      if (bad && !bad.ok) throw bad.error;
+      total += entries.length;
+      // Like ip: after the first round, failed entries (which the kernel keeps re-creating) are spared.
+      const mask = neighStateMask({ nud }, true) & ~NUD.FAILED;
+      nud = [mask === 0 ? 0x100 : mask];
+    }
+    return total;
+  }
+
   // ---------------------------------------------------------------- batch, monitor
 
   /**
@@ -436,9 +592,10 @@ export class Rtnl {
   }
 
   /**
-   * Watches link, address, route and rule changes as an async iterator on a socket of its own
-   * (in the same namespace). Never blocks the event loop; ENOBUFS becomes an `overrun` event.
-   * Break out of the loop (or call `return()`) to close it.
+   * Watches link, address, route, rule and neighbour changes (or only `kinds`, like
+   * `ip monitor rule neigh`) as an async iterator on a socket of its own (in the same
+   * namespace). Never blocks the event loop; ENOBUFS becomes an `overrun` event. Break out of
+   * the loop (or call `return()`) to close it.
    *
    * @example
    * ```ts
@@ -450,8 +607,8 @@ export class Rtnl {
    * }
    * ```
    */
-  monitor(opts: { groups?: readonly number[]; rcvbuf?: number } = {}): AsyncIterableIterator<MonitorEvent> {
-    return monitor({ ...this.openOpts, groups: opts.groups ?? DEFAULT_MONITOR_GROUPS, rcvbuf: opts.rcvbuf ?? this.openOpts.rcvbuf });
+  monitor(opts: { kinds?: readonly RtnlKind[]; groups?: readonly number[]; rcvbuf?: number } = {}): AsyncIterableIterator<MonitorEvent> {
+    return monitor({ ...this.openOpts, kinds: opts.kinds, groups: opts.groups, rcvbuf: opts.rcvbuf ?? this.openOpts.rcvbuf });
   }
 }
 

@@ -21,6 +21,10 @@ export interface IpViewContext {
   names?: IpNames;
   /** The object comes from an RTM_DEL* notification (monitor): ip prints "Deleted". */
   deleted?: boolean;
+  /** The listing was filtered by device (`ip neigh show dev X`): ip leaves `dev` out. */
+  devFiltered?: boolean;
+  /** Clock ticks per second of cache ages (USER_HZ, 100 on Linux). */
+  hz?: number;
 }
 
 /** @deprecated The older name of {@link IpViewContext}. */

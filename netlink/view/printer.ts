@@ -54,6 +54,12 @@ export class IpPrinter {
     else this.out += fmt.replace("%s", value === null ? "" : String(value));
   }
 
+  /** ip's print_null with a word: `key: null` in JSON, `text` in text ("router "). */
+  flag(key: string, text: string): void {
+    if (this.json) this.put(key, null);
+    else this.out += text;
+  }
+
   /** PRINT_JSON: JSON only. */
   jsonOnly(key: string | null, value: JsonValue): void {
     if (this.json) this.put(key, value);

@@ -13,6 +13,9 @@ import { encodeAddress, decodeAddress } from "../../netlink/route/addr.ts";
 import { encodeRoute, decodeRoute } from "../../netlink/route/route.ts";
 import { encodeRule, decodeRule } from "../../netlink/route/rule.ts";
 import { addressFromSpec, routeFromSpec, ruleFromSpec } from "../../netlink/rtnl.ts";
+import { RTNL_KINDS, RTNL_TYPES, type RtnlKind, type RtnlType } from "../../netlink/registry.ts";
+import { decodeNeighbour, encodeNeighbour } from "../../netlink/route/neigh.ts";
+import { neighFilter, neighFromSpec } from "../../netlink/spec/neigh.ts";
 import { decodeFixture, trimZeros } from "../fixtures/netlink/fixture.ts";
 
 const dir = join(import.meta.dir, "../fixtures/netlink");
@@ -28,7 +31,7 @@ describe("golden fixtures decode to the stored values", () => {
     for (const n of names) {
       for (const m of load(n).messages) for (const d of parseMessages(trimZeros(fromHex(m.hex)))) kinds.add(`${m.dir}:${decodeRtnl(d).kind}`);
     }
-    for (const k of ["link", "address", "route", "rule"]) {
+    for (const k of RTNL_KINDS) {
       expect(kinds).toContain(`send:${k}`);
       expect(kinds).toContain(`recv:${k}`);
     }
@@ -45,22 +48,16 @@ describe("golden fixtures decode to the stored values", () => {
 });
 
 describe("decode -> encode -> decode is stable for every captured message", () => {
-  const codecs = {
-    link: [encodeLink, decodeLink],
-    address: [encodeAddress, decodeAddress],
-    route: [encodeRoute, decodeRoute],
-    rule: [encodeRule, decodeRule],
-  } as const;
   for (const n of names) {
     test(n, () => {
       for (const m of load(n).messages) {
         for (const msg of parseMessages(trimZeros(fromHex(m.hex)))) {
           const d = decodeRtnl(msg);
-          if (!(d.kind in codecs)) continue;
-          const [enc, dec] = codecs[d.kind as keyof typeof codecs];
+          if (!(d.kind in RTNL_TYPES)) continue;
+          const t = RTNL_TYPES[d.kind as RtnlKind] as RtnlType<unknown>;
           const w = new ByteWriter();
-          (enc as (w: ByteWriter, v: unknown) => void)(w, d.value);
-          const again = (dec as (b: Uint8Array) => unknown)(w.finish());
+          t.encode(w, d.value as never);
+          const again = t.decode(w.finish());
           // IFA_FLAGS is only written for flags above 0xff, IFLA attributes the kernel alone sends are kept.
           expect(again).toEqual(d.value as never);
         }
@@ -151,6 +148,33 @@ describe("the library builds the same request bytes as iproute2", () => {
     expect(want.map((r) => r.priority)).toEqual([100, 200, 32766, 32767]);
     expect(deletes.map((m) => decodeRule(m.body))).toEqual(want);
     expect(want.map((r) => decodeRule(fromHex(enc(encodeRule, r))))).toEqual(want);
+  });
+  const neighs: Array<[string, Parameters<typeof neighFromSpec>[0], number, number, number]> = [
+    ["neigh_add", { dst: "192.0.2.7", lladdr: "02:00:00:00:00:07" }, V0, 28, 0x605],
+    ["neigh_add_v6_router", { dst: "2001:db8::7", lladdr: "02:00:00:00:00:07", state: "stale", router: true }, V0, 28, 0x605],
+    ["neigh_add_proxy", { dst: "192.0.2.99", proxy: true }, V0, 28, 0x605],
+    ["neigh_add_managed", { dst: "192.0.2.10", managed: true }, V0, 28, 0x605],
+    ["neigh_add_noarp", { dst: "192.0.2.11", lladdr: "02:00:00:00:00:0B", state: "noarp", externLearn: true }, V0, 28, 0x605],
+    ["neigh_replace", { dst: "192.0.2.8", lladdr: "02:00:00:00:00:08", state: "reachable", protocol: "static" }, V0, 28, 0x505],
+    ["neigh_change", { dst: "192.0.2.7", lladdr: "2:0:0:0:0:9", state: 4 }, V0, 28, 0x105],
+    ["neigh_del", { dst: "192.0.2.7" }, V0, 29, 0x5],
+    ["neigh_del_proxy", { dst: "192.0.2.99", proxy: true }, V0, 29, 0x5],
+  ];
+  for (const [name, spec, ifindex, type, flags] of neighs) {
+    test(`${name}: the same bytes as ip`, () => {
+      const ip = sent(name, type);
+      expect(ip.flags).toBe(flags);
+      expect(enc(encodeNeighbour, neighFromSpec(spec, ifindex))).toBe(ip.body);
+    });
+  }
+  test("neigh_flush: each delete is a dumped entry the flush selects (not permanent, not noarp)", () => {
+    const fx = load("neigh_flush");
+    const msgs = (dir: string, type: number) => fx.messages.filter((m) => m.dir === dir).flatMap((m) => parseMessages(trimZeros(fromHex(m.hex)))).filter((m) => m.type === type);
+    const deleted = msgs("send", 29).map((m) => decodeNeighbour(m.body).dst);
+    expect(deleted).toEqual(["192.0.2.8", "192.0.2.12", "2001:db8::7"]);
+    const keep = neighFilter({ dev: V0 }, true);
+    const firstDump = msgs("recv", 28).map((m) => decodeNeighbour(m.body)).slice(0, 8);
+    expect(firstDump.filter(keep).map((n) => n.dst)).toEqual(deleted);
   });
   test("rule_add and rule_add_big_table", () => {
     expect(decodeRule(fromHex(enc(encodeRule, ruleFromSpec({ from: "192.0.2.0/24", table: 100, priority: 100, fwmark: 0x10, fwmask: 0xff })))))

@@ -11,6 +11,11 @@ import { decodeRtnl } from "../../netlink/route/decode.ts";
 import { IpNames } from "../../netlink/route/names.ts";
 import type { Rule } from "../../netlink/route/rule.ts";
 import { ruleToIpJson, ruleToIpText } from "../../netlink/view/rule.ts";
+import type { Link } from "../../netlink/route/link.ts";
+import type { Neighbour } from "../../netlink/route/neigh.ts";
+import { type NeighFilter, neighFilter } from "../../netlink/spec/neigh.ts";
+import { linkMap } from "../../netlink/view/context.ts";
+import { neighToIpJson, neighToIpText } from "../../netlink/view/neigh.ts";
 import { FIXTURE_NAME_TEXTS, trimZeros } from "../fixtures/netlink/fixture.ts";
 
 const dir = join(import.meta.dir, "../fixtures/netlink");
@@ -49,5 +54,28 @@ describe("ip rule show: text and JSON from the same bytes", () => {
         expect(rules.map((r) => ruleToIpJson(r, ctx))).toEqual((details ? fx.views!.jsonDetails : fx.views!.json) as never);
       });
     }
+  }
+});
+
+describe("ip neigh show: text and JSON from the same bytes", () => {
+  const cases: Record<string, { filter: NeighFilter; devFiltered?: boolean; stats?: number }> = {
+    neigh_dump: { filter: {} },
+    neigh_dump_dev: { filter: { dev: 3 }, devFiltered: true, stats: 1 },
+    neigh_dump_proxy: { filter: { proxy: true } },
+  };
+  for (const [name, c] of Object.entries(cases)) {
+    const fx = fixtures.find(([n]) => n === name)?.[1];
+    test(`${name} (${fx?.command})`, () => {
+      expect(fx).toBeDefined();
+      const links = linkMap(replies(fx!, RTM.NEWLINK) as Link[]);
+      expect(links.get(3)?.name).toBe("v0");
+      const all = replies(fx!, RTM.NEWNEIGH) as Neighbour[];
+      const shown = all.filter(neighFilter(c.filter, false, names));
+      // ip lists every state but noarp: the dump has noarp entries, the listing does not.
+      if (!c.filter.proxy) expect(all.filter((n) => n.state === 0x40).length).toBe(all.length - shown.length);
+      const ctx = { names, links, devFiltered: c.devFiltered, stats: c.stats };
+      expect(shown.map((n) => neighToIpText(n, ctx) + "\n").join("")).toBe(fx!.views!.text);
+      expect(shown.map((n) => neighToIpJson(n, ctx))).toEqual(fx!.views!.json as never);
+    });
   }
 });
