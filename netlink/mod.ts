@@ -30,8 +30,12 @@ export type { Dev } from "./spec/common.ts";
 export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
 export { addressFromSpec } from "./spec/addr.ts";
 export type { AddressSpec } from "./spec/addr.ts";
-export { routeFromSpec, routeBatchItem } from "./spec/route.ts";
-export type { RouteSpec, RouteMode, RouteGetOptions } from "./spec/route.ts";
+export {
+  routeFromSpec, routeBatchItem, routeGetRequest, routeFilter, routeFilterFamily, routeFilterTable, metricValue, parseRttTime, ROUTE_MODE_FLAGS,
+} from "./spec/route.ts";
+export type { RouteSpec, RouteMode, RouteGetOptions, RouteFilter, NexthopSpec, MetricName, RouteMetricsSpec, DevIndex } from "./spec/route.ts";
+export { printRoute, routeToIpText, familyName } from "./view/route.ts";
+export type { RouteViewContext } from "./view/route.ts";
 export { ruleFromSpec, ruleFilter, parseRange, parseRuleAction } from "./spec/rule.ts";
 export type { RuleSpec, RuleFilter, RuleAction, RangeInput } from "./spec/rule.ts";
 export { NetlinkConn, SocketTransport, fakeConn, fakeTransport, NETLINK_OPT } from "./conn.ts";

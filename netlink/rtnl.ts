@@ -16,7 +16,7 @@ import { monitor, type MonitorEvent } from "./monitor.ts";
 import type { RtnlKind } from "./registry.ts";
 import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, IFF, NDA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F } from "./route/constants.ts";
+import { AF, IFF, NDA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
 import { AttributeEncoder } from "./core/attribute.ts";
 import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
 import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
@@ -28,13 +28,16 @@ import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
 import { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
 import { checkU32, type Dev, num } from "./spec/common.ts";
 import type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
-import { type RouteGetOptions, type RouteMode, type RouteSpec, routeBatchItem, routeSubject } from "./spec/route.ts";
+import { type RouteFilter, routeFilter, routeFilterFamily, routeFilterTable, type RouteGetOptions, routeGetRequest, type RouteMode, type RouteSpec, routeBatchItem, routeSubject } from "./spec/route.ts";
 import { type RuleFilter, ruleFilter, ruleFromSpec, type RuleSpec } from "./spec/rule.ts";
 
 export type { Dev } from "./spec/common.ts";
 export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
 export { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
-export { type RouteGetOptions, type RouteMode, type RouteSpec, routeBatchItem, routeFromSpec } from "./spec/route.ts";
+export {
+  type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMetricsSpec, type RouteMode, type RouteSpec,
+  metricValue, parseRttTime, routeBatchItem, routeFilter, routeFromSpec, routeGetRequest, ROUTE_MODE_FLAGS,
+} from "./spec/route.ts";
 export { type RuleAction, type RuleFilter, type RuleSpec, parseRange, parseRuleAction, ruleFilter, ruleFromSpec } from "./spec/rule.ts";
 export { type NeighFilter, type NeighMode, type NeighSpec, neighFilter, neighFromSpec, parseNudState } from "./spec/neigh.ts";
 export { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts";
@@ -217,39 +220,71 @@ export class Rtnl {
   // ---------------------------------------------------------------- routes
 
   /**
-   * Routes (`ip route show`). `table` defaults to main like ip; "all" dumps every table.
-   * `family` defaults to AF_INET unless `table` is "all" (then both).
+   * Routes (`ip route show`): table main and IPv4 unless told, like ip; `table: "all"` dumps
+   * every table of both families (unless `family` says one). Every selector of
+   * `ip route list` (see {@link RouteFilter}); the kernel filters by table, protocol and
+   * device already. A table that does not exist is ENOENT (main excepted), as with ip.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listRoutes();                                  // ip route show
+   * await nl.listRoutes({ table: "all", family: 10 });      // ip -6 route show table all
+   * await nl.listRoutes({ root: "10.0.0.0/8", protocol: "static", dev: "tk0" });
+   * ```
    */
-  listRoutes(filter: { family?: number; table?: number | string } = {}): Promise<Route[]> {
-    const all = filter.table === "all";
-    const table = all ? 0 : (num(filter.table, parseTable) ?? RT_TABLE.MAIN);
-    const family = filter.family ?? (all ? AF.UNSPEC : AF.INET);
-    return this.conn.dump(
-      RTM.GETROUTE,
-      (w) => encodeRoute(w, { family }),
-      (m) => {
-        if (m.type !== RTM.NEWROUTE) return undefined;
-        const r = decodeRoute(m.body);
-        if (table && r.table !== table) return undefined;
-        if (r.flags & RTM_F.CLONED) return undefined;
-        return r;
-      },
-      "list routes",
-    );
+  async listRoutes(filter: RouteFilter = {}): Promise<Route[]> {
+    const f = await this.resolveRouteFilter(filter);
+    const keep = routeFilter(f);
+    const family = routeFilterFamily(f);
+    const table = routeFilterTable(f);
+    const proto = f.protocol === undefined || f.protocol === "all" ? 0 : num(f.protocol, parseProtocol)!;
+    const cloned = f.cloned || f.table === "cache";
+    const dump = () =>
+      this.conn.dump(
+        RTM.GETROUTE,
+        (w) => encodeRoute(w, { family, protocol: proto, flags: cloned ? RTM_F.CLONED : 0, table: table || undefined, oif: typeof f.dev === "number" ? f.dev : undefined }),
+        (m) => {
+          if (m.type !== RTM.NEWROUTE) return undefined;
+          const r = decodeRoute(m.body);
+          return keep(r) ? r : undefined;
+        },
+        "list routes",
+      );
+    try {
+      return await dump();
+    } catch (e) {
+      // Like ip: a main table that was never created is simply empty.
+      if (e instanceof NetlinkError && e.errno === ERRNO.ENOENT && table === RT_TABLE.MAIN) return [];
+      throw e;
+    }
   }
 
-  /** Resolves `spec.dev` (through `cache` when given) and builds a batch item for a route (see {@link batch}). */
+  private async resolveRouteFilter(f: RouteFilter): Promise<RouteFilter> {
+    if (typeof f.dev !== "string" && typeof f.iif !== "string") return f;
+    return { ...f, dev: f.dev === undefined ? undefined : await this.index(f.dev), iif: f.iif === undefined ? undefined : await this.index(f.iif) };
+  }
+
+  /**
+   * Resolves the devices of `spec` (`dev` and the next hops', through `cache` when given) and
+   * builds a batch item for a route (see {@link batch}).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * const it = await nl.routeItem({ dst: "10.7.0.0/16", nexthops: [{ gateway: "192.0.2.2", dev: "tk0", weight: 2 }, { gateway: "192.0.2.3", dev: "tk0" }] });
+   * await nl.batch([it]);
+   * ```
+   */
   async routeItem(spec: RouteSpec, mode: RouteMode | "delete" = "create", cache?: Map<string, number>): Promise<BatchItem> {
-    let oif: number | undefined;
-    if (typeof spec.dev === "number") oif = spec.dev;
-    else if (spec.dev !== undefined) {
-      oif = cache?.get(spec.dev);
-      if (oif === undefined) {
-        oif = await this.index(spec.dev);
-        cache?.set(spec.dev, oif);
-      }
+    const names = [spec.dev, ...(spec.nexthops ?? []).map((n) => n.dev)].filter((d): d is string => typeof d === "string");
+    const map = cache ?? new Map<string, number>();
+    for (const d of names) {
+      if (!map.has(d)) map.set(d, await this.index(d));
     }
-    const it = routeBatchItem(spec, mode, oif);
+    const it = routeBatchItem(spec, mode, (d) => (typeof d === "number" ? d : map.get(d)!));
     it.subject = routeSubject(spec);
     return it;
   }
@@ -259,55 +294,95 @@ export class Rtnl {
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
-  /** Adds a route (`ip route add`, NLM_F_CREATE|NLM_F_EXCL); EEXIST when it exists. */
+  /**
+   * Adds a route (`ip route add`, NLM_F_CREATE|NLM_F_EXCL); EEXIST when it exists.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addRoute({ dst: "203.0.113.0/24", gateway: "192.0.2.254", dev: "tk0", metric: 10, table: 100 });
+   * await nl.addRoute({ dst: "198.51.100.0/24", dev: "tk0", metrics: { mtu: 1400, rtt: "10ms", initcwnd: 10, congctl: "cubic" }, lock: ["mtu"] });
+   * await nl.addRoute({ dst: "10.0.0.0/8", gateway: "inet6 fe80::1", dev: "tk0" });          // RTA_VIA
+   * await nl.addRoute({ dst: "2001:db8:5::/48", dev: "tk0", pref: "high", expires: 600 });
+   * ```
+   */
   addRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "create");
   }
-  /** Adds or replaces a route (`ip route replace`). */
+  /** Adds or replaces a route (`ip route replace`). @example `await nl.replaceRoute({ dst: "default", gateway: "192.0.2.1" })` */
   replaceRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "replace");
   }
-  /** Appends a route after existing ones with the same key (`ip route append`). */
+  /** Changes an existing route (`ip route change`, NLM_F_REPLACE without CREATE): ENOENT when there is none. @example `await nl.changeRoute({ dst: "10.0.0.0/8", gateway: "192.0.2.2" })` */
+  changeRoute(spec: RouteSpec): Promise<void> {
+    return this.routeOp(spec, "change");
+  }
+  /** Appends a route after existing ones with the same key (`ip route append`). @example `await nl.appendRoute({ dst: "10.0.0.0/8", gateway: "192.0.2.3" })` */
   appendRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "append");
   }
-  /** Deletes a route (`ip route del`); ESRCH when there is none. */
+  /** Adds a route before existing ones with the same key (`ip route prepend`, NLM_F_CREATE only). @example `await nl.prependRoute({ dst: "10.0.0.0/8", gateway: "192.0.2.4" })` */
+  prependRoute(spec: RouteSpec): Promise<void> {
+    return this.routeOp(spec, "prepend");
+  }
+  /** Deletes a route (`ip route del`); ESRCH when there is none. @example `await nl.deleteRoute({ dst: "10.0.0.0/8", table: 100 })` */
   deleteRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "delete");
   }
 
-  /** The route the kernel would use for one destination (`ip route get`). */
+  /**
+   * The route the kernel would use for one destination (`ip route get`): from, iif, oif, mark,
+   * tos, uid, ipproto/sport/dport, fibmatch, connected (see {@link RouteGetOptions}).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.getRoute("192.0.2.77");
+   * await nl.getRoute("198.51.100.9", { uid: 1000, ipProto: "tcp", dport: 443 });
+   * await nl.getRoute("203.0.113.9", { fibMatch: true });
+   * ```
+   */
   async getRoute(dst: string, opts: RouteGetOptions = {}): Promise<Route> {
-    const p = parsePrefix(dst);
-    const r: Partial<Route> = {
-      family: p.family,
-      dstLen: p.bytes.length * 8,
-      dst: formatAddr(p.bytes),
-      // IPv6's strict check refuses RTM_F_LOOKUP_TABLE (it always reports the table): IPv4 only, like ip.
-      flags: (p.family === AF.INET ? RTM_F.LOOKUP_TABLE : 0) | (opts.fibMatch ? RTM_F.FIB_MATCH : 0),
-    };
-    if (opts.from !== undefined) {
-      const s = parsePrefix(opts.from, p.family);
-      r.src = formatAddr(s.bytes);
-      r.srcLen = s.len;
-    }
-    if (opts.iif !== undefined) r.iif = await this.index(opts.iif);
-    if (opts.oif !== undefined) r.oif = await this.index(opts.oif);
-    if (opts.mark !== undefined) r.mark = opts.mark;
-    return this.conn.get(RTM.GETROUTE, 0, (w) => encodeRoute(w, r), (m) => decodeRoute(m.body), "get route", dst);
+    const iif = opts.iif === undefined ? undefined : await this.index(opts.iif);
+    const oif = opts.oif === undefined ? undefined : await this.index(opts.oif);
+    const req = routeGetRequest(dst, opts, iif, oif);
+    const get = (r: Partial<Route>) => this.conn.get(RTM.GETROUTE, 0, (w) => encodeRoute(w, r), (m) => decodeRoute(m.body), "get route", dst);
+    const first = await get(req);
+    if (!opts.connected || opts.from !== undefined) return first;
+    const from = first.prefsrc ?? first.src;
+    if (from === undefined) throw new NetlinkError("get route", ERRNO.EADDRNOTAVAIL, { subject: dst, extackMessage: "the route has no source address to connect from" });
+    return get({ ...req, src: from, srcLen: req.family === AF.INET ? 32 : 128 });
   }
 
-  /** Deletes the routes of a table that `match` selects (all of them by default); returns how many. */
-  async flushRoutes(filter: { family?: number; table?: number | string; dev?: Dev; protocol?: number | string } = {}, match: (r: Route) => boolean = () => true): Promise<number> {
-    const oif = filter.dev === undefined ? undefined : await this.index(filter.dev);
-    const proto = num(filter.protocol, parseProtocol);
-    const routes = (await this.listRoutes(filter)).filter((r) => (oif === undefined || r.oif === oif) && (proto === undefined || r.protocol === proto) && match(r));
-    const res = await this.conn.batch(
-      routes.map((r) => ({ type: RTM.DELROUTE, flags: 0, body: (w: ByteWriter) => encodeRoute(w, { ...r, cacheInfo: undefined }), op: "flush route", subject: r.dst ?? "default" })),
-    );
-    const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ESRCH);
-    if (bad && !bad.ok) throw bad.error;
-    return routes.length;
+  /**
+   * `ip route flush`: deletes the routes `filter` selects (ip's selectors; IPv4 unless a
+   * family is given or the table is "all") and `match` keeps, in rounds until none is left.
+   * Returns how many were deleted. Pass the family explicitly to flush IPv6 (the CLI does).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushRoutes({ table: 100 });                          // IPv4 routes of table 100
+   * await nl.flushRoutes({ family: 10, table: "all", protocol: 84 });
+   * await nl.flushRoutes({ dev: "tk0" });
+   * ```
+   */
+  async flushRoutes(filter: RouteFilter = {}, match: (r: Route) => boolean = () => true): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < 64; round++) {
+      const routes = (await this.listRoutes(filter)).filter((r) => match(r) && !isIpv6NullEntry(r));
+      if (!routes.length) break;
+      const res = await this.conn.batch(
+        routes.map((r) => ({ type: RTM.DELROUTE, flags: 0, body: (w: ByteWriter) => encodeRoute(w, { ...r, cacheInfo: undefined }), op: "flush route", subject: r.dst ?? "default" })),
+      );
+      const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ESRCH && x.error.errno !== ERRNO.ENOENT);
+      if (bad && !bad.ok) throw bad.error;
+      total += routes.length;
+    }
+    return total;
   }
 
   // ---------------------------------------------------------------- rules
@@ -610,6 +685,11 @@ export class Rtnl {
   monitor(opts: { kinds?: readonly RtnlKind[]; groups?: readonly number[]; rcvbuf?: number } = {}): AsyncIterableIterator<MonitorEvent> {
     return monitor({ ...this.openOpts, kinds: opts.kinds, groups: opts.groups, rcvbuf: opts.rcvbuf ?? this.openOpts.rcvbuf });
   }
+}
+
+/** The IPv6 null entry (default unreachable, metric 0xffffffff) that ip's flush leaves alone. */
+function isIpv6NullEntry(r: Route): boolean {
+  return r.family === AF.INET6 && r.dstLen === 0 && r.type === RTN.UNREACHABLE && r.priority === 0xffffffff;
 }
 
 /** What a rule is about, for messages: "pref 100 from 192.0.2.0/24 lookup 100". */

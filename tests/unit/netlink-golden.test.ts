@@ -13,6 +13,7 @@ import { encodeAddress, decodeAddress } from "../../netlink/route/addr.ts";
 import { encodeRoute, decodeRoute } from "../../netlink/route/route.ts";
 import { encodeRule, decodeRule } from "../../netlink/route/rule.ts";
 import { addressFromSpec, routeFromSpec, ruleFromSpec } from "../../netlink/rtnl.ts";
+import { routeFilter, routeGetRequest } from "../../netlink/spec/route.ts";
 import { RTNL_KINDS, RTNL_TYPES, type RtnlKind, type RtnlType } from "../../netlink/registry.ts";
 import { decodeNeighbour, encodeNeighbour } from "../../netlink/route/neigh.ts";
 import { neighFilter, neighFromSpec } from "../../netlink/spec/neigh.ts";
@@ -99,6 +100,46 @@ describe("the library builds the same request bytes as iproute2", () => {
       expect(enc(encodeRoute, routeFromSpec(spec, oif))).toBe(ip.body);
     });
   }
+  const V1 = 2;
+  const dev = (d: string | number) => (d === "v0" ? V0 : d === "v1" ? V1 : Number(d));
+  const metrics = {
+    mtu: 1400, window: 65535, rtt: "10ms", rttvar: "5ms", ssthresh: 10, cwnd: 20, initcwnd: 10, initrwnd: 20, advmss: 1360,
+    reordering: 3, hoplimit: 64, features: "ecn", quickack: 1, fastopen_no_cookie: 1, congctl: "cubic", rto_min: "200ms",
+  } as const;
+  const richer: Array<[string, Parameters<typeof routeFromSpec>[0], number, number]> = [
+    ["route_add_multipath", { dst: "10.7.0.0/16", nexthops: [{ gateway: "192.0.2.2", dev: "v0", weight: 2 }, { gateway: "198.51.100.3", dev: "v1", onlink: true }] }, 24, 0x605],
+    ["route_add_metrics_lock", { dst: "198.51.100.0/24", gateway: "192.0.2.254", metrics, lock: ["mtu", "rttvar", "congctl"] }, 24, 0x605],
+    ["route_add_via_inet6", { dst: "10.8.0.0/16", gateway: "inet6 2001:db8::ff", dev: "v0" }, 24, 0x605],
+    ["route_add_v6_pref_expires", { dst: "2001:db8:5::/48", gateway: "2001:db8::ff", dev: "v0", pref: "high", expires: 600 }, 24, 0x605],
+    ["route_add_tos_realms", { dst: "10.9.9.0/24", dev: "v0", tos: "0x10", realms: "3/4", protocol: "static" }, 24, 0x605],
+    ["route_add_local", { dst: "192.0.2.200", type: "local", dev: "v0" }, 24, 0x605],
+    ["route_add_throw_src", { dst: "2001:db8:7::/48", src: "2001:db8:8::/48", type: "throw", table: 10 }, 24, 0x605],
+    ["route_change", { dst: "203.0.113.0/24", gateway: "192.0.2.253", dev: "v0", metric: 0 }, 24, 0x105],
+    ["route_prepend", { dst: "203.0.113.0/24", gateway: "192.0.2.253", table: 9 }, 24, 0x405],
+    ["route_del_local", { dst: "192.0.2.200", type: "local", dev: "v0" }, 25, 0x5],
+    ["route_del_v6", { dst: "2001:db8:1::/48" }, 25, 0x5],
+  ];
+  for (const [name, spec, type, flags] of richer) {
+    test(`${name}: same attributes as ip`, () => {
+      const ip = sent(name, type);
+      expect(ip.flags).toBe(flags);
+      expect(decodeRoute(fromHex(enc(encodeRoute, routeFromSpec(spec, dev, type === 25))))).toEqual(decodeRoute(fromHex(ip.body)));
+    });
+  }
+  test("route_get_options: uid, ipproto, ports, tos, mark, oif as ip sends them", () => {
+    const req = routeGetRequest("192.0.2.77", { from: "192.0.2.1", uid: 1000, ipProto: "6", sport: 1234, dport: 80, tos: "0x10", mark: 7 }, undefined, V0);
+    expect(decodeRoute(fromHex(enc(encodeRoute, req)))).toEqual(decodeRoute(fromHex(sent("route_get_options", 26).body)));
+    expect(decodeRoute(fromHex(enc(encodeRoute, routeGetRequest("2001:db8::77"))))).toEqual(decodeRoute(fromHex(sent("route_get_v6", 26).body)));
+  });
+  test("route_flush_table: without a family ip deletes the IPv4 routes of the table only", () => {
+    const fx = load("route_flush_table");
+    const msgs = (dir: string, t: number) => fx.messages.filter((m) => m.dir === dir).flatMap((m) => parseMessages(trimZeros(fromHex(m.hex)))).filter((m) => m.type === t);
+    const deleted = msgs("send", 25).map((m) => decodeRoute(m.body));
+    expect(deleted.map((r) => r.dst)).toEqual(["10.12.0.0", "10.13.0.0", "10.14.0.0", "10.15.0.0"]);
+    const dumped = msgs("recv", 24).map((m) => decodeRoute(m.body));
+    expect(dumped.filter(routeFilter({ table: 100 }))).toEqual(deleted);
+    expect(dumped.some((r) => r.family === 10 && r.table === 100)).toBe(false); // ip asked for IPv4 only
+  });
   test("route_del", () => {
     expect(enc(encodeRoute, routeFromSpec({ dst: "203.0.113.0/24", gateway: "192.0.2.254" }, undefined, true))).toBe(sent("route_del", 25).body);
   });

@@ -16,6 +16,9 @@ import type { Neighbour } from "../../netlink/route/neigh.ts";
 import { type NeighFilter, neighFilter } from "../../netlink/spec/neigh.ts";
 import { linkMap } from "../../netlink/view/context.ts";
 import { neighToIpJson, neighToIpText } from "../../netlink/view/neigh.ts";
+import type { Route } from "../../netlink/route/route.ts";
+import { type RouteFilter, routeFilter } from "../../netlink/spec/route.ts";
+import { routeToIpJson, routeToIpText } from "../../netlink/view/route.ts";
 import { FIXTURE_NAME_TEXTS, trimZeros } from "../fixtures/netlink/fixture.ts";
 
 const dir = join(import.meta.dir, "../fixtures/netlink");
@@ -77,5 +80,30 @@ describe("ip neigh show: text and JSON from the same bytes", () => {
       expect(shown.map((n) => neighToIpText(n, ctx) + "\n").join("")).toBe(fx!.views!.text);
       expect(shown.map((n) => neighToIpJson(n, ctx))).toEqual(fx!.views!.json as never);
     });
+  }
+});
+
+describe("ip route show: text and JSON from the same bytes", () => {
+  const cases: Record<string, RouteFilter> = {
+    route_dump_rich: { table: "all" },
+    route_dump_main: {},
+    route_dump_selectors: { table: "all", root: "10.0.0.0/8", protocol: "static" },
+  };
+  for (const [name, filter] of Object.entries(cases)) {
+    const fx = fixtures.find(([n]) => n === name)?.[1];
+    for (const details of [false, true]) {
+      test(`${name} (${fx?.command}${details ? ", -d" : ""})`, () => {
+        expect(fx).toBeDefined();
+        const links = linkMap(replies(fx!, RTM.NEWLINK) as Link[]);
+        const routes = (replies(fx!, RTM.NEWROUTE) as Route[]).filter(routeFilter(filter, names));
+        const ctx = { names, links, details, routeFilter: filter };
+        expect(routes.map((r) => routeToIpText(r, ctx) + "\n").join("")).toBe(details ? fx!.views!.textDetails : fx!.views!.text);
+        // expires counts down between ip's two runs: compare it within a second.
+        const theirs = (details ? fx!.views!.jsonDetails : fx!.views!.json) as Array<Record<string, unknown>>;
+        const ours = routes.map((r) => routeToIpJson(r, ctx));
+        for (const [i, o] of ours.entries()) if (typeof o.expires === "number" && typeof theirs[i]?.expires === "number") expect(Math.abs(o.expires - (theirs[i]!.expires as number))).toBeLessThanOrEqual(1), (o.expires = theirs[i]!.expires as number);
+        expect(ours).toEqual(theirs as never);
+      });
+    }
   }
 });
