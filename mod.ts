@@ -60,6 +60,8 @@ export { NUD, NTF } from "./netlink/route/constants.ts";
 export { ruleFilter, parseRange, type RuleFilter } from "./netlink/spec/rule.ts";
 export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFilter, type NeighMode } from "./netlink/spec/neigh.ts";
 export { ruleToIpText } from "./netlink/view/rule.ts";
+export { addressToIpText } from "./netlink/view/addr.ts";
+export { addressFilter, addressSpecWarnings, parseLifetime, type AddressFilter, type AddressMode } from "./netlink/spec/addr.ts";
 export { routeToIpText, type RouteViewContext } from "./netlink/view/route.ts";
 export { routeFilter, routeGetRequest, metricValue, parseRttTime, type RouteFilter, type NexthopSpec, type MetricName } from "./netlink/spec/route.ts";
 export { neighToIpJson, neighToIpText } from "./netlink/view/neigh.ts";

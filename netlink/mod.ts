@@ -28,8 +28,9 @@ export { printNeigh, neighToIpJson, neighToIpText } from "./view/neigh.ts";
 export type { MonitorEvent } from "./monitor.ts";
 export type { Dev } from "./spec/common.ts";
 export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
-export { addressFromSpec } from "./spec/addr.ts";
-export type { AddressSpec } from "./spec/addr.ts";
+export { addressFromSpec, addressFilter, addressFlagFilter, addressSpecWarnings, parseLifetime, globRegExp, ADDRESS_FLAG_WORDS } from "./spec/addr.ts";
+export type { AddressSpec, AddressFilter, AddressMode } from "./spec/addr.ts";
+export { printAddress, addressToIpText } from "./view/addr.ts";
 export {
   routeFromSpec, routeBatchItem, routeGetRequest, routeFilter, routeFilterFamily, routeFilterTable, metricValue, parseRttTime, ROUTE_MODE_FLAGS,
 } from "./spec/route.ts";

@@ -16,7 +16,7 @@ import { monitor, type MonitorEvent } from "./monitor.ts";
 import type { RtnlKind } from "./registry.ts";
 import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, IFF, NDA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
+import { AF, IFA_F, IFF, NDA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
 import { AttributeEncoder } from "./core/attribute.ts";
 import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
 import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
@@ -25,7 +25,7 @@ import { decodeLink, encodeLink, type Link } from "./route/link.ts";
 import { isDefaultIpNamesSet, parseProtocol, parseTable } from "./route/names.ts";
 import { decodeRoute, encodeRoute, type Route } from "./route/route.ts";
 import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
-import { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
+import { type AddressFilter, addressFilter, addressFlagFilter, type AddressMode, type AddressSpec, addressFromSpec } from "./spec/addr.ts";
 import { checkU32, type Dev, num } from "./spec/common.ts";
 import type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
 import { type RouteFilter, routeFilter, routeFilterFamily, routeFilterTable, type RouteGetOptions, routeGetRequest, type RouteMode, type RouteSpec, routeBatchItem, routeSubject } from "./spec/route.ts";
@@ -33,7 +33,7 @@ import { type RuleFilter, ruleFilter, ruleFromSpec, type RuleSpec } from "./spec
 
 export type { Dev } from "./spec/common.ts";
 export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
-export { type AddressSpec, addressFromSpec } from "./spec/addr.ts";
+export { type AddressFilter, type AddressMode, type AddressSpec, addressFilter, addressFromSpec, addressSpecWarnings, parseLifetime } from "./spec/addr.ts";
 export {
   type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMetricsSpec, type RouteMode, type RouteSpec,
   metricValue, parseRttTime, routeBatchItem, routeFilter, routeFromSpec, routeGetRequest, ROUTE_MODE_FLAGS,
@@ -146,26 +146,51 @@ export class Rtnl {
 
   // ---------------------------------------------------------------- addresses
 
-  /** Addresses (`ip addr show`), optionally of one family / device. */
-  async listAddresses(filter: { family?: number; dev?: Dev } = {}): Promise<Address[]> {
+  /**
+   * Addresses (`ip addr show`): both families unless told; the selectors of `ip addr show`
+   * that apply to addresses (see {@link AddressFilter}); the kernel filters by device already.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listAddresses({ dev: "tk0" });
+   * await nl.listAddresses({ family: 2, scope: "global", flags: ["-secondary"] });
+   * await nl.listAddresses({ label: "tk0:*" });
+   * ```
+   */
+  async listAddresses(filter: AddressFilter = {}): Promise<Address[]> {
     const index = filter.dev === undefined ? 0 : await this.index(filter.dev);
+    const keep = addressFilter({ ...filter, dev: index || undefined }, filter.label === undefined ? undefined : this.linkNames(await this.listLinks()));
     return this.conn.dump(
       RTM.GETADDR,
       (w) => encodeAddress(w, { family: filter.family ?? AF.UNSPEC, index }),
       (m) => {
         if (m.type !== RTM.NEWADDR) return undefined;
         const a = decodeAddress(m.body);
-        return index && a.index !== index ? undefined : a;
+        return keep(a) ? a : undefined;
       },
       "list addresses",
     );
   }
 
+  private linkNames(links: readonly Link[]): (index: number) => string | undefined {
+    const m = new Map(links.map((l) => [l.index, l.name]));
+    return (i) => m.get(i);
+  }
+
   /**
-   * Builds a batch item for an address (`mode` "create" = ip addr add, "replace", "delete"),
-   * resolving `spec.dev` through `cache` when given (see {@link batch}).
+   * Builds a batch item for an address (`mode` "create" = ip addr add, "replace", "change",
+   * "delete"), resolving `spec.dev` through `cache` when given (see {@link batch}).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.batch([await nl.addressItem({ dev: "tk0", address: "192.0.2.1/24", broadcast: "+" })]);
+   * ```
    */
-  async addressItem(spec: AddressSpec, mode: "create" | "replace" | "delete" = "create", cache?: Map<string, number>): Promise<BatchItem> {
+  async addressItem(spec: AddressSpec, mode: AddressMode = "create", cache?: Map<string, number>): Promise<BatchItem> {
     let index: number | undefined;
     if (typeof spec.dev === "number") index = spec.dev;
     else {
@@ -179,42 +204,87 @@ export class Rtnl {
     const a = addressFromSpec(spec, index, del);
     return {
       type: del ? RTM.DELADDR : RTM.NEWADDR,
-      flags: mode === "create" ? NLM_F.CREATE | NLM_F.EXCL : mode === "replace" ? NLM_F.CREATE | NLM_F.REPLACE : 0,
+      flags: mode === "create" ? NLM_F.CREATE | NLM_F.EXCL : mode === "replace" ? NLM_F.CREATE | NLM_F.REPLACE : mode === "change" ? NLM_F.REPLACE : 0,
       body: (w) => encodeAddress(w, a),
-      op: del ? "delete address" : mode === "replace" ? "replace address" : "add address",
+      op: del ? "delete address" : mode === "create" ? "add address" : `${mode} address`,
       subject: spec.address,
     };
   }
 
-  /** Adds an address (`ip addr add`); EEXIST when it is there already. */
-  async addAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addressItem(spec, "create");
+  private async addressOp(spec: AddressSpec, mode: AddressMode): Promise<void> {
+    const it = await this.addressItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
-  /** Adds or updates an address (`ip addr replace`). */
-  async replaceAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addressItem(spec, "replace");
-    await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
+  /**
+   * Adds an address (`ip addr add`); EEXIST when it is there already.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addAddress({ dev: "tk0", address: "192.0.2.1/24", broadcast: "+", label: "tk0:a" });
+   * await nl.addAddress({ dev: "tk0", address: "192.0.2.9", peer: "198.51.100.1/32" });
+   * await nl.addAddress({ dev: "tk0", address: "2001:db8::1/64", flags: ["nodad", "noprefixroute"], validLft: 3600, preferredLft: 1800 });
+   * ```
+   */
+  addAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "create");
+  }
+  /** Adds or updates an address (`ip addr replace`). @example `await nl.replaceAddress({ dev: "tk0", address: "192.0.2.1/24", validLft: 600, preferredLft: 300 })` */
+  replaceAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "replace");
+  }
+  /** Updates an address (`ip addr change`, NLM_F_REPLACE only; the kernel creates a missing one all the same, as with ip). @example `await nl.changeAddress({ dev: "tk0", address: "192.0.2.1/24", metric: 50 })` */
+  changeAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "change");
+  }
+  /**
+   * Deletes an address (`ip addr del`). A bare IPv4 address ("10.30.151.99") deletes it whatever
+   * its prefix length, as ip does (see addressSpecWarnings for ip's warning).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * await Rtnl.open().deleteAddress({ dev: "tk0", address: "192.0.2.1" });
+   * ```
+   */
+  deleteAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "delete");
   }
 
-  /** Deletes an address (`ip addr del`). */
-  async deleteAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addressItem(spec, "delete");
-    await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
-  }
-
-  /** Deletes every address of a device (of one family if given); returns how many. */
-  async flushAddresses(filter: { dev: Dev; family?: number }): Promise<number> {
-    const addrs = await this.listAddresses(filter);
-    // Secondaries go with their primary: delete secondaries first, then ignore EADDRNOTAVAIL.
-    addrs.sort((a, b) => (b.flags & 1) - (a.flags & 1));
-    const res = await this.conn.batch(
-      addrs.map((a) => ({ type: RTM.DELADDR, flags: 0, body: (w: ByteWriter) => encodeAddress(w, { ...a, cacheInfo: undefined }), op: "flush address", subject: a.local ?? a.address })),
-    );
-    const bad = res.find((r) => !r.ok && r.error.errno !== ERRNO.EADDRNOTAVAIL);
-    if (bad && !bad.ok) throw bad.error;
-    return addrs.length;
+  /**
+   * `ip addr flush`: deletes the addresses `filter` selects (both families unless told), in
+   * rounds like ip (a primary's deletion can promote or remove its secondaries); with the
+   * `primary` flag selector, one round only. Returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushAddresses({ dev: "tk0" });
+   * await nl.flushAddresses({ dev: "tk0", family: 10, scope: "global" });
+   * await nl.flushAddresses({ label: "tk0:*" });
+   * ```
+   */
+  async flushAddresses(filter: AddressFilter = {}): Promise<number> {
+    const fl = addressFlagFilter(filter.flags ?? []);
+    const once = (fl.mask & IFA_F.SECONDARY) !== 0 && !(fl.flags & IFA_F.SECONDARY);
+    let total = 0;
+    for (let round = 0; round < 10; round++) {
+      const addrs = await this.listAddresses(filter);
+      if (!addrs.length) break;
+      // Secondaries first, so that deleting a primary does not pull them away under us.
+      addrs.sort((a, b) => (b.flags & IFA_F.SECONDARY) - (a.flags & IFA_F.SECONDARY));
+      const res = await this.conn.batch(
+        addrs.map((a) => ({ type: RTM.DELADDR, flags: 0, body: (w: ByteWriter) => encodeAddress(w, { ...a, cacheInfo: undefined }), op: "flush address", subject: a.local ?? a.address })),
+      );
+      const bad = res.find((r) => !r.ok && r.error.errno !== ERRNO.EADDRNOTAVAIL && r.error.errno !== ERRNO.ENOENT);
+      if (bad && !bad.ok) throw bad.error;
+      total += res.filter((r) => r.ok).length;
+      if (once) break;
+    }
+    return total;
   }
 
   // ---------------------------------------------------------------- routes

@@ -15,6 +15,8 @@ import { type IpJsonContext, ifName } from "../view/context.ts";
 export { type IpJsonContext, linkMap } from "../view/context.ts";
 export { ruleToIpJson } from "../view/rule.ts";
 export { routeToIpJson } from "../view/route.ts";
+export { addressToIpJson } from "../view/addr.ts";
+import { addressToIpJson } from "../view/addr.ts";
 
 type Json = Record<string, unknown>;
 
@@ -114,41 +116,6 @@ export function linkToIpJson(l: Link, ctx: IpJsonContext = {}): Json {
   return linkCommon(l, ctx, true);
 }
 
-/**
- * One `addr_info` entry as `ip -j addr` prints it: local, address (the peer, only when it
- * differs from local), prefixlen, broadcast, scope, flags, label, lifetimes.
- *
- * @example
- * ```ts
- * import { addressToIpJson } from "./json.ts";
- * addressToIpJson({ family: 2, prefixLen: 32, flags: 0x80, scope: 0, index: 4, local: "192.0.2.9", address: "198.51.100.1" });
- * // { family: "inet", local: "192.0.2.9", address: "198.51.100.1", prefixlen: 32, scope: "global" }
- * ```
- */
-export function addressToIpJson(a: Address): Json {
-  const j: Json = { family: familyName(a.family) };
-  const local = a.local ?? a.address;
-  const peer = a.address ?? a.local;
-  if (local !== undefined) {
-    j.local = local;
-    if (peer !== undefined && peer !== local) j.address = peer;
-    j.prefixlen = a.prefixLen;
-    if (a.rtPriority !== undefined) j.metric = a.rtPriority;
-  }
-  if (a.broadcast !== undefined) j.broadcast = a.broadcast;
-  if (a.anycast !== undefined) j.anycast = a.anycast;
-  j.scope = scopeName(a.scope);
-  const f = addressFlagNames(a.flags, a.family);
-  for (const n of f.names) j[n] = true;
-  if (f.rest) j.ifa_flags = f.rest.toString(16).padStart(2, "0");
-  if (a.label !== undefined) j.label = a.label;
-  if (a.cacheInfo) {
-    j.valid_life_time = a.cacheInfo.valid;
-    const p = a.cacheInfo.preferred;
-    j.preferred_life_time = p !== INFINITY_LIFE_TIME && a.flags & 0x20 ? p | 0 : p;
-  }
-  return j;
-}
 
 /**
  * A link with its addresses as `ip -j addr show` prints it (no linkmode; `addr_info` always).
@@ -162,7 +129,7 @@ export function addressToIpJson(a: Address): Json {
  */
 export function linkAddressesToIpJson(l: Link, addrs: readonly Address[], ctx: IpJsonContext = {}): Json {
   const j = linkCommon(l, ctx, false);
-  j.addr_info = addrs.filter((a) => a.index === l.index).map(addressToIpJson);
+  j.addr_info = addrs.filter((a) => a.index === l.index).map((a) => addressToIpJson(a, ctx));
   return j;
 }
 

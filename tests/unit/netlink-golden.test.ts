@@ -14,6 +14,7 @@ import { encodeRoute, decodeRoute } from "../../netlink/route/route.ts";
 import { encodeRule, decodeRule } from "../../netlink/route/rule.ts";
 import { addressFromSpec, routeFromSpec, ruleFromSpec } from "../../netlink/rtnl.ts";
 import { routeFilter, routeGetRequest } from "../../netlink/spec/route.ts";
+import { addressFilter } from "../../netlink/spec/addr.ts";
 import { RTNL_KINDS, RTNL_TYPES, type RtnlKind, type RtnlType } from "../../netlink/registry.ts";
 import { decodeNeighbour, encodeNeighbour } from "../../netlink/route/neigh.ts";
 import { neighFilter, neighFromSpec } from "../../netlink/spec/neigh.ts";
@@ -139,6 +140,42 @@ describe("the library builds the same request bytes as iproute2", () => {
     const dumped = msgs("recv", 24).map((m) => decodeRoute(m.body));
     expect(dumped.filter(routeFilter({ table: 100 }))).toEqual(deleted);
     expect(dumped.some((r) => r.family === 10 && r.table === 100)).toBe(false); // ip asked for IPv4 only
+  });
+  const addrs: Array<[string, Parameters<typeof addressFromSpec>[0], number, number]> = [
+    ["addr_add_brd_31", { dev: V0, address: "10.9.8.2/31", broadcast: "+" }, 20, 0x605],
+    ["addr_add_brd_32", { dev: V0, address: "10.9.9.9/32", broadcast: "+" }, 20, 0x605],
+    ["addr_add_brd_minus", { dev: V0, address: "10.9.6.2/24", broadcast: "-" }, 20, 0x605],
+    ["addr_add_peer_brd", { dev: V0, address: "10.9.5.1", peer: "10.9.5.2/30", broadcast: "+" }, 20, 0x605],
+    ["addr_add_v6_flags", { dev: V0, address: "2001:db8:2::1/64", flags: ["home", "mngtmpaddr", "optimistic", "noprefixroute"] }, 20, 0x605],
+    ["addr_add_v4_flags_ignored", { dev: V0, address: "192.0.2.9/24", flags: ["nodad", "home", "permanent", "noprefixroute"] }, 20, 0x605],
+    ["addr_add_autojoin", { dev: V0, address: "239.1.1.1/32", flags: ["autojoin"] }, 20, 0x605],
+    ["addr_add_local_metric", { dev: V0, address: "192.0.2.77/24", metric: 50, scope: "link", anycast: "192.0.2.78" }, 20, 0x605],
+    ["addr_replace", { dev: V0, address: "192.0.2.1/24", validLft: 600, preferredLft: 300 }, 20, 0x505],
+    ["addr_change", { dev: V0, address: "192.0.2.1/24", metric: 7 }, 20, 0x105],
+    ["addr_del_bare", { dev: V0, address: "10.30.151.99" }, 21, 0x5],
+    ["addr_del_bare_v6", { dev: V0, address: "2001:db8::1" }, 21, 0x5],
+    ["addr_del", { dev: V0, address: "192.0.2.1/24" }, 21, 0x5],
+  ];
+  for (const [name, spec, type, flags] of addrs) {
+    test(`${name}: same attributes as ip`, () => {
+      const ip = sent(name, type);
+      expect(ip.flags).toBe(flags);
+      expect(decodeAddress(fromHex(enc(encodeAddress, addressFromSpec(spec, V0, type === 21))))).toEqual(decodeAddress(fromHex(ip.body)));
+    });
+  }
+  test("addr_flush_dev / addr_flush_label: the first round deletes exactly the dumped addresses the selectors pick", () => {
+    for (const [name, filter, want] of [
+      ["addr_flush_dev", { dev: V0 }, 7],
+      ["addr_flush_label", { family: 2, label: "v0:*" }, 2],
+    ] as const) {
+      const fx = load(name);
+      // Chronological: the dump's replies come before the first buffer of deletes.
+      const firstDel = fx.messages.findIndex((m) => m.dir === "send" && parseMessages(trimZeros(fromHex(m.hex))).some((x) => x.type === 21));
+      const dumped = fx.messages.slice(0, firstDel).filter((m) => m.dir === "recv").flatMap((m) => parseMessages(trimZeros(fromHex(m.hex)))).filter((m) => m.type === 20).map((m) => decodeAddress(m.body));
+      const deleted = parseMessages(trimZeros(fromHex(fx.messages[firstDel]!.hex))).filter((x) => x.type === 21).map((m) => decodeAddress(m.body));
+      expect(deleted.length).toBe(want);
+      expect(dumped.filter(addressFilter(filter, (i) => (i === V0 ? "v0" : "v1")))).toEqual(deleted);
+    }
   });
   test("route_del", () => {
     expect(enc(encodeRoute, routeFromSpec({ dst: "203.0.113.0/24", gateway: "192.0.2.254" }, undefined, true))).toBe(sent("route_del", 25).body);

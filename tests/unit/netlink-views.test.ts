@@ -19,6 +19,8 @@ import { neighToIpJson, neighToIpText } from "../../netlink/view/neigh.ts";
 import type { Route } from "../../netlink/route/route.ts";
 import { type RouteFilter, routeFilter } from "../../netlink/spec/route.ts";
 import { routeToIpJson, routeToIpText } from "../../netlink/view/route.ts";
+import type { Address } from "../../netlink/route/addr.ts";
+import { addressToIpJson, addressToIpText } from "../../netlink/view/addr.ts";
 import { FIXTURE_NAME_TEXTS, trimZeros } from "../fixtures/netlink/fixture.ts";
 
 const dir = join(import.meta.dir, "../fixtures/netlink");
@@ -106,4 +108,30 @@ describe("ip route show: text and JSON from the same bytes", () => {
       });
     }
   }
+});
+
+describe("ip addr show: the address lines and addr_info from the same bytes", () => {
+  const fx = fixtures.find(([n]) => n === "addr_dump_rich")?.[1];
+  test(`addr_dump_rich (${fx?.command})`, () => {
+    expect(fx).toBeDefined();
+    const links = replies(fx!, RTM.NEWLINK) as Link[];
+    const addrs = replies(fx!, RTM.NEWADDR) as Address[];
+    const ctx = { names, links: linkMap(links) };
+    const ours = links.flatMap((l) => addrs.filter((a) => a.index === l.index).map((a) => addressToIpText(a, ctx) + "\n")).join("");
+    const theirs = fx!.views!.text.split("\n").filter((l) => l.startsWith("    inet") || l.startsWith("       valid_lft")).map((l) => l + "\n").join("");
+    expect(theirs.split("\n").length).toBeGreaterThan(20);
+    expect(ours).toBe(theirs);
+    // JSON: the addr_info of every link (lifetimes tick between ip's two runs: within a second).
+    const j = fx!.views!.json as Array<{ ifindex: number; addr_info: Array<Record<string, number>> }>;
+    for (const l of j) {
+      const mine = addrs.filter((a) => a.index === l.ifindex).map((a) => addressToIpJson(a, ctx));
+      for (const [i, m] of mine.entries()) {
+        for (const k of ["valid_life_time", "preferred_life_time"] as const) {
+          const t = l.addr_info[i]?.[k];
+          if (typeof m[k] === "number" && typeof t === "number" && Math.abs((m[k] as number) - t) <= 1) m[k] = t;
+        }
+      }
+      expect(mine).toEqual(l.addr_info as never);
+    }
+  });
 });
