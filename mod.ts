@@ -61,6 +61,8 @@ export { ruleFilter, parseRange, type RuleFilter } from "./netlink/spec/rule.ts"
 export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFilter, type NeighMode } from "./netlink/spec/neigh.ts";
 export { ruleToIpText } from "./netlink/view/rule.ts";
 export { addressToIpText } from "./netlink/view/addr.ts";
+export { linkToIpText, linkAddressesToIpText, type LinkViewContext } from "./netlink/view/link.ts";
+export { linkFromSpec, linkFromChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec } from "./netlink/spec/link.ts";
 export { addressFilter, addressSpecWarnings, parseLifetime, type AddressFilter, type AddressMode } from "./netlink/spec/addr.ts";
 export { routeToIpText, type RouteViewContext } from "./netlink/view/route.ts";
 export { routeFilter, routeGetRequest, metricValue, parseRttTime, type RouteFilter, type NexthopSpec, type MetricName } from "./netlink/spec/route.ts";

@@ -9,7 +9,7 @@
 import type { ByteWriter } from "./core/writer.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
 import { RTM, RTNLGRP } from "./route/constants.ts";
-import { linkToIpJson } from "./route/json.ts";
+import { linkToIpJson, linkToIpText } from "./view/link.ts";
 import { addressToIpJson, addressToIpText } from "./view/addr.ts";
 import { routeToIpJson, routeToIpText } from "./view/route.ts";
 import { decodeLink, encodeLink, type Link } from "./route/link.ts";
@@ -49,7 +49,7 @@ function rtnlType<T>(t: RtnlType<T>): RtnlType<T> {
  * ```
  */
 export const RTNL_TYPES = {
-  link: rtnlType<Link>({ messages: { new: RTM.NEWLINK, del: RTM.DELLINK, get: RTM.GETLINK, set: RTM.SETLINK }, decode: decodeLink, encode: encodeLink, groups: [RTNLGRP.LINK], json: linkToIpJson }),
+  link: rtnlType<Link>({ messages: { new: RTM.NEWLINK, del: RTM.DELLINK, get: RTM.GETLINK, set: RTM.SETLINK }, decode: decodeLink, encode: encodeLink, groups: [RTNLGRP.LINK], json: linkToIpJson, text: linkToIpText }),
   address: rtnlType<Address>({ messages: { new: RTM.NEWADDR, del: RTM.DELADDR, get: RTM.GETADDR }, decode: decodeAddress, encode: encodeAddress, groups: [RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], json: addressToIpJson, text: addressToIpText }),
   route: rtnlType<Route>({ messages: { new: RTM.NEWROUTE, del: RTM.DELROUTE, get: RTM.GETROUTE }, decode: decodeRoute, encode: encodeRoute, groups: [RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE], json: routeToIpJson, text: routeToIpText }),
   rule: rtnlType<Rule>({ messages: { new: RTM.NEWRULE, del: RTM.DELRULE, get: RTM.GETRULE }, decode: decodeRule, encode: encodeRule, groups: [RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE], json: ruleToIpJson, text: ruleToIpText }),

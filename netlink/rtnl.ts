@@ -16,8 +16,9 @@ import { monitor, type MonitorEvent } from "./monitor.ts";
 import type { RtnlKind } from "./registry.ts";
 import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, IFA_F, IFF, NDA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
-import { AttributeEncoder } from "./core/attribute.ts";
+import { AF, IFA_F, IFF, NDA, NETNSA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
+import { AttributeDecoder, AttributeEncoder } from "./core/attribute.ts";
+import { readdirSync } from "node:fs";
 import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
 import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
 import { formatAddr, parsePrefix } from "./route/ip.ts";
@@ -27,12 +28,14 @@ import { decodeRoute, encodeRoute, type Route } from "./route/route.ts";
 import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
 import { type AddressFilter, addressFilter, addressFlagFilter, type AddressMode, type AddressSpec, addressFromSpec } from "./spec/addr.ts";
 import { checkU32, type Dev, num } from "./spec/common.ts";
-import type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
+import { type LinkAddSpec, type LinkChanges, linkFromChanges, linkFromSpec } from "./spec/link.ts";
+import { O, sys } from "../ffi/libc.ts";
+import { NETNS_RUN_DIR, netnsPath } from "../ffi/netns.ts";
 import { type RouteFilter, routeFilter, routeFilterFamily, routeFilterTable, type RouteGetOptions, routeGetRequest, type RouteMode, type RouteSpec, routeBatchItem, routeSubject } from "./spec/route.ts";
 import { type RuleFilter, ruleFilter, ruleFromSpec, type RuleSpec } from "./spec/rule.ts";
 
 export type { Dev } from "./spec/common.ts";
-export type { LinkAddSpec, LinkChanges } from "./spec/link.ts";
+export { type LinkAddSpec, type LinkChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec, linkFromChanges, linkFromSpec } from "./spec/link.ts";
 export { type AddressFilter, type AddressMode, type AddressSpec, addressFilter, addressFromSpec, addressSpecWarnings, parseLifetime } from "./spec/addr.ts";
 export {
   type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMetricsSpec, type RouteMode, type RouteSpec,
@@ -104,44 +107,131 @@ export class Rtnl {
     return (await this.getLink(dev)).index;
   }
 
-  /** Creates a link (`ip link add NAME type KIND`). */
+  /** Looks up every device name among `devs` (numbers pass through). */
+  private async resolver(devs: ReadonlyArray<Dev | null | undefined>): Promise<(d: Dev) => number> {
+    const m = new Map<string, number>();
+    for (const d of devs) if (typeof d === "string" && !m.has(d)) m.set(d, await this.index(d));
+    return (d) => (typeof d === "number" ? d : m.get(d)!);
+  }
+
+  /**
+   * Creates a link (`ip link add NAME type KIND …`): dummy, veth (peer), bridge, vlan (id,
+   * protocol; needs `link`), vxlan (id, remote/group, local, dstport, dev), any other kind by
+   * name. EEXIST when the name is taken; EOPNOTSUPP when the kernel lacks the kind.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addLink({ name: "tkv0", kind: "veth", peer: "tkv1", up: true });
+   * await nl.addLink({ name: "tkbr0", kind: "bridge" });
+   * await nl.addLink({ name: "tkvx0", kind: "vxlan", vxlan: { id: 42, remote: "198.51.100.2", dstport: 4789, dev: "tkv0" } });
+   * await nl.addLink({ name: "tkv0.5", kind: "vlan", link: "tkv0", vlan: { id: 5 } });
+   * ```
+   */
   async addLink(spec: LinkAddSpec): Promise<void> {
-    checkIfName(spec.name);
-    if (spec.peer !== undefined) checkIfName(spec.peer);
-    checkU32(spec.mtu, "MTU", 68, 0xffffffff);
-    const l: Partial<Link> = {
-      family: AF.UNSPEC,
-      name: spec.name,
-      mtu: spec.mtu,
-      txqlen: spec.txqlen,
-      address: spec.address,
-      flags: spec.up ? IFF.UP : 0,
-      change: spec.up ? IFF.UP : 0,
-      linkInfo: { kind: spec.kind, data: spec.peer !== undefined ? { peer: { name: spec.peer } } : undefined },
-    };
+    const resolve = await this.resolver([spec.link, spec.master, spec.vxlan?.dev]);
+    const l = linkFromSpec(spec, resolve);
     await this.conn.exec(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, (w) => encodeLink(w, l), "add link", spec.name);
   }
 
-  /** Changes a link (`ip link set DEV …`). */
+  /**
+   * Changes a link (`ip link set DEV …`): up/down, name, mtu, address, broadcast, txqueuelen,
+   * promisc, arp, multicast, allmulticast, alias, group, master/nomaster, netns NAME|PID, …
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.setLink("tkv0", { up: true, mtu: 1400, promisc: true, alias: "uplink" });
+   * await nl.setLink("tkv1", { master: "tkbr0" });
+   * await nl.setLink("tkv1", { master: null });               // nomaster
+   * await nl.setLink("tkv1", { netns: "blue" });              // into /run/netns/blue
+   * ```
+   */
   async setLink(dev: Dev, ch: LinkChanges): Promise<void> {
-    checkU32(ch.mtu, "MTU", 0, 0xffffffff);
-    checkU32(ch.txqlen, "txqueuelen");
-    if (ch.name !== undefined) checkIfName(ch.name);
     const index = await this.index(dev);
-    const l: Partial<Link> = { family: AF.UNSPEC, index, mtu: ch.mtu, txqlen: ch.txqlen, address: ch.address, ifalias: ch.alias };
-    if (ch.name !== undefined) l.name = ch.name;
-    if (ch.up !== undefined) {
-      l.flags = ch.up ? IFF.UP : 0;
-      l.change = IFF.UP;
+    const resolve = await this.resolver([ch.master]);
+    let fd: number | undefined;
+    let changes = ch;
+    if (typeof ch.netns === "string") {
+      fd = sys.open(ch.netns.includes("/") ? ch.netns : netnsPath(ch.netns), O.RDONLY);
+      changes = { ...ch, netns: { fd } };
     }
-    if (ch.master !== undefined) l.master = ch.master === null ? 0 : await this.index(ch.master);
-    await this.conn.exec(RTM.NEWLINK, 0, (w) => encodeLink(w, l), "set link", String(dev));
+    try {
+      const l = linkFromChanges(changes, index, resolve);
+      await this.conn.exec(RTM.NEWLINK, 0, (w) => encodeLink(w, l), "set link", String(dev));
+    } finally {
+      if (fd !== undefined) sys.close(fd);
+    }
   }
 
-  /** Deletes a link (`ip link del DEV`). */
+  /**
+   * Deletes a link (`ip link del DEV`); deleting one end of a veth deletes both.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * await Rtnl.open().deleteLink("tkv0");
+   * ```
+   */
   async deleteLink(dev: Dev): Promise<void> {
     const l: Partial<Link> = typeof dev === "number" ? { index: dev } : { name: checkIfName(dev) };
     await this.conn.exec(RTM.DELLINK, 0, (w) => encodeLink(w, l), "delete link", String(dev));
+  }
+
+  /**
+   * The names (under /run/netns) of the namespaces this one knows by an id (what `ip link`
+   * prints as "link-netns NAME" instead of "link-netnsid N"): RTM_GETNSID for each name.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const names = await Rtnl.open().nsidNames();
+   * names.get(0); // "blue"
+   * ```
+   */
+  async nsidNames(): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(NETNS_RUN_DIR);
+    } catch {
+      return out;
+    }
+    for (const name of entries) {
+      let fd: number;
+      try {
+        fd = sys.open(netnsPath(name), O.RDONLY);
+      } catch {
+        continue;
+      }
+      try {
+        const id = await this.conn.get(
+          RTM.GETNSID,
+          0,
+          (w) => {
+            w.u8(AF.UNSPEC);
+            w.align4();
+            new AttributeEncoder(w).u32(NETNSA.FD, fd);
+          },
+          (m) => {
+            const ad = new AttributeDecoder(m.body.subarray(4), 4);
+            let nsid = -1;
+            while (ad.next()) if (ad.type === NETNSA.NSID) nsid = ad.i32();
+            return nsid;
+          },
+          "get nsid",
+          name,
+        );
+        if (id >= 0 && !out.has(id)) out.set(id, name);
+      } catch {
+        // not a namespace file, or no id assigned: skip it
+      } finally {
+        sys.close(fd);
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- addresses

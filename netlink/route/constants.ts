@@ -24,7 +24,11 @@ export const RTM = {
   NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
   NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
   NEWRULE: 32, DELRULE: 33, GETRULE: 34,
+  NEWNSID: 88, DELNSID: 89, GETNSID: 90,
 } as const;
+
+/** Network namespace id attributes (NETNSA_*). */
+export const NETNSA = { NSID: 1, PID: 2, FD: 3, TARGET_NSID: 4, CURRENT_NSID: 5 } as const;
 
 /** Multicast groups (1-based bit numbers, for NETLINK_ADD_MEMBERSHIP). */
 export const RTNLGRP = {
