@@ -30,6 +30,11 @@ export type { Dev } from "./spec/common.ts";
 export { linkFromSpec, linkFromChanges } from "./spec/link.ts";
 export type { LinkAddSpec, LinkChanges, VethPeerSpec, VlanSpec, VxlanSpec, LinkDevIndex } from "./spec/link.ts";
 export { printLink, linkToIpText, linkAddressesToIpText } from "./view/link.ts";
+export { monitorEventToIpText } from "./view/monitor.ts";
+export {
+  routesToIpText, routesToIpJson, rulesToIpText, rulesToIpJson, neighboursToIpText, neighboursToIpJson,
+  linksToIpText, linksToIpJson, addressesToIpText, addressesToIpJson,
+} from "./view/text.ts";
 export type { LinkViewContext, PrintLinkOptions } from "./view/link.ts";
 export { KIND_DATA, linkInfoCodec } from "./route/linkinfo.ts";
 export { addressFromSpec, addressFilter, addressFlagFilter, addressSpecWarnings, parseLifetime, globRegExp, ADDRESS_FLAG_WORDS } from "./spec/addr.ts";

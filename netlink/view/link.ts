@@ -220,6 +220,51 @@ function printStats(p: IpPrinter, s: LinkStats64, level: number, carrierChanges:
   p.fp(t);
 }
 
+/** ip -br: "NAME@PEER        STATE          ADDR <FLAGS>" (link) or "NAME STATE ADDR/LEN …" (addr). */
+function printBrief(p: IpPrinter, l: Link, ctx: LinkViewContext, opts: PrintLinkOptions): void {
+  const doLink = opts.doLink ?? true;
+  let name = l.name ?? `if${l.index}`;
+  let mdown = false;
+  if (l.link !== undefined) {
+    if (l.link) {
+      if (l.linkNetnsId !== undefined) {
+        if (p.json) p.jsonOnly("link_index", l.link);
+        else name = `${name}@if${l.link}`;
+      } else {
+        if (p.json) p.jsonOnly("link", ifName(ctx, l.link));
+        else name = `${name}@${ifName(ctx, l.link)}`;
+        mdown = !((ctx.links?.get(l.link)?.flags ?? 0) & IFF.UP);
+      }
+    } else if (p.json) p.jsonOnly("link", null);
+    else name = `${name}@NONE`;
+  }
+  p.any("ifname", name, p.json ? "" : `${name.padEnd(16)} `);
+  if (l.operstate !== undefined) {
+    if (l.operstate > 6) {
+      if (p.json) p.jsonOnly("operstate_index", l.operstate);
+      else p.fp(`state ${hex0x(l.operstate)}`);
+    } else p.any("operstate", operstateName(l.operstate), `${operstateName(l.operstate).padEnd(14)} `);
+  }
+  if (doLink) {
+    if (l.address !== undefined) p.any("address", llAddr(l.address, l.type), "%s ");
+    const flags = linkFlagNames(l.flags, false);
+    p.openArray("flags", "<");
+    flags.forEach((f, i) => p.any(null, f, i < flags.length - 1 || mdown ? "%s," : "%s"));
+    if (mdown) p.any(null, "M-DOWN", "%s");
+    p.closeArray("> ");
+    return;
+  }
+  p.openArray("addr_info");
+  for (const a of opts.addresses ?? []) {
+    if (a.index !== l.index || (opts.family && opts.family !== 17 && a.family !== opts.family)) continue;
+    p.openObject(null);
+    printAddress(p, a, { ...ctx, deleted: false, oneline: false, brief: true });
+    p.closeObject();
+  }
+  p.closeArray();
+  p.fp("\n");
+}
+
 /** Options of {@link printLink}. */
 export interface PrintLinkOptions {
   /** `ip link show` (true, the default) or `ip addr show` (false: no linkmode/alias, addresses follow). */
@@ -228,6 +273,8 @@ export interface PrintLinkOptions {
   addresses?: readonly Address[];
   /** `ip addr show` filtered by family: only "link/…" when no family or details are given. */
   family?: number;
+  /** Print "qlen N" (listings do; `ip monitor` does not). Default true. */
+  showQueue?: boolean;
 }
 
 /**
@@ -247,6 +294,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
   const d = ctx.details ?? false;
   const names = namesOf(ctx);
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
+  if (ctx.brief) return printBrief(p, l, ctx, opts);
   p.any("ifindex", l.index, "%s: ");
   let mdown = false;
   let name = l.name ?? `if${l.index}`;
@@ -284,7 +332,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
     else p.any("linkmode_index", l.linkmode, "mode %s ");
   }
   if (l.group !== undefined) p.any("group", names.groupName(l.group), "group %s ");
-  if (l.txqlen) p.any("txqlen", l.txqlen, "qlen %s");
+  if (l.txqlen && opts.showQueue !== false) p.any("txqlen", l.txqlen, "qlen %s");
   if (!opts.family || opts.family === 17 || d) {
     p.fp(p.sl);
     p.any("link_type", linkTypeName(l.type), "    link/%s ");

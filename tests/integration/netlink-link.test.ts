@@ -134,6 +134,12 @@ describe("views", () => {
     const tick = (s: string) => s.replace(/\d+sec/g, "Nsec");
     expect(links.map((l) => tick(linkAddressesToIpText(l, addrs, ctx))).join("")).toBe(tick(ipText("addr", "show")));
     expect(links.map((l) => linkAddressesToIpJson(l, addrs, ctx))).toEqual(ipj("addr", "show"));
+    // -br: the brief forms.
+    const br = { ...ctx, brief: true };
+    expect(links.map((l) => linkToIpText(l, br) + "\n").join("")).toBe(ipText("-br", "link", "show"));
+    expect(links.map((l) => linkToIpJson(l, br))).toEqual(ipj("-br", "link", "show"));
+    expect(links.map((l) => linkAddressesToIpText(l, addrs, br)).join("")).toBe(ipText("-br", "addr", "show"));
+    expect(links.map((l) => linkAddressesToIpJson(l, addrs, br))).toEqual(ipj("-br", "addr", "show"));
   });
 });
 

@@ -60,6 +60,10 @@ describe("add, list, both ways", () => {
     await same({ nud: ["all"] }, "nud", "all");
     await same({ to: "192.0.2.8/31" }, "to", "192.0.2.8/31");
     await same({ protocol: "static" }, "protocol", "static");
+    const br = { links: linkMap(await nl.listLinks()), brief: true };
+    const all = await nl.listNeighbours();
+    expect(all.map((n) => neighToIpText(n, br) + "\n").join("")).toBe(ipText("-br", "neigh", "show"));
+    expect(all.map((n) => neighToIpJson(n, br))).toEqual(ipj("-br", "neigh", "show"));
   });
 
   itest("ip adds, tunkit lists the same; get finds one entry", async () => {
