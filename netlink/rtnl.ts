@@ -880,8 +880,9 @@ function ruleSubject(spec: RuleSpec): string | undefined {
  *
  * @example
  * ```ts
- * import { isNetlinkErrno } from "./rtnl.ts";
- * try { await nl.addRoute(spec); } catch (e) { if (!isNetlinkErrno(e, "EEXIST")) throw e; }
+ * import { isNetlinkErrno, Rtnl } from "./rtnl.ts";
+ * const nl = Rtnl.open();
+ * try { await nl.addRoute({ dst: "198.51.100.0/24", dev: "tk0" }); } catch (e) { if (!isNetlinkErrno(e, "EEXIST")) throw e; }
  * ```
  */
 export function isNetlinkErrno(e: unknown, code: string): e is NetlinkError {

@@ -349,7 +349,18 @@ export const KIND_DATA: Readonly<Record<string, KindCodec>> = {
   bridge: tableKind(BRIDGE),
 };
 
-/** The IFLA_LINKINFO codec. */
+/**
+ * The IFLA_LINKINFO codec (a row of the link table; see {@link KIND_DATA} for the kinds).
+ *
+ * @example
+ * ```ts
+ * import { AttributeEncoder } from "../core/attribute.ts";
+ * import { linkInfoCodec } from "./linkinfo.ts";
+ * const ae = new AttributeEncoder();
+ * linkInfoCodec.encode(ae, 18, { kind: "vxlan", data: { id: 42, port: 4789 } });
+ * ae.w.len > 0; // true
+ * ```
+ */
 export const linkInfoCodec: AttrCodec<LinkInfo> = {
   decode(ad) {
     const info: LinkInfo = {};

@@ -108,7 +108,18 @@ export function decodeNeighbour(body: Uint8Array): Neighbour {
   return decodeMessage<Neighbour>(NEIGH_SPEC, body);
 }
 
-/** Encodes a neighbour message payload (ndmsg + attributes) into `w`. */
+/**
+ * Encodes a neighbour message payload (ndmsg + attributes) into `w`.
+ *
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../core/writer.ts";
+ * import { encodeNeighbour } from "./neigh.ts";
+ * const w = new ByteWriter();
+ * encodeNeighbour(w, { family: 2, ifindex: 3, state: 0x80, dst: "192.0.2.7" });
+ * w.len; // 20: 12 bytes of ndmsg + an 8-byte NDA_DST
+ * ```
+ */
 export function encodeNeighbour(w: ByteWriter, n: Readonly<Partial<Neighbour>>): void {
   encodeMessage(NEIGH_SPEC, w, n as Record<string, unknown>);
 }

@@ -50,7 +50,15 @@ export interface AddressSpec {
 /** How a new address meets an existing one. */
 export type AddressMode = "create" | "replace" | "change" | "delete";
 
-/** ip's address flag words: mask, read-only (shown, never set), IPv6 only. */
+/**
+ * ip's address flag words: mask, read-only (shown, never set), IPv6 only.
+ *
+ * @example
+ * ```ts
+ * import { ADDRESS_FLAG_WORDS } from "./addr.ts";
+ * ADDRESS_FLAG_WORDS.find((f) => f.name === "nodad")?.v6only; // true
+ * ```
+ */
 export const ADDRESS_FLAG_WORDS: ReadonlyArray<{ name: string; mask: number; readonly: boolean; v6only: boolean }> = [
   { name: "secondary", mask: IFA_F.SECONDARY, readonly: true, v6only: false },
   { name: "temporary", mask: IFA_F.SECONDARY, readonly: true, v6only: false },
@@ -205,7 +213,15 @@ export interface AddressFilter {
   label?: string;
 }
 
-/** Flags and mask an ip flag filter selects (`-word` negates; dynamic = -permanent, primary = -secondary). */
+/**
+ * Flags and mask an ip flag filter selects (`-word` negates; dynamic = -permanent, primary = -secondary).
+ *
+ * @example
+ * ```ts
+ * import { addressFlagFilter } from "./addr.ts";
+ * addressFlagFilter(["primary"]); // { flags: 0, mask: 1 }
+ * ```
+ */
 export function addressFlagFilter(words: readonly string[]): { flags: number; mask: number } {
   let flags = 0;
   let mask = 0;

@@ -17,7 +17,15 @@ import { checkU32, type Dev, num } from "./common.ts";
 /** How a new entry meets an existing one. */
 export type NeighMode = "create" | "replace" | "change" | "delete";
 
-/** NLM_F_* of RTM_NEWNEIGH per mode (`ip neigh add|replace|change`). */
+/**
+ * NLM_F_* of RTM_NEWNEIGH per mode (`ip neigh add|replace|change`).
+ *
+ * @example
+ * ```ts
+ * import { NEIGH_MODE_FLAGS } from "./neigh.ts";
+ * NEIGH_MODE_FLAGS.change; // 0x100 (NLM_F_REPLACE)
+ * ```
+ */
 export const NEIGH_MODE_FLAGS: Readonly<Record<Exclude<NeighMode, "delete">, number>> = {
   create: NLM_F.CREATE | NLM_F.EXCL,
   replace: NLM_F.CREATE | NLM_F.REPLACE,
@@ -157,7 +165,16 @@ export function neighFromSpec(spec: NeighSpec, ifindex: number, names: IpNames =
   return n;
 }
 
-/** The NUD mask a filter selects (0x100 stands for state "none", as in ip). */
+/**
+ * The NUD mask a filter selects (0x100 stands for state "none", as in ip).
+ *
+ * @example
+ * ```ts
+ * import { neighStateMask } from "./neigh.ts";
+ * neighStateMask({});                  // 0xbf: every state but noarp (show)
+ * neighStateMask({ nud: ["none"] });   // 0x100
+ * ```
+ */
 export function neighStateMask(f: NeighFilter, flush = false): number {
   if (!f.nud?.length) return flush ? ~(NUD.PERMANENT | NUD.NOARP) : 0xff & ~NUD.NOARP;
   let mask = 0;

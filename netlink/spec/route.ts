@@ -85,7 +85,15 @@ export interface RouteSpec {
 /** How an added route meets an existing one (NLM_F_* of RTM_NEWROUTE). */
 export type RouteMode = "create" | "replace" | "append" | "prepend" | "change" | "exclusive" | "test";
 
-/** NLM_F_* per mode, as ip sends them. */
+/**
+ * NLM_F_* per mode, as ip sends them.
+ *
+ * @example
+ * ```ts
+ * import { ROUTE_MODE_FLAGS } from "./route.ts";
+ * ROUTE_MODE_FLAGS.prepend; // 0x400 (NLM_F_CREATE)
+ * ```
+ */
 export const ROUTE_MODE_FLAGS: Readonly<Record<RouteMode, number>> = {
   create: NLM_F.CREATE | NLM_F.EXCL, // `ip route add`
   exclusive: NLM_F.CREATE | NLM_F.EXCL,
@@ -490,7 +498,16 @@ export function routeFilterFamily(f: RouteFilter): number {
   return f.table === "all" || f.table === "cache" ? AF.UNSPEC : AF.INET;
 }
 
-/** The table a filter selects: 0 for all (and for the cache). */
+/**
+ * The table a filter selects: 0 for all (and for the cache).
+ *
+ * @example
+ * ```ts
+ * import { routeFilterTable } from "./route.ts";
+ * routeFilterTable({});                 // 254 (main)
+ * routeFilterTable({ table: "all" });   // 0
+ * ```
+ */
 export function routeFilterTable(f: RouteFilter, names: IpNames = defaultIpNames()): number {
   if (f.table === undefined) return RT_TABLE.MAIN;
   if (f.table === "all" || f.table === "cache") return 0;
