@@ -77,8 +77,8 @@ export { RTNL_TYPES, type RtnlKind } from "./netlink/registry.ts";
 
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
-export { diagnose, capEff, CAP_NET_ADMIN, type Check, type DoctorSources } from "./tun/doctor.ts";
-export { ensureTun, removeTun, validateEnsureTun, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
+export { diagnose, capEff, probeNetAdmin, CAP_NET_ADMIN, type Check, type DoctorSources, type NetAdminProbe } from "./tun/doctor.ts";
+export { ensureTun, removeTun, validateEnsureTun, anyUserWarning, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
 
 // --- packets (pure): decode, format, checksums, build, pcap, filter ---------------------------
 export { decode } from "./packet/decode.ts";
