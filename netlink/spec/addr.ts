@@ -9,7 +9,7 @@
 import { UsageError } from "../../common/errors.ts";
 import type { Address } from "../route/addr.ts";
 import { AF, IFA_F, INFINITY_LIFE_TIME, RT_SCOPE } from "../route/constants.ts";
-import { formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { formatAddr, parseAddr, parsePrefix, type Prefix, prefixContains } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, parseCNumber } from "../route/names.ts";
 import { checkU32, type Dev, num } from "./common.ts";
 
@@ -274,11 +274,6 @@ export function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`, "s");
 }
 
-function prefixMatch(a: Uint8Array, p: Prefix): boolean {
-  if (a.length !== p.bytes.length) return false;
-  for (let i = 0; i < p.len; i++) if ((a[i >> 3]! ^ p.bytes[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  return true;
-}
 
 /**
  * Compiles `ip addr show|flush` selectors into a predicate over decoded addresses. The device
@@ -305,7 +300,7 @@ export function addressFilter(f: AddressFilter, devName: (index: number) => stri
     if (family && a.family !== family) return false;
     if (label && !label.test(a.label ?? devName(a.index) ?? `if${a.index}`)) return false;
     const local = a.local ?? a.address;
-    if (to && to.len > 0 && local !== undefined && !prefixMatch(parseAddr(local), to)) return false;
+    if (to && to.len > 0 && local !== undefined && !prefixContains(to, parseAddr(local))) return false;
     return true;
   };
 }

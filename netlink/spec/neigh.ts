@@ -9,7 +9,7 @@ import { formatMac, parseMac } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { NLM_F } from "../core/message.ts";
 import { AF, NTF, NTF_EXT, NUD } from "../route/constants.ts";
-import { formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { formatAddr, parseAddr, parsePrefix, prefixContains } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, parseCNumber } from "../route/names.ts";
 import type { Neighbour } from "../route/neigh.ts";
 import { checkU32, type Dev, num } from "./common.ts";
@@ -187,11 +187,6 @@ export function neighStateMask(f: NeighFilter, flush = false): number {
   return mask;
 }
 
-function prefixMatch(a: Uint8Array, p: Prefix): boolean {
-  if (a.length !== p.bytes.length) return false;
-  for (let i = 0; i < p.len; i++) if ((a[i >> 3]! ^ p.bytes[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  return true;
-}
 
 /**
  * Compiles `ip neigh show|flush` selectors into a predicate over decoded entries (the device
@@ -215,7 +210,7 @@ export function neighFilter(f: NeighFilter, flush = false, names: IpNames = defa
     if (family && n.family !== family) return false;
     if (index && n.ifindex !== index) return false;
     if (!(mask & n.state) && !(n.flags & NTF.PROXY) && !(n.flags & NTF.EXT_LEARNED) && (n.state || !(mask & 0x100))) return false;
-    if (to && to.len > 0 && n.dst !== undefined && !prefixMatch(parseAddr(n.dst), to)) return false;
+    if (to && to.len > 0 && n.dst !== undefined && !prefixContains(to, parseAddr(n.dst))) return false;
     if (proto && (n.protocol ?? 0) !== proto) return false;
     if (f.unused && n.cacheInfo?.refcnt) return false;
     return true;

@@ -11,7 +11,7 @@ import { UsageError } from "../../common/errors.ts";
 import type { BatchItem } from "../conn.ts";
 import { NLM_F } from "../core/message.ts";
 import { AF, RT_SCOPE, RT_TABLE, RTAX, RTM, RTM_F, RTN, RTNH_F, RTPROT } from "../route/constants.ts";
-import { formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { bitsEqual, formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, parseCNumber, parseRouteType } from "../route/names.ts";
 import { encodeRoute, METRIC_NAMES, type Nexthop, type Route, type RouteMetrics, type RouteVia, type RouteWire } from "../route/route.ts";
 import { checkU32, type Dev, num } from "./common.ts";
@@ -470,13 +470,6 @@ function selector(s: string | undefined, family: number): (Prefix & { anyFamily:
   return { ...parsePrefix(s, family), anyFamily: word && family === AF.UNSPEC };
 }
 
-function bitsMatch(a: Uint8Array | undefined, b: Uint8Array, bits: number): boolean {
-  for (let i = 0; i < bits; i++) {
-    const x = a?.[i >> 3] ?? 0;
-    if ((x ^ b[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  }
-  return true;
-}
 
 /**
  * The family `ip route list|flush` dumps: the given one, else IPv4 unless the table is "all"
@@ -573,16 +566,16 @@ export function routeFilter(f: RouteFilter, names: IpNames = defaultIpNames()): 
       if (!sel) continue;
       if (!sel.anyFamily && sel.family !== r.family) return false;
       if (root ? sel.len > len : sel.len < len) return false;
-      if (!bitsMatch(bytes(a), sel.bytes, root ? sel.len : len)) return false;
+      if (!bitsEqual(bytes(a), sel.bytes, root ? sel.len : len)) return false;
     }
     if (via) {
       const g = r.via ? { family: r.via.family, a: r.via.address } : { family: r.family, a: r.gateway };
       if (g.family !== via.family) return false;
-      if (via.len > 0 && !bitsMatch(bytes(g.a), via.bytes, via.len)) return false;
+      if (via.len > 0 && !bitsEqual(bytes(g.a), via.bytes, via.len)) return false;
     }
     if (prefsrc) {
       if (prefsrc.family !== r.family) return false;
-      if (prefsrc.len > 0 && !bitsMatch(bytes(r.prefsrc), prefsrc.bytes, prefsrc.len)) return false;
+      if (prefsrc.len > 0 && !bitsEqual(bytes(r.prefsrc), prefsrc.bytes, prefsrc.len)) return false;
     }
     if (realms && (((r.flow ?? 0) ^ realms.realm) & realms.mask) !== 0) return false;
     if (iif !== undefined && (r.iif ?? 0) !== iif) return false;

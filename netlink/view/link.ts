@@ -220,24 +220,29 @@ function printStats(p: IpPrinter, s: LinkStats64, level: number, carrierChanges:
   p.fp(t);
 }
 
+/**
+ * ip's print_name_and_link: "NAME@PEER" in text (JSON gets `link`/`link_index`), and whether the
+ * peer is down (the M-DOWN flag).
+ */
+function nameAndLink(p: IpPrinter, l: Link, ctx: LinkViewContext): { name: string; mdown: boolean } {
+  const name = l.name ?? `if${l.index}`;
+  if (l.link === undefined) return { name, mdown: false };
+  if (!l.link) {
+    if (p.json) p.jsonOnly("link", null);
+    return { name: p.json ? name : `${name}@NONE`, mdown: false };
+  }
+  if (l.linkNetnsId !== undefined) {
+    if (p.json) p.jsonOnly("link_index", l.link);
+    return { name: p.json ? name : `${name}@if${l.link}`, mdown: false };
+  }
+  if (p.json) p.jsonOnly("link", ifName(ctx, l.link));
+  return { name: p.json ? name : `${name}@${ifName(ctx, l.link)}`, mdown: !((ctx.links?.get(l.link)?.flags ?? 0) & IFF.UP) };
+}
+
 /** ip -br: "NAME@PEER        STATE          ADDR <FLAGS>" (link) or "NAME STATE ADDR/LEN …" (addr). */
 function printBrief(p: IpPrinter, l: Link, ctx: LinkViewContext, opts: PrintLinkOptions): void {
   const doLink = opts.doLink ?? true;
-  let name = l.name ?? `if${l.index}`;
-  let mdown = false;
-  if (l.link !== undefined) {
-    if (l.link) {
-      if (l.linkNetnsId !== undefined) {
-        if (p.json) p.jsonOnly("link_index", l.link);
-        else name = `${name}@if${l.link}`;
-      } else {
-        if (p.json) p.jsonOnly("link", ifName(ctx, l.link));
-        else name = `${name}@${ifName(ctx, l.link)}`;
-        mdown = !((ctx.links?.get(l.link)?.flags ?? 0) & IFF.UP);
-      }
-    } else if (p.json) p.jsonOnly("link", null);
-    else name = `${name}@NONE`;
-  }
+  const { name, mdown } = nameAndLink(p, l, ctx);
   p.any("ifname", name, p.json ? "" : `${name.padEnd(16)} `);
   if (l.operstate !== undefined) {
     if (l.operstate > 6) {
@@ -296,22 +301,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
   if (ctx.brief) return printBrief(p, l, ctx, opts);
   p.any("ifindex", l.index, "%s: ");
-  let mdown = false;
-  let name = l.name ?? `if${l.index}`;
-  if (l.link !== undefined) {
-    if (l.link) {
-      if (l.linkNetnsId !== undefined) {
-        if (p.json) p.jsonOnly("link_index", l.link);
-        else name = `${name}@if${l.link}`;
-      } else {
-        const peer = ctx.links?.get(l.link);
-        if (p.json) p.jsonOnly("link", ifName(ctx, l.link));
-        else name = `${name}@${ifName(ctx, l.link)}`;
-        mdown = !((peer?.flags ?? 0) & IFF.UP);
-      }
-    } else if (p.json) p.jsonOnly("link", null);
-    else name = `${name}@NONE`;
-  }
+  const { name, mdown } = nameAndLink(p, l, ctx);
   p.any("ifname", name, "%s: ");
   const flags = linkFlagNames(l.flags, false);
   p.openArray("flags", "<");

@@ -8,7 +8,7 @@ import { Rtnl } from "../../netlink/rtnl.ts";
 import { linkMap } from "../../netlink/view/context.ts";
 import { linkAddressesToIpJson, linkAddressesToIpText, linkToIpJson, linkToIpText } from "../../netlink/view/link.ts";
 import { itest } from "./_ns.ts";
-import { ip, ipj, noDad } from "./_netlink.ts";
+import { ip, ipj, noDad, ipText } from "./_netlink.ts";
 
 let nl: Rtnl;
 const ns = `tk-nl12-${process.pid}`;
@@ -23,11 +23,6 @@ afterAll(() => {
   spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
 });
 
-function ipText(...args: string[]): string {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const link = (name: string) => ipj("-d", "link", "show", "dev", name)[0];
 

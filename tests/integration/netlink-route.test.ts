@@ -10,7 +10,7 @@ import type { RouteFilter } from "../../netlink/spec/route.ts";
 import { linkMap } from "../../netlink/view/context.ts";
 import { routeToIpJson, routeToIpText } from "../../netlink/view/route.ts";
 import { itest } from "./_ns.ts";
-import { ip, ipj, noDad } from "./_netlink.ts";
+import { ip, ipj, noDad, ipText } from "./_netlink.ts";
 
 let nl: Rtnl;
 beforeAll(() => {
@@ -26,11 +26,6 @@ beforeAll(() => {
 });
 afterAll(() => nl?.close());
 
-function ipText(...args: string[]): string {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** `expires` counts down between two dumps: equal within a second. */
 function sameExpires(a: any[], b: any[]): void {

@@ -8,7 +8,7 @@ import { Rtnl } from "../../netlink/rtnl.ts";
 import { AF } from "../../netlink/route/constants.ts";
 import { ruleToIpJson, ruleToIpText } from "../../netlink/view/rule.ts";
 import { itest } from "./_ns.ts";
-import { ip, ipj } from "./_netlink.ts";
+import { ip, ipj, ipText } from "./_netlink.ts";
 
 let nl: Rtnl;
 beforeAll(() => {
@@ -18,11 +18,6 @@ beforeAll(() => {
 });
 afterAll(() => nl?.close());
 
-function ipText(...args: string[]): string {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 async function same(family: number): Promise<void> {
   const f = family === AF.INET6 ? "-6" : "-4";

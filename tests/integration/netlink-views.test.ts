@@ -13,7 +13,7 @@ import {
   routesToIpJson, routesToIpText, rulesToIpJson, rulesToIpText,
 } from "../../netlink/view/text.ts";
 import { itest } from "./_ns.ts";
-import { ip, ipj, noDad } from "./_netlink.ts";
+import { ip, ipj, noDad, ipText } from "./_netlink.ts";
 
 let nl: Rtnl;
 beforeAll(() => {
@@ -43,11 +43,6 @@ beforeAll(() => {
 });
 afterAll(() => nl?.close());
 
-function ipText(...args: string[]): string {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Counts that tick between two dumps (expires, lifetimes) compared within a second. */
 function untick<T>(ours: T, theirs: unknown): T {
