@@ -8,7 +8,7 @@
 import { AttributeDecoder, type AttributeEncoder } from "../core/attribute.ts";
 import { IFLA_INFO, IFLA_TUN, VETH_INFO_PEER } from "./constants.ts";
 import { decodeLink, encodeLink, type Link } from "./link.ts";
-import { type AttrCodec, attrTable, decodeAttrs, encodeAttrs } from "./table.ts";
+import { type AttrCodec, attrTable, decodeAttrs, encodeAttrs, u32Struct } from "./table.ts";
 
 /** Info data of a tun/tap device (IFLA_INFO_DATA when kind is "tun"). */
 export interface TunInfo {
@@ -164,40 +164,18 @@ const veth: KindCodec = {
   },
 };
 
-/** A fixed struct of u32 fields. */
-function u32s<K extends string>(name: string, keys: readonly K[]): AttrCodec<Record<K, number>> {
-  return {
-    decode(ad) {
-      const p = ad.payload();
-      const out = {} as Record<K, number>;
-      if (p.length < keys.length * 4) {
-        ad.error(`Invalid ${name}: ${p.length} bytes, expected ${keys.length * 4}`);
-        for (const k of keys) out[k] = 0;
-        return out;
-      }
-      const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-      keys.forEach((k, i) => (out[k] = v.getUint32(i * 4, true)));
-      return out;
-    },
-    encode(ae, type, v) {
-      const at = ae.begin(type);
-      for (const k of keys) ae.w.u32(v[k]);
-      ae.end(at);
-    },
-  };
-}
 
 const qosMap: AttrCodec<Array<{ from: number; to: number }>> = {
   decode(ad) {
     const out: Array<{ from: number; to: number }> = [];
-    const m = u32s("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
+    const m = u32Struct("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
     ad.nested((c) => {
       while (c.next()) if (c.type === 1) out.push(m.decode(c));
     });
     return out;
   },
   encode(ae, type, v) {
-    const m = u32s("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
+    const m = u32Struct("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
     ae.nested(type, () => {
       for (const x of v) m.encode(ae, 1, x);
     });
@@ -207,7 +185,7 @@ const qosMap: AttrCodec<Array<{ from: number; to: number }>> = {
 const VLAN = attrTable([
   [5, "protocol", "u16be"],
   [1, "id", "u16"],
-  [2, "flags", u32s("IFLA_VLAN_FLAGS", ["flags", "mask"])],
+  [2, "flags", u32Struct("IFLA_VLAN_FLAGS", ["flags", "mask"])],
   [3, "egressQos", qosMap],
   [4, "ingressQos", qosMap],
 ]);
@@ -315,7 +293,7 @@ const BRIDGE = attrTable([
   [36, "nfCallIptables", "u8"], [37, "nfCallIp6tables", "u8"], [38, "nfCallArptables", "u8"],
   [39, "vlanDefaultPvid", "u16"], [41, "vlanStatsEnabled", "u8"], [42, "mcastStatsEnabled", "u8"],
   [43, "mcastIgmpVersion", "u8"], [44, "mcastMldVersion", "u8"], [45, "vlanStatsPerPort", "u8"],
-  [46, "multiBoolopt", u32s("IFLA_BR_MULTI_BOOLOPT", ["optval", "optmask"])],
+  [46, "multiBoolopt", u32Struct("IFLA_BR_MULTI_BOOLOPT", ["optval", "optmask"])],
   [48, "fdbNLearned", "u32"], [49, "fdbMaxLearned", "u32"],
 ]);
 
