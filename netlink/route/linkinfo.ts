@@ -88,6 +88,43 @@ export interface VxlanInfo {
 /** A bridge's data (IFLA_BR_*), by iproute2's names where the kernel's are long. */
 export type BridgeInfo = Record<string, number | bigint | string | boolean | { prio: number; addr: string } | { optval: number; optmask: number }>;
 
+/** A bridge port's data (IFLA_INFO_SLAVE_DATA when the master is a bridge: IFLA_BRPORT_*). */
+export interface BridgePortInfo {
+  state?: number;
+  priority?: number;
+  cost?: number;
+  mode?: number;
+  guard?: number;
+  protect?: number;
+  fastLeave?: number;
+  learning?: number;
+  unicastFlood?: number;
+  proxyArp?: number;
+  learningSync?: number;
+  proxyArpWifi?: number;
+  rootId?: { prio: number; addr: string };
+  bridgeId?: { prio: number; addr: string };
+  designatedPort?: number;
+  designatedCost?: number;
+  id?: number;
+  no?: number;
+  topologyChangeAck?: number;
+  configPending?: number;
+  messageAgeTimer?: bigint;
+  forwardDelayTimer?: bigint;
+  holdTimer?: bigint;
+  multicastRouter?: number;
+  mcastFlood?: number;
+  mcastToUcast?: number;
+  vlanTunnel?: number;
+  bcastFlood?: number;
+  groupFwdMask?: number;
+  neighSuppress?: number;
+  isolated?: number;
+  backupPort?: number;
+  locked?: number;
+}
+
 /** IFLA_LINKINFO: the driver kind and its data. */
 export interface LinkInfo {
   /** "tun", "veth", "bridge", "dummy", "vlan", "vxlan", … */
@@ -96,8 +133,8 @@ export interface LinkInfo {
   data?: TunInfo | VethInfo | VlanInfo | VxlanInfo | BridgeInfo | Uint8Array;
   /** Kind of the master this link is enslaved to ("bridge", "bond"). */
   slaveKind?: string;
-  /** IFLA_INFO_SLAVE_DATA, raw. */
-  slaveData?: Uint8Array;
+  /** IFLA_INFO_SLAVE_DATA: decoded for bridge ports, raw bytes otherwise. */
+  slaveData?: BridgePortInfo | Uint8Array;
 }
 
 /** How one kind's IFLA_INFO_DATA is read and written. */
@@ -310,6 +347,29 @@ function tableKind(t: ReturnType<typeof attrTable>): KindCodec {
   };
 }
 
+/** IFLA_BRPORT_*. */
+const BRIDGE_PORT = attrTable([
+  [1, "state", "u8"], [2, "priority", "u16"], [3, "cost", "u32"], [4, "mode", "u8"], [5, "guard", "u8"],
+  [6, "protect", "u8"], [7, "fastLeave", "u8"], [8, "learning", "u8"], [9, "unicastFlood", "u8"], [10, "proxyArp", "u8"],
+  [11, "learningSync", "u8"], [12, "proxyArpWifi", "u8"], [13, "rootId", bridgeId], [14, "bridgeId", bridgeId],
+  [15, "designatedPort", "u16"], [16, "designatedCost", "u16"], [17, "id", "u16"], [18, "no", "u16"],
+  [19, "topologyChangeAck", "u8"], [20, "configPending", "u8"], [21, "messageAgeTimer", "u64"],
+  [22, "forwardDelayTimer", "u64"], [23, "holdTimer", "u64"], [25, "multicastRouter", "u8"], [27, "mcastFlood", "u8"],
+  [28, "mcastToUcast", "u8"], [29, "vlanTunnel", "u8"], [30, "bcastFlood", "u8"], [31, "groupFwdMask", "u16"],
+  [32, "neighSuppress", "u8"], [33, "isolated", "u8"], [34, "backupPort", "u32"], [39, "locked", "u8"],
+]);
+
+/**
+ * The kinds of master whose IFLA_INFO_SLAVE_DATA tunkit reads and writes (others stay raw).
+ *
+ * @example
+ * ```ts
+ * import { SLAVE_KIND_DATA } from "./linkinfo.ts";
+ * Object.keys(SLAVE_KIND_DATA); // ["bridge"]
+ * ```
+ */
+export const SLAVE_KIND_DATA: Readonly<Record<string, KindCodec>> = { bridge: tableKind(BRIDGE_PORT) };
+
 /**
  * The kinds whose IFLA_INFO_DATA tunkit reads and writes (others stay raw bytes).
  *
@@ -344,6 +404,8 @@ export const linkInfoCodec: AttrCodec<LinkInfo> = {
     const info: LinkInfo = {};
     let data: Uint8Array | undefined;
     let dataBase = 0;
+    let slave: Uint8Array | undefined;
+    let slaveBase = 0;
     ad.nested((c) => {
       while (c.next()) {
         if (c.type === IFLA_INFO.KIND) info.kind = c.string();
@@ -351,9 +413,20 @@ export const linkInfoCodec: AttrCodec<LinkInfo> = {
         else if (c.type === IFLA_INFO.DATA) {
           data = c.payload();
           dataBase = c.offset;
-        } else if (c.type === IFLA_INFO.SLAVE_DATA) info.slaveData = c.copy();
+        } else if (c.type === IFLA_INFO.SLAVE_DATA) {
+          slave = c.payload();
+          slaveBase = c.offset;
+        }
       }
     });
+    if (slave) {
+      const k = info.slaveKind === undefined ? undefined : SLAVE_KIND_DATA[info.slaveKind];
+      if (k) {
+        const c = new AttributeDecoder(slave, slaveBase);
+        info.slaveData = k.decode(c) as BridgePortInfo;
+        if (c.err) ad.error(c.err.message);
+      } else info.slaveData = slave.slice();
+    }
     if (data) {
       const k = info.kind === undefined ? undefined : KIND_DATA[info.kind];
       if (k) {
@@ -378,7 +451,15 @@ export const linkInfoCodec: AttrCodec<LinkInfo> = {
       ae.end(d);
     }
     if (v.slaveKind !== undefined) ae.string(IFLA_INFO.SLAVE_KIND, v.slaveKind);
-    if (v.slaveData !== undefined) ae.bytes(IFLA_INFO.SLAVE_DATA, v.slaveData);
+    if (v.slaveData instanceof Uint8Array) ae.bytes(IFLA_INFO.SLAVE_DATA, v.slaveData);
+    else if (v.slaveData) {
+      const k = v.slaveKind !== undefined ? SLAVE_KIND_DATA[v.slaveKind] : undefined;
+      if (k) {
+        const d = ae.begin(IFLA_INFO.SLAVE_DATA);
+        k.encode(ae, v.slaveData);
+        ae.end(d);
+      }
+    }
     ae.end(at);
   },
 };

@@ -1,7 +1,8 @@
 /**
  * Links as `ip link show` and `ip addr show` print them, text and JSON from one description
  * (ip/ipaddress.c's print_linkinfo, iproute2 6.x): the flags line, `link/TYPE ADDR brd BRD`,
- * `-d` details (promiscuity, min/max MTU, the kind and its data for tun, vxlan and vlan,
+ * `-d` details (promiscuity, min/max MTU, the kind and its data for tun, vxlan, vlan, bridge and
+ * bridge ports,
  * addrgenmode, queues, GSO/GRO sizes), the alias and altname lines, and `-s` statistics.
  *
  * @module
@@ -12,6 +13,7 @@ import { linkFlagNames, linkTypeName, operstateName } from "../route/flags.ts";
 import type { Link, LinkStats64 } from "../route/link.ts";
 import type { TunInfo, VlanInfo, VxlanInfo } from "../route/linkinfo.ts";
 import { printAddress } from "./addr.ts";
+import { printBridge, printBridgePort } from "./bridge.ts";
 import { ifName, type IpViewContext, namesOf } from "./context.ts";
 import { hex0x, IpPrinter, type Json } from "./printer.ts";
 
@@ -157,6 +159,12 @@ const KIND_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: Li
   tun: printTun,
   vxlan: printVxlan,
   vlan: printVlan,
+  bridge: printBridge,
+};
+
+/** Printers of IFLA_INFO_SLAVE_DATA by the master's kind. */
+const SLAVE_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: LinkViewContext) => void>> = {
+  bridge: printBridgePort,
 };
 
 const GEN_MODES = ["eui64", "none", "stable_secret", "random"];
@@ -369,6 +377,12 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
       if (li.slaveKind !== undefined) {
         p.fp(p.sl);
         p.any("info_slave_kind", li.slaveKind, "    %s_slave ");
+        const printer = SLAVE_PRINTERS[li.slaveKind];
+        if (printer) {
+          p.openObject("info_slave_data");
+          if (li.slaveData && !(li.slaveData instanceof Uint8Array)) printer(p, li.slaveData as never, ctx);
+          p.closeObject();
+        }
       }
       p.closeObject();
     }

@@ -101,7 +101,7 @@ describe("link set", () => {
 });
 
 describe("views", () => {
-  itest("ip link show / ip addr show: text and JSON equal ip's (plain, -d except bridges, -s)", async () => {
+  itest("ip link show / ip addr show: text and JSON equal ip's (plain, -d with bridges and ports, -s, -br)", async () => {
     ip("addr add 192.0.2.1/24 dev tkl0");
     ip("link set tkbr0 up");
     ip("tuntap add tks0 mode tun"); // down: its counters stay still between ip's dump and ours
@@ -135,6 +135,22 @@ describe("views", () => {
     expect(links.map((l) => linkToIpJson(l, br))).toEqual(ipj("-br", "link", "show"));
     expect(links.map((l) => linkAddressesToIpText(l, addrs, br)).join("")).toBe(ipText("-br", "addr", "show"));
     expect(links.map((l) => linkAddressesToIpJson(l, addrs, br))).toEqual(ipj("-br", "addr", "show"));
+    // -d of bridges and bridge ports (last: enslaving changes the bridge).
+    ip("link set tkl1 master tkbr0"); // a bridge port too
+    const all = await nl.listLinks();
+    const dctx = { ...ctx, links: linkMap(all), details: true };
+    const dText2 = blocks(ipText("-d", "link", "show"));
+    const dJson2 = ipj("-d", "link", "show");
+    expect(all.some((l) => l.linkInfo?.slaveKind === "bridge") && all.some((l) => l.linkInfo?.kind === "bridge")).toBe(true);
+    for (const [i, l] of all.entries()) {
+      // Bridge timers tick between two dumps: compare them within a hundredth.
+      const tick2 = (t: string) => t.replace(/(timer)\s+\d+\.\d+/g, "$1 N");
+      expect(tick2(linkToIpText(l, dctx))).toBe(tick2(dText2[i]!));
+      const j = linkToIpJson(l, dctx) as any;
+      const t = dJson2[i];
+      for (const o of [j.linkinfo?.info_data, j.linkinfo?.info_slave_data]) for (const k of Object.keys(o ?? {})) if (k.endsWith("timer")) o[k] = (t.linkinfo?.info_data ?? {})[k] ?? (t.linkinfo?.info_slave_data ?? {})[k];
+      expect(j).toEqual(t);
+    }
   });
 });
 
