@@ -20,10 +20,14 @@
  *
  * where VALUE is a JavaScript literal: it starts with a quote, a digit (or -digit), `[`, `{`,
  * `true`, `false`, `null`, `undefined`, `NaN` or `Infinity`, and holds no `...` or `…` (a value
- * with an ellipsis is a sketch, not checked). EXPRESSION and VALUE are compared like expect().toEqual (so
- * `// [1, 2]` matches a Uint8Array [1, 2] too). A VALUE that looks like a literal but does not
- * parse is an error: reword it as prose (`// throws UsageError`, `// the tun's name`), which is
- * never checked. A statement line that declares (`const x = …; // 5`) is not checked either.
+ * with an ellipsis is a sketch, not checked). A note may follow the literal after `:`, ` (`,
+ * ` —`, `;`, `, ` or a word such as ` where`/` or`/` when` (`// 80 (1/8 ms)` checks 80). A value
+ * naming constants (`// RTM_NEWLINK | 1`) is symbolic, not checked. EXPRESSION and VALUE are
+ * compared like expect().toEqual (so `// [1, 2]` matches a Uint8Array [1, 2] too). A VALUE that
+ * looks like a literal but no part of it parses is an error: reword it as prose (`// throws
+ * UsageError`, `// the tun's name`), which is never checked. A statement that declares
+ * (`const x = …; // 5`), or several statements on the line (`a; b; // 1, 2`), are not checked;
+ * the latter is an error, since it reads as a check: put one statement a line.
  *
  * Usage: bun scripts/examples.ts [--list] [filter...]   (prints bun-test-style " N pass / N fail")
  */
@@ -96,7 +100,9 @@ const LITERAL_START = /^(["'`[{]|-?\d|true\b|false\b|null\b|undefined\b|NaN\b|In
 
 /** A checked value comment found in a block. */
 export interface ValueCheck {
-  /** Index of the statement line in the block. */
+  /** Index of the statement's first line (it may span lines up to `index`). */
+  start: number;
+  /** Index of the statement's last line in the block. */
   index: number;
   /** Index of the comment line (the same, or the next one). */
   commentIndex: number;
@@ -132,25 +138,80 @@ export function valueChecks(code: readonly string[]): { checks: ValueCheck[]; ba
       }
     }
     if (!m || !statement(m[2]!)) continue;
-    const value = m[3]!.trim();
-    if (!LITERAL_START.test(value) || value.includes("...") || value.includes("…")) continue;
-    try {
-      new Function(`return (${value});`);
-    } catch {
-      bad.push({ index: commentIndex, value, why: "looks like a literal but does not parse (write a literal, or prose)" });
+    const text = m[3]!.trim();
+    if (!LITERAL_START.test(text) || text.includes("...") || text.includes("…")) continue;
+    const value = literalPrefix(text);
+    if (value === undefined) {
+      bad.push({ index: commentIndex, value: text, why: "looks like a literal but does not parse (write a literal, or prose)" });
       continue;
     }
+    if (symbolic(value)) continue;
     let expr = m[2]!.trim();
+    // A statement that closes brackets opened on earlier lines starts there.
+    let start = i;
+    let depth = bracketDepth(expr);
+    while (depth < 0 && start > 0) {
+      start--;
+      depth += bracketDepth(code[start]!);
+      expr = code[start]!.trim() + "\n" + expr;
+    }
+    if (depth !== 0 || !statement(code[start]!)) continue;
     if (topLevelSemicolon(expr)) {
       bad.push({ index: commentIndex, value, why: "follows several statements: put one statement per checked value" });
       continue;
     }
     const log = /^console\.log\((.*)\)$/.exec(expr);
     if (log) expr = log[1]!;
-    checks.push({ index: i, commentIndex, expr, value });
+    checks.push({ start, index: i, commentIndex, expr, value });
     if (commentIndex !== i) i++;
   }
   return { checks, bad };
+}
+
+const parses = (v: string) => {
+  try {
+    new Function(`return (${v});`);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The literal a value comment starts with: the whole text, or the part before a note. */
+function literalPrefix(text: string): string | undefined {
+  if (parses(text)) return text;
+  const cut = /:|\s\(|\s—|;|,\s|\s(where|or|when|if|for|once|after|before|with|without|as|on)\b/g;
+  for (let m = cut.exec(text); m; m = cut.exec(text)) {
+    const head = text.slice(0, m.index).trim();
+    if (head && parses(head)) return head;
+  }
+  return undefined;
+}
+
+/** True when a value names things (constants, calls): documentation, not a checkable literal. */
+function symbolic(value: string): boolean {
+  try {
+    new Function(`"use strict"; return (${value});`)();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Opened minus closed brackets of `s`, outside strings. */
+function bracketDepth(s: string): number {
+  let depth = 0;
+  let quote = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === '"' || c === "'" || c === "`") quote = c;
+    else if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") depth--;
+  }
+  return depth;
 }
 
 /** True when `s` has a `;` outside strings, brackets and comments (several statements). */
@@ -255,8 +316,9 @@ function main(): void {
     if (!ns.length && !PURE.test(b.file)) return;
     const code = b.code.slice();
     for (const c of checks) {
-      const indent = /^\s*/.exec(code[c.index]!)![0];
-      code[c.index] = `${indent}__check(${c.expr}, (${c.value}), ${JSON.stringify(`${b.file}:${b.line + c.index}`)});`;
+      const indent = /^\s*/.exec(code[c.start]!)![0];
+      code[c.start] = `${indent}__check(${c.expr}, (${c.value}), ${JSON.stringify(`${b.file}:${b.line + c.index}`)});`;
+      for (let k = c.start + 1; k <= c.index; k++) code[k] = "";
       if (c.commentIndex !== c.index) code[c.commentIndex] = "";
     }
     writeFileSync(join(work, runName(i)), absoluteImports(code.join("\n"), b.file) + "\nexport {};\n");

@@ -31,9 +31,18 @@ describe("valueChecks", () => {
     const { checks, bad } = valueChecks(["f(); // throws UsageError", "g(); // [1, 2, ...]", "const x = h(); // 3", 'import { a } from "./a.ts"; // 1', "w.arm(); // MSG_DONTWAIT"]);
     expect({ checks, bad }).toEqual({ checks: [], bad: [] });
   });
-  test("a literal-looking value that does not parse, or after several statements, is an error", () => {
-    const { bad } = valueChecks(["f(); // 42: the answer", "a; b; // 1, 2"]);
-    expect(bad.map((b) => [b.index, b.value])).toEqual([[0, "42: the answer"], [1, "1, 2"]]);
+  test("a note after the literal is left out; symbolic values (constants) are not checked", () => {
+    const { checks, bad } = valueChecks(["f(); // 42: the answer", "g(); // 80 (1/8 ms)", 'h(); // "x" where y', "k(); // [RTM_NEWLINK, 1]"]);
+    expect(checks.map((c) => [c.expr, c.value])).toEqual([["f()", "42"], ["g()", "80"], ["h()", '"x"']]);
+    expect(bad).toEqual([]);
+  });
+  test("a statement over several lines is checked whole", () => {
+    const { checks } = valueChecks(["f({ a: 1,", "  b: 2 });", "// 3"]);
+    expect(checks.map((c) => [c.start, c.index, c.expr, c.value])).toEqual([[0, 1, "f({ a: 1,\nb: 2 })", "3"]]);
+  });
+  test("a literal-looking value no part of which parses, or after several statements, is an error", () => {
+    const { bad } = valueChecks(["f(); // [1, 2 the list", "a; b; // 1, 2"]);
+    expect(bad.map((b) => [b.index, b.value])).toEqual([[0, "[1, 2 the list"], [1, "1, 2"]]);
   });
 });
 
