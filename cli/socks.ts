@@ -6,7 +6,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { UsageError, planProxyTunnel, startProxyTunnel, type ProxyTunnelFlags } from "../mod.ts";
+import { DeviceClosedError, ProxyHealth, TunkitError, UsageError, planProxyTunnel, startProxyTunnel, type ProxyTunnelFlags } from "../mod.ts";
 import { cidr, ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
@@ -59,37 +59,70 @@ export function planTunnelCli(kind: "socks" | "http", name: string, f: TunnelCli
   return flags;
 }
 
-/** Runs a tunnel until SIGINT/SIGTERM. */
+/**
+ * Runs a tunnel until SIGINT/SIGTERM (then exit 0), or until it cannot go on (device deleted,
+ * proxy refusing the credentials): then it removes what it added and exits 1.
+ */
 async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags): Promise<void> {
   if (ctx.collect) throw new UsageError(`Command "${flags.kind}" cannot run inside a batch`);
   const plan = planProxyTunnel(flags);
   ctx.enter();
   const out = ctx.out;
-  const run = await startProxyTunnel(plan, {
-    rtnl: ctx.rtnl(),
-    onError: (line) => ctx.sinks.stderr(`tunkit: ${flags.kind}: ${line}\n`),
-  });
+  const warn = (line: string) => ctx.sinks.stderr(`tunkit: ${flags.kind}: ${line}\n`);
+  const run = await startProxyTunnel(plan, { rtnl: ctx.rtnl(), onError: warn });
   const stats = run.tunnel.stats;
   const report = (final: boolean) => {
     if (out.json) printJson(out, { ifname: plan.name, ...(final ? { stopped: true } : {}), ...stats.toJSON() });
     else out.line(`${plan.name}: ${final ? "stopped: " : ""}${stats.toText()}`);
   };
-  if (out.json) printJson(out, { ifname: plan.name, ready: true, v4: run.v4?.address, v6: run.v6?.address, ports: run.tunnel.ports });
-  else out.info(`${run.describe}: ready`);
-  await new Promise<void>((resolve) => {
-    const onUsr1 = () => report(false);
-    const onStop = () => {
-      process.off("SIGINT", onStop);
-      process.off("SIGTERM", onStop);
-      process.off("SIGUSR1", onUsr1);
-      resolve();
-    };
-    process.on("SIGINT", onStop);
-    process.on("SIGTERM", onStop);
-    process.on("SIGUSR1", onUsr1);
-  });
-  await run.stop();
+  if (run.registryError) warn(`warning: cannot record the tunnel for tunkit cleanup (${run.registryError}): cleanup will not know it is live`);
+  const health = new ProxyHealth(run.dialer);
+  let stopWaiting: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => (stopWaiting = resolve));
+  const onUsr1 = () => report(false);
+  const onStop = () => stopWaiting?.();
+  process.on("SIGINT", onStop);
+  process.on("SIGTERM", onStop);
+  process.on("SIGUSR1", onUsr1);
+  let failure: Error | undefined;
+  try {
+    const abort = new AbortController();
+    void stopped.then(() => abort.abort());
+    const failed = new Promise<Error>((resolve) => {
+      void run.fatal.then((e) => {
+        abort.abort();
+        resolve(e);
+      });
+      // Ready only once the proxy answered; meanwhile the tunnel is in place and refuses flows.
+      health.waitUp({
+        signal: abort.signal,
+        onRetry: (e, ms) => warn(`warning: waiting for the proxy: ${e.message}; next try in ${ms / 1000} s (flows are refused meanwhile)`),
+      }).then(
+        () => {
+          if (out.json) printJson(out, { ifname: plan.name, ready: true, v4: run.v4?.address, v6: run.v6?.address, ipv4: run.families.ipv4, ipv6: run.families.ipv6, ports: run.tunnel.ports });
+          else out.info(`${run.describe}: ready`);
+          health.opts.onChange = (up, e) => warn(up ? "the proxy answers again" : `warning: ${e?.message ?? "the proxy does not answer"}`);
+          health.start();
+        },
+        (e: Error) => {
+          if (!abort.signal.aborted) resolve(e);
+        },
+      );
+    });
+    failure = await Promise.race([stopped.then(() => undefined), failed]);
+  } finally {
+    process.off("SIGINT", onStop);
+    process.off("SIGTERM", onStop);
+    process.off("SIGUSR1", onUsr1);
+    health.stop();
+    await run.stop();
+  }
   report(true);
+  if (failure) {
+    const e = failure;
+    if (e instanceof DeviceClosedError) throw new TunkitError(`${e.message}: the tunnel stopped and removed its rules and routes`, "a service manager restarts it (Restart=on-failure); recreate the device first if tunkit did not create it");
+    throw e;
+  }
 }
 
 function tunnelCommand(ctx: Ctx, kind: "socks" | "http") {
@@ -120,8 +153,17 @@ function tunnelCommand(ctx: Ctx, kind: "socks" | "http") {
 TCP uses the kernel's own stack: tunkit rewrites addresses so connections land on a local
 listener, then connects them through the proxy. A flow the proxy refuses gets a TCP RST (or
 ICMP unreachable for UDP) and one error line; the tunnel keeps running. ${kind === "http" ? "UDP is refused with ICMP\nunreachable; DNS (port 53) goes over TCP through the proxy unless --dns fake-ip." : "UDP goes through UDP ASSOCIATE."}
-Statistics print on exit and on SIGUSR1 (--json: one object). Routes and rules carry
-protocol 84 (tunkit): after a crash, tunkit cleanup removes them.
+
+With --auto-route nothing goes around the proxy: DNS to any resolver (port 53, UDP and TCP,
+the LAN's own included) is sent into the tun; a family the tun has no address of is blocked
+(unreachable) while the tunnel runs. The ready line says "ipv4 proxied, ipv6 blocked" or so.
+
+"ready" is printed once the proxy has answered a handshake; until then the tunnel is in place
+(flows are refused, nothing leaks) and a warning line per try says why it waits. Refused
+credentials, or the device deleted under the tunnel, end it with exit 1 after removing its
+rules and routes; SIGINT/SIGTERM end it with exit 0. Statistics print on exit and on SIGUSR1
+(--json: one object). Routes and rules carry protocol 84 (tunkit): after a crash, tunkit
+cleanup removes them (and leaves those of a tunnel that still runs alone).
 
 Examples:
   sudo tunkit ${kind} tun0 --proxy ${scheme}://192.0.2.2:${kind === "socks" ? 1080 : 8888} --address 198.18.0.1/30 --auto-route

@@ -42,6 +42,12 @@ export interface Dialer {
   readonly url: ProxyUrl;
   /** Opens a TCP stream to `target` through the proxy. */
   connect(target: Target, opts?: { timeoutMs?: number }): Promise<ProxyStream>;
+  /**
+   * Checks that the proxy answers its protocol (and takes the credentials), without opening a
+   * stream anywhere; resolves with the round trip in ms. Rejects with a {@link ProxyError}:
+   * "auth" when the credentials are refused, "unreachable"/"timeout"/"protocol" otherwise.
+   */
+  probe(opts?: { timeoutMs?: number }): Promise<number>;
 }
 
 /**

@@ -14,7 +14,8 @@ import { AF, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
 import { TUN_F } from "../ffi/abi.ts";
-import { installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
+import { autoRuleWire, installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
+import { ruleKey, TunnelRegistration } from "./registry.ts";
 import type { Dialer } from "./dial.ts";
 import { DEFAULT_FAKE_IP6_POOL, FakeIp6Pool, FakeIpPool } from "./dns.ts";
 import { HttpConnectDialer } from "./http-connect.ts";
@@ -121,7 +122,7 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
   }
   if (f.autoRoute) {
     plan.autoRoute = { table: f.table ?? AUTO_ROUTE_TABLE, priority: f.rulePriority ?? AUTO_ROUTE_PRIORITY, exclude };
-    planAutoRoute({ dev: f.name, families: [4, 6], proxy: [], exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+    planAutoRoute({ dev: f.name, families: [4, 6], proxy: [], proxyPort: url.port, exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
   }
   return plan;
 }
@@ -171,6 +172,9 @@ export function fakePeerFor(address: string, prefixLen: number): { peer: string;
   return { peer: formatAddr(prev), covered: inPrefix(prev) && !hostAll(prev, false) };
 }
 
+/** See {@link RunningTunnel.families}. */
+export type FamilyPolicy = "proxied" | "blocked" | "off";
+
 /** A started tunnel and how to stop it. */
 export interface RunningTunnel {
   tunnel: Tunnel;
@@ -183,6 +187,18 @@ export interface RunningTunnel {
   fakeIp6?: string;
   /** The proxy addresses (resolved). */
   proxyAddresses: string[];
+  /**
+   * What happens to each family while the tunnel runs: "proxied" (the tun carries it),
+   * "blocked" (auto-route without an address of that family on the tun: unreachable, never
+   * around the proxy), "off" (no address and no auto-route: tunkit routes none of it).
+   */
+  families: { ipv4: FamilyPolicy; ipv6: FamilyPolicy };
+  /** The dialer the tunnel uses (for health probes). */
+  dialer: Dialer;
+  /** Settles with the error that ended the tunnel from within (device deleted): see Tunnel.fatal. */
+  fatal: Promise<Error>;
+  /** Why the tunnel could not be recorded for `tunkit cleanup` (undefined when it was). */
+  registryError?: string;
   /** One line describing the tunnel. */
   describe: string;
   /** Stops the tunnel and removes what start added (rules, routes, addresses, the device). Idempotent. */
@@ -295,22 +311,35 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     });
     await tunnel.start();
     undo.push(() => tunnel.stop());
+    const routed = [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])];
+    const blocked = plan.autoRoute ? ([4, 6] as const).filter((f) => !routed.includes(f)) : [];
+    let rules: string[] = [];
     if (plan.autoRoute) {
-      const families = [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])];
-      const ar = planAutoRoute({ dev: plan.name, families, proxy: proxyAddresses, exclude: plan.autoRoute.exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+      const ar = planAutoRoute({
+        dev: plan.name, families: routed, block: blocked, proxy: proxyAddresses, proxyPort: plan.url.port,
+        exclude: plan.autoRoute.exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority,
+      });
       const undoRoute = await installAutoRoute(nl, ar);
       undo.push(undoRoute);
+      rules = ar.rules.map((r) => ruleKey(autoRuleWire(r)));
     }
+    // Recorded for `tunkit cleanup`, which then leaves these rules and the device's routes alone.
+    const reg = new TunnelRegistration({ kind: plan.kind, name: plan.name, ifindex: index, rules });
+    const registryError = reg.write();
+    undo.push(() => reg.remove());
+    const policy = (fam: 4 | 6, has: unknown): FamilyPolicy => (has ? "proxied" : blocked.includes(fam) ? "blocked" : "off");
+    const families = { ipv4: policy(4, v4), ipv6: policy(6, v6) };
     const parts = [
       `${plan.name}: ${plan.kind === "socks" ? "tun2socks" : "tun2http"} via ${redactProxyUrl(plan.url)}`,
       [v4 && `${v4.address}`, v6 && `${v6.address}`].filter(Boolean).join(", "),
       plan.kind === "socks" ? "tcp+udp" : "tcp (udp refused)",
       plan.dns ? `dns ${plan.dns}${plan.pool ? ` ${plan.pool.cidr}` : ""}${pool6 ? ` ${pool6.cidr}` : ""}` : "",
-      plan.autoRoute ? `auto-route table ${plan.autoRoute.table}` : "",
+      plan.autoRoute ? `auto-route table ${plan.autoRoute.table}, dns hijacked` : "",
+      `ipv4 ${families.ipv4}, ipv6 ${families.ipv6}`,
     ].filter(Boolean);
     let stopped: Promise<void> | undefined;
     return {
-      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, describe: parts.join(", "),
+      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, families, dialer, fatal: tunnel.fatal, registryError, describe: parts.join(", "),
       stop: () => (stopped ??= runUndo()),
     };
   } catch (e) {

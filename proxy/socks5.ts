@@ -143,7 +143,7 @@ async function negotiate(r: HandshakeReader, sock: net.Socket, url: ProxyUrl, wh
     const p = new TextEncoder().encode(url.password ?? "");
     sock.write(Uint8Array.from([1, u.length, ...u, p.length, ...p]));
     const [, status] = await r.read(2);
-    if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`);
+    if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`, "check the user name and password in the proxy URL (socks5://user:pass@host:port)");
   } else if (method !== 0) {
     throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
   }
@@ -200,6 +200,14 @@ export class Socks5Dialer implements Dialer {
       await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
     });
     return { socket: sock, head };
+  }
+
+  /** Greeting and authentication only (see {@link Dialer.probe}). */
+  async probe(opts: { timeoutMs?: number } = {}): Promise<number> {
+    const t0 = performance.now();
+    const { sock } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, (r, sock) => negotiate(r, sock, this.url, this.who));
+    sock.destroy();
+    return performance.now() - t0;
   }
 
   /**

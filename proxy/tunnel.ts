@@ -12,13 +12,13 @@
  * @module
  */
 import net from "node:net";
-import { UsageError } from "../common/errors.ts";
+import { TunkitError, UsageError } from "../common/errors.ts";
 import { buildTcp } from "../packet/build.ts";
 import { parseIp } from "../common/addr.ts";
 import { mulberry32 } from "../common/prng.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
-import type { FakeIp6Pool, FakeIpPool } from "./dns.ts";
+import { answerFakeIp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FLOW } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
@@ -82,6 +82,8 @@ interface TcpFlow {
   dstText: string;
   dport: number;
   seq: number;
+  /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
+  local?: boolean;
 }
 
 /** How long a finished flow keeps its NAT port (its last segments, TIME_WAIT). */
@@ -123,6 +125,13 @@ export class Tunnel {
   private readonly fake6: string | undefined;
   private readonly rand: (() => number) | undefined;
   private held: Uint8Array | undefined;
+  private fatalResolve: ((e: Error) => void) | undefined;
+  /**
+   * Settles (never rejects) with the error that ended the tunnel from within — the tun device
+   * deleted (`DeviceClosedError` "deleted"), a read error — and never when {@link stop} ends it.
+   * A service stops on it, removes its rules and exits non-zero.
+   */
+  readonly fatal: Promise<Error> = new Promise((r) => (this.fatalResolve = r));
   /** vnet_hdr size (0: none). */
   private readonly hdr: number;
   /** The packet after the vnet header, for the last buffer seen (the tun's reused one). */
@@ -194,7 +203,15 @@ export class Tunnel {
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
     this.loop = this.opts.tun.listen((b, n) => this.onPacket(b, n), { signal: this.abort.signal });
-    this.loop.catch((e) => this.error(`tun read: ${(e as Error).message}`));
+    this.loop.then(
+      () => {
+        // listen() returns quietly when its fd was closed under it: outside stop() that is fatal too.
+        if (!this.abort.signal.aborted) this.fatalResolve?.(new TunkitError(`Device "${this.opts.tun.name}" was closed under the tunnel`));
+      },
+      (e: Error) => {
+        if (!this.abort.signal.aborted) this.fatalResolve?.(e);
+      },
+    );
   }
 
   /** Stops reading, closes the listeners and every flow. Idempotent. */
@@ -333,6 +350,14 @@ export class Tunnel {
     this.flows[id] = flow;
     this.stats.tcpTotal++;
     this.stats.tcpActive++;
+    if (dport === 53 && this.opts.dns === "fake-ip" && this.opts.pool) {
+      // DNS over TCP is answered here like DNS over UDP: the query never leaves.
+      flow.local = true;
+      t.state[id] = FLOW.READY;
+      t.stamp[id] = this.clock;
+      this.write(flow.syn, flow.syn.length);
+      return;
+    }
     const pool = fam === 4 ? this.opts.pool : this.opts.pool6;
     if (pool && pool.containsAt(t.dst, id * 16)) {
       const name = pool.nameFor(dstText);
@@ -380,7 +405,7 @@ export class Tunnel {
     const addr = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
     const flow = id >= 0 ? this.flows[id] : undefined;
     const t = this.redirect.table;
-    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !flow.proxy) {
+    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !(flow.proxy || flow.local)) {
       sock.on("error", () => {});
       sock.resetAndDestroy();
       return;
@@ -388,7 +413,38 @@ export class Tunnel {
     t.state[id] = FLOW.OPEN;
     t.stamp[id] = this.clock;
     flow.socket = sock;
-    this.pipe(flow, sock, flow.proxy);
+    if (flow.local) this.serveDns(flow, sock);
+    else this.pipe(flow, sock, flow.proxy!);
+  }
+
+  /** Answers DNS over TCP (RFC 1035 4.2.2 framing) from the fake-ip pools on an accepted flow. */
+  private serveDns(flow: TcpFlow, sock: net.Socket): void {
+    const st = this.stats;
+    let buf = new Uint8Array(0);
+    sock.on("data", (d: Uint8Array) => {
+      const all = new Uint8Array(buf.length + d.length);
+      all.set(buf);
+      all.set(d, buf.length);
+      buf = all;
+      while (buf.length >= 2 && buf.length >= 2 + ((buf[0]! << 8) | buf[1]!)) {
+        const n = (buf[0]! << 8) | buf[1]!;
+        const { response } = answerFakeIp(buf.subarray(2, 2 + n), this.opts.pool!, this.opts.pool6);
+        buf = buf.slice(2 + n);
+        st.dnsQueries++;
+        st.dnsFake++;
+        if (!response.length) continue;
+        const framed = new Uint8Array(2 + response.length);
+        framed[0] = response.length >> 8;
+        framed[1] = response.length & 0xff;
+        framed.set(response, 2);
+        sock.write(framed);
+      }
+      if (buf.length > 2 + 65535) sock.destroy();
+    });
+    sock.on("end", () => sock.end());
+    sock.on("error", () => {});
+    sock.on("close", () => this.closeFlow(flow, false));
+    sock.resume();
   }
 
   private pipe(flow: TcpFlow, client: net.Socket, ps: ProxyStream): void {

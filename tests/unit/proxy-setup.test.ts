@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { planAutoRoute } from "../../proxy/autoroute.ts";
+import { autoRuleWire, planAutoRoute } from "../../proxy/autoroute.ts";
+import { ruleKey } from "../../proxy/registry.ts";
+import { decodeRule, encodeRule } from "../../netlink/route/rule.ts";
+import { ByteWriter } from "../../netlink/core/writer.ts";
 import { fakePeerFor, planProxyTunnel } from "../../proxy/setup.ts";
 import { planTunnelCli } from "../../cli/socks.ts";
 import { planRule, ruleText } from "../../cli/rule.ts";
@@ -7,22 +10,48 @@ import { RTPROT_TUNKIT } from "../../netlink/route/constants.ts";
 import { UsageError } from "../../common/errors.ts";
 
 describe("auto-route plan", () => {
-  test("exclusions first (proxy, --exclude), then suppress_prefixlength 0, then the table; all protocol 84", () => {
+  test("DNS hijack first, then exclusions (proxy, --exclude), suppress_prefixlength 0, the table; a blocked family unreachable; all protocol 84", () => {
     const p = planAutoRoute({ dev: "tun0", families: [4, 6], proxy: ["192.0.2.2", "2001:db8::2"], exclude: ["10.1.2.3/8"] });
     expect(p.rules).toEqual([
-      { family: 2, priority: 8484, to: "192.0.2.2/32", table: 254, protocol: RTPROT_TUNKIT },
-      { family: 2, priority: 8484, to: "10.0.0.0/8", table: 254, protocol: RTPROT_TUNKIT },
-      { family: 2, priority: 8485, table: 254, suppressPrefixlen: 0, protocol: RTPROT_TUNKIT },
-      { family: 2, priority: 8486, table: 8484, protocol: RTPROT_TUNKIT },
-      { family: 10, priority: 8484, to: "2001:db8::2/128", table: 254, protocol: RTPROT_TUNKIT },
-      { family: 10, priority: 8485, table: 254, suppressPrefixlen: 0, protocol: RTPROT_TUNKIT },
-      { family: 10, priority: 8486, table: 8484, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8486, to: "192.0.2.2/32", table: 254, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8486, to: "10.0.0.0/8", table: 254, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8487, table: 254, suppressPrefixlen: 0, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8488, table: 8484, protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8486, to: "2001:db8::2/128", table: 254, protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8487, table: 254, suppressPrefixlen: 0, protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8488, table: 8484, protocol: RTPROT_TUNKIT },
     ]);
     expect(p.routes).toEqual([
       { dst: "default", family: 2, dev: "tun0", table: 8484, protocol: 84, scope: "link" },
       { dst: "default", family: 10, dev: "tun0", table: 8484, protocol: 84, scope: "link" },
     ]);
     expect(RTPROT_TUNKIT).toBe(84);
+    const b = planAutoRoute({ dev: "tun0", families: [4], block: [6], proxy: ["192.0.2.2"], exclude: ["2001:db8:5::/48"] });
+    expect(b.rules.filter((r) => r.family === 10)).toEqual([
+      { family: 10, priority: 8486, to: "2001:db8:5::/48", table: 254, protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8488, action: "unreachable", protocol: RTPROT_TUNKIT },
+    ]);
+    expect(b.routes.length).toBe(1);
+    // a proxy on port 53: its exclusion goes before the hijack
+    const d = planAutoRoute({ dev: "tun0", families: [4], proxy: ["192.0.2.2"], proxyPort: 53 });
+    expect(d.rules.slice(0, 2)).toEqual([
+      { family: 2, priority: 8484, to: "192.0.2.2/32", table: 254, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT },
+    ]);
+  });
+  test("the wire form carries the port range, and its key equals the decoded rule's", () => {
+    const w = autoRuleWire({ family: 2, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT });
+    expect(w.dportRange).toEqual({ start: 53, end: 53 });
+    const bw = new ByteWriter();
+    encodeRule(bw, w);
+    expect(ruleKey(decodeRule(bw.finish()))).toBe(ruleKey(w));
+    const u = autoRuleWire({ family: 10, priority: 8488, action: "unreachable", protocol: RTPROT_TUNKIT });
+    const bu = new ByteWriter();
+    encodeRule(bu, u);
+    expect(ruleKey(decodeRule(bu.finish()))).toBe(ruleKey(u));
+    expect(ruleKey(u)).not.toBe(ruleKey(w));
   });
   test("bad tables and priorities", () => {
     for (const table of [0, 254, 255, 253, 1.5]) expect(() => planAutoRoute({ dev: "t", families: [4], proxy: [], table })).toThrow(UsageError);
