@@ -15,7 +15,7 @@
 import { UsageError } from "../common/errors.ts";
 import type { Rtnl, RuleSpec, RouteSpec } from "../netlink/rtnl.ts";
 import { isNetlinkErrno } from "../netlink/rtnl.ts";
-import { AF, RTM, RTPROT_TUNKIT, RT_TABLE } from "../netlink/route/constants.ts";
+import { AF, FR_ACT, RTM, RTPROT_TUNKIT, RT_TABLE } from "../netlink/route/constants.ts";
 import { encodeRule } from "../netlink/route/rule.ts";
 import { encodeRoute } from "../netlink/route/route.ts";
 import { NLM_F } from "../netlink/core/message.ts";
@@ -51,14 +51,49 @@ export interface AutoRouteOptions {
   /** More prefixes that must not enter the tun. */
   exclude?: readonly string[];
   /**
+   * The mark tunkit puts on its own sockets (SO_MARK): a first rule `fwmark MARK/MARK lookup main`
+   * keeps them out of the tun (the proxy connection, the UDP relay) whatever they reach.
+   */
+  fwmark?: number;
+  /** Only these users' traffic enters the tun (uidrange rules); others go by main. */
+  includeUids?: readonly UidRange[];
+  /** These users' traffic never enters the tun. */
+  excludeUids?: readonly UidRange[];
+  /**
    * Send every query to port 53 (UDP and TCP, any destination, the LAN's resolvers included)
    * into the tun, ahead of the exclusions and of the LAN's own routes. Default true.
    */
   hijackDns?: boolean;
 }
 
-/** A rule of the plan: a {@link RuleSpec} plus the destination port selector (FRA_DPORT_RANGE). */
-export type AutoRule = RuleSpec & { dport?: number };
+/** An inclusive range of user ids. */
+export interface UidRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses "1000" or "1000-1999" into a range (UsageError otherwise).
+ *
+ * @example
+ * ```ts
+ * import { parseUidRange } from "./autoroute.ts";
+ * parseUidRange("1000-1999"); // { start: 1000, end: 1999 }
+ * ```
+ */
+export function parseUidRange(text: string): UidRange {
+  const m = /^(\d{1,10})(?:-(\d{1,10}))?$/.exec(text);
+  const start = Number(m?.[1]);
+  const end = m?.[2] !== undefined ? Number(m[2]) : start;
+  if (!m || start > 0xfffffffe || end > 0xfffffffe || end < start) throw new UsageError(`Invalid uid range "${text}": expected UID or FIRST-LAST (0..4294967294)`);
+  return { start, end };
+}
+
+/**
+ * A rule of the plan: a {@link RuleSpec} plus the destination port selector (FRA_DPORT_RANGE)
+ * and a goto target (FR_ACT_GOTO), which RuleSpec does not carry.
+ */
+export type AutoRule = RuleSpec & { dport?: number; goto?: number };
 
 /** The rules and routes auto-route installs, in order. */
 export interface AutoRoutePlan {
@@ -81,13 +116,14 @@ function canonicalPrefix(text: string): { family: 4 | 6; cidr: string } {
  *
  * | priority | rule | why |
  * |---|---|---|
+ * | P | `fwmark M/M lookup main`, `uidrange U lookup main` | tunkit's own sockets, excluded users (`--include-uid`: the others) |
  * | P+1 | `dport 53 lookup TABLE` | DNS to any resolver, the LAN's too, goes into the tun |
  * | P+2 | `to PREFIX lookup main` | the proxy (no loop) and each `exclude` |
  * | P+3 | `lookup main suppress_prefixlength 0` | the LAN and other specific routes stay direct |
  * | P+4 | `lookup TABLE` | everything else into the tun (`default dev DEV table TABLE`) |
  *
  * A blocked family gets only the exclusions (P+2) and `unreachable` (P+4): nothing of it
- * leaves, the LAN and DNS included. P itself stays free (tunkit's own marked sockets).
+ * leaves, the LAN and DNS included. P holds the marked sockets and the user selections.
  *
  * @example
  * ```ts
@@ -114,9 +150,17 @@ export function planAutoRoute(o: AutoRouteOptions): AutoRoutePlan {
     ...o.families.map((f) => [f, false] as [4 | 6, boolean]),
     ...(o.block ?? []).filter((f) => !o.families.includes(f)).map((f) => [f, true] as [4 | 6, boolean]),
   ];
+  if (o.fwmark !== undefined && !(Number.isInteger(o.fwmark) && o.fwmark >= 1 && o.fwmark <= 0xffffffff)) throw new UsageError(`Invalid fwmark "${o.fwmark}": expected 1..0xffffffff`);
   for (const [fam, blocked] of families) {
     const family = fam === 4 ? AF.INET : AF.INET6;
     const base = { family, protocol: RTPROT_TUNKIT };
+    // P: tunkit's own marked sockets, then the users kept out (or the only ones let in).
+    if (o.fwmark !== undefined) rules.push({ ...base, priority: prio, fwmark: o.fwmark, fwmask: o.fwmark, table: RT_TABLE.MAIN });
+    for (const u of o.excludeUids ?? []) rules.push({ ...base, priority: prio, uidRange: { ...u }, table: RT_TABLE.MAIN });
+    if (o.includeUids?.length) {
+      for (const u of o.includeUids) rules.push({ ...base, priority: prio, uidRange: { ...u }, action: FR_ACT.GOTO, goto: prio + 1 });
+      rules.push({ ...base, priority: prio, table: RT_TABLE.MAIN });
+    }
     const seen = new Set<string>();
     const exclusions: AutoRule[] = [];
     for (const e of excl) {
@@ -151,9 +195,13 @@ export function planAutoRoute(o: AutoRouteOptions): AutoRoutePlan {
  * ```
  */
 export function autoRuleWire(r: AutoRule, del = false): Partial<Rule> {
-  const { dport, ...spec } = r;
+  const { dport, goto, ...spec } = r;
   const w = ruleFromSpec(spec, del);
   if (dport !== undefined) w.dportRange = { start: dport, end: dport };
+  if (goto !== undefined) {
+    w.goto = goto;
+    w.table = 0;
+  }
   return w;
 }
 

@@ -10,7 +10,7 @@ import { TunkitError } from "../common/errors.ts";
 import type { ProxyUrl, Target } from "./url.ts";
 
 /** Why a proxied flow failed. */
-export type ProxyFailure = "unreachable" | "timeout" | "auth" | "refused" | "protocol";
+export type ProxyFailure = "unreachable" | "timeout" | "auth" | "refused" | "protocol" | "resources";
 
 /**
  * A proxy failed one flow: could not be reached, refused the credentials, refused the
@@ -77,7 +77,10 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
     s.once("error", (e: Error & { code?: string }) => {
       clearTimeout(timer);
       s.destroy();
-      reject(new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`));
+      if (e.code === "EMFILE" || e.code === "ENFILE") {
+        const which = e.code === "EMFILE" ? "this process's open-files limit" : "the system's open-files limit";
+        reject(new ProxyError("resources", `Cannot open a socket to proxy ${where}: ${which} is reached (${e.code})`, "raise LimitNOFILE= (ulimit -n) or lower --max-sessions"));
+      } else reject(new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`));
     });
   });
 }

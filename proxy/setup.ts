@@ -14,7 +14,8 @@ import { AF, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
 import { TUN_F } from "../ffi/abi.ts";
-import { autoRuleWire, installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
+import { autoRuleWire, installAutoRoute, parseUidRange, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE, type UidRange } from "./autoroute.ts";
+import type { TunnelLog } from "./log.ts";
 import { ruleKey, TunnelRegistration } from "./registry.ts";
 import type { Dialer } from "./dial.ts";
 import { DEFAULT_FAKE_IP6_POOL, FakeIp6Pool, FakeIpPool } from "./dns.ts";
@@ -50,6 +51,21 @@ export interface ProxyTunnelFlags {
   rulePriority?: number;
   connectTimeoutMs?: number;
   udpTimeoutMs?: number;
+  /** Close TCP flows idle this long in both directions (ms); 0: never. Default 300 s. */
+  tcpIdleTimeoutMs?: number;
+  /** Refuse new flows beyond this many at once (0: no limit). */
+  maxSessions?: number;
+  /**
+   * SO_MARK on the tunnel's own sockets; with auto-route a first rule sends marked traffic by
+   * main (default {@link DEFAULT_FWMARK} with auto-route).
+   */
+  fwmark?: number;
+  /** SO_BINDTODEVICE on the tunnel's own sockets. */
+  bindInterface?: string;
+  /** With auto-route: only these users' traffic enters the tun ("1000", "1000-1999"). */
+  includeUids?: readonly string[];
+  /** With auto-route: these users' traffic stays out. */
+  excludeUids?: readonly string[];
   /** Test impairment of the tun path (see TunnelOptions.impair). */
   impair?: { loss?: number; reorder?: number; seed?: number };
 }
@@ -66,11 +82,19 @@ export interface ProxyTunnelPlan {
   /** The IPv6 fake-ip pool (fake-ip mode); `pool6Explicit` when the flags named it. */
   pool6?: FakeIp6Pool;
   pool6Explicit?: boolean;
-  autoRoute?: { table: number; priority: number; exclude: string[] };
+  autoRoute?: { table: number; priority: number; exclude: string[]; includeUids: UidRange[]; excludeUids: UidRange[] };
   connectTimeoutMs: number;
   udpIdleMs: number;
+  tcpIdleMs: number;
+  maxSessions: number;
+  /** The mark on the tunnel's own sockets (0: none). */
+  fwmark: number;
+  bindInterface?: string;
   impair?: { loss?: number; reorder?: number; seed?: number };
 }
+
+/** The mark auto-route puts on tunkit's own sockets unless told otherwise ("T" for tunkit, 84). */
+export const DEFAULT_FWMARK = 0x54;
 
 /** Default MTU of a device created by the tunnel: fewer, larger segments through the rewrite. */
 export const DEFAULT_TUNNEL_MTU = 9000;
@@ -106,7 +130,13 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
     kind: f.kind, name: f.name, url, addresses, dns: dnsMode, pool,
     connectTimeoutMs: f.connectTimeoutMs ?? 10_000,
     udpIdleMs: f.udpTimeoutMs ?? 60_000,
+    tcpIdleMs: f.tcpIdleTimeoutMs ?? 300_000,
+    maxSessions: f.maxSessions ?? 0,
+    fwmark: f.fwmark ?? (f.autoRoute ? DEFAULT_FWMARK : 0),
   };
+  if (f.bindInterface !== undefined) plan.bindInterface = checkIfName(f.bindInterface);
+  if (!(Number.isInteger(plan.fwmark) && plan.fwmark >= 0 && plan.fwmark <= 0xffffffff)) throw new UsageError(`Invalid fwmark "${plan.fwmark}": expected 1..0xffffffff`);
+  if (!(Number.isInteger(plan.maxSessions) && plan.maxSessions >= 0)) throw new UsageError(`Invalid max sessions "${plan.maxSessions}": expected 0 or more`);
   if (pool6) {
     plan.pool6 = pool6;
     plan.pool6Explicit = f.fakeIp6Pool !== undefined;
@@ -117,12 +147,17 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
     const p = parsePrefix(c);
     return `${formatAddr(p.bytes)}/${p.len}`;
   });
-  if (!f.autoRoute && (exclude.length || f.table !== undefined || f.rulePriority !== undefined)) {
-    throw new UsageError("Options --exclude, --table and --rule-priority need --auto-route");
+  const includeUids = (f.includeUids ?? []).map(parseUidRange);
+  const excludeUids = (f.excludeUids ?? []).map(parseUidRange);
+  if (!f.autoRoute && (exclude.length || f.table !== undefined || f.rulePriority !== undefined || includeUids.length || excludeUids.length)) {
+    throw new UsageError("Options --exclude, --table, --rule-priority, --include-uid and --exclude-uid need --auto-route");
   }
   if (f.autoRoute) {
-    plan.autoRoute = { table: f.table ?? AUTO_ROUTE_TABLE, priority: f.rulePriority ?? AUTO_ROUTE_PRIORITY, exclude };
-    planAutoRoute({ dev: f.name, families: [4, 6], proxy: [], proxyPort: url.port, exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+    plan.autoRoute = { table: f.table ?? AUTO_ROUTE_TABLE, priority: f.rulePriority ?? AUTO_ROUTE_PRIORITY, exclude, includeUids, excludeUids };
+    planAutoRoute({
+      dev: f.name, families: [4, 6], proxy: [], proxyPort: url.port, exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority,
+      fwmark: plan.fwmark || undefined, includeUids, excludeUids,
+    });
   }
   return plan;
 }
@@ -218,7 +253,7 @@ export interface RunningTunnel {
  * await run.stop();
  * ```
  */
-export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl; onError?: (line: string) => void }): Promise<RunningTunnel> {
+export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl; onError?: (line: string) => void; log?: TunnelLog }): Promise<RunningTunnel> {
   const nl = opts.rtnl;
   const undo: Array<() => Promise<void> | void> = [];
   const runUndo = async () => {
@@ -307,7 +342,8 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url) : new HttpConnectDialer(plan.url);
     const tunnel = new Tunnel({
       tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
-      connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, impair: plan.impair,
+      connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, log: opts.log, impair: plan.impair,
+      tcpIdleMs: plan.tcpIdleMs, maxSessions: plan.maxSessions,
     });
     await tunnel.start();
     undo.push(() => tunnel.stop());
@@ -318,6 +354,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       const ar = planAutoRoute({
         dev: plan.name, families: routed, block: blocked, proxy: proxyAddresses, proxyPort: plan.url.port,
         exclude: plan.autoRoute.exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority,
+        fwmark: plan.fwmark || undefined, includeUids: plan.autoRoute.includeUids, excludeUids: plan.autoRoute.excludeUids,
       });
       const undoRoute = await installAutoRoute(nl, ar);
       undo.push(undoRoute);

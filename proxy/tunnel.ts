@@ -12,6 +12,8 @@
  * @module
  */
 import net from "node:net";
+import { readFileSync } from "node:fs";
+import type { TunnelLog } from "./log.ts";
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { buildTcp } from "../packet/build.ts";
 import { parseIp } from "../common/addr.ts";
@@ -60,8 +62,18 @@ export interface TunnelOptions {
    * header and all, and the kernel's TCP takes them whole (no segmenting, no checksumming).
    */
   vnetHdr?: number;
-  /** Called with one line per failed flow. */
+  /** Called with one line per failed flow (when no `log` is given). */
   onError?: (line: string) => void;
+  /** Leveled, rate-limited lines: errors by kind, per-flow lines at debug. Wins over onError. */
+  log?: TunnelLog;
+  /** Close a TCP flow idle this long in both directions (ms); 0: never. Default 300 s (hev's too). */
+  tcpIdleMs?: number;
+  /**
+   * Refuse new flows (TCP RST, ICMP for UDP) beyond this many at once; 0: no limit of its own.
+   * Whatever it is, flows are also refused before the open-files limit is reached (each TCP
+   * flow holds 2 fds), so the kernel never queues a connection that accept() cannot take.
+   */
+  maxSessions?: number;
   /**
    * For tests only: drop this fraction (0..1) of the packets read from the tun and hold back
    * this fraction so they are written after the next one (reordering). Seeded, reproducible.
@@ -75,6 +87,11 @@ interface TcpFlow {
   target: Target;
   /** The rewritten SYN, written into the tun once the proxy connected. */
   syn: Uint8Array;
+  /** When the SYN came (ms, the tunnel's clock), and the last data either way. */
+  t0: number;
+  last: number;
+  up: number;
+  down: number;
   proxy?: ProxyStream;
   socket?: net.Socket;
   srcText: string;
@@ -90,6 +107,18 @@ interface TcpFlow {
 const LINGER_MS = 60_000;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
+/** File descriptors kept free for everything but flows (listeners, netlink, DNS, metrics…). */
+const FD_RESERVE = 64;
+
+/** RLIMIT_NOFILE's soft limit, from /proc/self/limits (65536 when unknown). */
+function openFilesLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m && m[1] !== "unlimited" ? Number(m[1]) : 1 << 20;
+  } catch {
+    return 65536;
+  }
+}
 
 function bytesOf(addr: string): Uint8Array {
   return parseIp(addr);
@@ -124,6 +153,8 @@ export class Tunnel {
   private readonly fake4: string | undefined;
   private readonly fake6: string | undefined;
   private readonly rand: (() => number) | undefined;
+  /** RLIMIT_NOFILE (soft) at start. */
+  private readonly fdLimit = openFilesLimit();
   private held: Uint8Array | undefined;
   private fatalResolve: ((e: Error) => void) | undefined;
   /**
@@ -160,7 +191,8 @@ export class Tunnel {
       {
         writePacket: (p) => this.writeBare(p),
         stats: this.stats,
-        error: (l) => this.error(l),
+        error: (l, kind) => this.error(l, kind),
+        admit: () => this.admit(),
         now: () => this.clock,
       },
       {
@@ -194,7 +226,7 @@ export class Tunnel {
           resolve();
         });
       });
-      srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`));
+      srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`, "listener"));
       const port = (srv.address() as net.AddressInfo).port;
       if (fam === 4) this.redirect.port4 = port;
       else this.redirect.port6 = port;
@@ -228,9 +260,36 @@ export class Tunnel {
     await this.loop?.catch(() => {});
   }
 
-  private error(line: string): void {
-    this.stats.errors++;
-    this.opts.onError?.(line);
+  private error(line: string, kind = "other"): void {
+    this.stats.countError(kind);
+    if (this.opts.log) this.opts.log.error(kind, line);
+    else this.opts.onError?.(line);
+  }
+
+  private debug(line: string): void {
+    this.opts.log?.debug(line);
+  }
+
+  /** Flows open now (TCP and UDP). */
+  get sessions(): number {
+    return this.stats.tcpActive + this.stats.udpActive;
+  }
+
+  /** Whether a new flow may open: --max-sessions, and 2 fds per flow below the open-files limit. */
+  private admit(): boolean {
+    const max = this.opts.maxSessions ?? 0;
+    const n = this.sessions;
+    if (max > 0 && n >= max) {
+      this.stats.sessionLimit++;
+      this.opts.log?.warn("limit", `--max-sessions ${max} reached: new flows are refused until some close`);
+      return false;
+    }
+    if (n * 2 + FD_RESERVE >= this.fdLimit) {
+      this.stats.sessionLimit++;
+      this.error(`the open-files limit (${this.fdLimit}) allows no more flows: new flows are refused until some close (raise LimitNOFILE= / ulimit -n, or set --max-sessions)`, "emfile");
+      return false;
+    }
+    return true;
   }
 
   private write(b: Uint8Array, len: number): void {
@@ -239,7 +298,7 @@ export class Tunnel {
       this.stats.packetsOut++;
     } catch (e) {
       this.stats.dropped++;
-      if (!this.abort.signal.aborted) this.error(`tun write: ${(e as Error).message}`);
+      if (!this.abort.signal.aborted) this.error(`tun write: ${(e as Error).message}`, "tun-write");
     }
   }
 
@@ -345,11 +404,15 @@ export class Tunnel {
     let target: Target = { host: dstText, port: dport };
     const flow: TcpFlow = {
       id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
-      srcText, sport: t.sport[id]!, dstText, dport, seq,
+      srcText, sport: t.sport[id]!, dstText, dport, seq, t0: this.clock, last: this.clock, up: 0, down: 0,
     };
     this.flows[id] = flow;
     this.stats.tcpTotal++;
     this.stats.tcpActive++;
+    if (!this.admit()) {
+      this.failFlow(flow, "refused: session limit", true);
+      return;
+    }
     if (dport === 53 && this.opts.dns === "fake-ip" && this.opts.pool) {
       // DNS over TCP is answered here like DNS over UDP: the query never leaves.
       flow.local = true;
@@ -367,29 +430,34 @@ export class Tunnel {
       }
       target = flow.target = { host: name, port: dport };
     }
+    const dialStart = performance.now();
     this.opts.dialer.connect(target, { timeoutMs: this.opts.connectTimeoutMs }).then(
       (ps) => {
         if (this.flows[id] !== flow || this.abort.signal.aborted) {
           ps.socket.destroy();
           return;
         }
+        const ms = performance.now() - dialStart;
+        this.stats.observeHandshake(ms);
+        if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connected in ${ms.toFixed(1)} ms`);
         flow.proxy = ps;
         ps.socket.on("error", () => {}); // until piped
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
         this.write(flow.syn, flow.syn.length);
       },
-      (e: Error) => {
+      (e: Error & { reason?: string }) => {
         if (this.flows[id] !== flow) return;
-        this.failFlow(flow, e.message);
+        this.failFlow(flow, e.message, false, e.reason ? `proxy-${e.reason}` : "proxy");
       },
     );
   }
 
-  /** Reports a failed flow, answers its SYN with a RST, frees it. */
-  private failFlow(flow: TcpFlow, why: string): void {
+  /** Reports a failed flow (unless `quiet`: already reported), answers its SYN with a RST, frees it. */
+  private failFlow(flow: TcpFlow, why: string, quiet = false, kind = "proxy"): void {
     this.stats.tcpFailed++;
-    this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: failed: ${why}`);
+    if (!quiet) this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: failed: ${why}`, kind);
+    else if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: ${why}`);
     const rst = buildTcp({
       src: flow.dstText, dst: flow.srcText, srcPort: flow.dport, dstPort: flow.sport, seq: 0, ack: (flow.seq + 1) >>> 0, flags: "R.", window: 0,
     });
@@ -457,11 +525,15 @@ export class Tunnel {
     }
     client.on("data", (d: Uint8Array) => {
       st.bytesUp += d.length;
+      flow.up += d.length;
+      flow.last = this.clock;
       if (!up.write(d)) client.pause();
     });
     up.on("drain", () => client.resume());
     up.on("data", (d: Uint8Array) => {
       st.bytesDown += d.length;
+      flow.down += d.length;
+      flow.last = this.clock;
       if (!client.write(d)) up.pause();
     });
     client.on("drain", () => up.resume());
@@ -469,7 +541,12 @@ export class Tunnel {
     up.on("end", () => client.end());
     up.removeAllListeners("error");
     up.on("error", (e: Error & { code?: string }) => {
-      this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${e.code ?? e.message}`);
+      // A reset from the far end (passed on by the proxy) is how many connections end: count it,
+      // pass it on to the client, and say so only at debug level.
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") {
+        st.farResets++;
+        if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: reset by the far end`);
+      } else this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${e.code ?? e.message}`, "proxy-connection");
       client.resetAndDestroy();
     });
     client.on("error", () => up.destroy());
@@ -495,6 +572,10 @@ export class Tunnel {
     }
     if (t.state[flow.id] === FLOW.CLOSED) return;
     this.stats.tcpActive--;
+    if (this.opts.log?.debugOn) {
+      const secs = ((this.clock - flow.t0) / 1000).toFixed(0);
+      this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: closed after ~${secs} s, up ${flow.up} B, down ${flow.down} B`);
+    }
     t.state[flow.id] = FLOW.CLOSED;
     t.stamp[flow.id] = this.clock;
     flow.proxy = undefined;
@@ -505,9 +586,20 @@ export class Tunnel {
     this.clock = Date.now();
     const now = this.clock;
     const t = this.redirect.table;
+    const idle = this.opts.tcpIdleMs ?? 300_000;
     t.forEach((id) => {
       const st = t.state[id];
       const age = now - t.stamp[id]!;
+      if (st === FLOW.OPEN && idle > 0) {
+        const f = this.flows[id];
+        if (f && now - f.last > idle) {
+          this.stats.idleClosed++;
+          if (this.opts.log?.debugOn) this.debug(`tcp ${f.client} -> ${formatTarget(f.target)}: idle for ${Math.round(idle / 1000)} s, closed`);
+          f.socket?.resetAndDestroy();
+          f.proxy?.socket.destroy();
+        }
+        return;
+      }
       if (st === FLOW.CLOSED && age > LINGER_MS) {
         this.flows[id] = undefined;
         t.remove(id);
@@ -515,7 +607,7 @@ export class Tunnel {
         const f = this.flows[id];
         if (f) {
           f.proxy?.socket.destroy();
-          this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`);
+          this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`, "accept");
           this.stats.tcpFailed++;
           this.stats.tcpActive--;
         }

@@ -23,8 +23,10 @@ export interface UdpHost {
   /** Writes a whole IP packet into the tun. */
   writePacket(p: Uint8Array): void;
   readonly stats: TunnelStats;
-  /** Reports one failed flow (one line, no trailing newline). */
-  error(line: string): void;
+  /** Reports one failed flow (one line, no trailing newline); `kind` groups errors (metrics, rate limit). */
+  error(line: string, kind?: string): void;
+  /** Whether a new flow may open (session and open-files limits); refusing, it has said why. */
+  admit(): boolean;
   /** The tunnel's clock, in ms. */
   now(): number;
 }
@@ -116,6 +118,14 @@ export class UdpRelay {
     const now = this.host.now();
     let id = this.table.lookup(v.version, b, v.srcOff, v.dstOff, sport, dport);
     if (id < 0) {
+      if (!this.host.admit()) {
+        const icmp = icmpUnreachableFor(b, v.end, "host");
+        if (icmp) {
+          this.host.writePacket(icmp);
+          this.host.stats.unreachable++;
+        }
+        return;
+      }
       id = this.table.insert(v.version, b, v.srcOff, v.dstOff, sport, dport, now);
       if (id < 0) {
         this.host.stats.dropped++;
@@ -165,7 +175,7 @@ export class UdpRelay {
     if (t === undefined || now - t > 10_000) {
       if (this.reported.size > 4096) this.reported.clear();
       this.reported.set(key, now);
-      this.host.error(line);
+      this.host.error(line, "udp-refused");
     }
   }
 
@@ -190,7 +200,7 @@ export class UdpRelay {
       sock.on("error", (e) => this.fail(s, `relay socket: ${e.message}`));
       assoc.control.on("close", () => {
         if (s.state !== "closed") {
-          if (s.state === "open" && this.host.now() - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`);
+          if (s.state === "open" && this.host.now() - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`, "udp");
           this.close(s);
         }
       });
@@ -243,7 +253,7 @@ export class UdpRelay {
         this.host.stats.unreachable++;
       }
     }
-    this.host.error(`udp ${this.flow(s)}: failed: ${why}`);
+    this.host.error(`udp ${this.flow(s)}: failed: ${why}`, "udp");
     this.close(s);
   }
 
@@ -296,7 +306,7 @@ export class UdpRelay {
       (r) => reply(r),
       (e: Error) => {
         st.dnsFailed++;
-        this.host.error(`dns ${src}:${sport} -> ${formatTarget({ host: dst, port: 53 })} over tcp: failed: ${e.message}`);
+        this.host.error(`dns ${src}:${sport} -> ${formatTarget({ host: dst, port: 53 })} over tcp: failed: ${e.message}`, "dns");
         const r = dnsErrorResponse(query, DNS_RCODE.SERVFAIL);
         if (r) reply(r);
       },

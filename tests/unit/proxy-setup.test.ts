@@ -80,24 +80,32 @@ describe("command-line plans (no syscall)", () => {
     const p = planProxyTunnel({ kind: "http", name: "tun0", proxy: "http://192.0.2.2:8888" });
     expect([p.dns, p.connectTimeoutMs, p.udpIdleMs, p.autoRoute]).toEqual(["tcp", 10_000, 60_000, undefined]);
     const s = planProxyTunnel({ kind: "socks", name: "tun0", proxy: "socks5://192.0.2.2", dns: "fake-ip", autoRoute: true, exclude: ["10.0.0.0/8"] });
-    expect([s.dns, s.pool?.cidr, s.autoRoute]).toEqual(["fake-ip", "198.18.0.0/15", { table: 8484, priority: 8484, exclude: ["10.0.0.0/8"] }]);
+    expect([s.dns, s.pool?.cidr, s.autoRoute, s.fwmark]).toEqual(["fake-ip", "198.18.0.0/15", { table: 8484, priority: 8484, exclude: ["10.0.0.0/8"], includeUids: [], excludeUids: [] }, 0x54]);
     expect([s.pool6?.cidr, s.pool6Explicit, p.pool6]).toEqual(["fdfe:dcba:9876::/48", false, undefined]);
     const s6 = planProxyTunnel({ kind: "http", name: "tun0", proxy: "http://192.0.2.2:8888", dns: "fake-ip", fakeIp6Pool: "fd00:1:2::1/64" });
     expect([s6.pool6?.cidr, s6.pool6Explicit]).toEqual(["fd00:1:2::/64", true]);
-    expect(planTunnelCli("socks", "tun0", { proxy: "socks5://192.0.2.2", udpTimeout: "5", impair: "loss=0.05,reorder=0.1,seed=3" }))
+    expect(planTunnelCli("socks", "tun0", { proxy: "socks5://192.0.2.2", "udp-timeout": "5", impair: "loss=0.05,reorder=0.1,seed=3" }))
       .toMatchObject({ udpTimeoutMs: 5000, impair: { loss: 0.05, reorder: 0.1, seed: 3 } });
   });
   test.each([
     [{ proxy: "socks5://192.0.2.2", mtu: "100" }, 'Invalid MTU "100"'],
-    [{ proxy: "socks5://192.0.2.2", table: "x", autoRoute: true }, 'Invalid table "x"'],
+    [{ proxy: "socks5://192.0.2.2", table: "x", "auto-route": true }, 'Invalid table "x"'],
     [{ proxy: "socks5://192.0.2.2", table: "100" }, "need --auto-route"],
-    [{ proxy: "socks5://192.0.2.2", fakeIpPool: "10.0.0.0/8" }, "needs --dns fake-ip"],
-    [{ proxy: "socks5://192.0.2.2", dns: "fake-ip", fakeIpPool: "10.0.0.0/31" }, "Invalid fake-ip pool"],
-    [{ proxy: "socks5://192.0.2.2", fakeIp6Pool: "fdfe::/48" }, "Option --fake-ip6-pool needs --dns fake-ip"],
-    [{ proxy: "socks5://192.0.2.2", dns: "fake-ip", fakeIp6Pool: "198.18.0.0/15" }, 'Invalid IPv6 fake-ip pool "198.18.0.0/15"'],
+    [{ proxy: "socks5://192.0.2.2", "fake-ip-pool": "10.0.0.0/8" }, "needs --dns fake-ip"],
+    [{ proxy: "socks5://192.0.2.2", dns: "fake-ip", "fake-ip-pool": "10.0.0.0/31" }, "Invalid fake-ip pool"],
+    [{ proxy: "socks5://192.0.2.2", "fake-ip6-pool": "fdfe::/48" }, "Option --fake-ip6-pool needs --dns fake-ip"],
+    [{ proxy: "socks5://192.0.2.2", dns: "fake-ip", "fake-ip6-pool": "198.18.0.0/15" }, 'Invalid IPv6 fake-ip pool "198.18.0.0/15"'],
     [{ proxy: "socks5://192.0.2.2", address: ["198.18.0.1/40"] }, 'Invalid prefix length "40"'],
     [{ proxy: "socks5://192.0.2.2", impair: "loss=2" }, "Invalid impairment"],
-    [{ proxy: "socks5://192.0.2.2", connectTimeout: "5" }, "Invalid connect timeout"],
+    [{ proxy: "socks5://192.0.2.2", "connect-timeout": "5" }, "Invalid connect timeout"],
+    [{ proxy: "socks5://192.0.2.2", "include-uid": ["1000"] }, "need --auto-route"],
+    [{ proxy: "socks5://192.0.2.2", "auto-route": true, "include-uid": ["5-1"] }, 'Invalid uid range "5-1"'],
+    [{ proxy: "socks5://192.0.2.2", fwmark: "0" }, 'Invalid fwmark "0"'],
+    [{ proxy: "socks5://192.0.2.2", "bind-interface": "a/b" }, "Invalid"],
+    [{ proxy: "socks5://192.0.2.2", "log-level": "loud" }, 'Invalid log level "loud"'],
+    [{ proxy: "socks5://192.0.2.2", metrics: "0.0.0.0:9184" }, "only loopback"],
+    [{ proxy: "socks5://192.0.2.2", "max-sessions": "-1" }, "Invalid max sessions"],
+    [{}, "Missing --proxy"],
   ])("%o", (f, msg) => {
     expect(() => planTunnelCli("socks", "tun0", f as never)).toThrow(UsageError);
     expect(() => planTunnelCli("socks", "tun0", f as never)).toThrow(msg);
