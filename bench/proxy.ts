@@ -205,8 +205,9 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const dialer = new Socks5Dialer({ scheme: "socks5", host: PROXY_V4, port: PORT });
     const viaSocks = async () => {
       const { socket, head } = await dialer.connect({ host: SERVER_V4, port: 80 });
-      if (head.length) socket.unshift(head);
-      return socket;
+      const sock = socket as net.Socket;
+      if (head.length) sock.unshift(head);
+      return sock;
     };
     // A reference run: through hev's tun, or straight to the proxy as a SOCKS5 client.
     type Pair = { t: number[]; h: number[]; tc: number[]; hc: number[] };

@@ -101,8 +101,11 @@ export interface AutoRoutePlan {
   routes: RouteSpec[];
 }
 
-/** How many priorities a plan uses, from the first: P (reserved), P+1 DNS, P+2 exclusions, P+3 LAN, P+4 the table. */
-export const AUTO_ROUTE_SPAN = 5;
+/**
+ * How many priorities a plan uses, from the first: P own sockets and users, P+1 DNS, P+2
+ * exclusions, P+3 LAN, P+4 the table, P+5 the way out (a `nop` rule the bypasses jump to).
+ */
+export const AUTO_ROUTE_SPAN = 6;
 
 function canonicalPrefix(text: string): { family: 4 | 6; cidr: string } {
   const p = parsePrefix(text);
@@ -116,11 +119,12 @@ function canonicalPrefix(text: string): { family: 4 | 6; cidr: string } {
  *
  * | priority | rule | why |
  * |---|---|---|
- * | P | `fwmark M/M lookup main`, `uidrange U lookup main` | tunkit's own sockets, excluded users (`--include-uid`: the others) |
+ * | P | `fwmark M/M goto P+5`, `uidrange U goto P+5` | tunkit's own sockets, excluded users (`--include-uid`: the others) |
  * | P+1 | `dport 53 lookup TABLE` | DNS to any resolver, the LAN's too, goes into the tun |
- * | P+2 | `to PREFIX lookup main` | the proxy (no loop) and each `exclude` |
+ * | P+2 | `to PREFIX goto P+5` | the proxy (no loop) and each `exclude` |
  * | P+3 | `lookup main suppress_prefixlength 0` | the LAN and other specific routes stay direct |
  * | P+4 | `lookup TABLE` | everything else into the tun (`default dev DEV table TABLE`) |
+ * | P+5 | `nop` | where the bypasses land: on to main and default as without tunkit |
  *
  * A blocked family gets only the exclusions (P+2) and `unreachable` (P+4): nothing of it
  * leaves, the LAN and DNS included. P holds the marked sockets and the user selections.
@@ -129,7 +133,7 @@ function canonicalPrefix(text: string): { family: 4 | 6; cidr: string } {
  * ```ts
  * import { planAutoRoute } from "./autoroute.ts";
  * const p = planAutoRoute({ dev: "tun0", families: [4], block: [6], proxy: ["192.0.2.2"] });
- * p.rules.map((r) => r.priority); // [8485, 8486, 8487, 8488, 8488]
+ * p.rules.map((r) => r.priority); // [8485, 8486, 8487, 8488, 8489, 8488, 8489]
  * p.routes[0]; // { dst: "default", family: 2, dev: "tun0", table: 8484, protocol: 84, scope: "link" }
  * ```
  */
@@ -154,12 +158,16 @@ export function planAutoRoute(o: AutoRouteOptions): AutoRoutePlan {
   for (const [fam, blocked] of families) {
     const family = fam === 4 ? AF.INET : AF.INET6;
     const base = { family, protocol: RTPROT_TUNKIT };
+    // Bypasses jump past all of tunkit's rules (to the nop at P+5), on to main and default as
+    // if tunkit were not there: a `lookup main` would fall through into the tun whenever main
+    // has no route for the destination.
+    const bypass = { ...base, action: FR_ACT.GOTO, goto: prio + 5 };
     // P: tunkit's own marked sockets, then the users kept out (or the only ones let in).
-    if (o.fwmark !== undefined) rules.push({ ...base, priority: prio, fwmark: o.fwmark, fwmask: o.fwmark, table: RT_TABLE.MAIN });
-    for (const u of o.excludeUids ?? []) rules.push({ ...base, priority: prio, uidRange: { ...u }, table: RT_TABLE.MAIN });
+    if (o.fwmark !== undefined) rules.push({ ...bypass, priority: prio, fwmark: o.fwmark, fwmask: o.fwmark });
+    for (const u of o.excludeUids ?? []) rules.push({ ...bypass, priority: prio, uidRange: { ...u } });
     if (o.includeUids?.length) {
       for (const u of o.includeUids) rules.push({ ...base, priority: prio, uidRange: { ...u }, action: FR_ACT.GOTO, goto: prio + 1 });
-      rules.push({ ...base, priority: prio, table: RT_TABLE.MAIN });
+      rules.push({ ...bypass, priority: prio });
     }
     const seen = new Set<string>();
     const exclusions: AutoRule[] = [];
@@ -168,18 +176,20 @@ export function planAutoRoute(o: AutoRouteOptions): AutoRoutePlan {
       seen.add(e.cidr);
       // A proxy on port 53 must not be caught by the DNS hijack: its exclusion goes first.
       const early = hijack && !blocked && o.proxyPort === 53 && proxies.some((p) => p.cidr === e.cidr);
-      exclusions.push({ ...base, priority: early ? prio : prio + 2, to: e.cidr, table: RT_TABLE.MAIN });
+      exclusions.push({ ...bypass, priority: early ? prio : prio + 2, to: e.cidr });
     }
     rules.push(...exclusions.filter((r) => r.priority === prio));
     if (blocked) {
       rules.push(...exclusions);
       rules.push({ ...base, priority: prio + 4, action: "unreachable" });
+      rules.push({ ...base, priority: prio + 5, action: "nop" });
       continue;
     }
     if (hijack) rules.push({ ...base, priority: prio + 1, dport: 53, table });
     rules.push(...exclusions.filter((r) => r.priority !== prio));
     rules.push({ ...base, priority: prio + 3, table: RT_TABLE.MAIN, suppressPrefixlen: 0 });
     rules.push({ ...base, priority: prio + 4, table });
+    rules.push({ ...base, priority: prio + 5, action: "nop" });
     routes.push({ dst: "default", family, dev: o.dev, table, protocol: RTPROT_TUNKIT, scope: "link" });
   }
   return { rules, routes };
@@ -230,7 +240,10 @@ export async function installAutoRoute(nl: Rtnl, plan: AutoRoutePlan): Promise<(
   const undo = async () => {
     if (undone) return;
     undone = true;
-    for (const r of doneRules.reverse()) {
+    // In the order they were added, not reversed: the kernel deletes the first rule that has
+    // every field the request gives, so a catch-all (no selector) deleted before its more
+    // specific neighbours of the same priority would take one of them instead of itself.
+    for (const r of doneRules.splice(0)) {
       try {
         await execRule(nl, r, true);
       } catch (e) {

@@ -66,7 +66,7 @@ export const TUNNEL_OPTIONS: readonly TunnelOptionSpec[] = [
   { name: "auto-route", type: "bool", help: "route everything into the tun (table + policy rules), DNS hijacked, the proxy kept out; removed on exit" },
   { name: "exclude", type: "list", arg: "<cidr...>", help: "with --auto-route: prefixes that must not enter the tun" },
   { name: "table", type: "number", arg: "<n>", help: "with --auto-route: routing table (default 8484)" },
-  { name: "rule-priority", type: "number", arg: "<n>", help: "with --auto-route: priority of the first rule (default 8484; 5 are used)" },
+  { name: "rule-priority", type: "number", arg: "<n>", help: "with --auto-route: priority of the first rule (default 8484; 6 are used)" },
   { name: "fwmark", type: "number", arg: "<mark>", help: "SO_MARK on the tunnel's own sockets (proxy, relay); with --auto-route a rule sends marked traffic around the tun (default 0x54 with --auto-route)" },
   { name: "bind-interface", type: "string", arg: "<ifname>", help: "send the tunnel's own sockets out of this interface (SO_BINDTODEVICE)" },
   { name: "include-uid", type: "list", arg: "<uids...>", help: "with --auto-route: only these users' traffic enters the tun (1000, 1000-1999)" },

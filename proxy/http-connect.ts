@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { dialHandshake, type Dialer, ProxyError, type ProxyStream } from "./dial.ts";
+import { dialHandshake, type Dialer, type DialSocketOptions, ProxyError, type ProxyStream } from "./dial.ts";
 import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
 
 /**
@@ -58,8 +58,12 @@ export class HttpConnectDialer implements Dialer {
   readonly url: ProxyUrl;
   private readonly who: string;
 
-  constructor(url: ProxyUrl) {
+  /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
+  readonly so: DialSocketOptions | undefined;
+
+  constructor(url: ProxyUrl, so?: DialSocketOptions) {
     this.url = url;
+    this.so = so;
     this.who = `HTTP proxy ${formatTarget(url)}`;
   }
 
@@ -81,7 +85,7 @@ export class HttpConnectDialer implements Dialer {
           this.url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
         );
       }
-    });
+    }, this.so);
     sock.destroy();
     return performance.now() - t0;
   }
@@ -102,7 +106,7 @@ export class HttpConnectDialer implements Dialer {
       if (status.code < 200 || status.code > 299) {
         throw new ProxyError("refused", `${this.who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
       }
-    });
+    }, this.so);
     return { socket: sock, head };
   }
 }

@@ -339,7 +339,9 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
         if (!isNetlinkErrno(e, "EEXIST")) throw e;
       }
     }
-    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url) : new HttpConnectDialer(plan.url);
+    // The tunnel's own connections carry the mark (and leave by --bind-interface) from their SYN on.
+    const so = plan.fwmark || plan.bindInterface ? { mark: plan.fwmark || undefined, device: plan.bindInterface, address: proxyAddresses[0] } : undefined;
+    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url, so) : new HttpConnectDialer(plan.url, so);
     const tunnel = new Tunnel({
       tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
       connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, log: opts.log, impair: plan.impair,

@@ -12,7 +12,7 @@
  * @module
  */
 import net from "node:net";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import type { TunnelLog } from "./log.ts";
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { buildTcp } from "../packet/build.ts";
@@ -107,8 +107,16 @@ interface TcpFlow {
 const LINGER_MS = 60_000;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
-/** File descriptors kept free for everything but flows (listeners, netlink, DNS, metrics…). */
-const FD_RESERVE = 64;
+/** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
+const FD_HEADROOM = 8;
+
+function openFds(): number {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return 64;
+  }
+}
 
 /** RLIMIT_NOFILE's soft limit, from /proc/self/limits (65536 when unknown). */
 function openFilesLimit(): number {
@@ -155,6 +163,8 @@ export class Tunnel {
   private readonly rand: (() => number) | undefined;
   /** RLIMIT_NOFILE (soft) at start. */
   private readonly fdLimit = openFilesLimit();
+  /** Fds kept for everything but flows: those open once the tunnel runs, plus some headroom. */
+  private fdReserve = 64;
   private held: Uint8Array | undefined;
   private fatalResolve: ((e: Error) => void) | undefined;
   /**
@@ -232,6 +242,7 @@ export class Tunnel {
       else this.redirect.port6 = port;
       this.servers.push(srv);
     }
+    this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
     this.loop = this.opts.tun.listen((b, n) => this.onPacket(b, n), { signal: this.abort.signal });
@@ -275,16 +286,16 @@ export class Tunnel {
     return this.stats.tcpActive + this.stats.udpActive;
   }
 
-  /** Whether a new flow may open: --max-sessions, and 2 fds per flow below the open-files limit. */
+  /** Whether one more flow may open: --max-sessions, and 2 fds per flow below the open-files limit. */
   private admit(): boolean {
     const max = this.opts.maxSessions ?? 0;
     const n = this.sessions;
-    if (max > 0 && n >= max) {
+    if (max > 0 && n + 1 > max) {
       this.stats.sessionLimit++;
       this.opts.log?.warn("limit", `--max-sessions ${max} reached: new flows are refused until some close`);
       return false;
     }
-    if (n * 2 + FD_RESERVE >= this.fdLimit) {
+    if ((n + 1) * 2 + this.fdReserve > this.fdLimit) {
       this.stats.sessionLimit++;
       this.error(`the open-files limit (${this.fdLimit}) allows no more flows: new flows are refused until some close (raise LimitNOFILE= / ulimit -n, or set --max-sessions)`, "emfile");
       return false;
@@ -406,10 +417,11 @@ export class Tunnel {
       id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
       srcText, sport: t.sport[id]!, dstText, dport, seq, t0: this.clock, last: this.clock, up: 0, down: 0,
     };
+    const admitted = this.admit();
     this.flows[id] = flow;
     this.stats.tcpTotal++;
     this.stats.tcpActive++;
-    if (!this.admit()) {
+    if (!admitted) {
       this.failFlow(flow, "refused: session limit", true);
       return;
     }

@@ -141,14 +141,14 @@ describe("uid rules", () => {
     expect(parseUidRange("0-65534")).toEqual({ start: 0, end: 65534 });
     for (const bad of ["x", "5-1", "-1", "1-", "4294967295"]) expect(() => parseUidRange(bad)).toThrow(UsageError);
   });
-  test("P: the marked sockets, excluded users to main; included users jump on, the rest to main", () => {
+  test("P: the marked sockets and excluded users jump past tunkit's rules; included users jump on, the rest past", () => {
     const p = planAutoRoute({ dev: "t", families: [4], proxy: [], fwmark: 0x54, excludeUids: [{ start: 0, end: 999 }], includeUids: [{ start: 1000, end: 1999 }, { start: 5000, end: 5000 }] });
     expect(p.rules.filter((r) => r.priority === 8484)).toEqual([
-      { family: 2, protocol: 84, priority: 8484, fwmark: 0x54, fwmask: 0x54, table: 254 },
-      { family: 2, protocol: 84, priority: 8484, uidRange: { start: 0, end: 999 }, table: 254 },
+      { family: 2, protocol: 84, priority: 8484, fwmark: 0x54, fwmask: 0x54, action: 2, goto: 8489 },
+      { family: 2, protocol: 84, priority: 8484, uidRange: { start: 0, end: 999 }, action: 2, goto: 8489 },
       { family: 2, protocol: 84, priority: 8484, uidRange: { start: 1000, end: 1999 }, action: 2, goto: 8485 },
       { family: 2, protocol: 84, priority: 8484, uidRange: { start: 5000, end: 5000 }, action: 2, goto: 8485 },
-      { family: 2, protocol: 84, priority: 8484, table: 254 },
+      { family: 2, protocol: 84, priority: 8484, action: 2, goto: 8489 },
     ]);
   });
 });

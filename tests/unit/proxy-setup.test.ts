@@ -12,16 +12,19 @@ import { UsageError } from "../../common/errors.ts";
 describe("auto-route plan", () => {
   test("DNS hijack first, then exclusions (proxy, --exclude), suppress_prefixlength 0, the table; a blocked family unreachable; all protocol 84", () => {
     const p = planAutoRoute({ dev: "tun0", families: [4, 6], proxy: ["192.0.2.2", "2001:db8::2"], exclude: ["10.1.2.3/8"] });
+    const out = (family: number, priority: number, to: string) => ({ family, priority, to, action: 2, goto: 8489, protocol: RTPROT_TUNKIT });
     expect(p.rules).toEqual([
       { family: 2, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT },
-      { family: 2, priority: 8486, to: "192.0.2.2/32", table: 254, protocol: RTPROT_TUNKIT },
-      { family: 2, priority: 8486, to: "10.0.0.0/8", table: 254, protocol: RTPROT_TUNKIT },
+      out(2, 8486, "192.0.2.2/32"),
+      out(2, 8486, "10.0.0.0/8"),
       { family: 2, priority: 8487, table: 254, suppressPrefixlen: 0, protocol: RTPROT_TUNKIT },
       { family: 2, priority: 8488, table: 8484, protocol: RTPROT_TUNKIT },
+      { family: 2, priority: 8489, action: "nop", protocol: RTPROT_TUNKIT },
       { family: 10, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT },
-      { family: 10, priority: 8486, to: "2001:db8::2/128", table: 254, protocol: RTPROT_TUNKIT },
+      out(10, 8486, "2001:db8::2/128"),
       { family: 10, priority: 8487, table: 254, suppressPrefixlen: 0, protocol: RTPROT_TUNKIT },
       { family: 10, priority: 8488, table: 8484, protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8489, action: "nop", protocol: RTPROT_TUNKIT },
     ]);
     expect(p.routes).toEqual([
       { dst: "default", family: 2, dev: "tun0", table: 8484, protocol: 84, scope: "link" },
@@ -30,14 +33,15 @@ describe("auto-route plan", () => {
     expect(RTPROT_TUNKIT).toBe(84);
     const b = planAutoRoute({ dev: "tun0", families: [4], block: [6], proxy: ["192.0.2.2"], exclude: ["2001:db8:5::/48"] });
     expect(b.rules.filter((r) => r.family === 10)).toEqual([
-      { family: 10, priority: 8486, to: "2001:db8:5::/48", table: 254, protocol: RTPROT_TUNKIT },
+      out(10, 8486, "2001:db8:5::/48"),
       { family: 10, priority: 8488, action: "unreachable", protocol: RTPROT_TUNKIT },
+      { family: 10, priority: 8489, action: "nop", protocol: RTPROT_TUNKIT },
     ]);
     expect(b.routes.length).toBe(1);
     // a proxy on port 53: its exclusion goes before the hijack
     const d = planAutoRoute({ dev: "tun0", families: [4], proxy: ["192.0.2.2"], proxyPort: 53 });
     expect(d.rules.slice(0, 2)).toEqual([
-      { family: 2, priority: 8484, to: "192.0.2.2/32", table: 254, protocol: RTPROT_TUNKIT },
+      out(2, 8484, "192.0.2.2/32"),
       { family: 2, priority: 8485, dport: 53, table: 8484, protocol: RTPROT_TUNKIT },
     ]);
   });
@@ -47,6 +51,10 @@ describe("auto-route plan", () => {
     const bw = new ByteWriter();
     encodeRule(bw, w);
     expect(ruleKey(decodeRule(bw.finish()))).toBe(ruleKey(w));
+    const g = autoRuleWire({ family: 2, priority: 8484, fwmark: 0x54, fwmask: 0x54, action: 2, goto: 8489, protocol: RTPROT_TUNKIT });
+    const bg = new ByteWriter();
+    encodeRule(bg, g);
+    expect(decodeRule(bg.finish())).toMatchObject({ goto: 8489, action: 2, fwmark: 0x54 });
     const u = autoRuleWire({ family: 10, priority: 8488, action: "unreachable", protocol: RTPROT_TUNKIT });
     const bu = new ByteWriter();
     encodeRule(bu, u);
