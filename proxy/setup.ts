@@ -10,7 +10,8 @@ import { TunkitError, UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import type { Rtnl } from "../netlink/rtnl.ts";
 import { isNetlinkErrno } from "../netlink/rtnl.ts";
-import { AF, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
+import { AF, RTNLGRP, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
+import type { Rule } from "../netlink/route/rule.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
 import { TUN_F } from "../ffi/abi.ts";
@@ -207,6 +208,35 @@ export function fakePeerFor(address: string, prefixLen: number): { peer: string;
   return { peer: formatAddr(prev), covered: inPrefix(prev) && !hostAll(prev, false) };
 }
 
+/**
+ * Watches the rule groups; calls `onGone` once when a rule whose {@link ruleKey} is in `keys` is
+ * deleted (or, after a monitor overrun, is missing). Returns the function that stops watching —
+ * call it before removing the rules yourself.
+ */
+function watchRules(nl: Rtnl, keys: Set<string>, onGone: (r: Rule) => void): () => Promise<void> {
+  const it = nl.monitor({ groups: [RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE] });
+  let stopped = false;
+  void (async () => {
+    try {
+      for await (const ev of it) {
+        if (stopped) return;
+        if (ev.kind === "rule" && ev.action === "del" && keys.has(ruleKey(ev.value))) return onGone(ev.value);
+        if (ev.kind === "overrun") {
+          const have = new Set<string>();
+          for (const family of [AF.INET, AF.INET6]) for (const r of await nl.listRules(family)) have.add(ruleKey(r));
+          for (const k of keys) if (!have.has(k) && !stopped) return onGone({ priority: Number(k.split("|")[1]) } as Rule);
+        }
+      }
+    } catch {
+      /* the monitor socket closed: stopping */
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await it.return?.();
+  };
+}
+
 /** See {@link RunningTunnel.families}. */
 export type FamilyPolicy = "proxied" | "blocked" | "off";
 
@@ -265,6 +295,8 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       }
     }
   };
+  let rulesGone: (e: Error) => void = () => {};
+  const gone = new Promise<Error>((r) => (rulesGone = r));
   try {
     // The proxy's own addresses, for the auto-route exclusion (and to fail early on a bad name).
     let proxyAddresses: string[];
@@ -361,6 +393,13 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       const undoRoute = await installAutoRoute(nl, ar);
       undo.push(undoRoute);
       rules = ar.rules.map((r) => ruleKey(autoRuleWire(r)));
+      // Someone else deleting a rule (a network manager, an old cleanup) would let traffic
+      // around the tunnel: that is fatal, the service manager restarts us with the rules.
+      const stopWatch = watchRules(nl, new Set(rules), (gone) => rulesGone(new TunkitError(
+        `A rule of the tunnel was deleted by someone else (pref ${gone.priority ?? "?"}): traffic could go around the proxy, so the tunnel stops`,
+        "find what flushes policy rules (a network manager?); a service manager restarts the tunnel with its rules",
+      )));
+      undo.push(stopWatch);
     }
     // Recorded for `tunkit cleanup`, which then leaves these rules and the device's routes alone.
     const reg = new TunnelRegistration({ kind: plan.kind, name: plan.name, ifindex: index, rules });
@@ -378,7 +417,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     ].filter(Boolean);
     let stopped: Promise<void> | undefined;
     return {
-      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, families, dialer, fatal: tunnel.fatal, registryError, describe: parts.join(", "),
+      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, families, dialer, fatal: Promise.race([tunnel.fatal, gone]), registryError, describe: parts.join(", "),
       stop: () => (stopped ??= runUndo()),
     };
   } catch (e) {

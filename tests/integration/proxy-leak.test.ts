@@ -184,6 +184,20 @@ describe("the device disappears under the tunnel", () => {
   }
 });
 
+describe("its rules deleted under the tunnel", () => {
+  ptest("ip rule del of one of its rules: exit 1 within a second, the rest removed", async () => {
+    const p = await t.tunkit(["socks", "tk0", "--proxy", "socks5://192.0.2.2:1080", "--address", "198.18.0.1/30", "--auto-route"]);
+    sh("ip", "rule", "del", "pref", "8488");
+    const t0 = performance.now();
+    expect(await p.exited).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(p.err).toMatch(/A rule of the tunnel was deleted by someone else \(pref 8488\)/);
+    expect(ours()).toEqual([]);
+    expect(ours(true)).toEqual([]);
+    expect(spawnSync("ip", ["link", "show", "tk0"]).status).not.toBe(0);
+  });
+});
+
 describe("tunkit cleanup beside a live tunnel", () => {
   ptest("skips the live tunnel's rules and routes (and says so), removes a dead one's; the live tunnel keeps working", async () => {
     // a dead tunnel's leftovers: killed with SIGKILL on a persistent device
