@@ -101,10 +101,21 @@ interface TcpFlow {
   seq: number;
   /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
   local?: boolean;
+  /** Who sent the first FIN on the tun side: true the client (our side closes passively), false us. */
+  clientFin?: boolean;
 }
 
-/** How long a finished flow keeps its NAT port (its last segments, TIME_WAIT). */
-const LINGER_MS = 60_000;
+/**
+ * How long a finished flow keeps its NAT entry (its last segments: the final ACK or FIN). Its
+ * (id, listener) pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the
+ * id itself is free again after this.
+ */
+const LINGER_MS = 2_000;
+/** TIME_WAIT of our side (Linux: 60 s) when it closed first; a passive close waits a little for lost ACKs. */
+const TIME_WAIT_MS = 60_000;
+const PASSIVE_COOL_MS = 5_000;
+/** Listeners per family: an (id, listener) pair in TIME_WAIT leaves the id usable with the others. */
+const LISTENERS = 4;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
 /** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
@@ -226,22 +237,24 @@ export class Tunnel {
 
   /** Binds the listeners and starts reading the tun. */
   async start(): Promise<void> {
+    const ports: Record<4 | 6, number[]> = { 4: [], 6: [] };
     for (const [fam, f] of [[4, this.opts.v4], [6, this.opts.v6]] as const) {
       if (!f) continue;
-      const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s));
-      await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {
-          srv.off("error", reject);
-          resolve();
+      for (let i = 0; i < LISTENERS; i++) {
+        const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s));
+        await new Promise<void>((resolve, reject) => {
+          srv.once("error", reject);
+          srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {
+            srv.off("error", reject);
+            resolve();
+          });
         });
-      });
-      srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`, "listener"));
-      const port = (srv.address() as net.AddressInfo).port;
-      if (fam === 4) this.redirect.port4 = port;
-      else this.redirect.port6 = port;
-      this.servers.push(srv);
+        srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`, "listener"));
+        ports[fam].push((srv.address() as net.AddressInfo).port);
+        this.servers.push(srv);
+      }
     }
+    this.redirect.setPorts(ports[4], ports[6]);
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
@@ -485,7 +498,8 @@ export class Tunnel {
     const addr = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
     const flow = id >= 0 ? this.flows[id] : undefined;
     const t = this.redirect.table;
-    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !(flow.proxy || flow.local)) {
+    const lport = (t.family[id] === 6 ? this.redirect.ports6 : this.redirect.ports4)[this.redirect.listener[id]!];
+    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !(flow.proxy || flow.local) || sock.localPort !== lport) {
       sock.on("error", () => {});
       sock.resetAndDestroy();
       return;
@@ -549,8 +563,14 @@ export class Tunnel {
       if (!client.write(d)) up.pause();
     });
     client.on("drain", () => up.resume());
-    client.on("end", () => up.end());
-    up.on("end", () => client.end());
+    client.on("end", () => {
+      flow.clientFin ??= true;
+      up.end();
+    });
+    up.on("end", () => {
+      flow.clientFin ??= false; // we close first: our side ends in TIME_WAIT
+      client.end();
+    });
     up.removeAllListeners("error");
     up.on("error", (e: Error & { code?: string }) => {
       // A reset from the far end (passed on by the proxy) is how many connections end: count it,
@@ -584,6 +604,7 @@ export class Tunnel {
     }
     if (t.state[flow.id] === FLOW.CLOSED) return;
     this.stats.tcpActive--;
+    if (flow.clientFin !== undefined) this.redirect.coolDown(flow.id, this.clock, flow.clientFin ? PASSIVE_COOL_MS : TIME_WAIT_MS);
     if (this.opts.log?.debugOn) {
       const secs = ((this.clock - flow.t0) / 1000).toFixed(0);
       this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: closed after ~${secs} s, up ${flow.up} B, down ${flow.down} B`);
