@@ -241,7 +241,8 @@ export class Tunnel {
     for (const [fam, f] of [[4, this.opts.v4], [6, this.opts.v6]] as const) {
       if (!f) continue;
       for (let i = 0; i < LISTENERS; i++) {
-        const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s));
+        const j = i;
+        const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s, j));
         await new Promise<void>((resolve, reject) => {
           srv.once("error", reject);
           srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {
@@ -493,13 +494,13 @@ export class Tunnel {
     this.stats.tcpActive--;
   }
 
-  private onAccept(sock: net.Socket): void {
+  /** A connection accepted on listener `j` (of its family). */
+  private onAccept(sock: net.Socket, j: number): void {
     const id = sock.remotePort ?? -1;
     const addr = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
     const flow = id >= 0 ? this.flows[id] : undefined;
     const t = this.redirect.table;
-    const lport = (t.family[id] === 6 ? this.redirect.ports6 : this.redirect.ports4)[this.redirect.listener[id]!];
-    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !(flow.proxy || flow.local) || sock.localPort !== lport) {
+    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !(flow.proxy || flow.local) || this.redirect.listener[id] !== j) {
       sock.on("error", () => {});
       sock.resetAndDestroy();
       return;
