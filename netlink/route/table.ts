@@ -127,7 +127,10 @@ export function decodeAttrs(ad: AttributeDecoder, t: AttrTable, out: Record<stri
   const byType = t.byType;
   while (ad.next()) {
     const row = byType[ad.type];
-    if (row !== undefined) out[row[1]] = decodeValue(ad, row[2]);
+    if (row !== undefined) {
+      const v = decodeValue(ad, row[2]);
+      if (v !== undefined) out[row[1]] = v;
+    }
   }
 }
 
