@@ -229,20 +229,30 @@ export async function connectMarked(host: string, port: number, opts: MarkOption
   const conn = new MarkedConn();
   const bun = (globalThis as unknown as { Bun: { connect(o: unknown): Promise<BunSocketLike> } }).Bun;
   let hadError = false;
-  const s = await bun.connect({
-    fd,
-    allowHalfOpen: true,
-    socket: {
-      data: (_s: unknown, d: Uint8Array) => conn.emit("data", d),
-      drain: () => conn.onDrain(),
-      end: () => conn.emit("end"),
-      close: () => conn.markClosed(hadError),
-      error: (_s: unknown, e: Error) => {
-        hadError = true;
-        conn.emit("error", e);
-      },
-    },
-  });
+  let s: BunSocketLike;
+  try {
+    s = await adopt();
+  } catch (e) {
+    sys.close(fd);
+    throw e;
+  }
   conn.attach(s, host, port);
   return conn;
+
+  function adopt(): Promise<BunSocketLike> {
+    return bun.connect({
+      fd,
+      allowHalfOpen: true,
+      socket: {
+        data: (_s: unknown, d: Uint8Array) => conn.emit("data", d),
+        drain: () => conn.onDrain(),
+        end: () => conn.emit("end"),
+        close: () => conn.markClosed(hadError),
+        error: (_s: unknown, e: Error) => {
+          hadError = true;
+          conn.emit("error", e);
+        },
+      },
+    });
+  }
 }

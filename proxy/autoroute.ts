@@ -18,7 +18,6 @@ import { isNetlinkErrno } from "../netlink/rtnl.ts";
 import { AF, FR_ACT, RTM, RTPROT_TUNKIT, RT_TABLE } from "../netlink/route/constants.ts";
 import { encodeRule } from "../netlink/route/rule.ts";
 import { encodeRoute } from "../netlink/route/route.ts";
-import { NLM_F } from "../netlink/core/message.ts";
 import { ruleFromSpec } from "../netlink/rtnl.ts";
 import { rmSync } from "node:fs";
 import { listTunnelRecords, ruleKey } from "./registry.ts";
@@ -89,11 +88,8 @@ export function parseUidRange(text: string): UidRange {
   return { start, end };
 }
 
-/**
- * A rule of the plan: a {@link RuleSpec} plus the destination port selector (FRA_DPORT_RANGE)
- * and a goto target (FR_ACT_GOTO), which RuleSpec does not carry.
- */
-export type AutoRule = RuleSpec & { dport?: number; goto?: number };
+/** A rule of the plan (a {@link RuleSpec}: dport and goto are among its selectors and actions). */
+export type AutoRule = RuleSpec;
 
 /** The rules and routes auto-route installs, in order. */
 export interface AutoRoutePlan {
@@ -196,7 +192,7 @@ export function planAutoRoute(o: AutoRouteOptions): AutoRoutePlan {
 }
 
 /**
- * The rule as rtnetlink carries it (with FRA_DPORT_RANGE for `dport`).
+ * The rule as rtnetlink carries it (`ruleFromSpec`), e.g. for {@link ruleKey}.
  *
  * @example
  * ```ts
@@ -205,19 +201,12 @@ export function planAutoRoute(o: AutoRouteOptions): AutoRoutePlan {
  * ```
  */
 export function autoRuleWire(r: AutoRule, del = false): Partial<Rule> {
-  const { dport, goto, ...spec } = r;
-  const w = ruleFromSpec(spec, del);
-  if (dport !== undefined) w.dportRange = { start: dport, end: dport };
-  if (goto !== undefined) {
-    w.goto = goto;
-    w.table = 0;
-  }
-  return w;
+  return ruleFromSpec(r, del);
 }
 
 async function execRule(nl: Rtnl, r: AutoRule, del: boolean): Promise<void> {
-  const w = autoRuleWire(r, del);
-  await nl.conn.exec(del ? RTM.DELRULE : RTM.NEWRULE, del ? 0 : NLM_F.CREATE | NLM_F.EXCL, (b) => encodeRule(b, w), del ? "delete rule" : "add rule", r.priority !== undefined ? `pref ${r.priority}` : undefined);
+  if (del) await nl.deleteRule(r);
+  else await nl.addRule(r);
 }
 
 /**
