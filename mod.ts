@@ -139,7 +139,7 @@ export {
 export { HttpConnectDialer, connectRequest, parseStatusLine } from "./proxy/http-connect.ts";
 export { UdpRelay, type UdpOptions, type UdpHost } from "./proxy/udp.ts";
 export {
-  FakeIpPool, FakeIp6Pool, DEFAULT_FAKE_IP6_POOL, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE,
+  FakeIpPool, FakeIp6Pool, DEFAULT_FAKE_IP6_POOL, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE, DnsTcpFramer, frameDnsTcp,
   type DnsQuery, type DnsAnswer,
 } from "./proxy/dns.ts";
 export {

@@ -20,7 +20,7 @@ import { parseIp } from "../common/addr.ts";
 import { mulberry32 } from "../common/prng.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
-import { answerFakeIp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
+import { answerFakeIp, DnsTcpFramer, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FLOW } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
@@ -515,26 +515,14 @@ export class Tunnel {
   /** Answers DNS over TCP (RFC 1035 4.2.2 framing) from the fake-ip pools on an accepted flow. */
   private serveDns(flow: TcpFlow, sock: net.Socket): void {
     const st = this.stats;
-    let buf = new Uint8Array(0);
+    const framer = new DnsTcpFramer();
     sock.on("data", (d: Uint8Array) => {
-      const all = new Uint8Array(buf.length + d.length);
-      all.set(buf);
-      all.set(d, buf.length);
-      buf = all;
-      while (buf.length >= 2 && buf.length >= 2 + ((buf[0]! << 8) | buf[1]!)) {
-        const n = (buf[0]! << 8) | buf[1]!;
-        const { response } = answerFakeIp(buf.subarray(2, 2 + n), this.opts.pool!, this.opts.pool6);
-        buf = buf.slice(2 + n);
+      for (const q of framer.push(d)) {
+        const { response } = answerFakeIp(q, this.opts.pool!, this.opts.pool6);
         st.dnsQueries++;
         st.dnsFake++;
-        if (!response.length) continue;
-        const framed = new Uint8Array(2 + response.length);
-        framed[0] = response.length >> 8;
-        framed[1] = response.length & 0xff;
-        framed.set(response, 2);
-        sock.write(framed);
+        if (response.length) sock.write(frameDnsTcp(response));
       }
-      if (buf.length > 2 + 65535) sock.destroy();
     });
     sock.on("end", () => sock.end());
     sock.on("error", () => {});

@@ -11,7 +11,7 @@ import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { buildUdp } from "../packet/build.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
-import { answerFakeIp, dnsErrorResponse, DNS_RCODE, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
+import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
 import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
 import type { TunnelStats } from "./stats.ts";
@@ -320,11 +320,7 @@ export class UdpRelay {
     const r = new HandshakeReader(socket, `DNS server ${formatTarget(server)}`, head);
     const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${ms} ms`)), ms);
     try {
-      const framed = new Uint8Array(2 + query.length);
-      framed[0] = query.length >> 8;
-      framed[1] = query.length & 0xff;
-      framed.set(query, 2);
-      socket.write(framed);
+      socket.write(frameDnsTcp(query));
       const len = await r.read(2);
       const body = await r.read((len[0]! << 8) | len[1]!);
       return Uint8Array.from(body);
