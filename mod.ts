@@ -62,6 +62,11 @@ export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFi
 export { ruleToIpText } from "./netlink/view/rule.ts";
 export { addressToIpText } from "./netlink/view/addr.ts";
 export { linkToIpText, linkAddressesToIpText, type LinkViewContext } from "./netlink/view/link.ts";
+export { monitorEventToIpText } from "./netlink/view/monitor.ts";
+export {
+  routesToIpText, routesToIpJson, rulesToIpText, rulesToIpJson, neighboursToIpText, neighboursToIpJson,
+  linksToIpText, linksToIpJson, addressesToIpText, addressesToIpJson,
+} from "./netlink/view/text.ts";
 export { linkFromSpec, linkFromChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec } from "./netlink/spec/link.ts";
 export { addressFilter, addressSpecWarnings, parseLifetime, type AddressFilter, type AddressMode } from "./netlink/spec/addr.ts";
 export { routeToIpText, type RouteViewContext } from "./netlink/view/route.ts";

@@ -30,8 +30,14 @@ export type { Dev } from "./spec/common.ts";
 export { linkFromSpec, linkFromChanges } from "./spec/link.ts";
 export type { LinkAddSpec, LinkChanges, VethPeerSpec, VlanSpec, VxlanSpec, LinkDevIndex } from "./spec/link.ts";
 export { printLink, linkToIpText, linkAddressesToIpText } from "./view/link.ts";
+export { monitorEventToIpText } from "./view/monitor.ts";
+export {
+  routesToIpText, routesToIpJson, rulesToIpText, rulesToIpJson, neighboursToIpText, neighboursToIpJson,
+  linksToIpText, linksToIpJson, addressesToIpText, addressesToIpJson,
+} from "./view/text.ts";
 export type { LinkViewContext, PrintLinkOptions } from "./view/link.ts";
-export { KIND_DATA, linkInfoCodec } from "./route/linkinfo.ts";
+export { KIND_DATA, SLAVE_KIND_DATA, linkInfoCodec } from "./route/linkinfo.ts";
+export { printBridge, printBridgePort } from "./view/bridge.ts";
 export { addressFromSpec, addressFilter, addressFlagFilter, addressSpecWarnings, parseLifetime, globRegExp, ADDRESS_FLAG_WORDS } from "./spec/addr.ts";
 export type { AddressSpec, AddressFilter, AddressMode } from "./spec/addr.ts";
 export { printAddress, addressToIpText } from "./view/addr.ts";
@@ -48,7 +54,7 @@ export type { Transport, OpenOptions, BatchItem, BatchResult, BatchOptions } fro
 export { NetlinkError, DumpInterruptedError, NetlinkProtocolError } from "./errors.ts";
 export { linkToIpJson, linkAddressesToIpJson, addressToIpJson, routeToIpJson, ruleToIpJson, linkMap } from "./route/json.ts";
 export type { IpJsonContext } from "./route/json.ts";
-export type { Link, LinkInfo, LinkStats64, TunInfo, VethInfo, VlanInfo, VlanFlags, VxlanInfo, BridgeInfo } from "./route/link.ts";
+export type { Link, LinkInfo, LinkStats64, TunInfo, VethInfo, VlanInfo, VlanFlags, VxlanInfo, BridgeInfo, BridgePortInfo } from "./route/link.ts";
 export type { Address, AddressCacheInfo } from "./route/addr.ts";
 export type { Route, RouteWire, RouteVia, Nexthop, RouteMetrics, RouteCacheInfo } from "./route/route.ts";
 export type { Rule, Range } from "./route/rule.ts";

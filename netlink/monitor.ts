@@ -19,7 +19,15 @@ export type MonitorEvent =
   /** The kernel dropped events: the socket's receive buffer overflowed (ENOBUFS). Re-dump to resync. */
   | { kind: "overrun" };
 
-/** Groups a monitor joins by default: those of every kind in the registry (like `ip monitor`). */
+/**
+ * Groups a monitor joins by default: those of every kind in the registry (like `ip monitor`).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MONITOR_GROUPS } from "./monitor.ts";
+ * DEFAULT_MONITOR_GROUPS.includes(3); // true: RTNLGRP_NEIGH
+ * ```
+ */
 export const DEFAULT_MONITOR_GROUPS: readonly number[] = groupsOf();
 
 /**
@@ -44,6 +52,14 @@ export function monitorEvent(m: NetlinkMessage): MonitorEvent | undefined {
 /**
  * A monitor on its own socket (see {@link Rtnl.monitor}): every kind, or `kinds` only (or raw
  * `groups`). `transport` replaces the socket in tests.
+ *
+ * @example
+ * ```ts
+ * import { monitor } from "./monitor.ts";
+ * for await (const ev of monitor({ netns: "blue", kinds: ["rule", "neighbour"] })) {
+ *   if (ev.kind !== "overrun") console.log(ev.kind, ev.action);
+ * }
+ * ```
  */
 export function monitor(opts: OpenOptions & { transport?: Transport; kinds?: readonly RtnlKind[] } = {}): AsyncIterableIterator<MonitorEvent> {
   const groups = opts.groups ?? (opts.kinds ? groupsOf(opts.kinds) : DEFAULT_MONITOR_GROUPS);

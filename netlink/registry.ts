@@ -62,7 +62,15 @@ export type RtnlKind = keyof typeof RTNL_TYPES;
 /** The decoded object of a kind. */
 export type RtnlObject<K extends RtnlKind> = (typeof RTNL_TYPES)[K] extends RtnlType<infer T> ? T : never;
 
-/** Every kind, in registry order. */
+/**
+ * Every kind, in registry order.
+ *
+ * @example
+ * ```ts
+ * import { RTNL_KINDS } from "./registry.ts";
+ * RTNL_KINDS.includes("neighbour"); // true
+ * ```
+ */
 export const RTNL_KINDS = Object.keys(RTNL_TYPES) as RtnlKind[];
 
 /** What an nlmsg type means: the kind and whether it is a new/del/get/set message. */

@@ -82,10 +82,23 @@ export class Rtnl {
 
   // ---------------------------------------------------------------- links
 
-  /** Every link (`ip link show`). */
-  listLinks(): Promise<Link[]> {
-    return this.conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family: AF.UNSPEC, extMask: RTEXT_FILTER.VF }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
+  /**
+   * Every link (`ip link show`). With `family` (AF_INET, AF_INET6), the kernel answers from that
+   * family's view of the links, as it does for `ip -4|-6 addr show` (fewer attributes; IPv6's
+   * has no txqlen, which ip then asks SIOCGIFTXQLEN for: take it from an AF_UNSPEC dump).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const links = await Rtnl.open().listLinks();
+   * links.map((l) => l.name); // ["lo", "tk0", …]
+   * ```
+   */
+  listLinks(family: number = AF.UNSPEC): Promise<Link[]> {
+    // Like ip: the VF filter mask only on AF_UNSPEC dumps (the per-family dumps take no attributes).
+    return this.conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family, extMask: family === AF.UNSPEC ? RTEXT_FILTER.VF : undefined }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
   }
+
 
   /** One link by name or index; throws NetlinkError ENODEV when there is none. */
   getLink(dev: Dev): Promise<Link> {
@@ -867,8 +880,9 @@ function ruleSubject(spec: RuleSpec): string | undefined {
  *
  * @example
  * ```ts
- * import { isNetlinkErrno } from "./rtnl.ts";
- * try { await nl.addRoute(spec); } catch (e) { if (!isNetlinkErrno(e, "EEXIST")) throw e; }
+ * import { isNetlinkErrno, Rtnl } from "./rtnl.ts";
+ * const nl = Rtnl.open();
+ * try { await nl.addRoute({ dst: "198.51.100.0/24", dev: "tk0" }); } catch (e) { if (!isNetlinkErrno(e, "EEXIST")) throw e; }
  * ```
  */
 export function isNetlinkErrno(e: unknown, code: string): e is NetlinkError {

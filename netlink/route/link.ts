@@ -9,7 +9,7 @@ import type { ByteWriter } from "../core/writer.ts";
 import { IFLA } from "./constants.ts";
 import { type LinkInfo, linkInfoCodec } from "./linkinfo.ts";
 
-export type { BridgeInfo, LinkInfo, TunInfo, VethInfo, VlanFlags, VlanInfo, VxlanInfo } from "./linkinfo.ts";
+export type { BridgeInfo, BridgePortInfo, LinkInfo, TunInfo, VethInfo, VlanFlags, VlanInfo, VxlanInfo } from "./linkinfo.ts";
 import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./table.ts";
 
 /** Counters of struct rtnl_link_stats64, by the kernel's field names. */

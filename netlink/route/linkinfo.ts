@@ -8,7 +8,7 @@
 import { AttributeDecoder, type AttributeEncoder } from "../core/attribute.ts";
 import { IFLA_INFO, IFLA_TUN, VETH_INFO_PEER } from "./constants.ts";
 import { decodeLink, encodeLink, type Link } from "./link.ts";
-import { type AttrCodec, attrTable, decodeAttrs, encodeAttrs } from "./table.ts";
+import { type AttrCodec, attrTable, decodeAttrs, encodeAttrs, u32Struct } from "./table.ts";
 
 /** Info data of a tun/tap device (IFLA_INFO_DATA when kind is "tun"). */
 export interface TunInfo {
@@ -88,6 +88,43 @@ export interface VxlanInfo {
 /** A bridge's data (IFLA_BR_*), by iproute2's names where the kernel's are long. */
 export type BridgeInfo = Record<string, number | bigint | string | boolean | { prio: number; addr: string } | { optval: number; optmask: number }>;
 
+/** A bridge port's data (IFLA_INFO_SLAVE_DATA when the master is a bridge: IFLA_BRPORT_*). */
+export interface BridgePortInfo {
+  state?: number;
+  priority?: number;
+  cost?: number;
+  mode?: number;
+  guard?: number;
+  protect?: number;
+  fastLeave?: number;
+  learning?: number;
+  unicastFlood?: number;
+  proxyArp?: number;
+  learningSync?: number;
+  proxyArpWifi?: number;
+  rootId?: { prio: number; addr: string };
+  bridgeId?: { prio: number; addr: string };
+  designatedPort?: number;
+  designatedCost?: number;
+  id?: number;
+  no?: number;
+  topologyChangeAck?: number;
+  configPending?: number;
+  messageAgeTimer?: bigint;
+  forwardDelayTimer?: bigint;
+  holdTimer?: bigint;
+  multicastRouter?: number;
+  mcastFlood?: number;
+  mcastToUcast?: number;
+  vlanTunnel?: number;
+  bcastFlood?: number;
+  groupFwdMask?: number;
+  neighSuppress?: number;
+  isolated?: number;
+  backupPort?: number;
+  locked?: number;
+}
+
 /** IFLA_LINKINFO: the driver kind and its data. */
 export interface LinkInfo {
   /** "tun", "veth", "bridge", "dummy", "vlan", "vxlan", … */
@@ -96,8 +133,8 @@ export interface LinkInfo {
   data?: TunInfo | VethInfo | VlanInfo | VxlanInfo | BridgeInfo | Uint8Array;
   /** Kind of the master this link is enslaved to ("bridge", "bond"). */
   slaveKind?: string;
-  /** IFLA_INFO_SLAVE_DATA, raw. */
-  slaveData?: Uint8Array;
+  /** IFLA_INFO_SLAVE_DATA: decoded for bridge ports, raw bytes otherwise. */
+  slaveData?: BridgePortInfo | Uint8Array;
 }
 
 /** How one kind's IFLA_INFO_DATA is read and written. */
@@ -164,40 +201,18 @@ const veth: KindCodec = {
   },
 };
 
-/** A fixed struct of u32 fields. */
-function u32s<K extends string>(name: string, keys: readonly K[]): AttrCodec<Record<K, number>> {
-  return {
-    decode(ad) {
-      const p = ad.payload();
-      const out = {} as Record<K, number>;
-      if (p.length < keys.length * 4) {
-        ad.error(`Invalid ${name}: ${p.length} bytes, expected ${keys.length * 4}`);
-        for (const k of keys) out[k] = 0;
-        return out;
-      }
-      const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-      keys.forEach((k, i) => (out[k] = v.getUint32(i * 4, true)));
-      return out;
-    },
-    encode(ae, type, v) {
-      const at = ae.begin(type);
-      for (const k of keys) ae.w.u32(v[k]);
-      ae.end(at);
-    },
-  };
-}
 
 const qosMap: AttrCodec<Array<{ from: number; to: number }>> = {
   decode(ad) {
     const out: Array<{ from: number; to: number }> = [];
-    const m = u32s("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
+    const m = u32Struct("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
     ad.nested((c) => {
       while (c.next()) if (c.type === 1) out.push(m.decode(c));
     });
     return out;
   },
   encode(ae, type, v) {
-    const m = u32s("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
+    const m = u32Struct("IFLA_VLAN_QOS_MAPPING", ["from", "to"]);
     ae.nested(type, () => {
       for (const x of v) m.encode(ae, 1, x);
     });
@@ -207,7 +222,7 @@ const qosMap: AttrCodec<Array<{ from: number; to: number }>> = {
 const VLAN = attrTable([
   [5, "protocol", "u16be"],
   [1, "id", "u16"],
-  [2, "flags", u32s("IFLA_VLAN_FLAGS", ["flags", "mask"])],
+  [2, "flags", u32Struct("IFLA_VLAN_FLAGS", ["flags", "mask"])],
   [3, "egressQos", qosMap],
   [4, "ingressQos", qosMap],
 ]);
@@ -315,7 +330,7 @@ const BRIDGE = attrTable([
   [36, "nfCallIptables", "u8"], [37, "nfCallIp6tables", "u8"], [38, "nfCallArptables", "u8"],
   [39, "vlanDefaultPvid", "u16"], [41, "vlanStatsEnabled", "u8"], [42, "mcastStatsEnabled", "u8"],
   [43, "mcastIgmpVersion", "u8"], [44, "mcastMldVersion", "u8"], [45, "vlanStatsPerPort", "u8"],
-  [46, "multiBoolopt", u32s("IFLA_BR_MULTI_BOOLOPT", ["optval", "optmask"])],
+  [46, "multiBoolopt", u32Struct("IFLA_BR_MULTI_BOOLOPT", ["optval", "optmask"])],
   [48, "fdbNLearned", "u32"], [49, "fdbMaxLearned", "u32"],
 ]);
 
@@ -331,6 +346,29 @@ function tableKind(t: ReturnType<typeof attrTable>): KindCodec {
     },
   };
 }
+
+/** IFLA_BRPORT_*. */
+const BRIDGE_PORT = attrTable([
+  [1, "state", "u8"], [2, "priority", "u16"], [3, "cost", "u32"], [4, "mode", "u8"], [5, "guard", "u8"],
+  [6, "protect", "u8"], [7, "fastLeave", "u8"], [8, "learning", "u8"], [9, "unicastFlood", "u8"], [10, "proxyArp", "u8"],
+  [11, "learningSync", "u8"], [12, "proxyArpWifi", "u8"], [13, "rootId", bridgeId], [14, "bridgeId", bridgeId],
+  [15, "designatedPort", "u16"], [16, "designatedCost", "u16"], [17, "id", "u16"], [18, "no", "u16"],
+  [19, "topologyChangeAck", "u8"], [20, "configPending", "u8"], [21, "messageAgeTimer", "u64"],
+  [22, "forwardDelayTimer", "u64"], [23, "holdTimer", "u64"], [25, "multicastRouter", "u8"], [27, "mcastFlood", "u8"],
+  [28, "mcastToUcast", "u8"], [29, "vlanTunnel", "u8"], [30, "bcastFlood", "u8"], [31, "groupFwdMask", "u16"],
+  [32, "neighSuppress", "u8"], [33, "isolated", "u8"], [34, "backupPort", "u32"], [39, "locked", "u8"],
+]);
+
+/**
+ * The kinds of master whose IFLA_INFO_SLAVE_DATA tunkit reads and writes (others stay raw).
+ *
+ * @example
+ * ```ts
+ * import { SLAVE_KIND_DATA } from "./linkinfo.ts";
+ * Object.keys(SLAVE_KIND_DATA); // ["bridge"]
+ * ```
+ */
+export const SLAVE_KIND_DATA: Readonly<Record<string, KindCodec>> = { bridge: tableKind(BRIDGE_PORT) };
 
 /**
  * The kinds whose IFLA_INFO_DATA tunkit reads and writes (others stay raw bytes).
@@ -349,12 +387,25 @@ export const KIND_DATA: Readonly<Record<string, KindCodec>> = {
   bridge: tableKind(BRIDGE),
 };
 
-/** The IFLA_LINKINFO codec. */
+/**
+ * The IFLA_LINKINFO codec (a row of the link table; see {@link KIND_DATA} for the kinds).
+ *
+ * @example
+ * ```ts
+ * import { AttributeEncoder } from "../core/attribute.ts";
+ * import { linkInfoCodec } from "./linkinfo.ts";
+ * const ae = new AttributeEncoder();
+ * linkInfoCodec.encode(ae, 18, { kind: "vxlan", data: { id: 42, port: 4789 } });
+ * ae.w.len > 0; // true
+ * ```
+ */
 export const linkInfoCodec: AttrCodec<LinkInfo> = {
   decode(ad) {
     const info: LinkInfo = {};
     let data: Uint8Array | undefined;
     let dataBase = 0;
+    let slave: Uint8Array | undefined;
+    let slaveBase = 0;
     ad.nested((c) => {
       while (c.next()) {
         if (c.type === IFLA_INFO.KIND) info.kind = c.string();
@@ -362,9 +413,20 @@ export const linkInfoCodec: AttrCodec<LinkInfo> = {
         else if (c.type === IFLA_INFO.DATA) {
           data = c.payload();
           dataBase = c.offset;
-        } else if (c.type === IFLA_INFO.SLAVE_DATA) info.slaveData = c.copy();
+        } else if (c.type === IFLA_INFO.SLAVE_DATA) {
+          slave = c.payload();
+          slaveBase = c.offset;
+        }
       }
     });
+    if (slave) {
+      const k = info.slaveKind === undefined ? undefined : SLAVE_KIND_DATA[info.slaveKind];
+      if (k) {
+        const c = new AttributeDecoder(slave, slaveBase);
+        info.slaveData = k.decode(c) as BridgePortInfo;
+        if (c.err) ad.error(c.err.message);
+      } else info.slaveData = slave.slice();
+    }
     if (data) {
       const k = info.kind === undefined ? undefined : KIND_DATA[info.kind];
       if (k) {
@@ -389,7 +451,15 @@ export const linkInfoCodec: AttrCodec<LinkInfo> = {
       ae.end(d);
     }
     if (v.slaveKind !== undefined) ae.string(IFLA_INFO.SLAVE_KIND, v.slaveKind);
-    if (v.slaveData !== undefined) ae.bytes(IFLA_INFO.SLAVE_DATA, v.slaveData);
+    if (v.slaveData instanceof Uint8Array) ae.bytes(IFLA_INFO.SLAVE_DATA, v.slaveData);
+    else if (v.slaveData) {
+      const k = v.slaveKind !== undefined ? SLAVE_KIND_DATA[v.slaveKind] : undefined;
+      if (k) {
+        const d = ae.begin(IFLA_INFO.SLAVE_DATA);
+        k.encode(ae, v.slaveData);
+        ae.end(d);
+      }
+    }
     ae.end(at);
   },
 };

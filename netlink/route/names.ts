@@ -281,7 +281,15 @@ export class IpNames {
   }
 }
 
-/** ip's built-in names only (what `ip` knows when /etc/iproute2 is absent). */
+/**
+ * ip's built-in names only (what `ip` knows when /etc/iproute2 is absent).
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_IP_NAMES } from "./names.ts";
+ * BUILTIN_IP_NAMES.realmName(0); // "unknown"
+ * ```
+ */
 export const BUILTIN_IP_NAMES: IpNames = new IpNames();
 
 let defaultNames: IpNames | (() => IpNames) = BUILTIN_IP_NAMES;

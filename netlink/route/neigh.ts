@@ -6,7 +6,7 @@
  */
 import type { ByteWriter } from "../core/writer.ts";
 import { NDA } from "./constants.ts";
-import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./table.ts";
+import { decodeMessage, encodeMessage, messageSpec, u32Struct } from "./table.ts";
 
 /** NDA_CACHEINFO (struct nda_cacheinfo): ages in clock ticks (1/100 s), reference count. */
 export interface NeighCacheInfo {
@@ -50,25 +50,7 @@ export interface Neighbour {
   flagsExt?: number;
 }
 
-const cacheInfo: AttrCodec<NeighCacheInfo> = {
-  decode(ad) {
-    const p = ad.payload();
-    if (p.length < 16) {
-      ad.error(`Invalid NDA_CACHEINFO: ${p.length} bytes, expected 16`);
-      return { confirmed: 0, used: 0, updated: 0, refcnt: 0 };
-    }
-    const v = new DataView(p.buffer, p.byteOffset, 16);
-    return { confirmed: v.getUint32(0, true), used: v.getUint32(4, true), updated: v.getUint32(8, true), refcnt: v.getUint32(12, true) };
-  },
-  encode(ae, type, c) {
-    const at = ae.begin(type);
-    ae.w.u32(c.confirmed);
-    ae.w.u32(c.used);
-    ae.w.u32(c.updated);
-    ae.w.u32(c.refcnt);
-    ae.end(at);
-  },
-};
+const cacheInfo = u32Struct("NDA_CACHEINFO", ["confirmed", "used", "updated", "refcnt"]);
 
 /** The ndmsg table. Row order is the order iproute2 writes a request's attributes in. */
 export const NEIGH_SPEC = messageSpec(
@@ -108,7 +90,18 @@ export function decodeNeighbour(body: Uint8Array): Neighbour {
   return decodeMessage<Neighbour>(NEIGH_SPEC, body);
 }
 
-/** Encodes a neighbour message payload (ndmsg + attributes) into `w`. */
+/**
+ * Encodes a neighbour message payload (ndmsg + attributes) into `w`.
+ *
+ * @example
+ * ```ts
+ * import { ByteWriter } from "../core/writer.ts";
+ * import { encodeNeighbour } from "./neigh.ts";
+ * const w = new ByteWriter();
+ * encodeNeighbour(w, { family: 2, ifindex: 3, state: 0x80, dst: "192.0.2.7" });
+ * w.len; // 20: 12 bytes of ndmsg + an 8-byte NDA_DST
+ * ```
+ */
 export function encodeNeighbour(w: ByteWriter, n: Readonly<Partial<Neighbour>>): void {
   encodeMessage(NEIGH_SPEC, w, n as Record<string, unknown>);
 }

@@ -9,7 +9,7 @@
 import { UsageError } from "../../common/errors.ts";
 import type { Address } from "../route/addr.ts";
 import { AF, IFA_F, INFINITY_LIFE_TIME, RT_SCOPE } from "../route/constants.ts";
-import { formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { formatAddr, parseAddr, parsePrefix, type Prefix, prefixContains } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, parseCNumber } from "../route/names.ts";
 import { checkU32, type Dev, num } from "./common.ts";
 
@@ -50,7 +50,15 @@ export interface AddressSpec {
 /** How a new address meets an existing one. */
 export type AddressMode = "create" | "replace" | "change" | "delete";
 
-/** ip's address flag words: mask, read-only (shown, never set), IPv6 only. */
+/**
+ * ip's address flag words: mask, read-only (shown, never set), IPv6 only.
+ *
+ * @example
+ * ```ts
+ * import { ADDRESS_FLAG_WORDS } from "./addr.ts";
+ * ADDRESS_FLAG_WORDS.find((f) => f.name === "nodad")?.v6only; // true
+ * ```
+ */
 export const ADDRESS_FLAG_WORDS: ReadonlyArray<{ name: string; mask: number; readonly: boolean; v6only: boolean }> = [
   { name: "secondary", mask: IFA_F.SECONDARY, readonly: true, v6only: false },
   { name: "temporary", mask: IFA_F.SECONDARY, readonly: true, v6only: false },
@@ -205,7 +213,15 @@ export interface AddressFilter {
   label?: string;
 }
 
-/** Flags and mask an ip flag filter selects (`-word` negates; dynamic = -permanent, primary = -secondary). */
+/**
+ * Flags and mask an ip flag filter selects (`-word` negates; dynamic = -permanent, primary = -secondary).
+ *
+ * @example
+ * ```ts
+ * import { addressFlagFilter } from "./addr.ts";
+ * addressFlagFilter(["primary"]); // { flags: 0, mask: 1 }
+ * ```
+ */
 export function addressFlagFilter(words: readonly string[]): { flags: number; mask: number } {
   let flags = 0;
   let mask = 0;
@@ -258,11 +274,6 @@ export function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`, "s");
 }
 
-function prefixMatch(a: Uint8Array, p: Prefix): boolean {
-  if (a.length !== p.bytes.length) return false;
-  for (let i = 0; i < p.len; i++) if ((a[i >> 3]! ^ p.bytes[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  return true;
-}
 
 /**
  * Compiles `ip addr show|flush` selectors into a predicate over decoded addresses. The device
@@ -289,7 +300,7 @@ export function addressFilter(f: AddressFilter, devName: (index: number) => stri
     if (family && a.family !== family) return false;
     if (label && !label.test(a.label ?? devName(a.index) ?? `if${a.index}`)) return false;
     const local = a.local ?? a.address;
-    if (to && to.len > 0 && local !== undefined && !prefixMatch(parseAddr(local), to)) return false;
+    if (to && to.len > 0 && local !== undefined && !prefixContains(to, parseAddr(local))) return false;
     return true;
   };
 }

@@ -206,8 +206,8 @@ function vxlanInfo(v: VxlanSpec, resolve: LinkDevIndex | undefined): VxlanInfo {
 export function linkFromSpec(spec: LinkAddSpec, resolve?: LinkDevIndex, names: IpNames = defaultIpNames()): Partial<Link> {
   checkIfName(spec.name);
   if (!/^[a-z0-9_.-]+$/i.test(spec.kind)) throw new UsageError(`Invalid link type "${spec.kind}": expected a kind like dummy, veth, bridge, vlan, vxlan`);
-  checkU32(spec.mtu, "MTU", 68, 0x7fffffff);
-  checkU32(spec.txqlen, "txqueuelen", 0, 0x7fffffff);
+  checkU32(spec.mtu, "MTU", 68, 0xffffffff);
+  checkU32(spec.txqlen, "txqueuelen", 0, 0xffffffff);
   const l: Partial<Link> & { flags: number; change: number } = { family: AF.UNSPEC, index: 0, flags: 0, change: 0, name: spec.name };
   setFlag(l, IFF.UP, spec.up ? true : undefined);
   if (spec.mtu !== undefined) l.mtu = spec.mtu;
@@ -275,8 +275,9 @@ function aliasOf(s: string): string {
  * ```
  */
 export function linkFromChanges(ch: LinkChanges, index: number, resolve?: LinkDevIndex, names: IpNames = defaultIpNames()): Partial<Link> {
-  checkU32(ch.mtu, "MTU", 0, 0x7fffffff);
-  checkU32(ch.txqlen, "txqueuelen", 0, 0x7fffffff);
+  // u32 like the kernel's attributes: the kernel's own refusal (ENOMEM for a huge queue) is the truer message.
+  checkU32(ch.mtu, "MTU", 0, 0xffffffff);
+  checkU32(ch.txqlen, "txqueuelen", 0, 0xffffffff);
   const l: Partial<Link> & { flags: number; change: number } = { family: AF.UNSPEC, index, flags: 0, change: 0 };
   setFlag(l, IFF.UP, ch.up);
   setFlag(l, IFF.PROMISC, ch.promisc);

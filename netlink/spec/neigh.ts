@@ -9,7 +9,7 @@ import { formatMac, parseMac } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { NLM_F } from "../core/message.ts";
 import { AF, NTF, NTF_EXT, NUD } from "../route/constants.ts";
-import { formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { formatAddr, parseAddr, parsePrefix, prefixContains } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, parseCNumber } from "../route/names.ts";
 import type { Neighbour } from "../route/neigh.ts";
 import { checkU32, type Dev, num } from "./common.ts";
@@ -17,7 +17,15 @@ import { checkU32, type Dev, num } from "./common.ts";
 /** How a new entry meets an existing one. */
 export type NeighMode = "create" | "replace" | "change" | "delete";
 
-/** NLM_F_* of RTM_NEWNEIGH per mode (`ip neigh add|replace|change`). */
+/**
+ * NLM_F_* of RTM_NEWNEIGH per mode (`ip neigh add|replace|change`).
+ *
+ * @example
+ * ```ts
+ * import { NEIGH_MODE_FLAGS } from "./neigh.ts";
+ * NEIGH_MODE_FLAGS.change; // 0x100 (NLM_F_REPLACE)
+ * ```
+ */
 export const NEIGH_MODE_FLAGS: Readonly<Record<Exclude<NeighMode, "delete">, number>> = {
   create: NLM_F.CREATE | NLM_F.EXCL,
   replace: NLM_F.CREATE | NLM_F.REPLACE,
@@ -157,7 +165,16 @@ export function neighFromSpec(spec: NeighSpec, ifindex: number, names: IpNames =
   return n;
 }
 
-/** The NUD mask a filter selects (0x100 stands for state "none", as in ip). */
+/**
+ * The NUD mask a filter selects (0x100 stands for state "none", as in ip).
+ *
+ * @example
+ * ```ts
+ * import { neighStateMask } from "./neigh.ts";
+ * neighStateMask({});                  // 0xbf: every state but noarp (show)
+ * neighStateMask({ nud: ["none"] });   // 0x100
+ * ```
+ */
 export function neighStateMask(f: NeighFilter, flush = false): number {
   if (!f.nud?.length) return flush ? ~(NUD.PERMANENT | NUD.NOARP) : 0xff & ~NUD.NOARP;
   let mask = 0;
@@ -170,11 +187,6 @@ export function neighStateMask(f: NeighFilter, flush = false): number {
   return mask;
 }
 
-function prefixMatch(a: Uint8Array, p: Prefix): boolean {
-  if (a.length !== p.bytes.length) return false;
-  for (let i = 0; i < p.len; i++) if ((a[i >> 3]! ^ p.bytes[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  return true;
-}
 
 /**
  * Compiles `ip neigh show|flush` selectors into a predicate over decoded entries (the device
@@ -198,7 +210,7 @@ export function neighFilter(f: NeighFilter, flush = false, names: IpNames = defa
     if (family && n.family !== family) return false;
     if (index && n.ifindex !== index) return false;
     if (!(mask & n.state) && !(n.flags & NTF.PROXY) && !(n.flags & NTF.EXT_LEARNED) && (n.state || !(mask & 0x100))) return false;
-    if (to && to.len > 0 && n.dst !== undefined && !prefixMatch(parseAddr(n.dst), to)) return false;
+    if (to && to.len > 0 && n.dst !== undefined && !prefixContains(to, parseAddr(n.dst))) return false;
     if (proto && (n.protocol ?? 0) !== proto) return false;
     if (f.unused && n.cacheInfo?.refcnt) return false;
     return true;

@@ -11,7 +11,7 @@ import { UsageError } from "../../common/errors.ts";
 import type { BatchItem } from "../conn.ts";
 import { NLM_F } from "../core/message.ts";
 import { AF, RT_SCOPE, RT_TABLE, RTAX, RTM, RTM_F, RTN, RTNH_F, RTPROT } from "../route/constants.ts";
-import { formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { bitsEqual, formatAddr, parseAddr, parsePrefix, type Prefix } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, parseCNumber, parseRouteType } from "../route/names.ts";
 import { encodeRoute, METRIC_NAMES, type Nexthop, type Route, type RouteMetrics, type RouteVia, type RouteWire } from "../route/route.ts";
 import { checkU32, type Dev, num } from "./common.ts";
@@ -85,7 +85,15 @@ export interface RouteSpec {
 /** How an added route meets an existing one (NLM_F_* of RTM_NEWROUTE). */
 export type RouteMode = "create" | "replace" | "append" | "prepend" | "change" | "exclusive" | "test";
 
-/** NLM_F_* per mode, as ip sends them. */
+/**
+ * NLM_F_* per mode, as ip sends them.
+ *
+ * @example
+ * ```ts
+ * import { ROUTE_MODE_FLAGS } from "./route.ts";
+ * ROUTE_MODE_FLAGS.prepend; // 0x400 (NLM_F_CREATE)
+ * ```
+ */
 export const ROUTE_MODE_FLAGS: Readonly<Record<RouteMode, number>> = {
   create: NLM_F.CREATE | NLM_F.EXCL, // `ip route add`
   exclusive: NLM_F.CREATE | NLM_F.EXCL,
@@ -462,13 +470,6 @@ function selector(s: string | undefined, family: number): (Prefix & { anyFamily:
   return { ...parsePrefix(s, family), anyFamily: word && family === AF.UNSPEC };
 }
 
-function bitsMatch(a: Uint8Array | undefined, b: Uint8Array, bits: number): boolean {
-  for (let i = 0; i < bits; i++) {
-    const x = a?.[i >> 3] ?? 0;
-    if ((x ^ b[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  }
-  return true;
-}
 
 /**
  * The family `ip route list|flush` dumps: the given one, else IPv4 unless the table is "all"
@@ -490,7 +491,16 @@ export function routeFilterFamily(f: RouteFilter): number {
   return f.table === "all" || f.table === "cache" ? AF.UNSPEC : AF.INET;
 }
 
-/** The table a filter selects: 0 for all (and for the cache). */
+/**
+ * The table a filter selects: 0 for all (and for the cache).
+ *
+ * @example
+ * ```ts
+ * import { routeFilterTable } from "./route.ts";
+ * routeFilterTable({});                 // 254 (main)
+ * routeFilterTable({ table: "all" });   // 0
+ * ```
+ */
 export function routeFilterTable(f: RouteFilter, names: IpNames = defaultIpNames()): number {
   if (f.table === undefined) return RT_TABLE.MAIN;
   if (f.table === "all" || f.table === "cache") return 0;
@@ -556,16 +566,16 @@ export function routeFilter(f: RouteFilter, names: IpNames = defaultIpNames()): 
       if (!sel) continue;
       if (!sel.anyFamily && sel.family !== r.family) return false;
       if (root ? sel.len > len : sel.len < len) return false;
-      if (!bitsMatch(bytes(a), sel.bytes, root ? sel.len : len)) return false;
+      if (!bitsEqual(bytes(a), sel.bytes, root ? sel.len : len)) return false;
     }
     if (via) {
       const g = r.via ? { family: r.via.family, a: r.via.address } : { family: r.family, a: r.gateway };
       if (g.family !== via.family) return false;
-      if (via.len > 0 && !bitsMatch(bytes(g.a), via.bytes, via.len)) return false;
+      if (via.len > 0 && !bitsEqual(bytes(g.a), via.bytes, via.len)) return false;
     }
     if (prefsrc) {
       if (prefsrc.family !== r.family) return false;
-      if (prefsrc.len > 0 && !bitsMatch(bytes(r.prefsrc), prefsrc.bytes, prefsrc.len)) return false;
+      if (prefsrc.len > 0 && !bitsEqual(bytes(r.prefsrc), prefsrc.bytes, prefsrc.len)) return false;
     }
     if (realms && (((r.flow ?? 0) ^ realms.realm) & realms.mask) !== 0) return false;
     if (iif !== undefined && (r.iif ?? 0) !== iif) return false;

@@ -9,7 +9,7 @@
 import { UsageError } from "../../common/errors.ts";
 import { checkIfName } from "../../common/ifname.ts";
 import { AF, FIB_RULE, FR_ACT, RT_TABLE } from "../route/constants.ts";
-import { formatAddr, parsePrefix, type Prefix } from "../route/ip.ts";
+import { bitsEqual, formatAddr, parsePrefix, type Prefix } from "../route/ip.ts";
 import { defaultIpNames, type IpNames, routeTypeOf } from "../route/names.ts";
 import type { Range, Rule } from "../route/rule.ts";
 import { checkU32, num } from "./common.ts";
@@ -78,33 +78,16 @@ export interface RuleSpec {
 }
 
 /**
- * The selectors of `ip rule list|flush` (every field optional; a rule must match all given).
- * `protocol` ("all" = any) is what `ip rule flush protocol P` selects by; ip's own `list`
- * ignores it, this filter does not.
+ * The selectors of `ip rule list|flush`: the fields of {@link RuleSpec} a listing can select
+ * by (every field optional; a rule must match all given). `family` defaults to AF_INET in
+ * {@link Rtnl.listRules} (AF_UNSPEC: both); a `from`/`to` prefix selects rules whose prefix
+ * lies inside it; `protocol` ("all" = any) is what `ip rule flush protocol P` selects by —
+ * ip's own `list` ignores it, this filter does not.
  */
-export interface RuleFilter {
-  /** AF_INET (default of {@link Rtnl.listRules}), AF_INET6, or AF_UNSPEC for both. */
-  family?: number;
-  priority?: number;
-  /** Only inverted (`not`) rules. */
-  not?: boolean;
-  /** Rules whose source prefix lies inside this prefix (at least as long, same leading bits). */
-  from?: string;
-  to?: string;
-  tos?: number | string;
-  fwmark?: number;
-  fwmask?: number;
-  iif?: string;
-  oif?: string;
-  l3mdev?: boolean;
-  uidRange?: Range | string;
-  ipProto?: number | string;
-  sport?: RangeInput;
-  dport?: RangeInput;
-  tunId?: bigint | number;
-  table?: number | string;
-  protocol?: number | string;
-}
+export type RuleFilter = Pick<
+  RuleSpec,
+  "family" | "priority" | "not" | "from" | "to" | "tos" | "fwmark" | "fwmask" | "iif" | "oif" | "l3mdev" | "uidRange" | "ipProto" | "sport" | "dport" | "tunId" | "table" | "protocol"
+>;
 
 /**
  * Parses "N" or "N-M" (decimal) into a range; `single` allows the one-number form.
@@ -257,11 +240,6 @@ export function ruleFromSpec(spec: RuleSpec, del = false, names: IpNames = defau
   return r;
 }
 
-/** ip's inet_addr_match: the first `bits` bits of `a` and `b` agree. */
-function prefixMatch(a: Uint8Array, b: Uint8Array, bits: number): boolean {
-  for (let i = 0; i < bits; i++) if ((a[i >> 3]! ^ b[i >> 3]!) & (0x80 >> (i & 7))) return false;
-  return true;
-}
 
 /**
  * Compiles `ip rule list|flush` selectors into a predicate (names resolved once). Semantics of
@@ -294,7 +272,7 @@ export function ruleFilter(f: RuleFilter, names: IpNames = defaultIpNames()): (r
     if (p.len > len) return false;
     if (addr === undefined || p.len === 0) return true;
     const b = parsePrefix(addr, family).bytes;
-    return b.length === p.bytes.length && prefixMatch(b, p.bytes, p.len);
+    return b.length === p.bytes.length && bitsEqual(b, p.bytes, p.len);
   };
   return (r) => {
     if (!anyFamily && r.family !== family) return false;

@@ -44,16 +44,18 @@ function printFlags(p: IpPrinter, a: Address): void {
  */
 export function printAddress(p: IpPrinter, a: Address, ctx: IpViewContext = {}): void {
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
-  if (ctx.oneline) {
+  if (ctx.oneline || ctx.addressIndex) {
     const dev = ifName(ctx, a.index);
     if (p.json) {
       p.jsonOnly("index", a.index);
       p.jsonOnly("dev", dev);
     } else p.fp(`${a.index}: ${dev}`);
   }
-  const fam = familyName(a.family);
-  if (fam !== "???") p.any("family", fam, "    %s ");
-  else p.any("family_index", a.family, "    family %s ");
+  if (!ctx.brief) {
+    const fam = familyName(a.family);
+    if (fam !== "???") p.any("family", fam, "    %s ");
+    else p.any("family_index", a.family, "    family %s ");
+  }
   const local = a.local ?? a.address;
   const peer = a.address ?? a.local;
   if (local !== undefined) {
@@ -65,6 +67,7 @@ export function printAddress(p: IpPrinter, a: Address, ctx: IpViewContext = {}):
     p.any("prefixlen", a.prefixLen, "/%s ");
     if (a.rtPriority !== undefined) p.any("metric", a.rtPriority, "metric %s ");
   }
+  if (ctx.brief) return;
   if (a.broadcast !== undefined) {
     p.fp("brd ");
     p.any("broadcast", a.broadcast, "%s ");

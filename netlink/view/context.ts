@@ -15,6 +15,10 @@ export interface IpViewContext {
   details?: boolean;
   /** Like `ip -s` (1) / `ip -s -s` (2): add statistics. */
   stats?: number;
+  /** Like `ip -br`: the brief one-line forms of links, addresses and neighbours. */
+  brief?: boolean;
+  /** Start address lines with "INDEX: DEV" (ip does with -o, in flushes and in monitors). */
+  addressIndex?: boolean;
   /** Like `ip -o`: one line per object (text only). */
   oneline?: boolean;
   /** Name databases; default: the process-wide ones (route/names.ts). */

@@ -1,7 +1,8 @@
 /**
  * Links as `ip link show` and `ip addr show` print them, text and JSON from one description
  * (ip/ipaddress.c's print_linkinfo, iproute2 6.x): the flags line, `link/TYPE ADDR brd BRD`,
- * `-d` details (promiscuity, min/max MTU, the kind and its data for tun, vxlan and vlan,
+ * `-d` details (promiscuity, min/max MTU, the kind and its data for tun, vxlan, vlan, bridge and
+ * bridge ports,
  * addrgenmode, queues, GSO/GRO sizes), the alias and altname lines, and `-s` statistics.
  *
  * @module
@@ -12,6 +13,7 @@ import { linkFlagNames, linkTypeName, operstateName } from "../route/flags.ts";
 import type { Link, LinkStats64 } from "../route/link.ts";
 import type { TunInfo, VlanInfo, VxlanInfo } from "../route/linkinfo.ts";
 import { printAddress } from "./addr.ts";
+import { printBridge, printBridgePort } from "./bridge.ts";
 import { ifName, type IpViewContext, namesOf } from "./context.ts";
 import { hex0x, IpPrinter, type Json } from "./printer.ts";
 
@@ -157,6 +159,12 @@ const KIND_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: Li
   tun: printTun,
   vxlan: printVxlan,
   vlan: printVlan,
+  bridge: printBridge,
+};
+
+/** Printers of IFLA_INFO_SLAVE_DATA by the master's kind. */
+const SLAVE_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: LinkViewContext) => void>> = {
+  bridge: printBridgePort,
 };
 
 const GEN_MODES = ["eui64", "none", "stable_secret", "random"];
@@ -220,6 +228,56 @@ function printStats(p: IpPrinter, s: LinkStats64, level: number, carrierChanges:
   p.fp(t);
 }
 
+/**
+ * ip's print_name_and_link: "NAME@PEER" in text (JSON gets `link`/`link_index`), and whether the
+ * peer is down (the M-DOWN flag).
+ */
+function nameAndLink(p: IpPrinter, l: Link, ctx: LinkViewContext): { name: string; mdown: boolean } {
+  const name = l.name ?? `if${l.index}`;
+  if (l.link === undefined) return { name, mdown: false };
+  if (!l.link) {
+    if (p.json) p.jsonOnly("link", null);
+    return { name: p.json ? name : `${name}@NONE`, mdown: false };
+  }
+  if (l.linkNetnsId !== undefined) {
+    if (p.json) p.jsonOnly("link_index", l.link);
+    return { name: p.json ? name : `${name}@if${l.link}`, mdown: false };
+  }
+  if (p.json) p.jsonOnly("link", ifName(ctx, l.link));
+  return { name: p.json ? name : `${name}@${ifName(ctx, l.link)}`, mdown: !((ctx.links?.get(l.link)?.flags ?? 0) & IFF.UP) };
+}
+
+/** ip -br: "NAME@PEER        STATE          ADDR <FLAGS>" (link) or "NAME STATE ADDR/LEN …" (addr). */
+function printBrief(p: IpPrinter, l: Link, ctx: LinkViewContext, opts: PrintLinkOptions): void {
+  const doLink = opts.doLink ?? true;
+  const { name, mdown } = nameAndLink(p, l, ctx);
+  p.any("ifname", name, p.json ? "" : `${name.padEnd(16)} `);
+  if (l.operstate !== undefined) {
+    if (l.operstate > 6) {
+      if (p.json) p.jsonOnly("operstate_index", l.operstate);
+      else p.fp(`state ${hex0x(l.operstate)}`);
+    } else p.any("operstate", operstateName(l.operstate), `${operstateName(l.operstate).padEnd(14)} `);
+  }
+  if (doLink) {
+    if (l.address !== undefined) p.any("address", llAddr(l.address, l.type), "%s ");
+    const flags = linkFlagNames(l.flags, false);
+    p.openArray("flags", "<");
+    flags.forEach((f, i) => p.any(null, f, i < flags.length - 1 || mdown ? "%s," : "%s"));
+    if (mdown) p.any(null, "M-DOWN", "%s");
+    p.closeArray("> ");
+    return;
+  }
+  p.openArray("addr_info");
+  for (const a of opts.addresses ?? []) {
+    if (a.index !== l.index || (opts.family && opts.family !== 17 && a.family !== opts.family)) continue;
+    p.openObject(null);
+    printAddress(p, a, { ...ctx, deleted: false, oneline: false, brief: true });
+    p.closeObject();
+  }
+  p.closeArray();
+  p.fp("\n");
+}
+
 /** Options of {@link printLink}. */
 export interface PrintLinkOptions {
   /** `ip link show` (true, the default) or `ip addr show` (false: no linkmode/alias, addresses follow). */
@@ -228,6 +286,8 @@ export interface PrintLinkOptions {
   addresses?: readonly Address[];
   /** `ip addr show` filtered by family: only "link/…" when no family or details are given. */
   family?: number;
+  /** Print "qlen N" (listings do; `ip monitor` does not). Default true. */
+  showQueue?: boolean;
 }
 
 /**
@@ -247,23 +307,9 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
   const d = ctx.details ?? false;
   const names = namesOf(ctx);
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
+  if (ctx.brief) return printBrief(p, l, ctx, opts);
   p.any("ifindex", l.index, "%s: ");
-  let mdown = false;
-  let name = l.name ?? `if${l.index}`;
-  if (l.link !== undefined) {
-    if (l.link) {
-      if (l.linkNetnsId !== undefined) {
-        if (p.json) p.jsonOnly("link_index", l.link);
-        else name = `${name}@if${l.link}`;
-      } else {
-        const peer = ctx.links?.get(l.link);
-        if (p.json) p.jsonOnly("link", ifName(ctx, l.link));
-        else name = `${name}@${ifName(ctx, l.link)}`;
-        mdown = !((peer?.flags ?? 0) & IFF.UP);
-      }
-    } else if (p.json) p.jsonOnly("link", null);
-    else name = `${name}@NONE`;
-  }
+  const { name, mdown } = nameAndLink(p, l, ctx);
   p.any("ifname", name, "%s: ");
   const flags = linkFlagNames(l.flags, false);
   p.openArray("flags", "<");
@@ -284,7 +330,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
     else p.any("linkmode_index", l.linkmode, "mode %s ");
   }
   if (l.group !== undefined) p.any("group", names.groupName(l.group), "group %s ");
-  if (l.txqlen) p.any("txqlen", l.txqlen, "qlen %s");
+  if (l.txqlen && opts.showQueue !== false) p.any("txqlen", l.txqlen, "qlen %s");
   if (!opts.family || opts.family === 17 || d) {
     p.fp(p.sl);
     p.any("link_type", linkTypeName(l.type), "    link/%s ");
@@ -331,6 +377,12 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
       if (li.slaveKind !== undefined) {
         p.fp(p.sl);
         p.any("info_slave_kind", li.slaveKind, "    %s_slave ");
+        const printer = SLAVE_PRINTERS[li.slaveKind];
+        if (printer) {
+          p.openObject("info_slave_data");
+          if (li.slaveData && !(li.slaveData instanceof Uint8Array)) printer(p, li.slaveData as never, ctx);
+          p.closeObject();
+        }
       }
       p.closeObject();
     }

@@ -25,6 +25,15 @@ import { IpPrinter, type Json } from "./printer.ts";
 export function printNeigh(p: IpPrinter, n: Neighbour, ctx: IpViewContext = {}, miss = false): void {
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
   else if (miss) p.flag("miss", "miss ");
+  if (ctx.brief) {
+    if (n.dst !== undefined) p.any("dst", n.dst, p.json ? "" : `${n.dst.padEnd(39)} `);
+    if (!ctx.devFiltered && n.ifindex) {
+      const dev = ifName(ctx, n.ifindex);
+      p.any("dev", dev, p.json ? "" : `${dev.padEnd(16)} `);
+    }
+    if (n.lladdr !== undefined) p.any("lladdr", n.lladdr, "%s");
+    return;
+  }
   if (n.dst !== undefined) p.any("dst", n.dst, "%s ");
   if (!ctx.devFiltered && n.ifindex) {
     p.fp("dev ");

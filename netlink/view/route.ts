@@ -57,7 +57,15 @@ function omitted(f: RouteFilter | undefined, ctx: IpViewContext, family: number)
   };
 }
 
-/** ip's family_name(). */
+/**
+ * ip's family_name().
+ *
+ * @example
+ * ```ts
+ * import { familyName } from "./route.ts";
+ * familyName(10); // "inet6"
+ * ```
+ */
 export function familyName(f: number): string {
   switch (f) {
     case AF.INET: return "inet";

@@ -11,7 +11,7 @@ import type { Neighbour } from "../../netlink/route/neigh.ts";
 import { linkMap } from "../../netlink/view/context.ts";
 import { neighToIpJson, neighToIpText } from "../../netlink/view/neigh.ts";
 import { itest } from "./_ns.ts";
-import { ip, ipj, noDad } from "./_netlink.ts";
+import { ip, ipj, noDad, ipText } from "./_netlink.ts";
 
 let nl: Rtnl;
 beforeAll(() => {
@@ -26,11 +26,6 @@ beforeAll(() => {
 });
 afterAll(() => nl?.close());
 
-function ipText(...args: string[]): string {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Our listing vs ip's, text and JSON, for the same selectors. */
 async function same(filter: Parameters<Rtnl["listNeighbours"]>[0], ...words: string[]): Promise<Neighbour[]> {
@@ -60,6 +55,10 @@ describe("add, list, both ways", () => {
     await same({ nud: ["all"] }, "nud", "all");
     await same({ to: "192.0.2.8/31" }, "to", "192.0.2.8/31");
     await same({ protocol: "static" }, "protocol", "static");
+    const br = { links: linkMap(await nl.listLinks()), brief: true };
+    const all = await nl.listNeighbours();
+    expect(all.map((n) => neighToIpText(n, br) + "\n").join("")).toBe(ipText("-br", "neigh", "show"));
+    expect(all.map((n) => neighToIpJson(n, br))).toEqual(ipj("-br", "neigh", "show"));
   });
 
   itest("ip adds, tunkit lists the same; get finds one entry", async () => {

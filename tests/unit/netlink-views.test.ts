@@ -140,8 +140,7 @@ describe("ip addr show: the address lines and addr_info from the same bytes", ()
 describe("ip link show: text and JSON from the same bytes", () => {
   /** ip's text cut into one block per link (a block starts with "N: "). */
   const blocks = (text: string) => text.split(/\n(?=\d+: )/).map((b) => b.replace(/\n$/, ""));
-  // -d details of bridges and bridge ports (bridge_print_opt) are not modelled yet: those links are compared without -d.
-  const detailed = (l: Link) => !["bridge"].includes(l.linkInfo?.kind ?? "") && l.linkInfo?.slaveKind === undefined;
+  const detailed = (_l: Link) => true;
   for (const name of ["link_dump", "link_dump_rich", "link_dump_stats"]) {
     const fx = fixtures.find(([n]) => n === name)?.[1];
     for (const details of [false, true]) {
