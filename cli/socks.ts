@@ -130,7 +130,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
     else out.line(`${plan.name}: ${final ? "stopped: " : ""}${stats.toText()}`);
   };
   if (run.registryError) log.warn("registry", `cannot record the tunnel for tunkit cleanup (${run.registryError}): cleanup will not know it is live`);
-  const health = new ProxyHealth(run.dialer, { intervalMs: svc.healthIntervalMs, onLatency: () => {} });
+  const health = new ProxyHealth(run.dialer, { intervalMs: svc.healthIntervalMs });
   let metrics: { close(): Promise<void> } | undefined;
   let stopWaiting: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopWaiting = resolve));
@@ -141,6 +141,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   process.on("SIGUSR1", onUsr1);
   const hookEnv = { TUNKIT_DEV: plan.name, TUNKIT_KIND: plan.kind, TUNKIT_TABLE: String(plan.autoRoute?.table ?? ""), TUNKIT_PID: String(process.pid) };
   let failure: Error | undefined;
+  let upFailed = false;
   let downTimer: ReturnType<typeof setInterval> | undefined;
   try {
     if (svc.metrics) {
@@ -152,7 +153,10 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
     }
     if (svc.up) {
       const code = await runHook(svc.up, hookEnv);
-      if (code !== 0) throw new TunkitError(`The --up command exited with status ${code}: the tunnel is taken down`, "fix the command, or run it by hand to see why");
+      if (code !== 0) {
+        upFailed = true;
+        throw new TunkitError(`The --up command exited with status ${code}: the tunnel is taken down`, "fix the command, or run it by hand to see why");
+      }
     }
     const abort = new AbortController();
     void stopped.then(() => abort.abort());
@@ -204,7 +208,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
     if (downTimer) clearInterval(downTimer);
     notify.stopping(failure ? `stopping: ${failure.message}` : "stopping");
     health.stop();
-    if (svc.down) {
+    if (svc.down && !upFailed) {
       const code = await runHook(svc.down, hookEnv);
       if (code !== 0) log.warn("hook", `the --down command exited with status ${code}`);
     }
