@@ -14,6 +14,7 @@ import { AF, RTNLGRP, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
 import type { Rule } from "../netlink/route/rule.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
+import { runtime } from "../ffi/libc.ts";
 import { TUN_F } from "../ffi/abi.ts";
 import { autoRuleWire, installAutoRoute, parseUidRange, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE, type UidRange } from "./autoroute.ts";
 import type { TunnelLog } from "./log.ts";
@@ -88,8 +89,9 @@ export interface ProxyTunnelPlan {
   udpIdleMs: number;
   tcpIdleMs: number;
   maxSessions: number;
-  /** The mark on the tunnel's own sockets (0: none). */
+  /** The mark on the tunnel's own sockets (0: none); `fwmarkExplicit` when the flags named it. */
   fwmark: number;
+  fwmarkExplicit?: boolean;
   bindInterface?: string;
   impair?: { loss?: number; reorder?: number; seed?: number };
 }
@@ -134,6 +136,7 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
     tcpIdleMs: f.tcpIdleTimeoutMs ?? 300_000,
     maxSessions: f.maxSessions ?? 0,
     fwmark: f.fwmark ?? (f.autoRoute ? DEFAULT_FWMARK : 0),
+    fwmarkExplicit: f.fwmark !== undefined,
   };
   if (f.bindInterface !== undefined) plan.bindInterface = checkIfName(f.bindInterface);
   if (!(Number.isInteger(plan.fwmark) && plan.fwmark >= 0 && plan.fwmark <= 0xffffffff)) throw new UsageError(`Invalid fwmark "${plan.fwmark}": expected 1..0xffffffff`);
@@ -372,7 +375,10 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       }
     }
     // The tunnel's own connections carry the mark (and leave by --bind-interface) from their SYN on.
-    const so = plan.fwmark || plan.bindInterface ? { mark: plan.fwmark || undefined, device: plan.bindInterface, address: proxyAddresses[0] } : undefined;
+    // (Under Deno, which cannot adopt such a socket, the default mark is left off: the proxy's
+    // own exclusion rule keeps its traffic out of the tun; an explicit --fwmark is refused there.)
+    const mark = plan.fwmark && (runtime === "bun" || plan.fwmarkExplicit) ? plan.fwmark : undefined;
+    const so = mark || plan.bindInterface ? { mark, device: plan.bindInterface, address: proxyAddresses[0] } : undefined;
     const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url, so) : new HttpConnectDialer(plan.url, so);
     const tunnel = new Tunnel({
       tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
