@@ -35,5 +35,7 @@ test("deno.json's npm: imports pin the versions package.json installs (Deno read
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
   const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as { imports: Record<string, string> };
   const pinned = Object.fromEntries(Object.entries(deno.imports).map(([k, v]) => [k, /^npm:(?:@[^/]+\/)?[^@]+@(.+)$/.exec(v)?.[1]]));
-  expect(pinned).toEqual(pkg.dependencies);
+  expect(Object.keys(pinned).length).toBeGreaterThan(0);
+  // every import deno.json pins is the version package.json installs (the others Deno takes from package.json)
+  expect(pinned).toEqual(Object.fromEntries(Object.keys(pinned).map((k) => [k, pkg.dependencies[k]])));
 });
