@@ -26,6 +26,7 @@ export {
 } from "./tun/device.ts";
 export { TunQueue, MAX_PACKET, type ListenOptions } from "./tun/queue.ts";
 export { tunHolders, type TunHolder, type TunHoldersOptions } from "./tun/holders.ts";
+export { ping, resolvePingTarget, buildEchoRequest, parseEchoReply, rttStats, type PingOptions, type PingStart, type PingReply, type PingResult, type PingRtt, type EchoReplyView } from "./tun/ping.ts";
 export { IFF, TUN_F, featureNames } from "./ffi/abi.ts";
 export { enterNetns, netnsPath, NETNS_RUN_DIR } from "./ffi/netns.ts";
 
@@ -35,8 +36,10 @@ export { formatIp, formatIpv4, formatIpv6, parseIp, parseCidr, formatMac, parseM
 export { AF, RTN, RT_SCOPE, RT_TABLE, RTPROT, IF_OPER, IFA_F } from "./netlink/route/constants.ts";
 export {
   protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
-  operstateName, linkTypeName, linkFlagNames, addressFlagNames,
+  IpNames, setDefaultIpNames, defaultIpNames, type NameSource,
 } from "./netlink/route/names.ts";
+export { operstateName, linkTypeName, linkFlagNames, addressFlagNames } from "./netlink/route/flags.ts";
+export { loadIpNames, useSystemIpNames } from "./netlink/names.ts";
 export {
   Rtnl, monitor, routeFromSpec, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS,
   type Dev, type LinkAddSpec, type LinkChanges, type AddressSpec, type RouteSpec, type RouteMode,
@@ -53,6 +56,25 @@ export {
 export type { Link, LinkInfo, TunInfo } from "./netlink/route/link.ts";
 export type { Address } from "./netlink/route/addr.ts";
 export type { Route, RouteMetrics } from "./netlink/route/route.ts";
+export type { Neighbour } from "./netlink/route/neigh.ts";
+export { NUD, NTF } from "./netlink/route/constants.ts";
+export { ruleFilter, parseRange, type RuleFilter } from "./netlink/spec/rule.ts";
+export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFilter, type NeighMode } from "./netlink/spec/neigh.ts";
+export { ruleToIpText } from "./netlink/view/rule.ts";
+export { addressToIpText } from "./netlink/view/addr.ts";
+export { linkToIpText, linkAddressesToIpText, type LinkViewContext } from "./netlink/view/link.ts";
+export { monitorEventToIpText } from "./netlink/view/monitor.ts";
+export {
+  routesToIpText, routesToIpJson, rulesToIpText, rulesToIpJson, neighboursToIpText, neighboursToIpJson,
+  linksToIpText, linksToIpJson, addressesToIpText, addressesToIpJson,
+} from "./netlink/view/text.ts";
+export { linkFromSpec, linkFromChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec } from "./netlink/spec/link.ts";
+export { addressFilter, addressSpecWarnings, parseLifetime, type AddressFilter, type AddressMode } from "./netlink/spec/addr.ts";
+export { routeToIpText, type RouteViewContext } from "./netlink/view/route.ts";
+export { routeFilter, routeGetRequest, metricValue, parseRttTime, type RouteFilter, type NexthopSpec, type MetricName } from "./netlink/spec/route.ts";
+export { neighToIpJson, neighToIpText } from "./netlink/view/neigh.ts";
+export type { IpViewContext } from "./netlink/view/context.ts";
+export { RTNL_TYPES, type RtnlKind } from "./netlink/registry.ts";
 
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
@@ -106,6 +128,8 @@ export { injectPackets, checkPacket, type InjectOptions } from "./tun/inject.ts"
 // --- proxy (tun2socks / tun2http) -------------------------------------------------------------
 export { RTPROT_TUNKIT } from "./netlink/route/constants.ts";
 export { Tunnel, type TunnelOptions, type TunnelFamily } from "./proxy/tunnel.ts";
+export { ProxyHealth, type ProxyHealthOptions } from "./proxy/health.ts";
+export { TunnelRegistration, listTunnelRecords, registryDir, ruleKey, processStart, netnsInode, type TunnelRecord, type FoundRecord } from "./proxy/registry.ts";
 export { TunnelStats, type TunnelStatsJson } from "./proxy/stats.ts";
 export { FlowTable, FLOW } from "./proxy/nat.ts";
 export {
@@ -121,12 +145,12 @@ export {
 export { HttpConnectDialer, connectRequest, parseStatusLine } from "./proxy/http-connect.ts";
 export { UdpRelay, type UdpOptions, type UdpHost } from "./proxy/udp.ts";
 export {
-  FakeIpPool, FakeIp6Pool, DEFAULT_FAKE_IP6_POOL, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE,
+  FakeIpPool, FakeIp6Pool, DEFAULT_FAKE_IP6_POOL, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE, DnsTcpFramer, frameDnsTcp,
   type DnsQuery, type DnsAnswer,
 } from "./proxy/dns.ts";
 export {
-  planAutoRoute, installAutoRoute, cleanupTunkit, AUTO_ROUTE_TABLE, AUTO_ROUTE_PRIORITY,
-  type AutoRouteOptions, type AutoRoutePlan, type CleanupResult,
+  planAutoRoute, installAutoRoute, cleanupTunkit, autoRuleWire, AUTO_ROUTE_TABLE, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_SPAN,
+  type AutoRouteOptions, type AutoRoutePlan, type AutoRule, type CleanupResult, type SkippedTunnel,
 } from "./proxy/autoroute.ts";
-export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel } from "./proxy/setup.ts";
+export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel, type FamilyPolicy } from "./proxy/setup.ts";
 export type { Rule } from "./netlink/route/rule.ts";

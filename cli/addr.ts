@@ -93,6 +93,8 @@ export function planAddress(words: readonly string[], context: string): AddressS
  * @example
  * ```ts
  * import { addressOp } from "./addr.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await ctx.perform(addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]));
  * ```
  */
@@ -141,8 +143,11 @@ async function listAddresses(ctx: Ctx, words: readonly string[]): Promise<void> 
  *
  * @example
  * ```ts
- * import { addrCommand } from "./addr.ts";
- * program.addCommand(addrCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { addrCommand } from "./addr.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(addrCommand(ctx));
  * ```
  */
 export function addrCommand(ctx: Ctx) {

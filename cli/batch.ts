@@ -161,8 +161,11 @@ export async function runBatch(ctx: Ctx, lines: readonly BatchLine[], force: boo
  *
  * @example
  * ```ts
- * import { batchCommand } from "./batch.ts";
- * program.addCommand(batchCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { batchCommand } from "./batch.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(batchCommand(ctx));
  * ```
  */
 export function batchCommand(ctx: Ctx) {

@@ -13,8 +13,11 @@ import { printJson } from "./output.ts";
  *
  * @example
  * ```ts
- * import { doctorCommand } from "./doctor.ts";
- * program.addCommand(doctorCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { doctorCommand } from "./doctor.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(doctorCommand(ctx));
  * ```
  */
 export function doctorCommand(ctx: Ctx) {

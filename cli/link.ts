@@ -58,6 +58,8 @@ export function planLinkSet(words: readonly string[]): { dev: string; changes: L
  * @example
  * ```ts
  * import { linkSetOp } from "./link.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await ctx.perform(linkSetOp(ctx, ["tun0", "up"]));
  * ```
  */
@@ -71,8 +73,11 @@ export function linkSetOp(ctx: Ctx, words: readonly string[]): Op {
  *
  * @example
  * ```ts
- * import { linkCommand } from "./link.ts";
- * program.addCommand(linkCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { linkCommand } from "./link.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(linkCommand(ctx));
  * ```
  */
 export function linkCommand(ctx: Ctx) {

@@ -170,8 +170,11 @@ export function showText(v: TunView): string {
  *
  * @example
  * ```ts
- * import { listCommand } from "./list.ts";
- * program.addCommand(listCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { listCommand } from "./list.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(listCommand(ctx));
  * ```
  */
 export function listCommand(ctx: Ctx) {
@@ -209,8 +212,11 @@ Examples:
  *
  * @example
  * ```ts
- * import { showCommand } from "./list.ts";
- * program.addCommand(showCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { showCommand } from "./list.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(showCommand(ctx));
  * ```
  */
 export function showCommand(ctx: Ctx) {

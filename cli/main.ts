@@ -44,7 +44,7 @@ Global options (anywhere on the line):
  * ```
  */
 export async function buildProgram(ctx: Ctx): Promise<Command> {
-  const [{ Command, Option, Help }, up, list, link, addr, route, batch, monitor, doctor, completions, dump, echo, inject, socks, http, rule, cleanup] = await Promise.all([
+  const [{ Command, Option, Help }, up, list, link, addr, route, batch, monitor, doctor, completions, dump, echo, inject, socks, http, rule, cleanup, ping] = await Promise.all([
     import("@commander-js/extra-typings"),
     import("./up.ts"),
     import("./list.ts"),
@@ -62,6 +62,7 @@ export async function buildProgram(ctx: Ctx): Promise<Command> {
     import("./http.ts"),
     import("./rule.ts"),
     import("./cleanup.ts"),
+    import("./ping.ts"),
   ]);
   const program = new Command("tunkit")
     .description("Linux TUN/TAP devices, addresses and routes: one binary instead of ip tuntap/addr/route glue.")
@@ -85,7 +86,7 @@ Exit codes: 0 done, 1 the system refused (the message says why), 2 bad usage (no
     up.upCommand, up.downCommand, list.listCommand, list.showCommand, link.linkCommand, addr.addrCommand,
     route.routeCommand, batch.batchCommand, monitor.monitorCommand, doctor.doctorCommand, completions.completionsCommand,
     dump.dumpCommand, echo.echoCommand, inject.injectCommand,
-    socks.socksCommand, http.httpCommand, rule.ruleCommand, cleanup.cleanupCommand,
+    socks.socksCommand, http.httpCommand, rule.ruleCommand, cleanup.cleanupCommand, ping.pingCommand,
   ]) {
     program.addCommand(make(ctx) as unknown as Command);
   }

@@ -39,7 +39,7 @@ export const ROUTE_TYPES = ["unicast", "local", "broadcast", "multicast", "anyca
  * ```ts
  * import { planRoute } from "./route.ts";
  * planRoute(["198.51.100.0/24", "dev", "tun0", "metric", "10"], "route add");
- * // { dst: "198.51.100.0/24", dev: "tun0", metric: 10 }
+ * // { dst: "198.51.100.0/24", family: 2, dev: "tun0", metric: 10 }
  * planRoute(["blackhole", "203.0.113.0/24"], "route add").type; // "blackhole"
  * ```
  */
@@ -95,6 +95,8 @@ const MODES: Readonly<Record<string, RouteMode | "delete">> = { add: "create", d
  * @example
  * ```ts
  * import { routeOp } from "./route.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await ctx.perform(routeOp(ctx, "add", ["198.51.100.0/24", "dev", "tun0"]));
  * ```
  */
@@ -235,8 +237,11 @@ export function planRouteGet(words: readonly string[]): { dst: string; opts: Rou
  *
  * @example
  * ```ts
- * import { routeCommand } from "./route.ts";
- * program.addCommand(routeCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { routeCommand } from "./route.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(routeCommand(ctx));
  * ```
  */
 export function routeCommand(ctx: Ctx) {

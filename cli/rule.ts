@@ -163,8 +163,11 @@ async function listRules(ctx: Ctx, words: readonly string[], fam: { v4?: boolean
  *
  * @example
  * ```ts
- * import { ruleCommand } from "./rule.ts";
- * program.addCommand(ruleCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { ruleCommand } from "./rule.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(ruleCommand(ctx));
  * ```
  */
 export function ruleCommand(ctx: Ctx) {

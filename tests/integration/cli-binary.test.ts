@@ -5,6 +5,7 @@ import { spawnSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { until, netlinkSubscribed } from "./dump-cli.ts";
 
 const root = join(import.meta.dir, "../..");
 const buildDir = mkdtempSync(join(tmpdir(), "tk-build-"));
@@ -65,7 +66,7 @@ test("monitor works in the binary (the poller's worker) and ends after --count",
   const child = spawn(bin, ["monitor", "link", "--count", "1"], { env, cwd: runDir, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
-  await new Promise((r) => setTimeout(r, 500));
+  await until(() => netlinkSubscribed(child.pid!), "the binary's monitor to subscribe");
   spawnSync("ip", ["link", "set", "tkb0", "mtu", "1280"]);
   const code = await new Promise<number | null>((res) => child.on("exit", res));
   expect(code).toBe(0);

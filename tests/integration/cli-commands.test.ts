@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { until, netlinkSubscribed } from "./dump-cli.ts";
 
 const root = join(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "tk-cli-"));
@@ -85,8 +86,9 @@ describe("up / down / list / show", () => {
   });
 
   test("show names the process that has the device attached", async () => {
-    // A reader attached to ext0 for the duration of the check.
-    const holder = spawn(process.execPath, ["-e", `const { openTun } = await import(${JSON.stringify(join(root, "mod.ts"))}); const d = openTun({ name: "ext0" }); console.log("ready"); setTimeout(() => d.close(), 5000);`], { stdio: ["ignore", "pipe", "inherit"] });
+    // A reader attached to ext0 for the duration of the check (killed at the end; the 120 s
+    // close is only a bound: a 5 s one ran out before a loaded machine got to the check).
+    const holder = spawn(process.execPath, ["-e", `const { openTun } = await import(${JSON.stringify(join(root, "mod.ts"))}); const d = openTun({ name: "ext0" }); console.log("ready"); setTimeout(() => d.close(), 120_000);`], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((res) => holder.stdout!.once("data", () => res()));
     try {
       const [v] = JSON.parse(ok(["show", "ext0", "--json"]).out);
@@ -258,7 +260,7 @@ describe("monitor", () => {
     const child = spawn(process.execPath, [join(root, "cli/main.ts"), "monitor", "route", "--json", "--count", "2"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => netlinkSubscribed(child.pid!), "monitor to subscribe");
     ip("route", "add", "198.51.100.128/25", "dev", "tk0");
     ip("route", "del", "198.51.100.128/25", "dev", "tk0");
     const code = await new Promise<number | null>((res) => child.on("exit", res));
@@ -272,9 +274,9 @@ describe("monitor", () => {
     let err = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => netlinkSubscribed(child.pid!), "monitor to subscribe");
     ip("link", "set", "tk1", "mtu", "1300");
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => / mtu 1300 /.test(out), "the monitor's line for the MTU change");
     child.kill("SIGINT");
     const code = await new Promise<number | null>((res) => child.on("exit", res));
     expect(code).toBe(0);

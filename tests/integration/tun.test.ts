@@ -72,7 +72,7 @@ describe("lifecycle, checked with ip -j -d link", () => {
     }
     expect(fdCount()).toBe(before);
     expect(ipLink("tkleak0")).toBeUndefined();
-  });
+  }, 300_000);
 });
 
 describe("bad input is refused before any syscall", () => {
@@ -251,11 +251,12 @@ describe("packets", () => {
     const iv = setInterval(() => ticks++, 5);
     const ac = new AbortController();
     const p = dev.readInto(new Uint8Array(2048), 0, ac.signal).catch(() => -1);
-    await new Promise((r) => setTimeout(r, 200));
+    // 10 ticks while the read is pending (a read that blocked the loop would never get there):
+    // no fixed window that load can squeeze
+    while (ticks < 10) await new Promise((r) => setTimeout(r, 5));
     ac.abort();
     expect(await p).toBe(-1);
     clearInterval(iv);
-    expect(ticks).toBeGreaterThan(10);
     const pkt = new Uint8Array(28);
     pkt[0] = 0x45;
     let err: unknown;
