@@ -37,8 +37,8 @@ const golden = JSON.parse(readFileSync(file, "utf8")) as { tcpdump: string; pack
 const KNOWN_DIFFERENCES: Record<string, { tcpdump: string; tunkit: string; why: string }> = {
   "raw-empty": {
     tcpdump: "[Invalid header: caplen==0, len==0]",
-    tunkit: "12:01:27.000088 [|ip]",
-    why: "tcpdump prints an empty record without a timestamp; tunkit keeps the timestamp and marks the IP header truncated",
+    tunkit: "12:01:27.000088 truncated-ip 0",
+    why: "tcpdump refuses an empty record before its printers, without a timestamp (so does `tunkit dump -r`: dump-tcpdump.test.ts, "caplen-0 and len==0 records"); the library's Formatter runs the printer, and prints ipN_print's words for 0 bytes",
   },
 };
 
