@@ -78,6 +78,7 @@ export interface RingPacket {
  * @example
  * ```ts
  * import { RxRing } from "./sniff-ring.ts";
+ * declare const fd: number; // an AF_PACKET socket set to TPACKET_V3
  * const ring = RxRing.open(fd, { blockSize: 1 << 20, blockCount: 8 }, 100);
  * ring.forEach((p) => console.log(p.caplen)); // packets of every block the kernel handed over
  * ring.close();

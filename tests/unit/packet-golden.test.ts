@@ -38,7 +38,7 @@ const KNOWN_DIFFERENCES: Record<string, { tcpdump: string; tunkit: string; why: 
   "raw-empty": {
     tcpdump: "[Invalid header: caplen==0, len==0]",
     tunkit: "12:01:27.000088 truncated-ip 0",
-    why: "tcpdump refuses an empty record before its printers, without a timestamp (so does `tunkit dump -r`: dump-tcpdump.test.ts, "caplen-0 and len==0 records"); the library's Formatter runs the printer, and prints ipN_print's words for 0 bytes",
+    why: "tcpdump refuses an empty record before its printers, without a timestamp (so does `tunkit dump -r`: dump-tcpdump.test.ts, caplen-0 and len==0 records); the library's Formatter runs the printer, and prints ipN_print's words for 0 bytes",
   },
 };
 
