@@ -36,8 +36,8 @@ function compress(h: Uint32Array, block: Uint8Array, off: number, t: number, las
     v[i] = h[i]!;
     v[i + 8] = IV[i]!;
   }
-  v[12] ^= t >>> 0;
-  v[13] ^= Math.floor(t / 4294967296);
+  v[12] = v[12]! ^ (t >>> 0);
+  v[13] = v[13]! ^ Math.floor(t / 4294967296);
   if (last) v[14] = ~v[14]!;
   for (let r = 0; r < 10; r++) {
     const s = r * 16;
@@ -96,7 +96,7 @@ export class Blake2s {
     if (kl > 32) throw new RangeError(`BLAKE2s key length ${kl} not in 0..32`);
     this.outLen = outLen;
     this.h.set(IV);
-    this.h[0] ^= 0x01010000 ^ (kl << 8) ^ outLen;
+    this.h[0] = this.h[0]! ^ 0x01010000 ^ (kl << 8) ^ outLen;
     if (key && kl) {
       this.buf.set(key);
       this.n = 64;
@@ -184,8 +184,8 @@ export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
   ipad.fill(0x36);
   opad.fill(0x5c);
   for (let i = 0; i < k.length; i++) {
-    ipad[i] ^= k[i]!;
-    opad[i] ^= k[i]!;
+    ipad[i] = ipad[i]! ^ k[i]!;
+    opad[i] = opad[i]! ^ k[i]!;
   }
   const inner = new Blake2s(32).update(ipad);
   for (const p of parts) inner.update(p);
