@@ -111,7 +111,7 @@ export interface PeerStats {
 export class Peer {
   readonly publicKey: Uint8Array;
   readonly name: string;
-  presharedKey: Uint8Array = new Uint8Array(32);
+  presharedKey: Uint8Array<ArrayBufferLike> = new Uint8Array(32);
   endpoint: Endpoint | undefined;
   /** Seconds, 0 = off. */
   persistentKeepalive = 0;
@@ -125,7 +125,7 @@ export class Peer {
   /** @internal */ hsRemoteIndex = 0;
   /** @internal */ hsEphemeral: Uint8Array | undefined;
   /** @internal */ hsRemoteEphemeral: Uint8Array | undefined;
-  /** @internal */ lastTimestamp = new Uint8Array(12);
+  /** @internal */ lastTimestamp: Uint8Array<ArrayBufferLike> = new Uint8Array(12);
   /** @internal */ lastInitiationConsumption = -Infinity;
   /** @internal */ lastSentHandshake = -Infinity;
   // keypairs
@@ -187,7 +187,7 @@ export class WgDevice {
   /** Handshake messages handled, cookie replies sent. */
   readonly counters = { initiationsReceived: 0, responsesReceived: 0, cookiesSent: 0, cookiesReceived: 0, handshakesCompleted: 0 };
   mtu: number;
-  private privateKey = new Uint8Array(32);
+  private privateKey: Uint8Array<ArrayBufferLike> = new Uint8Array(32);
   private publicKey_ = new Uint8Array(32);
   private hasKey = false;
   private checker: CookieChecker;
