@@ -1,0 +1,167 @@
+// tunkit wg against the real peers: wireguard-go + `wg setconf` on host B, `tunkit wg up` on
+// host A, a veth between them (tests/fixtures/wg/topology.ts: each host has its own network
+// and mount namespace, so /var/run/wireguard is private to it). Two variants: IPv4 outer
+// without PSK, IPv6 outer with PSK; IPv4 and IPv6 inside both.
+import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { writeFileSync, mkdtempSync, chmodSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { needing } from "./_ns.ts";
+import { twoHosts, teardown, until, type Host } from "../fixtures/wg/topology.ts";
+
+const { ptest } = needing("wg interop", ["wireguard-go", "wg", "nsenter"], "wireguard-go wireguard-tools util-linux");
+const root = resolve(import.meta.dir, "../..");
+const bun = process.execPath;
+const tunkit = [bun, join(root, "cli/main.ts")];
+const tcp = join(root, "tests/fixtures/wg/tcp.ts");
+const MiB = 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), "tkwg-"));
+const TIMERS = JSON.stringify({ rekeyAfterTime: 1500, rekeyTimeout: 400, keepaliveTimeout: 1000 });
+
+function genkey(): { priv: string; pub: string } {
+  const priv = Bun.spawnSync(["wg", "genkey"]).stdout.toString().trim();
+  const pub = Bun.spawnSync(["wg", "pubkey"], { stdin: new TextEncoder().encode(priv) }).stdout.toString().trim();
+  return { priv, pub };
+}
+
+afterAll(() => {
+  teardown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const variants = [
+  { label: "IPv4 outer, no PSK", v6: false, psk: false },
+  { label: "IPv6 outer, PSK", v6: true, psk: true },
+] as const;
+
+describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
+  let a: Host, b: Host;
+  const kA = genkey(), kB = genkey();
+  const psk = variant.psk ? Bun.spawnSync(["wg", "genpsk"]).stdout.toString().trim() : undefined;
+  const tag = `${process.pid % 100000}${variant.v6 ? "s" : "f"}`;
+  const epA = variant.v6 ? "[2001:db8:1::1]:51820" : "192.0.2.1:51820";
+  const epB = variant.v6 ? "[2001:db8:1::2]:51821" : "192.0.2.2:51821";
+  const confA = join(dir, `a${tag}.conf`);
+  const confB = join(dir, `b${tag}.conf`);
+
+  let wgGo: ReturnType<Host["start"]> | undefined;
+  function startWgGo(): void {
+    wgGo = b.start("wireguard-go", ["-f", "wgb"]);
+  }
+  async function configureB(): Promise<void> {
+    await until(() => b.try("test", "-S", "/run/wireguard/wgb.sock").status === 0, 10_000, "wireguard-go's socket");
+    b.sh("wg", "setconf", "wgb", confB);
+    b.sh("ip", "addr", "add", "10.9.0.2/24", "dev", "wgb");
+    b.sh("ip", "addr", "add", "2001:db8:9::2/64", "dev", "wgb", "nodad");
+    b.sh("ip", "link", "set", "wgb", "mtu", "1420", "up");
+  }
+  function upA(): string {
+    const r = a.try(...(tunkit as [string, string]), "wg", "up", "wga", "--config", confA);
+    if (r.status !== 0) throw new Error(`tunkit wg up: ${r.status} ${r.stderr}`);
+    return r.stdout + r.stderr;
+  }
+  const ping = (h: Host, dst: string) => h.try("ping", "-c", "3", "-i", "0.2", "-W", "2", dst);
+
+  beforeAll(async () => {
+    if (!ptest || (ptest as unknown) === undefined) return;
+    ({ a, b } = await twoHosts(tag));
+    writeFileSync(confA, [
+      "[Interface]", `PrivateKey = ${kA.priv}`, "ListenPort = 51820", "Address = 10.9.0.1/24, 2001:db8:9::1/64", "DNS = 192.0.2.53",
+      "", "[Peer]", `PublicKey = ${kB.pub}`, ...(psk ? [`PresharedKey = ${psk}`] : []), "AllowedIPs = 10.9.0.2/32, 2001:db8:9::2/128", `Endpoint = ${epB}`,
+    ].join("\n") + "\n");
+    chmodSync(confA, 0o600);
+    writeFileSync(confB, [
+      "[Interface]", `PrivateKey = ${kB.priv}`, "ListenPort = 51821",
+      "", "[Peer]", `PublicKey = ${kA.pub}`, ...(psk ? [`PresharedKey = ${psk}`] : []), "AllowedIPs = 10.9.0.1/32, 2001:db8:9::1/128", `Endpoint = ${epA}`,
+    ].join("\n") + "\n");
+    startWgGo();
+    await configureB();
+  });
+
+  ptest("wg up: the interface comes up with its addresses and routes; DNS is ignored with a note", () => {
+    const out = upA();
+    expect(out).toContain("DNS = 192.0.2.53 is ignored");
+    const addrs = a.sh("ip", "-j", "addr", "show", "dev", "wga");
+    expect(addrs).toContain("10.9.0.1");
+    expect(addrs).toContain("2001:db8:9::1");
+    expect(a.sh("ip", "route", "show", "10.9.0.2")).toContain("dev wga");
+    expect(a.sh("ip", "-6", "route", "show", "2001:db8:9::2")).toContain("dev wga");
+    expect(a.sh("ip", "-j", "link", "show", "wga")).toContain('"mtu":1420');
+  });
+
+  ptest("ping both ways, IPv4 and IPv6 inside (tunkit initiates)", () => {
+    expect(ping(a, "10.9.0.2").status).toBe(0);
+    expect(ping(b, "10.9.0.1").status).toBe(0);
+    expect(ping(a, "2001:db8:9::2").status).toBe(0);
+    expect(ping(b, "2001:db8:9::1").status).toBe(0);
+  });
+
+  ptest("wg show on both sides lists the peer with a recent handshake; tunkit wg show --json too", () => {
+    const now = Date.now() / 1000;
+    // `wg` talking to tunkit's UAPI socket on A, and to wireguard-go's on B.
+    for (const [h, iface, peer] of [[a, "wga", kB.pub], [b, "wgb", kA.pub]] as const) {
+      const dump = h.sh("wg", "show", iface, "dump").trim().split("\n");
+      const row = dump.slice(1).map((l) => l.split("\t")).find((f) => f[0] === peer);
+      expect(row).toBeDefined();
+      expect(Math.abs(now - Number(row![4]))).toBeLessThan(60);
+      expect(row![1]).toBe(psk ?? "(none)");
+      expect(Number(row![5])).toBeGreaterThan(0); // rx
+      expect(Number(row![6])).toBeGreaterThan(0); // tx
+    }
+    expect(a.sh("wg", "show", "wga", "public-key").trim()).toBe(kA.pub);
+    expect(a.sh("wg", "show", "wga", "endpoints")).toContain(epB);
+    const j = JSON.parse(a.sh(...(tunkit as [string, string]), "wg", "show", "wga", "--json"));
+    expect(j.publicKey).toBe(kA.pub);
+    expect(j.listenPort).toBe(51820);
+    expect(j.peers[0].publicKey).toBe(kB.pub);
+    expect(j.peers[0].latestHandshake).toBeGreaterThan(now - 60);
+    expect(a.sh(...(tunkit as [string, string]), "wg", "show")).toContain(`peer: ${kB.pub}`);
+  });
+
+  async function transfer(from: Host, to: Host, dst: string, bytes: number, during?: () => void | Promise<void>) {
+    const port = String(5000 + Math.floor(Math.random() * 1000));
+    const rx = to.start(bun, [tcp, "recv", port]);
+    let rxOut = "";
+    rx.stdout!.on("data", (d) => (rxOut += d));
+    await new Promise((r) => rx.stderr!.once("data", r));
+    const tx = from.start(bun, [tcp, "send", dst, port, String(bytes)]);
+    let txOut = "";
+    tx.stdout!.on("data", (d) => (txOut += d));
+    let txErr = "";
+    tx.stderr!.on("data", (d) => (txErr += d));
+    if (during) await during();
+    const [c1, c2] = await Promise.all([new Promise((r) => tx.on("exit", r)), new Promise((r) => rx.on("exit", r))]);
+    expect(`${c1} ${txErr}`).toBe("0 ");
+    expect(c2).toBe(0);
+    const [n1, h1] = txOut.trim().split(" ");
+    const [n2, h2] = rxOut.trim().split(" ");
+    expect(Number(n1)).toBe(bytes);
+    expect(Number(n2)).toBe(bytes);
+    expect(h2).toBe(h1!);
+  }
+
+  ptest("100 MiB each way through the tunnel, hashes match", async () => {
+    await transfer(a, b, "10.9.0.2", 100 * MiB);
+    await transfer(b, a, variant.v6 ? "2001:db8:9::1" : "10.9.0.1", 100 * MiB);
+  }, 240_000);
+
+  ptest("wireguard-go initiates after tunkit restarts (both sides initiating)", async () => {
+    a.sh(...(tunkit as [string, string]), "wg", "down", "wga");
+    expect(a.try("ip", "link", "show", "wga").status).not.toBe(0);
+    expect(a.try("test", "-e", "/run/wireguard/wga.sock").status).not.toBe(0);
+    upA();
+    // B still holds old keys; its packets to A are dropped until it re-handshakes. Pinging from
+    // B until it works makes wireguard-go initiate (its new-handshake timer), A answers.
+    await until(() => ping(b, "10.9.0.1").status === 0, 40_000, "B -> A through a fresh handshake");
+    expect(ping(a, "10.9.0.2").status).toBe(0);
+  }, 60_000);
+
+  ptest("a wireguard-go that restarts is taken back", async () => {
+    wgGo!.kill("SIGTERM");
+    await until(() => b.try("ip", "link", "show", "wgb").status !== 0, 10_000, "wireguard-go to exit");
+    startWgGo();
+    await configureB();
+    await until(() => ping(a, "10.9.0.2").status === 0, 40_000, "A -> restarted B");
+    expect(ping(b, "10.9.0.1").status).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,106 @@
+/**
+ * `wg up`: a configuration file made into a running interface, as wg-quick does it, with
+ * tunkit's own netlink: the tun, its MTU, addresses, link up, and a route per AllowedIPs prefix
+ * (Table = auto: the main table; a number or name: that table; off: none).
+ *
+ * @module
+ */
+import { lookup } from "node:dns/promises";
+import { UsageError } from "../common/errors.ts";
+import { Rtnl } from "../netlink/rtnl.ts";
+import { formatAllowedIp } from "./allowedips.ts";
+import { parseEndpoint, splitHostPort } from "./endpoint.ts";
+import { startWireGuard, type WireGuard } from "./engine.ts";
+import type { WgConfig } from "./config.ts";
+import type { TimerConfig } from "./constants.ts";
+import { DEFAULT_MTU } from "./constants.ts";
+
+/** Options of {@link upFromConfig}. */
+export interface UpOptions {
+  timers?: Partial<TimerConfig>;
+  uapi?: boolean | string;
+  signal?: AbortSignal;
+}
+
+/** Checks what the kernel is not asked about: refuses what `up` cannot do. */
+export function checkConfigForUp(cfg: WgConfig, name: string): void {
+  if (!cfg.privateKey) throw new UsageError(`Invalid ${name}: [Interface] has no PrivateKey`);
+  if (cfg.table === "auto") {
+    for (const p of cfg.peers) {
+      for (const a of p.allowedIps) {
+        if (a.prefix === 0) {
+          throw new UsageError(
+            `Invalid ${name}: AllowedIPs ${formatAllowedIp(a)} with Table = auto needs policy routing (fwmark rules) that tunkit wg up does not set up yet; use Table = off and route it yourself, or narrower prefixes`,
+          );
+        }
+      }
+    }
+  }
+}
+
+async function resolveEndpoint(text: string): Promise<string> {
+  const { host, port } = splitHostPort(text);
+  try {
+    parseEndpoint(text);
+    return text;
+  } catch {
+    const r = await lookup(host);
+    return r.family === 6 ? `[${r.address}]:${port}` : `${r.address}:${port}`;
+  }
+}
+
+/**
+ * Brings up `iface` from a parsed configuration; resolves once it runs.
+ *
+ * @example
+ * ```ts
+ * import { upFromConfig } from "./up.ts";
+ * import { parseConfig } from "./config.ts";
+ * const wg = await upFromConfig("wg0", parseConfig(text, "wg0.conf"));
+ * await wg.closed;
+ * ```
+ */
+export async function upFromConfig(iface: string, cfg: WgConfig, opts: UpOptions = {}): Promise<WireGuard> {
+  checkConfigForUp(cfg, iface);
+  const peers = [];
+  for (const p of cfg.peers) {
+    peers.push({
+      publicKey: p.publicKey,
+      presharedKey: p.presharedKey,
+      endpoint: p.endpoint ? await resolveEndpoint(p.endpoint) : undefined,
+      allowedIps: p.allowedIps,
+      persistentKeepalive: p.persistentKeepalive,
+    });
+  }
+  const mtu = cfg.mtu ?? DEFAULT_MTU;
+  const wg = await startWireGuard({
+    iface,
+    privateKey: cfg.privateKey!,
+    listenPort: cfg.listenPort,
+    fwmark: cfg.fwmark,
+    mtu,
+    peers,
+    timers: opts.timers,
+    uapi: opts.uapi,
+    signal: opts.signal,
+  });
+  const nl = Rtnl.open();
+  try {
+    await nl.setLink(wg.name, { mtu });
+    for (const a of cfg.addresses) await nl.addAddress({ dev: wg.name, address: a, flags: a.includes(":") ? ["nodad"] : [] });
+    await nl.setLink(wg.name, { up: true });
+    if (cfg.table !== "off") {
+      const table = cfg.table === "auto" ? undefined : cfg.table;
+      const prefixes = cfg.peers.flatMap((p) => p.allowedIps).sort((x, y) => y.prefix - x.prefix);
+      for (const a of prefixes) {
+        await nl.replaceRoute({ dst: formatAllowedIp(a), dev: wg.name, table, protocol: "static" });
+      }
+    }
+  } catch (e) {
+    wg.close("setup failed", e);
+    throw e;
+  } finally {
+    nl.close();
+  }
+  return wg;
+}
