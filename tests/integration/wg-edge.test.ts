@@ -79,7 +79,7 @@ describe("tunkit wg edges", () => {
     // Capture the outer traffic on A while the first handshake happens.
     const cap = a.start(tk[0], [tk[1], "dump", "eth0", "-w", join(dir, "hs.pcap"), "-c", "2", "udp"]);
     await new Promise((r) => setTimeout(r, 800));
-    const env = { TUNKIT_WG_TEST_TIMERS: JSON.stringify({ rekeyAfterTime: 1500, rekeyTimeout: 300, keepaliveTimeout: 1000 }) };
+    const env = { TUNKIT_WG_TEST_TIMERS: JSON.stringify({ rekeyAfterTime: 1500, rekeyTimeout: 300, keepaliveTimeout: 1000, underLoadRate: 100 }) };
     const r = Bun.spawnSync([...a.enter, ...tk, "wg", "up", "wga", "--config", confA], { env: { ...process.env, ...env } });
     if (r.exitCode !== 0) throw new Error(`wg up: ${r.stderr}`);
     // wireguard-go initiates: the capture on A sees its initiation first.
