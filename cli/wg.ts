@@ -11,7 +11,8 @@
  * against them. `up` and `go` run the interface in a background process of their own (like
  * wireguard-go) unless `--foreground`. Logic lives in wg/; this file parses and prints.
  *
- * Test hook: TUNKIT_WG_TEST_TIMERS='{"rekeyAfterTime":3000,…}' shortens the protocol timers.
+ * Test hooks: TUNKIT_WG_TEST_TIMERS='{"rekeyAfterTime":3000,…}' shortens the protocol timers;
+ * TUNKIT_WG_OFFLOAD=none|tun,gso,gro picks the offloads (default: all the kernel has).
  *
  * @module
  */
@@ -41,6 +42,20 @@ function testTimers(): Record<string, number> | undefined {
   }
   if (!v || typeof v !== "object") throw new UsageError(`Invalid TUNKIT_WG_TEST_TIMERS "${t}": expected a JSON object`);
   return v as Record<string, number>;
+}
+
+/**
+ * TUNKIT_WG_OFFLOAD: which offloads to use, for benchmarks and tests ("none", or a comma list of
+ * tun, gso, gro; default all the kernel has).
+ */
+function offloadChoice(): { tun: boolean; udpGso: boolean; udpGro: boolean } | undefined {
+  const t = process.env.TUNKIT_WG_OFFLOAD;
+  if (t === undefined) return undefined;
+  const words = t.split(",").map((w) => w.trim()).filter(Boolean);
+  for (const w of words) {
+    if (!["none", "tun", "gso", "gro"].includes(w)) throw new UsageError(`Invalid TUNKIT_WG_OFFLOAD "${t}": expected none or a comma list of tun, gso, gro`);
+  }
+  return { tun: words.includes("tun"), udpGso: words.includes("gso"), udpGro: words.includes("gro") };
 }
 
 /** The argv that starts this same program again (compiled binary, bun script, or deno). */
@@ -154,7 +169,7 @@ async function up(ctx: Ctx, iface: string, f: WgUpFlags): Promise<void> {
   }
   ctx.enter();
   const { upFromConfig } = await import("../wg/up.ts");
-  const wg = await upFromConfig(iface, cfg, { timers: testTimers() });
+  const wg = await upFromConfig(iface, cfg, { timers: testTimers(), offload: offloadChoice() });
   await serve(ctx, wg, process.env.TUNKIT_WG_NOTIFY === "1");
 }
 
@@ -181,7 +196,7 @@ async function go(ctx: Ctx, iface: string, foreground: boolean): Promise<void> {
   ctx.enter();
   const { startWireGuard } = await import("../wg/engine.ts");
   // Like wireguard-go: no key and no peers until `wg setconf` speaks to the UAPI socket.
-  const wg = await startWireGuard({ iface, privateKey: new Uint8Array(32), timers: testTimers() });
+  const wg = await startWireGuard({ iface, privateKey: new Uint8Array(32), timers: testTimers(), offload: offloadChoice() });
   await serve(ctx, wg, process.env.TUNKIT_WG_NOTIFY === "1");
 }
 

@@ -344,18 +344,23 @@ export class WgDevice {
     return n;
   }
 
+  /**
+   * Length of a `len`-byte packet once padded to a multiple of 16 (whitepaper §5.4.6), never
+   * past the MTU. A data message is 32 bytes longer.
+   */
+  paddedLength(len: number): number {
+    if (len === 0) return 0;
+    const mtu = this.mtu;
+    let last = len;
+    if (mtu && last > mtu) last %= mtu;
+    let size = (last + 15) & ~15;
+    if (mtu && size > mtu) size = mtu;
+    return len + (size - last);
+  }
+
   private sealWith(kp: Keypair, buf: Uint8Array, off: number, len: number): number {
-    // Padding to 16 (whitepaper §5.4.6), never past the MTU.
-    let padded = len;
-    if (len > 0) {
-      const mtu = this.mtu;
-      let last = len;
-      if (mtu && last > mtu) last %= mtu;
-      let size = (last + 15) & ~15;
-      if (mtu && size > mtu) size = mtu;
-      padded = len + (size - last);
-      if (padded > len) buf.fill(0, off + 16 + len, off + 16 + padded);
-    }
+    const padded = this.paddedLength(len);
+    if (padded > len) buf.fill(0, off + 16 + len, off + 16 + padded);
     const c = kp.sendCounter++;
     buf[off] = MSG.DATA;
     buf[off + 1] = 0;

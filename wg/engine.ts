@@ -12,7 +12,7 @@
  */
 import { openTun, type TunDevice } from "../tun/device.ts";
 import { DeviceClosedError } from "../ffi/errors.ts";
-import { raw, errno, addr, ERRNO } from "../ffi/libc.ts";
+import { raw, errno, addr, sys, ERRNO, EPOLL } from "../ffi/libc.ts";
 import { watch, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
@@ -21,10 +21,17 @@ import { loadWgCrypto, type CryptoChoice } from "./crypto/provider.ts";
 import { parseKey } from "./keys.ts";
 import { parseAllowedIp, type AllowedIp } from "./allowedips.ts";
 import { parseEndpoint, sockaddrLength, type Endpoint } from "./endpoint.ts";
-import { BATCH, SendBatch, WgSockets } from "./udp.ts";
+import { BATCH, GSO_MAX_BYTES, GSO_MAX_SEGMENTS, SendBatch, WgSockets, groSegmentSize, type UdpOffload } from "./udp.ts";
+import { Summer, TcpGro, VNET, VNET_HDR_LEN, finishNonGso, readVnetHdr, tsoSplit, type VnetHdr } from "./offload.ts";
+import { TUN_F } from "../ffi/abi.ts";
 import type { TimerConfig } from "./constants.ts";
 import { UapiServer, uapiSocketPath } from "./uapi-server.ts";
 import { DEFAULT_MTU } from "./constants.ts";
+
+/** After traffic, lulls this long are waited out on the pump's thread (see WireGuard.hotWait). */
+const HOT_MS = 20;
+/** One such wait, at most. */
+const HOT_WAIT_MS = 1;
 
 /** A peer as the library takes it (wg's words; keys as base64 or bytes). */
 export interface WireGuardPeer {
@@ -56,6 +63,12 @@ export interface WireGuardOptions {
   /** Shortened timers (tests). */
   timers?: Partial<TimerConfig>;
   crypto?: CryptoChoice;
+  /**
+   * Segmentation offloads, each on by default where the kernel has it: `tun` = vnet_hdr with
+   * TSO/checksum offload on the tun (TCP bursts arrive as 64 KiB super-packets, cut here) and TCP
+   * GRO on the way back in; `udpGso` / `udpGro` = UDP_SEGMENT / UDP_GRO on the sockets.
+   */
+  offload?: { tun?: boolean; udpGso?: boolean; udpGro?: boolean };
   /** Keep the tun when closing (default false: it goes away with its addresses and routes). */
   persist?: boolean;
   /** Stops the interface when aborted. */
@@ -76,10 +89,19 @@ export interface WireGuardEvents {
 
 /** Counters of the pump. */
 export interface EngineStats {
+  /** Reads from the tun (a TSO super-packet counts once). */
   tunPackets: number;
+  /** Segments cut from TSO super-packets. */
+  tsoSegments: number;
+  /** Packets from the tun dropped as malformed (bad virtio_net_hdr or offsets). */
+  tunBadPackets: number;
+  /** Datagrams received (each datagram of a UDP GRO train counts). */
   udpDatagrams: number;
   sendDropped: number;
   tunWriteErrors: number;
+  /** Waits handed to the poller (idle), and short waits on the pump's own thread (busy). */
+  sleeps: number;
+  hotWakes: number;
 }
 
 /**
@@ -88,7 +110,7 @@ export interface EngineStats {
 export class WireGuard {
   readonly device: WgDevice;
   readonly tun: TunDevice;
-  readonly stats: EngineStats = { tunPackets: 0, udpDatagrams: 0, sendDropped: 0, tunWriteErrors: 0 };
+  readonly stats: EngineStats = { tunPackets: 0, tsoSegments: 0, tunBadPackets: 0, udpDatagrams: 0, sendDropped: 0, tunWriteErrors: 0, sleeps: 0, hotWakes: 0 };
   /** Resolves when the interface has stopped. */
   readonly closed: Promise<{ reason: string; error?: unknown }>;
   private sockets: WgSockets;
@@ -104,16 +126,48 @@ export class WireGuard {
   private uapi: UapiServer | undefined;
   private readonly persist: boolean;
   /** Control datagrams produced while the pump fills a batch go out right away. */
-  private readonly ctl = new SendBatch(4);
+  private readonly ctl = new SendBatch(1 << 16, 4);
+  /** The tun carries a virtio_net_hdr before each packet (TSO in, GRO out). */
+  readonly vnet: boolean;
+  private readonly udpOffload: UdpOffload;
+  // vnet path: packets are read here first, then cut or copied into the send arena.
+  private readonly inBuf = new Uint8Array(new ArrayBuffer(65536 + 256));
+  private readonly inPtr: ReturnType<typeof addr>;
+  private readonly hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
+  private readonly inSum = new Summer(this.inBuf);
+  private readonly arenaSum: Summer;
+  private readonly segLens = new Int32Array(128);
+  private readonly gro: TcpGro;
+  private hotEpfd = -1;
+  private readonly hotEvents = new Uint8Array(new ArrayBuffer(1024));
 
   /** @internal use {@link startWireGuard} */
-  constructor(device: WgDevice, tun: TunDevice, sockets: WgSockets, fwmark: number, persist: boolean) {
+  constructor(device: WgDevice, tun: TunDevice, sockets: WgSockets, fwmark: number, persist: boolean, vnet = false, udpOffload: UdpOffload = {}) {
     this.device = device;
     this.tun = tun;
     this.sockets = sockets;
     this.fwmark = fwmark;
     this.persist = persist;
+    this.vnet = vnet;
+    this.udpOffload = udpOffload;
+    this.inPtr = addr(this.inBuf);
+    this.arenaSum = new Summer(this.batch.arena);
+    this.useSockets(sockets);
+    this.gro = new TcpGro((buf, off, len) => {
+      if (raw.writep(this.tun.fd, addr(buf, off), len) < 0) this.stats.tunWriteErrors++;
+    });
     this.closed = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  private useSockets(s: WgSockets): void {
+    this.batch.setSockets(s.fd4, s.fd6);
+    this.ctl.setSockets(s.fd4, s.fd6);
+    this.batch.gso = s.gso;
+  }
+
+  /** Offloads in use: tun vnet_hdr (TSO/GRO), UDP GSO, UDP GRO. */
+  get offloads(): { tun: boolean; udpGso: boolean; udpGro: boolean } {
+    return { tun: this.vnet, udpGso: this.batch.gso, udpGro: this.sockets.gro };
   }
 
   /** The interface name. */
@@ -167,19 +221,23 @@ export class WireGuard {
   /** @internal */
   sendNow(buf: Uint8Array, len: number, to: Endpoint): void {
     const b = this.ctl;
-    b.free.set(buf.subarray(0, len));
-    b.add(len, to);
-    this.stats.sendDropped += b.flush(this.sockets.fd4, this.sockets.fd6);
+    const at = b.reserve(len);
+    b.arena.set(buf.subarray(0, len), at);
+    b.add(at, len, 0, to);
+    this.stats.sendDropped += b.flush();
   }
 
   /** Rebinds the UDP sockets to another port (wg set … listen-port) or fwmark. */
   rebind(port: number, fwmark = this.fwmark): void {
     if (port === this.sockets.port && fwmark === this.fwmark) return;
-    const next = WgSockets.bind(port, fwmark);
+    const next = WgSockets.bind(port, fwmark, this.udpOffload);
+    this.stats.sendDropped += this.batch.flush();
     for (const w of this.watches) w.close();
     this.watches = [];
+    this.closeHot();
     this.sockets.close();
     this.sockets = next;
+    this.useSockets(next);
     this.fwmark = fwmark;
     this.wake?.();
   }
@@ -214,66 +272,184 @@ export class WireGuard {
   }
 
   private drainTun(now: number): number {
+    if (this.vnet) return this.drainTunVnet(now);
     const tun = this.tun;
     const dev = this.device;
     const b = this.batch;
+    const arena = b.arena;
     const fd = tun.fd;
     let n = 0;
     while (n < BATCH) {
-      const slot = b.free;
-      const len = raw.readp(fd, addr(slot, 16), slot.length - 64);
+      // Read straight into the arena, 16 bytes in: the data message header goes before it, the
+      // padding and the tag after it (48 bytes kept free).
+      const at = b.reserve(dev.mtu + 64);
+      const len = raw.readp(fd, addr(arena, at + 16), Math.min(65536, arena.length - at - 64));
       if (len < 0) {
-        const e = errno();
-        if (e === ERRNO.EAGAIN) break;
-        if (e === ERRNO.EINTR) continue;
-        if (e === ERRNO.EBADFD) throw new DeviceClosedError(tun.name, "deleted");
-        throw new Error(`read ${tun.name}: errno ${e}`);
+        this.readError(errno());
+        break;
       }
       n++;
-      const p = dev.route(slot, 16, len);
+      const p = dev.route(arena, at + 16, len);
       if (!p) continue;
-      const out = dev.seal(p, slot, 0, len, now);
-      if (out > 0) {
-        b.add(out, p.endpoint!);
-        if (b.full) this.stats.sendDropped += b.flush(this.sockets.fd4, this.sockets.fd6);
-      }
+      const out = dev.seal(p, arena, at, len, now);
+      if (out > 0) b.add(at, out, 0, p.endpoint!);
     }
-    if (b.count) this.stats.sendDropped += b.flush(this.sockets.fd4, this.sockets.fd6);
+    this.sendBatch();
     this.stats.tunPackets += n;
     return n;
+  }
+
+  /** EAGAIN ends a drain; a deleted tun ends the interface. */
+  private readError(e: number): void {
+    if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return;
+    if (e === ERRNO.EBADFD) throw new DeviceClosedError(this.tun.name, "deleted");
+    throw new Error(`read ${this.tun.name}: errno ${e}`);
+  }
+
+  private sendBatch(): void {
+    const b = this.batch;
+    if (b.count) this.stats.sendDropped += b.flush();
+    this.stats.sendDropped += b.lastDropped;
+    b.lastDropped = 0;
+  }
+
+  /**
+   * The tun with IFF_VNET_HDR: each read may be a TSO super-packet (up to 64 KiB of one TCP
+   * flow), cut here into MTU-sized segments laid out back to back in the send arena, sealed in
+   * place and sent as one UDP GSO message (or one datagram each without GSO).
+   */
+  private drainTunVnet(now: number): number {
+    const dev = this.device;
+    const b = this.batch;
+    const arena = b.arena;
+    const fd = this.tun.fd;
+    const inBuf = this.inBuf;
+    const h = this.hdr;
+    const P = VNET_HDR_LEN;
+    let n = 0;
+    while (n < BATCH) {
+      const len = raw.readp(fd, this.inPtr, inBuf.length);
+      if (len < 0) {
+        this.readError(errno());
+        break;
+      }
+      n++;
+      const plen = len - P;
+      if (plen <= 0) continue;
+      readVnetHdr(inBuf, 0, h);
+      const p = dev.route(inBuf, P, plen);
+      if (!p) continue;
+      if (h.gsoType === VNET.GSO_NONE) {
+        if (!finishNonGso(inBuf, P, plen, h, this.inSum)) {
+          this.stats.tunBadPackets++;
+          continue;
+        }
+        const at = b.reserve(plen + 64);
+        arena.set(inBuf.subarray(P, P + plen), at + 16);
+        const out = dev.seal(p, arena, at, plen, now);
+        if (out > 0) b.add(at, out, 0, p.endpoint!);
+        continue;
+      }
+      this.sendTso(p, plen, now);
+    }
+    this.sendBatch();
+    this.stats.tunPackets += n;
+    return n;
+  }
+
+  private sendTso(p: Peer, plen: number, now: number): void {
+    const dev = this.device;
+    const b = this.batch;
+    const h = this.hdr;
+    const inBuf = this.inBuf;
+    const P = VNET_HDR_LEN;
+    const ipLen = h.csumStart;
+    if (ipLen + 13 >= plen || h.gsoSize === 0) {
+      this.stats.tunBadPackets++;
+      return;
+    }
+    const hdrLen = ipLen + (inBuf[P + ipLen + 12]! >> 4) * 4;
+    const stride = 32 + dev.paddedLength(hdrLen + h.gsoSize);
+    const segs = Math.ceil((plen - hdrLen) / h.gsoSize);
+    if (segs < 1 || segs > this.segLens.length) {
+      this.stats.tunBadPackets++;
+      return;
+    }
+    const at = b.reserve(segs * stride + 64);
+    const arena = b.arena;
+    const r = tsoSplit(inBuf, P, plen, h, this.arenaSum, arena, at + 16, stride, this.segLens);
+    if (typeof r === "string") {
+      this.stats.tunBadPackets++;
+      return;
+    }
+    this.stats.tsoSegments += r;
+    const lens = this.segLens;
+    let sealed = 0;
+    for (let k = 0; k < r; k++) if (dev.seal(p, arena, at + k * stride, lens[k]!, now) > 0) sealed++;
+    if (sealed === 0) return; // staged until a handshake completes
+    const to = p.endpoint!;
+    const last = 32 + dev.paddedLength(lens[r - 1]!);
+    if (sealed === r && b.gso && r > 1) {
+      // Runs of at most GSO_MAX_SEGMENTS datagrams and GSO_MAX_BYTES bytes per message.
+      const per = Math.min(GSO_MAX_SEGMENTS, Math.floor(GSO_MAX_BYTES / stride));
+      for (let k = 0; k < r; k += per) {
+        const cnt = Math.min(per, r - k);
+        const bytes = (cnt - 1) * stride + (k + cnt === r ? last : stride);
+        if (b.full) this.sendBatch();
+        b.add(at + k * stride, bytes, stride, to);
+      }
+      return;
+    }
+    // One datagram each (no GSO, or only some were sealed: the rest were staged).
+    for (let k = 0; k < r; k++) {
+      if (b.full) this.sendBatch();
+      b.add(at + k * stride, k === r - 1 ? last : stride, 0, to);
+    }
   }
 
   private drainUdp(fd: number, m: WgSockets["recv4"], now: number): number {
     if (fd < 0) return 0;
     const dev = this.device;
     const tfd = this.tun.fd;
+    const vnet = this.vnet;
+    const gro = this.gro;
     const got = m.recv(fd, 0x40 /* MSG_DONTWAIT */);
     if (got <= 0) return 0;
+    let datagrams = 0;
     for (let i = 0; i < got; i++) {
       const slot = m.slot(i);
       const name = m.name(i);
+      const nameLen = sockaddrLength(name);
       // A datagram larger than the slot arrives truncated: report it oversized (dropped, counted).
-      const len = m.truncated(i) ? slot.length : m.length(i);
-      const ilen = dev.receive(slot, 0, len, name, 0, sockaddrLength(name), now);
-      if (ilen > 0) {
-        const w = raw.writep(tfd, addr(slot, 16), ilen);
-        if (w < 0) this.stats.tunWriteErrors++;
+      const total = m.truncated(i) ? slot.length : m.length(i);
+      const seg = groSegmentSize(m, i) || total;
+      for (let off = 0; off < total; off += seg) {
+        const len = Math.min(seg, total - off);
+        datagrams++;
+        const ilen = dev.receive(slot, off, len, name, 0, nameLen, now);
+        if (ilen <= 0) continue;
+        if (vnet) gro.push(slot, off + 16 - VNET_HDR_LEN, ilen);
+        else if (raw.writep(tfd, addr(slot, off + 16), ilen) < 0) this.stats.tunWriteErrors++;
       }
     }
-    this.stats.udpDatagrams += got;
+    if (vnet) gro.flush();
+    this.stats.udpDatagrams += datagrams;
     return got;
   }
 
   private async pump(): Promise<void> {
     const s = () => this.sockets;
+    let lastWork = -Infinity;
     try {
       for (;;) {
         let rounds = 0;
         let work = 0;
+        let now = 0;
         do {
           if (this.stopped) return;
-          const now = this.device.now();
+          now = this.device.now();
           work = this.drainTun(now) + this.drainUdp(s().fd4, s().recv4, now) + this.drainUdp(s().fd6, s().recv6, now);
+          if (work > 0) lastWork = now;
           if (this.device.nextDeadline() <= now) this.device.tick(now);
         } while (work > 0 && ++rounds < 16);
         this.scheduleTimer();
@@ -281,12 +457,44 @@ export class WireGuard {
           await new Promise<void>((r) => setImmediate(r));
           continue;
         }
+        if (now - lastWork < HOT_MS && this.hotWait(now)) {
+          // Between two packets of a busy flow: waited on this thread, no hand-off.
+          this.stats.hotWakes++;
+          continue;
+        }
+        if (now - lastWork < HOT_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        this.stats.sleeps++;
         await this.waitReadable();
       }
     } catch (e) {
       if (e instanceof DeviceClosedError) this.close(e.reason === "deleted" ? "the interface was deleted" : "closed");
       else this.close("error", e);
     }
+  }
+
+  /**
+   * Waits up to {@link HOT_WAIT_MS} for the tun or a socket to become readable by blocking this
+   * thread in epoll_wait (asleep in the kernel, no CPU). Right after traffic the next packet
+   * is usually microseconds away; the poller's hand-off through its helper thread (a futex wake
+   * there, a message back) cost more than the work of a batch here (measured: 22% of the pump's
+   * time in Atomics.notify under a one-stream transfer). A longer lull goes to the poller,
+   * which costs nothing while idle. Returns true when something became readable.
+   */
+  private hotWait(now: number): boolean {
+    if (this.hotEpfd < 0) {
+      this.hotEpfd = sys.epollCreate();
+      for (const fd of [this.tun.fd, this.sockets.fd4, this.sockets.fd6]) if (fd >= 0) sys.epollCtl(this.hotEpfd, EPOLL.CTL_ADD, fd, EPOLL.IN, fd);
+    }
+    const ms = Math.max(0, Math.min(HOT_WAIT_MS, Math.floor(this.device.nextDeadline() - now)));
+    return raw.epoll_wait(this.hotEpfd, this.hotEvents, 4, ms) > 0;
+  }
+
+  private closeHot(): void {
+    if (this.hotEpfd >= 0) raw.close(this.hotEpfd);
+    this.hotEpfd = -1;
   }
 
   private waitReadable(): Promise<void> {
@@ -312,6 +520,7 @@ export class WireGuard {
     if (this.timer) clearTimeout(this.timer);
     for (const w of this.watches) w.close();
     this.watches = [];
+    this.closeHot();
     this.uapi?.close();
     this.device.close();
     this.sockets.close();
@@ -372,15 +581,26 @@ export async function startWireGuard(opts: WireGuardOptions): Promise<WireGuard>
     onEvent: (e) => engine?.emit(e.type, e),
   });
   for (const p of opts.peers ?? []) applyPeer(device, p);
-  const sockets = WgSockets.bind(port, opts.fwmark ?? 0);
+  const off = opts.offload ?? {};
+  const udpOffload: UdpOffload = { gso: off.udpGso !== false, gro: off.udpGro !== false };
+  const sockets = WgSockets.bind(port, opts.fwmark ?? 0, udpOffload);
   let tun: TunDevice;
+  const vnet = off.tun !== false;
   try {
-    tun = openTun({ name: opts.iface, persist: opts.persist ?? false });
+    tun = openTun({ name: opts.iface, persist: opts.persist ?? false, vnetHdr: vnet });
   } catch (e) {
     sockets.close();
     throw e;
   }
-  engine = new WireGuard(device, tun, sockets, opts.fwmark ?? 0, opts.persist ?? false);
+  if (vnet) {
+    try {
+      // Checksum offload and TSO for both families: TCP bursts come as one super-packet.
+      tun.setOffload(TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6);
+    } catch {
+      // Still a vnet_hdr tun, only without offloads: every packet comes whole.
+    }
+  }
+  engine = new WireGuard(device, tun, sockets, opts.fwmark ?? 0, opts.persist ?? false, vnet, udpOffload);
   const uapi = opts.uapi ?? true;
   try {
     engine.start(uapi === false ? undefined : uapi === true ? uapiSocketPath(tun.name) : uapi);

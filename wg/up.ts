@@ -10,7 +10,7 @@ import { UsageError } from "../common/errors.ts";
 import { Rtnl } from "../netlink/rtnl.ts";
 import { formatAllowedIp } from "./allowedips.ts";
 import { parseEndpoint, splitHostPort } from "./endpoint.ts";
-import { startWireGuard, type WireGuard } from "./engine.ts";
+import { startWireGuard, type WireGuard, type WireGuardOptions } from "./engine.ts";
 import type { WgConfig } from "./config.ts";
 import type { TimerConfig } from "./constants.ts";
 import { DEFAULT_MTU } from "./constants.ts";
@@ -18,6 +18,8 @@ import { DEFAULT_MTU } from "./constants.ts";
 /** Options of {@link upFromConfig}. */
 export interface UpOptions {
   timers?: Partial<TimerConfig>;
+  /** See {@link WireGuardOptions.offload}. */
+  offload?: WireGuardOptions["offload"];
   uapi?: boolean | string;
   signal?: AbortSignal;
 }
@@ -81,6 +83,7 @@ export async function upFromConfig(iface: string, cfg: WgConfig, opts: UpOptions
     mtu,
     peers,
     timers: opts.timers,
+    offload: opts.offload,
     uapi: opts.uapi,
     signal: opts.signal,
   });
