@@ -10,26 +10,20 @@ import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { needing } from "./_ns.ts";
 import { twoHosts, teardown, until, type Host } from "../fixtures/wg/topology.ts";
+import { genkey, transfer } from "../fixtures/wg/peers.ts";
 import { readPcap } from "../../packet/pcap.ts";
 import { WgDevice } from "../../wg/device.ts";
 import { loadWgCrypto } from "../../wg/crypto/provider.ts";
 import { parseKey } from "../../wg/keys.ts";
 import { parseEndpoint } from "../../wg/endpoint.ts";
 
-const { ptest } = needing("wg edge", ["wireguard-go", "wg", "wg-quick", "nsenter"], "wireguard-go wireguard-tools util-linux");
+const { ptest, ready } = needing("wg edge", ["wireguard-go", "wg", "wg-quick", "nsenter"], "wireguard-go wireguard-tools util-linux");
 const root = resolve(import.meta.dir, "../..");
 const bun = process.execPath;
 const tk = [bun, join(root, "cli/main.ts")] as const;
-const tcp = join(root, "tests/fixtures/wg/tcp.ts");
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "tkwge-"));
 chmodSync(dir, 0o755);
-
-function genkey(): { priv: string; pub: string } {
-  const priv = Bun.spawnSync(["wg", "genkey"]).stdout.toString().trim();
-  const pub = Bun.spawnSync(["wg", "pubkey"], { stdin: new TextEncoder().encode(priv) }).stdout.toString().trim();
-  return { priv, pub };
-}
 
 afterAll(() => {
   teardown();
@@ -42,29 +36,12 @@ describe("tunkit wg edges", () => {
   const tag = `${process.pid % 100000}e`;
   const confA = join(dir, "wga.conf");
   const confB = join(dir, "wgb.conf");
-  const handshakes: number[] = [];
   const ping = (h: Host, dst: string) => h.try("ping", "-c", "2", "-i", "0.2", "-W", "2", dst);
   const lastHandshakeB = () => Number(b.sh("wg", "show", "wgb", "latest-handshakes").trim().split("\t")[1] ?? 0);
   const endpointOn = (h: Host, iface: string) => h.sh("wg", "show", iface, "endpoints").trim().split("\t")[1];
 
-  async function transfer(from: Host, to: Host, dst: string, bytes: number, during?: () => Promise<void>) {
-    const port = String(5000 + Math.floor(Math.random() * 1000));
-    const rx = to.start(bun, [tcp, "recv", port]);
-    let rxOut = "";
-    rx.stdout!.on("data", (d) => (rxOut += d));
-    await new Promise((r) => rx.stderr!.once("data", r));
-    const tx = from.start(bun, [tcp, "send", dst, port, String(bytes)]);
-    let txOut = "";
-    tx.stdout!.on("data", (d) => (txOut += d));
-    const done = Promise.all([new Promise((r) => tx.on("exit", r)), new Promise((r) => rx.on("exit", r))]);
-    if (during) await during();
-    const [c1, c2] = await done;
-    expect([c1, c2]).toEqual([0, 0]);
-    expect(rxOut.trim()).toBe(txOut.trim());
-    expect(Number(rxOut.split(" ")[0])).toBe(bytes);
-  }
-
   beforeAll(async () => {
+    if (!ready) return;
     ({ a, b } = await twoHosts(tag));
     writeFileSync(confA, ["[Interface]", `PrivateKey = ${kA.priv}`, "ListenPort = 51820", "Address = 10.9.0.1/24",
       "", "[Peer]", `PublicKey = ${kB.pub}`, "AllowedIPs = 10.9.0.2/32", "Endpoint = 192.0.2.2:51821"].join("\n") + "\n");
@@ -72,20 +49,29 @@ describe("tunkit wg edges", () => {
     writeFileSync(confB, ["[Interface]", `PrivateKey = ${kB.priv}`, "ListenPort = 51821",
       "", "[Peer]", `PublicKey = ${kA.pub}`, "AllowedIPs = 10.9.0.1/32", "Endpoint = 192.0.2.1:51820"].join("\n") + "\n");
     b.start("wireguard-go", ["-f", "wgb"]);
-    await until(() => b.try("test", "-S", "/run/wireguard/wgb.sock").status === 0, 10_000, "wireguard-go's socket");
+    await until(() => b.try("test", "-S", "/run/wireguard/wgb.sock").status === 0, 30_000, "wireguard-go's socket");
     b.sh("wg", "setconf", "wgb", confB);
     b.sh("ip", "addr", "add", "10.9.0.2/24", "dev", "wgb");
     b.sh("ip", "link", "set", "wgb", "mtu", "1420", "up");
     // Capture the outer traffic on A while the first handshake happens.
     const cap = a.start(tk[0], [tk[1], "dump", "eth0", "-w", join(dir, "hs.pcap"), "-c", "2", "udp"]);
-    await new Promise((r) => setTimeout(r, 800));
-    const env = { TUNKIT_WG_TEST_TIMERS: JSON.stringify({ rekeyAfterTime: 1500, rekeyTimeout: 300, keepaliveTimeout: 1000, underLoadRate: 100 }) };
+    const capDone = new Promise((r) => cap.on("exit", r));
+    // Readiness: dump says "listening on" once its socket is open.
+    await new Promise<void>((resolve, reject) => {
+      let err = "";
+      cap.stderr!.on("data", (d) => {
+        err += d;
+        if (err.includes("listening on")) resolve();
+      });
+      cap.once("exit", (c) => reject(new Error(`tunkit dump exited (${c}): ${err}`)));
+    });
+    const env = { TUNKIT_WG_TEST_TIMERS: JSON.stringify({ rekeyAfterTime: 1000, rekeyTimeout: 300, keepaliveTimeout: 1000, underLoadRate: 100 }) };
     const r = Bun.spawnSync([...a.enter, ...tk, "wg", "up", "wga", "--config", confA], { env: { ...process.env, ...env } });
     if (r.exitCode !== 0) throw new Error(`wg up: ${r.stderr}`);
     // wireguard-go initiates: the capture on A sees its initiation first.
-    expect(ping(b, "10.9.0.1").status).toBe(0);
-    await new Promise((r) => cap.on("exit", r));
-  }, 60_000);
+    await until(() => ping(b, "10.9.0.1").status === 0, 30_000, "B -> A through the first handshake");
+    await capDone;
+  }, 120_000);
 
   ptest("a wireguard-go initiation captured with tunkit dump is accepted by tunkit's responder on replay", async () => {
     const pcap = readPcap(readFileSync(join(dir, "hs.pcap")));
@@ -107,17 +93,27 @@ describe("tunkit wg edges", () => {
     writeFileSync(join(dir, "captured.hex"), Buffer.from(msg).toString("hex"));
   });
 
-  ptest("a rekey during a transfer (shortened timers): several handshakes, no stream loss", async () => {
+  ptest("a rekey during a transfer (shortened timers): new handshakes while it runs, no stream loss", async () => {
+    // Rekey-after-time belongs to the initiator of a session: make tunkit initiate (a peer
+    // re-added through wg set has no session), then each rekey it starts keeps it initiator.
+    // Only tunkit's timers are short, so reject-after-time stays the whitepaper's on both sides.
+    a.sh("wg", "set", "wga", "peer", kB.pub, "remove");
+    a.sh("wg", "set", "wga", "peer", kB.pub, "allowed-ips", "10.9.0.2/32", "endpoint", "192.0.2.2:51821");
+    await until(() => ping(a, "10.9.0.2").status === 0, 30_000, "A -> B through a handshake tunkit starts");
     const before = lastHandshakeB();
-    await transfer(a, b, "10.9.0.2", 60 * MiB, async () => {
-      for (let i = 0; i < 40; i++) {
-        handshakes.push(lastHandshakeB());
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    });
-    expect(new Set(handshakes.filter((h) => h > before)).size).toBeGreaterThanOrEqual(1);
-    expect(lastHandshakeB()).toBeGreaterThan(before);
-  }, 120_000);
+    let running = true;
+    const seen = new Set<number>();
+    // 200 MiB lasts seconds at any speed seen here; with a rekey every second several
+    // handshakes land while it runs (wg's latest-handshakes has a one-second resolution).
+    const t = transfer(a, b, "10.9.0.2", 200 * MiB).finally(() => (running = false));
+    while (running) {
+      const h = lastHandshakeB();
+      if (h > before) seen.add(h);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await t;
+    expect(seen.size).toBeGreaterThanOrEqual(1);
+  }, 240_000);
 
   ptest("roaming: A's outer address moves mid-transfer; wireguard-go follows it", async () => {
     await transfer(a, b, "10.9.0.2", 40 * MiB, async () => {
@@ -137,13 +133,13 @@ describe("tunkit wg edges", () => {
     expect(endpointOn(a, "wga")).toBe("192.0.2.12:51821");
   }, 120_000);
 
-  ptest("hostile datagrams and a handshake flood: cookie replies, no crash, the tunnel still works", () => {
+  ptest("hostile datagrams and a handshake flood: cookie replies, no crash, the tunnel still works", async () => {
     const out = b.sh(bun, join(root, "tests/fixtures/wg/flood.ts"), "192.0.2.11", "51820", kA.pub, "4000");
     const r = JSON.parse(out);
     expect(r.cookies).toBeGreaterThan(0);
-    expect(ping(a, "10.9.0.2").status).toBe(0);
-    expect(ping(b, "10.9.0.1").status).toBe(0);
-  }, 60_000);
+    await until(() => ping(a, "10.9.0.2").status === 0, 30_000, "A -> B after the flood");
+    await until(() => ping(b, "10.9.0.1").status === 0, 30_000, "B -> A after the flood");
+  }, 120_000);
 
   ptest("wg-quick up/down with WG_QUICK_USERSPACE_IMPLEMENTATION pointing at tunkit wg go", async () => {
     a.sh(...tk, "wg", "down", "wga");
@@ -162,6 +158,6 @@ describe("tunkit wg edges", () => {
     await until(() => ping(a, "10.9.0.2").status === 0, 30_000, "ping through the wg-quick interface");
     const down = Bun.spawnSync([...a.enter, "wg-quick", "down", q], { env });
     expect(down.exitCode).toBe(0);
-    await until(() => a.try("ip", "link", "show", "wgq").status !== 0, 10_000, "wgq to go away");
-  }, 60_000);
+    await until(() => a.try("ip", "link", "show", "wgq").status !== 0, 30_000, "wgq to go away");
+  }, 120_000);
 });

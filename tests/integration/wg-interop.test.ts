@@ -8,21 +8,13 @@ import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { needing } from "./_ns.ts";
 import { twoHosts, teardown, until, type Host } from "../fixtures/wg/topology.ts";
+import { genkey, transfer } from "../fixtures/wg/peers.ts";
 
-const { ptest } = needing("wg interop", ["wireguard-go", "wg", "nsenter"], "wireguard-go wireguard-tools util-linux");
+const { ptest, ready } = needing("wg interop", ["wireguard-go", "wg", "nsenter"], "wireguard-go wireguard-tools util-linux");
 const root = resolve(import.meta.dir, "../..");
-const bun = process.execPath;
-const tunkit = [bun, join(root, "cli/main.ts")];
-const tcp = join(root, "tests/fixtures/wg/tcp.ts");
+const tunkit = [process.execPath, join(root, "cli/main.ts")];
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "tkwg-"));
-const TIMERS = JSON.stringify({ rekeyAfterTime: 1500, rekeyTimeout: 400, keepaliveTimeout: 1000 });
-
-function genkey(): { priv: string; pub: string } {
-  const priv = Bun.spawnSync(["wg", "genkey"]).stdout.toString().trim();
-  const pub = Bun.spawnSync(["wg", "pubkey"], { stdin: new TextEncoder().encode(priv) }).stdout.toString().trim();
-  return { priv, pub };
-}
 
 afterAll(() => {
   teardown();
@@ -49,7 +41,7 @@ describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
     wgGo = b.start("wireguard-go", ["-f", "wgb"]);
   }
   async function configureB(): Promise<void> {
-    await until(() => b.try("test", "-S", "/run/wireguard/wgb.sock").status === 0, 10_000, "wireguard-go's socket");
+    await until(() => b.try("test", "-S", "/run/wireguard/wgb.sock").status === 0, 30_000, "wireguard-go's socket");
     b.sh("wg", "setconf", "wgb", confB);
     b.sh("ip", "addr", "add", "10.9.0.2/24", "dev", "wgb");
     b.sh("ip", "addr", "add", "2001:db8:9::2/64", "dev", "wgb", "nodad");
@@ -63,7 +55,7 @@ describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
   const ping = (h: Host, dst: string) => h.try("ping", "-c", "3", "-i", "0.2", "-W", "2", dst);
 
   beforeAll(async () => {
-    if (!ptest || (ptest as unknown) === undefined) return;
+    if (!ready) return;
     ({ a, b } = await twoHosts(tag));
     writeFileSync(confA, [
       "[Interface]", `PrivateKey = ${kA.priv}`, "ListenPort = 51820", "Address = 10.9.0.1/24, 2001:db8:9::1/64", "DNS = 192.0.2.53",
@@ -76,7 +68,7 @@ describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
     ].join("\n") + "\n");
     startWgGo();
     await configureB();
-  });
+  }, 120_000);
 
   ptest("wg up: the interface comes up with its addresses and routes; DNS is ignored with a note", () => {
     const out = upA();
@@ -87,14 +79,14 @@ describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
     expect(a.sh("ip", "route", "show", "10.9.0.2")).toContain("dev wga");
     expect(a.sh("ip", "-6", "route", "show", "2001:db8:9::2")).toContain("dev wga");
     expect(a.sh("ip", "-j", "link", "show", "wga")).toContain('"mtu":1420');
-  });
+  }, 120_000);
 
-  ptest("ping both ways, IPv4 and IPv6 inside (tunkit initiates)", () => {
-    expect(ping(a, "10.9.0.2").status).toBe(0);
-    expect(ping(b, "10.9.0.1").status).toBe(0);
-    expect(ping(a, "2001:db8:9::2").status).toBe(0);
-    expect(ping(b, "2001:db8:9::1").status).toBe(0);
-  });
+  ptest("ping both ways, IPv4 and IPv6 inside (tunkit initiates)", async () => {
+    // Retried within a bound: the first answer waits for a handshake, which load can slow.
+    for (const [h, dst] of [[a, "10.9.0.2"], [b, "10.9.0.1"], [a, "2001:db8:9::2"], [b, "2001:db8:9::1"]] as const) {
+      await until(() => ping(h, dst).status === 0, 30_000, `ping ${dst} from ${h.name}`);
+    }
+  }, 150_000);
 
   ptest("wg show on both sides lists the peer with a recent handshake; tunkit wg show --json too", () => {
     const now = Date.now() / 1000;
@@ -118,32 +110,10 @@ describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
     expect(a.sh(...(tunkit as [string, string]), "wg", "show")).toContain(`peer: ${kB.pub}`);
   });
 
-  async function transfer(from: Host, to: Host, dst: string, bytes: number, during?: () => void | Promise<void>) {
-    const port = String(5000 + Math.floor(Math.random() * 1000));
-    const rx = to.start(bun, [tcp, "recv", port]);
-    let rxOut = "";
-    rx.stdout!.on("data", (d) => (rxOut += d));
-    await new Promise((r) => rx.stderr!.once("data", r));
-    const tx = from.start(bun, [tcp, "send", dst, port, String(bytes)]);
-    let txOut = "";
-    tx.stdout!.on("data", (d) => (txOut += d));
-    let txErr = "";
-    tx.stderr!.on("data", (d) => (txErr += d));
-    if (during) await during();
-    const [c1, c2] = await Promise.all([new Promise((r) => tx.on("exit", r)), new Promise((r) => rx.on("exit", r))]);
-    expect(`${c1} ${txErr}`).toBe("0 ");
-    expect(c2).toBe(0);
-    const [n1, h1] = txOut.trim().split(" ");
-    const [n2, h2] = rxOut.trim().split(" ");
-    expect(Number(n1)).toBe(bytes);
-    expect(Number(n2)).toBe(bytes);
-    expect(h2).toBe(h1!);
-  }
-
   ptest("100 MiB each way through the tunnel, hashes match", async () => {
     await transfer(a, b, "10.9.0.2", 100 * MiB);
     await transfer(b, a, variant.v6 ? "2001:db8:9::1" : "10.9.0.1", 100 * MiB);
-  }, 240_000);
+  }, 300_000);
 
   ptest("wireguard-go initiates after tunkit restarts (both sides initiating)", async () => {
     a.sh(...(tunkit as [string, string]), "wg", "down", "wga");
@@ -152,16 +122,16 @@ describe.each(variants)("tunkit wg <-> wireguard-go, %o", (variant) => {
     upA();
     // B still holds old keys; its packets to A are dropped until it re-handshakes. Pinging from
     // B until it works makes wireguard-go initiate (its new-handshake timer), A answers.
-    await until(() => ping(b, "10.9.0.1").status === 0, 40_000, "B -> A through a fresh handshake");
-    expect(ping(a, "10.9.0.2").status).toBe(0);
-  }, 60_000);
+    await until(() => ping(b, "10.9.0.1").status === 0, 60_000, "B -> A through a fresh handshake");
+    await until(() => ping(a, "10.9.0.2").status === 0, 30_000, "A -> B");
+  }, 120_000);
 
   ptest("a wireguard-go that restarts is taken back", async () => {
     wgGo!.kill("SIGTERM");
-    await until(() => b.try("ip", "link", "show", "wgb").status !== 0, 10_000, "wireguard-go to exit");
+    await until(() => b.try("ip", "link", "show", "wgb").status !== 0, 30_000, "wireguard-go to exit");
     startWgGo();
     await configureB();
-    await until(() => ping(a, "10.9.0.2").status === 0, 40_000, "A -> restarted B");
-    expect(ping(b, "10.9.0.1").status).toBe(0);
-  }, 60_000);
+    await until(() => ping(a, "10.9.0.2").status === 0, 60_000, "A -> restarted B");
+    await until(() => ping(b, "10.9.0.1").status === 0, 30_000, "restarted B -> A");
+  }, 120_000);
 });
