@@ -28,6 +28,11 @@ import type { TimerConfig } from "./constants.ts";
 import { UapiServer, uapiSocketPath } from "./uapi-server.ts";
 import { DEFAULT_MTU } from "./constants.ts";
 
+/** Bytes of the send arena. */
+const ARENA = 1 << 20;
+/** Where a packet read from a vnet_hdr tun starts in the batch's buffer (past the arena). */
+const IN = ARENA + 256;
+
 /** After traffic, lulls this long are waited out on the pump's thread (see WireGuard.hotWait). */
 const HOT_MS = 20;
 /** One such wait, at most. */
@@ -115,7 +120,8 @@ export class WireGuard {
   readonly closed: Promise<{ reason: string; error?: unknown }>;
   private sockets: WgSockets;
   private fwmark: number;
-  private readonly batch = new SendBatch();
+  /** The send arena, then (at {@link IN}) where the vnet path reads a tun packet. */
+  private readonly batch = new SendBatch(ARENA, 64, 65536 + 512);
   private readonly listeners = new Map<string, Set<(e: never) => void>>();
   private watches: Watch[] = [];
   private wake: (() => void) | undefined;
@@ -130,12 +136,11 @@ export class WireGuard {
   /** The tun carries a virtio_net_hdr before each packet (TSO in, GRO out). */
   readonly vnet: boolean;
   private readonly udpOffload: UdpOffload;
-  // vnet path: packets are read here first, then cut or copied into the send arena.
-  private readonly inBuf = new Uint8Array(new ArrayBuffer(65536 + 256));
+  // vnet path: a packet is read into the batch's buffer past the arena (its virtio_net_hdr at
+  // IN - 10, the IP packet at IN, 16-byte aligned), then cut or copied into the arena.
   private readonly inPtr: ReturnType<typeof addr>;
   private readonly hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
-  private readonly inSum = new Summer(this.inBuf);
-  private readonly arenaSum: Summer;
+  private readonly sum: Summer;
   private readonly segLens = new Int32Array(128);
   private readonly gro: TcpGro;
   private hotEpfd = -1;
@@ -150,8 +155,8 @@ export class WireGuard {
     this.persist = persist;
     this.vnet = vnet;
     this.udpOffload = udpOffload;
-    this.inPtr = addr(this.inBuf);
-    this.arenaSum = new Summer(this.batch.arena);
+    this.inPtr = addr(this.batch.whole, IN - VNET_HDR_LEN);
+    this.sum = new Summer(this.batch.whole);
     this.useSockets(sockets);
     this.gro = new TcpGro((buf, off, len) => {
       if (raw.writep(this.tun.fd, addr(buf, off), len) < 0) this.stats.tunWriteErrors++;
@@ -249,9 +254,15 @@ export class WireGuard {
     void this.pump();
   }
 
+  /**
+   * Arms the timer for the device's next deadline. Only an earlier deadline re-arms it: under
+   * traffic the deadlines keep moving later (keepalive, new-handshake), and re-arming a
+   * setTimeout on every pass of the pump was measurable churn; a timer that fires early just
+   * finds nothing due and re-arms for the new deadline.
+   */
   private scheduleTimer(): void {
     const d = this.device.nextDeadline();
-    if (d === this.timerAt) return;
+    if (d >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = d;
@@ -321,32 +332,31 @@ export class WireGuard {
   private drainTunVnet(now: number): number {
     const dev = this.device;
     const b = this.batch;
-    const arena = b.arena;
+    const whole = b.whole;
     const fd = this.tun.fd;
-    const inBuf = this.inBuf;
     const h = this.hdr;
-    const P = VNET_HDR_LEN;
+    const cap = whole.length - IN + VNET_HDR_LEN;
     let n = 0;
     while (n < BATCH) {
-      const len = raw.readp(fd, this.inPtr, inBuf.length);
+      const len = raw.readp(fd, this.inPtr, cap);
       if (len < 0) {
         this.readError(errno());
         break;
       }
       n++;
-      const plen = len - P;
+      const plen = len - VNET_HDR_LEN;
       if (plen <= 0) continue;
-      readVnetHdr(inBuf, 0, h);
-      const p = dev.route(inBuf, P, plen);
+      readVnetHdr(whole, IN - VNET_HDR_LEN, h);
+      const p = dev.route(whole, IN, plen);
       if (!p) continue;
       if (h.gsoType === VNET.GSO_NONE) {
-        if (!finishNonGso(inBuf, P, plen, h, this.inSum)) {
+        if (!finishNonGso(whole, IN, plen, h, this.sum)) {
           this.stats.tunBadPackets++;
           continue;
         }
         const at = b.reserve(plen + 64);
-        arena.set(inBuf.subarray(P, P + plen), at + 16);
-        const out = dev.seal(p, arena, at, plen, now);
+        whole.copyWithin(at + 16, IN, IN + plen);
+        const out = dev.seal(p, whole, at, plen, now);
         if (out > 0) b.add(at, out, 0, p.endpoint!);
         continue;
       }
@@ -361,23 +371,21 @@ export class WireGuard {
     const dev = this.device;
     const b = this.batch;
     const h = this.hdr;
-    const inBuf = this.inBuf;
-    const P = VNET_HDR_LEN;
+    const whole = b.whole;
     const ipLen = h.csumStart;
     if (ipLen + 13 >= plen || h.gsoSize === 0) {
       this.stats.tunBadPackets++;
       return;
     }
-    const hdrLen = ipLen + (inBuf[P + ipLen + 12]! >> 4) * 4;
+    const hdrLen = ipLen + (whole[IN + ipLen + 12]! >> 4) * 4;
     const stride = 32 + dev.paddedLength(hdrLen + h.gsoSize);
     const segs = Math.ceil((plen - hdrLen) / h.gsoSize);
-    if (segs < 1 || segs > this.segLens.length) {
+    if (segs < 1 || segs > this.segLens.length || segs * stride + 64 > ARENA) {
       this.stats.tunBadPackets++;
       return;
     }
     const at = b.reserve(segs * stride + 64);
-    const arena = b.arena;
-    const r = tsoSplit(inBuf, P, plen, h, this.arenaSum, arena, at + 16, stride, this.segLens);
+    const r = tsoSplit(whole, IN, plen, h, this.sum, at + 16, stride, this.segLens);
     if (typeof r === "string") {
       this.stats.tunBadPackets++;
       return;
@@ -385,7 +393,7 @@ export class WireGuard {
     this.stats.tsoSegments += r;
     const lens = this.segLens;
     let sealed = 0;
-    for (let k = 0; k < r; k++) if (dev.seal(p, arena, at + k * stride, lens[k]!, now) > 0) sealed++;
+    for (let k = 0; k < r; k++) if (dev.seal(p, whole, at + k * stride, lens[k]!, now) > 0) sealed++;
     if (sealed === 0) return; // staged until a handshake completes
     const to = p.endpoint!;
     const last = 32 + dev.paddedLength(lens[r - 1]!);

@@ -205,22 +205,26 @@ export function completeChecksum(sm: Summer, b: Uint8Array, start: number, csumO
 export type GsoError = "badHeader" | "unsupported";
 
 /**
- * Cuts the TSO super-packet at `src[sOff..sOff+len)` (its virtio_net_hdr decoded in `h`) into
- * segments: segment k is written to `dst` at `dOff + k*stride` (IP header first) and gets its
- * own IP length, IPv4 id and header checksum, TCP sequence number, flags (FIN/PSH only on the
- * last) and full TCP checksum. `lens[k]` receives each segment's length. Returns the number of
+ * Cuts the TSO super-packet at `b[sOff..sOff+len)` (its virtio_net_hdr decoded in `h`) into
+ * segments: segment k is written to `b` at `dOff + k*stride` (IP header first) and gets its own
+ * IP length, IPv4 id and header checksum, TCP sequence number, flags (FIN/PSH only on the last)
+ * and full TCP checksum. `lens[k]` receives each segment's length. Returns the number of
  * segments, or a {@link GsoError}.
  *
- * `dst` must not overlap the source range.
+ * Source and destinations share one buffer so the copies are `copyWithin` (a memmove, no
+ * view allocated per segment); the segments must not overlap the source range. `sm` sums `b`.
  *
  * @example
  * ```ts
  * import { tsoSplit, Summer } from "./offload.ts";
- * const out = new Uint8Array(65536), lens = new Int32Array(64);
- * const n = tsoSplit(pkt, 0, pkt.length, hdr, new Summer(out), out, 0, 1500, lens);
+ * const buf = new Uint8Array(200_000), lens = new Int32Array(64);
+ * buf.set(pkt, 100_000);
+ * const n = tsoSplit(buf, 100_000, pkt.length, hdr, new Summer(buf), 0, 1500, lens);
  * ```
  */
-export function tsoSplit(src: Uint8Array, sOff: number, len: number, h: VnetHdr, sm: Summer, dst: Uint8Array, dOff: number, stride: number, lens: Int32Array): number | GsoError {
+export function tsoSplit(b: Uint8Array, sOff: number, len: number, h: VnetHdr, sm: Summer, dOff: number, stride: number, lens: Int32Array): number | GsoError {
+  const src = b;
+  const dst = b;
   const gso = h.gsoType & ~VNET.GSO_ECN;
   const v6 = gso === VNET.GSO_TCPV6;
   if (gso !== VNET.GSO_TCPV4 && !v6) return "unsupported";
@@ -233,7 +237,8 @@ export function tsoSplit(src: Uint8Array, sOff: number, len: number, h: VnetHdr,
   const payload = len - hdrLen;
   const mss = h.gsoSize;
   const n = Math.ceil(payload / mss);
-  if (n > lens.length || n === 0 || dOff + (n - 1) * stride + hdrLen + Math.min(mss, payload) > dst.length) return "badHeader";
+  const end = dOff + (n - 1) * stride + hdrLen + Math.min(mss, payload);
+  if (n > lens.length || n === 0 || end > b.length || (dOff < sOff + len && end > sOff)) return "badHeader";
   const seq0 = ((src[sOff + ipLen + 4]! << 24) | (src[sOff + ipLen + 5]! << 16) | (src[sOff + ipLen + 6]! << 8) | src[sOff + ipLen + 7]!) >>> 0;
   const id0 = v6 ? 0 : (src[sOff + 4]! << 8) | src[sOff + 5]!;
   // The pseudo-header sum without the length: the addresses do not change between segments.
@@ -243,8 +248,8 @@ export function tsoSplit(src: Uint8Array, sOff: number, len: number, h: VnetHdr,
     const pStart = sOff + hdrLen + k * mss;
     const pLen = k === n - 1 ? payload - k * mss : mss;
     const segLen = hdrLen + pLen;
-    dst.set(src.subarray(sOff, sOff + hdrLen), o);
-    dst.set(src.subarray(pStart, pStart + pLen), o + hdrLen);
+    b.copyWithin(o, sOff, sOff + hdrLen);
+    b.copyWithin(o + hdrLen, pStart, pStart + pLen);
     if (v6) {
       const pl = segLen - 40;
       dst[o + 4] = pl >>> 8;

@@ -100,8 +100,10 @@ const CMSG_SEGMENT_SPACE = 24;
  * ```
  */
 export class SendBatch {
-  /** Where datagrams are built. */
+  /** Where datagrams are built: `whole[0, arenaBytes)`. */
   readonly arena: Uint8Array;
+  /** The arena and, after it, `tailBytes` of the same buffer for the caller (copies within one buffer are memmoves). */
+  readonly whole: Uint8Array;
   private readonly vec: Uint8Array;
   private readonly vecView: DataView;
   private readonly iov: Uint8Array;
@@ -125,8 +127,9 @@ export class SendBatch {
   /** Counters: sendmmsg calls, messages, datagrams, GSO messages. */
   readonly stats = { calls: 0, messages: 0, datagrams: 0, gsoMessages: 0, gsoFallbacks: 0, waits: 0 };
 
-  constructor(arenaBytes = 1 << 20, readonly maxMessages = 64) {
-    this.arena = new Uint8Array(new ArrayBuffer(arenaBytes));
+  constructor(arenaBytes = 1 << 20, readonly maxMessages = 64, tailBytes = 0) {
+    this.whole = new Uint8Array(new ArrayBuffer(arenaBytes + tailBytes));
+    this.arena = this.whole.subarray(0, arenaBytes);
     const n = maxMessages;
     this.vec = new Uint8Array(new ArrayBuffer(Math.max(n * MMSGHDR_SIZE, 1024)));
     this.vecView = new DataView(this.vec.buffer);

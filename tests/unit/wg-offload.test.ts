@@ -75,10 +75,11 @@ describe("TSO: super-packets cut into segments", () => {
       const mss = 1000;
       const { pkt, data, ipLen } = superPacket(v6, 4 * mss + 321);
       const h: VnetHdr = { flags: VNET.F_NEEDS_CSUM, gsoType: v6 ? VNET.GSO_TCPV6 : VNET.GSO_TCPV4, hdrLen: ipLen + 32, gsoSize: mss, csumStart: ipLen, csumOffset: 16 };
-      const out = new Uint8Array(16_384);
+      const out = new Uint8Array(32_768);
+      out.set(pkt, 16_384);
       const lens = new Int32Array(64);
       const stride = 1100;
-      const n = tsoSplit(pkt, 0, pkt.length, h, new Summer(out), out, 8, stride, lens);
+      const n = tsoSplit(out, 16_384, pkt.length, h, new Summer(out), 8, stride, lens);
       expect(n).toBe(5);
       const got: number[] = [];
       for (let k = 0; k < 5; k++) {
@@ -105,18 +106,21 @@ describe("TSO: super-packets cut into segments", () => {
 
   test("malformed headers are refused, never thrown", () => {
     const { pkt } = superPacket(false, 3000);
-    const out = new Uint8Array(8192);
+    const out = new Uint8Array(8192 + 4096);
+    const S = 8192;
+    out.set(pkt, S);
     const lens = new Int32Array(64);
     const base: VnetHdr = { flags: 1, gsoType: VNET.GSO_TCPV4, hdrLen: 52, gsoSize: 1000, csumStart: 20, csumOffset: 16 };
     const sm = new Summer(out);
-    expect(tsoSplit(pkt, 0, pkt.length, { ...base, gsoType: VNET.GSO_UDP_L4 }, sm, out, 0, 1100, lens)).toBe("unsupported");
-    expect(tsoSplit(pkt, 0, pkt.length, { ...base, gsoType: VNET.GSO_TCPV6 }, sm, out, 0, 1100, lens)).toBe("badHeader");
-    expect(tsoSplit(pkt, 0, pkt.length, { ...base, csumStart: 60000 }, sm, out, 0, 1100, lens)).toBe("badHeader");
-    expect(tsoSplit(pkt, 0, pkt.length, { ...base, gsoSize: 0 }, sm, out, 0, 1100, lens)).toBe("badHeader");
-    expect(tsoSplit(pkt, 0, pkt.length, { ...base, csumOffset: 6 }, sm, out, 0, 1100, lens)).toBe("badHeader");
-    expect(tsoSplit(pkt, 0, pkt.length, { ...base, gsoSize: 10 }, sm, out, 0, 1100, lens)).toBe("badHeader"); // 300 segments
-    expect(tsoSplit(pkt, 0, pkt.length, base, sm, out, 0, 4000, lens)).toBe("badHeader"); // does not fit
-    expect(tsoSplit(pkt, 0, 30, base, sm, out, 0, 1100, lens)).toBe("badHeader");
+    expect(tsoSplit(out, S, pkt.length, { ...base, gsoType: VNET.GSO_UDP_L4 }, sm, 0, 1100, lens)).toBe("unsupported");
+    expect(tsoSplit(out, S, pkt.length, { ...base, gsoType: VNET.GSO_TCPV6 }, sm, 0, 1100, lens)).toBe("badHeader");
+    expect(tsoSplit(out, S, pkt.length, { ...base, csumStart: 60000 }, sm, 0, 1100, lens)).toBe("badHeader");
+    expect(tsoSplit(out, S, pkt.length, { ...base, gsoSize: 0 }, sm, 0, 1100, lens)).toBe("badHeader");
+    expect(tsoSplit(out, S, pkt.length, { ...base, csumOffset: 6 }, sm, 0, 1100, lens)).toBe("badHeader");
+    expect(tsoSplit(out, S, pkt.length, { ...base, gsoSize: 10 }, sm, 0, 1100, lens)).toBe("badHeader"); // 300 segments
+    expect(tsoSplit(out, S, pkt.length, base, sm, 0, 4000, lens)).toBe("badHeader"); // runs into the source
+    expect(tsoSplit(out, S, pkt.length, base, sm, S + 100, 1100, lens)).toBe("badHeader"); // does not fit
+    expect(tsoSplit(out, S, 30, base, sm, 0, 1100, lens)).toBe("badHeader");
   });
 
   test("a partial checksum (NEEDS_CSUM without GSO) is completed, TCP and UDP, both families", () => {
@@ -147,10 +151,12 @@ describe("TCP GRO", () => {
   function segments(v6: boolean, n: number, mss: number, opts: { seq?: number; flags?: string; short?: number } = {}) {
     const { pkt, ipLen } = superPacket(v6, n * mss - (opts.short ?? 17), opts);
     const h: VnetHdr = { flags: 1, gsoType: v6 ? VNET.GSO_TCPV6 : VNET.GSO_TCPV4, hdrLen: ipLen + 32, gsoSize: mss, csumStart: ipLen, csumOffset: 16 };
-    const out = new Uint8Array(n * (mss + 200));
-    const lens = new Int32Array(64);
     const stride = mss + 200;
-    expect(tsoSplit(pkt, 0, pkt.length, h, new Summer(out), out, VNET_HDR_LEN, stride, lens)).toBe(n);
+    const S = n * stride + 64;
+    const out = new Uint8Array(S + pkt.length);
+    out.set(pkt, S);
+    const lens = new Int32Array(64);
+    expect(tsoSplit(out, S, pkt.length, h, new Summer(out), VNET_HDR_LEN, stride, lens)).toBe(n);
     return Array.from({ length: n }, (_, k) => {
       const b = new Uint8Array(lens[k]! + VNET_HDR_LEN);
       b.set(out.subarray(k * stride + VNET_HDR_LEN, k * stride + VNET_HDR_LEN + lens[k]!), VNET_HDR_LEN);
@@ -178,9 +184,10 @@ describe("TCP GRO", () => {
       const pkt = w.subarray(VNET_HDR_LEN);
       if (!v6) expect(verifyIpv4Header(pkt, 0)).toBe(true);
       // What the kernel does with it: cut it again; the segments must equal the originals.
-      const out = new Uint8Array(16_384);
+      const out = new Uint8Array(16_384 + pkt.length);
+      out.set(pkt, 16_384);
       const lens = new Int32Array(64);
-      expect(tsoSplit(pkt, 0, pkt.length, h, new Summer(out), out, 0, 1500, lens)).toBe(6);
+      expect(tsoSplit(out, 16_384, pkt.length, h, new Summer(out), 0, 1500, lens)).toBe(6);
       for (let k = 0; k < 6; k++) {
         const mine = out.subarray(k * 1500, k * 1500 + lens[k]!);
         const orig = segs[k]!.subarray(VNET_HDR_LEN);
