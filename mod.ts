@@ -121,3 +121,6 @@ export {
 } from "./proxy/autoroute.ts";
 export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel } from "./proxy/setup.ts";
 export type { Rule } from "./netlink/route/rule.ts";
+
+// --- wg: the WireGuard-compatible VPN, as one namespace (its names overlap the others') -------
+export * as wg from "./wg/mod.ts";

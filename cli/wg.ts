@@ -204,6 +204,7 @@ async function down(ctx: Ctx, iface: string): Promise<void> {
   checkIfName(iface);
   ctx.enter();
   const { uapiSocketPath } = await import("../wg/uapi-server.ts");
+  const { readRecord, removeFullTunnel } = await import("../wg/fulltunnel.ts");
   const path = uapiSocketPath(iface);
   const nl = ctx.rtnl();
   const exists = async () => {
@@ -214,22 +215,31 @@ async function down(ctx: Ctx, iface: string): Promise<void> {
       return false;
     }
   };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const had = existsSync(path) || (await exists());
   if (existsSync(path)) {
     // Removing the socket stops the daemon (as wg-quick down does for userspace interfaces);
-    // its tun, and with it the addresses and routes, go away when it exits.
+    // its tun, and with it the addresses and routes, go away when it exits, then it removes
+    // its full-tunnel rules.
     unlinkSync(path);
-    for (let i = 0; i < 100 && (await exists()); i++) await new Promise((r) => setTimeout(r, 50));
-    if (await exists()) {
-      await nl.deleteLink(iface);
-    }
+    for (let i = 0; i < 200 && (await exists()); i++) await sleep(50);
+    if (await exists()) await nl.deleteLink(iface);
+    for (let i = 0; i < 100 && readRecord(iface); i++) await sleep(50);
   } else if (await exists()) {
     const link = await nl.getLink(iface);
     if (link.linkInfo?.kind !== "tun") throw new UsageError(`"${iface}" is not a userspace WireGuard interface (no ${path}, and not a tun)`);
     await nl.deleteLink(iface);
-  } else {
+  }
+  // A full tunnel's rules outlive a daemon that was killed (they keep its traffic from leaking):
+  // remove them from the record it left.
+  const rec = readRecord(iface);
+  if (rec) {
+    await removeFullTunnel(nl, rec);
+    if (!ctx.opts.quiet) ctx.out.info(`removed the full-tunnel rules of ${iface} (table ${rec.table}) that its process left behind`);
+  } else if (!had) {
     throw Object.assign(new Error(`There is no interface "${iface}"`), { hint: "tunkit wg show interfaces lists the running ones" });
   }
-  if (!ctx.opts.quiet) ctx.out.info(`${iface} is down`);
+  if (!ctx.opts.quiet && had) ctx.out.info(`${iface} is down`);
 }
 
 async function show(ctx: Ctx, what: string | undefined, json: boolean): Promise<void> {
@@ -288,6 +298,12 @@ export function wgCommand(ctx: Ctx) {
 Reads PrivateKey, ListenPort, FwMark, Address, MTU, Table, DNS (ignored, with a note) and
 [Peer] PublicKey, PresharedKey, AllowedIPs, Endpoint, PersistentKeepalive. Warns when the file
 is world accessible, as wg-quick does. Table = off adds no routes.
+
+AllowedIPs = 0.0.0.0/0 or ::/0 with Table = auto is a full tunnel, routed as wg-quick does it:
+the UDP sockets carry firewall mark T (FwMark, else table 51820 or the first free one), rules
+"not fwmark T lookup T" and "lookup main suppress_prefixlength 0", a default route in table T.
+Table T also holds "unreachable default" behind it: if the process is killed, traffic is
+blocked rather than sent around the tunnel until "tunkit wg down IFACE" removes the rules.
 
 Examples:
   tunkit wg up wg0 --config /etc/wireguard/wg0.conf

@@ -144,6 +144,7 @@ export class WireGuard {
   private readonly segLens = new Int32Array(128);
   private readonly gro: TcpGro;
   private hotEpfd = -1;
+  private readonly closeHooks: Array<() => Promise<void>> = [];
   private readonly hotEvents = new Uint8Array(new ArrayBuffer(1024));
 
   /** @internal use {@link startWireGuard} */
@@ -521,6 +522,14 @@ export class WireGuard {
     });
   }
 
+  /**
+   * Runs `hook` when the interface stops, after the tun is gone; {@link closed} resolves once
+   * every hook has settled (`wg up` removes its policy routing this way).
+   */
+  onClose(hook: () => Promise<void>): void {
+    this.closeHooks.push(hook);
+  }
+
   /** Stops the interface: closes the sockets, the UAPI socket and the tun. Idempotent. */
   close(reason = "closed", error?: unknown): void {
     if (this.stopped) return;
@@ -536,7 +545,11 @@ export class WireGuard {
     this.wake?.();
     const r = error === undefined ? { reason } : { reason, error };
     this.emit("close", r);
-    this.resolveClosed(r);
+    const hooks = this.closeHooks.splice(0);
+    void Promise.allSettled(hooks.map((h) => h())).then((res) => {
+      const failed = res.find((x) => x.status === "rejected");
+      this.resolveClosed(failed && r.error === undefined ? { reason: r.reason, error: failed.reason } : r);
+    });
   }
 }
 

@@ -20,6 +20,12 @@
 export { startWireGuard, WireGuard, applyPeer, type WireGuardOptions, type WireGuardPeer, type WireGuardEvents, type EngineStats } from "./engine.ts";
 export { WgDevice, Peer, Keypair, MAX_DATAGRAM, type WgDeviceOptions, type PeerConfig, type PeerStats, type WgEvent, type DropReason, type SendUdp } from "./device.ts";
 export { upFromConfig, checkConfigForUp, type UpOptions } from "./up.ts";
+export {
+  fullTunnelFamilies, chooseTable, planFullTunnel, installFullTunnel, removeFullTunnel, readRecord, recordPath, FULL_TUNNEL_TABLE,
+  type FullTunnelRecord,
+} from "./fulltunnel.ts";
+export { Summer, TcpGro, tsoSplit, finishNonGso, readVnetHdr, writeVnetHdr, VNET, VNET_HDR_LEN, GRO_FLOWS, type VnetHdr, type GsoError, type TunWrite } from "./offload.ts";
+export { SendBatch, WgSockets, groSegmentSize, BATCH, GSO_MAX_SEGMENTS, GSO_MAX_BYTES, type UdpOffload } from "./udp.ts";
 export { parseConfig, worldAccessible, type WgConfig, type PeerSection } from "./config.ts";
 export { parseKey, parseHexKey, formatKey, hexKey, generatePrivateKey, generatePresharedKey, publicKey, clamp, KEY_LEN } from "./keys.ts";
 export { AllowedIps, parseAllowedIp, formatAllowedIp, type AllowedIp } from "./allowedips.ts";

@@ -1,7 +1,8 @@
 /**
  * `wg up`: a configuration file made into a running interface, as wg-quick does it, with
  * tunkit's own netlink: the tun, its MTU, addresses, link up, and a route per AllowedIPs prefix
- * (Table = auto: the main table; a number or name: that table; off: none).
+ * (Table = auto: the main table; a number or name: that table; off: none). A /0 under
+ * Table = auto is a full tunnel: policy rules and a table of its own (wg/fulltunnel.ts).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { startWireGuard, type WireGuard, type WireGuardOptions } from "./engine.
 import type { WgConfig } from "./config.ts";
 import type { TimerConfig } from "./constants.ts";
 import { DEFAULT_MTU } from "./constants.ts";
+import { chooseTable, fullTunnelFamilies, installFullTunnel, removeFullTunnel } from "./fulltunnel.ts";
 
 /** Options of {@link upFromConfig}. */
 export interface UpOptions {
@@ -27,17 +29,6 @@ export interface UpOptions {
 /** Checks what the kernel is not asked about: refuses what `up` cannot do. */
 export function checkConfigForUp(cfg: WgConfig, name: string): void {
   if (!cfg.privateKey) throw new UsageError(`Invalid ${name}: [Interface] has no PrivateKey`);
-  if (cfg.table === "auto") {
-    for (const p of cfg.peers) {
-      for (const a of p.allowedIps) {
-        if (a.prefix === 0) {
-          throw new UsageError(
-            `Invalid ${name}: AllowedIPs ${formatAllowedIp(a)} with Table = auto needs policy routing (fwmark rules) that tunkit wg up does not set up yet; use Table = off and route it yourself, or narrower prefixes`,
-          );
-        }
-      }
-    }
-  }
 }
 
 async function resolveEndpoint(text: string): Promise<string> {
@@ -75,11 +66,22 @@ export async function upFromConfig(iface: string, cfg: WgConfig, opts: UpOptions
     });
   }
   const mtu = cfg.mtu ?? DEFAULT_MTU;
+  // A /0 under Table = auto: policy routing, the sockets marked with the table's number.
+  const full = fullTunnelFamilies(cfg);
+  let table: number | undefined;
+  if (full.length) {
+    const nl = Rtnl.open();
+    try {
+      table = await chooseTable(nl, cfg.fwmark);
+    } finally {
+      nl.close();
+    }
+  }
   const wg = await startWireGuard({
     iface,
     privateKey: cfg.privateKey!,
     listenPort: cfg.listenPort,
-    fwmark: cfg.fwmark,
+    fwmark: table ?? cfg.fwmark,
     mtu,
     peers,
     timers: opts.timers,
@@ -93,11 +95,23 @@ export async function upFromConfig(iface: string, cfg: WgConfig, opts: UpOptions
     for (const a of cfg.addresses) await nl.addAddress({ dev: wg.name, address: a, flags: a.includes(":") ? ["nodad"] : [] });
     await nl.setLink(wg.name, { up: true });
     if (cfg.table !== "off") {
-      const table = cfg.table === "auto" ? undefined : cfg.table;
+      const t = cfg.table === "auto" ? undefined : cfg.table;
       const prefixes = cfg.peers.flatMap((p) => p.allowedIps).sort((x, y) => y.prefix - x.prefix);
       for (const a of prefixes) {
-        await nl.replaceRoute({ dst: formatAllowedIp(a), dev: wg.name, table, protocol: "static" });
+        if (a.prefix === 0 && table !== undefined) continue; // in the full tunnel's table
+        await nl.replaceRoute({ dst: formatAllowedIp(a), dev: wg.name, table: t, protocol: "static" });
       }
+    }
+    if (table !== undefined) {
+      const rec = await installFullTunnel(nl, wg.name, table, full);
+      wg.onClose(async () => {
+        const nl2 = Rtnl.open();
+        try {
+          await removeFullTunnel(nl2, rec);
+        } finally {
+          nl2.close();
+        }
+      });
     }
   } catch (e) {
     wg.close("setup failed", e);

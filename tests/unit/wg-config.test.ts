@@ -6,6 +6,7 @@ import { uapiHandle, type UapiTarget } from "../../wg/uapi.ts";
 import { WgDevice } from "../../wg/device.ts";
 import { loadWgCrypto } from "../../wg/crypto/provider.ts";
 import { checkWgCrypto } from "../../wg/doctor.ts";
+import { fullTunnelFamilies, planFullTunnel } from "../../wg/fulltunnel.ts";
 import { UsageError } from "../../common/errors.ts";
 
 const K1 = "YNqHbfBQKaGvzefSSHhWZ5PsQ0sYKBFfhL+9ZXlMtWs=";
@@ -103,4 +104,25 @@ test("doctor: ok with a library, warn with the install hint without", async () =
   const w = await checkWgCrypto(() => Promise.reject(new Error("no lib")));
   expect(w.status).toBe("warn");
   expect(w.fix).toContain("libssl3");
+});
+
+test("full tunnel: which families, and wg-quick's rules just below the first existing one", () => {
+  const cfg = (allowed: string, table = "") => parseConfig(`[Interface]\nPrivateKey = ${K1}\n${table}\n[Peer]\nPublicKey = ${K2}\nAllowedIPs = ${allowed}\n`);
+  expect(fullTunnelFamilies(cfg("10.0.0.0/8, 2001:db8::/32"))).toEqual([]);
+  expect(fullTunnelFamilies(cfg("0.0.0.0/0"))).toEqual([4]);
+  expect(fullTunnelFamilies(cfg("::/0, 0.0.0.0/0"))).toEqual([4, 6]);
+  expect(fullTunnelFamilies(cfg("0.0.0.0/0", "Table = off"))).toEqual([]);
+  expect(fullTunnelFamilies(cfg("0.0.0.0/0", "Table = 1234"))).toEqual([]);
+  const p = planFullTunnel("wg0", 51820, [4, 6], { 4: 32766, 6: 1000 });
+  expect(p.rules).toEqual([
+    { family: 2, priority: 32764, table: 254, suppressPrefixlen: 0 },
+    { family: 2, priority: 32765, not: true, fwmark: 51820, table: 51820 },
+    { family: 10, priority: 998, table: 254, suppressPrefixlen: 0 },
+    { family: 10, priority: 999, not: true, fwmark: 51820, table: 51820 },
+  ]);
+  // A device route, and behind it (last metric) the fail-closed one.
+  expect(p.routes.filter((r) => r.family === 2)).toEqual([
+    { dst: "default", family: 2, dev: "wg0", table: 51820, protocol: "static" },
+    { dst: "default", family: 2, type: "unreachable", table: 51820, metric: 0xffffffff, protocol: "static" },
+  ]);
 });
