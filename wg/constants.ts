@@ -36,6 +36,8 @@ export interface TimerConfig {
   rekeyTimeoutJitterMax: number;
   /** Handshake messages per second beyond which the device is "under load" and asks for cookies. */
   underLoadRate: number;
+  /** Share of a second of handshake work (0..1) beyond which the device is "under load". */
+  underLoadBudget: number;
   /** How long "under load" lasts after the rate drops again. */
   underLoadAfter: number;
 }
@@ -52,7 +54,8 @@ export const DEFAULT_TIMERS: Readonly<TimerConfig> = Object.freeze({
   cookieRefreshTime: 120_000,
   handshakeInitiationRate: 20,
   rekeyTimeoutJitterMax: 334,
-  underLoadRate: 1000,
+  underLoadRate: 10_000,
+  underLoadBudget: 0.5,
   underLoadAfter: 1_000,
 });
 

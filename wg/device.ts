@@ -68,6 +68,8 @@ export interface WgDeviceOptions {
   now?: () => number;
   /** Unix milliseconds (handshake timestamps, last-handshake times). Default Date.now(). */
   wallClock?: () => number;
+  /** Milliseconds that measure how long handshake work takes (load detection). Default performance.now(). */
+  workClock?: () => number;
   onEvent?: (e: WgEvent) => void;
 }
 
@@ -200,6 +202,9 @@ export class WgDevice {
   // load tracking
   private loadWindowStart = 0;
   private loadCount = 0;
+  /** Milliseconds of handshake work in the current one-second window. */
+  private loadWork = 0;
+  private readonly work: () => number;
   private underLoadUntil = -Infinity;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -211,6 +216,7 @@ export class WgDevice {
     this.send = opts.send;
     this.now = opts.now ?? (() => performance.now());
     this.wall = opts.wallClock ?? (() => Date.now());
+    this.work = opts.workClock ?? (() => performance.now());
     this.onEvent = opts.onEvent ?? (() => {});
     this.checker = new CookieChecker(this.crypto, this.publicKey_, this.timers.cookieRefreshTime);
     if (opts.privateKey) this.setPrivateKey(opts.privateKey);
@@ -594,13 +600,21 @@ export class WgDevice {
     if (from) this.onEvent({ type: "roam", peer: p, from, to: p.endpoint });
   }
 
+  /**
+   * Under load (cookies required, per-address rate limits) once, within the last second, more
+   * than `underLoadRate` handshake messages arrived or handshake work took more than
+   * `underLoadBudget` of the time. The second test stands in for wireguard-go's "handshake queue
+   * one-eighth full": this process answers handshakes on the thread that moves the data, so it
+   * asks for cookies when they would eat into that.
+   */
   private isUnderLoad(now: number): boolean {
     if (now - this.loadWindowStart >= 1000) {
       this.loadWindowStart = now;
       this.loadCount = 0;
+      this.loadWork = 0;
     }
     this.loadCount++;
-    if (this.loadCount > this.timers.underLoadRate) {
+    if (this.loadCount > this.timers.underLoadRate || this.loadWork > this.timers.underLoadBudget * 1000) {
       if (now >= this.underLoadUntil) this.onEvent({ type: "underLoad", on: true });
       this.underLoadUntil = now + this.timers.underLoadAfter;
     }
@@ -657,8 +671,10 @@ export class WgDevice {
         return;
       }
     }
+    const t0 = this.work();
     if (type === MSG.INITIATION) this.consumeInitiation(msg, src, srcOff, srcLen, now);
     else this.consumeResponse(msg, src, srcOff, srcLen, now);
+    this.loadWork += this.work() - t0;
   }
 
   private consumeInitiation(msg: Uint8Array, src: Uint8Array, srcOff: number, srcLen: number, now: number): void {
