@@ -35,8 +35,10 @@ export { formatIp, formatIpv4, formatIpv6, parseIp, parseCidr, formatMac, parseM
 export { AF, RTN, RT_SCOPE, RT_TABLE, RTPROT, IF_OPER, IFA_F } from "./netlink/route/constants.ts";
 export {
   protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
-  operstateName, linkTypeName, linkFlagNames, addressFlagNames,
+  IpNames, setDefaultIpNames, defaultIpNames, type NameSource,
 } from "./netlink/route/names.ts";
+export { operstateName, linkTypeName, linkFlagNames, addressFlagNames } from "./netlink/route/flags.ts";
+export { loadIpNames, useSystemIpNames } from "./netlink/names.ts";
 export {
   Rtnl, monitor, routeFromSpec, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS,
   type Dev, type LinkAddSpec, type LinkChanges, type AddressSpec, type RouteSpec, type RouteMode,
@@ -53,18 +55,40 @@ export {
 export type { Link, LinkInfo, TunInfo } from "./netlink/route/link.ts";
 export type { Address } from "./netlink/route/addr.ts";
 export type { Route, RouteMetrics } from "./netlink/route/route.ts";
+export type { Neighbour } from "./netlink/route/neigh.ts";
+export { NUD, NTF } from "./netlink/route/constants.ts";
+export { ruleFilter, parseRange, type RuleFilter } from "./netlink/spec/rule.ts";
+export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFilter, type NeighMode } from "./netlink/spec/neigh.ts";
+export { ruleToIpText } from "./netlink/view/rule.ts";
+export { addressToIpText } from "./netlink/view/addr.ts";
+export { linkToIpText, linkAddressesToIpText, type LinkViewContext } from "./netlink/view/link.ts";
+export { monitorEventToIpText } from "./netlink/view/monitor.ts";
+export {
+  routesToIpText, routesToIpJson, rulesToIpText, rulesToIpJson, neighboursToIpText, neighboursToIpJson,
+  linksToIpText, linksToIpJson, addressesToIpText, addressesToIpJson,
+} from "./netlink/view/text.ts";
+export { linkFromSpec, linkFromChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec } from "./netlink/spec/link.ts";
+export { addressFilter, addressSpecWarnings, parseLifetime, type AddressFilter, type AddressMode } from "./netlink/spec/addr.ts";
+export { routeToIpText, type RouteViewContext } from "./netlink/view/route.ts";
+export { routeFilter, routeGetRequest, metricValue, parseRttTime, type RouteFilter, type NexthopSpec, type MetricName } from "./netlink/spec/route.ts";
+export { neighToIpJson, neighToIpText } from "./netlink/view/neigh.ts";
+export type { IpViewContext } from "./netlink/view/context.ts";
+export { RTNL_TYPES, type RtnlKind } from "./netlink/registry.ts";
 
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
-export { diagnose, capEff, CAP_NET_ADMIN, type Check, type DoctorSources } from "./tun/doctor.ts";
-export { ensureTun, removeTun, validateEnsureTun, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
+export { diagnose, capEff, probeNetAdmin, CAP_NET_ADMIN, type Check, type DoctorSources, type NetAdminProbe } from "./tun/doctor.ts";
+export { ensureTun, removeTun, validateEnsureTun, anyUserWarning, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
 
 // --- packets (pure): decode, format, checksums, build, pcap, filter ---------------------------
 export { decode } from "./packet/decode.ts";
 export type * from "./packet/types.ts";
 export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
-export { PacketPrinter, printable, asciiJson, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
+export { isWrappedLink, unwrapLink, innerIp, type Unwrapped } from "./packet/linklayer.ts";
+export { compileBpf, runBpf, encodeBpf, bpfText, type BpfInsn, type BpfOptions } from "./packet/bpf.ts";
+export { formatTcpOptions, type TcpOptionsText, type TcpOptionsEnd } from "./packet/tcp-options.ts";
+export { PacketPrinter, printable, asciiJson, asciiText, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
 export { echoReply, echoReplyAt } from "./packet/echo.ts";
 export { echoReplyFrame, isNeighbourReply, DEFAULT_ECHO_MAC, ARP_FRAME_LEN, NA_FRAME_LEN, type FrameResponder } from "./packet/echo-frame.ts";
 export {
@@ -87,7 +111,13 @@ export {
   openCapture, describeTarget, chooseMode, CaptureClock,
   type Capture, type CaptureMode, type CaptureOptions, type CaptureStats, type CaptureEnd, type CaptureTarget,
 } from "./tun/capture.ts";
-export { PcapSink, CaptureFileReader, linkTypeForDevice, type PcapSinkOptions, type CaptureFileRecord } from "./tun/capture-file.ts";
+export {
+  PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem,
+  type PcapSinkOptions, type CaptureFileRecord, type CaptureProblem,
+} from "./tun/capture-file.ts";
+export {
+  CaptureWriter, fileIdOfFd, refuseSameFile, rotatedName, strftime, type CaptureWriterOptions, type RotateOptions, type FileId,
+} from "./tun/capture-rotate.ts";
 export {
   PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd,
 } from "./tun/sniff.ts";

@@ -7,7 +7,7 @@
  */
 import { Command, Argument } from "@commander-js/extra-typings";
 import {
-  TunkitError, tunHolders, userName, groupName, linkFlagNames, operstateName, addressToIpJson, linkToIpJson,
+  TunkitError, anyUserWarning, tunHolders, userName, groupName, linkFlagNames, operstateName, addressToIpJson, linkToIpJson,
   IF_OPER, type Link, type TunInfo, type Address, type TunHolder,
 } from "../mod.ts";
 import { ifName } from "./args.ts";
@@ -32,6 +32,8 @@ export interface TunView {
   /** Who may attach: uid and name, or null for no restriction. */
   owner: { uid: number; name: string | null } | null;
   owner_group: { gid: number; name: string | null } | null;
+  /** Neither owner nor group: any local user who can open /dev/net/tun may attach it. */
+  any_user: boolean;
   /** Attached queues (fds): the kernel's count for multi-queue, /proc's for single-queue. */
   queues: number;
   attached: Array<{ pid: number; comm: string; fds: number[] }>;
@@ -80,6 +82,7 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
     multi_queue: !!t.multiQueue,
     owner: uid === undefined ? null : { uid, name: userName(uid) ?? null },
     owner_group: gid === undefined ? null : { gid, name: groupName(gid) ?? null },
+    any_user: uid === undefined && gid === undefined,
     queues: t.multiQueue && t.numQueues !== undefined ? t.numQueues : fds,
     attached: holders.map((h) => ({ pid: h.pid, comm: h.comm, fds: h.fds })),
     linkinfo: info,
@@ -134,7 +137,7 @@ export function listText(views: readonly TunView[]): string {
     ["NAME", "MODE", "STATE", "MTU", "FLAGS", "OWNER", "GROUP", "QUEUES", "ATTACHED", "ADDRESSES"],
     views.map((v) => [
       v.ifname, v.mode, state(v), String(v.mtu ?? ""), flagWords(v),
-      v.owner ? (v.owner.name ?? String(v.owner.uid)) : "", v.owner_group ? (v.owner_group.name ?? String(v.owner_group.gid)) : "",
+      v.any_user ? "ANY-USER!" : v.owner ? (v.owner.name ?? String(v.owner.uid)) : "", v.owner_group ? (v.owner_group.name ?? String(v.owner_group.gid)) : "",
       String(v.queues), who(v), v.addr_info.map(addrWord).join(","),
     ]),
   );
@@ -179,7 +182,9 @@ export function listCommand(ctx: Ctx) {
       "after",
       `
 Devices made by any tool (ip tuntap, openvpn, wireguard-go, …) are listed, from the kernel's
-link info. STATE is DOWN (admin down), NO-CARRIER (up, nobody attached) or UP.
+link info. STATE is DOWN (admin down), NO-CARRIER (up, nobody attached) or UP. OWNER
+ANY-USER! (JSON: "any_user": true) marks a device with neither owner nor group, which any
+local user who can open /dev/net/tun may attach; a warning on stderr says how to limit it.
 
 Examples:
   tunkit list
@@ -194,6 +199,7 @@ Examples:
           if (out.json) printJson(out, views);
           else if (views.length) out.line(listText(views));
           else out.info("no tun/tap devices");
+          for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
         },
       }));
 }

@@ -200,6 +200,16 @@ async function fastPath(argv: readonly string[], ctx: Ctx): Promise<import("./co
   return undefined;
 }
 
+/** The command word: the first word after the leading global options. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-n" || a === "--netns") i++;
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
+}
+
 /**
  * Runs the CLI on `argv` (the words after `tunkit`) and resolves with the exit code. Never
  * calls process.exit.
@@ -227,6 +237,8 @@ export async function run(argv: readonly string[], sinks: Partial<Sinks> = {}): 
       program.outputHelp();
       return EXIT.OK;
     }
+    // dump's words are tcpdump's (`dump -n tun0`, `dump -nn -q`): global options only before it.
+    if (commandWord(argv) === "dump") program.enablePositionalOptions();
     await program.parseAsync([...argv], { from: "user" });
     return ctx.exitCode;
   } catch (e) {
