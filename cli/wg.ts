@@ -290,7 +290,10 @@ async function show(ctx: Ctx, what: string | undefined, json: boolean): Promise<
  * @example
  * ```ts
  * import { wgCommand } from "./wg.ts";
- * program.addCommand(wgCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(wgCommand(ctx));
  * ```
  */
 export function wgCommand(ctx: Ctx) {

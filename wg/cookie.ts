@@ -32,9 +32,15 @@ function equal16(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): bool
  *
  * @example
  * ```ts
- * import { CookieChecker } from "./cookie.ts";
- * const cc = new CookieChecker(crypto, localPublicKey);
- * cc.checkMac1(msg); // false for a message meant for another key
+ * import { CookieChecker, CookieGenerator } from "./cookie.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * const c = await loadWgCrypto();
+ * const local = new Uint8Array(32).fill(7);
+ * const cc = new CookieChecker(c, local);
+ * const msg = new Uint8Array(148);
+ * new CookieGenerator(c, local).addMacs(msg, 0);
+ * cc.checkMac1(msg); // true
+ * cc.checkMac1(new Uint8Array(148)); // false
  * ```
  */
 export class CookieChecker {

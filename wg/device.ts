@@ -171,8 +171,12 @@ export const MAX_DATAGRAM = 65535 + 32;
  * ```ts
  * import { WgDevice } from "./device.ts";
  * import { loadWgCrypto } from "./crypto/provider.ts";
- * const dev = new WgDevice({ crypto: await loadWgCrypto(), privateKey, send: (buf, len, to) => {} });
+ * import { parseAllowedIp } from "./allowedips.ts";
+ * import { generatePrivateKey, parseKey } from "./keys.ts";
+ * const dev = new WgDevice({ crypto: await loadWgCrypto(), privateKey: generatePrivateKey(), send: (buf, len, to) => {} });
+ * const theirs = parseKey("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=");
  * const peer = dev.addPeer({ publicKey: theirs, allowedIps: [parseAllowedIp("10.0.0.2/32")] });
+ * dev.peers.size; // 1
  * ```
  */
 export class WgDevice {

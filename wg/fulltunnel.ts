@@ -56,7 +56,16 @@ export function fullTunnelFamilies(cfg: WgConfig): (4 | 6)[] {
   return [...out].sort();
 }
 
-/** The table (= firewall mark) to use: the configured FwMark, else the first free one from 51820. */
+/**
+ * The table (= firewall mark) to use: the configured FwMark, else the first free one from 51820.
+ *
+ * @example
+ * ```ts
+ * import { chooseTable } from "./fulltunnel.ts";
+ * import { Rtnl } from "../netlink/rtnl.ts";
+ * await chooseTable(Rtnl.open(), 0x1234); // 4660
+ * ```
+ */
 export async function chooseTable(nl: Rtnl, fwmark?: number): Promise<number> {
   if (fwmark) return fwmark;
   for (let t = FULL_TUNNEL_TABLE; ; t++) {
@@ -90,7 +99,15 @@ export function planFullTunnel(iface: string, table: number, families: readonly 
   return { iface, table, rules, routes };
 }
 
-/** The directory of the records: $TUNKIT_RUN_DIR, else /run/tunkit. */
+/**
+ * Where the record of `iface` lives: $TUNKIT_RUN_DIR, else /run/tunkit.
+ *
+ * @example
+ * ```ts
+ * import { recordPath } from "./fulltunnel.ts";
+ * recordPath("wg0", {}); // "/run/tunkit/wg-wg0.json"
+ * ```
+ */
 export function recordPath(iface: string, env: Record<string, string | undefined> = process.env): string {
   return join(env.TUNKIT_RUN_DIR || "/run/tunkit", `wg-${iface}.json`);
 }
@@ -108,6 +125,15 @@ async function firstPrefs(nl: Rtnl): Promise<Record<4 | 6, number>> {
  * Installs the full-tunnel routing for `iface` (its sockets must already carry mark `table`).
  * Routes first, then the suppress rule, then the catch-all: traffic never meets an empty table.
  * Writes the record before the first change; on failure removes what it added and rethrows.
+ *
+ * @example
+ * ```ts
+ * import { installFullTunnel, removeFullTunnel } from "./fulltunnel.ts";
+ * import { Rtnl } from "../netlink/rtnl.ts";
+ * const nl = Rtnl.open();
+ * const rec = await installFullTunnel(nl, "wg0", 51820, [4, 6]); // wg0's sockets carry mark 51820
+ * await removeFullTunnel(nl, rec);
+ * ```
  */
 export async function installFullTunnel(nl: Rtnl, iface: string, table: number, families: readonly (4 | 6)[]): Promise<FullTunnelRecord> {
   const rec = planFullTunnel(iface, table, families, await firstPrefs(nl));
@@ -144,6 +170,14 @@ export async function installFullTunnel(nl: Rtnl, iface: string, table: number, 
  * Removes what {@link installFullTunnel} added: the catch-all rule first (traffic falls back to
  * the main table only once the tunnel is out of the way), then the suppress rule, then the
  * routes. What is already gone is skipped. Removes the record.
+ *
+ * @example
+ * ```ts
+ * import { readRecord, removeFullTunnel } from "./fulltunnel.ts";
+ * import { Rtnl } from "../netlink/rtnl.ts";
+ * const left = readRecord("wg0"); // what a killed wg0 left behind, if anything
+ * if (left) await removeFullTunnel(Rtnl.open(), left);
+ * ```
  */
 export async function removeFullTunnel(nl: Rtnl, rec: FullTunnelRecord): Promise<void> {
   const gone = (e: unknown) => isNetlinkErrno(e, "ENOENT") || isNetlinkErrno(e, "ESRCH");
@@ -164,7 +198,15 @@ export async function removeFullTunnel(nl: Rtnl, rec: FullTunnelRecord): Promise
   rmSync(recordPath(rec.iface), { force: true });
 }
 
-/** The record of `iface` left by an interface that did not remove it, if any. */
+/**
+ * The record of `iface` left by an interface that did not remove it, if any.
+ *
+ * @example
+ * ```ts
+ * import { readRecord } from "./fulltunnel.ts";
+ * readRecord("no-such-wg"); // undefined
+ * ```
+ */
 export function readRecord(iface: string): FullTunnelRecord | undefined {
   try {
     const r = JSON.parse(readFileSync(recordPath(iface), "utf8")) as FullTunnelRecord;

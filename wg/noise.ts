@@ -35,7 +35,8 @@ export interface SymmetricState {
  * @example
  * ```ts
  * import { initialState, IDENTIFIER } from "./noise.ts";
- * const st = initialState(IDENTIFIER, responderPublicKey);
+ * const st = initialState(IDENTIFIER, new Uint8Array(32));
+ * st.h.length; // 32
  * ```
  */
 export function initialState(prologue: Uint8Array, responderStatic: Uint8Array): SymmetricState {
@@ -86,7 +87,13 @@ export interface Message1 {
  * @example
  * ```ts
  * import { writeMessage1, initialState, IDENTIFIER } from "./noise.ts";
- * const m1 = writeMessage1(c, initialState(IDENTIFIER, rs), sPriv, sPub, rs, ePriv, timestamp);
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, publicKey } from "./keys.ts";
+ * import { tai64n } from "./tai64n.ts";
+ * const c = await loadWgCrypto();
+ * const sPriv = generatePrivateKey(), rs = publicKey(c, generatePrivateKey());
+ * const m1 = writeMessage1(c, initialState(IDENTIFIER, rs), sPriv, publicKey(c, sPriv), rs, generatePrivateKey(), tai64n(Date.now()));
+ * m1!.body.length; // 108
  * ```
  */
 export function writeMessage1(

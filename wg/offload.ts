@@ -71,7 +71,17 @@ export function readVnetHdr(b: Uint8Array, off: number, out: VnetHdr): VnetHdr {
   return out;
 }
 
-/** Writes a virtio_net_hdr at `b[off..off+10)`. */
+/**
+ * Writes a virtio_net_hdr at `b[off..off+10)`.
+ *
+ * @example
+ * ```ts
+ * import { writeVnetHdr, VNET } from "./offload.ts";
+ * const b = new Uint8Array(10);
+ * writeVnetHdr(b, 0, VNET.F_NEEDS_CSUM, VNET.GSO_TCPV4, 52, 1368, 20, 16);
+ * b; // [1, 1, 52, 0, 88, 5, 20, 0, 16, 0]
+ * ```
+ */
 export function writeVnetHdr(b: Uint8Array, off: number, flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
   b[off] = flags;
   b[off + 1] = gsoType;
@@ -155,14 +165,31 @@ export class Summer {
   }
 }
 
-/** Folds an unfolded one's-complement sum (< 2^53) to 16 bits. */
+/**
+ * Folds an unfolded one's-complement sum (< 2^53) to 16 bits.
+ *
+ * @example
+ * ```ts
+ * import { fold } from "./offload.ts";
+ * fold(0x1fffe); // 65535
+ * ```
+ */
 export function fold(s: number): number {
   if (s <= 0xffff) return s;
   const f = s % 0xffff;
   return f === 0 ? 0xffff : f;
 }
 
-/** The pseudo-header sum (folded) of the IP packet at `off` for `proto` and an L4 length. */
+/**
+ * The pseudo-header sum (folded) of the IP packet at `off` for `proto` and an L4 length.
+ *
+ * @example
+ * ```ts
+ * import { pseudoHeaderSum } from "./offload.ts";
+ * const ip = new Uint8Array(20); ip[12] = 192; ip[16] = 192;
+ * pseudoHeaderSum(ip, 0, false, 6, 20); // 32795
+ * ```
+ */
 export function pseudoHeaderSum(b: Uint8Array, off: number, v6: boolean, proto: number, l4Len: number): number {
   let s = proto + l4Len;
   const a = v6 ? off + 8 : off + 12;
@@ -171,7 +198,18 @@ export function pseudoHeaderSum(b: Uint8Array, off: number, v6: boolean, proto: 
   return fold(s);
 }
 
-/** Sets the IPv4 header checksum of the header at `off` (length from its IHL). */
+/**
+ * Sets the IPv4 header checksum of the header at `off` (length from its IHL).
+ *
+ * @example
+ * ```ts
+ * import { setIpv4Checksum } from "./offload.ts";
+ * import { fromHex } from "../common/hex.ts";
+ * const h = fromHex("45000054 0c53 4000 4001 0000 7f000001 7f000001");
+ * setIpv4Checksum(h, 0);
+ * [h[10], h[11]]; // [48, 84]
+ * ```
+ */
 export function setIpv4Checksum(b: Uint8Array, off: number): void {
   const hl = (b[off]! & 0x0f) * 4;
   b[off + 10] = 0;
@@ -187,6 +225,13 @@ export function setIpv4Checksum(b: Uint8Array, off: number): void {
  * Completes a partial checksum as the kernel hands it with VIRTIO_NET_HDR_F_NEEDS_CSUM: the
  * field at `start + csumOffset` holds the pseudo-header sum; the sum over `[start, end)` is
  * folded in and the complement written back. (A UDP checksum of 0 is sent as 0xffff.)
+ *
+ * @example
+ * ```ts
+ * import { completeChecksum, Summer } from "./offload.ts";
+ * declare const pkt: Uint8Array; // IPv4 + TCP, the checksum field holding the pseudo-header sum
+ * completeChecksum(new Summer(pkt), pkt, 20, 16, pkt.length);
+ * ```
  */
 export function completeChecksum(sm: Summer, b: Uint8Array, start: number, csumOffset: number, end: number): void {
   const at = start + csumOffset;
@@ -216,10 +261,13 @@ export type GsoError = "badHeader" | "unsupported";
  *
  * @example
  * ```ts
- * import { tsoSplit, Summer } from "./offload.ts";
+ * import { tsoSplit, Summer, VNET, type VnetHdr } from "./offload.ts";
+ * import { buildTcp } from "../packet/build.ts";
+ * const pkt = buildTcp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 1, dstPort: 2, flags: ".", payload: 3000 });
+ * const hdr: VnetHdr = { flags: 1, gsoType: VNET.GSO_TCPV4, hdrLen: 40, gsoSize: 1000, csumStart: 20, csumOffset: 16 };
  * const buf = new Uint8Array(200_000), lens = new Int32Array(64);
  * buf.set(pkt, 100_000);
- * const n = tsoSplit(buf, 100_000, pkt.length, hdr, new Summer(buf), 0, 1500, lens);
+ * tsoSplit(buf, 100_000, pkt.length, hdr, new Summer(buf), 0, 1500, lens); // 3
  * ```
  */
 export function tsoSplit(b: Uint8Array, sOff: number, len: number, h: VnetHdr, sm: Summer, dOff: number, stride: number, lens: Int32Array): number | GsoError {
@@ -282,6 +330,14 @@ export function tsoSplit(b: Uint8Array, sOff: number, len: number, h: VnetHdr, s
 /**
  * Finishes a packet read from the tun without GSO: completes its checksum when the kernel left
  * it partial (NEEDS_CSUM). Returns false when the header's offsets do not fit the packet.
+ *
+ * @example
+ * ```ts
+ * import { finishNonGso, readVnetHdr, Summer, VNET_HDR_LEN, type VnetHdr } from "./offload.ts";
+ * declare const buf: Uint8Array; // what a read from a vnet_hdr tun returned
+ * const h = readVnetHdr(buf, 0, { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 });
+ * finishNonGso(buf, VNET_HDR_LEN, buf.length - VNET_HDR_LEN, h, new Summer(buf)); // the packet is whole now
+ * ```
  */
 export function finishNonGso(b: Uint8Array, off: number, len: number, h: VnetHdr, sm: Summer): boolean {
   if (!(h.flags & VNET.F_NEEDS_CSUM)) return true;
@@ -309,8 +365,11 @@ const GRO_MAX = 65535;
  * @example
  * ```ts
  * import { TcpGro } from "./offload.ts";
+ * import type { TunDevice } from "../tun/device.ts";
+ * declare const tun: TunDevice; // opened with vnetHdr: true
+ * declare const decrypted: Array<[Uint8Array, number, number]>; // packet i at buf[off + 10], len bytes
  * const gro = new TcpGro((buf, off, len) => tun.write(buf, off, len));
- * for (const [buf, off, len] of decrypted) gro.push(buf, off, len); // packet at off + 10
+ * for (const [buf, off, len] of decrypted) gro.push(buf, off, len);
  * gro.flush();
  * ```
  */
@@ -520,5 +579,13 @@ export class TcpGro {
   }
 }
 
-/** Whether `proto` at the header is UDP (exported for tests of partial UDP checksums). */
+/**
+ * IP protocol numbers the offloads handle.
+ *
+ * @example
+ * ```ts
+ * import { PROTO } from "./offload.ts";
+ * PROTO.TCP; // 6
+ * ```
+ */
 export const PROTO = { TCP: PROTO_TCP, UDP: PROTO_UDP } as const;

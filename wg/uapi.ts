@@ -28,7 +28,8 @@ export const UAPI_ERR = { INVALID: -22, IO: -5, PORT_IN_USE: -98, UNKNOWN: -55 }
  *
  * @example
  * ```ts
- * import { uapiGet } from "./uapi.ts";
+ * import { uapiGet, type UapiTarget } from "./uapi.ts";
+ * declare const wg: UapiTarget; // a running interface (startWireGuard's)
  * uapiGet(wg).split("\n")[0]; // "private_key=…"
  * ```
  */
@@ -186,7 +187,8 @@ export function uapiSet(t: UapiTarget, body: string): void {
  *
  * @example
  * ```ts
- * import { uapiHandle } from "./uapi.ts";
+ * import { uapiHandle, type UapiTarget } from "./uapi.ts";
+ * declare const wg: UapiTarget; // a running interface (startWireGuard's)
  * uapiHandle(wg, "get=1\n\n"); // "private_key=…\n…errno=0\n\n"
  * ```
  */

@@ -90,13 +90,17 @@ const CMSG_SEGMENT_SPACE = 24;
  *
  * @example
  * ```ts
- * import { SendBatch } from "./udp.ts";
+ * import { SendBatch, WgSockets } from "./udp.ts";
+ * import { parseEndpoint } from "./endpoint.ts";
+ * const s = WgSockets.bind(0);
  * const b = new SendBatch();
- * b.setSockets(fd4, -1);
+ * b.setSockets(s.fd4, -1);
+ * const datagram = new Uint8Array(100);
  * const at = b.reserve(1500);
  * b.arena.set(datagram, at);
- * b.add(at, datagram.length, 0, endpoint);
- * b.flush(); // datagrams dropped
+ * b.add(at, datagram.length, 0, parseEndpoint(`127.0.0.1:${s.port}`));
+ * const dropped = b.flush(); // datagrams the kernel refused
+ * s.close();
  * ```
  */
 export class SendBatch {
@@ -319,6 +323,15 @@ export interface UdpOffload {
 /**
  * The segment size of received message i when the kernel coalesced several datagrams into it
  * (UDP_GRO), else 0.
+ *
+ * @example
+ * ```ts
+ * import { groSegmentSize, WgSockets } from "./udp.ts";
+ * const s = WgSockets.bind(0);
+ * const n = s.recv4.recv(s.fd4, 0x40); // -1: nothing queued
+ * for (let i = 0; i < n; i++) console.log(groSegmentSize(s.recv4, i) || s.recv4.length(i));
+ * s.close();
+ * ```
  */
 export function groSegmentSize(m: MultiRecv, i: number): number {
   const cl = m.controlLength(i);

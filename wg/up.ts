@@ -49,7 +49,9 @@ async function resolveEndpoint(text: string): Promise<string> {
  * ```ts
  * import { upFromConfig } from "./up.ts";
  * import { parseConfig } from "./config.ts";
- * const wg = await upFromConfig("wg0", parseConfig(text, "wg0.conf"));
+ * import { readFileSync } from "node:fs";
+ * declare const file: string; // a wg-quick config
+ * const wg = await upFromConfig("wg0", parseConfig(readFileSync(file, "utf8"), file));
  * await wg.closed;
  * ```
  */

@@ -58,8 +58,11 @@ function subNonce(nonce: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { xseal, xopen } from "./xchacha.ts";
- * const c = xseal(na, key, nonce24, plaintext, ad);
- * xopen(na, key, nonce24, c, ad); // plaintext
+ * import { loadSodium } from "../../ffi/crypto.ts";
+ * const na = await loadSodium();
+ * const key = new Uint8Array(32), nonce24 = new Uint8Array(24), ad = new Uint8Array(16);
+ * const c = xseal(na, key, nonce24, Uint8Array.of(1, 2, 3), ad);
+ * xopen(na, key, nonce24, c, ad); // [1, 2, 3]
  * ```
  */
 export function xseal(na: NativeCrypto, key: Uint8Array, nonce: Uint8Array, plain: Uint8Array, ad: Uint8Array): Uint8Array {
