@@ -2,11 +2,18 @@
  * A running WireGuard interface: the tun, the UDP sockets, the protocol state (wg/device.ts),
  * its timers and the UAPI socket, tied together by one pump on the JS thread.
  *
- * The pump drains, in turn, up to a batch of packets from the tun (read straight into sendmmsg
- * slots at offset 16, routed, sealed in place) and a batch of datagrams from each socket
- * (recvmmsg, opened in place, written to the tun), until all three are empty; then it arms
- * one-shot readiness watches (ffi/poller.ts) and sleeps, with a timer only for the next
- * protocol deadline. A busy tunnel never touches the poller; an idle one costs no CPU.
+ * The pump drains, in turn, up to a batch of reads from the tun and a batch of datagrams from
+ * each socket, until all three are empty. Outbound, the tun has IFF_VNET_HDR with TSO: a read
+ * may be a 64 KiB TCP burst, cut into MTU-sized segments laid out back to back in one send
+ * arena (wg/offload.ts), each routed, sealed in place and sent as one UDP GSO message through
+ * sendmmsg (wg/udp.ts). Inbound, recvmmsg takes datagrams (several per message with UDP GRO),
+ * each is opened in place and TCP segments of one flow are coalesced into one tun write (GRO).
+ *
+ * Waiting: right after traffic the pump blocks in epoll_wait on its own thread for at most a
+ * millisecond at a time (the next packet is usually that close); after a lull of 20 ms it
+ * arms one-shot watches of the process-wide poller (ffi/poller.ts) and sleeps, with a timer
+ * only for the next protocol deadline. A busy tunnel never hands off to the poller's thread;
+ * an idle one costs no CPU.
  *
  * @module
  */

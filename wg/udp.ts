@@ -1,8 +1,10 @@
 /**
  * WireGuard's outer UDP sockets: one IPv4 and (when the namespace has IPv6) one IPv6 socket on
  * the same port, as wireguard-go binds them. Datagrams move in batches: `recvmmsg` into
- * preallocated slots ({@link MultiRecv}) and `sendmmsg` out of preallocated slots
- * ({@link SendBatch}), so a batch of 64 packets costs one syscall each way and no allocation.
+ * preallocated slots (with UDP_GRO, one slot may hold a train of equal-sized datagrams, cut
+ * apart by {@link groSegmentSize}) and `sendmmsg` out of one arena ({@link SendBatch}, with
+ * UDP_SEGMENT a message may be a train the kernel cuts), so a 64 KiB burst costs one message
+ * and nothing is allocated per packet.
  *
  * @module
  */
