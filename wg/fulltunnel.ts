@@ -68,9 +68,17 @@ export function fullTunnelFamilies(cfg: WgConfig): (4 | 6)[] {
  */
 export async function chooseTable(nl: Rtnl, fwmark?: number): Promise<number> {
   if (fwmark) return fwmark;
+  // A table that never held a route does not exist: the kernel answers ENOENT to its dump.
+  const count = async (family: number, table: number) => {
+    try {
+      return (await nl.listRoutes({ family, table })).length;
+    } catch (e) {
+      if (isNetlinkErrno(e, "ENOENT")) return 0;
+      throw e;
+    }
+  };
   for (let t = FULL_TUNNEL_TABLE; ; t++) {
-    const used = (await nl.listRoutes({ family: AF.INET, table: t })).length + (await nl.listRoutes({ family: AF.INET6, table: t })).length;
-    if (!used) return t;
+    if ((await count(AF.INET, t)) + (await count(AF.INET6, t)) === 0) return t;
   }
 }
 
