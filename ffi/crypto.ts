@@ -4,8 +4,9 @@
  * Like ffi/bun.ts and ffi/deno.ts, this is one of the few files that touch a runtime's FFI;
  * nothing outside ffi/ sees bun:ffi or Deno.dlopen.
  *
- * Which library serves the data path is decided by measurement (bench/wg-crypto.ts): both are
- * bound here behind one {@link NativeCrypto} shape; wg/crypto/provider.ts picks one.
+ * Which library serves the data path is decided by measurement (numbers in
+ * wg/crypto/provider.ts): both are bound here behind one {@link NativeCrypto} shape;
+ * wg/crypto/provider.ts picks one.
  *
  * Hot-path shape: an {@link AeadKey} holds the key (libsodium) or an initialised
  * EVP_CIPHER_CTX (libcrypto) so a packet costs one FFI call (libsodium) or four (libcrypto:
