@@ -114,36 +114,35 @@ describe("bulk", () => {
 });
 
 describe("failures: a clean error line and a RST, never a hang; the tunnel keeps running", () => {
-  ptest("SOCKS5 with a wrong password", async () => {
-    await withTunnel("socks", "socks5://alice:wrong@192.0.2.2:1081", async (p) => {
-      for (let i = 0; i < 2; i++) {
-        const r = await curl([`http://${SERVER_V4}/peer`], 10);
-        expect(r.code).toBe(7); // connection refused: the SYN was answered with a RST
-        expect(r.ms).toBeLessThan(3000);
-      }
-      await p.waitFor(/refused the user name and password/, 5000, "err");
-      expect(p.err.trim().split("\n").length).toBe(2); // one line per failed flow
-      expect(p.err).toMatch(/^tunkit: socks: tcp 198\.18\.0\.1:\d+ -> 198\.51\.100\.2:80: failed: SOCKS5 proxy 192\.0\.2\.2:1081 refused/);
-      expect(p.child.exitCode).toBe(null);
-    });
+  ptest("SOCKS5 with a wrong password: not ready, exit 1 with the reason, nothing left behind", async () => {
+    const p = await t.tunkit(["socks", "tk0", "--proxy", "socks5://alice:wrong@192.0.2.2:1081", "--address", "198.18.0.1/30"], false);
+    expect(await p.exited).toBe(1);
+    expect(p.out).not.toMatch(/ready/);
+    expect(p.err).toMatch(/^tunkit: SOCKS5 proxy 192\.0\.2\.2:1081 refused the user name and password \(status \d+\)$/m);
+    expect(p.err).toMatch(/hint: check the user name and password/);
+    expect(spawnSync("ip", ["link", "show", "tk0"]).status).not.toBe(0);
   });
 
-  ptest("HTTP proxy without the credentials it wants (407)", async () => {
-    await withTunnel("http", "http://192.0.2.2:8889", async (p) => {
+  ptest("HTTP proxy without the credentials it wants (407): exit 1 with a hint", async () => {
+    const p = await t.tunkit(["http", "tk0", "--proxy", "http://192.0.2.2:8889", "--address", "198.18.0.1/30"], false);
+    expect(await p.exited).toBe(1);
+    expect(p.err).toMatch(/wants proxy authentication: 407/);
+    expect(p.err).toMatch(/hint: the proxy wants credentials: http:\/\/user:pass@host:port/);
+  });
+
+  ptest("nothing listens at the proxy address: waiting (one warning per try), flows get a RST at once", async () => {
+    const p = await t.tunkit(["socks", "tk0", "--proxy", "socks5://192.0.2.2:1099", "--address", "198.18.0.1/30"], false);
+    try {
+      await p.waitFor(/waiting for the proxy: Proxy 192\.0\.2\.2:1099 is unreachable: ECONNREFUSED/, 10_000, "err");
+      sh("ip", "route", "add", "198.51.100.0/24", "dev", "tk0");
       const r = await curl([`http://${SERVER_V4}/peer`], 10);
       expect(r.code).toBe(7);
       expect(r.ms).toBeLessThan(3000);
-      await p.waitFor(/407/, 5000, "err");
-    });
-  });
-
-  ptest("nothing listens at the proxy address", async () => {
-    await withTunnel("socks", "socks5://192.0.2.2:1099", async (p) => {
-      const r = await curl([`http://${SERVER_V4}/peer`], 10);
-      expect(r.code).toBe(7);
-      expect(r.ms).toBeLessThan(3000);
-      await p.waitFor(/unreachable: ECONNREFUSED/, 5000, "err");
-    });
+      await p.waitFor(/failed: Proxy 192\.0\.2\.2:1099 is unreachable: ECONNREFUSED/, 5000, "err");
+    } finally {
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    }
   });
 
   ptest("the proxy vanishes while the tunnel runs", async () => {
