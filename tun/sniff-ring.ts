@@ -94,6 +94,10 @@ export class RxRing {
   private u16: Uint16Array;
   private unmap: () => void;
   private cur = 0;
+  /** Bytes the kernel had filled in the last block walked (blk_len; 0 before any). */
+  lastBlockBytes = 0;
+  /** Nanoseconds between the first and the last packet of the last block walked. */
+  lastBlockSpanNs = 0;
   private readonly pkt: RingPacket = { offset: 0, caplen: 0, wireLen: 0, sec: 0, nsec: 0, status: 0, pkttype: 0, protocol: 0, vlanTci: 0, vlanTpid: 0 };
 
   private constructor(map: { bytes: Uint8Array; unmap(): void }, readonly geometry: RingGeometry, readonly blockTimeoutMs: number) {
@@ -175,6 +179,9 @@ export class RxRing {
       }
       off += next;
     }
+    this.lastBlockBytes = w[bq + 5]!; // blk_len
+    // ts_first_pkt at 32, ts_last_pkt at 40 (seconds, nanoseconds)
+    this.lastBlockSpanNs = n > 0 ? (w[bq + 10]! - w[bq + 8]!) * 1e9 + (w[bq + 11]! - w[bq + 9]!) : 0;
     // Give the block back (the kernel writes into it again from now on). Its count is zeroed
     // first so that pendingInKernel() never reads a stale one before the kernel reopens it.
     w[bq + 3] = 0;

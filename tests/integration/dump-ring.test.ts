@@ -51,22 +51,30 @@ function collector(): { got: Got; handler: (buf: Uint8Array, caplen: number, wir
   };
 }
 
-/** A ring sniffer and a recvmmsg sniffer on `dev`, both listening into collectors until `stop()`. */
+/**
+ * A ring sniffer, a ring sniffer in file-writing mode (coalesceMs: while blocks come in full it
+ * waits for the next on a timer, not the poller) and a recvmmsg sniffer on `dev`, all listening
+ * into collectors until `stop()`.
+ */
 function bothPaths(dev: string, ringOpts: { blockTimeoutMs?: number } = {}) {
   const ring = PacketSniffer.open(dev, ringOpts);
+  const ringT = PacketSniffer.open(dev, ringOpts);
   const mmsg = PacketSniffer.open(dev, { ring: false });
   const r = collector();
+  const t = collector();
   const m = collector();
   const ac = new AbortController();
   const lr = ring.listen(r.handler, { signal: ac.signal, drainOnStop: true, zeroCopy: true });
+  const lt = ringT.listen(t.handler, { signal: ac.signal, drainOnStop: true, zeroCopy: true, coalesceMs: 2 });
   const lm = mmsg.listen(m.handler, { signal: ac.signal, drainOnStop: true });
   return {
-    ring, mmsg, r, m,
-    /** Stops both listeners; their results, then both sniffers closed. */
-    async stop(): Promise<{ ring: string; mmsg: string; ringStats: ReturnType<PacketSniffer["stats"]> }> {
+    ring, ringT, mmsg, r, t, m,
+    /** Stops the listeners; their results, then the sniffers closed. */
+    async stop(): Promise<{ ring: string; ringT: string; mmsg: string; ringStats: ReturnType<PacketSniffer["stats"]>; ringTStats: ReturnType<PacketSniffer["stats"]> }> {
       ac.abort();
-      const res = { ring: await lr, mmsg: await lm, ringStats: ring.stats() };
+      const res = { ring: await lr, ringT: await lt, mmsg: await lm, ringStats: ring.stats(), ringTStats: ringT.stats() };
       ring.close();
+      ringT.close();
       mmsg.close();
       return res;
     },
@@ -87,7 +95,7 @@ describe("TPACKET_V3 ring", () => {
     spawnSync("ip", ["link", "del", A]);
   });
 
-  itest("the ring and recvmmsg hand over the same frames, bytes and order, on the same traffic; a stop delivers what the kernel had", async () => {
+  itest("the ring (also waiting on a timer while blocks come in full) and recvmmsg hand over the same frames, bytes and order, on the same traffic; a stop delivers what the kernel had", async () => {
     const p = bothPaths(A, { blockTimeoutMs: 1000 });
     expect(p.ring.method).toBe("ring");
     expect(p.mmsg.method).toBe("recvmmsg");
@@ -107,9 +115,10 @@ describe("TPACKET_V3 ring", () => {
     // stop at once: the last block (1 s timeout) is still in the kernel; drainOnStop brings it
     const end = await p.stop();
     expect(end.ring).toBe("stopped");
+    expect(end.ringT).toBe("stopped");
     expect(end.mmsg).toBe("stopped");
     const rs = end.ringStats;
-    for (const g of [p.r.got, p.m.got]) {
+    for (const g of [p.r.got, p.t.got, p.m.got]) {
       expect(g.bytes.length).toBe(N);
       g.bytes.forEach((b, i) => expect(b).toEqual(sent[i]!));
       expect(g.wire).toEqual(sent.map((s) => s.length));
@@ -118,6 +127,7 @@ describe("TPACKET_V3 ring", () => {
     }
     expect(rs.dropped).toBe(0);
     expect(rs.received).toBe(N);
+    expect(end.ringTStats).toEqual({ ...end.ringTStats, dropped: 0, received: N });
   }, 60_000);
 
   itest("a ring nobody reads overflows: the kernel counts the drops, and delivered + dropped = sent", async () => {
