@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { Command, Argument } from "@commander-js/extra-typings";
-import {
-  UsageError, linkAddressesToIpJson, linkMap, addressFromSpec, type AddressSpec,
-} from "../mod.ts";
-import { cidr, defaultSubcommand, ifName, intInRange, ipAddress, parseWords, wordValue, type WordSpec } from "./args.ts";
-import { setCompletionWords } from "./completions.ts";
-import type { Ctx, Op } from "./context.ts";
+import { UsageError } from "../common/errors.ts";
+import { NLM_F } from "../netlink/core/message.ts";
+import { RTM } from "../netlink/route/constants.ts";
+import { encodeAddress } from "../netlink/route/addr.ts";
+import { linkAddressesToIpJson, linkMap } from "../netlink/route/json.ts";
+import { addressFromSpec, type AddressSpec } from "../netlink/rtnl.ts";
+import { cidr, ifName, intInRange, ipAddress } from "./args.ts";
+import { parseTail, pickWord, q, wordValue, WordTable, type WordSpec } from "./grammar.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
 import { addressText, linkHeadText, printJson } from "./output.ts";
 
 /** Keywords of `addr add` / `addr del`. */
@@ -26,6 +28,8 @@ export const ADDR_WORDS: Readonly<Record<string, WordSpec>> = {
   nodad: { value: false },
   noprefixroute: { value: false },
 };
+
+const ADDR_TABLE = new WordTable(ADDR_WORDS);
 
 /** Keywords of `addr list` / `addr flush`. */
 const DEV_WORDS: Readonly<Record<string, WordSpec>> = { dev: { value: true } };
@@ -45,8 +49,8 @@ function lifetime(s: string | undefined, what: string): number | "forever" | und
  * planAddress(["192.0.2.1/24", "dev", "tun0"], "addr add"); // { dev: "tun0", address: "192.0.2.1/24" }
  * ```
  */
-export function planAddress(words: readonly string[], context: string): AddressSpec {
-  const p = parseWords(words, ADDR_WORDS, context, 1);
+export function planAddress(words: readonly string[], context: string, from = 0): AddressSpec {
+  const p = parseTail(words, from, ADDR_TABLE, context, 1);
   const address = p.positional[0];
   if (address === undefined) throw new UsageError(`Missing address in "${context}": expected ${context} CIDR dev NAME`);
   const local = cidr(address);
@@ -57,18 +61,18 @@ export function planAddress(words: readonly string[], context: string): AddressS
   const peer = wordValue(p, "peer");
   if (peer !== undefined) {
     const pf = peer.includes("/") ? cidr(peer).family : ipAddress(peer, undefined, "peer address").family;
-    if (pf !== local.family) throw new UsageError(`Invalid peer "${peer}": not the same family as "${address}"`);
+    if (pf !== local.family) throw new UsageError(`Invalid peer ${q(peer)}: not the same family as ${q(address)}`);
     spec.peer = peer;
   }
   const brd = wordValue(p, "broadcast");
   if (brd !== undefined) {
-    if (local.family !== 2) throw new UsageError(`Invalid broadcast "${brd}": only IPv4 addresses have one`);
+    if (local.family !== 2) throw new UsageError(`Invalid broadcast ${q(brd)}: only IPv4 addresses have one`);
     spec.broadcast = brd === "+" ? "+" : ipAddress(brd, 2, "broadcast address").address;
   }
   const label = wordValue(p, "label");
   if (label !== undefined) {
     if (!label.startsWith(dev) || new TextEncoder().encode(label).length > 15) {
-      throw new UsageError(`Invalid label "${label}": must start with the device name "${dev}" and fit 15 bytes`);
+      throw new UsageError(`Invalid label ${q(label)}: must start with the device name ${q(dev)} and fit 15 bytes`);
     }
     spec.label = label;
   }
@@ -80,72 +84,118 @@ export function planAddress(words: readonly string[], context: string): AddressS
   const preferred = lifetime(wordValue(p, "preferred_lft"), "preferred_lft");
   if (valid !== undefined) spec.validLft = valid;
   if (preferred !== undefined) spec.preferredLft = preferred;
-  const flags = ["nodad", "noprefixroute"].filter((f) => p.keys.has(f));
+  const flags = ["nodad", "noprefixroute"].filter((f) => p.has(f));
   if (flags.length) spec.flags = flags;
   addressFromSpec(spec, 0, context.includes("del")); // the library's own checks (scope name, lifetimes), still no syscall
   return spec;
 }
 
 /**
- * Validates `addr add|del` words and returns the op that does it (used by the command and by
- * the start-up fast path in main.ts).
+ * Validates `addr add|del` words (from `words[from]`) and returns the op: run alone, or
+ * pipelined by `tunkit batch` (an added address has an exact undo: the same address deleted).
  *
  * @example
  * ```ts
  * import { addressOp } from "./addr.ts";
- * await ctx.perform(addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]));
+ * await addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]).run();
  * ```
  */
-export function addressOp(ctx: Ctx, verb: "add" | "del", words: readonly string[]): Op {
+export function addressOp(ctx: Ctx, verb: "add" | "del", words: readonly string[], from = 0): Op {
   const del = verb === "del";
-  const spec = planAddress(words, `addr ${verb}`);
+  const spec = planAddress(words, `addr ${verb}`, from);
+  const dev = spec.dev as string;
   return {
     run: () => (del ? ctx.rtnl().deleteAddress(spec) : ctx.rtnl().addAddress(spec)),
-    pipeline: (nl, cache) => nl.addressItem(spec, del ? "delete" : "create", cache),
+    request: {
+      devs: [dev],
+      build(index) {
+        const a = addressFromSpec(spec, index(dev), del);
+        const body = (w: import("../netlink/core/writer.ts").ByteWriter) => encodeAddress(w, a);
+        const item = del
+          ? { type: RTM.DELADDR, flags: 0, body, op: "delete address", subject: spec.address }
+          : { type: RTM.NEWADDR, flags: NLM_F.CREATE | NLM_F.EXCL, body, op: "add address", subject: spec.address };
+        // An added address did not exist before (NLM_F_EXCL): deleting it undoes it.
+        return del ? { item } : { item, undo: { type: RTM.DELADDR, flags: 0, body, op: "undo add address", subject: spec.address } };
+      },
+    },
   };
 }
 
-function devFrom(words: readonly string[], context: string, required: boolean): string | undefined {
-  const p = parseWords(words, DEV_WORDS, context, 1);
+function devFrom(words: readonly string[], context: string, required: boolean, from = 0): string | undefined {
+  const p = parseTail(words, from, DEV_WORDS, context, 1);
   const a = wordValue(p, "dev");
   const b = p.positional[0];
-  if (a !== undefined && b !== undefined) throw new UsageError(`Unknown word "${b}" in "${context}": expected dev NAME`);
+  if (a !== undefined && b !== undefined) throw new UsageError(`Unknown word ${q(b)} in "${context}": expected dev NAME`);
   const dev = a ?? b;
   if (dev === undefined && required) throw new UsageError(`Missing "dev NAME" in "${context}"`);
   if (dev !== undefined) ifName(dev);
   return dev;
 }
 
-async function listAddresses(ctx: Ctx, words: readonly string[]): Promise<void> {
-  const dev = devFrom(words, "addr list", false);
-  await ctx.perform({
-    run: async () => {
-      const nl = ctx.rtnl();
-      const links = await nl.listLinks();
-      const shown = dev === undefined ? links : [await nl.getLink(dev)];
-      const addrs = await nl.listAddresses(dev === undefined ? {} : { dev: shown[0]!.index });
-      const m = linkMap(links);
-      const views = shown.map((l) => linkAddressesToIpJson(l, addrs, { links: m }));
-      const out = ctx.out;
-      if (out.json) return printJson(out, views);
-      for (const v of views) {
-        out.line(linkHeadText(v, false));
-        for (const a of v.addr_info as Array<Record<string, unknown>>) out.line(addressText(a, String(v.ifname)));
-      }
-    },
-  });
+async function listAddresses(ctx: Ctx, dev: string | undefined, opts: GlobalOptions): Promise<void> {
+  const nl = ctx.rtnl();
+  const links = await nl.listLinks();
+  const shown = dev === undefined ? links : [await nl.getLink(dev)];
+  const addrs = await nl.listAddresses(dev === undefined ? {} : { dev: shown[0]!.index });
+  const m = linkMap(links);
+  const views = shown.map((l) => linkAddressesToIpJson(l, addrs, { links: m }));
+  const out = ctx.outFor(opts);
+  if (out.json) return printJson(out, views);
+  for (const v of views) {
+    out.line(linkHeadText(v, false));
+    for (const a of v.addr_info as Array<Record<string, unknown>>) out.line(addressText(a, String(v.ifname)));
+  }
+}
+
+/** The command words of `addr`, in help order. */
+export const ADDR_VERBS = [
+  { name: "add" }, { name: "del", aliases: ["delete"] }, { name: "list", aliases: ["show", "ls", "lst"] }, { name: "flush" },
+] as const;
+
+/**
+ * `addr …` words (`words[at]` is the command word; none means `list`): validates them and
+ * returns the op. Used by the command line and by every `tunkit batch` line.
+ *
+ * @example
+ * ```ts
+ * import { addrWords } from "./addr.ts";
+ * await addrWords(ctx, ["addr", "add", "192.0.2.1/24", "dev", "tun0"], 1, ctx.opts).run();
+ * ```
+ */
+export function addrWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  const verb = at < words.length ? pickWord(words[at]!, ADDR_VERBS, "addr").name : "list";
+  switch (verb) {
+    case "add":
+    case "del":
+      return addressOp(ctx, verb, words, at + 1);
+    case "list": {
+      const dev = devFrom(words, "addr list", false, at + 1);
+      return { run: () => listAddresses(ctx, dev, opts) };
+    }
+    default: {
+      const dev = devFrom(words, "addr flush", true, at + 1)!;
+      return {
+        run: async () => {
+          const n = await ctx.rtnl().flushAddresses({ dev });
+          ctx.outFor(opts).info(`${dev}: ${n} address${n === 1 ? "" : "es"} deleted`);
+        },
+      };
+    }
+  }
 }
 
 /**
- * The `addr` command group.
+ * The `addr` command group as commander sees it: only for `--help` pages and completion scripts
+ * (the words themselves are parsed by {@link addrWords}).
  *
  * @example
  * ```ts
  * import { addrCommand } from "./addr.ts";
- * program.addCommand(addrCommand(ctx));
+ * program.addCommand(await addrCommand());
  * ```
  */
-export function addrCommand(ctx: Ctx) {
+export async function addrCommand() {
+  const [{ Command, Argument }, { setCompletionWords }] = await Promise.all([import("@commander-js/extra-typings"), import("./completions.ts")]);
   const group = new Command("addr").alias("address").description("add, delete, list and flush IPv4/IPv6 addresses");
   const WORDS_HELP = `
 Words (like ip addr):
@@ -161,8 +211,7 @@ Words (like ip addr):
     const c = new Command(verb)
       .description(description)
       .addArgument(new Argument("<words...>", "CIDR dev NAME [peer ADDR] …"))
-      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`)
-      .action((words) => ctx.perform(addressOp(ctx, verb, words)));
+      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`);
     setCompletionWords(c, Object.keys(ADDR_WORDS));
     return c;
   };
@@ -173,24 +222,14 @@ Words (like ip addr):
     .alias("ls")
     .description("list addresses, as ip addr does")
     .addArgument(new Argument("[words...]", "[dev] NAME"))
-    .addHelpText("after", "\nExamples:\n  tunkit addr list\n  tunkit addr list dev tun0 --json\n  tunkit -n blue addr show tun1")
-    .action((words) => listAddresses(ctx, words));
+    .addHelpText("after", "\nExamples:\n  tunkit addr list\n  tunkit addr list dev tun0 --json\n  tunkit -n blue addr show tun1");
   setCompletionWords(list, ["dev"], "iface");
   const flush = new Command("flush")
     .description("delete every address of a device")
     .addArgument(new Argument("<words...>", "[dev] NAME"))
-    .addHelpText("after", "\nExamples:\n  tunkit addr flush dev tun0")
-    .action(async (words) => {
-      const dev = devFrom(words, "addr flush", true)!;
-      await ctx.perform({
-        run: async () => {
-          const n = await ctx.rtnl().flushAddresses({ dev });
-          ctx.out.info(`${dev}: ${n} address${n === 1 ? "" : "es"} deleted`);
-        },
-      });
-    });
+    .addHelpText("after", "\nExamples:\n  tunkit addr flush dev tun0");
   setCompletionWords(flush, ["dev"], "iface");
   for (const c of [add, del, list, flush]) group.addCommand(c);
-  defaultSubcommand(group, () => listAddresses(ctx, []));
+  group.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return group;
 }

@@ -1,26 +1,46 @@
 /**
- * `tunkit batch FILE|-`: one command per line (the words after `tunkit`), like `ip -batch`.
- * Every line is parsed and validated first, so a usage error anywhere changes nothing; then the
- * lines run in order, consecutive route/addr add/del lines pipelined through one netlink batch
- * (many requests per sendmsg). The first error stops it (`line 17: …`) unless `--force`.
+ * `tunkit batch FILE|-`: one command per line (the words after `tunkit`), like `ip -batch`,
+ * streamed: the input is read in chunks and every line goes through the one grammar of ip's
+ * words (cli/grammar.ts and the object modules), never through commander. Memory stays bounded
+ * whatever the input's size; a line longer than {@link MAX_LINE} is refused with its number.
+ *
+ * What happens on errors (the help says the same):
+ * - Without `--force`, the whole input is checked first (a pipe is kept in a temporary file
+ *   meanwhile): a bad line changes nothing (exit 2, `line N: …`). Then the lines run in order,
+ *   route/address additions pipelined many per system call with an ACK each. The first line
+ *   the system refuses stops the batch (exit 1): every line before it is applied and none after
+ *   it. Lines already sent behind it in the same datagram are undone (an added route or address
+ *   is deleted again); a line without an exact undo (a delete, a replace, a rule) is always the
+ *   first of its datagram, so nothing after a failure needs undoing that cannot be.
+ * - With `--force`, one pass: lines run as they are read (a live feed works), every bad or
+ *   refused line is reported with its number and skipped, and the status is 1 at the end.
  *
  * @module
  */
-import { Command, Argument } from "@commander-js/extra-typings";
-import { readFileSync } from "node:fs";
-import { TunkitError, UsageError, type NetlinkBatchItem } from "../mod.ts";
-import { splitLine } from "./args.ts";
-import { commanderMessage } from "./output.ts";
-import type { Ctx, Op } from "./context.ts";
+import { closeSync, openSync, readSync, writeSync, fstatSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TunkitError, UsageError } from "../common/errors.ts";
+import type { BatchItem, BatchResult } from "../netlink/conn.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import { takeAnywhere } from "./globals.ts";
+import { q, safeLine, splitLine } from "./grammar.ts";
+import { findObject, type WordsFn } from "./objects.ts";
 
-/** A parsed line: its number and what it asks for. */
-export interface BatchLine {
-  line: number;
-  op: Op;
-}
+/** The longest line a batch accepts, in characters (a multipath route with 256 next hops fits). */
+export const MAX_LINE = 64 * 1024;
 
-/** Commands a batch file may not contain. */
-const REFUSED = new Set(["batch", "monitor", "completions"]);
+/** Bytes read from the input at a time. */
+const CHUNK = 1 << 20;
+
+/** Requests per netlink datagram (each ACK costs ~1 KiB of receive buffer until read). */
+const GROUP = 1024;
+
+/** Commands a batch line may not hold. */
+const REFUSED = new Set(["batch", "monitor", "completions", "dump", "echo", "inject", "socks", "http", "doctor", "cleanup", "help"]);
+
+/** Commands parsed by commander, allowed in a batch. */
+const COMMANDER_LINES = new Set(["up", "down"]);
 
 /** A line the system refused; carries the line number. */
 export class BatchLineError extends TunkitError {
@@ -28,190 +48,512 @@ export class BatchLineError extends TunkitError {
   override readonly cause: unknown;
   constructor(line: number, cause: unknown) {
     const e = cause as { message?: string; hint?: string };
-    super(`line ${line}: ${(e?.message ?? String(cause)).replace(/\s*\n\s*/g, " ")}`, e?.hint);
+    super(`line ${line}: ${safeLine(e?.message ?? String(cause))}`, e?.hint);
     this.line = line;
     this.cause = cause;
   }
 }
 
-/** A bad line: a usage error naming the line (nothing has run). */
+/** A bad line: a usage error naming the line. */
 function lineUsage(line: number, e: unknown): UsageError {
   const m = (e as { message?: string })?.message ?? String(e);
-  return new UsageError(`line ${line}: ${m.replace(/\s*\n\s*/g, " ")}`);
+  return new UsageError(`line ${line}: ${safeLine(m)}`);
 }
 
-/**
- * Parses and validates every line of `text` into ops, without touching the system. Throws
- * {@link BatchLineError} (a usage error) naming the first bad line.
- */
-export async function parseBatch(ctx: Ctx, text: string): Promise<BatchLine[]> {
-  const lines: BatchLine[] = [];
-  let current = 0;
-  const base = { ...ctx.opts };
-  ctx.collect = { push: (op) => lines.push({ line: current, op }) };
-  ctx.baseOpts = base;
-  try {
-    if (!ctx.makeProgram) throw new Error("batch needs ctx.makeProgram");
-    const program = await ctx.makeProgram();
-    const src = text.split(/\r?\n/);
-    for (let i = 0; i < src.length; i++) {
-      current = i + 1;
-      let words: string[];
-      try {
-        words = splitLine(src[i]!);
-      } catch (e) {
-        throw lineUsage(current, e);
-      }
-      if (!words.length) continue;
-      if (REFUSED.has(words[0]!)) throw lineUsage(current, `"${words[0]}" cannot run inside a batch`);
-      const before = lines.length;
-      try {
-        await program.parseAsync(words, { from: "user" });
-      } catch (e) {
-        const err = e as { code?: string; message?: string };
-        if (typeof err.code === "string" && err.code.startsWith("commander.")) {
-          throw lineUsage(current, commanderMessage(e as { code: string; message: string }, words));
-        }
-        if (e instanceof UsageError) throw lineUsage(current, e);
-        throw e;
-      }
-      if (ctx.opts.netns !== base.netns) {
-        throw lineUsage(current, "-n/--netns cannot be given inside a batch: give it to batch itself");
-      }
-      if (lines.length === before) throw lineUsage(current, `"${words.join(" ")}" does nothing in a batch`);
-    }
-  } finally {
-    ctx.collect = undefined;
-    ctx.baseOpts = undefined;
-    ctx.opts = base;
-  }
-  return lines;
+/** Options of {@link runBatch}. */
+export interface BatchOptions {
+  /** Keep going after a bad or refused line (report each, exit 1 at the end). */
+  force: boolean;
+  /** Check every line, apply nothing. */
+  check: boolean;
+  /** The batch's own global options, which its lines inherit. */
+  opts: GlobalOptions;
+  /** A file the first pass copies the input into (a pipe is read once; the second pass reads the copy). */
+  tee?: number;
 }
 
-/** Outcome of running a batch. */
+/** Outcome of a batch. */
 export interface BatchReport {
+  /** Lines read (commands, not blank or comment lines). */
+  lines: number;
   /** Lines that ran without error. */
   ok: number;
-  /** Failed lines, in order. */
-  failed: BatchLineError[];
-  /** Lines not run because an earlier one failed (without --force). */
-  skipped: number;
+  /** Bad or refused lines (with --force every one; without, the one that stopped the batch). */
+  failed: number;
+  /** Lines sent behind the failing one and undone. */
+  undone: number;
+  /** The line that stopped the batch (without --force). */
+  stoppedAt?: number;
 }
 
 /**
- * Runs parsed lines in order; consecutive pipelinable ops go through one netlink batch.
- * Without `force`, stops at the first failure (lines already sent in the same pipeline have
- * been applied; the report counts them as ok or failed).
+ * Reads `fd` in chunks and calls `onLine(number, text)` for every line (without its newline;
+ * a trailing "\r" removed). Synchronous reads: a non-blocking fd that is empty (EAGAIN) is
+ * waited on in 1 ms naps. Throws a usage error for a line longer than {@link MAX_LINE}.
  */
-export async function runBatch(ctx: Ctx, lines: readonly BatchLine[], force: boolean): Promise<BatchReport> {
-  const report: BatchReport = { ok: 0, failed: [], skipped: 0 };
-  let i = 0;
-  const stop = () => {
-    report.skipped = lines.length - i;
-  };
-  while (i < lines.length) {
-    const first = lines[i]!;
-    if (!first.op.pipeline) {
-      try {
-        await first.op.run();
-        report.ok++;
-      } catch (e) {
-        report.failed.push(new BatchLineError(first.line, e));
-        i++;
-        if (!force) return (stop(), report);
+export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number): Promise<number> {
+  const buf = new Uint8Array(CHUNK);
+  const dec = new TextDecoder();
+  let carry = "";
+  let n = 0;
+  let nap: Int32Array | undefined;
+  for (;;) {
+    let got: number;
+    try {
+      got = readSync(fd, buf, 0, CHUNK, null);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+        nap ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(nap, 0, 0, 1);
         continue;
       }
-      i++;
-      continue;
+      if (code === "EINTR") continue;
+      if (code === "EISDIR") throw new UsageError("Cannot read the batch input: it is a directory");
+      throw e;
     }
-    // A run of pipelinable lines: build their requests (device names resolved once), send
-    // them together, and map each ack back to its line.
-    const nl = ctx.rtnl();
-    const cache = new Map<string, number>();
-    const items: NetlinkBatchItem[] = [];
-    const itemLines: number[] = [];
-    let buildError: BatchLineError | undefined;
-    while (i < lines.length && lines[i]!.op.pipeline) {
-      const l = lines[i]!;
-      i++;
-      try {
-        items.push(await l.op.pipeline!(nl, cache));
-        itemLines.push(l.line);
-      } catch (e) {
-        buildError = new BatchLineError(l.line, e);
-        if (!force) break;
-        report.failed.push(buildError);
-        buildError = undefined;
+    if (tee !== undefined && got > 0) writeFully(tee, buf.subarray(0, got));
+    const text = got > 0 ? dec.decode(buf.subarray(0, got), { stream: true }) : dec.decode();
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf("\n", start);
+      if (nl < 0) break;
+      let line = carry ? carry + text.slice(start, nl) : text.slice(start, nl);
+      carry = "";
+      start = nl + 1;
+      n++;
+      if (line.length > MAX_LINE) throw new UsageError(`line ${n}: longer than ${MAX_LINE} characters (${line.length})`);
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      const r = onLine(n, line);
+      if (r) await r;
+    }
+    if (start < text.length) carry += text.slice(start);
+    if (carry.length > MAX_LINE) throw new UsageError(`line ${n + 1}: longer than ${MAX_LINE} characters (and no end of line after ${carry.length})`);
+    if (got === 0) break;
+  }
+  if (carry) {
+    n++;
+    const line = carry.endsWith("\r") ? carry.slice(0, -1) : carry;
+    const r = onLine(n, line);
+    if (r) await r;
+  }
+  return n;
+}
+
+function writeFully(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+/** Progress on stderr, when it is a terminal and the batch runs longer than a second. */
+class Progress {
+  private readonly t0 = performance.now();
+  private last = 0;
+  private shown = false;
+  constructor(private readonly write: ((s: string) => void) | undefined) {}
+  tick(what: string, lines: number, errors: number): void {
+    if (!this.write) return;
+    const now = performance.now();
+    if (now - this.t0 < 1000 || now - this.last < 200) return;
+    this.last = now;
+    const rate = Math.round(lines / ((now - this.t0) / 1000));
+    this.write(`\r\x1b[Ktunkit batch: ${what} ${lines.toLocaleString("en-US")} lines, ${rate.toLocaleString("en-US")} lines/s, ${errors} error${errors === 1 ? "" : "s"}`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) this.write?.("\r\x1b[K");
+    this.shown = false;
+  }
+}
+
+/**
+ * Turns one batch line into an op (validated, no syscall): ip objects through their grammar,
+ * `up`/`down` through commander. Returns undefined for blank and comment lines.
+ */
+class LineParser {
+  private readonly fns = new Map<string, WordsFn>();
+  private program: import("@commander-js/extra-typings").Command | undefined;
+
+  constructor(private readonly ctx: Ctx, private readonly base: GlobalOptions) {}
+
+  /** Loads what the line needs (an object's module, commander); then {@link parse} is synchronous. */
+  async prepare(words: readonly string[]): Promise<void> {
+    const w = words[0];
+    if (w === undefined) return;
+    const obj = findObject(w);
+    if (obj && !this.fns.has(obj.name)) this.fns.set(obj.name, await obj.load());
+    if (!obj && COMMANDER_LINES.has(w) && !this.program) {
+      const { buildProgram } = await import("./program.ts");
+      const up = await buildProgram(this.ctx, "up");
+      const down = await buildProgram(this.ctx, "down");
+      up.addCommand(down.commands[0]! as never);
+      this.program = up;
+    }
+  }
+
+  needsPrepare(words: readonly string[]): boolean {
+    const w = words[0];
+    if (w === undefined) return false;
+    const obj = findObject(w);
+    return obj ? !this.fns.has(obj.name) : COMMANDER_LINES.has(w) && !this.program;
+  }
+
+  /** The op of a line's words (throws a UsageError without the line number). */
+  async parse(words0: readonly string[]): Promise<Op> {
+    let words = words0;
+    let opts = this.base;
+    const first = words[0]!;
+    if (first.startsWith("-") && first !== "-") {
+      throw new UsageError(`Option ${q(first)} cannot lead a batch line: give options to batch itself (tunkit -j batch FILE)`);
+    }
+    for (const w of words) {
+      if (w.length > 1 && w.charCodeAt(0) === 45) {
+        opts = { ...this.base };
+        const t = takeAnywhere(words, opts, { ipWords: true });
+        if (t.help) throw new UsageError(`"--help" cannot be used inside a batch: see tunkit ${first} --help`);
+        if (opts.netns !== this.base.netns) throw new UsageError("-n/--netns cannot be given inside a batch: give it to batch itself");
+        if (words.includes("--version") || words.includes("-V")) throw new UsageError(`"--version" cannot be used inside a batch`);
+        words = t.words;
+        break;
       }
     }
-    const results = items.length ? await nl.batch(items) : [];
-    results.forEach((r, k) => {
-      if (r.ok) report.ok++;
-      else report.failed.push(new BatchLineError(itemLines[k]!, r.error));
-    });
-    if (buildError) report.failed.push(buildError);
-    report.failed.sort((a, b) => a.line - b.line);
-    if (!force && report.failed.length) return (stop(), report);
+    const obj = findObject(first);
+    if (obj) return this.fns.get(obj.name)!(this.ctx, words, 1, opts);
+    if (REFUSED.has(first)) throw new UsageError(`${q(first)} cannot run inside a batch`);
+    if (COMMANDER_LINES.has(first)) return this.parseCommander(words, opts);
+    throw new UsageError(`Unknown command ${q(first)} in a batch: expected link, addr, route, rule, list, show, up or down`);
   }
+
+  private async parseCommander(words: readonly string[], opts: GlobalOptions): Promise<Op> {
+    const got: Op[] = [];
+    const ctx = this.ctx;
+    const saved = ctx.opts;
+    ctx.opts = opts;
+    ctx.collect = { push: (op) => got.push(op) };
+    try {
+      await this.program!.parseAsync([...words], { from: "user" });
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (typeof err.code === "string" && err.code.startsWith("commander.")) {
+        throw new UsageError((err.message ?? "bad usage").replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " "));
+      }
+      throw e;
+    } finally {
+      ctx.collect = undefined;
+      ctx.opts = saved;
+    }
+    if (got.length !== 1) throw new UsageError(`${q(words.join(" "))} does nothing in a batch`);
+    const op = got[0]!;
+    return { run: () => ((ctx.opts = opts), op.run()) };
+  }
+}
+
+/** One pipelined request waiting for its datagram. */
+interface Pending {
+  line: number;
+  item: BatchItem;
+  undo?: BatchItem;
+}
+
+/**
+ * Runs a batch read from `fd` (a regular file or a pipe). Without `force`, checks every line
+ * first and needs a second pass over the input: `reopen()` gives the input again (a regular
+ * file is read twice; the caller spools a pipe). Reports through `ctx.sinks.stderr`.
+ */
+export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: BatchOptions): Promise<BatchReport> {
+  const report: BatchReport = { lines: 0, ok: 0, failed: 0, undone: 0 };
+  const parser = new LineParser(ctx, o.opts);
+  const err = (s: string) => ctx.sinks.stderr(s);
+  const progress = new Progress(ctx.sinks.stderrIsTty && !o.opts.quiet ? err : undefined);
+  const parseLine = async (n: number, text: string): Promise<Op | undefined> => {
+    let words: string[];
+    try {
+      words = splitLine(text);
+    } catch (e) {
+      throw lineUsage(n, e);
+    }
+    if (!words.length) return undefined;
+    try {
+      if (parser.needsPrepare(words)) await parser.prepare(words);
+      return await parser.parse(words);
+    } catch (e) {
+      if (e instanceof UsageError) throw lineUsage(n, e);
+      throw e;
+    }
+  };
+
+  if (!o.force) {
+    // Pass 1: every line checked, nothing applied.
+    let checked = 0;
+    await forEachLine(fd, async (n, text) => {
+      if (await parseLine(n, text)) checked++;
+      if ((n & 4095) === 0) progress.tick("checked", n, 0);
+    }, o.tee);
+    report.lines = checked;
+    if (o.check) {
+      progress.clear();
+      return report;
+    }
+    fd = reopen();
+  }
+
+  // Pass 2 (or the only pass with --force): run in order, pipelining what can be.
+  const nl = ctx.rtnl();
+  const devs = new Map<string, number>();
+  const index = (name: string) => devs.get(name)!;
+  let group: Pending[] = [];
+  let stopped = false;
+  let lines = 0;
+
+  const fail = (line: number, e: unknown) => {
+    report.failed++;
+    const f = e instanceof BatchLineError ? e : new BatchLineError(line, e);
+    progress.clear();
+    err(`tunkit: ${f.message}\n`);
+    if (f.hint) err(`hint: ${safeLine(f.hint)}\n`);
+    if (!o.force) {
+      stopped = true;
+      report.stoppedAt = line;
+    }
+  };
+
+  const flush = async () => {
+    if (!group.length) return;
+    const g = group;
+    group = [];
+    const results: BatchResult[] = await nl.batch(g.map((p) => p.item), { stopOnError: !o.force, chunkBytes: 256 * 1024 });
+    let firstBad = -1;
+    for (let k = 0; k < results.length; k++) {
+      const r = results[k]!;
+      if (r.ok) {
+        if (firstBad < 0) report.ok++;
+        continue;
+      }
+      if (!o.force && firstBad >= 0) continue;
+      if (firstBad < 0) firstBad = k;
+      fail(g[k]!.line, r.error);
+    }
+    if (o.force || firstBad < 0) {
+      if (o.force) report.ok += results.filter((r, k) => r.ok && k > firstBad && firstBad >= 0).length;
+      return;
+    }
+    // Undo what ran behind the failing line, last first.
+    const undo: Pending[] = [];
+    for (let k = results.length - 1; k > firstBad; k--) if (results[k]!.ok) undo.push(g[k]!);
+    if (!undo.length) return;
+    const ur = await nl.batch(undo.map((p) => p.undo!));
+    ur.forEach((r, k) => {
+      if (r.ok) report.undone++;
+      else err(`tunkit: line ${undo[k]!.line}: was applied behind line ${g[firstBad]!.line} and could not be undone: ${safeLine(r.error.message)}\n`);
+    });
+  };
+
+  const onLine = async (n: number, text: string) => {
+    if (stopped) return;
+    let op: Op | undefined;
+    try {
+      op = await parseLine(n, text);
+    } catch (e) {
+      if (!o.force) throw e; // checked in pass 1: cannot happen unless the input changed
+      fail(n, e);
+      return;
+    }
+    if (!op) return;
+    lines++;
+    if ((lines & 4095) === 0) progress.tick("applied", lines, report.failed);
+    const req = op.request;
+    if (!req) {
+      await flush();
+      if (stopped) return;
+      devs.clear(); // a listing is harmless, but up/down/link set may rename or remove devices
+      try {
+        await op.run();
+        report.ok++;
+      } catch (e) {
+        if (e instanceof UsageError && !o.force) throw lineUsage(n, e);
+        fail(n, e);
+      }
+      return;
+    }
+    for (const d of req.devs) {
+      if (devs.has(d)) continue;
+      // The device may come from a line still in the group (a rename, an up): send it first.
+      try {
+        devs.set(d, await nl.index(d));
+      } catch (e) {
+        await flush();
+        if (stopped) return;
+        try {
+          devs.set(d, await nl.index(d));
+        } catch (e2) {
+          fail(n, e2 ?? e);
+          return;
+        }
+      }
+    }
+    let built;
+    try {
+      built = req.build(index);
+    } catch (e) {
+      fail(n, e);
+      return;
+    }
+    // Without --force a request with no exact undo goes first in its datagram.
+    if (!o.force && !built.undo && group.length) await flush();
+    if (stopped) return;
+    group.push({ line: n, item: built.item, undo: built.undo });
+    if (group.length >= GROUP) await flush();
+  };
+
+  try {
+    await forEachLine(fd, onLine);
+    if (!stopped) await flush();
+  } finally {
+    progress.clear();
+  }
+  report.lines = lines;
   return report;
 }
 
+/** Opens the batch input: a path, or "-" for stdin. */
+function openInput(file: string): number {
+  if (file === "-") return 0;
+  try {
+    return openSync(file, "r");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new UsageError(`Cannot read batch file ${q(file)}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code ?? (e as Error).message}`);
+  }
+}
+
 /**
- * The `batch` command.
+ * `tunkit batch [--force] [--check] FILE|-` (words after "batch").
+ *
+ * @example
+ * ```ts
+ * import { batchMain } from "./batch.ts";
+ * const code = await batchMain(ctx, ["routes.txt"]);
+ * ```
+ */
+export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<number> {
+  let force = false;
+  let check = false;
+  let file: string | undefined;
+  for (const w of words) {
+    if (w === "--force" || w === "-force" || w === "-f") force = true;
+    else if (w === "--check" || w === "-c") check = true;
+    else if (w.startsWith("-") && w !== "-") throw new UsageError(`Unknown option ${q(w)} for batch: expected --force or --check (see tunkit batch --help)`);
+    else if (file !== undefined) throw new UsageError(`Unexpected word ${q(w)} after the batch file ${q(file)}`);
+    else file = w;
+  }
+  if (file === undefined) throw new UsageError("Missing batch file: expected tunkit batch FILE (or - for stdin)");
+  if (force && check) throw new UsageError("--force and --check cannot be combined: --check applies nothing");
+  const opts = ctx.opts;
+  let fd = openInput(file);
+  let spool: { dir: string; fd: number } | undefined;
+  let isFile = false;
+  try {
+    isFile = fstatSync(fd).isFile();
+  } catch {
+    /* not a file */
+  }
+  try {
+    let reopen: () => number = () => fd;
+    let tee: number | undefined;
+    if (!force && !check) {
+      if (isFile) {
+        // Read it again from the start (stdin redirected from a file: through /proc).
+        reopen = () => {
+          if (fd !== 0) closeSync(fd);
+          fd = openSync(file === "-" ? "/proc/self/fd/0" : file, "r");
+          return fd;
+        };
+        if (file === "-") fd = openSync("/proc/self/fd/0", "r");
+      } else {
+        // A pipe is read once: the checking pass keeps a copy, the running pass reads it.
+        const dir = mkdtempSync(join(tmpdir(), "tunkit-batch-"));
+        const path = join(dir, "input");
+        spool = { dir, fd: openSync(path, "w", 0o600) };
+        tee = spool.fd;
+        reopen = () => {
+          closeSync(spool!.fd);
+          spool!.fd = -1;
+          if (fd !== 0) closeSync(fd);
+          fd = openSync(path, "r");
+          return fd;
+        };
+      }
+    }
+    return finish(ctx, await runBatch(ctx, fd, reopen, { force, check, opts, tee }), { force, check });
+  } finally {
+    if (fd > 0) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    if (spool) {
+      if (spool.fd >= 0) closeSync(spool.fd);
+      rmSync(spool.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function finish(ctx: Ctx, r: BatchReport, o: { force: boolean; check: boolean }): number {
+  if (o.check) {
+    if (!ctx.opts.quiet) ctx.sinks.stdout(`batch: ${r.lines} line${r.lines === 1 ? "" : "s"} checked, nothing applied\n`);
+    return 0;
+  }
+  if (!r.failed) return 0;
+  if (o.force) {
+    ctx.sinks.stderr(`tunkit: batch: ${r.failed} of ${r.lines} lines failed\n`);
+    return 1;
+  }
+  ctx.sinks.stderr(
+    `tunkit: batch stopped at line ${r.stoppedAt}: ${r.ok} line${r.ok === 1 ? "" : "s"} applied before it, none after` +
+      (r.undone ? ` (${r.undone} line${r.undone === 1 ? "" : "s"} sent behind it undone)` : "") + "\n",
+  );
+  return 1;
+}
+
+/**
+ * The `batch` command as commander sees it: only for `--help` pages and completion scripts
+ * (the command itself is {@link batchMain}).
  *
  * @example
  * ```ts
  * import { batchCommand } from "./batch.ts";
- * program.addCommand(batchCommand(ctx));
+ * program.addCommand(await batchCommand());
  * ```
  */
-export function batchCommand(ctx: Ctx) {
+export async function batchCommand() {
+  const { Command, Argument } = await import("@commander-js/extra-typings");
   return new Command("batch")
     .description("run commands from a file (or - for stdin), one per line, like ip -batch")
     .addArgument(new Argument("<file>", "file of commands, or - for stdin"))
-    .option("--force", "keep going after errors; report each and exit 1 at the end")
+    .option("--force", "keep going after errors: run lines as they are read, report each bad or refused line, exit 1 at the end")
+    .option("--check", "check every line and apply nothing (exit 2 at the first bad line)")
     .addHelpText(
       "after",
       `
-Each line holds the words after "tunkit"; "#" starts a comment, blank lines are skipped.
-Every line is validated before anything runs: a bad line changes nothing (exit 2).
-Consecutive route/addr add/del lines are sent pipelined, many per system call.
-Without --force the first failure stops the batch: "line 17: <what the kernel said>".
+Each line holds the words after "tunkit" (link, addr, route, rule, list, show, up, down);
+"#" starts a comment, blank lines are skipped. The input is streamed: any size, bounded memory.
+
+Without --force:
+  Every line is checked before anything runs: a bad line changes nothing ("line 17: …", exit 2).
+  Then the lines run in order; route and address additions are sent pipelined, many per system
+  call, each acknowledged. The first line the system refuses stops the batch (exit 1): the lines
+  before it are applied, none after it (additions sent behind it are undone).
+With --force: lines run as they are read (stdin may be a live feed); every bad or refused line
+  is reported with its number and skipped; exit 1 at the end if any failed.
+A progress line shows on stderr when it is a terminal and the batch takes more than a second
+(-q turns it off).
 
 Examples:
   tunkit batch routes.txt
   printf 'route add 198.51.100.0/24 dev tun0\\nroute add 203.0.113.0/24 dev tun0\\n' | tunkit batch -
+  tunkit batch --check routes.txt && tunkit batch routes.txt
   tunkit -n blue batch --force setup.txt`,
-    )
-    .action(async (file, o) => {
-      let text: string;
-      if (file === "-") text = await ctx.sinks.stdin();
-      else {
-        try {
-          text = readFileSync(file, "utf8");
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          throw new UsageError(`Cannot read batch file "${file}": ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
-        }
-      }
-      const lines = await parseBatch(ctx, text);
-      const report = await runBatch(ctx, lines, !!o.force);
-      if (!report.failed.length) return;
-      for (const f of report.failed) {
-        ctx.sinks.stderr(`tunkit: ${f.message}\n`);
-        if (f.hint) ctx.sinks.stderr(`hint: ${f.hint}\n`);
-      }
-      if (!o.force) {
-        const first = report.failed[0]!;
-        const sentAfter = report.ok + report.failed.length - lines.filter((l) => l.line < first.line).length - 1;
-        ctx.sinks.stderr(
-          `tunkit: stopped at line ${first.line}` +
-            (sentAfter > 0 ? `; ${sentAfter} later line${sentAfter === 1 ? " was" : "s were"} already sent in the same pipeline` : "") +
-            (report.skipped ? `; ${report.skipped} line${report.skipped === 1 ? "" : "s"} not run` : "") + "\n",
-        );
-      } else {
-        ctx.out.info(`batch: ${report.failed.length} of ${report.ok + report.failed.length} lines failed`);
-      }
-      ctx.exitCode = 1;
-    });
+    );
 }

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { Command, Argument } from "@commander-js/extra-typings";
-import { UsageError, linkToIpJson, linkMap, type LinkChanges } from "../mod.ts";
-import { defaultSubcommand, ifName, mtu, parseWords, txqueuelen, wordValue, type WordSpec } from "./args.ts";
-import { setCompletionWords } from "./completions.ts";
-import type { Ctx, Op } from "./context.ts";
+import { UsageError } from "../common/errors.ts";
+import { linkMap, linkToIpJson } from "../netlink/route/json.ts";
+import type { LinkChanges } from "../netlink/rtnl.ts";
+import { ifName, mtu, txqueuelen } from "./args.ts";
+import { parseTail, pickWord, q, wordValue, WordTable, type WordSpec } from "./grammar.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
 import { linkHeadText, printJson } from "./output.ts";
 
 /** Keywords of `link set`. */
@@ -20,6 +21,8 @@ export const LINK_SET_WORDS: Readonly<Record<string, WordSpec>> = {
   txqueuelen: { value: true, aliases: ["txqlen", "qlen"] },
 };
 
+const LINK_SET_TABLE = new WordTable(LINK_SET_WORDS);
+
 /**
  * Parses the words after `link set` into a device and its changes.
  *
@@ -29,25 +32,25 @@ export const LINK_SET_WORDS: Readonly<Record<string, WordSpec>> = {
  * planLinkSet(["tun0", "mtu", "1400", "up"]); // { dev: "tun0", changes: { up: true, mtu: 1400 } }
  * ```
  */
-export function planLinkSet(words: readonly string[]): { dev: string; changes: LinkChanges } {
-  let rest = [...words];
-  if (rest[0] === "dev") rest = rest.slice(1);
-  const dev = rest.shift();
+export function planLinkSet(words: readonly string[], from = 0): { dev: string; changes: LinkChanges } {
+  let at = from;
+  if (words[at] === "dev") at++;
+  const dev = words[at++];
   if (dev === undefined) throw new UsageError('Missing device in "link set": expected link set NAME up|down|mtu N|name NEW|txqueuelen N');
   ifName(dev);
-  const p = parseWords(rest, LINK_SET_WORDS, "link set");
-  if (p.keys.has("up") && p.keys.has("down")) throw new UsageError('Words "up" and "down" given together in "link set"');
+  const p = parseTail(words, at, LINK_SET_TABLE, "link set");
+  if (p.has("up") && p.has("down")) throw new UsageError('Words "up" and "down" given together in "link set"');
   const changes: LinkChanges = {};
-  if (p.keys.has("up")) changes.up = true;
-  if (p.keys.has("down")) changes.up = false;
+  if (p.has("up")) changes.up = true;
+  if (p.has("down")) changes.up = false;
   const m = wordValue(p, "mtu");
   if (m !== undefined) changes.mtu = mtu(m);
   const n = wordValue(p, "name");
   if (n !== undefined) changes.name = ifName(n);
-  const q = wordValue(p, "txqueuelen");
-  if (q !== undefined) changes.txqlen = txqueuelen(q);
+  const qlen = wordValue(p, "txqueuelen");
+  if (qlen !== undefined) changes.txqlen = txqueuelen(qlen);
   if (!Object.keys(changes).length) {
-    throw new UsageError(`Nothing to change in "link set ${dev}": expected up, down, mtu N, name NEW or txqueuelen N`);
+    throw new UsageError(`Nothing to change in "link set ${q(dev).slice(1, -1)}": expected up, down, mtu N, name NEW or txqueuelen N`);
   }
   return { dev, changes };
 }
@@ -58,24 +61,52 @@ export function planLinkSet(words: readonly string[]): { dev: string; changes: L
  * @example
  * ```ts
  * import { linkSetOp } from "./link.ts";
- * await ctx.perform(linkSetOp(ctx, ["tun0", "up"]));
+ * await linkSetOp(ctx, ["tun0", "up"]).run();
  * ```
  */
-export function linkSetOp(ctx: Ctx, words: readonly string[]): Op {
-  const { dev, changes } = planLinkSet(words);
+export function linkSetOp(ctx: Ctx, words: readonly string[], from = 0): Op {
+  const { dev, changes } = planLinkSet(words, from);
   return { run: () => ctx.rtnl().setLink(dev, changes) };
 }
 
+/** The command words of `link`, in help order. */
+export const LINK_VERBS = [{ name: "set" }, { name: "show", aliases: ["list", "ls", "lst"] }] as const;
+
 /**
- * The `link` command group.
+ * `link …` words (`words[at]` is the command word; none means `show`): validates them and
+ * returns the op. Used by the command line and by every `tunkit batch` line.
+ *
+ * @example
+ * ```ts
+ * import { linkWords } from "./link.ts";
+ * await linkWords(ctx, ["link", "set", "tun0", "up"], 1, ctx.opts).run();
+ * ```
+ */
+export function linkWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  const verb = at < words.length ? pickWord(words[at]!, LINK_VERBS, "link").name : "show";
+  if (verb === "set") return linkSetOp(ctx, words, at + 1);
+  let i = at + 1;
+  if (words[i] === "dev") i++;
+  const name = words[i];
+  if (name !== undefined) {
+    ifName(name);
+    if (i + 1 < words.length) throw new UsageError(`Unknown word ${q(words[i + 1]!)} in "link show": expected link show [NAME]`);
+  }
+  return { run: () => showLinks(ctx, name, opts) };
+}
+
+/**
+ * The `link` command group as commander sees it: only for `--help` pages and completion scripts
+ * (the words themselves are parsed by {@link linkWords}).
  *
  * @example
  * ```ts
  * import { linkCommand } from "./link.ts";
- * program.addCommand(linkCommand(ctx));
+ * program.addCommand(await linkCommand());
  * ```
  */
-export function linkCommand(ctx: Ctx) {
+export async function linkCommand() {
+  const [{ Command, Argument }, { setCompletionWords }] = await Promise.all([import("@commander-js/extra-typings"), import("./completions.ts")]);
   const link = new Command("link").description("change or show network links (any kind, not only tun/tap)");
   const set = new Command("set")
     .description("change a link: up, down, mtu N, name NEW, txqueuelen N (several at once)")
@@ -93,10 +124,7 @@ Examples:
   tunkit link set tun0 up
   tunkit link set tun0 mtu 1400 txqueuelen 1000 up
   tunkit link set dev tun0 down name vpn0`,
-    )
-    .action(async (words) => {
-      await ctx.perform(linkSetOp(ctx, words));
-    });
+    );
   setCompletionWords(set, Object.keys(LINK_SET_WORDS), "iface");
   const show = new Command("show")
     .alias("list")
@@ -108,27 +136,21 @@ Examples:
 Examples:
   tunkit link show
   tunkit link show tun0 --json`,
-    )
-    .action((name) => showLinks(ctx, name));
+    );
   setCompletionWords(show, [], "iface");
   link.addCommand(set);
   link.addCommand(show);
-  defaultSubcommand(link, () => showLinks(ctx, undefined));
+  link.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return link;
 }
 
-async function showLinks(ctx: Ctx, name: string | undefined): Promise<void> {
-  if (name !== undefined) ifName(name);
-  await ctx.perform({
-    run: async () => {
-      const nl = ctx.rtnl();
-      const all = await nl.listLinks();
-      const links = name === undefined ? all : [await nl.getLink(name)];
-      const m = linkMap(all);
-      const views = links.map((l) => linkToIpJson(l, { links: m }));
-      const out = ctx.out;
-      if (out.json) printJson(out, views);
-      else for (const v of views) out.line(linkHeadText(v, true));
-    },
-  });
+async function showLinks(ctx: Ctx, name: string | undefined, opts: GlobalOptions): Promise<void> {
+  const nl = ctx.rtnl();
+  const all = await nl.listLinks();
+  const links = name === undefined ? all : [await nl.getLink(name)];
+  const m = linkMap(all);
+  const views = links.map((l) => linkToIpJson(l, { links: m }));
+  const out = ctx.outFor(opts);
+  if (out.json) printJson(out, views);
+  else for (const v of views) out.line(linkHeadText(v, true));
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { writeSync } from "node:fs";
+
 /** Where output goes and how it is shaped. */
 export interface Output {
   /** `--json`: listings print JSON (one array) instead of text. */
@@ -13,6 +15,8 @@ export interface Output {
   quiet: boolean;
   /** Writes text to stdout (a newline is added). */
   line(s: string): void;
+  /** Writes text to stdout as it is. */
+  write(s: string): void;
   /** Writes an informational line to stdout unless quiet. */
   info(s: string): void;
   /** Writes a warning line to stderr (`tunkit: warning: ...`). */
@@ -31,18 +35,138 @@ export interface Output {
  */
 export function makeOutput(
   opts: { json: boolean; quiet: boolean },
-  write: (s: string) => void = (s) => void process.stdout.write(s),
-  writeErr: (s: string) => void = (s) => void process.stderr.write(s),
+  write: (s: string) => void = (s) => stdoutWriter().write(s),
+  writeErr: (s: string) => void = (s) => stderrWriter().write(s),
 ): Output {
   return {
     json: opts.json,
     quiet: opts.quiet,
     line: (s) => write(s + "\n"),
+    write,
     info: (s) => {
       if (!opts.quiet) write(s + "\n");
     },
     warn: (s) => writeErr(`tunkit: warning: ${s}\n`),
   };
+}
+
+/** A write to a closed pipe (EPIPE): the reader went away (`tunkit route list | head`). */
+export class BrokenPipeError extends Error {
+  readonly fd: number;
+  constructor(fd: number) {
+    super(`fd ${fd}: broken pipe`);
+    this.fd = fd;
+  }
+}
+
+/** Exit status of a command whose output pipe closed: 128 + SIGPIPE, as the shell reports it. */
+export const EXIT_BROKEN_PIPE = 141;
+
+let sleeper: Int32Array | undefined;
+const ENC = new TextEncoder();
+
+/**
+ * Writes all of `bytes` to `fd`, synchronously: partial writes are continued; a non-blocking
+ * fd that is full (EAGAIN: Bun turns a stdout pipe non-blocking once process.stdout is touched)
+ * is waited on in 1 ms naps, so nothing is ever dropped; EPIPE becomes {@link BrokenPipeError}.
+ *
+ * @example
+ * ```ts
+ * import { writeAllSync } from "./output.ts";
+ * writeAllSync(1, new TextEncoder().encode("hello\n"));
+ * ```
+ */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+        sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(sleeper, 0, 0, 1);
+        continue;
+      }
+      if (code === "EINTR") continue;
+      if (code === "EPIPE") throw new BrokenPipeError(fd);
+      throw e;
+    }
+  }
+}
+
+/**
+ * A buffered, synchronous writer on a file descriptor. Text collects up to `limit` bytes and
+ * goes out with {@link writeAllSync}; whatever is left is written at the end of the current
+ * task (a microtask), so interactive lines appear at once and a listing of a million routes
+ * costs a few hundred system calls. {@link flush} writes everything now; when it returns, the
+ * bytes are in the kernel (pipe, file or terminal), so exiting afterwards loses nothing.
+ *
+ * @example
+ * ```ts
+ * import { FdWriter } from "./output.ts";
+ * const w = new FdWriter(1);
+ * w.write("hello\n");
+ * w.flush();
+ * ```
+ */
+export class FdWriter {
+  readonly fd: number;
+  private readonly limit: number;
+  private parts: string[] = [];
+  private size = 0;
+  private scheduled = false;
+  private broken: BrokenPipeError | undefined;
+
+  constructor(fd: number, limit = 64 * 1024) {
+    this.fd = fd;
+    this.limit = limit;
+  }
+
+  write(s: string): void {
+    if (this.broken) throw this.broken;
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= this.limit) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        try {
+          this.flush();
+        } catch {
+          /* remembered in this.broken; the next write or flush throws it */
+        }
+      });
+    }
+  }
+
+  flush(): void {
+    if (this.broken) throw this.broken;
+    if (!this.size) return;
+    const s = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
+    this.parts = [];
+    this.size = 0;
+    try {
+      writeAllSync(this.fd, ENC.encode(s));
+    } catch (e) {
+      if (e instanceof BrokenPipeError) this.broken = e;
+      throw e;
+    }
+  }
+}
+
+let out1: FdWriter | undefined;
+let out2: FdWriter | undefined;
+
+/** The process's stdout as an {@link FdWriter} (one per process). */
+export function stdoutWriter(): FdWriter {
+  return (out1 ??= new FdWriter(1));
+}
+
+/** The process's stderr as an {@link FdWriter} (one per process; flushed after every write). */
+export function stderrWriter(): FdWriter {
+  return (out2 ??= new FdWriter(2, 0));
 }
 
 /**

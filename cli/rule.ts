@@ -5,11 +5,14 @@
  *
  * @module
  */
-import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { UsageError, AF, parseTable, parseProtocol, ruleFromSpec, ruleToIpJson, type RuleSpec } from "../mod.ts";
-import { defaultSubcommand, ifName, intInRange, parseWords, routePrefix, wordValue, type WordSpec } from "./args.ts";
-import { setCompletionWords } from "./completions.ts";
-import type { Ctx } from "./context.ts";
+import { UsageError } from "../common/errors.ts";
+import { AF } from "../netlink/route/constants.ts";
+import { ruleToIpJson } from "../netlink/route/json.ts";
+import { parseProtocol, parseTable } from "../netlink/route/names.ts";
+import { ruleFromSpec, type RuleSpec } from "../netlink/rtnl.ts";
+import { ifName, intInRange, routePrefix } from "./args.ts";
+import { parseTail, pickWord, q, wordValue, WordTable, type WordSpec } from "./grammar.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
 import { printJson } from "./output.ts";
 
 /** Keywords of `rule add|del`. */
@@ -27,6 +30,8 @@ export const RULE_WORDS: Readonly<Record<string, WordSpec>> = {
   type: { value: true },
 };
 
+const RULE_TABLE = new WordTable(RULE_WORDS);
+
 /** Rule actions that may lead the words (`ip rule add blackhole from …`). */
 export const RULE_ACTIONS = ["blackhole", "unreachable", "prohibit", "nop"] as const;
 
@@ -40,16 +45,16 @@ export const RULE_ACTIONS = ["blackhole", "unreachable", "prohibit", "nop"] as c
  * // { family: 2, from: "192.0.2.0/24", table: 100, priority: 1000 }
  * ```
  */
-export function planRule(words: readonly string[], context: string, fam: { v4?: boolean; v6?: boolean } = {}, del = false): RuleSpec {
-  const rest = [...words];
+export function planRule(words: readonly string[], context: string, fam: { v4?: boolean; v6?: boolean } = {}, del = false, from = 0): RuleSpec {
+  let at = from;
   let action: RuleSpec["action"];
-  if (rest.length && (RULE_ACTIONS as readonly string[]).includes(rest[0]!)) action = rest.shift() as RuleSpec["action"];
-  const p = parseWords(rest, RULE_WORDS, context);
+  if (at < words.length && (RULE_ACTIONS as readonly string[]).includes(words[at]!)) action = words[at++] as RuleSpec["action"];
+  const p = parseTail(words, at, RULE_TABLE, context);
   const typeWord = wordValue(p, "type");
   if (typeWord !== undefined) {
-    if (action !== undefined) throw new UsageError(`Rule action given twice in "${context}": "${action}" and "${typeWord}"`);
+    if (action !== undefined) throw new UsageError(`Rule action given twice in "${context}": ${q(String(action))} and ${q(typeWord)}`);
     if (!(RULE_ACTIONS as readonly string[]).includes(typeWord) && typeWord !== "unicast") {
-      throw new UsageError(`Invalid rule type "${typeWord}": expected unicast, ${RULE_ACTIONS.join(", ")}`);
+      throw new UsageError(`Invalid rule type ${q(typeWord)}: expected unicast, ${RULE_ACTIONS.join(", ")}`);
     }
     if (typeWord !== "unicast") action = typeWord as RuleSpec["action"];
   }
@@ -59,7 +64,7 @@ export function planRule(words: readonly string[], context: string, fam: { v4?: 
     const v = wordValue(p, k);
     if (v === undefined || v === "all") continue;
     const c = routePrefix(v, family);
-    if (family !== AF.UNSPEC && c.family !== family) throw new UsageError(`Invalid ${k} "${v}": the rule is ${family === AF.INET ? "IPv4" : "IPv6"}`);
+    if (family !== AF.UNSPEC && c.family !== family) throw new UsageError(`Invalid ${k} ${q(v)}: the rule is ${family === AF.INET ? "IPv4" : "IPv6"}`);
     family = c.family;
     spec[k] = `${c.address}/${c.prefixLen}`;
   }
@@ -67,7 +72,7 @@ export function planRule(words: readonly string[], context: string, fam: { v4?: 
   const table = wordValue(p, "table");
   if (table !== undefined) {
     spec.table = parseTable(table);
-    if (spec.table === 0) throw new UsageError(`Invalid table "${table}": expected 1..4294967295 or a name`);
+    if (spec.table === 0) throw new UsageError(`Invalid table ${q(table)}: expected 1..4294967295 or a name`);
   }
   const pref = wordValue(p, "pref");
   if (pref !== undefined) spec.priority = intInRange(pref, "priority", 0, 0xffffffff);
@@ -85,7 +90,7 @@ export function planRule(words: readonly string[], context: string, fam: { v4?: 
   if (sup !== undefined) spec.suppressPrefixlen = intInRange(sup, "suppress_prefixlength", 0, family === AF.INET6 ? 128 : 32);
   const proto = wordValue(p, "proto");
   if (proto !== undefined) spec.protocol = parseProtocol(proto);
-  if (p.keys.has("not")) spec.not = true;
+  if (p.has("not")) spec.not = true;
   if (action !== undefined) spec.action = action;
   if (!del && action === undefined && spec.table === undefined) {
     throw new UsageError(`Missing table in "${context}": expected lookup TABLE or an action (${RULE_ACTIONS.join(", ")})`);
@@ -123,51 +128,82 @@ export function ruleText(j: Record<string, unknown>): string {
   return `${s(j.priority)}:\t${parts.join(" ")}`;
 }
 
-async function listRules(ctx: Ctx, words: readonly string[], fam: { v4?: boolean; v6?: boolean }): Promise<void> {
-  const p = parseWords(words, { table: { value: true, aliases: ["lookup"] }, proto: { value: true, aliases: ["protocol"] } }, "rule list");
+const RULE_LIST_WORDS = new WordTable({ table: { value: true, aliases: ["lookup"] }, proto: { value: true, aliases: ["protocol"] } });
+
+function planRuleList(words: readonly string[], from: number): { table?: number; proto?: number } {
+  const p = parseTail(words, from, RULE_LIST_WORDS, "rule list");
   const t = wordValue(p, "table");
-  const table = t === undefined ? undefined : parseTable(t);
   const pr = wordValue(p, "proto");
-  const proto = pr === undefined ? undefined : parseProtocol(pr);
-  const families = fam.v4 && !fam.v6 ? [AF.INET] : fam.v6 && !fam.v4 ? [AF.INET6] : [AF.INET, AF.INET6];
-  await ctx.perform({
-    run: async () => {
-      const nl = ctx.rtnl();
-      const views: Record<string, unknown>[] = [];
-      for (const family of families) {
-        for (const r of await nl.listRules(family)) {
-          if (table !== undefined && r.table !== table) continue;
-          if (proto !== undefined && r.protocol !== proto) continue;
-          views.push({ ...(families.length > 1 ? { family: family === AF.INET ? "inet" : "inet6" } : {}), ...ruleToIpJson(r) });
-        }
+  return { table: t === undefined ? undefined : parseTable(t), proto: pr === undefined ? undefined : parseProtocol(pr) };
+}
+
+async function listRules(ctx: Ctx, f: { table?: number; proto?: number }, opts: GlobalOptions): Promise<void> {
+  const families = opts.family === AF.INET ? [AF.INET] : opts.family === AF.INET6 ? [AF.INET6] : [AF.INET, AF.INET6];
+  const nl = ctx.rtnl();
+  const views: Record<string, unknown>[] = [];
+  for (const family of families) {
+    for (const r of await nl.listRules(family)) {
+      if (f.table !== undefined && r.table !== f.table) continue;
+      if (f.proto !== undefined && r.protocol !== f.proto) continue;
+      views.push({ ...(families.length > 1 ? { family: family === AF.INET ? "inet" : "inet6" } : {}), ...ruleToIpJson(r) });
+    }
+  }
+  const out = ctx.outFor(opts);
+  if (out.json) printJson(out, views);
+  else {
+    let last: unknown;
+    for (const v of views) {
+      if (families.length > 1 && v.family !== last) {
+        if (last !== undefined) out.line("");
+        last = v.family;
       }
-      const out = ctx.out;
-      if (out.json) printJson(out, views);
-      else {
-        let last: unknown;
-        for (const v of views) {
-          if (families.length > 1 && v.family !== last) {
-            if (last !== undefined) out.line("");
-            last = v.family;
-          }
-          const { family: _f, ...rest } = v;
-          out.line(ruleText(rest));
-        }
-      }
-    },
-  });
+      const { family: _f, ...rest } = v;
+      out.line(ruleText(rest));
+    }
+  }
+}
+
+/** The command words of `rule`, in help order. */
+export const RULE_VERBS = [{ name: "add" }, { name: "del", aliases: ["delete"] }, { name: "list", aliases: ["show", "ls", "lst"] }] as const;
+
+/**
+ * `rule …` words (`words[at]` is the command word; none means `list`): validates them and
+ * returns the op. Used by the command line and by every `tunkit batch` line.
+ *
+ * @example
+ * ```ts
+ * import { ruleWords } from "./rule.ts";
+ * await ruleWords(ctx, ["rule", "add", "from", "192.0.2.0/24", "lookup", "100"], 1, ctx.opts).run();
+ * ```
+ */
+export function ruleWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  const verb = at < words.length ? pickWord(words[at]!, RULE_VERBS, "rule").name : "list";
+  if (verb === "list") {
+    const f = planRuleList(words, at + 1);
+    return { run: () => listRules(ctx, f, opts) };
+  }
+  const del = verb === "del";
+  const fam = { v4: opts.family === AF.INET, v6: opts.family === AF.INET6 };
+  const spec = planRule(words, `rule ${verb}`, fam, del, at + 1);
+  return {
+    run: () => (del ? ctx.rtnl().deleteRule(spec) : ctx.rtnl().addRule(spec)),
+    // No exact undo (the kernel picks a priority when none is given): batch sends it first in its datagram.
+    request: { devs: [], build: () => ({ item: ctx.rtnl().ruleItem(spec, del) }) },
+  };
 }
 
 /**
- * The `rule` command group.
+ * The `rule` command group as commander sees it: only for `--help` pages and completion
+ * scripts (the words themselves are parsed by {@link ruleWords}).
  *
  * @example
  * ```ts
  * import { ruleCommand } from "./rule.ts";
- * program.addCommand(ruleCommand(ctx));
+ * program.addCommand(await ruleCommand());
  * ```
  */
-export function ruleCommand(ctx: Ctx) {
+export async function ruleCommand() {
+  const [{ Command, Argument, Option }, { setCompletionWords }] = await Promise.all([import("@commander-js/extra-typings"), import("./completions.ts")]);
   const group = new Command("rule").description("add, delete and list routing policy rules (ip rule)");
   const WORDS_HELP = `
 Words (like ip rule; any order):
@@ -187,15 +223,7 @@ Words (like ip rule; any order):
       .addArgument(new Argument("<words...>", "[ACTION] [from P] [to P] lookup T [pref N] …"))
       .addOption(new Option("-4", "IPv4 (the default when no prefix says)"))
       .addOption(new Option("-6", "IPv6"))
-      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`)
-      .action(async (words, o) => {
-        const spec = planRule(words, `rule ${verb}`, { v4: !!o["4"], v6: !!o["6"] }, verb === "del");
-        const del = verb === "del";
-        await ctx.perform({
-          run: () => (del ? ctx.rtnl().deleteRule(spec) : ctx.rtnl().addRule(spec)),
-          pipeline: async (nl) => nl.ruleItem(spec, del),
-        });
-      });
+      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`);
     setCompletionWords(c, [...Object.keys(RULE_WORDS), ...RULE_ACTIONS]);
     return c;
   };
@@ -208,9 +236,8 @@ Words (like ip rule; any order):
     .addArgument(new Argument("[words...]", "[table N] [proto P]"))
     .addOption(new Option("-4", "IPv4 only"))
     .addOption(new Option("-6", "IPv6 only"))
-    .addHelpText("after", "\nExamples:\n  tunkit rule list\n  tunkit rule list -4 proto 84 --json")
-    .action((words, o) => listRules(ctx, words, { v4: !!o["4"], v6: !!o["6"] }));
+    .addHelpText("after", "\nExamples:\n  tunkit rule list\n  tunkit rule list -4 proto 84 --json");
   for (const c of [add, del, list]) group.addCommand(c);
-  defaultSubcommand(group, () => listRules(ctx, [], {}));
+  group.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return group;
 }

@@ -50,7 +50,10 @@ const CASES: Array<[string[], string | RegExp]> = [
   [["route", "add", "203.0.113.0/24", "dev", "tk0", "via", "192.0.2.300"], 'tunkit: Invalid gateway "192.0.2.300": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)'],
   [["route", "add", "203.0.113.0/24", "dev", "tk0", "mtu", "1"], 'tunkit: Invalid MTU "1": expected 68..65535'],
   [["route", "del", "203.0.113.0/24", "dev", "bad name"], /^tunkit: Invalid interface name "bad name"/],
-  [["route", "get"], "tunkit: missing required argument 'words'"],
+  [["route", "get"], 'tunkit: Missing address in "route get": expected route get ADDR'],
+  [["route", "replace", "203.0.113.0/24"], 'tunkit: Missing "dev NAME" or "via ADDR" in "route replace": a unicast route needs a device or a gateway'],
+  [["route", "add", "203.0.113.0/24", "dev", "tk0", "\x1b[31mred\x07"], 'tunkit: Unknown word "\\x1b[31mred\\x07" in "route add": expected to, dev, via, metric, table, proto, scope, type, onlink, src, mtu'],
+  [["route", "add", "a".repeat(100_000), "dev", "tk0"], /^tunkit: Invalid IP address "a{56}…" \(100000 characters\): expected/],
   [["route", "list", "table", "nope"], /^tunkit: Invalid table "nope"/],
   [["route", "frob"], 'tunkit: Unknown route command "frob": expected add, del, replace, append, list, get, flush'],
   [["link", "set", "tk0"], /^tunkit: Nothing to change in "link set tk0"/],
@@ -59,15 +62,27 @@ const CASES: Array<[string[], string | RegExp]> = [
   [["link", "set", "tk0", "name", "x y"], /^tunkit: Invalid interface name "x y"/],
   [["monitor", "neigh"], /^tunkit: Unknown word "neigh" in "monitor"/],
   [["monitor", "--count", "0"], 'tunkit: Invalid count "0": expected 1..2147483647'],
-  [["frobnicate"], /^tunkit: unknown command 'frobnicate'/],
-  [["--jsn", "list"], /^tunkit: unknown option '--jsn' \(did you mean --json\?\)/],
-  [["batch"], "tunkit: missing required argument 'file'"],
+  [["frobnicate"], 'tunkit: Unknown command "frobnicate": see tunkit --help'],
+  [["rute", "list"], 'tunkit: Unknown command "rute" (did you mean route?): see tunkit --help'],
+  [["help", "frobnicate"], 'tunkit: No help for "frobnicate": unknown command "frobnicate" (see: tunkit --help)'],
+  [["--jsn", "list"], 'tunkit: Unknown option "--jsn" (did you mean --json?): see tunkit --help'],
+  [["-n", "blue", "frob"], 'tunkit: Unknown command "frob": see tunkit --help'],
+  [["-n", "blue", "down"], "tunkit: missing required argument 'name'"],
+  [["-n", "blue", "down", "x", "y"], "tunkit: too many arguments for 'down'. Expected 1 argument but got 2: x, y. (see: tunkit down --help)"],
+  [["batch"], "tunkit: Missing batch file: expected tunkit batch FILE (or - for stdin)"],
   [["batch", "/nonexistent/tk-batch.txt"], 'tunkit: Cannot read batch file "/nonexistent/tk-batch.txt": no such file'],
   [["-n", "../etc", "list"], 'tunkit: Invalid network namespace name "../etc"'],
-  [["-n"], "tunkit: option '-n, --netns <name>' argument missing"],
+  [["-n"], 'tunkit: Missing value after "-n": expected -n NAME (a network namespace)'],
   [["completions", "tcsh"], 'tunkit: Unknown shell "tcsh": expected bash, zsh or fish'],
   [["down", "tk0", "extra"], /^tunkit: too many arguments for 'down'/],
 ];
+
+test("bare tunkit: the usage on stderr, exit 2 (like ip alone)", () => {
+  const r = spawnSync(process.execPath, [join(root, "cli/main.ts")], { encoding: "utf8" });
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toMatch(/^Usage: tunkit /);
+});
 
 test(`${CASES.length} bad inputs: exit 2, one line, no stack trace, nothing changed`, () => {
   expect(CASES.length).toBeGreaterThanOrEqual(25);

@@ -2,7 +2,7 @@
 // oracle. The CLI runs as `bun cli/main.ts` (the compiled binary has its own test).
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { writeFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -238,6 +238,7 @@ describe("batch", () => {
     expect(r.code).toBe(1);
     expect(r.err.split("\n")[0]).toBe('tunkit: line 2: add route: already exists "198.20.0.0/24" (EEXIST)');
     expect(r.err).toContain("stopped at line 2");
+    expect(r.err).toContain("1 line applied before it, none after");
     expect(ipj("route", "show", "198.20.1.0/24")).toEqual([]);
     ok(["route", "del", "198.20.0.0/24", "dev", "tk0"]);
     const f = tk(["batch", "--force", "-"], text);
@@ -253,12 +254,22 @@ describe("batch", () => {
   });
 });
 
+/** Waits until a NETLINK_ROUTE socket of this namespace has joined multicast group `bit` (a monitor is listening). */
+async function monitorReady(bit: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const rows = readFileSync("/proc/net/netlink", "utf8").trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+    if (rows.some((c) => c[1] === "0" && (parseInt(c[3]!, 16) & bit) !== 0)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the monitor never subscribed");
+}
+
 describe("monitor", () => {
   test("prints ip-monitor-style lines and NDJSON, ends after --count", async () => {
     const child = spawn(process.execPath, [join(root, "cli/main.ts"), "monitor", "route", "--json", "--count", "2"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 700));
+    await monitorReady(1 << 6); // RTNLGRP_IPV4_ROUTE
     ip("route", "add", "198.51.100.128/25", "dev", "tk0");
     ip("route", "del", "198.51.100.128/25", "dev", "tk0");
     const code = await new Promise<number | null>((res) => child.on("exit", res));
@@ -272,7 +283,7 @@ describe("monitor", () => {
     let err = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
-    await new Promise((r) => setTimeout(r, 700));
+    await monitorReady(1 << 0); // RTNLGRP_LINK
     ip("link", "set", "tk1", "mtu", "1300");
     await new Promise((r) => setTimeout(r, 300));
     child.kill("SIGINT");

@@ -53,9 +53,9 @@ describe("word parser", () => {
   test("keys, flags, aliases, positional", () => {
     const p = parseWords(["10.0.0.0/8", "priority", "5", "onlink", "dev", "tun0"], spec, "route add", 1);
     expect(p.positional).toEqual(["10.0.0.0/8"]);
-    expect(p.keys.get("metric")).toBe("5");
-    expect(p.keys.get("onlink")).toBe(true);
-    expect(p.keys.get("dev")).toBe("tun0");
+    expect(p.get("metric")).toBe("5");
+    expect(p.get("onlink")).toBe(true);
+    expect(p.get("dev")).toBe("tun0");
   });
   test("unknown word, twice, missing value", () => {
     expect(usage(() => parseWords(["dev", "a", "bogus"], spec, "route add"))).toBe('Unknown word "bogus" in "route add": expected dev, onlink, metric');
