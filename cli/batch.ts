@@ -172,6 +172,9 @@ class Progress {
  */
 class LineParser {
   private readonly fns = new Map<string, WordsFn>();
+  /** The object word of the previous line and its function (batch files repeat one object). */
+  private last: string | undefined;
+  private lastFn: WordsFn | undefined;
   private program: import("@commander-js/extra-typings").Command | undefined;
 
   constructor(private readonly ctx: Ctx, private readonly base: GlobalOptions) {}
@@ -198,8 +201,11 @@ class LineParser {
     return obj ? !this.fns.has(obj.name) : COMMANDER_LINES.has(w) && !this.program;
   }
 
-  /** The op of a line's words (throws a UsageError without the line number). */
-  async parse(words0: readonly string[]): Promise<Op> {
+  /**
+   * The op of a line's words (throws a UsageError without the line number). Synchronous for
+   * ip-word lines once {@link prepare} has loaded their module; a promise for `up`/`down`.
+   */
+  parse(words0: readonly string[]): Op | Promise<Op> {
     let words = words0;
     let opts = this.base;
     const first = words[0]!;
@@ -217,8 +223,15 @@ class LineParser {
         break;
       }
     }
+    const fn = this.last === first ? this.lastFn : undefined;
+    if (fn) return fn(this.ctx, words, 1, opts);
     const obj = findObject(first);
-    if (obj) return this.fns.get(obj.name)!(this.ctx, words, 1, opts);
+    if (obj) {
+      const f = this.fns.get(obj.name)!;
+      this.last = first;
+      this.lastFn = f;
+      return f(this.ctx, words, 1, opts);
+    }
     if (REFUSED.has(first)) throw new UsageError(`${q(first)} cannot run inside a batch`);
     if (COMMANDER_LINES.has(first)) return this.parseCommander(words, opts);
     throw new UsageError(`Unknown command ${q(first)} in a batch: expected link, addr, route, rule, list, show, up or down`);
@@ -265,7 +278,8 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   const parser = new LineParser(ctx, o.opts);
   const err = (s: string) => ctx.sinks.stderr(s);
   const progress = new Progress(ctx.sinks.stderrIsTty && !o.opts.quiet ? err : undefined);
-  const parseLine = async (n: number, text: string): Promise<Op | undefined> => {
+  /** A line's op (undefined for blank and comment lines); a promise only when a module must load first. */
+  const parseLine = (n: number, text: string): Op | undefined | Promise<Op | undefined> => {
     let words: string[];
     try {
       words = splitLine(text);
@@ -273,21 +287,28 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
       throw lineUsage(n, e);
     }
     if (!words.length) return undefined;
+    const named = (e: unknown): never => {
+      throw e instanceof UsageError ? lineUsage(n, e) : e;
+    };
+    if (parser.needsPrepare(words)) {
+      return parser.prepare(words).then(() => parser.parse(words)).catch(named);
+    }
     try {
-      if (parser.needsPrepare(words)) await parser.prepare(words);
-      return await parser.parse(words);
+      const op = parser.parse(words);
+      return op instanceof Promise ? op.catch(named) : op;
     } catch (e) {
-      if (e instanceof UsageError) throw lineUsage(n, e);
-      throw e;
+      return named(e);
     }
   };
 
   if (!o.force) {
     // Pass 1: every line checked, nothing applied.
     let checked = 0;
-    await forEachLine(fd, async (n, text) => {
-      if (await parseLine(n, text)) checked++;
+    await forEachLine(fd, (n, text) => {
       if ((n & 4095) === 0) progress.tick("checked", n, 0);
+      const op = parseLine(n, text);
+      if (op instanceof Promise) return op.then((x) => void (x && checked++));
+      if (op) checked++;
     }, o.tee);
     report.lines = checked;
     if (o.check) {
@@ -348,48 +369,45 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     });
   };
 
-  const onLine = async (n: number, text: string) => {
+  /** Runs an op that is not pipelined, after the group before it. */
+  const runAlone = async (n: number, op: Op) => {
+    await flush();
     if (stopped) return;
-    let op: Op | undefined;
+    devs.clear(); // a listing is harmless, but up/down/link set may rename or remove devices
     try {
-      op = await parseLine(n, text);
+      await op.run();
+      report.ok++;
     } catch (e) {
-      if (!o.force) throw e; // checked in pass 1: cannot happen unless the input changed
+      if (e instanceof UsageError && !o.force) throw lineUsage(n, e);
       fail(n, e);
-      return;
     }
-    if (!op) return;
-    lines++;
-    if ((lines & 4095) === 0) progress.tick("applied", lines, report.failed);
-    const req = op.request;
-    if (!req) {
-      await flush();
-      if (stopped) return;
-      devs.clear(); // a listing is harmless, but up/down/link set may rename or remove devices
-      try {
-        await op.run();
-        report.ok++;
-      } catch (e) {
-        if (e instanceof UsageError && !o.force) throw lineUsage(n, e);
-        fail(n, e);
-      }
-      return;
-    }
-    for (const d of req.devs) {
+  };
+
+  /** Resolves the devices a request names (a line still in the group may create one: send it first). */
+  const resolve = async (n: number, names: readonly string[]): Promise<boolean> => {
+    for (const d of names) {
       if (devs.has(d)) continue;
-      // The device may come from a line still in the group (a rename, an up): send it first.
       try {
         devs.set(d, await nl.index(d));
-      } catch (e) {
+      } catch {
         await flush();
-        if (stopped) return;
+        if (stopped) return false;
         try {
           devs.set(d, await nl.index(d));
-        } catch (e2) {
-          fail(n, e2 ?? e);
-          return;
+        } catch (e) {
+          fail(n, e);
+          return false;
         }
       }
+    }
+    return true;
+  };
+
+  /** Adds a pipelinable op to the group; a promise only when something must be awaited. */
+  const queue = (n: number, op: Op): void | Promise<void> => {
+    const req = op.request!;
+    for (const d of req.devs) {
+      if (!devs.has(d)) return resolve(n, req.devs).then((ok) => (ok ? queue(n, op) : undefined));
     }
     let built;
     try {
@@ -399,10 +417,42 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
       return;
     }
     // Without --force a request with no exact undo goes first in its datagram.
-    if (!o.force && !built.undo && group.length) await flush();
-    if (stopped) return;
+    if (!o.force && !built.undo && group.length) {
+      return flush().then(() => {
+        if (!stopped) group.push({ line: n, item: built.item });
+      });
+    }
     group.push({ line: n, item: built.item, undo: built.undo });
-    if (group.length >= GROUP) await flush();
+    if (group.length >= GROUP) return flush();
+  };
+
+  const handle = (n: number, op: Op | undefined): void | Promise<void> => {
+    if (!op || stopped) return;
+    lines++;
+    if ((lines & 4095) === 0) progress.tick("applied", lines, report.failed);
+    return op.request ? queue(n, op) : runAlone(n, op);
+  };
+
+  const onLine = (n: number, text: string): void | Promise<void> => {
+    if (stopped) return;
+    let op: Op | undefined | Promise<Op | undefined>;
+    try {
+      op = parseLine(n, text);
+    } catch (e) {
+      if (!o.force) throw e; // checked in pass 1: cannot happen unless the input changed
+      fail(n, e);
+      return;
+    }
+    if (op instanceof Promise) {
+      return op.then(
+        (x) => handle(n, x),
+        (e) => {
+          if (!o.force) throw e;
+          fail(n, e);
+        },
+      );
+    }
+    return handle(n, op);
   };
 
   try {

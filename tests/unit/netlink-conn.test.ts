@@ -142,7 +142,7 @@ describe("batch with stopOnError", () => {
     // Small datagrams: about 10 requests each.
     const res = await nl.batch(items, { stopOnError: true, chunkBytes: 600 });
     expect(sent.length).toBe(1); // the failure is in the first datagram
-    expect(res.length).toBe(sent[0]);
+    expect(res.length).toBe(sent[0]!);
     expect(res.flatMap((r, i) => (r.ok ? [] : [i]))).toEqual([7]);
     const all = await nl.batch(items, { chunkBytes: 600 });
     expect(all.length).toBe(40);
