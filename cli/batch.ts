@@ -89,9 +89,10 @@ export interface BatchReport {
 /**
  * Reads `fd` in chunks and calls `onLine(number, text)` for every line (without its newline;
  * a trailing "\r" removed). Synchronous reads: a non-blocking fd that is empty (EAGAIN) is
- * waited on in 1 ms naps. Throws a usage error for a line longer than {@link MAX_LINE}.
+ * waited on in 1 ms naps; `onChunkEnd` runs after the lines of every chunk, before the next
+ * read. Throws a usage error for a line longer than {@link MAX_LINE}.
  */
-export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number): Promise<number> {
+export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number, onChunkEnd?: () => Promise<void>): Promise<number> {
   const buf = new Uint8Array(CHUNK);
   const dec = new TextDecoder();
   let carry = "";
@@ -128,6 +129,8 @@ export async function forEachLine(fd: number, onLine: (n: number, line: string) 
       if (r) await r;
     }
     if (start < text.length) carry += text.slice(start);
+    // Before the next read (which may wait for a live feed), finish what this chunk started.
+    if (onChunkEnd) await onChunkEnd();
     if (carry.length > MAX_LINE) throw new UsageError(`line ${n + 1}: longer than ${MAX_LINE} characters (and no end of line after ${carry.length})`);
     if (got === 0) break;
   }
@@ -145,15 +148,31 @@ function writeFully(fd: number, b: Uint8Array): void {
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
-/** Progress on stderr, when it is a terminal and the batch runs longer than a second. */
-class Progress {
-  private readonly t0 = performance.now();
+/**
+ * The progress line on stderr: shown only when there is a terminal to show it on (`write` is
+ * undefined otherwise) and after the batch has run for a second; redrawn at most 5 times a
+ * second; {@link clear} erases it before an error line or at the end.
+ *
+ * @example
+ * ```ts
+ * import { Progress } from "./batch.ts";
+ * let t = 0;
+ * const p = new Progress((s) => process.stderr.write(s), () => t);
+ * t = 1500;
+ * p.tick("applied", 150000, 0); // "[Ktunkit batch: applied 150,000 lines, 100,000 lines/s, 0 errors"
+ * p.clear();
+ * ```
+ */
+export class Progress {
+  private readonly t0: number;
   private last = 0;
   private shown = false;
-  constructor(private readonly write: ((s: string) => void) | undefined) {}
+  constructor(private readonly write: ((s: string) => void) | undefined, private readonly clock: () => number = () => performance.now()) {
+    this.t0 = clock();
+  }
   tick(what: string, lines: number, errors: number): void {
     if (!this.write) return;
-    const now = performance.now();
+    const now = this.clock();
     if (now - this.t0 < 1000 || now - this.last < 200) return;
     this.last = now;
     const rate = Math.round(lines / ((now - this.t0) / 1000));
@@ -261,6 +280,9 @@ class LineParser {
   }
 }
 
+/** Thrown from a line callback to stop reading once the batch has stopped. */
+const STOP = Symbol("stop");
+
 /** One pipelined request waiting for its datagram. */
 interface Pending {
   line: number;
@@ -277,7 +299,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   const report: BatchReport = { lines: 0, ok: 0, failed: 0, undone: 0 };
   const parser = new LineParser(ctx, o.opts);
   const err = (s: string) => ctx.sinks.stderr(s);
-  const progress = new Progress(ctx.sinks.stderrIsTty && !o.opts.quiet ? err : undefined);
+  const progress = new Progress(!o.opts.quiet && ctx.sinks.stderrIsTty?.() ? err : undefined);
   /** A line's op (undefined for blank and comment lines); a promise only when a module must load first. */
   const parseLine = (n: number, text: string): Op | undefined | Promise<Op | undefined> => {
     let words: string[];
@@ -328,16 +350,18 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
 
   const fail = (line: number, e: unknown) => {
     report.failed++;
-    const f = e instanceof BatchLineError ? e : new BatchLineError(line, e);
     progress.clear();
-    err(`tunkit: ${f.message}\n`);
-    if (f.hint) err(`hint: ${safeLine(f.hint)}\n`);
+    if (e instanceof UsageError && e.message.startsWith(`line ${line}: `)) err(`tunkit: ${e.message}\n`);
+    else {
+      const f = e instanceof BatchLineError ? e : new BatchLineError(line, e);
+      err(`tunkit: ${f.message}\n`);
+      if (f.hint) err(`hint: ${safeLine(f.hint)}\n`);
+    }
     if (!o.force) {
       stopped = true;
       report.stoppedAt = line;
     }
   };
-
   const flush = async () => {
     if (!group.length) return;
     const g = group;
@@ -433,30 +457,32 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     return op.request ? queue(n, op) : runAlone(n, op);
   };
 
+  /** A bad line under --force: reported after the lines before it (their group goes first). */
+  const bad = async (n: number, e: unknown) => {
+    if (!o.force) throw e; // checked in pass 1: cannot happen unless the input changed
+    lines++;
+    await flush();
+    fail(n, e);
+  };
+
   const onLine = (n: number, text: string): void | Promise<void> => {
-    if (stopped) return;
+    if (stopped) throw STOP; // nothing more to read
     let op: Op | undefined | Promise<Op | undefined>;
     try {
       op = parseLine(n, text);
     } catch (e) {
-      if (!o.force) throw e; // checked in pass 1: cannot happen unless the input changed
-      fail(n, e);
-      return;
+      return bad(n, e);
     }
-    if (op instanceof Promise) {
-      return op.then(
-        (x) => handle(n, x),
-        (e) => {
-          if (!o.force) throw e;
-          fail(n, e);
-        },
-      );
-    }
+    if (op instanceof Promise) return op.then((x) => handle(n, x), (e) => bad(n, e));
     return handle(n, op);
   };
 
   try {
-    await forEachLine(fd, onLine);
+    try {
+      await forEachLine(fd, onLine, undefined, flush);
+    } catch (e) {
+      if (e !== STOP) throw e;
+    }
     if (!stopped) await flush();
   } finally {
     progress.clear();

@@ -27,7 +27,7 @@ export interface Sinks {
   /** Writes out whatever is buffered (run() calls it before returning). */
   flush?(): void;
   /** True when stderr is a terminal (progress lines). */
-  stderrIsTty?: boolean;
+  stderrIsTty?(): boolean;
 }
 
 /** The shared state of one CLI invocation. */

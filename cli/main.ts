@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { isatty } from "node:tty";
+import { readlinkSync } from "node:fs";
 import { UsageError } from "../common/errors.ts";
 import type { Ctx, GlobalOptions, Sinks } from "./context.ts";
 import { parseGlobals, takeAnywhere, distance } from "./globals.ts";
@@ -48,15 +48,14 @@ export function processSinks(): Sinks {
       out.flush();
       err.flush();
     },
-    get stderrIsTty() {
-      return isTty(2);
-    },
+    stderrIsTty: () => isTty(2),
   };
 }
 
+/** Whether `fd` is a terminal (the symlink /proc/self/fd/N names a tty or pts device): no node:tty at start-up. */
 function isTty(fd: number): boolean {
   try {
-    return isatty(fd);
+    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(readlinkSync(`/proc/self/fd/${fd}`));
   } catch {
     return false;
   }
@@ -69,7 +68,7 @@ function isTty(fd: number): boolean {
  * @example
  * ```ts
  * import { describeError } from "./main.ts";
- * import { isatty } from "node:tty";
+ * import { readlinkSync } from "node:fs";
 import { UsageError } from "../common/errors.ts";
  * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), []);
  * // { code: 2, lines: ['tunkit: Invalid MTU "0": expected 68..65535'] }
