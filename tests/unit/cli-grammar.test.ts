@@ -7,7 +7,7 @@ import { matches, parseTail, pickWord, q, safeLine, splitLine, WordTable } from 
 import { parseGlobals, takeAnywhere } from "../../cli/globals.ts";
 import { Progress } from "../../cli/batch.ts";
 import { routeWords } from "../../cli/route.ts";
-import { Ctx } from "../../cli/context.ts";
+import { Ctx, type GlobalOptions } from "../../cli/context.ts";
 
 const usage = (fn: () => unknown): string => {
   try {
@@ -125,7 +125,7 @@ describe("global options", () => {
     expect(usage(() => parseGlobals(["-n"]))).toBe('Missing value after "-n": expected -n NAME (a network namespace)');
   });
   test("--json and --netns anywhere; -4/-6/-q/-h only for ip words", () => {
-    const o = { json: false, quiet: false };
+    const o: GlobalOptions = { json: false, quiet: false };
     expect(takeAnywhere(["route", "list", "--json", "--netns", "x", "-6"], o, { ipWords: true })).toEqual({ words: ["route", "list"], help: false });
     expect(o).toEqual({ json: true, quiet: false, netns: "x", family: 10 });
     const d = { json: false, quiet: false };
