@@ -36,12 +36,14 @@ export interface Cidr {
  * ```
  */
 export function ifName(s: string): string {
-  if (goodNames.has(s)) return s;
+  if (s === lastName || goodNames.has(s)) return (lastName = s);
   checkIfName(s);
   if (goodNames.size >= 1024) goodNames.clear();
   goodNames.add(s);
-  return s;
+  return (lastName = s);
 }
+
+let lastName = "";
 
 /** Names already validated (a batch names the same few devices on every line). */
 const goodNames = new Set<string>();
@@ -127,11 +129,24 @@ export function ipAddress(s: string, family: number = AF.UNSPEC, what = "address
  * ```
  */
 export function intInRange(s: string, what: string, min: number, max: number): number {
-  const n = /^(0|[1-9]\d{0,11})$/.test(s) ? Number(s) : /^0x[0-9a-f]{1,8}$/i.test(s) ? Number(s) : NaN;
+  const n = decimal(s) ?? (/^0x[0-9a-f]{1,8}$/i.test(s) ? Number(s) : NaN);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`Invalid ${what} "${s}": expected ${min}..${max}`);
   }
   return n;
+}
+
+/** A decimal without leading zeros (up to 12 digits), or undefined: the common case without a regex. */
+function decimal(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0 || n > 12 || (n > 1 && s.charCodeAt(0) === 48)) return undefined;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 /** MTU range the CLI accepts (the kernel checks the device's own min/max after). */

@@ -1,19 +1,21 @@
 /**
  * `tunkit batch FILE|-`: one command per line (the words after `tunkit`), like `ip -batch`,
  * streamed: the input is read in chunks and every line goes through the one grammar of ip's
- * words (cli/grammar.ts and the object modules), never through commander. Memory stays bounded
- * whatever the input's size; a line longer than {@link MAX_LINE} is refused with its number.
+ * words (cli/grammar.ts and the object modules), never through commander; lines run as they
+ * are read (a live feed on stdin works), route/address additions pipelined many per system
+ * call with an ACK each. Memory stays bounded whatever the input's size; a line longer than
+ * {@link MAX_LINE} is refused with its number.
  *
- * What happens on errors (the help says the same):
- * - Without `--force`, the whole input is checked first (a pipe is kept in a temporary file
- *   meanwhile): a bad line changes nothing (exit 2, `line N: …`). Then the lines run in order,
- *   route/address additions pipelined many per system call with an ACK each. The first line
- *   the system refuses stops the batch (exit 1): every line before it is applied and none after
- *   it. Lines already sent behind it in the same datagram are undone (an added route or address
- *   is deleted again); a line without an exact undo (a delete, a replace, a rule) is always the
- *   first of its datagram, so nothing after a failure needs undoing that cannot be.
- * - With `--force`, one pass: lines run as they are read (a live feed works), every bad or
- *   refused line is reported with its number and skipped, and the status is 1 at the end.
+ * What happens on errors (the help says the same), as `ip -batch` does: the first bad line
+ * (exit 2) or the first line the system refuses (exit 1) stops the batch. Every line before it
+ * is applied, none after it: lines already sent behind a refused one in the same datagram are
+ * undone (an added route or address is deleted again), and a line without an exact undo (a
+ * delete, a replace, a rule) always goes first in its datagram, so nothing after a failure
+ * ever needs an undo that cannot be exact.
+ * - `--check-first`: every line is checked before any runs (a pipe is kept in a temporary file
+ *   meanwhile), so a bad line changes nothing.
+ * - `--check`: every line is checked, nothing runs.
+ * - `--force`: every bad or refused line is reported with its number and skipped; exit 1 at the end.
  *
  * @module
  */
@@ -66,6 +68,8 @@ export interface BatchOptions {
   force: boolean;
   /** Check every line, apply nothing. */
   check: boolean;
+  /** Check every line before running any (needs `reopen` to read the input twice). */
+  checkFirst?: boolean;
   /** The batch's own global options, which its lines inherit. */
   opts: GlobalOptions;
   /** A file the first pass copies the input into (a pipe is read once; the second pass reads the copy). */
@@ -84,6 +88,8 @@ export interface BatchReport {
   undone: number;
   /** The line that stopped the batch (without --force). */
   stoppedAt?: number;
+  /** The batch stopped at a bad line (a usage error, thrown), not a refused one. */
+  badLine?: boolean;
 }
 
 /**
@@ -159,7 +165,8 @@ function writeFully(fd: number, b: Uint8Array): void {
  * let t = 0;
  * const p = new Progress((s) => process.stderr.write(s), () => t);
  * t = 1500;
- * p.tick("applied", 150000, 0); // "[Ktunkit batch: applied 150,000 lines, 100,000 lines/s, 0 errors"
+ * p.tick("applied", 150000, 0); // "
+[Ktunkit batch: applied 150,000 lines, 100,000 lines/s, 0 errors"
  * p.clear();
  * ```
  */
@@ -291,7 +298,7 @@ interface Pending {
 }
 
 /**
- * Runs a batch read from `fd` (a regular file or a pipe). Without `force`, checks every line
+ * Runs a batch read from `fd` (a regular file or a pipe). With `checkFirst`, checks every line
  * first and needs a second pass over the input: `reopen()` gives the input again (a regular
  * file is read twice; the caller spools a pipe). Reports through `ctx.sinks.stderr`.
  */
@@ -323,7 +330,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     }
   };
 
-  if (!o.force) {
+  if (o.check || o.checkFirst) {
     // Pass 1: every line checked, nothing applied.
     let checked = 0;
     await forEachLine(fd, (n, text) => {
@@ -340,7 +347,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     fd = reopen();
   }
 
-  // Pass 2 (or the only pass with --force): run in order, pipelining what can be.
+  // Run in order, pipelining what can be.
   const nl = ctx.rtnl();
   const devs = new Map<string, number>();
   const index = (name: string) => devs.get(name)!;
@@ -402,7 +409,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
       await op.run();
       report.ok++;
     } catch (e) {
-      if (e instanceof UsageError && !o.force) throw lineUsage(n, e);
+      if (e instanceof UsageError) return bad(n, lineUsage(n, e));
       fail(n, e);
     }
   };
@@ -457,11 +464,17 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     return op.request ? queue(n, op) : runAlone(n, op);
   };
 
-  /** A bad line under --force: reported after the lines before it (their group goes first). */
+  /** A bad line: reported after the lines before it have run (their group goes first). */
   const bad = async (n: number, e: unknown) => {
-    if (!o.force) throw e; // checked in pass 1: cannot happen unless the input changed
     lines++;
     await flush();
+    if (stopped) return; // one of those was refused: that is where the batch stopped
+    if (!o.force) {
+      report.badLine = true;
+      report.stoppedAt = n;
+      stopped = true;
+      throw e;
+    }
     fail(n, e);
   };
 
@@ -481,7 +494,16 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     try {
       await forEachLine(fd, onLine, undefined, flush);
     } catch (e) {
-      if (e !== STOP) throw e;
+      if (e === STOP) {
+        /* stopped at a refused line */
+      } else if (e instanceof UsageError) {
+        // A bad line (or one too long): the lines before it run first, unless one of them is refused.
+        if (!report.badLine && !stopped) await flush();
+        if (report.badLine || !stopped) {
+          const before = report.ok ? `${report.ok} line${report.ok === 1 ? "" : "s"} before it applied` : "nothing applied";
+          throw new UsageError(`${e.message} (batch stopped there: ${before}, none after)`);
+        }
+      } else throw e;
     }
     if (!stopped) await flush();
   } finally {
@@ -514,16 +536,19 @@ function openInput(file: string): number {
 export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<number> {
   let force = false;
   let check = false;
+  let checkFirst = false;
   let file: string | undefined;
   for (const w of words) {
     if (w === "--force" || w === "-force" || w === "-f") force = true;
     else if (w === "--check" || w === "-c") check = true;
-    else if (w.startsWith("-") && w !== "-") throw new UsageError(`Unknown option ${q(w)} for batch: expected --force or --check (see tunkit batch --help)`);
+    else if (w === "--check-first") checkFirst = true;
+    else if (w.startsWith("-") && w !== "-") throw new UsageError(`Unknown option ${q(w)} for batch: expected --force, --check-first or --check (see tunkit batch --help)`);
     else if (file !== undefined) throw new UsageError(`Unexpected word ${q(w)} after the batch file ${q(file)}`);
     else file = w;
   }
   if (file === undefined) throw new UsageError("Missing batch file: expected tunkit batch FILE (or - for stdin)");
   if (force && check) throw new UsageError("--force and --check cannot be combined: --check applies nothing");
+  if (checkFirst && (force || check)) throw new UsageError(`--check-first cannot be combined with ${force ? "--force" : "--check"}`);
   const opts = ctx.opts;
   let fd = openInput(file);
   let spool: { dir: string; fd: number } | undefined;
@@ -536,7 +561,7 @@ export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<num
   try {
     let reopen: () => number = () => fd;
     let tee: number | undefined;
-    if (!force && !check) {
+    if (checkFirst) {
       if (isFile) {
         // Read it again from the start (stdin redirected from a file: through /proc).
         reopen = () => {
@@ -560,7 +585,7 @@ export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<num
         };
       }
     }
-    return finish(ctx, await runBatch(ctx, fd, reopen, { force, check, opts, tee }), { force, check });
+    return finish(ctx, await runBatch(ctx, fd, reopen, { force, check, checkFirst, opts, tee }), { force, check });
   } finally {
     if (fd > 0) {
       try {
@@ -608,28 +633,29 @@ export async function batchCommand() {
   return new Command("batch")
     .description("run commands from a file (or - for stdin), one per line, like ip -batch")
     .addArgument(new Argument("<file>", "file of commands, or - for stdin"))
-    .option("--force", "keep going after errors: run lines as they are read, report each bad or refused line, exit 1 at the end")
-    .option("--check", "check every line and apply nothing (exit 2 at the first bad line)")
+    .option("--force", "keep going: report every bad or refused line with its number, skip it, exit 1 at the end")
+    .option("--check-first", "check every line before running any: a bad line changes nothing")
+    .option("--check", "check every line, run none")
     .addHelpText(
       "after",
       `
 Each line holds the words after "tunkit" (link, addr, route, rule, list, show, up, down);
-"#" starts a comment, blank lines are skipped. The input is streamed: any size, bounded memory.
+"#" starts a comment, blank lines are skipped. The input is streamed (any size, bounded
+memory) and lines run as they are read, so stdin may be a live feed; route and address
+additions are sent pipelined, many per system call, each acknowledged.
 
-Without --force:
-  Every line is checked before anything runs: a bad line changes nothing ("line 17: …", exit 2).
-  Then the lines run in order; route and address additions are sent pipelined, many per system
-  call, each acknowledged. The first line the system refuses stops the batch (exit 1): the lines
-  before it are applied, none after it (additions sent behind it are undone).
-With --force: lines run as they are read (stdin may be a live feed); every bad or refused line
-  is reported with its number and skipped; exit 1 at the end if any failed.
+Like ip -batch, the first bad line (exit 2) or the first line the system refuses (exit 1)
+stops the batch: the lines before it are applied, none after it (additions already sent
+behind a refused line are undone). The error names the line: "line 17: …".
+With --check-first nothing runs unless every line is good (a pipe is kept in a temporary
+file meanwhile). With --force every bad or refused line is reported and skipped.
 A progress line shows on stderr when it is a terminal and the batch takes more than a second
 (-q turns it off).
 
 Examples:
   tunkit batch routes.txt
   printf 'route add 198.51.100.0/24 dev tun0\\nroute add 203.0.113.0/24 dev tun0\\n' | tunkit batch -
-  tunkit batch --check routes.txt && tunkit batch routes.txt
+  tunkit batch --check-first routes.txt
   tunkit -n blue batch --force setup.txt`,
     );
 }

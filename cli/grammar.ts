@@ -138,6 +138,11 @@ export class WordTable {
   readonly names: readonly string[];
   /** Word (or alias) -> slot. */
   private readonly bySlot = new Map<string, number>();
+  /**
+   * The same, by first character: [word, slot] pairs. Words sliced from a line are fresh
+   * strings; comparing a few candidates of the right first letter is cheaper than hashing them.
+   */
+  private readonly byFirst: Array<Array<[string, number]> | undefined> = [];
   /** Slot -> takes a value. */
   readonly valued: readonly boolean[];
 
@@ -146,13 +151,26 @@ export class WordTable {
     this.names = Object.keys(spec);
     this.valued = this.names.map((k) => spec[k]!.value);
     this.names.forEach((k, i) => {
-      this.bySlot.set(k, i);
-      for (const a of spec[k]!.aliases ?? []) this.bySlot.set(a, i);
+      for (const w of [k, ...(spec[k]!.aliases ?? [])]) {
+        this.bySlot.set(w, i);
+        const c = w.charCodeAt(0);
+        if (c < 128) (this.byFirst[c] ??= []).push([w, i]);
+      }
     });
   }
 
   /** The slot of a word (a keyword or an alias), or -1. */
   slotOf(word: string): number {
+    const c = word.charCodeAt(0);
+    if (c < 128) {
+      const cands = this.byFirst[c];
+      if (cands === undefined) return -1;
+      for (let i = 0; i < cands.length; i++) {
+        const cand = cands[i]!;
+        if (cand[0].length === word.length && cand[0] === word) return cand[1];
+      }
+      return -1;
+    }
     return this.bySlot.get(word) ?? -1;
   }
 

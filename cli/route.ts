@@ -16,7 +16,7 @@ import { routeFromSpec, type RouteGetOptions, type RouteMode, type RouteSpec } f
 import type { BatchItem } from "../netlink/conn.ts";
 import { ifName, intInRange, ipAddress, mtu } from "./args.ts";
 import { parseTail, pickWord, q, wordValue, WordTable, type WordSpec } from "./grammar.ts";
-import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import type { BuiltRequest, Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
 import { printJson, routeText } from "./output.ts";
 
 /** Keywords of `route add|del|replace`. */
@@ -47,14 +47,39 @@ const LEAD_TYPES = new Set(ROUTE_TYPES);
 /** Gateways already validated (batch files repeat a handful of them): text -> family. */
 const gatewayCache = new Map<string, number>();
 
+let lastGateway = "";
+let lastGatewayFamily = 0;
+
 function gatewayFamily(via: string): number {
+  if (via === lastGateway) return lastGatewayFamily;
   let f = gatewayCache.get(via);
   if (f === undefined) {
     f = ipAddress(via, undefined, "gateway").family;
     if (gatewayCache.size > 1024) gatewayCache.clear();
     gatewayCache.set(via, f);
   }
+  lastGateway = via;
+  lastGatewayFamily = f;
   return f;
+}
+
+/** Table names and numbers already parsed (a batch names one or two tables). */
+const tableCache = new Map<string, number>();
+
+let lastTable = "";
+let lastTableId = 0;
+
+function tableId(text: string): number {
+  if (text === lastTable) return lastTableId;
+  let t = tableCache.get(text);
+  if (t === undefined) {
+    t = parseTable(text);
+    if (tableCache.size > 1024) tableCache.clear();
+    tableCache.set(text, t);
+  }
+  lastTable = text;
+  lastTableId = t;
+  return t;
 }
 
 /** True when `bytes` has bits set beyond the first `len`. */
@@ -111,7 +136,7 @@ export function planRouteWire(words: readonly string[], context: string, del = f
   const table = v[R.table];
   if (table !== undefined) {
     if (table === "all") throw new UsageError(`Invalid table "all" in "${context}": only route list takes it`);
-    spec.table = parseTable(table);
+    spec.table = tableId(table);
     if (spec.table === 0) throw new UsageError(`Invalid table ${q(table)}: expected 1..4294967295 or a name`);
   }
   const proto = v[R.proto];
@@ -186,30 +211,40 @@ function subjectOf(spec: RouteSpec): string {
 export function routeOp(ctx: Ctx, verb: string, words: readonly string[], from = 0): Op {
   const mode = MODES[verb];
   if (mode === undefined) throw new UsageError(`Unknown route command ${q(verb)}`);
-  const del = mode === "delete";
-  const { spec, wire } = planRouteWire(words, `route ${verb}`, del, from);
-  const dev = typeof spec.dev === "string" ? spec.dev : undefined;
-  const type = del ? RTM.DELROUTE : RTM.NEWROUTE;
-  const flags = MODE_FLAGS[mode]!;
-  const op = OP_NAME[mode]!;
-  return {
-    run: () => {
-      const nl = ctx.rtnl();
-      return mode === "delete" ? nl.deleteRoute(spec) : mode === "replace" ? nl.replaceRoute(spec) : mode === "append" ? nl.appendRoute(spec) : nl.addRoute(spec);
-    },
-    request: {
-      devs: dev === undefined ? NO_DEVS : [dev],
-      build(index) {
-        const w: RouteWire = dev === undefined ? wire : { ...wire, oif: index(dev) };
-        const subject = subjectOf(spec);
-        const item: BatchItem = { type, flags, body: (bw) => encodeRoute(bw, w), op, subject };
-        if (mode !== "create") return { item };
-        // An added route did not exist before (NLM_F_EXCL): deleting it with the same key undoes it.
-        const u: RouteWire = w.family === AF.INET6 && !w.priority ? { ...w, priority: IP6_RT_PRIO_USER } : w;
-        return { item, undo: { type: RTM.DELROUTE, flags: 0, body: (bw) => encodeRoute(bw, u), op: "undo add route", subject } };
-      },
-    },
-  };
+  const { spec, wire } = planRouteWire(words, `route ${verb}`, mode === "delete", from);
+  return new RouteLine(ctx, mode, spec, wire);
+}
+
+/** A validated route add/del/replace/append: an {@link Op} and its pipelined request in one object (a batch makes a million). */
+class RouteLine implements Op, PipelineRequest {
+  readonly request: PipelineRequest = this;
+  readonly devs: readonly string[];
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly mode: RouteMode | "delete",
+    readonly spec: RouteSpec,
+    private readonly wire: RouteWire,
+  ) {
+    this.devs = typeof spec.dev === "string" ? [spec.dev] : NO_DEVS;
+  }
+
+  run(): Promise<void> {
+    const nl = this.ctx.rtnl();
+    const m = this.mode;
+    return m === "delete" ? nl.deleteRoute(this.spec) : m === "replace" ? nl.replaceRoute(this.spec) : m === "append" ? nl.appendRoute(this.spec) : nl.addRoute(this.spec);
+  }
+
+  build(index: (name: string) => number): BuiltRequest {
+    const dev = this.devs[0];
+    const w: RouteWire = dev === undefined ? this.wire : { ...this.wire, oif: index(dev) };
+    const subject = subjectOf(this.spec);
+    const mode = this.mode;
+    const item: BatchItem = { type: mode === "delete" ? RTM.DELROUTE : RTM.NEWROUTE, flags: MODE_FLAGS[mode]!, body: (bw) => encodeRoute(bw, w), op: OP_NAME[mode]!, subject };
+    if (mode !== "create") return { item };
+    // An added route did not exist before (NLM_F_EXCL): deleting it with the same key undoes it.
+    const u: RouteWire = w.family === AF.INET6 && !w.priority ? { ...w, priority: IP6_RT_PRIO_USER } : w;
+    return { item, undo: { type: RTM.DELROUTE, flags: 0, body: (bw) => encodeRoute(bw, u), op: "undo add route", subject } };
+  }
 }
 
 const NO_DEVS: readonly string[] = [];

@@ -135,6 +135,19 @@ function quadFast(text: string): Uint8Array | undefined {
   return out;
 }
 
+/** 1 to 3 decimal digits as a number (what /^\d{1,3}$/ accepts), or NaN. */
+function smallDecimal(p: string): number {
+  const n = p.length;
+  if (n < 1 || n > 3) return NaN;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = p.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 /**
  * Parses IPv4 (four-part dotted decimal only) or IPv6 text into 4 or 16 bytes; with `version`,
  * only that family.
@@ -188,7 +201,7 @@ export function parseCidr(text: string, version?: 4 | 6): Cidr {
   const max = bytes.length * 8;
   if (slash < 0) return { bytes, prefix: max };
   const p = text.slice(slash + 1);
-  const prefix = /^\d{1,3}$/.test(p) ? Number(p) : NaN;
+  const prefix = smallDecimal(p);
   if (!(prefix >= 0 && prefix <= max)) {
     throw new UsageError(`Invalid prefix length "${p}" for IPv${max === 32 ? 4 : 6}: expected 0..${max}`);
   }

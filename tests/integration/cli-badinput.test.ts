@@ -101,9 +101,9 @@ test(`${CASES.length} bad inputs: exit 2, one line, no stack trace, nothing chan
   expect(state()).toBe(before);
 });
 
-test("a batch with a bad line is a usage error too, and runs nothing", () => {
+test("a batch with a bad line is a usage error too, and with --check-first runs nothing", () => {
   const before = state();
-  const r = spawnSync(process.execPath, [join(root, "cli/main.ts"), "batch", "-"], {
+  const r = spawnSync(process.execPath, [join(root, "cli/main.ts"), "batch", "--check-first", "-"], {
     encoding: "utf8",
     input: "route add 203.0.113.0/25 dev tk0\nroute add 203.0.113.128/25 dev tk0 metric lots\n",
   });

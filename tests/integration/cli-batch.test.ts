@@ -1,5 +1,6 @@
 // `tunkit batch` against the kernel, with `ip -j` as the oracle: what the help promises about
-// bad lines (nothing applied), refused lines (stop there, nothing after it stays applied),
+// bad lines (stop there; with --check-first nothing applied), refused lines (stop there,
+// nothing after it stays applied),
 // --force (lines run as they are read), bounded input (long lines, /dev/zero), and lines that
 // are not commands (--version, --help).
 import { afterAll, beforeAll, describe, expect } from "bun:test";
@@ -35,18 +36,29 @@ beforeAll(() => {
   sh("ip", "link", "set", "tk1", "up");
 });
 
-describe("bad lines change nothing (the whole input is checked first)", () => {
-  itest("a bad last line of 100,000: exit 2 naming line and word, no route added (file and pipe)", () => {
+describe("a bad line: exit 2 naming line and word", () => {
+  itest("like ip -batch: the lines before it run, none after it", () => {
+    const r = tk(["batch", "-"], "route add 10.8.0.1/32 dev tk0\nroute add 10.8.0.2/32 dev tk0\nroute add 10.8.0.3/33 dev tk0\nroute add 10.8.0.4/32 dev tk0\n");
+    expect([r.code, r.out]).toEqual([2, ""]);
+    expect(r.err).toBe('tunkit: line 3: Invalid prefix length "33" for IPv4: expected 0..32 (batch stopped there: 2 lines before it applied, none after)\n');
+    expect(routes().filter((d) => d.startsWith("10.8."))).toEqual(["10.8.0.1", "10.8.0.2"]);
+  });
+
+  itest("--check-first: a bad last line of 100,000 changes nothing (file and pipe)", () => {
     const lines = Array.from({ length: 100_000 }, (_, i) => `route add 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32 dev tk0 table 200`);
     lines.push("route add 10.200.0.0/16 dev tk0 table 200 frobnicate");
     const text = lines.join("\n") + "\n";
     const want = 'tunkit: line 100001: Unknown word "frobnicate" in "route add": expected to, dev, via, metric, table, proto, scope, type, onlink, src, mtu\n';
-    const a = tk(["batch", file("bad.txt", text)]);
+    const a = tk(["batch", "--check-first", file("bad.txt", text)]);
     expect([a.code, a.err]).toEqual([2, want]);
     expect(routes("200")).toEqual([]);
-    const b = tk(["batch", "-"], text);
+    const b = tk(["batch", "--check-first", "-"], text);
     expect([b.code, b.err]).toEqual([2, want]);
     expect(routes("200")).toEqual([]);
+    // The same input without a bad line, from a pipe, through the temporary copy: all applied.
+    const c = tk(["batch", "--check-first", "-"], lines.slice(0, 1000).join("\n") + "\n");
+    expect([c.code, c.err]).toEqual([0, ""]);
+    expect(routes("200").length).toBe(1000);
   });
 
   itest("--version, --help, route add --help and leading options are usage errors inside a batch", () => {
@@ -61,7 +73,7 @@ describe("bad lines change nothing (the whole input is checked first)", () => {
       ["batch -", 'line 2: "batch" cannot run inside a batch'],
       ["dump tk0", 'line 2: "dump" cannot run inside a batch'],
     ]) {
-      const r = tk(["batch", "-"], `route add 10.9.0.0/16 dev tk0\n${line}\n`);
+      const r = tk(["batch", "--check-first", "-"], `route add 10.9.0.0/16 dev tk0\n${line}\n`);
       expect([line, r.code, r.out]).toEqual([line, 2, ""]);
       expect(r.err.startsWith(`tunkit: ${msg}`)).toBe(true);
       expect(r.err.split("\n").length).toBe(2);
@@ -72,7 +84,7 @@ describe("bad lines change nothing (the whole input is checked first)", () => {
   itest("control characters and NULs of a bad line are escaped in the error", () => {
     const r = tk(["batch", "-"], "route add 10.9.0.0/16 dev tk0 \x1b[2J\x00\x07\n");
     expect(r.code).toBe(2);
-    expect(r.err).toBe('tunkit: line 1: Unknown word "\\x1b[2J\\x00\\x07" in "route add": expected to, dev, via, metric, table, proto, scope, type, onlink, src, mtu\n');
+    expect(r.err).toBe('tunkit: line 1: Unknown word "\\x1b[2J\\x00\\x07" in "route add": expected to, dev, via, metric, table, proto, scope, type, onlink, src, mtu (batch stopped there: nothing applied, none after)\n');
   });
 
   itest("--check applies nothing and says how many lines it checked", () => {
@@ -153,11 +165,15 @@ describe("--force", () => {
 
 describe("bounded input", () => {
   itest("a 1 MB line is refused with its number, nothing applied", () => {
-    const r = tk(["batch", "-"], `route add 10.40.0.1/32 dev tk0\nroute add ${"1".repeat(1 << 20)}\n`);
+    const r = tk(["batch", "--check-first", "-"], `route add 10.40.0.1/32 dev tk0\nroute add ${"1".repeat(1 << 20)}\n`);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^tunkit: line 2: longer than 65536 characters/);
     expect(r.err.split("\n").length).toBe(2);
     expect(routes()).not.toContain("10.40.0.1");
+    const d = tk(["batch", "-"], `route add 10.40.0.1/32 dev tk0\nroute add ${"1".repeat(1 << 20)}\n`);
+    expect(d.code).toBe(2);
+    expect(d.err).toMatch(/^tunkit: line 2: longer than 65536 characters .*\(batch stopped there: 1 line before it applied, none after\)\n$/);
+    expect(routes()).toContain("10.40.0.1");
   });
 
   itest("batch /dev/zero stops at once: exit 2, line 1 too long", () => {

@@ -224,10 +224,10 @@ describe("batch", () => {
     expect(routes.length).toBe(50);
     expect(ipj("addr", "show", "dev", "tk0")[0].addr_info.map((a: any) => a.local)).toContain("192.0.2.77");
   });
-  test("a bad line anywhere: exit 2, its line number, nothing changed", () => {
+  test("a bad line anywhere with --check-first: exit 2, its line number, nothing changed", () => {
     writeFileSync(join(tmp, "bad.txt"), "route add 198.19.0.0/24 dev tk0\n\nroute add 198.19.1.0/33 dev tk0\n");
     const before = ip("-j", "route", "show");
-    const r = tk(["batch", join(tmp, "bad.txt")]);
+    const r = tk(["batch", "--check-first", join(tmp, "bad.txt")]);
     expect(r.code).toBe(2);
     expect(r.err).toBe('tunkit: line 3: Invalid prefix length "33" for IPv4: expected 0..32\n');
     expect(ip("-j", "route", "show")).toBe(before);
