@@ -312,7 +312,14 @@ async function listRoutes(ctx: Ctx, f: RouteFilter, opts: GlobalOptions): Promis
   const out = ctx.outFor(opts);
   const jctx = { links };
   const json = out.json;
+  // Text goes out in pieces of a few hundred routes: no per-route write, no whole-listing string.
+  let piece: string[] = [];
   let first = true;
+  const emit = () => {
+    if (!piece.length) return;
+    out.write(json ? piece.join(",") : piece.join("\n") + "\n");
+    piece = [];
+  };
   if (json) out.write("[");
   for (const family of f.families) {
     await nl.conn.dump(
@@ -330,14 +337,17 @@ async function listRoutes(ctx: Ctx, f: RouteFilter, opts: GlobalOptions): Promis
         // Like ip, a listing filtered by one table does not repeat the table on each route.
         if (table) delete v.table;
         if (json) {
-          out.write(first ? JSON.stringify(v) : "," + JSON.stringify(v));
-          first = false;
-        } else out.line(routeText(v));
+          if (first) first = false;
+          else if (!piece.length) piece.push("");
+          piece.push(JSON.stringify(v));
+        } else piece.push(routeText(v));
+        if (piece.length >= 512) emit();
         return undefined;
       },
       "list routes",
     );
   }
+  emit();
   if (json) out.write("]\n");
 }
 
