@@ -6,6 +6,7 @@
  */
 import { UsageError } from "../common/errors.ts";
 import { NLM_F } from "../netlink/core/message.ts";
+import type { ByteWriter } from "../netlink/core/writer.ts";
 import { RTM } from "../netlink/route/constants.ts";
 import { encodeAddress } from "../netlink/route/addr.ts";
 import { linkAddressesToIpJson, linkMap } from "../netlink/route/json.ts";
@@ -104,19 +105,20 @@ export function addressOp(ctx: Ctx, verb: "add" | "del", words: readonly string[
   const del = verb === "del";
   const spec = planAddress(words, `addr ${verb}`, from);
   const dev = spec.dev as string;
+  let body: (w: ByteWriter) => void = () => {};
   return {
     run: () => (del ? ctx.rtnl().deleteAddress(spec) : ctx.rtnl().addAddress(spec)),
     request: {
       devs: [dev],
       build(index) {
         const a = addressFromSpec(spec, index(dev), del);
-        const body = (w: import("../netlink/core/writer.ts").ByteWriter) => encodeAddress(w, a);
-        const item = del
+        body = (w) => encodeAddress(w, a);
+        return del
           ? { type: RTM.DELADDR, flags: 0, body, op: "delete address", subject: spec.address }
           : { type: RTM.NEWADDR, flags: NLM_F.CREATE | NLM_F.EXCL, body, op: "add address", subject: spec.address };
-        // An added address did not exist before (NLM_F_EXCL): deleting it undoes it.
-        return del ? { item } : { item, undo: { type: RTM.DELADDR, flags: 0, body, op: "undo add address", subject: spec.address } };
       },
+      // An added address did not exist before (NLM_F_EXCL): deleting it undoes it.
+      undo: del ? undefined : () => ({ type: RTM.DELADDR, flags: 0, body, op: "undo add address", subject: spec.address }),
     },
   };
 }

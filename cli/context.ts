@@ -109,23 +109,19 @@ export class Ctx {
   }
 }
 
-/** A netlink request as `tunkit batch` pipelines it, and its exact inverse when there is one. */
-export interface BuiltRequest {
-  item: BatchItem;
-  /**
-   * Undoes `item` exactly once it succeeded (the added route deleted). Present only when the
-   * inverse is exact: batch then sends later lines in the same datagram and rolls them back if
-   * an earlier one fails; a request without one goes first in its datagram.
-   */
-  undo?: BatchItem;
-}
-
 /** The pipelinable form of an op. */
 export interface PipelineRequest {
   /** Device names `build` needs as indexes. */
   devs: readonly string[];
   /** Builds the request; `index(name)` gives a device's index (resolved by the caller first). */
-  build(index: (name: string) => number): BuiltRequest;
+  build(index: (name: string) => number): BatchItem;
+  /**
+   * The exact inverse of the built request once it succeeded (the added route deleted), called
+   * only when it must be undone. Present only when such an inverse exists: batch then sends later
+   * lines in the same datagram as this one and undoes them if an earlier one fails; a request
+   * without it goes first in its datagram.
+   */
+  undo?(): BatchItem;
 }
 
 /**

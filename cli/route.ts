@@ -16,7 +16,7 @@ import { routeFromSpec, type RouteGetOptions, type RouteMode, type RouteSpec } f
 import type { BatchItem } from "../netlink/conn.ts";
 import { ifName, intInRange, ipAddress, mtu } from "./args.ts";
 import { parseTail, pickWord, q, wordValue, WordTable, type WordSpec } from "./grammar.ts";
-import type { BuiltRequest, Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
+import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
 import { printJson, routeText } from "./output.ts";
 
 /** Keywords of `route add|del|replace`. */
@@ -216,9 +216,14 @@ export function routeOp(ctx: Ctx, verb: string, words: readonly string[], from =
 }
 
 /** A validated route add/del/replace/append: an {@link Op} and its pipelined request in one object (a batch makes a million). */
-class RouteLine implements Op, PipelineRequest {
+class RouteLine implements Op, PipelineRequest, BatchItem {
   readonly request: PipelineRequest = this;
   readonly devs: readonly string[];
+  readonly type: number;
+  readonly flags: number;
+  readonly op: string;
+  /** Only route additions have an exact undo (see {@link undoAdd}). */
+  readonly undo: (() => BatchItem) | undefined;
   constructor(
     private readonly ctx: Ctx,
     private readonly mode: RouteMode | "delete",
@@ -226,6 +231,10 @@ class RouteLine implements Op, PipelineRequest {
     private readonly wire: RouteWire,
   ) {
     this.devs = typeof spec.dev === "string" ? [spec.dev] : NO_DEVS;
+    this.type = mode === "delete" ? RTM.DELROUTE : RTM.NEWROUTE;
+    this.flags = MODE_FLAGS[mode]!;
+    this.op = OP_NAME[mode]!;
+    this.undo = mode === "create" ? RouteLine.prototype.undoAdd : undefined; // called as this.undo()
   }
 
   run(): Promise<void> {
@@ -234,16 +243,26 @@ class RouteLine implements Op, PipelineRequest {
     return m === "delete" ? nl.deleteRoute(this.spec) : m === "replace" ? nl.replaceRoute(this.spec) : m === "append" ? nl.appendRoute(this.spec) : nl.addRoute(this.spec);
   }
 
-  build(index: (name: string) => number): BuiltRequest {
+  /** The request is this object itself: its device resolved into the wire form it encodes. */
+  build(index: (name: string) => number): BatchItem {
     const dev = this.devs[0];
-    const w: RouteWire = dev === undefined ? this.wire : { ...this.wire, oif: index(dev) };
-    const subject = subjectOf(this.spec);
-    const mode = this.mode;
-    const item: BatchItem = { type: mode === "delete" ? RTM.DELROUTE : RTM.NEWROUTE, flags: MODE_FLAGS[mode]!, body: (bw) => encodeRoute(bw, w), op: OP_NAME[mode]!, subject };
-    if (mode !== "create") return { item };
-    // An added route did not exist before (NLM_F_EXCL): deleting it with the same key undoes it.
+    if (dev !== undefined) (this.wire as { oif?: number }).oif = index(dev);
+    return this;
+  }
+
+  body(w: import("../netlink/core/writer.ts").ByteWriter): void {
+    encodeRoute(w, this.wire);
+  }
+
+  get subject(): string {
+    return subjectOf(this.spec);
+  }
+
+  /** An added route did not exist before (NLM_F_EXCL): deleting it with the same key undoes it. */
+  undoAdd(): BatchItem {
+    const w = this.wire;
     const u: RouteWire = w.family === AF.INET6 && !w.priority ? { ...w, priority: IP6_RT_PRIO_USER } : w;
-    return { item, undo: { type: RTM.DELROUTE, flags: 0, body: (bw) => encodeRoute(bw, u), op: "undo add route", subject } };
+    return { type: RTM.DELROUTE, flags: 0, body: (bw) => encodeRoute(bw, u), op: "undo add route", subject: this.subject };
   }
 }
 

@@ -188,7 +188,7 @@ export function ruleWords(ctx: Ctx, words: readonly string[], at: number, opts: 
   return {
     run: () => (del ? ctx.rtnl().deleteRule(spec) : ctx.rtnl().addRule(spec)),
     // No exact undo (the kernel picks a priority when none is given): batch sends it first in its datagram.
-    request: { devs: [], build: () => ({ item: ctx.rtnl().ruleItem(spec, del) }) },
+    request: { devs: [], build: () => ctx.rtnl().ruleItem(spec, del) },
   };
 }
 

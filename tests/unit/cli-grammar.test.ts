@@ -162,13 +162,12 @@ describe("batch progress line", () => {
 describe("route words", () => {
   const ctx = new Ctx({ stdout() {}, stderr() {} });
   test("the request of a route add and its exact undo", () => {
-    const op = routeWords(ctx, ["route", "add", "2001:db8::/64", "dev", "tk0"], 1, ctx.opts);
-    const b = op.request!.build(() => 7);
-    expect(b.item.op).toBe("add route");
-    expect(b.undo!.op).toBe("undo add route");
-    const del = routeWords(ctx, ["route", "del", "2001:db8::/64", "dev", "tk0"], 1, ctx.opts).request!.build(() => 7);
-    expect(del.undo).toBeUndefined();
-    expect(routeWords(ctx, ["route", "replace", "10.0.0.0/8", "dev", "tk0"], 1, ctx.opts).request!.build(() => 7).undo).toBeUndefined();
+    const req = routeWords(ctx, ["route", "add", "2001:db8::/64", "dev", "tk0"], 1, ctx.opts).request!;
+    expect(req.build(() => 7).op).toBe("add route");
+    expect(req.undo!().op).toBe("undo add route");
+    expect(req.undo!().subject).toBe("2001:db8::/64");
+    expect(routeWords(ctx, ["route", "del", "2001:db8::/64", "dev", "tk0"], 1, ctx.opts).request!.undo).toBeUndefined();
+    expect(routeWords(ctx, ["route", "replace", "10.0.0.0/8", "dev", "tk0"], 1, ctx.opts).request!.undo).toBeUndefined();
   });
   test("a unicast route needs a device or a gateway; the bad word is named first", () => {
     expect(usage(() => routeWords(ctx, ["route", "replace", "203.0.113.0/24"], 1, ctx.opts))).toBe('Missing "dev NAME" or "via ADDR" in "route replace": a unicast route needs a device or a gateway');
