@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TunkitError, UsageError } from "../common/errors.ts";
 import type { BatchItem, BatchResult } from "../netlink/conn.ts";
-import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
 import { takeAnywhere } from "./globals.ts";
 import { q, safeLine, splitLine } from "./grammar.ts";
 import { findObject, type WordsFn } from "./objects.ts";
@@ -294,7 +294,8 @@ const STOP = Symbol("stop");
 interface Pending {
   line: number;
   item: BatchItem;
-  undo?: BatchItem;
+  /** The request (its `undo()` is the exact inverse, when it has one). */
+  req?: PipelineRequest;
 }
 
 /**
@@ -393,7 +394,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     const undo: Pending[] = [];
     for (let k = results.length - 1; k > firstBad; k--) if (results[k]!.ok) undo.push(g[k]!);
     if (!undo.length) return;
-    const ur = await nl.batch(undo.map((p) => p.undo!));
+    const ur = await nl.batch(undo.map((p) => p.req!.undo!()));
     ur.forEach((r, k) => {
       if (r.ok) report.undone++;
       else err(`tunkit: line ${undo[k]!.line}: was applied behind line ${g[firstBad]!.line} and could not be undone: ${safeLine(r.error.message)}\n`);
@@ -440,20 +441,20 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     for (const d of req.devs) {
       if (!devs.has(d)) return resolve(n, req.devs).then((ok) => (ok ? queue(n, op) : undefined));
     }
-    let built;
+    let item: BatchItem;
     try {
-      built = req.build(index);
+      item = req.build(index);
     } catch (e) {
       fail(n, e);
       return;
     }
     // Without --force a request with no exact undo goes first in its datagram.
-    if (!o.force && !built.undo && group.length) {
+    if (!o.force && !req.undo && group.length) {
       return flush().then(() => {
-        if (!stopped) group.push({ line: n, item: built.item });
+        if (!stopped) group.push({ line: n, item });
       });
     }
-    group.push({ line: n, item: built.item, undo: built.undo });
+    group.push({ line: n, item, req: req.undo ? req : undefined });
     if (group.length >= GROUP) return flush();
   };
 
