@@ -231,14 +231,14 @@ class LineParser {
    * The op of a line's words (throws a UsageError without the line number). Synchronous for
    * ip-word lines once {@link prepare} has loaded their module; a promise for `up`/`down`.
    */
-  parse(words0: readonly string[]): Op | Promise<Op> {
+  parse(words0: readonly string[], dashes = true): Op | Promise<Op> {
     let words = words0;
     let opts = this.base;
     const first = words[0]!;
     if (first.startsWith("-") && first !== "-") {
       throw new UsageError(`Option ${q(first)} cannot lead a batch line: give options to batch itself (tunkit -j batch FILE)`);
     }
-    for (const w of words) {
+    if (dashes) for (const w of words) {
       if (w.length > 1 && w.charCodeAt(0) === 45) {
         opts = { ...this.base };
         const t = takeAnywhere(words, opts, { ipWords: true });
@@ -324,7 +324,8 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
       return parser.prepare(words).then(() => parser.parse(words)).catch(named);
     }
     try {
-      const op = parser.parse(words);
+      // Options in a line are rare: look for them only when the text has " -".
+      const op = parser.parse(words, text.charCodeAt(0) === 45 || text.includes(" -") || text.includes("\t-"));
       return op instanceof Promise ? op.catch(named) : op;
     } catch (e) {
       return named(e);
