@@ -56,15 +56,18 @@ export type { Route, RouteMetrics } from "./netlink/route/route.ts";
 
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";
-export { diagnose, capEff, CAP_NET_ADMIN, type Check, type DoctorSources } from "./tun/doctor.ts";
-export { ensureTun, removeTun, validateEnsureTun, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
+export { diagnose, capEff, probeNetAdmin, CAP_NET_ADMIN, type Check, type DoctorSources, type NetAdminProbe } from "./tun/doctor.ts";
+export { ensureTun, removeTun, validateEnsureTun, anyUserWarning, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./tun/ensure.ts";
 
 // --- packets (pure): decode, format, checksums, build, pcap, filter ---------------------------
 export { decode } from "./packet/decode.ts";
 export type * from "./packet/types.ts";
 export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
-export { PacketPrinter, printable, asciiJson, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
+export { isWrappedLink, unwrapLink, innerIp, type Unwrapped } from "./packet/linklayer.ts";
+export { compileBpf, runBpf, encodeBpf, bpfText, type BpfInsn, type BpfOptions } from "./packet/bpf.ts";
+export { formatTcpOptions, type TcpOptionsText, type TcpOptionsEnd } from "./packet/tcp-options.ts";
+export { PacketPrinter, printable, asciiJson, asciiText, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
 export { echoReply, echoReplyAt } from "./packet/echo.ts";
 export { echoReplyFrame, isNeighbourReply, DEFAULT_ECHO_MAC, ARP_FRAME_LEN, NA_FRAME_LEN, type FrameResponder } from "./packet/echo-frame.ts";
 export {
@@ -87,7 +90,13 @@ export {
   openCapture, describeTarget, chooseMode, CaptureClock,
   type Capture, type CaptureMode, type CaptureOptions, type CaptureStats, type CaptureEnd, type CaptureTarget,
 } from "./tun/capture.ts";
-export { PcapSink, CaptureFileReader, linkTypeForDevice, type PcapSinkOptions, type CaptureFileRecord } from "./tun/capture-file.ts";
+export {
+  PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem,
+  type PcapSinkOptions, type CaptureFileRecord, type CaptureProblem,
+} from "./tun/capture-file.ts";
+export {
+  CaptureWriter, fileIdOfFd, refuseSameFile, rotatedName, strftime, type CaptureWriterOptions, type RotateOptions, type FileId,
+} from "./tun/capture-rotate.ts";
 export {
   PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd,
 } from "./tun/sniff.ts";

@@ -10,11 +10,11 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { openSync, readSync, closeSync } from "node:fs";
+import { openSync, readSync, closeSync, unlinkSync, existsSync } from "node:fs";
 import {
-  UsageError, TunkitError, MalformedError, compileFilter, linkTypeOf, openCapture, PcapSink, CaptureFileReader, MAX_CAPLEN,
-  PacketPrinter, printable, pcapLinkTypeName,
-  type PacketFilter, type LinkType, type CaptureMode, type Capture, type CaptureStats, type PrintOptions,
+  UsageError, TunkitError, MalformedError, compileFilter, linkTypeOf, openCapture, describeTarget, CaptureFileReader, MAX_CAPLEN,
+  PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, compileBpf, bpfText, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem,
+  type PacketFilter, type LinkType, type CaptureMode, type Capture, type CaptureStats, type PrintOptions, type RotateOptions, type FileId,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
@@ -31,6 +31,22 @@ export interface DumpPlan {
   mode: CaptureMode | "auto";
   bufferBytes?: number;
   print: PrintOptions;
+  /** -D: list the devices one can capture on, and exit. */
+  list?: boolean;
+  /** -l: write each line out at once. */
+  lineBuffered?: boolean;
+  /** -U: write each packet to the -w file at once. */
+  packetBuffered?: boolean;
+  /** -w format: pcap, or pcapng (--pcapng, or a .pcapng name). */
+  format: "pcap" | "pcapng";
+  /** -C/-G/-W rotation of the -w file. */
+  rotate: RotateOptions;
+  /** -q: no banner, no hex (warnings still print). */
+  quiet: boolean;
+  /** false (--no-kernel-filter): filter in user space only, even when sniffing. */
+  kernelFilter?: boolean;
+  /** -d: print the kernel filter program (tcpdump -d's notation) and exit. */
+  dumpProgram?: boolean;
 }
 
 /** Flags of `dump` as commander hands them over. */
@@ -46,27 +62,79 @@ export interface DumpFlags {
   attach?: boolean;
   sniff?: boolean;
   bufferSize?: string;
+  /** -i IFACE (tcpdump's way; then every word is the filter). */
+  interface?: string;
+  /** -n / -nn: tcpdump's "don't resolve" (tunkit never resolves): accepted, no effect. */
+  n?: number;
+  v?: number;
+  S?: boolean;
+  t?: number;
+  A?: number;
+  l?: boolean;
+  U?: boolean;
+  D?: boolean;
+  pcapng?: boolean;
+  G?: string;
+  C?: string;
+  W?: string;
+  q?: boolean;
+  timeStampPrecision?: string;
+  /** commander's --no-kernel-filter. */
+  kernelFilter?: boolean;
+  d?: boolean;
+}
+
+/** Filter words that cannot be an interface name: `dump icmp` is a missing interface, not a device "icmp". */
+const FILTER_WORDS: ReadonlySet<string> = new Set(["icmp", "icmp6", "tcp", "udp", "arp", "ip", "ip6", "host", "net", "port", "src", "dst", "and", "or", "not", "!", "(", "&&", "||"]);
+
+/**
+ * Parses `-C SIZE` as tcpdump does: millions of bytes, or with a k/m/g suffix KiB/MiB/GiB.
+ *
+ * @example
+ * ```ts
+ * import { parseFileSize } from "./dump.ts";
+ * parseFileSize("2"); parseFileSize("500k"); // 2000000, 512000
+ * ```
+ */
+export function parseFileSize(v: string): number {
+  const m = /^(\d{1,9})([kKmMgG]?)$/.exec(v);
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !(n > 0)) throw new UsageError(`Invalid file size "${v}": expected millions of bytes (-C 10), or with k, m or g (-C 500k)`);
+  const unit = { "": 1_000_000, k: 1024, m: 1 << 20, g: 1 << 30 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  return n * unit;
 }
 
 /**
- * Validates `dump` arguments (words = `[IFACE] [filter words...]`). Throws UsageError.
+ * Validates `dump` arguments (words = `[IFACE] [filter words...]`, or only the filter with
+ * `-i IFACE` or `-r FILE`). Throws UsageError.
  *
  * @example
  * ```ts
  * import { planDump } from "./dump.ts";
  * const p = planDump(["tun0", "icmp", "and", "host", "10.1.1.2"], { count: "6" }, { json: false, quiet: false });
  * p.iface; p.count; p.filter?.expression; // "tun0", 6, "icmp and host 10.1.1.2"
+ * planDump(["icmp"], { interface: "tun0", n: 2, v: 1 }, { json: false, quiet: false }).print.verbose; // 1
  * ```
  */
 export function planDump(words: readonly string[], f: DumpFlags, g: { json: boolean; quiet: boolean }): DumpPlan {
   let iface: string | undefined;
   let rest = words;
-  if (f.read === undefined) {
-    if (words.length === 0) throw new UsageError("Missing interface: tunkit dump IFACE [filter...] (or -r FILE [filter...])");
-    iface = ifName(words[0]!);
-    rest = words.slice(1);
+  const quiet = g.quiet || !!f.q;
+  if (f.D) {
+    if (words.length || f.read !== undefined || f.interface !== undefined || f.write !== undefined) {
+      throw new UsageError("Option -D lists the devices and takes no interface, filter, -r or -w");
+    }
+  } else if (f.read === undefined) {
+    if (f.interface !== undefined) iface = ifName(f.interface);
+    else {
+      if (words.length === 0) throw new UsageError("Missing interface: tunkit dump IFACE [filter...], dump -i IFACE [filter...] (or -r FILE [filter...]); -D lists them");
+      if (FILTER_WORDS.has(words[0]!)) throw new UsageError(`Missing interface: "${printable(words[0]!.slice(0, 40))}" starts a filter; give the device first or with -i IFACE (-D lists them)`);
+      iface = ifName(words[0]!);
+      rest = words.slice(1);
+    }
   } else {
     if (f.read === "") throw new UsageError('Invalid file "": expected a pcap/pcapng path or - for stdin');
+    if (f.interface !== undefined) throw new UsageError("Options -i and -r exclude each other: capture a device or read a file");
     if (f.attach || f.sniff) throw new UsageError("Options --attach and --sniff apply to a device, not to -r FILE");
     if (f.bufferSize !== undefined) throw new UsageError("Option -B applies to a device, not to -r FILE");
   }
@@ -78,9 +146,24 @@ export function planDump(words: readonly string[], f: DumpFlags, g: { json: bool
   let snaplen = f.snaplen !== undefined ? intInRange(f.snaplen, "snaplen", 0, MAX_CAPLEN) : MAX_CAPLEN;
   if (snaplen === 0) snaplen = MAX_CAPLEN; // tcpdump: -s 0 means the default
   const bufferBytes = f.bufferSize !== undefined ? intInRange(f.bufferSize, "buffer size (KiB)", 4, 1 << 20) * 1024 : undefined;
+  let nano = !!f.nano;
+  if (f.timeStampPrecision !== undefined) {
+    if (f.timeStampPrecision !== "micro" && f.timeStampPrecision !== "nano") throw new UsageError(`Invalid time stamp precision "${printable(f.timeStampPrecision.slice(0, 40))}": expected micro or nano`);
+    nano = f.timeStampPrecision === "nano";
+  }
+  const rotate: RotateOptions = {};
+  if (f.C !== undefined) rotate.bytes = parseFileSize(f.C);
+  if (f.G !== undefined) rotate.seconds = intInRange(f.G, "rotate seconds (-G)", 1, 100_000_000);
+  if (f.W !== undefined) rotate.files = intInRange(f.W, "file count (-W)", 1, 100_000_000);
+  if ((rotate.bytes || rotate.seconds || rotate.files) && f.write === undefined) throw new UsageError("Options -C, -G and -W rotate the -w file: give -w FILE");
+  if ((rotate.bytes || rotate.seconds) && f.write === "-") throw new UsageError("Options -C and -G need a file name with -w, not - (stdout)");
+  if (rotate.files && !rotate.bytes && !rotate.seconds) throw new UsageError("Option -W needs -C or -G (it counts rotated files)");
+  const format = f.pcapng || (f.write !== undefined && /\.pcapng$/i.test(f.write)) ? "pcapng" : "pcap";
+  if (f.pcapng && f.write === undefined) throw new UsageError("Option --pcapng sets the format of the -w file: give -w FILE");
   const xs = f.X ?? 0;
-  const hex: 0 | 1 | 2 = f.hex === false || (g.quiet && xs === 0) ? 0 : xs >= 2 ? 2 : 1;
-  return {
+  const ascii = Math.min(f.A ?? 0, 2) as 0 | 1 | 2;
+  const hex: 0 | 1 | 2 = f.hex === false || ((quiet || ascii > 0) && xs === 0) ? 0 : xs >= 2 ? 2 : 1;
+  const plan: DumpPlan = {
     iface,
     read: f.read,
     write: f.write,
@@ -89,8 +172,26 @@ export function planDump(words: readonly string[], f: DumpFlags, g: { json: bool
     snaplen,
     mode: f.attach ? "attach" : f.sniff ? "sniff" : "auto",
     bufferBytes,
-    print: { hex, link: !!f.e, nano: !!f.nano, json: g.json, localTime: true },
+    print: {
+      hex, link: !!f.e, nano, json: g.json, localTime: true,
+      tsMode: Math.min(f.t ?? 0, 5) as 0 | 1 | 2 | 3 | 4 | 5,
+      verbose: Math.min(f.v ?? 0, 3),
+      absoluteSeq: !!f.S,
+      ascii,
+    },
+    format,
+    rotate,
+    quiet,
   };
+  if (f.D) plan.list = true;
+  if (f.kernelFilter === false) plan.kernelFilter = false;
+  if (f.d) {
+    if (!filter) throw new UsageError("Option -d prints the kernel filter program: give a filter expression");
+    plan.dumpProgram = true;
+  }
+  if (f.l) plan.lineBuffered = true;
+  if (f.U) plan.packetBuffered = true;
+  return plan;
 }
 
 /** Result of {@link FileDumper}. */
@@ -99,10 +200,25 @@ export interface FileDumpResult {
   packets: number;
   /** Set when the file could not be read to its end: what went wrong, one line. */
   error?: string;
+  /** What to do about {@link error}. */
+  hint?: string;
+  /** Records longer than the file's snaplen, cut to it (as libpcap does). */
+  cut?: number;
+}
+
+/** Where `dump -w` writes: a {@link CaptureWriter} (or anything shaped like it). */
+export interface RecordSink {
+  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void;
+  flush(): boolean;
+  close(): void;
+  readonly error: TunkitError | undefined;
+  readonly written: number;
+  readonly packets: number;
+  readonly finished?: string | undefined;
 }
 
 /**
- * The `dump -r` engine: fed chunks of a pcap/pcapng file, prints (or writes to `sink`) the
+ * The `dump -r` engine: fed chunks of a pcap/pcapng file, prints (or writes to a sink) the
  * records that pass the filter, up to the count. Never throws on bad file content: problems end
  * the dump and are reported in the result.
  *
@@ -119,7 +235,7 @@ export class FileDumper {
   private readonly reader = new CaptureFileReader();
   private readonly printer: PacketPrinter;
   private packets = 0;
-  private error: string | undefined;
+  private error: { message: string; hint: string } | undefined;
   private sinkLinkType: number | undefined;
   private skippedLinkTypes = 0;
   private readonly ts = { sec: 0, nsec: 0 };
@@ -127,15 +243,15 @@ export class FileDumper {
   constructor(
     readonly plan: DumpPlan,
     private readonly write: (text: string) => void,
-    private readonly openSink?: (linkType: number, nanosecond: boolean) => PcapSink,
-    private sink?: PcapSink,
+    private readonly openSink?: (linkType: number, nanosecond: boolean) => RecordSink,
+    private sink?: RecordSink,
   ) {
     this.printer = new PacketPrinter(plan.print);
   }
 
-  /** True once the count is reached or an error ended the dump. */
+  /** True once the count is reached, the sink failed or finished, or an error ended the dump. */
   get done(): boolean {
-    return this.packets >= this.plan.count || this.error !== undefined;
+    return this.packets >= this.plan.count || this.error !== undefined || !!this.sink?.error || !!this.sink?.finished;
   }
 
   /** Feeds bytes; returns false once done. */
@@ -148,16 +264,19 @@ export class FileDumper {
         if (this.done) return false;
       }
     } catch (e) {
-      this.error = e instanceof MalformedError || e instanceof TunkitError ? e.message : `Unreadable capture file: ${e instanceof Error ? e.message : String(e)}`;
-      this.error = printable(this.error.replace(/\s*\n\s*/g, " "));
+      if (e instanceof TunkitError && !(e instanceof MalformedError) && this.sink?.error === e) return false;
+      const p = captureProblem(e instanceof MalformedError || e instanceof TunkitError ? e : new Error(`Unreadable capture file: ${e instanceof Error ? e.message : String(e)}`));
+      this.error = { message: printable(p.message), hint: p.hint };
       return false;
     }
     return true;
   }
 
   private record(data: Uint8Array, linkType: number, sec: number, nsec: number, orig: number): void {
-    const lt = linkTypeOf(linkType);
-    if (this.plan.filter && (lt === undefined || !this.plan.filter.match(data, lt))) return;
+    if (this.plan.filter) {
+      const lt = linkTypeOf(linkType);
+      if (lt !== undefined ? !this.plan.filter.match(data, lt) : !matchWrapped(this.plan.filter, data, linkType)) return;
+    }
     this.packets++;
     if (this.openSink) {
       if (!this.sink) {
@@ -170,28 +289,34 @@ export class FileDumper {
         return;
       }
       this.sink.write(data, data.length, orig, sec, nsec);
+      if (this.plan.packetBuffered) this.sink.flush();
       return;
     }
     this.ts.sec = sec;
     this.ts.nsec = nsec;
-    this.write(this.printer.format(data, linkType, this.ts, Math.max(orig, data.length), undefined) + "\n");
+    this.write(this.printer.format(data, linkType, this.ts, orig, undefined) + "\n");
   }
 
   /** Call at end of input. */
-  end(): FileDumpResult & { skippedLinkTypes: number; sink?: PcapSink } {
-    const out: FileDumpResult & { skippedLinkTypes: number; sink?: PcapSink } = { packets: this.packets, skippedLinkTypes: this.skippedLinkTypes };
+  end(): FileDumpResult & { skippedLinkTypes: number; sink?: RecordSink } {
+    const out: FileDumpResult & { skippedLinkTypes: number; sink?: RecordSink } = { packets: this.packets, skippedLinkTypes: this.skippedLinkTypes };
     if (this.sink) out.sink = this.sink;
-    if (this.error !== undefined) out.error = this.error;
-    else if (!this.done) {
-      const t = this.reader.end();
-      if (t.truncated) {
-        out.error = this.reader.format === undefined || (this.reader.format === "pcap" && !this.reader.pcapHeader)
-          ? `Not a capture file: ${t.truncated.offset + t.truncated.have} bytes, too short for a pcap or pcapng header`
-          : `The file ends inside a record at offset ${t.truncated.offset} (${t.truncated.have} of ${t.truncated.need} bytes)`;
-      }
+    const cut = this.reader.cutRecords;
+    if (cut) out.cut = cut;
+    let p = this.error;
+    if (p === undefined && !this.done) p = endProblem(this.reader);
+    if (p !== undefined) {
+      out.error = p.message;
+      out.hint = p.hint;
     }
     return out;
   }
+}
+
+/** A filter over a wrapped link type (SLL, NULL, PPP...): applied to the IP packet inside. */
+function matchWrapped(f: PacketFilter, data: Uint8Array, linkType: number): boolean {
+  const inner = isWrappedLink(linkType) ? innerIp(data, linkType) : undefined;
+  return inner !== undefined && f.match(inner, "raw");
 }
 
 /**
@@ -209,7 +334,11 @@ export function dumpCaptureBytes(bytes: Uint8Array, plan: DumpPlan, write: (text
   const d = new FileDumper(plan, write);
   d.push(bytes);
   const r = d.end();
-  return r.error !== undefined ? { packets: r.packets, error: r.error } : { packets: r.packets };
+  const out: FileDumpResult = { packets: r.packets };
+  if (r.error !== undefined) out.error = r.error;
+  if (r.hint !== undefined) out.hint = r.hint;
+  if (r.cut) out.cut = r.cut;
+  return out;
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
@@ -225,8 +354,9 @@ export function abortOnSignals(ac: AbortController): () => void {
   };
 }
 
-/** Buffers text for stdout and writes it once per event-loop turn (or at 64 KiB). */
-function batchedWriter(write: (s: string) => void): { add(s: string): void; flush(): void } {
+/** Buffers text for stdout and writes it once per event-loop turn (or at 64 KiB); `lines`: at once (-l). */
+function batchedWriter(write: (s: string) => void, lines = false): { add(s: string): void; flush(): void } {
+  if (lines) return { add: write, flush() {} };
   let pending = "";
   let scheduled = false;
   const flush = () => {
@@ -250,47 +380,85 @@ function batchedWriter(write: (s: string) => void): { add(s: string): void; flus
   };
 }
 
+/** The writer options of a plan (format, snaplen, rotation), for one link type. */
+function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { input?: FileId; inputName?: string; firstFd?: number } = {}): CaptureWriter {
+  return new CaptureWriter({
+    path: plan.write!,
+    ...plan.rotate,
+    ...extra,
+    sink: { linkType, snaplen: plan.snaplen, nanosecond, format: plan.format },
+  });
+}
+
+/** Prints the "N packets written" line when it differs from what was taken, and throws the sink's error. */
+function finishSink(ctx: Ctx, sink: RecordSink | undefined, taken: number, showCounts: boolean): void {
+  if (!sink) return;
+  sink.close();
+  if (sink.finished) ctx.sinks.stderr(`tunkit: ${sink.finished}\n`);
+  if (sink.error) {
+    if (showCounts || sink.written !== taken) ctx.sinks.stderr(`${plural(sink.written, "packet")} written to the file (${taken} taken)\n`);
+    throw sink.error;
+  }
+}
+
+function readFailure(path: string, e: unknown): TunkitError {
+  const code = (e as { code?: string }).code ?? "EIO";
+  return new TunkitError(`Cannot read "${path}": ${code}`, openHint(code, path, "read"));
+}
+
 async function dumpFromFile(ctx: Ctx, plan: DumpPlan): Promise<void> {
-  const out = batchedWriter(ctx.sinks.stdout);
+  const out = batchedWriter(ctx.sinks.stdout, plan.lineBuffered);
   const path = plan.read!;
-  const openSink = plan.write !== undefined
-    ? (linkType: number, nanosecond: boolean) => PcapSink.open(plan.write!, { linkType, snaplen: plan.snaplen, nanosecond: plan.print.nano || nanosecond })
-    : undefined;
-  const d = new FileDumper(plan, (s) => out.add(s), openSink);
-  if (path === "-") {
-    for await (const c of process.stdin as AsyncIterable<Uint8Array>) if (!d.push(c)) break;
-  } else {
-    let fd: number;
+  let fd = 0;
+  if (path !== "-") {
     try {
       fd = openSync(path, "r");
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      throw new TunkitError(`Cannot read "${path}": ${err.code ?? err.message ?? String(e)}`, err.code === "ENOENT" ? "check the path" : undefined);
+      throw readFailure(path, e);
     }
-    try {
+  }
+  const input = fileIdOfFd(fd);
+  const inputName = path === "-" ? "stdin" : `-r ${path}`;
+  try {
+    // Never open for writing the file being read (same path, a symlink or a hard link to it).
+    if (plan.write !== undefined) refuseSameFile(plan.write, input, inputName);
+    const openSink = plan.write !== undefined
+      ? (linkType: number, nanosecond: boolean) => {
+        const w = writerFor(plan, linkType, plan.print.nano || nanosecond, { input, inputName });
+        w.start();
+        return w;
+      }
+      : undefined;
+    const d = new FileDumper(plan, (s) => out.add(s), openSink);
+    if (path === "-") {
+      for await (const c of process.stdin as AsyncIterable<Uint8Array>) if (!d.push(c)) break;
+    } else {
       const chunk = new Uint8Array(1 << 20);
       for (;;) {
-        const n = readSync(fd, chunk, 0, chunk.length, null);
+        let n: number;
+        try {
+          n = readSync(fd, chunk, 0, chunk.length, null);
+        } catch (e) {
+          throw readFailure(path, e);
+        }
         if (n <= 0) break;
         if (!d.push(chunk.subarray(0, n))) break;
       }
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      throw new TunkitError(`Cannot read "${path}": ${err.code ?? err.message ?? String(e)}`);
-    } finally {
-      closeSync(fd);
     }
-  }
-  const r = d.end();
-  out.flush();
-  if (r.sink) {
-    r.sink.close();
-    if (r.sink.error) throw r.sink.error;
-  }
-  if (r.skippedLinkTypes) ctx.out.warn(`${plural(r.skippedLinkTypes, "packet")} of another link type than the first left out of the pcap`);
-  if (r.error !== undefined) {
-    ctx.sinks.stderr(`tunkit: ${path === "-" ? "stdin" : path}: ${r.error}\n`);
-    ctx.exitCode = 1;
+    const r = d.end();
+    out.flush();
+    if (r.skippedLinkTypes) ctx.out.warn(`${plural(r.skippedLinkTypes, "packet")} of another link type than the first left out of the file`);
+    if (r.cut) ctx.sinks.stderr(`tunkit: warning: ${plural(r.cut, "record")} longer than the file's snapshot length cut to it (as libpcap does)\n`);
+    if (r.error !== undefined) {
+      r.sink?.close();
+      ctx.sinks.stderr(`tunkit: ${path === "-" ? "stdin" : printable(path)}: ${r.error}\n`);
+      if (r.hint) ctx.sinks.stderr(`hint: ${r.hint}\n`);
+      ctx.exitCode = 1;
+      return;
+    }
+    finishSink(ctx, r.sink, r.packets, false);
+  } finally {
+    if (path !== "-") closeSync(fd);
   }
 }
 
@@ -301,34 +469,90 @@ function describeCapture(cap: Capture): string {
 }
 
 async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
-  const cap = await openCapture(plan.iface!, { mode: plan.mode, snaplen: plan.snaplen, bufferBytes: plan.bufferBytes, rtnl: ctx.rtnl() });
+  // The output file first: a bad -w path must fail before the device is touched (attaching
+  // flaps its carrier and makes the kernel add routes).
+  let sink: CaptureWriter | undefined;
+  let created = false;
+  const removeCreated = () => {
+    if (created) {
+      try {
+        unlinkSync(CaptureWriter.firstName({ path: plan.write!, ...plan.rotate }));
+      } catch {
+        /* it was ours and empty; nothing more to do */
+      }
+    }
+  };
+  if (plan.write !== undefined) {
+    // the device's link type without touching it (a lookup), so the header is written now too
+    const target = await describeTarget(plan.iface!, ctx.rtnl());
+    let firstFd: number | undefined;
+    if (plan.write !== "-") {
+      created = !existsSync(CaptureWriter.firstName({ path: plan.write, ...plan.rotate }));
+      firstFd = CaptureWriter.openFirst({ path: plan.write, ...plan.rotate });
+    }
+    sink = writerFor(plan, target.linkType, plan.print.nano, firstFd !== undefined ? { firstFd } : {});
+    sink.start();
+    if (!sink.flush()) {
+      // a file that takes no header takes no packet: fail before attaching
+      sink.close();
+      removeCreated();
+      throw sink.error!;
+    }
+  }
+  let cap: Capture;
+  try {
+    cap = await openCapture(plan.iface!, {
+      mode: plan.mode, snaplen: plan.snaplen, bufferBytes: plan.bufferBytes, rtnl: ctx.rtnl(),
+      ...(plan.filter && plan.kernelFilter !== false ? { kernelFilter: plan.filter.ast } : {}),
+    });
+  } catch (e) {
+    if (sink) {
+      sink.close();
+      if (created) {
+        try {
+          unlinkSync(CaptureWriter.firstName({ path: plan.write!, ...plan.rotate }));
+        } catch {
+          /* it was ours and empty; nothing more to do */
+        }
+      }
+    }
+    throw e;
+  }
   const linkType: LinkType = cap.linkType;
   const ltNum = linkType === "ethernet" ? 1 : 101;
-  let sink: PcapSink | undefined;
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   const ac = new AbortController();
   const unhook = abortOnSignals(ac);
-  const out = batchedWriter(ctx.sinks.stdout);
+  const out = batchedWriter(ctx.sinks.stdout, plan.lineBuffered);
   let captured = 0;
   let end: string;
   let stats: CaptureStats = { received: 0 };
   try {
-    if (plan.write !== undefined) {
-      sink = PcapSink.open(plan.write, { linkType, snaplen: plan.snaplen, nanosecond: plan.print.nano });
-      sink.flush(); // the header at once: a reader of -w - sees a valid (empty) pcap
-      flushTimer = setInterval(() => sink!.flush(), 250);
+    if (sink) {
+      flushTimer = setInterval(() => {
+        if (!sink!.flush()) ac.abort(); // report a full disk at once, not at the next packet
+      }, 250);
     }
-    if (!ctx.opts.quiet) ctx.sinks.stderr(describeCapture(cap) + "\n");
+    if (cap.mode === "attach") {
+      // a warning, not chatter: -q keeps it
+      if (plan.quiet) ctx.sinks.stderr(`tunkit: warning: attached to ${cap.name} as its reader; packets are consumed, not forwarded\n`);
+      else ctx.sinks.stderr(describeCapture(cap) + "\n");
+    } else if (!plan.quiet) ctx.sinks.stderr(describeCapture(cap) + "\n");
     const filter = plan.filter;
     const count = plan.count;
     const printer = sink ? undefined : new PacketPrinter(plan.print);
     const ts = { sec: 0, nsec: 0 };
+    const perPacket = !!plan.packetBuffered;
     end = await cap.listen(
       (buf, caplen, wireLen, dir, sec, nsec) => {
         if (filter && !filter.match(buf.subarray(0, caplen), linkType)) return;
         if (sink) {
           sink.write(buf, caplen, wireLen, sec, nsec);
-          if (sink.error) ac.abort();
+          if (perPacket) sink.flush();
+          if (sink.error || sink.finished) {
+            ac.abort();
+            return;
+          }
         } else {
           ts.sec = sec;
           ts.nsec = nsec;
@@ -337,26 +561,43 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
         if (++captured >= count) ac.abort();
       },
       // Writing a file: take packets in batches (2 ms), as tcpdump's ring does; printing: at once.
-      { signal: ac.signal, coalesceMs: sink ? 2 : 0 },
+      { signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0 },
     );
   } finally {
     unhook();
     if (flushTimer) clearInterval(flushTimer);
     out.flush();
-    sink?.close();
     stats = cap.stats();
     cap.close();
   }
   ctx.sinks.stderr(`${plural(captured, "packet")} captured\n`);
   if (cap.mode === "sniff") {
-    ctx.sinks.stderr(`${plural(stats.received, "packet")} received by the socket\n`);
+    ctx.sinks.stderr(`${plural(stats.received, "packet")} received by filter${stats.kernelFilter ? "" : " (all: the filter runs in user space)"}\n`);
     ctx.sinks.stderr(`${plural(stats.dropped ?? 0, "packet")} dropped by kernel\n`);
   }
-  if (sink?.error) throw sink.error;
+  finishSink(ctx, sink, captured, true);
   if (end === "down") {
     ctx.sinks.stderr(`tunkit: ${plan.iface} went down or was deleted; capture ended\n`);
     ctx.exitCode = 1;
   }
+}
+
+/**
+ * The lines of `dump -D`: the tun/tap devices of the namespace, numbered, with their state and
+ * who holds them, in tcpdump -D's shape (`1.tun0 (tun, held by echo (pid 12)) [Up, Running]`).
+ *
+ * @example
+ * ```ts
+ * import { deviceListLines } from "./dump.ts";
+ * deviceListLines([{ ifname: "tun0", mode: "tun", flags: ["UP", "LOWER_UP"], attached: [] }]); // ["1.tun0 (tun, free) [Up, Running]"]
+ * ```
+ */
+export function deviceListLines(views: ReadonlyArray<{ ifname: string; mode: string; flags: readonly string[]; attached: ReadonlyArray<{ pid: number; comm: string }> }>): string[] {
+  return views.map((v, i) => {
+    const st = [v.flags.includes("UP") ? "Up" : "", v.flags.includes("LOWER_UP") ? "Running" : ""].filter(Boolean);
+    const who = v.attached.length ? `held by ${v.attached.map((h) => `${printable(h.comm)} (pid ${h.pid})`).join(", ")}: dump sniffs` : "free: dump attaches";
+    return `${i + 1}.${v.ifname} (${v.mode}, ${who}) [${st.length ? st.join(", ") : "none"}]`;
+  });
 }
 
 /**
@@ -369,13 +610,35 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
  * ```
  */
 export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
+  if (plan.list) {
+    ctx.enter();
+    const { collectTuns } = await import("./list.ts");
+    const views = await collectTuns(ctx);
+    if (ctx.opts.json) ctx.sinks.stdout(JSON.stringify(views.map((v, i) => ({ index: i + 1, ifname: v.ifname, mode: v.mode, flags: v.flags, attached: v.attached }))) + "\n");
+    else {
+      const lines = deviceListLines(views);
+      if (lines.length) ctx.sinks.stdout(lines.join("\n") + "\n");
+      else ctx.sinks.stderr("tunkit: no tun/tap device in this network namespace (create one with: tunkit up tun0 ADDRESS/PREFIX)\n");
+    }
+    return;
+  }
+  if (plan.dumpProgram) {
+    // tcpdump -d: the program the kernel runs (for a tun's raw IP, or a tap's Ethernet with -e)
+    const prog = compileBpf(plan.filter!.ast, plan.print.link ? "ethernet" : "raw", { snaplen: plan.snaplen });
+    if (!prog) throw new TunkitError(`The filter is too large for a kernel program: it runs in user space only`, "split it, or leave it to user space (nothing to do: dump does that by itself)");
+    ctx.sinks.stdout(bpfText(prog) + "\n");
+    return;
+  }
   if (plan.read !== undefined) return dumpFromFile(ctx, plan);
   ctx.enter();
   return dumpLive(ctx, plan);
 }
 
+const count = (_v: unknown, prev: number) => prev + 1;
+
 /**
- * The `dump` command.
+ * The `dump` command. Its words are its own: `tunkit dump -n tun0` is tcpdump's -n (no
+ * resolving), not the global `-n NETNS` (which goes before the command word, or use --netns).
  *
  * @example
  * ```ts
@@ -386,18 +649,37 @@ export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
 export function dumpCommand(ctx: Ctx) {
   const cmd = new Command("dump")
     .description("print (or save as pcap) the packets crossing a tun/tap, tcpdump style")
-    .addArgument(new Argument("[iface-and-filter...]", "the interface (omitted with -r), then an optional filter expression"))
+    .addArgument(new Argument("[iface-and-filter...]", "the interface (omitted with -i or -r), then an optional filter expression"))
+    .addOption(new Option("-i, --interface <iface>", "the device to capture (tcpdump's way; then every word is the filter)"))
     .addOption(new Option("-c, --count <n>", "exit after N packets"))
     .addOption(new Option("-s, --snaplen <bytes>", "bytes kept per packet, 1..262144 (0 = 262144)"))
-    .addOption(new Option("-w, --write <file>", "write a pcap file instead of printing (- = stdout)"))
+    .addOption(new Option("-w, --write <file>", "write a capture file instead of printing (- = stdout); pcapng with --pcapng or a .pcapng name"))
+    .addOption(new Option("--pcapng", "write pcapng instead of pcap"))
+    .addOption(new Option("-C <size>", "-w: start a new file when this one holds more than SIZE million bytes (k/m/g: KiB/MiB/GiB)"))
+    .addOption(new Option("-G <seconds>", "-w: start a new file every SECONDS (strftime %-escapes in the name)"))
+    .addOption(new Option("-W <n>", "-w: with -C, a ring of N files; with -G, stop after N files"))
+    .addOption(new Option("-U, --packet-buffered", "-w: write each packet out at once"))
     .addOption(new Option("-r, --read <file>", "read a pcap/pcapng file instead of a device (- = stdin)"))
-    .addOption(new Option("--no-hex", "summary lines only, no hex dump (same as -q)"))
-    .addOption(new Option("-X", "hex + ASCII from the network layer (the default); -XX: the whole frame").argParser((_v: unknown, prev: number) => prev + 1).default(0))
+    .addOption(new Option("-D, --list-interfaces", "list the tun/tap devices one can capture on"))
+    .addOption(new Option("-n", "do not resolve names (tunkit never does; accepted as tcpdump's -n/-nn)").argParser(count).default(0))
+    .addOption(new Option("-v", "more detail: -v, -vv, -vvv (tcpdump's fields: IP ttl/id/length, checksums...)").argParser(count).default(0))
+    .addOption(new Option("-S", "absolute TCP sequence numbers"))
+    .addOption(new Option("-t", "-t: no timestamp; -tt: epoch seconds; -ttt: delta to previous; -tttt: date; -ttttt: delta to first").argParser(count).default(0))
+    .addOption(new Option("-A", "print each packet (minus its link header) in ASCII; -AA: whole frame").argParser(count).default(0))
+    .addOption(new Option("-l", "line-buffered output (each line written at once)"))
+    .addOption(new Option("-q", "summaries only, no banner (warnings still print)"))
+    .addOption(new Option("--no-hex", "summary lines only, no hex dump"))
+    .addOption(new Option("-X", "hex + ASCII from the network layer (the default); -XX: the whole frame").argParser(count).default(0))
     .addOption(new Option("-e", "print the link-level header (tap: MAC addresses, ethertype)"))
-    .addOption(new Option("--nano", "nanosecond timestamps (and a nanosecond pcap with -w)"))
+    .addOption(new Option("--nano", "nanosecond timestamps (and a nanosecond capture file with -w)"))
+    .addOption(new Option("--time-stamp-precision <p>", "micro or nano (tcpdump's spelling of --nano)"))
+    .addOption(new Option("-d", "print the filter compiled to classic BPF (the kernel program; -e: for a tap) and exit"))
+    .addOption(new Option("--no-kernel-filter", "sniffing: filter in user space only (by default the kernel drops non-matching packets first)"))
     .addOption(new Option("--attach", "become the device's reader (packets are consumed, not forwarded)"))
     .addOption(new Option("--sniff", "watch beside the device's owner (AF_PACKET), both directions"))
     .addOption(new Option("-B, --buffer-size <KiB>", "sniff: kernel buffer size in KiB (default 8192)"))
+    .addOption(new Option("--json", "NDJSON, one object per packet"))
+    .addOption(new Option("--netns <name>", "capture inside the named network namespace (the global -n NAME goes before `dump`)"))
     .addHelpText(
       "after",
       `
@@ -406,23 +688,35 @@ reader (it sees what the kernel sends into the tun; those packets are consumed).
 process holds the device (tunkit echo, a VPN), dump SNIFFS beside it with an AF_PACKET socket and
 sees both directions, marked In and Out. Works on tap devices too (Ethernet; -e shows MACs).
 
+tcpdump's words work after \`dump\`: -i IFACE, -n/-nn (no-ops), -v, -S, -t..-ttttt, -A, -l, -U,
+-D, -w with -C/-G/-W. The global -n NETNS goes BEFORE the command (tunkit -n blue dump tun0), or
+use --netns NAME anywhere.
+
 Filter words (tcpdump-like): icmp icmp6 tcp udp arp ip ip6, [src|dst] host ADDR, [src|dst] net
 CIDR, [src|dst] port N, and/or/not, parentheses (quote them for the shell).
 
 Examples:
   tunkit dump tun0                                  summaries + hex of the packets crossing tun0
-  tunkit dump tun0 -c 6 icmp                        six ICMP packets, then exit
-  tunkit dump tun0 --sniff -w tun0.pcap             save to pcap beside the device's owner
+  tunkit dump -nn -i tun0 -c 6 icmp                 six ICMP packets, then exit (tcpdump's words)
+  tunkit dump tun0 --sniff -w tun0.pcapng           save as pcapng beside the device's owner
+  tunkit dump tun0 -w 'tun0-%H%M.pcap' -G 3600 -W 24  one file an hour, a day of them
   tunkit dump tap0 -e -q 'arp or port 67'           tap: ARP and DHCP, with MAC addresses
-  tunkit dump -r tun0.pcap 'tcp and port 80'        read a capture file (pcap or pcapng)
+  tunkit dump -r tun0.pcap -v 'tcp and port 80'     read a capture file (pcap or pcapng)
   tunkit dump tun0 --json | jq -c .ipv4             NDJSON, one object per packet
 Ctrl-C prints the number of packets captured (and, sniffing, dropped by the kernel).`,
     )
     .action(async (words, flags) => {
-      const plan = planDump(words, flags as DumpFlags, ctx.opts);
+      const fl = flags as DumpFlags & { json?: boolean; netns?: string; listInterfaces?: boolean; packetBuffered?: boolean };
+      if (fl.listInterfaces) fl.D = true;
+      if (fl.packetBuffered) fl.U = true;
+      if (fl.json) ctx.opts.json = true;
+      if (fl.netns !== undefined) {
+        ctx.opts.netns = fl.netns;
+        ctx.checkNetns();
+      }
+      const plan = planDump(words, fl, ctx.opts);
       await ctx.perform({ run: () => runDump(ctx, plan) });
     });
   setCompletionWords(cmd, ["icmp", "icmp6", "tcp", "udp", "arp", "ip", "ip6", "host", "net", "port", "src", "dst", "and", "or", "not"], "tun");
   return cmd;
 }
-

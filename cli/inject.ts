@@ -7,9 +7,10 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { readFileSync } from "node:fs";
+import { openSync, readSync, closeSync, fstatSync } from "node:fs";
 import {
-  UsageError, fromHex, checkPacket, injectPackets, openTun, describeTarget, CaptureFileReader, linkTypeForDevice, linkTypeOf, pcapLinkTypeName,
+  UsageError, TunkitError, fromHex, checkPacket, injectPackets, openTun, describeTarget, CaptureFileReader, linkTypeForDevice, linkTypeOf, pcapLinkTypeName,
+  captureProblem, endProblem, openHint, printable, type TunQueue,
 } from "../mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
@@ -25,55 +26,174 @@ export interface InjectFlags {
   rate?: string;
 }
 
+/** Where replayed packets come from: chunks of a capture file, readable once or again. */
+export interface ReplaySource {
+  /** The name messages use. */
+  name: string;
+  /** The file's bytes, in chunks (a fresh pass each call). */
+  chunks(): Iterable<Uint8Array>;
+  /** False for a pipe or a device: it can be read only once. */
+  reReadable: boolean;
+  /** Size in bytes, for a regular file. */
+  size?: number;
+}
+
+/**
+ * A capture file on disk as a {@link ReplaySource}, read 1 MiB at a time (never whole: memory
+ * stays bounded whatever the file, /dev/zero included). Open errors are TunkitErrors with a hint.
+ *
+ * @example
+ * ```ts
+ * import { fileSource } from "./inject.ts";
+ * for (const c of fileSource("x.pcap").chunks()) console.log(c.length);
+ * ```
+ */
+export function fileSource(path: string): ReplaySource {
+  const open = (): number => {
+    try {
+      return openSync(path, "r");
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "EIO";
+      throw new TunkitError(`Cannot read "${printable(path)}": ${code}`, openHint(code, path, "read"));
+    }
+  };
+  const fd0 = open();
+  let regular = false;
+  let size = 0;
+  try {
+    const st = fstatSync(fd0);
+    regular = st.isFile();
+    size = st.size;
+  } finally {
+    closeSync(fd0);
+  }
+  return {
+    name: path,
+    reReadable: regular,
+    ...(regular ? { size } : {}),
+    *chunks() {
+      const fd = open();
+      const buf = new Uint8Array(1 << 20);
+      try {
+        for (;;) {
+          let n: number;
+          try {
+            n = readSync(fd, buf, 0, buf.length, null);
+          } catch (e) {
+            const code = (e as { code?: string }).code ?? "EIO";
+            throw new TunkitError(`Cannot read "${printable(path)}": ${code}`, openHint(code, path, "read"));
+          }
+          if (n <= 0) return;
+          yield buf.subarray(0, n);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+/**
+ * Bytes in memory as a {@link ReplaySource} (tests, library users).
+ *
+ * @example
+ * ```ts
+ * import { bytesSource } from "./inject.ts";
+ * bytesSource("x.pcap", bytes).reReadable; // true
+ * ```
+ */
+export function bytesSource(name: string, bytes: Uint8Array): ReplaySource {
+  return { name, reReadable: true, size: bytes.length, chunks: () => [bytes] };
+}
+
+/** Packets kept in memory at most (bytes); a bigger file is read again for each pass. */
+export const REPLAY_MEMORY_LIMIT = 16 << 20;
+
+/**
+ * Reads a capture file for replay, streaming: checks every record (one link type, none empty,
+ * the file not cut short) and calls `each` per packet (`data` is valid during the call only).
+ * File problems are TunkitErrors with the message and hint `dump -r` gives for the same file.
+ *
+ * @example
+ * ```ts
+ * import { scanReplay, bytesSource } from "./inject.ts";
+ * const { records, linkType } = scanReplay(bytesSource("x.pcap", bytes));
+ * ```
+ */
+export function scanReplay(
+  src: ReplaySource,
+  each?: (data: Uint8Array, index: number, cut: { captureLength: number; originalLength: number }) => void,
+): { records: number; linkType: number; bytes: number } {
+  const r = new CaptureFileReader();
+  let linkType: number | undefined;
+  let records = 0;
+  let bytes = 0;
+  const name = printable(src.name);
+  try {
+    for (const chunk of src.chunks()) {
+      r.push(chunk);
+      for (let rec = r.next(); rec; rec = r.next()) {
+        if (linkType === undefined) linkType = rec.linkType;
+        else if (rec.linkType !== linkType) {
+          throw new UsageError(`Invalid capture "${name}": record ${rec.index + 1} has link type ${pcapLinkTypeName(rec.linkType)}, the first had ${pcapLinkTypeName(linkType)}`);
+        }
+        records++;
+        bytes += rec.data.length;
+        each?.(rec.data, rec.index, rec);
+      }
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof TunkitError && !("offset" in e))) throw e;
+    const p = captureProblem(e);
+    throw new TunkitError(`${name}: ${p.message}`, p.hint);
+  }
+  const p = endProblem(r);
+  if (p) throw new TunkitError(`${name}: ${p.message}`, `${p.hint}; nothing was injected`);
+  if (linkType === undefined) throw new UsageError(`Invalid capture "${name}": it holds no packets`);
+  return { records, linkType, bytes };
+}
+
+/**
+ * Reads the packets of a pcap/pcapng file held in memory, for replay (see {@link scanReplay}).
+ *
+ * @example
+ * ```ts
+ * import { replayPackets } from "./inject.ts";
+ * const { packets, linkType } = replayPackets(bytes, "x.pcap");
+ * ```
+ */
+export function replayPackets(bytes: Uint8Array, name: string): { packets: Uint8Array[]; linkType: number; origins: string[] } {
+  const packets: Uint8Array[] = [];
+  const origins: string[] = [];
+  const { linkType } = scanReplay(bytesSource(name, bytes), (d, i, c) => {
+    packets.push(d.slice());
+    origins.push(recordOrigin(name, i, c));
+  });
+  return { packets, linkType, origins };
+}
+
+function recordOrigin(name: string, i: number, c: { captureLength: number; originalLength: number }): string {
+  return `record ${i + 1} of ${printable(name)}${c.captureLength < c.originalLength ? ` (cut to ${c.captureLength} of ${c.originalLength} bytes when captured)` : ""}`;
+}
+
 /** A validated `inject` invocation (the packets parsed, not yet checked against the device). */
 export interface InjectPlan {
   iface: string;
+  /** The packets, when held in memory (hex, or a file up to {@link REPLAY_MEMORY_LIMIT}). */
   packets: Uint8Array[];
   /** LINKTYPE of the replayed file, when -r. */
   fileLinkType?: number;
   /** Where each packet came from, for messages ("packet 2 of --hex", "record 5 of x.pcap"). */
   origins: string[];
+  /** A file too big to hold: streamed again for the device check and for each repetition. */
+  stream?: ReplaySource;
   count: number;
   rate?: number;
 }
 
 /**
- * Reads the packets of a pcap/pcapng file for replay. Throws UsageError on an unreadable or
- * malformed file, several link types, or no packets.
- *
- * @example
- * ```ts
- * import { replayPackets } from "./inject.ts";
- * const { packets, linkType } = replayPackets(readFileSync("x.pcap"), "x.pcap");
- * ```
- */
-export function replayPackets(bytes: Uint8Array, name: string): { packets: Uint8Array[]; linkType: number; origins: string[] } {
-  const r = new CaptureFileReader();
-  const packets: Uint8Array[] = [];
-  const origins: string[] = [];
-  let linkType: number | undefined;
-  try {
-    r.push(bytes);
-    for (let rec = r.next(); rec; rec = r.next()) {
-      if (linkType === undefined) linkType = rec.linkType;
-      else if (rec.linkType !== linkType) {
-        throw new UsageError(`Invalid capture "${name}": record ${rec.index + 1} has link type ${pcapLinkTypeName(rec.linkType)}, the first had ${pcapLinkTypeName(linkType)}`);
-      }
-      packets.push(rec.data.slice());
-      origins.push(`record ${rec.index + 1} of ${name}${rec.captureLength < rec.originalLength ? ` (cut to ${rec.captureLength} of ${rec.originalLength} bytes when captured)` : ""}`);
-    }
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`Invalid capture "${name}": ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const t = r.end();
-  if (t.truncated && packets.length === 0) throw new UsageError(`Invalid capture "${name}": not a pcap/pcapng file, or cut short (${t.truncated.have} bytes at offset ${t.truncated.offset})`);
-  if (linkType === undefined) throw new UsageError(`Invalid capture "${name}": it holds no packets`);
-  return { packets, linkType, origins };
-}
-
-/**
- * Validates `inject` arguments: hex syntax, the file, counts. Throws UsageError.
+ * Validates `inject` arguments: hex syntax, the file (streamed: memory stays bounded), counts.
+ * Throws UsageError on bad usage, TunkitError (with a hint) on a bad file.
  *
  * @example
  * ```ts
@@ -81,7 +201,7 @@ export function replayPackets(bytes: Uint8Array, name: string): { packets: Uint8
  * planInject("tun0", { hex: ["4500001c...,6000..."], count: "3" }).packets.length; // 2
  * ```
  */
-export function planInject(iface: string, f: InjectFlags, readFile: (p: string) => Uint8Array = (p) => readFileSync(p)): InjectPlan {
+export function planInject(iface: string, f: InjectFlags, source: (p: string) => ReplaySource = fileSource): InjectPlan {
   ifName(iface);
   const hexes = f.hex ?? [];
   if (hexes.length && f.read !== undefined) throw new UsageError("Options --hex and -r exclude each other: inject either hex packets or a capture file");
@@ -89,31 +209,50 @@ export function planInject(iface: string, f: InjectFlags, readFile: (p: string) 
   const plan: InjectPlan = { iface, packets: [], origins: [], count: f.count !== undefined ? intInRange(f.count, "count", 1, 100_000_000) : 1 };
   if (f.rate !== undefined) {
     const r = /^\d{1,9}(\.\d{1,6})?$/.test(f.rate) ? Number(f.rate) : NaN;
-    if (!(r > 0 && r <= 100_000_000)) throw new UsageError(`Invalid rate "${f.rate}": expected packets per second, more than 0`);
+    if (!(r > 0 && r <= 100_000_000)) throw new UsageError(`Invalid rate "${printable(f.rate.slice(0, 40))}": expected packets per second, more than 0`);
     plan.rate = r;
   }
   let k = 0;
   for (const h of hexes) {
     for (const part of h.split(",")) {
       k++;
-      if (part.trim() === "") throw new UsageError(`Invalid hex "${h}": packet ${k} is empty (a stray comma?)`);
+      if (part.trim() === "") throw new UsageError(`Invalid hex "${printable(h.slice(0, 80))}": packet ${k} is empty (a stray comma?)`);
       plan.packets.push(fromHex(part.trim()));
       plan.origins.push(`packet ${k} of --hex`);
     }
   }
   if (f.read !== undefined) {
     if (f.read === "") throw new UsageError('Invalid file "": expected a pcap/pcapng path');
-    let bytes: Uint8Array;
-    try {
-      bytes = readFile(f.read);
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      throw new UsageError(`Cannot read "${f.read}": ${err.code ?? err.message ?? String(e)}`);
-    }
-    const r = replayPackets(bytes, f.read);
-    plan.packets = r.packets;
-    plan.origins = r.origins;
+    const src = source(f.read);
+    let held = 0;
+    // A big regular file is not held at all (streamed for each pass); others up to the limit.
+    let overflow = src.reReadable && (src.size ?? Infinity) > REPLAY_MEMORY_LIMIT;
+    const packets: Uint8Array[] = [];
+    const origins: string[] = [];
+    const r = scanReplay(src, (d, i, c) => {
+      if (d.length === 0) throw new UsageError(`Invalid ${recordOrigin(src.name, i, c)}: empty`);
+      if (overflow) return;
+      held += d.length + 64;
+      if (held > REPLAY_MEMORY_LIMIT) {
+        overflow = true;
+        packets.length = 0;
+        origins.length = 0;
+        return;
+      }
+      packets.push(d.slice());
+      origins.push(recordOrigin(src.name, i, c));
+    });
     plan.fileLinkType = r.linkType;
+    if (overflow) {
+      if (!src.reReadable) {
+        throw new UsageError(`Invalid capture "${printable(src.name)}": more than ${REPLAY_MEMORY_LIMIT >> 20} MiB from a pipe or device, which cannot be read twice; save it to a file first`);
+      }
+      plan.stream = src;
+      plan.origins = [`record 1 of ${printable(src.name)}`];
+    } else {
+      plan.packets = packets;
+      plan.origins = origins;
+    }
   }
   // Device-independent checks now; the tun/tap-specific ones once the device's kind is known.
   for (let i = 0; i < plan.packets.length; i++) {
@@ -125,7 +264,7 @@ export function planInject(iface: string, f: InjectFlags, readFile: (p: string) 
 
 /**
  * Checks the packets against the device kind (tun: IP; tap: Ethernet), and a replayed file's
- * link type. Throws UsageError.
+ * link type. Throws UsageError. A streamed file is read once more for it.
  *
  * @example
  * ```ts
@@ -138,14 +277,52 @@ export function checkForDevice(plan: InjectPlan, kind: "tun" | "tap"): void {
     const lt = linkTypeOf(plan.fileLinkType);
     const want = kind === "tap" ? "ethernet" : "raw";
     if (lt !== want) {
+      const file = plan.stream?.name ?? plan.origins[0]?.replace(/^record \d+ of /, "").replace(/ \(cut.*$/, "");
       throw new UsageError(
-        `Link type mismatch: "${plan.origins[0]?.replace(/^record \d+ of /, "").replace(/ \(cut.*$/, "")}" holds ${pcapLinkTypeName(plan.fileLinkType)} packets but ${plan.iface} is a ${kind} (needs ${pcapLinkTypeName(linkTypeForDevice(kind))})`,
+        `Link type mismatch: "${printable(file ?? "")}" holds ${pcapLinkTypeName(plan.fileLinkType)} packets but ${plan.iface} is a ${kind} (needs ${pcapLinkTypeName(linkTypeForDevice(kind))})`,
       );
     }
   }
   for (let i = 0; i < plan.packets.length; i++) checkPacket(plan.packets[i]!, kind, plan.origins[i]!);
+  if (plan.stream) {
+    const name = plan.stream.name;
+    scanReplay(plan.stream, (d, i, c) => checkPacket(d, kind, recordOrigin(name, i, c)));
+  }
 }
 
+/** Injects a streamed file: batches of records, each batch paced like injectPackets. */
+async function injectStream(dev: TunQueue, plan: InjectPlan, signal: AbortSignal): Promise<number> {
+  let sent = 0;
+  const batch: Uint8Array[] = [];
+  let held = 0;
+  const t0 = performance.now();
+  const send = async () => {
+    if (!batch.length || signal.aborted) return;
+    if (plan.rate !== undefined) {
+      // keep the overall rate across batches
+      const wait = (sent * 1000) / plan.rate - (performance.now() - t0);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    sent += await injectPackets(dev, batch, { rate: plan.rate, signal });
+    batch.length = 0;
+    held = 0;
+  };
+  for (let rep = 0; rep < plan.count && !signal.aborted; rep++) {
+    // Read 1 MiB at a time; send what each chunk completed (the file was checked already).
+    const r = new CaptureFileReader();
+    for (const chunk of plan.stream!.chunks()) {
+      r.push(chunk);
+      for (let rec = r.next(); rec; rec = r.next()) {
+        batch.push(rec.data.slice());
+        held += rec.data.length;
+      }
+      if (held >= 1 << 20) await send();
+      if (signal.aborted) break;
+    }
+    await send();
+  }
+  return sent;
+}
 /**
  * Runs `inject` with a validated plan.
  *
@@ -165,7 +342,7 @@ export async function runInject(ctx: Ctx, plan: InjectPlan): Promise<void> {
   const unhook = abortOnSignals(ac);
   let n = 0;
   try {
-    n = await injectPackets(dev, plan.packets, { count: plan.count, rate: plan.rate, signal: ac.signal });
+    n = plan.stream ? await injectStream(dev, plan, ac.signal) : await injectPackets(dev, plan.packets, { count: plan.count, rate: plan.rate, signal: ac.signal });
   } finally {
     unhook();
     dev.close();

@@ -13,6 +13,7 @@ import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { linkFlagNames, operstateName } from "../netlink/route/names.ts";
 import { tunHolders, type TunHolder } from "../tun/holders.ts";
 import { groupName, userName } from "../tun/owner.ts";
+import { anyUserWarning } from "../tun/ensure.ts";
 import { ifName } from "./args.ts";
 import type { Ctx, GlobalOptions, Op } from "./context.ts";
 import { q } from "./grammar.ts";
@@ -35,6 +36,8 @@ export interface TunView {
   /** Who may attach: uid and name, or null for no restriction. */
   owner: { uid: number; name: string | null } | null;
   owner_group: { gid: number; name: string | null } | null;
+  /** Neither owner nor group: any local user who can open /dev/net/tun may attach it. */
+  any_user: boolean;
   /** Attached queues (fds): the kernel's count for multi-queue, /proc's for single-queue. */
   queues: number;
   attached: Array<{ pid: number; comm: string; fds: number[] }>;
@@ -83,6 +86,7 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
     multi_queue: !!t.multiQueue,
     owner: uid === undefined ? null : { uid, name: userName(uid) ?? null },
     owner_group: gid === undefined ? null : { gid, name: groupName(gid) ?? null },
+    any_user: uid === undefined && gid === undefined,
     queues: t.multiQueue && t.numQueues !== undefined ? t.numQueues : fds,
     attached: holders.map((h) => ({ pid: h.pid, comm: h.comm, fds: h.fds })),
     linkinfo: info,
@@ -137,7 +141,7 @@ export function listText(views: readonly TunView[]): string {
     ["NAME", "MODE", "STATE", "MTU", "FLAGS", "OWNER", "GROUP", "QUEUES", "ATTACHED", "ADDRESSES"],
     views.map((v) => [
       v.ifname, v.mode, state(v), String(v.mtu ?? ""), flagWords(v),
-      v.owner ? (v.owner.name ?? String(v.owner.uid)) : "", v.owner_group ? (v.owner_group.name ?? String(v.owner_group.gid)) : "",
+      v.any_user ? "ANY-USER!" : v.owner ? (v.owner.name ?? String(v.owner.uid)) : "", v.owner_group ? (v.owner_group.name ?? String(v.owner_group.gid)) : "",
       String(v.queues), who(v), v.addr_info.map(addrWord).join(","),
     ]),
   );
@@ -183,6 +187,7 @@ export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: 
       if (out.json) printJson(out, views);
       else if (views.length) out.line(listText(views));
       else out.info("no tun/tap devices");
+      for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
     },
   };
 }
@@ -229,7 +234,9 @@ export async function listCommand() {
       "after",
       `
 Devices made by any tool (ip tuntap, openvpn, wireguard-go, …) are listed, from the kernel's
-link info. STATE is DOWN (admin down), NO-CARRIER (up, nobody attached) or UP.
+link info. STATE is DOWN (admin down), NO-CARRIER (up, nobody attached) or UP. OWNER
+ANY-USER! (JSON: "any_user": true) marks a device with neither owner nor group, which any
+local user who can open /dev/net/tun may attach; a warning on stderr says how to limit it.
 
 Examples:
   tunkit list

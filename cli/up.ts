@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, Argument } from "@commander-js/extra-typings";
-import { UsageError, ensureTun, removeTun, resolveUser, resolveGroup, invokingUid, type EnsureAddress } from "../mod.ts";
+import { UsageError, ensureTun, anyUserWarning, removeTun, resolveUser, resolveGroup, invokingUid, type EnsureAddress } from "../mod.ts";
 import { cidr, ifName, ipAddress, mtu, txqueuelen } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
@@ -122,8 +122,10 @@ Examples:
         run: async () => {
           const out = ctx.out;
           const r = await ensureTun({ ...plan, rtnl: ctx.rtnl() });
-          if (flags.anyUser) out.warn(`${r.name} can be attached by any local user (--any-user)`);
-          if (out.json) printJson(out, { ifname: r.name, ifindex: r.ifindex, created: r.created, changes: r.changes });
+          // An existing device made without owner (ip tuntap add) is as open as --any-user.
+          const anyUser = r.owner === null && r.group === null;
+          if (anyUser) out.warn(anyUserWarning(r.name, undefined, !!flags.anyUser));
+          if (out.json) printJson(out, { ifname: r.name, ifindex: r.ifindex, created: r.created, changes: r.changes, owner: r.owner, group: r.group, any_user: anyUser });
           else out.info(`${r.name}: ${r.changes.length ? r.changes.join(", ") : "unchanged"}`);
         },
       });

@@ -11,6 +11,8 @@ import { UsageError } from "./errors.ts";
 const HEX = "0123456789abcdef";
 /** Dotted quad without leading zeros, as ipaddr.js's isValidFourPartDecimal wants it. */
 const FOUR_PART = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+/** The only characters of IPv6 text: hex groups, colons, and the dots of a trailing dotted quad. */
+const V6_TEXT = /^[0-9A-Fa-f:.]{2,45}$/;
 
 /**
  * Formats `len` bytes at `off` (default: the rest of `b`) as lowercase colon-separated hex, the
@@ -135,10 +137,10 @@ function quadFast(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** 1 to 3 decimal digits as a number (what /^\d{1,3}$/ accepts), or NaN. */
+/** 1 to 3 decimal digits without a leading zero (what /^(0|[1-9]\d{0,2})$/ accepts) as a number, or NaN. */
 function smallDecimal(p: string): number {
   const n = p.length;
-  if (n < 1 || n > 3) return NaN;
+  if (n < 1 || n > 3 || (n > 1 && p.charCodeAt(0) === 48)) return NaN;
   let v = 0;
   for (let i = 0; i < n; i++) {
     const c = p.charCodeAt(i) - 48;
@@ -150,12 +152,16 @@ function smallDecimal(p: string): number {
 
 /**
  * Parses IPv4 (four-part dotted decimal only) or IPv6 text into 4 or 16 bytes; with `version`,
- * only that family.
+ * only that family. Strict where tools disagree: IPv4 without leading zeros (`010.0.0.1` is
+ * 8.0.0.1 to ip, 10.0.0.1 to others), IPv6 exactly as inet_pton(3) takes it (no `%zone`, the
+ * same dotted-quad rules in `::ffff:192.0.2.1`).
  *
  * @example
  * ```ts
  * import { parseIp } from "./addr.ts";
  * parseIp("2001:db8::1").length; // 16
+ * parseIp("::192.0.2.1")[12];    // 192 (IPv4-compatible: ::c000:201, not ::ffff:c000:201)
+ * // parseIp("fe80::1%eth0"), parseIp("010.0.0.1"), parseIp("::ffff:010.1.1.1"): UsageError
  * ```
  */
 export function parseIp(text: string, version?: 4 | 6): Uint8Array {
@@ -166,16 +172,64 @@ export function parseIp(text: string, version?: 4 | 6): Uint8Array {
   // One ipaddr.js parse per address (ipaddr's own isValid* helpers parse once more): batches of
   // 100,000 routes spend their time here.
   let bytes: number[] | undefined;
-  try {
-    if (FOUR_PART.test(text)) bytes = ipaddr.IPv4.parse(text).toByteArray();
-    else if (text.includes(":")) bytes = ipaddr.IPv6.parse(text).toByteArray();
-  } catch {
-    bytes = undefined;
+  if (FOUR_PART.test(text)) {
+    try {
+      bytes = ipaddr.IPv4.parse(text).toByteArray();
+    } catch {
+      bytes = undefined;
+    }
+  } else if (text.includes(":")) {
+    bytes = parseIpv6(text);
   }
-  if (!bytes) throw new UsageError(`Invalid IP address "${text}": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)`);
+  if (!bytes) {
+    const why = whyNotIp(text);
+    throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
+  }
   const v = bytes.length === 4 ? 4 : 6;
   if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
   return Uint8Array.from(bytes);
+}
+
+/** Why an address text was refused, when there is more to say than "expected IPv4 or IPv6". */
+function whyNotIp(text: string): string | undefined {
+  const pct = text.indexOf("%");
+  if (pct >= 0 && text.includes(":")) {
+    return `zone index "${text.slice(pct)}" not allowed (as ip refuses it; name the interface with dev instead)`;
+  }
+  const quad = /(?:^|:)([^:]*\.[^:]*)$/.exec(text)?.[1];
+  if (quad !== undefined) {
+    for (const part of quad.split(".")) {
+      if (/^0\d+$/.test(part)) return `leading zero in "${part}" (octal to some tools, decimal to others): write it without`;
+      if (/^0x/i.test(part)) return `hexadecimal "${part}" in a dotted quad: write it in decimal`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * IPv6 text as inet_pton(3) takes it, into 16 bytes, or undefined. ipaddr.js does the hex
+ * groups; the checks around it close the gaps where it is more lenient than inet_pton (and so
+ * than ip): it accepts a `%zone` suffix and drops it, reads the dotted quad of `::ffff:010.1.1.1`
+ * with leading zeros or hex, and turns `::1.2.3.4` into `::ffff:1.2.3.4`.
+ */
+function parseIpv6(text: string): number[] | undefined {
+  if (!V6_TEXT.test(text)) return undefined;
+  let hex = text;
+  const dot = text.indexOf(".");
+  if (dot >= 0) {
+    const colon = text.lastIndexOf(":");
+    if (colon > dot) return undefined;
+    const quad = text.slice(colon + 1);
+    if (!FOUR_PART.test(quad)) return undefined;
+    const q = quad.split(".").map(Number);
+    if (q.some((v) => v > 255)) return undefined;
+    hex = `${text.slice(0, colon + 1)}${((q[0]! << 8) | q[1]!).toString(16)}:${((q[2]! << 8) | q[3]!).toString(16)}`;
+  }
+  try {
+    return ipaddr.IPv6.parse(hex).toByteArray();
+  } catch {
+    return undefined;
+  }
 }
 
 /** An address with a prefix length. */
@@ -201,9 +255,11 @@ export function parseCidr(text: string, version?: 4 | 6): Cidr {
   const max = bytes.length * 8;
   if (slash < 0) return { bytes, prefix: max };
   const p = text.slice(slash + 1);
+  // No leading zeros: ip reads "/024" as octal (20), other tools as 24.
   const prefix = smallDecimal(p);
   if (!(prefix >= 0 && prefix <= max)) {
-    throw new UsageError(`Invalid prefix length "${p}" for IPv${max === 32 ? 4 : 6}: expected 0..${max}`);
+    const zeros = /^0\d+$/.test(p) ? " without leading zeros" : "";
+    throw new UsageError(`Invalid prefix length "${p}" for IPv${max === 32 ? 4 : 6}: expected 0..${max}${zeros}`);
   }
   return { bytes, prefix };
 }

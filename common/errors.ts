@@ -18,6 +18,22 @@ export class TunkitError extends Error {
     this.name = new.target.name;
     this.hint = hint;
   }
+
+  /**
+   * Replaces the hint with one a caller who knows more can give (the errno alone says EACCES;
+   * the caller knows it was an IPv6 address on a device with IPv6 off). Returns the same error,
+   * class, code and all.
+   *
+   * @example
+   * ```ts
+   * import { TunkitError } from "./errors.ts";
+   * new TunkitError("add address: permission denied").withHint("IPv6 is disabled on tun0").hint; // "IPv6 is disabled on tun0"
+   * ```
+   */
+  withHint(hint: string): this {
+    (this as { hint: string | undefined }).hint = hint;
+    return this;
+  }
 }
 
 /**

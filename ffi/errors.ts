@@ -9,7 +9,7 @@ import { TunkitError } from "../common/errors.ts";
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, EBADF: 9, EAGAIN: 11,
   ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21,
-  EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, ENOSPC: 28, EPIPE: 32, ERANGE: 34,
+  EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, EFBIG: 27, ENOSPC: 28, ESPIPE: 29, EROFS: 30, EPIPE: 32, ERANGE: 34,
   ENAMETOOLONG: 36, ENOSYS: 38, ELOOP: 40, ENOMSG: 42, EOVERFLOW: 75, EBADFD: 77, ENOTSOCK: 88,
   EDESTADDRREQ: 89, EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93,
   EOPNOTSUPP: 95, EAFNOSUPPORT: 97, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENETDOWN: 100,
@@ -27,16 +27,26 @@ export function errnoName(errno: number): string {
 const TEXT: Record<number, string> = {
   1: "Operation not permitted", 2: "No such file or directory", 3: "No such process",
   4: "Interrupted system call", 5: "Input/output error", 6: "No such device or address",
-  9: "Bad file descriptor", 11: "Resource temporarily unavailable", 12: "Cannot allocate memory",
-  13: "Permission denied", 14: "Bad address", 16: "Device or resource busy", 17: "File exists",
-  19: "No such device", 22: "Invalid argument", 23: "Too many open files in system",
+  7: "Argument list too long", 9: "Bad file descriptor", 11: "Resource temporarily unavailable",
+  12: "Cannot allocate memory", 13: "Permission denied", 14: "Bad address",
+  16: "Device or resource busy", 17: "File exists", 19: "No such device", 20: "Not a directory",
+  21: "Is a directory", 22: "Invalid argument", 23: "Too many open files in system",
   24: "Too many open files", 25: "Inappropriate ioctl for device", 28: "No space left on device",
-  34: "Numerical result out of range", 38: "Function not implemented",
-  77: "File descriptor in bad state", 90: "Message too long", 93: "Protocol not supported",
-  95: "Operation not supported", 97: "Address family not supported by protocol",
-  98: "Address already in use", 99: "Cannot assign requested address", 100: "Network is down",
-  101: "Network is unreachable", 105: "No buffer space available", 110: "Connection timed out",
-  111: "Connection refused", 113: "No route to host",
+  27: "File too large", 29: "Illegal seek", 30: "Read-only file system",
+  32: "Broken pipe", 34: "Numerical result out of range", 36: "File name too long",
+  38: "Function not implemented", 40: "Too many levels of symbolic links",
+  42: "No message of desired type", 75: "Value too large for defined data type",
+  77: "File descriptor in bad state", 88: "Socket operation on non-socket",
+  89: "Destination address required", 90: "Message too long", 91: "Protocol wrong type for socket",
+  92: "Protocol not available", 93: "Protocol not supported", 95: "Operation not supported",
+  97: "Address family not supported by protocol", 98: "Address already in use",
+  99: "Cannot assign requested address", 100: "Network is down", 101: "Network is unreachable",
+  103: "Software caused connection abort", 104: "Connection reset by peer",
+  105: "No buffer space available", 106: "Transport endpoint is already connected",
+  107: "Transport endpoint is not connected", 110: "Connection timed out",
+  111: "Connection refused", 113: "No route to host", 114: "Operation already in progress",
+  115: "Operation now in progress", 122: "Disk quota exceeded",
+  132: "Operation not possible due to RF-kill",
 };
 
 /** strerror()-like text for an errno number. */
@@ -44,23 +54,71 @@ export function errnoText(errno: number): string {
   return TEXT[errno] ?? `Unknown error ${errno}`;
 }
 
-/** The hint tunkit gives for a failed call, when there is something the user can do. */
+/** What to do about EACCES on /dev/net/tun: the node's mode, owner and group. */
+export const TUN_NODE_FIX =
+  "chmod 0666 /dev/net/tun (the usual mode; creating devices still needs CAP_NET_ADMIN), or a udev rule such as " +
+  'KERNEL=="tun", GROUP="netdev", MODE="0660" and membership in that group';
+
+/** The hint for EACCES on /dev/net/tun when its mode and owner are not known. */
+export const TUN_NODE_EACCES_HINT =
+  `/dev/net/tun's mode, owner or group does not let this user open it (a file permission: CAP_NET_ADMIN or setcap does not change it): ${TUN_NODE_FIX}`;
+
+const CAP_NET_ADMIN_HINT =
+  "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work in a network namespace of your own (unshare -rn: a user namespace alone is not enough)";
+
+/**
+ * The hint tunkit gives for a failed call, when there is something the user can do. Each hint
+ * is written for one errno of one kind of call and says nothing it does not know: EACCES on a
+ * file is the file's permissions, never a capability; EPERM from setns is CAP_SYS_ADMIN.
+ *
+ * @example
+ * ```ts
+ * import { defaultHint } from "./errors.ts";
+ * defaultHint("setns", 1, "/run/netns/blue"); // "entering a namespace needs CAP_SYS_ADMIN over it …"
+ * ```
+ */
 export function defaultHint(syscall: string, errno: number, subject?: string): string | undefined {
+  const file = syscall === "open" && subject !== undefined;
+  const tunNode = subject === "/dev/net/tun";
   switch (errno) {
     case ERRNO.EPERM:
+      if (syscall === "setns") return "entering a namespace needs CAP_SYS_ADMIN over it (CAP_NET_ADMIN is not enough): run as root (sudo)";
+      if (syscall === "socket(AF_PACKET)") return "packet sockets need CAP_NET_RAW: run as root, or setcap cap_net_raw+ep";
+      if (file) return `the kernel refused opening ${subject} (EPERM is not a mode problem: a security module, or a file attribute such as immutable)`;
+      return CAP_NET_ADMIN_HINT;
     case ERRNO.EACCES:
-      return "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work inside a user namespace (unshare -rn)";
+      if (tunNode) return TUN_NODE_EACCES_HINT;
+      if (file) return `the mode, owner or group of ${subject} (or of a directory above it) does not let this user open it: ls -l ${subject}`;
+      return "permission denied by a file's mode or a security module (not by a missing capability)";
     case ERRNO.ENOENT:
-      if (subject === "/dev/net/tun") return "the tun driver is not loaded: modprobe tun (or create the node: mkdir -p /dev/net && mknod /dev/net/tun c 10 200)";
+      if (tunNode) return "the tun driver is not loaded: modprobe tun (or create the node: mkdir -p /dev/net && mknod /dev/net/tun c 10 200)";
+      if (file) return `${subject} does not exist`;
       return undefined;
     case ERRNO.ENODEV:
-      if (subject === "/dev/net/tun") return "the kernel has no tun support: modprobe tun";
+    case ERRNO.ENXIO:
+      if (tunNode) return "the kernel has no tun support: modprobe tun";
+      return undefined;
+    case ERRNO.ENOTDIR:
+      if (file) return `a component of ${subject} is not a directory`;
+      return undefined;
+    case ERRNO.EISDIR:
+      if (file) return `${subject} is a directory: give a file`;
+      return undefined;
+    case ERRNO.ENAMETOOLONG:
+      return "a file name is longer than 255 bytes, or the path longer than 4095";
+    case ERRNO.ELOOP:
+      if (file) return `${subject} has a loop of symbolic links`;
+      return undefined;
+    case ERRNO.EROFS:
+      if (file) return `${subject} is on a read-only file system`;
       return undefined;
     case ERRNO.EBUSY:
-      return "the device is attached by another process (a single-queue tun has one reader)";
+      if (syscall === "ioctl(TUNSETIFF)") return "the device is attached by another process (a single-queue tun has one reader)";
+      return undefined;
     case ERRNO.EMFILE:
+      return "this process has too many open files: close devices you no longer use, or raise ulimit -n";
     case ERRNO.ENFILE:
-      return "too many open files: close devices you no longer use, or raise ulimit -n";
+      return "the system has too many open files (fs.file-max): close some, or raise fs.file-max";
     default:
       return undefined;
   }

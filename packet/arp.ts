@@ -31,7 +31,7 @@ export function decodeArp(bytes: Uint8Array, off: number): ArpPacket {
     const at = off + c.pos;
     c.skip(len);
     if (kind === "hw" && len === 6) return formatMac(bytes, at, 6);
-    if (kind === "proto" && len === 4 && protocolType === 0x0800) return formatIpv4(bytes, at);
+    if (kind === "proto" && len === 4 && (protocolType === 0x0800 || protocolType === 0x1000)) return formatIpv4(bytes, at);
     return toHex(bytes.subarray(at, at + len), ":");
   };
   const senderHardware = addr(hardwareLength, "hw");

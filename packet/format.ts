@@ -19,6 +19,9 @@ import type {
   TcpHeader,
 } from "./types.ts";
 import { decode } from "./decode.ts";
+import { hexdumpLines } from "./hexdump.ts";
+import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
 import type { LinkType } from "./types.ts";
 
 /** Options of {@link format} and {@link Formatter}. */
@@ -33,6 +36,12 @@ export interface FormatOptions {
   link?: boolean;
   /** Original (on-wire) length, if more than was captured (pcap `orig_len`). */
   originalLength?: number;
+  /** tcpdump's -v count (0..3): the extra fields each level prints. */
+  verbose?: number;
+  /** The packet's bytes (what `pkt` was decoded from): printers that need more than the model use them. */
+  bytes?: Uint8Array;
+  /** Leave out the protocol words "IP ", "IP6 ", "ARP, " (tcpdump does under -e, after a link header). */
+  bare?: boolean;
 }
 
 /**
@@ -124,6 +133,9 @@ function compareAddr(a: string, b: string): number {
  * ```ts
  * import { Formatter } from "./format.ts";
  * import { decode } from "./decode.ts";
+import { hexdumpLines } from "./hexdump.ts";
+import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
  * const f = new Formatter();
  * // for (const rec of records) console.log(f.format(decode(rec.data, "raw"), { ts: { sec: rec.tsSec, nsec: rec.tsNsec } }));
  * ```
@@ -147,6 +159,9 @@ export class Formatter {
  * ```ts
  * import { format } from "./format.ts";
  * import { decode } from "./decode.ts";
+import { hexdumpLines } from "./hexdump.ts";
+import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
  * import { buildUdp } from "./build.ts";
  * const p = decode(buildUdp({ src: "10.1.1.1", dst: "10.1.1.2", srcPort: 53124, dstPort: 9, payload: 14 }), "raw");
  * format(p); // "IP 10.1.1.1.53124 > 10.1.1.2.9: UDP, length 14"
@@ -176,6 +191,11 @@ function formatWith(pkt: DecodedPacket, o: FormatOptions, tracker: TcpSeqTracker
   let etherType = 0;
   const eth = pkt.ethernet;
   const link = o.link === true;
+  let bare = link || o.bare === true;
+  if (pkt.linkType === "raw" && link) {
+    s += "ip: "; // tcpdump's raw_if_print under -e
+    bare = true;
+  }
   if (pkt.linkType === "ethernet") {
     if (!eth) return s + "[|ether]";
     l3Len = wire - eth.headerLength;
@@ -199,8 +219,8 @@ function formatWith(pkt: DecodedPacket, o: FormatOptions, tracker: TcpSeqTracker
     }
     if (!known) return etherType < 0x0600 ? s + `LLC, length ${l3Len}` : s;
     if (etherType === 0x0806) {
-      if (pkt.arp) return s + formatArp(pkt, link, l3Len);
-      return s + (link ? "" : "ARP, ") + "[|arp]";
+      if (pkt.arp) return s + formatArp(pkt, bare, l3Len, o.verbose ?? 0, o.bytes);
+      return s + " [|arp]";
     }
   } else {
     if (pkt.ipVersion === undefined) return s + "[|ip]";
@@ -209,13 +229,13 @@ function formatWith(pkt: DecodedPacket, o: FormatOptions, tracker: TcpSeqTracker
   }
   if (pkt.ipv4) {
     const ip = pkt.ipv4;
-    const pre = link ? "" : "IP ";
+    const pre = bare ? "" : "IP ";
     if (ip.headerLength < 20) return s + pre + `bad-hlen ${ip.headerLength}`;
     if (ip.totalLength < ip.headerLength) return s + pre + `bad-len ${ip.totalLength}`;
-    return s + pre + formatIpv4(pkt, tracker);
+    return s + pre + formatIpv4(pkt, tracker, o);
   }
-  if (pkt.ipv6) return s + (link ? "" : "IP6 ") + formatIpv6(pkt, tracker);
-  if (etherType === 0x0800) return s + (link ? "" : "IP ") + " [|ip]";
+  if (pkt.ipv6) return s + (bare ? "" : "IP6 ") + formatIpv6(pkt, tracker, o);
+  if (etherType === 0x0800) return s + (bare ? "" : "IP ") + " [|ip]";
   return s + " [|ip6]";
 }
 
@@ -227,33 +247,72 @@ function etherTypeName(t: number): string {
   return ETHERTYPE_NAMES[t] ?? "Unknown";
 }
 
-function formatArp(pkt: DecodedPacket, link: boolean, len: number): string {
-  const a = pkt.arp!;
-  const pre = link ? "" : "ARP, ";
-  if (a.hardwareType !== 1 || a.protocolType !== 0x0800 || a.hardwareLength !== 6 || a.protocolLength !== 4) {
-    return `${pre}hardware #${a.hardwareType}, proto #${a.protocolType}, op ${a.operation}, length ${len}`;
+/** A Frame Relay (Q.922) address as tcpdump's q922_string: "DLCI n", or why not. */
+function q922(text: string, len: number): string {
+  const b = text.split(":").map((x) => parseInt(x, 16));
+  if (len < 1 || b.length < 1) return "<Truncated>";
+  if (b[0]! & 1) return "<Invalid DLCI>";
+  if (len < 2) return "<Truncated>";
+  let dlci = ((b[0]! & 0xfc) << 2) | ((b[1]! & 0xf0) >> 4);
+  if (b[1]! & 1) return `DLCI ${dlci}`;
+  let p = 2;
+  if (len < 3) return "<Truncated>";
+  if ((b[p]! & 1) === 0) {
+    dlci = (dlci << 7) | (b[p]! >> 1);
+    p++;
+    if (len < 4) return "<Truncated>";
   }
-  switch (a.operation) {
-    case 1: {
-      const tha = a.targetHardware === "00:00:00:00:00:00" || a.targetHardware === "ff:ff:ff:ff:ff:ff" ? "" : ` (${a.targetHardware})`;
-      return `${pre}Request who-has ${a.targetProtocol}${tha} tell ${a.senderProtocol}, length ${len}`;
-    }
-    case 2:
-      return `${pre}Reply ${a.senderProtocol} is-at ${a.senderHardware}, length ${len}`;
-    case 3:
-      return `${pre}Reverse Request who-is ${a.targetHardware} tell ${a.senderHardware}, length ${len}`;
-    case 4:
-      return `${pre}Reverse Reply ${a.targetHardware} at ${a.targetProtocol}, length ${len}`;
-    default:
-      return `${pre}op ${a.operation}, length ${len}`;
-  }
+  if ((b[p]! & 1) === 0) return "<Invalid DLCI>";
+  return `DLCI ${((dlci << 6) | (b[p]! >> 2)) >>> 0}`;
 }
 
-function formatIpv4(pkt: DecodedPacket, tracker: TcpSeqTracker | undefined): string {
+const ARPHRD_NAMES: Readonly<Record<number, string>> = { 1: "Ethernet", 6: "TokenRing", 7: "ArcNet", 15: "FrameRelay", 23: "Strip", 24: "IEEE 1394", 19: "ATM", 32: "InfiniBand" };
+const ARPOP_NAMES: Readonly<Record<number, string>> = { 1: "Request", 2: "Reply", 3: "Reverse Request", 4: "Reverse Reply", 8: "Inverse Request", 9: "Inverse Reply", 10: "NACK Reply" };
+
+/** ARP as tcpdump's arp_print (4.99): odd hardware/protocol kinds, InARP, unknown ops with a hex dump. */
+function formatArp(pkt: DecodedPacket, link: boolean, len: number, verbose: number, bytes: Uint8Array | undefined): string {
+  const a = pkt.arp!;
+  let s = link ? "" : "ARP, ";
+  const ipLike = a.protocolType === 0x0800 || a.protocolType === 0x1000;
+  if (!ipLike || a.protocolLength !== 4 || a.hardwareLength === 0 || verbose > 0) {
+    s += `${ARPHRD_NAMES[a.hardwareType] ?? `Unknown Hardware (${a.hardwareType})`} (len ${a.hardwareLength}), ` +
+      `${ETHERTYPE_NAMES[a.protocolType] ?? `Unknown Protocol (0x${hex4(a.protocolType)})`} (len ${a.protocolLength})`;
+    if (!verbose) return s + `, length ${len}`;
+  }
+  s += `${verbose ? ", " : ""}${ARPOP_NAMES[a.operation] ?? `Unknown (${a.operation})`} `;
+  const hw = (v: string, n: number) => (n === 0 ? "<empty>" : a.hardwareType === 15 ? q922(v, n) : v);
+  const ip = (v: string) => (!ipLike ? "<wrong proto type>" : a.protocolLength !== 4 ? "<wrong len>" : v);
+  switch (a.operation) {
+    case 1:
+      s += `who-has ${ip(a.targetProtocol)}`;
+      if (/[1-9a-f]/.test(a.targetHardware)) s += ` (${hw(a.targetHardware, a.hardwareLength)})`;
+      s += ` tell ${ip(a.senderProtocol)}`;
+      break;
+    case 2:
+      s += `${ip(a.senderProtocol)} is-at ${hw(a.senderHardware, a.hardwareLength)}`;
+      break;
+    case 3:
+    case 8:
+      s += `who-is ${hw(a.targetHardware, a.hardwareLength)} tell ${hw(a.senderHardware, a.hardwareLength)}`;
+      break;
+    case 4:
+      s += `${hw(a.targetHardware, a.hardwareLength)} at ${ip(a.targetProtocol)}`;
+      break;
+    case 9:
+      s += `${hw(a.senderHardware, a.hardwareLength)} at ${ip(a.senderProtocol)}`;
+      break;
+    default:
+      // tcpdump dumps the captured ARP bytes and prints no length
+      return s + (bytes ? "\n" + hexdumpLines(bytes, a.offset).join("\n") : "");
+  }
+  return s + `, length ${len}`;
+}
+
+function formatIpv4(pkt: DecodedPacket, tracker: TcpSeqTracker | undefined, o: FormatOptions): string {
   const ip = pkt.ipv4!;
   const l4Len = ip.totalLength - ip.headerLength;
   if (ip.fragmentOffset !== 0) return `${ip.src} > ${ip.dst}: ip-proto-${ip.protocol}`;
-  return transportText(pkt, ip.src, ip.dst, ip.protocol, l4Len, "", tracker);
+  return transportText(pkt, ip.src, ip.dst, ip.protocol, l4Len, "", tracker, o);
 }
 
 function ipv6Prefix(ip6: Ipv6Header): string {
@@ -273,12 +332,12 @@ function ipv6Prefix(ip6: Ipv6Header): string {
   return s;
 }
 
-function formatIpv6(pkt: DecodedPacket, tracker: TcpSeqTracker | undefined): string {
+function formatIpv6(pkt: DecodedPacket, tracker: TcpSeqTracker | undefined, o: FormatOptions): string {
   const ip6 = pkt.ipv6!;
   const pre = ipv6Prefix(ip6);
   const l4Len = ip6.payloadLength - (ip6.headerLength - 40);
   if (ip6.fragment && ip6.fragment.offset !== 0) return `${ip6.src} > ${ip6.dst}: ${pre.trimEnd()}`;
-  return transportText(pkt, ip6.src, ip6.dst, ip6.protocol, l4Len, pre, tracker);
+  return transportText(pkt, ip6.src, ip6.dst, ip6.protocol, l4Len, pre, tracker, o);
 }
 
 const TRUNC_NAMES: Readonly<Record<number, string>> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6" };
@@ -291,17 +350,19 @@ function transportText(
   l4Len: number,
   pre: string,
   tracker: TcpSeqTracker | undefined,
+  o: FormatOptions,
 ): string {
   // With IPv6 extension headers tcpdump prints "a > b: HBH sport > dport: ..."
   const ports = (sp: number, dp: number) =>
     pre === "" ? `${src}.${sp} > ${dst}.${dp}: ` : `${src} > ${dst}: ${pre}${sp} > ${dp}: `;
-  if (pkt.tcp) return ports(pkt.tcp.srcPort, pkt.tcp.dstPort) + formatTcp(pkt, src, dst, tracker);
+  if (pkt.tcp) return ports(pkt.tcp.srcPort, pkt.tcp.dstPort) + formatTcp(pkt, src, dst, tracker, o.bytes);
   if (pkt.udp) {
     const u = pkt.udp;
     const head = ports(u.srcPort, u.dstPort);
     if (u.length < 8) return head + `truncated-udplength ${u.length}`;
     if (u.length > l4Len) return head + `UDP, bad length ${u.length - 8} > ${l4Len - 8}`;
     if (pkt.dns) return head + formatDns(pkt.dns);
+    if ((u.srcPort === 123 || u.dstPort === 123) && o.bytes && u.length > 8) return head + ntpText(o.bytes, u.offset + 8, u.payloadLength);
     return head + `UDP, length ${u.payloadLength}`;
   }
   const base = `${src} > ${dst}: ${pre}`;
@@ -313,10 +374,15 @@ function transportText(
     return base + ` [|${tn}]`;
   }
   if (proto === 59) return base + "no next header";
+  const payloadAt = pkt.payload?.offset;
+  if (o.bytes && payloadAt !== undefined && !pkt.truncated) {
+    if (proto === 50) return base + espText(o.bytes, payloadAt, l4Len);
+    if (proto === 112) return base + vrrpText(o.bytes, payloadAt, l4Len, pkt.ipv4?.ttl ?? pkt.ipv6?.hopLimit ?? 255);
+  }
   return base + ` ip-proto-${proto} ${l4Len}`;
 }
 
-function formatTcp(pkt: DecodedPacket, src: string, dst: string, tracker: TcpSeqTracker | undefined): string {
+function formatTcp(pkt: DecodedPacket, src: string, dst: string, tracker: TcpSeqTracker | undefined, bytes?: Uint8Array): string {
   const t = pkt.tcp!;
   if (t.headerLength < 20) return ` tcp ${t.payloadLength} [bad hdr length ${t.headerLength} - too short, < 20]`;
   let flags = "";
@@ -349,7 +415,11 @@ function formatTcp(pkt: DecodedPacket, src: string, dst: string, tracker: TcpSeq
   if (t.ackFlag) s += `, ack ${ack}`;
   s += `, win ${t.window}`;
   if (t.urg) s += `, urg ${t.urgentPointer}`;
-  if (t.headerLength > 20) {
+  if (t.headerLength > 20 && bytes) {
+    const r = formatTcpOptions(bytes, t.offset + 20, t.headerLength - 20, bytes.length, t.flags, sackBase);
+    s += r.text;
+    if (r.end !== "ok") return s;
+  } else if (t.headerLength > 20) {
     const opts: string[] = [];
     let end = "]";
     for (const o of t.options) {
@@ -395,6 +465,7 @@ function formatTcp(pkt: DecodedPacket, src: string, dst: string, tracker: TcpSeq
   s += `, length ${len}`;
   if (pkt.dns && len > 2) s += ` ${formatDns(pkt.dns)}`;
   else if (pkt.app) s += `: ${pkt.app.protocol}${pkt.app.firstLine !== undefined ? `: ${pkt.app.firstLine}` : ""}`;
+  else if (len > 0 && (t.srcPort === 179 || t.dstPort === 179)) s += ": BGP";
   return s;
 }
 
@@ -675,6 +746,9 @@ function classText(c: number): string {
  * ```ts
  * import { toJSON } from "./format.ts";
  * import { decode } from "./decode.ts";
+import { hexdumpLines } from "./hexdump.ts";
+import { formatTcpOptions } from "./tcp-options.ts";
+import { espText, ntpText, vrrpText } from "./protocols.ts";
  * // JSON.stringify(toJSON(decode(bytes, "raw")))
  * ```
  */

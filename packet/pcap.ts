@@ -235,7 +235,13 @@ export class PcapReader {
   private hdr: PcapHeader | undefined;
   private le = true;
   private count = 0;
+  private cut = 0;
   private readonly maxCaplen: number;
+
+  /** Records longer than the file's snaplen, cut to it (libpcap does the same). */
+  get cutRecords(): number {
+    return this.cut;
+  }
 
   constructor(opts: { maxCaplen?: number } = {}) {
     this.maxCaplen = Math.min(opts.maxCaplen ?? MAX_CAPLEN, MAX_CAPLEN);
@@ -297,14 +303,16 @@ export class PcapReader {
     const b = f.buf;
     const v = new DataView(b.buffer, b.byteOffset + f.pos, 16);
     const caplen = v.getUint32(8, this.le);
-    const limit = Math.min(this.maxCaplen, h.snaplen);
-    if (caplen > limit) {
+    if (caplen > this.maxCaplen) {
       throw new MalformedError(
-        `Invalid pcap record length "${caplen}" at offset ${f.offset}: larger than ${caplen > this.maxCaplen ? `${this.maxCaplen} bytes` : `the snaplen ${h.snaplen}`}`,
+        `Invalid pcap record length "${caplen}" at offset ${f.offset}: larger than ${this.maxCaplen} bytes${caplen > h.snaplen ? ` (and the snaplen ${h.snaplen})` : ""}`,
         f.offset + 8,
       );
     }
     if (f.available < 16 + caplen) return undefined;
+    // libpcap: a record longer than the file's snaplen (but sane) is cut to the snaplen, and read on
+    const kept = caplen > h.snaplen ? h.snaplen : caplen;
+    if (kept < caplen) this.cut++;
     const tsSec = v.getUint32(0, this.le);
     const frac = v.getUint32(4, this.le);
     const rec: PcapRecord = {
@@ -312,9 +320,9 @@ export class PcapReader {
       offset: f.offset,
       tsSec,
       tsNsec: h.nanosecond ? frac : frac * 1000,
-      captureLength: caplen,
+      captureLength: kept,
       originalLength: v.getUint32(12, this.le),
-      data: b.subarray(f.pos + 16, f.pos + 16 + caplen),
+      data: b.subarray(f.pos + 16, f.pos + 16 + kept),
     };
     f.pos += 16 + caplen;
     return rec;

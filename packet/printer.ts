@@ -10,6 +10,7 @@ import { decode } from "./decode.ts";
 import { Formatter, formatTimestamp, toJSON } from "./format.ts";
 import { hexdump, hexdumpLines } from "./hexdump.ts";
 import { linkTypeOf } from "./pcap.ts";
+import { isWrappedLink, unwrapLink } from "./linklayer.ts";
 
 /** Which way a packet went, when the capture knows (AF_PACKET sniffing); undefined otherwise. */
 export type Direction = "in" | "out" | undefined;
@@ -26,13 +27,73 @@ export interface PrintOptions {
   json: boolean;
   /** Timestamps in local time (tcpdump's default) instead of UTC. */
   localTime?: boolean;
+  /**
+   * tcpdump's -t count: 0 time of day (default), 1 none (-t), 2 seconds since the epoch (-tt),
+   * 3 delta since the previous packet (-ttt), 4 date and time (-tttt), 5 delta since the first (-ttttt).
+   */
+  tsMode?: 0 | 1 | 2 | 3 | 4 | 5;
+  /** -v count: 0..3. */
+  verbose?: number;
+  /** -S: absolute TCP sequence numbers. */
+  absoluteSeq?: boolean;
+  /** -A: the packet (from the network layer) in ASCII under the summary; 2 (-AA): the whole frame. */
+  ascii?: 0 | 1 | 2;
+  /** Names an interface index (LINUX_SLL2 records); tcpdump prints "?" for an unknown one. */
+  ifName?: (index: number) => string | undefined;
 }
 
-const LINK_NAMES: Readonly<Record<number, string>> = { 1: "EN10MB (Ethernet)", 101: "RAW (Raw IP)", 12: "RAW (Raw IP)", 14: "RAW (Raw IP)", 228: "IPV4 (Raw IPv4)", 229: "IPV6 (Raw IPv6)" };
+/** tcpdump's check of a record's lengths (print.c): the line it prints instead of the packet, or "". */
+function invalidHeader(caplen: number, len: number): string {
+  const bad: string[] = [];
+  if (caplen === 0) bad.push(" caplen==0");
+  if (len === 0) bad.push(" len==0");
+  else if (len < caplen) bad.push(` len(${len}) < caplen(${caplen})`);
+  if (caplen > 262144) bad.push(` caplen(${caplen}) > 262144`);
+  if (len > 262144) bad.push(` len(${len}) > 262144`);
+  return bad.length ? `[Invalid header:${bad.join(",")}]` : "";
+}
+
+const LINK_NAMES: Readonly<Record<number, string>> = {
+  0: "NULL (BSD loopback)", 1: "EN10MB (Ethernet)", 9: "PPP (PPP)", 101: "RAW (Raw IP)", 12: "RAW (Raw IP)", 14: "RAW (Raw IP)", 108: "LOOP (OpenBSD loopback)",
+  113: "LINUX_SLL (Linux cooked v1)", 228: "IPV4 (Raw IPv4)", 229: "IPV6 (Raw IPv6)", 276: "LINUX_SLL2 (Linux cooked v2)",
+};
 
 /** tcpdump's name of a LINKTYPE ("RAW (Raw IP)"). */
 export function linkTypeName(n: number): string {
   return LINK_NAMES[n] ?? `${n}`;
+}
+
+const p2 = (n: number) => String(n).padStart(2, "0");
+
+/** Bytes of link-level header before the network layer (0 for raw IP). */
+function linkHeaderLength(data: Uint8Array, linkType: number): number {
+  if (isWrappedLink(linkType)) return Math.min(unwrapLink(data, linkType, data.length, false).headerLength, data.length);
+  const lt = linkTypeOf(linkType);
+  if (lt !== "ethernet") return 0;
+  const p = decode(data.subarray(0, Math.min(data.length, 64)), "ethernet");
+  return Math.min(p.ethernet?.headerLength ?? 14, data.length);
+}
+
+/**
+ * Bytes as tcpdump's -A prints them: printable characters, tabs, spaces and newlines as they
+ * are, a CR before LF dropped, anything else as ".".
+ *
+ * @example
+ * ```ts
+ * import { asciiText } from "./printer.ts";
+ * asciiText(new TextEncoder().encode("GET / HTTP/1.1\r\n\x01")); // "GET / HTTP/1.1\n."
+ * ```
+ */
+export function asciiText(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 13) {
+      if (b.length - i - 1 > 1 && b[i + 1] !== 10) s += ".";
+    } else if ((c > 0x20 && c < 0x7f) || c === 9 || c === 32 || c === 10) s += String.fromCharCode(c);
+    else s += ".";
+  }
+  return s;
 }
 
 /**
@@ -69,27 +130,95 @@ export function asciiJson(v: unknown): string {
  */
 export class PacketPrinter {
   private readonly fmt: Formatter;
+  private prev: { sec: number; nsec: number } | undefined;
+  private first: { sec: number; nsec: number } | undefined;
   constructor(readonly opts: PrintOptions) {
-    this.fmt = new Formatter({ link: opts.link, nano: opts.nano, localTime: opts.localTime });
+    this.fmt = new Formatter({ link: opts.link, nano: opts.nano, localTime: opts.localTime, verbose: opts.verbose ?? 0, absoluteSeq: opts.absoluteSeq });
   }
 
-  /** The summary line alone. */
+  /** The timestamp as the -t count asks ("" for -t), with its trailing space. */
+  stamp(ts: { sec: number; nsec: number }): string {
+    const mode = this.opts.tsMode ?? 0;
+    const nano = this.opts.nano;
+    switch (mode) {
+      case 1:
+        return "";
+      case 2: {
+        const frac = nano ? String(ts.nsec).padStart(9, "0") : String(Math.floor(ts.nsec / 1000)).padStart(6, "0");
+        return `${ts.sec}.${frac} `;
+      }
+      case 3:
+      case 5: {
+        const ref = mode === 3 ? this.prev : this.first;
+        this.first ??= { sec: ts.sec, nsec: ts.nsec };
+        this.prev = { sec: ts.sec, nsec: ts.nsec };
+        let dsec = 0;
+        let dnsec = 0;
+        if (ref) {
+          dsec = ts.sec - ref.sec;
+          dnsec = ts.nsec - ref.nsec;
+          if (dnsec < 0) {
+            dsec--;
+            dnsec += 1_000_000_000;
+          }
+          if (dsec < 0) {
+            // tcpdump signs the delta: "-" when the clock went back, " " otherwise
+            const t = -(dsec * 1_000_000_000 + dnsec);
+            return "-" + formatTimestamp({ sec: Math.floor(t / 1e9), nsec: t % 1e9 }, nano, false) + " ";
+          }
+        }
+        return " " + formatTimestamp({ sec: dsec, nsec: dnsec }, nano, false) + " ";
+      }
+      case 4: {
+        const d = new Date(ts.sec * 1000);
+        const date = Number.isNaN(d.getTime())
+          ? "1970-01-01"
+          : this.opts.localTime
+            ? `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}`
+            : `${d.getUTCFullYear()}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())}`;
+        return `${date} ${formatTimestamp(ts, nano, this.opts.localTime)} `;
+      }
+      default:
+        return formatTimestamp(ts, nano, this.opts.localTime) + " ";
+    }
+  }
+
+  /**
+   * The summary line alone. `wireLen` is the record's original length as the file says (tcpdump
+   * refuses a record whose lengths cannot be right, before its timestamp).
+   */
   summary(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    const t = formatTimestamp(ts, this.opts.nano, this.opts.localTime);
+    const bad = invalidHeader(data.length, wireLen);
+    if (bad) return bad;
+    const t = this.stamp(ts);
     const d = dir === "in" ? "In " : dir === "out" ? "Out " : "";
     const lt = linkTypeOf(linkType);
     let s: string;
-    if (lt === undefined) s = `link-type ${linkTypeName(linkType)}, length ${wireLen}`;
-    else s = this.fmt.format(decode(data, lt), { originalLength: wireLen });
-    return printable(`${t} ${d}${s}`);
+    if (lt !== undefined) s = this.fmt.format(decode(data, lt), { originalLength: wireLen, bytes: data });
+    else if (isWrappedLink(linkType)) {
+      const u = unwrapLink(data, linkType, wireLen, this.opts.link, this.opts.ifName);
+      if (u.text !== undefined || !u.inner) s = u.prefix + (u.text ?? "");
+      else if (u.inner.kind === "raw") s = u.prefix + this.fmt.format(decode(u.inner.bytes, "raw"), { originalLength: u.inner.wireLength, bytes: u.inner.bytes, bare: this.opts.link, link: false });
+      else {
+        // ARP: the decoder starts at an Ethernet header; give it one without addresses
+        const frame = new Uint8Array(14 + u.inner.bytes.length);
+        frame[12] = 0x08;
+        frame[13] = 0x06;
+        frame.set(u.inner.bytes, 14);
+        s = u.prefix + this.fmt.format(decode(frame, "ethernet"), { originalLength: u.inner.wireLength + 14, bytes: frame, bare: this.opts.link, link: false });
+      }
+    } else s = `link-type ${linkTypeName(linkType)}, length ${wireLen}`;
+    return `${t}${d}${s}`.split("\n").map(printable).join("\n");
   }
 
   /** Summary line plus hex lines (per the options), joined with "\n", no trailing newline. */
   text(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
     const head = this.summary(data, linkType, ts, wireLen, dir);
+    if (head.startsWith("[Invalid header:")) return head;
+    if (this.opts.hex === 0 && this.opts.ascii) return head + "\n" + asciiText(this.opts.ascii === 2 ? data : data.subarray(linkHeaderLength(data, linkType)));
     if (this.opts.hex === 0 || data.length === 0) return head;
     const lt = linkTypeOf(linkType);
-    const hex = lt === undefined ? hexdumpLines(data).join("\n") : hexdump(data, lt, this.opts.hex === 2);
+    const hex = lt === undefined ? hexdumpLines(data, this.opts.hex === 2 ? 0 : linkHeaderLength(data, linkType)).join("\n") : hexdump(data, lt, this.opts.hex === 2);
     return hex ? head + "\n" + hex.split("\n").map(printable).join("\n") : head;
   }
 

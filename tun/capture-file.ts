@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { MalformedError, TunkitError, UsageError } from "../common/errors.ts";
 import { SysError, ERRNO } from "../ffi/errors.ts";
 import { PcapReader, PcapWriter, MAX_CAPLEN, linkTypeNumber, type PcapHeader } from "../packet/pcap.ts";
-import { PcapngReader } from "../packet/pcapng.ts";
+import { PcapngReader, PcapngWriter } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
 
 /** Options of {@link PcapSink}. */
@@ -18,18 +18,51 @@ export interface PcapSinkOptions {
   linkType: LinkType | number;
   /** Snapshot length written in the header and applied to records. Default 262144. */
   snaplen?: number;
-  /** Nanosecond timestamps (magic a1b23c4d). */
+  /** Nanosecond timestamps (pcap magic a1b23c4d; pcapng if_tsresol 9). */
   nanosecond?: boolean;
   /** Buffer size before a write(2); default 1 MiB. */
   bufferBytes?: number;
+  /** "pcap" (default) or "pcapng" (a section header, one interface, enhanced packet blocks). */
+  format?: "pcap" | "pcapng";
+  /** What to call the file in messages (default: the path given to open(), or "stdout"). */
+  name?: string;
 }
 
 const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * A pcap file being written to a file descriptor: the header at once, then each record copied
- * into one reused buffer, written out when the buffer fills and on {@link flush} (call it from a
- * timer, and before exit). Nothing is allocated per packet.
+ * The message and hint for a failed write to a capture file: true for the errno at hand.
+ *
+ * @example
+ * ```ts
+ * import { writeFailure } from "./capture-file.ts";
+ * writeFailure("ENOSPC", "out.pcap", 52).hint; // 'the file system holding "out.pcap" is full: ...'
+ * ```
+ */
+export function writeFailure(code: string, name: string, written: number): TunkitError {
+  const kept = `it holds the ${written} complete packet${written === 1 ? "" : "s"} written before`;
+  const hints: Record<string, string> = {
+    ENOSPC: `the file system holding "${name}" is full: free some space or write elsewhere (-w), or rotate with -C/-W; ${kept}`,
+    EDQUOT: `your disk quota on the file system holding "${name}" is used up: free some space or write elsewhere; ${kept}`,
+    EFBIG: `"${name}" reached the largest file this file system or the process limit (ulimit -f) allows: rotate with -C SIZE; ${kept}`,
+    EPIPE: "the program reading the capture went away (a closed pipe)",
+    EIO: `the device holding "${name}" reported an I/O error: check dmesg; ${kept}`,
+    EROFS: `the file system holding "${name}" is read-only: write elsewhere`,
+    EBADF: `"${name}" is not open for writing`,
+  };
+  return new TunkitError(`Writing "${name}" failed: ${code}`, hints[code] ?? `${kept}`);
+}
+
+/**
+ * A capture file being written (pcap, or pcapng with `format: "pcapng"`): the header at once,
+ * then each record copied into one reused buffer, written out when the buffer fills and on
+ * {@link flush} (call it from a timer, and before exit). Nothing is allocated per packet.
+ *
+ * The file stays valid whatever happens: the buffer only ever holds whole records, and when a
+ * write fails part-way (a full disk) the file is cut back to the end of the last complete
+ * record (ftruncate), so a reader sees every packet counted in {@link written} and no partial
+ * one. The first failure is kept in {@link error} (with a hint for its errno); later writes are
+ * dropped.
  *
  * @example
  * ```ts
@@ -37,93 +70,272 @@ const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
  * const sink = PcapSink.open("out.pcap", { linkType: "raw" });
  * sink.write(packet, packet.length, packet.length, 1700000000, 0);
  * sink.close(); // flushes
+ * sink.written; // 1
  * ```
  */
 export class PcapSink {
-  /** Records written (or buffered). */
+  /** Records accepted (written or buffered). */
   packets = 0;
+  /** Records that reached the file whole. */
+  written = 0;
+  /** Bytes of the file that hold whole records (and the header). */
+  fileBytes = 0;
+  /** What messages call the file. */
+  readonly name: string;
   private readonly buf: Uint8Array;
   private readonly view: DataView;
   private used = 0;
+  /** End offsets in buf of the records buffered since the last flush (the header counts as -1 records). */
+  private readonly ends: Int32Array;
+  private nEnds = 0;
+  private headerPending: boolean;
   private readonly snaplen: number;
   private readonly nano: boolean;
+  private readonly ng: boolean;
   private fd: number;
   private readonly ownsFd: boolean;
+  private regular: boolean | undefined;
   /** Set when a write failed (EPIPE on a closed stdout, disk full): later writes are dropped. */
-  error: Error | undefined;
+  error: TunkitError | undefined;
 
   constructor(fd: number, opts: PcapSinkOptions, ownsFd = false) {
-    const w = new PcapWriter({ linkType: opts.linkType, snaplen: opts.snaplen, nanosecond: opts.nanosecond });
+    this.ng = opts.format === "pcapng";
+    const w = this.ng
+      ? new PcapngWriter({ linkType: opts.linkType, snaplen: opts.snaplen, nanosecond: opts.nanosecond })
+      : new PcapWriter({ linkType: opts.linkType, snaplen: opts.snaplen, nanosecond: opts.nanosecond });
     this.snaplen = w.snaplen;
     this.nano = w.nanosecond;
     this.fd = fd;
     this.ownsFd = ownsFd;
+    this.name = opts.name ?? (fd === 1 ? "stdout" : `fd ${fd}`);
     const size = Math.max(opts.bufferBytes ?? 1 << 20, MAX_CAPLEN + 64);
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
+    this.ends = new Int32Array(Math.ceil(size / 16) + 2);
     const h = w.header();
     this.buf.set(h, 0);
     this.used = h.length;
+    this.headerPending = true;
   }
 
-  /** Opens `path` for writing (truncating it), or stdout for "-". */
+  /** Opens `path` for writing (truncating it), or stdout for "-". Throws TunkitError with a hint. */
   static open(path: string, opts: PcapSinkOptions): PcapSink {
-    if (path === "-") return new PcapSink(1, opts, false);
-    let fd: number;
-    try {
-      fd = openSync(path, "w", 0o644);
-    } catch (e) {
-      const err = e as { code?: string; errno?: number; message?: string };
-      throw new TunkitError(`Cannot write "${path}": ${err.code ?? err.message ?? String(e)}`, "check the directory exists and is writable");
-    }
-    return new PcapSink(fd, opts, true);
+    if (path === "-") return new PcapSink(1, { ...opts, name: opts.name ?? "stdout" }, false);
+    return new PcapSink(openOutputFile(path), { ...opts, name: opts.name ?? path }, true);
+  }
+
+  /** Bytes buffered, not yet written. */
+  get bufferedBytes(): number {
+    return this.used;
+  }
+
+  /** True when the sink's records are pcapng blocks. */
+  get pcapng(): boolean {
+    return this.ng;
   }
 
   /** Appends one record: `buf[0..caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */
   write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void {
+    if (this.error) return;
     const cap = caplen < this.snaplen ? caplen : this.snaplen;
-    if (this.used + 16 + cap > this.buf.length) this.flush();
+    const padded = this.ng ? (cap + 3) & ~3 : cap;
+    const size = (this.ng ? 32 : 16) + padded;
+    if (this.used + size > this.buf.length) {
+      this.flush();
+      if (this.error) return;
+    }
     const v = this.view;
     const o = this.used;
-    v.setUint32(o, sec >>> 0, true);
-    v.setUint32(o + 4, this.nano ? nsec : Math.floor(nsec / 1000), true);
-    v.setUint32(o + 8, cap, true);
-    v.setUint32(o + 12, (wireLen > cap ? wireLen : cap) >>> 0, true);
-    this.buf.set(cap === buf.length ? buf : buf.subarray(0, cap), o + 16);
-    this.used = o + 16 + cap;
+    const orig = (wireLen > cap ? wireLen : cap) >>> 0;
+    if (this.ng) {
+      v.setUint32(o, 6, true); // EPB
+      v.setUint32(o + 4, size, true);
+      v.setUint32(o + 8, 0, true); // interface 0
+      // 64-bit timestamp in units of the resolution, split without BigInt
+      const sub = this.nano ? nsec : Math.floor(nsec / 1000);
+      const mul = this.nano ? 1e9 : 1e6;
+      // sec * mul + sub as two 32-bit halves, exactly (the product exceeds 2^53)
+      const sh = Math.floor(sec / 65536);
+      const a = sh * mul;
+      const alo = a % 65536;
+      const low = alo * 65536 + (sec - sh * 65536) * mul + sub;
+      v.setUint32(o + 12, (Math.floor(a / 65536) + Math.floor(low / 4294967296)) >>> 0, true);
+      v.setUint32(o + 16, low % 4294967296 >>> 0, true);
+      v.setUint32(o + 20, cap, true);
+      v.setUint32(o + 24, orig, true);
+      this.buf.set(cap === buf.length ? buf : buf.subarray(0, cap), o + 28);
+      for (let i = o + 28 + cap; i < o + 28 + padded; i++) this.buf[i] = 0;
+      v.setUint32(o + size - 4, size, true);
+    } else {
+      v.setUint32(o, sec >>> 0, true);
+      v.setUint32(o + 4, this.nano ? nsec : Math.floor(nsec / 1000), true);
+      v.setUint32(o + 8, cap, true);
+      v.setUint32(o + 12, orig, true);
+      this.buf.set(cap === buf.length ? buf : buf.subarray(0, cap), o + 16);
+    }
+    this.used = o + size;
+    this.ends[this.nEnds++] = this.used;
     this.packets++;
   }
 
-  /** Writes out what is buffered. Errors are kept in {@link error}, not thrown twice. */
-  flush(): void {
-    if (this.used === 0 || this.fd < 0) return;
+  /**
+   * Writes out what is buffered; returns false when the file has failed (see {@link error}).
+   * A write that fails part-way leaves the file cut back to the last whole record.
+   */
+  flush(): boolean {
     if (this.error) {
       this.used = 0;
-      return;
+      this.nEnds = 0;
+      return false;
     }
+    if (this.used === 0 || this.fd < 0) return true;
     let off = 0;
-    try {
-      while (off < this.used) {
-        try {
-          off += writeSync(this.fd, this.buf, off, this.used - off);
-        } catch (e) {
-          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+    let code: string | undefined;
+    while (off < this.used) {
+      try {
+        off += writeSync(this.fd, this.buf, off, this.used - off);
+      } catch (e) {
+        const c = (e as { code?: string }).code;
+        if (c === "EAGAIN") {
           Atomics.wait(EAGAIN_WAIT, 0, 0, 2); // a non-blocking stdout is full: wait for the reader
+          continue;
+        }
+        if (c === "EINTR") continue;
+        code = c ?? ((e as Error).message || "EIO");
+        break;
+      }
+    }
+    // Which records made it whole.
+    const header = this.headerPending ? this.headerLength() : 0;
+    let whole = 0;
+    let boundary = 0;
+    if (off >= header) {
+      boundary = header;
+      while (whole < this.nEnds && this.ends[whole]! <= off) boundary = this.ends[whole++]!;
+    }
+    if (code !== undefined) {
+      // Cut the file back to the last complete record: no partial record for a reader to trip on.
+      if (boundary < off && this.isRegular()) {
+        try {
+          ftruncateSync(this.fd, this.fileBytes + boundary);
+        } catch {
+          /* best effort: the error below is what matters */
         }
       }
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      this.error = new TunkitError(`Writing the pcap failed: ${err.code ?? err.message ?? String(e)}`);
+      if (off >= header) this.headerPending = false;
+      this.written += whole;
+      this.fileBytes += boundary;
+      this.error = writeFailure(code, this.name, this.written);
+      this.used = 0;
+      this.nEnds = 0;
+      return false;
     }
+    this.headerPending = false;
+    this.written += this.nEnds;
+    this.fileBytes += this.used;
     this.used = 0;
+    this.nEnds = 0;
+    return true;
+  }
+
+  private headerLength(): number {
+    // pcap: 24; pcapng: SHB (28) + IDB (24, or 32 with if_tsresol)
+    return this.ng ? 28 + (this.nano ? 32 : 24) : 24;
+  }
+
+  private isRegular(): boolean {
+    if (this.regular === undefined) {
+      try {
+        this.regular = fstatSync(this.fd).isFile();
+      } catch {
+        this.regular = false;
+      }
+    }
+    return this.regular;
   }
 
   /** Flushes and closes the file (not stdout). Idempotent. */
   close(): void {
     if (this.fd < 0) return;
     this.flush();
-    if (this.ownsFd) closeSync(this.fd);
+    if (this.ownsFd) {
+      try {
+        closeSync(this.fd);
+      } catch (e) {
+        // NFS and friends report a failed write-back at close
+        this.error ??= writeFailure((e as { code?: string }).code ?? "EIO", this.name, this.written);
+      }
+    }
     this.fd = -1;
+  }
+}
+
+/**
+ * Opens (creating or truncating) a file to write a capture to; throws TunkitError with a hint
+ * true for the errno (a missing directory, a read-only file system, permissions...).
+ *
+ * @example
+ * ```ts
+ * import { openOutputFile } from "./capture-file.ts";
+ * const fd = openOutputFile("/tmp/x.pcap");
+ * ```
+ */
+export function openOutputFile(path: string): number {
+  try {
+    return openSync(path, "w", 0o644);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    throw new TunkitError(`Cannot write "${path}": ${code}`, openHint(code, path, "write"));
+  }
+}
+
+/**
+ * The hint for a failed open of a capture file (read or write), true for its errno.
+ *
+ * @example
+ * ```ts
+ * import { openHint } from "./capture-file.ts";
+ * openHint("ENOENT", "x.pcap", "read"); // "there is no file \"x.pcap\": check the path"
+ * ```
+ */
+export function openHint(code: string, path: string, how: "read" | "write"): string {
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  switch (code) {
+    case "ENOENT":
+      return how === "read" ? `there is no file "${path}": check the path` : `the directory "${dir}" does not exist: create it first, or check the path`;
+    case "ENOTDIR":
+      return `a part of "${path}" is not a directory: check the path`;
+    case "EACCES":
+    case "EPERM":
+      return how === "read"
+        ? `you may not read "${path}" (or search a directory above it): check its mode and owner (ls -l)`
+        : `you may not write in "${dir}" (or "${path}" is read-only): check the modes and owners (ls -ld), or write elsewhere`;
+    case "EISDIR":
+      return `"${path}" is a directory: give a file name`;
+    case "ELOOP":
+      return `"${path}" is a symbolic link loop: check where the links point (ls -l)`;
+    case "ENAMETOOLONG":
+      return "the path or one of its names is too long (names are at most 255 bytes, paths 4095)";
+    case "EROFS":
+      return `the file system holding "${path}" is read-only: write elsewhere`;
+    case "ENOSPC":
+      return `the file system holding "${path}" is full: free some space or write elsewhere`;
+    case "EDQUOT":
+      return `your disk quota is used up on the file system holding "${path}"`;
+    case "EMFILE":
+    case "ENFILE":
+      return "too many open files: raise the limit (ulimit -n) or close some";
+    case "ETXTBSY":
+      return `"${path}" is a program being run: write elsewhere`;
+    case "ENXIO":
+      return `"${path}" is a FIFO with no reader, or a device that is not there`;
+    case "EFBIG":
+    case "EOVERFLOW":
+      return `"${path}" is too large to open here`;
+    case "EIO":
+      return "the device holding the file reported an I/O error: check dmesg";
+    default:
+      return `the system refused with ${code}`;
   }
 }
 
@@ -198,6 +410,11 @@ export class CaptureFileReader {
     }
   }
 
+  /** Records longer than the file's snaplen, cut to it (pcap only; libpcap does the same). */
+  get cutRecords(): number {
+    return this.pcap?.cutRecords ?? 0;
+  }
+
   /** The pcap file header (pcap only, once read). */
   get pcapHeader(): PcapHeader | undefined {
     return this.pcap?.header();
@@ -242,3 +459,55 @@ export function linkTypeForDevice(kind: "tun" | "tap"): number {
   return linkTypeNumber(kind === "tap" ? "ethernet" : "raw");
 }
 
+
+/** What went wrong reading a capture file: one line, and a hint true for it. */
+export interface CaptureProblem {
+  message: string;
+  hint: string;
+}
+
+/**
+ * The message and hint for an error a {@link CaptureFileReader} threw (bad magic, a damaged
+ * record, an unsupported version), as `dump -r` and `inject -r` report it.
+ *
+ * @example
+ * ```ts
+ * import { captureProblem } from "./capture-file.ts";
+ * captureProblem(new Error("x")).hint; // "the file is damaged ..."
+ * ```
+ */
+export function captureProblem(e: unknown): CaptureProblem {
+  const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
+  if (/magic|version/i.test(message)) {
+    return { message, hint: "tunkit reads pcap and pcapng files (what tcpdump -w and Wireshark write); convert other formats with editcap -F pcap" };
+  }
+  const at = e instanceof MalformedError ? ` at offset ${e.offset}` : "";
+  return { message, hint: `the file is damaged${at} (or was not written as a capture): the records before it were read` };
+}
+
+/**
+ * At the end of the input: the problem of a file cut short (inside its header or a record), or
+ * undefined when it ended cleanly.
+ *
+ * @example
+ * ```ts
+ * import { CaptureFileReader, endProblem } from "./capture-file.ts";
+ * const r = new CaptureFileReader();
+ * r.push(new Uint8Array(10));
+ * endProblem(r)?.message; // "Not a capture file: 10 bytes, too short for a pcap or pcapng header"
+ * ```
+ */
+export function endProblem(r: CaptureFileReader): CaptureProblem | undefined {
+  const t = r.end().truncated;
+  if (!t) return undefined;
+  if (r.format === undefined || (r.format === "pcap" && !r.pcapHeader)) {
+    return {
+      message: `Not a capture file: ${t.offset + t.have} bytes, too short for a pcap or pcapng header`,
+      hint: t.offset + t.have === 0 ? "the file is empty: was anything captured into it?" : "the file holds less than a capture file's header: was it written to the end?",
+    };
+  }
+  return {
+    message: `The file ends inside a record at offset ${t.offset} (${t.have} of ${t.need} bytes)`,
+    hint: "the file was cut short (a capture still being written, a full disk or an interrupted copy); the complete records before it were read",
+  };
+}

@@ -27,6 +27,8 @@ import type { LinkType } from "../packet/types.ts";
 import { openTun, type TunDevice } from "./device.ts";
 import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
 import { CaptureClock } from "./clock.ts";
+import { compileBpf } from "../packet/bpf.ts";
+import type { FilterNode } from "../packet/filter.ts";
 
 export { CaptureClock };
 
@@ -114,6 +116,12 @@ export interface CaptureOptions {
   bufferBytes?: number;
   /** An rtnetlink connection to use for the lookup (one is opened and closed otherwise). */
   rtnl?: Rtnl;
+  /**
+   * Sniff mode: a filter to run in the kernel too (compiled to classic BPF, SO_ATTACH_FILTER),
+   * so packets that cannot match are never copied. The caller still filters in user space: the
+   * kernel program is a superset. Ignored when attached (a tun's reader gets every packet).
+   */
+  kernelFilter?: FilterNode;
 }
 
 /** Counters of a capture. */
@@ -122,6 +130,8 @@ export interface CaptureStats {
   received: number;
   /** Sniff mode: packets the kernel dropped because we were too slow (undefined when attached). */
   dropped?: number;
+  /** Sniff mode: true when the filter also runs in the kernel (then `received` counts only what it passed). */
+  kernelFilter?: boolean;
 }
 
 /** How a capture's listen() ended: stopped by the signal, closed, or the device went down/away. */
@@ -213,9 +223,8 @@ class SniffCapture implements Capture {
     return this.sniffer.listen(onPacket, opts);
   }
   stats(): CaptureStats {
-    if (this.sniffer.closed) return { ...this.last };
-    this.last = this.sniffer.stats();
-    return { ...this.last };
+    if (!this.sniffer.closed) this.last = this.sniffer.stats();
+    return this.sniffer.kernelFilter ? { ...this.last, kernelFilter: true } : { ...this.last };
   }
   private last: CaptureStats = { received: 0, dropped: 0 };
   close(): void {
@@ -252,5 +261,17 @@ export async function openCapture(name: string, opts: CaptureOptions = {}): Prom
       if (!(want === "auto" && e instanceof SysError && e.errno === ERRNO.EBUSY)) throw e;
     }
   }
-  return new SniffCapture(PacketSniffer.open(name, { snaplen, bufferBytes: opts.bufferBytes }));
+  const sniffer = PacketSniffer.open(name, { snaplen, bufferBytes: opts.bufferBytes });
+  if (opts.kernelFilter) {
+    const prog = compileBpf(opts.kernelFilter, sniffer.linkType, { snaplen });
+    if (prog) {
+      try {
+        sniffer.attachFilter(prog);
+      } catch (e) {
+        sniffer.close();
+        throw e;
+      }
+    }
+  }
+  return new SniffCapture(sniffer);
 }

@@ -7,11 +7,13 @@
  */
 import { sys, raw, errno, ERRNO, O } from "../ffi/libc.ts";
 import { IFF, IFREQ_SIZE, TUN_IOCTL, packIfreq, unpackIfreq, featureNames, VIRTIO_NET_HDR_SIZE } from "../ffi/abi.ts";
-import { SysError } from "../ffi/errors.ts";
+import { SysError, TUN_NODE_EACCES_HINT, TUN_NODE_FIX } from "../ffi/errors.ts";
 import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import { TunQueue } from "./queue.ts";
 import { tunHolders } from "./holders.ts";
+import { groupName, userName } from "./owner.ts";
+import { statSync } from "node:fs";
 
 /** Path of the tun clone device. */
 export const TUN_PATH = "/dev/net/tun";
@@ -94,14 +96,60 @@ function validate(opts: TunOptions): { name: string; flags: number; queues: numb
   return { name, flags, queues };
 }
 
-function checkId(what: "owner" | "group", v: number): void {
+/**
+ * Throws {@link UsageError} unless `v` is an id TUNSETOWNER/TUNSETGROUP take: 0..4294967294
+ * (4294967295 is the kernel's "none").
+ *
+ * @example
+ * ```ts
+ * import { checkId } from "./device.ts";
+ * checkId("owner", 1000); // ok
+ * // checkId("group", -1): UsageError 'Invalid group "-1": expected a numeric id 0..4294967294'
+ * ```
+ */
+export function checkId(what: "owner" | "group", v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
     throw new UsageError(`Invalid ${what} "${v}": expected a numeric id 0..4294967294`);
   }
 }
 
 function openClone(): number {
-  return sys.open(TUN_PATH, O.RDWR);
+  try {
+    return sys.open(TUN_PATH, O.RDWR);
+  } catch (e) {
+    if (e instanceof SysError && e.errno === ERRNO.EACCES) throw new SysError("open", e.errno, TUN_PATH, tunNodeAccessHint());
+    throw e;
+  }
+}
+
+/**
+ * The hint for EACCES on /dev/net/tun, with the node's mode, owner and group and who we are:
+ * a file permission, which neither CAP_NET_ADMIN nor `setcap` changes.
+ *
+ * @example
+ * ```ts
+ * import { tunNodeAccessHint } from "./device.ts";
+ * tunNodeAccessHint({ mode: 0o20600, uid: 0, gid: 0 }, { uid: 65534, gid: 65534 });
+ * // "/dev/net/tun is mode 0600, owner root, group root, and you are nobody (a file permission: …"
+ * ```
+ */
+export function tunNodeAccessHint(st?: { mode: number; uid: number; gid: number }, me?: { uid: number; gid: number }): string {
+  let node: { mode: number; uid: number; gid: number } | undefined = st;
+  if (!node) {
+    try {
+      const s = statSync(TUN_PATH);
+      node = { mode: s.mode, uid: s.uid, gid: s.gid };
+    } catch {
+      node = undefined;
+    }
+  }
+  const who = me ?? { uid: sys.geteuid(), gid: sys.getegid() };
+  if (!node) return TUN_NODE_EACCES_HINT;
+  const perm = (node.mode & 0o777).toString(8).padStart(4, "0");
+  const owner = userName(node.uid) ?? String(node.uid);
+  const group = groupName(node.gid) ?? String(node.gid);
+  const you = userName(who.uid) ?? `uid ${who.uid}`;
+  return `${TUN_PATH} is mode ${perm}, owner ${owner}, group ${group}, and you are ${you} (a file permission: CAP_NET_ADMIN or setcap does not change it): ${TUN_NODE_FIX}`;
 }
 
 /** TUNSETIFF on a fresh fd; returns [fd, kernel-chosen name, flags]. Closes the fd on failure. */
@@ -140,11 +188,16 @@ function setIffError(name: string, flags: number, e: number): SysError {
   }
   if (e === ERRNO.EEXIST) return new SysError("ioctl(TUNSETIFF)", e, name, "the device exists and exclusive creation was asked");
   if (e === ERRNO.EPERM) {
+    // The kernel says EPERM for two different things: attaching to an existing device whose
+    // owner/group is not us (tun_not_capable), and creating one without CAP_NET_ADMIN.
+    const exists = !name.includes("%") && sys.ifNameToIndex(name) !== 0;
     return new SysError(
       "ioctl(TUNSETIFF)",
       e,
       name,
-      "needs CAP_NET_ADMIN, or to be the device's owner/group: run as root, setcap cap_net_admin+ep, or work inside a user namespace (unshare -rn)",
+      exists
+        ? `${name} belongs to another user or group (tunkit show ${name} names them): attach as that user or a member of that group, have root hand it over (sudo tunkit up ${name} --user ${userName(sys.geteuid()) ?? sys.geteuid()}), or run with CAP_NET_ADMIN`
+        : "creating a tun/tap device needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work in a network namespace of your own (unshare -rn: a user namespace alone is not enough)",
     );
   }
   return new SysError("ioctl(TUNSETIFF)", e, name);

@@ -1,13 +1,20 @@
 /**
- * Can tun/tap work here, and if not, what to do: /dev/net/tun, effective CAP_NET_ADMIN (from
- * /proc/self/status), the kernel's tun features, and whether user namespaces are available
- * (the unprivileged way to get CAP_NET_ADMIN).
+ * Can tun/tap work here, and if not, what to do: /dev/net/tun, CAP_NET_ADMIN over this network
+ * namespace (tried, not read from capability bits: a harmless netlink request the kernel must
+ * refuse with EINVAL once it has let us through, or EPERM when not), the kernel's tun features,
+ * and whether user namespaces are available (the unprivileged way to get CAP_NET_ADMIN).
  *
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
-import { TUN_PATH, tunFeatures } from "./device.ts";
-import { SysError } from "../ffi/errors.ts";
+import { TUN_PATH, tunFeatures, tunNodeAccessHint } from "./device.ts";
+import { ERRNO, SysError } from "../ffi/errors.ts";
+import { raw } from "../ffi/libc.ts";
+import { SocketTransport } from "../netlink/conn.ts";
+import { beginMessage, endMessage, NLM_F, NLMSG, parseAck, parseMessages } from "../netlink/core/message.ts";
+import { ByteWriter } from "../netlink/core/writer.ts";
+import { encodeAddress } from "../netlink/route/addr.ts";
+import { AF, RTM } from "../netlink/route/constants.ts";
 
 /** One diagnostic result. */
 export interface Check {
@@ -33,6 +40,66 @@ export interface DoctorSources {
   probeTun?: () => { names: string[] } | Error;
   /** Stat of /dev/net/tun: kind and device numbers, or undefined when missing. */
   statTun?: () => { char: boolean; major: number; minor: number } | undefined;
+  /**
+   * Tries CAP_NET_ADMIN over the current network namespace (default {@link probeNetAdmin}).
+   * When `status` is given and this is not, the check reads CapEff from `status` instead (for
+   * fixtures that describe a machine without touching this one).
+   */
+  probeNetAdmin?: () => NetAdminProbe;
+}
+
+/** What {@link probeNetAdmin} found: allowed, refused (EPERM), or it could not tell. */
+export type NetAdminProbe = "permitted" | "denied" | Error;
+
+/**
+ * Tries whether the kernel lets this process change the network configuration of the namespace
+ * it is in, the way every tunkit change is checked: an RTM_NEWADDR (IPv4, no interface, no
+ * address). rtnetlink checks CAP_NET_ADMIN over the namespace's owning user namespace first
+ * (EPERM), then refuses the empty request (EINVAL): nothing is ever created. Capability bits
+ * cannot tell this: under `unshare -r` CapEff is full, yet the host's namespace is not ours.
+ *
+ * @example
+ * ```ts
+ * import { probeNetAdmin } from "./doctor.ts";
+ * probeNetAdmin(); // "permitted" as root; "denied" under unshare -r or as a plain user
+ * ```
+ */
+export function probeNetAdmin(): NetAdminProbe {
+  let t: SocketTransport;
+  try {
+    t = new SocketTransport({ rcvbuf: 64 << 10 });
+  } catch (e) {
+    return e as Error;
+  }
+  try {
+    const w = new ByteWriter(64);
+    const seq = 1;
+    const at = beginMessage(w, RTM.NEWADDR, NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL, seq, 0);
+    encodeAddress(w, { family: AF.INET, prefixLen: 0, flags: 0, scope: 0, index: 0 });
+    endMessage(w, at);
+    t.send(w.buf.subarray(0, w.len));
+    // rtnetlink answers within sendmsg(); poll briefly in case another kernel defers it.
+    const pfd = new Uint8Array(8);
+    new DataView(pfd.buffer).setInt32(0, t.fd, true);
+    new DataView(pfd.buffer).setInt16(4, 1 /* POLLIN */, true);
+    for (let tries = 0; tries < 20; tries++) {
+      const d = t.recv();
+      if (!d) {
+        raw.poll(pfd, 1, 100);
+        continue;
+      }
+      for (const m of parseMessages(d)) {
+        if (m.seq !== seq || m.type !== NLMSG.ERROR) continue;
+        const { errno } = parseAck(m.body, m.flags);
+        return errno === ERRNO.EPERM || errno === ERRNO.EACCES ? "denied" : "permitted";
+      }
+    }
+    return new Error("no answer from rtnetlink within 2 s");
+  } catch (e) {
+    return e as Error;
+  } finally {
+    t.close();
+  }
 }
 
 /**
@@ -103,16 +170,17 @@ export function diagnose(src: DoctorSources = {}): Check[] {
     const code = probe instanceof SysError ? probe.code : "";
     out.push({
       check: "tun-device", status: "fail", detail: `${TUN_PATH} cannot be opened: ${probe.message}`,
-      fix: code === "EACCES" || code === "EPERM"
-        ? "make it usable: chmod 0666 /dev/net/tun (the usual mode; creating devices still needs CAP_NET_ADMIN)"
-        : code === "ENODEV" || code === "ENXIO" ? "the kernel has no tun driver: modprobe tun" : probe instanceof SysError ? probe.hint : undefined,
+      // openTun's own hints: EACCES names the node's mode, owner and group (tunNodeAccessHint).
+      fix: code === "ENODEV" || code === "ENXIO" ? "the kernel has no tun driver: modprobe tun"
+        : probe instanceof SysError ? probe.hint ?? (code === "EACCES" ? tunNodeAccessHint() : undefined) : undefined,
     });
   } else {
     out.push({ check: "tun-device", status: "ok", detail: `${TUN_PATH} is c 10:200 and opens read-write` });
   }
 
-  // 2. CAP_NET_ADMIN
+  // 2. CAP_NET_ADMIN over this network namespace: tried, unless a fixture describes the bits.
   let status = src.status;
+  const fixture = status !== undefined && src.probeNetAdmin === undefined;
   if (status === undefined) {
     try {
       status = readFileSync("/proc/self/status", "utf8");
@@ -121,15 +189,22 @@ export function diagnose(src: DoctorSources = {}): Check[] {
     }
   }
   const caps = capEff(status);
-  if (caps === undefined) {
-    out.push({ check: "cap-net-admin", status: "warn", detail: "cannot read CapEff from /proc/self/status", fix: "is /proc mounted?" });
-  } else if (caps & (1n << BigInt(CAP_NET_ADMIN))) {
-    out.push({ check: "cap-net-admin", status: "ok", detail: `effective (CapEff ${caps.toString(16).padStart(16, "0")})` });
-  } else {
+  const bits = caps === undefined ? "CapEff unknown" : `CapEff ${caps.toString(16).padStart(16, "0")}`;
+  const hasBit = caps !== undefined && (caps & (1n << BigInt(CAP_NET_ADMIN))) !== 0n;
+  const cap = fixture ? (caps === undefined ? new Error("cannot read CapEff") : hasBit ? "permitted" : "denied") : (src.probeNetAdmin ?? probeNetAdmin)();
+  const fixCap = "run as root (sudo), give the binary the capability (sudo setcap cap_net_admin+ep ./tunkit), or work inside a network namespace of your own user namespace (unshare -rn); an existing device you own can be attached without it";
+  if (cap === "permitted") {
+    out.push({ check: "cap-net-admin", status: "ok", detail: `this network namespace accepts changes from us (tried an rtnetlink request; ${bits})` });
+  } else if (cap === "denied") {
     out.push({
-      check: "cap-net-admin", status: "fail", detail: `not effective (CapEff ${caps.toString(16).padStart(16, "0")}): creating devices, addresses and routes will fail with EPERM`,
-      fix: "run as root (sudo), give the binary the capability (sudo setcap cap_net_admin+ep ./tunkit), or work inside a user namespace (unshare -rn); an existing device you own can be attached without it",
+      check: "cap-net-admin", status: "fail",
+      detail: hasBit
+        ? `CAP_NET_ADMIN is in CapEff (${bits.slice(7)}) but not over this network namespace, which belongs to another user namespace (inside unshare -r?): creating devices, addresses and routes here fails with EPERM`
+        : `not permitted (${bits}): creating devices, addresses and routes will fail with EPERM`,
+      fix: hasBit ? "create a network namespace of your own too (unshare -rn), or run as root in this one" : fixCap,
     });
+  } else {
+    out.push({ check: "cap-net-admin", status: "warn", detail: `could not try it: ${cap.message}`, fix: "is rtnetlink available (AF_NETLINK sockets allowed)?" });
   }
 
   // 3. kernel tun features

@@ -11,8 +11,9 @@ import { Rtnl } from "../netlink/rtnl.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
-import { IFF } from "../netlink/route/constants.ts";
-import { openTun } from "./device.ts";
+import { AF, IFF } from "../netlink/route/constants.ts";
+import { checkId, openTun, TUN_PATH } from "./device.ts";
+import { statSync } from "node:fs";
 import { tunHolders } from "./holders.ts";
 
 /** An address to have on the device: "192.0.2.1/24", or with a point-to-point peer. */
@@ -60,6 +61,10 @@ export interface EnsureTunResult {
   created: boolean;
   /** What changed, in order, as short phrases ("created", "owner 1000", "mtu 1400", "add 192.0.2.1/24", "up"); empty when nothing did. */
   changes: string[];
+  /** uid allowed to attach now, or null: no owner restriction. */
+  owner: number | null;
+  /** gid allowed to attach now, or null: no group restriction. */
+  group: number | null;
 }
 
 interface PlannedAddress {
@@ -81,12 +86,6 @@ function planAddresses(list: readonly EnsureAddress[]): PlannedAddress[] {
   });
 }
 
-function checkId(v: number | null | undefined, what: string): void {
-  if (v !== undefined && v !== null && !(Number.isInteger(v) && v >= 0 && v <= 0xfffffffe)) {
-    throw new UsageError(`Invalid ${what} "${v}": expected a numeric id 0..4294967294`);
-  }
-}
-
 function checkRange(v: number | undefined, what: string, min: number, max: number): void {
   if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
     throw new UsageError(`Invalid ${what} "${v}": expected ${min}..${max}`);
@@ -99,9 +98,9 @@ export function validateEnsureTun(opts: EnsureTunOptions): PlannedAddress[] {
   if (opts.mode !== undefined && opts.mode !== "tun" && opts.mode !== "tap") {
     throw new UsageError(`Invalid mode "${String(opts.mode)}": expected tun or tap`);
   }
-  checkId(opts.owner, "owner");
-  checkId(opts.group, "group");
-  checkId(opts.defaultOwner, "owner");
+  if (opts.owner !== undefined && opts.owner !== null) checkId("owner", opts.owner);
+  if (opts.group !== undefined && opts.group !== null) checkId("group", opts.group);
+  if (opts.defaultOwner !== undefined) checkId("owner", opts.defaultOwner);
   checkRange(opts.mtu, "MTU", 68, 65535);
   checkRange(opts.txqlen, "txqueuelen", 0, 0xffffffff);
   const planned = planAddresses(opts.addresses ?? []);
@@ -122,10 +121,36 @@ function tunInfo(l: Link): TunInfo | undefined {
 const idOrNull = (v: number | undefined): number | null => (v === undefined || v === 0xffffffff ? null : v);
 
 /**
+ * A race with another process doing the same thing at the same time: two creators of one name
+ * (EEXIST from register_netdevice), a device that another creator still holds for the instant
+ * between TUNSETIFF and close (EBUSY), an address added by the other one first (EEXIST).
+ */
+class Raced extends Error {
+  override readonly cause: unknown;
+  /** The device is attached by someone (EBUSY): a racing `up` lets go at once, a reader does not. */
+  readonly busy: boolean;
+  constructor(cause: unknown, busy = false) {
+    super("raced");
+    this.cause = cause;
+    this.busy = busy;
+  }
+}
+
+const codeOf = (e: unknown): string | undefined => (e instanceof TunkitError ? (e as { code?: string }).code : undefined);
+
+/** Longest time {@link ensureTun} keeps starting over after lost races. */
+const RACE_DEADLINE_MS = 10_000;
+/** How long the same processes may hold a device we need to change before it is not a race. */
+const HOLDER_PATIENCE_MS = 1_000;
+const RACE_BACKOFF_MS = 40;
+
+/**
  * Makes the device exist with the given settings, idempotently. Creates a persistent tun/tap
  * (or reuses the existing one, refusing one of another mode), sets owner/group/persist when they
  * differ, sets MTU/txqueuelen, adds missing addresses, and brings it up. Everything is validated
- * before the first syscall.
+ * before the first syscall. Safe to run concurrently for one name: a step that loses a race to
+ * another process making the same device (EEXIST, or EBUSY while the other one holds it for an
+ * instant) starts over from the device's new state, so every run ends with the same device.
  *
  * @example
  * ```ts
@@ -136,111 +161,202 @@ const idOrNull = (v: number | undefined): number | null => (v === undefined || v
  */
 export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult> {
   const planned = validateEnsureTun(opts);
+  const nl = opts.rtnl ?? Rtnl.open();
+  const changes: string[] = [];
+  try {
+    const start = Date.now();
+    let holders = "";
+    let holdersSince = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await ensureOnce(opts, planned, nl, changes);
+      } catch (e) {
+        if (!(e instanceof Raced)) throw e;
+        const now = Date.now();
+        if (now - start > RACE_DEADLINE_MS) throw e.cause;
+        if (e.busy) {
+          // Another `up` holds the device for an instant; a reader (echo, a VPN) holds it for
+          // good: the same processes still holding it after a second are not a race.
+          const pids = (tunHolders(opts.name).get(opts.name) ?? []).map((h) => h.pid).sort().join(",");
+          if (pids !== holders) [holders, holdersSince] = [pids, now];
+          else if (pids && now - holdersSince > HOLDER_PATIENCE_MS) throw e.cause;
+        }
+        await new Promise((r) => setTimeout(r, 1 + Math.random() * Math.min(RACE_BACKOFF_MS, 5 * (attempt + 1))));
+      }
+    }
+  } finally {
+    if (!opts.rtnl) nl.close();
+  }
+}
+
+async function ensureOnce(opts: EnsureTunOptions, planned: PlannedAddress[], nl: Rtnl, changes: string[]): Promise<EnsureTunResult> {
   const mode = opts.mode ?? "tun";
   const pi = opts.packetInfo ?? false;
   const vnet = opts.vnetHdr ?? false;
   const mq = opts.multiQueue ?? false;
-  const nl = opts.rtnl ?? Rtnl.open();
-  const changes: string[] = [];
-  try {
-    let link = await findLink(nl, opts.name);
-    let created = false;
-    if (!link) {
-      const dev = openTun({
-        name: opts.name, mode, packetInfo: pi, vnetHdr: vnet, multiQueue: mq, persist: true,
-        owner: opts.owner ?? (opts.owner === undefined && opts.group === undefined ? opts.defaultOwner : undefined),
-        group: opts.group ?? undefined,
+  let link = await findLink(nl, opts.name);
+  let created = changes.includes("created");
+  let owner: number | null;
+  let group: number | null;
+  if (!link) {
+    owner = opts.owner ?? (opts.owner === undefined && opts.group === undefined ? opts.defaultOwner ?? null : null);
+    group = opts.group ?? null;
+    let dev;
+    try {
+      // Exclusive: when another process made the name meanwhile, start over and reuse it
+      // instead of attaching to it half-made.
+      dev = openTun({
+        name: opts.name, mode, packetInfo: pi, vnetHdr: vnet, multiQueue: mq, persist: true, exclusive: true,
+        owner: owner ?? undefined, group: group ?? undefined,
       });
-      dev.close();
-      created = true;
-      changes.push("created");
-      link = await nl.getLink(opts.name);
-    } else {
-      const t = tunInfo(link);
-      if (!t) {
-        throw new TunkitError(
-          `Device "${opts.name}" exists and is not a tun/tap device (kind ${link.linkInfo?.kind ?? "none"})`,
-          "pick another name, or delete it with: ip link del " + opts.name,
-        );
-      }
-      const hasMode = t.type === "tap" ? "tap" : "tun";
-      if (hasMode !== mode || !!t.multiQueue !== mq) {
-        const has = `${hasMode}${t.multiQueue ? " multi_queue" : ""}`;
-        const want = `${mode}${mq ? " multi_queue" : ""}`;
-        throw new TunkitError(
-          `Device "${opts.name}" exists as ${has}, not ${want}`,
-          `delete it first (tunkit down ${opts.name}), or ask for what it is`,
-        );
-      }
-      const wantOwner = opts.owner === undefined ? idOrNull(t.owner) : opts.owner;
-      const wantGroup = opts.group === undefined ? idOrNull(t.group) : opts.group;
-      const diff: string[] = [];
-      if (!t.persist) diff.push("persist");
-      if (!!t.pi !== pi) diff.push(pi ? "pi" : "no pi");
-      if (!!t.vnetHdr !== vnet) diff.push(vnet ? "vnet_hdr" : "no vnet_hdr");
-      if (idOrNull(t.owner) !== wantOwner) diff.push(wantOwner === null ? "no owner" : `owner ${wantOwner}`);
-      if (idOrNull(t.group) !== wantGroup) diff.push(wantGroup === null ? "no group" : `group ${wantGroup}`);
-      // TUNSETOWNER/TUNSETGROUP take only valid ids: an owner or group, once set, stays.
-      const clear = [wantOwner === null && idOrNull(t.owner) !== null ? `owner ${t.owner}` : "", wantGroup === null && idOrNull(t.group) !== null ? `group ${t.group}` : ""].filter(Boolean);
-      if (clear.length) {
-        throw new TunkitError(
-          `Device "${opts.name}" has ${clear.join(" and ")}, which the kernel cannot remove from an existing device`,
-          `re-create it (tunkit down ${opts.name}, then up with the access you want), or keep its current access`,
-        );
-      }
-      if (diff.length) {
-        let dev;
-        try {
-          dev = openTun({ name: opts.name, mode, packetInfo: pi, vnetHdr: vnet, multiQueue: mq, persist: true });
-        } catch (e) {
-          if (e instanceof TunkitError && (e as { code?: string }).code === "EBUSY") {
-            throw new TunkitError(
-              `Device "${opts.name}" needs ${diff.join(", ")}, but it is attached and cannot be changed now`,
-              (e.hint ? e.hint + "; " : "") + "stop the reader, or run up with the settings it has",
-            );
-          }
-          throw e;
-        }
-        try {
-          if (wantOwner !== null && idOrNull(t.owner) !== wantOwner) dev.setOwner(wantOwner);
-          if (wantGroup !== null && idOrNull(t.group) !== wantGroup) dev.setGroup(wantGroup);
-        } finally {
-          dev.close();
-        }
-        changes.push(...diff);
-      }
+    } catch (e) {
+      if (codeOf(e) === "EEXIST" || codeOf(e) === "EBUSY") throw new Raced(e);
+      throw e;
     }
-    const ifindex = link.index;
-    const set: { mtu?: number; txqlen?: number } = {};
-    if (opts.mtu !== undefined && link.mtu !== opts.mtu) set.mtu = opts.mtu;
-    if (opts.txqlen !== undefined && link.txqlen !== opts.txqlen) set.txqlen = opts.txqlen;
-    if (set.mtu !== undefined || set.txqlen !== undefined) {
+    dev.close();
+    created = true;
+    changes.push("created");
+    link = await nl.getLink(opts.name);
+  } else {
+    const t = tunInfo(link);
+    if (!t) {
+      throw new TunkitError(
+        `Device "${opts.name}" exists and is not a tun/tap device (kind ${link.linkInfo?.kind ?? "none"})`,
+        "pick another name, or delete it with: ip link del " + opts.name,
+      );
+    }
+    const hasMode = t.type === "tap" ? "tap" : "tun";
+    if (hasMode !== mode || !!t.multiQueue !== mq) {
+      const has = `${hasMode}${t.multiQueue ? " multi_queue" : ""}`;
+      const want = `${mode}${mq ? " multi_queue" : ""}`;
+      throw new TunkitError(
+        `Device "${opts.name}" exists as ${has}, not ${want}`,
+        `delete it first (tunkit down ${opts.name}), or ask for what it is`,
+      );
+    }
+    const wantOwner = opts.owner === undefined ? idOrNull(t.owner) : opts.owner;
+    const wantGroup = opts.group === undefined ? idOrNull(t.group) : opts.group;
+    owner = wantOwner;
+    group = wantGroup;
+    const diff: string[] = [];
+    if (!t.persist) diff.push("persist");
+    if (!!t.pi !== pi) diff.push(pi ? "pi" : "no pi");
+    if (!!t.vnetHdr !== vnet) diff.push(vnet ? "vnet_hdr" : "no vnet_hdr");
+    if (idOrNull(t.owner) !== wantOwner) diff.push(wantOwner === null ? "no owner" : `owner ${wantOwner}`);
+    if (idOrNull(t.group) !== wantGroup) diff.push(wantGroup === null ? "no group" : `group ${wantGroup}`);
+    // TUNSETOWNER/TUNSETGROUP take only valid ids: an owner or group, once set, stays.
+    const clear = [wantOwner === null && idOrNull(t.owner) !== null ? `owner ${t.owner}` : "", wantGroup === null && idOrNull(t.group) !== null ? `group ${t.group}` : ""].filter(Boolean);
+    if (clear.length) {
+      throw new TunkitError(
+        `Device "${opts.name}" has ${clear.join(" and ")}, which the kernel cannot remove from an existing device`,
+        `re-create it (tunkit down ${opts.name}, then up with the access you want), or keep its current access`,
+      );
+    }
+    if (diff.length) {
+      let dev;
+      try {
+        dev = openTun({ name: opts.name, mode, packetInfo: pi, vnetHdr: vnet, multiQueue: mq, persist: true });
+      } catch (e) {
+        if (codeOf(e) === "EBUSY") {
+          const busy = new TunkitError(
+            `Device "${opts.name}" needs ${diff.join(", ")}, but it is attached and cannot be changed now`,
+            ((e as TunkitError).hint ? (e as TunkitError).hint + "; " : "") + "stop the reader, or run up with the settings it has",
+          );
+          // Another `up` may hold it for an instant: look again before giving up.
+          throw new Raced(busy, true);
+        }
+        // Deleted between the look and the attach (ENODEV/EINVAL on a vanished name): start over.
+        if (codeOf(e) === "EEXIST") throw new Raced(e);
+        throw e;
+      }
+      try {
+        if (wantOwner !== null && idOrNull(t.owner) !== wantOwner) dev.setOwner(wantOwner);
+        if (wantGroup !== null && idOrNull(t.group) !== wantGroup) dev.setGroup(wantGroup);
+      } finally {
+        dev.close();
+      }
+      changes.push(...diff);
+    }
+  }
+  const ifindex = link.index;
+  const set: { mtu?: number; txqlen?: number } = {};
+  if (opts.mtu !== undefined && link.mtu !== opts.mtu) set.mtu = opts.mtu;
+  if (opts.txqlen !== undefined && link.txqlen !== opts.txqlen) set.txqlen = opts.txqlen;
+  if (set.mtu !== undefined || set.txqlen !== undefined) {
+    try {
       await nl.setLink(ifindex, set);
-      if (set.mtu !== undefined) changes.push(`mtu ${set.mtu}`);
-      if (set.txqlen !== undefined) changes.push(`txqueuelen ${set.txqlen}`);
-    }
-    if (planned.length) {
-      const have = await nl.listAddresses({ dev: ifindex });
-      for (const p of planned) {
-        // IPv6 addresses carry only IFA_ADDRESS; IPv4 ones IFA_LOCAL (+ IFA_ADDRESS = peer or local).
-        const exists = have.some((a) => {
-          const local = a.local ?? a.address;
-          const peer = a.address ?? a.local;
-          return a.family === p.family && local === p.local && a.prefixLen === p.prefixLen &&
-            (p.peer === undefined ? peer === local : peer === p.peer);
-        });
-        if (exists) continue;
-        await nl.addAddress({ dev: ifindex, address: p.spec.address, peer: p.spec.peer });
-        changes.push(`add ${p.spec.address}${p.spec.peer ? ` peer ${p.spec.peer}` : ""}`);
+    } catch (e) {
+      // ENOMEM: the qdisc's ring is resized to txqueuelen packets at once.
+      if (codeOf(e) === "ENOMEM" && set.txqlen !== undefined) {
+        throw (e as TunkitError).withHint(`the kernel could not allocate a queue of ${set.txqlen} packets for ${opts.name}: give a smaller --txqueuelen (a tun's default is 500)`);
       }
+      throw e;
     }
-    if ((opts.up ?? true) && !(link.flags & IFF.UP)) {
-      await nl.setLink(ifindex, { up: true });
-      changes.push("up");
+    if (set.mtu !== undefined) changes.push(`mtu ${set.mtu}`);
+    if (set.txqlen !== undefined) changes.push(`txqueuelen ${set.txqlen}`);
+  }
+  if (planned.length) {
+    const have = await nl.listAddresses({ dev: ifindex });
+    for (const p of planned) {
+      if (have.some((a) => sameAddress(a, p))) continue;
+      try {
+        await nl.addAddress({ dev: ifindex, address: p.spec.address, peer: p.spec.peer });
+      } catch (e) {
+        // Added by a concurrent run between our look and our add: start over and see.
+        if (codeOf(e) === "EEXIST") throw new Raced(e);
+        // The kernel answers EACCES, not a capability problem, when IPv6 is off on the device.
+        if (codeOf(e) === "EACCES" && p.family === AF.INET6) {
+          throw (e as TunkitError).withHint(
+            `IPv6 is disabled on ${opts.name}: sysctl -w net.ipv6.conf.${opts.name}.disable_ipv6=0 (net.ipv6.conf.default.disable_ipv6 decides for new devices)`,
+          );
+        }
+        throw e;
+      }
+      changes.push(`add ${p.spec.address}${p.spec.peer ? ` peer ${p.spec.peer}` : ""}`);
     }
-    return { name: opts.name, ifindex, created, changes };
-  } finally {
-    if (!opts.rtnl) nl.close();
+  }
+  if ((opts.up ?? true) && !(link.flags & IFF.UP)) {
+    await nl.setLink(ifindex, { up: true });
+    changes.push("up");
+  }
+  return { name: opts.name, ifindex, created, changes, owner, group };
+}
+
+/** True when `a` is the planned address (IPv6 carries only IFA_ADDRESS; IPv4 IFA_LOCAL + IFA_ADDRESS = peer or local). */
+function sameAddress(a: { family: number; local?: string; address?: string; prefixLen: number }, p: PlannedAddress): boolean {
+  const local = a.local ?? a.address;
+  const peer = a.address ?? a.local;
+  return a.family === p.family && local === p.local && a.prefixLen === p.prefixLen && (p.peer === undefined ? peer === local : peer === p.peer);
+}
+
+/**
+ * The warning for a device with neither owner nor group: any local user who can open
+ * /dev/net/tun may attach it (read its traffic, inject packets). Says how open the node is here.
+ *
+ * @example
+ * ```ts
+ * import { anyUserWarning } from "./ensure.ts";
+ * anyUserWarning("tun0", { mode: 0o20666 });
+ * // "tun0 has no owner and no group: any local user can attach it (/dev/net/tun is mode 0666), …"
+ * ```
+ */
+export function anyUserWarning(name: string, node: { mode: number } | undefined = statTunNode(), asked = false): string {
+  const perm = node ? node.mode & 0o777 : undefined;
+  const who = perm === undefined
+    ? "any local user who can open /dev/net/tun can attach it"
+    : perm & 0o006
+      ? `any local user can attach it (/dev/net/tun is mode ${perm.toString(8).padStart(4, "0")})`
+      : `any local user who can open /dev/net/tun (mode ${perm.toString(8).padStart(4, "0")} here, so not every user today) can attach it`;
+  return asked
+    ? `${name} has no owner and no group, as --any-user asks: ${who}, to read its traffic and inject packets`
+    : `${name} has no owner and no group: ${who}, to read its traffic and inject packets; limit it with tunkit up ${name} --user USER (or --group GROUP)`;
+}
+
+function statTunNode(): { mode: number } | undefined {
+  try {
+    return { mode: statSync(TUN_PATH).mode };
+  } catch {
+    return undefined;
   }
 }
 

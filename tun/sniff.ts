@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { raw, errno, sys, ERRNO, SOCK, SysError } from "../ffi/libc.ts";
+import { raw, errno, sys, ERRNO, SOCK, SysError, addrValue } from "../ffi/libc.ts";
+import { encodeBpf, type BpfInsn } from "../packet/bpf.ts";
 import {
   PACKET, packSockaddrLl, unpackSockaddrLl, SOCKADDR_LL_SIZE, TPACKET_STATS_SIZE,
 } from "../ffi/abi.ts";
@@ -75,6 +76,9 @@ export interface SniffStats {
 
 /** How {@link PacketSniffer.listen} ended. */
 export type SniffEnd = "stopped" | "closed" | "down";
+
+/** SO_ATTACH_FILTER (asm-generic/socket.h). */
+const SO_ATTACH_FILTER = 26;
 
 /** SO_TIMESTAMPNS (= SCM_TIMESTAMPNS): a struct timespec control message with each packet. */
 const SO_TIMESTAMPNS = 35;
@@ -195,6 +199,27 @@ export class PacketSniffer {
       throw e;
     }
   }
+
+  /**
+   * Attaches a classic BPF program (SO_ATTACH_FILTER): the kernel then drops what it rejects
+   * before copying it to us, and PACKET_STATISTICS counts only what it accepted. Replaces any
+   * program attached before. Throws SysError when the kernel refuses the program.
+   */
+  attachFilter(prog: readonly BpfInsn[]): void {
+    if (this.fd < 0) throw new UsageError("The sniffer is closed");
+    if (prog.length < 1 || prog.length > 4096) throw new UsageError(`Invalid BPF program: ${prog.length} instructions, expected 1..4096`);
+    // both buffers over 1000 bytes, in their own ArrayBuffers: a pointer taken from them stays valid
+    const insns = encodeBpf(prog, new Uint8Array(new ArrayBuffer(Math.max(prog.length * 8, 1024))));
+    const fprog = new Uint8Array(new ArrayBuffer(1024));
+    const v = new DataView(fprog.buffer);
+    v.setUint16(0, prog.length, true);
+    v.setBigUint64(8, addrValue(insns), true);
+    sys.setsockopt(this.fd, SOCK.SOL_SOCKET, SO_ATTACH_FILTER, fprog.subarray(0, 16), "setsockopt(SO_ATTACH_FILTER)");
+    this.kernelFilter = true;
+  }
+
+  /** True when a kernel filter is attached ({@link attachFilter}). */
+  kernelFilter = false;
 
   /** True once close() ran. */
   get closed(): boolean {

@@ -122,7 +122,10 @@ describe("tunkit inject", () => {
       expect(r.stderr.trim().split("\n").length).toBe(1);
       expect(r.stderr).toContain(msg);
     }
-    expect(tunkit(["inject", IF, "-r", join(dir, "missing.pcap")]).code).toBe(2);
+    // a missing file: the system's refusal, as dump -r reports it (exit 1 and a hint)
+    const missing = tunkit(["inject", IF, "-r", join(dir, "missing.pcap")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/ENOENT\nhint: there is no file/);
     expect(tunkit(["inject", IF, "--hex", "45", "-r", "x.pcap"]).code).toBe(2);
   }, 30_000);
 

@@ -12,6 +12,7 @@ import { echoReply } from "../../packet/echo.ts";
 import { compileFilter, parseFilter } from "../../packet/filter.ts";
 import { format, Formatter, toJSON } from "../../packet/format.ts";
 import { hexdump } from "../../packet/hexdump.ts";
+import { PacketPrinter } from "../../packet/printer.ts";
 import { PcapReader, PcapWriter } from "../../packet/pcap.ts";
 import { PcapngReader, PcapngWriter } from "../../packet/pcapng.ts";
 import type { LinkType } from "../../packet/types.ts";
@@ -25,6 +26,9 @@ const HEXLINE = /^\t0x[0-9a-f]{4}: [ 0-9a-f]{40}  [\x21-\x7e.]{1,16}$/;
 function fail(seed: number, i: number, what: string, input: Uint8Array, e: unknown): never {
   throw new Error(`fuzz seed ${seed} #${i} ${what} on ${Buffer.from(input).toString("hex")}: ${e instanceof Error ? e.stack : String(e)}`);
 }
+
+const WRAPPED = [0, 9, 108, 113, 276];
+const wrapPrinter = new PacketPrinter({ hex: 1, link: true, nano: false, json: false });
 
 test("packets: decode/format/hexdump/echoReply/filter on 100,000+ inputs", () => {
   const seed = 0x7a11;
@@ -54,9 +58,16 @@ test("packets: decode/format/hexdump/echoReply/filter on 100,000+ inputs", () =>
     if (d.truncated) truncated++;
     if (d.malformed) malformed++;
     try {
-      const line1 = format(d, { ts: { sec: i, nsec: 0 }, link: rnd() < 0.3 });
+      // with the bytes (TCP options, ARP) and without; an ARP of an unknown op adds hex lines
+      const line1 = format(d, { ts: { sec: i, nsec: 0 }, link: rnd() < 0.3, bytes: input, verbose: rnd() < 0.3 ? 1 : 0 });
       const line2 = fmt.format(d);
-      if (!PRINTABLE.test(line1) || !PRINTABLE.test(line2)) fail(seed, i, `non-printable line ${JSON.stringify(line1 + line2)}`, input, null);
+      if (!line1.split("\n").every((l) => PRINTABLE.test(l) || HEXLINE.test(l)) || !PRINTABLE.test(line2)) fail(seed, i, `non-printable line ${JSON.stringify(line1 + line2)}`, input, null);
+      if (i % 3 === 0) {
+        // the same bytes behind the wrapped link types (SLL, SLL2, NULL, LOOP, PPP), raw and after a random header
+        const wl = WRAPPED[i % WRAPPED.length]!;
+        const t = wrapPrinter.text(rnd() < 0.5 ? input : randomBytes(rnd, 40), wl, { sec: i, nsec: 0 }, input.length + 20, undefined);
+        if (!t.split("\n").every((l) => PRINTABLE.test(l) || HEXLINE.test(l))) fail(seed, i, `non-printable ${wl} text ${JSON.stringify(t)}`, input, null);
+      }
       JSON.stringify(toJSON(d));
       if (i % 4 === 0) {
         const hx = hexdump(input, lt, rnd() < 0.5);
@@ -92,7 +103,7 @@ test("packets: decode/format/hexdump/echoReply/filter on 100,000+ inputs", () =>
   expect(answered).toBeGreaterThan(100);
   expect(truncated).toBeGreaterThan(10000);
   expect(malformed).toBeGreaterThan(1000);
-});
+}, 120_000);
 
 function drain(read: () => unknown): void {
   for (let k = 0; k < 100000 && read(); k++);

@@ -48,14 +48,20 @@ test("pcap big-endian files read the same", () => {
   expect(readPcap(fromHex("a1b23c4d 0002 0004 00000000 00000000 00010000 00000065")).header.nanosecond).toBe(true);
 });
 
-test("pcap: absurd or over-snaplen record lengths are refused with MalformedError", () => {
+test("pcap: absurd record lengths are refused with MalformedError; over-snaplen ones are cut to the snaplen, as libpcap does", () => {
   const hdr = new PcapWriter({ linkType: "raw", snaplen: 100 }).header();
   const rec = (caplen: number) => {
     const b = new Uint8Array(16);
     new DataView(b.buffer).setUint32(8, caplen, true);
     return b;
   };
-  expect(() => readPcap(cat([hdr, rec(101)]))).toThrow(MalformedError);
+  // libpcap cuts a record longer than the snaplen (but sane) to the snaplen and reads on
+  const over = readPcap(cat([hdr, rec(101), new Uint8Array(101), rec(4), new Uint8Array(4)]));
+  expect(over.records.map((r) => r.captureLength)).toEqual([100, 4]);
+  const rd = new PcapReader();
+  rd.push(cat([hdr, rec(101), new Uint8Array(101)]));
+  rd.next();
+  expect(rd.cutRecords).toBe(1);
   const big = new PcapWriter({ linkType: "raw" }).header();
   expect(() => readPcap(cat([big, rec(MAX_CAPLEN + 1)]))).toThrow(/larger than 262144 bytes/);
   expect(() => readPcap(fromHex("0a0d0d0a 00000000 00000000 00000000 00000000 00000000"))).toThrow(/pcapng files start with 0a0d0d0a/);

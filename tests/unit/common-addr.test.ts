@@ -1,0 +1,167 @@
+// common/addr.ts: the one address parser every command goes through (addr, route, up, rule,
+// dump filters, inject, tun2socks). IPv6 text must be exactly what inet_pton(3) takes, which is
+// what ip takes: the table's right column was produced by glibc's inet_pton on this machine
+// (python3 socket.inet_pton). IPv4 is stricter than ip on purpose (ip reads "010.0.0.1" as
+// octal 8.0.0.1 and "192.0.2" as 192.0.2.0): inet_pton's rules, which refuse both.
+import { describe, expect, test } from "bun:test";
+import { formatIp, parseCidr, parseIp } from "../../common/addr.ts";
+import { UsageError } from "../../common/errors.ts";
+import { mulberry32 } from "../../common/prng.ts";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+function message(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return e.message;
+  }
+  throw new Error("no UsageError");
+}
+
+// [text, inet_pton's 4 or 16 bytes in hex, or null when inet_pton refuses it]
+const INET_PTON: Array<[string, string | null]> = [
+  ["::1", "00000000000000000000000000000001"],
+  ["::", "00000000000000000000000000000000"],
+  ["::0", "00000000000000000000000000000000"],
+  ["0:0:0:0:0:0:0:0", "00000000000000000000000000000000"],
+  ["2001:db8::1", "20010db8000000000000000000000001"],
+  ["2001:DB8::1", "20010db8000000000000000000000001"],
+  ["0001:db8::1", "00010db8000000000000000000000001"],
+  ["1:2:3:4:5:6:7:8", "00010002000300040005000600070008"],
+  ["1:2:3:4:5:6:7::", "00010002000300040005000600070000"],
+  ["::1:2:3:4:5:6:7", "00000001000200030004000500060007"],
+  ["1::", "00010000000000000000000000000000"],
+  ["::ffff:192.0.2.1", "00000000000000000000ffffc0000201"],
+  ["::FFFF:192.0.2.1", "00000000000000000000ffffc0000201"],
+  ["::192.0.2.1", "000000000000000000000000c0000201"],
+  ["1:2:3:4:5:6:192.0.2.1", "000100020003000400050006c0000201"],
+  ["1:2:3:4:5::192.0.2.1", "000100020003000400050000c0000201"],
+  ["ffff::ffff:1.2.3.255", "ffff0000000000000000ffff010203ff"],
+  ["0000:0000:0000:0000:0000:ffff:255.255.255.255", "00000000000000000000ffffffffffff"],
+  ["::1:2:3:4:5:6:7:8", null],
+  ["1:2:3:4:5:6:7:8::", null],
+  ["1:2:3:4:5:6:7:8:9", null],
+  [":1::", null],
+  ["1::2::3", null],
+  [":::", null],
+  ["1:::2", null],
+  ["1:", null],
+  ["00000::1", null],
+  ["1::g", null],
+  ["1:2:3:4:5:6:7:192.0.2.1", null],
+  ["1:2:3:4:5:6::192.0.2.1", null],
+  ["192.0.2.1::", null],
+  ["::ffff:192.0.2.1:1", null],
+  ["::1.2.3", null],
+  ["::1.2.3.256", null],
+  ["::.1.2.3", null],
+  ["::1..2.3", null],
+  ["::1.2.3.4.5", null],
+  [" ::1", null],
+  ["::1 ", null],
+  ["[::1]", null],
+  ["2001:db8::9%zz", null],
+  ["fe80::1%eth0", null],
+  ["fe80::1%1", null],
+  ["2001:db8::9%", null],
+  ["::ffff:010.1.1.1", null],
+  ["::ffff:1.2.3.04", null],
+  ["::ffff:0x1.1.1.1", null],
+  ["::ffff:00.1.1.1", null],
+  ["192.0.2.1", "c0000201"],
+  ["0.0.0.0", "00000000"],
+  ["255.255.255.255", "ffffffff"],
+  ["256.0.0.0", null],
+  ["192.0.2", null],
+  ["192.0.2.1.5", null],
+  ["010.0.0.1", null],
+  ["192.0.2.01", null],
+  ["0x1.0.0.1", null],
+  ["1e1.0.0.1", null],
+  ["192.0.2.1 ", null],
+  ["+1.0.0.1", null],
+  ["", null],
+];
+
+describe("parseIp", () => {
+  test(`${INET_PTON.length} texts: accepted exactly when inet_pton accepts them, with its bytes`, () => {
+    const wrong: string[] = [];
+    for (const [text, want] of INET_PTON) {
+      let got: string | null;
+      try {
+        got = hex(parseIp(text));
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        got = null;
+      }
+      if (got !== want) wrong.push(`${JSON.stringify(text)}: got ${got}, inet_pton ${want}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("zone suffixes are refused with the reason, never dropped", () => {
+    expect(message(() => parseIp("2001:db8::9%zz"))).toBe(
+      'Invalid IP address "2001:db8::9%zz": zone index "%zz" not allowed (as ip refuses it; name the interface with dev instead)',
+    );
+    expect(message(() => parseCidr("fe80::1%eth0/64"))).toContain('zone index "%eth0" not allowed');
+    expect(message(() => parseIp("fe80::1%1", 6))).toContain("zone index");
+  });
+
+  test("leading zeros and hex in a dotted quad: refused alike in IPv4 and in IPv6's embedded IPv4", () => {
+    for (const t of ["010.0.0.1", "::ffff:010.1.1.1", "::ffff:1.2.3.04", "1:2:3:4:5:6:10.00.1.1"]) {
+      expect(message(() => parseIp(t))).toMatch(/: leading zero in "0\d+" \(octal to some tools, decimal to others\): write it without$/);
+    }
+    for (const t of ["0x1.0.0.1", "::ffff:0x1.1.1.1"]) expect(message(() => parseIp(t))).toContain('hexadecimal "0x1" in a dotted quad');
+    expect(message(() => parseIp("300.1.1.1"))).toBe('Invalid IP address "300.1.1.1": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)');
+  });
+
+  test("::a.b.c.d is IPv4-compatible (::c000:201), not IPv4-mapped as ipaddr.js alone makes it", () => {
+    expect(hex(parseIp("::192.0.2.1"))).toBe("000000000000000000000000c0000201");
+    expect(formatIp(parseIp("::192.0.2.1"))).toBe("::192.0.2.1");
+    expect(formatIp(parseIp("::ffff:192.0.2.1"))).toBe("::ffff:192.0.2.1");
+  });
+
+  test("family restriction", () => {
+    expect(message(() => parseIp("192.0.2.1", 6))).toBe('Invalid IP address "192.0.2.1": expected IPv6');
+    expect(parseIp("::1", 6).length).toBe(16);
+  });
+
+  test("random near-addresses: whatever is accepted prints and re-parses to the same bytes; no zone, no leading zero gets through", () => {
+    const rnd = mulberry32(10);
+    const atoms = ["0", "1", "a", "ff", "ffff", "00000", "0000", "::", ":", ".", "192.0.2.1", "255", "256", "01", "0x1", "%z", "g", "12345", "::ffff:"];
+    let accepted = 0;
+    for (let i = 0; i < 50_000; i++) {
+      let s = "";
+      const n = 1 + Math.floor(rnd() * 8);
+      for (let j = 0; j < n; j++) s += atoms[Math.floor(rnd() * atoms.length)];
+      let b: Uint8Array;
+      try {
+        b = parseIp(s);
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        continue;
+      }
+      accepted++;
+      expect(s).not.toContain("%");
+      const quad = /(?:^|:)([\d.]+\.[\d.]+)$/.exec(s)?.[1] ?? "";
+      expect(quad.split(".").filter((p) => /^0\d/.test(p))).toEqual([]);
+      expect(s).not.toMatch(/0x/i);
+      expect(hex(parseIp(formatIp(b)))).toBe(hex(b));
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+describe("parseCidr", () => {
+  test("prefix length in range, without leading zeros (ip reads /024 as octal 20)", () => {
+    expect(parseCidr("192.0.2.0/24").prefix).toBe(24);
+    expect(parseCidr("2001:db8::/0").prefix).toBe(0);
+    expect(parseCidr("2001:db8::1").prefix).toBe(128);
+    expect(message(() => parseCidr("192.0.2.0/024"))).toBe('Invalid prefix length "024" for IPv4: expected 0..32 without leading zeros');
+    expect(message(() => parseCidr("192.0.2.0/33"))).toBe('Invalid prefix length "33" for IPv4: expected 0..32');
+    expect(message(() => parseCidr("2001:db8::/+64"))).toBe('Invalid prefix length "+64" for IPv6: expected 0..128');
+    expect(message(() => parseCidr("2001:db8::9%zz/64"))).toContain("zone index");
+  });
+});

@@ -1,0 +1,312 @@
+/**
+ * {@link CaptureWriter}: where `dump -w` writes, with tcpdump's rotation: `-C SIZE` starts a new
+ * file once the current one holds more than SIZE bytes (FILE, FILE1, FILE2, ...; with `-W N`
+ * FILE0..FILE{N-1} as a ring), `-G SECS` starts a new one every SECS seconds (the name goes
+ * through strftime, so `-w 'tun0-%H%M%S.pcap'`), and `-G` with `-W N` stops after N files.
+ * Names and sizes follow tcpdump 4.99: the size check happens before a packet is written, `-C`
+ * counts millions of bytes.
+ *
+ * Every file is a {@link PcapSink} (pcap or pcapng): valid up to its last complete record
+ * whatever happens. A file that would be the capture's own input is refused.
+ *
+ * @module
+ */
+import { fstatSync, statSync } from "node:fs";
+import { TunkitError, UsageError } from "../common/errors.ts";
+import { PcapSink, openOutputFile, type PcapSinkOptions } from "./capture-file.ts";
+
+/** Rotation settings (all optional). */
+export interface RotateOptions {
+  /** `-C`: rotate when the file holds more than this many bytes. */
+  bytes?: number;
+  /** `-G`: rotate every this many seconds. */
+  seconds?: number;
+  /** `-W`: with -C, a ring of this many files; with -G, stop after this many files. */
+  files?: number;
+}
+
+/** A file identity (st_dev, st_ino): two paths with the same are one file (hard links, symlinks). */
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * The identity of an open file descriptor, or undefined when it has none worth comparing
+ * (a pipe or a terminal).
+ *
+ * @example
+ * ```ts
+ * import { fileIdOfFd } from "./capture-rotate.ts";
+ * fileIdOfFd(0); // undefined for a pipe, { dev, ino } for a file on stdin
+ * ```
+ */
+export function fileIdOfFd(fd: number): FileId | undefined {
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() || st.isBlockDevice() ? { dev: st.dev, ino: st.ino } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Throws UsageError when `path` names the file `input` (compared by device and inode, so a
+ * symlink or a hard link to it is caught too). A path that does not exist yet is fine.
+ *
+ * @example
+ * ```ts
+ * import { refuseSameFile } from "./capture-rotate.ts";
+ * refuseSameFile("copy.pcap", { dev: 2049, ino: 1234 }, "in.pcap");
+ * ```
+ */
+export function refuseSameFile(path: string, input: FileId | undefined, inputName: string): void {
+  if (!input || path === "-") return;
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (st.dev === input.dev && st.ino === input.ino) {
+    throw new UsageError(`Refusing to write "${path}": it is the file being read (${inputName}); writing would truncate it`);
+  }
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * strftime(3) for file names (local time): %Y %y %m %d %e %H %I %M %S %p %j %s %a %b %h %F %T %%.
+ * Unknown conversions are kept as they are.
+ *
+ * @example
+ * ```ts
+ * import { strftime } from "./capture-rotate.ts";
+ * strftime("cap-%Y%m%d-%H%M%S.pcap", new Date(2024, 0, 2, 3, 4, 5)); // "cap-20240102-030405.pcap"
+ * ```
+ */
+export function strftime(fmt: string, d: Date): string {
+  return fmt.replace(/%(.)/g, (all, c: string) => {
+    switch (c) {
+      case "Y": return String(d.getFullYear());
+      case "y": return pad2(d.getFullYear() % 100);
+      case "m": return pad2(d.getMonth() + 1);
+      case "d": return pad2(d.getDate());
+      case "e": return String(d.getDate()).padStart(2, " ");
+      case "H": return pad2(d.getHours());
+      case "I": return pad2(((d.getHours() + 11) % 12) + 1);
+      case "M": return pad2(d.getMinutes());
+      case "S": return pad2(d.getSeconds());
+      case "p": return d.getHours() < 12 ? "AM" : "PM";
+      case "j": {
+        const start = new Date(d.getFullYear(), 0, 1);
+        return String(Math.floor((d.getTime() - start.getTime()) / 86400000) + 1).padStart(3, "0");
+      }
+      case "s": return String(Math.floor(d.getTime() / 1000));
+      case "a": return DAYS[d.getDay()]!;
+      case "b":
+      case "h": return MONTHS[d.getMonth()]!;
+      case "F": return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+      case "T": return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+      case "%": return "%";
+      default: return all;
+    }
+  });
+}
+
+/**
+ * The name of file number `n` as tcpdump makes it: the base (through strftime with -G), then
+ * the number, zero-padded to the digits of `-W N`'s largest number, left off for the first file
+ * when there is no -W.
+ *
+ * @example
+ * ```ts
+ * import { rotatedName } from "./capture-rotate.ts";
+ * rotatedName("out", 0, {}); rotatedName("out", 2, {}); rotatedName("out", 1, { files: 10 }); // "out", "out2", "out1"
+ * ```
+ */
+export function rotatedName(base: string, n: number, r: RotateOptions, when: Date = new Date()): string {
+  const name = r.seconds ? strftime(base, when) : base;
+  const width = r.files ? String(r.files - 1).length : 0;
+  // tcpdump appends a number only when rotating by size (-C)
+  if (!r.bytes) return name;
+  if (n === 0 && width === 0) return name;
+  return name + String(n).padStart(width, "0");
+}
+
+/** Options of {@link CaptureWriter}. */
+export interface CaptureWriterOptions extends RotateOptions {
+  /** The -w path ("-" = stdout; no rotation then). */
+  path: string;
+  /** How each file is written (link type, snaplen, format...). */
+  sink: Omit<PcapSinkOptions, "name">;
+  /** The input's identity: a file to write that is the input is refused. */
+  input?: FileId;
+  /** What to call the input in that message. */
+  inputName?: string;
+  /** An fd already opened on the first file (open it before attaching to anything). */
+  firstFd?: number;
+  /** The clock, in ms (tests). */
+  now?: () => number;
+  /** Called with each finished file's name (tests; `-z` one day). */
+  onFileDone?: (name: string) => void;
+}
+
+/**
+ * Writes a capture to one file or a rotation of files; same interface as {@link PcapSink}
+ * (write, flush, close, error, written, packets), plus {@link finished} once `-G` with `-W`
+ * has filled its last file.
+ *
+ * @example
+ * ```ts
+ * import { CaptureWriter } from "./capture-rotate.ts";
+ * const w = new CaptureWriter({ path: "tun0.pcap", bytes: 1_000_000, files: 5, sink: { linkType: "raw" } });
+ * w.write(pkt, pkt.length, pkt.length, 1700000000, 0);
+ * w.close();
+ * ```
+ */
+export class CaptureWriter {
+  private cur: PcapSink | undefined;
+  private index = 0;
+  private opened = 0;
+  private started = 0;
+  private writtenBefore = 0;
+  private packetsBefore = 0;
+  /** Set when -G with -W has written its last file: the capture should end. */
+  finished: string | undefined;
+  /** Name of the file being written. */
+  currentName: string;
+  private readonly now: () => number;
+  private firstFd: number | undefined;
+
+  constructor(readonly opts: CaptureWriterOptions) {
+    this.now = opts.now ?? Date.now;
+    if (opts.path === "-" && (opts.bytes || opts.seconds)) throw new UsageError("Options -C and -G need a file name with -w, not - (stdout)");
+    if (opts.files && !opts.bytes && !opts.seconds) throw new UsageError("Option -W needs -C or -G (it counts rotated files)");
+    this.firstFd = opts.firstFd;
+    this.currentName = opts.path === "-" ? "-" : rotatedName(opts.path, 0, opts, new Date(this.now()));
+  }
+
+  /** The name of the first file (what `-w` becomes through strftime and numbering). */
+  static firstName(opts: Omit<CaptureWriterOptions, "sink" | "firstFd">): string {
+    return opts.path === "-" ? "-" : rotatedName(opts.path, 0, opts, new Date((opts.now ?? Date.now)()));
+  }
+
+  /**
+   * Opens the first file now, before any capture starts, so a bad path fails before anything
+   * else happens. Returns its fd.
+   */
+  static openFirst(opts: Omit<CaptureWriterOptions, "sink" | "firstFd">): number | undefined {
+    if (opts.path === "-") return undefined;
+    const name = rotatedName(opts.path, 0, opts, new Date((opts.now ?? Date.now)()));
+    refuseSameFile(name, opts.input, opts.inputName ?? "the input");
+    return openOutputFile(name);
+  }
+
+  private openNext(): PcapSink {
+    const first = this.opened === 0;
+    this.opened++;
+    this.started = this.now();
+    if (this.opts.path === "-") return new PcapSink(1, { ...this.opts.sink, name: "stdout" });
+    const name = first ? this.currentName : rotatedName(this.opts.path, this.index, this.opts, new Date(this.started));
+    this.currentName = name;
+    if (first && this.firstFd !== undefined) {
+      const fd = this.firstFd;
+      this.firstFd = undefined;
+      return new PcapSink(fd, { ...this.opts.sink, name }, true);
+    }
+    refuseSameFile(name, this.opts.input, this.opts.inputName ?? "the input");
+    return PcapSink.open(name, { ...this.opts.sink, name });
+  }
+
+  private rotate(): void {
+    const old = this.cur!;
+    old.close();
+    this.writtenBefore += old.written;
+    this.packetsBefore += old.packets;
+    if (old.error) {
+      this.failed = old.error;
+      return;
+    }
+    this.opts.onFileDone?.(old.name);
+    this.cur = undefined;
+  }
+
+  private failed: TunkitError | undefined;
+
+  /** The first error (a failed write or open); later packets are dropped. */
+  get error(): TunkitError | undefined {
+    return this.failed ?? this.cur?.error;
+  }
+
+  /** Records that reached the files whole. */
+  get written(): number {
+    return this.writtenBefore + (this.cur?.written ?? 0);
+  }
+
+  /** Records accepted. */
+  get packets(): number {
+    return this.packetsBefore + (this.cur?.packets ?? 0);
+  }
+
+  /** Opens the first file (writes its header) if not yet open. */
+  start(): void {
+    if (!this.cur && !this.failed) this.tryOpen();
+  }
+
+  private tryOpen(): void {
+    try {
+      this.cur = this.openNext();
+    } catch (e) {
+      this.failed = e instanceof TunkitError ? e : new TunkitError(String(e));
+    }
+  }
+
+  /** Appends one record, rotating first when -G/-C say so. */
+  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void {
+    if (this.failed || this.finished) return;
+    if (!this.cur) {
+      this.tryOpen();
+      if (!this.cur) return;
+    }
+    const o = this.opts;
+    if (o.seconds && this.now() - this.started >= o.seconds * 1000) {
+      this.rotate();
+      if (this.failed) return;
+      if (o.files && this.opened >= o.files) {
+        this.finished = `Maximum file limit reached: ${o.files}`;
+        return;
+      }
+      this.index = 0;
+      this.tryOpen();
+      if (!this.cur) return;
+    }
+    if (o.bytes && this.cur.fileBytes + this.cur.bufferedBytes > o.bytes) {
+      this.rotate();
+      if (this.failed) return;
+      this.index++;
+      if (o.files && this.index >= o.files) this.index = 0;
+      this.tryOpen();
+      if (!this.cur) return;
+    }
+    this.cur.write(buf, caplen, wireLen, sec, nsec);
+  }
+
+  /** Writes out what is buffered; false once failed. */
+  flush(): boolean {
+    if (this.failed) return false;
+    return this.cur ? this.cur.flush() : true;
+  }
+
+  /** Flushes and closes the current file. Idempotent. */
+  close(): void {
+    if (!this.cur) return;
+    this.cur.close();
+    if (this.cur.error) this.failed ??= this.cur.error;
+    this.writtenBefore += this.cur.written;
+    this.packetsBefore += this.cur.packets;
+    this.cur = undefined;
+  }
+}
