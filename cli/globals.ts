@@ -122,6 +122,8 @@ export function parseGlobals(argv: readonly string[]): Globals {
 export interface Anywhere {
   /** `-q`/`--quiet`, `-4`/`-6`, `-h`/`--help` too (ip-word commands); only `--json`, `--netns`, `--help` otherwise. */
   ipWords: boolean;
+  /** `-q`/`--quiet` too (commands without a `-q` of their own: all but dump, whose -q is tcpdump's). */
+  quiet?: boolean;
 }
 
 /**
@@ -151,7 +153,7 @@ export function takeAnywhere(words: readonly string[], opts: GlobalOptions, how:
     else if (w.startsWith("--netns=")) opts.netns = w.slice(8);
     else if (w === "--help") help = true;
     else if (how.ipWords && w === "-h") help = true;
-    else if (how.ipWords && (w === "-q" || w === "--quiet")) opts.quiet = true;
+    else if ((how.ipWords || how.quiet) && (w === "-q" || w === "--quiet")) opts.quiet = true;
     else if (how.ipWords && w === "-4") opts.family = 2;
     else if (how.ipWords && w === "-6") opts.family = 10;
     else out.push(w);

@@ -216,7 +216,8 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     return runWords(ctx, words, g.opts);
   }
   if (!COMMANDER_COMMANDS.includes(word)) throw unknownCommand(word);
-  const { words, help } = takeAnywhere(rest, g.opts, { ipWords: false });
+  // dump's words are tcpdump's (`dump -n tun0 -q`): only --json/--netns are taken out of them.
+  const { words, help } = takeAnywhere(rest, g.opts, { ipWords: false, quiet: word !== "dump" });
   ctx.checkNetns();
   const { buildProgram } = await import("./program.ts");
   const program = await buildProgram(ctx, word);

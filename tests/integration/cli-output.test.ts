@@ -40,7 +40,7 @@ beforeAll(() => {
   for (let i = 0; i < 3000; i++) lines.push(`rule add from 192.0.2.${i & 255} lookup ${100 + i} pref ${1000 + i}`);
   const r = spawnSync("ip", ["-batch", "-"], { input: lines.join("\n") + "\n", encoding: "utf8" });
   if (r.status !== 0) throw new Error(`ip -batch: ${r.stderr}`);
-  sh("ip", "tuntap", "add", "tk0", "mode", "tun");
+  sh("ip", "tuntap", "add", "tk0", "mode", "tun", "user", "0"); // an owner: list warns about ownerless devices
   sh("ip", "addr", "add", "192.0.2.1/24", "dev", "tk0");
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
