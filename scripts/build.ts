@@ -38,6 +38,9 @@ export function compileArgs(entry: string, outfile: string, v: BuildVariant = {}
   const bytecode = v.bytecode !== false;
   return [
     "build", "--compile", "--sourcemap=none",
+    // A tool run as root must not pick up a .env or bunfig.toml from whatever directory it runs in
+    // (and looking for them costs start-up time).
+    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     ...(v.minify !== false ? ["--minify"] : []),
     ...(bytecode ? ["--bytecode"] : []),
     "--format=esm",

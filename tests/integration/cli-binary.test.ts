@@ -2,7 +2,7 @@
 // an empty folder, run with PATH=/usr/bin:/bin (no bun, no deno, no node_modules).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -81,4 +81,20 @@ test("help, completions and doctor from the binary", () => {
   expect(JSON.parse(run(["doctor", "--json"]).out).length).toBe(4);
   expect(run(["down", "tkb0"]).code).toBe(0);
   expect(ipj("link", "show").map((l: { ifname: string }) => l.ifname)).toEqual(["lo"]);
+});
+
+test("the binary reads no bunfig.toml or .env from the directory it runs in (a root tool must not)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tk-cwd-"));
+  try {
+    const marker = join(dir, "preloaded");
+    writeFileSync(join(dir, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x");\n`);
+    writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
+    writeFileSync(join(dir, ".env"), "TUNKIT_DEBUG=1\n");
+    const r = spawnSync(bin, ["route", "add", "203.0.113.0/33", "dev", "lo"], { encoding: "utf8", env, cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('tunkit: Invalid prefix length "33" for IPv4: expected 0..32\n'); // no TUNKIT_DEBUG stack trace
+    expect(existsSync(marker)).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
