@@ -35,8 +35,10 @@ export { formatIp, formatIpv4, formatIpv6, parseIp, parseCidr, formatMac, parseM
 export { AF, RTN, RT_SCOPE, RT_TABLE, RTPROT, IF_OPER, IFA_F } from "./netlink/route/constants.ts";
 export {
   protocolName, parseProtocol, scopeName, parseScope, tableName, parseTable, routeTypeName, parseRouteType,
-  operstateName, linkTypeName, linkFlagNames, addressFlagNames,
+  IpNames, setDefaultIpNames, defaultIpNames, type NameSource,
 } from "./netlink/route/names.ts";
+export { operstateName, linkTypeName, linkFlagNames, addressFlagNames } from "./netlink/route/flags.ts";
+export { loadIpNames, useSystemIpNames } from "./netlink/names.ts";
 export {
   Rtnl, monitor, routeFromSpec, addressFromSpec, ruleFromSpec, isNetlinkErrno, DEFAULT_MONITOR_GROUPS,
   type Dev, type LinkAddSpec, type LinkChanges, type AddressSpec, type RouteSpec, type RouteMode,
@@ -53,6 +55,25 @@ export {
 export type { Link, LinkInfo, TunInfo } from "./netlink/route/link.ts";
 export type { Address } from "./netlink/route/addr.ts";
 export type { Route, RouteMetrics } from "./netlink/route/route.ts";
+export type { Neighbour } from "./netlink/route/neigh.ts";
+export { NUD, NTF } from "./netlink/route/constants.ts";
+export { ruleFilter, parseRange, type RuleFilter } from "./netlink/spec/rule.ts";
+export { neighFromSpec, neighFilter, parseNudState, type NeighSpec, type NeighFilter, type NeighMode } from "./netlink/spec/neigh.ts";
+export { ruleToIpText } from "./netlink/view/rule.ts";
+export { addressToIpText } from "./netlink/view/addr.ts";
+export { linkToIpText, linkAddressesToIpText, type LinkViewContext } from "./netlink/view/link.ts";
+export { monitorEventToIpText } from "./netlink/view/monitor.ts";
+export {
+  routesToIpText, routesToIpJson, rulesToIpText, rulesToIpJson, neighboursToIpText, neighboursToIpJson,
+  linksToIpText, linksToIpJson, addressesToIpText, addressesToIpJson,
+} from "./netlink/view/text.ts";
+export { linkFromSpec, linkFromChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec } from "./netlink/spec/link.ts";
+export { addressFilter, addressSpecWarnings, parseLifetime, type AddressFilter, type AddressMode } from "./netlink/spec/addr.ts";
+export { routeToIpText, type RouteViewContext } from "./netlink/view/route.ts";
+export { routeFilter, routeGetRequest, metricValue, parseRttTime, type RouteFilter, type NexthopSpec, type MetricName } from "./netlink/spec/route.ts";
+export { neighToIpJson, neighToIpText } from "./netlink/view/neigh.ts";
+export type { IpViewContext } from "./netlink/view/context.ts";
+export { RTNL_TYPES, type RtnlKind } from "./netlink/registry.ts";
 
 // --- CLI support (issue #4): library logic the CLI is a thin shell over ----------------------
 export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./tun/owner.ts";

@@ -18,19 +18,54 @@ export interface NetlinkErrorInfo {
   subject?: string;
 }
 
+/** The kind of object an op is about ("add route" -> "route"). */
+function objectOf(op: string): string {
+  for (const k of ["rule", "route", "address", "link", "neighbour", "neigh"]) if (op.includes(k)) return k === "neigh" ? "neighbour" : k;
+  return "";
+}
+
 function friendly(errno: number, op: string, subject: string | undefined): { text: string; hint?: string } {
   const s = subject ? ` "${subject}"` : "";
+  const what = objectOf(op);
+  if (op === "get route") {
+    // A lookup's refusal says what the lookup met, not what the caller may do.
+    switch (errno) {
+      case ERRNO.ENETUNREACH:
+        return { text: `network unreachable${s}`, hint: "no route matches this destination in the tables the rules select: check route list table all and rule list" };
+      case ERRNO.EHOSTUNREACH:
+        return { text: `no route to host${s}`, hint: "an unreachable route or rule matches this destination" };
+      case ERRNO.EACCES:
+        return { text: `prohibited${s}`, hint: "a prohibit route or rule matches this destination" };
+      case ERRNO.EINVAL:
+        return { text: `invalid argument${s}`, hint: "a blackhole route or rule matches this destination, or an option (iif, oif, from) does not fit it" };
+    }
+  }
   switch (errno) {
     case ERRNO.EEXIST:
-      return { text: `already exists${s}`, hint: "use replace (or delete it first)" };
+      switch (what) {
+        case "rule":
+          // There is no `rule replace`: the kernel refuses an identical rule (same selectors, action and pref).
+          return { text: `already exists${s}`, hint: "an identical rule is installed: delete it first (rule del …), or change a selector or the pref" };
+        case "link":
+          return { text: `already exists${s}`, hint: "a device with that name exists: pick another name, or delete it first (link del NAME)" };
+        case "address":
+          return { text: `already exists${s}`, hint: "the address is already on the device: use addr replace to update it, or delete it first" };
+        case "route":
+          return { text: `already exists${s}`, hint: "use route replace (or append/prepend to add another route with the same key), or delete it first" };
+        case "neighbour":
+          return { text: `already exists${s}`, hint: "use neigh replace to update the entry, or delete it first" };
+        default:
+          return { text: `already exists${s}`, hint: "delete it first" };
+      }
     case ERRNO.ENODEV:
       return { text: `no such device${s}`, hint: "check the name with: tunkit link show" };
     case ERRNO.ESRCH:
-      return op.includes("rule")
+      return what === "rule"
         ? { text: `no such rule${s}` }
         : { text: `no such route${s}`, hint: "check the table, metric and type: they are part of a route's key" };
     case ERRNO.ENOENT:
-      return op.includes("route") || op.includes("rule") ? { text: `not found${s}` } : { text: `${errnoText(errno)}${s}` };
+      if (what === "rule") return { text: `no such rule${s}`, hint: "rule del removes the first rule that matches every given selector: compare with rule list" };
+      return what === "route" ? { text: `not found${s}` } : { text: `${errnoText(errno)}${s}` };
     case ERRNO.EPERM:
     case ERRNO.EACCES:
       return {
@@ -40,11 +75,15 @@ function friendly(errno: number, op: string, subject: string | undefined): { tex
     case ERRNO.EADDRNOTAVAIL:
       return { text: `address not available${s}`, hint: "the address is not assigned to that device" };
     case ERRNO.ENETUNREACH:
-      return { text: `network unreachable${s}`, hint: "the gateway is not on a connected network: add an address/route that covers it first, or use onlink" };
+      return what === "route"
+        ? { text: `network unreachable${s}`, hint: "the gateway is not on a connected network: add an address/route that covers it first, or use onlink" }
+        : { text: `network unreachable${s}` };
     case ERRNO.EINVAL:
       return { text: `invalid argument${s}` };
     case ERRNO.EOPNOTSUPP:
-      return { text: `not supported${s}` };
+      return op === "add link"
+        ? { text: `not supported${s}`, hint: "this kernel lacks that link type (not built, or its module not loaded: modprobe it)" }
+        : { text: `not supported${s}` };
     case ERRNO.EBUSY:
       return { text: `device or resource busy${s}` };
     default:
@@ -61,7 +100,7 @@ function friendly(errno: number, op: string, subject: string | undefined): { tex
  * const e = new NetlinkError("add route", 17, { subject: "203.0.113.0/24" });
  * e.code;    // "EEXIST"
  * e.message; // 'add route: already exists "203.0.113.0/24" (EEXIST)'
- * e.hint;    // "use replace (or delete it first)"
+ * e.hint;    // "use route replace (or append/prepend to add another route with the same key), or delete it first"
  * ```
  */
 export class NetlinkError extends TunkitError {

@@ -1,348 +1,49 @@
 /**
- * The rtnetlink library API: typed objects in and out for links, addresses, routes and rules,
- * with iproute2's defaults (protocol boot, scope link for gateway-less routes, table local for
- * local/broadcast routes, IFA_ADDRESS = peer or local, `brd +`), batches and a monitor.
+ * The rtnetlink client: typed objects in and out for links, addresses, routes, rules and
+ * neighbours, over one {@link NetlinkConn}. What the objects mean (iproute2's defaults) is in
+ * spec/*.ts, the wire formats in route/*.ts, the monitor in monitor.ts; this file does the I/O.
+ * The spec types are re-exported here for existing importers.
  *
  * @module
  */
-import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
-import { ERRNO, SysError } from "../ffi/errors.ts";
-import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type OpenOptions, SocketTransport } from "./conn.ts";
-import { NLM_F, NLMSG, parseMessages, type NetlinkMessage } from "./core/message.ts";
+import { ERRNO } from "../ffi/errors.ts";
+import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type OpenOptions } from "./conn.ts";
+import { NLM_F } from "./core/message.ts";
 import type { ByteWriter } from "./core/writer.ts";
 import { NetlinkError } from "./errors.ts";
+import { monitor, type MonitorEvent } from "./monitor.ts";
+import type { RtnlKind } from "./registry.ts";
+import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, FR_ACT, IFF, INFINITY_LIFE_TIME, RT_SCOPE, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN, RTNH_F, RTNLGRP, RTPROT } from "./route/constants.ts";
-import { decodeRtnl } from "./route/decode.ts";
-import { formatAddr, parseAddr, parsePrefix } from "./route/ip.ts";
+import { AF, IFA_F, IFF, NDA, NETNSA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
+import { AttributeDecoder, AttributeEncoder } from "./core/attribute.ts";
+import { readdirSync } from "node:fs";
+import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
+import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
+import { formatAddr, parsePrefix } from "./route/ip.ts";
 import { decodeLink, encodeLink, type Link } from "./route/link.ts";
-import { parseAddressFlags, parseProtocol, parseRouteType, parseScope, parseTable } from "./route/names.ts";
-import { decodeRoute, encodeRoute, type Route, type RouteMetrics, type RouteWire } from "./route/route.ts";
+import { isDefaultIpNamesSet, parseProtocol, parseTable } from "./route/names.ts";
+import { decodeRoute, encodeRoute, type Route } from "./route/route.ts";
 import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
+import { type AddressFilter, addressFilter, addressFlagFilter, type AddressMode, type AddressSpec, addressFromSpec } from "./spec/addr.ts";
+import { checkU32, type Dev, num } from "./spec/common.ts";
+import { type LinkAddSpec, type LinkChanges, linkFromChanges, linkFromSpec } from "./spec/link.ts";
+import { O, sys } from "../ffi/libc.ts";
+import { NETNS_RUN_DIR, netnsPath } from "../ffi/netns.ts";
+import { type RouteFilter, routeFilter, routeFilterFamily, routeFilterTable, type RouteGetOptions, routeGetRequest, type RouteMode, type RouteSpec, routeBatchItem, routeSubject } from "./spec/route.ts";
+import { type RuleFilter, ruleFilter, ruleFromSpec, type RuleSpec } from "./spec/rule.ts";
 
-/** A device by name or index. */
-export type Dev = string | number;
-
-/** A new link: `ip link add NAME type KIND [peer name PEER]`. */
-export interface LinkAddSpec {
-  name: string;
-  /** "veth", "bridge", "dummy", … (tun/tap devices are made with tun/, not netlink). */
-  kind: string;
-  /** veth: the peer's name. */
-  peer?: string;
-  mtu?: number;
-  txqlen?: number;
-  address?: string;
-  up?: boolean;
-}
-
-/** Changes to a link: `ip link set DEV up|down mtu N name X txqueuelen N address MAC master M`. */
-export interface LinkChanges {
-  up?: boolean;
-  mtu?: number;
-  name?: string;
-  txqlen?: number;
-  address?: string;
-  /** Enslave to this master; null to release. */
-  master?: Dev | null;
-  alias?: string;
-}
-
-/** An address to add or delete: `ip addr add LOCAL/LEN [peer PEER/LEN] [brd X|+] dev DEV …`. */
-export interface AddressSpec {
-  dev: Dev;
-  /** "192.0.2.1/24", "2001:db8::1/64" (a bare address is a full-length prefix). */
-  address: string;
-  /** Point-to-point peer, "198.51.100.1/32": becomes IFA_ADDRESS and gives the prefix length. */
-  peer?: string;
-  /** Broadcast address, or "+" to compute it from the prefix (IPv4). */
-  broadcast?: string;
-  label?: string;
-  scope?: number | string;
-  /** IFA_F_* bits, or names: "nodad", "noprefixroute", "mngtmpaddr", "home", "optimistic", "autojoin". */
-  flags?: number | readonly string[];
-  /** Seconds, or "forever" (the default). */
-  validLft?: number | "forever";
-  preferredLft?: number | "forever";
-  /** Metric of the prefix route (IFA_RT_PRIORITY). */
-  metric?: number;
-}
-
-/** A route to add, replace, append, delete: the fields of `ip route add …`. */
-export interface RouteSpec {
-  /** "default", "203.0.113.0/24", "2001:db8::/32", "198.51.100.7" (host route). */
-  dst: string;
-  /** Needed only to say which "default": AF_INET (2, default) or AF_INET6 (10). */
-  family?: number;
-  /** `via`: a gateway; another family than dst's becomes RTA_VIA. */
-  gateway?: string;
-  dev?: Dev;
-  onlink?: boolean;
-  metric?: number;
-  table?: number | string;
-  protocol?: number | string;
-  scope?: number | string;
-  /** unicast (default), local, broadcast, blackhole, unreachable, prohibit, throw, … */
-  type?: number | string;
-  /** `src`: the preferred source address. */
-  prefsrc?: string;
-  /** `from`: source prefix (IPv6 source routing). */
-  src?: string;
-  tos?: number;
-  mtu?: number;
-  /** Other RTAX metrics (advmss, hoplimit, initcwnd, …). */
-  metrics?: RouteMetrics;
-  /** IPv6 router preference: "low" | "medium" | "high". */
-  pref?: "low" | "medium" | "high";
-  mark?: number;
-}
-
-/** How an added route meets an existing one (NLM_F_* of RTM_NEWROUTE). */
-export type RouteMode = "create" | "replace" | "append" | "prepend" | "change" | "exclusive";
-
-const MODE_FLAGS: Record<RouteMode, number> = {
-  create: NLM_F.CREATE | NLM_F.EXCL, // `ip route add`
-  exclusive: NLM_F.CREATE | NLM_F.EXCL,
-  replace: NLM_F.CREATE | NLM_F.REPLACE, // `ip route replace`
-  append: NLM_F.CREATE | NLM_F.APPEND, // `ip route append`
-  prepend: NLM_F.CREATE, // `ip route prepend`
-  change: NLM_F.REPLACE, // `ip route change`
-};
-
-/** Options of `route get`. */
-export interface RouteGetOptions {
-  from?: string;
-  iif?: Dev;
-  oif?: Dev;
-  mark?: number;
-  /** Return the matching FIB entry (`ip route get fibmatch`) instead of the resolved route. */
-  fibMatch?: boolean;
-}
-
-/** A rule to add or delete: the fields of `ip rule add …`. */
-export interface RuleSpec {
-  family?: number;
-  priority?: number;
-  /** "192.0.2.0/24", or "all" (the default). */
-  from?: string;
-  to?: string;
-  table?: number | string;
-  /** "to_tbl" (default when a table is given), "blackhole", "unreachable", "prohibit", "nop", or a number. */
-  action?: number | "to_tbl" | "blackhole" | "unreachable" | "prohibit" | "nop";
-  fwmark?: number;
-  fwmask?: number;
-  iif?: string;
-  oif?: string;
-  suppressPrefixlen?: number;
-  protocol?: number | string;
-  not?: boolean;
-  tos?: number;
-  uidRange?: { start: number; end: number };
-}
-
-/** What a monitor yields. */
-export type MonitorEvent =
-  | { kind: "link"; action: "new" | "del"; value: Link }
-  | { kind: "address"; action: "new" | "del"; value: Address }
-  | { kind: "route"; action: "new" | "del"; value: Route }
-  | { kind: "rule"; action: "new" | "del"; value: Rule }
-  /** The kernel dropped events: the socket's receive buffer overflowed (ENOBUFS). Re-dump to resync. */
-  | { kind: "overrun" };
-
-/** Groups a monitor joins by default. */
-export const DEFAULT_MONITOR_GROUPS: readonly number[] = [
-  RTNLGRP.LINK, RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR, RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE,
-  RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE,
-];
-
-function num(v: number | string | undefined, parse: (s: string) => number): number | undefined {
-  if (v === undefined) return undefined;
-  return typeof v === "number" ? v : parse(v);
-}
-
-function checkU32(v: number | undefined, what: string, min = 0, max = 0xffffffff): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max)) {
-    throw new UsageError(`Invalid ${what} "${v}": expected ${min}..${max}`);
-  }
-}
-
-function lifetime(v: number | "forever" | undefined): number {
-  if (v === undefined || v === "forever") return INFINITY_LIFE_TIME;
-  checkU32(v, "lifetime");
-  return v;
-}
-
-/** IPv4 broadcast of a prefix: the address with all host bits set. */
-function broadcastOf(bytes: Uint8Array, len: number): string {
-  const b = bytes.slice();
-  for (let i = 0; i < 32; i++) if (i >= len) b[i >> 3]! |= 0x80 >> (i & 7);
-  return formatAddr(b);
-}
-
-/**
- * Builds the wire object for a route, with iproute2's defaults. `del` gives delete semantics
- * (scope nowhere, protocol/type unspecified unless given). Devices must already be indexes.
- * With `raw`, address fields stay the bytes they were parsed into (for the encoder).
- *
- * @example
- * ```ts
- * import { routeFromSpec } from "./rtnl.ts";
- * routeFromSpec({ dst: "203.0.113.0/24", gateway: "192.0.2.254", table: 1000 }, 3);
- * // { family: 2, dstLen: 24, table: 1000, protocol: 3, scope: 0, type: 1, dst: "203.0.113.0", gateway: "192.0.2.254", oif: 3, … }
- * ```
- */
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del?: boolean): Partial<Route>;
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del: boolean, raw: true): RouteWire;
-export function routeFromSpec(spec: RouteSpec, oif: number | undefined, del = false, raw = false): RouteWire {
-  const p = parsePrefix(spec.dst, spec.family);
-  const addr = (b: Uint8Array): string | Uint8Array => (raw ? b : formatAddr(b));
-  const type = spec.type === undefined ? (del ? RTN.UNSPEC : RTN.UNICAST) : num(spec.type, parseRouteType)!;
-  const r: { -readonly [K in keyof RouteWire]: RouteWire[K] } = {
-    family: p.family,
-    dstLen: p.len,
-    srcLen: 0,
-    tos: spec.tos ?? 0,
-    type,
-    flags: spec.onlink ? RTNH_F.ONLINK : 0,
-    protocol: spec.protocol === undefined ? (del ? RTPROT.UNSPEC : RTPROT.BOOT) : num(spec.protocol, parseProtocol)!,
-  };
-  if (p.len) r.dst = addr(p.bytes);
-  if (spec.src !== undefined) {
-    const s = parsePrefix(spec.src, p.family);
-    r.srcLen = s.len;
-    if (s.len) r.src = addr(s.bytes);
-  }
-  if (spec.gateway !== undefined) {
-    const g = parseAddr(spec.gateway);
-    const gf = g.length === 4 ? AF.INET : AF.INET6;
-    if (gf === p.family) r.gateway = addr(g);
-    else r.via = { family: gf, address: spec.gateway };
-  }
-  if (spec.prefsrc !== undefined) r.prefsrc = addr(parseAddr(spec.prefsrc, p.family));
-  if (spec.metric !== undefined) {
-    checkU32(spec.metric, "metric");
-    r.priority = spec.metric;
-  }
-  const table = spec.table === undefined ? undefined : num(spec.table, parseTable);
-  checkU32(table, "table");
-  const local = type === RTN.LOCAL || type === RTN.BROADCAST || type === RTN.NAT || type === RTN.ANYCAST;
-  r.table = table ?? (local ? RT_TABLE.LOCAL : RT_TABLE.MAIN);
-  const scope = spec.scope === undefined ? undefined : num(spec.scope, parseScope);
-  if (scope !== undefined) r.scope = scope;
-  else if (del) r.scope = RT_SCOPE.NOWHERE;
-  else if (p.family === AF.INET6) r.scope = RT_SCOPE.UNIVERSE;
-  else if (type === RTN.LOCAL || type === RTN.NAT) r.scope = RT_SCOPE.HOST;
-  else if (type === RTN.BROADCAST || type === RTN.MULTICAST || type === RTN.ANYCAST) r.scope = RT_SCOPE.LINK;
-  else if ((type === RTN.UNICAST || type === RTN.UNSPEC) && spec.gateway === undefined) r.scope = RT_SCOPE.LINK;
-  else r.scope = RT_SCOPE.UNIVERSE;
-  if (oif !== undefined) r.oif = oif;
-  if (spec.mtu !== undefined || spec.metrics !== undefined) r.metrics = spec.mtu === undefined ? { ...spec.metrics } : { ...spec.metrics, mtu: spec.mtu };
-  if (spec.pref !== undefined) r.pref = { low: 3, medium: 0, high: 1 }[spec.pref];
-  if (spec.mark !== undefined) r.mark = spec.mark;
-  return r;
-}
-
-/**
- * A batch item for one route, built without I/O (the device must be given as an index, or
- * not at all). {@link Rtnl.routeItem} resolves names first.
- *
- * @example
- * ```ts
- * import { routeBatchItem } from "./rtnl.ts";
- * const item = routeBatchItem({ dst: "198.51.100.1/32", table: 100 }, "create", 3);
- * item.op; // "add route"
- * ```
- */
-export function routeBatchItem(spec: RouteSpec, mode: RouteMode | "delete" = "create", oif?: number): BatchItem {
-  const del = mode === "delete";
-  const r = routeFromSpec(spec, oif, del, true);
-  return {
-    type: del ? RTM.DELROUTE : RTM.NEWROUTE,
-    flags: del ? 0 : MODE_FLAGS[mode],
-    body: (w) => encodeRoute(w, r),
-    op: del ? "delete route" : mode === "create" || mode === "exclusive" ? "add route" : `${mode} route`,
-    subject: spec.dst,
-  };
-}
-
-/** Builds the wire object for an address, with iproute2's semantics. */
-export function addressFromSpec(spec: AddressSpec, index: number, del = false): Partial<Address> {
-  const l = parsePrefix(spec.address);
-  const a: Partial<Address> = { family: l.family, prefixLen: l.len, index, local: formatAddr(l.bytes) };
-  if (spec.peer !== undefined) {
-    const p = parsePrefix(spec.peer, l.family);
-    a.address = formatAddr(p.bytes);
-    a.prefixLen = p.len;
-  } else {
-    a.address = a.local;
-  }
-  if (spec.broadcast !== undefined) {
-    if (l.family !== AF.INET) throw new UsageError(`Invalid broadcast "${spec.broadcast}": only IPv4 addresses have one`);
-    a.broadcast = spec.broadcast === "+" ? broadcastOf(l.bytes, l.len) : formatAddr(parseAddr(spec.broadcast, AF.INET));
-  }
-  if (spec.label !== undefined) {
-    if (!spec.label.startsWith(typeof spec.dev === "string" ? spec.dev : "")) {
-      throw new UsageError(`Invalid label "${spec.label}": must start with the device name "${spec.dev}"`);
-    }
-    a.label = spec.label;
-  }
-  const scope = num(spec.scope, parseScope);
-  a.scope = scope ?? (!del && l.family === AF.INET && l.bytes[0] === 127 ? RT_SCOPE.HOST : 0);
-  a.flags = typeof spec.flags === "number" ? spec.flags : parseAddressFlags(spec.flags ?? []);
-  if (spec.validLft !== undefined || spec.preferredLft !== undefined) {
-    const valid = lifetime(spec.validLft);
-    const preferred = lifetime(spec.preferredLft);
-    if (preferred > valid) throw new UsageError(`Invalid lifetimes: preferred_lft "${preferred}" is greater than valid_lft "${valid}"`);
-    a.cacheInfo = { preferred, valid, created: 0, updated: 0 };
-  }
-  if (spec.metric !== undefined) a.rtPriority = spec.metric;
-  return a;
-}
-
-/** Builds the wire object for a rule, with iproute2's defaults. */
-export function ruleFromSpec(spec: RuleSpec, del = false): Partial<Rule> {
-  let family = spec.family ?? AF.UNSPEC;
-  const from = spec.from && spec.from !== "all" ? parsePrefix(spec.from, family) : undefined;
-  if (from) family = from.family;
-  const to = spec.to && spec.to !== "all" ? parsePrefix(spec.to, family) : undefined;
-  if (to) family = to.family;
-  if (family === AF.UNSPEC) family = AF.INET;
-  const table = num(spec.table, parseTable);
-  checkU32(table, "table");
-  const actions: Record<string, number> = { to_tbl: FR_ACT.TO_TBL, blackhole: FR_ACT.BLACKHOLE, unreachable: FR_ACT.UNREACHABLE, prohibit: FR_ACT.PROHIBIT, nop: FR_ACT.NOP };
-  let action = typeof spec.action === "number" ? spec.action : spec.action !== undefined ? actions[spec.action] : undefined;
-  if (action === undefined) action = table !== undefined || !del ? FR_ACT.TO_TBL : FR_ACT.UNSPEC;
-  const r: Partial<Rule> = {
-    family,
-    srcLen: from?.len ?? 0,
-    dstLen: to?.len ?? 0,
-    tos: spec.tos ?? 0,
-    table: table ?? (del ? RT_TABLE.UNSPEC : action === FR_ACT.TO_TBL ? RT_TABLE.MAIN : RT_TABLE.UNSPEC),
-    action,
-    flags: spec.not ? 2 : 0,
-  };
-  if (from && from.len) r.src = formatAddr(from.bytes);
-  if (to && to.len) r.dst = formatAddr(to.bytes);
-  checkU32(spec.priority, "priority");
-  if (spec.priority !== undefined) r.priority = spec.priority;
-  if (spec.fwmark !== undefined) r.fwmark = spec.fwmark;
-  if (spec.fwmask !== undefined) r.fwmask = spec.fwmask;
-  if (spec.iif !== undefined) r.iifname = checkIfName(spec.iif);
-  if (spec.oif !== undefined) r.oifname = checkIfName(spec.oif);
-  if (spec.suppressPrefixlen !== undefined) r.suppressPrefixlen = spec.suppressPrefixlen;
-  const proto = num(spec.protocol, parseProtocol);
-  if (proto !== undefined) r.protocol = proto;
-  if (spec.uidRange) r.uidRange = spec.uidRange;
-  // A table above 255 travels in FRA_TABLE; encodeRule does that. Keep `table` complete here.
-  return r;
-}
-
-function routeSubject(spec: RouteSpec): string {
-  return [spec.type && spec.type !== "unicast" ? String(spec.type) : "", spec.dst, spec.gateway ? `via ${spec.gateway}` : "", spec.table !== undefined ? `table ${spec.table}` : ""]
-    .filter(Boolean)
-    .join(" ");
-}
+export type { Dev } from "./spec/common.ts";
+export { type LinkAddSpec, type LinkChanges, type VethPeerSpec, type VlanSpec, type VxlanSpec, linkFromChanges, linkFromSpec } from "./spec/link.ts";
+export { type AddressFilter, type AddressMode, type AddressSpec, addressFilter, addressFromSpec, addressSpecWarnings, parseLifetime } from "./spec/addr.ts";
+export {
+  type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMetricsSpec, type RouteMode, type RouteSpec,
+  metricValue, parseRttTime, routeBatchItem, routeFilter, routeFromSpec, routeGetRequest, ROUTE_MODE_FLAGS,
+} from "./spec/route.ts";
+export { type RuleAction, type RuleFilter, type RuleSpec, parseRange, parseRuleAction, ruleFilter, ruleFromSpec } from "./spec/rule.ts";
+export { type NeighFilter, type NeighMode, type NeighSpec, neighFilter, neighFromSpec, parseNudState } from "./spec/neigh.ts";
+export { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts";
 
 /**
  * An rtnetlink client: links, addresses, routes, rules, batches, monitors.
@@ -369,6 +70,8 @@ export class Rtnl {
 
   /** Opens a connection (inside `opts.netns` when given: a name under /run/netns, a path, or an fd). */
   static open(opts: Pick<OpenOptions, "netns" | "rcvbuf"> = {}): Rtnl {
+    // Speak this machine's names (rt_tables, rt_protos, …) unless the program chose others.
+    if (!isDefaultIpNamesSet()) useSystemIpNames();
     return new Rtnl(NetlinkConn.open(opts), opts);
   }
 
@@ -379,10 +82,23 @@ export class Rtnl {
 
   // ---------------------------------------------------------------- links
 
-  /** Every link (`ip link show`). */
-  listLinks(): Promise<Link[]> {
-    return this.conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family: AF.UNSPEC, extMask: RTEXT_FILTER.VF }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
+  /**
+   * Every link (`ip link show`). With `family` (AF_INET, AF_INET6), the kernel answers from that
+   * family's view of the links, as it does for `ip -4|-6 addr show` (fewer attributes; IPv6's
+   * has no txqlen, which ip then asks SIOCGIFTXQLEN for: take it from an AF_UNSPEC dump).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const links = await Rtnl.open().listLinks();
+   * links.map((l) => l.name); // ["lo", "tk0", …]
+   * ```
+   */
+  listLinks(family: number = AF.UNSPEC): Promise<Link[]> {
+    // Like ip: the VF filter mask only on AF_UNSPEC dumps (the per-family dumps take no attributes).
+    return this.conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family, extMask: family === AF.UNSPEC ? RTEXT_FILTER.VF : undefined }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
   }
+
 
   /** One link by name or index; throws NetlinkError ENODEV when there is none. */
   getLink(dev: Dev): Promise<Link> {
@@ -404,68 +120,180 @@ export class Rtnl {
     return (await this.getLink(dev)).index;
   }
 
-  /** Creates a link (`ip link add NAME type KIND`). */
+  /** Looks up every device name among `devs` (numbers pass through). */
+  private async resolver(devs: ReadonlyArray<Dev | null | undefined>): Promise<(d: Dev) => number> {
+    const m = new Map<string, number>();
+    for (const d of devs) if (typeof d === "string" && !m.has(d)) m.set(d, await this.index(d));
+    return (d) => (typeof d === "number" ? d : m.get(d)!);
+  }
+
+  /**
+   * Creates a link (`ip link add NAME type KIND …`): dummy, veth (peer), bridge, vlan (id,
+   * protocol; needs `link`), vxlan (id, remote/group, local, dstport, dev), any other kind by
+   * name. EEXIST when the name is taken; EOPNOTSUPP when the kernel lacks the kind.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addLink({ name: "tkv0", kind: "veth", peer: "tkv1", up: true });
+   * await nl.addLink({ name: "tkbr0", kind: "bridge" });
+   * await nl.addLink({ name: "tkvx0", kind: "vxlan", vxlan: { id: 42, remote: "198.51.100.2", dstport: 4789, dev: "tkv0" } });
+   * await nl.addLink({ name: "tkv0.5", kind: "vlan", link: "tkv0", vlan: { id: 5 } });
+   * ```
+   */
   async addLink(spec: LinkAddSpec): Promise<void> {
-    checkIfName(spec.name);
-    if (spec.peer !== undefined) checkIfName(spec.peer);
-    checkU32(spec.mtu, "MTU", 68, 0xffffffff);
-    const l: Partial<Link> = {
-      family: AF.UNSPEC,
-      name: spec.name,
-      mtu: spec.mtu,
-      txqlen: spec.txqlen,
-      address: spec.address,
-      flags: spec.up ? IFF.UP : 0,
-      change: spec.up ? IFF.UP : 0,
-      linkInfo: { kind: spec.kind, data: spec.peer !== undefined ? { peer: { name: spec.peer } } : undefined },
-    };
+    const resolve = await this.resolver([spec.link, spec.master, spec.vxlan?.dev]);
+    const l = linkFromSpec(spec, resolve);
     await this.conn.exec(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, (w) => encodeLink(w, l), "add link", spec.name);
   }
 
-  /** Changes a link (`ip link set DEV …`). */
+  /**
+   * Changes a link (`ip link set DEV …`): up/down, name, mtu, address, broadcast, txqueuelen,
+   * promisc, arp, multicast, allmulticast, alias, group, master/nomaster, netns NAME|PID, …
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.setLink("tkv0", { up: true, mtu: 1400, promisc: true, alias: "uplink" });
+   * await nl.setLink("tkv1", { master: "tkbr0" });
+   * await nl.setLink("tkv1", { master: null });               // nomaster
+   * await nl.setLink("tkv1", { netns: "blue" });              // into /run/netns/blue
+   * ```
+   */
   async setLink(dev: Dev, ch: LinkChanges): Promise<void> {
-    checkU32(ch.mtu, "MTU", 0, 0xffffffff);
-    checkU32(ch.txqlen, "txqueuelen");
-    if (ch.name !== undefined) checkIfName(ch.name);
     const index = await this.index(dev);
-    const l: Partial<Link> = { family: AF.UNSPEC, index, mtu: ch.mtu, txqlen: ch.txqlen, address: ch.address, ifalias: ch.alias };
-    if (ch.name !== undefined) l.name = ch.name;
-    if (ch.up !== undefined) {
-      l.flags = ch.up ? IFF.UP : 0;
-      l.change = IFF.UP;
+    const resolve = await this.resolver([ch.master]);
+    let fd: number | undefined;
+    let changes = ch;
+    if (typeof ch.netns === "string") {
+      fd = sys.open(ch.netns.includes("/") ? ch.netns : netnsPath(ch.netns), O.RDONLY);
+      changes = { ...ch, netns: { fd } };
     }
-    if (ch.master !== undefined) l.master = ch.master === null ? 0 : await this.index(ch.master);
-    await this.conn.exec(RTM.NEWLINK, 0, (w) => encodeLink(w, l), "set link", String(dev));
+    try {
+      const l = linkFromChanges(changes, index, resolve);
+      await this.conn.exec(RTM.NEWLINK, 0, (w) => encodeLink(w, l), "set link", String(dev));
+    } finally {
+      if (fd !== undefined) sys.close(fd);
+    }
   }
 
-  /** Deletes a link (`ip link del DEV`). */
+  /**
+   * Deletes a link (`ip link del DEV`); deleting one end of a veth deletes both.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * await Rtnl.open().deleteLink("tkv0");
+   * ```
+   */
   async deleteLink(dev: Dev): Promise<void> {
     const l: Partial<Link> = typeof dev === "number" ? { index: dev } : { name: checkIfName(dev) };
     await this.conn.exec(RTM.DELLINK, 0, (w) => encodeLink(w, l), "delete link", String(dev));
   }
 
+  /**
+   * The names (under /run/netns) of the namespaces this one knows by an id (what `ip link`
+   * prints as "link-netns NAME" instead of "link-netnsid N"): RTM_GETNSID for each name.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const names = await Rtnl.open().nsidNames();
+   * names.get(0); // "blue"
+   * ```
+   */
+  async nsidNames(): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(NETNS_RUN_DIR);
+    } catch {
+      return out;
+    }
+    for (const name of entries) {
+      let fd: number;
+      try {
+        fd = sys.open(netnsPath(name), O.RDONLY);
+      } catch {
+        continue;
+      }
+      try {
+        const id = await this.conn.get(
+          RTM.GETNSID,
+          0,
+          (w) => {
+            w.u8(AF.UNSPEC);
+            w.align4();
+            new AttributeEncoder(w).u32(NETNSA.FD, fd);
+          },
+          (m) => {
+            const ad = new AttributeDecoder(m.body.subarray(4), 4);
+            let nsid = -1;
+            while (ad.next()) if (ad.type === NETNSA.NSID) nsid = ad.i32();
+            return nsid;
+          },
+          "get nsid",
+          name,
+        );
+        if (id >= 0 && !out.has(id)) out.set(id, name);
+      } catch {
+        // not a namespace file, or no id assigned: skip it
+      } finally {
+        sys.close(fd);
+      }
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- addresses
 
-  /** Addresses (`ip addr show`), optionally of one family / device. */
-  async listAddresses(filter: { family?: number; dev?: Dev } = {}): Promise<Address[]> {
+  /**
+   * Addresses (`ip addr show`): both families unless told; the selectors of `ip addr show`
+   * that apply to addresses (see {@link AddressFilter}); the kernel filters by device already.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listAddresses({ dev: "tk0" });
+   * await nl.listAddresses({ family: 2, scope: "global", flags: ["-secondary"] });
+   * await nl.listAddresses({ label: "tk0:*" });
+   * ```
+   */
+  async listAddresses(filter: AddressFilter = {}): Promise<Address[]> {
     const index = filter.dev === undefined ? 0 : await this.index(filter.dev);
+    const keep = addressFilter({ ...filter, dev: index || undefined }, filter.label === undefined ? undefined : this.linkNames(await this.listLinks()));
     return this.conn.dump(
       RTM.GETADDR,
       (w) => encodeAddress(w, { family: filter.family ?? AF.UNSPEC, index }),
       (m) => {
         if (m.type !== RTM.NEWADDR) return undefined;
         const a = decodeAddress(m.body);
-        return index && a.index !== index ? undefined : a;
+        return keep(a) ? a : undefined;
       },
       "list addresses",
     );
   }
 
+  private linkNames(links: readonly Link[]): (index: number) => string | undefined {
+    const m = new Map(links.map((l) => [l.index, l.name]));
+    return (i) => m.get(i);
+  }
+
   /**
-   * Builds a batch item for an address (`mode` "create" = ip addr add, "replace", "delete"),
-   * resolving `spec.dev` through `cache` when given (see {@link batch}).
+   * Builds a batch item for an address (`mode` "create" = ip addr add, "replace", "change",
+   * "delete"), resolving `spec.dev` through `cache` when given (see {@link batch}).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.batch([await nl.addressItem({ dev: "tk0", address: "192.0.2.1/24", broadcast: "+" })]);
+   * ```
    */
-  async addressItem(spec: AddressSpec, mode: "create" | "replace" | "delete" = "create", cache?: Map<string, number>): Promise<BatchItem> {
+  async addressItem(spec: AddressSpec, mode: AddressMode = "create", cache?: Map<string, number>): Promise<BatchItem> {
     let index: number | undefined;
     if (typeof spec.dev === "number") index = spec.dev;
     else {
@@ -479,80 +307,157 @@ export class Rtnl {
     const a = addressFromSpec(spec, index, del);
     return {
       type: del ? RTM.DELADDR : RTM.NEWADDR,
-      flags: mode === "create" ? NLM_F.CREATE | NLM_F.EXCL : mode === "replace" ? NLM_F.CREATE | NLM_F.REPLACE : 0,
+      flags: mode === "create" ? NLM_F.CREATE | NLM_F.EXCL : mode === "replace" ? NLM_F.CREATE | NLM_F.REPLACE : mode === "change" ? NLM_F.REPLACE : 0,
       body: (w) => encodeAddress(w, a),
-      op: del ? "delete address" : mode === "replace" ? "replace address" : "add address",
+      op: del ? "delete address" : mode === "create" ? "add address" : `${mode} address`,
       subject: spec.address,
     };
   }
 
-  /** Adds an address (`ip addr add`); EEXIST when it is there already. */
-  async addAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addressItem(spec, "create");
+  private async addressOp(spec: AddressSpec, mode: AddressMode): Promise<void> {
+    const it = await this.addressItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
-  /** Adds or updates an address (`ip addr replace`). */
-  async replaceAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addressItem(spec, "replace");
-    await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
+  /**
+   * Adds an address (`ip addr add`); EEXIST when it is there already.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addAddress({ dev: "tk0", address: "192.0.2.1/24", broadcast: "+", label: "tk0:a" });
+   * await nl.addAddress({ dev: "tk0", address: "192.0.2.9", peer: "198.51.100.1/32" });
+   * await nl.addAddress({ dev: "tk0", address: "2001:db8::1/64", flags: ["nodad", "noprefixroute"], validLft: 3600, preferredLft: 1800 });
+   * ```
+   */
+  addAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "create");
+  }
+  /** Adds or updates an address (`ip addr replace`). @example `await nl.replaceAddress({ dev: "tk0", address: "192.0.2.1/24", validLft: 600, preferredLft: 300 })` */
+  replaceAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "replace");
+  }
+  /** Updates an address (`ip addr change`, NLM_F_REPLACE only; the kernel creates a missing one all the same, as with ip). @example `await nl.changeAddress({ dev: "tk0", address: "192.0.2.1/24", metric: 50 })` */
+  changeAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "change");
+  }
+  /**
+   * Deletes an address (`ip addr del`). A bare IPv4 address ("10.30.151.99") deletes it whatever
+   * its prefix length, as ip does (see addressSpecWarnings for ip's warning).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * await Rtnl.open().deleteAddress({ dev: "tk0", address: "192.0.2.1" });
+   * ```
+   */
+  deleteAddress(spec: AddressSpec): Promise<void> {
+    return this.addressOp(spec, "delete");
   }
 
-  /** Deletes an address (`ip addr del`). */
-  async deleteAddress(spec: AddressSpec): Promise<void> {
-    const it = await this.addressItem(spec, "delete");
-    await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
-  }
-
-  /** Deletes every address of a device (of one family if given); returns how many. */
-  async flushAddresses(filter: { dev: Dev; family?: number }): Promise<number> {
-    const addrs = await this.listAddresses(filter);
-    // Secondaries go with their primary: delete secondaries first, then ignore EADDRNOTAVAIL.
-    addrs.sort((a, b) => (b.flags & 1) - (a.flags & 1));
-    const res = await this.conn.batch(
-      addrs.map((a) => ({ type: RTM.DELADDR, flags: 0, body: (w: ByteWriter) => encodeAddress(w, { ...a, cacheInfo: undefined }), op: "flush address", subject: a.local ?? a.address })),
-    );
-    const bad = res.find((r) => !r.ok && r.error.errno !== ERRNO.EADDRNOTAVAIL);
-    if (bad && !bad.ok) throw bad.error;
-    return addrs.length;
+  /**
+   * `ip addr flush`: deletes the addresses `filter` selects (both families unless told), in
+   * rounds like ip (a primary's deletion can promote or remove its secondaries); with the
+   * `primary` flag selector, one round only. Returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushAddresses({ dev: "tk0" });
+   * await nl.flushAddresses({ dev: "tk0", family: 10, scope: "global" });
+   * await nl.flushAddresses({ label: "tk0:*" });
+   * ```
+   */
+  async flushAddresses(filter: AddressFilter = {}): Promise<number> {
+    const fl = addressFlagFilter(filter.flags ?? []);
+    const once = (fl.mask & IFA_F.SECONDARY) !== 0 && !(fl.flags & IFA_F.SECONDARY);
+    let total = 0;
+    for (let round = 0; round < 10; round++) {
+      const addrs = await this.listAddresses(filter);
+      if (!addrs.length) break;
+      // Secondaries first, so that deleting a primary does not pull them away under us.
+      addrs.sort((a, b) => (b.flags & IFA_F.SECONDARY) - (a.flags & IFA_F.SECONDARY));
+      const res = await this.conn.batch(
+        addrs.map((a) => ({ type: RTM.DELADDR, flags: 0, body: (w: ByteWriter) => encodeAddress(w, { ...a, cacheInfo: undefined }), op: "flush address", subject: a.local ?? a.address })),
+      );
+      const bad = res.find((r) => !r.ok && r.error.errno !== ERRNO.EADDRNOTAVAIL && r.error.errno !== ERRNO.ENOENT);
+      if (bad && !bad.ok) throw bad.error;
+      total += res.filter((r) => r.ok).length;
+      if (once) break;
+    }
+    return total;
   }
 
   // ---------------------------------------------------------------- routes
 
   /**
-   * Routes (`ip route show`). `table` defaults to main like ip; "all" dumps every table.
-   * `family` defaults to AF_INET unless `table` is "all" (then both).
+   * Routes (`ip route show`): table main and IPv4 unless told, like ip; `table: "all"` dumps
+   * every table of both families (unless `family` says one). Every selector of
+   * `ip route list` (see {@link RouteFilter}); the kernel filters by table, protocol and
+   * device already. A table that does not exist is ENOENT (main excepted), as with ip.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listRoutes();                                  // ip route show
+   * await nl.listRoutes({ table: "all", family: 10 });      // ip -6 route show table all
+   * await nl.listRoutes({ root: "10.0.0.0/8", protocol: "static", dev: "tk0" });
+   * ```
    */
-  listRoutes(filter: { family?: number; table?: number | string } = {}): Promise<Route[]> {
-    const all = filter.table === "all";
-    const table = all ? 0 : (num(filter.table, parseTable) ?? RT_TABLE.MAIN);
-    const family = filter.family ?? (all ? AF.UNSPEC : AF.INET);
-    return this.conn.dump(
-      RTM.GETROUTE,
-      (w) => encodeRoute(w, { family }),
-      (m) => {
-        if (m.type !== RTM.NEWROUTE) return undefined;
-        const r = decodeRoute(m.body);
-        if (table && r.table !== table) return undefined;
-        if (r.flags & RTM_F.CLONED) return undefined;
-        return r;
-      },
-      "list routes",
-    );
+  async listRoutes(filter: RouteFilter = {}): Promise<Route[]> {
+    const f = await this.resolveRouteFilter(filter);
+    const keep = routeFilter(f);
+    const family = routeFilterFamily(f);
+    const table = routeFilterTable(f);
+    const proto = f.protocol === undefined || f.protocol === "all" ? 0 : num(f.protocol, parseProtocol)!;
+    const cloned = f.cloned || f.table === "cache";
+    const dump = () =>
+      this.conn.dump(
+        RTM.GETROUTE,
+        (w) => encodeRoute(w, { family, protocol: proto, flags: cloned ? RTM_F.CLONED : 0, table: table || undefined, oif: typeof f.dev === "number" ? f.dev : undefined }),
+        (m) => {
+          if (m.type !== RTM.NEWROUTE) return undefined;
+          const r = decodeRoute(m.body);
+          return keep(r) ? r : undefined;
+        },
+        "list routes",
+      );
+    try {
+      return await dump();
+    } catch (e) {
+      // Like ip: a main table that was never created is simply empty.
+      if (e instanceof NetlinkError && e.errno === ERRNO.ENOENT && table === RT_TABLE.MAIN) return [];
+      throw e;
+    }
   }
 
-  /** Resolves `spec.dev` (through `cache` when given) and builds a batch item for a route (see {@link batch}). */
+  private async resolveRouteFilter(f: RouteFilter): Promise<RouteFilter> {
+    if (typeof f.dev !== "string" && typeof f.iif !== "string") return f;
+    return { ...f, dev: f.dev === undefined ? undefined : await this.index(f.dev), iif: f.iif === undefined ? undefined : await this.index(f.iif) };
+  }
+
+  /**
+   * Resolves the devices of `spec` (`dev` and the next hops', through `cache` when given) and
+   * builds a batch item for a route (see {@link batch}).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * const it = await nl.routeItem({ dst: "10.7.0.0/16", nexthops: [{ gateway: "192.0.2.2", dev: "tk0", weight: 2 }, { gateway: "192.0.2.3", dev: "tk0" }] });
+   * await nl.batch([it]);
+   * ```
+   */
   async routeItem(spec: RouteSpec, mode: RouteMode | "delete" = "create", cache?: Map<string, number>): Promise<BatchItem> {
-    let oif: number | undefined;
-    if (typeof spec.dev === "number") oif = spec.dev;
-    else if (spec.dev !== undefined) {
-      oif = cache?.get(spec.dev);
-      if (oif === undefined) {
-        oif = await this.index(spec.dev);
-        cache?.set(spec.dev, oif);
-      }
+    const names = [spec.dev, ...(spec.nexthops ?? []).map((n) => n.dev)].filter((d): d is string => typeof d === "string");
+    const map = cache ?? new Map<string, number>();
+    for (const d of names) {
+      if (!map.has(d)) map.set(d, await this.index(d));
     }
-    const it = routeBatchItem(spec, mode, oif);
+    const it = routeBatchItem(spec, mode, (d) => (typeof d === "number" ? d : map.get(d)!));
     it.subject = routeSubject(spec);
     return it;
   }
@@ -562,65 +467,140 @@ export class Rtnl {
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
-  /** Adds a route (`ip route add`, NLM_F_CREATE|NLM_F_EXCL); EEXIST when it exists. */
+  /**
+   * Adds a route (`ip route add`, NLM_F_CREATE|NLM_F_EXCL); EEXIST when it exists.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addRoute({ dst: "203.0.113.0/24", gateway: "192.0.2.254", dev: "tk0", metric: 10, table: 100 });
+   * await nl.addRoute({ dst: "198.51.100.0/24", dev: "tk0", metrics: { mtu: 1400, rtt: "10ms", initcwnd: 10, congctl: "cubic" }, lock: ["mtu"] });
+   * await nl.addRoute({ dst: "10.0.0.0/8", gateway: "inet6 fe80::1", dev: "tk0" });          // RTA_VIA
+   * await nl.addRoute({ dst: "2001:db8:5::/48", dev: "tk0", pref: "high", expires: 600 });
+   * ```
+   */
   addRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "create");
   }
-  /** Adds or replaces a route (`ip route replace`). */
+  /** Adds or replaces a route (`ip route replace`). @example `await nl.replaceRoute({ dst: "default", gateway: "192.0.2.1" })` */
   replaceRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "replace");
   }
-  /** Appends a route after existing ones with the same key (`ip route append`). */
+  /** Changes an existing route (`ip route change`, NLM_F_REPLACE without CREATE): ENOENT when there is none. @example `await nl.changeRoute({ dst: "10.0.0.0/8", gateway: "192.0.2.2" })` */
+  changeRoute(spec: RouteSpec): Promise<void> {
+    return this.routeOp(spec, "change");
+  }
+  /** Appends a route after existing ones with the same key (`ip route append`). @example `await nl.appendRoute({ dst: "10.0.0.0/8", gateway: "192.0.2.3" })` */
   appendRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "append");
   }
-  /** Deletes a route (`ip route del`); ESRCH when there is none. */
+  /** Adds a route before existing ones with the same key (`ip route prepend`, NLM_F_CREATE only). @example `await nl.prependRoute({ dst: "10.0.0.0/8", gateway: "192.0.2.4" })` */
+  prependRoute(spec: RouteSpec): Promise<void> {
+    return this.routeOp(spec, "prepend");
+  }
+  /** Deletes a route (`ip route del`); ESRCH when there is none. @example `await nl.deleteRoute({ dst: "10.0.0.0/8", table: 100 })` */
   deleteRoute(spec: RouteSpec): Promise<void> {
     return this.routeOp(spec, "delete");
   }
 
-  /** The route the kernel would use for one destination (`ip route get`). */
+  /**
+   * The route the kernel would use for one destination (`ip route get`): from, iif, oif, mark,
+   * tos, uid, ipproto/sport/dport, fibmatch, connected (see {@link RouteGetOptions}).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.getRoute("192.0.2.77");
+   * await nl.getRoute("198.51.100.9", { uid: 1000, ipProto: "tcp", dport: 443 });
+   * await nl.getRoute("203.0.113.9", { fibMatch: true });
+   * ```
+   */
   async getRoute(dst: string, opts: RouteGetOptions = {}): Promise<Route> {
-    const p = parsePrefix(dst);
-    const r: Partial<Route> = {
-      family: p.family,
-      dstLen: p.bytes.length * 8,
-      dst: formatAddr(p.bytes),
-      // IPv6's strict check refuses RTM_F_LOOKUP_TABLE (it always reports the table): IPv4 only, like ip.
-      flags: (p.family === AF.INET ? RTM_F.LOOKUP_TABLE : 0) | (opts.fibMatch ? RTM_F.FIB_MATCH : 0),
-    };
-    if (opts.from !== undefined) {
-      const s = parsePrefix(opts.from, p.family);
-      r.src = formatAddr(s.bytes);
-      r.srcLen = s.len;
-    }
-    if (opts.iif !== undefined) r.iif = await this.index(opts.iif);
-    if (opts.oif !== undefined) r.oif = await this.index(opts.oif);
-    if (opts.mark !== undefined) r.mark = opts.mark;
-    return this.conn.get(RTM.GETROUTE, 0, (w) => encodeRoute(w, r), (m) => decodeRoute(m.body), "get route", dst);
+    const iif = opts.iif === undefined ? undefined : await this.index(opts.iif);
+    const oif = opts.oif === undefined ? undefined : await this.index(opts.oif);
+    const req = routeGetRequest(dst, opts, iif, oif);
+    const get = (r: Partial<Route>) => this.conn.get(RTM.GETROUTE, 0, (w) => encodeRoute(w, r), (m) => decodeRoute(m.body), "get route", dst);
+    const first = await get(req);
+    if (!opts.connected || opts.from !== undefined) return first;
+    const from = first.prefsrc ?? first.src;
+    if (from === undefined) throw new NetlinkError("get route", ERRNO.EADDRNOTAVAIL, { subject: dst, extackMessage: "the route has no source address to connect from" });
+    return get({ ...req, src: from, srcLen: req.family === AF.INET ? 32 : 128 });
   }
 
-  /** Deletes the routes of a table that `match` selects (all of them by default); returns how many. */
-  async flushRoutes(filter: { family?: number; table?: number | string; dev?: Dev; protocol?: number | string } = {}, match: (r: Route) => boolean = () => true): Promise<number> {
-    const oif = filter.dev === undefined ? undefined : await this.index(filter.dev);
-    const proto = num(filter.protocol, parseProtocol);
-    const routes = (await this.listRoutes(filter)).filter((r) => (oif === undefined || r.oif === oif) && (proto === undefined || r.protocol === proto) && match(r));
-    const res = await this.conn.batch(
-      routes.map((r) => ({ type: RTM.DELROUTE, flags: 0, body: (w: ByteWriter) => encodeRoute(w, { ...r, cacheInfo: undefined }), op: "flush route", subject: r.dst ?? "default" })),
-    );
-    const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ESRCH);
-    if (bad && !bad.ok) throw bad.error;
-    return routes.length;
+  /**
+   * `ip route flush`: deletes the routes `filter` selects (ip's selectors; IPv4 unless a
+   * family is given or the table is "all") and `match` keeps, in rounds until none is left.
+   * Returns how many were deleted. Pass the family explicitly to flush IPv6 (the CLI does).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushRoutes({ table: 100 });                          // IPv4 routes of table 100
+   * await nl.flushRoutes({ family: 10, table: "all", protocol: 84 });
+   * await nl.flushRoutes({ dev: "tk0" });
+   * ```
+   */
+  async flushRoutes(filter: RouteFilter = {}, match: (r: Route) => boolean = () => true): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < 64; round++) {
+      const routes = (await this.listRoutes(filter)).filter((r) => match(r) && !isIpv6NullEntry(r));
+      if (!routes.length) break;
+      const res = await this.conn.batch(
+        routes.map((r) => ({ type: RTM.DELROUTE, flags: 0, body: (w: ByteWriter) => encodeRoute(w, { ...r, cacheInfo: undefined }), op: "flush route", subject: r.dst ?? "default" })),
+      );
+      const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ESRCH && x.error.errno !== ERRNO.ENOENT);
+      if (bad && !bad.ok) throw bad.error;
+      total += routes.length;
+    }
+    return total;
   }
 
   // ---------------------------------------------------------------- rules
 
-  /** Routing policy rules (`ip rule show`), IPv4 unless told. */
-  listRules(family: number = AF.INET): Promise<Rule[]> {
-    return this.conn.dump(RTM.GETRULE, (w) => encodeRule(w, { family }), (m) => (m.type === RTM.NEWRULE ? decodeRule(m.body) : undefined), "list rules");
+  /**
+   * Routing policy rules (`ip rule show`): IPv4 unless told, like ip (`family: AF.UNSPEC` for
+   * both), optionally only those matching the `ip rule list` selectors of `filter`.
+   * A number is taken as the family (the older signature).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listRules();                               // IPv4 rules
+   * await nl.listRules({ family: 10, table: "main" });  // IPv6 rules that look up main
+   * await nl.listRules({ uidRange: "1000-1999" });
+   * ```
+   */
+  async listRules(filter: RuleFilter | number = {}): Promise<Rule[]> {
+    const f: RuleFilter = typeof filter === "number" ? { family: filter } : filter;
+    const keep = ruleFilter(f);
+    const family = f.family ?? AF.INET;
+    return this.conn.dump(
+      RTM.GETRULE,
+      (w) => encodeRule(w, { family }),
+      (m) => {
+        if (m.type !== RTM.NEWRULE) return undefined;
+        const r = decodeRule(m.body);
+        return keep(r) ? r : undefined;
+      },
+      "list rules",
+    );
   }
 
-  /** Builds a batch item for a rule. */
+  /**
+   * A batch item for a rule (`ip rule add`, or `ip rule del` with `del`). Throws UsageError on
+   * bad input, before any I/O.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.batch([nl.ruleItem({ uidRange: "1000-1999", table: 100, priority: 900 })]);
+   * ```
+   */
   ruleItem(spec: RuleSpec, del = false): BatchItem {
     const r = ruleFromSpec(spec, del);
     return {
@@ -628,20 +608,216 @@ export class Rtnl {
       flags: del ? 0 : NLM_F.CREATE | NLM_F.EXCL,
       body: (w) => encodeRule(w, r),
       op: del ? "delete rule" : "add rule",
-      subject: spec.priority !== undefined ? `pref ${spec.priority}` : undefined,
+      subject: ruleSubject(spec),
     };
   }
 
-  /** Adds a rule (`ip rule add`). */
+  /**
+   * Adds a rule (`ip rule add`): every selector and action of ip (see {@link RuleSpec});
+   * without a table or an action it looks up main. EEXIST when the same rule exists.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addRule({ from: "192.0.2.0/24", table: 100, priority: 1000 });
+   * await nl.addRule({ uidRange: "1000-1999", table: "main", priority: 1001 });
+   * await nl.addRule({ ipProto: "tcp", dport: "80-443", action: "prohibit", priority: 1002 });
+   * await nl.addRule({ fwmark: 0x54, fwmask: 0xff, goto: 1100, priority: 1003 });
+   * ```
+   */
   async addRule(spec: RuleSpec): Promise<void> {
     const it = this.ruleItem(spec);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
   }
 
-  /** Deletes a rule (`ip rule del`); the kernel deletes the first that matches every given field. */
+  /**
+   * Deletes a rule (`ip rule del`): the kernel deletes the first rule that matches every field
+   * given (ENOENT when none does).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * await Rtnl.open().deleteRule({ priority: 1000 });
+   * ```
+   */
   async deleteRule(spec: RuleSpec): Promise<void> {
     const it = this.ruleItem(spec, true);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
+  }
+
+  /**
+   * `ip rule flush`: deletes every rule of the family (IPv4 unless told) that matches `filter`
+   * and has a priority other than 0 (the kernel's local rule stays). Like ip, this removes the
+   * main and default rules too unless the filter spares them. Returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl, RTPROT_TUNKIT } from "./mod.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushRules({ protocol: RTPROT_TUNKIT });   // tunkit's own rules, IPv4
+   * await nl.flushRules({ family: 10, table: 100 });
+   * ```
+   */
+  async flushRules(filter: RuleFilter = {}): Promise<number> {
+    const rules = (await this.listRules(filter)).filter((r) => r.priority !== undefined && r.priority !== 0);
+    const res = await this.conn.batch(
+      rules.map((r) => ({ type: RTM.DELRULE, flags: 0, body: (w: ByteWriter) => encodeRule(w, r), op: "flush rule", subject: `pref ${r.priority}` })),
+    );
+    const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ENOENT);
+    if (bad && !bad.ok) throw bad.error;
+    return rules.length;
+  }
+
+  // ---------------------------------------------------------------- neighbours
+
+  /**
+   * Neighbour entries (`ip neigh show`): both families unless told, every state but noarp
+   * (see {@link NeighFilter}); `proxy: true` lists the proxy entries instead.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.listNeighbours({ dev: "tk0" });
+   * await nl.listNeighbours({ family: 2, nud: ["permanent", "stale"] });
+   * await nl.listNeighbours({ proxy: true });
+   * ```
+   */
+  async listNeighbours(filter: NeighFilter = {}, flush = false): Promise<Neighbour[]> {
+    const index = filter.dev === undefined ? undefined : await this.index(filter.dev);
+    const master = filter.master === undefined ? undefined : filter.master === null ? -1 : await this.index(filter.master);
+    const keep = neighFilter({ ...filter, dev: index }, flush);
+    return this.conn.dump(
+      RTM.GETNEIGH,
+      (w) => {
+        encodeNeighbour(w, { family: filter.family ?? AF.UNSPEC, flags: filter.proxy ? NTF.PROXY : 0, ifindexAttr: index });
+        if (master !== undefined) new AttributeEncoder(w).i32(NDA.MASTER, master);
+      },
+      (m) => {
+        if (m.type !== RTM.NEWNEIGH) return undefined;
+        const n = decodeNeighbour(m.body);
+        return keep(n) ? n : undefined;
+      },
+      "list neighbours",
+    );
+  }
+
+  /**
+   * A batch item for a neighbour entry (`ip neigh add|replace|change|del`), resolving `dev`
+   * (through `cache` when given).
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.batch([await nl.neighItem({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:07", dev: "tk0" }, "replace")]);
+   * ```
+   */
+  async neighItem(spec: NeighSpec, mode: NeighMode = "create", cache?: Map<string, number>): Promise<BatchItem> {
+    let ifindex = 0;
+    if (typeof spec.dev === "number") ifindex = spec.dev;
+    else if (spec.dev !== undefined) {
+      ifindex = cache?.get(spec.dev) ?? (await this.index(spec.dev));
+      cache?.set(spec.dev, ifindex);
+    }
+    const n = neighFromSpec(spec, ifindex);
+    const del = mode === "delete";
+    return {
+      type: del ? RTM.DELNEIGH : RTM.NEWNEIGH,
+      flags: del ? 0 : NEIGH_MODE_FLAGS[mode],
+      body: (w) => encodeNeighbour(w, n),
+      op: del ? "delete neighbour" : mode === "create" ? "add neighbour" : `${mode} neighbour`,
+      subject: `${spec.proxy ? "proxy " : ""}${spec.dst}${spec.dev !== undefined ? ` dev ${spec.dev}` : ""}`,
+    };
+  }
+
+  private async neighOp(spec: NeighSpec, mode: NeighMode): Promise<void> {
+    const it = await this.neighItem(spec, mode);
+    await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
+  }
+
+  /**
+   * Adds a neighbour entry (`ip neigh add`; state permanent unless told); EEXIST when there is one.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.addNeighbour({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:07", dev: "tk0" });
+   * await nl.addNeighbour({ dst: "2001:db8::7", lladdr: "02:00:00:00:00:07", dev: "tk0", state: "stale", router: true });
+   * await nl.addNeighbour({ dst: "192.0.2.99", proxy: true, dev: "tk0" });
+   * ```
+   */
+  addNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "create");
+  }
+  /** Adds or replaces a neighbour entry (`ip neigh replace`). @example `await nl.replaceNeighbour({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:08", dev: "tk0" })` */
+  replaceNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "replace");
+  }
+  /** Changes an existing neighbour entry (`ip neigh change`); ENOENT when there is none. @example `await nl.changeNeighbour({ dst: "192.0.2.7", state: "stale", dev: "tk0" })` */
+  changeNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "change");
+  }
+  /** Deletes a neighbour entry (`ip neigh del`, `proxy` for a proxy entry). @example `await nl.deleteNeighbour({ dst: "192.0.2.7", dev: "tk0" })` */
+  deleteNeighbour(spec: NeighSpec): Promise<void> {
+    return this.neighOp(spec, "delete");
+  }
+
+  /**
+   * One entry (`ip neigh get ADDR dev DEV`, or `proxy ADDR`); ENOENT when there is none.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const n = await Rtnl.open().getNeighbour("192.0.2.7", "tk0");
+   * n.lladdr; // "02:00:00:00:00:07"
+   * ```
+   */
+  async getNeighbour(dst: string, dev: Dev, proxy = false): Promise<Neighbour> {
+    const n = neighFromSpec({ dst, proxy }, await this.index(dev));
+    return this.conn.get(
+      RTM.GETNEIGH,
+      0,
+      (w) => encodeNeighbour(w, { family: n.family, ifindex: n.ifindex, flags: proxy ? NTF.PROXY : 0, dst: n.dst }),
+      (m) => decodeNeighbour(m.body),
+      "get neighbour",
+      `${dst} dev ${dev}`,
+    );
+  }
+
+  /**
+   * `ip neigh flush`: deletes the entries `filter` selects (by default every state but
+   * permanent and noarp), in rounds like ip (up to 10, failed entries spared after the first)
+   * until none is left. Returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { Rtnl } from "./rtnl.ts";
+   * const nl = Rtnl.open();
+   * await nl.flushNeighbours({ dev: "tk0" });
+   * await nl.flushNeighbours({ dev: "tk0", nud: ["all"] });     // permanent ones too
+   * await nl.flushNeighbours({ proxy: true, to: "192.0.2.0/24" });
+   * ```
+   */
+  async flushNeighbours(filter: NeighFilter = {}): Promise<number> {
+    let total = 0;
+    let nud: ReadonlyArray<string | number> | undefined = filter.nud;
+    for (let round = 0; round < 10; round++) {
+      const entries = await this.listNeighbours({ ...filter, nud }, true);
+      if (!entries.length) return total;
+      const res = await this.conn.batch(
+        entries.map((n) => ({ type: RTM.DELNEIGH, flags: 0, body: (w: ByteWriter) => encodeNeighbour(w, { ...n, cacheInfo: undefined, probes: undefined }), op: "flush neighbour", subject: n.dst })),
+      );
+      const bad = res.find((x) => !x.ok && x.error.errno !== ERRNO.ENOENT);
+      if (bad && !bad.ok) throw bad.error;
+      total += entries.length;
+      // Like ip: after the first round, failed entries (which the kernel keeps re-creating) are spared.
+      const mask = neighStateMask({ nud }, true) & ~NUD.FAILED;
+      nud = [mask === 0 ? 0x100 : mask];
+    }
+    return total;
   }
 
   // ---------------------------------------------------------------- batch, monitor
@@ -664,9 +840,10 @@ export class Rtnl {
   }
 
   /**
-   * Watches link, address, route and rule changes as an async iterator on a socket of its own
-   * (in the same namespace). Never blocks the event loop; ENOBUFS becomes an `overrun` event.
-   * Break out of the loop (or call `return()`) to close it.
+   * Watches link, address, route, rule and neighbour changes (or only `kinds`, like
+   * `ip monitor rule neigh`) as an async iterator on a socket of its own (in the same
+   * namespace). Never blocks the event loop; ENOBUFS becomes an `overrun` event. Break out of
+   * the loop (or call `return()`) to close it.
    *
    * @example
    * ```ts
@@ -678,78 +855,36 @@ export class Rtnl {
    * }
    * ```
    */
-  monitor(opts: { groups?: readonly number[]; rcvbuf?: number } = {}): AsyncIterableIterator<MonitorEvent> {
-    return monitor({ ...this.openOpts, groups: opts.groups ?? DEFAULT_MONITOR_GROUPS, rcvbuf: opts.rcvbuf ?? this.openOpts.rcvbuf });
+  monitor(opts: { kinds?: readonly RtnlKind[]; groups?: readonly number[]; rcvbuf?: number } = {}): AsyncIterableIterator<MonitorEvent> {
+    return monitor({ ...this.openOpts, kinds: opts.kinds, groups: opts.groups, rcvbuf: opts.rcvbuf ?? this.openOpts.rcvbuf });
   }
 }
 
-function toEvent(m: NetlinkMessage): MonitorEvent | undefined {
-  if (m.type === NLMSG.DONE || m.type === NLMSG.ERROR || m.type === NLMSG.NOOP) return undefined;
-  const d = decodeRtnl(m);
-  const action = m.type === RTM.DELLINK || m.type === RTM.DELADDR || m.type === RTM.DELROUTE || m.type === RTM.DELRULE ? "del" : "new";
-  switch (d.kind) {
-    case "link":
-    case "address":
-    case "route":
-    case "rule":
-      return { kind: d.kind, action, value: d.value } as MonitorEvent;
-    case "overrun":
-      return { kind: "overrun" };
-    default:
-      return undefined;
-  }
+/** The IPv6 null entry (default unreachable, metric 0xffffffff) that ip's flush leaves alone. */
+function isIpv6NullEntry(r: Route): boolean {
+  return r.family === AF.INET6 && r.dstLen === 0 && r.type === RTN.UNREACHABLE && r.priority === 0xffffffff;
+}
+
+/** What a rule is about, for messages: "pref 100 from 192.0.2.0/24 lookup 100". */
+function ruleSubject(spec: RuleSpec): string | undefined {
+  const parts: string[] = [];
+  if (spec.priority !== undefined) parts.push(`pref ${spec.priority}`);
+  if (spec.from !== undefined) parts.push(`from ${spec.from}`);
+  if (spec.to !== undefined) parts.push(`to ${spec.to}`);
+  if (spec.table !== undefined) parts.push(`lookup ${spec.table}`);
+  return parts.length ? parts.join(" ") : undefined;
 }
 
 /**
- * A monitor on its own socket (see {@link Rtnl.monitor}). `transport` replaces the socket in tests.
+ * True when `e` is a {@link NetlinkError} with that errno name.
+ *
+ * @example
+ * ```ts
+ * import { isNetlinkErrno, Rtnl } from "./rtnl.ts";
+ * const nl = Rtnl.open();
+ * try { await nl.addRoute({ dst: "198.51.100.0/24", dev: "tk0" }); } catch (e) { if (!isNetlinkErrno(e, "EEXIST")) throw e; }
+ * ```
  */
-export function monitor(opts: OpenOptions & { transport?: import("./conn.ts").Transport } = {}): AsyncIterableIterator<MonitorEvent> {
-  const t = opts.transport ?? new SocketTransport({ ...opts, groups: opts.groups ?? DEFAULT_MONITOR_GROUPS });
-  const queue: MonitorEvent[] = [];
-  let done = false;
-  const finish = (): IteratorResult<MonitorEvent> => {
-    if (!done) {
-      done = true;
-      t.close();
-    }
-    return { done: true, value: undefined };
-  };
-  const it: AsyncIterableIterator<MonitorEvent> = {
-    [Symbol.asyncIterator]() {
-      return it;
-    },
-    async next(): Promise<IteratorResult<MonitorEvent>> {
-      while (!done) {
-        const q = queue.shift();
-        if (q) return { done: false, value: q };
-        let d: Uint8Array | null;
-        try {
-          d = t.recv();
-        } catch (e) {
-          if (e instanceof SysError && e.errno === ERRNO.ENOBUFS) return { done: false, value: { kind: "overrun" } };
-          finish();
-          throw e;
-        }
-        if (d) {
-          for (const m of parseMessages(d)) {
-            const ev = toEvent(m);
-            if (ev) queue.push(ev);
-          }
-          continue;
-        }
-        await t.wait();
-      }
-      return { done: true, value: undefined };
-    },
-    async return(): Promise<IteratorResult<MonitorEvent>> {
-      return finish();
-    },
-  };
-  return it;
-}
-
-/** Wraps NetlinkError codes people test for. */
 export function isNetlinkErrno(e: unknown, code: string): e is NetlinkError {
   return e instanceof NetlinkError && e.code === code;
 }
-

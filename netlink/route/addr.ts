@@ -7,7 +7,7 @@
  */
 import type { ByteWriter } from "../core/writer.ts";
 import { IFA } from "./constants.ts";
-import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./table.ts";
+import { type AttrCodec, decodeMessage, encodeMessage, messageSpec, u32Struct } from "./table.ts";
 
 /** IFA_CACHEINFO: lifetimes in seconds (0xffffffff = forever) and timestamps in 1/100 s. */
 export interface AddressCacheInfo {
@@ -43,25 +43,7 @@ export interface Address {
   proto?: number;
 }
 
-const cacheInfo: AttrCodec<AddressCacheInfo> = {
-  decode(ad) {
-    const p = ad.payload();
-    if (p.length < 16) {
-      ad.error(`Invalid IFA_CACHEINFO: ${p.length} bytes, expected 16`);
-      return { preferred: 0, valid: 0, created: 0, updated: 0 };
-    }
-    const v = new DataView(p.buffer, p.byteOffset, 16);
-    return { preferred: v.getUint32(0, true), valid: v.getUint32(4, true), created: v.getUint32(8, true), updated: v.getUint32(12, true) };
-  },
-  encode(ae, type, c) {
-    const at = ae.begin(type);
-    ae.w.u32(c.preferred);
-    ae.w.u32(c.valid);
-    ae.w.u32(c.created);
-    ae.w.u32(c.updated);
-    ae.end(at);
-  },
-};
+const cacheInfo = u32Struct("IFA_CACHEINFO", ["preferred", "valid", "created", "updated"]);
 
 /** IFA_FLAGS: 32-bit flags; written only when they do not fit the header's 8 bits, like ip. */
 const flags32: AttrCodec<number> = {

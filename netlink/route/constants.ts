@@ -24,7 +24,11 @@ export const RTM = {
   NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
   NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
   NEWRULE: 32, DELRULE: 33, GETRULE: 34,
+  NEWNSID: 88, DELNSID: 89, GETNSID: 90,
 } as const;
+
+/** Network namespace id attributes (NETNSA_*). */
+export const NETNSA = { NSID: 1, PID: 2, FD: 3, TARGET_NSID: 4, CURRENT_NSID: 5 } as const;
 
 /** Multicast groups (1-based bit numbers, for NETLINK_ADD_MEMBERSHIP). */
 export const RTNLGRP = {
@@ -158,6 +162,25 @@ export const FR_ACT = { UNSPEC: 0, TO_TBL: 1, GOTO: 2, NOP: 3, BLACKHOLE: 6, UNR
 
 /** FIB rule flags (fib_rule_hdr.flags). */
 export const FIB_RULE = { PERMANENT: 1, INVERT: 2, UNRESOLVED: 4, IIF_DETACHED: 8, OIF_DETACHED: 16 } as const;
+
+/** Neighbour attributes (NDA_*). */
+export const NDA = {
+  DST: 1, LLADDR: 2, CACHEINFO: 3, PROBES: 4, VLAN: 5, PORT: 6, VNI: 7, IFINDEX: 8, MASTER: 9,
+  LINK_NETNSID: 10, SRC_VNI: 11, PROTOCOL: 12, NH_ID: 13, FDB_EXT_ATTRS: 14, FLAGS_EXT: 15,
+  NDM_STATE_MASK: 16, NDM_FLAGS_MASK: 17,
+} as const;
+
+/** Neighbour states (ndm_state, NUD_*). */
+export const NUD = {
+  NONE: 0x00, INCOMPLETE: 0x01, REACHABLE: 0x02, STALE: 0x04, DELAY: 0x08, PROBE: 0x10,
+  FAILED: 0x20, NOARP: 0x40, PERMANENT: 0x80,
+} as const;
+
+/** Neighbour flags (ndm_flags, NTF_*). */
+export const NTF = { USE: 0x01, SELF: 0x02, MASTER: 0x04, PROXY: 0x08, EXT_LEARNED: 0x10, OFFLOADED: 0x20, STICKY: 0x40, ROUTER: 0x80 } as const;
+
+/** Extended neighbour flags (NDA_FLAGS_EXT, NTF_EXT_*). */
+export const NTF_EXT = { MANAGED: 0x01, LOCKED: 0x02 } as const;
 
 /** Link-layer types (ifi_type, ARPHRD_*). */
 export const ARPHRD = { ETHER: 1, LOOPBACK: 772, NONE: 0xfffe, VOID: 0xffff, IPGRE: 778, TUNNEL: 768, SIT: 776 } as const;

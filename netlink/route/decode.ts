@@ -1,22 +1,15 @@
 /**
- * Decodes any rtnetlink message by its type: links, addresses, routes, rules, and the control
- * messages (NLMSG_ERROR acks, NLMSG_DONE).
+ * Decodes any rtnetlink message by its type: the objects of the registry (links, addresses,
+ * routes, rules, neighbours) and the control messages (NLMSG_ERROR acks, NLMSG_DONE).
  *
  * @module
  */
 import { type NetlinkAck, type NetlinkMessage, NLMSG, parseAck, parseDone } from "../core/message.ts";
-import { type Address, decodeAddress } from "./addr.ts";
-import { RTM } from "./constants.ts";
-import { decodeLink, type Link } from "./link.ts";
-import { decodeRoute, type Route } from "./route.ts";
-import { decodeRule, type Rule } from "./rule.ts";
+import { type RtnlKind, rtnlKindOf, type RtnlObject, RTNL_TYPES } from "../registry.ts";
 
 /** A decoded rtnetlink message, tagged by what it carries. */
 export type RtnlMessage =
-  | { kind: "link"; type: number; value: Link }
-  | { kind: "address"; type: number; value: Address }
-  | { kind: "route"; type: number; value: Route }
-  | { kind: "rule"; type: number; value: Rule }
+  | { [K in RtnlKind]: { kind: K; type: number; value: RtnlObject<K> } }[RtnlKind]
   | { kind: "error"; type: number; value: NetlinkAck }
   | { kind: "done"; type: number; value: NetlinkAck }
   | { kind: "noop" | "overrun" | "other"; type: number; value: Uint8Array };
@@ -44,24 +37,8 @@ export function decodeRtnl(m: NetlinkMessage): RtnlMessage {
       return { kind: "noop", type: t, value: m.body };
     case NLMSG.OVERRUN:
       return { kind: "overrun", type: t, value: m.body };
-    case RTM.NEWLINK:
-    case RTM.DELLINK:
-    case RTM.GETLINK:
-    case RTM.SETLINK:
-      return { kind: "link", type: t, value: decodeLink(m.body) };
-    case RTM.NEWADDR:
-    case RTM.DELADDR:
-    case RTM.GETADDR:
-      return { kind: "address", type: t, value: decodeAddress(m.body) };
-    case RTM.NEWROUTE:
-    case RTM.DELROUTE:
-    case RTM.GETROUTE:
-      return { kind: "route", type: t, value: decodeRoute(m.body) };
-    case RTM.NEWRULE:
-    case RTM.DELRULE:
-    case RTM.GETRULE:
-      return { kind: "rule", type: t, value: decodeRule(m.body) };
-    default:
-      return { kind: "other", type: t, value: m.body };
   }
+  const k = rtnlKindOf(t);
+  if (!k) return { kind: "other", type: t, value: m.body };
+  return { kind: k.kind, type: t, value: RTNL_TYPES[k.kind].decode(m.body) } as RtnlMessage;
 }

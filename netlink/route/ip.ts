@@ -68,3 +68,31 @@ export function parsePrefix(s: string, family: number = AF.UNSPEC): Prefix {
   const { bytes, prefix } = parseCidr(s, versionOf(family));
   return { family: bytes.length === 4 ? AF.INET : AF.INET6, bytes, len: prefix };
 }
+
+/**
+ * Whether the first `bits` bits of `a` and `b` agree (missing bytes of `a` read as zero):
+ * iproute2's inet_addr_match, shared by the list/flush selectors.
+ *
+ * @example
+ * ```ts
+ * import { bitsEqual } from "./ip.ts";
+ * bitsEqual(new Uint8Array([192, 0, 2, 7]), new Uint8Array([192, 0, 2, 0]), 24); // true
+ * ```
+ */
+export function bitsEqual(a: Uint8Array | undefined, b: Uint8Array, bits: number): boolean {
+  for (let i = 0; i < bits; i++) if (((a?.[i >> 3] ?? 0) ^ (b[i >> 3] ?? 0)) & (0x80 >> (i & 7))) return false;
+  return true;
+}
+
+/**
+ * Whether `addr` (4 or 16 bytes) lies inside prefix `p`.
+ *
+ * @example
+ * ```ts
+ * import { parseAddr, parsePrefix, prefixContains } from "./ip.ts";
+ * prefixContains(parsePrefix("192.0.2.0/24"), parseAddr("192.0.2.9")); // true
+ * ```
+ */
+export function prefixContains(p: Prefix, addr: Uint8Array): boolean {
+  return addr.length === p.bytes.length && bitsEqual(addr, p.bytes, p.len);
+}

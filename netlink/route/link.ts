@@ -1,12 +1,15 @@
 /**
- * Links (RTM_NEWLINK / DELLINK / GETLINK): struct ifinfomsg + IFLA_* attributes, including
- * IFLA_LINKINFO with the tun/tap driver's info data, stats64, operstate and carrier.
+ * Links (RTM_NEWLINK / DELLINK / GETLINK): struct ifinfomsg + IFLA_* attributes: names,
+ * addresses, stats64, operstate, carrier, alias, and IFLA_LINKINFO (the kinds' data: see
+ * linkinfo.ts).
  *
  * @module
  */
-import { AttributeDecoder } from "../core/attribute.ts";
 import type { ByteWriter } from "../core/writer.ts";
-import { IFLA, IFLA_INFO, IFLA_TUN, VETH_INFO_PEER } from "./constants.ts";
+import { IFLA } from "./constants.ts";
+import { type LinkInfo, linkInfoCodec } from "./linkinfo.ts";
+
+export type { BridgeInfo, BridgePortInfo, LinkInfo, TunInfo, VethInfo, VlanFlags, VlanInfo, VxlanInfo } from "./linkinfo.ts";
 import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./table.ts";
 
 /** Counters of struct rtnl_link_stats64, by the kernel's field names. */
@@ -24,32 +27,6 @@ const STATS64_FIELDS = [
   "tx_carrier_errors", "tx_fifo_errors", "tx_heartbeat_errors", "tx_window_errors",
   "rx_compressed", "tx_compressed", "rx_nohandler", "rx_otherhost_dropped",
 ] as const;
-
-/** Info data of a tun/tap device (IFLA_INFO_DATA when kind is "tun"). */
-export interface TunInfo {
-  /** "tun" (IFF_TUN) or "tap" (IFF_TAP), or the raw number. */
-  type?: "tun" | "tap" | number;
-  pi?: boolean;
-  vnetHdr?: boolean;
-  persist?: boolean;
-  multiQueue?: boolean;
-  numQueues?: number;
-  numDisabledQueues?: number;
-  /** Owner uid, when set. */
-  owner?: number;
-  /** Group gid, when set. */
-  group?: number;
-}
-
-/** IFLA_LINKINFO: the driver kind and its data. */
-export interface LinkInfo {
-  /** "tun", "veth", "bridge", "dummy", … */
-  kind?: string;
-  /** Decoded for tun; `{ peer }` when creating a veth; raw bytes for other kinds. */
-  data?: TunInfo | { peer: Partial<Link> } | Uint8Array;
-  /** Kind of the master this link is enslaved to ("bridge", "bond"). */
-  slaveKind?: string;
-}
 
 /** A link (network interface) as rtnetlink describes it. */
 export interface Link {
@@ -98,6 +75,10 @@ export interface Link {
   altNames?: string[];
   stats64?: LinkStats64;
   linkInfo?: LinkInfo;
+  /** IPv6 address generation mode (IFLA_AF_SPEC > AF_INET6 > IFLA_INET6_ADDR_GEN_MODE): 0 eui64, 1 none, 2 stable_secret, 3 random. */
+  inet6AddrGenMode?: number;
+  parentDevName?: string;
+  parentDevBusName?: string;
   /** Request-only: RTEXT_FILTER_* mask for GETLINK. */
   extMask?: number;
   /** Request-only: move the link into the namespace of this fd / pid. */
@@ -124,80 +105,29 @@ const stats64: AttrCodec<LinkStats64> = {
   },
 };
 
-const TUN_TYPES: Record<number, "tun" | "tap"> = { 1: "tun", 2: "tap" };
+/** IFLA_IFALIAS: written without a NUL like ip, so that "" clears the alias. */
+const alias: AttrCodec<string> = {
+  decode: (ad) => ad.string(),
+  encode: (ae, type, v) => ae.bytes(type, new TextEncoder().encode(v)),
+};
 
-function decodeTunInfo(ad: AttributeDecoder): TunInfo {
-  const t: TunInfo = {};
-  while (ad.next()) {
-    switch (ad.type) {
-      case IFLA_TUN.TYPE: {
-        const n = ad.u8();
-        t.type = TUN_TYPES[n] ?? n;
-        break;
-      }
-      case IFLA_TUN.PI: t.pi = ad.u8() !== 0; break;
-      case IFLA_TUN.VNET_HDR: t.vnetHdr = ad.u8() !== 0; break;
-      case IFLA_TUN.PERSIST: t.persist = ad.u8() !== 0; break;
-      case IFLA_TUN.MULTI_QUEUE: t.multiQueue = ad.u8() !== 0; break;
-      case IFLA_TUN.NUM_QUEUES: t.numQueues = ad.u32(); break;
-      case IFLA_TUN.NUM_DISABLED_QUEUES: t.numDisabledQueues = ad.u32(); break;
-      case IFLA_TUN.OWNER: t.owner = ad.u32(); break;
-      case IFLA_TUN.GROUP: t.group = ad.u32(); break;
-    }
-  }
-  return t;
-}
-
-const linkInfo: AttrCodec<LinkInfo> = {
+/** IFLA_AF_SPEC: per-family link data; tunkit reads IPv6's address generation mode. */
+const afSpec: AttrCodec<number | undefined> = {
   decode(ad) {
-    const info: LinkInfo = {};
-    let data: Uint8Array | undefined;
-    let dataBase = 0;
+    let mode: number | undefined;
     ad.nested((c) => {
       while (c.next()) {
-        if (c.type === IFLA_INFO.KIND) info.kind = c.string();
-        else if (c.type === IFLA_INFO.SLAVE_KIND) info.slaveKind = c.string();
-        else if (c.type === IFLA_INFO.DATA) {
-          data = c.payload();
-          dataBase = c.offset;
-        }
+        if (c.type !== 10) continue;
+        c.nested((i6) => {
+          while (i6.next()) if (i6.type === 8) mode = i6.u8();
+        });
       }
     });
-    if (data) {
-      if (info.kind === "tun") {
-        const c = new AttributeDecoder(data, dataBase);
-        info.data = decodeTunInfo(c);
-        if (c.err) ad.error(c.err.message);
-      } else {
-        info.data = data.slice();
-      }
-    }
-    return info;
+    return mode;
   },
   encode(ae, type, v) {
-    const at = ae.begin(type);
-    if (v.kind !== undefined) ae.string(IFLA_INFO.KIND, v.kind);
-    if (v.data instanceof Uint8Array) ae.bytes(IFLA_INFO.DATA, v.data);
-    else if (v.data && "peer" in v.data) {
-      const d = ae.begin(IFLA_INFO.DATA);
-      const p = ae.begin(VETH_INFO_PEER);
-      encodeLink(ae.w, { family: 0, type: 0, index: 0, flags: 0, change: 0, ...v.data.peer });
-      ae.end(p);
-      ae.end(d);
-    } else if (v.data) {
-      const t = v.data as TunInfo;
-      const d = ae.begin(IFLA_INFO.DATA);
-      if (t.type !== undefined) ae.u8(IFLA_TUN.TYPE, t.type === "tun" ? 1 : t.type === "tap" ? 2 : t.type);
-      if (t.pi !== undefined) ae.u8(IFLA_TUN.PI, t.pi ? 1 : 0);
-      if (t.vnetHdr !== undefined) ae.u8(IFLA_TUN.VNET_HDR, t.vnetHdr ? 1 : 0);
-      if (t.persist !== undefined) ae.u8(IFLA_TUN.PERSIST, t.persist ? 1 : 0);
-      if (t.multiQueue !== undefined) ae.u8(IFLA_TUN.MULTI_QUEUE, t.multiQueue ? 1 : 0);
-      if (t.owner !== undefined) ae.u32(IFLA_TUN.OWNER, t.owner);
-      if (t.group !== undefined) ae.u32(IFLA_TUN.GROUP, t.group);
-      ae.end(d);
-    }
-    if (v.slaveKind !== undefined) ae.string(IFLA_INFO.SLAVE_KIND, v.slaveKind);
-    ae.end(at);
+    if (v === undefined) return;
+    ae.nested(type, () => ae.nested(10, () => ae.u8(8, v)));
   },
 };
 
@@ -251,10 +181,13 @@ export const LINK_SPEC = messageSpec(
     [IFLA.ADDRESS, "address", "mac"],
     [IFLA.BROADCAST, "broadcast", "mac"],
     [IFLA.PERM_ADDRESS, "permAddress", "mac"],
-    [IFLA.IFALIAS, "ifalias", "str"],
+    [IFLA.IFALIAS, "ifalias", alias],
     [IFLA.STATS64, "stats64", stats64],
-    [IFLA.LINKINFO, "linkInfo", linkInfo],
+    [IFLA.LINKINFO, "linkInfo", linkInfoCodec],
     [IFLA.PROP_LIST, "altNames", propList],
+    [IFLA.AF_SPEC, "inet6AddrGenMode", afSpec],
+    [IFLA.PARENT_DEV_NAME, "parentDevName", "str"],
+    [IFLA.PARENT_DEV_BUS_NAME, "parentDevBusName", "str"],
     [IFLA.EXT_MASK, "extMask", "u32"],
     [IFLA.NET_NS_FD, "netnsFd", "u32"],
     [IFLA.NET_NS_PID, "netnsPid", "u32"],

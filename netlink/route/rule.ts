@@ -1,6 +1,7 @@
 /**
  * FIB rules (RTM_NEWRULE / DELRULE / GETRULE): struct fib_rule_hdr + FRA_* attributes —
- * priority, table, fwmark/mask, from/to, iif/oif, suppress_prefixlength, protocol.
+ * priority, table, fwmark/mask, from/to, iif/oif, goto, realms (flow), tun_id, suppressors,
+ * l3mdev, uid range, protocol, ipproto and port ranges.
  *
  * @module
  */
@@ -35,7 +36,9 @@ export interface Rule {
   priority?: number;
   fwmark?: number;
   fwmask?: number;
+  /** Realms (FRA_FLOW): source realm << 16 | destination realm. */
   flow?: number;
+  /** FRA_TUN_ID (big-endian on the wire). */
   tunId?: bigint;
   suppressIfgroup?: number;
   /** Suppress routes with a prefix this long or shorter; 0xffffffff (-1) means unset. */
@@ -76,6 +79,23 @@ function range(width: 2 | 4, name: string): AttrCodec<Range> {
   };
 }
 
+/** FRA_TUN_ID: a 64-bit tunnel id in network byte order. */
+const tunId: AttrCodec<bigint> = {
+  decode(ad) {
+    const p = ad.payload();
+    if (p.length !== 8) {
+      ad.error(`Invalid FRA_TUN_ID: ${p.length} bytes, expected 8`);
+      return 0n;
+    }
+    return new DataView(p.buffer, p.byteOffset, 8).getBigUint64(0, false);
+  },
+  encode(ae, type, v) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), false);
+    ae.bytes(type, b);
+  },
+};
+
 /** The fib_rule_hdr table. */
 export const RULE_SPEC = messageSpec(
   "fib_rule_hdr",
@@ -96,7 +116,7 @@ export const RULE_SPEC = messageSpec(
     [FRA.SUPPRESS_IFGROUP, "suppressIfgroup", "u32"],
     [FRA.GOTO, "goto", "u32"],
     [FRA.FLOW, "flow", "u32"],
-    [FRA.TUN_ID, "tunId", "u64"],
+    [FRA.TUN_ID, "tunId", tunId],
     [FRA.L3MDEV, "l3mdev", "u8"],
     [FRA.UID_RANGE, "uidRange", range(4, "FRA_UID_RANGE")],
     [FRA.PROTOCOL, "protocol", "u8"],

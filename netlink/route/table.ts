@@ -127,7 +127,10 @@ export function decodeAttrs(ad: AttributeDecoder, t: AttrTable, out: Record<stri
   const byType = t.byType;
   while (ad.next()) {
     const row = byType[ad.type];
-    if (row !== undefined) out[row[1]] = decodeValue(ad, row[2]);
+    if (row !== undefined) {
+      const v = decodeValue(ad, row[2]);
+      if (v !== undefined) out[row[1]] = v;
+    }
   }
 }
 
@@ -137,6 +140,38 @@ export function encodeAttrs(ae: AttributeEncoder, t: AttrTable, obj: Readonly<Re
     const v = obj[row[1]];
     if (v !== undefined) encodeValue(ae, row[0], row[2], v);
   }
+}
+
+/**
+ * A codec for an attribute that is a struct of u32 fields (host order), e.g. IFA_CACHEINFO:
+ * short payloads are a decode error with zeroes in the fields.
+ *
+ * @example
+ * ```ts
+ * import { u32Struct } from "./table.ts";
+ * const range = u32Struct("FRA_UID_RANGE", ["start", "end"]);
+ * ```
+ */
+export function u32Struct<K extends string>(name: string, keys: readonly K[]): AttrCodec<Record<K, number>> {
+  return {
+    decode(ad) {
+      const p = ad.payload();
+      const out = {} as Record<K, number>;
+      if (p.length < keys.length * 4) {
+        ad.error(`Invalid ${name}: ${p.length} bytes, expected ${keys.length * 4}`);
+        for (const k of keys) out[k] = 0;
+        return out;
+      }
+      const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+      keys.forEach((k, i) => (out[k] = v.getUint32(i * 4, true)));
+      return out;
+    },
+    encode(ae, type, v) {
+      const at = ae.begin(type);
+      for (const k of keys) ae.w.u32(v[k]);
+      ae.end(at);
+    },
+  };
 }
 
 /** A fixed header field: property name and width (`s32` is a signed 4-byte field, `pad` skipped). */

@@ -12,6 +12,13 @@ export function ipj(...args: string[]): any[] {
   return r.stdout.trim() ? JSON.parse(r.stdout) : [];
 }
 
+/** `ip ARGS`'s text output, throwing with stderr on failure. */
+export function ipText(...args: string[]): string {
+  const r = spawnSync("ip", args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** Runs `ip ARGS` (split on spaces), throwing with stderr on failure. */
 export function ip(cmd: string): void {
   const r = spawnSync("ip", cmd.split(/\s+/), { encoding: "utf8" });

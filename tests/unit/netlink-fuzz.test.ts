@@ -1,17 +1,14 @@
-// Every netlink decoder against 120,000 seeded random and mutated inputs (mutations of the
-// golden kernel replies and iproute2 requests): typed decode errors only, never a crash or hang.
+// Every netlink decoder (every kind of the registry, with its views) against 120,000 seeded
+// random and mutated inputs (mutations of the golden kernel replies and iproute2 requests):
+// typed decode errors only, never a crash or hang.
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDecodeError } from "../../common/errors.ts";
 import { fromHex } from "../../common/hex.ts";
 import { parseAck, parseDone, parseMessages } from "../../netlink/core/message.ts";
-import { decodeAddress } from "../../netlink/route/addr.ts";
 import { decodeRtnl } from "../../netlink/route/decode.ts";
-import { addressToIpJson, linkToIpJson, routeToIpJson, ruleToIpJson } from "../../netlink/route/json.ts";
-import { decodeLink } from "../../netlink/route/link.ts";
-import { decodeRoute } from "../../netlink/route/route.ts";
-import { decodeRule } from "../../netlink/route/rule.ts";
+import { RTNL_KINDS, RTNL_TYPES, type RtnlType } from "../../netlink/registry.ts";
 import { trimZeros } from "../fixtures/netlink/fixture.ts";
 import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";
 
@@ -26,11 +23,13 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith(".hex.json")).sort()) 
   }
 }
 
+// Every kind of the registry: decode, then both views (plain and with every option).
 const decoders: Array<(b: Uint8Array, flags: number) => unknown> = [
-  (b) => linkToIpJson(decodeLink(b)),
-  (b) => addressToIpJson(decodeAddress(b)),
-  (b) => routeToIpJson(decodeRoute(b)),
-  (b) => ruleToIpJson(decodeRule(b)),
+  ...RTNL_KINDS.flatMap((k) => {
+    const t = RTNL_TYPES[k] as RtnlType<unknown>;
+    const full = { details: true, stats: 2 };
+    return [(b: Uint8Array) => t.json(t.decode(b)), (b: Uint8Array) => t.text?.(t.decode(b), full) ?? t.json(t.decode(b), full)];
+  }),
   (b, f) => parseAck(b, f),
   (b, f) => parseDone(b, f),
 ];

@@ -1,0 +1,90 @@
+/**
+ * The system's iproute2 name databases: {@link loadIpNames} reads /etc/iproute2 (falling back
+ * to /usr/share/iproute2 for a file /etc lacks, as newer iproute2 does), the `.d/*.conf`
+ * directories of rt_tables, rt_protos, rt_scopes and rt_realms, and /etc/protocols — lazily,
+ * each database on its first use. The pure name logic lives in route/names.ts.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { IpNames, type IpNamesOptions, type NameDb, setDefaultIpNames } from "./route/names.ts";
+
+/** Where {@link loadIpNames} looks. */
+export interface IpNamesPaths {
+  /** Default "/etc/iproute2". */
+  etc?: string;
+  /** Default "/usr/share/iproute2" (used per file when `etc` lacks it). */
+  usr?: string;
+  /** Default "/etc/protocols". */
+  protocols?: string;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function confFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => !f.startsWith(".") && f.length > 5 && f.endsWith(".conf"));
+  } catch {
+    return [];
+  }
+}
+
+const WITH_DIR: ReadonlySet<NameDb> = new Set(["rt_tables", "rt_protos", "rt_scopes", "rt_realms"]);
+
+/**
+ * Names from this machine's files, read on first use of each database.
+ *
+ * @example
+ * ```ts
+ * import { loadIpNames } from "./names.ts";
+ * const names = loadIpNames();
+ * names.tableName(254);       // "main"
+ * names.ipProtoName(6);       // "tcp" where /etc/protocols exists
+ * loadIpNames({ etc: "/tmp/no-such-dir" }).tableName(100); // "100"
+ * ```
+ */
+export function loadIpNames(paths: IpNamesPaths = {}, opts: IpNamesOptions = {}): IpNames {
+  const etc = paths.etc ?? "/etc/iproute2";
+  const usr = paths.usr ?? "/usr/share/iproute2";
+  return new IpNames((db) => {
+    if (db === "protocols") {
+      const t = read(paths.protocols ?? "/etc/protocols");
+      return t === undefined ? [] : [t];
+    }
+    const texts: string[] = [];
+    const main = read(join(etc, db)) ?? read(join(usr, db));
+    if (main !== undefined) texts.push(main);
+    if (WITH_DIR.has(db)) {
+      // usr's X.conf unless etc has an X.conf of its own, then etc's; sorted for a stable order.
+      const fromEtc = confFiles(join(etc, `${db}.d`));
+      const fromUsr = confFiles(join(usr, `${db}.d`)).filter((f) => !fromEtc.includes(f));
+      for (const f of fromUsr.sort()) texts.push(read(join(usr, `${db}.d`, f)) ?? "");
+      for (const f of fromEtc.sort()) texts.push(read(join(etc, `${db}.d`, f)) ?? "");
+    }
+    return texts;
+  }, opts);
+}
+
+/**
+ * Makes this machine's names the process-wide default (route/names.ts's free functions and the
+ * views): nothing is read until a name is needed. `Rtnl.open()` calls it unless a default was
+ * chosen before (see setDefaultIpNames).
+ *
+ * @example
+ * ```ts
+ * import { useSystemIpNames } from "./names.ts";
+ * import { parseTable } from "./route/names.ts";
+ * useSystemIpNames();
+ * parseTable("main"); // 254, or whatever /etc/iproute2/rt_tables says
+ * ```
+ */
+export function useSystemIpNames(opts: IpNamesOptions = {}): void {
+  setDefaultIpNames(() => loadIpNames({}, opts));
+}
