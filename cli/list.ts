@@ -10,7 +10,7 @@ import { IF_OPER } from "../netlink/route/constants.ts";
 import { addressToIpJson, linkToIpJson } from "../netlink/route/json.ts";
 import type { Address } from "../netlink/route/addr.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
-import { linkFlagNames, operstateName } from "../netlink/route/names.ts";
+import { linkFlagNames, operstateName } from "../netlink/route/flags.ts";
 import { tunHolders, type TunHolder } from "../tun/holders.ts";
 import { groupName, userName } from "../tun/owner.ts";
 import { anyUserWarning } from "../tun/ensure.ts";
