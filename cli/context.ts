@@ -14,8 +14,26 @@ export interface GlobalOptions {
   json: boolean;
   quiet: boolean;
   netns?: string;
-  /** `-4` / `-6`: AF_INET (2) or AF_INET6 (10); undefined for both. */
+  /** `-4` / `-6` / `-0` / `-f FAMILY`: AF_INET (2), AF_INET6 (10) or AF_PACKET (17); undefined when not given. */
   family?: number;
+  /** `-p`: JSON indented like `ip -j -p`. */
+  pretty?: boolean;
+  /** `-d`: details. */
+  details?: boolean;
+  /** `-s` (1), `-s -s` (2): statistics. */
+  stats?: number;
+  /** `-br`: one brief line per object. */
+  brief?: boolean;
+  /** `-o`: one line per object. */
+  oneline?: boolean;
+  /** `-force`: a batch goes on after errors. */
+  force?: boolean;
+  /** `-b FILE`: run FILE as a batch. */
+  batch?: string;
+  /** `-hu` (-human): human-readable statistics. */
+  human?: boolean;
+  /** `-iec`: powers of 1024 with -human. */
+  iec?: boolean;
 }
 
 /** Sinks the CLI writes to; tests and `batch` swap them. */

@@ -1,13 +1,17 @@
 /**
- * Global options, read the way `ip` reads them: before the command word (`tunkit -n blue -j
- * route show`, `tunkit -6 route flush table 100`). Pure: words in, options out. `--json` and
- * `--netns NAME` may also appear anywhere after the command word ({@link takeAnywhere}).
+ * Global options, read the way `ip` reads them: before the command word, each an abbreviation
+ * of ip's option names in ip's order (`-d` is -details, `-s` -stats, `-br` -brief, `-j` -json,
+ * `-n NS` -netns, `-b FILE` -batch; `--json` is `-json`). `--json` and `--netns NAME` may also
+ * appear anywhere after the command word ({@link takeAnywhere}). Pure: words in, options out.
+ *
+ * Where tunkit differs from ip: `-h`/`--help` prints help (ip reads `-h` as -human; spell
+ * `-hu` for that), and `-q`/`--quiet` is tunkit's own.
  *
  * @module
  */
 import { UsageError } from "../common/errors.ts";
 import type { GlobalOptions } from "./context.ts";
-import { q } from "./grammar.ts";
+import { matches, q } from "./grammar.ts";
 
 /** What {@link parseGlobals} found. */
 export interface Globals {
@@ -18,8 +22,19 @@ export interface Globals {
   version: boolean;
 }
 
-/** Global options and what they mean, for errors and the root help. */
-export const GLOBAL_OPTIONS = ["-4", "-6", "-j", "--json", "-n", "--netns", "-q", "--quiet", "-h", "--help", "-V", "--version"] as const;
+/** ip's global options in ip's order ([spelling, takes a value]); the first that matches wins. */
+const IP_OPTIONS: ReadonlyArray<readonly [string, boolean]> = [
+  ["-loops", true], ["-family", true], ["-human", false], ["-human-readable", false], ["-iec", false],
+  ["-stats", false], ["-statistics", false], ["-details", false], ["-resolve", false], ["-oneline", false],
+  ["-timestamp", false], ["-tshort", false], ["-Version", false], ["-force", false], ["-batch", true],
+  ["-brief", false], ["-json", false], ["-pretty", false], ["-rcvbuf", true], ["-color", false],
+  ["-help", false], ["-netns", true], ["-Numeric", false], ["-all", false],
+];
+
+/** Global options and what they mean, for errors and suggestions. */
+export const GLOBAL_OPTIONS = ["-4", "-6", "-j", "--json", "-p", "--pretty", "-d", "--details", "-s", "--stats", "-br", "--brief", "-o", "--oneline", "-n", "--netns", "-b", "--batch", "--force", "-q", "--quiet", "-h", "--help", "-V", "--version"] as const;
+
+const FAMILIES: Readonly<Record<string, number>> = { inet: 2, inet6: 10, link: 17 };
 
 function suggest(opt: string): string {
   const bare = opt.replace(/^-+/, "").split("=")[0]!;
@@ -50,9 +65,9 @@ export function distance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-function netnsValue(argv: readonly string[], i: number, opt: string): string {
+function value(argv: readonly string[], i: number, opt: string, what: string): string {
   const v = argv[i + 1];
-  if (v === undefined) throw new UsageError(`Missing value after ${q(opt)}: expected ${opt} NAME (a network namespace)`);
+  if (v === undefined) throw new UsageError(`Missing value after ${q(opt)}: expected ${opt} ${what}`);
   return v;
 }
 
@@ -62,9 +77,10 @@ function netnsValue(argv: readonly string[], i: number, opt: string): string {
  * @example
  * ```ts
  * import { parseGlobals } from "./globals.ts";
- * const g = parseGlobals(["-n", "blue", "-j", "route", "show"]);
- * g.opts; // { json: true, quiet: false, netns: "blue" }
- * g.at;   // 3 (the index of "route")
+ * const g = parseGlobals(["-n", "blue", "-j", "-d", "route", "show"]);
+ * g.opts.json;    // true
+ * g.opts.details; // true
+ * g.at;           // 4 (the index of "route")
  * ```
  */
 export function parseGlobals(argv: readonly string[]): Globals {
@@ -79,40 +95,83 @@ export function parseGlobals(argv: readonly string[]): Globals {
       break;
     }
     if (!a.startsWith("-") || a === "-") break;
-    switch (a) {
-      case "-4":
-        opts.family = 2;
-        break;
-      case "-6":
-        opts.family = 10;
-        break;
-      case "-j":
-      case "--json":
-        opts.json = true;
-        break;
-      case "-q":
-      case "--quiet":
-        opts.quiet = true;
-        break;
-      case "-n":
-      case "--netns":
-        opts.netns = netnsValue(argv, i, a);
-        i++;
-        break;
-      case "-h":
-      case "--help":
-        help = true;
-        break;
-      case "-V":
-      case "--version":
-        version = true;
-        break;
-      default:
-        if (a.startsWith("--netns=")) {
-          opts.netns = a.slice(8);
+    // tunkit's own spellings first.
+    if (a === "-4") opts.family = 2;
+    else if (a === "-6") opts.family = 10;
+    else if (a === "-0") opts.family = 17;
+    else if (a === "-q" || a === "--quiet") opts.quiet = true;
+    else if (a === "-h" || a === "--help") help = true;
+    else if (a === "-V" || a === "--version") version = true;
+    else if (a.startsWith("--netns=")) opts.netns = a.slice(8);
+    else if (a === "-c" || a.startsWith("-c=") || a.startsWith("--color") || a.startsWith("-color")) {
+      /* colours: accepted like ip, never used (tunkit prints plain text) */
+    } else {
+      const opt = a.startsWith("--") ? a.slice(1) : a;
+      const hit = IP_OPTIONS.find(([name]) => matches(opt, name));
+      if (!hit) throw new UsageError(`Unknown option ${q(a)}${suggest(a)}: see tunkit --help`);
+      const [name] = hit;
+      switch (name) {
+        case "-loops":
+          value(argv, i++, a, "N");
+          break;
+        case "-family": {
+          const f = value(argv, i++, a, "inet|inet6|link");
+          if (!(f in FAMILIES)) throw new UsageError(`Invalid family ${q(f)}: expected inet, inet6 or link`);
+          opts.family = FAMILIES[f];
           break;
         }
-        throw new UsageError(`Unknown option ${q(a)}${suggest(a)}: see tunkit --help`);
+        case "-human":
+        case "-human-readable":
+          opts.human = true;
+          break;
+        case "-iec":
+          opts.iec = true;
+          break;
+        case "-stats":
+        case "-statistics":
+          opts.stats = (opts.stats ?? 0) + 1;
+          break;
+        case "-details":
+          opts.details = true;
+          break;
+        case "-resolve":
+        case "-Numeric":
+        case "-timestamp":
+        case "-tshort":
+        case "-all":
+        case "-color":
+          break; // accepted; tunkit prints addresses and names as ip does without them
+        case "-oneline":
+          opts.oneline = true;
+          break;
+        case "-Version":
+          version = true;
+          break;
+        case "-force":
+          opts.force = true;
+          break;
+        case "-batch":
+          opts.batch = value(argv, i++, a, "FILE");
+          break;
+        case "-brief":
+          opts.brief = true;
+          break;
+        case "-json":
+          opts.json = true;
+          break;
+        case "-pretty":
+          opts.pretty = true;
+          break;
+        case "-rcvbuf":
+          value(argv, i++, a, "SIZE");
+          break;
+        case "-help":
+          help = true;
+          break;
+        case "-netns":
+          opts.netns = value(argv, i++, a, "NAME (a network namespace)");
+          break;
+      }
     }
   }
   return { opts, at: i, help, version };
@@ -149,7 +208,7 @@ export function takeAnywhere(words: readonly string[], opts: GlobalOptions, how:
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (w === "--json") opts.json = true;
-    else if (w === "--netns") opts.netns = netnsValue(words, i++, w);
+    else if (w === "--netns") opts.netns = value(words, i++, w, "NAME (a network namespace)");
     else if (w.startsWith("--netns=")) opts.netns = w.slice(8);
     else if (w === "--help") help = true;
     else if (how.ipWords && w === "-h") help = true;

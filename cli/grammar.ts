@@ -371,3 +371,180 @@ export function splitLine(line: string): string[] {
   if (have) out.push(cur);
   return out;
 }
+
+/**
+ * A cursor over a command's words, in ip's NEXT_ARG style: {@link take} the keyword's value,
+ * with "Missing value after X" when the line ends.
+ *
+ * @example
+ * ```ts
+ * import { Words } from "./grammar.ts";
+ * const c = new Words(["route", "add", "10.0.0.0/8", "dev", "tun0"], 2, "route add");
+ * c.next();            // "10.0.0.0/8"
+ * c.next();            // "dev"
+ * c.take("dev");       // "tun0"
+ * c.done;              // true
+ * ```
+ */
+export class Words {
+  readonly words: readonly string[];
+  readonly context: string;
+  /** Index of the next word. */
+  at: number;
+
+  constructor(words: readonly string[], at: number, context: string) {
+    this.words = words;
+    this.at = at;
+    this.context = context;
+  }
+
+  /** True when every word has been read. */
+  get done(): boolean {
+    return this.at >= this.words.length;
+  }
+
+  /** The next word without reading it (undefined at the end). */
+  peek(): string | undefined {
+    return this.words[this.at];
+  }
+
+  /** Reads the next word (the caller checked {@link done}). */
+  next(): string {
+    return this.words[this.at++]!;
+  }
+
+  /** Reads the value of keyword `after`: a UsageError naming it when the line ends there. */
+  take(after: string): string {
+    const v = this.words[this.at];
+    if (v === undefined) throw new UsageError(`Missing value after ${q(after)} in "${this.context}"`);
+    this.at++;
+    return v;
+  }
+
+  /** Reads the next word if it is `word` (ip's optional words: `mtu lock N`, `to PREFIX`). */
+  skip(word: string): boolean {
+    if (this.words[this.at] !== word) return false;
+    this.at++;
+    return true;
+  }
+}
+
+/**
+ * One keyword of an ip grammar: its spellings and what it does with the words after it.
+ * `abbrev` marks spellings ip reads with `matches()` (any prefix: `pri` for priority); the
+ * others must be exact (`strcmp`).
+ */
+export interface Keyword<S> {
+  name: string;
+  /** ip takes any non-empty prefix of the name (`matches()`). */
+  abbrev?: boolean;
+  /** Other spellings: exact, or `{ word, abbrev: true }`. */
+  also?: ReadonlyArray<string | { word: string; abbrev: true }>;
+  /** Reads the keyword's values from `w` into the state. `word` is the spelling that was typed. */
+  take(s: S, w: Words, word: string): void;
+}
+
+/**
+ * A keyword table in ip's order: a word means the FIRST keyword that accepts it, exactly as
+ * ip's if/else chains read (`d` is `dsfield` in route add, `m` is `metric`), resolved once for
+ * every spelling when the table is built. Lookups compare a few candidates of the word's first
+ * letter (no hashing of freshly sliced words).
+ *
+ * @example
+ * ```ts
+ * import { Keywords } from "./grammar.ts";
+ * const t = new Keywords<{ metric?: string }>([{ name: "metric", abbrev: true, take: (s, w, k) => void (s.metric = w.take(k)) }]);
+ * t.find("met")?.name; // "metric"
+ * t.find("metrics");   // undefined
+ * ```
+ */
+export class Keywords<S> {
+  readonly list: ReadonlyArray<Keyword<S>>;
+  private readonly byFirst: Array<Array<[string, Keyword<S>]> | undefined> = [];
+  private readonly other = new Map<string, Keyword<S>>();
+
+  constructor(list: ReadonlyArray<Keyword<S>>) {
+    this.list = list;
+    const seen = new Set<string>();
+    const add = (spelling: string, k: Keyword<S>) => {
+      if (!spelling || seen.has(spelling)) return; // an earlier keyword already takes it
+      seen.add(spelling);
+      const c = spelling.charCodeAt(0);
+      if (c < 128) (this.byFirst[c] ??= []).push([spelling, k]);
+      else this.other.set(spelling, k);
+    };
+    for (const k of list) {
+      const forms: Array<[string, boolean]> = [[k.name, !!k.abbrev], ...(k.also ?? []).map((a): [string, boolean] => (typeof a === "string" ? [a, false] : [a.word, true]))];
+      for (const [word, abbrev] of forms) {
+        if (abbrev) for (let n = 1; n <= word.length; n++) add(word.slice(0, n), k);
+        else add(word, k);
+      }
+    }
+  }
+
+  /** The keyword a word means, or undefined. */
+  find(word: string): Keyword<S> | undefined {
+    const c = word.charCodeAt(0);
+    if (c < 128) {
+      const cands = this.byFirst[c];
+      if (cands === undefined) return undefined;
+      for (let i = 0; i < cands.length; i++) {
+        const cand = cands[i]!;
+        if (cand[0].length === word.length && cand[0] === word) return cand[1];
+      }
+      return undefined;
+    }
+    return this.other.get(word);
+  }
+
+  /** Canonical names, for "expected …" in errors. */
+  names(): string[] {
+    return this.list.map((k) => k.name);
+  }
+}
+
+/** ip's command words tunkit knows but does not do: left out of "expected …". */
+const HIDDEN_VERBS = new Set(["save", "restore", "showdump", "help", "xstats", "afstats", "property"]);
+
+/**
+ * The error for a word that is neither a keyword of `context` nor the value expected in its
+ * place (`what`, parsed by `parse`): an unknown word when it looks like one, else `parse`'s own
+ * error (a bad address says what is wrong with it).
+ *
+ * @example
+ * ```ts
+ * import { notAWord } from "./grammar.ts";
+ * notAWord("frob", "route add", ["dev", "via"], () => { throw new Error("bad"); }).message;
+ * // 'Unknown word "frob" in "route add": expected dev, via'
+ * ```
+ */
+export function notAWord(word: string, context: string, expected: readonly string[], parse: () => unknown): Error {
+  if (word.length > 1 && word.startsWith("-") && !/^-\d/.test(word)) {
+    return new UsageError(`Unknown word ${q(word)} in "${context}": options go before the command, as with ip (tunkit ${word} ${context} …)`);
+  }
+  if (/^[A-Za-z_][A-Za-z_-]*$/.test(word) && !/^[0-9a-fA-F]+$/.test(word)) return unknownWord(word, context, expected);
+  try {
+    parse();
+  } catch (e) {
+    return e as Error;
+  }
+  return unknownWord(word, context, expected);
+}
+
+/**
+ * Finds the command word of an object the way ip does (`matches()` in its if/else order):
+ * `verbs` lists [spelling, abbreviable, canonical name] in ip's order.
+ *
+ * @example
+ * ```ts
+ * import { ipVerb } from "./grammar.ts";
+ * ipVerb("del", [["add", true, "add"], ["delete", true, "delete"]], "route"); // "delete"
+ * ```
+ */
+export function ipVerb(word: string, verbs: ReadonlyArray<readonly [string, boolean, string]>, object: string): string {
+  for (const [spelling, abbrev, name] of verbs) {
+    if (abbrev ? matches(word, spelling) : word === spelling) return name;
+  }
+  const names = [...new Set(verbs.map((v) => v[2]))].filter((n) => !HIDDEN_VERBS.has(n));
+  throw new UsageError(`Unknown ${object} command ${q(word)}: expected ${names.join(", ")}`);
+}

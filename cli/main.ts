@@ -19,7 +19,7 @@ import { UsageError } from "../common/errors.ts";
 import type { Ctx, GlobalOptions, Sinks } from "./context.ts";
 import { parseGlobals, takeAnywhere, distance } from "./globals.ts";
 import { q, safeLine } from "./grammar.ts";
-import { findObject, IP_OBJECTS } from "./objects.ts";
+import { findObject, ipObjectOf, IP_OBJECTS } from "./objects.ts";
 import { BrokenPipeError, EXIT_BROKEN_PIPE, stderrWriter, stdoutWriter } from "./output.ts";
 import { VERSION } from "./version.ts";
 
@@ -110,6 +110,8 @@ export function describeError(
 }
 
 function unknownCommand(word: string): UsageError {
+  const ip = ipObjectOf(word);
+  if (ip !== undefined) return new UsageError(`Unknown command ${q(word)}: ip reads it as "${ip}", which tunkit does not do (see tunkit --help)`);
   const names = [...IP_OBJECTS.flatMap((o) => [o.name, ...o.aliases]), "batch", ...COMMANDER_COMMANDS];
   let best = "";
   let bestD = 3;
@@ -194,14 +196,23 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     return EXIT.OK;
   }
   ctx.opts = g.opts;
+  if (g.opts.batch !== undefined) {
+    // ip -batch FILE (-force): the rest of the line must be empty.
+    if (g.at < argv.length) throw new UsageError(`Unexpected word ${q(argv[g.at]!)} after -batch ${q(g.opts.batch)}`);
+    ctx.checkNetns();
+    (await import("../netlink/names.ts")).useSystemIpNames();
+    return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", g.opts.batch] : [g.opts.batch]);
+  }
   if (g.at >= argv.length) {
     if (g.help) return showHelp(ctx, []);
     // Like ip alone: the usage on stderr, and a failure status (bad usage).
     ctx.sinks.stderr(USAGE + "\n");
     return EXIT.USAGE;
   }
-  const word = argv[g.at]!;
+  let word = argv[g.at]!;
   const rest = argv.slice(g.at);
+  // ip's abbreviation of "monitor" (`ip mon`) reaches tunkit's monitor.
+  if (!COMMANDER_COMMANDS.includes(word) && !findObject(word) && ipObjectOf(word) === "monitor") rest[0] = word = "monitor";
   seen(rest);
   if (word === "help") {
     if (g.help) return showHelp(ctx, []);
@@ -212,7 +223,8 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     const { words, help } = takeAnywhere(rest, g.opts, { ipWords: true });
     ctx.checkNetns();
     if (help || g.help || words[1] === "help") return showHelp(ctx, helpPath(words));
-    if (word === "batch") return (await import("./batch.ts")).batchMain(ctx, words.slice(1));
+    (await import("../netlink/names.ts")).useSystemIpNames();
+    if (word === "batch") return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
     return runWords(ctx, words, g.opts);
   }
   if (!COMMANDER_COMMANDS.includes(word)) throw unknownCommand(word);
@@ -228,7 +240,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
 /** The help page a command line asks for: the object and its command word when known. */
 function helpPath(words: readonly string[]): string[] {
   const obj = findObject(words[0]!);
-  const name = obj ? (obj.name === "address" ? "addr" : obj.name) : words[0]!;
+  const name = obj ? (obj.name === "address" ? "addr" : obj.name === "neighbour" ? "neigh" : obj.name) : words[0]!;
   const verb = words[1];
   return verb !== undefined && verb !== "help" && /^[a-z]+$/.test(verb) ? [name, verb] : [name];
 }

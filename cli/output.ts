@@ -320,3 +320,115 @@ export function commanderMessage(e: { code: string; message: string }, argv: rea
   }
   return m;
 }
+
+type JsonLike = string | number | boolean | null | undefined | bigint | JsonLike[] | { [key: string]: JsonLike };
+
+function ipString(s: string): string {
+  // iproute2's jsonw_puts: only these are escaped; everything else goes out as it is.
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    switch (c) {
+      case "\t": out += "\\t"; break;
+      case "\n": out += "\\n"; break;
+      case "\r": out += "\\r"; break;
+      case "\f": out += "\\f"; break;
+      case "\b": out += "\\b"; break;
+      case "\\": out += "\\\\"; break;
+      case '"': out += '\\"'; break;
+      default: out += c;
+    }
+  }
+  return out + '"';
+}
+
+const INDENT = ["", "    ", "        ", "            ", "                ", "                    "];
+const indent = (d: number) => INDENT[d] ?? "    ".repeat(d);
+
+/**
+ * A value as iproute2's json_writer prints it: compact (`ip -j`), or indented (`ip -j -p`: four
+ * spaces a level, `[ ` and ` ]` around arrays, `},{` between objects). Strings are escaped as
+ * ip escapes them (tab, newline, CR, FF, BS, backslash, quote), not as JSON.stringify does.
+ *
+ * @example
+ * ```ts
+ * import { ipJsonText } from "./output.ts";
+ * ipJsonText([{ dst: "default", flags: [] }], false); // '[{"dst":"default","flags":[]}]'
+ * ipJsonText([{ dst: "default", flags: [] }], true);  // '[ {\n        "dst": "default",\n        "flags": [ ]\n    } ]'
+ * ```
+ */
+export function ipJsonText(v: JsonLike, pretty: boolean, depth = 0): string {
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "string":
+      return ipString(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "true" : "false";
+  }
+  if (Array.isArray(v)) {
+    if (!v.length) return pretty ? "[ ]" : "[]";
+    let s = pretty ? "[ " : "[";
+    for (let i = 0; i < v.length; i++) s += (i ? "," : "") + ipJsonText(v[i], pretty, depth + 1);
+    return s + (pretty ? " ]" : "]");
+  }
+  let s = "{";
+  let n = 0;
+  for (const k in v) {
+    const x = (v as Record<string, JsonLike>)[k];
+    if (x === undefined) continue;
+    s += (n++ ? "," : "") + (pretty ? "\n" + indent(depth + 1) : "") + ipString(k) + (pretty ? ": " : ":") + ipJsonText(x, pretty, depth + 1);
+  }
+  return s + (n && pretty ? "\n" + indent(depth) : "") + "}";
+}
+
+/**
+ * Streams a listing as ip prints it: `ip -j` (one JSON array, `-p` indented) or text lines,
+ * written in pieces so a million objects never sit in one string.
+ *
+ * @example
+ * ```ts
+ * import { ListingWriter, makeOutput } from "./output.ts";
+ * const w = new ListingWriter(makeOutput({ json: true, quiet: false }), false);
+ * w.json({ dst: "default" });
+ * w.end(); // [{"dst":"default"}]
+ * ```
+ */
+export class ListingWriter {
+  private readonly out: Output;
+  private readonly pretty: boolean;
+  private piece: string[] = [];
+  private count = 0;
+
+  constructor(out: Output, pretty = false) {
+    this.out = out;
+    this.pretty = pretty;
+  }
+
+  /** One object of a JSON listing. */
+  json(v: JsonLike): void {
+    this.piece.push((this.count++ ? "," : this.pretty ? "[ " : "[") + ipJsonText(v, this.pretty, 1));
+    if (this.piece.length >= 512) this.emit();
+  }
+
+  /** Text as it is (each object's text ends with its own newline). */
+  text(s: string): void {
+    this.count++;
+    this.piece.push(s);
+    if (this.piece.length >= 512) this.emit();
+  }
+
+  private emit(): void {
+    if (this.piece.length) this.out.write(this.piece.join(""));
+    this.piece = [];
+  }
+
+  /** Ends the listing: closes the JSON array (`[]` when empty). */
+  end(): void {
+    if (this.out.json) this.piece.push(this.count ? (this.pretty ? " ]\n" : "]\n") : this.pretty ? "[ ]\n" : "[]\n");
+    this.emit();
+  }
+}

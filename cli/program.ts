@@ -41,6 +41,7 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Factory>]> = [
   ["socks", async () => (await import("./socks.ts")).socksCommand],
   ["http", async () => (await import("./http.ts")).httpCommand],
   ["rule", async () => (await import("./rule.ts")).ruleCommand],
+  ["neigh", async () => (await import("./neigh.ts")).neighCommand],
   ["cleanup", async () => (await import("./cleanup.ts")).cleanupCommand],
 ];
 

@@ -48,7 +48,7 @@ describe("a bad line: exit 2 naming line and word", () => {
     const lines = Array.from({ length: 100_000 }, (_, i) => `route add 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32 dev tk0 table 200`);
     lines.push("route add 10.200.0.0/16 dev tk0 table 200 frobnicate");
     const text = lines.join("\n") + "\n";
-    const want = 'tunkit: line 100001: Unknown word "frobnicate" in "route add": expected to, dev, via, metric, table, proto, scope, type, onlink, src, mtu\n';
+    const want = 'tunkit: line 100001: Unknown word "frobnicate" in "route add": expected src, as, via, from, tos, expires, metric, scope, mtu, hoplimit, advmss, reordering, rtt, rto_min, window, cwnd, initcwnd, initrwnd, features, quickack, congctl, rttvar, ssthresh, realms, onlink, nexthop, nhid, protocol, table, vrf, dev, pref, encap, ttl-propagate, fastopen_no_cookie\n';
     const a = tk(["batch", "--check-first", file("bad.txt", text)]);
     expect([a.code, a.err]).toEqual([2, want]);
     expect(routes("200")).toEqual([]);
@@ -84,7 +84,7 @@ describe("a bad line: exit 2 naming line and word", () => {
   itest("control characters and NULs of a bad line are escaped in the error", () => {
     const r = tk(["batch", "-"], "route add 10.9.0.0/16 dev tk0 \x1b[2J\x00\x07\n");
     expect(r.code).toBe(2);
-    expect(r.err).toBe('tunkit: line 1: Unknown word "\\x1b[2J\\x00\\x07" in "route add": expected to, dev, via, metric, table, proto, scope, type, onlink, src, mtu (batch stopped there: nothing applied, none after)\n');
+    expect(r.err).toBe('tunkit: line 1: Invalid IP address "\\x1b[2J\\x00\\x07": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1) (batch stopped there: nothing applied, none after)\n');
   });
 
   itest("--check applies nothing and says how many lines it checked", () => {

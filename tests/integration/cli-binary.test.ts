@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { monitorReady } from "./_cli.ts";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "../..");
@@ -65,7 +66,7 @@ test("monitor works in the binary (the poller's worker) and ends after --count",
   const child = spawn(bin, ["monitor", "link", "--count", "1"], { env, cwd: runDir, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
-  await new Promise((r) => setTimeout(r, 500));
+  await monitorReady(1 << 0); // RTNLGRP_LINK
   spawnSync("ip", ["link", "set", "tkb0", "mtu", "1280"]);
   const code = await new Promise<number | null>((res) => child.on("exit", res));
   expect(code).toBe(0);
