@@ -52,13 +52,13 @@ export const ADDR_KEYWORDS = new Keywords<AddrState>([
     if (s.spec.broadcast !== undefined) throw new UsageError(`Word "broadcast" given twice in "${s.context}"`);
     s.spec.broadcast = w.take(k);
   } },
-  { name: "anycast", take: (s, w, k) => void (s.spec.anycast = w.take(k)) },
+  { name: "anycast", once: true, take: (s, w, k) => void (s.spec.anycast = w.take(k)) },
   { name: "scope", take: (s, w, k) => void (s.spec.scope = w.take(k)) },
   { name: "dev", take: (s, w, k) => void (s.spec.dev = ifName(w.take(k))) },
   { name: "label", take: (s, w, k) => void (s.spec.label = w.take(k)) },
   { name: "metric", abbrev: true, also: [{ word: "priority", abbrev: true }, { word: "preference", abbrev: true }], take: (s, w, k) => void (s.spec.metric = intInRange(w.take(k), "metric", 0, 0xffffffff)) },
-  { name: "valid_lft", abbrev: true, take: (s, w, k) => void (s.spec.validLft = lifetime(w.take(k), "valid_lft")) },
-  { name: "preferred_lft", abbrev: true, take: (s, w, k) => void (s.spec.preferredLft = lifetime(w.take(k), "preferred_lft")) },
+  { name: "valid_lft", once: true, abbrev: true, take: (s, w, k) => void (s.spec.validLft = lifetime(w.take(k), "valid_lft")) },
+  { name: "preferred_lft", once: true, abbrev: true, take: (s, w, k) => void (s.spec.preferredLft = lifetime(w.take(k), "preferred_lft")) },
 ]);
 
 /**
@@ -77,11 +77,7 @@ export function planAddress(words: readonly string[], context: string, from = 0,
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = ADDR_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (ADDR_KEYWORDS.take(s, w, word)) continue;
     if (FLAG_WORDS.has(word)) {
       s.spec.flags.push(word);
       continue;
@@ -215,11 +211,7 @@ export function planAddrList(words: readonly string[], opts: { family?: number }
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = LIST_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (LIST_KEYWORDS.take(s, w, word)) continue;
     if (FILTER_FLAGS.has(word)) {
       s.flags.push(word);
       continue;

@@ -421,6 +421,15 @@ export class Words {
     return v;
   }
 
+  private seen: Set<string> | undefined;
+
+  /** Refuses a keyword ip takes only once (its `duparg`): "Word "mtu" given twice". */
+  once(name: string, word: string): void {
+    this.seen ??= new Set();
+    if (this.seen.has(name)) throw new UsageError(`Word ${q(word)} given twice in "${this.context}" (${q(name)} takes one value)`);
+    this.seen.add(name);
+  }
+
   /** Reads the next word if it is `word` (ip's optional words: `mtu lock N`, `to PREFIX`). */
   skip(word: string): boolean {
     if (this.words[this.at] !== word) return false;
@@ -440,6 +449,8 @@ export interface Keyword<S> {
   abbrev?: boolean;
   /** Other spellings: exact, or `{ word, abbrev: true }`. */
   also?: ReadonlyArray<string | { word: string; abbrev: true }>;
+  /** ip refuses it given twice (`duparg`). */
+  once?: boolean;
   /** Reads the keyword's values from `w` into the state. `word` is the spelling that was typed. */
   take(s: S, w: Words, word: string): void;
 }
@@ -480,6 +491,15 @@ export class Keywords<S> {
         else add(word, k);
       }
     }
+  }
+
+  /** Finds `word`'s keyword and lets it read its values; false when `word` is not a keyword. */
+  take(s: S, w: Words, word: string): boolean {
+    const k = this.find(word);
+    if (!k) return false;
+    if (k.once) w.once(k.name, word);
+    k.take(s, w, word);
+    return true;
   }
 
   /** The keyword a word means, or undefined. */

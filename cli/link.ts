@@ -48,16 +48,16 @@ function flag(name: "multicast" | "allmulticast" | "promisc" | "trailers" | "arp
 export const LINK_KEYWORDS = new Keywords<LinkState>([
   { name: "up", take: (s) => void (s.ch.up = true) },
   { name: "down", take: (s) => void (s.ch.up = false) },
-  { name: "name", take: (s, w, k) => void (s.name = ifName(w.take(k))) },
-  { name: "index", take: () => {
+  { name: "name", once: true, take: (s, w, k) => void (s.name = ifName(w.take(k))) },
+  { name: "index", once: true, take: () => {
     throw new UsageError('"index" is not supported by tunkit: the kernel picks the index');
   } },
   { name: "link", abbrev: true, take: (s, w, k) => void (s.link = ifName(w.take(k))) },
   { name: "address", abbrev: true, take: (s, w, k) => void (s.ch.address = w.take(k)) },
   { name: "broadcast", abbrev: true, also: ["brd"], take: (s, w, k) => void (s.ch.broadcast = w.take(k)) },
-  { name: "txqueuelen", abbrev: true, also: ["qlen", { word: "txqlen", abbrev: true }], take: (s, w, k) => void (s.ch.txqlen = txqueuelen(w.take(k))) },
-  { name: "mtu", take: (s, w, k) => void (s.ch.mtu = mtu(w.take(k))) },
-  { name: "netns", take: (s, w, k) => {
+  { name: "txqueuelen", once: true, abbrev: true, also: ["qlen", { word: "txqlen", abbrev: true }], take: (s, w, k) => void (s.ch.txqlen = txqueuelen(w.take(k))) },
+  { name: "mtu", once: true, take: (s, w, k) => void (s.ch.mtu = mtu(w.take(k))) },
+  { name: "netns", once: true, take: (s, w, k) => {
     const v = w.take(k);
     s.ch.netns = /^\d+$/.test(v) ? Number(v) : v;
   } },
@@ -78,15 +78,15 @@ export const LINK_KEYWORDS = new Keywords<LinkState>([
     s.rest = w;
   } },
   { name: "alias", abbrev: true, take: (s, w, k) => void (s.ch.alias = w.take(k)) },
-  { name: "group", take: (s, w, k) => void (s.ch.group = w.take(k)) },
+  { name: "group", once: true, take: (s, w, k) => void (s.ch.group = w.take(k)) },
   { name: "mode", take: (s, w, k) => {
     const v = w.take(k);
     if (v !== "default" && v !== "dormant") throw new UsageError(`Invalid mode ${q(v)}: expected default or dormant`);
     s.ch.mode = v;
   } },
   { name: "state", take: (s, w, k) => void (s.ch.state = w.take(k)) },
-  { name: "numtxqueues", abbrev: true, take: (s, w, k) => void (s.ch.numTxQueues = intInRange(w.take(k), "numtxqueues", 1, 4096)) },
-  { name: "numrxqueues", abbrev: true, take: (s, w, k) => void (s.ch.numRxQueues = intInRange(w.take(k), "numrxqueues", 1, 4096)) },
+  { name: "numtxqueues", once: true, abbrev: true, take: (s, w, k) => void (s.ch.numTxQueues = intInRange(w.take(k), "numtxqueues", 1, 4096)) },
+  { name: "numrxqueues", once: true, abbrev: true, take: (s, w, k) => void (s.ch.numRxQueues = intInRange(w.take(k), "numrxqueues", 1, 4096)) },
   { name: "protodown", take: (s, w, k) => void (s.ch.protodown = onOff(k, w)) },
 ]);
 
@@ -96,11 +96,7 @@ function readLinkWords(words: readonly string[], from: number, context: string, 
   const w = new Words(words, from, context);
   while (!w.done && s.kind === undefined) {
     const word = w.next();
-    const k = LINK_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (LINK_KEYWORDS.take(s, w, word)) continue;
     const v = word === "dev" ? w.take("dev") : word;
     if (word !== "dev" && v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
     if (s.dev !== undefined) throw unknownWord(v, context, LINK_KEYWORDS.names());

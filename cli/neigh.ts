@@ -66,11 +66,7 @@ export function planNeigh(words: readonly string[], context: string, from = 0, f
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = NEIGH_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (NEIGH_KEYWORDS.take(s, w, word)) continue;
     const v = word === "to" ? w.take("to") : word;
     if (word !== "to" && v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
     try {
@@ -125,11 +121,7 @@ export function planNeighList(words: readonly string[], opts: { family?: number 
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = LIST_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (LIST_KEYWORDS.take(s, w, word)) continue;
     const v = word === "to" ? w.take("to") : word;
     if (word !== "to" && v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
     const p = parsePrefix(v, s.family ?? AF.UNSPEC);

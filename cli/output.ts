@@ -323,7 +323,10 @@ export function commanderMessage(e: { code: string; message: string }, argv: rea
 
 type JsonLike = string | number | boolean | null | undefined | bigint | JsonLike[] | { [key: string]: JsonLike };
 
+const NEEDS_ESCAPE = /["\\\t\n\r\f\b]/;
+
 function ipString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   // iproute2's jsonw_puts: only these are escaped; everything else goes out as it is.
   let out = '"';
   for (let i = 0; i < s.length; i++) {
@@ -358,6 +361,17 @@ const indent = (d: number) => INDENT[d] ?? "    ".repeat(d);
  * ```
  */
 export function ipJsonText(v: JsonLike, pretty: boolean, depth = 0): string {
+  if (!pretty && typeof v === "object" && v !== null) {
+    // Compact JSON is JSON.stringify's, but for control characters (ip writes most of them raw):
+    // the native path unless one was escaped.
+    let fast: string | undefined;
+    try {
+      fast = JSON.stringify(v);
+    } catch {
+      fast = undefined; // a bigint: the slow path prints it
+    }
+    if (fast !== undefined && !fast.includes("\\u00")) return fast;
+  }
   if (v === null || v === undefined) return "null";
   switch (typeof v) {
     case "string":

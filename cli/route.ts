@@ -258,11 +258,7 @@ export function planRouteWire(words: readonly string[], context: string, del = f
   let dstText: string | undefined;
   while (!w.done) {
     const word = w.next();
-    const k = ROUTE_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (ROUTE_KEYWORDS.take(s, w, word)) continue;
     // [to] [TYPE] PREFIX
     let v = word;
     if (v === "to") v = w.take("to");
@@ -499,11 +495,7 @@ export function planRouteList(words: readonly string[], opts: { family?: number 
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = LIST_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (LIST_KEYWORDS.take(s, w, word)) continue;
     let v = word;
     if (v.length && "to".startsWith(v) && v.length <= 2 && !w.done) v = w.next();
     try {
@@ -618,11 +610,7 @@ export function planRouteGet(words: readonly string[], from = 0, family?: number
   const w = new Words(words, from, "route get");
   while (!w.done) {
     const word = w.next();
-    const k = GET_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (GET_KEYWORDS.take(s, w, word)) continue;
     const v = word === "to" ? w.take("to") : word;
     if (s.dst !== undefined) throw new UsageError(`Two destinations in "route get": ${q(s.dst)} and ${q(v)} (or an unknown word)`);
     const p = parsePrefix(v, s.family ?? AF.UNSPEC);

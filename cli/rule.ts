@@ -112,9 +112,7 @@ export function planRule(words: readonly string[], context: string, family?: num
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = RULE_KEYWORDS.find(word);
-    if (k) k.take(s, w, word);
-    else action(s, w, word);
+    if (!RULE_KEYWORDS.take(s, w, word)) action(s, w, word);
   }
   if (s.spec.l3mdev && s.spec.table !== undefined) throw new UsageError(`"table" cannot be given with "l3mdev" in "${context}"`);
   ruleFromSpec(s.spec, del); // the library's own checks and iproute2's defaults, still no syscall
@@ -158,11 +156,7 @@ export function planRuleList(words: readonly string[], opts: { family?: number }
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    const k = LIST_KEYWORDS.find(word);
-    if (k) {
-      k.take(s, w, word);
-      continue;
-    }
+    if (LIST_KEYWORDS.take(s, w, word)) continue;
     let v = word;
     if (v.length && ("dst".startsWith(v) || "to".startsWith(v))) v = w.take(word);
     else throw new UsageError(`Unknown word ${q(word)} in "${context}": expected a selector (from, to, fwmark, iif, table, pref, …)`);
@@ -221,6 +215,7 @@ export function ruleWords(ctx: Ctx, words: readonly string[], at: number, opts: 
       throw new UsageError("see: tunkit rule --help");
     default: {
       const del = verb === "delete";
+      if (at + 1 >= words.length) throw new UsageError(`Missing words in "rule ${words[at]}": ip rule ${del ? "del" : "add"} requires arguments (selectors, an action)`);
       const spec = planRule(words, `rule ${words[at]}`, opts.family, del, at + 1);
       return {
         run: () => (del ? ctx.rtnl().deleteRule(spec) : ctx.rtnl().addRule(spec)),
