@@ -17,6 +17,7 @@ import type { Link } from "../netlink/route/link.ts";
 import { addressFilter, addressFromSpec, addressSpecWarnings, ADDRESS_FLAG_WORDS, type AddressFilter, type AddressMode, type AddressSpec } from "../netlink/spec/addr.ts";
 import { linkMap } from "../netlink/view/context.ts";
 import { linkAddressesToIpJson, linkAddressesToIpText } from "../netlink/view/link.ts";
+import { addressToIpText } from "../netlink/view/addr.ts";
 import { ifName, intInRange } from "./args.ts";
 import { ipVerb, Keywords, notAWord, q, unknownWord, Words } from "./grammar.ts";
 import type { Ctx, GlobalOptions, Op } from "./context.ts";
@@ -264,7 +265,10 @@ async function listAddresses(ctx: Ctx, p: AddrListPlan, opts: GlobalOptions): Pr
   const vctx = { links: byIndex, details: opts.details, stats: opts.stats, brief: opts.brief, oneline: opts.oneline, userName, groupName };
   for (const l of shown) {
     if (out.json) w.json(linkAddressesToIpJson(l, kept, vctx, family === 17 ? undefined : family));
-    else w.text(linkAddressesToIpText(l, kept, vctx, family === 17 ? undefined : family));
+    else if (opts.oneline && !opts.brief && family !== 17) {
+      // ip -o: one line per address, "INDEX: DEV    inet …", no link lines.
+      for (const a of kept) if (a.index === l.index) w.text(addressToIpText(a, vctx) + "\n");
+    } else w.text(linkAddressesToIpText(l, kept, vctx, family === 17 ? undefined : family));
   }
   w.end();
 }

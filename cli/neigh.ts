@@ -199,11 +199,8 @@ export function neighWords(ctx: Ctx, words: readonly string[], at: number, opts:
           const nl = ctx.rtnl();
           const n = await nl.getNeighbour(dst, dev, !!proxy);
           const links = linkMap(await nl.listLinks());
-          const out = ctx.outFor(opts);
-          const lw = new ListingWriter(out, opts.pretty);
-          if (out.json) lw.json(neighToIpJson(n, { links }));
-          else lw.text(neighToIpText(n, { links }) + "\n");
-          lw.end();
+          // ip 6.1 prints `neigh get` as text even with -j: so does tunkit.
+          ctx.outFor(opts).write(neighToIpText(n, { links, stats: opts.stats, details: opts.details }) + "\n");
         },
       };
     }

@@ -370,7 +370,7 @@ export function ipJsonText(v: JsonLike, pretty: boolean, depth = 0): string {
     } catch {
       fast = undefined; // a bigint: the slow path prints it
     }
-    if (fast !== undefined && !fast.includes("\\u00")) return fast;
+    if (fast !== undefined && !fast.includes("\\u00") && !fast.includes('_timer"')) return fast;
   }
   if (v === null || v === undefined) return "null";
   switch (typeof v) {
@@ -394,7 +394,9 @@ export function ipJsonText(v: JsonLike, pretty: boolean, depth = 0): string {
   for (const k in v) {
     const x = (v as Record<string, JsonLike>)[k];
     if (x === undefined) continue;
-    s += (n++ ? "," : "") + (pretty ? "\n" + indent(depth + 1) : "") + ipString(k) + (pretty ? ": " : ":") + ipJsonText(x, pretty, depth + 1);
+    // ip prints its timers (a bridge's hello_timer, …) with two decimals: "%.2f".
+    const text = typeof x === "number" && k.endsWith("_timer") ? x.toFixed(2) : ipJsonText(x, pretty, depth + 1);
+    s += (n++ ? "," : "") + (pretty ? "\n" + indent(depth + 1) : "") + ipString(k) + (pretty ? ": " : ":") + text;
   }
   return s + (n && pretty ? "\n" + indent(depth) : "") + "}";
 }

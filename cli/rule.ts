@@ -30,8 +30,12 @@ function prefixWord(k: "from" | "to"): Keyword<RuleState> {
     take(s, w, word) {
       const v = w.take(word);
       if (v !== "all" && v !== "any" && v !== "default") {
-        const p = parsePrefix(v, s.spec.family ?? AF.UNSPEC);
-        s.spec.family ??= p.family;
+        // ip reads a rule as IPv4 unless -6 says otherwise: the prefix does not choose the family.
+        const family = s.spec.family ?? AF.INET;
+        if (v.includes(":") !== (family === AF.INET6)) {
+          throw new UsageError(`Invalid ${k} ${q(v)}: the rule is ${family === AF.INET6 ? "IPv6" : "IPv4"} (ip rule reads rules as IPv4 unless told: ${family === AF.INET6 ? "drop -6" : "tunkit -6 rule …"})`);
+        }
+        parsePrefix(v, family);
       }
       s.spec[k] = v;
     },

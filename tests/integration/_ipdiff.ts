@@ -134,7 +134,7 @@ function routeSpec(r: Rnd, m: Model, f: 4 | 6): string[] {
   if (chance(r, 0.3)) w.push(...pick(r, METRICS4)(r));
   if (chance(r, 0.1)) w.push(...pick(r, METRICS4)(r));
   if (f === 6 && chance(r, 0.15)) w.push("pref", pick(r, ["low", "medium", "high"]));
-  if (f === 6 && chance(r, 0.1)) w.push("expires", String(int(r, 100, 1000)));
+  if (f === 6 && chance(r, 0.1)) w.push("expires", String(int(r, 20000, 40000)));
   if (f === 4 && chance(r, 0.05)) w.push(pick(r, ["tos", "dsfield"]), pick(r, ["0x10", "0x04"]));
   if (f === 4 && chance(r, 0.05)) w.push("realms", String(int(r, 1, 10)));
   return dedupe(w);
@@ -203,8 +203,10 @@ function addrSpec(r: Rnd, m: Model, f: 4 | 6): string[] {
   if (chance(r, 0.1)) w.push("noprefixroute");
   if (chance(r, 0.1)) w.push(abbrev(r, "metric", 3), String(int(r, 1, 100)));
   if (chance(r, 0.1)) {
-    const v = int(r, 100, 1000);
-    w.push(abbrev(r, "valid_lft", 5), chance(r, 0.2) ? "forever" : String(v), abbrev(r, "preferred_lft", 5), String(int(r, 0, v)));
+    // Lifetimes that cannot run out during a run (nor cross "deprecated" between two state
+    // dumps), or a preferred_lft of 0 (deprecated at once, on both sides alike).
+    const v = int(r, 20000, 40000);
+    w.push(abbrev(r, "valid_lft", 5), chance(r, 0.2) ? "forever" : String(v), abbrev(r, "preferred_lft", 5), chance(r, 0.2) ? "0" : String(int(r, 10000, 19999)));
   }
   w.push("dev", dev);
   return w;
