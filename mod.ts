@@ -26,6 +26,7 @@ export {
 } from "./tun/device.ts";
 export { TunQueue, MAX_PACKET, type ListenOptions } from "./tun/queue.ts";
 export { tunHolders, type TunHolder, type TunHoldersOptions } from "./tun/holders.ts";
+export { ping, resolvePingTarget, buildEchoRequest, parseEchoReply, rttStats, type PingOptions, type PingStart, type PingReply, type PingResult, type PingRtt, type EchoReplyView } from "./tun/ping.ts";
 export { IFF, TUN_F, featureNames } from "./ffi/abi.ts";
 export { enterNetns, netnsPath, NETNS_RUN_DIR } from "./ffi/netns.ts";
 
@@ -127,6 +128,8 @@ export { injectPackets, checkPacket, type InjectOptions } from "./tun/inject.ts"
 // --- proxy (tun2socks / tun2http) -------------------------------------------------------------
 export { RTPROT_TUNKIT } from "./netlink/route/constants.ts";
 export { Tunnel, type TunnelOptions, type TunnelFamily } from "./proxy/tunnel.ts";
+export { ProxyHealth, type ProxyHealthOptions } from "./proxy/health.ts";
+export { TunnelRegistration, listTunnelRecords, registryDir, ruleKey, processStart, netnsInode, type TunnelRecord, type FoundRecord } from "./proxy/registry.ts";
 export { TunnelStats, type TunnelStatsJson } from "./proxy/stats.ts";
 export { FlowTable, FLOW } from "./proxy/nat.ts";
 export {
@@ -142,12 +145,15 @@ export {
 export { HttpConnectDialer, connectRequest, parseStatusLine } from "./proxy/http-connect.ts";
 export { UdpRelay, type UdpOptions, type UdpHost } from "./proxy/udp.ts";
 export {
-  FakeIpPool, FakeIp6Pool, DEFAULT_FAKE_IP6_POOL, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE,
+  FakeIpPool, FakeIp6Pool, DEFAULT_FAKE_IP6_POOL, decodeDnsQuery, encodeDnsResponse, dnsErrorResponse, answerFakeIp, DNS_TYPE, DNS_RCODE, DnsTcpFramer, frameDnsTcp,
   type DnsQuery, type DnsAnswer,
 } from "./proxy/dns.ts";
 export {
-  planAutoRoute, installAutoRoute, cleanupTunkit, AUTO_ROUTE_TABLE, AUTO_ROUTE_PRIORITY,
-  type AutoRouteOptions, type AutoRoutePlan, type CleanupResult,
+  planAutoRoute, installAutoRoute, cleanupTunkit, autoRuleWire, AUTO_ROUTE_TABLE, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_SPAN,
+  type AutoRouteOptions, type AutoRoutePlan, type AutoRule, type CleanupResult, type SkippedTunnel,
 } from "./proxy/autoroute.ts";
-export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel } from "./proxy/setup.ts";
+export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel, type FamilyPolicy } from "./proxy/setup.ts";
 export type { Rule } from "./netlink/route/rule.ts";
+
+// --- wg: the WireGuard-compatible VPN, as one namespace (its names overlap the others') -------
+export * as wg from "./wg/mod.ts";

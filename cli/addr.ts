@@ -121,7 +121,9 @@ const MODE_FLAGS: Readonly<Record<AddressMode, number>> = {
  * @example
  * ```ts
  * import { addressOp } from "./addr.ts";
- * await addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]).run();
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await ctx.perform(addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]));
  * ```
  */
 export function addressOp(ctx: Ctx, verb: string, words: readonly string[], from = 0, family?: number): Op {
@@ -329,8 +331,9 @@ export function addrWords(ctx: Ctx, words: readonly string[], at: number, opts: 
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { addrCommand } from "./addr.ts";
- * program.addCommand(await addrCommand());
+ * new Command("tunkit").addCommand(await addrCommand());
  * ```
  */
 export async function addrCommand() {

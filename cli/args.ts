@@ -202,8 +202,10 @@ export const splitLine: (line: string) => string[] = split;
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { defaultSubcommand } from "./args.ts";
- * defaultSubcommand(routeGroup, () => listRoutes(ctx, []));
+ * const routeGroup = new Command("route");
+ * defaultSubcommand(routeGroup, () => console.log("route list"));
  * ```
  */
 export function defaultSubcommand(groupCmd: object, fallback: () => Promise<void> | void): void {

@@ -626,8 +626,9 @@ function finish(ctx: Ctx, r: BatchReport, o: { force: boolean; check: boolean })
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { batchCommand } from "./batch.ts";
- * program.addCommand(await batchCommand());
+ * new Command("tunkit").addCommand(await batchCommand());
  * ```
  */
 export async function batchCommand() {

@@ -20,7 +20,9 @@ const FIRST_ARG = new WeakMap<object, "tun" | "iface">();
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { setCompletionWords } from "./completions.ts";
+ * const cmd = new Command("add");
  * setCompletionWords(cmd, ["dev", "via", "metric"], "iface");
  * ```
  */
@@ -252,8 +254,11 @@ export function fishScript(root: Command): string {
  *
  * @example
  * ```ts
- * import { completionsCommand } from "./completions.ts";
- * program.addCommand(completionsCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { completionsCommand } from "./completions.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(completionsCommand(ctx));
  * ```
  */
 export function completionsCommand(ctx: Ctx) {

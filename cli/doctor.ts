@@ -13,8 +13,11 @@ import { printJson } from "./output.ts";
  *
  * @example
  * ```ts
- * import { doctorCommand } from "./doctor.ts";
- * program.addCommand(doctorCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { doctorCommand } from "./doctor.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(doctorCommand(ctx));
  * ```
  */
 export function doctorCommand(ctx: Ctx) {
@@ -31,9 +34,9 @@ Examples:
   tunkit doctor --json | jq '.[] | select(.status != "ok")'`,
     )
     .action(() =>
-      ctx.perform({ run: () => {
+      ctx.perform({ run: async () => {
       ctx.enter();
-      const checks = diagnose();
+      const checks = [...diagnose(), await (await import("../wg/doctor.ts")).checkWgCrypto()];
       const out = ctx.out;
       if (out.json) {
         printJson(out, checks);

@@ -93,7 +93,8 @@ const FILTER_WORDS: ReadonlySet<string> = new Set(["icmp", "icmp6", "tcp", "udp"
  * @example
  * ```ts
  * import { parseFileSize } from "./dump.ts";
- * parseFileSize("2"); parseFileSize("500k"); // 2000000, 512000
+ * parseFileSize("2"); // 2000000
+ * parseFileSize("500k"); // 512000
  * ```
  */
 export function parseFileSize(v: string): number {
@@ -112,7 +113,9 @@ export function parseFileSize(v: string): number {
  * ```ts
  * import { planDump } from "./dump.ts";
  * const p = planDump(["tun0", "icmp", "and", "host", "10.1.1.2"], { count: "6" }, { json: false, quiet: false });
- * p.iface; p.count; p.filter?.expression; // "tun0", 6, "icmp and host 10.1.1.2"
+ * p.iface; // "tun0"
+ * p.count; // 6
+ * p.filter?.expression; // "icmp and host 10.1.1.2"
  * planDump(["icmp"], { interface: "tun0", n: 2, v: 1 }, { json: false, quiet: false }).print.verbose; // 1
  * ```
  */
@@ -225,10 +228,14 @@ export interface RecordSink {
  * @example
  * ```ts
  * import { FileDumper, planDump } from "./dump.ts";
+ * import { PcapWriter, buildIcmpEcho } from "../mod.ts";
+ * const w = new PcapWriter({ linkType: "raw" });
+ * const ping = buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" });
+ * const fileBytes = Uint8Array.from([...w.header(), ...w.record(ping, { sec: 0, nsec: 0 }), ...w.record(ping, { sec: 1, nsec: 0 })]);
  * const lines: string[] = [];
  * const d = new FileDumper(planDump([], { read: "x.pcap" }, { json: false, quiet: false }), (s) => lines.push(s));
  * d.push(fileBytes);
- * d.end(); // { packets: 3 }
+ * d.end().packets; // 2
  * ```
  */
 export class FileDumper {
@@ -326,8 +333,9 @@ function matchWrapped(f: PacketFilter, data: Uint8Array, linkType: number): bool
  * @example
  * ```ts
  * import { dumpCaptureBytes, planDump } from "./dump.ts";
+ * import { readFileSync } from "node:fs";
  * const out: string[] = [];
- * dumpCaptureBytes(bytes, planDump([], { read: "-" }, { json: false, quiet: true }), (s) => out.push(s));
+ * dumpCaptureBytes(readFileSync("capture.pcap"), planDump([], { read: "-" }, { json: false, quiet: true }), (s) => out.push(s));
  * ```
  */
 export function dumpCaptureBytes(bytes: Uint8Array, plan: DumpPlan, write: (text: string) => void): FileDumpResult {
@@ -589,7 +597,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
  * @example
  * ```ts
  * import { deviceListLines } from "./dump.ts";
- * deviceListLines([{ ifname: "tun0", mode: "tun", flags: ["UP", "LOWER_UP"], attached: [] }]); // ["1.tun0 (tun, free) [Up, Running]"]
+ * deviceListLines([{ ifname: "tun0", mode: "tun", flags: ["UP", "LOWER_UP"], attached: [] }]); // ["1.tun0 (tun, free: dump attaches) [Up, Running]"]
  * ```
  */
 export function deviceListLines(views: ReadonlyArray<{ ifname: string; mode: string; flags: readonly string[]; attached: ReadonlyArray<{ pid: number; comm: string }> }>): string[] {
@@ -606,6 +614,8 @@ export function deviceListLines(views: ReadonlyArray<{ ifname: string; mode: str
  * @example
  * ```ts
  * import { runDump, planDump } from "./dump.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await runDump(ctx, planDump(["tun0"], { count: "6" }, ctx.opts));
  * ```
  */
@@ -642,8 +652,11 @@ const count = (_v: unknown, prev: number) => prev + 1;
  *
  * @example
  * ```ts
- * import { dumpCommand } from "./dump.ts";
- * program.addCommand(dumpCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { dumpCommand } from "./dump.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(dumpCommand(ctx));
  * ```
  */
 export function dumpCommand(ctx: Ctx) {

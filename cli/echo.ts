@@ -109,6 +109,8 @@ async function openForEcho(ctx: Ctx, plan: EchoPlan): Promise<EchoTarget> {
  * @example
  * ```ts
  * import { runEcho, planEcho } from "./echo.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await runEcho(ctx, planEcho("tun0", { count: "3" }));
  * ```
  */
@@ -188,8 +190,11 @@ export async function runEcho(ctx: Ctx, plan: EchoPlan): Promise<void> {
  *
  * @example
  * ```ts
- * import { echoCommand } from "./echo.ts";
- * program.addCommand(echoCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { echoCommand } from "./echo.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(echoCommand(ctx));
  * ```
  */
 export function echoCommand(ctx: Ctx) {

@@ -13,8 +13,11 @@ import type { Ctx } from "./context.ts";
  *
  * @example
  * ```ts
- * import { httpCommand } from "./http.ts";
- * program.addCommand(httpCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { httpCommand } from "./http.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(httpCommand(ctx));
  * ```
  */
 export function httpCommand(ctx: Ctx) {

@@ -99,6 +99,8 @@ export function fileSource(path: string): ReplaySource {
  * @example
  * ```ts
  * import { bytesSource } from "./inject.ts";
+ * import { PcapWriter } from "../mod.ts";
+ * const bytes = new PcapWriter({ linkType: "raw" }).header();
  * bytesSource("x.pcap", bytes).reReadable; // true
  * ```
  */
@@ -117,7 +119,8 @@ export const REPLAY_MEMORY_LIMIT = 16 << 20;
  * @example
  * ```ts
  * import { scanReplay, bytesSource } from "./inject.ts";
- * const { records, linkType } = scanReplay(bytesSource("x.pcap", bytes));
+ * import { readFileSync } from "node:fs";
+ * const { records, linkType } = scanReplay(bytesSource("x.pcap", readFileSync("x.pcap")));
  * ```
  */
 export function scanReplay(
@@ -159,7 +162,8 @@ export function scanReplay(
  * @example
  * ```ts
  * import { replayPackets } from "./inject.ts";
- * const { packets, linkType } = replayPackets(bytes, "x.pcap");
+ * import { readFileSync } from "node:fs";
+ * const { packets, linkType } = replayPackets(readFileSync("x.pcap"), "x.pcap");
  * ```
  */
 export function replayPackets(bytes: Uint8Array, name: string): { packets: Uint8Array[]; linkType: number; origins: string[] } {
@@ -198,7 +202,9 @@ export interface InjectPlan {
  * @example
  * ```ts
  * import { planInject } from "./inject.ts";
- * planInject("tun0", { hex: ["4500001c...,6000..."], count: "3" }).packets.length; // 2
+ * import { buildIcmpEcho, toHex } from "../mod.ts";
+ * const hex = toHex(buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" }));
+ * planInject("tun0", { hex: [`${hex},${hex}`], count: "3" }).packets.length; // 2
  * ```
  */
 export function planInject(iface: string, f: InjectFlags, source: (p: string) => ReplaySource = fileSource): InjectPlan {
@@ -329,7 +335,9 @@ async function injectStream(dev: TunQueue, plan: InjectPlan, signal: AbortSignal
  * @example
  * ```ts
  * import { runInject, planInject } from "./inject.ts";
- * await runInject(ctx, planInject("tun0", { hex: [hex] }));
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await runInject(ctx, planInject("tun0", { hex: ["4500001c00000000401100000a0101020a010101"] }));
  * ```
  */
 export async function runInject(ctx: Ctx, plan: InjectPlan): Promise<void> {
@@ -357,8 +365,11 @@ export async function runInject(ctx: Ctx, plan: InjectPlan): Promise<void> {
  *
  * @example
  * ```ts
- * import { injectCommand } from "./inject.ts";
- * program.addCommand(injectCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { injectCommand } from "./inject.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(injectCommand(ctx));
  * ```
  */
 export function injectCommand(ctx: Ctx) {

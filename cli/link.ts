@@ -243,7 +243,9 @@ export function planLinkSet(words: readonly string[], from = 0, context = "link 
  * @example
  * ```ts
  * import { linkSetOp } from "./link.ts";
- * await linkSetOp(ctx, ["tun0", "up"]).run();
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await ctx.perform(linkSetOp(ctx, ["tun0", "up"]));
  * ```
  */
 export function linkSetOp(ctx: Ctx, words: readonly string[], from = 0): Op {
@@ -373,8 +375,9 @@ export function linkWords(ctx: Ctx, words: readonly string[], at: number, opts: 
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { linkCommand } from "./link.ts";
- * program.addCommand(await linkCommand());
+ * new Command("tunkit").addCommand(await linkCommand());
  * ```
  */
 export async function linkCommand() {

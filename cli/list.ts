@@ -221,8 +221,9 @@ export function showWords(ctx: Ctx, words: readonly string[], at: number, opts: 
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { listCommand } from "./list.ts";
- * program.addCommand(await listCommand());
+ * new Command("tunkit").addCommand(await listCommand());
  * ```
  */
 export async function listCommand() {
@@ -250,8 +251,9 @@ Examples:
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { showCommand } from "./list.ts";
- * program.addCommand(await showCommand());
+ * new Command("tunkit").addCommand(await showCommand());
  * ```
  */
 export async function showCommand() {

@@ -29,11 +29,11 @@ export { VERSION };
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, BROKEN_PIPE: EXIT_BROKEN_PIPE } as const;
 
 /** Commands commander parses (their own options, help). */
-const COMMANDER_COMMANDS = ["up", "down", "monitor", "doctor", "completions", "dump", "echo", "inject", "socks", "http", "cleanup"];
+const COMMANDER_COMMANDS = ["up", "down", "monitor", "doctor", "completions", "dump", "echo", "inject", "socks", "http", "cleanup", "ping", "wg"];
 
 /** The usage line bare `tunkit` prints on stderr (exit 2), like `ip` alone. */
 export const USAGE = `Usage: tunkit [-4|-6] [-j] [-q] [-n NAME] COMMAND [WORDS...]
-Commands: up down list show link addr route rule batch monitor dump echo inject socks http doctor completions cleanup
+Commands: up down list show link addr route rule neigh batch monitor dump echo inject ping socks http wg doctor completions cleanup
 See: tunkit --help, tunkit COMMAND --help`;
 
 /** Default sinks: stdout/stderr as synchronous writers, stdin as chunks. */

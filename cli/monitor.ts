@@ -97,8 +97,11 @@ const KIND_OF: Record<string, string> = { link: "link", address: "addr", route: 
  *
  * @example
  * ```ts
- * import { monitorCommand } from "./monitor.ts";
- * program.addCommand(monitorCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { monitorCommand } from "./monitor.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(monitorCommand(ctx));
  * ```
  */
 export function monitorCommand(ctx: Ctx) {

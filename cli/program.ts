@@ -43,6 +43,8 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Factory>]> = [
   ["rule", async () => (await import("./rule.ts")).ruleCommand],
   ["neigh", async () => (await import("./neigh.ts")).neighCommand],
   ["cleanup", async () => (await import("./cleanup.ts")).cleanupCommand],
+  ["ping", async () => (await import("./ping.ts")).pingCommand],
+  ["wg", async () => (await import("./wg.ts")).wgCommand],
 ];
 
 /** Names of the commands commander knows (for "unknown command" suggestions). */

@@ -421,7 +421,9 @@ class RouteLine implements Op, PipelineRequest, BatchItem {
  * @example
  * ```ts
  * import { routeOp } from "./route.ts";
- * await routeOp(ctx, "add", ["198.51.100.0/24", "dev", "tun0"]).run();
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await ctx.perform(routeOp(ctx, "add", ["198.51.100.0/24", "dev", "tun0"]));
  * ```
  */
 export function routeOp(ctx: Ctx, verb: string, words: readonly string[], from = 0, family?: number): Op {
@@ -697,8 +699,9 @@ export function routeWords(ctx: Ctx, words: readonly string[], at: number, opts:
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { routeCommand } from "./route.ts";
- * program.addCommand(await routeCommand());
+ * new Command("tunkit").addCommand(await routeCommand());
  * ```
  */
 export async function routeCommand() {

@@ -112,7 +112,8 @@ function action(s: RuleState, w: Words, first: string): void {
  * ```
  */
 export function planRule(words: readonly string[], context: string, family?: number, del = false, from = 0): RuleSpec {
-  const s: RuleState = { spec: family !== undefined ? { family } : {}, context };
+  // ip reads a rule as IPv4 unless -6 says otherwise.
+  const s: RuleState = { spec: { family: family ?? AF.INET }, context };
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
@@ -236,8 +237,9 @@ export function ruleWords(ctx: Ctx, words: readonly string[], at: number, opts: 
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { ruleCommand } from "./rule.ts";
- * program.addCommand(await ruleCommand());
+ * new Command("tunkit").addCommand(await ruleCommand());
  * ```
  */
 export async function ruleCommand() {

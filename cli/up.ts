@@ -83,8 +83,11 @@ export function planUp(name: string, cidrs: readonly string[], f: UpFlags, invok
  *
  * @example
  * ```ts
- * import { upCommand } from "./up.ts";
- * program.addCommand(upCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { upCommand } from "./up.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(upCommand(ctx));
  * ```
  */
 export function upCommand(ctx: Ctx) {
@@ -139,8 +142,11 @@ Examples:
  *
  * @example
  * ```ts
- * import { downCommand } from "./up.ts";
- * program.addCommand(downCommand(ctx));
+ * import { Command } from "@commander-js/extra-typings";
+ * import type { Ctx } from "./context.ts";
+import { downCommand } from "./up.ts";
+ * declare const ctx: Ctx;
+ * new Command("tunkit").addCommand(downCommand(ctx));
  * ```
  */
 export function downCommand(ctx: Ctx) {

@@ -160,7 +160,8 @@ function smallDecimal(p: string): number {
  * ```ts
  * import { parseIp } from "./addr.ts";
  * parseIp("2001:db8::1").length; // 16
- * parseIp("::192.0.2.1")[12];    // 192 (IPv4-compatible: ::c000:201, not ::ffff:c000:201)
+ * // IPv4-compatible (::c000:201, not ::ffff:c000:201):
+ * parseIp("::192.0.2.1")[12];    // 192
  * // parseIp("fe80::1%eth0"), parseIp("010.0.0.1"), parseIp("::ffff:010.1.1.1"): UsageError
  * ```
  */

@@ -42,7 +42,8 @@ const IOC_READ = 2;
  * @example
  * ```ts
  * import { ioc } from "./abi.ts";
- * ioc(1, "T".charCodeAt(0), 202, 4).toString(16); // "400454ca" (TUNSETIFF)
+ * // TUNSETIFF:
+ * ioc(1, "T".charCodeAt(0), 202, 4).toString(16); // "400454ca"
  * ```
  */
 export function ioc(dir: number, type: number, nr: number, size: number): number {
@@ -238,7 +239,7 @@ export const SOCKADDR_NL_SIZE = 12;
  * @example
  * ```ts
  * import { packSockaddrNl } from "./abi.ts";
- * packSockaddrNl(0, 0); // 12 bytes: 10 00 00 00 00 00 00 00 00 00 00 00
+ * packSockaddrNl(0, 0); // [16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
  * ```
  */
 export function packSockaddrNl(pid: number, groups: number, out: Uint8Array = new Uint8Array(SOCKADDR_NL_SIZE)): Uint8Array {
@@ -400,4 +401,71 @@ export function packMmsghdrs(
     v.setBigUint64(m + MSGHDR.iov, iovAddr + BigInt(i * IOVEC_SIZE), true);
     v.setBigUint64(m + MSGHDR.iovlen, 1n, true);
   }
+}
+
+/** IP-level socket options and control messages (linux/in.h, linux/in6.h), for ICMP echo sockets. */
+export const INET = {
+  IPPROTO_IP: 0,
+  IPPROTO_ICMP: 1,
+  IPPROTO_IPV6: 41,
+  IPPROTO_ICMPV6: 58,
+  /** IPPROTO_IP: outgoing TTL. */
+  IP_TTL: 2,
+  /** IPPROTO_IP: deliver the TTL of each datagram in an IP_TTL control message. */
+  IP_RECVTTL: 12,
+  /** IPPROTO_IPV6: outgoing hop limit. */
+  IPV6_UNICAST_HOPS: 16,
+  /** IPPROTO_IPV6: deliver the hop limit of each datagram in an IPV6_HOPLIMIT control message. */
+  IPV6_RECVHOPLIMIT: 51,
+  IPV6_HOPLIMIT: 52,
+  /** SOL_SOCKET: send and receive through this interface only. */
+  SO_BINDTODEVICE: 25,
+  /** SOL_SOCKET: stamp each datagram with its arrival (CLOCK_REALTIME, SCM_TIMESTAMPNS control message). */
+  SO_TIMESTAMPNS: 35,
+} as const;
+
+/** `struct sockaddr_in` is 16 bytes, `struct sockaddr_in6` 28. */
+export const SOCKADDR_IN_SIZE = 16;
+export const SOCKADDR_IN6_SIZE = 28;
+
+/**
+ * Packs a `struct sockaddr_in` (4 address bytes) or `struct sockaddr_in6` (16 bytes, with the
+ * zone's interface index as scope id). Port in host order; the kernel wants it big-endian.
+ *
+ * @example
+ * ```ts
+ * import { packSockaddrIn } from "./abi.ts";
+ * packSockaddrIn(new Uint8Array([192, 0, 2, 1]), 7).length; // 16
+ * packSockaddrIn(new Uint8Array(16), 0, 3).length; // 28
+ * ```
+ */
+export function packSockaddrIn(addr: Uint8Array, port = 0, scopeId = 0): Uint8Array {
+  const v6 = addr.length === 16;
+  if (!v6 && addr.length !== 4) throw new RangeError(`An IP address has 4 or 16 bytes, not ${addr.length}`);
+  const out = new Uint8Array(v6 ? SOCKADDR_IN6_SIZE : SOCKADDR_IN_SIZE);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, v6 ? 10 : 2, true);
+  v.setUint16(2, port, false);
+  if (v6) {
+    out.set(addr, 8);
+    v.setUint32(24, scopeId, true);
+  } else out.set(addr, 4);
+  return out;
+}
+
+/**
+ * The address bytes of a `struct sockaddr_in` / `sockaddr_in6` (by its family field), or
+ * undefined for another family.
+ *
+ * @example
+ * ```ts
+ * import { packSockaddrIn, sockaddrInAddress } from "./abi.ts";
+ * sockaddrInAddress(packSockaddrIn(new Uint8Array([192, 0, 2, 1]))); // Uint8Array [192, 0, 2, 1]
+ * ```
+ */
+export function sockaddrInAddress(sa: Uint8Array): Uint8Array | undefined {
+  const family = sa.length >= 2 ? sa[0]! | (sa[1]! << 8) : 0;
+  if (family === 2 && sa.length >= 8) return sa.slice(4, 8);
+  if (family === 10 && sa.length >= 24) return sa.slice(8, 24);
+  return undefined;
 }

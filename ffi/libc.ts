@@ -52,6 +52,7 @@ export interface RawLibc {
   recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
   recvfromp(fd: number, p: Ptr, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
   recvmmsg(fd: number, msgvec: Uint8Array, vlen: number, flags: number, timeout: Uint8Array | null): number;
+  sendmmsgp(fd: number, msgvec: Ptr, vlen: number, flags: number): number;
   poll(fds: Uint8Array, n: number, timeout: number): number;
   epoll_create1(flags: number): number;
   epoll_ctl(epfd: number, op: number, fd: number, ev: Uint8Array | null): number;
@@ -65,6 +66,7 @@ export interface RawLibc {
   geteuid(): number;
   getgid(): number;
   getegid(): number;
+  clock_gettime(clock: number, ts: Uint8Array): number;
 }
 
 const enc = new TextEncoder();
@@ -84,6 +86,8 @@ export function check(ret: number, syscall: string, subject?: string): number {
 
 const intBuf = new Uint8Array(8);
 const intView = new DataView(intBuf.buffer);
+const tsBuf = new Uint8Array(16);
+const tsView = new DataView(tsBuf.buffer);
 const lenBuf = new Uint8Array(4);
 const lenView = new DataView(lenBuf.buffer);
 
@@ -220,6 +224,11 @@ export const sys = {
   geteuid: (): number => raw.geteuid() >>> 0,
   getgid: (): number => raw.getgid() >>> 0,
   getegid: (): number => raw.getegid() >>> 0,
+  /** CLOCK_REALTIME in nanoseconds (a bigint: the clock of SO_TIMESTAMPNS receive stamps). */
+  realtimeNs(): bigint {
+    check(raw.clock_gettime(0, tsBuf), "clock_gettime");
+    return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
+  },
 };
 
 /** Size of one `struct epoll_event` on this machine. */

@@ -17,6 +17,8 @@ const MSG_TRUNC = 0x20;
  * @example
  * ```ts
  * import { MultiRecv } from "./mmsg.ts";
+ * declare const fd: number; // a datagram socket
+ * declare function handle(datagram: Uint8Array): void;
  * const m = new MultiRecv(64, 65536, 12);
  * const n = m.recv(fd, 0x40); // MSG_DONTWAIT
  * for (let i = 0; i < n; i++) handle(m.slot(i).subarray(0, m.length(i)));

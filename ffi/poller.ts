@@ -45,7 +45,7 @@ class Poller {
     this.waiter = epollWaiter(this.epfd, MAX_EVENTS, EPOLL_EVENT_SIZE);
   }
 
-  watch(fd: number, cb: (events: number) => void): Watch {
+  watch(fd: number, cb: (events: number) => void, events: number = EPOLL.IN): Watch {
     this.ensure();
     const token = this.nextToken++;
     const h = { fd, cb, armed: false };
@@ -62,7 +62,7 @@ class Poller {
         if (closed || h.armed) return;
         h.armed = true;
         self.armedCount++;
-        sys.epollCtl(self.epfd, EPOLL.CTL_MOD, fd, EPOLL.IN | EPOLL.ONESHOT, token);
+        sys.epollCtl(self.epfd, EPOLL.CTL_MOD, fd, events | EPOLL.ONESHOT, token);
         self.run();
       },
       close() {
@@ -127,15 +127,18 @@ class Poller {
 const poller = new Poller();
 
 /**
- * Watches `fd` for readability; `cb` runs on the JS thread once per `arm()`.
+ * Watches `fd` for readability (or `events`, e.g. EPOLL.OUT for a connect in progress); `cb`
+ * runs on the JS thread once per `arm()`.
  *
  * @example
  * ```ts
  * import { watch } from "./poller.ts";
+ * declare const fd: number; // non-blocking
+ * declare function drainUntilEagain(): void;
  * const w = watch(fd, () => { drainUntilEagain(); w.arm(); });
  * w.arm();
  * ```
  */
-export function watch(fd: number, cb: (events: number) => void): Watch {
-  return poller.watch(fd, cb);
+export function watch(fd: number, cb: (events: number) => void, events?: number): Watch {
+  return poller.watch(fd, cb, events);
 }

@@ -42,6 +42,7 @@ export const SYMBOLS = {
   recvfrom: { args: ["i32", "buf", "u32", "i32", "buf", "buf"], ret: "i32" },
   recvfromp: { name: "recvfrom", args: ["i32", "ptr", "u32", "i32", "buf", "buf"], ret: "i32" },
   recvmmsg: { args: ["i32", "buf", "u32", "i32", "buf"], ret: "i32" },
+  sendmmsgp: { name: "sendmmsg", args: ["i32", "ptr", "u32", "i32"], ret: "i32" },
   poll: { args: ["buf", "u32", "i32"], ret: "i32" },
   epoll_create1: { args: ["i32"], ret: "i32" },
   epoll_ctl: { args: ["i32", "i32", "i32", "buf"], ret: "i32" },
@@ -55,6 +56,7 @@ export const SYMBOLS = {
   geteuid: { args: [], ret: "u32" },
   getgid: { args: [], ret: "u32" },
   getegid: { args: [], ret: "u32" },
+  clock_gettime: { args: ["i32", "buf"], ret: "i32" },
   __errno_location: { args: [], ret: "ptr" },
 } as const satisfies Record<string, SymbolSpec>;
 

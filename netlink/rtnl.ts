@@ -201,7 +201,7 @@ export class Rtnl {
    * ```ts
    * import { Rtnl } from "./rtnl.ts";
    * const names = await Rtnl.open().nsidNames();
-   * names.get(0); // "blue"
+   * names.get(0); // for example "blue"
    * ```
    */
   async nsidNames(): Promise<Map<number, string>> {
@@ -772,7 +772,7 @@ export class Rtnl {
    * ```ts
    * import { Rtnl } from "./rtnl.ts";
    * const n = await Rtnl.open().getNeighbour("192.0.2.7", "tk0");
-   * n.lladdr; // "02:00:00:00:00:07"
+   * n.lladdr; // for example "02:00:00:00:00:07"
    * ```
    */
   async getNeighbour(dst: string, dev: Dev, proxy = false): Promise<Neighbour> {

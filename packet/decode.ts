@@ -31,7 +31,9 @@ export const DNS_PORTS: ReadonlySet<number> = new Set([53, 5353]);
  * import { decode } from "./decode.ts";
  * import { fromHex } from "../common/hex.ts";
  * const p = decode(fromHex("45000054 0c53 4000 4001 3054 7f000001 7f000001 0800 5810 0cab 0001"), "raw");
- * p.ipv4?.src; p.icmp?.type; p.truncated; // "127.0.0.1", 8, true
+ * p.ipv4?.src; // "127.0.0.1"
+ * p.icmp?.type; // 8
+ * p.truncated; // true
  * ```
  */
 export function decode(bytes: Uint8Array, linkType: LinkType = "raw"): DecodedPacket {

@@ -50,7 +50,9 @@ export const DNS_TYPE_NAMES: Readonly<Record<number, string>> = {
  * @example
  * ```ts
  * import { escapeByte } from "./dns.ts";
- * escapeByte(0x41); escapeByte(0x0a); escapeByte(0xe9); // "A", "^J", "M-i"
+ * escapeByte(0x41); // "A"
+ * escapeByte(0x0a); // "^J"
+ * escapeByte(0xe9); // "M-i"
  * ```
  */
 export function escapeByte(c: number): string {

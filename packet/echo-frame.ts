@@ -60,7 +60,8 @@ export interface FrameResponder {
  * const f = new Uint8Array(2048);
  * f.set(buildEthernet({ src: "02:aa:00:00:00:01", dst: "ff:ff:ff:ff:ff:ff", etherType: 0x0806 },
  *   buildArp({ operation: 1, senderMac: "02:aa:00:00:00:01", senderIp: "192.0.2.1", targetIp: "192.0.2.2" })));
- * echoReplyFrame(f, 42, { mac: Uint8Array.of(2, 0, 0, 0, 0, 1) }); // 42: "192.0.2.2 is-at 02:00:00:00:00:01"
+ * // the reply's length; f now holds "192.0.2.2 is-at 02:00:00:00:00:01":
+ * echoReplyFrame(f, 42, { mac: Uint8Array.of(2, 0, 0, 0, 0, 1) }); // 42
  * ```
  */
 export function echoReplyFrame(buf: Uint8Array, len: number, responder: FrameResponder): number {

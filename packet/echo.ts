@@ -57,7 +57,8 @@ export function echoReply(buf: Uint8Array, len: number): number {
  * import { buildEthernet, buildIcmpEcho } from "./build.ts";
  * const f = buildEthernet({ src: "02:00:00:00:00:02", dst: "02:00:00:00:00:01", etherType: 0x0800 },
  *   buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" }));
- * echoReplyAt(f, 14, f.length - 14); // 84: the IP part of f is now the reply
+ * // the reply's IP length; the IP part of f is now the reply:
+ * echoReplyAt(f, 14, f.length - 14); // 28
  * ```
  */
 export function echoReplyAt(buf: Uint8Array, off: number, len: number): number {

@@ -28,7 +28,9 @@ export const ICMP_TIME_EXCEEDED = 11;
  * import { decodeIcmp } from "./icmp.ts";
  * import { fromHex } from "../common/hex.ts";
  * const m = decodeIcmp(fromHex("0800f7fc 0001 0002"), 0, 8);
- * m.type; m.id; m.seq; // 8, 1, 2
+ * m.type; // 8
+ * m.id; // 1
+ * m.seq; // 2
  * ```
  */
 export function decodeIcmp(bytes: Uint8Array, off: number, len: number): IcmpMessage {

@@ -25,7 +25,8 @@ export const ICMPV6_ECHO_REPLY = 129;
  * import { decodeIcmpv6 } from "./icmpv6.ts";
  * import { fromHex } from "../common/hex.ts";
  * const m = decodeIcmpv6(fromHex("80000000 0001 0002"), 0, 8);
- * m.type; m.seq; // 128, 2
+ * m.type; // 128
+ * m.seq; // 2
  * ```
  */
 export function decodeIcmpv6(bytes: Uint8Array, off: number, len: number, notes: DecodeNotes = {}): Icmpv6Message {

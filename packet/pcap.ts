@@ -35,7 +35,9 @@ const MAGIC_NSEC = 0xa1b23c4d;
  * @example
  * ```ts
  * import { linkTypeOf } from "./pcap.ts";
- * linkTypeOf(101); linkTypeOf(1); linkTypeOf(105); // "raw", "ethernet", undefined
+ * linkTypeOf(101); // "raw"
+ * linkTypeOf(1); // "ethernet"
+ * linkTypeOf(105); // undefined
  * ```
  */
 export function linkTypeOf(n: number): LinkType | undefined {

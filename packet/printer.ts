@@ -123,6 +123,8 @@ export function asciiJson(v: unknown): string {
  * @example
  * ```ts
  * import { PacketPrinter } from "./printer.ts";
+ * import { buildIcmpEcho } from "./build.ts";
+ * const bytes = buildIcmpEcho({ src: "10.1.1.1", dst: "10.1.1.2" });
  * const p = new PacketPrinter({ hex: 1, link: false, nano: false, json: false });
  * p.text(bytes, 101, { sec: 1700000000, nsec: 0 }, bytes.length, "out");
  * // "22:13:20.000000 Out IP 10.1.1.1 > 10.1.1.2: ICMP echo request, ...\n\t0x0000:  4500 ..."

@@ -45,7 +45,8 @@ const OPTION_NAMES: Readonly<Record<number, string>> = {
  * import { decodeTcp } from "./tcp.ts";
  * import { fromHex } from "../common/hex.ts";
  * const t = decodeTcp(fromHex("b48e 0016 00000001 00000000 6002 faf0 0000 0000 020405b4"), 0, 24);
- * t.syn; t.options[0]; // true, { type: 2, name: "mss", length: 4, value: 1460 }
+ * t.syn; // true
+ * t.options[0]; // { type: 2, name: "mss", length: 4, value: 1460 }
  * ```
  */
 export function decodeTcp(bytes: Uint8Array, off: number, len: number, notes: DecodeNotes = {}): TcpHeader {

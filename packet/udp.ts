@@ -16,7 +16,8 @@ import type { DecodeNotes, UdpHeader } from "./types.ts";
  * import { decodeUdp } from "./udp.ts";
  * import { fromHex } from "../common/hex.ts";
  * const u = decodeUdp(fromHex("d2040035 000c 0000 68656c6f"), 0, 12);
- * u.dstPort; u.payloadLength; // 53, 4
+ * u.dstPort; // 53
+ * u.payloadLength; // 4
  * ```
  */
 export function decodeUdp(bytes: Uint8Array, off: number, len: number, notes: DecodeNotes = {}): UdpHeader {

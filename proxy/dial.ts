@@ -8,9 +8,10 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { TunkitError } from "../common/errors.ts";
 import type { ProxyUrl, Target } from "./url.ts";
+import { connectMarked } from "../ffi/tcp.ts";
 
 /** Why a proxied flow failed. */
-export type ProxyFailure = "unreachable" | "timeout" | "auth" | "refused" | "protocol";
+export type ProxyFailure = "unreachable" | "timeout" | "auth" | "refused" | "protocol" | "resources";
 
 /**
  * A proxy failed one flow: could not be reached, refused the credentials, refused the
@@ -31,9 +32,39 @@ export class ProxyError extends TunkitError {
   }
 }
 
+/**
+ * What the tunnel needs of a socket to the proxy: node:net's stream surface (a `net.Socket`, or
+ * a {@link MarkedConn} when SO_MARK / SO_BINDTODEVICE had to be set before connecting).
+ */
+export interface StreamSocket {
+  write(d: Uint8Array | string): boolean;
+  end(d?: Uint8Array | string): unknown;
+  destroy(err?: Error): unknown;
+  resetAndDestroy(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  on(ev: string, fn: (...a: any[]) => void): unknown;
+  once(ev: string, fn: (...a: any[]) => void): unknown;
+  off(ev: string, fn: (...a: any[]) => void): unknown;
+  removeAllListeners(ev?: string): unknown;
+  readonly writableEnded: boolean;
+  readonly remoteAddress?: string;
+  readonly localAddress?: string;
+}
+
+/** Socket options for the tunnel's own connections (see ffi/tcp.ts). */
+export interface DialSocketOptions {
+  /** SO_MARK: auto-route sends marked traffic by the main table, around the tun. */
+  mark?: number;
+  /** SO_BINDTODEVICE. */
+  device?: string;
+  /** The proxy's address to connect to (a resolved IP) when its URL names a host. */
+  address?: string;
+}
+
 /** A proxied TCP stream, handshake done: `head` holds bytes that arrived after the handshake. */
 export interface ProxyStream {
-  socket: net.Socket;
+  socket: StreamSocket;
   head: Uint8Array;
 }
 
@@ -42,6 +73,12 @@ export interface Dialer {
   readonly url: ProxyUrl;
   /** Opens a TCP stream to `target` through the proxy. */
   connect(target: Target, opts?: { timeoutMs?: number }): Promise<ProxyStream>;
+  /**
+   * Checks that the proxy answers its protocol (and takes the credentials), without opening a
+   * stream anywhere; resolves with the round trip in ms. Rejects with a {@link ProxyError}:
+   * "auth" when the credentials are refused, "unreachable"/"timeout"/"protocol" otherwise.
+   */
+  probe(opts?: { timeoutMs?: number }): Promise<number>;
 }
 
 /**
@@ -55,9 +92,18 @@ export interface Dialer {
  * s.destroy();
  * ```
  */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+export function connectTcp(host: string, port: number, timeoutMs: number, so?: DialSocketOptions): Promise<StreamSocket> {
+  const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  if (so && (so.mark || so.device)) {
+    const ip = so.address ?? host;
+    return connectMarked(ip, port, so, timeoutMs).catch((e: Error & { code?: string }) => {
+      if (e.code === "EMFILE" || e.code === "ENFILE") throw emfile(where, e.code);
+      if (e.code === "ETIMEDOUT") throw new ProxyError("timeout", `Proxy ${where} did not answer within ${timeoutMs} ms`);
+      if (e.code === "EPERM" || e.code === "ENODEV" || e.code === "EINVAL") throw new ProxyError("resources", `Cannot set up a socket to proxy ${where}: ${e.message}`, (e as { hint?: string }).hint);
+      throw new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`);
+    });
+  }
   return new Promise((resolve, reject) => {
-    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     const s = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
     const timer = setTimeout(() => {
       s.destroy();
@@ -71,9 +117,15 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
     s.once("error", (e: Error & { code?: string }) => {
       clearTimeout(timer);
       s.destroy();
-      reject(new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`));
+      if (e.code === "EMFILE" || e.code === "ENFILE") reject(emfile(where, e.code));
+      else reject(new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`));
     });
   });
+}
+
+function emfile(where: string, code: string): ProxyError {
+  const which = code === "EMFILE" ? "this process's open-files limit" : "the system's open-files limit";
+  return new ProxyError("resources", `Cannot open a socket to proxy ${where}: ${which} is reached (${code})`, "raise LimitNOFILE= (ulimit -n) or lower --max-sessions");
 }
 
 /**
@@ -92,7 +144,7 @@ export class HandshakeReader {
   private buf: Buffer = Buffer.alloc(0);
   private waiter: (() => void) | undefined;
   private ended: Error | undefined;
-  private readonly sock: net.Socket;
+  private readonly sock: StreamSocket;
   private readonly who: string;
   private readonly onData = (d: Buffer) => {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
@@ -108,7 +160,7 @@ export class HandshakeReader {
   };
 
   /** `initial`: bytes already read from the socket (a proxy handshake's leftovers). */
-  constructor(sock: net.Socket, who: string, initial?: Uint8Array) {
+  constructor(sock: StreamSocket, who: string, initial?: Uint8Array) {
     this.sock = sock;
     this.who = who;
     if (initial?.length) this.buf = Buffer.from(initial);
@@ -178,7 +230,7 @@ export class HandshakeReader {
  * // await withDeadline(sock, 5000, "proxy 192.0.2.2:1080", () => handshake(sock));
  * ```
  */
-export async function withDeadline<T>(sock: net.Socket, ms: number, who: string, fn: () => Promise<T>): Promise<T> {
+export async function withDeadline<T>(sock: StreamSocket, ms: number, who: string, fn: () => Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -208,9 +260,10 @@ export async function dialHandshake<T>(
   url: ProxyUrl,
   who: string,
   timeoutMs: number,
-  handshake: (r: HandshakeReader, sock: net.Socket) => Promise<T>,
-): Promise<{ sock: net.Socket; head: Uint8Array; result: T }> {
-  const sock = await connectTcp(url.host, url.port, timeoutMs);
+  handshake: (r: HandshakeReader, sock: StreamSocket) => Promise<T>,
+  so?: DialSocketOptions,
+): Promise<{ sock: StreamSocket; head: Uint8Array; result: T }> {
+  const sock = await connectTcp(url.host, url.port, timeoutMs, so);
   const r = new HandshakeReader(sock, who);
   try {
     const result = await withDeadline(sock, timeoutMs, who, () => handshake(r, sock));

@@ -416,3 +416,55 @@ export function answerFakeIp(msg: Uint8Array, pool: FakeIpPool, pool6?: FakeIp6P
   }
   return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR), query: q };
 }
+
+/**
+ * DNS over TCP framing (RFC 1035 4.2.2: a 2-byte length before each message), both ways:
+ * {@link DnsTcpFramer.push} collects stream bytes and returns the whole messages in them,
+ * {@link frameDnsTcp} prefixes a message with its length.
+ *
+ * @example
+ * ```ts
+ * import { DnsTcpFramer, frameDnsTcp } from "./dns.ts";
+ * const f = new DnsTcpFramer();
+ * const wire = frameDnsTcp(new Uint8Array([1, 2, 3]));
+ * f.push(wire.subarray(0, 2)); // []
+ * f.push(wire.subarray(2)); // [[1, 2, 3]] (one message: a Uint8Array)
+ * ```
+ */
+export class DnsTcpFramer {
+  private buf = new Uint8Array(0);
+
+  /** Adds stream bytes; returns the messages now complete (copies). */
+  push(d: Uint8Array): Uint8Array[] {
+    const all = new Uint8Array(this.buf.length + d.length);
+    all.set(this.buf);
+    all.set(d, this.buf.length);
+    const out: Uint8Array[] = [];
+    let p = 0;
+    while (all.length - p >= 2) {
+      const n = (all[p]! << 8) | all[p + 1]!;
+      if (all.length - p < 2 + n) break;
+      out.push(all.slice(p + 2, p + 2 + n));
+      p += 2 + n;
+    }
+    this.buf = all.slice(p);
+    return out;
+  }
+}
+
+/**
+ * `msg` with its 2-byte length in front (DNS over TCP).
+ *
+ * @example
+ * ```ts
+ * import { frameDnsTcp } from "./dns.ts";
+ * frameDnsTcp(new Uint8Array([7])); // Uint8Array [0, 1, 7]
+ * ```
+ */
+export function frameDnsTcp(msg: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + msg.length);
+  out[0] = msg.length >> 8;
+  out[1] = msg.length & 0xff;
+  out.set(msg, 2);
+  return out;
+}

@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { dialHandshake, type Dialer, ProxyError, type ProxyStream } from "./dial.ts";
+import { dialHandshake, type Dialer, type DialSocketOptions, ProxyError, type ProxyStream } from "./dial.ts";
 import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
 
 /**
@@ -19,11 +19,13 @@ import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
  */
 export function connectRequest(target: Target, url: ProxyUrl): string {
   const hp = formatTarget(target);
-  let s = `CONNECT ${hp} HTTP/1.1\r\nHost: ${hp}\r\n`;
-  if (url.username !== undefined) {
-    s += `Proxy-Authorization: Basic ${Buffer.from(`${url.username}:${url.password ?? ""}`).toString("base64")}\r\n`;
-  }
-  return s + "\r\n";
+  return `CONNECT ${hp} HTTP/1.1\r\nHost: ${hp}\r\n${authHeader(url)}\r\n`;
+}
+
+/** The Proxy-Authorization header line (with its CRLF) for a URL with credentials, else "". */
+function authHeader(url: ProxyUrl): string {
+  if (url.username === undefined) return "";
+  return `Proxy-Authorization: Basic ${Buffer.from(`${url.username}:${url.password ?? ""}`).toString("base64")}\r\n`;
 }
 
 /**
@@ -56,9 +58,36 @@ export class HttpConnectDialer implements Dialer {
   readonly url: ProxyUrl;
   private readonly who: string;
 
-  constructor(url: ProxyUrl) {
+  /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
+  readonly so: DialSocketOptions | undefined;
+
+  constructor(url: ProxyUrl, so?: DialSocketOptions) {
     this.url = url;
+    this.so = so;
     this.who = `HTTP proxy ${formatTarget(url)}`;
+  }
+
+  /**
+   * `OPTIONS * HTTP/1.1` with the credentials (see {@link Dialer.probe}): any HTTP answer but
+   * 407 means the proxy is there and takes them.
+   */
+  async probe(opts: { timeoutMs?: number } = {}): Promise<number> {
+    const t0 = performance.now();
+    const { sock } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
+      sock.write(`OPTIONS * HTTP/1.1\r\nHost: ${formatTarget(this.url)}\r\n${authHeader(this.url)}\r\n`);
+      const text = (await r.readUntil("\r\n", 16384)).toString("latin1");
+      const status = parseStatusLine(text.trimEnd());
+      if (!status) throw new ProxyError("protocol", `${this.who} did not answer with HTTP`);
+      if (status.code === 407) {
+        throw new ProxyError(
+          "auth",
+          `${this.who} wants proxy authentication: 407 ${status.reason}`.trimEnd(),
+          this.url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
+        );
+      }
+    }, this.so);
+    sock.destroy();
+    return performance.now() - t0;
   }
 
   async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
@@ -77,7 +106,7 @@ export class HttpConnectDialer implements Dialer {
       if (status.code < 200 || status.code > 299) {
         throw new ProxyError("refused", `${this.who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
       }
-    });
+    }, this.so);
     return { socket: sock, head };
   }
 }

@@ -10,11 +10,15 @@ import { TunkitError, UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import type { Rtnl } from "../netlink/rtnl.ts";
 import { isNetlinkErrno } from "../netlink/rtnl.ts";
-import { AF, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
+import { AF, RTNLGRP, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
+import type { Rule } from "../netlink/route/rule.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
+import { runtime } from "../ffi/libc.ts";
 import { TUN_F } from "../ffi/abi.ts";
-import { installAutoRoute, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE } from "./autoroute.ts";
+import { autoRuleWire, installAutoRoute, parseUidRange, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE, type UidRange } from "./autoroute.ts";
+import type { TunnelLog } from "./log.ts";
+import { ruleKey, TunnelRegistration } from "./registry.ts";
 import type { Dialer } from "./dial.ts";
 import { DEFAULT_FAKE_IP6_POOL, FakeIp6Pool, FakeIpPool } from "./dns.ts";
 import { HttpConnectDialer } from "./http-connect.ts";
@@ -49,6 +53,21 @@ export interface ProxyTunnelFlags {
   rulePriority?: number;
   connectTimeoutMs?: number;
   udpTimeoutMs?: number;
+  /** Close TCP flows idle this long in both directions (ms); 0: never. Default 300 s. */
+  tcpIdleTimeoutMs?: number;
+  /** Refuse new flows beyond this many at once (0: no limit). */
+  maxSessions?: number;
+  /**
+   * SO_MARK on the tunnel's own sockets; with auto-route a first rule sends marked traffic by
+   * main (default {@link DEFAULT_FWMARK} with auto-route).
+   */
+  fwmark?: number;
+  /** SO_BINDTODEVICE on the tunnel's own sockets. */
+  bindInterface?: string;
+  /** With auto-route: only these users' traffic enters the tun ("1000", "1000-1999"). */
+  includeUids?: readonly string[];
+  /** With auto-route: these users' traffic stays out. */
+  excludeUids?: readonly string[];
   /** Test impairment of the tun path (see TunnelOptions.impair). */
   impair?: { loss?: number; reorder?: number; seed?: number };
 }
@@ -65,11 +84,20 @@ export interface ProxyTunnelPlan {
   /** The IPv6 fake-ip pool (fake-ip mode); `pool6Explicit` when the flags named it. */
   pool6?: FakeIp6Pool;
   pool6Explicit?: boolean;
-  autoRoute?: { table: number; priority: number; exclude: string[] };
+  autoRoute?: { table: number; priority: number; exclude: string[]; includeUids: UidRange[]; excludeUids: UidRange[] };
   connectTimeoutMs: number;
   udpIdleMs: number;
+  tcpIdleMs: number;
+  maxSessions: number;
+  /** The mark on the tunnel's own sockets (0: none); `fwmarkExplicit` when the flags named it. */
+  fwmark: number;
+  fwmarkExplicit?: boolean;
+  bindInterface?: string;
   impair?: { loss?: number; reorder?: number; seed?: number };
 }
+
+/** The mark auto-route puts on tunkit's own sockets unless told otherwise ("T" for tunkit, 84). */
+export const DEFAULT_FWMARK = 0x54;
 
 /** Default MTU of a device created by the tunnel: fewer, larger segments through the rewrite. */
 export const DEFAULT_TUNNEL_MTU = 9000;
@@ -105,7 +133,14 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
     kind: f.kind, name: f.name, url, addresses, dns: dnsMode, pool,
     connectTimeoutMs: f.connectTimeoutMs ?? 10_000,
     udpIdleMs: f.udpTimeoutMs ?? 60_000,
+    tcpIdleMs: f.tcpIdleTimeoutMs ?? 300_000,
+    maxSessions: f.maxSessions ?? 0,
+    fwmark: f.fwmark ?? (f.autoRoute ? DEFAULT_FWMARK : 0),
+    fwmarkExplicit: f.fwmark !== undefined,
   };
+  if (f.bindInterface !== undefined) plan.bindInterface = checkIfName(f.bindInterface);
+  if (!(Number.isInteger(plan.fwmark) && plan.fwmark >= 0 && plan.fwmark <= 0xffffffff)) throw new UsageError(`Invalid fwmark "${plan.fwmark}": expected 1..0xffffffff`);
+  if (!(Number.isInteger(plan.maxSessions) && plan.maxSessions >= 0)) throw new UsageError(`Invalid max sessions "${plan.maxSessions}": expected 0 or more`);
   if (pool6) {
     plan.pool6 = pool6;
     plan.pool6Explicit = f.fakeIp6Pool !== undefined;
@@ -116,12 +151,17 @@ export function planProxyTunnel(f: ProxyTunnelFlags): ProxyTunnelPlan {
     const p = parsePrefix(c);
     return `${formatAddr(p.bytes)}/${p.len}`;
   });
-  if (!f.autoRoute && (exclude.length || f.table !== undefined || f.rulePriority !== undefined)) {
-    throw new UsageError("Options --exclude, --table and --rule-priority need --auto-route");
+  const includeUids = (f.includeUids ?? []).map(parseUidRange);
+  const excludeUids = (f.excludeUids ?? []).map(parseUidRange);
+  if (!f.autoRoute && (exclude.length || f.table !== undefined || f.rulePriority !== undefined || includeUids.length || excludeUids.length)) {
+    throw new UsageError("Options --exclude, --table, --rule-priority, --include-uid and --exclude-uid need --auto-route");
   }
   if (f.autoRoute) {
-    plan.autoRoute = { table: f.table ?? AUTO_ROUTE_TABLE, priority: f.rulePriority ?? AUTO_ROUTE_PRIORITY, exclude };
-    planAutoRoute({ dev: f.name, families: [4, 6], proxy: [], exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+    plan.autoRoute = { table: f.table ?? AUTO_ROUTE_TABLE, priority: f.rulePriority ?? AUTO_ROUTE_PRIORITY, exclude, includeUids, excludeUids };
+    planAutoRoute({
+      dev: f.name, families: [4, 6], proxy: [], proxyPort: url.port, exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority,
+      fwmark: plan.fwmark || undefined, includeUids, excludeUids,
+    });
   }
   return plan;
 }
@@ -171,6 +211,38 @@ export function fakePeerFor(address: string, prefixLen: number): { peer: string;
   return { peer: formatAddr(prev), covered: inPrefix(prev) && !hostAll(prev, false) };
 }
 
+/**
+ * Watches the rule groups; calls `onGone` once when a rule whose {@link ruleKey} is in `keys` is
+ * deleted (or, after a monitor overrun, is missing). Returns the function that stops watching —
+ * call it before removing the rules yourself.
+ */
+function watchRules(nl: Rtnl, keys: Set<string>, onGone: (r: Rule) => void): () => Promise<void> {
+  const it = nl.monitor({ groups: [RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE] });
+  let stopped = false;
+  void (async () => {
+    try {
+      for await (const ev of it) {
+        if (stopped) return;
+        if (ev.kind === "rule" && ev.action === "del" && keys.has(ruleKey(ev.value))) return onGone(ev.value);
+        if (ev.kind === "overrun") {
+          const have = new Set<string>();
+          for (const family of [AF.INET, AF.INET6]) for (const r of await nl.listRules(family)) have.add(ruleKey(r));
+          for (const k of keys) if (!have.has(k) && !stopped) return onGone({ priority: Number(k.split("|")[1]) } as Rule);
+        }
+      }
+    } catch {
+      /* the monitor socket closed: stopping */
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await it.return?.();
+  };
+}
+
+/** See {@link RunningTunnel.families}. */
+export type FamilyPolicy = "proxied" | "blocked" | "off";
+
 /** A started tunnel and how to stop it. */
 export interface RunningTunnel {
   tunnel: Tunnel;
@@ -183,6 +255,18 @@ export interface RunningTunnel {
   fakeIp6?: string;
   /** The proxy addresses (resolved). */
   proxyAddresses: string[];
+  /**
+   * What happens to each family while the tunnel runs: "proxied" (the tun carries it),
+   * "blocked" (auto-route without an address of that family on the tun: unreachable, never
+   * around the proxy), "off" (no address and no auto-route: tunkit routes none of it).
+   */
+  families: { ipv4: FamilyPolicy; ipv6: FamilyPolicy };
+  /** The dialer the tunnel uses (for health probes). */
+  dialer: Dialer;
+  /** Settles with the error that ended the tunnel from within (device deleted): see Tunnel.fatal. */
+  fatal: Promise<Error>;
+  /** Why the tunnel could not be recorded for `tunkit cleanup` (undefined when it was). */
+  registryError?: string;
   /** One line describing the tunnel. */
   describe: string;
   /** Stops the tunnel and removes what start added (rules, routes, addresses, the device). Idempotent. */
@@ -202,7 +286,7 @@ export interface RunningTunnel {
  * await run.stop();
  * ```
  */
-export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl; onError?: (line: string) => void }): Promise<RunningTunnel> {
+export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl; onError?: (line: string) => void; log?: TunnelLog }): Promise<RunningTunnel> {
   const nl = opts.rtnl;
   const undo: Array<() => Promise<void> | void> = [];
   const runUndo = async () => {
@@ -214,6 +298,8 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       }
     }
   };
+  let rulesGone: (e: Error) => void = () => {};
+  const gone = new Promise<Error>((r) => (rulesGone = r));
   try {
     // The proxy's own addresses, for the auto-route exclusion (and to fail early on a bad name).
     let proxyAddresses: string[];
@@ -288,29 +374,56 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
         if (!isNetlinkErrno(e, "EEXIST")) throw e;
       }
     }
-    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url) : new HttpConnectDialer(plan.url);
+    // The tunnel's own connections carry the mark (and leave by --bind-interface) from their SYN on.
+    // (Under Deno, which cannot adopt such a socket, the default mark is left off: the proxy's
+    // own exclusion rule keeps its traffic out of the tun; an explicit --fwmark is refused there.)
+    const mark = plan.fwmark && (runtime === "bun" || plan.fwmarkExplicit) ? plan.fwmark : undefined;
+    const so = mark || plan.bindInterface ? { mark, device: plan.bindInterface, address: proxyAddresses[0] } : undefined;
+    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url, so) : new HttpConnectDialer(plan.url, so);
     const tunnel = new Tunnel({
       tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
-      connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, impair: plan.impair,
+      connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, log: opts.log, impair: plan.impair,
+      tcpIdleMs: plan.tcpIdleMs, maxSessions: plan.maxSessions,
     });
     await tunnel.start();
     undo.push(() => tunnel.stop());
+    const routed = [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])];
+    const blocked = plan.autoRoute ? ([4, 6] as const).filter((f) => !routed.includes(f)) : [];
+    let rules: string[] = [];
     if (plan.autoRoute) {
-      const families = [...(v4 ? [4 as const] : []), ...(v6 ? [6 as const] : [])];
-      const ar = planAutoRoute({ dev: plan.name, families, proxy: proxyAddresses, exclude: plan.autoRoute.exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority });
+      const ar = planAutoRoute({
+        dev: plan.name, families: routed, block: blocked, proxy: proxyAddresses, proxyPort: plan.url.port,
+        exclude: plan.autoRoute.exclude, table: plan.autoRoute.table, priority: plan.autoRoute.priority,
+        fwmark: plan.fwmark || undefined, includeUids: plan.autoRoute.includeUids, excludeUids: plan.autoRoute.excludeUids,
+      });
       const undoRoute = await installAutoRoute(nl, ar);
       undo.push(undoRoute);
+      rules = ar.rules.map((r) => ruleKey(autoRuleWire(r)));
+      // Someone else deleting a rule (a network manager, an old cleanup) would let traffic
+      // around the tunnel: that is fatal, the service manager restarts us with the rules.
+      const stopWatch = watchRules(nl, new Set(rules), (gone) => rulesGone(new TunkitError(
+        `A rule of the tunnel was deleted by someone else (pref ${gone.priority ?? "?"}): traffic could go around the proxy, so the tunnel stops`,
+        "find what flushes policy rules (a network manager?); a service manager restarts the tunnel with its rules",
+      )));
+      undo.push(stopWatch);
     }
+    // Recorded for `tunkit cleanup`, which then leaves these rules and the device's routes alone.
+    const reg = new TunnelRegistration({ kind: plan.kind, name: plan.name, ifindex: index, rules });
+    const registryError = reg.write();
+    undo.push(() => reg.remove());
+    const policy = (fam: 4 | 6, has: unknown): FamilyPolicy => (has ? "proxied" : blocked.includes(fam) ? "blocked" : "off");
+    const families = { ipv4: policy(4, v4), ipv6: policy(6, v6) };
     const parts = [
       `${plan.name}: ${plan.kind === "socks" ? "tun2socks" : "tun2http"} via ${redactProxyUrl(plan.url)}`,
       [v4 && `${v4.address}`, v6 && `${v6.address}`].filter(Boolean).join(", "),
       plan.kind === "socks" ? "tcp+udp" : "tcp (udp refused)",
       plan.dns ? `dns ${plan.dns}${plan.pool ? ` ${plan.pool.cidr}` : ""}${pool6 ? ` ${pool6.cidr}` : ""}` : "",
-      plan.autoRoute ? `auto-route table ${plan.autoRoute.table}` : "",
+      plan.autoRoute ? `auto-route table ${plan.autoRoute.table}, dns hijacked` : "",
+      `ipv4 ${families.ipv4}, ipv6 ${families.ipv6}`,
     ].filter(Boolean);
     let stopped: Promise<void> | undefined;
     return {
-      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, describe: parts.join(", "),
+      tunnel, device, created: !exists, v4, v6, fakeIp6: pool6?.cidr, proxyAddresses, families, dialer, fatal: Promise.race([tunnel.fatal, gone]), registryError, describe: parts.join(", "),
       stop: () => (stopped ??= runUndo()),
     };
   } catch (e) {

@@ -8,7 +8,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import ipaddr from "ipaddr.js";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
-import { dialHandshake, type Dialer, HandshakeReader, ProxyError, type ProxyStream } from "./dial.ts";
+import { dialHandshake, type Dialer, type DialSocketOptions, HandshakeReader, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
 import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
 
 /** SOCKS5 commands. */
@@ -125,7 +125,7 @@ export function decodeSocksUdp(b: Uint8Array): { target: Target; data: Uint8Arra
 /**
  * Does the SOCKS5 greeting and authentication on a connected socket.
  */
-async function negotiate(r: HandshakeReader, sock: net.Socket, url: ProxyUrl, who: string): Promise<void> {
+async function negotiate(r: HandshakeReader, sock: StreamSocket, url: ProxyUrl, who: string): Promise<void> {
   const auth = url.username !== undefined;
   sock.write(Uint8Array.from(auth ? [5, 2, 0, 2] : [5, 1, 0]));
   const [ver, method] = await r.read(2);
@@ -143,13 +143,13 @@ async function negotiate(r: HandshakeReader, sock: net.Socket, url: ProxyUrl, wh
     const p = new TextEncoder().encode(url.password ?? "");
     sock.write(Uint8Array.from([1, u.length, ...u, p.length, ...p]));
     const [, status] = await r.read(2);
-    if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`);
+    if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`, "check the user name and password in the proxy URL (socks5://user:pass@host:port)");
   } else if (method !== 0) {
     throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
   }
 }
 
-async function request(r: HandshakeReader, sock: net.Socket, cmd: number, t: Target, who: string): Promise<Target> {
+async function request(r: HandshakeReader, sock: StreamSocket, cmd: number, t: Target, who: string): Promise<Target> {
   sock.write(Uint8Array.from([5, cmd, 0, ...encodeSocksAddress(t)]));
   const head = await r.read(4);
   if (head[0] !== 5) throw new ProxyError("protocol", `${who} sent a reply of version ${head[0]}`);
@@ -169,7 +169,7 @@ async function request(r: HandshakeReader, sock: net.Socket, cmd: number, t: Tar
 
 /** A UDP association: keep `control` open while relaying; datagrams go to `relay`. */
 export interface SocksAssociation {
-  control: net.Socket;
+  control: StreamSocket;
   relay: Target;
 }
 
@@ -188,8 +188,12 @@ export class Socks5Dialer implements Dialer {
   readonly url: ProxyUrl;
   private readonly who: string;
 
-  constructor(url: ProxyUrl) {
+  /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
+  readonly so: DialSocketOptions | undefined;
+
+  constructor(url: ProxyUrl, so?: DialSocketOptions) {
     this.url = url;
+    this.so = so;
     this.who = `SOCKS5 proxy ${formatTarget(url)}`;
   }
 
@@ -198,8 +202,16 @@ export class Socks5Dialer implements Dialer {
     const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
       await negotiate(r, sock, this.url, this.who);
       await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
-    });
+    }, this.so);
     return { socket: sock, head };
+  }
+
+  /** Greeting and authentication only (see {@link Dialer.probe}). */
+  async probe(opts: { timeoutMs?: number } = {}): Promise<number> {
+    const t0 = performance.now();
+    const { sock } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, (r, sock) => negotiate(r, sock, this.url, this.who), this.so);
+    sock.destroy();
+    return performance.now() - t0;
   }
 
   /**
@@ -211,7 +223,7 @@ export class Socks5Dialer implements Dialer {
       await negotiate(r, sock, this.url, this.who);
       const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
       return request(r, sock, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, this.who);
-    });
+    }, this.so);
     if (relay.host === "0.0.0.0" || relay.host === "::") relay.host = sock.remoteAddress ?? this.url.host;
     return { control: sock, relay };
   }

@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Upper bounds (seconds) of the proxy handshake latency histogram. */
+export const HANDSHAKE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** A snapshot of the counters (what `--json` prints). */
 export interface TunnelStatsJson {
   tcp: { total: number; active: number; failed: number };
@@ -50,6 +53,34 @@ export class TunnelStats {
   resets = 0;
   unreachable = 0;
   errors = 0;
+  /** Errors by kind ("proxy-unreachable", "proxy-refused", "tun-write", "emfile", …). */
+  readonly errorsByKind = new Map<string, number>();
+  /** Flows the far end (or the proxy) reset: normal, counted, not an error. */
+  farResets = 0;
+  /** Flows refused by --max-sessions. */
+  sessionLimit = 0;
+  /** TCP flows closed by the idle timeout. */
+  idleClosed = 0;
+  /** Proxy handshake latency (connect + negotiation), cumulative counts per bucket of {@link HANDSHAKE_BUCKETS}. */
+  readonly handshakeBuckets = new Float64Array(HANDSHAKE_BUCKETS.length + 1);
+  handshakeSum = 0;
+  handshakeCount = 0;
+
+  /** Counts an error of `kind`. */
+  countError(kind: string): void {
+    this.errors++;
+    this.errorsByKind.set(kind, (this.errorsByKind.get(kind) ?? 0) + 1);
+  }
+
+  /** Records one proxy handshake of `ms`. */
+  observeHandshake(ms: number): void {
+    const s = ms / 1000;
+    let i = 0;
+    while (i < HANDSHAKE_BUCKETS.length && s > HANDSHAKE_BUCKETS[i]!) i++;
+    this.handshakeBuckets[i]!++;
+    this.handshakeSum += s;
+    this.handshakeCount++;
+  }
 
   toJSON(): TunnelStatsJson {
     return {

@@ -75,7 +75,9 @@ export interface PacketView {
  * import { buildUdp } from "../packet/build.ts";
  * const v = {} as PacketView;
  * const p = buildUdp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 1, dstPort: 53 });
- * viewPacket(p, p.length, v); // true; v.proto === 17, v.l4 === 20
+ * viewPacket(p, p.length, v); // true
+ * v.proto; // 17
+ * v.l4; // 20
  * ```
  */
 export function viewPacket(b: Uint8Array, len: number, out: PacketView): boolean {
@@ -204,9 +206,20 @@ export function rewriteInPlace(
 export class TcpRedirect {
   readonly table: FlowTable;
   readonly addrs: RedirectAddresses;
-  /** Listener port for IPv4 / IPv6 (0: family not redirected). */
-  port4: number;
-  port6: number;
+  /**
+   * Listener ports for IPv4 / IPv6 (empty: family not redirected). A flow's NAT identity is its
+   * id (the fake peer's port) and one of these listeners ({@link listener}): an id whose
+   * connection ended in TIME_WAIT on one listener ({@link coolDown}) is reused with another at
+   * once, so the NAT does not cap sustained new connections at ids / TIME_WAIT.
+   */
+  ports4: number[] = [];
+  ports6: number[] = [];
+  /** Per id: the index of its listener. */
+  readonly listener = new Uint8Array(65536);
+  /** Per (id, listener): until when (ms) that pair must not be reused (TIME_WAIT on our side). */
+  private cool = new Float64Array(0);
+  /** Port -> 1 + listener index, for the listener side's check. */
+  private readonly byPort = new Uint8Array(65536);
   /** The last packet's layout (valid after {@link process} returned anything but DROP). */
   readonly view: PacketView = { version: 4, proto: 0, l4: 0, end: 0, srcOff: 0, dstOff: 0, fragment: false };
   /** The flow of the last WRITE/NEW verdict. */
@@ -215,15 +228,52 @@ export class TcpRedirect {
   dropped = 0;
   private readonly scratch = new Uint8Array(32);
 
-  constructor(addrs: RedirectAddresses, opts: { port4?: number; port6?: number; table?: FlowTable } = {}) {
+  constructor(addrs: RedirectAddresses, opts: { port4?: number | number[]; port6?: number | number[]; table?: FlowTable } = {}) {
     if (!!addrs.tun4 !== !!addrs.fake4 || !!addrs.tun6 !== !!addrs.fake6) {
       throw new UsageError("Invalid redirect addresses: tun and fake address go in pairs per family");
     }
     this.addrs = addrs;
-    this.port4 = opts.port4 ?? 0;
-    this.port6 = opts.port6 ?? 0;
+    const list = (p: number | number[] | undefined) => (p === undefined ? [] : Array.isArray(p) ? p : p ? [p] : []);
+    this.setPorts(list(opts.port4), list(opts.port6));
     // Ports below 10000 stay free for whatever the kernel may want on the fake peer.
     this.table = opts.table ?? new FlowTable(10000, 65535);
+  }
+
+  /** The first listener port per family (0: none). */
+  get port4(): number {
+    return this.ports4[0] ?? 0;
+  }
+  get port6(): number {
+    return this.ports6[0] ?? 0;
+  }
+
+  /** Sets the listener ports (at most 255 per family; the same count for both when both are set). */
+  setPorts(v4: number[], v6: number[]): void {
+    if (v4.length > 255 || v6.length > 255) throw new UsageError("Invalid listener count: at most 255 per family");
+    this.byPort.fill(0);
+    v4.forEach((p, i) => (this.byPort[p] = i + 1));
+    v6.forEach((p, i) => (this.byPort[p] = i + 1));
+    this.ports4 = v4;
+    this.ports6 = v6;
+    const m = Math.max(v4.length, v6.length, 1);
+    if (this.cool.length !== 65536 * m) this.cool = new Float64Array(65536 * m);
+  }
+
+  /** Marks flow `id` as having closed actively on our side: its (id, listener) pair sits out TIME_WAIT (`ms`). */
+  coolDown(id: number, now: number, ms = 60_000): void {
+    const m = this.cool.length >>> 16;
+    this.cool[id * m + this.listener[id]!] = now + ms;
+  }
+
+  /** A listener of `count` for `id` whose TIME_WAIT is over, or -1. */
+  private pickListener(id: number, count: number, now: number): number {
+    const m = this.cool.length >>> 16;
+    const start = id % count; // spread ids over the listeners
+    for (let k = 0; k < count; k++) {
+      const j = (start + k) % count;
+      if (this.cool[id * m + j]! <= now) return j;
+    }
+    return -1;
   }
 
   /**
@@ -245,8 +295,8 @@ export class TcpRedirect {
     const four = v.version === 4;
     const tun = four ? this.addrs.tun4 : this.addrs.tun6;
     const fake = four ? this.addrs.fake4 : this.addrs.fake6;
-    const port = four ? this.port4 : this.port6;
-    if (!tun || !fake || port === 0) return VERDICT.OTHER;
+    const ports = four ? this.ports4 : this.ports6;
+    if (!tun || !fake || ports.length === 0) return VERDICT.OTHER;
     const n = four ? 4 : 16;
     const l4 = v.l4;
     const sport = (b[l4]! << 8) | b[l4 + 1]!;
@@ -254,10 +304,11 @@ export class TcpRedirect {
     const flags = b[l4 + 13]!;
     const t = this.table;
     // The listener's side: T:L -> F:id goes back to the client as D:dp -> S:sp.
-    if (sport === port && equalAt(b, v.dstOff, fake, n) && equalAt(b, v.srcOff, tun, n)) {
+    const li = this.byPort[sport]!;
+    if (li !== 0 && ports[li - 1] === sport && equalAt(b, v.dstOff, fake, n) && equalAt(b, v.srcOff, tun, n)) {
       const id = dport;
       const st = t.state[id]!;
-      if (t.family[id] !== v.version || st === FLOW.FREE || st === FLOW.CONNECTING) return VERDICT.DROP;
+      if (t.family[id] !== v.version || st === FLOW.FREE || st === FLOW.CONNECTING || this.listener[id] !== li - 1) return VERDICT.DROP;
       rewriteInPlace(b, v, t.dst, id * 16, t.dport[id]!, t.src, id * 16, t.sport[id]!, this.scratch, partial);
       this.lastId = id;
       return VERDICT.WRITE;
@@ -278,11 +329,23 @@ export class TcpRedirect {
     }
     if (id < 0) {
       if (!syn) return flags & TCP_RST ? VERDICT.DROP : VERDICT.RESET;
-      id = t.insert(v.version, b, v.srcOff, v.dstOff, sport, dport, now);
+      // A free id, with a listener whose (id, listener) pair is out of TIME_WAIT; ids come round
+      // robin, so a few tries find one unless every pair is cooling.
+      for (let tries = 0; tries < 8; tries++) {
+        id = t.insert(v.version, b, v.srcOff, v.dstOff, sport, dport, now);
+        if (id < 0) return VERDICT.RESET;
+        const j = this.pickListener(id, ports.length, now);
+        if (j >= 0) {
+          this.listener[id] = j;
+          break;
+        }
+        t.remove(id);
+        id = -1;
+      }
       if (id < 0) return VERDICT.RESET;
       verdict = VERDICT.NEW;
     }
-    rewriteInPlace(b, v, fake, 0, id, tun, 0, port, this.scratch, partial);
+    rewriteInPlace(b, v, fake, 0, id, tun, 0, ports[this.listener[id]!]!, this.scratch, partial);
     this.lastId = id;
     return verdict;
   }
@@ -330,7 +393,9 @@ export function tcpResetFor(b: Uint8Array, len: number): Uint8Array | undefined 
  * import { icmpUnreachableFor } from "./tcp-redirect.ts";
  * import { buildUdp } from "../packet/build.ts";
  * const d = buildUdp({ src: "192.0.2.1", dst: "198.51.100.7", srcPort: 5000, dstPort: 7 });
- * icmpUnreachableFor(d, d.length, "prohibited")![20]; // 3 (type), code 13 follows
+ * const u = icmpUnreachableFor(d, d.length, "prohibited")!;
+ * u[20]; // 3
+ * u[21]; // 13
  * ```
  */
 export function icmpUnreachableFor(b: Uint8Array, len: number, reason: "prohibited" | "host" | "port"): Uint8Array | undefined {

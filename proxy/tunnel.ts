@@ -12,13 +12,15 @@
  * @module
  */
 import net from "node:net";
-import { UsageError } from "../common/errors.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import type { TunnelLog } from "./log.ts";
+import { TunkitError, UsageError } from "../common/errors.ts";
 import { buildTcp } from "../packet/build.ts";
 import { parseIp } from "../common/addr.ts";
 import { mulberry32 } from "../common/prng.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
-import type { FakeIp6Pool, FakeIpPool } from "./dns.ts";
+import { answerFakeIp, DnsTcpFramer, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FLOW } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
@@ -60,8 +62,18 @@ export interface TunnelOptions {
    * header and all, and the kernel's TCP takes them whole (no segmenting, no checksumming).
    */
   vnetHdr?: number;
-  /** Called with one line per failed flow. */
+  /** Called with one line per failed flow (when no `log` is given). */
   onError?: (line: string) => void;
+  /** Leveled, rate-limited lines: errors by kind, per-flow lines at debug. Wins over onError. */
+  log?: TunnelLog;
+  /** Close a TCP flow idle this long in both directions (ms); 0: never. Default 300 s (hev's too). */
+  tcpIdleMs?: number;
+  /**
+   * Refuse new flows (TCP RST, ICMP for UDP) beyond this many at once; 0: no limit of its own.
+   * Whatever it is, flows are also refused before the open-files limit is reached (each TCP
+   * flow holds 2 fds), so the kernel never queues a connection that accept() cannot take.
+   */
+  maxSessions?: number;
   /**
    * For tests only: drop this fraction (0..1) of the packets read from the tun and hold back
    * this fraction so they are written after the next one (reordering). Seeded, reproducible.
@@ -75,6 +87,11 @@ interface TcpFlow {
   target: Target;
   /** The rewritten SYN, written into the tun once the proxy connected. */
   syn: Uint8Array;
+  /** When the SYN came (ms, the tunnel's clock), and the last data either way. */
+  t0: number;
+  last: number;
+  up: number;
+  down: number;
   proxy?: ProxyStream;
   socket?: net.Socket;
   srcText: string;
@@ -82,12 +99,45 @@ interface TcpFlow {
   dstText: string;
   dport: number;
   seq: number;
+  /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
+  local?: boolean;
+  /** Who sent the first FIN on the tun side: true the client (our side closes passively), false us. */
+  clientFin?: boolean;
 }
 
-/** How long a finished flow keeps its NAT port (its last segments, TIME_WAIT). */
-const LINGER_MS = 60_000;
+/**
+ * How long a finished flow keeps its NAT entry (its last segments: the final ACK or FIN). Its
+ * (id, listener) pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the
+ * id itself is free again after this.
+ */
+const LINGER_MS = 2_000;
+/** TIME_WAIT of our side (Linux: 60 s) when it closed first; a passive close waits a little for lost ACKs. */
+const TIME_WAIT_MS = 60_000;
+const PASSIVE_COOL_MS = 5_000;
+/** Listeners per family: an (id, listener) pair in TIME_WAIT leaves the id usable with the others. */
+const LISTENERS = 4;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
+/** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
+const FD_HEADROOM = 8;
+
+function openFds(): number {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return 64;
+  }
+}
+
+/** RLIMIT_NOFILE's soft limit, from /proc/self/limits (65536 when unknown). */
+function openFilesLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m && m[1] !== "unlimited" ? Number(m[1]) : 1 << 20;
+  } catch {
+    return 65536;
+  }
+}
 
 function bytesOf(addr: string): Uint8Array {
   return parseIp(addr);
@@ -122,7 +172,18 @@ export class Tunnel {
   private readonly fake4: string | undefined;
   private readonly fake6: string | undefined;
   private readonly rand: (() => number) | undefined;
+  /** RLIMIT_NOFILE (soft) at start. */
+  private readonly fdLimit = openFilesLimit();
+  /** Fds kept for everything but flows: those open once the tunnel runs, plus some headroom. */
+  private fdReserve = 64;
   private held: Uint8Array | undefined;
+  private fatalResolve: ((e: Error) => void) | undefined;
+  /**
+   * Settles (never rejects) with the error that ended the tunnel from within — the tun device
+   * deleted (`DeviceClosedError` "deleted"), a read error — and never when {@link stop} ends it.
+   * A service stops on it, removes its rules and exits non-zero.
+   */
+  readonly fatal: Promise<Error> = new Promise((r) => (this.fatalResolve = r));
   /** vnet_hdr size (0: none). */
   private readonly hdr: number;
   /** The packet after the vnet header, for the last buffer seen (the tun's reused one). */
@@ -151,7 +212,8 @@ export class Tunnel {
       {
         writePacket: (p) => this.writeBare(p),
         stats: this.stats,
-        error: (l) => this.error(l),
+        error: (l, kind) => this.error(l, kind),
+        admit: () => this.admit(),
         now: () => this.clock,
       },
       {
@@ -175,26 +237,38 @@ export class Tunnel {
 
   /** Binds the listeners and starts reading the tun. */
   async start(): Promise<void> {
+    const ports: Record<4 | 6, number[]> = { 4: [], 6: [] };
     for (const [fam, f] of [[4, this.opts.v4], [6, this.opts.v6]] as const) {
       if (!f) continue;
-      const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s));
-      await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {
-          srv.off("error", reject);
-          resolve();
+      for (let i = 0; i < LISTENERS; i++) {
+        const j = i;
+        const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s, j));
+        await new Promise<void>((resolve, reject) => {
+          srv.once("error", reject);
+          srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {
+            srv.off("error", reject);
+            resolve();
+          });
         });
-      });
-      srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`));
-      const port = (srv.address() as net.AddressInfo).port;
-      if (fam === 4) this.redirect.port4 = port;
-      else this.redirect.port6 = port;
-      this.servers.push(srv);
+        srv.on("error", (e) => this.error(`listener ${f.address}: ${e.message}`, "listener"));
+        ports[fam].push((srv.address() as net.AddressInfo).port);
+        this.servers.push(srv);
+      }
     }
+    this.redirect.setPorts(ports[4], ports[6]);
+    this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
     this.loop = this.opts.tun.listen((b, n) => this.onPacket(b, n), { signal: this.abort.signal });
-    this.loop.catch((e) => this.error(`tun read: ${(e as Error).message}`));
+    this.loop.then(
+      () => {
+        // listen() returns quietly when its fd was closed under it: outside stop() that is fatal too.
+        if (!this.abort.signal.aborted) this.fatalResolve?.(new TunkitError(`Device "${this.opts.tun.name}" was closed under the tunnel`));
+      },
+      (e: Error) => {
+        if (!this.abort.signal.aborted) this.fatalResolve?.(e);
+      },
+    );
   }
 
   /** Stops reading, closes the listeners and every flow. Idempotent. */
@@ -211,9 +285,36 @@ export class Tunnel {
     await this.loop?.catch(() => {});
   }
 
-  private error(line: string): void {
-    this.stats.errors++;
-    this.opts.onError?.(line);
+  private error(line: string, kind = "other"): void {
+    this.stats.countError(kind);
+    if (this.opts.log) this.opts.log.error(kind, line);
+    else this.opts.onError?.(line);
+  }
+
+  private debug(line: string): void {
+    this.opts.log?.debug(line);
+  }
+
+  /** Flows open now (TCP and UDP). */
+  get sessions(): number {
+    return this.stats.tcpActive + this.stats.udpActive;
+  }
+
+  /** Whether one more flow may open: --max-sessions, and 2 fds per flow below the open-files limit. */
+  private admit(): boolean {
+    const max = this.opts.maxSessions ?? 0;
+    const n = this.sessions;
+    if (max > 0 && n + 1 > max) {
+      this.stats.sessionLimit++;
+      this.opts.log?.warn("limit", `--max-sessions ${max} reached: new flows are refused until some close`);
+      return false;
+    }
+    if ((n + 1) * 2 + this.fdReserve > this.fdLimit) {
+      this.stats.sessionLimit++;
+      this.error(`the open-files limit (${this.fdLimit}) allows no more flows: new flows are refused until some close (raise LimitNOFILE= / ulimit -n, or set --max-sessions)`, "emfile");
+      return false;
+    }
+    return true;
   }
 
   private write(b: Uint8Array, len: number): void {
@@ -222,7 +323,7 @@ export class Tunnel {
       this.stats.packetsOut++;
     } catch (e) {
       this.stats.dropped++;
-      if (!this.abort.signal.aborted) this.error(`tun write: ${(e as Error).message}`);
+      if (!this.abort.signal.aborted) this.error(`tun write: ${(e as Error).message}`, "tun-write");
     }
   }
 
@@ -328,11 +429,24 @@ export class Tunnel {
     let target: Target = { host: dstText, port: dport };
     const flow: TcpFlow = {
       id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
-      srcText, sport: t.sport[id]!, dstText, dport, seq,
+      srcText, sport: t.sport[id]!, dstText, dport, seq, t0: this.clock, last: this.clock, up: 0, down: 0,
     };
+    const admitted = this.admit();
     this.flows[id] = flow;
     this.stats.tcpTotal++;
     this.stats.tcpActive++;
+    if (!admitted) {
+      this.failFlow(flow, "refused: session limit", true);
+      return;
+    }
+    if (dport === 53 && this.opts.dns === "fake-ip" && this.opts.pool) {
+      // DNS over TCP is answered here like DNS over UDP: the query never leaves.
+      flow.local = true;
+      t.state[id] = FLOW.READY;
+      t.stamp[id] = this.clock;
+      this.write(flow.syn, flow.syn.length);
+      return;
+    }
     const pool = fam === 4 ? this.opts.pool : this.opts.pool6;
     if (pool && pool.containsAt(t.dst, id * 16)) {
       const name = pool.nameFor(dstText);
@@ -342,29 +456,34 @@ export class Tunnel {
       }
       target = flow.target = { host: name, port: dport };
     }
+    const dialStart = performance.now();
     this.opts.dialer.connect(target, { timeoutMs: this.opts.connectTimeoutMs }).then(
       (ps) => {
         if (this.flows[id] !== flow || this.abort.signal.aborted) {
           ps.socket.destroy();
           return;
         }
+        const ms = performance.now() - dialStart;
+        this.stats.observeHandshake(ms);
+        if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connected in ${ms.toFixed(1)} ms`);
         flow.proxy = ps;
         ps.socket.on("error", () => {}); // until piped
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
         this.write(flow.syn, flow.syn.length);
       },
-      (e: Error) => {
+      (e: Error & { reason?: string }) => {
         if (this.flows[id] !== flow) return;
-        this.failFlow(flow, e.message);
+        this.failFlow(flow, e.message, false, e.reason ? `proxy-${e.reason}` : "proxy");
       },
     );
   }
 
-  /** Reports a failed flow, answers its SYN with a RST, frees it. */
-  private failFlow(flow: TcpFlow, why: string): void {
+  /** Reports a failed flow (unless `quiet`: already reported), answers its SYN with a RST, frees it. */
+  private failFlow(flow: TcpFlow, why: string, quiet = false, kind = "proxy"): void {
     this.stats.tcpFailed++;
-    this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: failed: ${why}`);
+    if (!quiet) this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: failed: ${why}`, kind);
+    else if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: ${why}`);
     const rst = buildTcp({
       src: flow.dstText, dst: flow.srcText, srcPort: flow.dport, dstPort: flow.sport, seq: 0, ack: (flow.seq + 1) >>> 0, flags: "R.", window: 0,
     });
@@ -375,12 +494,13 @@ export class Tunnel {
     this.stats.tcpActive--;
   }
 
-  private onAccept(sock: net.Socket): void {
+  /** A connection accepted on listener `j` (of its family). */
+  private onAccept(sock: net.Socket, j: number): void {
     const id = sock.remotePort ?? -1;
     const addr = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
     const flow = id >= 0 ? this.flows[id] : undefined;
     const t = this.redirect.table;
-    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !flow.proxy) {
+    if (!flow || (addr !== this.fake4 && addr !== this.fake6) || t.state[id] !== FLOW.READY || !(flow.proxy || flow.local) || this.redirect.listener[id] !== j) {
       sock.on("error", () => {});
       sock.resetAndDestroy();
       return;
@@ -388,7 +508,26 @@ export class Tunnel {
     t.state[id] = FLOW.OPEN;
     t.stamp[id] = this.clock;
     flow.socket = sock;
-    this.pipe(flow, sock, flow.proxy);
+    if (flow.local) this.serveDns(flow, sock);
+    else this.pipe(flow, sock, flow.proxy!);
+  }
+
+  /** Answers DNS over TCP (RFC 1035 4.2.2 framing) from the fake-ip pools on an accepted flow. */
+  private serveDns(flow: TcpFlow, sock: net.Socket): void {
+    const st = this.stats;
+    const framer = new DnsTcpFramer();
+    sock.on("data", (d: Uint8Array) => {
+      for (const q of framer.push(d)) {
+        const { response } = answerFakeIp(q, this.opts.pool!, this.opts.pool6);
+        st.dnsQueries++;
+        st.dnsFake++;
+        if (response.length) sock.write(frameDnsTcp(response));
+      }
+    });
+    sock.on("end", () => sock.end());
+    sock.on("error", () => {});
+    sock.on("close", () => this.closeFlow(flow, false));
+    sock.resume();
   }
 
   private pipe(flow: TcpFlow, client: net.Socket, ps: ProxyStream): void {
@@ -401,19 +540,34 @@ export class Tunnel {
     }
     client.on("data", (d: Uint8Array) => {
       st.bytesUp += d.length;
+      flow.up += d.length;
+      flow.last = this.clock;
       if (!up.write(d)) client.pause();
     });
     up.on("drain", () => client.resume());
     up.on("data", (d: Uint8Array) => {
       st.bytesDown += d.length;
+      flow.down += d.length;
+      flow.last = this.clock;
       if (!client.write(d)) up.pause();
     });
     client.on("drain", () => up.resume());
-    client.on("end", () => up.end());
-    up.on("end", () => client.end());
+    client.on("end", () => {
+      flow.clientFin ??= true;
+      up.end();
+    });
+    up.on("end", () => {
+      flow.clientFin ??= false; // we close first: our side ends in TIME_WAIT
+      client.end();
+    });
     up.removeAllListeners("error");
     up.on("error", (e: Error & { code?: string }) => {
-      this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${e.code ?? e.message}`);
+      // A reset from the far end (passed on by the proxy) is how many connections end: count it,
+      // pass it on to the client, and say so only at debug level.
+      if (e.code === "ECONNRESET" || e.code === "EPIPE") {
+        st.farResets++;
+        if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: reset by the far end`);
+      } else this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${e.code ?? e.message}`, "proxy-connection");
       client.resetAndDestroy();
     });
     client.on("error", () => up.destroy());
@@ -439,6 +593,11 @@ export class Tunnel {
     }
     if (t.state[flow.id] === FLOW.CLOSED) return;
     this.stats.tcpActive--;
+    if (flow.clientFin !== undefined) this.redirect.coolDown(flow.id, this.clock, flow.clientFin ? PASSIVE_COOL_MS : TIME_WAIT_MS);
+    if (this.opts.log?.debugOn) {
+      const secs = ((this.clock - flow.t0) / 1000).toFixed(0);
+      this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: closed after ~${secs} s, up ${flow.up} B, down ${flow.down} B`);
+    }
     t.state[flow.id] = FLOW.CLOSED;
     t.stamp[flow.id] = this.clock;
     flow.proxy = undefined;
@@ -449,9 +608,20 @@ export class Tunnel {
     this.clock = Date.now();
     const now = this.clock;
     const t = this.redirect.table;
+    const idle = this.opts.tcpIdleMs ?? 300_000;
     t.forEach((id) => {
       const st = t.state[id];
       const age = now - t.stamp[id]!;
+      if (st === FLOW.OPEN && idle > 0) {
+        const f = this.flows[id];
+        if (f && now - f.last > idle) {
+          this.stats.idleClosed++;
+          if (this.opts.log?.debugOn) this.debug(`tcp ${f.client} -> ${formatTarget(f.target)}: idle for ${Math.round(idle / 1000)} s, closed`);
+          f.socket?.resetAndDestroy();
+          f.proxy?.socket.destroy();
+        }
+        return;
+      }
       if (st === FLOW.CLOSED && age > LINGER_MS) {
         this.flows[id] = undefined;
         t.remove(id);
@@ -459,7 +629,7 @@ export class Tunnel {
         const f = this.flows[id];
         if (f) {
           f.proxy?.socket.destroy();
-          this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`);
+          this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`, "accept");
           this.stats.tcpFailed++;
           this.stats.tcpActive--;
         }

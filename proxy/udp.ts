@@ -11,7 +11,7 @@ import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { buildUdp } from "../packet/build.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
-import { answerFakeIp, dnsErrorResponse, DNS_RCODE, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
+import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
 import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
 import type { TunnelStats } from "./stats.ts";
@@ -23,8 +23,10 @@ export interface UdpHost {
   /** Writes a whole IP packet into the tun. */
   writePacket(p: Uint8Array): void;
   readonly stats: TunnelStats;
-  /** Reports one failed flow (one line, no trailing newline). */
-  error(line: string): void;
+  /** Reports one failed flow (one line, no trailing newline); `kind` groups errors (metrics, rate limit). */
+  error(line: string, kind?: string): void;
+  /** Whether a new flow may open (session and open-files limits); refusing, it has said why. */
+  admit(): boolean;
   /** The tunnel's clock, in ms. */
   now(): number;
 }
@@ -116,6 +118,14 @@ export class UdpRelay {
     const now = this.host.now();
     let id = this.table.lookup(v.version, b, v.srcOff, v.dstOff, sport, dport);
     if (id < 0) {
+      if (!this.host.admit()) {
+        const icmp = icmpUnreachableFor(b, v.end, "host");
+        if (icmp) {
+          this.host.writePacket(icmp);
+          this.host.stats.unreachable++;
+        }
+        return;
+      }
       id = this.table.insert(v.version, b, v.srcOff, v.dstOff, sport, dport, now);
       if (id < 0) {
         this.host.stats.dropped++;
@@ -165,7 +175,7 @@ export class UdpRelay {
     if (t === undefined || now - t > 10_000) {
       if (this.reported.size > 4096) this.reported.clear();
       this.reported.set(key, now);
-      this.host.error(line);
+      this.host.error(line, "udp-refused");
     }
   }
 
@@ -190,7 +200,7 @@ export class UdpRelay {
       sock.on("error", (e) => this.fail(s, `relay socket: ${e.message}`));
       assoc.control.on("close", () => {
         if (s.state !== "closed") {
-          if (s.state === "open" && this.host.now() - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`);
+          if (s.state === "open" && this.host.now() - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`, "udp");
           this.close(s);
         }
       });
@@ -243,7 +253,7 @@ export class UdpRelay {
         this.host.stats.unreachable++;
       }
     }
-    this.host.error(`udp ${this.flow(s)}: failed: ${why}`);
+    this.host.error(`udp ${this.flow(s)}: failed: ${why}`, "udp");
     this.close(s);
   }
 
@@ -296,7 +306,7 @@ export class UdpRelay {
       (r) => reply(r),
       (e: Error) => {
         st.dnsFailed++;
-        this.host.error(`dns ${src}:${sport} -> ${formatTarget({ host: dst, port: 53 })} over tcp: failed: ${e.message}`);
+        this.host.error(`dns ${src}:${sport} -> ${formatTarget({ host: dst, port: 53 })} over tcp: failed: ${e.message}`, "dns");
         const r = dnsErrorResponse(query, DNS_RCODE.SERVFAIL);
         if (r) reply(r);
       },
@@ -310,11 +320,7 @@ export class UdpRelay {
     const r = new HandshakeReader(socket, `DNS server ${formatTarget(server)}`, head);
     const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${ms} ms`)), ms);
     try {
-      const framed = new Uint8Array(2 + query.length);
-      framed[0] = query.length >> 8;
-      framed[1] = query.length & 0xff;
-      framed.set(query, 2);
-      socket.write(framed);
+      socket.write(frameDnsTcp(query));
       const len = await r.read(2);
       const body = await r.read((len[0]! << 8) | len[1]!);
       return Uint8Array.from(body);

@@ -29,7 +29,9 @@ export interface Target {
  * @example
  * ```ts
  * import { ipVersion } from "./url.ts";
- * ipVersion("192.0.2.1"); ipVersion("2001:db8::1"); ipVersion("example.com"); // 4, 6, 0
+ * ipVersion("192.0.2.1"); // 4
+ * ipVersion("2001:db8::1"); // 6
+ * ipVersion("example.com"); // 0
  * ```
  */
 export function ipVersion(host: string): 0 | 4 | 6 {

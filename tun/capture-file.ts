@@ -67,6 +67,8 @@ export function writeFailure(code: string, name: string, written: number): Tunki
  * @example
  * ```ts
  * import { PcapSink } from "./capture-file.ts";
+ * import { buildIcmpEcho } from "../mod.ts";
+ * const packet = buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" });
  * const sink = PcapSink.open("out.pcap", { linkType: "raw" });
  * sink.write(packet, packet.length, packet.length, 1700000000, 0);
  * sink.close(); // flushes
@@ -363,8 +365,9 @@ const swap32 = (v: number): number => (((v & 0xff) << 24) | ((v & 0xff00) << 8) 
  * @example
  * ```ts
  * import { CaptureFileReader } from "./capture-file.ts";
+ * import { readFileSync } from "node:fs";
  * const r = new CaptureFileReader();
- * r.push(bytes);
+ * r.push(readFileSync("capture.pcap"));
  * for (let rec = r.next(); rec; rec = r.next()) console.log(rec.linkType, rec.captureLength);
  * r.end().truncated; // set when the file was cut inside a record
  * ```
@@ -493,7 +496,7 @@ export function captureProblem(e: unknown): CaptureProblem {
  * ```ts
  * import { CaptureFileReader, endProblem } from "./capture-file.ts";
  * const r = new CaptureFileReader();
- * r.push(new Uint8Array(10));
+ * r.push(Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0)); // a pcap magic, then the file ends
  * endProblem(r)?.message; // "Not a capture file: 10 bytes, too short for a pcap or pcapng header"
  * ```
  */

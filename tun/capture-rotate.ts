@@ -38,7 +38,7 @@ export interface FileId {
  * @example
  * ```ts
  * import { fileIdOfFd } from "./capture-rotate.ts";
- * fileIdOfFd(0); // undefined for a pipe, { dev, ino } for a file on stdin
+ * fileIdOfFd(0); // for a pipe undefined, for a file on stdin { dev, ino }
  * ```
  */
 export function fileIdOfFd(fd: number): FileId | undefined {
@@ -124,7 +124,10 @@ export function strftime(fmt: string, d: Date): string {
  * @example
  * ```ts
  * import { rotatedName } from "./capture-rotate.ts";
- * rotatedName("out", 0, {}); rotatedName("out", 2, {}); rotatedName("out", 1, { files: 10 }); // "out", "out2", "out1"
+ * rotatedName("out", 0, { bytes: 1e6 }); // "out"
+ * rotatedName("out", 2, { bytes: 1e6 }); // "out2"
+ * rotatedName("out", 1, { bytes: 1e6, files: 10 }); // "out1"
+ * rotatedName("out", 2, {}); // "out"
  * ```
  */
 export function rotatedName(base: string, n: number, r: RotateOptions, when: Date = new Date()): string {
@@ -162,6 +165,8 @@ export interface CaptureWriterOptions extends RotateOptions {
  * @example
  * ```ts
  * import { CaptureWriter } from "./capture-rotate.ts";
+ * import { buildIcmpEcho } from "../mod.ts";
+ * const pkt = buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" });
  * const w = new CaptureWriter({ path: "tun0.pcap", bytes: 1_000_000, files: 5, sink: { linkType: "raw" } });
  * w.write(pkt, pkt.length, pkt.length, 1700000000, 0);
  * w.close();

@@ -145,7 +145,7 @@ export type CaptureEnd = SniffEnd;
  * import { openCapture } from "./capture.ts";
  * const cap = await openCapture("tun0");
  * const ac = new AbortController();
- * await cap.listen((buf, caplen, wireLen, dir) => { ... }, { signal: ac.signal });
+ * await cap.listen((buf, caplen, wireLen, dir) => console.log(dir, caplen), { signal: ac.signal });
  * cap.close();
  * ```
  */
@@ -242,7 +242,7 @@ class SniffCapture implements Capture {
  * ```ts
  * import { openCapture } from "./capture.ts";
  * const cap = await openCapture("tun0", { mode: "sniff", snaplen: 96 });
- * cap.mode; // "sniff"
+ * cap.mode; // the mode: "sniff"
  * cap.close();
  * ```
  */

@@ -211,7 +211,7 @@ function setIffError(name: string, flags: number, e: number): SysError {
  * ```ts
  * import { openTun } from "../mod.ts";
  * const dev = openTun({ name: "tun%d", persist: false });
- * console.log(dev.name, dev.flags.mode); // "tun0" "tun"
+ * console.log(dev.name, dev.flags.mode); // tun0 tun (the first free tunN)
  * dev.close();
  * ```
  */

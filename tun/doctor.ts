@@ -61,7 +61,7 @@ export type NetAdminProbe = "permitted" | "denied" | Error;
  * @example
  * ```ts
  * import { probeNetAdmin } from "./doctor.ts";
- * probeNetAdmin(); // "permitted" as root; "denied" under unshare -r or as a plain user
+ * probeNetAdmin(); // as root "permitted"; under unshare -r or as a plain user "denied"
  * ```
  */
 export function probeNetAdmin(): NetAdminProbe {

@@ -84,7 +84,7 @@ export interface EchoResult {
  * const dev = openTun({ name: "tun0" });
  * const ac = new AbortController();
  * const r = await serveEcho(dev, { signal: ac.signal, count: 3 }); // ping -c 3 through tun0
- * r.answered; // 3
+ * r.answered; // the requests answered: 3
  * // a tap (frames): also answers ARP / neighbour solicitations as 02:00:00:00:00:01
  * const tap = openTun({ name: "tap0", mode: "tap" });
  * await serveEcho(tap, { signal: ac.signal, ownAddresses: ["192.0.2.1"] }); // ping 192.0.2.2

@@ -156,7 +156,7 @@ const RACE_BACKOFF_MS = 40;
  * ```ts
  * import { ensureTun } from "./ensure.ts";
  * const r = await ensureTun({ name: "tun0", owner: 1000, addresses: ["192.0.2.1/24", "2001:db8::1/64"] });
- * r.changes; // ["created", "add 192.0.2.1/24", "add 2001:db8::1/64", "up"]; [] the second time
+ * r.changes; // the first time: ["created", "add 192.0.2.1/24", "add 2001:db8::1/64", "up"]; the second: []
  * ```
  */
 export async function ensureTun(opts: EnsureTunOptions): Promise<EnsureTunResult> {

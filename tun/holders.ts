@@ -41,7 +41,7 @@ function nsOf(path: string): string | undefined {
  * @example
  * ```ts
  * import { tunHolders } from "./holders.ts";
- * tunHolders().get("tun0"); // [{ pid: 1234, comm: "tunkit", fds: [5] }] or undefined
+ * tunHolders().get("tun0"); // for example [{ pid: 1234, comm: "tunkit", fds: [5] }], undefined when free
  * ```
  */
 export function tunHolders(ifname?: string, opts: TunHoldersOptions = {}): Map<string, TunHolder[]> {

@@ -67,7 +67,7 @@ const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
  * import { injectPackets } from "./inject.ts";
  * const dev = openTun({ name: "tun0" });
  * const pkt = buildUdp({ src: "192.0.2.2", dst: "192.0.2.1", srcPort: 4000, dstPort: 9000, payload: 5 });
- * await injectPackets(dev, [pkt], { count: 10, rate: 100 }); // 10, over ~0.1 s
+ * await injectPackets(dev, [pkt], { count: 10, rate: 100 }); // resolves with 10, after about 0.1 s
  * ```
  */
 export async function injectPackets(queue: TunQueue, packets: readonly Uint8Array[], opts: InjectOptions = {}): Promise<number> {

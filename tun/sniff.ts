@@ -112,7 +112,7 @@ const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
  * const ac = new AbortController();
  * setTimeout(() => ac.abort(), 1000);
  * await s.listen((buf, caplen, wireLen, dir) => console.log(dir, caplen), { signal: ac.signal });
- * console.log(s.stats()); // { received: 12, dropped: 0 }
+ * console.log(s.stats()); // for example { received: 12, dropped: 0 }
  * s.close();
  * ```
  */

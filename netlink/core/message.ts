@@ -93,7 +93,7 @@ export function endMessage(w: ByteWriter, at: number): void {
  * ```ts
  * import { parseMessages } from "./message.ts";
  * const done = new Uint8Array([20,0,0,0, 3,0, 2,0, 1,0,0,0, 0,0,0,0, 0,0,0,0]);
- * parseMessages(done)[0]!.type; // 3 (NLMSG_DONE)
+ * parseMessages(done)[0]!.type; // 3
  * ```
  */
 export function parseMessages(buf: Uint8Array): NetlinkMessage[] {

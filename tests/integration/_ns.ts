@@ -1,6 +1,7 @@
 // Helpers for integration tests. The runner puts each file in a fresh network namespace.
 import { spawnSync } from "node:child_process";
 import { test } from "bun:test";
+import { checkPeers, failingTest } from "../peers.ts";
 
 /** True when this process may create devices (root in its own network namespace). */
 export const privileged = (() => {
@@ -18,11 +19,17 @@ export function inThrowawayNetns(): boolean {
   return !links.some((l) => l.link_type === "ether" && !l.ifname.startsWith("tk") && !l.ifname.startsWith("veth"));
 }
 
+const ipPeer = checkPeers("integration tests", ["ip"]).message;
 const ok = privileged && inThrowawayNetns();
-if (!ok) console.log("!!! integration tests SKIPPED: need root inside a throwaway network namespace (run through npm test)");
+if (ipPeer) console.log(`!!! ${ipPeer}`);
+else if (!ok) console.log("!!! integration tests SKIPPED: need root inside a throwaway network namespace (run through npm test)");
 
-/** `test` that is skipped, loudly, without privilege or outside a throwaway namespace. */
-export const itest = ok ? test : test.skip;
+/**
+ * `test` for integration tests: FAILS when iproute2 (the oracle) is missing; skipped, loudly,
+ * without privilege or outside a throwaway namespace (under CI=true the runner counts a skip as
+ * a failure).
+ */
+export const itest: typeof test = ipPeer ? failingTest(ipPeer) : ok ? test : test.skip;
 
 /** Runs a command, throws with its stderr on failure, returns stdout. */
 export function sh(cmd: string, ...args: string[]): string {
@@ -31,22 +38,26 @@ export function sh(cmd: string, ...args: string[]): string {
   return r.stdout;
 }
 
-/** `ip -j -d link show NAME` parsed, or undefined when it does not exist. */
-export function ipLink(name: string): Record<string, any> | undefined {
-  const r = spawnSync("ip", ["-j", "-d", "link", "show", "dev", name], { encoding: "utf8" });
+/** `ip -j -d [EXTRA] link show NAME` parsed (EXTRA: ["-s"] adds stats64), or undefined when it does not exist. */
+export function ipLink(name: string, extra: readonly string[] = []): Record<string, any> | undefined {
+  const r = spawnSync("ip", ["-j", "-d", ...extra, "link", "show", "dev", name], { encoding: "utf8" });
   if (r.status !== 0) return undefined;
   return (JSON.parse(r.stdout) as Array<Record<string, any>>)[0];
 }
 
 /**
- * `itest` for tests that need the given programs on PATH: when one is missing, the file's tests
- * are skipped, loudly, with the Debian packages that bring them. `ready` says whether to set up.
+ * `itest` for tests that need the given programs (probes listed in tests/peers.txt, which the
+ * runner installs): when one is missing, every test of the file FAILS with the exact install
+ * command (never a skip). `ready` says whether to set up (false: a peer is missing, or no
+ * privilege). The third argument is ignored: the packages come from tests/peers.txt.
  */
-export function needing(label: string, bins: readonly string[], packages: string): { ptest: typeof test; ready: boolean } {
-  const missing = bins.filter((b) => spawnSync("sh", ["-c", `command -v ${b}`], { stdio: "ignore" }).status !== 0);
-  if (missing.length) console.log(`!!! ${label} tests SKIPPED: missing ${missing.join(", ")} (Debian: apt-get install -y ${packages})`);
-  const ptest = missing.length ? test.skip : itest;
-  return { ptest, ready: ptest !== test.skip };
+export function needing(label: string, bins: readonly string[], _packages?: string): { ptest: typeof test; ready: boolean } {
+  const { message } = checkPeers(label, bins);
+  if (message) {
+    console.log(`!!! ${message}`);
+    return { ptest: failingTest(message), ready: false };
+  }
+  return { ptest: itest, ready: ok && !ipPeer };
 }
 
 /**

@@ -99,7 +99,7 @@ test(`${CASES.length} bad inputs: exit 2, one line, no stack trace, nothing chan
   }
   expect(failures).toEqual([]);
   expect(state()).toBe(before);
-});
+}, 300_000);
 
 test("a batch with a bad line is a usage error too, and with --check-first runs nothing", () => {
   const before = state();

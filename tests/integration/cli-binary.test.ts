@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from "node:os";
 import { monitorReady } from "./_cli.ts";
 import { join } from "node:path";
+import { until, netlinkSubscribed } from "./dump-cli.ts";
 
 const root = join(import.meta.dir, "../..");
 const buildDir = mkdtempSync(join(tmpdir(), "tk-build-"));
@@ -79,7 +80,7 @@ test("help, completions and doctor from the binary", () => {
   expect(h.out).toContain("Examples:");
   const c = run(["completions", "bash"]);
   expect(spawnSync("bash", ["-n"], { input: c.out }).status).toBe(0);
-  expect(JSON.parse(run(["doctor", "--json"]).out).length).toBe(4);
+  expect(JSON.parse(run(["doctor", "--json"]).out).length).toBe(5); // + wg-crypto
   expect(run(["down", "tkb0"]).code).toBe(0);
   expect(ipj("link", "show").map((l: { ifname: string }) => l.ifname)).toEqual(["lo"]);
 });

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { readPcap } from "../../mod.ts";
-import { itest, ipLink, makeDevice } from "./_ns.ts";
-import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+import { itest, needing, ipLink, makeDevice } from "./_ns.ts";
+import { bg, tunkit, allPrintable, waitAttached, waitSniffing, until } from "./dump-cli.ts";
 
+const { ptest } = needing("dump-capture", ["ping", "tcpdump"]);
 const IF = "tkdump0";
 const TAP = "tkdtap0";
 const dir = mkdtempSync(join(tmpdir(), "tkdump-"));
@@ -24,6 +25,11 @@ function tcpdumpRead(file: string, ...extra: string[]): { lines: string[]; heade
   const r = spawnSync("tcpdump", ["-nn", "-r", file, ...extra], { encoding: "utf8", timeout: 15_000 });
   if (r.status !== 0) throw new Error(`tcpdump -r ${file}: ${r.stderr}`);
   return { lines: r.stdout.trim().split("\n").filter(Boolean), header: r.stderr };
+}
+
+/** TX packets of a device: for a tun, the packets its reader has read. */
+function txPackets(name: string): number {
+  return Number(ipLink(name, ["-s"])?.stats64?.tx?.packets ?? NaN);
 }
 
 async function udpSend(msg: string, port: number, to: string, from: string): Promise<void> {
@@ -43,7 +49,7 @@ describe("tunkit dump", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  itest("attach mode (device free): says so on stderr, prints summaries and the payload bytes in hex", async () => {
+  ptest("attach mode (device free): says so on stderr, prints summaries and the payload bytes in hex", async () => {
     const d = bg(["dump", IF, "-c", "2", "icmp"]);
     await d.waitFor(/attached to tkdump0 as its reader; packets are consumed, not forwarded/);
     ping("-c", "2", "-i", "0.2", "-W", "0.5", "-p", "c0ffee42", "-s", "40", "192.0.2.2");
@@ -60,11 +66,11 @@ describe("tunkit dump", () => {
     expect(allPrintable(d.stdout + d.stderr)).toBe(true);
   }, 20_000);
 
-  itest("sniff mode beside tunkit echo: both directions, In and Out; -q drops the hex", async () => {
+  ptest("sniff mode beside tunkit echo: both directions, In and Out; -q drops the hex", async () => {
     const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    await waitAttached(IF, echo);
     const d = bg(["-q", "dump", IF, "-c", "4"]);
-    await new Promise((r) => setTimeout(r, 700));
+    await waitSniffing(IF, d);
     expect(ping("-c", "2", "-i", "0.2", "-W", "2", "192.0.2.2")).toContain("2 received");
     expect(await d.exit()).toBe(0);
     echo.kill("SIGINT");
@@ -76,10 +82,10 @@ describe("tunkit dump", () => {
     expect(d.stderr).toMatch(/4 packets captured\n[\s\S]*0 packets dropped by kernel/);
   }, 20_000);
 
-  itest("-w: the pcap is read by tcpdump -r with the same count, addresses and ports (sniff, beside echo)", async () => {
+  ptest("-w: the pcap is read by tcpdump -r with the same count, addresses and ports (sniff, beside echo)", async () => {
     const file = join(dir, "w.pcap");
     const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    await waitAttached(IF, echo);
     const d = bg(["dump", IF, "--sniff", "-c", "6", "-w", file]);
     await d.waitFor(/listening on tkdump0/);
     expect(ping("-c", "2", "-i", "0.2", "-W", "2", "192.0.2.2")).toContain("2 received");
@@ -103,11 +109,13 @@ describe("tunkit dump", () => {
     expect(back.stdout.trim().split("\n").length).toBe(6);
   }, 30_000);
 
-  itest("a pcap written by tcpdump -i (while echo answers) is read by tunkit dump -r: same count and addresses", async () => {
+  ptest("a pcap written by tcpdump -i (while echo answers) is read by tunkit dump -r: same count and addresses", async () => {
     const file = join(dir, "tcpdump.pcap");
     const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
-    const td = spawnSync("sh", ["-c", `tcpdump -i ${IF} -nn -c 4 -w ${file} 2>${file}.err & sleep 1; ping -c 2 -i 0.2 -W 2 192.0.2.2 >/dev/null; wait`], { timeout: 20_000 });
+    await waitAttached(IF, echo);
+    // tcpdump says "listening on" once its capture is open: wait for that (bounded), not a fixed second
+    const td = spawnSync("sh", ["-c", `tcpdump -i ${IF} -nn -c 4 -w ${file} 2>${file}.err & n=0; until grep -q "listening on" ${file}.err; do n=$((n+1)); [ $n -gt 300 ] && exit 7; sleep 0.05; done; ping -c 2 -i 0.2 -W 2 192.0.2.2 >/dev/null; wait $!`], { encoding: "utf8", timeout: 40_000 });
+    if (td.status !== 0) console.log(`--- tcpdump: exit ${td.status ?? td.signal}\n${readFileSync(`${file}.err`, "utf8")}${td.stdout}${td.stderr}---`);
     expect(td.status).toBe(0);
     echo.kill("SIGINT");
     await echo.exit();
@@ -125,12 +133,14 @@ describe("tunkit dump", () => {
     expect(f.stdout).toContain("ICMP echo reply");
   }, 30_000);
 
-  itest("SIGINT flushes the pcap and prints the count", async () => {
+  ptest("SIGINT flushes the pcap and prints the count", async () => {
     const file = join(dir, "sigint.pcap");
     const d = bg(["dump", IF, "-w", file]);
     await d.waitFor(/attached to tkdump0/);
+    const tx0 = txPackets(IF);
     ping("-c", "3", "-i", "0.2", "-W", "0.3", "192.0.2.2");
-    await new Promise((r) => setTimeout(r, 200));
+    // the tun counts a packet as sent when its reader reads it: all 3 read, then SIGINT
+    await until(() => txPackets(IF) - tx0 >= 3, "dump to read the 3 requests");
     d.kill("SIGINT");
     expect(await d.exit()).toBe(0);
     expect(d.stderr).toMatch(/^3 packets captured$/m);
@@ -140,9 +150,9 @@ describe("tunkit dump", () => {
     expect(tcpdumpRead(file).lines.length).toBe(3);
   }, 20_000);
 
-  itest("SIGTERM ends a sniffing dump the same way (count + drops)", async () => {
+  ptest("SIGTERM ends a sniffing dump the same way (count + drops)", async () => {
     const echo = bg(["echo", IF, "-q"]);
-    await new Promise((r) => setTimeout(r, 700));
+    await waitAttached(IF, echo);
     const d = bg(["dump", IF, "--json"]);
     await d.waitFor(/listening on/);
     ping("-c", "1", "-W", "2", "192.0.2.2");
@@ -159,7 +169,7 @@ describe("tunkit dump", () => {
     expect(d.stderr).toMatch(/2 packets captured[\s\S]*dropped by kernel/);
   }, 20_000);
 
-  itest("tap: Ethernet link type, ARP decoded, -e shows MACs; the pcap is EN10MB for tcpdump", async () => {
+  ptest("tap: Ethernet link type, ARP decoded, -e shows MACs; the pcap is EN10MB for tcpdump", async () => {
     makeDevice(TAP, "tap", ["198.51.100.1/24"], { noIpv6: true });
     const mac = ipLink(TAP)!.address as string;
     try {
@@ -199,7 +209,7 @@ describe("tunkit dump", () => {
     // nothing took the device: it is still free to attach
     const after = tunkit(["echo", IF, "--timeout", "0.2"]);
     expect(after.code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   itest("-r of a damaged file: packets before the damage are printed, then one error line, exit 1", () => {
     const good = new Uint8Array(readFileSync(join(dir, "w.pcap")));

@@ -1,13 +1,17 @@
 // Helpers for the dump/echo/inject integration tests: run the CLI (`bun cli/main.ts ...`)
 // synchronously or in the background, and wait for what it prints.
+import { afterEach, beforeEach } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
+import { tunHolders } from "../../mod.ts";
 
 export const root = resolve(import.meta.dir, "../..");
 
 /** Runs `tunkit ARGS` to completion (bounded by `timeoutMs`). */
 export function tunkit(args: string[], timeoutMs = 20_000, input?: Uint8Array): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ["cli/main.ts", ...args], { cwd: root, encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", input });
+  if (r.signal || r.error) console.log(`--- tunkit ${args.join(" ")}: ${r.error ? r.error.message : `killed by ${r.signal} after ${timeoutMs / 1000} s`}\n--- stderr:\n${r.stderr ?? ""}--- stdout:\n${r.stdout ?? ""}---`);
   return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -17,7 +21,7 @@ export class Bg {
   stderr = "";
   code: number | null | undefined;
   readonly done: Promise<number | null>;
-  constructor(readonly child: ChildProcess) {
+  constructor(readonly child: ChildProcess, readonly args: readonly string[] = []) {
     child.stdout!.on("data", (d: Buffer) => (this.stdout += d.toString("latin1")));
     child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString("latin1")));
     this.done = new Promise((r) => child.on("exit", (code, sig) => {
@@ -34,21 +38,145 @@ export class Bg {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  /** Waits for exit (killing with SIGKILL after `ms`); resolves with the exit code. */
+  /**
+   * Waits for exit (killing with SIGKILL after `ms`); resolves with the exit code (-1: killed by
+   * a signal). When it had to be killed, or exited non-zero, what it printed goes to the test's
+   * output, so a failing expectation on the code explains itself.
+   */
   async exit(ms = 10_000): Promise<number | null> {
-    const t = setTimeout(() => this.child.kill("SIGKILL"), ms);
+    let killed = false;
+    const t = setTimeout(() => {
+      killed = true;
+      this.child.kill("SIGKILL");
+    }, ms);
     const c = await this.done;
     clearTimeout(t);
+    if (killed || c !== 0) this.report(killed ? `killed with SIGKILL after ${ms / 1000} s without exiting` : `exited ${c}`);
     return c;
+  }
+  /** Prints the command, why, and its stdout/stderr to the test's output. */
+  report(why: string): void {
+    console.log(`--- tunkit ${this.args.join(" ")}: ${why}\n--- stderr:\n${this.stderr}--- stdout:\n${this.stdout}---`);
   }
   kill(sig: NodeJS.Signals = "SIGINT"): void {
     this.child.kill(sig);
   }
 }
 
-/** Starts `tunkit ARGS` in the background. */
+// Processes a test started and left running (it failed before stopping them) would hold the
+// device for the next tests and turn one failure into many: reported and killed after each test.
+let inTest = false;
+const startedInTest = new Set<Bg>();
+beforeEach(() => {
+  inTest = true;
+});
+afterEach(async () => {
+  inTest = false;
+  for (const b of startedInTest) {
+    if (b.code === undefined) {
+      b.report("still running when its test ended: killed");
+      b.child.kill("SIGKILL");
+      await b.done;
+    }
+  }
+  startedInTest.clear();
+});
+
+/** Starts `tunkit ARGS` in the background (killed after the test if still running; one started in beforeAll is left alone). */
 export function bg(args: string[]): Bg {
-  return new Bg(spawn(process.execPath, ["cli/main.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] }));
+  const b = new Bg(spawn(process.execPath, ["cli/main.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] }), args);
+  if (inTest) startedInTest.add(b);
+  return b;
+}
+
+/**
+ * Waits until `proc` holds the tun/tap `ifname` (its fd shows in /proc: the kernel queues
+ * packets for it from then on), instead of sleeping a fixed time.
+ */
+export function waitAttached(ifname: string, proc: Bg, ms = 15_000): Promise<void> {
+  return waitReady(proc, `attach to ${ifname}`, () => holdsTun(proc.child.pid!, ifname), ms);
+}
+
+/**
+ * Waits until `proc` has a packet socket bound to `ifname` (a sniffing `tunkit dump`, also
+ * under -q, which prints nothing when it starts).
+ */
+export function waitSniffing(ifname: string, proc: Bg, ms = 15_000): Promise<void> {
+  const ifindex = ipIndex(ifname); // not /sys/class/net: sysfs shows the namespace it was mounted in
+  return waitReady(proc, `sniff ${ifname}`, () => packetSocketOn(proc.child.pid!, ifindex), ms);
+}
+
+/** Polls `cond` every 20 ms; rejects naming `what` after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timeout after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Polls `ready` every 20 ms; rejects with the process's output when it exits first or after `ms`. */
+export async function waitReady(proc: Bg, what: string, ready: () => boolean, ms = 15_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    if (ready()) return;
+    if (proc.code !== undefined) throw new Error(`tunkit ${proc.args.join(" ")} exited ${proc.code} before it could ${what}: ${proc.stderr}${proc.stdout}`);
+    if (Date.now() - t0 > ms) throw new Error(`tunkit ${proc.args.join(" ")} did not ${what} within ${ms / 1000} s: ${proc.stderr}${proc.stdout}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function ipIndex(ifname: string): number {
+  const r = spawnSync("ip", ["-j", "link", "show", "dev", ifname], { encoding: "utf8" });
+  return r.status === 0 ? (JSON.parse(r.stdout) as Array<{ ifindex: number }>)[0]!.ifindex : -1;
+}
+
+/** True when process `pid` holds the tun/tap `ifname` in this network namespace. */
+export function holdsTun(pid: number, ifname: string): boolean {
+  return (tunHolders(ifname).get(ifname) ?? []).some((h) => h.pid === pid);
+}
+
+/** Socket inodes of process `pid` (from its /proc fd links). */
+export function socketInodes(pid: number): Set<string> {
+  const out = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) out.add(m[1]!);
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+/** Rows of a /proc/net table (this network namespace), as column-name -> value. */
+function procNetTable(name: string): Array<Record<string, string>> {
+  let text = "";
+  try {
+    text = readFileSync(`/proc/net/${name}`, "utf8");
+  } catch {
+    return [];
+  }
+  const [head, ...rows] = text.trim().split("\n");
+  const cols = (head ?? "").trim().split(/\s+/);
+  return rows.map((r) => Object.fromEntries(r.trim().split(/\s+/).map((v, i) => [cols[i] ?? String(i), v])));
+}
+
+/** True when process `pid` has a packet socket bound to interface index `ifindex` (/proc/net/packet). */
+export function packetSocketOn(pid: number, ifindex: number): boolean {
+  const mine = socketInodes(pid);
+  return procNetTable("packet").some((r) => mine.has(r.Inode!) && Number(r.Iface) === ifindex);
+}
+
+/** True when process `pid` has an rtnetlink socket subscribed to a multicast group (/proc/net/netlink): a monitor that will see the next event. */
+export function netlinkSubscribed(pid: number): boolean {
+  const mine = socketInodes(pid);
+  return procNetTable("netlink").some((r) => mine.has(r.Inode!) && r.Eth === "0" && /[1-9a-f]/i.test(r.Groups ?? "0"));
 }
 
 /** Every line printable ASCII (tab allowed). */

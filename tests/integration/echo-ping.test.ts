@@ -3,9 +3,10 @@ import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
-import { itest, sh, ipLink, makeDevice } from "./_ns.ts";
-import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+import { itest, needing, sh, ipLink, makeDevice } from "./_ns.ts";
+import { bg, tunkit, allPrintable, waitAttached } from "./dump-cli.ts";
 
+const { ptest } = needing("echo-ping", ["ping"]);
 const IF = "tkecho0";
 
 function ping(args: string[]): { code: number | null; out: string } {
@@ -20,7 +21,7 @@ describe("tunkit echo", () => {
   });
   afterAll(() => void spawnSync("ip", ["link", "del", IF]));
 
-  itest("ping 192.0.2.2 and ping -6 2001:db8::2 through the tun are answered; a line per reply; ends after --count", async () => {
+  ptest("ping 192.0.2.2 and ping -6 2001:db8::2 through the tun are answered; a line per reply; ends after --count", async () => {
     const echo = bg(["echo", IF, "--count", "6", "--timeout", "30"]);
     await echo.waitFor(/answering/);
     const p4 = ping(["-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2"]);
@@ -39,7 +40,7 @@ describe("tunkit echo", () => {
 
   itest("UDP echo on port 7: the datagram comes back; -q prints no reply lines; SIGINT prints the count", async () => {
     const echo = bg(["-q", "echo", IF]);
-    await new Promise((r) => setTimeout(r, 700)); // -q: nothing printed; give it time to attach
+    await waitAttached(IF, echo); // -q: nothing printed
     const sock = dgram.createSocket("udp4");
     await new Promise<void>((r) => sock.bind(0, "192.0.2.1", () => r()));
     const got = new Promise<Buffer>((r) => sock.once("message", (m) => r(m)));
@@ -53,7 +54,7 @@ describe("tunkit echo", () => {
     expect(echo.stderr.trim()).toBe("1 request answered");
   }, 20_000);
 
-  itest("--timeout ends an idle echo; --json prints one object per reply", async () => {
+  ptest("--timeout ends an idle echo; --json prints one object per reply", async () => {
     const idle = tunkit(["echo", IF, "--timeout", "0.3"]);
     expect(idle.code).toBe(0);
     expect(idle.stderr).toContain("0 requests answered");
@@ -83,7 +84,7 @@ describe("tunkit echo", () => {
     expect(second.stderr).toMatch(/attached by .*pid \d+/);
   }, 20_000);
 
-  itest("idle: echo and a sniffing dump beside it use next to no CPU (no spinning event loop)", async () => {
+  ptest("idle: echo and a sniffing dump beside it use next to no CPU (no spinning event loop)", async () => {
     const ticks = (pid: number) => {
       const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
       return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (1/100 s)
@@ -118,5 +119,5 @@ describe("tunkit echo", () => {
     const lo = tunkit(["echo", "lo"]);
     expect(lo.code).toBe(2);
     expect(lo.stderr).toContain("is not a tun/tap device");
-  }, 30_000);
+  }, 180_000);
 });

@@ -1,9 +1,10 @@
 // `tunkit echo` on a tap: plays the remote host (ARP, neighbour discovery, ping), in a throwaway netns.
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { itest, sh, ipLink } from "./_ns.ts";
-import { bg, tunkit, allPrintable } from "./dump-cli.ts";
+import { itest, needing, sh, ipLink } from "./_ns.ts";
+import { bg, tunkit, allPrintable, waitAttached } from "./dump-cli.ts";
 
+const { ptest } = needing("echo-tap", ["ping"]);
 const IF = "tktap0";
 
 function ping(args: string[]): { code: number | null; out: string } {
@@ -20,7 +21,7 @@ describe("tunkit echo on a tap", () => {
   });
   afterAll(() => void spawnSync("ip", ["link", "del", IF]));
 
-  itest("ping 192.0.2.2 and ping -6 2001:db8::2 through the tap are answered after ARP / neighbour discovery", async () => {
+  ptest("ping 192.0.2.2 and ping -6 2001:db8::2 through the tap are answered after ARP / neighbour discovery", async () => {
     spawnSync("ip", ["neigh", "flush", "dev", IF]);
     const echo = bg(["echo", IF, "--timeout", "30"]);
     await echo.waitFor(/answering/);
@@ -47,10 +48,10 @@ describe("tunkit echo on a tap", () => {
     expect(allPrintable(echo.stdout + echo.stderr)).toBe(true);
   }, 40_000);
 
-  itest("--mac picks the responder's MAC; DAD of a new address on the tap is not answered (no dadfailed)", async () => {
+  ptest("--mac picks the responder's MAC; DAD of a new address on the tap is not answered (no dadfailed)", async () => {
     spawnSync("ip", ["neigh", "flush", "dev", IF]);
     const echo = bg(["-q", "echo", IF, "--mac", "02:12:34:56:78:9A", "--timeout", "30"]);
-    await new Promise((r) => setTimeout(r, 700)); // -q: nothing printed; give it time to attach
+    await waitAttached(IF, echo); // -q: nothing printed
     sh("ip", "addr", "add", "2001:db8::3/64", "dev", IF); // with DAD: the kernel solicits it from ::
     expect(ping(["-c", "2", "-i", "0.2", "-W", "2", "192.0.2.77"]).out).toContain("2 received");
     expect(sh("ip", "neigh", "show", "dev", IF, "to", "192.0.2.77")).toContain("lladdr 02:12:34:56:78:9a");

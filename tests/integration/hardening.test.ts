@@ -106,7 +106,7 @@ describe("bad addresses change nothing, in every command that parses them", () =
     }
     expect(ipLink("tk9")).toBeUndefined();
     expect(state()).toBe(before);
-  });
+  }, 300_000);
 
   itest("what ip accepts, tunkit adds as the same address: ::192.0.2.1 stays IPv4-compatible (not ::ffff:)", () => {
     for (const t of ["::192.0.2.1/128", "::ffff:192.0.2.7/128", "1:2:3:4:5:6:192.0.2.9/128", "2001:DB8::a/128"]) {
@@ -277,7 +277,7 @@ describe("doctor tries the capability it needs", () => {
 describe("concurrent up of one name", () => {
   itest("a device held by a real reader is not a race: up that needs to change it fails, naming the reader; up that needs nothing succeeds", async () => {
     expect(tk("up", "tkheld", "192.0.2.77/32").code).toBe(0);
-    const reader = spawn(bin, ["echo", "tkheld", "--timeout", "30", "-q"], { stdio: "ignore" });
+    const reader = spawn(bin, ["echo", "tkheld", "--timeout", "300", "-q"], { stdio: "ignore" }); // killed below; 300 s only bounds it
     try {
       // Wait until the reader holds it (list shows it attached).
       for (let i = 0; i < 100; i++) {
@@ -293,7 +293,7 @@ describe("concurrent up of one name", () => {
       reader.kill();
     }
     sh("ip", "link", "del", "tkheld");
-  }, 60_000);
+  }, 180_000);
 
 
   itest("library: ensureTun converges when its view is stale, the race made deterministic (link and addresses already made by another process)", async () => {
@@ -347,5 +347,5 @@ describe("concurrent up of one name", () => {
       .addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`).sort();
     expect(addrs).toEqual(["192.0.2.33/24", "2001:db8:c::1/64"]);
     sh("ip", "link", "del", "tkc");
-  }, 120_000);
+  }, 300_000);
 });

@@ -55,7 +55,7 @@ describe("monitor text", () => {
       "addr add 192.0.2.1/24 dev tkm0", "-6 addr add 2001:db8::1/64 dev tkm0 nodad",
       "route add 10.9.0.0/16 via 192.0.2.254 dev tkm0 metric 7 table 300",
       "route add 10.8.0.0/16 table 300 nexthop via 192.0.2.2 weight 2 nexthop via 192.0.2.3",
-      "rule add from 192.0.2.0/24 ipproto tcp dport 443 lookup 300 pref 1000",
+      "rule add from 192.0.2.0/24 ipproto 6 dport 443 lookup 300 pref 1000",
       "neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev tkm0",
       "neigh del 192.0.2.7 dev tkm0", "rule del pref 1000", "route del 10.9.0.0/16 table 300", "addr del 192.0.2.1/24 dev tkm0",
     ]) ip(c);

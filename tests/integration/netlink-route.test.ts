@@ -129,7 +129,7 @@ describe("route get", () => {
   itest("uid, ipproto, dport, tos, mark select the rules they should, like ip route get", async () => {
     await nl.addRoute({ dst: "default", dev: "tkr1", table: 201 });
     await nl.addRule({ uidRange: "1000-1999", table: 201, priority: 50 });
-    await nl.addRule({ ipProto: "tcp", dport: 443, table: 201, priority: 51 });
+    await nl.addRule({ ipProto: 6, dport: 443, table: 201, priority: 51 });
     await nl.addRule({ fwmark: 7, table: 201, priority: 52 });
     await nl.addRule({ tos: "0x10", table: 201, priority: 53 });
     const ctx = { links: linkMap(await nl.listLinks()) };
@@ -137,7 +137,7 @@ describe("route get", () => {
       expect(routeToIpJson(await nl.getRoute("198.51.100.9", o), ctx)).toEqual(ipj("route", "get", "198.51.100.9", ...words)[0]);
     await cmp({});
     await cmp({ uid: 1000 }, "uid", "1000");
-    await cmp({ ipProto: "tcp", dport: 443 }, "ipproto", "tcp", "dport", "443");
+    await cmp({ ipProto: "6", dport: 443 }, "ipproto", "6", "dport", "443");
     await cmp({ ipProto: 6, dport: 80, sport: 5000 }, "ipproto", "6", "dport", "80", "sport", "5000");
     await cmp({ mark: 7 }, "mark", "7");
     await cmp({ tos: "0x10" }, "tos", "0x10");

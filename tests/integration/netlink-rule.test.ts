@@ -50,7 +50,7 @@ describe("every selector and action, both ways", () => {
   });
 
   itest("ip adds, tunkit lists the same", async () => {
-    ip("rule add from 192.0.2.128/25 ipproto udp sport 5000-6000 lookup 1000 pref 900 suppress_prefixlength 0");
+    ip("rule add from 192.0.2.128/25 ipproto 17 sport 5000-6000 lookup 1000 pref 900 suppress_prefixlength 0");
     ip("rule add iif lo fwmark 0x54 goto 950 pref 901");
     ip("rule add oif lo realms 5 lookup main pref 950");
     ip("-6 rule add not from 2001:db8:2::/48 unreachable pref 7");
@@ -64,7 +64,7 @@ describe("every selector and action, both ways", () => {
     const pick = async (f: Parameters<Rtnl["listRules"]>[0], ...words: string[]) =>
       expect((await nl.listRules(f)).map((r) => ruleToIpJson(r))).toEqual(ipj("rule", "show", ...words));
     await pick({ uidRange: "1000-1999" }, "uidrange", "1000-1999");
-    await pick({ ipProto: "udp", dport: 53 }, "ipproto", "udp", "dport", "53");
+    await pick({ ipProto: 17, dport: 53 }, "ipproto", "17", "dport", "53");
     await pick({ from: "192.0.2.0/24" }, "from", "192.0.2.0/24");
     await pick({ table: 100 }, "table", "100");
     await pick({ not: true }, "not");

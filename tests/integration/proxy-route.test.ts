@@ -32,12 +32,15 @@ describe("auto-route", () => {
       const p = await t.tunkit(["socks", "tk0", "--proxy", "socks5://192.0.2.2:1080", "--address", "198.18.0.1/30", "--address", "fd54:4b::1/126", "--auto-route", "--exclude", "203.0.113.0/24"]);
       const r4 = ours();
       expect(r4).toEqual([
-        { priority: 8484, src: "all", dst: "192.0.2.2", table: "main", protocol: "84" },
-        { priority: 8484, src: "all", dst: "203.0.113.0", dstlen: 24, table: "main", protocol: "84" },
-        { priority: 8485, src: "all", table: "main", suppress_prefixlen: 0, protocol: "84" },
-        { priority: 8486, src: "all", table: "8484", protocol: "84" },
+        { priority: 8484, src: "all", fwmark: "0x54", fwmask: "0x54", goto: 8489, protocol: "84" },
+        { priority: 8485, src: "all", dport: 53, table: "8484", protocol: "84" },
+        { priority: 8486, src: "all", dst: "192.0.2.2", goto: 8489, protocol: "84" },
+        { priority: 8486, src: "all", dst: "203.0.113.0", dstlen: 24, goto: 8489, protocol: "84" },
+        { priority: 8487, src: "all", table: "main", suppress_prefixlen: 0, protocol: "84" },
+        { priority: 8488, src: "all", table: "8484", protocol: "84" },
+        { priority: 8489, src: "all", nop: null, protocol: "84" },
       ]);
-      expect(ours(true).map((r) => r.priority)).toEqual([8485, 8486]);
+      expect(ours(true).map((r) => r.priority)).toEqual([8484, 8485, 8487, 8488, 8489]);
       expect(table(8484)).toMatchObject([{ dst: "default", dev: "tk0", protocol: "84" }]);
       expect(table(8484, true)).toMatchObject([{ dst: "default", dev: "tk0", protocol: "84" }]);
       // no manual route: the rules alone send the server's traffic into the tun
@@ -58,15 +61,15 @@ describe("auto-route", () => {
     const p = await t.tunkit(["socks", "tk1", "--proxy", "socks5://192.0.2.2:1080", "--auto-route"]);
     p.kill("SIGKILL");
     await p.exited;
-    expect(ours().length).toBe(3);
+    expect(ours().length).toBe(6);
     expect(table(8484).length).toBe(1);
     const dry = tk("cleanup", "--dry-run", "--json");
     expect(dry.status).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, rules: [{}, {}, {}], routes: [{ dst: "default", dev: "tk1", table: "8484" }] });
-    expect(ours().length).toBe(3);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, rules: [{}, {}, {}, {}, {}, {}, {}, {}, {}], routes: [{ dst: "default", dev: "tk1", table: "8484" }] });
+    expect(ours().length).toBe(6);
     const r = tk("cleanup");
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("3 rules, 1 route removed");
+    expect(r.stdout).toContain("9 rules, 1 route removed");
     expect(ours()).toEqual([]);
     expect(spawnSync("ip", ["route", "show", "table", "8484"], { encoding: "utf8" }).stdout).toBe("");
     // the user's own rule and route are untouched

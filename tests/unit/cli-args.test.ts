@@ -121,9 +121,11 @@ describe("command planners (validation before any syscall)", () => {
   });
   test("rules: ip's semantics (no action looks up main; actions anywhere)", () => {
     expect(planRule(["from", "192.0.2.0/24", "lookup", "100", "pref", "1000"], "rule add")).toEqual({ family: 2, from: "192.0.2.0/24", table: "100", action: "lookup", priority: 1000 });
-    expect(planRule(["to", "2001:db8::/32", "not", "prohibit"], "rule add")).toEqual({ family: 10, to: "2001:db8::/32", not: true, action: 8 });
+    expect(planRule(["to", "2001:db8::/32", "not", "prohibit"], "rule add", 10)).toEqual({ family: 10, to: "2001:db8::/32", not: true, action: 8 });
+    // ip reads a rule as IPv4 unless -6: an IPv6 prefix without it is refused, saying so
+    expect(usage(() => planRule(["to", "2001:db8::/32", "prohibit"], "rule add"))).toContain("tunkit -6 rule");
     expect(planRule(["fwmark", "0x54/0xff", "lookup", "main", "proto", "84", "ipproto", "6", "dport", "443"], "rule add", 10)).toMatchObject({ family: 10, fwmark: 0x54, fwmask: 0xff, table: "main", protocol: "84", ipProto: "6", dport: "443" });
-    expect(planRule(["from", "all"], "rule add")).toEqual({ from: "all" });
+    expect(planRule(["from", "all"], "rule add")).toEqual({ family: 2, from: "all" });
     expect(planRule(["goto", "100", "pref", "50"], "rule add")).toMatchObject({ action: "goto", goto: 100, priority: 50 });
     expect(usage(() => planRule(["frob"], "rule add"))).toContain('Unknown word "frob"');
   });

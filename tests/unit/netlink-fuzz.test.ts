@@ -67,4 +67,4 @@ test("120,000 fuzzed inputs: only typed errors", () => {
   // The mutations must actually reach the error paths (and not all of them).
   expect(typed).toBeGreaterThan(10_000);
   expect(typed).toBeLessThan(n);
-}, 30_000);
+}, 90_000);

@@ -92,7 +92,7 @@ test("a superset on anything: VLAN tags, IPv6 extension headers, fragments, trun
   }
   expect(dropped).toBeGreaterThan(100_000); // the kernel does drop most of what does not match
   expect(kept).toBeGreaterThan(10_000);
-});
+}, 120_000);
 
 test("encoding: struct sock_filter little-endian; long expressions still compile or fall back to user space", () => {
   const prog = compileBpf(compileFilter("udp port 53").ast, "raw")!;

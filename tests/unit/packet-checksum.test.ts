@@ -63,7 +63,7 @@ test("transport checksum of UDP never yields 0 (sent as 0xffff)", () => {
     }
   }
   throw new Error("no 0xffff case found");
-});
+}, 60_000);
 
 test("incremental update (RFC 1624) equals full recomputation over random address/port rewrites", () => {
   const rnd = mulberry32(1624);
@@ -108,7 +108,7 @@ test("incremental update (RFC 1624) equals full recomputation over random addres
     checked++;
   }
   expect(checked).toBe(3000);
-});
+}, 60_000);
 
 test("checksumAdjust32 matches byte-wise adjust", () => {
   const rnd = mulberry32(32);

@@ -199,4 +199,4 @@ test("fuzz: mutated requests never throw, never write past the reply, and every 
     if (l4) expect(l4.checksumValid).toBe(true);
   }
   expect(answered).toBeGreaterThan(100);
-});
+}, 60_000);

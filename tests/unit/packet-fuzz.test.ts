@@ -103,7 +103,7 @@ test("packets: decode/format/hexdump/echoReply/filter on 100,000+ inputs", () =>
   expect(answered).toBeGreaterThan(100);
   expect(truncated).toBeGreaterThan(10000);
   expect(malformed).toBeGreaterThan(1000);
-}, 120_000);
+}, 180_000);
 
 function drain(read: () => unknown): void {
   for (let k = 0; k < 100000 && read(); k++);
@@ -137,7 +137,7 @@ test("pcap and pcapng readers: mutated files give records or typed errors only",
     }
   }
   expect(errors).toBeGreaterThan(100);
-});
+}, 60_000);
 
 test("filter parser: random expressions give a filter or a UsageError", () => {
   const seed = 0xf117;
@@ -160,7 +160,7 @@ test("filter parser: random expressions give a filter or a UsageError", () => {
   }
   expect(ok).toBeGreaterThan(500);
   expect(bad).toBeGreaterThan(500);
-});
+}, 60_000);
 
 test("isDecodeError is what the readers throw", () => {
   expect(isDecodeError(new MalformedError("x", 0))).toBe(true);

@@ -6,6 +6,7 @@ import { fromHex } from "../../common/hex.ts";
 import { buildIcmpEcho, buildUdp } from "../../packet/build.ts";
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW, linkTypeOf, MAX_CAPLEN, PcapReader, PcapWriter, readPcap } from "../../packet/pcap.ts";
 import { PcapngReader, PcapngWriter, readPcapng } from "../../packet/pcapng.ts";
+import { needingPeers } from "../peers.ts";
 
 const cat = (chunks: Uint8Array[]) => {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -140,7 +141,7 @@ test("pcapng: bad structure is a MalformedError, a cut block is reported", () =>
 });
 
 const tcpdump = Bun.which("tcpdump");
-test.skipIf(!tcpdump)("live: tcpdump reads the pcapng we write", () => {
+needingPeers("packet-pcap live", ["tcpdump"])("live: tcpdump reads the pcapng we write", () => {
   const w = new PcapngWriter({ linkType: "raw", nanosecond: true });
   const path = `/tmp/tunkit-pcapng-${process.pid}.pcapng`;
   Bun.spawnSync(["sh", "-c", `cat > ${path}`], { stdin: cat([w.header(), w.record(pkts[0]!, { sec: 43200, nsec: 5 })]) });

@@ -48,7 +48,7 @@ describe("DNS query codec", () => {
       const a = answerFakeIp(b, new FakeIpPool(), new FakeIp6Pool()); // never throws
       expect(a.response).toBeInstanceOf(Uint8Array);
     }
-  });
+  }, 60_000); // the fuzz runs ~50k inputs: seconds on a loaded 2-core machine
 });
 
 describe("fake-ip", () => {
@@ -166,5 +166,25 @@ describe("IPv6 fake-ip", () => {
     for (const c of ["fdfe::", "198.18.0.0/15", "fdfe::/126", "fdfe::/7", "x/48", "fdfe::/129"]) expect(() => new FakeIp6Pool(c)).toThrow(UsageError);
     expect(() => new FakeIp6Pool("fdfe::/48", { limit: 0 })).toThrow('Invalid IPv6 fake-ip pool limit "0"');
     expect(() => new FakeIp6Pool("fdfe::/125", { reserve: 8 })).toThrow("no address left");
+  });
+});
+
+describe("DNS over TCP framing", () => {
+  test("messages split and joined anyhow come out whole, in order; the length prefix is big-endian", async () => {
+    const { DnsTcpFramer, frameDnsTcp } = await import("../../proxy/dns.ts");
+    const msgs = [new Uint8Array(0), new Uint8Array(300).fill(7), new Uint8Array([1, 2, 3])];
+    const wire = new Uint8Array(msgs.reduce((n, m) => n + 2 + m.length, 0));
+    let p = 0;
+    for (const m of msgs) {
+      wire.set(frameDnsTcp(m), p);
+      p += 2 + m.length;
+    }
+    expect(Array.from(frameDnsTcp(new Uint8Array(300)).subarray(0, 2))).toEqual([1, 44]);
+    for (const cut of [1, 2, 3, 7, 301, wire.length]) {
+      const f = new DnsTcpFramer();
+      const got: Uint8Array[] = [];
+      for (let i = 0; i < wire.length; i += cut) got.push(...f.push(wire.subarray(i, i + cut)));
+      expect(got).toEqual(msgs);
+    }
   });
 });

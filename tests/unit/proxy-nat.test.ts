@@ -76,5 +76,5 @@ describe("FlowTable", () => {
     let n = 0;
     t.forEach(() => n++);
     expect(n).toBe(model.size);
-  });
+  }, 60_000); // seconds of work: a loaded 2-core machine needs more than the default 5 s
 });

@@ -127,7 +127,7 @@ describe("rewriteInPlace", () => {
       const full = transportChecksum(p, v.version, 0, v.l4, v.end - v.l4, v.proto);
       expect(((p[csOff]! << 8) | p[csOff + 1]!) === full || (full === 0xffff && p[csOff] === 0 && p[csOff + 1] === 0)).toBe(true);
     }
-  });
+  }, 60_000); // seconds of work: a loaded 2-core machine needs more than the default 5 s
 });
 
 describe("fuzz: process never throws and never writes a broken packet", () => {
@@ -187,4 +187,36 @@ describe("fuzz: process never throws and never writes a broken packet", () => {
       if (v.version === 4) expect(verifyIpv4Header(p, 0)).toBe(true);
     }
   });
+});
+
+describe("NAT port reuse: sustained new connections", () => {
+  /** `rate` new flows a second for `secs` (simulated), each closed at once by our side (TIME_WAIT 60 s); how many got a RST. */
+  function sustain(listeners: number, rate: number, secs: number): number {
+    const r = new TcpRedirect({ tun4: T4, fake4: F4 }, { port4: Array.from({ length: listeners }, (_, i) => 5000 + i) });
+    let resets = 0;
+    const n = rate * secs;
+    for (let k = 0; k < n; k++) {
+      const now = (k / rate) * 1000;
+      // distinct 4-tuples: client port and server address vary
+      const syn = buildTcp({ src: "198.18.0.1", dst: `198.51.100.${1 + (k % 200)}`, srcPort: 1024 + ((k >> 3) % 60000), dstPort: 80, flags: "S" });
+      const v = r.process(syn, syn.length, now);
+      if (v === VERDICT.RESET) {
+        resets++;
+        continue;
+      }
+      expect(v).toBe(VERDICT.NEW);
+      const id = r.lastId;
+      // the listener port written into the SYN is the flow's listener
+      expect(fields(syn).dport).toBe(5000 + r.listener[id]!);
+      r.coolDown(id, now, 60_000); // our side closed first: this (id, listener) pair sits out TIME_WAIT
+      r.table.remove(id); // the entry itself goes (after a short linger in the tunnel)
+    }
+    return resets;
+  }
+  test("one listener caps near ids / TIME_WAIT (55,536 / 60 s = 925/s): 2,000/s gets RSTs", () => {
+    expect(sustain(1, 2000, 65)).toBeGreaterThan(10_000);
+  }, 60_000);
+  test("four listeners: 3,000 new connections/s for 65 s (past the first TIME_WAIT), every one accepted", () => {
+    expect(sustain(4, 3000, 65)).toBe(0);
+  }, 60_000);
 });

@@ -1,0 +1,258 @@
+/**
+ * TCP connections whose socket options must be set before the SYN leaves: SO_MARK (fwmark,
+ * so policy routing keeps a tunnel's own traffic out of its tun) and SO_BINDTODEVICE. Neither
+ * node:net nor Bun's sockets can set them, nor adopt a socket made elsewhere through node:net;
+ * so the socket is made here (socket, setsockopt, non-blocking connect, EPOLLOUT through the
+ * poller, SO_ERROR) and handed to Bun's own sockets (`Bun.connect({ fd })`), wrapped in a
+ * small stream with node:net's events and backpressure ({@link MarkedConn}). Bun only: under
+ * Deno {@link connectMarked} refuses with a clear error.
+ *
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { parseIp } from "../common/addr.ts";
+import { TunkitError } from "../common/errors.ts";
+import { EPOLL, SOCK } from "./abi.ts";
+import { ERRNO, SysError } from "./errors.ts";
+import { errno, raw, runtime, sys } from "./libc.ts";
+import { watch } from "./poller.ts";
+
+const SO_BINDTODEVICE = 25;
+const SO_MARK = 36;
+const SO_ERROR = 4;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+
+/** Socket options for {@link connectMarked}. */
+export interface MarkOptions {
+  /** SO_MARK (needs CAP_NET_ADMIN). */
+  mark?: number;
+  /** SO_BINDTODEVICE: leave through this interface only. */
+  device?: string;
+}
+
+function sockaddr(host: string, port: number): Uint8Array {
+  const ip = parseIp(host);
+  if (ip.length === 4) {
+    const sa = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 16);
+    new DataView(sa.buffer).setUint16(0, SOCK.AF_INET, true);
+    sa[2] = port >> 8;
+    sa[3] = port & 0xff;
+    sa.set(ip, 4);
+    return sa;
+  }
+  const sa = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 28);
+  new DataView(sa.buffer).setUint16(0, SOCK.AF_INET6, true);
+  sa[2] = port >> 8;
+  sa[3] = port & 0xff;
+  sa.set(ip, 8);
+  return sa;
+}
+
+/**
+ * Makes a socket with `opts` set on it and starts a non-blocking connect to `host:port` (an IP
+ * address). Resolves with the connected fd; rejects with a {@link SysError} (ECONNREFUSED…,
+ * ETIMEDOUT after `timeoutMs`; EPERM for SO_MARK without CAP_NET_ADMIN).
+ *
+ * @example
+ * ```ts
+ * import { connectFd } from "./tcp.ts";
+ * const fd = await connectFd("192.0.2.2", 1080, { mark: 0x54 }, 5000);
+ * ```
+ */
+export function connectFd(host: string, port: number, opts: MarkOptions, timeoutMs: number): Promise<number> {
+  const sa = sockaddr(host, port);
+  const fd = sys.socket(sa.length === 16 ? SOCK.AF_INET : SOCK.AF_INET6, SOCK.SOCK_STREAM | SOCK.SOCK_NONBLOCK, 0);
+  try {
+    if (opts.mark) sys.setsockoptInt(fd, SOCK.SOL_SOCKET, SO_MARK, opts.mark, "setsockopt(SO_MARK)");
+    if (opts.device) {
+      const name = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 16);
+      name.set(new TextEncoder().encode(opts.device).subarray(0, 15));
+      sys.setsockopt(fd, SOCK.SOL_SOCKET, SO_BINDTODEVICE, name, "setsockopt(SO_BINDTODEVICE)");
+    }
+    sys.setsockoptInt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
+  } catch (e) {
+    sys.close(fd);
+    throw e;
+  }
+  const r = raw.connect(fd, sa, sa.length);
+  if (r === 0) return Promise.resolve(fd);
+  const e = errno();
+  if (e !== ERRNO.EINPROGRESS) {
+    sys.close(fd);
+    return Promise.reject(new SysError("connect", e, `${host}:${port}`));
+  }
+  return new Promise<number>((resolve, reject) => {
+    const w = watch(fd, () => {
+      clearTimeout(timer);
+      w.close();
+      const err = sys.getsockoptInt(fd, SOCK.SOL_SOCKET, SO_ERROR);
+      if (err === 0) resolve(fd);
+      else {
+        sys.close(fd);
+        reject(new SysError("connect", err, `${host}:${port}`));
+      }
+    }, EPOLL.OUT);
+    const timer = setTimeout(() => {
+      w.close();
+      sys.close(fd);
+      reject(new SysError("connect", ERRNO.ETIMEDOUT, `${host}:${port}`));
+    }, timeoutMs);
+    w.arm();
+  });
+}
+
+interface BunSocketLike {
+  write(d: Uint8Array): number;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  readonly remoteAddress: string;
+}
+
+/**
+ * A connected TCP socket with node:net's stream surface as far as a relay needs it: `write`
+ * returns false when data had to be queued (then "drain"), `end()` half-closes after the
+ * queue, `pause()`/`resume()`, events "data", "drain", "end", "close" (hadError), "error".
+ */
+export class MarkedConn extends EventEmitter {
+  private sock: BunSocketLike | undefined;
+  private queue: Uint8Array[] = [];
+  private ending = false;
+  private closed = false;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  localAddress: string | undefined;
+
+  /** @internal */
+  attach(s: BunSocketLike, host: string, port: number): void {
+    this.sock = s;
+    this.remoteAddress = host;
+    this.remotePort = port;
+    this.localAddress = host.includes(":") ? "::" : "0.0.0.0";
+  }
+
+  /** @internal */
+  onDrain(): void {
+    const s = this.sock;
+    if (!s) return;
+    while (this.queue.length) {
+      const b = this.queue[0]!;
+      const n = s.write(b);
+      if (n < b.length) {
+        this.queue[0] = b.subarray(Math.max(0, n));
+        return;
+      }
+      this.queue.shift();
+    }
+    if (this.ending) s.shutdown(true);
+    else this.emit("drain");
+  }
+
+  write(d: Uint8Array | string): boolean {
+    const b = typeof d === "string" ? new TextEncoder().encode(d) : d;
+    const s = this.sock;
+    if (!s || this.closed) return false;
+    if (this.queue.length) {
+      this.queue.push(b.slice());
+      return false;
+    }
+    const n = s.write(b);
+    if (n >= b.length) return true;
+    this.queue.push(b.slice(Math.max(0, n)));
+    return false;
+  }
+
+  /** Half-closes (FIN) once everything queued is written. */
+  end(d?: Uint8Array | string): this {
+    if (d !== undefined) this.write(d);
+    this.ending = true;
+    if (!this.queue.length) this.sock?.shutdown(true);
+    return this;
+  }
+
+  destroy(err?: Error): this {
+    if (this.closed) return this;
+    if (err) this.emit("error", err);
+    this.sock?.terminate();
+    return this;
+  }
+
+  resetAndDestroy(): this {
+    return this.destroy();
+  }
+
+  pause(): this {
+    this.sock?.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.sock?.resume();
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  get writableEnded(): boolean {
+    return this.ending;
+  }
+
+  /** @internal */
+  markClosed(hadError: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.emit("close", hadError);
+  }
+}
+
+/**
+ * Connects to `host:port` (an IP address) with SO_MARK / SO_BINDTODEVICE set before the SYN.
+ * Rejects with a {@link SysError} naming the failure; under Deno with a {@link TunkitError}.
+ *
+ * @example
+ * ```ts
+ * import { connectMarked } from "./tcp.ts";
+ * const c = await connectMarked("192.0.2.2", 1080, { mark: 0x54 }, 5000);
+ * c.on("data", (d) => console.log(d.length));
+ * c.write(new Uint8Array([5, 1, 0]));
+ * ```
+ */
+export async function connectMarked(host: string, port: number, opts: MarkOptions, timeoutMs: number): Promise<MarkedConn> {
+  if (runtime !== "bun") throw new TunkitError("SO_MARK / SO_BINDTODEVICE on proxy sockets need the Bun runtime (the tunkit binary)", "leave --fwmark/--bind-interface out under Deno");
+  const fd = await connectFd(host, port, opts, timeoutMs);
+  const conn = new MarkedConn();
+  const bun = (globalThis as unknown as { Bun: { connect(o: unknown): Promise<BunSocketLike> } }).Bun;
+  let hadError = false;
+  let s: BunSocketLike;
+  try {
+    s = await adopt();
+  } catch (e) {
+    sys.close(fd);
+    throw e;
+  }
+  conn.attach(s, host, port);
+  return conn;
+
+  function adopt(): Promise<BunSocketLike> {
+    return bun.connect({
+      fd,
+      allowHalfOpen: true,
+      socket: {
+        data: (_s: unknown, d: Uint8Array) => conn.emit("data", d),
+        drain: () => conn.onDrain(),
+        end: () => conn.emit("end"),
+        close: () => conn.markClosed(hadError),
+        error: (_s: unknown, e: Error) => {
+          hadError = true;
+          conn.emit("error", e);
+        },
+      },
+    });
+  }
+}
