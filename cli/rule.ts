@@ -199,6 +199,8 @@ export const RULE_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
  * @example
  * ```ts
  * import { ruleWords } from "./rule.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await ruleWords(ctx, ["rule", "add", "from", "192.0.2.0/24", "lookup", "100"], 1, ctx.opts).run();
  * ```
  */
