@@ -80,3 +80,5 @@ export { AttributeEncoder, AttributeDecoder } from "./core/attribute.ts";
 export { ByteWriter } from "./core/writer.ts";
 export { parseMessages, parseAck, parseDone, beginMessage, endMessage, NLM_F, NLMSG } from "./core/message.ts";
 export type { NetlinkMessage, NetlinkAck } from "./core/message.ts";
+export { addrFamily } from "./route/ip.ts";
+export { type BatchItem as NetlinkBatchItem } from "./conn.ts";

@@ -114,16 +114,21 @@ export class Rtnl {
     );
   }
 
-  /** Index of a device (a number is returned as is). */
-  async index(dev: Dev): Promise<number> {
+  /** The ifindex of a device (a number is returned as is). */
+  async ifindex(dev: Dev): Promise<number> {
     if (typeof dev === "number") return dev;
     return (await this.getLink(dev)).index;
+  }
+
+  /** @deprecated Use {@link Rtnl.ifindex} (one name for the concept across tunkit). Removed after 0.2. */
+  index(dev: Dev): Promise<number> {
+    return this.ifindex(dev);
   }
 
   /** Looks up every device name among `devs` (numbers pass through). */
   private async resolver(devs: ReadonlyArray<Dev | null | undefined>): Promise<(d: Dev) => number> {
     const m = new Map<string, number>();
-    for (const d of devs) if (typeof d === "string" && !m.has(d)) m.set(d, await this.index(d));
+    for (const d of devs) if (typeof d === "string" && !m.has(d)) m.set(d, await this.ifindex(d));
     return (d) => (typeof d === "number" ? d : m.get(d)!);
   }
 
@@ -163,7 +168,7 @@ export class Rtnl {
    * ```
    */
   async setLink(dev: Dev, ch: LinkChanges): Promise<void> {
-    const index = await this.index(dev);
+    const index = await this.ifindex(dev);
     const resolve = await this.resolver([ch.master]);
     let fd: number | undefined;
     let changes = ch;
@@ -263,7 +268,7 @@ export class Rtnl {
    * ```
    */
   async listAddresses(filter: AddressFilter = {}): Promise<Address[]> {
-    const index = filter.dev === undefined ? 0 : await this.index(filter.dev);
+    const index = filter.dev === undefined ? 0 : await this.ifindex(filter.dev);
     const keep = addressFilter({ ...filter, dev: index || undefined }, filter.label === undefined ? undefined : this.linkNames(await this.listLinks()));
     return this.conn.dump(
       RTM.GETADDR,
@@ -299,7 +304,7 @@ export class Rtnl {
     else {
       index = cache?.get(String(spec.dev));
       if (index === undefined) {
-        index = await this.index(spec.dev);
+        index = await this.ifindex(spec.dev);
         cache?.set(String(spec.dev), index);
       }
     }
@@ -436,7 +441,7 @@ export class Rtnl {
 
   private async resolveRouteFilter(f: RouteFilter): Promise<RouteFilter> {
     if (typeof f.dev !== "string" && typeof f.iif !== "string") return f;
-    return { ...f, dev: f.dev === undefined ? undefined : await this.index(f.dev), iif: f.iif === undefined ? undefined : await this.index(f.iif) };
+    return { ...f, dev: f.dev === undefined ? undefined : await this.ifindex(f.dev), iif: f.iif === undefined ? undefined : await this.ifindex(f.iif) };
   }
 
   /**
@@ -455,7 +460,7 @@ export class Rtnl {
     const names = [spec.dev, ...(spec.nexthops ?? []).map((n) => n.dev)].filter((d): d is string => typeof d === "string");
     const map = cache ?? new Map<string, number>();
     for (const d of names) {
-      if (!map.has(d)) map.set(d, await this.index(d));
+      if (!map.has(d)) map.set(d, await this.ifindex(d));
     }
     const it = routeBatchItem(spec, mode, (d) => (typeof d === "number" ? d : map.get(d)!));
     it.subject = routeSubject(spec);
@@ -518,8 +523,8 @@ export class Rtnl {
    * ```
    */
   async getRoute(dst: string, opts: RouteGetOptions = {}): Promise<Route> {
-    const iif = opts.iif === undefined ? undefined : await this.index(opts.iif);
-    const oif = opts.oif === undefined ? undefined : await this.index(opts.oif);
+    const iif = opts.iif === undefined ? undefined : await this.ifindex(opts.iif);
+    const oif = opts.oif === undefined ? undefined : await this.ifindex(opts.oif);
     const req = routeGetRequest(dst, opts, iif, oif);
     const get = (r: Partial<Route>) => this.conn.get(RTM.GETROUTE, 0, (w) => encodeRoute(w, r), (m) => decodeRoute(m.body), "get route", dst);
     const first = await get(req);
@@ -685,8 +690,8 @@ export class Rtnl {
    * ```
    */
   async listNeighbours(filter: NeighFilter = {}, flush = false): Promise<Neighbour[]> {
-    const index = filter.dev === undefined ? undefined : await this.index(filter.dev);
-    const master = filter.master === undefined ? undefined : filter.master === null ? -1 : await this.index(filter.master);
+    const index = filter.dev === undefined ? undefined : await this.ifindex(filter.dev);
+    const master = filter.master === undefined ? undefined : filter.master === null ? -1 : await this.ifindex(filter.master);
     const keep = neighFilter({ ...filter, dev: index }, flush);
     return this.conn.dump(
       RTM.GETNEIGH,
@@ -718,7 +723,7 @@ export class Rtnl {
     let ifindex = 0;
     if (typeof spec.dev === "number") ifindex = spec.dev;
     else if (spec.dev !== undefined) {
-      ifindex = cache?.get(spec.dev) ?? (await this.index(spec.dev));
+      ifindex = cache?.get(spec.dev) ?? (await this.ifindex(spec.dev));
       cache?.set(spec.dev, ifindex);
     }
     const n = neighFromSpec(spec, ifindex);
@@ -776,7 +781,7 @@ export class Rtnl {
    * ```
    */
   async getNeighbour(dst: string, dev: Dev, proxy = false): Promise<Neighbour> {
-    const n = neighFromSpec({ dst, proxy }, await this.index(dev));
+    const n = neighFromSpec({ dst, proxy }, await this.ifindex(dev));
     return this.conn.get(
       RTM.GETNEIGH,
       0,

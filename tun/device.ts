@@ -376,7 +376,7 @@ export interface TunFeatures {
  *
  * @example
  * ```ts
- * import { tunFeatures } from "../mod.ts";
+ * import { tunFeatures } from "../tun/mod.ts";
  * tunFeatures().names; // ["tun", "tap", "napi", ..., "multi_queue", "vnet_hdr", ...]
  * ```
  */

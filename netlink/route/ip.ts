@@ -33,18 +33,19 @@ const versionOf = (family?: number): 4 | 6 | undefined =>
 /**
  * Parses an IPv4 or IPv6 address into bytes (4 or 16). With `family` (AF_INET/AF_INET6), insists on it.
  *
+ * @deprecated Use `parseIp(text, family)` (common/addr.ts), which takes AF_* numbers too. Removed after 0.2.
+ *
  * @example
  * ```ts
  * import { parseAddr } from "./ip.ts";
  * parseAddr("2001:db8::1").length; // 16
- * // parseAddr("10.1");            // throws UsageError: not four-part decimal
  * ```
  */
 export function parseAddr(s: string, family?: number): Uint8Array {
   return parseIp(s, versionOf(family));
 }
 
-/** A prefix: family, address bytes, length. */
+/** A prefix: family (AF_INET/AF_INET6), address bytes, length. tunkit's one prefix type. */
 export interface Prefix {
   family: number;
   bytes: Uint8Array;

@@ -57,7 +57,9 @@ export interface RouteSpec {
   type?: number | string;
   /** `src ADDR`: the preferred source address. */
   prefsrc?: string;
-  /** `from PREFIX`: source prefix (IPv6 source routing). */
+  /** `from PREFIX`: source prefix (IPv6 source routing), ip's word. */
+  from?: string;
+  /** @deprecated Use {@link RouteSpec.from} (the same `from PREFIX`; `src` is ip's {@link RouteSpec.prefsrc}). Removed after 0.2. */
   src?: string;
   /** `tos TOS`: a number, an rt_dsfield name or hexadecimal text ("10" = 0x10). */
   tos?: number | string;
@@ -315,8 +317,9 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
     protocol,
   };
   if (p.len) r.dst = addr(p.bytes);
-  if (spec.src !== undefined) {
-    const s = parsePrefix(spec.src, p.family);
+  const from = spec.from ?? spec.src;
+  if (from !== undefined) {
+    const s = parsePrefix(from, p.family);
     r.srcLen = s.len;
     if (s.len) r.src = addr(s.bytes);
   }
