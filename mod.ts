@@ -60,7 +60,7 @@ export { PcapWriter, readPcap } from "./packet/pcap.ts";
 export { openCapture } from "./tun/capture.ts";
 export { serveEcho } from "./tun/echo.ts";
 export { ping } from "./tun/ping.ts";
-export { startProxyTunnel } from "./proxy/setup.ts";
+export { planProxyTunnel, startProxyTunnel } from "./proxy/setup.ts";
 
 // The WireGuard-compatible VPN, as one namespace (its names overlap the others')
 export * as wg from "./wg/mod.ts";
