@@ -13,3 +13,6 @@ export { checkIfName, IFNAME_MAX } from "./ifname.ts";
 export { fromHex, toHex } from "./hex.ts";
 export { Cursor } from "./cursor.ts";
 export { formatIp, formatIpv4, formatIpv6, parseIp, parseCidr, formatMac, parseMac, type Cidr } from "./addr.ts";
+
+// Types the API above refers to (so documentation can link them).
+export type { IpFamily } from "./addr.ts";

@@ -82,3 +82,9 @@ export { parseMessages, parseAck, parseDone, beginMessage, endMessage, NLM_F, NL
 export type { NetlinkMessage, NetlinkAck } from "./core/message.ts";
 export { addrFamily } from "./route/ip.ts";
 export { type BatchItem as NetlinkBatchItem } from "./conn.ts";
+
+// Types the API above refers to (so documentation can link them).
+export type { MalformedError, TruncatedError, TunkitError } from "../common/errors.ts";
+export type { KindCodec } from "./route/linkinfo.ts";
+export type { AddrKey, METRIC_NAMES } from "./route/route.ts";
+export type { AttrCodec } from "./route/table.ts";

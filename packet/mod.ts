@@ -24,3 +24,10 @@ export { internetChecksum, onesSum, foldSum, pseudoSum4, pseudoSum6, ipv4HeaderC
 export { PcapWriter, PcapReader, readPcap, linkTypeOf, linkTypeNumber, LINKTYPE_RAW, LINKTYPE_ETHERNET, MAX_CAPLEN, type PcapWriterOptions, type PcapHeader, type PcapRecord, type PcapFile, type Timestamp } from "./pcap.ts";
 export { PcapngReader, PcapngWriter, readPcapng, type PcapngFile, type PcapngRecord } from "./pcapng.ts";
 export { compileFilter, parseFilter, peekPacket, type PacketFilter, type FilterNode, type PacketPeek } from "./filter.ts";
+
+// Types the API above refers to (so documentation can link them).
+export type { Ipv6ExtensionSpec } from "./build.ts";
+export type { Dir, Proto } from "./filter.ts";
+export type { PcapEnd } from "./pcap.ts";
+export type { PcapngEnd, PcapngInterface } from "./pcapng.ts";
+export type { Direction } from "./printer.ts";

@@ -67,7 +67,7 @@ export interface EnsureTunResult {
   group: number | null;
 }
 
-interface PlannedAddress {
+export interface PlannedAddress {
   family: number;
   local: string;
   prefixLen: number;

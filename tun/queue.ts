@@ -14,7 +14,7 @@ import { watch, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 
 /** Largest packet a tun/tap read can return (64 KiB IP packet + headers). */
-export const MAX_PACKET = 65536 + 64;
+export const MAX_PACKET: number = 65536 + 64;
 
 /** Options of {@link TunQueue.listen} and {@link TunQueue.packets}. */
 export interface ListenOptions {

@@ -162,7 +162,7 @@ function wr32le(b: Uint8Array, o: number, v: number): void {
 }
 
 /** Largest datagram accepted (a 64 KiB inner packet + overhead). */
-export const MAX_DATAGRAM = 65535 + 32;
+export const MAX_DATAGRAM: number = 65535 + 32;
 
 /**
  * The protocol state of one WireGuard interface.

@@ -138,7 +138,7 @@ export interface LinkInfo {
 }
 
 /** How one kind's IFLA_INFO_DATA is read and written. */
-interface KindCodec {
+export interface KindCodec {
   decode(ad: AttributeDecoder): unknown;
   encode(ae: AttributeEncoder, data: unknown): void;
 }

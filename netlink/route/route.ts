@@ -89,7 +89,7 @@ export interface Route {
 }
 
 /** Address fields an encoder also accepts as raw bytes (4 or 16). */
-type AddrKey = "dst" | "src" | "gateway" | "prefsrc" | "newdst";
+export type AddrKey = "dst" | "src" | "gateway" | "prefsrc" | "newdst";
 
 /** What {@link encodeRoute} takes: a partial {@link Route} whose address fields may be raw bytes. */
 export type RouteWire = { readonly [K in keyof Route]?: K extends AddrKey ? string | Uint8Array : Route[K] };
