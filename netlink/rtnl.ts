@@ -60,9 +60,11 @@ export { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts
  * ```
  */
 export class Rtnl {
+  /** The netlink socket (for raw requests and batches). */
   readonly conn: NetlinkConn;
   private readonly openOpts: OpenOptions;
 
+  /** Wraps an open connection; {@link Rtnl.open} is the usual way. */
   constructor(conn: NetlinkConn, openOpts: OpenOptions = {}) {
     this.conn = conn;
     this.openOpts = openOpts;
@@ -282,6 +284,7 @@ export class Rtnl {
     );
   }
 
+  /** ifindex -> name, from a link listing. */
   private linkNames(links: readonly Link[]): (index: number) => string | undefined {
     const m = new Map(links.map((l) => [l.index, l.name]));
     return (i) => m.get(i);
@@ -319,6 +322,7 @@ export class Rtnl {
     };
   }
 
+  /** Sends one address request and waits for the kernel's ack. */
   private async addressOp(spec: AddressSpec, mode: AddressMode): Promise<void> {
     const it = await this.addressItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
@@ -439,6 +443,7 @@ export class Rtnl {
     }
   }
 
+  /** Resolves a filter's device names to ifindexes. */
   private async resolveRouteFilter(f: RouteFilter): Promise<RouteFilter> {
     if (typeof f.dev !== "string" && typeof f.iif !== "string") return f;
     return { ...f, dev: f.dev === undefined ? undefined : await this.ifindex(f.dev), iif: f.iif === undefined ? undefined : await this.ifindex(f.iif) };
@@ -467,6 +472,7 @@ export class Rtnl {
     return it;
   }
 
+  /** Sends one route request and waits for the kernel's ack. */
   private async routeOp(spec: RouteSpec, mode: RouteMode | "delete"): Promise<void> {
     const it = await this.routeItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
@@ -737,6 +743,7 @@ export class Rtnl {
     };
   }
 
+  /** Sends one neighbour request and waits for the kernel's ack. */
   private async neighOp(spec: NeighSpec, mode: NeighMode): Promise<void> {
     const it = await this.neighItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);

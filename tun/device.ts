@@ -228,6 +228,7 @@ export class TunDevice extends TunQueue {
     this.flags = this.readFlags(packetInfo);
   }
 
+  /** Reads the device's flags back with TUNGETIFF (what the kernel actually set). */
   private readFlags(packetInfo: boolean): TunFlags {
     const req = new Uint8Array(IFREQ_SIZE);
     sys.ioctl(this.fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", this.name);

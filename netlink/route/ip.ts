@@ -47,8 +47,11 @@ export function parseAddr(s: string, family?: number): Uint8Array {
 
 /** A prefix: family (AF_INET/AF_INET6), address bytes, length. tunkit's one prefix type. */
 export interface Prefix {
+  /** AF_INET (2) or AF_INET6 (10). */
   family: number;
+  /** The address, 4 or 16 bytes. */
   bytes: Uint8Array;
+  /** Prefix length in bits. */
   len: number;
 }
 

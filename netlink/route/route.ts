@@ -45,9 +45,13 @@ export interface RouteMetrics {
 
 /** A route as rtnetlink describes it. */
 export interface Route {
+  /** rtm_family: AF_INET or AF_INET6. */
   family: number;
+  /** rtm_dst_len: destination prefix length. */
   dstLen: number;
+  /** rtm_src_len: source prefix length (ip's `from`). */
   srcLen: number;
+  /** rtm_tos. */
   tos: number;
   /** Table id, full 32 bits (RTA_TABLE when present). */
   table: number;
@@ -59,32 +63,53 @@ export interface Route {
   type: number;
   /** RTM_F_* and RTNH_F_* flags (onlink 4, linkdown 16). */
   flags: number;
+  /** RTA_DST: the destination prefix's address (absent for default). */
   dst?: string;
+  /** RTA_SRC: the source prefix's address (ip's `from`). */
   src?: string;
+  /** RTA_IIF: input interface index. */
   iif?: number;
   /** Output interface index ("dev"). */
   oif?: number;
+  /** RTA_GATEWAY: the next hop. */
   gateway?: string;
+  /** RTA_VIA: a next hop of another family. */
   via?: RouteVia;
   /** Metric ("metric" / "priority" in ip). */
   priority?: number;
+  /** RTA_PREFSRC: preferred source address (ip's `src`). */
   prefsrc?: string;
+  /** RTA_METRICS: mtu, window, rtt, congctl… */
   metrics?: RouteMetrics;
+  /** RTA_MULTIPATH: the next hops of a multipath route. */
   multipath?: Nexthop[];
+  /** RTA_FLOW: realms. */
   flow?: number;
+  /** RTA_CACHEINFO. */
   cacheInfo?: RouteCacheInfo;
+  /** RTA_MARK (route get). */
   mark?: number;
   /** IPv6 router preference (ICMPV6_ROUTER_PREF_*). */
   pref?: number;
+  /** RTA_UID (route get). */
   uid?: number;
+  /** RTA_EXPIRES: seconds until the route expires. */
   expires?: number;
+  /** RTA_ENCAP_TYPE. */
   encapType?: number;
+  /** RTA_ENCAP (raw). */
   encap?: Uint8Array;
+  /** RTA_TTL_PROPAGATE. */
   ttlPropagate?: number;
+  /** RTA_IP_PROTO (route get). */
   ipProto?: number;
+  /** RTA_SPORT (route get). */
   sport?: number;
+  /** RTA_DPORT (route get). */
   dport?: number;
+  /** RTA_NH_ID: a nexthop object. */
   nhId?: number;
+  /** RTA_NEWDST: MPLS label stack. */
   newdst?: string;
 }
 

@@ -60,6 +60,7 @@ export interface VethPeerSpec {
 
 /** A new link: `ip link add NAME [link DEV] [options] type KIND [kind options]`. */
 export interface LinkAddSpec {
+  /** The device name. */
   name: string;
   /** "dummy", "veth", "bridge", "vlan", "vxlan", or any kind the kernel has (tun/tap: use tun/). */
   kind: string;
@@ -67,18 +68,29 @@ export interface LinkAddSpec {
   peer?: string | VethPeerSpec;
   /** `link DEV`: the parent (vlan, macvlan, …). */
   link?: Dev;
+  /** `type vlan` settings. */
   vlan?: VlanSpec;
+  /** `type vxlan` settings. */
   vxlan?: VxlanSpec;
+  /** `mtu`. */
   mtu?: number;
+  /** `txqueuelen`. */
   txqlen?: number;
+  /** `address`: the link-layer address. */
   address?: string;
+  /** `broadcast`: the link-layer broadcast address. */
   broadcast?: string;
+  /** `up` (true) or `down` (false). */
   up?: boolean;
   /** Enslave at creation (`master DEV`). */
   master?: Dev;
+  /** `alias`. */
   alias?: string;
+  /** `group`: a number or a name from /etc/iproute2/group. */
   group?: number | string;
+  /** `numtxqueues`. */
   numTxQueues?: number;
+  /** `numrxqueues`. */
   numRxQueues?: number;
 }
 
@@ -87,23 +99,37 @@ export interface LinkAddSpec {
  * `arp: false` is ip's `arp off` (IFF_NOARP set).
  */
 export interface LinkChanges {
+  /** `up` (true) or `down` (false). */
   up?: boolean;
+  /** `mtu`. */
   mtu?: number;
+  /** The device name. */
   name?: string;
+  /** `txqueuelen`. */
   txqlen?: number;
+  /** `address`: the link-layer address. */
   address?: string;
+  /** `broadcast`: the link-layer broadcast address. */
   broadcast?: string;
   /** Enslave to this master; null to release (`nomaster`). */
   master?: Dev | null;
   /** `alias TEXT`; "" clears it. */
   alias?: string;
+  /** `promisc on|off`. */
   promisc?: boolean;
+  /** `arp on|off`. */
   arp?: boolean;
+  /** `multicast on|off`. */
   multicast?: boolean;
+  /** `allmulticast on|off`. */
   allmulticast?: boolean;
+  /** `dynamic on|off`. */
   dynamic?: boolean;
+  /** `trailers on|off`. */
   trailers?: boolean;
+  /** `carrier on|off`. */
   carrier?: boolean;
+  /** `protodown on|off`. */
   protodown?: boolean;
   /** `group N|NAME` (names from /etc/iproute2/group). */
   group?: number | string;

@@ -46,12 +46,17 @@ export interface RouteSpec {
   family?: number;
   /** `via [inet|inet6] ADDR`: a gateway; another family than dst's becomes RTA_VIA. */
   gateway?: string;
+  /** `dev`: the output device (name or ifindex). */
   dev?: Dev;
+  /** `onlink`: the gateway is on the link even if no prefix says so. */
   onlink?: boolean;
   /** `metric N` (also priority, preference). */
   metric?: number;
+  /** `table`: a number or a name (main, local, /etc/iproute2/rt_tables). */
   table?: number | string;
+  /** `proto`: a number or a name (boot, static, kernel…). */
   protocol?: number | string;
+  /** `scope`: host, link, global or a number. */
   scope?: number | string;
   /** unicast (default), local, broadcast, blackhole, unreachable, prohibit, throw, nat, … */
   type?: number | string;
@@ -81,6 +86,7 @@ export interface RouteSpec {
   nhid?: number;
   /** `nexthop …` repeated: a multipath route. */
   nexthops?: readonly NexthopSpec[];
+  /** `mark` (route get). */
   mark?: number;
 }
 
