@@ -14,32 +14,45 @@ import { AttributeEncoder } from "../core/attribute.ts";
 
 /** RTA_VIA: a gateway of another family (e.g. an IPv4 route via an IPv6 next hop). */
 export interface RouteVia {
+  /** The gateway's address family (AF_INET6 for an IPv4 route via IPv6). */
   family: number;
+  /** The gateway address. */
   address: string;
 }
 
 /** One next hop of a multipath route (struct rtnexthop + attributes). */
 export interface Nexthop {
+  /** RTNH_F_* flags (onlink, dead, linkdown…). */
   flags: number;
   /** Weight minus one. */
   hops: number;
+  /** The output device of this hop. */
   ifindex: number;
+  /** RTA_GATEWAY of this hop. */
   gateway?: string;
+  /** RTA_VIA of this hop. */
   via?: RouteVia;
+  /** RTA_FLOW (realms) of this hop. */
   flow?: number;
+  /** RTA_NEWDST of this hop (MPLS). */
   newdst?: string;
 }
 
 /** RTA_CACHEINFO (struct rta_cacheinfo). */
 export interface RouteCacheInfo {
+  /** rta_clntref and the other struct rta_cacheinfo counters, by the kernel's names. */
   clntref: number; lastuse: number; expires: number; error: number; used: number; id: number; ts: number; tsage: number;
 }
 
 /** Route metrics by iproute2's names (mtu, advmss, hoplimit, …; congctl is text). */
 export interface RouteMetrics {
+  /** RTAX_LOCK: bit mask of the metrics locked (`lock mtu`). */
   lock?: number; mtu?: number; window?: number; rtt?: number; rttvar?: number; ssthresh?: number;
+  /** RTAX_* values by iproute2's names (mtu, window, rtt, … congctl), one a field. */
   cwnd?: number; advmss?: number; reordering?: number; hoplimit?: number; initcwnd?: number;
+  /** RTAX_FEATURES (ecn…). */
   features?: number; rto_min?: number; initrwnd?: number; quickack?: number; congctl?: string;
+  /** RTAX_FASTOPEN_NO_COOKIE. */
   fastopen_no_cookie?: number;
 }
 

@@ -19,23 +19,31 @@ import { checkU32, type Dev, num } from "./common.ts";
 
 /** `type vlan id N [protocol 802.1Q|802.1ad] [reorder_hdr on|off] …`. */
 export interface VlanSpec {
+  /** `id`: the VLAN id (0..4095). */
   id: number;
   /** "802.1Q" (default), "802.1ad", or the ethertype. */
   protocol?: "802.1Q" | "802.1q" | "802.1ad" | number;
+  /** `reorder_hdr on|off`. */
   reorderHdr?: boolean;
+  /** `gvrp on|off`. */
   gvrp?: boolean;
+  /** `mvrp on|off`. */
   mvrp?: boolean;
+  /** `loose_binding on|off`. */
   looseBinding?: boolean;
+  /** `bridge_binding on|off`. */
   bridgeBinding?: boolean;
 }
 
 /** `type vxlan id VNI [remote|group ADDR] [local ADDR] [dstport PORT] [dev DEV] …`. */
 export interface VxlanSpec {
+  /** `id`: the VNI. */
   id: number;
   /** A unicast peer. */
   remote?: string;
   /** A multicast group (needs `dev`). */
   group?: string;
+  /** `local`: the source address of the tunnel. */
   local?: string;
   /** Destination UDP port (ip warns without one; the kernel's default is 8472). */
   dstport?: number;
@@ -49,12 +57,17 @@ export interface VxlanSpec {
 
 /** A veth's peer: its name and, optionally, its own attributes. */
 export interface VethPeerSpec {
+  /** The peer's name. */
   name: string;
+  /** The peer's link-layer address. */
   address?: string;
+  /** The peer's MTU. */
   mtu?: number;
+  /** The peer's transmit queue length. */
   txqlen?: number;
   /** Create the peer directly in another network namespace: an nsfs fd or a pid. */
   netnsFd?: number;
+  /** Create the peer in the network namespace of this process. */
   netnsPid?: number;
 }
 

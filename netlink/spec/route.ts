@@ -30,9 +30,11 @@ export type RouteMetricsSpec = { [K in MetricName]?: K extends "congctl" ? strin
 export interface NexthopSpec {
   /** `via [FAMILY] ADDR`: a gateway; another family than the route's becomes RTA_VIA. */
   gateway?: string;
+  /** `dev` of this hop. */
   dev?: Dev;
   /** 1..256 (default 1). */
   weight?: number;
+  /** `onlink` for this hop. */
   onlink?: boolean;
   /** `realms [SRC/]DST`. */
   realms?: number | string;
@@ -116,9 +118,11 @@ export const ROUTE_MODE_FLAGS: Readonly<Record<RouteMode, number>> = {
 export interface RouteGetOptions {
   /** `from ADDR`. */
   from?: string;
+  /** `iif`: pretend the packet came in on this device. */
   iif?: Dev;
   /** `oif DEV` (also dev). */
   oif?: Dev;
+  /** `mark`: the packet's fwmark. */
   mark?: number;
   /** `tos TOS`. */
   tos?: number | string;
@@ -126,7 +130,9 @@ export interface RouteGetOptions {
   uid?: number;
   /** `ipproto PROTO`, `sport N`, `dport N`: for rules that select on them. */
   ipProto?: number | string;
+  /** `sport`: the source port (with `ipproto`). */
   sport?: number;
+  /** `dport`: the destination port (with `ipproto`). */
   dport?: number;
   /** Return the matching FIB entry (`ip route get fibmatch`) instead of the resolved route. */
   fibMatch?: boolean;
@@ -148,15 +154,25 @@ export interface RouteFilter {
   table?: number | string;
   /** `cached` / `cloned`: routing-cache entries (exceptions). */
   cloned?: boolean;
+  /** `proto`: only routes of this protocol. */
   protocol?: number | string;
+  /** `scope`: only routes of this scope. */
   scope?: number | string;
+  /** `type`: only routes of this type. */
   type?: number | string;
+  /** `tos`: only routes with this tos. */
   tos?: number | string;
+  /** `exact PREFIX` (or a bare PREFIX): only that prefix. */
   exact?: string;
+  /** `root PREFIX`: prefixes inside it. */
   root?: string;
+  /** `match PREFIX`: prefixes that contain it. */
   match?: string;
+  /** `from exact PREFIX`. */
   fromExact?: string;
+  /** `from root PREFIX`. */
   fromRoot?: string;
+  /** `from match PREFIX`. */
   fromMatch?: string;
   /** `via [FAMILY] PREFIX`: the gateway lies inside. */
   via?: string;
@@ -164,9 +180,13 @@ export interface RouteFilter {
   src?: string;
   /** `realms [SRC/]DST` (a side left out is not compared). */
   realms?: number | string;
+  /** `dev`: only routes through this device. */
   dev?: Dev;
+  /** `iif`: only routes for this input device. */
   iif?: Dev;
+  /** `mark`. */
   mark?: number;
+  /** `metric`: only routes with this priority. */
   metric?: number;
 }
 
