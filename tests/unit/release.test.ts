@@ -79,3 +79,27 @@ test("package.json: public, one entry per area (bun -> .ts, types/default -> lib
   expect(pkg.files.filter((f: string) => /^(tests|bench|scripts|cli|examples)\b/.test(f))).toEqual([]);
   expect(Object.keys(pkg.dependencies).sort()).toEqual(["ipaddr.js", "smol-toml"]);
 });
+
+test("install: binary 0755, man page and three completions 0644 under DESTDIR/PREFIX; a binary that does not match SHA256SUMS is refused", async () => {
+  const { install, LAYOUT } = await import("../../scripts/install.ts");
+  const { statSync, mkdirSync } = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "tk-install-"));
+  try {
+    // A stand-in binary: what matters here is where the installer puts what the binary prints.
+    mkdirSync(join(dir, "dist"));
+    const bin = join(dir, "dist/tunkit");
+    writeFileSync(bin, '#!/bin/sh\n[ "$1" = completions ] && echo "# $2 completion for tunkit" && exit 0\nexit 1\n', { mode: 0o755 });
+    writeSums(join(dir, "dist"));
+    const written = install({ prefix: "/usr/local", destdir: join(dir, "stage"), bin });
+    expect(written.map((p) => p.slice(join(dir, "stage/usr/local").length + 1)).sort()).toEqual(Object.values(LAYOUT).sort());
+    const at = (rel: string) => join(dir, "stage/usr/local", rel);
+    expect(statSync(at(LAYOUT.bin)).mode & 0o777).toBe(0o755);
+    for (const rel of [LAYOUT.man, LAYOUT.bash, LAYOUT.zsh, LAYOUT.fish]) expect(statSync(at(rel)).mode & 0o777).toBe(0o644);
+    expect(readFileSync(at(LAYOUT.zsh), "utf8")).toBe("# zsh completion for tunkit\n");
+    expect(readFileSync(at(LAYOUT.man), "utf8")).toBe(readFileSync(join(root, "tunkit.1"), "utf8"));
+    writeFileSync(bin, "#!/bin/sh\nexit 0\n");
+    expect(() => install({ prefix: "/usr/local", destdir: join(dir, "stage2"), bin })).toThrow(/does not match .*SHA256SUMS/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
