@@ -291,6 +291,8 @@ export const ADDR_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
  * @example
  * ```ts
  * import { addrWords } from "./addr.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await addrWords(ctx, ["addr", "add", "192.0.2.1/24", "dev", "tun0"], 1, ctx.opts).run();
  * ```
  */

@@ -165,8 +165,7 @@ function writeFully(fd: number, b: Uint8Array): void {
  * let t = 0;
  * const p = new Progress((s) => process.stderr.write(s), () => t);
  * t = 1500;
- * p.tick("applied", 150000, 0); // "
-[Ktunkit batch: applied 150,000 lines, 100,000 lines/s, 0 errors"
+ * p.tick("applied", 150000, 0); // writes an erase-line escape, then: tunkit batch: applied 150,000 lines, 100,000 lines/s, 0 errors
  * p.clear();
  * ```
  */
@@ -532,6 +531,8 @@ function openInput(file: string): number {
  * @example
  * ```ts
  * import { batchMain } from "./batch.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * const code = await batchMain(ctx, ["routes.txt"]);
  * ```
  */

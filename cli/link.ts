@@ -336,6 +336,8 @@ export const LINK_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
  * @example
  * ```ts
  * import { linkWords } from "./link.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await linkWords(ctx, ["link", "set", "tun0", "up"], 1, ctx.opts).run();
  * ```
  */

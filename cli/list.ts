@@ -175,6 +175,8 @@ export function showText(v: TunView): string {
  * @example
  * ```ts
  * import { listWords } from "./list.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await listWords(ctx, ["list"], 1, ctx.opts).run();
  * ```
  */
@@ -198,6 +200,8 @@ export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: 
  * @example
  * ```ts
  * import { showWords } from "./list.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await showWords(ctx, ["show", "tun0"], 1, ctx.opts).run();
  * ```
  */

@@ -163,6 +163,8 @@ const MODE_OF: Readonly<Record<string, NeighMode>> = { add: "create", change: "c
  * @example
  * ```ts
  * import { neighWords } from "./neigh.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await neighWords(ctx, ["neigh", "add", "192.0.2.7", "lladdr", "02:00:00:00:00:07", "dev", "tap0"], 1, ctx.opts).run();
  * ```
  */
@@ -223,8 +225,9 @@ export function neighWords(ctx: Ctx, words: readonly string[], at: number, opts:
  *
  * @example
  * ```ts
+ * import { Command } from "@commander-js/extra-typings";
  * import { neighCommand } from "./neigh.ts";
- * program.addCommand(await neighCommand());
+ * new Command("tunkit").addCommand(await neighCommand());
  * ```
  */
 export async function neighCommand() {

@@ -410,7 +410,7 @@ export function ipJsonText(v: JsonLike, pretty: boolean, depth = 0): string {
  * import { ListingWriter, makeOutput } from "./output.ts";
  * const w = new ListingWriter(makeOutput({ json: true, quiet: false }), false);
  * w.json({ dst: "default" });
- * w.end(); // [{"dst":"default"}]
+ * w.end(); // prints [{"dst":"default"}]
  * ```
  */
 export class ListingWriter {

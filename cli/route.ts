@@ -641,6 +641,8 @@ export const ROUTE_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
  * @example
  * ```ts
  * import { routeWords } from "./route.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * const op = routeWords(ctx, ["route", "add", "198.51.100.0/24", "dev", "tun0"], 1, ctx.opts);
  * await op.run();
  * ```

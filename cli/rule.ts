@@ -32,6 +32,8 @@ function prefixWord(k: "from" | "to"): Keyword<RuleState> {
       if (v !== "all" && v !== "any" && v !== "default") {
         // ip reads a rule as IPv4 unless -6 says otherwise: the prefix does not choose the family.
         const family = s.spec.family ?? AF.INET;
+        // The address's own faults (a zone, a leading zero) first, then the family.
+        parsePrefix(v, AF.UNSPEC);
         if (v.includes(":") !== (family === AF.INET6)) {
           throw new UsageError(`Invalid ${k} ${q(v)}: the rule is ${family === AF.INET6 ? "IPv6" : "IPv4"} (ip rule reads rules as IPv4 unless told: ${family === AF.INET6 ? "drop -6" : "tunkit -6 rule …"})`);
         }
@@ -199,6 +201,8 @@ export const RULE_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
  * @example
  * ```ts
  * import { ruleWords } from "./rule.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
  * await ruleWords(ctx, ["rule", "add", "from", "192.0.2.0/24", "lookup", "100"], 1, ctx.opts).run();
  * ```
  */

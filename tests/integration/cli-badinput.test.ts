@@ -68,7 +68,7 @@ const CASES: Array<[string[], string | RegExp]> = [
   [["--jsn", "list"], 'tunkit: Unknown option "--jsn" (did you mean --json?): see tunkit --help'],
   [["-n", "blue", "frob"], 'tunkit: Unknown command "frob": see tunkit --help'],
   [["-n", "blue", "down"], "tunkit: missing required argument 'name'"],
-  [["-n", "blue", "down", "x", "y"], "tunkit: too many arguments for 'down'. Expected 1 argument but got 2: x, y. (see: tunkit down --help)"],
+  [["-n", "blue", "down", "x", "y"], "tunkit: too many arguments for 'down'. Expected 1 argument but got 2. (see: tunkit down --help)"],
   [["batch"], "tunkit: Missing batch file: expected tunkit batch FILE (or - for stdin)"],
   [["batch", "/nonexistent/tk-batch.txt"], 'tunkit: Cannot read batch file "/nonexistent/tk-batch.txt": no such file'],
   [["-n", "../etc", "list"], 'tunkit: Invalid network namespace name "../etc"'],
