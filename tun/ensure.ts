@@ -72,10 +72,15 @@ export interface EnsureTunResult {
   group: number | null;
 }
 
+/** An address `up` will make sure the device has, parsed and checked. */
 export interface PlannedAddress {
+  /** AF_INET or AF_INET6. */
   family: number;
+  /** The address, canonical text. */
   local: string;
+  /** Prefix length. */
   prefixLen: number;
+  /** The peer address of a point-to-point address. */
   peer?: string;
   /** As given, for the request and for messages. */
   spec: { address: string; peer?: string };
