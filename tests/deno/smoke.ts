@@ -9,6 +9,7 @@ interface DenoLike {
   execPath(): string;
   readTextFile(path: string): Promise<string>;
   exit(code: number): never;
+  version: { deno: string };
   Command: new (cmd: string, opts: { args: string[]; cwd: string; stdin: "null" | "piped"; stdout: "piped"; stderr: "piped" }) => {
     spawn(): { stdin: WritableStream<Uint8Array>; output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
   };
