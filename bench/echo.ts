@@ -11,7 +11,7 @@
  *   bun bench/echo.ts [--json] [--count N] [--reps R]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { tunHolders } from "../mod.ts";
+import { tunHolders } from "../tun/mod.ts";
 import { compileC, median, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
 
 const IF = "tkbecho0";

@@ -14,7 +14,8 @@
  * A 5 ms setInterval runs throughout; its lag (how late each tick fires) is the proof that the
  * event loop stays served under load.
  */
-import { openTun, fromHex } from "../mod.ts";
+import { openTun } from "../tun/mod.ts";
+import { fromHex } from "../common/mod.ts";
 import { echoReply } from "../packet/echo.ts";
 import { percentile } from "./lib.ts";
 import { spawnSync } from "node:child_process";

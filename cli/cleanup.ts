@@ -5,7 +5,8 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { cleanupTunkit, linkMap, routeToIpJson, ruleToIpJson } from "../mod.ts";
+import { cleanupTunkit } from "../proxy/mod.ts";
+import { linkMap, routeToIpJson, ruleToIpJson } from "../netlink/mod.ts";
 import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
 import { ruleToIpText } from "../netlink/view/rule.ts";

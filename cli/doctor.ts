@@ -4,7 +4,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { diagnose } from "../mod.ts";
+import { diagnose } from "../tun/mod.ts";
 import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
 

@@ -11,11 +11,9 @@
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync, unlinkSync, existsSync } from "node:fs";
-import {
-  UsageError, TunkitError, MalformedError, compileFilter, linkTypeOf, openCapture, describeTarget, CaptureFileReader, MAX_CAPLEN,
-  PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, compileBpf, bpfText, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem,
-  type PacketFilter, type LinkType, type CaptureMode, type Capture, type CaptureStats, type PrintOptions, type RotateOptions, type FileId,
-} from "../mod.ts";
+import { UsageError, TunkitError, MalformedError } from "../common/mod.ts";
+import { compileFilter, linkTypeOf, MAX_CAPLEN, PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, compileBpf, bpfText, type PacketFilter, type LinkType, type PrintOptions } from "../packet/mod.ts";
+import { openCapture, describeTarget, CaptureFileReader, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem, type CaptureMode, type Capture, type CaptureStats, type RotateOptions, type FileId } from "../tun/mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";

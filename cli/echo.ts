@@ -8,7 +8,9 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { UsageError, SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, decode, toJSON, Formatter, formatTimestamp, CaptureClock, asciiJson, printable, parseMac, formatMac, DEFAULT_ECHO_MAC, type TunDevice } from "../mod.ts";
+import { UsageError, parseMac, formatMac } from "../common/mod.ts";
+import { SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, CaptureClock, type TunDevice } from "../tun/mod.ts";
+import { decode, toJSON, Formatter, formatTimestamp, asciiJson, printable, DEFAULT_ECHO_MAC } from "../packet/mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";

@@ -8,10 +8,9 @@
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
-import {
-  UsageError, TunkitError, fromHex, checkPacket, injectPackets, openTun, describeTarget, CaptureFileReader, linkTypeForDevice, linkTypeOf, pcapLinkTypeName,
-  captureProblem, endProblem, openHint, printable, type TunQueue,
-} from "../mod.ts";
+import { UsageError, TunkitError, fromHex } from "../common/mod.ts";
+import { checkPacket, injectPackets, openTun, describeTarget, CaptureFileReader, linkTypeForDevice, captureProblem, endProblem, openHint, type TunQueue } from "../tun/mod.ts";
+import { linkTypeOf, pcapLinkTypeName, printable } from "../packet/mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
@@ -202,7 +201,8 @@ export interface InjectPlan {
  * @example
  * ```ts
  * import { planInject } from "./inject.ts";
- * import { buildIcmpEcho, toHex } from "../mod.ts";
+ * import { buildIcmpEcho } from "../packet/mod.ts";
+ * import { toHex } from "../common/mod.ts";
  * const hex = toHex(buildIcmpEcho({ src: "192.0.2.1", dst: "192.0.2.2" }));
  * planInject("tun0", { hex: [`${hex},${hex}`], count: "3" }).packets.length; // 2
  * ```

@@ -21,7 +21,7 @@ import { parseGlobals, takeAnywhere, distance } from "./globals.ts";
 import { q, safeLine } from "./grammar.ts";
 import { findObject, ipObjectOf, IP_OBJECTS } from "./objects.ts";
 import { BrokenPipeError, EXIT_BROKEN_PIPE, stderrWriter, stdoutWriter } from "./output.ts";
-import { VERSION } from "./version.ts";
+import { VERSION, versionLine } from "./version.ts";
 
 export { VERSION };
 
@@ -29,11 +29,11 @@ export { VERSION };
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, BROKEN_PIPE: EXIT_BROKEN_PIPE } as const;
 
 /** Commands commander parses (their own options, help). */
-const COMMANDER_COMMANDS = ["up", "down", "monitor", "doctor", "completions", "dump", "echo", "inject", "socks", "http", "cleanup", "ping", "wg"];
+const COMMANDER_COMMANDS = ["version", "up", "down", "monitor", "doctor", "completions", "dump", "echo", "inject", "socks", "http", "cleanup", "ping", "wg"];
 
 /** The usage line bare `tunkit` prints on stderr (exit 2), like `ip` alone. */
 export const USAGE = `Usage: tunkit [-4|-6] [-j] [-q] [-n NAME] COMMAND [WORDS...]
-Commands: up down list show link addr route rule neigh batch monitor dump echo inject ping socks http wg doctor completions cleanup
+Commands: version up down list show link addr route rule neigh batch monitor dump echo inject ping socks http wg doctor completions cleanup
 See: tunkit --help, tunkit COMMAND --help`;
 
 /** Default sinks: stdout/stderr as synchronous writers, stdin as chunks. */
@@ -192,7 +192,7 @@ export async function run(argv: readonly string[], sinks: Partial<Sinks> = {}): 
 async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: readonly string[]) => void): Promise<number> {
   const g = parseGlobals(argv);
   if (g.version) {
-    ctx.sinks.stdout(`tunkit ${VERSION}\n`);
+    ctx.sinks.stdout(`${versionLine()}\n`);
     return EXIT.OK;
   }
   ctx.opts = g.opts;
@@ -250,7 +250,7 @@ if ((import.meta as { main?: boolean }).main) {
   let code: number;
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     try {
-      stdoutWriter().write(`tunkit ${VERSION}\n`);
+      stdoutWriter().write(`${versionLine()}\n`);
       stdoutWriter().flush();
       code = 0;
     } catch {

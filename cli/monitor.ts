@@ -6,9 +6,8 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import {
-  UsageError, RTNLGRP, linkMap, linkToIpJson, addressToIpJson, routeToIpJson, type Link, type MonitorEvent,
-} from "../mod.ts";
+import { UsageError } from "../common/mod.ts";
+import { RTNLGRP, linkMap, linkToIpJson, addressToIpJson, routeToIpJson, type Link, type MonitorEvent } from "../netlink/mod.ts";
 import { intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";

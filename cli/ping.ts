@@ -8,7 +8,8 @@
  * @module
  */
 import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { ping, tunHolders, UsageError, type PingReply, type PingResult, type PingStart } from "../mod.ts";
+import { ping, tunHolders, type PingReply, type PingResult, type PingStart } from "../tun/mod.ts";
+import { UsageError } from "../common/mod.ts";
 import { intInRange, ifName } from "./args.ts";
 import { seconds } from "./echo.ts";
 import { abortOnSignals } from "./dump.ts";

@@ -8,7 +8,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import type { Ctx, Sinks } from "./context.ts";
-import { VERSION } from "./version.ts";
+import { versionLine } from "./version.ts";
 
 /** Help text width: fixed, so help is the same on every terminal (and the snapshot holds). */
 export const HELP_WIDTH = 100;
@@ -45,6 +45,7 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Factory>]> = [
   ["cleanup", async () => (await import("./cleanup.ts")).cleanupCommand],
   ["ping", async () => (await import("./ping.ts")).pingCommand],
   ["wg", async () => (await import("./wg.ts")).wgCommand],
+  ["version", async () => (await import("./version-command.ts")).versionCommand],
 ];
 
 /** Names of the commands commander knows (for "unknown command" suggestions). */
@@ -70,7 +71,7 @@ export async function buildProgram(ctx: Ctx, only?: string): Promise<Command> {
   ]);
   const program = new Command("tunkit")
     .description("Linux TUN/TAP devices, addresses and routes: one binary instead of ip tuntap/addr/route glue.")
-    .version(`tunkit ${VERSION}`, "-V, --version", "print the version")
+    .version(versionLine(), "-V, --version", "print the version, commit, build date and runtime (long form: tunkit version)")
     .addOption(new Option("-j, --json", "print listings as JSON (field names follow ip -j)"))
     .addOption(new Option("-n, --netns <name>", "act inside the named network namespace, like ip -n"))
     .addOption(new Option("-4", "IPv4 only"))

@@ -9,9 +9,9 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "@commander-js/extra-typings";
-import {
-  DeviceClosedError, ProxyHealth, TunkitError, UsageError, planProxyTunnel, startProxyTunnel, type ProxyTunnelFlags,
-} from "../mod.ts";
+import { DeviceClosedError } from "../tun/mod.ts";
+import { ProxyHealth, planProxyTunnel, startProxyTunnel, type ProxyTunnelFlags } from "../proxy/mod.ts";
+import { TunkitError, UsageError } from "../common/mod.ts";
 import { formatTunnelConfig, mergeTunnelOptions, parseTunnelConfig, TUNNEL_OPTIONS, type TunnelOptionValues } from "../proxy/config.ts";
 import { TunnelLog, type LogLevel } from "../proxy/log.ts";
 import { parseMetricsAddress, serveMetrics, type MetricsAddress } from "../proxy/metrics.ts";

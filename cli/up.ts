@@ -5,7 +5,8 @@
  * @module
  */
 import { Command, Argument } from "@commander-js/extra-typings";
-import { UsageError, ensureTun, anyUserWarning, removeTun, resolveUser, resolveGroup, invokingUid, type EnsureAddress } from "../mod.ts";
+import { UsageError } from "../common/mod.ts";
+import { ensureTun, anyUserWarning, removeTun, resolveUser, resolveGroup, invokingUid, type EnsureAddress } from "../tun/mod.ts";
 import { cidr, ifName, ipAddress, mtu, txqueuelen } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";

@@ -152,7 +152,8 @@ function smallDecimal(p: string): number {
 
 /**
  * Parses IPv4 (four-part dotted decimal only) or IPv6 text into 4 or 16 bytes; with `version`,
- * only that family. Strict where tools disagree: IPv4 without leading zeros (`010.0.0.1` is
+ * only that family (`family`: 4 or 6, or AF_INET/AF_INET6 as netlink numbers them; 0 = either).
+ * tunkit's one address parser. Strict where tools disagree: IPv4 without leading zeros (`010.0.0.1` is
  * 8.0.0.1 to ip, 10.0.0.1 to others), IPv6 exactly as inet_pton(3) takes it (no `%zone`, the
  * same dotted-quad rules in `::ffff:192.0.2.1`).
  *
@@ -165,7 +166,8 @@ function smallDecimal(p: string): number {
  * // parseIp("fe80::1%eth0"), parseIp("010.0.0.1"), parseIp("::ffff:010.1.1.1"): UsageError
  * ```
  */
-export function parseIp(text: string, version?: 4 | 6): Uint8Array {
+export function parseIp(text: string, family?: IpFamily): Uint8Array {
+  const version = family === 2 ? 4 : family === 10 ? 6 : family === 0 ? undefined : family;
   if (version !== 6) {
     const v4 = quadFast(text);
     if (v4) return v4;
@@ -233,7 +235,18 @@ function parseIpv6(text: string): number[] | undefined {
   }
 }
 
-/** An address with a prefix length. */
+/**
+ * An address family as {@link parseIp} takes it: 4 or 6, or the AF_* number (AF_INET 2,
+ * AF_INET6 10; AF_UNSPEC 0 = either).
+ */
+export type IpFamily = 4 | 6 | 2 | 10 | 0;
+
+/**
+ * An address with a prefix length, as {@link parseCidr} returns it.
+ *
+ * @deprecated The public prefix type is `Prefix` ({family, bytes, len}, from `parsePrefix`);
+ * `Cidr` stays for one release.
+ */
 export interface Cidr {
   bytes: Uint8Array;
   /** Prefix length; the full length (32/128) when the text had none. */

@@ -29,6 +29,7 @@ export class Cursor {
   /** Name of what is being decoded, used in error messages. */
   readonly what: string;
 
+  /** A reader at offset 0 of `bytes`; `what` names the input in errors. */
   constructor(bytes: Uint8Array, what = "input") {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -47,40 +48,47 @@ export class Cursor {
     }
   }
 
+  /** Reads one byte; throws TruncatedError past the end. */
   u8(): number {
     this.need(1);
     return this.bytes[this.pos++]!;
   }
+  /** Reads a big-endian u16. */
   u16be(): number {
     this.need(2);
     const v = this.view.getUint16(this.pos, false);
     this.pos += 2;
     return v;
   }
+  /** Reads a little-endian u16. */
   u16le(): number {
     this.need(2);
     const v = this.view.getUint16(this.pos, true);
     this.pos += 2;
     return v;
   }
+  /** Reads a big-endian u32. */
   u32be(): number {
     this.need(4);
     const v = this.view.getUint32(this.pos, false);
     this.pos += 4;
     return v;
   }
+  /** Reads a little-endian u32. */
   u32le(): number {
     this.need(4);
     const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
   }
+  /** Reads a little-endian i32. */
   i32le(): number {
     this.need(4);
     const v = this.view.getInt32(this.pos, true);
     this.pos += 4;
     return v;
   }
+  /** Reads a little-endian u64. */
   u64le(): bigint {
     this.need(8);
     const v = this.view.getBigUint64(this.pos, true);
@@ -91,6 +99,7 @@ export class Cursor {
   u16(): number {
     return this.u16le();
   }
+  /** Reads a host-order (little-endian) u32. */
   u32(): number {
     return this.u32le();
   }

@@ -13,6 +13,7 @@
 export class TunkitError extends Error {
   /** What the user can do about it. */
   readonly hint: string | undefined;
+  /** An error with an optional `hint:` line for the user. */
   constructor(message: string, hint?: string) {
     super(message);
     this.name = new.target.name;

@@ -142,6 +142,7 @@ export class SysError extends TunkitError {
   readonly errno: number;
   /** errno name, e.g. "EPERM". */
   readonly code: string;
+  /** A failed system call; the message names the call, the errno and the subject. */
   constructor(syscall: string, errno: number, subject?: string, hint?: string) {
     const code = errnoName(errno);
     super(
@@ -169,6 +170,7 @@ export class DeviceClosedError extends TunkitError {
   readonly device: string;
   /** Why: "closed" (close() was called) or "deleted" (the interface went away). */
   readonly reason: "closed" | "deleted";
+  /** The device was closed by this process or deleted under it. */
   constructor(device: string, reason: "closed" | "deleted") {
     super(`Device "${device}" closed: ${reason === "deleted" ? "the interface was deleted" : "close() was called"}`);
     this.device = device;

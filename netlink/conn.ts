@@ -34,10 +34,13 @@ export const NETLINK_OPT = {
 export interface Transport {
   /** Our netlink port id. */
   readonly pid: number;
+  /** Sends one datagram to the kernel. */
   send(buf: Uint8Array): void;
   /** Next datagram from the kernel, or null when none is queued. Throws SysError (ENOBUFS…). */
   recv(): Uint8Array | null;
+  /** Resolves when a datagram can be read. */
   wait(): Promise<void>;
+  /** Closes the socket. */
   close(): void;
 }
 
@@ -61,6 +64,7 @@ const RECV_SLOT_SIZE = 64 << 10;
 
 /** A real AF_NETLINK socket as a {@link Transport}. */
 export class SocketTransport implements Transport {
+  /** The NETLINK_ROUTE socket. */
   readonly fd: number;
   readonly pid: number;
   /** Receive buffer size the kernel granted (getsockopt SO_RCVBUF). */
@@ -73,6 +77,7 @@ export class SocketTransport implements Transport {
   private waiters: Array<() => void> = [];
   private closed = false;
 
+  /** Opens and binds the socket (strict checking and extended acks on). */
   constructor(opts: OpenOptions = {}) {
     const back = opts.netns === undefined ? undefined : enterNetns(typeof opts.netns === "number" ? `/proc/self/fd/${opts.netns}` : opts.netns);
     let fd: number;
@@ -114,6 +119,7 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /** Sends one datagram to the kernel (port 0). */
   send(buf: Uint8Array): void {
     const n = sys.sendto(this.fd, buf, buf.length, 0, this.kernel);
     if (n !== buf.length) throw new SysError("sendto(netlink)", n < 0 ? ERRNO.EAGAIN : ERRNO.EMSGSIZE);
@@ -141,6 +147,7 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /** Resolves when the socket is readable. */
   wait(): Promise<void> {
     if (this.closed) return Promise.reject(new TunkitError("Netlink connection closed"));
     return new Promise((resolve) => {
@@ -156,6 +163,7 @@ export class SocketTransport implements Transport {
     });
   }
 
+  /** Closes the socket (idempotent). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -194,6 +202,7 @@ export function fakeTransport(fn: (request: Uint8Array) => Uint8Array | Uint8Arr
 
 /** One request of a batch. */
 export interface BatchItem {
+  /** Message type (RTM_*). */
   type: number;
   /** NLM_F_* flags besides REQUEST and ACK (CREATE, EXCL, REPLACE, APPEND). */
   flags: number;
@@ -234,11 +243,13 @@ export interface BatchOptions {
  * ```
  */
 export class NetlinkConn {
+  /** Where requests go and replies come from. */
   readonly transport: Transport;
   private seq: number;
   private readonly w = new ByteWriter(64 * 1024 + 4096);
   private busy: Promise<unknown> = Promise.resolve();
 
+  /** A connection over `transport` (a socket, or a fake in tests). */
   constructor(transport: Transport) {
     this.transport = transport;
     this.seq = (Math.floor(Date.now() / 1000) & 0x3fffffff) || 1;
@@ -254,6 +265,7 @@ export class NetlinkConn {
     this.transport.close();
   }
 
+  /** The next sequence number. */
   private nextSeq(): number {
     this.seq = (this.seq + 1) >>> 0 || 1;
     return this.seq;
@@ -266,6 +278,7 @@ export class NetlinkConn {
     return run;
   }
 
+  /** The next datagram from the transport. */
   private async nextDatagram(): Promise<Uint8Array> {
     for (;;) {
       const d = this.transport.recv();
@@ -274,6 +287,7 @@ export class NetlinkConn {
     }
   }
 
+  /** One request message with a fresh sequence number. */
   private build(type: number, flags: number, body: (w: ByteWriter) => void): { buf: Uint8Array; seq: number } {
     const w = this.w;
     w.reset();
@@ -284,6 +298,7 @@ export class NetlinkConn {
     return { buf: w.finish(), seq };
   }
 
+  /** Whether `m` answers request `seq` (and comes from the kernel). */
   private checkSeq(m: NetlinkMessage, seq: number): boolean {
     if (m.seq === seq) return true;
     if (m.seq === 0 && m.pid === 0) return false; // a notification: not ours to judge here

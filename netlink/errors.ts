@@ -128,6 +128,7 @@ export class NetlinkError extends TunkitError {
   /** What the operation was about. */
   readonly subject: string | undefined;
 
+  /** A netlink request the kernel refused; `info` carries the extack message and offset. */
   constructor(op: string, errno: number, info: NetlinkErrorInfo = {}) {
     const f = friendly(errno, op, info.subject);
     const code = errnoName(errno);

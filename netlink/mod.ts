@@ -80,3 +80,11 @@ export { AttributeEncoder, AttributeDecoder } from "./core/attribute.ts";
 export { ByteWriter } from "./core/writer.ts";
 export { parseMessages, parseAck, parseDone, beginMessage, endMessage, NLM_F, NLMSG } from "./core/message.ts";
 export type { NetlinkMessage, NetlinkAck } from "./core/message.ts";
+export { addrFamily } from "./route/ip.ts";
+export { type BatchItem as NetlinkBatchItem } from "./conn.ts";
+
+// Types the API above refers to (so documentation can link them).
+export type { MalformedError, TruncatedError, TunkitError } from "../common/errors.ts";
+export type { KindCodec } from "./route/linkinfo.ts";
+export type { AddrKey, METRIC_NAMES } from "./route/route.ts";
+export type { AttrCodec } from "./route/table.ts";

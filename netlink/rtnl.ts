@@ -60,9 +60,11 @@ export { DEFAULT_MONITOR_GROUPS, monitor, type MonitorEvent } from "./monitor.ts
  * ```
  */
 export class Rtnl {
+  /** The netlink socket (for raw requests and batches). */
   readonly conn: NetlinkConn;
   private readonly openOpts: OpenOptions;
 
+  /** Wraps an open connection; {@link Rtnl.open} is the usual way. */
   constructor(conn: NetlinkConn, openOpts: OpenOptions = {}) {
     this.conn = conn;
     this.openOpts = openOpts;
@@ -114,16 +116,21 @@ export class Rtnl {
     );
   }
 
-  /** Index of a device (a number is returned as is). */
-  async index(dev: Dev): Promise<number> {
+  /** The ifindex of a device (a number is returned as is). */
+  async ifindex(dev: Dev): Promise<number> {
     if (typeof dev === "number") return dev;
     return (await this.getLink(dev)).index;
+  }
+
+  /** @deprecated Use {@link Rtnl.ifindex} (one name for the concept across tunkit). Removed after 0.2. */
+  index(dev: Dev): Promise<number> {
+    return this.ifindex(dev);
   }
 
   /** Looks up every device name among `devs` (numbers pass through). */
   private async resolver(devs: ReadonlyArray<Dev | null | undefined>): Promise<(d: Dev) => number> {
     const m = new Map<string, number>();
-    for (const d of devs) if (typeof d === "string" && !m.has(d)) m.set(d, await this.index(d));
+    for (const d of devs) if (typeof d === "string" && !m.has(d)) m.set(d, await this.ifindex(d));
     return (d) => (typeof d === "number" ? d : m.get(d)!);
   }
 
@@ -163,7 +170,7 @@ export class Rtnl {
    * ```
    */
   async setLink(dev: Dev, ch: LinkChanges): Promise<void> {
-    const index = await this.index(dev);
+    const index = await this.ifindex(dev);
     const resolve = await this.resolver([ch.master]);
     let fd: number | undefined;
     let changes = ch;
@@ -263,7 +270,7 @@ export class Rtnl {
    * ```
    */
   async listAddresses(filter: AddressFilter = {}): Promise<Address[]> {
-    const index = filter.dev === undefined ? 0 : await this.index(filter.dev);
+    const index = filter.dev === undefined ? 0 : await this.ifindex(filter.dev);
     const keep = addressFilter({ ...filter, dev: index || undefined }, filter.label === undefined ? undefined : this.linkNames(await this.listLinks()));
     return this.conn.dump(
       RTM.GETADDR,
@@ -277,6 +284,7 @@ export class Rtnl {
     );
   }
 
+  /** ifindex -> name, from a link listing. */
   private linkNames(links: readonly Link[]): (index: number) => string | undefined {
     const m = new Map(links.map((l) => [l.index, l.name]));
     return (i) => m.get(i);
@@ -299,7 +307,7 @@ export class Rtnl {
     else {
       index = cache?.get(String(spec.dev));
       if (index === undefined) {
-        index = await this.index(spec.dev);
+        index = await this.ifindex(spec.dev);
         cache?.set(String(spec.dev), index);
       }
     }
@@ -314,6 +322,7 @@ export class Rtnl {
     };
   }
 
+  /** Sends one address request and waits for the kernel's ack. */
   private async addressOp(spec: AddressSpec, mode: AddressMode): Promise<void> {
     const it = await this.addressItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
@@ -434,9 +443,10 @@ export class Rtnl {
     }
   }
 
+  /** Resolves a filter's device names to ifindexes. */
   private async resolveRouteFilter(f: RouteFilter): Promise<RouteFilter> {
     if (typeof f.dev !== "string" && typeof f.iif !== "string") return f;
-    return { ...f, dev: f.dev === undefined ? undefined : await this.index(f.dev), iif: f.iif === undefined ? undefined : await this.index(f.iif) };
+    return { ...f, dev: f.dev === undefined ? undefined : await this.ifindex(f.dev), iif: f.iif === undefined ? undefined : await this.ifindex(f.iif) };
   }
 
   /**
@@ -455,13 +465,14 @@ export class Rtnl {
     const names = [spec.dev, ...(spec.nexthops ?? []).map((n) => n.dev)].filter((d): d is string => typeof d === "string");
     const map = cache ?? new Map<string, number>();
     for (const d of names) {
-      if (!map.has(d)) map.set(d, await this.index(d));
+      if (!map.has(d)) map.set(d, await this.ifindex(d));
     }
     const it = routeBatchItem(spec, mode, (d) => (typeof d === "number" ? d : map.get(d)!));
     it.subject = routeSubject(spec);
     return it;
   }
 
+  /** Sends one route request and waits for the kernel's ack. */
   private async routeOp(spec: RouteSpec, mode: RouteMode | "delete"): Promise<void> {
     const it = await this.routeItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
@@ -518,8 +529,8 @@ export class Rtnl {
    * ```
    */
   async getRoute(dst: string, opts: RouteGetOptions = {}): Promise<Route> {
-    const iif = opts.iif === undefined ? undefined : await this.index(opts.iif);
-    const oif = opts.oif === undefined ? undefined : await this.index(opts.oif);
+    const iif = opts.iif === undefined ? undefined : await this.ifindex(opts.iif);
+    const oif = opts.oif === undefined ? undefined : await this.ifindex(opts.oif);
     const req = routeGetRequest(dst, opts, iif, oif);
     const get = (r: Partial<Route>) => this.conn.get(RTM.GETROUTE, 0, (w) => encodeRoute(w, r), (m) => decodeRoute(m.body), "get route", dst);
     const first = await get(req);
@@ -685,8 +696,8 @@ export class Rtnl {
    * ```
    */
   async listNeighbours(filter: NeighFilter = {}, flush = false): Promise<Neighbour[]> {
-    const index = filter.dev === undefined ? undefined : await this.index(filter.dev);
-    const master = filter.master === undefined ? undefined : filter.master === null ? -1 : await this.index(filter.master);
+    const index = filter.dev === undefined ? undefined : await this.ifindex(filter.dev);
+    const master = filter.master === undefined ? undefined : filter.master === null ? -1 : await this.ifindex(filter.master);
     const keep = neighFilter({ ...filter, dev: index }, flush);
     return this.conn.dump(
       RTM.GETNEIGH,
@@ -718,7 +729,7 @@ export class Rtnl {
     let ifindex = 0;
     if (typeof spec.dev === "number") ifindex = spec.dev;
     else if (spec.dev !== undefined) {
-      ifindex = cache?.get(spec.dev) ?? (await this.index(spec.dev));
+      ifindex = cache?.get(spec.dev) ?? (await this.ifindex(spec.dev));
       cache?.set(spec.dev, ifindex);
     }
     const n = neighFromSpec(spec, ifindex);
@@ -732,6 +743,7 @@ export class Rtnl {
     };
   }
 
+  /** Sends one neighbour request and waits for the kernel's ack. */
   private async neighOp(spec: NeighSpec, mode: NeighMode): Promise<void> {
     const it = await this.neighItem(spec, mode);
     await this.conn.exec(it.type, it.flags, it.body, it.op, it.subject);
@@ -776,7 +788,7 @@ export class Rtnl {
    * ```
    */
   async getNeighbour(dst: string, dev: Dev, proxy = false): Promise<Neighbour> {
-    const n = neighFromSpec({ dst, proxy }, await this.index(dev));
+    const n = neighFromSpec({ dst, proxy }, await this.ifindex(dev));
     return this.conn.get(
       RTM.GETNEIGH,
       0,

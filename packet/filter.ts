@@ -19,8 +19,8 @@ import { parseCidr, parseIp } from "../common/addr.ts";
 import { IPV6_EXT_NAMES, MAX_IPV6_EXTENSIONS } from "./ipv6.ts";
 import type { LinkType } from "./types.ts";
 
-type Dir = "src" | "dst" | "either" | "both";
-type Proto = "icmp" | "icmp6" | "tcp" | "udp" | "arp" | "ip" | "ip6";
+export type Dir = "src" | "dst" | "either" | "both";
+export type Proto = "icmp" | "icmp6" | "tcp" | "udp" | "arp" | "ip" | "ip6";
 
 /** Parsed filter expression (exported for tests and for printing). */
 export type FilterNode =

@@ -112,6 +112,7 @@ export class PcapWriter {
   /** Whether timestamps are in nanoseconds. */
   readonly nanosecond: boolean;
 
+  /** Checks the options (snaplen 1..262144, link type 0..65535); throws UsageError. */
   constructor(opts: PcapWriterOptions) {
     this.linkType = linkTypeNumber(opts.linkType);
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;

@@ -323,17 +323,27 @@ export interface DnsSummary {
 
 /** The result of `decode()`. */
 export interface DecodedPacket {
+  /** How the bytes began: raw IP or an Ethernet frame. */
   linkType: LinkType;
   /** Bytes given to decode(). */
   length: number;
+  /** The Ethernet header (linkType "ethernet"). */
   ethernet?: EthernetHeader;
+  /** ARP, when the frame carries it. */
   arp?: ArpPacket;
+  /** The IPv4 header. */
   ipv4?: Ipv4Header;
+  /** The IPv6 header and its extensions. */
   ipv6?: Ipv6Header;
+  /** ICMP (over IPv4). */
   icmp?: IcmpMessage;
+  /** ICMPv6. */
   icmpv6?: Icmpv6Message;
+  /** The TCP header. */
   tcp?: TcpHeader;
+  /** The UDP header. */
   udp?: UdpHeader;
+  /** A DNS summary (UDP/TCP port 53). */
   dns?: DnsSummary;
   /** Text protocol on a well-known TCP port (HTTP, RTSP, FTP, SMTP, SSH). */
   app?: { protocol: string; firstLine?: string };

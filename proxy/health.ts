@@ -33,7 +33,7 @@ export interface ProxyHealthOptions {
  *
  * @example
  * ```ts
- * import { ProxyHealth, Socks5Dialer, parseProxyUrl } from "../mod.ts";
+ * import { ProxyHealth, Socks5Dialer, parseProxyUrl } from "../proxy/mod.ts";
  * const h = new ProxyHealth(new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5")));
  * await h.waitUp({ onRetry: (e, ms) => console.error(`${e.message}; retrying in ${ms} ms`) });
  * h.start(); // periodic checks

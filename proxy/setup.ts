@@ -323,7 +323,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     // Whole 64 KiB TCP segments with partial checksums through the tun (see TunnelOptions.vnetHdr).
     const vnetHdr = device.vnetHdrSize();
     device.setOffload(TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6);
-    const index = await nl.index(plan.name);
+    const index = await nl.ifindex(plan.name);
     const have = await nl.listAddresses({ dev: index });
     for (const a of plan.addresses) {
       const p = parsePrefix(a.text);

@@ -31,7 +31,7 @@ export interface TunnelStatsJson {
  * ```
  */
 export class TunnelStats {
-  readonly started = Date.now();
+  readonly started: number = Date.now();
   tcpTotal = 0;
   tcpActive = 0;
   tcpFailed = 0;

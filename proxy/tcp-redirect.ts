@@ -223,7 +223,7 @@ export class TcpRedirect {
   /** The last packet's layout (valid after {@link process} returned anything but DROP). */
   readonly view: PacketView = { version: 4, proto: 0, l4: 0, end: 0, srcOff: 0, dstOff: 0, fragment: false };
   /** The flow of the last WRITE/NEW verdict. */
-  lastId = -1;
+  lastId: number = -1;
   /** Counters: fragments and malformed packets dropped. */
   dropped = 0;
   private readonly scratch = new Uint8Array(32);

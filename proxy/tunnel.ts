@@ -148,7 +148,8 @@ function bytesOf(addr: string): Uint8Array {
  *
  * @example
  * ```ts
- * import { Tunnel, Socks5Dialer, parseProxyUrl, openTun } from "../mod.ts";
+ * import { Tunnel, Socks5Dialer, parseProxyUrl } from "../proxy/mod.ts";
+ * import { openTun } from "../tun/mod.ts";
  * const tun = openTun({ name: "tun0" }); // up, with 198.18.0.1/30, routes into it
  * const t = new Tunnel({ tun, dialer: new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5")), udp: "socks",
  *   v4: { address: "198.18.0.1", fakePeer: "198.18.0.2" } });

@@ -1,16 +1,25 @@
 /**
  * `npm run build`: compiles the CLI (cli/main.ts) into ONE standalone executable, dist/tunkit,
  * with `bun build --compile` (minified, bytecode, code splitting: see {@link BUILD_FLAGS}). The
- * version comes from package.json, inlined by the bundler. The binary needs no node_modules,
- * bun or deno.
+ * version comes from package.json, inlined by the bundler; the commit, the build date, the Bun
+ * version and the target are baked in with `--define` ({@link buildDefines}), so `tunkit
+ * --version` names exactly what was built. The binary needs no node_modules, bun or deno.
  *
- * Usage: bun scripts/build.ts [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting]
+ * `--target T` (repeatable; `all` = every one) cross-compiles to dist/tunkit-T, T one of
+ * {@link TARGETS}. Bun fetches the target's runtime (the npm package @oven/bun-linux-aarch64,
+ * …-musl, about 50 MB) from the npm registry the first time and caches it: a machine without
+ * the registry can build only its own target until then. A binary this machine can run gets the
+ * `--version` smoke check; another architecture or libc gets an ELF check (machine and
+ * interpreter). Every build rewrites dist/SHA256SUMS over the binaries in dist/ (and tunkit.1).
+ *
+ * Usage: bun scripts/build.ts [--target T]... [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting]
  *
  * bench/cli-startup.ts compiles a hello-world with the same {@link compileArgs} to measure the
  * runtime's own start-up floor beside tunkit's.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
@@ -21,6 +30,97 @@ export interface BuildVariant {
   bytecode?: boolean;
   minify?: boolean;
   splitting?: boolean;
+  /** A cross-compile target ({@link TARGETS}); the host's when absent. */
+  target?: Target;
+  /** `--define NAME=JSON` pairs ({@link buildDefines}). */
+  define?: Record<string, string>;
+}
+
+/** The targets `--target` takes, with what the ELF check expects of each. */
+export const TARGETS = {
+  "linux-x64": { bun: "bun-linux-x64", npm: "@oven/bun-linux-x64", machine: 62, interp: "/lib64/ld-linux-x86-64.so.2" },
+  "linux-arm64": { bun: "bun-linux-arm64", npm: "@oven/bun-linux-aarch64", machine: 183, interp: "/lib/ld-linux-aarch64.so.1" },
+  "linux-x64-musl": { bun: "bun-linux-x64-musl", npm: "@oven/bun-linux-x64-musl", machine: 62, interp: "/lib/ld-musl-x86_64.so.1" },
+  "linux-arm64-musl": { bun: "bun-linux-arm64-musl", npm: "@oven/bun-linux-aarch64-musl", machine: 183, interp: "/lib/ld-musl-aarch64.so.1" },
+} as const;
+/** A `--target` name. */
+export type Target = keyof typeof TARGETS;
+
+/** The target this machine runs (glibc assumed: the Debian machines tunkit is built on). */
+export function hostTarget(): Target {
+  return process.arch === "arm64" ? "linux-arm64" : "linux-x64";
+}
+
+/** What `tunkit version` reports of a build. */
+export interface BuildStamp {
+  commit: string;
+  date: string;
+  bun: string;
+  target: string;
+}
+
+/**
+ * The `--define` pairs that bake a {@link BuildStamp} into cli/version.ts.
+ *
+ * @example
+ * ```ts
+ * import { buildDefines } from "./build.ts";
+ * buildDefines({ commit: "0123456789ab", date: "2026-11-29T11:00:00Z", bun: "1.4.5", target: "bun-linux-x64" }).TUNKIT_COMMIT;
+ * // '"0123456789ab"'
+ * ```
+ */
+export function buildDefines(s: BuildStamp): Record<string, string> {
+  return {
+    TUNKIT_COMMIT: JSON.stringify(s.commit),
+    TUNKIT_BUILD_DATE: JSON.stringify(s.date),
+    TUNKIT_BUN_VERSION: JSON.stringify(s.bun),
+    TUNKIT_TARGET: JSON.stringify(s.target),
+  };
+}
+
+/**
+ * This checkout's stamp: `git rev-parse` (12 digits, `-dirty` when tracked files differ from
+ * HEAD; "unknown" outside git), SOURCE_DATE_EPOCH or now (UTC, seconds), the running Bun.
+ */
+export function currentStamp(target: Target | undefined): BuildStamp {
+  const git = (...a: string[]) => spawnSync("git", a, { cwd: root, encoding: "utf8" });
+  const head = git("rev-parse", "--short=12", "HEAD");
+  let commit = head.status === 0 ? head.stdout.trim() : "unknown";
+  if (head.status === 0 && git("diff", "--quiet", "HEAD", "--").status === 1) commit += "-dirty";
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  const date = new Date(Number.isFinite(epoch) && epoch > 0 ? epoch * 1000 : Date.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return { commit, date, bun: process.versions.bun ?? "unknown", target: TARGETS[target ?? hostTarget()].bun };
+}
+
+/**
+ * Checks an ELF file's machine (e_machine) and program interpreter against a target's; returns
+ * what differs, or undefined.
+ */
+export function checkElf(bytes: Uint8Array, t: Target): string | undefined {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 64 || v.getUint32(0) !== 0x7f454c46 || bytes[4] !== 2) return "not a 64-bit ELF file";
+  const machine = v.getUint16(18, true);
+  if (machine !== TARGETS[t].machine) return `e_machine ${machine}, expected ${TARGETS[t].machine}`;
+  const phoff = Number(v.getBigUint64(32, true));
+  const phentsize = v.getUint16(54, true);
+  const phnum = v.getUint16(56, true);
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    if (v.getUint32(ph, true) !== 3) continue; // PT_INTERP
+    const off = Number(v.getBigUint64(ph + 8, true));
+    const size = Number(v.getBigUint64(ph + 32, true));
+    const interp = new TextDecoder().decode(bytes.subarray(off, off + size)).replace(/\0+$/, "");
+    return interp === TARGETS[t].interp ? undefined : `interpreter ${interp}, expected ${TARGETS[t].interp}`;
+  }
+  return "no PT_INTERP";
+}
+
+/** Writes `dir`/SHA256SUMS (sha256sum's format) over the tunkit binaries and tunkit.1 in `dir`. */
+export function writeSums(dir: string): string[] {
+  const names = readdirSync(dir).filter((f) => /^tunkit(-linux-[a-z0-9-]+)?$/.test(f) || f === "tunkit.1").sort();
+  const lines = names.map((f) => `${createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")}  ${f}`);
+  writeFileSync(join(dir, "SHA256SUMS"), lines.map((l) => `${l}\n`).join(""));
+  return names;
 }
 
 /**
@@ -45,6 +145,8 @@ export function compileArgs(entry: string, outfile: string, v: BuildVariant = {}
     ...(bytecode ? ["--bytecode"] : []),
     "--format=esm",
     ...(v.splitting !== false ? ["--splitting"] : []),
+    ...(v.target ? [`--target=${TARGETS[v.target].bun}`] : []),
+    ...Object.entries(v.define ?? {}).flatMap(([k, val]) => ["--define", `${k}=${val}`]),
     entry, "--outfile", outfile,
   ];
 }
@@ -70,26 +172,67 @@ if (import.meta.main) {
     const i = args.indexOf(flag);
     return i >= 0 && args[i + 1] ? args[i + 1]! : undefined;
   };
-  const outfile = resolve(root, val("--outfile") ?? "dist/tunkit");
-  const entry = resolve(root, val("--entry") ?? "cli/main.ts");
-  const v: BuildVariant = { bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting") };
-  const t0 = performance.now();
-  try {
-    compile(entry, outfile, v);
-  } catch (e) {
-    console.error(`build: ${(e as Error).message}`);
-    process.exit(1);
-  }
-  if (entry === join(root, "cli/main.ts")) {
-    // Smoke check: the binary runs and reports the version it was built from.
-    const r = spawnSync(outfile, ["--version"], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
-    const want = `tunkit ${pkg.version}`;
-    if (r.status !== 0 || r.stdout.trim() !== want) {
-      console.error(`build: ${outfile} --version printed ${JSON.stringify(r.stdout + r.stderr)}, expected "${want}"`);
-      process.exit(1);
+  const targets: Array<Target | undefined> = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== "--target") continue;
+    const t = args[i + 1];
+    if (t === "all") targets.push(...(Object.keys(TARGETS) as Target[]));
+    else if (t && t in TARGETS) targets.push(t as Target);
+    else {
+      console.error(`build: unknown target ${JSON.stringify(t ?? "")}: expected all or one of ${Object.keys(TARGETS).join(", ")}`);
+      process.exit(2);
     }
   }
-  const mb = (statSync(outfile).size / 1048576).toFixed(1);
-  const flags = Object.entries(v).filter(([, on]) => on).map(([k]) => k).join(", ");
-  console.log(`built ${outfile} (${mb} MiB; ${flags}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  if (!targets.length) targets.push(undefined);
+  const entry = resolve(root, val("--entry") ?? "cli/main.ts");
+  const isCli = entry === join(root, "cli/main.ts");
+  if (val("--outfile") && targets.length > 1) {
+    console.error("build: --outfile names one file: give one --target with it");
+    process.exit(2);
+  }
+  const outDirs = new Set<string>();
+  for (const target of targets) {
+    const outfile = resolve(root, val("--outfile") ?? (target ? `dist/tunkit-${target}` : "dist/tunkit"));
+    const stamp = currentStamp(target);
+    const v: BuildVariant = {
+      bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting"),
+      ...(target ? { target } : {}),
+      ...(isCli ? { define: buildDefines(stamp) } : {}),
+    };
+    const t0 = performance.now();
+    try {
+      compile(entry, outfile, v);
+    } catch (e) {
+      const m = (e as Error).message;
+      const offline = target && /download|fetch|connect|network|ENOTFOUND|ECONNREFUSED/i.test(m);
+      console.error(`build: ${m}${offline ? `\nhint: bun fetches the ${target} runtime (npm package ${TARGETS[target].npm}@${stamp.bun}) from the npm registry once, then caches it; this machine could not reach it` : ""}`);
+      process.exit(1);
+    }
+    const t = target ?? hostTarget();
+    const elf = checkElf(readFileSync(outfile), t);
+    if (elf) {
+      console.error(`build: ${outfile}: ${elf}`);
+      process.exit(1);
+    }
+    let smoke = "ELF checked (not runnable here)";
+    if (isCli && t === hostTarget()) {
+      // Smoke check: the binary runs and reports the version and build it was made from.
+      const r = spawnSync(outfile, ["--version"], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+      const want = `tunkit ${pkg.version} (commit ${stamp.commit}, built ${stamp.date}, bun ${stamp.bun}, ${stamp.target})`;
+      if (r.status !== 0 || r.stdout.trim() !== want) {
+        console.error(`build: ${outfile} --version printed ${JSON.stringify(r.stdout + r.stderr)}, expected "${want}"`);
+        process.exit(1);
+      }
+      smoke = "--version checked";
+    }
+    const mb = (statSync(outfile).size / 1048576).toFixed(1);
+    const flags = Object.entries(v).filter(([k, on]) => on === true && k !== "define").map(([k]) => k).join(", ");
+    console.log(`built ${outfile} (${t}, ${mb} MiB; ${flags}; ${smoke}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+    outDirs.add(dirname(outfile));
+  }
+  const dist = join(root, "dist");
+  if (outDirs.has(dist)) {
+    if (existsSync(join(root, "tunkit.1"))) writeFileSync(join(dist, "tunkit.1"), readFileSync(join(root, "tunkit.1")));
+    console.log(`dist/SHA256SUMS: ${writeSums(dist).join(", ")}`);
+  }
 }

@@ -46,10 +46,15 @@ export interface TunOptions {
 
 /** Flags of an attached device, decoded from TUNGETIFF. */
 export interface TunFlags {
+  /** IFF_TUN or IFF_TAP. */
   mode: "tun" | "tap";
+  /** IFF_NO_PI is off: every packet starts with a 4-byte struct tun_pi. */
   packetInfo: boolean;
+  /** IFF_VNET_HDR: every packet starts with a struct virtio_net_hdr. */
   vnetHdr: boolean;
+  /** IFF_MULTI_QUEUE. */
   multiQueue: boolean;
+  /** The device outlives its file descriptors (TUNSETPERSIST). */
   persist: boolean;
   raw: number;
 }
@@ -228,6 +233,7 @@ export class TunDevice extends TunQueue {
     this.flags = this.readFlags(packetInfo);
   }
 
+  /** Reads the device's flags back with TUNGETIFF (what the kernel actually set). */
   private readFlags(packetInfo: boolean): TunFlags {
     const req = new Uint8Array(IFREQ_SIZE);
     sys.ioctl(this.fd, TUN_IOCTL.TUNGETIFF, req, "TUNGETIFF", this.name);
@@ -368,6 +374,7 @@ export function deleteTun(name: string): void {
 /** What the kernel's tun driver supports. */
 export interface TunFeatures {
   raw: number;
+  /** Names of the IFF_* bits set. */
   names: string[];
 }
 
@@ -376,7 +383,7 @@ export interface TunFeatures {
  *
  * @example
  * ```ts
- * import { tunFeatures } from "../mod.ts";
+ * import { tunFeatures } from "../tun/mod.ts";
  * tunFeatures().names; // ["tun", "tap", "napi", ..., "multi_queue", "vnet_hdr", ...]
  * ```
  */

@@ -21,6 +21,7 @@ export type EnsureAddress = string | { address: string; peer?: string };
 
 /** The desired state of a device. */
 export interface EnsureTunOptions {
+  /** The device name (ensured to exist). */
   name: string;
   /** "tun" (default) or "tap". */
   mode?: "tun" | "tap";
@@ -45,7 +46,9 @@ export interface EnsureTunOptions {
   defaultOwner?: number;
   /** Addresses to have (missing ones are added; others are left alone). */
   addresses?: readonly EnsureAddress[];
+  /** MTU to set. */
   mtu?: number;
+  /** Transmit queue length to set. */
   txqlen?: number;
   /** Bring the link up (default true); false leaves the admin state alone. */
   up?: boolean;
@@ -55,7 +58,9 @@ export interface EnsureTunOptions {
 
 /** What {@link ensureTun} found and did. */
 export interface EnsureTunResult {
+  /** The device name (ensured to exist). */
   name: string;
+  /** The device's ifindex. */
   ifindex: number;
   /** True when the device did not exist. */
   created: boolean;
@@ -67,10 +72,15 @@ export interface EnsureTunResult {
   group: number | null;
 }
 
-interface PlannedAddress {
+/** An address `up` will make sure the device has, parsed and checked. */
+export interface PlannedAddress {
+  /** AF_INET or AF_INET6. */
   family: number;
+  /** The address, canonical text. */
   local: string;
+  /** Prefix length. */
   prefixLen: number;
+  /** The peer address of a point-to-point address. */
   peer?: string;
   /** As given, for the request and for messages. */
   spec: { address: string; peer?: string };

@@ -49,7 +49,9 @@ export interface PingOptions {
 export interface PingStart {
   /** The address pinged (a host name resolved). */
   address: string;
+  /** IPv4 or IPv6. */
   family: 4 | 6;
+  /** The socket used: an unprivileged ICMP datagram socket, or a raw one. */
   socket: "dgram" | "raw";
   /** Payload bytes per request. */
   size: number;
@@ -57,6 +59,7 @@ export interface PingStart {
 
 /** One echo reply. */
 export interface PingReply {
+  /** ICMP sequence number. */
   seq: number;
   /** Who answered. */
   from: string;
@@ -72,10 +75,13 @@ export interface PingReply {
 
 /** The statistics of a run, as ping's summary. */
 export interface PingResult extends PingStart {
+  /** The address pinged. */
   target: string;
+  /** Requests sent. */
   transmitted: number;
   /** Distinct requests answered. */
   received: number;
+  /** Replies seen more than once. */
   duplicates: number;
   /** Percent of requests not answered. */
   loss: number;
@@ -89,9 +95,13 @@ export interface PingResult extends PingStart {
 
 /** Round-trip statistics in milliseconds (mdev as ping computes it). */
 export interface PingRtt {
+  /** Fastest round trip, ms. */
   min: number;
+  /** Mean round trip, ms. */
   avg: number;
+  /** Slowest round trip, ms. */
   max: number;
+  /** Mean deviation of the round trips, ms (ping's mdev). */
   mdev: number;
 }
 
@@ -130,7 +140,9 @@ export function buildEchoRequest(family: 4 | 6, id: number, seq: number, payload
 
 /** An echo reply found in a datagram. */
 export interface EchoReplyView {
+  /** ICMP identifier. */
   id: number;
+  /** ICMP sequence number. */
   seq: number;
   /** The ICMP message (header + payload). */
   icmp: Uint8Array;

@@ -14,7 +14,7 @@ import { watch, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 
 /** Largest packet a tun/tap read can return (64 KiB IP packet + headers). */
-export const MAX_PACKET = 65536 + 64;
+export const MAX_PACKET: number = 65536 + 64;
 
 /** Options of {@link TunQueue.listen} and {@link TunQueue.packets}. */
 export interface ListenOptions {
@@ -147,11 +147,13 @@ export class TunQueue {
     });
   }
 
+  /** Arms the one-shot readability watch (created on first use). */
   private arm(): void {
     this.watcher ??= watch(this.fd, () => this.onReadable());
     this.watcher.arm();
   }
 
+  /** Wakes every pending reader; each retries its read. */
   private onReadable(): void {
     const ws = this.waiters;
     this.waiters = [];
@@ -280,6 +282,7 @@ export class TunQueue {
     this.shut(new DeviceClosedError(this.name, "closed"));
   }
 
+  /** Closes the fd once and rejects pending readers with `err` (idempotent). */
   private shut(err: DeviceClosedError): void {
     this.closedBy ??= err;
     this.watcher?.close();
@@ -292,10 +295,12 @@ export class TunQueue {
     for (const w of ws) w.reject(this.closedBy);
   }
 
+  /** Throws the closing error when the queue is closed. */
   private ensureOpen(): void {
     if (this.closedBy) throw this.closedBy;
   }
 
+  /** Maps a failed read/write errno to DeviceClosedError (EBADFD: device deleted) or SysError. */
   private ioError(op: "read" | "write", e: number): Error {
     if (e === ERRNO.EBADFD) {
       // The interface was deleted under us: the fd is dead, release it.

@@ -47,9 +47,13 @@ export type SendUdp = (buf: Uint8Array, len: number, to: Endpoint) => void;
 
 /** Settings of a peer (wg's words). */
 export interface PeerConfig {
+  /** The peer's public key. */
   publicKey: Uint8Array;
+  /** Optional preshared key (32 bytes). */
   presharedKey?: Uint8Array;
+  /** Where to send to it first (it roams to where its packets come from). */
   endpoint?: Endpoint;
+  /** Prefixes routed to it and accepted from it. */
   allowedIps?: AllowedIp[];
   /** Seconds; 0 or absent = off. */
   persistentKeepalive?: number;
@@ -57,12 +61,15 @@ export interface PeerConfig {
 
 /** Options of {@link WgDevice}. */
 export interface WgDeviceOptions {
+  /** The AEAD, hash and X25519 implementation. */
   crypto: WgCrypto;
+  /** This device's private key (it can be set later). */
   privateKey?: Uint8Array;
   /** Shortened timers for tests; the whitepaper's by default. */
   timers?: Partial<TimerConfig>;
   /** Tunnel MTU, for padding (default 1420). */
   mtu?: number;
+  /** How datagrams leave. */
   send: SendUdp;
   /** Monotonic milliseconds. Default performance.now(). */
   now?: () => number;
@@ -70,6 +77,7 @@ export interface WgDeviceOptions {
   wallClock?: () => number;
   /** Milliseconds that measure how long handshake work takes (load detection). Default performance.now(). */
   workClock?: () => number;
+  /** Called on handshakes, roaming, failures, load changes. */
   onEvent?: (e: WgEvent) => void;
 }
 
@@ -83,7 +91,9 @@ const enum HS {
 
 /** One session's keys. */
 export class Keypair {
+  /** The next nonce of the sending key. */
   sendCounter = 0;
+  /** The receiving key's replay window. */
   readonly replay = new ReplayWindow();
   constructor(
     readonly peer: Peer,
@@ -94,6 +104,7 @@ export class Keypair {
     readonly localIndex: number,
     readonly remoteIndex: number,
   ) {}
+  /** Erases both keys. */
   free(): void {
     this.send.free();
     this.recv.free();
@@ -102,21 +113,29 @@ export class Keypair {
 
 /** Traffic and handshake counters of a peer (`wg show`'s numbers). */
 export interface PeerStats {
+  /** Bytes received from the peer. */
   rxBytes: number;
+  /** Bytes sent to the peer. */
   txBytes: number;
   /** Unix ms of the last completed handshake, 0 = never. */
   lastHandshake: number;
+  /** Handshakes completed. */
   handshakes: number;
 }
 
 /** A peer: its keys, endpoint, handshake, keypairs, timers, staged packets. */
 export class Peer {
+  /** The peer's public key. */
   readonly publicKey: Uint8Array;
+  /** The public key in base64 (wg's name of the peer). */
   readonly name: string;
+  /** The preshared key (zeros when none). */
   presharedKey: Uint8Array<ArrayBufferLike> = new Uint8Array(32);
+  /** Its current endpoint, when known. */
   endpoint: Endpoint | undefined;
   /** Seconds, 0 = off. */
   persistentKeepalive = 0;
+  /** Its counters. */
   readonly stats: PeerStats = { rxBytes: 0, txBytes: 0, lastHandshake: 0, handshakes: 0 };
   /** @internal */ cookies: CookieGenerator;
   /** @internal */ precomputedSS: Uint8Array | null = null;
@@ -131,8 +150,11 @@ export class Peer {
   /** @internal */ lastInitiationConsumption = -Infinity;
   /** @internal */ lastSentHandshake = -Infinity;
   // keypairs
+  /** The session before the current one (still accepted for a while). */
   previous: Keypair | undefined;
+  /** The session packets are sent with. */
   current: Keypair | undefined;
+  /** A session the responder made, used once the initiator sends on it. */
   next: Keypair | undefined;
   // timers: absolute monotonic deadlines, 0 = not pending
   /** @internal */ tRetransmit = 0;
@@ -162,7 +184,7 @@ function wr32le(b: Uint8Array, o: number, v: number): void {
 }
 
 /** Largest datagram accepted (a 64 KiB inner packet + overhead). */
-export const MAX_DATAGRAM = 65535 + 32;
+export const MAX_DATAGRAM: number = 65535 + 32;
 
 /**
  * The protocol state of one WireGuard interface.
@@ -180,9 +202,13 @@ export const MAX_DATAGRAM = 65535 + 32;
  * ```
  */
 export class WgDevice {
+  /** The crypto implementation. */
   readonly crypto: WgCrypto;
+  /** The protocol's timers (REKEY_AFTER_TIME…). */
   readonly timers: TimerConfig;
+  /** Peers by their base64 public key. */
   readonly peers = new Map<string, Peer>();
+  /** The allowed-IPs trie: destination -> peer, source check. */
   readonly routes = new AllowedIps<Peer>();
   /** Drop counters by reason. */
   readonly drops: Record<DropReason, number> = {
@@ -192,6 +218,7 @@ export class WgDevice {
   };
   /** Handshake messages handled, cookie replies sent. */
   readonly counters = { initiationsReceived: 0, responsesReceived: 0, cookiesSent: 0, cookiesReceived: 0, handshakesCompleted: 0 };
+  /** Tunnel MTU (padding). */
   mtu: number;
   private privateKey: Uint8Array<ArrayBufferLike> = new Uint8Array(32);
   private publicKey_ = new Uint8Array(32);
@@ -199,6 +226,7 @@ export class WgDevice {
   private checker: CookieChecker;
   private readonly index = new Map<number, { peer: Peer; keypair?: Keypair }>();
   private readonly send: SendUdp;
+  /** Monotonic milliseconds. */
   readonly now: () => number;
   private readonly wall: () => number;
   private readonly onEvent: (e: WgEvent) => void;

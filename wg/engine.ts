@@ -47,10 +47,13 @@ const HOT_WAIT_MS = 1;
 
 /** A peer as the library takes it (wg's words; keys as base64 or bytes). */
 export interface WireGuardPeer {
+  /** The peer's public key (base64 or 32 bytes). */
   publicKey: string | Uint8Array;
+  /** Optional preshared key (base64 or 32 bytes). */
   presharedKey?: string | Uint8Array;
   /** "192.0.2.1:51820" or "[2001:db8::1]:51820", or an Endpoint. */
   endpoint?: string | Endpoint;
+  /** Prefixes routed to this peer and accepted from it. */
   allowedIps?: readonly (string | AllowedIp)[];
   /** Seconds, 0 = off. */
   persistentKeepalive?: number;
@@ -60,12 +63,15 @@ export interface WireGuardPeer {
 export interface WireGuardOptions {
   /** Tun name ("wg0"), or a template ("wg%d"). */
   iface: string;
+  /** This interface's private key (base64 or 32 bytes). */
   privateKey: string | Uint8Array;
   /** UDP port; 0 or absent = a random one. */
   listenPort?: number;
+  /** SO_MARK of the UDP sockets (keeps the tunnel's own packets out of the tunnel). */
   fwmark?: number;
   /** Used for padding; the tun's MTU is set by whoever configures it (default 1420). */
   mtu?: number;
+  /** The peers. */
   peers?: readonly WireGuardPeer[];
   /**
    * The UAPI socket (`wg` and `wg-quick` talk to it): true (default) for
@@ -74,6 +80,7 @@ export interface WireGuardOptions {
   uapi?: boolean | string;
   /** Shortened timers (tests). */
   timers?: Partial<TimerConfig>;
+  /** Which ChaCha20-Poly1305 implementation to use. */
   crypto?: CryptoChoice;
   /**
    * Segmentation offloads, each on by default where the kernel has it: `tun` = vnet_hdr with
@@ -89,11 +96,17 @@ export interface WireGuardOptions {
 
 /** Listener types of {@link WireGuard.on}. */
 export interface WireGuardEvents {
+  /** A handshake completed. */
   handshake: (e: Extract<WgEvent, { type: "handshake" }>) => void;
+  /** A peer's endpoint changed. */
   roam: (e: Extract<WgEvent, { type: "roam" }>) => void;
+  /** A handshake was given up after its retries. */
   handshakeFailed: (e: Extract<WgEvent, { type: "handshakeFailed" }>) => void;
+  /** A peer's keys were erased after 3 minutes without a new session. */
   keysZeroed: (e: Extract<WgEvent, { type: "keysZeroed" }>) => void;
+  /** A cookie reply was sent (under load). */
   cookieSent: (e: Extract<WgEvent, { type: "cookieSent" }>) => void;
+  /** The device entered or left the under-load state. */
   underLoad: (e: Extract<WgEvent, { type: "underLoad" }>) => void;
   /** The interface stopped (close(), the tun deleted, the UAPI socket removed, or an error). */
   close: (reason: { reason: string; error?: unknown }) => void;
@@ -109,10 +122,13 @@ export interface EngineStats {
   tunBadPackets: number;
   /** Datagrams received (each datagram of a UDP GRO train counts). */
   udpDatagrams: number;
+  /** Datagrams the UDP socket refused. */
   sendDropped: number;
+  /** Packets the tun refused. */
   tunWriteErrors: number;
   /** Waits handed to the poller (idle), and short waits on the pump's own thread (busy). */
   sleeps: number;
+  /** Wake-ups of the busy-poll path. */
   hotWakes: number;
 }
 
@@ -120,8 +136,11 @@ export interface EngineStats {
  * A running interface.
  */
 export class WireGuard {
+  /** The protocol state machine. */
   readonly device: WgDevice;
+  /** The tun device. */
   readonly tun: TunDevice;
+  /** Counters of the packet path. */
   readonly stats: EngineStats = { tunPackets: 0, tsoSegments: 0, tunBadPackets: 0, udpDatagrams: 0, sendDropped: 0, tunWriteErrors: 0, sleeps: 0, hotWakes: 0 };
   /** Resolves when the interface has stopped. */
   readonly closed: Promise<{ reason: string; error?: unknown }>;

@@ -17,9 +17,9 @@ import type { WgCrypto } from "./crypto/provider.ts";
 
 const enc = new TextEncoder();
 /** The Noise protocol name WireGuard uses. */
-export const CONSTRUCTION = enc.encode("Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s");
+export const CONSTRUCTION: Uint8Array = enc.encode("Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s");
 /** WireGuard's prologue. */
-export const IDENTIFIER = enc.encode("WireGuard v1 zx2c4 Jason@zx2c4.com");
+export const IDENTIFIER: Uint8Array = enc.encode("WireGuard v1 zx2c4 Jason@zx2c4.com");
 const EMPTY = new Uint8Array(0);
 
 /** Chaining key and transcript hash. */

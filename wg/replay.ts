@@ -26,7 +26,7 @@ export const REPLAY_WINDOW = (RING_BLOCKS - 1) * BLOCK_BITS; // 8160
 export class ReplayWindow {
   private readonly ring = new Uint32Array(RING_BLOCKS);
   /** Highest counter accepted so far (-1 before the first). */
-  last = -1;
+  last: number = -1;
 
   /** Whether `c` would be accepted, without recording it (a cheap pre-check before decrypting). */
   check(c: number, limit: number): boolean {

@@ -36,39 +36,48 @@ const utf8d = new TextDecoder();
  * ```
  */
 export class AttributeEncoder {
+  /** The buffer the attributes go to. */
   readonly w: ByteWriter;
+  /** Encodes into `w` (a new writer by default). */
   constructor(w: ByteWriter = new ByteWriter()) {
     this.w = w;
   }
 
+  /** Writes an nlattr header for a payload of `payload` bytes. */
   private header(type: number, payload: number): void {
     this.w.u16(NLA_HDRLEN + payload);
     this.w.u16(type);
   }
 
+  /** Appends attribute `type` holding a u8. */
   u8(type: number, v: number): void {
     this.header(type, 1);
     this.w.u8(v);
     this.w.zero(3);
   }
+  /** Appends attribute `type` holding a host-order u16. */
   u16(type: number, v: number): void {
     this.header(type, 2);
     this.w.u16(v);
     this.w.zero(2);
   }
+  /** Appends attribute `type` holding a big-endian u16. */
   u16be(type: number, v: number): void {
     this.header(type, 2);
     this.w.u16be(v);
     this.w.zero(2);
   }
+  /** Appends attribute `type` holding a host-order u32. */
   u32(type: number, v: number): void {
     this.header(type, 4);
     this.w.u32(v);
   }
+  /** Appends attribute `type` holding a host-order i32. */
   i32(type: number, v: number): void {
     this.header(type, 4);
     this.w.i32(v);
   }
+  /** Appends attribute `type` holding a host-order u64. */
   u64(type: number, v: bigint): void {
     this.header(type, 8);
     this.w.u64(v);
@@ -85,6 +94,7 @@ export class AttributeEncoder {
     this.w.u8(0);
     this.w.align4();
   }
+  /** Appends attribute `type` holding `b`, padded to 4 bytes. */
   bytes(type: number, b: Uint8Array): void {
     this.header(type, b.length);
     this.w.bytes(b);
@@ -124,6 +134,7 @@ export class AttributeEncoder {
  * ```
  */
 export class AttributeDecoder {
+  /** The attributes being decoded. */
   readonly bytes: Uint8Array;
   private readonly view: DataView;
   /** Where the range starts inside the whole message (for error offsets). */
@@ -139,6 +150,7 @@ export class AttributeDecoder {
   /** First error met, or undefined. */
   err: MalformedError | TruncatedError | undefined;
 
+  /** Decodes the attributes in `bytes`; `base` is their offset in the message (for error offsets). */
   constructor(bytes: Uint8Array, base = 0) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -185,10 +197,12 @@ export class AttributeDecoder {
     return this.base + this.start;
   }
 
+  /** Records the first error; later getters return zero values. */
   private fail(e: MalformedError | TruncatedError): void {
     if (!this.err) this.err = e;
   }
 
+  /** Whether the current payload holds `n` bytes; records an error when not. */
   private want(n: number, what: string): boolean {
     if (this.size === n) return true;
     this.fail(new MalformedError(`Invalid ${what} attribute type ${this.type}: ${this.size} bytes, expected ${n}`, this.base + this.start));
@@ -200,21 +214,27 @@ export class AttributeDecoder {
     this.fail(new MalformedError(message, this.base + this.start));
   }
 
+  /** The current attribute's payload as a u8 (0 and a recorded error when too short). */
   u8(): number {
     return this.want(1, "u8") ? this.bytes[this.start]! : 0;
   }
+  /** The payload as a host-order u16. */
   u16(): number {
     return this.want(2, "u16") ? this.view.getUint16(this.start, true) : 0;
   }
+  /** The payload as a big-endian u16. */
   u16be(): number {
     return this.want(2, "u16") ? this.view.getUint16(this.start, false) : 0;
   }
+  /** The payload as a host-order u32. */
   u32(): number {
     return this.want(4, "u32") ? this.view.getUint32(this.start, true) : 0;
   }
+  /** The payload as a host-order i32. */
   i32(): number {
     return this.want(4, "s32") ? this.view.getInt32(this.start, true) : 0;
   }
+  /** The payload as a host-order u64. */
   u64(): bigint {
     return this.want(8, "u64") ? this.view.getBigUint64(this.start, true) : 0n;
   }

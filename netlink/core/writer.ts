@@ -24,6 +24,7 @@ export class ByteWriter {
   /** Bytes written so far. */
   len = 0;
 
+  /** A writer with `size` bytes reserved (it grows as needed). */
   constructor(size = 4096) {
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
@@ -46,40 +47,48 @@ export class ByteWriter {
     this.view = new DataView(next.buffer);
   }
 
+  /** Appends one byte. */
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.len++] = v;
   }
+  /** Appends a host-order (little-endian) u16. */
   u16(v: number): void {
     this.ensure(2);
     this.view.setUint16(this.len, v, true);
     this.len += 2;
   }
+  /** Appends a big-endian u16. */
   u16be(v: number): void {
     this.ensure(2);
     this.view.setUint16(this.len, v, false);
     this.len += 2;
   }
+  /** Appends a host-order u32. */
   u32(v: number): void {
     this.ensure(4);
     this.view.setUint32(this.len, v >>> 0, true);
     this.len += 4;
   }
+  /** Appends a host-order i32. */
   i32(v: number): void {
     this.ensure(4);
     this.view.setInt32(this.len, v | 0, true);
     this.len += 4;
   }
+  /** Appends a big-endian u32. */
   u32be(v: number): void {
     this.ensure(4);
     this.view.setUint32(this.len, v >>> 0, false);
     this.len += 4;
   }
+  /** Appends a host-order u64. */
   u64(v: bigint): void {
     this.ensure(8);
     this.view.setBigUint64(this.len, v, true);
     this.len += 8;
   }
+  /** Appends bytes as they are. */
   bytes(b: Uint8Array): void {
     this.ensure(b.length);
     this.buf.set(b, this.len);

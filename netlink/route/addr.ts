@@ -21,6 +21,7 @@ export interface AddressCacheInfo {
 export interface Address {
   /** AF_INET (2) or AF_INET6 (10). */
   family: number;
+  /** Prefix length (ifa_prefixlen). */
   prefixLen: number;
   /** IFA_F_* flags, all 32 bits (from IFA_FLAGS when present). */
   flags: number;
@@ -32,10 +33,15 @@ export interface Address {
   local?: string;
   /** Peer on point-to-point links, else the same as `local` (IFA_ADDRESS). */
   address?: string;
+  /** IFA_LABEL: the address label (`tun0:1`). */
   label?: string;
+  /** IFA_BROADCAST. */
   broadcast?: string;
+  /** IFA_ANYCAST. */
   anycast?: string;
+  /** IFA_MULTICAST. */
   multicast?: string;
+  /** IFA_CACHEINFO: lifetimes and timestamps. */
   cacheInfo?: AddressCacheInfo;
   /** Metric of the prefix route the kernel adds (IFA_RT_PRIORITY). */
   rtPriority?: number;

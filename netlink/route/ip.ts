@@ -33,21 +33,25 @@ const versionOf = (family?: number): 4 | 6 | undefined =>
 /**
  * Parses an IPv4 or IPv6 address into bytes (4 or 16). With `family` (AF_INET/AF_INET6), insists on it.
  *
+ * @deprecated Use `parseIp(text, family)` (common/addr.ts), which takes AF_* numbers too. Removed after 0.2.
+ *
  * @example
  * ```ts
  * import { parseAddr } from "./ip.ts";
  * parseAddr("2001:db8::1").length; // 16
- * // parseAddr("10.1");            // throws UsageError: not four-part decimal
  * ```
  */
 export function parseAddr(s: string, family?: number): Uint8Array {
   return parseIp(s, versionOf(family));
 }
 
-/** A prefix: family, address bytes, length. */
+/** A prefix: family (AF_INET/AF_INET6), address bytes, length. tunkit's one prefix type. */
 export interface Prefix {
+  /** AF_INET (2) or AF_INET6 (10). */
   family: number;
+  /** The address, 4 or 16 bytes. */
   bytes: Uint8Array;
+  /** Prefix length in bits. */
   len: number;
 }
 

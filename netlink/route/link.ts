@@ -30,59 +30,93 @@ const STATS64_FIELDS = [
 
 /** A link (network interface) as rtnetlink describes it. */
 export interface Link {
+  /** ifi_family (AF_UNSPEC for links). */
   family: number;
   /** ARPHRD_* link type (1 ether, 772 loopback, 65534 none). */
   type: number;
+  /** The interface index (ifi_index): what other messages call ifindex. */
   index: number;
   /** IFF_* flags. */
   flags: number;
   /** Which flags a request changes (ifi_change). */
   change: number;
+  /** IFLA_IFNAME. */
   name?: string;
+  /** IFLA_MTU. */
   mtu?: number;
+  /** IFLA_TXQLEN: transmit queue length. */
   txqlen?: number;
   /** Link-layer address, "aa:bb:cc:dd:ee:ff". */
   address?: string;
+  /** IFLA_BROADCAST: the link-layer broadcast address. */
   broadcast?: string;
+  /** IFLA_PERM_ADDRESS: the hardware's permanent address. */
   permAddress?: string;
+  /** IFLA_QDISC: the root queueing discipline. */
   qdisc?: string;
   /** Index of the master (bridge, bond). */
   master?: number;
   /** Index of the underlying or peer link (IFLA_LINK). */
   link?: number;
+  /** IFLA_LINK_NETNSID: the namespace id of the peer/lower device. */
   linkNetnsId?: number;
   /** IF_OPER_* state. */
   operstate?: number;
+  /** IFLA_LINKMODE (0 default, 1 dormant). */
   linkmode?: number;
+  /** IFLA_GROUP: the device group. */
   group?: number;
+  /** IFLA_PROMISCUITY: promiscuous mode users. */
   promiscuity?: number;
+  /** IFLA_ALLMULTI: all-multicast users. */
   allmulti?: number;
+  /** IFLA_CARRIER. */
   carrier?: boolean;
+  /** IFLA_CARRIER_CHANGES. */
   carrierChanges?: number;
+  /** IFLA_CARRIER_UP_COUNT. */
   carrierUpCount?: number;
+  /** IFLA_CARRIER_DOWN_COUNT. */
   carrierDownCount?: number;
+  /** IFLA_PROTO_DOWN. */
   protoDown?: boolean;
+  /** IFLA_NUM_TX_QUEUES. */
   numTxQueues?: number;
+  /** IFLA_NUM_RX_QUEUES. */
   numRxQueues?: number;
+  /** IFLA_MIN_MTU. */
   minMtu?: number;
+  /** IFLA_MAX_MTU. */
   maxMtu?: number;
+  /** IFLA_GSO_MAX_SIZE. */
   gsoMaxSize?: number;
+  /** IFLA_GSO_MAX_SEGS. */
   gsoMaxSegs?: number;
+  /** IFLA_GRO_MAX_SIZE. */
   groMaxSize?: number;
+  /** IFLA_TSO_MAX_SIZE. */
   tsoMaxSize?: number;
+  /** IFLA_TSO_MAX_SEGS. */
   tsoMaxSegs?: number;
+  /** IFLA_IFALIAS: the alias (`ip link set … alias`). */
   ifalias?: string;
+  /** IFLA_PROP_LIST/IFLA_ALT_IFNAME: alternative names. */
   altNames?: string[];
+  /** IFLA_STATS64: packet and byte counters. */
   stats64?: LinkStats64;
+  /** IFLA_LINKINFO: the kind (tun, veth, vlan, vxlan, bridge…) and its data. */
   linkInfo?: LinkInfo;
   /** IPv6 address generation mode (IFLA_AF_SPEC > AF_INET6 > IFLA_INET6_ADDR_GEN_MODE): 0 eui64, 1 none, 2 stable_secret, 3 random. */
   inet6AddrGenMode?: number;
+  /** IFLA_PARENT_DEV_NAME. */
   parentDevName?: string;
+  /** IFLA_PARENT_DEV_BUS_NAME. */
   parentDevBusName?: string;
   /** Request-only: RTEXT_FILTER_* mask for GETLINK. */
   extMask?: number;
   /** Request-only: move the link into the namespace of this fd / pid. */
   netnsFd?: number;
+  /** IFLA_NET_NS_PID (requests only: move the link to that process's namespace). */
   netnsPid?: number;
 }
 

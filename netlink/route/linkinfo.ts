@@ -14,11 +14,17 @@ import { type AttrCodec, attrTable, decodeAttrs, encodeAttrs, u32Struct } from "
 export interface TunInfo {
   /** "tun" (IFF_TUN) or "tap" (IFF_TAP), or the raw number. */
   type?: "tun" | "tap" | number;
+  /** IFLA_TUN_PI. */
   pi?: boolean;
+  /** IFLA_TUN_VNET_HDR. */
   vnetHdr?: boolean;
+  /** IFLA_TUN_PERSIST. */
   persist?: boolean;
+  /** IFLA_TUN_MULTI_QUEUE. */
   multiQueue?: boolean;
+  /** IFLA_TUN_NUM_QUEUES. */
   numQueues?: number;
+  /** IFLA_TUN_NUM_DISABLED_QUEUES. */
   numDisabledQueues?: number;
   /** Owner uid, when set. */
   owner?: number;
@@ -28,60 +34,95 @@ export interface TunInfo {
 
 /** A veth's peer, sent when creating the pair (VETH_INFO_PEER: an ifinfomsg + attributes). */
 export interface VethInfo {
+  /** The peer end: its name and settings (an ifinfomsg with attributes). */
   peer: Partial<Link>;
 }
 
 /** struct ifla_vlan_flags. */
 export interface VlanFlags {
+  /** VLAN_FLAG_* bits (reorder_hdr, gvrp, loose_binding, mvrp, bridge_binding). */
   flags: number;
+  /** Which bits of `flags` the request sets. */
   mask: number;
 }
 
 /** A vlan device's data (IFLA_VLAN_*). */
 export interface VlanInfo {
+  /** IFLA_VLAN_ID: the VLAN id (0..4095). */
   id?: number;
   /** Ethertype: 0x8100 (802.1Q) or 0x88a8 (802.1ad). */
   protocol?: number;
+  /** IFLA_VLAN_FLAGS. */
   flags?: VlanFlags;
+  /** IFLA_VLAN_EGRESS_QOS. */
   egressQos?: Array<{ from: number; to: number }>;
+  /** IFLA_VLAN_INGRESS_QOS. */
   ingressQos?: Array<{ from: number; to: number }>;
 }
 
 /** A vxlan device's data (IFLA_VXLAN_*). */
 export interface VxlanInfo {
+  /** IFLA_VXLAN_ID: the VNI. */
   id?: number;
+  /** IFLA_VXLAN_GROUP. */
   group?: string;
+  /** IFLA_VXLAN_GROUP6. */
   group6?: string;
+  /** IFLA_VXLAN_LOCAL. */
   local?: string;
+  /** IFLA_VXLAN_LOCAL6. */
   local6?: string;
   /** The underlying device's index (`dev`). */
   link?: number;
+  /** IFLA_VXLAN_TTL. */
   ttl?: number;
   /** Non-zero: the TTL is inherited from the inner packet. */
   ttlInherit?: number;
+  /** IFLA_VXLAN_TOS. */
   tos?: number;
+  /** IFLA_VXLAN_DF. */
   df?: number;
+  /** IFLA_VXLAN_LABEL. */
   label?: number;
+  /** IFLA_VXLAN_LEARNING. */
   learning?: number;
+  /** IFLA_VXLAN_AGEING. */
   ageing?: number;
+  /** IFLA_VXLAN_LIMIT. */
   limit?: number;
+  /** IFLA_VXLAN_PORT_RANGE. */
   portRange?: { low: number; high: number };
+  /** IFLA_VXLAN_PROXY. */
   proxy?: number;
+  /** IFLA_VXLAN_RSC. */
   rsc?: number;
+  /** IFLA_VXLAN_L2MISS. */
   l2miss?: number;
+  /** IFLA_VXLAN_L3MISS. */
   l3miss?: number;
   /** Destination UDP port (`dstport`). */
   port?: number;
+  /** IFLA_VXLAN_UDP_CSUM. */
   udpCsum?: number;
+  /** IFLA_VXLAN_UDP_ZERO_CSUM6_TX. */
   udpZeroCsum6Tx?: number;
+  /** IFLA_VXLAN_UDP_ZERO_CSUM6_RX. */
   udpZeroCsum6Rx?: number;
+  /** IFLA_VXLAN_REMCSUM_TX. */
   remcsumTx?: number;
+  /** IFLA_VXLAN_REMCSUM_RX. */
   remcsumRx?: number;
+  /** IFLA_VXLAN_GBP. */
   gbp?: boolean;
+  /** IFLA_VXLAN_REMCSUM_NOPARTIAL. */
   remcsumNopartial?: boolean;
+  /** IFLA_VXLAN_COLLECT_METADATA. */
   collectMetadata?: number;
+  /** IFLA_VXLAN_GPE. */
   gpe?: boolean;
+  /** IFLA_VXLAN_VNIFILTER. */
   vnifilter?: number;
+  /** IFLA_VXLAN_LOCALBYPASS. */
   localbypass?: number;
 }
 
@@ -90,38 +131,71 @@ export type BridgeInfo = Record<string, number | bigint | string | boolean | { p
 
 /** A bridge port's data (IFLA_INFO_SLAVE_DATA when the master is a bridge: IFLA_BRPORT_*). */
 export interface BridgePortInfo {
+  /** IFLA_BRPORT_STATE: STP state (0 disabled … 4 blocking). */
   state?: number;
+  /** IFLA_BRPORT_PRIORITY: STP port priority. */
   priority?: number;
+  /** IFLA_BRPORT_COST: STP path cost. */
   cost?: number;
+  /** IFLA_BRPORT_MODE: `hairpin`. */
   mode?: number;
+  /** IFLA_BRPORT_GUARD: `guard` (BPDU guard). */
   guard?: number;
+  /** IFLA_BRPORT_PROTECT: `root_block`. */
   protect?: number;
+  /** IFLA_BRPORT_FAST_LEAVE. */
   fastLeave?: number;
+  /** IFLA_BRPORT_LEARNING. */
   learning?: number;
+  /** IFLA_BRPORT_UNICAST_FLOOD. */
   unicastFlood?: number;
+  /** IFLA_BRPORT_PROXYARP: `proxy_arp`. */
   proxyArp?: number;
+  /** IFLA_BRPORT_LEARNING_SYNC. */
   learningSync?: number;
+  /** IFLA_BRPORT_PROXYARP_WIFI: `proxy_arp_wifi`. */
   proxyArpWifi?: number;
+  /** IFLA_BRPORT_ROOT_ID. */
   rootId?: { prio: number; addr: string };
+  /** IFLA_BRPORT_BRIDGE_ID. */
   bridgeId?: { prio: number; addr: string };
+  /** IFLA_BRPORT_DESIGNATED_PORT. */
   designatedPort?: number;
+  /** IFLA_BRPORT_DESIGNATED_COST. */
   designatedCost?: number;
+  /** IFLA_BRPORT_ID: the port id. */
   id?: number;
+  /** IFLA_BRPORT_NO: the port number. */
   no?: number;
+  /** IFLA_BRPORT_TOPOLOGY_CHANGE_ACK. */
   topologyChangeAck?: number;
+  /** IFLA_BRPORT_CONFIG_PENDING. */
   configPending?: number;
+  /** IFLA_BRPORT_MESSAGE_AGE_TIMER. */
   messageAgeTimer?: bigint;
+  /** IFLA_BRPORT_FORWARD_DELAY_TIMER. */
   forwardDelayTimer?: bigint;
+  /** IFLA_BRPORT_HOLD_TIMER. */
   holdTimer?: bigint;
+  /** IFLA_BRPORT_MULTICAST_ROUTER. */
   multicastRouter?: number;
+  /** IFLA_BRPORT_MCAST_FLOOD. */
   mcastFlood?: number;
+  /** IFLA_BRPORT_MCAST_TO_UCAST. */
   mcastToUcast?: number;
+  /** IFLA_BRPORT_VLAN_TUNNEL. */
   vlanTunnel?: number;
+  /** IFLA_BRPORT_BCAST_FLOOD. */
   bcastFlood?: number;
+  /** IFLA_BRPORT_GROUP_FWD_MASK. */
   groupFwdMask?: number;
+  /** IFLA_BRPORT_NEIGH_SUPPRESS. */
   neighSuppress?: number;
+  /** IFLA_BRPORT_ISOLATED. */
   isolated?: number;
+  /** IFLA_BRPORT_BACKUP_PORT. */
   backupPort?: number;
+  /** IFLA_BRPORT_LOCKED. */
   locked?: number;
 }
 
@@ -138,8 +212,10 @@ export interface LinkInfo {
 }
 
 /** How one kind's IFLA_INFO_DATA is read and written. */
-interface KindCodec {
+export interface KindCodec {
+  /** Reads IFLA_INFO_DATA's attributes into the kind's object. */
   decode(ad: AttributeDecoder): unknown;
+  /** Writes the kind's object as IFLA_INFO_DATA attributes. */
   encode(ae: AttributeEncoder, data: unknown): void;
 }
 

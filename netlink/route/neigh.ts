@@ -10,9 +10,13 @@ import { decodeMessage, encodeMessage, messageSpec, u32Struct } from "./table.ts
 
 /** NDA_CACHEINFO (struct nda_cacheinfo): ages in clock ticks (1/100 s), reference count. */
 export interface NeighCacheInfo {
+  /** ndm_confirmed: ms since the entry was last confirmed. */
   confirmed: number;
+  /** ndm_used: ms since the entry was last used. */
   used: number;
+  /** ndm_updated: ms since the entry was last updated. */
   updated: number;
+  /** ndm_refcnt: references held. */
   refcnt: number;
 }
 
@@ -32,19 +36,27 @@ export interface Neighbour {
   dst?: string;
   /** The link-layer address (NDA_LLADDR), colon-separated hex. */
   lladdr?: string;
+  /** NDA_CACHEINFO: timers and reference count. */
   cacheInfo?: NeighCacheInfo;
+  /** NDA_PROBES: probes sent. */
   probes?: number;
+  /** NDA_VLAN (bridge fdb). */
   vlan?: number;
+  /** NDA_PORT (vxlan fdb). */
   port?: number;
+  /** NDA_VNI (vxlan fdb). */
   vni?: number;
   /** NDA_IFINDEX: also a dump filter in requests. */
   ifindexAttr?: number;
   /** NDA_MASTER: also a dump filter in requests. */
   master?: number;
+  /** NDA_LINK_NETNSID. */
   linkNetnsId?: number;
+  /** NDA_SRC_VNI. */
   srcVni?: number;
   /** Who added it (RTPROT_*). */
   protocol?: number;
+  /** NDA_NH_ID: a nexthop object. */
   nhId?: number;
   /** NTF_EXT_* flags (managed 1, locked 2). */
   flagsExt?: number;

@@ -14,40 +14,57 @@ import { AttributeEncoder } from "../core/attribute.ts";
 
 /** RTA_VIA: a gateway of another family (e.g. an IPv4 route via an IPv6 next hop). */
 export interface RouteVia {
+  /** The gateway's address family (AF_INET6 for an IPv4 route via IPv6). */
   family: number;
+  /** The gateway address. */
   address: string;
 }
 
 /** One next hop of a multipath route (struct rtnexthop + attributes). */
 export interface Nexthop {
+  /** RTNH_F_* flags (onlink, dead, linkdown…). */
   flags: number;
   /** Weight minus one. */
   hops: number;
+  /** The output device of this hop. */
   ifindex: number;
+  /** RTA_GATEWAY of this hop. */
   gateway?: string;
+  /** RTA_VIA of this hop. */
   via?: RouteVia;
+  /** RTA_FLOW (realms) of this hop. */
   flow?: number;
+  /** RTA_NEWDST of this hop (MPLS). */
   newdst?: string;
 }
 
 /** RTA_CACHEINFO (struct rta_cacheinfo). */
 export interface RouteCacheInfo {
+  /** rta_clntref and the other struct rta_cacheinfo counters, by the kernel's names. */
   clntref: number; lastuse: number; expires: number; error: number; used: number; id: number; ts: number; tsage: number;
 }
 
 /** Route metrics by iproute2's names (mtu, advmss, hoplimit, …; congctl is text). */
 export interface RouteMetrics {
+  /** RTAX_LOCK: bit mask of the metrics locked (`lock mtu`). */
   lock?: number; mtu?: number; window?: number; rtt?: number; rttvar?: number; ssthresh?: number;
+  /** RTAX_* values by iproute2's names (mtu, window, rtt, … congctl), one a field. */
   cwnd?: number; advmss?: number; reordering?: number; hoplimit?: number; initcwnd?: number;
+  /** RTAX_FEATURES (ecn…). */
   features?: number; rto_min?: number; initrwnd?: number; quickack?: number; congctl?: string;
+  /** RTAX_FASTOPEN_NO_COOKIE. */
   fastopen_no_cookie?: number;
 }
 
 /** A route as rtnetlink describes it. */
 export interface Route {
+  /** rtm_family: AF_INET or AF_INET6. */
   family: number;
+  /** rtm_dst_len: destination prefix length. */
   dstLen: number;
+  /** rtm_src_len: source prefix length (ip's `from`). */
   srcLen: number;
+  /** rtm_tos. */
   tos: number;
   /** Table id, full 32 bits (RTA_TABLE when present). */
   table: number;
@@ -59,37 +76,58 @@ export interface Route {
   type: number;
   /** RTM_F_* and RTNH_F_* flags (onlink 4, linkdown 16). */
   flags: number;
+  /** RTA_DST: the destination prefix's address (absent for default). */
   dst?: string;
+  /** RTA_SRC: the source prefix's address (ip's `from`). */
   src?: string;
+  /** RTA_IIF: input interface index. */
   iif?: number;
   /** Output interface index ("dev"). */
   oif?: number;
+  /** RTA_GATEWAY: the next hop. */
   gateway?: string;
+  /** RTA_VIA: a next hop of another family. */
   via?: RouteVia;
   /** Metric ("metric" / "priority" in ip). */
   priority?: number;
+  /** RTA_PREFSRC: preferred source address (ip's `src`). */
   prefsrc?: string;
+  /** RTA_METRICS: mtu, window, rtt, congctl… */
   metrics?: RouteMetrics;
+  /** RTA_MULTIPATH: the next hops of a multipath route. */
   multipath?: Nexthop[];
+  /** RTA_FLOW: realms. */
   flow?: number;
+  /** RTA_CACHEINFO. */
   cacheInfo?: RouteCacheInfo;
+  /** RTA_MARK (route get). */
   mark?: number;
   /** IPv6 router preference (ICMPV6_ROUTER_PREF_*). */
   pref?: number;
+  /** RTA_UID (route get). */
   uid?: number;
+  /** RTA_EXPIRES: seconds until the route expires. */
   expires?: number;
+  /** RTA_ENCAP_TYPE. */
   encapType?: number;
+  /** RTA_ENCAP (raw). */
   encap?: Uint8Array;
+  /** RTA_TTL_PROPAGATE. */
   ttlPropagate?: number;
+  /** RTA_IP_PROTO (route get). */
   ipProto?: number;
+  /** RTA_SPORT (route get). */
   sport?: number;
+  /** RTA_DPORT (route get). */
   dport?: number;
+  /** RTA_NH_ID: a nexthop object. */
   nhId?: number;
+  /** RTA_NEWDST: MPLS label stack. */
   newdst?: string;
 }
 
 /** Address fields an encoder also accepts as raw bytes (4 or 16). */
-type AddrKey = "dst" | "src" | "gateway" | "prefsrc" | "newdst";
+export type AddrKey = "dst" | "src" | "gateway" | "prefsrc" | "newdst";
 
 /** What {@link encodeRoute} takes: a partial {@link Route} whose address fields may be raw bytes. */
 export type RouteWire = { readonly [K in keyof Route]?: K extends AddrKey ? string | Uint8Array : Route[K] };

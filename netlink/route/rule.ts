@@ -18,9 +18,13 @@ export interface Range {
 
 /** A routing policy rule as rtnetlink describes it. */
 export interface Rule {
+  /** AF_INET or AF_INET6. */
   family: number;
+  /** Destination prefix length (`to`). */
   dstLen: number;
+  /** Source prefix length (`from`). */
   srcLen: number;
+  /** `tos`. */
   tos: number;
   /** Table id, full 32 bits (FRA_TABLE when present). */
   table: number;
@@ -28,27 +32,41 @@ export interface Rule {
   action: number;
   /** FIB_RULE_* flags (invert 2 = "not"). */
   flags: number;
+  /** FRA_DST: the `to` prefix's address. */
   dst?: string;
+  /** FRA_SRC: the `from` prefix's address. */
   src?: string;
+  /** FRA_IIFNAME: `iif`. */
   iifname?: string;
+  /** FRA_OIFNAME: `oif`. */
   oifname?: string;
+  /** FRA_GOTO: `goto PRIORITY`. */
   goto?: number;
+  /** FRA_PRIORITY: `priority` (`pref`). */
   priority?: number;
+  /** FRA_FWMARK: `fwmark`. */
   fwmark?: number;
+  /** FRA_FWMASK: the mask of `fwmark M/MASK`. */
   fwmask?: number;
   /** Realms (FRA_FLOW): source realm << 16 | destination realm. */
   flow?: number;
   /** FRA_TUN_ID (big-endian on the wire). */
   tunId?: bigint;
+  /** FRA_SUPPRESS_IFGROUP: `suppress_ifgroup`. */
   suppressIfgroup?: number;
   /** Suppress routes with a prefix this long or shorter; 0xffffffff (-1) means unset. */
   suppressPrefixlen?: number;
+  /** FRA_L3MDEV: `l3mdev`. */
   l3mdev?: number;
+  /** FRA_UID_RANGE: `uidrange`. */
   uidRange?: Range;
   /** Who installed the rule (RTPROT_*). */
   protocol?: number;
+  /** FRA_IP_PROTO: `ipproto`. */
   ipProto?: number;
+  /** FRA_SPORT_RANGE: `sport`. */
   sportRange?: Range;
+  /** FRA_DPORT_RANGE: `dport`. */
   dportRange?: Range;
 }
 

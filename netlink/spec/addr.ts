@@ -15,6 +15,7 @@ import { checkU32, type Dev, num } from "./common.ts";
 
 /** An address to add, change, replace or delete: `ip addr add [local] ADDR[/LEN] [peer P] [brd X] dev DEV …`. */
 export interface AddressSpec {
+  /** The device (name or ifindex). */
   dev: Dev;
   /**
    * The local address: "192.0.2.1/24", "2001:db8::1/64"; a bare address is a full-length
@@ -33,6 +34,7 @@ export interface AddressSpec {
   anycast?: string;
   /** `label NAME` (IPv4), at most 15 bytes. */
   label?: string;
+  /** `scope`: host, link, global or a number. */
   scope?: number | string;
   /**
    * IFA_F_* bits, or ip's flag words: nodad, optimistic, home, mngtmpaddr (IPv6 only; ignored
@@ -42,6 +44,7 @@ export interface AddressSpec {
   flags?: number | readonly string[];
   /** Seconds, or "forever" (the default). */
   validLft?: number | "forever";
+  /** `preferred_lft`: seconds or "forever". */
   preferredLft?: number | "forever";
   /** Metric of the prefix route (IFA_RT_PRIORITY; also priority/preference). */
   metric?: number;

@@ -19,23 +19,31 @@ import { checkU32, type Dev, num } from "./common.ts";
 
 /** `type vlan id N [protocol 802.1Q|802.1ad] [reorder_hdr on|off] …`. */
 export interface VlanSpec {
+  /** `id`: the VLAN id (0..4095). */
   id: number;
   /** "802.1Q" (default), "802.1ad", or the ethertype. */
   protocol?: "802.1Q" | "802.1q" | "802.1ad" | number;
+  /** `reorder_hdr on|off`. */
   reorderHdr?: boolean;
+  /** `gvrp on|off`. */
   gvrp?: boolean;
+  /** `mvrp on|off`. */
   mvrp?: boolean;
+  /** `loose_binding on|off`. */
   looseBinding?: boolean;
+  /** `bridge_binding on|off`. */
   bridgeBinding?: boolean;
 }
 
 /** `type vxlan id VNI [remote|group ADDR] [local ADDR] [dstport PORT] [dev DEV] …`. */
 export interface VxlanSpec {
+  /** `id`: the VNI. */
   id: number;
   /** A unicast peer. */
   remote?: string;
   /** A multicast group (needs `dev`). */
   group?: string;
+  /** `local`: the source address of the tunnel. */
   local?: string;
   /** Destination UDP port (ip warns without one; the kernel's default is 8472). */
   dstport?: number;
@@ -49,17 +57,23 @@ export interface VxlanSpec {
 
 /** A veth's peer: its name and, optionally, its own attributes. */
 export interface VethPeerSpec {
+  /** The peer's name. */
   name: string;
+  /** The peer's link-layer address. */
   address?: string;
+  /** The peer's MTU. */
   mtu?: number;
+  /** The peer's transmit queue length. */
   txqlen?: number;
   /** Create the peer directly in another network namespace: an nsfs fd or a pid. */
   netnsFd?: number;
+  /** Create the peer in the network namespace of this process. */
   netnsPid?: number;
 }
 
 /** A new link: `ip link add NAME [link DEV] [options] type KIND [kind options]`. */
 export interface LinkAddSpec {
+  /** The device name. */
   name: string;
   /** "dummy", "veth", "bridge", "vlan", "vxlan", or any kind the kernel has (tun/tap: use tun/). */
   kind: string;
@@ -67,18 +81,29 @@ export interface LinkAddSpec {
   peer?: string | VethPeerSpec;
   /** `link DEV`: the parent (vlan, macvlan, …). */
   link?: Dev;
+  /** `type vlan` settings. */
   vlan?: VlanSpec;
+  /** `type vxlan` settings. */
   vxlan?: VxlanSpec;
+  /** `mtu`. */
   mtu?: number;
+  /** `txqueuelen`. */
   txqlen?: number;
+  /** `address`: the link-layer address. */
   address?: string;
+  /** `broadcast`: the link-layer broadcast address. */
   broadcast?: string;
+  /** `up` (true) or `down` (false). */
   up?: boolean;
   /** Enslave at creation (`master DEV`). */
   master?: Dev;
+  /** `alias`. */
   alias?: string;
+  /** `group`: a number or a name from /etc/iproute2/group. */
   group?: number | string;
+  /** `numtxqueues`. */
   numTxQueues?: number;
+  /** `numrxqueues`. */
   numRxQueues?: number;
 }
 
@@ -87,23 +112,37 @@ export interface LinkAddSpec {
  * `arp: false` is ip's `arp off` (IFF_NOARP set).
  */
 export interface LinkChanges {
+  /** `up` (true) or `down` (false). */
   up?: boolean;
+  /** `mtu`. */
   mtu?: number;
+  /** The device name. */
   name?: string;
+  /** `txqueuelen`. */
   txqlen?: number;
+  /** `address`: the link-layer address. */
   address?: string;
+  /** `broadcast`: the link-layer broadcast address. */
   broadcast?: string;
   /** Enslave to this master; null to release (`nomaster`). */
   master?: Dev | null;
   /** `alias TEXT`; "" clears it. */
   alias?: string;
+  /** `promisc on|off`. */
   promisc?: boolean;
+  /** `arp on|off`. */
   arp?: boolean;
+  /** `multicast on|off`. */
   multicast?: boolean;
+  /** `allmulticast on|off`. */
   allmulticast?: boolean;
+  /** `dynamic on|off`. */
   dynamic?: boolean;
+  /** `trailers on|off`. */
   trailers?: boolean;
+  /** `carrier on|off`. */
   carrier?: boolean;
+  /** `protodown on|off`. */
   protodown?: boolean;
   /** `group N|NAME` (names from /etc/iproute2/group). */
   group?: number | string;

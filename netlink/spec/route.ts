@@ -30,9 +30,11 @@ export type RouteMetricsSpec = { [K in MetricName]?: K extends "congctl" ? strin
 export interface NexthopSpec {
   /** `via [FAMILY] ADDR`: a gateway; another family than the route's becomes RTA_VIA. */
   gateway?: string;
+  /** `dev` of this hop. */
   dev?: Dev;
   /** 1..256 (default 1). */
   weight?: number;
+  /** `onlink` for this hop. */
   onlink?: boolean;
   /** `realms [SRC/]DST`. */
   realms?: number | string;
@@ -46,18 +48,25 @@ export interface RouteSpec {
   family?: number;
   /** `via [inet|inet6] ADDR`: a gateway; another family than dst's becomes RTA_VIA. */
   gateway?: string;
+  /** `dev`: the output device (name or ifindex). */
   dev?: Dev;
+  /** `onlink`: the gateway is on the link even if no prefix says so. */
   onlink?: boolean;
   /** `metric N` (also priority, preference). */
   metric?: number;
+  /** `table`: a number or a name (main, local, /etc/iproute2/rt_tables). */
   table?: number | string;
+  /** `proto`: a number or a name (boot, static, kernel…). */
   protocol?: number | string;
+  /** `scope`: host, link, global or a number. */
   scope?: number | string;
   /** unicast (default), local, broadcast, blackhole, unreachable, prohibit, throw, nat, … */
   type?: number | string;
   /** `src ADDR`: the preferred source address. */
   prefsrc?: string;
-  /** `from PREFIX`: source prefix (IPv6 source routing). */
+  /** `from PREFIX`: source prefix (IPv6 source routing), ip's word. */
+  from?: string;
+  /** @deprecated Use {@link RouteSpec.from} (the same `from PREFIX`; `src` is ip's {@link RouteSpec.prefsrc}). Removed after 0.2. */
   src?: string;
   /** `tos TOS`: a number, an rt_dsfield name or hexadecimal text ("10" = 0x10). */
   tos?: number | string;
@@ -79,6 +88,7 @@ export interface RouteSpec {
   nhid?: number;
   /** `nexthop …` repeated: a multipath route. */
   nexthops?: readonly NexthopSpec[];
+  /** `mark` (route get). */
   mark?: number;
 }
 
@@ -108,9 +118,11 @@ export const ROUTE_MODE_FLAGS: Readonly<Record<RouteMode, number>> = {
 export interface RouteGetOptions {
   /** `from ADDR`. */
   from?: string;
+  /** `iif`: pretend the packet came in on this device. */
   iif?: Dev;
   /** `oif DEV` (also dev). */
   oif?: Dev;
+  /** `mark`: the packet's fwmark. */
   mark?: number;
   /** `tos TOS`. */
   tos?: number | string;
@@ -118,7 +130,9 @@ export interface RouteGetOptions {
   uid?: number;
   /** `ipproto PROTO`, `sport N`, `dport N`: for rules that select on them. */
   ipProto?: number | string;
+  /** `sport`: the source port (with `ipproto`). */
   sport?: number;
+  /** `dport`: the destination port (with `ipproto`). */
   dport?: number;
   /** Return the matching FIB entry (`ip route get fibmatch`) instead of the resolved route. */
   fibMatch?: boolean;
@@ -140,15 +154,25 @@ export interface RouteFilter {
   table?: number | string;
   /** `cached` / `cloned`: routing-cache entries (exceptions). */
   cloned?: boolean;
+  /** `proto`: only routes of this protocol. */
   protocol?: number | string;
+  /** `scope`: only routes of this scope. */
   scope?: number | string;
+  /** `type`: only routes of this type. */
   type?: number | string;
+  /** `tos`: only routes with this tos. */
   tos?: number | string;
+  /** `exact PREFIX` (or a bare PREFIX): only that prefix. */
   exact?: string;
+  /** `root PREFIX`: prefixes inside it. */
   root?: string;
+  /** `match PREFIX`: prefixes that contain it. */
   match?: string;
+  /** `from exact PREFIX`. */
   fromExact?: string;
+  /** `from root PREFIX`. */
   fromRoot?: string;
+  /** `from match PREFIX`. */
   fromMatch?: string;
   /** `via [FAMILY] PREFIX`: the gateway lies inside. */
   via?: string;
@@ -156,9 +180,13 @@ export interface RouteFilter {
   src?: string;
   /** `realms [SRC/]DST` (a side left out is not compared). */
   realms?: number | string;
+  /** `dev`: only routes through this device. */
   dev?: Dev;
+  /** `iif`: only routes for this input device. */
   iif?: Dev;
+  /** `mark`. */
   mark?: number;
+  /** `metric`: only routes with this priority. */
   metric?: number;
 }
 
@@ -325,8 +353,9 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
     protocol,
   };
   if (p.len) r.dst = addr(p.bytes);
-  if (spec.src !== undefined) {
-    const s = parsePrefix(spec.src, p.family);
+  const from = spec.from ?? spec.src;
+  if (from !== undefined) {
+    const s = parsePrefix(from, p.family);
     r.srcLen = s.len;
     if (s.len) r.src = addr(s.bytes);
   }

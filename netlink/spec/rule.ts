@@ -41,6 +41,7 @@ export interface RuleSpec {
   tos?: number | string;
   /** `fwmark MARK[/MASK]`. */
   fwmark?: number;
+  /** The mask of `fwmark M/MASK`. */
   fwmask?: number;
   /** `iif NAME` (also `dev`). */
   iif?: string;

@@ -9,6 +9,7 @@ interface DenoLike {
   execPath(): string;
   readTextFile(path: string): Promise<string>;
   exit(code: number): never;
+  version: { deno: string };
   Command: new (cmd: string, opts: { args: string[]; cwd: string; stdin: "null" | "piped"; stdout: "piped"; stderr: "piped" }) => {
     spawn(): { stdin: WritableStream<Uint8Array>; output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
   };
@@ -60,7 +61,10 @@ function eq(a: unknown, b: unknown, what: string): void {
 await check("deno: --version", async () => {
   const r = await tk(["--version"]);
   const pkg = JSON.parse(await Deno.readTextFile(`${root}package.json`));
-  eq(r.out.trim(), `tunkit ${pkg.version}`, "version");
+  // Run from source: no build stamp, and the runtime is the one running it.
+  eq(r.out.trim(), `tunkit ${pkg.version} (source, deno ${Deno.version.deno})`, "version");
+  const v = await tk(["version", "--json"]);
+  eq(JSON.parse(v.out), { version: pkg.version, commit: "source", date: "source", runtime: `deno ${Deno.version.deno}`, target: "source" }, "version --json");
 });
 
 await check("deno: up creates the device with its addresses; ip agrees", async () => {

@@ -38,7 +38,15 @@ test("the folder holds only the binary, and neither bun nor deno is on PATH", ()
 });
 
 test("--version is the package.json version baked in", () => {
-  expect(run(["--version"])).toEqual({ code: 0, out: `tunkit ${version}\n`, err: "" });
+  const r = run(["--version"]);
+  expect(r.code).toBe(0);
+  expect(r.err).toBe("");
+  // version + commit + build date + runtime + target, baked in by scripts/build.ts.
+  const target = process.arch === "arm64" ? "bun-linux-arm64" : "bun-linux-x64";
+  const commit = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
+  expect(r.out).toMatch(new RegExp(`^tunkit ${version.replace(/\./g, "\\.")} \\(commit ${commit}(-dirty)?, built \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, bun ${process.versions.bun}, ${target}\\)\\n$`));
+  const j = JSON.parse(run(["version", "--json"]).out);
+  expect(j).toEqual({ version, commit: expect.stringMatching(new RegExp(`^${commit}`)), date: expect.any(String), runtime: `bun ${process.versions.bun}`, target });
 });
 
 test("up, route add, list from the binary; ip -j agrees", () => {

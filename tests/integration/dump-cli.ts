@@ -4,7 +4,7 @@ import { afterEach, beforeEach } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { resolve } from "node:path";
-import { tunHolders } from "../../mod.ts";
+import { tunHolders } from "../../tun/mod.ts";
 
 export const root = resolve(import.meta.dir, "../..");
 

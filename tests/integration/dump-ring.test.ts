@@ -5,7 +5,8 @@
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { itest, sh } from "./_ns.ts";
-import { PacketSniffer, buildEthernet, buildUdp, type Direction } from "../../mod.ts";
+import { PacketSniffer, type Direction } from "../../tun/mod.ts";
+import { buildEthernet, buildUdp } from "../../packet/mod.ts";
 import { raw, errno, sys, SOCK } from "../../ffi/libc.ts";
 import { PACKET, packSockaddrLl, SOCKADDR_LL_SIZE } from "../../ffi/abi.ts";
 

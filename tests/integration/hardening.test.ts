@@ -13,7 +13,8 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipLink, itest, makeDevice, needing, sh } from "./_ns.ts";
-import { ensureTun, ERRNO, NetlinkError, Rtnl } from "../../mod.ts";
+import { ensureTun, ERRNO } from "../../tun/mod.ts";
+import { NetlinkError, Rtnl } from "../../netlink/mod.ts";
 
 const root = join(import.meta.dir, "../..");
 const dir = mkdtempSync(join(tmpdir(), "tk-hard-"));

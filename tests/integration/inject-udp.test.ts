@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
-import { buildUdp, buildEthernet, toHex, PcapWriter } from "../../mod.ts";
+import { buildUdp, buildEthernet, PcapWriter } from "../../packet/mod.ts";
+import { toHex } from "../../common/mod.ts";
 import { itest, ipLink, makeDevice } from "./_ns.ts";
 import { tunkit } from "./dump-cli.ts";
 

@@ -2,7 +2,8 @@ import { describe, expect } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import dgram from "node:dgram";
-import { openTun, deleteTun, tunFeatures, TunDevice, SysError, DeviceClosedError, UsageError, IFF } from "../../mod.ts";
+import { openTun, deleteTun, tunFeatures, TunDevice, SysError, DeviceClosedError, IFF } from "../../tun/mod.ts";
+import { UsageError } from "../../common/mod.ts";
 import { itest, sh, ipLink } from "./_ns.ts";
 
 const fdCount = () => readdirSync("/proc/self/fd").length;

@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";
 import { corpus } from "../fixtures/packet/corpus.ts";
-import { PcapWriter, PcapngWriter } from "../../mod.ts";
+import { PcapWriter, PcapngWriter } from "../../packet/mod.ts";
 import { dumpCaptureBytes, planDump, type DumpPlan } from "../../cli/dump.ts";
 
 const PRINTABLE = /^[\t\x20-\x7e]*$/;

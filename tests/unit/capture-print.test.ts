@@ -5,10 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import golden from "../fixtures/packet/golden.json" with { type: "json" };
-import {
-  PcapWriter, PcapngWriter, readPcap, fromHex, buildUdp, buildIcmpEcho, UsageError, PcapSink, CaptureFileReader, CaptureClock,
-  chooseMode, checkPacket,
-} from "../../mod.ts";
+import { PcapWriter, PcapngWriter, readPcap, buildUdp, buildIcmpEcho } from "../../packet/mod.ts";
+import { fromHex, UsageError } from "../../common/mod.ts";
+import { PcapSink, CaptureFileReader, CaptureClock, chooseMode, checkPacket } from "../../tun/mod.ts";
 import { dumpCaptureBytes, planDump, FileDumper, type DumpFlags } from "../../cli/dump.ts";
 import { PacketPrinter, printable, asciiJson } from "../../packet/printer.ts";
 import { planEcho, seconds } from "../../cli/echo.ts";

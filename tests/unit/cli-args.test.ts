@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { UsageError, resolveUser, resolveGroup, userName, invokingUid, capEff, diagnose } from "../../mod.ts";
+import { UsageError } from "../../common/mod.ts";
+import { resolveUser, resolveGroup, userName, invokingUid, capEff, diagnose } from "../../tun/mod.ts";
 import { cidr, intInRange, parseWords, routePrefix, splitLine, ipAddress } from "../../cli/args.ts";
 import { planRoute, planRouteList, planRouteGet } from "../../cli/route.ts";
 import { planAddress } from "../../cli/addr.ts";

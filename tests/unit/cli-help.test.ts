@@ -46,7 +46,7 @@ test("every command's help has examples", async () => {
 test("--version prints the package.json version", async () => {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
   const r = await cli(["--version"]);
-  expect(r.out.trim()).toBe(`tunkit ${pkg.version}`);
+  expect(r.out.trim()).toBe(`tunkit ${pkg.version} (source, bun ${process.versions.bun})`);
 });
 
 test("bash completion: passes bash -n and completes subcommands and words", async () => {

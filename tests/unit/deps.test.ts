@@ -26,13 +26,16 @@ test("every locked package's engines.node accepts this machine's node", () => {
 });
 
 test("commander and its typings are the same minor (the typings pin commander with ~)", () => {
-  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  // The CLI's dependencies are development dependencies (the package ships the library only).
+  pkg.dependencies = { ...pkg.dependencies, ...pkg.devDependencies };
   const minor = (v: string) => v.split(".").slice(0, 2).join(".");
   expect(minor(pkg.dependencies["@commander-js/extra-typings"]!)).toBe(minor(pkg.dependencies.commander!));
 });
 
 test("deno.json's npm: imports pin the versions package.json installs (Deno reads node_modules)", () => {
-  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  pkg.dependencies = { ...pkg.dependencies, ...pkg.devDependencies };
   const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as { imports: Record<string, string> };
   const pinned = Object.fromEntries(Object.entries(deno.imports).map(([k, v]) => [k, /^npm:(?:@[^/]+\/)?[^@]+@(.+)$/.exec(v)?.[1]]));
   expect(Object.keys(pinned).length).toBeGreaterThan(0);

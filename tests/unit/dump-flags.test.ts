@@ -3,7 +3,8 @@
 import { expect, test } from "bun:test";
 import { planDump, parseFileSize, deviceListLines, dumpCaptureBytes } from "../../cli/dump.ts";
 import { run } from "../../cli/main.ts";
-import { PacketPrinter, PcapWriter, buildUdp, rotatedName, strftime, PcapSink, readPcapng, asciiText, CaptureWriter } from "../../mod.ts";
+import { PacketPrinter, PcapWriter, buildUdp, readPcapng, asciiText } from "../../packet/mod.ts";
+import { rotatedName, strftime, PcapSink, CaptureWriter } from "../../tun/mod.ts";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PcapWriter, buildUdp, buildTcp, buildIp, buildIcmp, buildIcmpEcho, buildEthernet, buildArp } from "../../mod.ts";
+import { PcapWriter, buildUdp, buildTcp, buildIp, buildIcmp, buildIcmpEcho, buildEthernet, buildArp } from "../../packet/mod.ts";
 import { planDump, dumpCaptureBytes } from "../../cli/dump.ts";
 import { printRecord } from "../../packet/print/index.ts";
 import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";

@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PcapWriter, buildUdp, buildTcp, buildIp, fromHex } from "../../mod.ts";
+import { PcapWriter, buildUdp, buildTcp, buildIp } from "../../packet/mod.ts";
+import { fromHex } from "../../common/mod.ts";
 import { planDump, dumpCaptureBytes } from "../../cli/dump.ts";
 
 const haveTcpdump = spawnSync("sh", ["-c", "command -v tcpdump"], { stdio: "ignore" }).status === 0;

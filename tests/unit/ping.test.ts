@@ -1,7 +1,9 @@
 // The pure parts of `tunkit ping`: echo messages, reply parsing, statistics, ping's text, the
 // plan (bad input refused before any socket).
 import { describe, expect, test } from "bun:test";
-import { buildEchoRequest, parseEchoReply, rttStats, resolvePingTarget, buildIcmpEcho, internetChecksum, UsageError } from "../../mod.ts";
+import { buildEchoRequest, parseEchoReply, rttStats, resolvePingTarget } from "../../tun/mod.ts";
+import { buildIcmpEcho, internetChecksum } from "../../packet/mod.ts";
+import { UsageError } from "../../common/mod.ts";
 import { packSockaddrIn, sockaddrInAddress } from "../../ffi/abi.ts";
 import { formatRtt, pingHeader, planPing, replyLine, summaryLines } from "../../cli/ping.ts";
 import { mulberry32, randomBytes } from "./_fuzz.ts";

@@ -1,0 +1,77 @@
+// The examples/ programs, run as a user runs them (`bun examples/X.ts`, importing "tunkit"), in
+// this file's throwaway network namespace; what they did is checked with ip -j. (They are
+// type-checked with the rest of the repo by npm test's tsc step: tsconfig.json includes examples/.)
+import { afterAll, expect } from "bun:test";
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { itest, needing } from "./_ns.ts";
+
+const root = join(import.meta.dir, "../..");
+const example = (name: string, ...args: string[]) =>
+  spawnSync(process.execPath, [join(root, "examples", name), ...args], { encoding: "utf8", timeout: 60_000 });
+const ipj = (...a: string[]) => JSON.parse(spawnSync("ip", ["-j", ...a], { encoding: "utf8" }).stdout || "[]");
+const routes = (dev: string) =>
+  (ipj("route", "show", "dev", dev) as Array<{ dst: string; gateway?: string; protocol?: string }>)
+    .filter((r) => r.protocol !== "kernel")
+    .map((r) => (r.gateway ? `${r.dst} via ${r.gateway}` : r.dst))
+    .sort();
+
+afterAll(() => {
+  for (const d of ["tkrm0", "tkex0"]) spawnSync("ip", ["link", "del", d], { stdio: "ignore" });
+});
+
+itest("route-manager: creates the tun, converges the routes to the list, a second run changes nothing", () => {
+  const first = example("route-manager.ts", "tkrm0", "192.0.2.1/24", "198.51.100.0/24", "203.0.113.0/24=192.0.2.254");
+  expect(first.stderr).toBe("");
+  expect(first.status).toBe(0);
+  expect(JSON.parse(first.stdout)).toMatchObject({ dev: "tkrm0", created: true, added: ["198.51.100.0/24", "203.0.113.0/24 192.0.2.254"], deleted: [] });
+  expect(routes("tkrm0")).toEqual(["198.51.100.0/24", "203.0.113.0/24 via 192.0.2.254"]);
+  expect((ipj("addr", "show", "dev", "tkrm0") as Array<{ addr_info: Array<{ local: string }> }>)[0]?.addr_info.map((a) => a.local)).toContain("192.0.2.1");
+
+  const again = example("route-manager.ts", "tkrm0", "192.0.2.1/24", "198.51.100.0/24", "203.0.113.0/24=192.0.2.254");
+  expect(JSON.parse(again.stdout)).toMatchObject({ created: false, added: [], deleted: [] });
+
+  // A route someone added by hand and not in the list goes; one in the list stays.
+  spawnSync("ip", ["route", "add", "198.51.100.128/25", "dev", "tkrm0"]);
+  const third = example("route-manager.ts", "tkrm0", "192.0.2.1/24", "198.51.100.0/24");
+  expect(JSON.parse(third.stdout)).toMatchObject({ added: [], deleted: expect.arrayContaining(["198.51.100.128/25", "203.0.113.0/24 192.0.2.254"]) });
+  expect(routes("tkrm0")).toEqual(["198.51.100.0/24"]);
+  spawnSync("ip", ["link", "del", "tkrm0"]);
+}, 120_000);
+
+itest("route-manager: bad input is one line on stderr, exit 2, nothing created", () => {
+  const r = example("route-manager.ts", "tkrm1", "192.0.2.1/24", "198.51.100.1/33");
+  expect(r.status).toBe(2);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).toContain('"33"');
+  expect(ipj("link", "show")).not.toContainEqual(expect.objectContaining({ ifname: "tkrm1" }));
+}, 60_000);
+
+const { ptest } = needing("examples: echo responder and sniffer", ["ping", "tcpdump"]);
+ptest("echo-responder answers ping; packet-sniffer prints the exchange and writes a pcap", async () => {
+  const echo = spawn(process.execPath, [join(root, "examples/echo-responder.ts"), "tkex0", "203.0.113.1/24", "3", "30"], { stdio: ["ignore", "pipe", "pipe"] });
+  const echoExit = new Promise<number | null>((r) => echo.on("exit", r));
+  let out = "";
+  echo.stdout.on("data", (b) => (out += b));
+  echo.stderr.on("data", (b) => (out += b));
+  for (let i = 0; i < 300 && !out.includes("answering"); i++) await Bun.sleep(100);
+  expect(out).toContain("answering on tkex0");
+  const pcap = join(process.env.TMPDIR ?? "/tmp", `tk-example-${process.pid}.pcap`);
+  const sniff = spawn(process.execPath, [join(root, "examples/packet-sniffer.ts"), "tkex0", "50", "6", pcap], { stdio: ["ignore", "pipe", "pipe"] });
+  const sniffExit = new Promise<number | null>((r) => sniff.on("exit", r));
+  let seen = "";
+  sniff.stdout.on("data", (b) => (seen += b));
+  await Bun.sleep(1500);
+  const ping = spawnSync("ping", ["-c", "3", "-i", "0.2", "-W", "5", "203.0.113.2"], { encoding: "utf8", timeout: 30_000 });
+  expect(ping.stdout).toContain("3 received");
+  const code = await echoExit;
+  expect(code).toBe(0);
+  expect(JSON.parse(out.trim().split("\n").at(-1)!)).toMatchObject({ answered: 3 });
+  expect(await sniffExit).toBe(0);
+  expect(seen).toContain("IP 203.0.113.1 > 203.0.113.2: ICMP echo request");
+  expect(seen).toContain("IP 203.0.113.2 > 203.0.113.1: ICMP echo reply");
+  const t = spawnSync("tcpdump", ["-nr", pcap], { encoding: "utf8" });
+  expect(t.status).toBe(0);
+  expect(t.stdout.match(/ICMP echo request/g)?.length).toBe(3);
+  spawnSync("rm", ["-f", pcap]);
+}, 120_000);

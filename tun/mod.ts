@@ -1,0 +1,72 @@
+/**
+ * TUN/TAP devices and what runs on them: open/create/delete, packet I/O that never blocks the event loop, ensure/remove (tunkit up/down), capture, echo responder, injector, ping, doctor, network namespaces. Re-exports only.
+ *
+ * @example
+ * ```ts
+ * import { openTun } from "./mod.ts";
+ * const dev = openTun({ name: "tun%d" });
+ * console.log(dev.name);
+ * dev.close();
+ * ```
+ * @module
+ */
+export { SysError, DeviceClosedError, ERRNO, errnoName } from "../ffi/errors.ts";
+export { openTun, deleteTun, tunFeatures, decodeTunFlags, TunDevice, TUN_PATH, type TunOptions, type TunFlags, type TunFeatures } from "./device.ts";
+export { TunQueue, MAX_PACKET, type ListenOptions } from "./queue.ts";
+export { tunHolders, type TunHolder, type TunHoldersOptions } from "./holders.ts";
+export { ping, resolvePingTarget, buildEchoRequest, parseEchoReply, rttStats, type PingOptions, type PingStart, type PingReply, type PingResult, type PingRtt, type EchoReplyView } from "./ping.ts";
+export { IFF, TUN_F, featureNames } from "../ffi/abi.ts";
+export { enterNetns, netnsPath, NETNS_RUN_DIR } from "../ffi/netns.ts";
+export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./owner.ts";
+export { diagnose, capEff, probeNetAdmin, CAP_NET_ADMIN, type Check, type DoctorSources, type NetAdminProbe } from "./doctor.ts";
+export { ensureTun, removeTun, validateEnsureTun, anyUserWarning, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./ensure.ts";
+export { openCapture, describeTarget, chooseMode, CaptureClock, type Capture, type CaptureMode, type CaptureOptions, type CaptureListenOptions, type CaptureStats, type CaptureEnd, type CaptureTarget } from "./capture.ts";
+export { PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem, type PcapSinkOptions, type CaptureFileRecord, type CaptureProblem } from "./capture-file.ts";
+export { CaptureWriter, fileIdOfFd, refuseSameFile, rotatedName, strftime, type CaptureWriterOptions, type RotateOptions, type FileId } from "./capture-rotate.ts";
+export { PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd } from "./sniff.ts";
+export { serveEcho, type EchoOptions, type EchoResult } from "./echo.ts";
+export { injectPackets, checkPacket, type InjectOptions } from "./inject.ts";
+
+// Types the API above refers to (so documentation can link them).
+export type { TunkitError } from "../common/errors.ts";
+export type { Rtnl } from "../netlink/rtnl.ts";
+export type { BpfInsn } from "../packet/bpf.ts";
+export type { FilterNode } from "../packet/filter.ts";
+export type { PcapHeader } from "../packet/pcap.ts";
+export type { LinkType } from "../packet/types.ts";
+export type { PlannedAddress } from "./ensure.ts";
+export type { BatchItem, BatchOptions, BatchResult, NetlinkConn } from "../netlink/conn.ts";
+export type { MonitorEvent } from "../netlink/monitor.ts";
+export type { RtnlKind } from "../netlink/registry.ts";
+export type { Address } from "../netlink/route/addr.ts";
+export type { Link } from "../netlink/route/link.ts";
+export type { Neighbour } from "../netlink/route/neigh.ts";
+export type { Route } from "../netlink/route/route.ts";
+export type { Rule } from "../netlink/route/rule.ts";
+export type { AddressFilter, AddressMode, AddressSpec } from "../netlink/spec/addr.ts";
+export type { Dev } from "../netlink/spec/common.ts";
+export type { LinkAddSpec, LinkChanges } from "../netlink/spec/link.ts";
+export type { NeighFilter, NeighMode, NeighSpec } from "../netlink/spec/neigh.ts";
+export type { RouteFilter, RouteGetOptions, RouteMode, RouteSpec } from "../netlink/spec/route.ts";
+export type { RuleFilter, RuleSpec } from "../netlink/spec/rule.ts";
+export type { Dir, Proto } from "../packet/filter.ts";
+export type { Transport } from "../netlink/conn.ts";
+export type { NetlinkMessage } from "../netlink/core/message.ts";
+export type { ByteWriter } from "../netlink/core/writer.ts";
+export type { NetlinkError } from "../netlink/errors.ts";
+export type { RTNL_TYPES, RtnlObject } from "../netlink/registry.ts";
+export type { AddressCacheInfo } from "../netlink/route/addr.ts";
+export type { LinkStats64 } from "../netlink/route/link.ts";
+export type { LinkInfo } from "../netlink/route/linkinfo.ts";
+export type { NeighCacheInfo } from "../netlink/route/neigh.ts";
+export type { Nexthop, RouteCacheInfo, RouteMetrics, RouteVia } from "../netlink/route/route.ts";
+export type { Range } from "../netlink/route/rule.ts";
+export type { VethPeerSpec, VlanSpec, VxlanSpec } from "../netlink/spec/link.ts";
+export type { MetricName, NexthopSpec, RouteMetricsSpec } from "../netlink/spec/route.ts";
+export type { RangeInput, RuleAction } from "../netlink/spec/rule.ts";
+export type { RtnlType } from "../netlink/registry.ts";
+export type { BridgeInfo, BridgePortInfo, TunInfo, VethInfo, VlanInfo, VxlanInfo } from "../netlink/route/linkinfo.ts";
+export type { METRIC_NAMES } from "../netlink/route/route.ts";
+export type { VlanFlags } from "../netlink/route/linkinfo.ts";
+export type { IpViewContext } from "../netlink/view/context.ts";
+export type { IpNames } from "../netlink/route/names.ts";
