@@ -154,3 +154,6 @@ export {
 } from "./proxy/autoroute.ts";
 export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel, type FamilyPolicy } from "./proxy/setup.ts";
 export type { Rule } from "./netlink/route/rule.ts";
+
+// --- wg: the WireGuard-compatible VPN, as one namespace (its names overlap the others') -------
+export * as wg from "./wg/mod.ts";

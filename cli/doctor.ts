@@ -34,9 +34,9 @@ Examples:
   tunkit doctor --json | jq '.[] | select(.status != "ok")'`,
     )
     .action(() =>
-      ctx.perform({ run: () => {
+      ctx.perform({ run: async () => {
       ctx.enter();
-      const checks = diagnose();
+      const checks = [...diagnose(), await (await import("../wg/doctor.ts")).checkWgCrypto()];
       const out = ctx.out;
       if (out.json) {
         printJson(out, checks);

@@ -64,6 +64,7 @@ export async function buildProgram(ctx: Ctx): Promise<Command> {
     import("./cleanup.ts"),
     import("./ping.ts"),
   ]);
+  const wg = await import("./wg.ts");
   const program = new Command("tunkit")
     .description("Linux TUN/TAP devices, addresses and routes: one binary instead of ip tuntap/addr/route glue.")
     .version(`tunkit ${VERSION}`, "-V, --version", "print the version")
@@ -86,7 +87,7 @@ Exit codes: 0 done, 1 the system refused (the message says why), 2 bad usage (no
     up.upCommand, up.downCommand, list.listCommand, list.showCommand, link.linkCommand, addr.addrCommand,
     route.routeCommand, batch.batchCommand, monitor.monitorCommand, doctor.doctorCommand, completions.completionsCommand,
     dump.dumpCommand, echo.echoCommand, inject.injectCommand,
-    socks.socksCommand, http.httpCommand, rule.ruleCommand, cleanup.cleanupCommand, ping.pingCommand,
+    socks.socksCommand, http.httpCommand, rule.ruleCommand, cleanup.cleanupCommand, ping.pingCommand, wg.wgCommand,
   ]) {
     program.addCommand(make(ctx) as unknown as Command);
   }

@@ -52,6 +52,7 @@ export interface RawLibc {
   recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
   recvfromp(fd: number, p: Ptr, len: number, flags: number, addr: Uint8Array | null, alenp: Uint8Array | null): number;
   recvmmsg(fd: number, msgvec: Uint8Array, vlen: number, flags: number, timeout: Uint8Array | null): number;
+  sendmmsgp(fd: number, msgvec: Ptr, vlen: number, flags: number): number;
   poll(fds: Uint8Array, n: number, timeout: number): number;
   epoll_create1(flags: number): number;
   epoll_ctl(epfd: number, op: number, fd: number, ev: Uint8Array | null): number;

@@ -42,6 +42,7 @@ export const SYMBOLS = {
   recvfrom: { args: ["i32", "buf", "u32", "i32", "buf", "buf"], ret: "i32" },
   recvfromp: { name: "recvfrom", args: ["i32", "ptr", "u32", "i32", "buf", "buf"], ret: "i32" },
   recvmmsg: { args: ["i32", "buf", "u32", "i32", "buf"], ret: "i32" },
+  sendmmsgp: { name: "sendmmsg", args: ["i32", "ptr", "u32", "i32"], ret: "i32" },
   poll: { args: ["buf", "u32", "i32"], ret: "i32" },
   epoll_create1: { args: ["i32"], ret: "i32" },
   epoll_ctl: { args: ["i32", "i32", "i32", "buf"], ret: "i32" },

@@ -79,7 +79,7 @@ test("help, completions and doctor from the binary", () => {
   expect(h.out).toContain("Examples:");
   const c = run(["completions", "bash"]);
   expect(spawnSync("bash", ["-n"], { input: c.out }).status).toBe(0);
-  expect(JSON.parse(run(["doctor", "--json"]).out).length).toBe(4);
+  expect(JSON.parse(run(["doctor", "--json"]).out).length).toBe(5); // + wg-crypto
   expect(run(["down", "tkb0"]).code).toBe(0);
   expect(ipj("link", "show").map((l: { ifname: string }) => l.ifname)).toEqual(["lo"]);
 });

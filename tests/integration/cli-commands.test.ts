@@ -300,9 +300,9 @@ describe("namespaces and doctor", () => {
       ip("netns", "del", ns);
     }
   });
-  test("doctor --json reports the four checks, all fine as root here", () => {
+  test("doctor --json reports the five checks, all fine as root here", () => {
     const checks = JSON.parse(ok(["doctor", "--json"]).out);
-    expect(checks.map((c: any) => c.check)).toEqual(["tun-device", "cap-net-admin", "tun-features", "user-namespaces"]);
+    expect(checks.map((c: any) => c.check)).toEqual(["tun-device", "cap-net-admin", "tun-features", "user-namespaces", "wg-crypto"]);
     expect(checks.find((c: any) => c.check === "cap-net-admin").status).toBe("ok");
   });
   test("down deletes the device with its addresses and routes", () => {

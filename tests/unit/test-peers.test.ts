@@ -22,6 +22,29 @@ describe("tests/peers.txt", () => {
   }, 180_000);
 });
 
+describe("needing() calls", () => {
+  test("every probe a test file asks for is listed (a missing line would fail that file at load, as it once did in CI)", () => {
+    const { readdirSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+    const { join } = require("node:path") as typeof import("node:path");
+    const listed = new Set(loadPeers().map((p) => p.probe));
+    const root = join(import.meta.dir, "..");
+    const asked: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const f = join(dir, e.name);
+        if (e.isDirectory()) { if (e.name !== "fixtures") walk(f); continue; }
+        if (!/\.(ts|tsx)$/.test(e.name)) continue;
+        for (const m of readFileSync(f, "utf8").matchAll(/needing\(\s*"[^"]*"\s*,\s*\[([^\]]*)\]/g)) {
+          for (const q of m[1]!.matchAll(/"([^"]+)"/g)) asked.push(`${e.name}: ${q[1]}`);
+        }
+      }
+    };
+    walk(root);
+    expect(asked.length).toBeGreaterThan(10);
+    expect(asked.filter((a) => !listed.has(a.split(": ")[1]!))).toEqual([]);
+  });
+});
+
 describe("parsePeers", () => {
   test("three columns, the reason is the rest of the line; comments and blanks ignored", () => {
     expect(parsePeers("# x\n\n  a  /usr/bin/a  b c  d \n")).toEqual([{ pkg: "a", probe: "/usr/bin/a", why: "b c  d" }]);

@@ -1,0 +1,42 @@
+/**
+ * tunkit/wg: a WireGuard-compatible VPN for Bun and Deno programs. {@link startWireGuard} runs
+ * an interface in this process (tun, UDP, handshakes, timers, the UAPI socket `wg` talks to);
+ * the protocol state ({@link WgDevice}) is pure and can be driven by hand.
+ *
+ * @example
+ * ```ts
+ * import { startWireGuard, generatePrivateKey, formatKey } from "./mod.ts";
+ * const wg = await startWireGuard({
+ *   iface: "wg0",
+ *   privateKey: formatKey(generatePrivateKey()),
+ *   peers: [{ publicKey: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", endpoint: "192.0.2.2:51820", allowedIps: ["10.0.0.2/32"] }],
+ * });
+ * wg.on("handshake", (e) => console.log("handshake", e.peer.name));
+ * wg.on("roam", (e) => console.log("peer moved", e.peer.name));
+ * ```
+ *
+ * @module
+ */
+export { startWireGuard, WireGuard, applyPeer, type WireGuardOptions, type WireGuardPeer, type WireGuardEvents, type EngineStats } from "./engine.ts";
+export { WgDevice, Peer, Keypair, MAX_DATAGRAM, type WgDeviceOptions, type PeerConfig, type PeerStats, type WgEvent, type DropReason, type SendUdp } from "./device.ts";
+export { upFromConfig, checkConfigForUp, type UpOptions } from "./up.ts";
+export {
+  fullTunnelFamilies, chooseTable, planFullTunnel, installFullTunnel, removeFullTunnel, readRecord, recordPath, FULL_TUNNEL_TABLE,
+  type FullTunnelRecord,
+} from "./fulltunnel.ts";
+export { Summer, TcpGro, tsoSplit, finishNonGso, readVnetHdr, writeVnetHdr, VNET, VNET_HDR_LEN, GRO_FLOWS, type VnetHdr, type GsoError, type TunWrite } from "./offload.ts";
+export { SendBatch, WgSockets, groSegmentSize, BATCH, GSO_MAX_SEGMENTS, GSO_MAX_BYTES, type UdpOffload } from "./udp.ts";
+export { parseConfig, worldAccessible, type WgConfig, type PeerSection } from "./config.ts";
+export { parseKey, parseHexKey, formatKey, hexKey, generatePrivateKey, generatePresharedKey, publicKey, clamp, KEY_LEN } from "./keys.ts";
+export { AllowedIps, parseAllowedIp, formatAllowedIp, type AllowedIp } from "./allowedips.ts";
+export { parseEndpoint, formatEndpoint, endpointOf, type Endpoint } from "./endpoint.ts";
+export { ReplayWindow, REPLAY_WINDOW } from "./replay.ts";
+export { CookieChecker, CookieGenerator } from "./cookie.ts";
+export { initialState, writeMessage1, readMessage1, writeMessage2, readMessage2, split, CONSTRUCTION, IDENTIFIER, type SymmetricState } from "./noise.ts";
+export { Blake2s, hash, mac, hmac, kdf } from "./crypto/blake2s.ts";
+export { loadWgCrypto, CryptoUnavailableError, type WgCrypto, type CryptoChoice } from "./crypto/provider.ts";
+export { uapiGet, uapiSet, uapiHandle, UapiError, type UapiTarget } from "./uapi.ts";
+export { UapiServer, uapiSocketPath, UAPI_DIR } from "./uapi-server.ts";
+export { showInterface, parseUapiGet, formatShow, uapiRequest, listUapiInterfaces, type ShownInterface, type ShownPeer } from "./show.ts";
+export { DEFAULT_TIMERS, MSG, SIZE, type TimerConfig } from "./constants.ts";
+export { checkWgCrypto } from "./doctor.ts";
