@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       const args = [...(process.argv.includes("--stats") ? ["--json"] : []), "socks", dev, "--proxy", `socks5://${PROXY_V4}:${port}`, "--address", "198.18.0.1/30"];
       const cmd = daemon === "source"
         ? [BUN, ...(prof ? ["--cpu-prof-md", `--cpu-prof-dir=${prof}`] : []), join(ROOT, "cli/main.ts"), ...args]
-        : [join(root, "dist/tunkit"), ...args];
+        : [arg("--bin") ?? join(root, "dist/tunkit"), ...args];
       const env = Object.fromEntries((arg("--env") ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
       d = new Proc(cmd, env);
       t.procs.push(d);

@@ -6,6 +6,8 @@ import { HttpConnectDialer, connectRequest, parseStatusLine } from "../../proxy/
 import { ProxyError } from "../../proxy/dial.ts";
 import { UsageError, TruncatedError, MalformedError } from "../../common/errors.ts";
 import { mulberry32, randomBytes } from "./_fuzz.ts";
+import { socksUdpDataOffset, finishUdpReply } from "../../proxy/udp.ts";
+import { buildUdp } from "../../packet/build.ts";
 
 describe("proxy URLs", () => {
   test("good ones", () => {
@@ -189,5 +191,34 @@ describe("HTTP CONNECT client against a scripted server", () => {
     const e2 = await d.connect({ host: "192.0.2.1", port: 80 }).catch((x) => x);
     expect(e2.reason).toBe("refused");
     expect(e2.message).toContain("403 Forbidden");
+  });
+});
+
+describe("UDP relay data path", () => {
+  test("socksUdpDataOffset finds the data after each address type, refuses fragments and short headers", () => {
+    const data = new Uint8Array([1, 2, 3]);
+    for (const host of ["198.51.100.2", "2001:db8::2", "web.example.test"]) {
+      const d = encodeSocksUdp({ host, port: 7 }, data);
+      expect(Array.from(d.subarray(socksUdpDataOffset(d)))).toEqual([1, 2, 3]);
+    }
+    const frag = encodeSocksUdp({ host: "198.51.100.2", port: 7 }, data);
+    frag[2] = 1;
+    expect(socksUdpDataOffset(frag)).toBe(-1);
+    expect(socksUdpDataOffset(new Uint8Array([0, 0, 0, 1, 198]))).toBe(-1);
+    expect(socksUdpDataOffset(new Uint8Array([0, 0, 0, 3]))).toBe(-1);
+    expect(socksUdpDataOffset(new Uint8Array([0, 0, 0, 9, 1, 2, 3, 4, 0, 7]))).toBe(-1);
+  });
+  test("finishUdpReply on a per-flow header makes the packet buildUdp makes (IPv4, IPv6, empty and large payloads)", () => {
+    for (const [src, dst] of [["198.51.100.2", "192.0.2.1"], ["2001:db8:2::2", "2001:db8:1::1"]]) {
+      const head = buildUdp({ src: src!, dst: dst!, srcPort: 53, dstPort: 40000 });
+      for (const len of [0, 1, 64, 1200, 9000]) {
+        const payload = Uint8Array.from({ length: len }, (_, i) => (i * 7 + len) & 0xff);
+        const out = new Uint8Array(65536).fill(0xee);
+        out.set(head);
+        out.set(payload, head.length);
+        const n = finishUdpReply(out, head.length, len);
+        expect(Array.from(out.subarray(0, n))).toEqual(Array.from(buildUdp({ src: src!, dst: dst!, srcPort: 53, dstPort: 40000, payload })));
+      }
+    }
   });
 });
