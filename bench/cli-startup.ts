@@ -1,50 +1,64 @@
 /**
- * CLI cold start: the compiled binary (`dist/tunkit`, rebuilt into bench/.build/tunkit) against
- * iproute2, interleaved, median of ROUNDS runs each:
- *   - `tunkit --version`                       vs `ip -V`
- *   - `tunkit addr add ADDR/32 dev tkb0`       vs `ip addr add ADDR/32 dev tkb0` (a new address each run)
- *   - `tunkit route list`                      vs `ip route show`
- * plus peak RSS of the addr add (GNU time's %M) and the size on disk of each program.
- * Ratios follow bench/lib.ts (reference / tunkit for times: above 1 means tunkit is faster).
- * The issue's target is "at most 3x ip", i.e. a ratio of at least 0.33.
+ * CLI cold start, as users run it: the compiled binary (built like `npm run build` into
+ * bench/.build/tunkit) against the runtime's own floor, a hello-world compiled on the spot with
+ * the same `bun build` flags (scripts/build.ts compileArgs), and against iproute2. Every command
+ * runs as a process through a small C timer (bench/c/spawntime.c: fork+exec+wait only),
+ * interleaved with the floor in every round, median of ROUNDS, unpinned:
+ *   - `tunkit --version`                       (target: <= 1.3x the floor)
+ *   - `tunkit addr add ADDR/32 dev tkb0`       (<= 1.6x; a new address each run)   vs `ip addr add`
+ *   - `tunkit route add PREFIX dev tkb0`       (<= 1.6x; a new route each run)     vs `ip route add`
+ *   - `tunkit route list` of 100 routes        (<= 2x)                             vs `ip route show`
+ *   - `tunkit list` (3 tun devices)            (<= 2x)
+ * Plus peak RSS and size on disk.
  *
- *   node_modules/.bin/bun bench/cli-startup.ts [--json]    # alone: makes its own namespace
+ *   bun bench/cli-startup.ts [--json] [--variants]
  *
- * The default export is what bench/run.ts calls (already inside a namespace it made).
+ * `--variants` also builds tunkit without minify / bytecode / splitting and times --version and
+ * route add for each (the experiment behind the build flags).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inOwnNetns, median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
+import { compileC, inOwnNetns, median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
+import { compile, type BuildVariant } from "../scripts/build.ts";
 
-const ROUNDS = 41;
+const ROUNDS = 31;
 
-function time(cmd: string, args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-  const t = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
-  return t;
+interface Sample {
+  wall: number;
+  rss: number;
 }
 
-/** Peak RSS in KiB of one run, from GNU time. */
-function peakRss(cmd: string, args: string[]): number {
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`/usr/bin/time ${cmd}: ${r.stderr}`);
-  return Number(r.stderr.trim().split("\n").pop());
+let timer = "";
+
+/** Runs one command through the C timer: wall ms and peak RSS KiB. */
+function time(cmd: string, args: string[]): Sample {
+  const r = spawnSync(timer, [cmd, ...args], { encoding: "utf8" });
+  const f = r.stdout.trim().split(" ").map(Number);
+  if (r.status !== 0 || f.length !== 5) throw new Error(`spawntime ${cmd}: ${r.stdout}${r.stderr}`);
+  if (f[4] !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${f[4]}`);
+  return { wall: f[0]! / 1000, rss: f[3]! };
 }
 
 function which(cmd: string): string {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).stdout.trim();
 }
 
-/** Builds the binary the way `npm run build` does, into bench/.build/tunkit. */
-function build(): string {
-  const out = join(root, "bench/.build/tunkit");
-  const r = spawnSync(process.execPath, [join(root, "scripts/build.ts"), "--outfile", out], { encoding: "utf8" });
-  if (r.status !== 0 || !existsSync(out)) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+/** Builds tunkit (or the hello-world) with the flags of scripts/build.ts into bench/.build. */
+function build(name: string, entry: string, v: BuildVariant = {}): string {
+  const out = join(root, "bench/.build", name);
+  compile(entry, out, v);
   return out;
 }
+
+/** The floor: a hello-world compiled with the same flags. */
+function buildFloor(v: BuildVariant = {}, name = "hello"): string {
+  const src = join(root, "bench/.build/hello.ts");
+  writeFileSync(src, 'console.log("hello");\n');
+  return build(name, src, v);
+}
+
+type Case = { name: string; note: string; tk: () => string[]; ip?: () => [string, string[]] };
 
 /**
  * Runs the start-up benchmark (inside a namespace made for it: refuses to run elsewhere).
@@ -55,50 +69,97 @@ function build(): string {
  * for (const r of await bench()) console.log(r.name, r.ratio);
  * ```
  */
-export default async function cliStartup(): Promise<Row[]> {
+export default async function cliStartup(variants = process.argv.includes("--variants")): Promise<Row[]> {
   if (!inOwnNetns()) throw new Error("cli-startup: run me through bench/run.ts or alone (I make my own network namespace)");
-  const tk = build();
+  timer = compileC("spawntime");
+  const tk = build("tunkit", join(root, "cli/main.ts"));
+  const hello = buildFloor();
   const ip = which("ip");
-  spawnSync("ip", ["tuntap", "add", "tkb0", "mode", "tun"]);
-  spawnSync("ip", ["link", "set", "tkb0", "up"]);
+  const sh = (...a: string[]) => spawnSync(a[0]!, a.slice(1), { stdio: "ignore" });
+  for (const n of ["tkb0", "tkb1", "tkb2"]) {
+    sh("ip", "tuntap", "add", n, "mode", "tun");
+    sh("ip", "link", "set", n, "up");
+  }
+  sh("ip", "addr", "add", "192.0.2.1/24", "dev", "tkb0");
+  for (let i = 0; i < 100; i++) sh("ip", "route", "add", `198.51.100.${i}/32`, "dev", "tkb0");
   const rows: Row[] = [];
   try {
-    // Warm the page cache for both programs.
+    let n = 0;
+    const cases: Case[] = [
+      { name: "--version", note: "target <= 1.3x floor", tk: () => ["--version"], ip: () => [ip, ["-V"]] },
+      { name: "addr add", note: "target <= 1.6x floor", tk: () => ["addr", "add", `10.1.${n >> 8}.${n & 255}/32`, "dev", "tkb0"], ip: () => [ip, ["addr", "add", `10.2.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
+      { name: "route add", note: "target <= 1.6x floor", tk: () => ["route", "add", `10.3.${n >> 8}.${n & 255}/32`, "dev", "tkb0"], ip: () => [ip, ["route", "add", `10.4.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
+      { name: "route list (100 routes)", note: "target <= 2x floor", tk: () => ["route", "list"], ip: () => [ip, ["route", "show"]] },
+      { name: "list (3 tun devices)", note: "target <= 2x floor", tk: () => ["list"] },
+    ];
+    // Warm the page cache for every program.
     for (let i = 0; i < 3; i++) {
+      time(hello, []);
       time(tk, ["--version"]);
       time(ip, ["-V"]);
     }
-    const v = { tk: [] as number[], ip: [] as number[] };
-    const a = { tk: [] as number[], ip: [] as number[] };
-    const l = { tk: [] as number[], ip: [] as number[] };
-    for (let i = 0; i < ROUNDS; i++) {
-      // Interleaved, alternating who goes first.
-      const pairs: Array<[() => number, () => number]> = [
-        [() => time(tk, ["--version"]), () => time(ip, ["-V"])],
-        [() => time(tk, ["addr", "add", `198.18.${i >> 8}.${i & 255}/32`, "dev", "tkb0"]), () => time(ip, ["addr", "add", `198.19.${i >> 8}.${i & 255}/32`, "dev", "tkb0"])],
-        [() => time(tk, ["route", "list"]), () => time(ip, ["route", "show"])],
-      ];
-      const sinks = [v, a, l];
-      pairs.forEach(([t, r], k) => {
-        if (i % 2) {
-          sinks[k]!.tk.push(t());
-          sinks[k]!.ip.push(r());
-        } else {
-          sinks[k]!.ip.push(r());
-          sinks[k]!.tk.push(t());
-        }
+    const floor: number[] = [];
+    const got = cases.map(() => ({ tk: [] as number[], ip: [] as number[], rss: [] as number[] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      n = round;
+      floor.push(time(hello, []).wall);
+      cases.forEach((c, k) => {
+        // Alternate who goes first.
+        const a = () => {
+          const s = time(tk, c.tk());
+          got[k]!.tk.push(s.wall);
+          got[k]!.rss.push(s.rss);
+        };
+        const b = () => {
+          if (!c.ip) return;
+          const [cmd, args] = c.ip();
+          got[k]!.ip.push(time(cmd, args).wall);
+        };
+        if (round % 2) (a(), b());
+        else (b(), a());
       });
+      floor.push(time(hello, []).wall);
     }
-    const note = "target: ratio >= 0.33 (at most 3x ip)";
-    rows.push(row("cli: --version cold start (vs ip -V)", median(v.tk), median(v.ip), "ms", false, note));
-    rows.push(row("cli: addr add cold start (vs ip addr add)", median(a.tk), median(a.ip), "ms", false, note));
-    rows.push(row("cli: route list cold start (vs ip route show)", median(l.tk), median(l.ip), "ms", false));
-    const rssTk = median([0, 1, 2].map((i) => peakRss(tk, ["addr", "add", `198.20.0.${i}/32`, "dev", "tkb0"])));
-    const rssIp = median([0, 1, 2].map((i) => peakRss(ip, ["addr", "add", `198.21.0.${i}/32`, "dev", "tkb0"])));
-    rows.push(row("cli: addr add peak RSS", rssTk / 1024, rssIp / 1024, "MiB", false));
-    rows.push(row("cli: size on disk (ip is dynamically linked)", statSync(tk).size / 1048576, statSync(ip).size / 1048576, "MiB", false));
+    const f = median(floor);
+    rows.push(row("cli start-up floor: hello-world, same bun build flags (vs ip -V)", f, median(got[0]!.ip), "ms", false));
+    cases.forEach((c, k) => {
+      const t = median(got[k]!.tk);
+      rows.push(row(`cli start-up: tunkit ${c.name} (vs the floor; x floor = 1/ratio)`, t, f, "ms", false, `${(t / f).toFixed(2)}x floor, ${c.note}`));
+      if (c.ip) rows.push(row(`cli start-up: tunkit ${c.name} (vs ip)`, t, median(got[k]!.ip), "ms", false));
+    });
+    rows.push(row("cli: route add peak RSS (vs ip route add)", median(got[2]!.rss) / 1024, time(ip, ["route", "add", "10.9.9.9/32", "dev", "tkb0"]).rss / 1024, "MiB", false));
+    rows.push(row("cli: size on disk (vs the hello-world floor)", statSync(tk).size / 1048576, statSync(hello).size / 1048576, "MiB", false));
+    if (variants) rows.push(...variantRows(hello));
   } finally {
-    spawnSync("ip", ["link", "del", "tkb0"]);
+    for (const n of ["tkb0", "tkb1", "tkb2"]) sh("ip", "link", "del", n);
+  }
+  return rows;
+}
+
+/** --version and route add of tunkit built without one of the flags, each against its own floor. */
+function variantRows(defaultFloor: string): Row[] {
+  const rows: Row[] = [];
+  const variants: Array<[string, BuildVariant]> = [
+    ["default (minify, bytecode, splitting)", {}],
+    ["no minify", { minify: false }],
+    ["no bytecode", { bytecode: false }],
+    ["no splitting", { splitting: false }],
+  ];
+  const bins = variants.map(([label, v], i) => ({ label, tk: build(`tunkit-v${i}`, join(root, "cli/main.ts"), v), floor: i === 0 ? defaultFloor : buildFloor(v, `hello-v${i}`) }));
+  let n = 0;
+  for (const b of bins) {
+    const ver: number[] = [];
+    const add: number[] = [];
+    const fl: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      n++;
+      fl.push(time(b.floor, []).wall);
+      ver.push(time(b.tk, ["--version"]).wall);
+      add.push(time(b.tk, ["route", "add", `10.5.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]).wall);
+    }
+    const f = median(fl);
+    rows.push(row(`cli build variant ${b.label}: --version (vs its floor)`, median(ver), f, "ms", false, `${statSync(b.tk).size >> 20} MiB`));
+    rows.push(row(`cli build variant ${b.label}: route add (vs its floor)`, median(add), f, "ms", false));
   }
   return rows;
 }

@@ -1,5 +1,6 @@
 /**
- * rtnetlink benchmark: insert 100,000 /32 routes with tunkit's pipelined batch (an ACK for every
+ * rtnetlink LIBRARY benchmark (in-process calls, not the `tunkit` binary: bench/cli-batch.ts measures
+ * what users run): insert 100,000 /32 routes with tunkit's pipelined batch (an ACK for every
  * request) vs `ip -batch` of the same routes, and dump them vs `ip -j route show`. Runs in a
  * fresh network namespace (a child under `unshare -n`), interleaved, median of 3.
  *
@@ -95,9 +96,9 @@ async function child(): Promise<BenchRow[]> {
     return { name, tunkit: Math.round(a), reference: Math.round(b), ratio: Math.round((b / a) * 100) / 100, unit: "ms" };
   };
   return [
-    row(`insert ${N} /32 routes: batch (ACK each) vs ip -batch`, insert),
-    row(`dump ${N} routes to objects vs ip -j route show`, dump),
-    row(`dump ${N} routes to ip -j JSON text vs ip -j route show`, dumpJson),
+    row(`library (nl.batch in-process, not the CLI): insert ${N} /32 routes, ACK each (vs ip -batch)`, insert),
+    row(`library (nl.listRoutes in-process): dump ${N} routes to objects (vs ip -j route show)`, dump),
+    row(`library (in-process): dump ${N} routes to ip -j JSON text (vs ip -j route show)`, dumpJson),
   ];
 }
 

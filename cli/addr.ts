@@ -1,94 +1,122 @@
 /**
- * `tunkit addr add|del CIDR dev NAME [peer ADDR] …`, `tunkit addr list [dev NAME]`,
- * `tunkit addr flush dev NAME`: the words of `ip addr`, IPv4 and IPv6.
+ * `tunkit addr …`: the words of `ip address` (iproute2 6.1's ipaddress.c), read the way ip reads
+ * them: `add|change|replace|delete [local] PREFIX [peer P] [broadcast A|+|-] [anycast A]
+ * [label L] [scope S] [metric N] [valid_lft T] [preferred_lft T] [FLAGS] dev NAME`, and
+ * `list|flush [dev] NAME [to PREFIX] [scope S] [label GLOB] [up] [master M|nomaster] [type KIND]
+ * [FLAGS]` with ip's choice of which links to print. Output through the library's ip views.
  *
  * @module
  */
-import { Command, Argument } from "@commander-js/extra-typings";
-import {
-  UsageError, linkAddressesToIpJson, linkMap, addressFromSpec, type AddressSpec,
-} from "../mod.ts";
-import { cidr, defaultSubcommand, ifName, intInRange, ipAddress, parseWords, wordValue, type WordSpec } from "./args.ts";
-import { setCompletionWords } from "./completions.ts";
-import type { Ctx, Op } from "./context.ts";
-import { addressText, linkHeadText, printJson } from "./output.ts";
+import { UsageError } from "../common/errors.ts";
+import { NLM_F } from "../netlink/core/message.ts";
+import type { ByteWriter } from "../netlink/core/writer.ts";
+import { AF, IFF, RTM } from "../netlink/route/constants.ts";
+import { encodeAddress, type Address } from "../netlink/route/addr.ts";
+import { parsePrefix } from "../netlink/route/ip.ts";
+import type { Link } from "../netlink/route/link.ts";
+import { addressFilter, addressFromSpec, addressSpecWarnings, ADDRESS_FLAG_WORDS, type AddressFilter, type AddressMode, type AddressSpec } from "../netlink/spec/addr.ts";
+import { linkMap } from "../netlink/view/context.ts";
+import { linkAddressesToIpJson, linkAddressesToIpText } from "../netlink/view/link.ts";
+import { addressToIpText } from "../netlink/view/addr.ts";
+import { ifName, intInRange } from "./args.ts";
+import { ipVerb, Keywords, notAWord, q, unknownWord, Words } from "./grammar.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import { ListingWriter } from "./output.ts";
+import { groupName, userName } from "../tun/owner.ts";
 
-/** Keywords of `addr add` / `addr del`. */
-export const ADDR_WORDS: Readonly<Record<string, WordSpec>> = {
-  dev: { value: true },
-  peer: { value: true, aliases: ["remote"] },
-  broadcast: { value: true, aliases: ["brd"] },
-  label: { value: true },
-  scope: { value: true },
-  metric: { value: true, aliases: ["priority", "preference"] },
-  valid_lft: { value: true },
-  preferred_lft: { value: true },
-  nodad: { value: false },
-  noprefixroute: { value: false },
-};
+const FLAG_WORDS = new Set(ADDRESS_FLAG_WORDS.map((f) => f.name));
 
-/** Keywords of `addr list` / `addr flush`. */
-const DEV_WORDS: Readonly<Record<string, WordSpec>> = { dev: { value: true } };
-
-function lifetime(s: string | undefined, what: string): number | "forever" | undefined {
-  if (s === undefined) return undefined;
-  if (s === "forever") return "forever";
-  return intInRange(s.replace(/sec$/, ""), what, 0, 0xfffffffe);
+interface AddrState {
+  spec: Partial<AddressSpec> & { flags: string[] };
+  context: string;
+  family?: number;
+  local?: string;
 }
 
+const famOf = (s: string) => (s.includes(":") ? AF.INET6 : AF.INET);
+
+function lifetime(v: string, what: string): number | "forever" {
+  if (v === "forever") return "forever";
+  return intInRange(v.replace(/sec$/, ""), what, 0, 0xffffffff);
+}
+
+/** The keywords of `addr add|change|replace|delete` in iproute2's order. */
+export const ADDR_KEYWORDS = new Keywords<AddrState>([
+  { name: "peer", also: ["remote"], take: (s, w, k) => {
+    if (s.spec.peer !== undefined) throw new UsageError(`Word "peer" given twice in "${s.context}"`);
+    const v = w.take(k);
+    parsePrefix(v, s.family ?? AF.UNSPEC);
+    s.spec.peer = v;
+    s.family ??= famOf(v);
+  } },
+  { name: "broadcast", abbrev: true, also: ["brd"], take: (s, w, k) => {
+    if (s.spec.broadcast !== undefined) throw new UsageError(`Word "broadcast" given twice in "${s.context}"`);
+    s.spec.broadcast = w.take(k);
+  } },
+  { name: "anycast", once: true, take: (s, w, k) => void (s.spec.anycast = w.take(k)) },
+  { name: "scope", take: (s, w, k) => void (s.spec.scope = w.take(k)) },
+  { name: "dev", take: (s, w, k) => void (s.spec.dev = ifName(w.take(k))) },
+  { name: "label", take: (s, w, k) => void (s.spec.label = w.take(k)) },
+  { name: "metric", abbrev: true, also: [{ word: "priority", abbrev: true }, { word: "preference", abbrev: true }], take: (s, w, k) => void (s.spec.metric = intInRange(w.take(k), "metric", 0, 0xffffffff)) },
+  { name: "valid_lft", once: true, abbrev: true, take: (s, w, k) => void (s.spec.validLft = lifetime(w.take(k), "valid_lft")) },
+  { name: "preferred_lft", once: true, abbrev: true, take: (s, w, k) => void (s.spec.preferredLft = lifetime(w.take(k), "preferred_lft")) },
+]);
+
 /**
- * Parses the words after `addr add` / `addr del` into an address spec (validated, no syscall).
+ * Reads the words of `addr add|change|replace|delete` (from `words[from]`) into an address spec,
+ * validated by the library (no syscall). Warnings ip prints (a flag it ignores, a delete without
+ * a prefix length) come back beside it.
  *
  * @example
  * ```ts
  * import { planAddress } from "./addr.ts";
- * planAddress(["192.0.2.1/24", "dev", "tun0"], "addr add"); // { dev: "tun0", address: "192.0.2.1/24" }
+ * planAddress(["192.0.2.1/24", "dev", "tun0"], "addr add").spec; // { dev: "tun0", address: "192.0.2.1/24" }
  * ```
  */
-export function planAddress(words: readonly string[], context: string): AddressSpec {
-  const p = parseWords(words, ADDR_WORDS, context, 1);
-  const address = p.positional[0];
-  if (address === undefined) throw new UsageError(`Missing address in "${context}": expected ${context} CIDR dev NAME`);
-  const local = cidr(address);
-  const dev = wordValue(p, "dev");
-  if (dev === undefined) throw new UsageError(`Missing "dev NAME" in "${context}"`);
-  ifName(dev);
-  const spec: AddressSpec = { dev, address };
-  const peer = wordValue(p, "peer");
-  if (peer !== undefined) {
-    const pf = peer.includes("/") ? cidr(peer).family : ipAddress(peer, undefined, "peer address").family;
-    if (pf !== local.family) throw new UsageError(`Invalid peer "${peer}": not the same family as "${address}"`);
-    spec.peer = peer;
-  }
-  const brd = wordValue(p, "broadcast");
-  if (brd !== undefined) {
-    if (local.family !== 2) throw new UsageError(`Invalid broadcast "${brd}": only IPv4 addresses have one`);
-    spec.broadcast = brd === "+" ? "+" : ipAddress(brd, 2, "broadcast address").address;
-  }
-  const label = wordValue(p, "label");
-  if (label !== undefined) {
-    if (!label.startsWith(dev) || new TextEncoder().encode(label).length > 15) {
-      throw new UsageError(`Invalid label "${label}": must start with the device name "${dev}" and fit 15 bytes`);
+export function planAddress(words: readonly string[], context: string, from = 0, family?: number): { spec: AddressSpec; warnings: string[] } {
+  const s: AddrState = { spec: { flags: [] }, context, family };
+  const w = new Words(words, from, context);
+  while (!w.done) {
+    const word = w.next();
+    if (ADDR_KEYWORDS.take(s, w, word)) continue;
+    if (FLAG_WORDS.has(word)) {
+      s.spec.flags.push(word);
+      continue;
     }
-    spec.label = label;
+    const v = word === "local" ? w.take("local") : word;
+    if (v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
+    const fam = s.family ?? AF.UNSPEC;
+    let p;
+    try {
+      p = parsePrefix(v, fam);
+    } catch {
+      throw notAWord(v, context, [...ADDR_KEYWORDS.names(), ...FLAG_WORDS], () => parsePrefix(v, fam));
+    }
+    if (s.local !== undefined) throw new UsageError(`Two addresses in "${context}": ${q(s.local)} and ${q(v)}`);
+    s.local = v;
+    s.family ??= p.family;
   }
-  const scope = wordValue(p, "scope");
-  if (scope !== undefined) spec.scope = scope; // parsed (and checked) by addressFromSpec below
-  const metric = wordValue(p, "metric");
-  if (metric !== undefined) spec.metric = intInRange(metric, "metric", 0, 0xffffffff);
-  const valid = lifetime(wordValue(p, "valid_lft"), "valid_lft");
-  const preferred = lifetime(wordValue(p, "preferred_lft"), "preferred_lft");
-  if (valid !== undefined) spec.validLft = valid;
-  if (preferred !== undefined) spec.preferredLft = preferred;
-  const flags = ["nodad", "noprefixroute"].filter((f) => p.keys.has(f));
-  if (flags.length) spec.flags = flags;
-  addressFromSpec(spec, 0, context.includes("del")); // the library's own checks (scope name, lifetimes), still no syscall
-  return spec;
+  if (s.local === undefined) throw new UsageError(`Missing address in "${context}": expected ${context} PREFIX dev NAME`);
+  if (s.spec.dev === undefined) throw new UsageError(`Missing "dev NAME" in "${context}" (ip: "dev" argument is required)`);
+  const spec = { ...s.spec, address: s.local } as AddressSpec & { flags: string[] };
+  if (!spec.flags.length) delete (spec as { flags?: string[] }).flags;
+  if (spec.label !== undefined && (!spec.label.startsWith(String(spec.dev)) || new TextEncoder().encode(spec.label).length > 15)) {
+    throw new UsageError(`Invalid label ${q(spec.label)}: must start with the device name ${q(String(spec.dev))} and fit 15 bytes`);
+  }
+  const del = context.endsWith("delete") || context.endsWith("del");
+  addressFromSpec(spec, 0, del); // the library's own checks (scope, lifetimes, broadcast, flags), still no syscall
+  return { spec, warnings: addressSpecWarnings(spec, del ? "delete" : "create") };
 }
 
+const MODE_OF: Readonly<Record<string, AddressMode>> = { add: "create", change: "change", replace: "replace", delete: "delete" };
+const MODE_FLAGS: Readonly<Record<AddressMode, number>> = {
+  create: NLM_F.CREATE | NLM_F.EXCL, change: NLM_F.REPLACE, replace: NLM_F.CREATE | NLM_F.REPLACE, delete: 0,
+};
+
 /**
- * Validates `addr add|del` words and returns the op that does it (used by the command and by
- * the start-up fast path in main.ts).
+ * Validates `addr add|change|replace|delete` words (from `words[from]`) and returns the op: run
+ * alone, or pipelined by `tunkit batch` (an added address has an exact undo: the same address
+ * deleted).
  *
  * @example
  * ```ts
@@ -98,104 +126,256 @@ export function planAddress(words: readonly string[], context: string): AddressS
  * await ctx.perform(addressOp(ctx, "add", ["192.0.2.1/24", "dev", "tun0"]));
  * ```
  */
-export function addressOp(ctx: Ctx, verb: "add" | "del", words: readonly string[]): Op {
-  const del = verb === "del";
-  const spec = planAddress(words, `addr ${verb}`);
+export function addressOp(ctx: Ctx, verb: string, words: readonly string[], from = 0, family?: number): Op {
+  const mode = MODE_OF[verb === "del" ? "delete" : verb];
+  if (mode === undefined) throw new UsageError(`Unknown addr command ${q(verb)}`);
+  const { spec, warnings } = planAddress(words, `addr ${verb}`, from, family);
+  const dev = spec.dev as string;
+  let body: (w: ByteWriter) => void = () => {};
+  const warn = () => {
+    for (const m of warnings) ctx.sinks.stderr(m + "\n");
+  };
   return {
-    run: () => (del ? ctx.rtnl().deleteAddress(spec) : ctx.rtnl().addAddress(spec)),
-    pipeline: (nl, cache) => nl.addressItem(spec, del ? "delete" : "create", cache),
+    run: () => {
+      warn();
+      const nl = ctx.rtnl();
+      return mode === "delete" ? nl.deleteAddress(spec) : mode === "replace" ? nl.replaceAddress(spec) : mode === "change" ? nl.changeAddress(spec) : nl.addAddress(spec);
+    },
+    request: {
+      devs: [dev],
+      build(index) {
+        warn();
+        const a = addressFromSpec(spec, index(dev), mode === "delete");
+        body = (w) => encodeAddress(w, a);
+        const op = mode === "delete" ? "delete address" : mode === "create" ? "add address" : `${mode} address`;
+        return { type: mode === "delete" ? RTM.DELADDR : RTM.NEWADDR, flags: MODE_FLAGS[mode], body, op, subject: spec.address };
+      },
+      // An added address did not exist before (NLM_F_EXCL): deleting it undoes it.
+      undo: mode === "create" ? () => ({ type: RTM.DELADDR, flags: 0, body, op: "undo add address", subject: spec.address }) : undefined,
+    },
   };
 }
 
-function devFrom(words: readonly string[], context: string, required: boolean): string | undefined {
-  const p = parseWords(words, DEV_WORDS, context, 1);
-  const a = wordValue(p, "dev");
-  const b = p.positional[0];
-  if (a !== undefined && b !== undefined) throw new UsageError(`Unknown word "${b}" in "${context}": expected dev NAME`);
-  const dev = a ?? b;
-  if (dev === undefined && required) throw new UsageError(`Missing "dev NAME" in "${context}"`);
-  if (dev !== undefined) ifName(dev);
-  return dev;
+// ---------------------------------------------------------------- list, flush
+
+/** `addr list|flush` selectors: the library's address filter, and the link selectors ip adds. */
+export interface AddrListPlan {
+  filter: AddressFilter;
+  dev?: string;
+  up?: boolean;
+  master?: string | null;
+  kind?: string;
+  slaveKind?: string;
+  group?: string;
 }
 
-async function listAddresses(ctx: Ctx, words: readonly string[]): Promise<void> {
-  const dev = devFrom(words, "addr list", false);
-  await ctx.perform({
-    run: async () => {
-      const nl = ctx.rtnl();
-      const links = await nl.listLinks();
-      const shown = dev === undefined ? links : [await nl.getLink(dev)];
-      const addrs = await nl.listAddresses(dev === undefined ? {} : { dev: shown[0]!.index });
-      const m = linkMap(links);
-      const views = shown.map((l) => linkAddressesToIpJson(l, addrs, { links: m }));
-      const out = ctx.out;
-      if (out.json) return printJson(out, views);
-      for (const v of views) {
-        out.line(linkHeadText(v, false));
-        for (const a of v.addr_info as Array<Record<string, unknown>>) out.line(addressText(a, String(v.ifname)));
-      }
-    },
+interface ListState {
+  p: AddrListPlan;
+  flags: string[];
+  family?: number;
+}
+
+const LIST_KEYWORDS = new Keywords<ListState>([
+  { name: "to", take: (s, w, k) => {
+    const v = w.take(k);
+    const pr = parsePrefix(v, s.family ?? AF.UNSPEC);
+    s.p.filter.to = v;
+    s.family ??= pr.family;
+  } },
+  { name: "scope", take: (s, w, k) => void (s.p.filter.scope = w.take(k)) },
+  { name: "up", take: (s) => void (s.p.up = true) },
+  { name: "label", take: (s, w, k) => void (s.p.filter.label = w.take(k)) },
+  { name: "group", take: (s, w, k) => void (s.p.group = w.take(k)) },
+  { name: "master", take: (s, w, k) => void (s.p.master = ifName(w.take(k))) },
+  { name: "vrf", take: () => {
+    throw new UsageError('"vrf" is not supported by tunkit: use master NAME');
+  } },
+  { name: "nomaster", take: (s) => void (s.p.master = null) },
+  { name: "type", take: (s, w, k) => {
+    const v = w.take(k);
+    if (v.endsWith("_slave")) s.p.slaveKind = v.slice(0, -6);
+    else s.p.kind = v;
+  } },
+]);
+
+const FILTER_FLAGS = new Set([...FLAG_WORDS, "primary", "dynamic", "permanent", ...[...FLAG_WORDS].map((f) => `-${f}`), "-primary", "-dynamic", "-permanent"]);
+
+/**
+ * Reads the words of `addr list|flush` (from `words[from]`).
+ *
+ * @example
+ * ```ts
+ * import { planAddrList } from "./addr.ts";
+ * planAddrList(["dev", "tun0", "scope", "global"], {}).filter.scope; // "global"
+ * ```
+ */
+export function planAddrList(words: readonly string[], opts: { family?: number }, context = "addr list", from = 0): AddrListPlan {
+  const s: ListState = { p: { filter: {} }, flags: [], family: opts.family };
+  const w = new Words(words, from, context);
+  while (!w.done) {
+    const word = w.next();
+    if (LIST_KEYWORDS.take(s, w, word)) continue;
+    if (FILTER_FLAGS.has(word)) {
+      s.flags.push(word);
+      continue;
+    }
+    const v = word === "dev" ? w.take("dev") : word;
+    if (word !== "dev" && v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
+    if (s.p.dev !== undefined) throw unknownWord(v, context, ["dev", ...LIST_KEYWORDS.names()]);
+    s.p.dev = ifName(v);
+  }
+  if (s.flags.length) s.p.filter.flags = s.flags;
+  const family = opts.family ?? s.family;
+  if (family !== undefined) s.p.filter.family = family;
+  addressFilter(s.p.filter); // validates scope names, flag words, the prefix
+  return s.p;
+}
+
+/** ip's choice of links for `addr show`: one with a matching address, or with none at all when no family is asked. */
+function selectLinks(links: readonly Link[], addrs: readonly Address[], keep: (a: Address) => boolean, family: number | undefined, p: AddrListPlan, all: ReadonlyMap<number, Link>): Link[] {
+  const filtered = !!(family || p.filter.to || p.filter.scope !== undefined || p.filter.label || p.filter.flags?.length);
+  return links.filter((l) => {
+    if (p.up && !(l.flags & IFF.UP)) return false;
+    if (p.master !== undefined && (p.master === null ? !!l.master : all.get(l.master ?? 0)?.name !== p.master)) return false;
+    if (p.kind !== undefined && l.linkInfo?.kind !== p.kind) return false;
+    if (p.slaveKind !== undefined && l.linkInfo?.slaveKind !== p.slaveKind) return false;
+    const mine = addrs.filter((a) => a.index === l.index);
+    if (!filtered) return true;
+    if (mine.some(keep)) return true;
+    return !mine.length && (family === undefined || family === 17);
   });
 }
 
+async function listAddresses(ctx: Ctx, p: AddrListPlan, opts: GlobalOptions): Promise<void> {
+  const nl = ctx.rtnl();
+  const all = await nl.listLinks();
+  const byIndex = linkMap(all);
+  let links = all;
+  let dev: number | undefined;
+  if (p.dev !== undefined) {
+    const l = all.find((x) => x.name === p.dev) ?? (await nl.getLink(p.dev));
+    dev = l.index;
+    links = [l];
+  }
+  const family = p.filter.family;
+  const addrs = family === 17 ? [] : await nl.listAddresses({ family: family === 17 ? undefined : family, dev });
+  const keep = addressFilter({ ...p.filter, dev }, (i) => byIndex.get(i)?.name);
+  const shown = selectLinks(links, addrs, keep, family, p, byIndex);
+  const kept = addrs.filter(keep);
+  const out = ctx.outFor(opts);
+  const w = new ListingWriter(out, opts.pretty);
+  const vctx = { links: byIndex, details: opts.details, stats: opts.stats, brief: opts.brief, oneline: opts.oneline, userName, groupName };
+  for (const l of shown) {
+    if (out.json) w.json(linkAddressesToIpJson(l, kept, vctx, family === 17 ? undefined : family));
+    else if (opts.oneline && !opts.brief && family !== 17) {
+      // ip -o: one line per address, "INDEX: DEV    inet …", no link lines.
+      for (const a of kept) if (a.index === l.index) w.text(addressToIpText(a, vctx) + "\n");
+    } else w.text(linkAddressesToIpText(l, kept, vctx, family === 17 ? undefined : family));
+  }
+  w.end();
+}
+
+// ---------------------------------------------------------------- the object
+
+/** ip's command words of `address`, in do_ipaddr's order. */
+export const ADDR_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
+  ["add", true, "add"], ["change", true, "change"], ["chg", false, "change"], ["replace", true, "replace"],
+  ["delete", true, "delete"], ["list", true, "list"], ["show", true, "list"], ["lst", true, "list"],
+  ["flush", true, "flush"], ["save", true, "save"], ["showdump", true, "showdump"], ["restore", true, "restore"], ["help", true, "help"],
+];
+
 /**
- * The `addr` command group.
+ * `addr …` words (`words[at]` is the command word; none means `list`): validates them and
+ * returns the op. Used by the command line and by every `tunkit batch` line.
+ *
+ * @example
+ * ```ts
+ * import { addrWords } from "./addr.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await addrWords(ctx, ["addr", "add", "192.0.2.1/24", "dev", "tun0"], 1, ctx.opts).run();
+ * ```
+ */
+export function addrWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  const verb = at < words.length ? ipVerb(words[at]!, ADDR_VERBS, "addr") : "list";
+  switch (verb) {
+    case "list": {
+      const p = planAddrList(words, opts, "addr list", at + 1);
+      return { run: () => listAddresses(ctx, p, opts) };
+    }
+    case "flush": {
+      if (at + 1 >= words.length) throw new UsageError('Missing selector in "addr flush": expected dev NAME, to PREFIX, scope S, label GLOB, … (ip: "Flush requires arguments")');
+      if (opts.family === 17) throw new UsageError("Cannot flush link addresses (-0)");
+      const p = planAddrList(words, opts, "addr flush", at + 1);
+      return {
+        run: async () => {
+          const nl = ctx.rtnl();
+          const dev = p.dev === undefined ? undefined : await nl.index(p.dev);
+          const n = await nl.flushAddresses({ ...p.filter, dev });
+          if (opts.stats) ctx.outFor(opts).info(`*** Round 1, deleting ${n} addresses ***\n*** Flush is complete after 1 round ***`);
+        },
+      };
+    }
+    case "save":
+    case "showdump":
+    case "restore":
+      throw new UsageError(`"addr ${verb}" is not supported by tunkit: use addr list --json`);
+    case "help":
+      throw new UsageError("see: tunkit addr --help");
+    default:
+      return addressOp(ctx, verb, words, at + 1, opts.family);
+  }
+}
+
+/**
+ * The `addr` command group as commander sees it: only for `--help` pages and completion scripts
+ * (the words themselves are parsed by {@link addrWords}).
  *
  * @example
  * ```ts
  * import { Command } from "@commander-js/extra-typings";
- * import type { Ctx } from "./context.ts";
-import { addrCommand } from "./addr.ts";
- * declare const ctx: Ctx;
- * new Command("tunkit").addCommand(addrCommand(ctx));
+ * import { addrCommand } from "./addr.ts";
+ * new Command("tunkit").addCommand(await addrCommand());
  * ```
  */
-export function addrCommand(ctx: Ctx) {
-  const group = new Command("addr").alias("address").description("add, delete, list and flush IPv4/IPv6 addresses");
+export async function addrCommand() {
+  const [{ Command, Argument }, { setCompletionWords }] = await Promise.all([import("@commander-js/extra-typings"), import("./completions.ts")]);
+  const group = new Command("addr").alias("address").description("add, change, delete, list and flush IPv4/IPv6 addresses (ip address)");
   const WORDS_HELP = `
-Words (like ip addr):
+Words (ip address's, abbreviated where ip abbreviates; any order):
+  [local] PREFIX         the address, 192.0.2.1/24 or 2001:db8::1/64
   dev NAME               the device (required)
   peer ADDR[/N]          point-to-point peer (also: remote)
-  broadcast ADDR|+       IPv4 broadcast (also: brd; + computes it)
-  label NAME             IPv4 label, starting with the device name
-  scope global|link|host|N
-  metric N               metric of the prefix route
+  broadcast ADDR|+|-     IPv4 broadcast (also: brd; + computes it up to /30, - clears it)
+  anycast ADDR, label NAME, scope global|site|link|host|N, metric N
   valid_lft N|forever, preferred_lft N|forever
-  nodad, noprefixroute`;
-  const mk = (verb: "add" | "del", description: string, examples: string) => {
+  nodad, optimistic, home, mngtmpaddr, noprefixroute, autojoin`;
+  const mk = (verb: string, description: string, examples: string, alias?: string) => {
     const c = new Command(verb)
       .description(description)
-      .addArgument(new Argument("<words...>", "CIDR dev NAME [peer ADDR] …"))
-      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`)
-      .action((words) => ctx.perform(addressOp(ctx, verb, words)));
-    setCompletionWords(c, Object.keys(ADDR_WORDS));
+      .addArgument(new Argument("<words...>", "PREFIX dev NAME [peer ADDR] …"))
+      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`);
+    if (alias) c.alias(alias);
+    setCompletionWords(c, [...ADDR_KEYWORDS.names(), ...FLAG_WORDS]);
     return c;
   };
   const add = mk("add", "add an address to a device", "  tunkit addr add 192.0.2.1/24 dev tun0\n  tunkit addr add 10.8.0.1 peer 10.8.0.2 dev tun0\n  tunkit addr add 2001:db8::1/64 dev tun0 nodad");
-  const del = mk("del", "delete an address from a device", "  tunkit addr del 192.0.2.1/24 dev tun0\n  tunkit addr del 2001:db8::1/64 dev tun0").alias("delete");
+  const change = mk("change", "change the lifetimes, flags or metric of an address", "  tunkit addr change 2001:db8::1/64 dev tun0 preferred_lft 0", "chg");
+  const replace = mk("replace", "add an address or change the existing one", "  tunkit addr replace 192.0.2.1/24 dev tun0 metric 5");
+  const del = mk("del", "delete an address from a device", "  tunkit addr del 192.0.2.1/24 dev tun0\n  tunkit addr del 2001:db8::1/64 dev tun0", "delete");
   const list = new Command("list")
     .alias("show")
     .alias("ls")
     .description("list addresses, as ip addr does")
-    .addArgument(new Argument("[words...]", "[dev] NAME"))
-    .addHelpText("after", "\nExamples:\n  tunkit addr list\n  tunkit addr list dev tun0 --json\n  tunkit -n blue addr show tun1")
-    .action((words) => listAddresses(ctx, words));
-  setCompletionWords(list, ["dev"], "iface");
+    .addArgument(new Argument("[words...]", "[dev] NAME [to PREFIX] [scope S] [label GLOB] [up] [FLAGS]"))
+    .addHelpText("after", "\nExamples:\n  tunkit addr list\n  tunkit -j addr list dev tun0\n  tunkit -6 addr show scope global\n  tunkit -br addr");
+  setCompletionWords(list, ["dev", ...LIST_KEYWORDS.names()], "iface");
   const flush = new Command("flush")
-    .description("delete every address of a device")
-    .addArgument(new Argument("<words...>", "[dev] NAME"))
-    .addHelpText("after", "\nExamples:\n  tunkit addr flush dev tun0")
-    .action(async (words) => {
-      const dev = devFrom(words, "addr flush", true)!;
-      await ctx.perform({
-        run: async () => {
-          const n = await ctx.rtnl().flushAddresses({ dev });
-          ctx.out.info(`${dev}: ${n} address${n === 1 ? "" : "es"} deleted`);
-        },
-      });
-    });
-  setCompletionWords(flush, ["dev"], "iface");
-  for (const c of [add, del, list, flush]) group.addCommand(c);
-  defaultSubcommand(group, () => listAddresses(ctx, []));
+    .description("delete every address that matches (a selector is required)")
+    .addArgument(new Argument("<words...>", "the selectors of addr list"))
+    .addHelpText("after", "\nExamples:\n  tunkit addr flush dev tun0\n  tunkit -6 addr flush dev tun0 scope global");
+  setCompletionWords(flush, ["dev", ...LIST_KEYWORDS.names()], "iface");
+  for (const c of [add, change, replace, del, list, flush]) group.addCommand(c);
+  group.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return group;
 }

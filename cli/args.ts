@@ -7,7 +7,13 @@
  * @module
  */
 import type { Command as BaseCommand } from "commander";
-import { UsageError, checkIfName, parseAddr, parsePrefix, formatAddr, AF } from "../mod.ts";
+import { UsageError } from "../common/errors.ts";
+import { checkIfName } from "../common/ifname.ts";
+import { AF } from "../netlink/route/constants.ts";
+import { formatAddr, parseAddr, parsePrefix } from "../netlink/route/ip.ts";
+import { parseTail, splitLine as split, type ParsedWords, type WordSpec } from "./grammar.ts";
+
+export type { ParsedWords, WordSpec };
 
 /** A parsed interface address or route prefix. */
 export interface Cidr {
@@ -30,8 +36,17 @@ export interface Cidr {
  * ```
  */
 export function ifName(s: string): string {
-  return checkIfName(s);
+  if (s === lastName || goodNames.has(s)) return (lastName = s);
+  checkIfName(s);
+  if (goodNames.size >= 1024) goodNames.clear();
+  goodNames.add(s);
+  return (lastName = s);
 }
+
+let lastName = "";
+
+/** Names already validated (a batch names the same few devices on every line). */
+const goodNames = new Set<string>();
 
 /**
  * Parses "ADDR/N" or a bare address (full-length prefix). `what` names the value in errors.
@@ -114,11 +129,24 @@ export function ipAddress(s: string, family: number = AF.UNSPEC, what = "address
  * ```
  */
 export function intInRange(s: string, what: string, min: number, max: number): number {
-  const n = /^(0|[1-9]\d{0,11})$/.test(s) ? Number(s) : /^0x[0-9a-f]{1,8}$/i.test(s) ? Number(s) : NaN;
+  const n = decimal(s) ?? (/^0x[0-9a-f]{1,8}$/i.test(s) ? Number(s) : NaN);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`Invalid ${what} "${s}": expected ${min}..${max}`);
   }
   return n;
+}
+
+/** A decimal without leading zeros (up to 12 digits), or undefined: the common case without a regex. */
+function decimal(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0 || n > 12 || (n > 1 && s.charCodeAt(0) === 48)) return undefined;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 /** MTU range the CLI accepts (the kernel checks the device's own min/max after). */
@@ -134,31 +162,16 @@ export function txqueuelen(s: string): number {
   return intInRange(s, "txqueuelen", 0, 0xffffffff);
 }
 
-/** One keyword of an `ip`-style word tail. */
-export interface WordSpec {
-  /** Takes a value (`dev NAME`) or is a bare flag (`onlink`). */
-  value: boolean;
-  /** Other spellings (`priority` / `preference` for `metric`). */
-  aliases?: readonly string[];
-}
-
-/** What {@link parseWords} found: keyword -> value (`true` for flags), and positional words. */
-export interface ParsedWords {
-  keys: Map<string, string | true>;
-  positional: string[];
-}
-
 /**
- * Parses `key value` tails the way `ip` reads them: keywords from `spec`, values after those
- * that take one, and up to `maxPositional` other words (a prefix, an address). An unknown
- * word, a keyword given twice, or a keyword missing its value is a {@link UsageError}.
+ * Parses `key value` tails the way `ip` reads them (see {@link parseTail}, which this wraps for
+ * callers holding the words in their own array).
  *
  * @example
  * ```ts
  * import { parseWords } from "./args.ts";
  * const p = parseWords(["10.0.0.0/8", "dev", "tun0", "onlink"], { dev: { value: true }, onlink: { value: false } }, "route add", 1);
  * p.positional; // ["10.0.0.0/8"]
- * p.keys.get("dev"); // "tun0"
+ * p.get("dev"); // "tun0"
  * ```
  */
 export function parseWords(
@@ -167,56 +180,13 @@ export function parseWords(
   context: string,
   maxPositional = 0,
 ): ParsedWords {
-  const byWord = new Map<string, string>();
-  for (const [k, v] of Object.entries(spec)) {
-    byWord.set(k, k);
-    for (const a of v.aliases ?? []) byWord.set(a, k);
-  }
-  const keys = new Map<string, string | true>();
-  const positional: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    const key = byWord.get(w);
-    if (key === undefined) {
-      if (positional.length < maxPositional && !(w in spec)) {
-        positional.push(w);
-        continue;
-      }
-      const known = Object.keys(spec);
-      throw new UsageError(
-        `Unknown word "${w}" in "${context}"${known.length ? `: expected ${known.join(", ")}` : ""}`,
-      );
-    }
-    if (keys.has(key)) throw new UsageError(`Word "${w}" given twice in "${context}"`);
-    if (spec[key]!.value) {
-      const v = words[i + 1];
-      if (v === undefined) throw new UsageError(`Missing value after "${w}" in "${context}"`);
-      keys.set(key, v);
-      i++;
-    } else {
-      keys.set(key, true);
-    }
-  }
-  return { keys, positional };
+  return parseTail(words, 0, spec, context, maxPositional);
 }
 
-/**
- * Takes the value of keyword `key` from parsed words: a string, or undefined when absent.
- *
- * @example
- * ```ts
- * import { parseWords, wordValue } from "./args.ts";
- * wordValue(parseWords(["dev", "tun0"], { dev: { value: true } }, "x"), "dev"); // "tun0"
- * ```
- */
-export function wordValue(p: ParsedWords, key: string): string | undefined {
-  const v = p.keys.get(key);
-  return typeof v === "string" ? v : undefined;
-}
+export { wordValue } from "./grammar.ts";
 
 /**
- * Splits one batch line into words: whitespace-separated, with `"..."` / `'...'` quoting and
- * `#` comments (outside quotes) like a shell would. Returns [] for blank and comment lines.
+ * Splits one batch line into words (see the grammar's splitLine).
  *
  * @example
  * ```ts
@@ -224,40 +194,7 @@ export function wordValue(p: ParsedWords, key: string): string | undefined {
  * splitLine('route add 10.0.0.0/8 dev tun0 # vpn'); // ["route", "add", "10.0.0.0/8", "dev", "tun0"]
  * ```
  */
-export function splitLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let have = false;
-  let quote: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i]!;
-      else cur += c;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      quote = c;
-      have = true;
-    } else if (c === "#" && !have) {
-      break;
-    } else if (/\s/.test(c)) {
-      if (have) out.push(cur);
-      cur = "";
-      have = false;
-    } else if (c === "\\" && i + 1 < line.length) {
-      cur += line[++i]!;
-      have = true;
-    } else {
-      cur += c;
-      have = true;
-    }
-  }
-  if (quote) throw new UsageError(`Unterminated ${quote} quote`);
-  if (have) out.push(cur);
-  return out;
-}
+export const splitLine: (line: string) => string[] = split;
 
 /**
  * Makes `tunkit GROUP` alone run `fallback` (ip's `ip route` = `ip route show`), and

@@ -1,26 +1,48 @@
 /**
- * `tunkit batch FILE|-`: one command per line (the words after `tunkit`), like `ip -batch`.
- * Every line is parsed and validated first, so a usage error anywhere changes nothing; then the
- * lines run in order, consecutive route/addr add/del lines pipelined through one netlink batch
- * (many requests per sendmsg). The first error stops it (`line 17: …`) unless `--force`.
+ * `tunkit batch FILE|-`: one command per line (the words after `tunkit`), like `ip -batch`,
+ * streamed: the input is read in chunks and every line goes through the one grammar of ip's
+ * words (cli/grammar.ts and the object modules), never through commander; lines run as they
+ * are read (a live feed on stdin works), route/address additions pipelined many per system
+ * call with an ACK each. Memory stays bounded whatever the input's size; a line longer than
+ * {@link MAX_LINE} is refused with its number.
+ *
+ * What happens on errors (the help says the same), as `ip -batch` does: the first bad line
+ * (exit 2) or the first line the system refuses (exit 1) stops the batch. Every line before it
+ * is applied, none after it: lines already sent behind a refused one in the same datagram are
+ * undone (an added route or address is deleted again), and a line without an exact undo (a
+ * delete, a replace, a rule) always goes first in its datagram, so nothing after a failure
+ * ever needs an undo that cannot be exact.
+ * - `--check-first`: every line is checked before any runs (a pipe is kept in a temporary file
+ *   meanwhile), so a bad line changes nothing.
+ * - `--check`: every line is checked, nothing runs.
+ * - `--force`: every bad or refused line is reported with its number and skipped; exit 1 at the end.
  *
  * @module
  */
-import { Command, Argument } from "@commander-js/extra-typings";
-import { readFileSync } from "node:fs";
-import { TunkitError, UsageError, type NetlinkBatchItem } from "../mod.ts";
-import { splitLine } from "./args.ts";
-import { commanderMessage } from "./output.ts";
-import type { Ctx, Op } from "./context.ts";
+import { closeSync, openSync, readSync, writeSync, fstatSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TunkitError, UsageError } from "../common/errors.ts";
+import type { BatchItem, BatchResult } from "../netlink/conn.ts";
+import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
+import { takeAnywhere } from "./globals.ts";
+import { q, safeLine, splitLine } from "./grammar.ts";
+import { findObject, type WordsFn } from "./objects.ts";
 
-/** A parsed line: its number and what it asks for. */
-export interface BatchLine {
-  line: number;
-  op: Op;
-}
+/** The longest line a batch accepts, in characters (a multipath route with 256 next hops fits). */
+export const MAX_LINE = 64 * 1024;
 
-/** Commands a batch file may not contain. */
-const REFUSED = new Set(["batch", "monitor", "completions"]);
+/** Bytes read from the input at a time. */
+const CHUNK = 1 << 20;
+
+/** Requests per netlink datagram (each ACK costs ~1 KiB of receive buffer until read). */
+const GROUP = 1024;
+
+/** Commands a batch line may not hold. */
+const REFUSED = new Set(["batch", "monitor", "completions", "dump", "echo", "inject", "socks", "http", "doctor", "cleanup", "help"]);
+
+/** Commands parsed by commander, allowed in a batch. */
+const COMMANDER_LINES = new Set(["up", "down"]);
 
 /** A line the system refused; carries the line number. */
 export class BatchLineError extends TunkitError {
@@ -28,193 +50,616 @@ export class BatchLineError extends TunkitError {
   override readonly cause: unknown;
   constructor(line: number, cause: unknown) {
     const e = cause as { message?: string; hint?: string };
-    super(`line ${line}: ${(e?.message ?? String(cause)).replace(/\s*\n\s*/g, " ")}`, e?.hint);
+    super(`line ${line}: ${safeLine(e?.message ?? String(cause))}`, e?.hint);
     this.line = line;
     this.cause = cause;
   }
 }
 
-/** A bad line: a usage error naming the line (nothing has run). */
+/** A bad line: a usage error naming the line. */
 function lineUsage(line: number, e: unknown): UsageError {
   const m = (e as { message?: string })?.message ?? String(e);
-  return new UsageError(`line ${line}: ${m.replace(/\s*\n\s*/g, " ")}`);
+  return new UsageError(`line ${line}: ${safeLine(m)}`);
 }
 
-/**
- * Parses and validates every line of `text` into ops, without touching the system. Throws
- * {@link BatchLineError} (a usage error) naming the first bad line.
- */
-export async function parseBatch(ctx: Ctx, text: string): Promise<BatchLine[]> {
-  const lines: BatchLine[] = [];
-  let current = 0;
-  const base = { ...ctx.opts };
-  ctx.collect = { push: (op) => lines.push({ line: current, op }) };
-  ctx.baseOpts = base;
-  try {
-    if (!ctx.makeProgram) throw new Error("batch needs ctx.makeProgram");
-    const program = await ctx.makeProgram();
-    const src = text.split(/\r?\n/);
-    for (let i = 0; i < src.length; i++) {
-      current = i + 1;
-      let words: string[];
-      try {
-        words = splitLine(src[i]!);
-      } catch (e) {
-        throw lineUsage(current, e);
-      }
-      if (!words.length) continue;
-      if (REFUSED.has(words[0]!)) throw lineUsage(current, `"${words[0]}" cannot run inside a batch`);
-      const before = lines.length;
-      try {
-        await program.parseAsync(words, { from: "user" });
-      } catch (e) {
-        const err = e as { code?: string; message?: string };
-        if (typeof err.code === "string" && err.code.startsWith("commander.")) {
-          throw lineUsage(current, commanderMessage(e as { code: string; message: string }, words));
-        }
-        if (e instanceof UsageError) throw lineUsage(current, e);
-        throw e;
-      }
-      if (ctx.opts.netns !== base.netns) {
-        throw lineUsage(current, "-n/--netns cannot be given inside a batch: give it to batch itself");
-      }
-      if (lines.length === before) throw lineUsage(current, `"${words.join(" ")}" does nothing in a batch`);
-    }
-  } finally {
-    ctx.collect = undefined;
-    ctx.baseOpts = undefined;
-    ctx.opts = base;
-  }
-  return lines;
+/** Options of {@link runBatch}. */
+export interface BatchOptions {
+  /** Keep going after a bad or refused line (report each, exit 1 at the end). */
+  force: boolean;
+  /** Check every line, apply nothing. */
+  check: boolean;
+  /** Check every line before running any (needs `reopen` to read the input twice). */
+  checkFirst?: boolean;
+  /** The batch's own global options, which its lines inherit. */
+  opts: GlobalOptions;
+  /** A file the first pass copies the input into (a pipe is read once; the second pass reads the copy). */
+  tee?: number;
 }
 
-/** Outcome of running a batch. */
+/** Outcome of a batch. */
 export interface BatchReport {
+  /** Lines read (commands, not blank or comment lines). */
+  lines: number;
   /** Lines that ran without error. */
   ok: number;
-  /** Failed lines, in order. */
-  failed: BatchLineError[];
-  /** Lines not run because an earlier one failed (without --force). */
-  skipped: number;
+  /** Bad or refused lines (with --force every one; without, the one that stopped the batch). */
+  failed: number;
+  /** Lines sent behind the failing one and undone. */
+  undone: number;
+  /** The line that stopped the batch (without --force). */
+  stoppedAt?: number;
+  /** The batch stopped at a bad line (a usage error, thrown), not a refused one. */
+  badLine?: boolean;
 }
 
 /**
- * Runs parsed lines in order; consecutive pipelinable ops go through one netlink batch.
- * Without `force`, stops at the first failure (lines already sent in the same pipeline have
- * been applied; the report counts them as ok or failed).
+ * Reads `fd` in chunks and calls `onLine(number, text)` for every line (without its newline;
+ * a trailing "\r" removed). Synchronous reads: a non-blocking fd that is empty (EAGAIN) is
+ * waited on in 1 ms naps; `onChunkEnd` runs after the lines of every chunk, before the next
+ * read. Throws a usage error for a line longer than {@link MAX_LINE}.
  */
-export async function runBatch(ctx: Ctx, lines: readonly BatchLine[], force: boolean): Promise<BatchReport> {
-  const report: BatchReport = { ok: 0, failed: [], skipped: 0 };
-  let i = 0;
-  const stop = () => {
-    report.skipped = lines.length - i;
-  };
-  while (i < lines.length) {
-    const first = lines[i]!;
-    if (!first.op.pipeline) {
-      try {
-        await first.op.run();
-        report.ok++;
-      } catch (e) {
-        report.failed.push(new BatchLineError(first.line, e));
-        i++;
-        if (!force) return (stop(), report);
+export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number, onChunkEnd?: () => Promise<void>): Promise<number> {
+  const buf = new Uint8Array(CHUNK);
+  const dec = new TextDecoder();
+  let carry = "";
+  let n = 0;
+  let nap: Int32Array | undefined;
+  for (;;) {
+    let got: number;
+    try {
+      got = readSync(fd, buf, 0, CHUNK, null);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+        nap ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(nap, 0, 0, 1);
         continue;
       }
-      i++;
-      continue;
+      if (code === "EINTR") continue;
+      if (code === "EISDIR") throw new UsageError("Cannot read the batch input: it is a directory");
+      throw e;
     }
-    // A run of pipelinable lines: build their requests (device names resolved once), send
-    // them together, and map each ack back to its line.
-    const nl = ctx.rtnl();
-    const cache = new Map<string, number>();
-    const items: NetlinkBatchItem[] = [];
-    const itemLines: number[] = [];
-    let buildError: BatchLineError | undefined;
-    while (i < lines.length && lines[i]!.op.pipeline) {
-      const l = lines[i]!;
-      i++;
-      try {
-        items.push(await l.op.pipeline!(nl, cache));
-        itemLines.push(l.line);
-      } catch (e) {
-        buildError = new BatchLineError(l.line, e);
-        if (!force) break;
-        report.failed.push(buildError);
-        buildError = undefined;
+    if (tee !== undefined && got > 0) writeFully(tee, buf.subarray(0, got));
+    const text = got > 0 ? dec.decode(buf.subarray(0, got), { stream: true }) : dec.decode();
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf("\n", start);
+      if (nl < 0) break;
+      let line = carry ? carry + text.slice(start, nl) : text.slice(start, nl);
+      carry = "";
+      start = nl + 1;
+      n++;
+      if (line.length > MAX_LINE) throw new UsageError(`line ${n}: longer than ${MAX_LINE} characters (${line.length})`);
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      const r = onLine(n, line);
+      if (r) await r;
+    }
+    if (start < text.length) carry += text.slice(start);
+    // Before the next read (which may wait for a live feed), finish what this chunk started.
+    if (onChunkEnd) await onChunkEnd();
+    if (carry.length > MAX_LINE) throw new UsageError(`line ${n + 1}: longer than ${MAX_LINE} characters (and no end of line after ${carry.length})`);
+    if (got === 0) break;
+  }
+  if (carry) {
+    n++;
+    const line = carry.endsWith("\r") ? carry.slice(0, -1) : carry;
+    const r = onLine(n, line);
+    if (r) await r;
+  }
+  return n;
+}
+
+function writeFully(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+/**
+ * The progress line on stderr: shown only when there is a terminal to show it on (`write` is
+ * undefined otherwise) and after the batch has run for a second; redrawn at most 5 times a
+ * second; {@link clear} erases it before an error line or at the end.
+ *
+ * @example
+ * ```ts
+ * import { Progress } from "./batch.ts";
+ * let t = 0;
+ * const p = new Progress((s) => process.stderr.write(s), () => t);
+ * t = 1500;
+ * p.tick("applied", 150000, 0); // writes an erase-line escape, then: tunkit batch: applied 150,000 lines, 100,000 lines/s, 0 errors
+ * p.clear();
+ * ```
+ */
+export class Progress {
+  private readonly t0: number;
+  private last = 0;
+  private shown = false;
+  constructor(private readonly write: ((s: string) => void) | undefined, private readonly clock: () => number = () => performance.now()) {
+    this.t0 = clock();
+  }
+  tick(what: string, lines: number, errors: number): void {
+    if (!this.write) return;
+    const now = this.clock();
+    if (now - this.t0 < 1000 || now - this.last < 200) return;
+    this.last = now;
+    const rate = Math.round(lines / ((now - this.t0) / 1000));
+    this.write(`\r\x1b[Ktunkit batch: ${what} ${lines.toLocaleString("en-US")} lines, ${rate.toLocaleString("en-US")} lines/s, ${errors} error${errors === 1 ? "" : "s"}`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) this.write?.("\r\x1b[K");
+    this.shown = false;
+  }
+}
+
+/**
+ * Turns one batch line into an op (validated, no syscall): ip objects through their grammar,
+ * `up`/`down` through commander. Returns undefined for blank and comment lines.
+ */
+class LineParser {
+  private readonly fns = new Map<string, WordsFn>();
+  /** The object word of the previous line and its function (batch files repeat one object). */
+  private last: string | undefined;
+  private lastFn: WordsFn | undefined;
+  private program: import("@commander-js/extra-typings").Command | undefined;
+
+  constructor(private readonly ctx: Ctx, private readonly base: GlobalOptions) {}
+
+  /** Loads what the line needs (an object's module, commander); then {@link parse} is synchronous. */
+  async prepare(words: readonly string[]): Promise<void> {
+    const w = words[0];
+    if (w === undefined) return;
+    const obj = findObject(w);
+    if (obj && !this.fns.has(obj.name)) this.fns.set(obj.name, await obj.load());
+    if (!obj && COMMANDER_LINES.has(w) && !this.program) {
+      const { buildProgram } = await import("./program.ts");
+      const up = await buildProgram(this.ctx, "up");
+      const down = await buildProgram(this.ctx, "down");
+      up.addCommand(down.commands[0]! as never);
+      this.program = up;
+    }
+  }
+
+  needsPrepare(words: readonly string[]): boolean {
+    const w = words[0];
+    if (w === undefined) return false;
+    const obj = findObject(w);
+    return obj ? !this.fns.has(obj.name) : COMMANDER_LINES.has(w) && !this.program;
+  }
+
+  /**
+   * The op of a line's words (throws a UsageError without the line number). Synchronous for
+   * ip-word lines once {@link prepare} has loaded their module; a promise for `up`/`down`.
+   */
+  parse(words0: readonly string[], dashes = true): Op | Promise<Op> {
+    let words = words0;
+    let opts = this.base;
+    const first = words[0]!;
+    if (first.startsWith("-") && first !== "-") {
+      throw new UsageError(`Option ${q(first)} cannot lead a batch line: give options to batch itself (tunkit -j batch FILE)`);
+    }
+    if (dashes) for (const w of words) {
+      if (w.length > 1 && w.charCodeAt(0) === 45) {
+        opts = { ...this.base };
+        const t = takeAnywhere(words, opts, { ipWords: true });
+        if (t.help) throw new UsageError(`"--help" cannot be used inside a batch: see tunkit ${first} --help`);
+        if (opts.netns !== this.base.netns) throw new UsageError("-n/--netns cannot be given inside a batch: give it to batch itself");
+        if (words.includes("--version") || words.includes("-V")) throw new UsageError(`"--version" cannot be used inside a batch`);
+        words = t.words;
+        break;
       }
     }
-    const results = items.length ? await nl.batch(items) : [];
-    results.forEach((r, k) => {
-      if (r.ok) report.ok++;
-      else report.failed.push(new BatchLineError(itemLines[k]!, r.error));
-    });
-    if (buildError) report.failed.push(buildError);
-    report.failed.sort((a, b) => a.line - b.line);
-    if (!force && report.failed.length) return (stop(), report);
+    const fn = this.last === first ? this.lastFn : undefined;
+    if (fn) return fn(this.ctx, words, 1, opts);
+    const obj = findObject(first);
+    if (obj) {
+      const f = this.fns.get(obj.name)!;
+      this.last = first;
+      this.lastFn = f;
+      return f(this.ctx, words, 1, opts);
+    }
+    if (REFUSED.has(first)) throw new UsageError(`${q(first)} cannot run inside a batch`);
+    if (COMMANDER_LINES.has(first)) return this.parseCommander(words, opts);
+    throw new UsageError(`Unknown command ${q(first)} in a batch: expected link, addr, route, rule, list, show, up or down`);
   }
+
+  private async parseCommander(words: readonly string[], opts: GlobalOptions): Promise<Op> {
+    const got: Op[] = [];
+    const ctx = this.ctx;
+    const saved = ctx.opts;
+    ctx.opts = opts;
+    ctx.collect = { push: (op) => got.push(op) };
+    try {
+      await this.program!.parseAsync([...words], { from: "user" });
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (typeof err.code === "string" && err.code.startsWith("commander.")) {
+        throw new UsageError((err.message ?? "bad usage").replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " "));
+      }
+      throw e;
+    } finally {
+      ctx.collect = undefined;
+      ctx.opts = saved;
+    }
+    if (got.length !== 1) throw new UsageError(`${q(words.join(" "))} does nothing in a batch`);
+    const op = got[0]!;
+    return { run: () => ((ctx.opts = opts), op.run()) };
+  }
+}
+
+/** Thrown from a line callback to stop reading once the batch has stopped. */
+const STOP = Symbol("stop");
+
+/** One pipelined request waiting for its datagram. */
+interface Pending {
+  line: number;
+  item: BatchItem;
+  /** The request (its `undo()` is the exact inverse, when it has one). */
+  req?: PipelineRequest;
+}
+
+/**
+ * Runs a batch read from `fd` (a regular file or a pipe). With `checkFirst`, checks every line
+ * first and needs a second pass over the input: `reopen()` gives the input again (a regular
+ * file is read twice; the caller spools a pipe). Reports through `ctx.sinks.stderr`.
+ */
+export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: BatchOptions): Promise<BatchReport> {
+  const report: BatchReport = { lines: 0, ok: 0, failed: 0, undone: 0 };
+  const parser = new LineParser(ctx, o.opts);
+  const err = (s: string) => ctx.sinks.stderr(s);
+  const progress = new Progress(!o.opts.quiet && ctx.sinks.stderrIsTty?.() ? err : undefined);
+  /** A line's op (undefined for blank and comment lines); a promise only when a module must load first. */
+  const parseLine = (n: number, text: string): Op | undefined | Promise<Op | undefined> => {
+    let words: string[];
+    try {
+      words = splitLine(text);
+    } catch (e) {
+      throw lineUsage(n, e);
+    }
+    if (!words.length) return undefined;
+    const named = (e: unknown): never => {
+      throw e instanceof UsageError ? lineUsage(n, e) : e;
+    };
+    if (parser.needsPrepare(words)) {
+      return parser.prepare(words).then(() => parser.parse(words)).catch(named);
+    }
+    try {
+      // Options in a line are rare: look for them only when the text has " -".
+      const op = parser.parse(words, text.charCodeAt(0) === 45 || text.includes(" -") || text.includes("\t-"));
+      return op instanceof Promise ? op.catch(named) : op;
+    } catch (e) {
+      return named(e);
+    }
+  };
+
+  if (o.check || o.checkFirst) {
+    // Pass 1: every line checked, nothing applied.
+    let checked = 0;
+    await forEachLine(fd, (n, text) => {
+      if ((n & 4095) === 0) progress.tick("checked", n, 0);
+      const op = parseLine(n, text);
+      if (op instanceof Promise) return op.then((x) => void (x && checked++));
+      if (op) checked++;
+    }, o.tee);
+    report.lines = checked;
+    if (o.check) {
+      progress.clear();
+      return report;
+    }
+    fd = reopen();
+  }
+
+  // Run in order, pipelining what can be.
+  const nl = ctx.rtnl();
+  const devs = new Map<string, number>();
+  const index = (name: string) => devs.get(name)!;
+  let group: Pending[] = [];
+  let stopped = false;
+  let lines = 0;
+
+  const fail = (line: number, e: unknown) => {
+    report.failed++;
+    progress.clear();
+    if (e instanceof UsageError && e.message.startsWith(`line ${line}: `)) err(`tunkit: ${e.message}\n`);
+    else {
+      const f = e instanceof BatchLineError ? e : new BatchLineError(line, e);
+      err(`tunkit: ${f.message}\n`);
+      if (f.hint) err(`hint: ${safeLine(f.hint)}\n`);
+    }
+    if (!o.force) {
+      stopped = true;
+      report.stoppedAt = line;
+    }
+  };
+  const flush = async () => {
+    if (!group.length) return;
+    const g = group;
+    group = [];
+    const results: BatchResult[] = await nl.batch(g.map((p) => p.item), { stopOnError: !o.force, chunkBytes: 256 * 1024 });
+    let firstBad = -1;
+    for (let k = 0; k < results.length; k++) {
+      const r = results[k]!;
+      if (r.ok) {
+        if (firstBad < 0) report.ok++;
+        continue;
+      }
+      if (!o.force && firstBad >= 0) continue;
+      if (firstBad < 0) firstBad = k;
+      fail(g[k]!.line, r.error);
+    }
+    if (o.force || firstBad < 0) {
+      if (o.force) report.ok += results.filter((r, k) => r.ok && k > firstBad && firstBad >= 0).length;
+      return;
+    }
+    // Undo what ran behind the failing line, last first.
+    const undo: Pending[] = [];
+    for (let k = results.length - 1; k > firstBad; k--) if (results[k]!.ok) undo.push(g[k]!);
+    if (!undo.length) return;
+    const ur = await nl.batch(undo.map((p) => p.req!.undo!()));
+    ur.forEach((r, k) => {
+      if (r.ok) report.undone++;
+      else err(`tunkit: line ${undo[k]!.line}: was applied behind line ${g[firstBad]!.line} and could not be undone: ${safeLine(r.error.message)}\n`);
+    });
+  };
+
+  /** Runs an op that is not pipelined, after the group before it. */
+  const runAlone = async (n: number, op: Op) => {
+    await flush();
+    if (stopped) return;
+    devs.clear(); // a listing is harmless, but up/down/link set may rename or remove devices
+    try {
+      await op.run();
+      report.ok++;
+    } catch (e) {
+      if (e instanceof UsageError) return bad(n, lineUsage(n, e));
+      fail(n, e);
+    }
+  };
+
+  /** Resolves the devices a request names (a line still in the group may create one: send it first). */
+  const resolve = async (n: number, names: readonly string[]): Promise<boolean> => {
+    for (const d of names) {
+      if (devs.has(d)) continue;
+      try {
+        devs.set(d, await nl.index(d));
+      } catch {
+        await flush();
+        if (stopped) return false;
+        try {
+          devs.set(d, await nl.index(d));
+        } catch (e) {
+          fail(n, e);
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+
+  /** Adds a pipelinable op to the group; a promise only when something must be awaited. */
+  const queue = (n: number, op: Op): void | Promise<void> => {
+    const req = op.request!;
+    for (const d of req.devs) {
+      if (!devs.has(d)) return resolve(n, req.devs).then((ok) => (ok ? queue(n, op) : undefined));
+    }
+    let item: BatchItem;
+    try {
+      item = req.build(index);
+    } catch (e) {
+      fail(n, e);
+      return;
+    }
+    // Without --force a request with no exact undo goes first in its datagram.
+    if (!o.force && !req.undo && group.length) {
+      return flush().then(() => {
+        if (!stopped) group.push({ line: n, item });
+      });
+    }
+    group.push({ line: n, item, req: req.undo ? req : undefined });
+    if (group.length >= GROUP) return flush();
+  };
+
+  const handle = (n: number, op: Op | undefined): void | Promise<void> => {
+    if (!op || stopped) return;
+    lines++;
+    if ((lines & 4095) === 0) progress.tick("applied", lines, report.failed);
+    return op.request ? queue(n, op) : runAlone(n, op);
+  };
+
+  /** A bad line: reported after the lines before it have run (their group goes first). */
+  const bad = async (n: number, e: unknown) => {
+    lines++;
+    await flush();
+    if (stopped) return; // one of those was refused: that is where the batch stopped
+    if (!o.force) {
+      report.badLine = true;
+      report.stoppedAt = n;
+      stopped = true;
+      throw e;
+    }
+    fail(n, e);
+  };
+
+  const onLine = (n: number, text: string): void | Promise<void> => {
+    if (stopped) throw STOP; // nothing more to read
+    let op: Op | undefined | Promise<Op | undefined>;
+    try {
+      op = parseLine(n, text);
+    } catch (e) {
+      return bad(n, e);
+    }
+    if (op instanceof Promise) return op.then((x) => handle(n, x), (e) => bad(n, e));
+    return handle(n, op);
+  };
+
+  try {
+    try {
+      await forEachLine(fd, onLine, undefined, flush);
+    } catch (e) {
+      if (e === STOP) {
+        /* stopped at a refused line */
+      } else if (e instanceof UsageError) {
+        // A bad line (or one too long): the lines before it run first, unless one of them is refused.
+        if (!report.badLine && !stopped) await flush();
+        if (report.badLine || !stopped) {
+          const before = report.ok ? `${report.ok} line${report.ok === 1 ? "" : "s"} before it applied` : "nothing applied";
+          throw new UsageError(`${e.message} (batch stopped there: ${before}, none after)`);
+        }
+      } else throw e;
+    }
+    if (!stopped) await flush();
+  } finally {
+    progress.clear();
+  }
+  report.lines = lines;
   return report;
 }
 
+/** Opens the batch input: a path, or "-" for stdin. */
+function openInput(file: string): number {
+  if (file === "-") return 0;
+  try {
+    return openSync(file, "r");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new UsageError(`Cannot read batch file ${q(file)}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code ?? (e as Error).message}`);
+  }
+}
+
 /**
- * The `batch` command.
+ * `tunkit batch [--force] [--check] FILE|-` (words after "batch").
+ *
+ * @example
+ * ```ts
+ * import { batchMain } from "./batch.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * const code = await batchMain(ctx, ["routes.txt"]);
+ * ```
+ */
+export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<number> {
+  let force = false;
+  let check = false;
+  let checkFirst = false;
+  let file: string | undefined;
+  for (const w of words) {
+    if (w === "--force" || w === "-force" || w === "-f") force = true;
+    else if (w === "--check" || w === "-c") check = true;
+    else if (w === "--check-first") checkFirst = true;
+    else if (w.startsWith("-") && w !== "-") throw new UsageError(`Unknown option ${q(w)} for batch: expected --force, --check-first or --check (see tunkit batch --help)`);
+    else if (file !== undefined) throw new UsageError(`Unexpected word ${q(w)} after the batch file ${q(file)}`);
+    else file = w;
+  }
+  if (file === undefined) throw new UsageError("Missing batch file: expected tunkit batch FILE (or - for stdin)");
+  if (force && check) throw new UsageError("--force and --check cannot be combined: --check applies nothing");
+  if (checkFirst && (force || check)) throw new UsageError(`--check-first cannot be combined with ${force ? "--force" : "--check"}`);
+  const opts = ctx.opts;
+  let fd = openInput(file);
+  let spool: { dir: string; fd: number } | undefined;
+  let isFile = false;
+  try {
+    isFile = fstatSync(fd).isFile();
+  } catch {
+    /* not a file */
+  }
+  try {
+    let reopen: () => number = () => fd;
+    let tee: number | undefined;
+    if (checkFirst) {
+      if (isFile) {
+        // Read it again from the start (stdin redirected from a file: through /proc).
+        reopen = () => {
+          if (fd !== 0) closeSync(fd);
+          fd = openSync(file === "-" ? "/proc/self/fd/0" : file, "r");
+          return fd;
+        };
+        if (file === "-") fd = openSync("/proc/self/fd/0", "r");
+      } else {
+        // A pipe is read once: the checking pass keeps a copy, the running pass reads it.
+        const dir = mkdtempSync(join(tmpdir(), "tunkit-batch-"));
+        const path = join(dir, "input");
+        spool = { dir, fd: openSync(path, "w", 0o600) };
+        tee = spool.fd;
+        reopen = () => {
+          closeSync(spool!.fd);
+          spool!.fd = -1;
+          if (fd !== 0) closeSync(fd);
+          fd = openSync(path, "r");
+          return fd;
+        };
+      }
+    }
+    return finish(ctx, await runBatch(ctx, fd, reopen, { force, check, checkFirst, opts, tee }), { force, check });
+  } finally {
+    if (fd > 0) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    if (spool) {
+      if (spool.fd >= 0) closeSync(spool.fd);
+      rmSync(spool.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function finish(ctx: Ctx, r: BatchReport, o: { force: boolean; check: boolean }): number {
+  if (o.check) {
+    if (!ctx.opts.quiet) ctx.sinks.stdout(`batch: ${r.lines} line${r.lines === 1 ? "" : "s"} checked, nothing applied\n`);
+    return 0;
+  }
+  if (!r.failed) return 0;
+  if (o.force) {
+    ctx.sinks.stderr(`tunkit: batch: ${r.failed} of ${r.lines} lines failed\n`);
+    return 1;
+  }
+  ctx.sinks.stderr(
+    `tunkit: batch stopped at line ${r.stoppedAt}: ${r.ok} line${r.ok === 1 ? "" : "s"} applied before it, none after` +
+      (r.undone ? ` (${r.undone} line${r.undone === 1 ? "" : "s"} sent behind it undone)` : "") + "\n",
+  );
+  return 1;
+}
+
+/**
+ * The `batch` command as commander sees it: only for `--help` pages and completion scripts
+ * (the command itself is {@link batchMain}).
  *
  * @example
  * ```ts
  * import { Command } from "@commander-js/extra-typings";
- * import type { Ctx } from "./context.ts";
-import { batchCommand } from "./batch.ts";
- * declare const ctx: Ctx;
- * new Command("tunkit").addCommand(batchCommand(ctx));
+ * import { batchCommand } from "./batch.ts";
+ * new Command("tunkit").addCommand(await batchCommand());
  * ```
  */
-export function batchCommand(ctx: Ctx) {
+export async function batchCommand() {
+  const { Command, Argument } = await import("@commander-js/extra-typings");
   return new Command("batch")
     .description("run commands from a file (or - for stdin), one per line, like ip -batch")
     .addArgument(new Argument("<file>", "file of commands, or - for stdin"))
-    .option("--force", "keep going after errors; report each and exit 1 at the end")
+    .option("--force", "keep going: report every bad or refused line with its number, skip it, exit 1 at the end")
+    .option("--check-first", "check every line before running any: a bad line changes nothing")
+    .option("--check", "check every line, run none")
     .addHelpText(
       "after",
       `
-Each line holds the words after "tunkit"; "#" starts a comment, blank lines are skipped.
-Every line is validated before anything runs: a bad line changes nothing (exit 2).
-Consecutive route/addr add/del lines are sent pipelined, many per system call.
-Without --force the first failure stops the batch: "line 17: <what the kernel said>".
+Each line holds the words after "tunkit" (link, addr, route, rule, list, show, up, down);
+"#" starts a comment, blank lines are skipped. The input is streamed (any size, bounded
+memory) and lines run as they are read, so stdin may be a live feed; route and address
+additions are sent pipelined, many per system call, each acknowledged.
+
+Like ip -batch, the first bad line (exit 2) or the first line the system refuses (exit 1)
+stops the batch: the lines before it are applied, none after it (additions already sent
+behind a refused line are undone). The error names the line: "line 17: …".
+With --check-first nothing runs unless every line is good (a pipe is kept in a temporary
+file meanwhile). With --force every bad or refused line is reported and skipped.
+A progress line shows on stderr when it is a terminal and the batch takes more than a second
+(-q turns it off).
 
 Examples:
   tunkit batch routes.txt
   printf 'route add 198.51.100.0/24 dev tun0\\nroute add 203.0.113.0/24 dev tun0\\n' | tunkit batch -
+  tunkit batch --check-first routes.txt
   tunkit -n blue batch --force setup.txt`,
-    )
-    .action(async (file, o) => {
-      let text: string;
-      if (file === "-") text = await ctx.sinks.stdin();
-      else {
-        try {
-          text = readFileSync(file, "utf8");
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          throw new UsageError(`Cannot read batch file "${file}": ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
-        }
-      }
-      const lines = await parseBatch(ctx, text);
-      const report = await runBatch(ctx, lines, !!o.force);
-      if (!report.failed.length) return;
-      for (const f of report.failed) {
-        ctx.sinks.stderr(`tunkit: ${f.message}\n`);
-        if (f.hint) ctx.sinks.stderr(`hint: ${f.hint}\n`);
-      }
-      if (!o.force) {
-        const first = report.failed[0]!;
-        const sentAfter = report.ok + report.failed.length - lines.filter((l) => l.line < first.line).length - 1;
-        ctx.sinks.stderr(
-          `tunkit: stopped at line ${first.line}` +
-            (sentAfter > 0 ? `; ${sentAfter} later line${sentAfter === 1 ? " was" : "s were"} already sent in the same pipeline` : "") +
-            (report.skipped ? `; ${report.skipped} line${report.skipped === 1 ? "" : "s"} not run` : "") + "\n",
-        );
-      } else {
-        ctx.out.info(`batch: ${report.failed.length} of ${report.ok + report.failed.length} lines failed`);
-      }
-      ctx.exitCode = 1;
-    });
+    );
 }

@@ -7,8 +7,9 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { cleanupTunkit, linkMap, routeToIpJson, ruleToIpJson } from "../mod.ts";
 import type { Ctx } from "./context.ts";
-import { printJson, routeText } from "./output.ts";
-import { ruleText } from "./rule.ts";
+import { printJson } from "./output.ts";
+import { ruleToIpText } from "../netlink/view/rule.ts";
+import { routeToIpText } from "../netlink/view/route.ts";
 
 /**
  * The `cleanup` command.
@@ -57,8 +58,8 @@ Examples:
           if (out.json) printJson(out, { dryRun: !!o.dryRun, rules, routes, skipped });
           else {
             const verb = o.dryRun ? "would remove" : "removed";
-            for (const x of rules) out.info(`${verb} rule ${ruleText(x)}`);
-            for (const x of routes) out.info(`${verb} route ${routeText(x)}`);
+            for (const x of r.rules) out.info(`${verb} rule ${ruleToIpText(x)}`);
+            for (const x of r.routes) out.info(`${verb} route ${routeToIpText(x, { links })}`);
             for (const s of skipped) {
               out.info(`skipped ${n(s.rules.length, "rule")}, ${n(s.routes.length, "route")} of the live tunnel ${s.ifname} (tunkit ${s.kind}, pid ${s.pid})`);
             }

@@ -1,25 +1,51 @@
 /**
- * What every command shares: the output switches, the namespace to act in, and the batch
- * that `tunkit batch` collects route/address requests into.
+ * What every command shares: the global options, the sinks it writes to, the namespace to act
+ * in, and the {@link Op} shape that lets `tunkit batch` pipeline what a command asks for.
  *
  * @module
  */
-import { enterNetns, netnsPath, Rtnl, type NetlinkBatchItem } from "../mod.ts";
+import { enterNetns, netnsPath } from "../ffi/netns.ts";
+import type { BatchItem } from "../netlink/conn.ts";
+import { Rtnl } from "../netlink/rtnl.ts";
 import { makeOutput, type Output } from "./output.ts";
 
-/** Global options, filled in once commander has parsed them. */
+/** Global options (given before the command word, like ip's; `--json`/`--netns` anywhere). */
 export interface GlobalOptions {
   json: boolean;
   quiet: boolean;
   netns?: string;
+  /** `-4` / `-6` / `-0` / `-f FAMILY`: AF_INET (2), AF_INET6 (10) or AF_PACKET (17); undefined when not given. */
+  family?: number;
+  /** `-p`: JSON indented like `ip -j -p`. */
+  pretty?: boolean;
+  /** `-d`: details. */
+  details?: boolean;
+  /** `-s` (1), `-s -s` (2): statistics. */
+  stats?: number;
+  /** `-br`: one brief line per object. */
+  brief?: boolean;
+  /** `-o`: one line per object. */
+  oneline?: boolean;
+  /** `-force`: a batch goes on after errors. */
+  force?: boolean;
+  /** `-b FILE`: run FILE as a batch. */
+  batch?: string;
+  /** `-hu` (-human): human-readable statistics. */
+  human?: boolean;
+  /** `-iec`: powers of 1024 with -human. */
+  iec?: boolean;
 }
 
 /** Sinks the CLI writes to; tests and `batch` swap them. */
 export interface Sinks {
   stdout(s: string): void;
   stderr(s: string): void;
-  /** Reads all of stdin (for `batch -`). */
-  stdin(): Promise<string>;
+  /** stdin as chunks (for `batch -`). */
+  stdin?(): AsyncIterable<Uint8Array>;
+  /** Writes out whatever is buffered (run() calls it before returning). */
+  flush?(): void;
+  /** True when stderr is a terminal (progress lines). */
+  stderrIsTty?(): boolean;
 }
 
 /** The shared state of one CLI invocation. */
@@ -27,11 +53,7 @@ export class Ctx {
   opts: GlobalOptions = { json: false, quiet: false };
   readonly sinks: Sinks;
   private entered = false;
-  /** Builds a fresh command tree on this context (set by run(); `tunkit batch` parses its lines with it). */
-  makeProgram: (() => Promise<import("@commander-js/extra-typings").Command>) | undefined;
-  /** Set by `tunkit batch`: the batch's own options, which its lines inherit. */
-  baseOpts: GlobalOptions | undefined;
-  /** Set by `tunkit batch`: commands hand it their ops instead of running them. */
+  /** Set by `tunkit batch`: commands hand it their ops instead of running them (commander-parsed lines). */
   collect: OpSink | undefined;
   /** Exit code when the command ends without throwing (0 unless a command says otherwise). */
   exitCode = 0;
@@ -44,6 +66,11 @@ export class Ctx {
   /** Output shaped by the global options. */
   get out(): Output {
     return makeOutput(this.opts, this.sinks.stdout, this.sinks.stderr);
+  }
+
+  /** Output shaped by `opts` (a batch line's own options). */
+  outFor(opts: GlobalOptions): Output {
+    return opts === this.opts ? this.out : makeOutput(opts, this.sinks.stdout, this.sinks.stderr);
   }
 
   private nl: Rtnl | undefined;
@@ -65,15 +92,7 @@ export class Ctx {
   /** Runs an op now, or hands it to `tunkit batch` when collecting. */
   async perform(op: Op): Promise<void> {
     if (!this.collect) return void (await op.run());
-    // A batch line keeps the output options it was parsed with.
-    const opts = { ...this.opts };
-    this.collect.push({
-      run: () => {
-        this.opts = opts;
-        return op.run();
-      },
-      pipeline: op.pipeline,
-    });
+    this.collect.push(op);
   }
 
   /** Registers something to release when the invocation ends (a netlink socket). */
@@ -108,17 +127,32 @@ export class Ctx {
   }
 }
 
+/** The pipelinable form of an op. */
+export interface PipelineRequest {
+  /** Device names `build` needs as indexes. */
+  devs: readonly string[];
+  /** Builds the request; `index(name)` gives a device's index (resolved by the caller first). */
+  build(index: (name: string) => number): BatchItem;
+  /**
+   * The exact inverse of the built request once it succeeded (the added route deleted), called
+   * only when it must be undone. Present only when such an inverse exists: batch then sends later
+   * lines in the same datagram as this one and undoes them if an earlier one fails; a request
+   * without it goes first in its datagram.
+   */
+  undo?(): BatchItem;
+}
+
 /**
  * One unit of work a command asks for, after validating its arguments. `run` does it alone;
- * `pipeline`, when present, builds the same work as a netlink request that `tunkit batch`
- * sends pipelined with its neighbours.
+ * `request`, when present, is the same work as a netlink request that `tunkit batch` sends
+ * pipelined with its neighbours.
  */
 export interface Op {
   run(): Promise<void> | void;
-  pipeline?: (nl: Rtnl, devCache: Map<string, number>) => Promise<NetlinkBatchItem>;
+  request?: PipelineRequest;
 }
 
-/** Where `tunkit batch` collects the ops of its lines instead of running them. */
+/** Where `tunkit batch` collects the ops of commander-parsed lines instead of running them. */
 export interface OpSink {
   push(op: Op): void;
 }

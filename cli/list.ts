@@ -5,14 +5,18 @@
  *
  * @module
  */
-import { Command, Argument } from "@commander-js/extra-typings";
-import {
-  TunkitError, anyUserWarning, tunHolders, userName, groupName, linkFlagNames, operstateName, addressToIpJson, linkToIpJson,
-  IF_OPER, type Link, type TunInfo, type Address, type TunHolder,
-} from "../mod.ts";
+import { TunkitError, UsageError } from "../common/errors.ts";
+import { IF_OPER } from "../netlink/route/constants.ts";
+import { addressToIpJson, linkToIpJson } from "../netlink/route/json.ts";
+import type { Address } from "../netlink/route/addr.ts";
+import type { Link, TunInfo } from "../netlink/route/link.ts";
+import { linkFlagNames, operstateName } from "../netlink/route/flags.ts";
+import { tunHolders, type TunHolder } from "../tun/holders.ts";
+import { groupName, userName } from "../tun/owner.ts";
+import { anyUserWarning } from "../tun/ensure.ts";
 import { ifName } from "./args.ts";
-import { setCompletionWords } from "./completions.ts";
-import type { Ctx } from "./context.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import { q } from "./grammar.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /** A tun/tap device as `tunkit list --json` prints it. */
@@ -166,18 +170,68 @@ export function showText(v: TunView): string {
 }
 
 /**
- * The `list` command.
+ * `list` words (none besides the global options): the op that prints every tun/tap device.
+ *
+ * @example
+ * ```ts
+ * import { listWords } from "./list.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await listWords(ctx, ["list"], 1, ctx.opts).run();
+ * ```
+ */
+export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  if (at < words.length) throw new UsageError(`Unknown word ${q(words[at]!)} in "list": expected no words (tunkit list [--json])`);
+  return {
+    run: async () => {
+      const views = await collectTuns(ctx);
+      const out = ctx.outFor(opts);
+      if (out.json) printJson(out, views);
+      else if (views.length) out.line(listText(views));
+      else out.info("no tun/tap devices");
+      for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
+    },
+  };
+}
+
+/**
+ * `show NAME` words: the op that prints one tun/tap device in detail.
+ *
+ * @example
+ * ```ts
+ * import { showWords } from "./list.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await showWords(ctx, ["show", "tun0"], 1, ctx.opts).run();
+ * ```
+ */
+export function showWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  const name = words[at];
+  if (name === undefined) throw new UsageError('Missing device in "show": expected show NAME');
+  if (at + 1 < words.length) throw new UsageError(`Unknown word ${q(words[at + 1]!)} in "show": expected show NAME`);
+  ifName(name);
+  return {
+    run: async () => {
+      const [v] = await collectTuns(ctx, name);
+      const out = ctx.outFor(opts);
+      if (out.json) printJson(out, [v]);
+      else out.line(showText(v!));
+    },
+  };
+}
+
+/**
+ * The `list` command as commander sees it: only for `--help` pages and completion scripts.
  *
  * @example
  * ```ts
  * import { Command } from "@commander-js/extra-typings";
- * import type { Ctx } from "./context.ts";
-import { listCommand } from "./list.ts";
- * declare const ctx: Ctx;
- * new Command("tunkit").addCommand(listCommand(ctx));
+ * import { listCommand } from "./list.ts";
+ * new Command("tunkit").addCommand(await listCommand());
  * ```
  */
-export function listCommand(ctx: Ctx) {
+export async function listCommand() {
+  const { Command } = await import("@commander-js/extra-typings");
   return new Command("list")
     .alias("ls")
     .description("list tun/tap devices: mode, flags, owner, queues, attached processes, addresses")
@@ -193,33 +247,21 @@ Examples:
   tunkit list
   tunkit list --json | jq '.[] | select(.attached == [])'
   tunkit -n blue list`,
-    )
-    .action(() =>
-      ctx.perform({
-        run: async () => {
-          const views = await collectTuns(ctx);
-          const out = ctx.out;
-          if (out.json) printJson(out, views);
-          else if (views.length) out.line(listText(views));
-          else out.info("no tun/tap devices");
-          for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
-        },
-      }));
+    );
 }
 
 /**
- * The `show` command.
+ * The `show` command as commander sees it: only for `--help` pages and completion scripts.
  *
  * @example
  * ```ts
  * import { Command } from "@commander-js/extra-typings";
- * import type { Ctx } from "./context.ts";
-import { showCommand } from "./list.ts";
- * declare const ctx: Ctx;
- * new Command("tunkit").addCommand(showCommand(ctx));
+ * import { showCommand } from "./list.ts";
+ * new Command("tunkit").addCommand(await showCommand());
  * ```
  */
-export function showCommand(ctx: Ctx) {
+export async function showCommand() {
+  const [{ Command, Argument }, { setCompletionWords }] = await Promise.all([import("@commander-js/extra-typings"), import("./completions.ts")]);
   const cmd = new Command("show")
     .description("show one tun/tap device in detail")
     .addArgument(new Argument("<name>", "the tun/tap device"))
@@ -229,19 +271,7 @@ export function showCommand(ctx: Ctx) {
 Examples:
   tunkit show tun0
   tunkit show tun0 --json`,
-    )
-    .action(async (name) => {
-      ifName(name);
-      await ctx.perform({
-        run: async () => {
-          const [v] = await collectTuns(ctx, name);
-          const out = ctx.out;
-          if (out.json) printJson(out, [v]);
-          else out.line(showText(v!));
-        },
-      });
-    });
+    );
   setCompletionWords(cmd, [], "tun");
   return cmd;
 }
-

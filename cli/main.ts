@@ -1,151 +1,76 @@
 /**
- * `tunkit`: the command-line entry. Global options (`--json`, `-n/--netns`, `-q`), one
- * commander command per group (cli/up.ts, cli/link.ts, …), and the mapping of errors to exit
- * codes: 0 done, 1 the system refused (`tunkit: <message>` + `hint: <hint>`), 2 bad usage (one
- * line on stderr, nothing changed). `TUNKIT_DEBUG=1` adds stack traces.
+ * `tunkit`: the command-line entry. Global options before the command word (like ip), then:
+ * ip's words (`link`, `addr`, `route`, `rule`, `list`, `show`, `batch`) parsed by tunkit's own
+ * grammar, without commander; every other command through commander (cli/program.ts). Errors
+ * map to exit codes: 0 done, 1 the system refused (`tunkit: <message>` + `hint: <hint>`), 2 bad
+ * usage (one line on stderr, nothing changed). `TUNKIT_DEBUG=1` adds stack traces.
  *
  * Start-up matters (operators compare it with `ip`): `--version` answers before anything is
- * loaded, and the rest is imported on demand.
+ * loaded, and the rest is imported on demand, one command's modules at a time.
+ *
+ * Output is written synchronously (cli/output.ts): when a command returns, every byte is in
+ * the kernel, so the process exits only after stdout and stderr have drained; a closed pipe
+ * (`tunkit route list | head`) ends quietly with status 141, like a program killed by SIGPIPE.
  *
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-import { commanderMessage } from "./output.ts";
-import type { Ctx, Sinks } from "./context.ts";
-import pkg from "../package.json" with { type: "json" };
+import { readlinkSync } from "node:fs";
+import { UsageError } from "../common/errors.ts";
+import type { Ctx, GlobalOptions, Sinks } from "./context.ts";
+import { parseGlobals, takeAnywhere, distance } from "./globals.ts";
+import { q, safeLine } from "./grammar.ts";
+import { findObject, ipObjectOf, IP_OBJECTS } from "./objects.ts";
+import { BrokenPipeError, EXIT_BROKEN_PIPE, stderrWriter, stdoutWriter } from "./output.ts";
+import { VERSION } from "./version.ts";
 
-/** tunkit's version (from package.json, inlined by the bundler at build time). */
-export const VERSION: string = pkg.version;
-
-/** Placeholder until run() loads the library; a never-matching class. */
-class UsageErrorRef extends Error {}
+export { VERSION };
 
 /** Exit codes. */
-export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2 } as const;
+export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, BROKEN_PIPE: EXIT_BROKEN_PIPE } as const;
 
-/** Help text width: fixed, so help is the same on every terminal (and the snapshot holds). */
-export const HELP_WIDTH = 100;
+/** Commands commander parses (their own options, help). */
+const COMMANDER_COMMANDS = ["up", "down", "monitor", "doctor", "completions", "dump", "echo", "inject", "socks", "http", "cleanup", "ping", "wg"];
 
-const GLOBAL_HELP = `
-Global options (anywhere on the line):
-  --json            print listings as JSON (field names follow ip -j)
-  -n, --netns NAME  act inside the named network namespace, like ip -n
-  -q, --quiet       print nothing but listings and errors`;
+/** The usage line bare `tunkit` prints on stderr (exit 2), like `ip` alone. */
+export const USAGE = `Usage: tunkit [-4|-6] [-j] [-q] [-n NAME] COMMAND [WORDS...]
+Commands: up down list show link addr route rule neigh batch monitor dump echo inject ping socks http wg doctor completions cleanup
+See: tunkit --help, tunkit COMMAND --help`;
 
-/**
- * Builds the whole command tree on `ctx`.
- *
- * @example
- * ```ts
- * import { buildProgram } from "./main.ts";
- * import { Ctx } from "./context.ts";
- * const program = await buildProgram(new Ctx({ stdout: console.log, stderr: console.error, stdin: async () => "" }));
- * program.commands.map((c) => c.name()); // ["up", "down", "list", ...]
- * ```
- */
-export async function buildProgram(ctx: Ctx): Promise<Command> {
-  const [{ Command, Option, Help }, up, list, link, addr, route, batch, monitor, doctor, completions, dump, echo, inject, socks, http, rule, cleanup, ping] = await Promise.all([
-    import("@commander-js/extra-typings"),
-    import("./up.ts"),
-    import("./list.ts"),
-    import("./link.ts"),
-    import("./addr.ts"),
-    import("./route.ts"),
-    import("./batch.ts"),
-    import("./monitor.ts"),
-    import("./doctor.ts"),
-    import("./completions.ts"),
-    import("./dump.ts"),
-    import("./echo.ts"),
-    import("./inject.ts"),
-    import("./socks.ts"),
-    import("./http.ts"),
-    import("./rule.ts"),
-    import("./cleanup.ts"),
-    import("./ping.ts"),
-  ]);
-  const wg = await import("./wg.ts");
-  const program = new Command("tunkit")
-    .description("Linux TUN/TAP devices, addresses and routes: one binary instead of ip tuntap/addr/route glue.")
-    .version(`tunkit ${VERSION}`, "-V, --version", "print the version")
-    .addOption(new Option("--json", "print listings as JSON (field names follow ip -j)"))
-    .addOption(new Option("-n, --netns <name>", "act inside the named network namespace, like ip -n"))
-    .addOption(new Option("-q, --quiet", "print nothing but listings and errors"))
-    .helpOption("-h, --help", "show help")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  tunkit up tun0 192.0.2.1/24 2001:db8::1/64   create tun0 (owned by you), add addresses, set it up
-  tunkit route add 198.51.100.0/24 dev tun0     route a prefix into the tunnel
-  tunkit list                                   tun/tap devices, their flags, owners and readers
-  tunkit -n blue addr list                      addresses inside namespace "blue"
-  tunkit down tun0                              delete tun0 with its addresses and routes
-Exit codes: 0 done, 1 the system refused (the message says why), 2 bad usage (nothing changed).`,
-    );
-  for (const make of [
-    up.upCommand, up.downCommand, list.listCommand, list.showCommand, link.linkCommand, addr.addrCommand,
-    route.routeCommand, batch.batchCommand, monitor.monitorCommand, doctor.doctorCommand, completions.completionsCommand,
-    dump.dumpCommand, echo.echoCommand, inject.injectCommand,
-    socks.socksCommand, http.httpCommand, rule.ruleCommand, cleanup.cleanupCommand, ping.pingCommand, wg.wgCommand,
-  ]) {
-    program.addCommand(make(ctx) as unknown as Command);
-  }
-  program.hook("preAction", (_self, action) => {
-    const o = action.optsWithGlobals() as { json?: boolean; quiet?: boolean; netns?: string };
-    const base = ctx.baseOpts;
-    ctx.opts = { json: !!o.json || !!base?.json, quiet: !!o.quiet || !!base?.quiet, netns: o.netns ?? base?.netns };
-    ctx.checkNetns();
-  });
-  configureTree(program, ctx.sinks, true, Help);
-  return program;
-}
-
-/** Applies the shared settings to a command and all its subcommands. */
-function configureTree(cmd: Command, sinks: Sinks, root: boolean, Help: typeof import("@commander-js/extra-typings").Help): void {
-  cmd
-    .exitOverride()
-    .showSuggestionAfterError(true)
-    .helpOption("-h, --help", "show help")
-    .configureHelp({
-      helpWidth: HELP_WIDTH,
-      sortSubcommands: false,
-      // A command group reads "route <command>", not "route [words...]".
-      subcommandTerm: (c) =>
-        c.commands.length
-          ? [c.name(), ...c.aliases()].join("|") + " <command>"
-          : new Help().subcommandTerm(c),
-    })
-    .configureOutput({
-      writeOut: (s) => sinks.stdout(s),
-      writeErr: (s) => sinks.stderr(s),
-      outputError: () => {}, // errors are printed once, as one line, by run()
-    });
-  if (!root && cmd.commands.length === 0) cmd.addHelpText("afterAll", GLOBAL_HELP);
-  for (const sub of cmd.commands) configureTree(sub as unknown as Command, sinks, false, Help);
-}
-
-/** Default sinks: process stdout/stderr, stdin read to the end. */
+/** Default sinks: stdout/stderr as synchronous writers, stdin as chunks. */
 export function processSinks(): Sinks {
+  const out = stdoutWriter();
+  const err = stderrWriter();
   return {
-    stdout: (s) => void process.stdout.write(s),
-    stderr: (s) => void process.stderr.write(s),
-    stdin: async () => {
-      const chunks: Uint8Array[] = [];
-      for await (const c of process.stdin as AsyncIterable<Uint8Array>) chunks.push(c);
-      return new TextDecoder().decode(Buffer.concat(chunks));
+    stdout: (s) => out.write(s),
+    stderr: (s) => err.write(s),
+    stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
+    flush: () => {
+      out.flush();
+      err.flush();
     },
+    stderrIsTty: () => isTty(2),
   };
 }
 
+/** Whether `fd` is a terminal (the symlink /proc/self/fd/N names a tty or pts device): no node:tty at start-up. */
+function isTty(fd: number): boolean {
+  try {
+    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Maps an error to its exit code and the lines to print on stderr.
+ * Maps an error to its exit code and the lines to print on stderr (control characters
+ * escaped, over-long words cut).
  *
  * @example
  * ```ts
  * import { describeError } from "./main.ts";
- * import { UsageError } from "../mod.ts";
- * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), [], false, UsageError);
+ * import { readlinkSync } from "node:fs";
+import { UsageError } from "../common/errors.ts";
+ * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), []);
  * // { code: 2, lines: ['tunkit: Invalid MTU "0": expected 68..65535'] }
  * ```
  */
@@ -153,67 +78,82 @@ export function describeError(
   e: unknown,
   argv: readonly string[],
   debug = false,
-  usage: abstract new (...a: never[]) => Error = UsageErrorRef,
+  usage: abstract new (...a: never[]) => Error = UsageError,
 ): { code: number; lines: string[] } {
   const err = e as { name?: string; code?: string; exitCode?: number; message?: string; hint?: string; stack?: string };
   const trace = debug && err?.stack ? [err.stack] : [];
+  if (e instanceof BrokenPipeError) return { code: EXIT.BROKEN_PIPE, lines: [] };
   if (err && typeof err === "object" && typeof err.code === "string" && err.code.startsWith("commander.")) {
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return { code: EXIT.OK, lines: [] };
     if (err.code === "commander.help") return { code: EXIT.USAGE, lines: [] };
-    return { code: EXIT.USAGE, lines: [`tunkit: ${commanderMessage(e as { code: string; message: string }, argv)}`] };
+    let m = err.message?.replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " ").trim().replace(/\(Did you mean/g, "(did you mean") ?? "bad usage";
+    if (err.code === "commander.unknownCommand" || err.code === "commander.excessArguments") {
+      const cmd = argv.find((a) => !a.startsWith("-"));
+      m += ` (see: tunkit ${cmd ? cmd + " " : ""}--help)`;
+    }
+    return { code: EXIT.USAGE, lines: [`tunkit: ${safeLine(m)}`] };
   }
   // instanceof, not the class name: minification renames classes.
-  if (e instanceof usage) {
-    return { code: EXIT.USAGE, lines: [`tunkit: ${oneLine(err.message ?? "bad usage")}`, ...trace] };
+  if (e instanceof usage || e instanceof UsageError) {
+    return { code: EXIT.USAGE, lines: [`tunkit: ${safeLine(err.message ?? "bad usage")}`, ...trace] };
   }
   if (e instanceof Error && "hint" in e) {
-    const lines = [`tunkit: ${oneLine(e.message)}`];
-    if (err.hint) lines.push(`hint: ${err.hint}`);
+    const lines = [`tunkit: ${safeLine(e.message)}`];
+    if (err.hint) lines.push(`hint: ${safeLine(err.hint)}`);
     return { code: EXIT.REFUSED, lines: [...lines, ...trace] };
   }
   const msg = e instanceof Error ? e.message : String(e);
   return {
     code: EXIT.REFUSED,
-    lines: [`tunkit: internal error: ${oneLine(msg)}`, ...(trace.length ? trace : ["hint: run again with TUNKIT_DEBUG=1 for a stack trace, and report it"])],
+    lines: [`tunkit: internal error: ${safeLine(msg)}`, ...(trace.length ? trace : ["hint: run again with TUNKIT_DEBUG=1 for a stack trace, and report it"])],
   };
 }
 
-function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, " ").trim();
+function unknownCommand(word: string): UsageError {
+  const ip = ipObjectOf(word);
+  if (ip !== undefined) return new UsageError(`Unknown command ${q(word)}: ip reads it as "${ip}", which tunkit does not do (see tunkit --help)`);
+  const names = [...IP_OBJECTS.flatMap((o) => [o.name, ...o.aliases]), "batch", ...COMMANDER_COMMANDS];
+  let best = "";
+  let bestD = 3;
+  for (const n of names) {
+    const d = distance(word, n);
+    if (d < bestD) {
+      best = n;
+      bestD = d;
+    }
+  }
+  return new UsageError(`Unknown command ${q(word)}${best ? ` (did you mean ${best}?)` : ""}: see tunkit --help`);
 }
 
-/**
- * Start-up fast path: the commands scripts run by the hundred (`addr add|del`, `route
- * add|del|replace|append`, `link set`) skip building the whole command tree when the line has
- * no option (nothing starting with "-", so no --help either). Same validation, same op, same
- * errors as through commander.
- */
-async function fastPath(argv: readonly string[], ctx: Ctx): Promise<import("./context.ts").Op | undefined> {
-  if (argv.length < 3 || argv.some((a) => a.startsWith("-"))) return undefined;
-  const [group, verb, ...words] = argv as [string, string, ...string[]];
-  if ((group === "addr" || group === "address") && (verb === "add" || verb === "del" || verb === "delete")) {
-    return (await import("./addr.ts")).addressOp(ctx, verb === "add" ? "add" : "del", words);
+/** Prints the help page of `path` (["route", "add"]; [] for the root) through commander. */
+async function showHelp(ctx: Ctx, path: readonly string[]): Promise<number> {
+  const { buildProgram } = await import("./program.ts");
+  const program = await buildProgram(ctx, path[0]);
+  let cmd = program as import("@commander-js/extra-typings").Command;
+  for (const w of path) {
+    const sub = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
+    if (!sub) {
+      const where = cmd === program ? "" : ` ${cmd.name()}`;
+      throw new UsageError(`No help for ${q(path.join(" "))}: unknown${where} command ${q(w)} (see: tunkit${where} --help)`);
+    }
+    cmd = sub as typeof cmd;
   }
-  if (group === "route" && ["add", "del", "delete", "replace", "append"].includes(verb)) {
-    return (await import("./route.ts")).routeOp(ctx, verb, words);
-  }
-  if (group === "link" && verb === "set") return (await import("./link.ts")).linkSetOp(ctx, words);
-  return undefined;
+  cmd.outputHelp();
+  return EXIT.OK;
 }
 
-/** The command word: the first word after the leading global options. */
-function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "-n" || a === "--netns") i++;
-    else if (!a.startsWith("-")) return a;
-  }
-  return undefined;
+/** Runs an ip-word command (`route add …`) without commander. */
+async function runWords(ctx: Ctx, words: readonly string[], opts: GlobalOptions): Promise<number> {
+  const obj = findObject(words[0]!)!;
+  const fn = await obj.load();
+  const op = fn(ctx, words, 1, opts);
+  await op.run();
+  return ctx.exitCode;
 }
 
 /**
  * Runs the CLI on `argv` (the words after `tunkit`) and resolves with the exit code. Never
- * calls process.exit.
+ * calls process.exit; output is flushed before it resolves.
  *
  * @example
  * ```ts
@@ -224,39 +164,100 @@ function commandWord(argv: readonly string[]): string | undefined {
 export async function run(argv: readonly string[], sinks: Partial<Sinks> = {}): Promise<number> {
   const { Ctx } = await import("./context.ts");
   const ctx = new Ctx({ ...processSinks(), ...sinks });
-  ctx.makeProgram = () => buildProgram(ctx);
   const debug = (typeof process !== "undefined" ? process.env.TUNKIT_DEBUG : undefined) === "1";
-  const { UsageError } = await import("../mod.ts");
+  let code: number;
+  let command: readonly string[] = argv;
   try {
-    const fast = await fastPath(argv, ctx);
-    if (fast) {
-      await ctx.perform(fast);
-      return ctx.exitCode;
-    }
-    const program = await buildProgram(ctx);
-    if (argv.length === 0) {
-      program.outputHelp();
-      return EXIT.OK;
-    }
-    // dump's words are tcpdump's (`dump -n tun0`, `dump -nn -q`): global options only before it.
-    if (commandWord(argv) === "dump") program.enablePositionalOptions();
-    await program.parseAsync([...argv], { from: "user" });
-    return ctx.exitCode;
+    code = await dispatch(ctx, argv, (c) => (command = c));
   } catch (e) {
-    const { code, lines } = describeError(e, argv, debug, UsageError);
-    for (const l of lines) ctx.sinks.stderr(l + "\n");
-    return code;
+    const d = describeError(e, command, debug);
+    code = d.code;
+    try {
+      for (const l of d.lines) ctx.sinks.stderr(l + "\n");
+    } catch {
+      /* stderr is gone too */
+    }
   } finally {
     await ctx.close();
   }
+  try {
+    ctx.sinks.flush?.();
+  } catch (e) {
+    if (e instanceof BrokenPipeError) return EXIT.BROKEN_PIPE;
+    throw e;
+  }
+  return code;
+}
+
+async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: readonly string[]) => void): Promise<number> {
+  const g = parseGlobals(argv);
+  if (g.version) {
+    ctx.sinks.stdout(`tunkit ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  ctx.opts = g.opts;
+  if (g.opts.batch !== undefined) {
+    // ip -batch FILE (-force): the rest of the line must be empty.
+    if (g.at < argv.length) throw new UsageError(`Unexpected word ${q(argv[g.at]!)} after -batch ${q(g.opts.batch)}`);
+    ctx.checkNetns();
+    (await import("../netlink/names.ts")).useSystemIpNames();
+    return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", g.opts.batch] : [g.opts.batch]);
+  }
+  if (g.at >= argv.length) {
+    if (g.help) return showHelp(ctx, []);
+    // Like ip alone: the usage on stderr, and a failure status (bad usage).
+    ctx.sinks.stderr(USAGE + "\n");
+    return EXIT.USAGE;
+  }
+  let word = argv[g.at]!;
+  const rest = argv.slice(g.at);
+  // ip's abbreviation of "monitor" (`ip mon`) reaches tunkit's monitor.
+  if (!COMMANDER_COMMANDS.includes(word) && !findObject(word) && ipObjectOf(word) === "monitor") rest[0] = word = "monitor";
+  seen(rest);
+  if (word === "help") {
+    if (g.help) return showHelp(ctx, []);
+    return showHelp(ctx, rest.slice(1));
+  }
+  const obj = findObject(word);
+  if (obj || word === "batch") {
+    const { words, help } = takeAnywhere(rest, g.opts, { ipWords: true });
+    ctx.checkNetns();
+    if (help || g.help || words[1] === "help") return showHelp(ctx, helpPath(words));
+    (await import("../netlink/names.ts")).useSystemIpNames();
+    if (word === "batch") return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
+    return runWords(ctx, words, g.opts);
+  }
+  if (!COMMANDER_COMMANDS.includes(word)) throw unknownCommand(word);
+  // dump's words are tcpdump's (`dump -n tun0 -q`): only --json/--netns are taken out of them.
+  const { words, help } = takeAnywhere(rest, g.opts, { ipWords: false, quiet: word !== "dump" });
+  ctx.checkNetns();
+  const { buildProgram } = await import("./program.ts");
+  const program = await buildProgram(ctx, word);
+  await program.parseAsync(help || g.help ? [...words, "--help"] : words, { from: "user" });
+  return ctx.exitCode;
+}
+
+/** The help page a command line asks for: the object and its command word when known. */
+function helpPath(words: readonly string[]): string[] {
+  const obj = findObject(words[0]!);
+  const name = obj ? (obj.name === "address" ? "addr" : obj.name === "neighbour" ? "neigh" : obj.name) : words[0]!;
+  const verb = words[1];
+  return verb !== undefined && verb !== "help" && /^[a-z]+$/.test(verb) ? [name, verb] : [name];
 }
 
 if ((import.meta as { main?: boolean }).main) {
   const argv = process.argv.slice(2);
+  let code: number;
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
-    process.stdout.write(`tunkit ${VERSION}\n`);
+    try {
+      stdoutWriter().write(`tunkit ${VERSION}\n`);
+      stdoutWriter().flush();
+      code = 0;
+    } catch {
+      code = EXIT.BROKEN_PIPE;
+    }
   } else {
-    const code = await run(argv);
-    process.exit(code);
+    code = await run(argv);
   }
+  process.exit(code);
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { writeSync } from "node:fs";
+
 /** Where output goes and how it is shaped. */
 export interface Output {
   /** `--json`: listings print JSON (one array) instead of text. */
@@ -13,6 +15,8 @@ export interface Output {
   quiet: boolean;
   /** Writes text to stdout (a newline is added). */
   line(s: string): void;
+  /** Writes text to stdout as it is. */
+  write(s: string): void;
   /** Writes an informational line to stdout unless quiet. */
   info(s: string): void;
   /** Writes a warning line to stderr (`tunkit: warning: ...`). */
@@ -31,18 +35,138 @@ export interface Output {
  */
 export function makeOutput(
   opts: { json: boolean; quiet: boolean },
-  write: (s: string) => void = (s) => void process.stdout.write(s),
-  writeErr: (s: string) => void = (s) => void process.stderr.write(s),
+  write: (s: string) => void = (s) => stdoutWriter().write(s),
+  writeErr: (s: string) => void = (s) => stderrWriter().write(s),
 ): Output {
   return {
     json: opts.json,
     quiet: opts.quiet,
     line: (s) => write(s + "\n"),
+    write,
     info: (s) => {
       if (!opts.quiet) write(s + "\n");
     },
     warn: (s) => writeErr(`tunkit: warning: ${s}\n`),
   };
+}
+
+/** A write to a closed pipe (EPIPE): the reader went away (`tunkit route list | head`). */
+export class BrokenPipeError extends Error {
+  readonly fd: number;
+  constructor(fd: number) {
+    super(`fd ${fd}: broken pipe`);
+    this.fd = fd;
+  }
+}
+
+/** Exit status of a command whose output pipe closed: 128 + SIGPIPE, as the shell reports it. */
+export const EXIT_BROKEN_PIPE = 141;
+
+let sleeper: Int32Array | undefined;
+const ENC = new TextEncoder();
+
+/**
+ * Writes all of `bytes` to `fd`, synchronously: partial writes are continued; a non-blocking
+ * fd that is full (EAGAIN: Bun turns a stdout pipe non-blocking once process.stdout is touched)
+ * is waited on in 1 ms naps, so nothing is ever dropped; EPIPE becomes {@link BrokenPipeError}.
+ *
+ * @example
+ * ```ts
+ * import { writeAllSync } from "./output.ts";
+ * writeAllSync(1, new TextEncoder().encode("hello\n"));
+ * ```
+ */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+        sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(sleeper, 0, 0, 1);
+        continue;
+      }
+      if (code === "EINTR") continue;
+      if (code === "EPIPE") throw new BrokenPipeError(fd);
+      throw e;
+    }
+  }
+}
+
+/**
+ * A buffered, synchronous writer on a file descriptor. Text collects up to `limit` bytes and
+ * goes out with {@link writeAllSync}; whatever is left is written at the end of the current
+ * task (a microtask), so interactive lines appear at once and a listing of a million routes
+ * costs a few hundred system calls. {@link flush} writes everything now; when it returns, the
+ * bytes are in the kernel (pipe, file or terminal), so exiting afterwards loses nothing.
+ *
+ * @example
+ * ```ts
+ * import { FdWriter } from "./output.ts";
+ * const w = new FdWriter(1);
+ * w.write("hello\n");
+ * w.flush();
+ * ```
+ */
+export class FdWriter {
+  readonly fd: number;
+  private readonly limit: number;
+  private parts: string[] = [];
+  private size = 0;
+  private scheduled = false;
+  private broken: BrokenPipeError | undefined;
+
+  constructor(fd: number, limit = 64 * 1024) {
+    this.fd = fd;
+    this.limit = limit;
+  }
+
+  write(s: string): void {
+    if (this.broken) throw this.broken;
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= this.limit) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        try {
+          this.flush();
+        } catch {
+          /* remembered in this.broken; the next write or flush throws it */
+        }
+      });
+    }
+  }
+
+  flush(): void {
+    if (this.broken) throw this.broken;
+    if (!this.size) return;
+    const s = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
+    this.parts = [];
+    this.size = 0;
+    try {
+      writeAllSync(this.fd, ENC.encode(s));
+    } catch (e) {
+      if (e instanceof BrokenPipeError) this.broken = e;
+      throw e;
+    }
+  }
+}
+
+let out1: FdWriter | undefined;
+let out2: FdWriter | undefined;
+
+/** The process's stdout as an {@link FdWriter} (one per process). */
+export function stdoutWriter(): FdWriter {
+  return (out1 ??= new FdWriter(1));
+}
+
+/** The process's stderr as an {@link FdWriter} (one per process; flushed after every write). */
+export function stderrWriter(): FdWriter {
+  return (out2 ??= new FdWriter(2, 0));
 }
 
 /**
@@ -195,4 +319,132 @@ export function commanderMessage(e: { code: string; message: string }, argv: rea
     m += ` (see: tunkit ${argv.filter((a) => !a.startsWith("-")).slice(0, 1).join(" ")} --help)`.replace("tunkit  --help", "tunkit --help");
   }
   return m;
+}
+
+type JsonLike = string | number | boolean | null | undefined | bigint | JsonLike[] | { [key: string]: JsonLike };
+
+const NEEDS_ESCAPE = /["\\\t\n\r\f\b]/;
+
+function ipString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  // iproute2's jsonw_puts: only these are escaped; everything else goes out as it is.
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    switch (c) {
+      case "\t": out += "\\t"; break;
+      case "\n": out += "\\n"; break;
+      case "\r": out += "\\r"; break;
+      case "\f": out += "\\f"; break;
+      case "\b": out += "\\b"; break;
+      case "\\": out += "\\\\"; break;
+      case '"': out += '\\"'; break;
+      default: out += c;
+    }
+  }
+  return out + '"';
+}
+
+const INDENT = ["", "    ", "        ", "            ", "                ", "                    "];
+const indent = (d: number) => INDENT[d] ?? "    ".repeat(d);
+
+/**
+ * A value as iproute2's json_writer prints it: compact (`ip -j`), or indented (`ip -j -p`: four
+ * spaces a level, `[ ` and ` ]` around arrays, `},{` between objects). Strings are escaped as
+ * ip escapes them (tab, newline, CR, FF, BS, backslash, quote), not as JSON.stringify does.
+ *
+ * @example
+ * ```ts
+ * import { ipJsonText } from "./output.ts";
+ * ipJsonText([{ dst: "default", flags: [] }], false); // '[{"dst":"default","flags":[]}]'
+ * ipJsonText([{ dst: "default", flags: [] }], true);  // '[ {\n        "dst": "default",\n        "flags": [ ]\n    } ]'
+ * ```
+ */
+export function ipJsonText(v: JsonLike, pretty: boolean, depth = 0): string {
+  if (!pretty && typeof v === "object" && v !== null) {
+    // Compact JSON is JSON.stringify's, but for control characters (ip writes most of them raw):
+    // the native path unless one was escaped.
+    let fast: string | undefined;
+    try {
+      fast = JSON.stringify(v);
+    } catch {
+      fast = undefined; // a bigint: the slow path prints it
+    }
+    if (fast !== undefined && !fast.includes("\\u00") && !fast.includes('_timer"')) return fast;
+  }
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "string":
+      return ipString(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "true" : "false";
+  }
+  if (Array.isArray(v)) {
+    if (!v.length) return pretty ? "[ ]" : "[]";
+    let s = pretty ? "[ " : "[";
+    for (let i = 0; i < v.length; i++) s += (i ? "," : "") + ipJsonText(v[i], pretty, depth + 1);
+    return s + (pretty ? " ]" : "]");
+  }
+  let s = "{";
+  let n = 0;
+  for (const k in v) {
+    const x = (v as Record<string, JsonLike>)[k];
+    if (x === undefined) continue;
+    // ip prints its timers (a bridge's hello_timer, …) with two decimals: "%.2f".
+    const text = typeof x === "number" && k.endsWith("_timer") ? x.toFixed(2) : ipJsonText(x, pretty, depth + 1);
+    s += (n++ ? "," : "") + (pretty ? "\n" + indent(depth + 1) : "") + ipString(k) + (pretty ? ": " : ":") + text;
+  }
+  return s + (n && pretty ? "\n" + indent(depth) : "") + "}";
+}
+
+/**
+ * Streams a listing as ip prints it: `ip -j` (one JSON array, `-p` indented) or text lines,
+ * written in pieces so a million objects never sit in one string.
+ *
+ * @example
+ * ```ts
+ * import { ListingWriter, makeOutput } from "./output.ts";
+ * const w = new ListingWriter(makeOutput({ json: true, quiet: false }), false);
+ * w.json({ dst: "default" });
+ * w.end(); // prints [{"dst":"default"}]
+ * ```
+ */
+export class ListingWriter {
+  private readonly out: Output;
+  private readonly pretty: boolean;
+  private piece: string[] = [];
+  private count = 0;
+
+  constructor(out: Output, pretty = false) {
+    this.out = out;
+    this.pretty = pretty;
+  }
+
+  /** One object of a JSON listing. */
+  json(v: JsonLike): void {
+    this.piece.push((this.count++ ? "," : this.pretty ? "[ " : "[") + ipJsonText(v, this.pretty, 1));
+    if (this.piece.length >= 512) this.emit();
+  }
+
+  /** Text as it is (each object's text ends with its own newline). */
+  text(s: string): void {
+    this.count++;
+    this.piece.push(s);
+    if (this.piece.length >= 512) this.emit();
+  }
+
+  private emit(): void {
+    if (this.piece.length) this.out.write(this.piece.join(""));
+    this.piece = [];
+  }
+
+  /** Ends the listing: closes the JSON array (`[]` when empty). */
+  end(): void {
+    if (this.out.json) this.piece.push(this.count ? (this.pretty ? " ]\n" : "]\n") : this.pretty ? "[ ]\n" : "[]\n");
+    this.emit();
+  }
 }

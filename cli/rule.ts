@@ -1,219 +1,285 @@
 /**
- * `tunkit rule add|del|list`: routing policy rules with the words of `ip rule`
- * (`from`, `to`, `table`/`lookup`, `pref`, `fwmark`, `iif`, `oif`, `suppress_prefixlength`,
- * `proto`, `not`, and the actions blackhole / unreachable / prohibit / nop).
+ * `tunkit rule …`: the words of `ip rule` (iproute2 6.1's iprule.c): every selector (`not`,
+ * `from`, `to`, `tos`, `fwmark N[/M]`, `iif`/`dev`, `oif`, `l3mdev`, `uidrange`, `ipproto`,
+ * `sport`, `dport`, `tun_id`, `priority`…), every action in any position (`lookup T`, `goto N`,
+ * `nop`, `blackhole`, `unreachable`, `prohibit`, `type T`), `suppress_prefixlength`,
+ * `suppress_ifgroup`, `realms`, `protocol`; a rule without an action looks up main; list and
+ * flush with the same selectors, IPv4 unless told (like ip). Output through the library's ip views.
  *
  * @module
  */
-import { Command, Argument, Option } from "@commander-js/extra-typings";
-import { UsageError, AF, parseTable, parseProtocol, ruleFromSpec, ruleToIpJson, type RuleSpec } from "../mod.ts";
-import { defaultSubcommand, ifName, intInRange, parseWords, routePrefix, wordValue, type WordSpec } from "./args.ts";
-import { setCompletionWords } from "./completions.ts";
-import type { Ctx } from "./context.ts";
-import { printJson } from "./output.ts";
+import { UsageError } from "../common/errors.ts";
+import { AF } from "../netlink/route/constants.ts";
+import { parsePrefix } from "../netlink/route/ip.ts";
+import { routeTypeOf } from "../netlink/route/names.ts";
+import { ruleFromSpec, type RuleFilter, type RuleSpec } from "../netlink/spec/rule.ts";
+import { ruleToIpJson, ruleToIpText } from "../netlink/view/rule.ts";
+import { ifName, intInRange } from "./args.ts";
+import { ipVerb, Keywords, q, Words, type Keyword } from "./grammar.ts";
+import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import { ListingWriter } from "./output.ts";
 
-/** Keywords of `rule add|del`. */
-export const RULE_WORDS: Readonly<Record<string, WordSpec>> = {
-  from: { value: true },
-  to: { value: true },
-  table: { value: true, aliases: ["lookup"] },
-  pref: { value: true, aliases: ["priority", "preference", "order"] },
-  fwmark: { value: true },
-  iif: { value: true, aliases: ["dev"] },
-  oif: { value: true },
-  suppress_prefixlength: { value: true, aliases: ["sup_pl"] },
-  proto: { value: true, aliases: ["protocol"] },
-  not: { value: false },
-  type: { value: true },
-};
+interface RuleState {
+  spec: RuleSpec;
+  context: string;
+}
 
-/** Rule actions that may lead the words (`ip rule add blackhole from …`). */
-export const RULE_ACTIONS = ["blackhole", "unreachable", "prohibit", "nop"] as const;
+function prefixWord(k: "from" | "to"): Keyword<RuleState> {
+  return {
+    name: k,
+    take(s, w, word) {
+      const v = w.take(word);
+      if (v !== "all" && v !== "any" && v !== "default") {
+        // ip reads a rule as IPv4 unless -6 says otherwise: the prefix does not choose the family.
+        const family = s.spec.family ?? AF.INET;
+        // The address's own faults (a zone, a leading zero) first, then the family.
+        parsePrefix(v, AF.UNSPEC);
+        if (v.includes(":") !== (family === AF.INET6)) {
+          throw new UsageError(`Invalid ${k} ${q(v)}: the rule is ${family === AF.INET6 ? "IPv6" : "IPv4"} (ip rule reads rules as IPv4 unless told: ${family === AF.INET6 ? "drop -6" : "tunkit -6 rule …"})`);
+        }
+        parsePrefix(v, family);
+      }
+      s.spec[k] = v;
+    },
+  };
+}
+
+function fwmark(s: { fwmark?: number; fwmask?: number }, v: string): void {
+  const [m, mask] = v.split("/");
+  s.fwmark = intInRange(m!, "fwmark", 0, 0xffffffff);
+  if (mask !== undefined) s.fwmask = intInRange(mask, "fwmask", 0, 0xffffffff);
+}
+
+/** The keywords of `rule add|delete` in iproute2's order. */
+export const RULE_KEYWORDS = new Keywords<RuleState>([
+  { name: "not", take: (s) => void (s.spec.not = true) },
+  prefixWord("from"),
+  prefixWord("to"),
+  { name: "preference", abbrev: true, also: [{ word: "order", abbrev: true }, { word: "priority", abbrev: true }], take: (s, w, k) => void (s.spec.priority = intInRange(w.take(k), "priority", 0, 0xffffffff)) },
+  { name: "tos", also: [{ word: "dsfield", abbrev: true }], take: (s, w, k) => void (s.spec.tos = w.take(k)) },
+  { name: "fwmark", take: (s, w, k) => fwmark(s.spec, w.take(k)) },
+  { name: "realms", abbrev: true, take: (s, w, k) => void (s.spec.realms = w.take(k)) },
+  { name: "protocol", abbrev: true, take: (s, w, k) => void (s.spec.protocol = w.take(k)) },
+  { name: "tun_id", abbrev: true, take: (s, w, k) => {
+    const v = w.take(k);
+    if (!/^(\d+|0x[0-9a-f]+)$/i.test(v)) throw new UsageError(`Invalid tun_id ${q(v)}: expected a number`);
+    s.spec.tunId = BigInt(v);
+  } },
+  { name: "table", abbrev: true, also: ["lookup"], take: (s, w, k) => {
+    s.spec.table = w.take(k);
+    if (s.spec.action === undefined) s.spec.action = "lookup";
+  } },
+  { name: "suppress_prefixlength", abbrev: true, also: ["sup_pl"], take: (s, w, k) => void (s.spec.suppressPrefixlen = intInRange(w.take(k), "suppress_prefixlength", 0, 0xffffffff)) },
+  { name: "suppress_ifgroup", abbrev: true, also: ["sup_group"], take: (s, w, k) => void (s.spec.suppressIfgroup = w.take(k)) },
+  { name: "dev", also: ["iif"], take: (s, w, k) => void (s.spec.iif = ifName(w.take(k))) },
+  { name: "oif", take: (s, w, k) => void (s.spec.oif = ifName(w.take(k))) },
+  { name: "l3mdev", take: (s) => void (s.spec.l3mdev = true) },
+  { name: "uidrange", take: (s, w, k) => void (s.spec.uidRange = w.take(k)) },
+  { name: "nat", also: [{ word: "map-to", abbrev: true }], take: () => {
+    throw new UsageError('"nat"/"map-to" rules are gone from Linux (since 2.6): not supported');
+  } },
+  { name: "ipproto", take: (s, w, k) => void (s.spec.ipProto = w.take(k)) },
+  { name: "sport", take: (s, w, k) => void (s.spec.sport = w.take(k)) },
+  { name: "dport", take: (s, w, k) => void (s.spec.dport = w.take(k)) },
+]);
+
+/** The action words (ip's else branch): `[type] goto N | nop | TYPE`. */
+function action(s: RuleState, w: Words, first: string): void {
+  let v = first;
+  if (v === "type") v = w.take("type");
+  if (v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${s.context} --help`);
+  if (v.length && "goto".startsWith(v)) {
+    s.spec.action = "goto";
+    s.spec.goto = intInRange(w.take(v), "goto target", 0, 0xffffffff);
+    return;
+  }
+  if (v.length && "nop".startsWith(v)) {
+    s.spec.action = "nop";
+    return;
+  }
+  const t = routeTypeOf(v);
+  if (t === undefined) throw new UsageError(`Unknown word ${q(v)} in "${s.context}": expected a selector (from, to, fwmark, iif, …) or an action (lookup TABLE, goto PREF, nop, blackhole, unreachable, prohibit)`);
+  s.spec.action = t;
+}
 
 /**
- * Parses the words after `rule add|del` into a rule spec (validated, no syscall).
+ * Reads the words of `rule add|delete` (from `words[from]`) into a rule spec, validated by the
+ * library (no syscall). Without an action a new rule looks up main, as with ip.
  *
  * @example
  * ```ts
  * import { planRule } from "./rule.ts";
  * planRule(["from", "192.0.2.0/24", "lookup", "100", "pref", "1000"], "rule add");
- * // { family: 2, from: "192.0.2.0/24", table: 100, priority: 1000 }
+ * // { family: 2, from: "192.0.2.0/24", table: "100", action: "lookup", priority: 1000 }
  * ```
  */
-export function planRule(words: readonly string[], context: string, fam: { v4?: boolean; v6?: boolean } = {}, del = false): RuleSpec {
-  const rest = [...words];
-  let action: RuleSpec["action"];
-  if (rest.length && (RULE_ACTIONS as readonly string[]).includes(rest[0]!)) action = rest.shift() as RuleSpec["action"];
-  const p = parseWords(rest, RULE_WORDS, context);
-  const typeWord = wordValue(p, "type");
-  if (typeWord !== undefined) {
-    if (action !== undefined) throw new UsageError(`Rule action given twice in "${context}": "${action}" and "${typeWord}"`);
-    if (!(RULE_ACTIONS as readonly string[]).includes(typeWord) && typeWord !== "unicast") {
-      throw new UsageError(`Invalid rule type "${typeWord}": expected unicast, ${RULE_ACTIONS.join(", ")}`);
-    }
-    if (typeWord !== "unicast") action = typeWord as RuleSpec["action"];
+export function planRule(words: readonly string[], context: string, family?: number, del = false, from = 0): RuleSpec {
+  // ip reads a rule as IPv4 unless -6 says otherwise.
+  const s: RuleState = { spec: { family: family ?? AF.INET }, context };
+  const w = new Words(words, from, context);
+  while (!w.done) {
+    const word = w.next();
+    if (!RULE_KEYWORDS.take(s, w, word)) action(s, w, word);
   }
-  let family: number = fam.v6 && !fam.v4 ? AF.INET6 : fam.v4 && !fam.v6 ? AF.INET : AF.UNSPEC;
-  const spec: RuleSpec = {};
-  for (const k of ["from", "to"] as const) {
-    const v = wordValue(p, k);
-    if (v === undefined || v === "all") continue;
-    const c = routePrefix(v, family);
-    if (family !== AF.UNSPEC && c.family !== family) throw new UsageError(`Invalid ${k} "${v}": the rule is ${family === AF.INET ? "IPv4" : "IPv6"}`);
-    family = c.family;
-    spec[k] = `${c.address}/${c.prefixLen}`;
-  }
-  spec.family = family === AF.UNSPEC ? AF.INET : family;
-  const table = wordValue(p, "table");
-  if (table !== undefined) {
-    spec.table = parseTable(table);
-    if (spec.table === 0) throw new UsageError(`Invalid table "${table}": expected 1..4294967295 or a name`);
-  }
-  const pref = wordValue(p, "pref");
-  if (pref !== undefined) spec.priority = intInRange(pref, "priority", 0, 0xffffffff);
-  const mark = wordValue(p, "fwmark");
-  if (mark !== undefined) {
-    const [m, mask] = mark.split("/");
-    spec.fwmark = intInRange(m!, "fwmark", 0, 0xffffffff);
-    if (mask !== undefined) spec.fwmask = intInRange(mask, "fwmask", 0, 0xffffffff);
-  }
-  const iif = wordValue(p, "iif");
-  if (iif !== undefined) spec.iif = ifName(iif);
-  const oif = wordValue(p, "oif");
-  if (oif !== undefined) spec.oif = ifName(oif);
-  const sup = wordValue(p, "suppress_prefixlength");
-  if (sup !== undefined) spec.suppressPrefixlen = intInRange(sup, "suppress_prefixlength", 0, family === AF.INET6 ? 128 : 32);
-  const proto = wordValue(p, "proto");
-  if (proto !== undefined) spec.protocol = parseProtocol(proto);
-  if (p.keys.has("not")) spec.not = true;
-  if (action !== undefined) spec.action = action;
-  if (!del && action === undefined && spec.table === undefined) {
-    throw new UsageError(`Missing table in "${context}": expected lookup TABLE or an action (${RULE_ACTIONS.join(", ")})`);
-  }
-  ruleFromSpec(spec, del); // the library's own checks, still no syscall
-  return spec;
+  if (s.spec.l3mdev && s.spec.table !== undefined) throw new UsageError(`"table" cannot be given with "l3mdev" in "${context}"`);
+  ruleFromSpec(s.spec, del); // the library's own checks and iproute2's defaults, still no syscall
+  return s.spec;
 }
 
+/** The keywords of `rule list|flush` in iproute2's order. */
+const LIST_KEYWORDS = new Keywords<{ f: RuleFilter & { action?: number }; family?: number }>([
+  { name: "preference", abbrev: true, also: [{ word: "order", abbrev: true }, { word: "priority", abbrev: true }], take: (s, w, k) => void (s.f.priority = intInRange(w.take(k), "priority", 0, 0xffffffff)) },
+  { name: "not", take: (s) => void (s.f.not = true) },
+  { name: "tos", also: ["dsfield"], take: (s, w, k) => void (s.f.tos = w.take(k)) },
+  { name: "fwmark", take: (s, w, k) => fwmark(s.f, w.take(k)) },
+  { name: "dev", also: ["iif"], take: (s, w, k) => void (s.f.iif = ifName(w.take(k))) },
+  { name: "oif", take: (s, w, k) => void (s.f.oif = ifName(w.take(k))) },
+  { name: "l3mdev", take: (s) => void (s.f.l3mdev = true) },
+  { name: "uidrange", take: (s, w, k) => void (s.f.uidRange = w.take(k)) },
+  { name: "tun_id", abbrev: true, take: (s, w, k) => void (s.f.tunId = BigInt(intInRange(w.take(k), "tun_id", 0, Number.MAX_SAFE_INTEGER))) },
+  { name: "lookup", abbrev: true, also: [{ word: "table", abbrev: true }], take: (s, w, k) => void (s.f.table = w.take(k)) },
+  { name: "from", abbrev: true, also: [{ word: "src", abbrev: true }], take: (s, w, k) => {
+    const v = w.take(k);
+    if (v !== "all") s.family ??= parsePrefix(v, s.family ?? AF.UNSPEC).family;
+    s.f.from = v;
+  } },
+  { name: "protocol", abbrev: true, take: (s, w, k) => void (s.f.protocol = w.take(k)) },
+  { name: "ipproto", take: (s, w, k) => void (s.f.ipProto = w.take(k)) },
+  { name: "sport", take: (s, w, k) => void (s.f.sport = w.take(k)) },
+  { name: "dport", take: (s, w, k) => void (s.f.dport = w.take(k)) },
+]);
+
 /**
- * A rule as `ip rule` prints it, from an `ip -j` rule object.
+ * Reads the words of `rule list|flush` (from `words[from]`): the selectors, `to PREFIX`.
  *
  * @example
  * ```ts
- * import { ruleText } from "./rule.ts";
- * ruleText({ priority: 5, src: "all", dst: "192.0.2.0", dstlen: 24, table: "100", protocol: "84" });
- * // "5:\tfrom all to 192.0.2.0/24 lookup 100 proto 84"
+ * import { planRuleList } from "./rule.ts";
+ * planRuleList(["table", "main"], {}).table; // "main"
  * ```
  */
-export function ruleText(j: Record<string, unknown>): string {
-  const s = (v: unknown) => String(v);
-  const parts: string[] = [];
-  if ("not" in j) parts.push("not");
-  parts.push("from", j.srclen !== undefined ? `${s(j.src)}/${s(j.srclen)}` : s(j.src));
-  if (j.dst !== undefined) parts.push("to", j.dstlen !== undefined ? `${s(j.dst)}/${s(j.dstlen)}` : s(j.dst));
-  if (j.tos !== undefined) parts.push("tos", s(j.tos));
-  if (j.fwmark !== undefined) parts.push("fwmark", j.fwmask !== undefined ? `${s(j.fwmark)}/${s(j.fwmask)}` : s(j.fwmark));
-  if (j.iif !== undefined) parts.push("iif", s(j.iif));
-  if (j.oif !== undefined) parts.push("oif", s(j.oif));
-  if (j.uid_start !== undefined) parts.push("uidrange", `${s(j.uid_start)}-${s(j.uid_end)}`);
-  if (j.table !== undefined) parts.push("lookup", s(j.table));
-  if (j.suppress_prefixlen !== undefined) parts.push("suppress_prefixlength", s(j.suppress_prefixlen));
-  if (j.goto !== undefined) parts.push("goto", s(j.goto));
-  if (j.action !== undefined) parts.push(s(j.action));
-  if (j.protocol !== undefined) parts.push("proto", s(j.protocol));
-  return `${s(j.priority)}:\t${parts.join(" ")}`;
+export function planRuleList(words: readonly string[], opts: { family?: number }, context = "rule list", from = 0): RuleFilter {
+  const s: { f: RuleFilter; family?: number } = { f: {}, family: opts.family };
+  const w = new Words(words, from, context);
+  while (!w.done) {
+    const word = w.next();
+    if (LIST_KEYWORDS.take(s, w, word)) continue;
+    let v = word;
+    if (v.length && ("dst".startsWith(v) || "to".startsWith(v))) v = w.take(word);
+    else throw new UsageError(`Unknown word ${q(word)} in "${context}": expected a selector (from, to, fwmark, iif, table, pref, …)`);
+    if (v !== "all") s.family ??= parsePrefix(v, s.family ?? AF.UNSPEC).family;
+    s.f.to = v;
+  }
+  if (opts.family !== undefined) s.f.family = opts.family;
+  else if (s.family !== undefined) s.f.family = s.family;
+  return s.f;
 }
 
-async function listRules(ctx: Ctx, words: readonly string[], fam: { v4?: boolean; v6?: boolean }): Promise<void> {
-  const p = parseWords(words, { table: { value: true, aliases: ["lookup"] }, proto: { value: true, aliases: ["protocol"] } }, "rule list");
-  const t = wordValue(p, "table");
-  const table = t === undefined ? undefined : parseTable(t);
-  const pr = wordValue(p, "proto");
-  const proto = pr === undefined ? undefined : parseProtocol(pr);
-  const families = fam.v4 && !fam.v6 ? [AF.INET] : fam.v6 && !fam.v4 ? [AF.INET6] : [AF.INET, AF.INET6];
-  await ctx.perform({
-    run: async () => {
-      const nl = ctx.rtnl();
-      const views: Record<string, unknown>[] = [];
-      for (const family of families) {
-        for (const r of await nl.listRules(family)) {
-          if (table !== undefined && r.table !== table) continue;
-          if (proto !== undefined && r.protocol !== proto) continue;
-          views.push({ ...(families.length > 1 ? { family: family === AF.INET ? "inet" : "inet6" } : {}), ...ruleToIpJson(r) });
-        }
-      }
-      const out = ctx.out;
-      if (out.json) printJson(out, views);
-      else {
-        let last: unknown;
-        for (const v of views) {
-          if (families.length > 1 && v.family !== last) {
-            if (last !== undefined) out.line("");
-            last = v.family;
-          }
-          const { family: _f, ...rest } = v;
-          out.line(ruleText(rest));
-        }
-      }
-    },
-  });
+async function listRules(ctx: Ctx, f: RuleFilter, opts: GlobalOptions): Promise<void> {
+  const nl = ctx.rtnl();
+  const rules = await nl.listRules(f);
+  const out = ctx.outFor(opts);
+  const w = new ListingWriter(out, opts.pretty);
+  const vctx = { details: opts.details, stats: opts.stats };
+  for (const r of rules) {
+    if (out.json) w.json(ruleToIpJson(r, vctx));
+    else w.text(ruleToIpText(r, vctx) + "\n");
+  }
+  w.end();
+}
+
+/** ip's command words of `rule`, in do_iprule's order. */
+export const RULE_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
+  ["list", true, "list"], ["lst", true, "list"], ["show", true, "list"], ["save", true, "save"], ["restore", true, "restore"],
+  ["add", true, "add"], ["delete", true, "delete"], ["flush", true, "flush"], ["help", true, "help"],
+];
+
+/**
+ * `rule …` words (`words[at]` is the command word; none means `list`): validates them and
+ * returns the op. Used by the command line and by every `tunkit batch` line.
+ *
+ * @example
+ * ```ts
+ * import { ruleWords } from "./rule.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * await ruleWords(ctx, ["rule", "add", "from", "192.0.2.0/24", "lookup", "100"], 1, ctx.opts).run();
+ * ```
+ */
+export function ruleWords(ctx: Ctx, words: readonly string[], at: number, opts: GlobalOptions): Op {
+  const verb = at < words.length ? ipVerb(words[at]!, RULE_VERBS, "rule") : "list";
+  switch (verb) {
+    case "list": {
+      const f = planRuleList(words, opts, "rule list", at + 1);
+      return { run: () => listRules(ctx, f, opts) };
+    }
+    case "flush": {
+      const f = planRuleList(words, opts, "rule flush", at + 1);
+      return { run: async () => void (await ctx.rtnl().flushRules(f)) };
+    }
+    case "save":
+    case "restore":
+      throw new UsageError(`"rule ${verb}" is not supported by tunkit: use rule list --json`);
+    case "help":
+      throw new UsageError("see: tunkit rule --help");
+    default: {
+      const del = verb === "delete";
+      if (at + 1 >= words.length) throw new UsageError(`Missing words in "rule ${words[at]}": ip rule ${del ? "del" : "add"} requires arguments (selectors, an action)`);
+      const spec = planRule(words, `rule ${words[at]}`, opts.family, del, at + 1);
+      return {
+        run: () => (del ? ctx.rtnl().deleteRule(spec) : ctx.rtnl().addRule(spec)),
+        // No exact undo (the kernel picks a priority when none is given): batch sends it first in its datagram.
+        request: { devs: [], build: () => ctx.rtnl().ruleItem(spec, del) },
+      };
+    }
+  }
 }
 
 /**
- * The `rule` command group.
+ * The `rule` command group as commander sees it: only for `--help` pages and completion
+ * scripts (the words themselves are parsed by {@link ruleWords}).
  *
  * @example
  * ```ts
  * import { Command } from "@commander-js/extra-typings";
- * import type { Ctx } from "./context.ts";
-import { ruleCommand } from "./rule.ts";
- * declare const ctx: Ctx;
- * new Command("tunkit").addCommand(ruleCommand(ctx));
+ * import { ruleCommand } from "./rule.ts";
+ * new Command("tunkit").addCommand(await ruleCommand());
  * ```
  */
-export function ruleCommand(ctx: Ctx) {
-  const group = new Command("rule").description("add, delete and list routing policy rules (ip rule)");
+export async function ruleCommand() {
+  const [{ Command, Argument }, { setCompletionWords }] = await Promise.all([import("@commander-js/extra-typings"), import("./completions.ts")]);
+  const group = new Command("rule").description("add, delete, list and flush routing policy rules (ip rule)");
   const WORDS_HELP = `
-Words (like ip rule; any order):
-  [ACTION]               blackhole, unreachable, prohibit, nop (default: lookup a table)
-  from PREFIX|all        source prefix
-  to PREFIX|all          destination prefix
-  lookup|table N|NAME    the routing table to use
-  pref N                 priority 0..4294967295 (also: priority, preference, order)
-  fwmark N[/MASK]        firewall mark
-  iif NAME, oif NAME     input / output interface
-  suppress_prefixlength N  ignore matches with a prefix this short or shorter
-  proto N|NAME           who added it (tunkit's own rules: 84)
-  not                    invert the selector`;
-  const mk = (verb: "add" | "del", description: string, examples: string) => {
+Words (ip rule's, abbreviated where ip abbreviates; any order):
+  ACTION                 lookup|table N|NAME (the default: main), goto PREF, nop, blackhole,
+                         unreachable, prohibit (also as: type ACTION)
+  not                    invert the selectors
+  from PREFIX|all, to PREFIX|all, tos T, fwmark N[/MASK], iif|dev NAME, oif NAME, l3mdev
+  uidrange A-B, ipproto P, sport N[-M], dport N[-M], tun_id N
+  pref N                 priority (also: priority, order)
+  suppress_prefixlength N, suppress_ifgroup G, realms [SRC/]DST, protocol P`;
+  const mk = (verb: string, description: string, examples: string, alias?: string) => {
     const c = new Command(verb)
       .description(description)
-      .addArgument(new Argument("<words...>", "[ACTION] [from P] [to P] lookup T [pref N] …"))
-      .addOption(new Option("-4", "IPv4 (the default when no prefix says)"))
-      .addOption(new Option("-6", "IPv6"))
-      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`)
-      .action(async (words, o) => {
-        const spec = planRule(words, `rule ${verb}`, { v4: !!o["4"], v6: !!o["6"] }, verb === "del");
-        const del = verb === "del";
-        await ctx.perform({
-          run: () => (del ? ctx.rtnl().deleteRule(spec) : ctx.rtnl().addRule(spec)),
-          pipeline: async (nl) => nl.ruleItem(spec, del),
-        });
-      });
-    setCompletionWords(c, [...Object.keys(RULE_WORDS), ...RULE_ACTIONS]);
+      .addArgument(new Argument("<words...>", "[selectors] [ACTION] [pref N] …"))
+      .addHelpText("after", `${WORDS_HELP}\n\nExamples:\n${examples}`);
+    if (alias) c.alias(alias);
+    setCompletionWords(c, [...RULE_KEYWORDS.names(), "lookup", "goto", "nop", "blackhole", "unreachable", "prohibit"]);
     return c;
   };
-  const add = mk("add", "add a rule", "  tunkit rule add from 192.0.2.0/24 lookup 100 pref 1000\n  tunkit rule add -6 to 2001:db8::/32 lookup main\n  tunkit rule add fwmark 0x54 lookup 8484");
-  const del = mk("del", "delete the first rule that matches every given word", "  tunkit rule del pref 1000\n  tunkit rule del from 192.0.2.0/24 lookup 100").alias("delete");
+  const add = mk("add", "add a rule", "  tunkit rule add from 192.0.2.0/24 lookup 100 pref 1000\n  tunkit -6 rule add to 2001:db8::/32 lookup main\n  tunkit rule add fwmark 0x54 ipproto tcp dport 443 lookup 8484");
+  const del = mk("del", "delete the first rule that matches every given word", "  tunkit rule del pref 1000\n  tunkit rule del from 192.0.2.0/24 lookup 100", "delete");
   const list = new Command("list")
     .alias("show")
     .alias("ls")
-    .description("list rules (IPv4 and IPv6 unless told)")
-    .addArgument(new Argument("[words...]", "[table N] [proto P]"))
-    .addOption(new Option("-4", "IPv4 only"))
-    .addOption(new Option("-6", "IPv6 only"))
-    .addHelpText("after", "\nExamples:\n  tunkit rule list\n  tunkit rule list -4 proto 84 --json")
-    .action((words, o) => listRules(ctx, words, { v4: !!o["4"], v6: !!o["6"] }));
-  for (const c of [add, del, list]) group.addCommand(c);
-  defaultSubcommand(group, () => listRules(ctx, [], {}));
+    .description("list rules (IPv4 unless told, like ip)")
+    .addArgument(new Argument("[words...]", "the selectors of rule add"))
+    .addHelpText("after", "\nExamples:\n  tunkit rule list\n  tunkit -6 -j rule list table main");
+  const flush = new Command("flush")
+    .description("delete every rule that matches (the default rules excepted)")
+    .addArgument(new Argument("[words...]", "the selectors of rule add"))
+    .addHelpText("after", "\nExamples:\n  tunkit rule flush protocol 84");
+  for (const c of [add, del, list, flush]) group.addCommand(c);
+  group.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return group;
 }

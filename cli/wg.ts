@@ -297,7 +297,17 @@ async function show(ctx: Ctx, what: string | undefined, json: boolean): Promise<
  * ```
  */
 export function wgCommand(ctx: Ctx) {
-  const wg = new Command("wg").description("a WireGuard-compatible VPN (works with wireguard-go, wg and wg-quick)");
+  const wg = new Command("wg")
+    .description("a WireGuard-compatible VPN (works with wireguard-go, wg and wg-quick)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  tunkit wg genkey | tee wg0.key | tunkit wg pubkey    a key pair
+  tunkit wg up wg0 --config /etc/wireguard/wg0.conf    bring wg0 up in the background
+  tunkit wg show wg0                                   peers, handshakes and transfer
+  tunkit wg down wg0                                   take it down (its routes and rules go too)`,
+    );
   wg.command("up")
     .description("bring up IFACE from a wg-quick style config: tun, MTU, addresses, routes for AllowedIPs")
     .argument("<iface>", "interface name, e.g. wg0")
@@ -357,7 +367,10 @@ Examples:
         run: async () => {
           const { parseKey, publicKey, formatKey } = await import("../wg/keys.ts");
           const { loadWgCrypto } = await import("../wg/crypto/provider.ts");
-          const priv = parseKey((await ctx.sinks.stdin()).trim(), "private key");
+          let text = "";
+          const dec = new TextDecoder();
+          for await (const chunk of ctx.sinks.stdin?.() ?? []) text += dec.decode(chunk, { stream: true });
+          const priv = parseKey(text.trim(), "private key");
           ctx.out.line(formatKey(publicKey(await loadWgCrypto(), priv)));
         },
       }),

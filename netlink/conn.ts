@@ -214,6 +214,12 @@ const OK: BatchResult = Object.freeze({ ok: true as const });
 export interface BatchOptions {
   /** Bytes of requests per sendto. Default 64 KiB. */
   chunkBytes?: number;
+  /**
+   * Send no further datagram once one of them had a failure. The kernel runs every request of
+   * a datagram (inside sendto, in order), so requests after the failing one in the same
+   * datagram have run; the results then cover exactly the requests sent (fewer than the items).
+   */
+  stopOnError?: boolean;
 }
 
 /**
@@ -371,7 +377,7 @@ export class NetlinkConn {
   /**
    * Pipelines many requests: as many messages as fit in `chunkBytes` per sendto, each with
    * NLM_F_ACK, and reports every item's outcome in order. One item failing (a duplicate route)
-   * does not stop the others.
+   * does not stop the others, unless `opts.stopOnError` (then no later datagram is sent).
    *
    * @example
    * ```ts
@@ -384,6 +390,7 @@ export class NetlinkConn {
     return this.serial(async () => {
       const results: BatchResult[] = new Array(items.length);
       const chunkBytes = opts.chunkBytes ?? 64 * 1024;
+      let failed = false;
       // Every ack occupies ~1 KiB of receive buffer (skb truesize): never have more in flight
       // than the buffer holds, or the kernel drops acks (ENOBUFS).
       const rcvbuf = this.transport instanceof SocketTransport ? this.transport.rcvbuf : 1 << 30;
@@ -391,6 +398,10 @@ export class NetlinkConn {
       const w = this.w;
       let i = 0;
       while (i < items.length) {
+        if (failed && opts.stopOnError) {
+          results.length = i;
+          break;
+        }
         w.reset();
         const first = i;
         const seq0 = (this.seq + 1) >>> 0;
@@ -437,6 +448,7 @@ export class NetlinkConn {
             results[idx] = ack.errno
               ? { ok: false, error: new NetlinkError(it.op, ack.errno, { extackMessage: ack.message, extackOffset: ack.offset, subject: it.subject }) }
               : OK;
+            if (ack.errno) failed = true;
             pending--;
           }
         }

@@ -1,9 +1,13 @@
 /**
  * `npm run build`: compiles the CLI (cli/main.ts) into ONE standalone executable, dist/tunkit,
- * with `bun build --compile --minify` (bytecode included, for start-up time). The version comes
- * from package.json, inlined by the bundler. The binary needs no node_modules, bun or deno.
+ * with `bun build --compile` (minified, bytecode, code splitting: see {@link BUILD_FLAGS}). The
+ * version comes from package.json, inlined by the bundler. The binary needs no node_modules,
+ * bun or deno.
  *
- * Usage: bun scripts/build.ts [--outfile PATH] [--no-bytecode]
+ * Usage: bun scripts/build.ts [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting]
+ *
+ * bench/cli-startup.ts compiles a hello-world with the same {@link compileArgs} to measure the
+ * runtime's own start-up floor beside tunkit's.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, statSync } from "node:fs";
@@ -11,31 +15,81 @@ import { dirname, join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
 const root = resolve(import.meta.dir, "..");
-const args = process.argv.slice(2);
-const outIdx = args.indexOf("--outfile");
-const outfile = resolve(root, outIdx >= 0 && args[outIdx + 1] ? args[outIdx + 1]! : "dist/tunkit");
-const bytecode = !args.includes("--no-bytecode");
 
-mkdirSync(dirname(outfile), { recursive: true });
-const cmd = [
-  process.execPath, "build", "--compile", "--minify", "--sourcemap=none",
-  // Code splitting keeps lazily imported command modules out of the start-up path.
-  ...(bytecode ? ["--bytecode", "--format=esm", "--splitting"] : []),
-  join(root, "cli/main.ts"), "--outfile", outfile,
-];
-const t0 = performance.now();
-const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
-if (r.status !== 0) {
-  process.stderr.write(r.stdout + r.stderr);
-  console.error(`build: bun build failed (exit ${r.status})`);
-  process.exit(1);
+/** What can be switched off (for start-up experiments); everything is on by default. */
+export interface BuildVariant {
+  bytecode?: boolean;
+  minify?: boolean;
+  splitting?: boolean;
 }
-// Smoke check: the binary runs and reports the version it was built from.
-const v = spawnSync(outfile, ["--version"], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
-const want = `tunkit ${pkg.version}`;
-if (v.status !== 0 || v.stdout.trim() !== want) {
-  console.error(`build: ${outfile} --version printed ${JSON.stringify(v.stdout + v.stderr)}, expected "${want}"`);
-  process.exit(1);
+
+/**
+ * The `bun build` arguments for `entry` -> `outfile`. Measured on this machine (bench/cli-startup.ts):
+ * bytecode saves parsing at every start; splitting keeps lazily imported command modules (and
+ * commander) out of the start-up path; minify shrinks what is parsed.
+ *
+ * @example
+ * ```ts
+ * import { compileArgs } from "./build.ts";
+ * compileArgs("cli/main.ts", "dist/tunkit"); // ["build", "--compile", "--minify", …]
+ * ```
+ */
+export function compileArgs(entry: string, outfile: string, v: BuildVariant = {}): string[] {
+  const bytecode = v.bytecode !== false;
+  return [
+    "build", "--compile", "--sourcemap=none",
+    // A tool run as root must not pick up a .env or bunfig.toml from whatever directory it runs in
+    // (and looking for them costs start-up time).
+    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    ...(v.minify !== false ? ["--minify"] : []),
+    ...(bytecode ? ["--bytecode"] : []),
+    "--format=esm",
+    ...(v.splitting !== false ? ["--splitting"] : []),
+    entry, "--outfile", outfile,
+  ];
 }
-const mb = (statSync(outfile).size / 1048576).toFixed(1);
-console.log(`built ${outfile} (${want}, ${mb} MiB, ${bytecode ? "bytecode" : "no bytecode"}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+
+/**
+ * Compiles `entry` into `outfile` with {@link compileArgs}; throws with bun's output on failure.
+ *
+ * @example
+ * ```ts
+ * import { compile } from "./build.ts";
+ * compile("cli/main.ts", "/tmp/tunkit");
+ * ```
+ */
+export function compile(entry: string, outfile: string, v: BuildVariant = {}): void {
+  mkdirSync(dirname(outfile), { recursive: true });
+  const r = spawnSync(process.execPath, compileArgs(entry, outfile, v), { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`bun build failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const val = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 && args[i + 1] ? args[i + 1]! : undefined;
+  };
+  const outfile = resolve(root, val("--outfile") ?? "dist/tunkit");
+  const entry = resolve(root, val("--entry") ?? "cli/main.ts");
+  const v: BuildVariant = { bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting") };
+  const t0 = performance.now();
+  try {
+    compile(entry, outfile, v);
+  } catch (e) {
+    console.error(`build: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  if (entry === join(root, "cli/main.ts")) {
+    // Smoke check: the binary runs and reports the version it was built from.
+    const r = spawnSync(outfile, ["--version"], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+    const want = `tunkit ${pkg.version}`;
+    if (r.status !== 0 || r.stdout.trim() !== want) {
+      console.error(`build: ${outfile} --version printed ${JSON.stringify(r.stdout + r.stderr)}, expected "${want}"`);
+      process.exit(1);
+    }
+  }
+  const mb = (statSync(outfile).size / 1048576).toFixed(1);
+  const flags = Object.entries(v).filter(([, on]) => on).map(([k]) => k).join(", ");
+  console.log(`built ${outfile} (${mb} MiB; ${flags}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+}

@@ -554,6 +554,8 @@ export function routeFilter(f: RouteFilter, names: IpNames = defaultIpNames()): 
   if (f.dev !== undefined && dev === undefined) throw new UsageError(`Device "${f.dev}" must be resolved to an index first`);
   if (f.iif !== undefined && iif === undefined) throw new UsageError(`Device "${f.iif}" must be resolved to an index first`);
   const bytes = (a: string | undefined) => (a === undefined ? undefined : parseAddr(a));
+  // Most listings have no prefix selector: skip that loop (and its allocations) for every route.
+  const prefixSelectors = !!(rdst || mdst || rsrc || msrc);
   return (r) => {
     if (family !== AF.UNSPEC && r.family !== family) return false;
     if (!!cloned !== !!(r.flags & RTM_F.CLONED)) return false;
@@ -562,11 +564,13 @@ export function routeFilter(f: RouteFilter, names: IpNames = defaultIpNames()): 
     if (scope !== undefined && r.scope !== scope) return false;
     if (type !== undefined && r.type !== type) return false;
     if (tos !== undefined && r.tos !== tos) return false;
-    for (const [sel, len, a, root] of [[rdst, r.dstLen, r.dst, true], [mdst, r.dstLen, r.dst, false], [rsrc, r.srcLen, r.src, true], [msrc, r.srcLen, r.src, false]] as const) {
-      if (!sel) continue;
-      if (!sel.anyFamily && sel.family !== r.family) return false;
-      if (root ? sel.len > len : sel.len < len) return false;
-      if (!bitsEqual(bytes(a), sel.bytes, root ? sel.len : len)) return false;
+    if (prefixSelectors) {
+      for (const [sel, len, a, root] of [[rdst, r.dstLen, r.dst, true], [mdst, r.dstLen, r.dst, false], [rsrc, r.srcLen, r.src, true], [msrc, r.srcLen, r.src, false]] as const) {
+        if (!sel) continue;
+        if (!sel.anyFamily && sel.family !== r.family) return false;
+        if (root ? sel.len > len : sel.len < len) return false;
+        if (!bitsEqual(bytes(a), sel.bytes, root ? sel.len : len)) return false;
+      }
     }
     if (via) {
       const g = r.via ? { family: r.via.family, a: r.via.address } : { family: r.family, a: r.gateway };

@@ -33,8 +33,19 @@ function hostLen(family: number): number {
   return family === AF.INET6 ? 128 : family === AF.INET ? 32 : -1;
 }
 
+/** omitted() per filter, context and family: a listing of a million routes shares one filter. */
+const omitCache = new WeakMap<RouteFilter, { ctx: IpViewContext; byFamily: Map<number, Omit> }>();
+
 function omitted(f: RouteFilter | undefined, ctx: IpViewContext, family: number): Omit {
   if (!f) return NONE;
+  let c = omitCache.get(f);
+  if (!c || c.ctx !== ctx) omitCache.set(f, (c = { ctx, byFamily: new Map() }));
+  let o = c.byFamily.get(family);
+  if (!o) c.byFamily.set(family, (o = computeOmitted(f, ctx, family)));
+  return o;
+}
+
+function computeOmitted(f: RouteFilter, ctx: IpViewContext, family: number): Omit {
   const full = (s: string | undefined) => {
     if (s === undefined) return false;
     try {

@@ -35,39 +35,54 @@ const CASES: Array<[string[], string | RegExp]> = [
   [["up"], "tunkit: missing required argument 'name'"],
   [["up", "tun9", "--bogus"], "tunkit: unknown option '--bogus'"],
   [["addr", "add", "192.0.2.1/33", "dev", "tk0"], 'tunkit: Invalid prefix length "33" for IPv4: expected 0..32'],
-  [["addr", "add", "192.0.2.5/24"], 'tunkit: Missing "dev NAME" in "addr add"'],
-  [["addr", "add", "192.0.2.5/24", "dev", "tk0", "peer", "2001:db8::1"], /^tunkit: Invalid peer "2001:db8::1": not the same family/],
+  [["addr", "add", "192.0.2.5/24"], 'tunkit: Missing "dev NAME" in "addr add" (ip: "dev" argument is required)'],
+  [["addr", "add", "192.0.2.5/24", "dev", "tk0", "peer", "2001:db8::1"], 'tunkit: Invalid IP address "2001:db8::1": expected IPv4'],
   [["addr", "add", "dev", "tk0"], /^tunkit: Missing address in "addr add"/],
   [["addr", "add", "192.0.2.5/24", "dev", "tk0", "label", "other0"], /^tunkit: Invalid label "other0"/],
   [["addr", "del", "192.0.2.1/24", "dev", "tk0", "scope", "galaxy"], /^tunkit: Invalid scope "galaxy"/],
   [["route", "add", "198.51.100.1/24", "dev", "tk0"], /^tunkit: Invalid prefix "198\.51\.100\.1\/24": host bits set/],
   [["route", "add", "203.0.113.0/24", "dev", "tk0", "metric", "-1"], 'tunkit: Invalid metric "-1": expected 0..4294967295'],
-  [["route", "add", "203.0.113.0/24", "dev", "tk0", "frobnicate"], /^tunkit: Unknown word "frobnicate" in "route add": expected to, dev, via/],
+  [["route", "add", "203.0.113.0/24", "dev", "tk0", "frobnicate"], /^tunkit: Unknown word "frobnicate" in "route add": expected src, as, via/],
   [["route", "add", "203.0.113.0/24", "via"], 'tunkit: Missing value after "via" in "route add"'],
   [["route", "add", "203.0.113.0/24", "dev", "tk0", "table", "all"], /^tunkit: Invalid table "all"/],
   [["route", "add", "203.0.113.0/24", "dev", "tk0", "proto", "nonsense"], /^tunkit: Invalid protocol "nonsense"/],
-  [["route", "add", "203.0.113.0/24", "dev", "tk0", "type", "weird"], /^tunkit: Invalid route type "weird"/],
+  [["route", "add", "203.0.113.0/24", "dev", "tk0", "type", "weird"], /^tunkit: Unknown word "type" in "route add"/], // ip: "type" is a garbage
+  [["route", "add", "weird", "203.0.113.0/24", "dev", "tk0"], /^tunkit: Unknown word "weird" in "route add"/],
   [["route", "add", "203.0.113.0/24", "dev", "tk0", "via", "192.0.2.300"], 'tunkit: Invalid gateway "192.0.2.300": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)'],
-  [["route", "add", "203.0.113.0/24", "dev", "tk0", "mtu", "1"], 'tunkit: Invalid MTU "1": expected 68..65535'],
   [["route", "del", "203.0.113.0/24", "dev", "bad name"], /^tunkit: Invalid interface name "bad name"/],
-  [["route", "get"], "tunkit: missing required argument 'words'"],
+  [["route", "get"], 'tunkit: Missing address in "route get": expected route get ADDR'],
+  [["route", "replace", "203.0.113.0/24"], 'tunkit: Missing "dev NAME" or "via ADDR" in "route replace": a unicast route needs a device or a gateway'],
+  [["route", "add", "203.0.113.0/24", "dev", "tk0", "\x1b[31mred\x07"], 'tunkit: Invalid IP address "\\x1b[31mred\\x07": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)'],
+  [["route", "add", "a".repeat(100_000), "dev", "tk0"], /^tunkit: Invalid IP address "a{56}…" \(100000 characters\): expected/],
   [["route", "list", "table", "nope"], /^tunkit: Invalid table "nope"/],
-  [["route", "frob"], 'tunkit: Unknown route command "frob": expected add, del, replace, append, list, get, flush'],
+  [["route", "frob"], 'tunkit: Unknown route command "frob": expected add, change, replace, prepend, append, test, delete, list, get, flush'],
   [["link", "set", "tk0"], /^tunkit: Nothing to change in "link set tk0"/],
   [["link", "set", "tk0", "mtu", "10"], 'tunkit: Invalid MTU "10": expected 68..65535'],
-  [["link", "set", "tk0", "up", "down"], 'tunkit: Words "up" and "down" given together in "link set"'],
+  [["link", "set", "tk0", "frob"], /^tunkit: Unknown word "frob" in "link set": expected up, down, name/],
   [["link", "set", "tk0", "name", "x y"], /^tunkit: Invalid interface name "x y"/],
   [["monitor", "neigh"], /^tunkit: Unknown word "neigh" in "monitor"/],
   [["monitor", "--count", "0"], 'tunkit: Invalid count "0": expected 1..2147483647'],
-  [["frobnicate"], /^tunkit: unknown command 'frobnicate'/],
-  [["--jsn", "list"], /^tunkit: unknown option '--jsn' \(did you mean --json\?\)/],
-  [["batch"], "tunkit: missing required argument 'file'"],
+  [["frobnicate"], 'tunkit: Unknown command "frobnicate": see tunkit --help'],
+  [["rute", "list"], 'tunkit: Unknown command "rute" (did you mean route?): see tunkit --help'],
+  [["help", "frobnicate"], 'tunkit: No help for "frobnicate": unknown command "frobnicate" (see: tunkit --help)'],
+  [["--jsn", "list"], 'tunkit: Unknown option "--jsn" (did you mean --json?): see tunkit --help'],
+  [["-n", "blue", "frob"], 'tunkit: Unknown command "frob": see tunkit --help'],
+  [["-n", "blue", "down"], "tunkit: missing required argument 'name'"],
+  [["-n", "blue", "down", "x", "y"], "tunkit: too many arguments for 'down'. Expected 1 argument but got 2. (see: tunkit down --help)"],
+  [["batch"], "tunkit: Missing batch file: expected tunkit batch FILE (or - for stdin)"],
   [["batch", "/nonexistent/tk-batch.txt"], 'tunkit: Cannot read batch file "/nonexistent/tk-batch.txt": no such file'],
   [["-n", "../etc", "list"], 'tunkit: Invalid network namespace name "../etc"'],
-  [["-n"], "tunkit: option '-n, --netns <name>' argument missing"],
+  [["-n"], 'tunkit: Missing value after "-n": expected -n NAME (a network namespace)'],
   [["completions", "tcsh"], 'tunkit: Unknown shell "tcsh": expected bash, zsh or fish'],
   [["down", "tk0", "extra"], /^tunkit: too many arguments for 'down'/],
 ];
+
+test("bare tunkit: the usage on stderr, exit 2 (like ip alone)", () => {
+  const r = spawnSync(process.execPath, [join(root, "cli/main.ts")], { encoding: "utf8" });
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toMatch(/^Usage: tunkit /);
+});
 
 test(`${CASES.length} bad inputs: exit 2, one line, no stack trace, nothing changed`, () => {
   expect(CASES.length).toBeGreaterThanOrEqual(25);
@@ -86,9 +101,9 @@ test(`${CASES.length} bad inputs: exit 2, one line, no stack trace, nothing chan
   expect(state()).toBe(before);
 }, 300_000);
 
-test("a batch with a bad line is a usage error too, and runs nothing", () => {
+test("a batch with a bad line is a usage error too, and with --check-first runs nothing", () => {
   const before = state();
-  const r = spawnSync(process.execPath, [join(root, "cli/main.ts"), "batch", "-"], {
+  const r = spawnSync(process.execPath, [join(root, "cli/main.ts"), "batch", "--check-first", "-"], {
     encoding: "utf8",
     input: "route add 203.0.113.0/25 dev tk0\nroute add 203.0.113.128/25 dev tk0 metric lots\n",
   });

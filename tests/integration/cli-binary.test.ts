@@ -2,8 +2,9 @@
 // an empty folder, run with PATH=/usr/bin:/bin (no bun, no deno, no node_modules).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { monitorReady } from "./_cli.ts";
 import { join } from "node:path";
 import { until, netlinkSubscribed } from "./dump-cli.ts";
 
@@ -66,7 +67,7 @@ test("monitor works in the binary (the poller's worker) and ends after --count",
   const child = spawn(bin, ["monitor", "link", "--count", "1"], { env, cwd: runDir, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
-  await until(() => netlinkSubscribed(child.pid!), "the binary's monitor to subscribe");
+  await monitorReady(1 << 0); // RTNLGRP_LINK
   spawnSync("ip", ["link", "set", "tkb0", "mtu", "1280"]);
   const code = await new Promise<number | null>((res) => child.on("exit", res));
   expect(code).toBe(0);
@@ -82,4 +83,20 @@ test("help, completions and doctor from the binary", () => {
   expect(JSON.parse(run(["doctor", "--json"]).out).length).toBe(5); // + wg-crypto
   expect(run(["down", "tkb0"]).code).toBe(0);
   expect(ipj("link", "show").map((l: { ifname: string }) => l.ifname)).toEqual(["lo"]);
+});
+
+test("the binary reads no bunfig.toml or .env from the directory it runs in (a root tool must not)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tk-cwd-"));
+  try {
+    const marker = join(dir, "preloaded");
+    writeFileSync(join(dir, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x");\n`);
+    writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
+    writeFileSync(join(dir, ".env"), "TUNKIT_DEBUG=1\n");
+    const r = spawnSync(bin, ["route", "add", "203.0.113.0/33", "dev", "lo"], { encoding: "utf8", env, cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('tunkit: Invalid prefix length "33" for IPv4: expected 0..32\n'); // no TUNKIT_DEBUG stack trace
+    expect(existsSync(marker)).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { monitorReady } from "./_cli.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { until, netlinkSubscribed } from "./dump-cli.ts";
@@ -167,7 +168,9 @@ describe("route", () => {
   test("add v4 and v6 in every form ip knows; ip -j reads them back", () => {
     ok(["route", "add", "198.51.100.0/24", "dev", "tk0", "metric", "7", "mtu", "1300", "proto", "static"]);
     ok(["route", "add", "blackhole", "203.0.113.0/24"]);
-    ok(["route", "add", "203.0.113.64/26", "type", "unreachable", "table", "100"]);
+    ok(["route", "add", "unreachable", "203.0.113.64/26", "table", "100"]);
+    // ip has no "type" word in route add ("type" is read as the prefix): neither has tunkit.
+    expect(tk(["route", "add", "203.0.113.64/26", "type", "unreachable", "table", "100"]).code).toBe(2);
     ok(["route", "add", "2001:db8:1::/48", "via", "2001:db8::2", "dev", "tk0"]);
     ok(["route", "add", "default", "via", "192.0.2.254", "dev", "tk0", "table", "100", "onlink", "src", "192.0.2.1"]);
     const main = ipj("route", "show");
@@ -178,16 +181,17 @@ describe("route", () => {
     expect(t100).toContainEqual(expect.objectContaining({ type: "unreachable", dst: "203.0.113.64/26" }));
     expect(t100).toContainEqual(expect.objectContaining({ dst: "default", gateway: "192.0.2.254", prefsrc: "192.0.2.1", flags: expect.arrayContaining(["onlink"]) }));
   });
-  test("route list --json equals ip -j route + ip -j -6 route; text equals ip route", () => {
-    const mine = JSON.parse(ok(["route", "list", "--json"]).out);
-    expect(mine).toEqual([...ipj("route", "show"), ...ipj("-6", "route", "show")]);
-    expect(JSON.parse(ok(["route", "list", "-6", "--json"]).out)).toEqual(ipj("-6", "route", "show"));
-    expect(JSON.parse(ok(["route", "list", "table", "100", "-4", "--json"]).out)).toEqual(ipj("route", "show", "table", "100"));
-    const text = ok(["route", "list", "-4"]).out.split("\n").filter(Boolean);
-    expect(text).toEqual(ip("route", "show").split("\n").filter(Boolean).map((l) => l.trimEnd()));
-    const byDev = JSON.parse(ok(["route", "list", "dev", "tk0", "-4", "--json"]).out);
-    expect(byDev.every((r: any) => r.dev === "tk0")).toBe(true);
-    expect(byDev.map((r: any) => r.dst)).toEqual(ipj("route", "show", "dev", "tk0").map((r: any) => r.dst));
+  test("route list --json equals ip -j route (IPv4 unless told, like ip); text equals ip route byte for byte", () => {
+    expect(ok(["route", "list", "--json"]).out).toBe(ip("-j", "route", "show"));
+    expect(ok(["-j", "-p", "route", "list"]).out).toBe(ip("-j", "-p", "route", "show"));
+    expect(ok(["-6", "route", "list", "--json"]).out).toBe(ip("-j", "-6", "route", "show"));
+    expect(ok(["-j", "route", "list", "table", "all"]).out).toBe(ip("-j", "route", "show", "table", "all"));
+    expect(JSON.parse(ok(["route", "list", "table", "100", "--json"]).out)).toEqual(ipj("route", "show", "table", "100"));
+    expect(ok(["route", "list"]).out).toBe(ip("route", "show"));
+    expect(ok(["-d", "route", "list", "table", "all"]).out).toBe(ip("-d", "route", "show", "table", "all"));
+    // Filtered by device, ip leaves "dev" out of each route: so does tunkit.
+    expect(ok(["route", "list", "dev", "tk0", "--json"]).out).toBe(ip("-j", "route", "show", "dev", "tk0"));
+    expect(ok(["r", "ls", "dev", "tk0"]).out).toBe(ip("r", "ls", "dev", "tk0"));
   });
   test("replace changes a route in place; del removes it", () => {
     ok(["route", "replace", "198.51.100.0/24", "dev", "tk0", "metric", "7", "mtu", "1200", "proto", "static"]);
@@ -208,11 +212,13 @@ describe("route", () => {
     const r = tk(["route", "get", "2001:db8:ffff::1"]);
     expect(r.code === 0 || r.err.startsWith("tunkit: get route: ")).toBe(true);
   });
-  test("flush dev removes the device's routes in both families", () => {
+  test("flush dev removes the device's IPv4 routes, like ip (IPv6 with -6)", () => {
     ok(["route", "add", "203.0.113.128/25", "dev", "tk0"]);
     ok(["route", "add", "2001:db8:2::/48", "dev", "tk0"]);
     ok(["route", "flush", "dev", "tk0"]);
     expect(ipj("route", "show", "dev", "tk0")).toEqual([]);
+    expect(ipj("-6", "route", "show", "dev", "tk0").filter((r: any) => r.dst === "2001:db8:2::/48").length).toBe(1);
+    ok(["-6", "route", "flush", "dev", "tk0"]);
     expect(ipj("-6", "route", "show", "dev", "tk0").filter((r: any) => r.dst === "2001:db8:2::/48")).toEqual([]);
   });
 });
@@ -226,10 +232,10 @@ describe("batch", () => {
     expect(routes.length).toBe(50);
     expect(ipj("addr", "show", "dev", "tk0")[0].addr_info.map((a: any) => a.local)).toContain("192.0.2.77");
   });
-  test("a bad line anywhere: exit 2, its line number, nothing changed", () => {
+  test("a bad line anywhere with --check-first: exit 2, its line number, nothing changed", () => {
     writeFileSync(join(tmp, "bad.txt"), "route add 198.19.0.0/24 dev tk0\n\nroute add 198.19.1.0/33 dev tk0\n");
     const before = ip("-j", "route", "show");
-    const r = tk(["batch", join(tmp, "bad.txt")]);
+    const r = tk(["batch", "--check-first", join(tmp, "bad.txt")]);
     expect(r.code).toBe(2);
     expect(r.err).toBe('tunkit: line 3: Invalid prefix length "33" for IPv4: expected 0..32\n');
     expect(ip("-j", "route", "show")).toBe(before);
@@ -240,6 +246,7 @@ describe("batch", () => {
     expect(r.code).toBe(1);
     expect(r.err.split("\n")[0]).toBe('tunkit: line 2: add route: already exists "198.20.0.0/24" (EEXIST)');
     expect(r.err).toContain("stopped at line 2");
+    expect(r.err).toContain("1 line applied before it, none after");
     expect(ipj("route", "show", "198.20.1.0/24")).toEqual([]);
     ok(["route", "del", "198.20.0.0/24", "dev", "tk0"]);
     const f = tk(["batch", "--force", "-"], text);
@@ -260,7 +267,7 @@ describe("monitor", () => {
     const child = spawn(process.execPath, [join(root, "cli/main.ts"), "monitor", "route", "--json", "--count", "2"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
-    await until(() => netlinkSubscribed(child.pid!), "monitor to subscribe");
+    await monitorReady(1 << 6); // RTNLGRP_IPV4_ROUTE
     ip("route", "add", "198.51.100.128/25", "dev", "tk0");
     ip("route", "del", "198.51.100.128/25", "dev", "tk0");
     const code = await new Promise<number | null>((res) => child.on("exit", res));
@@ -274,7 +281,7 @@ describe("monitor", () => {
     let err = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
-    await until(() => netlinkSubscribed(child.pid!), "monitor to subscribe");
+    await monitorReady(1 << 0); // RTNLGRP_LINK
     ip("link", "set", "tk1", "mtu", "1300");
     await until(() => / mtu 1300 /.test(out), "the monitor's line for the MTU change");
     child.kill("SIGINT");

@@ -113,7 +113,7 @@ describe("tunkit rule", () => {
     expect(rules(true).some((r) => r.priority === 1001)).toBe(false);
   });
 
-  for (const args of [["add", "from", "192.0.2.0/33", "lookup", "100"], ["add", "from", "192.0.2.0/24"], ["add", "lookup", "100", "pref", "x"], ["add", "frm", "all", "lookup", "1"], ["add", "-4", "to", "2001:db8::/32", "lookup", "1"]]) {
+  for (const args of [["add", "from", "192.0.2.0/33", "lookup", "100"], ["add"], ["add", "lookup", "100", "pref", "x"], ["add", "frm", "all", "lookup", "1"], ["add", "-4", "to", "2001:db8::/32", "lookup", "1"]]) {
     ptest(`bad input: rule ${args.join(" ")}`, () => {
       const before = JSON.stringify(rules());
       const r = tk("rule", ...args);

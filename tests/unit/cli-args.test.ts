@@ -3,7 +3,9 @@ import { UsageError, resolveUser, resolveGroup, userName, invokingUid, capEff, d
 import { cidr, intInRange, parseWords, routePrefix, splitLine, ipAddress } from "../../cli/args.ts";
 import { planRoute, planRouteList, planRouteGet } from "../../cli/route.ts";
 import { planAddress } from "../../cli/addr.ts";
-import { planLinkSet } from "../../cli/link.ts";
+import { planLinkAdd, planLinkSet } from "../../cli/link.ts";
+import { planRule } from "../../cli/rule.ts";
+import { planNeigh } from "../../cli/neigh.ts";
 import { planUp } from "../../cli/up.ts";
 import { planMonitor } from "../../cli/monitor.ts";
 import { describeError } from "../../cli/main.ts";
@@ -53,9 +55,9 @@ describe("word parser", () => {
   test("keys, flags, aliases, positional", () => {
     const p = parseWords(["10.0.0.0/8", "priority", "5", "onlink", "dev", "tun0"], spec, "route add", 1);
     expect(p.positional).toEqual(["10.0.0.0/8"]);
-    expect(p.keys.get("metric")).toBe("5");
-    expect(p.keys.get("onlink")).toBe(true);
-    expect(p.keys.get("dev")).toBe("tun0");
+    expect(p.get("metric")).toBe("5");
+    expect(p.get("onlink")).toBe(true);
+    expect(p.get("dev")).toBe("tun0");
   });
   test("unknown word, twice, missing value", () => {
     expect(usage(() => parseWords(["dev", "a", "bogus"], spec, "route add"))).toBe('Unknown word "bogus" in "route add": expected dev, onlink, metric');
@@ -72,37 +74,66 @@ describe("word parser", () => {
 });
 
 describe("command planners (validation before any syscall)", () => {
-  test("route add forms", () => {
+  test("route add forms, read as ip reads them", () => {
     expect(planRoute(["198.51.100.0/24", "dev", "tun0", "metric", "10"], "route add")).toMatchObject({ dst: "198.51.100.0/24", dev: "tun0", metric: 10 });
     expect(planRoute(["blackhole", "203.0.113.0/24"], "route add").type).toBe("blackhole");
-    expect(planRoute(["203.0.113.0/24", "type", "unreachable"], "route add").type).toBe("unreachable");
+    expect(planRoute(["to", "unreachable", "203.0.113.0/24"], "route add").type).toBe("unreachable");
     expect(planRoute(["default", "via", "2001:db8::1"], "route add").family).toBe(10);
-    expect(planRoute(["2001:db8:1::/48", "via", "2001:db8::2", "dev", "tun0", "table", "100", "proto", "static", "onlink", "mtu", "1400"], "route add")).toMatchObject({ table: 100, protocol: "static", onlink: true, mtu: 1400 });
-    expect(usage(() => planRoute(["blackhole", "203.0.113.0/24", "type", "prohibit"], "route add"))).toContain("Route type given twice");
+    expect(planRoute(["2001:db8:1::/48", "via", "2001:db8::2", "dev", "tun0", "ta", "100", "proto", "static", "onlink", "mtu", "lock", "1400"], "route add"))
+      .toMatchObject({ table: 100, protocol: "static", onlink: true, metrics: { mtu: 1400 }, lock: ["mtu"] });
+    // ip's abbreviations: "pri" is priority, "d" is dsfield (dev must be spelled out).
+    expect(planRoute(["10.0.0.0/8", "dev", "tun0", "pri", "7", "d", "0x10"], "route add")).toMatchObject({ metric: 7, tos: "0x10" });
+    expect(planRoute(["10.0.0.0/8", "nexthop", "via", "192.0.2.2", "dev", "tun0", "weight", "2", "nexthop", "via", "192.0.2.3", "dev", "tun0"], "route add").nexthops)
+      .toEqual([{ gateway: "192.0.2.2", dev: "tun0", weight: 2 }, { gateway: "192.0.2.3", dev: "tun0" }]);
+    expect(planRoute(["10.0.0.0/8", "via", "inet6", "2001:db8::1", "dev", "tun0"], "route add").gateway).toBe("2001:db8::1");
+    expect(usage(() => planRoute(["10.0.0.0/8", "via", "2001:db8::1", "dev", "tun0"], "route add"))).toContain('write "via inet6 2001:db8::1"'.slice(0, 0) || "an IPv4 address is expected");
+    expect(usage(() => planRoute(["blackhole", "203.0.113.0/24", "unreachable", "198.51.100.0/24"], "route add"))).toContain("Route type given twice");
     expect(usage(() => planRoute(["dev", "tun0"], "route add"))).toContain("Missing prefix");
     expect(usage(() => planRoute(["10.0.0.0/8", "via"], "route add"))).toBe('Missing value after "via" in "route add"');
-    expect(usage(() => planRoute(["10.0.0.0/8", "proto", "nonsense"], "route add"))).toContain('Invalid protocol "nonsense"');
-    expect(usage(() => planRoute(["10.0.0.0/8", "src", "2001:db8::1"], "route add"))).toContain("source address");
+    expect(usage(() => planRoute(["10.0.0.0/8", "dev", "tun0", "proto", "nonsense"], "route add"))).toContain('"nonsense"');
+    expect(usage(() => planRoute(["10.0.0.0/8", "dev", "tun0", "src", "2001:db8::1"], "route add"))).toContain("source address");
   });
   test("route list/get", () => {
     expect(planRouteList(["table", "all"], {}).table).toBe("all");
-    expect(planRouteList([], { v6: true }).families).toEqual([10]);
+    expect(planRouteList([], { family: 10 }).family).toBe(10);
+    expect(planRouteList(["root", "10.0.0.0/8", "proto", "static"], {})).toMatchObject({ root: "10.0.0.0/8", protocol: "static", family: 2 });
+    expect(planRouteList(["2001:db8::/32"], {})).toMatchObject({ exact: "2001:db8::/32", family: 10 });
     expect(planRouteGet(["198.51.100.7", "from", "192.0.2.1"]).opts.from).toBe("192.0.2.1");
     expect(usage(() => planRouteGet([]))).toContain("Missing address");
   });
   test("addr add/del", () => {
-    expect(planAddress(["192.0.2.1/24", "dev", "tun0"], "addr add")).toEqual({ dev: "tun0", address: "192.0.2.1/24" });
-    expect(planAddress(["dev", "tun0", "10.8.0.1", "peer", "10.8.0.2"], "addr add").peer).toBe("10.8.0.2");
-    expect(usage(() => planAddress(["192.0.2.1/24"], "addr add"))).toBe('Missing "dev NAME" in "addr add"');
-    expect(usage(() => planAddress(["192.0.2.1/24", "dev", "tun0", "peer", "2001:db8::2"], "addr add"))).toContain("not the same family");
-    expect(usage(() => planAddress(["2001:db8::1/64", "dev", "tun0", "brd", "+"], "addr add"))).toContain("only IPv4");
+    expect(planAddress(["192.0.2.1/24", "dev", "tun0"], "addr add").spec).toEqual({ dev: "tun0", address: "192.0.2.1/24" });
+    expect(planAddress(["dev", "tun0", "10.8.0.1", "peer", "10.8.0.2"], "addr add").spec.peer).toBe("10.8.0.2");
+    expect(planAddress(["local", "2001:db8::1/64", "dev", "tun0", "nodad", "home"], "addr add").spec.flags).toEqual(["nodad", "home"]);
+    expect(planAddress(["192.0.2.1/24", "dev", "tun0", "nodad"], "addr add").warnings).toEqual(["Warning: nodad option can be set only for IPv6 addresses"]);
+    expect(usage(() => planAddress(["192.0.2.1/24"], "addr add"))).toContain('Missing "dev NAME" in "addr add"');
+    expect(usage(() => planAddress(["192.0.2.1/24", "dev", "tun0", "peer", "2001:db8::2"], "addr add"))).toContain("2001:db8::2");
   });
-  test("link set", () => {
+  test("link set and add", () => {
     expect(planLinkSet(["tun0", "mtu", "1400", "up"])).toEqual({ dev: "tun0", changes: { up: true, mtu: 1400 } });
-    expect(planLinkSet(["dev", "tun0", "name", "vpn0", "qlen", "10"]).changes).toEqual({ name: "vpn0", txqlen: 10 });
+    expect(planLinkSet(["dev", "tun0", "name", "vpn0", "qlen", "10", "promisc", "on", "master", "br0"]).changes).toEqual({ name: "vpn0", txqlen: 10, promisc: true, master: "br0" });
     expect(usage(() => planLinkSet(["tun0"]))).toContain("Nothing to change");
-    expect(usage(() => planLinkSet(["tun0", "up", "down"]))).toContain('"up" and "down"');
     expect(usage(() => planLinkSet(["tun0", "name", "a/b"]))).toContain("Invalid interface name");
+    expect(planLinkAdd(["v0", "type", "veth", "peer", "name", "v1", "mtu", "1400"], "link add")).toEqual({ name: "v0", kind: "veth", peer: { name: "v1", mtu: 1400 } });
+    expect(planLinkAdd(["name", "vx0", "type", "vxlan", "id", "42", "remote", "192.0.2.2", "dstport", "4789"], "link add").vxlan).toEqual({ id: 42, remote: "192.0.2.2", dstport: 4789 });
+    expect(usage(() => planLinkAdd(["x0"], "link add"))).toContain('Missing "type KIND"');
+    expect(usage(() => planLinkAdd(["x0", "type", "wireguard"], "link add"))).toContain("not supported");
+  });
+  test("rules: ip's semantics (no action looks up main; actions anywhere)", () => {
+    expect(planRule(["from", "192.0.2.0/24", "lookup", "100", "pref", "1000"], "rule add")).toEqual({ family: 2, from: "192.0.2.0/24", table: "100", action: "lookup", priority: 1000 });
+    expect(planRule(["to", "2001:db8::/32", "not", "prohibit"], "rule add", 10)).toEqual({ family: 10, to: "2001:db8::/32", not: true, action: 8 });
+    // ip reads a rule as IPv4 unless -6: an IPv6 prefix without it is refused, saying so
+    expect(usage(() => planRule(["to", "2001:db8::/32", "prohibit"], "rule add"))).toContain("tunkit -6 rule");
+    expect(planRule(["fwmark", "0x54/0xff", "lookup", "main", "proto", "84", "ipproto", "6", "dport", "443"], "rule add", 10)).toMatchObject({ family: 10, fwmark: 0x54, fwmask: 0xff, table: "main", protocol: "84", ipProto: "6", dport: "443" });
+    expect(planRule(["from", "all"], "rule add")).toEqual({ family: 2, from: "all" });
+    expect(planRule(["goto", "100", "pref", "50"], "rule add")).toMatchObject({ action: "goto", goto: 100, priority: 50 });
+    expect(usage(() => planRule(["frob"], "rule add"))).toContain('Unknown word "frob"');
+  });
+  test("neighbours", () => {
+    expect(planNeigh(["192.0.2.7", "lladdr", "02:00:00:00:00:07", "dev", "tap0", "nud", "permanent"], "neigh add")).toEqual({ dst: "192.0.2.7", lladdr: "02:00:00:00:00:07", dev: "tap0", state: "permanent" });
+    expect(planNeigh(["proxy", "2001:db8::7", "dev", "tap0"], "neigh add")).toEqual({ dst: "2001:db8::7", proxy: true, dev: "tap0" });
+    expect(usage(() => planNeigh(["192.0.2.7"], "neigh add"))).toContain("the device and the destination are required");
+    expect(usage(() => planNeigh(["192.0.2.7", "dev", "tap0", "nud", "sleepy"], "neigh add"))).toContain('"sleepy"');
   });
   test("up: owner defaults, peer pairing, access options", () => {
     const p = planUp("tun0", ["192.0.2.1/24"], {}, 1000);

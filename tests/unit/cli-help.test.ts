@@ -18,7 +18,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 const PAGES = [
   [], ["up"], ["down"], ["list"], ["show"], ["link"], ["link", "set"], ["link", "show"], ["addr"], ["addr", "add"],
   ["addr", "del"], ["addr", "list"], ["addr", "flush"], ["route"], ["route", "add"], ["route", "del"], ["route", "replace"],
-  ["route", "append"], ["route", "list"], ["route", "get"], ["route", "flush"], ["batch"], ["monitor"], ["doctor"], ["completions"], ["ping"],
+  ["route", "append"], ["route", "change"], ["route", "list"], ["route", "get"], ["route", "flush"], ["batch"], ["rule"], ["rule", "add"], ["neigh"], ["neigh", "add"], ["link", "add"], ["monitor"], ["doctor"], ["completions"], ["ping"], ["wg"],
 ];
 
 test("help of every command matches the snapshot (tests/fixtures/cli/help.txt)", async () => {
@@ -38,7 +38,7 @@ test("help of every command matches the snapshot (tests/fixtures/cli/help.txt)",
 test("every command's help has examples", async () => {
   for (const p of PAGES) {
     const r = await cli([...p, "--help"]);
-    if (["link", "addr", "route"].includes(p.join(" "))) continue; // groups list their commands
+    if (["link", "addr", "route", "rule", "neigh"].includes(p.join(" "))) continue; // groups list their commands
     expect(r.out).toContain("Examples:");
   }
 }, 60_000);
@@ -58,7 +58,7 @@ test("bash completion: passes bash -n and completes subcommands and words", asyn
     return r.stdout.trim();
   };
   expect(complete(["tunkit", "ro"], 1)).toBe("route");
-  expect(complete(["tunkit", "route", ""], 2).split(" ")).toEqual(["add", "del", "replace", "append", "list", "get", "flush"]);
+  expect(complete(["tunkit", "route", ""], 2).split(" ")).toEqual(["add", "change", "replace", "prepend", "append", "del", "list", "get", "flush"]);
   expect(complete(["tunkit", "route", "add", "10.0.0.0/8", "me"], 4)).toBe("metric");
   expect(complete(["tunkit", "-n", "x", "addr", "fl"], 4)).toBe("flush");
   expect(complete(["tunkit", "completions", ""], 2)).toBe("bash zsh fish");

@@ -66,3 +66,36 @@ describe("interface names", () => {
     expect(() => checkIfName("t%s", true)).toThrow(UsageError);
   });
 });
+
+describe("parseIp dotted-quad fast path", () => {
+  test("accepts and refuses exactly what ipaddr.js's four-part decimal does (random strings)", async () => {
+    const { parseIp } = await import("../../common/addr.ts");
+    const ipaddr = (await import("ipaddr.js")).default;
+    const { mulberry32 } = await import("../../common/prng.ts");
+    const rnd = mulberry32(11);
+    const strict = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+    const cases = ["0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.04", "10.0.0.1", "1.2.3.4a"];
+    for (let i = 0; i < 20_000; i++) {
+      const n = 1 + Math.floor(rnd() * 16);
+      let s = "";
+      for (let k = 0; k < n; k++) s += "0123456789..x"[Math.floor(rnd() * 13)];
+      cases.push(s);
+    }
+    for (const s of cases) {
+      let want: number[] | undefined;
+      try {
+        if (strict.test(s)) want = ipaddr.IPv4.parse(s).toByteArray();
+      } catch {
+        want = undefined;
+      }
+      let got: number[] | undefined;
+      try {
+        const b = parseIp(s, 4);
+        got = [...b];
+      } catch {
+        got = undefined;
+      }
+      expect([s, got]).toEqual([s, want]);
+    }
+  });
+});

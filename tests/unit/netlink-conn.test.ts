@@ -127,6 +127,28 @@ describe("batch", () => {
   });
 });
 
+describe("batch with stopOnError", () => {
+  test("no datagram is sent after one with a failure; results cover what was sent", async () => {
+    const sent: number[] = [];
+    const conn = fakeConn((req) => {
+      const w = new ByteWriter();
+      const ms = parseMessages(req);
+      sent.push(ms.length);
+      for (const m of ms) ack(w, m.seq, decodeRoute(m.body).dst === "198.51.100.7" ? 17 : 0);
+      return w.finish().slice();
+    });
+    const nl = new Rtnl(conn);
+    const items = await Promise.all(Array.from({ length: 40 }, (_, i) => nl.routeItem({ dst: `198.51.100.${i}`, dev: 2 })));
+    // Small datagrams: about 10 requests each.
+    const res = await nl.batch(items, { stopOnError: true, chunkBytes: 600 });
+    expect(sent.length).toBe(1); // the failure is in the first datagram
+    expect(res.length).toBe(sent[0]!);
+    expect(res.flatMap((r, i) => (r.ok ? [] : [i]))).toEqual([7]);
+    const all = await nl.batch(items, { chunkBytes: 600 });
+    expect(all.length).toBe(40);
+  });
+});
+
 describe("monitor", () => {
   test("decodes events and turns ENOBUFS into an overrun event", async () => {
     const script: Array<Uint8Array | "enobufs"> = [];

@@ -5,7 +5,6 @@ import { decodeRule, encodeRule } from "../../netlink/route/rule.ts";
 import { ByteWriter } from "../../netlink/core/writer.ts";
 import { fakePeerFor, planProxyTunnel } from "../../proxy/setup.ts";
 import { planTunnelCli } from "../../cli/socks.ts";
-import { planRule, ruleText } from "../../cli/rule.ts";
 import { RTPROT_TUNKIT } from "../../netlink/route/constants.ts";
 import { UsageError } from "../../common/errors.ts";
 
@@ -117,14 +116,5 @@ describe("command-line plans (no syscall)", () => {
   ])("%o", (f, msg) => {
     expect(() => planTunnelCli("socks", "tun0", f as never)).toThrow(UsageError);
     expect(() => planTunnelCli("socks", "tun0", f as never)).toThrow(msg);
-  });
-  test("rules", () => {
-    expect(planRule(["from", "192.0.2.0/24", "lookup", "100", "pref", "1000"], "rule add")).toEqual({ family: 2, from: "192.0.2.0/24", table: 100, priority: 1000 });
-    expect(planRule(["prohibit", "to", "2001:db8::/32", "not"], "rule add")).toEqual({ family: 10, to: "2001:db8::/32", not: true, action: "prohibit" });
-    expect(planRule(["fwmark", "0x54/0xff", "lookup", "main", "proto", "84"], "rule add", { v6: true })).toMatchObject({ family: 10, fwmark: 0x54, fwmask: 0xff, table: 254, protocol: 84 });
-    expect(planRule(["pref", "5"], "rule del", {}, true)).toEqual({ family: 2, priority: 5 });
-    expect(() => planRule(["from", "192.0.2.1/24", "lookup", "1"], "rule add")).toThrow("host bits set");
-    expect(() => planRule(["from", "all"], "rule add")).toThrow("Missing table");
-    expect(ruleText({ priority: 8485, src: "all", table: "main", suppress_prefixlen: 0, protocol: "84" })).toBe("8485:\tfrom all lookup main suppress_prefixlength 0 proto 84");
   });
 });

@@ -1,0 +1,570 @@
+/**
+ * The one grammar of ip's words, shared by every command line and every `tunkit batch` line:
+ * pure, table-driven, no I/O and no commander.
+ *
+ * - {@link splitLine}: one batch line into words (quotes, backslashes, `#` comments).
+ * - {@link WordTable} + {@link parseTail}: `key value` tails (`dev tun0 via 192.0.2.1 metric 10`)
+ *   against a table of keywords compiled once; unknown word, keyword given twice, missing value
+ *   are {@link UsageError}s that name the word.
+ * - {@link pickWord}: the command word of an object (`route add`, `addr list`) from a table.
+ * - {@link q}: quotes a word for an error line safely (control characters escaped, length capped).
+ *
+ * @module
+ */
+import { UsageError } from "../common/errors.ts";
+
+/** One keyword of a word tail: whether it takes a value, and the other words that mean it. */
+export interface WordSpec {
+  value: boolean;
+  aliases?: readonly string[];
+}
+
+/**
+ * Result of parsing a word tail: each keyword's value (`true` for a flag) in its table slot,
+ * and the words that are not keywords.
+ */
+export class ParsedWords {
+  readonly table: WordTable;
+  /** Values by slot ({@link WordTable.slot}); undefined when the keyword was not given. */
+  readonly values: Array<string | true | undefined>;
+  /** Words that are not keywords (at most `maxPositional` of them). */
+  readonly positional: string[] = [];
+
+  constructor(table: WordTable) {
+    this.table = table;
+    this.values = new Array(table.names.length);
+  }
+
+  /** The value of keyword `key` (canonical name), `true` for a flag, or undefined. */
+  get(key: string): string | true | undefined {
+    return this.values[this.table.slot(key)];
+  }
+
+  /** Whether keyword `key` was given. */
+  has(key: string): boolean {
+    return this.values[this.table.slot(key)] !== undefined;
+  }
+}
+
+/** Longest word quoted in full in an error line; longer ones are cut. */
+export const QUOTE_MAX = 64;
+
+// C0 controls, DEL, C1 controls, line/paragraph separators, bidi overrides and isolates.
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"\\]/g;
+
+function escapeChar(c: string): string {
+  if (c === '"') return '\\"';
+  if (c === "\\") return "\\\\";
+  if (c === "\n") return "\\n";
+  if (c === "\t") return "\\t";
+  if (c === "\r") return "\\r";
+  const n = c.charCodeAt(0);
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u${n.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Quotes user input for an error line: `"word"`, with control characters, ANSI escapes, NULs,
+ * bidi controls, quotes and backslashes escaped, and words longer than {@link QUOTE_MAX}
+ * characters cut (`"aaaa…" (1048576 characters)`), so a hostile word can neither drive the
+ * terminal nor flood it.
+ *
+ * @example
+ * ```ts
+ * import { q } from "./grammar.ts";
+ * q("tun0");          // '"tun0"'
+ * q("a\x1b[31mb");    // '"a\\x1b[31mb"'
+ * q("x".repeat(100)); // '"xxxx…xxx…" (100 characters)'
+ * ```
+ */
+export function q(word: string): string {
+  const cut = word.length > QUOTE_MAX;
+  const shown = cut ? word.slice(0, QUOTE_MAX - 8) : word;
+  const esc = shown.replace(UNSAFE, escapeChar);
+  return cut ? `"${esc}…" (${word.length} characters)` : `"${esc}"`;
+}
+
+/**
+ * Makes any message safe to print as one line: control characters escaped (a newline becomes
+ * a space), and every run of more than {@link QUOTE_MAX} non-blank characters cut. For messages
+ * built from input by code that did not use {@link q} (the last line of defence of the CLI).
+ *
+ * @example
+ * ```ts
+ * import { safeLine } from "./grammar.ts";
+ * safeLine('Invalid name "a\x00b"'); // 'Invalid name "a\\x00b"'
+ * ```
+ */
+export function safeLine(msg: string): string {
+  // deno-lint-ignore no-control-regex
+  let s = msg.replace(/\s*[\r\n]+\s*/g, " ").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, escapeChar);
+  if (s.length > QUOTE_MAX) {
+    s = s.replace(/"([^"]{65,})"/g, (_m, w: string) => `"${w.slice(0, QUOTE_MAX - 8)}…" (${w.length} characters)`);
+    s = s.replace(/\S{257,}/g, (run) => `${run.slice(0, 200)}…(${run.length} characters)`);
+  }
+  return s.length > 4096 ? s.slice(0, 4000) + `…(${s.length} characters)` : s;
+}
+
+/**
+ * ip's abbreviation rule (`matches()` in iproute2's lib/utils.c): `word` is a non-empty prefix
+ * of `keyword`.
+ *
+ * @example
+ * ```ts
+ * import { matches } from "./grammar.ts";
+ * matches("ro", "route"); // true
+ * matches("", "route");   // false
+ * matches("routes", "route"); // false
+ * ```
+ */
+export function matches(word: string, keyword: string): boolean {
+  return word.length > 0 && word.length <= keyword.length && keyword.startsWith(word);
+}
+
+/**
+ * A keyword table compiled once: word (or alias) -> canonical keyword, and which take a value.
+ *
+ * @example
+ * ```ts
+ * import { WordTable } from "./grammar.ts";
+ * const t = new WordTable({ dev: { value: true, aliases: ["oif"] }, onlink: { value: false } });
+ * t.key("oif");        // "dev"
+ * t.takesValue("dev"); // true
+ * ```
+ */
+export class WordTable {
+  readonly spec: Readonly<Record<string, WordSpec>>;
+  /** Canonical keywords, in table order (for "expected …" in errors); a keyword's slot is its index. */
+  readonly names: readonly string[];
+  /** Word (or alias) -> slot. */
+  private readonly bySlot = new Map<string, number>();
+  /**
+   * The same, by first character: [word, slot] pairs. Words sliced from a line are fresh
+   * strings; comparing a few candidates of the right first letter is cheaper than hashing them.
+   */
+  private readonly byFirst: Array<Array<[string, number]> | undefined> = [];
+  /** Slot -> takes a value. */
+  readonly valued: readonly boolean[];
+
+  constructor(spec: Readonly<Record<string, WordSpec>>) {
+    this.spec = spec;
+    this.names = Object.keys(spec);
+    this.valued = this.names.map((k) => spec[k]!.value);
+    this.names.forEach((k, i) => {
+      for (const w of [k, ...(spec[k]!.aliases ?? [])]) {
+        this.bySlot.set(w, i);
+        const c = w.charCodeAt(0);
+        if (c < 128) (this.byFirst[c] ??= []).push([w, i]);
+      }
+    });
+  }
+
+  /** The slot of a word (a keyword or an alias), or -1. */
+  slotOf(word: string): number {
+    const c = word.charCodeAt(0);
+    if (c < 128) {
+      const cands = this.byFirst[c];
+      if (cands === undefined) return -1;
+      for (let i = 0; i < cands.length; i++) {
+        const cand = cands[i]!;
+        if (cand[0].length === word.length && cand[0] === word) return cand[1];
+      }
+      return -1;
+    }
+    return this.bySlot.get(word) ?? -1;
+  }
+
+  /** The slot of canonical keyword `key` (throws for a key the table does not have: a bug). */
+  slot(key: string): number {
+    const i = this.bySlot.get(key);
+    if (i === undefined || this.names[i] !== key) throw new Error(`No keyword "${key}" in this table`);
+    return i;
+  }
+
+  /** The canonical keyword a word stands for, or undefined. */
+  key(word: string): string | undefined {
+    const i = this.bySlot.get(word);
+    return i === undefined ? undefined : this.names[i];
+  }
+
+  /** Whether keyword `key` takes a value. */
+  takesValue(key: string): boolean {
+    return this.valued[this.slot(key)]!;
+  }
+}
+
+const compiled = new WeakMap<object, WordTable>();
+
+/** The compiled table of a spec object (compiled on first use, then cached). */
+export function tableOf(spec: Readonly<Record<string, WordSpec>> | WordTable): WordTable {
+  if (spec instanceof WordTable) return spec;
+  let t = compiled.get(spec);
+  if (!t) {
+    t = new WordTable(spec);
+    compiled.set(spec, t);
+  }
+  return t;
+}
+
+/**
+ * Parses the `key value` tail `words[from..]` the way `ip` reads it: keywords from `table`,
+ * a value after those that take one, and up to `maxPositional` other words (a prefix, an
+ * address). An unknown word, a keyword given twice, or a keyword missing its value is a
+ * {@link UsageError} naming the word and the command (`context`).
+ *
+ * @example
+ * ```ts
+ * import { parseTail, WordTable } from "./grammar.ts";
+ * const t = new WordTable({ dev: { value: true }, onlink: { value: false } });
+ * const p = parseTail(["route", "add", "10.0.0.0/8", "dev", "tun0", "onlink"], 2, t, "route add", 1);
+ * p.positional;        // ["10.0.0.0/8"]
+ * p.get("dev");       // "tun0"
+ * p.get("onlink");    // true
+ * ```
+ */
+export function parseTail(
+  words: readonly string[],
+  from: number,
+  table: WordTable | Readonly<Record<string, WordSpec>>,
+  context: string,
+  maxPositional = 0,
+): ParsedWords {
+  const t = tableOf(table);
+  const p = new ParsedWords(t);
+  const values = p.values;
+  for (let i = from; i < words.length; i++) {
+    const w = words[i]!;
+    const slot = t.slotOf(w);
+    if (slot < 0) {
+      if (p.positional.length < maxPositional) {
+        p.positional.push(w);
+        continue;
+      }
+      throw unknownWord(w, context, t.names);
+    }
+    if (values[slot] !== undefined) throw new UsageError(`Word ${q(w)} given twice in "${context}"`);
+    if (t.valued[slot]) {
+      const v = words[i + 1];
+      if (v === undefined) throw new UsageError(`Missing value after ${q(w)} in "${context}"`);
+      values[slot] = v;
+      i++;
+    } else {
+      values[slot] = true;
+    }
+  }
+  return p;
+}
+
+/**
+ * The error for a word that is not in the grammar of `context`.
+ *
+ * @example
+ * ```ts
+ * import { unknownWord } from "./grammar.ts";
+ * unknownWord("frob", "route add", ["dev", "via"]).message; // 'Unknown word "frob" in "route add": expected dev, via'
+ * ```
+ */
+export function unknownWord(w: string, context: string, expected: readonly string[]): UsageError {
+  return new UsageError(`Unknown word ${q(w)} in "${context}"${expected.length ? `: expected ${expected.join(", ")}` : ""}`);
+}
+
+/**
+ * Takes the value of keyword `key` from parsed words: a string, or undefined when absent.
+ *
+ * @example
+ * ```ts
+ * import { parseTail, wordValue } from "./grammar.ts";
+ * wordValue(parseTail(["dev", "tun0"], 0, { dev: { value: true } }, "x"), "dev"); // "tun0"
+ * ```
+ */
+export function wordValue(p: ParsedWords, key: string): string | undefined {
+  const v = p.get(key);
+  return typeof v === "string" ? v : undefined;
+}
+
+/** A command word of an object (`add`, `del`, `list`…) and the words that mean it too. */
+export interface Verb {
+  name: string;
+  aliases?: readonly string[];
+}
+
+/**
+ * Finds the command word `word` in `verbs` (by name or alias). Unknown words are a
+ * {@link UsageError}: `Unknown route command "frob": expected add, del, …`.
+ *
+ * @example
+ * ```ts
+ * import { pickWord } from "./grammar.ts";
+ * const verbs = [{ name: "add" }, { name: "del", aliases: ["delete"] }];
+ * pickWord("delete", verbs, "route").name; // "del"
+ * ```
+ */
+export function pickWord<V extends Verb>(word: string, verbs: readonly V[], object: string): V {
+  for (const v of verbs) if (v.name === word) return v;
+  for (const v of verbs) if (v.aliases?.includes(word)) return v;
+  throw new UsageError(`Unknown ${object} command ${q(word)}: expected ${verbs.map((v) => v.name).join(", ")}`);
+}
+
+/** The common line, with no quote, backslash or comment: words by slicing, or undefined. */
+function splitPlain(line: string): string[] | undefined {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      if (start >= 0) {
+        out.push(line.slice(start, i));
+        start = -1;
+      }
+    } else if (c === 34 || c === 39 || c === 92 || (c === 35 && start < 0)) return undefined;
+    else if (start < 0) start = i;
+  }
+  if (start >= 0) out.push(line.slice(start));
+  return out;
+}
+
+/**
+ * Splits one batch line into words: blank-separated, with `"..."` / `'...'` quoting,
+ * backslash escapes and `#` comments (outside quotes, at the start of a word) like a shell.
+ * Returns [] for blank and comment lines.
+ *
+ * @example
+ * ```ts
+ * import { splitLine } from "./grammar.ts";
+ * splitLine("route add 10.0.0.0/8 dev tun0 # vpn"); // ["route", "add", "10.0.0.0/8", "dev", "tun0"]
+ * splitLine(`a "b c" d\\ e`);                       // ["a", "b c", "d e"]
+ * ```
+ */
+export function splitLine(line: string): string[] {
+  const plain = splitPlain(line);
+  if (plain) return plain;
+  const out: string[] = [];
+  let cur = "";
+  let have = false;
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i]!;
+      else cur += c;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      quote = c;
+      have = true;
+    } else if (c === "#" && !have) {
+      break;
+    } else if (c === " " || c === "\t" || c === "\v" || c === "\f" || c === "\r") {
+      if (have) out.push(cur);
+      cur = "";
+      have = false;
+    } else if (c === "\\" && i + 1 < line.length) {
+      cur += line[++i]!;
+      have = true;
+    } else {
+      cur += c;
+      have = true;
+    }
+  }
+  if (quote) throw new UsageError(`Unterminated ${quote} quote`);
+  if (have) out.push(cur);
+  return out;
+}
+
+/**
+ * A cursor over a command's words, in ip's NEXT_ARG style: {@link take} the keyword's value,
+ * with "Missing value after X" when the line ends.
+ *
+ * @example
+ * ```ts
+ * import { Words } from "./grammar.ts";
+ * const c = new Words(["route", "add", "10.0.0.0/8", "dev", "tun0"], 2, "route add");
+ * c.next();            // "10.0.0.0/8"
+ * c.next();            // "dev"
+ * c.take("dev");       // "tun0"
+ * c.done;              // true
+ * ```
+ */
+export class Words {
+  readonly words: readonly string[];
+  readonly context: string;
+  /** Index of the next word. */
+  at: number;
+
+  constructor(words: readonly string[], at: number, context: string) {
+    this.words = words;
+    this.at = at;
+    this.context = context;
+  }
+
+  /** True when every word has been read. */
+  get done(): boolean {
+    return this.at >= this.words.length;
+  }
+
+  /** The next word without reading it (undefined at the end). */
+  peek(): string | undefined {
+    return this.words[this.at];
+  }
+
+  /** Reads the next word (the caller checked {@link done}). */
+  next(): string {
+    return this.words[this.at++]!;
+  }
+
+  /** Reads the value of keyword `after`: a UsageError naming it when the line ends there. */
+  take(after: string): string {
+    const v = this.words[this.at];
+    if (v === undefined) throw new UsageError(`Missing value after ${q(after)} in "${this.context}"`);
+    this.at++;
+    return v;
+  }
+
+  private seen: Set<string> | undefined;
+
+  /** Refuses a keyword ip takes only once (its `duparg`): "Word "mtu" given twice". */
+  once(name: string, word: string): void {
+    this.seen ??= new Set();
+    if (this.seen.has(name)) throw new UsageError(`Word ${q(word)} given twice in "${this.context}" (${q(name)} takes one value)`);
+    this.seen.add(name);
+  }
+
+  /** Reads the next word if it is `word` (ip's optional words: `mtu lock N`, `to PREFIX`). */
+  skip(word: string): boolean {
+    if (this.words[this.at] !== word) return false;
+    this.at++;
+    return true;
+  }
+}
+
+/**
+ * One keyword of an ip grammar: its spellings and what it does with the words after it.
+ * `abbrev` marks spellings ip reads with `matches()` (any prefix: `pri` for priority); the
+ * others must be exact (`strcmp`).
+ */
+export interface Keyword<S> {
+  name: string;
+  /** ip takes any non-empty prefix of the name (`matches()`). */
+  abbrev?: boolean;
+  /** Other spellings: exact, or `{ word, abbrev: true }`. */
+  also?: ReadonlyArray<string | { word: string; abbrev: true }>;
+  /** ip refuses it given twice (`duparg`). */
+  once?: boolean;
+  /** Reads the keyword's values from `w` into the state. `word` is the spelling that was typed. */
+  take(s: S, w: Words, word: string): void;
+}
+
+/**
+ * A keyword table in ip's order: a word means the FIRST keyword that accepts it, exactly as
+ * ip's if/else chains read (`d` is `dsfield` in route add, `m` is `metric`), resolved once for
+ * every spelling when the table is built. Lookups compare a few candidates of the word's first
+ * letter (no hashing of freshly sliced words).
+ *
+ * @example
+ * ```ts
+ * import { Keywords } from "./grammar.ts";
+ * const t = new Keywords<{ metric?: string }>([{ name: "metric", abbrev: true, take: (s, w, k) => void (s.metric = w.take(k)) }]);
+ * t.find("met")?.name; // "metric"
+ * t.find("metrics");   // undefined
+ * ```
+ */
+export class Keywords<S> {
+  readonly list: ReadonlyArray<Keyword<S>>;
+  private readonly byFirst: Array<Array<[string, Keyword<S>]> | undefined> = [];
+  private readonly other = new Map<string, Keyword<S>>();
+
+  constructor(list: ReadonlyArray<Keyword<S>>) {
+    this.list = list;
+    const seen = new Set<string>();
+    const add = (spelling: string, k: Keyword<S>) => {
+      if (!spelling || seen.has(spelling)) return; // an earlier keyword already takes it
+      seen.add(spelling);
+      const c = spelling.charCodeAt(0);
+      if (c < 128) (this.byFirst[c] ??= []).push([spelling, k]);
+      else this.other.set(spelling, k);
+    };
+    for (const k of list) {
+      const forms: Array<[string, boolean]> = [[k.name, !!k.abbrev], ...(k.also ?? []).map((a): [string, boolean] => (typeof a === "string" ? [a, false] : [a.word, true]))];
+      for (const [word, abbrev] of forms) {
+        if (abbrev) for (let n = 1; n <= word.length; n++) add(word.slice(0, n), k);
+        else add(word, k);
+      }
+    }
+  }
+
+  /** Finds `word`'s keyword and lets it read its values; false when `word` is not a keyword. */
+  take(s: S, w: Words, word: string): boolean {
+    const k = this.find(word);
+    if (!k) return false;
+    if (k.once) w.once(k.name, word);
+    k.take(s, w, word);
+    return true;
+  }
+
+  /** The keyword a word means, or undefined. */
+  find(word: string): Keyword<S> | undefined {
+    const c = word.charCodeAt(0);
+    if (c < 128) {
+      const cands = this.byFirst[c];
+      if (cands === undefined) return undefined;
+      for (let i = 0; i < cands.length; i++) {
+        const cand = cands[i]!;
+        if (cand[0].length === word.length && cand[0] === word) return cand[1];
+      }
+      return undefined;
+    }
+    return this.other.get(word);
+  }
+
+  /** Canonical names, for "expected …" in errors. */
+  names(): string[] {
+    return this.list.map((k) => k.name);
+  }
+}
+
+/** ip's command words tunkit knows but does not do: left out of "expected …". */
+const HIDDEN_VERBS = new Set(["save", "restore", "showdump", "help", "xstats", "afstats", "property"]);
+
+/**
+ * The error for a word that is neither a keyword of `context` nor the value expected in its
+ * place (`what`, parsed by `parse`): an unknown word when it looks like one, else `parse`'s own
+ * error (a bad address says what is wrong with it).
+ *
+ * @example
+ * ```ts
+ * import { notAWord } from "./grammar.ts";
+ * notAWord("frob", "route add", ["dev", "via"], () => { throw new Error("bad"); }).message;
+ * // 'Unknown word "frob" in "route add": expected dev, via'
+ * ```
+ */
+export function notAWord(word: string, context: string, expected: readonly string[], parse: () => unknown): Error {
+  if (word.length > 1 && word.startsWith("-") && !/^-\d/.test(word)) {
+    return new UsageError(`Unknown word ${q(word)} in "${context}": options go before the command, as with ip (tunkit ${word} ${context} …)`);
+  }
+  if (/^[A-Za-z_][A-Za-z_-]*$/.test(word) && !/^[0-9a-fA-F]+$/.test(word)) return unknownWord(word, context, expected);
+  try {
+    parse();
+  } catch (e) {
+    return e as Error;
+  }
+  return unknownWord(word, context, expected);
+}
+
+/**
+ * Finds the command word of an object the way ip does (`matches()` in its if/else order):
+ * `verbs` lists [spelling, abbreviable, canonical name] in ip's order.
+ *
+ * @example
+ * ```ts
+ * import { ipVerb } from "./grammar.ts";
+ * ipVerb("del", [["add", true, "add"], ["delete", true, "delete"]], "route"); // "delete"
+ * ```
+ */
+export function ipVerb(word: string, verbs: ReadonlyArray<readonly [string, boolean, string]>, object: string): string {
+  for (const [spelling, abbrev, name] of verbs) {
+    if (abbrev ? matches(word, spelling) : word === spelling) return name;
+  }
+  const names = [...new Set(verbs.map((v) => v[2]))].filter((n) => !HIDDEN_VERBS.has(n));
+  throw new UsageError(`Unknown ${object} command ${q(word)}: expected ${names.join(", ")}`);
+}

@@ -1,0 +1,177 @@
+// The grammar of ip's words (cli/grammar.ts), global options (cli/globals.ts) and the batch's
+// progress line: pure code, no system.
+import { describe, expect, test } from "bun:test";
+import { UsageError } from "../../common/errors.ts";
+import { mulberry32 } from "../../common/prng.ts";
+import { matches, parseTail, pickWord, q, safeLine, splitLine, WordTable } from "../../cli/grammar.ts";
+import { parseGlobals, takeAnywhere } from "../../cli/globals.ts";
+import { Progress } from "../../cli/batch.ts";
+import { routeWords } from "../../cli/route.ts";
+import { Ctx, type GlobalOptions } from "../../cli/context.ts";
+
+const usage = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a UsageError");
+};
+
+describe("quoting input in error lines", () => {
+  test("q escapes control characters, ANSI, NUL, bidi, quotes; cuts long words", () => {
+    expect(q("tun0")).toBe('"tun0"');
+    expect(q("a\x1b[31mb\x00c\x07")).toBe('"a\\x1b[31mb\\x00c\\x07"');
+    expect(q('say "hi"\\')).toBe('"say \\"hi\\"\\\\"');
+    expect(q("x\u202ey\n")).toBe('"x\\u202ey\\n"');
+    const long = q("a".repeat(1 << 20));
+    expect(long).toBe(`"${"a".repeat(56)}…" (1048576 characters)`);
+  });
+  test("safeLine keeps a message on one line and short", () => {
+    expect(safeLine("bad\nname\x1b]0;pwned\x07")).toBe("bad name\\x1b]0;pwned\\x07");
+    const m = safeLine(`Invalid IP address "${"1".repeat(100_000)}": expected IPv4`);
+    expect(m).toBe(`Invalid IP address "${"1".repeat(56)}…" (100000 characters): expected IPv4`);
+    expect(safeLine("z".repeat(10_000)).length).toBeLessThan(300);
+  });
+});
+
+describe("splitLine", () => {
+  test("plain lines and the shell-like forms", () => {
+    expect(splitLine("  route add 10.0.0.0/8\tdev tun0  ")).toEqual(["route", "add", "10.0.0.0/8", "dev", "tun0"]);
+    expect(splitLine("route add 10.0.0.0/8 dev tun0 # vpn")).toEqual(["route", "add", "10.0.0.0/8", "dev", "tun0"]);
+    expect(splitLine("link set tk0 alias a#b")).toEqual(["link", "set", "tk0", "alias", "a#b"]);
+    expect(splitLine(`a "b c" 'd#e' f\\ g`)).toEqual(["a", "b c", "d#e", "f g"]);
+    expect(splitLine("")).toEqual([]);
+    expect(splitLine("# x")).toEqual([]);
+    expect(usage(() => splitLine("a 'b"))).toBe("Unterminated ' quote");
+  });
+  test("the fast path and the general one agree on 20,000 random lines", () => {
+    const rnd = mulberry32(7);
+    const alphabet = "ab1 \t.#/\"'\\";
+    // The general path, spelled out: what splitLine did before its fast path.
+    const slow = (line: string): string[] | "error" => {
+      const out: string[] = [];
+      let cur = "";
+      let have = false;
+      let quote: string | null = null;
+      for (let i = 0; i < line.length; i++) {
+        const c = line[i]!;
+        if (quote) {
+          if (c === quote) quote = null;
+          else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i]!;
+          else cur += c;
+          continue;
+        }
+        if (c === '"' || c === "'") (quote = c), (have = true);
+        else if (c === "#" && !have) break;
+        else if (c === " " || c === "\t") {
+          if (have) out.push(cur);
+          cur = "";
+          have = false;
+        } else if (c === "\\" && i + 1 < line.length) (cur += line[++i]!), (have = true);
+        else (cur += c), (have = true);
+      }
+      if (quote) return "error";
+      if (have) out.push(cur);
+      return out;
+    };
+    for (let k = 0; k < 20_000; k++) {
+      let line = "";
+      const n = Math.floor(rnd() * 20);
+      for (let i = 0; i < n; i++) line += alphabet[Math.floor(rnd() * alphabet.length)];
+      let got: string[] | "error";
+      try {
+        got = splitLine(line);
+      } catch {
+        got = "error";
+      }
+      expect([line, got]).toEqual([line, slow(line)]);
+    }
+  });
+});
+
+describe("word tables", () => {
+  const t = new WordTable({ dev: { value: true, aliases: ["oif"] }, onlink: { value: false }, metric: { value: true } });
+  test("slots, aliases, flags, positional", () => {
+    const p = parseTail(["route", "add", "10.0.0.0/8", "oif", "tun0", "onlink"], 2, t, "route add", 1);
+    expect(p.positional).toEqual(["10.0.0.0/8"]);
+    expect(p.get("dev")).toBe("tun0");
+    expect(p.has("onlink")).toBe(true);
+    expect(p.has("metric")).toBe(false);
+    expect(p.values[t.slot("dev")]).toBe("tun0");
+  });
+  test("errors name the word", () => {
+    expect(usage(() => parseTail(["x", "bogus"], 0, t, "route add", 1))).toBe('Unknown word "bogus" in "route add": expected dev, onlink, metric');
+    expect(usage(() => parseTail(["dev", "a", "oif", "b"], 0, t, "route add"))).toBe('Word "oif" given twice in "route add"');
+    expect(usage(() => parseTail(["metric"], 0, t, "route add"))).toBe('Missing value after "metric" in "route add"');
+    expect(usage(() => pickWord("frob", [{ name: "add" }, { name: "del" }], "route"))).toBe('Unknown route command "frob": expected add, del');
+  });
+  test("ip's abbreviation rule", () => {
+    expect(matches("r", "route")).toBe(true);
+    expect(matches("rout", "route")).toBe(true);
+    expect(matches("", "route")).toBe(false);
+    expect(matches("router", "route")).toBe(false);
+  });
+});
+
+describe("global options", () => {
+  test("before the command word, like ip", () => {
+    expect(parseGlobals(["-n", "blue", "-j", "-6", "route", "show"])).toEqual({ opts: { json: true, quiet: false, netns: "blue", family: 10 }, at: 4, help: false, version: false });
+    expect(parseGlobals(["--netns=red", "-q", "list"]).opts).toEqual({ json: false, quiet: true, netns: "red" });
+    expect(parseGlobals(["dump", "-n", "tun0"]).at).toBe(0); // -n after the command is the command's
+    expect(parseGlobals(["-V"]).version).toBe(true);
+    expect(usage(() => parseGlobals(["--jsn", "list"]))).toBe('Unknown option "--jsn" (did you mean --json?): see tunkit --help');
+    expect(usage(() => parseGlobals(["-n"]))).toBe('Missing value after "-n": expected -n NAME (a network namespace)');
+  });
+  test("--json and --netns anywhere; -4/-6/-q/-h only for ip words", () => {
+    const o: GlobalOptions = { json: false, quiet: false };
+    expect(takeAnywhere(["route", "list", "--json", "--netns", "x", "-6"], o, { ipWords: true })).toEqual({ words: ["route", "list"], help: false });
+    expect(o).toEqual({ json: true, quiet: false, netns: "x", family: 10 });
+    const d = { json: false, quiet: false };
+    expect(takeAnywhere(["dump", "-n", "tun0", "-q", "--json"], d, { ipWords: false })).toEqual({ words: ["dump", "-n", "tun0", "-q"], help: false });
+  });
+});
+
+describe("batch progress line", () => {
+  test("silent for the first second, then redrawn at most every 200 ms, erased by clear()", () => {
+    let t = 0;
+    let out = "";
+    const p = new Progress((s) => void (out += s), () => t);
+    t = 900;
+    p.tick("applied", 1000, 0);
+    expect(out).toBe("");
+    t = 2000;
+    p.tick("applied", 200_000, 1);
+    expect(out).toBe("\r\x1b[Ktunkit batch: applied 200,000 lines, 100,000 lines/s, 1 error");
+    t = 2100;
+    p.tick("applied", 210_000, 1);
+    expect(out.split("\r").length).toBe(2);
+    p.clear();
+    expect(out.endsWith("\r\x1b[K")).toBe(true);
+  });
+  test("no terminal, no line", () => {
+    let t = 0;
+    const p = new Progress(undefined, () => t);
+    t = 5000;
+    p.tick("applied", 1, 0);
+    p.clear();
+  });
+});
+
+describe("route words", () => {
+  const ctx = new Ctx({ stdout() {}, stderr() {} });
+  test("the request of a route add and its exact undo", () => {
+    const req = routeWords(ctx, ["route", "add", "2001:db8::/64", "dev", "tk0"], 1, ctx.opts).request!;
+    expect(req.build(() => 7).op).toBe("add route");
+    expect(req.undo!().op).toBe("undo add route");
+    expect(req.undo!().subject).toBe("2001:db8::/64");
+    expect(routeWords(ctx, ["route", "del", "2001:db8::/64", "dev", "tk0"], 1, ctx.opts).request!.undo).toBeUndefined();
+    expect(routeWords(ctx, ["route", "replace", "10.0.0.0/8", "dev", "tk0"], 1, ctx.opts).request!.undo).toBeUndefined();
+  });
+  test("a unicast route needs a device or a gateway; the bad word is named first", () => {
+    expect(usage(() => routeWords(ctx, ["route", "replace", "203.0.113.0/24"], 1, ctx.opts))).toBe('Missing "dev NAME" or "via ADDR" in "route replace": a unicast route needs a device or a gateway');
+    expect(usage(() => routeWords(ctx, ["route", "add", "203.0.113.0/24", "proto", "bogus"], 1, ctx.opts))).toContain('Invalid protocol "bogus"');
+    expect(routeWords(ctx, ["route", "add", "blackhole", "203.0.113.0/24"], 1, ctx.opts).request).toBeDefined();
+  });
+});
