@@ -10,6 +10,20 @@
  * (N query/answer round trips on one flow, dante), udp-flows (N flows of one query/answer each).
  * `--daemon source` runs cli/main.ts under `bun` (with --cpu-prof DIR: a markdown CPU profile
  * written there when the daemon exits). hev needs HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel.
+ * `--perf syscalls` counts system calls (perf, no slow-down); `--perf FILE` records a profile.
+ * `--bin PATH` runs another build of tunkit; `--env K=V,...` adds to the daemon's environment.
+ *
+ * What it showed (2 vCPUs, load 11-19, so rough): a 100 MiB download cost 8-10 ms of daemon CPU
+ * per MiB against hev's 2 ms with FEWER system calls (75 vs 251 per MiB): perf put 22% in
+ * user-space memmove and 13-19% in page faults — Bun's socket chunks landing in pages the
+ * allocator had just given back (fixed: MIMALLOC_PURGE_DELAY=-1, see cli/socks.ts; now
+ * 3.8-4.5 ms/MiB). After the fix the tun's own read+write is ~12% of the daemon's CPU on that
+ * download (tun_chr_read_iter 4.3%, tun_chr_write_iter 7.4%), the socket relay 23% (sendto
+ * 14.7%, recvfrom 8.8%) and Bun's copies 25%: more tun queues served by workers could take at
+ * most that 12% off the event loop, which keeps every socket. A short connection costs ~110
+ * system calls against hev's 47 (Bun's socket set-up: setsockopt x7, epoll_ctl x12, the
+ * poller's futex wake-ups x13) and ~1.5 ms of user CPU in node:net; a UDP round trip 16 calls
+ * like hev's, but 2-3x its CPU.
  */
 import dgram from "node:dgram";
 import net from "node:net";
