@@ -24,6 +24,11 @@ function objectOf(op: string): string {
   return "";
 }
 
+const NOT_PERMITTED = {
+  text: "operation not permitted",
+  hint: "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work inside a user namespace (unshare -rn)",
+};
+
 function friendly(errno: number, op: string, subject: string | undefined): { text: string; hint?: string } {
   const s = subject ? ` "${subject}"` : "";
   const what = objectOf(op);
@@ -66,12 +71,18 @@ function friendly(errno: number, op: string, subject: string | undefined): { tex
     case ERRNO.ENOENT:
       if (what === "rule") return { text: `no such rule${s}`, hint: "rule del removes the first rule that matches every given selector: compare with rule list" };
       return what === "route" ? { text: `not found${s}` } : { text: `${errnoText(errno)}${s}` };
-    case ERRNO.EPERM:
     case ERRNO.EACCES:
-      return {
-        text: "operation not permitted",
-        hint: "needs CAP_NET_ADMIN: run as root, give the binary the capability (setcap cap_net_admin+ep), or work inside a user namespace (unshare -rn)",
-      };
+      // With the capability, the kernel answers EACCES when IPv6 is off on the device (addrconf,
+      // fib6_nh_init): the common case on hosts that disable IPv6.
+      if (what === "address" || what === "route" || what === "neighbour") {
+        return {
+          text: `permission denied${s}`,
+          hint: "IPv6 is disabled on that device or on the host (sysctl net.ipv6.conf.DEV.disable_ipv6=0 enables it); otherwise this process lacks CAP_NET_ADMIN in that network namespace",
+        };
+      }
+      return NOT_PERMITTED;
+    case ERRNO.EPERM:
+      return NOT_PERMITTED;
     case ERRNO.EADDRNOTAVAIL:
       return { text: `address not available${s}`, hint: "the address is not assigned to that device" };
     case ERRNO.ENETUNREACH:

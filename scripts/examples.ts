@@ -198,9 +198,13 @@ function symbolic(value: string): boolean {
   }
 }
 
-/** Opened minus closed brackets of `s`, outside strings. */
-function bracketDepth(s: string): number {
+/**
+ * One pass over `s` outside strings: opened minus closed brackets, and whether a `;` stands at
+ * bracket depth 0 (several statements).
+ */
+function scanCode(s: string): { depth: number; semicolon: boolean } {
   let depth = 0;
+  let semicolon = false;
   let quote = "";
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
@@ -210,26 +214,16 @@ function bracketDepth(s: string): number {
     } else if (c === '"' || c === "'" || c === "`") quote = c;
     else if (c === "(" || c === "[" || c === "{") depth++;
     else if (c === ")" || c === "]" || c === "}") depth--;
+    else if (c === ";" && depth === 0) semicolon = true;
   }
-  return depth;
+  return { depth, semicolon };
 }
 
-/** True when `s` has a `;` outside strings, brackets and comments (several statements). */
-function topLevelSemicolon(s: string): boolean {
-  let depth = 0;
-  let quote = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      if (c === "\\") i++;
-      else if (c === quote) quote = "";
-    } else if (c === '"' || c === "'" || c === "`") quote = c;
-    else if (c === "(" || c === "[" || c === "{") depth++;
-    else if (c === ")" || c === "]" || c === "}") depth--;
-    else if (c === ";" && depth === 0) return true;
-  }
-  return false;
-}
+/** Opened minus closed brackets of `s`, outside strings. */
+const bracketDepth = (s: string): number => scanCode(s).depth;
+
+/** True when `s` has a `;` outside strings and brackets (several statements). */
+const topLevelSemicolon = (s: string): boolean => scanCode(s).semicolon;
 
 /** Rewrites the relative imports of a block (written beside `file`) to absolute paths. */
 function absoluteImports(code: string, file: string): string {

@@ -200,6 +200,23 @@ describe("kernel refusals during up", () => {
   });
 });
 
+describe("kernel refusals of addr and route", () => {
+  itest("IPv6 off on the device: addr add and route add say so (was: needs CAP_NET_ADMIN), and turning it on makes both work", () => {
+    makeDevice("tk6b", "tun", [], { noIpv6: true });
+    const hintOf = (r: Run, re: RegExp) => expectRefusal(r, re);
+    for (const [args, re] of [
+      [["addr", "add", "2001:db8:7::1/64", "dev", "tk6b"], /^tunkit: add address: permission denied .*\(EACCES\)/],
+      [["-6", "route", "add", "2001:db8:8::/48", "dev", "tk6b"], /^tunkit: add route: permission denied .*\(EACCES\)/],
+    ] as const) {
+      expect(hintOf(tk(...args), re)).toStartWith("IPv6 is disabled on that device or on the host (sysctl net.ipv6.conf.DEV.disable_ipv6=0 enables it)");
+    }
+    sh("sysctl", "-qw", "net.ipv6.conf.tk6b.disable_ipv6=0");
+    expect(tk("addr", "add", "2001:db8:7::1/64", "dev", "tk6b").code).toBe(0);
+    expect(tk("-6", "route", "add", "2001:db8:8::/48", "dev", "tk6b").code).toBe(0);
+    sh("ip", "link", "del", "tk6b");
+  });
+});
+
 describe("safe by default: devices any user can attach", () => {
   itest("uid 65534 attaches an ownerless device (ip tuntap add) but not an owned one; up warns, list flags it, --user fixes it", () => {
     sh("ip", "tuntap", "add", "tkfree", "mode", "tun");
