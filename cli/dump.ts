@@ -19,6 +19,7 @@ import {
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
+import { BrokenPipeError } from "./output.ts";
 
 /** Everything `dump` needs, validated (no syscall made yet). */
 export interface DumpPlan {
@@ -271,6 +272,7 @@ export class FileDumper {
         if (this.done) return false;
       }
     } catch (e) {
+      if (e instanceof BrokenPipeError) throw e; // the reader went away (| head): status 141, quietly
       if (e instanceof TunkitError && !(e instanceof MalformedError) && this.sink?.error === e) return false;
       const p = captureProblem(e instanceof MalformedError || e instanceof TunkitError ? e : new Error(`Unreadable capture file: ${e instanceof Error ? e.message : String(e)}`));
       this.error = { message: printable(p.message), hint: p.hint };

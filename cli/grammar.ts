@@ -459,7 +459,7 @@ export interface Keyword<S> {
  * A keyword table in ip's order: a word means the FIRST keyword that accepts it, exactly as
  * ip's if/else chains read (`d` is `dsfield` in route add, `m` is `metric`), resolved once for
  * every spelling when the table is built. Lookups compare a few candidates of the word's first
- * letter (no hashing of freshly sliced words).
+ * letter and length (no hashing of freshly sliced words).
  *
  * @example
  * ```ts
@@ -471,7 +471,8 @@ export interface Keyword<S> {
  */
 export class Keywords<S> {
   readonly list: ReadonlyArray<Keyword<S>>;
-  private readonly byFirst: Array<Array<[string, Keyword<S>]> | undefined> = [];
+  /** Spellings by first letter (ASCII), then by length: one or two candidates per lookup. */
+  private readonly byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = [];
   private readonly other = new Map<string, Keyword<S>>();
 
   constructor(list: ReadonlyArray<Keyword<S>>) {
@@ -481,7 +482,7 @@ export class Keywords<S> {
       if (!spelling || seen.has(spelling)) return; // an earlier keyword already takes it
       seen.add(spelling);
       const c = spelling.charCodeAt(0);
-      if (c < 128) (this.byFirst[c] ??= []).push([spelling, k]);
+      if (c < 128) ((this.byFirst[c] ??= [])[spelling.length] ??= []).push([spelling, k]);
       else this.other.set(spelling, k);
     };
     for (const k of list) {
@@ -506,11 +507,11 @@ export class Keywords<S> {
   find(word: string): Keyword<S> | undefined {
     const c = word.charCodeAt(0);
     if (c < 128) {
-      const cands = this.byFirst[c];
+      const cands = this.byFirst[c]?.[word.length];
       if (cands === undefined) return undefined;
       for (let i = 0; i < cands.length; i++) {
         const cand = cands[i]!;
-        if (cand[0].length === word.length && cand[0] === word) return cand[1];
+        if (cand[0] === word) return cand[1];
       }
       return undefined;
     }

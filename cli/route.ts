@@ -32,9 +32,17 @@ const FAMILY_WORDS: Readonly<Record<string, number>> = { inet: AF.INET, inet6: A
 const famOfText = (s: string): number => (s.includes(":") ? AF.INET6 : AF.INET);
 const familyText = (f: number): string => (f === AF.INET6 ? "IPv6" : "IPv4");
 
+/** The last address read (a batch names one gateway or source on a million lines). */
+let lastAddr = { text: "", family: -1, what: "", address: "" };
+
 /** An address of the route's family: ip's get_addr, with its refusal when the family differs. */
 function addressOf(text: string, family: number | undefined, what: string): string {
-  return ipAddress(text, family ?? AF.UNSPEC, what).address;
+  const f = family ?? AF.UNSPEC;
+  const l = lastAddr;
+  if (text === l.text && f === l.family && what === l.what) return l.address;
+  const address = ipAddress(text, f, what).address;
+  lastAddr = { text, family: f, what, address };
+  return address;
 }
 
 // ---------------------------------------------------------------- route add|change|replace|…

@@ -266,10 +266,20 @@ function devIndex(devs: number | undefined | DevIndex, dev: Dev): number | undef
   return undefined;
 }
 
+/** The last gateway parsed (a batch of a million routes names one or two gateways). */
+let lastGateway = "";
+let lastGatewayBytes: Uint8Array | undefined;
+
 function gatewayOf(gateway: string, family: number, addr: (b: Uint8Array) => string | Uint8Array): { gateway?: string | Uint8Array; via?: RouteVia } {
-  // ip's `via inet6 ADDR` / `via inet ADDR`: the family word is redundant with the address.
-  const text = gateway.replace(/^(inet6?|ipv[46])\s+/, "");
-  const g = parseAddr(text);
+  let g: Uint8Array;
+  if (gateway === lastGateway && lastGatewayBytes) g = lastGatewayBytes.slice();
+  else {
+    // ip's `via inet6 ADDR` / `via inet ADDR`: the family word is redundant with the address.
+    const text = gateway.charCodeAt(0) === 105 ? gateway.replace(/^(inet6?|ipv[46])\s+/, "") : gateway;
+    g = parseAddr(text);
+    lastGateway = gateway;
+    lastGatewayBytes = g.slice();
+  }
   const gf = g.length === 4 ? AF.INET : AF.INET6;
   return gf === family ? { gateway: addr(g) } : { via: { family: gf, address: formatAddr(g) } };
 }

@@ -2,13 +2,14 @@
 // bad lines (stop there; with --check-first nothing applied), refused lines (stop there,
 // nothing after it stays applied),
 // --force (lines run as they are read), bounded input (long lines, /dev/zero), and lines that
-// are not commands (--version, --help).
+// are not commands (--version, --help), and the progress line (only on a terminal, after a
+// second, not with -q).
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { itest, sh } from "./_ns.ts";
+import { itest, needing, sh } from "./_ns.ts";
 
 const root = join(import.meta.dir, "../..");
 const tmp = mkdtempSync(join(tmpdir(), "tk-batch-"));
@@ -187,5 +188,55 @@ describe("bounded input", () => {
     expect(r.stderr).toMatch(/^tunkit: line 1: longer than 65536 characters/);
     // head was cut off by SIGPIPE (141): tunkit stopped reading long before 1 GB.
     expect(r.stdout.trim()).toBe("141 2");
+  });
+});
+
+describe("the progress line: on a terminal after a second, never otherwise", () => {
+  // A feed that pauses 1.3 s after its first 4,096 lines, so the batch certainly runs longer than
+  // a second whatever the load; the line is redrawn every 4,096 lines read after that. Line 1 is
+  // bad (--force goes on) so the error count shows. `script` gives the batch a terminal.
+  const { ptest } = needing("cli-batch progress", ["script"]);
+  const gen = (from: number, to: number, net: number) =>
+    Array.from({ length: to - from }, (_, k) => `route add 10.${net}.${(from + k) >> 8}.${(from + k) & 255}/32 dev tk0`).join("\n") + "\n";
+  const feed = (net: number, opts: string) => {
+    const a = file(`feed-a-${net}.txt`, `route add 10.0.0.1/33 dev tk0\n${gen(0, 4095, net)}`);
+    const b = file(`feed-b-${net}.txt`, gen(4095, 13000, net));
+    return `{ cat ${a}; sleep 1.3; cat ${b}; } | ${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, "cli/main.ts"))} ${opts} batch --force -`;
+  };
+  /** Routes of 10.NET.0.0/16 in the main table (counted, then removed: the next test starts clean). */
+  const applied = (net: number) => {
+    const n = Number(spawnSync("sh", ["-c", `ip route show root 10.${net}.0.0/16 | wc -l`], { encoding: "utf8" }).stdout.trim());
+    sh("ip", "route", "flush", "root", `10.${net}.0.0/16`);
+    return n;
+  };
+  const onTerminal = (cmd: string) => {
+    const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { encoding: "utf8", timeout: 120_000, stdio: ["ignore", "pipe", "pipe"] });
+    return { code: r.status, tty: r.stdout };
+  };
+
+  ptest("stderr a terminal: lines done, rate, errors; erased at the end", () => {
+    const r = onTerminal(feed(51, ""));
+    expect(r.code).toBe(1); // line 1 failed
+    expect(r.tty).toMatch(/\r\x1b\[Ktunkit batch: applied (8,192|12,288) lines, [\d,]+ lines\/s, 1 error\r\x1b\[K/);
+    expect(r.tty).toContain("tunkit: batch: 1 of 13001 lines failed");
+    expect(applied(51)).toBe(13000);
+  });
+
+  ptest("-q on a terminal: no progress line", () => {
+    const r = onTerminal(feed(52, "-q"));
+    expect(r.code).toBe(1);
+    expect(r.tty).toContain("tunkit: line 1: ");
+    expect(r.tty).not.toContain("tunkit batch:");
+    expect(r.tty).not.toContain("\x1b[K");
+    expect(applied(52)).toBe(13000);
+  });
+
+  itest("stderr a pipe: no progress line", () => {
+    const r = spawnSync("sh", ["-c", feed(53, "")], { encoding: "utf8", timeout: 120_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("tunkit: line 1: ");
+    expect(r.stderr).not.toContain("tunkit batch:");
+    expect(r.stderr).not.toContain("\x1b[K");
+    expect(applied(53)).toBe(13000);
   });
 });

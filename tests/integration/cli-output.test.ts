@@ -1,9 +1,10 @@
 // Every byte a listing writes reaches its reader: a slow pipe reader gets exactly what a file
 // gets (4,000 routes, 1,500 addresses, 3,000 rules: far more than a 64 KiB pipe buffer), under
-// Bun, Deno and the compiled binary; a reader that goes away (`| head`) ends tunkit quietly with status 141.
+// Bun, Deno and the compiled binary; so does `dump -r` of a 4,000-packet capture (text, -X,
+// --json); a reader that goes away (`| head`) ends tunkit quietly with status 141.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { itest, sh } from "./_ns.ts";
@@ -31,7 +32,37 @@ const LISTINGS = [
   "list",
 ];
 
+/** A classic pcap (raw IPv4, LINKTYPE 101) of `n` UDP packets, written without tunkit. */
+function capture(n: number): Uint8Array {
+  const recs: Buffer[] = [];
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(65535, 16);
+  head.writeUInt32LE(101, 20);
+  recs.push(head);
+  for (let i = 0; i < n; i++) {
+    const ip = Buffer.alloc(20 + 8 + 64, i & 255);
+    ip.set([0x45, 0, 0, 92, (i >> 8) & 255, i & 255, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 198, 51, 100, 2], 0);
+    ip.writeUInt16BE(1000 + (i % 100), 20);
+    ip.writeUInt16BE(53, 22);
+    ip.writeUInt16BE(72, 24);
+    ip.writeUInt16BE(0, 26);
+    const rh = Buffer.alloc(16);
+    rh.writeUInt32LE(1_700_000_000 + i, 0);
+    rh.writeUInt32LE(i, 4);
+    rh.writeUInt32LE(ip.length, 8);
+    rh.writeUInt32LE(ip.length, 12);
+    recs.push(rh, ip);
+  }
+  return Buffer.concat(recs);
+}
+const pcap = join(tmp, "big.pcap");
+const DUMPS = [`dump -r ${pcap}`, `dump -r ${pcap} -X`, `dump -r ${pcap} --json`];
+
 beforeAll(() => {
+  writeFileSync(pcap, capture(4000));
   const b = spawnSync(process.execPath, [join(root, "scripts/build.ts"), "--outfile", binary], { encoding: "utf8", timeout: 300_000 });
   if (b.status !== 0) throw new Error(`build: ${b.stdout}${b.stderr}`);
   const lines: string[] = ["link add tk1 type veth peer name tk2", "link set tk1 up", "link set tk2 up"];
@@ -47,7 +78,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("output reaches a slow pipe reader whole", () => {
   for (const [rt, cmd] of RUNTIMES) {
-    for (const l of LISTINGS) {
+    for (const l of [...LISTINGS, ...DUMPS]) {
       itest(`${rt}: tunkit ${l}`, () => {
         const direct = join(tmp, "direct");
         const piped = join(tmp, "piped");
@@ -58,7 +89,7 @@ describe("output reaches a slow pipe reader whole", () => {
         expect(b.stderr).toBe("");
         expect(b.status).toBe(0);
         const want = readFileSync(direct, "utf8");
-        if (l.includes("route") || l.includes("addr") || l.includes("rule")) expect(want.length).toBeGreaterThan(64 * 1024);
+        if (l.includes("route") || l.includes("addr") || l.includes("rule") || l.includes("dump")) expect(want.length).toBeGreaterThan(64 * 1024);
         expect(readFileSync(piped, "utf8")).toBe(want);
       });
     }
@@ -67,7 +98,7 @@ describe("output reaches a slow pipe reader whole", () => {
 
 describe("a reader that goes away", () => {
   for (const [rt, cmd] of RUNTIMES) {
-    for (const l of ["route list", "-j route list", "addr list", "rule list"]) {
+    for (const l of ["route list", "-j route list", "addr list", "rule list", ...DUMPS]) {
       itest(`${rt}: tunkit ${l} | head: status 141, nothing on stderr`, () => {
         const r = spawnSync("bash", ["-c", `${cmd} ${l} | head -c 100 > /dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8", timeout: 60_000 });
         expect(r.stderr).toBe("");

@@ -174,4 +174,20 @@ describe("route words", () => {
     expect(usage(() => routeWords(ctx, ["route", "add", "203.0.113.0/24", "proto", "bogus"], 1, ctx.opts))).toContain('Invalid protocol "bogus"');
     expect(routeWords(ctx, ["route", "add", "blackhole", "203.0.113.0/24"], 1, ctx.opts).request).toBeDefined();
   });
+  test("the last-gateway memos: same bytes as a fresh parse, never shared, family checked, errors not kept", () => {
+    const plan = (line: string) => (routeWords(ctx, splitLine(line), 1, ctx.opts) as unknown as { wire: { gateway?: Uint8Array; via?: unknown } }).wire;
+    const a = plan("route add 10.0.0.1/32 dev tk0 via 192.0.2.1");
+    const b = plan("route add 10.0.0.2/32 dev tk0 via 192.0.2.1");
+    expect([...a.gateway!]).toEqual([192, 0, 2, 1]);
+    expect(b.gateway).not.toBe(a.gateway); // a request never shares its bytes with another
+    a.gateway![3] = 99;
+    expect([...plan("route add 10.0.0.3/32 dev tk0 via 192.0.2.1").gateway!]).toEqual([192, 0, 2, 1]);
+    expect([...plan("route add 10.0.0.4/32 dev tk0 via 198.51.100.7").gateway!]).toEqual([198, 51, 100, 7]);
+    // The same text as the last gateway, in a line of the other family: still refused.
+    expect(usage(() => plan("route add 2001:db8::/64 dev tk0 via 198.51.100.7"))).toContain('Invalid gateway "198.51.100.7": an IPv6 address is expected');
+    expect(plan("route add 2001:db8::/64 dev tk0 via inet 198.51.100.7").via).toEqual({ family: 2, address: "198.51.100.7" });
+    expect(usage(() => plan("route add 10.0.0.5/32 dev tk0 via 192.0.2.300"))).toContain('"192.0.2.300"');
+    expect(usage(() => plan("route add 10.0.0.5/32 dev tk0 via 192.0.2.300"))).toContain('"192.0.2.300"');
+    expect(usage(() => plan("route add 10.0.0.5/32 dev tk0 src 192.0.2.300"))).toContain("source address");
+  });
 });
