@@ -116,7 +116,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   // (MIMALLOC_PURGE_DELAY=-1, read only at start-up: hence the exec of ourselves, same pid)
   // cut a 100 MiB download from 7.5-10.7 to 4.0-5.1 ms of CPU per MiB (bench/proxy-profile.ts
   // download, 2+3 runs) for ~15 MB more peak RSS. Set the variable yourself to choose otherwise.
-  reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" });
+  await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" });
   ctx.enter();
   const out = ctx.out;
   const prefix = `tunkit: ${flags.kind}: `;

@@ -62,7 +62,6 @@ export interface RawLibc {
   unshare(flags: number): number;
   if_nametoindex(name: Uint8Array): number;
   getpid(): number;
-  execve(path: Uint8Array, argv: Uint8Array, envp: Uint8Array): number;
   getuid(): number;
   geteuid(): number;
   getgid(): number;

@@ -52,7 +52,6 @@ export const SYMBOLS = {
   unshare: { args: ["i32"], ret: "i32" },
   if_nametoindex: { args: ["buf"], ret: "u32" },
   getpid: { args: [], ret: "i32" },
-  execve: { args: ["buf", "buf", "buf"], ret: "i32" },
   getuid: { args: [], ret: "u32" },
   geteuid: { args: [], ret: "u32" },
   getgid: { args: [], ret: "u32" },
