@@ -72,11 +72,16 @@ async function upload(file: string, extra: string[] = []): Promise<number> {
 }
 
 async function iperf(args: string[]): Promise<number> {
-  const p = new Proc(["iperf3", "-c", SERVER_V4, "-t", "3", "-J", ...args]);
-  await p.exited;
-  const j = JSON.parse(p.out) as { end?: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number } }; error?: string };
-  if (j.error) throw new Error(`iperf3 ${args.join(" ")}: ${j.error}`);
-  return (j.end?.sum_received?.bits_per_second ?? j.end?.sum?.bits_per_second ?? NaN) / 1e6;
+  for (let attempt = 1; ; attempt++) {
+    const p = new Proc(["iperf3", "-c", SERVER_V4, "-t", "3", "-J", ...args]);
+    await p.exited;
+    const j = JSON.parse(p.out) as { end?: { sum_received?: { bits_per_second: number }; sum?: { bits_per_second: number } }; error?: string };
+    if (!j.error) return (j.end?.sum_received?.bits_per_second ?? j.end?.sum?.bits_per_second ?? NaN) / 1e6;
+    // The server takes one test at a time and may still be closing the last one under load.
+    if (attempt >= 3) throw new Error(`iperf3 ${args.join(" ")}: ${j.error}`);
+    console.error(`iperf3 ${args.join(" ")}: ${j.error}; again in 2 s`);
+    await Bun.sleep(2000);
+  }
 }
 
 /** One short HTTP request on a fresh connection. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import ipaddr from "ipaddr.js";
+import { formatIp, parseCidr, parseIp, type Cidr } from "../common/addr.ts";
 import { MalformedError, TruncatedError, UsageError } from "../common/errors.ts";
 import { Cursor } from "../common/cursor.ts";
 
@@ -218,15 +218,14 @@ export class FakeIpPool {
    * smaller pool) stay out of the pool for the tun's own addresses.
    */
   constructor(cidr = "198.18.0.0/15", reserve?: number) {
-    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    let parsed: Cidr;
     try {
-      parsed = ipaddr.parseCIDR(cidr);
-    } catch {
-      throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix like 198.18.0.0/15`);
+      parsed = parseCidr(cidr);
+    } catch (e) {
+      throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix like 198.18.0.0/15${reasonOf(e)}`);
     }
-    const [addr, len] = parsed;
-    if (addr.kind() !== "ipv4" || len < 8 || len > 29) throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix of length 8..29`);
-    const b = addr.toByteArray();
+    const { bytes: b, prefix: len } = parsed;
+    if (b.length !== 4 || len < 8 || len > 29 || !cidr.includes("/")) throw new UsageError(`Invalid fake-ip pool "${cidr}": expected an IPv4 prefix of length 8..29`);
     this.mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
     this.network = (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 & this.mask) >>> 0;
     const size = 2 ** (32 - len);
@@ -235,7 +234,7 @@ export class FakeIpPool {
     this.last = this.network + size - 2;
     if (this.last < this.first) throw new UsageError(`Invalid fake-ip pool "${cidr}": no address left after the ${skip} reserved ones`);
     this.slots = new NameSlots(this.first, this.last);
-    this.cidr = `${new ipaddr.IPv4(toBytes(this.network)).toString()}/${len}`;
+    this.cidr = `${formatIp(toBytes(this.network))}/${len}`;
   }
 
   /** True when the 32-bit address `a` is inside the pool's prefix. */
@@ -250,12 +249,12 @@ export class FakeIpPool {
 
   /** The address standing for `name` (allocated on first use), as text. */
   addressFor(name: string): string {
-    return new ipaddr.IPv4(toBytes(this.slots.take(name))).toString();
+    return formatIp(toBytes(this.slots.take(name)));
   }
 
   /** The name a pool address stands for (text or 32-bit number), or undefined. */
   nameFor(addr: string | number): string | undefined {
-    const a = typeof addr === "number" ? addr : ipaddr.IPv4.isValidFourPartDecimal(addr) ? fromBytes(ipaddr.IPv4.parse(addr).toByteArray()) : -1;
+    const a = typeof addr === "number" ? addr : fromBytes(parseIpOr(addr, 4));
     return this.slots.nameOf(a);
   }
 
@@ -304,15 +303,14 @@ export class FakeIp6Pool {
 
   /** `cidr`: an IPv6 prefix of length 8..125. */
   constructor(cidr = DEFAULT_FAKE_IP6_POOL, opts: { reserve?: number; limit?: number } = {}) {
-    let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+    let parsed: Cidr;
     try {
-      parsed = ipaddr.parseCIDR(cidr);
-    } catch {
-      throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": expected an IPv6 prefix like ${DEFAULT_FAKE_IP6_POOL}`);
+      parsed = parseCidr(cidr);
+    } catch (e) {
+      throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": expected an IPv6 prefix like ${DEFAULT_FAKE_IP6_POOL}${reasonOf(e)}`);
     }
-    const [addr, len] = parsed;
-    if (addr.kind() !== "ipv6" || len < 8 || len > 125) throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": expected an IPv6 prefix of length 8..125`);
-    const net = Uint8Array.from(addr.toByteArray());
+    const { bytes: net, prefix: len } = parsed;
+    if (net.length !== 16 || len < 8 || len > 125 || !cidr.includes("/")) throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": expected an IPv6 prefix of length 8..125`);
     for (let bit = len; bit < 128; bit++) net[bit >> 3] = net[bit >> 3]! & ~(0x80 >> (bit & 7));
     this.net = net;
     this.prefixLen = len;
@@ -325,7 +323,7 @@ export class FakeIp6Pool {
     const last = Math.min(size - 1, skip + limit - 1);
     if (!(Number.isInteger(skip) && skip >= 0) || last < skip) throw new UsageError(`Invalid IPv6 fake-ip pool "${cidr}": no address left after the ${skip} reserved ones`);
     this.slots = new NameSlots(skip, last);
-    this.cidr = `${ipaddr.fromByteArray([...net]).toString()}/${len}`;
+    this.cidr = `${formatIp(net)}/${len}`;
   }
 
   /** True when the 16 bytes at `off` of `b` are inside the pool's prefix. */
@@ -341,21 +339,20 @@ export class FakeIp6Pool {
   /** The address standing for `name` (allocated on first use), as text. */
   addressFor(name: string): string {
     const slot = this.slots.take(name);
-    const b = [...this.net];
+    const b = this.net.slice();
     // slot < 2^hostBits and the network's host bits are zero: OR-ing it in is adding it.
     b[12] = b[12]! | (slot >>> 24);
     b[13] = b[13]! | ((slot >>> 16) & 0xff);
     b[14] = b[14]! | ((slot >>> 8) & 0xff);
     b[15] = b[15]! | (slot & 0xff);
-    return ipaddr.fromByteArray(b).toString();
+    return formatIp(b);
   }
 
   /** The name a pool address (text, or 16 bytes at `off`) stands for, or undefined. */
   nameFor(addr: string | Uint8Array, off = 0): string | undefined {
     let b: Uint8Array;
     if (typeof addr === "string") {
-      if (!ipaddr.IPv6.isValid(addr)) return undefined;
-      b = Uint8Array.from(ipaddr.IPv6.parse(addr).toByteArray());
+      b = parseIpOr(addr, 6);
       off = 0;
     } else b = addr;
     if (b.length < off + 16 || !this.containsAt(b, off)) return undefined;
@@ -371,12 +368,28 @@ export class FakeIp6Pool {
   }
 }
 
-function toBytes(a: number): number[] {
-  return [(a >>> 24) & 0xff, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff];
+function toBytes(a: number): Uint8Array {
+  return Uint8Array.of((a >>> 24) & 0xff, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
 }
 
-function fromBytes(b: number[]): number {
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+/** The 32-bit value of 4 bytes; -1 for anything else (no IPv4 address). */
+function fromBytes(b: Uint8Array): number {
+  return b.length === 4 ? ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 : -1;
+}
+
+/** The address's bytes (common/addr.ts's strict parser), or no bytes when it is not one of `version`. */
+function parseIpOr(text: string, version: 4 | 6): Uint8Array {
+  try {
+    return parseIp(text, version);
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/** ": <parseIp's reason>" when it said more than "expected …" (a zone index, a leading zero). */
+function reasonOf(e: unknown): string {
+  const why = /": (.*)$/.exec((e as Error).message)?.[1];
+  return why && !why.startsWith("expected") ? ` (${why})` : "";
 }
 
 /**
@@ -406,12 +419,12 @@ export function answerFakeIp(msg: Uint8Array, pool: FakeIpPool, pool6?: FakeIp6P
   }
   if (q.type === DNS_TYPE.A && q.class === 1) {
     const address = pool.addressFor(q.name);
-    const data = Uint8Array.from(ipaddr.IPv4.parse(address).toByteArray());
+    const data = parseIp(address, 4);
     return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR, [{ type: DNS_TYPE.A, ttl: 1, data }]), query: q, address };
   }
   if (pool6 && q.type === DNS_TYPE.AAAA && q.class === 1) {
     const address = pool6.addressFor(q.name);
-    const data = Uint8Array.from(ipaddr.IPv6.parse(address).toByteArray());
+    const data = parseIp(address, 6);
     return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR, [{ type: DNS_TYPE.AAAA, ttl: 1, data }]), query: q, address };
   }
   return { response: encodeDnsResponse(msg, q, DNS_RCODE.NOERROR), query: q };

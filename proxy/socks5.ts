@@ -6,7 +6,7 @@
  */
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import ipaddr from "ipaddr.js";
+import { formatIpv4, formatIpv6, parseIp } from "../common/addr.ts";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
 import { dialHandshake, type Dialer, type DialSocketOptions, HandshakeReader, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
 import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
@@ -38,16 +38,23 @@ export const SOCKS_REPLY: Readonly<Record<number, string>> = {
  * ```
  */
 export function encodeSocksAddress(t: Target): Uint8Array {
-  const v = ipVersion(t.host);
-  let head: number[];
-  if (v === 4) head = [1, ...ipaddr.IPv4.parse(t.host).toByteArray()];
-  else if (v === 6) head = [4, ...ipaddr.IPv6.parse(t.host).toByteArray()];
-  else {
+  let out: Uint8Array;
+  if (ipVersion(t.host)) {
+    const ip = parseIp(t.host);
+    out = new Uint8Array(1 + ip.length + 2);
+    out[0] = ip.length === 4 ? 1 : 4;
+    out.set(ip, 1);
+  } else {
     const name = new TextEncoder().encode(t.host);
     if (name.length < 1 || name.length > 255) throw new MalformedError(`Invalid SOCKS5 domain name "${t.host}": 1..255 bytes`, 0);
-    head = [3, name.length, ...name];
+    out = new Uint8Array(2 + name.length + 2);
+    out[0] = 3;
+    out[1] = name.length;
+    out.set(name, 2);
   }
-  return Uint8Array.from([...head, t.port >> 8, t.port & 0xff]);
+  out[out.length - 2] = t.port >> 8;
+  out[out.length - 1] = t.port & 0xff;
+  return out;
 }
 
 /**
@@ -70,11 +77,11 @@ export function decodeSocksAddress(b: Uint8Array, off: number): { target: Target
   let p = off + 1;
   if (atyp === 1) {
     need(7);
-    host = new ipaddr.IPv4([b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!]).toString();
+    host = formatIpv4(b, p);
     p += 4;
   } else if (atyp === 4) {
     need(19);
-    host = ipaddr.fromByteArray(Array.from(b.subarray(p, p + 16))).toString();
+    host = formatIpv6(b, p);
     p += 16;
   } else if (atyp === 3) {
     need(2);

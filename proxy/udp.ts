@@ -13,7 +13,8 @@ import { buildUdp } from "../packet/build.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
 import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
-import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
+import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
+import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
 import type { TunnelStats } from "./stats.ts";
 import { formatAddrAt, icmpUnreachableFor, type PacketView } from "./tcp-redirect.ts";
 import { formatTarget, type Target } from "./url.ts";
@@ -61,11 +62,71 @@ interface Session {
   queue: Uint8Array[];
   assoc?: SocksAssociation;
   sock?: dgram.Socket;
+  /** The SOCKS5 UDP request header for `target` (RSV FRAG ATYP ADDR PORT), made once. */
+  hdr: Uint8Array;
+  /** The IP + UDP header of a reply (destination -> source), checksums and lengths left to fill. */
+  reply: Uint8Array;
   last: number;
   idleMs: number;
 }
 
 const MAX_QUEUE = 32;
+
+/**
+ * Where the data starts in a SOCKS5 UDP datagram from the relay (RSV RSV FRAG ATYP ADDR PORT
+ * DATA), or -1 when it is short, fragmented or of an unknown address type. No allocation: the
+ * source address in it is not needed (the relay socket is connected to the relay).
+ *
+ * @example
+ * ```ts
+ * import { socksUdpDataOffset } from "./udp.ts";
+ * socksUdpDataOffset(new Uint8Array([0, 0, 0, 1, 198, 51, 100, 2, 0, 7, 42])); // 10
+ * socksUdpDataOffset(new Uint8Array([0, 0, 1, 1, 198, 51, 100, 2, 0, 7, 42])); // -1 (a fragment)
+ * ```
+ */
+export function socksUdpDataOffset(b: Uint8Array): number {
+  if (b.length < 4 || b[2] !== 0) return -1;
+  const atyp = b[3];
+  const off = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 && b.length > 4 ? 7 + b[4]! : -1;
+  return off > 0 && off <= b.length ? off : -1;
+}
+
+/**
+ * Fills in the UDP packet in `out`, whose first `hl` bytes hold an IP + UDP header (made once
+ * per flow, e.g. by buildUdp with no payload) and whose `dataLen` bytes of payload follow it:
+ * the lengths, the IPv4 header checksum and the UDP checksum. Returns the packet's length.
+ *
+ * @example
+ * ```ts
+ * import { finishUdpReply } from "./udp.ts";
+ * import { buildUdp } from "../packet/build.ts";
+ * const head = buildUdp({ src: "198.51.100.2", dst: "192.0.2.1", srcPort: 7, dstPort: 5000 });
+ * const out = new Uint8Array(2048);
+ * out.set(head);
+ * out.set([104, 105], head.length);
+ * finishUdpReply(out, head.length, 2); // 30, as buildUdp({ ..., payload: "hi" })
+ * ```
+ */
+export function finishUdpReply(out: Uint8Array, hl: number, dataLen: number): number {
+  const v6 = out[0]! >> 4 === 6;
+  const ipHl = v6 ? 40 : 20;
+  const total = hl + dataLen;
+  const udpLen = total - ipHl;
+  if (v6) {
+    out[4] = udpLen >> 8;
+    out[5] = udpLen & 0xff;
+  } else {
+    out[2] = total >> 8;
+    out[3] = total & 0xff;
+    out[10] = 0;
+    out[11] = 0;
+    writeChecksum(out, 10, ipv4HeaderChecksum(out, 0));
+  }
+  out[ipHl + 4] = udpLen >> 8;
+  out[ipHl + 5] = udpLen & 0xff;
+  writeChecksum(out, ipHl + 6, transportChecksum(out, v6 ? 6 : 4, 0, ipHl, udpLen, 17));
+  return total;
+}
 
 /**
  * The UDP side of a tunnel.
@@ -84,6 +145,8 @@ export class UdpRelay {
   private readonly sessions: Array<Session | undefined> = [];
   /** Refused flows already reported, with the time: one line per flow per 10 s. */
   private readonly reported = new Map<string, number>();
+  /** Where replies are put together (writePacket copies or writes them at once). */
+  private out: Uint8Array | undefined;
 
   constructor(host: UdpHost, opts: UdpOptions) {
     this.host = host;
@@ -143,9 +206,12 @@ export class UdpRelay {
         }
         target = { host: name, port: dport };
       }
+      const src = formatAddrAt(b, v.srcOff, v.version);
       const s: Session = {
-        id, src: formatAddrAt(b, v.srcOff, v.version), sport, dst, dport, target, state: "connecting", queue: [], last: now,
+        id, src, sport, dst, dport, target, state: "connecting", queue: [], last: now,
         idleMs: dport === 53 ? 10_000 : (o.idleMs ?? 60_000),
+        hdr: encodeSocksUdp(target, new Uint8Array(0)),
+        reply: buildUdp({ src: dst, dst: src, srcPort: dport, dstPort: sport }),
       };
       this.sessions[id] = s;
       this.host.stats.udpTotal++;
@@ -180,8 +246,11 @@ export class UdpRelay {
   }
 
   private send(s: Session, payload: Uint8Array): void {
-    const relay = s.assoc!.relay;
-    s.sock!.send(encodeSocksUdp(s.target, payload), relay.port, relay.host);
+    const h = s.hdr;
+    const out = new Uint8Array(h.length + payload.length);
+    out.set(h);
+    out.set(payload, h.length);
+    s.sock!.send(out); // connected to the relay: no address to look at per datagram
     this.host.stats.bytesUp += payload.length;
   }
 
@@ -196,7 +265,7 @@ export class UdpRelay {
       s.assoc = assoc;
       const sock = dgram.createSocket(assoc.relay.host.includes(":") ? "udp6" : "udp4");
       s.sock = sock;
-      sock.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => this.onRelay(s, msg, rinfo));
+      sock.on("message", (msg: Buffer) => this.onRelay(s, msg));
       sock.on("error", (e) => this.fail(s, `relay socket: ${e.message}`));
       assoc.control.on("close", () => {
         if (s.state !== "closed") {
@@ -209,10 +278,14 @@ export class UdpRelay {
       await new Promise<void>((resolve, reject) => {
         sock.once("error", reject);
         sock.bind(0, () => {
-          sock.off("error", reject);
-          resolve();
+          // Connected: the kernel takes only the relay's datagrams (RFC 1928 section 7).
+          sock.connect(assoc.relay.port, assoc.relay.host, () => {
+            sock.off("error", reject);
+            resolve();
+          });
         });
       });
+      if (s.state !== "connecting") return;
       s.state = "open";
       for (const p of s.queue.splice(0)) {
         const l4 = p[0]! >> 4 === 4 ? (p[0]! & 15) * 4 : 40;
@@ -223,19 +296,20 @@ export class UdpRelay {
     }
   }
 
-  private onRelay(s: Session, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const relay = s.assoc?.relay;
-    if (!relay || rinfo.port !== relay.port || rinfo.address.replace(/^::ffff:/, "") !== relay.host.replace(/^::ffff:/, "")) return;
-    let data: Uint8Array;
-    try {
-      data = decodeSocksUdp(msg).data;
-    } catch {
+  private onRelay(s: Session, msg: Buffer): void {
+    const off = socksUdpDataOffset(msg);
+    const hl = s.reply.length;
+    const n = msg.length - off;
+    if (off < 0 || hl + n > 65535) {
       this.host.stats.dropped++;
       return;
     }
     s.last = this.host.now();
-    this.host.stats.bytesDown += data.length;
-    this.host.writePacket(buildUdp({ src: s.dst, dst: s.src, srcPort: s.dport, dstPort: s.sport, payload: data }));
+    this.host.stats.bytesDown += n;
+    const out = (this.out ??= new Uint8Array(new ArrayBuffer(65536)));
+    out.set(s.reply);
+    out.set(msg.subarray(off), hl);
+    this.host.writePacket(out.subarray(0, finishUdpReply(out, hl, n)));
   }
 
   private flow(s: Session): string {

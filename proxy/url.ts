@@ -4,7 +4,7 @@
  *
  * @module
  */
-import ipaddr from "ipaddr.js";
+import { formatIp, parseIp } from "../common/addr.ts";
 import { UsageError } from "../common/errors.ts";
 
 /** A parsed proxy URL. */
@@ -35,9 +35,25 @@ export interface Target {
  * ```
  */
 export function ipVersion(host: string): 0 | 4 | 6 {
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return 4;
-  if (host.includes(":") && ipaddr.IPv6.isValid(host)) return 6;
-  return 0;
+  // Names never reach the parser (it would build an error to throw away): only digits and dots,
+  // or a colon, can be an address.
+  if (!host.includes(":") && !/^[0-9.]+$/.test(host)) return 0;
+  try {
+    return parseIp(host).length === 4 ? 4 : 6;
+  } catch {
+    return 0;
+  }
+}
+
+/** The address `host` in canonical text (common/addr.ts's parser and formatter), or a UsageError from `bad`. */
+function canonicalIp(host: string, version: 4 | 6, bad: (why: string) => Error): string {
+  try {
+    return formatIp(parseIp(host, version));
+  } catch (e) {
+    // parseIp's own reason (a zone index, a leading zero) after the quoted address.
+    const why = /": (.*)$/.exec((e as Error).message)?.[1];
+    throw bad(`"${host}" is not an IPv${version} address${why && !why.startsWith("expected") ? ` (${why})` : ""}`);
+  }
 }
 
 /**
@@ -90,14 +106,12 @@ export function parseProxyUrl(text: string, scheme: "socks5" | "http"): ProxyUrl
   if (s !== scheme && !(scheme === "socks5" && s === "socks5h")) throw bad(`expected the ${scheme}:// scheme`);
   let host = m[3]!;
   if (host.startsWith("[")) {
-    host = host.slice(1, -1);
-    if (!ipaddr.IPv6.isValid(host)) throw bad(`"${host}" is not an IPv6 address`);
-    host = ipaddr.IPv6.parse(host).toString();
+    host = canonicalIp(host.slice(1, -1), 6, bad);
   } else if (host === "") {
     throw bad("the host is missing");
-  } else if (ipVersion(host) === 4) {
-    host = ipaddr.IPv4.parse(host).toString();
-  } else if (/^[0-9.]+$/.test(host) || !isHostName(host)) {
+  } else if (/^[0-9.]+$/.test(host)) {
+    host = canonicalIp(host, 4, bad);
+  } else if (!isHostName(host)) {
     throw bad(`"${host}" is not an IPv4 address or host name`);
   }
   let port = scheme === "socks5" ? 1080 : 8080;

@@ -77,7 +77,13 @@ describe("fake-ip", () => {
     expect(p.size).toBe(3);
   });
   test("bad pools are usage errors", () => {
-    for (const c of ["198.18.0.0", "2001:db8::/64", "10.0.0.0/31", "10.0.0.0/30", "x/8"]) expect(() => new FakeIpPool(c)).toThrow(UsageError);
+    for (const c of ["198.18.0.0", "2001:db8::/64", "10.0.0.0/31", "10.0.0.0/30", "x/8", "010.0.0.0/8", "198.18.0.0/015"]) expect(() => new FakeIpPool(c)).toThrow(UsageError);
+    expect(() => new FakeIpPool("010.0.0.0/8")).toThrow('leading zero in "010"');
+    for (const c of ["fe80::%eth0/64", "::ffff:010.0.0.0/104", "198.18.0.0/15", "fd00::"]) expect(() => new FakeIp6Pool(c)).toThrow(UsageError);
+    expect(() => new FakeIp6Pool("fe80::%eth0/64")).toThrow('zone index "%eth0"');
+    // names are looked up by strict address text only
+    expect(new FakeIpPool("192.0.2.0/29").nameFor("192.0.2.04")).toBeUndefined();
+    expect(new FakeIp6Pool("2001:db8::/125").nameFor("2001:db8::4%eth0")).toBeUndefined();
   });
 });
 

@@ -1,11 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { parseProxyUrl, redactProxyUrl, formatTarget } from "../../proxy/url.ts";
+import { parseProxyUrl, redactProxyUrl, formatTarget, ipVersion } from "../../proxy/url.ts";
 import { Socks5Dialer, encodeSocksAddress, decodeSocksAddress, encodeSocksUdp, decodeSocksUdp } from "../../proxy/socks5.ts";
 import { HttpConnectDialer, connectRequest, parseStatusLine } from "../../proxy/http-connect.ts";
 import { ProxyError } from "../../proxy/dial.ts";
 import { UsageError, TruncatedError, MalformedError } from "../../common/errors.ts";
 import { mulberry32, randomBytes } from "./_fuzz.ts";
+import { socksUdpDataOffset, finishUdpReply } from "../../proxy/udp.ts";
+import { buildUdp } from "../../packet/build.ts";
 
 describe("proxy URLs", () => {
   test("good ones", () => {
@@ -16,6 +18,16 @@ describe("proxy URLs", () => {
     expect(redactProxyUrl(parseProxyUrl("socks5://alice:s3cret@192.0.2.2:1080", "socks5"))).toBe("socks5://alice@192.0.2.2:1080");
     expect(formatTarget({ host: "2001:db8::1", port: 80 })).toBe("[2001:db8::1]:80");
   });
+  test("addresses go through common/addr.ts: inet_pton's rules, canonical text", () => {
+    // IPv4-compatible stays compatible (ipaddr.js made it ::ffff:102:304), the dotted form is kept.
+    expect(parseProxyUrl("socks5://[::1.2.3.4]:1080", "socks5").host).toBe("::1.2.3.4");
+    expect(parseProxyUrl("socks5://[::ffff:192.0.2.2]:1080", "socks5").host).toBe("::ffff:192.0.2.2");
+    expect(parseProxyUrl("socks5://[2001:DB8:0:0::2]", "socks5").host).toBe("2001:db8::2");
+    expect(ipVersion("::1.2.3.4")).toBe(6);
+    expect(ipVersion("fe80::1%eth0")).toBe(0);
+    expect(ipVersion("010.0.0.1")).toBe(0);
+    expect(ipVersion("proxy.example")).toBe(0);
+  });
   for (const [url, scheme, msg] of [
     ["192.0.2.2:1080", "socks5", "expected socks5://"],
     ["http://192.0.2.2:1080", "socks5", "expected the socks5:// scheme"],
@@ -23,6 +35,10 @@ describe("proxy URLs", () => {
     ["socks5://192.0.2.2:65536", "socks5", 'port "65536"'],
     ["socks5://192.0.2.256:1", "socks5", '"192.0.2.256" is not'],
     ["socks5://[2001:db8::zz]:1", "socks5", "not an IPv6 address"],
+    ["socks5://[fe80::1%eth0]:1080", "socks5", 'not an IPv6 address (zone index "%eth0" not allowed'],
+    ["socks5://[::ffff:010.1.1.1]:1080", "socks5", 'not an IPv6 address (leading zero in "010"'],
+    ["socks5://010.0.0.1:1080", "socks5", 'not an IPv4 address (leading zero in "010"'],
+    ["socks5://1.2.3:1080", "socks5", '"1.2.3" is not an IPv4 address'],
     ["socks5://bad_host!:1", "socks5", "is not an IPv4 address or host name"],
     ["socks5://u@192.0.2.2", "socks5", "password is missing"],
     ["socks5://u:%zz@192.0.2.2", "socks5", "bad percent escape"],
@@ -43,6 +59,10 @@ describe("SOCKS5 codec", () => {
       expect(decodeSocksAddress(b, 0)).toEqual({ target: t, next: b.length });
     }
     expect(Array.from(encodeSocksAddress({ host: "192.0.2.7", port: 80 }))).toEqual([1, 192, 0, 2, 7, 0, 80]);
+    // an IPv4-compatible IPv6 address is sent as the 16 bytes it is, and read back in the same text
+    const compat = encodeSocksAddress({ host: "::1.2.3.4", port: 1 });
+    expect(Array.from(compat)).toEqual([4, ...new Array(12).fill(0), 1, 2, 3, 4, 0, 1]);
+    expect(decodeSocksAddress(compat, 0).target.host).toBe("::1.2.3.4");
     const u = encodeSocksUdp({ host: "198.51.100.2", port: 7 }, new Uint8Array([104, 105]));
     expect(Array.from(u)).toEqual([0, 0, 0, 1, 198, 51, 100, 2, 0, 7, 104, 105]);
     expect(decodeSocksUdp(u)).toEqual({ target: { host: "198.51.100.2", port: 7 }, data: new Uint8Array([104, 105]) });
@@ -171,5 +191,34 @@ describe("HTTP CONNECT client against a scripted server", () => {
     const e2 = await d.connect({ host: "192.0.2.1", port: 80 }).catch((x) => x);
     expect(e2.reason).toBe("refused");
     expect(e2.message).toContain("403 Forbidden");
+  });
+});
+
+describe("UDP relay data path", () => {
+  test("socksUdpDataOffset finds the data after each address type, refuses fragments and short headers", () => {
+    const data = new Uint8Array([1, 2, 3]);
+    for (const host of ["198.51.100.2", "2001:db8::2", "web.example.test"]) {
+      const d = encodeSocksUdp({ host, port: 7 }, data);
+      expect(Array.from(d.subarray(socksUdpDataOffset(d)))).toEqual([1, 2, 3]);
+    }
+    const frag = encodeSocksUdp({ host: "198.51.100.2", port: 7 }, data);
+    frag[2] = 1;
+    expect(socksUdpDataOffset(frag)).toBe(-1);
+    expect(socksUdpDataOffset(new Uint8Array([0, 0, 0, 1, 198]))).toBe(-1);
+    expect(socksUdpDataOffset(new Uint8Array([0, 0, 0, 3]))).toBe(-1);
+    expect(socksUdpDataOffset(new Uint8Array([0, 0, 0, 9, 1, 2, 3, 4, 0, 7]))).toBe(-1);
+  });
+  test("finishUdpReply on a per-flow header makes the packet buildUdp makes (IPv4, IPv6, empty and large payloads)", () => {
+    for (const [src, dst] of [["198.51.100.2", "192.0.2.1"], ["2001:db8:2::2", "2001:db8:1::1"]]) {
+      const head = buildUdp({ src: src!, dst: dst!, srcPort: 53, dstPort: 40000 });
+      for (const len of [0, 1, 64, 1200, 9000]) {
+        const payload = Uint8Array.from({ length: len }, (_, i) => (i * 7 + len) & 0xff);
+        const out = new Uint8Array(65536).fill(0xee);
+        out.set(head);
+        out.set(payload, head.length);
+        const n = finishUdpReply(out, head.length, len);
+        expect(Array.from(out.subarray(0, n))).toEqual(Array.from(buildUdp({ src: src!, dst: dst!, srcPort: 53, dstPort: 40000, payload })));
+      }
+    }
   });
 });

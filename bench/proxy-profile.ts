@@ -1,0 +1,194 @@
+/**
+ * Where a tun2socks daemon spends its work, per unit: one workload through `dist/tunkit socks`
+ * (or tunkit from source, or hev-socks5-tunnel) in the proxy bench's topology, with the daemon's
+ * CPU per unit and, with --strace, its system calls per unit (strace -c -f on the running
+ * daemon). The profile of bench/proxy.ts's rows, not a ratio of its own.
+ *
+ *   bun bench/proxy-profile.ts WORKLOAD [--daemon tunkit|hev|source] [--strace] [--cpu-prof DIR] [--n N]
+ *
+ * WORKLOAD: short (N sequential short GETs, microsocks), download (100 MiB through dante), udp
+ * (N query/answer round trips on one flow, dante), udp-flows (N flows of one query/answer each).
+ * `--daemon source` runs cli/main.ts under `bun` (with --cpu-prof DIR: a markdown CPU profile
+ * written there when the daemon exits). hev needs HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel.
+ * `--perf syscalls` counts system calls (perf, no slow-down); `--perf FILE` records a profile.
+ * `--bin PATH` runs another build of tunkit; `--env K=V,...` adds to the daemon's environment.
+ *
+ * What it showed (2 vCPUs, load 11-19, so rough): a 100 MiB download cost 8-10 ms of daemon CPU
+ * per MiB against hev's 2 ms with FEWER system calls (75 vs 251 per MiB): perf put 22% in
+ * user-space memmove and 13-19% in page faults — Bun's socket chunks landing in pages the
+ * allocator had just given back (fixed: MIMALLOC_PURGE_DELAY=-1, see cli/socks.ts; now
+ * 3.8-4.5 ms/MiB). After the fix the tun's own read+write is ~12% of the daemon's CPU on that
+ * download (tun_chr_read_iter 4.3%, tun_chr_write_iter 7.4%), the socket relay 23% (sendto
+ * 14.7%, recvfrom 8.8%) and Bun's copies 25%: more tun queues served by workers could take at
+ * most that 12% off the event loop, which keeps every socket. A short connection costs ~110
+ * system calls against hev's 47 (Bun's socket set-up: setsockopt x7, epoll_ctl x12, the
+ * poller's futex wake-ups x13) and ~1.5 ms of user CPU in node:net; a UDP round trip 16 calls
+ * like hev's, but 2-3x its CPU.
+ */
+import dgram from "node:dgram";
+import net from "node:net";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { Topology, Proc, curl, sh, SERVER_V4, PROXY_V4, BUN, ROOT } from "../tests/fixtures/proxy/topology.ts";
+import { reexecInNetns, root } from "./lib.ts";
+
+const SOCKS = 1080;
+const DANTE = 1082;
+const REQUEST = Buffer.from(`GET /small HTTP/1.1\r\nHost: ${SERVER_V4}\r\nConnection: close\r\n\r\n`);
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+/** utime, stime of `pid` in clock ticks. */
+function cpuTicks(pid: number): [number, number] {
+  const st = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+  return [Number(f[11]), Number(f[12])];
+}
+
+function shortGet(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: SERVER_V4, port: 80 });
+    let got = 0;
+    s.on("connect", () => s.write(REQUEST));
+    s.on("data", (d: Uint8Array) => (got += d.length));
+    s.on("error", reject);
+    s.on("end", () => s.end());
+    s.on("close", () => (got > 0 ? resolve() : reject(new Error("empty response"))));
+  });
+}
+
+async function udpRoundTrips(n: number, flows: number): Promise<void> {
+  const payload = Buffer.alloc(64, 7);
+  for (let f = 0; f < flows; f++) {
+    const s = dgram.createSocket("udp4");
+    await new Promise<void>((r) => s.bind(0, r));
+    const per = Math.ceil(n / flows);
+    await new Promise<void>((resolve) => {
+      let left = per;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const send = () => {
+        if (left-- <= 0) return resolve();
+        s.send(payload, 7, SERVER_V4);
+        timer = setTimeout(send, 1000);
+      };
+      s.on("error", () => {});
+      s.on("message", () => {
+        clearTimeout(timer);
+        send();
+      });
+      send();
+    });
+    s.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const workload = process.argv[2] ?? "short";
+  const daemon = arg("--daemon") ?? "tunkit";
+  const n = Number(arg("--n") ?? (workload === "download" ? 1 : 500));
+  const prof = arg("--cpu-prof");
+  const t = new Topology("prof");
+  let d: Proc | undefined;
+  try {
+    t.up();
+    await t.startServer(100 << 20);
+    const udp = workload.startsWith("udp") || workload === "download";
+    const port = udp ? DANTE : SOCKS;
+    if (udp) await t.startDante(DANTE);
+    else await t.startMicrosocks(SOCKS);
+    const dev = "tkq0";
+    if (daemon === "hev") {
+      const hev = process.env.HEV_SOCKS5_TUNNEL;
+      if (!hev || !existsSync(hev)) throw new Error("set HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel");
+      const conf = join(t.dir, "hev.yml");
+      writeFileSync(conf, `tunnel:\n  name: ${dev}\n  mtu: 8500\n  ipv4: 198.18.1.1\nsocks5:\n  port: ${port}\n  address: ${PROXY_V4}\n  udp: 'udp'\nmisc:\n  log-level: error\n  limit-nofile: 65535\n`);
+      d = new Proc([hev, conf]);
+      t.procs.push(d);
+      for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
+      sh("ip", "link", "set", dev, "up");
+    } else {
+      const args = [...(process.argv.includes("--stats") ? ["--json"] : []), "socks", dev, "--proxy", `socks5://${PROXY_V4}:${port}`, "--address", "198.18.0.1/30"];
+      const cmd = daemon === "source"
+        ? [BUN, ...(prof ? ["--cpu-prof-md", `--cpu-prof-dir=${prof}`] : []), join(ROOT, "cli/main.ts"), ...args]
+        : [arg("--bin") ?? join(root, "dist/tunkit"), ...args];
+      const env = Object.fromEntries((arg("--env") ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+      d = new Proc(cmd, env);
+      t.procs.push(d);
+      await d.waitFor(/ready/, 15_000);
+    }
+    sh("ip", "route", "replace", "198.51.100.0/24", "dev", dev);
+    const pid = d.child.pid!;
+    // warm up
+    if (workload === "download") await curl(["-o", "/dev/null", `http://${SERVER_V4}/mid`]);
+    else if (udp) await udpRoundTrips(20, 1);
+    else for (let i = 0; i < 20; i++) await shortGet();
+    await Bun.sleep(300);
+    let strace: Proc | undefined;
+    let perf: Proc | undefined;
+    const perfOut = arg("--perf");
+    if (perfOut === "syscalls") {
+      // counts every system call's number without slowing the daemon the way strace does
+      perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
+      await Bun.sleep(500);
+    } else if (perfOut) {
+      perf = new Proc(["perf", "record", "-F", "1999", "-g", "-p", String(pid), "-o", perfOut]);
+      await Bun.sleep(500);
+    }
+    if (process.argv.includes("--strace")) {
+      strace = new Proc(["strace", "-c", "-f", "-p", String(pid)]);
+      await Bun.sleep(500);
+    }
+    const c0 = cpuTicks(pid);
+    const t0 = performance.now();
+    if (workload === "short") for (let i = 0; i < n; i++) await shortGet();
+    else if (workload === "download") for (let i = 0; i < n; i++) await curl(["-o", "/dev/null", `http://${SERVER_V4}/big`], 120);
+    else if (workload === "udp") await udpRoundTrips(n, 1);
+    else if (workload === "udp-flows") await udpRoundTrips(n, n);
+    else throw new Error(`unknown workload "${workload}": short, download, udp, udp-flows`);
+    const ms = performance.now() - t0;
+    await Bun.sleep(200);
+    const c1 = cpuTicks(pid);
+    const user = (c1[0] - c0[0]) / 100;
+    const sys = (c1[1] - c0[1]) / 100;
+    const cpu = user + sys;
+    const unit = workload === "download" ? n * 100 : n;
+    const what = workload === "download" ? "MiB" : workload.startsWith("udp") ? "round trips" : "connections";
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    console.log(`${daemon} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(2)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+    if (perf) {
+      perf.kill("SIGINT");
+      await perf.exited;
+      if (perfOut === "syscalls") {
+        const m = /([\d,]+)\s+raw_syscalls:sys_enter/.exec(perf.err);
+        if (m) console.log(`system calls: ${(Number(m[1]!.replace(/,/g, "")) / unit).toFixed(1)} per ${what.replace(/s$/, "")}`);
+        else console.log(perf.err);
+      }
+    }
+    if (strace) {
+      strace.kill("SIGINT");
+      await strace.exited;
+      const lines = strace.err.split("\n").filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l));
+      console.log("syscall per unit (calls / unit, errors)");
+      for (const l of lines) {
+        const f = l.trim().split(/\s+/);
+        const calls = Number(f[3]);
+        const hasErr = f.length === 6;
+        const name = f[hasErr ? 5 : 4];
+        console.log(`  ${name!.padEnd(18)} ${(calls / unit).toFixed(2).padStart(8)}${hasErr ? `  (${f[4]} errors)` : ""}`);
+      }
+    }
+  } finally {
+    if (d) {
+      d.kill("SIGTERM");
+      await Promise.race([d.exited, Bun.sleep(5000)]);
+      if (daemon !== "hev" && process.argv.includes("--stats")) console.log(`daemon: ${d.out.trim()} ${d.err.trim()}`);
+    }
+    await t.down();
+  }
+}
+
+if (import.meta.main && !reexecInNetns()) await main();
