@@ -44,15 +44,26 @@ describe("tunkit echo", () => {
     const sock = dgram.createSocket("udp4");
     await new Promise<void>((r) => sock.bind(0, "192.0.2.1", () => r()));
     const got = new Promise<Buffer>((r) => sock.once("message", (m) => r(m)));
-    sock.send(Buffer.from("tunkit-echo-udp"), 7, "192.0.2.2");
-    const reply = await Promise.race([got, new Promise<Buffer>((_, rej) => setTimeout(() => rej(new Error("no UDP echo")), 5000))]);
+    // UDP may be lost while a loaded machine starts the reader: send again each second, at
+    // most 10 times, until the first echo comes back.
+    let sent = 0;
+    let answered = false;
+    const reply = got.finally(() => (answered = true));
+    while (!answered && sent < 10) {
+      sock.send(Buffer.from("tunkit-echo-udp"), 7, "192.0.2.2");
+      sent++;
+      await Promise.race([reply, new Promise((r) => setTimeout(r, 1000))]);
+    }
+    const r = await Promise.race([reply, new Promise<Buffer>((_, rej) => setTimeout(() => rej(new Error(`no UDP echo after ${sent} datagrams`)), 2000))]);
+    expect(r.toString()).toBe("tunkit-echo-udp");
+    await new Promise((res) => setTimeout(res, 300)); // echoes of late duplicates arrive before the count
     sock.close();
-    expect(reply.toString()).toBe("tunkit-echo-udp");
     echo.kill("SIGINT");
     expect(await echo.exit()).toBe(0);
     expect(echo.stdout).toBe("");
-    expect(echo.stderr.trim()).toBe("1 request answered");
-  }, 20_000);
+    const n = Number(/^(\d+) requests? answered$/.exec(echo.stderr.trim())?.[1]);
+    expect(n >= 1 && n <= sent).toBe(true);
+  }, 30_000);
 
   ptest("--timeout ends an idle echo; --json prints one object per reply", async () => {
     const idle = tunkit(["echo", IF, "--timeout", "0.3"]);
