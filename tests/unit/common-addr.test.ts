@@ -4,7 +4,7 @@
 // (python3 socket.inet_pton). IPv4 is stricter than ip on purpose (ip reads "010.0.0.1" as
 // octal 8.0.0.1 and "192.0.2" as 192.0.2.0): inet_pton's rules, which refuse both.
 import { describe, expect, test } from "bun:test";
-import { formatIp, parseCidr, parseIp } from "../../common/addr.ts";
+import { formatIp, ipv6FromText, parseCidr, parseIp, parseIpv6Checked } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { mulberry32 } from "../../common/prng.ts";
 
@@ -151,6 +151,77 @@ describe("parseIp", () => {
       expect(hex(parseIp(formatIp(b)))).toBe(hex(b));
     }
     expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+describe("ipv6FromText (the one-pass IPv6 parser) against the ipaddr.js-based one", () => {
+  const same = (s: string): string | undefined => {
+    const fast = ipv6FromText(s);
+    const ref = parseIpv6Checked(s);
+    const f = fast ? hex(fast) : null;
+    const r = ref ? hex(Uint8Array.from(ref)) : null;
+    return f === r ? undefined : `${JSON.stringify(s)}: fast ${f}, reference ${r}`;
+  };
+
+  test("inet_pton's table: the same verdicts and bytes", () => {
+    const wrong: string[] = [];
+    for (const [text, want] of INET_PTON) {
+      if (!text.includes(":")) continue;
+      const got = ipv6FromText(text);
+      if ((got ? hex(got) : null) !== want) wrong.push(`${JSON.stringify(text)}: got ${got ? hex(got) : null}, inet_pton ${want}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("edge texts: group counts around the gap, 5 hex digits, quads where they fit and where they do not", () => {
+    const edges = [
+      "::", ":", ":::", "::0", "0::", "1::", "::1:", ":1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+      "1:2:3:4:5:6:7::8", "1::2:3:4:5:6:7:8", "1:2:3:4:5:6::7", "1::2::3", "12345::", "::12345", "0000:0000:0000:0000:0000:0000:0000:0000",
+      "00000::", "ABCD:ef01::", "g::", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "1:2:3:4:5::1.2.3.4", "::1.2.3.4", "::ffff:1.2.3.4",
+      "::1.2.3", "::1.2.3.4.5", "::1.2.3.4:5", "::01.2.3.4", "::256.1.1.1", "::1a.2.3.4", "1.2.3.4::", "::.1.2.3", "::1..2.3", ":1.2.3.4",
+      "1:2:3:4:5:6:7:8:", "1:2:3:4:5:6:7:8::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0.0.0.0", "::1.2.3.4%z", "fe80::1%eth0", " ::1", "::1 ",
+      "0:0:0:0:0:0:0:0:0.0.0.0", "1:2:3:4:5:6:7:8.1.1.1", "::ffff:255.255.255.255", "0000:0000:0000:0000:0000:ffff:255.255.255.255",
+    ];
+    expect(edges.map(same).filter(Boolean)).toEqual([]);
+    expect(edges.filter((e) => ipv6FromText(e)).length).toBeGreaterThan(15);
+  });
+
+  test("200,000 random near-addresses: accepted exactly when the reference accepts, with its bytes", () => {
+    const rnd = mulberry32(11);
+    const atoms = ["0", "1", "a", "F", "ff", "fff", "ffff", "00000", "0000", "::", ":", ".", "192.0.2.1", "1.2.3.4", "255", "256", "01", "0x1", "%z", "g", "12345", "::ffff:", "9"];
+    const wrong: string[] = [];
+    let accepted = 0;
+    for (let i = 0; i < 200_000; i++) {
+      let s = "";
+      const n = 1 + Math.floor(rnd() * 12);
+      for (let j = 0; j < n; j++) s += atoms[Math.floor(rnd() * atoms.length)];
+      const w = same(s);
+      if (w) wrong.push(w);
+      if (ipv6FromText(s)) accepted++;
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    expect(accepted).toBeGreaterThan(1000);
+  });
+
+  test("random valid addresses (every gap position, with and without a quad) parse to the bytes they were printed from", () => {
+    const rnd = mulberry32(12);
+    const wrong: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const b = new Uint8Array(16);
+      for (let k = 0; k < 16; k++) b[k] = rnd() < 0.4 ? 0 : Math.floor(rnd() * 256);
+      const groups = Array.from({ length: 8 }, (_, k) => ((b[2 * k]! << 8) | b[2 * k + 1]!).toString(16));
+      const quad = rnd() < 0.3;
+      const parts = quad ? [...groups.slice(0, 6), `${b[12]}.${b[13]}.${b[14]}.${b[15]}`] : groups;
+      const from = Math.floor(rnd() * parts.length);
+      const to = from + 1 + Math.floor(rnd() * (parts.length - from));
+      const gapOk = parts.slice(from, to).every((p) => p === "0");
+      const text = gapOk && rnd() < 0.7 ? `${parts.slice(0, from).join(":")}::${parts.slice(to).join(":")}` : parts.join(":");
+      const got = ipv6FromText(text);
+      if (!got || hex(got) !== hex(b)) wrong.push(`${text}: ${got ? hex(got) : null} != ${hex(b)}`);
+      const w = same(text);
+      if (w) wrong.push(w);
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
   });
 });
 
