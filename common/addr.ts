@@ -1,18 +1,15 @@
 /**
- * Addresses as text and bytes, for every part of tunkit: IPv4/IPv6 through ipaddr.js (printed
- * the way inet_ntop prints them, as tcpdump and iproute2 do: `::ffff:192.0.2.1`, `::192.0.2.1`),
- * prefixes with their length checked, and link-layer (MAC) addresses.
+ * Addresses as text and bytes, for every part of tunkit: IPv4/IPv6 parsed by inet_pton(3)'s rules
+ * and printed the way inet_ntop prints them, as tcpdump and iproute2 do (`::ffff:192.0.2.1`,
+ * `::192.0.2.1`), prefixes with their length checked, and link-layer (MAC) addresses. No
+ * ipaddr.js at run time: tests/unit/common-addr.test.ts holds these to glibc's verdicts and to
+ * ipaddr.js.
  *
  * @module
  */
-import ipaddr from "ipaddr.js";
 import { UsageError } from "./errors.ts";
 
 const HEX = "0123456789abcdef";
-/** Dotted quad without leading zeros, as ipaddr.js's isValidFourPartDecimal wants it. */
-const FOUR_PART = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-/** The only characters of IPv6 text: hex groups, colons, and the dots of a trailing dotted quad. */
-const V6_TEXT = /^[0-9A-Fa-f:.]{2,45}$/;
 
 /**
  * Formats `len` bytes at `off` (default: the rest of `b`) as lowercase colon-separated hex, the
@@ -88,7 +85,27 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
     if (w5 === 0xffff) return "::ffff:" + v4;
     if (w5 === 0 && w6 !== 0) return "::" + v4;
   }
-  return ipaddr.fromByteArray(bytes).toString();
+  // RFC 5952 (what inet_ntop and ipaddr.js print): lowercase hex without leading zeros, the
+  // longest run of two or more zero groups (the first of equal runs) as "::".
+  const g: number[] = new Array(8);
+  for (let i = 0; i < 8; i++) g[i] = (bytes[2 * i]! << 8) | bytes[2 * i + 1]!;
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number) => g.slice(from, to).map((w) => w.toString(16)).join(":");
+  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }
 
 /**
@@ -107,9 +124,8 @@ export function formatIp(b: Uint8Array): string {
 }
 
 /**
- * The common case of {@link parseIp} without regexes or ipaddr.js (a batch of a million routes
- * parses a million of these): four decimal parts, no leading zeros, each 0..255. Anything else
- * returns undefined and takes the general path, which accepts and refuses exactly as before.
+ * IPv4 text as inet_pton(3) takes it (a batch of a million routes parses a million of these),
+ * in one pass: four decimal parts, no leading zeros, each 0..255; otherwise undefined.
  */
 function quadFast(text: string): Uint8Array | undefined {
   const n = text.length;
@@ -163,8 +179,9 @@ function hexDigit(c: number): number {
  * `::` standing for at least one zero group, no lone leading or trailing `:`, and a dotted quad
  * (no leading zeros, each part 0..255) only as the last 32 bits. No `%zone`.
  * tests/unit/common-addr.test.ts holds it to inet_pton's verdicts and to the ipaddr.js-based
- * parser ({@link parseIpv6Checked}) on edge and random strings; IPv6 route batches spend half
- * their parse time in an address parser.
+ * parser it replaced, on edge and random strings. Written by hand (not ipaddr.js) for speed:
+ * IPv6 route batches spent half their parse time in ipaddr.js, and loading ipaddr.js cost
+ * every CLI start-up ~1 ms (bench/cli-startup.ts).
  *
  * @example
  * ```ts
@@ -259,25 +276,11 @@ export function parseIp(text: string, version?: 4 | 6): Uint8Array {
     const v6 = ipv6FromText(text);
     if (v6) return v6;
   }
-  // One ipaddr.js parse per address (ipaddr's own isValid* helpers parse once more): batches of
-  // 100,000 routes spend their time here.
-  let bytes: number[] | undefined;
-  if (FOUR_PART.test(text)) {
-    try {
-      bytes = ipaddr.IPv4.parse(text).toByteArray();
-    } catch {
-      bytes = undefined;
-    }
-  } else if (text.includes(":")) {
-    bytes = parseIpv6Checked(text);
-  }
-  if (!bytes) {
-    const why = whyNotIp(text);
-    throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
-  }
-  const v = bytes.length === 4 ? 4 : 6;
-  if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
-  return Uint8Array.from(bytes);
+  // Refused (or another family than asked for): say why.
+  if (version === 4 && ipv6FromText(text)) throw new UsageError(`Invalid IP address "${text}": expected IPv4`);
+  if (version === 6 && quadFast(text)) throw new UsageError(`Invalid IP address "${text}": expected IPv6`);
+  const why = whyNotIp(text);
+  throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
 }
 
 /** Why an address text was refused, when there is more to say than "expected IPv4 or IPv6". */
@@ -294,42 +297,6 @@ function whyNotIp(text: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * IPv6 text as inet_pton(3) takes it, into 16 bytes, or undefined. ipaddr.js does the hex
- * groups; the checks around it close the gaps where it is more lenient than inet_pton (and so
- * than ip): it accepts a `%zone` suffix and drops it, reads the dotted quad of `::ffff:010.1.1.1`
- * with leading zeros or hex, and turns `::1.2.3.4` into `::ffff:1.2.3.4`.
- *
- * The reference {@link ipv6FromText} is tested against; parseIp takes it only for the texts
- * ipv6FromText refuses (to find the reason, and as a second opinion).
- *
- * @example
- * ```ts
- * import { parseIpv6Checked } from "./addr.ts";
- * parseIpv6Checked("2001:db8::1")?.length; // 16
- * parseIpv6Checked("fe80::1%eth0"); // undefined
- * ```
- */
-export function parseIpv6Checked(text: string): number[] | undefined {
-  if (!V6_TEXT.test(text)) return undefined;
-  let hex = text;
-  const dot = text.indexOf(".");
-  if (dot >= 0) {
-    const colon = text.lastIndexOf(":");
-    if (colon > dot) return undefined;
-    const quad = text.slice(colon + 1);
-    if (!FOUR_PART.test(quad)) return undefined;
-    const q = quad.split(".").map(Number);
-    if (q.some((v) => v > 255)) return undefined;
-    hex = `${text.slice(0, colon + 1)}${((q[0]! << 8) | q[1]!).toString(16)}:${((q[2]! << 8) | q[3]!).toString(16)}`;
-  }
-  try {
-    return ipaddr.IPv6.parse(hex).toByteArray();
-  } catch {
-    return undefined;
-  }
 }
 
 /** An address with a prefix length. */

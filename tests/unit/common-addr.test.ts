@@ -4,7 +4,8 @@
 // (python3 socket.inet_pton). IPv4 is stricter than ip on purpose (ip reads "010.0.0.1" as
 // octal 8.0.0.1 and "192.0.2" as 192.0.2.0): inet_pton's rules, which refuse both.
 import { describe, expect, test } from "bun:test";
-import { formatIp, ipv6FromText, parseCidr, parseIp, parseIpv6Checked } from "../../common/addr.ts";
+import ipaddr from "ipaddr.js";
+import { formatIp, formatIpv6, ipv6FromText, parseCidr, parseIp } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { mulberry32 } from "../../common/prng.ts";
 
@@ -151,6 +152,54 @@ describe("parseIp", () => {
       expect(hex(parseIp(formatIp(b)))).toBe(hex(b));
     }
     expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+/** Dotted quad without leading zeros. */
+const FOUR_PART = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/**
+ * The reference: the ipaddr.js-based IPv6 parser common/addr.ts used before ipv6FromText.
+ * ipaddr.js does the hex groups; the checks around it close the gaps where it is more lenient
+ * than inet_pton: a `%zone` suffix it drops, a dotted quad with leading zeros or hex, and
+ * `::1.2.3.4` it turns into `::ffff:1.2.3.4`.
+ */
+function parseIpv6Checked(text: string): number[] | undefined {
+  if (!/^[0-9A-Fa-f:.]{2,45}$/.test(text)) return undefined;
+  let hexText = text;
+  const dot = text.indexOf(".");
+  if (dot >= 0) {
+    const colon = text.lastIndexOf(":");
+    if (colon > dot) return undefined;
+    const quad = text.slice(colon + 1);
+    if (!FOUR_PART.test(quad)) return undefined;
+    const q = quad.split(".").map(Number);
+    if (q.some((v) => v > 255)) return undefined;
+    hexText = `${text.slice(0, colon + 1)}${((q[0]! << 8) | q[1]!).toString(16)}:${((q[2]! << 8) | q[3]!).toString(16)}`;
+  }
+  try {
+    return ipaddr.IPv6.parse(hexText).toByteArray();
+  } catch {
+    return undefined;
+  }
+}
+
+describe("formatIpv6 by hand against ipaddr.js (RFC 5952)", () => {
+  test("random addresses with zero runs of every length and place print as ipaddr.js prints them", () => {
+    const rnd = mulberry32(13);
+    const wrong: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const b = new Uint8Array(16);
+      for (let k = 0; k < 16; k += 2) if (rnd() < 0.5) (b[k] = rnd() < 0.5 ? 0 : Math.floor(rnd() * 256)), (b[k + 1] = Math.floor(rnd() * 256));
+      if (b.subarray(0, 10).every((x) => x === 0) && ((b[10]! === 0xff && b[11]! === 0xff) || (b[10]! === 0 && b[11]! === 0 && (b[12]! || b[13]!)))) continue;
+      const want = ipaddr.fromByteArray([...b]).toString();
+      const got = formatIpv6(b);
+      if (got !== want) wrong.push(`${Buffer.from(b).toString("hex")}: ${got} != ${want}`);
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    expect(formatIpv6(new Uint8Array(16))).toBe("::");
+    expect(formatIpv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]))).toBe("2001:db8:0:1::1");
+    expect(formatIpv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]))).toBe("2001:db8::1:0:0:1");
   });
 });
 
