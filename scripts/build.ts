@@ -4,7 +4,7 @@
  * version comes from package.json, inlined by the bundler. The binary needs no node_modules,
  * bun or deno.
  *
- * Usage: bun scripts/build.ts [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting]
+ * Usage: bun scripts/build.ts [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting] [--jit-policy N]
  *
  * bench/cli-startup.ts compiles a hello-world with the same {@link compileArgs} to measure the
  * runtime's own start-up floor beside tunkit's.
@@ -21,7 +21,17 @@ export interface BuildVariant {
   bytecode?: boolean;
   minify?: boolean;
   splitting?: boolean;
+  /** `--compile-jit-policy`: JavaScriptCore's tier-up thresholds times this at start (1 = normal). */
+  jitPolicy?: number;
 }
+
+/**
+ * The JIT policy the binary starts with: tier-up thresholds {@link JIT_POLICY} times higher, so the
+ * run-once start-up code stays in the interpreter instead of waking JIT worker threads on a
+ * machine whose cores are busy. cli/main.ts sets the normal policy back (`Bun.unsafe.setJITPolicy(1)`)
+ * once a command's words are read, before the work that runs long (a batch, a dump, a capture).
+ */
+export const JIT_POLICY = 100;
 
 /**
  * The `bun build` arguments for `entry` -> `outfile`. Measured on this machine (bench/cli-startup.ts):
@@ -45,6 +55,7 @@ export function compileArgs(entry: string, outfile: string, v: BuildVariant = {}
     ...(bytecode ? ["--bytecode"] : []),
     "--format=esm",
     ...(v.splitting !== false ? ["--splitting"] : []),
+    ...((v.jitPolicy ?? JIT_POLICY) !== 1 ? [`--compile-jit-policy=${v.jitPolicy ?? JIT_POLICY}`] : []),
     entry, "--outfile", outfile,
   ];
 }
@@ -72,7 +83,7 @@ if (import.meta.main) {
   };
   const outfile = resolve(root, val("--outfile") ?? "dist/tunkit");
   const entry = resolve(root, val("--entry") ?? "cli/main.ts");
-  const v: BuildVariant = { bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting") };
+  const v: BuildVariant = { bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting"), jitPolicy: Number(val("--jit-policy") ?? JIT_POLICY) };
   const t0 = performance.now();
   try {
     compile(entry, outfile, v);
@@ -90,6 +101,6 @@ if (import.meta.main) {
     }
   }
   const mb = (statSync(outfile).size / 1048576).toFixed(1);
-  const flags = Object.entries(v).filter(([, on]) => on).map(([k]) => k).join(", ");
+  const flags = Object.entries(v).filter(([, on]) => on).map(([k, on]) => (typeof on === "number" ? `${k} ${on}` : k)).join(", ");
   console.log(`built ${outfile} (${mb} MiB; ${flags}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
 }
