@@ -84,11 +84,11 @@ export { ensureTun, removeTun, validateEnsureTun, anyUserWarning, type EnsureTun
 // --- packets (pure): decode, format, checksums, build, pcap, filter ---------------------------
 export { decode } from "./packet/decode.ts";
 export type * from "./packet/types.ts";
-export { format, formatPacket, Formatter, TcpSeqTracker, formatTimestamp, toJSON, type FormatOptions } from "./packet/format.ts";
+export { formatPacket, Formatter, formatTimestamp, toJSON, type FormatOptions, type FormattedPacket } from "./packet/format.ts";
+export { printRecord, type PrintResult, type NdFlags, type PrintState } from "./packet/print/index.ts";
 export { hexdump, hexdumpLines } from "./packet/hexdump.ts";
 export { isWrappedLink, unwrapLink, innerIp, type Unwrapped } from "./packet/linklayer.ts";
 export { compileBpf, runBpf, encodeBpf, bpfText, type BpfInsn, type BpfOptions } from "./packet/bpf.ts";
-export { formatTcpOptions, type TcpOptionsText, type TcpOptionsEnd } from "./packet/tcp-options.ts";
 export { PacketPrinter, printable, asciiJson, asciiText, linkTypeName as pcapLinkTypeName, type PrintOptions } from "./packet/printer.ts";
 export { echoReply, echoReplyAt } from "./packet/echo.ts";
 export { echoReplyFrame, isNeighbourReply, DEFAULT_ECHO_MAC, ARP_FRAME_LEN, NA_FRAME_LEN, type FrameResponder } from "./packet/echo-frame.ts";
@@ -110,7 +110,7 @@ export { compileFilter, parseFilter, peekPacket, type PacketFilter, type FilterN
 // --- capture, echo, inject (issue #5): live capture (attach or sniff), pcap sink, responder, injector
 export {
   openCapture, describeTarget, chooseMode, CaptureClock,
-  type Capture, type CaptureMode, type CaptureOptions, type CaptureStats, type CaptureEnd, type CaptureTarget,
+  type Capture, type CaptureMode, type CaptureOptions, type CaptureListenOptions, type CaptureStats, type CaptureEnd, type CaptureTarget,
 } from "./tun/capture.ts";
 export {
   PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem,

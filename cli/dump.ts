@@ -212,7 +212,7 @@ export interface FileDumpResult {
 
 /** Where `dump -w` writes: a {@link CaptureWriter} (or anything shaped like it). */
 export interface RecordSink {
-  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void;
+  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number, offset?: number): void;
   flush(): boolean;
   close(): void;
   readonly error: TunkitError | undefined;
@@ -241,7 +241,8 @@ export interface RecordSink {
  */
 export class FileDumper {
   private readonly reader = new CaptureFileReader();
-  private readonly printer: PacketPrinter;
+  /** The printer of the text lines (its lastNotDecoded tells about the line just written). */
+  readonly printer: PacketPrinter;
   private packets = 0;
   private error: { message: string; hint: string } | undefined;
   private sinkLinkType: number | undefined;
@@ -513,6 +514,9 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   try {
     cap = await openCapture(plan.iface!, {
       mode: plan.mode, snaplen: plan.snaplen, bufferBytes: plan.bufferBytes, rtnl: ctx.rtnl(),
+      // Writing a file, packets may wait in the kernel's ring 100 ms (few wake-ups, as
+      // tcpdump's 1 s timeout does); printing or -U, 10 ms, so lines appear at once.
+      blockTimeoutMs: plan.write !== undefined && !plan.packetBuffered ? 100 : 10,
       ...(plan.filter && plan.kernelFilter !== false ? { kernelFilter: plan.filter.ast } : {}),
     });
   } catch (e) {
@@ -554,10 +558,12 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const ts = { sec: 0, nsec: 0 };
     const perPacket = !!plan.packetBuffered;
     end = await cap.listen(
-      (buf, caplen, wireLen, dir, sec, nsec) => {
-        if (filter && !filter.match(buf.subarray(0, caplen), linkType)) return;
+      (buf, caplen, wireLen, dir, sec, nsec, off) => {
+        if (captured >= count) return; // what the kernel still hands over after -c N was reached
+        const pkt = filter || !sink ? (off === 0 && caplen === buf.length ? buf : buf.subarray(off, off + caplen)) : buf;
+        if (filter && !filter.match(pkt, linkType)) return;
         if (sink) {
-          sink.write(buf, caplen, wireLen, sec, nsec);
+          sink.write(buf, caplen, wireLen, sec, nsec, off);
           if (perPacket) sink.flush();
           if (sink.error || sink.finished) {
             ac.abort();
@@ -566,12 +572,13 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
         } else {
           ts.sec = sec;
           ts.nsec = nsec;
-          out.add(printer!.format(buf.subarray(0, caplen), ltNum, ts, wireLen, dir) + "\n");
+          out.add(printer!.format(pkt, ltNum, ts, wireLen, dir) + "\n");
         }
         if (++captured >= count) ac.abort();
       },
-      // Writing a file: take packets in batches (2 ms), as tcpdump's ring does; printing: at once.
-      { signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0 },
+      // Without a ring, writing a file: take packets in batches (2 ms); printing: at once.
+      // Stopped by Ctrl-C/SIGTERM (or -c), what the kernel had accepted still comes through.
+      { signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0, drainOnStop: () => captured < count && !sink?.error && !sink?.finished, zeroCopy: true },
     );
   } finally {
     unhook();

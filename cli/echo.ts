@@ -162,7 +162,7 @@ export async function runEcho(ctx: Ctx, plan: EchoPlan): Promise<void> {
             ts.nsec = clock.nsec;
             const bytes = req.subarray(0, len);
             if (json) ctx.sinks.stdout(asciiJson({ sec: ts.sec, nsec: ts.nsec, ...toJSON(decode(bytes, linkType)) }) + "\n");
-            else ctx.sinks.stdout(printable(`${formatTimestamp(ts, false, true)} ${fmt.format(decode(bytes, linkType))}`) + "\n");
+            else ctx.sinks.stdout(printable(`${formatTimestamp(ts, false, true)} ${fmt.format(bytes, linkType)}`) + "\n");
           },
     });
     answered = r.answered;

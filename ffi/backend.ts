@@ -31,6 +31,18 @@ export interface Backend {
   addr(buf: Uint8Array, offset?: number): Ptr;
   /** Numeric address of `buf[offset]`, to store inside structs; keep `buf` alive meanwhile. */
   addrValue(buf: Uint8Array, offset?: number): bigint;
+  /**
+   * mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0) (a packet socket's ring): the
+   * mapping as bytes (no copy) and its unmap, or the errno of the failure. Touching `bytes`
+   * after `unmap()` crashes the process: the caller drops every view first.
+   */
+  mapShared(fd: number, length: number): { bytes: Uint8Array; unmap(): void } | number;
+  /**
+   * memcpy(dst + dstOff, src + srcOff, n) where the runtime makes that cheaper than a copy in JS
+   * (Bun: one FFI call, pointers cached per array); undefined where it does not. No bounds checks:
+   * the caller checks both ranges.
+   */
+  copy?: (dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number) => void;
   /** Starts a thread that runs epoll_wait on `epfd`. */
   epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter;
 }

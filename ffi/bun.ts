@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { dlopen, ptr, read as peek, FFIType, type Pointer } from "bun:ffi";
+import { dlopen, ptr, read as peek, toArrayBuffer, FFIType, type Pointer } from "bun:ffi";
 import { LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
@@ -86,6 +86,30 @@ self.onmessage = (e) => {
 };
 `;
 
+/** memcpy through the FFI with the last two arrays' addresses cached (a ptr() costs ~15 ns). */
+function makeCopy(fn: Record<string, (...a: unknown[]) => number>): NonNullable<Backend["copy"]> {
+  const memcpy = fn.memcpy!;
+  let a: Uint8Array | undefined;
+  let aAddr = 0;
+  let b: Uint8Array | undefined;
+  let bAddr = 0;
+  const addrOf = (x: Uint8Array): number => {
+    if (x === a) return aAddr;
+    if (x === b) return bAddr;
+    void x.buffer; // pitfall 1: materialise a small array's data before taking its address
+    const p = ptr(x);
+    b = a;
+    bAddr = aAddr;
+    a = x;
+    aAddr = p;
+    return p;
+  };
+  return (dst, dstOff, src, srcOff, n) => {
+    const d = addrOf(dst);
+    memcpy(d + dstOff, addrOf(src) + srcOff, n);
+  };
+}
+
 function makeBackend(): Backend {
   const { path, fn } = open();
   const errp = fn.__errno_location!() as unknown as Pointer;
@@ -103,6 +127,21 @@ function makeBackend(): Backend {
     addrValue(buf: Uint8Array, offset = 0): bigint {
       void buf.buffer;
       return BigInt(ptr(buf, offset));
+    },
+    copy: makeCopy(fn),
+    mapShared(fd: number, length: number): { bytes: Uint8Array; unmap(): void } | number {
+      // PROT_READ|PROT_WRITE, MAP_SHARED. A pointer past 2^53 (MAP_FAILED is -1) comes back as a BigInt.
+      const p = fn.mmap!(null, length, 3, 1, fd, 0) as unknown as number | bigint | null;
+      if (p === null || typeof p === "bigint" || p <= 0) return peek.i32(errp);
+      let mapped = true;
+      return {
+        bytes: new Uint8Array(toArrayBuffer(p as Pointer, 0, length)),
+        unmap() {
+          if (!mapped) return;
+          mapped = false;
+          fn.munmap!(p, length);
+        },
+      };
     },
     epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
       // The helper thread blocks in epoll_wait and wakes the JS thread with postMessage, which

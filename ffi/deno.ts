@@ -18,7 +18,7 @@ interface DenoFfi {
     create(v: bigint): object | null;
     value(p: object | null): bigint | number;
   };
-  UnsafePointerView: new (p: object) => DenoPointerView;
+  UnsafePointerView: (new (p: object) => DenoPointerView) & { getArrayBuffer(p: object, length: number, offset?: number): ArrayBuffer };
 }
 const Deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
 
@@ -75,6 +75,21 @@ function makeBackend(): Backend {
     },
     addrValue(buf: Uint8Array, offset = 0): bigint {
       return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))) + BigInt(offset);
+    },
+    mapShared(fd: number, length: number): { bytes: Uint8Array; unmap(): void } | number {
+      // PROT_READ|PROT_WRITE, MAP_SHARED; MAP_FAILED is (void *)-1.
+      const p = s.mmap!(null, BigInt(length), 3, 1, fd, 0n) as object | null;
+      const v = p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
+      if (p === null || v === 0n || v === 0xffffffffffffffffn) return errView.getInt32(0);
+      let mapped = true;
+      return {
+        bytes: new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, length)),
+        unmap() {
+          if (!mapped) return;
+          mapped = false;
+          s.munmap!(p, BigInt(length));
+        },
+      };
     },
     epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
       // Deno runs a `nonblocking` FFI call on its own thread and resolves a promise: no Worker.

@@ -27,6 +27,21 @@ export const errno: () => number = backend.errno;
 export const addr: (buf: Uint8Array, offset?: number) => Ptr = backend.addr;
 /** Numeric address of `buf[offset]`, for pointers stored inside structs (iovec, msghdr). */
 export const addrValue: (buf: Uint8Array, offset?: number) => bigint = backend.addrValue;
+/**
+ * Maps `length` bytes of `fd` shared, read-write (a packet socket's ring): the bytes (no copy)
+ * and their unmap, or throws SysError. Never touch `bytes` after `unmap()`.
+ */
+export function mapShared(fd: number, length: number, what = "mmap"): { bytes: Uint8Array; unmap(): void } {
+  const r = backend.mapShared(fd, length);
+  if (typeof r === "number") throw new SysError(what, r);
+  return r;
+}
+/**
+ * Copies `src[srcOff..srcOff+n)` to `dst[dstOff..)`, both ranges checked by the caller, with
+ * libc's memcpy where the runtime makes that cheaper than a copy in JS (Bun); undefined
+ * elsewhere (copy in JS then).
+ */
+export const copyBytes: ((dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number) => void) | undefined = backend.copy;
 /** @internal used by ffi/poller.ts */
 export const epollWaiter = backend.epollWaiter;
 export type { Ptr };

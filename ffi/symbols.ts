@@ -56,6 +56,9 @@ export const SYMBOLS = {
   geteuid: { args: [], ret: "u32" },
   getgid: { args: [], ret: "u32" },
   getegid: { args: [], ret: "u32" },
+  mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "u64"], ret: "ptr" },
+  munmap: { args: ["ptr", "u64"], ret: "i32" },
+  memcpy: { args: ["ptr", "ptr", "u64"], ret: "ptr" },
   clock_gettime: { args: ["i32", "buf"], ret: "i32" },
   __errno_location: { args: [], ret: "ptr" },
 } as const satisfies Record<string, SymbolSpec>;

@@ -27,7 +27,7 @@ export interface Unwrapped {
   /** tcpdump's text before the network layer ("" without -e for most). */
   prefix: string;
   /** The network layer, when tunkit decodes it: IP (raw) or ARP. */
-  inner?: { bytes: Uint8Array; kind: "raw" | "arp"; wireLength: number };
+  inner?: { bytes: Uint8Array; kind: "raw" | "arp"; wireLength: number; ipVersion?: 4 | 6 };
   /** Set when the text is complete without an inner packet (truncated header, unknown protocol). */
   text?: string;
   /** Bytes of link header (for -A / -X of the network layer). */
@@ -47,7 +47,7 @@ function ethertypeText(t: number, wire: number): string {
 
 function byEthertype(t: number, b: Uint8Array, off: number, wire: number): Unwrapped["inner"] {
   const bytes = b.subarray(off);
-  if (t === 0x0800 || t === 0x86dd) return { bytes, kind: "raw", wireLength: wire };
+  if (t === 0x0800 || t === 0x86dd) return { bytes, kind: "raw", wireLength: wire, ipVersion: t === 0x0800 ? 4 : 6 };
   if (t === 0x0806) return { bytes, kind: "arp", wireLength: wire };
   return undefined;
 }
@@ -72,7 +72,7 @@ export function unwrapLink(b: Uint8Array, linkType: number, wire: number, eflag:
     let fam = ((b[3]! << 24) | (b[2]! << 16) | (b[1]! << 8) | b[0]!) >>> 0;
     if (fam & 0xffff0000) fam = (((fam & 0xff) << 24) | ((fam & 0xff00) << 8) | ((fam >>> 8) & 0xff00) | (fam >>> 24)) >>> 0;
     const hdr = `AF ${BSD_AF[fam] ?? "Unknown"} (${fam}), length ${wire}: `;
-    const inner = fam === 2 || fam === 24 || fam === 28 || fam === 30 ? { bytes: b.subarray(4), kind: "raw" as const, wireLength: wire - 4 } : undefined;
+    const inner = fam === 2 || fam === 24 || fam === 28 || fam === 30 ? { bytes: b.subarray(4), kind: "raw" as const, wireLength: wire - 4, ipVersion: fam === 2 ? (4 as const) : (6 as const) } : undefined;
     if (!inner) return { prefix: hdr, text: "", headerLength: 4 };
     return { prefix: eflag ? hdr : "", inner, headerLength: 4 };
   }
@@ -124,7 +124,9 @@ export function unwrapLink(b: Uint8Array, linkType: number, wire: number, eflag:
     if (!name) return { prefix, text: "", headerLength: p };
     prefix += ": ";
   }
-  if (proto === 0x21 || proto === 0x0800 || proto === 0x57 || proto === 0x86dd) return { prefix, inner: { bytes: b.subarray(p), kind: "raw", wireLength: wire - p }, headerLength: p };
+  if (proto === 0x21 || proto === 0x0800 || proto === 0x57 || proto === 0x86dd) {
+    return { prefix, inner: { bytes: b.subarray(p), kind: "raw", wireLength: wire - p, ipVersion: proto === 0x21 || proto === 0x0800 ? 4 : 6 }, headerLength: p };
+  }
   return { prefix, text: eflag ? "" : `PPP-${name ?? `0x${proto.toString(16)}`}, length ${wire}`, headerLength: p };
 }
 

@@ -290,7 +290,8 @@ export class PcapReader {
       versionMajor,
       versionMinor,
       snaplen,
-      linkType: v.getUint32(20, le) & 0x0fffffff,
+      // libpcap's LT_LINKTYPE: the upper bits carry FCS information, not the link type
+      linkType: v.getUint32(20, le) & 0x03ffffff,
     };
     f.pos += 24;
     return this.hdr;
@@ -316,7 +317,9 @@ export class PcapReader {
     const kept = caplen > h.snaplen ? h.snaplen : caplen;
     if (kept < caplen) this.cut++;
     const tsSec = v.getUint32(0, this.le);
-    const frac = v.getUint32(4, this.le);
+    // libpcap reads the fraction as a signed 32-bit field and scales it without checking it (a
+    // microsecond file's 1000000 prints as .1000000); tsNsec keeps that value, unnormalized
+    const frac = v.getInt32(4, this.le);
     const rec: PcapRecord = {
       index: this.count++,
       offset: f.offset,

@@ -8,9 +8,9 @@
 import { toHex } from "../common/hex.ts";
 import { decode } from "./decode.ts";
 import { Formatter, formatTimestamp, toJSON } from "./format.ts";
-import { hexdump, hexdumpLines } from "./hexdump.ts";
+import { hexdumpLines } from "./hexdump.ts";
 import { linkTypeOf } from "./pcap.ts";
-import { isWrappedLink, unwrapLink } from "./linklayer.ts";
+import { linkPrintable } from "./print/index.ts";
 
 /** Which way a packet went, when the capture knows (AF_PACKET sniffing); undefined otherwise. */
 export type Direction = "in" | "out" | undefined;
@@ -64,15 +64,6 @@ export function linkTypeName(n: number): string {
 }
 
 const p2 = (n: number) => String(n).padStart(2, "0");
-
-/** Bytes of link-level header before the network layer (0 for raw IP). */
-function linkHeaderLength(data: Uint8Array, linkType: number): number {
-  if (isWrappedLink(linkType)) return Math.min(unwrapLink(data, linkType, data.length, false).headerLength, data.length);
-  const lt = linkTypeOf(linkType);
-  if (lt !== "ethernet") return 0;
-  const p = decode(data.subarray(0, Math.min(data.length, 64)), "ethernet");
-  return Math.min(p.ethernet?.headerLength ?? 14, data.length);
-}
 
 /**
  * Bytes as tcpdump's -A prints them: printable characters, tabs, spaces and newlines as they
@@ -135,7 +126,13 @@ export class PacketPrinter {
   private prev: { sec: number; nsec: number } | undefined;
   private first: { sec: number; nsec: number } | undefined;
   constructor(readonly opts: PrintOptions) {
-    this.fmt = new Formatter({ link: opts.link, nano: opts.nano, localTime: opts.localTime, verbose: opts.verbose ?? 0, absoluteSeq: opts.absoluteSeq });
+    this.fmt = new Formatter({
+      link: opts.link, nano: opts.nano, localTime: opts.localTime, verbose: opts.verbose ?? 0, absoluteSeq: opts.absoluteSeq,
+      // a dump follows every line unless printing summaries only: then tcpdump's own hex of
+      // data it cannot decode appears inside the line, as tcpdump without -x prints it
+      dumpFollows: opts.hex > 0 || (opts.ascii ?? 0) > 0,
+      ...(opts.ifName ? { ifName: opts.ifName } : {}),
+    });
   }
 
   /** The timestamp as the -t count asks ("" for -t), with its trailing space. */
@@ -146,7 +143,7 @@ export class PacketPrinter {
       case 1:
         return "";
       case 2: {
-        const frac = nano ? String(ts.nsec).padStart(9, "0") : String(Math.floor(ts.nsec / 1000)).padStart(6, "0");
+        const frac = nano ? String(Math.trunc(ts.nsec) >>> 0).padStart(9, "0") : String(Math.trunc(ts.nsec / 1000) >>> 0).padStart(6, "0");
         return `${ts.sec}.${frac} `;
       }
       case 3:
@@ -190,38 +187,43 @@ export class PacketPrinter {
    * refuses a record whose lengths cannot be right, before its timestamp).
    */
   summary(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    const bad = invalidHeader(data.length, wireLen);
-    if (bad) return bad;
-    const t = this.stamp(ts);
-    const d = dir === "in" ? "In " : dir === "out" ? "Out " : "";
-    const lt = linkTypeOf(linkType);
-    let s: string;
-    if (lt !== undefined) s = this.fmt.format(decode(data, lt), { originalLength: wireLen, bytes: data });
-    else if (isWrappedLink(linkType)) {
-      const u = unwrapLink(data, linkType, wireLen, this.opts.link, this.opts.ifName);
-      if (u.text !== undefined || !u.inner) s = u.prefix + (u.text ?? "");
-      else if (u.inner.kind === "raw") s = u.prefix + this.fmt.format(decode(u.inner.bytes, "raw"), { originalLength: u.inner.wireLength, bytes: u.inner.bytes, bare: this.opts.link, link: false });
-      else {
-        // ARP: the decoder starts at an Ethernet header; give it one without addresses
-        const frame = new Uint8Array(14 + u.inner.bytes.length);
-        frame[12] = 0x08;
-        frame[13] = 0x06;
-        frame.set(u.inner.bytes, 14);
-        s = u.prefix + this.fmt.format(decode(frame, "ethernet"), { originalLength: u.inner.wireLength + 14, bytes: frame, bare: this.opts.link, link: false });
-      }
-    } else s = `link-type ${linkTypeName(linkType)}, length ${wireLen}`;
-    return `${t}${d}${s}`.split("\n").map(printable).join("\n");
+    return this.line(data, linkType, ts, wireLen, dir).text;
   }
 
-  /** Summary line plus hex lines (per the options), joined with "\n", no trailing newline. */
+  /**
+   * After a line was made: a protocol in that packet that tcpdump decodes and tunkit printed as
+   * data (so the line cannot be tcpdump's), or undefined.
+   */
+  lastNotDecoded: string | undefined;
+
+  private line(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): { text: string; headerLength: number; invalid: boolean } {
+    this.lastNotDecoded = undefined;
+    const bad = invalidHeader(data.length, wireLen);
+    if (bad) return { text: bad, headerLength: 0, invalid: true };
+    const t = this.stamp(ts);
+    const d = dir === "in" ? "In " : dir === "out" ? "Out " : "";
+    if (!linkPrintable(linkType)) {
+      this.lastNotDecoded = `link-type ${linkType}`;
+      return { text: printable(`${t}${d}link-type ${linkTypeName(linkType)}, length ${wireLen}`), headerLength: 0, invalid: false };
+    }
+    const r = this.fmt.formatWithHeader(data, linkType, { originalLength: wireLen });
+    this.lastNotDecoded = r.notDecoded;
+    return { text: `${t}${d}${r.text}`.split("\n").map(printable).join("\n"), headerLength: r.headerLength, invalid: false };
+  }
+
+  /** Summary line plus hex or ASCII lines (per the options), joined with "\n", no trailing newline. */
   text(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): string {
-    const head = this.summary(data, linkType, ts, wireLen, dir);
-    if (head.startsWith("[Invalid header:")) return head;
-    if (this.opts.hex === 0 && this.opts.ascii) return head + "\n" + asciiText(this.opts.ascii === 2 ? data : data.subarray(linkHeaderLength(data, linkType)));
-    if (this.opts.hex === 0 || data.length === 0) return head;
-    const lt = linkTypeOf(linkType);
-    const hex = lt === undefined ? hexdumpLines(data, this.opts.hex === 2 ? 0 : linkHeaderLength(data, linkType)).join("\n") : hexdump(data, lt, this.opts.hex === 2);
-    return hex ? head + "\n" + hex.split("\n").map(printable).join("\n") : head;
+    const l = this.line(data, linkType, ts, wireLen, dir);
+    if (l.invalid) return l.text;
+    const start = Math.min(l.headerLength, data.length);
+    if (this.opts.hex === 0) {
+      if (!this.opts.ascii) return l.text;
+      if (this.opts.ascii === 1 && data.length <= start) return l.text;
+      return l.text + "\n" + asciiText(this.opts.ascii === 2 ? data : data.subarray(start));
+    }
+    if (data.length === 0 || (this.opts.hex === 1 && data.length <= start)) return l.text;
+    const hex = hexdumpLines(data, this.opts.hex === 2 ? 0 : start).join("\n");
+    return hex ? l.text + "\n" + hex.split("\n").map(printable).join("\n") : l.text;
   }
 
   /** One NDJSON line. */

@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { MalformedError, TunkitError, UsageError } from "../common/errors.ts";
 import { SysError, ERRNO } from "../ffi/errors.ts";
+import { copyBytes } from "../ffi/libc.ts";
 import { PcapReader, PcapWriter, MAX_CAPLEN, linkTypeNumber, type PcapHeader } from "../packet/pcap.ts";
 import { PcapngReader, PcapngWriter } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
@@ -136,8 +137,8 @@ export class PcapSink {
     return this.ng;
   }
 
-  /** Appends one record: `buf[0..caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */
-  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void {
+  /** Appends one record: `buf[offset..offset+caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */
+  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number, offset = 0): void {
     if (this.error) return;
     const cap = caplen < this.snaplen ? caplen : this.snaplen;
     const padded = this.ng ? (cap + 3) & ~3 : cap;
@@ -165,7 +166,7 @@ export class PcapSink {
       v.setUint32(o + 16, low % 4294967296 >>> 0, true);
       v.setUint32(o + 20, cap, true);
       v.setUint32(o + 24, orig, true);
-      this.buf.set(cap === buf.length ? buf : buf.subarray(0, cap), o + 28);
+      this.copy(buf, offset, cap, o + 28);
       for (let i = o + 28 + cap; i < o + 28 + padded; i++) this.buf[i] = 0;
       v.setUint32(o + size - 4, size, true);
     } else {
@@ -173,11 +174,27 @@ export class PcapSink {
       v.setUint32(o + 4, this.nano ? nsec : Math.floor(nsec / 1000), true);
       v.setUint32(o + 8, cap, true);
       v.setUint32(o + 12, orig, true);
-      this.buf.set(cap === buf.length ? buf : buf.subarray(0, cap), o + 16);
+      this.copy(buf, offset, cap, o + 16);
     }
     this.used = o + size;
     this.ends[this.nEnds++] = this.used;
     this.packets++;
+  }
+
+  /**
+   * Copies `src[from..from+n)` to the buffer at `to`, without making a view per packet: libc's
+   * memcpy where the runtime offers it, else byte by byte (small) or through one view (large).
+   */
+  private copy(src: Uint8Array, from: number, n: number, to: number): void {
+    if (n <= 0) return;
+    if (from < 0 || from + n > src.length) throw new RangeError(`record bytes ${from}..${from + n} outside a buffer of ${src.length}`);
+    if (copyBytes) copyBytes(this.buf, to, src, from, n);
+    else if (from === 0 && n === src.length) this.buf.set(src, to);
+    else if (n > 256) this.buf.set(src.subarray(from, from + n), to);
+    else {
+      const d = this.buf;
+      for (let i = 0; i < n; i++) d[to + i] = src[from + i]!;
+    }
   }
 
   /**

@@ -270,7 +270,7 @@ export class CaptureWriter {
   }
 
   /** Appends one record, rotating first when -G/-C say so. */
-  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number): void {
+  write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number, offset = 0): void {
     if (this.failed || this.finished) return;
     if (!this.cur) {
       this.tryOpen();
@@ -296,7 +296,7 @@ export class CaptureWriter {
       this.tryOpen();
       if (!this.cur) return;
     }
-    this.cur.write(buf, caplen, wireLen, sec, nsec);
+    this.cur.write(buf, caplen, wireLen, sec, nsec, offset);
   }
 
   /** Writes out what is buffered; false once failed. */

@@ -112,8 +112,15 @@ export interface CaptureOptions {
   mode?: CaptureMode | "auto";
   /** Bytes kept per packet, 1..262144 (default 262144). */
   snaplen?: number;
-  /** Sniff mode: the socket's receive buffer (default 8 MiB). */
+  /** Sniff mode: the ring's size, or the socket's receive buffer without a ring (default 8 MiB). */
   bufferBytes?: number;
+  /** Sniff mode: false captures with recvmmsg instead of a TPACKET_V3 ring (default true). */
+  ring?: boolean;
+  /**
+   * Sniff mode with a ring: the longest a packet waits in the kernel before it is handed over,
+   * in ms (default 10; more means fewer wake-ups, for writing files).
+   */
+  blockTimeoutMs?: number;
   /** An rtnetlink connection to use for the lookup (one is opened and closed otherwise). */
   rtnl?: Rtnl;
   /**
@@ -132,6 +139,22 @@ export interface CaptureStats {
   dropped?: number;
   /** Sniff mode: true when the filter also runs in the kernel (then `received` counts only what it passed). */
   kernelFilter?: boolean;
+  /** Sniff mode: "ring" (TPACKET_V3) or "recvmmsg". */
+  method?: "ring" | "recvmmsg";
+}
+
+/** Options of {@link Capture.listen}. */
+export interface CaptureListenOptions {
+  signal?: AbortSignal;
+  /** Sniff mode without a ring: gather packets this long after a quiet spell before draining (fewer wake-ups). */
+  coalesceMs?: number;
+  /**
+   * Sniff mode: when the signal aborts, still deliver every packet the kernel had accepted
+   * (the socket is unbound first), so a capture file ends complete.
+   */
+  drainOnStop?: boolean | (() => boolean);
+  /** Sniff mode with a ring: pass the ring's memory and the packet's offset in it (no object per packet). */
+  zeroCopy?: boolean;
 }
 
 /** How a capture's listen() ended: stopped by the signal, closed, or the device went down/away. */
@@ -157,12 +180,8 @@ export interface Capture {
   readonly snaplen: number;
   /** Sniff mode shows In/Out; attach mode sees only what the kernel sends into the device. */
   readonly directions: boolean;
-  /**
-   * Calls `onPacket` per packet until `signal` aborts, close(), or the device goes away.
-   * `coalesceMs` (sniff mode): gather packets this long after a quiet spell before draining
-   * (fewer wake-ups; for writing files).
-   */
-  listen(onPacket: PacketHandler, opts?: { signal?: AbortSignal; coalesceMs?: number }): Promise<CaptureEnd>;
+  /** Calls `onPacket` per packet until `signal` aborts, close(), or the device goes away. */
+  listen(onPacket: PacketHandler, opts?: CaptureListenOptions): Promise<CaptureEnd>;
   stats(): CaptureStats;
   close(): void;
 }
@@ -180,7 +199,7 @@ class AttachCapture implements Capture {
   get name(): string {
     return this.dev.name;
   }
-  async listen(onPacket: PacketHandler, opts: { signal?: AbortSignal; coalesceMs?: number } = {}): Promise<CaptureEnd> {
+  async listen(onPacket: PacketHandler, opts: CaptureListenOptions = {}): Promise<CaptureEnd> {
     const snap = this.snaplen;
     const clock = this.clock;
     try {
@@ -188,7 +207,7 @@ class AttachCapture implements Capture {
         (buf, len) => {
           this.received++;
           clock.now();
-          onPacket(buf, len < snap ? len : snap, len, undefined, clock.sec, clock.nsec);
+          onPacket(buf, len < snap ? len : snap, len, undefined, clock.sec, clock.nsec, 0);
         },
         { signal: opts.signal },
       );
@@ -209,7 +228,9 @@ class AttachCapture implements Capture {
 class SniffCapture implements Capture {
   readonly mode = "sniff" as const;
   readonly directions = true;
-  constructor(readonly sniffer: PacketSniffer) {}
+  constructor(readonly sniffer: PacketSniffer) {
+    this.method = sniffer.method;
+  }
   get name(): string {
     return this.sniffer.name;
   }
@@ -219,12 +240,13 @@ class SniffCapture implements Capture {
   get snaplen(): number {
     return this.sniffer.snaplen;
   }
-  listen(onPacket: PacketHandler, opts: { signal?: AbortSignal; coalesceMs?: number } = {}): Promise<CaptureEnd> {
+  listen(onPacket: PacketHandler, opts: CaptureListenOptions = {}): Promise<CaptureEnd> {
     return this.sniffer.listen(onPacket, opts);
   }
+  private readonly method: "ring" | "recvmmsg";
   stats(): CaptureStats {
     if (!this.sniffer.closed) this.last = this.sniffer.stats();
-    return this.sniffer.kernelFilter ? { ...this.last, kernelFilter: true } : { ...this.last };
+    return { ...this.last, ...(this.sniffer.kernelFilter ? { kernelFilter: true } : {}), method: this.method };
   }
   private last: CaptureStats = { received: 0, dropped: 0 };
   close(): void {
@@ -261,17 +283,9 @@ export async function openCapture(name: string, opts: CaptureOptions = {}): Prom
       if (!(want === "auto" && e instanceof SysError && e.errno === ERRNO.EBUSY)) throw e;
     }
   }
-  const sniffer = PacketSniffer.open(name, { snaplen, bufferBytes: opts.bufferBytes });
-  if (opts.kernelFilter) {
-    const prog = compileBpf(opts.kernelFilter, sniffer.linkType, { snaplen });
-    if (prog) {
-      try {
-        sniffer.attachFilter(prog);
-      } catch (e) {
-        sniffer.close();
-        throw e;
-      }
-    }
-  }
+  const prog = opts.kernelFilter ? compileBpf(opts.kernelFilter, target.linkType, { snaplen }) : undefined;
+  const sniffer = PacketSniffer.open(name, {
+    snaplen, bufferBytes: opts.bufferBytes, ring: opts.ring, blockTimeoutMs: opts.blockTimeoutMs, ...(prog ? { filter: prog } : {}),
+  });
   return new SniffCapture(sniffer);
 }

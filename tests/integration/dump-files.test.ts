@@ -92,7 +92,7 @@ describe("capture files on failure (issue 10)", () => {
     expect(td.count).toBe(written);
   }, 60_000);
 
-  itest("pcapng onto a full disk: the same (whole blocks only, tshark/tcpdump read them)", () => {
+  itest("pcapng onto a full disk: the same (whole blocks only, tcpdump reads them)", () => {
     const src = join(dir, "big2.pcap");
     makePcap(src, 1000, 1000);
     const r = inFullTmpfs("128k", `$TK dump -r ${src} -w "$FULL/x.pcapng"; echo "rc=$?"; cp "$FULL/x.pcapng" "$OUT/full-copy.pcapng"`);

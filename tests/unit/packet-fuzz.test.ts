@@ -10,7 +10,8 @@ import { fromHex } from "../../common/hex.ts";
 import { decode } from "../../packet/decode.ts";
 import { echoReply } from "../../packet/echo.ts";
 import { compileFilter, parseFilter } from "../../packet/filter.ts";
-import { format, Formatter, toJSON } from "../../packet/format.ts";
+import { Formatter, toJSON } from "../../packet/format.ts";
+import { printRecord } from "../../packet/print/index.ts";
 import { hexdump } from "../../packet/hexdump.ts";
 import { PacketPrinter } from "../../packet/printer.ts";
 import { PcapReader, PcapWriter } from "../../packet/pcap.ts";
@@ -21,6 +22,8 @@ import { mulberry32, mutate, randomBytes } from "./_fuzz.ts";
 const golden = JSON.parse(readFileSync(join(import.meta.dir, "../fixtures/packet/golden.json"), "utf8")).packets as Array<{ hex: string; linkType: LinkType }>;
 const seeds = golden.map((g) => ({ b: fromHex(g.hex), lt: g.linkType }));
 const PRINTABLE = /^[\x20-\x7e]*$/;
+/** A line of tcpdump text: printable ASCII, tabs allowed (its -v lines start with one). */
+const TEXTLINE = /^[\t\x20-\x7e]*$/;
 const HEXLINE = /^\t0x[0-9a-f]{4}: [ 0-9a-f]{40}  [\x21-\x7e.]{1,16}$/;
 
 function fail(seed: number, i: number, what: string, input: Uint8Array, e: unknown): never {
@@ -58,15 +61,17 @@ test("packets: decode/format/hexdump/echoReply/filter on 100,000+ inputs", () =>
     if (d.truncated) truncated++;
     if (d.malformed) malformed++;
     try {
-      // with the bytes (TCP options, ARP) and without; an ARP of an unknown op adds hex lines
-      const line1 = format(d, { ts: { sec: i, nsec: 0 }, link: rnd() < 0.3, bytes: input, verbose: rnd() < 0.3 ? 1 : 0 });
-      const line2 = fmt.format(d);
-      if (!line1.split("\n").every((l) => PRINTABLE.test(l) || HEXLINE.test(l)) || !PRINTABLE.test(line2)) fail(seed, i, `non-printable line ${JSON.stringify(line1 + line2)}`, input, null);
+      // every verbosity, with and without -e; a printer bug would show as internalError
+      const v = Math.floor(rnd() * 4);
+      const r1 = printRecord(input, lt === "ethernet" ? 1 : 101, input.length + (rnd() < 0.2 ? Math.floor(rnd() * 100) : 0), { v, e: rnd() < 0.3, S: rnd() < 0.5, suppressDefault: rnd() < 0.5 });
+      if (r1.internalError) fail(seed, i, `printer bug (-v x${v}): ${r1.internalError}`, input, null);
+      const line2 = fmt.format(input, lt, { ts: { sec: i, nsec: 0 } });
+      if (!r1.text.split("\n").every((l) => TEXTLINE.test(l)) || !line2.split("\n").every((l) => TEXTLINE.test(l))) fail(seed, i, `non-printable line ${JSON.stringify(r1.text + line2)}`, input, null);
       if (i % 3 === 0) {
         // the same bytes behind the wrapped link types (SLL, SLL2, NULL, LOOP, PPP), raw and after a random header
         const wl = WRAPPED[i % WRAPPED.length]!;
         const t = wrapPrinter.text(rnd() < 0.5 ? input : randomBytes(rnd, 40), wl, { sec: i, nsec: 0 }, input.length + 20, undefined);
-        if (!t.split("\n").every((l) => PRINTABLE.test(l) || HEXLINE.test(l))) fail(seed, i, `non-printable ${wl} text ${JSON.stringify(t)}`, input, null);
+        if (!t.split("\n").every((l) => TEXTLINE.test(l))) fail(seed, i, `non-printable ${wl} text ${JSON.stringify(t)}`, input, null);
       }
       JSON.stringify(toJSON(d));
       if (i % 4 === 0) {

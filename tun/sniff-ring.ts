@@ -1,0 +1,218 @@
+/**
+ * {@link RxRing}: a packet socket's TPACKET_V3 receive ring (PACKET_RX_RING), the way libpcap
+ * captures on Linux. The kernel writes packets straight into memory shared with us, grouped in
+ * blocks; a block is handed over when it is full or when its timeout runs out, and only then is
+ * the socket readable. So a flood costs no system call per packet (no recvmmsg copy-out), and a
+ * trickle costs one wake-up per block timeout, not one per packet.
+ *
+ * Layout (linux/if_packet.h): each block starts with `struct tpacket_block_desc` (status at 8,
+ * packet count at 12, first packet's offset at 16); each packet with `struct tpacket3_hdr`
+ * (next offset 0, sec 4, nsec 8, snaplen 12, len 16, status 20, mac offset 24, vlan tci 32,
+ * vlan tpid 36) followed by a `struct sockaddr_ll` at 48 (protocol at +2, pkttype at +10).
+ *
+ * @module
+ */
+import { SOCK, mapShared, sys } from "../ffi/libc.ts";
+
+/** setsockopt(SOL_PACKET, ...) options and TPACKET_V3 values (linux/if_packet.h). */
+export const TPACKET = {
+  PACKET_RX_RING: 5,
+  PACKET_VERSION: 10,
+  V3: 2,
+  STATUS_KERNEL: 0,
+  STATUS_USER: 1,
+  STATUS_VLAN_VALID: 1 << 4,
+  STATUS_VLAN_TPID_VALID: 1 << 6,
+} as const;
+
+/** Geometry of a ring. */
+export interface RingGeometry {
+  blockSize: number;
+  blockCount: number;
+}
+
+/**
+ * Picks block size and count for a ring of about `bytes`: 256 KiB blocks, as libpcap's (room
+ * for a 64 KiB packet many times over; the kernel cuts a packet longer than a block, which only
+ * BIG TCP could send), smaller for a small snaplen (fewer bytes between hand-overs), at least 2.
+ *
+ * @example
+ * ```ts
+ * import { ringGeometry } from "./sniff-ring.ts";
+ * ringGeometry(8 << 20, 262144); // { blockSize: 262144, blockCount: 32 }
+ * ```
+ */
+export function ringGeometry(bytes: number, snaplen: number): RingGeometry {
+  let blockSize = 1 << 16;
+  // 48-byte block header, 48-byte packet header, sockaddr_ll, alignment and a link header
+  while (blockSize < 1 << 18 && blockSize < snaplen + 512) blockSize *= 2;
+  const blockCount = Math.max(2, Math.floor(bytes / blockSize));
+  return { blockSize, blockCount };
+}
+
+/** One packet as {@link RxRing.forEach} hands it over: the fields of its header. */
+export interface RingPacket {
+  /** Where the packet's bytes start in {@link RxRing.bytes}. */
+  offset: number;
+  /** Bytes captured (tp_snaplen). */
+  caplen: number;
+  /** Length on the wire (tp_len). */
+  wireLen: number;
+  sec: number;
+  nsec: number;
+  /** tp_status bits (VLAN valid...). */
+  status: number;
+  /** sll_pkttype (4 = outgoing). */
+  pkttype: number;
+  /** sll_protocol (host order). */
+  protocol: number;
+  /** The stripped VLAN tag, when status says it is valid. */
+  vlanTci: number;
+  vlanTpid: number;
+}
+
+/**
+ * A TPACKET_V3 receive ring on an AF_PACKET socket. Throws SysError where the kernel refuses it
+ * (then capture with recvmmsg instead).
+ *
+ * @example
+ * ```ts
+ * import { RxRing } from "./sniff-ring.ts";
+ * declare const fd: number; // an AF_PACKET socket set to TPACKET_V3
+ * const ring = RxRing.open(fd, { blockSize: 1 << 20, blockCount: 8 }, 100);
+ * ring.forEach((p) => console.log(p.caplen)); // packets of every block the kernel handed over
+ * ring.close();
+ * ```
+ */
+export class RxRing {
+  /** The whole mapping. Invalid after {@link close}. */
+  bytes: Uint8Array;
+  // The headers are read through 32- and 16-bit views of the mapping (native order, which is
+  // little-endian on every architecture tunkit runs on): a DataView over memory that is not
+  // the engine's own costs several times more per read, and this runs once per packet.
+  private u32: Uint32Array;
+  private u16: Uint16Array;
+  private unmap: () => void;
+  private cur = 0;
+  /** Bytes the kernel had filled in the last block walked (blk_len; 0 before any). */
+  lastBlockBytes = 0;
+  /** Nanoseconds between the first and the last packet of the last block walked. */
+  lastBlockSpanNs = 0;
+  private readonly pkt: RingPacket = { offset: 0, caplen: 0, wireLen: 0, sec: 0, nsec: 0, status: 0, pkttype: 0, protocol: 0, vlanTci: 0, vlanTpid: 0 };
+
+  private constructor(map: { bytes: Uint8Array; unmap(): void }, readonly geometry: RingGeometry, readonly blockTimeoutMs: number) {
+    this.bytes = map.bytes;
+    this.u32 = new Uint32Array(map.bytes.buffer, map.bytes.byteOffset, map.bytes.byteLength >>> 2);
+    this.u16 = new Uint16Array(map.bytes.buffer, map.bytes.byteOffset, map.bytes.byteLength >>> 1);
+    this.unmap = () => map.unmap();
+  }
+
+  /**
+   * Switches socket `fd` to TPACKET_V3 and maps a ring of `geometry` whose blocks are handed
+   * over after `blockTimeoutMs` (1..60000) even when not full. Call before the socket sees
+   * traffic you care about (it may be bound already).
+   */
+  static open(fd: number, geometry: RingGeometry, blockTimeoutMs: number): RxRing {
+    const { blockSize, blockCount } = geometry;
+    sys.setsockoptInt(fd, SOCK.SOL_PACKET, TPACKET.PACKET_VERSION, TPACKET.V3, "setsockopt(PACKET_VERSION)");
+    const req = new Uint8Array(28);
+    const dv = new DataView(req.buffer);
+    const frameSize = 2048; // V3 frames are variable; the kernel only checks the arithmetic
+    dv.setUint32(0, blockSize, true);
+    dv.setUint32(4, blockCount, true);
+    dv.setUint32(8, frameSize, true);
+    dv.setUint32(12, (blockSize / frameSize) * blockCount, true);
+    dv.setUint32(16, blockTimeoutMs, true);
+    dv.setUint32(20, 0, true); // sizeof_priv
+    dv.setUint32(24, 0, true); // feature_req_word
+    sys.setsockopt(fd, SOCK.SOL_PACKET, TPACKET.PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)");
+    const map = mapShared(fd, blockSize * blockCount, "mmap(PACKET_RX_RING)");
+    return new RxRing(map, geometry, blockTimeoutMs);
+  }
+
+  /** True when the kernel has handed over the next block. */
+  ready(): boolean {
+    const q = (this.cur * this.geometry.blockSize + 8) >>> 2;
+    return q < this.u32.length && (this.u32[q]! & TPACKET.STATUS_USER) !== 0;
+  }
+
+  /**
+   * Walks the next handed-over block: calls `onPacket` per packet (the object is reused: copy
+   * what you keep), then gives the block back to the kernel. Returns the packets seen, or -1 when
+   * no block was ready. When `onPacket` returns false, the walk stops there and the block is
+   * still given back (the rest of its packets are not delivered).
+   */
+  nextBlock(onPacket: (p: RingPacket) => boolean | void): number {
+    if (!this.ready()) return -1;
+    const bs = this.geometry.blockSize;
+    const base = this.cur * bs;
+    const w = this.u32;
+    const h = this.u16;
+    const b = this.bytes;
+    const bq = base >>> 2;
+    const n = w[bq + 3]!;
+    let off = base + w[bq + 4]!;
+    const end = base + bs;
+    const p = this.pkt;
+    let i = 0;
+    for (; i < n; i++) {
+      if (off < base || off + 68 > end || off & 3) break; // never read outside the block
+      const q = off >>> 2;
+      p.sec = w[q + 1]!;
+      p.nsec = w[q + 2]!;
+      const caplen = w[q + 3]!;
+      p.wireLen = w[q + 4]!;
+      p.status = w[q + 5]!;
+      const mac = h[(off >>> 1) + 12]!;
+      p.vlanTci = w[q + 8]!;
+      p.vlanTpid = h[(off >>> 1) + 18]!;
+      // struct sockaddr_ll at 48: protocol (network order) at +2, pkttype at +10
+      p.protocol = (b[off + 50]! << 8) | b[off + 51]!;
+      p.pkttype = b[off + 58]!;
+      p.offset = off + mac;
+      const room = end - p.offset;
+      p.caplen = caplen <= room ? caplen : room > 0 ? room : 0;
+      const next = w[q]!;
+      if (onPacket(p) === false || next === 0) {
+        i++;
+        break;
+      }
+      off += next;
+    }
+    this.lastBlockBytes = w[bq + 5]!; // blk_len
+    // ts_first_pkt at 32, ts_last_pkt at 40 (seconds, nanoseconds)
+    this.lastBlockSpanNs = n > 0 ? (w[bq + 10]! - w[bq + 8]!) * 1e9 + (w[bq + 11]! - w[bq + 9]!) : 0;
+    // Give the block back (the kernel writes into it again from now on). Its count is zeroed
+    // first so that pendingInKernel() never reads a stale one before the kernel reopens it.
+    w[bq + 3] = 0;
+    w[bq + 2] = TPACKET.STATUS_KERNEL;
+    this.cur = (this.cur + 1) % this.geometry.blockCount;
+    return i;
+  }
+
+  /**
+   * Packets in the block the kernel is filling (not handed over yet). Only meaningful once the
+   * socket is unbound (no writer left): then a non-zero count is handed over by the block timer.
+   */
+  pendingInKernel(): number {
+    const q = (this.cur * this.geometry.blockSize) >>> 2;
+    if (this.u32.length < q + 4) return 0;
+    return this.ready() ? 0 : this.u32[q + 3]!;
+  }
+
+  /** Calls {@link nextBlock} until no block is ready; returns the packets seen. */
+  forEach(onPacket: (p: RingPacket) => boolean | void): number {
+    let total = 0;
+    for (let n = this.nextBlock(onPacket); n >= 0; n = this.nextBlock(onPacket)) total += n;
+    return total;
+  }
+
+  /** Unmaps the ring (the socket stays open: close it after). Idempotent. */
+  close(): void {
+    this.bytes = new Uint8Array(0);
+    this.u32 = new Uint32Array(0);
+    this.u16 = new Uint16Array(0);
+    this.unmap();
+  }
+}
+
