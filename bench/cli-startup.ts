@@ -13,8 +13,8 @@
  *
  *   bun bench/cli-startup.ts [--json] [--variants]
  *
- * `--variants` also builds tunkit without minify / bytecode / splitting and times --version and
- * route add for each (the experiment behind the build flags).
+ * `--variants` also builds tunkit without minify / bytecode / splitting / the start-up JIT policy
+ * and times --version and route add for each (the experiment behind the build flags).
  */
 import { spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
@@ -140,10 +140,11 @@ export default async function cliStartup(variants = process.argv.includes("--var
 function variantRows(defaultFloor: string): Row[] {
   const rows: Row[] = [];
   const variants: Array<[string, BuildVariant]> = [
-    ["default (minify, bytecode, splitting)", {}],
+    ["default (minify, bytecode, splitting, jit policy)", {}],
     ["no minify", { minify: false }],
     ["no bytecode", { bytecode: false }],
     ["no splitting", { splitting: false }],
+    ["jit policy 1 (normal tier-up from the start)", { jitPolicy: 1 }],
   ];
   const bins = variants.map(([label, v], i) => ({ label, tk: build(`tunkit-v${i}`, join(root, "cli/main.ts"), v), floor: i === 0 ? defaultFloor : buildFloor(v, `hello-v${i}`) }));
   let n = 0;

@@ -25,6 +25,19 @@ import { VERSION, versionLine } from "./version.ts";
 
 export { VERSION };
 
+/**
+ * Back to JavaScriptCore's normal JIT policy. The binary starts with tier-up thresholds raised
+ * (scripts/build.ts JIT_POLICY) so start-up code stays in the interpreter; once a command's
+ * words are read, the work that follows (a batch of a million lines, a dump, a capture) gets
+ * the JIT as usual. Nothing outside Bun, or when run from source.
+ */
+function normalJit(): void {
+  (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe?.setJITPolicy?.(1);
+}
+
+/** How long an ip-words command runs with the start-up JIT policy before the normal one is back. */
+const JIT_AFTER_MS = 20;
+
 /** Exit codes. */
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, BROKEN_PIPE: EXIT_BROKEN_PIPE } as const;
 
@@ -147,7 +160,16 @@ async function runWords(ctx: Ctx, words: readonly string[], opts: GlobalOptions)
   const obj = findObject(words[0]!)!;
   const fn = await obj.load();
   const op = fn(ctx, words, 1, opts);
-  await op.run();
+  // A one-shot command (`route add`) ends before any of its code is worth compiling, and
+  // waking the JIT's worker threads then costs more than it saves; a long one (a dump of a
+  // million routes) gets the JIT back after a few milliseconds.
+  const jit = setTimeout(normalJit, JIT_AFTER_MS);
+  (jit as { unref?: () => void }).unref?.();
+  try {
+    await op.run();
+  } finally {
+    clearTimeout(jit);
+  }
   return ctx.exitCode;
 }
 
@@ -200,6 +222,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     // ip -batch FILE (-force): the rest of the line must be empty.
     if (g.at < argv.length) throw new UsageError(`Unexpected word ${q(argv[g.at]!)} after -batch ${q(g.opts.batch)}`);
     ctx.checkNetns();
+    normalJit();
     (await import("../netlink/names.ts")).useSystemIpNames();
     return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", g.opts.batch] : [g.opts.batch]);
   }
@@ -224,7 +247,10 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     ctx.checkNetns();
     if (help || g.help || words[1] === "help") return showHelp(ctx, helpPath(words));
     (await import("../netlink/names.ts")).useSystemIpNames();
-    if (word === "batch") return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
+    if (word === "batch") {
+      normalJit();
+      return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
+    }
     return runWords(ctx, words, g.opts);
   }
   if (!COMMANDER_COMMANDS.includes(word)) throw unknownCommand(word);
@@ -233,6 +259,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
   ctx.checkNetns();
   const { buildProgram } = await import("./program.ts");
   const program = await buildProgram(ctx, word);
+  normalJit();
   await program.parseAsync(help || g.help ? [...words, "--help"] : words, { from: "user" });
   return ctx.exitCode;
 }

@@ -28,13 +28,28 @@ function open(): { path: string; fn: Record<string, (...a: unknown[]) => number>
       returns: TYPE[spec.ret],
     };
   }
+  // Each symbol is bound on first use, not all at import: dlopen compiles a wrapper per
+  // symbol (TinyCC), and all 36 at once cost ~4 ms of a CLI start-up whose `route add` needs
+  // 8 of them (bench/cli-startup.ts; ~0.15 ms per symbol once the first is bound). The getter
+  // replaces itself with the bound function, so later calls are plain property loads.
   let lastErr: unknown;
   for (const path of LIBC_NAMES) {
     try {
-      const sym = dlopen(path, decl).symbols as unknown as Record<string, (...a: unknown[]) => number>;
+      const first = dlopen(path, { __errno_location: decl.__errno_location! }).symbols as unknown as Record<string, (...a: unknown[]) => number>;
+      const bound: Record<string, (...a: unknown[]) => number> = { __errno_location: first.__errno_location! };
+      const bind = (cname: string) => (bound[cname] ??= (dlopen(path, { [cname]: decl[cname]! }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
       const fn: Record<string, (...a: unknown[]) => number> = {};
       for (const [key, spec] of Object.entries(SYMBOLS)) {
-        fn[key] = sym["name" in spec && spec.name ? spec.name : key]!;
+        const cname = "name" in spec && spec.name ? spec.name : key;
+        Object.defineProperty(fn, key, {
+          configurable: true,
+          enumerable: true,
+          get() {
+            const f = bind(cname);
+            Object.defineProperty(fn, key, { value: f, writable: false, enumerable: true, configurable: false });
+            return f;
+          },
+        });
       }
       return { path, fn };
     } catch (e) {

@@ -12,7 +12,7 @@
  * `--version` smoke check; another architecture or libc gets an ELF check (machine and
  * interpreter). Every build rewrites dist/SHA256SUMS over the binaries in dist/ (and tunkit.1).
  *
- * Usage: bun scripts/build.ts [--target T]... [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting]
+ * Usage: bun scripts/build.ts [--target T]... [--outfile PATH] [--entry FILE] [--no-bytecode] [--no-minify] [--no-splitting] [--jit-policy N]
  *
  * bench/cli-startup.ts compiles a hello-world with the same {@link compileArgs} to measure the
  * runtime's own start-up floor beside tunkit's.
@@ -34,6 +34,8 @@ export interface BuildVariant {
   target?: Target;
   /** `--define NAME=JSON` pairs ({@link buildDefines}). */
   define?: Record<string, string>;
+  /** `--compile-jit-policy`: JavaScriptCore's tier-up thresholds times this at start (1 = normal). */
+  jitPolicy?: number;
 }
 
 /** The targets `--target` takes, with what the ELF check expects of each. */
@@ -124,6 +126,14 @@ export function writeSums(dir: string): string[] {
 }
 
 /**
+ * The JIT policy the binary starts with: tier-up thresholds {@link JIT_POLICY} times higher, so the
+ * run-once start-up code stays in the interpreter instead of waking JIT worker threads on a
+ * machine whose cores are busy. cli/main.ts sets the normal policy back (`Bun.unsafe.setJITPolicy(1)`)
+ * once a command's words are read, before the work that runs long (a batch, a dump, a capture).
+ */
+export const JIT_POLICY = 100;
+
+/**
  * The `bun build` arguments for `entry` -> `outfile`. Measured on this machine (bench/cli-startup.ts):
  * bytecode saves parsing at every start; splitting keeps lazily imported command modules (and
  * commander) out of the start-up path; minify shrinks what is parsed.
@@ -147,6 +157,7 @@ export function compileArgs(entry: string, outfile: string, v: BuildVariant = {}
     ...(v.splitting !== false ? ["--splitting"] : []),
     ...(v.target ? [`--target=${TARGETS[v.target].bun}`] : []),
     ...Object.entries(v.define ?? {}).flatMap(([k, val]) => ["--define", `${k}=${val}`]),
+    ...((v.jitPolicy ?? JIT_POLICY) !== 1 ? [`--compile-jit-policy=${v.jitPolicy ?? JIT_POLICY}`] : []),
     entry, "--outfile", outfile,
   ];
 }
@@ -195,7 +206,7 @@ if (import.meta.main) {
     const outfile = resolve(root, val("--outfile") ?? (target ? `dist/tunkit-${target}` : "dist/tunkit"));
     const stamp = currentStamp(target);
     const v: BuildVariant = {
-      bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting"),
+      bytecode: !args.includes("--no-bytecode"), minify: !args.includes("--no-minify"), splitting: !args.includes("--no-splitting"), jitPolicy: Number(val("--jit-policy") ?? JIT_POLICY),
       ...(target ? { target } : {}),
       ...(isCli ? { define: buildDefines(stamp) } : {}),
     };
