@@ -15,16 +15,18 @@ const root = resolve(import.meta.dir, "..");
 
 /**
  * Escapes text for a roff no-fill block: backslashes, a leading `.` or `'`, and `-` as `\-`
- * (so options copy and paste as ASCII hyphens).
+ * (so options copy and paste as ASCII hyphens); `…` as three dots kept apart by `\&` (groff-base,
+ * all a bare Debian has, cannot draw U+2026 on the ascii device man uses without a locale).
  *
  * @example
  * ```ts
  * import { roffLine } from "./man.ts";
  * roffLine(".hidden -j \\ x"); // "\\&.hidden \\-j \\e x"
+ * roffLine("a …"); // "a .\\&.\\&."
  * ```
  */
 export function roffLine(text: string): string {
-  const s = text.replace(/\\/g, "\\e").replace(/-/g, "\\-");
+  const s = text.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/…/g, ".\\&.\\&.");
   return /^[.']/.test(s) ? `\\&${s}` : s;
 }
 
@@ -38,7 +40,7 @@ export function roffLine(text: string): string {
  * ```
  */
 export function unroffLine(line: string): string {
-  return line.replace(/^\\&/, "").replace(/\\-/g, "-").replace(/\\e/g, "\\");
+  return line.replace(/^\\&/, "").replace(/\.\\&\.\\&\./g, "…").replace(/\\-/g, "-").replace(/\\e/g, "\\");
 }
 
 /** Every command path of the tree (depth first, in help order): [["up"], ["route"], ["route", "add"], …]. */
