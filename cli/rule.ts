@@ -32,12 +32,11 @@ function prefixWord(k: "from" | "to"): Keyword<RuleState> {
       if (v !== "all" && v !== "any" && v !== "default") {
         // ip reads a rule as IPv4 unless -6 says otherwise: the prefix does not choose the family.
         const family = s.spec.family ?? AF.INET;
-        // The address's own faults (a zone, a leading zero) first, then the family.
-        parsePrefix(v, AF.UNSPEC);
-        if (v.includes(":") !== (family === AF.INET6)) {
+        // Parsed once, either family: the address's own faults (a zone, a leading zero) are named
+        // first, then a family that is not the rule's.
+        if (parsePrefix(v, AF.UNSPEC).family !== family) {
           throw new UsageError(`Invalid ${k} ${q(v)}: the rule is ${family === AF.INET6 ? "IPv6" : "IPv4"} (ip rule reads rules as IPv4 unless told: ${family === AF.INET6 ? "drop -6" : "tunkit -6 rule …"})`);
         }
-        parsePrefix(v, family);
       }
       s.spec[k] = v;
     },
