@@ -16,13 +16,10 @@ import { parsePrefix } from "../netlink/route/ip.ts";
 import type { Link } from "../netlink/route/link.ts";
 import { addressFilter, addressFromSpec, addressSpecWarnings, ADDRESS_FLAG_WORDS, type AddressFilter, type AddressMode, type AddressSpec } from "../netlink/spec/addr.ts";
 import { linkMap } from "../netlink/view/context.ts";
-import { linkAddressesToIpJson, linkAddressesToIpText } from "../netlink/view/link.ts";
-import { addressToIpText } from "../netlink/view/addr.ts";
 import { ifName, intInRange } from "./args.ts";
 import { ipVerb, Keywords, notAWord, q, unknownWord, Words } from "./grammar.ts";
 import type { Ctx, GlobalOptions, Op } from "./context.ts";
 import { ListingWriter } from "./output.ts";
-import { groupName, userName } from "../tun/owner.ts";
 
 const FLAG_WORDS = new Set(ADDRESS_FLAG_WORDS.map((f) => f.name));
 
@@ -247,6 +244,12 @@ function selectLinks(links: readonly Link[], addrs: readonly Address[], keep: (a
 }
 
 async function listAddresses(ctx: Ctx, p: AddrListPlan, opts: GlobalOptions): Promise<void> {
+  // The views and the user/group names are loaded by the listing only (an `addr add` never prints).
+  const [{ linkAddressesToIpJson, linkAddressesToIpText }, { addressToIpText }, { groupName, userName }] = await Promise.all([
+    import("../netlink/view/link.ts"),
+    import("../netlink/view/addr.ts"),
+    import("../tun/owner.ts"),
+  ]);
   const nl = ctx.rtnl();
   const all = await nl.listLinks();
   const byIndex = linkMap(all);

@@ -20,7 +20,7 @@ import { defaultIpNames, routeTypeOf } from "../netlink/route/names.ts";
 import { decodeRoute, encodeRoute, type Route, type RouteWire } from "../netlink/route/route.ts";
 import { routeFilter, routeFilterFamily, routeFilterTable, routeFromSpec, type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
 import { linkMap } from "../netlink/view/context.ts";
-import { routeToIpJson, routeToIpText, type RouteViewContext } from "../netlink/view/route.ts";
+import type { RouteViewContext } from "../netlink/view/route.ts";
 import { ifName, intInRange, ipAddress } from "./args.ts";
 import { ipVerb, Keywords, notAWord, q, Words, type Keyword } from "./grammar.ts";
 import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
@@ -532,11 +532,17 @@ function viewContext(opts: GlobalOptions): RouteViewContext {
   return { details: opts.details, stats: opts.stats, oneline: opts.oneline };
 }
 
+/** The route views, loaded by the commands that print routes (a `route add` never does). */
+function routeViews(): Promise<typeof import("../netlink/view/route.ts")> {
+  return import("../netlink/view/route.ts");
+}
+
 /**
  * Streams the routes `f` selects to stdout as ip prints them (text or `-j` JSON), one netlink
  * datagram at a time: a million routes never sit in memory as objects or as one string.
  */
 async function listRoutes(ctx: Ctx, f: RouteFilter, opts: GlobalOptions): Promise<void> {
+  const { routeToIpJson, routeToIpText } = await routeViews();
   const nl = ctx.rtnl();
   const links = linkMap(await nl.listLinks());
   const rf: RouteFilter = { ...f };
@@ -666,6 +672,7 @@ export function routeWords(ctx: Ctx, words: readonly string[], at: number, opts:
       const { dst, opts: g } = planRouteGet(words, at + 1, opts.family);
       return {
         run: async () => {
+          const { routeToIpJson, routeToIpText } = await routeViews();
           const nl = ctx.rtnl();
           const r = await nl.getRoute(dst, g);
           const links = linkMap(await nl.listLinks());

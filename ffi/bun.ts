@@ -88,7 +88,9 @@ self.onmessage = (e) => {
 
 /** memcpy through the FFI with the last two arrays' addresses cached (a ptr() costs ~15 ns). */
 function makeCopy(fn: Record<string, (...a: unknown[]) => number>): NonNullable<Backend["copy"]> {
-  const memcpy = fn.memcpy!;
+  // memcpy is bound on the first copy, not when the backend is made: a CLI command that never
+  // copies (route add) does not pay for its binding at start-up.
+  let memcpy: ((...a: unknown[]) => number) | undefined;
   let a: Uint8Array | undefined;
   let aAddr = 0;
   let b: Uint8Array | undefined;
@@ -106,7 +108,7 @@ function makeCopy(fn: Record<string, (...a: unknown[]) => number>): NonNullable<
   };
   return (dst, dstOff, src, srcOff, n) => {
     const d = addrOf(dst);
-    memcpy(d + dstOff, addrOf(src) + srcOff, n);
+    (memcpy ??= fn.memcpy!)(d + dstOff, addrOf(src) + srcOff, n);
   };
 }
 

@@ -8,7 +8,8 @@
 import { ERRNO, SysError } from "../ffi/errors.ts";
 import { type OpenOptions, SocketTransport, type Transport } from "./conn.ts";
 import { NLMSG, parseMessages, type NetlinkMessage } from "./core/message.ts";
-import { groupsOf, type RtnlKind, rtnlKindOf, type RtnlObject, RTNL_TYPES } from "./registry.ts";
+// The wire half of the registry only: watching changes loads no text or JSON view.
+import { groupsOf, type RtnlKind, rtnlKindOf, type RtnlObject, RTNL_CODECS } from "./codecs.ts";
 
 /**
  * What a monitor yields: a change to an object of the registry ("new", "del"; "get" is a
@@ -46,7 +47,7 @@ export function monitorEvent(m: NetlinkMessage): MonitorEvent | undefined {
   const k = rtnlKindOf(m.type);
   if (!k) return undefined;
   const action = k.action === "del" ? "del" : k.action === "get" ? "get" : "new";
-  return { kind: k.kind, action, value: RTNL_TYPES[k.kind].decode(m.body) } as MonitorEvent;
+  return { kind: k.kind, action, value: RTNL_CODECS[k.kind].decode(m.body) } as MonitorEvent;
 }
 
 /**

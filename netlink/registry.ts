@@ -1,24 +1,28 @@
 /**
  * The registry of rtnetlink message types: for each kind of object, its nlmsg types, codec,
  * multicast groups and ip views. decodeRtnl, the monitor, and the golden and fuzz tests all
- * read it, so a new type is one codec file (route/), one view file (view/), its fixtures, and
- * one line here.
+ * read it, so a new type is one codec file (route/), one view file (view/), its fixtures, its
+ * wire line in codecs.ts and one line here.
  *
  * @module
  */
 import type { ByteWriter } from "./core/writer.ts";
-import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { RTM, RTNLGRP } from "./route/constants.ts";
+import { RTNL_CODECS } from "./codecs.ts";
+import type { Address } from "./route/addr.ts";
 import { linkToIpJson, linkToIpText } from "./view/link.ts";
 import { addressToIpJson, addressToIpText } from "./view/addr.ts";
 import { routeToIpJson, routeToIpText } from "./view/route.ts";
-import { decodeLink, encodeLink, type Link } from "./route/link.ts";
-import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
-import { decodeRoute, encodeRoute, type Route } from "./route/route.ts";
-import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
+import type { Link } from "./route/link.ts";
+import type { Neighbour } from "./route/neigh.ts";
+import type { Route } from "./route/route.ts";
+import type { Rule } from "./route/rule.ts";
 import type { IpViewContext } from "./view/context.ts";
 import { neighToIpJson, neighToIpText } from "./view/neigh.ts";
 import { ruleToIpJson, ruleToIpText } from "./view/rule.ts";
+
+// The wire half of each kind (messages, codec, groups) lives in codecs.ts, which the monitor
+// loads without the views; the kinds' lookups are defined there once and re-exported here.
+export { RTNL_KINDS, rtnlKindOf, groupsOf, type RtnlMessageKind } from "./codecs.ts";
 
 /** One kind of rtnetlink object. */
 export interface RtnlType<T> {
@@ -49,11 +53,11 @@ function rtnlType<T>(t: RtnlType<T>): RtnlType<T> {
  * ```
  */
 export const RTNL_TYPES = {
-  link: rtnlType<Link>({ messages: { new: RTM.NEWLINK, del: RTM.DELLINK, get: RTM.GETLINK, set: RTM.SETLINK }, decode: decodeLink, encode: encodeLink, groups: [RTNLGRP.LINK], json: linkToIpJson, text: linkToIpText }),
-  address: rtnlType<Address>({ messages: { new: RTM.NEWADDR, del: RTM.DELADDR, get: RTM.GETADDR }, decode: decodeAddress, encode: encodeAddress, groups: [RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], json: addressToIpJson, text: addressToIpText }),
-  route: rtnlType<Route>({ messages: { new: RTM.NEWROUTE, del: RTM.DELROUTE, get: RTM.GETROUTE }, decode: decodeRoute, encode: encodeRoute, groups: [RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE], json: routeToIpJson, text: routeToIpText }),
-  rule: rtnlType<Rule>({ messages: { new: RTM.NEWRULE, del: RTM.DELRULE, get: RTM.GETRULE }, decode: decodeRule, encode: encodeRule, groups: [RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE], json: ruleToIpJson, text: ruleToIpText }),
-  neighbour: rtnlType<Neighbour>({ messages: { new: RTM.NEWNEIGH, del: RTM.DELNEIGH, get: RTM.GETNEIGH }, decode: decodeNeighbour, encode: encodeNeighbour, groups: [RTNLGRP.NEIGH], json: neighToIpJson, text: neighToIpText }),
+  link: rtnlType<Link>({ ...RTNL_CODECS.link, json: linkToIpJson, text: linkToIpText }),
+  address: rtnlType<Address>({ ...RTNL_CODECS.address, json: addressToIpJson, text: addressToIpText }),
+  route: rtnlType<Route>({ ...RTNL_CODECS.route, json: routeToIpJson, text: routeToIpText }),
+  rule: rtnlType<Rule>({ ...RTNL_CODECS.rule, json: ruleToIpJson, text: ruleToIpText }),
+  neighbour: rtnlType<Neighbour>({ ...RTNL_CODECS.neighbour, json: neighToIpJson, text: neighToIpText }),
 } as const;
 
 /** A kind of object: "link", "address", "route", "rule", "neighbour". */
@@ -61,57 +65,3 @@ export type RtnlKind = keyof typeof RTNL_TYPES;
 
 /** The decoded object of a kind. */
 export type RtnlObject<K extends RtnlKind> = (typeof RTNL_TYPES)[K] extends RtnlType<infer T> ? T : never;
-
-/**
- * Every kind, in registry order.
- *
- * @example
- * ```ts
- * import { RTNL_KINDS } from "./registry.ts";
- * RTNL_KINDS.includes("neighbour"); // true
- * ```
- */
-export const RTNL_KINDS = Object.keys(RTNL_TYPES) as RtnlKind[];
-
-/** What an nlmsg type means: the kind and whether it is a new/del/get/set message. */
-export interface RtnlMessageKind {
-  kind: RtnlKind;
-  action: "new" | "del" | "get" | "set";
-}
-
-const BY_TYPE = new Map<number, RtnlMessageKind>();
-for (const kind of RTNL_KINDS) {
-  const m = RTNL_TYPES[kind].messages;
-  for (const action of ["new", "del", "get", "set"] as const) {
-    const t = m[action];
-    if (t !== undefined) BY_TYPE.set(t, { kind, action });
-  }
-}
-
-/**
- * The kind and action of an nlmsg type, or undefined for types tunkit does not speak.
- *
- * @example
- * ```ts
- * import { rtnlKindOf } from "./registry.ts";
- * rtnlKindOf(29); // { kind: "neighbour", action: "del" }
- * ```
- */
-export function rtnlKindOf(nlmsgType: number): RtnlMessageKind | undefined {
-  return BY_TYPE.get(nlmsgType);
-}
-
-/**
- * The multicast groups that carry the given kinds' notifications (all kinds by default).
- *
- * @example
- * ```ts
- * import { groupsOf } from "./registry.ts";
- * groupsOf(["rule"]); // [8, 19] (RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE)
- * ```
- */
-export function groupsOf(kinds: readonly RtnlKind[] = RTNL_KINDS): number[] {
-  const out = new Set<number>();
-  for (const k of kinds) for (const g of RTNL_TYPES[k].groups) out.add(g);
-  return [...out];
-}

@@ -1,0 +1,70 @@
+// Start-up structure (issue 11): what a one-shot command's path loads. The static import graph
+// (type-only imports dropped, as the bundler drops them) from the modules a `route add` or an
+// `addr add` evaluates must not reach the text/JSON views, the registry that holds them, or
+// commander; the timing itself is bench/cli-startup.ts (never a timed test).
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const root = join(import.meta.dir, "../..");
+const transpiler = new Bun.Transpiler({ loader: "ts" });
+
+/** Every module reached from `entries` through static imports and re-exports (repo-relative paths; packages as their name). */
+function staticClosure(entries: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const todo = entries.map((e) => join(root, e));
+  while (todo.length) {
+    const file = todo.pop()!;
+    const rel = relative(root, file);
+    if (seen.has(rel)) continue;
+    seen.add(rel);
+    if (!file.endsWith(".ts")) continue; // package.json
+    for (const imp of transpiler.scanImports(readFileSync(file, "utf8"))) {
+      if (imp.kind !== "import-statement") continue; // import() is loaded when it runs
+      if (imp.path.startsWith(".")) todo.push(resolve(dirname(file), imp.path));
+      else seen.add(imp.path);
+    }
+  }
+  return seen;
+}
+
+/** What the CLI evaluates for `tunkit route add …` / `addr add …`: main statically, then its dynamic imports on that path. */
+const ONE_SHOT = ["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/route.ts", "cli/addr.ts"];
+// netlink/view/context.ts is the views' shared context type and linkMap (no rendering): allowed.
+const NOT_ON_THE_PATH = (m: string) =>
+  (m.startsWith("netlink/view/") && m !== "netlink/view/context.ts") || m === "netlink/registry.ts" || m === "netlink/route/json.ts" || m === "tun/owner.ts" || m.includes("commander");
+
+describe("cold start: what a one-shot command loads", () => {
+  test("route add and addr add reach no view, no registry, no commander", () => {
+    const loaded = staticClosure(ONE_SHOT);
+    expect(loaded.has("netlink/rtnl.ts")).toBe(true); // the graph is really walked
+    expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
+  });
+
+  test("the monitor (which Rtnl re-exports) loads the registry's wire half only", () => {
+    const loaded = staticClosure(["netlink/monitor.ts"]);
+    expect(loaded.has("netlink/codecs.ts")).toBe(true);
+    expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
+  });
+
+  test("the registry still carries every kind's codec and views (one table for a new type)", async () => {
+    const { RTNL_TYPES, RTNL_KINDS, rtnlKindOf, groupsOf } = await import("../../netlink/registry.ts");
+    const { RTNL_CODECS } = await import("../../netlink/codecs.ts");
+    expect(RTNL_KINDS).toEqual(["link", "address", "route", "rule", "neighbour"]);
+    for (const k of RTNL_KINDS) {
+      expect(RTNL_TYPES[k].decode).toBe(RTNL_CODECS[k].decode as never);
+      expect(RTNL_TYPES[k].messages).toEqual(RTNL_CODECS[k].messages);
+      expect(typeof RTNL_TYPES[k].json).toBe("function");
+    }
+    expect(rtnlKindOf(29)).toEqual({ kind: "neighbour", action: "del" });
+    expect(groupsOf(["rule"])).toEqual([8, 19]);
+  });
+
+  test("copyBytes still copies (memcpy is bound on the first copy, not at import)", async () => {
+    const { copyBytes } = await import("../../ffi/libc.ts");
+    expect(typeof copyBytes).toBe("function");
+    const dst = new Uint8Array(8);
+    copyBytes!(dst, 2, Uint8Array.from([1, 2, 3, 4, 5]), 1, 3);
+    expect([...dst]).toEqual([0, 0, 2, 3, 4, 0, 0, 0]);
+  });
+});
