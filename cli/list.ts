@@ -7,13 +7,13 @@
  */
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { IF_OPER } from "../netlink/route/constants.ts";
-import { addressToIpJson, linkToIpJson } from "../netlink/route/json.ts";
+import { linkToIpJson } from "../netlink/view/link.ts";
+import { addressToIpJson } from "../netlink/view/addr.ts";
 import type { Address } from "../netlink/route/addr.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { linkFlagNames, operstateName } from "../netlink/route/flags.ts";
 import { tunHolders, type TunHolder } from "../tun/holders.ts";
 import { groupName, userName } from "../tun/owner.ts";
-import { anyUserWarning } from "../tun/ensure.ts";
 import { ifName } from "./args.ts";
 import type { Ctx, GlobalOptions, Op } from "./context.ts";
 import { q } from "./grammar.ts";
@@ -189,7 +189,11 @@ export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: 
       if (out.json) printJson(out, views);
       else if (views.length) out.line(listText(views));
       else out.info("no tun/tap devices");
-      for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
+      // tun/ensure.ts (device creation) is loaded only to word a warning.
+      if (views.some((v) => v.any_user)) {
+        const { anyUserWarning } = await import("../tun/ensure.ts");
+        for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
+      }
     },
   };
 }

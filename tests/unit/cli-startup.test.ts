@@ -41,6 +41,12 @@ describe("cold start: what a one-shot command loads", () => {
     expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
   });
 
+  test("list loads the link and address views it prints, not the rule view, the registry or device creation", () => {
+    const loaded = [...staticClosure([...ONE_SHOT, "cli/list.ts"])];
+    expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
+    expect(loaded).toContain("netlink/view/link.ts");
+  });
+
   test("the monitor (which Rtnl re-exports) loads the registry's wire half only", () => {
     const loaded = staticClosure(["netlink/monitor.ts"]);
     expect(loaded.has("netlink/codecs.ts")).toBe(true);
