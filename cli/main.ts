@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { readlinkSync } from "node:fs";
+import { nodeFs } from "../common/builtins.ts";
 import { UsageError } from "../common/errors.ts";
 import type { Ctx, GlobalOptions, Sinks } from "./context.ts";
 import { parseGlobals, takeAnywhere, distance } from "./globals.ts";
@@ -68,7 +68,7 @@ export function processSinks(): Sinks {
 /** Whether `fd` is a terminal (the symlink /proc/self/fd/N names a tty or pts device): no node:tty at start-up. */
 function isTty(fd: number): boolean {
   try {
-    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(readlinkSync(`/proc/self/fd/${fd}`));
+    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(nodeFs().readlinkSync(`/proc/self/fd/${fd}`));
   } catch {
     return false;
   }
@@ -81,8 +81,7 @@ function isTty(fd: number): boolean {
  * @example
  * ```ts
  * import { describeError } from "./main.ts";
- * import { readlinkSync } from "node:fs";
-import { UsageError } from "../common/errors.ts";
+ * import { UsageError } from "../common/errors.ts";
  * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), []);
  * // { code: 2, lines: ['tunkit: Invalid MTU "0": expected 68..65535'] }
  * ```
@@ -276,9 +275,14 @@ if ((import.meta as { main?: boolean }).main) {
   const argv = process.argv.slice(2);
   let code: number;
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    // Bun writes the line itself (resolved once it is written): no node:fs to load for it.
+    const bun = (globalThis as { Bun?: { write(dest: unknown, s: string): Promise<number>; stdout: unknown } }).Bun;
     try {
-      stdoutWriter().write(`${versionLine()}\n`);
-      stdoutWriter().flush();
+      if (bun) await bun.write(bun.stdout, `${versionLine()}\n`);
+      else {
+        stdoutWriter().write(`${versionLine()}\n`);
+        stdoutWriter().flush();
+      }
       code = 0;
     } catch {
       code = EXIT.BROKEN_PIPE;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { writeSync } from "node:fs";
+import { nodeFs } from "../common/builtins.ts";
 
 /** Where output goes and how it is shaped. */
 export interface Output {
@@ -80,7 +80,7 @@ export function writeAllSync(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) {
     try {
-      off += writeSync(fd, bytes, off, bytes.length - off);
+      off += nodeFs().writeSync(fd, bytes, off, bytes.length - off);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "EAGAIN" || code === "EWOULDBLOCK") {

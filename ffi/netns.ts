@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readlinkSync, statSync } from "node:fs";
+import { nodeFs } from "../common/builtins.ts";
 import { sys, raw, O } from "./libc.ts";
 import { CLONE_NEWNET } from "./abi.ts";
 import { UsageError } from "../common/errors.ts";
@@ -82,9 +82,9 @@ function openHint(e: SysError, nameOrPath: string, path: string): string | undef
 /** What an fd that setns() refused with EINVAL is: "a mnt namespace", "a regular file"… */
 function whatIsFd(fd: number): string {
   try {
-    const ns = /^([a-z_]+):\[\d+\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+    const ns = /^([a-z_]+):\[\d+\]$/.exec(nodeFs().readlinkSync(`/proc/self/fd/${fd}`));
     if (ns) return `a ${ns[1]} namespace`;
-    const st = statSync(`/proc/self/fd/${fd}`); // not fstatSync: Deno's takes its own resource ids
+    const st = nodeFs().statSync(`/proc/self/fd/${fd}`); // not fstatSync: Deno's takes its own resource ids
     if (st.isFile()) return "a regular file";
     if (st.isDirectory()) return "a directory";
     return st.isCharacterDevice() || st.isBlockDevice() ? "a device node" : "another kind of file";

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { nodeFs, nodePath } from "../common/builtins.ts";
 import { IpNames, type IpNamesOptions, type NameDb, setDefaultIpNames } from "./route/names.ts";
 
 /** Where {@link loadIpNames} looks. */
@@ -22,7 +21,7 @@ export interface IpNamesPaths {
 
 function read(path: string): string | undefined {
   try {
-    return readFileSync(path, "utf8");
+    return nodeFs().readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
@@ -30,7 +29,7 @@ function read(path: string): string | undefined {
 
 function confFiles(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => !f.startsWith(".") && f.length > 5 && f.endsWith(".conf"));
+    return nodeFs().readdirSync(dir).filter((f) => !f.startsWith(".") && f.length > 5 && f.endsWith(".conf"));
   } catch {
     return [];
   }
@@ -54,6 +53,7 @@ export function loadIpNames(paths: IpNamesPaths = {}, opts: IpNamesOptions = {})
   const etc = paths.etc ?? "/etc/iproute2";
   const usr = paths.usr ?? "/usr/share/iproute2";
   return new IpNames((db) => {
+    const { join } = nodePath();
     if (db === "protocols") {
       const t = read(paths.protocols ?? "/etc/protocols");
       return t === undefined ? [] : [t];

@@ -18,7 +18,7 @@ import { useSystemIpNames } from "./names.ts";
 import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
 import { AF, IFA_F, IFF, NDA, NETNSA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
 import { AttributeDecoder, AttributeEncoder } from "./core/attribute.ts";
-import { readdirSync } from "node:fs";
+import { nodeFs } from "../common/builtins.ts";
 import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
 import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
 import { formatAddr, parsePrefix } from "./route/ip.ts";
@@ -215,7 +215,7 @@ export class Rtnl {
     const out = new Map<number, string>();
     let entries: string[] = [];
     try {
-      entries = readdirSync(NETNS_RUN_DIR);
+      entries = nodeFs().readdirSync(NETNS_RUN_DIR);
     } catch {
       return out;
     }

@@ -41,6 +41,12 @@ describe("cold start: what a one-shot command loads", () => {
     expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
   });
 
+  test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
+    const loaded = staticClosure(ONE_SHOT);
+    expect(loaded.has("ipaddr.js")).toBe(true); // packages are seen
+    expect([...loaded].filter((m) => m.startsWith("node:") || m === "fs" || m === "path")).toEqual([]);
+  });
+
   test("list loads the link and address views it prints, not the rule view, the registry or device creation", () => {
     const loaded = [...staticClosure([...ONE_SHOT, "cli/list.ts"])];
     expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
