@@ -11,6 +11,9 @@ import { mkdtempSync, writeFileSync, chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 
+/** The part of the Deno namespace this script uses (typed here: tsconfig has Bun's types only). */
+const Deno = (globalThis as unknown as { Deno: { execPath(): string; pid: number; exit(code: number): never } }).Deno;
+
 let pass = 0;
 let fail = 0;
 async function check(name: string, fn: () => Promise<void> | void): Promise<void> {
