@@ -79,7 +79,7 @@ export async function describeTarget(name: string, rtnl?: Rtnl): Promise<Capture
   const isTun = link.linkInfo?.kind === "tun";
   const kind: CaptureTarget["kind"] = !isTun ? "other" : info?.type === "tap" ? "tap" : "tun";
   const linkType: LinkType = link.type === ARPHRD.ETHER || link.type === ARPHRD.LOOPBACK ? "ethernet" : "raw";
-  const t: CaptureTarget = { name, ifindex: link.index, kind, linkType, multiQueue: !!info?.multiQueue };
+  const t: CaptureTarget = { name, ifindex: link.ifindex, kind, linkType, multiQueue: !!info?.multiQueue };
   if (info?.numQueues !== undefined) t.attached = info.numQueues;
   return t;
 }

@@ -34,8 +34,16 @@ export interface Link {
   family: number;
   /** ARPHRD_* link type (1 ether, 772 loopback, 65534 none). */
   type: number;
-  /** The interface index (ifi_index): what other messages call ifindex. */
-  index: number;
+  /** The interface index (ifi_index). */
+  ifindex: number;
+  /**
+   * The interface index, under its old name: always set on links tunkit decodes (a getter
+   * that reads `ifindex`, not enumerable, so it does not show in `JSON.stringify`); an
+   * encoder takes it when `ifindex` is missing.
+   *
+   * @deprecated Use {@link Link.ifindex}. `index` is kept for one release: removed after 0.2.
+   */
+  readonly index?: number;
   /** IFF_* flags. */
   flags: number;
   /** Which flags a request changes (ifi_change). */
@@ -184,7 +192,7 @@ const propList: AttrCodec<string[]> = {
 /** The ifinfomsg table. Row order is the order a request's attributes are written in. */
 export const LINK_SPEC = messageSpec(
   "ifinfomsg",
-  [["family", "u8"], ["", "pad8"], ["type", "u16"], ["index", "s32"], ["flags", "u32"], ["change", "u32"]],
+  [["family", "u8"], ["", "pad8"], ["type", "u16"], ["ifindex", "s32", "index"], ["flags", "u32"], ["change", "u32"]],
   [
     [IFLA.IFNAME, "name", "str"],
     [IFLA.TXQLEN, "txqlen", "u32"],
@@ -236,7 +244,7 @@ export const LINK_SPEC = messageSpec(
  * import { decodeLink, encodeLink } from "./link.ts";
  * import { ByteWriter } from "../core/writer.ts";
  * const w = new ByteWriter();
- * encodeLink(w, { family: 0, type: 1, index: 3, flags: 1, change: 1, name: "tk0", mtu: 1400 });
+ * encodeLink(w, { family: 0, type: 1, ifindex: 3, flags: 1, change: 1, name: "tk0", mtu: 1400 });
  * decodeLink(w.finish()).mtu; // 1400
  * ```
  */
