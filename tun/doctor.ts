@@ -20,6 +20,7 @@ import { AF, RTM } from "../netlink/route/constants.ts";
 export interface Check {
   /** Short id: "tun-device", "cap-net-admin", "tun-features", "user-namespaces". */
   check: string;
+  /** The outcome. */
   status: "ok" | "warn" | "fail";
   /** What was found. */
   detail: string;

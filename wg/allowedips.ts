@@ -17,6 +17,7 @@ import { formatIp, parseCidr } from "../common/addr.ts";
 export interface AllowedIp {
   /** 4 or 16 address bytes, host bits zero. */
   addr: Uint8Array;
+  /** Prefix length (0..32 or 0..128). */
   prefix: number;
 }
 

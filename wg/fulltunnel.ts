@@ -33,9 +33,13 @@ const LAST_METRIC = 0xffffffff;
 
 /** What was installed for one interface; enough to remove it again. */
 export interface FullTunnelRecord {
+  /** The interface. */
   iface: string;
+  /** The routing table of its routes. */
   table: number;
+  /** Policy rules added. */
   rules: RuleSpec[];
+  /** Routes added. */
   routes: RouteSpec[];
 }
 

@@ -19,10 +19,13 @@ import { chooseTable, fullTunnelFamilies, installFullTunnel, removeFullTunnel } 
 
 /** Options of {@link upFromConfig}. */
 export interface UpOptions {
+  /** Timer settings replacing the protocol's defaults. */
   timers?: Partial<TimerConfig>;
   /** See {@link WireGuardOptions.offload}. */
   offload?: WireGuardOptions["offload"];
+  /** Serve the UAPI socket (true: /var/run/wireguard/NAME.sock; a string: that path). */
   uapi?: boolean | string;
+  /** Brings the interface down when aborted. */
   signal?: AbortSignal;
 }
 

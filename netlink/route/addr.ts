@@ -11,9 +11,13 @@ import { type AttrCodec, decodeMessage, encodeMessage, messageSpec, u32Struct } 
 
 /** IFA_CACHEINFO: lifetimes in seconds (0xffffffff = forever) and timestamps in 1/100 s. */
 export interface AddressCacheInfo {
+  /** Preferred lifetime left, in seconds (0xffffffff forever). */
   preferred: number;
+  /** Valid lifetime left, in seconds (0xffffffff forever). */
   valid: number;
+  /** When the address was created, in 1/100 s since boot. */
   created: number;
+  /** When the address was last updated, in 1/100 s since boot. */
   updated: number;
 }
 

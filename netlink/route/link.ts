@@ -14,9 +14,27 @@ import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./tab
 
 /** Counters of struct rtnl_link_stats64, by the kernel's field names. */
 export interface LinkStats64 {
-  rx_packets: number; tx_packets: number; rx_bytes: number; tx_bytes: number;
-  rx_errors: number; tx_errors: number; rx_dropped: number; tx_dropped: number;
-  multicast: number; collisions: number;
+  /** Packets received. */
+  rx_packets: number;
+  /** Packets sent. */
+  tx_packets: number;
+  /** Bytes received. */
+  rx_bytes: number;
+  /** Bytes sent. */
+  tx_bytes: number;
+  /** Receive errors. */
+  rx_errors: number;
+  /** Transmit errors. */
+  tx_errors: number;
+  /** Received packets dropped (no buffer, filtered...). */
+  rx_dropped: number;
+  /** Packets dropped on transmit. */
+  tx_dropped: number;
+  /** Multicast packets received. */
+  multicast: number;
+  /** Collisions (half-duplex media). */
+  collisions: number;
+  /** The other counters of struct rtnl_link_stats64 the kernel sent (rx_crc_errors, rx_nohandler…). */
   [counter: string]: number;
 }
 

@@ -13,7 +13,9 @@ import { formatAddr, parseAddr } from "./ip.ts";
 
 /** A custom attribute codec, for values that are not a plain scalar. */
 export interface AttrCodec<T = unknown> {
+  /** Reads the attribute's value (the decoder is positioned on it). */
   decode(ad: AttributeDecoder): T;
+  /** Writes the attribute `type` with `value`. */
   encode(ae: AttributeEncoder, type: number, value: T): void;
 }
 
