@@ -21,7 +21,7 @@ import type { AeadKey } from "../ffi/crypto.ts";
 import { IDENTIFIER, initialState, readMessage1, readMessage2, split, writeMessage1, writeMessage2, type SymmetricState } from "./noise.ts";
 import { CookieChecker, CookieGenerator } from "./cookie.ts";
 import { ReplayWindow } from "./replay.ts";
-import { AllowedIps, type AllowedIp } from "./allowedips.ts";
+import { AllowedIps, type AllowedIpInput } from "./allowedips.ts";
 import { endpointFrom, endpointKey, sameEndpoint, type Endpoint } from "./endpoint.ts";
 import { after, tai64n } from "./tai64n.ts";
 import { clamp, formatKey, isZeroKey } from "./keys.ts";
@@ -54,7 +54,7 @@ export interface PeerConfig {
   /** Where to send to it first (it roams to where its packets come from). */
   endpoint?: Endpoint;
   /** Prefixes routed to it and accepted from it. */
-  allowedIps?: AllowedIp[];
+  allowedIps?: AllowedIpInput[];
   /** Seconds; 0 or absent = off. */
   persistentKeepalive?: number;
 }

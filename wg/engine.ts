@@ -26,7 +26,7 @@ import { checkIfName } from "../common/ifname.ts";
 import { WgDevice, type Peer, type WgEvent } from "./device.ts";
 import { loadWgCrypto, type CryptoChoice } from "./crypto/provider.ts";
 import { parseKey } from "./keys.ts";
-import { parseAllowedIp, type AllowedIp } from "./allowedips.ts";
+import { parseAllowedIp, type AllowedIpInput } from "./allowedips.ts";
 import { parseEndpoint, sockaddrLength, type Endpoint } from "./endpoint.ts";
 import { BATCH, GSO_MAX_BYTES, GSO_MAX_SEGMENTS, SendBatch, WgSockets, groSegmentSize, type UdpOffload } from "./udp.ts";
 import { Summer, TcpGro, VNET, VNET_HDR_LEN, finishNonGso, readVnetHdr, tsoSplit, type VnetHdr } from "./offload.ts";
@@ -54,7 +54,7 @@ export interface WireGuardPeer {
   /** "192.0.2.1:51820" or "[2001:db8::1]:51820", or an Endpoint. */
   endpoint?: string | Endpoint;
   /** Prefixes routed to this peer and accepted from it. */
-  allowedIps?: readonly (string | AllowedIp)[];
+  allowedIps?: readonly (string | AllowedIpInput)[];
   /** Seconds, 0 = off. */
   persistentKeepalive?: number;
 }

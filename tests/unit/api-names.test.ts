@@ -1,10 +1,12 @@
 /**
  * One name per concept in the public API (issue 15): the interface index is `ifindex` on every
- * netlink object; the old `Link.index` / `Address.index` stay as deprecated aliases for one
- * release, without changing what is serialised.
+ * netlink object, and a prefix is `Prefix` in wg too; the old names (`Link.index`,
+ * `Address.index`, AllowedIp's `addr`/`prefix`) stay as deprecated aliases for one release,
+ * without changing what is serialised.
  */
 import { describe, expect, test } from "bun:test";
-import { ByteWriter, decodeAddress, decodeLink, encodeAddress, encodeLink, type Address, type Link } from "../../netlink/mod.ts";
+import { ByteWriter, decodeAddress, decodeLink, encodeAddress, encodeLink, parsePrefix, type Address, type Link, type Prefix } from "../../netlink/mod.ts";
+import { AllowedIps, formatAllowedIp, parseAllowedIp } from "../../wg/mod.ts";
 
 function linkBytes(l: Partial<Link>): Uint8Array {
   const w = new ByteWriter();
@@ -48,5 +50,31 @@ describe("ifindex everywhere, index a deprecated alias", () => {
     const l = decodeLink(linkBytes({ family: 0, type: 1, ifindex: 4, flags: 0, change: 0 }));
     (l as { index: number }).index = 8;
     expect(l.ifindex).toBe(8);
+  });
+});
+
+describe("one prefix type: wg's AllowedIp is a Prefix", () => {
+  test("parseAllowedIp returns a Prefix (family, bytes, len), host bits cleared, equal to parsePrefix's once masked", () => {
+    const a = parseAllowedIp("192.0.2.77/24");
+    expect(JSON.parse(JSON.stringify({ ...a, bytes: [...a.bytes] }))).toEqual({ family: 2, bytes: [192, 0, 2, 0], len: 24 });
+    const p: Prefix = parseAllowedIp("2001:db8::7/64");
+    expect(p).toEqual({ family: 10, bytes: parsePrefix("2001:db8::/64").bytes, len: 64 });
+    expect(formatAllowedIp(p)).toBe("2001:db8::/64");
+  });
+
+  test("the old names addr/prefix still read, not enumerable; the old { addr, prefix } shape is still taken", () => {
+    const a = parseAllowedIp("10.1.2.3/16");
+    expect(a.addr).toEqual(Uint8Array.of(10, 1, 0, 0));
+    expect(a.prefix).toBe(16);
+    expect(Object.keys(a).sort()).toEqual(["bytes", "family", "len"]);
+    const t = new AllowedIps<string>();
+    t.insert(parsePrefix("10.0.0.0/8"), "shared Prefix");
+    t.insert({ addr: Uint8Array.of(10, 1, 0, 0), prefix: 16 }, "old shape");
+    expect(t.lookup(Uint8Array.of(10, 2, 0, 1), 0, 4)).toBe("shared Prefix");
+    expect(t.lookup(Uint8Array.of(10, 1, 0, 1), 0, 4)).toBe("old shape");
+    expect(t.entriesOf("old shape").map(formatAllowedIp)).toEqual(["10.1.0.0/16"]);
+    expect(t.entriesOf("shared Prefix")[0]).toMatchObject({ family: 2, len: 8 });
+    expect(t.remove({ family: 2, bytes: Uint8Array.of(10, 1, 9, 9), len: 16 }, "old shape")).toBe(true);
+    expect(t.size).toBe(1);
   });
 });
