@@ -28,7 +28,9 @@ export { RTNL_KINDS, rtnlKindOf, groupsOf, type RtnlMessageKind } from "./codecs
 export interface RtnlType<T> {
   /** Its nlmsg types: RTM_NEW*, RTM_DEL*, RTM_GET* (and RTM_SET* for links). */
   readonly messages: { readonly new: number; readonly del: number; readonly get: number; readonly set?: number };
+  /** Decodes a message payload (the struct and its attributes) into an object. */
   decode(body: Uint8Array): T;
+  /** Encodes an object into a message payload, writing into `w`. */
   encode(w: ByteWriter, v: Readonly<Partial<T>>): void;
   /** Multicast groups (RTNLGRP_*) that carry its notifications. */
   readonly groups: readonly number[];
