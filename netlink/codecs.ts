@@ -27,6 +27,12 @@ export interface RtnlCodec<T> {
   readonly groups: readonly number[];
 }
 
+/** A kind of object: "link", "address", "route", "rule", "neighbour". */
+export type RtnlKind = "link" | "address" | "route" | "rule" | "neighbour";
+
+/** The decoded object of a kind. */
+export type RtnlObject<K extends RtnlKind> = { link: Link; address: Address; route: Route; rule: Rule; neighbour: Neighbour }[K];
+
 function codec<T>(c: RtnlCodec<T>): RtnlCodec<T> {
   return c;
 }
@@ -40,19 +46,14 @@ function codec<T>(c: RtnlCodec<T>): RtnlCodec<T> {
  * RTNL_CODECS.neighbour.messages.new; // 28
  * ```
  */
-export const RTNL_CODECS = {
+export const RTNL_CODECS: { readonly [K in RtnlKind]: RtnlCodec<RtnlObject<K>> } = {
   link: codec<Link>({ messages: { new: RTM.NEWLINK, del: RTM.DELLINK, get: RTM.GETLINK, set: RTM.SETLINK }, decode: decodeLink, encode: encodeLink, groups: [RTNLGRP.LINK] }),
   address: codec<Address>({ messages: { new: RTM.NEWADDR, del: RTM.DELADDR, get: RTM.GETADDR }, decode: decodeAddress, encode: encodeAddress, groups: [RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR] }),
   route: codec<Route>({ messages: { new: RTM.NEWROUTE, del: RTM.DELROUTE, get: RTM.GETROUTE }, decode: decodeRoute, encode: encodeRoute, groups: [RTNLGRP.IPV4_ROUTE, RTNLGRP.IPV6_ROUTE] }),
   rule: codec<Rule>({ messages: { new: RTM.NEWRULE, del: RTM.DELRULE, get: RTM.GETRULE }, decode: decodeRule, encode: encodeRule, groups: [RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE] }),
   neighbour: codec<Neighbour>({ messages: { new: RTM.NEWNEIGH, del: RTM.DELNEIGH, get: RTM.GETNEIGH }, decode: decodeNeighbour, encode: encodeNeighbour, groups: [RTNLGRP.NEIGH] }),
-} as const;
+};
 
-/** A kind of object: "link", "address", "route", "rule", "neighbour". */
-export type RtnlKind = keyof typeof RTNL_CODECS;
-
-/** The decoded object of a kind. */
-export type RtnlObject<K extends RtnlKind> = (typeof RTNL_CODECS)[K] extends RtnlCodec<infer T> ? T : never;
 
 /**
  * Every kind, in registry order.

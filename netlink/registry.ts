@@ -22,7 +22,7 @@ import { ruleToIpJson, ruleToIpText } from "./view/rule.ts";
 
 // The wire half of each kind (messages, codec, groups) lives in codecs.ts, which the monitor
 // loads without the views; the kinds' lookups are defined there once and re-exported here.
-export { RTNL_KINDS, rtnlKindOf, groupsOf, type RtnlMessageKind } from "./codecs.ts";
+export { RTNL_KINDS, rtnlKindOf, groupsOf, type RtnlKind, type RtnlMessageKind, type RtnlObject } from "./codecs.ts";
 
 /** One kind of rtnetlink object. */
 export interface RtnlType<T> {
@@ -61,9 +61,3 @@ export const RTNL_TYPES = {
   rule: rtnlType<Rule>({ ...RTNL_CODECS.rule, json: ruleToIpJson, text: ruleToIpText }),
   neighbour: rtnlType<Neighbour>({ ...RTNL_CODECS.neighbour, json: neighToIpJson, text: neighToIpText }),
 } as const;
-
-/** A kind of object: "link", "address", "route", "rule", "neighbour". */
-export type RtnlKind = keyof typeof RTNL_TYPES;
-
-/** The decoded object of a kind. */
-export type RtnlObject<K extends RtnlKind> = (typeof RTNL_TYPES)[K] extends RtnlType<infer T> ? T : never;
