@@ -7,12 +7,11 @@
  *
  * @module
  */
-import dgram from "node:dgram";
-import { Buffer } from "node:buffer";
 import { buildUdp } from "../packet/build.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
 import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
+import { connectUdp, type ConnectedUdp } from "../ffi/udp-socket.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
 import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
 import type { TunnelStats } from "./stats.ts";
@@ -61,7 +60,9 @@ interface Session {
   state: "connecting" | "open" | "closed";
   queue: Uint8Array[];
   assoc?: SocksAssociation;
-  sock?: dgram.Socket;
+  sock?: ConnectedUdp;
+  /** Datagrams put together in the relay's send arena, waiting for the end of the tun batch. */
+  pending: Uint8Array[];
   /** The SOCKS5 UDP request header for `target` (RSV FRAG ATYP ADDR PORT), made once. */
   hdr: Uint8Array;
   /** The IP + UDP header of a reply (destination -> source), checksums and lengths left to fill. */
@@ -71,6 +72,8 @@ interface Session {
 }
 
 const MAX_QUEUE = 32;
+/** Bytes of the send arena: datagrams of one tun batch wait there for one sendmmsg per flow. */
+const ARENA = 1 << 19;
 
 /**
  * Where the data starts in a SOCKS5 UDP datagram from the relay (RSV RSV FRAG ATYP ADDR PORT
@@ -147,6 +150,12 @@ export class UdpRelay {
   private readonly reported = new Map<string, number>();
   /** Where replies are put together (writePacket copies or writes them at once). */
   private out: Uint8Array | undefined;
+  /** Where outgoing SOCKS5 datagrams are put together until {@link flush}; `used` bytes taken. */
+  private arena: Uint8Array | undefined;
+  private used = 0;
+  /** Flows with datagrams in the arena, flushed once the current tun batch is read. */
+  private readonly dirty: Session[] = [];
+  private readonly flushSoon = () => this.flush();
 
   constructor(host: UdpHost, opts: UdpOptions) {
     this.host = host;
@@ -208,7 +217,7 @@ export class UdpRelay {
       }
       const src = formatAddrAt(b, v.srcOff, v.version);
       const s: Session = {
-        id, src, sport, dst, dport, target, state: "connecting", queue: [], last: now,
+        id, src, sport, dst, dport, target, state: "connecting", queue: [], pending: [], last: now,
         idleMs: dport === 53 ? 10_000 : (o.idleMs ?? 60_000),
         hdr: encodeSocksUdp(target, new Uint8Array(0)),
         reply: buildUdp({ src: dst, dst: src, srcPort: dport, dstPort: sport }),
@@ -226,7 +235,7 @@ export class UdpRelay {
       if (s.queue.length < MAX_QUEUE) s.queue.push(b.slice(0, v.end));
       return;
     }
-    if (s.state === "open") this.send(s, b.subarray(l4 + 8, end));
+    if (s.state === "open") this.send(s, b, l4 + 8, end);
   }
 
   private refuse(b: Uint8Array, v: PacketView, line: string, reason: "prohibited" | "host"): void {
@@ -245,13 +254,51 @@ export class UdpRelay {
     }
   }
 
-  private send(s: Session, payload: Uint8Array): void {
+  /**
+   * Queues `b[start, end)` for the relay behind the flow's SOCKS5 header, in the arena (no
+   * allocation but the view); the whole tun batch goes out at its end, one sendmmsg per flow
+   * ({@link flush}, a microtask: the tun is read synchronously until EAGAIN or its yield).
+   */
+  private send(s: Session, b: Uint8Array, start: number, end: number): void {
     const h = s.hdr;
-    const out = new Uint8Array(h.length + payload.length);
-    out.set(h);
-    out.set(payload, h.length);
-    s.sock!.send(out); // connected to the relay: no address to look at per datagram
-    this.host.stats.bytesUp += payload.length;
+    const len = h.length + end - start;
+    if (this.used + len > ARENA) this.flush();
+    if (len > ARENA) {
+      this.host.stats.dropped++;
+      return;
+    }
+    const arena = (this.arena ??= new Uint8Array(new ArrayBuffer(ARENA)));
+    const at = this.used;
+    arena.set(h, at);
+    arena.set(b.subarray(start, end), at + h.length);
+    this.used = at + len;
+    if (s.pending.length === 0) {
+      if (this.dirty.length === 0) queueMicrotask(this.flushSoon);
+      this.dirty.push(s);
+    }
+    s.pending.push(arena.subarray(at, at + len));
+    this.host.stats.bytesUp += end - start;
+  }
+
+  /** Sends what {@link send} queued: one sendmmsg per flow (the socket is connected to its relay). */
+  flush(): void {
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) {
+      const s = d[i]!;
+      const list = s.pending;
+      if (s.state === "open" && list.length) {
+        let sent: number;
+        try {
+          sent = list.length === 1 ? (s.sock!.send(list[0]!) ? 1 : 0) : s.sock!.sendMany(list);
+        } catch {
+          sent = 0; // closed under us: the error handler reports it
+        }
+        if (sent < list.length) this.host.stats.dropped += list.length - sent;
+      }
+      list.length = 0;
+    }
+    d.length = 0;
+    this.used = 0;
   }
 
   private async open(s: Session): Promise<void> {
@@ -263,10 +310,6 @@ export class UdpRelay {
         return;
       }
       s.assoc = assoc;
-      const sock = dgram.createSocket(assoc.relay.host.includes(":") ? "udp6" : "udp4");
-      s.sock = sock;
-      sock.on("message", (msg: Buffer) => this.onRelay(s, msg));
-      sock.on("error", (e) => this.fail(s, `relay socket: ${e.message}`));
       assoc.control.on("close", () => {
         if (s.state !== "closed") {
           if (s.state === "open" && this.host.now() - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`, "udp");
@@ -275,28 +318,28 @@ export class UdpRelay {
       });
       assoc.control.on("error", () => {});
       assoc.control.resume(); // nothing should come; keep the connection read so a close is seen
-      await new Promise<void>((resolve, reject) => {
-        sock.once("error", reject);
-        sock.bind(0, () => {
-          // Connected: the kernel takes only the relay's datagrams (RFC 1928 section 7).
-          sock.connect(assoc.relay.port, assoc.relay.host, () => {
-            sock.off("error", reject);
-            resolve();
-          });
-        });
+      // Connected: the kernel takes only the relay's datagrams (RFC 1928 section 7).
+      const sock = await connectUdp(assoc.relay.host, assoc.relay.port, {
+        data: (msg) => this.onRelay(s, msg),
+        error: (e) => this.fail(s, `relay socket: ${e.message}`),
       });
-      if (s.state !== "connecting") return;
+      if (s.state !== "connecting") {
+        sock.close();
+        return;
+      }
+      s.sock = sock;
       s.state = "open";
       for (const p of s.queue.splice(0)) {
         const l4 = p[0]! >> 4 === 4 ? (p[0]! & 15) * 4 : 40;
-        this.send(s, p.subarray(l4 + 8));
+        this.send(s, p, l4 + 8, Math.min(p.length, l4 + Math.max(8, (p[l4 + 4]! << 8) | p[l4 + 5]!)));
       }
     } catch (e) {
       this.fail(s, (e as Error).message);
     }
   }
 
-  private onRelay(s: Session, msg: Buffer): void {
+  private onRelay(s: Session, msg: Uint8Array): void {
+    if (s.state !== "open") return;
     const off = socksUdpDataOffset(msg);
     const hl = s.reply.length;
     const n = msg.length - off;
@@ -335,11 +378,8 @@ export class UdpRelay {
     if (s.state === "closed") return;
     s.state = "closed";
     s.queue.length = 0;
-    try {
-      s.sock?.close();
-    } catch {
-      /* already closed */
-    }
+    s.pending.length = 0; // flush() skips it
+    s.sock?.close();
     s.assoc?.control.destroy();
     this.sessions[s.id] = undefined;
     this.table.remove(s.id);
