@@ -31,7 +31,11 @@ async function fakeRelay() {
   return { sock, seen, port: sock.address().port };
 }
 
-function setup(relayPort: number, idleMs?: number) {
+function setupShared(relayPort: number, idleMs?: number) {
+  return setup(relayPort, idleMs, "source");
+}
+
+function setup(relayPort: number, idleMs?: number, association?: "source" | "flow") {
   const written: Uint8Array[] = [];
   const errors: string[] = [];
   let clock = 1_000;
@@ -49,7 +53,7 @@ function setup(relayPort: number, idleMs?: number) {
     return c;
   };
   const socks = { associate: async () => ({ control: control(), relay: { host: "127.0.0.1", port: relayPort } }) } as unknown as Socks5Dialer;
-  const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs });
+  const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs, association });
   const view = {} as PacketView;
   const feed = (p: Uint8Array) => {
     // as the tun does: one reused buffer, valid only during the call
@@ -73,6 +77,17 @@ afterEach(() => {
 });
 
 describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
+  test("by default each flow has its own association, even from one source", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
+    await until(() => u.written.length === 2);
+    expect([u.relay.size, u.relay.associations, u.controls.length]).toEqual([2, 2, 2]);
+  });
+
   test("a tun batch goes out in order behind the flow's header; replies are valid packets back to the source", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
@@ -100,25 +115,72 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.errors).toEqual([]);
   });
 
-  test("two flows keep their own associations; the idle sweep closes them and their control connections", async () => {
+  test("flows from one source share one association; replies reach the flow the relay names; idle flows close one by one, the association with the last", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
-    const u = setup(r.port, 5_000);
+    const u = setupShared(r.port, 5_000);
     cleanup.push(() => u.relay.closeAll());
-    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
-    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 9, payload: bytes("b") }));
+    const to = (dst: string, dport: number, data: string, sport = 1111) =>
+      buildUdp({ src: dst.includes(":") ? "2001:db8::1" : "192.0.2.1", dst, srcPort: sport, dstPort: dport, payload: bytes(data) });
+    u.feed(to("198.51.100.9", 7, "a"));
+    u.feed(to("198.51.100.10", 9, "b")); // joins while the association opens
     await until(() => u.written.length === 2);
-    expect(u.relay.size).toBe(2);
+    u.tick(3_000);
+    u.feed(to("198.51.100.10", 9, "c")); // keeps the second flow busy
+    u.feed(to("2001:db8::5", 7, "d", 2222)); // another source (and family): its own association
+    await until(() => u.written.length === 4);
+    expect(u.relay.size).toBe(3);
+    expect(u.relay.associations).toBe(2);
     expect(u.controls.length).toBe(2);
-    expect(r.seen.map((s) => `${s.target} ${s.data}`).sort()).toEqual(["198.51.100.10:9 b", "198.51.100.9:7 a"]);
-    u.tick(4_000);
+    const v = {} as PacketView;
+    const got = u.written.map((p) => {
+      viewPacket(p, p.length, v);
+      const src = v.version === 4 ? [...p.subarray(12, 16)].join(".") : "v6";
+      return `${src}:${(p[v.l4]! << 8) | p[v.l4 + 1]!} ${text(p.subarray(v.l4 + 8, v.end))}`;
+    });
+    expect(got.sort()).toEqual(["198.51.100.10:9 re:b", "198.51.100.10:9 re:c", "198.51.100.9:7 re:a", "v6:7 re:d"]);
+    u.tick(2_500); // the first flow idle 5.5 s, the second 2.5 s
     u.relay.sweep(u.tick(0));
     expect(u.relay.size).toBe(2);
-    u.tick(2_000);
+    expect(u.relay.associations).toBe(2);
+    expect(u.controls.filter((c) => (c as unknown as { destroyed: boolean }).destroyed).length).toBe(0);
+    u.tick(3_000);
     u.relay.sweep(u.tick(0));
     expect(u.relay.size).toBe(0);
+    expect(u.relay.associations).toBe(0);
     expect(u.host.stats.udpActive).toBe(0);
     expect(u.controls.every((c) => (c as unknown as { destroyed: boolean }).destroyed)).toBe(true);
+    expect(u.host.stats.dropped).toBe(0);
+  });
+
+  test('a reply from a peer no flow of a shared association talks to is dropped; association "flow" (the default) gives each flow its own', async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setupShared(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
+    await until(() => u.written.length === 2);
+    // a datagram that names a third peer, sent to the association's socket from the relay's port
+    const local = r.seen.length; // the relay learned the client's port from its datagrams
+    expect(local).toBe(2);
+    const client = await new Promise<number>((resolve) => {
+      r.sock.once("message", (_m, info) => resolve(info.port));
+      u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a2") }));
+    });
+    await until(() => u.written.length === 3);
+    r.sock.send(encodeSocksUdp({ host: "198.51.100.77", port: 7 }, bytes("stray")), client, "127.0.0.1");
+    await until(() => u.host.stats.dropped === 1);
+    expect(u.host.stats.dropped).toBe(1);
+    expect(u.written.length).toBe(3);
+
+    const f = setup(r.port); // the default
+    cleanup.push(() => f.relay.closeAll());
+    f.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
+    f.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
+    await until(() => f.written.length === 2);
+    expect(f.relay.associations).toBe(2);
+    expect(f.controls.length).toBe(2);
   });
 });
 
