@@ -28,6 +28,7 @@ import { formatTarget, type Target } from "./url.ts";
 export interface UdpHost {
   /** Writes a whole IP packet into the tun. */
   writePacket(p: Uint8Array): void;
+  /** The tunnel's counters. */
   readonly stats: TunnelStats;
   /** Reports one failed flow (one line, no trailing newline); `kind` groups errors (metrics, rate limit). */
   error(line: string, kind?: string): void;
@@ -47,11 +48,13 @@ export interface UdpOptions {
   tcp: Dialer;
   /** DNS handling of port-53 datagrams: answer from the fake-ip pool, forward over TCP, or relay like any UDP. */
   dns?: "fake-ip" | "tcp";
+  /** The IPv4 fake-ip pool: A answers, and flows to its addresses go out by name. */
   pool?: FakeIpPool;
   /** The IPv6 fake-ip pool: AAAA answers, and IPv6 flows to its addresses go out by name. */
   pool6?: FakeIp6Pool;
   /** Idle timeout of a UDP flow (ms). Default 60 s; DNS flows 10 s. */
   idleMs?: number;
+  /** Timeout of the UDP association's handshake, in ms. */
   connectTimeoutMs?: number;
   /**
    * "flow" (default): one association per flow; "source": one per source address and port,
@@ -97,7 +100,7 @@ interface Session {
 }
 
 const MAX_QUEUE = 32;
-/** Bytes of the send arena: datagrams of one tun batch wait there for one sendmmsg per flow. */
+/** Bytes of the send arena: datagrams of one tun batch wait there for one sendmmsg per association. */
 const ARENA = 1 << 19;
 
 /**
@@ -210,6 +213,12 @@ export class UdpRelay {
   private readonly shared = new Map<string, Assoc>();
   private readonly flushSoon = () => this.flush();
 
+  /**
+   * A relay for `host`'s UDP.
+   *
+   * @param host The tunnel: packet writer, counters, errors, admission.
+   * @param opts Relay mode, dialers, DNS handling, timeouts.
+   */
   constructor(host: UdpHost, opts: UdpOptions) {
     this.host = host;
     this.opts = opts;
@@ -314,6 +323,7 @@ export class UdpRelay {
     if (s.state === "open") this.send(s, b, l4 + 8, end);
   }
 
+  /** Answers a datagram with ICMP unreachable and reports why. */
   private refuse(b: Uint8Array, v: PacketView, line: string, reason: "prohibited" | "host"): void {
     const icmp = icmpUnreachableFor(b, v.end, reason);
     if (icmp) {
@@ -379,6 +389,7 @@ export class UdpRelay {
     this.used = 0;
   }
 
+  /** Opens the association `a`: UDP ASSOCIATE, then the relay socket; its flows' queued datagrams go out. */
   private async open(a: Assoc): Promise<void> {
     const socks = this.opts.socks!;
     try {
@@ -422,6 +433,7 @@ export class UdpRelay {
     }
   }
 
+  /** A datagram from the relay: written into the tun as the reply of the flow it belongs to. */
   private onRelay(a: Assoc, msg: Uint8Array): void {
     if (a.state !== "open") return;
     // One flow: its replies whatever address the relay names (as before sharing); several: by that address.
@@ -445,6 +457,7 @@ export class UdpRelay {
     this.host.writePacket(out.subarray(0, finishUdpReply(out, hl, n)));
   }
 
+  /** "src -> target", for messages. */
   private flow(s: Session): string {
     return `${formatTarget({ host: s.src, port: s.sport })} -> ${formatTarget(s.target)}`;
   }
@@ -456,6 +469,7 @@ export class UdpRelay {
     this.closeAssoc(a);
   }
 
+  /** Fails the flow: counted, reported, closed. */
   private fail(s: Session, why: string): void {
     if (s.state === "closed") return;
     this.host.stats.udpFailed++;
@@ -471,6 +485,7 @@ export class UdpRelay {
     this.close(s);
   }
 
+  /** Closes the session and its association. */
   private close(s: Session): void {
     if (s.state === "closed") return;
     s.state = "closed";
@@ -512,6 +527,7 @@ export class UdpRelay {
     });
   }
 
+  /** A DNS query: answered from the fake-ip pool or forwarded over TCP. */
   private dns(b: Uint8Array, v: PacketView, start: number, end: number, sport: number): void {
     const st = this.host.stats;
     st.dnsQueries++;
