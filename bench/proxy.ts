@@ -8,7 +8,9 @@
  * tuns (`ip route replace 198.51.100.0/24 dev tkX`), so rounds interleave (t, h, h, t, …) and
  * each row is the median of its rounds. CPU is the daemon's own (utime+stime from /proc).
  *
- *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N]
+ *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp]
+ *
+ * `--only udp`: the UDP rows alone (query/answer 1 and 200 flows, iperf3 UDP 50 and 200 Mbit/s).
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -149,6 +151,33 @@ async function udpQa(flows: number, ms: number): Promise<number> {
   return answers / (ms / 1000);
 }
 
+type UdpPair = { t: number[]; h: number[]; tc: number[]; hc: number[] };
+
+/** `--only udp` on the command line. */
+function udpOnly(): boolean {
+  const i = process.argv.indexOf("--only");
+  return i > 0 && process.argv[i + 1] === "udp";
+}
+
+/** The UDP rows (through dante's tuns): query/answer on 1 and 200 flows, iperf3 UDP at 50 and 200 Mbit/s offered. */
+async function udpRows(
+  measure: (p: UdpPair, tun: () => Promise<number>, ref: undefined, perUnit: ((v: number) => number) | undefined, viaDante: boolean) => Promise<void>,
+  add: (name: string, p: UdpPair, unit: string, note: string, cpuUnit?: string) => void,
+  note: string,
+): Promise<void> {
+  const pair = (): UdpPair => ({ t: [], h: [], tc: [], hc: [] });
+  for (const flows of [1, 200]) {
+    const p = pair();
+    await measure(p, () => udpQa(flows, 2000), undefined, (v) => (v * 2) / 1000, true);
+    add(`tun2socks UDP query/answer, ${flows} flow${flows > 1 ? "s" : ""}`, p, "answers/s", note, "per 1,000 answers");
+  }
+  for (const rate of ["50M", "200M"]) {
+    const p = pair();
+    await measure(p, () => iperf(["-u", "-b", rate, "-l", "1200"]), undefined, undefined, true);
+    add(`tun2socks iperf3 UDP ${rate}bit/s offered`, p, "Mbit/s", note);
+  }
+}
+
 /** Opens `n` connections through the tun and holds them; resolves with a closer. */
 async function hold(n: number): Promise<() => void> {
   const socks: net.Socket[] = [];
@@ -250,6 +279,10 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const refNote = H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
     for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
 
+    if (udpOnly()) {
+      if (H) await udpRows(measure, add, refNote);
+      return rows;
+    }
     const dl = pair();
     await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks download 100 MiB", dl, "MB/s", refNote, "per GB");
@@ -270,16 +303,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     await measure(par, () => shortConns(direct, 2000, 8), () => shortConns(viaSocks, 2000, 8), () => 2);
     add("tun2socks short connections, 8 concurrent", par, "conn/s", refNote, "per 1,000 connections");
     if (H) {
-      for (const flows of [1, 200]) {
-        const p = pair();
-        await measure(p, () => udpQa(flows, 2000), undefined, (v) => (v * 2) / 1000, true);
-        add(`tun2socks UDP query/answer, ${flows} flow${flows > 1 ? "s" : ""}`, p, "answers/s", refNote, "per 1,000 answers");
-      }
-      for (const rate of ["50M", "200M"]) {
-        const p = pair();
-        await measure(p, () => iperf(["-u", "-b", rate, "-l", "1200"]), undefined, undefined, true);
-        add(`tun2socks iperf3 UDP ${rate}bit/s offered`, p, "Mbit/s", refNote);
-      }
+      await udpRows(measure, add, refNote);
       // memory: peak after the bulk rounds, then 5,000 held connections
       rows.push(row("tun2socks peak RSS after bulk", status(T.proc.child.pid!, "VmHWM"), status(H.proc.child.pid!, "VmHWM"), "MB", false, "VmHWM; target <= 50 MB"));
       rows.push(row("tun2socks peak RSS after UDP", status(TU.proc.child.pid!, "VmHWM"), status(HU!.proc.child.pid!, "VmHWM"), "MB", false, "VmHWM; target <= 50 MB"));

@@ -1,18 +1,23 @@
 /**
- * UDP for the tunnel: each flow (source, source port, destination, destination port) gets a
- * SOCKS5 UDP association (its own control connection and relay socket), closed after an idle
- * timeout. Over an HTTP proxy UDP is refused with an ICMP unreachable (administratively
+ * UDP for the tunnel: flows (source, source port, destination, destination port) go through
+ * SOCKS5 UDP associations (a control connection and a relay socket each): one per flow by
+ * default, or (option `association: "source"`) one per source address and port — every datagram
+ * names its destination, so a client that talks to many peers from one socket could cost one
+ * association (RFC 1928 section 7), replies told apart by the address the relay reports. Not the
+ * default: dante 1.4 relays only the first peer's replies on an association (seen in the
+ * proxy-udp topology: the second peer's never came back). A flow to a name (fake-ip) always has
+ * an association of its own, since the relay reports the address the name resolved to. Flows
+ * close after an idle timeout, an association with its last flow. Over an HTTP proxy UDP is refused with an ICMP unreachable (administratively
  * prohibited), except DNS, which goes over TCP through the proxy. DNS queries can also be
  * answered locally from the fake-ip pools (A from the IPv4 pool, AAAA from the IPv6 one).
  *
  * @module
  */
-import dgram from "node:dgram";
-import { Buffer } from "node:buffer";
 import { buildUdp } from "../packet/build.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
 import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
+import { connectUdp, type ConnectedUdp } from "../ffi/udp-socket.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
 import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
 import type { TunnelStats } from "./stats.ts";
@@ -51,6 +56,26 @@ export interface UdpOptions {
   idleMs?: number;
   /** Timeout of the UDP association's handshake, in ms. */
   connectTimeoutMs?: number;
+  /**
+   * "flow" (default): one association per flow; "source": one per source address and port,
+   * shared by its flows, for a proxy that relays one association to many peers (dante 1.4 does
+   * not: it relays only the first peer's replies).
+   */
+  association?: "source" | "flow";
+}
+
+/** A SOCKS5 UDP association and the flows that use it. */
+interface Assoc {
+  /** Key in the relay's map of shared associations; undefined for a flow's own. */
+  key: string | undefined;
+  state: "connecting" | "open" | "closed";
+  socks?: SocksAssociation;
+  sock?: ConnectedUdp;
+  flows: Session[];
+  /** Flows by the peer the relay names in a reply: {@link peerKey}. */
+  byPeer: Map<number | string, Session>;
+  /** Datagrams put together in the relay's send arena, waiting for the end of the tun batch. */
+  pending: Uint8Array[];
 }
 
 interface Session {
@@ -63,8 +88,9 @@ interface Session {
   target: Target;
   state: "connecting" | "open" | "closed";
   queue: Uint8Array[];
-  assoc?: SocksAssociation;
-  sock?: dgram.Socket;
+  assoc: Assoc;
+  /** How replies name this flow's peer ({@link peerKey}); undefined for a target by name. */
+  peer: number | string | undefined;
   /** The SOCKS5 UDP request header for `target` (RSV FRAG ATYP ADDR PORT), made once. */
   hdr: Uint8Array;
   /** The IP + UDP header of a reply (destination -> source), checksums and lengths left to fill. */
@@ -74,6 +100,34 @@ interface Session {
 }
 
 const MAX_QUEUE = 32;
+/** Bytes of the send arena: datagrams of one tun batch wait there for one sendmmsg per association. */
+const ARENA = 1 << 19;
+
+/**
+ * A key for the address and port at `off` of `b` (a SOCKS5 ATYP, then the address and port, as
+ * in a UDP request or reply header), or undefined for a name or a short buffer. IPv4 gives a
+ * number (no allocation per reply), IPv6 a string.
+ *
+ * @example
+ * ```ts
+ * import { peerKey } from "./udp.ts";
+ * peerKey(new Uint8Array([1, 198, 51, 100, 2, 0, 7]), 0); // 217924023484423 (0xc6336402 * 65536 + 7)
+ * peerKey(new Uint8Array([3, 1, 97, 0, 7]), 0); // undefined
+ * ```
+ */
+export function peerKey(b: Uint8Array, off: number): number | string | undefined {
+  const atyp = b[off];
+  if (atyp === 1 && off + 7 <= b.length) {
+    const ip = ((b[off + 1]! << 24) | (b[off + 2]! << 16) | (b[off + 3]! << 8) | b[off + 4]!) >>> 0;
+    return ip * 65536 + ((b[off + 5]! << 8) | b[off + 6]!);
+  }
+  if (atyp === 4 && off + 19 <= b.length) {
+    let k = "";
+    for (let i = off + 1; i < off + 19; i++) k += String.fromCharCode(b[i]!);
+    return k;
+  }
+  return undefined;
+}
 
 /**
  * Where the data starts in a SOCKS5 UDP datagram from the relay (RSV RSV FRAG ATYP ADDR PORT
@@ -150,6 +204,14 @@ export class UdpRelay {
   private readonly reported = new Map<string, number>();
   /** Where replies are put together (writePacket copies or writes them at once). */
   private out: Uint8Array | undefined;
+  /** Where outgoing SOCKS5 datagrams are put together until {@link flush}; `used` bytes taken. */
+  private arena: Uint8Array | undefined;
+  private used = 0;
+  /** Associations with datagrams in the arena, flushed once the current tun batch is read. */
+  private readonly dirty: Assoc[] = [];
+  /** Shared associations by source ("address|port"). */
+  private readonly shared = new Map<string, Assoc>();
+  private readonly flushSoon = () => this.flush();
 
   /**
    * A relay for `host`'s UDP.
@@ -165,6 +227,16 @@ export class UdpRelay {
   /** Active flows. */
   get size(): number {
     return this.table.size;
+  }
+
+  /** Open or opening associations (shared and per-flow). */
+  get associations(): number {
+    let n = this.shared.size;
+    this.table.forEach((id) => {
+      const s = this.sessions[id];
+      if (s && s.assoc.key === undefined) n++;
+    });
+    return n;
   }
 
   /** Handles one UDP packet read from the tun (`v` describes it). */
@@ -216,17 +288,30 @@ export class UdpRelay {
         target = { host: name, port: dport };
       }
       const src = formatAddrAt(b, v.srcOff, v.version);
+      const hdr = encodeSocksUdp(target, new Uint8Array(0));
+      const peer = peerKey(hdr, 3);
+      // A flow to a name has its own association: the relay names its peer by address.
+      const key = peer !== undefined && o.association === "source" ? `${src}|${sport}` : undefined;
+      let a = key === undefined ? undefined : this.shared.get(key);
+      const opening = !a;
+      if (!a) {
+        a = { key, state: "connecting", flows: [], byPeer: new Map(), pending: [] };
+        if (key !== undefined) this.shared.set(key, a);
+      }
       const s: Session = {
-        id, src, sport, dst, dport, target, state: "connecting", queue: [], last: now,
+        id, src, sport, dst, dport, target, state: a.state === "open" ? "open" : "connecting", queue: [], assoc: a, peer, last: now,
         idleMs: dport === 53 ? 10_000 : (o.idleMs ?? 60_000),
-        hdr: encodeSocksUdp(target, new Uint8Array(0)),
+        hdr,
         reply: buildUdp({ src: dst, dst: src, srcPort: dport, dstPort: sport }),
       };
+      a.flows.push(s);
+      if (peer !== undefined) a.byPeer.set(peer, s);
       this.sessions[id] = s;
       this.host.stats.udpTotal++;
       this.host.stats.udpActive++;
-      s.queue.push(b.slice(0, v.end));
-      void this.open(s);
+      if (s.state === "open") this.send(s, b, l4 + 8, end);
+      else s.queue.push(b.slice(0, v.end));
+      if (opening) void this.open(a);
       return;
     }
     const s = this.sessions[id]!;
@@ -235,7 +320,7 @@ export class UdpRelay {
       if (s.queue.length < MAX_QUEUE) s.queue.push(b.slice(0, v.end));
       return;
     }
-    if (s.state === "open") this.send(s, b.subarray(l4 + 8, end));
+    if (s.state === "open") this.send(s, b, l4 + 8, end);
   }
 
   /** Answers a datagram with ICMP unreachable and reports why. */
@@ -255,61 +340,108 @@ export class UdpRelay {
     }
   }
 
-  /** Sends a payload to the session's target through the relay. */
-  private send(s: Session, payload: Uint8Array): void {
+  /**
+   * Queues `b[start, end)` for the relay behind the flow's SOCKS5 header, in the arena (no
+   * allocation but the view); the whole tun batch goes out at its end, one sendmmsg per
+   * association ({@link flush}, a microtask: the tun is read synchronously until EAGAIN or its
+   * yield).
+   */
+  private send(s: Session, b: Uint8Array, start: number, end: number): void {
     const h = s.hdr;
-    const out = new Uint8Array(h.length + payload.length);
-    out.set(h);
-    out.set(payload, h.length);
-    s.sock!.send(out); // connected to the relay: no address to look at per datagram
-    this.host.stats.bytesUp += payload.length;
+    const len = h.length + end - start;
+    if (this.used + len > ARENA) this.flush();
+    if (len > ARENA) {
+      this.host.stats.dropped++;
+      return;
+    }
+    const arena = (this.arena ??= new Uint8Array(new ArrayBuffer(ARENA)));
+    const at = this.used;
+    arena.set(h, at);
+    arena.set(b.subarray(start, end), at + h.length);
+    this.used = at + len;
+    const a = s.assoc;
+    if (a.pending.length === 0) {
+      if (this.dirty.length === 0) queueMicrotask(this.flushSoon);
+      this.dirty.push(a);
+    }
+    a.pending.push(arena.subarray(at, at + len));
+    this.host.stats.bytesUp += end - start;
   }
 
-  /** Opens the session's UDP association. */
-  private async open(s: Session): Promise<void> {
+  /** Sends what {@link send} queued: one sendmmsg per association (its socket is connected to its relay). */
+  flush(): void {
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) {
+      const a = d[i]!;
+      const list = a.pending;
+      if (a.state === "open" && list.length) {
+        let sent: number;
+        try {
+          sent = list.length === 1 ? (a.sock!.send(list[0]!) ? 1 : 0) : a.sock!.sendMany(list);
+        } catch {
+          sent = 0; // closed under us: the error handler reports it
+        }
+        if (sent < list.length) this.host.stats.dropped += list.length - sent;
+      }
+      list.length = 0;
+    }
+    d.length = 0;
+    this.used = 0;
+  }
+
+  /** Opens the association `a`: UDP ASSOCIATE, then the relay socket; its flows' queued datagrams go out. */
+  private async open(a: Assoc): Promise<void> {
     const socks = this.opts.socks!;
     try {
       const assoc = await socks.associate({ timeoutMs: this.opts.connectTimeoutMs });
-      if (s.state === "closed") {
+      if (a.state === "closed") {
         assoc.control.destroy();
         return;
       }
-      s.assoc = assoc;
-      const sock = dgram.createSocket(assoc.relay.host.includes(":") ? "udp6" : "udp4");
-      s.sock = sock;
-      sock.on("message", (msg: Buffer) => this.onRelay(s, msg));
-      sock.on("error", (e) => this.fail(s, `relay socket: ${e.message}`));
+      a.socks = assoc;
       assoc.control.on("close", () => {
-        if (s.state !== "closed") {
-          if (s.state === "open" && this.host.now() - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`, "udp");
-          this.close(s);
+        if (a.state === "closed") return;
+        const now = this.host.now();
+        for (const s of a.flows) {
+          if (s.state === "open" && now - s.last < s.idleMs) this.host.error(`udp ${this.flow(s)}: the proxy closed the association`, "udp");
         }
+        this.closeAssoc(a);
       });
       assoc.control.on("error", () => {});
       assoc.control.resume(); // nothing should come; keep the connection read so a close is seen
-      await new Promise<void>((resolve, reject) => {
-        sock.once("error", reject);
-        sock.bind(0, () => {
-          // Connected: the kernel takes only the relay's datagrams (RFC 1928 section 7).
-          sock.connect(assoc.relay.port, assoc.relay.host, () => {
-            sock.off("error", reject);
-            resolve();
-          });
-        });
+      // Connected: the kernel takes only the relay's datagrams (RFC 1928 section 7).
+      const sock = await connectUdp(assoc.relay.host, assoc.relay.port, {
+        data: (msg) => this.onRelay(a, msg),
+        error: (e) => this.failAssoc(a, `relay socket: ${e.message}`),
       });
-      if (s.state !== "connecting") return;
-      s.state = "open";
-      for (const p of s.queue.splice(0)) {
-        const l4 = p[0]! >> 4 === 4 ? (p[0]! & 15) * 4 : 40;
-        this.send(s, p.subarray(l4 + 8));
+      if (a.state !== "connecting") {
+        sock.close();
+        return;
+      }
+      a.sock = sock;
+      a.state = "open";
+      for (const s of a.flows) {
+        if (s.state !== "connecting") continue;
+        s.state = "open";
+        for (const p of s.queue.splice(0)) {
+          const l4 = p[0]! >> 4 === 4 ? (p[0]! & 15) * 4 : 40;
+          this.send(s, p, l4 + 8, Math.min(p.length, l4 + Math.max(8, (p[l4 + 4]! << 8) | p[l4 + 5]!)));
+        }
       }
     } catch (e) {
-      this.fail(s, (e as Error).message);
+      this.failAssoc(a, (e as Error).message);
     }
   }
 
-  /** A datagram from the relay: written into the tun as the target's reply. */
-  private onRelay(s: Session, msg: Buffer): void {
+  /** A datagram from the relay: written into the tun as the reply of the flow it belongs to. */
+  private onRelay(a: Assoc, msg: Uint8Array): void {
+    if (a.state !== "open") return;
+    // One flow: its replies whatever address the relay names (as before sharing); several: by that address.
+    const s = a.flows.length === 1 ? a.flows[0]! : a.byPeer.get(peerKey(msg, 3) ?? "");
+    if (!s || s.state !== "open") {
+      this.host.stats.dropped++;
+      return;
+    }
     const off = socksUdpDataOffset(msg);
     const hl = s.reply.length;
     const n = msg.length - off;
@@ -330,7 +462,14 @@ export class UdpRelay {
     return `${formatTarget({ host: s.src, port: s.sport })} -> ${formatTarget(s.target)}`;
   }
 
-  /** Fails the session: counted, reported, closed. */
+  /** Fails every flow of `a` (the association could not open, or its relay socket failed). */
+  private failAssoc(a: Assoc, why: string): void {
+    if (a.state === "closed") return;
+    for (const s of a.flows.slice()) this.fail(s, why);
+    this.closeAssoc(a);
+  }
+
+  /** Fails the flow: counted, reported, closed. */
   private fail(s: Session, why: string): void {
     if (s.state === "closed") return;
     this.host.stats.udpFailed++;
@@ -351,15 +490,25 @@ export class UdpRelay {
     if (s.state === "closed") return;
     s.state = "closed";
     s.queue.length = 0;
-    try {
-      s.sock?.close();
-    } catch {
-      /* already closed */
-    }
-    s.assoc?.control.destroy();
     this.sessions[s.id] = undefined;
     this.table.remove(s.id);
     this.host.stats.udpActive--;
+    const a = s.assoc;
+    const i = a.flows.indexOf(s);
+    if (i >= 0) a.flows.splice(i, 1);
+    if (s.peer !== undefined && a.byPeer.get(s.peer) === s) a.byPeer.delete(s.peer);
+    if (a.flows.length === 0) this.closeAssoc(a);
+  }
+
+  /** Closes an association and every flow still on it. */
+  private closeAssoc(a: Assoc): void {
+    if (a.state === "closed") return;
+    a.state = "closed";
+    a.pending.length = 0; // flush() skips it
+    if (a.key !== undefined && this.shared.get(a.key) === a) this.shared.delete(a.key);
+    for (const s of a.flows.slice()) this.close(s);
+    a.sock?.close();
+    a.socks?.control.destroy();
   }
 
   /** Closes flows idle longer than their timeout. */

@@ -1,0 +1,223 @@
+// The UDP relay's datagram path without a namespace: a fake SOCKS5 UDP relay on loopback (the
+// association's control connection is a stand-in), the tun replaced by an array of written
+// packets. What is checked: a tun batch leaves as one ordered run of SOCKS5 datagrams, each with
+// its header; replies come back as valid IP/UDP packets; counters; the idle sweep; and that the
+// relay socket's send is synchronous (the buffer may be reused at once).
+import { afterEach, describe, expect, test } from "bun:test";
+import dgram from "node:dgram";
+import { EventEmitter } from "node:events";
+import { UdpRelay, type UdpHost } from "../../proxy/udp.ts";
+import { TunnelStats } from "../../proxy/stats.ts";
+import { viewPacket, type PacketView } from "../../proxy/tcp-redirect.ts";
+import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer } from "../../proxy/socks5.ts";
+import { buildUdp } from "../../packet/build.ts";
+import { verifyIpv4Header } from "../../packet/checksum.ts";
+import { connectUdp } from "../../ffi/udp-socket.ts";
+import type { Dialer } from "../../proxy/dial.ts";
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** A SOCKS5 UDP relay on 127.0.0.1 that answers every datagram with "re:" + its data. */
+async function fakeRelay() {
+  const sock = dgram.createSocket("udp4");
+  const seen: { target: string; data: string }[] = [];
+  sock.on("message", (m: Uint8Array, r) => {
+    const { target, data } = decodeSocksUdp(new Uint8Array(m));
+    seen.push({ target: `${target.host}:${target.port}`, data: text(data) });
+    sock.send(encodeSocksUdp(target, bytes(`re:${text(data)}`)), r.port, r.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+  return { sock, seen, port: sock.address().port };
+}
+
+function setupShared(relayPort: number, idleMs?: number) {
+  return setup(relayPort, idleMs, "source");
+}
+
+function setup(relayPort: number, idleMs?: number, association?: "source" | "flow") {
+  const written: Uint8Array[] = [];
+  const errors: string[] = [];
+  let clock = 1_000;
+  const controls: EventEmitter[] = [];
+  const host: UdpHost = {
+    writePacket: (p) => written.push(p.slice()),
+    stats: new TunnelStats(),
+    error: (l) => errors.push(l),
+    admit: () => true,
+    now: () => clock,
+  };
+  const control = () => {
+    const c = Object.assign(new EventEmitter(), { destroyed: false, destroy: () => ((c.destroyed = true), c.emit("close")), resume: () => c });
+    controls.push(c);
+    return c;
+  };
+  const socks = { associate: async () => ({ control: control(), relay: { host: "127.0.0.1", port: relayPort } }) } as unknown as Socks5Dialer;
+  const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs, association });
+  const view = {} as PacketView;
+  const feed = (p: Uint8Array) => {
+    // as the tun does: one reused buffer, valid only during the call
+    const buf = new Uint8Array(2048);
+    buf.set(p);
+    expect(viewPacket(buf, p.length, view)).toBe(true);
+    relay.onPacket(buf, view);
+    buf.fill(0xee);
+  };
+  return { relay, host, written, errors, controls, feed, tick: (ms: number) => (clock += ms) };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  for (const t0 = Date.now(); !cond() && Date.now() - t0 < ms; ) await Bun.sleep(5);
+};
+
+let cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanup) c();
+  cleanup = [];
+});
+
+describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
+  test("by default each flow has its own association, even from one source", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
+    await until(() => u.written.length === 2);
+    expect([u.relay.size, u.relay.associations, u.controls.length]).toEqual([2, 2, 2]);
+  });
+
+  test("a tun batch goes out in order behind the flow's header; replies are valid packets back to the source", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40000, dstPort: 7, payload: bytes(`q${i}`) });
+    u.feed(pkt(0)); // opens the association; queued meanwhile
+    await until(() => r.seen.length === 1);
+    for (let i = 1; i <= 20; i++) u.feed(pkt(i)); // one synchronous batch, as from one tun drain
+    await until(() => r.seen.length === 21 && u.written.length === 21);
+    expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 21 }, (_, i) => `q${i}`));
+    expect(new Set(r.seen.map((s) => s.target))).toEqual(new Set(["198.51.100.9:7"]));
+    // each reply is byte for byte the packet buildUdp makes (lengths and both checksums filled in)
+    const answers = u.written.map((p) => {
+      const data = p.subarray(28);
+      expect(p).toEqual(buildUdp({ src: "198.51.100.9", dst: "192.0.2.1", srcPort: 7, dstPort: 40000, payload: data }));
+      expect(verifyIpv4Header(p, 0)).toBe(true);
+      return text(data);
+    });
+    expect(answers.sort()).toEqual(Array.from({ length: 21 }, (_, i) => `re:q${i}`).sort());
+    const st = u.host.stats;
+    expect([st.udpTotal, st.udpActive, st.udpFailed, st.dropped]).toEqual([1, 1, 0, 0]);
+    expect(st.bytesUp).toBe(10 * 2 + 11 * 3); // q0..q9: 2 bytes each, q10..q20: 3
+    expect(st.bytesDown).toBe(st.bytesUp + 21 * 3);
+    expect(u.errors).toEqual([]);
+  });
+
+  test("flows from one source share one association; replies reach the flow the relay names; idle flows close one by one, the association with the last", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setupShared(r.port, 5_000);
+    cleanup.push(() => u.relay.closeAll());
+    const to = (dst: string, dport: number, data: string, sport = 1111) =>
+      buildUdp({ src: dst.includes(":") ? "2001:db8::1" : "192.0.2.1", dst, srcPort: sport, dstPort: dport, payload: bytes(data) });
+    u.feed(to("198.51.100.9", 7, "a"));
+    u.feed(to("198.51.100.10", 9, "b")); // joins while the association opens
+    await until(() => u.written.length === 2);
+    u.tick(3_000);
+    u.feed(to("198.51.100.10", 9, "c")); // keeps the second flow busy
+    u.feed(to("2001:db8::5", 7, "d", 2222)); // another source (and family): its own association
+    await until(() => u.written.length === 4);
+    expect(u.relay.size).toBe(3);
+    expect(u.relay.associations).toBe(2);
+    expect(u.controls.length).toBe(2);
+    const v = {} as PacketView;
+    const got = u.written.map((p) => {
+      viewPacket(p, p.length, v);
+      const src = v.version === 4 ? [...p.subarray(12, 16)].join(".") : "v6";
+      return `${src}:${(p[v.l4]! << 8) | p[v.l4 + 1]!} ${text(p.subarray(v.l4 + 8, v.end))}`;
+    });
+    expect(got.sort()).toEqual(["198.51.100.10:9 re:b", "198.51.100.10:9 re:c", "198.51.100.9:7 re:a", "v6:7 re:d"]);
+    u.tick(2_500); // the first flow idle 5.5 s, the second 2.5 s
+    u.relay.sweep(u.tick(0));
+    expect(u.relay.size).toBe(2);
+    expect(u.relay.associations).toBe(2);
+    expect(u.controls.filter((c) => (c as unknown as { destroyed: boolean }).destroyed).length).toBe(0);
+    u.tick(3_000);
+    u.relay.sweep(u.tick(0));
+    expect(u.relay.size).toBe(0);
+    expect(u.relay.associations).toBe(0);
+    expect(u.host.stats.udpActive).toBe(0);
+    expect(u.controls.every((c) => (c as unknown as { destroyed: boolean }).destroyed)).toBe(true);
+    expect(u.host.stats.dropped).toBe(0);
+  });
+
+  test('a reply from a peer no flow of a shared association talks to is dropped; association "flow" (the default) gives each flow its own', async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setupShared(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
+    await until(() => u.written.length === 2);
+    // a datagram that names a third peer, sent to the association's socket from the relay's port
+    const local = r.seen.length; // the relay learned the client's port from its datagrams
+    expect(local).toBe(2);
+    const client = await new Promise<number>((resolve) => {
+      r.sock.once("message", (_m, info) => resolve(info.port));
+      u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a2") }));
+    });
+    await until(() => u.written.length === 3);
+    r.sock.send(encodeSocksUdp({ host: "198.51.100.77", port: 7 }, bytes("stray")), client, "127.0.0.1");
+    await until(() => u.host.stats.dropped === 1);
+    expect(u.host.stats.dropped).toBe(1);
+    expect(u.written.length).toBe(3);
+
+    const f = setup(r.port); // the default
+    cleanup.push(() => f.relay.closeAll());
+    f.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 1111, dstPort: 7, payload: bytes("a") }));
+    f.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
+    await until(() => f.written.length === 2);
+    expect(f.relay.associations).toBe(2);
+    expect(f.controls.length).toBe(2);
+  });
+});
+
+describe("connectUdp", () => {
+  test("send and sendMany are done when they return: the buffer is overwritten at once and the peer still gets the original", async () => {
+    const peer = dgram.createSocket("udp4");
+    const got: string[] = [];
+    peer.on("message", (m: Uint8Array) => got.push(text(m)));
+    await new Promise<void>((r) => peer.bind(0, "127.0.0.1", r));
+    cleanup.push(() => peer.close());
+    const s = await connectUdp("127.0.0.1", peer.address().port, { data: () => {}, error: () => {} });
+    cleanup.push(() => s.close());
+    const buf = new Uint8Array(new ArrayBuffer(4096));
+    buf.set(bytes("one"));
+    expect(s.send(buf.subarray(0, 3))).toBe(true);
+    buf.fill(0x78);
+    buf.set(bytes("two"), 100);
+    buf.set(bytes("three"), 200);
+    expect(s.sendMany([buf.subarray(100, 103), buf.subarray(200, 205)])).toBe(2);
+    buf.fill(0x79);
+    await until(() => got.length === 3);
+    expect(got).toEqual(["one", "two", "three"]);
+    expect(s.localPort).toBeGreaterThan(0);
+  });
+
+  test("an ICMP port unreachable from the peer comes to the error handler", async () => {
+    const gone = dgram.createSocket("udp4");
+    await new Promise<void>((r) => gone.bind(0, "127.0.0.1", r));
+    const port = gone.address().port;
+    gone.close();
+    const errors: Error[] = [];
+    const s = await connectUdp("127.0.0.1", port, { data: () => {}, error: (e) => errors.push(e) });
+    cleanup.push(() => s.close());
+    s.send(bytes("x"));
+    await Bun.sleep(20);
+    s.send(bytes("x"));
+    await until(() => errors.length > 0);
+    expect(errors[0]?.message).toMatch(/ECONNREFUSED/);
+  });
+});
