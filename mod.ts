@@ -67,18 +67,14 @@ export * as wg from "./wg/mod.ts";
 
 
 // Types the signatures above refer to (so a program can name them, and the docs link them).
-// Type-only: no runtime name is added to this entry.
-export type {
-  AddressCacheInfo, AddressFilter, AddressMode, BatchItem, BatchOptions, BatchResult, BridgeInfo,
-  BridgePortInfo, ByteWriter, IpNames, IpViewContext, LinkInfo, LinkStats64, METRIC_NAMES, MetricName,
-  Neighbour, NeighCacheInfo, NeighFilter, NeighMode, NeighSpec, NetlinkConn, NetlinkMessage, Nexthop,
-  NexthopSpec, OpenOptions, Range, RangeInput, RouteCacheInfo, RouteFilter, RouteGetOptions, RouteMetrics,
-  RouteMetricsSpec, RouteMode, RouteVia, RTNL_TYPES, RtnlKind, RtnlObject, RtnlType, RuleAction, RuleFilter,
-  Transport, TunInfo, VethInfo, VethPeerSpec, VlanFlags, VlanInfo, VlanSpec, VxlanInfo, VxlanSpec,
-} from "./netlink/mod.ts";
+// Type-only: no runtime name is added to this entry. The ones Rtnl's signatures bring are one
+// list shared with the area entries: netlink/rtnl-types.ts.
+export type * from "./netlink/rtnl-types.ts";
+export type { OpenOptions } from "./netlink/mod.ts";
+export type * from "./tun/device-types.ts";
 export type {
   Capture, CaptureEnd, CaptureListenOptions, CaptureMode, CaptureOptions, CaptureStats, EchoOptions, EchoResult,
-  EnsureAddress, ListenOptions, PacketHandler, PingOptions, PingReply, PingResult, PingRtt, PingStart, TunFlags,
+  EnsureAddress, PacketHandler, PingOptions, PingReply, PingResult, PingRtt, PingStart,
 } from "./tun/mod.ts";
 export type {
   ArpPacket, Dir, Direction, DnsRecord, DnsSummary, EthernetHeader, FilterNode, FormatOptions, IcmpMessage,

@@ -9,7 +9,17 @@
  * @module
  */
 
-/** Base class of tunkit's own errors. `hint` is an actionable sentence, or undefined. */
+/**
+ * Base class of tunkit's own errors. `hint` is an actionable sentence, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { TunkitError } from "./errors.ts";
+ * const e = new TunkitError("Device tk0 is busy", "stop the process that holds it, then retry");
+ * e.hint; // "stop the process that holds it, then retry"
+ * e instanceof Error; // true
+ * ```
+ */
 export class TunkitError extends Error {
   /** What the user can do about it. */
   readonly hint: string | undefined;
@@ -49,7 +59,15 @@ export class TunkitError extends Error {
  */
 export class UsageError extends TunkitError {}
 
-/** A decoder needed more bytes than the input holds. */
+/**
+ * A decoder needed more bytes than the input holds.
+ *
+ * @example
+ * ```ts
+ * import { TruncatedError } from "./errors.ts";
+ * new TruncatedError("IPv4 header", 0, 20, 12).message; // "Truncated IPv4 header: need 20 bytes at offset 0, have 12"
+ * ```
+ */
 export class TruncatedError extends TunkitError {
   /** Offset at which the read was attempted. */
   readonly offset: number;
@@ -73,7 +91,15 @@ export class TruncatedError extends TunkitError {
   }
 }
 
-/** A decoder found a value that cannot be right (a length smaller than its header, a bad version). */
+/**
+ * A decoder found a value that cannot be right (a length smaller than its header, a bad version).
+ *
+ * @example
+ * ```ts
+ * import { MalformedError } from "./errors.ts";
+ * new MalformedError('Invalid IP version "7"', 0).offset; // 0
+ * ```
+ */
 export class MalformedError extends TunkitError {
   /** Offset of the offending field. */
   readonly offset: number;
@@ -89,7 +115,16 @@ export class MalformedError extends TunkitError {
   }
 }
 
-/** True for the errors a decoder throws on hostile or short input. */
+/**
+ * True for the errors a decoder throws on hostile or short input.
+ *
+ * @example
+ * ```ts
+ * import { isDecodeError, TruncatedError, UsageError } from "./errors.ts";
+ * isDecodeError(new TruncatedError("nlmsghdr", 0, 16, 4)); // true
+ * isDecodeError(new UsageError("Invalid name")); // false
+ * ```
+ */
 export function isDecodeError(e: unknown): e is TruncatedError | MalformedError {
   return e instanceof TruncatedError || e instanceof MalformedError;
 }

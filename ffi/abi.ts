@@ -110,7 +110,15 @@ export const TUN_F = {
   USO6: 0x40,
 } as const;
 
-/** Names of the TUNGETFEATURES bits, for display. */
+/**
+ * Names of the TUNGETFEATURES bits, for display.
+ *
+ * @example
+ * ```ts
+ * import { featureNames, IFF } from "./abi.ts";
+ * featureNames(IFF.TUN | IFF.NO_PI | IFF.MULTI_QUEUE); // ["tun", "no_pi", "multi_queue"]
+ * ```
+ */
 export function featureNames(flags: number): string[] {
   const names: Array<[number, string]> = [
     [IFF.TUN, "tun"],

@@ -18,7 +18,16 @@ export const ERRNO = {
   EINPROGRESS: 115, EDQUOT: 122, ERFKILL: 132,
 } as const;
 
-/** Name of an errno number ("EPERM"), or `E<number>` when tunkit does not know it. */
+/**
+ * Name of an errno number ("EPERM"), or `E<number>` when tunkit does not know it.
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from "./errors.ts";
+ * errnoName(1); // "EPERM"
+ * errnoName(4095); // "E4095"
+ * ```
+ */
 export function errnoName(errno: number): string {
   for (const [k, v] of Object.entries(ERRNO)) if (v === errno) return k;
   return `E${errno}`;

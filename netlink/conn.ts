@@ -62,7 +62,16 @@ export interface OpenOptions {
 const RECV_SLOTS = 64;
 const RECV_SLOT_SIZE = 64 << 10;
 
-/** A real AF_NETLINK socket as a {@link Transport}. */
+/**
+ * A real AF_NETLINK socket as a {@link Transport}.
+ *
+ * @example
+ * ```ts
+ * import { NetlinkConn, SocketTransport } from "./conn.ts";
+ * const conn = new NetlinkConn(new SocketTransport());
+ * conn.close();
+ * ```
+ */
 export class SocketTransport implements Transport {
   /** The NETLINK_ROUTE socket. */
   readonly fd: number;

@@ -172,5 +172,13 @@ export class DumpInterruptedError<T = unknown> extends TunkitError {
   }
 }
 
-/** The kernel broke the protocol (a reply from a port other than 0, a wrong sequence number). */
+/**
+ * The kernel broke the protocol (a reply from a port other than 0, a wrong sequence number).
+ *
+ * @example
+ * ```ts
+ * import { NetlinkProtocolError } from "./errors.ts";
+ * new NetlinkProtocolError("Netlink reply from port 4242, expected the kernel (0)") instanceof Error; // true
+ * ```
+ */
 export class NetlinkProtocolError extends TunkitError {}

@@ -17,7 +17,16 @@ export const LINKTYPE_LOOP = 108;
 export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_LINUX_SLL2 = 276;
 
-/** True for a LINKTYPE {@link unwrapLink} handles. */
+/**
+ * True for a LINKTYPE {@link unwrapLink} handles.
+ *
+ * @example
+ * ```ts
+ * import { isWrappedLink, LINKTYPE_LINUX_SLL2 } from "./linklayer.ts";
+ * isWrappedLink(LINKTYPE_LINUX_SLL2); // true
+ * isWrappedLink(101); // false
+ * ```
+ */
 export function isWrappedLink(n: number): boolean {
   return n === LINKTYPE_NULL || n === LINKTYPE_PPP || n === LINKTYPE_LOOP || n === LINKTYPE_LINUX_SLL || n === LINKTYPE_LINUX_SLL2;
 }

@@ -58,7 +58,16 @@ const LINK_NAMES: Readonly<Record<number, string>> = {
   113: "LINUX_SLL (Linux cooked v1)", 228: "IPV4 (Raw IPv4)", 229: "IPV6 (Raw IPv6)", 276: "LINUX_SLL2 (Linux cooked v2)",
 };
 
-/** tcpdump's name of a LINKTYPE ("RAW (Raw IP)"). */
+/**
+ * tcpdump's name of a LINKTYPE ("RAW (Raw IP)").
+ *
+ * @example
+ * ```ts
+ * import { linkTypeName } from "./printer.ts";
+ * linkTypeName(101); // "RAW (Raw IP)"
+ * linkTypeName(1); // "EN10MB (Ethernet)"
+ * ```
+ */
 export function linkTypeName(n: number): string {
   return LINK_NAMES[n] ?? `${n}`;
 }
@@ -101,7 +110,15 @@ export function printable(s: string): string {
   return /[^\t\x20-\x7e]/.test(s) ? s.replace(/[^\t\x20-\x7e]/g, ".") : s;
 }
 
-/** JSON text with every non-ASCII character escaped (\uXXXX): printable ASCII, still valid JSON. */
+/**
+ * JSON text with every non-ASCII character escaped (\uXXXX): printable ASCII, still valid JSON.
+ *
+ * @example
+ * ```ts
+ * import { asciiJson } from "./printer.ts";
+ * asciiJson({ name: "café" }); // '{"name":"caf\\u00e9"}'
+ * ```
+ */
 export function asciiJson(v: unknown): string {
   return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }

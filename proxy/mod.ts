@@ -24,48 +24,10 @@ export { planAutoRoute, installAutoRoute, cleanupTunkit, autoRuleWire, AUTO_ROUT
 export { startProxyTunnel, planProxyTunnel, fakePeerFor, type ProxyTunnelPlan, type ProxyTunnelFlags, type RunningTunnel, type FamilyPolicy } from "./setup.ts";
 
 // Types the API above refers to (so documentation can link them).
-export type { TunkitError } from "../common/errors.ts";
-export type { Route } from "../netlink/route/route.ts";
-export type { Rule } from "../netlink/route/rule.ts";
-export type { Rtnl } from "../netlink/rtnl.ts";
-export type { RouteSpec } from "../netlink/spec/route.ts";
-export type { TunDevice } from "../tun/device.ts";
-export type { TunQueue } from "../tun/queue.ts";
+// The ones Rtnl's signatures bring, shared with the other entries: netlink/rtnl-types.ts.
+export type * from "../netlink/rtnl-types.ts";
+// A tun device's types, shared with the other entries: tun/device-types.ts.
+export type * from "../tun/device-types.ts";
 export type { UidRange } from "./autoroute.ts";
 export type { DialSocketOptions, StreamSocket } from "./dial.ts";
-export type { TunnelLog } from "./log.ts";
-export type { BatchItem, BatchOptions, BatchResult, NetlinkConn } from "../netlink/conn.ts";
-export type { MonitorEvent } from "../netlink/monitor.ts";
-export type { RtnlKind } from "../netlink/registry.ts";
-export type { Address } from "../netlink/route/addr.ts";
-export type { Link } from "../netlink/route/link.ts";
-export type { Neighbour } from "../netlink/route/neigh.ts";
-export type { Nexthop, RouteCacheInfo, RouteMetrics, RouteVia } from "../netlink/route/route.ts";
-export type { Range } from "../netlink/route/rule.ts";
-export type { AddressFilter, AddressMode, AddressSpec } from "../netlink/spec/addr.ts";
-export type { Dev } from "../netlink/spec/common.ts";
-export type { LinkAddSpec, LinkChanges } from "../netlink/spec/link.ts";
-export type { NeighFilter, NeighMode, NeighSpec } from "../netlink/spec/neigh.ts";
-export type { MetricName, NexthopSpec, RouteFilter, RouteGetOptions, RouteMetricsSpec, RouteMode } from "../netlink/spec/route.ts";
-export type { RuleFilter, RuleSpec } from "../netlink/spec/rule.ts";
-export type { TunFlags } from "../tun/device.ts";
-export type { ListenOptions } from "../tun/queue.ts";
-export type { LogLevel } from "./log.ts";
-export type { Transport } from "../netlink/conn.ts";
-export type { NetlinkMessage } from "../netlink/core/message.ts";
-export type { ByteWriter } from "../netlink/core/writer.ts";
-export type { NetlinkError } from "../netlink/errors.ts";
-export type { RTNL_TYPES, RtnlObject } from "../netlink/registry.ts";
-export type { AddressCacheInfo } from "../netlink/route/addr.ts";
-export type { LinkStats64 } from "../netlink/route/link.ts";
-export type { LinkInfo } from "../netlink/route/linkinfo.ts";
-export type { NeighCacheInfo } from "../netlink/route/neigh.ts";
-export type { METRIC_NAMES } from "../netlink/route/route.ts";
-export type { VethPeerSpec, VlanSpec, VxlanSpec } from "../netlink/spec/link.ts";
-export type { RangeInput, RuleAction } from "../netlink/spec/rule.ts";
-export type { LOG_LEVELS } from "./log.ts";
-export type { RtnlType } from "../netlink/registry.ts";
-export type { BridgeInfo, BridgePortInfo, TunInfo, VethInfo, VlanInfo, VxlanInfo } from "../netlink/route/linkinfo.ts";
-export type { VlanFlags } from "../netlink/route/linkinfo.ts";
-export type { IpViewContext } from "../netlink/view/context.ts";
-export type { IpNames } from "../netlink/route/names.ts";
+export type { LOG_LEVELS, LogLevel, TunnelLog } from "./log.ts";

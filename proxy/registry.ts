@@ -35,7 +35,16 @@ export interface TunnelRecord {
   rules: string[];
 }
 
-/** The directory of the records: $TUNKIT_RUN_DIR, else /run/tunkit. */
+/**
+ * The directory of the records: $TUNKIT_RUN_DIR, else /run/tunkit.
+ *
+ * @example
+ * ```ts
+ * import { registryDir } from "./registry.ts";
+ * registryDir({}); // "/run/tunkit"
+ * registryDir({ TUNKIT_RUN_DIR: "/tmp/tk" }); // "/tmp/tk"
+ * ```
+ */
 export function registryDir(env: Record<string, string | undefined> = process.env): string {
   return env.TUNKIT_RUN_DIR || "/run/tunkit";
 }

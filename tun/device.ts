@@ -64,6 +64,14 @@ export interface TunFlags {
  * Decodes `ifr_flags` as TUNGETIFF returns them. TUNGETIFF reports IFF_NOFILTER (no socket
  * filter attached) in the same bit as IFF_NO_PI, so the packet-info setting cannot be read back:
  * it is taken from `packetInfo`, what the fd was opened with.
+ *
+ * @example
+ * ```ts
+ * import { decodeTunFlags } from "./device.ts";
+ * import { IFF } from "../ffi/abi.ts";
+ * decodeTunFlags(IFF.TAP | IFF.NO_PI | IFF.PERSIST, false).mode; // "tap"
+ * decodeTunFlags(IFF.TAP | IFF.NO_PI | IFF.PERSIST, false).persist; // true
+ * ```
  */
 export function decodeTunFlags(flags: number, packetInfo: boolean): TunFlags {
   return {

@@ -102,7 +102,15 @@ function checkRange(v: number | undefined, what: string, min: number, max: numbe
   }
 }
 
-/** Validates everything about `opts` without touching the system. */
+/**
+ * Validates everything about `opts` without touching the system.
+ *
+ * @example
+ * ```ts
+ * import { validateEnsureTun } from "./ensure.ts";
+ * validateEnsureTun({ name: "tk0", addresses: ["192.0.2.1/24", "2001:db8::1/64"] }).map((a) => a.local); // ["192.0.2.1", "2001:db8::1"]
+ * ```
+ */
 export function validateEnsureTun(opts: EnsureTunOptions): PlannedAddress[] {
   checkIfName(opts.name);
   if (opts.mode !== undefined && opts.mode !== "tun" && opts.mode !== "tap") {

@@ -108,6 +108,18 @@ export class CookieChecker {
 /**
  * The initiator's side, per peer: adds mac1 (and mac2 while it holds a fresh cookie) to outgoing
  * handshake messages and takes cookie replies.
+ *
+ * @example
+ * ```ts
+ * import { CookieChecker, CookieGenerator } from "./cookie.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, publicKey } from "./keys.ts";
+ * const c = await loadWgCrypto();
+ * const responder = publicKey(c, generatePrivateKey());
+ * const msg = new Uint8Array(148); // a handshake initiation: mac1 at 116, mac2 at 132
+ * new CookieGenerator(c, responder).addMacs(msg, Date.now());
+ * new CookieChecker(c, responder).checkMac1(msg); // true
+ * ```
  */
 export class CookieGenerator {
   private readonly mac1Key: Uint8Array;

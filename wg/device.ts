@@ -89,7 +89,20 @@ const enum HS {
   ResponseConsumed = 4,
 }
 
-/** One session's keys. */
+/**
+ * One session's keys.
+ *
+ * @example
+ * ```ts
+ * import { WgDevice } from "./device.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, parseKey } from "./keys.ts";
+ * const dev = new WgDevice({ crypto: await loadWgCrypto(), privateKey: generatePrivateKey(), send: () => {} });
+ * const peer = dev.addPeer({ publicKey: parseKey("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=") });
+ * // The session's Keypair, once a handshake completes:
+ * peer.current; // undefined
+ * ```
+ */
 export class Keypair {
   /** The next nonce of the sending key. */
   sendCounter = 0;
@@ -134,7 +147,19 @@ export interface PeerStats {
   handshakes: number;
 }
 
-/** A peer: its keys, endpoint, handshake, keypairs, timers, staged packets. */
+/**
+ * A peer: its keys, endpoint, handshake, keypairs, timers, staged packets.
+ *
+ * @example
+ * ```ts
+ * import { WgDevice } from "./device.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, parseKey } from "./keys.ts";
+ * const dev = new WgDevice({ crypto: await loadWgCrypto(), privateKey: generatePrivateKey(), send: () => {} });
+ * const peer = dev.addPeer({ publicKey: parseKey("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), persistentKeepalive: 25 });
+ * peer.persistentKeepalive; // 25
+ * ```
+ */
 export class Peer {
   /** The peer's public key. */
   readonly publicKey: Uint8Array;

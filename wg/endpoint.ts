@@ -92,7 +92,16 @@ export function endpointPort(e: Endpoint): number {
   return (e.sa[2]! << 8) | e.sa[3]!;
 }
 
-/** "192.0.2.1:51820", "[2001:db8::1]:51820" (as wg prints them). */
+/**
+ * "192.0.2.1:51820", "[2001:db8::1]:51820" (as wg prints them).
+ *
+ * @example
+ * ```ts
+ * import { formatEndpoint, parseEndpoint } from "./endpoint.ts";
+ * formatEndpoint(parseEndpoint("[2001:db8::1]:51820")); // "[2001:db8::1]:51820"
+ * formatEndpoint(parseEndpoint("192.0.2.1:51820")); // "192.0.2.1:51820"
+ * ```
+ */
 export function formatEndpoint(e: Endpoint): string {
   const ip = formatIp(endpointIp(e));
   return e.sa.length === 16 ? `${ip}:${endpointPort(e)}` : `[${ip}]:${endpointPort(e)}`;

@@ -134,6 +134,16 @@ export interface EngineStats {
 
 /**
  * A running interface.
+ *
+ * @example
+ * ```ts
+ * import { startWireGuard } from "./engine.ts";
+ * import { formatKey, generatePrivateKey } from "./keys.ts";
+ * const wg = await startWireGuard({ iface: "wg0", privateKey: formatKey(generatePrivateKey()) });
+ * console.log(wg.tun.name, wg.listenPort);
+ * wg.close();
+ * await wg.closed;
+ * ```
  */
 export class WireGuard {
   /** The protocol state machine. */
@@ -591,7 +601,20 @@ function toKey(k: string | Uint8Array, what: string): Uint8Array {
   return typeof k === "string" ? parseKey(k, what) : k;
 }
 
-/** Applies a library-style peer to the device. */
+/**
+ * Applies a library-style peer to the device.
+ *
+ * @example
+ * ```ts
+ * import { applyPeer } from "./engine.ts";
+ * import { WgDevice } from "./device.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey } from "./keys.ts";
+ * const dev = new WgDevice({ crypto: await loadWgCrypto(), privateKey: generatePrivateKey(), send: () => {} });
+ * applyPeer(dev, { publicKey: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", endpoint: "192.0.2.2:51820", allowedIps: ["10.0.0.2/32"] });
+ * dev.peers.size; // 1
+ * ```
+ */
 export function applyPeer(dev: WgDevice, p: WireGuardPeer): Peer {
   return dev.addPeer({
     publicKey: toKey(p.publicKey, "public key"),

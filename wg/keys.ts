@@ -26,7 +26,16 @@ export function parseKey(text: string, what = "key"): Uint8Array {
   return Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
 }
 
-/** Parses a 64-character hex key (the UAPI's form). */
+/**
+ * Parses a 64-character hex key (the UAPI's form).
+ *
+ * @example
+ * ```ts
+ * import { parseHexKey, hexKey } from "./keys.ts";
+ * const hex = "e0".repeat(32);
+ * hexKey(parseHexKey(hex)) === hex; // true
+ * ```
+ */
 export function parseHexKey(text: string, what = "key"): Uint8Array {
   if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new UsageError(`Invalid ${what} "${shorten(text)}": expected 64 hex digits`);
   const out = new Uint8Array(32);
@@ -53,7 +62,15 @@ export function formatKey(key: Uint8Array): string {
   return btoa(s);
 }
 
-/** Lower-case hex of a key (UAPI). */
+/**
+ * Lower-case hex of a key (UAPI).
+ *
+ * @example
+ * ```ts
+ * import { hexKey } from "./keys.ts";
+ * hexKey(new Uint8Array(32).fill(0xab)).slice(0, 8); // "abababab"
+ * ```
+ */
 export function hexKey(key: Uint8Array): string {
   let s = "";
   for (const b of key) s += b.toString(16).padStart(2, "0");
@@ -67,7 +84,16 @@ export function isZeroKey(key: Uint8Array): boolean {
   return acc === 0;
 }
 
-/** Clamps a Curve25519 private key in place (RFC 7748 §5), as `wg genkey` does. */
+/**
+ * Clamps a Curve25519 private key in place (RFC 7748 §5), as `wg genkey` does.
+ *
+ * @example
+ * ```ts
+ * import { clamp } from "./keys.ts";
+ * const k = clamp(new Uint8Array(32).fill(0xff));
+ * [k[0], k[31]]; // [248, 127]
+ * ```
+ */
 export function clamp(key: Uint8Array): Uint8Array {
   key[0] = key[0]! & 248;
   key[31] = (key[31]! & 127) | 64;
@@ -87,7 +113,15 @@ export function generatePrivateKey(): Uint8Array {
   return clamp(crypto.getRandomValues(new Uint8Array(KEY_LEN)));
 }
 
-/** A new random preshared key (`wg genpsk`). */
+/**
+ * A new random preshared key (`wg genpsk`).
+ *
+ * @example
+ * ```ts
+ * import { formatKey, generatePresharedKey } from "./keys.ts";
+ * formatKey(generatePresharedKey()).length; // 44
+ * ```
+ */
 export function generatePresharedKey(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(KEY_LEN));
 }

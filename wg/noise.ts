@@ -148,6 +148,19 @@ export interface ReadMessage1 {
  * Responder, message 1. `payloadLen` is the plaintext payload size (12 for WireGuard's TAI64N).
  * `precomputedSS(remoteStatic)` may return the cached static-static DH of a known peer, or null
  * for an unknown one (the message is then refused before the last DH).
+ *
+ * @example
+ * ```ts
+ * import { initialState, readMessage1, writeMessage1, IDENTIFIER } from "./noise.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, publicKey } from "./keys.ts";
+ * import { tai64n } from "./tai64n.ts";
+ * const c = await loadWgCrypto();
+ * const iPriv = generatePrivateKey(), rPriv = generatePrivateKey();
+ * const rPub = publicKey(c, rPriv);
+ * const m1 = writeMessage1(c, initialState(IDENTIFIER, rPub), iPriv, publicKey(c, iPriv), rPub, generatePrivateKey(), tai64n(Date.now()))!;
+ * readMessage1(c, initialState(IDENTIFIER, rPub), rPriv, m1.body, 12)?.payload.length; // 12
+ * ```
  */
 export function readMessage1(
   c: WgCrypto,
@@ -187,7 +200,23 @@ export interface Message2 {
   state: SymmetricState;
 }
 
-/** Responder, message 2: `e, ee, se, psk, {payload}`. */
+/**
+ * Responder, message 2: `e, ee, se, psk, {payload}`.
+ *
+ * @example
+ * ```ts
+ * import { initialState, readMessage1, writeMessage1, writeMessage2, IDENTIFIER } from "./noise.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, publicKey } from "./keys.ts";
+ * import { tai64n } from "./tai64n.ts";
+ * const c = await loadWgCrypto();
+ * const iPriv = generatePrivateKey(), rPriv = generatePrivateKey();
+ * const rPub = publicKey(c, rPriv);
+ * const m1 = writeMessage1(c, initialState(IDENTIFIER, rPub), iPriv, publicKey(c, iPriv), rPub, generatePrivateKey(), tai64n(Date.now()))!;
+ * const r1 = readMessage1(c, initialState(IDENTIFIER, rPub), rPriv, m1.body, 12)!;
+ * writeMessage2(c, r1.state, r1.remoteEphemeral, r1.remoteStatic, generatePrivateKey(), new Uint8Array(32))?.body.length; // 48
+ * ```
+ */
 export function writeMessage2(
   c: WgCrypto,
   st: SymmetricState,
@@ -216,7 +245,24 @@ export function writeMessage2(
   return { body, state: { ck: ck2, h } };
 }
 
-/** Initiator, message 2: verifies it and returns the final state and the payload. */
+/**
+ * Initiator, message 2: verifies it and returns the final state and the payload.
+ *
+ * @example
+ * ```ts
+ * import { initialState, readMessage1, readMessage2, writeMessage1, writeMessage2, IDENTIFIER } from "./noise.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, publicKey } from "./keys.ts";
+ * import { tai64n } from "./tai64n.ts";
+ * const c = await loadWgCrypto();
+ * const iPriv = generatePrivateKey(), rPriv = generatePrivateKey(), psk = new Uint8Array(32);
+ * const rPub = publicKey(c, rPriv);
+ * const m1 = writeMessage1(c, initialState(IDENTIFIER, rPub), iPriv, publicKey(c, iPriv), rPub, generatePrivateKey(), tai64n(Date.now()))!;
+ * const r1 = readMessage1(c, initialState(IDENTIFIER, rPub), rPriv, m1.body, 12)!;
+ * const m2 = writeMessage2(c, r1.state, r1.remoteEphemeral, r1.remoteStatic, generatePrivateKey(), psk)!;
+ * readMessage2(c, m1.state, iPriv, m1.ephemeralPrivate, psk, m2.body) !== null; // true
+ * ```
+ */
 export function readMessage2(
   c: WgCrypto,
   st: SymmetricState,
@@ -247,6 +293,23 @@ export function readMessage2(
 /**
  * Split: the two transport keys. The initiator sends with the first and receives with the
  * second; the responder the other way round.
+ *
+ * @example
+ * ```ts
+ * import { initialState, readMessage1, readMessage2, split, writeMessage1, writeMessage2, IDENTIFIER } from "./noise.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, hexKey, publicKey } from "./keys.ts";
+ * import { tai64n } from "./tai64n.ts";
+ * const c = await loadWgCrypto();
+ * const iPriv = generatePrivateKey(), rPriv = generatePrivateKey(), psk = new Uint8Array(32);
+ * const rPub = publicKey(c, rPriv);
+ * const m1 = writeMessage1(c, initialState(IDENTIFIER, rPub), iPriv, publicKey(c, iPriv), rPub, generatePrivateKey(), tai64n(Date.now()))!;
+ * const r1 = readMessage1(c, initialState(IDENTIFIER, rPub), rPriv, m1.body, 12)!;
+ * const m2 = writeMessage2(c, r1.state, r1.remoteEphemeral, r1.remoteStatic, generatePrivateKey(), psk)!;
+ * const r2 = readMessage2(c, m1.state, iPriv, m1.ephemeralPrivate, psk, m2.body)!;
+ * // The initiator sends with what the responder receives with.
+ * hexKey(split(r2.state)[0]) === hexKey(split(m2.state)[0]); // true
+ * ```
  */
 export function split(st: SymmetricState): [Uint8Array, Uint8Array] {
   return kdf(2, st.ck, EMPTY) as [Uint8Array, Uint8Array];

@@ -110,6 +110,13 @@ export function writeVnetHdr(b: Uint8Array, off: number, flags: number, gsoType:
  * endian on every target tunkit runs on); one's-complement sums do not depend on byte order
  * (RFC 1071 §2(B)), so the folded result is byte-swapped once at the end. Unaligned or odd
  * starts fall back to byte reads.
+ *
+ * @example
+ * ```ts
+ * import { Summer } from "./offload.ts";
+ * const pkt = Uint8Array.of(0x45, 0x00, 0x00, 0x14, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2);
+ * (~new Summer(pkt).sum(0, 20, 0) & 0xffff).toString(16); // "f6d5"
+ * ```
  */
 export class Summer {
   private readonly u8: Uint8Array;

@@ -205,7 +205,15 @@ export function uapiRequest(path: string, request: string, timeoutMs = 5000): Pr
   });
 }
 
-/** Names of the interfaces with a UAPI socket in `dir`. */
+/**
+ * Names of the interfaces with a UAPI socket in `dir`.
+ *
+ * @example
+ * ```ts
+ * import { listUapiInterfaces } from "./show.ts";
+ * console.log(listUapiInterfaces()); // the interfaces with a socket in /var/run/wireguard
+ * ```
+ */
 export function listUapiInterfaces(dir = UAPI_DIR): string[] {
   let names: string[];
   try {
@@ -226,7 +234,15 @@ export function listUapiInterfaces(dir = UAPI_DIR): string[] {
     .sort();
 }
 
-/** Queries one interface. */
+/**
+ * Queries one interface.
+ *
+ * @example
+ * ```ts
+ * import { showInterface, listUapiInterfaces } from "./show.ts";
+ * for (const name of listUapiInterfaces()) console.log(JSON.stringify(await showInterface(name)));
+ * ```
+ */
 export async function showInterface(iface: string, publicOf?: (priv: Uint8Array) => Uint8Array, dir = UAPI_DIR): Promise<ShownInterface> {
   return parseUapiGet(iface, await uapiRequest(uapiSocketPath(iface, dir), "get=1\n\n"), publicOf);
 }

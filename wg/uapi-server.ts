@@ -15,12 +15,31 @@ import { TunkitError } from "../common/errors.ts";
 /** Where wg looks for userspace interfaces. */
 export const UAPI_DIR = "/var/run/wireguard";
 
-/** The socket path of an interface. */
+/**
+ * The socket path of an interface.
+ *
+ * @example
+ * ```ts
+ * import { uapiSocketPath } from "./uapi-server.ts";
+ * uapiSocketPath("wg0"); // "/var/run/wireguard/wg0.sock"
+ * ```
+ */
 export function uapiSocketPath(iface: string, dir = UAPI_DIR): string {
   return `${dir}/${iface}.sock`;
 }
 
-/** Serves one interface's UAPI socket. */
+/**
+ * Serves one interface's UAPI socket.
+ *
+ * @example
+ * ```ts
+ * import { startWireGuard } from "./engine.ts";
+ * import { formatKey, generatePrivateKey } from "./keys.ts";
+ * // startWireGuard serves the socket itself (uapi: true); a UapiServer is what it runs.
+ * const wg = await startWireGuard({ iface: "wg0", privateKey: formatKey(generatePrivateKey()), uapi: true });
+ * wg.close();
+ * ```
+ */
 export class UapiServer {
   private readonly server: Server;
   private watcher: FSWatcher | undefined;

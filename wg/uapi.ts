@@ -61,7 +61,15 @@ export function uapiGet(t: UapiTarget): string {
   return out.join("\n") + "\n";
 }
 
-/** A `set=1` failure: the errno to report and why. */
+/**
+ * A `set=1` failure: the errno to report and why.
+ *
+ * @example
+ * ```ts
+ * import { UapiError } from "./uapi.ts";
+ * new UapiError(22, "Invalid public key").errno; // 22
+ * ```
+ */
 export class UapiError extends Error {
   /**
    * A failure to report as `errno=N`.
@@ -82,6 +90,18 @@ function num(v: string, key: string, max: number): number {
 /**
  * Applies a `set=1` body (the lines after "set=1", without the blank line). Throws
  * {@link UapiError}; what came before the bad line stays applied, as in wireguard-go.
+ *
+ * @example
+ * ```ts
+ * import { uapiSet, type UapiTarget } from "./uapi.ts";
+ * import { WgDevice } from "./device.ts";
+ * import { loadWgCrypto } from "./crypto/provider.ts";
+ * import { generatePrivateKey, hexKey } from "./keys.ts";
+ * const device = new WgDevice({ crypto: await loadWgCrypto(), privateKey: generatePrivateKey(), send: () => {} });
+ * const target: UapiTarget = { device, listenPort: 51820, fwMark: 0, rebind: () => {}, refresh: () => {} };
+ * uapiSet(target, `public_key=${hexKey(new Uint8Array(32).fill(7))}\nallowed_ip=10.0.0.2/32`);
+ * device.peers.size; // 1
+ * ```
  */
 export function uapiSet(t: UapiTarget, body: string): void {
   const d = t.device;

@@ -29,7 +29,16 @@ export interface UpOptions {
   signal?: AbortSignal;
 }
 
-/** Checks what the kernel is not asked about: refuses what `up` cannot do. */
+/**
+ * Checks what the kernel is not asked about: refuses what `up` cannot do.
+ *
+ * @example
+ * ```ts
+ * import { checkConfigForUp } from "./up.ts";
+ * import { parseConfig } from "./config.ts";
+ * checkConfigForUp(parseConfig("[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"), "wg0.conf");
+ * ```
+ */
 export function checkConfigForUp(cfg: WgConfig, name: string): void {
   if (!cfg.privateKey) throw new UsageError(`Invalid ${name}: [Interface] has no PrivateKey`);
 }

@@ -83,7 +83,20 @@ export function beginMessage(w: ByteWriter, type: number, flags: number, seq: nu
   return at;
 }
 
-/** Patches nlmsg_len of the message begun at `at` and pads to 4 bytes. */
+/**
+ * Patches nlmsg_len of the message begun at `at` and pads to 4 bytes.
+ *
+ * @example
+ * ```ts
+ * import { beginMessage, endMessage, parseMessages } from "./message.ts";
+ * import { ByteWriter } from "./writer.ts";
+ * const w = new ByteWriter();
+ * const at = beginMessage(w, 18, 0x301, 1); // RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP
+ * w.u8(0); // a 1-byte body
+ * endMessage(w, at);
+ * parseMessages(w.finish())[0]?.len; // 17
+ * ```
+ */
 export function endMessage(w: ByteWriter, at: number): void {
   w.setU32(at, w.len - at);
   w.align4();
@@ -176,7 +189,15 @@ export function parseAck(body: Uint8Array, flags: number): NetlinkAck {
   return ack;
 }
 
-/** Decodes NLMSG_DONE's payload: an int error, then extended-ACK TLVs when NLM_F_ACK_TLVS. */
+/**
+ * Decodes NLMSG_DONE's payload: an int error, then extended-ACK TLVs when NLM_F_ACK_TLVS.
+ *
+ * @example
+ * ```ts
+ * import { parseDone } from "./message.ts";
+ * parseDone(new Uint8Array(4), 0).errno; // 0
+ * ```
+ */
 export function parseDone(body: Uint8Array, flags: number): NetlinkAck {
   if (body.length < 4) return { errno: 0, request: undefined };
   const err = new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(0, true);

@@ -105,7 +105,18 @@ export function decodeAddress(body: Uint8Array): Address {
   return decodeMessage<Address>(ADDRESS_SPEC, body);
 }
 
-/** Encodes an address message payload into `w`. */
+/**
+ * Encodes an address message payload into `w`.
+ *
+ * @example
+ * ```ts
+ * import { decodeAddress, encodeAddress } from "./addr.ts";
+ * import { ByteWriter } from "../core/writer.ts";
+ * const w = new ByteWriter();
+ * encodeAddress(w, { family: 2, prefixLen: 24, ifindex: 3, local: "192.0.2.1", address: "192.0.2.1" });
+ * decodeAddress(w.finish()).prefixLen; // 24
+ * ```
+ */
 export function encodeAddress(w: ByteWriter, a: Readonly<Partial<Address>>): void {
   encodeMessage(ADDRESS_SPEC, w, a as Record<string, unknown>);
 }

@@ -22,7 +22,16 @@ export function formatAddr(b: Uint8Array): string {
   return b.length === 4 || b.length === 16 ? formatIp(b) : formatMac(b);
 }
 
-/** Address family (AF_INET / AF_INET6) of an address text. */
+/**
+ * Address family (AF_INET / AF_INET6) of an address text.
+ *
+ * @example
+ * ```ts
+ * import { addrFamily } from "./ip.ts";
+ * addrFamily("192.0.2.1"); // 2
+ * addrFamily("2001:db8::1"); // 10
+ * ```
+ */
 export function addrFamily(s: string): number {
   return s.includes(":") ? AF.INET6 : AF.INET;
 }

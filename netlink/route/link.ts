@@ -270,7 +270,18 @@ export function decodeLink(body: Uint8Array): Link {
   return decodeMessage<Link>(LINK_SPEC, body);
 }
 
-/** Encodes a link message payload (ifinfomsg + attributes) into `w`. */
+/**
+ * Encodes a link message payload (ifinfomsg + attributes) into `w`.
+ *
+ * @example
+ * ```ts
+ * import { decodeLink, encodeLink } from "./link.ts";
+ * import { ByteWriter } from "../core/writer.ts";
+ * const w = new ByteWriter();
+ * encodeLink(w, { family: 0, ifindex: 4, flags: 1, change: 1, mtu: 1400 });
+ * decodeLink(w.finish()).ifindex; // 4
+ * ```
+ */
 export function encodeLink(w: ByteWriter, link: Readonly<Partial<Link>>): void {
   encodeMessage(LINK_SPEC, w, link as Record<string, unknown>);
 }

@@ -362,7 +362,16 @@ export function isDefaultIpNamesSet(): boolean {
 export function protocolName(n: number): string {
   return defaultIpNames().protocolName(n);
 }
-/** Parses a protocol name or number (0..255). @example `parseProtocol("static") // 4` */
+/**
+ * Parses a protocol name or number (0..255).
+ *
+ * @example
+ * ```ts
+ * import { parseProtocol } from "./names.ts";
+ * parseProtocol("static"); // 4
+ * parseProtocol("42"); // 42
+ * ```
+ */
 export function parseProtocol(s: string): number {
   return defaultIpNames().parseProtocol(s);
 }
@@ -379,7 +388,15 @@ export function parseProtocol(s: string): number {
 export function scopeName(n: number): string {
   return defaultIpNames().scopeName(n);
 }
-/** Parses a scope name or number (0..255). @example `parseScope("link") // 253` */
+/**
+ * Parses a scope name or number (0..255).
+ *
+ * @example
+ * ```ts
+ * import { parseScope } from "./names.ts";
+ * parseScope("link"); // 253
+ * ```
+ */
 export function parseScope(s: string): number {
   return defaultIpNames().parseScope(s);
 }
@@ -397,7 +414,16 @@ export function parseScope(s: string): number {
 export function tableName(n: number): string {
   return defaultIpNames().tableName(n);
 }
-/** Parses a table name or id (0..2^32-1). @example `parseTable("main") // 254` */
+/**
+ * Parses a table name or id (0..2^32-1).
+ *
+ * @example
+ * ```ts
+ * import { parseTable } from "./names.ts";
+ * parseTable("main"); // 254
+ * parseTable("1000"); // 1000
+ * ```
+ */
 export function parseTable(s: string): number {
   return defaultIpNames().parseTable(s);
 }

@@ -340,7 +340,18 @@ export function decodeRoute(body: Uint8Array): Route {
   return decodeMessage<Route>(ROUTE_SPEC, body);
 }
 
-/** Encodes a route message payload into `w` (rtm_table 0 + RTA_TABLE for ids above 255). */
+/**
+ * Encodes a route message payload into `w` (rtm_table 0 + RTA_TABLE for ids above 255).
+ *
+ * @example
+ * ```ts
+ * import { decodeRoute, encodeRoute } from "./route.ts";
+ * import { ByteWriter } from "../core/writer.ts";
+ * const w = new ByteWriter();
+ * encodeRoute(w, { family: 2, dstLen: 24, table: 1000, protocol: 4, scope: 0, type: 1, dst: "198.51.100.0" });
+ * decodeRoute(w.finish()).table; // 1000
+ * ```
+ */
 export function encodeRoute(w: ByteWriter, r: RouteWire): void {
   const table = r.table ?? 0;
   w.u8(r.family ?? 0);

@@ -163,7 +163,18 @@ export function decodeRule(body: Uint8Array): Rule {
   return decodeMessage<Rule>(RULE_SPEC, body);
 }
 
-/** Encodes a rule message payload into `w` (header table 0 + FRA_TABLE for ids above 255). */
+/**
+ * Encodes a rule message payload into `w` (header table 0 + FRA_TABLE for ids above 255).
+ *
+ * @example
+ * ```ts
+ * import { decodeRule, encodeRule } from "./rule.ts";
+ * import { ByteWriter } from "../core/writer.ts";
+ * const w = new ByteWriter();
+ * encodeRule(w, { family: 2, action: 1, table: 1000, priority: 100 });
+ * decodeRule(w.finish()).table; // 1000
+ * ```
+ */
 export function encodeRule(w: ByteWriter, r: Readonly<Partial<Rule>>): void {
   const table = r.table ?? 0;
   w.u8(r.family ?? 0);

@@ -308,7 +308,16 @@ export function addressFilter(f: AddressFilter, devName: (index: number) => stri
   };
 }
 
-/** Parses a lifetime word ("forever" or seconds) as ip does. @example `parseLifetime("forever") // "forever"` */
+/**
+ * Parses a lifetime word ("forever" or seconds) as ip does.
+ *
+ * @example
+ * ```ts
+ * import { parseLifetime } from "./addr.ts";
+ * parseLifetime("forever"); // "forever"
+ * parseLifetime("300"); // 300
+ * ```
+ */
 export function parseLifetime(s: string): number | "forever" {
   if (s === "forever") return "forever";
   const n = parseCNumber(s);

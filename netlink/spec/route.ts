@@ -333,7 +333,15 @@ function gatewayOf(gateway: string, family: number, addr: (b: Uint8Array) => str
  * ```
  */
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del?: boolean, raw?: false, names?: IpNames): Partial<Route>;
-/** With `raw` true: the wire form ({@link RouteWire}), gateways and addresses as bytes. */
+/**
+ * With `raw` true: the wire form ({@link RouteWire}), gateways and addresses as bytes.
+ *
+ * @example
+ * ```ts
+ * import { routeFromSpec } from "./route.ts";
+ * routeFromSpec({ dst: "198.51.100.0/24", gateway: "192.0.2.254" }, 3, false, true).gateway; // Uint8Array.of(192, 0, 2, 254)
+ * ```
+ */
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del: boolean, raw: true, names?: IpNames): RouteWire;
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del = false, raw = false, names: IpNames = defaultIpNames()): RouteWire {
   const p = parsePrefix(spec.dst, spec.family);

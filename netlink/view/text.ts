@@ -33,7 +33,16 @@ export function routesToIpText(routes: readonly Route[], ctx: RouteViewContext =
   for (const r of routes) out += routeToIpText(r, ctx) + "\n";
   return out;
 }
-/** `ip -j route show`. @example `routesToIpJson(await nl.listRoutes())` */
+/**
+ * `ip -j route show`.
+ *
+ * @example
+ * ```ts
+ * import { routesToIpJson } from "./text.ts";
+ * routesToIpJson([{ family: 2, dstLen: 24, srcLen: 0, tos: 0, table: 254, protocol: 4, scope: 0, type: 1, flags: 0, dst: "198.51.100.0" }]);
+ * // [{ dst: "198.51.100.0/24", protocol: "static", flags: [] }]
+ * ```
+ */
 export function routesToIpJson(routes: readonly Route[], ctx: RouteViewContext = {}): Json[] {
   return routes.map((r) => routeToIpJson(r, ctx));
 }
@@ -52,7 +61,18 @@ export function rulesToIpText(rules: readonly Rule[], ctx: IpViewContext = {}): 
   for (const r of rules) out += ruleToIpText(r, ctx) + "\n";
   return out;
 }
-/** `ip -j rule show`. @example `rulesToIpJson(await nl.listRules())` */
+/**
+ * `ip -j rule show`.
+ *
+ * @example
+ * ```ts
+ * import { rulesToIpJson } from "./text.ts";
+ * import { Rtnl } from "../rtnl.ts";
+ * const nl = Rtnl.open();
+ * console.log(JSON.stringify(rulesToIpJson(await nl.listRules())));
+ * nl.close();
+ * ```
+ */
 export function rulesToIpJson(rules: readonly Rule[], ctx: IpViewContext = {}): Json[] {
   return rules.map((r) => ruleToIpJson(r, ctx));
 }
@@ -71,7 +91,18 @@ export function neighboursToIpText(entries: readonly Neighbour[], ctx: IpViewCon
   for (const n of entries) out += neighToIpText(n, ctx) + "\n";
   return out;
 }
-/** `ip -j neigh show`. @example `neighboursToIpJson(await nl.listNeighbours())` */
+/**
+ * `ip -j neigh show`.
+ *
+ * @example
+ * ```ts
+ * import { neighboursToIpJson } from "./text.ts";
+ * import { Rtnl } from "../rtnl.ts";
+ * const nl = Rtnl.open();
+ * console.log(JSON.stringify(neighboursToIpJson(await nl.listNeighbours())));
+ * nl.close();
+ * ```
+ */
 export function neighboursToIpJson(entries: readonly Neighbour[], ctx: IpViewContext = {}): Json[] {
   return entries.map((n) => neighToIpJson(n, ctx));
 }
@@ -90,7 +121,15 @@ export function linksToIpText(links: readonly Link[], ctx: LinkViewContext = {})
   for (const l of links) out += linkToIpText(l, ctx) + "\n";
   return out;
 }
-/** `ip -j link show`. @example `linksToIpJson(await nl.listLinks())` */
+/**
+ * `ip -j link show`.
+ *
+ * @example
+ * ```ts
+ * import { linksToIpJson } from "./text.ts";
+ * linksToIpJson([{ family: 0, type: 65534, ifindex: 4, flags: 0x1091, change: 0, name: "tun7", mtu: 1500 }])[0]?.ifname; // "tun7"
+ * ```
+ */
 export function linksToIpJson(links: readonly Link[], ctx: LinkViewContext = {}): Json[] {
   return links.map((l) => linkToIpJson(l, ctx));
 }
@@ -109,7 +148,18 @@ export function addressesToIpText(links: readonly Link[], addrs: readonly Addres
   for (const l of links) out += linkAddressesToIpText(l, addrs, ctx, family);
   return out;
 }
-/** `ip -j addr show`. @example `addressesToIpJson(await nl.listLinks(), await nl.listAddresses())` */
+/**
+ * `ip -j addr show`.
+ *
+ * @example
+ * ```ts
+ * import { addressesToIpJson } from "./text.ts";
+ * import { Rtnl } from "../rtnl.ts";
+ * const nl = Rtnl.open();
+ * console.log(JSON.stringify(addressesToIpJson(await nl.listLinks(), await nl.listAddresses())));
+ * nl.close();
+ * ```
+ */
 export function addressesToIpJson(links: readonly Link[], addrs: readonly Address[], ctx: LinkViewContext = {}, family?: number): Json[] {
   return links.map((l) => linkAddressesToIpJson(l, addrs, ctx, family));
 }

@@ -5,6 +5,7 @@ import { afterAll, expect } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { itest, needing } from "./_ns.ts";
+import { Topology, Proc, curl, PROXY_V4, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
 
 const root = join(import.meta.dir, "../..");
 const example = (name: string, ...args: string[]) =>
@@ -74,4 +75,28 @@ ptest("echo-responder answers ping; packet-sniffer prints the exchange and write
   expect(t.status).toBe(0);
   expect(t.stdout.match(/ICMP echo request/g)?.length).toBe(3);
   spawnSync("rm", ["-f", pcap]);
+}, 120_000);
+
+// tun2socks: the example run as a user runs it, in this namespace, against microsocks in a
+// neighbouring one (tests/fixtures/proxy/topology.ts: client -- proxy ns -- server ns). curl's
+// request to the server goes into the example's tun, out through microsocks; the server answers
+// with the peer it saw, which must be the proxy's outside address.
+const socks = needing("examples: tun2socks through microsocks", ["microsocks", "curl"]);
+const topo = new Topology("ex");
+afterAll(async () => {
+  await topo.down();
+});
+socks.ptest("tun2socks: curl reaches the server through the example's tun and microsocks; the tun is gone after", async () => {
+  topo.up();
+  await topo.startServer(1 << 16);
+  await topo.startMicrosocks(1080);
+  const run = new Proc([process.execPath, join(root, "examples/tun2socks.ts"), `socks5://${PROXY_V4}:1080`, "198.51.100.0/24", "--seconds", "15"]);
+  await run.waitFor(/^tunnel tks0 -> /m, 60_000);
+  expect((ipj("route", "show", "198.51.100.0/24") as Array<{ dev: string }>)[0]?.dev).toBe("tks0");
+  const r = await curl([`http://${SERVER_V4}/peer`], 10);
+  expect(r.err).toBe("");
+  expect(r.out.trim()).toBe(PROXY_OUT_V4); // the server's peer: microsocks, not this namespace
+  expect(await run.exited).toBe(0);
+  expect(run.err).toBe("");
+  expect(spawnSync("ip", ["link", "show", "tks0"]).status).not.toBe(0);
 }, 120_000);

@@ -72,3 +72,43 @@ describe("deno doc --lint on the package's entries", () => {
     }
   }, 120_000);
 });
+
+describe("one list per set of shared types (issue 15)", () => {
+  /**
+   * Names a file exports type-only by an explicit list (`export type { A, B } from …`); in an
+   * entry, only in its closing "Types the … refer to" section (the curated names above it may
+   * name a shared type on purpose: `tunkit` lists `Link`, `Route`… for a first program).
+   */
+  const explicitTypeNames = (file: string) =>
+    [...readFileSync(join(root, file), "utf8").split(/^\/\/ Types the /m).at(-1)!.matchAll(/export type \{([^}]*)\} from "[^"]+";/g)]
+      .flatMap((m) => m[1]!.split(","))
+      .map((n) => n.trim())
+      .filter(Boolean);
+  const shared = {
+    "netlink/rtnl-types.ts": explicitTypeNames("netlink/rtnl-types.ts"),
+    "tun/device-types.ts": explicitTypeNames("tun/device-types.ts"),
+  };
+  const users: Record<string, (keyof typeof shared)[]> = {
+    "mod.ts": ["netlink/rtnl-types.ts", "tun/device-types.ts"],
+    "tun/mod.ts": ["netlink/rtnl-types.ts"],
+    "proxy/mod.ts": ["netlink/rtnl-types.ts", "tun/device-types.ts"],
+    "wg/mod.ts": ["netlink/rtnl-types.ts", "tun/device-types.ts"],
+  };
+
+  test("the shared modules hold the lists (Rtnl's types; a tun device's types)", () => {
+    expect(shared["netlink/rtnl-types.ts"]).toContain("Rtnl");
+    expect(shared["netlink/rtnl-types.ts"].length).toBeGreaterThan(50);
+    expect(shared["tun/device-types.ts"].sort()).toEqual(["ListenOptions", "TunDevice", "TunFlags", "TunQueue"]);
+  });
+
+  for (const [entry, mods] of Object.entries(users)) {
+    test(`${entry} re-exports the shared lists with export type * and repeats none of their names`, () => {
+      const text = readFileSync(join(root, entry), "utf8");
+      const own = explicitTypeNames(entry);
+      for (const m of mods) {
+        expect(text).toContain(`export type * from "${entry.includes("/") ? "../" : "./"}${m}";`);
+        expect(own.filter((n) => shared[m].includes(n))).toEqual([]);
+      }
+    });
+  }
+});

@@ -20,7 +20,19 @@ export interface WgCrypto {
   readonly description: string;
 }
 
-/** Neither libcrypto nor libsodium could be loaded. */
+/**
+ * Neither libcrypto nor libsodium could be loaded.
+ *
+ * @example
+ * ```ts
+ * import { CryptoUnavailableError, loadWgCrypto } from "./provider.ts";
+ * try {
+ *   await loadWgCrypto();
+ * } catch (e) {
+ *   if (e instanceof CryptoUnavailableError) console.error(e.message, e.hint);
+ * }
+ * ```
+ */
 export class CryptoUnavailableError extends TunkitError {
   /**
    * The error, with the install hint.
