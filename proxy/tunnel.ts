@@ -26,6 +26,7 @@ import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
+import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
 /** One address family of the tun: its own address (T) and the fake peer (F) in the tun's route. */
@@ -79,9 +80,15 @@ export interface TunnelOptions {
    * this fraction so they are written after the next one (reordering). Seeded, reproducible.
    */
   impair?: { loss?: number; reorder?: number; seed?: number };
+  /**
+   * TCP sockets: "bun" relays on Bun's own sockets with the handshake run inline (the default
+   * under Bun, when the dialer offers {@link Dialer.handshake}); "node" through node:net (the
+   * default elsewhere).
+   */
+  sockets?: "bun" | "node";
 }
 
-interface TcpFlow {
+interface TcpFlow extends RelayFlow {
   id: number;
   client: string;
   target: Target;
@@ -99,8 +106,10 @@ interface TcpFlow {
   dstText: string;
   dport: number;
   seq: number;
-  /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
-  local?: boolean;
+  /** When the dial started (performance.now()). */
+  dialStart: number;
+  /** DNS over TCP answered here: the framing of the client's queries. */
+  framer?: DnsTcpFramer;
   /** Who sent the first FIN on the tun side: true the client (our side closes passively), false us. */
   clientFin?: boolean;
 }
@@ -166,6 +175,9 @@ export class Tunnel {
   private readonly udp: UdpRelay;
   private readonly flows: Array<TcpFlow | undefined> = new Array(65536);
   private readonly servers: net.Server[] = [];
+  /** Bun's sockets for TCP (undefined: node:net). */
+  private readonly relay: NativeRelay | undefined;
+  private readonly listeners: Array<{ stop(): void }> = [];
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -228,6 +240,8 @@ export class Tunnel {
         connectTimeoutMs: opts.connectTimeoutMs,
       },
     );
+    const native = opts.sockets === "bun" || (opts.sockets !== "node" && NativeRelay.available());
+    if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
 
@@ -243,6 +257,12 @@ export class Tunnel {
       if (!f) continue;
       for (let i = 0; i < LISTENERS; i++) {
         const j = i;
+        if (this.relay) {
+          const l = this.relay.listen(f.address, j);
+          ports[fam].push(l.port);
+          this.listeners.push(l);
+          continue;
+        }
         const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s, j));
         await new Promise<void>((resolve, reject) => {
           srv.once("error", reject);
@@ -278,11 +298,13 @@ export class Tunnel {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const s of this.servers.splice(0)) s.close();
+    for (const l of this.listeners.splice(0)) l.stop();
     for (let id = 0; id < this.flows.length; id++) {
       const f = this.flows[id];
       if (f) this.closeFlow(f, true);
     }
     this.udp.closeAll();
+    this.relay?.close();
     await this.loop?.catch(() => {});
   }
 
@@ -431,6 +453,7 @@ export class Tunnel {
     const flow: TcpFlow = {
       id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
       srcText, sport: t.sport[id]!, dstText, dport, seq, t0: this.clock, last: this.clock, up: 0, down: 0,
+      phase: 0, deadline: 0, who: "", where: "", dialStart: 0,
     };
     const admitted = this.admit();
     this.flows[id] = flow;
@@ -458,6 +481,16 @@ export class Tunnel {
       target = flow.target = { host: name, port: dport };
     }
     const dialStart = performance.now();
+    const relay = this.relay;
+    if (relay) {
+      const d = this.opts.dialer;
+      const u = d.url;
+      flow.dialStart = dialStart;
+      flow.where = u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+      flow.who = `${u.scheme === "http" ? "HTTP" : "SOCKS5"} proxy ${formatTarget(u)}`;
+      relay.dial(flow, u.host, u.port, d.handshake!(target), d.so);
+      return;
+    }
     this.opts.dialer.connect(target, { timeoutMs: this.opts.connectTimeoutMs }).then(
       (ps) => {
         if (this.flows[id] !== flow || this.abort.signal.aborted) {
@@ -478,6 +511,75 @@ export class Tunnel {
         this.failFlow(flow, e.message, false, e.reason ? `proxy-${e.reason}` : "proxy");
       },
     );
+  }
+
+  /** The tunnel's side of the native relay's events. */
+  private relayHost(): RelayHost {
+    const st = this.stats;
+    const t = this.redirect.table;
+    return {
+      ready: (rf) => {
+        const flow = rf as TcpFlow;
+        const id = flow.id;
+        if (this.flows[id] !== flow || this.abort.signal.aborted) {
+          this.relay!.destroy(flow);
+          return;
+        }
+        const ms = performance.now() - flow.dialStart;
+        st.observeHandshake(ms);
+        if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connected in ${ms.toFixed(1)} ms`);
+        t.state[id] = FLOW.READY;
+        t.stamp[id] = this.clock;
+        this.write(flow.syn, flow.syn.length);
+      },
+      failed: (rf, e) => {
+        const flow = rf as TcpFlow;
+        if (this.flows[flow.id] !== flow || t.state[flow.id] !== FLOW.CONNECTING) return;
+        this.failFlow(flow, e.message, false, `proxy-${e.reason}`);
+      },
+      accept: (s: NativeSocket, j: number) => {
+        const id = s.remotePort ?? -1;
+        const flow = id >= 0 ? this.flows[id] : undefined;
+        if (!flow || t.state[id] !== FLOW.READY || !(flow.us || flow.local) || this.redirect.listener[id] !== j) return undefined;
+        const addr = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
+        if (addr !== this.fake4 && addr !== this.fake6) return undefined;
+        t.state[id] = FLOW.OPEN;
+        t.stamp[id] = this.clock;
+        if (flow.local) flow.framer = new DnsTcpFramer();
+        return flow;
+      },
+      bytes: (rf, up, n) => {
+        const flow = rf as TcpFlow;
+        flow.last = this.clock;
+        if (up) {
+          st.bytesUp += n;
+          flow.up += n;
+        } else {
+          st.bytesDown += n;
+          flow.down += n;
+        }
+      },
+      upError: (rf, code) => {
+        const flow = rf as TcpFlow;
+        if (code === "ECONNRESET" || code === "EPIPE") {
+          st.farResets++;
+          if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: reset by the far end`);
+        } else this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${code}`, "proxy-connection");
+      },
+      fin: (rf, client) => {
+        (rf as TcpFlow).clientFin ??= client;
+      },
+      closed: (rf) => this.closeFlow(rf as TcpFlow, false),
+      localData: (rf, d) => {
+        const flow = rf as TcpFlow;
+        for (const q of flow.framer!.push(d)) {
+          const { response } = answerFakeIp(q, this.opts.pool!, this.opts.pool6);
+          st.dnsQueries++;
+          st.dnsFake++;
+          if (response.length) this.relay!.writeClient(flow, frameDnsTcp(response));
+        }
+      },
+    };
   }
 
   /** Reports a failed flow (unless `quiet`: already reported), answers its SYN with a RST, frees it. */
@@ -589,6 +691,7 @@ export class Tunnel {
     const t = this.redirect.table;
     if (this.flows[flow.id] !== flow) return;
     if (destroy) {
+      if (this.relay) this.relay.destroy(flow, false);
       flow.socket?.destroy();
       flow.proxy?.socket.destroy();
     }
@@ -618,6 +721,7 @@ export class Tunnel {
         if (f && now - f.last > idle) {
           this.stats.idleClosed++;
           if (this.opts.log?.debugOn) this.debug(`tcp ${f.client} -> ${formatTarget(f.target)}: idle for ${Math.round(idle / 1000)} s, closed`);
+          if (this.relay) this.relay.destroy(f);
           f.socket?.resetAndDestroy();
           f.proxy?.socket.destroy();
         }
@@ -629,6 +733,7 @@ export class Tunnel {
       } else if (st === FLOW.READY && age > ACCEPT_MS) {
         const f = this.flows[id];
         if (f) {
+          if (this.relay && f.us) f.us.terminate();
           f.proxy?.socket.destroy();
           this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`, "accept");
           this.stats.tcpFailed++;
