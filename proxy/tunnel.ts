@@ -83,7 +83,8 @@ export interface TunnelOptions {
   /**
    * TCP sockets: "bun" relays on Bun's own sockets with the handshake run inline (the default
    * under Bun, when the dialer offers {@link Dialer.handshake}); "node" through node:net (the
-   * default elsewhere).
+   * default elsewhere). Unset, the environment's `TUNKIT_TCP_SOCKETS` (bun|node) decides, for
+   * tests and side-by-side measurement.
    */
   sockets?: "bun" | "node";
 }
@@ -240,7 +241,8 @@ export class Tunnel {
         connectTimeoutMs: opts.connectTimeoutMs,
       },
     );
-    const native = opts.sockets === "bun" || (opts.sockets !== "node" && NativeRelay.available());
+    const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
+    const native = want === "bun" || (want !== "node" && NativeRelay.available());
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
@@ -277,6 +279,7 @@ export class Tunnel {
       }
     }
     this.redirect.setPorts(ports[4], ports[6]);
+    this.debug(`tcp: relayed through ${this.relay ? "Bun's sockets" : "node:net"}`);
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
