@@ -89,30 +89,65 @@ export interface TunnelOptions {
   sockets?: "bun" | "node";
 }
 
-interface TcpFlow extends RelayFlow {
-  id: number;
-  client: string;
-  target: Target;
-  /** The rewritten SYN, written into the tun once the proxy connected. */
+/** A TCP flow: one class (one shape) for every flow, its log texts made only when logged. */
+class TcpFlow implements RelayFlow {
+  /** The rewritten SYN, written into the tun once the proxy connected (then dropped). */
   syn: Uint8Array;
   /** When the SYN came (ms, the tunnel's clock), and the last data either way. */
   t0: number;
   last: number;
-  up: number;
-  down: number;
-  proxy?: ProxyStream;
-  socket?: net.Socket;
-  srcText: string;
-  sport: number;
-  dstText: string;
-  dport: number;
-  seq: number;
+  up = 0;
+  down = 0;
+  proxy: ProxyStream | undefined = undefined;
+  socket: net.Socket | undefined = undefined;
   /** When the dial started (performance.now()). */
-  dialStart: number;
+  dialStart = 0;
   /** DNS over TCP answered here: the framing of the client's queries. */
-  framer?: DnsTcpFramer;
+  framer: DnsTcpFramer | undefined = undefined;
   /** Who sent the first FIN on the tun side: true the client (our side closes passively), false us. */
-  clientFin?: boolean;
+  clientFin: boolean | undefined = undefined;
+  // RelayFlow
+  cs: NativeSocket | undefined = undefined;
+  us: NativeSocket | undefined = undefined;
+  phase = 0;
+  hs: RelayFlow["hs"] = undefined;
+  head: Uint8Array | undefined = undefined;
+  qc: Uint8Array[] | undefined = undefined;
+  qu: Uint8Array[] | undefined = undefined;
+  finc: boolean | undefined = undefined;
+  finu: boolean | undefined = undefined;
+  uclosed: boolean | undefined = undefined;
+  uerr: string | undefined = undefined;
+  cclosed: boolean | undefined = undefined;
+  /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
+  local: boolean | undefined = undefined;
+  deadline = 0;
+  who: string;
+  where: string;
+
+  constructor(
+    readonly id: number,
+    public target: Target,
+    syn: Uint8Array,
+    readonly srcText: string,
+    readonly sport: number,
+    readonly dstText: string,
+    readonly dport: number,
+    readonly seq: number,
+    now: number,
+    names: { who: string; where: string },
+  ) {
+    this.syn = syn;
+    this.t0 = now;
+    this.last = now;
+    this.who = names.who;
+    this.where = names.where;
+  }
+
+  /** "198.18.0.1:40000": the client, for log lines. */
+  get client(): string {
+    return formatTarget({ host: this.srcText, port: this.sport });
+  }
 }
 
 /**
@@ -128,6 +163,7 @@ const PASSIVE_COOL_MS = 5_000;
 const LISTENERS = 4;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
+const NO_BYTES = new Uint8Array(0);
 /** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
 const FD_HEADROOM = 8;
 
@@ -179,6 +215,8 @@ export class Tunnel {
   /** Bun's sockets for TCP (undefined: node:net). */
   private readonly relay: NativeRelay | undefined;
   private readonly listeners: Array<{ stop(): void }> = [];
+  /** The proxy, named once for every flow's messages. */
+  private readonly names: { who: string; where: string };
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -241,6 +279,11 @@ export class Tunnel {
         connectTimeoutMs: opts.connectTimeoutMs,
       },
     );
+    const u = opts.dialer.url;
+    this.names = {
+      where: u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`,
+      who: `${u.scheme === "http" ? "HTTP" : "SOCKS5"} proxy ${formatTarget(u)}`,
+    };
     const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
     const native = want === "bun" || (want !== "node" && NativeRelay.available());
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
@@ -453,11 +496,7 @@ export class Tunnel {
     const seq = ((body[l4 + 4]! << 24) | (body[l4 + 5]! << 16) | (body[l4 + 6]! << 8) | body[l4 + 7]!) >>> 0;
     const dport = t.dport[id]!;
     let target: Target = { host: dstText, port: dport };
-    const flow: TcpFlow = {
-      id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
-      srcText, sport: t.sport[id]!, dstText, dport, seq, t0: this.clock, last: this.clock, up: 0, down: 0,
-      phase: 0, deadline: 0, who: "", where: "", dialStart: 0,
-    };
+    const flow = new TcpFlow(id, target, b.slice(0, end), srcText, t.sport[id]!, dstText, dport, seq, this.clock, this.names);
     const admitted = this.admit();
     this.flows[id] = flow;
     this.stats.tcpTotal++;
@@ -487,11 +526,8 @@ export class Tunnel {
     const relay = this.relay;
     if (relay) {
       const d = this.opts.dialer;
-      const u = d.url;
       flow.dialStart = dialStart;
-      flow.where = u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
-      flow.who = `${u.scheme === "http" ? "HTTP" : "SOCKS5"} proxy ${formatTarget(u)}`;
-      relay.dial(flow, u.host, u.port, d.handshake!(target), d.so);
+      relay.dial(flow, d.url.host, d.url.port, d.handshake!(target), d.so);
       return;
     }
     this.opts.dialer.connect(target, { timeoutMs: this.opts.connectTimeoutMs }).then(
@@ -508,6 +544,7 @@ export class Tunnel {
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
         this.write(flow.syn, flow.syn.length);
+        flow.syn = NO_BYTES;
       },
       (e: Error & { reason?: string }) => {
         if (this.flows[id] !== flow) return;
@@ -534,6 +571,7 @@ export class Tunnel {
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
         this.write(flow.syn, flow.syn.length);
+        flow.syn = NO_BYTES;
       },
       failed: (rf, e) => {
         const flow = rf as TcpFlow;
