@@ -96,8 +96,11 @@ export interface ProxyStream {
  * handshake is over; `rest` holds what arrived beyond it (the stream's first bytes).
  */
 export interface HandshakeStep {
+  /** Bytes to send to the proxy now. */
   send?: Uint8Array;
+  /** True once the stream is open (the proxy said yes). */
   done: boolean;
+  /** With `done`: bytes that came after the handshake (the stream's first bytes). */
   rest?: Uint8Array;
 }
 
@@ -119,7 +122,9 @@ export interface HandshakeStep {
  * ```
  */
 export interface HandshakeMachine {
+  /** The first bytes to send, once connected. */
   start(): Uint8Array;
+  /** Takes bytes from the proxy; throws a {@link ProxyError} on a refusal or nonsense. */
   feed(d: Uint8Array): HandshakeStep;
 }
 

@@ -32,7 +32,7 @@ export type { RouteSpec } from "../netlink/spec/route.ts";
 export type { TunDevice } from "../tun/device.ts";
 export type { TunQueue } from "../tun/queue.ts";
 export type { UidRange } from "./autoroute.ts";
-export type { DialSocketOptions, StreamSocket } from "./dial.ts";
+export type { DialSocketOptions, HandshakeMachine, HandshakeStep, StreamSocket } from "./dial.ts";
 export type { TunnelLog } from "./log.ts";
 export type { BatchItem, BatchOptions, BatchResult, NetlinkConn } from "../netlink/conn.ts";
 export type { MonitorEvent } from "../netlink/monitor.ts";
