@@ -133,7 +133,7 @@ export interface Dialer {
   /** The proxy this dialer goes through. */
   readonly url: ProxyUrl;
   /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
-  readonly so?: DialSocketOptions;
+  readonly so?: DialSocketOptions | undefined;
   /**
    * The CONNECT handshake to `target` as a {@link HandshakeMachine}, for callers that open the
    * TCP connection to `url` themselves. Optional: a Dialer without it is used through
