@@ -83,7 +83,7 @@ export type {
   VlanTag,
 } from "./packet/mod.ts";
 export type {
-  Dialer, FakeIp6Pool, FakeIpPool, FamilyPolicy, FlowTable, LOG_LEVELS, LogLevel, PacketView, ProxyStream,
+  Dialer, DialSocketOptions, FakeIp6Pool, FakeIpPool, FamilyPolicy, FlowTable, HandshakeMachine, HandshakeStep, LOG_LEVELS, LogLevel, PacketView, ProxyStream,
   ProxyTunnelFlags, ProxyTunnelPlan, ProxyUrl, RedirectAddresses, RunningTunnel, StreamSocket, Target,
   TcpRedirect, Tunnel, TunnelFamily, TunnelLog, UidRange,
 } from "./proxy/mod.ts";

@@ -7,7 +7,9 @@
  *   bun bench/proxy-profile.ts WORKLOAD [--daemon tunkit|hev|source] [--strace] [--cpu-prof DIR] [--n N]
  *
  * WORKLOAD: short (N sequential short GETs, microsocks), download (100 MiB through dante), udp
- * (N query/answer round trips on one flow, dante), udp-flows (N flows of one query/answer each).
+ * (N query/answer round trips on one flow, dante), udp-flows (N flows of one query/answer each),
+ * hold (N connections held open at once: RSS idle / holding / after, split into anonymous and
+ * mapped-file pages, the JS heap with TUNKIT_HEAP_REPORT=1, and a bare compiled Bun's as the floor).
  * `--daemon source` runs cli/main.ts under `bun` (with --cpu-prof DIR: a markdown CPU profile
  * written there when the daemon exits). hev needs HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel.
  * `--perf syscalls` counts system calls (perf, no slow-down); `--perf FILE` records a profile.
@@ -86,6 +88,62 @@ async function udpRoundTrips(n: number, flows: number): Promise<void> {
   }
 }
 
+function rssMB(pid: number, key = "VmRSS"): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
+}
+
+/** Mapped code (file-backed RSS) and anonymous RSS of `pid`, MB. */
+function rssSplit(pid: number): string {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN) / 1024;
+  return `anon ${kb("RssAnon").toFixed(1)} MB, file ${kb("RssFile").toFixed(1)} MB`;
+}
+
+/**
+ * Opens `n` connections through the tun and holds them: the daemon's RSS (split anon/file)
+ * idle, holding and after, its JS heap report (TUNKIT_HEAP_REPORT, SIGUSR2) when it is
+ * tunkit, and the floor: a bare compiled Bun program (setInterval) measured in the same run.
+ */
+async function holdMany(n: number, pid: number, d: Proc): Promise<string> {
+  const heap = async () => {
+    if (!process.env.TUNKIT_HEAP_REPORT) return "";
+    const before = d.err.length;
+    process.kill(pid, "SIGUSR2");
+    for (let i = 0; i < 50 && !d.err.slice(before).includes('{"heap"'); i++) await Bun.sleep(100);
+    return d.err.slice(before).trim();
+  };
+  const lines: string[] = [`idle: RSS ${rssMB(pid)} MB (${rssSplit(pid)}) ${await heap()}`];
+  const socks: net.Socket[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<net.Socket | undefined>((resolve) => {
+      const s = net.connect({ host: SERVER_V4, port: 80 });
+      s.once("connect", () => resolve(s));
+      s.once("error", () => resolve(undefined));
+    })));
+    for (const s of batch) if (s) socks.push(s.on("error", () => {}));
+  }
+  await Bun.sleep(500);
+  lines.push(`holding ${socks.length}: RSS ${rssMB(pid)} MB (${rssSplit(pid)}) ${await heap()}`);
+  socks.forEach((s) => s.destroy());
+  await Bun.sleep(1500);
+  lines.push(`after: RSS ${rssMB(pid)} MB, peak ${rssMB(pid, "VmHWM")} MB`);
+  // the floor: a compiled Bun program that does nothing, same Bun, same machine, same moment
+  const dir = join("/tmp", `tk-floor-${process.pid}`);
+  spawnSync("mkdir", ["-p", dir]);
+  writeFileSync(join(dir, "idle.ts"), "setInterval(() => {}, 1000);\n");
+  const b = spawnSync(BUN, ["build", "--compile", join(dir, "idle.ts"), "--outfile", join(dir, "idle")], { encoding: "utf8" });
+  if (b.status === 0) {
+    const p = new Proc([join(dir, "idle")]);
+    await Bun.sleep(1000);
+    lines.push(`floor (bare compiled Bun, idle): RSS ${rssMB(p.child.pid!)} MB (${rssSplit(p.child.pid!)})`);
+    p.kill("SIGTERM");
+    await p.exited;
+  }
+  spawnSync("rm", ["-rf", dir]);
+  return lines.join("\n");
+}
+
 async function main(): Promise<void> {
   const workload = process.argv[2] ?? "short";
   const daemon = arg("--daemon") ?? "tunkit";
@@ -128,6 +186,7 @@ async function main(): Promise<void> {
     else for (let i = 0; i < 20; i++) await shortGet();
     await Bun.sleep(300);
     let strace: Proc | undefined;
+    let holdReport: string | undefined;
     let perf: Proc | undefined;
     const perfOut = arg("--perf");
     if (perfOut === "syscalls") {
@@ -148,6 +207,7 @@ async function main(): Promise<void> {
     else if (workload === "download") for (let i = 0; i < n; i++) await curl(["-o", "/dev/null", `http://${SERVER_V4}/big`], 120);
     else if (workload === "udp") await udpRoundTrips(n, 1);
     else if (workload === "udp-flows") await udpRoundTrips(n, n);
+    else if (workload === "hold") holdReport = await holdMany(n, pid, d);
     else throw new Error(`unknown workload "${workload}": short, download, udp, udp-flows`);
     const ms = performance.now() - t0;
     await Bun.sleep(200);
@@ -159,6 +219,7 @@ async function main(): Promise<void> {
     const what = workload === "download" ? "MiB" : workload.startsWith("udp") ? "round trips" : "connections";
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     console.log(`${daemon} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(2)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+    if (holdReport) console.log(holdReport);
     if (perf) {
       perf.kill("SIGINT");
       await perf.exited;

@@ -190,6 +190,8 @@ async function hold(n: number): Promise<() => void> {
 }
 
 function buildTunkit(): string {
+  // TUNKIT_BIN: a copy of the binary to measure (a build or test run may replace dist/tunkit meanwhile)
+  if (process.env.TUNKIT_BIN) return process.env.TUNKIT_BIN;
   const bin = join(root, "dist/tunkit");
   const newest = Math.max(...["cli", "proxy", "tun", "ffi", "netlink", "packet", "common"].map((d) => {
     const r = spawnSync("sh", ["-c", `find ${join(root, d)} -name '*.ts' -newer ${bin} | head -1`], { encoding: "utf8" });

@@ -21,7 +21,7 @@ import { cidr, ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
-import { reexecWithEnv } from "../ffi/exec.ts";
+import { dropCleanImagePages, reexecWithEnv } from "../ffi/exec.ts";
 
 /** What the service around the tunnel does (not part of the library's tunnel flags). */
 export interface ServiceFlags {
@@ -143,6 +143,10 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   let stopWaiting: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopWaiting = resolve));
   const onUsr1 = () => report(false);
+  // For memory work (bench/proxy-profile.ts hold): TUNKIT_HEAP_REPORT=1 makes SIGUSR2 print one
+  // JSON line on stderr with the JS heap's size and its largest object types (bun:jsc).
+  const onUsr2 = () => void heapReport().then((l) => process.stderr.write(`${l}\n`));
+  if (process.env.TUNKIT_HEAP_REPORT) process.on("SIGUSR2", onUsr2);
   const onStop = () => stopWaiting?.();
   process.on("SIGINT", onStop);
   process.on("SIGTERM", onStop);
@@ -186,6 +190,9 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
           if (out.json) printJson(out, { ifname: plan.name, ready: true, v4: run.v4?.address, v6: run.v6?.address, ipv4: run.families.ipv4, ipv6: run.families.ipv6, ports: run.tunnel.ports });
           else out.info(`${run.describe}: ready`);
           notify.ready(`${run.describe}: ready`);
+          // Start-up touched most of the binary's code and bundle once; a daemon runs little of
+          // it: give the clean pages back (they fault in again from the page cache when used).
+          setTimeout(() => void dropCleanImagePages().then((mb) => log.debug(`memory: ${mb} MB of clean binary pages out of the resident set`)), 200);
           health.opts.onChange = (up, e) => {
             if (up) log.info("the proxy answers again");
             else log.warn("proxy-health", e?.message ?? "the proxy does not answer");
@@ -213,6 +220,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
     process.off("SIGINT", onStop);
     process.off("SIGTERM", onStop);
     process.off("SIGUSR1", onUsr1);
+    process.off("SIGUSR2", onUsr2);
     if (downTimer) clearInterval(downTimer);
     notify.stopping(failure ? `stopping: ${failure.message}` : "stopping");
     health.stop();
@@ -347,4 +355,20 @@ import { httpTunnelCommand } from "./socks.ts";
  */
 export function httpTunnelCommand(ctx: Ctx) {
   return tunnelCommand(ctx, "http");
+}
+
+/** One JSON line: RSS, JS heap size/capacity, extra (ArrayBuffer) memory and the 12 most numerous object types. */
+async function heapReport(): Promise<string> {
+  const mu = process.memoryUsage();
+  const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  let jsc: Record<string, unknown> = {};
+  try {
+    const { heapStats } = (await import("bun:jsc")) as { heapStats(): { heapSize: number; heapCapacity: number; extraMemorySize: number; objectCount: number; objectTypeCounts: Record<string, number> } };
+    const h = heapStats();
+    const top = Object.entries(h.objectTypeCounts).sort((a, b) => b[1] - a[1]).slice(0, 12);
+    jsc = { heapMB: mb(h.heapSize), heapCapacityMB: mb(h.heapCapacity), extraMB: mb(h.extraMemorySize), objects: h.objectCount, top: Object.fromEntries(top) };
+  } catch {
+    // not Bun
+  }
+  return JSON.stringify({ heap: { rssMB: mb(mu.rss), heapUsedMB: mb(mu.heapUsed), externalMB: mb(mu.external), arrayBuffersMB: mb(mu.arrayBuffers), ...jsc } });
 }

@@ -85,3 +85,56 @@ export async function reexecWithEnv(env: Record<string, string>): Promise<{ errn
   void e.bytes;
   return { errno: errno() };
 }
+
+const MADV_DONTNEED = 4;
+
+/**
+ * Takes the executable's own clean, read-only pages out of the resident set: the code and the
+ * embedded bundle a compiled binary touched while starting (most of it never runs again in a
+ * long-lived daemon) stay in the page cache and fault back in, from there, when used. Only
+ * mappings of /proc/self/exe without write permission and without a single private (copied)
+ * page are dropped, so nothing the process changed is lost. Returns the MB taken out of RSS
+ * (0 under Deno or when nothing applies).
+ *
+ * @example
+ * ```ts
+ * import { dropCleanImagePages } from "./exec.ts";
+ * await dropCleanImagePages(); // e.g. 30.5
+ * ```
+ */
+export async function dropCleanImagePages(): Promise<number> {
+  if (runtime !== "bun") return 0;
+  let smaps: string;
+  let exe: string;
+  try {
+    smaps = readFileSync("/proc/self/smaps", "utf8");
+    exe = (await import("node:fs")).readlinkSync("/proc/self/exe");
+  } catch {
+    return 0;
+  }
+  const { dlopen, FFIType } = await import("bun:ffi");
+  let madvise: ((addr: number, len: number, advice: number) => number) | undefined;
+  for (const path of LIBC_NAMES) {
+    try {
+      madvise = dlopen(path, { madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 } }).symbols.madvise as unknown as typeof madvise;
+      break;
+    } catch {
+      /* next name */
+    }
+  }
+  if (!madvise) return 0;
+  let dropped = 0;
+  // A mapping's header line, then its "Key: value kB" lines.
+  const blocks = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  for (const b of blocks) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+\s+(.*)$/m.exec(b);
+    if (!head || head[4]!.trim() !== exe || head[3]!.includes("w")) continue;
+    const anon = /^Anonymous:\s+(\d+) kB/m.exec(b);
+    const rss = /^Rss:\s+(\d+) kB/m.exec(b);
+    if (!anon || anon[1] !== "0" || !rss || rss[1] === "0") continue;
+    const start = parseInt(head[1]!, 16);
+    const end = parseInt(head[2]!, 16);
+    if (madvise(start, end - start, MADV_DONTNEED) === 0) dropped += Number(rss[1]) / 1024;
+  }
+  return Math.round(dropped * 10) / 10;
+}

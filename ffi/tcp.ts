@@ -102,6 +102,19 @@ export function connectFd(host: string, port: number, opts: MarkOptions, timeout
   });
 }
 
+/**
+ * Closes a descriptor from {@link connectFd} that is no longer wanted.
+ *
+ * @example
+ * ```ts
+ * import { closeFd, connectFd } from "./tcp.ts";
+ * closeFd(await connectFd("192.0.2.2", 1080, { mark: 0x54 }, 5000));
+ * ```
+ */
+export function closeFd(fd: number): void {
+  sys.close(fd);
+}
+
 interface BunSocketLike {
   write(d: Uint8Array): number;
   shutdown(halfClose?: boolean): void;

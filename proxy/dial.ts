@@ -91,10 +91,55 @@ export interface ProxyStream {
   head: Uint8Array;
 }
 
+/**
+ * One step of a {@link HandshakeMachine}: bytes to send now (if any), and whether the
+ * handshake is over; `rest` holds what arrived beyond it (the stream's first bytes).
+ */
+export interface HandshakeStep {
+  /** Bytes to send to the proxy now. */
+  send?: Uint8Array;
+  /** True once the stream is open (the proxy said yes). */
+  done: boolean;
+  /** With `done`: bytes that came after the handshake (the stream's first bytes). */
+  rest?: Uint8Array;
+}
+
+/**
+ * A proxy handshake as a state machine over raw bytes, for a caller that owns the socket and
+ * its events (the tunnel's relay on Bun's own sockets): no promise, no reader, no timer per
+ * flow. `start()` gives the first bytes to send; `feed(d)` takes what arrived and says what to
+ * send next and whether the stream is open. Throws a {@link ProxyError} when the proxy refuses
+ * or speaks nonsense.
+ *
+ * @example
+ * ```ts
+ * import { Socks5Dialer } from "./socks5.ts";
+ * import { parseProxyUrl } from "./url.ts";
+ * const m = new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5")).handshake({ host: "198.51.100.2", port: 80 });
+ * m.start(); // [5, 1, 0]
+ * m.feed(new Uint8Array([5, 0])).send; // [5, 1, 0, 1, 198, 51, 100, 2, 0, 80]
+ * m.feed(new Uint8Array([5, 0, 0, 1, 0, 0, 0, 0, 0, 0])).done; // true
+ * ```
+ */
+export interface HandshakeMachine {
+  /** The first bytes to send, once connected. */
+  start(): Uint8Array;
+  /** Takes bytes from the proxy; throws a {@link ProxyError} on a refusal or nonsense. */
+  feed(d: Uint8Array): HandshakeStep;
+}
+
 /** How to reach a destination through a proxy. */
 export interface Dialer {
   /** The proxy this dialer goes through. */
   readonly url: ProxyUrl;
+  /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
+  readonly so?: DialSocketOptions | undefined;
+  /**
+   * The CONNECT handshake to `target` as a {@link HandshakeMachine}, for callers that open the
+   * TCP connection to `url` themselves. Optional: a Dialer without it is used through
+   * {@link Dialer.connect}.
+   */
+  handshake?(target: Target): HandshakeMachine;
   /** Opens a TCP stream to `target` through the proxy. */
   connect(target: Target, opts?: { timeoutMs?: number }): Promise<ProxyStream>;
   /**
@@ -121,10 +166,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number, so?: D
   if (so && (so.mark || so.device)) {
     const ip = so.address ?? host;
     return connectMarked(ip, port, so, timeoutMs).catch((e: Error & { code?: string }) => {
-      if (e.code === "EMFILE" || e.code === "ENFILE") throw emfile(where, e.code);
-      if (e.code === "ETIMEDOUT") throw new ProxyError("timeout", `Proxy ${where} did not answer within ${timeoutMs} ms`);
-      if (e.code === "EPERM" || e.code === "ENODEV" || e.code === "EINVAL") throw new ProxyError("resources", `Cannot set up a socket to proxy ${where}: ${e.message}`, (e as { hint?: string }).hint);
-      throw new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`);
+      throw connectFailure(where, e, timeoutMs);
     });
   }
   return new Promise((resolve, reject) => {
@@ -145,6 +187,24 @@ export function connectTcp(host: string, port: number, timeoutMs: number, so?: D
       else reject(new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`));
     });
   });
+}
+
+/**
+ * The {@link ProxyError} for a failed TCP connect to the proxy at `where` ("192.0.2.2:1080"):
+ * "resources" for EMFILE/ENFILE (with a hint) and socket-option refusals, "timeout" for
+ * ETIMEDOUT, "unreachable" otherwise.
+ *
+ * @example
+ * ```ts
+ * import { connectFailure } from "./dial.ts";
+ * connectFailure("192.0.2.2:1080", Object.assign(new Error("x"), { code: "ECONNREFUSED" }), 5000).message; // "Proxy 192.0.2.2:1080 is unreachable: ECONNREFUSED"
+ * ```
+ */
+export function connectFailure(where: string, e: Error & { code?: string }, timeoutMs: number): ProxyError {
+  if (e.code === "EMFILE" || e.code === "ENFILE") return emfile(where, e.code);
+  if (e.code === "ETIMEDOUT") return new ProxyError("timeout", `Proxy ${where} did not answer within ${timeoutMs} ms`);
+  if (e.code === "EPERM" || e.code === "ENODEV" || e.code === "EINVAL") return new ProxyError("resources", `Cannot set up a socket to proxy ${where}: ${e.message}`, (e as { hint?: string }).hint);
+  return new ProxyError("unreachable", `Proxy ${where} is unreachable: ${e.code ?? e.message}`);
 }
 
 function emfile(where: string, code: string): ProxyError {
@@ -298,5 +358,37 @@ export async function dialHandshake<T>(
     r.detach();
     sock.destroy();
     throw e;
+  }
+}
+
+/**
+ * Bytes of a handshake that arrive in pieces: `add(d)` appends, `take(n)` removes the first n.
+ * No copy while everything comes in one piece (the usual case).
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue } from "./dial.ts";
+ * const q = new ByteQueue();
+ * q.add(new Uint8Array([1, 2])); q.add(new Uint8Array([3]));
+ * q.bytes.length; // 3
+ * q.take(2); // [1, 2]
+ * ```
+ */
+export class ByteQueue {
+  bytes: Uint8Array = new Uint8Array(0);
+  add(d: Uint8Array): void {
+    if (this.bytes.length === 0) {
+      this.bytes = d;
+      return;
+    }
+    const b = new Uint8Array(this.bytes.length + d.length);
+    b.set(this.bytes);
+    b.set(d, this.bytes.length);
+    this.bytes = b;
+  }
+  take(n: number): Uint8Array {
+    const out = this.bytes.subarray(0, n);
+    this.bytes = this.bytes.subarray(n);
+    return out;
   }
 }

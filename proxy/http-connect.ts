@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { dialHandshake, type Dialer, type DialSocketOptions, ProxyError, type ProxyStream } from "./dial.ts";
+import { ByteQueue, dialHandshake, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, ProxyError, type ProxyStream } from "./dial.ts";
 import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
 
 /**
@@ -97,23 +97,56 @@ export class HttpConnectDialer implements Dialer {
     return performance.now() - t0;
   }
 
+  /** The CONNECT handshake to `target` as a state machine (see {@link Dialer.handshake}). */
+  handshake(target: Target): HandshakeMachine {
+    const q = new ByteQueue();
+    const who = this.who;
+    const url = this.url;
+    let from = 0;
+    return {
+      start: () => new TextEncoder().encode(connectRequest(target, url)),
+      feed(d: Uint8Array): HandshakeStep {
+        q.add(d);
+        const b = q.bytes;
+        let end = -1;
+        for (let i = Math.max(from, 3); i < b.length; i++) {
+          if (b[i] === 10 && b[i - 1] === 13 && b[i - 2] === 10 && b[i - 3] === 13) {
+            end = i + 1;
+            break;
+          }
+        }
+        if (end < 0) {
+          if (b.length > 16384) throw new ProxyError("protocol", `${who} sent more than 16384 bytes without "\\r\\n\\r\\n"`);
+          from = b.length;
+          return { done: false };
+        }
+        checkConnectReply(Buffer.from(q.take(end)).toString("latin1"), who, target, url);
+        return { done: true, rest: q.bytes };
+      },
+    };
+  }
+
   async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
     const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
       sock.write(connectRequest(target, this.url));
-      const text = (await r.readUntil("\r\n\r\n", 16384)).toString("latin1");
-      const status = parseStatusLine(text.slice(0, text.indexOf("\r\n")));
-      if (!status) throw new ProxyError("protocol", `${this.who} did not answer CONNECT with HTTP`);
-      if (status.code === 407) {
-        throw new ProxyError(
-          "auth",
-          `${this.who} refused CONNECT ${formatTarget(target)}: 407 ${status.reason}`.trimEnd(),
-          this.url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
-        );
-      }
-      if (status.code < 200 || status.code > 299) {
-        throw new ProxyError("refused", `${this.who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
-      }
+      checkConnectReply((await r.readUntil("\r\n\r\n", 16384)).toString("latin1"), this.who, target, this.url);
     }, this.so);
     return { socket: sock, head };
+  }
+}
+
+/** Throws the {@link ProxyError} a CONNECT reply header block (`text`) stands for, if any. */
+function checkConnectReply(text: string, who: string, target: Target, url: ProxyUrl): void {
+  const status = parseStatusLine(text.slice(0, text.indexOf("\r\n")));
+  if (!status) throw new ProxyError("protocol", `${who} did not answer CONNECT with HTTP`);
+  if (status.code === 407) {
+    throw new ProxyError(
+      "auth",
+      `${who} refused CONNECT ${formatTarget(target)}: 407 ${status.reason}`.trimEnd(),
+      url.username === undefined ? "the proxy wants credentials: http://user:pass@host:port" : "check the user name and password",
+    );
+  }
+  if (status.code < 200 || status.code > 299) {
+    throw new ProxyError("refused", `${who} refused CONNECT ${formatTarget(target)}: ${status.code} ${status.reason}`.trimEnd());
   }
 }

@@ -29,5 +29,5 @@ export type * from "../netlink/rtnl-types.ts";
 // A tun device's types, shared with the other entries: tun/device-types.ts.
 export type * from "../tun/device-types.ts";
 export type { UidRange } from "./autoroute.ts";
-export type { DialSocketOptions, StreamSocket } from "./dial.ts";
+export type { DialSocketOptions, HandshakeMachine, HandshakeStep, StreamSocket } from "./dial.ts";
 export type { LOG_LEVELS, LogLevel, TunnelLog } from "./log.ts";

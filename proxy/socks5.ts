@@ -8,7 +8,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { formatIpv4, formatIpv6, parseIp } from "../common/addr.ts";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
-import { dialHandshake, type Dialer, type DialSocketOptions, HandshakeReader, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
+import { ByteQueue, dialHandshake, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, HandshakeReader, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
 import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
 
 /** SOCKS5 commands. */
@@ -174,6 +174,79 @@ async function request(r: HandshakeReader, sock: StreamSocket, cmd: number, t: T
   return decodeSocksAddress(addr, 0).target;
 }
 
+const GREET_NOAUTH = Uint8Array.of(5, 1, 0);
+const GREET_AUTH = Uint8Array.of(5, 2, 0, 2);
+
+/**
+ * The SOCKS5 CONNECT handshake as a {@link HandshakeMachine} (greeting, optional user/password,
+ * request, reply), byte for byte what {@link Socks5Dialer.connect} does.
+ */
+class Socks5Machine implements HandshakeMachine {
+  private state = 0; // 0 method, 1 auth status, 2 reply
+  private readonly q = new ByteQueue();
+  constructor(private readonly url: ProxyUrl, private readonly target: Target, private readonly who: string) {}
+
+  start(): Uint8Array {
+    return this.url.username !== undefined ? GREET_AUTH : GREET_NOAUTH;
+  }
+
+  private request(): Uint8Array {
+    const a = encodeSocksAddress(this.target);
+    const r = new Uint8Array(3 + a.length);
+    r[0] = 5;
+    r[1] = SOCKS_CMD.CONNECT;
+    r.set(a, 3);
+    return r;
+  }
+
+  feed(d: Uint8Array): HandshakeStep {
+    const q = this.q;
+    q.add(d);
+    const who = this.who;
+    if (this.state === 0) {
+      if (q.bytes.length < 2) return { done: false };
+      const [ver, method] = q.take(2);
+      if (ver !== 5) throw new ProxyError("protocol", `${who} is not a SOCKS5 server (version byte ${ver})`);
+      const auth = this.url.username !== undefined;
+      if (method === 0xff) {
+        throw new ProxyError(
+          "auth",
+          `${who} accepts none of the offered authentication methods (${auth ? "none, user/password" : "none"})`,
+          auth ? undefined : "the proxy wants credentials: socks5://user:pass@host:port",
+        );
+      }
+      if (method === 2) {
+        if (!auth) throw new ProxyError("protocol", `${who} chose user/password authentication, which was not offered`);
+        const u = new TextEncoder().encode(this.url.username);
+        const p = new TextEncoder().encode(this.url.password ?? "");
+        this.state = 1;
+        return { send: Uint8Array.from([1, u.length, ...u, p.length, ...p]), done: false };
+      }
+      if (method !== 0) throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
+      this.state = 2;
+      return { send: this.request(), done: false };
+    }
+    if (this.state === 1) {
+      if (q.bytes.length < 2) return { done: false };
+      const status = q.take(2)[1];
+      if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`, "check the user name and password in the proxy URL (socks5://user:pass@host:port)");
+      this.state = 2;
+      return { send: this.request(), done: false };
+    }
+    const b = q.bytes;
+    if (b.length < 5) return { done: false };
+    if (b[0] !== 5) throw new ProxyError("protocol", `${who} sent a reply of version ${b[0]}`);
+    const atyp = b[3]!;
+    const len = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 ? 7 + b[4]! : -1;
+    if (len < 0) throw new ProxyError("protocol", `${who} sent address type ${atyp}`);
+    if (b.length < len) return { done: false };
+    const rep = b[1]!;
+    if (rep !== 0) throw new ProxyError("refused", `${who} refused CONNECT ${formatTarget(this.target)}: ${SOCKS_REPLY[rep] ?? `reply ${rep}`}`);
+    q.take(len);
+    return { done: true, rest: q.bytes };
+  }
+}
+
 /** A UDP association: keep `control` open while relaying; datagrams go to `relay`. */
 export interface SocksAssociation {
   /** The TCP control connection: the association lives as long as it. */
@@ -220,6 +293,11 @@ export class Socks5Dialer implements Dialer {
       await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
     }, this.so);
     return { socket: sock, head };
+  }
+
+  /** The CONNECT handshake to `target` as a state machine (see {@link Dialer.handshake}). */
+  handshake(target: Target): HandshakeMachine {
+    return new Socks5Machine(this.url, target, this.who);
   }
 
   /** Greeting and authentication only (see {@link Dialer.probe}). */

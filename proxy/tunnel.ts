@@ -26,6 +26,7 @@ import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
+import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
 /** One address family of the tun: its own address (T) and the fake peer (F) in the tun's route. */
@@ -82,30 +83,74 @@ export interface TunnelOptions {
    * this fraction so they are written after the next one (reordering). Seeded, reproducible.
    */
   impair?: { loss?: number; reorder?: number; seed?: number };
+  /**
+   * TCP sockets: "bun" relays on Bun's own sockets with the handshake run inline (the default
+   * under Bun, when the dialer offers {@link Dialer.handshake}); "node" through node:net (the
+   * default elsewhere). Unset, the environment's `TUNKIT_TCP_SOCKETS` (bun|node) decides, for
+   * tests and side-by-side measurement.
+   */
+  sockets?: "bun" | "node";
 }
 
-interface TcpFlow {
-  id: number;
-  client: string;
-  target: Target;
-  /** The rewritten SYN, written into the tun once the proxy connected. */
+/** A TCP flow: one class (one shape) for every flow, its log texts made only when logged. */
+class TcpFlow implements RelayFlow {
+  /** The rewritten SYN, written into the tun once the proxy connected (then dropped). */
   syn: Uint8Array;
   /** When the SYN came (ms, the tunnel's clock), and the last data either way. */
   t0: number;
   last: number;
-  up: number;
-  down: number;
-  proxy?: ProxyStream;
-  socket?: net.Socket;
-  srcText: string;
-  sport: number;
-  dstText: string;
-  dport: number;
-  seq: number;
-  /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
-  local?: boolean;
+  up = 0;
+  down = 0;
+  proxy: ProxyStream | undefined = undefined;
+  socket: net.Socket | undefined = undefined;
+  /** When the dial started (performance.now()). */
+  dialStart = 0;
+  /** DNS over TCP answered here: the framing of the client's queries. */
+  framer: DnsTcpFramer | undefined = undefined;
   /** Who sent the first FIN on the tun side: true the client (our side closes passively), false us. */
-  clientFin?: boolean;
+  clientFin: boolean | undefined = undefined;
+  // RelayFlow
+  cs: NativeSocket | undefined = undefined;
+  us: NativeSocket | undefined = undefined;
+  phase = 0;
+  hs: RelayFlow["hs"] = undefined;
+  head: Uint8Array | undefined = undefined;
+  qc: Uint8Array[] | undefined = undefined;
+  qu: Uint8Array[] | undefined = undefined;
+  finc: boolean | undefined = undefined;
+  finu: boolean | undefined = undefined;
+  uclosed: boolean | undefined = undefined;
+  uerr: string | undefined = undefined;
+  cclosed: boolean | undefined = undefined;
+  /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
+  local: boolean | undefined = undefined;
+  deadline = 0;
+  who: string;
+  where: string;
+
+  constructor(
+    readonly id: number,
+    public target: Target,
+    syn: Uint8Array,
+    readonly srcText: string,
+    readonly sport: number,
+    readonly dstText: string,
+    readonly dport: number,
+    readonly seq: number,
+    now: number,
+    names: { who: string; where: string },
+  ) {
+    this.syn = syn;
+    this.t0 = now;
+    this.last = now;
+    this.who = names.who;
+    this.where = names.where;
+  }
+
+  /** "198.18.0.1:40000": the client, for log lines. */
+  get client(): string {
+    return formatTarget({ host: this.srcText, port: this.sport });
+  }
 }
 
 /**
@@ -121,6 +166,7 @@ const PASSIVE_COOL_MS = 5_000;
 const LISTENERS = 4;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
+const NO_BYTES = new Uint8Array(0);
 /** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
 const FD_HEADROOM = 8;
 
@@ -171,6 +217,11 @@ export class Tunnel {
   private readonly udp: UdpRelay;
   private readonly flows: Array<TcpFlow | undefined> = new Array(65536);
   private readonly servers: net.Server[] = [];
+  /** Bun's sockets for TCP (undefined: node:net). */
+  private readonly relay: NativeRelay | undefined;
+  private readonly listeners: Array<{ stop(): void }> = [];
+  /** The proxy, named once for every flow's messages. */
+  private readonly names: { who: string; where: string };
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -238,6 +289,14 @@ export class Tunnel {
         connectTimeoutMs: opts.connectTimeoutMs,
       },
     );
+    const u = opts.dialer.url;
+    this.names = {
+      where: u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`,
+      who: `${u.scheme === "http" ? "HTTP" : "SOCKS5"} proxy ${formatTarget(u)}`,
+    };
+    const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
+    const native = want === "bun" || (want !== "node" && NativeRelay.available());
+    if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
 
@@ -253,6 +312,12 @@ export class Tunnel {
       if (!f) continue;
       for (let i = 0; i < LISTENERS; i++) {
         const j = i;
+        if (this.relay) {
+          const l = this.relay.listen(f.address, j);
+          ports[fam].push(l.port);
+          this.listeners.push(l);
+          continue;
+        }
         const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s, j));
         await new Promise<void>((resolve, reject) => {
           srv.once("error", reject);
@@ -267,6 +332,7 @@ export class Tunnel {
       }
     }
     this.redirect.setPorts(ports[4], ports[6]);
+    this.debug(`tcp: relayed through ${this.relay ? "Bun's sockets" : "node:net"}`);
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
@@ -288,11 +354,13 @@ export class Tunnel {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const s of this.servers.splice(0)) s.close();
+    for (const l of this.listeners.splice(0)) l.stop();
     for (let id = 0; id < this.flows.length; id++) {
       const f = this.flows[id];
       if (f) this.closeFlow(f, true);
     }
     this.udp.closeAll();
+    this.relay?.close();
     await this.loop?.catch(() => {});
   }
 
@@ -443,10 +511,7 @@ export class Tunnel {
     const seq = ((body[l4 + 4]! << 24) | (body[l4 + 5]! << 16) | (body[l4 + 6]! << 8) | body[l4 + 7]!) >>> 0;
     const dport = t.dport[id]!;
     let target: Target = { host: dstText, port: dport };
-    const flow: TcpFlow = {
-      id, client: formatTarget({ host: srcText, port: t.sport[id]! }), target, syn: b.slice(0, end),
-      srcText, sport: t.sport[id]!, dstText, dport, seq, t0: this.clock, last: this.clock, up: 0, down: 0,
-    };
+    const flow = new TcpFlow(id, target, b.slice(0, end), srcText, t.sport[id]!, dstText, dport, seq, this.clock, this.names);
     const admitted = this.admit();
     this.flows[id] = flow;
     this.stats.tcpTotal++;
@@ -473,6 +538,13 @@ export class Tunnel {
       target = flow.target = { host: name, port: dport };
     }
     const dialStart = performance.now();
+    const relay = this.relay;
+    if (relay) {
+      const d = this.opts.dialer;
+      flow.dialStart = dialStart;
+      relay.dial(flow, d.url.host, d.url.port, d.handshake!(target), d.so);
+      return;
+    }
     this.opts.dialer.connect(target, { timeoutMs: this.opts.connectTimeoutMs }).then(
       (ps) => {
         if (this.flows[id] !== flow || this.abort.signal.aborted) {
@@ -487,12 +559,83 @@ export class Tunnel {
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
         this.write(flow.syn, flow.syn.length);
+        flow.syn = NO_BYTES;
       },
       (e: Error & { reason?: string }) => {
         if (this.flows[id] !== flow) return;
         this.failFlow(flow, e.message, false, e.reason ? `proxy-${e.reason}` : "proxy");
       },
     );
+  }
+
+  /** The tunnel's side of the native relay's events. */
+  private relayHost(): RelayHost {
+    const st = this.stats;
+    const t = this.redirect.table;
+    return {
+      ready: (rf) => {
+        const flow = rf as TcpFlow;
+        const id = flow.id;
+        if (this.flows[id] !== flow || this.abort.signal.aborted) {
+          this.relay!.destroy(flow);
+          return;
+        }
+        const ms = performance.now() - flow.dialStart;
+        st.observeHandshake(ms);
+        if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connected in ${ms.toFixed(1)} ms`);
+        t.state[id] = FLOW.READY;
+        t.stamp[id] = this.clock;
+        this.write(flow.syn, flow.syn.length);
+        flow.syn = NO_BYTES;
+      },
+      failed: (rf, e) => {
+        const flow = rf as TcpFlow;
+        if (this.flows[flow.id] !== flow || t.state[flow.id] !== FLOW.CONNECTING) return;
+        this.failFlow(flow, e.message, false, `proxy-${e.reason}`);
+      },
+      accept: (s: NativeSocket, j: number) => {
+        const id = s.remotePort ?? -1;
+        const flow = id >= 0 ? this.flows[id] : undefined;
+        if (!flow || t.state[id] !== FLOW.READY || !(flow.us || flow.local) || this.redirect.listener[id] !== j) return undefined;
+        const addr = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
+        if (addr !== this.fake4 && addr !== this.fake6) return undefined;
+        t.state[id] = FLOW.OPEN;
+        t.stamp[id] = this.clock;
+        if (flow.local) flow.framer = new DnsTcpFramer();
+        return flow;
+      },
+      bytes: (rf, up, n) => {
+        const flow = rf as TcpFlow;
+        flow.last = this.clock;
+        if (up) {
+          st.bytesUp += n;
+          flow.up += n;
+        } else {
+          st.bytesDown += n;
+          flow.down += n;
+        }
+      },
+      upError: (rf, code) => {
+        const flow = rf as TcpFlow;
+        if (code === "ECONNRESET" || code === "EPIPE") {
+          st.farResets++;
+          if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: reset by the far end`);
+        } else this.error(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connection: ${code}`, "proxy-connection");
+      },
+      fin: (rf, client) => {
+        (rf as TcpFlow).clientFin ??= client;
+      },
+      closed: (rf) => this.closeFlow(rf as TcpFlow, false),
+      localData: (rf, d) => {
+        const flow = rf as TcpFlow;
+        for (const q of flow.framer!.push(d)) {
+          const { response } = answerFakeIp(q, this.opts.pool!, this.opts.pool6);
+          st.dnsQueries++;
+          st.dnsFake++;
+          if (response.length) this.relay!.writeClient(flow, frameDnsTcp(response));
+        }
+      },
+    };
   }
 
   /** Reports a failed flow (unless `quiet`: already reported), answers its SYN with a RST, frees it. */
@@ -605,6 +748,7 @@ export class Tunnel {
     const t = this.redirect.table;
     if (this.flows[flow.id] !== flow) return;
     if (destroy) {
+      if (this.relay) this.relay.destroy(flow, false);
       flow.socket?.destroy();
       flow.proxy?.socket.destroy();
     }
@@ -635,6 +779,7 @@ export class Tunnel {
         if (f && now - f.last > idle) {
           this.stats.idleClosed++;
           if (this.opts.log?.debugOn) this.debug(`tcp ${f.client} -> ${formatTarget(f.target)}: idle for ${Math.round(idle / 1000)} s, closed`);
+          if (this.relay) this.relay.destroy(f);
           f.socket?.resetAndDestroy();
           f.proxy?.socket.destroy();
         }
@@ -646,6 +791,7 @@ export class Tunnel {
       } else if (st === FLOW.READY && age > ACCEPT_MS) {
         const f = this.flows[id];
         if (f) {
+          if (this.relay && f.us) f.us.terminate();
           f.proxy?.socket.destroy();
           this.error(`tcp ${f.client} -> ${formatTarget(f.target)}: the kernel never handed the connection over`, "accept");
           this.stats.tcpFailed++;

@@ -73,6 +73,31 @@ describe("curl through each proxy: the server sees the proxy as its peer", () =>
   }
 });
 
+describe("both TCP socket layers: Bun's own sockets (the binary's) and node:net (Deno's)", () => {
+  for (const layer of ["bun", "node"] as const) {
+    ptest(`${layer}: SOCKS5 with credentials and HTTP CONNECT, v4 and v6, and 16 MiB through dante intact`, async () => {
+      process.env.TUNKIT_TCP_SOCKETS = layer;
+      try {
+        const midSha = spawnSync("sh", ["-c", `head -c ${16 << 20} ${t.bigFile} | sha256sum`], { encoding: "utf8" }).stdout.split(" ")[0];
+        for (const [kind, url] of [["socks", "socks5://alice:s3cret@192.0.2.2:1081"], ["http", "http://192.0.2.2:8888"], ["socks", "socks5://192.0.2.2:1082"]] as const) {
+          await withTunnel(kind, url, async (p) => {
+            expect((await curl([`http://${SERVER_V4}/peer`], 10)).out.trim()).toBe(PROXY_OUT_V4);
+            expect((await curl([`http://[${SERVER_V6}]/peer`], 10)).out.trim()).toBe(PROXY_OUT_V6);
+            if (url.endsWith(":1082")) {
+              const r = await shell(`curl -sS --max-time 50 http://${SERVER_V4}/mid | sha256sum`);
+              expect(r.err).toBe("");
+              expect(r.out.split(" ")[0]).toBe(midSha);
+            }
+            expect(p.err).toContain(layer === "bun" ? "relayed through Bun's sockets" : "relayed through node:net");
+          }, ["--log-level", "debug"]);
+        }
+      } finally {
+        delete process.env.TUNKIT_TCP_SOCKETS;
+      }
+    }, 90_000);
+  }
+});
+
 describe("bulk", () => {
   ptest("100 MiB through dante arrives with the right SHA-256", async () => {
     await withTunnel("socks", "socks5://192.0.2.2:1082", async () => {

@@ -1,0 +1,410 @@
+/**
+ * The tunnel's TCP relay on Bun's own sockets (`Bun.listen` / `Bun.connect`), without node:net:
+ * one set of handlers for all flows (a flow is its sockets' `data`), the proxy handshake run as
+ * a {@link HandshakeMachine} inside the data handler, one timer for every handshake deadline
+ * (they all share one timeout, so they expire in the order they started), and writes queued
+ * only when the kernel takes less than offered (then the other side pauses until "drain").
+ * node:net spent ~1.5 ms of user CPU and ~40 system calls per short connection on its
+ * streams and socket set-up; this is the path of the tunkit binary. Bun only (Deno keeps
+ * node:net, see tunnel.ts).
+ *
+ * @module
+ */
+import type { DialSocketOptions, HandshakeMachine } from "./dial.ts";
+import { connectFailure, ProxyError } from "./dial.ts";
+import { closeFd, connectFd } from "../ffi/tcp.ts";
+
+/** The part of a Bun socket the relay uses. */
+export interface NativeSocket {
+  write(d: Uint8Array, off?: number, len?: number): number;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  readonly remotePort: number;
+  readonly remoteAddress: string;
+  data: RelayFlow | undefined;
+}
+
+/** Relay state of one flow (the tunnel's flow record extends it). */
+export interface RelayFlow {
+  /** The accepted connection (tun side) and the connection to the proxy. */
+  cs?: NativeSocket;
+  us?: NativeSocket;
+  /** 0 dialling, 1 handshake, 2 stream open (waiting for the accept), 3 relaying, 4 failed. */
+  phase: number;
+  hs?: HandshakeMachine;
+  /** Bytes from the proxy that arrived before the accept. */
+  head?: Uint8Array;
+  /** Bytes waiting for the client / the proxy socket to drain. */
+  qc?: Uint8Array[];
+  qu?: Uint8Array[];
+  /** FIN owed to the client / the proxy once its queue is written. */
+  finc?: boolean;
+  finu?: boolean;
+  /** The proxy socket closed (with `uerr` when by an error). */
+  uclosed?: boolean;
+  uerr?: string;
+  /** The client socket closed. */
+  cclosed?: boolean;
+  /** Answered in-process (DNS over TCP): client data goes to {@link RelayHost.localData}. */
+  local?: boolean;
+  /** When the handshake must be over (ms, performance.now()). */
+  deadline: number;
+  who: string;
+  where: string;
+}
+
+/** What the tunnel does on the relay's events. */
+export interface RelayHost {
+  /** The proxy stream is open: let the client's SYN through. */
+  ready(f: RelayFlow): void;
+  /** The proxy could not be reached, refused, or failed the handshake. */
+  failed(f: RelayFlow, e: ProxyError): void;
+  /** A connection on listener `j`: its flow (then relayed), or undefined (reset). */
+  accept(s: NativeSocket, j: number): RelayFlow | undefined;
+  /** Bytes relayed (up: client to proxy). */
+  bytes(f: RelayFlow, up: boolean, n: number): void;
+  /** The proxy connection ended by an error (`code`) while relaying. */
+  upError(f: RelayFlow, code: string): void;
+  /** Who sent the first FIN (true: the client). */
+  fin(f: RelayFlow, client: boolean): void;
+  /** The client connection closed: the flow is over. */
+  closed(f: RelayFlow): void;
+  /** Data of a local flow. */
+  localData(f: RelayFlow, d: Uint8Array): void;
+}
+
+interface BunApi {
+  listen(o: unknown): { port: number; stop(closeActive?: boolean): void };
+  connect(o: unknown): Promise<NativeSocket>;
+}
+
+function flush(s: NativeSocket, q: Uint8Array[]): boolean {
+  while (q.length) {
+    const b = q[0]!;
+    const n = s.write(b);
+    if (n < 0) {
+      q.length = 0;
+      return true;
+    }
+    if (n < b.length) {
+      q[0] = b.subarray(n);
+      return false;
+    }
+    q.shift();
+  }
+  return true;
+}
+
+/**
+ * TCP flows relayed between accepted connections and proxy connections, on Bun's sockets.
+ *
+ * @example
+ * ```ts
+ * import { NativeRelay, type RelayHost } from "./tcp-relay.ts";
+ * declare const host: RelayHost;
+ * const relay = new NativeRelay(host, 10_000);
+ * const l = relay.listen("198.18.0.1", 0); // l.port: where the rewritten SYNs go
+ * l.stop();
+ * ```
+ */
+export class NativeRelay {
+  private readonly bun: BunApi = (globalThis as unknown as { Bun: BunApi }).Bun;
+  private readonly host: RelayHost;
+  private readonly timeoutMs: number;
+  /** Flows in handshake, oldest first: one timer for all deadlines. */
+  private readonly waiting: RelayFlow[] = [];
+  private waitHead = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(host: RelayHost, timeoutMs: number) {
+    this.host = host;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Whether the running runtime has Bun's sockets. */
+  static available(): boolean {
+    const b = (globalThis as { Bun?: { listen?: unknown; connect?: unknown } }).Bun;
+    return typeof b?.listen === "function" && typeof b?.connect === "function";
+  }
+
+  private readonly up = {
+    open: (s: NativeSocket) => this.begin(s),
+    data: (s: NativeSocket, d: Uint8Array) => {
+      const f = s.data!;
+      if (f.phase === 3) {
+        this.host.bytes(f, false, d.length);
+        const c = f.cs!;
+        if (f.qc) {
+          f.qc.push(d);
+          return;
+        }
+        const n = c.write(d);
+        if (n >= 0 && n < d.length) {
+          f.qc = [d.subarray(n)];
+          s.pause();
+        }
+      } else if (f.phase === 1) this.handshake(f, s, d);
+      else if (f.phase === 2) f.head = f.head?.length ? concat(f.head, d) : d;
+    },
+    drain: (s: NativeSocket) => {
+      const f = s.data!;
+      if (!f.qu || !flush(s, f.qu)) return;
+      f.qu = undefined;
+      if (f.finu) s.shutdown();
+      else f.cs?.resume();
+    },
+    end: (s: NativeSocket) => {
+      const f = s.data!;
+      if (f.phase < 2) return this.fail(f, new ProxyError("protocol", `${f.who} closed the connection during the handshake`));
+      this.host.fin(f, false);
+      if (f.phase !== 3) {
+        f.finc = true;
+        return;
+      }
+      if (f.qc) f.finc = true;
+      else f.cs!.shutdown();
+    },
+    close: (s: NativeSocket, e?: Error & { code?: string }) => {
+      const f = s.data!;
+      f.uclosed = true;
+      if (e) f.uerr = e.code ?? e.message;
+      if (f.phase < 2) return this.fail(f, e ? connectFailure(f.where, e, this.timeoutMs) : new ProxyError("protocol", `${f.who} closed the connection during the handshake`));
+      if (f.phase !== 3) return;
+      const c = f.cs!;
+      if (f.cclosed) return;
+      if (f.uerr) {
+        this.host.upError(f, f.uerr);
+        c.terminate();
+      } else if (f.qc) f.finc = true;
+      else c.shutdown();
+    },
+    connectError: (s: NativeSocket, e: Error & { code?: string }) => {
+      const f = s.data;
+      if (f) this.fail(f, connectFailure(f.where, e, this.timeoutMs));
+    },
+    error: () => {},
+  };
+
+  private readonly client = {
+    data: (s: NativeSocket, d: Uint8Array) => {
+      const f = s.data;
+      if (!f) return;
+      if (f.local) return this.host.localData(f, d);
+      this.host.bytes(f, true, d.length);
+      const u = f.us!;
+      if (f.qu) {
+        f.qu.push(d);
+        return;
+      }
+      const n = u.write(d);
+      if (n >= 0 && n < d.length) {
+        f.qu = [d.subarray(n)];
+        s.pause();
+      }
+    },
+    drain: (s: NativeSocket) => {
+      const f = s.data;
+      if (!f?.qc || !flush(s, f.qc)) return;
+      f.qc = undefined;
+      if (f.finc) s.shutdown();
+      else f.us?.resume();
+    },
+    end: (s: NativeSocket) => {
+      const f = s.data;
+      if (!f) return;
+      this.host.fin(f, true);
+      if (f.local) return s.shutdown();
+      if (f.qu) f.finu = true;
+      else f.us!.shutdown();
+    },
+    close: (s: NativeSocket, e?: Error) => {
+      const f = s.data;
+      if (!f || f.cclosed) return;
+      f.cclosed = true;
+      const u = f.us;
+      if (u && !f.uclosed) {
+        if (e) u.terminate();
+        else if (f.qu) f.finu = true; // the proxy still gets what the client sent, then FIN
+        else u.end();
+      }
+      this.host.closed(f);
+    },
+    error: () => {},
+  };
+
+  /** Binds a listener on `address` (port 0: any); its connections go to {@link RelayHost.accept} as listener `j`. */
+  listen(address: string, j: number): { port: number; stop(): void } {
+    const client = this.client;
+    const host = this.host;
+    const l = this.bun.listen({
+      hostname: address,
+      port: 0,
+      allowHalfOpen: true,
+      socket: {
+        ...client,
+        open: (s: NativeSocket) => {
+          const f = host.accept(s, j);
+          if (!f) {
+            s.data = undefined;
+            s.terminate();
+            return;
+          }
+          s.data = f;
+          f.cs = s;
+          f.phase = 3;
+          if (f.local) return;
+          const u = f.us!;
+          if (f.head?.length) {
+            host.bytes(f, false, f.head.length);
+            const n = s.write(f.head);
+            if (n >= 0 && n < f.head.length) f.qc = [f.head.subarray(n)];
+          }
+          f.head = undefined;
+          if (f.uclosed) {
+            if (f.uerr) s.terminate();
+            else if (f.qc) f.finc = true;
+            else s.shutdown();
+          } else if (f.finc) {
+            // the proxy's FIN came before the accept
+            if (!f.qc) s.shutdown();
+          } else if (!f.qc) u.resume();
+        },
+      },
+    });
+    return { port: l.port, stop: () => l.stop(true) };
+  }
+
+  /**
+   * Connects to the proxy (`host`:`port`, with `so`'s socket options) and runs `hs` on it; the
+   * outcome comes as {@link RelayHost.ready} or {@link RelayHost.failed}.
+   */
+  dial(f: RelayFlow, host: string, port: number, hs: HandshakeMachine, so?: DialSocketOptions): void {
+    f.hs = hs;
+    f.phase = 0;
+    f.deadline = performance.now() + this.timeoutMs;
+    this.waiting.push(f);
+    this.arm();
+    const opts = { allowHalfOpen: true, data: f, socket: this.up };
+    if (so && (so.mark || so.device)) {
+      connectFd(so.address ?? host, port, so, this.timeoutMs).then(
+        (fd) => {
+          if (f.phase !== 0) return closeFd(fd); // failed (timed out) meanwhile
+          this.bun.connect({ ...opts, fd }).then((s) => this.begin(s), (e: Error & { code?: string }) => this.fail(f, connectFailure(f.where, e, this.timeoutMs)));
+        },
+        (e: Error & { code?: string }) => this.fail(f, connectFailure(f.where, e, this.timeoutMs)),
+      );
+      return;
+    }
+    this.bun.connect({ ...opts, hostname: so?.address ?? host, port }).catch(() => {});
+  }
+
+  /** Connected: sends the handshake's first bytes (once, from "open" or the adopted fd). */
+  private begin(s: NativeSocket): void {
+    const f = s.data;
+    if (!f || f.phase !== 0) return;
+    f.us = s;
+    f.phase = 1;
+    s.write(f.hs!.start());
+  }
+
+  private handshake(f: RelayFlow, s: NativeSocket, d: Uint8Array): void {
+    let step;
+    try {
+      step = f.hs!.feed(d);
+    } catch (e) {
+      return this.fail(f, e instanceof ProxyError ? e : new ProxyError("protocol", `${f.who}: ${(e as Error).message}`));
+    }
+    if (step.send) s.write(step.send);
+    if (!step.done) return;
+    f.hs = undefined;
+    f.phase = 2;
+    s.pause();
+    if (step.rest?.length) f.head = step.rest;
+    this.host.ready(f);
+  }
+
+  /** Ends a flow that never opened (once). */
+  private fail(f: RelayFlow, e: ProxyError): void {
+    if (f.phase >= 2) return;
+    f.phase = 4;
+    f.hs = undefined;
+    const u = f.us;
+    f.us = undefined;
+    if (u && !f.uclosed) u.terminate();
+    this.host.failed(f, e);
+  }
+
+  private arm(): void {
+    if (this.timer || this.waitHead >= this.waiting.length) return;
+    const ms = Math.max(0, this.waiting[this.waitHead]!.deadline - performance.now());
+    this.timer = setTimeout(() => this.expire(), ms + 1);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    const w = this.waiting;
+    while (this.waitHead < w.length) {
+      const f = w[this.waitHead]!;
+      if (f.phase < 2 && f.deadline > now) break;
+      w[this.waitHead++] = undefined as unknown as RelayFlow;
+      if (f.phase < 2) {
+        this.fail(f, f.phase === 0
+          ? new ProxyError("timeout", `Proxy ${f.where} did not answer within ${this.timeoutMs} ms`)
+          : new ProxyError("timeout", `${f.who} did not finish the handshake within ${this.timeoutMs} ms`));
+      }
+    }
+    if (this.waitHead > 1024 && this.waitHead * 2 > w.length) {
+      w.splice(0, this.waitHead);
+      this.waitHead = 0;
+    }
+    this.arm();
+  }
+
+  /** Writes bytes of a local flow to its client. */
+  writeClient(f: RelayFlow, d: Uint8Array): void {
+    const c = f.cs;
+    if (!c) return;
+    if (f.qc) {
+      f.qc.push(d);
+      return;
+    }
+    const n = c.write(d);
+    if (n >= 0 && n < d.length) f.qc = [d.subarray(n)];
+  }
+
+  /** Closes both connections of `f` at once (RST to the client when `reset`). */
+  destroy(f: RelayFlow, reset = true): void {
+    if (f.phase < 2) {
+      // not open yet: dropped quietly (the caller accounts for the flow)
+      f.phase = 4;
+      f.hs = undefined;
+      if (f.us && !f.uclosed) f.us.terminate();
+      return;
+    }
+    if (f.us && !f.uclosed) f.us.terminate();
+    if (f.cs && !f.cclosed) {
+      if (reset) f.cs.terminate();
+      else f.cs.end();
+    }
+  }
+
+  /** Stops the deadline timer. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.waiting.length = 0;
+    this.waitHead = 0;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const o = new Uint8Array(a.length + b.length);
+  o.set(a);
+  o.set(b, a.length);
+  return o;
+}
