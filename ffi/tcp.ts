@@ -117,6 +117,7 @@ export function closeFd(fd: number): void {
 
 interface BunSocketLike {
   write(d: Uint8Array): number;
+  /** shutdown(2): no argument shuts the write side (a FIN); `true` would shut the read side. */
   shutdown(halfClose?: boolean): void;
   end(): void;
   terminate(): void;
@@ -135,6 +136,8 @@ export class MarkedConn extends EventEmitter {
   private queue: Uint8Array[] = [];
   private ending = false;
   private closed = false;
+  private peerEnded = false;
+  private destroyed = false;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   localAddress: string | undefined;
@@ -160,7 +163,7 @@ export class MarkedConn extends EventEmitter {
       }
       this.queue.shift();
     }
-    if (this.ending) s.shutdown(true);
+    if (this.ending) s.shutdown();
     else this.emit("drain");
   }
 
@@ -182,13 +185,14 @@ export class MarkedConn extends EventEmitter {
   end(d?: Uint8Array | string): this {
     if (d !== undefined) this.write(d);
     this.ending = true;
-    if (!this.queue.length) this.sock?.shutdown(true);
+    if (!this.queue.length) this.sock?.shutdown();
     return this;
   }
 
   destroy(err?: Error): this {
     if (this.closed) return this;
     if (err) this.emit("error", err);
+    this.destroyed = true;
     this.sock?.terminate();
     return this;
   }
@@ -220,7 +224,17 @@ export class MarkedConn extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    // Bun reports a peer's FIN that comes after our own as a close, without "end": node:net's
+    // order is "end" then "close", and a relay waits for "end" to finish its other side.
+    if (!hadError && !this.destroyed && !this.peerEnded) this.markEnded();
     this.emit("close", hadError);
+  }
+
+  /** @internal The peer half-closed (FIN). */
+  markEnded(): void {
+    if (this.peerEnded) return;
+    this.peerEnded = true;
+    this.emit("end");
   }
 }
 
@@ -259,7 +273,7 @@ export async function connectMarked(host: string, port: number, opts: MarkOption
       socket: {
         data: (_s: unknown, d: Uint8Array) => conn.emit("data", d),
         drain: () => conn.onDrain(),
-        end: () => conn.emit("end"),
+        end: () => conn.markEnded(),
         close: () => conn.markClosed(hadError),
         error: (_s: unknown, e: Error) => {
           hadError = true;
