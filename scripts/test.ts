@@ -170,9 +170,9 @@ if (wantIntegration) {
       // per-test timeout is a backstop sized for a loaded 2-core machine; heavy tests set their own.
       run(`integration ${f} (${ns.join(" ")})`, [...ns, "sh", "-c", `ip link set lo up 2>/dev/null; exec "$0" test --timeout 120000 "$1"`, bun, `tests/integration/${f}`], 600);
     }
-    // Deno: every tests/deno/*.ts is a plain script printing bun-test-style " N pass / N fail".
+    // Deno: every tests/deno/*.ts (but _harness.ts) is a plain script printing bun-test-style " N pass / N fail".
     const denoDir = join(root, "tests/deno");
-    const denoFiles = existsSync(denoDir) ? readdirSync(denoDir).filter((f) => f.endsWith(".ts") && match(`deno ${f}`)).sort() : [];
+    const denoFiles = existsSync(denoDir) ? readdirSync(denoDir).filter((f) => f.endsWith(".ts") && !f.startsWith("_") && match(`deno ${f}`)).sort() : [];
     for (const f of denoFiles) {
       run(`deno ${f} (${ns.join(" ")})`, [...ns, "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$0" run -A "$1"', deno, `tests/deno/${f}`], 300);
     }

@@ -4,22 +4,10 @@
  * link set, addr, batch and a usage error, checks the results with `ip -j`, and prints bun
  * test's summary lines (` N pass`, ` N fail`). Exits non-zero on failure.
  */
-/** The part of the Deno namespace this script uses (typed here: tsconfig has Bun's types only). */
-interface DenoLike {
-  execPath(): string;
-  readTextFile(path: string): Promise<string>;
-  exit(code: number): never;
-  version: { deno: string };
-  Command: new (cmd: string, opts: { args: string[]; cwd: string; stdin: "null" | "piped"; stdout: "piped"; stderr: "piped" }) => {
-    spawn(): { stdin: WritableStream<Uint8Array>; output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
-  };
-}
-const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
+import { Deno, assert, check, eq, finish } from "./_harness.ts";
+
 const root = new URL("../../", import.meta.url).pathname;
 const deno = Deno.execPath();
-
-let pass = 0;
-let fail = 0;
 
 async function sh(cmd: string, args: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
   const p = new Deno.Command(cmd, { args, cwd: root, stdin: input === undefined ? "null" : "piped", stdout: "piped", stderr: "piped" }).spawn();
@@ -39,24 +27,6 @@ async function ipj(...args: string[]): Promise<any> {
   return JSON.parse(r.out || "[]");
 }
 
-async function check(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-    pass++;
-    console.log(`(pass) ${name}`);
-  } catch (e) {
-    fail++;
-    console.log(`(fail) ${name}\n  ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function eq(a: unknown, b: unknown, what: string): void {
-  const x = JSON.stringify(a);
-  const y = JSON.stringify(b);
-  if (x !== y) throw new Error(`${what}: got ${x}, expected ${y}`);
-}
 
 await check("deno: --version", async () => {
   const r = await tk(["--version"]);
@@ -123,5 +93,4 @@ await check("deno: down", async () => {
   eq((await ipj("link", "show")).map((l: any) => l.ifname), ["lo"], "links left");
 });
 
-console.log(`\n ${pass} pass\n ${fail} fail`);
-Deno.exit(fail ? 1 : 0);
+finish();

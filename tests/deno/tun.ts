@@ -4,23 +4,9 @@
 import { openTun, DeviceClosedError } from "../../mod.ts";
 import { buildUdp } from "../../packet/build.ts";
 import { spawnSync } from "node:child_process";
+import { assert, check, finish } from "./_harness.ts";
 import dgram from "node:dgram";
 
-let pass = 0;
-let fail = 0;
-async function check(name: string, fn: () => Promise<void> | void): Promise<void> {
-  try {
-    await fn();
-    pass++;
-    console.log(`(pass) ${name}`);
-  } catch (e) {
-    fail++;
-    console.log(`(fail) ${name}: ${(e as Error).stack ?? e}`);
-  }
-}
-function assert(cond: unknown, msg: string): void {
-  if (!cond) throw new Error(msg);
-}
 const ip = (...a: string[]) => {
   const r = spawnSync("ip", a, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`ip ${a.join(" ")}: ${r.stderr}`);
@@ -72,5 +58,4 @@ await check("close() unblocks a pending read", async () => {
   assert(r instanceof DeviceClosedError, `got ${r}`);
 });
 
-console.log(`\n ${pass} pass\n ${fail} fail`);
-(globalThis as unknown as { Deno: { exit(c: number): never } }).Deno.exit(fail ? 1 : 0);
+finish();

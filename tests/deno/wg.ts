@@ -10,25 +10,8 @@ import { fileURLToPath } from "node:url";
 import { mkdtempSync, writeFileSync, chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { Deno, assert, check, finish } from "./_harness.ts";
 
-/** The part of the Deno namespace this script uses (typed here: tsconfig has Bun's types only). */
-const Deno = (globalThis as unknown as { Deno: { execPath(): string; pid: number; exit(code: number): never } }).Deno;
-
-let pass = 0;
-let fail = 0;
-async function check(name: string, fn: () => Promise<void> | void): Promise<void> {
-  try {
-    await fn();
-    pass++;
-    console.log(`(pass) ${name}`);
-  } catch (e) {
-    fail++;
-    console.log(`(fail) ${name}: ${(e as Error).stack ?? e}`);
-  }
-}
-function assert(cond: unknown, msg: string): void {
-  if (!cond) throw new Error(msg);
-}
 const ip = (...a: string[]) => {
   const r = spawnSync("ip", a, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`ip ${a.join(" ")}: ${r.stderr}`);
@@ -101,6 +84,4 @@ try {
   spawnSync("ip", ["netns", "del", ns]);
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(` ${pass} pass`);
-console.log(` ${fail} fail`);
-Deno.exit(fail > 0 || pass === 0 ? 1 : 0);
+finish();
