@@ -281,6 +281,16 @@ export class HandshakeReader {
     return this.need(() => (this.buf.length >= n ? n : -1));
   }
 
+  /** Whatever has arrived (at least one byte). */
+  some(): Promise<Buffer> {
+    return this.need(() => (this.buf.length > 0 ? this.buf.length : -1));
+  }
+
+  /** Puts `b` back in front of what is still to be read (bytes a reader took too many of). */
+  unread(b: Uint8Array): void {
+    if (b.length) this.buf = this.buf.length ? Buffer.concat([b, this.buf]) : Buffer.from(b);
+  }
+
   /** Bytes up to and including `delim`; fails past `max` bytes. */
   readUntil(delim: string, max: number): Promise<Buffer> {
     const d = Buffer.from(delim);
@@ -304,6 +314,32 @@ export class HandshakeReader {
     const rest = this.buf;
     this.buf = Buffer.alloc(0);
     return rest;
+  }
+}
+
+/**
+ * Runs the handshake machine `m` over a socket read through `r`: sends `m.start()`, feeds it what
+ * arrives and sends what it answers, until it says the stream is open; the bytes that came after
+ * the handshake stay in `r` (its `detach()` returns them). The one driver of the machines for
+ * sockets with node:net's events; the tunnel's Bun sockets feed them from their data handler.
+ *
+ * @example
+ * ```ts
+ * import { runMachine, HandshakeReader, type StreamSocket, type HandshakeMachine } from "./dial.ts";
+ * declare const sock: StreamSocket;
+ * declare const m: HandshakeMachine;
+ * await runMachine(new HandshakeReader(sock, "proxy 192.0.2.2:1080"), sock, m);
+ * ```
+ */
+export async function runMachine(r: HandshakeReader, sock: StreamSocket, m: HandshakeMachine): Promise<void> {
+  sock.write(m.start());
+  for (;;) {
+    const step = m.feed(await r.some());
+    if (step.send) sock.write(step.send);
+    if (step.done) {
+      if (step.rest) r.unread(step.rest);
+      return;
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { ByteQueue, dialHandshake, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, ProxyError, type ProxyStream } from "./dial.ts";
+import { ByteQueue, dialHandshake, runMachine, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, ProxyError, type ProxyStream } from "./dial.ts";
 import { formatTarget, type ProxyUrl, type Target } from "./url.ts";
 
 /**
@@ -127,10 +127,8 @@ export class HttpConnectDialer implements Dialer {
   }
 
   async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
-    const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
-      sock.write(connectRequest(target, this.url));
-      checkConnectReply((await r.readUntil("\r\n\r\n", 16384)).toString("latin1"), this.who, target, this.url);
-    }, this.so);
+    const m = this.handshake(target);
+    const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, (r, sock) => runMachine(r, sock, m), this.so);
     return { socket: sock, head };
   }
 }

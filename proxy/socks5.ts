@@ -8,7 +8,7 @@ import net from "node:net";
 import { Buffer } from "node:buffer";
 import { formatIpv4, formatIpv6, parseIp } from "../common/addr.ts";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
-import { ByteQueue, dialHandshake, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, HandshakeReader, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
+import { ByteQueue, dialHandshake, runMachine, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
 import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
 
 /** SOCKS5 commands. */
@@ -129,74 +129,41 @@ export function decodeSocksUdp(b: Uint8Array): { target: Target; data: Uint8Arra
   return { target, data: b.subarray(next) };
 }
 
-/**
- * Does the SOCKS5 greeting and authentication on a connected socket.
- */
-async function negotiate(r: HandshakeReader, sock: StreamSocket, url: ProxyUrl, who: string): Promise<void> {
-  const auth = url.username !== undefined;
-  sock.write(Uint8Array.from(auth ? [5, 2, 0, 2] : [5, 1, 0]));
-  const [ver, method] = await r.read(2);
-  if (ver !== 5) throw new ProxyError("protocol", `${who} is not a SOCKS5 server (version byte ${ver})`);
-  if (method === 0xff) {
-    throw new ProxyError(
-      "auth",
-      `${who} accepts none of the offered authentication methods (${auth ? "none, user/password" : "none"})`,
-      auth ? undefined : "the proxy wants credentials: socks5://user:pass@host:port",
-    );
-  }
-  if (method === 2) {
-    if (!auth) throw new ProxyError("protocol", `${who} chose user/password authentication, which was not offered`);
-    const u = new TextEncoder().encode(url.username);
-    const p = new TextEncoder().encode(url.password ?? "");
-    sock.write(Uint8Array.from([1, u.length, ...u, p.length, ...p]));
-    const [, status] = await r.read(2);
-    if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`, "check the user name and password in the proxy URL (socks5://user:pass@host:port)");
-  } else if (method !== 0) {
-    throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
-  }
-}
-
-async function request(r: HandshakeReader, sock: StreamSocket, cmd: number, t: Target, who: string): Promise<Target> {
-  sock.write(Uint8Array.from([5, cmd, 0, ...encodeSocksAddress(t)]));
-  const head = await r.read(4);
-  if (head[0] !== 5) throw new ProxyError("protocol", `${who} sent a reply of version ${head[0]}`);
-  const rep = head[1]!;
-  const atyp = head[3]!;
-  const rest = atyp === 1 ? await r.read(6) : atyp === 4 ? await r.read(18) : atyp === 3 ? await r.read(1) : undefined;
-  if (!rest) throw new ProxyError("protocol", `${who} sent address type ${atyp}`);
-  let addr: Uint8Array;
-  if (atyp === 3) addr = Buffer.concat([Buffer.from([3]), rest, await r.read(rest[0]! + 2)]);
-  else addr = Buffer.concat([Buffer.from([atyp]), rest]);
-  if (rep !== 0) {
-    const what = cmd === SOCKS_CMD.CONNECT ? `CONNECT ${formatTarget(t)}` : "UDP ASSOCIATE";
-    throw new ProxyError("refused", `${who} refused ${what}: ${SOCKS_REPLY[rep] ?? `reply ${rep}`}`);
-  }
-  return decodeSocksAddress(addr, 0).target;
-}
-
 const GREET_NOAUTH = Uint8Array.of(5, 1, 0);
 const GREET_AUTH = Uint8Array.of(5, 2, 0, 2);
 
 /**
- * The SOCKS5 CONNECT handshake as a {@link HandshakeMachine} (greeting, optional user/password,
- * request, reply), byte for byte what {@link Socks5Dialer.connect} does.
+ * The SOCKS5 handshake as a {@link HandshakeMachine}: greeting, optional user/password, then the
+ * request (`CONNECT target`, or `UDP ASSOCIATE`) and its reply, whose bound address is `bound`
+ * once done; with no request (`cmd` 0: {@link Socks5Dialer.probe}), done after authentication.
+ * Every SOCKS5 handshake tunkit makes goes through it, on Bun's sockets and on node:net's.
  */
 class Socks5Machine implements HandshakeMachine {
   private state = 0; // 0 method, 1 auth status, 2 reply
   private readonly q = new ByteQueue();
-  constructor(private readonly url: ProxyUrl, private readonly target: Target, private readonly who: string) {}
+  /** With `done` after a request: the address in the proxy's reply (BND.ADDR:BND.PORT). */
+  bound: Target | undefined;
+  constructor(
+    private readonly url: ProxyUrl,
+    private readonly who: string,
+    private readonly cmd: number,
+    private readonly target: Target,
+  ) {}
 
   start(): Uint8Array {
     return this.url.username !== undefined ? GREET_AUTH : GREET_NOAUTH;
   }
 
-  private request(): Uint8Array {
+  /** After authentication: the request, or done when there is none. */
+  private authenticated(): HandshakeStep {
+    if (this.cmd === 0) return { done: true, rest: this.q.bytes };
+    this.state = 2;
     const a = encodeSocksAddress(this.target);
     const r = new Uint8Array(3 + a.length);
     r[0] = 5;
-    r[1] = SOCKS_CMD.CONNECT;
+    r[1] = this.cmd;
     r.set(a, 3);
-    return r;
+    return { send: r, done: false };
   }
 
   feed(d: Uint8Array): HandshakeStep {
@@ -223,15 +190,13 @@ class Socks5Machine implements HandshakeMachine {
         return { send: Uint8Array.from([1, u.length, ...u, p.length, ...p]), done: false };
       }
       if (method !== 0) throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
-      this.state = 2;
-      return { send: this.request(), done: false };
+      return this.authenticated();
     }
     if (this.state === 1) {
       if (q.bytes.length < 2) return { done: false };
       const status = q.take(2)[1];
       if (status !== 0) throw new ProxyError("auth", `${who} refused the user name and password (status ${status})`, "check the user name and password in the proxy URL (socks5://user:pass@host:port)");
-      this.state = 2;
-      return { send: this.request(), done: false };
+      return this.authenticated();
     }
     const b = q.bytes;
     if (b.length < 5) return { done: false };
@@ -241,8 +206,11 @@ class Socks5Machine implements HandshakeMachine {
     if (len < 0) throw new ProxyError("protocol", `${who} sent address type ${atyp}`);
     if (b.length < len) return { done: false };
     const rep = b[1]!;
-    if (rep !== 0) throw new ProxyError("refused", `${who} refused CONNECT ${formatTarget(this.target)}: ${SOCKS_REPLY[rep] ?? `reply ${rep}`}`);
-    q.take(len);
+    if (rep !== 0) {
+      const what = this.cmd === SOCKS_CMD.CONNECT ? `CONNECT ${formatTarget(this.target)}` : "UDP ASSOCIATE";
+      throw new ProxyError("refused", `${who} refused ${what}: ${SOCKS_REPLY[rep] ?? `reply ${rep}`}`);
+    }
+    this.bound = decodeSocksAddress(q.take(len), 3).target;
     return { done: true, rest: q.bytes };
   }
 }
@@ -288,22 +256,20 @@ export class Socks5Dialer implements Dialer {
 
   /** CONNECT to `target`. */
   async connect(target: Target, opts: { timeoutMs?: number } = {}): Promise<ProxyStream> {
-    const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
-      await negotiate(r, sock, this.url, this.who);
-      await request(r, sock, SOCKS_CMD.CONNECT, target, this.who);
-    }, this.so);
+    const m = this.handshake(target);
+    const { sock, head } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, (r, sock) => runMachine(r, sock, m), this.so);
     return { socket: sock, head };
   }
 
   /** The CONNECT handshake to `target` as a state machine (see {@link Dialer.handshake}). */
   handshake(target: Target): HandshakeMachine {
-    return new Socks5Machine(this.url, target, this.who);
+    return new Socks5Machine(this.url, this.who, SOCKS_CMD.CONNECT, target);
   }
 
   /** Greeting and authentication only (see {@link Dialer.probe}). */
   async probe(opts: { timeoutMs?: number } = {}): Promise<number> {
     const t0 = performance.now();
-    const { sock } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, (r, sock) => negotiate(r, sock, this.url, this.who), this.so);
+    const { sock } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, (r, sock) => runMachine(r, sock, new Socks5Machine(this.url, this.who, 0, { host: "0.0.0.0", port: 0 })), this.so);
     sock.destroy();
     return performance.now() - t0;
   }
@@ -314,9 +280,10 @@ export class Socks5Dialer implements Dialer {
    */
   async associate(opts: { timeoutMs?: number } = {}): Promise<SocksAssociation> {
     const { sock, result: relay } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
-      await negotiate(r, sock, this.url, this.who);
       const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
-      return request(r, sock, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, this.who);
+      const m = new Socks5Machine(this.url, this.who, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 });
+      await runMachine(r, sock, m);
+      return m.bound!;
     }, this.so);
     if (relay.host === "0.0.0.0" || relay.host === "::") relay.host = sock.remoteAddress ?? this.url.host;
     return { control: sock, relay };
