@@ -531,11 +531,11 @@ export class PacketSniffer {
         }
         // A flood: the last block came in at least half full, so the next one is due within a
         // block timeout. Wait for it on a timer: cheaper than arming the poller, whose wake-up
-        // crosses threads (bench/capture.ts: capturer CPU per packet). Each wake-up costs more
-        // than a block's work (a context switch; on this VM hundreds of microseconds of CPU), so
-        // a step lets an eighth of the ring fill (4 blocks of the default 32; at least one) at
-        // the rate the last block filled, and at most RING_BUSY_WAIT_MS: a sleep spans a small
-        // part of the ring however fast the flood.
+        // crosses threads (bench/capture.ts: capturer CPU per packet). A wake-up costs more than
+        // a block's work (a context switch: perf's top kernel symbol on the benchmark machine),
+        // so a step lets an eighth of the ring fill (4 blocks of the default 32; at least one)
+        // at the rate the last block filled, and at most RING_BUSY_WAIT_MS: a sleep spans a
+        // small part of the ring however fast the flood.
         if (busyWait > 0 && ring.lastBlockBytes * 2 >= ring.geometry.blockSize && waited < ring.blockTimeoutMs) {
           const perWake = Math.max(1, Math.floor(ring.geometry.blockCount / 8));
           const step = Math.max(1, Math.min(busyWait, Math.floor((ring.lastBlockSpanNs * perWake) / 1e6)));
