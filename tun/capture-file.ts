@@ -152,7 +152,8 @@ export class PcapSink {
    * writev(2): no copy on our side. What is buffered is written first. The guarantee of
    * {@link flush} holds: a write that fails part-way leaves the file cut back to its last whole
    * record, and {@link written} counts the records that reached it. A short write changes the
-   * entries of `iov`. Returns false once the file has failed (see {@link error}).
+   * entries of `iov` (which must start at a multiple of 4 bytes in its buffer). Returns false
+   * once the file has failed (see {@link error}).
    *
    * The ring path (tun/sniff-pcap.ts) writes a block's records straight from the ring this way.
    */
