@@ -64,3 +64,30 @@ export { planProxyTunnel, startProxyTunnel } from "./proxy/setup.ts";
 
 // The WireGuard-compatible VPN, as one namespace (its names overlap the others')
 export * as wg from "./wg/mod.ts";
+
+
+// Types the signatures above refer to (so a program can name them, and the docs link them).
+// Type-only: no runtime name is added to this entry.
+export type {
+  AddressCacheInfo, AddressFilter, AddressMode, BatchItem, BatchOptions, BatchResult, BridgeInfo,
+  BridgePortInfo, ByteWriter, IpNames, IpViewContext, LinkInfo, LinkStats64, METRIC_NAMES, MetricName,
+  Neighbour, NeighCacheInfo, NeighFilter, NeighMode, NeighSpec, NetlinkConn, NetlinkMessage, Nexthop,
+  NexthopSpec, OpenOptions, Range, RangeInput, RouteCacheInfo, RouteFilter, RouteGetOptions, RouteMetrics,
+  RouteMetricsSpec, RouteMode, RouteVia, RTNL_TYPES, RtnlKind, RtnlObject, RtnlType, RuleAction, RuleFilter,
+  Transport, TunInfo, VethInfo, VethPeerSpec, VlanFlags, VlanInfo, VlanSpec, VxlanInfo, VxlanSpec,
+} from "./netlink/mod.ts";
+export type {
+  Capture, CaptureEnd, CaptureListenOptions, CaptureMode, CaptureOptions, CaptureStats, EchoOptions, EchoResult,
+  EnsureAddress, ListenOptions, PacketHandler, PingOptions, PingReply, PingResult, PingRtt, PingStart, TunFlags,
+} from "./tun/mod.ts";
+export type {
+  ArpPacket, Dir, Direction, DnsRecord, DnsSummary, EthernetHeader, FilterNode, FormatOptions, IcmpMessage,
+  Icmpv6Message, IpSpec, Ipv4Header, Ipv4Option, Ipv6Extension, Ipv6ExtensionSpec, Ipv6Header, LinkType, NdOption,
+  PcapFile, PcapHeader, PcapRecord, Proto, QuotedPacket, TcpHeader, TcpOption, TcpOptionSpec, Timestamp, UdpHeader,
+  VlanTag,
+} from "./packet/mod.ts";
+export type {
+  Dialer, FakeIp6Pool, FakeIpPool, FamilyPolicy, FlowTable, LOG_LEVELS, LogLevel, PacketView, ProxyStream,
+  ProxyTunnelFlags, ProxyTunnelPlan, ProxyUrl, RedirectAddresses, RunningTunnel, StreamSocket, Target,
+  TcpRedirect, Tunnel, TunnelFamily, TunnelLog, UidRange,
+} from "./proxy/mod.ts";

@@ -46,7 +46,7 @@ async function child(): Promise<BenchRow[]> {
   sh("ip", "link", "set", "tkbench0", "up");
   sh("ip", "link", "set", "tkbench1", "up");
   const nl = Rtnl.open();
-  const oif = (await nl.getLink("tkbench0")).index;
+  const oif = (await nl.getLink("tkbench0")).ifindex;
   const batchFile = join(tmpdir(), `tk-routes-${process.pid}.batch`);
   const insert = { tunkit: [] as number[], ip: [] as number[] };
   const dump = { tunkit: [] as number[], ip: [] as number[] };

@@ -239,7 +239,7 @@ function selectLinks(links: readonly Link[], addrs: readonly Address[], keep: (a
     if (p.master !== undefined && (p.master === null ? !!l.master : all.get(l.master ?? 0)?.name !== p.master)) return false;
     if (p.kind !== undefined && l.linkInfo?.kind !== p.kind) return false;
     if (p.slaveKind !== undefined && l.linkInfo?.slaveKind !== p.slaveKind) return false;
-    const mine = addrs.filter((a) => a.index === l.index);
+    const mine = addrs.filter((a) => a.ifindex === l.ifindex);
     if (!filtered) return true;
     if (mine.some(keep)) return true;
     return !mine.length && (family === undefined || family === 17);
@@ -254,7 +254,7 @@ async function listAddresses(ctx: Ctx, p: AddrListPlan, opts: GlobalOptions): Pr
   let dev: number | undefined;
   if (p.dev !== undefined) {
     const l = all.find((x) => x.name === p.dev) ?? (await nl.getLink(p.dev));
-    dev = l.index;
+    dev = l.ifindex;
     links = [l];
   }
   const family = p.filter.family;
@@ -269,7 +269,7 @@ async function listAddresses(ctx: Ctx, p: AddrListPlan, opts: GlobalOptions): Pr
     if (out.json) w.json(linkAddressesToIpJson(l, kept, vctx, family === 17 ? undefined : family));
     else if (opts.oneline && !opts.brief && family !== 17) {
       // ip -o: one line per address, "INDEX: DEV    inet …", no link lines.
-      for (const a of kept) if (a.index === l.index) w.text(addressToIpText(a, vctx) + "\n");
+      for (const a of kept) if (a.ifindex === l.ifindex) w.text(addressToIpText(a, vctx) + "\n");
     } else w.text(linkAddressesToIpText(l, kept, vctx, family === 17 ? undefined : family));
   }
   w.end();
@@ -310,7 +310,7 @@ export function addrWords(ctx: Ctx, words: readonly string[], at: number, opts: 
       return {
         run: async () => {
           const nl = ctx.rtnl();
-          const dev = p.dev === undefined ? undefined : await nl.index(p.dev);
+          const dev = p.dev === undefined ? undefined : await nl.ifindex(p.dev);
           const n = await nl.flushAddresses({ ...p.filter, dev });
           if (opts.stats) ctx.outFor(opts).info(`*** Round 1, deleting ${n} addresses ***\n*** Flush is complete after 1 round ***`);
         },

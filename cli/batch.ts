@@ -420,12 +420,12 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     for (const d of names) {
       if (devs.has(d)) continue;
       try {
-        devs.set(d, await nl.index(d));
+        devs.set(d, await nl.ifindex(d));
       } catch {
         await flush();
         if (stopped) return false;
         try {
-          devs.set(d, await nl.index(d));
+          devs.set(d, await nl.ifindex(d));
         } catch (e) {
           fail(n, e);
           return false;

@@ -73,8 +73,8 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
   if (data && gid !== undefined) data.group = groupName(gid) ?? gid;
   const fds = holders.reduce((n, h) => n + h.fds.length, 0);
   return {
-    ifindex: l.index,
-    ifname: l.name ?? `if${l.index}`,
+    ifindex: l.ifindex,
+    ifname: l.name ?? `if${l.ifindex}`,
     mode: t.type === "tap" ? "tap" : "tun",
     flags: linkFlagNames(l.flags),
     mtu: l.mtu ?? null,
@@ -90,7 +90,7 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
     queues: t.multiQueue && t.numQueues !== undefined ? t.numQueues : fds,
     attached: holders.map((h) => ({ pid: h.pid, comm: h.comm, fds: h.fds })),
     linkinfo: info,
-    addr_info: addrs.filter((a) => a.index === l.index).map(addressToIpJson),
+    addr_info: addrs.filter((a) => a.ifindex === l.ifindex).map(addressToIpJson),
   };
 }
 

@@ -64,9 +64,9 @@ export function eventText(ev: MonitorEvent, links: ReadonlyMap<number, Link>): s
   }
   if (ev.kind === "address") {
     const a = addressToIpJson(ev.value);
-    const name = links.get(ev.value.index)?.name ?? `if${ev.value.index}`;
+    const name = links.get(ev.value.ifindex)?.name ?? `if${ev.value.ifindex}`;
     const local = a.address !== undefined ? `${String(a.local)} peer ${String(a.address)}/${String(a.prefixlen)}` : `${String(a.local)}/${String(a.prefixlen)}`;
-    return `[ADDR] ${del}${ev.value.index}: ${name}    ${String(a.family)} ${local} scope ${String(a.scope)}`;
+    return `[ADDR] ${del}${ev.value.ifindex}: ${name}    ${String(a.family)} ${local} scope ${String(a.scope)}`;
   }
   if (ev.kind === "route") return `[ROUTE] ${del}${routeText(routeToIpJson(ev.value, { links }))}`;
   return `[RULE] ${del}`;
@@ -82,7 +82,7 @@ export function eventJson(ev: MonitorEvent, links: ReadonlyMap<number, Link>): J
   if (ev.kind === "address") {
     return {
       kind: "address", action: ev.action,
-      address: { ifindex: ev.value.index, ifname: links.get(ev.value.index)?.name ?? null, ...addressToIpJson(ev.value) },
+      address: { ifindex: ev.value.ifindex, ifname: links.get(ev.value.ifindex)?.name ?? null, ...addressToIpJson(ev.value) },
     };
   }
   if (ev.kind === "route") return { kind: "route", action: ev.action, route: routeToIpJson(ev.value, { links }) };
@@ -140,8 +140,8 @@ Examples:
           try {
             for await (const ev of events) {
               if (ev.kind === "link") {
-                if (ev.action === "del") links.delete(ev.value.index);
-                else links.set(ev.value.index, { ...links.get(ev.value.index), ...ev.value });
+                if (ev.action === "del") links.delete(ev.value.ifindex);
+                else links.set(ev.value.ifindex, { ...links.get(ev.value.ifindex), ...ev.value });
               }
               if (ev.kind !== "overrun" && !want.has(KIND_OF[ev.kind] ?? "")) continue;
               out.line(out.json ? JSON.stringify(eventJson(ev, links)) : eventText(ev, links));

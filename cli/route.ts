@@ -540,8 +540,8 @@ async function listRoutes(ctx: Ctx, f: RouteFilter, opts: GlobalOptions): Promis
   const nl = ctx.rtnl();
   const links = linkMap(await nl.listLinks());
   const rf: RouteFilter = { ...f };
-  if (typeof rf.dev === "string") rf.dev = await nl.index(rf.dev);
-  if (typeof rf.iif === "string") rf.iif = await nl.index(rf.iif);
+  if (typeof rf.dev === "string") rf.dev = await nl.ifindex(rf.dev);
+  if (typeof rf.iif === "string") rf.iif = await nl.ifindex(rf.iif);
   const out = ctx.outFor(opts);
   const vctx: RouteViewContext = { ...viewContext(opts), links, routeFilter: f };
   const w = new ListingWriter(out, opts.pretty);
@@ -685,8 +685,8 @@ export function routeWords(ctx: Ctx, words: readonly string[], at: number, opts:
         run: async () => {
           const nl = ctx.rtnl();
           const rf: RouteFilter = { ...f };
-          if (typeof rf.dev === "string") rf.dev = await nl.index(rf.dev);
-          if (typeof rf.iif === "string") rf.iif = await nl.index(rf.iif);
+          if (typeof rf.dev === "string") rf.dev = await nl.ifindex(rf.dev);
+          if (typeof rf.iif === "string") rf.iif = await nl.ifindex(rf.iif);
           const n = await nl.flushRoutes(rf);
           if (opts.stats) ctx.outFor(opts).info(`*** Round 1, deleting ${n} entries ***\n*** Flush is complete after 1 round ***`);
         },

@@ -13,6 +13,8 @@
  *
  * Test hooks: TUNKIT_WG_TEST_TIMERS='{"rekeyAfterTime":3000,…}' shortens the protocol timers;
  * TUNKIT_WG_OFFLOAD=none|tun,gso,gro picks the offloads (default: all the kernel has).
+ * A background interface logs its stop to syslog (ffi/daemon.ts; TUNKIT_SYSLOG_SOCKET overrides
+ * /dev/log).
  *
  * @module
  */
@@ -149,8 +151,12 @@ async function serve(ctx: Ctx, wg: import("../wg/engine.ts").WireGuard, notify: 
   }
   const { formatEndpoint } = await import("../wg/endpoint.ts");
   const fmt = formatEndpoint;
-  if (notify) {
-    process.stdout.write(`ready ${wg.name} ${wg.listenPort}\n`);
+  const daemon = notify ? await import("../ffi/daemon.ts") : undefined;
+  if (daemon) {
+    // The caller stops reading once it has this line; from then on what this process has to say
+    // goes to syslog, and stdout/stderr to /dev/null (a write to the closed pipe would be SIGPIPE).
+    await new Promise<void>((res) => process.stdout.write(`ready ${wg.name} ${wg.listenPort}\n`, () => res()));
+    daemon.detachStdio();
   } else if (!ctx.opts.quiet) {
     ctx.out.line(`${wg.name} is up, listening on UDP port ${wg.listenPort}${wg.uapiPath ? `, UAPI ${wg.uapiPath}` : ""} (Ctrl-C to stop)`);
   }
@@ -158,6 +164,10 @@ async function serve(ctx: Ctx, wg: import("../wg/engine.ts").WireGuard, notify: 
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
   process.off("SIGHUP", ignoreHup);
+  if (daemon) {
+    const why = r.error instanceof Error ? r.error.message : r.error === undefined ? r.reason : String(r.error);
+    daemon.syslog(r.error === undefined ? "info" : "err", "tunkit-wg", `${wg.name} stopped: ${why}`);
+  }
   if (r.error) throw r.error;
   if (verbose) ctx.out.line(`${wg.name} stopped: ${r.reason}`);
 }
@@ -306,7 +316,9 @@ Examples:
   tunkit wg genkey | tee wg0.key | tunkit wg pubkey    a key pair
   tunkit wg up wg0 --config /etc/wireguard/wg0.conf    bring wg0 up in the background
   tunkit wg show wg0                                   peers, handshakes and transfer
-  tunkit wg down wg0                                   take it down (its routes and rules go too)`,
+  tunkit wg down wg0                                   take it down (its routes and rules go too)
+
+In the background, an interface that stops (and why) is logged to syslog as tunkit-wg[PID].`,
     );
   wg.command("up")
     .description("bring up IFACE from a wg-quick style config: tun, MTU, addresses, routes for AllowedIPs")

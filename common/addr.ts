@@ -248,6 +248,7 @@ export type IpFamily = 4 | 6 | 2 | 10 | 0;
  * `Cidr` stays for one release.
  */
 export interface Cidr {
+  /** The prefix's address bytes (4 or 16). */
   bytes: Uint8Array;
   /** Prefix length; the full length (32/128) when the text had none. */
   prefix: number;

@@ -57,6 +57,14 @@ export class TruncatedError extends TunkitError {
   readonly needed: number;
   /** Bytes the input holds. */
   readonly available: number;
+  /**
+   * A read of `needed` bytes at `offset` that the input cannot satisfy.
+   *
+   * @param what What was being read ("nlmsghdr", "IPv4 header").
+   * @param offset Byte offset where the read began.
+   * @param needed Bytes the read needed.
+   * @param available Bytes the input holds.
+   */
   constructor(what: string, offset: number, needed: number, available: number) {
     super(`Truncated ${what}: need ${needed} bytes at offset ${offset}, have ${Math.max(0, available - offset)}`);
     this.offset = offset;
@@ -69,6 +77,12 @@ export class TruncatedError extends TunkitError {
 export class MalformedError extends TunkitError {
   /** Offset of the offending field. */
   readonly offset: number;
+  /**
+   * A field at `offset` that cannot be right.
+   *
+   * @param message One sentence saying what is wrong, the offending value quoted.
+   * @param offset Offset of the offending field.
+   */
   constructor(message: string, offset: number) {
     super(message);
     this.offset = offset;

@@ -28,6 +28,7 @@ export interface AeadKey {
 
 /** ChaCha20-Poly1305 and X25519 from one native library. */
 export interface NativeCrypto {
+  /** Which library backs it. */
   readonly name: "libsodium" | "libcrypto";
   /** The shared object that was loaded. */
   readonly path: string;

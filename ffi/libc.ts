@@ -50,6 +50,7 @@ export type { Ptr };
 export interface RawLibc {
   open(path: Uint8Array, flags: number, mode: number): number;
   close(fd: number): number;
+  dup2(oldfd: number, newfd: number): number;
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   readp(fd: number, p: Ptr, len: number): number;

@@ -32,7 +32,9 @@ export class MultiRecv {
   private readonly names: Uint8Array;
   private readonly slots: Uint8Array[];
   private readonly nameSlots: Uint8Array[];
+  /** Number of message slots (the most one call moves). */
   readonly count: number;
+  /** Bytes per slot (the largest datagram a slot holds). */
   readonly slotSize: number;
   private readonly nameLen: number;
   private readonly ctrl: Uint8Array | undefined;

@@ -25,6 +25,7 @@ export interface SymbolSpec {
 export const SYMBOLS = {
   open: { args: ["buf", "i32", "i32"], ret: "i32" },
   close: { args: ["i32"], ret: "i32" },
+  dup2: { args: ["i32", "i32"], ret: "i32" },
   read: { args: ["i32", "buf", "u32"], ret: "i32" },
   write: { args: ["i32", "buf", "u32"], ret: "i32" },
   readp: { name: "read", args: ["i32", "ptr", "u32"], ret: "i32" },

@@ -159,6 +159,12 @@ export class DumpInterruptedError<T = unknown> extends TunkitError {
   readonly op: string;
   /** Everything received before and after the interruption was flagged. */
   readonly partial: T[];
+  /**
+   * A dump the kernel flagged as interrupted, with what it returned.
+   *
+   * @param op The dump that was interrupted ("list routes").
+   * @param partial What was received.
+   */
   constructor(op: string, partial: T[]) {
     super(`${op}: dump interrupted by a concurrent change (NLM_F_DUMP_INTR); result may be inconsistent`, "retry the dump");
     this.op = op;

@@ -24,7 +24,9 @@ import { ruleToIpJson, ruleToIpText } from "./view/rule.ts";
 export interface RtnlType<T> {
   /** Its nlmsg types: RTM_NEW*, RTM_DEL*, RTM_GET* (and RTM_SET* for links). */
   readonly messages: { readonly new: number; readonly del: number; readonly get: number; readonly set?: number };
+  /** Decodes a message payload (the struct and its attributes) into an object. */
   decode(body: Uint8Array): T;
+  /** Encodes an object into a message payload, writing into `w`. */
   encode(w: ByteWriter, v: Readonly<Partial<T>>): void;
   /** Multicast groups (RTNLGRP_*) that carry its notifications. */
   readonly groups: readonly number[];
@@ -75,7 +77,9 @@ export const RTNL_KINDS = Object.keys(RTNL_TYPES) as RtnlKind[];
 
 /** What an nlmsg type means: the kind and whether it is a new/del/get/set message. */
 export interface RtnlMessageKind {
+  /** Which kind of object the message carries. */
   kind: RtnlKind;
+  /** What the message does with it. */
   action: "new" | "del" | "get" | "set";
 }
 

@@ -109,7 +109,7 @@ export class Rtnl {
     return this.conn.get(
       RTM.GETLINK,
       0,
-      (w) => encodeLink(w, { family: AF.UNSPEC, index: byName ? 0 : dev, extMask: RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS, name: byName ? dev : undefined }),
+      (w) => encodeLink(w, { family: AF.UNSPEC, ifindex: byName ? 0 : dev, extMask: RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS, name: byName ? dev : undefined }),
       (m) => decodeLink(m.body),
       "get link",
       String(dev),
@@ -119,7 +119,7 @@ export class Rtnl {
   /** The ifindex of a device (a number is returned as is). */
   async ifindex(dev: Dev): Promise<number> {
     if (typeof dev === "number") return dev;
-    return (await this.getLink(dev)).index;
+    return (await this.getLink(dev)).ifindex;
   }
 
   /** @deprecated Use {@link Rtnl.ifindex} (one name for the concept across tunkit). Removed after 0.2. */
@@ -196,7 +196,7 @@ export class Rtnl {
    * ```
    */
   async deleteLink(dev: Dev): Promise<void> {
-    const l: Partial<Link> = typeof dev === "number" ? { index: dev } : { name: checkIfName(dev) };
+    const l: Partial<Link> = typeof dev === "number" ? { ifindex: dev } : { name: checkIfName(dev) };
     await this.conn.exec(RTM.DELLINK, 0, (w) => encodeLink(w, l), "delete link", String(dev));
   }
 
@@ -274,7 +274,7 @@ export class Rtnl {
     const keep = addressFilter({ ...filter, dev: index || undefined }, filter.label === undefined ? undefined : this.linkNames(await this.listLinks()));
     return this.conn.dump(
       RTM.GETADDR,
-      (w) => encodeAddress(w, { family: filter.family ?? AF.UNSPEC, index }),
+      (w) => encodeAddress(w, { family: filter.family ?? AF.UNSPEC, ifindex: index }),
       (m) => {
         if (m.type !== RTM.NEWADDR) return undefined;
         const a = decodeAddress(m.body);
@@ -286,7 +286,7 @@ export class Rtnl {
 
   /** ifindex -> name, from a link listing. */
   private linkNames(links: readonly Link[]): (index: number) => string | undefined {
-    const m = new Map(links.map((l) => [l.index, l.name]));
+    const m = new Map(links.map((l) => [l.ifindex, l.name]));
     return (i) => m.get(i);
   }
 

@@ -30,9 +30,13 @@ const TXA = 0x80, TAX = 0x00;
 
 /** One instruction: struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }. */
 export interface BpfInsn {
+  /** Opcode (class, size, mode / operation, source). */
   code: number;
+  /** Jump offset when the condition is true. */
   jt: number;
+  /** Jump offset when the condition is false. */
   jf: number;
+  /** Generic field: a constant, an offset or a mask. */
   k: number;
 }
 

@@ -25,7 +25,9 @@ export type Ipv6ExtensionSpec =
 
 /** IP-level options shared by the builders. The address family picks IPv4 or IPv6. */
 export interface IpSpec {
+  /** Source address, IPv4 or IPv6. */
   src: string;
+  /** Destination address, of the same family as `src`. */
   dst: string;
   /** TTL / hop limit (default 64). */
   ttl?: number;

@@ -19,7 +19,9 @@ import { parseCidr, parseIp } from "../common/addr.ts";
 import { IPV6_EXT_NAMES, MAX_IPV6_EXTENSIONS } from "./ipv6.ts";
 import type { LinkType } from "./types.ts";
 
+/** Address or port direction of a filter primitive (tcpdump's `src`, `dst`, `src or dst`, `src and dst`). */
 export type Dir = "src" | "dst" | "either" | "both";
+/** Protocol names a filter primitive accepts. */
 export type Proto = "icmp" | "icmp6" | "tcp" | "udp" | "arp" | "ip" | "ip6";
 
 /** Parsed filter expression (exported for tests and for printing). */
@@ -245,6 +247,7 @@ export interface PacketPeek {
   l3Off: number;
   /** Source / destination address offsets (IP) or sender / target protocol address (ARP). */
   srcOff: number;
+  /** Destination address offset (IP) or target protocol address offset (ARP). */
   dstOff: number;
   /** Address length: 4 or 16 (0 when none). */
   addrLen: number;

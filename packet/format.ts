@@ -67,7 +67,9 @@ function linkNumber(lt: LinkType | number): number {
 
 /** A formatted line and the link-layer header length (where -X starts). */
 export interface FormattedPacket {
+  /** The formatted line. */
   text: string;
+  /** Link-layer header length in bytes. */
   headerLength: number;
   /** A protocol in the packet that tcpdump decodes and tunkit prints as data (e.g. "babel"). */
   notDecoded?: string;
@@ -88,6 +90,11 @@ export interface FormattedPacket {
  */
 export class Formatter {
   private readonly state: PrintState = {};
+  /**
+   * A formatter that keeps tcpdump's state between packets.
+   *
+   * @param defaults Options applied to every call (a call's own options win).
+   */
   constructor(readonly defaults: FormatOptions & { absoluteSeq?: boolean } = {}) {}
 
   /** The line for `bytes` of link type `linkType` ("raw", "ethernet" or a LINKTYPE number). */

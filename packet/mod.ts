@@ -31,3 +31,4 @@ export type { Dir, Proto } from "./filter.ts";
 export type { PcapEnd } from "./pcap.ts";
 export type { PcapngEnd, PcapngInterface } from "./pcapng.ts";
 export type { Direction } from "./printer.ts";
+export type { SeqState } from "./print/nd.ts";

@@ -62,7 +62,9 @@ export function linkTypeNumber(t: LinkType | number): number {
 
 /** A timestamp: whole seconds since the epoch and nanoseconds. */
 export interface Timestamp {
+  /** Whole seconds since the epoch. */
   sec: number;
+  /** Nanoseconds within the second (0..999999999). */
   nsec: number;
 }
 
@@ -157,10 +159,15 @@ export class PcapWriter {
 
 /** The pcap file header, as read. */
 export interface PcapHeader {
+  /** Byte order of the file. */
   byteOrder: "le" | "be";
+  /** Nanosecond timestamps (magic 0xa1b23c4d) rather than microseconds. */
   nanosecond: boolean;
+  /** Major version (2). */
   versionMajor: number;
+  /** Minor version (4). */
   versionMinor: number;
+  /** Largest record length the writer kept. */
   snaplen: number;
   /** LINKTYPE number (FCS bits masked off). */
   linkType: number;
@@ -172,10 +179,15 @@ export interface PcapRecord {
   index: number;
   /** File offset of the record header. */
   offset: number;
+  /** Timestamp: seconds since the epoch. */
   tsSec: number;
+  /** Timestamp: nanoseconds within the second. */
   tsNsec: number;
+  /** Bytes captured (the length of `data`). */
   captureLength: number;
+  /** Length of the packet on the wire (may be more than captured). */
   originalLength: number;
+  /** The captured bytes. */
   data: Uint8Array;
 }
 
@@ -246,6 +258,11 @@ export class PcapReader {
     return this.cut;
   }
 
+  /**
+   * A reader with nothing pushed yet.
+   *
+   * @param opts `maxCaplen`: the largest record length accepted (default and cap: 256 KiB).
+   */
   constructor(opts: { maxCaplen?: number } = {}) {
     this.maxCaplen = Math.min(opts.maxCaplen ?? MAX_CAPLEN, MAX_CAPLEN);
   }
@@ -355,7 +372,9 @@ export class PcapReader {
 
 /** A whole pcap file, read at once. */
 export interface PcapFile {
+  /** The file header. */
   header: PcapHeader;
+  /** Every record, in file order. */
   records: PcapRecord[];
   /** Set when the file ends inside a record. */
   truncated?: { offset: number; have: number; need: number };

@@ -28,7 +28,9 @@ export const MAX_INTERFACES = 4096;
 
 /** One interface (IDB). */
 export interface PcapngInterface {
+  /** LINKTYPE number of the interface. */
   linkType: number;
+  /** Largest record length for the interface (0: no limit). */
   snaplen: number;
   /** Timestamp units per second as [base, exponent]: 10^6 by default. */
   tsResolution: { base: 2 | 10; exponent: number };
@@ -40,20 +42,31 @@ export interface PcapngInterface {
 
 /** One packet record from an EPB, SPB or PB. */
 export interface PcapngRecord {
+  /** Position of the record in the file, from 0. */
   index: number;
+  /** File offset of the block. */
   offset: number;
+  /** Interface id (index into the file's interfaces). */
   interfaceId: number;
+  /** LINKTYPE number of the record's interface. */
   linkType: number;
+  /** Timestamp: seconds since the epoch. */
   tsSec: number;
+  /** Timestamp: nanoseconds within the second. */
   tsNsec: number;
+  /** Bytes captured (the length of `data`). */
   captureLength: number;
+  /** Length of the packet on the wire (may be more than captured). */
   originalLength: number;
+  /** The captured bytes. */
   data: Uint8Array;
 }
 
 /** What was left at the end of the input. */
 export interface PcapngEnd {
+  /** Records read in all. */
   records: number;
+  /** Set when the input ended inside a block: where, bytes there, bytes the block needed. */
   truncated?: { offset: number; have: number; need: number };
 }
 
@@ -90,12 +103,14 @@ export class PcapngReader {
     this.pos = 0;
   }
 
+  /** Reads a u32 at `p` in the section's byte order. */
   private u32(p: number): number {
     const b = this.buf;
     return this.le
       ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
       : ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
+  /** Reads a u16 at `p` in the section's byte order. */
   private u16(p: number): number {
     const b = this.buf;
     return this.le ? b[p]! | (b[p + 1]! << 8) : (b[p]! << 8) | b[p + 1]!;
@@ -204,6 +219,7 @@ export class PcapngReader {
     }
   }
 
+  /** Builds a record from a packet block's fields. */
   private record(off: number, ifId: number, itf: PcapngInterface, ts: Timestamp, cap: number, orig: number, dataAt: number): PcapngRecord {
     return {
       index: this.count++,
@@ -218,6 +234,7 @@ export class PcapngReader {
     };
   }
 
+  /** Walks the options from `p` to `end`, calling `f` for each (at most 1024). */
   private options(p: number, end: number, f: (code: number, at: number, len: number) => void): void {
     for (let i = 0; i < 1024 && p + 4 <= end; i++) {
       const code = this.u16(p);
@@ -263,8 +280,11 @@ function convertTs(hi: number, lo: number, itf: PcapngInterface): Timestamp {
 
 /** A whole pcapng file, read at once. */
 export interface PcapngFile {
+  /** Every packet record, in file order. */
   records: PcapngRecord[];
+  /** Every interface (IDB), by interface id. */
   interfaces: PcapngInterface[];
+  /** Set when the input ended inside a block: where, bytes there, bytes the block needed. */
   truncated?: { offset: number; have: number; need: number };
 }
 
@@ -306,9 +326,17 @@ export function readPcapng(bytes: Uint8Array): PcapngFile {
  * ```
  */
 export class PcapngWriter {
+  /** LINKTYPE number written in the interface block. */
   readonly linkType: number;
+  /** Snapshot length written in the interface block. */
   readonly snaplen: number;
+  /** Nanosecond timestamps (if_tsresol 9) rather than microseconds. */
   readonly nanosecond: boolean;
+  /**
+   * A writer for one interface; {@link PcapngWriter.header} gives the SHB and IDB to write first.
+   *
+   * @param opts The link type (name or LINKTYPE number), the snapshot length and the timestamp resolution.
+   */
   constructor(opts: { linkType: LinkType | number; snaplen?: number; nanosecond?: boolean }) {
     this.linkType = linkTypeNumber(opts.linkType);
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;

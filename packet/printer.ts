@@ -125,6 +125,11 @@ export class PacketPrinter {
   private readonly fmt: Formatter;
   private prev: { sec: number; nsec: number } | undefined;
   private first: { sec: number; nsec: number } | undefined;
+  /**
+   * A printer with tcpdump's state between packets.
+   *
+   * @param opts What to print and how (tcpdump's flags).
+   */
   constructor(readonly opts: PrintOptions) {
     this.fmt = new Formatter({
       link: opts.link, nano: opts.nano, localTime: opts.localTime, verbose: opts.verbose ?? 0, absoluteSeq: opts.absoluteSeq,
@@ -196,6 +201,7 @@ export class PacketPrinter {
    */
   lastNotDecoded: string | undefined;
 
+  /** Formats one packet: the line and the link-layer header length. */
   private line(data: Uint8Array, linkType: number, ts: { sec: number; nsec: number }, wireLen: number, dir: Direction): { text: string; headerLength: number; invalid: boolean } {
     this.lastNotDecoded = undefined;
     const bad = invalidHeader(data.length, wireLen);

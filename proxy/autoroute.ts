@@ -41,7 +41,9 @@ export interface AutoRouteOptions {
    * family the tun cannot carry must not go around it. Default: none.
    */
   block?: readonly (4 | 6)[];
+  /** Routing table for the tunnel's routes (default {@link AUTO_ROUTE_TABLE}, 8484). */
   table?: number;
+  /** Priority of the first policy rule; the others follow it (default {@link AUTO_ROUTE_PRIORITY}, 8484). */
   priority?: number;
   /** Addresses of the proxy server (each becomes a host exclusion). */
   proxy: readonly string[];
@@ -67,7 +69,9 @@ export interface AutoRouteOptions {
 
 /** An inclusive range of user ids. */
 export interface UidRange {
+  /** First user id of the range. */
   start: number;
+  /** Last user id of the range (inclusive). */
   end: number;
 }
 
@@ -93,7 +97,9 @@ export type AutoRule = RuleSpec;
 
 /** The rules and routes auto-route installs, in order. */
 export interface AutoRoutePlan {
+  /** Policy rules, in the order they are added. */
   rules: AutoRule[];
+  /** Routes, in the order they are added. */
   routes: RouteSpec[];
 }
 
@@ -266,17 +272,25 @@ export async function installAutoRoute(nl: Rtnl, plan: AutoRoutePlan): Promise<(
 
 /** A live tunnel whose rules and routes {@link cleanupTunkit} left alone. */
 export interface SkippedTunnel {
+  /** Process id of the tunnel. */
   pid: number;
+  /** "socks" or "http". */
   kind: string;
+  /** Its tun device. */
   name: string;
+  /** Its rules, left in place. */
   rules: Rule[];
+  /** Its routes, left in place. */
   routes: Route[];
 }
 
 /** What {@link cleanupTunkit} found (and removed unless dry), and what it left to live tunnels. */
 export interface CleanupResult {
+  /** Rules tunkit installed (removed unless dry). */
   rules: Rule[];
+  /** Routes tunkit installed (removed unless dry). */
   routes: Route[];
+  /** Live tunnels whose rules and routes were left alone. */
   skipped: SkippedTunnel[];
   /** Records of dead tunnels that were removed (their rules and routes are in `rules`/`routes`). */
   staleRecords: number;

@@ -24,7 +24,15 @@ export type ProxyFailure = "unreachable" | "timeout" | "auth" | "refused" | "pro
  * ```
  */
 export class ProxyError extends TunkitError {
+  /** Why the proxy failed: unreachable, refused, auth, protocol... */
   readonly reason: ProxyFailure;
+  /**
+   * A proxy failure of kind `reason`.
+   *
+   * @param reason Why the proxy failed.
+   * @param message One line saying what happened.
+   * @param hint What to do about it.
+   */
   constructor(reason: ProxyFailure, message: string, hint?: string) {
     super(message, hint);
     this.name = "ProxyError";
@@ -37,18 +45,31 @@ export class ProxyError extends TunkitError {
  * a {@link MarkedConn} when SO_MARK / SO_BINDTODEVICE had to be set before connecting).
  */
 export interface StreamSocket {
+  /** Writes bytes; false when the write buffer is full (wait for "drain"). */
   write(d: Uint8Array | string): boolean;
+  /** Ends the write side after an optional last write. */
   end(d?: Uint8Array | string): unknown;
+  /** Closes both directions now. */
   destroy(err?: Error): unknown;
+  /** Closes with a TCP RST. */
   resetAndDestroy(): unknown;
+  /** Stops "data" events. */
   pause(): unknown;
+  /** Resumes "data" events. */
   resume(): unknown;
+  /** Adds a listener ("data", "end", "close", "error", "drain"). */
   on(ev: string, fn: (...a: any[]) => void): unknown;
+  /** Adds a listener called once. */
   once(ev: string, fn: (...a: any[]) => void): unknown;
+  /** Removes a listener. */
   off(ev: string, fn: (...a: any[]) => void): unknown;
+  /** Removes every listener of `ev` (all events when omitted). */
   removeAllListeners(ev?: string): unknown;
+  /** Whether end() was called. */
   readonly writableEnded: boolean;
+  /** The peer's address, when connected. */
   readonly remoteAddress?: string;
+  /** The local address, when connected. */
   readonly localAddress?: string;
 }
 
@@ -64,12 +85,15 @@ export interface DialSocketOptions {
 
 /** A proxied TCP stream, handshake done: `head` holds bytes that arrived after the handshake. */
 export interface ProxyStream {
+  /** The socket, after the proxy's handshake. */
   socket: StreamSocket;
+  /** Bytes that arrived after the handshake (the destination's first bytes). */
   head: Uint8Array;
 }
 
 /** How to reach a destination through a proxy. */
 export interface Dialer {
+  /** The proxy this dialer goes through. */
   readonly url: ProxyUrl;
   /** Opens a TCP stream to `target` through the proxy. */
   connect(target: Target, opts?: { timeoutMs?: number }): Promise<ProxyStream>;
@@ -171,12 +195,14 @@ export class HandshakeReader {
     sock.resume();
   }
 
+  /** Resolves a pending read, if any. */
   private wake(): void {
     const w = this.waiter;
     this.waiter = undefined;
     w?.();
   }
 
+  /** Waits until `test()` returns a length >= 0, then takes that many bytes. */
   private async need(test: () => number): Promise<Buffer> {
     for (;;) {
       const n = test();

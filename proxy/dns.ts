@@ -18,13 +18,17 @@ export const DNS_RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOT
 
 /** The part of a query the tunnel needs. */
 export interface DnsQuery {
+  /** Transaction id. */
   id: number;
   /** Header flags as sent (RD is echoed in the response). */
   flags: number;
+  /** Opcode (0 query). */
   opcode: number;
   /** The name, lower case, without the trailing dot ("" for the root). */
   name: string;
+  /** Query type (1 A, 28 AAAA...). */
   type: number;
+  /** Query class (1 IN). */
   class: number;
   /** Offset just after the (first) question. */
   questionEnd: number;
@@ -71,8 +75,11 @@ export function decodeDnsQuery(msg: Uint8Array): DnsQuery {
 
 /** One answer record for {@link encodeDnsResponse} (its name is the question's). */
 export interface DnsAnswer {
+  /** Record type (1 A, 28 AAAA...). */
   type: number;
+  /** Time to live, in seconds. */
   ttl: number;
+  /** Record data (4 bytes for A, 16 for AAAA). */
   data: Uint8Array;
 }
 
@@ -207,9 +214,13 @@ class NameSlots {
 export class FakeIpPool {
   /** First and last usable address, as 32-bit numbers. */
   readonly first: number;
+  /** Last usable address, as a 32-bit number. */
   readonly last: number;
+  /** Network address, as a 32-bit number. */
   readonly network: number;
+  /** Netmask, as a 32-bit number. */
   readonly mask: number;
+  /** The pool's prefix, canonical ("198.18.0.0/15"). */
   readonly cidr: string;
   private readonly slots: NameSlots;
 
@@ -294,6 +305,7 @@ export const DEFAULT_FAKE_IP6_POOL = "fdfe:dcba:9876::/48";
 export class FakeIp6Pool {
   /** The prefix, canonical ("fdfe:dcba:9876::/48"). */
   readonly cidr: string;
+  /** Prefix length of the pool. */
   readonly prefixLen: number;
   /** The network address (host bits zero), 16 bytes. */
   private readonly net: Uint8Array;

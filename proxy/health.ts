@@ -53,6 +53,12 @@ export class ProxyHealth {
   private stopped = false;
   private wake: (() => void) | undefined;
 
+  /**
+   * A health check of `dialer` (started by start()).
+   *
+   * @param dialer The proxy to probe.
+   * @param opts Probe interval, timeout and callbacks.
+   */
   constructor(dialer: Dialer, opts: ProxyHealthOptions = {}) {
     this.dialer = dialer;
     this.opts = opts;
@@ -102,6 +108,7 @@ export class ProxyHealth {
     }
   }
 
+  /** Sleeps `ms`, ending early when `signal` aborts or the check stops. */
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {

@@ -55,12 +55,19 @@ export function parseStatusLine(line: string): { code: number; reason: string } 
  * ```
  */
 export class HttpConnectDialer implements Dialer {
+  /** The proxy this dialer goes through. */
   readonly url: ProxyUrl;
   private readonly who: string;
 
   /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
   readonly so: DialSocketOptions | undefined;
 
+  /**
+   * A dialer through the HTTP proxy `url` (CONNECT).
+   *
+   * @param url The HTTP proxy.
+   * @param so Options of the sockets to the proxy (mark, device, address).
+   */
   constructor(url: ProxyUrl, so?: DialSocketOptions) {
     this.url = url;
     this.so = so;

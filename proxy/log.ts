@@ -9,6 +9,7 @@
 
 /** Log levels, least verbose first. */
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+/** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
@@ -23,6 +24,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * ```
  */
 export class TunnelLog {
+  /** The most verbose level written. */
   readonly level: LogLevel;
   private readonly rank: number;
   private readonly write: (line: string) => void;
@@ -34,6 +36,13 @@ export class TunnelLog {
   private readonly perSec: number;
   private readonly now: () => number;
 
+  /**
+   * A logger writing lines up to `level`.
+   *
+   * @param level The most verbose level written.
+   * @param write Writes one line (no newline).
+   * @param opts Rate limit per kind: `burst` lines, then `perSec` lines per second; `now`, the clock in ms.
+   */
   constructor(level: LogLevel, write: (line: string) => void, opts: { burst?: number; perSec?: number; now?: () => number } = {}) {
     this.level = level;
     this.rank = LOG_LEVELS.indexOf(level);
@@ -63,14 +72,17 @@ export class TunnelLog {
     this.limited("warn", kind, line);
   }
 
+  /** Writes an information line (levels info and debug). */
   info(line: string): void {
     if (this.rank >= 2) this.write(line);
   }
 
+  /** Writes a debug line (level debug). */
   debug(line: string): void {
     if (this.rank >= 3) this.write(line);
   }
 
+  /** Writes `line` at `level`, rate-limited per `kind`. */
   private limited(level: LogLevel, kind: string, line: string): void {
     if (!this.enabled(level)) return;
     const now = this.now();

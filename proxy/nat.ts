@@ -29,7 +29,9 @@ const MAX_ID = 65536;
  * ```
  */
 export class FlowTable {
+  /** Smallest flow id handed out. */
   readonly min: number;
+  /** Largest flow id handed out. */
   readonly max: number;
   /** 0 when free, else 4 or 6. */
   readonly family = new Uint8Array(MAX_ID);
@@ -39,7 +41,9 @@ export class FlowTable {
   readonly src = new Uint8Array(MAX_ID * 16);
   /** Destination address bytes, 16 per id. */
   readonly dst = new Uint8Array(MAX_ID * 16);
+  /** Source port per id. */
   readonly sport = new Uint16Array(MAX_ID);
+  /** Destination port per id. */
   readonly dport = new Uint16Array(MAX_ID);
   /** Last state change, in ms (caller's clock). */
   readonly stamp = new Float64Array(MAX_ID);
@@ -49,6 +53,13 @@ export class FlowTable {
   private cursor: number;
   private used = 0;
 
+  /**
+   * An empty table handing out ids in min..max.
+   *
+   * @param min Smallest flow id (>= 1).
+   * @param max Largest flow id (<= 65535).
+   * @throws {UsageError} When the range is empty or out of 1..65535.
+   */
   constructor(min: number, max: number) {
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max > 65535 || min > max) {
       throw new UsageError(`Invalid flow id range "${min}-${max}": expected 1 <= min <= max <= 65535`);
@@ -72,6 +83,7 @@ export class FlowTable {
     return this.max - this.min + 1;
   }
 
+  /** Hash of a 5-tuple (family, addresses at the offsets, ports). */
   private static hash(fam: number, b: Uint8Array, srcOff: number, dstOff: number, sport: number, dport: number): number {
     let h = 0x811c9dc5 ^ fam;
     const n = fam === 4 ? 4 : 16;
@@ -86,6 +98,7 @@ export class FlowTable {
     return h >>> 0;
   }
 
+  /** Whether flow `id` has this 5-tuple. */
   private matches(id: number, fam: number, b: Uint8Array, srcOff: number, dstOff: number, sport: number, dport: number): boolean {
     if (this.family[id] !== fam || this.sport[id] !== sport || this.dport[id] !== dport) return false;
     const n = fam === 4 ? 4 : 16;

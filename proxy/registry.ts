@@ -17,7 +17,9 @@ import type { Rule } from "../netlink/route/rule.ts";
 
 /** What a running tunnel writes about itself. */
 export interface TunnelRecord {
+  /** Record format version. */
   version: 1;
+  /** Process id of the tunnel. */
   pid: number;
   /** Start time of the process (clock ticks since boot, /proc/PID/stat field 22). */
   start: number;
@@ -27,6 +29,7 @@ export interface TunnelRecord {
   kind: string;
   /** The tun device and its index (every tunkit route through it belongs to this tunnel). */
   name: string;
+  /** Interface index of the tun device. */
   ifindex: number;
   /** {@link ruleKey} of every rule the tunnel installed. */
   rules: string[];
@@ -120,10 +123,18 @@ export function ruleKey(r: Readonly<Partial<Rule>>): string {
  * ```
  */
 export class TunnelRegistration {
+  /** What is written. */
   readonly record: TunnelRecord;
+  /** Where it is written (under /run/tunkit, or $TUNKIT_RUN_DIR). */
   readonly path: string;
   private written = false;
 
+  /**
+   * The record of this process's tunnel (written by write()).
+   *
+   * @param what The tunnel: kind, device, its ifindex and its rules' keys.
+   * @param env Environment for the directory (TUNKIT_RUN_DIR).
+   */
   constructor(what: { kind: string; name: string; ifindex: number; rules: string[] }, env: Record<string, string | undefined> = process.env) {
     this.record = { version: 1, pid: process.pid, start: processStart(process.pid) ?? 0, netns: netnsInode(), ...what };
     this.path = join(ownDir(env), `${this.record.netns}-${process.pid}.json`);
@@ -153,8 +164,11 @@ export class TunnelRegistration {
 
 /** A record read back, with whether its owner still runs. */
 export interface FoundRecord {
+  /** The record. */
   record: TunnelRecord;
+  /** The file it was read from. */
   path: string;
+  /** Whether its process still runs (same pid and start time). */
   live: boolean;
 }
 

@@ -47,11 +47,17 @@ export interface ProxyTunnelFlags {
    * IPv6 address (given explicitly, it requires one); the prefix gets a route into the tun.
    */
   fakeIp6Pool?: string;
+  /** Install policy rules and routes so all traffic enters the tun (sing-box's auto_route). */
   autoRoute?: boolean;
+  /** With auto-route: prefixes that stay out of the tunnel. */
   exclude?: readonly string[];
+  /** With auto-route: routing table of the tunnel's routes. */
   table?: number;
+  /** With auto-route: priority of the first policy rule. */
   rulePriority?: number;
+  /** Timeout of a connection to the proxy, in ms. */
   connectTimeoutMs?: number;
+  /** Idle timeout of a UDP flow, in ms. */
   udpTimeoutMs?: number;
   /** Close TCP flows idle this long in both directions (ms); 0: never. Default 300 s. */
   tcpIdleTimeoutMs?: number;
@@ -74,25 +80,41 @@ export interface ProxyTunnelFlags {
 
 /** A validated plan. */
 export interface ProxyTunnelPlan {
+  /** The proxy's protocol. */
   kind: "socks" | "http";
+  /** The tun device's name. */
   name: string;
+  /** The proxy. */
   url: ProxyUrl;
+  /** Addresses of the tun, by family. */
   addresses: Array<{ family: 4 | 6; text: string }>;
+  /** MTU of the tun. */
   mtu?: number;
+  /** DNS handling: fake-ip answers or DNS over TCP through the proxy. */
   dns?: "fake-ip" | "tcp";
+  /** The IPv4 fake-ip pool (fake-ip mode). */
   pool?: FakeIpPool;
   /** The IPv6 fake-ip pool (fake-ip mode); `pool6Explicit` when the flags named it. */
   pool6?: FakeIp6Pool;
+  /** The flags named the IPv6 pool. */
   pool6Explicit?: boolean;
+  /** Auto-route's table, rule priority, exclusions and user ranges. */
   autoRoute?: { table: number; priority: number; exclude: string[]; includeUids: UidRange[]; excludeUids: UidRange[] };
+  /** Timeout of a connection to the proxy, in ms. */
   connectTimeoutMs: number;
+  /** Idle timeout of a UDP flow, in ms. */
   udpIdleMs: number;
+  /** Idle timeout of a TCP flow, in ms (0: never). */
   tcpIdleMs: number;
+  /** Most flows at once (0: no limit). */
   maxSessions: number;
   /** The mark on the tunnel's own sockets (0: none); `fwmarkExplicit` when the flags named it. */
   fwmark: number;
+  /** The flags named the mark. */
   fwmarkExplicit?: boolean;
+  /** SO_BINDTODEVICE on the tunnel's own sockets. */
   bindInterface?: string;
+  /** Test impairment of the tun path: loss and reorder ratios, PRNG seed. */
   impair?: { loss?: number; reorder?: number; seed?: number };
 }
 
@@ -245,11 +267,15 @@ export type FamilyPolicy = "proxied" | "blocked" | "off";
 
 /** A started tunnel and how to stop it. */
 export interface RunningTunnel {
+  /** The running tunnel. */
   tunnel: Tunnel;
+  /** Its tun device. */
   device: TunDevice;
   /** True when the device was created here (it disappears on stop). */
   created: boolean;
+  /** The IPv4 side: proxied, blocked or off. */
   v4?: TunnelFamily;
+  /** The IPv6 side: proxied, blocked or off. */
   v6?: TunnelFamily;
   /** The IPv6 fake-ip prefix in use (routed into the tun), when AAAA queries get answers. */
   fakeIp6?: string;

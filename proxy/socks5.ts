@@ -176,7 +176,9 @@ async function request(r: HandshakeReader, sock: StreamSocket, cmd: number, t: T
 
 /** A UDP association: keep `control` open while relaying; datagrams go to `relay`. */
 export interface SocksAssociation {
+  /** The TCP control connection: the association lives as long as it. */
   control: StreamSocket;
+  /** The proxy's UDP relay address. */
   relay: Target;
 }
 
@@ -192,12 +194,19 @@ export interface SocksAssociation {
  * ```
  */
 export class Socks5Dialer implements Dialer {
+  /** The proxy this dialer goes through. */
   readonly url: ProxyUrl;
   private readonly who: string;
 
   /** Socket options of every connection to the proxy (SO_MARK, SO_BINDTODEVICE, the resolved address). */
   readonly so: DialSocketOptions | undefined;
 
+  /**
+   * A dialer through the SOCKS5 proxy `url`.
+   *
+   * @param url The SOCKS5 proxy (credentials from its user info).
+   * @param so Options of the sockets to the proxy (mark, device, address).
+   */
   constructor(url: ProxyUrl, so?: DialSocketOptions) {
     this.url = url;
     this.so = so;

@@ -10,12 +10,19 @@ export const HANDSHAKE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.00
 
 /** A snapshot of the counters (what `--json` prints). */
 export interface TunnelStatsJson {
+  /** TCP flows: all, open now, failed. */
   tcp: { total: number; active: number; failed: number };
+  /** UDP flows: all, open now, failed, refused. */
   udp: { total: number; active: number; failed: number; refused: number };
+  /** DNS queries: all, answered from the fake-ip pool, sent over TCP, failed. */
   dns: { queries: number; fake: number; tcp: number; failed: number };
+  /** Payload bytes up (to the proxy) and down. */
   bytes: { up: number; down: number };
+  /** Packets read from and written to the tun, dropped, answered with RST or ICMP unreachable. */
   packets: { in: number; out: number; dropped: number; resets: number; unreachable: number };
+  /** Errors counted. */
   errors: number;
+  /** Seconds since the tunnel started. */
   uptimeSec: number;
 }
 
@@ -31,27 +38,45 @@ export interface TunnelStatsJson {
  * ```
  */
 export class TunnelStats {
+  /** Start time, ms since the epoch. */
   readonly started: number = Date.now();
+  /** TCP flows opened. */
   tcpTotal = 0;
+  /** TCP flows open now. */
   tcpActive = 0;
+  /** TCP flows that failed. */
   tcpFailed = 0;
+  /** UDP flows opened. */
   udpTotal = 0;
+  /** UDP flows open now. */
   udpActive = 0;
+  /** UDP flows that failed. */
   udpFailed = 0;
+  /** UDP datagrams refused (ICMP unreachable). */
   udpRefused = 0;
+  /** DNS queries seen. */
   dnsQueries = 0;
+  /** DNS queries answered from the fake-ip pool. */
   dnsFake = 0;
+  /** DNS queries sent over TCP. */
   dnsTcp = 0;
+  /** DNS queries that failed. */
   dnsFailed = 0;
   /** Payload bytes from clients to the proxy. */
   bytesUp = 0;
   /** Payload bytes from the proxy to clients. */
   bytesDown = 0;
+  /** Packets read from the tun. */
   packetsIn = 0;
+  /** Packets written to the tun. */
   packetsOut = 0;
+  /** Packets dropped. */
   dropped = 0;
+  /** TCP RSTs sent. */
   resets = 0;
+  /** ICMP unreachables sent. */
   unreachable = 0;
+  /** Errors counted. */
   errors = 0;
   /** Errors by kind ("proxy-unreachable", "proxy-refused", "tun-write", "emfile", …). */
   readonly errorsByKind = new Map<string, number>();
@@ -63,7 +88,9 @@ export class TunnelStats {
   idleClosed = 0;
   /** Proxy handshake latency (connect + negotiation), cumulative counts per bucket of {@link HANDSHAKE_BUCKETS}. */
   readonly handshakeBuckets = new Float64Array(HANDSHAKE_BUCKETS.length + 1);
+  /** Sum of the handshake latencies, in seconds. */
   handshakeSum = 0;
+  /** Handshakes observed. */
   handshakeCount = 0;
 
   /** Counts an error of `kind`. */
@@ -82,6 +109,7 @@ export class TunnelStats {
     this.handshakeCount++;
   }
 
+  /** A snapshot of the counters. */
   toJSON(): TunnelStatsJson {
     return {
       tcp: { total: this.tcpTotal, active: this.tcpActive, failed: this.tcpFailed },

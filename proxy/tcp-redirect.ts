@@ -39,7 +39,9 @@ export interface RedirectAddresses {
   tun4?: Uint8Array;
   /** Fake IPv4 peer (F), routed into the tun, not local. */
   fake4?: Uint8Array;
+  /** The tun's own IPv6 address, where the listener is bound. */
   tun6?: Uint8Array;
+  /** Fake IPv6 peer, routed into the tun, not local. */
   fake6?: Uint8Array;
 }
 
@@ -53,14 +55,19 @@ const TCP_ACK = 0x10;
  * (and leaves `out` alone) for what it does not handle.
  */
 export interface PacketView {
+  /** IP version. */
   version: 4 | 6;
+  /** Transport protocol number (6 TCP, 17 UDP). */
   proto: number;
   /** Offset of the transport header. */
   l4: number;
   /** End of the IP packet (from its own length field, never past `len`). */
   end: number;
+  /** Offset of the source address. */
   srcOff: number;
+  /** Offset of the destination address. */
   dstOff: number;
+  /** A fragment (not handled: dropped). */
   fragment: boolean;
 }
 
@@ -204,7 +211,9 @@ export function rewriteInPlace(
  * ```
  */
 export class TcpRedirect {
+  /** The NAT: one id per flow. */
   readonly table: FlowTable;
+  /** The tun and fake addresses per family. */
   readonly addrs: RedirectAddresses;
   /**
    * Listener ports for IPv4 / IPv6 (empty: family not redirected). A flow's NAT identity is its
@@ -213,6 +222,7 @@ export class TcpRedirect {
    * once, so the NAT does not cap sustained new connections at ids / TIME_WAIT.
    */
   ports4: number[] = [];
+  /** Listener ports for IPv6. */
   ports6: number[] = [];
   /** Per id: the index of its listener. */
   readonly listener = new Uint8Array(65536);
@@ -228,6 +238,13 @@ export class TcpRedirect {
   dropped = 0;
   private readonly scratch = new Uint8Array(32);
 
+  /**
+   * A redirect for the families `addrs` gives.
+   *
+   * @param addrs Tun and fake addresses, in pairs per family.
+   * @param opts Listener ports per family and the flow table.
+   * @throws {UsageError} When a family has one address of the pair only.
+   */
   constructor(addrs: RedirectAddresses, opts: { port4?: number | number[]; port6?: number | number[]; table?: FlowTable } = {}) {
     if (!!addrs.tun4 !== !!addrs.fake4 || !!addrs.tun6 !== !!addrs.fake6) {
       throw new UsageError("Invalid redirect addresses: tun and fake address go in pairs per family");
@@ -243,6 +260,7 @@ export class TcpRedirect {
   get port4(): number {
     return this.ports4[0] ?? 0;
   }
+  /** The first IPv6 listener port (0: none). */
   get port6(): number {
     return this.ports6[0] ?? 0;
   }

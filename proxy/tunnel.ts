@@ -44,10 +44,13 @@ export interface TunnelOptions {
   dialer: Dialer;
   /** "socks": UDP through UDP ASSOCIATE (needs a Socks5Dialer); "refuse": ICMP unreachable. */
   udp: "socks" | "refuse";
+  /** IPv4 side: proxied, blocked or off. */
   v4?: TunnelFamily;
+  /** IPv6 side: proxied, blocked or off. */
   v6?: TunnelFamily;
   /** DNS handling: "fake-ip" (needs `pool`) or "tcp"; undefined relays port 53 like other UDP. */
   dns?: "fake-ip" | "tcp";
+  /** The IPv4 fake-ip pool (fake-ip mode). */
   pool?: FakeIpPool;
   /** The IPv6 fake-ip pool (AAAA answers); needs `v6`. Without it AAAA gets no answer. */
   pool6?: FakeIp6Pool;
@@ -160,7 +163,9 @@ function bytesOf(addr: string): Uint8Array {
  * ```
  */
 export class Tunnel {
+  /** Counters. */
   readonly stats = new TunnelStats();
+  /** The TCP redirect (NAT and listeners). */
   readonly redirect: TcpRedirect;
   private readonly opts: TunnelOptions;
   private readonly udp: UdpRelay;
@@ -193,6 +198,11 @@ export class Tunnel {
   /** Generated packets (RST, UDP, ICMP) get a zeroed vnet header here before the write. */
   private out: Uint8Array | undefined;
 
+  /**
+   * A tunnel on `opts.tun` (started by start()).
+   *
+   * @param opts The tun queue, the dialer, UDP and DNS handling, families and limits.
+   */
   constructor(opts: TunnelOptions) {
     if (!opts.v4 && !opts.v6) throw new UsageError("A tunnel needs an IPv4 or IPv6 address on the tun");
     if (opts.udp === "socks" && !("associate" in opts.dialer)) throw new UsageError('UDP mode "socks" needs a SOCKS5 proxy');
@@ -286,12 +296,14 @@ export class Tunnel {
     await this.loop?.catch(() => {});
   }
 
+  /** Counts and reports one error of `kind`. */
   private error(line: string, kind = "other"): void {
     this.stats.countError(kind);
     if (this.opts.log) this.opts.log.error(kind, line);
     else this.opts.onError?.(line);
   }
 
+  /** Writes a debug line. */
   private debug(line: string): void {
     this.opts.log?.debug(line);
   }
@@ -318,6 +330,7 @@ export class Tunnel {
     return true;
   }
 
+  /** Writes a packet into the tun, counting it. */
   private write(b: Uint8Array, len: number): void {
     try {
       this.opts.tun.write(b, 0, len);
@@ -345,6 +358,7 @@ export class Tunnel {
     this.write(out, h + p.length);
   }
 
+  /** One packet from the tun (test impairment first). */
   private onPacket(b: Uint8Array, len: number): void {
     this.stats.packetsIn++;
     if (this.rand && this.impaired(b, len)) return;
@@ -374,6 +388,7 @@ export class Tunnel {
     return false;
   }
 
+  /** Routes one packet: TCP to the redirect, UDP to the relay, the rest dropped or refused. */
   private handle(b: Uint8Array, len: number): void {
     const r = this.redirect;
     const h = this.hdr;
@@ -531,6 +546,7 @@ export class Tunnel {
     sock.resume();
   }
 
+  /** Relays bytes both ways between a client and its proxy stream. */
   private pipe(flow: TcpFlow, client: net.Socket, ps: ProxyStream): void {
     const up = ps.socket;
     const st = this.stats;
@@ -605,6 +621,7 @@ export class Tunnel {
     flow.socket = undefined;
   }
 
+  /** Closes idle flows and frees cooled-down ids. */
   private sweep(): void {
     this.clock = Date.now();
     const now = this.clock;

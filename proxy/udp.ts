@@ -23,6 +23,7 @@ import { formatTarget, type Target } from "./url.ts";
 export interface UdpHost {
   /** Writes a whole IP packet into the tun. */
   writePacket(p: Uint8Array): void;
+  /** The tunnel's counters. */
   readonly stats: TunnelStats;
   /** Reports one failed flow (one line, no trailing newline); `kind` groups errors (metrics, rate limit). */
   error(line: string, kind?: string): void;
@@ -42,11 +43,13 @@ export interface UdpOptions {
   tcp: Dialer;
   /** DNS handling of port-53 datagrams: answer from the fake-ip pool, forward over TCP, or relay like any UDP. */
   dns?: "fake-ip" | "tcp";
+  /** The IPv4 fake-ip pool: A answers, and flows to its addresses go out by name. */
   pool?: FakeIpPool;
   /** The IPv6 fake-ip pool: AAAA answers, and IPv6 flows to its addresses go out by name. */
   pool6?: FakeIp6Pool;
   /** Idle timeout of a UDP flow (ms). Default 60 s; DNS flows 10 s. */
   idleMs?: number;
+  /** Timeout of the UDP association's handshake, in ms. */
   connectTimeoutMs?: number;
 }
 
@@ -148,6 +151,12 @@ export class UdpRelay {
   /** Where replies are put together (writePacket copies or writes them at once). */
   private out: Uint8Array | undefined;
 
+  /**
+   * A relay for `host`'s UDP.
+   *
+   * @param host The tunnel: packet writer, counters, errors, admission.
+   * @param opts Relay mode, dialers, DNS handling, timeouts.
+   */
   constructor(host: UdpHost, opts: UdpOptions) {
     this.host = host;
     this.opts = opts;
@@ -229,6 +238,7 @@ export class UdpRelay {
     if (s.state === "open") this.send(s, b.subarray(l4 + 8, end));
   }
 
+  /** Answers a datagram with ICMP unreachable and reports why. */
   private refuse(b: Uint8Array, v: PacketView, line: string, reason: "prohibited" | "host"): void {
     const icmp = icmpUnreachableFor(b, v.end, reason);
     if (icmp) {
@@ -245,6 +255,7 @@ export class UdpRelay {
     }
   }
 
+  /** Sends a payload to the session's target through the relay. */
   private send(s: Session, payload: Uint8Array): void {
     const h = s.hdr;
     const out = new Uint8Array(h.length + payload.length);
@@ -254,6 +265,7 @@ export class UdpRelay {
     this.host.stats.bytesUp += payload.length;
   }
 
+  /** Opens the session's UDP association. */
   private async open(s: Session): Promise<void> {
     const socks = this.opts.socks!;
     try {
@@ -296,6 +308,7 @@ export class UdpRelay {
     }
   }
 
+  /** A datagram from the relay: written into the tun as the target's reply. */
   private onRelay(s: Session, msg: Buffer): void {
     const off = socksUdpDataOffset(msg);
     const hl = s.reply.length;
@@ -312,10 +325,12 @@ export class UdpRelay {
     this.host.writePacket(out.subarray(0, finishUdpReply(out, hl, n)));
   }
 
+  /** "src -> target", for messages. */
   private flow(s: Session): string {
     return `${formatTarget({ host: s.src, port: s.sport })} -> ${formatTarget(s.target)}`;
   }
 
+  /** Fails the session: counted, reported, closed. */
   private fail(s: Session, why: string): void {
     if (s.state === "closed") return;
     this.host.stats.udpFailed++;
@@ -331,6 +346,7 @@ export class UdpRelay {
     this.close(s);
   }
 
+  /** Closes the session and its association. */
   private close(s: Session): void {
     if (s.state === "closed") return;
     s.state = "closed";
@@ -362,6 +378,7 @@ export class UdpRelay {
     });
   }
 
+  /** A DNS query: answered from the fake-ip pool or forwarded over TCP. */
   private dns(b: Uint8Array, v: PacketView, start: number, end: number, sport: number): void {
     const st = this.host.stats;
     st.dnsQueries++;

@@ -9,17 +9,23 @@ import { UsageError } from "../common/errors.ts";
 
 /** A parsed proxy URL. */
 export interface ProxyUrl {
+  /** The proxy's protocol. */
   scheme: "socks5" | "http";
   /** Host name or IP address (IPv6 without brackets). */
   host: string;
+  /** Port (1..65535). */
   port: number;
+  /** User name, percent-decoded. */
   username?: string;
+  /** Password, percent-decoded. */
   password?: string;
 }
 
 /** Where a proxied connection goes: an IP address (text) or a domain name, and a port. */
 export interface Target {
+  /** IP address (text) or domain name. */
   host: string;
+  /** Port (1..65535). */
   port: number;
 }
 

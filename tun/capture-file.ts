@@ -105,6 +105,13 @@ export class PcapSink {
   /** Set when a write failed (EPIPE on a closed stdout, disk full): later writes are dropped. */
   error: TunkitError | undefined;
 
+  /**
+   * A sink writing to the open file descriptor `fd`; the file header is written first.
+   *
+   * @param fd Where to write.
+   * @param opts Format, link type, snapshot length, name for messages.
+   * @param ownsFd Close `fd` on close().
+   */
   constructor(fd: number, opts: PcapSinkOptions, ownsFd = false) {
     this.ng = opts.format === "pcapng";
     const w = this.ng
@@ -343,11 +350,13 @@ export class PcapSink {
     return true;
   }
 
+  /** Bytes of the file header (pcap: 24; pcapng: SHB and IDB). */
   private headerLength(): number {
     // pcap: 24; pcapng: SHB (28) + IDB (24, or 32 with if_tsresol)
     return this.ng ? 28 + (this.nano ? 32 : 24) : 24;
   }
 
+  /** Whether the output is a regular file (asked of fstat once). */
   private isRegular(): boolean {
     if (this.regular === undefined) {
       try {
@@ -446,13 +455,19 @@ export function openHint(code: string, path: string, how: "read" | "write"): str
 
 /** One packet read from a capture file. */
 export interface CaptureFileRecord {
+  /** Position of the record in the file, from 0. */
   index: number;
   /** LINKTYPE number of the record's interface. */
   linkType: number;
+  /** Timestamp: seconds since the epoch. */
   tsSec: number;
+  /** Timestamp: nanoseconds within the second. */
   tsNsec: number;
+  /** Bytes captured (the length of `data`). */
   captureLength: number;
+  /** Length of the packet on the wire (may be more than captured). */
   originalLength: number;
+  /** The captured bytes. */
   data: Uint8Array;
 }
 
@@ -568,7 +583,9 @@ export function linkTypeForDevice(kind: "tun" | "tap"): number {
 
 /** What went wrong reading a capture file: one line, and a hint true for it. */
 export interface CaptureProblem {
+  /** The problem, one line. */
   message: string;
+  /** What to do about it. */
   hint: string;
 }
 

@@ -28,7 +28,9 @@ export interface RotateOptions {
 
 /** A file identity (st_dev, st_ino): two paths with the same are one file (hard links, symlinks). */
 export interface FileId {
+  /** st_dev: the device the file lives on. */
   dev: number;
+  /** st_ino: the inode number. */
   ino: number;
 }
 
@@ -187,6 +189,11 @@ export class CaptureWriter {
   private readonly now: () => number;
   private firstFd: number | undefined;
 
+  /**
+   * A writer to `opts.path`, rotated as `opts` says.
+   *
+   * @param opts The path, rotation limits (size, seconds, files) and the sink's options.
+   */
   constructor(readonly opts: CaptureWriterOptions) {
     this.now = opts.now ?? Date.now;
     if (opts.path === "-" && (opts.bytes || opts.seconds)) throw new UsageError("Options -C and -G need a file name with -w, not - (stdout)");
@@ -211,6 +218,7 @@ export class CaptureWriter {
     return openOutputFile(name);
   }
 
+  /** Opens the next file in the rotation. */
   private openNext(): PcapSink {
     const first = this.opened === 0;
     this.opened++;
@@ -227,6 +235,7 @@ export class CaptureWriter {
     return PcapSink.open(name, { ...this.opts.sink, name });
   }
 
+  /** Closes the current file and opens the next. */
   private rotate(): void {
     const old = this.cur!;
     old.close();
@@ -262,6 +271,7 @@ export class CaptureWriter {
     if (!this.cur && !this.failed) this.tryOpen();
   }
 
+  /** Opens a file after a failure, when it is time to retry. */
   private tryOpen(): void {
     try {
       this.cur = this.openNext();

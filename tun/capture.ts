@@ -41,12 +41,15 @@ export type CaptureMode = "attach" | "sniff";
 
 /** What an interface is, as far as capturing goes. */
 export interface CaptureTarget {
+  /** Interface name. */
   name: string;
+  /** Interface index. */
   ifindex: number;
   /** "tun", "tap", or "other" (any non-tun/tap interface: only sniffing works there). */
   kind: "tun" | "tap" | "other";
   /** Link type of what a capture returns. */
   linkType: LinkType;
+  /** The device has IFF_MULTI_QUEUE. */
   multiQueue: boolean;
   /** Queues attached right now (IFLA_TUN_NUM_QUEUES, reported for multi-queue devices only). */
   attached?: number;
@@ -80,7 +83,7 @@ export async function describeTarget(name: string, rtnl?: Rtnl): Promise<Capture
   const isTun = link.linkInfo?.kind === "tun";
   const kind: CaptureTarget["kind"] = !isTun ? "other" : info?.type === "tap" ? "tap" : "tun";
   const linkType: LinkType = link.type === ARPHRD.ETHER || link.type === ARPHRD.LOOPBACK ? "ethernet" : "raw";
-  const t: CaptureTarget = { name, ifindex: link.index, kind, linkType, multiQueue: !!info?.multiQueue };
+  const t: CaptureTarget = { name, ifindex: link.ifindex, kind, linkType, multiQueue: !!info?.multiQueue };
   if (info?.numQueues !== undefined) t.attached = info.numQueues;
   return t;
 }
@@ -146,6 +149,7 @@ export interface CaptureStats {
 
 /** Options of {@link Capture.listen}. */
 export interface CaptureListenOptions {
+  /** Stops listening when aborted. */
   signal?: AbortSignal;
   /** Sniff mode without a ring: gather packets this long after a quiet spell before draining (fewer wake-ups). */
   coalesceMs?: number;
@@ -180,16 +184,21 @@ export type CaptureEnd = SniffEnd;
  * ```
  */
 export interface Capture {
+  /** How packets are taken: "attach" (a queue of the tun itself) or "sniff" (a packet socket). */
   readonly mode: CaptureMode;
+  /** Interface name. */
   readonly name: string;
   /** "raw" (IP, tun) or "ethernet" (tap). */
   readonly linkType: LinkType;
+  /** Snapshot length: the most bytes kept per packet. */
   readonly snaplen: number;
   /** Sniff mode shows In/Out; attach mode sees only what the kernel sends into the device. */
   readonly directions: boolean;
   /** Calls `onPacket` per packet until `signal` aborts, close(), or the device goes away. */
   listen(onPacket: PacketHandler, opts?: CaptureListenOptions): Promise<CaptureEnd>;
+  /** Packet counts so far: received, dropped by the kernel, and so on. */
   stats(): CaptureStats;
+  /** Stops listening and releases the queue or socket (idempotent). */
   close(): void;
 }
 

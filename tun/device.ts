@@ -56,6 +56,7 @@ export interface TunFlags {
   multiQueue: boolean;
   /** The device outlives its file descriptors (TUNSETPERSIST). */
   persist: boolean;
+  /** The raw IFF_* bits. */
   raw: number;
 }
 
@@ -373,6 +374,7 @@ export function deleteTun(name: string): void {
 
 /** What the kernel's tun driver supports. */
 export interface TunFeatures {
+  /** The raw IFF_* bits TUNGETFEATURES returned. */
   raw: number;
   /** Names of the IFF_* bits set. */
   names: string[];

@@ -20,6 +20,7 @@ import { AF, RTM } from "../netlink/route/constants.ts";
 export interface Check {
   /** Short id: "tun-device", "cap-net-admin", "tun-features", "user-namespaces". */
   check: string;
+  /** The outcome. */
   status: "ok" | "warn" | "fail";
   /** What was found. */
   detail: string;
@@ -75,7 +76,7 @@ export function probeNetAdmin(): NetAdminProbe {
     const w = new ByteWriter(64);
     const seq = 1;
     const at = beginMessage(w, RTM.NEWADDR, NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL, seq, 0);
-    encodeAddress(w, { family: AF.INET, prefixLen: 0, flags: 0, scope: 0, index: 0 });
+    encodeAddress(w, { family: AF.INET, prefixLen: 0, flags: 0, scope: 0, ifindex: 0 });
     endMessage(w, at);
     t.send(w.buf.subarray(0, w.len));
     // rtnetlink answers within sendmsg(); poll briefly in case another kernel defers it.

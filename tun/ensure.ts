@@ -288,7 +288,7 @@ async function ensureOnce(opts: EnsureTunOptions, planned: PlannedAddress[], nl:
       changes.push(...diff);
     }
   }
-  const ifindex = link.index;
+  const ifindex = link.ifindex;
   const set: { mtu?: number; txqlen?: number } = {};
   if (opts.mtu !== undefined && link.mtu !== opts.mtu) set.mtu = opts.mtu;
   if (opts.txqlen !== undefined && link.txqlen !== opts.txqlen) set.txqlen = opts.txqlen;
@@ -409,7 +409,7 @@ export async function removeTun(name: string, rtnl?: Rtnl): Promise<{ holders: A
       );
     }
     const holders = (tunHolders(name).get(name) ?? []).map((h) => ({ pid: h.pid, comm: h.comm }));
-    await nl.deleteLink(link.index);
+    await nl.deleteLink(link.ifindex);
     return { holders };
   } finally {
     if (!rtnl) nl.close();

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** A process that holds a tun/tap device open. */
 export interface TunHolder {
+  /** Process id. */
   pid: number;
   /** Command name from /proc/PID/comm. */
   comm: string;

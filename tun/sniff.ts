@@ -368,6 +368,7 @@ export class PacketSniffer {
     return this.fd < 0;
   }
 
+  /** Reads PACKET_STATISTICS into the counters. */
   private readKernelStats(): void {
     if (this.fd < 0) return;
     sys.getsockopt(this.fd, SOCK.SOL_PACKET, PACKET.PACKET_STATISTICS, this.statsBuf);
@@ -619,12 +620,14 @@ export class PacketSniffer {
     return how;
   }
 
+  /** Unmaps the PACKET_RX_RING, if any. */
   private unmapRing(): void {
     const r = this.ring;
     this.ring = undefined;
     r?.close();
   }
 
+  /** Waits until the socket is readable, stop() is called, or the sniffer is closed. */
   private waitReadable(signal?: AbortSignal): Promise<"ready" | "stopped" | "closed"> {
     if (this.fd < 0) return Promise.resolve("closed");
     if (signal?.aborted) return Promise.resolve("stopped");

@@ -12,12 +12,63 @@
  */
 import { UsageError } from "../common/errors.ts";
 import { formatIp, parseCidr } from "../common/addr.ts";
+import type { Prefix } from "../netlink/route/ip.ts";
 
-/** One allowed prefix. */
-export interface AllowedIp {
-  /** 4 or 16 address bytes, host bits zero. */
-  addr: Uint8Array;
-  prefix: number;
+/**
+ * One allowed prefix: tunkit's one prefix type, {@link Prefix} (`family`, `bytes` with the host
+ * bits zero, `len`), as {@link parseAllowedIp} and {@link AllowedIps.entriesOf} return it.
+ *
+ * @deprecated Use {@link Prefix}. Until 0.3 the prefixes tunkit returns here also answer to the
+ * old names `addr` (= `bytes`) and `prefix` (= `len`), not enumerable (absent from JSON).
+ */
+export interface AllowedIp extends Prefix {
+  /** @deprecated Use {@link Prefix.bytes}. */
+  readonly addr: Uint8Array;
+  /** @deprecated Use {@link Prefix.len}. */
+  readonly prefix: number;
+}
+
+/**
+ * What {@link AllowedIps} and a peer's `allowedIps` take: a {@link Prefix} or, until 0.3, the old
+ * `{ addr, prefix }` shape.
+ */
+export type AllowedIpInput = Prefix | { readonly addr: Uint8Array; readonly prefix: number };
+
+const LEGACY = Object.create(Object.prototype, {
+  addr: {
+    get(this: Prefix) {
+      return this.bytes;
+    },
+  },
+  prefix: {
+    get(this: Prefix) {
+      return this.len;
+    },
+  },
+}) as object;
+
+/**
+ * The prefix of `c` with its host bits cleared (a copy), old shape accepted.
+ *
+ * @example
+ * ```ts
+ * import { allowedIp } from "./allowedips.ts";
+ * allowedIp({ family: 2, bytes: Uint8Array.of(192, 0, 2, 7), len: 24 }).bytes; // Uint8Array.of(192, 0, 2, 0)
+ * ```
+ */
+export function allowedIp(c: AllowedIpInput): AllowedIp {
+  const src = "bytes" in c ? c.bytes : c.addr;
+  const len = "bytes" in c ? c.len : c.prefix;
+  const bytes = Uint8Array.from(src);
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, len - i * 8));
+    bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+  }
+  const out = Object.create(LEGACY) as { family: number; bytes: Uint8Array; len: number };
+  out.family = bytes.length === 4 ? 2 : 10;
+  out.bytes = bytes;
+  out.len = len;
+  return out as AllowedIp;
 }
 
 interface Entry6<P> {
@@ -52,23 +103,26 @@ function hash6(w0: number, w1: number, w2: number, w3: number): number {
  * @example
  * ```ts
  * import { parseAllowedIp } from "./allowedips.ts";
- * parseAllowedIp("192.0.2.7/24"); // { addr: [192,0,2,0], prefix: 24 }
+ * parseAllowedIp("192.0.2.7/24"); // { family: 2, bytes: [192, 0, 2, 0], len: 24 }
  * ```
  */
 export function parseAllowedIp(text: string): AllowedIp {
   const t = text.trim();
   const c = parseCidr(t.includes("/") ? t : `${t}/${t.includes(":") ? 128 : 32}`);
-  const addr = Uint8Array.from(c.bytes);
-  for (let i = 0; i < addr.length; i++) {
-    const keep = Math.max(0, Math.min(8, c.prefix - i * 8));
-    addr[i] = addr[i]! & ((0xff << (8 - keep)) & 0xff);
-  }
-  return { addr, prefix: c.prefix };
+  return allowedIp({ family: c.bytes.length === 4 ? 2 : 10, bytes: c.bytes, len: c.prefix });
 }
 
-/** "192.0.2.0/24" */
-export function formatAllowedIp(a: AllowedIp): string {
-  return `${formatIp(a.addr)}/${a.prefix}`;
+/**
+ * "192.0.2.0/24": the prefix as wg prints it.
+ *
+ * @example
+ * ```ts
+ * import { formatAllowedIp, parseAllowedIp } from "./allowedips.ts";
+ * formatAllowedIp(parseAllowedIp("2001:db8::7/64")); // "2001:db8::/64"
+ * ```
+ */
+export function formatAllowedIp(a: AllowedIpInput): string {
+  return "bytes" in a ? `${formatIp(a.bytes)}/${a.len}` : `${formatIp(a.addr)}/${a.prefix}`;
 }
 
 /**
@@ -90,7 +144,8 @@ export class AllowedIps<P> {
   private v6Lens: number[] = [];
 
   /** Adds (or moves) a prefix to `peer`. */
-  insert(cidr: AllowedIp, peer: P): void {
+  insert(prefix: AllowedIpInput, peer: P): void {
+    const cidr = legacyView(prefix);
     if (cidr.addr.length === 4) {
       if (!(cidr.prefix >= 0 && cidr.prefix <= 32)) throw new UsageError(`Invalid IPv4 prefix length ${cidr.prefix}`);
       let t = this.v4.get(cidr.prefix);
@@ -118,8 +173,8 @@ export class AllowedIps<P> {
   }
 
   /** Removes one prefix (only when owned by `peer`, if given). Returns whether it was there. */
-  remove(cidr: AllowedIp, peer?: P): boolean {
-    const c = normalise(cidr);
+  remove(prefix: AllowedIpInput, peer?: P): boolean {
+    const c = normalise(legacyView(prefix));
     if (c.addr.length === 4) {
       const t = this.v4.get(c.prefix);
       const key = rd32(c.addr, 0);
@@ -203,13 +258,14 @@ export class AllowedIps<P> {
   }
 }
 
-function normalise(c: AllowedIp): AllowedIp {
-  const addr = Uint8Array.from(c.addr);
-  for (let i = 0; i < addr.length; i++) {
-    const keep = Math.max(0, Math.min(8, c.prefix - i * 8));
-    addr[i] = addr[i]! & ((0xff << (8 - keep)) & 0xff);
-  }
-  return { addr, prefix: c.prefix };
+/** Either shape, read through the old names (what the table's code uses). */
+function legacyView(c: AllowedIpInput): { readonly addr: Uint8Array; readonly prefix: number } {
+  return "bytes" in c ? { addr: c.bytes, prefix: c.len } : c;
+}
+
+/** A copy of `c` with its host bits cleared, as stored. */
+function normalise(c: AllowedIpInput): AllowedIp {
+  return allowedIp(c);
 }
 
 export { formatIp };

@@ -14,27 +14,39 @@ import { splitHostPort } from "./endpoint.ts";
 
 /** A `[Peer]`. */
 export interface PeerSection {
+  /** The peer's public key (32 bytes). */
   publicKey: Uint8Array;
+  /** PresharedKey (32 bytes), when set. */
   presharedKey?: Uint8Array;
+  /** AllowedIPs: the prefixes routed to this peer and accepted from it. */
   allowedIps: AllowedIp[];
   /** "host:port" as written (names are resolved when the interface starts). */
   endpoint?: string;
+  /** PersistentKeepalive, in seconds (0 or absent: off). */
   persistentKeepalive?: number;
 }
 
 /** A parsed file. */
 export interface WgConfig {
+  /** The interface's private key (32 bytes). */
   privateKey?: Uint8Array;
+  /** ListenPort (absent: a random port). */
   listenPort?: number;
+  /** FwMark on the interface's UDP sockets. */
   fwmark?: number;
   /** "192.0.2.1/24" … */
   addresses: string[];
+  /** DNS servers (wg-quick's `DNS =`), as written. */
   dns: string[];
+  /** MTU of the tun (absent: wg-quick's choice). */
   mtu?: number;
   /** "auto" (default), "off", or a table number/name. */
   table: string;
+  /** PreUp, PostUp, PreDown, PostDown commands, in file order. */
   hooks: { preUp: string[]; postUp: string[]; preDown: string[]; postDown: string[] };
+  /** SaveConfig (read; tunkit does not write the file back). */
   saveConfig: boolean;
+  /** The `[Peer]` sections, in file order. */
   peers: PeerSection[];
   /** Things read but not acted on, for the user to see. */
   notes: string[];

@@ -22,13 +22,21 @@ export const SIZE = {
 
 /** Timer and limit settings, in milliseconds and messages. */
 export interface TimerConfig {
+  /** Messages sent with one key before a new handshake starts (REKEY_AFTER_MESSAGES). */
   rekeyAfterMessages: number;
+  /** Messages after which a key is never used again (REJECT_AFTER_MESSAGES). */
   rejectAfterMessages: number;
+  /** Key age (ms) after which the initiator starts a new handshake (REKEY_AFTER_TIME, 120 s). */
   rekeyAfterTime: number;
+  /** Key age (ms) after which a key is never used again (REJECT_AFTER_TIME, 180 s). */
   rejectAfterTime: number;
+  /** How long (ms) handshake retries go on before giving up (REKEY_ATTEMPT_TIME, 90 s). */
   rekeyAttemptTime: number;
+  /** Wait (ms) before a handshake initiation is retried (REKEY_TIMEOUT, 5 s). */
   rekeyTimeout: number;
+  /** Silence (ms) after received data before a keepalive is sent (KEEPALIVE_TIMEOUT, 10 s). */
   keepaliveTimeout: number;
+  /** Lifetime (ms) of a cookie (COOKIE_REFRESH_TIME, 120 s). */
   cookieRefreshTime: number;
   /** Smallest gap between two initiations accepted from one peer (flood guard). */
   handshakeInitiationRate: number;

@@ -49,6 +49,13 @@ export class CookieChecker {
   private secret = new Uint8Array(32);
   private secretAt = -Infinity;
 
+  /**
+   * A checker for the interface whose public key is `localPublic`.
+   *
+   * @param c The crypto provider.
+   * @param localPublic The interface's public key (32 bytes).
+   * @param refreshMs How often the cookie secret changes, in ms.
+   */
   constructor(private readonly c: WgCrypto, localPublic: Uint8Array, private readonly refreshMs = 120_000) {
     this.mac1Key = hash(LABEL_MAC1, localPublic);
     this.cookieKey = hash(LABEL_COOKIE, localPublic);
@@ -67,6 +74,7 @@ export class CookieChecker {
     return equal16(m, 0, msg, mac1);
   }
 
+  /** The cookie for source address `src`, renewing the secret when it is older than `refreshMs`. */
   private cookieFor(src: Uint8Array, now: number): Uint8Array {
     if (now - this.secretAt > this.refreshMs) {
       crypto.getRandomValues(this.secret);
@@ -108,6 +116,13 @@ export class CookieGenerator {
   private cookieAt = -Infinity;
   private lastMac1: Uint8Array | undefined;
 
+  /**
+   * A generator for messages to the peer whose public key is `peerPublic`.
+   *
+   * @param c The crypto provider.
+   * @param peerPublic The peer's public key (32 bytes).
+   * @param refreshMs How long a received cookie stays usable, in ms.
+   */
   constructor(private readonly c: WgCrypto, peerPublic: Uint8Array, private readonly refreshMs = 120_000) {
     this.mac1Key = hash(LABEL_MAC1, peerPublic);
     this.cookieKey = hash(LABEL_COOKIE, peerPublic);

@@ -21,7 +21,7 @@ import type { AeadKey } from "../ffi/crypto.ts";
 import { IDENTIFIER, initialState, readMessage1, readMessage2, split, writeMessage1, writeMessage2, type SymmetricState } from "./noise.ts";
 import { CookieChecker, CookieGenerator } from "./cookie.ts";
 import { ReplayWindow } from "./replay.ts";
-import { AllowedIps, type AllowedIp } from "./allowedips.ts";
+import { AllowedIps, type AllowedIpInput } from "./allowedips.ts";
 import { endpointFrom, endpointKey, sameEndpoint, type Endpoint } from "./endpoint.ts";
 import { after, tai64n } from "./tai64n.ts";
 import { clamp, formatKey, isZeroKey } from "./keys.ts";
@@ -54,7 +54,7 @@ export interface PeerConfig {
   /** Where to send to it first (it roams to where its packets come from). */
   endpoint?: Endpoint;
   /** Prefixes routed to it and accepted from it. */
-  allowedIps?: AllowedIp[];
+  allowedIps?: AllowedIpInput[];
   /** Seconds; 0 or absent = off. */
   persistentKeepalive?: number;
 }
@@ -95,6 +95,17 @@ export class Keypair {
   sendCounter = 0;
   /** The receiving key's replay window. */
   readonly replay = new ReplayWindow();
+  /**
+   * A session's keys, indexes and creation time.
+   *
+   * @param peer The peer the session belongs to.
+   * @param send The sending key.
+   * @param recv The receiving key.
+   * @param created When the session began (ms, the device's clock).
+   * @param isInitiator Whether this side initiated the handshake.
+   * @param localIndex Our index for the session (receivers find it by this).
+   * @param remoteIndex The peer's index for the session (put in what we send).
+   */
   constructor(
     readonly peer: Peer,
     readonly send: AeadKey,
@@ -240,6 +251,11 @@ export class WgDevice {
   private underLoadUntil = -Infinity;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
+  /**
+   * A device with the options' key, peers and timers; it sends nothing until packets or timers ask.
+   *
+   * @param opts Private key, crypto provider, timers, clock and send functions.
+   */
   constructor(opts: WgDeviceOptions) {
     this.crypto = opts.crypto;
     this.timers = { ...DEFAULT_TIMERS, ...opts.timers };
@@ -291,6 +307,7 @@ export class WgDevice {
     }
   }
 
+  /** Computes the static-static DH with the peer once, when both keys are known. */
   private precompute(p: Peer): void {
     const ss = new Uint8Array(32);
     p.precomputedSS = this.hasKey && this.crypto.dh.x25519(ss, this.privateKey, p.publicKey) ? ss : null;
@@ -396,6 +413,7 @@ export class WgDevice {
     return len + (size - last);
   }
 
+  /** Encrypts a data packet in place with `kp`; returns the message length. */
   private sealWith(kp: Keypair, buf: Uint8Array, off: number, len: number): number {
     const padded = this.paddedLength(len);
     if (padded > len) buf.fill(0, off + 16 + len, off + 16 + padded);
@@ -413,6 +431,7 @@ export class WgDevice {
     return n;
   }
 
+  /** Timer bookkeeping after a packet went to `p` (keepalive, rekey). */
   private afterSend(p: Peer, len: number, now: number): void {
     // timersAnyAuthenticatedPacketTraversal, ...Sent, DataSent; keepKeyFreshSending
     if (p.persistentKeepalive) p.tPersistent = now + p.persistentKeepalive * 1000;
@@ -424,6 +443,7 @@ export class WgDevice {
     }
   }
 
+  /** Queues a packet for `p` until a session exists (oldest dropped past the limit). */
   private stage(p: Peer, pkt: Uint8Array): void {
     if (p.staged.length >= STAGED_MAX) p.staged.shift();
     p.staged.push(pkt);
@@ -454,6 +474,7 @@ export class WgDevice {
     }
   }
 
+  /** Sends an empty data packet to `p` (or queues it for the handshake). */
   private sendKeepalive(p: Peer, now = this.now()): void {
     if (!p.staged.length) p.staged.push(new Uint8Array(0));
     this.sendStaged(p, now);
@@ -461,10 +482,12 @@ export class WgDevice {
 
   // --- handshakes (initiator) -----------------------------------------------------------------
 
+  /** A random delay up to the rekey jitter, in ms. */
   private jitter(): number {
     return Math.random() * this.timers.rekeyTimeoutJitterMax;
   }
 
+  /** A fresh random session index not in use. */
   private newIndex(peer: Peer): number {
     const b = new Uint32Array(1);
     for (;;) {
@@ -477,6 +500,7 @@ export class WgDevice {
     }
   }
 
+  /** Forgets the index of `p`'s pending handshake. */
   private dropHandshakeIndex(p: Peer): void {
     if (p.hsLocalIndex) {
       const e = this.index.get(p.hsLocalIndex);
@@ -538,6 +562,9 @@ export class WgDevice {
     return 0;
   }
 
+  /**
+   * A data message: decrypts it in place, checks replay and allowed IPs; returns the inner packet's length (0 when dropped).
+   */
   private receiveData(buf: Uint8Array, off: number, len: number, src: Uint8Array, srcOff: number, srcLen: number, now: number): number {
     if (len < SIZE.DATA_MIN) {
       this.drops.truncated++;
@@ -625,6 +652,7 @@ export class WgDevice {
     return ilen;
   }
 
+  /** Updates `p`'s endpoint to the authenticated packet's source, when it moved. */
   private roam(p: Peer, src: Uint8Array, srcOff: number, srcLen: number): void {
     if (srcLen === 0 || (p.endpoint && sameEndpoint(p.endpoint, src, srcOff, srcLen))) return;
     const from = p.endpoint;
@@ -669,6 +697,7 @@ export class WgDevice {
     return true;
   }
 
+  /** A handshake initiation, response or cookie reply. */
   private receiveControl(type: number, msg: Uint8Array, src: Uint8Array, srcOff: number, srcLen: number, now: number): void {
     if (type === MSG.COOKIE) {
       const e = this.index.get(rd32le(msg, 4));
@@ -709,6 +738,7 @@ export class WgDevice {
     this.loadWork += this.work() - t0;
   }
 
+  /** Checks a handshake initiation and, when valid, answers it. */
   private consumeInitiation(msg: Uint8Array, src: Uint8Array, srcOff: number, srcLen: number, now: number): void {
     this.counters.initiationsReceived++;
     let peer: Peer | undefined;
@@ -744,6 +774,7 @@ export class WgDevice {
     this.respond(p, now);
   }
 
+  /** Sends the handshake response to `p`. */
   private respond(p: Peer, now: number): void {
     if (p.hs !== HS.InitiationConsumed || !p.hsState || !p.hsRemoteEphemeral || !p.endpoint) return;
     const eph = clamp(crypto.getRandomValues(new Uint8Array(32)));
@@ -767,6 +798,7 @@ export class WgDevice {
     this.send(msg, msg.length, p.endpoint);
   }
 
+  /** Checks a handshake response and, when valid, starts the session. */
   private consumeResponse(msg: Uint8Array, src: Uint8Array, srcOff: number, srcLen: number, now: number): void {
     this.counters.responsesReceived++;
     const e = this.index.get(rd32le(msg, 8));
@@ -792,6 +824,7 @@ export class WgDevice {
     this.sendKeepalive(p, now);
   }
 
+  /** Derives the session keys from the finished handshake of `p`. */
   private beginSession(p: Peer, now: number): void {
     const st = p.hsState!;
     const [k1, k2] = split(st);
@@ -836,6 +869,7 @@ export class WgDevice {
     p.tZeroKeys = now + this.timers.rejectAfterTime * 3;
   }
 
+  /** Timer bookkeeping when a handshake completes; sends what was queued. */
   private handshakeComplete(p: Peer, now: number, initiator: boolean): void {
     p.tRetransmit = 0;
     p.handshakeAttempts = 0;
@@ -846,6 +880,7 @@ export class WgDevice {
     this.onEvent({ type: "handshake", peer: p, initiator });
   }
 
+  /** Erases a session's keys and frees its index. */
   private freeKeypair(kp: Keypair): void {
     const e = this.index.get(kp.localIndex);
     if (e?.keypair === kp) this.index.delete(kp.localIndex);

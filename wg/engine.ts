@@ -26,7 +26,7 @@ import { checkIfName } from "../common/ifname.ts";
 import { WgDevice, type Peer, type WgEvent } from "./device.ts";
 import { loadWgCrypto, type CryptoChoice } from "./crypto/provider.ts";
 import { parseKey } from "./keys.ts";
-import { parseAllowedIp, type AllowedIp } from "./allowedips.ts";
+import { parseAllowedIp, type AllowedIpInput } from "./allowedips.ts";
 import { parseEndpoint, sockaddrLength, type Endpoint } from "./endpoint.ts";
 import { BATCH, GSO_MAX_BYTES, GSO_MAX_SEGMENTS, SendBatch, WgSockets, groSegmentSize, type UdpOffload } from "./udp.ts";
 import { Summer, TcpGro, VNET, VNET_HDR_LEN, finishNonGso, readVnetHdr, tsoSplit, type VnetHdr } from "./offload.ts";
@@ -54,7 +54,7 @@ export interface WireGuardPeer {
   /** "192.0.2.1:51820" or "[2001:db8::1]:51820", or an Endpoint. */
   endpoint?: string | Endpoint;
   /** Prefixes routed to this peer and accepted from it. */
-  allowedIps?: readonly (string | AllowedIp)[];
+  allowedIps?: readonly (string | AllowedIpInput)[];
   /** Seconds, 0 = off. */
   persistentKeepalive?: number;
 }
@@ -191,6 +191,7 @@ export class WireGuard {
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
+  /** Hands the UDP sockets to the send batches. */
   private useSockets(s: WgSockets): void {
     this.batch.setSockets(s.fd4, s.fd6);
     this.ctl.setSockets(s.fd4, s.fd6);
@@ -309,6 +310,7 @@ export class WireGuard {
     this.scheduleTimer();
   }
 
+  /** Reads packets from the tun until it is empty or a batch is full; returns how many. */
   private drainTun(now: number): number {
     if (this.vnet) return this.drainTunVnet(now);
     const tun = this.tun;
@@ -344,6 +346,7 @@ export class WireGuard {
     throw new Error(`read ${this.tun.name}: errno ${e}`);
   }
 
+  /** Sends the batched datagrams (sendmmsg). */
   private sendBatch(): void {
     const b = this.batch;
     if (b.count) this.stats.sendDropped += b.flush();
@@ -394,6 +397,7 @@ export class WireGuard {
     return n;
   }
 
+  /** Sends one TSO super-packet of `p` as datagrams of one segment size. */
   private sendTso(p: Peer, plen: number, now: number): void {
     const dev = this.device;
     const b = this.batch;
@@ -442,6 +446,7 @@ export class WireGuard {
     }
   }
 
+  /** Reads datagrams from one UDP socket (recvmmsg) and handles them; returns how many. */
   private drainUdp(fd: number, m: WgSockets["recv4"], now: number): number {
     if (fd < 0) return 0;
     const dev = this.device;
@@ -472,6 +477,7 @@ export class WireGuard {
     return got;
   }
 
+  /** The loop: drains the tun and the sockets, runs the timers, sleeps when idle. */
   private async pump(): Promise<void> {
     const s = () => this.sockets;
     let lastWork = -Infinity;
@@ -527,11 +533,13 @@ export class WireGuard {
     return raw.epoll_wait(this.hotEpfd, this.hotEvents, 4, ms) > 0;
   }
 
+  /** Closes the busy-time epoll descriptor. */
   private closeHot(): void {
     if (this.hotEpfd >= 0) raw.close(this.hotEpfd);
     this.hotEpfd = -1;
   }
 
+  /** Waits until the tun or a socket is readable, or the engine stops. */
   private waitReadable(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise<void>((resolve) => {

@@ -33,9 +33,13 @@ const LAST_METRIC = 0xffffffff;
 
 /** What was installed for one interface; enough to remove it again. */
 export interface FullTunnelRecord {
+  /** The interface. */
   iface: string;
+  /** The routing table of its routes. */
   table: number;
+  /** Policy rules added. */
   rules: RuleSpec[];
+  /** Routes added. */
   routes: RouteSpec[];
 }
 
@@ -52,7 +56,7 @@ export interface FullTunnelRecord {
 export function fullTunnelFamilies(cfg: WgConfig): (4 | 6)[] {
   if (cfg.table !== "auto") return [];
   const out = new Set<4 | 6>();
-  for (const p of cfg.peers) for (const a of p.allowedIps) if (a.prefix === 0) out.add(a.addr.length === 4 ? 4 : 6);
+  for (const p of cfg.peers) for (const a of p.allowedIps) if (a.len === 0) out.add(a.bytes.length === 4 ? 4 : 6);
   return [...out].sort();
 }
 

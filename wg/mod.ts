@@ -28,7 +28,8 @@ export { Summer, TcpGro, tsoSplit, finishNonGso, readVnetHdr, writeVnetHdr, VNET
 export { SendBatch, WgSockets, groSegmentSize, BATCH, GSO_MAX_SEGMENTS, GSO_MAX_BYTES, type UdpOffload } from "./udp.ts";
 export { parseConfig, worldAccessible, type WgConfig, type PeerSection } from "./config.ts";
 export { parseKey, parseHexKey, formatKey, hexKey, generatePrivateKey, generatePresharedKey, publicKey, clamp, KEY_LEN } from "./keys.ts";
-export { AllowedIps, parseAllowedIp, formatAllowedIp, type AllowedIp } from "./allowedips.ts";
+export { AllowedIps, allowedIp, parseAllowedIp, formatAllowedIp, type AllowedIp, type AllowedIpInput } from "./allowedips.ts";
+export type { Prefix } from "../netlink/route/ip.ts";
 export { parseEndpoint, formatEndpoint, endpointOf, type Endpoint } from "./endpoint.ts";
 export { ReplayWindow, REPLAY_WINDOW } from "./replay.ts";
 export { CookieChecker, CookieGenerator } from "./cookie.ts";

@@ -24,7 +24,9 @@ const EMPTY = new Uint8Array(0);
 
 /** Chaining key and transcript hash. */
 export interface SymmetricState {
+  /** Chaining key (32 bytes). */
   ck: Uint8Array;
+  /** Transcript hash (32 bytes). */
   h: Uint8Array;
 }
 
@@ -76,7 +78,9 @@ function dh(c: WgCrypto, priv: Uint8Array, pub: Uint8Array): Uint8Array | null {
 export interface Message1 {
   /** e.pub (32) || AEAD(s.pub) (48) || AEAD(payload) (payload + 16). */
   body: Uint8Array;
+  /** The initiator's state after message 1. */
   state: SymmetricState;
+  /** The initiator's ephemeral private key (32 bytes). */
   ephemeralPrivate: Uint8Array;
 }
 
@@ -130,9 +134,13 @@ export function writeMessage1(
 
 /** What the responder learns from message 1. */
 export interface ReadMessage1 {
+  /** The initiator's ephemeral public key (32 bytes). */
   remoteEphemeral: Uint8Array;
+  /** The initiator's static public key (32 bytes). */
   remoteStatic: Uint8Array;
+  /** The decrypted payload (the TAI64N timestamp). */
   payload: Uint8Array;
+  /** The responder's state after message 1. */
   state: SymmetricState;
 }
 
@@ -175,6 +183,7 @@ export function readMessage1(
 export interface Message2 {
   /** e.pub (32) || AEAD(payload) (payload + 16). */
   body: Uint8Array;
+  /** The responder's state after message 2 (split into the session keys). */
   state: SymmetricState;
 }
 

@@ -43,11 +43,17 @@ const TCP_ACK = 0x10;
 
 /** A decoded `struct virtio_net_hdr` (little-endian fields, as a tun uses them). */
 export interface VnetHdr {
+  /** VIRTIO_NET_HDR_F_* flags (1: NEEDS_CSUM). */
   flags: number;
+  /** VIRTIO_NET_HDR_GSO_* type (0 none, 1 TCPv4, 4 TCPv6, 5 UDP_L4). */
   gsoType: number;
+  /** Length of the headers (IP and transport), in bytes. */
   hdrLen: number;
+  /** Segment size: payload bytes per segment. */
   gsoSize: number;
+  /** Where checksumming starts (the transport header's offset). */
   csumStart: number;
+  /** Offset of the checksum field from `csumStart`. */
   csumOffset: number;
 }
 
@@ -394,6 +400,11 @@ export class TcpGro {
   private readonly ipLen = new Int32Array(GRO_FLOWS);
   private readonly psh = new Uint8Array(GRO_FLOWS);
 
+  /**
+   * A coalescer writing through `write`.
+   *
+   * @param write Writes one packet (vnet header included) into the tun.
+   */
   constructor(write: TunWrite) {
     this.write = write;
     this.bufs = Array.from({ length: GRO_FLOWS }, () => new Uint8Array(new ArrayBuffer(GRO_MAX + 64)));
@@ -439,6 +450,7 @@ export class TcpGro {
     this.hb.length = 0;
   }
 
+  /** Writes one packet as is (flushing its flow first). */
   private single(buf: Uint8Array, off: number, len: number, flow: number): void {
     if (flow >= 0) this.emit(flow);
     buf.fill(0, off, off + VNET_HDR_LEN);
@@ -463,6 +475,7 @@ export class TcpGro {
     return -1;
   }
 
+  /** Whether a segment continues flow `i` (same headers, next sequence, same size). */
   private canAppend(i: number, buf: Uint8Array, p: number, ipLen: number, tcpLen: number, seq: number, payload: number): boolean {
     if (this.psh[i] || this.ipLen[i] !== ipLen || this.hdrLen[i] !== ipLen + tcpLen) return false;
     if (seq !== this.nextSeq[i] || payload > this.gsoSize[i]! || this.lastPayload[i] !== this.gsoSize[i]) return false;
@@ -481,6 +494,7 @@ export class TcpGro {
     return true;
   }
 
+  /** Starts a flow with this segment. */
   private open(buf: Uint8Array, off: number, len: number, ipLen: number, hdrLen: number, payload: number, seq: number, psh: boolean): void {
     if (this.count === GRO_FLOWS) this.emit(0);
     const i = this.count++;
@@ -498,6 +512,7 @@ export class TcpGro {
     this.psh[i] = psh ? 1 : 0;
   }
 
+  /** Appends a segment's payload to flow `i`. */
   private append(i: number, buf: Uint8Array, p: number, hdrLen: number, payload: number, seq: number, psh: boolean): void {
     const dst = this.bufs[i]!;
     if (this.merged[i] === 0) {
@@ -545,6 +560,7 @@ export class TcpGro {
     this.hb.length = this.count;
   }
 
+  /** Writes flow `i` into the tun: one packet, or a GSO super-packet with its vnet header. */
   private writeFlow(i: number): void {
     const len = this.len[i]!;
     if (this.merged[i] === 0) {

@@ -12,25 +12,37 @@ import { TunkitError } from "../common/errors.ts";
 
 /** A peer as `get=1` describes it. */
 export interface ShownPeer {
+  /** The peer's public key, base64. */
   publicKey: string;
+  /** Whether a preshared key is set. */
   presharedKey: boolean;
+  /** The peer's endpoint, "host:port" (absent before it is known). */
   endpoint?: string;
+  /** Allowed IPs, as prefixes. */
   allowedIps: string[];
   /** Unix seconds, 0 = never. */
   latestHandshake: number;
+  /** Bytes received from the peer. */
   rxBytes: number;
+  /** Bytes sent to the peer. */
   txBytes: number;
+  /** Persistent keepalive interval in seconds (0: off). */
   persistentKeepalive: number;
 }
 
 /** An interface as `get=1` describes it. */
 export interface ShownInterface {
+  /** The interface name. */
   interface: string;
+  /** The interface's public key, base64. */
   publicKey?: string;
   /** Present only when asked for (`wg showconf`-like callers). */
   privateKey?: string;
+  /** The UDP port listened on. */
   listenPort: number;
+  /** The fwmark of its sockets (0: none). */
   fwmark: number;
+  /** Its peers. */
   peers: ShownPeer[];
 }
 

@@ -27,6 +27,13 @@ export class UapiServer {
   private closed = false;
   private ino = 0;
 
+  /**
+   * Listens on the UAPI socket `path` for `target`.
+   *
+   * @param target The interface to read and configure.
+   * @param path The socket's path (/var/run/wireguard/NAME.sock).
+   * @param onRemoved Called when the socket file is removed (wg-quick down's signal).
+   */
   constructor(private readonly target: UapiTarget, readonly path: string, onRemoved: () => void) {
     const dir = dirname(path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -63,6 +70,7 @@ export class UapiServer {
     this.server.unref();
   }
 
+  /** Answers the get/set requests on one connection. */
   private serve(sock: Socket): void {
     let buf = "";
     sock.setEncoding("utf8");

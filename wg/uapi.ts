@@ -13,10 +13,15 @@ import { UsageError } from "../common/errors.ts";
 
 /** What UAPI needs of a running interface. */
 export interface UapiTarget {
+  /** The running device. */
   readonly device: WgDevice;
+  /** Its UDP port. */
   readonly listenPort: number;
+  /** The fwmark of its sockets. */
   readonly fwMark: number;
+  /** Moves the sockets to another port and/or fwmark. */
   rebind(port: number, fwmark?: number): void;
+  /** Applies a changed configuration (routes, peers' endpoints). */
   refresh(): void;
 }
 
@@ -58,6 +63,12 @@ export function uapiGet(t: UapiTarget): string {
 
 /** A `set=1` failure: the errno to report and why. */
 export class UapiError extends Error {
+  /**
+   * A failure to report as `errno=N`.
+   *
+   * @param errno The errno to report.
+   * @param message Why.
+   */
   constructor(readonly errno: number, message: string) {
     super(message);
   }

@@ -133,6 +133,13 @@ export class SendBatch {
   /** Counters: sendmmsg calls, messages, datagrams, GSO messages. */
   readonly stats = { calls: 0, messages: 0, datagrams: 0, gsoMessages: 0, gsoFallbacks: 0, waits: 0 };
 
+  /**
+   * An empty batch.
+   *
+   * @param arenaBytes Bytes for the datagrams of one batch.
+   * @param maxMessages Most messages per sendmmsg.
+   * @param tailBytes Extra bytes past the arena (room for in-place sealing).
+   */
   constructor(arenaBytes = 1 << 20, readonly maxMessages = 64, tailBytes = 0) {
     this.whole = new Uint8Array(new ArrayBuffer(arenaBytes + tailBytes));
     this.arena = this.whole.subarray(0, arenaBytes);
@@ -269,11 +276,13 @@ export class SendBatch {
     return dropped;
   }
 
+  /** How many datagrams message `i` becomes (several with UDP_SEGMENT). */
   private datagrams(i: number): number {
     const s = this.seg[i]!;
     return s > 0 ? Math.ceil(this.len[i]! / s) : 1;
   }
 
+  /** Counts message `i` in the stats. */
   private count1(i: number): void {
     this.stats.messages++;
     const d = this.datagrams(i);
@@ -357,7 +366,9 @@ export function groSegmentSize(m: MultiRecv, i: number): number {
  * ```
  */
 export class WgSockets {
+  /** The IPv4 socket's receive batch. */
   readonly recv4: MultiRecv;
+  /** The IPv6 socket's receive batch. */
   readonly recv6: MultiRecv;
   /** UDP_SEGMENT works on these sockets. */
   readonly gso: boolean;

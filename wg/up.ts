@@ -19,10 +19,13 @@ import { chooseTable, fullTunnelFamilies, installFullTunnel, removeFullTunnel } 
 
 /** Options of {@link upFromConfig}. */
 export interface UpOptions {
+  /** Timer settings replacing the protocol's defaults. */
   timers?: Partial<TimerConfig>;
   /** See {@link WireGuardOptions.offload}. */
   offload?: WireGuardOptions["offload"];
+  /** Serve the UAPI socket (true: /var/run/wireguard/NAME.sock; a string: that path). */
   uapi?: boolean | string;
+  /** Brings the interface down when aborted. */
   signal?: AbortSignal;
 }
 
@@ -98,9 +101,9 @@ export async function upFromConfig(iface: string, cfg: WgConfig, opts: UpOptions
     await nl.setLink(wg.name, { up: true });
     if (cfg.table !== "off") {
       const t = cfg.table === "auto" ? undefined : cfg.table;
-      const prefixes = cfg.peers.flatMap((p) => p.allowedIps).sort((x, y) => y.prefix - x.prefix);
+      const prefixes = cfg.peers.flatMap((p) => p.allowedIps).sort((x, y) => y.len - x.len);
       for (const a of prefixes) {
-        if (a.prefix === 0 && table !== undefined) continue; // in the full tunnel's table
+        if (a.len === 0 && table !== undefined) continue; // in the full tunnel's table
         await nl.replaceRoute({ dst: formatAllowedIp(a), dev: wg.name, table: t, protocol: "static" });
       }
     }

@@ -45,9 +45,13 @@ export const NLMSGERR_ATTR = { MSG: 1, OFFS: 2, COOKIE: 3, POLICY: 4, MISS_TYPE:
 export interface NetlinkMessage {
   /** nlmsg_len as the kernel wrote it (already checked against the buffer). */
   len: number;
+  /** nlmsg_type: RTM_*, NLMSG_ERROR (2) or NLMSG_DONE (3). */
   type: number;
+  /** nlmsg_flags: NLM_F_* bits. */
   flags: number;
+  /** nlmsg_seq: the request's sequence number. */
   seq: number;
+  /** nlmsg_pid: the sender's port id (0 for the kernel). */
   pid: number;
   /** Payload (after the 16-byte header), a view into the receive buffer. */
   body: Uint8Array;

@@ -11,9 +11,13 @@ import { type AttrCodec, decodeMessage, encodeMessage, messageSpec, u32Struct } 
 
 /** IFA_CACHEINFO: lifetimes in seconds (0xffffffff = forever) and timestamps in 1/100 s. */
 export interface AddressCacheInfo {
+  /** Preferred lifetime left, in seconds (0xffffffff forever). */
   preferred: number;
+  /** Valid lifetime left, in seconds (0xffffffff forever). */
   valid: number;
+  /** When the address was created, in 1/100 s since boot. */
   created: number;
+  /** When the address was last updated, in 1/100 s since boot. */
   updated: number;
 }
 
@@ -27,8 +31,16 @@ export interface Address {
   flags: number;
   /** RT_SCOPE_* scope. */
   scope: number;
-  /** Interface index. */
-  index: number;
+  /** The interface index (ifa_index). */
+  ifindex: number;
+  /**
+   * The interface index, under its old name: always set on addresses tunkit decodes (a getter
+   * that reads `ifindex`, not enumerable, so it does not show in `JSON.stringify`); an
+   * encoder takes it when `ifindex` is missing.
+   *
+   * @deprecated Use {@link Address.ifindex}. `index` is kept for one release: removed after 0.2.
+   */
+  readonly index?: number;
   /** The interface's own address (IFA_LOCAL). */
   local?: string;
   /** Peer on point-to-point links, else the same as `local` (IFA_ADDRESS). */
@@ -62,7 +74,7 @@ const flags32: AttrCodec<number> = {
 /** The ifaddrmsg table. */
 export const ADDRESS_SPEC = messageSpec(
   "ifaddrmsg",
-  [["family", "u8"], ["prefixLen", "u8"], ["flags", "u8"], ["scope", "u8"], ["index", "u32"]],
+  [["family", "u8"], ["prefixLen", "u8"], ["flags", "u8"], ["scope", "u8"], ["ifindex", "u32", "index"]],
   [
     [IFA.LOCAL, "local", "addr"],
     [IFA.ADDRESS, "address", "addr"],
@@ -85,7 +97,7 @@ export const ADDRESS_SPEC = messageSpec(
  * import { decodeAddress, encodeAddress } from "./addr.ts";
  * import { ByteWriter } from "../core/writer.ts";
  * const w = new ByteWriter();
- * encodeAddress(w, { family: 2, prefixLen: 24, flags: 0, scope: 0, index: 2, local: "192.0.2.1", address: "192.0.2.1" });
+ * encodeAddress(w, { family: 2, prefixLen: 24, flags: 0, scope: 0, ifindex: 2, local: "192.0.2.1", address: "192.0.2.1" });
  * decodeAddress(w.finish()).local; // "192.0.2.1"
  * ```
  */

@@ -144,6 +144,7 @@ export const RTM_F = {
   NOTIFY: 0x100, CLONED: 0x200, EQUALIZE: 0x400, PREFIX: 0x800, LOOKUP_TABLE: 0x1000,
   FIB_MATCH: 0x2000, OFFLOAD: 0x4000, TRAP: 0x8000, OFFLOAD_FAILED: 0x20000000,
 } as const;
+/** RTNH_F_*: flags of one nexthop (struct rtnexthop's rtnh_flags). */
 export const RTNH_F = { DEAD: 1, PERVASIVE: 2, ONLINK: 4, OFFLOAD: 8, LINKDOWN: 16, UNRESOLVED: 32, TRAP: 64 } as const;
 
 /** IPv6 router preference (RTA_PREF). */

@@ -14,9 +14,27 @@ import { type AttrCodec, decodeMessage, encodeMessage, messageSpec } from "./tab
 
 /** Counters of struct rtnl_link_stats64, by the kernel's field names. */
 export interface LinkStats64 {
-  rx_packets: number; tx_packets: number; rx_bytes: number; tx_bytes: number;
-  rx_errors: number; tx_errors: number; rx_dropped: number; tx_dropped: number;
-  multicast: number; collisions: number;
+  /** Packets received. */
+  rx_packets: number;
+  /** Packets sent. */
+  tx_packets: number;
+  /** Bytes received. */
+  rx_bytes: number;
+  /** Bytes sent. */
+  tx_bytes: number;
+  /** Receive errors. */
+  rx_errors: number;
+  /** Transmit errors. */
+  tx_errors: number;
+  /** Received packets dropped (no buffer, filtered...). */
+  rx_dropped: number;
+  /** Packets dropped on transmit. */
+  tx_dropped: number;
+  /** Multicast packets received. */
+  multicast: number;
+  /** Collisions (half-duplex media). */
+  collisions: number;
+  /** The other counters of struct rtnl_link_stats64 the kernel sent (rx_crc_errors, rx_nohandler…). */
   [counter: string]: number;
 }
 
@@ -34,8 +52,16 @@ export interface Link {
   family: number;
   /** ARPHRD_* link type (1 ether, 772 loopback, 65534 none). */
   type: number;
-  /** The interface index (ifi_index): what other messages call ifindex. */
-  index: number;
+  /** The interface index (ifi_index). */
+  ifindex: number;
+  /**
+   * The interface index, under its old name: always set on links tunkit decodes (a getter
+   * that reads `ifindex`, not enumerable, so it does not show in `JSON.stringify`); an
+   * encoder takes it when `ifindex` is missing.
+   *
+   * @deprecated Use {@link Link.ifindex}. `index` is kept for one release: removed after 0.2.
+   */
+  readonly index?: number;
   /** IFF_* flags. */
   flags: number;
   /** Which flags a request changes (ifi_change). */
@@ -184,7 +210,7 @@ const propList: AttrCodec<string[]> = {
 /** The ifinfomsg table. Row order is the order a request's attributes are written in. */
 export const LINK_SPEC = messageSpec(
   "ifinfomsg",
-  [["family", "u8"], ["", "pad8"], ["type", "u16"], ["index", "s32"], ["flags", "u32"], ["change", "u32"]],
+  [["family", "u8"], ["", "pad8"], ["type", "u16"], ["ifindex", "s32", "index"], ["flags", "u32"], ["change", "u32"]],
   [
     [IFLA.IFNAME, "name", "str"],
     [IFLA.TXQLEN, "txqlen", "u32"],
@@ -236,7 +262,7 @@ export const LINK_SPEC = messageSpec(
  * import { decodeLink, encodeLink } from "./link.ts";
  * import { ByteWriter } from "../core/writer.ts";
  * const w = new ByteWriter();
- * encodeLink(w, { family: 0, type: 1, index: 3, flags: 1, change: 1, name: "tk0", mtu: 1400 });
+ * encodeLink(w, { family: 0, type: 1, ifindex: 3, flags: 1, change: 1, name: "tk0", mtu: 1400 });
  * decodeLink(w.finish()).mtu; // 1400
  * ```
  */

@@ -272,7 +272,7 @@ const veth: KindCodec = {
   encode(ae, data) {
     if (data instanceof Uint8Array || !(data as VethInfo).peer) return;
     const p = ae.begin(VETH_INFO_PEER);
-    encodeLink(ae.w, { family: 0, type: 0, index: 0, flags: 0, change: 0, ...(data as VethInfo).peer });
+    encodeLink(ae.w, { family: 0, type: 0, ifindex: 0, flags: 0, change: 0, ...(data as VethInfo).peer });
     ae.end(p);
   },
 };

@@ -150,10 +150,17 @@ function invalid(what: string, s: string, db: Db, max: number): UsageError {
  * ```
  */
 export class IpNames {
+  /** Print numbers instead of names (ip's `-N`/`-n`). */
   readonly numeric: boolean;
   private readonly source: NameSource;
   private readonly dbs = new Map<NameDb, Db>();
 
+  /**
+   * Names from `source`, falling back on iproute2's built-in ones.
+   *
+   * @param source Reads a database's file lines (default: none, built-in names only).
+   * @param opts `numeric`: print numbers instead of names.
+   */
   constructor(source: NameSource = () => [], opts: IpNamesOptions = {}) {
     this.source = source;
     this.numeric = opts.numeric ?? false;
@@ -166,6 +173,7 @@ export class IpNames {
     return n;
   }
 
+  /** The database `name`, loaded from the source on first use. */
   private db(name: NameDb): Db {
     let d = this.dbs.get(name);
     if (d) return d;
@@ -183,10 +191,12 @@ export class IpNames {
     return d;
   }
 
+  /** Number to name through `db`, or undefined. */
   private n2a(db: NameDb, n: number): string | undefined {
     return this.numeric ? undefined : this.db(db).byId.get(n);
   }
 
+  /** Name (or number in `base`) to number through `db`; throws a UsageError naming `what` when neither. */
   private a2n(db: NameDb, what: string, s: string, max: number, base: 0 | 10 | 16 = 0): number {
     const d = this.db(db);
     const id = d.byName.get(s);

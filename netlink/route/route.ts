@@ -38,20 +38,60 @@ export interface Nexthop {
   newdst?: string;
 }
 
-/** RTA_CACHEINFO (struct rta_cacheinfo). */
+/** RTA_CACHEINFO (struct rta_cacheinfo): the kernel's cached state of the route, by its names. */
 export interface RouteCacheInfo {
-  /** rta_clntref and the other struct rta_cacheinfo counters, by the kernel's names. */
-  clntref: number; lastuse: number; expires: number; error: number; used: number; id: number; ts: number; tsage: number;
+  /** rta_clntref: references held on the cached route. */
+  clntref: number;
+  /** rta_lastuse: jiffies since the route was last used. */
+  lastuse: number;
+  /** rta_expires: time left before the route expires, in jiffies (0: does not). */
+  expires: number;
+  /** rta_error: the error of the cached route (a negative errno), 0 when none. */
+  error: number;
+  /** rta_used: times the route was used. */
+  used: number;
+  /** rta_id: the IP id of the cached route (IPv4). */
+  id: number;
+  /** rta_ts: TCP timestamp of the last packet (obsolete, 0). */
+  ts: number;
+  /** rta_tsage: seconds since that timestamp (obsolete, 0). */
+  tsage: number;
 }
 
-/** Route metrics by iproute2's names (mtu, advmss, hoplimit, …; congctl is text). */
+/** Route metrics by iproute2's names (mtu, advmss, hoplimit, …; congctl is text), the kernel's values as they are. */
 export interface RouteMetrics {
   /** RTAX_LOCK: bit mask of the metrics locked (`lock mtu`). */
-  lock?: number; mtu?: number; window?: number; rtt?: number; rttvar?: number; ssthresh?: number;
-  /** RTAX_* values by iproute2's names (mtu, window, rtt, … congctl), one a field. */
-  cwnd?: number; advmss?: number; reordering?: number; hoplimit?: number; initcwnd?: number;
+  lock?: number;
+  /** RTAX_MTU: path MTU, in bytes. */
+  mtu?: number;
+  /** RTAX_WINDOW: largest TCP window to advertise, in bytes. */
+  window?: number;
+  /** RTAX_RTT: round-trip time estimate, in 1/8 ms (ip prints it in ms). */
+  rtt?: number;
+  /** RTAX_RTTVAR: RTT variance, in 1/4 ms (ip prints it in ms). */
+  rttvar?: number;
+  /** RTAX_SSTHRESH: slow-start threshold estimate, in segments. */
+  ssthresh?: number;
+  /** RTAX_CWND: congestion window clamp, in segments. */
+  cwnd?: number;
+  /** RTAX_ADVMSS: MSS to advertise, in bytes. */
+  advmss?: number;
+  /** RTAX_REORDERING: the reordering degree. */
+  reordering?: number;
+  /** RTAX_HOPLIMIT: TTL / hop limit of packets sent by this route. */
+  hoplimit?: number;
+  /** RTAX_INITCWND: initial congestion window, in segments. */
+  initcwnd?: number;
   /** RTAX_FEATURES (ecn…). */
-  features?: number; rto_min?: number; initrwnd?: number; quickack?: number; congctl?: string;
+  features?: number;
+  /** RTAX_RTO_MIN: smallest retransmission timeout, in ms. */
+  rto_min?: number;
+  /** RTAX_INITRWND: initial receive window, in segments. */
+  initrwnd?: number;
+  /** RTAX_QUICKACK: 1 disables delayed ACKs. */
+  quickack?: number;
+  /** RTAX_CC_ALGO: congestion control algorithm name ("cubic", "bbr"). */
+  congctl?: string;
   /** RTAX_FASTOPEN_NO_COOKIE. */
   fastopen_no_cookie?: number;
 }

@@ -12,7 +12,9 @@ import { type AttrCodec, decodeMessage, encodeAttrs, messageSpec, tableIdAttr } 
 
 /** A start..end range (FRA_UID_RANGE, FRA_SPORT_RANGE, FRA_DPORT_RANGE). */
 export interface Range {
+  /** First value of the range. */
   start: number;
+  /** Last value of the range (inclusive). */
   end: number;
 }
 

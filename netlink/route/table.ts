@@ -13,7 +13,9 @@ import { formatAddr, parseAddr } from "./ip.ts";
 
 /** A custom attribute codec, for values that are not a plain scalar. */
 export interface AttrCodec<T = unknown> {
+  /** Reads the attribute's value (the decoder is positioned on it). */
   decode(ad: AttributeDecoder): T;
+  /** Writes the attribute `type` with `value`. */
   encode(ae: AttributeEncoder, type: number, value: T): void;
 }
 
@@ -174,7 +176,6 @@ export function u32Struct<K extends string>(name: string, keys: readonly K[]): A
   };
 }
 
-/** A fixed header field: property name and width (`s32` is a signed 4-byte field, `pad` skipped). */
 /**
  * A routing table id attribute (RTA_TABLE, FRA_TABLE): written only for ids that do not fit the
  * header's 8-bit table field, as iproute2 does; read as u32.
@@ -186,7 +187,12 @@ export const tableIdAttr: AttrCodec<number> = {
   },
 };
 
-export type HeaderField = readonly [key: string, kind: "u8" | "u16" | "u32" | "s32" | "pad8" | "pad16"];
+/**
+ * A fixed header field: property name, width, and optionally a deprecated alias of the name (a
+ * decoded object reads and writes the alias through a getter/setter on its prototype, so the
+ * alias never shows in `JSON.stringify` or `Object.keys`; an encoded object may give either).
+ */
+export type HeaderField = readonly [key: string, kind: "u8" | "u16" | "u32" | "s32" | "pad8" | "pad16", alias?: string];
 
 /** A message type described as data. */
 export interface MessageSpec {
@@ -195,6 +201,8 @@ export interface MessageSpec {
   readonly header: readonly HeaderField[];
   readonly headerSize: number;
   readonly attrs: AttrTable;
+  /** Prototype of decoded objects when a header field has a deprecated alias, else undefined. */
+  readonly proto: object | undefined;
 }
 
 const FIELD_SIZE = { u8: 1, pad8: 1, u16: 2, pad16: 2, u32: 4, s32: 4 } as const;
@@ -206,15 +214,31 @@ const FIELD_SIZE = { u8: 1, pad8: 1, u16: 2, pad16: 2, u32: 4, s32: 4 } as const
  * ```ts
  * import { messageSpec } from "./table.ts";
  * const spec = messageSpec("ifaddrmsg",
- *   [["family", "u8"], ["prefixLen", "u8"], ["flags", "u8"], ["scope", "u8"], ["index", "u32"]],
+ *   [["family", "u8"], ["prefixLen", "u8"], ["flags", "u8"], ["scope", "u8"], ["ifindex", "u32"]],
  *   [[3, "label", "str"]]);
  * spec.headerSize; // 8
  * ```
  */
 export function messageSpec(name: string, header: readonly HeaderField[], attrs: readonly AttrRow[]): MessageSpec {
   let size = 0;
-  for (const f of header) size += FIELD_SIZE[f[1]];
-  return { name, header, headerSize: size, attrs: attrTable(attrs) };
+  let proto: object | undefined;
+  for (const f of header) {
+    size += FIELD_SIZE[f[1]];
+    const [key, , alias] = f;
+    if (alias === undefined) continue;
+    proto ??= Object.create(Object.prototype);
+    Object.defineProperty(proto, alias, {
+      get(this: Record<string, unknown>) {
+        return this[key];
+      },
+      set(this: Record<string, unknown>, v: unknown) {
+        this[key] = v;
+      },
+      enumerable: false,
+      configurable: true,
+    });
+  }
+  return { name, header, headerSize: size, attrs: attrTable(attrs), proto };
 }
 
 /**
@@ -224,7 +248,7 @@ export function messageSpec(name: string, header: readonly HeaderField[], attrs:
 export function decodeMessage<T>(spec: MessageSpec, body: Uint8Array, extra?: (ad: AttributeDecoder, out: Record<string, unknown>) => void): T {
   if (body.length < spec.headerSize) throw new TruncatedError(spec.name, 0, spec.headerSize, body.length);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = spec.proto === undefined ? {} : Object.create(spec.proto);
   let pos = 0;
   for (const [key, kind] of spec.header) {
     switch (kind) {
@@ -269,8 +293,8 @@ export function decodeMessage<T>(spec: MessageSpec, body: Uint8Array, extra?: (a
 
 /** Writes a message payload (header + attributes) for `obj`; missing header fields are 0. */
 export function encodeMessage(spec: MessageSpec, w: ByteWriter, obj: Readonly<Record<string, unknown>>): void {
-  for (const [key, kind] of spec.header) {
-    const v = (obj[key] as number | undefined) ?? 0;
+  for (const [key, kind, alias] of spec.header) {
+    const v = (obj[key] as number | undefined) ?? (alias === undefined ? undefined : (obj[alias] as number | undefined)) ?? 0;
     switch (kind) {
       case "u8":
         w.u8(v);

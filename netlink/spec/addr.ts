@@ -140,12 +140,12 @@ export function addressSpecWarnings(spec: AddressSpec, mode: AddressMode = "crea
  * addressFromSpec({ dev: 3, address: "192.0.2.5/24", broadcast: "+" }, 3).broadcast;   // "192.0.2.255"
  * addressFromSpec({ dev: 3, address: "10.9.8.2/31", broadcast: "+" }, 3).broadcast;    // undefined (ip: up to /30)
  * addressFromSpec({ dev: 3, address: "10.30.151.99" }, 3, true);
- * // { family: 2, prefixLen: 32, index: 3, local: "10.30.151.99", flags: 0, scope: 0 }: no IFA_ADDRESS
+ * // { family: 2, prefixLen: 32, ifindex: 3, local: "10.30.151.99", flags: 0, scope: 0 }: no IFA_ADDRESS
  * ```
  */
 export function addressFromSpec(spec: AddressSpec, index: number, del = false, names: IpNames = defaultIpNames()): Partial<Address> {
   const l = parsePrefix(spec.address);
-  const a: Partial<Address> = { family: l.family, prefixLen: l.len, index, local: formatAddr(l.bytes) };
+  const a: Partial<Address> = { family: l.family, prefixLen: l.len, ifindex: index, local: formatAddr(l.bytes) };
   let peer: Prefix = l;
   if (spec.peer !== undefined) {
     peer = parsePrefix(spec.peer, l.family);
@@ -286,7 +286,7 @@ export function globRegExp(glob: string): RegExp {
  * ```ts
  * import { addressFilter } from "./addr.ts";
  * const keep = addressFilter({ flags: ["permanent"], scope: "global" });
- * keep({ family: 2, prefixLen: 24, flags: 0x80, scope: 0, index: 3, local: "192.0.2.1" }); // true
+ * keep({ family: 2, prefixLen: 24, flags: 0x80, scope: 0, ifindex: 3, local: "192.0.2.1" }); // true
  * ```
  */
 export function addressFilter(f: AddressFilter, devName: (index: number) => string | undefined = () => undefined, names: IpNames = defaultIpNames()): (a: Address) => boolean {
@@ -297,11 +297,11 @@ export function addressFilter(f: AddressFilter, devName: (index: number) => stri
   const label = f.label === undefined ? undefined : globRegExp(f.label);
   if (f.dev !== undefined && typeof f.dev !== "number") throw new UsageError(`Device "${f.dev}" must be resolved to an index first`);
   return (a) => {
-    if (f.dev !== undefined && a.index !== f.dev) return false;
+    if (f.dev !== undefined && a.ifindex !== f.dev) return false;
     if (scope !== undefined && a.scope !== scope) return false;
     if ((fl.flags ^ a.flags) & fl.mask) return false;
     if (family && a.family !== family) return false;
-    if (label && !label.test(a.label ?? devName(a.index) ?? `if${a.index}`)) return false;
+    if (label && !label.test(a.label ?? devName(a.ifindex) ?? `if${a.ifindex}`)) return false;
     const local = a.local ?? a.address;
     if (to && to.len > 0 && local !== undefined && !prefixContains(to, parseAddr(local))) return false;
     return true;

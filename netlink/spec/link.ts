@@ -247,7 +247,7 @@ export function linkFromSpec(spec: LinkAddSpec, resolve?: LinkDevIndex, names: I
   if (!/^[a-z0-9_.-]+$/i.test(spec.kind)) throw new UsageError(`Invalid link type "${spec.kind}": expected a kind like dummy, veth, bridge, vlan, vxlan`);
   checkU32(spec.mtu, "MTU", 68, 0xffffffff);
   checkU32(spec.txqlen, "txqueuelen", 0, 0xffffffff);
-  const l: Partial<Link> & { flags: number; change: number } = { family: AF.UNSPEC, index: 0, flags: 0, change: 0, name: spec.name };
+  const l: Partial<Link> & { flags: number; change: number } = { family: AF.UNSPEC, ifindex: 0, flags: 0, change: 0, name: spec.name };
   setFlag(l, IFF.UP, spec.up ? true : undefined);
   if (spec.mtu !== undefined) l.mtu = spec.mtu;
   if (spec.txqlen !== undefined) l.txqlen = spec.txqlen;
@@ -310,14 +310,14 @@ function aliasOf(s: string): string {
  * ```ts
  * import { linkFromChanges } from "./link.ts";
  * linkFromChanges({ up: true, promisc: true, arp: false, alias: "uplink" }, 3);
- * // { family: 0, index: 3, flags: 0x181 (UP|PROMISC|NOARP), change: 0x181, ifalias: "uplink" }
+ * // { family: 0, ifindex: 3, flags: 0x181 (UP|PROMISC|NOARP), change: 0x181, ifalias: "uplink" }
  * ```
  */
 export function linkFromChanges(ch: LinkChanges, index: number, resolve?: LinkDevIndex, names: IpNames = defaultIpNames()): Partial<Link> {
   // u32 like the kernel's attributes: the kernel's own refusal (ENOMEM for a huge queue) is the truer message.
   checkU32(ch.mtu, "MTU", 0, 0xffffffff);
   checkU32(ch.txqlen, "txqueuelen", 0, 0xffffffff);
-  const l: Partial<Link> & { flags: number; change: number } = { family: AF.UNSPEC, index, flags: 0, change: 0 };
+  const l: Partial<Link> & { flags: number; change: number } = { family: AF.UNSPEC, ifindex: index, flags: 0, change: 0 };
   setFlag(l, IFF.UP, ch.up);
   setFlag(l, IFF.PROMISC, ch.promisc);
   setFlag(l, IFF.NOARP, ch.arp === undefined ? undefined : !ch.arp);

@@ -333,6 +333,7 @@ function gatewayOf(gateway: string, family: number, addr: (b: Uint8Array) => str
  * ```
  */
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del?: boolean, raw?: false, names?: IpNames): Partial<Route>;
+/** With `raw` true: the wire form ({@link RouteWire}), gateways and addresses as bytes. */
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del: boolean, raw: true, names?: IpNames): RouteWire;
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del = false, raw = false, names: IpNames = defaultIpNames()): RouteWire {
   const p = parsePrefix(spec.dst, spec.family);

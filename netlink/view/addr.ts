@@ -38,18 +38,18 @@ function printFlags(p: IpPrinter, a: Address): void {
  * import { IpPrinter } from "./printer.ts";
  * import { printAddress } from "./addr.ts";
  * const p = new IpPrinter(false);
- * printAddress(p, { family: 2, prefixLen: 24, flags: 0x80, scope: 0, index: 3, local: "192.0.2.1", address: "192.0.2.1", broadcast: "192.0.2.255", label: "tk0" });
+ * printAddress(p, { family: 2, prefixLen: 24, flags: 0x80, scope: 0, ifindex: 3, local: "192.0.2.1", address: "192.0.2.1", broadcast: "192.0.2.255", label: "tk0" });
  * p.text(); // "    inet 192.0.2.1/24 brd 192.0.2.255 scope global tk0"
  * ```
  */
 export function printAddress(p: IpPrinter, a: Address, ctx: IpViewContext = {}): void {
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
   if (ctx.oneline || ctx.addressIndex) {
-    const dev = ifName(ctx, a.index);
+    const dev = ifName(ctx, a.ifindex);
     if (p.json) {
-      p.jsonOnly("index", a.index);
+      p.jsonOnly("index", a.ifindex);
       p.jsonOnly("dev", dev);
-    } else p.fp(`${a.index}: ${dev}`);
+    } else p.fp(`${a.ifindex}: ${dev}`);
   }
   if (!ctx.brief) {
     const fam = familyName(a.family);
@@ -102,7 +102,7 @@ export function printAddress(p: IpPrinter, a: Address, ctx: IpViewContext = {}):
  * @example
  * ```ts
  * import { addressToIpJson } from "./addr.ts";
- * addressToIpJson({ family: 2, prefixLen: 32, flags: 0x80, scope: 0, index: 4, local: "192.0.2.9", address: "198.51.100.1" });
+ * addressToIpJson({ family: 2, prefixLen: 32, flags: 0x80, scope: 0, ifindex: 4, local: "192.0.2.9", address: "198.51.100.1" });
  * // { family: "inet", local: "192.0.2.9", address: "198.51.100.1", prefixlen: 32, scope: "global" }
  * ```
  */
@@ -120,7 +120,7 @@ export function addressToIpJson(a: Address, ctx: IpViewContext | number = {}): J
  * @example
  * ```ts
  * import { addressToIpText } from "./addr.ts";
- * addressToIpText({ family: 10, prefixLen: 64, flags: 0x80, scope: 253, index: 3, local: "fe80::1",
+ * addressToIpText({ family: 10, prefixLen: 64, flags: 0x80, scope: 253, ifindex: 3, local: "fe80::1",
  *   cacheInfo: { valid: 0xffffffff, preferred: 0xffffffff, created: 0, updated: 0 } });
  * // "    inet6 fe80::1/64 scope link \n       valid_lft forever preferred_lft forever"
  * ```

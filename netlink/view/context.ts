@@ -40,12 +40,12 @@ export type IpJsonContext = IpViewContext;
  * @example
  * ```ts
  * import { linkMap } from "./context.ts";
- * linkMap([{ family: 0, type: 1, index: 2, flags: 0, change: 0, name: "eth0" }]).get(2)?.name; // "eth0"
+ * linkMap([{ family: 0, type: 1, ifindex: 2, flags: 0, change: 0, name: "eth0" }]).get(2)?.name; // "eth0"
  * ```
  */
 export function linkMap(links: Iterable<Link>): Map<number, Link> {
   const m = new Map<number, Link>();
-  for (const l of links) m.set(l.index, l);
+  for (const l of links) m.set(l.ifindex, l);
   return m;
 }
 

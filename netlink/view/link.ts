@@ -233,7 +233,7 @@ function printStats(p: IpPrinter, s: LinkStats64, level: number, carrierChanges:
  * peer is down (the M-DOWN flag).
  */
 function nameAndLink(p: IpPrinter, l: Link, ctx: LinkViewContext): { name: string; mdown: boolean } {
-  const name = l.name ?? `if${l.index}`;
+  const name = l.name ?? `if${l.ifindex}`;
   if (l.link === undefined) return { name, mdown: false };
   if (!l.link) {
     if (p.json) p.jsonOnly("link", null);
@@ -269,7 +269,7 @@ function printBrief(p: IpPrinter, l: Link, ctx: LinkViewContext, opts: PrintLink
   }
   p.openArray("addr_info");
   for (const a of opts.addresses ?? []) {
-    if (a.index !== l.index || (opts.family && opts.family !== 17 && a.family !== opts.family)) continue;
+    if (a.ifindex !== l.ifindex || (opts.family && opts.family !== 17 && a.family !== opts.family)) continue;
     p.openObject(null);
     printAddress(p, a, { ...ctx, deleted: false, oneline: false, brief: true });
     p.closeObject();
@@ -298,7 +298,7 @@ export interface PrintLinkOptions {
  * import { IpPrinter } from "./printer.ts";
  * import { printLink } from "./link.ts";
  * const p = new IpPrinter(false);
- * printLink(p, { family: 0, type: 772, index: 1, flags: 0x10049, change: 0, name: "lo", mtu: 65536, qdisc: "noqueue", operstate: 0, linkmode: 0, group: 0, txqlen: 1000, address: "00:00:00:00:00:00", broadcast: "00:00:00:00:00:00" });
+ * printLink(p, { family: 0, type: 772, ifindex: 1, flags: 0x10049, change: 0, name: "lo", mtu: 65536, qdisc: "noqueue", operstate: 0, linkmode: 0, group: 0, txqlen: 1000, address: "00:00:00:00:00:00", broadcast: "00:00:00:00:00:00" });
  * p.text(); // "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00"
  * ```
  */
@@ -308,7 +308,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
   const names = namesOf(ctx);
   if (ctx.deleted) p.any("deleted", true, "Deleted ");
   if (ctx.brief) return printBrief(p, l, ctx, opts);
-  p.any("ifindex", l.index, "%s: ");
+  p.any("ifindex", l.ifindex, "%s: ");
   const { name, mdown } = nameAndLink(p, l, ctx);
   p.any("ifname", name, "%s: ");
   const flags = linkFlagNames(l.flags, false);
@@ -420,7 +420,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
     p.fp("\n");
     p.openArray("addr_info");
     for (const a of opts.addresses) {
-      if (a.index !== l.index || (opts.family && opts.family !== 17 && a.family !== opts.family)) continue;
+      if (a.ifindex !== l.ifindex || (opts.family && opts.family !== 17 && a.family !== opts.family)) continue;
       p.openObject(null);
       printAddress(p, a, { ...ctx, deleted: false, oneline: false });
       p.fp("\n");
@@ -440,7 +440,7 @@ export function printLink(p: IpPrinter, l: Link, ctx: LinkViewContext = {}, opts
  * @example
  * ```ts
  * import { linkToIpJson } from "./link.ts";
- * linkToIpJson({ family: 0, type: 65534, index: 4, flags: 0x1091, change: 0, name: "tun7", mtu: 1500 });
+ * linkToIpJson({ family: 0, type: 65534, ifindex: 4, flags: 0x1091, change: 0, name: "tun7", mtu: 1500 });
  * // { ifindex: 4, ifname: "tun7", flags: ["NO-CARRIER", "POINTOPOINT", "MULTICAST", "NOARP", "UP"], mtu: 1500, link_type: "none" }
  * ```
  */
@@ -457,7 +457,7 @@ export function linkToIpJson(l: Link, ctx: LinkViewContext = {}): Json {
  * @example
  * ```ts
  * import { linkToIpText } from "./link.ts";
- * linkToIpText({ family: 0, type: 65534, index: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500, ifalias: "uplink" });
+ * linkToIpText({ family: 0, type: 65534, ifindex: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500, ifalias: "uplink" });
  * // "4: tun7: <POINTOPOINT,MULTICAST,NOARP> mtu 1500 \n    link/none \n    alias uplink"
  * ```
  */
@@ -473,7 +473,7 @@ export function linkToIpText(l: Link, ctx: LinkViewContext = {}): string {
  * @example
  * ```ts
  * import { linkAddressesToIpJson } from "./link.ts";
- * const j = linkAddressesToIpJson({ family: 0, type: 772, index: 1, flags: 0x10049, change: 0, name: "lo" }, []);
+ * const j = linkAddressesToIpJson({ family: 0, type: 772, ifindex: 1, flags: 0x10049, change: 0, name: "lo" }, []);
  * j.addr_info; // []
  * ```
  */
@@ -490,7 +490,7 @@ export function linkAddressesToIpJson(l: Link, addrs: readonly Address[], ctx: L
  * @example
  * ```ts
  * import { linkAddressesToIpText } from "./link.ts";
- * linkAddressesToIpText({ family: 0, type: 65534, index: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500 }, []);
+ * linkAddressesToIpText({ family: 0, type: 65534, ifindex: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500 }, []);
  * // "4: tun7: <POINTOPOINT,MULTICAST,NOARP> mtu 1500 \n    link/none \n"
  * ```
  */

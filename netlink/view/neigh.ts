@@ -18,7 +18,7 @@ import { IpPrinter, type Json } from "./printer.ts";
  * import { IpPrinter } from "./printer.ts";
  * import { printNeigh } from "./neigh.ts";
  * const p = new IpPrinter(false);
- * printNeigh(p, { family: 2, ifindex: 3, state: 0x80, flags: 0, type: 1, dst: "192.0.2.7", lladdr: "02:00:00:00:00:07" }, { links: new Map([[3, { family: 0, type: 1, index: 3, flags: 0, change: 0, name: "tk0" }]]) });
+ * printNeigh(p, { family: 2, ifindex: 3, state: 0x80, flags: 0, type: 1, dst: "192.0.2.7", lladdr: "02:00:00:00:00:07" }, { links: new Map([[3, { family: 0, type: 1, ifindex: 3, flags: 0, change: 0, name: "tk0" }]]) });
  * p.text(); // "192.0.2.7 dev tk0 lladdr 02:00:00:00:00:07 PERMANENT "
  * ```
  */

@@ -37,11 +37,18 @@ export class IpPrinter {
   private readonly root: Json = {};
   private stack: Array<Json | JsonValue[]> = [this.root];
 
+  /**
+   * A printer for text or for ip -j's JSON.
+   *
+   * @param json Build a JSON value (ip -j) instead of text.
+   * @param oneline Text on one line (ip -o).
+   */
   constructor(json: boolean, oneline = false) {
     this.json = json;
     this.sl = oneline ? "\\" : "\n";
   }
 
+  /** Adds `value` under `key` in the current JSON object or array. */
   private put(key: string | null, value: JsonValue): void {
     const top = this.stack[this.stack.length - 1]!;
     if (Array.isArray(top)) top.push(value);

@@ -81,7 +81,7 @@ export function neighboursToIpJson(entries: readonly Neighbour[], ctx: IpViewCon
  * @example
  * ```ts
  * import { linksToIpText } from "./text.ts";
- * linksToIpText([{ family: 0, type: 65534, index: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500 }]);
+ * linksToIpText([{ family: 0, type: 65534, ifindex: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500 }]);
  * // "4: tun7: <POINTOPOINT,MULTICAST,NOARP> mtu 1500 \n    link/none \n"
  * ```
  */
@@ -100,7 +100,7 @@ export function linksToIpJson(links: readonly Link[], ctx: LinkViewContext = {})
  * @example
  * ```ts
  * import { addressesToIpText } from "./text.ts";
- * addressesToIpText([{ family: 0, type: 65534, index: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500 }], []);
+ * addressesToIpText([{ family: 0, type: 65534, ifindex: 4, flags: 0x1090, change: 0, name: "tun7", mtu: 1500 }], []);
  * // "4: tun7: <POINTOPOINT,MULTICAST,NOARP> mtu 1500 \n    link/none \n"
  * ```
  */

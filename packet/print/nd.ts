@@ -34,7 +34,9 @@ export interface NdFlags {
 
 /** Relative TCP sequence numbers across packets (see packet/print/tcp.ts). */
 export interface SeqState {
+  /** Base of the first sender's sequence numbers: relative numbers count from it. */
   seq: number;
+  /** Base of the other side's sequence numbers. */
   ack: number;
 }
 
@@ -43,7 +45,9 @@ export interface SeqState {
  * numbers, unless -S) and IKEv1 initiator cookies. One per stream of packets printed.
  */
 export interface PrintState {
+  /** Last sequence and acknowledgment numbers per TCP conversation (for relative numbers). */
   tcpSeq?: Map<string, SeqState>;
+  /** IKEv1 initiator cookies seen, oldest replaced first. */
   ike?: { entries: { cookie: string; ver: 4 | 6; iaddr: string; raddr: string }[]; next: number };
 }
 

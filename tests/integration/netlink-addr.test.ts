@@ -38,7 +38,7 @@ async function same(): Promise<void> {
   const ctx = { links: linkMap(links) };
   const theirs = ipj("addr", "show");
   for (const l of theirs) {
-    const mine = addrs.filter((a) => a.index === l.ifindex).map((a) => addressToIpJson(a, ctx));
+    const mine = addrs.filter((a) => a.ifindex === l.ifindex).map((a) => addressToIpJson(a, ctx));
     for (const [i, m] of mine.entries()) {
       for (const k of ["valid_life_time", "preferred_life_time"]) {
         const t = l.addr_info[i]?.[k];
@@ -48,7 +48,7 @@ async function same(): Promise<void> {
     expect(mine).toEqual(l.addr_info);
   }
   const text = spawnSync("ip", ["addr", "show"], { encoding: "utf8" }).stdout.split("\n").filter((x) => x.startsWith("    inet") || x.startsWith("       valid_lft"));
-  const ours = links.flatMap((l) => addrs.filter((a) => a.index === l.index).flatMap((a) => addressToIpText(a, ctx).split("\n")));
+  const ours = links.flatMap((l) => addrs.filter((a) => a.ifindex === l.ifindex).flatMap((a) => addressToIpText(a, ctx).split("\n")));
   const tick = (s: string) => s.replace(/\d+sec/g, "Nsec");
   expect(ours.map(tick)).toEqual(text.map(tick));
 }

@@ -33,8 +33,8 @@ describe("monitor text", () => {
     const pump = (async () => {
       for await (const ev of mon as AsyncIterable<MonitorEvent>) {
         if (ev.kind === "link") {
-          if (ev.action === "del") links.delete(ev.value.index);
-          else links.set(ev.value.index, ev.value);
+          if (ev.action === "del") links.delete(ev.value.ifindex);
+          else links.set(ev.value.ifindex, ev.value);
         }
         const t = monitorEventToIpText(ev, { links }, true);
         if (t !== undefined) ours.push(t + "\n");

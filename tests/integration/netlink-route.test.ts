@@ -142,7 +142,7 @@ describe("route get", () => {
     await cmp({ mark: 7 }, "mark", "7");
     await cmp({ tos: "0x10" }, "tos", "0x10");
     await cmp({ from: "192.0.2.1", oif: "tkr0" }, "from", "192.0.2.1", "oif", "tkr0");
-    expect((await nl.getRoute("198.51.100.9", { uid: 1000 })).oif).toBe(ctx.links.get([...ctx.links.values()].find((l) => l.name === "tkr1")!.index)!.index);
+    expect((await nl.getRoute("198.51.100.9", { uid: 1000 })).oif).toBe(ctx.links.get([...ctx.links.values()].find((l) => l.name === "tkr1")!.ifindex)!.ifindex);
     expect(routeToIpJson(await nl.getRoute("10.7.1.1", { fibMatch: true }), ctx)).toEqual(ipj("route", "get", "fibmatch", "10.7.1.1")[0]);
     const c = await nl.getRoute("192.0.2.7", { connected: true });
     expect(c.src).toBe("192.0.2.1");

@@ -59,7 +59,7 @@ describe("what ip creates, tunkit lists identically", () => {
     expect(tun.linkInfo).toEqual({ kind: "tun", data: { type: "tun", pi: false, vnetHdr: false, persist: true, multiQueue: false } });
     expect(links.find((l) => l.name === "tk0")!.linkInfo?.kind).toBe("veth");
     expect(links.find((l) => l.name === "tkbr0")!.linkInfo?.kind).toBe("bridge");
-    expect(links.find((l) => l.name === "tk8")!.master).toBe(links.find((l) => l.name === "tkbr0")!.index);
+    expect(links.find((l) => l.name === "tk8")!.master).toBe(links.find((l) => l.name === "tkbr0")!.ifindex);
     expect(typeof tun.stats64?.rx_packets).toBe("number");
     const d = ipj("-d", "link", "show", "tk7")[0];
     expect(d.linkinfo).toEqual({ info_kind: "tun", info_data: { type: "tun", pi: false, vnet_hdr: false, multi_queue: false, persist: true } });

@@ -91,7 +91,7 @@ describe("a rich state, every listing", () => {
       const a = await nl.listAddresses({ family: fam });
       // ip dumps the links of that family's view (no qdisc, no group) and shows those with
       // addresses; IPv6's view has no qlen, which ip asks SIOCGIFTXQLEN for: take it from the full dump.
-      const shown = (await nl.listLinks(fam)).filter((l) => a.some((x) => x.index === l.index)).map((l) => ({ ...l, txqlen: l.txqlen ?? ctx.links.get(l.index)?.txqlen }));
+      const shown = (await nl.listLinks(fam)).filter((l) => a.some((x) => x.ifindex === l.ifindex)).map((l) => ({ ...l, txqlen: l.txqlen ?? ctx.links.get(l.ifindex)?.txqlen }));
       expect(tick(addressesToIpText(shown, a, ctx, fam))).toBe(tick(ipText(f, "addr", "show")));
     }
   });

@@ -153,7 +153,7 @@ describe("monitor", () => {
   test("decodes events and turns ENOBUFS into an overrun event", async () => {
     const script: Array<Uint8Array | "enobufs"> = [];
     const w = new ByteWriter();
-    msg(w, RTM.NEWLINK, 0, 0, (w) => encodeLink(w, { family: 0, type: 1, index: 5, flags: 1, change: 0, name: "tk0" }));
+    msg(w, RTM.NEWLINK, 0, 0, (w) => encodeLink(w, { family: 0, type: 1, ifindex: 5, flags: 1, change: 0, name: "tk0" }));
     msg(w, RTM.DELROUTE, 0, 0, (w) => encodeRoute(w, route(7)));
     script.push(w.finish().slice(), "enobufs");
     const t: Transport = {

@@ -136,7 +136,7 @@ describe("ip -j views", () => {
     expect(routeToIpJson({ ...base, dstLen: 24, table: 1000, dst: "203.0.113.0", metrics: { mtu: 1400 } })).toEqual({ dst: "203.0.113.0/24", table: "1000", flags: [], metrics: [{ mtu: 1400 }] });
   });
   test("addresses: the peer shows as address only when it differs from local", () => {
-    const a = { family: 2, prefixLen: 32, flags: 0x80, scope: 0, index: 4, cacheInfo: { preferred: 0xffffffff, valid: 0xffffffff, created: 0, updated: 0 } };
+    const a = { family: 2, prefixLen: 32, flags: 0x80, scope: 0, ifindex: 4, cacheInfo: { preferred: 0xffffffff, valid: 0xffffffff, created: 0, updated: 0 } };
     expect(addressToIpJson({ ...a, local: "192.0.2.9", address: "198.51.100.1" })).toEqual({
       family: "inet", local: "192.0.2.9", address: "198.51.100.1", prefixlen: 32, scope: "global", valid_life_time: 4294967295, preferred_life_time: 4294967295,
     });

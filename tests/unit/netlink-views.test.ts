@@ -118,14 +118,14 @@ describe("ip addr show: the address lines and addr_info from the same bytes", ()
     const links = replies(fx!, RTM.NEWLINK) as Link[];
     const addrs = replies(fx!, RTM.NEWADDR) as Address[];
     const ctx = { names, links: linkMap(links) };
-    const ours = links.flatMap((l) => addrs.filter((a) => a.index === l.index).map((a) => addressToIpText(a, ctx) + "\n")).join("");
+    const ours = links.flatMap((l) => addrs.filter((a) => a.ifindex === l.ifindex).map((a) => addressToIpText(a, ctx) + "\n")).join("");
     const theirs = fx!.views!.text.split("\n").filter((l) => l.startsWith("    inet") || l.startsWith("       valid_lft")).map((l) => l + "\n").join("");
     expect(theirs.split("\n").length).toBeGreaterThan(20);
     expect(ours).toBe(theirs);
     // JSON: the addr_info of every link (lifetimes tick between ip's two runs: within a second).
     const j = fx!.views!.json as Array<{ ifindex: number; addr_info: Array<Record<string, number>> }>;
     for (const l of j) {
-      const mine = addrs.filter((a) => a.index === l.ifindex).map((a) => addressToIpJson(a, ctx));
+      const mine = addrs.filter((a) => a.ifindex === l.ifindex).map((a) => addressToIpJson(a, ctx));
       for (const [i, m] of mine.entries()) {
         for (const k of ["valid_life_time", "preferred_life_time"] as const) {
           const t = l.addr_info[i]?.[k];

@@ -111,8 +111,15 @@ export class Blake2s {
   private readonly buf = new Uint8Array(64);
   private n = 0;
   private t = 0;
+  /** Digest length in bytes (1..32). */
   readonly outLen: number;
 
+  /**
+   * A hash of `outLen` bytes, keyed when `key` (up to 32 bytes) is given.
+   *
+   * @param outLen Digest length in bytes (1..32).
+   * @param key Optional key for the keyed mode.
+   */
   constructor(outLen = 32, key?: Uint8Array) {
     const kl = key ? key.length : 0;
     if (!(outLen >= 1 && outLen <= 32)) throw new RangeError(`BLAKE2s output length ${outLen} not in 1..32`);

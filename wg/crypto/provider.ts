@@ -22,6 +22,11 @@ export interface WgCrypto {
 
 /** Neither libcrypto nor libsodium could be loaded. */
 export class CryptoUnavailableError extends TunkitError {
+  /**
+   * The error, with the install hint.
+   *
+   * @param detail Why each library failed to load.
+   */
   constructor(detail: string) {
     super(
       `WireGuard needs OpenSSL 3's libcrypto or libsodium, and neither could be loaded (${detail})`,
@@ -38,7 +43,9 @@ let cached: Promise<WgCrypto> | undefined;
 
 /** Which library to use for each job; "auto" takes the measured fastest present. */
 export interface CryptoChoice {
+  /** ChaCha20-Poly1305 from this library. */
   aead?: "auto" | "libcrypto" | "libsodium";
+  /** X25519 from this library. */
   dh?: "auto" | "libcrypto" | "libsodium";
 }
 
