@@ -79,6 +79,7 @@ export type {
 export type {
   Capture, CaptureEnd, CaptureListenOptions, CaptureMode, CaptureOptions, CaptureStats, EchoOptions, EchoResult,
   EnsureAddress, ListenOptions, PacketHandler, PingOptions, PingReply, PingResult, PingRtt, PingStart, TunFlags,
+  RingBlockConsumer, RingGeometry, RingPacket, RxRing,
 } from "./tun/mod.ts";
 export type {
   ArpPacket, Dir, Direction, DnsRecord, DnsSummary, EthernetHeader, FilterNode, FormatOptions, IcmpMessage,

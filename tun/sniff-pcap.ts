@@ -53,7 +53,7 @@ export class RingPcapWriter implements RingBlockConsumer {
   /** Records taken so far. */
   taken = 0;
   /** Records still to take: packets after that are left out (`-c N`). Default: no limit. */
-  remaining = Infinity;
+  remaining: number = Infinity;
   private readonly iov = new Uint8Array(new ArrayBuffer(IOV_MAX * 16));
   private readonly iv = new Uint32Array(this.iov.buffer);
   private ring: RxRing | undefined;
@@ -62,7 +62,16 @@ export class RingPcapWriter implements RingBlockConsumer {
   private lo = 0;
   private hi = 0;
 
-  constructor(readonly target: IovTarget) {}
+  /** The pcap file the records go to (its snaplen and timestamp resolution apply). */
+  readonly target: IovTarget;
+
+  /**
+   * A writer into `target`.
+   * @param target The pcap file the records go to.
+   */
+  constructor(target: IovTarget) {
+    this.target = target;
+  }
 
   /**
    * Writes the records of the taken block at `base` of `ring` (the ring gives it back after);
@@ -171,6 +180,7 @@ export class RingPcapWriter implements RingBlockConsumer {
     return taken;
   }
 
+  /** Takes the address of `ring`'s mapping (once per mapping). */
   private bindRing(ring: RxRing): void {
     // once per mapping: the address of the ring's first byte
     const a = Number(addrValue(ring.bytes));

@@ -27,7 +27,9 @@ export const TPACKET = {
 
 /** Geometry of a ring. */
 export interface RingGeometry {
+  /** Bytes per block (a power of two, at least a page). */
   blockSize: number;
+  /** Blocks in the ring (at least 2). */
   blockCount: number;
 }
 
@@ -58,7 +60,9 @@ export interface RingPacket {
   caplen: number;
   /** Length on the wire (tp_len). */
   wireLen: number;
+  /** Receive time: seconds since the epoch. */
   sec: number;
+  /** Receive time: nanoseconds within the second. */
   nsec: number;
   /** tp_status bits (VLAN valid...). */
   status: number;
@@ -68,6 +72,7 @@ export interface RingPacket {
   protocol: number;
   /** The stripped VLAN tag, when status says it is valid. */
   vlanTci: number;
+  /** The stripped tag's protocol id (0x8100, 0x88a8), when status says it is valid (else 0). */
   vlanTpid: number;
 }
 
