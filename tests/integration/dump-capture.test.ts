@@ -156,12 +156,12 @@ describe("tunkit dump", () => {
     try {
       await waitAttached(IF, echo);
       const td = new Bg(spawn("tcpdump", ["-i", IF, "-nn", "-B", "65536", "-w", theirs], { stdio: ["ignore", "pipe", "pipe"] }), ["tcpdump"]);
-      const d = bg(["dump", IF, "--sniff", "-w", mine]);
+      // both with a 64 MiB ring: the test compares what they write, not how they cope with overflow
+      const d = bg(["dump", IF, "--sniff", "-B", "65536", "-w", mine]);
       await d.waitFor(/listening on tkdump0/);
       await td.waitFor(/listening on tkdump0/);
       await udpFlood(20_000);
-      // tcpdump's ring (64 MiB here: its default 2 MiB drops part of such a flood) hands a part-filled
-      // block over after 1 s, and its Ctrl-C does not wait for it
+      // tcpdump's ring hands a part-filled block over after 1 s, and its Ctrl-C does not wait for it
       await new Promise((r) => setTimeout(r, 1500));
       d.kill("SIGINT");
       td.kill("SIGINT");
