@@ -75,6 +75,7 @@ export type * from "./tun/device-types.ts";
 export type {
   Capture, CaptureEnd, CaptureListenOptions, CaptureMode, CaptureOptions, CaptureStats, EchoOptions, EchoResult,
   EnsureAddress, PacketHandler, PingOptions, PingReply, PingResult, PingRtt, PingStart,
+  RingBlockConsumer, RingGeometry, RingPacket, RxRing,
 } from "./tun/mod.ts";
 export type {
   ArpPacket, Dir, Direction, DnsRecord, DnsSummary, EthernetHeader, FilterNode, FormatOptions, IcmpMessage,

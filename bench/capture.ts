@@ -13,7 +13,9 @@
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
- * timeout writing a file).
+ * timeout writing a file; each block written to the file straight from the ring,
+ * tun/sniff-pcap.ts). The CPU row's note splits user and system time; the load average at the
+ * start and the end goes to stderr (the machine is shared: read the ratios with it).
  *
  *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--no-build]
  *
@@ -21,7 +23,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileC, median, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
 
@@ -54,14 +56,18 @@ interface Report {
   sentTotal: number;
   /** The capturer's CPU (user + system) during the measured flood, in seconds. */
   cpu: number;
+  /** Its user part. */
+  user: number;
+  /** The generator's own CPU (user + system) during the measured flood, in seconds. */
+  genCpu: number;
   fileBytes: number;
 }
 
-/** utime + stime of a process, in seconds (USER_HZ = 100). */
-function cpuOf(pid: number): number {
+/** utime + stime of a process, and utime, in seconds (USER_HZ = 100). */
+function cpuOf(pid: number): { cpu: number; user: number } {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
   const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return (Number(rest[11]) + Number(rest[12])) / 100;
+  return { cpu: (Number(rest[11]) + Number(rest[12])) / 100, user: Number(rest[11]) / 100 };
 }
 
 function collect(child: ChildProcess): { text: () => string; exited: Promise<void> } {
@@ -93,9 +99,15 @@ async function runOne(cmd: string[], file: string, secs: number, gen: string[]):
     const w = spawnSync(gen[0]!, [...gen.slice(1), "gen", REMOTE, "9", "64", String(WARMUP)], { encoding: "utf8", timeout: 30_000 });
     await new Promise((r) => setTimeout(r, 300));
     const c0 = cpuOf(child.pid!);
-    const g = spawnSync(gen[0]!, [...gen.slice(1), "gen", REMOTE, "9", "64", String(secs)], { encoding: "utf8", timeout: (secs + 10) * 1000 });
-    const cpu = cpuOf(child.pid!) - c0;
-    const sent = Number(g.stdout.trim());
+    // through sh, whose children's CPU (cutime + cstime) it prints once the generator is done
+    const g = spawnSync("sh", ["-c", '"$@"; read -r l < /proc/$$/stat; echo "${l##*)}"', "sh", gen[0]!, ...gen.slice(1), "gen", REMOTE, "9", "64", String(secs)], { encoding: "utf8", timeout: (secs + 10) * 1000 });
+    const c1 = cpuOf(child.pid!);
+    const cpu = c1.cpu - c0.cpu;
+    const user = c1.user - c0.user;
+    const [sentLine, statLine] = g.stdout.trim().split("\n");
+    const sent = Number(sentLine);
+    const st = (statLine ?? "").trim().split(" ");
+    const genCpu = (Number(st[13]) + Number(st[14])) / 100; // cutime + cstime (fields 16, 17)
     if (!(sent > 0)) throw new Error(`generator: ${g.stdout}${g.stderr}`);
     await new Promise((r) => setTimeout(r, 300)); // the same pause for both before the stop
     child.kill("SIGINT");
@@ -107,7 +119,7 @@ async function runOne(cmd: string[], file: string, secs: number, gen: string[]):
     const captured = num(/(\d+) packets? captured/);
     const dropped = num(/(\d+) packets? dropped by kernel/);
     if (!Number.isFinite(captured) || !Number.isFinite(dropped)) throw new Error(`${cmd.join(" ")}: no report in: ${text}`);
-    return { captured, dropped, sent, sentTotal: sent + Number(w.stdout.trim()), cpu, fileBytes: statSync(file).size };
+    return { captured, dropped, sent, sentTotal: sent + Number(w.stdout.trim()), cpu, user, genCpu, fileBytes: statSync(file).size };
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
     rmSync(file, { force: true });
@@ -126,6 +138,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
   // The device's owner: the C read loop drains the tun while both tools sniff beside it.
   const reader = spawn(c, ["read", IF, "3600"], { stdio: "ignore" });
   const rows: Row[] = [];
+  const load0 = loadavg();
   try {
     await new Promise((r) => setTimeout(r, 200));
     for (const pinned of [false, true]) {
@@ -140,17 +153,22 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         }
       }
       const m = (xs: Report[], f: (r: Report) => number) => median(xs.map(f));
+      const perM = (xs: Report[], k: "user") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
       const share = (r: Report) => (100 * r.captured) / Math.max(1, r.sentTotal);
       const how = pinned ? "pinned: generator CPU 0, capturer CPU 1" : "unpinned";
       rows.push(
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): generator's rate beside the capturer`, m(res.t, (r) => r.sent / secs) / 1000, m(res.d, (r) => r.sent / secs) / 1000, "kpps", true,
-          `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU`),
+          `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${res.t.map((r, i) => (r.sent / Math.max(1, res.d[i]!.sent)).toFixed(2)).join(" ")}`),
+        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): generator's packets per second of its own CPU`, m(res.t, (r) => r.sent / Math.max(0.01, r.genCpu)) / 1000, m(res.d, (r) => r.sent / Math.max(0.01, r.genCpu)) / 1000, "kpps", true,
+          `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
-          `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent`),
+          `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
           `packets each wrote / packets sent; dropped by kernel (each tool's own report, medians): tunkit ${Math.round(m(res.t, (r) => r.dropped))}, tcpdump ${Math.round(m(res.d, (r) => r.dropped))}`),
       );
     }
+    const load1 = loadavg();
+    console.error(`load average (1, 5, 15 min): at the start ${load0.map((x) => x.toFixed(2)).join(" ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" ")} (${navigator.hardwareConcurrency} CPUs)`);
   } finally {
     reader.kill("SIGKILL");
     spawnSync("ip", ["link", "del", IF]);

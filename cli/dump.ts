@@ -18,6 +18,7 @@ import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { BrokenPipeError } from "./output.ts";
+import { RingPcapWriter } from "../tun/sniff-pcap.ts";
 
 /** Everything `dump` needs, validated (no syscall made yet). */
 export interface DumpPlan {
@@ -555,6 +556,19 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const printer = sink ? undefined : new PacketPrinter(plan.print);
     const ts = { sec: 0, nsec: 0 };
     const perPacket = !!plan.packetBuffered;
+    // Sniffing through the ring into one pcap file (no filter, no rotation): each block goes
+    // to the file straight from the ring (tun/sniff-pcap.ts; one writev per block, nothing
+    // decoded, copied or called per packet). -U holds: every block is written when taken.
+    const ringFile = sink && !filter && !sink.rotates && plan.format === "pcap" ? new RingPcapWriter(sink) : undefined;
+    if (ringFile) ringFile.remaining = count;
+    const blocks = ringFile && {
+      block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {
+        const n = ringFile.block(ring, base, cooked, eth, snap);
+        captured += n;
+        if (captured >= count || sink!.error) ac.abort();
+        return n;
+      },
+    };
     end = await cap.listen(
       (buf, caplen, wireLen, dir, sec, nsec, off) => {
         if (captured >= count) return; // what the kernel still hands over after -c N was reached
@@ -576,7 +590,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       },
       // Without a ring, writing a file: take packets in batches (2 ms); printing: at once.
       // Stopped by Ctrl-C/SIGTERM (or -c), what the kernel had accepted still comes through.
-      { signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0, drainOnStop: () => captured < count && !sink?.error && !sink?.finished, zeroCopy: true },
+      { signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0, drainOnStop: () => captured < count && !sink?.error && !sink?.finished, zeroCopy: true, ...(blocks ? { blocks } : {}) },
     );
   } finally {
     unhook();

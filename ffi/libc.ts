@@ -55,6 +55,8 @@ export interface RawLibc {
   write(fd: number, buf: Uint8Array, len: number): number;
   readp(fd: number, p: Ptr, len: number): number;
   writep(fd: number, p: Ptr, len: number): number;
+  /** writev(2): `iov` holds `iovcnt` struct iovec (16 bytes each: base address, length). */
+  writev(fd: number, iov: Uint8Array, iovcnt: number): number;
   ioctl(fd: number, req: number, arg: Uint8Array | null): number;
   ioctlv(fd: number, req: number, arg: number): number;
   fcntl(fd: number, cmd: number, arg: number): number;

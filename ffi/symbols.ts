@@ -30,6 +30,7 @@ export const SYMBOLS = {
   write: { args: ["i32", "buf", "u32"], ret: "i32" },
   readp: { name: "read", args: ["i32", "ptr", "u32"], ret: "i32" },
   writep: { name: "write", args: ["i32", "ptr", "u32"], ret: "i32" },
+  writev: { args: ["i32", "buf", "i32"], ret: "i32" },
   ioctl: { args: ["i32", "u32", "buf"], ret: "i32" },
   ioctlv: { name: "ioctl", args: ["i32", "u32", "u64"], ret: "i32" },
   fcntl: { args: ["i32", "i32", "i32"], ret: "i32" },

@@ -7,8 +7,8 @@
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { MalformedError, TunkitError, UsageError } from "../common/errors.ts";
-import { SysError, ERRNO } from "../ffi/errors.ts";
-import { copyBytes } from "../ffi/libc.ts";
+import { SysError, ERRNO, errnoName } from "../ffi/errors.ts";
+import { copyBytes, errno, raw } from "../ffi/libc.ts";
 import { PcapReader, PcapWriter, MAX_CAPLEN, linkTypeNumber, type PcapHeader } from "../packet/pcap.ts";
 import { PcapngReader, PcapngWriter } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
@@ -30,6 +30,9 @@ export interface PcapSinkOptions {
 }
 
 const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
+
+/** The most entries {@link PcapSink.writeIov} takes at once (IOV_MAX on Linux). */
+export const IOV_MAX = 1024;
 
 /**
  * The message and hint for a failed write to a capture file: true for the errno at hand.
@@ -92,7 +95,8 @@ export class PcapSink {
   private readonly ends: Int32Array;
   private nEnds = 0;
   private headerPending: boolean;
-  private readonly snaplen: number;
+  /** Snapshot length of the file (records are cut to it). */
+  readonly snaplen: number;
   private readonly nano: boolean;
   private readonly ng: boolean;
   private fd: number;
@@ -142,6 +146,88 @@ export class PcapSink {
   /** True when the sink's records are pcapng blocks. */
   get pcapng(): boolean {
     return this.ng;
+  }
+
+  /** True when timestamps are written in nanoseconds. */
+  get nanosecond(): boolean {
+    return this.nano;
+  }
+
+  /**
+   * Appends `count` (1..{@link IOV_MAX}) records that are already laid out in the file's form
+   * somewhere in memory, one `struct iovec` each in `iov` (16 bytes: address, length), with one
+   * writev(2): no copy on our side. What is buffered is written first. The guarantee of
+   * {@link flush} holds: a write that fails part-way leaves the file cut back to its last whole
+   * record, and {@link written} counts the records that reached it. A short write changes the
+   * entries of `iov` (which must start at a multiple of 4 bytes in its buffer). Returns false
+   * once the file has failed (see {@link error}).
+   *
+   * The ring path (tun/sniff-pcap.ts) writes a block's records straight from the ring this way.
+   */
+  writeIov(iov: Uint8Array, count: number): boolean {
+    if (this.error) return false;
+    if (this.used > 0 && !this.flush()) return false;
+    if (count <= 0) return true;
+    if (this.fd < 0) return false;
+    if (count > IOV_MAX || iov.length < count * 16) throw new RangeError(`writeIov: ${count} entries in ${iov.length} bytes (at most ${IOV_MAX})`);
+    const w = new Uint32Array(iov.buffer, iov.byteOffset, count * 4);
+    this.packets += count;
+    let first = 0; // the first entry not yet written whole
+    let partial = 0; // bytes of entry `first` written already (its entry was advanced by that much)
+    let boundary = 0; // bytes of the entries written whole
+    let code: string | undefined;
+    while (first < count) {
+      const r = raw.writev(this.fd, first === 0 ? iov : iov.subarray(first * 16), count - first);
+      if (r < 0) {
+        const e = errno();
+        if (e === ERRNO.EINTR) continue;
+        if (e === ERRNO.EAGAIN) {
+          Atomics.wait(EAGAIN_WAIT, 0, 0, 2); // a non-blocking stdout is full: wait for the reader
+          continue;
+        }
+        code = errnoName(e);
+        break;
+      }
+      if (r === 0) {
+        code = "EIO"; // nothing written and no error: never loop on it
+        break;
+      }
+      let left = r;
+      while (left > 0 && first < count) {
+        const e = first * 4;
+        const len = w[e + 2]!;
+        if (left >= len) {
+          left -= len;
+          boundary += partial + len;
+          partial = 0;
+          first++;
+        } else {
+          // a short write inside this record: the rest of it next time
+          const lo = w[e]! + left;
+          w[e] = lo >>> 0;
+          if (lo >= 4294967296) w[e + 1] = w[e + 1]! + 1;
+          w[e + 2] = len - left;
+          partial += left;
+          left = 0;
+        }
+      }
+    }
+    if (code !== undefined) {
+      if (partial > 0 && this.isRegular()) {
+        try {
+          ftruncateSync(this.fd, this.fileBytes + boundary);
+        } catch {
+          /* best effort: the error below is what matters */
+        }
+      }
+      this.written += first;
+      this.fileBytes += boundary;
+      this.error = writeFailure(code, this.name, this.written);
+      return false;
+    }
+    this.written += count;
+    this.fileBytes += boundary;
+    return true;
   }
 
   /** Appends one record: `buf[offset..offset+caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */

@@ -14,6 +14,7 @@
 import { fstatSync, statSync } from "node:fs";
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { PcapSink, openOutputFile, type PcapSinkOptions } from "./capture-file.ts";
+import { DEFAULT_SNAPLEN } from "../packet/pcap.ts";
 
 /** Rotation settings (all optional). */
 export interface RotateOptions {
@@ -307,6 +308,35 @@ export class CaptureWriter {
       if (!this.cur) return;
     }
     this.cur.write(buf, caplen, wireLen, sec, nsec, offset);
+  }
+
+  /** True when files rotate (-C or -G): then every record goes through {@link write}. */
+  get rotates(): boolean {
+    return !!(this.opts.bytes || this.opts.seconds);
+  }
+
+  /** The snapshot length records are cut to. */
+  get snaplen(): number {
+    return this.cur?.snaplen ?? this.opts.sink.snaplen ?? DEFAULT_SNAPLEN;
+  }
+
+  /** True when timestamps are written in nanoseconds. */
+  get nanosecond(): boolean {
+    return !!this.opts.sink.nanosecond;
+  }
+
+  /**
+   * {@link PcapSink.writeIov} onto the file (pcap, no rotation: see {@link rotates}); false
+   * once failed.
+   */
+  writeIov(iov: Uint8Array, count: number): boolean {
+    if (this.rotates) throw new Error("CaptureWriter.writeIov: files rotate; write each record");
+    if (this.failed || this.finished) return false;
+    if (!this.cur) {
+      this.tryOpen();
+      if (!this.cur) return false;
+    }
+    return this.cur.writeIov(iov, count);
   }
 
   /** Writes out what is buffered; false once failed. */

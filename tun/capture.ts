@@ -26,6 +26,7 @@ import { PcapngReader } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
 import { openTun, type TunDevice } from "./device.ts";
 import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
+import type { RingBlockConsumer } from "./sniff-ring.ts";
 import { CaptureClock } from "./clock.ts";
 import { compileBpf } from "../packet/bpf.ts";
 import type { FilterNode } from "../packet/filter.ts";
@@ -159,6 +160,12 @@ export interface CaptureListenOptions {
   drainOnStop?: boolean | (() => boolean);
   /** Sniff mode with a ring: pass the ring's memory and the packet's offset in it (no object per packet). */
   zeroCopy?: boolean;
+  /**
+   * Sniff mode with a ring: hand each ring block whole to this consumer instead of calling the
+   * handler per packet (tun/sniff-pcap.ts writes a file straight from the ring). Attached, or
+   * sniffing without a ring, the handler gets every packet as usual.
+   */
+  blocks?: RingBlockConsumer;
 }
 
 /** How a capture's listen() ended: stopped by the signal, closed, or the device went down/away. */

@@ -24,6 +24,8 @@ export { openCapture, describeTarget, chooseMode, CaptureClock, type Capture, ty
 export { PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem, type PcapSinkOptions, type CaptureFileRecord, type CaptureProblem } from "./capture-file.ts";
 export { CaptureWriter, fileIdOfFd, refuseSameFile, rotatedName, strftime, type CaptureWriterOptions, type RotateOptions, type FileId } from "./capture-rotate.ts";
 export { PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd } from "./sniff.ts";
+export { RxRing, ringGeometry, TPACKET, type RingBlockConsumer, type RingGeometry, type RingPacket } from "./sniff-ring.ts";
+export { RingPcapWriter, type IovTarget } from "./sniff-pcap.ts";
 export { serveEcho, type EchoOptions, type EchoResult } from "./echo.ts";
 export { injectPackets, checkPacket, type InjectOptions } from "./inject.ts";
 

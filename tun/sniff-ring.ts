@@ -27,7 +27,9 @@ export const TPACKET = {
 
 /** Geometry of a ring. */
 export interface RingGeometry {
+  /** Bytes per block (a power of two, at least a page). */
   blockSize: number;
+  /** Blocks in the ring (at least 2). */
   blockCount: number;
 }
 
@@ -58,7 +60,9 @@ export interface RingPacket {
   caplen: number;
   /** Length on the wire (tp_len). */
   wireLen: number;
+  /** Receive time: seconds since the epoch. */
   sec: number;
+  /** Receive time: nanoseconds within the second. */
   nsec: number;
   /** tp_status bits (VLAN valid...). */
   status: number;
@@ -68,7 +72,21 @@ export interface RingPacket {
   protocol: number;
   /** The stripped VLAN tag, when status says it is valid. */
   vlanTci: number;
+  /** The stripped tag's protocol id (0x8100, 0x88a8), when status says it is valid (else 0). */
   vlanTpid: number;
+}
+
+/**
+ * Takes a ring's blocks whole (instead of a call per packet): see
+ * {@link PacketSniffer.listen}'s `blocks` and tun/sniff-pcap.ts.
+ */
+export interface RingBlockConsumer {
+  /**
+   * Handles the packets of the block at `base` of `ring`, taken for it ({@link RxRing.takeBlock};
+   * given back after the call): returns how many it took. `cooked`: the socket reads cooked
+   * (keep only IPv4/IPv6); `ethernet`: frames (VLAN tags to put back); `snaplen`: the capture's.
+   */
+  block(ring: RxRing, base: number, cooked: boolean, ethernet: boolean, snaplen: number): number;
 }
 
 /**
@@ -90,8 +108,10 @@ export class RxRing {
   // The headers are read through 32- and 16-bit views of the mapping (native order, which is
   // little-endian on every architecture tunkit runs on): a DataView over memory that is not
   // the engine's own costs several times more per read, and this runs once per packet.
-  private u32: Uint32Array;
-  private u16: Uint16Array;
+  /** The mapping as 32-bit words (native order), for consumers that walk a block themselves. */
+  u32: Uint32Array;
+  /** The mapping as 16-bit words (native order). */
+  u16: Uint16Array;
   private unmap: () => void;
   private cur = 0;
   /** Bytes the kernel had filled in the last block walked (blk_len; 0 before any). */
@@ -143,16 +163,15 @@ export class RxRing {
    * still given back (the rest of its packets are not delivered).
    */
   nextBlock(onPacket: (p: RingPacket) => boolean | void): number {
-    if (!this.ready()) return -1;
-    const bs = this.geometry.blockSize;
-    const base = this.cur * bs;
+    const base = this.takeBlock();
+    if (base < 0) return -1;
     const w = this.u32;
     const h = this.u16;
     const b = this.bytes;
     const bq = base >>> 2;
     const n = w[bq + 3]!;
     let off = base + w[bq + 4]!;
-    const end = base + bs;
+    const end = base + this.geometry.blockSize;
     const p = this.pkt;
     let i = 0;
     for (; i < n; i++) {
@@ -179,6 +198,37 @@ export class RxRing {
       }
       off += next;
     }
+    this.giveBack(base);
+    return i;
+  }
+
+  /**
+   * The offset in {@link bytes} of the next handed-over block, or -1 when none is ready. The
+   * block is the caller's until {@link giveBack}: it may read it, and write into it (the kernel
+   * rewrites every header when it fills the block again), but must give it back before taking
+   * another. For consumers that walk a block themselves (tun/sniff-pcap.ts); {@link nextBlock}
+   * is the per-packet form. Layout: the module comment; {@link blockPackets} and
+   * {@link blockFirst} read the block's descriptor.
+   */
+  takeBlock(): number {
+    return this.ready() ? this.cur * this.geometry.blockSize : -1;
+  }
+
+  /** Packets in the taken block at `base` (num_pkts of its descriptor). */
+  blockPackets(base: number): number {
+    return this.u32[(base >>> 2) + 3]!;
+  }
+
+  /** Offset in {@link bytes} of the first packet's header in the taken block at `base`. */
+  blockFirst(base: number): number {
+    return base + this.u32[(base >>> 2) + 4]!;
+  }
+
+  /** Gives the taken block at `base` back to the kernel and moves on to the next one. */
+  giveBack(base: number): void {
+    const w = this.u32;
+    const bq = base >>> 2;
+    const n = w[bq + 3]!;
     this.lastBlockBytes = w[bq + 5]!; // blk_len
     // ts_first_pkt at 32, ts_last_pkt at 40 (seconds, nanoseconds)
     this.lastBlockSpanNs = n > 0 ? (w[bq + 10]! - w[bq + 8]!) * 1e9 + (w[bq + 11]! - w[bq + 9]!) : 0;
@@ -187,7 +237,6 @@ export class RxRing {
     w[bq + 3] = 0;
     w[bq + 2] = TPACKET.STATUS_KERNEL;
     this.cur = (this.cur + 1) % this.geometry.blockCount;
-    return i;
   }
 
   /**

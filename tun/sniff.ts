@@ -29,7 +29,7 @@ import {
 } from "../ffi/abi.ts";
 import { watch, type Watch } from "../ffi/poller.ts";
 import { MultiRecv } from "../ffi/mmsg.ts";
-import { RxRing, ringGeometry, TPACKET, type RingPacket } from "./sniff-ring.ts";
+import { RxRing, ringGeometry, TPACKET, type RingBlockConsumer, type RingPacket } from "./sniff-ring.ts";
 import { UsageError } from "../common/errors.ts";
 import { checkIfName } from "../common/ifname.ts";
 import type { LinkType } from "../packet/types.ts";
@@ -97,6 +97,12 @@ export interface SniffListenOptions {
    * starting at the packet (which costs an object per packet). For handlers that honour `offset`.
    */
   zeroCopy?: boolean;
+  /**
+   * Ring: hand each block over whole to this consumer (tun/sniff-pcap.ts writes it to a file
+   * straight from the ring) instead of calling the handler per packet. Without a ring
+   * (recvmmsg), the handler is called as usual.
+   */
+  blocks?: RingBlockConsumer;
 }
 
 /** Kernel counters of a sniffer since it was opened (PACKET_STATISTICS, accumulated). */
@@ -186,9 +192,10 @@ const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 /**
  * Ring, writing a file: the longest timer step while blocks come in full (see
  * {@link SniffListenOptions.coalesceMs}); shorter when blocks fill faster. A 256 KiB block of
- * 64-byte packets fills in about 15 ms at 120k packets/s.
+ * 64-byte packets fills in about 10 ms at 150k packets/s, so the default ring (32 blocks)
+ * holds 300 ms of such a flood, and 30 ms at 1.5M packets/s.
  */
-export const RING_BUSY_WAIT_MS = 5;
+export const RING_BUSY_WAIT_MS = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -392,7 +399,7 @@ export class PacketSniffer {
     try {
       const end = this.ring ? await this.walkRing(onPacket, opts, yieldEvery) : await this.drain(onPacket, opts);
       const drain = typeof opts.drainOnStop === "function" ? opts.drainOnStop() : opts.drainOnStop;
-      if (end === "stopped" && drain && this.fd >= 0) await this.drainRest(onPacket, !!opts.zeroCopy);
+      if (end === "stopped" && drain && this.fd >= 0) await this.drainRest(onPacket, !!opts.zeroCopy, opts.blocks);
       return end;
     } finally {
       this.walking = false;
@@ -405,7 +412,7 @@ export class PacketSniffer {
    * then delivers what it had accepted. A ring's part-filled block is handed over by the
    * kernel's block timer, so this waits up to about one block timeout when it holds packets.
    */
-  private async drainRest(onPacket: PacketHandler, zeroCopy: boolean): Promise<void> {
+  private async drainRest(onPacket: PacketHandler, zeroCopy: boolean, blocks: RingBlockConsumer | undefined): Promise<void> {
     // bind with protocol 0: the socket leaves the interface's packet path (synchronously)
     raw.bind(this.fd, packSockaddrLl(0, this.ifindex), SOCKADDR_LL_SIZE);
     if (!this.ring) {
@@ -417,7 +424,7 @@ export class PacketSniffer {
     for (;;) {
       if (this.fd < 0) return;
       while (ring.ready()) {
-        const how = this.walkBlock(onPacket, undefined, zeroCopy);
+        const how = this.walkBlock(onPacket, undefined, zeroCopy, blocks);
         if (how) return;
       }
       if (ring.pendingInKernel() === 0 || Date.now() > deadline) return;
@@ -504,12 +511,17 @@ export class PacketSniffer {
         if (this.fd < 0) return "closed";
         let handled = 0;
         let empty = false;
-        while (handled < yieldEvery) {
+        // A block consumer does a bounded piece of work per block: it takes every block ready
+        // (at most a ring's worth) before the event loop runs again; a handler per packet
+        // yields every `yieldEvery` packets.
+        const turn = opts.blocks ? Infinity : yieldEvery;
+        let blocksLeft = ring.geometry.blockCount;
+        while (handled < turn && blocksLeft-- > 0) {
           if (!ring.ready()) {
             empty = true;
             break;
           }
-          const how = this.walkBlock(onPacket, signal, zeroCopy);
+          const how = this.walkBlock(onPacket, signal, zeroCopy, opts.blocks);
           if (how) return how;
           handled += this.lastBlock;
           waited = 0;
@@ -520,11 +532,14 @@ export class PacketSniffer {
         }
         // A flood: the last block came in at least half full, so the next one is due within a
         // block timeout. Wait for it on a timer: cheaper than arming the poller, whose wake-up
-        // crosses threads (bench/capture.ts: capturer CPU per packet).
-        // The step is at most half the time the last block took to fill: a sleep spans a small
-        // part of the ring (32 blocks by default) however fast the flood.
+        // crosses threads (bench/capture.ts: capturer CPU per packet). A wake-up costs more than
+        // a block's work (a context switch: perf's top kernel symbol on the benchmark machine),
+        // so a step lets an eighth of the ring fill (4 blocks of the default 32; at least one)
+        // at the rate the last block filled, and at most RING_BUSY_WAIT_MS: a sleep spans a
+        // small part of the ring however fast the flood.
         if (busyWait > 0 && ring.lastBlockBytes * 2 >= ring.geometry.blockSize && waited < ring.blockTimeoutMs) {
-          const step = Math.max(1, Math.min(busyWait, Math.floor(ring.lastBlockSpanNs / 2e6)));
+          const perWake = Math.max(1, Math.floor(ring.geometry.blockCount / 8));
+          const step = Math.max(1, Math.min(busyWait, Math.floor((ring.lastBlockSpanNs * perWake) / 1e6)));
           await sleep(step);
           waited += step;
           continue;
@@ -537,7 +552,7 @@ export class PacketSniffer {
           if (err !== 0 && isDown(err)) {
             // packets accepted before it went down are handed over by the block timer
             await sleep(ring.blockTimeoutMs + 20);
-            while (this.fd >= 0 && ring.ready()) if (this.walkBlock(onPacket, undefined, zeroCopy)) break;
+            while (this.fd >= 0 && ring.ready()) if (this.walkBlock(onPacket, undefined, zeroCopy, opts.blocks)) break;
             return this.fd < 0 ? "closed" : "down";
           }
           if (err !== 0) throw new SysError("recv(PACKET_RX_RING)", err, this.name);
@@ -555,11 +570,25 @@ export class PacketSniffer {
    * or "stopped" when the handler closed the sniffer or aborted `signal` (the rest of that block
    * is not delivered), undefined otherwise.
    */
-  private walkBlock(onPacket: PacketHandler, signal: AbortSignal | undefined, zeroCopy: boolean): "closed" | "stopped" | undefined {
+  private walkBlock(onPacket: PacketHandler, signal: AbortSignal | undefined, zeroCopy: boolean, blocks?: RingBlockConsumer): "closed" | "stopped" | undefined {
     const ring = this.ring!;
     const cooked = this.cooked;
     const eth = this.linkType === "ethernet";
     const snap = this.snaplen;
+    if (blocks) {
+      const base = ring.takeBlock();
+      if (base < 0) {
+        this.lastBlock = 0;
+        return undefined;
+      }
+      try {
+        this.lastBlock = blocks.block(ring, base, cooked, eth, snap);
+      } finally {
+        ring.giveBack(base);
+      }
+      if (this.fd < 0) return "closed";
+      return signal?.aborted ? "stopped" : undefined;
+    }
     let how: "closed" | "stopped" | undefined;
     this.lastBlock = ring.nextBlock((p: RingPacket) => {
       if (cooked && p.protocol !== PACKET.ETH_P_IP && p.protocol !== PACKET.ETH_P_IPV6) return true;

@@ -1,14 +1,15 @@
 // `tunkit dump`: attach and sniff modes, hex output, pcap written for tcpdump and read from it,
 // tap devices, SIGINT, bad input. Each file runs in its own throwaway netns.
 import { describe, expect, beforeAll, afterAll } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { readPcap } from "../../mod.ts";
+import { raw, sys, SOCK } from "../../ffi/libc.ts";
 import { itest, needing, ipLink, makeDevice } from "./_ns.ts";
-import { bg, tunkit, allPrintable, waitAttached, waitSniffing, until } from "./dump-cli.ts";
+import { Bg, bg, root, tunkit, allPrintable, waitAttached, waitSniffing, until } from "./dump-cli.ts";
 
 const { ptest } = needing("dump-capture", ["ping", "tcpdump"]);
 const IF = "tkdump0";
@@ -22,7 +23,7 @@ function ping(...args: string[]): string {
 
 /** tcpdump -nn -r FILE: the packet lines (header line dropped) */
 function tcpdumpRead(file: string, ...extra: string[]): { lines: string[]; header: string } {
-  const r = spawnSync("tcpdump", ["-nn", "-r", file, ...extra], { encoding: "utf8", timeout: 15_000 });
+  const r = spawnSync("tcpdump", ["-nn", "-r", file, ...extra], { encoding: "utf8", timeout: 15_000, maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`tcpdump -r ${file}: ${r.stderr}`);
   return { lines: r.stdout.trim().split("\n").filter(Boolean), header: r.stderr };
 }
@@ -37,6 +38,44 @@ async function udpSend(msg: string, port: number, to: string, from: string): Pro
   await new Promise<void>((r) => s.bind(0, from, () => r()));
   await new Promise<void>((r) => s.send(Buffer.from(msg), port, to, () => r()));
   s.close();
+}
+
+/**
+ * `n` UDP echo requests (port 7: tunkit echo answers, so both directions cross the tun) of
+ * varied sizes, sent as fast as the socket takes them. Bounded by `n`.
+ */
+async function udpFlood(n: number, onSent?: (i: number) => void): Promise<void> {
+  const s = dgram.createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "192.0.2.1", () => r()));
+  const payloads = Array.from({ length: 64 }, (_, i) => Buffer.alloc((i * 37) % 1400, i));
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((r) => s.send(payloads[i % 64]!, 7, "192.0.2.2", () => r()));
+    onSent?.(i + 1);
+  }
+  s.close();
+}
+
+/** The records of a little-endian pcap file, each as its bytes (16-byte header and data). */
+function rawRecords(f: Uint8Array): Uint8Array[] {
+  const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
+  const out: Uint8Array[] = [];
+  for (let o = 24; o + 16 <= f.length; ) {
+    const end = o + 16 + v.getUint32(o + 8, true);
+    out.push(f.subarray(o, end));
+    o = end;
+  }
+  return out;
+}
+
+/**
+ * Turns the kernel's shared receive timestamps on while it is held (a socket with
+ * SO_TIMESTAMPNS: the kernel then stamps each packet once, and every packet socket reports
+ * that stamp, instead of reading the clock per socket).
+ */
+function sharedTimestamps(): { close(): void } {
+  const fd = sys.socket(SOCK.AF_INET, SOCK.SOCK_DGRAM, 0);
+  sys.setsockoptInt(fd, SOCK.SOL_SOCKET, 35 /* SO_TIMESTAMPNS */, 1);
+  return { close: () => void raw.close(fd) };
 }
 
 describe("tunkit dump", () => {
@@ -108,6 +147,106 @@ describe("tunkit dump", () => {
     expect(back.code).toBe(0);
     expect(back.stdout.trim().split("\n").length).toBe(6);
   }, 30_000);
+
+  ptest("sniff -w beside tcpdump -w on the same flood (20,000 echo requests, their replies): the two files are byte for byte the same (the ring written straight to the file)", async () => {
+    const mine = join(dir, "same-tk.pcap");
+    const theirs = join(dir, "same-td.pcap");
+    const ts = sharedTimestamps();
+    const echo = bg(["echo", IF, "-q"]);
+    try {
+      await waitAttached(IF, echo);
+      const td = new Bg(spawn("tcpdump", ["-i", IF, "-nn", "-B", "65536", "-w", theirs], { stdio: ["ignore", "pipe", "pipe"] }), ["tcpdump"]);
+      // both with a 64 MiB ring: the test compares what they write, not how they cope with overflow
+      const d = bg(["dump", IF, "--sniff", "-B", "65536", "-w", mine]);
+      await d.waitFor(/listening on tkdump0/);
+      await td.waitFor(/listening on tkdump0/);
+      await udpFlood(20_000);
+      // tcpdump's ring hands a part-filled block over after 1 s, and its Ctrl-C does not wait for it
+      await new Promise((r) => setTimeout(r, 1500));
+      d.kill("SIGINT");
+      td.kill("SIGINT");
+      expect(await d.exit()).toBe(0);
+      expect(await td.exit()).toBe(0);
+      // (the tun's queue may drop some requests before either sees them: the counts are compared, not fixed)
+      const captured = Number(/^(\d+) packets captured$/m.exec(d.stderr)?.[1]);
+      expect(captured).toBeGreaterThan(20_000);
+      expect(d.stderr).toMatch(/^0 packets dropped by kernel$/m);
+      expect(td.stderr).toContain(`${captured} packets captured`);
+      expect(td.stderr).toMatch(/^0 packets dropped by kernel$/m);
+      const a = new Uint8Array(readFileSync(mine));
+      const b = new Uint8Array(readFileSync(theirs));
+      expect(readPcap(a).records.length).toBe(captured);
+      expect(a.length).toBe(b.length);
+      // The same file header and the same records, byte for byte (timestamps, lengths, data).
+      // Only their order may differ where a request and a reply crossed the tun within
+      // microseconds on two CPUs: each socket gets such packets in the order it is handed them.
+      expect(a.subarray(0, 24)).toEqual(b.subarray(0, 24));
+      const ra = rawRecords(a);
+      const rb = rawRecords(b);
+      expect(ra.length).toBe(captured);
+      const sameSpot = ra.filter((r, i) => Buffer.compare(r, rb[i]!) === 0).length;
+      expect(sameSpot).toBeGreaterThan(captured * 0.99);
+      const sort = (rs: Uint8Array[]) => rs.sort((x, y) => Buffer.compare(x, y));
+      expect(Buffer.concat(sort(ra))).toEqual(Buffer.concat(sort(rb)));
+    } finally {
+      echo.kill("SIGINT");
+      await echo.exit();
+      ts.close();
+    }
+  }, 60_000);
+
+  ptest("SIGTERM in the middle of a flood: the sniffed pcap holds every packet counted as captured, whole (tcpdump reads them all), kernel drops reported", async () => {
+    const file = join(dir, "term.pcap");
+    const echo = bg(["echo", IF, "-q"]);
+    try {
+      await waitAttached(IF, echo);
+      const d = bg(["dump", IF, "--sniff", "-w", file]);
+      await d.waitFor(/listening on tkdump0/);
+      await udpFlood(12_000, (i) => {
+        if (i === 6_000) d.kill("SIGTERM");
+      });
+      expect(await d.exit()).toBe(0);
+      const captured = Number(/^(\d+) packets captured$/m.exec(d.stderr)?.[1]);
+      const received = Number(/^(\d+) packets received by filter/m.exec(d.stderr)?.[1]);
+      const dropped = Number(/^(\d+) packets dropped by kernel$/m.exec(d.stderr)?.[1]);
+      expect(captured).toBeGreaterThanOrEqual(6_000);
+      expect(captured).toBeLessThan(24_000);
+      expect(captured + dropped).toBe(received);
+      const f = readPcap(new Uint8Array(readFileSync(file)));
+      expect(f.truncated).toBeUndefined();
+      expect(f.records.length).toBe(captured);
+      expect(tcpdumpRead(file).lines.length).toBe(captured);
+    } finally {
+      echo.kill("SIGINT");
+      await echo.exit();
+    }
+  }, 60_000);
+
+  ptest("sniff -w past the file size limit (ulimit -f): exit 1 with EFBIG and its hint, the file cut at its last whole record, the count says what it holds", async () => {
+    const file = join(dir, "fsize.pcap");
+    const echo = bg(["echo", IF, "-q"]);
+    try {
+      await waitAttached(IF, echo);
+      // 64 blocks of 512 bytes: a writev of the ring's records stops inside one
+      const d = new Bg(spawn("sh", ["-c", `trap '' XFSZ; ulimit -f 64; exec "$0" cli/main.ts dump ${IF} --sniff -w ${file}`, process.execPath], { cwd: root, stdio: ["ignore", "pipe", "pipe"] }), ["dump (ulimit -f 64)"]);
+      await d.waitFor(/listening on tkdump0/);
+      await udpFlood(2_000);
+      const code = await d.exit(15_000);
+      expect(code).toBe(1);
+      expect(d.stderr).toContain("EFBIG");
+      expect(d.stderr).toMatch(/hint: .*ulimit -f/);
+      const written = Number(/(\d+) packets written to the file/.exec(d.stderr)?.[1]);
+      const bytes = readFileSync(file);
+      expect(bytes.length).toBeLessThanOrEqual(64 * 512);
+      const f = readPcap(new Uint8Array(bytes));
+      expect(f.truncated).toBeUndefined();
+      expect(f.records.length).toBe(written);
+      expect(written).toBeGreaterThan(10);
+    } finally {
+      echo.kill("SIGINT");
+      await echo.exit();
+    }
+  }, 60_000);
 
   ptest("a pcap written by tcpdump -i (while echo answers) is read by tunkit dump -r: same count and addresses", async () => {
     const file = join(dir, "tcpdump.pcap");

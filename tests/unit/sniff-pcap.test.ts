@@ -1,0 +1,207 @@
+// The ring-to-pcap fast path (tun/sniff-pcap.ts) against the per-packet writer (PcapSink.write)
+// on the same packets: TPACKET_V3 blocks laid out in memory as the kernel lays them out (raw IP
+// at tp_mac 96, Ethernet at 82, an odd offset), stripped VLAN tags, cooked sockets' non-IP
+// packets, snaplen cuts, more records in a block than one writev takes, -c limits. Both files
+// must be byte for byte the same. And PcapSink.writeIov: records after buffered ones, EBADF.
+import { expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PcapSink, IOV_MAX } from "../../tun/capture-file.ts";
+import { RingPcapWriter } from "../../tun/sniff-pcap.ts";
+import type { RxRing } from "../../tun/sniff-ring.ts";
+import { addrValue } from "../../ffi/libc.ts";
+import { readPcap } from "../../packet/pcap.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tk-sniffpcap-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+
+interface FakePacket {
+  data: Uint8Array;
+  /** tp_len (defaults to data.length) */
+  wire?: number;
+  sec: number;
+  nsec: number;
+  /** tp_mac: where the bytes start after the packet's header */
+  mac: number;
+  /** sll_protocol */
+  proto?: number;
+  vlan?: { tci: number; tpid?: number };
+}
+
+const BLOCK = 1 << 20;
+
+/** A ring of `blocks` laid out as the kernel does (linux/if_packet.h, TPACKET_V3). */
+function fakeRing(blocks: FakePacket[][]): RxRing {
+  const bytes = new Uint8Array(new ArrayBuffer(BLOCK * blocks.length));
+  const u32 = new Uint32Array(bytes.buffer);
+  const u16 = new Uint16Array(bytes.buffer);
+  blocks.forEach((pkts, bi) => {
+    const base = bi * BLOCK;
+    u32[(base >>> 2) + 2] = 1; // TP_STATUS_USER
+    u32[(base >>> 2) + 3] = pkts.length;
+    u32[(base >>> 2) + 4] = 48;
+    let off = base + 48;
+    pkts.forEach((p, i) => {
+      const q = off >>> 2;
+      const next = (p.mac + p.data.length + 15) & ~15;
+      u32[q] = i === pkts.length - 1 ? 0 : next;
+      u32[q + 1] = p.sec;
+      u32[q + 2] = p.nsec;
+      u32[q + 3] = p.data.length;
+      u32[q + 4] = p.wire ?? p.data.length;
+      u32[q + 5] = 1 | (p.vlan ? 1 << 4 : 0) | (p.vlan?.tpid ? 1 << 6 : 0);
+      u16[(off >>> 1) + 12] = p.mac;
+      u32[q + 8] = p.vlan?.tci ?? 0;
+      u16[(off >>> 1) + 18] = p.vlan?.tpid ?? 0;
+      bytes[off + 50] = (p.proto ?? 0x0800) >> 8;
+      bytes[off + 51] = (p.proto ?? 0x0800) & 0xff;
+      bytes.set(p.data, off + p.mac);
+      off += next;
+    });
+  });
+  const ring = {
+    bytes, u32, u16,
+    geometry: { blockSize: BLOCK, blockCount: blocks.length },
+    blockPackets: (base: number) => u32[(base >>> 2) + 3]!,
+    blockFirst: (base: number) => base + u32[(base >>> 2) + 4]!,
+  };
+  return ring as unknown as RxRing;
+}
+
+/** What the per-packet path makes of a packet: the VLAN tag put back, the on-wire length. */
+function expected(p: FakePacket): { data: Uint8Array; wire: number } {
+  const wire = p.wire ?? p.data.length;
+  if (!p.vlan || p.data.length < 12) return { data: p.data, wire };
+  const tpid = p.vlan.tpid || 0x8100;
+  const out = new Uint8Array(p.data.length + 4);
+  out.set(p.data.subarray(0, 12), 0);
+  out.set([tpid >> 8, tpid & 0xff, (p.vlan.tci >> 8) & 0xff, p.vlan.tci & 0xff], 12);
+  out.set(p.data.subarray(12), 16);
+  return { data: out, wire: wire + 4 };
+}
+
+let seq = 0;
+function packet(size: number, mac: number, extra: Partial<FakePacket> = {}): FakePacket {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (seq * 7 + i * 13) & 0xff;
+  seq++;
+  return { data, sec: 1_700_000_000 + seq, nsec: (seq * 987_654_321) % 1e9, mac, ...extra };
+}
+
+/** Writes the ring's blocks with the fast path and the same packets per packet; returns both files. */
+function both(blocks: FakePacket[][], opts: { cooked?: boolean; ethernet?: boolean; snaplen?: number; fileSnaplen?: number; nano?: boolean; limit?: number } = {}) {
+  const ring = fakeRing(blocks);
+  const name = `f${seq}`;
+  const sinkOpts = { linkType: opts.ethernet ? ("ethernet" as const) : ("raw" as const), snaplen: opts.fileSnaplen, nanosecond: opts.nano };
+  const fast = PcapSink.open(join(dir, `${name}-fast.pcap`), sinkOpts);
+  const w = new RingPcapWriter(fast);
+  if (opts.limit !== undefined) w.remaining = opts.limit;
+  const snap = opts.snaplen ?? 262144;
+  let taken = 0;
+  blocks.forEach((_, bi) => (taken += w.block(ring, bi * BLOCK, !!opts.cooked, !!opts.ethernet, snap)));
+  fast.close();
+  const slow = PcapSink.open(join(dir, `${name}-slow.pcap`), sinkOpts);
+  let n = 0;
+  for (const p of blocks.flat()) {
+    if (opts.limit !== undefined && n >= opts.limit) break;
+    if (opts.cooked && (p.proto ?? 0x0800) !== 0x0800 && p.proto !== 0x86dd) continue;
+    const e = expected(p);
+    const cap = Math.min(e.data.length, snap);
+    slow.write(e.data, cap, e.wire, p.sec, p.nsec);
+    n++;
+  }
+  slow.close();
+  expect(fast.error).toBeUndefined();
+  return { taken, n, fast: new Uint8Array(readFileSync(join(dir, `${name}-fast.pcap`))), slow: new Uint8Array(readFileSync(join(dir, `${name}-slow.pcap`))), sink: fast, writer: w };
+}
+
+test("raw IP blocks (tp_mac 96): the file is byte for byte the per-packet writer's, micro- and nanosecond", () => {
+  for (const nano of [false, true]) {
+    const blocks = [[0, 1, 20, 64, 1500, 9000].map((s) => packet(s, 96)), [packet(40, 96)], []];
+    const r = both(blocks, { nano });
+    expect(r.taken).toBe(7);
+    expect(r.fast).toEqual(r.slow);
+    const f = readPcap(r.fast);
+    expect(f.records.length).toBe(7);
+    expect(f.truncated).toBeUndefined();
+    expect(r.sink.written).toBe(7);
+    expect(r.sink.fileBytes).toBe(r.fast.length);
+  }
+});
+
+test("Ethernet blocks (tp_mac 82, and an odd offset): stripped VLAN tags put back (0x8100 and an 802.1ad TPID), the on-wire length grows by 4", () => {
+  const blocks = [[
+    packet(60, 82),
+    packet(60, 82, { vlan: { tci: 0x2005 } }),
+    packet(1514, 82, { vlan: { tci: 0xe00a, tpid: 0x88a8 } }),
+    packet(11, 82, { vlan: { tci: 7 } }), // shorter than the MAC addresses: left as it is
+    packet(77, 83),
+    packet(77, 83, { vlan: { tci: 0x0102 } }),
+  ]];
+  const r = both(blocks, { ethernet: true });
+  expect(r.taken).toBe(6);
+  expect(r.fast).toEqual(r.slow);
+  const recs = readPcap(r.fast).records;
+  expect(recs[1]!.data.subarray(12, 16)).toEqual(Uint8Array.of(0x81, 0x00, 0x20, 0x05));
+  expect(recs[2]!.data.subarray(12, 16)).toEqual(Uint8Array.of(0x88, 0xa8, 0xe0, 0x0a));
+  expect(recs[2]!.originalLength).toBe(1518);
+});
+
+test("snaplen: the capture's and the file's cut records (the on-wire length kept); cooked sockets keep only IPv4/IPv6", () => {
+  const mk = () => [[packet(300, 96, { wire: 400 }), packet(100, 96, { proto: 0x86dd }), packet(100, 96, { proto: 0x0806 }), packet(50, 96)]];
+  const a = both(mk(), { snaplen: 96 });
+  expect(a.fast).toEqual(a.slow);
+  expect(readPcap(a.fast).records[0]!.captureLength).toBe(96);
+  expect(readPcap(a.fast).records[0]!.originalLength).toBe(400);
+  const b = both(mk(), { fileSnaplen: 64 });
+  expect(b.fast).toEqual(b.slow);
+  expect(readPcap(b.fast).records.every((r) => r.captureLength <= 64)).toBe(true);
+  const c = both(mk(), { cooked: true });
+  expect(c.taken).toBe(3);
+  expect(c.fast).toEqual(c.slow);
+});
+
+test("a block of more records than one writev takes (IOV_MAX), over several blocks, and a -c limit inside a block", () => {
+  const big = Array.from({ length: IOV_MAX * 2 + 300 }, (_, i) => packet(20 + (i % 50), 96));
+  const r = both([big, [packet(30, 96), packet(31, 96)]]);
+  expect(r.taken).toBe(IOV_MAX * 2 + 302);
+  expect(r.fast).toEqual(r.slow);
+  const lim = both([Array.from({ length: 10 }, () => packet(40, 96)), [packet(40, 96)]], { limit: 7 });
+  expect(lim.taken).toBe(7);
+  expect(lim.writer.remaining).toBe(0);
+  expect(readPcap(lim.fast).records.length).toBe(7);
+  expect(lim.fast).toEqual(lim.slow);
+});
+
+test("writeIov: records after buffered ones keep their order; a closed descriptor fails with a hint, nothing counted as written", () => {
+  const path = join(dir, "iov.pcap");
+  const sink = PcapSink.open(path, { linkType: "raw" });
+  const rec = (n: number) => {
+    const b = new Uint8Array(new ArrayBuffer(4096));
+    new DataView(b.buffer).setUint32(8, n, true);
+    new DataView(b.buffer).setUint32(12, n, true);
+    b.fill(n, 16, 16 + n);
+    return b;
+  };
+  sink.write(new Uint8Array(5).fill(5), 5, 5, 0, 0);
+  const r1 = rec(9);
+  const r2 = rec(3);
+  const iov = new Uint8Array(32);
+  const v = new DataView(iov.buffer);
+  v.setBigUint64(0, addrValue(r1), true);
+  v.setBigUint64(8, 25n, true);
+  v.setBigUint64(16, addrValue(r2), true);
+  v.setBigUint64(24, 19n, true);
+  expect(sink.writeIov(iov, 2)).toBe(true);
+  sink.close();
+  const recs = readPcap(new Uint8Array(readFileSync(path))).records;
+  expect(recs.map((r) => r.captureLength)).toEqual([5, 9, 3]);
+  expect(recs[1]!.data).toEqual(new Uint8Array(9).fill(9));
+  expect(sink.written).toBe(3);
+
+  const bad = new PcapSink(987654, { linkType: "raw", name: "bad.pcap" });
+  expect(bad.writeIov(iov, 1)).toBe(false);
+  expect(bad.error?.message).toContain("EBADF");
+  expect(bad.written).toBe(0);
+});
