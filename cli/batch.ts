@@ -461,7 +461,8 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   const handle = (n: number, op: Op | undefined): void | Promise<void> => {
     if (!op || stopped) return;
     lines++;
-    if ((lines & 4095) === 0) progress.tick("applied", lines, report.failed);
+    // Applied: the lines the kernel acknowledged (not those read, nor the bad ones).
+    if ((lines & 4095) === 0) progress.tick("applied", report.ok, report.failed);
     return op.request ? queue(n, op) : runAlone(n, op);
   };
 
