@@ -10,6 +10,7 @@ import { HEX2, bits, ip6String, tok, type Nd } from "./nd.ts";
 import { cksumShouldBe, inCksum, pseudo6, safeChar, unknownData } from "./util.ts";
 import type { IpCtx } from "./ip.ts";
 import { fqdnPrint } from "./dns.ts";
+import { groupRecords } from "./group-records.ts";
 
 const TYPES: Readonly<Record<number, string>> = {
   1: "destination unreachable", 2: "packet too big", 3: "time exceeded in-transit", 4: "parameter problem", 128: "echo request",
@@ -27,7 +28,6 @@ const OPT_NAMES: Readonly<Record<number, string>> = {
   1: "source link-address", 2: "destination link-address", 3: "prefix info", 4: "redirected header", 5: "mtu", 25: "rdnss", 31: "dnssl",
   7: "advertisement interval", 8: "homeagent information", 24: "route info",
 };
-const MLDV2_REPORT: Readonly<Record<number, string>> = { 1: "is_in", 2: "is_ex", 3: "to_in", 4: "to_ex", 5: "allow", 6: "block" };
 const RTPREF = ["medium", "high", "rsv", "low"];
 const lifetime = (v: number) => (v === 0xffffffff ? "infinity" : `${v}s`);
 const rtpref = (v: number) => RTPREF[(v & 0x18) >> 3]!;
@@ -158,32 +158,7 @@ function mldv2Report(nd: Nd, bp: number, len: number): void {
     nd.print(` [invalid len ${len}]`);
     return;
   }
-  const ngroups = nd.be16(bp + 6);
-  nd.print(`, ${ngroups} group record(s)`);
-  if (nd.v > 0) {
-    let group = 8;
-    for (let i = 0; i < ngroups; i++) {
-      if (len < group + 20) {
-        nd.print(" [invalid number of groups]");
-        return;
-      }
-      nd.print(` [gaddr ${nd.ip6(bp + group + 4)}`);
-      nd.print(` ${tok(MLDV2_REPORT, " [v2-report-#%u]", nd.u8(bp + group))}`);
-      const nsrcs = nd.be16(bp + group + 2);
-      if (len < group + 20 + nsrcs * 16) {
-        nd.print(` [invalid number of sources ${nsrcs}]`);
-        return;
-      }
-      if (nd.v === 1) nd.print(`, ${nsrcs} source(s)`);
-      else {
-        nd.print(" {");
-        for (let j = 0; j < nsrcs; j++) nd.print(` ${nd.ip6(bp + group + 20 + j * 16)}`);
-        nd.print(" }");
-      }
-      group += 20 + nsrcs * 16;
-      nd.print("]");
-    }
-  }
+  groupRecords(nd, bp, len, 16, " [v2-report-#%u]");
 }
 
 function mldv2Query(nd: Nd, bp: number, len: number): void {

@@ -6,40 +6,14 @@
  */
 import { relts, tok, type Nd } from "./nd.ts";
 import { inCksum } from "./util.ts";
-
-const V3_REPORT: Readonly<Record<number, string>> = { 1: "is_in", 2: "is_ex", 3: "to_in", 4: "to_ex", 5: "allow", 6: "block" };
+import { groupRecords } from "./group-records.ts";
 
 function v3Report(nd: Nd, bp: number, len: number): void {
   if (len < 16 || len & 3) {
     nd.print(` [invalid len ${len}]`);
     return;
   }
-  const ngroups = nd.be16(bp + 6);
-  nd.print(`, ${ngroups} group record(s)`);
-  if (nd.v > 0) {
-    let group = 8;
-    for (let i = 0; i < ngroups; i++) {
-      if (len < group + 8) {
-        nd.print(" [invalid number of groups]");
-        return;
-      }
-      nd.print(` [gaddr ${nd.ip4(bp + group + 4)}`);
-      nd.print(` ${tok(V3_REPORT, " [v3-report-#%u]", nd.u8(bp + group))}`);
-      const nsrcs = nd.be16(bp + group + 2);
-      if (len < group + 8 + (nsrcs << 2)) {
-        nd.print(` [invalid number of sources ${nsrcs}]`);
-        return;
-      }
-      if (nd.v === 1) nd.print(`, ${nsrcs} source(s)`);
-      else {
-        nd.print(" {");
-        for (let j = 0; j < nsrcs; j++) nd.print(` ${nd.ip4(bp + group + 8 + (j << 2))}`);
-        nd.print(" }");
-      }
-      group += 8 + (nsrcs << 2);
-      nd.print("]");
-    }
-  }
+  groupRecords(nd, bp, len, 4, " [v3-report-#%u]");
 }
 
 function v3Query(nd: Nd, bp: number, len: number): void {
