@@ -49,11 +49,17 @@ function cArray(strings: readonly string[]): { bytes: Uint8Array; ptrs: Uint8Arr
   return { bytes, ptrs };
 }
 
+/** Set by {@link reexecWithEnv} in the new image: the variables it added, to take out of the children's environment. */
+const ADDED = "TUNKIT_REEXEC_ADDED";
+
 /**
  * Re-executes this process (execve of /proc/self/exe with the arguments it was started with)
- * with `env` added to its environment, unless every variable of `env` is already set (then,
- * or when the exec fails, it returns and the caller goes on as it is). Bun only; a no-op on
- * Deno. Call it before opening anything that must survive (descriptors opened with CLOEXEC
+ * with the variables of `env` that are not set yet added to its environment (a variable the
+ * user set keeps the user's value), unless every one is already set (then, or when the exec
+ * fails, it returns and the caller goes on as it is). In the new image the call returns at once
+ * and takes the variables it added out of `process.env`: the runtime read them when it started,
+ * and the programs this one starts (hooks) get the environment the user gave. Bun only; a no-op
+ * on Deno. Call it before opening anything that must survive (descriptors opened with CLOEXEC
  * close; stdin/out/err stay).
  *
  * @example
@@ -64,7 +70,15 @@ function cArray(strings: readonly string[]): { bytes: Uint8Array; ptrs: Uint8Arr
  */
 export async function reexecWithEnv(env: Record<string, string>): Promise<{ errno: number } | undefined> {
   if (runtime !== "bun") return undefined;
-  if (Object.keys(env).every((k) => process.env[k] !== undefined)) return undefined;
+  const missing = Object.keys(env).filter((k) => process.env[k] === undefined);
+  if (!missing.length) {
+    const added = process.env[ADDED];
+    if (added !== undefined) {
+      for (const k of added.split(",")) if (k in env) delete process.env[k];
+      delete process.env[ADDED];
+    }
+    return undefined;
+  }
   let argv: string[];
   try {
     argv = readFileSync("/proc/self/cmdline", "utf8").split("\0");
@@ -73,7 +87,7 @@ export async function reexecWithEnv(env: Record<string, string>): Promise<{ errn
   }
   if (argv[argv.length - 1] === "") argv.pop();
   if (argv.length === 0) return undefined;
-  const vars = { ...process.env, ...env } as Record<string, string | undefined>;
+  const vars = { ...process.env, ...Object.fromEntries(missing.map((k) => [k, env[k]])), [ADDED]: missing.join(",") } as Record<string, string | undefined>;
   const a = cArray(argv);
   const e = cArray(Object.entries(vars).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`));
   const execve = await bindExecve();
