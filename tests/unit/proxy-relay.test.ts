@@ -33,7 +33,8 @@ class FakeSocket implements NativeSocket {
 type Handlers = Record<string, (...a: unknown[]) => unknown>;
 
 /** A relay whose Bun is a recorder of the options each listen/connect got. */
-function relayWithFakeBun(host: Partial<RelayHost> = {}) {
+function relayWithFakeBun(host: Partial<RelayHost> = {}, heapAfterGc = 20 << 20) {
+  const gcs: boolean[] = [];
   const connects: Array<{ socket: Handlers; data: RelayFlow }> = [];
   const listens: Array<{ socket: Handlers }> = [];
   const full: RelayHost = {
@@ -57,8 +58,12 @@ function relayWithFakeBun(host: Partial<RelayHost> = {}) {
       connects.push(o);
       return new Promise(() => {});
     },
+    gc(force: boolean) {
+      gcs.push(force);
+      return heapAfterGc;
+    },
   };
-  return { relay, connects, listens };
+  return { relay, connects, listens, gcs };
 }
 
 const flow = (): RelayFlow => ({ phase: 0, deadline: 0, who: "proxy", where: "192.0.2.1:1080" });
@@ -118,5 +123,42 @@ test("NativeRelay: a partial write keeps the rest (the only copy is a view) and 
   expect(client.writes.at(-1)).toEqual(new Uint8Array([7, 6, 5]));
   expect(f.qc).toBeUndefined();
   expect(proxy.paused).toBe(false);
+  relay.close();
+});
+
+/** An open flow (handshake done, client accepted) on a relay with a fake Bun. */
+function openFlow(heapAfterGc?: number) {
+  const f = flow();
+  const r = relayWithFakeBun({ accept: () => f }, heapAfterGc);
+  r.relay.dial(f, "192.0.2.1", 1080, machine());
+  r.relay.listen("198.18.0.1", 0);
+  const proxy = new FakeSocket(f);
+  r.connects[0]!.socket.open!(proxy);
+  r.connects[0]!.socket.data!(proxy, new Uint8Array([5, 0]));
+  const client = new FakeSocket(undefined, Infinity, 1);
+  r.listens[0]!.socket.open!(client);
+  return { ...r, f, proxy, client, up: r.connects[0]!.socket, down: r.listens[0]!.socket };
+}
+
+test("NativeRelay: one full collection per 4 MiB relayed (both directions count), so read chunks do not pile up", () => {
+  const { relay, gcs, up, down, proxy, client } = openFlow();
+  const chunk = new Uint8Array(64 << 10);
+  for (let i = 0; i < 32; i++) up.data!(proxy, chunk); // 2 MiB down
+  for (let i = 0; i < 31; i++) down.data!(client, chunk); // 1.94 MiB up
+  expect(gcs).toEqual([]);
+  down.data!(client, chunk); // 4 MiB in all
+  expect(gcs).toEqual([true]);
+  relay.close();
+});
+
+test("NativeRelay: with a large live heap the collections come a quarter of it apart, not every 4 MiB", () => {
+  const { relay, gcs, up, proxy } = openFlow(64 << 20);
+  const chunk = new Uint8Array(1 << 20);
+  for (let i = 0; i < 4; i++) up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(1); // the first at 4 MiB; the heap says 64 MiB: the next after 16
+  for (let i = 0; i < 15; i++) up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(1);
+  up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(2);
   relay.close();
 });
