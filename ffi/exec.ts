@@ -102,6 +102,10 @@ export async function reexecWithEnv(env: Record<string, string>): Promise<{ errn
 
 const MADV_DONTNEED = 4;
 const PAGE = 4096;
+/** /proc/PID/pagemap flags, in an entry's high 32 bits: bit 61 file page, 62 swapped, 63 present. */
+const HI_FILE = 1 << 29;
+const HI_SWAP = 1 << 30;
+const HI_PRESENT = 1 << 31;
 
 /**
  * Where section `name` of an ELF64 little-endian file lies (its address and size in memory, as
@@ -154,11 +158,13 @@ export function elfSection(read: (offset: number, length: number) => Uint8Array,
  * ```
  */
 export function fileBackedRuns(entries: BigUint64Array): Array<[number, number]> {
+  // the high word of each entry (little-endian), read without making a BigInt per page
+  const hi = new Uint32Array(entries.buffer, entries.byteOffset, entries.length * 2);
   const runs: Array<[number, number]> = [];
   let from = -1;
   for (let i = 0; i <= entries.length; i++) {
-    const e = i < entries.length ? entries[i]! : 0n;
-    const own = i === entries.length || (e & (1n << 62n)) !== 0n || ((e & (1n << 63n)) !== 0n && (e & (1n << 61n)) === 0n);
+    const h = i < entries.length ? hi[i * 2 + 1]! : 0;
+    const own = i === entries.length || (h & HI_SWAP) !== 0 || ((h & HI_PRESENT) !== 0 && (h & HI_FILE) === 0);
     if (!own && from < 0) from = i;
     else if (own && from >= 0) {
       runs.push([from, i - from]);
@@ -253,10 +259,11 @@ function dropBundle(fs: typeof import("node:fs"), exe: string, base: number, rw:
     const raw = new Uint8Array(pages * 8);
     if (fs.readSync(pm, raw, 0, raw.length, (first / PAGE) * 8) !== raw.length) return 0;
     const entries = new BigUint64Array(raw.buffer);
+    const hi = new Uint32Array(raw.buffer);
     let mb = 0;
     for (const [p, n] of fileBackedRuns(entries)) {
       let present = 0;
-      for (let i = p; i < p + n; i++) if (entries[i]! & (1n << 63n)) present++;
+      for (let i = p; i < p + n; i++) if (hi[i * 2 + 1]! & HI_PRESENT) present++;
       if (present && madvise(first + p * PAGE, n * PAGE, MADV_DONTNEED) === 0) mb += (present * PAGE) / 1048576;
     }
     return mb;
