@@ -13,6 +13,7 @@
  * `--daemon source` runs cli/main.ts under `bun` (with --cpu-prof DIR: a markdown CPU profile
  * written there when the daemon exits). hev needs HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel.
  * `--perf syscalls` counts system calls (perf, no slow-down); `--perf FILE` records a profile.
+ * `--short-first N` (hold): N short connections before the hold (a daemon with a history).
  * `--smaps-out FILE` (hold) keeps the daemon's /proc/PID/smaps while it holds the connections.
  * `--bin PATH` runs another build of tunkit; `--env K=V,...` adds to the daemon's environment.
  *
@@ -173,6 +174,38 @@ async function holdMany(n: number, pid: number, d: Proc): Promise<string> {
     p.kill("SIGTERM");
     await p.exited;
   }
+  // The floor under the same load: the least a Bun TCP relay is (Bun.listen, and per connection
+  // one Bun.connect to the proxy, one shared handlers object each side, nothing else), compiled
+  // the same way, holding the same n connections (10,000 sockets, as the daemon).
+  writeFileSync(join(dir, "relay.ts"), `
+const up = { open() {}, data(s, d) { s.data?.write(d); }, close(s) { s.data?.end(); }, error() {}, connectError() {} };
+const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: {
+  open(s) { Bun.connect({ hostname: ${JSON.stringify(PROXY_V4)}, port: ${SOCKS}, data: s, socket: up }).then((u) => { s.data = u; }, () => s.end()); },
+  data(s, d) { s.data?.write(d); }, close(s) { s.data?.end(); }, error() {},
+} });
+console.log(l.port);
+`);
+  const r = spawnSync(BUN, ["build", "--compile", "--minify", join(dir, "relay.ts"), "--outfile", join(dir, "relay")], { encoding: "utf8" });
+  if (r.status === 0) {
+    const p = new Proc([join(dir, "relay")]);
+    await p.waitFor(/^\d+/m, 10_000);
+    const port = Number(p.out.trim());
+    const held: net.Socket[] = [];
+    for (let i = 0; i < n; i += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<net.Socket | undefined>((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port });
+        s.once("connect", () => resolve(s));
+        s.once("error", () => resolve(undefined));
+      })));
+      for (const s of batch) if (s) held.push(s.on("error", () => {}));
+    }
+    await Bun.sleep(500);
+    const fp = p.child.pid!;
+    lines.push(`floor under load (bare compiled Bun relay holding ${held.length}): RSS ${rssMB(fp)} MB, peak ${rssMB(fp, "VmHWM")} MB (${rssSplit(fp)}; ${smapsSplit(fp)})`);
+    held.forEach((s) => s.destroy());
+    p.kill("SIGTERM");
+    await p.exited;
+  }
   spawnSync("rm", ["-rf", dir]);
   return lines.join("\n");
 }
@@ -240,7 +273,12 @@ async function main(): Promise<void> {
     else if (workload === "download") for (let i = 0; i < n; i++) await curl(["-o", "/dev/null", `http://${SERVER_V4}/big`], 120);
     else if (workload === "udp") await udpRoundTrips(n, 1);
     else if (workload === "udp-flows") await udpRoundTrips(n, n);
-    else if (workload === "hold") holdReport = await holdMany(n, pid, d);
+    else if (workload === "hold") {
+      // --short-first N: a daemon with a history (as bench/proxy.ts's, which ran its short-connection rounds first)
+      const first = Number(arg("--short-first") ?? 0);
+      for (let i = 0; i < first; i++) await shortGet();
+      holdReport = await holdMany(n, pid, d);
+    }
     else throw new Error(`unknown workload "${workload}": short, download, udp, udp-flows`);
     const ms = performance.now() - t0;
     await Bun.sleep(200);
