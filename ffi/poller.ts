@@ -311,6 +311,11 @@ class SignalPoller {
     else this.timer = setInterval(() => this.check(), CHECK_MS);
   }
 
+  /** Delivers now every armed fd in error (a deleted device), without waiting for the backstop. */
+  recheck(): void {
+    for (const h of this.armed.slice()) if (this.poll(h.fd) & (POLLERR | POLLHUP)) this.deliver(h);
+  }
+
   /** The backstop: a deleted device, or data no signal announced. */
   private check(): void {
     for (const h of this.armed.slice()) {
@@ -376,4 +381,20 @@ export function watchReadable(fd: number, cb: (events: number) => void): Watch {
  */
 export function signalWakeStats(): { signals: number; lost: number } | undefined {
   return signalPoller && { signals: signalPoller.signals, lost: signalPoller.lost };
+}
+
+/**
+ * Looks now at every fd waiting for a signal-driven wake-up and delivers those in error: a
+ * deleted tun raises no SIGIO, so a caller that learns of the deletion (an RTM_DELLINK) calls
+ * this instead of waiting up to a second for the backstop. A no-op on the epoll path, where the
+ * helper thread sees the error itself.
+ *
+ * @example
+ * ```ts
+ * import { recheckReadable } from "./poller.ts";
+ * recheckReadable(); // after a monitor reported the device deleted
+ * ```
+ */
+export function recheckReadable(): void {
+  signalPoller?.recheck();
 }

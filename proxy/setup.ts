@@ -15,6 +15,7 @@ import type { Rule } from "../netlink/route/rule.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
 import { runtime } from "../ffi/libc.ts";
+import { recheckReadable } from "../ffi/poller.ts";
 import { TUN_F } from "../ffi/abi.ts";
 import { autoRuleWire, installAutoRoute, parseUidRange, planAutoRoute, AUTO_ROUTE_PRIORITY, AUTO_ROUTE_TABLE, type UidRange } from "./autoroute.ts";
 import type { TunnelLog } from "./log.ts";
@@ -234,22 +235,26 @@ export function fakePeerFor(address: string, prefixLen: number): { peer: string;
 }
 
 /**
- * Watches the rule groups; calls `onGone` once when a rule whose {@link ruleKey} is in `keys` is
- * deleted (or, after a monitor overrun, is missing). Returns the function that stops watching —
+ * Watches what the tunnel depends on, on one monitor socket: calls `onRuleGone` once when a rule
+ * whose {@link ruleKey} is in `keys` is deleted (or, after a monitor overrun, is missing), and
+ * `onLinkGone` when the link `ifindex` is deleted. Returns the function that stops watching —
  * call it before removing the rules yourself.
  */
-function watchRules(nl: Rtnl, keys: Set<string>, onGone: (r: Rule) => void): () => Promise<void> {
-  const it = nl.monitor({ groups: [RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE] });
+function watchTunnel(nl: Rtnl, ifindex: number, keys: Set<string>, onRuleGone: (r: Rule) => void, onLinkGone: () => void): () => Promise<void> {
+  const groups = keys.size ? [RTNLGRP.LINK, RTNLGRP.IPV4_RULE, RTNLGRP.IPV6_RULE] : [RTNLGRP.LINK];
+  const it = nl.monitor({ groups });
   let stopped = false;
   void (async () => {
     try {
       for await (const ev of it) {
         if (stopped) return;
-        if (ev.kind === "rule" && ev.action === "del" && keys.has(ruleKey(ev.value))) return onGone(ev.value);
+        if (ev.kind === "link" && ev.action === "del" && ev.value.ifindex === ifindex) onLinkGone();
+        if (ev.kind === "rule" && ev.action === "del" && keys.has(ruleKey(ev.value))) return onRuleGone(ev.value);
         if (ev.kind === "overrun") {
+          if (!keys.size) continue;
           const have = new Set<string>();
           for (const family of [AF.INET, AF.INET6]) for (const r of await nl.listRules(family)) have.add(ruleKey(r));
-          for (const k of keys) if (!have.has(k) && !stopped) return onGone({ priority: Number(k.split("|")[1]) } as Rule);
+          for (const k of keys) if (!have.has(k) && !stopped) return onRuleGone({ priority: Number(k.split("|")[1]) } as Rule);
         }
       }
     } catch {
@@ -425,14 +430,16 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       const undoRoute = await installAutoRoute(nl, ar);
       undo.push(undoRoute);
       rules = ar.rules.map((r) => ruleKey(autoRuleWire(r)));
-      // Someone else deleting a rule (a network manager, an old cleanup) would let traffic
-      // around the tunnel: that is fatal, the service manager restarts us with the rules.
-      const stopWatch = watchRules(nl, new Set(rules), (gone) => rulesGone(new TunkitError(
-        `A rule of the tunnel was deleted by someone else (pref ${gone.priority ?? "?"}): traffic could go around the proxy, so the tunnel stops`,
-        "find what flushes policy rules (a network manager?); a service manager restarts the tunnel with its rules",
-      )));
-      undo.push(stopWatch);
     }
+    // Someone else deleting a rule (a network manager, an old cleanup) would let traffic around
+    // the tunnel: that is fatal, the service manager restarts us with the rules. A deleted tun
+    // raises no SIGIO (ffi/poller.ts): its RTM_DELLINK makes the reader look now, so the device's
+    // error stops the tunnel at once instead of at the poller's next backstop check.
+    const stopWatch = watchTunnel(nl, index, new Set(rules), (gone) => rulesGone(new TunkitError(
+      `A rule of the tunnel was deleted by someone else (pref ${gone.priority ?? "?"}): traffic could go around the proxy, so the tunnel stops`,
+      "find what flushes policy rules (a network manager?); a service manager restarts the tunnel with its rules",
+    )), recheckReadable);
+    undo.push(stopWatch);
     // Recorded for `tunkit cleanup`, which then leaves these rules and the device's routes alone.
     const reg = new TunnelRegistration({ kind: plan.kind, name: plan.name, ifindex: index, rules });
     const registryError = reg.write();
