@@ -15,10 +15,10 @@ import { NLM_F } from "../netlink/core/message.ts";
 import type { ByteWriter } from "../netlink/core/writer.ts";
 import type { BatchItem } from "../netlink/conn.ts";
 import { AF, RT_TABLE, RTM, RTM_F } from "../netlink/route/constants.ts";
-import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
+import { formatAddr, parsePrefix, type Prefix } from "../netlink/route/ip.ts";
 import { defaultIpNames, routeTypeOf } from "../netlink/route/names.ts";
 import { decodeRoute, encodeRoute, type Route, type RouteWire } from "../netlink/route/route.ts";
-import { routeFilter, routeFilterFamily, routeFilterTable, routeFromSpec, type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
+import { routeFilter, routeFilterFamily, routeFilterTable, routeFromPrefix, routeFromSpec, type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
 import { linkMap } from "../netlink/view/context.ts";
 import type { RouteViewContext } from "../netlink/view/route.ts";
 import { ifName, intInRange, ipAddress } from "./args.ts";
@@ -264,6 +264,7 @@ export function planRouteWire(words: readonly string[], context: string, del = f
   const s: RouteState = { spec: { dst: "" }, context, metrics: {}, lock: [], family };
   const w = new Words(words, from, context);
   let dstText: string | undefined;
+  let dstPrefix: Prefix | undefined;
   while (!w.done) {
     const word = w.next();
     if (ROUTE_KEYWORDS.take(s, w, word)) continue;
@@ -286,7 +287,10 @@ export function planRouteWire(words: readonly string[], context: string, del = f
     }
     if (dstText !== undefined) throw new UsageError(`Two prefixes in "${context}": ${q(dstText)} and ${q(v)}`);
     dstText = v;
-    if (v !== "default" && v !== "all" && v !== "any") setFamily(s, p.family);
+    if (v !== "default" && v !== "all" && v !== "any") {
+      setFamily(s, p.family);
+      dstPrefix = p;
+    }
   }
   if (dstText === undefined) throw new UsageError(`Missing prefix in "${context}": expected ${context} PREFIX [dev NAME] [via ADDR] …`);
   const spec = s.spec;
@@ -295,7 +299,8 @@ export function planRouteWire(words: readonly string[], context: string, del = f
   if (Object.keys(s.metrics).length) spec.metrics = s.metrics as RouteSpec["metrics"];
   if (s.lock.length) spec.lock = s.lock;
   // The library's own checks (names of proto/scope/type/table, metrics), still no syscall.
-  const wire = routeFromSpec(spec, undefined, del, true);
+  // The prefix is parsed once: its family is the route's (a `default` waits for the family).
+  const wire = dstPrefix !== undefined && dstPrefix.family === spec.family ? routeFromPrefix(spec, dstPrefix, undefined, del, true) : routeFromSpec(spec, undefined, del, true);
   const dst = wire.dst as Uint8Array | undefined;
   if (dst && hostBits(dst, wire.dstLen ?? 0)) {
     const len = wire.dstLen ?? 0;

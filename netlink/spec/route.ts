@@ -344,7 +344,35 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
  */
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del: boolean, raw: true, names?: IpNames): RouteWire;
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del = false, raw = false, names: IpNames = defaultIpNames()): RouteWire {
-  const p = parsePrefix(spec.dst, spec.family);
+  return routeFromPrefix(spec, parsePrefix(spec.dst, spec.family), devs, del, raw as true, names);
+}
+
+/**
+ * {@link routeFromSpec} for a caller that has already parsed `spec.dst` (the CLI's grammar reads
+ * the prefix to learn the route's family): `p` must be `parsePrefix(spec.dst, spec.family)`, and
+ * the text is not parsed again. `raw` as in routeFromSpec (true: addresses stay bytes).
+ *
+ * @example
+ * ```ts
+ * import { routeFromPrefix } from "./route.ts";
+ * import { parsePrefix } from "../route/ip.ts";
+ * const spec = { dst: "198.51.100.0/24", dev: 3 };
+ * routeFromPrefix(spec, parsePrefix(spec.dst), undefined, false, true).dstLen; // 24
+ * ```
+ */
+export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undefined | DevIndex, del: boolean, raw: true, names?: IpNames): RouteWire;
+/**
+ * With `raw` false: addresses as text.
+ *
+ * @example
+ * ```ts
+ * import { routeFromPrefix } from "./route.ts";
+ * import { parsePrefix } from "../route/ip.ts";
+ * routeFromPrefix({ dst: "198.51.100.0/24" }, parsePrefix("198.51.100.0/24"), 3, false, false).dst; // "198.51.100.0"
+ * ```
+ */
+export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undefined | DevIndex, del: boolean, raw: false, names?: IpNames): Partial<Route>;
+export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undefined | DevIndex, del: boolean, raw: boolean, names: IpNames = defaultIpNames()): RouteWire {
   const addr = (b: Uint8Array): string | Uint8Array => (raw ? b : formatAddr(b));
   const type = spec.type === undefined ? (del ? RTN.UNSPEC : RTN.UNICAST) : num(spec.type, parseRouteType)!;
   checkU32(type, "route type", 0, 255);
