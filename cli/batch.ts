@@ -221,7 +221,7 @@ class LineParser {
 
   needsPrepare(words: readonly string[]): boolean {
     const w = words[0];
-    if (w === undefined) return false;
+    if (w === undefined || w === this.last) return false;
     const obj = findObject(w);
     return obj ? !this.fns.has(obj.name) : COMMANDER_LINES.has(w) && !this.program;
   }
@@ -438,8 +438,9 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   /** Adds a pipelinable op to the group; a promise only when something must be awaited. */
   const queue = (n: number, op: Op): void | Promise<void> => {
     const req = op.request!;
-    for (const d of req.devs) {
-      if (!devs.has(d)) return resolve(n, req.devs).then((ok) => (ok ? queue(n, op) : undefined));
+    const names = req.devs;
+    for (let k = 0; k < names.length; k++) {
+      if (!devs.has(names[k]!)) return resolve(n, names).then((ok) => (ok ? queue(n, op) : undefined));
     }
     let item: BatchItem;
     try {
