@@ -11,19 +11,6 @@ import { IOVEC_SIZE, MMSGHDR_LEN, MMSGHDR_SIZE, MSGHDR, packMmsghdrs } from "./a
 const MSG_TRUNC = 0x20;
 
 /**
- * `n` bytes the kernel writes before anything reads them, NOT zeroed: Bun zeroes a new
- * ArrayBuffer page by page, and the 4 MiB of a netlink socket's slots cost 16-23 ms of page
- * faults at its first allocation (measured on this machine, Bun 1.4.5), while recvmmsg touches
- * one page per slot it fills. Only the bytes the kernel reports as received are ever read.
- * Elsewhere (Deno) a plain zeroed buffer.
- */
-function unzeroed(n: number): Uint8Array {
-  const bun = (globalThis as { Bun?: { allocUnsafe?: (size: number) => Uint8Array } }).Bun;
-  const b = bun?.allocUnsafe?.(n);
-  return b && b.byteOffset === 0 && b.byteLength === n ? b : new Uint8Array(new ArrayBuffer(n));
-}
-
-/**
  * Slots for `recvmmsg`. After `recv()` returns n, slot i holds `length(i)` bytes in
  * `slot(i)`, from the sender address in `name(i)`.
  *
@@ -68,7 +55,7 @@ export class MultiRecv {
     this.vec = new Uint8Array(new ArrayBuffer(Math.max(count * MMSGHDR_SIZE, 1024)));
     this.vecView = new DataView(this.vec.buffer);
     this.iov = new Uint8Array(new ArrayBuffer(Math.max(count * IOVEC_SIZE, 1024)));
-    this.data = unzeroed(count * slotSize);
+    this.data = new Uint8Array(new ArrayBuffer(count * slotSize));
     const nameStride = (nameLen + 15) & ~15;
     this.names = new Uint8Array(new ArrayBuffer(Math.max(count * nameStride, 1024)));
     this.slots = Array.from({ length: count }, (_, i) => this.data.subarray(i * slotSize, (i + 1) * slotSize));
