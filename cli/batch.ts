@@ -130,7 +130,7 @@ export async function forEachLine(fd: number, onLine: (n: number, line: string) 
       start = nl + 1;
       n++;
       if (line.length > MAX_LINE) throw new UsageError(`line ${n}: longer than ${MAX_LINE} characters (${line.length})`);
-      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
       const r = onLine(n, line);
       if (r) await r;
     }
@@ -221,7 +221,7 @@ class LineParser {
 
   needsPrepare(words: readonly string[]): boolean {
     const w = words[0];
-    if (w === undefined) return false;
+    if (w === undefined || w === this.last) return false;
     const obj = findObject(w);
     return obj ? !this.fns.has(obj.name) : COMMANDER_LINES.has(w) && !this.program;
   }
@@ -289,14 +289,6 @@ class LineParser {
 /** Thrown from a line callback to stop reading once the batch has stopped. */
 const STOP = Symbol("stop");
 
-/** One pipelined request waiting for its datagram. */
-interface Pending {
-  line: number;
-  item: BatchItem;
-  /** The request (its `undo()` is the exact inverse, when it has one). */
-  req?: PipelineRequest;
-}
-
 /**
  * Runs a batch read from `fd` (a regular file or a pipe). With `checkFirst`, checks every line
  * first and needs a second pass over the input: `reopen()` gives the input again (a regular
@@ -324,7 +316,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     }
     try {
       // Options in a line are rare: look for them only when the text has " -".
-      const op = parser.parse(words, text.charCodeAt(0) === 45 || text.includes(" -") || text.includes("\t-"));
+      const op = parser.parse(words, text.indexOf("-") >= 0 && (text.charCodeAt(0) === 45 || text.includes(" -") || text.includes("\t-")));
       return op instanceof Promise ? op.catch(named) : op;
     } catch (e) {
       return named(e);
@@ -352,7 +344,11 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   const nl = ctx.rtnl();
   const devs = new Map<string, number>();
   const index = (name: string) => devs.get(name)!;
-  let group: Pending[] = [];
+  // The group of pipelined requests waiting for their datagram, as parallel arrays (no object
+  // per line): line numbers, the requests' items, and the requests with an exact undo.
+  let gLines: number[] = [];
+  let gItems: BatchItem[] = [];
+  let gReqs: Array<PipelineRequest | undefined> = [];
   let stopped = false;
   let lines = 0;
 
@@ -371,10 +367,14 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     }
   };
   const flush = async () => {
-    if (!group.length) return;
-    const g = group;
-    group = [];
-    const results: BatchResult[] = await nl.batch(g.map((p) => p.item), { stopOnError: !o.force, chunkBytes: 256 * 1024 });
+    if (!gItems.length) return;
+    const lineOf = gLines;
+    const reqs = gReqs;
+    const items = gItems;
+    gLines = [];
+    gItems = [];
+    gReqs = [];
+    const results: BatchResult[] = await nl.batch(items, { stopOnError: !o.force, chunkBytes: 256 * 1024 });
     let firstBad = -1;
     for (let k = 0; k < results.length; k++) {
       const r = results[k]!;
@@ -384,20 +384,20 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
       }
       if (!o.force && firstBad >= 0) continue;
       if (firstBad < 0) firstBad = k;
-      fail(g[k]!.line, r.error);
+      fail(lineOf[k]!, r.error);
     }
     if (o.force || firstBad < 0) {
       if (o.force) report.ok += results.filter((r, k) => r.ok && k > firstBad && firstBad >= 0).length;
       return;
     }
     // Undo what ran behind the failing line, last first.
-    const undo: Pending[] = [];
-    for (let k = results.length - 1; k > firstBad; k--) if (results[k]!.ok) undo.push(g[k]!);
+    const undo: number[] = [];
+    for (let k = results.length - 1; k > firstBad; k--) if (results[k]!.ok) undo.push(k);
     if (!undo.length) return;
-    const ur = await nl.batch(undo.map((p) => p.req!.undo!()));
-    ur.forEach((r, k) => {
+    const ur = await nl.batch(undo.map((k) => reqs[k]!.undo!()));
+    ur.forEach((r, j) => {
       if (r.ok) report.undone++;
-      else err(`tunkit: line ${undo[k]!.line}: was applied behind line ${g[firstBad]!.line} and could not be undone: ${safeLine(r.error.message)}\n`);
+      else err(`tunkit: line ${lineOf[undo[j]!]}: was applied behind line ${lineOf[firstBad]} and could not be undone: ${safeLine(r.error.message)}\n`);
     });
   };
 
@@ -435,11 +435,18 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     return true;
   };
 
+  const pend = (n: number, item: BatchItem, req: PipelineRequest | undefined) => {
+    gLines.push(n);
+    gItems.push(item);
+    gReqs.push(req);
+  };
+
   /** Adds a pipelinable op to the group; a promise only when something must be awaited. */
   const queue = (n: number, op: Op): void | Promise<void> => {
     const req = op.request!;
-    for (const d of req.devs) {
-      if (!devs.has(d)) return resolve(n, req.devs).then((ok) => (ok ? queue(n, op) : undefined));
+    const names = req.devs;
+    for (let k = 0; k < names.length; k++) {
+      if (!devs.has(names[k]!)) return resolve(n, names).then((ok) => (ok ? queue(n, op) : undefined));
     }
     let item: BatchItem;
     try {
@@ -449,13 +456,13 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
       return;
     }
     // Without --force a request with no exact undo goes first in its datagram.
-    if (!o.force && !req.undo && group.length) {
+    if (!o.force && !req.undo && gItems.length) {
       return flush().then(() => {
-        if (!stopped) group.push({ line: n, item });
+        if (!stopped) pend(n, item, undefined);
       });
     }
-    group.push({ line: n, item, req: req.undo ? req : undefined });
-    if (group.length >= GROUP) return flush();
+    pend(n, item, req.undo ? req : undefined);
+    if (gItems.length >= GROUP) return flush();
   };
 
   const handle = (n: number, op: Op | undefined): void | Promise<void> => {

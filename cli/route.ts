@@ -15,10 +15,10 @@ import { NLM_F } from "../netlink/core/message.ts";
 import type { ByteWriter } from "../netlink/core/writer.ts";
 import type { BatchItem } from "../netlink/conn.ts";
 import { AF, RT_TABLE, RTM, RTM_F } from "../netlink/route/constants.ts";
-import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
+import { formatAddr, parsePrefix, type Prefix } from "../netlink/route/ip.ts";
 import { defaultIpNames, routeTypeOf } from "../netlink/route/names.ts";
 import { decodeRoute, encodeRoute, type Route, type RouteWire } from "../netlink/route/route.ts";
-import { routeFilter, routeFilterFamily, routeFilterTable, routeFromSpec, type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
+import { routeFilter, routeFilterFamily, routeFilterTable, routeFromPrefix, routeFromSpec, type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
 import { linkMap } from "../netlink/view/context.ts";
 import type { RouteViewContext } from "../netlink/view/route.ts";
 import { ifName, intInRange, ipAddress } from "./args.ts";
@@ -55,8 +55,9 @@ interface RouteState {
   context: string;
   dstSet?: boolean;
   gwSet?: boolean;
-  metrics: Record<string, number | string>;
-  lock: MetricName[];
+  /** Made on the first metric (a batch line rarely has one). */
+  metrics?: Record<string, number | string>;
+  lock?: MetricName[];
 }
 
 const setFamily = (s: RouteState, f: number) => {
@@ -71,10 +72,10 @@ function metric(name: MetricName, abbrev: boolean, lockable = true, value: (v: s
     take(s, w, word) {
       let v = w.take(word);
       if (lockable && v === "lock") {
-        s.lock.push(name);
+        (s.lock ??= []).push(name);
         v = w.take(`${word} lock`);
       }
-      s.metrics[name] = value(v, name);
+      (s.metrics ??= {})[name] = value(v, name);
     },
   };
 }
@@ -120,7 +121,7 @@ export const ROUTE_KEYWORDS = new Keywords<RouteState>([
   metric("advmss", false),
   metric("reordering", true),
   metric("rtt", false, true, rttValue),
-  { name: "rto_min", take: (s, w, k) => void (s.metrics.rto_min = w.take(k)) },
+  { name: "rto_min", take: (s, w, k) => void ((s.metrics ??= {}).rto_min = w.take(k)) },
   metric("window", true),
   metric("cwnd", true),
   metric("initcwnd", true),
@@ -128,7 +129,7 @@ export const ROUTE_KEYWORDS = new Keywords<RouteState>([
   { name: "features", abbrev: true, take: (s, w, k) => {
     const v = w.take(k);
     if (v !== "ecn") throw new UsageError(`Invalid features ${q(v)}: expected ecn`);
-    s.metrics.features = "ecn";
+    (s.metrics ??= {}).features = "ecn";
   } },
   metric("quickack", true, false, (v) => intInRange(v, "quickack", 0, 1)),
   metric("congctl", true, true, (v) => v),
@@ -261,9 +262,10 @@ export interface RoutePlan {
  * ```
  */
 export function planRouteWire(words: readonly string[], context: string, del = false, from = 0, family?: number): RoutePlan {
-  const s: RouteState = { spec: { dst: "" }, context, metrics: {}, lock: [], family };
+  const s: RouteState = { spec: { dst: "" }, context, metrics: undefined, lock: undefined, family };
   const w = new Words(words, from, context);
   let dstText: string | undefined;
+  let dstPrefix: Prefix | undefined;
   while (!w.done) {
     const word = w.next();
     if (ROUTE_KEYWORDS.take(s, w, word)) continue;
@@ -286,16 +288,20 @@ export function planRouteWire(words: readonly string[], context: string, del = f
     }
     if (dstText !== undefined) throw new UsageError(`Two prefixes in "${context}": ${q(dstText)} and ${q(v)}`);
     dstText = v;
-    if (v !== "default" && v !== "all" && v !== "any") setFamily(s, p.family);
+    if (v !== "default" && v !== "all" && v !== "any") {
+      setFamily(s, p.family);
+      dstPrefix = p;
+    }
   }
   if (dstText === undefined) throw new UsageError(`Missing prefix in "${context}": expected ${context} PREFIX [dev NAME] [via ADDR] …`);
   const spec = s.spec;
   spec.dst = dstText;
   spec.family = s.family ?? AF.INET;
-  if (Object.keys(s.metrics).length) spec.metrics = s.metrics as RouteSpec["metrics"];
-  if (s.lock.length) spec.lock = s.lock;
+  if (s.metrics !== undefined) spec.metrics = s.metrics as RouteSpec["metrics"];
+  if (s.lock !== undefined) spec.lock = s.lock;
   // The library's own checks (names of proto/scope/type/table, metrics), still no syscall.
-  const wire = routeFromSpec(spec, undefined, del, true);
+  // The prefix is parsed once: its family is the route's (a `default` waits for the family).
+  const wire = dstPrefix !== undefined && dstPrefix.family === spec.family ? routeFromPrefix(spec, dstPrefix, undefined, del, true) : routeFromSpec(spec, undefined, del, true);
   const dst = wire.dst as Uint8Array | undefined;
   if (dst && hostBits(dst, wire.dstLen ?? 0)) {
     const len = wire.dstLen ?? 0;

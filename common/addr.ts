@@ -11,6 +11,8 @@ import { UsageError } from "./errors.ts";
 const HEX = "0123456789abcdef";
 /** Dotted quad without leading zeros, as ipaddr.js's isValidFourPartDecimal wants it. */
 const FOUR_PART = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+/** ipaddr.js's IPv4 parser (part of its API, left out of its .d.ts): octets, or null. */
+const IPV4 = ipaddr.IPv4 as unknown as { parser(text: string): number[] | null };
 /** The only characters of IPv6 text: hex groups, colons, and the dots of a trailing dotted quad. */
 const V6_TEXT = /^[0-9A-Fa-f:.]{2,45}$/;
 
@@ -140,23 +142,45 @@ export function parseIp(text: string, family?: IpFamily): Uint8Array {
   // One ipaddr.js parse per address, its cheapest call (ipaddr's own isValid* helpers parse once
   // more): a batch of a million routes spends its time here. FOUR_PART is the strict
   // four-part-decimal check; ipaddr.IPv4.parse then reads the octets and refuses one over 255.
-  let bytes: ArrayLike<number> | undefined;
-  if (FOUR_PART.test(text)) {
-    try {
-      bytes = ipaddr.IPv4.parse(text).octets;
-    } catch {
-      bytes = undefined;
-    }
-  } else if (text.includes(":")) {
-    bytes = parseIpv6(text);
+  let out: Uint8Array | undefined;
+  if (FOUR_PART.test(text)) out = parseIpv4(text);
+  else if (text.includes(":")) {
+    const bytes = parseIpv6(text);
+    if (bytes) out = Uint8Array.from(bytes);
   }
-  if (!bytes) {
+  if (out === undefined) {
     const why = whyNotIp(text);
     throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
   }
-  const v = bytes.length === 4 ? 4 : 6;
+  const v = out.length === 4 ? 4 : 6;
   if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
-  return Uint8Array.from(bytes);
+  return out;
+}
+
+/**
+ * A dotted quad that matched FOUR_PART, read by ipaddr.js's own parser (`IPv4.parser`: the
+ * octets as an array, without building an IPv4 object whose constructor checks them once more),
+ * straight into 4 bytes; undefined when an octet is over 255 or ipaddr.js refuses the text.
+ */
+function parseIpv4(text: string): Uint8Array | undefined {
+  let parts: number[] | null;
+  try {
+    parts = IPV4.parser(text);
+  } catch {
+    return undefined;
+  }
+  if (parts === null || parts.length !== 4) return undefined;
+  const a = parts[0]!;
+  const b = parts[1]!;
+  const c = parts[2]!;
+  const d = parts[3]!;
+  if ((a | b | c | d) > 255) return undefined;
+  const out = new Uint8Array(4);
+  out[0] = a;
+  out[1] = b;
+  out[2] = c;
+  out[3] = d;
+  return out;
 }
 
 /** Why an address text was refused, when there is more to say than "expected IPv4 or IPv6". */

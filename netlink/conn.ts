@@ -79,6 +79,12 @@ export class SocketTransport implements Transport {
   /** Receive buffer size the kernel granted (getsockopt SO_RCVBUF). */
   readonly rcvbuf: number;
   private readonly multi = new MultiRecv(RECV_SLOTS, RECV_SLOT_SIZE, SOCKADDR_NL_SIZE);
+  /** Every receive slot in one view: slot i starts at byte i * RECV_SLOT_SIZE. */
+  readonly slotBytes: Uint8Array;
+  /** The same bytes as a DataView (ACKs read in place). */
+  readonly slotsView: DataView;
+  /** Length of the datagram {@link recvSlot} returned last. */
+  lastLength = 0;
   private next = 0;
   private have = 0;
   private readonly kernel = packSockaddrNl(0, 0);
@@ -88,6 +94,9 @@ export class SocketTransport implements Transport {
 
   /** Opens and binds the socket (strict checking and extended acks on). */
   constructor(opts: OpenOptions = {}) {
+    const first = this.multi.slot(0);
+    this.slotBytes = new Uint8Array(first.buffer, first.byteOffset, RECV_SLOTS * RECV_SLOT_SIZE);
+    this.slotsView = new DataView(first.buffer, first.byteOffset, RECV_SLOTS * RECV_SLOT_SIZE);
     const back = opts.netns === undefined ? undefined : enterNetns(typeof opts.netns === "number" ? `/proc/self/fd/${opts.netns}` : opts.netns);
     let fd: number;
     try {
@@ -135,23 +144,36 @@ export class SocketTransport implements Transport {
   }
 
   recv(): Uint8Array | null {
+    const o = this.recvSlot();
+    return o < 0 ? null : this.slotBytes.subarray(o, o + this.lastLength);
+  }
+
+  /**
+   * {@link recv} without a view per datagram, for a batch's ACKs (one datagram each): the next
+   * datagram from the kernel as the byte offset of its slot in {@link slotsView} and
+   * {@link slotBytes}, its length in {@link lastLength}; -1 when none is queued.
+   */
+  recvSlot(): number {
     // One recvmmsg() fills up to RECV_SLOTS datagrams (a batch's ACKs arrive one per datagram),
     // then they are served from the slots: one syscall per batch, no allocation per datagram.
+    const multi = this.multi;
     for (;;) {
       while (this.next < this.have) {
         const i = this.next++;
-        const n = this.multi.length(i);
-        if (n > RECV_SLOT_SIZE || this.multi.truncated(i)) {
+        const n = multi.length(i);
+        if (n > RECV_SLOT_SIZE || multi.truncated(i)) {
           throw new NetlinkProtocolError(`Netlink datagram of ${n} bytes truncated to ${RECV_SLOT_SIZE}`);
         }
         // Only the kernel (port 0) may answer; anything else is dropped.
-        if (this.multi.name(i)[4]! | this.multi.name(i)[5]! | this.multi.name(i)[6]! | this.multi.name(i)[7]!) continue;
-        return this.multi.slot(i).subarray(0, n);
+        const name = multi.name(i);
+        if (name[4]! | name[5]! | name[6]! | name[7]!) continue;
+        this.lastLength = n;
+        return i * RECV_SLOT_SIZE;
       }
       this.next = 0;
       this.have = 0;
-      const got = this.multi.recv(this.fd, SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT, "recvmmsg(netlink)");
-      if (got < 0) return null;
+      const got = multi.recv(this.fd, SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT, "recvmmsg(netlink)");
+      if (got < 0) return -1;
       this.have = got;
     }
   }
@@ -417,7 +439,8 @@ export class NetlinkConn {
       let failed = false;
       // Every ack occupies ~1 KiB of receive buffer (skb truesize): never have more in flight
       // than the buffer holds, or the kernel drops acks (ENOBUFS).
-      const rcvbuf = this.transport instanceof SocketTransport ? this.transport.rcvbuf : 1 << 30;
+      const socket = this.transport instanceof SocketTransport ? this.transport : undefined;
+      const rcvbuf = socket ? socket.rcvbuf : 1 << 30;
       const maxInFlight = Math.max(16, Math.floor(rcvbuf / 1280));
       const w = this.w;
       let i = 0;
@@ -441,21 +464,42 @@ export class NetlinkConn {
         let view: DataView | undefined;
         while (pending > 0) {
           // Drain synchronously while acks are queued; await only when the socket is empty.
-          const d = this.transport.recv();
-          if (d === null) {
-            await this.transport.wait();
-            continue;
-          }
           // Fast path: a datagram holding exactly one positive ack (the common case) is read in
-          // place; anything else goes through the full parser below.
-          if (!view || view.buffer !== d.buffer) view = new DataView(d.buffer);
-          const o = d.byteOffset;
-          if (d.length >= 20 && view.getUint32(o, true) === d.length && view.getUint16(o + 4, true) === NLMSG.ERROR && view.getInt32(o + 16, true) === 0) {
-            const idx = first + ((view.getUint32(o + 8, true) - seq0) >>> 0);
-            if (idx < i && results[idx] === undefined) {
-              results[idx] = OK;
-              pending--;
+          // place, in its receive slot (no view made per ack); anything else goes through the
+          // full parser below.
+          let d: Uint8Array | null;
+          if (socket) {
+            const o = socket.recvSlot();
+            if (o < 0) {
+              await socket.wait();
               continue;
+            }
+            const n = socket.lastLength;
+            const v = socket.slotsView;
+            if (n >= 20 && v.getUint32(o, true) === n && v.getUint16(o + 4, true) === NLMSG.ERROR && v.getInt32(o + 16, true) === 0) {
+              const idx = first + ((v.getUint32(o + 8, true) - seq0) >>> 0);
+              if (idx < i && results[idx] === undefined) {
+                results[idx] = OK;
+                pending--;
+                continue;
+              }
+            }
+            d = socket.slotBytes.subarray(o, o + n);
+          } else {
+            d = this.transport.recv();
+            if (d === null) {
+              await this.transport.wait();
+              continue;
+            }
+            if (!view || view.buffer !== d.buffer) view = new DataView(d.buffer);
+            const o = d.byteOffset;
+            if (d.length >= 20 && view.getUint32(o, true) === d.length && view.getUint16(o + 4, true) === NLMSG.ERROR && view.getInt32(o + 16, true) === 0) {
+              const idx = first + ((view.getUint32(o + 8, true) - seq0) >>> 0);
+              if (idx < i && results[idx] === undefined) {
+                results[idx] = OK;
+                pending--;
+                continue;
+              }
             }
           }
           for (const m of parseMessages(d)) {

@@ -294,6 +294,9 @@ function devIndex(devs: number | undefined | DevIndex, dev: Dev): number | undef
   return undefined;
 }
 
+/** Address bytes as they are (the wire form with `raw`). */
+const rawAddr = (b: Uint8Array): Uint8Array => b;
+
 /** The last gateway parsed (a batch of a million routes names one or two gateways). */
 let lastGateway = "";
 let lastGatewayBytes: Uint8Array | undefined;
@@ -344,13 +347,42 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
  */
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del: boolean, raw: true, names?: IpNames): RouteWire;
 export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevIndex, del = false, raw = false, names: IpNames = defaultIpNames()): RouteWire {
-  const p = parsePrefix(spec.dst, spec.family);
-  const addr = (b: Uint8Array): string | Uint8Array => (raw ? b : formatAddr(b));
+  return routeFromPrefix(spec, parsePrefix(spec.dst, spec.family), devs, del, raw as true, names);
+}
+
+/**
+ * {@link routeFromSpec} for a caller that has already parsed `spec.dst` (the CLI's grammar reads
+ * the prefix to learn the route's family): `p` must be `parsePrefix(spec.dst, spec.family)`, and
+ * the text is not parsed again. `raw` as in routeFromSpec (true: addresses stay bytes).
+ *
+ * @example
+ * ```ts
+ * import { routeFromPrefix } from "./route.ts";
+ * import { parsePrefix } from "../route/ip.ts";
+ * const spec = { dst: "198.51.100.0/24", dev: 3 };
+ * routeFromPrefix(spec, parsePrefix(spec.dst), undefined, false, true).dstLen; // 24
+ * ```
+ */
+export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undefined | DevIndex, del: boolean, raw: true, names?: IpNames): RouteWire;
+/**
+ * With `raw` false: addresses as text.
+ *
+ * @example
+ * ```ts
+ * import { routeFromPrefix } from "./route.ts";
+ * import { parsePrefix } from "../route/ip.ts";
+ * routeFromPrefix({ dst: "198.51.100.0/24" }, parsePrefix("198.51.100.0/24"), 3, false, false).dst; // "198.51.100.0"
+ * ```
+ */
+export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undefined | DevIndex, del: boolean, raw: false, names?: IpNames): Partial<Route>;
+export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undefined | DevIndex, del: boolean, raw: boolean, names: IpNames = defaultIpNames()): RouteWire {
+  // A batch builds a million of these: no closure per call, names looked up only when given.
+  const addr = raw ? rawAddr : formatAddr;
   const type = spec.type === undefined ? (del ? RTN.UNSPEC : RTN.UNICAST) : num(spec.type, parseRouteType)!;
   checkU32(type, "route type", 0, 255);
-  const tos = num(spec.tos, (s) => names.parseDsfield(s));
+  const tos = typeof spec.tos === "string" ? names.parseDsfield(spec.tos) : spec.tos;
   checkU32(tos, "TOS", 0, 255);
-  const protocol = spec.protocol === undefined ? (del ? RTPROT.UNSPEC : RTPROT.BOOT) : num(spec.protocol, (s) => names.parseProtocol(s))!;
+  const protocol = spec.protocol === undefined ? (del ? RTPROT.UNSPEC : RTPROT.BOOT) : typeof spec.protocol === "string" ? names.parseProtocol(spec.protocol) : spec.protocol;
   checkU32(protocol, "protocol", 0, 255);
   const r: { -readonly [K in keyof RouteWire]: RouteWire[K] } = {
     family: p.family,
@@ -374,11 +406,11 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
     checkU32(spec.metric, "metric");
     r.priority = spec.metric;
   }
-  const table = spec.table === undefined ? undefined : num(spec.table, (s) => names.parseTable(s));
+  const table = typeof spec.table === "string" ? names.parseTable(spec.table) : spec.table;
   checkU32(table, "table");
   const local = type === RTN.LOCAL || type === RTN.BROADCAST || type === RTN.NAT || type === RTN.ANYCAST;
   r.table = table ?? (local ? RT_TABLE.LOCAL : RT_TABLE.MAIN);
-  const scope = spec.scope === undefined ? undefined : num(spec.scope, (s) => names.parseScope(s));
+  const scope = typeof spec.scope === "string" ? names.parseScope(spec.scope) : spec.scope;
   checkU32(scope, "scope", 0, 255);
   const multipath = spec.nexthops !== undefined && spec.nexthops.length > 0;
   if (scope !== undefined) r.scope = scope;
@@ -391,8 +423,10 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
   } else r.scope = del ? RT_SCOPE.NOWHERE : RT_SCOPE.UNIVERSE;
   const oif = typeof spec.dev === "number" ? spec.dev : typeof devs === "number" ? devs : spec.dev !== undefined ? devIndex(devs, spec.dev) : undefined;
   if (oif !== undefined) r.oif = oif;
-  const metrics = metricsOf(spec);
-  if (metrics) r.metrics = metrics;
+  if (spec.mtu !== undefined || spec.metrics !== undefined || spec.lock !== undefined) {
+    const metrics = metricsOf(spec);
+    if (metrics) r.metrics = metrics;
+  }
   if (spec.pref !== undefined) {
     const pref = typeof spec.pref === "number" ? spec.pref : PREFS[spec.pref];
     if (pref === undefined) throw new UsageError(`Invalid pref "${spec.pref}": expected low, medium or high`);
@@ -403,7 +437,7 @@ export function routeFromSpec(spec: RouteSpec, devs: number | undefined | DevInd
     checkU32(spec.expires, "expires");
     r.expires = spec.expires;
   }
-  const flow = num(spec.realms, (s) => names.parseRealms(s));
+  const flow = typeof spec.realms === "string" ? names.parseRealms(spec.realms) : spec.realms;
   checkU32(flow, "realms");
   if (flow !== undefined) r.flow = flow;
   if (spec.ttlPropagate !== undefined) r.ttlPropagate = spec.ttlPropagate ? 1 : 0;

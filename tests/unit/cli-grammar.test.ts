@@ -8,6 +8,8 @@ import { parseGlobals, takeAnywhere } from "../../cli/globals.ts";
 import { Progress } from "../../cli/batch.ts";
 import { routeWords } from "../../cli/route.ts";
 import { Ctx, type GlobalOptions } from "../../cli/context.ts";
+import ipaddr from "ipaddr.js";
+import { routeFromSpec, type RouteSpec } from "../../netlink/spec/route.ts";
 
 const usage = (fn: () => unknown): string => {
   try {
@@ -189,5 +191,41 @@ describe("route words", () => {
     expect(usage(() => plan("route add 10.0.0.5/32 dev tk0 via 192.0.2.300"))).toContain('"192.0.2.300"');
     expect(usage(() => plan("route add 10.0.0.5/32 dev tk0 via 192.0.2.300"))).toContain('"192.0.2.300"');
     expect(usage(() => plan("route add 10.0.0.5/32 dev tk0 src 192.0.2.300"))).toContain("source address");
+  });
+  test("a line's prefix is parsed once (by ipaddr.js), and gives the same wire as the library's own parse", () => {
+    const v4 = ipaddr.IPv4 as unknown as { parser(s: string): unknown };
+    const v6 = ipaddr.IPv6 as unknown as { parser(s: string): unknown };
+    const real4 = v4.parser;
+    const real6 = v6.parser;
+    const seen: string[] = [];
+    v4.parser = function (s: string) {
+      seen.push(s);
+      return real4.call(this, s);
+    };
+    v6.parser = function (s: string) {
+      seen.push(s);
+      return real6.call(this, s);
+    };
+    const wire = (line: string) => (routeWords(ctx, splitLine(line), 1, ctx.opts) as unknown as { spec: RouteSpec; wire: unknown });
+    try {
+      for (const [line, texts] of [
+        ["route add 10.1.2.3/32 dev tk0", ["10.1.2.3"]],
+        ["route add 198.51.100.0/24 dev tk0 metric 7 table 100", ["198.51.100.0"]],
+        ["route add 2001:db8:1::/48 dev tk0", ["2001:db8:1::"]],
+      ] as const) {
+        seen.length = 0;
+        const w = wire(line);
+        expect(seen).toEqual([...texts]);
+        expect(w.wire).toEqual(routeFromSpec(w.spec, undefined, false, true));
+      }
+    } finally {
+      v4.parser = real4;
+      v6.parser = real6;
+    }
+    // `default` takes the family the line settles on later (a gateway of IPv6: ::/0).
+    const d = wire("route add default via 2001:db8::1");
+    expect(d.wire).toEqual(routeFromSpec(d.spec, undefined, false, true));
+    expect((d.wire as { family: number }).family).toBe(10);
+    expect(wire("route add default dev tk0").wire).toMatchObject({ family: 2, dstLen: 0 });
   });
 });
