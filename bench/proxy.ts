@@ -11,6 +11,8 @@
  *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp]
  *
  * `--only udp`: the UDP rows alone (query/answer 1 and 200 flows, iperf3 UDP 50 and 200 Mbit/s).
+ * `--only tcp`: the TCP rows alone (download, upload, iperf3 TCP, short connections and their
+ * CPU); `--only short`: the short-connection rows alone (quick, while iterating).
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -188,10 +190,13 @@ async function iperfUdp(rate: string, d: Daemon | undefined, log: UdpSend): Prom
   }
 }
 
-/** `--only udp` on the command line. */
-function udpOnly(): boolean {
+/** `--only udp|tcp|short` on the command line (undefined: every row). */
+function only(): string | undefined {
   const i = process.argv.indexOf("--only");
-  return i > 0 && process.argv[i + 1] === "udp";
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+function udpOnly(): boolean {
+  return only() === "udp";
 }
 
 /** The UDP rows (through dante's tuns): query/answer on 1 and 200 flows, iperf3 UDP at 50 and 200 Mbit/s offered. */
@@ -330,13 +335,14 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       if (H) await udpRows(measure, add, refNote);
       return rows;
     }
+    const shortOnly = only() === "short";
     const dl = pair();
-    await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
+    if (!shortOnly) await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks download 100 MiB", dl, "MB/s", refNote, "per GB");
     const ul = pair();
-    await measure(ul, () => upload(upFile), () => upload(upFile, ["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
+    if (!shortOnly) await measure(ul, () => upload(upFile), () => upload(upFile, ["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks upload 100 MiB", ul, "MB/s", refNote, "per GB");
-    if (H) {
+    if (H && !shortOnly) {
       for (const [name, args] of [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const) {
         const p = pair();
         await measure(p, () => iperf([...args]), undefined, undefined, true);
@@ -349,7 +355,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const par = pair();
     await measure(par, () => shortConns(direct, 2000, 8), () => shortConns(viaSocks, 2000, 8), () => 2);
     add("tun2socks short connections, 8 concurrent", par, "conn/s", refNote, "per 1,000 connections");
-    if (H) {
+    if (H && !only()) {
       await udpRows(measure, add, refNote);
       // memory: peak after the bulk rounds, then 5,000 held connections
       rows.push(row("tun2socks peak RSS after bulk", status(T.proc.child.pid!, "VmHWM"), status(H.proc.child.pid!, "VmHWM"), "MB", false, "VmHWM; target <= 50 MB"));

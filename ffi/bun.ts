@@ -67,20 +67,25 @@ const lib = dlopen(${JSON.stringify(libc)}, {
 });
 const { epoll_wait, __errno_location } = lib.symbols;
 self.onmessage = (e) => {
-  const { ctl: ctlBuf, events: evBuf, epfd, max } = e.data;
+  const { ctl: ctlBuf, epfd, max, size } = e.data;
   const ctl = new Int32Array(ctlBuf);
-  const events = new Uint8Array(evBuf);
+  const events = new Uint8Array(max * size);
   const evp = ptr(events);
   const errp = __errno_location();
+  // Straight back into epoll_wait after each post: the JS thread re-arms a one-shot fd with
+  // EPOLL_CTL_MOD alone, which wakes this wait in the kernel (no futex, no second hop).
   for (;;) {
-    Atomics.wait(ctl, 0, 0);          // REQ
-    if (Atomics.load(ctl, 3) === 1) break; // STOP
-    Atomics.store(ctl, 0, 0);
-    let n = epoll_wait(epfd, evp, max, -1);
-    if (n < 0) n = -read.i32(errp);
-    Atomics.store(ctl, 2, n);         // RES
-    Atomics.store(ctl, 1, 1);         // DONE
-    postMessage(n);                   // wakes the JS thread through its own event loop
+    const n = epoll_wait(epfd, evp, max, -1);
+    if (Atomics.load(ctl, 0) === 1) break; // STOP (close() then a write to an eventfd in the set)
+    if (n < 0) {
+      const err = read.i32(errp);
+      if (err === 4) continue;           // EINTR
+      postMessage(-err);
+      break;
+    }
+    if (n === 0) continue;
+    const out = events.slice(0, n * size);
+    postMessage(out, [out.buffer]);     // wakes the JS thread through its own event loop
   }
   self.close();
 };
@@ -146,45 +151,57 @@ function makeBackend(): Backend {
       };
     },
     epollWaiter(epfd: number, maxEvents: number, eventSize: number): EpollWaiter {
-      // The helper thread blocks in epoll_wait and wakes the JS thread with postMessage, which
-      // Bun delivers through its own event loop: no polling, and the loop sleeps in epoll.
-      // (Atomics.waitAsync was tried first: with only it pending Bun's loop spun at 100% CPU,
-      // and under bulk load a wake-up was occasionally never delivered, parking a tun for good.)
-      // The worker is ref'd only while a wait is outstanding: a pending read keeps the process
-      // alive, an idle device does not.
+      // The helper thread blocks in epoll_wait and posts each batch of events (a copy) to the
+      // JS thread, which Bun delivers through its own event loop: no polling, the loop sleeps in
+      // epoll. The thread does not wait for the batch to be handled: it is back in epoll_wait at
+      // once, so a wake-up is one cross-thread hop and re-arming a one-shot fd is one
+      // epoll_ctl (the kernel wakes the wait). An earlier design parked the thread on a futex
+      // between waits (Atomics.notify per re-arm: ~10 futex calls and two hops per short TCP
+      // connection). Atomics.waitAsync was tried before that: with only it pending Bun's loop
+      // spun at 100% CPU, and under bulk load a wake-up was occasionally never delivered.
+      // The worker is ref'd only while a wait() is outstanding: a pending read keeps the process
+      // alive, an idle device does not (the thread sleeps in epoll_wait, unref'd).
       const ctlBuf = new SharedArrayBuffer(16);
       const ctl = new Int32Array(ctlBuf);
-      const evBuf = new SharedArrayBuffer(Math.max(maxEvents * eventSize, 1024));
+      const events = new Uint8Array(Math.max(maxEvents * eventSize, 1024));
       const url = URL.createObjectURL(new Blob([WORKER_SOURCE(path)], { type: "application/typescript" }));
       const worker = new Worker(url);
-      worker.postMessage({ ctl: ctlBuf, events: evBuf, epfd, max: maxEvents });
+      worker.postMessage({ ctl: ctlBuf, epfd, max: maxEvents, size: eventSize });
       worker.unref();
+      // Batches that came while no wait() was outstanding, oldest first.
+      const queued: Array<Uint8Array | number> = [];
       let pending: ((n: number) => void) | undefined;
-      worker.onmessage = (e: MessageEvent<number>) => {
+      const deliver = (m: Uint8Array | number): number => {
+        if (typeof m === "number") return m;
+        events.set(m);
+        return m.length / eventSize;
+      };
+      worker.onmessage = (e: MessageEvent<Uint8Array | number>) => {
         const r = pending;
+        if (!r) {
+          queued.push(e.data);
+          return;
+        }
         pending = undefined;
         worker.unref();
-        r?.(e.data);
+        r(deliver(e.data));
       };
       let closed = false;
       return {
-        events: new Uint8Array(evBuf),
+        events,
         wait(): Promise<number> {
           if (pending) return Promise.reject(new Error("epoll waiter: one wait at a time"));
+          const m = queued.shift();
+          if (m !== undefined) return Promise.resolve(deliver(m));
           return new Promise<number>((resolve) => {
             pending = resolve;
             worker.ref();
-            Atomics.store(ctl, 1, 0);
-            Atomics.store(ctl, 0, 1);
-            Atomics.notify(ctl, 0);
           });
         },
         close(): void {
           if (closed) return;
           closed = true;
-          Atomics.store(ctl, 3, 1);
           Atomics.store(ctl, 0, 1);
-          Atomics.notify(ctl, 0);
           worker.unref();
           URL.revokeObjectURL(url);
         },

@@ -10,7 +10,7 @@
  */
 import { raw, errno, addr, sys, ERRNO, type Ptr } from "../ffi/libc.ts";
 import { DeviceClosedError, SysError } from "../ffi/errors.ts";
-import { watch, type Watch } from "../ffi/poller.ts";
+import { watchReadable, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 
 /** Largest packet a tun/tap read can return (64 KiB IP packet + headers). */
@@ -149,7 +149,7 @@ export class TunQueue {
 
   /** Arms the one-shot readability watch (created on first use). */
   private arm(): void {
-    this.watcher ??= watch(this.fd, () => this.onReadable());
+    this.watcher ??= watchReadable(this.fd, () => this.onReadable());
     this.watcher.arm();
   }
 
