@@ -4,7 +4,7 @@
  *
  * @module
  */
-import net from "node:net";
+import type net from "node:net";
 import { Buffer } from "node:buffer";
 import { TunkitError } from "../common/errors.ts";
 import type { ProxyUrl, Target } from "./url.ts";
@@ -151,6 +151,21 @@ export interface Dialer {
 }
 
 /**
+ * node:net, loaded when first used: only the Deno / TUNKIT_TCP_SOCKETS=node path and connectTcp
+ * need it, and under Bun importing it put ~0.5 MB into the daemon's JS heap.
+ *
+ * @example
+ * ```ts
+ * import { nodeNet } from "./dial.ts";
+ * const srv = nodeNet().createServer();
+ * srv.close();
+ * ```
+ */
+export function nodeNet(): typeof net {
+  return process.getBuiltinModule("node:net") as typeof net;
+}
+
+/**
  * Connects to `host:port` with a deadline. Rejects with a {@link ProxyError} ("unreachable" or
  * "timeout") naming the proxy.
  *
@@ -170,7 +185,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number, so?: D
     });
   }
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const s = nodeNet().connect({ host, port, allowHalfOpen: true, noDelay: true });
     const timer = setTimeout(() => {
       s.destroy();
       reject(new ProxyError("timeout", `Proxy ${where} did not answer within ${timeoutMs} ms`));

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import net from "node:net";
 import { Buffer } from "node:buffer";
 import { formatIpv4, formatIpv6, parseIp } from "../common/addr.ts";
 import { MalformedError, TruncatedError } from "../common/errors.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import net from "node:net";
+import type net from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 import type { TunnelLog } from "./log.ts";
 import { TunkitError, UsageError } from "../common/errors.ts";
@@ -20,6 +20,7 @@ import { parseIp } from "../common/addr.ts";
 import { mulberry32 } from "../common/prng.ts";
 import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
+import { nodeNet } from "./dial.ts";
 import { answerFakeIp, DnsTcpFramer, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FLOW } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
@@ -318,7 +319,7 @@ export class Tunnel {
           this.listeners.push(l);
           continue;
         }
-        const srv = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s, j));
+        const srv = nodeNet().createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onAccept(s, j));
         await new Promise<void>((resolve, reject) => {
           srv.once("error", reject);
           srv.listen({ host: f.address, port: 0, backlog: 4096 }, () => {

@@ -162,3 +162,27 @@ test("NativeRelay: with a large live heap the collections come a quarter of it a
   expect(gcs).toHaveLength(2);
   relay.close();
 });
+
+test("NativeRelay: a collection is skipped while collections took over a fifth of the process's CPU time, whatever the wall clock did", () => {
+  const { relay, gcs, up, proxy } = openFlow();
+  // A stand-in CPU clock: every collection costs 10 ms of CPU; the relay's own work between
+  // collections is what the test adds to it.
+  let cpu = 1000;
+  (relay as unknown as { cpu: () => number }).cpu = () => cpu;
+  const bun = (relay as unknown as { bun: { gc(f: boolean): number } }).bun;
+  const gc = bun.gc.bind(bun);
+  bun.gc = (f: boolean) => {
+    cpu += 10;
+    return gc(f);
+  };
+  const chunk = new Uint8Array(4 << 20);
+  up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(1);
+  cpu += 20; // 20 ms of relaying after a 10 ms collection: a third of the time would be collecting
+  up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(1);
+  cpu += 25; // 45 ms since: a collection is now under a fifth
+  up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(2);
+  relay.close();
+});
