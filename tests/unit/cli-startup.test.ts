@@ -37,8 +37,17 @@ const NOT_ON_THE_PATH = (m: string) =>
 describe("cold start: what a one-shot command loads", () => {
   test("route add and addr add reach no view, no registry, no commander", () => {
     const loaded = staticClosure(ONE_SHOT);
-    expect(loaded.has("netlink/rtnl.ts")).toBe(true); // the graph is really walked
+    expect(loaded.has("netlink/conn.ts")).toBe(true); // the graph is really walked
     expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
+  });
+
+  test("nor the rtnetlink client (rtnl.ts and the other objects' specs): a lean op sends its request over the bare socket", () => {
+    const loaded = staticClosure(ONE_SHOT);
+    expect(loaded.has("netlink/ifindex.ts")).toBe(true);
+    const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/spec/link.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts", "netlink/route/rule.ts", "netlink/route/neigh.ts"];
+    expect([...loaded].filter((m) => client.includes(m))).toEqual([]);
+    // The command ops of that path say so, and main.ts then skips loadRtnl().
+    expect(readFileSync(join(root, "cli/main.ts"), "utf8")).toContain("if (!op.lean) await loadRtnl();");
   });
 
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
