@@ -81,6 +81,29 @@ describe("cold start: what a one-shot command loads", () => {
     expect(groupsOf(["rule"])).toEqual([8, 19]);
   });
 
+  test("bun:ffi: the netlink one-shot symbols come from ONE dlopen (one TinyCC unit), the rest one call each on first use", async () => {
+    const { raw } = await import("../../ffi/libc.ts");
+    const { dlopenCount } = await import("../../ffi/bun.ts");
+    const { EAGER_SYMBOLS, SYMBOLS } = await import("../../ffi/symbols.ts");
+    expect(dlopenCount()).toBeGreaterThanOrEqual(1);
+    const before = dlopenCount();
+    const table = raw as unknown as Record<string, unknown>;
+    for (const s of EAGER_SYMBOLS) if (s !== "__errno_location") expect(typeof table[s]).toBe("function");
+    expect(dlopenCount()).toBe(before); // none of them costs a dlopen of its own
+    expect([...EAGER_SYMBOLS].sort()).toEqual(["__errno_location", "bind", "close", "getsockname", "getsockopt", "recvmmsg", "sendto", "setsockopt", "socket"]);
+    // A symbol outside the set is bound on its first use, by one call, and only once.
+    const lazy = (Object.keys(SYMBOLS) as string[]).filter((k) => !(EAGER_SYMBOLS as readonly string[]).includes(k) && !("name" in SYMBOLS[k as keyof typeof SYMBOLS]));
+    expect(lazy.length).toBeGreaterThan(20);
+    const n0 = dlopenCount();
+    const fresh = lazy.filter((k) => Object.getOwnPropertyDescriptor(table, k)?.get !== undefined);
+    if (fresh.length) {
+      expect(typeof table[fresh[0]!]).toBe("function");
+      expect(dlopenCount()).toBe(n0 + 1);
+      expect(typeof table[fresh[0]!]).toBe("function");
+      expect(dlopenCount()).toBe(n0 + 1);
+    }
+  });
+
   test("copyBytes still copies (memcpy is bound on the first copy, not at import)", async () => {
     const { copyBytes } = await import("../../ffi/libc.ts");
     expect(typeof copyBytes).toBe("function");
