@@ -129,15 +129,19 @@ export function addressOp(ctx: Ctx, verb: string, words: readonly string[], from
   const { spec, warnings } = planAddress(words, `addr ${verb}`, from, family);
   const dev = spec.dev as string;
   let body: (w: ByteWriter) => void = () => {};
+  let warned = false;
   const warn = () => {
+    if (warned) return;
+    warned = true;
     for (const m of warnings) ctx.sinks.stderr(m + "\n");
   };
-  return {
+  const op: Op = {
+    // Alone: the warnings first, then the same request a batch sends, over the bare socket.
     run: () => {
       warn();
-      const nl = ctx.rtnl();
-      return mode === "delete" ? nl.deleteAddress(spec) : mode === "replace" ? nl.replaceAddress(spec) : mode === "change" ? nl.changeAddress(spec) : nl.addAddress(spec);
+      return ctx.runRequest(op.request!);
     },
+    lean: true,
     request: {
       devs: [dev],
       build(index) {
@@ -151,6 +155,7 @@ export function addressOp(ctx: Ctx, verb: string, words: readonly string[], from
       undo: mode === "create" ? () => ({ type: RTM.DELADDR, flags: 0, body, op: "undo add address", subject: spec.address }) : undefined,
     },
   };
+  return op;
 }
 
 // ---------------------------------------------------------------- list, flush

@@ -5,9 +5,37 @@
  * @module
  */
 import { enterNetns, netnsPath } from "../ffi/netns.ts";
-import type { BatchItem } from "../netlink/conn.ts";
-import { Rtnl } from "../netlink/rtnl.ts";
+import { type BatchItem, NetlinkConn } from "../netlink/conn.ts";
+import { linkIndex } from "../netlink/ifindex.ts";
+import type { Rtnl } from "../netlink/rtnl.ts";
 import { makeOutput, type Output } from "./output.ts";
+
+/**
+ * The rtnetlink client's class, once {@link loadRtnl} has loaded it. A one-shot `route add` or
+ * `addr add` never loads it: it sends its one request over {@link Ctx.conn} (start-up, issue 11:
+ * netlink/rtnl.ts brings every object's spec and codec, about a third of the netlink modules).
+ */
+let RtnlClass: typeof Rtnl | undefined;
+
+/**
+ * Loads the rtnetlink client {@link Ctx.rtnl} hands out (with this machine's iproute2 names as
+ * the default, as `Rtnl.open()` does). main.ts awaits it before any command but a {@link Op.lean} one.
+ *
+ * @example
+ * ```ts
+ * import { Ctx, loadRtnl } from "./context.ts";
+ * await loadRtnl();
+ * const ctx = new Ctx({ stdout: console.log, stderr: console.error });
+ * await ctx.rtnl().listLinks();
+ * await ctx.close();
+ * ```
+ */
+export async function loadRtnl(): Promise<void> {
+  if (RtnlClass) return;
+  const [{ Rtnl }, { isDefaultIpNamesSet }] = await Promise.all([import("../netlink/rtnl.ts"), import("../netlink/route/names.ts")]);
+  if (!isDefaultIpNamesSet()) (await import("../netlink/names.ts")).useSystemIpNames();
+  RtnlClass = Rtnl;
+}
 
 /** Global options (given before the command word, like ip's; `--json`/`--netns` anywhere). */
 export interface GlobalOptions {
@@ -74,19 +102,47 @@ export class Ctx {
   }
 
   private nl: Rtnl | undefined;
+  private nc: NetlinkConn | undefined;
 
-  /** The rtnetlink connection of this invocation (opened on first use, inside the `-n` namespace). */
-  rtnl(): Rtnl {
+  /** The netlink socket of this invocation (opened on first use, inside the `-n` namespace). */
+  conn(): NetlinkConn {
     this.enter();
-    if (!this.nl) {
-      const nl = Rtnl.open();
-      this.nl = nl;
+    if (!this.nc) {
+      const c = NetlinkConn.open();
+      this.nc = c;
       this.onClose(() => {
-        nl.close();
+        c.close();
+        this.nc = undefined;
         this.nl = undefined;
       });
     }
+    return this.nc;
+  }
+
+  /**
+   * The rtnetlink client of this invocation, over {@link conn}'s socket. {@link loadRtnl} must
+   * have been awaited (main.ts does, for every command but a lean one).
+   */
+  rtnl(): Rtnl {
+    if (!this.nl) {
+      if (!RtnlClass) throw new Error("Ctx.rtnl() called before loadRtnl()");
+      this.nl = new RtnlClass(this.conn());
+    }
     return this.nl;
+  }
+
+  /**
+   * Runs one pipelinable request alone: its devices looked up (header-only RTM_GETLINK), then the
+   * request sent with NLM_F_ACK and its ack awaited. Only {@link conn} is used: the way a lean
+   * op (`route add`, `addr add`) runs without the rtnetlink client.
+   */
+  async runRequest(req: PipelineRequest): Promise<void> {
+    const conn = this.conn();
+    const index = new Map<string, number>();
+    for (const d of req.devs) if (!index.has(d)) index.set(d, await linkIndex(conn, d));
+    const it = req.build((d) => index.get(d)!);
+    // The item may be a class instance whose body() reads its own fields (cli/route.ts RouteLine).
+    await conn.exec(it.type, it.flags, (w) => it.body(w), it.op, it.subject);
   }
 
   /** Runs an op now, or hands it to `tunkit batch` when collecting. */
@@ -150,6 +206,11 @@ export interface PipelineRequest {
 export interface Op {
   run(): Promise<void> | void;
   request?: PipelineRequest;
+  /**
+   * True when `run` needs only {@link Ctx.conn}, never {@link Ctx.rtnl}: main.ts then does not load
+   * the rtnetlink client (a one-shot command's start-up).
+   */
+  lean?: boolean;
 }
 
 /** Where `tunkit batch` collects the ops of commander-parsed lines instead of running them. */

@@ -38,6 +38,11 @@ function normalJit(): void {
 /** How long an ip-words command runs with the start-up JIT policy before the normal one is back. */
 const JIT_AFTER_MS = 20;
 
+/** Loads the rtnetlink client behind `ctx.rtnl()` (cli/context.ts). */
+async function loadRtnl(): Promise<void> {
+  await (await import("./context.ts")).loadRtnl();
+}
+
 /** Exit codes. */
 export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, BROKEN_PIPE: EXIT_BROKEN_PIPE } as const;
 
@@ -159,6 +164,9 @@ async function runWords(ctx: Ctx, words: readonly string[], opts: GlobalOptions)
   const obj = findObject(words[0]!)!;
   const fn = await obj.load();
   const op = fn(ctx, words, 1, opts);
+  // A lean op (route add, addr add) sends its request over the bare socket: the rtnetlink
+  // client and the modules behind it are loaded only for the others.
+  if (!op.lean) await loadRtnl();
   // A one-shot command (`route add`) ends before any of its code is worth compiling, and
   // waking the JIT's worker threads then costs more than it saves; a long one (a dump of a
   // million routes) gets the JIT back after a few milliseconds.
@@ -223,6 +231,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     ctx.checkNetns();
     normalJit();
     (await import("../netlink/names.ts")).useSystemIpNames();
+    await loadRtnl();
     return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", g.opts.batch] : [g.opts.batch]);
   }
   if (g.at >= argv.length) {
@@ -248,6 +257,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     (await import("../netlink/names.ts")).useSystemIpNames();
     if (word === "batch") {
       normalJit();
+      await loadRtnl();
       return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
     }
     return runWords(ctx, words, g.opts);
@@ -256,6 +266,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
   // dump's words are tcpdump's (`dump -n tun0 -q`): only --json/--netns are taken out of them.
   const { words, help } = takeAnywhere(rest, g.opts, { ipWords: false, quiet: word !== "dump" });
   ctx.checkNetns();
+  await loadRtnl();
   const { buildProgram } = await import("./program.ts");
   const program = await buildProgram(ctx, word);
   normalJit();

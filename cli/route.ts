@@ -383,26 +383,12 @@ class RouteLine implements Op, PipelineRequest, BatchItem {
     this.undo = mode === "create" ? RouteLine.prototype.undoAdd : undefined; // called as this.undo()
   }
 
+  /** Runs without the rtnetlink client: the request itself, over the bare socket. */
+  readonly lean = true;
+
+  /** Alone: the same request a batch sends (devices looked up, then one request and its ack). */
   run(): Promise<void> {
-    const nl = this.ctx.rtnl();
-    switch (this.mode) {
-      case "delete":
-        return nl.deleteRoute(this.spec);
-      case "replace":
-        return nl.replaceRoute(this.spec);
-      case "append":
-        return nl.appendRoute(this.spec);
-      case "prepend":
-        return nl.prependRoute(this.spec);
-      case "change":
-        return nl.changeRoute(this.spec);
-      case "create":
-        return nl.addRoute(this.spec);
-      default:
-        return nl.routeItem(this.spec, this.mode).then((it) => nl.batch([it])).then(([r]) => {
-          if (r && !r.ok) throw r.error;
-        });
-    }
+    return this.ctx.runRequest(this);
   }
 
   /** The request is this object itself: its devices resolved into the wire form it encodes. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { dlopen, ptr, read as peek, toArrayBuffer, FFIType, type Pointer } from "bun:ffi";
-import { LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
+import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
 const TYPE: Record<AbiType, FFIType> = {
@@ -15,6 +15,13 @@ const TYPE: Record<AbiType, FFIType> = {
   ptr: FFIType.ptr,
   void: FFIType.void,
 };
+
+let dlopenCalls = 0;
+
+/** How many times this backend has called bun:ffi's dlopen (each call is one TinyCC compile). */
+export function dlopenCount(): number {
+  return dlopenCalls;
+}
 
 function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
   // bun:ffi binds by C symbol name, once per name. Its "ptr" arguments take a TypedArray, a
@@ -28,16 +35,23 @@ function open(): { path: string; fn: Record<string, (...a: unknown[]) => number>
       returns: TYPE[spec.ret],
     };
   }
-  // Each symbol is bound on first use, not all at import: dlopen compiles a wrapper per
-  // symbol (TinyCC), and all 36 at once cost ~4 ms of a CLI start-up whose `route add` needs
-  // 8 of them (bench/cli-startup.ts; ~0.15 ms per symbol once the first is bound). The getter
-  // replaces itself with the bound function, so later calls are plain property loads.
+  // dlopen compiles one wrapper unit per call (TinyCC): all 36 symbols at once cost ~4 ms of a
+  // CLI start-up, one call per symbol ~0.1 ms each. So errno and the symbols of a netlink
+  // one-shot command (EAGER_SYMBOLS) are bound together in the first call, and every other symbol
+  // on its first use (the getter replaces itself with the bound function: later calls are plain
+  // property loads). bench/cli-startup.ts; tests/unit/cli-startup.test.ts counts the calls.
   let lastErr: unknown;
   for (const path of LIBC_NAMES) {
     try {
-      const first = dlopen(path, { __errno_location: decl.__errno_location! }).symbols as unknown as Record<string, (...a: unknown[]) => number>;
-      const bound: Record<string, (...a: unknown[]) => number> = { __errno_location: first.__errno_location! };
-      const bind = (cname: string) => (bound[cname] ??= (dlopen(path, { [cname]: decl[cname]! }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
+      const eager: Record<string, { args: FFIType[]; returns: FFIType }> = {};
+      for (const c of EAGER_SYMBOLS) eager[c] = decl[c]!;
+      dlopenCalls++;
+      const bound: Record<string, (...a: unknown[]) => number> = Object.assign(Object.create(null), dlopen(path, eager).symbols);
+      const bind = (cname: string) => {
+        if (bound[cname]) return bound[cname];
+        dlopenCalls++;
+        return (bound[cname] = (dlopen(path, { [cname]: decl[cname]! }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
+      };
       const fn: Record<string, (...a: unknown[]) => number> = {};
       for (const [key, spec] of Object.entries(SYMBOLS)) {
         const cname = "name" in spec && spec.name ? spec.name : key;

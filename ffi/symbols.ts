@@ -65,6 +65,13 @@ export const SYMBOLS = {
   __errno_location: { args: [], ret: "ptr" },
 } as const satisfies Record<string, SymbolSpec>;
 
+/**
+ * The symbols bun:ffi binds at start, in ONE dlopen (one TinyCC compile unit): errno, and what a
+ * netlink one-shot command (`route add`, `addr add`, a listing) calls. Every other symbol is bound
+ * on its first use. Deno binds the whole table at once.
+ */
+export const EAGER_SYMBOLS = ["__errno_location", "socket", "setsockopt", "getsockopt", "bind", "getsockname", "sendto", "recvmmsg", "close"] as const satisfies readonly (keyof typeof SYMBOLS)[];
+
 /** Names of the bound functions. */
 export type SymbolName = keyof typeof SYMBOLS;
 

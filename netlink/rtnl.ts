@@ -12,6 +12,7 @@ import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type 
 import { NLM_F } from "./core/message.ts";
 import type { ByteWriter } from "./core/writer.ts";
 import { NetlinkError } from "./errors.ts";
+import { linkIndex } from "./ifindex.ts";
 import { monitor, type MonitorEvent } from "./monitor.ts";
 import type { RtnlKind } from "./registry.ts";
 import { useSystemIpNames } from "./names.ts";
@@ -118,8 +119,8 @@ export class Rtnl {
 
   /** The ifindex of a device (a number is returned as is). */
   async ifindex(dev: Dev): Promise<number> {
-    if (typeof dev === "number") return dev;
-    return (await this.getLink(dev)).ifindex;
+    // Only the header of the kernel's answer is read (netlink/ifindex.ts), not the whole link.
+    return linkIndex(this.conn, dev);
   }
 
   /** @deprecated Use {@link Rtnl.ifindex} (one name for the concept across tunkit). Removed after 0.2. */

@@ -37,8 +37,17 @@ const NOT_ON_THE_PATH = (m: string) =>
 describe("cold start: what a one-shot command loads", () => {
   test("route add and addr add reach no view, no registry, no commander", () => {
     const loaded = staticClosure(ONE_SHOT);
-    expect(loaded.has("netlink/rtnl.ts")).toBe(true); // the graph is really walked
+    expect(loaded.has("netlink/conn.ts")).toBe(true); // the graph is really walked
     expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
+  });
+
+  test("nor the rtnetlink client (rtnl.ts and the other objects' specs): a lean op sends its request over the bare socket", () => {
+    const loaded = staticClosure(ONE_SHOT);
+    expect(loaded.has("netlink/ifindex.ts")).toBe(true);
+    const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/spec/link.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts", "netlink/route/rule.ts", "netlink/route/neigh.ts"];
+    expect([...loaded].filter((m) => client.includes(m))).toEqual([]);
+    // The command ops of that path say so, and main.ts then skips loadRtnl().
+    expect(readFileSync(join(root, "cli/main.ts"), "utf8")).toContain("if (!op.lean) await loadRtnl();");
   });
 
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
@@ -70,6 +79,29 @@ describe("cold start: what a one-shot command loads", () => {
     }
     expect(rtnlKindOf(29)).toEqual({ kind: "neighbour", action: "del" });
     expect(groupsOf(["rule"])).toEqual([8, 19]);
+  });
+
+  test("bun:ffi: the netlink one-shot symbols come from ONE dlopen (one TinyCC unit), the rest one call each on first use", async () => {
+    const { raw } = await import("../../ffi/libc.ts");
+    const { dlopenCount } = await import("../../ffi/bun.ts");
+    const { EAGER_SYMBOLS, SYMBOLS } = await import("../../ffi/symbols.ts");
+    expect(dlopenCount()).toBeGreaterThanOrEqual(1);
+    const before = dlopenCount();
+    const table = raw as unknown as Record<string, unknown>;
+    for (const s of EAGER_SYMBOLS) if (s !== "__errno_location") expect(typeof table[s]).toBe("function");
+    expect(dlopenCount()).toBe(before); // none of them costs a dlopen of its own
+    expect([...EAGER_SYMBOLS].sort()).toEqual(["__errno_location", "bind", "close", "getsockname", "getsockopt", "recvmmsg", "sendto", "setsockopt", "socket"]);
+    // A symbol outside the set is bound on its first use, by one call, and only once.
+    const lazy = (Object.keys(SYMBOLS) as string[]).filter((k) => !(EAGER_SYMBOLS as readonly string[]).includes(k) && !("name" in SYMBOLS[k as keyof typeof SYMBOLS]));
+    expect(lazy.length).toBeGreaterThan(20);
+    const n0 = dlopenCount();
+    const fresh = lazy.filter((k) => Object.getOwnPropertyDescriptor(table, k)?.get !== undefined);
+    if (fresh.length) {
+      expect(typeof table[fresh[0]!]).toBe("function");
+      expect(dlopenCount()).toBe(n0 + 1);
+      expect(typeof table[fresh[0]!]).toBe("function");
+      expect(dlopenCount()).toBe(n0 + 1);
+    }
   });
 
   test("copyBytes still copies (memcpy is bound on the first copy, not at import)", async () => {
