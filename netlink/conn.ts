@@ -61,6 +61,12 @@ export interface OpenOptions {
  */
 const RECV_SLOTS = 64;
 const RECV_SLOT_SIZE = 64 << 10;
+/**
+ * Slots of a new socket. A one-shot command reads one ACK or a short dump; 64 slots are 4 MiB
+ * of zeroed memory and 64 iovecs to set up, about a millisecond of a CLI start (more under load,
+ * in page faults). The first receive that fills every slot switches to {@link RECV_SLOTS}.
+ */
+const FIRST_RECV_SLOTS = 4;
 
 /**
  * A real AF_NETLINK socket as a {@link Transport}.
@@ -78,11 +84,13 @@ export class SocketTransport implements Transport {
   readonly pid: number;
   /** Receive buffer size the kernel granted (getsockopt SO_RCVBUF). */
   readonly rcvbuf: number;
-  private readonly multi = new MultiRecv(RECV_SLOTS, RECV_SLOT_SIZE, SOCKADDR_NL_SIZE);
-  /** Every receive slot in one view: slot i starts at byte i * RECV_SLOT_SIZE. */
-  readonly slotBytes: Uint8Array;
-  /** The same bytes as a DataView (ACKs read in place). */
-  readonly slotsView: DataView;
+  private multi = new MultiRecv(FIRST_RECV_SLOTS, RECV_SLOT_SIZE, SOCKADDR_NL_SIZE);
+  /** The last receive filled every slot: the next one uses {@link RECV_SLOTS}. */
+  private full = false;
+  /** Every receive slot in one view: slot i starts at byte i * RECV_SLOT_SIZE (replaced when the slots grow). */
+  slotBytes: Uint8Array;
+  /** The same bytes as a DataView (ACKs read in place; replaced when the slots grow). */
+  slotsView: DataView;
   /** Length of the datagram {@link recvSlot} returned last. */
   lastLength = 0;
   private next = 0;
@@ -95,8 +103,8 @@ export class SocketTransport implements Transport {
   /** Opens and binds the socket (strict checking and extended acks on). */
   constructor(opts: OpenOptions = {}) {
     const first = this.multi.slot(0);
-    this.slotBytes = new Uint8Array(first.buffer, first.byteOffset, RECV_SLOTS * RECV_SLOT_SIZE);
-    this.slotsView = new DataView(first.buffer, first.byteOffset, RECV_SLOTS * RECV_SLOT_SIZE);
+    this.slotBytes = new Uint8Array(first.buffer, first.byteOffset, FIRST_RECV_SLOTS * RECV_SLOT_SIZE);
+    this.slotsView = new DataView(first.buffer, first.byteOffset, FIRST_RECV_SLOTS * RECV_SLOT_SIZE);
     const back = opts.netns === undefined ? undefined : enterNetns(typeof opts.netns === "number" ? `/proc/self/fd/${opts.netns}` : opts.netns);
     let fd: number;
     try {
@@ -156,7 +164,7 @@ export class SocketTransport implements Transport {
   recvSlot(): number {
     // One recvmmsg() fills up to RECV_SLOTS datagrams (a batch's ACKs arrive one per datagram),
     // then they are served from the slots: one syscall per batch, no allocation per datagram.
-    const multi = this.multi;
+    let multi = this.multi;
     for (;;) {
       while (this.next < this.have) {
         const i = this.next++;
@@ -172,10 +180,22 @@ export class SocketTransport implements Transport {
       }
       this.next = 0;
       this.have = 0;
+      if (this.full) multi = this.grow();
       const got = multi.recv(this.fd, SOCK.MSG_TRUNC | SOCK.MSG_DONTWAIT, "recvmmsg(netlink)");
       if (got < 0) return -1;
       this.have = got;
+      this.full = got === multi.count && multi.count < RECV_SLOTS;
     }
+  }
+
+  /** Switches to {@link RECV_SLOTS} slots (no datagram is pending in the old ones). */
+  private grow(): MultiRecv {
+    this.full = false;
+    const multi = (this.multi = new MultiRecv(RECV_SLOTS, RECV_SLOT_SIZE, SOCKADDR_NL_SIZE));
+    const first = multi.slot(0);
+    this.slotBytes = new Uint8Array(first.buffer, first.byteOffset, RECV_SLOTS * RECV_SLOT_SIZE);
+    this.slotsView = new DataView(first.buffer, first.byteOffset, RECV_SLOTS * RECV_SLOT_SIZE);
+    return multi;
   }
 
   /** Resolves when the socket is readable. */
