@@ -13,6 +13,8 @@
  * `--daemon source` runs cli/main.ts under `bun` (with --cpu-prof DIR: a markdown CPU profile
  * written there when the daemon exits). hev needs HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel.
  * `--perf syscalls` counts system calls (perf, no slow-down); `--perf FILE` records a profile.
+ * `--short-first N` (hold): N short connections before the hold (a daemon with a history).
+ * `--smaps-out FILE` (hold) keeps the daemon's /proc/PID/smaps while it holds the connections.
  * `--bin PATH` runs another build of tunkit; `--env K=V,...` adds to the daemon's environment.
  *
  * What it showed (2 vCPUs, load 11-19, so rough): a 100 MiB download cost 8-10 ms of daemon CPU
@@ -29,7 +31,7 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, Proc, curl, sh, SERVER_V4, PROXY_V4, BUN, ROOT } from "../tests/fixtures/proxy/topology.ts";
@@ -101,6 +103,36 @@ function rssSplit(pid: number): string {
 }
 
 /**
+ * Where `pid`'s resident pages are, MB by mapping: the executable's pages by permission
+ * (code r-x, read-only data r--, written data rw-), other files (libraries), the brk heap and
+ * anonymous mappings (mimalloc's and JSC's arenas, thread stacks).
+ */
+function smapsSplit(pid: number): string {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return "";
+  }
+  let exe = "";
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    /* gone */
+  }
+  const kb = new Map<string, number>();
+  for (const b of text.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \d+[ \t]*(.*)$/m.exec(b);
+    const rss = Number(/^Rss:\s+(\d+) kB/m.exec(b)?.[1] ?? 0);
+    if (!head || !rss) continue;
+    const name = head[2]!.trim();
+    const key = name === exe ? `exe ${head[1]!.slice(0, 3)}` : name === "" ? "anon" : name.startsWith("[") ? name : "other files";
+    kb.set(key, (kb.get(key) ?? 0) + rss);
+  }
+  return [...kb].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / 1024).toFixed(1)}`).join(", ");
+}
+
+/**
  * Opens `n` connections through the tun and holds them: the daemon's RSS (split anon/file)
  * idle, holding and after, its JS heap report (TUNKIT_HEAP_REPORT, SIGUSR2) when it is
  * tunkit, and the floor: a bare compiled Bun program (setInterval) measured in the same run.
@@ -113,7 +145,7 @@ async function holdMany(n: number, pid: number, d: Proc): Promise<string> {
     for (let i = 0; i < 50 && !d.err.slice(before).includes('{"heap"'); i++) await Bun.sleep(100);
     return d.err.slice(before).trim();
   };
-  const lines: string[] = [`idle: RSS ${rssMB(pid)} MB (${rssSplit(pid)}) ${await heap()}`];
+  const lines: string[] = [`idle: RSS ${rssMB(pid)} MB (${rssSplit(pid)}; ${smapsSplit(pid)}) ${await heap()}`];
   const socks: net.Socket[] = [];
   for (let i = 0; i < n; i += 100) {
     const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<net.Socket | undefined>((resolve) => {
@@ -124,7 +156,9 @@ async function holdMany(n: number, pid: number, d: Proc): Promise<string> {
     for (const s of batch) if (s) socks.push(s.on("error", () => {}));
   }
   await Bun.sleep(500);
-  lines.push(`holding ${socks.length}: RSS ${rssMB(pid)} MB (${rssSplit(pid)}) ${await heap()}`);
+  const dump = arg("--smaps-out");
+  if (dump) writeFileSync(dump, readFileSync(`/proc/${pid}/smaps`, "utf8"));
+  lines.push(`holding ${socks.length}: RSS ${rssMB(pid)} MB (${rssSplit(pid)}; ${smapsSplit(pid)}) ${await heap()}`);
   socks.forEach((s) => s.destroy());
   await Bun.sleep(1500);
   lines.push(`after: RSS ${rssMB(pid)} MB, peak ${rssMB(pid, "VmHWM")} MB`);
@@ -136,7 +170,39 @@ async function holdMany(n: number, pid: number, d: Proc): Promise<string> {
   if (b.status === 0) {
     const p = new Proc([join(dir, "idle")]);
     await Bun.sleep(1000);
-    lines.push(`floor (bare compiled Bun, idle): RSS ${rssMB(p.child.pid!)} MB (${rssSplit(p.child.pid!)})`);
+    lines.push(`floor (bare compiled Bun, idle): RSS ${rssMB(p.child.pid!)} MB (${rssSplit(p.child.pid!)}; ${smapsSplit(p.child.pid!)})`);
+    p.kill("SIGTERM");
+    await p.exited;
+  }
+  // The floor under the same load: the least a Bun TCP relay is (Bun.listen, and per connection
+  // one Bun.connect to the proxy, one shared handlers object each side, nothing else), compiled
+  // the same way, holding the same n connections (10,000 sockets, as the daemon).
+  writeFileSync(join(dir, "relay.ts"), `
+const up = { open() {}, data(s, d) { s.data?.write(d); }, close(s) { s.data?.end(); }, error() {}, connectError() {} };
+const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: {
+  open(s) { Bun.connect({ hostname: ${JSON.stringify(PROXY_V4)}, port: ${SOCKS}, data: s, socket: up }).then((u) => { s.data = u; }, () => s.end()); },
+  data(s, d) { s.data?.write(d); }, close(s) { s.data?.end(); }, error() {},
+} });
+console.log(l.port);
+`);
+  const r = spawnSync(BUN, ["build", "--compile", "--minify", join(dir, "relay.ts"), "--outfile", join(dir, "relay")], { encoding: "utf8" });
+  if (r.status === 0) {
+    const p = new Proc([join(dir, "relay")]);
+    await p.waitFor(/^\d+/m, 10_000);
+    const port = Number(p.out.trim());
+    const held: net.Socket[] = [];
+    for (let i = 0; i < n; i += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<net.Socket | undefined>((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port });
+        s.once("connect", () => resolve(s));
+        s.once("error", () => resolve(undefined));
+      })));
+      for (const s of batch) if (s) held.push(s.on("error", () => {}));
+    }
+    await Bun.sleep(500);
+    const fp = p.child.pid!;
+    lines.push(`floor under load (bare compiled Bun relay holding ${held.length}): RSS ${rssMB(fp)} MB, peak ${rssMB(fp, "VmHWM")} MB (${rssSplit(fp)}; ${smapsSplit(fp)})`);
+    held.forEach((s) => s.destroy());
     p.kill("SIGTERM");
     await p.exited;
   }
@@ -207,7 +273,12 @@ async function main(): Promise<void> {
     else if (workload === "download") for (let i = 0; i < n; i++) await curl(["-o", "/dev/null", `http://${SERVER_V4}/big`], 120);
     else if (workload === "udp") await udpRoundTrips(n, 1);
     else if (workload === "udp-flows") await udpRoundTrips(n, n);
-    else if (workload === "hold") holdReport = await holdMany(n, pid, d);
+    else if (workload === "hold") {
+      // --short-first N: a daemon with a history (as bench/proxy.ts's, which ran its short-connection rounds first)
+      const first = Number(arg("--short-first") ?? 0);
+      for (let i = 0; i < first; i++) await shortGet();
+      holdReport = await holdMany(n, pid, d);
+    }
     else throw new Error(`unknown workload "${workload}": short, download, udp, udp-flows`);
     const ms = performance.now() - t0;
     await Bun.sleep(200);
@@ -220,6 +291,17 @@ async function main(): Promise<void> {
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     console.log(`${daemon} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(2)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
     if (holdReport) console.log(holdReport);
+    else if (daemon !== "hev") {
+      // what the peak is made of (with PURGE_DELAY=-1 freed pages stay resident, so RSS now ~ peak)
+      let heap = "";
+      if (process.env.TUNKIT_HEAP_REPORT) {
+        const before = d.err.length;
+        process.kill(pid, "SIGUSR2");
+        for (let i = 0; i < 50 && !d.err.slice(before).includes('{"heap"'); i++) await Bun.sleep(100);
+        heap = d.err.slice(before).trim();
+      }
+      console.log(`after: RSS ${rssMB(pid)} MB (${rssSplit(pid)}; ${smapsSplit(pid)}) ${heap}`);
+    }
     if (perf) {
       perf.kill("SIGINT");
       await perf.exited;

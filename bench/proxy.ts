@@ -11,6 +11,8 @@
  *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp]
  *
  * `--only udp`: the UDP rows alone (query/answer 1 and 200 flows, iperf3 UDP 50 and 200 Mbit/s).
+ * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
+ * 5,000 connections held by a fresh pair of daemons).
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -154,9 +156,12 @@ async function udpQa(flows: number, ms: number): Promise<number> {
 type UdpPair = { t: number[]; h: number[]; tc: number[]; hc: number[] };
 
 /** `--only udp` on the command line. */
-function udpOnly(): boolean {
+function only(): string | undefined {
   const i = process.argv.indexOf("--only");
-  return i > 0 && process.argv[i + 1] === "udp";
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+function udpOnly(): boolean {
+  return only() === "udp";
 }
 
 /** The UDP rows (through dante's tuns): query/answer on 1 and 200 flows, iperf3 UDP at 50 and 200 Mbit/s offered. */
@@ -187,6 +192,45 @@ async function hold(n: number): Promise<() => void> {
   }
   if (socks.length < n) console.error(`hold: ${socks.length} of ${n} connections opened`);
   return () => socks.forEach((s) => s.destroy());
+}
+
+/**
+ * The memory rows: the bulk daemons' peak (VmHWM: dante's pair, which carried the download,
+ * upload and iperf3 rounds; `bulkPeak` when sampled before other rows ran through them), then
+ * 5,000 held connections in a FRESH pair of daemons, so the row is what holding costs and not
+ * what earlier rows left behind (with PURGE_DELAY=-1 freed pages stay; the daemon that had run
+ * 5,000 short connections before showed 106 MB where a fresh one held at 70).
+ */
+async function memoryRows(
+  TU: Daemon,
+  HU: Daemon,
+  rows: Row[],
+  startTunkit: (dev: string, addr: string, port: number) => Promise<Daemon>,
+  startHev: (dev: string, addr: string, port: number) => Promise<Daemon>,
+  bulkPeak: readonly [number, number] = [status(TU.proc.child.pid!, "VmHWM"), status(HU.proc.child.pid!, "VmHWM")],
+): Promise<void> {
+  rows.push(row("tun2socks peak RSS under bulk", bulkPeak[0], bulkPeak[1], "MB", false, "VmHWM of the daemons that carried the bulk rows; target <= 50 MB"));
+  const fresh = [await startTunkit("tk2", "198.18.4.1/30", PORT), await startHev("tkh2", "198.18.5.1", PORT)];
+  const held: number[] = [];
+  const peak: number[] = [];
+  try {
+    for (const d of fresh) {
+      await via(d, async () => {
+        for (let i = 0; i < 20; i++) await request(direct); // warm, as a running daemon is
+        const close = await hold(5000);
+        await Bun.sleep(500);
+        held.push(status(d.proc.child.pid!, "VmRSS"));
+        peak.push(status(d.proc.child.pid!, "VmHWM"));
+        close();
+        await Bun.sleep(500);
+      });
+    }
+  } finally {
+    for (const d of fresh) d.proc.kill("SIGTERM");
+    await Promise.all(fresh.map((d) => Promise.race([d.proc.exited, Bun.sleep(3000)])));
+  }
+  rows.push(row("tun2socks RSS with 5,000 held connections", held[0]!, held[1]!, "MB", false, "VmRSS of a fresh daemon (20 short connections, then 5,000 held); target <= 50 MB"));
+  rows.push(row("tun2socks peak RSS with 5,000 held connections", peak[0]!, peak[1]!, "MB", false, "VmHWM of that daemon"));
 }
 
 function buildTunkit(): string {
@@ -285,6 +329,16 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       if (H) await udpRows(measure, add, refNote);
       return rows;
     }
+    if (only() === "rss") {
+      // the memory rows alone: bulk (download and upload, the rows' rounds), then the hold row
+      for (const [w, f] of [["download", () => download()], ["upload", () => upload(upFile)]] as const) {
+        const p = pair();
+        await measure(p, f, undefined, undefined, true);
+        add(`tun2socks ${w} 100 MiB`, p, "MB/s", refNote);
+      }
+      if (H) await memoryRows(TU, HU!, rows, startTunkit, startHev);
+      return rows;
+    }
     const dl = pair();
     await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks download 100 MiB", dl, "MB/s", refNote, "per GB");
@@ -305,21 +359,9 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     await measure(par, () => shortConns(direct, 2000, 8), () => shortConns(viaSocks, 2000, 8), () => 2);
     add("tun2socks short connections, 8 concurrent", par, "conn/s", refNote, "per 1,000 connections");
     if (H) {
+      const bulkPeak = [status(TU.proc.child.pid!, "VmHWM"), status(HU!.proc.child.pid!, "VmHWM")] as const;
       await udpRows(measure, add, refNote);
-      // memory: peak after the bulk rounds, then 5,000 held connections
-      rows.push(row("tun2socks peak RSS after bulk", status(T.proc.child.pid!, "VmHWM"), status(H.proc.child.pid!, "VmHWM"), "MB", false, "VmHWM; target <= 50 MB"));
-      rows.push(row("tun2socks peak RSS after UDP", status(TU.proc.child.pid!, "VmHWM"), status(HU!.proc.child.pid!, "VmHWM"), "MB", false, "VmHWM; target <= 50 MB"));
-      const held: number[] = [];
-      for (const d of [T, H]) {
-        await via(d, async () => {
-          const close = await hold(5000);
-          await Bun.sleep(500);
-          held.push(status(d.proc.child.pid!, "VmRSS"));
-          close();
-          await Bun.sleep(500);
-        });
-      }
-      rows.push(row("tun2socks RSS with 5,000 held connections", held[0]!, held[1]!, "MB", false, "VmRSS; target <= 50 MB"));
+      await memoryRows(TU, HU!, rows, startTunkit, startHev, bulkPeak);
       // idle: 5 s without traffic
       const idle = await Promise.all([T, H].map(async (d) => {
         const c0 = cpuTicks(d.proc.child.pid!);

@@ -116,7 +116,13 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   // (MIMALLOC_PURGE_DELAY=-1, read only at start-up: hence the exec of ourselves, same pid)
   // cut a 100 MiB download from 7.5-10.7 to 4.0-5.1 ms of CPU per MiB (bench/proxy-profile.ts
   // download, 2+3 runs) for ~15 MB more peak RSS. Set the variable yourself to choose otherwise.
-  await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" });
+  // The same exec gives the daemon JavaScriptCore without its DFG tier and Bun's --smol heap.
+  // Under load the DFG compiler's own code faulted ~6 MB of the binary back in (5,000 held
+  // connections: 72 -> 61 MB); --smol halves the idle JS heap (11.7 -> 6.4 MB) and, with the
+  // relay's collections, bulk peaks stay near 60 MB. The relay's little JavaScript did not get
+  // slower: CPU per short connection 1050-1290 us as it was, 1010-1180 with both (bench/
+  // proxy-profile.ts short, 1,000 connections, interleaved). A variable set by the user wins.
+  await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1", BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
   ctx.enter();
   const out = ctx.out;
   const prefix = `tunkit: ${flags.kind}: `;

@@ -49,11 +49,17 @@ function cArray(strings: readonly string[]): { bytes: Uint8Array; ptrs: Uint8Arr
   return { bytes, ptrs };
 }
 
+/** Set by {@link reexecWithEnv} in the new image: the variables it added, to take out of the children's environment. */
+const ADDED = "TUNKIT_REEXEC_ADDED";
+
 /**
  * Re-executes this process (execve of /proc/self/exe with the arguments it was started with)
- * with `env` added to its environment, unless every variable of `env` is already set (then,
- * or when the exec fails, it returns and the caller goes on as it is). Bun only; a no-op on
- * Deno. Call it before opening anything that must survive (descriptors opened with CLOEXEC
+ * with the variables of `env` that are not set yet added to its environment (a variable the
+ * user set keeps the user's value), unless every one is already set (then, or when the exec
+ * fails, it returns and the caller goes on as it is). In the new image the call returns at once
+ * and takes the variables it added out of `process.env`: the runtime read them when it started,
+ * and the programs this one starts (hooks) get the environment the user gave. Bun only; a no-op
+ * on Deno. Call it before opening anything that must survive (descriptors opened with CLOEXEC
  * close; stdin/out/err stay).
  *
  * @example
@@ -64,7 +70,15 @@ function cArray(strings: readonly string[]): { bytes: Uint8Array; ptrs: Uint8Arr
  */
 export async function reexecWithEnv(env: Record<string, string>): Promise<{ errno: number } | undefined> {
   if (runtime !== "bun") return undefined;
-  if (Object.keys(env).every((k) => process.env[k] !== undefined)) return undefined;
+  const missing = Object.keys(env).filter((k) => process.env[k] === undefined);
+  if (!missing.length) {
+    const added = process.env[ADDED];
+    if (added !== undefined) {
+      for (const k of added.split(",")) if (k in env) delete process.env[k];
+      delete process.env[ADDED];
+    }
+    return undefined;
+  }
   let argv: string[];
   try {
     argv = readFileSync("/proc/self/cmdline", "utf8").split("\0");
@@ -73,7 +87,7 @@ export async function reexecWithEnv(env: Record<string, string>): Promise<{ errn
   }
   if (argv[argv.length - 1] === "") argv.pop();
   if (argv.length === 0) return undefined;
-  const vars = { ...process.env, ...env } as Record<string, string | undefined>;
+  const vars = { ...process.env, ...Object.fromEntries(missing.map((k) => [k, env[k]])), [ADDED]: missing.join(",") } as Record<string, string | undefined>;
   const a = cArray(argv);
   const e = cArray(Object.entries(vars).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`));
   const execve = await bindExecve();
@@ -87,14 +101,88 @@ export async function reexecWithEnv(env: Record<string, string>): Promise<{ errn
 }
 
 const MADV_DONTNEED = 4;
+const PAGE = 4096;
+/** /proc/PID/pagemap flags, in an entry's high 32 bits: bit 61 file page, 62 swapped, 63 present. */
+const HI_FILE = 1 << 29;
+const HI_SWAP = 1 << 30;
+const HI_PRESENT = 1 << 31;
 
 /**
- * Takes the executable's own clean, read-only pages out of the resident set: the code and the
- * embedded bundle a compiled binary touched while starting (most of it never runs again in a
- * long-lived daemon) stay in the page cache and fault back in, from there, when used. Only
- * mappings of /proc/self/exe without write permission and without a single private (copied)
- * page are dropped, so nothing the process changed is lost. Returns the MB taken out of RSS
- * (0 under Deno or when nothing applies).
+ * Where section `name` of an ELF64 little-endian file lies (its address and size in memory, as
+ * linked), read through `read(offset, length)`; undefined when the file is not such an ELF or
+ * has no section of that name. Pure: the caller brings the bytes.
+ *
+ * @example
+ * ```ts
+ * import { elfSection } from "./exec.ts";
+ * elfSection(() => new Uint8Array(64), ".bun"); // undefined: not an ELF file
+ * ```
+ */
+export function elfSection(read: (offset: number, length: number) => Uint8Array, name: string): { addr: number; size: number; dyn: boolean } | undefined {
+  const eh = read(0, 64);
+  if (eh.length < 64 || eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c || eh[3] !== 0x46 || eh[4] !== 2 || eh[5] !== 1) return undefined;
+  const h = new DataView(eh.buffer, eh.byteOffset, eh.byteLength);
+  const type = h.getUint16(16, true);
+  const shoff = Number(h.getBigUint64(40, true));
+  const shentsize = h.getUint16(58, true);
+  const shnum = h.getUint16(60, true);
+  const shstrndx = h.getUint16(62, true);
+  if (shentsize < 64 || shnum === 0 || shstrndx >= shnum || shnum > 4096) return undefined;
+  const table = read(shoff, shentsize * shnum);
+  if (table.length < shentsize * shnum) return undefined;
+  const t = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const str = shstrndx * shentsize;
+  const names = read(Number(t.getBigUint64(str + 24, true)), Number(t.getBigUint64(str + 32, true)));
+  const want = new TextEncoder().encode(name);
+  for (let i = 0; i < shnum; i++) {
+    const o = i * shentsize;
+    const at = t.getUint32(o, true);
+    if (at + want.length >= names.length || names[at + want.length] !== 0) continue;
+    let same = true;
+    for (let k = 0; k < want.length && same; k++) same = names[at + k] === want[k];
+    if (same) return { addr: Number(t.getBigUint64(o + 16, true)), size: Number(t.getBigUint64(o + 32, true)), dyn: type === 3 };
+  }
+  return undefined;
+}
+
+/**
+ * The runs of pages, from /proc/self/pagemap entries (one 64-bit word a page), that may be
+ * dropped: every page but those the process owns privately (present and not file-backed: a
+ * copy it wrote; or swapped out). Returns [first page, page count] pairs, indices into `entries`.
+ *
+ * @example
+ * ```ts
+ * import { fileBackedRuns } from "./exec.ts";
+ * const FILE = 1n << 61n, PRESENT = 1n << 63n;
+ * fileBackedRuns(new BigUint64Array([PRESENT | FILE, PRESENT | FILE, PRESENT, 0n])); // [[0, 2], [3, 1]]
+ * ```
+ */
+export function fileBackedRuns(entries: BigUint64Array): Array<[number, number]> {
+  // the high word of each entry (little-endian), read without making a BigInt per page
+  const hi = new Uint32Array(entries.buffer, entries.byteOffset, entries.length * 2);
+  const runs: Array<[number, number]> = [];
+  let from = -1;
+  for (let i = 0; i <= entries.length; i++) {
+    const h = i < entries.length ? hi[i * 2 + 1]! : 0;
+    const own = i === entries.length || (h & HI_SWAP) !== 0 || ((h & HI_PRESENT) !== 0 && (h & HI_FILE) === 0);
+    if (!own && from < 0) from = i;
+    else if (own && from >= 0) {
+      runs.push([from, i - from]);
+      from = -1;
+    }
+  }
+  return runs;
+}
+
+/**
+ * Takes the executable's own clean pages out of the resident set: the code and read-only data
+ * a compiled binary touched while starting (most of it never runs again in a long-lived daemon),
+ * and the pages of its embedded bundle (Bun's `.bun` section: the modules' source and bytecode,
+ * 4-5 MB of tunkit's, read while loading) stay in the page cache and fault back in, from there,
+ * when used. Read-only mappings of /proc/self/exe are dropped whole when not a single page of
+ * theirs is a private copy; in the writable `.bun` section only the pages that are still the
+ * file's (/proc/self/pagemap) go, so nothing the process wrote is lost. Returns the MB taken out
+ * of RSS (0 under Deno or when nothing applies).
  *
  * @example
  * ```ts
@@ -106,9 +194,10 @@ export async function dropCleanImagePages(): Promise<number> {
   if (runtime !== "bun") return 0;
   let smaps: string;
   let exe: string;
+  const fs = await import("node:fs");
   try {
     smaps = readFileSync("/proc/self/smaps", "utf8");
-    exe = (await import("node:fs")).readlinkSync("/proc/self/exe");
+    exe = fs.readlinkSync("/proc/self/exe");
   } catch {
     return 0;
   }
@@ -124,17 +213,64 @@ export async function dropCleanImagePages(): Promise<number> {
   }
   if (!madvise) return 0;
   let dropped = 0;
+  let bundle: { start: number; end: number } | undefined;
+  let base = -1;
   // A mapping's header line, then its "Key: value kB" lines.
   const blocks = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
   for (const b of blocks) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+\s+(.*)$/m.exec(b);
-    if (!head || head[4]!.trim() !== exe || head[3]!.includes("w")) continue;
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+[ \t]*(.*)$/m.exec(b);
+    if (!head || head[5]!.trim() !== exe) continue;
+    const start = parseInt(head[1]!, 16);
+    const end = parseInt(head[2]!, 16);
+    if (base < 0 && parseInt(head[4]!, 16) === 0) base = start;
+    if (head[3]!.includes("w")) {
+      bundle ??= { start, end: 0 };
+      bundle.end = end;
+      continue;
+    }
     const anon = /^Anonymous:\s+(\d+) kB/m.exec(b);
     const rss = /^Rss:\s+(\d+) kB/m.exec(b);
     if (!anon || anon[1] !== "0" || !rss || rss[1] === "0") continue;
-    const start = parseInt(head[1]!, 16);
-    const end = parseInt(head[2]!, 16);
     if (madvise(start, end - start, MADV_DONTNEED) === 0) dropped += Number(rss[1]) / 1024;
   }
+  if (bundle) dropped += dropBundle(fs, exe, base, bundle, madvise);
   return Math.round(dropped * 10) / 10;
+}
+
+/** The `.bun` section's pages that are still the file's (see {@link dropCleanImagePages}); MB dropped. */
+function dropBundle(fs: typeof import("node:fs"), exe: string, base: number, rw: { start: number; end: number }, madvise: (addr: number, len: number, advice: number) => number): number {
+  let fd = -1;
+  let pm = -1;
+  try {
+    fd = fs.openSync(exe, "r");
+    const read = (off: number, len: number) => {
+      const b = new Uint8Array(len);
+      return b.subarray(0, fs.readSync(fd, b, 0, len, off));
+    };
+    const sec = elfSection(read, ".bun");
+    if (!sec) return 0;
+    const addr = sec.dyn ? base + sec.addr : sec.addr;
+    // whole pages of the section only, and only inside the writable mapping we saw
+    const first = Math.max(Math.ceil(addr / PAGE) * PAGE, rw.start);
+    const last = Math.min(Math.floor((addr + sec.size) / PAGE) * PAGE, rw.end);
+    if (last <= first) return 0;
+    const pages = (last - first) / PAGE;
+    pm = fs.openSync("/proc/self/pagemap", "r");
+    const raw = new Uint8Array(pages * 8);
+    if (fs.readSync(pm, raw, 0, raw.length, (first / PAGE) * 8) !== raw.length) return 0;
+    const entries = new BigUint64Array(raw.buffer);
+    const hi = new Uint32Array(raw.buffer);
+    let mb = 0;
+    for (const [p, n] of fileBackedRuns(entries)) {
+      let present = 0;
+      for (let i = p; i < p + n; i++) if (hi[i * 2 + 1]! & HI_PRESENT) present++;
+      if (present && madvise(first + p * PAGE, n * PAGE, MADV_DONTNEED) === 0) mb += (present * PAGE) / 1048576;
+    }
+    return mb;
+  } catch {
+    return 0;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    if (pm >= 0) fs.closeSync(pm);
+  }
 }

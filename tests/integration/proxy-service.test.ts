@@ -126,7 +126,7 @@ describe("--pidfile, --up/--down hooks", () => {
   ptest("the pidfile names the process while it runs, refuses a second instance, and goes on exit; hooks run with the tunnel's environment", async () => {
     const pidf = join(t.dir, "tk.pid");
     const log = join(t.dir, "hooks.log");
-    const up = `echo "up $TUNKIT_DEV $TUNKIT_KIND" >> ${log}; ip -o link show $TUNKIT_DEV >> ${log}`;
+    const up = `echo "up $TUNKIT_DEV $TUNKIT_KIND" >> ${log}; ip -o link show $TUNKIT_DEV >> ${log}; echo "runtime env: \${BUN_OPTIONS:-none} \${BUN_JSC_useDFGJIT:-none} \${MIMALLOC_PURGE_DELAY:-none}" >> ${log}`;
     const down = `echo "down $TUNKIT_DEV" >> ${log}`;
     await withTunnel([...BASE, "--pidfile", pidf, "--up", up, "--down", down], async (p) => {
       expect(readFileSync(pidf, "utf8").trim()).toBe(String(p.child.pid));
@@ -134,6 +134,10 @@ describe("--pidfile, --up/--down hooks", () => {
       expect(second.status).toBe(1);
       expect(second.stderr).toContain(`names a running tunkit (pid ${p.child.pid})`);
       expect(readFileSync(log, "utf8")).toMatch(/^up tk0 socks\n\d+: tk0: /);
+      // the daemon runs with its memory settings (cli/socks.ts), which its hooks do not inherit
+      const environ = readFileSync(`/proc/${p.child.pid}/environ`, "utf8").split("\0");
+      expect(environ).toEqual(expect.arrayContaining(["BUN_OPTIONS=--smol", "BUN_JSC_useDFGJIT=0", "MIMALLOC_PURGE_DELAY=-1"]));
+      expect(readFileSync(log, "utf8")).toContain("runtime env: none none none\n");
     });
     expect(existsSync(pidf)).toBe(false);
     expect(readFileSync(log, "utf8").trim().split("\n").at(-1)).toBe("down tk0");

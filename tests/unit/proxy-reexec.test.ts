@@ -4,21 +4,36 @@ import { join } from "node:path";
 
 const fixture = join(import.meta.dir, "../fixtures/proxy/reexec.ts");
 
-test("reexecWithEnv: same pid, same arguments, the variable set, and no second exec once it is", () => {
-  const env = { ...process.env };
-  delete env.TUNKIT_REEXEC_TEST;
-  const r = spawnSync(process.execPath, [fixture, "a b", "", "ü"], { encoding: "utf8", env });
+function run(args: string[], set: Record<string, string>) {
+  const env = { ...process.env, ...set };
+  if (!("TUNKIT_REEXEC_TEST" in set)) delete env.TUNKIT_REEXEC_TEST;
+  if (!("TUNKIT_REEXEC_TEST2" in set)) delete env.TUNKIT_REEXEC_TEST2;
+  delete env.TUNKIT_REEXEC_ADDED;
+  const r = spawnSync(process.execPath, [fixture, ...args], { encoding: "utf8", env });
   expect(r.status).toBe(0);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  // before the exec; after it (the program again, variable set); its reexec call returned
+  return { pid: r.pid, lines: r.stdout.trim().split("\n").map((l) => JSON.parse(l)) };
+}
+
+test("reexecWithEnv: same pid, same arguments, the variables set, and no second exec once they are", () => {
+  const { pid, lines } = run(["a b", "", "ü"], {});
+  // before the exec; after it (the program again, variables set); its reexec call returned
   expect(lines).toHaveLength(3);
-  expect(lines[0]).toEqual({ pid: r.pid, v: null, args: ["a b", "", "ü"] });
-  expect(lines[1]).toEqual({ pid: r.pid, v: "1", args: ["a b", "", "ü"] });
-  expect(lines[2]).toEqual({ returned: null });
+  expect(lines[0]).toEqual({ pid, v: null, v2: null, args: ["a b", "", "ü"] });
+  expect(lines[1]).toEqual({ pid, v: "1", v2: "2", args: ["a b", "", "ü"] });
+  // the variables it added are not passed on to children
+  expect(lines[2]).toEqual({ returned: null, child: [null, null, null] });
 });
 
-test("reexecWithEnv: a variable already set means no exec", () => {
-  const r = spawnSync(process.execPath, [fixture], { encoding: "utf8", env: { ...process.env, TUNKIT_REEXEC_TEST: "0" } });
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  expect(lines).toEqual([{ pid: r.pid, v: "0", args: [] }, { returned: null }]);
+test("reexecWithEnv: every variable already set means no exec, and the user's values stay", () => {
+  const { pid, lines } = run([], { TUNKIT_REEXEC_TEST: "0", TUNKIT_REEXEC_TEST2: "x" });
+  expect(lines).toEqual([{ pid, v: "0", v2: "x", args: [] }, { returned: null, child: ["0", "x", null] }]);
+});
+
+test("reexecWithEnv: a variable the user set keeps the user's value; only the missing one is added (and taken out again)", () => {
+  const { pid, lines } = run([], { TUNKIT_REEXEC_TEST: "0" });
+  expect(lines).toEqual([
+    { pid, v: "0", v2: null, args: [] },
+    { pid, v: "0", v2: "2", args: [] },
+    { returned: null, child: ["0", null, null] },
+  ]);
 });

@@ -1,0 +1,114 @@
+import { expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { elfSection, fileBackedRuns } from "../../ffi/exec.ts";
+
+/** A minimal ELF64 LE file: header, a section-name table, and sections `names` at `addr`s. */
+function elf(type: number, sections: Array<{ name: string; addr: number; size: number }>): Uint8Array {
+  const strtab = ["", ".shstrtab", ...sections.map((s) => s.name)].join("\0") + "\0";
+  const str = new TextEncoder().encode(strtab);
+  const shnum = sections.length + 2; // null, shstrtab, ours
+  const shoff = 64 + str.length + ((8 - (str.length % 8)) % 8);
+  const out = new Uint8Array(shoff + shnum * 64);
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  v.setUint16(16, type, true);
+  v.setBigUint64(40, BigInt(shoff), true);
+  v.setUint16(58, 64, true);
+  v.setUint16(60, shnum, true);
+  v.setUint16(62, 1, true);
+  out.set(str, 64);
+  const put = (i: number, name: string, addr: number, off: number, size: number) => {
+    const o = shoff + i * 64;
+    v.setUint32(o, strtab.indexOf(`\0${name}\0`) + 1, true);
+    v.setBigUint64(o + 16, BigInt(addr), true);
+    v.setBigUint64(o + 24, BigInt(off), true);
+    v.setBigUint64(o + 32, BigInt(size), true);
+  };
+  put(1, ".shstrtab", 0, 64, str.length);
+  sections.forEach((s, i) => put(i + 2, s.name, s.addr, 0, s.size));
+  return out;
+}
+
+const reader = (b: Uint8Array) => (off: number, len: number) => b.subarray(off, off + len);
+
+test("elfSection: finds a section by its whole name, not a prefix, and says whether the file is position-independent", () => {
+  const f = elf(2, [{ name: ".bundle", addr: 0x1000, size: 10 }, { name: ".bun", addr: 0x6a22000, size: 0x573e1d }]);
+  expect(elfSection(reader(f), ".bun")).toEqual({ addr: 0x6a22000, size: 0x573e1d, dyn: false });
+  expect(elfSection(reader(f), ".bundle")).toEqual({ addr: 0x1000, size: 10, dyn: false });
+  expect(elfSection(reader(f), ".bu")).toBeUndefined();
+  expect(elfSection(reader(elf(3, [{ name: ".bun", addr: 0x2000, size: 5 }])), ".bun")?.dyn).toBe(true);
+});
+
+test("elfSection: not an ELF64 little-endian file, or a cut-off one: undefined", () => {
+  expect(elfSection(reader(new Uint8Array(64)), ".bun")).toBeUndefined();
+  const f = elf(2, [{ name: ".bun", addr: 0x1000, size: 1 }]);
+  expect(elfSection(reader(f.subarray(0, 100)), ".bun")).toBeUndefined();
+  const be = f.slice();
+  be[5] = 2; // big-endian
+  expect(elfSection(reader(be), ".bun")).toBeUndefined();
+});
+
+test("fileBackedRuns: skips the pages the process owns (present anonymous, or swapped), keeps file pages and absent ones", () => {
+  const FILE = 1n << 61n;
+  const SWAP = 1n << 62n;
+  const PRESENT = 1n << 63n;
+  expect(fileBackedRuns(new BigUint64Array([]))).toEqual([]);
+  expect(fileBackedRuns(new BigUint64Array([PRESENT | FILE, 0n, PRESENT, PRESENT | FILE, SWAP, PRESENT | FILE]))).toEqual([[0, 2], [3, 1], [5, 1]]);
+  expect(fileBackedRuns(new BigUint64Array([PRESENT, PRESENT]))).toEqual([]);
+});
+
+/** The program compiled below: reads BIG (in the bundle), drops, reads it again; prints the RSS of the exe's writable mappings before and after. */
+const PROGRAM = (exec: string) => `
+import { readFileSync, readlinkSync } from "node:fs";
+import { dropCleanImagePages } from ${JSON.stringify(exec)};
+import { BIG } from "./big.ts";
+function writableKb() {
+  const exe = readlinkSync("/proc/self/exe");
+  let kb = 0;
+  for (const b of readFileSync("/proc/self/smaps", "utf8").split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    const h = /^\\S+ (\\S{4}) \\S+ \\S+ \\d+[ \\t]*(.*)$/m.exec(b);
+    if (h && h[1].includes("w") && h[2].trim() === exe) kb += Number(/^Rss:\\s+(\\d+)/m.exec(b)?.[1] ?? 0);
+  }
+  return kb;
+}
+function digest(s) {
+  let h = 0;
+  for (let i = 0; i < s.length; i += 61) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+  return h;
+}
+const first = digest(BIG);
+const before = writableKb();
+const mb = await dropCleanImagePages();
+const after = writableKb();
+console.log(JSON.stringify({ before, after, mb, same: digest(BIG) === first, length: BIG.length }));
+`;
+
+test("dropCleanImagePages in a compiled binary: the embedded bundle's pages leave the resident set and read back the same", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tk-pages-"));
+  try {
+    // 3 MB of text in the bundle (Bun's writable .bun section), read before and after the drop
+    const parts: string[] = [];
+    let x = 12345;
+    for (let i = 0; i < 3_000_000; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      parts.push(String.fromCharCode(97 + (x % 26)));
+    }
+    writeFileSync(join(dir, "big.ts"), `export const BIG = ${JSON.stringify(parts.join(""))};\n`);
+    writeFileSync(join(dir, "main.ts"), PROGRAM(join(import.meta.dir, "../../ffi/exec.ts")));
+    const b = spawnSync(process.execPath, ["build", "--compile", "--minify", "--bytecode", "--format=esm", join(dir, "main.ts"), "--outfile", join(dir, "prog")], { encoding: "utf8" });
+    expect(b.status).toBe(0);
+    const r = spawnSync(join(dir, "prog"), { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const o = JSON.parse(r.stdout.trim()) as { before: number; after: number; mb: number; same: boolean; length: number };
+    expect(o.length).toBe(3_000_000);
+    expect(o.same).toBe(true);
+    expect(o.before).toBeGreaterThan(3000); // the string is resident in the bundle's mapping (kB)
+    expect(o.before - o.after).toBeGreaterThan(2500); // and most of it left (the old code kept writable mappings whole)
+    expect(o.mb).toBeGreaterThan(2.5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -1,0 +1,164 @@
+import { expect, test } from "bun:test";
+import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "../../proxy/tcp-relay.ts";
+import type { HandshakeMachine } from "../../proxy/dial.ts";
+
+/** A Bun socket stand-in: records writes; `take` bytes at most per write (-1: closed). */
+class FakeSocket implements NativeSocket {
+  writes: Uint8Array[] = [];
+  paused = false;
+  ended = false;
+  constructor(public data: RelayFlow | undefined, public take = Infinity, readonly remotePort = 0, readonly remoteAddress = "198.18.0.2") {}
+  write(d: Uint8Array): number {
+    const n = Math.min(d.length, this.take);
+    this.writes.push(d.slice(0, n));
+    return n;
+  }
+  shutdown(): void {
+    this.ended = true;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  terminate(): void {
+    this.ended = true;
+  }
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+}
+
+type Handlers = Record<string, (...a: unknown[]) => unknown>;
+
+/** A relay whose Bun is a recorder of the options each listen/connect got. */
+function relayWithFakeBun(host: Partial<RelayHost> = {}, heapAfterGc = 20 << 20) {
+  const gcs: boolean[] = [];
+  const connects: Array<{ socket: Handlers; data: RelayFlow }> = [];
+  const listens: Array<{ socket: Handlers }> = [];
+  const full: RelayHost = {
+    ready: () => {},
+    failed: () => {},
+    accept: () => undefined,
+    bytes: () => {},
+    upError: () => {},
+    fin: () => {},
+    closed: () => {},
+    localData: () => {},
+    ...host,
+  };
+  const relay = new NativeRelay(full, 10_000);
+  (relay as unknown as { bun: unknown }).bun = {
+    listen(o: { socket: Handlers }) {
+      listens.push(o);
+      return { port: 40000 + listens.length, stop() {} };
+    },
+    connect(o: { socket: Handlers; data: RelayFlow }) {
+      connects.push(o);
+      return new Promise(() => {});
+    },
+    gc(force: boolean) {
+      gcs.push(force);
+      return heapAfterGc;
+    },
+  };
+  return { relay, connects, listens, gcs };
+}
+
+const flow = (): RelayFlow => ({ phase: 0, deadline: 0, who: "proxy", where: "192.0.2.1:1080" });
+const machine = (): HandshakeMachine => ({ start: () => new Uint8Array([5, 1, 0]), feed: () => ({ done: true }) });
+
+test("NativeRelay: every proxy connection gets the same handlers object; the flow rides on the socket's data", () => {
+  const { relay, connects } = relayWithFakeBun();
+  const flows = [flow(), flow(), flow()];
+  for (const f of flows) relay.dial(f, "192.0.2.1", 1080, machine());
+  expect(connects).toHaveLength(3);
+  expect(connects[1]!.socket).toBe(connects[0]!.socket);
+  expect(connects[2]!.socket).toBe(connects[0]!.socket);
+  expect(connects.map((c) => c.data)).toEqual(flows);
+  relay.close();
+});
+
+test("NativeRelay: one handlers object per listener, shared by all its connections (each with its own flow)", () => {
+  const accepted: RelayFlow[] = [flow(), flow()];
+  const { relay, listens } = relayWithFakeBun({ accept: (s) => accepted[s.remotePort - 1] });
+  relay.listen("198.18.0.1", 0);
+  expect(listens).toHaveLength(1);
+  const h = listens[0]!.socket;
+  const socks = accepted.map((f, i) => {
+    f.us = new FakeSocket(f);
+    const s = new FakeSocket(undefined, Infinity, i + 1);
+    h.open!(s);
+    return s;
+  });
+  expect(socks[0]!.data).toBe(accepted[0]);
+  expect(socks[1]!.data).toBe(accepted[1]);
+  // the client's bytes go to its own flow's proxy socket
+  h.data!(socks[1], new Uint8Array([1, 2, 3]));
+  expect((accepted[1]!.us as FakeSocket).writes).toEqual([new Uint8Array([1, 2, 3])]);
+  expect((accepted[0]!.us as FakeSocket).writes).toEqual([]);
+  relay.close();
+});
+
+test("NativeRelay: a partial write keeps the rest (the only copy is a view) and pauses the reader until drain", () => {
+  const { relay, listens, connects } = relayWithFakeBun({ accept: () => f });
+  const f = flow();
+  relay.dial(f, "192.0.2.1", 1080, machine());
+  const up = connects[0]!.socket;
+  relay.listen("198.18.0.1", 0);
+  const proxy = new FakeSocket(f);
+  up.open!(proxy); // handshake starts
+  up.data!(proxy, new Uint8Array([5, 0])); // done: stream open
+  const client = new FakeSocket(undefined, 2, 1);
+  listens[0]!.socket.open!(client);
+  const chunk = new Uint8Array([9, 8, 7, 6, 5]);
+  up.data!(proxy, chunk);
+  expect(client.writes).toEqual([new Uint8Array([9, 8])]);
+  expect(proxy.paused).toBe(true);
+  expect(f.qc).toHaveLength(1);
+  expect(f.qc![0]!.buffer).toBe(chunk.buffer);
+  client.take = Infinity;
+  listens[0]!.socket.drain!(client);
+  expect(client.writes.at(-1)).toEqual(new Uint8Array([7, 6, 5]));
+  expect(f.qc).toBeUndefined();
+  expect(proxy.paused).toBe(false);
+  relay.close();
+});
+
+/** An open flow (handshake done, client accepted) on a relay with a fake Bun. */
+function openFlow(heapAfterGc?: number) {
+  const f = flow();
+  const r = relayWithFakeBun({ accept: () => f }, heapAfterGc);
+  r.relay.dial(f, "192.0.2.1", 1080, machine());
+  r.relay.listen("198.18.0.1", 0);
+  const proxy = new FakeSocket(f);
+  r.connects[0]!.socket.open!(proxy);
+  r.connects[0]!.socket.data!(proxy, new Uint8Array([5, 0]));
+  const client = new FakeSocket(undefined, Infinity, 1);
+  r.listens[0]!.socket.open!(client);
+  return { ...r, f, proxy, client, up: r.connects[0]!.socket, down: r.listens[0]!.socket };
+}
+
+test("NativeRelay: one full collection per 4 MiB relayed (both directions count), so read chunks do not pile up", () => {
+  const { relay, gcs, up, down, proxy, client } = openFlow();
+  const chunk = new Uint8Array(64 << 10);
+  for (let i = 0; i < 32; i++) up.data!(proxy, chunk); // 2 MiB down
+  for (let i = 0; i < 31; i++) down.data!(client, chunk); // 1.94 MiB up
+  expect(gcs).toEqual([]);
+  down.data!(client, chunk); // 4 MiB in all
+  expect(gcs).toEqual([true]);
+  relay.close();
+});
+
+test("NativeRelay: with a large live heap the collections come a quarter of it apart, not every 4 MiB", () => {
+  const { relay, gcs, up, proxy } = openFlow(64 << 20);
+  const chunk = new Uint8Array(1 << 20);
+  for (let i = 0; i < 4; i++) up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(1); // the first at 4 MiB; the heap says 64 MiB: the next after 16
+  for (let i = 0; i < 15; i++) up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(1);
+  up.data!(proxy, chunk);
+  expect(gcs).toHaveLength(2);
+  relay.close();
+});
