@@ -7,7 +7,15 @@
  * What the rows say: the flood rate the generator reaches beside each capturer (a capturer that
  * takes more CPU leaves it less; the ratio is tunkit's rate over tcpdump's), the share of the
  * sent packets each capturer wrote, and the kernel's drops. Two settings: unpinned (what a user
- * gets) and pinned (generator on CPU 0, capturer on CPU 1). Interleaved, median of R runs.
+ * gets: generator, the tun's reader and the capturer wherever the scheduler puts them) and
+ * pinned (generator and the tun's reader on CPU 0, capturer on CPU 1: the generator's rate then
+ * moves only with what the capturer costs in the generator's own context, the kernel's copy into
+ * its ring, and not with where the scheduler happens to put the reader; with the reader left
+ * free, it settled either beside the generator or beside the capturer for a whole run, and the
+ * generator's rate jumped between two levels about 1.5x apart whichever tool sniffed).
+ * Interleaved, median of R runs. Each run also has a second tcpdump (the A/A row): tcpdump
+ * against itself in the same rotation, so the spread of the bench itself is on the table next
+ * to tunkit's ratio.
  * Each capturer first sees a 6 s warm-up flood (not timed: tunkit's JIT compiles its packet path
  * once per process, 1-2 s of a JIT thread's CPU on this machine; tcpdump is compiled ahead),
  * then the measured flood. Captured share counts both floods.
@@ -86,6 +94,13 @@ async function waitFor(get: () => string, re: RegExp, ms: number): Promise<void>
   }
 }
 
+/** Pins process `pid` (all its threads) to `cpu`, or lets it run anywhere (undefined). */
+function setAffinity(pid: number, cpu: number | undefined): void {
+  if (pin(0).length === 0) return;
+  const cpus = cpu === undefined ? `0-${navigator.hardwareConcurrency - 1}` : String(cpu);
+  spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
+}
+
 /** Runs one capturer through one flood and returns its own report. */
 async function runOne(cmd: string[], file: string, secs: number, gen: string[]): Promise<Report> {
   const child = spawn(cmd[0]!, cmd.slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -144,27 +159,43 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
     for (const pinned of [false, true]) {
       const capPin = pinned ? pin(1) : [];
       const gen = pinned && pin(0).length ? [...pin(0), c] : [c];
-      const res = { t: [] as Report[], d: [] as Report[] };
+      // the tun's reader: beside the generator when pinned (see the module comment)
+      setAffinity(reader.pid!, pinned ? 0 : undefined);
+      const res = { t: [] as Report[], d: [] as Report[], a: [] as Report[] };
+      const order = ["t", "d", "a"] as const;
       for (let rep = 0; rep < reps; rep++) {
-        for (const who of rep % 2 === 0 ? (["t", "d"] as const) : (["d", "t"] as const)) {
+        // each capturer first, second and third in turn
+        for (let i = 0; i < order.length; i++) {
+          const who = order[(i + rep) % order.length]!;
           const file = join(dir, `${who}.pcap`);
           if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen));
-          else res.d.push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen));
+          else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen));
         }
       }
       const m = (xs: Report[], f: (r: Report) => number) => median(xs.map(f));
       const perM = (xs: Report[], k: "user") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
       const share = (r: Report) => (100 * r.captured) / Math.max(1, r.sentTotal);
-      const how = pinned ? "pinned: generator CPU 0, capturer CPU 1" : "unpinned";
+      const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : "unpinned";
+      const rate = (r: Report) => r.sent / secs / 1000;
+      const own = (r: Report) => r.sent / Math.max(0.01, r.genCpu) / 1000;
+      const pairs = (xs: Report[], f: (r: Report) => number) => xs.map((r, i) => (f(r) / Math.max(1e-9, f(res.d[i]!))).toFixed(2));
+      const spread = (xs: Report[], f: (r: Report) => number) => {
+        const p = pairs(xs, f).map(Number);
+        return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
+      };
+      const drops = (xs: Report[]) => xs.map((r) => r.dropped).join(" ");
+      const tag = pinned ? "pinned" : "unpinned";
       rows.push(
-        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): generator's rate beside the capturer`, m(res.t, (r) => r.sent / secs) / 1000, m(res.d, (r) => r.sent / secs) / 1000, "kpps", true,
-          `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${res.t.map((r, i) => (r.sent / Math.max(1, res.d[i]!.sent)).toFixed(2)).join(" ")}`),
-        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): generator's packets per second of its own CPU`, m(res.t, (r) => r.sent / Math.max(0.01, r.genCpu)) / 1000, m(res.d, (r) => r.sent / Math.max(0.01, r.genCpu)) / 1000, "kpps", true,
-          `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it`),
+        row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
+          `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${spread(res.t, rate)}`),
+        row(`sniff flood to pcap (${tag}): A/A, tcpdump's rate beside a second tcpdump`, m(res.a, rate), m(res.d, rate), "kpps", true,
+          `the bench's own spread: the same tcpdump -w run again in the same rotation; ${spread(res.a, rate)}`),
+        row(`sniff flood to pcap (${tag}): generator's packets per second of its own CPU`, m(res.t, own), m(res.d, own), "kpps", true,
+          `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it; tunkit ${spread(res.t, own)}; A/A ${spread(res.a, own)}`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
           `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
-          `packets each wrote / packets sent; dropped by kernel (each tool's own report, medians): tunkit ${Math.round(m(res.t, (r) => r.dropped))}, tcpdump ${Math.round(m(res.d, (r) => r.dropped))}`),
+          `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(res.t)}; tcpdump ${drops(res.d)}, again ${drops(res.a)}`),
       );
     }
     const load1 = loadavg();
