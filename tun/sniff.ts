@@ -420,7 +420,11 @@ export class PacketSniffer {
       return;
     }
     const ring = this.ring;
-    const deadline = Date.now() + ring.blockTimeoutMs * 4 + 200;
+    // The block timer hands the part-filled block over about one block timeout after the last
+    // packet; the deadline only guards against a kernel that never does. It is generous because a
+    // loaded machine may run this loop, or the timer's softirq, late: leaving early loses packets
+    // the kernel counted as received (captured + dropped would fall short of received).
+    const deadline = Date.now() + ring.blockTimeoutMs * 4 + 3000;
     for (;;) {
       if (this.fd < 0) return;
       while (ring.ready()) {
