@@ -3,8 +3,22 @@ import { spawnSync } from "node:child_process";
 import { test } from "bun:test";
 import { checkPeers, failingTest } from "../peers.ts";
 
+/**
+ * Run as root outside a throwaway namespace (`bun test FILE` straight on a host), a file's
+ * set-up would create its devices, addresses and routes among the host's own (192.0.2.1/24 on a
+ * test device once took the host's gateway address): refuse before any of it runs. Every
+ * integration file imports this module first, so the throw comes before its beforeAll.
+ */
+const ipPeer = checkPeers("integration tests", ["ip"]).message;
+const throwaway = !ipPeer && inThrowawayNetns();
+if (!ipPeer && !throwaway && process.getuid?.() === 0) {
+  throw new Error(
+    "integration tests refuse to run as root in this network namespace: it has the host's own interfaces, and the files' set-up creates devices and addresses. Run them through npm test (one namespace per file), or: unshare -n sh -c 'ip link set lo up; bun test FILE'",
+  );
+}
+
 /** True when this process may create devices (root in its own network namespace). */
-export const privileged = (() => {
+export const privileged = throwaway && (() => {
   const r = spawnSync("ip", ["tuntap", "add", "tkprobe0", "mode", "tun"], { stdio: "ignore" });
   if (r.status !== 0) return false;
   spawnSync("ip", ["link", "del", "tkprobe0"], { stdio: "ignore" });
@@ -19,8 +33,7 @@ export function inThrowawayNetns(): boolean {
   return !links.some((l) => l.link_type === "ether" && !l.ifname.startsWith("tk") && !l.ifname.startsWith("veth"));
 }
 
-const ipPeer = checkPeers("integration tests", ["ip"]).message;
-const ok = privileged && inThrowawayNetns();
+const ok = privileged;
 if (ipPeer) console.log(`!!! ${ipPeer}`);
 else if (!ok) console.log("!!! integration tests SKIPPED: need root inside a throwaway network namespace (run through npm test)");
 

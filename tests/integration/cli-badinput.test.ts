@@ -3,6 +3,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import "./_ns.ts"; // refuses to run on the host's own namespace (the set-up below adds 192.0.2.1/24)
 
 const root = join(import.meta.dir, "../..");
 const ip = (...a: string[]) => {
