@@ -140,8 +140,15 @@ const POLLERR = 0x008;
 const POLLHUP = 0x010;
 /** Signals seen with nothing armed (the owner busy draining) before O_ASYNC is switched off. */
 const QUIET_AFTER = 4;
-/** The backstop's period (ms): a deleted device (no SIGIO is raised for it), and a lost signal. */
-const CHECK_MS = 1000;
+/**
+ * The backstop's period (ms): a deleted device (no SIGIO is raised for it), and a lost signal.
+ * `TUNKIT_POLL_CHECK_MS` (10..600000) changes it: the tests stretch it to show that a deletion
+ * is found by its RTM_DELLINK ({@link recheckReadable}), not by the backstop.
+ */
+const CHECK_MS = (() => {
+  const v = Number(globalThis.process?.env?.TUNKIT_POLL_CHECK_MS);
+  return Number.isInteger(v) && v >= 10 && v <= 600_000 ? v : 1000;
+})();
 
 interface SigHandle {
   fd: number;

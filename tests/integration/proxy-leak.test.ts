@@ -1,7 +1,7 @@
 // tunkit socks never lets traffic around the proxy (issue 10): with --auto-route, DNS to a
 // resolver on a directly connected LAN goes into the tun (the resolver sees no query); IPv6 is
 // proxied or blocked, never direct, and the banner says which; when the device disappears the
-// tunnel exits 1 within a second and removes its rules; `tunkit cleanup` leaves a live
+// tunnel exits 1 at once and removes its rules; `tunkit cleanup` leaves a live
 // tunnel's rules and routes alone; "ready" waits for the proxy's handshake.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -163,9 +163,17 @@ describe("IPv6: proxied or blocked, never direct", () => {
 
 describe("the device disappears under the tunnel", () => {
   for (const how of ["ip link del", "tunkit down"] as const) {
-    ptest(`${how}: exit 1 within a second, with its rules and routes removed`, async () => {
+    ptest(`${how}: exit 1 at once (its RTM_DELLINK, not the poller's backstop, stretched to 60 s here), with its rules and routes removed`, async () => {
       expect(tk("up", "tk3", "198.18.0.1/30").status).toBe(0);
-      const p = await t.tunkit(["socks", "tk3", "--proxy", "socks5://192.0.2.2:1080", "--auto-route", "--dns", "fake-ip"]);
+      // A deleted tun raises no SIGIO: with the backstop at 60 s, only the link monitor can stop
+      // the tunnel within the bound below (generous, so that load cannot break it).
+      process.env.TUNKIT_POLL_CHECK_MS = "60000";
+      let p: Awaited<ReturnType<typeof t.tunkit>>;
+      try {
+        p = await t.tunkit(["socks", "tk3", "--proxy", "socks5://192.0.2.2:1080", "--auto-route", "--dns", "fake-ip"]);
+      } finally {
+        delete process.env.TUNKIT_POLL_CHECK_MS;
+      }
       expect(ours().length).toBeGreaterThan(0);
       // timed from the moment the device is gone (a loaded machine may take long to run `tunkit down` itself)
       if (how === "ip link del") sh("ip", "link", "del", "tk3");
@@ -174,7 +182,7 @@ describe("the device disappears under the tunnel", () => {
       const code = await p.exited;
       const ms = performance.now() - t0;
       expect(code).toBe(1);
-      expect(ms).toBeLessThan(1000);
+      expect(ms).toBeLessThan(15_000);
       expect(p.err).toMatch(/Device "tk3" closed: the interface was deleted/);
       expect(p.err).toMatch(/hint: /);
       expect(ours()).toEqual([]);
