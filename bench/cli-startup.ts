@@ -1,20 +1,33 @@
 /**
  * CLI cold start, as users run it: the compiled binary (built like `npm run build` into
- * bench/.build/tunkit) against the runtime's own floor, a hello-world compiled on the spot with
- * the same `bun build` flags (scripts/build.ts compileArgs), and against iproute2. Every command
- * runs as a process through a small C timer (bench/c/spawntime.c: fork+exec+wait only),
- * interleaved with the floor in every round, median of ROUNDS, unpinned:
+ * bench/.build/tunkit, or the binaries given with --bin) against the runtime's own floor, a
+ * hello-world compiled on the spot with the same `bun build` flags (scripts/build.ts compileArgs),
+ * and against iproute2. Every command runs as a process through a small C timer
+ * (bench/c/spawntime.c: fork+exec+wait only), unpinned, median of the rounds:
  *   - `tunkit --version`                       (target: <= 1.3x the floor)
  *   - `tunkit addr add ADDR/32 dev tkb0`       (<= 1.6x; a new address each run)   vs `ip addr add`
  *   - `tunkit route add PREFIX dev tkb0`       (<= 1.6x; a new route each run)     vs `ip route add`
  *   - `tunkit route list` of 100 routes        (<= 2x)                             vs `ip route show`
  *   - `tunkit list` (3 tun devices)            (<= 2x)
- * Plus peak RSS and size on disk.
+ * Plus CPU time (user + system) as a multiple of the floor's, peak RSS and size on disk.
  *
- *   bun bench/cli-startup.ts [--json] [--variants]
+ * The floor is measured exactly like the commands: in every round, each case runs the floor,
+ * each tunkit binary and ip once, in an order that rotates from round to round, so the floor has
+ * the same neighbours (and the same share of the machine's load) as the commands it is compared
+ * with. (Until this session the floor ran twice per round, first and last, half its samples right
+ * after another floor run; see --floor-at-ends.) Every binary, the floor too, is written back and
+ * dropped from the page cache before an untimed first round faults it in again ({@link settle}):
+ * how a binary's pages came into the cache changes its start-up time by 10% or more, and that,
+ * not the order of runs, is why this bench (fresh builds) and a hand-made harness (copies built
+ * hours earlier) disagreed by 0.2x of the floor last session.
  *
- * `--variants` also builds tunkit without minify / bytecode / splitting / the start-up JIT policy
- * and times --version and route add for each (the experiment behind the build flags).
+ *   bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends]
+ *
+ * `--bin NAME=PATH` (repeatable) times these binaries instead of building one, side by side in the
+ * same rounds (an A/B: `--bin main=/tmp/tunkit-main --bin new=dist/tunkit`). Cases: version, addr,
+ * route, rlist, list. `--variants` also builds tunkit without minify / bytecode / splitting / the
+ * start-up JIT policy and times --version and route add for each (the experiment behind the
+ * build flags). `--floor-at-ends` measures the floor the old way (twice per round, at its ends).
  */
 import { spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
@@ -22,22 +35,29 @@ import { join } from "node:path";
 import { compileC, inOwnNetns, median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
 import { compile, type BuildVariant } from "../scripts/build.ts";
 
-const ROUNDS = 31;
+const HELP = `usage: bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends]
+  --rounds N        rounds (default 31); each round runs every case once per binary, the floor and ip
+  --bin NAME=PATH   time this binary (repeatable: an A/B in the same rounds); default: build the tree
+  --only CASES      some of: version,addr,route,rlist,list (default: all)
+  --variants        also build and time tunkit without minify/bytecode/splitting/JIT policy
+  --floor-at-ends   the floor twice per round, at its ends (the method before this session)
+  --json            rows as JSON`;
 
 interface Sample {
   wall: number;
+  cpu: number;
   rss: number;
 }
 
 let timer = "";
 
-/** Runs one command through the C timer: wall ms and peak RSS KiB. */
+/** Runs one command through the C timer: wall ms, user+system CPU ms, peak RSS KiB. */
 function time(cmd: string, args: string[]): Sample {
   const r = spawnSync(timer, [cmd, ...args], { encoding: "utf8" });
   const f = r.stdout.trim().split(" ").map(Number);
   if (r.status !== 0 || f.length !== 5) throw new Error(`spawntime ${cmd}: ${r.stdout}${r.stderr}`);
   if (f[4] !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${f[4]}`);
-  return { wall: f[0]! / 1000, rss: f[3]! };
+  return { wall: f[0]! / 1000, cpu: (f[1]! + f[2]!) / 1000, rss: f[3]! };
 }
 
 function which(cmd: string): string {
@@ -58,7 +78,61 @@ function buildFloor(v: BuildVariant = {}, name = "hello"): string {
   return build(name, src, v);
 }
 
-type Case = { name: string; note: string; tk: () => string[]; ip?: () => [string, string[]] };
+/**
+ * Puts a binary's pages in the page cache the way a user's installed binary has them: written
+ * back, and dropped from the cache (this file's pages only), so the untimed warm-up round brings
+ * them in the way a run of an installed binary does: by its own page faults. The state matters: a
+ * file just written by `bun build` (the floor and tunkit here, before this) starts with larger
+ * pages in the cache than one faulted in from disk (a binary kept from an earlier build, as in a
+ * hand-made harness), and read(2) makes them larger still. In one run (19:22, load 3) the same
+ * source built twice, one copy fresh and one hours old, read --version 1.20x vs 1.37x and route
+ * add 2.00x vs 2.25x of the floor; peak RSS moves by 3-6 MiB. Every binary, the floor too, goes
+ * through this first.
+ */
+function settle(path: string): void {
+  spawnSync("sync", [path]);
+  spawnSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
+}
+
+/** The value of every `flag VALUE` in argv. */
+function values(argv: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a === flag && argv[i + 1] !== undefined) out.push(argv[i + 1]!);
+    else if (a.startsWith(`${flag}=`)) out.push(a.slice(flag.length + 1));
+  });
+  return out;
+}
+
+type Case = { key: string; name: string; note: string; tk: () => string[]; ip?: () => [string, string[]] };
+type Series = { wall: number[]; cpu: number[]; rss: number[] };
+const series = (): Series => ({ wall: [], cpu: [], rss: [] });
+const record = (s: Series, x: Sample) => (s.wall.push(x.wall), s.cpu.push(x.cpu), s.rss.push(x.rss));
+
+/** Options of a run (the command line's, by default). */
+export interface StartupOptions {
+  variants?: boolean;
+  rounds?: number;
+  /** [name, path] of the binaries to time; empty: build the tree's. */
+  bins?: Array<[string, string]>;
+  only?: string[];
+  floorAtEnds?: boolean;
+}
+
+function optionsFromArgv(argv: readonly string[]): StartupOptions {
+  const bins = values(argv, "--bin").map((b): [string, string] => {
+    const i = b.indexOf("=");
+    return i > 0 ? [b.slice(0, i), b.slice(i + 1)] : [b, b];
+  });
+  const only = values(argv, "--only").flatMap((o) => o.split(","));
+  return {
+    variants: argv.includes("--variants"),
+    rounds: Number(values(argv, "--rounds")[0] ?? 31),
+    bins,
+    only: only.length ? only : undefined,
+    floorAtEnds: argv.includes("--floor-at-ends"),
+  };
+}
 
 /**
  * Runs the start-up benchmark (inside a namespace made for it: refuses to run elsewhere).
@@ -66,14 +140,16 @@ type Case = { name: string; note: string; tk: () => string[]; ip?: () => [string
  * @example
  * ```ts
  * import bench from "./cli-startup.ts";
- * for (const r of await bench()) console.log(r.name, r.ratio);
+ * for (const r of await bench({ rounds: 5, only: ["version"] })) console.log(r.name, r.ratio);
  * ```
  */
-export default async function cliStartup(variants = process.argv.includes("--variants")): Promise<Row[]> {
+export default async function cliStartup(o: StartupOptions = optionsFromArgv(process.argv)): Promise<Row[]> {
   if (!inOwnNetns()) throw new Error("cli-startup: run me through bench/run.ts or alone (I make my own network namespace)");
+  const rounds = o.rounds ?? 31;
   timer = compileC("spawntime");
-  const tk = build("tunkit", join(root, "cli/main.ts"));
+  const bins: Array<[string, string]> = o.bins?.length ? o.bins : [["tunkit", build("tunkit", join(root, "cli/main.ts"))]];
   const hello = buildFloor();
+  for (const b of [hello, ...bins.map(([, b]) => b)]) settle(b);
   const ip = which("ip");
   const sh = (...a: string[]) => spawnSync(a[0]!, a.slice(1), { stdio: "ignore" });
   for (const n of ["tkb0", "tkb1", "tkb2"]) {
@@ -85,51 +161,57 @@ export default async function cliStartup(variants = process.argv.includes("--var
   const rows: Row[] = [];
   try {
     let n = 0;
-    const cases: Case[] = [
-      { name: "--version", note: "target <= 1.3x floor", tk: () => ["--version"], ip: () => [ip, ["-V"]] },
-      { name: "addr add", note: "target <= 1.6x floor", tk: () => ["addr", "add", `10.1.${n >> 8}.${n & 255}/32`, "dev", "tkb0"], ip: () => [ip, ["addr", "add", `10.2.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
-      { name: "route add", note: "target <= 1.6x floor", tk: () => ["route", "add", `10.3.${n >> 8}.${n & 255}/32`, "dev", "tkb0"], ip: () => [ip, ["route", "add", `10.4.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
-      { name: "route list (100 routes)", note: "target <= 2x floor", tk: () => ["route", "list"], ip: () => [ip, ["route", "show"]] },
-      { name: "list (3 tun devices)", note: "target <= 2x floor", tk: () => ["list"] },
+    const next = () => n++;
+    const all: Case[] = [
+      { key: "version", name: "--version", note: "target <= 1.3x floor", tk: () => ["--version"], ip: () => [ip, ["-V"]] },
+      { key: "addr", name: "addr add", note: "target <= 1.6x floor", tk: () => (next(), ["addr", "add", `10.1.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]), ip: () => [ip, ["addr", "add", `10.2.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
+      { key: "route", name: "route add", note: "target <= 1.6x floor", tk: () => (next(), ["route", "add", `10.3.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]), ip: () => [ip, ["route", "add", `10.4.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
+      { key: "rlist", name: "route list (100 routes)", note: "target <= 2x floor", tk: () => ["route", "list"], ip: () => [ip, ["route", "show"]] },
+      { key: "list", name: "list (3 tun devices)", note: "target <= 2x floor", tk: () => ["list"] },
     ];
-    // Warm the page cache for every program.
-    for (let i = 0; i < 3; i++) {
-      time(hello, []);
-      time(tk, ["--version"]);
-      time(ip, ["-V"]);
-    }
-    const floor: number[] = [];
-    const got = cases.map(() => ({ tk: [] as number[], ip: [] as number[], rss: [] as number[] }));
-    for (let round = 0; round < ROUNDS; round++) {
-      n = round;
-      floor.push(time(hello, []).wall);
+    const cases = o.only ? all.filter((c) => o.only!.includes(c.key)) : all;
+    if (!cases.length) throw new Error(`cli-startup: --only takes ${all.map((c) => c.key).join(",")}`);
+    const floor = series();
+    const got = cases.map(() => ({ tk: bins.map(series), ip: series() }));
+    let turn = 0;
+    // Round -1 is not recorded: it brings every program's pages in (settle() dropped them).
+    for (let round = -1; round < rounds; round++) {
+      const push = round < 0 ? () => {} : record;
+      if (o.floorAtEnds) push(floor, time(hello, []));
       cases.forEach((c, k) => {
-        // Alternate who goes first.
-        const a = () => {
-          const s = time(tk, c.tk());
-          got[k]!.tk.push(s.wall);
-          got[k]!.rss.push(s.rss);
-        };
-        const b = () => {
-          if (!c.ip) return;
-          const [cmd, args] = c.ip();
-          got[k]!.ip.push(time(cmd, args).wall);
-        };
-        if (round % 2) (a(), b());
-        else (b(), a());
+        const runs: Array<() => void> = bins.map(([, b], j) => () => push(got[k]!.tk[j]!, time(b, c.tk())));
+        if (c.ip) runs.push(() => {
+          const [cmd, args] = c.ip!();
+          push(got[k]!.ip, time(cmd, args));
+        });
+        if (!o.floorAtEnds) runs.push(() => push(floor, time(hello, [])));
+        // Rotate who goes first, round after round and case after case.
+        turn++;
+        for (let i = 0; i < runs.length; i++) runs[(i + turn) % runs.length]!();
       });
-      floor.push(time(hello, []).wall);
+      if (o.floorAtEnds) push(floor, time(hello, []));
     }
-    const f = median(floor);
-    rows.push(row("cli start-up floor: hello-world, same bun build flags (vs ip -V)", f, median(got[0]!.ip), "ms", false));
+    const f = median(floor.wall);
+    const fc = median(floor.cpu);
+    const ref = cases.find((c) => c.key === "version") ? median(got[cases.findIndex((c) => c.key === "version")]!.ip.wall) : NaN;
+    rows.push(row(`cli start-up floor: hello-world, same bun build flags (vs ip -V)`, f, ref, "ms", false, `CPU ${fc.toFixed(2)} ms; ${rounds} rounds, ${floor.wall.length} samples`));
+    const tag = (name: string) => (bins.length > 1 || o.bins?.length ? ` [${name}]` : "");
     cases.forEach((c, k) => {
-      const t = median(got[k]!.tk);
-      rows.push(row(`cli start-up: tunkit ${c.name} (vs the floor; x floor = 1/ratio)`, t, f, "ms", false, `${(t / f).toFixed(2)}x floor, ${c.note}`));
-      if (c.ip) rows.push(row(`cli start-up: tunkit ${c.name} (vs ip)`, t, median(got[k]!.ip), "ms", false));
+      bins.forEach(([name], j) => {
+        const s = got[k]!.tk[j]!;
+        const t = median(s.wall);
+        const cpu = median(s.cpu);
+        rows.push(row(`cli start-up: tunkit${tag(name)} ${c.name} (vs the floor; x floor = 1/ratio)`, t, f, "ms", false, `${(t / f).toFixed(2)}x floor, ${c.note}; CPU ${(cpu / fc).toFixed(2)}x floor's`));
+        if (c.ip) rows.push(row(`cli start-up: tunkit${tag(name)} ${c.name} (vs ip)`, t, median(got[k]!.ip.wall), "ms", false));
+      });
     });
-    rows.push(row("cli: route add peak RSS (vs ip route add)", median(got[2]!.rss) / 1024, time(ip, ["route", "add", "10.9.9.9/32", "dev", "tkb0"]).rss / 1024, "MiB", false));
-    rows.push(row("cli: size on disk (vs the hello-world floor)", statSync(tk).size / 1048576, statSync(hello).size / 1048576, "MiB", false));
-    if (variants) rows.push(...variantRows(hello));
+    const addK = cases.findIndex((c) => c.key === "route");
+    if (addK >= 0) {
+      const ipRss = time(ip, ["route", "add", "10.9.9.9/32", "dev", "tkb0"]).rss / 1024;
+      bins.forEach(([name], j) => rows.push(row(`cli: tunkit${tag(name)} route add peak RSS (vs ip route add)`, median(got[addK]!.tk[j]!.rss) / 1024, ipRss, "MiB", false)));
+    }
+    for (const [name, b] of bins) rows.push(row(`cli: tunkit${tag(name)} size on disk (vs the hello-world floor)`, statSync(b).size / 1048576, statSync(hello).size / 1048576, "MiB", false));
+    if (o.variants) rows.push(...variantRows(hello, rounds));
   } finally {
     for (const n of ["tkb0", "tkb1", "tkb2"]) sh("ip", "link", "del", n);
   }
@@ -137,7 +219,7 @@ export default async function cliStartup(variants = process.argv.includes("--var
 }
 
 /** --version and route add of tunkit built without one of the flags, each against its own floor. */
-function variantRows(defaultFloor: string): Row[] {
+function variantRows(defaultFloor: string, rounds: number): Row[] {
   const rows: Row[] = [];
   const variants: Array<[string, BuildVariant]> = [
     ["default (minify, bytecode, splitting, jit policy)", {}],
@@ -147,12 +229,19 @@ function variantRows(defaultFloor: string): Row[] {
     ["jit policy 1 (normal tier-up from the start)", { jitPolicy: 1 }],
   ];
   const bins = variants.map(([label, v], i) => ({ label, tk: build(`tunkit-v${i}`, join(root, "cli/main.ts"), v), floor: i === 0 ? defaultFloor : buildFloor(v, `hello-v${i}`) }));
+  for (const b of bins) {
+    settle(b.tk);
+    if (b.floor !== defaultFloor) settle(b.floor);
+    time(b.floor, []);
+    time(b.tk, ["--version"]);
+    time(b.tk, ["route", "add", `10.6.${bins.indexOf(b)}.1/32`, "dev", "tkb0"]);
+  }
   let n = 0;
   for (const b of bins) {
     const ver: number[] = [];
     const add: number[] = [];
     const fl: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < rounds; r++) {
       n++;
       fl.push(time(b.floor, []).wall);
       ver.push(time(b.tk, ["--version"]).wall);
@@ -165,6 +254,7 @@ function variantRows(defaultFloor: string): Row[] {
   return rows;
 }
 
-if (import.meta.main && !reexecInNetns()) {
+if (import.meta.main && (process.argv.includes("--help") || process.argv.includes("-h"))) console.log(HELP);
+else if (import.meta.main && !reexecInNetns()) {
   print(await cliStartup(), process.argv.includes("--json"));
 }
