@@ -19,6 +19,7 @@ import { formatAddr, parsePrefix, type Prefix } from "../netlink/route/ip.ts";
 import { defaultIpNames, routeTypeOf } from "../netlink/route/names.ts";
 import { decodeRoute, encodeRoute, type Route, type RouteWire } from "../netlink/route/route.ts";
 import { routeFilter, routeFilterFamily, routeFilterTable, routeFromPrefix, routeFromSpec, type MetricName, type NexthopSpec, type RouteFilter, type RouteGetOptions, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
+import { linkIndex, linkNames } from "../netlink/ifindex.ts";
 import { linkMap } from "../netlink/view/context.ts";
 import type { RouteViewContext } from "../netlink/view/route.ts";
 import { ifName, intInRange, ipAddress } from "./args.ts";
@@ -535,11 +536,12 @@ function routeViews(): Promise<typeof import("../netlink/view/route.ts")> {
  */
 async function listRoutes(ctx: Ctx, f: RouteFilter, opts: GlobalOptions): Promise<void> {
   const { routeToIpJson, routeToIpText } = await routeViews();
-  const nl = ctx.rtnl();
-  const links = linkMap(await nl.listLinks());
+  // The bare socket, not the rtnetlink client: a listing needs the devices' names only.
+  const conn = ctx.conn();
+  const links = await linkNames(conn);
   const rf: RouteFilter = { ...f };
-  if (typeof rf.dev === "string") rf.dev = await nl.ifindex(rf.dev);
-  if (typeof rf.iif === "string") rf.iif = await nl.ifindex(rf.iif);
+  if (typeof rf.dev === "string") rf.dev = await linkIndex(conn, rf.dev);
+  if (typeof rf.iif === "string") rf.iif = await linkIndex(conn, rf.iif);
   const out = ctx.outFor(opts);
   const vctx: RouteViewContext = { ...viewContext(opts), links, routeFilter: f };
   const w = new ListingWriter(out, opts.pretty);
@@ -550,7 +552,7 @@ async function listRoutes(ctx: Ctx, f: RouteFilter, opts: GlobalOptions): Promis
   const cloned = rf.cloned || rf.table === "cache";
   const proto = rf.protocol === undefined || rf.protocol === "all" ? 0 : defaultIpNames().parseProtocol(String(rf.protocol));
   try {
-    await nl.conn.dump(
+    await conn.dump(
       RTM.GETROUTE,
       (bw) => encodeRoute(bw, { family, protocol: proto, flags: cloned ? RTM_F.CLONED : 0, table: table || undefined, oif: typeof rf.dev === "number" ? rf.dev : undefined }),
       (m) => {
@@ -658,7 +660,7 @@ export function routeWords(ctx: Ctx, words: readonly string[], at: number, opts:
   switch (verb) {
     case "list": {
       const f = planRouteList(words, opts, "route list", at + 1);
-      return { run: () => listRoutes(ctx, f, opts) };
+      return { run: () => listRoutes(ctx, f, opts), lean: true };
     }
     case "get": {
       const { dst, opts: g } = planRouteGet(words, at + 1, opts.family);

@@ -2,13 +2,13 @@
  * A device's interface index over a netlink connection: one RTM_GETLINK by name, of which only
  * the ifinfomsg header is read (no attribute is decoded). {@link Rtnl.ifindex} and the CLI's
  * one-shot commands (`route add`, `addr add`, which do not load the whole rtnetlink client) both
- * go through it.
+ * go through it. And every device's name by index ({@link linkNames}), for `route list`.
  *
  * @module
  */
 import { checkIfName } from "../common/ifname.ts";
 import type { NetlinkConn } from "./conn.ts";
-import { AF, RTEXT_FILTER, RTM } from "./route/constants.ts";
+import { AF, IFLA, RTEXT_FILTER, RTM } from "./route/constants.ts";
 import { encodeLink } from "./route/link.ts";
 
 /** A device: its name, or its index (passed through as is). */
@@ -39,4 +39,74 @@ export async function linkIndex(conn: NetlinkConn, dev: DevRef): Promise<number>
     "get link",
     dev,
   );
+}
+
+/** A device's index and name: all a route listing prints of it (`dev tun0`). */
+export interface LinkName {
+  readonly ifindex: number;
+  readonly name: string;
+}
+
+/** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32. */
+const IFINFOMSG_SIZE = 16;
+const names = new TextDecoder();
+
+/**
+ * The index and IFLA_IFNAME of one RTM_NEWLINK body, reading nothing else: every other
+ * attribute is stepped over undecoded. Undefined when the body carries no name.
+ *
+ * @example
+ * ```ts
+ * import { linkNameOf } from "./ifindex.ts";
+ * const body = new Uint8Array(16 + 8);
+ * new DataView(body.buffer).setInt32(4, 7, true);                 // ifi_index
+ * body.set([7, 0, 3, 0, 0x74, 0x6b, 0], 16);                       // IFLA_IFNAME "tk"
+ * linkNameOf(body); // { ifindex: 7, name: "tk" }
+ * ```
+ */
+export function linkNameOf(body: Uint8Array): LinkName | undefined {
+  if (body.length < IFINFOMSG_SIZE) return undefined;
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const ifindex = v.getInt32(4, true);
+  for (let at = IFINFOMSG_SIZE; at + 4 <= body.length; ) {
+    const len = v.getUint16(at, true);
+    if (len < 4 || at + len > body.length) return undefined;
+    if ((v.getUint16(at + 2, true) & 0x3fff) === IFLA.IFNAME) {
+      const p = body.subarray(at + 4, at + len);
+      const nul = p.indexOf(0);
+      return { ifindex, name: names.decode(nul < 0 ? p : p.subarray(0, nul)) };
+    }
+    at += (len + 3) & ~3;
+  }
+  return undefined;
+}
+
+/**
+ * Every device's name by index, from one RTM_GETLINK dump of which only the names are decoded
+ * (statistics are not even asked for): what `route list` needs to print `dev NAME`, without
+ * the rtnetlink client or the full link decoder (start-up, issue 11).
+ *
+ * @example
+ * ```ts
+ * import { NetlinkConn } from "./conn.ts";
+ * import { linkNames } from "./ifindex.ts";
+ * const conn = NetlinkConn.open();
+ * (await linkNames(conn)).get(1)?.name; // "lo"
+ * conn.close();
+ * ```
+ */
+export async function linkNames(conn: NetlinkConn): Promise<Map<number, LinkName>> {
+  const m = new Map<number, LinkName>();
+  await conn.dump(
+    RTM.GETLINK,
+    (w) => encodeLink(w, { family: AF.UNSPEC, extMask: RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS }),
+    (msg) => {
+      if (msg.type !== RTM.NEWLINK) return undefined;
+      const l = linkNameOf(msg.body);
+      if (l) m.set(l.ifindex, l);
+      return undefined;
+    },
+    "list links",
+  );
+  return m;
 }

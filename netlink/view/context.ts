@@ -58,7 +58,7 @@ export function linkMap(links: Iterable<Link>): Map<number, Link> {
  * ifName({}, 7); // "if7"
  * ```
  */
-export function ifName(ctx: IpViewContext, index: number): string {
+export function ifName(ctx: { readonly links?: ReadonlyMap<number, { readonly name?: string }> }, index: number): string {
   return ctx.links?.get(index)?.name ?? `if${index}`;
 }
 
@@ -71,6 +71,6 @@ export function ifName(ctx: IpViewContext, index: number): string {
  * namesOf({}).tableName(254); // "main"
  * ```
  */
-export function namesOf(ctx: IpViewContext): IpNames {
+export function namesOf(ctx: { readonly names?: IpNames }): IpNames {
   return ctx.names ?? defaultIpNames();
 }

@@ -34,9 +34,9 @@ function hostLen(family: number): number {
 }
 
 /** omitted() per filter, context and family: a listing of a million routes shares one filter. */
-const omitCache = new WeakMap<RouteFilter, { ctx: IpViewContext; byFamily: Map<number, Omit> }>();
+const omitCache = new WeakMap<RouteFilter, { ctx: RouteViewContext; byFamily: Map<number, Omit> }>();
 
-function omitted(f: RouteFilter | undefined, ctx: IpViewContext, family: number): Omit {
+function omitted(f: RouteFilter | undefined, ctx: RouteViewContext, family: number): Omit {
   if (!f) return NONE;
   let c = omitCache.get(f);
   if (!c || c.ctx !== ctx) omitCache.set(f, (c = { ctx, byFamily: new Map() }));
@@ -45,7 +45,7 @@ function omitted(f: RouteFilter | undefined, ctx: IpViewContext, family: number)
   return o;
 }
 
-function computeOmitted(f: RouteFilter, ctx: IpViewContext, family: number): Omit {
+function computeOmitted(f: RouteFilter, ctx: RouteViewContext, family: number): Omit {
   const full = (s: string | undefined) => {
     if (s === undefined) return false;
     try {
@@ -104,7 +104,7 @@ function printFlags(p: IpPrinter, flags: number): void {
   p.closeArray();
 }
 
-function printFlow(p: IpPrinter, flow: number, ctx: IpViewContext): void {
+function printFlow(p: IpPrinter, flow: number, ctx: RouteViewContext): void {
   const names = namesOf(ctx);
   const from = flow >>> 16;
   const to = flow & 0xffff;
@@ -157,7 +157,7 @@ function printCacheFlags(p: IpPrinter, flags: number): void {
   if (p.json) p.closeArray();
 }
 
-function printCacheInfo(p: IpPrinter, r: Route, ctx: IpViewContext): void {
+function printCacheInfo(p: IpPrinter, r: Route, ctx: RouteViewContext): void {
   const ci = r.cacheInfo;
   if (!ci) return;
   const hz = ctx.hz ?? 100;
@@ -217,7 +217,7 @@ function printMetrics(p: IpPrinter, m: RouteMetrics): void {
   p.closeArray();
 }
 
-function printNexthops(p: IpPrinter, r: Route, hops: readonly Nexthop[], ctx: IpViewContext): void {
+function printNexthops(p: IpPrinter, r: Route, hops: readonly Nexthop[], ctx: RouteViewContext): void {
   p.openArray("nexthops");
   const mcast = (r.flags & RTM_F.CLONED) !== 0 && r.type === RTN.MULTICAST;
   let first = true;
@@ -252,7 +252,9 @@ function printNexthops(p: IpPrinter, r: Route, hops: readonly Nexthop[], ctx: Ip
 }
 
 /** The view context of a route listing: the selectors it was made with (ip omits what they fix). */
-export interface RouteViewContext extends IpViewContext {
+export interface RouteViewContext extends Pick<IpViewContext, Exclude<keyof IpViewContext, "links">> {
+  /** Device names by index (`dev NAME`): a route listing needs no more of a link (netlink/ifindex.ts linkNames). */
+  links?: ReadonlyMap<number, { readonly name?: string }>;
   /** The `ip route list` selectors the routes were listed with (see Rtnl.listRoutes). */
   routeFilter?: RouteFilter;
 }

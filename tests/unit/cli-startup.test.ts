@@ -50,10 +50,56 @@ describe("cold start: what a one-shot command loads", () => {
     expect(readFileSync(join(root, "cli/main.ts"), "utf8")).toContain("if (!op.lean) await loadRtnl();");
   });
 
+  test("a one-request command (op.request: route add, addr add) sets no JIT timer; a listing still gets the JIT back", () => {
+    const main = readFileSync(join(root, "cli/main.ts"), "utf8");
+    expect(main).toContain("const jit = op.request ? undefined : setTimeout(normalJit, JIT_AFTER_MS);");
+    expect(main.match(/setTimeout\(/g)?.length).toBe(1);
+  });
+
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
     const loaded = staticClosure(ONE_SHOT);
     expect(loaded.has("ipaddr.js")).toBe(true); // packages are seen
     expect([...loaded].filter((m) => m.startsWith("node:") || m === "fs" || m === "path")).toEqual([]);
+  });
+
+  test("route list: no rtnetlink client, no link decoder, no other view (the device names come from a names-only dump)", () => {
+    const loaded = staticClosure(["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/route.ts", "netlink/view/route.ts"]);
+    expect(loaded.has("netlink/view/route.ts")).toBe(true);
+    const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/registry.ts", "netlink/spec/link.ts", "netlink/spec/addr.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts", "netlink/view/link.ts", "netlink/view/addr.ts"];
+    expect([...loaded].filter((m) => client.includes(m) || m.includes("commander"))).toEqual([]);
+    // The op says so (main.ts then skips loadRtnl()), and its listing takes the names-only dump.
+    const src = readFileSync(join(root, "cli/route.ts"), "utf8");
+    expect(src).toContain("return { run: () => listRoutes(ctx, f, opts), lean: true };");
+    const body = src.slice(src.indexOf("async function listRoutes("), src.indexOf("// ---------------------------------------------------------------- get"));
+    expect(body).toContain("await linkNames(conn)");
+    expect(body).not.toContain("rtnl()");
+  });
+
+  test("linkNameOf reads the index and IFLA_IFNAME as the full link decoder does, stepping over every other attribute", async () => {
+    const { linkNameOf } = await import("../../netlink/ifindex.ts");
+    const { encodeLink, decodeLink } = await import("../../netlink/route/link.ts");
+    const { ByteWriter } = await import("../../netlink/core/writer.ts");
+    const cases = [
+      { family: 0, type: 65534, ifindex: 7, flags: 0x1043, change: 0, mtu: 1500, txqlen: 500, name: "tun0" },
+      { family: 0, type: 1, ifindex: 2, flags: 0, change: 0, address: "02:00:00:00:00:01", mtu: 9000, name: "eth-ü" },
+      { family: 0, type: 772, ifindex: 1, flags: 0x49, change: 0, name: "lo" },
+      { family: 0, type: 1, ifindex: 123456, flags: 0, change: 0, mtu: 1280, txqlen: 1000, name: "x".repeat(15) },
+    ];
+    for (const l of cases) {
+      const w = new ByteWriter();
+      encodeLink(w, l);
+      const body = w.finish();
+      const full = decodeLink(body);
+      expect(linkNameOf(body)).toEqual({ ifindex: full.ifindex, name: full.name! });
+      expect(linkNameOf(body)).toEqual({ ifindex: l.ifindex, name: l.name });
+    }
+    const w = new ByteWriter();
+    encodeLink(w, { family: 0, type: 1, ifindex: 3, flags: 0, change: 0, mtu: 1500 });
+    expect(linkNameOf(w.finish())).toBeUndefined(); // no name
+    expect(linkNameOf(new Uint8Array(8))).toBeUndefined(); // shorter than ifinfomsg
+    const bad = new Uint8Array(16 + 8);
+    bad.set([200, 0, 3, 0], 16); // an attribute longer than the body
+    expect(linkNameOf(bad)).toBeUndefined();
   });
 
   test("list loads the link and address views it prints, not the rule view, the registry or device creation", () => {
