@@ -6,6 +6,7 @@
  * @module
  */
 import { TunkitError, UsageError } from "../common/errors.ts";
+import { dumpAddresses, dumpLinks, getLink } from "../netlink/dump.ts";
 import { IF_OPER } from "../netlink/route/constants.ts";
 import { linkToIpJson } from "../netlink/view/link.ts";
 import { addressToIpJson } from "../netlink/view/addr.ts";
@@ -96,8 +97,9 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
 
 /** Every tun/tap device of the current namespace. */
 export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
-  const nl = ctx.rtnl();
-  const links = only !== undefined ? [await nl.getLink(only)] : await nl.listLinks();
+  // The bare socket, not the rtnetlink client (start-up): a link read and an address dump.
+  const conn = ctx.conn();
+  const links = only !== undefined ? [await getLink(conn, only)] : await dumpLinks(conn);
   const tuns = links.filter((l) => tunInfoOf(l));
   if (only !== undefined && !tuns.length) {
     const l = links[0]!;
@@ -106,7 +108,7 @@ export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
       `see it with: tunkit link show ${only}`,
     );
   }
-  const addrs = tuns.length ? await nl.listAddresses() : [];
+  const addrs = tuns.length ? await dumpAddresses(conn) : [];
   const holders = tuns.length ? tunHolders() : new Map<string, TunHolder[]>();
   return tuns.map((l) => tunView(l, tunInfoOf(l)!, addrs, holders.get(l.name ?? "") ?? []));
 }
@@ -195,6 +197,8 @@ export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: 
         for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
       }
     },
+    // Over the bare socket (collectTuns): main.ts does not load the rtnetlink client.
+    lean: true,
   };
 }
 
@@ -221,6 +225,7 @@ export function showWords(ctx: Ctx, words: readonly string[], at: number, opts: 
       if (out.json) printJson(out, [v]);
       else out.line(showText(v!));
     },
+    lean: true,
   };
 }
 

@@ -12,18 +12,19 @@ import { type BatchItem, type BatchOptions, type BatchResult, NetlinkConn, type 
 import { NLM_F } from "./core/message.ts";
 import type { ByteWriter } from "./core/writer.ts";
 import { NetlinkError } from "./errors.ts";
+import { dumpAddresses, dumpLinks, getLink } from "./dump.ts";
 import { linkIndex } from "./ifindex.ts";
 import { monitor, type MonitorEvent } from "./monitor.ts";
 import type { RtnlKind } from "./registry.ts";
 import { useSystemIpNames } from "./names.ts";
-import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
-import { AF, IFA_F, IFF, NDA, NETNSA, NTF, NUD, RT_TABLE, RTEXT_FILTER, RTM, RTM_F, RTN } from "./route/constants.ts";
+import { type Address, encodeAddress } from "./route/addr.ts";
+import { AF, IFA_F, IFF, NDA, NETNSA, NTF, NUD, RT_TABLE, RTM, RTM_F, RTN } from "./route/constants.ts";
 import { AttributeDecoder, AttributeEncoder } from "./core/attribute.ts";
 import { nodeFs } from "../common/builtins.ts";
 import { decodeNeighbour, encodeNeighbour, type Neighbour } from "./route/neigh.ts";
 import { NEIGH_MODE_FLAGS, type NeighFilter, neighFilter, type NeighMode, type NeighSpec, neighFromSpec, neighStateMask } from "./spec/neigh.ts";
 import { formatAddr, parsePrefix } from "./route/ip.ts";
-import { decodeLink, encodeLink, type Link } from "./route/link.ts";
+import { encodeLink, type Link } from "./route/link.ts";
 import { isDefaultIpNamesSet, parseProtocol, parseTable } from "./route/names.ts";
 import { decodeRoute, encodeRoute, type Route } from "./route/route.ts";
 import { decodeRule, encodeRule, type Rule } from "./route/rule.ts";
@@ -98,23 +99,13 @@ export class Rtnl {
    * ```
    */
   listLinks(family: number = AF.UNSPEC): Promise<Link[]> {
-    // Like ip: the VF filter mask only on AF_UNSPEC dumps (the per-family dumps take no attributes).
-    return this.conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family, extMask: family === AF.UNSPEC ? RTEXT_FILTER.VF : undefined }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
+    return dumpLinks(this.conn, family);
   }
 
 
   /** One link by name or index; throws NetlinkError ENODEV when there is none. */
   getLink(dev: Dev): Promise<Link> {
-    const byName = typeof dev === "string";
-    if (byName) checkIfName(dev);
-    return this.conn.get(
-      RTM.GETLINK,
-      0,
-      (w) => encodeLink(w, { family: AF.UNSPEC, ifindex: byName ? 0 : dev, extMask: RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS, name: byName ? dev : undefined }),
-      (m) => decodeLink(m.body),
-      "get link",
-      String(dev),
-    );
+    return getLink(this.conn, dev);
   }
 
   /** The ifindex of a device (a number is returned as is). */
@@ -273,16 +264,7 @@ export class Rtnl {
   async listAddresses(filter: AddressFilter = {}): Promise<Address[]> {
     const index = filter.dev === undefined ? 0 : await this.ifindex(filter.dev);
     const keep = addressFilter({ ...filter, dev: index || undefined }, filter.label === undefined ? undefined : this.linkNames(await this.listLinks()));
-    return this.conn.dump(
-      RTM.GETADDR,
-      (w) => encodeAddress(w, { family: filter.family ?? AF.UNSPEC, ifindex: index }),
-      (m) => {
-        if (m.type !== RTM.NEWADDR) return undefined;
-        const a = decodeAddress(m.body);
-        return keep(a) ? a : undefined;
-      },
-      "list addresses",
-    );
+    return dumpAddresses(this.conn, filter.family ?? AF.UNSPEC, index, keep);
   }
 
   /** ifindex -> name, from a link listing. */

@@ -108,6 +108,16 @@ describe("cold start: what a one-shot command loads", () => {
     expect(loaded).toContain("netlink/view/link.ts");
   });
 
+  test("list and show: no rtnetlink client either (links and addresses read over the bare socket, netlink/dump.ts)", () => {
+    const loaded = staticClosure(["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/list.ts"]);
+    expect(loaded.has("netlink/dump.ts")).toBe(true);
+    const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/registry.ts", "netlink/spec/link.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts"];
+    expect([...loaded].filter((m) => client.includes(m))).toEqual([]);
+    const src = readFileSync(join(root, "cli/list.ts"), "utf8");
+    expect(src.split("lean: true,").length - 1).toBe(2);
+    expect(src.slice(src.indexOf("export async function collectTuns("), src.indexOf("function state("))).not.toContain("rtnl()");
+  });
+
   test("the monitor (which Rtnl re-exports) loads the registry's wire half only", () => {
     const loaded = staticClosure(["netlink/monitor.ts"]);
     expect(loaded.has("netlink/codecs.ts")).toBe(true);
