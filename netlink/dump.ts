@@ -64,7 +64,9 @@ export function getLink(conn: NetlinkConn, dev: string | number): Promise<Link> 
  * import { NetlinkConn } from "./conn.ts";
  * import { dumpAddresses } from "./dump.ts";
  * const conn = NetlinkConn.open();
- * (await dumpAddresses(conn, 2, 1)).map((a) => a.local); // ["127.0.0.1"]
+ * // The IPv4 addresses of device 1 (lo):
+ * const addrs = await dumpAddresses(conn, 2, 1);
+ * addrs.every((a) => a.family === 2 && a.ifindex === 1); // true
  * conn.close();
  * ```
  */
