@@ -319,7 +319,7 @@ export function pickWord<V extends Verb>(word: string, verbs: readonly V[], obje
  * string already made for an earlier line. Only words seen for the first time are sliced.
  */
 const KNOWN: Array<string[] | undefined> = new Array(128 * 64).fill(undefined);
-/** Recently sliced values, most recently used first, {@link RECENT_PER_BUCKET} per bucket. */
+/** Recently sliced values, those found most often first, {@link RECENT_PER_BUCKET} per bucket. */
 const RECENT: Array<string[] | undefined> = new Array(128 * 64).fill(undefined);
 const RECENT_PER_BUCKET = 4;
 /** Words longer than this are always sliced (an address, a name, a number are shorter). */
@@ -374,9 +374,11 @@ function wordAt(line: string, s: number, e: number): string {
       }
     }
   } else recent = RECENT[k] = [];
+  // A new word takes the last place (a value seen once, like each line's prefix, churns there);
+  // a word found again moves up one place per hit, so the values lines repeat stay.
   const w = line.slice(s, e);
-  if (recent.length >= RECENT_PER_BUCKET) recent.pop();
-  recent.unshift(w);
+  if (recent.length < RECENT_PER_BUCKET) recent.push(w);
+  else recent[RECENT_PER_BUCKET - 1] = w;
   return w;
 }
 

@@ -187,7 +187,11 @@ describe("decoding in place (one view per buffer, attributes read from an offset
       const isRoute = k % 3 !== 0;
       let msg = isRoute ? route(k) : addr(k);
       if (k % 5 === 0) msg = msg.subarray(0, Math.floor(rnd() * msg.length)); // truncated: an error
-      if (k % 7 === 0) msg = msg.slice(), msg[msg.length - 7 - Math.floor(rnd() * 8)] ^= 0x40; // mangled lengths
+      if (k % 7 === 0) {
+        msg = msg.slice(); // mangled lengths
+        const j = msg.length - 7 - Math.floor(rnd() * 8);
+        msg[j] = msg[j]! ^ 0x40;
+      }
       const buf = bufs[k & 1]!;
       const at = Math.floor(rnd() * (buf.length - msg.length));
       buf.set(msg, at);
