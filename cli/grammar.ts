@@ -142,7 +142,7 @@ export class WordTable {
    * The same, by first character: [word, slot] pairs. Words sliced from a line are fresh
    * strings; comparing a few candidates of the right first letter is cheaper than hashing them.
    */
-  private readonly byFirst: Array<Array<[string, number]> | undefined> = [];
+  private readonly byFirst: Array<Array<[string, number]> | undefined> = new Array(128).fill(undefined);
   /** Slot -> takes a value. */
   readonly valued: readonly boolean[];
 
@@ -549,7 +549,7 @@ export interface Keyword<S> {
 export class Keywords<S> {
   readonly list: ReadonlyArray<Keyword<S>>;
   /** Spellings by first letter (ASCII), then by length: one or two candidates per lookup. */
-  private readonly byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = [];
+  private readonly byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = new Array(128).fill(undefined);
   private readonly other = new Map<string, Keyword<S>>();
 
   constructor(list: ReadonlyArray<Keyword<S>>) {
@@ -560,7 +560,8 @@ export class Keywords<S> {
       seen.add(spelling);
       internWords([spelling]);
       const c = spelling.charCodeAt(0);
-      if (c < 128) ((this.byFirst[c] ??= [])[spelling.length] ??= []).push([spelling, k]);
+      // Dense arrays (filled, no holes): a lookup on a sparse one took a slow path.
+      if (c < 128 && spelling.length < BUCKET_LEN) ((this.byFirst[c] ??= new Array(BUCKET_LEN).fill(undefined))[spelling.length] ??= []).push([spelling, k]);
       else this.other.set(spelling, k);
     };
     for (const k of list) {
@@ -585,6 +586,7 @@ export class Keywords<S> {
   find(word: string): Keyword<S> | undefined {
     const c = word.charCodeAt(0);
     if (c < 128) {
+      if (word.length >= BUCKET_LEN) return this.other.get(word);
       const cands = this.byFirst[c]?.[word.length];
       if (cands === undefined) return undefined;
       for (let i = 0; i < cands.length; i++) {
