@@ -318,9 +318,11 @@ export function pickWord<V extends Verb>(word: string, verbs: readonly V[], obje
  * the table's own spelling (the lookups after it compare identities), a repeated value as the
  * string already made for an earlier line. Only words seen for the first time are sliced.
  */
-const KNOWN: Array<string[] | undefined> = new Array(128 * 64).fill(undefined);
+let KNOWN: Array<string[] | undefined> = [];
 /** Recently sliced values, those found most often first, {@link RECENT_PER_BUCKET} per bucket. */
-const RECENT: Array<string[] | undefined> = new Array(128 * 64).fill(undefined);
+let RECENT: Array<string[] | undefined> = [];
+/** Words registered but not yet in {@link KNOWN}: the buckets are made by the first split, not at import. */
+let pending: string[] = [];
 const RECENT_PER_BUCKET = 4;
 /** Words longer than this are always sliced (an address, a name, a number are shorter). */
 const BUCKET_LEN = 64;
@@ -337,12 +339,22 @@ const BUCKET_LEN = 64;
  * ```
  */
 export function internWords(words: Iterable<string>): void {
-  for (const w of words) {
+  for (const w of words) pending.push(w);
+}
+
+/** Files the {@link pending} words into {@link KNOWN} (dense arrays: a sparse one is a slow path). */
+function fileKnown(): void {
+  if (!KNOWN.length) {
+    KNOWN = new Array(128 * BUCKET_LEN).fill(undefined);
+    RECENT = new Array(128 * BUCKET_LEN).fill(undefined);
+  }
+  for (const w of pending) {
     const c = w.charCodeAt(0);
     if (!(c < 128) || w.length >= BUCKET_LEN) continue;
     const b = (KNOWN[(c << 6) | w.length] ??= []);
     if (!b.includes(w)) b.push(w);
   }
+  pending = [];
 }
 
 /** Whether `cand` (of the word's length and first character) spells line[s, s + len). */
@@ -384,6 +396,7 @@ function wordAt(line: string, s: number, e: number): string {
 
 /** The common line, with no quote, backslash or comment: its words (see {@link wordAt}), or undefined. */
 function splitPlain(line: string): string[] | undefined {
+  if (pending.length || !KNOWN.length) fileKnown();
   const out: string[] = [];
   let start = -1;
   for (let i = 0; i < line.length; i++) {
