@@ -26,8 +26,8 @@ import { TunkitError, UsageError } from "../common/errors.ts";
 import type { BatchItem, BatchResult } from "../netlink/conn.ts";
 import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
 import { takeAnywhere } from "./globals.ts";
-import { q, safeLine, splitLine } from "./grammar.ts";
-import { findObject, type WordsFn } from "./objects.ts";
+import { internWords, q, safeLine, splitLine } from "./grammar.ts";
+import { findObject, IP_OBJECTS, type WordsFn } from "./objects.ts";
 
 /** The longest line a batch accepts, in characters (a multipath route with 256 next hops fits). */
 export const MAX_LINE = 64 * 1024;
@@ -202,7 +202,10 @@ class LineParser {
   private lastFn: WordsFn | undefined;
   private program: import("@commander-js/extra-typings").Command | undefined;
 
-  constructor(private readonly ctx: Ctx, private readonly base: GlobalOptions) {}
+  constructor(private readonly ctx: Ctx, private readonly base: GlobalOptions) {
+    // Every line starts with one of these: splitLine hands out these strings for them.
+    internWords(IP_OBJECTS.flatMap((o) => [o.name, ...o.aliases]));
+  }
 
   /** Loads what the line needs (an object's module, commander); then {@link parse} is synchronous. */
   async prepare(words: readonly string[]): Promise<void> {

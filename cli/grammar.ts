@@ -142,7 +142,7 @@ export class WordTable {
    * The same, by first character: [word, slot] pairs. Words sliced from a line are fresh
    * strings; comparing a few candidates of the right first letter is cheaper than hashing them.
    */
-  private readonly byFirst: Array<Array<[string, number]> | undefined> = [];
+  private readonly byFirst: Array<Array<[string, number]> | undefined> = new Array(128).fill(undefined);
   /** Slot -> takes a value. */
   readonly valued: readonly boolean[];
 
@@ -151,7 +151,9 @@ export class WordTable {
     this.names = Object.keys(spec);
     this.valued = this.names.map((k) => spec[k]!.value);
     this.names.forEach((k, i) => {
-      for (const w of [k, ...(spec[k]!.aliases ?? [])]) {
+      const ws = [k, ...(spec[k]!.aliases ?? [])];
+      internWords(ws);
+      for (const w of ws) {
         this.bySlot.set(w, i);
         const c = w.charCodeAt(0);
         if (c < 128) (this.byFirst[c] ??= []).push([w, i]);
@@ -305,21 +307,109 @@ export function pickWord<V extends Verb>(word: string, verbs: readonly V[], obje
   throw new UsageError(`Unknown ${object} command ${q(word)}: expected ${verbs.map((v) => v.name).join(", ")}`);
 }
 
-/** The common line, with no quote, backslash or comment: words by slicing, or undefined. */
+/**
+ * Words of the grammar (keyword spellings, command words, object names) and the values lines
+ * repeat (a device, a gateway, a table), bucketed by first character (ASCII) and length.
+ *
+ * A word sliced from a line is a fresh string: the first time anything reads it (a keyword
+ * lookup, a comparison) the runtime makes it a real string, 25-50 ns a word, and it never
+ * compares equal to a keyword by identity. {@link splitLine} compares the line's characters
+ * with these buckets instead, and hands out the known string itself: a keyword comes out as
+ * the table's own spelling (the lookups after it compare identities), a repeated value as the
+ * string already made for an earlier line. Only words seen for the first time are sliced.
+ */
+let KNOWN: Array<string[] | undefined> = [];
+/** Recently sliced values, those found most often first, {@link RECENT_PER_BUCKET} per bucket. */
+let RECENT: Array<string[] | undefined> = [];
+/** Words registered but not yet in {@link KNOWN}: the buckets are made by the first split, not at import. */
+let pending: string[] = [];
+const RECENT_PER_BUCKET = 4;
+/** Words longer than this are always sliced (an address, a name, a number are shorter). */
+const BUCKET_LEN = 64;
+
+/**
+ * Registers words of the grammar (keyword spellings, verbs, object names) for
+ * {@link splitLine}, which then returns these very strings for them.
+ *
+ * @example
+ * ```ts
+ * import { internWords, splitLine } from "./grammar.ts";
+ * internWords(["dev"]);
+ * splitLine("route add 10.0.0.0/8 dev tun0")[3]; // "dev" (the registered string, not a slice of the line)
+ * ```
+ */
+export function internWords(words: Iterable<string>): void {
+  for (const w of words) pending.push(w);
+}
+
+/** Files the {@link pending} words into {@link KNOWN} (dense arrays: a sparse one is a slow path). */
+function fileKnown(): void {
+  if (!KNOWN.length) {
+    KNOWN = new Array(128 * BUCKET_LEN).fill(undefined);
+    RECENT = new Array(128 * BUCKET_LEN).fill(undefined);
+  }
+  for (const w of pending) {
+    const c = w.charCodeAt(0);
+    if (!(c < 128) || w.length >= BUCKET_LEN) continue;
+    const b = (KNOWN[(c << 6) | w.length] ??= []);
+    if (!b.includes(w)) b.push(w);
+  }
+  pending = [];
+}
+
+/** Whether `cand` (of the word's length and first character) spells line[s, s + len). */
+function spells(cand: string, line: string, s: number, len: number): boolean {
+  for (let j = len - 1; j > 0; j--) if (cand.charCodeAt(j) !== line.charCodeAt(s + j)) return false;
+  return true;
+}
+
+/** The word line[s, e): a known or recent string when one spells it, else a slice (then remembered). */
+function wordAt(line: string, s: number, e: number): string {
+  const len = e - s;
+  const c = line.charCodeAt(s);
+  if (!(c < 128) || len >= BUCKET_LEN) return line.slice(s, e);
+  const k = (c << 6) | len;
+  const known = KNOWN[k];
+  if (known !== undefined) {
+    for (let i = 0; i < known.length; i++) if (spells(known[i]!, line, s, len)) return known[i]!;
+  }
+  let recent = RECENT[k];
+  if (recent !== undefined) {
+    for (let i = 0; i < recent.length; i++) {
+      const r = recent[i]!;
+      if (spells(r, line, s, len)) {
+        if (i > 0) {
+          recent[i] = recent[i - 1]!;
+          recent[i - 1] = r;
+        }
+        return r;
+      }
+    }
+  } else recent = RECENT[k] = [];
+  // A new word takes the last place (a value seen once, like each line's prefix, churns there);
+  // a word found again moves up one place per hit, so the values lines repeat stay.
+  const w = line.slice(s, e);
+  if (recent.length < RECENT_PER_BUCKET) recent.push(w);
+  else recent[RECENT_PER_BUCKET - 1] = w;
+  return w;
+}
+
+/** The common line, with no quote, backslash or comment: its words (see {@link wordAt}), or undefined. */
 function splitPlain(line: string): string[] | undefined {
+  if (pending.length || !KNOWN.length) fileKnown();
   const out: string[] = [];
   let start = -1;
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c === 32 || (c >= 9 && c <= 13)) {
       if (start >= 0) {
-        out.push(line.slice(start, i));
+        out.push(wordAt(line, start, i));
         start = -1;
       }
     } else if (c === 34 || c === 39 || c === 92 || (c === 35 && start < 0)) return undefined;
     else if (start < 0) start = i;
   }
-  if (start >= 0) out.push(line.slice(start));
+  if (start >= 0) out.push(wordAt(line, start, line.length));
   return out;
 }
 
@@ -472,7 +562,7 @@ export interface Keyword<S> {
 export class Keywords<S> {
   readonly list: ReadonlyArray<Keyword<S>>;
   /** Spellings by first letter (ASCII), then by length: one or two candidates per lookup. */
-  private readonly byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = [];
+  private readonly byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = new Array(128).fill(undefined);
   private readonly other = new Map<string, Keyword<S>>();
 
   constructor(list: ReadonlyArray<Keyword<S>>) {
@@ -481,8 +571,10 @@ export class Keywords<S> {
     const add = (spelling: string, k: Keyword<S>) => {
       if (!spelling || seen.has(spelling)) return; // an earlier keyword already takes it
       seen.add(spelling);
+      internWords([spelling]);
       const c = spelling.charCodeAt(0);
-      if (c < 128) ((this.byFirst[c] ??= [])[spelling.length] ??= []).push([spelling, k]);
+      // Dense arrays (filled, no holes): a lookup on a sparse one took a slow path.
+      if (c < 128 && spelling.length < BUCKET_LEN) ((this.byFirst[c] ??= new Array(BUCKET_LEN).fill(undefined))[spelling.length] ??= []).push([spelling, k]);
       else this.other.set(spelling, k);
     };
     for (const k of list) {
@@ -507,6 +599,7 @@ export class Keywords<S> {
   find(word: string): Keyword<S> | undefined {
     const c = word.charCodeAt(0);
     if (c < 128) {
+      if (word.length >= BUCKET_LEN) return this.other.get(word);
       const cands = this.byFirst[c]?.[word.length];
       if (cands === undefined) return undefined;
       for (let i = 0; i < cands.length; i++) {
@@ -552,6 +645,9 @@ export function notAWord(word: string, context: string, expected: readonly strin
   return unknownWord(word, context, expected);
 }
 
+/** Per verb table: every full spelling and the command it means (splitLine knows the spellings). */
+const exactVerbs = new WeakMap<object, Array<[string, string]>>();
+
 /**
  * Finds the command word of an object the way ip does (`matches()` in its if/else order):
  * `verbs` lists [spelling, abbreviable, canonical name] in ip's order.
@@ -563,6 +659,15 @@ export function notAWord(word: string, context: string, expected: readonly strin
  * ```
  */
 export function ipVerb(word: string, verbs: ReadonlyArray<readonly [string, boolean, string]>, object: string): string {
+  let exact = exactVerbs.get(verbs);
+  if (exact === undefined) {
+    // Each full spelling with what ip's order makes of it (an earlier keyword may take it).
+    exact = [];
+    exactVerbs.set(verbs, exact);
+    for (const [spelling] of verbs) exact.push([spelling, ipVerb(spelling, verbs, object)]);
+    internWords(verbs.map((v) => v[0]));
+  }
+  for (let i = 0; i < exact.length; i++) if (exact[i]![0] === word) return exact[i]![1];
   for (const [spelling, abbrev, name] of verbs) {
     if (abbrev ? matches(word, spelling) : word === spelling) return name;
   }

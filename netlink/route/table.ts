@@ -6,9 +6,9 @@
  * @module
  */
 import { MalformedError, TruncatedError } from "../../common/errors.ts";
-import { AttributeDecoder, AttributeEncoder } from "../core/attribute.ts";
+import { AttributeDecoder, AttributeEncoder, viewOf } from "../core/attribute.ts";
 import type { ByteWriter } from "../core/writer.ts";
-import { formatMac, parseMac } from "../../common/addr.ts";
+import { formatIpv4, formatIpv6, formatMac, parseMac } from "../../common/addr.ts";
 import { formatAddr, parseAddr } from "./ip.ts";
 
 /** A custom attribute codec, for values that are not a plain scalar. */
@@ -75,7 +75,8 @@ export function decodeValue(ad: AttributeDecoder, kind: AttrKind): unknown {
         ad.error(`Invalid address attribute type ${ad.type}: ${n} bytes, expected 4 or 16`);
         return "";
       }
-      return formatAddr(ad.payload());
+      // Read in place (no view of the payload): a dump formats one or two per route.
+      return n === 4 ? formatIpv4(ad.bytes, ad.payloadStart) : formatIpv6(ad.bytes, ad.payloadStart);
     }
     case "mac":
       return formatMac(ad.payload());
@@ -247,9 +248,10 @@ export function messageSpec(name: string, header: readonly HeaderField[], attrs:
  */
 export function decodeMessage<T>(spec: MessageSpec, body: Uint8Array, extra?: (ad: AttributeDecoder, out: Record<string, unknown>) => void): T {
   if (body.length < spec.headerSize) throw new TruncatedError(spec.name, 0, spec.headerSize, body.length);
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const view = viewOf(body);
   const out: Record<string, unknown> = spec.proto === undefined ? {} : Object.create(spec.proto);
   let pos = 0;
+  const at = body.byteOffset;
   for (const [key, kind] of spec.header) {
     switch (kind) {
       case "u8":
@@ -260,23 +262,23 @@ export function decodeMessage<T>(spec: MessageSpec, body: Uint8Array, extra?: (a
         pos += 1;
         break;
       case "u16":
-        out[key] = view.getUint16(pos, true);
+        out[key] = view.getUint16(at + pos, true);
         pos += 2;
         break;
       case "pad16":
         pos += 2;
         break;
       case "u32":
-        out[key] = view.getUint32(pos, true);
+        out[key] = view.getUint32(at + pos, true);
         pos += 4;
         break;
       case "s32":
-        out[key] = view.getInt32(pos, true);
+        out[key] = view.getInt32(at + pos, true);
         pos += 4;
         break;
     }
   }
-  const ad = new AttributeDecoder(body.subarray((spec.headerSize + 3) & ~3), (spec.headerSize + 3) & ~3);
+  const ad = new AttributeDecoder(body, 0, (spec.headerSize + 3) & ~3);
   if (extra) {
     const byType = spec.attrs.byType;
     while (ad.next()) {

@@ -301,7 +301,7 @@ const rawAddr = (b: Uint8Array): Uint8Array => b;
 let lastGateway = "";
 let lastGatewayBytes: Uint8Array | undefined;
 
-function gatewayOf(gateway: string, family: number, addr: (b: Uint8Array) => string | Uint8Array): { gateway?: string | Uint8Array; via?: RouteVia } {
+function setGateway(to: { gateway?: string | Uint8Array; via?: RouteVia }, gateway: string, family: number, addr: (b: Uint8Array) => string | Uint8Array): void {
   let g: Uint8Array;
   if (gateway === lastGateway && lastGatewayBytes) g = lastGatewayBytes.slice();
   else {
@@ -312,7 +312,9 @@ function gatewayOf(gateway: string, family: number, addr: (b: Uint8Array) => str
     lastGatewayBytes = g.slice();
   }
   const gf = g.length === 4 ? AF.INET : AF.INET6;
-  return gf === family ? { gateway: addr(g) } : { via: { family: gf, address: formatAddr(g) } };
+  // Set on the object itself (an Object.assign of a new object per route cost more than the rest).
+  if (gf === family) to.gateway = addr(g);
+  else to.via = { family: gf, address: formatAddr(g) };
 }
 
 /**
@@ -400,7 +402,7 @@ export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undef
     r.srcLen = s.len;
     if (s.len) r.src = addr(s.bytes);
   }
-  if (spec.gateway !== undefined) Object.assign(r, gatewayOf(spec.gateway, p.family, addr));
+  if (spec.gateway !== undefined) setGateway(r, spec.gateway, p.family, addr);
   if (spec.prefsrc !== undefined) r.prefsrc = addr(parseAddr(spec.prefsrc, p.family));
   if (spec.metric !== undefined) {
     checkU32(spec.metric, "metric");
@@ -454,7 +456,7 @@ export function routeFromPrefix(spec: RouteSpec, p: Prefix, devs: number | undef
       const weight = nh.weight ?? 1;
       if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new UsageError(`Invalid weight "${weight}" of nexthop ${i + 1}: expected 1..256`);
       const hop: Nexthop = { flags: nh.onlink ? RTNH_F.ONLINK : 0, hops: weight - 1, ifindex: nh.dev === undefined ? 0 : (devIndex(devs, nh.dev) ?? 0) };
-      if (nh.gateway !== undefined) Object.assign(hop, gatewayOf(nh.gateway, p.family, addr));
+      if (nh.gateway !== undefined) setGateway(hop, nh.gateway, p.family, addr);
       const f = num(nh.realms, (s) => names.parseRealms(s));
       checkU32(f, "realms");
       if (f !== undefined) hop.flow = f;

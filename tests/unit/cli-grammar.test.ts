@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../common/errors.ts";
 import { mulberry32 } from "../../common/prng.ts";
-import { matches, parseTail, pickWord, q, safeLine, splitLine, WordTable } from "../../cli/grammar.ts";
+import { internWords, matches, parseTail, pickWord, q, safeLine, splitLine, WordTable } from "../../cli/grammar.ts";
 import { parseGlobals, takeAnywhere } from "../../cli/globals.ts";
 import { Progress } from "../../cli/batch.ts";
 import { routeWords } from "../../cli/route.ts";
@@ -89,6 +89,21 @@ describe("splitLine", () => {
         got = "error";
       }
       expect([line, got]).toEqual([line, slow(line)]);
+    }
+  });
+  test("known and recently seen words come back right: near-misses of one character, more values than a bucket keeps", () => {
+    // splitLine hands out remembered strings for keywords and repeated values (bucketed by
+    // first character and length): any slip in its character comparison returns a wrong word.
+    internWords(["dev", "via", "metric", "table", "route", "add"]);
+    const rnd = mulberry32(11);
+    const vocab = ["dev", "deb", "dew", "vev", "via", "vib", "metric", "metrix", "table", "tablf", "route", "add", "adc"];
+    for (let i = 0; i < 12; i++) vocab.push(`tun${i}`, `tu${i}n`, `192.0.2.${i}`, `192.0.3.${i}`, `${i}${i}0`, `10.${i}.0.0/16`);
+    for (let k = 0; k < 20_000; k++) {
+      const n = 1 + Math.floor(rnd() * 9);
+      const words: string[] = [];
+      for (let i = 0; i < n; i++) words.push(vocab[Math.floor(rnd() * vocab.length)]!);
+      const line = words.join(rnd() < 0.5 ? " " : "\t");
+      expect([line, splitLine(line)]).toEqual([line, words]);
     }
   });
 });

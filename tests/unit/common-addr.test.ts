@@ -154,6 +154,27 @@ describe("parseIp", () => {
   });
 });
 
+describe("the dotted-quad check before ipaddr.js", () => {
+  test("accepts exactly what /^(0|[1-9]\\d{0,2})(\\.(0|[1-9]\\d{0,2})){3}$/ accepts with octets <= 255, on 200,000 random texts", () => {
+    const rnd = mulberry32(3);
+    const strict = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+    const al = "0123456789.0..1:x";
+    for (let k = 0; k < 200_000; k++) {
+      let s = "";
+      if (k % 3 === 0) s = [0, 1, 2, 3].map(() => String(Math.floor(rnd() * 300)).padStart(Math.floor(rnd() * 4), "0")).join(".");
+      else for (let i = Math.floor(rnd() * 17); i > 0; i--) s += al[Math.floor(rnd() * al.length)];
+      const want = strict.test(s) && s.split(".").every((p) => Number(p) <= 255);
+      let got: boolean;
+      try {
+        got = parseIp(s, 4).length === 4;
+      } catch {
+        got = false;
+      }
+      expect([s, got]).toEqual([s, want]);
+    }
+  });
+});
+
 describe("parseCidr", () => {
   test("prefix length in range, without leading zeros (ip reads /024 as octal 20)", () => {
     expect(parseCidr("192.0.2.0/24").prefix).toBe(24);

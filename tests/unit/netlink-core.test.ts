@@ -155,3 +155,67 @@ describe("NetlinkError", () => {
     expect(new NetlinkError("delete route", 3).message).toContain("no such route");
   });
 });
+
+describe("decoding in place (one view per buffer, attributes read from an offset)", () => {
+  test("a message inside a larger buffer, among others, decodes as its own copy does; errors keep their offsets", async () => {
+    const { decodeRoute, encodeRoute } = await import("../../netlink/route/route.ts");
+    const { decodeAddress, encodeAddress } = await import("../../netlink/route/addr.ts");
+    const { mulberry32 } = await import("../../common/prng.ts");
+    const rnd = mulberry32(5);
+    const route = (i: number) => {
+      const w = new ByteWriter();
+      encodeRoute(w, { family: i & 1 ? 10 : 2, dstLen: i & 1 ? 64 : 24, table: 1000 + i, protocol: 4, scope: 0, type: 1, dst: i & 1 ? `2001:db8:${i.toString(16)}::` : `198.51.${i & 255}.0`, gateway: i & 1 ? "2001:db8::1" : "192.0.2.1", oif: i, priority: i, metrics: { mtu: 1400 + i } });
+      return w.finish().slice();
+    };
+    const addr = (i: number) => {
+      const w = new ByteWriter();
+      encodeAddress(w, { family: 2, prefixLen: 24, flags: 0, scope: 0, index: i, address: `192.0.2.${i & 255}`, local: `192.0.2.${i & 255}`, label: `tk${i}` });
+      return w.finish().slice();
+    };
+    const outcome = (f: () => unknown) => {
+      try {
+        return { ok: JSON.stringify(f()) };
+      } catch (e) {
+        const x = e as Error & { offset?: number };
+        return { error: x.constructor.name, message: x.message, offset: x.offset };
+      }
+    };
+    // Two buffers, decodes alternating between them (the shared view must follow the buffer).
+    const bufs = [new Uint8Array(1 << 16), new Uint8Array(1 << 15)];
+    for (const b of bufs) for (let i = 0; i < b.length; i++) b[i] = Math.floor(rnd() * 256);
+    for (let k = 0; k < 400; k++) {
+      const isRoute = k % 3 !== 0;
+      let msg = isRoute ? route(k) : addr(k);
+      if (k % 5 === 0) msg = msg.subarray(0, Math.floor(rnd() * msg.length)); // truncated: an error
+      if (k % 7 === 0) {
+        msg = msg.slice(); // mangled lengths
+        const j = msg.length - 7 - Math.floor(rnd() * 8);
+        msg[j] = msg[j]! ^ 0x40;
+      }
+      const buf = bufs[k & 1]!;
+      const at = Math.floor(rnd() * (buf.length - msg.length));
+      buf.set(msg, at);
+      const inPlace = buf.subarray(at, at + msg.length);
+      const dec = isRoute ? decodeRoute : decodeAddress;
+      expect(outcome(() => dec(inPlace))).toEqual(outcome(() => dec(msg.slice())));
+    }
+  });
+  test("AttributeDecoder from an offset reads what a decoder over the rest reads", () => {
+    const w = new ByteWriter();
+    const ae = new AttributeEncoder(w);
+    w.u32(0xdeadbeef);
+    ae.u32(4, 1500);
+    ae.string(3, "tk0");
+    ae.u16(5, 7);
+    const b = w.finish();
+    const a = new AttributeDecoder(b, 0, 4);
+    const c = new AttributeDecoder(b.subarray(4), 4);
+    const got = (d: AttributeDecoder) => {
+      const out: Array<[number, number, number | string]> = [];
+      while (d.next()) out.push([d.type, d.offset, d.type === 3 ? d.string() : d.type === 4 ? d.u32() : d.u16()]);
+      return out;
+    };
+    expect(got(a)).toEqual([[4, 8, 1500], [3, 16, "tk0"], [5, 24, 7]]);
+    expect(got(c)).toEqual(got(new AttributeDecoder(b, 0, 4)));
+  });
+});
