@@ -15,7 +15,7 @@
  * CPU); `--only short`: the short-connection rows alone (quick, while iterating).
  * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
  * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone;
- * `--only bulk`: download, upload and the iperf3 TCP rows.
+ * `--only bulk`: download, upload and the iperf3 TCP rows. `--rounds` prints each row's rounds.
  *
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
@@ -377,6 +377,8 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       rows.push(row(name, median(p.t), median(p.h), unit, true, note));
       if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, "daemon utime+stime"));
       if (!process.argv.includes("--json")) print(rows.slice(before), false); // as they come: a long run keeps what it measured
+      // --rounds: every round's value, in the order run (the median hides how far they spread)
+      if (process.argv.includes("--rounds")) console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
     };
     const refNote = H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
     for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
@@ -406,8 +408,9 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     if (H && !shortOnly) {
       for (const [name, args] of [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const) {
         const p = pair();
-        await measure(p, () => iperf([...args]), undefined, undefined, true);
-        add(`tun2socks ${name}`, p, "Mbit/s", refNote);
+        // CPU s per GB: Mbit/s over iperf3's 3 s
+        await measure(p, () => iperf([...args]), undefined, (v) => (v * 3) / 8000, true);
+        add(`tun2socks ${name}`, p, "Mbit/s", refNote, "per GB");
       }
     }
     if (iperfOnly || only() === "bulk") return rows;

@@ -28,7 +28,19 @@ export interface ListenOptions {
    * a ping-pong pays per round trip; costs CPU only while packets keep coming. 0..10000.
    */
   busyPollUs?: number;
+  /**
+   * listen() only: when a batch read packets and then found the queue empty, give the event
+   * loop one turn (setImmediate) and read again before waiting through the poller; wait only
+   * when a batch finds nothing at all. Default true (`TUNKIT_TUN_RECHECK=0` turns the default
+   * off, for side-by-side measurement). A flow that keeps the queue busy (bulk TCP: the loop's
+   * turn writes to the relay's sockets, whose segments come straight back through the tun) then
+   * never arms the wake-up: no signal, no fcntl, no poll per burst; an idle queue pays one empty
+   * read per burst.
+   */
+  recheck?: boolean;
 }
+
+const RECHECK = globalThis.process?.env?.TUNKIT_TUN_RECHECK !== "0";
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
 
@@ -209,6 +221,7 @@ export class TunQueue {
     if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new UsageError(`Invalid yieldEvery "${yieldEvery}": expected a positive integer`);
     const spinMs = (opts.busyPollUs ?? 0) / 1000;
     if (!(spinMs >= 0 && spinMs <= 10)) throw new UsageError(`Invalid busyPollUs "${opts.busyPollUs}": expected 0..10000`);
+    const recheck = opts.recheck ?? RECHECK;
     const buf = this.scratch;
     const p = this.scratchPtr;
     const cap = buf.length;
@@ -235,7 +248,7 @@ export class TunQueue {
           onPacket(buf, n);
           if (this.fd < 0 || signal?.aborted) return;
         }
-        if (k === yieldEvery) await immediate();
+        if (k === yieldEvery || (k > 0 && recheck)) await immediate();
         else await this.waitReadable(signal);
       }
     } catch (e) {

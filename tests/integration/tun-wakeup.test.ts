@@ -109,3 +109,55 @@ itest(
   },
   120_000,
 );
+
+/**
+ * A queue kept busy across event-loop turns (bulk TCP through the tunnel: each turn's socket
+ * writes bring segments straight back through the tun) must not take a wake-up per burst: with
+ * listen()'s recheck the loop reads again after one turn and arms only when that finds nothing.
+ * An in-process producer sends one datagram into the tun per turn (setImmediate); the signals
+ * taken are counted with the recheck on and off (the control: about one per datagram).
+ */
+async function busyTurns(name: string, recheck: boolean): Promise<{ got: number; signals: number }> {
+  const N = 2000;
+  const dev = openTun({ name });
+  sh("ip", "addr", "add", "198.51.100.1/24", "dev", name);
+  sh("ip", "link", "set", name, "up");
+  const ac = new AbortController();
+  let got = 0;
+  const loop = dev.listen((b, n) => {
+    if (n >= 28 && b[0] === 0x45 && b[9] === 17) got++;
+  }, { signal: ac.signal, recheck });
+  await new Promise((r) => setTimeout(r, 20));
+  const sock = await Bun.udpSocket({});
+  const payload = new Uint8Array(32);
+  const s0 = signalWakeStats()!.signals;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      if (sent === N) return resolve();
+      sock.send(payload, 9, "198.51.100.2");
+      sent++;
+      setImmediate(step);
+    };
+    step();
+  });
+  for (let i = 0; i < 200 && got < N; i++) await new Promise((r) => setTimeout(r, 10));
+  const signals = signalWakeStats()!.signals - s0;
+  sock.close();
+  ac.abort();
+  await loop;
+  dev.close();
+  expect(got).toBe(N);
+  return { got, signals };
+}
+
+itest(
+  "SIGIO path: a queue busy on every event-loop turn takes (almost) no signal with listen()'s recheck, about one per datagram without",
+  async () => {
+    const on = await busyTurns("tkwake2", true);
+    const off = await busyTurns("tkwake3", false);
+    expect(off.signals).toBeGreaterThan(500); // the control: a wake-up per turn
+    expect(on.signals).toBeLessThan(100);
+  },
+  60_000,
+);
