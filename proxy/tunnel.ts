@@ -596,6 +596,7 @@ export class Tunnel {
   /** The tunnel's side of the native relay's events. */
   private relayHost(): RelayHost {
     const st = this.stats;
+    const tun = this.opts.tun;
     const t = this.redirect.table;
     return {
       ready: (rf) => {
@@ -610,6 +611,8 @@ export class Tunnel {
         if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connected in ${ms.toFixed(1)} ms`);
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
+        // The listener's SYN-ACK comes back through the tun within this write: read it then.
+        tun.kick();
         this.write(flow.syn, flow.syn.length);
         flow.syn = NO_BYTES;
       },
@@ -638,6 +641,9 @@ export class Tunnel {
         } else {
           st.bytesDown += n;
           flow.down += n;
+          // The relay writes them to the accepted socket next: its segments come out of the tun
+          // within that write.
+          tun.kick();
         }
       },
       upError: (rf, code) => {
@@ -649,6 +655,7 @@ export class Tunnel {
       },
       fin: (rf, client) => {
         (rf as TcpFlow).clientFin ??= client;
+        if (!client) tun.kick(); // the relay shuts the accepted socket down next: a FIN into the tun
       },
       closed: (rf) => this.closeFlow(rf as TcpFlow, false),
       localData: (rf, d) => {

@@ -159,6 +159,28 @@ export class TunQueue {
     });
   }
 
+  /**
+   * Wakes the readers waiting for this queue now, as if it had become readable, and cancels
+   * their wake-up: for a caller whose next action makes the kernel queue a packet here at once
+   * (a write into the tun, or to a socket whose segments are routed into it, as tun2socks' relay
+   * does). The reader then finds that packet right after the caller's callback returns, and its
+   * arrival raises no signal. A no-op when nobody waits (a reader busy draining); a kick that
+   * brings no packet costs one empty read and the re-arm.
+   *
+   * @example
+   * ```ts
+   * import { openTun } from "../mod.ts";
+   * const dev = openTun({ name: "tun%d" });
+   * dev.kick(); // then write the packet whose answer comes straight back: listen() reads it without a wake-up
+   * dev.close();
+   * ```
+   */
+  kick(): void {
+    if (this.waiters.length === 0) return;
+    this.watcher?.disarm();
+    this.onReadable();
+  }
+
   /** Arms the one-shot readability watch (created on first use). */
   private arm(): void {
     this.watcher ??= watchReadable(this.fd, () => this.onReadable());
