@@ -4,7 +4,9 @@
  * The fd is non-blocking. Reads drain it until EAGAIN on the JS thread and, only when it is
  * empty, ask the process-wide poller (ffi/poller.ts) for one wake-up: no read ever blocks the
  * event loop, a busy queue never touches the poller, an idle one costs no CPU. Batches yield to
- * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load.
+ * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load;
+ * listen() also reads once more after one turn before it waits (`recheck`), and a caller that
+ * knows its next write brings a packet back wakes the reader itself ({@link TunQueue.kick}).
  *
  * @module
  */
