@@ -51,6 +51,7 @@ async function traced(pid: number, work: () => Promise<void>): Promise<Map<strin
 
 function summary(label: string, counts: Map<string, number>, units: number, unit: string): void {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return console.log(`${label}: strace reported nothing (did it attach?): run it again`);
   const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${(v / units).toFixed(2)}`).join(", ");
   console.log(`${label}: ${(total / units).toFixed(2)} syscalls ${unit}, SIGIO taken ${((counts.get("rt_sigreturn") ?? 0) / units).toFixed(2)} ${unit} (${top})`);
 }

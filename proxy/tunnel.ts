@@ -193,6 +193,8 @@ const LISTENERS = 4;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
 const NO_BYTES = new Uint8Array(0);
+/** Bytes toward the client during which data written to the accepted socket kicks the tun's reader (TunQueue.kick). */
+const KICK_BYTES = 64 << 10;
 /** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
 const FD_HEADROOM = 8;
 
@@ -639,11 +641,13 @@ export class Tunnel {
           st.bytesUp += n;
           flow.up += n;
         } else {
+          // The relay writes them to the accepted socket next: its segments come out of the tun
+          // within that write while the window is open, as it is for a flow's first bytes. A
+          // bulk flow's later writes mostly wait for the client's ACKs, so a kick there would
+          // often find nothing (an empty read and a re-arm): the reader's recheck serves it.
+          if (flow.down < KICK_BYTES) tun.kick();
           st.bytesDown += n;
           flow.down += n;
-          // The relay writes them to the accepted socket next: its segments come out of the tun
-          // within that write.
-          tun.kick();
         }
       },
       upError: (rf, code) => {
