@@ -45,10 +45,16 @@ s.on("message", () => {
 s.bind(0, "198.51.100.1", next);
 `;
 
-async function pingPong(name: string, poller: "signal" | "epoll"): Promise<{ rounds: number; sent: number; stalls: number; replies: number }> {
+/** A tun `name` with 198.51.100.1/24, up. */
+function upTun(name: string): ReturnType<typeof openTun> {
   const dev = openTun({ name });
   sh("ip", "addr", "add", "198.51.100.1/24", "dev", name);
   sh("ip", "link", "set", name, "up");
+  return dev;
+}
+
+async function pingPong(name: string, poller: "signal" | "epoll"): Promise<{ rounds: number; sent: number; stalls: number; replies: number }> {
+  const dev = upTun(name);
   if (poller === "epoll") process.env.TUNKIT_POLLER = "epoll";
   const ac = new AbortController();
   let replies = 0;
@@ -120,9 +126,7 @@ itest(
  */
 async function busyTurns(name: string, recheck: boolean): Promise<{ got: number; signals: number }> {
   const N = 2000;
-  const dev = openTun({ name });
-  sh("ip", "addr", "add", "198.51.100.1/24", "dev", name);
-  sh("ip", "link", "set", name, "up");
+  const dev = upTun(name);
   const ac = new AbortController();
   let got = 0;
   const loop = dev.listen((b, n) => {
