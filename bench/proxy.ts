@@ -8,13 +8,18 @@
  * tuns (`ip route replace 198.51.100.0/24 dev tkX`), so rounds interleave (t, h, h, t, …) and
  * each row is the median of its rounds. CPU is the daemon's own (utime+stime from /proc).
  *
- *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short]
+ *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|bulk]
  *
  * `--only udp`: the UDP rows alone (query/answer 1 and 200 flows, iperf3 UDP 50 and 200 Mbit/s).
  * `--only tcp`: the TCP rows alone (download, upload, iperf3 TCP, short connections and their
  * CPU); `--only short`: the short-connection rows alone (quick, while iterating).
  * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
- * 5,000 connections held by a fresh pair of daemons).
+ * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone;
+ * `--only bulk`: download, upload and the iperf3 TCP rows. `--rounds` prints each row's rounds.
+ *
+ * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
+ * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
+ * binary). `TUNKIT_BIN` picks the binary under test.
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -192,7 +197,7 @@ async function iperfUdp(rate: string, d: Daemon | undefined, log: UdpSend): Prom
   }
 }
 
-/** `--only udp|rss|tcp|short` on the command line (undefined: every row). */
+/** `--only udp|rss|tcp|short|iperf|bulk` on the command line (undefined: every row). */
 function only(): string | undefined {
   const i = process.argv.indexOf("--only");
   return i > 0 ? process.argv[i + 1] : undefined;
@@ -296,9 +301,12 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
   const argReps = Number(process.argv[process.argv.indexOf("--reps") + 1]);
   const reps = opts.reps ?? (Number.isInteger(argReps) && argReps > 0 ? argReps : 5);
   for (const b of ["microsocks", "curl", "unshare", "iperf3"]) if (!have(b)) throw new Error(`${b} is missing (Debian: apt-get install -y microsocks curl iperf3)`);
-  const hevPath = process.env.HEV_SOCKS5_TUNNEL;
+  const refBin = process.env.TUNKIT_REF_BIN;
+  if (refBin && !existsSync(refBin)) throw new Error(`TUNKIT_REF_BIN=${refBin} does not exist`);
+  const hevPath = refBin ?? process.env.HEV_SOCKS5_TUNNEL;
   if (hevPath && !existsSync(hevPath)) throw new Error(`HEV_SOCKS5_TUNNEL=${hevPath} does not exist`);
   const tunkitBin = buildTunkit();
+  if (refBin) console.error(`A/B: ${tunkitBin} (tunkit column) against ${refBin} (hev column)`);
   const t = new Topology("bench");
   const daemons: Daemon[] = [];
   const rows: Row[] = [];
@@ -313,13 +321,14 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     // Short connections go through microsocks (as in the issue); bulk and UDP through a second
     // pair of tunnels to dante (microsocks has no UDP ASSOCIATE and caps bulk itself).
     await t.startDante(UDP_PORT);
-    const startTunkit = async (dev: string, addr: string, port: number): Promise<Daemon> => {
-      const p = new Proc([tunkitBin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${port}`, "--address", addr]);
+    const startTunkit = async (dev: string, addr: string, port: number, bin = tunkitBin): Promise<Daemon> => {
+      const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${port}`, "--address", addr]);
       t.procs.push(p);
       await p.waitFor(/ready/, 15_000);
       return { label: "tunkit", dev, proc: p };
     };
     const startHev = async (dev: string, addr: string, port: number): Promise<Daemon> => {
+      if (refBin) return { ...(await startTunkit(dev, `${addr}/30`, port, refBin)), label: "hev" };
       const conf = join(t.dir, `hev-${dev}.yml`);
       writeFileSync(conf, `tunnel:\n  name: ${dev}\n  mtu: 8500\n  ipv4: ${addr}\nsocks5:\n  port: ${port}\n  address: ${PROXY_V4}\n  udp: 'udp'\nmisc:\n  log-level: error\n  limit-nofile: 65535\n`);
       const p = new Proc([hevPath!, conf]);
@@ -368,6 +377,8 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       rows.push(row(name, median(p.t), median(p.h), unit, true, note));
       if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, "daemon utime+stime"));
       if (!process.argv.includes("--json")) print(rows.slice(before), false); // as they come: a long run keeps what it measured
+      // --rounds: every round's value, in the order run (the median hides how far they spread)
+      if (process.argv.includes("--rounds")) console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
     };
     const refNote = H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
     for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
@@ -387,19 +398,22 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       return rows;
     }
     const shortOnly = only() === "short";
+    const iperfOnly = only() === "iperf";
     const dl = pair();
-    if (!shortOnly) await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
+    if (!shortOnly && !iperfOnly) await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks download 100 MiB", dl, "MB/s", refNote, "per GB");
     const ul = pair();
-    if (!shortOnly) await measure(ul, () => upload(upFile), () => upload(upFile, ["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
+    if (!shortOnly && !iperfOnly) await measure(ul, () => upload(upFile), () => upload(upFile, ["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks upload 100 MiB", ul, "MB/s", refNote, "per GB");
     if (H && !shortOnly) {
       for (const [name, args] of [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const) {
         const p = pair();
-        await measure(p, () => iperf([...args]), undefined, undefined, true);
-        add(`tun2socks ${name}`, p, "Mbit/s", refNote);
+        // CPU s per GB: Mbit/s over iperf3's 3 s
+        await measure(p, () => iperf([...args]), undefined, (v) => (v * 3) / 8000, true);
+        add(`tun2socks ${name}`, p, "Mbit/s", refNote, "per GB");
       }
     }
+    if (iperfOnly || only() === "bulk") return rows;
     const seq = pair();
     await measure(seq, () => shortConns(direct, 500, 1), () => shortConns(viaSocks, 500, 1), () => 0.5);
     add("tun2socks short connections, sequential", seq, "conn/s", refNote, "per 1,000 connections");

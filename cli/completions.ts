@@ -7,7 +7,7 @@
  * @module
  */
 import { Command, Argument } from "@commander-js/extra-typings";
-import { UsageError } from "../mod.ts";
+import { UsageError } from "../common/errors.ts";
 import type { Ctx } from "./context.ts";
 
 /** Keywords of a command's word tail (`route add … dev via metric`), for completion. */

@@ -24,6 +24,12 @@ export interface Watch {
   arm(): void;
   /** True while armed and not yet delivered. */
   readonly armed: boolean;
+  /**
+   * Cancels a pending arm() without a callback (a no-op when not armed): for an owner that is
+   * about to read anyway (it knows its own next action queues data on the fd), so that data
+   * raises no wake-up.
+   */
+  disarm(): void;
   /** Stops watching (the fd itself is not closed). Idempotent. */
   close(): void;
 }
@@ -71,6 +77,13 @@ class Poller {
         self.armedCount++;
         sys.epollCtl(self.epfd, EPOLL.CTL_MOD, fd, events | EPOLL.ONESHOT, token);
         self.run();
+      },
+      disarm() {
+        if (closed || !h.armed) return;
+        h.armed = false;
+        self.armedCount--;
+        sys.epollCtl(self.epfd, EPOLL.CTL_MOD, fd, EPOLL.ONESHOT, token);
+        if (self.armedCount === 0 && self.running) self.wake();
       },
       close() {
         if (closed) return;
@@ -224,6 +237,11 @@ class SignalPoller {
         return h.armed;
       },
       arm: () => this.arm(h),
+      disarm: () => {
+        if (!this.disarm(h) || !h.async) return;
+        h.async = false;
+        raw.fcntl(h.fd, F.SETFL, h.flags);
+      },
       close: () => this.close(h),
     };
   }

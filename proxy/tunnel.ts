@@ -22,7 +22,7 @@ import { MAX_PACKET, type TunQueue } from "../tun/queue.ts";
 import type { Dialer, ProxyStream } from "./dial.ts";
 import { nodeNet } from "./dial.ts";
 import { answerFakeIp, DnsTcpFramer, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
-import { FLOW } from "./nat.ts";
+import { FLOW, type FlowTable } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
@@ -93,7 +93,13 @@ export interface TunnelOptions {
   sockets?: "bun" | "node";
 }
 
-/** A TCP flow: one class (one shape) for every flow, its log texts made only when logged. */
+/**
+ * A TCP flow: one class (one shape) for every flow, its log texts made only when logged. Its
+ * addresses and ports are not copied: they live in the NAT table's row (`id`), which is freed
+ * only together with the flow (sweep, failFlow), so the texts are formatted from there when a
+ * line or a RST needs them. At 5,000 held connections the copies were 5 strings and an object
+ * per flow (formatIpv4's template parts, the target), about 1 MB of the daemon's heap.
+ */
 class TcpFlow implements RelayFlow {
   /** The rewritten SYN, written into the tun once the proxy connected (then dropped). */
   syn: Uint8Array;
@@ -126,26 +132,45 @@ class TcpFlow implements RelayFlow {
   /** Answered here (DNS over TCP in fake-ip mode), not through the proxy. */
   local: boolean | undefined = undefined;
   deadline = 0;
-  who: string;
-  where: string;
+  /** The name a fake-ip destination stands for (undefined: the destination is its address). */
+  name: string | undefined = undefined;
 
   constructor(
     readonly id: number,
-    public target: Target,
+    private readonly table: FlowTable,
     syn: Uint8Array,
-    readonly srcText: string,
-    readonly sport: number,
-    readonly dstText: string,
-    readonly dport: number,
     readonly seq: number,
     now: number,
-    names: { who: string; where: string },
+    private readonly names: { who: string; where: string },
   ) {
     this.syn = syn;
     this.t0 = now;
     this.last = now;
-    this.who = names.who;
-    this.where = names.where;
+  }
+
+  /** The proxy, for the relay's messages. */
+  get who(): string {
+    return this.names.who;
+  }
+  get where(): string {
+    return this.names.where;
+  }
+  /** The client's address and port, the destination's (from the NAT row). */
+  get srcText(): string {
+    return formatAddrAt(this.table.src, this.id * 16, this.table.family[this.id] as 4 | 6);
+  }
+  get dstText(): string {
+    return formatAddrAt(this.table.dst, this.id * 16, this.table.family[this.id] as 4 | 6);
+  }
+  get sport(): number {
+    return this.table.sport[this.id]!;
+  }
+  get dport(): number {
+    return this.table.dport[this.id]!;
+  }
+  /** Where the proxy is asked to connect: the fake-ip name, or the destination address. */
+  get target(): Target {
+    return { host: this.name ?? this.dstText, port: this.dport };
   }
 
   /** "198.18.0.1:40000": the client, for log lines. */
@@ -168,6 +193,8 @@ const LISTENERS = 4;
 /** How long a dialled flow waits for the kernel to hand over its connection. */
 const ACCEPT_MS = 10_000;
 const NO_BYTES = new Uint8Array(0);
+/** Bytes toward the client during which data written to the accepted socket kicks the tun's reader (TunQueue.kick). */
+const KICK_BYTES = 64 << 10;
 /** File descriptors kept free beyond those open at start (DNS over TCP, health probes, metrics). */
 const FD_HEADROOM = 8;
 
@@ -505,14 +532,11 @@ export class Tunnel {
   private onSyn(b: Uint8Array, end: number, id: number, body: Uint8Array): void {
     const t = this.redirect.table;
     const fam = t.family[id] as 4 | 6;
-    const srcText = formatAddrAt(t.src, id * 16, fam);
-    const dstText = formatAddrAt(t.dst, id * 16, fam);
     const v = this.redirect.view;
     const l4 = v.l4;
     const seq = ((body[l4 + 4]! << 24) | (body[l4 + 5]! << 16) | (body[l4 + 6]! << 8) | body[l4 + 7]!) >>> 0;
     const dport = t.dport[id]!;
-    let target: Target = { host: dstText, port: dport };
-    const flow = new TcpFlow(id, target, b.slice(0, end), srcText, t.sport[id]!, dstText, dport, seq, this.clock, this.names);
+    const flow = new TcpFlow(id, t, b.slice(0, end), seq, this.clock, this.names);
     const admitted = this.admit();
     this.flows[id] = flow;
     this.stats.tcpTotal++;
@@ -531,13 +555,15 @@ export class Tunnel {
     }
     const pool = fam === 4 ? this.opts.pool : this.opts.pool6;
     if (pool && pool.containsAt(t.dst, id * 16)) {
+      const dstText = flow.dstText;
       const name = pool.nameFor(dstText);
       if (name === undefined) {
         this.failFlow(flow, `${dstText} is a fake-ip address that stands for no name (expired?)`);
         return;
       }
-      target = flow.target = { host: name, port: dport };
+      flow.name = name;
     }
+    const target = flow.target;
     const dialStart = performance.now();
     const relay = this.relay;
     if (relay) {
@@ -572,6 +598,7 @@ export class Tunnel {
   /** The tunnel's side of the native relay's events. */
   private relayHost(): RelayHost {
     const st = this.stats;
+    const tun = this.opts.tun;
     const t = this.redirect.table;
     return {
       ready: (rf) => {
@@ -586,6 +613,8 @@ export class Tunnel {
         if (this.opts.log?.debugOn) this.debug(`tcp ${flow.client} -> ${formatTarget(flow.target)}: proxy connected in ${ms.toFixed(1)} ms`);
         t.state[id] = FLOW.READY;
         t.stamp[id] = this.clock;
+        // The listener's SYN-ACK comes back through the tun within this write: read it then.
+        tun.kick();
         this.write(flow.syn, flow.syn.length);
         flow.syn = NO_BYTES;
       },
@@ -612,6 +641,11 @@ export class Tunnel {
           st.bytesUp += n;
           flow.up += n;
         } else {
+          // The relay writes them to the accepted socket next: its segments come out of the tun
+          // within that write while the window is open, as it is for a flow's first bytes. A
+          // bulk flow's later writes mostly wait for the client's ACKs, so a kick there would
+          // often find nothing (an empty read and a re-arm): the reader's recheck serves it.
+          if (flow.down < KICK_BYTES) tun.kick();
           st.bytesDown += n;
           flow.down += n;
         }
@@ -625,6 +659,7 @@ export class Tunnel {
       },
       fin: (rf, client) => {
         (rf as TcpFlow).clientFin ??= client;
+        if (!client) tun.kick(); // the relay shuts the accepted socket down next: a FIN into the tun
       },
       closed: (rf) => this.closeFlow(rf as TcpFlow, false),
       localData: (rf, d) => {

@@ -4,7 +4,9 @@
  * The fd is non-blocking. Reads drain it until EAGAIN on the JS thread and, only when it is
  * empty, ask the process-wide poller (ffi/poller.ts) for one wake-up: no read ever blocks the
  * event loop, a busy queue never touches the poller, an idle one costs no CPU. Batches yield to
- * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load.
+ * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load;
+ * listen() also reads once more after one turn before it waits (`recheck`), and a caller that
+ * knows its next write brings a packet back wakes the reader itself ({@link TunQueue.kick}).
  *
  * @module
  */
@@ -28,7 +30,19 @@ export interface ListenOptions {
    * a ping-pong pays per round trip; costs CPU only while packets keep coming. 0..10000.
    */
   busyPollUs?: number;
+  /**
+   * listen() only: when a batch read packets and then found the queue empty, give the event
+   * loop one turn (setImmediate) and read again before waiting through the poller; wait only
+   * when a batch finds nothing at all. Default true (`TUNKIT_TUN_RECHECK=0` turns the default
+   * off, for side-by-side measurement). A flow that keeps the queue busy (bulk TCP: the loop's
+   * turn writes to the relay's sockets, whose segments come straight back through the tun) then
+   * never arms the wake-up: no signal, no fcntl, no poll per burst; an idle queue pays one empty
+   * read per burst.
+   */
+  recheck?: boolean;
 }
+
+const RECHECK = globalThis.process?.env?.TUNKIT_TUN_RECHECK !== "0";
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
 
@@ -147,6 +161,28 @@ export class TunQueue {
     });
   }
 
+  /**
+   * Wakes the readers waiting for this queue now, as if it had become readable, and cancels
+   * their wake-up: for a caller whose next action makes the kernel queue a packet here at once
+   * (a write into the tun, or to a socket whose segments are routed into it, as tun2socks' relay
+   * does). The reader then finds that packet right after the caller's callback returns, and its
+   * arrival raises no signal. A no-op when nobody waits (a reader busy draining); a kick that
+   * brings no packet costs one empty read and the re-arm.
+   *
+   * @example
+   * ```ts
+   * import { openTun } from "../mod.ts";
+   * const dev = openTun({ name: "tun%d" });
+   * dev.kick(); // then write the packet whose answer comes straight back: listen() reads it without a wake-up
+   * dev.close();
+   * ```
+   */
+  kick(): void {
+    if (this.waiters.length === 0) return;
+    this.watcher?.disarm();
+    this.onReadable();
+  }
+
   /** Arms the one-shot readability watch (created on first use). */
   private arm(): void {
     this.watcher ??= watchReadable(this.fd, () => this.onReadable());
@@ -209,6 +245,7 @@ export class TunQueue {
     if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new UsageError(`Invalid yieldEvery "${yieldEvery}": expected a positive integer`);
     const spinMs = (opts.busyPollUs ?? 0) / 1000;
     if (!(spinMs >= 0 && spinMs <= 10)) throw new UsageError(`Invalid busyPollUs "${opts.busyPollUs}": expected 0..10000`);
+    const recheck = opts.recheck ?? RECHECK;
     const buf = this.scratch;
     const p = this.scratchPtr;
     const cap = buf.length;
@@ -235,7 +272,7 @@ export class TunQueue {
           onPacket(buf, n);
           if (this.fd < 0 || signal?.aborted) return;
         }
-        if (k === yieldEvery) await immediate();
+        if (k === yieldEvery || (k > 0 && recheck)) await immediate();
         else await this.waitReadable(signal);
       }
     } catch (e) {

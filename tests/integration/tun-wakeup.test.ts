@@ -13,6 +13,7 @@ import { expect } from "bun:test";
 import { spawn } from "node:child_process";
 import { openTun } from "../../tun/mod.ts";
 import { signalWakeStats } from "../../ffi/poller.ts";
+import { buildIcmpEcho } from "../../packet/build.ts";
 import { itest, sh } from "./_ns.ts";
 
 const ROUNDS = 3000;
@@ -44,10 +45,16 @@ s.on("message", () => {
 s.bind(0, "198.51.100.1", next);
 `;
 
-async function pingPong(name: string, poller: "signal" | "epoll"): Promise<{ rounds: number; sent: number; stalls: number; replies: number }> {
+/** A tun `name` with 198.51.100.1/24, up. */
+function upTun(name: string): ReturnType<typeof openTun> {
   const dev = openTun({ name });
   sh("ip", "addr", "add", "198.51.100.1/24", "dev", name);
   sh("ip", "link", "set", name, "up");
+  return dev;
+}
+
+async function pingPong(name: string, poller: "signal" | "epoll"): Promise<{ rounds: number; sent: number; stalls: number; replies: number }> {
+  const dev = upTun(name);
   if (poller === "epoll") process.env.TUNKIT_POLLER = "epoll";
   const ac = new AbortController();
   let replies = 0;
@@ -108,4 +115,116 @@ itest(
     expect(r.replies).toBe(r.sent);
   },
   120_000,
+);
+
+/**
+ * A queue kept busy across event-loop turns (bulk TCP through the tunnel: each turn's socket
+ * writes bring segments straight back through the tun) must not take a wake-up per burst: with
+ * listen()'s recheck the loop reads again after one turn and arms only when that finds nothing.
+ * An in-process producer sends one datagram into the tun per turn (setImmediate); the signals
+ * taken are counted with the recheck on and off (the control: about one per datagram).
+ */
+async function busyTurns(name: string, recheck: boolean): Promise<{ got: number; signals: number }> {
+  const N = 2000;
+  const dev = upTun(name);
+  const ac = new AbortController();
+  let got = 0;
+  const loop = dev.listen((b, n) => {
+    if (n >= 28 && b[0] === 0x45 && b[9] === 17) got++;
+  }, { signal: ac.signal, recheck });
+  await new Promise((r) => setTimeout(r, 20));
+  const sock = await Bun.udpSocket({});
+  const payload = new Uint8Array(32);
+  const s0 = signalWakeStats()!.signals;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      if (sent === N) return resolve();
+      sock.send(payload, 9, "198.51.100.2");
+      sent++;
+      setImmediate(step);
+    };
+    step();
+  });
+  for (let i = 0; i < 200 && got < N; i++) await new Promise((r) => setTimeout(r, 10));
+  const signals = signalWakeStats()!.signals - s0;
+  sock.close();
+  ac.abort();
+  await loop;
+  dev.close();
+  expect(got).toBe(N);
+  return { got, signals };
+}
+
+itest(
+  "SIGIO path: a queue busy on every event-loop turn takes (almost) no signal with listen()'s recheck, about one per datagram without",
+  async () => {
+    const on = await busyTurns("tkwake2", true);
+    const off = await busyTurns("tkwake3", false);
+    expect(off.signals).toBeGreaterThan(500); // the control: a wake-up per turn
+    expect(on.signals).toBeLessThan(100);
+  },
+  60_000,
+);
+
+/**
+ * TunQueue.kick(): a caller that writes a packet whose answer the kernel queues on the tun within
+ * that write (tun2socks: the held SYN, data and FIN to the accepted socket) wakes the waiting
+ * reader itself, so the answer raises no signal. Echo requests to the tun's own address, each
+ * written from outside listen() (setImmediate) after the last reply was read: with kick() the
+ * replies take no signal, without it one each (the control).
+ */
+async function echoRounds(name: string, kick: boolean, poller: "signal" | "epoll" = "signal"): Promise<{ replies: number; signals: number }> {
+  const N = 500;
+  const dev = openTun({ name });
+  if (poller === "epoll") process.env.TUNKIT_POLLER = "epoll";
+  sh("ip", "addr", "add", "198.51.100.1/24", "dev", name);
+  sh("ip", "link", "set", name, "up");
+  const ac = new AbortController();
+  let replies = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  const send = (seq: number) => {
+    if (kick) dev.kick();
+    dev.write(buildIcmpEcho({ src: "198.51.100.2", dst: "198.51.100.1", id: 7, seq, payload: 16 }));
+  };
+  const loop = dev.listen((b, n) => {
+    // an echo reply (type 0) to 198.51.100.2
+    if (n < 28 || b[0] !== 0x45 || b[9] !== 1 || b[20] !== 0) return;
+    if (++replies === N) done();
+    else setImmediate(() => send(replies));
+  }, { signal: ac.signal, recheck: false });
+  await new Promise((r) => setTimeout(r, 20));
+  delete process.env.TUNKIT_POLLER;
+  const s0 = signalWakeStats()!.signals;
+  send(0);
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 20_000))]);
+  const signals = signalWakeStats()!.signals - s0;
+  ac.abort();
+  await loop;
+  dev.close();
+  return { replies, signals };
+}
+
+itest(
+  "SIGIO path: kick() before a write whose answer comes straight back through the tun: the answer is read without a signal (control: one signal per answer without kick)",
+  async () => {
+    const on = await echoRounds("tkwake4", true);
+    const off = await echoRounds("tkwake5", false);
+    expect(on.replies).toBe(500);
+    expect(off.replies).toBe(500);
+    expect(off.signals).toBeGreaterThan(250);
+    expect(on.signals).toBeLessThan(25);
+  },
+  60_000,
+);
+
+itest(
+  "epoll helper-thread path: kick() cancels the pending wake-up and every echo reply is read (no stall)",
+  async () => {
+    const r = await echoRounds("tkwake6", true, "epoll");
+    expect(r.replies).toBe(500);
+    expect(r.signals).toBe(0);
+  },
+  60_000,
 );
