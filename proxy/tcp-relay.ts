@@ -13,6 +13,8 @@
 import type { DialSocketOptions, HandshakeMachine } from "./dial.ts";
 import { connectFailure, ProxyError } from "./dial.ts";
 import { closeFd, connectFd } from "../ffi/tcp.ts";
+import { FdRelay } from "./fd-relay.ts";
+import { spliceAvailable } from "../ffi/splice.ts";
 
 /** The part of a Bun socket the relay uses. */
 export interface NativeSocket {
@@ -147,9 +149,20 @@ export class NativeRelay {
   private gcEnd = 0;
   private gcCost = 0;
 
+  /**
+   * A relay for `host`'s flows. With `TUNKIT_RELAY=splice` in the environment (Bun), the relay
+   * made is an {@link FdRelay} (proxy/fd-relay.ts: tunkit's own fds, bytes moved by splice(2) in
+   * the kernel), with the same methods and events, so the tunnel runs either unchanged.
+   */
   constructor(host: RelayHost, timeoutMs: number) {
     this.host = host;
     this.timeoutMs = timeoutMs;
+    if (NativeRelay.kind() === "splice") return new FdRelay(host, timeoutMs) as unknown as NativeRelay;
+  }
+
+  /** Which relay a new one is: "splice" when `TUNKIT_RELAY=splice` and the runtime can (Bun), else "bun". */
+  static kind(): "bun" | "splice" {
+    return globalThis.process?.env?.TUNKIT_RELAY === "splice" && spliceAvailable() ? "splice" : "bun";
   }
 
   /** Whether the running runtime has Bun's sockets. */
