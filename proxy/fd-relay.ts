@@ -31,6 +31,18 @@ import { ERRNO, errnoName, SysError } from "../ffi/errors.ts";
 import { errno, raw } from "../ffi/libc.ts";
 import { acceptTcp, closeReset, listenTcp, makePipe, type Peer, rawSplice, SHUT, SPLICE_F } from "../ffi/splice.ts";
 import { connectResult, startConnect } from "../ffi/tcp.ts";
+import { sigPoll, sigPollAvailable } from "../ffi/sigpoll.ts";
+
+/** How a relay learns of readiness: the signal-driven poller (Bun) or the epoll helper thread. */
+type WatchFn = (fd: number, cb: (events: number) => void) => Watch;
+
+function defaultWatch(): WatchFn {
+  if (sigPollAvailable()) {
+    const p = sigPoll();
+    return (fd, cb) => p.watch(fd, cb);
+  }
+  return (fd, cb) => watch(fd, cb);
+}
 
 /** Bytes asked of one splice into a pipe (the pipe's default capacity). */
 const CHUNK = 1 << 16;
@@ -183,10 +195,17 @@ export class FdRelay {
   private readonly peer: Peer = { address: "", port: 0 };
   /** accept4 refusals for lack of fds (EMFILE/ENFILE), each followed by a pause. */
   acceptBackoffs = 0;
+  private readonly watch: WatchFn;
 
-  constructor(host: RelayHost, timeoutMs: number) {
+  /**
+   * A relay for `host`'s flows, with `timeoutMs` for a proxy's connect and handshake. `watchFd`:
+   * how readiness comes (default: SIGIO + an epoll set of its own, ffi/sigpoll.ts, under Bun
+   * unless `TUNKIT_POLLER=epoll`; the poller's epoll helper thread otherwise).
+   */
+  constructor(host: RelayHost, timeoutMs: number, watchFd: WatchFn = defaultWatch()) {
     this.host = host;
     this.timeoutMs = timeoutMs;
+    this.watch = watchFd;
   }
 
   /** Binds a listener on `address` (port 0: any); its connections go to {@link RelayHost.accept} as listener `j`. */
@@ -196,7 +215,7 @@ export class FdRelay {
     raw.setsockopt(l.fd, 6, 1, new Uint8Array([1, 0, 0, 0]), 4);
     let stopped = false;
     let backoff: ReturnType<typeof setTimeout> | undefined;
-    const w = watch(l.fd, () => {
+    const w = this.watch(l.fd, () => {
       if (stopped) return;
       for (;;) {
         const fd = acceptTcp(l.fd, this.peer);
@@ -241,7 +260,7 @@ export class FdRelay {
     s.data = f;
     f.cs = s;
     f.phase = 3;
-    s.w = watch(s.fd, (ev) => this.onEvent(s, ev));
+    s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev));
     if (f.local) {
       s.waitIn = true;
       this.arm(s);
@@ -279,7 +298,7 @@ export class FdRelay {
     const u = new FdSocket(this, c.fd, host, port);
     u.data = f;
     f.us = u;
-    u.w = watch(c.fd, (ev) => this.onEvent(u, ev));
+    u.w = this.watch(c.fd, (ev) => this.onEvent(u, ev));
     if (c.connected) this.begin(f, u);
     else u.w.arm(EPOLL.OUT);
   }
