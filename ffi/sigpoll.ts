@@ -8,9 +8,12 @@
  * ~5.7 hops per short connection.
  *
  * - Watches are one-shot (EPOLLONESHOT), armed with the events wanted this time.
- * - A socket ready before it was armed raised its signal already: every arm() schedules one
- *   look (a microtask; arms made in the same turn share it), and a look repeats until the set
- *   has nothing ready.
+ * - A signal's listener runs after the JS that is running now: readiness that comes after an
+ *   owner saw EAGAIN raises a signal whose look finds the fd armed by then, so a look is one
+ *   epoll_wait (two only when it filled its event array), not one more to catch the fds its
+ *   callbacks re-armed. Arms made outside a look (a connect started from a tun packet, an accept
+ *   resumed after a back-off) schedule one look in a microtask, shared by the turn's arms, for
+ *   a readiness whose signal an earlier look used up while the fd was not armed.
  * - Signals coalesce; a look that finds nothing costs one epoll_wait. Nothing may sleep on a lost signal: while
  *   anything is armed, a look every second is the backstop ({@link SigPoll.lost} counts what
  *   only it found).
@@ -169,7 +172,7 @@ export class SigPoll {
             });
           }
         }
-        if (n < MAX_EVENTS && this.armedCount === 0) break;
+        if (n < MAX_EVENTS) break;
       }
     } finally {
       this.looking = false;
