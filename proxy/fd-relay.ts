@@ -32,6 +32,7 @@ import { errno, raw } from "../ffi/libc.ts";
 import { acceptTcp, closeReset, listenTcp, makePipe, type Peer, rawSplice, SHUT, SPLICE_F } from "../ffi/splice.ts";
 import { connectResult, startConnect } from "../ffi/tcp.ts";
 import { sigPoll, sigPollAvailable } from "../ffi/sigpoll.ts";
+import { HandshakeDeadlines } from "./deadlines.ts";
 
 /** How a relay learns of readiness: the signal-driven poller (Bun) or the epoll helper thread. */
 type WatchFn = (fd: number, cb: (events: number) => void) => Watch;
@@ -188,10 +189,8 @@ class FdSocket implements NativeSocket {
 export class FdRelay {
   private readonly host: RelayHost;
   private readonly timeoutMs: number;
-  /** Flows in handshake, oldest first: one timer for all deadlines. */
-  private readonly waiting: RelayFlow[] = [];
-  private waitHead = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Flows in handshake: one timer for all deadlines. */
+  private readonly deadlines: HandshakeDeadlines;
   private readonly peer: Peer = { address: "", port: 0 };
   /** accept4 refusals for lack of fds (EMFILE/ENFILE), each followed by a pause. */
   acceptBackoffs = 0;
@@ -206,6 +205,7 @@ export class FdRelay {
     this.host = host;
     this.timeoutMs = timeoutMs;
     this.watch = watchFd;
+    this.deadlines = new HandshakeDeadlines(timeoutMs, (f, e) => this.fail(f, e));
   }
 
   /** Binds a listener on `address` (port 0: any); its connections go to {@link RelayHost.accept} as listener `j`. */
@@ -284,9 +284,7 @@ export class FdRelay {
   dial(f: RelayFlow, host: string, port: number, hs: HandshakeMachine, so?: DialSocketOptions): void {
     f.hs = hs;
     f.phase = 0;
-    f.deadline = performance.now() + this.timeoutMs;
-    this.waiting.push(f);
-    this.armTimer();
+    this.deadlines.add(f);
     let c;
     try {
       c = startConnect(so?.address ?? host, port, so ?? {});
@@ -594,40 +592,10 @@ export class FdRelay {
     this.finish(f, true);
   }
 
-  private armTimer(): void {
-    if (this.timer || this.waitHead >= this.waiting.length) return;
-    const ms = Math.max(0, this.waiting[this.waitHead]!.deadline - performance.now());
-    this.timer = setTimeout(() => this.expire(), ms + 1);
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    const w = this.waiting;
-    while (this.waitHead < w.length) {
-      const f = w[this.waitHead]!;
-      if (f.phase < 2 && f.deadline > now) break;
-      w[this.waitHead++] = undefined as unknown as RelayFlow;
-      if (f.phase < 2) {
-        this.fail(f, f.phase === 0
-          ? new ProxyError("timeout", `Proxy ${f.where} did not answer within ${this.timeoutMs} ms`)
-          : new ProxyError("timeout", `${f.who} did not finish the handshake within ${this.timeoutMs} ms`));
-      }
-    }
-    if (this.waitHead > 1024 && this.waitHead * 2 > w.length) {
-      w.splice(0, this.waitHead);
-      this.waitHead = 0;
-    }
-    this.armTimer();
-  }
 
   /** Stops the deadline timer. */
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.waiting.length = 0;
-    this.waitHead = 0;
+    this.deadlines.close();
   }
 }
 
