@@ -51,7 +51,19 @@ interface Entry {
   tick: number;
 }
 
-/** See the module notes. */
+/**
+ * Signal-driven readiness for many sockets (see the module notes); one per process, from
+ * {@link sigPoll}.
+ *
+ * @example
+ * ```ts
+ * import { sigPoll } from "./sigpoll.ts";
+ * import { EPOLL } from "./abi.ts";
+ * declare const fd: number; // a connecting non-blocking socket
+ * const w = sigPoll().watch(fd, (ev) => { if (ev & EPOLL.OUT) w.close(); });
+ * w.arm(EPOLL.OUT);
+ * ```
+ */
 export class SigPoll {
   private readonly epfd: number;
   private readonly size = epollEventSize(arch);

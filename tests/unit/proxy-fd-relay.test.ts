@@ -298,3 +298,22 @@ test("signal-driven readiness (the default under Bun): every wake-up above came 
   expect(p.delivered).toBeGreaterThan(1000);
   expect(p.lost).toBe(0);
 });
+
+test("a proxy that accepts and never answers: the flow fails at its deadline with a timeout, its socket closed", async () => {
+  const silent = net.createServer((s) => s.on("error", () => {}));
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as net.AddressInfo).port;
+  let err: ProxyError | undefined;
+  const relay = new FdRelay({ failed: (_f, e) => (err = e) } as RelayHost, 200);
+  const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `127.0.0.1:${port}` } as RelayFlow;
+  const t0 = performance.now();
+  relay.dial(f, "127.0.0.1", port, dialer.handshake({ host: "127.0.0.1", port: 80 }));
+  await until(() => err !== undefined, 5000);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+  expect(err!.reason).toBe("timeout");
+  expect(err!.message).toBe("SOCKS5 proxy did not finish the handshake within 200 ms");
+  expect(f.phase).toBe(4);
+  expect(f.us).toBeUndefined();
+  relay.close();
+  silent.close();
+});
