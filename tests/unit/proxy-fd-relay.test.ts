@@ -304,7 +304,7 @@ test("a proxy that accepts and never answers: the flow fails at its deadline wit
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
   const port = (silent.address() as net.AddressInfo).port;
   let err: ProxyError | undefined;
-  const relay = new FdRelay({ failed: (_f, e) => (err = e) } as RelayHost, 200);
+  const relay = new FdRelay({ failed: (_f: RelayFlow, e: ProxyError) => void (err = e) } as unknown as RelayHost, 200);
   const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `127.0.0.1:${port}` } as RelayFlow;
   const t0 = performance.now();
   relay.dial(f, "127.0.0.1", port, dialer.handshake({ host: "127.0.0.1", port: 80 }));
