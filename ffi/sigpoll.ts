@@ -42,13 +42,38 @@ const O_NONBLOCK = 0o4000;
 const O_ASYNC = 0o20000;
 const MAX_EVENTS = 128;
 
-interface Entry {
+/**
+ * One watched fd: the entry of the epoll set and its {@link Watch} at once, methods on the
+ * prototype (no closures per fd: 5,000 held flows are 10,000 of these).
+ */
+class SigWatch implements Watch {
   fd: number;
   cb: (events: number) => void;
-  armed: boolean;
-  ev: number;
+  armed = false;
+  ev = 0;
   /** The backstop's tick when this arm was made. */
-  tick: number;
+  tick = 0;
+  token: number;
+  closed = false;
+  readonly poll: SigPoll;
+
+  constructor(poll: SigPoll, fd: number, cb: (events: number) => void, token: number) {
+    this.poll = poll;
+    this.fd = fd;
+    this.cb = cb;
+    this.token = token;
+  }
+
+  arm(ev: number = EPOLL.IN): void {
+    if (this.closed || (this.armed && this.ev === ev)) return;
+    this.poll.arm(this, ev);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.poll.drop(this);
+  }
 }
 
 /**
@@ -71,7 +96,7 @@ export class SigPoll {
   private readonly events = new Uint8Array(new ArrayBuffer(MAX_EVENTS * 16 + 1024)).subarray(0, MAX_EVENTS * 16);
   private readonly view = new DataView(this.events.buffer, this.events.byteOffset, this.events.length);
   private readonly ev = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 16);
-  private readonly entries: Array<Entry | undefined> = [undefined];
+  private readonly entries: Array<SigWatch | undefined> = [undefined];
   private readonly free: number[] = [];
   private armedCount = 0;
   private scheduled = false;
@@ -98,45 +123,37 @@ export class SigPoll {
   /** Watches `fd` (a non-blocking socket this process owns); `cb` runs once per arm(). */
   watch(fd: number, cb: (events: number) => void): Watch {
     let token = this.free.pop();
-    const e: Entry = { fd, cb, armed: false, ev: 0, tick: 0 };
-    if (token === undefined) {
-      token = this.entries.length;
-      this.entries.push(e);
-    } else this.entries[token] = e;
+    if (token === undefined) token = this.entries.length;
+    const e = new SigWatch(this, fd, cb, token);
+    this.entries[token] = e;
     this.ctl(EPOLL.CTL_ADD, fd, EPOLL.ONESHOT, token);
     raw.fcntl(fd, F_SETOWN, this.pid);
     raw.fcntl(fd, F_SETSIG, SIGNAL_NO);
     raw.fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC);
-    const self = this;
-    const t = token;
-    let closed = false;
-    return {
-      get armed() {
-        return e.armed;
-      },
-      arm(ev = EPOLL.IN) {
-        if (closed || (e.armed && e.ev === ev)) return;
-        if (!e.armed) {
-          e.armed = true;
-          e.tick = self.tick;
-          if (self.armedCount++ === 0) self.keep(true);
-        }
-        e.ev = ev;
-        self.ctl(EPOLL.CTL_MOD, fd, ev | EPOLL.ONESHOT, t);
-        self.schedule();
-      },
-      close() {
-        if (closed) return;
-        closed = true;
-        if (e.armed) {
-          e.armed = false;
-          if (--self.armedCount === 0) self.keep(false);
-        }
-        raw.epoll_ctl(self.epfd, EPOLL.CTL_DEL, fd, null); // the fd may be closed already
-        self.entries[t] = undefined;
-        self.free.push(t);
-      },
-    };
+    return e;
+  }
+
+  /** @internal SigWatch.arm */
+  arm(e: SigWatch, ev: number): void {
+    if (!e.armed) {
+      e.armed = true;
+      e.tick = this.tick;
+      if (this.armedCount++ === 0) this.keep(true);
+    }
+    e.ev = ev;
+    this.ctl(EPOLL.CTL_MOD, e.fd, ev | EPOLL.ONESHOT, e.token);
+    this.schedule();
+  }
+
+  /** @internal SigWatch.close */
+  drop(e: SigWatch): void {
+    if (e.armed) {
+      e.armed = false;
+      this.armedCount--;
+    }
+    raw.epoll_ctl(this.epfd, EPOLL.CTL_DEL, e.fd, null); // the fd may be closed already
+    this.entries[e.token] = undefined;
+    this.free.push(e.token);
   }
 
   private ctl(op: number, fd: number, events: number, token: number): void {
