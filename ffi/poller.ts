@@ -20,8 +20,12 @@ import type { EpollWaiter } from "./backend.ts";
 
 /** A registered fd. */
 export interface Watch {
-  /** Asks for one callback when the fd is next readable (or has an error/hang-up). */
-  arm(): void;
+  /**
+   * Asks for one callback when the fd is next readable (or has an error/hang-up); `events`
+   * (epoll paths only) asks for those instead of the watch's own this time, e.g. EPOLL.OUT while
+   * a write waits. Called while armed with other events, it changes what the wait is for.
+   */
+  arm(events?: number): void;
   /** True while armed and not yet delivered. */
   readonly armed: boolean;
   /**
@@ -42,7 +46,7 @@ class Poller {
   private wakeFd = -1;
   private waiter: EpollWaiter | undefined;
   private nextToken = 1;
-  private readonly handlers = new Map<number, { fd: number; cb: (events: number) => void; armed: boolean }>();
+  private readonly handlers = new Map<number, { fd: number; cb: (events: number) => void; armed: boolean; ev: number }>();
   private armedCount = 0;
   private running = false;
   private readonly wakeBuf = new Uint8Array(8);
@@ -61,7 +65,7 @@ class Poller {
   watch(fd: number, cb: (events: number) => void, events: number = EPOLL.IN): Watch {
     this.ensure();
     const token = this.nextToken++;
-    const h = { fd, cb, armed: false };
+    const h = { fd, cb, armed: false, ev: 0 };
     // Registered disarmed: EPOLLONESHOT with no events until arm().
     sys.epollCtl(this.epfd, EPOLL.CTL_ADD, fd, EPOLL.ONESHOT, token);
     this.handlers.set(token, h);
@@ -71,11 +75,15 @@ class Poller {
       get armed() {
         return h.armed;
       },
-      arm() {
-        if (closed || h.armed) return;
-        h.armed = true;
-        self.armedCount++;
-        sys.epollCtl(self.epfd, EPOLL.CTL_MOD, fd, events | EPOLL.ONESHOT, token);
+      arm(ev?: number) {
+        const want = ev ?? events;
+        if (closed || (h.armed && h.ev === want)) return;
+        if (!h.armed) {
+          h.armed = true;
+          self.armedCount++;
+        }
+        h.ev = want;
+        sys.epollCtl(self.epfd, EPOLL.CTL_MOD, fd, want | EPOLL.ONESHOT, token);
         self.run();
       },
       disarm() {

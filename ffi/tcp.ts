@@ -61,6 +61,49 @@ function sockaddr(host: string, port: number): Uint8Array {
  * ```
  */
 export function connectFd(host: string, port: number, opts: MarkOptions, timeoutMs: number): Promise<number> {
+  let fd: number;
+  try {
+    const c = startConnect(host, port, opts);
+    if (c.connected) return Promise.resolve(c.fd);
+    fd = c.fd;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise<number>((resolve, reject) => {
+    const w = watch(fd, () => {
+      clearTimeout(timer);
+      w.close();
+      const err = connectResult(fd);
+      if (err === 0) resolve(fd);
+      else {
+        sys.close(fd);
+        reject(new SysError("connect", err, `${host}:${port}`));
+      }
+    }, EPOLL.OUT);
+    const timer = setTimeout(() => {
+      w.close();
+      sys.close(fd);
+      reject(new SysError("connect", ERRNO.ETIMEDOUT, `${host}:${port}`));
+    }, timeoutMs);
+    w.arm();
+  });
+}
+
+/**
+ * The first half of {@link connectFd}, for a caller with its own readiness and deadline: a
+ * non-blocking TCP socket with `opts` and TCP_NODELAY set, its connect to `host:port` (an IP)
+ * started. `connected`: already done (loopback may be); otherwise wait for EPOLL.OUT, then
+ * {@link connectResult}. Throws {@link SysError} (EMFILE, EPERM for SO_MARK, ECONNREFUSED…);
+ * the socket is closed then.
+ *
+ * @example
+ * ```ts
+ * import { connectResult, startConnect } from "./tcp.ts";
+ * const c = startConnect("192.0.2.2", 1080, { mark: 0x54 });
+ * // once c.fd is writable: connectResult(c.fd) === 0 means connected
+ * ```
+ */
+export function startConnect(host: string, port: number, opts: MarkOptions): { fd: number; connected: boolean } {
   const sa = sockaddr(host, port);
   const fd = sys.socket(sa.length === 16 ? SOCK.AF_INET : SOCK.AF_INET6, SOCK.SOCK_STREAM | SOCK.SOCK_NONBLOCK, 0);
   try {
@@ -76,30 +119,28 @@ export function connectFd(host: string, port: number, opts: MarkOptions, timeout
     throw e;
   }
   const r = raw.connect(fd, sa, sa.length);
-  if (r === 0) return Promise.resolve(fd);
+  if (r === 0) return { fd, connected: true };
   const e = errno();
   if (e !== ERRNO.EINPROGRESS) {
     sys.close(fd);
-    return Promise.reject(new SysError("connect", e, `${host}:${port}`));
+    throw new SysError("connect", e, `${host}:${port}`);
   }
-  return new Promise<number>((resolve, reject) => {
-    const w = watch(fd, () => {
-      clearTimeout(timer);
-      w.close();
-      const err = sys.getsockoptInt(fd, SOCK.SOL_SOCKET, SO_ERROR);
-      if (err === 0) resolve(fd);
-      else {
-        sys.close(fd);
-        reject(new SysError("connect", err, `${host}:${port}`));
-      }
-    }, EPOLL.OUT);
-    const timer = setTimeout(() => {
-      w.close();
-      sys.close(fd);
-      reject(new SysError("connect", ERRNO.ETIMEDOUT, `${host}:${port}`));
-    }, timeoutMs);
-    w.arm();
-  });
+  return { fd, connected: false };
+}
+
+/**
+ * The outcome of a connect started by {@link startConnect}, once its fd is writable: 0, or the
+ * errno it failed with (SO_ERROR).
+ *
+ * @example
+ * ```ts
+ * import { connectResult } from "./tcp.ts";
+ * declare const fd: number;
+ * connectResult(fd); // 0, or 111 (ECONNREFUSED)…
+ * ```
+ */
+export function connectResult(fd: number): number {
+  return sys.getsockoptInt(fd, SOCK.SOL_SOCKET, SO_ERROR);
 }
 
 /**

@@ -13,6 +13,9 @@
 import type { DialSocketOptions, HandshakeMachine } from "./dial.ts";
 import { connectFailure, ProxyError } from "./dial.ts";
 import { closeFd, connectFd } from "../ffi/tcp.ts";
+import { FdRelay } from "./fd-relay.ts";
+import { HandshakeDeadlines } from "./deadlines.ts";
+import { spliceAvailable } from "../ffi/splice.ts";
 
 /** The part of a Bun socket the relay uses. */
 export interface NativeSocket {
@@ -131,10 +134,8 @@ export class NativeRelay {
   private readonly bun: BunApi = (globalThis as unknown as { Bun: BunApi }).Bun;
   private readonly host: RelayHost;
   private readonly timeoutMs: number;
-  /** Flows in handshake, oldest first: one timer for all deadlines. */
-  private readonly waiting: RelayFlow[] = [];
-  private waitHead = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Flows in handshake: one timer for all deadlines. */
+  private readonly deadlines: HandshakeDeadlines;
   /**
    * Bytes relayed since the last collection, the next collection's threshold, the last one's end
    * and cost, in this process's CPU time (ms): wall time would count the time other processes
@@ -147,9 +148,21 @@ export class NativeRelay {
   private gcEnd = 0;
   private gcCost = 0;
 
+  /**
+   * A relay for `host`'s flows. With `TUNKIT_RELAY=splice` in the environment (Bun), the relay
+   * made is an {@link FdRelay} (proxy/fd-relay.ts: tunkit's own fds, bytes moved by splice(2) in
+   * the kernel), with the same methods and events, so the tunnel runs either unchanged.
+   */
   constructor(host: RelayHost, timeoutMs: number) {
     this.host = host;
     this.timeoutMs = timeoutMs;
+    this.deadlines = new HandshakeDeadlines(timeoutMs, (f, e) => this.fail(f, e));
+    if (NativeRelay.kind() === "splice") return new FdRelay(host, timeoutMs) as unknown as NativeRelay;
+  }
+
+  /** Which relay a new one is: "splice" when `TUNKIT_RELAY=splice` and the runtime can (Bun), else "bun". */
+  static kind(): "bun" | "splice" {
+    return globalThis.process?.env?.TUNKIT_RELAY === "splice" && spliceAvailable() ? "splice" : "bun";
   }
 
   /** Whether the running runtime has Bun's sockets. */
@@ -314,9 +327,7 @@ export class NativeRelay {
   dial(f: RelayFlow, host: string, port: number, hs: HandshakeMachine, so?: DialSocketOptions): void {
     f.hs = hs;
     f.phase = 0;
-    f.deadline = performance.now() + this.timeoutMs;
-    this.waiting.push(f);
-    this.arm();
+    this.deadlines.add(f);
     const opts = { allowHalfOpen: true, data: f, socket: this.up };
     if (so && (so.mark || so.device)) {
       connectFd(so.address ?? host, port, so, this.timeoutMs).then(
@@ -382,33 +393,6 @@ export class NativeRelay {
     this.host.failed(f, e);
   }
 
-  private arm(): void {
-    if (this.timer || this.waitHead >= this.waiting.length) return;
-    const ms = Math.max(0, this.waiting[this.waitHead]!.deadline - performance.now());
-    this.timer = setTimeout(() => this.expire(), ms + 1);
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    const w = this.waiting;
-    while (this.waitHead < w.length) {
-      const f = w[this.waitHead]!;
-      if (f.phase < 2 && f.deadline > now) break;
-      w[this.waitHead++] = undefined as unknown as RelayFlow;
-      if (f.phase < 2) {
-        this.fail(f, f.phase === 0
-          ? new ProxyError("timeout", `Proxy ${f.where} did not answer within ${this.timeoutMs} ms`)
-          : new ProxyError("timeout", `${f.who} did not finish the handshake within ${this.timeoutMs} ms`));
-      }
-    }
-    if (this.waitHead > 1024 && this.waitHead * 2 > w.length) {
-      w.splice(0, this.waitHead);
-      this.waitHead = 0;
-    }
-    this.arm();
-  }
 
   /** Writes bytes of a local flow to its client. */
   writeClient(f: RelayFlow, d: Uint8Array): void {
@@ -440,10 +424,7 @@ export class NativeRelay {
 
   /** Stops the deadline timer. */
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.waiting.length = 0;
-    this.waitHead = 0;
+    this.deadlines.close();
   }
 }
 

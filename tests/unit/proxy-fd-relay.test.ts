@@ -1,0 +1,319 @@
+// The splice relay (proxy/fd-relay.ts) in-process over loopback: a SOCKS5 "proxy" made here
+// (node:net) that plays the destination too, the relay's own listener, and clients on node:net.
+// Bytes intact both ways with a checksum, half-close, a reset from the far end, many flows at
+// once, handshake refusals, and no fd or pipe left behind.
+import { afterAll, expect, test } from "bun:test";
+import net from "node:net";
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { FdRelay, pipeStats } from "../../proxy/fd-relay.ts";
+import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "../../proxy/tcp-relay.ts";
+import { Socks5Dialer } from "../../proxy/socks5.ts";
+import { parseProxyUrl } from "../../proxy/url.ts";
+import type { ProxyError } from "../../proxy/dial.ts";
+import { sys } from "../../ffi/libc.ts";
+import { sigPoll, sigPollAvailable } from "../../ffi/sigpoll.ts";
+
+/** Deterministic bytes: `n` of them from seed `seed`. */
+function pattern(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
+
+// Scenarios, chosen by the target port the SOCKS5 request names.
+const BULK = 1; // server sends DOWN bytes, hashes what it gets, answers with nothing; both end
+const ECHO_AFTER_FIN = 2; // server collects until the client's FIN, then sends the sha256 and ends
+const RESET = 3; // server resets the connection after the first bytes it gets
+const REFUSE = 4; // SOCKS5 reply 5 (connection refused)
+const HEAD = 5; // reply + "hello" in one write, then echoes until FIN
+
+const DOWN = 24 << 20;
+const downBytes = pattern(DOWN, 7);
+const serverGot = new Map<number, string>();
+
+const proxy = net.createServer({ allowHalfOpen: true }, (s) => {
+  let buf = Buffer.alloc(0);
+  let stage = 0;
+  let mode = 0;
+  const chunks: Buffer[] = [];
+  s.on("error", () => {});
+  s.on("data", (d: Buffer) => {
+    if (stage === 2) return onData(d);
+    buf = Buffer.concat([buf, d]);
+    if (stage === 0 && buf.length >= 3) {
+      buf = buf.subarray(3);
+      s.write(Buffer.from([5, 0]));
+      stage = 1;
+    }
+    if (stage === 1 && buf.length >= 10) {
+      mode = buf.readUInt16BE(8);
+      const rest = buf.subarray(10);
+      stage = 2;
+      if (mode === REFUSE) {
+        s.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]));
+        return;
+      }
+      const ok = Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]);
+      if (mode === HEAD) s.write(Buffer.concat([ok, Buffer.from("hello")]));
+      else s.write(ok);
+      if (mode === BULK) s.write(downBytes);
+      if (rest.length) onData(rest);
+    }
+  });
+  function onData(d: Buffer) {
+    if (mode === RESET) {
+      s.resetAndDestroy();
+      return;
+    }
+    if (mode === HEAD) s.write(d);
+    else chunks.push(d);
+  }
+  s.on("end", () => {
+    const all = Buffer.concat(chunks);
+    if (mode === BULK) {
+      serverGot.set(s.remotePort!, sha(all));
+      s.end();
+    } else if (mode === ECHO_AFTER_FIN) s.end(sha(all));
+    else if (mode === HEAD) s.end();
+  });
+});
+await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+const proxyPort = (proxy.address() as net.AddressInfo).port;
+const dialer = new Socks5Dialer(parseProxyUrl(`socks5://127.0.0.1:${proxyPort}`, "socks5"));
+
+interface Flow extends RelayFlow {
+  n: number;
+  up: number;
+  down: number;
+  fins: boolean[];
+  upErrors: string[];
+  closed: number;
+  readyP: Promise<void>;
+  failP: Promise<ProxyError>;
+}
+
+/** A relay with a host that records everything, flows matched to accepts in dial order. */
+function setup() {
+  const pending: Flow[] = [];
+  const flows: Flow[] = [];
+  const ready = new Map<Flow, () => void>();
+  const failed = new Map<Flow, (e: ProxyError) => void>();
+  const host: RelayHost = {
+    ready: (f) => ready.get(f as Flow)!(),
+    failed: (f, e) => failed.get(f as Flow)!(e),
+    accept: (_s: NativeSocket) => pending.shift(),
+    bytes: (f, up, n) => {
+      if (up) (f as Flow).up += n;
+      else (f as Flow).down += n;
+    },
+    upError: (f, code) => (f as Flow).upErrors.push(code),
+    fin: (f, client) => (f as Flow).fins.push(client),
+    closed: (f) => (f as Flow).closed++,
+    localData: () => {},
+  };
+  const relay = new FdRelay(host, 5000);
+  const l = relay.listen("127.0.0.1", 0);
+  /** Dials through the proxy to scenario `mode`, waits for ready, then connects a client. */
+  async function open(mode: number): Promise<{ f: Flow; c: net.Socket }> {
+    const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `127.0.0.1:${proxyPort}`, n: flows.length, up: 0, down: 0, fins: [], upErrors: [], closed: 0 } as unknown as Flow;
+    f.readyP = new Promise((r) => ready.set(f, r));
+    f.failP = new Promise((r) => failed.set(f, r));
+    flows.push(f);
+    relay.dial(f, "127.0.0.1", proxyPort, dialer.handshake({ host: "127.0.0.1", port: mode }));
+    const r = await Promise.race([f.readyP.then(() => "ready"), f.failP.then(() => "failed")]);
+    if (r !== "ready") throw new Error(`flow ${f.n} failed: ${(await f.failP).message}`);
+    pending.push(f);
+    const c = net.connect({ host: "127.0.0.1", port: l.port, allowHalfOpen: true });
+    await new Promise<void>((r2) => c.once("connect", () => r2()));
+    return { f, c };
+  }
+  return { relay, l, open, flows, failedOf: (f: Flow) => f.failP };
+}
+
+function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (cond()) return resolve();
+      if (Date.now() - t0 > ms) return reject(new Error("timed out waiting"));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+const fdCount = () => readdirSync("/proc/self/fd").length;
+
+afterAll(() => proxy.close());
+
+test("FdRelay is what NativeRelay makes with TUNKIT_RELAY=splice (Bun), and only then", () => {
+  const host = {} as RelayHost;
+  const saved = process.env.TUNKIT_RELAY;
+  try {
+    process.env.TUNKIT_RELAY = "splice";
+    expect(NativeRelay.kind()).toBe("splice");
+    expect(new NativeRelay(host, 1000)).toBeInstanceOf(FdRelay);
+    delete process.env.TUNKIT_RELAY;
+    expect(NativeRelay.kind()).toBe("bun");
+    expect(new NativeRelay(host, 1000)).not.toBeInstanceOf(FdRelay);
+  } finally {
+    if (saved === undefined) delete process.env.TUNKIT_RELAY;
+    else process.env.TUNKIT_RELAY = saved;
+  }
+});
+
+test("24 MiB each way at once, intact (SHA-256 on both ends), counted, then both FINs close the flow", async () => {
+  const { open, l } = setup();
+  const { f, c } = await open(BULK);
+  const upBytes = pattern(24 << 20, 99);
+  const got: Buffer[] = [];
+  c.on("data", (d: Buffer) => got.push(d));
+  const ended = new Promise<void>((r) => c.on("end", () => r()));
+  const closed = new Promise<void>((r) => c.on("close", () => r()));
+  c.end(upBytes);
+  await ended;
+  await closed;
+  await until(() => f.closed === 1);
+  expect(sha(Buffer.concat(got))).toBe(sha(downBytes));
+  await until(() => serverGot.size > 0);
+  expect([...serverGot.values()]).toContain(sha(upBytes));
+  expect(f.up).toBe(upBytes.length);
+  expect(f.down).toBe(DOWN);
+  expect(f.fins.length).toBe(2);
+  expect(f.upErrors).toEqual([]);
+  expect(pipeStats.inUse).toBe(0);
+  l.stop();
+}, 60_000);
+
+test("half-close: the client's FIN reaches the server, whose answer still comes back after it", async () => {
+  const { open, l } = setup();
+  const { f, c } = await open(ECHO_AFTER_FIN);
+  const msg = pattern(300_000, 3);
+  let answer = "";
+  c.on("data", (d: Buffer) => (answer += d.toString()));
+  const ended = new Promise<void>((r) => c.on("end", () => r()));
+  c.end(msg);
+  await ended;
+  expect(answer).toBe(sha(msg));
+  await until(() => f.closed === 1);
+  expect(f.fins[0]).toBe(true); // the client's FIN came first
+  expect(f.down).toBe(64);
+  c.destroy();
+  l.stop();
+});
+
+test("the proxy's first bytes after its reply (in the same segment) reach the client first", async () => {
+  const { open, l } = setup();
+  const { f, c } = await open(HEAD);
+  let text = "";
+  c.on("data", (d: Buffer) => (text += d.toString()));
+  const ended = new Promise<void>((r) => c.on("end", () => r()));
+  c.end("world");
+  await ended;
+  expect(text).toBe("helloworld");
+  await until(() => f.closed === 1);
+  c.destroy();
+  l.stop();
+});
+
+test("a reset from the far end: upError, the client gets a RST, the flow closes once", async () => {
+  const { open, l } = setup();
+  const { f, c } = await open(RESET);
+  const err = new Promise<string>((r) => c.on("error", (e: Error & { code?: string }) => r(e.code ?? e.message)));
+  const closed = new Promise<void>((r) => c.on("close", () => r()));
+  c.write("boom");
+  // keep writing until the RST arrives (the reset reaches us once the server has read)
+  const iv = setInterval(() => c.writable && c.write("x"), 20);
+  await closed;
+  clearInterval(iv);
+  expect(await err).toBe("ECONNRESET");
+  await until(() => f.closed === 1);
+  expect(f.upErrors.length).toBe(1);
+  expect(["ECONNRESET", "EPIPE"]).toContain(f.upErrors[0]!);
+  l.stop();
+});
+
+test("a SOCKS5 refusal and a closed port fail the flow with their reasons, nothing opened", async () => {
+  const { relay } = setup();
+  const host = "127.0.0.1";
+  for (const [port, target, reason] of [[proxyPort, REFUSE, "refused"], [1, 80, "unreachable"]] as const) {
+    const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `${host}:${port}`, fins: [], closed: 0 } as unknown as Flow;
+    const failed = new Promise<ProxyError>((r) => {
+      (relay as unknown as { host: RelayHost }).host.failed = (_f, e) => r(e);
+    });
+    relay.dial(f, host, port, dialer.handshake({ host, port: target }));
+    const e = await failed;
+    expect(e.reason).toBe(reason);
+    expect(f.phase).toBe(4);
+  }
+});
+
+test("200 flows at once, each intact; afterwards no fd and no pipe left but the pool's", async () => {
+  const before = fdCount();
+  const { open, l } = setup();
+  const opened: Array<{ f: { closed: number }; c: net.Socket }> = [];
+  for (let i = 0; i < 200; i++) opened.push(await open(ECHO_AFTER_FIN));
+  const results = await Promise.all(
+    opened.map(({ c }, i) => {
+      const msg = pattern(10_000 + i * 97, i + 11);
+      let answer = "";
+      c.on("data", (d: Buffer) => (answer += d.toString()));
+      return new Promise<boolean>((r) => {
+        c.on("close", () => r(answer === sha(msg)));
+        c.end(msg);
+      });
+    }),
+  );
+  expect(results.filter(Boolean).length).toBe(200);
+  await until(() => opened.every(({ f }) => f.closed === 1));
+  l.stop();
+  expect(pipeStats.inUse).toBe(0);
+  // what is left: at most the idle pipe pool (16 pipes, 2 fds each)
+  await until(() => fdCount() <= before + 32);
+});
+
+test("accepted sockets inherit TCP_NODELAY from the listener", async () => {
+  const { open, l } = setup();
+  const { f, c } = await open(ECHO_AFTER_FIN);
+  await until(() => f.cs !== undefined); // the client's connect can complete before the relay's accept
+  const fd = (f.cs as unknown as { fd: number }).fd;
+  expect(sys.getsockoptInt(fd, 6, 1)).not.toBe(0);
+  c.end();
+  await until(() => f.closed === 1);
+  l.stop();
+});
+
+test("signal-driven readiness (the default under Bun): every wake-up above came from a signal, none from the 1 s backstop", () => {
+  if (!sigPollAvailable()) return; // the run on the helper thread's path (TUNKIT_POLLER=epoll or TUNKIT_RELAY_WAKE=epoll)
+  const p = sigPoll();
+  expect(p.signals).toBeGreaterThan(100);
+  expect(p.delivered).toBeGreaterThan(1000);
+  expect(p.lost).toBe(0);
+});
+
+test("a proxy that accepts and never answers: the flow fails at its deadline with a timeout, its socket closed", async () => {
+  const silent = net.createServer((s) => s.on("error", () => {}));
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as net.AddressInfo).port;
+  let err: ProxyError | undefined;
+  const relay = new FdRelay({ failed: (_f: RelayFlow, e: ProxyError) => void (err = e) } as unknown as RelayHost, 200);
+  const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `127.0.0.1:${port}` } as RelayFlow;
+  const t0 = performance.now();
+  relay.dial(f, "127.0.0.1", port, dialer.handshake({ host: "127.0.0.1", port: 80 }));
+  await until(() => err !== undefined, 5000);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+  expect(err!.reason).toBe("timeout");
+  expect(err!.message).toBe("SOCKS5 proxy did not finish the handshake within 200 ms");
+  expect(f.phase).toBe(4);
+  expect(f.us).toBeUndefined();
+  relay.close();
+  silent.close();
+});
