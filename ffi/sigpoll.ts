@@ -69,6 +69,11 @@ class SigWatch implements Watch {
     this.poll.arm(this, ev);
   }
 
+  disarm(): void {
+    if (this.closed || !this.armed) return;
+    this.poll.disarm(this);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -143,6 +148,13 @@ export class SigPoll {
     e.ev = ev;
     this.ctl(EPOLL.CTL_MOD, e.fd, ev | EPOLL.ONESHOT, e.token);
     this.schedule();
+  }
+
+  /** @internal SigWatch.disarm: registered with no events until the next arm(). */
+  disarm(e: SigWatch): void {
+    e.armed = false;
+    this.armedCount--;
+    this.ctl(EPOLL.CTL_MOD, e.fd, EPOLL.ONESHOT, e.token);
   }
 
   /** @internal SigWatch.close */

@@ -317,3 +317,26 @@ test("a proxy that accepts and never answers: the flow fails at its deadline wit
   relay.close();
   silent.close();
 });
+
+test("a disarmed watch takes no wake-up for what arrives meanwhile; arm() again delivers it", async () => {
+  if (!sigPollAvailable()) return; // the helper thread's path: ffi/poller.ts's own tests cover disarm()
+  const { makePipe } = await import("../../ffi/splice.ts");
+  const [r, w] = makePipe();
+  let calls = 0;
+  const watch = sigPoll().watch(r, () => void calls++);
+  try {
+    watch.arm();
+    watch.disarm();
+    expect(watch.armed).toBe(false);
+    sys.write(w, new Uint8Array([1]));
+    await new Promise((res) => setTimeout(res, 1500)); // past the 1 s backstop's tick too
+    expect(calls).toBe(0);
+    watch.arm();
+    await until(() => calls === 1, 5000);
+    expect(calls).toBe(1);
+  } finally {
+    watch.close();
+    sys.close(r);
+    sys.close(w);
+  }
+});
