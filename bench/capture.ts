@@ -25,7 +25,13 @@
  * tun/sniff-pcap.ts). The CPU row's note splits user and system time; the load average at the
  * start and the end goes to stderr (the machine is shared: read the ratios with it).
  *
- *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--no-build]
+ * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
+ * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are
+ * the share each tool wrote and the kernel's drops (a capturer that is not run for a while
+ * loses what its ring cannot hold).
+ *
+ *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--only unpinned,pinned,loaded]
+ *       [--stress "STRESS-NG ARGS"] [--no-build]
  *
  * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
  */
@@ -101,8 +107,25 @@ function setAffinity(pid: number, cpu: number | undefined): void {
   spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
 }
 
+/**
+ * The loaded setting's stressor: `stress-ng --cpu N` (N = 2 per CPU), bounded by its own
+ * timeout, started before the capturer and stopped after it: the capturer then gets a share of a
+ * busy machine, as when other work runs beside it.
+ */
+function startStress(secs: number): ChildProcess {
+  return spawn("stress-ng", [...stressArgs(), "--timeout", `${secs}s`, "--quiet"], { stdio: "ignore", cwd: tmpdir() });
+}
+
+/** The stressor's load: `--stress "ARGS"` (stress-ng's own words), default `--cpu 2N`. */
+function stressArgs(): string[] {
+  const i = process.argv.indexOf("--stress");
+  if (i >= 0) return process.argv[i + 1]!.split(/\s+/).filter(Boolean);
+  return ["--cpu", String(2 * (navigator.hardwareConcurrency ?? 2)), "--cpu-method", "int64"];
+}
+
 /** Runs one capturer through one flood and returns its own report. */
-async function runOne(cmd: string[], file: string, secs: number, gen: string[]): Promise<Report> {
+async function runOne(cmd: string[], file: string, secs: number, gen: string[], loaded = false): Promise<Report> {
+  const stress = loaded ? startStress(WARMUP + secs + 30) : undefined;
   const child = spawn(cmd[0]!, cmd.slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const out = collect(child);
   try {
@@ -137,6 +160,11 @@ async function runOne(cmd: string[], file: string, secs: number, gen: string[]):
     return { captured, dropped, sent, sentTotal: sent + Number(w.stdout.trim()), cpu, user, genCpu, fileBytes: statSync(file).size };
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
+    if (stress && stress.exitCode === null && stress.signalCode === null) {
+      const gone = new Promise((r) => stress.once("exit", r));
+      stress.kill("SIGTERM");
+      await gone;
+    }
     rmSync(file, { force: true });
   }
 }
@@ -156,7 +184,11 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
   const load0 = loadavg();
   try {
     await new Promise((r) => setTimeout(r, 200));
-    for (const pinned of [false, true]) {
+    const settings = (process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]! : "unpinned,pinned,loaded").split(",");
+    for (const setting of settings) {
+      if (!["unpinned", "pinned", "loaded"].includes(setting)) throw new Error(`--only: unknown setting "${setting}" (unpinned, pinned, loaded)`);
+      const pinned = setting === "pinned";
+      const loaded = setting === "loaded";
       const capPin = pinned ? pin(1) : [];
       const gen = pinned && pin(0).length ? [...pin(0), c] : [c];
       // the tun's reader: beside the generator when pinned (see the module comment)
@@ -168,14 +200,14 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         for (let i = 0; i < order.length; i++) {
           const who = order[(i + rep) % order.length]!;
           const file = join(dir, `${who}.pcap`);
-          if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen));
-          else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen));
+          if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
+          else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen, loaded));
         }
       }
       const m = (xs: Report[], f: (r: Report) => number) => median(xs.map(f));
       const perM = (xs: Report[], k: "user") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
       const share = (r: Report) => (100 * r.captured) / Math.max(1, r.sentTotal);
-      const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : "unpinned";
+      const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : loaded ? `unpinned, beside stress-ng ${stressArgs().join(" ")}` : "unpinned";
       const rate = (r: Report) => r.sent / secs / 1000;
       const own = (r: Report) => r.sent / Math.max(0.01, r.genCpu) / 1000;
       const pairs = (xs: Report[], f: (r: Report) => number) => xs.map((r, i) => (f(r) / Math.max(1e-9, f(res.d[i]!))).toFixed(2));
@@ -184,7 +216,18 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
       };
       const drops = (xs: Report[]) => xs.map((r) => r.dropped).join(" ");
-      const tag = pinned ? "pinned" : "unpinned";
+      const tag = setting;
+      const dropRow = row(`sniff flood to pcap (${tag}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
+        `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(res.t)}; tcpdump ${drops(res.d)}, again ${drops(res.a)}`);
+      if (loaded) {
+        // what matters beside other work: the share written and the kernel's drops
+        rows.push(
+          dropRow,
+          row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
+            `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; ${spread(res.t, rate)}; A/A ${spread(res.a, rate)}`),
+        );
+        continue;
+      }
       rows.push(
         row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
           `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${spread(res.t, rate)}`),
@@ -194,8 +237,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
           `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it; tunkit ${spread(res.t, own)}; A/A ${spread(res.a, own)}`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
           `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
-        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
-          `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(res.t)}; tcpdump ${drops(res.d)}, again ${drops(res.a)}`),
+        dropRow,
       );
     }
     const load1 = loadavg();

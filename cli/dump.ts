@@ -559,8 +559,13 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     // Sniffing through the ring into one pcap file (no filter, no rotation): each block goes
     // to the file straight from the ring (tun/sniff-pcap.ts; one writev per block, nothing
     // decoded, copied or called per packet). -U holds: every block is written when taken.
-    const ringFile = sink && !filter && !sink.rotates && plan.format === "pcap" ? new RingPcapWriter(sink) : undefined;
-    if (ringFile) ringFile.remaining = count;
+    // The file is written in the background (off the JS thread): a write(2) that waits on a
+    // busy disk never keeps the ring from being walked (a ring left alone that long drops).
+    const ringFile = sink && !filter && !sink.rotates && plan.format === "pcap" && cap.mode === "sniff" ? new RingPcapWriter(sink, { copy: true }) : undefined;
+    if (ringFile) {
+      ringFile.remaining = count;
+      sink!.background();
+    }
     const blocks = ringFile && {
       block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {
         const n = ringFile.block(ring, base, cooked, eth, snap);
@@ -568,6 +573,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
         if (captured >= count || sink!.error) ac.abort();
         return n;
       },
+      room: (bytes: number) => ringFile.room(bytes),
+      whenRoom: () => ringFile.whenRoom(),
     };
     end = await cap.listen(
       (buf, caplen, wireLen, dir, sec, nsec, off) => {
@@ -598,6 +605,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     out.flush();
     stats = cap.stats();
     cap.close();
+    // every record taken reaches the file (or the file's error says how many did)
+    if (sink) await sink.settle();
   }
   ctx.sinks.stderr(`${plural(captured, "packet")} captured\n`);
   if (cap.mode === "sniff") {

@@ -23,8 +23,12 @@ import { PACKET } from "../ffi/abi.ts";
 import { IOV_MAX, type PcapSink } from "./capture-file.ts";
 import { TPACKET, type RingBlockConsumer, type RxRing } from "./sniff-ring.ts";
 
-/** What a {@link RingPcapWriter} writes into: a pcap file ({@link PcapSink} or a rotation-free CaptureWriter). */
-export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error">;
+/**
+ * What a {@link RingPcapWriter} writes into: a pcap file ({@link PcapSink} or a rotation-free
+ * CaptureWriter). Writing in the background ({@link PcapSink.background}), it takes copies of
+ * the records (`append`) instead of a writev from the ring.
+ */
+export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error"> & Partial<Pick<PcapSink, "append" | "hasRoom" | "whenRoom" | "kick">>;
 
 const TWO32 = 4294967296;
 
@@ -64,13 +68,30 @@ export class RingPcapWriter implements RingBlockConsumer {
 
   /** The pcap file the records go to (its snaplen and timestamp resolution apply). */
   readonly target: IovTarget;
+  /** Records are copied out of the ring (`target.append`), not written from it. */
+  readonly copy: boolean;
 
   /**
    * A writer into `target`.
    * @param target The pcap file the records go to.
+   * @param opts `copy`: copy each record out of the ring into the target's buffer (which it
+   *   writes in the background: {@link PcapSink.background}), so the block goes back to the
+   *   kernel at once whatever the disk does; else (default) one writev(2) from the ring.
    */
-  constructor(target: IovTarget) {
+  constructor(target: IovTarget, opts: { copy?: boolean } = {}) {
     this.target = target;
+    this.copy = !!opts.copy;
+    if (this.copy && !target.append) throw new Error("RingPcapWriter: copy needs a target that appends");
+  }
+
+  /** False while the target's background writer is too far behind to take `bytes` more. */
+  room(bytes: number): boolean {
+    return !this.copy || !this.target.hasRoom || this.target.hasRoom(bytes);
+  }
+
+  /** Resolves when {@link room} may say yes again. */
+  whenRoom(): Promise<void> {
+    return this.target.whenRoom ? this.target.whenRoom() : Promise.resolve();
   }
 
   /**
@@ -94,6 +115,7 @@ export class RingPcapWriter implements RingBlockConsumer {
     const n = ring.blockPackets(base);
     const end = base + ring.geometry.blockSize;
     const limit = this.remaining;
+    const copy = this.copy;
     let off = ring.blockFirst(base);
     let k = 0; // entries in iov
     let taken = 0;
@@ -156,6 +178,13 @@ export class RingPcapWriter implements RingBlockConsumer {
             b[hdr + 4 * j + 3] = v >>> 24;
           }
         }
+        if (copy) {
+          if (!target.append!(b, hdr, cap + 16)) break;
+          taken++;
+          if (next === 0) break;
+          off += next;
+          continue;
+        }
         const a = lo + hdr;
         const e = k << 2;
         iv[e] = a >>> 0;
@@ -175,6 +204,7 @@ export class RingPcapWriter implements RingBlockConsumer {
       off += next;
     }
     if (k > 0) target.writeIov(this.iov, k);
+    if (copy) target.kick?.();
     this.taken += taken;
     this.remaining -= taken;
     return taken;

@@ -2,7 +2,7 @@
 // tap devices, SIGINT, bad input. Each file runs in its own throwaway netns.
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, readSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
@@ -221,6 +221,65 @@ describe("tunkit dump", () => {
       await echo.exit();
     }
   }, 60_000);
+
+  ptest("a writer that stalls (-w into a pipe nobody reads during the flood): no kernel drop, the file is written off the JS thread and the reader gets every packet counted", async () => {
+    const fifo = join(dir, "stall.fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wr = openSync(fifo, "w");
+    const echo = bg(["echo", IF, "-q"]);
+    let stderr = "";
+    const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
+    closeSync(wr);
+    d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
+    try {
+      await waitAttached(IF, echo);
+      await until(() => /listening on tkdump0/.test(stderr), "dump listening", 10_000);
+      // 12,000 requests and their replies (about 19 MB in the ring): the pipe (64 KiB) fills at
+      // once and nobody reads it until the flood is over, as a disk that stalls. With the writes
+      // on the JS thread the ring (8 MiB) was not walked meanwhile: 12,872 of 23,922 dropped.
+      await udpFlood(12_000);
+      await new Promise((r) => setTimeout(r, 300));
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(1 << 16);
+      let stopped = false;
+      for (let spins = 0; spins < 60_000; spins++) {
+        let n = -1;
+        try {
+          n = readSync(rd, buf, 0, buf.length, null);
+        } catch (e) {
+          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+        }
+        if (n > 0) chunks.push(buf.slice(0, n));
+        else if (n === 0) break; // the writer closed: all read
+        else {
+          if (!stopped) {
+            d.kill("SIGTERM");
+            stopped = true;
+          }
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+      expect(await exited).toBe(0);
+      const captured = Number(/^(\d+) packets captured$/m.exec(stderr)?.[1]);
+      const received = Number(/^(\d+) packets received by filter/m.exec(stderr)?.[1]);
+      const dropped = Number(/^(\d+) packets dropped by kernel$/m.exec(stderr)?.[1]);
+      expect(dropped).toBe(0);
+      expect(captured).toBe(received);
+      expect(captured).toBeGreaterThanOrEqual(12_000);
+      const all = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+      chunks.reduce((o, c) => (all.set(c, o), o + c.length), 0);
+      const f = readPcap(all);
+      expect(f.truncated).toBeUndefined();
+      expect(f.records.length).toBe(captured);
+    } finally {
+      if (d.exitCode === null) d.kill("SIGKILL");
+      closeSync(rd);
+      echo.kill("SIGINT");
+      await echo.exit();
+    }
+  }, 90_000);
 
   ptest("sniff -w past the file size limit (ulimit -f): exit 1 with EFBIG and its hint, the file cut at its last whole record, the count says what it holds", async () => {
     const file = join(dir, "fsize.pcap");
