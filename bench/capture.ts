@@ -31,7 +31,7 @@
  * loses what its ring cannot hold).
  *
  *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--only unpinned,pinned,loaded]
- *       [--stress "STRESS-NG ARGS"] [--no-build]
+ *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--no-build]
  *
  * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
  */
@@ -174,6 +174,9 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
   const reps = opts.reps ?? arg("--reps", 5);
   const c = compileC("tunio");
   const tk = tunkitBinary();
+  // --baseline BIN: a second tunkit binary (an older build) takes the A/A slot, for an A/B
+  const bi = process.argv.indexOf("--baseline");
+  const baseline = bi >= 0 ? process.argv[bi + 1] : undefined;
   const dir = mkdtempSync(join(tmpdir(), "tkbcap-"));
   sh("ip", "tuntap", "add", IF, "mode", "tun");
   sh("ip", "addr", "add", `${LOCAL}/24`, "dev", IF);
@@ -201,6 +204,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
           const who = order[(i + rep) % order.length]!;
           const file = join(dir, `${who}.pcap`);
           if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
+          else if (who === "a" && baseline) res.a.push(await runOne([...capPin, baseline, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
           else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen, loaded));
         }
       }
@@ -224,15 +228,15 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         rows.push(
           dropRow,
           row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
-            `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; ${spread(res.t, rate)}; A/A ${spread(res.a, rate)}`),
+            `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; ${spread(res.t, rate)}; ${baseline ? "baseline tunkit" : "A/A"} ${spread(res.a, rate)}`),
         );
         continue;
       }
       rows.push(
         row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
           `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${spread(res.t, rate)}`),
-        row(`sniff flood to pcap (${tag}): A/A, tcpdump's rate beside a second tcpdump`, m(res.a, rate), m(res.d, rate), "kpps", true,
-          `the bench's own spread: the same tcpdump -w run again in the same rotation; ${spread(res.a, rate)}`),
+        row(baseline ? `sniff flood to pcap (${tag}): baseline tunkit (${baseline}) beside tcpdump` : `sniff flood to pcap (${tag}): A/A, tcpdump's rate beside a second tcpdump`, m(res.a, rate), m(res.d, rate), "kpps", true,
+          baseline ? `the baseline binary in the A/A slot; ${spread(res.a, rate)}` : `the bench's own spread: the same tcpdump -w run again in the same rotation; ${spread(res.a, rate)}`),
         row(`sniff flood to pcap (${tag}): generator's packets per second of its own CPU`, m(res.t, own), m(res.d, own), "kpps", true,
           `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it; tunkit ${spread(res.t, own)}; A/A ${spread(res.a, own)}`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,

@@ -202,7 +202,7 @@ export class PcapSink {
    * The ring path (tun/sniff-pcap.ts) writes a block's records straight from the ring this way.
    */
   writeIov(iov: Uint8Array, count: number): boolean {
-    if (this.bg) throw new Error("PcapSink.writeIov: the sink writes in the background; append the records");
+    if (this.bg) throw new Error("PcapSink.writeIov: the sink writes in the background; write each record");
     if (this.error) return false;
     if (this.used > 0 && !this.flush()) return false;
     if (count <= 0) return true;
@@ -329,23 +329,6 @@ export class PcapSink {
       await new Promise<void>((r) => bg.waiters.push(r));
       this.kick();
     }
-  }
-
-  /**
-   * Appends one record already in the file's form (pcap: the 16-byte record header, then the
-   * bytes): `src[off..off+len)`, copied. Returns false once the file has failed.
-   */
-  append(src: Uint8Array, off: number, len: number): boolean {
-    if (this.error) return false;
-    if (this.used + len > this.buf.length) {
-      if (len > this.buf.length) throw new RangeError(`append: a record of ${len} bytes is longer than the buffer (${this.buf.length})`);
-      if (!this.flush()) return false;
-    }
-    this.copy(src, off, len, this.used);
-    this.used += len;
-    this.ends[this.nEnds++] = this.used;
-    this.packets++;
-    return true;
   }
 
   /** Background: hands the buffer over to the writer and goes on with a fresh one. */

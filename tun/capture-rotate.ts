@@ -349,17 +349,6 @@ export class CaptureWriter {
     this.cur?.background(maxBytes);
   }
 
-  /** {@link PcapSink.append} onto the file (no rotation); false once failed. */
-  append(src: Uint8Array, off: number, len: number): boolean {
-    if (this.rotates) throw new Error("CaptureWriter.append: files rotate; write each record");
-    if (this.failed || this.finished) return false;
-    if (!this.cur) {
-      this.tryOpen();
-      if (!this.cur) return false;
-    }
-    return this.cur.append(src, off, len);
-  }
-
   /** {@link PcapSink.hasRoom}. */
   hasRoom(bytes: number): boolean {
     return this.cur ? this.cur.hasRoom(bytes) : true;

@@ -16,6 +16,12 @@
  * records are cut to the snaplen, the on-wire length is kept. The records are byte for byte
  * what {@link PcapSink.write} makes of the same packets.
  *
+ * Copy mode (what `tunkit dump -w` uses): each packet goes to the file's own `write` instead
+ * (one copy into its buffer, ~15 ns for a small packet), with an optional user-space filter, so
+ * the block is given back at once and the file is written where the file says: pcap or pcapng,
+ * rotated (-C/-G) or not, off the JS thread ({@link PcapSink.background}) or not. A disk that
+ * stalls then never keeps the ring from being walked.
+ *
  * @module
  */
 import { addrValue } from "../ffi/libc.ts";
@@ -24,11 +30,21 @@ import { IOV_MAX, type PcapSink } from "./capture-file.ts";
 import { TPACKET, type RingBlockConsumer, type RxRing } from "./sniff-ring.ts";
 
 /**
- * What a {@link RingPcapWriter} writes into: a pcap file ({@link PcapSink} or a rotation-free
- * CaptureWriter). Writing in the background ({@link PcapSink.background}), it takes copies of
- * the records (`append`) instead of a writev from the ring.
+ * What a {@link RingPcapWriter} writes into: a capture file ({@link PcapSink} or a
+ * CaptureWriter). By default a pcap file without rotation, written with writev from the ring; in
+ * copy mode each packet goes to its `write` (pcap or pcapng, rotated or not, in the background
+ * or not).
  */
-export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error"> & Partial<Pick<PcapSink, "append" | "hasRoom" | "whenRoom" | "kick">>;
+export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error"> & Partial<Pick<PcapSink, "write" | "hasRoom" | "whenRoom" | "kick">> & {
+  /** Set once the target takes no more records (CaptureWriter: `-G` with `-W` filled its last file). */
+  readonly finished?: string;
+};
+
+/**
+ * A user-space filter for {@link RingPcapWriter} (copy mode): true to keep the packet whose
+ * bytes are `bytes[offset..offset+caplen)` (cut to the capture's snaplen, VLAN tag put back).
+ */
+export type RecordFilter = (bytes: Uint8Array, offset: number, caplen: number) => boolean;
 
 const TWO32 = 4294967296;
 
@@ -68,21 +84,27 @@ export class RingPcapWriter implements RingBlockConsumer {
 
   /** The pcap file the records go to (its snaplen and timestamp resolution apply). */
   readonly target: IovTarget;
-  /** Records are copied out of the ring (`target.append`), not written from it. */
+  /** Packets go to `target.write` (copied into its buffer), not written from the ring. */
   readonly copy: boolean;
 
   /**
    * A writer into `target`.
-   * @param target The pcap file the records go to.
-   * @param opts `copy`: copy each record out of the ring into the target's buffer (which it
-   *   writes in the background: {@link PcapSink.background}), so the block goes back to the
-   *   kernel at once whatever the disk does; else (default) one writev(2) from the ring.
+   * @param target The capture file the records go to.
+   * @param opts `copy`: each packet goes to the target's own `write` (its buffer: pcap or
+   *   pcapng, rotation, a background writer: {@link PcapSink.background}), so the block goes
+   *   back to the kernel at once whatever the disk does; else (default) a pcap file written with
+   *   one writev(2) from the ring. `filter` (copy mode): only the packets it keeps are written.
    */
-  constructor(target: IovTarget, opts: { copy?: boolean } = {}) {
+  constructor(target: IovTarget, opts: { copy?: boolean; filter?: RecordFilter } = {}) {
     this.target = target;
     this.copy = !!opts.copy;
-    if (this.copy && !target.append) throw new Error("RingPcapWriter: copy needs a target that appends");
+    this.filter = opts.filter;
+    if (this.copy && !target.write) throw new Error("RingPcapWriter: copy needs a target that writes records");
+    if (this.filter && !this.copy) throw new Error("RingPcapWriter: a filter needs copy mode");
   }
+
+  /** Copy mode: the user-space filter, if any. */
+  readonly filter: RecordFilter | undefined;
 
   /** False while the target's background writer is too far behind to take `bytes` more. */
   room(bytes: number): boolean {
@@ -116,6 +138,7 @@ export class RingPcapWriter implements RingBlockConsumer {
     const end = base + ring.geometry.blockSize;
     const limit = this.remaining;
     const copy = this.copy;
+    const filter = this.filter;
     let off = ring.blockFirst(base);
     let k = 0; // entries in iov
     let taken = 0;
@@ -145,6 +168,19 @@ export class RingPcapWriter implements RingBlockConsumer {
           b[data + 15] = tci & 0xff;
           cap += 4;
           wire += 4;
+        }
+        if (copy) {
+          // what the per-packet path hands over (cut to the capture's snaplen), to the target's
+          // own writer: the same records, pcap or pcapng, rotated or not
+          const c = cap > snaplen ? snaplen : cap;
+          if (filter === undefined || filter(b, data, c)) {
+            target.write!(b, c, wire, sec, nsec, data);
+            if (target.error || target.finished) break; // that one was not written
+            taken++;
+          }
+          if (next === 0) break;
+          off += next;
+          continue;
         }
         if (cap > snap) cap = snap;
         const orig = wire > cap ? wire : cap;
@@ -177,13 +213,6 @@ export class RingPcapWriter implements RingBlockConsumer {
             b[hdr + 4 * j + 2] = (v >>> 16) & 0xff;
             b[hdr + 4 * j + 3] = v >>> 24;
           }
-        }
-        if (copy) {
-          if (!target.append!(b, hdr, cap + 16)) break;
-          taken++;
-          if (next === 0) break;
-          off += next;
-          continue;
         }
         const a = lo + hdr;
         const e = k << 2;

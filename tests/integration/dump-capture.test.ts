@@ -2,7 +2,7 @@
 // tap devices, SIGINT, bad input. Each file runs in its own throwaway netns.
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, constants, openSync, readFileSync, readSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync, readFileSync, readSync, rmSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
@@ -188,6 +188,43 @@ describe("tunkit dump", () => {
       expect(sameSpot).toBeGreaterThan(captured * 0.99);
       const sort = (rs: Uint8Array[]) => rs.sort((x, y) => Buffer.compare(x, y));
       expect(Buffer.concat(sort(ra))).toEqual(Buffer.concat(sort(rb)));
+    } finally {
+      echo.kill("SIGINT");
+      await echo.exit();
+      ts.close();
+    }
+  }, 60_000);
+
+  ptest("through the ring too: a filtered pcapng dump and a -C rotation beside tcpdump -w on the same flood hold the same packets (tcpdump reads them)", async () => {
+    const ng = join(dir, "ring-f.pcapng");
+    const rot = join(dir, "ring-rot.pcap");
+    const theirs = join(dir, "ring-td.pcap");
+    const ts = sharedTimestamps();
+    const echo = bg(["echo", IF, "-q"]);
+    try {
+      await waitAttached(IF, echo);
+      const td = new Bg(spawn("tcpdump", ["-i", IF, "-nn", "-B", "65536", "-w", theirs], { stdio: ["ignore", "pipe", "pipe"] }), ["tcpdump"]);
+      const f = bg(["dump", IF, "--sniff", "-B", "65536", "-w", ng, "udp and src host 192.0.2.2"]);
+      const r = bg(["dump", IF, "--sniff", "-B", "65536", "-C", "64k", "-w", rot]);
+      for (const p of [td, f, r]) await p.waitFor(/listening on tkdump0/);
+      await udpFlood(3_000);
+      await new Promise((res) => setTimeout(res, 1500)); // tcpdump's part-filled block (1 s timer)
+      for (const p of [td, f, r]) p.kill("SIGINT");
+      for (const p of [td, f, r]) expect(await p.exit()).toBe(0);
+      for (const p of [td, f, r]) expect(p.stderr).toMatch(/^0 packets dropped by kernel$/m);
+      const sorted = (xs: string[]) => [...xs].sort();
+      // the filter (in the kernel, then in user space per record) and pcapng: tcpdump's own filter on its own file
+      const mineF = tcpdumpRead(ng).lines;
+      expect(mineF.length).toBe(Number(/^(\d+) packets captured$/m.exec(f.stderr)?.[1]));
+      expect(mineF.length).toBeGreaterThan(1_000);
+      expect(sorted(mineF)).toEqual(sorted(tcpdumpRead(theirs, "udp and src host 192.0.2.2").lines));
+      // the rotation: every file in order, together, is tcpdump's capture
+      const files = readdirSync(dir).filter((n) => n.startsWith("ring-rot.pcap")).sort((a, b) => Number(a.slice(13) || 0) - Number(b.slice(13) || 0));
+      expect(files.length).toBeGreaterThan(3);
+      const mineR = files.flatMap((n) => tcpdumpRead(join(dir, n)).lines);
+      expect(mineR.length).toBe(Number(/^(\d+) packets captured$/m.exec(r.stderr)?.[1]));
+      expect(sorted(mineR)).toEqual(sorted(tcpdumpRead(theirs).lines));
+      for (const n of files.slice(0, -1)) expect(statSync(join(dir, n)).size).toBeGreaterThan(64 * 1024 - 1600);
     } finally {
       echo.kill("SIGINT");
       await echo.exit();

@@ -221,3 +221,29 @@ test("writeIov: records after buffered ones keep their order; a closed descripto
   expect(bad.error?.message).toContain("EBADF");
   expect(bad.written).toBe(0);
 });
+
+test("copy mode: into a pcapng file, and with a user-space filter, the records are the per-packet writer's", async () => {
+  const pkts = [[packet(60, 96), packet(1500, 96), packet(20, 96, { wire: 70 })], [packet(99, 96), packet(33, 96)]];
+  const keep = (data: Uint8Array) => data.length % 3 === 0; // 60, 1500, 99, 33: kept; 20: not
+  for (const filtered of [false, true]) {
+    const name = `ng${filtered ? "f" : ""}${seq}`;
+    const sinkOpts = { linkType: "raw" as const, format: "pcapng" as const, nanosecond: true };
+    const ring = fakeRing(pkts);
+    const fast = PcapSink.open(join(dir, `${name}-copy.pcapng`), sinkOpts);
+    const w = new RingPcapWriter(fast, { copy: true, ...(filtered ? { filter: (b: Uint8Array, off: number, len: number) => keep(b.subarray(off, off + len)) } : {}) });
+    let taken = 0;
+    pkts.forEach((_, bi) => (taken += w.block(ring, bi * BLOCK, false, false, 262144)));
+    fast.close();
+    const slow = PcapSink.open(join(dir, `${name}-slow.pcapng`), sinkOpts);
+    let n = 0;
+    for (const p of pkts.flat()) {
+      if (filtered && !keep(p.data)) continue;
+      slow.write(p.data, p.data.length, p.wire ?? p.data.length, p.sec, p.nsec);
+      n++;
+    }
+    slow.close();
+    expect(taken).toBe(filtered ? 4 : 5);
+    expect(taken).toBe(n);
+    expect(new Uint8Array(readFileSync(join(dir, `${name}-copy.pcapng`)))).toEqual(new Uint8Array(readFileSync(join(dir, `${name}-slow.pcapng`))));
+  }
+});
