@@ -30,7 +30,10 @@
  * the share each tool wrote and the kernel's drops (a capturer that is not run for a while
  * loses what its ring cannot hold).
  *
- *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--only unpinned,pinned,loaded]
+ * Each setting also gets a row of the paired ratios' median against the A/A pairs' median (the
+ * bench's own spread beside tunkit's); the pinned setting runs twice as many reps (see there).
+ *
+ *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--only unpinned,pinned,loaded]
  *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--no-build]
  *
  * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
@@ -39,7 +42,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileC, median, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
+import { compileC, median, percentile, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
 
 const IF = "tkbcap0";
 const LOCAL = "198.51.100.1";
@@ -190,6 +193,10 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
     const settings = (process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]! : "unpinned,pinned,loaded").split(",");
     for (const setting of settings) {
       if (!["unpinned", "pinned", "loaded"].includes(setting)) throw new Error(`--only: unknown setting "${setting}" (unpinned, pinned, loaded)`);
+      if (setting === "loaded" && spawnSync("stress-ng", ["--version"], { stdio: "ignore" }).status !== 0) {
+        console.error("loaded setting skipped: no stress-ng (Debian package stress-ng)");
+        continue;
+      }
       const pinned = setting === "pinned";
       const loaded = setting === "loaded";
       const capPin = pinned ? pin(1) : [];
@@ -198,7 +205,11 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       setAffinity(reader.pid!, pinned ? 0 : undefined);
       const res = { t: [] as Report[], d: [] as Report[], a: [] as Report[] };
       const order = ["t", "d", "a"] as const;
-      for (let rep = 0; rep < reps; rep++) {
+      // The pinned row's true difference is near zero (the capture costs the generator the same
+      // kernel copy whoever reads the ring), so it takes more pairs to say which side of 1.0 it
+      // is on: --pinned-reps, twice --reps by default.
+      const n = pinned ? arg("--pinned-reps", 2 * reps) : reps;
+      for (let rep = 0; rep < n; rep++) {
         // each capturer first, second and third in turn
         for (let i = 0; i < order.length; i++) {
           const who = order[(i + rep) % order.length]!;
@@ -218,6 +229,11 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       const spread = (xs: Report[], f: (r: Report) => number) => {
         const p = pairs(xs, f).map(Number);
         return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
+      };
+      const pairMedian = (xs: Report[], f: (r: Report) => number) => Number(median(pairs(xs, f).map(Number)).toFixed(3));
+      const iqr = (xs: Report[], f: (r: Report) => number) => {
+        const p = pairs(xs, f).map(Number);
+        return `${percentile(p, 25).toFixed(2)}..${percentile(p, 75).toFixed(2)}`;
       };
       const drops = (xs: Report[]) => xs.map((r) => r.dropped).join(" ");
       const tag = setting;
@@ -242,6 +258,8 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
           `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
         dropRow,
+        row(`sniff flood to pcap (${tag}): generator's rate, median of the paired ratios, tunkit's pairs against the A/A pairs`, pairMedian(res.t, rate), pairMedian(res.a, rate), "x", true,
+          `each run's tunkit/tcpdump ratio (interleaved), their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs: a ratio of the two near 1.0 means tunkit is inside the bench's own spread; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
       );
     }
     const load1 = loadavg();
