@@ -1,6 +1,7 @@
 /**
  * Capture files: {@link PcapSink}, a buffered pcap writer onto a file descriptor that copies each
- * packet once into a reused buffer (no allocation per packet), and {@link CaptureFileReader},
+ * packet once into a reused buffer (no allocation per packet), written in the foreground or, for
+ * a live capture, off the JS thread ({@link PcapSink.background}), and {@link CaptureFileReader},
  * which reads pcap or pcapng (told apart by the magic) as a stream.
  *
  * @module
