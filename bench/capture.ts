@@ -25,7 +25,16 @@
  * tun/sniff-pcap.ts). The CPU row's note splits user and system time; the load average at the
  * start and the end goes to stderr (the machine is shared: read the ratios with it).
  *
- *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--no-build]
+ * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
+ * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are
+ * the share each tool wrote and the kernel's drops (a capturer that is not run for a while
+ * loses what its ring cannot hold).
+ *
+ * Each setting also gets a row of the paired ratios' median against the A/A pairs' median (the
+ * bench's own spread beside tunkit's); the pinned setting runs twice as many reps (see there).
+ *
+ *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--only unpinned,pinned,loaded]
+ *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--no-build]
  *
  * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
  */
@@ -33,7 +42,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileC, median, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
+import { compileC, median, percentile, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
 
 const IF = "tkbcap0";
 const LOCAL = "198.51.100.1";
@@ -101,8 +110,25 @@ function setAffinity(pid: number, cpu: number | undefined): void {
   spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
 }
 
+/**
+ * The loaded setting's stressor: `stress-ng --cpu N` (N = 2 per CPU), bounded by its own
+ * timeout, started before the capturer and stopped after it: the capturer then gets a share of a
+ * busy machine, as when other work runs beside it.
+ */
+function startStress(secs: number): ChildProcess {
+  return spawn("stress-ng", [...stressArgs(), "--timeout", `${secs}s`, "--quiet"], { stdio: "ignore", cwd: tmpdir() });
+}
+
+/** The stressor's load: `--stress "ARGS"` (stress-ng's own words), default `--cpu 2N`. */
+function stressArgs(): string[] {
+  const i = process.argv.indexOf("--stress");
+  if (i >= 0) return process.argv[i + 1]!.split(/\s+/).filter(Boolean);
+  return ["--cpu", String(2 * (navigator.hardwareConcurrency ?? 2)), "--cpu-method", "int64"];
+}
+
 /** Runs one capturer through one flood and returns its own report. */
-async function runOne(cmd: string[], file: string, secs: number, gen: string[]): Promise<Report> {
+async function runOne(cmd: string[], file: string, secs: number, gen: string[], loaded = false): Promise<Report> {
+  const stress = loaded ? startStress(WARMUP + secs + 30) : undefined;
   const child = spawn(cmd[0]!, cmd.slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const out = collect(child);
   try {
@@ -137,6 +163,11 @@ async function runOne(cmd: string[], file: string, secs: number, gen: string[]):
     return { captured, dropped, sent, sentTotal: sent + Number(w.stdout.trim()), cpu, user, genCpu, fileBytes: statSync(file).size };
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
+    if (stress && stress.exitCode === null && stress.signalCode === null) {
+      const gone = new Promise((r) => stress.once("exit", r));
+      stress.kill("SIGTERM");
+      await gone;
+    }
     rmSync(file, { force: true });
   }
 }
@@ -146,6 +177,9 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
   const reps = opts.reps ?? arg("--reps", 5);
   const c = compileC("tunio");
   const tk = tunkitBinary();
+  // --baseline BIN: a second tunkit binary (an older build) takes the A/A slot, for an A/B
+  const bi = process.argv.indexOf("--baseline");
+  const baseline = bi >= 0 ? process.argv[bi + 1] : undefined;
   const dir = mkdtempSync(join(tmpdir(), "tkbcap-"));
   sh("ip", "tuntap", "add", IF, "mode", "tun");
   sh("ip", "addr", "add", `${LOCAL}/24`, "dev", IF);
@@ -156,26 +190,39 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
   const load0 = loadavg();
   try {
     await new Promise((r) => setTimeout(r, 200));
-    for (const pinned of [false, true]) {
+    const settings = (process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]! : "unpinned,pinned,loaded").split(",");
+    for (const setting of settings) {
+      if (!["unpinned", "pinned", "loaded"].includes(setting)) throw new Error(`--only: unknown setting "${setting}" (unpinned, pinned, loaded)`);
+      if (setting === "loaded" && spawnSync("stress-ng", ["--version"], { stdio: "ignore" }).status !== 0) {
+        console.error("loaded setting skipped: no stress-ng (Debian package stress-ng)");
+        continue;
+      }
+      const pinned = setting === "pinned";
+      const loaded = setting === "loaded";
       const capPin = pinned ? pin(1) : [];
       const gen = pinned && pin(0).length ? [...pin(0), c] : [c];
       // the tun's reader: beside the generator when pinned (see the module comment)
       setAffinity(reader.pid!, pinned ? 0 : undefined);
       const res = { t: [] as Report[], d: [] as Report[], a: [] as Report[] };
       const order = ["t", "d", "a"] as const;
-      for (let rep = 0; rep < reps; rep++) {
+      // The pinned row's true difference is near zero (the capture costs the generator the same
+      // kernel copy whoever reads the ring), so it takes more pairs to say which side of 1.0 it
+      // is on: --pinned-reps, twice --reps by default.
+      const n = pinned ? arg("--pinned-reps", 2 * reps) : reps;
+      for (let rep = 0; rep < n; rep++) {
         // each capturer first, second and third in turn
         for (let i = 0; i < order.length; i++) {
           const who = order[(i + rep) % order.length]!;
           const file = join(dir, `${who}.pcap`);
-          if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen));
-          else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen));
+          if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
+          else if (who === "a" && baseline) res.a.push(await runOne([...capPin, baseline, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
+          else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen, loaded));
         }
       }
       const m = (xs: Report[], f: (r: Report) => number) => median(xs.map(f));
       const perM = (xs: Report[], k: "user") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
       const share = (r: Report) => (100 * r.captured) / Math.max(1, r.sentTotal);
-      const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : "unpinned";
+      const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : loaded ? `unpinned, beside stress-ng ${stressArgs().join(" ")}` : "unpinned";
       const rate = (r: Report) => r.sent / secs / 1000;
       const own = (r: Report) => r.sent / Math.max(0.01, r.genCpu) / 1000;
       const pairs = (xs: Report[], f: (r: Report) => number) => xs.map((r, i) => (f(r) / Math.max(1e-9, f(res.d[i]!))).toFixed(2));
@@ -183,19 +230,36 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         const p = pairs(xs, f).map(Number);
         return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
       };
+      const pairMedian = (xs: Report[], f: (r: Report) => number) => Number(median(pairs(xs, f).map(Number)).toFixed(3));
+      const iqr = (xs: Report[], f: (r: Report) => number) => {
+        const p = pairs(xs, f).map(Number);
+        return `${percentile(p, 25).toFixed(2)}..${percentile(p, 75).toFixed(2)}`;
+      };
       const drops = (xs: Report[]) => xs.map((r) => r.dropped).join(" ");
-      const tag = pinned ? "pinned" : "unpinned";
+      const tag = setting;
+      const dropRow = row(`sniff flood to pcap (${tag}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
+        `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(res.t)}; tcpdump ${drops(res.d)}, again ${drops(res.a)}`);
+      if (loaded) {
+        // what matters beside other work: the share written and the kernel's drops
+        rows.push(
+          dropRow,
+          row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
+            `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; ${spread(res.t, rate)}; ${baseline ? "baseline tunkit" : "A/A"} ${spread(res.a, rate)}`),
+        );
+        continue;
+      }
       rows.push(
         row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
           `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${spread(res.t, rate)}`),
-        row(`sniff flood to pcap (${tag}): A/A, tcpdump's rate beside a second tcpdump`, m(res.a, rate), m(res.d, rate), "kpps", true,
-          `the bench's own spread: the same tcpdump -w run again in the same rotation; ${spread(res.a, rate)}`),
+        row(baseline ? `sniff flood to pcap (${tag}): baseline tunkit (${baseline}) beside tcpdump` : `sniff flood to pcap (${tag}): A/A, tcpdump's rate beside a second tcpdump`, m(res.a, rate), m(res.d, rate), "kpps", true,
+          baseline ? `the baseline binary in the A/A slot; ${spread(res.a, rate)}` : `the bench's own spread: the same tcpdump -w run again in the same rotation; ${spread(res.a, rate)}`),
         row(`sniff flood to pcap (${tag}): generator's packets per second of its own CPU`, m(res.t, own), m(res.d, own), "kpps", true,
           `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it; tunkit ${spread(res.t, own)}; A/A ${spread(res.a, own)}`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
           `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
-        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
-          `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(res.t)}; tcpdump ${drops(res.d)}, again ${drops(res.a)}`),
+        dropRow,
+        row(`sniff flood to pcap (${tag}): generator's rate, median of the paired ratios, tunkit's pairs against the A/A pairs`, pairMedian(res.t, rate), pairMedian(res.a, rate), "x", true,
+          `each run's tunkit/tcpdump ratio (interleaved), their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs: a ratio of the two near 1.0 means tunkit is inside the bench's own spread; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
       );
     }
     const load1 = loadavg();

@@ -556,18 +556,28 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const printer = sink ? undefined : new PacketPrinter(plan.print);
     const ts = { sec: 0, nsec: 0 };
     const perPacket = !!plan.packetBuffered;
-    // Sniffing through the ring into one pcap file (no filter, no rotation): each block goes
-    // to the file straight from the ring (tun/sniff-pcap.ts; one writev per block, nothing
-    // decoded, copied or called per packet). -U holds: every block is written when taken.
-    const ringFile = sink && !filter && !sink.rotates && plan.format === "pcap" ? new RingPcapWriter(sink) : undefined;
-    if (ringFile) ringFile.remaining = count;
+    // Sniffing through the ring into a file: each block is taken whole (tun/sniff-pcap.ts,
+    // copy mode: no call per packet through the capture, the filter and the file's own writer
+    // per packet), then given back. One file (no rotation) is written in the background (off
+    // the JS thread): a write(2) that waits on a busy disk never keeps the ring from being
+    // walked (a ring left alone that long drops). -U: what a block brought is written at once.
+    const ringFile = sink && cap.mode === "sniff"
+      ? new RingPcapWriter(sink, { copy: true, ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
+      : undefined;
+    if (ringFile) {
+      ringFile.remaining = count;
+      if (!sink!.rotates) sink!.background();
+    }
     const blocks = ringFile && {
       block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {
         const n = ringFile.block(ring, base, cooked, eth, snap);
         captured += n;
-        if (captured >= count || sink!.error) ac.abort();
+        if (perPacket && sink!.rotates) sink!.flush();
+        if (captured >= count || sink!.error || sink!.finished) ac.abort();
         return n;
       },
+      room: (bytes: number) => ringFile.room(bytes),
+      whenRoom: () => ringFile.whenRoom(),
     };
     end = await cap.listen(
       (buf, caplen, wireLen, dir, sec, nsec, off) => {
@@ -598,6 +608,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     out.flush();
     stats = cap.stats();
     cap.close();
+    // every record taken reaches the file (or the file's error says how many did)
+    if (sink) await sink.settle();
   }
   ctx.sinks.stderr(`${plural(captured, "packet")} captured\n`);
   if (cap.mode === "sniff") {

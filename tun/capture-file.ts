@@ -1,11 +1,12 @@
 /**
  * Capture files: {@link PcapSink}, a buffered pcap writer onto a file descriptor that copies each
- * packet once into a reused buffer (no allocation per packet), and {@link CaptureFileReader},
+ * packet once into a reused buffer (no allocation per packet), written in the foreground or, for
+ * a live capture, off the JS thread ({@link PcapSink.background}), and {@link CaptureFileReader},
  * which reads pcap or pcapng (told apart by the magic) as a stream.
  *
  * @module
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, write as writeAsync, writeSync } from "node:fs";
 import { MalformedError, TunkitError, UsageError } from "../common/errors.ts";
 import { SysError, ERRNO, errnoName } from "../ffi/errors.ts";
 import { copyBytes, errno, raw } from "../ffi/libc.ts";
@@ -30,6 +31,41 @@ export interface PcapSinkOptions {
 }
 
 const EAGAIN_WAIT = new Int32Array(new SharedArrayBuffer(4));
+
+/** A buffer of whole records handed to the background writer ({@link PcapSink.background}). */
+interface Pending {
+  buf: Uint8Array;
+  view: DataView;
+  /** End offsets of its records in buf. */
+  ends: Int32Array;
+  /** Records in it. */
+  n: number;
+  /** Bytes in it. */
+  used: number;
+  /** Bytes of the file header at its start (0 but in the first). */
+  header: number;
+  /** Bytes of it written so far. */
+  done: number;
+}
+
+/** The state of a {@link PcapSink} that writes in the background. */
+interface Background {
+  /** Buffers waiting to be written, oldest first (the first may be in flight). */
+  queue: Pending[];
+  /** Written buffers, for reuse. */
+  free: Pending[];
+  /** Buffers that exist (queued, free, and the one being filled). */
+  count: number;
+  /** Bytes waiting (queued and being filled) beyond which {@link PcapSink.hasRoom} says no. */
+  max: number;
+  /** Bytes of the queue not yet written. */
+  queued: number;
+  inFlight: boolean;
+  /** Called at every write's end (and at a failure). */
+  waiters: Array<() => void>;
+  /** close() came while writes were in flight: the last one closes the file. */
+  closeAfter: boolean;
+}
 
 /** The most entries {@link PcapSink.writeIov} takes at once (IOV_MAX on Linux). */
 export const IOV_MAX = 1024;
@@ -88,11 +124,13 @@ export class PcapSink {
   fileBytes = 0;
   /** What messages call the file. */
   readonly name: string;
-  private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  private buf: Uint8Array;
+  private view: DataView;
   private used = 0;
   /** End offsets in buf of the records buffered since the last flush (the header counts as -1 records). */
-  private readonly ends: Int32Array;
+  private ends: Int32Array;
+  /** Background writing ({@link background}), once switched on. */
+  private bg: Background | undefined;
   private nEnds = 0;
   private headerPending: boolean;
   /** Snapshot length of the file (records are cut to it). */
@@ -140,7 +178,7 @@ export class PcapSink {
 
   /** Bytes buffered, not yet written. */
   get bufferedBytes(): number {
-    return this.used;
+    return this.used + (this.bg ? this.bg.queued : 0);
   }
 
   /** True when the sink's records are pcapng blocks. */
@@ -165,6 +203,7 @@ export class PcapSink {
    * The ring path (tun/sniff-pcap.ts) writes a block's records straight from the ring this way.
    */
   writeIov(iov: Uint8Array, count: number): boolean {
+    if (this.bg) throw new Error("PcapSink.writeIov: the sink writes in the background; write each record");
     if (this.error) return false;
     if (this.used > 0 && !this.flush()) return false;
     if (count <= 0) return true;
@@ -228,6 +267,163 @@ export class PcapSink {
     this.written += count;
     this.fileBytes += boundary;
     return true;
+  }
+
+  /**
+   * Switches to writing in the background: from now on a flush hands the buffer over to a write
+   * done off the JS thread (node:fs's asynchronous write, run on the runtime's I/O threads) and
+   * goes on filling a fresh buffer. A slow disk, a file system's journal or the kernel throttling
+   * dirty pages then never stops the caller from taking packets (a capture from a ring that is
+   * not walked while a write(2) waits loses what the ring cannot hold). About `maxBytes`
+   * (default 64 MiB) may wait to be written before {@link hasRoom} says no (nothing is refused
+   * past it: {@link write} still takes every record). The guarantees stay: records reach the
+   * file whole and in order, a write that fails part-way cuts the file back to its last whole
+   * record, {@link written} counts what reached it. A write is started whenever none is in
+   * flight, so records wait at most one write. Await {@link settle} before {@link close}.
+   */
+  background(maxBytes = 64 << 20): void {
+    if (this.bg) return;
+    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false };
+  }
+
+  /** True when the sink writes in the background ({@link background}). */
+  get inBackground(): boolean {
+    return this.bg !== undefined;
+  }
+
+  /**
+   * True when `bytes` more of records can be taken without going past the background writer's
+   * bound ({@link background}); always true when writing in the foreground or once failed.
+   */
+  hasRoom(bytes: number): boolean {
+    const bg = this.bg;
+    return !bg || !!this.error || bg.queued + this.used + bytes <= bg.max;
+  }
+
+  /** Resolves when the background writer has finished a write (or failed); at once without one. */
+  whenRoom(): Promise<void> {
+    const bg = this.bg;
+    if (!bg || this.error) return Promise.resolve();
+    return new Promise((r) => {
+      bg.waiters.push(r);
+      if (!bg.inFlight) setTimeout(r, 2); // between writes (a full pipe's retry): look again soon
+    });
+  }
+
+  /** Background: starts writing what is buffered unless a write is in flight (then it goes next). */
+  kick(): void {
+    if (this.bg && !this.bg.inFlight && this.used > 0) this.flush();
+  }
+
+  /**
+   * Resolves once every record taken so far has been written (or the file has failed: see
+   * {@link error}). In the foreground, the same as {@link flush}.
+   */
+  async settle(): Promise<void> {
+    const bg = this.bg;
+    if (!bg) {
+      this.flush();
+      return;
+    }
+    this.kick();
+    while (!this.error && this.fd >= 0 && (bg.inFlight || bg.queue.length > 0 || this.used > 0)) {
+      await new Promise<void>((r) => bg.waiters.push(r));
+      this.kick();
+    }
+  }
+
+  /** Background: hands the buffer over to the writer and goes on with a fresh one. */
+  private handOver(): boolean {
+    const bg = this.bg!;
+    if (this.error) {
+      this.used = 0;
+      this.nEnds = 0;
+      return false;
+    }
+    if (this.used === 0 || this.fd < 0) return true;
+    let next = bg.free.pop();
+    if (!next) {
+      // past the bound too (hasRoom said so): never refuse a record
+      const buf = new Uint8Array(this.buf.length);
+      next = { buf, view: new DataView(buf.buffer), ends: new Int32Array(this.ends.length), n: 0, used: 0, header: 0, done: 0 };
+      bg.count++;
+    }
+    bg.queue.push({ buf: this.buf, view: this.view, ends: this.ends, n: this.nEnds, used: this.used, header: this.headerPending ? this.headerLength() : 0, done: 0 });
+    bg.queued += this.used;
+    this.headerPending = false;
+    this.buf = next.buf;
+    this.view = next.view;
+    this.ends = next.ends;
+    this.used = 0;
+    this.nEnds = 0;
+    this.pump();
+    return true;
+  }
+
+  /** Background: starts the next write unless one is in flight. */
+  private pump(): void {
+    const bg = this.bg!;
+    if (bg.inFlight || this.error || this.fd < 0) return;
+    const p = bg.queue[0];
+    if (!p) {
+      if (this.used > 0) this.handOver(); // what came in meanwhile goes next (it calls pump)
+      else if (bg.closeAfter) this.close();
+      return;
+    }
+    bg.inFlight = true;
+    writeAsync(this.fd, p.buf, p.done, p.used - p.done, null, (err, n) => this.wrote(p, err, n));
+  }
+
+  /** Background: the end of a write of `p`. */
+  private wrote(p: Pending, err: NodeJS.ErrnoException | null, n: number): void {
+    const bg = this.bg!;
+    bg.inFlight = false;
+    if (err || !(n > 0)) {
+      const c = err ? err.code ?? "EIO" : "EIO"; // nothing written and no error: never loop on it
+      if (c === "EAGAIN") setTimeout(() => this.pump(), 2); // a non-blocking stdout is full: wait for the reader
+      else if (c === "EINTR") this.pump();
+      else this.failBackground(p, c);
+      if (c === "EAGAIN" || c === "EINTR") return;
+    } else {
+      p.done += n;
+      bg.queued -= n;
+      if (p.done >= p.used) {
+        bg.queue.shift();
+        this.written += p.n;
+        this.fileBytes += p.used;
+        p.n = p.used = p.header = p.done = 0;
+        bg.free.push(p);
+      }
+      this.pump();
+    }
+    const ws = bg.waiters.splice(0);
+    for (const w of ws) w();
+  }
+
+  /** Background: a write of `p` failed with `code`: cut the file back to its last whole record. */
+  private failBackground(p: Pending, code: string): void {
+    const bg = this.bg!;
+    let whole = 0;
+    let boundary = 0;
+    if (p.done >= p.header) {
+      boundary = p.header;
+      while (whole < p.n && p.ends[whole]! <= p.done) boundary = p.ends[whole++]!;
+    }
+    if (boundary < p.done && this.isRegular()) {
+      try {
+        ftruncateSync(this.fd, this.fileBytes + boundary);
+      } catch {
+        /* best effort: the error below is what matters */
+      }
+    }
+    this.written += whole;
+    this.fileBytes += boundary;
+    this.error = writeFailure(code, this.name, this.written);
+    bg.queue.length = 0;
+    bg.queued = 0;
+    this.used = 0;
+    this.nEnds = 0;
+    if (bg.closeAfter) this.close();
   }
 
   /** Appends one record: `buf[offset..offset+caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */
@@ -295,6 +491,7 @@ export class PcapSink {
    * A write that fails part-way leaves the file cut back to the last whole record.
    */
   flush(): boolean {
+    if (this.bg) return this.handOver();
     if (this.error) {
       this.used = 0;
       this.nEnds = 0;
@@ -371,6 +568,13 @@ export class PcapSink {
   /** Flushes and closes the file (not stdout). Idempotent. */
   close(): void {
     if (this.fd < 0) return;
+    const bg = this.bg;
+    if (bg && !this.error && (bg.inFlight || bg.queue.length > 0 || this.used > 0)) {
+      // writes still to do: the last one closes the file (await settle() first to see them end)
+      bg.closeAfter = true;
+      this.kick();
+      return;
+    }
     this.flush();
     if (this.ownsFd) {
       try {

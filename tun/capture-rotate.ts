@@ -339,6 +339,36 @@ export class CaptureWriter {
     return this.cur.writeIov(iov, count);
   }
 
+  /**
+   * {@link PcapSink.background}: the file is written off the JS thread (one file, no rotation:
+   * see {@link rotates}). Await {@link settle} before {@link close}.
+   */
+  background(maxBytes?: number): void {
+    if (this.rotates) throw new Error("CaptureWriter.background: files rotate");
+    if (!this.cur) this.tryOpen();
+    this.cur?.background(maxBytes);
+  }
+
+  /** {@link PcapSink.hasRoom}. */
+  hasRoom(bytes: number): boolean {
+    return this.cur ? this.cur.hasRoom(bytes) : true;
+  }
+
+  /** {@link PcapSink.whenRoom}. */
+  whenRoom(): Promise<void> {
+    return this.cur ? this.cur.whenRoom() : Promise.resolve();
+  }
+
+  /** {@link PcapSink.kick}. */
+  kick(): void {
+    this.cur?.kick();
+  }
+
+  /** {@link PcapSink.settle}: resolves once every record taken has been written (or failed). */
+  async settle(): Promise<void> {
+    if (this.cur) await this.cur.settle();
+  }
+
   /** Writes out what is buffered; false once failed. */
   flush(): boolean {
     if (this.failed) return false;

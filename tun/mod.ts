@@ -25,7 +25,7 @@ export { PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHin
 export { CaptureWriter, fileIdOfFd, refuseSameFile, rotatedName, strftime, type CaptureWriterOptions, type RotateOptions, type FileId } from "./capture-rotate.ts";
 export { PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd } from "./sniff.ts";
 export { RxRing, ringGeometry, TPACKET, type RingBlockConsumer, type RingGeometry, type RingPacket } from "./sniff-ring.ts";
-export { RingPcapWriter, type IovTarget } from "./sniff-pcap.ts";
+export { RingPcapWriter, type IovTarget, type RecordFilter } from "./sniff-pcap.ts";
 export { serveEcho, type EchoOptions, type EchoResult } from "./echo.ts";
 export { injectPackets, checkPacket, type InjectOptions } from "./inject.ts";
 

@@ -16,6 +16,12 @@
  * records are cut to the snaplen, the on-wire length is kept. The records are byte for byte
  * what {@link PcapSink.write} makes of the same packets.
  *
+ * Copy mode (what `tunkit dump -w` uses): each packet goes to the file's own `write` instead
+ * (one copy into its buffer, ~15 ns for a small packet), with an optional user-space filter, so
+ * the block is given back at once and the file is written where the file says: pcap or pcapng,
+ * rotated (-C/-G) or not, off the JS thread ({@link PcapSink.background}) or not. A disk that
+ * stalls then never keeps the ring from being walked.
+ *
  * @module
  */
 import { addrValue } from "../ffi/libc.ts";
@@ -23,8 +29,22 @@ import { PACKET } from "../ffi/abi.ts";
 import { IOV_MAX, type PcapSink } from "./capture-file.ts";
 import { TPACKET, type RingBlockConsumer, type RxRing } from "./sniff-ring.ts";
 
-/** What a {@link RingPcapWriter} writes into: a pcap file ({@link PcapSink} or a rotation-free CaptureWriter). */
-export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error">;
+/**
+ * What a {@link RingPcapWriter} writes into: a capture file ({@link PcapSink} or a
+ * CaptureWriter). By default a pcap file without rotation, written with writev from the ring; in
+ * copy mode each packet goes to its `write` (pcap or pcapng, rotated or not, in the background
+ * or not).
+ */
+export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error"> & Partial<Pick<PcapSink, "write" | "hasRoom" | "whenRoom" | "kick">> & {
+  /** Set once the target takes no more records (CaptureWriter: `-G` with `-W` filled its last file). */
+  readonly finished?: string;
+};
+
+/**
+ * A user-space filter for {@link RingPcapWriter} (copy mode): true to keep the packet whose
+ * bytes are `bytes[offset..offset+caplen)` (cut to the capture's snaplen, VLAN tag put back).
+ */
+export type RecordFilter = (bytes: Uint8Array, offset: number, caplen: number) => boolean;
 
 const TWO32 = 4294967296;
 
@@ -64,13 +84,36 @@ export class RingPcapWriter implements RingBlockConsumer {
 
   /** The pcap file the records go to (its snaplen and timestamp resolution apply). */
   readonly target: IovTarget;
+  /** Packets go to `target.write` (copied into its buffer), not written from the ring. */
+  readonly copy: boolean;
 
   /**
    * A writer into `target`.
-   * @param target The pcap file the records go to.
+   * @param target The capture file the records go to.
+   * @param opts `copy`: each packet goes to the target's own `write` (its buffer: pcap or
+   *   pcapng, rotation, a background writer: {@link PcapSink.background}), so the block goes
+   *   back to the kernel at once whatever the disk does; else (default) a pcap file written with
+   *   one writev(2) from the ring. `filter` (copy mode): only the packets it keeps are written.
    */
-  constructor(target: IovTarget) {
+  constructor(target: IovTarget, opts: { copy?: boolean; filter?: RecordFilter } = {}) {
     this.target = target;
+    this.copy = !!opts.copy;
+    this.filter = opts.filter;
+    if (this.copy && !target.write) throw new Error("RingPcapWriter: copy needs a target that writes records");
+    if (this.filter && !this.copy) throw new Error("RingPcapWriter: a filter needs copy mode");
+  }
+
+  /** Copy mode: the user-space filter, if any. */
+  readonly filter: RecordFilter | undefined;
+
+  /** False while the target's background writer is too far behind to take `bytes` more. */
+  room(bytes: number): boolean {
+    return !this.copy || !this.target.hasRoom || this.target.hasRoom(bytes);
+  }
+
+  /** Resolves when {@link room} may say yes again. */
+  whenRoom(): Promise<void> {
+    return this.target.whenRoom ? this.target.whenRoom() : Promise.resolve();
   }
 
   /**
@@ -94,6 +137,8 @@ export class RingPcapWriter implements RingBlockConsumer {
     const n = ring.blockPackets(base);
     const end = base + ring.geometry.blockSize;
     const limit = this.remaining;
+    const copy = this.copy;
+    const filter = this.filter;
     let off = ring.blockFirst(base);
     let k = 0; // entries in iov
     let taken = 0;
@@ -123,6 +168,19 @@ export class RingPcapWriter implements RingBlockConsumer {
           b[data + 15] = tci & 0xff;
           cap += 4;
           wire += 4;
+        }
+        if (copy) {
+          // what the per-packet path hands over (cut to the capture's snaplen), to the target's
+          // own writer: the same records, pcap or pcapng, rotated or not
+          const c = cap > snaplen ? snaplen : cap;
+          if (filter === undefined || filter(b, data, c)) {
+            target.write!(b, c, wire, sec, nsec, data);
+            if (target.error || target.finished) break; // that one was not written
+            taken++;
+          }
+          if (next === 0) break;
+          off += next;
+          continue;
         }
         if (cap > snap) cap = snap;
         const orig = wire > cap ? wire : cap;
@@ -175,6 +233,7 @@ export class RingPcapWriter implements RingBlockConsumer {
       off += next;
     }
     if (k > 0) target.writeIov(this.iov, k);
+    if (copy) target.kick?.();
     this.taken += taken;
     this.remaining -= taken;
     return taken;

@@ -87,6 +87,14 @@ export interface RingBlockConsumer {
    * (keep only IPv4/IPv6); `ethernet`: frames (VLAN tags to put back); `snaplen`: the capture's.
    */
   block(ring: RxRing, base: number, cooked: boolean, ethernet: boolean, snaplen: number): number;
+  /**
+   * False when the consumer cannot take a block of `bytes` now (its writer is behind): the
+   * block then stays in the ring, where the kernel keeps filling the others, until
+   * {@link whenRoom} resolves. Absent: always true.
+   */
+  room?(bytes: number): boolean;
+  /** Resolves when {@link room} may say yes again. */
+  whenRoom?(): Promise<void>;
 }
 
 /**

@@ -428,6 +428,10 @@ export class PacketSniffer {
     for (;;) {
       if (this.fd < 0) return;
       while (ring.ready()) {
+        if (blocks?.room && !blocks.room(ring.geometry.blockSize)) {
+          if (await this.waitRoom(blocks)) return;
+          continue;
+        }
         const how = this.walkBlock(onPacket, undefined, zeroCopy, blocks);
         if (how) return;
       }
@@ -520,15 +524,28 @@ export class PacketSniffer {
         // yields every `yieldEvery` packets.
         const turn = opts.blocks ? Infinity : yieldEvery;
         let blocksLeft = ring.geometry.blockCount;
+        let behind = false;
+        const blocks = opts.blocks;
         while (handled < turn && blocksLeft-- > 0) {
           if (!ring.ready()) {
             empty = true;
             break;
           }
-          const how = this.walkBlock(onPacket, signal, zeroCopy, opts.blocks);
+          if (blocks?.room && !blocks.room(ring.geometry.blockSize)) {
+            behind = true;
+            break;
+          }
+          const how = this.walkBlock(onPacket, signal, zeroCopy, blocks);
           if (how) return how;
           handled += this.lastBlock;
           waited = 0;
+        }
+        if (behind) {
+          // the consumer's writer is behind: the blocks wait in the ring (the kernel counts
+          // what it cannot hold as drops) until it has written something
+          const how = await this.waitRoom(blocks!, signal);
+          if (how) return how;
+          continue;
         }
         if (!empty) {
           await immediate();
@@ -622,6 +639,26 @@ export class PacketSniffer {
       return true;
     });
     return how;
+  }
+
+  /**
+   * Waits until a block consumer that was behind has room again ({@link RingBlockConsumer.room}),
+   * `signal` aborts ("stopped") or the sniffer is closed ("closed").
+   */
+  private async waitRoom(blocks: RingBlockConsumer, signal?: AbortSignal): Promise<"stopped" | "closed" | undefined> {
+    if (signal?.aborted) return "stopped";
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<void>((r) => {
+      onAbort = () => r();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([blocks.whenRoom ? blocks.whenRoom() : sleep(1), aborted]);
+    } finally {
+      signal?.removeEventListener("abort", onAbort!);
+    }
+    if (this.fd < 0) return "closed";
+    return signal?.aborted ? "stopped" : undefined;
   }
 
   /** Unmaps the PACKET_RX_RING, if any. */

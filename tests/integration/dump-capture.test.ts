@@ -2,7 +2,7 @@
 // tap devices, SIGINT, bad input. Each file runs in its own throwaway netns.
 import { describe, expect, beforeAll, afterAll } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync, readFileSync, readSync, rmSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
@@ -195,6 +195,43 @@ describe("tunkit dump", () => {
     }
   }, 60_000);
 
+  ptest("through the ring too: a filtered pcapng dump and a -C rotation beside tcpdump -w on the same flood hold the same packets (tcpdump reads them)", async () => {
+    const ng = join(dir, "ring-f.pcapng");
+    const rot = join(dir, "ring-rot.pcap");
+    const theirs = join(dir, "ring-td.pcap");
+    const ts = sharedTimestamps();
+    const echo = bg(["echo", IF, "-q"]);
+    try {
+      await waitAttached(IF, echo);
+      const td = new Bg(spawn("tcpdump", ["-i", IF, "-nn", "-B", "65536", "-w", theirs], { stdio: ["ignore", "pipe", "pipe"] }), ["tcpdump"]);
+      const f = bg(["dump", IF, "--sniff", "-B", "65536", "-w", ng, "udp and src host 192.0.2.2"]);
+      const r = bg(["dump", IF, "--sniff", "-B", "65536", "-C", "64k", "-w", rot]);
+      for (const p of [td, f, r]) await p.waitFor(/listening on tkdump0/);
+      await udpFlood(3_000);
+      await new Promise((res) => setTimeout(res, 1500)); // tcpdump's part-filled block (1 s timer)
+      for (const p of [td, f, r]) p.kill("SIGINT");
+      for (const p of [td, f, r]) expect(await p.exit()).toBe(0);
+      for (const p of [td, f, r]) expect(p.stderr).toMatch(/^0 packets dropped by kernel$/m);
+      const sorted = (xs: string[]) => [...xs].sort();
+      // the filter (in the kernel, then in user space per record) and pcapng: tcpdump's own filter on its own file
+      const mineF = tcpdumpRead(ng).lines;
+      expect(mineF.length).toBe(Number(/^(\d+) packets captured$/m.exec(f.stderr)?.[1]));
+      expect(mineF.length).toBeGreaterThan(1_000);
+      expect(sorted(mineF)).toEqual(sorted(tcpdumpRead(theirs, "udp and src host 192.0.2.2").lines));
+      // the rotation: every file in order, together, is tcpdump's capture
+      const files = readdirSync(dir).filter((n) => n.startsWith("ring-rot.pcap")).sort((a, b) => Number(a.slice(13) || 0) - Number(b.slice(13) || 0));
+      expect(files.length).toBeGreaterThan(3);
+      const mineR = files.flatMap((n) => tcpdumpRead(join(dir, n)).lines);
+      expect(mineR.length).toBe(Number(/^(\d+) packets captured$/m.exec(r.stderr)?.[1]));
+      expect(sorted(mineR)).toEqual(sorted(tcpdumpRead(theirs).lines));
+      for (const n of files.slice(0, -1)) expect(statSync(join(dir, n)).size).toBeGreaterThan(64 * 1024 - 1600);
+    } finally {
+      echo.kill("SIGINT");
+      await echo.exit();
+      ts.close();
+    }
+  }, 60_000);
+
   ptest("SIGTERM in the middle of a flood: the sniffed pcap holds every packet counted as captured, whole (tcpdump reads them all), kernel drops reported", async () => {
     const file = join(dir, "term.pcap");
     const echo = bg(["echo", IF, "-q"]);
@@ -221,6 +258,65 @@ describe("tunkit dump", () => {
       await echo.exit();
     }
   }, 60_000);
+
+  ptest("a writer that stalls (-w into a pipe nobody reads during the flood): no kernel drop, the file is written off the JS thread and the reader gets every packet counted", async () => {
+    const fifo = join(dir, "stall.fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wr = openSync(fifo, "w");
+    const echo = bg(["echo", IF, "-q"]);
+    let stderr = "";
+    const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
+    closeSync(wr);
+    d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
+    try {
+      await waitAttached(IF, echo);
+      await until(() => /listening on tkdump0/.test(stderr), "dump listening", 10_000);
+      // 12,000 requests and their replies (about 19 MB in the ring): the pipe (64 KiB) fills at
+      // once and nobody reads it until the flood is over, as a disk that stalls. With the writes
+      // on the JS thread the ring (8 MiB) was not walked meanwhile: 12,872 of 23,922 dropped.
+      await udpFlood(12_000);
+      await new Promise((r) => setTimeout(r, 300));
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(1 << 16);
+      let stopped = false;
+      for (let spins = 0; spins < 60_000; spins++) {
+        let n = -1;
+        try {
+          n = readSync(rd, buf, 0, buf.length, null);
+        } catch (e) {
+          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+        }
+        if (n > 0) chunks.push(buf.slice(0, n));
+        else if (n === 0) break; // the writer closed: all read
+        else {
+          if (!stopped) {
+            d.kill("SIGTERM");
+            stopped = true;
+          }
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+      expect(await exited).toBe(0);
+      const captured = Number(/^(\d+) packets captured$/m.exec(stderr)?.[1]);
+      const received = Number(/^(\d+) packets received by filter/m.exec(stderr)?.[1]);
+      const dropped = Number(/^(\d+) packets dropped by kernel$/m.exec(stderr)?.[1]);
+      expect(dropped).toBe(0);
+      expect(captured).toBe(received);
+      expect(captured).toBeGreaterThanOrEqual(12_000);
+      const all = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+      chunks.reduce((o, c) => (all.set(c, o), o + c.length), 0);
+      const f = readPcap(all);
+      expect(f.truncated).toBeUndefined();
+      expect(f.records.length).toBe(captured);
+    } finally {
+      if (d.exitCode === null) d.kill("SIGKILL");
+      closeSync(rd);
+      echo.kill("SIGINT");
+      await echo.exit();
+    }
+  }, 90_000);
 
   ptest("sniff -w past the file size limit (ulimit -f): exit 1 with EFBIG and its hint, the file cut at its last whole record, the count says what it holds", async () => {
     const file = join(dir, "fsize.pcap");

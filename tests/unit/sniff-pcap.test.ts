@@ -89,8 +89,11 @@ function packet(size: number, mac: number, extra: Partial<FakePacket> = {}): Fak
   return { data, sec: 1_700_000_000 + seq, nsec: (seq * 987_654_321) % 1e9, mac, ...extra };
 }
 
-/** Writes the ring's blocks with the fast path and the same packets per packet; returns both files. */
-function both(blocks: FakePacket[][], opts: { cooked?: boolean; ethernet?: boolean; snaplen?: number; fileSnaplen?: number; nano?: boolean; limit?: number } = {}) {
+/**
+ * Writes the ring's blocks with the fast path (writev from the ring), copied into a sink that
+ * writes in the background, and the same packets per packet; the three files must be the same.
+ */
+async function both(blocks: FakePacket[][], opts: { cooked?: boolean; ethernet?: boolean; snaplen?: number; fileSnaplen?: number; nano?: boolean; limit?: number } = {}) {
   const ring = fakeRing(blocks);
   const name = `f${seq}`;
   const sinkOpts = { linkType: opts.ethernet ? ("ethernet" as const) : ("raw" as const), snaplen: opts.fileSnaplen, nanosecond: opts.nano };
@@ -101,6 +104,18 @@ function both(blocks: FakePacket[][], opts: { cooked?: boolean; ethernet?: boole
   let taken = 0;
   blocks.forEach((_, bi) => (taken += w.block(ring, bi * BLOCK, !!opts.cooked, !!opts.ethernet, snap)));
   fast.close();
+  // the same blocks copied out of the ring into a sink that writes in the background
+  const bg = PcapSink.open(join(dir, `${name}-bg.pcap`), sinkOpts);
+  bg.background(1 << 20);
+  const wb = new RingPcapWriter(bg, { copy: true });
+  if (opts.limit !== undefined) wb.remaining = opts.limit;
+  let takenBg = 0;
+  blocks.forEach((_, bi) => (takenBg += wb.block(fakeRing(blocks), bi * BLOCK, !!opts.cooked, !!opts.ethernet, snap)));
+  await bg.settle();
+  bg.close();
+  expect(bg.error).toBeUndefined();
+  expect(takenBg).toBe(taken);
+  expect(bg.written).toBe(taken);
   const slow = PcapSink.open(join(dir, `${name}-slow.pcap`), sinkOpts);
   let n = 0;
   for (const p of blocks.flat()) {
@@ -113,13 +128,14 @@ function both(blocks: FakePacket[][], opts: { cooked?: boolean; ethernet?: boole
   }
   slow.close();
   expect(fast.error).toBeUndefined();
+  expect(new Uint8Array(readFileSync(join(dir, `${name}-bg.pcap`)))).toEqual(new Uint8Array(readFileSync(join(dir, `${name}-slow.pcap`))));
   return { taken, n, fast: new Uint8Array(readFileSync(join(dir, `${name}-fast.pcap`))), slow: new Uint8Array(readFileSync(join(dir, `${name}-slow.pcap`))), sink: fast, writer: w };
 }
 
-test("raw IP blocks (tp_mac 96): the file is byte for byte the per-packet writer's, micro- and nanosecond", () => {
+test("raw IP blocks (tp_mac 96): the file is byte for byte the per-packet writer's, micro- and nanosecond", async () => {
   for (const nano of [false, true]) {
     const blocks = [[0, 1, 20, 64, 1500, 9000].map((s) => packet(s, 96)), [packet(40, 96)], []];
-    const r = both(blocks, { nano });
+    const r = await both(blocks, { nano });
     expect(r.taken).toBe(7);
     expect(r.fast).toEqual(r.slow);
     const f = readPcap(r.fast);
@@ -130,7 +146,7 @@ test("raw IP blocks (tp_mac 96): the file is byte for byte the per-packet writer
   }
 });
 
-test("Ethernet blocks (tp_mac 82, and an odd offset): stripped VLAN tags put back (0x8100 and an 802.1ad TPID), the on-wire length grows by 4", () => {
+test("Ethernet blocks (tp_mac 82, and an odd offset): stripped VLAN tags put back (0x8100 and an 802.1ad TPID), the on-wire length grows by 4", async () => {
   const blocks = [[
     packet(60, 82),
     packet(60, 82, { vlan: { tci: 0x2005 } }),
@@ -139,7 +155,7 @@ test("Ethernet blocks (tp_mac 82, and an odd offset): stripped VLAN tags put bac
     packet(77, 83),
     packet(77, 83, { vlan: { tci: 0x0102 } }),
   ]];
-  const r = both(blocks, { ethernet: true });
+  const r = await both(blocks, { ethernet: true });
   expect(r.taken).toBe(6);
   expect(r.fast).toEqual(r.slow);
   const recs = readPcap(r.fast).records;
@@ -148,33 +164,33 @@ test("Ethernet blocks (tp_mac 82, and an odd offset): stripped VLAN tags put bac
   expect(recs[2]!.originalLength).toBe(1518);
 });
 
-test("snaplen: the capture's and the file's cut records (the on-wire length kept); cooked sockets keep only IPv4/IPv6", () => {
+test("snaplen: the capture's and the file's cut records (the on-wire length kept); cooked sockets keep only IPv4/IPv6", async () => {
   const mk = () => [[packet(300, 96, { wire: 400 }), packet(100, 96, { proto: 0x86dd }), packet(100, 96, { proto: 0x0806 }), packet(50, 96)]];
-  const a = both(mk(), { snaplen: 96 });
+  const a = await both(mk(), { snaplen: 96 });
   expect(a.fast).toEqual(a.slow);
   expect(readPcap(a.fast).records[0]!.captureLength).toBe(96);
   expect(readPcap(a.fast).records[0]!.originalLength).toBe(400);
-  const b = both(mk(), { fileSnaplen: 64 });
+  const b = await both(mk(), { fileSnaplen: 64 });
   expect(b.fast).toEqual(b.slow);
   expect(readPcap(b.fast).records.every((r) => r.captureLength <= 64)).toBe(true);
-  const c = both(mk(), { cooked: true });
+  const c = await both(mk(), { cooked: true });
   expect(c.taken).toBe(3);
   expect(c.fast).toEqual(c.slow);
 });
 
-test("a block of more records than one writev takes (IOV_MAX), over several blocks, and a -c limit inside a block", () => {
+test("a block of more records than one writev takes (IOV_MAX), over several blocks, and a -c limit inside a block", async () => {
   const big = Array.from({ length: IOV_MAX * 2 + 300 }, (_, i) => packet(20 + (i % 50), 96));
-  const r = both([big, [packet(30, 96), packet(31, 96)]]);
+  const r = await both([big, [packet(30, 96), packet(31, 96)]]);
   expect(r.taken).toBe(IOV_MAX * 2 + 302);
   expect(r.fast).toEqual(r.slow);
-  const lim = both([Array.from({ length: 10 }, () => packet(40, 96)), [packet(40, 96)]], { limit: 7 });
+  const lim = await both([Array.from({ length: 10 }, () => packet(40, 96)), [packet(40, 96)]], { limit: 7 });
   expect(lim.taken).toBe(7);
   expect(lim.writer.remaining).toBe(0);
   expect(readPcap(lim.fast).records.length).toBe(7);
   expect(lim.fast).toEqual(lim.slow);
 });
 
-test("writeIov: records after buffered ones keep their order; a closed descriptor fails with a hint, nothing counted as written", () => {
+test("writeIov: records after buffered ones keep their order; a closed descriptor fails with a hint, nothing counted as written", async () => {
   const path = join(dir, "iov.pcap");
   const sink = PcapSink.open(path, { linkType: "raw" });
   const rec = (n: number) => {
@@ -204,4 +220,30 @@ test("writeIov: records after buffered ones keep their order; a closed descripto
   expect(bad.writeIov(iov, 1)).toBe(false);
   expect(bad.error?.message).toContain("EBADF");
   expect(bad.written).toBe(0);
+});
+
+test("copy mode: into a pcapng file, and with a user-space filter, the records are the per-packet writer's", async () => {
+  const pkts = [[packet(60, 96), packet(1500, 96), packet(20, 96, { wire: 70 })], [packet(99, 96), packet(33, 96)]];
+  const keep = (data: Uint8Array) => data.length % 3 === 0; // 60, 1500, 99, 33: kept; 20: not
+  for (const filtered of [false, true]) {
+    const name = `ng${filtered ? "f" : ""}${seq}`;
+    const sinkOpts = { linkType: "raw" as const, format: "pcapng" as const, nanosecond: true };
+    const ring = fakeRing(pkts);
+    const fast = PcapSink.open(join(dir, `${name}-copy.pcapng`), sinkOpts);
+    const w = new RingPcapWriter(fast, { copy: true, ...(filtered ? { filter: (b: Uint8Array, off: number, len: number) => keep(b.subarray(off, off + len)) } : {}) });
+    let taken = 0;
+    pkts.forEach((_, bi) => (taken += w.block(ring, bi * BLOCK, false, false, 262144)));
+    fast.close();
+    const slow = PcapSink.open(join(dir, `${name}-slow.pcapng`), sinkOpts);
+    let n = 0;
+    for (const p of pkts.flat()) {
+      if (filtered && !keep(p.data)) continue;
+      slow.write(p.data, p.data.length, p.wire ?? p.data.length, p.sec, p.nsec);
+      n++;
+    }
+    slow.close();
+    expect(taken).toBe(filtered ? 4 : 5);
+    expect(taken).toBe(n);
+    expect(new Uint8Array(readFileSync(join(dir, `${name}-copy.pcapng`)))).toEqual(new Uint8Array(readFileSync(join(dir, `${name}-slow.pcapng`))));
+  }
 });
