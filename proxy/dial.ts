@@ -443,3 +443,20 @@ export class ByteQueue {
     return out;
   }
 }
+
+/**
+ * `a` then `b` in one new array (a handshake's leftover bytes joined with what came next); used
+ * by both TCP relays.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./dial.ts";
+ * concatBytes(new Uint8Array([1]), new Uint8Array([2, 3])); // [1, 2, 3]
+ * ```
+ */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const o = new Uint8Array(a.length + b.length);
+  o.set(a);
+  o.set(b, a.length);
+  return o;
+}

@@ -31,7 +31,7 @@
  * @module
  */
 import type { DialSocketOptions, HandshakeMachine } from "./dial.ts";
-import { connectFailure, ProxyError } from "./dial.ts";
+import { concatBytes as concat, connectFailure, ProxyError } from "./dial.ts";
 import type { NativeSocket, RelayFlow, RelayHost } from "./tcp-relay.ts";
 import { watch, type Watch } from "../ffi/poller.ts";
 import { EPOLL } from "../ffi/abi.ts";
@@ -600,16 +600,8 @@ export class FdRelay {
     this.finish(f, true);
   }
 
-
   /** Stops the deadline timer. */
   close(): void {
     this.deadlines.close();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const o = new Uint8Array(a.length + b.length);
-  o.set(a);
-  o.set(b, a.length);
-  return o;
 }

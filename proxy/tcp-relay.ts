@@ -11,7 +11,7 @@
  * @module
  */
 import type { DialSocketOptions, HandshakeMachine } from "./dial.ts";
-import { connectFailure, ProxyError } from "./dial.ts";
+import { concatBytes as concat, connectFailure, ProxyError } from "./dial.ts";
 import { closeFd, connectFd } from "../ffi/tcp.ts";
 import { FdRelay } from "./fd-relay.ts";
 import { HandshakeDeadlines } from "./deadlines.ts";
@@ -393,7 +393,6 @@ export class NativeRelay {
     this.host.failed(f, e);
   }
 
-
   /** Writes bytes of a local flow to its client. */
   writeClient(f: RelayFlow, d: Uint8Array): void {
     const c = f.cs;
@@ -426,11 +425,4 @@ export class NativeRelay {
   close(): void {
     this.deadlines.close();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const o = new Uint8Array(a.length + b.length);
-  o.set(a);
-  o.set(b, a.length);
-  return o;
 }
