@@ -360,7 +360,7 @@ export class Tunnel {
       }
     }
     this.redirect.setPorts(ports[4], ports[6]);
-    this.debug(`tcp: relayed through ${this.relay ? "Bun's sockets" : "node:net"}`);
+    this.debug(`tcp: relayed through ${!this.relay ? "node:net" : NativeRelay.kind() === "splice" ? "splice(2) on tunkit's own sockets" : "Bun's sockets"}`);
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
