@@ -174,15 +174,106 @@ export function fileBackedRuns(entries: BigUint64Array): Array<[number, number]>
   return runs;
 }
 
+/** What {@link dropCleanImagePages} works on, found once: madvise, the executable's mappings, the bundle's pages. */
+interface ImagePages {
+  madvise: (addr: number, len: number, advice: number) => number;
+  /** Page-aligned [start, end) ranges whose file-backed pages may go: the read-only mappings of the executable, and the `.bun` section's pages in its writable one. */
+  ranges: Array<[number, number]>;
+}
+
+let image: Promise<ImagePages | undefined> | undefined;
+
+/**
+ * The executable's mappings from /proc/self/maps text: read-only ones whole, and of the writable
+ * ones only `bundle` (the `.bun` section's page-aligned [start, end), clipped to them; other threads
+ * write the rest of that mapping at any time). Pure.
+ *
+ * @example
+ * ```ts
+ * import { imageRanges } from "./exec.ts";
+ * const maps = "400000-401000 r--p 00000000 08:01 7 /bin/x\n401000-409000 r-xp 00001000 08:01 7 /bin/x\n409000-40c000 rw-p 00009000 08:01 7 /bin/x\n";
+ * imageRanges(maps, "/bin/x", () => ({ start: 0x40a000, end: 0x40b000 }));
+ * // [[0x400000, 0x401000], [0x401000, 0x409000], [0x40a000, 0x40b000]]
+ * ```
+ */
+export function imageRanges(maps: string, exe: string, bundle: (base: number) => { start: number; end: number } | undefined): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let base = -1;
+  const writable: Array<[number, number]> = [];
+  for (const line of maps.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
+    if (!m || m[5]!.trim() !== exe) continue;
+    const start = parseInt(m[1]!, 16);
+    const end = parseInt(m[2]!, 16);
+    if (base < 0 && parseInt(m[4]!, 16) === 0) base = start;
+    if (m[3]!.includes("w")) writable.push([start, end]);
+    else ranges.push([start, end]);
+  }
+  const b = writable.length && base >= 0 ? bundle(base) : undefined;
+  if (b) {
+    for (const [start, end] of writable) {
+      const first = Math.max(b.start, start);
+      const last = Math.min(b.end, end);
+      if (last > first) ranges.push([first, last]);
+    }
+  }
+  return ranges;
+}
+
+/** Binds madvise and finds the executable's droppable ranges (once; undefined when that cannot be done). */
+async function imagePages(): Promise<ImagePages | undefined> {
+  const fs = await import("node:fs");
+  let maps: string;
+  let exe: string;
+  try {
+    maps = readFileSync("/proc/self/maps", "utf8");
+    exe = fs.readlinkSync("/proc/self/exe");
+  } catch {
+    return undefined;
+  }
+  const { dlopen, FFIType } = await import("bun:ffi");
+  let madvise: ImagePages["madvise"] | undefined;
+  for (const path of LIBC_NAMES) {
+    try {
+      madvise = dlopen(path, { madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 } }).symbols.madvise as unknown as ImagePages["madvise"];
+      break;
+    } catch {
+      /* next name */
+    }
+  }
+  if (!madvise) return undefined;
+  const ranges = imageRanges(maps, exe, (base) => {
+    let fd = -1;
+    try {
+      fd = fs.openSync(exe, "r");
+      const read = (off: number, len: number) => {
+        const b = new Uint8Array(len);
+        return b.subarray(0, fs.readSync(fd, b, 0, len, off));
+      };
+      const sec = elfSection(read, ".bun");
+      if (!sec) return undefined;
+      const addr = sec.dyn ? base + sec.addr : sec.addr;
+      // whole pages of the section only
+      return { start: Math.ceil(addr / PAGE) * PAGE, end: Math.floor((addr + sec.size) / PAGE) * PAGE };
+    } catch {
+      return undefined;
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  });
+  return { madvise, ranges };
+}
+
 /**
  * Takes the executable's own clean pages out of the resident set: the code and read-only data
  * a compiled binary touched while starting (most of it never runs again in a long-lived daemon),
  * and the pages of its embedded bundle (Bun's `.bun` section: the modules' source and bytecode,
  * 4-5 MB of tunkit's, read while loading) stay in the page cache and fault back in, from there,
- * when used. Read-only mappings of /proc/self/exe are dropped whole when not a single page of
- * theirs is a private copy; in the writable `.bun` section only the pages that are still the
- * file's (/proc/self/pagemap) go, so nothing the process wrote is lost. Returns the MB taken out
- * of RSS (0 under Deno or when nothing applies).
+ * when used. Only pages that are still the file's go (/proc/self/pagemap): nothing the process
+ * wrote (a relocated page, a written page of `.bun`) is lost. The first call finds the mappings
+ * and binds madvise; later calls only read pagemap and advise, so a daemon can call it at each
+ * step of its start-up without the call itself adding to the peak. Returns the MB taken out of
+ * RSS (0 under Deno or when nothing applies).
  *
  * @example
  * ```ts
@@ -192,85 +283,33 @@ export function fileBackedRuns(entries: BigUint64Array): Array<[number, number]>
  */
 export async function dropCleanImagePages(): Promise<number> {
   if (runtime !== "bun") return 0;
-  let smaps: string;
-  let exe: string;
+  const img = await (image ??= imagePages());
+  if (!img) return 0;
   const fs = await import("node:fs");
-  try {
-    smaps = readFileSync("/proc/self/smaps", "utf8");
-    exe = fs.readlinkSync("/proc/self/exe");
-  } catch {
-    return 0;
-  }
-  const { dlopen, FFIType } = await import("bun:ffi");
-  let madvise: ((addr: number, len: number, advice: number) => number) | undefined;
-  for (const path of LIBC_NAMES) {
-    try {
-      madvise = dlopen(path, { madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 } }).symbols.madvise as unknown as typeof madvise;
-      break;
-    } catch {
-      /* next name */
-    }
-  }
-  if (!madvise) return 0;
-  let dropped = 0;
-  let bundle: { start: number; end: number } | undefined;
-  let base = -1;
-  // A mapping's header line, then its "Key: value kB" lines.
-  const blocks = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
-  for (const b of blocks) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+[ \t]*(.*)$/m.exec(b);
-    if (!head || head[5]!.trim() !== exe) continue;
-    const start = parseInt(head[1]!, 16);
-    const end = parseInt(head[2]!, 16);
-    if (base < 0 && parseInt(head[4]!, 16) === 0) base = start;
-    if (head[3]!.includes("w")) {
-      bundle ??= { start, end: 0 };
-      bundle.end = end;
-      continue;
-    }
-    const anon = /^Anonymous:\s+(\d+) kB/m.exec(b);
-    const rss = /^Rss:\s+(\d+) kB/m.exec(b);
-    if (!anon || anon[1] !== "0" || !rss || rss[1] === "0") continue;
-    if (madvise(start, end - start, MADV_DONTNEED) === 0) dropped += Number(rss[1]) / 1024;
-  }
-  if (bundle) dropped += dropBundle(fs, exe, base, bundle, madvise);
-  return Math.round(dropped * 10) / 10;
-}
-
-/** The `.bun` section's pages that are still the file's (see {@link dropCleanImagePages}); MB dropped. */
-function dropBundle(fs: typeof import("node:fs"), exe: string, base: number, rw: { start: number; end: number }, madvise: (addr: number, len: number, advice: number) => number): number {
-  let fd = -1;
   let pm = -1;
+  let pages = 0;
   try {
-    fd = fs.openSync(exe, "r");
-    const read = (off: number, len: number) => {
-      const b = new Uint8Array(len);
-      return b.subarray(0, fs.readSync(fd, b, 0, len, off));
-    };
-    const sec = elfSection(read, ".bun");
-    if (!sec) return 0;
-    const addr = sec.dyn ? base + sec.addr : sec.addr;
-    // whole pages of the section only, and only inside the writable mapping we saw
-    const first = Math.max(Math.ceil(addr / PAGE) * PAGE, rw.start);
-    const last = Math.min(Math.floor((addr + sec.size) / PAGE) * PAGE, rw.end);
-    if (last <= first) return 0;
-    const pages = (last - first) / PAGE;
     pm = fs.openSync("/proc/self/pagemap", "r");
-    const raw = new Uint8Array(pages * 8);
-    if (fs.readSync(pm, raw, 0, raw.length, (first / PAGE) * 8) !== raw.length) return 0;
-    const entries = new BigUint64Array(raw.buffer);
-    const hi = new Uint32Array(raw.buffer);
-    let mb = 0;
-    for (const [p, n] of fileBackedRuns(entries)) {
-      let present = 0;
-      for (let i = p; i < p + n; i++) if (hi[i * 2 + 1]! & HI_PRESENT) present++;
-      if (present && madvise(first + p * PAGE, n * PAGE, MADV_DONTNEED) === 0) mb += (present * PAGE) / 1048576;
-    }
-    return mb;
+    for (const [start, end] of img.ranges) pages += dropRange(fs, pm, start, end, img.madvise);
   } catch {
-    return 0;
+    /* what was dropped stays dropped */
   } finally {
-    if (fd >= 0) fs.closeSync(fd);
     if (pm >= 0) fs.closeSync(pm);
   }
+  return Math.round(((pages * PAGE) / 1048576) * 10) / 10;
+}
+
+/** Drops the file-backed runs of [start, end) that have a page present (pagemap fd `pm`); returns the pages taken out. */
+function dropRange(fs: typeof import("node:fs"), pm: number, start: number, end: number, madvise: ImagePages["madvise"]): number {
+  const count = (end - start) / PAGE;
+  const raw = new Uint8Array(count * 8);
+  if (fs.readSync(pm, raw, 0, raw.length, (start / PAGE) * 8) !== raw.length) return 0;
+  const hi = new Uint32Array(raw.buffer);
+  let dropped = 0;
+  for (const [p, n] of fileBackedRuns(new BigUint64Array(raw.buffer))) {
+    let present = 0;
+    for (let i = p; i < p + n; i++) if (hi[i * 2 + 1]! & HI_PRESENT) present++;
+    if (present && madvise(start + p * PAGE, n * PAGE, MADV_DONTNEED) === 0) dropped += present;
+  }
+  return dropped;
 }
