@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { needing } from "./_ns.ts";
 import { Topology, curl, Proc, sh, waitPort, SERVER_V4, SERVER_V6, BUN } from "../fixtures/proxy/topology.ts";
+import { pattern } from "../fixtures/proxy/pattern.ts";
 
 const { ptest, ready } = needing("proxy-splice", ["microsocks", "danted", "curl", "unshare", "strace"]);
 
@@ -67,18 +68,6 @@ async function withTunnel<T>(url: string, fn: (p: Proc) => Promise<T>): Promise<
   }
 }
 
-/** Deterministic bytes. */
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** Sends `msg`, half-closes, and resolves with what came back after the FIN (the server's SHA-256). */

@@ -13,19 +13,8 @@ import { parseProxyUrl } from "../../proxy/url.ts";
 import type { ProxyError } from "../../proxy/dial.ts";
 import { sys } from "../../ffi/libc.ts";
 import { sigPoll, sigPollAvailable } from "../../ffi/sigpoll.ts";
+import { pattern } from "../fixtures/proxy/pattern.ts";
 
-/** Deterministic bytes: `n` of them from seed `seed`. */
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
 
 // Scenarios, chosen by the target port the SOCKS5 request names.
