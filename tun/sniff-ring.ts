@@ -245,7 +245,11 @@ export class RxRing {
     w[bq + 3] = 0;
     w[bq + 2] = TPACKET.STATUS_KERNEL;
     this.cur = (this.cur + 1) % this.geometry.blockCount;
+    this.handedOver += n;
   }
+
+  /** Packets in every block handed over and given back so far (their num_pkts, summed). */
+  handedOver = 0;
 
   /**
    * Packets in the block the kernel is filling (not handed over yet). Only meaningful once the
