@@ -23,7 +23,7 @@
  */
 import { EPOLL } from "./abi.ts";
 import { arch, raw, runtime, sys } from "./libc.ts";
-import { epollDataOffset, epollEventSize } from "./abi.ts";
+import { epollDataOffset, epollEventSize, packEpollEvent } from "./abi.ts";
 import type { Watch } from "./poller.ts";
 
 const F_SETFL = 4;
@@ -169,11 +169,7 @@ export class SigPoll {
   }
 
   private ctl(op: number, fd: number, events: number, token: number): void {
-    const v = new DataView(this.ev.buffer, this.ev.byteOffset, 16);
-    v.setUint32(0, events >>> 0, true);
-    v.setUint32(this.dataOff, token, true);
-    v.setUint32(this.dataOff + 4, 0, true);
-    raw.epoll_ctl(this.epfd, op, fd, this.ev);
+    raw.epoll_ctl(this.epfd, op, fd, packEpollEvent(arch, events, token, this.ev));
   }
 
   private schedule(): void {
