@@ -65,7 +65,15 @@ beforeAll(() => {
   writeFileSync(pcap, capture(4000));
   const b = spawnSync(process.execPath, [join(root, "scripts/build.ts"), "--outfile", binary], { encoding: "utf8", timeout: 300_000 });
   if (b.status !== 0) throw new Error(`build: ${b.stdout}${b.stderr}`);
-  const lines: string[] = ["link add tk1 type veth peer name tk2", "link set tk1 up", "link set tk2 up"];
+  // No IPv6 link-local addresses (addrgenmode none): they arrive after DAD, asynchronously, and
+  // would make two listings taken a moment apart differ for a reason that is not the pipe.
+  const lines: string[] = [
+    "link add tk1 type veth peer name tk2",
+    "link set tk1 addrgenmode none",
+    "link set tk2 addrgenmode none",
+    "link set tk1 up",
+    "link set tk2 up",
+  ];
   for (let i = 0; i < 4000; i++) lines.push(`route add 198.18.${i >> 8}.${i & 255}/32 dev tk1 metric ${i}`);
   for (let i = 0; i < 1500; i++) lines.push(`addr add 10.${40 + (i >> 8)}.${i & 255}.1/32 dev tk1`);
   for (let i = 0; i < 3000; i++) lines.push(`rule add from 192.0.2.${i & 255} lookup ${100 + i} pref ${1000 + i}`);
@@ -73,7 +81,25 @@ beforeAll(() => {
   if (r.status !== 0) throw new Error(`ip -batch: ${r.stderr}`);
   sh("ip", "tuntap", "add", "tk0", "mode", "tun", "user", "0"); // an owner: list warns about ownerless devices
   sh("ip", "addr", "add", "192.0.2.1/24", "dev", "tk0");
+  settle();
 });
+
+/** Waits until the veth pair's carrier is up (linkwatch reports it asynchronously: routes lose
+ * `linkdown` and IPv6 adds its ff00::/8 routes then) and the tables no longer change. */
+function settle(): void {
+  const snap = () => sh("ip", "-d", "link", "show") + sh("ip", "route", "show", "table", "all") + sh("ip", "addr", "show");
+  const deadline = Date.now() + 15_000;
+  let last = "";
+  for (;;) {
+    const now = snap();
+    const up = /tk1@tk2:.*LOWER_UP.*state UP/.test(now) && /tk2@tk1:.*LOWER_UP.*state UP/.test(now);
+    const mcast = sh("ip", "-6", "route", "show", "table", "local", "ff00::/8");
+    if (up && mcast.includes("dev tk1") && mcast.includes("dev tk2") && now === last) return;
+    if (Date.now() > deadline) throw new Error(`the test devices did not settle in 15 s:\n${now}`);
+    last = now;
+    Bun.sleepSync(200);
+  }
+}
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("output reaches a slow pipe reader whole", () => {
