@@ -42,15 +42,19 @@ import { connectResult, startConnect } from "../ffi/tcp.ts";
 import { sigPoll, sigPollAvailable } from "../ffi/sigpoll.ts";
 import { HandshakeDeadlines } from "./deadlines.ts";
 
-/** How a relay learns of readiness: the signal-driven poller (Bun) or the epoll helper thread. */
-type WatchFn = (fd: number, cb: (events: number) => void) => Watch;
+/**
+ * How a relay learns of readiness: the signal-driven poller (Bun) or the epoll helper thread.
+ * `quiet`: an fd whose readiness only the host's tun writes make (no signal for it; see
+ * {@link RelayHost.writesTun}); ignored on the helper thread, which sees every fd.
+ */
+type WatchFn = (fd: number, cb: (events: number) => void, quiet: boolean) => Watch;
 
-function defaultWatch(): WatchFn {
+function defaultWatch(): { watch: WatchFn; poke?: () => void } {
   if (sigPollAvailable()) {
     const p = sigPoll();
-    return (fd, cb) => p.watch(fd, cb);
+    return { watch: (fd, cb, quiet) => p.watch(fd, cb, quiet), poke: () => p.poke() };
   }
-  return (fd, cb) => watch(fd, cb);
+  return { watch: (fd, cb) => watch(fd, cb) };
 }
 
 /** Bytes asked of one splice into a pipe (the pipe's default capacity). */
@@ -203,16 +207,23 @@ export class FdRelay {
   /** accept4 refusals for lack of fds (EMFILE/ENFILE), each followed by a pause. */
   acceptBackoffs = 0;
   private readonly watch: WatchFn;
+  /** Asks the poller for a look this turn (signal-driven poller only). */
+  private readonly poke: (() => void) | undefined;
+  /** The accepted sockets and listeners are quiet (the host pokes after its tun writes). */
+  private readonly quiet: boolean;
 
   /**
    * A relay for `host`'s flows, with `timeoutMs` for a proxy's connect and handshake. `watchFd`:
    * how readiness comes (default: SIGIO + an epoll set of its own, ffi/sigpoll.ts, under Bun
    * unless `TUNKIT_POLLER=epoll`; the poller's epoll helper thread otherwise).
    */
-  constructor(host: RelayHost, timeoutMs: number, watchFd: WatchFn = defaultWatch()) {
+  constructor(host: RelayHost, timeoutMs: number, watchFd?: WatchFn) {
     this.host = host;
     this.timeoutMs = timeoutMs;
-    this.watch = watchFd;
+    const d = watchFd ? { watch: watchFd, poke: undefined } : defaultWatch();
+    this.watch = d.watch;
+    this.poke = d.poke;
+    this.quiet = host.writesTun === true && d.poke !== undefined;
     this.deadlines = new HandshakeDeadlines(timeoutMs, (f, e) => this.fail(f, e));
   }
 
@@ -223,7 +234,7 @@ export class FdRelay {
     raw.setsockopt(l.fd, 6, 1, new Uint8Array([1, 0, 0, 0]), 4);
     let stopped = false;
     let backoff: ReturnType<typeof setTimeout> | undefined;
-    const w = this.watch(l.fd, () => {
+    const onReady = (): void => {
       if (stopped) return;
       for (;;) {
         const fd = acceptTcp(l.fd, this.peer);
@@ -233,9 +244,10 @@ export class FdRelay {
           if (e === ERRNO.EMFILE || e === ERRNO.ENFILE || e === ERRNO.ENOBUFS || e === ERRNO.ENOMEM) {
             // The connection stays in the backlog; no busy loop on a full fd table.
             this.acceptBackoffs++;
+            // Retried by hand: the connections that wait raise no new readiness.
             backoff = setTimeout(() => {
               backoff = undefined;
-              if (!stopped) w.arm();
+              onReady();
             }, ACCEPT_BACKOFF_MS);
             return;
           }
@@ -244,7 +256,8 @@ export class FdRelay {
         this.accepted(new FdSocket(this, fd, this.peer.address, this.peer.port), j);
       }
       w.arm();
-    });
+    };
+    const w = this.watch(l.fd, onReady, this.quiet);
     w.arm();
     return {
       port: l.port,
@@ -268,12 +281,9 @@ export class FdRelay {
     s.data = f;
     f.cs = s;
     f.phase = 3;
-    s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev));
-    if (f.local) {
-      s.waitIn = true;
-      this.arm(s);
-      return;
-    }
+    s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev), this.quiet);
+    // Read now: what came with the connection raises no readiness of its own.
+    if (f.local) return this.localEvent(f, s);
     const u = f.us as FdSocket;
     s.peer = u;
     u.peer = s;
@@ -304,7 +314,7 @@ export class FdRelay {
     const u = new FdSocket(this, c.fd, host, port);
     u.data = f;
     f.us = u;
-    u.w = this.watch(c.fd, (ev) => this.onEvent(u, ev));
+    u.w = this.watch(c.fd, (ev) => this.onEvent(u, ev), false);
     if (c.connected) this.begin(f, u);
     else u.w.arm(EPOLL.OUT);
   }
@@ -598,6 +608,14 @@ export class FdRelay {
     (f.us as FdSocket | undefined)?.release(true);
     if (c && !c.closed && !reset) c.end();
     this.finish(f, true);
+  }
+
+  /**
+   * The host wrote into the tun: the accepted sockets may be ready now (the kernel delivered the
+   * packet within the write). One look at the end of the turn, whatever the number of writes.
+   */
+  tunWritten(): void {
+    if (this.quiet) this.poke!();
   }
 
   /** Stops the deadline timer. */

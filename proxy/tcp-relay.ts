@@ -77,6 +77,12 @@ export interface RelayHost {
   closed(f: RelayFlow): void;
   /** Data of a local flow. */
   localData(f: RelayFlow, d: Uint8Array): void;
+  /**
+   * True when the accepted connections' peers are behind a tun this host writes, and it calls
+   * the relay's `tunWritten()` after its writes: the splice relay then takes no signal for the
+   * accepted sockets (every readiness of theirs comes from such a write).
+   */
+  writesTun?: boolean;
 }
 
 interface BunApi {
@@ -420,6 +426,9 @@ export class NativeRelay {
       else f.cs.end();
     }
   }
+
+  /** The host wrote into the tun: nothing to do here (Bun's own loop sees its sockets). */
+  tunWritten(): void {}
 
   /** Stops the deadline timer. */
   close(): void {
