@@ -66,6 +66,14 @@ const POOL_MAX = 16;
 export const ACCEPT_BACKOFF_MS = 100;
 /** Handshake reads: a proxy's reply plus what came right after it. */
 const HS_READ = 4096;
+/**
+ * Bytes of each direction copied with read/write before it moves to splice: a small segment
+ * spliced costs a page allocated and filled (its bytes sit in the skb's head), a pipe, and the
+ * page freed later, where a copy of a few hundred bytes costs nothing. A short connection's
+ * request and answer go by copy; a bulk flow splices after its first 16 KiB.
+ */
+const COPY_BYTES = 16 << 10;
+const copyBuf = new Uint8Array(COPY_BYTES);
 
 const pool: Array<[number, number]> = [];
 /** Pipes made and pool hits, for tests. */
@@ -107,6 +115,8 @@ class FdSocket implements NativeSocket {
   /** This direction's pipe (while bytes wait in it) and how many bytes it holds. */
   pipe: [number, number] | undefined = undefined;
   inPipe = 0;
+  /** Bytes read from this socket by copy (below {@link COPY_BYTES}: the next read copies too). */
+  copied = 0;
   /** Read EOF on this socket; the FIN passed on (peer shut for writing). */
   eof = false;
   finSent = false;
@@ -467,6 +477,34 @@ export class FdRelay {
           }
           rawSplice().shutdown(d.fd, SHUT.WR);
         }
+        return true;
+      }
+      if (s.copied < COPY_BYTES && !s.pipe) {
+        const n = raw.read(s.fd, copyBuf, COPY_BYTES - s.copied);
+        if (n > 0) {
+          s.copied += n;
+          this.host.bytes(f, up, n);
+          if (d.write(copyBuf, 0, n) < 0) {
+            this.broken(d, errno() || ERRNO.EPIPE);
+            return false;
+          }
+          if (d.pend) {
+            d.waitOut = true;
+            return true;
+          }
+          continue;
+        }
+        if (n === 0) {
+          s.eof = true;
+          this.host.fin(f, up);
+          continue;
+        }
+        const e = errno();
+        if (e !== ERRNO.EAGAIN) {
+          this.broken(s, e);
+          return false;
+        }
+        s.waitIn = true;
         return true;
       }
       let p = s.pipe;
