@@ -64,6 +64,18 @@ const SPLICE_FLAGS = SPLICE_F.NONBLOCK | SPLICE_F.MOVE;
 const POOL_MAX = 16;
 /** How long accepting pauses after EMFILE/ENFILE. */
 export const ACCEPT_BACKOFF_MS = 100;
+/** While accept4 keeps failing for lack of fds, one log line per this many ms. */
+export const ACCEPT_LOG_MS = 10_000;
+
+/** The accept back-off's log line for errno `e`. */
+function acceptStarved(e: number, backoffs: number): string {
+  const what =
+    e === ERRNO.EMFILE ? "this process's open-files limit is reached (EMFILE)"
+    : e === ERRNO.ENFILE ? "the system's open-files limit is reached (ENFILE)"
+    : `the kernel has no memory for the socket (${errnoName(e)})`;
+  const hint = e === ERRNO.EMFILE || e === ERRNO.ENFILE ? " (raise LimitNOFILE= / ulimit -n, or set --max-sessions)" : "";
+  return `accept: ${what}: new connections wait in the listen backlog, retried every ${ACCEPT_BACKOFF_MS} ms${backoffs > 1 ? ` (${backoffs} back-offs in a row)` : ""}${hint}`;
+}
 /** Handshake reads: a proxy's reply plus what came right after it. */
 const HS_READ = 4096;
 /**
@@ -216,6 +228,10 @@ export class FdRelay {
   private readonly peer: Peer = { address: "", port: 0 };
   /** accept4 refusals for lack of fds (EMFILE/ENFILE), each followed by a pause. */
   acceptBackoffs = 0;
+  /** When the current run of back-offs was last logged (0: accepting). */
+  private starvedLog = 0;
+  /** Back-offs in the current run. */
+  private starvedRun = 0;
   private readonly watch: WatchFn;
   /** Asks the poller for a look this turn (signal-driven poller only). */
   private readonly poke: (() => void) | undefined;
@@ -254,6 +270,12 @@ export class FdRelay {
           if (e === ERRNO.EMFILE || e === ERRNO.ENFILE || e === ERRNO.ENOBUFS || e === ERRNO.ENOMEM) {
             // The connection stays in the backlog; no busy loop on a full fd table.
             this.acceptBackoffs++;
+            this.starvedRun++;
+            const now = performance.now();
+            if (this.starvedLog === 0 || now - this.starvedLog >= ACCEPT_LOG_MS) {
+              this.starvedLog = now;
+              this.host.error?.(acceptStarved(e, this.starvedRun), "emfile");
+            }
             // Retried by hand: the connections that wait raise no new readiness.
             backoff = setTimeout(() => {
               backoff = undefined;
@@ -263,6 +285,8 @@ export class FdRelay {
           }
           continue; // ECONNABORTED, EPROTO…: that connection is gone, take the next
         }
+        this.starvedLog = 0;
+        this.starvedRun = 0;
         this.accepted(new FdSocket(this, fd, this.peer.address, this.peer.port), j);
       }
       w.arm();
