@@ -604,6 +604,7 @@ export class Tunnel {
     const t = this.redirect.table;
     return {
       writesTun: true,
+      error: (line, kind) => this.error(line, kind),
       ready: (rf) => {
         const flow = rf as TcpFlow;
         const id = flow.id;
