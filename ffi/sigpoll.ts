@@ -193,10 +193,10 @@ export class SigPoll {
 
   /**
    * Asks for one look at the end of this turn (a microtask): the caller has just written
-   * something that may have made quiet fds ready. Free when nothing is armed.
+   * something that may have made quiet fds ready. Pokes in one turn make one look. (A look
+   * even when nothing is armed: an edge it finds is kept for the fd's next arm.)
    */
   poke(): void {
-    if (this.armedCount === 0) return;
     this.pokes++;
     this.owed = true;
     this.schedule();

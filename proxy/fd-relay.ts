@@ -1,24 +1,27 @@
 /**
  * The tunnel's TCP relay in the kernel: the accepted connection and the proxy connection are
- * tunkit's own non-blocking fds (accept4, a connect by FFI, the proxy handshake with read/write),
- * and once a flow is open its bytes go socket -> pipe -> socket with `splice(2)`
- * (SPLICE_F_NONBLOCK | SPLICE_F_MOVE): no byte passes through JS, no buffer is made per read.
- * Readiness is one-shot (EPOLL.IN while a direction waits for data, EPOLL.OUT while it waits for
- * the other side to drain), by signal on the JS thread (ffi/sigpoll.ts: SIGURG + epoll_wait(0)
- * of an epoll set of its own) or, with `TUNKIT_RELAY_WAKE=epoll`, through the poller's epoll
- * helper thread (ffi/poller.ts `watch`: 1220-1340 us of daemon CPU per short connection against
- * 820-1080 by signal, same run).
+ * tunkit's own non-blocking fds (accept4, a connect by FFI, the proxy handshake with read/write).
+ * A direction's first {@link COPY_BYTES} go by read/write through one shared buffer (a short
+ * connection's request and answer: no page per small segment, no pipe); after that its bytes go
+ * socket -> pipe -> socket with `splice(2)` (SPLICE_F_NONBLOCK | SPLICE_F_MOVE): no byte of a
+ * bulk flow passes through JS, no buffer is made per read.
  *
- * Measured (bench/proxy-profile.ts, dist/tunkit, interleaved with the Bun relay, load 6-15):
- * 100 MiB downloads 2050-2200 us of CPU per MiB against 2850-3400, the workload's peak RSS 34 MB
- * against 64-66; a short connection 1160-1260 us against 1020-1060 (about 1.15x: ~9 signals per
- * connection, each a loop wake-up, where Bun's sockets take their events in its own epoll loop).
+ * Readiness (ffi/sigpoll.ts): every fd is registered once, edge-triggered, in an epoll set of
+ * the relay's own, which is asked without waiting once per event-loop turn that may have
+ * something: the proxy sockets raise SIGURG, and the accepted sockets and the listener raise
+ * nothing: every readiness of theirs comes from a packet the tunnel writes into the tun, and the
+ * tunnel calls {@link FdRelay.tunWritten} after its writes ({@link RelayHost.writesTun}). With
+ * `TUNKIT_RELAY_WAKE=epoll` the poller's epoll helper thread serves every fd instead.
+ *
+ * Measured (bench/proxy-profile.ts and bench/proxy.ts, dist/tunkit): a short connection took 91
+ * system calls and 6.1 signals on the relay that took a signal per readiness, one epoll_ctl per
+ * arm and a splice per chunk; 75.6 and 3.6 now (Bun's sockets: 82). Bun's sockets, for what
+ * they cost and this does not: a fresh JS buffer per read (60-80 MB piled up during a download,
+ * a forced collection per 4 MiB to bound it), two TCPSocket objects and a SocketHandlers per
+ * flow, and per connection 7 setsockopt, ~11 epoll_ctl and 2 getpeername.
  *
  * Same surface and events as {@link NativeRelay} (proxy/tcp-relay.ts), which hands a flow here
- * when `TUNKIT_RELAY=splice`: the tunnel does not know which relay runs. What Bun's sockets cost
- * and this does not: a fresh JS buffer per read (60-80 MB piled up during a download, a forced
- * collection per 4 MiB to bound it), two TCPSocket objects and a SocketHandlers per flow, and
- * per connection 7 setsockopt, ~11 epoll_ctl and 2 getpeername.
+ * when the splice relay is chosen (`--relay splice`): the tunnel does not know which relay runs.
  *
  * - A pipe per direction is taken from a small pool when bytes first wait in it and given back
  *   when it is empty again: an idle flow holds no pipe, so a flow costs 2 fds as before.
@@ -26,7 +29,8 @@
  *   the other direction goes on. Both directions done: both fds closed, the flow is over.
  * - An error (RST) on either side closes both, the other with a RST (SO_LINGER 0), as before.
  * - accept4 hitting EMFILE/ENFILE backs off {@link ACCEPT_BACKOFF_MS} instead of spinning; the
- *   connection waits in the backlog.
+ *   connection waits in the backlog. One error line per run of back-offs (again every
+ *   {@link ACCEPT_LOG_MS} while it lasts), with the hint.
  *
  * @module
  */
@@ -208,7 +212,7 @@ class FdSocket implements NativeSocket {
 
 /**
  * TCP flows relayed in the kernel with splice(2), on tunkit's own fds. Bun only (the binary's
- * relay, like {@link NativeRelay}); chosen with `TUNKIT_RELAY=splice`.
+ * relay, like {@link NativeRelay}); chosen with `--relay splice` (or `TUNKIT_RELAY=splice`).
  *
  * @example
  * ```ts
@@ -240,8 +244,9 @@ export class FdRelay {
 
   /**
    * A relay for `host`'s flows, with `timeoutMs` for a proxy's connect and handshake. `watchFd`:
-   * how readiness comes (default: SIGIO + an epoll set of its own, ffi/sigpoll.ts, under Bun
-   * unless `TUNKIT_POLLER=epoll`; the poller's epoll helper thread otherwise).
+   * how readiness comes (default: ffi/sigpoll.ts under Bun unless `TUNKIT_POLLER=epoll` or
+   * `TUNKIT_RELAY_WAKE=epoll`, the poller's epoll helper thread otherwise; a `watchFd` given here
+   * makes no fd quiet).
    */
   constructor(host: RelayHost, timeoutMs: number, watchFd?: WatchFn) {
     this.host = host;

@@ -14,6 +14,7 @@ import { Socks5Dialer } from "../../proxy/socks5.ts";
 import { parseProxyUrl } from "../../proxy/url.ts";
 import type { ProxyError } from "../../proxy/dial.ts";
 import { sys } from "../../ffi/libc.ts";
+import { EPOLL } from "../../ffi/abi.ts";
 import { sigPoll, sigPollAvailable } from "../../ffi/sigpoll.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
 
@@ -416,3 +417,29 @@ test("accept4 at the open-files limit (prlimit --nofile 64): a back-off every 10
     "emfile: accept: this process's open-files limit is reached (EMFILE): new connections wait in the listen backlog, retried every 100 ms (raise LimitNOFILE= / ulimit -n, or set --max-sessions)",
   ]);
 }, 20_000);
+
+test("a quiet watch raises no signal (no O_ASYNC) and is found by the look a poke asks for, within the turn", async () => {
+  if (!sigPollAvailable()) return; // the helper thread's path watches every fd itself
+  const { makePipe } = await import("../../ffi/splice.ts");
+  const [r, w] = makePipe();
+  const p = sigPoll();
+  let got = 0;
+  const watch = p.watch(r, (ev) => void (got = ev), true);
+  try {
+    const F_GETFL = 3;
+    const O_ASYNC = 0o20000;
+    expect(sys.fcntl(r, F_GETFL) & O_ASYNC).toBe(0);
+    watch.arm();
+    await new Promise((res) => setTimeout(res, 20)); // the new watch's own look is done
+    expect(got).toBe(0);
+    sys.write(w, new Uint8Array([1]));
+    p.poke();
+    await Promise.resolve(); // the poke's look is the microtask queued before this one
+    await Promise.resolve();
+    expect(got & EPOLL.IN).toBe(EPOLL.IN);
+  } finally {
+    watch.close();
+    sys.close(r);
+    sys.close(w);
+  }
+});
