@@ -508,36 +508,10 @@ export class FdRelay {
         }
         return true;
       }
-      if (s.copied < COPY_BYTES && !s.pipe) {
-        const n = raw.read(s.fd, copyBuf, COPY_BYTES - s.copied);
-        if (n > 0) {
-          s.copied += n;
-          this.host.bytes(f, up, n);
-          if (d.write(copyBuf, 0, n) < 0) {
-            this.broken(d, errno() || ERRNO.EPIPE);
-            return false;
-          }
-          if (d.pend) {
-            d.waitOut = true;
-            return true;
-          }
-          continue;
-        }
-        if (n === 0) {
-          s.eof = true;
-          this.host.fin(f, up);
-          continue;
-        }
-        const e = errno();
-        if (e !== ERRNO.EAGAIN) {
-          this.broken(s, e);
-          return false;
-        }
-        s.waitIn = true;
-        return true;
-      }
+      // A direction's first bytes by copy (below COPY_BYTES, no pipe held), then by splice.
+      const copy = s.copied < COPY_BYTES && !s.pipe;
       let p = s.pipe;
-      if (!p) {
+      if (!copy && !p) {
         try {
           p = s.pipe = takePipe();
         } catch (x) {
@@ -546,9 +520,22 @@ export class FdRelay {
           return false;
         }
       }
-      const n = sp.splice(s.fd, null, p[1], null, CHUNK, SPLICE_FLAGS);
+      const n = copy ? raw.read(s.fd, copyBuf, COPY_BYTES - s.copied) : sp.splice(s.fd, null, p![1], null, CHUNK, SPLICE_FLAGS);
       if (n > 0) {
-        s.inPipe += n;
+        if (!copy) {
+          s.inPipe += n;
+          continue;
+        }
+        s.copied += n;
+        this.host.bytes(f, up, n);
+        if (d.write(copyBuf, 0, n) < 0) {
+          this.broken(d, errno() || ERRNO.EPIPE);
+          return false;
+        }
+        if (d.pend) {
+          d.waitOut = true;
+          return true;
+        }
         continue;
       }
       if (n === 0) {
@@ -563,8 +550,10 @@ export class FdRelay {
       }
       if (s.inPipe > 0) continue; // the pipe was full: drain it first
       // Nothing to read: the pipe goes back to the pool until bytes come again.
-      givePipe(p, true);
-      s.pipe = undefined;
+      if (p) {
+        givePipe(p, true);
+        s.pipe = undefined;
+      }
       s.waitIn = true;
       return true;
     }

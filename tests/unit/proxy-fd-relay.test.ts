@@ -323,7 +323,7 @@ test("signal-driven readiness (the default under Bun): every wake-up above came 
   if (!sigPollAvailable()) return; // the run on the helper thread's path (TUNKIT_POLLER=epoll or TUNKIT_RELAY_WAKE=epoll)
   const p = sigPoll();
   expect(p.signals).toBeGreaterThan(100);
-  expect(p.delivered).toBeGreaterThan(1000);
+  expect(p.delivered).toBeGreaterThan(500);
   expect(p.lost).toBe(0);
 });
 
