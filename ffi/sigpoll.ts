@@ -13,10 +13,9 @@
  *   connections, whose peer is behind the tun the tunnel writes: the tunnel pokes after it
  *   writes, the kernel having delivered the packet within that write.
  * - an arm() that finds readiness an earlier look saw while the fd was not armed.
+ * - a new watch: the fd's state when it was registered.
  * - a look every second while anything is armed: the backstop ({@link SigPoll.lost} counts what
  *   it found after a second in which nothing else looked; 0 in the tests).
- *
- * - a new watch: the fd's state when it was registered.
  *
  * Edge-triggered: epoll reports an fd when its state changes (bytes arrive, send space opens
  * after EAGAIN, an error), with its state at the look. An armed watch gets the events it was
@@ -247,7 +246,7 @@ export class SigPoll {
     });
   }
 
-  /** Hands `e` what it waits for among `ev` and what it kept; false when nothing matched. */
+  /** Hands `e` what it waits for among `ev` and what it kept, or keeps `ev` for its next arm. */
   private offer(e: SigWatch, ev: number, backstop: boolean): void {
     const all = ev | e.kept;
     const got = e.armed ? all & (e.want | ALWAYS) : 0;
