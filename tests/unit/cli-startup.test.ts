@@ -102,6 +102,44 @@ describe("cold start: what a one-shot command loads", () => {
     expect(linkNameOf(bad)).toBeUndefined();
   });
 
+  test("route add and addr add do not evaluate the link spec (route/link.ts, linkinfo.ts): the RTM_GETLINK by name is written by ifindex.ts", () => {
+    const loaded = [...staticClosure(ONE_SHOT)];
+    expect(loaded).toContain("netlink/ifindex.ts");
+    expect(loaded.filter((m) => m === "netlink/route/link.ts" || m === "netlink/route/linkinfo.ts" || m === "netlink/spec/link.ts")).toEqual([]);
+  });
+
+  test("getLinkRequest writes what encodeLink writes for the same request, without RTEXT_FILTER_VF", async () => {
+    const { getLinkRequest } = await import("../../netlink/ifindex.ts");
+    const { encodeLink } = await import("../../netlink/route/link.ts");
+    const { ByteWriter } = await import("../../netlink/core/writer.ts");
+    const { RTEXT_FILTER } = await import("../../netlink/route/constants.ts");
+    for (const name of ["lo", "tun0", "abc", "x".repeat(15), "eth-ü", undefined]) {
+      const a = new ByteWriter();
+      getLinkRequest(a, name);
+      const b = new ByteWriter();
+      encodeLink(b, { family: 0, ifindex: 0, extMask: RTEXT_FILTER.SKIP_STATS, ...(name === undefined ? {} : { name }) });
+      expect([...a.finish()]).toEqual([...b.finish()]);
+    }
+  });
+
+  test("a verb's keyword table is built on first use: route.ts and addr.ts build only the add table at import", () => {
+    for (const [file, table] of [["cli/route.ts", "ROUTE_KEYWORDS"], ["cli/addr.ts", "ADDR_KEYWORDS"]] as const) {
+      const src = readFileSync(join(root, file), "utf8");
+      const eager = [...src.matchAll(/^(?:export )?const (\w+) = new Keywords</gm)].map((m) => m[1]);
+      expect(eager).toEqual([table]);
+      expect(src).toContain("const listKeywords = lazy(() =>");
+    }
+  });
+
+  test("lazy() makes its value once, on first use", async () => {
+    const { lazy } = await import("../../cli/context.ts");
+    let made = 0;
+    const v = lazy(() => ({ n: ++made }));
+    expect(made).toBe(0);
+    expect(v()).toBe(v());
+    expect(made).toBe(1);
+  });
+
   test("list loads the link and address views it prints, not the rule view, the registry or device creation", () => {
     const loaded = [...staticClosure([...ONE_SHOT, "cli/list.ts"])];
     expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
