@@ -23,7 +23,6 @@ import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
 import { dropCleanImagePages, reexecWithEnv } from "../ffi/exec.ts";
 import { startImageTrim } from "../proxy/memory.ts";
-import { NativeRelay } from "../proxy/tcp-relay.ts";
 
 /** What the service around the tunnel does (not part of the library's tunnel flags). */
 export interface ServiceFlags {
@@ -127,7 +126,9 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   // The splice relay moves no bytes through JavaScript, so it keeps mimalloc's own purge delay:
   // freed pages go back (5,000 held connections: anonymous 31 -> 23 MB) and nothing refaults them
   // per MiB relayed.
-  await reexecWithEnv({ ...(NativeRelay.kind() === "bun" ? { MIMALLOC_PURGE_DELAY: "-1" } : {}), BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
+  // (The variable, not NativeRelay.kind(): that binds the splice FFI, 2-4 MB more peak at this step.)
+  const spliceRelay = process.env.TUNKIT_RELAY === "splice";
+  await reexecWithEnv({ ...(spliceRelay ? {} : { MIMALLOC_PURGE_DELAY: "-1" }), BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
   // Start-up, not traffic, made the daemon's peak RSS: 53-55 MB at "ready", 43 MB of it pages
   // of the binary (31 code, 6 read-only data, 4-5 the bundle), 10-11 anonymous. Loading the
   // modules alone touches 36 MB of them; setting the tunnel up and the first handshake with the
