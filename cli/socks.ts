@@ -23,6 +23,7 @@ import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
 import { dropCleanImagePages, reexecWithEnv } from "../ffi/exec.ts";
+import { startImageTrim } from "../proxy/memory.ts";
 
 /** What the service around the tunnel does (not part of the library's tunnel flags). */
 export interface ServiceFlags {
@@ -123,7 +124,12 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   // relay's collections, bulk peaks stay near 60 MB. The relay's little JavaScript did not get
   // slower: CPU per short connection 1050-1290 us as it was, 1010-1180 with both (bench/
   // proxy-profile.ts short, 1,000 connections, interleaved). A variable set by the user wins.
-  await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1", BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
+  // The splice relay moves no bytes through JavaScript, so it keeps mimalloc's own purge delay:
+  // freed pages go back (5,000 held connections: anonymous 31 -> 23 MB) and nothing refaults them
+  // per MiB relayed.
+  // (The variable, not NativeRelay.kind(): that binds the splice FFI, 2-4 MB more peak at this step.)
+  const spliceRelay = process.env.TUNKIT_RELAY === "splice";
+  await reexecWithEnv({ ...(spliceRelay ? {} : { MIMALLOC_PURGE_DELAY: "-1" }), BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
   // Start-up, not traffic, made the daemon's peak RSS: 53-55 MB at "ready", 43 MB of it pages
   // of the binary (31 code, 6 read-only data, 4-5 the bundle), 10-11 anonymous. Loading the
   // modules alone touches 36 MB of them; setting the tunnel up and the first handshake with the
@@ -169,6 +175,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   let failure: Error | undefined;
   let upFailed = false;
   let downTimer: ReturnType<typeof setInterval> | undefined;
+  let trim: ReturnType<typeof startImageTrim> | undefined;
   try {
     if (svc.metrics) {
       metrics = await serveMetrics(svc.metrics, {
@@ -207,6 +214,11 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
           // Start-up touched most of the binary's code and bundle once; a daemon runs little of
           // it: give the clean pages back (they fault in again from the page cache when used).
           setTimeout(() => void dropCleanImagePages().then((mb) => log.debug(`memory: ${mb} MB of clean binary pages out of the resident set`)), 200);
+          // Work faults the binary back in (5,000 connections accepted: 8-9 MB of code): give it
+          // back each second it is 2 MB over the lowest level seen (proxy/memory.ts; TUNKIT_MEM_TRIM=0:
+          // never; TUNKIT_MEM_TRIM=MS: another interval).
+          const tms = Number(process.env.TUNKIT_MEM_TRIM ?? 1000);
+          if (tms > 0) trim = startImageTrim(dropCleanImagePages, { intervalMs: tms, growthMB: Number(process.env.TUNKIT_MEM_TRIM_MB ?? 2), onDrop: (mb) => log.debug(`memory: ${mb} MB of binary pages faulted in by work given back`) });
           health.opts.onChange = (up, e) => {
             if (up) log.info("the proxy answers again");
             else log.warn("proxy-health", e?.message ?? "the proxy does not answer");
@@ -236,6 +248,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
     process.off("SIGUSR1", onUsr1);
     process.off("SIGUSR2", onUsr2);
     if (downTimer) clearInterval(downTimer);
+    trim?.stop();
     notify.stopping(failure ? `stopping: ${failure.message}` : "stopping");
     health.stop();
     if (svc.down && !upFailed) {

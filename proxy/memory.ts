@@ -1,0 +1,125 @@
+/**
+ * Keeps a long-running tunnel daemon's resident set near what it uses: the binary's clean pages
+ * that work faults back in (accepting thousands of connections runs code start-up never ran:
+ * 5,000 held connections brought 8-9 MB of the binary back) are given back once they have
+ * grown {@link TRIM_GROWTH_MB} over the lowest level seen (see {@link TrimState}).
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+
+/** File-backed growth (MB) over the settled level that makes the next tick drop the binary's clean pages. */
+export const TRIM_GROWTH_MB = 2;
+/** How often the daemon looks (one read of /proc/self/statm). */
+export const TRIM_INTERVAL_MS = 1000;
+
+/** What one tick decided: drop now, or nothing. */
+export type TrimStep = "drop" | "none";
+
+/** Consecutive drops (one per tick) after which the ticks between drops double, up to {@link TRIM_MAX_SKIP}. */
+export const TRIM_STREAK = 16;
+/** The most ticks skipped between two drops while work keeps faulting the same pages back. */
+export const TRIM_MAX_SKIP = 64;
+
+/**
+ * The decision of one tick, pure; `fileMB` is the file-backed resident set now. The floor is the
+ * lowest level a tick has seen (a tick after a drop sees what the daemon's own idle work, its
+ * event loop and timers, brought back meanwhile). A tick drops when the level is `growthMB`
+ * over the floor: while a burst (thousands of connections accepted) runs code nothing ran
+ * before, every tick, so those pages never pile up; once it is over, until the level is back
+ * near the floor. Work that keeps faulting the same pages back (a long bulk transfer) would pay
+ * those faults every tick: after {@link TRIM_STREAK} drops in a row the ticks between drops
+ * double, up to {@link TRIM_MAX_SKIP}; a tick near the floor ends the streak.
+ *
+ * @example
+ * ```ts
+ * import { TrimState } from "./memory.ts";
+ * const s = new TrimState(2);
+ * s.step(14); // "none" (the first look sets the floor)
+ * s.step(25); // "drop" (a burst)
+ * s.step(19); // "drop" (still 2 MB over)
+ * s.step(15); // "none"
+ * ```
+ */
+export class TrimState {
+  /** The lowest level seen (MB); undefined before the first look. */
+  floor: number | undefined = undefined;
+  /** Drops so far. */
+  drops = 0;
+  private streak = 0;
+  private skip = 0;
+  constructor(readonly growthMB = TRIM_GROWTH_MB) {}
+
+  step(fileMB: number): TrimStep {
+    if (this.floor === undefined || fileMB < this.floor) this.floor = fileMB;
+    if (fileMB - this.floor < this.growthMB) {
+      this.streak = 0;
+      this.skip = 0;
+      return "none";
+    }
+    if (this.skip > 0) {
+      this.skip--;
+      return "none";
+    }
+    this.streak++;
+    if (this.streak >= TRIM_STREAK) this.skip = Math.min(2 ** (this.streak - TRIM_STREAK + 1), TRIM_MAX_SKIP);
+    this.drops++;
+    return "drop";
+  }
+}
+
+const PAGE_MB = 4096 / 1048576;
+
+/**
+ * The file-backed (and shared) resident MB of this process: /proc/self/statm's third field.
+ * NaN when /proc cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { fileResidentMB } from "./memory.ts";
+ * fileResidentMB(); // e.g. 21.4
+ * ```
+ */
+export function fileResidentMB(): number {
+  try {
+    return Number(readFileSync("/proc/self/statm", "latin1").split(" ")[2]) * PAGE_MB;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Starts the periodic look: every `intervalMs` it reads the file-backed resident set and calls
+ * `drop` when {@link TrimState} says so (the timer does not keep the process alive). Returns
+ * the state (for its counters) and a stop function.
+ *
+ * @example
+ * ```ts
+ * import { startImageTrim } from "./memory.ts";
+ * const t = startImageTrim(async () => 0);
+ * t.stop();
+ * ```
+ */
+export function startImageTrim(
+  drop: () => Promise<number>,
+  opts: { intervalMs?: number; growthMB?: number; read?: () => number; onDrop?: (mb: number) => void } = {},
+): { state: TrimState; stop(): void } {
+  const state = new TrimState(opts.growthMB);
+  const read = opts.read ?? fileResidentMB;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    const mb = read();
+    if (Number.isNaN(mb) || state.step(mb) !== "drop") return;
+    busy = true;
+    void drop().then(
+      (n) => {
+        busy = false;
+        opts.onDrop?.(n);
+      },
+      () => (busy = false),
+    );
+  }, opts.intervalMs ?? TRIM_INTERVAL_MS);
+  (timer as { unref?: () => void }).unref?.();
+  return { state, stop: () => clearInterval(timer) };
+}

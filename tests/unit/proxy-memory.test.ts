@@ -1,0 +1,67 @@
+// The daemon's periodic trim of the binary's pages (proxy/memory.ts): when a tick drops, and
+// that the timer reads, drops and stops.
+import { expect, test } from "bun:test";
+import { fileResidentMB, startImageTrim, TRIM_MAX_SKIP, TRIM_STREAK, TrimState } from "../../proxy/memory.ts";
+
+test("a burst drops every tick while 2 MB over the lowest level seen, and stops near it", () => {
+  const s = new TrimState(2);
+  const steps = [14, 14.5, 25, 19, 18, 15.5, 15.9, 14.2].map((mb) => s.step(mb));
+  expect(steps).toEqual(["none", "none", "drop", "drop", "drop", "none", "none", "none"]);
+  expect(s.floor).toBe(14);
+  expect(s.drops).toBe(3);
+});
+
+test("a lower level becomes the floor (the kernel reclaimed, or a drop went deeper)", () => {
+  const s = new TrimState(2);
+  expect(s.step(20)).toBe("none");
+  expect(s.step(12)).toBe("none");
+  expect(s.floor).toBe(12);
+  expect(s.step(14.5)).toBe("drop");
+});
+
+test("work that faults the same pages back every tick is dropped less and less often, and a quiet tick resets that", () => {
+  const s = new TrimState(2);
+  s.step(10);
+  const seq: string[] = [];
+  for (let i = 0; i < 400; i++) seq.push(s.step(20));
+  const drops = seq.flatMap((x, i) => (x === "drop" ? [i] : []));
+  // one per tick for the first TRIM_STREAK, then gaps that double up to TRIM_MAX_SKIP
+  expect(drops.slice(0, TRIM_STREAK)).toEqual(Array.from({ length: TRIM_STREAK }, (_, i) => i));
+  const gaps = drops.slice(TRIM_STREAK - 1).map((d, i, a) => (i ? d - a[i - 1]! - 1 : 0)).slice(1);
+  expect(gaps.slice(0, 4)).toEqual([2, 4, 8, 16]);
+  expect(Math.max(...gaps)).toBe(TRIM_MAX_SKIP);
+  expect(drops.length).toBeLessThan(40);
+  // back near the floor: the next burst drops at once again
+  expect(s.step(10.5)).toBe("none");
+  expect(s.step(20)).toBe("drop");
+  expect(s.step(20)).toBe("drop");
+});
+
+test("the timer reads the level each interval, calls drop when the state says so, and stops", async () => {
+  const levels = [10, 10, 15, 10, 10, 10];
+  let reads = 0;
+  let drops = 0;
+  const dropped: number[] = [];
+  const t = startImageTrim(
+    async () => {
+      drops++;
+      return 4.5;
+    },
+    { intervalMs: 5, read: () => levels[Math.min(reads++, levels.length - 1)]!, onDrop: (mb) => dropped.push(mb) },
+  );
+  for (let i = 0; i < 200 && reads < levels.length + 2; i++) await Bun.sleep(5);
+  t.stop();
+  const after = reads;
+  await Bun.sleep(30);
+  expect(reads).toBe(after);
+  expect(drops).toBe(1);
+  expect(dropped).toEqual([4.5]);
+  expect(t.state.drops).toBe(1);
+});
+
+test("fileResidentMB reads this process's file-backed resident set", () => {
+  const mb = fileResidentMB();
+  // a running bun maps its own binary and libc: some MB, far less than the whole machine
+  expect(mb).toBeGreaterThan(0.5);
+  expect(mb).toBeLessThan(4096);
+});
