@@ -17,7 +17,7 @@ import { TunnelLog, type LogLevel } from "../proxy/log.ts";
 import { parseMetricsAddress, serveMetrics, type MetricsAddress } from "../proxy/metrics.ts";
 import { Pidfile, runHook, ServiceNotifier } from "../proxy/service.ts";
 import { FLOW } from "../proxy/nat.ts";
-import { useRelay, type RelayKind } from "../proxy/tcp-relay.ts";
+import { useRelay, wantedRelay, type RelayKind } from "../proxy/tcp-relay.ts";
 import { cidr, ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
@@ -127,8 +127,9 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   // The splice relay moves no bytes through JavaScript, so it keeps mimalloc's own purge delay:
   // freed pages go back (5,000 held connections: anonymous 31 -> 23 MB) and nothing refaults them
   // per MiB relayed.
-  // (The variable, not NativeRelay.kind(): that binds the splice FFI, 2-4 MB more peak at this step.)
-  const spliceRelay = process.env.TUNKIT_RELAY === "splice";
+  // (wantedRelay(), not NativeRelay.kind(): that binds the splice FFI, 2-4 MB more peak at this
+  // step. The re-exec runs the same argv, so --relay / relay = choose the same again after it.)
+  const spliceRelay = wantedRelay() === "splice";
   await reexecWithEnv({ ...(spliceRelay ? {} : { MIMALLOC_PURGE_DELAY: "-1" }), BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
   // Start-up, not traffic, made the daemon's peak RSS: 53-55 MB at "ready", 43 MB of it pages
   // of the binary (31 code, 6 read-only data, 4-5 the bundle), 10-11 anonymous. Loading the

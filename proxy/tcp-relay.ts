@@ -113,6 +113,24 @@ export function useRelay(kind: RelayKind | undefined): void {
   chosen = kind;
 }
 
+/**
+ * The relay asked for: {@link useRelay}'s choice, else `TUNKIT_RELAY`, else
+ * {@link DEFAULT_RELAY}. Unlike {@link NativeRelay.kind} it binds nothing (no splice FFI), so
+ * the daemon can ask before its re-exec.
+ *
+ * @example
+ * ```ts
+ * import { useRelay, wantedRelay } from "./tcp-relay.ts";
+ * useRelay("splice");
+ * wantedRelay(); // "splice"
+ * useRelay(undefined);
+ * ```
+ */
+export function wantedRelay(): RelayKind {
+  const env = globalThis.process?.env?.TUNKIT_RELAY;
+  return chosen ?? (env === "splice" || env === "bun" ? env : DEFAULT_RELAY);
+}
+
 interface BunApi {
   listen(o: unknown): { port: number; stop(closeActive?: boolean): void };
   connect(o: unknown): Promise<NativeSocket>;
@@ -200,8 +218,7 @@ export class NativeRelay {
    * where the runtime can (Bun), "bun" otherwise.
    */
   static kind(): RelayKind {
-    const env = globalThis.process?.env?.TUNKIT_RELAY;
-    const want = chosen ?? (env === "splice" || env === "bun" ? env : DEFAULT_RELAY);
+    const want = wantedRelay();
     return want === "splice" && spliceAvailable() ? "splice" : "bun";
   }
 
