@@ -88,6 +88,7 @@ test("NativeRelay: one handlers object per listener, shared by all its connectio
   const h = listens[0]!.socket;
   const socks = accepted.map((f, i) => {
     f.us = new FakeSocket(f);
+    f.phase = 2; // the proxy stream is open (a flow accepted before that keeps the client's bytes: proxy-early.test.ts)
     const s = new FakeSocket(undefined, Infinity, i + 1);
     h.open!(s);
     return s;
