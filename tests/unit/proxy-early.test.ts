@@ -77,7 +77,7 @@ function until(cond: () => boolean, ms = 10_000): Promise<void> {
   });
 }
 
-const kinds = [["Bun relay", false], ...(spliceAvailable() ? [["splice relay", true]] : [])] as const;
+const kinds: Array<[string, boolean]> = [["Bun relay", false], ...(spliceAvailable() ? [["splice relay", true] as [string, boolean]] : [])];
 
 for (const [name, splice] of kinds) {
   describe(name, () => {
