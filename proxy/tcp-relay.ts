@@ -350,8 +350,9 @@ export class NativeRelay {
       if (!f.qc) s.shutdown();
     } else if (!f.qc) u.resume();
     if (f.qu) {
-      // what the client sent before the proxy answered goes first (the rest on the proxy socket's drain)
-      if (!flush(u, f.qu)) return;
+      // what the client sent before the proxy answered goes first (the rest on the proxy socket's
+      // drain, the client paused meanwhile as after any partial write)
+      if (!flush(u, f.qu)) return s.pause();
       f.qu = undefined;
     }
     if (f.finu) u.shutdown();
