@@ -401,8 +401,9 @@ export class NativeRelay {
     const f = s.data;
     if (!f) return;
     if (f.phase !== 0) {
-      // open and the adopted fd's promise both come here: only a connect the flow gave up meanwhile ends
-      if (f.us !== s) s.terminate();
+      // open and the adopted fd's promise both come here (with two different objects for the one
+      // connection): only a connect whose flow gave up meanwhile (failed, or its client left) ends
+      if (f.phase === 4) s.terminate();
       return;
     }
     f.us = s;
