@@ -2,12 +2,15 @@
  * A connected UDP socket for packet relays: {@link connectUdp}. Under Bun it is `Bun.udpSocket`
  * (served by Bun's own event loop: datagrams are read with `recvmmsg` in batches, no rinfo
  * object or event emitter per datagram, and `send`/`sendMany` call `sendmmsg` before they
- * return); elsewhere (Deno) node:dgram, which copies what it sends because its send completes
- * later. The runtime difference stays here.
+ * return); elsewhere (Deno) node:dgram, loaded only there (import() on first use), which copies
+ * what it sends because its send completes later. The runtime difference stays here.
  *
  * @module
  */
-import dgram from "node:dgram";
+import type dgramNs from "node:dgram";
+
+/** node:dgram, loaded on first use: Bun never needs it, and the daemon's module graph stays without it. */
+let dgramMod: typeof dgramNs | undefined;
 
 /** A UDP socket connected to one peer. */
 export interface ConnectedUdp {
@@ -81,6 +84,7 @@ export async function connectUdp(host: string, port: number, on: ConnectedUdpHan
       localPort: s.port,
     };
   }
+  const dgram = (dgramMod ??= ((await import("node:dgram")) as { default: typeof dgramNs }).default);
   const sock = dgram.createSocket(v6 ? "udp6" : "udp4");
   sock.on("message", (m: Uint8Array) => on.data(m));
   await new Promise<void>((resolve, reject) => {

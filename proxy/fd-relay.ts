@@ -319,6 +319,15 @@ export class FdRelay {
     }
     s.data = f;
     f.cs = s;
+    // Accepted before the proxy answered (the tunnel lets the SYN through at once): not watched
+    // yet, so the client's bytes wait in the kernel's socket buffer (bounded by its window).
+    if (!f.local && f.phase < 2) return;
+    this.attach(f, s);
+  }
+
+  /** Starts serving `f` on its accepted connection `s` (its proxy stream, if any, is open). */
+  private attach(f: RelayFlow, s: FdSocket): void {
+    const host = this.host;
     f.phase = 3;
     s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev), this.quiet);
     // Read now: what came with the connection raises no readiness of its own.
@@ -402,6 +411,9 @@ export class FdRelay {
         if (step.rest?.length) f.head = step.rest;
         // Not watched until the accept: what the destination sends waits in the kernel.
         this.host.ready(f);
+        // The client's connection was accepted while the proxy was dialled: relay now.
+        const c = f.cs as FdSocket | undefined;
+        if (f.phase === 2 && c && !c.closed) this.attach(f, c);
         return;
       }
       if (u.pend) return this.arm(u, EPOLL.OUT);
@@ -645,6 +657,8 @@ export class FdRelay {
     f.us = undefined;
     u?.release(true);
     this.host.failed(f, e);
+    // An accepted client gets a RST: its connection opened, its destination could not.
+    (f.cs as FdSocket | undefined)?.release(true);
   }
 
   /** Closes both connections of `f` at once (RST to the client when `reset`). */
@@ -654,6 +668,7 @@ export class FdRelay {
       f.phase = 4;
       f.hs = undefined;
       (f.us as FdSocket | undefined)?.release(true);
+      (f.cs as FdSocket | undefined)?.release(true);
       return;
     }
     if (f.phase === 2) {

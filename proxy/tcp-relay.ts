@@ -147,6 +147,12 @@ interface BunApi {
  */
 const GC_MIN_BYTES = 4 << 20;
 
+/**
+ * Bytes a client may send before its proxy stream opens that the relay reads and keeps; beyond
+ * them its socket is paused and the rest waits in the kernel (the client's window closes).
+ */
+const EARLY_BYTES = 64 << 10;
+
 /** User and system CPU time this process has used, ms (all its threads: the collector's too). */
 function processCpuMs(): number {
   const u = process.cpuUsage();
@@ -294,6 +300,15 @@ export class NativeRelay {
       if (f.local) return this.host.localData(f, d);
       this.host.bytes(f, true, d.length);
       if ((this.relayed += d.length) >= this.gcAt) this.collect();
+      if (f.phase < 3) {
+        // read before the proxy answered: kept for attach(), the socket paused past EARLY_BYTES
+        const q = (f.qu ??= []);
+        q.push(d);
+        let n = 0;
+        for (const b of q) n += b.length;
+        if (n >= EARLY_BYTES) s.pause();
+        return;
+      }
       const u = f.us!;
       if (f.qu) {
         f.qu.push(d);
@@ -317,7 +332,7 @@ export class NativeRelay {
       if (!f) return;
       this.host.fin(f, true);
       if (f.local) return s.shutdown();
-      if (f.qu) f.finu = true;
+      if (f.qu || f.phase < 3) f.finu = true;
       else f.us!.shutdown();
     },
     close: (s: NativeSocket, e?: Error) => {
@@ -325,7 +340,12 @@ export class NativeRelay {
       if (!f || f.cclosed) return;
       f.cclosed = true;
       const u = f.us;
-      if (u && !f.uclosed) {
+      if (f.phase < 2) {
+        // the client left while the proxy was dialled: the dial ends too
+        f.phase = 4;
+        f.hs = undefined;
+        if (u && !f.uclosed) u.terminate();
+      } else if (u && !f.uclosed) {
         if (e) u.terminate();
         else if (f.qu) f.finu = true; // the proxy still gets what the client sent, then FIN
         else u.end();
@@ -354,27 +374,46 @@ export class NativeRelay {
           }
           s.data = f;
           f.cs = s;
-          f.phase = 3;
-          if (f.local) return;
-          const u = f.us!;
-          if (f.head?.length) {
-            host.bytes(f, false, f.head.length);
-            const n = s.write(f.head);
-            if (n >= 0 && n < f.head.length) f.qc = [f.head.subarray(n)];
+          if (f.local) {
+            f.phase = 3;
+            return;
           }
-          f.head = undefined;
-          if (f.uclosed) {
-            if (f.uerr) s.terminate();
-            else if (f.qc) f.finc = true;
-            else s.shutdown();
-          } else if (f.finc) {
-            // the proxy's FIN came before the accept
-            if (!f.qc) s.shutdown();
-          } else if (!f.qc) u.resume();
+          // Accepted before the proxy answered (the tunnel lets the SYN through at once): the
+          // client's first bytes are kept (up to EARLY_BYTES, then they wait in the kernel) and
+          // go out as soon as the proxy stream opens (attach()).
+          if (f.phase >= 2) this.attach(f, s);
         },
       },
     });
     return { port: l.port, stop: () => l.stop(true) };
+  }
+
+  /** Starts relaying `f`: its proxy stream is open (phase 2) and `s` is its accepted connection. */
+  private attach(f: RelayFlow, s: NativeSocket): void {
+    f.phase = 3;
+    const u = f.us!;
+    if (f.head?.length) {
+      this.host.bytes(f, false, f.head.length);
+      const n = s.write(f.head);
+      if (n >= 0 && n < f.head.length) f.qc = [f.head.subarray(n)];
+    }
+    f.head = undefined;
+    if (f.uclosed) {
+      if (f.uerr) s.terminate();
+      else if (f.qc) f.finc = true;
+      else s.shutdown();
+    } else if (f.finc) {
+      // the proxy's FIN came before the accept
+      if (!f.qc) s.shutdown();
+    } else if (!f.qc) u.resume();
+    if (f.qu) {
+      // what the client sent before the proxy answered goes first (the rest on the proxy socket's
+      // drain, the client paused meanwhile as after any partial write)
+      if (!flush(u, f.qu)) return s.pause();
+      f.qu = undefined;
+    }
+    if (f.finu) u.shutdown();
+    else s.resume();
   }
 
   /**
@@ -417,7 +456,13 @@ export class NativeRelay {
   /** Connected: sends the handshake's first bytes (once, from "open" or the adopted fd). */
   private begin(s: NativeSocket): void {
     const f = s.data;
-    if (!f || f.phase !== 0) return;
+    if (!f) return;
+    if (f.phase !== 0) {
+      // open and the adopted fd's promise both come here (with two different objects for the one
+      // connection): only a connect whose flow gave up meanwhile (failed, or its client left) ends
+      if (f.phase === 4) s.terminate();
+      return;
+    }
     f.us = s;
     f.phase = 1;
     s.write(f.hs!.start());
@@ -437,6 +482,8 @@ export class NativeRelay {
     s.pause();
     if (step.rest?.length) f.head = step.rest;
     this.host.ready(f);
+    // The client's connection was accepted while the proxy was dialled: relay now.
+    if (f.phase === 2 && f.cs && !f.cclosed) this.attach(f, f.cs);
   }
 
   /** Ends a flow that never opened (once). */
@@ -448,6 +495,8 @@ export class NativeRelay {
     f.us = undefined;
     if (u && !f.uclosed) u.terminate();
     this.host.failed(f, e);
+    // An accepted client gets a RST: its connection opened, its destination could not.
+    if (f.cs && !f.cclosed) f.cs.terminate();
   }
 
   /** Writes bytes of a local flow to its client. */
@@ -469,6 +518,7 @@ export class NativeRelay {
       f.phase = 4;
       f.hs = undefined;
       if (f.us && !f.uclosed) f.us.terminate();
+      if (f.cs && !f.cclosed) f.cs.terminate();
       return;
     }
     if (f.us && !f.uclosed) f.us.terminate();

@@ -249,13 +249,19 @@ describe("ready only after the proxy answered a handshake", () => {
     try {
       await p.waitFor(/waiting for the proxy: Proxy 192\.0\.2\.2:1086 is unreachable: ECONNREFUSED; next try in 1 s/, 10_000, "err");
       expect(p.out + p.err).not.toMatch(/: ready/);
-      // fail closed: the rules are in place, the flow is refused, nothing goes around
+      // fail closed: the rules are in place, the flow is reset, nothing goes around (the tunnel
+      // completes the client's handshake while it dials, so the failed dial is a reset, curl 56,
+      // not a refused connect, 7)
       const r = await curl([`http://${SERVER_V4}/peer`], 5);
-      expect(r.code).toBe(7);
+      // 56 recv failure (reset), or 52/55 when the RST meets curl's request on its way
+      // (the splice relay still holds the SYN: refused, 7)
+      if (![7, 52, 55, 56].includes(r.code)) console.error(`curl ${r.code}: ${r.err}`);
+      expect([7, 52, 55, 56]).toContain(r.code);
+      expect(r.out).toBe("");
       await t.startMicrosocks(1086);
       await p.waitFor(/: ready/, 15_000);
       const ok = await curl([`http://${SERVER_V4}/peer`], 5);
-      expect(ok.out.trim()).toBe(PROXY_OUT_V4);
+      expect({ out: ok.out.trim(), code: ok.code, err: ok.err, log: p.err }).toMatchObject({ out: PROXY_OUT_V4 });
     } finally {
       p.kill("SIGTERM");
       expect(await p.exited).toBe(0);

@@ -169,7 +169,7 @@ itest(
 
 /**
  * TunQueue.kick(): a caller that writes a packet whose answer the kernel queues on the tun within
- * that write (tun2socks: the held SYN, data and FIN to the accepted socket) wakes the waiting
+ * that write (tun2socks: a flow's first data and FIN to the accepted socket) wakes the waiting
  * reader itself, so the answer raises no signal. Echo requests to the tun's own address, each
  * written from outside listen() (setImmediate) after the last reply was read: with kick() the
  * replies take no signal, without it one each (the control).

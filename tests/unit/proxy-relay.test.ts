@@ -88,6 +88,7 @@ test("NativeRelay: one handlers object per listener, shared by all its connectio
   const h = listens[0]!.socket;
   const socks = accepted.map((f, i) => {
     f.us = new FakeSocket(f);
+    f.phase = 2; // the proxy stream is open (a flow accepted before that keeps the client's bytes: proxy-early.test.ts)
     const s = new FakeSocket(undefined, Infinity, i + 1);
     h.open!(s);
     return s;
@@ -123,6 +124,57 @@ test("NativeRelay: a partial write keeps the rest (the only copy is a view) and 
   expect(client.writes.at(-1)).toEqual(new Uint8Array([7, 6, 5]));
   expect(f.qc).toBeUndefined();
   expect(proxy.paused).toBe(false);
+  relay.close();
+});
+
+test("NativeRelay: a client accepted during the handshake: its bytes are kept (paused past 64 KiB), then written first; a partial write pauses it until drain", () => {
+  const { relay, listens, connects } = relayWithFakeBun({ accept: () => f });
+  const f = flow();
+  relay.dial(f, "192.0.2.1", 1080, machine());
+  const up = connects[0]!.socket;
+  relay.listen("198.18.0.1", 0);
+  const proxy = new FakeSocket(f, 3);
+  up.open!(proxy); // the greeting goes out; the reply is still to come
+  const client = new FakeSocket(undefined, Infinity, 1);
+  listens[0]!.socket.open!(client);
+  expect(f.cs).toBe(client);
+  const down = listens[0]!.socket;
+  down.data!(client, new Uint8Array(40 << 10).fill(1));
+  expect(client.paused).toBe(false);
+  down.data!(client, new Uint8Array(30 << 10).fill(2));
+  expect(client.paused).toBe(true); // 70 KiB kept: the rest waits in the kernel
+  expect(proxy.writes).toHaveLength(1); // only the greeting so far
+  up.data!(proxy, new Uint8Array([5, 0])); // stream open: the kept bytes go first, 3 bytes taken
+  expect(f.phase).toBe(3);
+  expect(proxy.writes[1]).toEqual(new Uint8Array([1, 1, 1]));
+  expect(client.paused).toBe(true); // still, until the proxy socket drains
+  proxy.take = Infinity;
+  up.drain!(proxy);
+  expect(f.qu).toBeUndefined();
+  expect(client.paused).toBe(false);
+  const sent = proxy.writes.slice(1).reduce((n, w) => n + w.length, 0);
+  expect(sent).toBe(70 << 10);
+  relay.close();
+});
+
+test("NativeRelay: a few bytes kept during the handshake and only partly taken by the proxy socket pause the client until drain", () => {
+  const { relay, listens, connects } = relayWithFakeBun({ accept: () => f });
+  const f = flow();
+  relay.dial(f, "192.0.2.1", 1080, machine());
+  relay.listen("198.18.0.1", 0);
+  const proxy = new FakeSocket(f, 3);
+  connects[0]!.socket.open!(proxy);
+  const client = new FakeSocket(undefined, Infinity, 1);
+  listens[0]!.socket.open!(client);
+  listens[0]!.socket.data!(client, new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
+  expect(client.paused).toBe(false);
+  connects[0]!.socket.data!(proxy, new Uint8Array([5, 0]));
+  expect(proxy.writes[1]).toEqual(new Uint8Array([1, 2, 3]));
+  expect(client.paused).toBe(true); // or the client's next bytes would queue without bound
+  proxy.take = Infinity;
+  connects[0]!.socket.drain!(proxy);
+  expect(proxy.writes[2]).toEqual(new Uint8Array([4, 5, 6, 7]));
+  expect(client.paused).toBe(false);
   relay.close();
 });
 
