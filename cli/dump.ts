@@ -391,12 +391,13 @@ function batchedWriter(write: (s: string) => void, lines = false): { add(s: stri
 }
 
 /** The writer options of a plan (format, snaplen, rotation), for one link type. */
-function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { input?: FileId; inputName?: string; firstFd?: number } = {}): CaptureWriter {
+function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { input?: FileId; inputName?: string; firstFd?: number; bufferBytes?: number } = {}): CaptureWriter {
+  const { bufferBytes, ...rest } = extra;
   return new CaptureWriter({
     path: plan.write!,
     ...plan.rotate,
-    ...extra,
-    sink: { linkType, snaplen: plan.snaplen, nanosecond, format: plan.format },
+    ...rest,
+    sink: { linkType, snaplen: plan.snaplen, nanosecond, format: plan.format, ...(bufferBytes ? { bufferBytes } : {}) },
   });
 }
 
@@ -500,7 +501,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       created = !existsSync(CaptureWriter.firstName({ path: plan.write, ...plan.rotate }));
       firstFd = CaptureWriter.openFirst({ path: plan.write, ...plan.rotate });
     }
-    sink = writerFor(plan, target.linkType, plan.print.nano, firstFd !== undefined ? { firstFd } : {});
+    // a live capture's buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES)
+    sink = writerFor(plan, target.linkType, plan.print.nano, { bufferBytes: 2 << 20, ...(firstFd !== undefined ? { firstFd } : {}) });
     sink.start();
     if (!sink.flush()) {
       // a file that takes no header takes no packet: fail before attaching
@@ -562,7 +564,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     // the JS thread): a write(2) that waits on a busy disk never keeps the ring from being
     // walked (a ring left alone that long drops). -U: what a block brought is written at once.
     const ringFile = sink && cap.mode === "sniff"
-      ? new RingPcapWriter(sink, { copy: true, ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
+      ? new RingPcapWriter(sink, { copy: true, ...(perPacket ? { kickBytes: 0 } : {}), ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
       : undefined;
     if (ringFile) {
       ringFile.remaining = count;

@@ -310,9 +310,14 @@ export class PcapSink {
     });
   }
 
-  /** Background: starts writing what is buffered unless a write is in flight (then it goes next). */
-  kick(): void {
-    if (this.bg && !this.bg.inFlight && this.used > 0) this.flush();
+  /**
+   * Background: starts writing what is buffered unless a write is in flight (then it goes next)
+   * or less than `minBytes` is buffered (a timer's {@link flush} or {@link settle} takes the
+   * rest): a capture kicked after every ring block with a threshold hands the I/O threads a few
+   * large writes, not one small write (and two thread wake-ups) per block.
+   */
+  kick(minBytes = 0): void {
+    if (this.bg && !this.bg.inFlight && this.used > 0 && this.used >= minBytes) this.flush();
   }
 
   /**

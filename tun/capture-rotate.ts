@@ -360,8 +360,8 @@ export class CaptureWriter {
   }
 
   /** {@link PcapSink.kick}. */
-  kick(): void {
-    this.cur?.kick();
+  kick(minBytes = 0): void {
+    this.cur?.kick(minBytes);
   }
 
   /** {@link PcapSink.settle}: resolves once every record taken has been written (or failed). */

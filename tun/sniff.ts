@@ -191,11 +191,13 @@ const DEFAULT_BUFFER = 8 << 20;
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 /**
  * Ring, writing a file: the longest timer step while blocks come in full (see
- * {@link SniffListenOptions.coalesceMs}); shorter when blocks fill faster. A 256 KiB block of
- * 64-byte packets fills in about 10 ms at 150k packets/s, so the default ring (32 blocks)
- * holds 300 ms of such a flood, and 30 ms at 1.5M packets/s.
+ * {@link SniffListenOptions.coalesceMs}); shorter when blocks fill faster (a step spans an
+ * eighth of the ring at the rate the last block filled). A 256 KiB block of 64-byte packets
+ * fills in about 10 ms at 150k packets/s, so the default ring (32 blocks) holds 300 ms of such
+ * a flood, and 30 ms at 1.5M packets/s. 40 ms: four blocks per wake-up at 100k packets/s (20 ms
+ * woke the JS thread about 95 times a second in bench/capture.ts's flood, tcpdump about 60).
  */
-export const RING_BUSY_WAIT_MS = 20;
+export const RING_BUSY_WAIT_MS = 40;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
