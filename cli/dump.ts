@@ -351,6 +351,13 @@ export function dumpCaptureBytes(bytes: Uint8Array, plan: DumpPlan, write: (text
   return out;
 }
 
+/**
+ * A stop waits this long for the capture file's writer to make progress before it gives up
+ * (exit 1, `Writing "stdout" stalled: ... N packets not delivered`): a pipe whose reader stays
+ * alive and never reads would otherwise hold the stop for ever (tcpdump hangs in write(2)).
+ */
+export const SETTLE_STALL_MS = 5000;
+
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** Installs SIGINT/SIGTERM handlers that abort `ac`; returns the function that removes them. */
@@ -610,8 +617,9 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     out.flush();
     stats = cap.stats();
     cap.close();
-    // every record taken reaches the file (or the file's error says how many did)
-    if (sink) await sink.settle();
+    // every record taken reaches the file (or the file's error says how many did); a reader
+    // that stays alive and never reads gets SETTLE_STALL_MS, then the error says what it missed
+    if (sink) await sink.settle(SETTLE_STALL_MS);
   }
   ctx.sinks.stderr(`${plural(captured, "packet")} captured\n`);
   if (cap.mode === "sniff") {

@@ -364,9 +364,9 @@ export class CaptureWriter {
     this.cur?.kick(minBytes);
   }
 
-  /** {@link PcapSink.settle}: resolves once every record taken has been written (or failed). */
-  async settle(): Promise<void> {
-    if (this.cur) await this.cur.settle();
+  /** {@link PcapSink.settle}: resolves once every record taken has been written (or failed, or stalled `stallMs`). */
+  async settle(stallMs?: number): Promise<void> {
+    if (this.cur) await this.cur.settle(stallMs);
   }
 
   /** Writes out what is buffered; false once failed. */

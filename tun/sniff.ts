@@ -453,7 +453,11 @@ export class PacketSniffer {
       if (this.fd < 0) return;
       while (ring.ready()) {
         if (blocks?.room && !blocks.room(ring.geometry.blockSize)) {
-          if (await this.waitRoom(blocks)) return;
+          // the consumer's writer is behind; one that never catches up (a pipe nobody reads)
+          // must not hold the stop past the deadline (its own settle says what was lost)
+          if (Date.now() > deadline) return;
+          await Promise.race([this.waitRoom(blocks), sleep(50)]);
+          if (this.fd < 0) return;
           continue;
         }
         const how = this.walkBlock(onPacket, undefined, zeroCopy, blocks);

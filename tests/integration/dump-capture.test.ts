@@ -337,6 +337,42 @@ describe("tunkit dump", () => {
     }
   }, 90_000);
 
+  ptest("a stop with -w into a pipe whose reader stays alive and never reads: no hang; after 5 s without progress one stderr line says how many packets were not delivered, exit 1", async () => {
+    const fifo = join(dir, "never.fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held open, never read
+    const wr = openSync(fifo, "w");
+    const echo = bg(["echo", IF, "-q"]);
+    let stderr = "";
+    const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
+    closeSync(wr);
+    d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
+    try {
+      await waitAttached(IF, echo);
+      await until(() => /listening on tkdump0/.test(stderr), "dump listening", 10_000);
+      await udpFlood(3_000); // about 4 MB of records: the pipe (64 KiB) holds a few
+      await new Promise((r) => setTimeout(r, 300));
+      d.kill("SIGTERM");
+      // bounded by the test's own timeout, not by a time load could break
+      const code = await exited;
+      expect(code).toBe(1);
+      const captured = Number(/^(\d+) packets captured$/m.exec(stderr)?.[1]);
+      expect(captured).toBeGreaterThanOrEqual(3_000);
+      const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(stderr);
+      expect(m).not.toBeNull();
+      const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(stderr)?.[1]);
+      expect(written + Number(m![1])).toBe(captured);
+      expect(Number(m![1])).toBeGreaterThan(0);
+      expect(stderr).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+    } finally {
+      if (d.exitCode === null) d.kill("SIGKILL");
+      closeSync(rd);
+      echo.kill("SIGINT");
+      await echo.exit();
+    }
+  }, 60_000);
+
   ptest("sniff -w past the file size limit (ulimit -f): exit 1 with EFBIG and its hint, the file cut at its last whole record, the count says what it holds", async () => {
     const file = join(dir, "fsize.pcap");
     const echo = bg(["echo", IF, "-q"]);

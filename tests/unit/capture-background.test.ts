@@ -122,3 +122,42 @@ test("background writing to a file: the header written before, then every record
   expect(sink.written).toBe(5000);
   expect(sink.fileBytes).toBe(readFileSync(path).length);
 });
+
+test("kick(minBytes) starts a background write only once that much waits; settle() writes the rest", async () => {
+  const file = join(dir, "kick.pcap");
+  const sink = PcapSink.open(file, { linkType: "raw", bufferBytes: 1 << 20 });
+  sink.background();
+  const r = record(1000);
+  for (let i = 0; i < 100; i++) sink.write(r, 1000, 1000, i, 0); // ~100 KB buffered
+  sink.kick(512 << 10);
+  await new Promise((res) => setTimeout(res, 50));
+  expect(sink.written).toBe(0); // below the threshold: nothing handed to the writer
+  for (let i = 100; i < 700; i++) sink.write(r, 1000, 1000, i, 0); // ~700 KB
+  sink.kick(512 << 10);
+  await sink.settle();
+  expect(sink.written).toBe(700);
+  sink.close();
+  expect(readPcap(new Uint8Array(readFileSync(file))).records.length).toBe(700);
+});
+
+test("settle(stallMs) gives up on a pipe whose reader never reads: the error says it stalled and how many records were not delivered", async () => {
+  const fifo = join(dir, "stallfifo");
+  expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+  const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held open, never read
+  const wr = openSync(fifo, "w");
+  try {
+    const sink = new PcapSink(wr, { linkType: "raw", bufferBytes: 1 << 18, name: "stdout" }, false);
+    sink.background();
+    const r = record(1000);
+    for (let i = 0; i < 2000; i++) sink.write(r, 1000, 1000, i, 0); // ~2 MB: the pipe holds 64 KiB
+    await sink.settle(300);
+    expect(sink.error?.message).toMatch(/^Writing "stdout" stalled: nothing written for 0\.3 s, \d+ packets not delivered$/);
+    const lost = Number(/(\d+) packets not delivered/.exec(sink.error!.message)![1]);
+    expect(lost).toBeGreaterThan(0);
+    expect(sink.written + lost).toBe(2000);
+    expect(sink.error?.hint).toMatch(/stopped reading/);
+    sink.close(); // does not wait for the write that never ends
+  } finally {
+    closeSync(rd);
+  }
+});
