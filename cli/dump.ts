@@ -567,7 +567,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const perPacket = !!plan.packetBuffered;
     // Sniffing through the ring into a file: each block is taken whole (tun/sniff-pcap.ts,
     // copy mode: no call per packet through the capture, the filter and the file's own writer
-    // per packet), then given back. One file (no rotation) is written in the background (off
+    // per packet), then given back. Every file (rotated or not) is written in the background (off
     // the JS thread): a write(2) that waits on a busy disk never keeps the ring from being
     // walked (a ring left alone that long drops). -U: what a block brought is written at once.
     const ringFile = sink && cap.mode === "sniff"
@@ -575,13 +575,12 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       : undefined;
     if (ringFile) {
       ringFile.remaining = count;
-      if (!sink!.rotates) sink!.background();
+      sink!.background(); // every file, rotated or not
     }
     const blocks = ringFile && {
       block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {
         const n = ringFile.block(ring, base, cooked, eth, snap);
         captured += n;
-        if (perPacket && sink!.rotates) sink!.flush();
         if (captured >= count || sink!.error || sink!.finished) ac.abort();
         return n;
       },

@@ -286,6 +286,11 @@ export class PcapSink {
     this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false };
   }
 
+  /** True once the file is closed (in the background: once the last write after close() ended). */
+  get closed(): boolean {
+    return this.fd < 0;
+  }
+
   /** True when the sink writes in the background ({@link background}). */
   get inBackground(): boolean {
     return this.bg !== undefined;
