@@ -59,6 +59,23 @@ async function udpFlood(n: number, onSent?: (i: number) => void, done?: () => bo
   return i;
 }
 
+/**
+ * `tunkit dump IF --sniff -w -` with its stdout a FIFO whose read end (`rd`, non-blocking) the
+ * test holds: read it, or not.
+ */
+function dumpIntoFifo(name: string) {
+  const fifo = join(dir, `${name}.fifo`);
+  expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+  const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wr = openSync(fifo, "w");
+  let stderr = "";
+  const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
+  closeSync(wr);
+  d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
+  return { rd, d, err: () => stderr, exited };
+}
+
 /** The records of a little-endian pcap file, each as its bytes (16-byte header and data). */
 function rawRecords(f: Uint8Array): Uint8Array[] {
   const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
@@ -281,19 +298,11 @@ describe("tunkit dump", () => {
   }, 60_000);
 
   ptest("a writer that stalls (-w into a pipe nobody reads during the flood): no kernel drop, the file is written off the JS thread and the reader gets every packet counted", async () => {
-    const fifo = join(dir, "stall.fifo");
-    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
-    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const wr = openSync(fifo, "w");
+    const { rd, d, err, exited } = dumpIntoFifo("stall");
     const echo = bg(["echo", IF, "-q"]);
-    let stderr = "";
-    const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
-    closeSync(wr);
-    d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
     try {
       await waitAttached(IF, echo);
-      await until(() => /listening on tkdump0/.test(stderr), "dump listening", 10_000);
+      await until(() => /listening on tkdump0/.test(err()), "dump listening", 10_000);
       // 12,000 requests and their replies (about 19 MB in the ring): the pipe (64 KiB) fills at
       // once and nobody reads it until the flood is over, as a disk that stalls. With the writes
       // on the JS thread the ring (8 MiB) was not walked meanwhile: 12,872 of 23,922 dropped.
@@ -320,9 +329,9 @@ describe("tunkit dump", () => {
         }
       }
       expect(await exited).toBe(0);
-      const captured = Number(/^(\d+) packets captured$/m.exec(stderr)?.[1]);
-      const received = Number(/^(\d+) packets received by filter/m.exec(stderr)?.[1]);
-      const dropped = Number(/^(\d+) packets dropped by kernel$/m.exec(stderr)?.[1]);
+      const captured = Number(/^(\d+) packets captured$/m.exec(err())?.[1]);
+      const received = Number(/^(\d+) packets received by filter/m.exec(err())?.[1]);
+      const dropped = Number(/^(\d+) packets dropped by kernel$/m.exec(err())?.[1]);
       expect(dropped).toBe(0);
       expect(captured).toBe(received);
       expect(captured).toBeGreaterThanOrEqual(12_000);
@@ -340,33 +349,25 @@ describe("tunkit dump", () => {
   }, 90_000);
 
   ptest("a stop with -w into a pipe whose reader stays alive and never reads: no hang; after 5 s without progress one stderr line says how many packets were not delivered, exit 1", async () => {
-    const fifo = join(dir, "never.fifo");
-    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
-    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held open, never read
-    const wr = openSync(fifo, "w");
+    const { rd, d, err, exited } = dumpIntoFifo("never"); // rd held open, never read
     const echo = bg(["echo", IF, "-q"]);
-    let stderr = "";
-    const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
-    closeSync(wr);
-    d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
     try {
       await waitAttached(IF, echo);
-      await until(() => /listening on tkdump0/.test(stderr), "dump listening", 10_000);
+      await until(() => /listening on tkdump0/.test(err()), "dump listening", 10_000);
       await udpFlood(3_000); // about 4 MB of records: the pipe (64 KiB) holds a few
       await new Promise((r) => setTimeout(r, 300));
       d.kill("SIGTERM");
       // bounded by the test's own timeout, not by a time load could break
       const code = await exited;
       expect(code).toBe(1);
-      const captured = Number(/^(\d+) packets captured$/m.exec(stderr)?.[1]);
+      const captured = Number(/^(\d+) packets captured$/m.exec(err())?.[1]);
       expect(captured).toBeGreaterThanOrEqual(3_000);
-      const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(stderr);
+      const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(err());
       expect(m).not.toBeNull();
-      const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(stderr)?.[1]);
+      const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(err())?.[1]);
       expect(written + Number(m![1])).toBe(captured);
       expect(Number(m![1])).toBeGreaterThan(0);
-      expect(stderr).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+      expect(err()).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
     } finally {
       if (d.exitCode === null) d.kill("SIGKILL");
       closeSync(rd);
