@@ -367,7 +367,7 @@ export class PcapSink {
     const bg = this.bg!;
     const lost = this.packets - this.written;
     const held = `it got the ${this.written} complete packet${this.written === 1 ? "" : "s"} written before`;
-    const who = this.regular === false || this.name === "stdout" ? "the program reading the capture stopped reading (a pipe nobody reads)" : `the file system holding "${this.name}" stopped taking writes`;
+    const who = !this.isRegular() ? "the program reading the capture stopped reading (a pipe nobody reads)" : `the file system holding "${this.name}" stopped taking writes`;
     this.error = new TunkitError(`Writing "${this.name}" stalled: nothing written for ${Math.round(ms / 100) / 10} s, ${lost} packet${lost === 1 ? "" : "s"} not delivered`, `${who}; ${held}`);
     bg.queue.length = 0;
     bg.queued = 0;
