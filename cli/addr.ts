@@ -18,7 +18,7 @@ import { addressFilter, addressFromSpec, addressSpecWarnings, ADDRESS_FLAG_WORDS
 import { linkMap } from "../netlink/view/context.ts";
 import { ifName, intInRange } from "./args.ts";
 import { ipVerb, Keywords, notAWord, q, unknownWord, Words } from "./grammar.ts";
-import type { Ctx, GlobalOptions, Op } from "./context.ts";
+import { lazy, type Ctx, type GlobalOptions, type Op } from "./context.ts";
 import { ListingWriter } from "./output.ts";
 
 const FLAG_WORDS = new Set(ADDRESS_FLAG_WORDS.map((f) => f.name));
@@ -177,7 +177,8 @@ interface ListState {
   family?: number;
 }
 
-const LIST_KEYWORDS = new Keywords<ListState>([
+const listKeywords = lazy(() =>
+  new Keywords<ListState>([
   { name: "to", take: (s, w, k) => {
     const v = w.take(k);
     const pr = parsePrefix(v, s.family ?? AF.UNSPEC);
@@ -198,7 +199,8 @@ const LIST_KEYWORDS = new Keywords<ListState>([
     if (v.endsWith("_slave")) s.p.slaveKind = v.slice(0, -6);
     else s.p.kind = v;
   } },
-]);
+  ]),
+);
 
 const FILTER_FLAGS = new Set([...FLAG_WORDS, "primary", "dynamic", "permanent", ...[...FLAG_WORDS].map((f) => `-${f}`), "-primary", "-dynamic", "-permanent"]);
 
@@ -216,14 +218,14 @@ export function planAddrList(words: readonly string[], opts: { family?: number }
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    if (LIST_KEYWORDS.take(s, w, word)) continue;
+    if (listKeywords().take(s, w, word)) continue;
     if (FILTER_FLAGS.has(word)) {
       s.flags.push(word);
       continue;
     }
     const v = word === "dev" ? w.take("dev") : word;
     if (word !== "dev" && v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
-    if (s.p.dev !== undefined) throw unknownWord(v, context, ["dev", ...LIST_KEYWORDS.names()]);
+    if (s.p.dev !== undefined) throw unknownWord(v, context, ["dev", ...listKeywords().names()]);
     s.p.dev = ifName(v);
   }
   if (s.flags.length) s.p.filter.flags = s.flags;
@@ -377,12 +379,12 @@ Words (ip address's, abbreviated where ip abbreviates; any order):
     .description("list addresses, as ip addr does")
     .addArgument(new Argument("[words...]", "[dev] NAME [to PREFIX] [scope S] [label GLOB] [up] [FLAGS]"))
     .addHelpText("after", "\nExamples:\n  tunkit addr list\n  tunkit -j addr list dev tun0\n  tunkit -6 addr show scope global\n  tunkit -br addr");
-  setCompletionWords(list, ["dev", ...LIST_KEYWORDS.names()], "iface");
+  setCompletionWords(list, ["dev", ...listKeywords().names()], "iface");
   const flush = new Command("flush")
     .description("delete every address that matches (a selector is required)")
     .addArgument(new Argument("<words...>", "the selectors of addr list"))
     .addHelpText("after", "\nExamples:\n  tunkit addr flush dev tun0\n  tunkit -6 addr flush dev tun0 scope global");
-  setCompletionWords(flush, ["dev", ...LIST_KEYWORDS.names()], "iface");
+  setCompletionWords(flush, ["dev", ...listKeywords().names()], "iface");
   for (const c of [add, change, replace, del, list, flush]) group.addCommand(c);
   group.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return group;

@@ -24,7 +24,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TunkitError, UsageError } from "../common/errors.ts";
 import type { BatchItem, BatchResult } from "../netlink/conn.ts";
-import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
+import { linkIndex } from "../netlink/ifindex.ts";
+import { loadRtnl, type Ctx, type GlobalOptions, type Op, type PipelineRequest } from "./context.ts";
 import { takeAnywhere } from "./globals.ts";
 import { internWords, q, safeLine, splitLine } from "./grammar.ts";
 import { findObject, IP_OBJECTS, type WordsFn } from "./objects.ts";
@@ -214,6 +215,7 @@ class LineParser {
     const obj = findObject(w);
     if (obj && !this.fns.has(obj.name)) this.fns.set(obj.name, await obj.load());
     if (!obj && COMMANDER_LINES.has(w) && !this.program) {
+      await loadRtnl();
       const { buildProgram } = await import("./program.ts");
       const up = await buildProgram(this.ctx, "up");
       const down = await buildProgram(this.ctx, "down");
@@ -343,8 +345,9 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     fd = reopen();
   }
 
-  // Run in order, pipelining what can be.
-  const nl = ctx.rtnl();
+  // Run in order, pipelining what can be. The bare socket: the rtnetlink client (a dozen
+  // modules) is loaded only for a line that needs it (a listing, link set, up/down).
+  const nl = ctx.conn();
   const devs = new Map<string, number>();
   const index = (name: string) => devs.get(name)!;
   // The group of pipelined requests waiting for their datagram, as parallel arrays (no object
@@ -410,6 +413,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     if (stopped) return;
     devs.clear(); // a listing is harmless, but up/down/link set may rename or remove devices
     try {
+      if (!op.lean) await loadRtnl();
       await op.run();
       report.ok++;
     } catch (e) {
@@ -423,12 +427,12 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     for (const d of names) {
       if (devs.has(d)) continue;
       try {
-        devs.set(d, await nl.ifindex(d));
+        devs.set(d, await linkIndex(nl, d));
       } catch {
         await flush();
         if (stopped) return false;
         try {
-          devs.set(d, await nl.ifindex(d));
+          devs.set(d, await linkIndex(nl, d));
         } catch (e) {
           fail(n, e);
           return false;

@@ -37,6 +37,22 @@ export async function loadRtnl(): Promise<void> {
   RtnlClass = Rtnl;
 }
 
+/**
+ * A value made on first use and kept: the keyword tables of the verbs a command line did not
+ * name are never built (`route add` builds no `route list` table: start-up, issue 11).
+ *
+ * @example
+ * ```ts
+ * import { lazy } from "./context.ts";
+ * const table = lazy(() => new Map([["dev", 1]]));
+ * table().get("dev"); // 1
+ * ```
+ */
+export function lazy<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
+}
+
 /** Global options (given before the command word, like ip's; `--json`/`--netns` anywhere). */
 export interface GlobalOptions {
   json: boolean;

@@ -233,7 +233,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     ctx.checkNetns();
     normalJit();
     (await import("../netlink/names.ts")).useSystemIpNames();
-    await loadRtnl();
+    // batch loads the rtnetlink client itself, for the first line that needs it.
     return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", g.opts.batch] : [g.opts.batch]);
   }
   if (g.at >= argv.length) {
@@ -259,7 +259,7 @@ async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: reado
     (await import("../netlink/names.ts")).useSystemIpNames();
     if (word === "batch") {
       normalJit();
-      await loadRtnl();
+      // batch loads the rtnetlink client itself, for the first line that needs it.
       return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
     }
     return runWords(ctx, words, g.opts);

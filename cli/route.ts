@@ -24,7 +24,7 @@ import { linkMap } from "../netlink/view/context.ts";
 import type { RouteViewContext } from "../netlink/view/route.ts";
 import { ifName, intInRange, ipAddress } from "./args.ts";
 import { ipVerb, Keywords, notAWord, q, Words, type Keyword } from "./grammar.ts";
-import type { Ctx, GlobalOptions, Op, PipelineRequest } from "./context.ts";
+import { lazy, type Ctx, type GlobalOptions, type Op, type PipelineRequest } from "./context.ts";
 import { ListingWriter } from "./output.ts";
 
 /** ip's families by name (`via inet6 ADDR`, `-f inet`). */
@@ -170,7 +170,8 @@ export const ROUTE_KEYWORDS = new Keywords<RouteState>([
 ]);
 
 /** The words of one `nexthop` group (iproute2's parse_one_nh). */
-const NEXTHOP_KEYWORDS = new Keywords<{ nh: NexthopSpec; s: RouteState }>([
+const nexthopKeywords = lazy(() =>
+  new Keywords<{ nh: NexthopSpec; s: RouteState }>([
   { name: "via", take: ({ nh, s }, w, k) => {
     let v = w.take(k);
     let fam = FAMILY_WORDS[v];
@@ -191,7 +192,8 @@ const NEXTHOP_KEYWORDS = new Keywords<{ nh: NexthopSpec; s: RouteState }>([
   { name: "as", take: () => {
     throw new UsageError('"as" (an MPLS destination) is not supported by tunkit');
   } },
-]);
+  ]),
+);
 
 function nexthops(s: RouteState, w: Words): NexthopSpec[] {
   const out: NexthopSpec[] = [];
@@ -201,7 +203,7 @@ function nexthops(s: RouteState, w: Words): NexthopSpec[] {
     if (w.done) throw new UsageError(`Missing words after "nexthop" in "${s.context}": expected via ADDR, dev NAME, weight N, onlink`);
     const nh: NexthopSpec = {};
     while (!w.done) {
-      const k = NEXTHOP_KEYWORDS.find(w.peek()!);
+      const k = nexthopKeywords().find(w.peek()!);
       if (!k) break;
       const kw = w.next();
       k.take({ nh, s }, w, kw);
@@ -455,7 +457,8 @@ const prefixFilter = (s: FilterState, w: Words, first: string, root: "root" | "f
 };
 
 /** The keywords of `route list|flush` in iproute2's order. */
-const LIST_KEYWORDS = new Keywords<FilterState>([
+const listKeywords = lazy(() =>
+  new Keywords<FilterState>([
   { name: "table", abbrev: true, take: (s, w, k) => {
     const v = w.take(k);
     s.f.table = v === "all" || v === "cache" ? v : tableId(v);
@@ -480,7 +483,8 @@ const LIST_KEYWORDS = new Keywords<FilterState>([
   { name: "src", take: (s, w, k) => void (s.f.src = w.take(k)) },
   { name: "realms", abbrev: true, take: (s, w, k) => void (s.f.realms = w.take(k)) },
   { name: "from", abbrev: true, take: (s, w, k) => prefixFilter(s, w, w.take(k), "fromRoot", "fromMatch", "fromExact") },
-]);
+  ]),
+);
 
 /**
  * Reads the words of `route list|flush` (from `words[from]`) into the library's filter, with
@@ -498,14 +502,14 @@ export function planRouteList(words: readonly string[], opts: { family?: number 
   const w = new Words(words, from, context);
   while (!w.done) {
     const word = w.next();
-    if (LIST_KEYWORDS.take(s, w, word)) continue;
+    if (listKeywords().take(s, w, word)) continue;
     let v = word;
     if (v.length && "to".startsWith(v) && v.length <= 2 && !w.done) v = w.next();
     try {
       prefixFilter(s, w, v, "root", "match", "exact");
     } catch (e) {
       if (w.at === 0 || !(e instanceof UsageError) || /^(root|match|exact)/.test(v)) throw e;
-      throw notAWord(v, context, LIST_KEYWORDS.names(), () => parsePrefix(v, s.family ?? AF.UNSPEC));
+      throw notAWord(v, context, listKeywords().names(), () => parsePrefix(v, s.family ?? AF.UNSPEC));
     }
   }
   const f = s.f;
@@ -580,7 +584,8 @@ interface GetState {
   family?: number;
 }
 
-const GET_KEYWORDS = new Keywords<GetState>([
+const getKeywords = lazy(() =>
+  new Keywords<GetState>([
   { name: "tos", also: [{ word: "dsfield", abbrev: true }], take: (s, w, k) => void (s.opts.tos = w.take(k)) },
   { name: "from", abbrev: true, take: (s, w, k) => {
     const v = w.take(k);
@@ -604,7 +609,8 @@ const GET_KEYWORDS = new Keywords<GetState>([
   { name: "sport", abbrev: true, take: (s, w, k) => void (s.opts.sport = intInRange(w.take(k), "sport", 0, 65535)) },
   { name: "dport", abbrev: true, take: (s, w, k) => void (s.opts.dport = intInRange(w.take(k), "dport", 0, 65535)) },
   { name: "ipproto", abbrev: true, take: (s, w, k) => void (s.opts.ipProto = w.take(k)) },
-]);
+  ]),
+);
 
 /**
  * Reads the words of `route get` (iproute2's iproute_get).
@@ -620,7 +626,7 @@ export function planRouteGet(words: readonly string[], from = 0, family?: number
   const w = new Words(words, from, "route get");
   while (!w.done) {
     const word = w.next();
-    if (GET_KEYWORDS.take(s, w, word)) continue;
+    if (getKeywords().take(s, w, word)) continue;
     const v = word === "to" ? w.take("to") : word;
     if (s.dst !== undefined) throw new UsageError(`Two destinations in "route get": ${q(s.dst)} and ${q(v)} (or an unknown word)`);
     const p = parsePrefix(v, s.family ?? AF.UNSPEC);
@@ -754,17 +760,17 @@ Words (ip route's, abbreviated where ip abbreviates; any order):
     .description("list routes as ip route does (IPv4, table main, unless told)")
     .addArgument(new Argument("[words...]", "[table N|all|cache] [dev NAME] [proto P] [type T] [scope S] [root|match|exact PREFIX] …"))
     .addHelpText("after", "\nExamples:\n  tunkit route list\n  tunkit -6 route list table all dev tun0\n  tunkit -j route list root 10.0.0.0/8 proto static");
-  setCompletionWords(list, LIST_KEYWORDS.names());
+  setCompletionWords(list, listKeywords().names());
   const get = new Command("get")
     .description("show the route the kernel would use for an address")
     .addArgument(new Argument("<words...>", "ADDR [from ADDR] [iif NAME] [oif NAME] [mark N] [uid N] [ipproto P] [sport N] [dport N] [fibmatch]"))
     .addHelpText("after", "\nExamples:\n  tunkit route get 198.51.100.7\n  tunkit -j route get 2001:db8:1::1 from 2001:db8::1");
-  setCompletionWords(get, GET_KEYWORDS.names());
+  setCompletionWords(get, getKeywords().names());
   const flush = new Command("flush")
     .description("delete every route that matches (a selector is required; IPv4 unless told, like ip)")
     .addArgument(new Argument("<words...>", "the selectors of route list"))
     .addHelpText("after", "\nExamples:\n  tunkit route flush dev tun0\n  tunkit route flush table 100\n  tunkit -6 route flush proto static");
-  setCompletionWords(flush, LIST_KEYWORDS.names());
+  setCompletionWords(flush, listKeywords().names());
   for (const c of [add, change, replace, prepend, append, del, list, get, flush]) group.addCommand(c);
   group.argument("[words...]").usage("[command] [words...]").helpCommand(false);
   return group;

@@ -23,48 +23,55 @@ export function dlopenCount(): number {
   return dlopenCalls;
 }
 
+/** The bun:ffi declaration of a symbol table entry (`u64` travels as a pointer-sized integer). */
+function declOf(spec: { readonly args: readonly AbiType[]; readonly ret: AbiType }): { args: FFIType[]; returns: FFIType } {
+  const args: FFIType[] = [];
+  for (const t of spec.args) args.push(t === "u64" ? FFIType.ptr : TYPE[t]);
+  return { args, returns: TYPE[spec.ret] };
+}
+
 function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
   // bun:ffi binds by C symbol name, once per name. Its "ptr" arguments take a TypedArray, a
   // raw pointer number or an integer alike, so an alias (readp -> read, ioctlv -> ioctl) is the
   // same binding: the first spec of each C name is declared, aliases share it.
-  const decl: Record<string, { args: FFIType[]; returns: FFIType }> = {};
-  for (const [key, spec] of Object.entries(SYMBOLS)) {
-    const cname = "name" in spec && spec.name ? spec.name : key;
-    decl[cname] ??= {
-      args: spec.args.map((t) => (t === "u64" ? FFIType.ptr : TYPE[t])),
-      returns: TYPE[spec.ret],
-    };
-  }
   // dlopen compiles one wrapper unit per call (TinyCC): all 36 symbols at once cost ~4 ms of a
   // CLI start-up, one call per symbol ~0.1 ms each. So errno and the symbols of a netlink
   // one-shot command (EAGER_SYMBOLS) are bound together in the first call, and every other symbol
-  // on its first use (the getter replaces itself with the bound function: later calls are plain
-  // property loads). bench/cli-startup.ts; tests/unit/cli-startup.test.ts counts the calls.
+  // on its first use. bench/cli-startup.ts; tests/unit/cli-startup.test.ts counts the calls.
+  //
+  // `fn` holds each bound symbol as its own read-only data property (a call is a plain property
+  // load). A symbol not bound yet is not on `fn`: the lookup falls through to fn's prototype, a
+  // Proxy whose get binds it and defines it on `fn`. One Proxy instead of an accessor, a closure
+  // and a descriptor per symbol: start-up allocates less of the JS heap (issue 11).
+  const table = SYMBOLS as Readonly<Record<string, { readonly args: readonly AbiType[]; readonly ret: AbiType; readonly name?: string }>>;
   let lastErr: unknown;
   for (const path of LIBC_NAMES) {
     try {
       const eager: Record<string, { args: FFIType[]; returns: FFIType }> = {};
-      for (const c of EAGER_SYMBOLS) eager[c] = decl[c]!;
+      for (const c of EAGER_SYMBOLS) eager[c] = declOf(table[c]!);
       dlopenCalls++;
-      const bound: Record<string, (...a: unknown[]) => number> = Object.assign(Object.create(null), dlopen(path, eager).symbols);
-      const bind = (cname: string) => {
+      const first = dlopen(path, eager).symbols as unknown as Record<string, (...a: unknown[]) => number>;
+      const bound: Record<string, (...a: unknown[]) => number> = Object.create(null);
+      const bind = (cname: string, spec: (typeof table)[string]) => {
         if (bound[cname]) return bound[cname];
         dlopenCalls++;
-        return (bound[cname] = (dlopen(path, { [cname]: decl[cname]! }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
+        return (bound[cname] = (dlopen(path, { [cname]: declOf(spec) }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
       };
-      const fn: Record<string, (...a: unknown[]) => number> = {};
-      for (const [key, spec] of Object.entries(SYMBOLS)) {
-        const cname = "name" in spec && spec.name ? spec.name : key;
-        Object.defineProperty(fn, key, {
-          configurable: true,
-          enumerable: true,
-          get() {
-            const f = bind(cname);
-            Object.defineProperty(fn, key, { value: f, writable: false, enumerable: true, configurable: false });
-            return f;
-          },
-        });
-      }
+      const define = (fn: object, key: string, f: (...a: unknown[]) => number) => {
+        Object.defineProperty(fn, key, { value: f, writable: false, enumerable: true, configurable: false });
+        return f;
+      };
+      const binder = new Proxy(Object.create(null) as object, {
+        get(_t, key, receiver: object) {
+          if (typeof key !== "string" || !Object.hasOwn(table, key)) return undefined;
+          const spec = table[key]!;
+          // The first spec of a C name declares it (an alias's own spec may differ: ioctlv's u64).
+          const cname = spec.name ?? key;
+          return define(receiver, key, bind(cname, table[cname] ?? spec));
+        },
+      });
+      const fn: Record<string, (...a: unknown[]) => number> = Object.create(binder);
+      for (const c of EAGER_SYMBOLS) define(fn, c, (bound[c] = first[c]!));
       return { path, fn };
     } catch (e) {
       lastErr = e;

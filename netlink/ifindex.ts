@@ -8,8 +8,43 @@
  */
 import { checkIfName } from "../common/ifname.ts";
 import type { NetlinkConn } from "./conn.ts";
-import { AF, IFLA, RTEXT_FILTER, RTM } from "./route/constants.ts";
-import { encodeLink } from "./route/link.ts";
+import type { ByteWriter } from "./core/writer.ts";
+import { IFLA, RTEXT_FILTER, RTM } from "./route/constants.ts";
+
+/** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32. */
+const IFINFOMSG_SIZE = 16;
+const utf8 = new TextEncoder();
+
+/**
+ * The body of an RTM_GETLINK request: a zeroed struct ifinfomsg (AF_UNSPEC, any index), the
+ * device's IFLA_IFNAME (NUL-terminated) when one is asked for, and IFLA_EXT_MASK
+ * RTEXT_FILTER_SKIP_STATS (neither reader here wants statistics or VF information). Written
+ * directly instead of through the link spec (route/link.ts), whose tables a one-shot command
+ * would otherwise evaluate at start-up for two attributes (issue 11).
+ *
+ * @example
+ * ```ts
+ * import { ByteWriter } from "./core/writer.ts";
+ * import { getLinkRequest } from "./ifindex.ts";
+ * const w = new ByteWriter(64);
+ * getLinkRequest(w, "lo");
+ * w.finish().length; // 16 + 8 + 8
+ * ```
+ */
+export function getLinkRequest(w: ByteWriter, name?: string): void {
+  w.zero(IFINFOMSG_SIZE);
+  if (name !== undefined) {
+    const b = utf8.encode(name);
+    w.u16(4 + b.length + 1);
+    w.u16(IFLA.IFNAME);
+    w.bytes(b);
+    w.u8(0);
+    w.align4();
+  }
+  w.u16(8);
+  w.u16(IFLA.EXT_MASK);
+  w.u32(RTEXT_FILTER.SKIP_STATS);
+}
 
 /** A device: its name, or its index (passed through as is). */
 export type DevRef = string | number;
@@ -33,7 +68,7 @@ export async function linkIndex(conn: NetlinkConn, dev: DevRef): Promise<number>
   return conn.get(
     RTM.GETLINK,
     0,
-    (w) => encodeLink(w, { family: AF.UNSPEC, ifindex: 0, extMask: RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS, name: dev }),
+    (w) => getLinkRequest(w, dev),
     // struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32.
     (m) => new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength).getInt32(4, true),
     "get link",
@@ -47,8 +82,6 @@ export interface LinkName {
   readonly name: string;
 }
 
-/** struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32. */
-const IFINFOMSG_SIZE = 16;
 const names = new TextDecoder();
 
 /**
@@ -99,7 +132,7 @@ export async function linkNames(conn: NetlinkConn): Promise<Map<number, LinkName
   const m = new Map<number, LinkName>();
   await conn.dump(
     RTM.GETLINK,
-    (w) => encodeLink(w, { family: AF.UNSPEC, extMask: RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS }),
+    (w) => getLinkRequest(w),
     (msg) => {
       if (msg.type !== RTM.NEWLINK) return undefined;
       const l = linkNameOf(msg.body);

@@ -135,6 +135,17 @@ describe("the first refused line stops the batch; nothing after it stays applied
   });
 });
 
+describe("lines that are not pipelined", () => {
+  itest("a listing and link set run in order among pipelined additions (the rtnetlink client loaded at the first of them)", () => {
+    const r = tk(["batch", "-"], "route add 10.45.0.1/32 dev tk0\nlink set tk1 mtu 1400\nroute add 10.45.0.2/32 dev tk1\nlink show tk1\naddr add 198.51.100.40/32 dev tk0\nroute add 10.45.0.3/32 dev tk0\n");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tk1@tk0: .* mtu 1400 /);
+    expect(routes().filter((d) => d.startsWith("10.45."))).toEqual(["10.45.0.1", "10.45.0.2", "10.45.0.3"]);
+    expect(ipj("-4", "addr", "show", "dev", "tk0").flatMap((l: any) => l.addr_info.map((a: any) => a.local))).toContain("198.51.100.40");
+  });
+});
+
 describe("--force", () => {
   itest("reports every bad or refused line and applies the rest; exit 1", () => {
     const r = tk(["batch", "--force", "-"], "route add 10.30.0.1/32 dev tk0\nroute add 10.30.0.1/32 dev tk0\nroute add 10.30.0.2/33 dev tk0\nroute add 10.30.0.3/32 dev tk0\n");

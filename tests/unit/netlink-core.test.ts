@@ -219,3 +219,44 @@ describe("decoding in place (one view per buffer, attributes read from an offset
     expect(got(c)).toEqual(got(new AttributeDecoder(b, 0, 4)));
   });
 });
+
+describe("encodeRoute's short path (dst, gateway, priority, table, oif only)", () => {
+  test("writes the bytes the attribute table writes, for every subset of those fields and with one other field", async () => {
+    const { encodeRoute, ROUTE_SPEC } = await import("../../netlink/route/route.ts");
+    const { encodeAttrs } = await import("../../netlink/route/table.ts");
+    const byTable = (r: Record<string, unknown>) => {
+      const w = new ByteWriter();
+      const table = (r.table as number | undefined) ?? 0;
+      for (const k of ["family", "dstLen", "srcLen", "tos"]) w.u8((r[k] as number | undefined) ?? 0);
+      w.u8(table > 255 ? 0 : table);
+      for (const k of ["protocol", "scope", "type"]) w.u8((r[k] as number | undefined) ?? 0);
+      w.u32((r.flags as number | undefined) ?? 0);
+      encodeAttrs(new AttributeEncoder(w), ROUTE_SPEC.attrs, r);
+      return toHex(w.finish());
+    };
+    const fields: Array<[string, unknown, unknown]> = [
+      ["dst", "198.51.100.0", Uint8Array.of(203, 0, 113, 0)],
+      ["gateway", "192.0.2.1", Uint8Array.of(192, 0, 2, 254)],
+      ["priority", 0, 4000000000],
+      ["table", 100, 1000],
+      ["oif", 7, 0],
+    ];
+    const extras: Array<Record<string, unknown>> = [{}, { src: "192.0.2.9" }, { prefsrc: "192.0.2.8" }, { mark: 5 }, { metrics: { mtu: 1400 } }, { nhId: 3 }, { pref: 1 }, { expires: 60 }];
+    let n = 0;
+    for (let mask = 0; mask < 1 << fields.length; mask++) {
+      for (const alt of [1, 2] as const) {
+        for (const extra of extras) {
+          const r: Record<string, unknown> = { family: 2, dstLen: 24, protocol: 4, scope: 0, type: 1, flags: 0, ...extra };
+          fields.forEach((f, i) => {
+            if (mask & (1 << i)) r[f[0]] = f[alt];
+          });
+          const w = new ByteWriter();
+          encodeRoute(w, r);
+          expect(toHex(w.finish())).toBe(byTable(r));
+          n++;
+        }
+      }
+    }
+    expect(n).toBe(32 * 2 * extras.length);
+  });
+});
