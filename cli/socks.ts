@@ -17,6 +17,7 @@ import { TunnelLog, type LogLevel } from "../proxy/log.ts";
 import { parseMetricsAddress, serveMetrics, type MetricsAddress } from "../proxy/metrics.ts";
 import { Pidfile, runHook, ServiceNotifier } from "../proxy/service.ts";
 import { FLOW } from "../proxy/nat.ts";
+import { useRelay, type RelayKind } from "../proxy/tcp-relay.ts";
 import { cidr, ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
@@ -332,6 +333,7 @@ Examples:
         return;
       }
       const { service, ...flags } = planned;
+      useRelay(values.relay as RelayKind | undefined); // --relay / relay = ...; TUNKIT_RELAY when neither
       await runTunnel(ctx, flags, service);
     });
   setCompletionWords(cmd, [], "tun");

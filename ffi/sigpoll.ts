@@ -1,22 +1,29 @@
 /**
- * Readiness of many sockets on the JS thread without a helper thread: each socket raises a signal
- * (O_ASYNC, F_SETOWN to this process, F_SETSIG SIGURG) when it becomes readable, writable after a full send
- * buffer, connected, reset or closed; the signal's listener (Bun runs it on the JS thread) asks an
- * epoll set of our own, `epoll_wait(0)`, which of them are ready. One signal and one
- * epoll_wait per wake-up whatever the number of sockets watched, against the epoll helper
- * thread's cross-thread hop per wake-up (ffi/poller.ts `watch`), which cost the splice relay
- * ~5.7 hops per short connection.
+ * Readiness of many sockets on the JS thread without a helper thread: one epoll set of our own,
+ * edge-triggered, asked without waiting (`epoll_wait(0)`) once per event-loop turn in which
+ * something may have become ready, and every fd registered once (no epoll_ctl per arm).
  *
- * - Watches are one-shot (EPOLLONESHOT), armed with the events wanted this time.
- * - A signal's listener runs after the JS that is running now: readiness that comes after an
- *   owner saw EAGAIN raises a signal whose look finds the fd armed by then, so a look is one
- *   epoll_wait (two only when it filled its event array), not one more to catch the fds its
- *   callbacks re-armed. Arms made outside a look (a connect started from a tun packet, an accept
- *   resumed after a back-off) schedule one look in a microtask, shared by the turn's arms, for
- *   a readiness whose signal an earlier look used up while the fd was not armed.
- * - Signals coalesce; a look that finds nothing costs one epoll_wait. Nothing may sleep on a lost signal: while
- *   anything is armed, a look every second is the backstop ({@link SigPoll.lost} counts what
- *   only it found).
+ * What makes a turn look:
+ * - a signal: a "loud" socket (the proxy side: bytes from the network) raises SIGURG (O_ASYNC,
+ *   F_SETOWN to this process, F_SETSIG) when it becomes readable, writable after a full send
+ *   buffer, connected, reset or closed. The signal's listener only schedules the turn's look
+ *   (a microtask): signals that land in one turn make one look.
+ * - {@link SigPoll.poke}: a "quiet" socket raises no signal (no fcntl either). It is for a socket
+ *   whose every readiness comes from a write this process makes, as the relay's accepted
+ *   connections, whose peer is behind the tun the tunnel writes: the tunnel pokes after it
+ *   writes, the kernel having delivered the packet within that write.
+ * - an arm() that finds readiness an earlier look saw while the fd was not armed.
+ * - a new watch: the fd's state when it was registered.
+ * - a look every second while anything is armed: the backstop ({@link SigPoll.lost} counts what
+ *   it found after a second in which nothing else looked; 0 in the tests).
+ *
+ * Edge-triggered: epoll reports an fd when its state changes (bytes arrive, send space opens
+ * after EAGAIN, an error), with its state at the look. An armed watch gets the events it was
+ * armed for (and errors, hang-ups); a look that finds readable (or an error) on an fd not armed
+ * for it keeps that in the watch for its next arm(), so nothing is lost between a look and an arm.
+ * Writable is not kept: an owner arms for it only after a write saw EAGAIN, and the space that
+ * opens after that is a new edge. An owner arms after it saw EAGAIN (or has nothing to try yet).
+ *
  * Bun only (it needs `process.on(SIGNAL)` on the JS thread); {@link sigPollAvailable}.
  *
  * @module
@@ -41,6 +48,20 @@ const SIGNAL_NO = 23;
 const O_NONBLOCK = 0o4000;
 const O_ASYNC = 0o20000;
 const MAX_EVENTS = 128;
+/** What every fd is registered for, once. */
+const REGISTERED = EPOLL.IN | EPOLL.OUT | EPOLL.ET;
+/** Always delivered to an armed watch, whatever it was armed for. */
+const ALWAYS = EPOLL.ERR | EPOLL.HUP;
+/** Kept for the next arm() when seen on a watch not armed for them. */
+const KEPT = EPOLL.IN | EPOLL.ERR | EPOLL.HUP;
+/**
+ * The epoll data word: a watch's slot (low bits) and the slot's generation (high bits), so that
+ * an event of a closed fd whose registration outlived it (the fd held by a child for a moment)
+ * never reaches the slot's next watch. The fd's close ends its registration: no EPOLL_CTL_DEL.
+ */
+const SLOT_BITS = 20;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+const GEN_MASK = (1 << (32 - SLOT_BITS)) - 1;
 
 /**
  * One watched fd: the entry of the epoll set and its {@link Watch} at once, methods on the
@@ -50,22 +71,27 @@ class SigWatch implements Watch {
   fd: number;
   cb: (events: number) => void;
   armed = false;
-  ev = 0;
+  /** What the current arm waits for. */
+  want = 0;
+  /** Events a look saw while this watch was not armed for them ({@link KEPT}). */
+  kept = 0;
   /** The backstop's tick when this arm was made. */
   tick = 0;
-  token: number;
+  readonly slot: number;
+  readonly key: number;
   closed = false;
   readonly poll: SigPoll;
 
-  constructor(poll: SigPoll, fd: number, cb: (events: number) => void, token: number) {
+  constructor(poll: SigPoll, fd: number, cb: (events: number) => void, slot: number, key: number) {
     this.poll = poll;
     this.fd = fd;
     this.cb = cb;
-    this.token = token;
+    this.slot = slot;
+    this.key = key;
   }
 
   arm(ev: number = EPOLL.IN): void {
-    if (this.closed || (this.armed && this.ev === ev)) return;
+    if (this.closed) return;
     this.poll.arm(this, ev);
   }
 
@@ -82,8 +108,8 @@ class SigWatch implements Watch {
 }
 
 /**
- * Signal-driven readiness for many sockets (see the module notes); one per process, from
- * {@link sigPoll}.
+ * Readiness for many sockets, one look per event-loop turn (see the module notes); one per
+ * process, from {@link sigPoll}.
  *
  * @example
  * ```ts
@@ -102,17 +128,29 @@ export class SigPoll {
   private readonly view = new DataView(this.events.buffer, this.events.byteOffset, this.events.length);
   private readonly ev = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 16);
   private readonly entries: Array<SigWatch | undefined> = [undefined];
+  private readonly gens: number[] = [0];
   private readonly free: number[] = [];
+  /** Watches armed with kept events that match: delivered by the next flush, no look needed. */
+  private readonly ready: SigWatch[] = [];
   private armedCount = 0;
+  /** A flush is queued (microtask) / running; an epoll_wait is owed by it. */
   private scheduled = false;
   private looking = false;
+  private owed = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly pid: number;
   /** Backstop ticks so far. */
   private tick = 0;
-  /** Signals seen, looks made, events delivered, and events only the backstop found. */
+  /** Looks made other than the backstop's, and their number at the last tick. */
+  private woken = 0;
+  private wokenAtTick = 0;
+  /**
+   * Signals seen, looks made (epoll_wait calls), pokes taken, events delivered, and events the
+   * backstop found after a second in which nothing else looked (readiness nothing told of).
+   */
   signals = 0;
   looks = 0;
+  pokes = 0;
   delivered = 0;
   lost = 0;
 
@@ -121,55 +159,82 @@ export class SigPoll {
     this.pid = process.pid;
     process.on(SIGNAL, () => {
       this.signals++;
-      this.look(false);
+      this.owed = true;
+      this.schedule();
     });
   }
 
-  /** Watches `fd` (a non-blocking socket this process owns); `cb` runs once per arm(). */
-  watch(fd: number, cb: (events: number) => void): Watch {
-    let token = this.free.pop();
-    if (token === undefined) token = this.entries.length;
-    const e = new SigWatch(this, fd, cb, token);
-    this.entries[token] = e;
-    this.ctl(EPOLL.CTL_ADD, fd, EPOLL.ONESHOT, token);
-    raw.fcntl(fd, F_SETOWN, this.pid);
-    raw.fcntl(fd, F_SETSIG, SIGNAL_NO);
-    raw.fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC);
+  /**
+   * Watches `fd` (a non-blocking socket this process owns); `cb` runs once per arm(). `quiet`:
+   * no signal for this fd; its readiness is found by the look a {@link poke} asks for (or a
+   * signal of another fd, or the backstop).
+   */
+  watch(fd: number, cb: (events: number) => void, quiet = false): Watch {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.entries.length;
+      if (slot > SLOT_MASK) throw new RangeError(`sigpoll: more than ${SLOT_MASK} fds watched at once`);
+      this.gens.push(0);
+    }
+    const gen = (this.gens[slot] = (this.gens[slot]! + 1) & GEN_MASK);
+    const key = ((gen << SLOT_BITS) | slot) >>> 0;
+    const e = new SigWatch(this, fd, cb, slot, key);
+    this.entries[slot] = e;
+    if (raw.epoll_ctl(this.epfd, EPOLL.CTL_ADD, fd, packEpollEvent(arch, REGISTERED, key, this.ev)) < 0) {
+      // EEXIST: an fd whose old registration is still there (closed watch, fd kept open)
+      raw.epoll_ctl(this.epfd, EPOLL.CTL_MOD, fd, this.ev);
+    }
+    if (!quiet) {
+      raw.fcntl(fd, F_SETOWN, this.pid);
+      raw.fcntl(fd, F_SETSIG, SIGNAL_NO);
+      raw.fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC);
+    }
+    // What the fd became before it raised signals (a loopback connect done within connect())
+    // sits in the set with no signal to tell: the turn's look takes it.
+    this.owed = true;
+    this.schedule();
     return e;
   }
 
-  /** @internal SigWatch.arm */
+  /**
+   * Asks for one look at the end of this turn (a microtask): the caller has just written
+   * something that may have made quiet fds ready. Pokes in one turn make one look. (A look
+   * even when nothing is armed: an edge it finds is kept for the fd's next arm.)
+   */
+  poke(): void {
+    this.pokes++;
+    this.owed = true;
+    this.schedule();
+  }
+
+  /** @internal SigWatch.arm: no system call. */
   arm(e: SigWatch, ev: number): void {
     if (!e.armed) {
       e.armed = true;
       e.tick = this.tick;
       if (this.armedCount++ === 0) this.keep(true);
     }
-    e.ev = ev;
-    this.ctl(EPOLL.CTL_MOD, e.fd, ev | EPOLL.ONESHOT, e.token);
-    this.schedule();
+    e.want = ev;
+    if (e.kept & (ev | ALWAYS)) {
+      this.ready.push(e);
+      this.schedule();
+    }
   }
 
-  /** @internal SigWatch.disarm: registered with no events until the next arm(). */
+  /** @internal SigWatch.disarm */
   disarm(e: SigWatch): void {
     e.armed = false;
     this.armedCount--;
-    this.ctl(EPOLL.CTL_MOD, e.fd, EPOLL.ONESHOT, e.token);
   }
 
-  /** @internal SigWatch.close */
+  /** @internal SigWatch.close: the fd's close ends its registration. */
   drop(e: SigWatch): void {
     if (e.armed) {
       e.armed = false;
       this.armedCount--;
     }
-    raw.epoll_ctl(this.epfd, EPOLL.CTL_DEL, e.fd, null); // the fd may be closed already
-    this.entries[e.token] = undefined;
-    this.free.push(e.token);
-  }
-
-  private ctl(op: number, fd: number, events: number, token: number): void {
-    raw.epoll_ctl(this.epfd, op, fd, packEpollEvent(arch, events, token, this.ev));
+    this.entries[e.slot] = undefined;
+    this.free.push(e.slot);
   }
 
   private schedule(): void {
@@ -177,39 +242,61 @@ export class SigPoll {
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      this.look(false);
+      this.flush(false);
     });
   }
 
-  /** Delivers every ready watch until none is left. */
-  private look(backstop: boolean): void {
+  /** Hands `e` what it waits for among `ev` and what it kept, or keeps `ev` for its next arm. */
+  private offer(e: SigWatch, ev: number, backstop: boolean): void {
+    const all = ev | e.kept;
+    const got = e.armed ? all & (e.want | ALWAYS) : 0;
+    if (got === 0) {
+      e.kept = all & KEPT;
+      return;
+    }
+    e.kept = all & KEPT & ~got;
+    // Found by the backstop's look after a second without any other, armed before that second.
+    if (backstop && e.tick < this.tick - 1) this.lost++;
+    e.armed = false;
+    if (--this.armedCount === 0) this.keep(false);
+    this.delivered++;
+    try {
+      e.cb(got);
+    } catch (x) {
+      queueMicrotask(() => {
+        throw x;
+      });
+    }
+  }
+
+  /**
+   * Delivers the ready watches, then looks while a look is owed (callbacks may owe another).
+   * `backstop`: the backstop's look after a second without any other (what it finds is lost).
+   */
+  private flush(backstop: boolean): void {
     if (this.looking) return;
     this.looking = true;
     try {
       for (;;) {
+        while (this.ready.length) {
+          const e = this.ready.pop()!;
+          if (!e.closed) this.offer(e, 0, false);
+        }
+        if (!this.owed) break;
+        this.owed = false;
         this.looks++;
+        if (!backstop) this.woken++;
         const n = raw.epoll_wait(this.epfd, this.events, MAX_EVENTS, 0);
-        if (n <= 0) break;
+        if (n <= 0) continue;
+        if (n === MAX_EVENTS) this.owed = true;
         const v = this.view;
         for (let i = 0; i < n; i++) {
           const o = i * this.size;
-          const e = this.entries[v.getUint32(o + this.dataOff, true)];
-          if (!e || !e.armed) continue;
-          // Found by the backstop although armed before its previous tick: no signal came for
-          // it in over a second (a signal merely not yet run is not counted).
-          if (backstop && e.tick < this.tick - 1) this.lost++;
-          e.armed = false;
-          if (--this.armedCount === 0) this.keep(false);
-          this.delivered++;
-          try {
-            e.cb(v.getUint32(o, true));
-          } catch (x) {
-            queueMicrotask(() => {
-              throw x;
-            });
-          }
+          const key = v.getUint32(o + this.dataOff, true);
+          const e = this.entries[key & SLOT_MASK];
+          if (!e || e.key !== key) continue;
+          this.offer(e, v.getUint32(o, true), backstop);
         }
-        if (n < MAX_EVENTS) break;
       }
     } finally {
       this.looking = false;
@@ -220,7 +307,13 @@ export class SigPoll {
     if (on && !this.timer) {
       this.timer = setInterval(() => {
         this.tick++;
-        this.look(true);
+        // Only a second in which nothing else looked can have left readiness behind: any look
+        // takes every ready fd of the set. (A look owed to a signal not yet run is no loss.)
+        const quiet = this.woken === this.wokenAtTick;
+        this.wokenAtTick = this.woken;
+        if (this.armedCount === 0) return;
+        this.owed = true;
+        this.flush(quiet);
       }, 1000);
       (this.timer as { unref?: () => void }).unref?.();
     }

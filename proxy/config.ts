@@ -81,6 +81,7 @@ export const TUNNEL_OPTIONS: readonly TunnelOptionSpec[] = [
   { name: "pidfile", type: "string", arg: "<file>", help: "write the process id here (removed on exit)" },
   { name: "up", type: "string", arg: "<command>", help: "run this shell command once the tunnel is in place (TUNKIT_DEV, TUNKIT_KIND, TUNKIT_TABLE in its environment); failing, it stops the tunnel" },
   { name: "down", type: "string", arg: "<command>", help: "run this shell command before the tunnel is taken down" },
+  { name: "relay", type: "string", arg: "<relay>", choices: ["bun", "splice"], help: "TCP relay: bun (Bun's sockets; the default, or TUNKIT_RELAY's) or splice (tunkit's own sockets, bulk bytes moved by splice(2))" },
   { name: "metrics", type: "string", arg: "<addr>", help: "serve Prometheus metrics on 127.0.0.1:PORT, [::1]:PORT or unix:/PATH" },
   { name: "impair", type: "string", arg: "<spec>", hidden: true, help: "testing: loss=F,reorder=F[,seed=N] on the tun path" },
 ];

@@ -1,24 +1,27 @@
 /**
  * The tunnel's TCP relay in the kernel: the accepted connection and the proxy connection are
- * tunkit's own non-blocking fds (accept4, a connect by FFI, the proxy handshake with read/write),
- * and once a flow is open its bytes go socket -> pipe -> socket with `splice(2)`
- * (SPLICE_F_NONBLOCK | SPLICE_F_MOVE): no byte passes through JS, no buffer is made per read.
- * Readiness is one-shot (EPOLL.IN while a direction waits for data, EPOLL.OUT while it waits for
- * the other side to drain), by signal on the JS thread (ffi/sigpoll.ts: SIGURG + epoll_wait(0)
- * of an epoll set of its own) or, with `TUNKIT_RELAY_WAKE=epoll`, through the poller's epoll
- * helper thread (ffi/poller.ts `watch`: 1220-1340 us of daemon CPU per short connection against
- * 820-1080 by signal, same run).
+ * tunkit's own non-blocking fds (accept4, a connect by FFI, the proxy handshake with read/write).
+ * A direction's first {@link COPY_BYTES} go by read/write through one shared buffer (a short
+ * connection's request and answer: no page per small segment, no pipe); after that its bytes go
+ * socket -> pipe -> socket with `splice(2)` (SPLICE_F_NONBLOCK | SPLICE_F_MOVE): no byte of a
+ * bulk flow passes through JS, no buffer is made per read.
  *
- * Measured (bench/proxy-profile.ts, dist/tunkit, interleaved with the Bun relay, load 6-15):
- * 100 MiB downloads 2050-2200 us of CPU per MiB against 2850-3400, the workload's peak RSS 34 MB
- * against 64-66; a short connection 1160-1260 us against 1020-1060 (about 1.15x: ~9 signals per
- * connection, each a loop wake-up, where Bun's sockets take their events in its own epoll loop).
+ * Readiness (ffi/sigpoll.ts): every fd is registered once, edge-triggered, in an epoll set of
+ * the relay's own, which is asked without waiting once per event-loop turn that may have
+ * something: the proxy sockets raise SIGURG, and the accepted sockets and the listener raise
+ * nothing: every readiness of theirs comes from a packet the tunnel writes into the tun, and the
+ * tunnel calls {@link FdRelay.tunWritten} after its writes ({@link RelayHost.writesTun}). With
+ * `TUNKIT_RELAY_WAKE=epoll` the poller's epoll helper thread serves every fd instead.
+ *
+ * Measured (bench/proxy-profile.ts and bench/proxy.ts, dist/tunkit): a short connection took 91
+ * system calls and 6.1 signals on the relay that took a signal per readiness, one epoll_ctl per
+ * arm and a splice per chunk; 75.6 and 3.6 now (Bun's sockets: 82). Bun's sockets, for what
+ * they cost and this does not: a fresh JS buffer per read (60-80 MB piled up during a download,
+ * a forced collection per 4 MiB to bound it), two TCPSocket objects and a SocketHandlers per
+ * flow, and per connection 7 setsockopt, ~11 epoll_ctl and 2 getpeername.
  *
  * Same surface and events as {@link NativeRelay} (proxy/tcp-relay.ts), which hands a flow here
- * when `TUNKIT_RELAY=splice`: the tunnel does not know which relay runs. What Bun's sockets cost
- * and this does not: a fresh JS buffer per read (60-80 MB piled up during a download, a forced
- * collection per 4 MiB to bound it), two TCPSocket objects and a SocketHandlers per flow, and
- * per connection 7 setsockopt, ~11 epoll_ctl and 2 getpeername.
+ * when the splice relay is chosen (`--relay splice`): the tunnel does not know which relay runs.
  *
  * - A pipe per direction is taken from a small pool when bytes first wait in it and given back
  *   when it is empty again: an idle flow holds no pipe, so a flow costs 2 fds as before.
@@ -26,7 +29,8 @@
  *   the other direction goes on. Both directions done: both fds closed, the flow is over.
  * - An error (RST) on either side closes both, the other with a RST (SO_LINGER 0), as before.
  * - accept4 hitting EMFILE/ENFILE backs off {@link ACCEPT_BACKOFF_MS} instead of spinning; the
- *   connection waits in the backlog.
+ *   connection waits in the backlog. One error line per run of back-offs (again every
+ *   {@link ACCEPT_LOG_MS} while it lasts), with the hint.
  *
  * @module
  */
@@ -42,15 +46,19 @@ import { connectResult, startConnect } from "../ffi/tcp.ts";
 import { sigPoll, sigPollAvailable } from "../ffi/sigpoll.ts";
 import { HandshakeDeadlines } from "./deadlines.ts";
 
-/** How a relay learns of readiness: the signal-driven poller (Bun) or the epoll helper thread. */
-type WatchFn = (fd: number, cb: (events: number) => void) => Watch;
+/**
+ * How a relay learns of readiness: the signal-driven poller (Bun) or the epoll helper thread.
+ * `quiet`: an fd whose readiness only the host's tun writes make (no signal for it; see
+ * {@link RelayHost.writesTun}); ignored on the helper thread, which sees every fd.
+ */
+type WatchFn = (fd: number, cb: (events: number) => void, quiet: boolean) => Watch;
 
-function defaultWatch(): WatchFn {
+function defaultWatch(): { watch: WatchFn; poke?: () => void } {
   if (sigPollAvailable()) {
     const p = sigPoll();
-    return (fd, cb) => p.watch(fd, cb);
+    return { watch: (fd, cb, quiet) => p.watch(fd, cb, quiet), poke: () => p.poke() };
   }
-  return (fd, cb) => watch(fd, cb);
+  return { watch: (fd, cb) => watch(fd, cb) };
 }
 
 /** Bytes asked of one splice into a pipe (the pipe's default capacity). */
@@ -60,8 +68,28 @@ const SPLICE_FLAGS = SPLICE_F.NONBLOCK | SPLICE_F.MOVE;
 const POOL_MAX = 16;
 /** How long accepting pauses after EMFILE/ENFILE. */
 export const ACCEPT_BACKOFF_MS = 100;
+/** While accept4 keeps failing for lack of fds, one log line per this many ms. */
+export const ACCEPT_LOG_MS = 10_000;
+
+/** The accept back-off's log line for errno `e`. */
+function acceptStarved(e: number, backoffs: number): string {
+  const what =
+    e === ERRNO.EMFILE ? "this process's open-files limit is reached (EMFILE)"
+    : e === ERRNO.ENFILE ? "the system's open-files limit is reached (ENFILE)"
+    : `the kernel has no memory for the socket (${errnoName(e)})`;
+  const hint = e === ERRNO.EMFILE || e === ERRNO.ENFILE ? " (raise LimitNOFILE= / ulimit -n, or set --max-sessions)" : "";
+  return `accept: ${what}: new connections wait in the listen backlog, retried every ${ACCEPT_BACKOFF_MS} ms${backoffs > 1 ? ` (${backoffs} back-offs in a row)` : ""}${hint}`;
+}
 /** Handshake reads: a proxy's reply plus what came right after it. */
 const HS_READ = 4096;
+/**
+ * Bytes of each direction copied with read/write before it moves to splice: a small segment
+ * spliced costs a page allocated and filled (its bytes sit in the skb's head), a pipe, and the
+ * page freed later, where a copy of a few hundred bytes costs nothing. A short connection's
+ * request and answer go by copy; a bulk flow splices after its first 16 KiB.
+ */
+const COPY_BYTES = 16 << 10;
+const copyBuf = new Uint8Array(COPY_BYTES);
 
 const pool: Array<[number, number]> = [];
 /** Pipes made and pool hits, for tests. */
@@ -103,6 +131,8 @@ class FdSocket implements NativeSocket {
   /** This direction's pipe (while bytes wait in it) and how many bytes it holds. */
   pipe: [number, number] | undefined = undefined;
   inPipe = 0;
+  /** Bytes read from this socket by copy (below {@link COPY_BYTES}: the next read copies too). */
+  copied = 0;
   /** Read EOF on this socket; the FIN passed on (peer shut for writing). */
   eof = false;
   finSent = false;
@@ -182,7 +212,7 @@ class FdSocket implements NativeSocket {
 
 /**
  * TCP flows relayed in the kernel with splice(2), on tunkit's own fds. Bun only (the binary's
- * relay, like {@link NativeRelay}); chosen with `TUNKIT_RELAY=splice`.
+ * relay, like {@link NativeRelay}); chosen with `--relay splice` (or `TUNKIT_RELAY=splice`).
  *
  * @example
  * ```ts
@@ -202,17 +232,29 @@ export class FdRelay {
   private readonly peer: Peer = { address: "", port: 0 };
   /** accept4 refusals for lack of fds (EMFILE/ENFILE), each followed by a pause. */
   acceptBackoffs = 0;
+  /** When the current run of back-offs was last logged (0: accepting). */
+  private starvedLog = 0;
+  /** Back-offs in the current run. */
+  private starvedRun = 0;
   private readonly watch: WatchFn;
+  /** Asks the poller for a look this turn (signal-driven poller only). */
+  private readonly poke: (() => void) | undefined;
+  /** The accepted sockets and listeners are quiet (the host pokes after its tun writes). */
+  private readonly quiet: boolean;
 
   /**
    * A relay for `host`'s flows, with `timeoutMs` for a proxy's connect and handshake. `watchFd`:
-   * how readiness comes (default: SIGIO + an epoll set of its own, ffi/sigpoll.ts, under Bun
-   * unless `TUNKIT_POLLER=epoll`; the poller's epoll helper thread otherwise).
+   * how readiness comes (default: ffi/sigpoll.ts under Bun unless `TUNKIT_POLLER=epoll` or
+   * `TUNKIT_RELAY_WAKE=epoll`, the poller's epoll helper thread otherwise; a `watchFd` given here
+   * makes no fd quiet).
    */
-  constructor(host: RelayHost, timeoutMs: number, watchFd: WatchFn = defaultWatch()) {
+  constructor(host: RelayHost, timeoutMs: number, watchFd?: WatchFn) {
     this.host = host;
     this.timeoutMs = timeoutMs;
-    this.watch = watchFd;
+    const d = watchFd ? { watch: watchFd, poke: undefined } : defaultWatch();
+    this.watch = d.watch;
+    this.poke = d.poke;
+    this.quiet = host.writesTun === true && d.poke !== undefined;
     this.deadlines = new HandshakeDeadlines(timeoutMs, (f, e) => this.fail(f, e));
   }
 
@@ -223,7 +265,7 @@ export class FdRelay {
     raw.setsockopt(l.fd, 6, 1, new Uint8Array([1, 0, 0, 0]), 4);
     let stopped = false;
     let backoff: ReturnType<typeof setTimeout> | undefined;
-    const w = this.watch(l.fd, () => {
+    const onReady = (): void => {
       if (stopped) return;
       for (;;) {
         const fd = acceptTcp(l.fd, this.peer);
@@ -233,18 +275,28 @@ export class FdRelay {
           if (e === ERRNO.EMFILE || e === ERRNO.ENFILE || e === ERRNO.ENOBUFS || e === ERRNO.ENOMEM) {
             // The connection stays in the backlog; no busy loop on a full fd table.
             this.acceptBackoffs++;
+            this.starvedRun++;
+            const now = performance.now();
+            if (this.starvedLog === 0 || now - this.starvedLog >= ACCEPT_LOG_MS) {
+              this.starvedLog = now;
+              this.host.error?.(acceptStarved(e, this.starvedRun), "emfile");
+            }
+            // Retried by hand: the connections that wait raise no new readiness.
             backoff = setTimeout(() => {
               backoff = undefined;
-              if (!stopped) w.arm();
+              onReady();
             }, ACCEPT_BACKOFF_MS);
             return;
           }
           continue; // ECONNABORTED, EPROTO…: that connection is gone, take the next
         }
+        this.starvedLog = 0;
+        this.starvedRun = 0;
         this.accepted(new FdSocket(this, fd, this.peer.address, this.peer.port), j);
       }
       w.arm();
-    });
+    };
+    const w = this.watch(l.fd, onReady, this.quiet);
     w.arm();
     return {
       port: l.port,
@@ -268,12 +320,9 @@ export class FdRelay {
     s.data = f;
     f.cs = s;
     f.phase = 3;
-    s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev));
-    if (f.local) {
-      s.waitIn = true;
-      this.arm(s);
-      return;
-    }
+    s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev), this.quiet);
+    // Read now: what came with the connection raises no readiness of its own.
+    if (f.local) return this.localEvent(f, s);
     const u = f.us as FdSocket;
     s.peer = u;
     u.peer = s;
@@ -304,7 +353,7 @@ export class FdRelay {
     const u = new FdSocket(this, c.fd, host, port);
     u.data = f;
     f.us = u;
-    u.w = this.watch(c.fd, (ev) => this.onEvent(u, ev));
+    u.w = this.watch(c.fd, (ev) => this.onEvent(u, ev), false);
     if (c.connected) this.begin(f, u);
     else u.w.arm(EPOLL.OUT);
   }
@@ -459,8 +508,10 @@ export class FdRelay {
         }
         return true;
       }
+      // A direction's first bytes by copy (below COPY_BYTES, no pipe held), then by splice.
+      const copy = s.copied < COPY_BYTES && !s.pipe;
       let p = s.pipe;
-      if (!p) {
+      if (!copy && !p) {
         try {
           p = s.pipe = takePipe();
         } catch (x) {
@@ -469,9 +520,22 @@ export class FdRelay {
           return false;
         }
       }
-      const n = sp.splice(s.fd, null, p[1], null, CHUNK, SPLICE_FLAGS);
+      const n = copy ? raw.read(s.fd, copyBuf, COPY_BYTES - s.copied) : sp.splice(s.fd, null, p![1], null, CHUNK, SPLICE_FLAGS);
       if (n > 0) {
-        s.inPipe += n;
+        if (!copy) {
+          s.inPipe += n;
+          continue;
+        }
+        s.copied += n;
+        this.host.bytes(f, up, n);
+        if (d.write(copyBuf, 0, n) < 0) {
+          this.broken(d, errno() || ERRNO.EPIPE);
+          return false;
+        }
+        if (d.pend) {
+          d.waitOut = true;
+          return true;
+        }
         continue;
       }
       if (n === 0) {
@@ -486,8 +550,10 @@ export class FdRelay {
       }
       if (s.inPipe > 0) continue; // the pipe was full: drain it first
       // Nothing to read: the pipe goes back to the pool until bytes come again.
-      givePipe(p, true);
-      s.pipe = undefined;
+      if (p) {
+        givePipe(p, true);
+        s.pipe = undefined;
+      }
       s.waitIn = true;
       return true;
     }
@@ -598,6 +664,14 @@ export class FdRelay {
     (f.us as FdSocket | undefined)?.release(true);
     if (c && !c.closed && !reset) c.end();
     this.finish(f, true);
+  }
+
+  /**
+   * The host wrote into the tun: the accepted sockets may be ready now (the kernel delivered the
+   * packet within the write). One look at the end of the turn, whatever the number of writes.
+   */
+  tunWritten(): void {
+    if (this.quiet) this.poke!();
   }
 
   /** Stops the deadline timer. */

@@ -77,6 +77,40 @@ export interface RelayHost {
   closed(f: RelayFlow): void;
   /** Data of a local flow. */
   localData(f: RelayFlow, d: Uint8Array): void;
+  /** An error line of `kind` for the log (rate-limited by the host), e.g. the accept back-off's. */
+  error?(line: string, kind: string): void;
+  /**
+   * True when the accepted connections' peers are behind a tun this host writes, and it calls
+   * the relay's `tunWritten()` after its writes: the splice relay then takes no signal for the
+   * accepted sockets (every readiness of theirs comes from such a write).
+   */
+  writesTun?: boolean;
+}
+
+/** The TCP relays of the tunnel (`tunkit socks --relay`). */
+export const RELAYS = ["bun", "splice"] as const;
+/** One of {@link RELAYS}. */
+export type RelayKind = (typeof RELAYS)[number];
+/** The relay when nothing chooses one. */
+export const DEFAULT_RELAY: RelayKind = "bun";
+let chosen: RelayKind | undefined;
+
+/**
+ * Chooses the relay of the tunnels made from now on in this process (undefined: back to
+ * `TUNKIT_RELAY`, then {@link DEFAULT_RELAY}). "bun": Bun's sockets; "splice": tunkit's own fds
+ * with splice(2) (proxy/fd-relay.ts).
+ *
+ * @example
+ * ```ts
+ * import { NativeRelay, useRelay } from "./tcp-relay.ts";
+ * useRelay("bun");
+ * NativeRelay.kind(); // "bun"
+ * useRelay(undefined);
+ * ```
+ */
+export function useRelay(kind: RelayKind | undefined): void {
+  if (kind !== undefined && !RELAYS.includes(kind)) throw new RangeError(`Unknown relay "${kind}": expected ${RELAYS.join(" or ")}`);
+  chosen = kind;
 }
 
 interface BunApi {
@@ -149,9 +183,9 @@ export class NativeRelay {
   private gcCost = 0;
 
   /**
-   * A relay for `host`'s flows. With `TUNKIT_RELAY=splice` in the environment (Bun), the relay
-   * made is an {@link FdRelay} (proxy/fd-relay.ts: tunkit's own fds, bytes moved by splice(2) in
-   * the kernel), with the same methods and events, so the tunnel runs either unchanged.
+   * A relay for `host`'s flows. When the splice relay is chosen ({@link NativeRelay.kind}), the
+   * relay made is an {@link FdRelay} (proxy/fd-relay.ts: tunkit's own fds, bytes moved by
+   * splice(2) in the kernel), with the same methods and events, so the tunnel runs either unchanged.
    */
   constructor(host: RelayHost, timeoutMs: number) {
     this.host = host;
@@ -160,9 +194,15 @@ export class NativeRelay {
     if (NativeRelay.kind() === "splice") return new FdRelay(host, timeoutMs) as unknown as NativeRelay;
   }
 
-  /** Which relay a new one is: "splice" when `TUNKIT_RELAY=splice` and the runtime can (Bun), else "bun". */
-  static kind(): "bun" | "splice" {
-    return globalThis.process?.env?.TUNKIT_RELAY === "splice" && spliceAvailable() ? "splice" : "bun";
+  /**
+   * Which relay a new one is: the one {@link useRelay} chose (`--relay`, `relay =` in the config
+   * file), else `TUNKIT_RELAY` from the environment, else {@link DEFAULT_RELAY}; "splice" only
+   * where the runtime can (Bun), "bun" otherwise.
+   */
+  static kind(): RelayKind {
+    const env = globalThis.process?.env?.TUNKIT_RELAY;
+    const want = chosen ?? (env === "splice" || env === "bun" ? env : DEFAULT_RELAY);
+    return want === "splice" && spliceAvailable() ? "splice" : "bun";
   }
 
   /** Whether the running runtime has Bun's sockets. */
@@ -420,6 +460,9 @@ export class NativeRelay {
       else f.cs.end();
     }
   }
+
+  /** The host wrote into the tun: nothing to do here (Bun's own loop sees its sockets). */
+  tunWritten(): void {}
 
   /** Stops the deadline timer. */
   close(): void {

@@ -431,6 +431,8 @@ export class Tunnel {
     try {
       this.opts.tun.write(b, 0, len);
       this.stats.packetsOut++;
+      // The packet reached its socket within the write: the relay looks once at the turn's end.
+      this.relay?.tunWritten();
     } catch (e) {
       this.stats.dropped++;
       if (!this.abort.signal.aborted) this.error(`tun write: ${(e as Error).message}`, "tun-write");
@@ -601,6 +603,8 @@ export class Tunnel {
     const tun = this.opts.tun;
     const t = this.redirect.table;
     return {
+      writesTun: true,
+      error: (line, kind) => this.error(line, kind),
       ready: (rf) => {
         const flow = rf as TcpFlow;
         const id = flow.id;
