@@ -72,7 +72,8 @@ function dumpIntoFifo(name: string) {
   const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
   closeSync(wr);
   d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((r) => d.on("exit", (code) => r(code)));
+  // "close", not "exit": exit can come before the last of stderr has been read
+  const exited = new Promise<number | null>((r) => d.on("close", (code) => r(code)));
   return { rd, d, err: () => stderr, exited };
 }
 
