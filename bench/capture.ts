@@ -16,8 +16,8 @@
  * Interleaved, median of R runs. Each run also has a second tcpdump (the A/A row): tcpdump
  * against itself in the same rotation, so the spread of the bench itself is on the table next
  * to tunkit's ratio.
- * Each capturer first sees a 6 s warm-up flood (not timed: tunkit's JIT compiles its packet path
- * once per process, 1-2 s of a JIT thread's CPU on this machine; tcpdump is compiled ahead),
+ * Each capturer first sees a 4 s warm-up flood (`--warmup S`; not timed: tunkit's JIT compiles
+ * its packet path once per process, 1-2 s of a JIT thread's CPU on this machine; tcpdump is compiled ahead),
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
@@ -31,9 +31,12 @@
  * loses what its ring cannot hold).
  *
  * Each setting also gets a row of the paired ratios' median against the A/A pairs' median (the
- * bench's own spread beside tunkit's); the pinned setting runs twice as many reps (see there).
+ * bench's own spread beside tunkit's) and a verdict by a stated rule (bench/capture-decide.ts:
+ * ">= 1.0x" only when the sign-test interval of tunkit's pair median lies at or above 1.0,
+ * "parity" when it holds 1.0, no verdict when the A/A pairs' own interval misses 1.0), also on
+ * stderr; the pinned setting runs twice as many reps (see there).
  *
- *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--only unpinned,pinned,loaded]
+ *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--warmup S] [--only unpinned,pinned,loaded]
  *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--no-build]
  *
  * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
@@ -43,17 +46,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileC, median, percentile, pin, print, reexecInNetns, row, root, sh, type Row } from "./lib.ts";
-
-const IF = "tkbcap0";
-const LOCAL = "198.51.100.1";
-const REMOTE = "198.51.100.2";
-/** Seconds of warm-up flood before the measured one. */
-const WARMUP = 6;
+import { decide } from "./capture-decide.ts";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
+
+const IF = "tkbcap0";
+const LOCAL = "198.51.100.1";
+const REMOTE = "198.51.100.2";
+/**
+ * Seconds of warm-up flood before the measured one (`--warmup S`). 4: tunkit's optimizing JIT
+ * tier takes 1-2 s of a JIT thread's CPU; 6 before, which cost a third of each run for nothing
+ * the pairs could use (more pairs in the same time narrow the decision's interval more).
+ */
+const WARMUP = arg("--warmup", 4);
+
 
 /** dist/tunkit, built now (unless --no-build and it exists). */
 export function tunkitBinary(): string {
@@ -138,7 +147,7 @@ async function runOne(cmd: string[], file: string, secs: number, gen: string[], 
     // BUN_JSC_reportCompileTimes), tcpdump is compiled ahead; the measured flood then compares
     // steady states.
     const w = spawnSync(gen[0]!, [...gen.slice(1), "gen", REMOTE, "9", "64", String(WARMUP)], { encoding: "utf8", timeout: 30_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 200));
     const c0 = cpuOf(child.pid!);
     // through sh, whose children's CPU (cutime + cstime) it prints once the generator is done
     const g = spawnSync("sh", ["-c", '"$@"; read -r l < /proc/$$/stat; echo "${l##*)}"', "sh", gen[0]!, ...gen.slice(1), "gen", REMOTE, "9", "64", String(secs)], { encoding: "utf8", timeout: (secs + 10) * 1000 });
@@ -150,7 +159,7 @@ async function runOne(cmd: string[], file: string, secs: number, gen: string[], 
     const st = (statLine ?? "").trim().split(" ");
     const genCpu = (Number(st[13]) + Number(st[14])) / 100; // cutime + cstime (fields 16, 17)
     if (!(sent > 0)) throw new Error(`generator: ${g.stdout}${g.stderr}`);
-    await new Promise((r) => setTimeout(r, 300)); // the same pause for both before the stop
+    await new Promise((r) => setTimeout(r, 200)); // the same pause for both before the stop
     child.kill("SIGINT");
     const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
     await out.exited;
@@ -231,6 +240,13 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
       };
       const pairMedian = (xs: Report[], f: (r: Report) => number) => Number(median(pairs(xs, f).map(Number)).toFixed(3));
+      const rawPairs = (xs: Report[], f: (r: Report) => number) => xs.map((r, i) => f(r) / Math.max(1e-9, f(res.d[i]!)));
+      // the verdict: tunkit's pairs against 1.0, the A/A pairs as the bench's own calibration
+      // (bench/capture-decide.ts); in an A/B run the baseline's pairs get a verdict of their own
+      const decision = decide(rawPairs(res.t, rate), baseline ? undefined : rawPairs(res.a, rate));
+      const baseDecision = baseline ? decide(rawPairs(res.a, rate), undefined, 0.9, "baseline") : undefined;
+      console.error(`${setting}: ${decision.text}`);
+      if (baseDecision) console.error(`${setting}: baseline ${baseline}: ${baseDecision.text}`);
       const iqr = (xs: Report[], f: (r: Report) => number) => {
         const p = pairs(xs, f).map(Number);
         return `${percentile(p, 25).toFixed(2)}..${percentile(p, 75).toFixed(2)}`;
@@ -259,7 +275,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
           `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
         dropRow,
         row(`sniff flood to pcap (${tag}): generator's rate, median of the paired ratios, tunkit's pairs against the A/A pairs`, pairMedian(res.t, rate), pairMedian(res.a, rate), "x", true,
-          `each run's tunkit/tcpdump ratio (interleaved), their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs: a ratio of the two near 1.0 means tunkit is inside the bench's own spread; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
+          `each run's tunkit/tcpdump ratio (interleaved), their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs; ${decision.text}${baseDecision ? `; baseline's ${baseDecision.text.replace(/; rule: .*/, "")}` : ""}; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
       );
     }
     const load1 = loadavg();

@@ -351,6 +351,13 @@ export function dumpCaptureBytes(bytes: Uint8Array, plan: DumpPlan, write: (text
   return out;
 }
 
+/**
+ * A stop waits this long for the capture file's writer to make progress before it gives up
+ * (exit 1, `Writing "stdout" stalled: ... N packets not delivered`): a pipe whose reader stays
+ * alive and never reads would otherwise hold the stop for ever (tcpdump hangs in write(2)).
+ */
+export const SETTLE_STALL_MS = 5000;
+
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** Installs SIGINT/SIGTERM handlers that abort `ac`; returns the function that removes them. */
@@ -391,12 +398,13 @@ function batchedWriter(write: (s: string) => void, lines = false): { add(s: stri
 }
 
 /** The writer options of a plan (format, snaplen, rotation), for one link type. */
-function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { input?: FileId; inputName?: string; firstFd?: number } = {}): CaptureWriter {
+function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { input?: FileId; inputName?: string; firstFd?: number; bufferBytes?: number } = {}): CaptureWriter {
+  const { bufferBytes, ...rest } = extra;
   return new CaptureWriter({
     path: plan.write!,
     ...plan.rotate,
-    ...extra,
-    sink: { linkType, snaplen: plan.snaplen, nanosecond, format: plan.format },
+    ...rest,
+    sink: { linkType, snaplen: plan.snaplen, nanosecond, format: plan.format, ...(bufferBytes ? { bufferBytes } : {}) },
   });
 }
 
@@ -500,7 +508,8 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       created = !existsSync(CaptureWriter.firstName({ path: plan.write, ...plan.rotate }));
       firstFd = CaptureWriter.openFirst({ path: plan.write, ...plan.rotate });
     }
-    sink = writerFor(plan, target.linkType, plan.print.nano, firstFd !== undefined ? { firstFd } : {});
+    // a live capture's buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES)
+    sink = writerFor(plan, target.linkType, plan.print.nano, { bufferBytes: 2 << 20, ...(firstFd !== undefined ? { firstFd } : {}) });
     sink.start();
     if (!sink.flush()) {
       // a file that takes no header takes no packet: fail before attaching
@@ -558,21 +567,20 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const perPacket = !!plan.packetBuffered;
     // Sniffing through the ring into a file: each block is taken whole (tun/sniff-pcap.ts,
     // copy mode: no call per packet through the capture, the filter and the file's own writer
-    // per packet), then given back. One file (no rotation) is written in the background (off
+    // per packet), then given back. Every file (rotated or not) is written in the background (off
     // the JS thread): a write(2) that waits on a busy disk never keeps the ring from being
     // walked (a ring left alone that long drops). -U: what a block brought is written at once.
     const ringFile = sink && cap.mode === "sniff"
-      ? new RingPcapWriter(sink, { copy: true, ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
+      ? new RingPcapWriter(sink, { copy: true, ...(perPacket ? { kickBytes: 0 } : {}), ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
       : undefined;
     if (ringFile) {
       ringFile.remaining = count;
-      if (!sink!.rotates) sink!.background();
+      sink!.background(); // every file, rotated or not
     }
     const blocks = ringFile && {
       block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {
         const n = ringFile.block(ring, base, cooked, eth, snap);
         captured += n;
-        if (perPacket && sink!.rotates) sink!.flush();
         if (captured >= count || sink!.error || sink!.finished) ac.abort();
         return n;
       },
@@ -608,8 +616,9 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     out.flush();
     stats = cap.stats();
     cap.close();
-    // every record taken reaches the file (or the file's error says how many did)
-    if (sink) await sink.settle();
+    // every record taken reaches the file (or the file's error says how many did); a reader
+    // that stays alive and never reads gets SETTLE_STALL_MS, then the error says what it missed
+    if (sink) await sink.settle(SETTLE_STALL_MS);
   }
   ctx.sinks.stderr(`${plural(captured, "packet")} captured\n`);
   if (cap.mode === "sniff") {

@@ -286,6 +286,11 @@ export class PcapSink {
     this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false };
   }
 
+  /** True once the file is closed (in the background: once the last write after close() ended). */
+  get closed(): boolean {
+    return this.fd < 0;
+  }
+
   /** True when the sink writes in the background ({@link background}). */
   get inBackground(): boolean {
     return this.bg !== undefined;
@@ -310,16 +315,23 @@ export class PcapSink {
     });
   }
 
-  /** Background: starts writing what is buffered unless a write is in flight (then it goes next). */
-  kick(): void {
-    if (this.bg && !this.bg.inFlight && this.used > 0) this.flush();
+  /**
+   * Background: starts writing what is buffered unless a write is in flight (then it goes next)
+   * or less than `minBytes` is buffered (a timer's {@link flush} or {@link settle} takes the
+   * rest): a capture kicked after every ring block with a threshold hands the I/O threads a few
+   * large writes, not one small write (and two thread wake-ups) per block.
+   */
+  kick(minBytes = 0): void {
+    if (this.bg && !this.bg.inFlight && this.used > 0 && this.used >= minBytes) this.flush();
   }
 
   /**
    * Resolves once every record taken so far has been written (or the file has failed: see
-   * {@link error}). In the foreground, the same as {@link flush}.
+   * {@link error}). In the foreground, the same as {@link flush}. In the background, when no
+   * write ends for `stallMs` (default: wait for ever), it gives up: {@link error} then says the
+   * output stalled and how many records were not delivered.
    */
-  async settle(): Promise<void> {
+  async settle(stallMs = Infinity): Promise<void> {
     const bg = this.bg;
     if (!bg) {
       this.flush();
@@ -327,9 +339,42 @@ export class PcapSink {
     }
     this.kick();
     while (!this.error && this.fd >= 0 && (bg.inFlight || bg.queue.length > 0 || this.used > 0)) {
-      await new Promise<void>((r) => bg.waiters.push(r));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let moved = false;
+      await new Promise<void>((r) => {
+        bg.waiters.push(() => {
+          moved = true;
+          r();
+        });
+        if (stallMs !== Infinity) timer = setTimeout(r, stallMs);
+      });
+      clearTimeout(timer);
+      if (!moved) {
+        // nothing written for stallMs: a reader that stays alive and never reads (a disk does
+        // not stall that long); the write in flight may never end, so stop waiting for it
+        this.stalled(stallMs);
+        return;
+      }
       this.kick();
     }
+  }
+
+  /**
+   * Background: gives up on the writes still to do after `ms` without progress ({@link settle}):
+   * {@link error} says how many records never reached the file, and later writes are dropped.
+   */
+  private stalled(ms: number): void {
+    const bg = this.bg!;
+    const lost = this.packets - this.written;
+    const held = `it got the ${this.written} complete packet${this.written === 1 ? "" : "s"} written before`;
+    const who = !this.isRegular() ? "the program reading the capture stopped reading (a pipe nobody reads)" : `the file system holding "${this.name}" stopped taking writes`;
+    this.error = new TunkitError(`Writing "${this.name}" stalled: nothing written for ${Math.round(ms / 100) / 10} s, ${lost} packet${lost === 1 ? "" : "s"} not delivered`, `${who}; ${held}`);
+    bg.queue.length = 0;
+    bg.queued = 0;
+    this.used = 0;
+    this.nEnds = 0;
+    // the write in flight, if it ever ends, closes nothing: the fd is left to the process's exit
+    bg.closeAfter = false;
   }
 
   /** Background: hands the buffer over to the writer and goes on with a fresh one. */
@@ -378,6 +423,7 @@ export class PcapSink {
   private wrote(p: Pending, err: NodeJS.ErrnoException | null, n: number): void {
     const bg = this.bg!;
     bg.inFlight = false;
+    if (this.error) return; // given up on (a stall): the counts stay what the error says
     if (err || !(n > 0)) {
       const c = err ? err.code ?? "EIO" : "EIO"; // nothing written and no error: never loop on it
       if (c === "EAGAIN") setTimeout(() => this.pump(), 2); // a non-blocking stdout is full: wait for the reader

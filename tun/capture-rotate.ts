@@ -7,11 +7,13 @@
  * counts millions of bytes.
  *
  * Every file is a {@link PcapSink} (pcap or pcapng): valid up to its last complete record
- * whatever happens. A file that would be the capture's own input is refused.
+ * whatever happens, written off the JS thread after {@link CaptureWriter.background} (a rotated
+ * file finishes its writes while the next one fills). A file that would be the capture's own
+ * input is refused.
  *
  * @module
  */
-import { fstatSync, statSync } from "node:fs";
+import { fstatSync, statSync, unlinkSync } from "node:fs";
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { PcapSink, openOutputFile, type PcapSinkOptions } from "./capture-file.ts";
 import { DEFAULT_SNAPLEN } from "../packet/pcap.ts";
@@ -220,6 +222,13 @@ export class CaptureWriter {
 
   /** Opens the next file in the rotation. */
   private openNext(): PcapSink {
+    const s = this.openFile();
+    if (this.bgMax !== undefined) s.background(this.bgMax);
+    return s;
+  }
+
+  /** Opens the next file in the rotation (as it comes: in the foreground). */
+  private openFile(): PcapSink {
     const first = this.opened === 0;
     this.opened++;
     this.started = this.now();
@@ -232,38 +241,71 @@ export class CaptureWriter {
       return new PcapSink(fd, { ...this.opts.sink, name }, true);
     }
     refuseSameFile(name, this.opts.input, this.opts.inputName ?? "the input");
+    if (this.closing.some((c) => c.name === name)) {
+      // a -W ring came round to a file whose last writes are still in flight: a new file
+      // takes the name (truncating the old one under its writer would leave holes and stale
+      // records); the old one's writes end in the unlinked file, as tcpdump's ring overwrites it
+      try {
+        unlinkSync(name);
+      } catch {
+        /* gone already: open() creates it */
+      }
+    }
     return PcapSink.open(name, { ...this.opts.sink, name });
   }
 
   /** Closes the current file and opens the next. */
   private rotate(): void {
     const old = this.cur!;
+    this.cur = undefined;
     old.close();
-    this.writtenBefore += old.written;
-    this.packetsBefore += old.packets;
-    if (old.error) {
-      this.failed = old.error;
+    if (old.inBackground && !old.closed) {
+      // its last writes are still in flight: it closes itself after them (counts, errors and
+      // onFileDone follow then; see settle)
+      this.closing.push(old);
+      this.reap();
       return;
     }
-    this.opts.onFileDone?.(old.name);
-    this.cur = undefined;
+    this.retire(old);
+  }
+
+  /** Files rotated away whose background writes are not done yet, oldest first. */
+  private closing: PcapSink[] = [];
+
+  /** Folds a file that is done into the totals. */
+  private retire(old: PcapSink): void {
+    this.writtenBefore += old.written;
+    this.packetsBefore += old.packets;
+    if (old.error) this.failed ??= old.error;
+    else this.opts.onFileDone?.(old.name);
+  }
+
+  /** Retires the rotated files whose writes have ended. */
+  private reap(): void {
+    while (this.closing.length && this.closing[0]!.closed) this.retire(this.closing.shift()!);
   }
 
   private failed: TunkitError | undefined;
 
-  /** The first error (a failed write or open); later packets are dropped. */
+  /** The first error (a failed write or open, in any file of the rotation); later packets are dropped. */
   get error(): TunkitError | undefined {
-    return this.failed ?? this.cur?.error;
+    if (this.failed) return this.failed;
+    for (const c of this.closing) if (c.error) return c.error;
+    return this.cur?.error;
   }
 
   /** Records that reached the files whole. */
   get written(): number {
-    return this.writtenBefore + (this.cur?.written ?? 0);
+    let n = this.writtenBefore + (this.cur?.written ?? 0);
+    for (const c of this.closing) n += c.written;
+    return n;
   }
 
   /** Records accepted. */
   get packets(): number {
-    return this.packetsBefore + (this.cur?.packets ?? 0);
+    let n = this.packetsBefore + (this.cur?.packets ?? 0);
+    for (const c of this.closing) n += c.packets;
+    return n;
   }
 
   /** Opens the first file (writes its header) if not yet open. */
@@ -283,6 +325,10 @@ export class CaptureWriter {
   /** Appends one record, rotating first when -G/-C say so. */
   write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number, offset = 0): void {
     if (this.failed || this.finished) return;
+    if (this.closing.length) {
+      this.reap();
+      if (this.error) return;
+    }
     if (!this.cur) {
       this.tryOpen();
       if (!this.cur) return;
@@ -340,33 +386,43 @@ export class CaptureWriter {
   }
 
   /**
-   * {@link PcapSink.background}: the file is written off the JS thread (one file, no rotation:
-   * see {@link rotates}). Await {@link settle} before {@link close}.
+   * {@link PcapSink.background}: every file of the capture is written off the JS thread (a
+   * rotated file's last writes go on while the next file fills; it closes itself after them).
+   * The bound on what waits counts every file's queue. Await {@link settle} before {@link close}.
    */
-  background(maxBytes?: number): void {
-    if (this.rotates) throw new Error("CaptureWriter.background: files rotate");
+  background(maxBytes = 64 << 20): void {
+    this.bgMax = maxBytes;
     if (!this.cur) this.tryOpen();
     this.cur?.background(maxBytes);
   }
 
-  /** {@link PcapSink.hasRoom}. */
+  /** The background writers' bound, once {@link background} was called. */
+  private bgMax: number | undefined;
+
+  /** {@link PcapSink.hasRoom}, counting what rotated files still have to write. */
   hasRoom(bytes: number): boolean {
-    return this.cur ? this.cur.hasRoom(bytes) : true;
+    let other = 0;
+    for (const c of this.closing) other += c.bufferedBytes;
+    return this.cur ? this.cur.hasRoom(bytes + other) : other === 0 || other + bytes <= (this.bgMax ?? Infinity);
   }
 
-  /** {@link PcapSink.whenRoom}. */
+  /** {@link PcapSink.whenRoom}: the oldest file still writing, else the current one. */
   whenRoom(): Promise<void> {
-    return this.cur ? this.cur.whenRoom() : Promise.resolve();
+    this.reap();
+    const c = this.closing[0] ?? this.cur;
+    return c ? c.whenRoom() : Promise.resolve();
   }
 
   /** {@link PcapSink.kick}. */
-  kick(): void {
-    this.cur?.kick();
+  kick(minBytes = 0): void {
+    this.cur?.kick(minBytes);
   }
 
-  /** {@link PcapSink.settle}: resolves once every record taken has been written (or failed). */
-  async settle(): Promise<void> {
-    if (this.cur) await this.cur.settle();
+  /** {@link PcapSink.settle}: resolves once every record taken has been written (or failed, or stalled `stallMs`). */
+  async settle(stallMs?: number): Promise<void> {
+    for (const c of [...this.closing]) await c.settle(stallMs);
+    this.reap();
+    if (this.cur) await this.cur.settle(stallMs);
   }
 
   /** Writes out what is buffered; false once failed. */
@@ -375,13 +431,26 @@ export class CaptureWriter {
     return this.cur ? this.cur.flush() : true;
   }
 
-  /** Flushes and closes the current file. Idempotent. */
+  /**
+   * Flushes and closes the current file. Idempotent. In the background, await {@link settle}
+   * first: a file with writes in flight closes itself after them.
+   */
   close(): void {
+    this.reap();
+    for (const c of this.closing) {
+      // a file that stalled (settle gave up) or failed is folded in as it is
+      if (c.error) this.failed ??= c.error;
+    }
     if (!this.cur) return;
-    this.cur.close();
-    if (this.cur.error) this.failed ??= this.cur.error;
-    this.writtenBefore += this.cur.written;
-    this.packetsBefore += this.cur.packets;
+    const cur = this.cur;
     this.cur = undefined;
+    cur.close();
+    if (cur.inBackground && !cur.closed && !cur.error) {
+      this.closing.push(cur); // counted when its last write ends
+      return;
+    }
+    if (cur.error) this.failed ??= cur.error;
+    this.writtenBefore += cur.written;
+    this.packetsBefore += cur.packets;
   }
 }

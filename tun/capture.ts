@@ -155,7 +155,7 @@ export interface CaptureListenOptions {
   coalesceMs?: number;
   /**
    * Sniff mode: when the signal aborts, still deliver every packet the kernel had accepted
-   * (the socket is unbound first), so a capture file ends complete.
+   * (the socket is closed to new packets first), so a capture file ends complete.
    */
   drainOnStop?: boolean | (() => boolean);
   /** Sniff mode with a ring: pass the ring's memory and the packet's offset in it (no object per packet). */

@@ -35,7 +35,10 @@ import { TPACKET, type RingBlockConsumer, type RxRing } from "./sniff-ring.ts";
  * copy mode each packet goes to its `write` (pcap or pcapng, rotated or not, in the background
  * or not).
  */
-export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error"> & Partial<Pick<PcapSink, "write" | "hasRoom" | "whenRoom" | "kick">> & {
+export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "error"> & Partial<Pick<PcapSink, "write" | "hasRoom" | "whenRoom">> & {
+  /** Background: start a write once `minBytes` wait ({@link PcapSink.kick}). */
+  kick?(minBytes?: number): void;
+} & {
   /** Set once the target takes no more records (CaptureWriter: `-G` with `-W` filled its last file). */
   readonly finished?: string;
 };
@@ -47,6 +50,16 @@ export type IovTarget = Pick<PcapSink, "writeIov" | "snaplen" | "nanosecond" | "
 export type RecordFilter = (bytes: Uint8Array, offset: number, caplen: number) => boolean;
 
 const TWO32 = 4294967296;
+
+/**
+ * Copy mode: bytes buffered before a block hands them to the background writer (see
+ * {@link RingPcapWriter.kickBytes}). A flood of small packets fills a 256 KiB ring block in
+ * about 10 ms; a write per block woke the runtime's I/O threads about 150 times a second at
+ * 150k packets/s (bench/capture.ts), one per MiB about 12 times. What is below it waits for
+ * the capture's flush timer (250 ms in `tunkit dump`) or the stop. A sink whose buffer is
+ * smaller writes when the buffer fills.
+ */
+export const KICK_BYTES = 1 << 20;
 
 /**
  * Writes the packets of ring blocks to a pcap {@link IovTarget}, straight from the ring. Give
@@ -95,13 +108,20 @@ export class RingPcapWriter implements RingBlockConsumer {
    *   back to the kernel at once whatever the disk does; else (default) a pcap file written with
    *   one writev(2) from the ring. `filter` (copy mode): only the packets it keeps are written.
    */
-  constructor(target: IovTarget, opts: { copy?: boolean; filter?: RecordFilter } = {}) {
+  constructor(target: IovTarget, opts: { copy?: boolean; filter?: RecordFilter; kickBytes?: number } = {}) {
     this.target = target;
     this.copy = !!opts.copy;
+    this.kickBytes = opts.kickBytes ?? KICK_BYTES;
     this.filter = opts.filter;
     if (this.copy && !target.write) throw new Error("RingPcapWriter: copy needs a target that writes records");
     if (this.filter && !this.copy) throw new Error("RingPcapWriter: a filter needs copy mode");
   }
+
+  /**
+   * Copy mode: after a block, the target's background writer is started only once this many
+   * bytes wait ({@link PcapSink.kick}); 0 = after every block (`-U`).
+   */
+  readonly kickBytes: number;
 
   /** Copy mode: the user-space filter, if any. */
   readonly filter: RecordFilter | undefined;
@@ -233,7 +253,7 @@ export class RingPcapWriter implements RingBlockConsumer {
       off += next;
     }
     if (k > 0) target.writeIov(this.iov, k);
-    if (copy) target.kick?.();
+    if (copy) target.kick?.(this.kickBytes);
     this.taken += taken;
     this.remaining -= taken;
     return taken;

@@ -253,7 +253,7 @@ export class RxRing {
 
   /**
    * Packets in the block the kernel is filling (not handed over yet). Only meaningful once the
-   * socket is unbound (no writer left): then a non-zero count is handed over by the block timer.
+   * socket takes no more packets (no writer left): then a non-zero count is handed over by the block timer.
    */
   pendingInKernel(): number {
     const q = (this.cur * this.geometry.blockSize) >>> 2;

@@ -13,8 +13,9 @@
  * (ffi/poller.ts): the event loop is never blocked, an idle sniffer costs no CPU, nothing is
  * allocated per packet.
  *
- * Stopping (the signal aborts) with `drainOnStop`, the socket is unbound first and every packet
- * the kernel had already accepted is still delivered: a capture file ends with all of them.
+ * Stopping (the signal aborts) with `drainOnStop`, the socket is closed to new packets first (a
+ * filter that takes none) and every packet the kernel had already accepted is still delivered:
+ * a capture file ends with all of them (captured + dropped = received).
  *
  * Link types: Ethernet-like devices (tap, veth, loopback) give whole frames (`"ethernet"`, VLAN
  * tags the kernel took off put back); a tun (ARPHRD_NONE) gives raw IP (`"raw"`); any other
@@ -88,7 +89,7 @@ export interface SniffListenOptions {
    */
   coalesceMs?: number;
   /**
-   * When the signal aborts: unbind the socket, then deliver every packet the kernel had already
+   * When the signal aborts: close the socket to new packets, then deliver every packet the kernel had already
    * accepted (in the ring's part-filled block or the socket's queue) before resolving "stopped".
    */
   drainOnStop?: boolean | (() => boolean);
@@ -191,11 +192,13 @@ const DEFAULT_BUFFER = 8 << 20;
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 /**
  * Ring, writing a file: the longest timer step while blocks come in full (see
- * {@link SniffListenOptions.coalesceMs}); shorter when blocks fill faster. A 256 KiB block of
- * 64-byte packets fills in about 10 ms at 150k packets/s, so the default ring (32 blocks)
- * holds 300 ms of such a flood, and 30 ms at 1.5M packets/s.
+ * {@link SniffListenOptions.coalesceMs}); shorter when blocks fill faster (a step spans an
+ * eighth of the ring at the rate the last block filled). A 256 KiB block of 64-byte packets
+ * fills in about 10 ms at 150k packets/s, so the default ring (32 blocks) holds 300 ms of such
+ * a flood, and 30 ms at 1.5M packets/s. 40 ms: four blocks per wake-up at 100k packets/s (20 ms
+ * woke the JS thread about 95 times a second in bench/capture.ts's flood, tcpdump about 60).
  */
-export const RING_BUSY_WAIT_MS = 20;
+export const RING_BUSY_WAIT_MS = 40;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -360,6 +363,28 @@ export class PacketSniffer {
     this.kernelFilter = true;
   }
 
+  /**
+   * Stops the socket taking packets: a filter that rejects every packet (`ret #0`) replaces any
+   * other, so the kernel neither copies nor counts what comes after (a packet already past the
+   * old filter on another CPU still lands, and is counted). Binding again with protocol 0 does
+   * not do this: for AF_PACKET, protocol 0 in bind(2) means "keep the current one", so the
+   * socket went on receiving during a stop's drain; a flood still running then never let the
+   * drain catch up with PACKET_STATISTICS, and the packets accepted after its last walk were
+   * counted as received but never delivered (dump-capture's SIGTERM test: 398 short once).
+   */
+  private refuseAll(): void {
+    const userFilter = this.kernelFilter; // what the counts' report says stays as it was
+    try {
+      this.attachFilter([{ code: 0x06 /* BPF_RET | BPF_K */, jt: 0, jf: 0, k: 0 }]);
+    } catch {
+      // a kernel without socket filters: leave ETH_P_ALL for one protocol (0x88b5, IEEE's local
+      // experimental EtherType: never on a tun, rare on a tap); bind(2) rehooks synchronously
+      raw.bind(this.fd, packSockaddrLl(0x88b5, this.ifindex), SOCKADDR_LL_SIZE);
+    } finally {
+      this.kernelFilter = userFilter;
+    }
+  }
+
   /** True when a kernel filter is attached ({@link attachFilter}). */
   kernelFilter = false;
 
@@ -408,13 +433,12 @@ export class PacketSniffer {
   }
 
   /**
-   * After a stop: unbinds the socket (no new packets; the kernel waits for packets in flight),
-   * then delivers what it had accepted. A ring's part-filled block is handed over by the
-   * kernel's block timer, so this waits up to about one block timeout when it holds packets.
+   * After a stop: closes the socket to new packets (a filter that takes none), then delivers
+   * what the kernel had accepted. A ring's part-filled block is handed over by the kernel's
+   * block timer, so this waits up to about one block timeout when it holds packets.
    */
   private async drainRest(onPacket: PacketHandler, zeroCopy: boolean, blocks: RingBlockConsumer | undefined): Promise<void> {
-    // bind with protocol 0: the socket leaves the interface's packet path (synchronously)
-    raw.bind(this.fd, packSockaddrLl(0, this.ifindex), SOCKADDR_LL_SIZE);
+    this.refuseAll();
     if (!this.ring) {
       await this.drain(onPacket, {});
       return;
@@ -429,7 +453,11 @@ export class PacketSniffer {
       if (this.fd < 0) return;
       while (ring.ready()) {
         if (blocks?.room && !blocks.room(ring.geometry.blockSize)) {
-          if (await this.waitRoom(blocks)) return;
+          // the consumer's writer is behind; one that never catches up (a pipe nobody reads)
+          // must not hold the stop past the deadline (its own settle says what was lost)
+          if (Date.now() > deadline) return;
+          await Promise.race([this.waitRoom(blocks), sleep(50)]);
+          if (this.fd < 0) return;
           continue;
         }
         const how = this.walkBlock(onPacket, undefined, zeroCopy, blocks);

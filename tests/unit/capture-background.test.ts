@@ -122,3 +122,88 @@ test("background writing to a file: the header written before, then every record
   expect(sink.written).toBe(5000);
   expect(sink.fileBytes).toBe(readFileSync(path).length);
 });
+
+test("kick(minBytes) starts a background write only once that much waits; settle() writes the rest", async () => {
+  const file = join(dir, "kick.pcap");
+  const sink = PcapSink.open(file, { linkType: "raw", bufferBytes: 1 << 20 });
+  sink.background();
+  const r = record(1000);
+  for (let i = 0; i < 100; i++) sink.write(r, 1000, 1000, i, 0); // ~100 KB buffered
+  sink.kick(512 << 10);
+  await new Promise((res) => setTimeout(res, 50));
+  expect(sink.written).toBe(0); // below the threshold: nothing handed to the writer
+  for (let i = 100; i < 700; i++) sink.write(r, 1000, 1000, i, 0); // ~700 KB
+  sink.kick(512 << 10);
+  await sink.settle();
+  expect(sink.written).toBe(700);
+  sink.close();
+  expect(readPcap(new Uint8Array(readFileSync(file))).records.length).toBe(700);
+});
+
+test("settle(stallMs) gives up on a pipe whose reader never reads: the error says it stalled and how many records were not delivered", async () => {
+  const fifo = join(dir, "stallfifo");
+  expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+  const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held open, never read
+  const wr = openSync(fifo, "w");
+  try {
+    const sink = new PcapSink(wr, { linkType: "raw", bufferBytes: 1 << 18, name: "stdout" }, false);
+    sink.background();
+    const r = record(1000);
+    for (let i = 0; i < 2000; i++) sink.write(r, 1000, 1000, i, 0); // ~2 MB: the pipe holds 64 KiB
+    await sink.settle(300);
+    expect(sink.error?.message).toMatch(/^Writing "stdout" stalled: nothing written for 0\.3 s, \d+ packets not delivered$/);
+    const lost = Number(/(\d+) packets not delivered/.exec(sink.error!.message)![1]);
+    expect(lost).toBeGreaterThan(0);
+    expect(sink.written + lost).toBe(2000);
+    expect(sink.error?.hint).toMatch(/stopped reading/);
+    sink.close(); // does not wait for the write that never ends
+  } finally {
+    closeSync(rd);
+  }
+});
+
+test("a -C rotation in the background: every file whole, records in order across the files, counts true, a -W ring's reused name gets a fresh file", async () => {
+  const { CaptureWriter } = await import("../../tun/capture-rotate.ts");
+  const { readdirSync } = await import("node:fs");
+  const sub = mkdtempSync(join(dir, "rot-"));
+  const w = new CaptureWriter({ path: join(sub, "r"), bytes: 300_000, sink: { linkType: "raw", bufferBytes: 1 << 18 } });
+  w.background();
+  const done: string[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const n = 100 + ((i * 37) % 900);
+    const r = record(n);
+    r[0] = i & 0xff; // the order shows in the first byte
+    r[1] = i >> 8;
+    w.write(r, n, n, i, 0);
+    if (i % 500 === 0) await new Promise((res) => setTimeout(res, 1)); // writes complete meanwhile
+  }
+  await w.settle();
+  w.close();
+  expect(w.error).toBeUndefined();
+  expect(w.written).toBe(4000);
+  const files = readdirSync(sub).sort((a, b) => Number(a.slice(1) || 0) - Number(b.slice(1) || 0));
+  expect(files.length).toBeGreaterThan(5);
+  let next = 0;
+  for (const f of files) {
+    const p = readPcap(new Uint8Array(readFileSync(join(sub, f))));
+    expect(p.truncated).toBeUndefined();
+    for (const rec of p.records) {
+      expect(rec.data[0]! | (rec.data[1]! << 8)).toBe(next & 0xffff);
+      next++;
+    }
+  }
+  expect(next).toBe(4000);
+  // -W 2: the ring comes back to r0 while r0's writes may still be in flight
+  const ring = mkdtempSync(join(dir, "ring-"));
+  const wr = new CaptureWriter({ path: join(ring, "r"), bytes: 100_000, files: 2, sink: { linkType: "raw", bufferBytes: 1 << 18 } });
+  wr.background();
+  for (let i = 0; i < 3000; i++) wr.write(record(500), 500, 500, i, 0);
+  await wr.settle();
+  wr.close();
+  expect(wr.error).toBeUndefined();
+  for (const f of readdirSync(ring)) {
+    const p = readPcap(new Uint8Array(readFileSync(join(ring, f))));
+    expect(p.truncated).toBeUndefined();
+    expect(p.records.length).toBeGreaterThan(0);
+  }
+});
