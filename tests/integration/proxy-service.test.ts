@@ -129,7 +129,9 @@ describe("--pidfile, --up/--down hooks", () => {
     const log = join(t.dir, "hooks.log");
     const up = `echo "up $TUNKIT_DEV $TUNKIT_KIND" >> ${log}; ip -o link show $TUNKIT_DEV >> ${log}; echo "runtime env: \${BUN_OPTIONS:-none} \${BUN_JSC_useDFGJIT:-none} \${MIMALLOC_PURGE_DELAY:-none}" >> ${log}`;
     const down = `echo "down $TUNKIT_DEV" >> ${log}`;
-    await withTunnel([...BASE, "--pidfile", pidf, "--up", up, "--down", down], async (p) => {
+    // --relay names the other relay than the environment's (the option must decide, before the re-exec)
+    const relay = NativeRelay.kind() === "bun" ? "splice" : "bun";
+    await withTunnel([...BASE, "--relay", relay, "--pidfile", pidf, "--up", up, "--down", down], async (p) => {
       expect(readFileSync(pidf, "utf8").trim()).toBe(String(p.child.pid));
       const second = tk("socks", "tk1", ...BASE, "--pidfile", pidf);
       expect(second.status).toBe(1);
@@ -139,7 +141,7 @@ describe("--pidfile, --up/--down hooks", () => {
       const environ = readFileSync(`/proc/${p.child.pid}/environ`, "utf8").split("\0");
       expect(environ).toEqual(expect.arrayContaining(["BUN_OPTIONS=--smol", "BUN_JSC_useDFGJIT=0"]));
       // mimalloc keeps freed pages only for the Bun relay (its socket chunks); the splice relay keeps the default purge
-      if (NativeRelay.kind() === "bun") expect(environ).toContain("MIMALLOC_PURGE_DELAY=-1");
+      if (relay === "bun") expect(environ).toContain("MIMALLOC_PURGE_DELAY=-1");
       else expect(environ.filter((e) => e.startsWith("MIMALLOC_PURGE_DELAY="))).toEqual([]);
       expect(readFileSync(log, "utf8")).toContain("runtime env: none none none\n");
     });
