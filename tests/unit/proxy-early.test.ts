@@ -13,6 +13,7 @@ import { parseProxyUrl } from "../../proxy/url.ts";
 import type { ProxyError } from "../../proxy/dial.ts";
 import { spliceAvailable } from "../../ffi/splice.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
+import { until } from "../fixtures/proxy/until.ts";
 
 const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -63,18 +64,6 @@ interface Flow extends RelayFlow {
   closed: number;
   readyAt: number;
   failed: ProxyError | undefined;
-}
-
-function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error("timed out waiting"));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
 }
 
 const kinds: Array<[string, boolean]> = [["Bun relay", false], ...(spliceAvailable() ? [["splice relay", true] as [string, boolean]] : [])];

@@ -17,6 +17,7 @@ import { sys } from "../../ffi/libc.ts";
 import { EPOLL } from "../../ffi/abi.ts";
 import { sigPoll, sigPollAvailable } from "../../ffi/sigpoll.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
+import { until } from "../fixtures/proxy/until.ts";
 
 const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -128,18 +129,6 @@ function setup() {
     return { f, c };
   }
   return { relay, l, open, flows, failedOf: (f: Flow) => f.failP };
-}
-
-function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error("timed out waiting"));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
 }
 
 const fdCount = () => readdirSync("/proc/self/fd").length;
