@@ -23,7 +23,7 @@ import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
 import { dropCleanImagePages, reexecWithEnv } from "../ffi/exec.ts";
-import { startImageTrim } from "../proxy/memory.ts";
+import { startImageTrim, trimSettings } from "../proxy/memory.ts";
 
 /** What the service around the tunnel does (not part of the library's tunnel flags). */
 export interface ServiceFlags {
@@ -218,8 +218,8 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
           // Work faults the binary back in (5,000 connections accepted: 8-9 MB of code): give it
           // back each second it is 2 MB over the lowest level seen (proxy/memory.ts; TUNKIT_MEM_TRIM=0:
           // never; TUNKIT_MEM_TRIM=MS: another interval).
-          const tms = Number(process.env.TUNKIT_MEM_TRIM ?? 1000);
-          if (tms > 0) trim = startImageTrim(dropCleanImagePages, { intervalMs: tms, growthMB: Number(process.env.TUNKIT_MEM_TRIM_MB ?? 2), onDrop: (mb) => log.debug(`memory: ${mb} MB of binary pages faulted in by work given back`) });
+          const t = trimSettings(process.env);
+          if (t) trim = startImageTrim(dropCleanImagePages, { ...t, onDrop: (mb) => log.debug(`memory: ${mb} MB of binary pages faulted in by work given back`) });
           health.opts.onChange = (up, e) => {
             if (up) log.info("the proxy answers again");
             else log.warn("proxy-health", e?.message ?? "the proxy does not answer");

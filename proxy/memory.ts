@@ -68,6 +68,29 @@ export class TrimState {
   }
 }
 
+/**
+ * The trim's settings from the environment: `TUNKIT_MEM_TRIM` (0: off; MS: the interval) and
+ * `TUNKIT_MEM_TRIM_MB` (the growth that makes a tick drop). A value that is not a positive
+ * number keeps the default (a NaN growth would have dropped on every tick).
+ *
+ * @example
+ * ```ts
+ * import { trimSettings } from "./memory.ts";
+ * trimSettings({}); // { intervalMs: 1000, growthMB: 2 }
+ * trimSettings({ TUNKIT_MEM_TRIM: "0" }); // undefined (off)
+ * ```
+ */
+export function trimSettings(env: Record<string, string | undefined>): { intervalMs: number; growthMB: number } | undefined {
+  const num = (v: string | undefined, d: number) => {
+    const n = v === undefined || v.trim() === "" ? NaN : Number(v);
+    return Number.isFinite(n) && n >= 0 ? n : d;
+  };
+  const intervalMs = num(env.TUNKIT_MEM_TRIM, TRIM_INTERVAL_MS);
+  if (intervalMs === 0) return undefined;
+  const growthMB = num(env.TUNKIT_MEM_TRIM_MB, TRIM_GROWTH_MB);
+  return { intervalMs, growthMB: growthMB > 0 ? growthMB : TRIM_GROWTH_MB };
+}
+
 const PAGE_MB = 4096 / 1048576;
 
 /**

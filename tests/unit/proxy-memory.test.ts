@@ -1,7 +1,7 @@
 // The daemon's periodic trim of the binary's pages (proxy/memory.ts): when a tick drops, and
 // that the timer reads, drops and stops.
 import { expect, test } from "bun:test";
-import { fileResidentMB, startImageTrim, TRIM_MAX_SKIP, TRIM_STREAK, TrimState } from "../../proxy/memory.ts";
+import { fileResidentMB, startImageTrim, TRIM_MAX_SKIP, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
 
 test("a burst drops every tick while 2 MB over the lowest level seen, and stops near it", () => {
   const s = new TrimState(2);
@@ -64,4 +64,15 @@ test("fileResidentMB reads this process's file-backed resident set", () => {
   // a running bun maps its own binary and libc: some MB, far less than the whole machine
   expect(mb).toBeGreaterThan(0.5);
   expect(mb).toBeLessThan(4096);
+});
+
+test("trimSettings: TUNKIT_MEM_TRIM=0 turns the trim off, MS sets the interval; a value that is not a number keeps the default", () => {
+  expect(trimSettings({})).toEqual({ intervalMs: 1000, growthMB: 2 });
+  expect(trimSettings({ TUNKIT_MEM_TRIM: "0" })).toBeUndefined();
+  expect(trimSettings({ TUNKIT_MEM_TRIM: "250", TUNKIT_MEM_TRIM_MB: "4" })).toEqual({ intervalMs: 250, growthMB: 4 });
+  // "abc" as the growth made every tick drop (x - floor < NaN is false)
+  expect(trimSettings({ TUNKIT_MEM_TRIM_MB: "abc" })).toEqual({ intervalMs: 1000, growthMB: 2 });
+  expect(trimSettings({ TUNKIT_MEM_TRIM_MB: "0" })).toEqual({ intervalMs: 1000, growthMB: 2 });
+  expect(trimSettings({ TUNKIT_MEM_TRIM: "soon" })).toEqual({ intervalMs: 1000, growthMB: 2 });
+  expect(trimSettings({ TUNKIT_MEM_TRIM: "-5" })).toEqual({ intervalMs: 1000, growthMB: 2 });
 });
