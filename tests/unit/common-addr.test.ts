@@ -186,3 +186,57 @@ describe("parseCidr", () => {
     expect(message(() => parseCidr("2001:db8::9%zz/64"))).toContain("zone index");
   });
 });
+
+describe("parseCidr's dotted-quad/prefix path", () => {
+  // A text the fast path takes must give what ipaddr.js gives; every other text goes on to the
+  // library path and its errors: held here against ipaddr.js on random near-prefixes.
+  test("200,000 random IPv4 prefixes and near-prefixes: the bytes and length ipaddr.js gives, or the library path's refusal", async () => {
+    const ipaddr = (await import("ipaddr.js")).default;
+    const rnd = mulberry32(11);
+    const strict = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+    const al = "0123456789./0..13x";
+    let accepted = 0;
+    for (let k = 0; k < 200_000; k++) {
+      let s = "";
+      if (k % 2 === 0) {
+        s = [0, 1, 2, 3].map(() => String(Math.floor(rnd() * 300)).padStart(Math.floor(rnd() * 4), "0")).join(".");
+        if (rnd() < 0.9) s += "/" + String(Math.floor(rnd() * 40)).padStart(Math.floor(rnd() * 3), "0");
+      } else for (let i = Math.floor(rnd() * 19); i > 0; i--) s += al[Math.floor(rnd() * al.length)];
+      const slash = s.indexOf("/");
+      const a = slash < 0 ? s : s.slice(0, slash);
+      const p = slash < 0 ? "32" : s.slice(slash + 1);
+      let want: string | undefined;
+      if (strict.test(a) && /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 32) {
+        try {
+          want = `${ipaddr.IPv4.parse(a).toByteArray().join(".")}/${Number(p)}`;
+        } catch {
+          want = undefined;
+        }
+      }
+      for (const version of [undefined, 4] as const) {
+        let got: string | undefined;
+        try {
+          const c = parseCidr(s, version);
+          got = `${[...c.bytes].join(".")}/${c.prefix}`;
+        } catch (e) {
+          if (!(e instanceof UsageError)) throw e;
+          got = undefined;
+        }
+        expect([s, got]).toEqual([s, want]);
+      }
+      if (want !== undefined) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(10_000);
+  });
+
+  test("refusals keep their words", () => {
+    expect(message(() => parseCidr("192.0.2.256/24"))).toBe('Invalid IP address "192.0.2.256": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)');
+    expect(message(() => parseCidr("192.0.02.0/24"))).toBe('Invalid IP address "192.0.02.0": leading zero in "02" (octal to some tools, decimal to others): write it without');
+    expect(message(() => parseCidr("192.0.2.0/"))).toBe('Invalid prefix length "" for IPv4: expected 0..32');
+    expect(message(() => parseCidr("192.0.2.0/24", 6))).toBe('Invalid IP address "192.0.2.0": expected IPv6');
+    expect(message(() => parseIp("192.0.2.1", 6))).toBe('Invalid IP address "192.0.2.1": expected IPv6');
+    expect(message(() => parseIp("192.0.2.1", 10))).toBe('Invalid IP address "192.0.2.1": expected IPv6');
+    expect([...parseIp("192.0.2.1", 2)]).toEqual([192, 0, 2, 1]);
+    expect([...parseCidr("0.0.0.0/0").bytes, parseCidr("0.0.0.0/0").prefix]).toEqual([0, 0, 0, 0, 0]);
+  });
+});
