@@ -354,6 +354,21 @@ export function decodeRoute(body: Uint8Array): Route {
  */
 export function encodeRoute(w: ByteWriter, r: RouteWire): void {
   const table = r.table ?? 0;
+  // A batch line's route has a destination, a device, maybe a gateway, a metric and a table:
+  // those are written here with plain property reads, in the table's order (the same bytes),
+  // straight into the buffer (one bounds check per message). The table's loop reads 25
+  // properties by computed name per message, a lookup cache miss each; it stays for every
+  // route that has anything else.
+  if (
+    r.src === undefined && r.newdst === undefined && r.via === undefined && r.prefsrc === undefined && r.iif === undefined &&
+    r.flow === undefined && r.mark === undefined && r.uid === undefined && r.pref === undefined && r.expires === undefined &&
+    r.encapType === undefined && r.encap === undefined && r.ttlPropagate === undefined && r.ipProto === undefined &&
+    r.sport === undefined && r.dport === undefined && r.nhId === undefined && r.cacheInfo === undefined &&
+    r.metrics === undefined && r.multipath === undefined
+  ) {
+    encodeShort(w, r, table);
+    return;
+  }
   w.u8(r.family ?? 0);
   w.u8(r.dstLen ?? 0);
   w.u8(r.srcLen ?? 0);
@@ -363,26 +378,51 @@ export function encodeRoute(w: ByteWriter, r: RouteWire): void {
   w.u8(r.scope ?? 0);
   w.u8(r.type ?? 0);
   w.u32(r.flags ?? 0);
-  const ae = new AttributeEncoder(w);
-  // A batch line's route has a destination, a device, maybe a gateway, a metric and a table:
-  // those are written here with plain property reads, in the table's order (the same bytes).
-  // The table's loop reads 25 properties by computed name per message, a lookup cache miss
-  // each; it stays for every route that has anything else.
-  if (
-    r.src === undefined && r.newdst === undefined && r.via === undefined && r.prefsrc === undefined && r.iif === undefined &&
-    r.flow === undefined && r.mark === undefined && r.uid === undefined && r.pref === undefined && r.expires === undefined &&
-    r.encapType === undefined && r.encap === undefined && r.ttlPropagate === undefined && r.ipProto === undefined &&
-    r.sport === undefined && r.dport === undefined && r.nhId === undefined && r.cacheInfo === undefined &&
-    r.metrics === undefined && r.multipath === undefined
-  ) {
-    const dst = r.dst;
-    if (dst !== undefined) ae.bytes(RTA.DST, typeof dst === "string" ? parseAddr(dst) : dst);
-    const gw = r.gateway;
-    if (gw !== undefined) ae.bytes(RTA.GATEWAY, typeof gw === "string" ? parseAddr(gw) : gw);
-    if (r.priority !== undefined) ae.u32(RTA.PRIORITY, r.priority);
-    if (table > 255) ae.u32(RTA.TABLE, table);
-    if (r.oif !== undefined) ae.u32(RTA.OIF, r.oif);
-    return;
-  }
-  encodeAttrs(ae, ROUTE_SPEC.attrs, r as Record<string, unknown>);
+  encodeAttrs(new AttributeEncoder(w), ROUTE_SPEC.attrs, r as Record<string, unknown>);
+}
+
+/** {@link encodeRoute} of a route with only dst, gateway, priority, table and oif among its attributes. */
+function encodeShort(w: ByteWriter, r: RouteWire, table: number): void {
+  const d = r.dst;
+  const dst = d === undefined || typeof d !== "string" ? d : parseAddr(d);
+  const g = r.gateway;
+  const gw = g === undefined || typeof g !== "string" ? g : parseAddr(g);
+  w.ensure(12 + 24 + (dst === undefined ? 0 : dst.length + 4) + (gw === undefined ? 0 : gw.length + 4));
+  const b = w.buf;
+  const v = w.view;
+  let o = w.len;
+  b[o] = r.family ?? 0;
+  b[o + 1] = r.dstLen ?? 0;
+  b[o + 2] = r.srcLen ?? 0;
+  b[o + 3] = r.tos ?? 0;
+  b[o + 4] = table > 255 ? 0 : table;
+  b[o + 5] = r.protocol ?? 0;
+  b[o + 6] = r.scope ?? 0;
+  b[o + 7] = r.type ?? 0;
+  v.setUint32(o + 8, (r.flags ?? 0) >>> 0, true);
+  o += 12;
+  if (dst !== undefined) o = attrBytes(b, v, o, RTA.DST, dst);
+  if (gw !== undefined) o = attrBytes(b, v, o, RTA.GATEWAY, gw);
+  if (r.priority !== undefined) o = attrU32(v, o, RTA.PRIORITY, r.priority);
+  if (table > 255) o = attrU32(v, o, RTA.TABLE, table);
+  if (r.oif !== undefined) o = attrU32(v, o, RTA.OIF, r.oif);
+  w.len = o;
+}
+
+/** An attribute holding `x` at `o` (padding zeroed: the writer's buffer is reused); returns the end. */
+function attrBytes(b: Uint8Array, v: DataView, o: number, type: number, x: Uint8Array): number {
+  const n = x.length;
+  v.setUint16(o, 4 + n, true);
+  v.setUint16(o + 2, type, true);
+  for (let i = 0; i < n; i++) b[o + 4 + i] = x[i]!;
+  const end = o + ((4 + n + 3) & ~3);
+  for (let i = o + 4 + n; i < end; i++) b[i] = 0;
+  return end;
+}
+
+/** An attribute holding a host-order u32 at `o`; returns the end. */
+function attrU32(v: DataView, o: number, type: number, x: number): number {
+  v.setUint32(o, 8 | (type << 16), true);
+  v.setUint32(o + 4, x >>> 0, true);
+  return o + 8;
 }

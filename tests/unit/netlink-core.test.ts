@@ -253,6 +253,14 @@ describe("encodeRoute's short path (dst, gateway, priority, table, oif only)", (
           const w = new ByteWriter();
           encodeRoute(w, r);
           expect(toHex(w.finish())).toBe(byTable(r));
+          // Into a reused writer holding other bytes (a batch's buffer), after a message, growing it.
+          const used = new ByteWriter(16);
+          used.zero(13);
+          used.buf.fill(0xff);
+          used.len = 4; // a body starts 4-aligned (after a 16-byte header)
+          const before = toHex(used.finish());
+          encodeRoute(used, r);
+          expect(toHex(used.finish())).toBe(before + byTable(r));
           n++;
         }
       }
