@@ -19,10 +19,9 @@
  *
  * @module
  */
-import { closeSync, openSync, readSync, writeSync, fstatSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { nodeFs, nodePath } from "../common/builtins.ts";
 import { TunkitError, UsageError } from "../common/errors.ts";
+import { O, sys } from "../ffi/libc.ts";
 import type { BatchItem, BatchResult } from "../netlink/conn.ts";
 import { linkIndex } from "../netlink/ifindex.ts";
 import { loadRtnl, type Ctx, type GlobalOptions, type Op, type PipelineRequest } from "./context.ts";
@@ -97,7 +96,9 @@ export interface BatchReport {
  * Reads `fd` in chunks and calls `onLine(number, text)` for every line (without its newline;
  * a trailing "\r" removed). Synchronous reads: a non-blocking fd that is empty (EAGAIN) is
  * waited on in 1 ms naps; `onChunkEnd` runs after the lines of every chunk, before the next
- * read. Throws a usage error for a line longer than {@link MAX_LINE}.
+ * read. Throws a usage error for a line longer than {@link MAX_LINE}. The reads are libc's
+ * own (the netlink socket loads the FFI anyway), not node:fs: loading node:fs costs a compiled
+ * binary's start about as much as a thousand batch lines (bench/cli-startup.ts's floor).
  */
 export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number, onChunkEnd?: () => Promise<void>): Promise<number> {
   const buf = new Uint8Array(CHUNK);
@@ -108,17 +109,18 @@ export async function forEachLine(fd: number, onLine: (n: number, line: string) 
   for (;;) {
     let got: number;
     try {
-      got = readSync(fd, buf, 0, CHUNK, null);
+      got = sys.read(fd, buf, CHUNK, "read(batch input)");
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
-        nap ??= new Int32Array(new SharedArrayBuffer(4));
-        Atomics.wait(nap, 0, 0, 1);
-        continue;
-      }
       if (code === "EINTR") continue;
       if (code === "EISDIR") throw new UsageError("Cannot read the batch input: it is a directory");
       throw e;
+    }
+    if (got < 0) {
+      // EAGAIN: a non-blocking input with nothing yet.
+      nap ??= new Int32Array(new SharedArrayBuffer(4));
+      Atomics.wait(nap, 0, 0, 1);
+      continue;
     }
     if (tee !== undefined && got > 0) writeFully(tee, buf.subarray(0, got));
     const text = got > 0 ? dec.decode(buf.subarray(0, got), { stream: true }) : dec.decode();
@@ -152,13 +154,14 @@ export async function forEachLine(fd: number, onLine: (n: number, line: string) 
 
 function writeFully(fd: number, b: Uint8Array): void {
   let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+  while (off < b.length) off += nodeFs().writeSync(fd, b, off, b.length - off);
 }
 
 /**
  * The progress line on stderr: shown only when there is a terminal to show it on (`write` is
- * undefined otherwise) and after the batch has run for a second; redrawn at most 5 times a
- * second; {@link clear} erases it before an error line or at the end.
+ * undefined otherwise, or `shows()` says no: asked once, at the first redraw, so a batch done
+ * within a second never asks) and after the batch has run for a second; redrawn at most 5
+ * times a second; {@link clear} erases it before an error line or at the end.
  *
  * @example
  * ```ts
@@ -174,13 +177,25 @@ export class Progress {
   private readonly t0: number;
   private last = 0;
   private shown = false;
-  constructor(private readonly write: ((s: string) => void) | undefined, private readonly clock: () => number = () => performance.now()) {
+  constructor(
+    private write: ((s: string) => void) | undefined,
+    private readonly clock: () => number = () => performance.now(),
+    private shows?: () => boolean,
+  ) {
     this.t0 = clock();
   }
   tick(what: string, lines: number, errors: number): void {
     if (!this.write) return;
     const now = this.clock();
     if (now - this.t0 < 1000 || now - this.last < 200) return;
+    if (this.shows) {
+      const yes = this.shows();
+      this.shows = undefined;
+      if (!yes) {
+        this.write = undefined;
+        return;
+      }
+    }
     this.last = now;
     const rate = Math.round(lines / ((now - this.t0) / 1000));
     this.write(`\r\x1b[Ktunkit batch: ${what} ${lines.toLocaleString("en-US")} lines, ${rate.toLocaleString("en-US")} lines/s, ${errors} error${errors === 1 ? "" : "s"}`);
@@ -303,7 +318,10 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   const report: BatchReport = { lines: 0, ok: 0, failed: 0, undone: 0 };
   const parser = new LineParser(ctx, o.opts);
   const err = (s: string) => ctx.sinks.stderr(s);
-  const progress = new Progress(!o.opts.quiet && ctx.sinks.stderrIsTty?.() ? err : undefined);
+  // Whether stderr is a terminal is asked only when there is something to show (see Progress):
+  // the check loads node:fs, which a batch that ends within a second never needs.
+  const tty = ctx.sinks.stderrIsTty;
+  const progress = new Progress(!o.opts.quiet && tty ? err : undefined, undefined, tty && (() => tty.call(ctx.sinks)));
   /** A line's op (undefined for blank and comment lines); a promise only when a module must load first. */
   const parseLine = (n: number, text: string): Op | undefined | Promise<Op | undefined> => {
     let words: string[];
@@ -533,7 +551,7 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
 function openInput(file: string): number {
   if (file === "-") return 0;
   try {
-    return openSync(file, "r");
+    return sys.open(file, O.RDONLY);
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new UsageError(`Cannot read batch file ${q(file)}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code ?? (e as Error).message}`);
@@ -570,16 +588,19 @@ export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<num
   const opts = ctx.opts;
   let fd = openInput(file);
   let spool: { dir: string; fd: number } | undefined;
-  let isFile = false;
-  try {
-    isFile = fstatSync(fd).isFile();
-  } catch {
-    /* not a file */
-  }
+  // node:fs only for --check-first (a second pass over the input); the plain batch reads with libc's read.
+  const fs = checkFirst ? nodeFs() : undefined;
   try {
     let reopen: () => number = () => fd;
     let tee: number | undefined;
-    if (checkFirst) {
+    if (fs) {
+      let isFile = false;
+      try {
+        isFile = fs.fstatSync(fd).isFile();
+      } catch {
+        /* not a file */
+      }
+      const { closeSync, openSync } = fs;
       if (isFile) {
         // Read it again from the start (stdin redirected from a file: through /proc).
         reopen = () => {
@@ -590,7 +611,8 @@ export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<num
         if (file === "-") fd = openSync("/proc/self/fd/0", "r");
       } else {
         // A pipe is read once: the checking pass keeps a copy, the running pass reads it.
-        const dir = mkdtempSync(join(tmpdir(), "tunkit-batch-"));
+        const { join } = nodePath();
+        const dir = fs.mkdtempSync(join((await import("node:os")).tmpdir(), "tunkit-batch-"));
         const path = join(dir, "input");
         spool = { dir, fd: openSync(path, "w", 0o600) };
         tee = spool.fd;
@@ -607,14 +629,14 @@ export async function batchMain(ctx: Ctx, words: readonly string[]): Promise<num
   } finally {
     if (fd > 0) {
       try {
-        closeSync(fd);
+        sys.close(fd);
       } catch {
         /* already closed */
       }
     }
     if (spool) {
-      if (spool.fd >= 0) closeSync(spool.fd);
-      rmSync(spool.dir, { recursive: true, force: true });
+      if (spool.fd >= 0) sys.close(spool.fd);
+      nodeFs().rmSync(spool.dir, { recursive: true, force: true });
     }
   }
 }

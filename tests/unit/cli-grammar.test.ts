@@ -174,6 +174,25 @@ describe("batch progress line", () => {
     p.tick("applied", 1, 0);
     p.clear();
   });
+  test("the terminal is asked about once, at the first redraw: a batch done within a second never asks", () => {
+    let t = 0;
+    let out = "";
+    let asked = 0;
+    const p = new Progress((s) => void (out += s), () => t, () => (asked++, false));
+    for (t = 0; t < 1000; t += 100) p.tick("applied", t, 0);
+    expect(asked).toBe(0);
+    t = 1500;
+    p.tick("applied", 1500, 0);
+    t = 3000;
+    p.tick("applied", 3000, 0);
+    p.clear();
+    expect([asked, out]).toEqual([1, ""]);
+    const q = new Progress((s) => void (out += s), () => t, () => (asked++, true));
+    t = 4500;
+    q.tick("applied", 1500, 0);
+    expect(asked).toBe(2);
+    expect(out).toContain("tunkit batch: applied 1,500 lines");
+  });
 });
 
 describe("route words", () => {
