@@ -77,6 +77,21 @@ function dumpIntoFifo(name: string, mode: "--sniff" | "--attach" = "--sniff") {
   return { rd, d, err: () => stderr, exited };
 }
 
+/**
+ * Checks what a dump whose `-w -` reader never read says at its stop (the stall line, the
+ * written/taken line, the hint; written + not delivered = captured); returns the captured count.
+ */
+function stallReport(err: string): number {
+  const captured = Number(/^(\d+) packets captured$/m.exec(err)?.[1]);
+  const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(err);
+  expect(m).not.toBeNull();
+  const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(err)?.[1]);
+  expect(written + Number(m![1])).toBe(captured);
+  expect(Number(m![1])).toBeGreaterThan(0);
+  expect(err).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+  return captured;
+}
+
 /** The records of a little-endian pcap file, each as its bytes (16-byte header and data). */
 function rawRecords(f: Uint8Array): Uint8Array[] {
   const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
@@ -359,16 +374,8 @@ describe("tunkit dump", () => {
       await new Promise((r) => setTimeout(r, 300));
       d.kill("SIGTERM");
       // bounded by the test's own timeout, not by a time load could break
-      const code = await exited;
-      expect(code).toBe(1);
-      const captured = Number(/^(\d+) packets captured$/m.exec(err())?.[1]);
-      expect(captured).toBeGreaterThanOrEqual(3_000);
-      const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(err());
-      expect(m).not.toBeNull();
-      const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(err())?.[1]);
-      expect(written + Number(m![1])).toBe(captured);
-      expect(Number(m![1])).toBeGreaterThan(0);
-      expect(err()).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+      expect(await exited).toBe(1);
+      expect(stallReport(err())).toBeGreaterThanOrEqual(3_000);
     } finally {
       if (d.exitCode === null) d.kill("SIGKILL");
       closeSync(rd);
@@ -389,16 +396,8 @@ describe("tunkit dump", () => {
       d.kill("SIGTERM");
       // bounded by the test's own timeout, not by a time load could break (the code before
       // hung here: its write(2) on the full pipe held the JS thread, so SIGTERM never ran)
-      const code = await exited;
-      expect(code).toBe(1);
-      const captured = Number(/^(\d+) packets captured$/m.exec(err())?.[1]);
-      expect(captured).toBeGreaterThan(0);
-      const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(err());
-      expect(m).not.toBeNull();
-      const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(err())?.[1]);
-      expect(written + Number(m![1])).toBe(captured);
-      expect(Number(m![1])).toBeGreaterThan(0);
-      expect(err()).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+      expect(await exited).toBe(1);
+      expect(stallReport(err())).toBeGreaterThan(0);
     } finally {
       if (d.exitCode === null) d.kill("SIGKILL");
       closeSync(rd);
