@@ -146,8 +146,6 @@ export function parseIp(text: string, family?: IpFamily): Uint8Array {
   // more): a batch of a million routes spends its time here. FOUR_PART is the strict
   // four-part-decimal check; ipaddr.IPv4.parse then reads the octets and refuses one over 255.
   let out: Uint8Array | undefined;
-  const quad = quadOf(text, 0, text.length);
-  if (quad >= 0) return family === 10 || family === 6 ? wrongFamily(text, 6) : quadBytes(quad);
   if (fourPart(text)) out = parseIpv4(text);
   else if (text.includes(":")) {
     const bytes = parseIpv6(text);
@@ -158,54 +156,7 @@ export function parseIp(text: string, family?: IpFamily): Uint8Array {
     throw new UsageError(`Invalid IP address "${text}": ${why ?? "expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)"}`);
   }
   const v = out.length === 4 ? 4 : 6;
-  if (version !== undefined && version !== v) wrongFamily(text, version);
-  return out;
-}
-
-function wrongFamily(text: string, version: number): never {
-  throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
-}
-
-/**
- * The common case, read in place: `text[from, end)` as a dotted quad that {@link fourPart}
- * accepts with every octet 0..255, as one unsigned 32-bit number; -1 for anything else (then
- * the library path parses it and gives the error). Only decimal digits and three dots get here,
- * so there is nothing to interpret but the four numbers themselves: a batch of a million routes
- * reads a million of these (tests/unit/addr-fast.test.ts holds it equal to ipaddr.js's parse).
- */
-function quadOf(text: string, from: number, end: number): number {
-  const n = end - from;
-  if (n < 7 || n > 15) return -1;
-  let v = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = from; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      v = v * 256 + octet;
-      dots++;
-      octet = 0;
-      digits = 0;
-    } else {
-      const d = c - 48;
-      if (d < 0 || d > 9 || digits === 3 || (digits === 1 && octet === 0)) return -1;
-      octet = octet * 10 + d;
-      if (octet > 255) return -1;
-      digits++;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return v * 256 + octet;
-}
-
-function quadBytes(v: number): Uint8Array {
-  const out = new Uint8Array(4);
-  out[0] = v >>> 24;
-  out[1] = (v >>> 16) & 255;
-  out[2] = (v >>> 8) & 255;
-  out[3] = v & 255;
+  if (version !== undefined && version !== v) throw new UsageError(`Invalid IP address "${text}": expected IPv${version}`);
   return out;
 }
 
@@ -332,11 +283,6 @@ export interface Cidr {
  */
 export function parseCidr(text: string, version?: 4 | 6): Cidr {
   const slash = text.indexOf("/");
-  if (slash > 0 && version !== 6) {
-    const quad = quadOf(text, 0, slash);
-    const prefix = quad >= 0 ? smallDecimal(text, slash + 1) : NaN;
-    if (prefix <= 32) return { bytes: quadBytes(quad), prefix };
-  }
   const bytes = parseIp(slash < 0 ? text : text.slice(0, slash), version);
   const max = bytes.length * 8;
   if (slash < 0) return { bytes, prefix: max };
