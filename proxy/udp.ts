@@ -41,6 +41,11 @@ export interface UdpHost {
   admit(): boolean;
   /** The tunnel's clock, in ms. */
   now(): number;
+  /**
+   * File descriptors free beyond those the open flows may take (the open-files limit); spare
+   * associations (2 fds each) take at most a quarter of them. Absent: no bound but the count.
+   */
+  fdRoom?(): number;
 }
 
 /** Options of {@link UdpRelay}. */
@@ -583,7 +588,8 @@ export class UdpRelay {
 
   /** One sweep's turn of the spares: open up to the number wanted, close the oldest beyond it, start the next second's count. */
   private tendSpares(now: number): void {
-    const want = sparesWanted(this.demand, this.maxSpares);
+    const room = this.host.fdRoom ? Math.max(0, Math.floor(this.host.fdRoom() / 8)) : this.maxSpares;
+    const want = sparesWanted(this.demand, Math.min(this.maxSpares, room));
     while (this.spares.length > want) this.closeAssoc(this.spares[0]!);
     if (now >= this.spareBackoff) {
       for (let n = this.spares.length + this.sparesOpening.size; n < want; n++) void this.openSpare();

@@ -271,6 +271,24 @@ describe("UDP relay: spare associations", () => {
     expect(errors).toEqual([]);
   });
 
+  test("spares take at most a quarter of the free file descriptors the host reports", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port, undefined, undefined, 8);
+    cleanup.push(() => u.relay.closeAll());
+    let room = 16; // 16 free fds: 2 spares of 2 fds each
+    u.host.fdRoom = () => room;
+    for (const p of [4001, 4002, 4003, 4004]) u.feed(flow(p));
+    await until(() => u.written.length === 4);
+    u.relay.sweep(u.tick(1000));
+    await until(() => u.relay.spareAssociations === 2);
+    await Bun.sleep(20);
+    expect([u.relay.spareAssociations, u.controls.length]).toEqual([2, 6]);
+    room = 7; // fewer fds free now: the spares close
+    u.relay.sweep(u.tick(1000));
+    expect(u.relay.spareAssociations).toBe(0);
+  });
+
   test("spares: 0 opens none", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
