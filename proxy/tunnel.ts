@@ -311,6 +311,7 @@ export class Tunnel {
         error: (l, kind) => this.error(l, kind),
         admit: () => this.admit(),
         now: () => this.clock,
+        fdRoom: () => this.fdLimit - this.fdReserve - this.sessions * 2,
       },
       {
         mode: opts.udp,

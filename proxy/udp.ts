@@ -7,7 +7,12 @@
  * default: dante 1.4 relays only the first peer's replies on an association (seen in the
  * proxy-udp topology: the second peer's never came back). A flow to a name (fake-ip) always has
  * an association of its own, since the relay reports the address the name resolved to. Flows
- * close after an idle timeout, an association with its last flow. Over an HTTP proxy UDP is refused with an ICMP unreachable (administratively
+ * close after an idle timeout, an association with its last flow. A new flow need not wait for
+ * the proxy's handshake (a TCP connection and two round trips, seconds when a burst of new flows
+ * meets a busy proxy): spare associations, opened ahead once new flows were seen, are taken at
+ * once; their number follows the most new associations needed within one second over the last
+ * ten (at most {@link UdpOptions.spares}), so spares close again ten seconds after new flows
+ * stop. Over an HTTP proxy UDP is refused with an ICMP unreachable (administratively
  * prohibited), except DNS, which goes over TCP through the proxy. DNS queries can also be
  * answered locally from the fake-ip pools (A from the IPv4 pool, AAAA from the IPv6 one).
  *
@@ -36,6 +41,11 @@ export interface UdpHost {
   admit(): boolean;
   /** The tunnel's clock, in ms. */
   now(): number;
+  /**
+   * File descriptors free beyond those the open flows may take (the open-files limit); spare
+   * associations (2 fds each) take at most a quarter of them. Absent: no bound but the count.
+   */
+  fdRoom?(): number;
 }
 
 /** Options of {@link UdpRelay}. */
@@ -62,6 +72,36 @@ export interface UdpOptions {
    * not: it relays only the first peer's replies).
    */
   association?: "source" | "flow";
+  /**
+   * Most spare associations kept open ahead of new flows (see the module notes). Default
+   * {@link DEFAULT_SPARES} (`TUNKIT_UDP_SPARES` overrides it); 0: none, every new flow waits for
+   * its association's handshake.
+   */
+  spares?: number;
+}
+
+/** Default {@link UdpOptions.spares}. */
+export const DEFAULT_SPARES = 32;
+/** Seconds (sweeps) over which the demand for new associations is remembered. */
+const DEMAND_TICKS = 10;
+/** After a spare failed to open, none is opened for this long (ms): no loop against a failing proxy. */
+const SPARE_BACKOFF_MS = 5_000;
+
+/**
+ * How many spares to keep: the most new associations needed within one sweep (one second) over
+ * the last {@link DEMAND_TICKS}, at most `max`.
+ *
+ * @example
+ * ```ts
+ * import { sparesWanted } from "./udp.ts";
+ * sparesWanted(Uint16Array.of(0, 3, 200, 1), 32); // 32
+ * sparesWanted(Uint16Array.of(0, 1, 0, 2), 32); // 2
+ * ```
+ */
+export function sparesWanted(demand: Uint16Array, max: number): number {
+  let m = 0;
+  for (let i = 0; i < demand.length; i++) if (demand[i]! > m) m = demand[i]!;
+  return Math.min(m, max);
 }
 
 /** A SOCKS5 UDP association and the flows that use it. */
@@ -212,6 +252,16 @@ export class UdpRelay {
   /** Shared associations by source ("address|port"). */
   private readonly shared = new Map<string, Assoc>();
   private readonly flushSoon = () => this.flush();
+  /** Open associations no flow uses yet, oldest first. */
+  private readonly spares: Assoc[] = [];
+  /** Spares being opened. */
+  private readonly sparesOpening = new Set<Assoc>();
+  /** New associations needed (spare or not), per sweep: the last {@link DEMAND_TICKS}. */
+  private readonly demand = new Uint16Array(DEMAND_TICKS);
+  private demandAt = 0;
+  /** Clock before which no spare is opened (one failed). */
+  private spareBackoff = 0;
+  private readonly maxSpares: number;
 
   /**
    * A relay for `host`'s UDP.
@@ -222,6 +272,14 @@ export class UdpRelay {
   constructor(host: UdpHost, opts: UdpOptions) {
     this.host = host;
     this.opts = opts;
+    const env = Number(globalThis.process?.env?.TUNKIT_UDP_SPARES);
+    const n = opts.spares ?? (Number.isInteger(env) && env >= 0 ? env : DEFAULT_SPARES);
+    this.maxSpares = opts.mode === "socks" && opts.socks ? Math.max(0, Math.min(n, 1024)) : 0;
+  }
+
+  /** Spare associations open now, waiting for new flows. */
+  get spareAssociations(): number {
+    return this.spares.length;
   }
 
   /** Active flows. */
@@ -293,9 +351,12 @@ export class UdpRelay {
       // A flow to a name has its own association: the relay names its peer by address.
       const key = peer !== undefined && o.association === "source" ? `${src}|${sport}` : undefined;
       let a = key === undefined ? undefined : this.shared.get(key);
-      const opening = !a;
+      let opening = false;
       if (!a) {
-        a = { key, state: "connecting", flows: [], byPeer: new Map(), pending: [] };
+        if (this.maxSpares > 0 && this.demand[this.demandAt]! < 65535) this.demand[this.demandAt] = this.demand[this.demandAt]! + 1;
+        a = this.spares.pop() ?? { key, state: "connecting", flows: [], byPeer: new Map(), pending: [] };
+        opening = a.state === "connecting";
+        a.key = key;
         if (key !== undefined) this.shared.set(key, a);
       }
       const s: Session = {
@@ -504,6 +565,11 @@ export class UdpRelay {
   private closeAssoc(a: Assoc): void {
     if (a.state === "closed") return;
     a.state = "closed";
+    if (a.flows.length === 0) {
+      const i = this.spares.indexOf(a);
+      if (i >= 0) this.spares.splice(i, 1);
+      this.sparesOpening.delete(a);
+    }
     a.pending.length = 0; // flush() skips it
     if (a.key !== undefined && this.shared.get(a.key) === a) this.shared.delete(a.key);
     for (const s of a.flows.slice()) this.close(s);
@@ -511,20 +577,48 @@ export class UdpRelay {
     a.socks?.control.destroy();
   }
 
-  /** Closes flows idle longer than their timeout. */
+  /** Closes flows idle longer than their timeout; tops the spare associations up or closes those no longer wanted. Once a second. */
   sweep(now: number): void {
     this.table.forEach((id) => {
       const s = this.sessions[id];
       if (s && now - s.last > s.idleMs) this.close(s);
     });
+    if (this.maxSpares > 0) this.tendSpares(now);
   }
 
-  /** Closes every flow. */
+  /** One sweep's turn of the spares: open up to the number wanted, close the oldest beyond it, start the next second's count. */
+  private tendSpares(now: number): void {
+    const room = this.host.fdRoom ? Math.max(0, Math.floor(this.host.fdRoom() / 8)) : this.maxSpares;
+    const want = sparesWanted(this.demand, Math.min(this.maxSpares, room));
+    while (this.spares.length > want) this.closeAssoc(this.spares[0]!);
+    if (now >= this.spareBackoff) {
+      for (let n = this.spares.length + this.sparesOpening.size; n < want; n++) void this.openSpare();
+    }
+    this.demandAt = (this.demandAt + 1) % DEMAND_TICKS;
+    this.demand[this.demandAt] = 0;
+  }
+
+  /** Opens one spare association; a failure is quiet (no flow waits for it) and pauses spares for {@link SPARE_BACKOFF_MS}. */
+  private async openSpare(): Promise<void> {
+    const a: Assoc = { key: undefined, state: "connecting", flows: [], byPeer: new Map(), pending: [] };
+    this.sparesOpening.add(a);
+    await this.open(a);
+    this.sparesOpening.delete(a);
+    if (a.state !== "open") {
+      this.spareBackoff = this.host.now() + SPARE_BACKOFF_MS;
+      return;
+    }
+    // taken by no flow while it opened (only opened spares are handed out)
+    if (a.flows.length === 0) this.spares.push(a);
+  }
+
+  /** Closes every flow and every spare association. */
   closeAll(): void {
     this.table.forEach((id) => {
       const s = this.sessions[id];
       if (s) this.close(s);
     });
+    for (const a of [...this.spares, ...this.sparesOpening]) this.closeAssoc(a);
   }
 
   /** A DNS query: answered from the fake-ip pool or forwarded over TCP. */

@@ -35,7 +35,7 @@ function setupShared(relayPort: number, idleMs?: number) {
   return setup(relayPort, idleMs, "source");
 }
 
-function setup(relayPort: number, idleMs?: number, association?: "source" | "flow") {
+function setup(relayPort: number, idleMs?: number, association?: "source" | "flow", spares = 0) {
   const written: Uint8Array[] = [];
   const errors: string[] = [];
   let clock = 1_000;
@@ -53,7 +53,7 @@ function setup(relayPort: number, idleMs?: number, association?: "source" | "flo
     return c;
   };
   const socks = { associate: async () => ({ control: control(), relay: { host: "127.0.0.1", port: relayPort } }) } as unknown as Socks5Dialer;
-  const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs, association });
+  const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs, association, spares });
   const view = {} as PacketView;
   const feed = (p: Uint8Array) => {
     // as the tun does: one reused buffer, valid only during the call
@@ -181,6 +181,124 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     await until(() => f.written.length === 2);
     expect(f.relay.associations).toBe(2);
     expect(f.controls.length).toBe(2);
+  });
+});
+
+describe("UDP relay: spare associations", () => {
+  const flow = (sport: number, data = "x") => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: sport, dstPort: 7, payload: bytes(data) });
+  const destroyed = (cs: EventEmitter[]) => cs.filter((c) => (c as unknown as { destroyed: boolean }).destroyed).length;
+
+  test("after a second with new flows, as many spares open (at most `spares`); a new flow takes one without a handshake; spares close ten seconds after new flows stop, or when the proxy closes them", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port, undefined, undefined, 2);
+    cleanup.push(() => u.relay.closeAll());
+    for (const p of [1001, 1002, 1003]) u.feed(flow(p));
+    await until(() => u.written.length === 3);
+    expect([u.controls.length, u.relay.spareAssociations]).toEqual([3, 0]);
+    u.relay.sweep(u.tick(1000)); // 3 new associations were needed within the second: 2 spares (the most)
+    await until(() => u.relay.spareAssociations === 2);
+    expect(u.controls.length).toBe(5);
+    u.feed(flow(1004, "taken"));
+    // no handshake: the spare's socket is open, and the datagram is on its way at the batch's end
+    expect([u.controls.length, u.relay.spareAssociations, u.relay.associations]).toEqual([5, 1, 4]);
+    await until(() => u.written.length === 4);
+    expect(text(u.written[3]!.subarray(28))).toBe("re:taken");
+    u.relay.sweep(u.tick(1000)); // still wanted: topped up again
+    await until(() => u.relay.spareAssociations === 2);
+    expect(u.controls.length).toBe(6);
+    // the proxy closes a spare: it is gone, nothing reported
+    const spare = u.controls[5]!;
+    spare.emit("close");
+    expect(u.relay.spareAssociations).toBe(1);
+    for (let i = 0; i < 8; i++) u.relay.sweep(u.tick(1000));
+    expect(u.relay.spareAssociations).toBe(1); // the second with 3 new flows is 10 s back only now
+    u.relay.sweep(u.tick(1000));
+    expect(u.relay.spareAssociations).toBe(1); // the second with 1 new flow still counts
+    u.relay.sweep(u.tick(1000));
+    expect(u.relay.spareAssociations).toBe(0);
+    expect([u.relay.size, u.relay.associations]).toEqual([4, 4]); // flows untouched (60 s idle)
+    expect(destroyed(u.controls)).toBe(2); // both spares' control connections (the flows' stay)
+    expect(u.errors).toEqual([]);
+    expect(u.host.stats.udpFailed).toBe(0);
+  });
+
+  test("a spare that cannot open is quiet and no spare is tried again for 5 s; closeAll closes spares, open or opening", async () => {
+    const written: Uint8Array[] = [];
+    const errors: string[] = [];
+    let clock = 1_000;
+    let calls = 0;
+    let refuse = false;
+    const controls: EventEmitter[] = [];
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const socks = {
+      associate: async () => {
+        calls++;
+        if (refuse) throw new Error("SOCKS5 proxy refused UDP ASSOCIATE");
+        const c = Object.assign(new EventEmitter(), { destroyed: false, destroy: () => ((c.destroyed = true), c.emit("close")), resume: () => c });
+        controls.push(c);
+        return { control: c, relay: { host: "127.0.0.1", port: r.port } };
+      },
+    } as unknown as Socks5Dialer;
+    const host: UdpHost = { writePacket: (p) => written.push(p.slice()), stats: new TunnelStats(), error: (l) => errors.push(l), admit: () => true, now: () => clock };
+    const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, spares: 4 });
+    cleanup.push(() => relay.closeAll());
+    const view = {} as PacketView;
+    const feed = (p: Uint8Array) => {
+      const buf = new Uint8Array(2048);
+      buf.set(p);
+      viewPacket(buf, p.length, view);
+      relay.onPacket(buf, view);
+    };
+    feed(flow(2001));
+    await until(() => written.length === 1);
+    refuse = true;
+    relay.sweep((clock += 1000));
+    await until(() => calls === 2);
+    await Bun.sleep(20);
+    expect([calls, relay.spareAssociations, errors.length, host.stats.udpFailed]).toEqual([2, 0, 0, 0]);
+    relay.sweep((clock += 1000)); // within 5 s of the failure: nothing tried
+    relay.sweep((clock += 1000));
+    expect(calls).toBe(2);
+    refuse = false;
+    relay.sweep((clock += 4000));
+    await until(() => relay.spareAssociations === 1);
+    expect(calls).toBe(3);
+    relay.closeAll();
+    expect(relay.spareAssociations).toBe(0);
+    expect(controls.every((c) => (c as unknown as { destroyed: boolean }).destroyed)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  test("spares take at most a quarter of the free file descriptors the host reports", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port, undefined, undefined, 8);
+    cleanup.push(() => u.relay.closeAll());
+    let room = 16; // 16 free fds: 2 spares of 2 fds each
+    u.host.fdRoom = () => room;
+    for (const p of [4001, 4002, 4003, 4004]) u.feed(flow(p));
+    await until(() => u.written.length === 4);
+    u.relay.sweep(u.tick(1000));
+    await until(() => u.relay.spareAssociations === 2);
+    await Bun.sleep(20);
+    expect([u.relay.spareAssociations, u.controls.length]).toEqual([2, 6]);
+    room = 7; // fewer fds free now: the spares close
+    u.relay.sweep(u.tick(1000));
+    expect(u.relay.spareAssociations).toBe(0);
+  });
+
+  test("spares: 0 opens none", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port, undefined, undefined, 0);
+    cleanup.push(() => u.relay.closeAll());
+    u.feed(flow(3001));
+    await until(() => u.written.length === 1);
+    u.relay.sweep(u.tick(1000));
+    await Bun.sleep(20);
+    expect([u.controls.length, u.relay.spareAssociations]).toEqual([1, 0]);
   });
 });
 
