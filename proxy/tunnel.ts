@@ -586,10 +586,9 @@ export class Tunnel {
       // now: the splice relay supports it (tests/unit/proxy-early.test.ts), but one full-suite
       // run under load 11 had proxy-splice's "200 flows at once" hang for 120 s with it on,
       // not reproduced alone or beside stress-ng: it holds the SYN until that is understood.
-      // Nor with --fwmark/--bind-interface (the relay connects its own fd, then adopts it): with
-      // them (auto-route) proxy-leak's and proxy-service's first flows after ready timed out or
-      // were reset now and then under load; not understood in time, so those hold the SYN too.
-      if (!this.earlyOpen || d.so?.mark || d.so?.device) return;
+      // With --fwmark/--bind-interface (auto-route) too, since the Bun relay no longer sends a
+      // client's early bytes on the drain Bun signals for an adopted fd (before the CONNECT).
+      if (!this.earlyOpen) return;
       if (this.flows[id] !== flow || t.state[id] !== FLOW.CONNECTING) return; // failed at once
       t.state[id] = FLOW.READY;
       t.stamp[id] = this.clock;
