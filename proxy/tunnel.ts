@@ -368,6 +368,15 @@ export class Tunnel {
       }
     }
     this.redirect.setPorts(ports[4], ports[6]);
+    const socks = this.opts.dialer as Partial<Socks5Dialer>;
+    if (socks.learnsPipelining) {
+      // Learnt once, beside the first flows: until then (and for ever with a proxy that does not
+      // read past the greeting, like microsocks) a handshake takes two round trips.
+      socks.onPipelining = (on) => {
+        if (!this.abort.signal.aborted) this.debug(`${this.names.who} ${on ? "reads a CONNECT sent behind the greeting: one round trip per connection" : "does not read a request sent behind the greeting: two round trips per connection"}`);
+      };
+      void socks.learnPipelining!();
+    }
     this.debug(`tcp: relayed through ${!this.relay ? "node:net" : NativeRelay.kind() === "splice" ? "splice(2) on tunkit's own sockets" : "Bun's sockets"}`);
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
