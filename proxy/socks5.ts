@@ -351,7 +351,7 @@ export class Socks5Dialer implements Dialer {
    * import { Socks5Dialer } from "./socks5.ts";
    * import { parseProxyUrl } from "./url.ts";
    * const d = new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5"));
-   * await d.learnPipelining(); // true against Dante, false against microsocks
+   * const pipelined = await d.learnPipelining(); // Dante: true; microsocks: false
    * ```
    */
   learnPipelining(opts: { timeoutMs?: number } = {}): Promise<boolean | undefined> {
