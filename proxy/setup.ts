@@ -410,7 +410,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     // own exclusion rule keeps its traffic out of the tun; an explicit --fwmark is refused there.)
     const mark = plan.fwmark && (runtime === "bun" || plan.fwmarkExplicit) ? plan.fwmark : undefined;
     const so = mark || plan.bindInterface ? { mark, device: plan.bindInterface, address: proxyAddresses[0] } : undefined;
-    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url, so) : new HttpConnectDialer(plan.url, so);
+    const dialer: Dialer = plan.kind === "socks" ? new Socks5Dialer(plan.url, so, "auto") : new HttpConnectDialer(plan.url, so);
     const tunnel = new Tunnel({
       tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
       connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, log: opts.log, impair: plan.impair,

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { formatIpv4, formatIpv6, parseIp } from "../common/addr.ts";
 import { MalformedError, TruncatedError } from "../common/errors.ts";
-import { ByteQueue, dialHandshake, runMachine, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
+import { ByteQueue, connectTcp, dialHandshake, runMachine, type Dialer, type DialSocketOptions, type HandshakeMachine, type HandshakeStep, ProxyError, type ProxyStream, type StreamSocket } from "./dial.ts";
 import { formatTarget, ipVersion, type ProxyUrl, type Target } from "./url.ts";
 
 /** SOCKS5 commands. */
@@ -130,12 +130,20 @@ export function decodeSocksUdp(b: Uint8Array): { target: Target; data: Uint8Arra
 
 const GREET_NOAUTH = Uint8Array.of(5, 1, 0);
 const GREET_AUTH = Uint8Array.of(5, 2, 0, 2);
+/** Pipelined with credentials: only user/password is offered, so the bytes after the greeting are surely read as RFC 1929's. */
+const GREET_USERPASS = Uint8Array.of(5, 1, 2);
 
 /**
  * The SOCKS5 handshake as a {@link HandshakeMachine}: greeting, optional user/password, then the
  * request (`CONNECT target`, or `UDP ASSOCIATE`) and its reply, whose bound address is `bound`
  * once done; with no request (`cmd` 0: {@link Socks5Dialer.probe}), done after authentication.
  * Every SOCKS5 handshake tunkit makes goes through it, on Bun's sockets and on node:net's.
+ *
+ * `pipelined`: greeting, credentials and request go out in one write (one round trip to the proxy
+ * instead of two, three with credentials), and the replies are read in a row; with credentials only
+ * user/password is offered then. Only for a proxy known to read past the greeting (see
+ * {@link Socks5Dialer.learnPipelining}): microsocks, for one, drops what follows the greeting in
+ * the same segment and then waits for ever.
  */
 class Socks5Machine implements HandshakeMachine {
   private state = 0; // 0 method, 1 auth status, 2 reply
@@ -147,27 +155,65 @@ class Socks5Machine implements HandshakeMachine {
     private readonly who: string,
     private readonly cmd: number,
     private readonly target: Target,
+    private readonly pipelined = false,
   ) {}
 
   start(): Uint8Array {
-    return this.url.username !== undefined ? GREET_AUTH : GREET_NOAUTH;
+    const auth = this.url.username !== undefined;
+    if (!this.pipelined || this.cmd === 0) return auth ? GREET_AUTH : GREET_NOAUTH;
+    const greet = auth ? GREET_USERPASS : GREET_NOAUTH;
+    const cred = auth ? this.credentials() : NO_BYTES;
+    const req = this.request();
+    const out = new Uint8Array(greet.length + cred.length + req.length);
+    out.set(greet);
+    out.set(cred, greet.length);
+    out.set(req, greet.length + cred.length);
+    return out;
   }
 
-  /** After authentication: the request, or done when there is none. */
-  private authenticated(): HandshakeStep {
-    if (this.cmd === 0) return { done: true, rest: this.q.bytes };
-    this.state = 2;
+  /** RFC 1929's user name/password request. */
+  private credentials(): Uint8Array {
+    const u = new TextEncoder().encode(this.url.username);
+    const p = new TextEncoder().encode(this.url.password ?? "");
+    const out = new Uint8Array(3 + u.length + p.length);
+    out[0] = 1;
+    out[1] = u.length;
+    out.set(u, 2);
+    out[2 + u.length] = p.length;
+    out.set(p, 3 + u.length);
+    return out;
+  }
+
+  /** The request: VER CMD RSV and the target's address. */
+  private request(): Uint8Array {
     const a = encodeSocksAddress(this.target);
     const r = new Uint8Array(3 + a.length);
     r[0] = 5;
     r[1] = this.cmd;
     r.set(a, 3);
-    return { send: r, done: false };
+    return r;
+  }
+
+  /** After authentication: the request (sent already when pipelined), or done when there is none. */
+  private authenticated(): HandshakeStep | undefined {
+    if (this.cmd === 0) return { done: true, rest: this.q.bytes };
+    this.state = 2;
+    return this.pipelined ? undefined : { send: this.request(), done: false };
   }
 
   feed(d: Uint8Array): HandshakeStep {
+    this.q.add(d);
+    // Pipelined, one piece may hold the method reply, the auth status and the request's reply.
+    for (;;) {
+      const state = this.state;
+      const step = this.step();
+      if (step || this.state === state) return step ?? { done: false };
+    }
+  }
+
+  /** Parses what the current state waits for: a step to return, or undefined to go on parsing. */
+  private step(): HandshakeStep | undefined {
     const q = this.q;
-    q.add(d);
     const who = this.who;
     if (this.state === 0) {
       if (q.bytes.length < 2) return { done: false };
@@ -177,18 +223,16 @@ class Socks5Machine implements HandshakeMachine {
       if (method === 0xff) {
         throw new ProxyError(
           "auth",
-          `${who} accepts none of the offered authentication methods (${auth ? "none, user/password" : "none"})`,
+          `${who} accepts none of the offered authentication methods (${auth ? (this.pipelined ? "user/password" : "none, user/password") : "none"})`,
           auth ? undefined : "the proxy wants credentials: socks5://user:pass@host:port",
         );
       }
       if (method === 2) {
         if (!auth) throw new ProxyError("protocol", `${who} chose user/password authentication, which was not offered`);
-        const u = new TextEncoder().encode(this.url.username);
-        const p = new TextEncoder().encode(this.url.password ?? "");
         this.state = 1;
-        return { send: Uint8Array.from([1, u.length, ...u, p.length, ...p]), done: false };
+        return this.pipelined ? undefined : { send: this.credentials(), done: false };
       }
-      if (method !== 0) throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
+      if (method !== 0 || (this.pipelined && auth)) throw new ProxyError("protocol", `${who} chose authentication method ${method}, which was not offered`);
       return this.authenticated();
     }
     if (this.state === 1) {
@@ -213,6 +257,8 @@ class Socks5Machine implements HandshakeMachine {
     return { done: true, rest: q.bytes };
   }
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** A UDP association: keep `control` open while relaying; datagrams go to `relay`. */
 export interface SocksAssociation {
@@ -242,15 +288,39 @@ export class Socks5Dialer implements Dialer {
   readonly so: DialSocketOptions | undefined;
 
   /**
+   * Whether CONNECT handshakes are pipelined now (greeting, credentials and request in one
+   * write): set by the constructor's `true`, or by {@link learnPipelining} once the proxy showed
+   * it reads past the greeting.
+   */
+  pipelined: boolean;
+  /** "auto": {@link learnPipelining} runs on the first handshake (and again after a failed try). */
+  private learn: boolean;
+  private learning: Promise<boolean | undefined> | undefined;
+  private learnAfter = 0;
+  /** Told what {@link learnPipelining} found, once it found out. */
+  onPipelining: ((pipelined: boolean) => void) | undefined;
+
+  /**
    * A dialer through the SOCKS5 proxy `url`.
    *
    * @param url The SOCKS5 proxy (credentials from its user info).
    * @param so Options of the sockets to the proxy (mark, device, address).
+   * @param pipelining Send the greeting and the CONNECT in one write: `false` (the default)
+   *   never, `true` always, `"auto"` once {@link learnPipelining}, started in the background by the
+   *   first handshake, found that the proxy tolerates it (until then, and for a proxy that does
+   *   not, one round trip at a time).
    */
-  constructor(url: ProxyUrl, so?: DialSocketOptions) {
+  constructor(url: ProxyUrl, so?: DialSocketOptions, pipelining: boolean | "auto" = false) {
     this.url = url;
     this.so = so;
     this.who = `SOCKS5 proxy ${formatTarget(url)}`;
+    this.pipelined = pipelining === true;
+    this.learn = pipelining === "auto";
+  }
+
+  /** True while pipelining is "auto" and {@link learnPipelining} has not run yet. */
+  get learnsPipelining(): boolean {
+    return this.learn && !this.learning;
   }
 
   /** CONNECT to `target`. */
@@ -262,7 +332,70 @@ export class Socks5Dialer implements Dialer {
 
   /** The CONNECT handshake to `target` as a state machine (see {@link Dialer.handshake}). */
   handshake(target: Target): HandshakeMachine {
-    return new Socks5Machine(this.url, this.who, SOCKS_CMD.CONNECT, target);
+    if (this.learn && !this.learning && Date.now() >= this.learnAfter) void this.learnPipelining();
+    return new Socks5Machine(this.url, this.who, SOCKS_CMD.CONNECT, target, this.pipelined);
+  }
+
+  /**
+   * Finds out whether the proxy reads a request sent right behind the greeting (RFC 1928 lets a
+   * client wait for the method reply; a server that reads one segment per step drops the rest:
+   * microsocks 1.0 does, Dante does not). Sends greeting, credentials and a UDP ASSOCIATE in one
+   * write on a connection of its own: any reply to the request (a refusal too) proves that it was
+   * read; none within `timeoutMs` (default 2 s), or the connection closed first, proves nothing,
+   * and handshakes stay one round trip at a time. Sets {@link pipelined}, tells
+   * {@link onPipelining} and resolves with it; resolves with undefined when the proxy could not be
+   * reached at all (then the first handshake 10 s later or after tries again).
+   *
+   * @example
+   * ```ts
+   * import { Socks5Dialer } from "./socks5.ts";
+   * import { parseProxyUrl } from "./url.ts";
+   * const d = new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1080", "socks5"));
+   * const pipelined = await d.learnPipelining(); // Dante: true; microsocks: false
+   * ```
+   */
+  learnPipelining(opts: { timeoutMs?: number } = {}): Promise<boolean | undefined> {
+    const ms = opts.timeoutMs ?? 2000;
+    const run = async (): Promise<boolean | undefined> => {
+      let sock: StreamSocket;
+      try {
+        sock = await connectTcp(this.url.host, this.url.port, ms, this.so);
+      } catch {
+        this.learnAfter = Date.now() + 10_000;
+        this.learning = undefined;
+        return undefined;
+      }
+      const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
+      const m = new Socks5Machine(this.url, this.who, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, true);
+      const answered = await new Promise<boolean>((resolve) => {
+        const end = (v: boolean) => {
+          clearTimeout(timer);
+          sock.removeAllListeners();
+          sock.on("error", () => {});
+          sock.destroy();
+          resolve(v);
+        };
+        const timer = setTimeout(() => end(false), ms);
+        sock.on("data", (d: Uint8Array) => {
+          try {
+            if (m.feed(d).done) end(true);
+          } catch (e) {
+            // a refusal of the request is an answer to it; one of the greeting is not
+            end(e instanceof ProxyError && e.reason === "refused");
+          }
+        });
+        sock.on("end", () => end(false));
+        sock.on("close", () => end(false));
+        sock.on("error", () => end(false));
+        sock.resume();
+        sock.write(m.start());
+      });
+      this.learn = false;
+      this.pipelined = answered;
+      this.onPipelining?.(answered);
+      return answered;
+    };
+    return (this.learning ??= run());
   }
 
   /** Greeting and authentication only (see {@link Dialer.probe}). */

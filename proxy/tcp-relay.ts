@@ -256,7 +256,10 @@ export class NativeRelay {
     },
     drain: (s: NativeSocket) => {
       const f = s.data!;
-      if (!f.qu || !flush(s, f.qu)) return;
+      // Before the stream opens, qu holds what the client sent early: attach() sends it after the
+      // handshake. (An adopted fd, --fwmark/--bind-interface, gets a drain as soon as Bun polls it:
+      // flushed here, the client's bytes went to the proxy ahead of the CONNECT.)
+      if (f.phase < 3 || !f.qu || !flush(s, f.qu)) return;
       f.qu = undefined;
       if (f.finu) s.shutdown();
       else f.cs?.resume();

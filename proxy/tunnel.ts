@@ -369,6 +369,15 @@ export class Tunnel {
       }
     }
     this.redirect.setPorts(ports[4], ports[6]);
+    const socks = this.opts.dialer as Partial<Socks5Dialer>;
+    if (socks.learnsPipelining) {
+      // Learnt once, beside the first flows: until then (and for ever with a proxy that does not
+      // read past the greeting, like microsocks) a handshake takes two round trips.
+      socks.onPipelining = (on) => {
+        if (!this.abort.signal.aborted) this.debug(`${this.names.who} ${on ? "reads a CONNECT sent behind the greeting: one round trip per connection" : "does not read a request sent behind the greeting: two round trips per connection"}`);
+      };
+      void socks.learnPipelining!();
+    }
     this.debug(`tcp: relayed through ${!this.relay ? "node:net" : NativeRelay.kind() === "splice" ? "splice(2) on tunkit's own sockets" : "Bun's sockets"}`);
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
@@ -587,10 +596,9 @@ export class Tunnel {
       // now: the splice relay supports it (tests/unit/proxy-early.test.ts), but one full-suite
       // run under load 11 had proxy-splice's "200 flows at once" hang for 120 s with it on,
       // not reproduced alone or beside stress-ng: it holds the SYN until that is understood.
-      // Nor with --fwmark/--bind-interface (the relay connects its own fd, then adopts it): with
-      // them (auto-route) proxy-leak's and proxy-service's first flows after ready timed out or
-      // were reset now and then under load; not understood in time, so those hold the SYN too.
-      if (!this.earlyOpen || d.so?.mark || d.so?.device) return;
+      // With --fwmark/--bind-interface (auto-route) too, since the Bun relay no longer sends a
+      // client's early bytes on the drain Bun signals for an adopted fd (before the CONNECT).
+      if (!this.earlyOpen) return;
       if (this.flows[id] !== flow || t.state[id] !== FLOW.CONNECTING) return; // failed at once
       t.state[id] = FLOW.READY;
       t.stamp[id] = this.clock;

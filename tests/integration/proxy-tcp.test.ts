@@ -8,6 +8,9 @@ import { needing } from "./_ns.ts";
 import {
   Topology, curl, Proc, sh, waitPort, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6, BUN, ROOT,
 } from "../fixtures/proxy/topology.ts";
+import { Socks5Dialer } from "../../proxy/socks5.ts";
+import { ProxyError } from "../../proxy/dial.ts";
+import { parseProxyUrl } from "../../proxy/url.ts";
 
 const { ptest, ready } = needing("proxy-tcp", ["microsocks", "danted", "tinyproxy", "curl", "unshare", "nft"]);
 
@@ -71,6 +74,49 @@ describe("curl through each proxy: the server sees the proxy as its peer", () =>
       });
     });
   }
+});
+
+describe("SOCKS5 greeting and CONNECT in one write, where the proxy reads past the greeting", () => {
+  const dialer = (url: string, pipelining: boolean | "auto" = false) => new Socks5Dialer(parseProxyUrl(url, "socks5"), undefined, pipelining);
+  ptest("learnt from each proxy: Dante answers the request behind the greeting, microsocks (with and without credentials) does not", async () => {
+    expect(await dialer("socks5://192.0.2.2:1082").learnPipelining()).toBe(true);
+    expect(await dialer("socks5://192.0.2.2:1080").learnPipelining({ timeoutMs: 1500 })).toBe(false);
+    expect(await dialer("socks5://alice:s3cret@192.0.2.2:1081").learnPipelining({ timeoutMs: 1500 })).toBe(false);
+    // what the check guards against: microsocks drops the CONNECT that came with the greeting and waits
+    const e = await dialer("socks5://192.0.2.2:1080", true).connect({ host: SERVER_V4, port: 80 }, { timeoutMs: 1500 }).catch((x) => x);
+    expect(e).toBeInstanceOf(ProxyError);
+    expect(e.reason).toBe("timeout");
+  });
+  ptest("pipelined through Dante: 20 connections in a row reach the server, v4 and v6", async () => {
+    const d = dialer("socks5://192.0.2.2:1082", true);
+    for (let i = 0; i < 20; i++) {
+      const target = i % 2 ? { host: SERVER_V6, port: 80 } : { host: SERVER_V4, port: 80 };
+      const { socket, head } = await d.connect(target, { timeoutMs: 10_000 });
+      expect(head.length).toBe(0);
+      const body = await new Promise<string>((resolve, reject) => {
+        let got = "";
+        socket.on("data", (b: Uint8Array) => (got += new TextDecoder().decode(b)));
+        socket.on("end", () => resolve(got));
+        socket.on("error", reject);
+        socket.resume();
+        socket.write(`GET /peer HTTP/1.1\r\nHost: ${i % 2 ? `[${SERVER_V6}]` : SERVER_V4}\r\nConnection: close\r\n\r\n`);
+      });
+      socket.destroy();
+      expect(body.trim().split("\n").at(-1)).toBe(i % 2 ? PROXY_OUT_V6 : PROXY_OUT_V4);
+    }
+  });
+  ptest("the daemon learns it at start (-v says which) and curl works either way", async () => {
+    for (const [url, said] of [["socks5://192.0.2.2:1082", /reads a CONNECT sent behind the greeting/], ["socks5://192.0.2.2:1080", /does not read a request sent behind the greeting/]] as const) {
+      await withTunnel("socks", url, async (p) => {
+        await p.waitFor(said, 15_000, "err");
+        for (let i = 0; i < 5; i++) {
+          const r = await curl([`http://${SERVER_V4}/peer`], 10);
+          expect(r.err).toBe("");
+          expect(r.out.trim()).toBe(PROXY_OUT_V4);
+        }
+      }, ["-v"]);
+    }
+  });
 });
 
 describe("both TCP socket layers: Bun's own sockets (the binary's) and node:net (Deno's)", () => {

@@ -62,6 +62,53 @@ describe("SOCKS5 CONNECT as a state machine (the native relay's handshake)", () 
   });
 });
 
+describe("SOCKS5 CONNECT pipelined (greeting, credentials and request in one write)", () => {
+  const url = parseProxyUrl("socks5://192.0.2.2:1080", "socks5");
+  test("no auth: one write, nothing more to send, every reply in one piece or in pieces of one", () => {
+    const reply = [5, 0, 5, 0, 0, 1, 192, 0, 2, 2, 4, 56, 72, 73];
+    const whole = new Socks5Dialer(url, undefined, true).handshake(T);
+    expect([...whole.start()]).toEqual([5, 1, 0, 5, 1, 0, 1, 198, 51, 100, 2, 0, 80]);
+    const s = whole.feed(Uint8Array.from(reply));
+    expect(s.done).toBe(true);
+    expect(s.send).toBeUndefined();
+    expect([...s.rest!]).toEqual([72, 73]);
+    const bytewise = new Socks5Dialer(url, undefined, true).handshake(T);
+    bytewise.start();
+    const steps = reply.slice(0, -2).map((b) => bytewise.feed(u8(b)));
+    expect(steps.map((x) => x.done)).toEqual([...new Array(reply.length - 3).fill(false), true]);
+    expect(steps.every((x) => x.send === undefined)).toBe(true);
+  });
+
+  test("user/password: only method 2 offered, credentials and request behind it; a proxy choosing none is refused", () => {
+    const m = new Socks5Dialer(parseProxyUrl("socks5://alice:s3cret@192.0.2.2:1080", "socks5"), undefined, true).handshake(T);
+    const enc = (t: string) => [...new TextEncoder().encode(t)];
+    expect([...m.start()]).toEqual([5, 1, 2, 1, 5, ...enc("alice"), 6, ...enc("s3cret"), 5, 1, 0, 1, 198, 51, 100, 2, 0, 80]);
+    expect(m.feed(u8(5, 2, 1, 0)).done).toBe(false);
+    expect(m.feed(u8(5, 0, 0, 1, 0, 0, 0, 0, 0, 0)).done).toBe(true);
+    const none = new Socks5Dialer(parseProxyUrl("socks5://alice:s3cret@192.0.2.2:1080", "socks5"), undefined, true).handshake(T);
+    none.start();
+    expect(() => none.feed(u8(5, 0))).toThrow(/chose authentication method 0, which was not offered/);
+    const bad = new Socks5Dialer(parseProxyUrl("socks5://alice:x@192.0.2.2:1080", "socks5"), undefined, true).handshake(T);
+    bad.start();
+    expect(() => bad.feed(u8(5, 2, 1, 1))).toThrow(/refused the user name and password/);
+  });
+
+  test("a refusal of the CONNECT behind the method reply names it", () => {
+    const m = new Socks5Dialer(url, undefined, true).handshake(T);
+    m.start();
+    expect(() => m.feed(u8(5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0))).toThrow(/refused CONNECT 198.51.100.2:80: connection not allowed by ruleset/);
+  });
+
+  test('"auto" and false: one round trip at a time until learnPipelining says otherwise', () => {
+    expect([...new Socks5Dialer(url).handshake(T).start()]).toEqual([5, 1, 0]);
+    const d = new Socks5Dialer(url, undefined, "auto");
+    (d as unknown as { learnAfter: number }).learnAfter = Number.POSITIVE_INFINITY; // no background try against 192.0.2.2 here
+    expect([...d.handshake(T).start()]).toEqual([5, 1, 0]);
+    d.pipelined = true;
+    expect(d.handshake(T).start().length).toBe(13);
+  });
+});
+
 describe("HTTP CONNECT as a state machine", () => {
   const enc = (s: string) => new TextEncoder().encode(s);
   test("request with credentials; 200 split across pieces; bytes beyond the header block kept", () => {
