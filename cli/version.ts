@@ -16,10 +16,10 @@
  * ```
  * @module
  */
-import pkg from "../package.json" with { type: "json" };
+import { version } from "../package.json" with { type: "json" };
 
 /** tunkit's version. */
-export const VERSION: string = pkg.version;
+export const VERSION: string = version;
 
 // Replaced by `bun build --define` in scripts/build.ts; absent when run from source.
 declare const TUNKIT_COMMIT: string;
