@@ -56,6 +56,17 @@ describe("cold start: what a one-shot command loads", () => {
     expect(main.match(/setTimeout\(/g)?.length).toBe(1);
   });
 
+  test("every command takes only the version from package.json (a named import the bundler inlines), not the whole manifest as an object at each start", () => {
+    const src = readFileSync(join(root, "cli/version.ts"), "utf8");
+    const imports = src.match(/^import .* from "\.\.\/package\.json".*$/gm) ?? [];
+    expect(imports).toEqual(['import { version } from "../package.json" with { type: "json" };']);
+  });
+
+  test("the netlink socket loads the poller on its first wait, not at import: route add and addr add never wait", () => {
+    expect(staticClosure(["netlink/conn.ts"]).has("ffi/poller.ts")).toBe(false);
+    expect(staticClosure(ONE_SHOT).has("ffi/poller.ts")).toBe(false);
+  });
+
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
     const loaded = staticClosure(ONE_SHOT);
     expect(loaded.has("ipaddr.js")).toBe(true); // packages are seen
