@@ -157,6 +157,15 @@ describe("cold start: what a one-shot command loads", () => {
     expect(loaded).toContain("netlink/view/link.ts");
   });
 
+  test("list: the any-user warning and the address view load neither device creation nor the route view or the specs", () => {
+    const loaded = [...staticClosure([...ONE_SHOT.filter((m) => m !== "cli/route.ts" && m !== "cli/addr.ts"), "cli/list.ts", "tun/any-user.ts"])];
+    expect(loaded).toContain("netlink/view/addr.ts");
+    expect(loaded.filter((m) => ["tun/ensure.ts", "netlink/rtnl.ts", "netlink/view/route.ts", "netlink/spec/route.ts", "netlink/spec/addr.ts", "netlink/route/route.ts"].includes(m))).toEqual([]);
+    const src = readFileSync(join(root, "cli/list.ts"), "utf8");
+    expect(src).toContain('await import("../tun/any-user.ts")');
+    expect(src).not.toContain('import("../tun/ensure.ts")');
+  });
+
   test("list and show: no rtnetlink client either (links and addresses read over the bare socket, netlink/dump.ts)", () => {
     const loaded = staticClosure(["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/list.ts"]);
     expect(loaded.has("netlink/dump.ts")).toBe(true);
