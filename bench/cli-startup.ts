@@ -9,7 +9,9 @@
  *   - `tunkit route add PREFIX dev tkb0`       (<= 1.6x; a new route each run)     vs `ip route add`
  *   - `tunkit route list` of 100 routes        (<= 2x)                             vs `ip route show`
  *   - `tunkit list` (3 tun devices)            (<= 2x)
- * Plus CPU time (user + system) as a multiple of the floor's, peak RSS and size on disk.
+ * Plus CPU time (user + system) as a multiple of the floor's, minor page faults (median; they hardly move
+ * with the machine's load, so on a busy machine they are the steadier A/B signal: about 4 per 16 KiB
+ * JavaScriptCore heap block), peak RSS and size on disk.
  *
  * The floor is measured exactly like the commands: in every round, each case runs the floor,
  * each tunkit binary and ip once, in an order that rotates from round to round, so the floor has
@@ -47,17 +49,19 @@ interface Sample {
   wall: number;
   cpu: number;
   rss: number;
+  /** Minor page faults (getrusage ru_minflt): nearly independent of the machine's load. */
+  faults: number;
 }
 
 let timer = "";
 
-/** Runs one command through the C timer: wall ms, user+system CPU ms, peak RSS KiB. */
+/** Runs one command through the C timer: wall ms, user+system CPU ms, peak RSS KiB, minor page faults. */
 function time(cmd: string, args: string[]): Sample {
   const r = spawnSync(timer, [cmd, ...args], { encoding: "utf8" });
   const f = r.stdout.trim().split(" ").map(Number);
-  if (r.status !== 0 || f.length !== 5) throw new Error(`spawntime ${cmd}: ${r.stdout}${r.stderr}`);
+  if (r.status !== 0 || f.length !== 6) throw new Error(`spawntime ${cmd}: ${r.stdout}${r.stderr}`);
   if (f[4] !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${f[4]}`);
-  return { wall: f[0]! / 1000, cpu: (f[1]! + f[2]!) / 1000, rss: f[3]! };
+  return { wall: f[0]! / 1000, cpu: (f[1]! + f[2]!) / 1000, rss: f[3]!, faults: f[5]! };
 }
 
 function which(cmd: string): string {
@@ -105,9 +109,9 @@ function values(argv: readonly string[], flag: string): string[] {
 }
 
 type Case = { key: string; name: string; note: string; tk: () => string[]; ip?: () => [string, string[]] };
-type Series = { wall: number[]; cpu: number[]; rss: number[] };
-const series = (): Series => ({ wall: [], cpu: [], rss: [] });
-const record = (s: Series, x: Sample) => (s.wall.push(x.wall), s.cpu.push(x.cpu), s.rss.push(x.rss));
+type Series = { wall: number[]; cpu: number[]; rss: number[]; faults: number[] };
+const series = (): Series => ({ wall: [], cpu: [], rss: [], faults: [] });
+const record = (s: Series, x: Sample) => (s.wall.push(x.wall), s.cpu.push(x.cpu), s.rss.push(x.rss), s.faults.push(x.faults));
 
 /** Options of a run (the command line's, by default). */
 export interface StartupOptions {
@@ -162,10 +166,14 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
   try {
     let n = 0;
     const next = () => n++;
+    // ip has its own counter: with two tunkit binaries and one case (--only route) the shared one
+    // gave ip the number a tunkit run had just used (EEXIST, exit 2).
+    let m = 0;
+    const nextIp = () => m++;
     const all: Case[] = [
       { key: "version", name: "--version", note: "target <= 1.3x floor", tk: () => ["--version"], ip: () => [ip, ["-V"]] },
-      { key: "addr", name: "addr add", note: "target <= 1.6x floor", tk: () => (next(), ["addr", "add", `10.1.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]), ip: () => [ip, ["addr", "add", `10.2.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
-      { key: "route", name: "route add", note: "target <= 1.6x floor", tk: () => (next(), ["route", "add", `10.3.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]), ip: () => [ip, ["route", "add", `10.4.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]] },
+      { key: "addr", name: "addr add", note: "target <= 1.6x floor", tk: () => (next(), ["addr", "add", `10.1.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]), ip: () => (nextIp(), [ip, ["addr", "add", `10.2.${m >> 8}.${m & 255}/32`, "dev", "tkb0"]]) },
+      { key: "route", name: "route add", note: "target <= 1.6x floor", tk: () => (next(), ["route", "add", `10.3.${n >> 8}.${n & 255}/32`, "dev", "tkb0"]), ip: () => (nextIp(), [ip, ["route", "add", `10.4.${m >> 8}.${m & 255}/32`, "dev", "tkb0"]]) },
       { key: "rlist", name: "route list (100 routes)", note: "target <= 2x floor", tk: () => ["route", "list"], ip: () => [ip, ["route", "show"]] },
       { key: "list", name: "list (3 tun devices)", note: "target <= 2x floor", tk: () => ["list"] },
     ];
@@ -193,6 +201,7 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
     }
     const f = median(floor.wall);
     const fc = median(floor.cpu);
+    const ff = median(floor.faults);
     const ref = cases.find((c) => c.key === "version") ? median(got[cases.findIndex((c) => c.key === "version")]!.ip.wall) : NaN;
     rows.push(row(`cli start-up floor: hello-world, same bun build flags (vs ip -V)`, f, ref, "ms", false, `CPU ${fc.toFixed(2)} ms; ${rounds} rounds, ${floor.wall.length} samples`));
     const tag = (name: string) => (bins.length > 1 || o.bins?.length ? ` [${name}]` : "");
@@ -202,6 +211,8 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
         const t = median(s.wall);
         const cpu = median(s.cpu);
         rows.push(row(`cli start-up: tunkit${tag(name)} ${c.name} (vs the floor; x floor = 1/ratio)`, t, f, "ms", false, `${(t / f).toFixed(2)}x floor, ${c.note}; CPU ${(cpu / fc).toFixed(2)}x floor's`));
+        // Page faults hardly move with the machine's load (wall and CPU do): an A/B signal on a busy machine.
+        rows.push(row(`cli start-up: tunkit${tag(name)} ${c.name} minor page faults (vs the floor)`, median(s.faults), ff, "faults", false));
         if (c.ip) rows.push(row(`cli start-up: tunkit${tag(name)} ${c.name} (vs ip)`, t, median(got[k]!.ip.wall), "ms", false));
       });
     });

@@ -191,9 +191,9 @@ export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: 
       if (out.json) printJson(out, views);
       else if (views.length) out.line(listText(views));
       else out.info("no tun/tap devices");
-      // tun/ensure.ts (device creation) is loaded only to word a warning.
+      // The warning's own module: not device creation (tun/ensure.ts) and the client behind it.
       if (views.some((v) => v.any_user)) {
-        const { anyUserWarning } = await import("../tun/ensure.ts");
+        const { anyUserWarning } = await import("../tun/any-user.ts");
         for (const v of views) if (v.any_user) out.warn(anyUserWarning(v.ifname));
       }
     },

@@ -18,10 +18,16 @@
  */
 import pkg from "../package.json" with { type: "json" };
 
-/** tunkit's version. */
-export const VERSION: string = pkg.version;
-
 // Replaced by `bun build --define` in scripts/build.ts; absent when run from source.
+declare const TUNKIT_VERSION: string;
+
+/**
+ * tunkit's version. In the binary the bundler inlines the build's string and drops the manifest
+ * (a default JSON import otherwise builds the whole package.json as an object at every start);
+ * from source (Bun or Deno, which has no named JSON imports) it is read from package.json.
+ */
+export const VERSION: string = typeof TUNKIT_VERSION === "string" ? TUNKIT_VERSION : pkg.version;
+
 declare const TUNKIT_COMMIT: string;
 declare const TUNKIT_BUILD_DATE: string;
 declare const TUNKIT_BUN_VERSION: string;

@@ -14,7 +14,7 @@ import { ERRNO, SysError } from "../ffi/errors.ts";
 import { sys } from "../ffi/libc.ts";
 import { MultiRecv } from "../ffi/mmsg.ts";
 import { enterNetns } from "../ffi/netns.ts";
-import { watch, type Watch } from "../ffi/poller.ts";
+import type { Watch } from "../ffi/poller.ts";
 import { beginMessage, endMessage, type NetlinkMessage, NLM_F, NLMSG, parseAck, parseDone, parseMessages } from "./core/message.ts";
 import { ByteWriter } from "./core/writer.ts";
 import { DumpInterruptedError, NetlinkError, NetlinkProtocolError } from "./errors.ts";
@@ -97,6 +97,7 @@ export class SocketTransport implements Transport {
   private have = 0;
   private readonly kernel = packSockaddrNl(0, 0);
   private w: Watch | undefined;
+  private watching: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
   private closed = false;
 
@@ -203,15 +204,25 @@ export class SocketTransport implements Transport {
     if (this.closed) return Promise.reject(new TunkitError("Netlink connection closed"));
     return new Promise((resolve) => {
       this.waiters.push(resolve);
-      if (!this.w) {
-        this.w = watch(this.fd, () => {
-          const ws = this.waiters;
-          this.waiters = [];
-          for (const r of ws) r();
-        });
-      }
-      this.w.arm();
+      if (this.w) this.w.arm();
+      else void this.watchFd().then(() => this.w?.arm());
     });
+  }
+
+  /**
+   * The socket's watch, made on the first wait: the poller is loaded then, not with this module,
+   * so a command that never waits (one request and its ACK, ready when sendto returns) does
+   * not load it.
+   */
+  private watchFd(): Promise<void> {
+    return (this.watching ??= import("../ffi/poller.ts").then(({ watch }) => {
+      if (this.closed || this.w) return;
+      this.w = watch(this.fd, () => {
+        const ws = this.waiters;
+        this.waiters = [];
+        for (const r of ws) r();
+      });
+    }));
   }
 
   /** Closes the socket (idempotent). */

@@ -77,6 +77,8 @@ export function buildDefines(s: BuildStamp): Record<string, string> {
     TUNKIT_BUILD_DATE: JSON.stringify(s.date),
     TUNKIT_BUN_VERSION: JSON.stringify(s.bun),
     TUNKIT_TARGET: JSON.stringify(s.target),
+    // cli/version.ts: the bundler inlines it and drops package.json from the binary's start-up.
+    TUNKIT_VERSION: JSON.stringify(pkg.version),
   };
 }
 

@@ -12,9 +12,10 @@ import { NetlinkError } from "../netlink/errors.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { AF, IFF } from "../netlink/route/constants.ts";
-import { checkId, openTun, TUN_PATH } from "./device.ts";
-import { statSync } from "node:fs";
+import { checkId, openTun } from "./device.ts";
 import { tunHolders } from "./holders.ts";
+// The any-user warning lives in its own module (`tunkit list` words it without loading this one).
+export { anyUserWarning } from "./any-user.ts";
 
 /** An address to have on the device: "192.0.2.1/24", or with a point-to-point peer. */
 export type EnsureAddress = string | { address: string; peer?: string };
@@ -345,37 +346,6 @@ function sameAddress(a: { family: number; local?: string; address?: string; pref
   const local = a.local ?? a.address;
   const peer = a.address ?? a.local;
   return a.family === p.family && local === p.local && a.prefixLen === p.prefixLen && (p.peer === undefined ? peer === local : peer === p.peer);
-}
-
-/**
- * The warning for a device with neither owner nor group: any local user who can open
- * /dev/net/tun may attach it (read its traffic, inject packets). Says how open the node is here.
- *
- * @example
- * ```ts
- * import { anyUserWarning } from "./ensure.ts";
- * anyUserWarning("tun0", { mode: 0o20666 });
- * // "tun0 has no owner and no group: any local user can attach it (/dev/net/tun is mode 0666), …"
- * ```
- */
-export function anyUserWarning(name: string, node: { mode: number } | undefined = statTunNode(), asked = false): string {
-  const perm = node ? node.mode & 0o777 : undefined;
-  const who = perm === undefined
-    ? "any local user who can open /dev/net/tun can attach it"
-    : perm & 0o006
-      ? `any local user can attach it (/dev/net/tun is mode ${perm.toString(8).padStart(4, "0")})`
-      : `any local user who can open /dev/net/tun (mode ${perm.toString(8).padStart(4, "0")} here, so not every user today) can attach it`;
-  return asked
-    ? `${name} has no owner and no group, as --any-user asks: ${who}, to read its traffic and inject packets`
-    : `${name} has no owner and no group: ${who}, to read its traffic and inject packets; limit it with tunkit up ${name} --user USER (or --group GROUP)`;
-}
-
-function statTunNode(): { mode: number } | undefined {
-  try {
-    return { mode: statSync(TUN_PATH).mode };
-  } catch {
-    return undefined;
-  }
 }
 
 async function findLink(nl: Rtnl, name: string): Promise<Link | undefined> {

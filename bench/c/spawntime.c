@@ -1,5 +1,5 @@
 // Reference timer for bench/cli-*.ts: runs one command and prints, on one line,
-//   "<wall microseconds> <user microseconds> <system microseconds> <peak RSS KiB> <exit status>"
+//   "<wall microseconds> <user microseconds> <system microseconds> <peak RSS KiB> <exit status> <minor page faults>"
 // measured around fork+exec+wait only (no interpreter overhead of the caller in the interval).
 // stdout/stderr of the command go to /dev/null unless TK_KEEP_OUTPUT=1 (then inherited).
 //   spawntime CMD [ARGS...]
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
   if (wait4(pid, &st, 0, &ru) < 0) return perror("wait4"), 1;
   clock_gettime(CLOCK_MONOTONIC, &b);
   long long wall = (b.tv_sec - a.tv_sec) * 1000000LL + (b.tv_nsec - a.tv_nsec) / 1000;
-  printf("%lld %lld %lld %ld %d\n", wall, us(ru.ru_utime), us(ru.ru_stime), ru.ru_maxrss,
-         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  printf("%lld %lld %lld %ld %d %ld\n", wall, us(ru.ru_utime), us(ru.ru_stime), ru.ru_maxrss,
+         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), ru.ru_minflt);
   return 0;
 }

@@ -6,11 +6,10 @@
  * @module
  */
 import type { Address } from "../route/addr.ts";
+import { ADDRESS_FLAG_WORDS } from "../route/addr-flags.ts";
 import { IFA_F, INFINITY_LIFE_TIME } from "../route/constants.ts";
-import { ADDRESS_FLAG_WORDS } from "../spec/addr.ts";
-import { ifName, type IpViewContext, namesOf } from "./context.ts";
+import { familyName, ifName, type IpViewContext, namesOf } from "./context.ts";
 import { IpPrinter, type Json } from "./printer.ts";
-import { familyName } from "./route.ts";
 
 function printFlags(p: IpPrinter, a: Address): void {
   let flags = a.flags;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Link } from "../route/link.ts";
+import { AF } from "../route/constants.ts";
 import { defaultIpNames, type IpNames } from "../route/names.ts";
 
 /** Options and lookups shared by every view. */
@@ -73,4 +74,24 @@ export function ifName(ctx: { readonly links?: ReadonlyMap<number, { readonly na
  */
 export function namesOf(ctx: { readonly names?: IpNames }): IpNames {
   return ctx.names ?? defaultIpNames();
+}
+
+/**
+ * ip's family_name().
+ *
+ * @example
+ * ```ts
+ * import { familyName } from "./context.ts";
+ * familyName(10); // "inet6"
+ * ```
+ */
+export function familyName(f: number): string {
+  switch (f) {
+    case AF.INET: return "inet";
+    case AF.INET6: return "inet6";
+    case AF.BRIDGE: return "bridge";
+    case AF.MPLS: return "mpls";
+    case AF.PACKET: return "link";
+    default: return "???";
+  }
 }

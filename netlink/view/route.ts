@@ -10,8 +10,11 @@ import { parsePrefix } from "../route/ip.ts";
 import { routeTypeName } from "../route/names.ts";
 import { METRIC_NAMES, type Nexthop, type Route, type RouteMetrics } from "../route/route.ts";
 import { type RouteFilter, routeFilterTable } from "../spec/route.ts";
-import { ifName, type IpViewContext, namesOf } from "./context.ts";
+import { familyName, ifName, type IpViewContext, namesOf } from "./context.ts";
 import { hex0x, IpPrinter, type Json } from "./printer.ts";
+
+// familyName lives in ./context.ts (the address view needs it without this module).
+export { familyName };
 
 /** What a route listing's selectors make ip leave out (it prints only what can vary). */
 interface Omit {
@@ -66,26 +69,6 @@ function computeOmitted(f: RouteFilter, ctx: RouteViewContext, family: number): 
     realms: typeof f.realms === "number" || (typeof f.realms === "string" && !f.realms.endsWith("/") && f.realms.includes("/") && !f.realms.startsWith("/")),
     iif: f.iif !== undefined,
   };
-}
-
-/**
- * ip's family_name().
- *
- * @example
- * ```ts
- * import { familyName } from "./route.ts";
- * familyName(10); // "inet6"
- * ```
- */
-export function familyName(f: number): string {
-  switch (f) {
-    case AF.INET: return "inet";
-    case AF.INET6: return "inet6";
-    case AF.BRIDGE: return "bridge";
-    case AF.MPLS: return "mpls";
-    case AF.PACKET: return "link";
-    default: return "???";
-  }
 }
 
 function printFlags(p: IpPrinter, flags: number): void {

@@ -56,6 +56,24 @@ describe("cold start: what a one-shot command loads", () => {
     expect(main.match(/setTimeout\(/g)?.length).toBe(1);
   });
 
+  test("the binary takes its version from a --define, not from the whole manifest built as an object at each start", async () => {
+    const { buildDefines } = await import("../../scripts/build.ts");
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    expect(buildDefines({ commit: "c", date: "d", bun: "b", target: "t" }).TUNKIT_VERSION).toBe(JSON.stringify(pkg.version));
+    const src = readFileSync(join(root, "cli/version.ts"), "utf8");
+    expect(src).toContain('export const VERSION: string = typeof TUNKIT_VERSION === "string" ? TUNKIT_VERSION : pkg.version;');
+    // The bundle of version.ts with that define keeps no manifest field but the version.
+    const out = await Bun.build({ entrypoints: [join(root, "cli/version.ts")], minify: true, define: { TUNKIT_VERSION: JSON.stringify(pkg.version) } });
+    const js = await out.outputs[0]!.text();
+    expect(js).toContain(JSON.stringify(pkg.version));
+    expect(js).not.toContain("description");
+  });
+
+  test("the netlink socket loads the poller on its first wait, not at import: route add and addr add never wait", () => {
+    expect(staticClosure(["netlink/conn.ts"]).has("ffi/poller.ts")).toBe(false);
+    expect(staticClosure(ONE_SHOT).has("ffi/poller.ts")).toBe(false);
+  });
+
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
     const loaded = staticClosure(ONE_SHOT);
     expect(loaded.has("ipaddr.js")).toBe(true); // packages are seen
@@ -144,6 +162,15 @@ describe("cold start: what a one-shot command loads", () => {
     const loaded = [...staticClosure([...ONE_SHOT, "cli/list.ts"])];
     expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
     expect(loaded).toContain("netlink/view/link.ts");
+  });
+
+  test("list: the any-user warning and the address view load neither device creation nor the route view or the specs", () => {
+    const loaded = [...staticClosure([...ONE_SHOT.filter((m) => m !== "cli/route.ts" && m !== "cli/addr.ts"), "cli/list.ts", "tun/any-user.ts"])];
+    expect(loaded).toContain("netlink/view/addr.ts");
+    expect(loaded.filter((m) => ["tun/ensure.ts", "netlink/rtnl.ts", "netlink/view/route.ts", "netlink/spec/route.ts", "netlink/spec/addr.ts", "netlink/route/route.ts"].includes(m))).toEqual([]);
+    const src = readFileSync(join(root, "cli/list.ts"), "utf8");
+    expect(src).toContain('await import("../tun/any-user.ts")');
+    expect(src).not.toContain('import("../tun/ensure.ts")');
   });
 
   test("list and show: no rtnetlink client either (links and addresses read over the bare socket, netlink/dump.ts)", () => {
