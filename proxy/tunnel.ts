@@ -184,11 +184,18 @@ class TcpFlow implements RelayFlow {
 }
 
 /**
- * How long a finished flow keeps its NAT entry (its last segments: the final ACK or FIN). Its
+ * How long a finished flow keeps its NAT entry after the last segment that crossed it (its
+ * last segments: the final ACK or FIN, and the retransmissions of what the tun dropped). The
+ * relay closes its fds once both FINs passed, but the kernel keeps sending what the client has
+ * not acknowledged (the last answer, the FIN) from the orphaned socket, with a backed-off
+ * retransmission timer: an entry gone after 2 s (1-2 s with the sweep's clock) dropped those,
+ * and a half-closed client that lost the answer in a burst of tun drops waited for ever
+ * (proxy-splice's "200 flows at once" with early open at load 11-13: the answer's first copy
+ * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Its
  * (id, listener) pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the
- * id itself is free again after this.
+ * id itself is free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
  */
-const LINGER_MS = 2_000;
+const LINGER_MS = 10_000;
 /** TIME_WAIT of our side (Linux: 60 s) when it closed first; a passive close waits a little for lost ACKs. */
 const TIME_WAIT_MS = 60_000;
 const PASSIVE_COOL_MS = 5_000;
@@ -517,6 +524,8 @@ export class Tunnel {
     const verdict = r.process(body, len, this.clock, partial);
     switch (verdict) {
       case VERDICT.WRITE:
+        // A finished flow's late segments keep its entry (LINGER_MS after the last one).
+        if (r.table.state[r.lastId] === FLOW.CLOSED) r.table.stamp[r.lastId] = this.clock;
         this.write(b, h + r.view.end);
         return;
       case VERDICT.NEW:
