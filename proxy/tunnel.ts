@@ -258,7 +258,7 @@ export class Tunnel {
   private readonly servers: net.Server[] = [];
   /** Bun's sockets for TCP (undefined: node:net). */
   private readonly relay: NativeRelay | undefined;
-  /** A new flow's SYN goes to the listener when its dial begins (Bun's relay), not once the proxy answered. */
+  /** A new flow's SYN goes to the listener when its dial begins (either relay), not once the proxy answered. */
   private readonly earlyOpen: boolean;
   private readonly listeners: Array<{ stop(): void }> = [];
   /** The proxy, named once for every flow's messages. */
@@ -338,8 +338,8 @@ export class Tunnel {
     const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
     const native = want === "bun" || (want !== "node" && NativeRelay.available());
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
-    // the splice relay's constructor returns an FdRelay, which is no NativeRelay
-    this.earlyOpen = this.relay instanceof NativeRelay;
+    // Both relays (NativeRelay's constructor returns an FdRelay for the splice relay).
+    this.earlyOpen = this.relay !== undefined;
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
 
@@ -591,10 +591,9 @@ export class Tunnel {
       relay.dial(flow, d.url.host, d.url.port, d.handshake!(target), d.so);
       // The client's handshake completes now, while the proxy is dialled (as hev-socks5-tunnel
       // does): a connection costs one proxy round trip less. What the client sends meanwhile
-      // waits in the relay; a proxy failure resets the connection (failed). Bun's relay only for
-      // now: the splice relay supports it (tests/unit/proxy-early.test.ts), but one full-suite
-      // run under load 11 had proxy-splice's "200 flows at once" hang for 120 s with it on,
-      // not reproduced alone or beside stress-ng: it holds the SYN until that is understood.
+      // waits in the relay; a proxy failure resets the connection (failed). Both relays (the
+      // splice relay's hang in proxy-splice's "200 flows at once" was the NAT entry's linger:
+      // see LINGER_MS).
       // Nor with --fwmark/--bind-interface (the relay connects its own fd, then adopts it): with
       // them (auto-route) proxy-leak's and proxy-service's first flows after ready timed out or
       // were reset now and then under load; not understood in time, so those hold the SYN too.
