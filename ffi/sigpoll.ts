@@ -48,12 +48,19 @@ const SIGNAL_NO = 23;
 const O_NONBLOCK = 0o4000;
 const O_ASYNC = 0o20000;
 const MAX_EVENTS = 128;
-/** What every fd is registered for, once. */
-const REGISTERED = EPOLL.IN | EPOLL.OUT | EPOLL.ET;
+const EPOLLPRI = 0x002;
+/**
+ * What every fd is registered for, once. EPOLLRDHUP and EPOLLPRI come with EPOLLIN to a watch
+ * armed for it: an owner that sees neither may take a short read as "drained" (see
+ * {@link SigPoll.watch}).
+ */
+const REGISTERED = EPOLL.IN | EPOLLPRI | EPOLL.OUT | EPOLL.RDHUP | EPOLL.ET;
 /** Always delivered to an armed watch, whatever it was armed for. */
 const ALWAYS = EPOLL.ERR | EPOLL.HUP;
+/** Delivered with EPOLLIN to a watch armed for it. */
+const WITH_IN = EPOLL.IN | EPOLLPRI | EPOLL.RDHUP;
 /** Kept for the next arm() when seen on a watch not armed for them. */
-const KEPT = EPOLL.IN | EPOLL.ERR | EPOLL.HUP;
+const KEPT = EPOLL.IN | EPOLLPRI | EPOLL.RDHUP | EPOLL.ERR | EPOLL.HUP;
 /**
  * The epoll data word: a watch's slot (low bits) and the slot's generation (high bits), so that
  * an event of a closed fd whose registration outlived it (the fd held by a child for a moment)
@@ -70,6 +77,8 @@ const GEN_MASK = (1 << (32 - SLOT_BITS)) - 1;
 class SigWatch implements Watch {
   fd: number;
   cb: (events: number) => void;
+  /** `this` of `cb` (an owner's object: no closure per fd). */
+  ctx: unknown;
   armed = false;
   /** What the current arm waits for. */
   want = 0;
@@ -82,10 +91,11 @@ class SigWatch implements Watch {
   closed = false;
   readonly poll: SigPoll;
 
-  constructor(poll: SigPoll, fd: number, cb: (events: number) => void, slot: number, key: number) {
+  constructor(poll: SigPoll, fd: number, cb: (events: number) => void, ctx: unknown, slot: number, key: number) {
     this.poll = poll;
     this.fd = fd;
     this.cb = cb;
+    this.ctx = ctx;
     this.slot = slot;
     this.key = key;
   }
@@ -167,9 +177,16 @@ export class SigPoll {
   /**
    * Watches `fd` (a non-blocking socket this process owns); `cb` runs once per arm(). `quiet`:
    * no signal for this fd; its readiness is found by the look a {@link poke} asks for (or a
-   * signal of another fd, or the backstop).
+   * signal of another fd, or the backstop). `ctx`: `this` for `cb` (one shared function for
+   * many fds, instead of a closure each).
+   *
+   * A watch armed for EPOLLIN also gets EPOLLRDHUP (the peer's FIN) and EPOLLPRI (urgent data)
+   * as they were at the look. Without either, a TCP read that returns less than it asked has
+   * emptied the socket: what arrives after it is a new edge, which a later look reports. So an
+   * owner may skip the read that would only say EAGAIN; with either, it reads on (a FIN already
+   * queued raises no edge of its own, and urgent data stops a read short).
    */
-  watch(fd: number, cb: (events: number) => void, quiet = false): Watch {
+  watch<T>(fd: number, cb: (this: T, events: number) => void, quiet = false, ctx?: T): Watch {
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.entries.length;
@@ -178,7 +195,7 @@ export class SigPoll {
     }
     const gen = (this.gens[slot] = (this.gens[slot]! + 1) & GEN_MASK);
     const key = ((gen << SLOT_BITS) | slot) >>> 0;
-    const e = new SigWatch(this, fd, cb, slot, key);
+    const e = new SigWatch(this, fd, cb as (events: number) => void, ctx, slot, key);
     this.entries[slot] = e;
     if (raw.epoll_ctl(this.epfd, EPOLL.CTL_ADD, fd, packEpollEvent(arch, REGISTERED, key, this.ev)) < 0) {
       // EEXIST: an fd whose old registration is still there (closed watch, fd kept open)
@@ -215,7 +232,7 @@ export class SigPoll {
       if (this.armedCount++ === 0) this.keep(true);
     }
     e.want = ev;
-    if (e.kept & (ev | ALWAYS)) {
+    if (e.kept & (ev & EPOLL.IN ? ev | WITH_IN | ALWAYS : ev | ALWAYS)) {
       this.ready.push(e);
       this.schedule();
     }
@@ -249,7 +266,7 @@ export class SigPoll {
   /** Hands `e` what it waits for among `ev` and what it kept, or keeps `ev` for its next arm. */
   private offer(e: SigWatch, ev: number, backstop: boolean): void {
     const all = ev | e.kept;
-    const got = e.armed ? all & (e.want | ALWAYS) : 0;
+    const got = e.armed ? all & (e.want & EPOLL.IN ? e.want | WITH_IN | ALWAYS : e.want | ALWAYS) : 0;
     if (got === 0) {
       e.kept = all & KEPT;
       return;
@@ -261,7 +278,7 @@ export class SigPoll {
     if (--this.armedCount === 0) this.keep(false);
     this.delivered++;
     try {
-      e.cb(got);
+      e.cb.call(e.ctx, got);
     } catch (x) {
       queueMicrotask(() => {
         throw x;

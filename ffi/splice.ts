@@ -163,6 +163,22 @@ export interface Peer {
 const peerBuf = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 28);
 const peerLen = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 4);
 const peerLenView = new DataView(peerLen.buffer);
+/**
+ * The last IPv4 peer and its text: the tunnel's connections all come from one fake peer, so the
+ * address is one shared string, not one per held connection.
+ */
+let lastV4 = -1;
+let lastV4Text = "";
+const peerView = new DataView(peerBuf.buffer, peerBuf.byteOffset, 28);
+
+function v4Text(off: number): string {
+  const a = peerView.getUint32(off);
+  if (a !== lastV4) {
+    lastV4 = a;
+    lastV4Text = formatIpv4(peerBuf, off);
+  }
+  return lastV4Text;
+}
 
 /**
  * accept4(fd, non-blocking, close-on-exec): the new fd with its peer in `peer`, -1 when none is
@@ -185,11 +201,11 @@ export function acceptTcp(fd: number, peer: Peer): number {
   }
   const b = peerBuf;
   peer.port = (b[2]! << 8) | b[3]!;
-  if (b[0]! + (b[1]! << 8) === SOCK.AF_INET) peer.address = formatIpv4(b, 4);
+  if (b[0]! + (b[1]! << 8) === SOCK.AF_INET) peer.address = v4Text(4);
   else {
     // An IPv4-mapped peer on a dual-stack listener reads as the IPv4 address.
     const mapped = b[8] === 0 && b[9] === 0 && b[10] === 0 && b[11] === 0 && b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15] === 0 && b[16] === 0 && b[17] === 0 && b[18] === 0xff && b[19] === 0xff;
-    peer.address = mapped ? formatIpv4(b, 20) : formatIpv6(b, 8);
+    peer.address = mapped ? v4Text(20) : formatIpv6(b, 8);
   }
   return c;
 }

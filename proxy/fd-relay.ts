@@ -43,7 +43,7 @@ import { ERRNO, errnoName, SysError } from "../ffi/errors.ts";
 import { errno, raw } from "../ffi/libc.ts";
 import { acceptTcp, closeReset, listenTcp, makePipe, type Peer, rawSplice, SHUT, SPLICE_F } from "../ffi/splice.ts";
 import { connectResult, startConnect } from "../ffi/tcp.ts";
-import { sigPoll, sigPollAvailable } from "../ffi/sigpoll.ts";
+import { type SigPoll, sigPoll, sigPollAvailable } from "../ffi/sigpoll.ts";
 import { HandshakeDeadlines } from "./deadlines.ts";
 
 /**
@@ -51,15 +51,30 @@ import { HandshakeDeadlines } from "./deadlines.ts";
  * `quiet`: an fd whose readiness only the host's tun writes make (no signal for it; see
  * {@link RelayHost.writesTun}); ignored on the helper thread, which sees every fd.
  */
-type WatchFn = (fd: number, cb: (events: number) => void, quiet: boolean) => Watch;
+type WatchFn = <T>(fd: number, cb: (this: T, events: number) => void, quiet: boolean, ctx: T) => Watch;
+/** A watch source that takes plain callbacks (the helper thread's, a test's). */
+type PlainWatchFn = (fd: number, cb: (events: number) => void, quiet: boolean) => Watch;
 
-function defaultWatch(): { watch: WatchFn; poke?: () => void } {
+/** `plain` with `ctx` bound by a closure (the signal-driven poller binds it without one). */
+function bound(plain: PlainWatchFn): WatchFn {
+  return <T>(fd: number, cb: (this: T, events: number) => void, quiet: boolean, ctx: T) => plain(fd, (ev) => cb.call(ctx, ev), quiet);
+}
+
+/**
+ * `rdhup`: the watches report EPOLLRDHUP and EPOLLPRI with EPOLLIN (ffi/sigpoll.ts), so a short
+ * read without them means the socket is empty (see {@link SigPoll.watch}).
+ */
+function defaultWatch(): { watch: WatchFn; poke?: () => void; rdhup: boolean } {
   if (sigPollAvailable()) {
     const p = sigPoll();
-    return { watch: (fd, cb, quiet) => p.watch(fd, cb, quiet), poke: () => p.poke() };
+    return { watch: <T>(fd: number, cb: (this: T, events: number) => void, quiet: boolean, ctx: T) => p.watch(fd, cb, quiet, ctx), poke: () => p.poke(), rdhup: true };
   }
-  return { watch: (fd, cb) => watch(fd, cb) };
+  return { watch: bound((fd, cb) => watch(fd, cb)), rdhup: false };
 }
+
+const EPOLLPRI = 0x002;
+/** With these at a look, a short read proves nothing (a FIN already queued, urgent data). */
+const READ_ON = EPOLL.RDHUP | EPOLLPRI;
 
 /** Bytes asked of one splice into a pipe (the pipe's default capacity). */
 const CHUNK = 1 << 16;
@@ -139,6 +154,13 @@ class FdSocket implements NativeSocket {
   /** Waiting for this socket to be readable / writable. */
   waitIn = false;
   waitOut = false;
+  /**
+   * The last read returned less than it asked, with no FIN or urgent data at the look: the
+   * socket is empty until its next EPOLLIN (no read that would only say EAGAIN).
+   */
+  drained = false;
+  /** A look saw EPOLLRDHUP or EPOLLPRI: read on to EAGAIN (or EOF) from now on. */
+  readOn = false;
   /** Bytes of ours to write to this socket before any spliced ones (handshake, head, DNS). */
   pend: Uint8Array | undefined = undefined;
   /** Shut for writing once `pend` is written (a local flow's end). */
@@ -210,6 +232,11 @@ class FdSocket implements NativeSocket {
   }
 }
 
+/** A flow socket's readiness, `this` its socket: one function for every fd (no closure per fd). */
+function sockEvent(this: FdSocket, ev: number): void {
+  this.relay.onEvent(this, ev);
+}
+
 /**
  * TCP flows relayed in the kernel with splice(2), on tunkit's own fds. Bun only (the binary's
  * relay, like {@link NativeRelay}); chosen with `--relay splice` (or `TUNKIT_RELAY=splice`).
@@ -241,6 +268,8 @@ export class FdRelay {
   private readonly poke: (() => void) | undefined;
   /** The accepted sockets and listeners are quiet (the host pokes after its tun writes). */
   private readonly quiet: boolean;
+  /** Short reads may end a read loop ({@link FdSocket.drained}): the watches report EPOLLRDHUP. */
+  private readonly trustShort: boolean;
 
   /**
    * A relay for `host`'s flows, with `timeoutMs` for a proxy's connect and handshake. `watchFd`:
@@ -248,12 +277,13 @@ export class FdRelay {
    * `TUNKIT_RELAY_WAKE=epoll`, the poller's epoll helper thread otherwise; a `watchFd` given here
    * makes no fd quiet).
    */
-  constructor(host: RelayHost, timeoutMs: number, watchFd?: WatchFn) {
+  constructor(host: RelayHost, timeoutMs: number, watchFd?: PlainWatchFn) {
     this.host = host;
     this.timeoutMs = timeoutMs;
-    const d = watchFd ? { watch: watchFd, poke: undefined } : defaultWatch();
+    const d = watchFd ? { watch: bound(watchFd), poke: undefined, rdhup: false } : defaultWatch();
     this.watch = d.watch;
     this.poke = d.poke;
+    this.trustShort = d.rdhup;
     this.quiet = host.writesTun === true && d.poke !== undefined;
     this.deadlines = new HandshakeDeadlines(timeoutMs, (f, e) => this.fail(f, e));
   }
@@ -296,7 +326,7 @@ export class FdRelay {
       }
       w.arm();
     };
-    const w = this.watch(l.fd, onReady, this.quiet);
+    const w = this.watch(l.fd, onReady, this.quiet, undefined);
     w.arm();
     return {
       port: l.port,
@@ -329,7 +359,7 @@ export class FdRelay {
   private attach(f: RelayFlow, s: FdSocket): void {
     const host = this.host;
     f.phase = 3;
-    s.w = this.watch(s.fd, (ev) => this.onEvent(s, ev), this.quiet);
+    s.w = this.watch(s.fd, sockEvent, this.quiet, s);
     // Read now: what came with the connection raises no readiness of its own.
     if (f.local) return this.localEvent(f, s);
     const u = f.us as FdSocket;
@@ -362,7 +392,7 @@ export class FdRelay {
     const u = new FdSocket(this, c.fd, host, port);
     u.data = f;
     f.us = u;
-    u.w = this.watch(c.fd, (ev) => this.onEvent(u, ev), false);
+    u.w = this.watch(c.fd, sockEvent, false, u);
     if (c.connected) this.begin(f, u);
     else u.w.arm(EPOLL.OUT);
   }
@@ -378,11 +408,14 @@ export class FdRelay {
     return connectFailure(f.where, new SysError("connect", e, f.where), this.timeoutMs);
   }
 
-  /** Events of the proxy socket before the stream is open. */
-  private opening(f: RelayFlow, u: FdSocket): void {
+  /** Events `ev` of the proxy socket before the stream is open. */
+  private opening(f: RelayFlow, u: FdSocket, ev: number): void {
     if (f.phase === 0) {
-      const e = connectResult(u.fd);
-      if (e !== 0) return this.fail(f, this.sockFailure(f, e));
+      // Writable with no error or hang-up: connected (SO_ERROR asked only when it may say why not).
+      if (!(ev & EPOLL.OUT) || ev & (EPOLL.ERR | EPOLL.HUP)) {
+        const e = connectResult(u.fd);
+        if (e !== 0) return this.fail(f, this.sockFailure(f, e));
+      }
       return this.begin(f, u);
     }
     if (u.pend) {
@@ -391,6 +424,7 @@ export class FdRelay {
       if (r === 0) return this.arm(u, EPOLL.OUT);
     }
     for (;;) {
+      if (u.drained) return this.arm(u, EPOLL.IN);
       const n = raw.read(u.fd, hsBuf, HS_READ);
       if (n === 0) return this.fail(f, new ProxyError("protocol", `${f.who} closed the connection during the handshake`));
       if (n < 0) {
@@ -398,6 +432,7 @@ export class FdRelay {
         if (e === ERRNO.EAGAIN) return this.arm(u, EPOLL.IN);
         return this.fail(f, connectFailure(f.where, new SysError("read", e, f.where), this.timeoutMs));
       }
+      if (n < HS_READ && this.trustShort && !u.readOn) u.drained = true;
       let step;
       try {
         step = f.hs!.feed(hsBuf.slice(0, n));
@@ -420,10 +455,15 @@ export class FdRelay {
     }
   }
 
-  private onEvent(s: FdSocket, ev: number): void {
+  /** @internal Events `ev` of socket `s` ({@link sockEvent}). */
+  onEvent(s: FdSocket, ev: number): void {
     const f = s.data;
     if (!f || s.closed) return;
-    if (f.phase < 2) return this.opening(f, s);
+    if (ev & (EPOLL.IN | EPOLL.ERR | EPOLL.HUP)) {
+      s.drained = false;
+      if (ev & READ_ON) s.readOn = true;
+    }
+    if (f.phase < 2) return this.opening(f, s, ev);
     if (f.phase !== 3) return;
     if (f.local) return this.localEvent(f, s);
     const p = s.peer!;
@@ -520,6 +560,15 @@ export class FdRelay {
         }
         return true;
       }
+      if (s.drained) {
+        // Emptied by the last read (short, no FIN or urgent data at the look): wait for EPOLLIN.
+        if (s.pipe) {
+          givePipe(s.pipe, true);
+          s.pipe = undefined;
+        }
+        s.waitIn = true;
+        return true;
+      }
       // A direction's first bytes by copy (below COPY_BYTES, no pipe held), then by splice.
       const copy = s.copied < COPY_BYTES && !s.pipe;
       let p = s.pipe;
@@ -532,12 +581,15 @@ export class FdRelay {
           return false;
         }
       }
-      const n = copy ? raw.read(s.fd, copyBuf, COPY_BYTES - s.copied) : sp.splice(s.fd, null, p![1], null, CHUNK, SPLICE_FLAGS);
+      const ask = COPY_BYTES - s.copied;
+      const n = copy ? raw.read(s.fd, copyBuf, ask) : sp.splice(s.fd, null, p![1], null, CHUNK, SPLICE_FLAGS);
       if (n > 0) {
         if (!copy) {
           s.inPipe += n;
           continue;
         }
+        // (A short splice proves nothing: the pipe may have run out of slots.)
+        if (n < ask && this.trustShort && !s.readOn) s.drained = true;
         s.copied += n;
         this.host.bytes(f, up, n);
         if (d.write(copyBuf, 0, n) < 0) {

@@ -184,11 +184,18 @@ class TcpFlow implements RelayFlow {
 }
 
 /**
- * How long a finished flow keeps its NAT entry (its last segments: the final ACK or FIN). Its
+ * How long a finished flow keeps its NAT entry after the last segment that crossed it (its
+ * last segments: the final ACK or FIN, and the retransmissions of what the tun dropped). The
+ * relay closes its fds once both FINs passed, but the kernel keeps sending what the client has
+ * not acknowledged (the last answer, the FIN) from the orphaned socket, with a backed-off
+ * retransmission timer: an entry gone after 2 s (1-2 s with the sweep's clock) dropped those,
+ * and a half-closed client that lost the answer in a burst of tun drops waited for ever
+ * (proxy-splice's "200 flows at once" with early open at load 11-13: the answer's first copy
+ * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Its
  * (id, listener) pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the
- * id itself is free again after this.
+ * id itself is free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
  */
-const LINGER_MS = 2_000;
+const LINGER_MS = 10_000;
 /** TIME_WAIT of our side (Linux: 60 s) when it closed first; a passive close waits a little for lost ACKs. */
 const TIME_WAIT_MS = 60_000;
 const PASSIVE_COOL_MS = 5_000;
@@ -251,7 +258,7 @@ export class Tunnel {
   private readonly servers: net.Server[] = [];
   /** Bun's sockets for TCP (undefined: node:net). */
   private readonly relay: NativeRelay | undefined;
-  /** A new flow's SYN goes to the listener when its dial begins (Bun's relay), not once the proxy answered. */
+  /** A new flow's SYN goes to the listener when its dial begins (either relay), not once the proxy answered. */
   private readonly earlyOpen: boolean;
   private readonly listeners: Array<{ stop(): void }> = [];
   /** The proxy, named once for every flow's messages. */
@@ -332,8 +339,8 @@ export class Tunnel {
     const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
     const native = want === "bun" || (want !== "node" && NativeRelay.available());
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
-    // the splice relay's constructor returns an FdRelay, which is no NativeRelay
-    this.earlyOpen = this.relay instanceof NativeRelay;
+    // Both relays (NativeRelay's constructor returns an FdRelay for the splice relay).
+    this.earlyOpen = this.relay !== undefined;
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
 
@@ -527,6 +534,8 @@ export class Tunnel {
     const verdict = r.process(body, len, this.clock, partial);
     switch (verdict) {
       case VERDICT.WRITE:
+        // A finished flow's late segments keep its entry (LINGER_MS after the last one).
+        if (r.table.state[r.lastId] === FLOW.CLOSED) r.table.stamp[r.lastId] = this.clock;
         this.write(b, h + r.view.end);
         return;
       case VERDICT.NEW:
@@ -592,12 +601,10 @@ export class Tunnel {
       relay.dial(flow, d.url.host, d.url.port, d.handshake!(target), d.so);
       // The client's handshake completes now, while the proxy is dialled (as hev-socks5-tunnel
       // does): a connection costs one proxy round trip less. What the client sends meanwhile
-      // waits in the relay; a proxy failure resets the connection (failed). Bun's relay only for
-      // now: the splice relay supports it (tests/unit/proxy-early.test.ts), but one full-suite
-      // run under load 11 had proxy-splice's "200 flows at once" hang for 120 s with it on,
-      // not reproduced alone or beside stress-ng: it holds the SYN until that is understood.
-      // With --fwmark/--bind-interface (auto-route) too, since the Bun relay no longer sends a
-      // client's early bytes on the drain Bun signals for an adopted fd (before the CONNECT).
+      // waits in the relay; a proxy failure resets the connection (failed). Both relays (the
+      // splice relay's hang in proxy-splice's "200 flows at once" was the NAT entry's linger:
+      // see LINGER_MS), and with --fwmark/--bind-interface (auto-route) too, since the Bun relay
+      // no longer sends a client's early bytes on the drain Bun signals for an adopted fd.
       if (!this.earlyOpen) return;
       if (this.flows[id] !== flow || t.state[id] !== FLOW.CONNECTING) return; // failed at once
       t.state[id] = FLOW.READY;

@@ -432,3 +432,36 @@ test("a quiet watch raises no signal (no O_ASYNC) and is found by the look a pok
     sys.close(w);
   }
 });
+
+test("EPOLLRDHUP comes with EPOLLIN once the peer's FIN is queued, so a short read never hides an EOF", async () => {
+  if (!sigPollAvailable()) return; // the helper thread's path reports no EPOLLRDHUP (the relay then reads to EAGAIN)
+  const { listenTcp, acceptTcp } = await import("../../ffi/splice.ts");
+  const l = listenTcp("127.0.0.1", 0);
+  const c = net.connect({ host: "127.0.0.1", port: l.port, allowHalfOpen: true }).on("error", () => {});
+  await new Promise((r) => c.once("connect", r));
+  const peer = { address: "", port: 0 };
+  let fd = -1;
+  await until(() => (fd = acceptTcp(l.fd, peer)) >= 0);
+  let got = 0;
+  const w = sigPoll().watch(fd, (ev) => void (got = ev));
+  const buf = new Uint8Array(4096);
+  try {
+    w.arm(EPOLL.IN);
+    c.write("abc");
+    await until(() => got !== 0);
+    expect(got & (EPOLL.IN | EPOLL.RDHUP)).toBe(EPOLL.IN); // bytes, no FIN yet
+    expect(sys.read(fd, buf, 4096)).toBe(3); // short: emptied
+    got = 0;
+    w.arm(EPOLL.IN);
+    c.end("de");
+    await until(() => got !== 0);
+    expect(got & (EPOLL.IN | EPOLL.RDHUP)).toBe(EPOLL.IN | EPOLL.RDHUP); // the FIN is queued behind the bytes
+    expect(sys.read(fd, buf, 4096)).toBe(2);
+    expect(sys.read(fd, buf, 4096)).toBe(0);
+  } finally {
+    w.close();
+    sys.close(fd);
+    sys.close(l.fd);
+    c.destroy();
+  }
+});
