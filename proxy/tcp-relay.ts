@@ -159,10 +159,10 @@ export const RELEASE_MIN = 16 << 10;
  * Gives the memory of a chunk Bun handed the relay back to the allocator now, once all of it is
  * written: `ArrayBuffer.prototype.transfer(0)` detaches the chunk's buffer and frees its bytes
  * (a 0-byte buffer takes its place), where a dropped chunk would wait for the collector's next
- * sweep. With the daemon's allocator keeping freed pages (MIMALLOC_PURGE_DELAY=-1, cli/socks.ts)
+ * sweep. With the allocator keeping freed pages (MIMALLOC_PURGE_DELAY=-1, as the daemon ran)
  * every chunk that waited stayed in the resident set after it: 8 iperf3 streams (2 Gbit/s, 512 KiB
  * chunks, 5-13 collections a second) left RSS at 82-91 MB; freed at once, the next read reuses
- * the same pages. Only for a buffer the relay alone holds: Bun's read chunks (or a remainder of
+ * the same pages (now while mimalloc keeps them 250 ms: cli/socks.ts). Only for a buffer the relay alone holds: Bun's read chunks (or a remainder of
  * one), never a local flow's bytes. Returns whether it freed the chunk.
  *
  * @example
