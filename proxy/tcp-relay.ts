@@ -162,8 +162,9 @@ export const RELEASE_MIN = 16 << 10;
  * sweep. With the allocator keeping freed pages (MIMALLOC_PURGE_DELAY=-1, as the daemon ran)
  * every chunk that waited stayed in the resident set after it: 8 iperf3 streams (2 Gbit/s, 512 KiB
  * chunks, 5-13 collections a second) left RSS at 82-91 MB; freed at once, the next read reuses
- * the same pages (now while mimalloc keeps them 250 ms: cli/socks.ts). Only for a buffer the relay alone holds: Bun's read chunks (or a remainder of
- * one), never a local flow's bytes. Returns whether it freed the chunk.
+ * the same pages (mimalloc now keeps freed pages 250 ms: cli/socks.ts). Only for a buffer the
+ * relay alone holds: Bun's read chunks (or a remainder of one), never a local flow's bytes.
+ * Returns whether it freed the chunk.
  *
  * @example
  * ```ts
