@@ -229,7 +229,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         }
       }
       const m = (xs: Report[], f: (r: Report) => number) => median(xs.map(f));
-      const perM = (xs: Report[], k: "user") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
+      const perM = (xs: Report[], k: "user" | "cpu") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
       const share = (r: Report) => (100 * r.captured) / Math.max(1, r.sentTotal);
       const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : loaded ? `unpinned, beside stress-ng ${stressArgs().join(" ")}` : "unpinned";
       const rate = (r: Report) => r.sent / secs / 1000;
@@ -272,7 +272,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
         row(`sniff flood to pcap (${tag}): generator's packets per second of its own CPU`, m(res.t, own), m(res.d, own), "kpps", true,
           `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it; tunkit ${spread(res.t, own)}; A/A ${spread(res.a, own)}`),
         row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
-          `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s`),
+          `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s; ${baseline ? "the baseline tunkit" : "tcpdump again (A/A)"}: ${perM(res.a, "cpu")} s, user part ${perM(res.a, "user")} s`),
         dropRow,
         row(`sniff flood to pcap (${tag}): generator's rate, median of the paired ratios, tunkit's pairs against the A/A pairs`, pairMedian(res.t, rate), pairMedian(res.a, rate), "x", true,
           `each run's tunkit/tcpdump ratio (interleaved), their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs; ${decision.text}${baseDecision ? `; baseline's ${baseDecision.text.replace(/; rule: .*/, "")}` : ""}; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),

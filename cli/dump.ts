@@ -573,10 +573,11 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const ringFile = sink && cap.mode === "sniff"
       ? new RingPcapWriter(sink, { copy: true, ...(perPacket ? { kickBytes: 0 } : {}), ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
       : undefined;
-    if (ringFile) {
-      ringFile.remaining = count;
-      sink!.background(); // every file, rotated or not
-    }
+    if (ringFile) ringFile.remaining = count;
+    // Every file (rotated or not, sniffed or attached) is written in the background: a write
+    // that waits (a pipe nobody reads, a busy disk) never holds the JS thread, so a stop always
+    // runs (attached, a write(2) blocked on such a pipe held it for ever).
+    if (sink) sink.background();
     const blocks = ringFile && {
       block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {
         const n = ringFile.block(ring, base, cooked, eth, snap);
@@ -594,7 +595,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
         if (filter && !filter.match(pkt, linkType)) return;
         if (sink) {
           sink.write(buf, caplen, wireLen, sec, nsec, off);
-          if (perPacket) sink.flush();
+          if (perPacket) sink.kick(); // -U: now, or right after the write in flight
           if (sink.error || sink.finished) {
             ac.abort();
             return;
@@ -608,7 +609,11 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       },
       // Without a ring, writing a file: take packets in batches (2 ms); printing: at once.
       // Stopped by Ctrl-C/SIGTERM (or -c), what the kernel had accepted still comes through.
-      { signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0, drainOnStop: () => captured < count && !sink?.error && !sink?.finished, zeroCopy: true, ...(blocks ? { blocks } : {}) },
+      {
+        signal: ac.signal, coalesceMs: sink && !perPacket ? 2 : 0, drainOnStop: () => captured < count && !sink?.error && !sink?.finished, zeroCopy: true, ...(blocks ? { blocks } : {}),
+        // attached, writing a file: the device is not read while the background writer is behind
+        ...(sink ? { room: { room: (bytes: number) => sink!.hasRoom(bytes), whenRoom: () => sink!.whenRoom() } } : {}),
+      },
     );
   } finally {
     unhook();

@@ -67,6 +67,25 @@ interface Background {
   closeAfter: boolean;
 }
 
+/**
+ * Where a batch of pcap records is written in place into a {@link PcapSink}'s buffer
+ * ({@link PcapSink.span}, {@link PcapSink.commit}).
+ */
+export interface RecordSpan {
+  /** The sink's buffer. */
+  buf: Uint8Array;
+  /** A view of {@link buf}. */
+  view: DataView;
+  /** End offsets of the buffered records: the end of each record appended goes at `ends[n++]`. */
+  ends: Int32Array;
+  /** Where the next record goes in {@link buf}. */
+  at: number;
+  /** Records in the buffer (the ones appended included). */
+  n: number;
+  /** Records in the buffer before this span. */
+  first: number;
+}
+
 /** The most entries {@link PcapSink.writeIov} takes at once (IOV_MAX on Linux). */
 export const IOV_MAX = 1024;
 
@@ -471,6 +490,42 @@ export class PcapSink {
     this.nEnds = 0;
     if (bg.closeAfter) this.close();
   }
+
+  /**
+   * Room for up to `bytes` of pcap records appended in place (the ring's copy path,
+   * tun/sniff-pcap.ts: a whole ring block's records with no call per record): what is buffered
+   * is written out first when they would not fit. Returns the sink's reused {@link RecordSpan}
+   * (the buffer, where the next record goes, its record ends), or undefined once the file has
+   * failed, for pcapng (its blocks are not laid out this way) and for more than the buffer holds.
+   * Write each record at `span.at` (16-byte header, then the bytes cut to {@link snaplen}),
+   * advance `at`, put the new `at` in `span.ends[span.n++]`; then {@link commit}. Nothing else
+   * may write to the sink in between.
+   */
+  span(bytes: number): RecordSpan | undefined {
+    if (this.error || this.ng || bytes > this.buf.length) return undefined;
+    if (this.used + bytes > this.buf.length) {
+      this.flush();
+      if (this.error) return undefined;
+    }
+    const s = this.spanObj;
+    s.buf = this.buf;
+    s.view = this.view;
+    s.ends = this.ends;
+    s.at = this.used;
+    s.n = this.nEnds;
+    s.first = this.nEnds;
+    return s;
+  }
+
+  /** Takes the records written into `span` since {@link span} (see there). */
+  commit(span: RecordSpan): void {
+    if (span.buf !== this.buf || span.at > this.buf.length || span.n < this.nEnds) throw new Error("PcapSink.commit: not this sink's current span");
+    this.packets += span.n - span.first;
+    this.used = span.at;
+    this.nEnds = span.n;
+  }
+
+  private readonly spanObj: RecordSpan = { buf: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), at: 0, n: 0, first: 0 };
 
   /** Appends one record: `buf[offset..offset+caplen)`, on-wire length `wireLen`, timestamp sec + nsec. */
   write(buf: Uint8Array, caplen: number, wireLen: number, sec: number, nsec: number, offset = 0): void {

@@ -15,7 +15,7 @@
  */
 import { fstatSync, statSync, unlinkSync } from "node:fs";
 import { TunkitError, UsageError } from "../common/errors.ts";
-import { PcapSink, openOutputFile, type PcapSinkOptions } from "./capture-file.ts";
+import { PcapSink, openOutputFile, type PcapSinkOptions, type RecordSpan } from "./capture-file.ts";
 import { DEFAULT_SNAPLEN } from "../packet/pcap.ts";
 
 /** Rotation settings (all optional). */
@@ -354,6 +354,24 @@ export class CaptureWriter {
       if (!this.cur) return;
     }
     this.cur.write(buf, caplen, wireLen, sec, nsec, offset);
+  }
+
+  /**
+   * {@link PcapSink.span} on the file (pcap, no rotation: see {@link rotates}; else undefined,
+   * and each record goes through {@link write}). Undefined once failed.
+   */
+  span(bytes: number): RecordSpan | undefined {
+    if (this.rotates || this.failed || this.finished) return undefined;
+    if (!this.cur) {
+      this.tryOpen();
+      if (!this.cur) return undefined;
+    }
+    return this.cur.span(bytes);
+  }
+
+  /** {@link PcapSink.commit}. */
+  commit(span: RecordSpan): void {
+    this.cur!.commit(span);
   }
 
   /** True when files rotate (-C or -G): then every record goes through {@link write}. */

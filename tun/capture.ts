@@ -166,6 +166,14 @@ export interface CaptureListenOptions {
    * sniffing without a ring, the handler gets every packet as usual.
    */
   blocks?: RingBlockConsumer;
+  /**
+   * Attach mode: the handler's writer is behind (a capture file written in the background:
+   * `PcapSink.hasRoom`). While `room(bytes)` says no, the device is not read: packets wait
+   * in its queue, where the kernel drops what does not fit (counted in its tx_dropped), as a
+   * sniffer's ring does; reading resumes when `whenRoom()` resolves and `room` says yes.
+   * `bytes`: the most one more packet takes (the snaplen and a record header).
+   */
+  room?: { room(bytes: number): boolean; whenRoom(): Promise<void> };
 }
 
 /** How a capture's listen() ended: stopped by the signal, closed, or the device went down/away. */
@@ -218,15 +226,42 @@ class AttachCapture implements Capture {
   async listen(onPacket: PacketHandler, opts: CaptureListenOptions = {}): Promise<CaptureEnd> {
     const snap = this.snaplen;
     const clock = this.clock;
+    const { signal, room } = opts;
+    const need = snap + 64;
+    let aborted: Promise<void> | undefined;
     try {
-      await this.dev.listen(
-        (buf, len) => {
-          this.received++;
-          clock.now();
-          onPacket(buf, len < snap ? len : snap, len, undefined, clock.sec, clock.nsec, 0);
-        },
-        { signal: opts.signal },
-      );
+      for (;;) {
+        // with a writer that can fall behind: stop reading while it has no room (below)
+        const inner = room ? new AbortController() : undefined;
+        const stop = () => inner!.abort();
+        if (inner) {
+          if (signal?.aborted) break;
+          signal?.addEventListener("abort", stop, { once: true });
+        }
+        let full = false;
+        try {
+          await this.dev.listen(
+            (buf, len) => {
+              this.received++;
+              clock.now();
+              onPacket(buf, len < snap ? len : snap, len, undefined, clock.sec, clock.nsec, 0);
+              if (room && !room.room(need)) {
+                full = true;
+                inner!.abort();
+              }
+            },
+            { signal: inner ? inner.signal : signal },
+          );
+        } finally {
+          signal?.removeEventListener("abort", stop);
+        }
+        if (!full || signal?.aborted || this.dev.closed) break;
+        // the writer is behind (a pipe not read): the packets wait in the device's queue until
+        // it has written something; a stop ends the wait (its settle says what was not written)
+        aborted ??= new Promise<void>((r) => signal?.addEventListener("abort", () => r(), { once: true }));
+        while (!room!.room(need) && !signal?.aborted && !this.dev.closed) await Promise.race([room!.whenRoom(), aborted]);
+        if (signal?.aborted || this.dev.closed) break;
+      }
     } catch (e) {
       if (e instanceof DeviceClosedError) return e.reason === "deleted" ? "down" : "closed";
       throw e;

@@ -21,7 +21,7 @@ export { resolveUser, resolveGroup, userName, groupName, invokingUid } from "./o
 export { diagnose, capEff, probeNetAdmin, CAP_NET_ADMIN, type Check, type DoctorSources, type NetAdminProbe } from "./doctor.ts";
 export { ensureTun, removeTun, validateEnsureTun, anyUserWarning, type EnsureTunOptions, type EnsureTunResult, type EnsureAddress } from "./ensure.ts";
 export { openCapture, describeTarget, chooseMode, CaptureClock, type Capture, type CaptureMode, type CaptureOptions, type CaptureListenOptions, type CaptureStats, type CaptureEnd, type CaptureTarget } from "./capture.ts";
-export { PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem, type PcapSinkOptions, type CaptureFileRecord, type CaptureProblem } from "./capture-file.ts";
+export { PcapSink, CaptureFileReader, linkTypeForDevice, openOutputFile, openHint, writeFailure, captureProblem, endProblem, type PcapSinkOptions, type RecordSpan, type CaptureFileRecord, type CaptureProblem } from "./capture-file.ts";
 export { CaptureWriter, fileIdOfFd, refuseSameFile, rotatedName, strftime, type CaptureWriterOptions, type RotateOptions, type FileId } from "./capture-rotate.ts";
 export { PacketSniffer, ARPHRD, type PacketHandler, type Direction, type SniffOptions, type SniffListenOptions, type SniffStats, type SniffEnd } from "./sniff.ts";
 export { RxRing, ringGeometry, TPACKET, type RingBlockConsumer, type RingGeometry, type RingPacket } from "./sniff-ring.ts";

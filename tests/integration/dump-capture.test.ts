@@ -60,21 +60,36 @@ async function udpFlood(n: number, onSent?: (i: number) => void, done?: () => bo
 }
 
 /**
- * `tunkit dump IF --sniff -w -` with its stdout a FIFO whose read end (`rd`, non-blocking) the
+ * `tunkit dump IF --sniff -w -` (or `--attach`) with its stdout a FIFO whose read end (`rd`, non-blocking) the
  * test holds: read it, or not.
  */
-function dumpIntoFifo(name: string) {
+function dumpIntoFifo(name: string, mode: "--sniff" | "--attach" = "--sniff") {
   const fifo = join(dir, `${name}.fifo`);
   expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
   const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const wr = openSync(fifo, "w");
   let stderr = "";
-  const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, "--sniff", "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
+  const d = spawn(process.execPath, ["cli/main.ts", "dump", IF, mode, "-w", "-"], { cwd: root, stdio: ["ignore", wr, "pipe"] });
   closeSync(wr);
   d.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   // "close", not "exit": exit can come before the last of stderr has been read
   const exited = new Promise<number | null>((r) => d.on("close", (code) => r(code)));
   return { rd, d, err: () => stderr, exited };
+}
+
+/**
+ * Checks what a dump whose `-w -` reader never read says at its stop (the stall line, the
+ * written/taken line, the hint; written + not delivered = captured); returns the captured count.
+ */
+function stallReport(err: string): number {
+  const captured = Number(/^(\d+) packets captured$/m.exec(err)?.[1]);
+  const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(err);
+  expect(m).not.toBeNull();
+  const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(err)?.[1]);
+  expect(written + Number(m![1])).toBe(captured);
+  expect(Number(m![1])).toBeGreaterThan(0);
+  expect(err).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+  return captured;
 }
 
 /** The records of a little-endian pcap file, each as its bytes (16-byte header and data). */
@@ -359,21 +374,33 @@ describe("tunkit dump", () => {
       await new Promise((r) => setTimeout(r, 300));
       d.kill("SIGTERM");
       // bounded by the test's own timeout, not by a time load could break
-      const code = await exited;
-      expect(code).toBe(1);
-      const captured = Number(/^(\d+) packets captured$/m.exec(err())?.[1]);
-      expect(captured).toBeGreaterThanOrEqual(3_000);
-      const m = /^tunkit: Writing "stdout" stalled: nothing written for 5 s, (\d+) packets not delivered$/m.exec(err());
-      expect(m).not.toBeNull();
-      const written = Number(/^(\d+) packets written to the file \((\d+) taken\)$/m.exec(err())?.[1]);
-      expect(written + Number(m![1])).toBe(captured);
-      expect(Number(m![1])).toBeGreaterThan(0);
-      expect(err()).toMatch(/^hint: the program reading the capture stopped reading \(a pipe nobody reads\); it got the \d+ complete packets written before$/m);
+      expect(await exited).toBe(1);
+      expect(stallReport(err())).toBeGreaterThanOrEqual(3_000);
     } finally {
       if (d.exitCode === null) d.kill("SIGKILL");
       closeSync(rd);
       echo.kill("SIGINT");
       await echo.exit();
+    }
+  }, 60_000);
+
+  ptest("attached, -w into a pipe whose reader stays alive and never reads: the stop still runs; after 5 s without progress one stderr line says how many packets were not delivered, exit 1", async () => {
+    const { rd, d, err, exited } = dumpIntoFifo("never-attached", "--attach"); // rd held open, never read
+    try {
+      await until(() => /attached to tkdump0/.test(err()), "dump attached", 10_000);
+      // the carrier comes with the reader, through linkwatch: wait for it before sending
+      await until(() => ((ipLink(IF)?.flags ?? []) as string[]).includes("LOWER_UP"), "carrier on tkdump0", 10_000);
+      // about 2 MB of records into the tun, which the dump reads: the pipe (64 KiB) holds a few
+      await udpFlood(3_000);
+      await new Promise((r) => setTimeout(r, 300));
+      d.kill("SIGTERM");
+      // bounded by the test's own timeout, not by a time load could break (the code before
+      // hung here: its write(2) on the full pipe held the JS thread, so SIGTERM never ran)
+      expect(await exited).toBe(1);
+      expect(stallReport(err())).toBeGreaterThan(0);
+    } finally {
+      if (d.exitCode === null) d.kill("SIGKILL");
+      closeSync(rd);
     }
   }, 60_000);
 

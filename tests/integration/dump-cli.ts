@@ -24,7 +24,9 @@ export class Bg {
   constructor(readonly child: ChildProcess, readonly args: readonly string[] = []) {
     child.stdout!.on("data", (d: Buffer) => (this.stdout += d.toString("latin1")));
     child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString("latin1")));
-    this.done = new Promise((r) => child.on("exit", (code, sig) => {
+    // "close", not "exit": exit can come before the last of stdout/stderr has been read (a
+    // SIGTERM test once saw exit 0 and no count lines)
+    this.done = new Promise((r) => child.on("close", (code, sig) => {
       this.code = code ?? (sig ? -1 : null);
       r(this.code);
     }));

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PcapSink, IOV_MAX } from "../../tun/capture-file.ts";
 import { RingPcapWriter } from "../../tun/sniff-pcap.ts";
+import { CaptureWriter } from "../../tun/capture-rotate.ts";
 import type { RxRing } from "../../tun/sniff-ring.ts";
 import { addrValue } from "../../ffi/libc.ts";
 import { readPcap } from "../../packet/pcap.ts";
@@ -245,5 +246,36 @@ test("copy mode: into a pcapng file, and with a user-space filter, the records a
     expect(taken).toBe(filtered ? 4 : 5);
     expect(taken).toBe(n);
     expect(new Uint8Array(readFileSync(join(dir, `${name}-copy.pcapng`)))).toEqual(new Uint8Array(readFileSync(join(dir, `${name}-slow.pcapng`))));
+  }
+});
+
+test("copy mode into a capture writer: without rotation the records go in place into the file's buffer (no write call per record), across buffer hand-overs in the background; with -C each record goes to write; both byte for byte the per-packet writer's", async () => {
+  const blocks = [0, 1, 2].map((b) => Array.from({ length: 900 + b }, (_, i) => packet(20 + ((i * 37) % 1400), 96, i % 97 === 5 ? { wire: 9000 } : {})));
+  const slowPath = join(dir, `cw-slow${seq}.pcap`);
+  const slow = PcapSink.open(slowPath, { linkType: "raw", snaplen: 1000 });
+  for (const p of blocks.flat()) slow.write(p.data, p.data.length, p.wire ?? p.data.length, p.sec, p.nsec);
+  slow.close();
+  for (const rotate of [false, true]) {
+    const path = join(dir, `cw-${rotate ? "rot" : "one"}${seq}.pcap`);
+    const cw = new CaptureWriter({ path, ...(rotate ? { bytes: 1 << 30 } : {}), sink: { linkType: "raw", snaplen: 1000, bufferBytes: 1 << 20 } });
+    cw.start();
+    cw.background(4 << 20);
+    let calls = 0;
+    const write = cw.write.bind(cw);
+    cw.write = (...a: Parameters<typeof write>) => {
+      calls++;
+      write(...a);
+    };
+    const w = new RingPcapWriter(cw, { copy: true });
+    const ring = fakeRing(blocks);
+    let taken = 0;
+    blocks.forEach((_, bi) => (taken += w.block(ring, bi * BLOCK, false, false, 262144)));
+    await cw.settle();
+    cw.close();
+    expect(cw.error).toBeUndefined();
+    expect(taken).toBe(2703);
+    expect(cw.written).toBe(2703);
+    expect(calls).toBe(rotate ? 2703 : 0);
+    expect(new Uint8Array(readFileSync(path))).toEqual(new Uint8Array(readFileSync(slowPath)));
   }
 });
