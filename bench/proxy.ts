@@ -15,7 +15,8 @@
  * CPU); `--only short`: the short-connection rows alone (quick, while iterating).
  * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
  * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone;
- * `--only bulk`: download, upload and the iperf3 TCP rows. `--rounds` prints each row's rounds.
+ * `--only bulk`: download, upload and the iperf3 TCP rows; both end with the bulk daemons' peak
+ * RSS. `--rounds` prints each row's rounds.
  *
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
@@ -424,7 +425,11 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
         add(`tun2socks ${name}`, p, "Mbit/s", refNote, "per GB");
       }
     }
-    if (iperfOnly || only() === "bulk") return rows;
+    if (iperfOnly || only() === "bulk") {
+      // the bulk daemons' peak so far (what `--only rss` and a full run report after more rows)
+      if (HU) rows.push(row("tun2socks peak RSS under bulk", status(TU.proc.child.pid!, "VmHWM"), status(HU.proc.child.pid!, "VmHWM"), "MB", false, "VmHWM of the daemons that carried these rows; target <= 50 MB"));
+      return rows;
+    }
     const seq = pair();
     await measure(seq, () => shortConns(direct, 500, 1), () => shortConns(viaSocks, 500, 1), () => 0.5);
     add("tun2socks short connections, sequential", seq, "conn/s", refNote, "per 1,000 connections");

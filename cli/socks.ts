@@ -22,8 +22,9 @@ import { cidr, ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { printJson } from "./output.ts";
-import { dropCleanImagePages, reexecWithEnv } from "../ffi/exec.ts";
+import { dropCleanImagePages, evictImageCache, reexecWithEnv } from "../ffi/exec.ts";
 import { startImageTrim, trimSettings } from "../proxy/memory.ts";
+import { ownDir } from "../proxy/registry.ts";
 
 /** What the service around the tunnel does (not part of the library's tunnel flags). */
 export interface ServiceFlags {
@@ -104,6 +105,9 @@ function readConfig(file: string) {
   return parseTunnelConfig(text, file);
 }
 
+/** mimalloc's purge delay (ms) for a daemon on the Bun relay (see runTunnel). */
+const BUN_RELAY_PURGE_DELAY = "250";
+
 /**
  * Runs a tunnel until SIGINT/SIGTERM (exit 0), or until it cannot go on — device deleted,
  * proxy refusing the credentials, proxy down longer than --exit-on-proxy-down, an --up hook
@@ -113,24 +117,33 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   if (ctx.collect) throw new UsageError(`Command "${flags.kind}" cannot run inside a batch`);
   const plan = planProxyTunnel(flags);
   // Bun's allocator (mimalloc) hands freed pages back to the kernel within ~10 ms, and every
-  // chunk a relayed socket reads is a fresh buffer: each MiB relayed page-faulted its memory in
-  // again (perf: 13% of the daemon's time in page faults, 22% in memmove). Keeping freed pages
-  // (MIMALLOC_PURGE_DELAY=-1, read only at start-up: hence the exec of ourselves, same pid)
-  // cut a 100 MiB download from 7.5-10.7 to 4.0-5.1 ms of CPU per MiB (bench/proxy-profile.ts
-  // download, 2+3 runs) for ~15 MB more peak RSS. Set the variable yourself to choose otherwise.
+  // chunk a relayed socket reads is a fresh buffer: while the chunks waited for the collector,
+  // each MiB relayed page-faulted its memory in again (perf: 13% of the daemon's time in page
+  // faults). Keeping freed pages for ever (MIMALLOC_PURGE_DELAY=-1) fixed the CPU and left every
+  // chunk that ever waited resident (bulk peak 75-98 MB). Now the relay frees a chunk as soon as
+  // it is written (release() in proxy/tcp-relay.ts) and the next read reuses its pages at once,
+  // so a short delay keeps them for that reuse and gives back what is not reused: with 250 ms,
+  // same run, load 10-14, three rows (iperf3 8 streams, 1 stream, download), peak RSS 42/39/36
+  // MB against 51/55/54 with -1, CPU per GB within the noise (1.71/1.96/3.15 against
+  // 1.78/1.70/2.57). The variable is read only at start-up: hence the exec of ourselves (same
+  // pid). Set it yourself to choose otherwise.
   // The same exec gives the daemon JavaScriptCore without its DFG tier and Bun's --smol heap.
   // Under load the DFG compiler's own code faulted ~6 MB of the binary back in (5,000 held
   // connections: 72 -> 61 MB); --smol halves the idle JS heap (11.7 -> 6.4 MB) and, with the
   // relay's collections, bulk peaks stay near 60 MB. The relay's little JavaScript did not get
   // slower: CPU per short connection 1050-1290 us as it was, 1010-1180 with both (bench/
   // proxy-profile.ts short, 1,000 connections, interleaved). A variable set by the user wins.
-  // The splice relay moves no bytes through JavaScript, so it keeps mimalloc's own purge delay:
-  // freed pages go back (5,000 held connections: anonymous 31 -> 23 MB) and nothing refaults them
-  // per MiB relayed.
+  // The splice relay moves no bytes through JavaScript, so it keeps mimalloc's own purge delay
+  // (5,000 held connections: anonymous 31 -> 23 MB against -1).
   // (wantedRelay(), not NativeRelay.kind(): that binds the splice FFI, 2-4 MB more peak at this
   // step. The re-exec runs the same argv, so --relay / relay = choose the same again after it.)
   const spliceRelay = wantedRelay() === "splice";
-  await reexecWithEnv({ ...(spliceRelay ? {} : { MIMALLOC_PURGE_DELAY: "-1" }), BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" });
+  // Right before that exec, a new version of the binary (a build, an install: in the page cache
+  // in large folios) is evicted from the cache once, so the daemon maps the pages it touches
+  // (5-6 MB less at the start-up peak: evictImageCache in ffi/exec.ts; the record of it beside
+  // the tunnel's own, ownDir()). Off with the page trim (TUNKIT_MEM_TRIM=0).
+  const evict = trimSettings(process.env) ? () => evictImageCache(ownDir()) : undefined;
+  await reexecWithEnv({ ...(spliceRelay ? {} : { MIMALLOC_PURGE_DELAY: BUN_RELAY_PURGE_DELAY }), BUN_OPTIONS: "--smol", BUN_JSC_useDFGJIT: "0" }, { before: evict });
   // Start-up, not traffic, made the daemon's peak RSS: 53-55 MB at "ready", 43 MB of it pages
   // of the binary (31 code, 6 read-only data, 4-5 the bundle), 10-11 anonymous. Loading the
   // modules alone touches 36 MB of them; setting the tunnel up and the first handshake with the

@@ -60,7 +60,8 @@ const ADDED = "TUNKIT_REEXEC_ADDED";
  * and takes the variables it added out of `process.env`: the runtime read them when it started,
  * and the programs this one starts (hooks) get the environment the user gave. Bun only; a no-op
  * on Deno. Call it before opening anything that must survive (descriptors opened with CLOEXEC
- * close; stdin/out/err stay).
+ * close; stdin/out/err stay). `opts.before` runs right before the exec (only when it will be
+ * tried), e.g. {@link evictImageCache}.
  *
  * @example
  * ```ts
@@ -68,7 +69,7 @@ const ADDED = "TUNKIT_REEXEC_ADDED";
  * await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" }); // returns only when already set (or on failure)
  * ```
  */
-export async function reexecWithEnv(env: Record<string, string>): Promise<{ errno: number } | undefined> {
+export async function reexecWithEnv(env: Record<string, string>, opts: { before?: () => Promise<unknown> } = {}): Promise<{ errno: number } | undefined> {
   if (runtime !== "bun") return undefined;
   const missing = Object.keys(env).filter((k) => process.env[k] === undefined);
   if (!missing.length) {
@@ -92,6 +93,7 @@ export async function reexecWithEnv(env: Record<string, string>): Promise<{ errn
   const e = cArray(Object.entries(vars).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`));
   const execve = await bindExecve();
   if (!execve) return undefined;
+  await opts.before?.();
   const path = enc.encode("/proc/self/exe\0");
   execve(path, a.ptrs, e.ptrs);
   // Still here: the exec failed; keep the strings alive until now.
@@ -299,8 +301,8 @@ export async function dropCleanImagePages(): Promise<number> {
   return Math.round(((pages * PAGE) / 1048576) * 10) / 10;
 }
 
-/** Drops the file-backed runs of [start, end) that have a page present (pagemap fd `pm`); returns the pages taken out. */
-function dropRange(fs: typeof import("node:fs"), pm: number, start: number, end: number, madvise: ImagePages["madvise"]): number {
+/** Drops the file-backed runs of [start, end) that have a page present (pagemap fd `pm`), by `advice`; returns the pages taken out. */
+function dropRange(fs: typeof import("node:fs"), pm: number, start: number, end: number, madvise: ImagePages["madvise"], advice = MADV_DONTNEED): number {
   const count = (end - start) / PAGE;
   const raw = new Uint8Array(count * 8);
   if (fs.readSync(pm, raw, 0, raw.length, (start / PAGE) * 8) !== raw.length) return 0;
@@ -309,7 +311,139 @@ function dropRange(fs: typeof import("node:fs"), pm: number, start: number, end:
   for (const [p, n] of fileBackedRuns(new BigUint64Array(raw.buffer))) {
     let present = 0;
     for (let i = p; i < p + n; i++) if (hi[i * 2 + 1]! & HI_PRESENT) present++;
-    if (present && madvise(start + p * PAGE, n * PAGE, MADV_DONTNEED) === 0) dropped += present;
+    if (present && madvise(start + p * PAGE, n * PAGE, advice) === 0) dropped += present;
   }
   return dropped;
+}
+
+const MADV_PAGEOUT = 21;
+const POSIX_FADV_DONTNEED = 4;
+/** The share of the executable's mapped pages in the page cache from which {@link evictImageCache} evicts. */
+export const DENSE_CACHE_SHARE = 0.5;
+
+/** The page-cache calls {@link evictImageCache} makes, bound from libc (undefined when they cannot be). */
+interface CacheCalls {
+  mincore: (addr: number, len: number, vec: Uint8Array) => number;
+  posix_fadvise: (fd: number, off: number, len: number, advice: number) => number;
+  fdatasync: (fd: number) => number;
+}
+
+async function cacheCalls(): Promise<CacheCalls | undefined> {
+  const { dlopen, FFIType } = await import("bun:ffi");
+  for (const path of LIBC_NAMES) {
+    try {
+      return dlopen(path, {
+        mincore: { args: [FFIType.u64, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+        posix_fadvise: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.i32], returns: FFIType.i32 },
+        fdatasync: { args: [FFIType.i32], returns: FFIType.i32 },
+      }).symbols as unknown as CacheCalls;
+    } catch {
+      /* next name */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The share of `ranges`' pages that are in the page cache (mincore(2) of the executable's own
+ * mappings: for a file mapping it tells the page cache, mapped here or not). NaN if unknown.
+ */
+function cachedShare(mincore: CacheCalls["mincore"], ranges: Array<[number, number]>): number {
+  let pages = 0;
+  let cached = 0;
+  for (const [start, end] of ranges) {
+    const vec = new Uint8Array((end - start) / PAGE);
+    if (mincore(start, end - start, vec) !== 0) return NaN;
+    pages += vec.length;
+    for (const v of vec) cached += v & 1;
+  }
+  return pages ? cached / pages : NaN;
+}
+
+/**
+ * Empties the page cache of the running executable once per version of the file, so that the
+ * program started next from it (the daemon's re-exec of itself) maps the pages it touches, not
+ * large folios around them. A file that came into the cache through write() or read() (a build,
+ * an install, a copy, a checksum) sits there in large folios (64 KiB on average here, ext4 on
+ * Linux 6.18); read back by page faults, in single pages. Same bytes, same work: the daemon
+ * started from the first kind had 5-6 MB more of the binary resident at its start-up peak
+ * (46.5-48.3 MB against 41.0-41.4, 3 starts each) and 2-4 MB more when idle. That was issue 14's
+ * "two builds of one commit 5 MB apart": one binary fresh from the build, one evicted and read
+ * back since (the builds differ only in their stamp and output name).
+ *
+ * Dirty pages are written first (fdatasync: a copy made a moment ago), the process's own clean
+ * pages are paged out (MADV_PAGEOUT), the rest dropped (POSIX_FADV_DONTNEED); pages another
+ * process maps stay. Cost: what the next starts touch is read from disk again (~30 MB of the
+ * 110 MB binary; first start 1-2 s slower here). With `markerDir`, a file there named after the
+ * executable's inode, mtime and size records that this version was evicted: later starts skip
+ * (a new build or install is a new version). Without it, it evicts whenever half the file is
+ * cached. Returns the share of the file that was cached (0: nothing done — not Bun, done before
+ * for this version, little cached, or the calls are missing).
+ *
+ * @example
+ * ```ts
+ * import { evictImageCache } from "./exec.ts";
+ * await evictImageCache("/run/tunkit"); // e.g. 0.97 (a binary just built), then 0
+ * ```
+ */
+export async function evictImageCache(markerDir?: string): Promise<number> {
+  if (runtime !== "bun") return 0;
+  const fs = await import("node:fs");
+  let marker: string | undefined;
+  if (markerDir) {
+    try {
+      const st = fs.statSync("/proc/self/exe");
+      marker = `${markerDir}/image-evicted-${st.dev}-${st.ino}-${Math.floor(st.mtimeMs)}-${st.size}`;
+      if (fs.existsSync(marker)) return 0;
+    } catch {
+      return 0;
+    }
+  }
+  const img = await (image ??= imagePages());
+  if (!img) return 0;
+  const calls = await cacheCalls();
+  if (!calls) return 0;
+  const share = cachedShare(calls.mincore, img.ranges);
+  if (!(share >= DENSE_CACHE_SHARE)) return 0;
+  let fd = -1;
+  let pm = -1;
+  try {
+    fd = fs.openSync("/proc/self/exe", "r");
+    calls.fdatasync(fd);
+    pm = fs.openSync("/proc/self/pagemap", "r");
+    for (const [start, end] of img.ranges) dropRange(fs, pm, start, end, img.madvise, MADV_PAGEOUT);
+    calls.posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  } catch {
+    /* what was evicted stays evicted */
+  } finally {
+    if (pm >= 0) fs.closeSync(pm);
+    if (fd >= 0) fs.closeSync(fd);
+  }
+  if (marker) {
+    try {
+      fs.mkdirSync(markerDir!, { recursive: true, mode: 0o755 });
+      fs.writeFileSync(marker, "");
+    } catch {
+      /* the next start evicts again */
+    }
+  }
+  return Math.round(share * 100) / 100;
+}
+
+/**
+ * The share of the running executable's mapped pages that are in the page cache (see
+ * {@link evictImageCache}); NaN under Deno or when it cannot be told.
+ *
+ * @example
+ * ```ts
+ * import { imageCacheShare } from "./exec.ts";
+ * await imageCacheShare(); // e.g. 0.27
+ * ```
+ */
+export async function imageCacheShare(): Promise<number> {
+  if (runtime !== "bun") return NaN;
+  const img = await (image ??= imagePages());
+  if (!img) return NaN;
+  const calls = await cacheCalls();
+  return calls ? cachedShare(calls.mincore, img.ranges) : NaN;
 }

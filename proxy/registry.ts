@@ -49,8 +49,17 @@ export function registryDir(env: Record<string, string | undefined> = process.en
   return env.TUNKIT_RUN_DIR || "/run/tunkit";
 }
 
-/** Where a tunnel writes its own record: systemd's RuntimeDirectory when set, else {@link registryDir}. */
-function ownDir(env: Record<string, string | undefined> = process.env): string {
+/**
+ * Where a tunnel writes its own record (and the daemon its other run-time files): $TUNKIT_RUN_DIR,
+ * else systemd's RuntimeDirectory when set, else /run/tunkit.
+ *
+ * @example
+ * ```ts
+ * import { ownDir } from "./registry.ts";
+ * ownDir({ RUNTIME_DIRECTORY: "/run/tunkit-socks" }); // "/run/tunkit-socks"
+ * ```
+ */
+export function ownDir(env: Record<string, string | undefined> = process.env): string {
   const rt = env.RUNTIME_DIRECTORY?.split(":")[0];
   return env.TUNKIT_RUN_DIR || rt || "/run/tunkit";
 }

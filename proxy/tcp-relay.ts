@@ -139,13 +139,46 @@ interface BunApi {
 }
 
 /**
- * Relayed bytes between two full collections, at least. Every chunk Bun hands the relay is a
- * fresh buffer, freed only when the collector sweeps its object; left to its own heuristics the
- * collector let 60-80 MB of read chunks pile up during a bulk download (peak RSS 82-100 MB,
- * bench/proxy-profile.ts download). One synchronous full collection per 4 MiB relayed (or a
- * quarter of the live heap, if larger) kept the peak at 59 MB for ~0.5 ms of CPU per MiB.
+ * Relayed bytes left to the collector between two full collections, at least. Every chunk Bun
+ * hands the relay is a fresh buffer (up to 512 KiB: Bun reads a socket into one buffer of that
+ * size and copies what it got); one that is written whole is freed at once ({@link release}),
+ * so only small chunks (below {@link RELEASE_MIN}) and the queued remainders wait for a sweep.
+ * Left to its own heuristics the collector let 60-80 MB of read chunks pile up during a bulk
+ * download (peak RSS 82-100 MB, bench/proxy-profile.ts download); one synchronous full
+ * collection per 4 MiB of such bytes (or a quarter of the live heap, if larger) bounds them.
  */
 const GC_MIN_BYTES = 4 << 20;
+
+/**
+ * Chunks at least this long are freed by {@link release} once written; smaller ones are left to
+ * the collector (reaching a small typed array's buffer would allocate one).
+ */
+export const RELEASE_MIN = 16 << 10;
+
+/**
+ * Gives the memory of a chunk Bun handed the relay back to the allocator now, once all of it is
+ * written: `ArrayBuffer.prototype.transfer(0)` detaches the chunk's buffer and frees its bytes
+ * (a 0-byte buffer takes its place), where a dropped chunk would wait for the collector's next
+ * sweep. With the allocator keeping freed pages (MIMALLOC_PURGE_DELAY=-1, as the daemon ran)
+ * every chunk that waited stayed in the resident set after it: 8 iperf3 streams (2 Gbit/s, 512 KiB
+ * chunks, 5-13 collections a second) left RSS at 82-91 MB; freed at once, the next read reuses
+ * the same pages (mimalloc now keeps freed pages 250 ms: cli/socks.ts). Only for a buffer the
+ * relay alone holds: Bun's read chunks (or a remainder of one), never a local flow's bytes.
+ * Returns whether it freed the chunk.
+ *
+ * @example
+ * ```ts
+ * import { release } from "./tcp-relay.ts";
+ * const chunk = new Uint8Array(64 << 10);
+ * release(chunk); // true: chunk.length is now 0
+ * ```
+ */
+export function release(d: Uint8Array): boolean {
+  // the end of the view is the end of the chunk (a queued rest is a tail of one)
+  if (d.byteOffset + d.byteLength < RELEASE_MIN) return false;
+  (d.buffer as ArrayBuffer & { transfer(n: number): ArrayBuffer }).transfer(0);
+  return true;
+}
 
 /**
  * Bytes a client may send before its proxy stream opens that the relay reads and keeps; beyond
@@ -159,7 +192,11 @@ function processCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-function flush(s: NativeSocket, q: Uint8Array[]): boolean {
+/**
+ * Writes queue `q` to `s` until the kernel takes less than offered (false) or it is empty (true);
+ * with `free`, each chunk written whole is {@link release}d (the queue holds Bun's read chunks).
+ */
+function flush(s: NativeSocket, q: Uint8Array[], free: boolean): boolean {
   while (q.length) {
     const b = q[0]!;
     const n = s.write(b);
@@ -172,6 +209,7 @@ function flush(s: NativeSocket, q: Uint8Array[]): boolean {
       return false;
     }
     q.shift();
+    if (free) release(b);
   }
   return true;
 }
@@ -239,18 +277,19 @@ export class NativeRelay {
     data: (s: NativeSocket, d: Uint8Array) => {
       const f = s.data!;
       if (f.phase === 3) {
-        this.host.bytes(f, false, d.length);
-        if ((this.relayed += d.length) >= this.gcAt) this.collect();
+        const len = d.length;
+        this.host.bytes(f, false, len);
         const c = f.cs!;
         if (f.qc) {
           f.qc.push(d);
-          return;
+        } else {
+          const n = c.write(d);
+          if (n >= 0 && n < len) {
+            f.qc = [d.subarray(n)];
+            s.pause();
+          } else if (release(d)) return;
         }
-        const n = c.write(d);
-        if (n >= 0 && n < d.length) {
-          f.qc = [d.subarray(n)];
-          s.pause();
-        }
+        if ((this.relayed += len) >= this.gcAt) this.collect();
       } else if (f.phase === 1) this.handshake(f, s, d);
       else if (f.phase === 2) f.head = f.head?.length ? concat(f.head, d) : d;
     },
@@ -259,7 +298,7 @@ export class NativeRelay {
       // Before the stream opens, qu holds what the client sent early: attach() sends it after the
       // handshake. (An adopted fd, --fwmark/--bind-interface, gets a drain as soon as Bun polls it:
       // flushed here, the client's bytes went to the proxy ahead of the CONNECT.)
-      if (f.phase < 3 || !f.qu || !flush(s, f.qu)) return;
+      if (f.phase < 3 || !f.qu || !flush(s, f.qu, true)) return;
       f.qu = undefined;
       if (f.finu) s.shutdown();
       else f.cs?.resume();
@@ -301,8 +340,8 @@ export class NativeRelay {
       const f = s.data;
       if (!f) return;
       if (f.local) return this.host.localData(f, d);
-      this.host.bytes(f, true, d.length);
-      if ((this.relayed += d.length) >= this.gcAt) this.collect();
+      const len = d.length;
+      this.host.bytes(f, true, len);
       if (f.phase < 3) {
         // read before the proxy answered: kept for attach(), the socket paused past EARLY_BYTES
         const q = (f.qu ??= []);
@@ -310,22 +349,20 @@ export class NativeRelay {
         let n = 0;
         for (const b of q) n += b.length;
         if (n >= EARLY_BYTES) s.pause();
-        return;
-      }
-      const u = f.us!;
-      if (f.qu) {
+      } else if (f.qu) {
         f.qu.push(d);
-        return;
+      } else {
+        const n = f.us!.write(d);
+        if (n >= 0 && n < len) {
+          f.qu = [d.subarray(n)];
+          s.pause();
+        } else if (release(d)) return;
       }
-      const n = u.write(d);
-      if (n >= 0 && n < d.length) {
-        f.qu = [d.subarray(n)];
-        s.pause();
-      }
+      if ((this.relayed += len) >= this.gcAt) this.collect();
     },
     drain: (s: NativeSocket) => {
       const f = s.data;
-      if (!f?.qc || !flush(s, f.qc)) return;
+      if (!f?.qc || !flush(s, f.qc, !f.local)) return;
       f.qc = undefined;
       if (f.finc) s.shutdown();
       else f.us?.resume();
@@ -412,7 +449,7 @@ export class NativeRelay {
     if (f.qu) {
       // what the client sent before the proxy answered goes first (the rest on the proxy socket's
       // drain, the client paused meanwhile as after any partial write)
-      if (!flush(u, f.qu)) return s.pause();
+      if (!flush(u, f.qu, true)) return s.pause();
       f.qu = undefined;
     }
     if (f.finu) u.shutdown();

@@ -84,14 +84,24 @@ export function buildDefines(s: BuildStamp): Record<string, string> {
 
 /**
  * This checkout's stamp: `git rev-parse` (12 digits, `-dirty` when tracked files differ from
- * HEAD; "unknown" outside git), SOURCE_DATE_EPOCH or now (UTC, seconds), the running Bun.
+ * HEAD; "unknown" outside git), the date (UTC, seconds): SOURCE_DATE_EPOCH, else the commit's
+ * time when the tree is clean, else now; the running Bun. So two builds of one clean commit to
+ * the same output name are the same bytes (the date was the only other difference; the output's
+ * name is in the bundle's module paths).
+ *
+ * @example
+ * ```ts
+ * import { currentStamp } from "./build.ts";
+ * currentStamp(undefined).date; // e.g. "2026-11-30T00:41:12Z" (HEAD's commit time, tree clean)
+ * ```
  */
 export function currentStamp(target: Target | undefined): BuildStamp {
   const git = (...a: string[]) => spawnSync("git", a, { cwd: root, encoding: "utf8" });
   const head = git("rev-parse", "--short=12", "HEAD");
   let commit = head.status === 0 ? head.stdout.trim() : "unknown";
   if (head.status === 0 && git("diff", "--quiet", "HEAD", "--").status === 1) commit += "-dirty";
-  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  let epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  if (!(Number.isFinite(epoch) && epoch > 0) && head.status === 0 && !commit.endsWith("-dirty")) epoch = Number(git("log", "-1", "--format=%ct", "HEAD").stdout.trim());
   const date = new Date(Number.isFinite(epoch) && epoch > 0 ? epoch * 1000 : Date.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
   return { commit, date, bun: process.versions.bun ?? "unknown", target: TARGETS[target ?? hostTarget()].bun };
 }

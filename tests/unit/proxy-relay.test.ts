@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "../../proxy/tcp-relay.ts";
+import { NativeRelay, RELEASE_MIN, release, type NativeSocket, type RelayFlow, type RelayHost } from "../../proxy/tcp-relay.ts";
 import type { HandshakeMachine } from "../../proxy/dial.ts";
 
 /** A Bun socket stand-in: records writes; `take` bytes at most per write (-1: closed). */
@@ -192,25 +192,29 @@ function openFlow(heapAfterGc?: number) {
   return { ...r, f, proxy, client, up: r.connects[0]!.socket, down: r.listens[0]!.socket };
 }
 
-test("NativeRelay: one full collection per 4 MiB relayed (both directions count), so read chunks do not pile up", () => {
+/** `mib` MiB of small chunks (8 KiB: under RELEASE_MIN, so left to the collector) fed to `h.data`. */
+function feedSmall(h: Handlers, sock: FakeSocket, mib: number) {
+  const small = new Uint8Array(8 << 10);
+  for (let i = 0; i < mib * 128; i++) h.data!(sock, small);
+}
+
+test("NativeRelay: one full collection per 4 MiB of chunks left to the collector (both directions count), so they do not pile up", () => {
   const { relay, gcs, up, down, proxy, client } = openFlow();
-  const chunk = new Uint8Array(64 << 10);
-  for (let i = 0; i < 32; i++) up.data!(proxy, chunk); // 2 MiB down
-  for (let i = 0; i < 31; i++) down.data!(client, chunk); // 1.94 MiB up
+  feedSmall(up, proxy, 2); // 2 MiB down
+  feedSmall(down, client, 1.75); // 1.75 MiB up
   expect(gcs).toEqual([]);
-  down.data!(client, chunk); // 4 MiB in all
+  feedSmall(down, client, 0.25); // 4 MiB in all
   expect(gcs).toEqual([true]);
   relay.close();
 });
 
 test("NativeRelay: with a large live heap the collections come a quarter of it apart, not every 4 MiB", () => {
   const { relay, gcs, up, proxy } = openFlow(64 << 20);
-  const chunk = new Uint8Array(1 << 20);
-  for (let i = 0; i < 4; i++) up.data!(proxy, chunk);
+  feedSmall(up, proxy, 4);
   expect(gcs).toHaveLength(1); // the first at 4 MiB; the heap says 64 MiB: the next after 16
-  for (let i = 0; i < 15; i++) up.data!(proxy, chunk);
+  feedSmall(up, proxy, 15);
   expect(gcs).toHaveLength(1);
-  up.data!(proxy, chunk);
+  feedSmall(up, proxy, 1);
   expect(gcs).toHaveLength(2);
   relay.close();
 });
@@ -227,14 +231,82 @@ test("NativeRelay: a collection is skipped while collections took over a fifth o
     cpu += 10;
     return gc(f);
   };
-  const chunk = new Uint8Array(4 << 20);
-  up.data!(proxy, chunk);
+  feedSmall(up, proxy, 4);
   expect(gcs).toHaveLength(1);
   cpu += 20; // 20 ms of relaying after a 10 ms collection: a third of the time would be collecting
-  up.data!(proxy, chunk);
+  feedSmall(up, proxy, 4);
   expect(gcs).toHaveLength(1);
   cpu += 25; // 45 ms since: a collection is now under a fifth
-  up.data!(proxy, chunk);
+  feedSmall(up, proxy, 4);
   expect(gcs).toHaveLength(2);
   relay.close();
+});
+
+const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255);
+
+test("NativeRelay: a chunk written whole is freed at once (its buffer detached) in both directions and waits for no collection", () => {
+  const { relay, gcs, up, down, proxy, client } = openFlow();
+  const d = pattern(64 << 10, 1);
+  const u = pattern(RELEASE_MIN, 2);
+  up.data!(proxy, d);
+  down.data!(client, u);
+  expect(client.writes.at(-1)).toEqual(pattern(64 << 10, 1));
+  expect(proxy.writes.at(-1)).toEqual(pattern(RELEASE_MIN, 2));
+  expect([d.byteLength, d.buffer.byteLength, u.byteLength]).toEqual([0, 0, 0]);
+  // 8 MiB of such chunks: no collection (nothing of theirs is left for it)
+  for (let i = 0; i < 128; i++) up.data!(proxy, new Uint8Array(64 << 10));
+  expect(gcs).toEqual([]);
+  // under RELEASE_MIN: left to the collector (reaching its buffer could allocate one)
+  const small = pattern(RELEASE_MIN - 1, 3);
+  up.data!(proxy, small);
+  expect(small.byteLength).toBe(RELEASE_MIN - 1);
+  relay.close();
+});
+
+test("NativeRelay: a partly written chunk is kept whole until the drain writes the rest, then freed; bytes arrive in order", () => {
+  const { relay, up, down, proxy, client, f } = openFlow();
+  client.take = 1000;
+  const a = pattern(64 << 10, 4);
+  const b = pattern(32 << 10, 5);
+  up.data!(proxy, a);
+  up.data!(proxy, b); // queued behind a's rest (arrived before the pause took)
+  expect(proxy.paused).toBe(true);
+  expect([a.byteLength, b.byteLength]).toEqual([64 << 10, 32 << 10]); // not freed while queued
+  client.take = 10_000;
+  down.drain!(client);
+  expect(a.byteLength).toBe(64 << 10); // 11,000 of 65,536 written: still queued
+  client.take = Infinity;
+  down.drain!(client);
+  expect(f.qc).toBeUndefined();
+  expect([a.byteLength, b.byteLength]).toEqual([0, 0]);
+  expect(proxy.paused).toBe(false);
+  const got = Buffer.concat(client.writes.slice(-4));
+  expect(got.equals(Buffer.concat([pattern(64 << 10, 4), pattern(32 << 10, 5)]))).toBe(true);
+  relay.close();
+});
+
+test("NativeRelay: a local flow's bytes (answered in-process) are never freed by the relay, even after a partial write", () => {
+  const { relay, listens } = relayWithFakeBun({ accept: () => f });
+  const f: RelayFlow = { ...flow(), local: true };
+  relay.listen("198.18.0.1", 0);
+  const client = new FakeSocket(undefined, 100, 1);
+  listens[0]!.socket.open!(client);
+  const answer = pattern(64 << 10, 6);
+  relay.writeClient(f, answer);
+  expect(f.qc).toHaveLength(1);
+  client.take = Infinity;
+  listens[0]!.socket.drain!(client);
+  expect(f.qc).toBeUndefined();
+  expect(answer.byteLength).toBe(64 << 10);
+  relay.close();
+});
+
+test("release: frees a chunk of RELEASE_MIN or more, also through the view of its unwritten tail; leaves a smaller one", () => {
+  const big = new Uint8Array(RELEASE_MIN + 100);
+  const tail = big.subarray(RELEASE_MIN); // 100 bytes left after a partial write
+  expect(release(tail)).toBe(true);
+  expect([big.byteLength, tail.byteLength, big.buffer.byteLength]).toEqual([0, 0, 0]);
+  const small = new Uint8Array(RELEASE_MIN - 1);
+  expect(release(small)).toBe(false);
+  expect(small.byteLength).toBe(RELEASE_MIN - 1);
 });

@@ -1,11 +1,12 @@
 // Release plumbing: the build's ELF check and checksums, the version texts, the pack step's
 // declaration rewriting, and the package.json fields a consumer depends on.
 import { expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildDefines, checkElf, compileArgs, hostTarget, writeSums } from "../../scripts/build.ts";
+import { buildDefines, checkElf, compileArgs, currentStamp, hostTarget, writeSums } from "../../scripts/build.ts";
 import { exportTargets, jsSpecifiers } from "../../scripts/pack.ts";
 import { buildInfo, versionLine, versionText } from "../../cli/version.ts";
 
@@ -33,6 +34,28 @@ test("build arguments: a target and the build stamp reach bun build", () => {
   expect(args).toContain("--target=bun-linux-arm64");
   expect(args.join(" ")).toContain('--define TUNKIT_COMMIT="0123456789ab" --define TUNKIT_BUILD_DATE="2026-11-29T11:00:00Z"');
   expect(compileArgs("cli/main.ts", "dist/tunkit").some((a) => a.startsWith("--target") || a === "--define")).toBe(false);
+});
+
+test("build stamp date: SOURCE_DATE_EPOCH, else the commit's time on a clean tree (two builds of one commit are the same bytes), else now", () => {
+  const saved = process.env.SOURCE_DATE_EPOCH;
+  try {
+    process.env.SOURCE_DATE_EPOCH = "1700000000";
+    expect(currentStamp(undefined).date).toBe("2023-11-14T22:13:20Z");
+    delete process.env.SOURCE_DATE_EPOCH;
+    const t0 = Math.floor(Date.now() / 1000);
+    const s = currentStamp(undefined);
+    const secs = Date.parse(s.date) / 1000;
+    if (s.commit.endsWith("-dirty")) {
+      expect(secs).toBeGreaterThanOrEqual(t0 - 1); // a tree with changes: built now
+      expect(secs).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    } else {
+      const ct = spawnSync("git", ["log", "-1", "--format=%ct", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
+      expect(secs).toBe(Number(ct));
+    }
+  } finally {
+    if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = saved;
+  }
 });
 
 test("SHA256SUMS covers the binaries and the man page in sha256sum's format", () => {
