@@ -18,6 +18,7 @@ import type { ProxyError } from "../../proxy/dial.ts";
 import { spliceAvailable } from "../../ffi/splice.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
 import { until } from "../fixtures/proxy/until.ts";
+import { scriptedSocks5 } from "../fixtures/proxy/socks5-script.ts";
 
 const { ptest, ready } = needing("proxy-marked", ["ip"]);
 const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
@@ -33,32 +34,24 @@ beforeAll(async () => {
   sh("ip", "link", "set", "lo", "up");
   // A strict SOCKS5 proxy (and destination): greeting, then exactly a CONNECT to 127.0.0.1, answered
   // after 30 ms; then collects until FIN and answers sha256 + byte count.
-  proxy = net.createServer({ allowHalfOpen: true }, (s) => {
-    let buf = Buffer.alloc(0);
-    let stage = 0;
+  proxy = scriptedSocks5((s) => {
     const chunks: Buffer[] = [];
-    s.on("error", () => {});
-    s.on("data", (d: Buffer) => {
-      if (stage === 2) return void chunks.push(d);
-      buf = Buffer.concat([buf, d]);
-      if (stage === 0 && buf.length >= 3) {
-        buf = buf.subarray(3);
-        s.write(Buffer.from([5, 0]));
-        stage = 1;
-      }
-      if (stage === 1 && buf.length >= 10) {
-        const ok = buf[0] === 5 && buf[1] === 1 && buf[2] === 0 && buf[3] === 1 && buf.readUInt32BE(4) === 0x7f000001;
-        seen.push(ok ? "connect" : JSON.stringify([...buf.subarray(0, 10)]));
-        if (!ok) return void s.destroy();
-        stage = 2;
-        if (buf.length > 10) chunks.push(buf.subarray(10));
+    return {
+      request(req) {
+        const ok = req[0] === 5 && req[1] === 1 && req[2] === 0 && req[3] === 1 && req.readUInt32BE(4) === 0x7f000001;
+        seen.push(ok ? "connect" : JSON.stringify([...req]));
+        if (!ok) {
+          s.destroy();
+          return false;
+        }
         setTimeout(() => s.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0])), 30);
-      }
-    });
-    s.on("end", () => {
-      const all = Buffer.concat(chunks);
-      s.end(`${sha(all)} ${all.length}`);
-    });
+      },
+      data: (d) => void chunks.push(d),
+      end() {
+        const all = Buffer.concat(chunks);
+        s.end(`${sha(all)} ${all.length}`);
+      },
+    };
   });
   await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
   proxyPort = (proxy.address() as net.AddressInfo).port;

@@ -14,6 +14,7 @@ import type { ProxyError } from "../../proxy/dial.ts";
 import { spliceAvailable } from "../../ffi/splice.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
 import { until } from "../fixtures/proxy/until.ts";
+import { scriptedSocks5 } from "../fixtures/proxy/socks5-script.ts";
 
 const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -23,37 +24,26 @@ const SLOW_REFUSE = 2; // SOCKS5 reply 5 (refused) after 150 ms
 const SILENT = 3; // never answers the CONNECT
 
 let connects = 0;
-const proxy = net.createServer({ allowHalfOpen: true }, (s) => {
-  let buf = Buffer.alloc(0);
-  let stage = 0;
+const proxy = scriptedSocks5((s) => {
   let mode = 0;
   const chunks: Buffer[] = [];
-  s.on("error", () => {});
-  s.on("data", (d: Buffer) => {
-    if (stage === 2) return void chunks.push(d);
-    buf = Buffer.concat([buf, d]);
-    if (stage === 0 && buf.length >= 3) {
-      buf = buf.subarray(3);
-      s.write(Buffer.from([5, 0]));
-      stage = 1;
-    }
-    if (stage === 1 && buf.length >= 10) {
+  return {
+    request(req) {
       connects++;
-      mode = buf.readUInt16BE(8);
-      stage = 2;
-      if (buf.length > 10) chunks.push(buf.subarray(10));
+      mode = req.readUInt16BE(8);
       if (mode === SILENT) return;
       setTimeout(() => {
         if (mode === SLOW_REFUSE) s.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]));
         else s.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
       }, 150);
-    }
-  });
-  s.on("end", () => {
-    if (mode !== SLOW_ECHO_SHA) return;
-    const all = Buffer.concat(chunks);
-    s.end(`${sha(all)} ${all.length}`);
-  });
+    },
+    data: (d) => void chunks.push(d),
+    end() {
+      if (mode !== SLOW_ECHO_SHA) return;
+      const all = Buffer.concat(chunks);
+      s.end(`${sha(all)} ${all.length}`);
+    },
+  };
 });
 await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
 const proxyPort = (proxy.address() as net.AddressInfo).port;

@@ -18,6 +18,7 @@ import { EPOLL } from "../../ffi/abi.ts";
 import { sigPoll, sigPollAvailable } from "../../ffi/sigpoll.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
 import { until } from "../fixtures/proxy/until.ts";
+import { scriptedSocks5 } from "../fixtures/proxy/socks5-script.ts";
 
 const sha = (b: Uint8Array | Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -32,51 +33,38 @@ const DOWN = 24 << 20;
 const downBytes = pattern(DOWN, 7);
 const serverGot = new Map<number, string>();
 
-const proxy = net.createServer({ allowHalfOpen: true }, (s) => {
-  let buf = Buffer.alloc(0);
-  let stage = 0;
+const proxy = scriptedSocks5((s) => {
   let mode = 0;
   const chunks: Buffer[] = [];
-  s.on("error", () => {});
-  s.on("data", (d: Buffer) => {
-    if (stage === 2) return onData(d);
-    buf = Buffer.concat([buf, d]);
-    if (stage === 0 && buf.length >= 3) {
-      buf = buf.subarray(3);
-      s.write(Buffer.from([5, 0]));
-      stage = 1;
-    }
-    if (stage === 1 && buf.length >= 10) {
-      mode = buf.readUInt16BE(8);
-      const rest = buf.subarray(10);
-      stage = 2;
+  return {
+    request(req) {
+      mode = req.readUInt16BE(8);
       if (mode === REFUSE) {
         s.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]));
-        return;
+        return false;
       }
       const ok = Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]);
       if (mode === HEAD) s.write(Buffer.concat([ok, Buffer.from("hello")]));
       else s.write(ok);
       if (mode === BULK) s.write(downBytes);
-      if (rest.length) onData(rest);
-    }
-  });
-  function onData(d: Buffer) {
-    if (mode === RESET) {
-      s.resetAndDestroy();
-      return;
-    }
-    if (mode === HEAD) s.write(d);
-    else chunks.push(d);
-  }
-  s.on("end", () => {
-    const all = Buffer.concat(chunks);
-    if (mode === BULK) {
-      serverGot.set(s.remotePort!, sha(all));
-      s.end();
-    } else if (mode === ECHO_AFTER_FIN) s.end(sha(all));
-    else if (mode === HEAD) s.end();
-  });
+    },
+    data(d) {
+      if (mode === RESET) {
+        s.resetAndDestroy();
+        return;
+      }
+      if (mode === HEAD) s.write(d);
+      else chunks.push(d);
+    },
+    end() {
+      const all = Buffer.concat(chunks);
+      if (mode === BULK) {
+        serverGot.set(s.remotePort!, sha(all));
+        s.end();
+      } else if (mode === ECHO_AFTER_FIN) s.end(sha(all));
+      else if (mode === HEAD) s.end();
+    },
+  };
 });
 await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
 const proxyPort = (proxy.address() as net.AddressInfo).port;
