@@ -10,12 +10,9 @@ import { afterAll, beforeAll, describe, expect } from "bun:test";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import { needing, sh } from "./_ns.ts";
-import { FdRelay } from "../../proxy/fd-relay.ts";
-import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "../../proxy/tcp-relay.ts";
 import { Socks5Dialer } from "../../proxy/socks5.ts";
 import { parseProxyUrl } from "../../proxy/url.ts";
-import type { ProxyError } from "../../proxy/dial.ts";
-import { spliceAvailable } from "../../ffi/splice.ts";
+import { pendingRelay, RELAY_KINDS } from "../fixtures/proxy/pending-relay.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
 import { until } from "../fixtures/proxy/until.ts";
 import { scriptedSocks5 } from "../fixtures/proxy/socks5-script.ts";
@@ -59,33 +56,10 @@ beforeAll(async () => {
 
 afterAll(() => proxy?.close());
 
-interface Flow extends RelayFlow {
-  closed: number;
-  failed: ProxyError | undefined;
-}
-
-const kinds: Array<[string, boolean]> = [["Bun relay", false], ...(spliceAvailable() ? [["splice relay", true] as [string, boolean]] : [])];
-
 describe("early open on marked (adopted) proxy sockets", () => {
-  for (const [name, splice] of kinds) {
+  for (const [name, splice] of RELAY_KINDS) {
     ptest(`${name}: 30 clients sending at once get their bytes to the proxy after the CONNECT, whole`, async () => {
-      const pending: Flow[] = [];
-      const host: RelayHost = {
-        ready: () => {},
-        failed: (f, e) => ((f as Flow).failed = e),
-        accept: (_s: NativeSocket) => pending.shift(),
-        bytes: () => {},
-        upError: () => {},
-        fin: () => {},
-        closed: (f) => (f as Flow).closed++,
-        localData: () => {},
-      };
-      const saved = process.env.TUNKIT_RELAY;
-      if (splice) process.env.TUNKIT_RELAY = "splice";
-      else delete process.env.TUNKIT_RELAY;
-      const relay = splice ? new FdRelay(host, 10_000) : new NativeRelay(host, 10_000);
-      if (saved === undefined) delete process.env.TUNKIT_RELAY;
-      else process.env.TUNKIT_RELAY = saved;
+      const { relay, pending, flow } = pendingRelay(splice, 10_000);
       const l = relay.listen("127.0.0.1", 0);
       const dialer = new Socks5Dialer(parseProxyUrl(`socks5://127.0.0.1:${proxyPort}`, "socks5"));
       seen.length = 0;
@@ -93,7 +67,7 @@ describe("early open on marked (adopted) proxy sockets", () => {
         const answers: string[] = [];
         const want: string[] = [];
         for (let i = 0; i < 30; i++) {
-          const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `127.0.0.1:${proxyPort}`, closed: 0, failed: undefined } as unknown as Flow;
+          const f = flow(`127.0.0.1:${proxyPort}`);
           relay.dial(f, "127.0.0.1", proxyPort, dialer.handshake({ host: "127.0.0.1", port: 80 }), { mark: MARK });
           pending.push(f);
           const data = pattern(1000 + i * 97, i);

@@ -7,11 +7,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import { createHash } from "node:crypto";
 import { FdRelay } from "../../proxy/fd-relay.ts";
-import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "../../proxy/tcp-relay.ts";
 import { Socks5Dialer } from "../../proxy/socks5.ts";
 import { parseProxyUrl } from "../../proxy/url.ts";
-import type { ProxyError } from "../../proxy/dial.ts";
-import { spliceAvailable } from "../../ffi/splice.ts";
+import { pendingRelay, RELAY_KINDS, type PendingFlow } from "../fixtures/proxy/pending-relay.ts";
 import { pattern } from "../fixtures/proxy/pattern.ts";
 import { until } from "../fixtures/proxy/until.ts";
 import { scriptedSocks5 } from "../fixtures/proxy/socks5-script.ts";
@@ -50,40 +48,18 @@ const proxyPort = (proxy.address() as net.AddressInfo).port;
 const dialer = new Socks5Dialer(parseProxyUrl(`socks5://127.0.0.1:${proxyPort}`, "socks5"));
 afterAll(() => proxy.close());
 
-interface Flow extends RelayFlow {
-  closed: number;
-  readyAt: number;
-  failed: ProxyError | undefined;
-}
+type Flow = PendingFlow;
 
-const kinds: Array<[string, boolean]> = [["Bun relay", false], ...(spliceAvailable() ? [["splice relay", true] as [string, boolean]] : [])];
-
-for (const [name, splice] of kinds) {
+for (const [name, splice] of RELAY_KINDS) {
   describe(name, () => {
     /** A relay whose listener hands its next accept the flow just dialled (before the proxy answers). */
     function setup(timeoutMs = 5000) {
-      const pending: Flow[] = [];
-      const host: RelayHost = {
-        ready: (f) => ((f as Flow).readyAt = performance.now()),
-        failed: (f, e) => ((f as Flow).failed = e),
-        accept: (_s: NativeSocket) => pending.shift(),
-        bytes: () => {},
-        upError: () => {},
-        fin: () => {},
-        closed: (f) => (f as Flow).closed++,
-        localData: () => {},
-      };
-      const saved = process.env.TUNKIT_RELAY;
-      if (splice) process.env.TUNKIT_RELAY = "splice";
-      else delete process.env.TUNKIT_RELAY;
-      const relay = splice ? new FdRelay(host, timeoutMs) : new NativeRelay(host, timeoutMs);
-      if (saved === undefined) delete process.env.TUNKIT_RELAY;
-      else process.env.TUNKIT_RELAY = saved;
+      const { relay, pending, flow } = pendingRelay(splice, timeoutMs);
       expect(relay instanceof FdRelay).toBe(splice);
       const l = relay.listen("127.0.0.1", 0);
       /** Dials scenario `mode` and connects a client at once: it is accepted while the dial goes on. */
       async function open(mode: number): Promise<{ f: Flow; c: net.Socket }> {
-        const f = { phase: 0, deadline: 0, who: "SOCKS5 proxy", where: `127.0.0.1:${proxyPort}`, closed: 0, readyAt: 0, failed: undefined } as unknown as Flow;
+        const f = flow(`127.0.0.1:${proxyPort}`);
         relay.dial(f, "127.0.0.1", proxyPort, dialer.handshake({ host: "127.0.0.1", port: mode }));
         pending.push(f);
         const c = net.connect({ host: "127.0.0.1", port: l.port, allowHalfOpen: true });
