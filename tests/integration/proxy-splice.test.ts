@@ -91,7 +91,8 @@ describe("TUNKIT_RELAY=splice", () => {
   ptest("the daemon relays with splice(2): strace counts splice calls during a download", async () => {
     await withTunnel("socks5://192.0.2.2:1082", async (p) => {
       const st = new Proc(["strace", "-f", "-c", "-e", "trace=splice,recvfrom,sendto", "-p", String(p.child.pid)]);
-      await Bun.sleep(500);
+      // strace says when it has attached (a fixed 500 ms wait missed the download's start once)
+      await st.waitFor(/^strace: Process \d+ attached/m, 10_000, "err");
       const r = await curl(["-o", "/dev/null", "-w", "%{size_download}", `http://${SERVER_V4}/mid`], 60);
       expect(r.err).toBe("");
       expect(r.out).toBe(String(16 << 20));
