@@ -167,6 +167,12 @@ export interface CaptureListenOptions {
    */
   blocks?: RingBlockConsumer;
   /**
+   * Sniff mode with a ring: while blocks come in full, wait for the next in poll(2) on the JS
+   * thread, at most this many ms (`SniffListenOptions.pollWaitMs` in tun/sniff.ts: for a
+   * process that does nothing else).
+   */
+  pollWaitMs?: number;
+  /**
    * Attach mode: the handler's writer is behind (a capture file written in the background:
    * `PcapSink.hasRoom`). While `room(bytes)` says no, the device is not read: packets wait
    * in its queue, where the kernel drops what does not fit (counted in its tx_dropped), as a

@@ -11,7 +11,9 @@
  * slots, MSG_TRUNC so the on-wire length is known, SO_TIMESTAMPNS for the kernel's receive
  * time). Either way the socket is non-blocking and waited on through the process-wide poller
  * (ffi/poller.ts): the event loop is never blocked, an idle sniffer costs no CPU, nothing is
- * allocated per packet.
+ * allocated per packet. (One exception, asked for with `pollWaitMs` by a process that does
+ * nothing else: during a flood the ring's next block is waited for in poll(2) on the JS thread,
+ * as libpcap does.)
  *
  * Stopping (the signal aborts) with `drainOnStop`, the socket is closed to new packets first (a
  * filter that takes none) and every packet the kernel had already accepted is still delivered:
@@ -85,7 +87,8 @@ export interface SniffListenOptions {
    * draining, so packets are taken in bigger batches with fewer wake-ups (what TPACKET_V3's
    * block timeout does for tcpdump). For writing files, 0 for interactive output. With a ring,
    * any value above 0 means: while the blocks come in full (a flood), wait for the next one on
-   * a timer ({@link RING_BUSY_WAIT_MS}, up to one block timeout) instead of the poller.
+   * a timer ({@link RING_BUSY_WAIT_MS}, up to one block timeout) instead of the poller
+   * (with {@link pollWaitMs}: in poll(2) instead of the timer).
    */
   coalesceMs?: number;
   /**
@@ -104,6 +107,17 @@ export interface SniffListenOptions {
    * (recvmmsg), the handler is called as usual.
    */
   blocks?: RingBlockConsumer;
+  /**
+   * Ring: while the blocks come in full (a flood), wait for the next one in poll(2) on the
+   * ring's socket, ON THE JS THREAD, for at most this many ms (1..1000), as libpcap does: the
+   * kernel wakes the thread the moment it hands a block over (no timer step to guess, no helper
+   * thread), so a small ring (libpcap's 2 MiB, 8 blocks, where a timer step would be a single
+   * block anyway) is walked as soon as a block is ready. The event loop does not run while the
+   * thread waits (at most this long; a flood hands a block over every few ms): for a process
+   * that does nothing else, like `tunkit dump -w`. Absent or 0: the timer step
+   * ({@link RING_BUSY_WAIT_MS}), which never blocks the event loop.
+   */
+  pollWaitMs?: number;
 }
 
 /** Kernel counters of a sniffer since it was opened (PACKET_STATISTICS, accumulated). */
@@ -188,15 +202,20 @@ const MAX_CAPLEN_RING = 262144;
 /** Largest slot: a 64 KiB packet plus link headers. Longer packets are cut (wireLen says so). */
 const MAX_SLOT = 65536 + 256;
 const DEFAULT_BUFFER = 8 << 20;
+/** poll(2) events (asm-generic/poll.h). */
+const POLLIN = 0x1;
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 /**
- * Ring, writing a file: the longest timer step while blocks come in full (see
- * {@link SniffListenOptions.coalesceMs}); shorter when blocks fill faster (a step spans an
- * eighth of the ring at the rate the last block filled). A 256 KiB block of 64-byte packets
- * fills in about 10 ms at 150k packets/s, so the default ring (32 blocks) holds 300 ms of such
- * a flood, and 30 ms at 1.5M packets/s. 40 ms: four blocks per wake-up at 100k packets/s (20 ms
- * woke the JS thread about 95 times a second in bench/capture.ts's flood, tcpdump about 60).
+ * Ring, writing a file without {@link SniffListenOptions.pollWaitMs}: the longest timer step
+ * while blocks come in full (see {@link SniffListenOptions.coalesceMs}); shorter when blocks
+ * fill faster (a step spans an eighth of the ring at the rate the last block filled). A 256 KiB
+ * block of 64-byte packets fills in about 10 ms at 150k packets/s, so the default ring (32
+ * blocks) holds 300 ms of such a flood, and 30 ms at 1.5M packets/s; libpcap's 2 MiB (8 blocks)
+ * a quarter of that, where a step is one block and poll(2) does better (it wakes as soon as a
+ * block is ready, never late by a timer's overshoot). 40 ms: four blocks per wake-up at 100k
+ * packets/s (20 ms woke the JS thread about 95 times a second in bench/capture.ts's flood,
+ * tcpdump about 60).
  */
 export const RING_BUSY_WAIT_MS = 40;
 
@@ -550,6 +569,8 @@ export class PacketSniffer {
     const zeroCopy = !!opts.zeroCopy;
     const ring = this.ring!;
     const busyWait = (opts.coalesceMs ?? 0) > 0 ? Math.min(RING_BUSY_WAIT_MS, ring.blockTimeoutMs) : 0;
+    const pollWait = opts.pollWaitMs ?? 0;
+    if (!Number.isInteger(pollWait) || pollWait < 0 || pollWait > 1000) throw new UsageError(`Invalid pollWaitMs "${pollWait}": expected 0..1000`);
     let waited = 0;
     {
       while (!signal?.aborted) {
@@ -589,7 +610,31 @@ export class PacketSniffer {
           continue;
         }
         // A flood: the last block came in at least half full, so the next one is due within a
-        // block timeout. Wait for it on a timer: cheaper than arming the poller, whose wake-up
+        // block timeout. With pollWaitMs, wait for it in poll(2) on the ring's socket, as
+        // libpcap does: the kernel wakes this thread when it hands the block over (one wake-up
+        // per block, from the sender's context, and none while blocks are ready), so the ring
+        // is walked as soon as there is something in it and a ring of libpcap's size holds.
+        if (pollWait > 0 && ring.lastBlockBytes * 2 >= ring.geometry.blockSize && waited < ring.blockTimeoutMs) {
+          const ms = Math.min(pollWait, ring.blockTimeoutMs - waited);
+          const t0 = performance.now();
+          const r = this.pollRing(ms);
+          if (ring.ready()) {
+            this.pollWakes++;
+            waited = 0;
+            continue;
+          }
+          if (r > 0) {
+            // woken with no block: an error on the socket, which the poller's wait below reads
+            waited = ring.blockTimeoutMs;
+          } else {
+            // a timeout or a signal (EINTR): let the event loop run (a stop's handler, timers,
+            // the file's writes) before waiting again
+            waited += Math.max(1, Math.round(performance.now() - t0));
+            await immediate();
+            continue;
+          }
+        }
+        // Without pollWaitMs, wait for it on a timer: cheaper than arming the poller, whose wake-up
         // crosses threads (bench/capture.ts: capturer CPU per packet). A wake-up costs more than
         // a block's work (a context switch: perf's top kernel symbol on the benchmark machine),
         // so a step lets an eighth of the ring fill (4 blocks of the default 32; at least one)
@@ -622,6 +667,24 @@ export class PacketSniffer {
 
   private lastBlock = 0;
   private vlanScratch: Uint8Array | undefined;
+  /** One struct pollfd (over 1000 bytes: a pointer taken from a smaller array may go stale). */
+  private readonly pfd = new DataView(new ArrayBuffer(1024));
+  private readonly pfdBytes = new Uint8Array(this.pfd.buffer);
+
+  /**
+   * Ring: how many waits in poll(2) ({@link SniffListenOptions.pollWaitMs}) ended with a block
+   * handed over.
+   */
+  pollWakes = 0;
+
+  /** poll(2) on the socket for POLLIN, up to `ms`; poll's result (-1: EINTR or another error). */
+  private pollRing(ms: number): number {
+    const v = this.pfd;
+    v.setInt32(0, this.fd, true);
+    v.setInt16(4, POLLIN, true);
+    v.setInt16(6, 0, true);
+    return raw.poll(this.pfdBytes, 1, ms);
+  }
 
   /**
    * Delivers the next handed-over block (sets lastBlock to its packet count). Returns "closed"

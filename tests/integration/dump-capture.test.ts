@@ -12,6 +12,7 @@ import { itest, needing, ipLink, makeDevice } from "./_ns.ts";
 import { Bg, bg, root, tunkit, allPrintable, waitAttached, waitSniffing, until } from "./dump-cli.ts";
 
 const { ptest } = needing("dump-capture", ["ping", "tcpdump"]);
+const traced = needing("dump-capture (strace)", ["strace", "tcpdump"]);
 const IF = "tkdump0";
 const TAP = "tkdtap0";
 const dir = mkdtempSync(join(tmpdir(), "tkdump-"));
@@ -272,6 +273,38 @@ describe("tunkit dump", () => {
       spawnSync("ip", ["link", "set", IF, "txqueuelen", "500"]);
     }
   }, 60_000);
+
+  traced.ptest("-B 2048 (tcpdump's ring, 8 blocks): during a flood the next block is waited for in poll(2) on the ring's socket (strace); every packet the kernel accepted is in the file, tcpdump reads them all", async () => {
+    const file = join(dir, "small-ring.pcap");
+    const trace = join(dir, "small-ring.strace");
+    const echo = bg(["echo", IF, "-q"]);
+    try {
+      await waitAttached(IF, echo);
+      // strace with -o blocks fatal signals for itself: the stop goes to the dump it runs
+      const st = new Bg(spawn("strace", ["-f", "-qq", "-e", "trace=poll", "-o", trace, process.execPath, "cli/main.ts", "dump", IF, "--sniff", "-B", "2048", "-w", file], { cwd: root, stdio: ["ignore", "pipe", "pipe"] }), ["strace"]);
+      await st.waitFor(/listening on tkdump0/, 30_000);
+      const pid = Number(readFileSync(`/proc/${st.child.pid}/task/${st.child.pid}/children`, "utf8").trim().split(/\s+/)[0]);
+      expect(pid).toBeGreaterThan(0);
+      await udpFlood(20_000);
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(pid, "SIGINT");
+      expect(await st.exit()).toBe(0);
+      const captured = Number(/^(\d+) packets captured$/m.exec(st.stderr)?.[1]);
+      const received = Number(/^(\d+) packets received by filter/m.exec(st.stderr)?.[1]);
+      const dropped = Number(/^(\d+) packets dropped by kernel$/m.exec(st.stderr)?.[1]);
+      expect(captured).toBeGreaterThan(1000);
+      expect(captured + dropped).toBe(received);
+      expect(readPcap(new Uint8Array(readFileSync(file))).records.length).toBe(captured);
+      expect(tcpdumpRead(file).lines.length).toBe(captured);
+      // the waits for a block: poll on one fd for POLLIN with the dump's bound (50 ms) that
+      // returned 1 (a block handed over), more than once in a flood of ~40,000 packets
+      const woken = readFileSync(trace, "utf8").split("\n").filter((l) => /poll\(\[\{fd=\d+, events=POLLIN\}\], 1, 50\) += 1 /.test(l));
+      expect(woken.length).toBeGreaterThan(1);
+    } finally {
+      echo.kill("SIGINT");
+      await echo.exit();
+    }
+  }, 90_000);
 
   ptest("SIGTERM in the middle of a flood: the sniffed pcap holds every packet counted as captured, whole (tcpdump reads them all), kernel drops reported", async () => {
     const file = join(dir, "term.pcap");

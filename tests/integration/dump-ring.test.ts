@@ -3,7 +3,8 @@
 // Both paths hand over the same bytes in the same order; the ring's kernel drop counts add up;
 // a stop still delivers what the kernel had accepted; VLAN tags the kernel took off come back.
 import { describe, expect, beforeAll, afterAll } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { itest, sh } from "./_ns.ts";
 import { PacketSniffer, type Direction } from "../../tun/mod.ts";
 import { buildEthernet, buildUdp } from "../../packet/mod.ts";
@@ -177,6 +178,60 @@ describe("TPACKET_V3 ring", () => {
       g.bytes.forEach((b, i) => expect(b).toEqual(sent[i]!));
       expect(g.dirs.every((d) => d === "in")).toBe(true);
     }
+  }, 60_000);
+
+  itest("pollWaitMs: while blocks come in full, the next one is waited for in poll(2) on the ring's socket and walked when the kernel hands it over: every frame, in order, none dropped", async () => {
+    // A flood from another process (this thread waits in poll meanwhile), paced in bursts of
+    // about a quarter block so that the walk catches up and waits; a ring (16 MiB) that holds
+    // the whole flood, so that a loaded machine cannot turn a late walk into drops.
+    const s = PacketSniffer.open(A, { bufferBytes: 16 << 20, blockTimeoutMs: 1000 });
+    expect(s.method).toBe("ring");
+    await expect(s.listen(() => {}, { pollWaitMs: 2000 })).rejects.toThrow(/pollWaitMs/);
+    const N = 6000;
+    const ports: number[] = [];
+    const lengths: number[] = [];
+    const ac = new AbortController();
+    const l = s.listen(
+      (buf, caplen, _wire, _dir, _sec, _nsec, off) => {
+        // frame i: UDP source port 10000 + i % 1000, 1000 + i % 7 bytes of payload
+        ports.push((buf[off + 34]! << 8) | buf[off + 35]!);
+        lengths.push(caplen);
+      },
+      { signal: ac.signal, drainOnStop: true, zeroCopy: true, coalesceMs: 2, pollWaitMs: 50 },
+    );
+    const root = join(import.meta.dir, "../..");
+    const script = `
+      import { raw, sys, SOCK } from "${root}/ffi/libc.ts";
+      import { PACKET, packSockaddrLl, SOCKADDR_LL_SIZE } from "${root}/ffi/abi.ts";
+      import { buildEthernet, buildUdp } from "${root}/packet/mod.ts";
+      const fd = raw.socket(SOCK.AF_PACKET, SOCK.SOCK_RAW, 0);
+      const to = packSockaddrLl(PACKET.ETH_P_ALL, sys.ifNameToIndex("${A}"));
+      for (let i = 0; i < ${N}; i++) {
+        const ip = buildUdp({ src: "192.0.2.1", dst: "192.0.2.2", srcPort: 10000 + (i % 1000), dstPort: 9, payload: 1000 + (i % 7) });
+        const f = buildEthernet({ src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02", etherType: 0x0800 }, ip);
+        if (raw.sendto(fd, f, f.length, 0, to, SOCKADDR_LL_SIZE) !== f.length) process.exit(3);
+        if (i % 50 === 49) await new Promise((r) => setTimeout(r, 2));
+      }
+    `;
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once("exit", r));
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    // the last block waits for the kernel's block timer (1 s) or the stop's drain
+    await pause(200);
+    ac.abort();
+    expect(await l).toBe("stopped");
+    const st = s.stats();
+    s.close();
+    expect(st.dropped).toBe(0);
+    expect(st.received).toBe(N);
+    expect(ports.length).toBe(N);
+    expect(ports).toEqual(Array.from({ length: N }, (_, i) => 10000 + (i % 1000)));
+    expect(lengths).toEqual(Array.from({ length: N }, (_, i) => 14 + 20 + 8 + 1000 + (i % 7)));
+    // woken by poll(2) with a block handed over, more than once (a flood of ~26 blocks)
+    expect(s.pollWakes).toBeGreaterThan(1);
   }, 60_000);
 
   itest("close() from inside a handler ends listen() with 'closed' and unmaps the ring after the walk (no crash)", async () => {
