@@ -436,7 +436,10 @@ export class UdpRelay {
     const arena = (this.arena ??= new Uint8Array(new ArrayBuffer(ARENA)));
     const at = this.used;
     arena.set(h, at);
-    arena.set(b.subarray(start, end), at + h.length);
+    const d = at + h.length - start;
+    // a short datagram (a query) byte by byte: no view made for it
+    if (end - start <= 64) for (let i = start; i < end; i++) arena[d + i] = b[i]!;
+    else arena.set(b.subarray(start, end), d + start);
     this.used = at + len;
     const a = s.assoc;
     if (a.pending.length === 0) {
@@ -536,8 +539,11 @@ export class UdpRelay {
     s.last = this.host.now();
     this.host.stats.bytesDown += n;
     const out = (this.out ??= new Uint8Array(new ArrayBuffer(65536)));
+    // the whole datagram placed so that its data starts at hl, then the header over its front:
+    // two copies and no view (a name's address can be longer than the header: then a view)
+    if (off <= hl) out.set(msg, hl - off);
+    else out.set(msg.subarray(off), hl);
     out.set(s.reply);
-    out.set(msg.subarray(off), hl);
     this.host.writePacket(out.subarray(0, finishUdpReply(out, hl, n)));
   }
 

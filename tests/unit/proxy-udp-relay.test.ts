@@ -120,7 +120,9 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     cleanup.push(() => r.sock.close());
     const u = setup(r.port);
     cleanup.push(() => u.relay.closeAll());
-    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40001, dstPort: 7, payload: bytes(`q${i}`) });
+    // odd ones longer than 64 bytes (copied as a view), even ones short (copied byte by byte)
+    const data = (i: number) => `q${i}` + (i % 2 ? "x".repeat(100 + i) : "");
+    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40001, dstPort: 7, payload: bytes(data(i)) });
     u.feed(pkt(0));
     await until(() => r.seen.length === 1);
     // the association's relay socket, to count what each send call takes
@@ -132,9 +134,16 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     sock.sendMany = (l) => (calls.push(l.length), sendMany(l));
     for (let i = 1; i <= 100; i++) u.feed(pkt(i)); // one synchronous batch
     expect(calls).toEqual([32, 32, 32]); // sent while the batch is still being read
-    await until(() => r.seen.length === 101);
+    await until(() => r.seen.length === 101 && u.written.length === 101);
     expect(calls).toEqual([32, 32, 32, 4]);
-    expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 101 }, (_, i) => `q${i}`));
+    expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 101 }, (_, i) => data(i)));
+    // and every reply is the packet buildUdp makes, short and long alike
+    const answers = u.written.map((p) => {
+      const d = p.subarray(28);
+      expect(p).toEqual(buildUdp({ src: "198.51.100.9", dst: "192.0.2.1", srcPort: 7, dstPort: 40001, payload: d }));
+      return text(d);
+    });
+    expect(answers.sort()).toEqual(Array.from({ length: 101 }, (_, i) => `re:${data(i)}`).sort());
     expect(u.host.stats.dropped).toBe(0);
   });
 
