@@ -140,7 +140,7 @@ interface Session {
 }
 
 const MAX_QUEUE = 32;
-/** Bytes of the send arena: datagrams of one tun batch wait there for one sendmmsg per association. */
+/** Bytes of the send arena: datagrams read from the tun wait there for one sendmmsg per association ({@link BURST}). */
 const ARENA = 1 << 19;
 /**
  * Most datagrams put together before the arena is sent: a tun batch (up to 256 packets) sent in
