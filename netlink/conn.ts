@@ -70,9 +70,15 @@ const FIRST_RECV_SLOTS = 4;
 
 /**
  * How long a dump runs between two turns of the event loop, in ms. The CLI's start-up JIT policy
- * is lifted by a 20 ms timer (cli/main.ts): a dump that never gave the loop a turn ran a million
- * routes with tier-up thresholds 100 times higher, in 2.3 s instead of 1.5 s, whenever start-up
- * was quick enough to enter the dump before the timer was due (issue 11's two modes).
+ * is lifted by a 20 ms timer (cli/main.ts), which fires only on a turn of the loop: a dump that
+ * was entered before the timer was due never gave the loop a turn, and ran its million routes
+ * with tier-up thresholds 100 times higher (issue 11's slow mode, ~2.3 s instead of ~1.5 s).
+ *
+ * @example
+ * ```ts
+ * import { DUMP_TURN_MS } from "./conn.ts";
+ * DUMP_TURN_MS; // 5
+ * ```
  */
 export const DUMP_TURN_MS = 5;
 
