@@ -408,12 +408,16 @@ export class Socks5Dialer implements Dialer {
 
   /**
    * UDP ASSOCIATE: returns the control connection and the relay address (the proxy's address
-   * when the relay says 0.0.0.0 / ::).
+   * when the relay says 0.0.0.0 / ::). Pipelined like a CONNECT once the proxy showed it reads
+   * past the greeting ({@link pipelined}): a new UDP flow then waits one round trip less for
+   * its association (Dante; {@link learnPipelining} itself asks with an ASSOCIATE).
    */
   async associate(opts: { timeoutMs?: number } = {}): Promise<SocksAssociation> {
+    if (this.learn && !this.learning && Date.now() >= this.learnAfter) void this.learnPipelining();
+    const pipelined = this.pipelined;
     const { sock, result: relay } = await dialHandshake(this.url, this.who, opts.timeoutMs ?? 10_000, async (r, sock) => {
       const any = sock.localAddress?.includes(":") ? "::" : "0.0.0.0";
-      const m = new Socks5Machine(this.url, this.who, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 });
+      const m = new Socks5Machine(this.url, this.who, SOCKS_CMD.UDP_ASSOCIATE, { host: any, port: 0 }, pipelined);
       await runMachine(r, sock, m);
       return m.bound!;
     }, this.so);

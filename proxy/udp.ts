@@ -140,8 +140,19 @@ interface Session {
 }
 
 const MAX_QUEUE = 32;
-/** Bytes of the send arena: datagrams of one tun batch wait there for one sendmmsg per association. */
+/** Bytes of the send arena: datagrams read from the tun wait there for one sendmmsg per association ({@link BURST}). */
 const ARENA = 1 << 19;
+/**
+ * Most datagrams put together before the arena is sent: a tun batch (up to 256 packets) sent in
+ * one go lands in the proxy's receive buffer at once, and what does not fit is dropped there
+ * (dante's UdpRcvbufErrors under iperf3 at 200 Mbit/s); sent every {@link BURST}, the proxy
+ * reads the first datagrams while the next ones are read from the tun. `TUNKIT_UDP_BURST`
+ * (1..1024) changes it.
+ */
+const BURST = (() => {
+  const v = Number(globalThis.process?.env?.TUNKIT_UDP_BURST);
+  return Number.isInteger(v) && v >= 1 && v <= 1024 ? v : 32;
+})();
 
 /**
  * A key for the address and port at `off` of `b` (a SOCKS5 ATYP, then the address and port, as
@@ -247,11 +258,18 @@ export class UdpRelay {
   /** Where outgoing SOCKS5 datagrams are put together until {@link flush}; `used` bytes taken. */
   private arena: Uint8Array | undefined;
   private used = 0;
+  /** Datagrams in the arena (sent once {@link BURST} are there, or at the end of the tun batch). */
+  private queued = 0;
   /** Associations with datagrams in the arena, flushed once the current tun batch is read. */
   private readonly dirty: Assoc[] = [];
   /** Shared associations by source ("address|port"). */
   private readonly shared = new Map<string, Assoc>();
-  private readonly flushSoon = () => this.flush();
+  /** A microtask will flush (at the end of the tun batch). */
+  private flushQueued = false;
+  private readonly flushSoon = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
   /** Open associations no flow uses yet, oldest first. */
   private readonly spares: Assoc[] = [];
   /** Spares being opened. */
@@ -403,9 +421,9 @@ export class UdpRelay {
 
   /**
    * Queues `b[start, end)` for the relay behind the flow's SOCKS5 header, in the arena (no
-   * allocation but the view); the whole tun batch goes out at its end, one sendmmsg per
-   * association ({@link flush}, a microtask: the tun is read synchronously until EAGAIN or its
-   * yield).
+   * allocation but the view); the tun batch goes out at its end, one sendmmsg per association
+   * ({@link flush}, a microtask: the tun is read synchronously until EAGAIN or its yield), or
+   * every {@link BURST} datagrams while it is read.
    */
   private send(s: Session, b: Uint8Array, start: number, end: number): void {
     const h = s.hdr;
@@ -418,15 +436,22 @@ export class UdpRelay {
     const arena = (this.arena ??= new Uint8Array(new ArrayBuffer(ARENA)));
     const at = this.used;
     arena.set(h, at);
-    arena.set(b.subarray(start, end), at + h.length);
+    const d = at + h.length - start;
+    // a short datagram (a query) byte by byte: no view made for it
+    if (end - start <= 64) for (let i = start; i < end; i++) arena[d + i] = b[i]!;
+    else arena.set(b.subarray(start, end), d + start);
     this.used = at + len;
     const a = s.assoc;
     if (a.pending.length === 0) {
-      if (this.dirty.length === 0) queueMicrotask(this.flushSoon);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushSoon);
+      }
       this.dirty.push(a);
     }
     a.pending.push(arena.subarray(at, at + len));
     this.host.stats.bytesUp += end - start;
+    if (++this.queued >= BURST) this.flush();
   }
 
   /** Sends what {@link send} queued: one sendmmsg per association (its socket is connected to its relay). */
@@ -448,6 +473,7 @@ export class UdpRelay {
     }
     d.length = 0;
     this.used = 0;
+    this.queued = 0;
   }
 
   /** Opens the association `a`: UDP ASSOCIATE, then the relay socket; its flows' queued datagrams go out. */
@@ -513,8 +539,11 @@ export class UdpRelay {
     s.last = this.host.now();
     this.host.stats.bytesDown += n;
     const out = (this.out ??= new Uint8Array(new ArrayBuffer(65536)));
+    // the whole datagram placed so that its data starts at hl, then the header over its front:
+    // two copies and no view (a name's address can be longer than the header: then a view)
+    if (off <= hl) out.set(msg, hl - off);
+    else out.set(msg.subarray(off), hl);
     out.set(s.reply);
-    out.set(msg.subarray(off), hl);
     this.host.writePacket(out.subarray(0, finishUdpReply(out, hl, n)));
   }
 

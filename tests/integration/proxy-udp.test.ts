@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect } from "bun:test";
 import dgram from "node:dgram";
 import { needing } from "./_ns.ts";
 import { Topology, sh, type Proc, SERVER_V4 } from "../fixtures/proxy/topology.ts";
+import { Socks5Dialer, decodeSocksUdp, encodeSocksUdp } from "../../proxy/socks5.ts";
+import { parseProxyUrl } from "../../proxy/url.ts";
 
 const { ptest, ready } = needing("proxy-udp", ["microsocks", "danted", "tinyproxy", "curl", "unshare"], "microsocks dante-server tinyproxy curl");
 const t = new Topology("udp");
@@ -68,6 +70,27 @@ describe("UDP", () => {
       await p.waitFor(/udp 2 \(2 active, 0 failed, 0 refused\)/);
       expect(p.err).toBe("");
     });
+  });
+
+  ptest("dante takes a pipelined UDP ASSOCIATE (greeting and request in one write) and relays through it", async () => {
+    const d = new Socks5Dialer(parseProxyUrl("socks5://192.0.2.2:1082", "socks5"), undefined, "auto");
+    expect(await d.learnPipelining()).toBe(true);
+    const a = await d.associate({ timeoutMs: 10_000 });
+    const s = dgram.createSocket("udp4");
+    try {
+      const got = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no answer through the association")), 5000);
+        s.on("message", (m) => {
+          clearTimeout(timer);
+          resolve(new TextDecoder().decode(decodeSocksUdp(new Uint8Array(m)).data));
+        });
+        s.connect(a.relay.port, a.relay.host, () => s.send(encodeSocksUdp({ host: SERVER_V4, port: 7 }, new TextEncoder().encode("piped"))));
+      });
+      expect(got).toBe("piped");
+    } finally {
+      s.close();
+      a.control.destroy();
+    }
   });
 
   ptest("over an HTTP proxy UDP is refused: ICMP unreachable (EHOSTUNREACH) and one error line", async () => {

@@ -164,6 +164,26 @@ describe("SOCKS5 client against a scripted server", () => {
     expect(a.relay).toEqual({ host: "127.0.0.1", port: 1080 });
     a.control.destroy();
   });
+  test("UDP ASSOCIATE pipelined: greeting and request arrive before the proxy answers anything; false and 'auto' still wait", async () => {
+    // the script reads greeting + request (13 bytes) before it writes the method reply: a client
+    // that waited for that reply would time out here
+    const script = async (s: net.Socket, read: (n: number) => Promise<Buffer>) => {
+      expect(Array.from(await read(13))).toEqual([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]);
+      s.write(Buffer.from([5, 0, 5, 0, 0, 1, 127, 0, 0, 1, 0x04, 0x38])); // both replies in one piece
+    };
+    const url = { scheme: "socks5", host: "127.0.0.1", port: await fake(script) } as const;
+    const a = await new Socks5Dialer(url, undefined, true).associate({ timeoutMs: 5000 });
+    expect(a.relay).toEqual({ host: "127.0.0.1", port: 1080 });
+    a.control.destroy();
+    // not pipelined: the greeting alone, then nothing until the method reply (the script waits on)
+    for (const mode of [false, "auto"] as const) {
+      const d = new Socks5Dialer({ ...url, port: await fake(script) }, undefined, mode);
+      (d as unknown as { learnAfter: number }).learnAfter = Number.POSITIVE_INFINITY; // no learning connection
+      const e = await d.associate({ timeoutMs: 300 }).catch((x) => x);
+      expect(e).toBeInstanceOf(ProxyError);
+      expect(e.reason).toBe("timeout");
+    }
+  });
   test("a silent proxy -> timeout, not a hang", async () => {
     const port = await fake(async () => {});
     const d = new Socks5Dialer({ scheme: "socks5", host: "127.0.0.1", port });

@@ -115,6 +115,38 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.errors).toEqual([]);
   });
 
+  test("a long tun batch leaves in bursts of 32 datagrams (one sendmmsg each), in order; the rest at the batch's end", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    // odd ones longer than 64 bytes (copied as a view), even ones short (copied byte by byte)
+    const data = (i: number) => `q${i}` + (i % 2 ? "x".repeat(100 + i) : "");
+    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40001, dstPort: 7, payload: bytes(data(i)) });
+    u.feed(pkt(0));
+    await until(() => r.seen.length === 1);
+    // the association's relay socket, to count what each send call takes
+    const sessions = (u.relay as unknown as { sessions: ({ assoc: { sock: { send(d: Uint8Array): boolean; sendMany(l: Uint8Array[]): number } } } | undefined)[] }).sessions;
+    const sock = sessions.find((s) => s)!.assoc.sock;
+    const calls: number[] = [];
+    const [send, sendMany] = [sock.send.bind(sock), sock.sendMany.bind(sock)];
+    sock.send = (d) => (calls.push(1), send(d));
+    sock.sendMany = (l) => (calls.push(l.length), sendMany(l));
+    for (let i = 1; i <= 100; i++) u.feed(pkt(i)); // one synchronous batch
+    expect(calls).toEqual([32, 32, 32]); // sent while the batch is still being read
+    await until(() => r.seen.length === 101 && u.written.length === 101);
+    expect(calls).toEqual([32, 32, 32, 4]);
+    expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 101 }, (_, i) => data(i)));
+    // and every reply is the packet buildUdp makes, short and long alike
+    const answers = u.written.map((p) => {
+      const d = p.subarray(28);
+      expect(p).toEqual(buildUdp({ src: "198.51.100.9", dst: "192.0.2.1", srcPort: 7, dstPort: 40001, payload: d }));
+      return text(d);
+    });
+    expect(answers.sort()).toEqual(Array.from({ length: 101 }, (_, i) => `re:${data(i)}`).sort());
+    expect(u.host.stats.dropped).toBe(0);
+  });
+
   test("flows from one source share one association; replies reach the flow the relay names; idle flows close one by one, the association with the last", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
