@@ -1,7 +1,7 @@
 // The connection logic against a fake kernel (a function from request bytes to reply bytes).
 import { describe, expect, test } from "bun:test";
 import { SysError } from "../../ffi/errors.ts";
-import { fakeConn, fakeTransport, type Transport } from "../../netlink/conn.ts";
+import { DUMP_TURN_MS, fakeConn, fakeTransport, type Transport } from "../../netlink/conn.ts";
 import { AttributeEncoder } from "../../netlink/core/attribute.ts";
 import { beginMessage, endMessage, NLM_F, NLMSG, parseMessages } from "../../netlink/core/message.ts";
 import { ByteWriter } from "../../netlink/core/writer.ts";
@@ -89,6 +89,28 @@ describe("dumps", () => {
     const e = await new Rtnl(dumper(20, 3, 5)).listRoutes().catch((e) => e);
     expect(e).toBeInstanceOf(DumpInterruptedError);
     expect(e.partial.length).toBe(20);
+  });
+  test("a long dump gives the event loop turns: a timer due during it runs before it ends", async () => {
+    // The kernel refills the socket inside every receive, so a dump never waits; without turns a
+    // million routes held the loop for seconds (and the CLI's JIT timer never fired: issue 11).
+    // Each datagram here takes longer than a turn (wall clock), so the dump yields at every one;
+    // a turn may run its immediate before the due timers, the next one runs them.
+    const conn = dumper(40, 4);
+    let fired = false;
+    const timer = setTimeout(() => (fired = true), 1);
+    const seen: boolean[] = [];
+    const got = await conn.dump(RTM.GETROUTE, (w) => encodeRoute(w, { family: 2 }), (m) => {
+      if (seen.length % 4 === 0) {
+        const until = performance.now() + DUMP_TURN_MS + 1;
+        while (performance.now() < until);
+      }
+      seen.push(fired);
+      return decodeRoute(m.body);
+    }, "list routes");
+    clearTimeout(timer);
+    expect(got.length).toBe(40);
+    expect(seen[0]).toBe(false);
+    expect(seen[seen.length - 1]).toBe(true);
   });
   test("an error in NLMSG_DONE fails the dump", async () => {
     const conn = fakeConn((req) => {
