@@ -138,6 +138,12 @@ export const DEFAULT_TUNNEL_MTU = 9000;
  * sing-box sets one (they keep 500); a userspace TCP stack measured 16,000 drops at 1,000
  * connections with 500 and made 4096 its default. It costs 32 KiB of pointers per queue; the
  * packets held are ones that would otherwise have been dropped and sent again.
+ *
+ * @example
+ * ```ts
+ * import { TUNNEL_TXQUEUELEN } from "./setup.ts";
+ * TUNNEL_TXQUEUELEN; // 4096
+ * ```
  */
 export const TUNNEL_TXQUEUELEN = 4096;
 
