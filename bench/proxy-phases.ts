@@ -6,6 +6,10 @@
  *
  *   syn-ack   the client's SYN-ACK (out of the tun)
  *   p-syn     the daemon's SYN to the proxy
+ *   p-synack  the proxy's SYN-ACK (the daemon's connect is done)
+ *   p-greet   the SOCKS5 greeting on its way to the proxy
+ *   p-method  the proxy's method reply
+ *   p-conn    the CONNECT request on its way to the proxy
  *   p-ready   the proxy's last handshake answer (the SOCKS5 CONNECT reply)
  *   req       the client's request (into the tun)
  *   p-req     the request on its way to the proxy
@@ -105,6 +109,15 @@ function phases(pk: Pkt[], dev: string): Record<string, number[]> {
       put("p-syn", p[0]!.t - t0);
       const pin = p.filter((q) => fromProxy(q) && q.len > 0);
       const pout = p.filter((q) => !fromProxy(q) && q.len > 0);
+      put("p-synack", p.find((q) => fromProxy(q) && q.flags.includes("S"))?.t! - t0);
+      put("p-greet", pout[0]?.t! - t0);
+      put("p-method", pin[0]?.t! - t0);
+      put("p-conn", pout[1]?.t! - t0);
+      // the daemon's own steps, per connection: each answer of the proxy to the daemon's next write
+      const sa = p.find((q) => fromProxy(q) && q.flags.includes("S"));
+      if (sa && pout[0]) put("d: connect done -> greeting", pout[0].t - sa.t);
+      if (pin[0] && pout[1]) put("d: method reply -> CONNECT", pout[1].t - pin[0].t);
+      if (pin[1] && pout[2]) put("d: CONNECT reply -> request", pout[2].t - pin[1].t);
       // SOCKS5: greeting, CONNECT (out); method reply, CONNECT reply (in); then the request
       put("p-ready", pin[1]?.t! - t0);
       put("p-req", pout[2]?.t! - t0);
@@ -158,7 +171,8 @@ if (import.meta.main && !reexecInNetns()) {
       for (const [k, v] of Object.entries(ph)) (acc[k] ??= []).push(...v);
       (acc["conn/s"] ??= []).push(n / (ms / 1000));
     }
-    const keys = ["syn-ack", "p-syn", "p-ready", "req", "p-req", "p-resp", "resp", "fin", "next", "conn/s"];
+    const keys = ["syn-ack", "p-syn", "p-synack", "p-greet", "p-method", "p-conn", "p-ready", "req", "p-req", "p-resp", "resp", "fin", "next", "conn/s",
+      "d: connect done -> greeting", "d: method reply -> CONNECT", "d: CONNECT reply -> request"];
     console.log(`${"phase (µs from the client's SYN)".padEnd(36)} ${"tunkit".padStart(8)} ${"ref".padStart(8)}`);
     for (const k of keys) {
       const a = rows.tunkit?.[k] ?? [];

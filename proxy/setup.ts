@@ -126,6 +126,28 @@ export const DEFAULT_FWMARK = 0x54;
 export const DEFAULT_TUNNEL_MTU = 9000;
 
 /**
+ * The tun's transmit queue (txqueuelen) while the tunnel runs, unless the device has a longer
+ * one; an existing device gets its own back on stop. A tun's queue is a ring of this many
+ * packets between the kernel and tunkit's reader (500 when the kernel makes a tun); when it is
+ * full the kernel drops (the device's tx_dropped) before any TCP sees the packet, and the
+ * sender retransmits 0.2-1.3 s later: the splice relay's 200-flow hang began with such a drop
+ * (a listener's answer), and dump-capture's ring test lost half a flood to it. The ring must
+ * hold what arrives while the one JS thread is away: a burst of 200 flows is ~1,600 packets
+ * (SYN, ACKs, request, answer, FINs, both ways), and a 20 ms stall (a collection; gaps of
+ * 20-45 ms were measured under load) at the tun path's ~200 kpps is 4,000. Neither hev nor
+ * sing-box sets one (they keep 500); a userspace TCP stack measured 16,000 drops at 1,000
+ * connections with 500 and made 4096 its default. It costs 32 KiB of pointers per queue; the
+ * packets held are ones that would otherwise have been dropped and sent again.
+ *
+ * @example
+ * ```ts
+ * import { TUNNEL_TXQUEUELEN } from "./setup.ts";
+ * TUNNEL_TXQUEUELEN; // 4096
+ * ```
+ */
+export const TUNNEL_TXQUEUELEN = 4096;
+
+/**
  * Validates flags into a plan; throws {@link UsageError} with one line. No syscall.
  *
  * @example
@@ -343,8 +365,9 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       }
     }
     let exists = true;
+    let txqlen = 0;
     try {
-      await nl.getLink(plan.name);
+      txqlen = (await nl.getLink(plan.name)).txqlen ?? 0;
     } catch (e) {
       if (!isNetlinkErrno(e, "ENODEV")) throw e;
       exists = false;
@@ -364,7 +387,9 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       if (exists) undo.push(() => nl.deleteAddress({ dev: index, address: a.text }));
     }
     const mtu = plan.mtu ?? (exists ? undefined : DEFAULT_TUNNEL_MTU);
-    await nl.setLink(index, mtu !== undefined ? { up: true, mtu } : { up: true });
+    const qlen = txqlen < TUNNEL_TXQUEUELEN ? TUNNEL_TXQUEUELEN : undefined;
+    await nl.setLink(index, { up: true, ...(mtu !== undefined && { mtu }), ...(qlen && { txqlen: qlen }) });
+    if (exists && qlen) undo.push(() => nl.setLink(index, { txqlen }));
     const addrs = await nl.listAddresses({ dev: index });
     const pending: Array<{ dst: string; dev: number; protocol: number; scope: "link" }> = [];
     const pick = (family: number): TunnelFamily | undefined => {

@@ -440,8 +440,12 @@ export class NativeRelay {
     return { port: l.port, stop: () => l.stop(true) };
   }
 
-  /** Starts relaying `f`: its proxy stream is open (phase 2) and `s` is its accepted connection. */
-  private attach(f: RelayFlow, s: NativeSocket): void {
+  /**
+   * Starts relaying `f`: its proxy stream is open (phase 2) and `s` is its accepted connection;
+   * `paused`: whether the proxy socket was paused (it reads again unless the client's side is
+   * backed up).
+   */
+  private attach(f: RelayFlow, s: NativeSocket, paused = true): void {
     f.phase = 3;
     const u = f.us!;
     if (f.head?.length) {
@@ -457,7 +461,9 @@ export class NativeRelay {
     } else if (f.finc) {
       // the proxy's FIN came before the accept
       if (!f.qc) s.shutdown();
-    } else if (!f.qc) u.resume();
+    } else if (!f.qc) {
+      if (paused) u.resume();
+    } else if (!paused) u.pause();
     if (f.qu) {
       // what the client sent before the proxy answered goes first (the rest on the proxy socket's
       // drain, the client paused meanwhile as after any partial write)
@@ -531,11 +537,15 @@ export class NativeRelay {
     if (!step.done) return;
     f.hs = undefined;
     f.phase = 2;
-    s.pause();
+    // Paused until the accept, which attach()es; with the client's connection accepted already
+    // (early open, the usual case) attach() runs now and the socket is never paused: a pause and
+    // a resume were two epoll_ctl between the CONNECT reply and the client's first bytes.
+    const accepted = f.cs !== undefined && !f.cclosed;
+    if (!accepted) s.pause();
     if (step.rest?.length) f.head = step.rest;
     this.host.ready(f);
     // The client's connection was accepted while the proxy was dialled: relay now.
-    if (f.phase === 2 && f.cs && !f.cclosed) this.attach(f, f.cs);
+    if (f.phase === 2 && f.cs && !f.cclosed) this.attach(f, f.cs, !accepted);
   }
 
   /** Ends a flow that never opened (once). */

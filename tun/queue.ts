@@ -238,8 +238,12 @@ export class TunQueue {
    * to consume a queue: no allocation per packet, a yield to the event loop every `yieldEvery`
    * packets, no CPU while idle. Resolves when stopped by `signal` or close(); rejects with
    * {@link DeviceClosedError} when the device is deleted.
+   *
+   * `onPacket` returning `true` asks for one turn of the event loop before the next packet is
+   * read: for a packet that started something the loop must finish soon (the tunnel's proxy
+   * dial, whose connect completes while the packets behind it would otherwise be read first).
    */
-  async listen(onPacket: (buf: Uint8Array, length: number) => void, opts: ListenOptions = {}): Promise<void> {
+  async listen(onPacket: (buf: Uint8Array, length: number) => void | boolean, opts: ListenOptions = {}): Promise<void> {
     const { signal } = opts;
     const yieldEvery = opts.yieldEvery ?? 256;
     if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new UsageError(`Invalid yieldEvery "${yieldEvery}": expected a positive integer`);
@@ -253,6 +257,7 @@ export class TunQueue {
       while (!signal?.aborted) {
         this.ensureOpen();
         let k = 0;
+        let turn = false;
         for (; k < yieldEvery; k++) {
           let n = raw.readp(this.fd, p, cap);
           if (n < 0) {
@@ -269,10 +274,14 @@ export class TunQueue {
               throw this.ioError("read", e2);
             }
           }
-          onPacket(buf, n);
+          turn = onPacket(buf, n) === true;
           if (this.fd < 0 || signal?.aborted) return;
+          if (turn) break;
         }
-        if (k === yieldEvery || (k > 0 && recheck)) await immediate();
+        // A turn: Bun runs an immediate queued from a task (a signal's listener, a timer) before
+        // it polls its sockets, one queued from an immediate after: two make sure of one poll.
+        if (turn) await immediate().then(immediate);
+        else if (k === yieldEvery || (k > 0 && recheck)) await immediate();
         else await this.waitReadable(signal);
       }
     } catch (e) {

@@ -239,6 +239,45 @@ describe("packets", () => {
     dev.close();
   });
 
+  itest("listen: a packet whose callback returns true gets one poll of the loop's sockets before the next packet (false: none)", async () => {
+    const dev = openTun({ name: "tkturn0" });
+    sh("ip", "addr", "add", "198.51.100.1/24", "dev", "tkturn0");
+    sh("ip", "link", "set", "tkturn0", "up");
+    const sock = dgram.createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "198.51.100.1", r));
+    // a loopback pair: a byte written while handling packet 1 is readable at the next poll
+    const order: string[] = [];
+    const srv = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: () => void order.push("socket"), open() {} } });
+    const client = await Bun.connect({ hostname: "127.0.0.1", port: srv.port, socket: { data() {} } });
+    try {
+      for (const turn of [true, false]) {
+        order.length = 0;
+        for (const m of ["a", "b"]) sock.send(Buffer.from(m), 9, "198.51.100.2");
+        await Bun.sleep(50); // both queued before the reader starts: one batch reads both
+        const ac = new AbortController();
+        const guard = setTimeout(() => ac.abort(), 5000);
+        await dev.listen((b, n) => {
+          if (b[9] !== 17) return;
+          const m = Buffer.from(b.subarray(28, n)).toString();
+          order.push(m);
+          if (m === "a") {
+            client.write("x");
+            return turn;
+          }
+          ac.abort();
+        }, { signal: ac.signal });
+        clearTimeout(guard);
+        while (!order.includes("socket")) await Bun.sleep(5);
+        expect({ turn, order }).toEqual({ turn, order: turn ? ["a", "socket", "b"] : ["a", "b", "socket"] });
+      }
+    } finally {
+      client.end();
+      srv.stop(true);
+      sock.close();
+      dev.close();
+    }
+  });
+
   itest("packets() iterator with an AbortSignal", async () => {
     const dev = openTun({ name: "tkit0" });
     sh("ip", "addr", "add", "203.0.113.1/24", "dev", "tkit0");
