@@ -20,8 +20,9 @@
  * What it showed (2 vCPUs, load 11-19, so rough): a 100 MiB download cost 8-10 ms of daemon CPU
  * per MiB against hev's 2 ms with FEWER system calls (75 vs 251 per MiB): perf put 22% in
  * user-space memmove and 13-19% in page faults — Bun's socket chunks landing in pages the
- * allocator had just given back (fixed: MIMALLOC_PURGE_DELAY=-1, see cli/socks.ts; now
- * 3.8-4.5 ms/MiB). After the fix the tun's own read+write is ~12% of the daemon's CPU on that
+ * allocator had just given back (then fixed with MIMALLOC_PURGE_DELAY=-1: 3.8-4.5 ms/MiB; since
+ * the relay frees each chunk once written, the daemon keeps freed pages 250 ms instead of for
+ * ever: see cli/socks.ts). After the fix the tun's own read+write is ~12% of the daemon's CPU on that
  * download (tun_chr_read_iter 4.3%, tun_chr_write_iter 7.4%), the socket relay 23% (sendto
  * 14.7%, recvfrom 8.8%) and Bun's copies 25%: more tun queues served by workers could take at
  * most that 12% off the event loop, which keeps every socket. A short connection costs ~110
@@ -303,7 +304,8 @@ async function main(): Promise<void> {
     console.log(`${daemon}${envText} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB${hwmReset ? ` during the workload (start-up and warm-up peak ${startHwm.toFixed(1)} MB)` : " since start"}; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(2)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
     if (holdReport) console.log(holdReport);
     else if (daemon !== "hev") {
-      // what the peak is made of (with PURGE_DELAY=-1 freed pages stay resident, so RSS now ~ peak)
+      // what the peak is made of (freed pages stay resident 250 ms on the Bun relay, mimalloc's
+      // own default on the splice relay: RSS now is below the peak by what was given back since)
       let heap = "";
       if (process.env.TUNKIT_HEAP_REPORT) {
         const before = d.err.length;

@@ -259,8 +259,10 @@ async function hold(n: number): Promise<() => void> {
  * The memory rows: the bulk daemons' peak (VmHWM: dante's pair, which carried the download,
  * upload and iperf3 rounds; `bulkPeak` when sampled before other rows ran through them), then
  * 5,000 held connections in a FRESH pair of daemons, so the row is what holding costs and not
- * what earlier rows left behind (with PURGE_DELAY=-1 freed pages stay; the daemon that had run
- * 5,000 short connections before showed 106 MB where a fresh one held at 70).
+ * what earlier rows left behind (when the Bun relay's daemon ran with MIMALLOC_PURGE_DELAY=-1,
+ * freed pages stayed: the daemon that had run 5,000 short connections before showed 106 MB where
+ * a fresh one held at 70; it now keeps them 250 ms, cli/socks.ts). The peak is the daemon's
+ * VmHWM since its start, so it also counts its start-up (40-43 MB).
  */
 async function memoryRows(
   TU: Daemon,

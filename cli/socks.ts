@@ -105,7 +105,20 @@ function readConfig(file: string) {
   return parseTunnelConfig(text, file);
 }
 
-/** mimalloc's purge delay (ms) for a daemon on the Bun relay (see runTunnel). */
+/**
+ * mimalloc's purge delay (ms) for a daemon on the Bun relay (see runTunnel). What a purge does in
+ * Bun 1.4.5's mimalloc (v3): a page freed goes back to its arena as free 64 KiB slices; the first
+ * such free after a purge sets the arena's expiry to now + delay, and at expiry (checked when a
+ * page is freed or the heap collected) every slice still free is decommitted at once
+ * (MADV_DONTNEED), not each after a delay of its own; a slice taken again before that keeps its
+ * pages. So a longer delay does not mean fewer faults: 1000 and 2500 ms faulted no less than 250
+ * (thousands per GB: download 10.6/10.9 against 7.5, iperf3 8 streams 3.6/5.6 against 4.5,
+ * upload 11.1/8.9 against 11.3; same run, load 8-15), and most of those faults came from the
+ * relay's own full collections (fixed: proxy/tcp-relay.ts GC_MIN_BYTES). Since then: 250 ms
+ * 3.8k faults and 1.76 s CPU per GB of download, -1 1.6k and 1.62 s, iperf3 8 streams 1.57
+ * against 1.55 s, bulk peak 43.0 against 51.1 MB (same run, load 11-14). The options cannot be
+ * changed once running (mi_option_set is not exported, and Bun.gc() purges only what expired).
+ */
 const BUN_RELAY_PURGE_DELAY = "250";
 
 /**

@@ -20,6 +20,11 @@ export type TrimStep = "drop" | "none";
 export const TRIM_STREAK = 16;
 /** The most ticks skipped between two drops while work keeps faulting the same pages back. */
 export const TRIM_MAX_SKIP = 64;
+/**
+ * Ticks in a row near the floor after which one drop probes it: the level one tick later becomes
+ * the floor (a floor first seen while work ran stays above what the daemon needs when idle).
+ */
+export const TRIM_PROBE_TICKS = 30;
 
 /**
  * The decision of one tick, pure; `fileMB` is the file-backed resident set now. The floor is the
@@ -29,7 +34,11 @@ export const TRIM_MAX_SKIP = 64;
  * before, every tick, so those pages never pile up; once it is over, until the level is back
  * near the floor. Work that keeps faulting the same pages back (a long bulk transfer) would pay
  * those faults every tick: after {@link TRIM_STREAK} drops in a row the ticks between drops
- * double, up to {@link TRIM_MAX_SKIP}; a tick near the floor ends the streak.
+ * double, up to {@link TRIM_MAX_SKIP}; a tick near the floor ends the streak. The first look
+ * can come while work runs (a daemon that carries traffic from its first second: 5,000
+ * connections opened right after "ready" set the floor at 24 MB, and no tick ever dropped
+ * again); after {@link TRIM_PROBE_TICKS} ticks in a row near the floor, one drop probes it and
+ * the level one tick later is the floor from then on.
  *
  * @example
  * ```ts
@@ -48,15 +57,24 @@ export class TrimState {
   drops = 0;
   private streak = 0;
   private skip = 0;
+  /** Ticks in a row near the floor; whether this tick follows a probe (its level is the floor). */
+  private quiet = 0;
+  private settle = false;
   constructor(readonly growthMB = TRIM_GROWTH_MB) {}
 
   step(fileMB: number): TrimStep {
-    if (this.floor === undefined || fileMB < this.floor) this.floor = fileMB;
+    if (this.settle || this.floor === undefined || fileMB < this.floor) this.floor = fileMB;
+    this.settle = false;
     if (fileMB - this.floor < this.growthMB) {
       this.streak = 0;
       this.skip = 0;
-      return "none";
+      if (++this.quiet < TRIM_PROBE_TICKS) return "none";
+      this.quiet = 0;
+      this.settle = true;
+      this.drops++;
+      return "drop";
     }
+    this.quiet = 0;
     if (this.skip > 0) {
       this.skip--;
       return "none";

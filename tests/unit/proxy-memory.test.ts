@@ -1,7 +1,7 @@
 // The daemon's periodic trim of the binary's pages (proxy/memory.ts): when a tick drops, and
 // that the timer reads, drops and stops.
 import { expect, test } from "bun:test";
-import { fileResidentMB, startImageTrim, TRIM_MAX_SKIP, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
+import { fileResidentMB, startImageTrim, TRIM_MAX_SKIP, TRIM_PROBE_TICKS, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
 
 test("a burst drops every tick while 2 MB over the lowest level seen, and stops near it", () => {
   const s = new TrimState(2);
@@ -35,6 +35,22 @@ test("work that faults the same pages back every tick is dropped less and less o
   expect(s.step(10.5)).toBe("none");
   expect(s.step(20)).toBe("drop");
   expect(s.step(20)).toBe("drop");
+});
+
+test("a floor first seen while work ran is probed after TRIM_PROBE_TICKS quiet ticks: one drop, and the level a tick later is the floor", () => {
+  const s = new TrimState(2);
+  // the first look comes during a burst (24 MB of the binary faulted in); it stays there
+  const seq = Array.from({ length: TRIM_PROBE_TICKS }, () => s.step(24));
+  expect(seq.slice(0, -1).every((x) => x === "none")).toBe(true);
+  expect(seq.at(-1)).toBe("drop"); // the probe
+  expect(s.step(8.5)).toBe("none"); // what idle work brought back after it: the floor now
+  expect(s.floor).toBe(8.5);
+  expect(s.step(24)).toBe("drop"); // the next burst is dropped at once
+  expect(s.step(9)).toBe("none");
+  // a truly idle daemon is probed once per TRIM_PROBE_TICKS ticks, no more
+  const idle = Array.from({ length: 3 * TRIM_PROBE_TICKS }, () => s.step(8.6));
+  expect(idle.filter((x) => x === "drop")).toHaveLength(3);
+  expect(s.floor).toBe(8.6);
 });
 
 test("the timer reads the level each interval, calls drop when the state says so, and stops", async () => {

@@ -285,6 +285,38 @@ test("NativeRelay: a partly written chunk is kept whole until the drain writes t
   relay.close();
 });
 
+test("NativeRelay: large chunks queued behind a partial write count toward no collection (the flush that writes them frees them); small ones still do", () => {
+  const { relay, gcs, up, down, proxy, client, f } = openFlow();
+  // a slow client: every 64 KiB chunk from the proxy is written in part and its rest queued,
+  // 8 MiB of them, each freed by the drain that writes its rest
+  for (let i = 0; i < 128; i++) {
+    client.take = 1000;
+    const d = pattern(64 << 10, i);
+    up.data!(proxy, d);
+    expect(f.qc).toHaveLength(1);
+    client.take = Infinity;
+    down.drain!(client);
+    expect(d.byteLength).toBe(0);
+  }
+  // the same the other way: the proxy socket takes part of each client chunk
+  for (let i = 0; i < 128; i++) {
+    proxy.take = 1000;
+    down.data!(client, pattern(64 << 10, i));
+    proxy.take = Infinity;
+    up.drain!(proxy);
+  }
+  expect(gcs).toEqual([]);
+  // 4 MiB of small chunks written in part: those wait for the collector, and count
+  client.take = 100;
+  const small = new Uint8Array(8 << 10);
+  for (let i = 0; i < 512; i++) {
+    up.data!(proxy, small);
+    f.qc = undefined; // (the drain's flush, without the copies)
+  }
+  expect(gcs).toEqual([true]);
+  relay.close();
+});
+
 test("NativeRelay: a local flow's bytes (answered in-process) are never freed by the relay, even after a partial write", () => {
   const { relay, listens } = relayWithFakeBun({ accept: () => f });
   const f: RelayFlow = { ...flow(), local: true };
