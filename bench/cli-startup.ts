@@ -23,26 +23,32 @@
  * not the order of runs, is why this bench (fresh builds) and a hand-made harness (copies built
  * hours earlier) disagreed by 0.2x of the floor last session.
  *
- *   bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends]
+ *   bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends] [--blocks]
  *
  * `--bin NAME=PATH` (repeatable) times these binaries instead of building one, side by side in the
  * same rounds (an A/B: `--bin main=/tmp/tunkit-main --bin new=dist/tunkit`). Cases: version, addr,
  * route, rlist, list. `--variants` also builds tunkit without minify / bytecode / splitting / the
  * start-up JIT policy and times --version and route add for each (the experiment behind the
  * build flags). `--floor-at-ends` measures the floor the old way (twice per round, at its ends).
+ * `--blocks` adds a row per case that does not move with the machine's load: the JavaScriptCore
+ * heap blocks (16 KiB MarkedBlocks) the command allocates, exactly, against the floor's
+ * ({@link heapBlocks}; needs strace). Past 64 blocks (JSC's default) a run starts the JSCWarmUp
+ * thread, which then starts mimalloc's scavenger thread (with it off, session 5 measured `route add`
+ * at 0.91x the wall time and 0.83x the CPU; issue 11).
  */
 import { spawnSync } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileC, inOwnNetns, median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
 import { compile, type BuildVariant } from "../scripts/build.ts";
 
-const HELP = `usage: bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends]
+const HELP = `usage: bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends] [--blocks]
   --rounds N        rounds (default 31); each round runs every case once per binary, the floor and ip
   --bin NAME=PATH   time this binary (repeatable: an A/B in the same rounds); default: build the tree
   --only CASES      some of: version,addr,route,rlist,list (default: all)
   --variants        also build and time tunkit without minify/bytecode/splitting/JIT policy
   --floor-at-ends   the floor twice per round, at its ends (the method before this session)
+  --blocks          also each case's JSC heap blocks and the floor's (exact, load-independent; needs strace)
   --json            rows as JSON`;
 
 interface Sample {
@@ -121,6 +127,8 @@ export interface StartupOptions {
   bins?: Array<[string, string]>;
   only?: string[];
   floorAtEnds?: boolean;
+  /** Also count each case's JSC heap blocks ({@link heapBlocks}). */
+  blocks?: boolean;
 }
 
 function optionsFromArgv(argv: readonly string[]): StartupOptions {
@@ -135,6 +143,7 @@ function optionsFromArgv(argv: readonly string[]): StartupOptions {
     bins,
     only: only.length ? only : undefined,
     floorAtEnds: argv.includes("--floor-at-ends"),
+    blocks: argv.includes("--blocks"),
   };
 }
 
@@ -222,11 +231,61 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
       bins.forEach(([name], j) => rows.push(row(`cli: tunkit${tag(name)} route add peak RSS (vs ip route add)`, median(got[addK]!.tk[j]!.rss) / 1024, ipRss, "MiB", false)));
     }
     for (const [name, b] of bins) rows.push(row(`cli: tunkit${tag(name)} size on disk (vs the hello-world floor)`, statSync(b).size / 1048576, statSync(hello).size / 1048576, "MiB", false));
+    if (o.blocks) {
+      const fb = heapBlocks(hello, () => []);
+      for (const c of cases) {
+        bins.forEach(([name, b]) => rows.push(row(`cli start-up: tunkit${tag(name)} ${c.name} JSC heap blocks (vs the floor)`, heapBlocks(b, c.tk), fb, "blocks", false, "the JSCWarmUp thread starts past 64")));
+      }
+    }
     if (o.variants) rows.push(...variantRows(hello, rounds));
   } finally {
     for (const n of ["tkb0", "tkb1", "tkb2"]) sh("ip", "link", "del", n);
   }
   return rows;
+}
+
+/**
+ * The smallest n in 1..max for which `starts(n)` is false, when `starts` is true below some
+ * threshold and false from it on; max + 1 when it is true all the way.
+ *
+ * @example
+ * ```ts
+ * import { bisectBlocks } from "./cli-startup.ts";
+ * bisectBlocks((n) => n < 93); // 93
+ * ```
+ */
+export function bisectBlocks(starts: (n: number) => boolean, max = 512): number {
+  if (starts(max)) return max + 1;
+  let lo = 1;
+  let hi = max;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * How many JavaScriptCore heap blocks (16 KiB MarkedBlocks) a run of `bin args()` allocates.
+ * JSC starts its JSCWarmUp thread once a process has more than
+ * `BUN_JSC_warmUpMarkedBlockStartAfterBlocks` (default 64) blocks, so the smallest setting under
+ * which a run starts no such thread (its name, seen by strace) is the run's block count. Each
+ * probe is a fresh run with fresh `args()` (a new address for the adds). Exact and independent of
+ * the machine's load, unlike the timings: the A/B signal for issue 11's "under 64 blocks".
+ */
+function heapBlocks(bin: string, args: () => string[]): number {
+  const log = join(root, "bench/.build/blocks.strace");
+  return bisectBlocks((n) => {
+    const a = args();
+    const r = spawnSync("strace", ["-f", "-qq", "-e", "trace=prctl", "-o", log, bin, ...a], {
+      stdio: "ignore",
+      env: { ...process.env, BUN_JSC_warmUpMarkedBlockStartAfterBlocks: String(n) },
+    });
+    if (r.error) throw new Error(`cli-startup --blocks needs strace: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`${bin} ${a.join(" ")} exited ${r.status} under strace`);
+    return readFileSync(log, "utf8").includes('"JSCWarmUp"');
+  });
 }
 
 /** --version and route add of tunkit built without one of the flags, each against its own floor. */

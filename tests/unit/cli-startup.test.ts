@@ -243,3 +243,22 @@ describe("cold start: what a one-shot command loads", () => {
     expect([...dst]).toEqual([0, 0, 2, 3, 4, 0, 0, 0]);
   });
 });
+
+// bench/cli-startup.ts --blocks: the bisection behind the JSC heap-block rows (the runs under
+// strace are the bench's, not a test's).
+describe("bench/cli-startup.ts bisectBlocks", () => {
+  test("finds the first setting that starts no warm-up thread, with the fewest runs", async () => {
+    const { bisectBlocks } = await import("../../bench/cli-startup.ts");
+    for (const blocks of [1, 2, 28, 63, 64, 65, 93, 511, 512]) {
+      const probes: number[] = [];
+      const got = bisectBlocks((n) => (probes.push(n), n < blocks));
+      expect(got).toBe(blocks);
+      expect(probes.length).toBeLessThanOrEqual(11); // 1 + ceil(log2(512))
+    }
+  });
+  test("says max + 1 when even the largest setting starts the thread", async () => {
+    const { bisectBlocks } = await import("../../bench/cli-startup.ts");
+    expect(bisectBlocks(() => true, 100)).toBe(101);
+    expect(bisectBlocks(() => false, 100)).toBe(1);
+  });
+});
