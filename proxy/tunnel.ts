@@ -29,6 +29,7 @@ import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
+import { tcpStillSending } from "../ffi/sock-diag.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
@@ -191,9 +192,11 @@ class TcpFlow implements RelayFlow {
  * retransmission timer: an entry gone after 2 s (1-2 s with the sweep's clock) dropped those,
  * and a half-closed client that lost the answer in a burst of tun drops waited for ever
  * (proxy-splice's "200 flows at once" with early open at load 11-13: the answer's first copy
- * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Its
- * (id, listener) pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the
- * id itself is free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
+ * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Past it,
+ * an entry whose connection the kernel still retransmits on stays (Tunnel.freeClosed): a
+ * backed-off timer can leave more than this between two retransmissions. Its (id, listener)
+ * pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the id itself is
+ * free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
  */
 const LINGER_MS = 10_000;
 /** TIME_WAIT of our side (Linux: 60 s) when it closed first; a passive close waits a little for lost ACKs. */
@@ -868,6 +871,7 @@ export class Tunnel {
     const now = this.clock;
     const t = this.redirect.table;
     const idle = this.opts.tcpIdleMs ?? 300_000;
+    let expired: number[] | undefined;
     t.forEach((id) => {
       const st = t.state[id];
       const age = now - t.stamp[id]!;
@@ -883,8 +887,7 @@ export class Tunnel {
         return;
       }
       if (st === FLOW.CLOSED && age > LINGER_MS) {
-        this.flows[id] = undefined;
-        t.remove(id);
+        (expired ??= []).push(id);
       } else if (st === FLOW.READY && age > ACCEPT_MS) {
         const f = this.flows[id];
         if (f) {
@@ -898,6 +901,46 @@ export class Tunnel {
         t.remove(id);
       }
     });
+    if (expired) this.freeClosed(expired, now);
     this.udp.sweep(now);
+  }
+
+  /**
+   * Frees the NAT entries of finished flows whose linger is over, except those whose connection
+   * the kernel still sends on: the listener's side of it was closed with an answer or a FIN not
+   * yet acknowledged (LAST-ACK, CLOSING, FIN-WAIT-1), and its retransmissions must still reach
+   * the client. Under a burst the tun's queue drops segments, the orphan's retransmission timer
+   * backs off (3 s after a lost SYN-ACK, then 6, 12 s...), and a fixed linger ran out between
+   * two retransmissions: the half-closed client, that has nothing to send, waited for ever
+   * (proxy-splice's "200 flows at once" with early open; seen with the linger at 1.5 s as a
+   * LAST-ACK orphan with 65 bytes queued, rto 20 s, and no entry). Such an entry lingers on
+   * and is asked about again at its next expiry; the kernel gives up on an orphan in minutes.
+   * One inet_diag dump per family per sweep, only when an entry expires; without inet_diag the
+   * linger alone decides, as before.
+   */
+  private freeClosed(ids: number[], now: number): void {
+    const t = this.redirect.table;
+    const r = this.redirect;
+    let live4: Set<number> | undefined;
+    let live6: Set<number> | undefined;
+    let asked4 = false;
+    let asked6 = false;
+    for (const id of ids) {
+      const four = t.family[id] === 4;
+      if (four && !asked4) {
+        asked4 = true;
+        live4 = tcpStillSending(4, r.ports4);
+      } else if (!four && !asked6) {
+        asked6 = true;
+        live6 = tcpStillSending(6, r.ports6);
+      }
+      const port = (four ? r.ports4 : r.ports6)[r.listener[id]!];
+      if (port !== undefined && (four ? live4 : live6)?.has(port * 65536 + id)) {
+        t.stamp[id] = now;
+        continue;
+      }
+      this.flows[id] = undefined;
+      t.remove(id);
+    }
   }
 }
