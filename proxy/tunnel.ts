@@ -3,12 +3,12 @@
  * CONNECT proxy (tun2socks / tun2http).
  *
  * TCP uses the "system stack": each segment is rewritten in place (see tcp-redirect.ts) so the
- * kernel's own TCP terminates the client's connection on a listener of ours. On Bun's relay a
- * new flow's SYN goes to the listener at once while the proxy is dialled (one proxy round trip
- * less per connection, as hev-socks5-tunnel): the client's first bytes wait in the relay until
- * the proxy answers, and when the proxy fails the open connection gets a RST. On the splice
- * relay and node:net (Deno) the SYN is held until the proxy has connected: a failure is a RST for the SYN
- * (connection refused). UDP goes through SOCKS5 UDP ASSOCIATE or is refused (HTTP), DNS can be answered
+ * kernel's own TCP terminates the client's connection on a listener of ours. On either native
+ * relay (Bun's sockets, splice) a new flow's SYN goes to the listener at once while the proxy
+ * is dialled (one proxy round trip less per connection, as hev-socks5-tunnel): the client's
+ * first bytes wait in the relay until the proxy answers, and when the proxy fails the open
+ * connection gets a RST. On node:net (Deno) the SYN is held until the proxy has connected: a
+ * failure is a RST for the SYN (connection refused). UDP goes through SOCKS5 UDP ASSOCIATE or is refused (HTTP), DNS can be answered
  * from a fake-ip pool or forwarded over TCP (udp.ts).
  *
  * @module
@@ -261,7 +261,7 @@ export class Tunnel {
   private readonly servers: net.Server[] = [];
   /** Bun's sockets for TCP (undefined: node:net). */
   private readonly relay: NativeRelay | undefined;
-  /** A new flow's SYN goes to the listener when its dial begins (Bun's relay), not once the proxy answered. */
+  /** A new flow's SYN goes to the listener when its dial begins (either native relay), not once the proxy answered. */
   private readonly earlyOpen: boolean;
   private readonly listeners: Array<{ stop(): void }> = [];
   /** The proxy, named once for every flow's messages. */
@@ -342,11 +342,10 @@ export class Tunnel {
     const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
     const native = want === "bun" || (want !== "node" && NativeRelay.available());
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
-    // Bun's relay only (the splice relay's constructor returns an FdRelay, no NativeRelay): with
-    // early open on, proxy-splice's "200 flows at once" hung again in the final full-suite run
-    // of the seventh session, after the NAT linger fix; the splice relay holds the SYN until the
-    // proxy answers until that is understood.
-    this.earlyOpen = this.relay instanceof NativeRelay;
+    // Both native relays (NativeRelay's constructor returns an FdRelay for the splice relay).
+    // The splice relay's hang in proxy-splice's "200 flows at once" with early open was a NAT
+    // entry freed while the kernel still retransmitted on its connection (see freeClosed).
+    this.earlyOpen = this.relay !== undefined;
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
 
@@ -607,7 +606,7 @@ export class Tunnel {
       relay.dial(flow, d.url.host, d.url.port, d.handshake!(target), d.so);
       // The client's handshake completes now, while the proxy is dialled (as hev-socks5-tunnel
       // does): a connection costs one proxy round trip less. What the client sends meanwhile
-      // waits in the relay; a proxy failure resets the connection (failed). Bun's relay only (see
+      // waits in the relay; a proxy failure resets the connection (failed). Both relays (see
       // earlyOpen), with --fwmark/--bind-interface (auto-route) too, since the Bun relay no
       // longer sends a client's early bytes on the drain Bun signals for an adopted fd.
       if (!this.earlyOpen) return;
