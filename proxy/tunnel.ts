@@ -29,7 +29,7 @@ import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
-import { tcpStillSending } from "../ffi/sock-diag.ts";
+import { TcpDiag } from "../ffi/sock-diag.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
@@ -914,32 +914,29 @@ export class Tunnel {
    * (proxy-splice's "200 flows at once" with early open; seen with the linger at 1.5 s as a
    * LAST-ACK orphan with 65 bytes queued, rto 20 s, and no entry). Such an entry lingers on
    * and is asked about again at its next expiry; the kernel gives up on an orphan in minutes.
-   * One inet_diag dump per family per sweep, only when an entry expires; without inet_diag the
-   * linger alone decides, as before.
+   * One inet_diag lookup per expiring entry (a hash lookup in the kernel, two system calls);
+   * without inet_diag the linger alone decides, as before.
    */
   private freeClosed(ids: number[], now: number): void {
     const t = this.redirect.table;
     const r = this.redirect;
-    let live4: Set<number> | undefined;
-    let live6: Set<number> | undefined;
-    let asked4 = false;
-    let asked6 = false;
-    for (const id of ids) {
-      const four = t.family[id] === 4;
-      if (four && !asked4) {
-        asked4 = true;
-        live4 = tcpStillSending(4, r.ports4);
-      } else if (!four && !asked6) {
-        asked6 = true;
-        live6 = tcpStillSending(6, r.ports6);
+    const a = r.addrs;
+    const diag = TcpDiag.open();
+    try {
+      for (const id of ids) {
+        const four = t.family[id] === 4;
+        const port = (four ? r.ports4 : r.ports6)[r.listener[id]!];
+        const tun = four ? a.tun4 : a.tun6;
+        const fake = four ? a.fake4 : a.fake6;
+        if (diag && port !== undefined && tun && fake && diag.sending(four ? 4 : 6, tun, port, fake, id)) {
+          t.stamp[id] = now;
+          continue;
+        }
+        this.flows[id] = undefined;
+        t.remove(id);
       }
-      const port = (four ? r.ports4 : r.ports6)[r.listener[id]!];
-      if (port !== undefined && (four ? live4 : live6)?.has(port * 65536 + id)) {
-        t.stamp[id] = now;
-        continue;
-      }
-      this.flows[id] = undefined;
-      t.remove(id);
+    } finally {
+      diag?.close();
     }
   }
 }

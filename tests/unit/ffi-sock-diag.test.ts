@@ -1,8 +1,8 @@
-// tcpStillSending (ffi/sock-diag.ts): a socket closed with bytes and its FIN stuck behind a
+// TcpDiag.sending (ffi/sock-diag.ts): a socket closed with bytes and its FIN stuck behind a
 // peer that does not read (zero window) is an orphan the kernel keeps sending on: FIN-WAIT-1
 // when we closed first, LAST-ACK after the peer's FIN. Loopback only.
 import { describe, expect, test } from "bun:test";
-import { tcpStillSending } from "../../ffi/sock-diag.ts";
+import { TcpDiag } from "../../ffi/sock-diag.ts";
 import { acceptTcp, listenTcp, rawSplice, SHUT, type Peer } from "../../ffi/splice.ts";
 import { startConnect } from "../../ffi/tcp.ts";
 import { errno, ERRNO, raw } from "../../ffi/libc.ts";
@@ -48,27 +48,37 @@ async function drain(fd: number): Promise<number> {
   throw new Error(`no EOF after ${total} bytes`);
 }
 
-async function gone(port: number, key: number): Promise<boolean> {
+const LO = new Uint8Array([127, 0, 0, 1]);
+/** Whether the server side (port) of the connection with client port `cport` is still sending. */
+function sending(port: number, cport: number): boolean | undefined {
+  const d = TcpDiag.open()!;
+  try {
+    return d.sending(4, LO, port, LO, cport);
+  } finally {
+    d.close();
+  }
+}
+
+async function gone(port: number, cport: number): Promise<boolean> {
   for (let i = 0; i < 200; i++) {
-    if (!tcpStillSending(4, [port])!.has(key)) return true;
+    if (sending(port, cport) === false) return true;
     await Bun.sleep(10);
   }
   return false;
 }
 
-describe("tcpStillSending", () => {
+describe("TcpDiag.sending", () => {
   test("a socket closed first with unread bytes queued (FIN-WAIT-1) is listed until the peer read them all", async () => {
     const p = await pair();
     try {
-      const key = p.port * 65536 + p.cport;
-      expect(tcpStillSending(4, [p.port])!.has(key)).toBe(false); // open: not an orphan
+      expect(sending(p.port, p.cport)).toBe(false); // open (ESTABLISHED): not sending after a close
       const sent = fill(p.s);
       raw.close(p.s);
-      const live = tcpStillSending(4, [p.port])!;
-      expect(live.has(key)).toBe(true);
-      expect(tcpStillSending(4, [p.port + 1])!.has(key)).toBe(false); // another local port
+      expect(sending(p.port, p.cport)).toBe(true);
+      expect(sending(p.port + 1, p.cport)).toBe(false); // no such connection
+      expect(sending(p.cport, p.port)).toBe(false); // the client's side: open, not sending
       expect(await drain(p.c)).toBe(sent);
-      expect(await gone(p.port, key)).toBe(true);
+      expect(await gone(p.port, p.cport)).toBe(true);
     } finally {
       raw.close(p.c);
       p.stop();
@@ -78,7 +88,6 @@ describe("tcpStillSending", () => {
   test("after the peer's FIN, a socket closed with its answer unread (LAST-ACK) is listed until it is acknowledged", async () => {
     const p = await pair();
     try {
-      const key = p.port * 65536 + p.cport;
       rawSplice().shutdown(p.c, SHUT.WR);
       const b = new Uint8Array(16);
       let eof = false;
@@ -89,9 +98,9 @@ describe("tcpStillSending", () => {
       expect(eof).toBe(true);
       const sent = fill(p.s);
       raw.close(p.s);
-      expect(tcpStillSending(4, [p.port])!.has(key)).toBe(true);
+      expect(sending(p.port, p.cport)).toBe(true);
       expect(await drain(p.c)).toBe(sent);
-      expect(await gone(p.port, key)).toBe(true);
+      expect(await gone(p.port, p.cport)).toBe(true);
     } finally {
       raw.close(p.c);
       p.stop();
