@@ -3,12 +3,12 @@
  * CONNECT proxy (tun2socks / tun2http).
  *
  * TCP uses the "system stack": each segment is rewritten in place (see tcp-redirect.ts) so the
- * kernel's own TCP terminates the client's connection on a listener of ours. On Bun's relay a
- * new flow's SYN goes to the listener at once while the proxy is dialled (one proxy round trip
- * less per connection, as hev-socks5-tunnel): the client's first bytes wait in the relay until
- * the proxy answers, and when the proxy fails the open connection gets a RST. On the splice
- * relay and node:net (Deno) the SYN is held until the proxy has connected: a failure is a RST for the SYN
- * (connection refused). UDP goes through SOCKS5 UDP ASSOCIATE or is refused (HTTP), DNS can be answered
+ * kernel's own TCP terminates the client's connection on a listener of ours. On either native
+ * relay (Bun's sockets, splice) a new flow's SYN goes to the listener at once while the proxy
+ * is dialled (one proxy round trip less per connection, as hev-socks5-tunnel): the client's
+ * first bytes wait in the relay until the proxy answers, and when the proxy fails the open
+ * connection gets a RST. On node:net (Deno) the SYN is held until the proxy has connected: a
+ * failure is a RST for the SYN (connection refused). UDP goes through SOCKS5 UDP ASSOCIATE or is refused (HTTP), DNS can be answered
  * from a fake-ip pool or forwarded over TCP (udp.ts).
  *
  * @module
@@ -29,6 +29,7 @@ import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
+import { TcpDiag } from "../ffi/sock-diag.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
@@ -191,9 +192,11 @@ class TcpFlow implements RelayFlow {
  * retransmission timer: an entry gone after 2 s (1-2 s with the sweep's clock) dropped those,
  * and a half-closed client that lost the answer in a burst of tun drops waited for ever
  * (proxy-splice's "200 flows at once" with early open at load 11-13: the answer's first copy
- * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Its
- * (id, listener) pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the
- * id itself is free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
+ * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Past it,
+ * an entry whose connection the kernel still retransmits on stays (Tunnel.freeClosed): a
+ * backed-off timer can leave more than this between two retransmissions. Its (id, listener)
+ * pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the id itself is
+ * free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
  */
 const LINGER_MS = 10_000;
 /** TIME_WAIT of our side (Linux: 60 s) when it closed first; a passive close waits a little for lost ACKs. */
@@ -258,7 +261,7 @@ export class Tunnel {
   private readonly servers: net.Server[] = [];
   /** Bun's sockets for TCP (undefined: node:net). */
   private readonly relay: NativeRelay | undefined;
-  /** A new flow's SYN goes to the listener when its dial begins (Bun's relay), not once the proxy answered. */
+  /** A new flow's SYN goes to the listener when its dial begins (either native relay), not once the proxy answered. */
   private readonly earlyOpen: boolean;
   private readonly listeners: Array<{ stop(): void }> = [];
   /** The proxy, named once for every flow's messages. */
@@ -339,11 +342,10 @@ export class Tunnel {
     const want = opts.sockets ?? (globalThis.process?.env?.TUNKIT_TCP_SOCKETS as "bun" | "node" | undefined);
     const native = want === "bun" || (want !== "node" && NativeRelay.available());
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
-    // Bun's relay only (the splice relay's constructor returns an FdRelay, no NativeRelay): with
-    // early open on, proxy-splice's "200 flows at once" hung again in the final full-suite run
-    // of the seventh session, after the NAT linger fix; the splice relay holds the SYN until the
-    // proxy answers until that is understood.
-    this.earlyOpen = this.relay instanceof NativeRelay;
+    // Both native relays (NativeRelay's constructor returns an FdRelay for the splice relay).
+    // The splice relay's hang in proxy-splice's "200 flows at once" with early open was a NAT
+    // entry freed while the kernel still retransmitted on its connection (see freeClosed).
+    this.earlyOpen = this.relay !== undefined;
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
 
@@ -604,7 +606,7 @@ export class Tunnel {
       relay.dial(flow, d.url.host, d.url.port, d.handshake!(target), d.so);
       // The client's handshake completes now, while the proxy is dialled (as hev-socks5-tunnel
       // does): a connection costs one proxy round trip less. What the client sends meanwhile
-      // waits in the relay; a proxy failure resets the connection (failed). Bun's relay only (see
+      // waits in the relay; a proxy failure resets the connection (failed). Both relays (see
       // earlyOpen), with --fwmark/--bind-interface (auto-route) too, since the Bun relay no
       // longer sends a client's early bytes on the drain Bun signals for an adopted fd.
       if (!this.earlyOpen) return false;
@@ -873,6 +875,7 @@ export class Tunnel {
     const now = this.clock;
     const t = this.redirect.table;
     const idle = this.opts.tcpIdleMs ?? 300_000;
+    let expired: number[] | undefined;
     t.forEach((id) => {
       const st = t.state[id];
       const age = now - t.stamp[id]!;
@@ -888,8 +891,7 @@ export class Tunnel {
         return;
       }
       if (st === FLOW.CLOSED && age > LINGER_MS) {
-        this.flows[id] = undefined;
-        t.remove(id);
+        (expired ??= []).push(id);
       } else if (st === FLOW.READY && age > ACCEPT_MS) {
         const f = this.flows[id];
         if (f) {
@@ -903,6 +905,43 @@ export class Tunnel {
         t.remove(id);
       }
     });
+    if (expired) this.freeClosed(expired, now);
     this.udp.sweep(now);
+  }
+
+  /**
+   * Frees the NAT entries of finished flows whose linger is over, except those whose connection
+   * the kernel still sends on: the listener's side of it was closed with an answer or a FIN not
+   * yet acknowledged (LAST-ACK, CLOSING, FIN-WAIT-1), and its retransmissions must still reach
+   * the client. Under a burst the tun's queue drops segments, the orphan's retransmission timer
+   * backs off (3 s after a lost SYN-ACK, then 6, 12 s...), and a fixed linger ran out between
+   * two retransmissions: the half-closed client, that has nothing to send, waited for ever
+   * (proxy-splice's "200 flows at once" with early open; seen with the linger at 1.5 s as a
+   * LAST-ACK orphan with 65 bytes queued, rto 20 s, and no entry). Such an entry lingers on
+   * and is asked about again at its next expiry; the kernel gives up on an orphan in minutes.
+   * One inet_diag lookup per expiring entry (a hash lookup in the kernel, two system calls);
+   * without inet_diag the linger alone decides, as before.
+   */
+  private freeClosed(ids: number[], now: number): void {
+    const t = this.redirect.table;
+    const r = this.redirect;
+    const a = r.addrs;
+    const diag = TcpDiag.open();
+    try {
+      for (const id of ids) {
+        const four = t.family[id] === 4;
+        const port = (four ? r.ports4 : r.ports6)[r.listener[id]!];
+        const tun = four ? a.tun4 : a.tun6;
+        const fake = four ? a.fake4 : a.fake6;
+        if (diag && port !== undefined && tun && fake && diag.sending(four ? 4 : 6, tun, port, fake, id)) {
+          t.stamp[id] = now;
+          continue;
+        }
+        this.flows[id] = undefined;
+        t.remove(id);
+      }
+    } finally {
+      diag?.close();
+    }
   }
 }

@@ -8,7 +8,6 @@ import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import net from "node:net";
 import { needing } from "./_ns.ts";
-import { NativeRelay } from "../../proxy/tcp-relay.ts";
 import {
   Topology, curl, sh, Proc, BUN, ROOT, LAN_V4, LAN_V6, PROXY_OUT_V4, PROXY_OUT_V6, SERVER_V4, SERVER_V6,
 } from "../fixtures/proxy/topology.ts";
@@ -251,15 +250,13 @@ describe("ready only after the proxy answered a handshake", () => {
       await p.waitFor(/waiting for the proxy: Proxy 192\.0\.2\.2:1086 is unreachable: ECONNREFUSED; next try in 1 s/, 10_000, "err");
       expect(p.out + p.err).not.toMatch(/: ready/);
       // fail closed: the rules are in place, the flow is reset, nothing goes around (the tunnel
-      // completes the client's handshake while it dials, so the failed dial is a reset, curl 56,
-      // not a refused connect, 7)
+      // completes the client's handshake while it dials, so the failed dial is mostly a reset)
       const r = await curl([`http://${SERVER_V4}/peer`], 5);
       // 56 recv failure (reset), or 52/55 when the RST meets curl's request on its way (early
-      // open with auto-route's marked sockets), or 7 (refused) when the refusal is handled in the
-      // loop turn right after the dial, before the listener's SYN-ACK is read from the tun (the
-      // flow's row is closed then: the client's SYN gets the RST); the splice relay still holds
-      // the SYN: refused, 7
-      const codes = NativeRelay.kind() === "splice" ? [7] : [7, 52, 55, 56];
+      // open with auto-route's marked sockets, on either relay), or 7 (refused) when the refusal
+      // is handled in the loop turn right after the dial, before the listener's SYN-ACK is read
+      // from the tun (the flow's row is closed then: the client's SYN gets the RST)
+      const codes = [7, 52, 55, 56];
       if (!codes.includes(r.code)) console.error(`curl ${r.code}: ${r.err}`);
       expect(codes).toContain(r.code);
       expect(r.out).toBe("");

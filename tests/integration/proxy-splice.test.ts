@@ -171,9 +171,10 @@ describe("TUNKIT_RELAY=splice", () => {
   }, 60_000);
 
   // Three rounds: with early open all 200 clients send at once, the tun's queue drops some
-  // segments, and a lost answer is retransmitted after the relay closed its fds. While a closed
-  // flow's NAT entry went 1-2 s after the close, such a client waited for ever (a round in 3-10
-  // hung at load 10-13); the entry now lingers 10 s after its last segment (proxy/tunnel.ts).
+  // segments, and a lost answer is retransmitted after the relay closed its fds, by an orphan
+  // whose timer backs off (3, 6, 12 s...). While a closed flow's NAT entry went a fixed time
+  // after its last segment (2 s, then 10 s), such a client waited for ever; the entry now stays
+  // while the kernel still retransmits on the connection (Tunnel.freeClosed, inet_diag).
   ptest("200 flows at once through dante, three rounds, every one intact; the daemon's fds back to where they were", async () => {
     await withTunnel("socks5://192.0.2.2:1082", async (p) => {
       const pid = p.child.pid!;
