@@ -15,7 +15,6 @@
  */
 import { raw, SOCK } from "./libc.ts";
 
-const AF_NETLINK = 16;
 const NETLINK_SOCK_DIAG = 4;
 const SOCK_DIAG_BY_FAMILY = 20;
 const NLM_F_REQUEST = 0x1;
@@ -54,7 +53,7 @@ export class TcpDiag {
 
   /** A lookup socket, or undefined when netlink refuses one (no fd left, no sock_diag). */
   static open(): TcpDiag | undefined {
-    const fd = raw.socket(AF_NETLINK, SOCK.SOCK_RAW | SOCK.SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    const fd = raw.socket(SOCK.AF_NETLINK, SOCK.SOCK_RAW | SOCK.SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     return fd < 0 ? undefined : new TcpDiag(fd);
   }
 
