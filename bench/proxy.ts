@@ -391,7 +391,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       // --rounds: every round's value, in the order run (the median hides how far they spread)
       if (process.argv.includes("--rounds")) console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
     };
-    const refNote = H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
+    const refNote = refBin ? `vs ${refBin} (A/B: another tunkit)` : H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
     for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
     const warmUdp = async (fn: () => Promise<unknown>) => {
       for (const d of [TU, HU]) if (d) await via(d, fn);
