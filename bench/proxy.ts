@@ -262,7 +262,9 @@ async function hold(n: number): Promise<() => void> {
  * what earlier rows left behind (when the Bun relay's daemon ran with MIMALLOC_PURGE_DELAY=-1,
  * freed pages stayed: the daemon that had run 5,000 short connections before showed 106 MB where
  * a fresh one held at 70; it now keeps them 250 ms, cli/socks.ts). The peak is the daemon's
- * VmHWM since its start, so it also counts its start-up (40-43 MB).
+ * VmHWM since its start, so it also counts its start-up (40-43 MB). One fresh pair per round
+ * (`reps`), the order of the two alternating: whichever held first read 5-10 MB higher when
+ * there was one pair (the eighth session's A/B of one binary against itself in the other slot).
  */
 async function memoryRows(
   TU: Daemon,
@@ -271,29 +273,34 @@ async function memoryRows(
   startTunkit: (dev: string, addr: string, port: number) => Promise<Daemon>,
   startHev: (dev: string, addr: string, port: number) => Promise<Daemon>,
   bulkPeak: readonly [number, number] = [status(TU.proc.child.pid!, "VmHWM"), status(HU.proc.child.pid!, "VmHWM")],
+  reps = 1,
 ): Promise<void> {
   rows.push(row("tun2socks peak RSS under bulk", bulkPeak[0], bulkPeak[1], "MB", false, "VmHWM of the daemons that carried the bulk rows; target <= 50 MB"));
-  const fresh = [await startTunkit("tk2", "198.18.4.1/30", PORT), await startHev("tkh2", "198.18.5.1", PORT)];
-  const held: number[] = [];
-  const peak: number[] = [];
-  try {
-    for (const d of fresh) {
-      await via(d, async () => {
-        for (let i = 0; i < 20; i++) await request(direct); // warm, as a running daemon is
-        const close = await hold(5000);
-        await Bun.sleep(500);
-        held.push(status(d.proc.child.pid!, "VmRSS"));
-        peak.push(status(d.proc.child.pid!, "VmHWM"));
-        close();
-        await Bun.sleep(500);
-      });
+  const held: [number[], number[]] = [[], []];
+  const peak: [number[], number[]] = [[], []];
+  for (let r = 0; r < reps; r++) {
+    const fresh = [await startTunkit(`tk2r${r}`, "198.18.4.1/30", PORT), await startHev(`tkh2r${r}`, "198.18.5.1", PORT)];
+    try {
+      for (const k of r % 2 ? [1, 0] : [0, 1]) {
+        const d = fresh[k]!;
+        await via(d, async () => {
+          for (let i = 0; i < 20; i++) await request(direct); // warm, as a running daemon is
+          const close = await hold(5000);
+          await Bun.sleep(500);
+          held[k]!.push(status(d.proc.child.pid!, "VmRSS"));
+          peak[k]!.push(status(d.proc.child.pid!, "VmHWM"));
+          close();
+          await Bun.sleep(500);
+        });
+      }
+    } finally {
+      for (const d of fresh) d.proc.kill("SIGTERM");
+      await Promise.all(fresh.map((d) => Promise.race([d.proc.exited, Bun.sleep(3000)])));
     }
-  } finally {
-    for (const d of fresh) d.proc.kill("SIGTERM");
-    await Promise.all(fresh.map((d) => Promise.race([d.proc.exited, Bun.sleep(3000)])));
   }
-  rows.push(row("tun2socks RSS with 5,000 held connections", held[0]!, held[1]!, "MB", false, "VmRSS of a fresh daemon (20 short connections, then 5,000 held); target <= 50 MB"));
-  rows.push(row("tun2socks peak RSS with 5,000 held connections", peak[0]!, peak[1]!, "MB", false, "VmHWM of that daemon"));
+  const each = (v: [number[], number[]]) => `; rounds ${v[0].map(round).join(" ")} vs ${v[1].map(round).join(" ")}`;
+  rows.push(row("tun2socks RSS with 5,000 held connections", median(held[0]), median(held[1]), "MB", false, `VmRSS of a fresh daemon (20 short connections, then 5,000 held), median of ${reps} fresh pairs, order alternating${each(held)}; target <= 50 MB`));
+  rows.push(row("tun2socks peak RSS with 5,000 held connections", median(peak[0]), median(peak[1]), "MB", false, `VmHWM of that daemon${each(peak)}`));
 }
 
 function buildTunkit(): string {
@@ -408,7 +415,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
         await measure(p, f, undefined, undefined, true);
         add(`tun2socks ${w} 100 MiB`, p, "MB/s", refNote);
       }
-      if (H) await memoryRows(TU, HU!, rows, startTunkit, startHev);
+      if (H) await memoryRows(TU, HU!, rows, startTunkit, startHev, undefined, reps);
       return rows;
     }
     const shortOnly = only() === "short";
@@ -441,7 +448,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     if (H && !only()) {
       const bulkPeak = [status(TU.proc.child.pid!, "VmHWM"), status(HU!.proc.child.pid!, "VmHWM")] as const;
       await udpRows(measure, add, refNote, warmUdp);
-      await memoryRows(TU, HU!, rows, startTunkit, startHev, bulkPeak);
+      await memoryRows(TU, HU!, rows, startTunkit, startHev, bulkPeak, reps);
       // idle: 5 s without traffic
       const idle = await Promise.all([T, H].map(async (d) => {
         const c0 = cpuTicks(d.proc.child.pid!);
