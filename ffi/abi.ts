@@ -189,6 +189,9 @@ export const EPOLL = {
   ET: 1 << 31,
 } as const;
 
+/** poll(2) events (asm-generic/poll.h). */
+export const POLL = { IN: 0x001, OUT: 0x004, ERR: 0x008, HUP: 0x010 } as const;
+
 /** eventfd(2) flags. */
 export const EFD = { CLOEXEC: 0o2000000, NONBLOCK: 0o4000 } as const;
 

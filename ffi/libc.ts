@@ -9,7 +9,7 @@
  * @module
  */
 import type { Backend, Ptr } from "./backend.ts";
-import { checkArch, EPOLL, F, O, SOCK, epollEventSize, packEpollEvent, type Arch } from "./abi.ts";
+import { checkArch, EPOLL, F, O, POLL, SOCK, epollEventSize, packEpollEvent, type Arch } from "./abi.ts";
 import { ERRNO, SysError } from "./errors.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -104,6 +104,9 @@ export function check(ret: number, syscall: string, subject?: string): number {
 
 const intBuf = new Uint8Array(8);
 const intView = new DataView(intBuf.buffer);
+/** One struct pollfd for {@link sys.pollOne} (over 1000 bytes: a pointer taken from a smaller array may go stale). */
+const pfd = new Uint8Array(new ArrayBuffer(1024));
+const pfdView = new DataView(pfd.buffer);
 const tsBuf = new Uint8Array(16);
 const tsView = new DataView(tsBuf.buffer);
 const lenBuf = new Uint8Array(4);
@@ -216,6 +219,17 @@ export const sys = {
     if (e === ERRNO.EAGAIN) return -1;
     throw new SysError("recvfrom", e);
   },
+  /**
+   * poll(2) on one fd for `events` ({@link POLL}), up to `ms` (0: just look): its revents, 0
+   * when the time ran out, -1 when poll failed (EINTR included; {@link errno} says which).
+   */
+  pollOne(fd: number, events: number, ms: number): number {
+    pfdView.setInt32(0, fd, true);
+    pfdView.setInt16(4, events, true);
+    pfdView.setInt16(6, 0, true);
+    const r = raw.poll(pfd, 1, ms);
+    return r > 0 ? pfdView.getInt16(6, true) : r;
+  },
   epollCreate(): number {
     return check(raw.epoll_create1(EPOLL.CLOEXEC), "epoll_create1");
   },
@@ -252,4 +266,4 @@ export const sys = {
 /** Size of one `struct epoll_event` on this machine. */
 export const EPOLL_EVENT_SIZE = epollEventSize(arch);
 
-export { ERRNO, SysError, O, F, SOCK, EPOLL };
+export { ERRNO, SysError, O, F, SOCK, EPOLL, POLL };

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { EPOLL, EPOLL_EVENT_SIZE, F, epollWaiter, sys, raw, arch, runtime } from "./libc.ts";
+import { EPOLL, EPOLL_EVENT_SIZE, F, POLL, epollWaiter, sys, raw, arch, runtime } from "./libc.ts";
 import { EFD } from "./abi.ts";
 import { unpackEpollEvent } from "./abi.ts";
 import type { EpollWaiter } from "./backend.ts";
@@ -156,9 +156,6 @@ const poller = new Poller();
 
 const F_SETOWN = 8;
 const O_ASYNC = 0o20000;
-const POLLIN = 0x001;
-const POLLERR = 0x008;
-const POLLHUP = 0x010;
 /** Signals seen with nothing armed (the owner busy draining) before O_ASYNC is switched off. */
 const QUIET_AFTER = 4;
 /**
@@ -216,8 +213,6 @@ class SignalPoller {
   private readonly all: SigHandle[] = [];
   private idle = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly pfd = new Uint8Array(8);
-  private readonly pfdView = new DataView(this.pfd.buffer);
   /** Wake-ups the backstop had to make because a signal never came (should stay 0). */
   lost = 0;
   /** Signals delivered to the JS thread. */
@@ -328,11 +323,7 @@ class SignalPoller {
 
   /** revents of poll(fd, POLLIN, 0): 0 when nothing is there. */
   private poll(fd: number): number {
-    const v = this.pfdView;
-    v.setInt32(0, fd, true);
-    v.setInt16(4, POLLIN, true);
-    v.setInt16(6, 0, true);
-    return raw.poll(this.pfd, 1, 0) > 0 ? v.getInt16(6, true) : 0;
+    return Math.max(0, sys.pollOne(fd, POLL.IN, 0));
   }
 
   private keep(on: boolean): void {
@@ -346,7 +337,7 @@ class SignalPoller {
 
   /** Delivers now every armed fd in error (a deleted device), without waiting for the backstop. */
   recheck(): void {
-    for (const h of this.armed.slice()) if (this.poll(h.fd) & (POLLERR | POLLHUP)) this.deliver(h);
+    for (const h of this.armed.slice()) if (this.poll(h.fd) & (POLL.ERR | POLL.HUP)) this.deliver(h);
   }
 
   /** The backstop: a deleted device, or data no signal announced. */
@@ -354,7 +345,7 @@ class SignalPoller {
     for (const h of this.armed.slice()) {
       const r = this.poll(h.fd);
       if (r === 0) continue;
-      if (r & (POLLERR | POLLHUP)) this.deliver(h);
+      if (r & (POLL.ERR | POLL.HUP)) this.deliver(h);
       else if (h.suspect) {
         this.lost++;
         this.deliver(h);

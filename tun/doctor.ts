@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { TUN_PATH, tunFeatures, tunNodeAccessHint } from "./device.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
-import { raw } from "../ffi/libc.ts";
+import { POLL, sys } from "../ffi/libc.ts";
 import { SocketTransport } from "../netlink/conn.ts";
 import { beginMessage, endMessage, NLM_F, NLMSG, parseAck, parseMessages } from "../netlink/core/message.ts";
 import { ByteWriter } from "../netlink/core/writer.ts";
@@ -80,13 +80,10 @@ export function probeNetAdmin(): NetAdminProbe {
     endMessage(w, at);
     t.send(w.buf.subarray(0, w.len));
     // rtnetlink answers within sendmsg(); poll briefly in case another kernel defers it.
-    const pfd = new Uint8Array(8);
-    new DataView(pfd.buffer).setInt32(0, t.fd, true);
-    new DataView(pfd.buffer).setInt16(4, 1 /* POLLIN */, true);
     for (let tries = 0; tries < 20; tries++) {
       const d = t.recv();
       if (!d) {
-        raw.poll(pfd, 1, 100);
+        sys.pollOne(t.fd, POLL.IN, 100);
         continue;
       }
       for (const m of parseMessages(d)) {

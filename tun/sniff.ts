@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { raw, errno, sys, ERRNO, SOCK, SysError, addrValue } from "../ffi/libc.ts";
+import { raw, errno, sys, ERRNO, POLL, SOCK, SysError, addrValue } from "../ffi/libc.ts";
 import { encodeBpf, type BpfInsn } from "../packet/bpf.ts";
 import {
   PACKET, packSockaddrLl, unpackSockaddrLl, SOCKADDR_LL_SIZE, TPACKET_STATS_SIZE,
@@ -202,8 +202,6 @@ const MAX_CAPLEN_RING = 262144;
 /** Largest slot: a 64 KiB packet plus link headers. Longer packets are cut (wireLen says so). */
 const MAX_SLOT = 65536 + 256;
 const DEFAULT_BUFFER = 8 << 20;
-/** poll(2) events (asm-generic/poll.h). */
-const POLLIN = 0x1;
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 /**
@@ -617,7 +615,7 @@ export class PacketSniffer {
         if (pollWait > 0 && ring.lastBlockBytes * 2 >= ring.geometry.blockSize && waited < ring.blockTimeoutMs) {
           const ms = Math.min(pollWait, ring.blockTimeoutMs - waited);
           const t0 = performance.now();
-          const r = this.pollRing(ms);
+          const r = sys.pollOne(this.fd, POLL.IN, ms);
           if (ring.ready()) {
             this.pollWakes++;
             waited = 0;
@@ -667,9 +665,6 @@ export class PacketSniffer {
 
   private lastBlock = 0;
   private vlanScratch: Uint8Array | undefined;
-  /** One struct pollfd (over 1000 bytes: a pointer taken from a smaller array may go stale). */
-  private readonly pfd = new DataView(new ArrayBuffer(1024));
-  private readonly pfdBytes = new Uint8Array(this.pfd.buffer);
 
   /**
    * Ring: how many waits in poll(2) ({@link SniffListenOptions.pollWaitMs}) ended with a block
@@ -677,14 +672,6 @@ export class PacketSniffer {
    */
   pollWakes = 0;
 
-  /** poll(2) on the socket for POLLIN, up to `ms`; poll's result (-1: EINTR or another error). */
-  private pollRing(ms: number): number {
-    const v = this.pfd;
-    v.setInt32(0, this.fd, true);
-    v.setInt16(4, POLLIN, true);
-    v.setInt16(6, 0, true);
-    return raw.poll(this.pfdBytes, 1, ms);
-  }
 
   /**
    * Delivers the next handed-over block (sets lastBlock to its packet count). Returns "closed"

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { raw, errno, addr, addrValue, sys, ERRNO, SOCK, SysError } from "../ffi/libc.ts";
+import { raw, errno, addr, addrValue, sys, ERRNO, POLL, SOCK, SysError } from "../ffi/libc.ts";
 import { MultiRecv } from "../ffi/mmsg.ts";
 import { IOVEC_SIZE, MMSGHDR_SIZE, MSGHDR } from "../ffi/abi.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -16,7 +16,6 @@ import type { Endpoint } from "./endpoint.ts";
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const SO_MARK = 36;
-const POLLOUT = 4;
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
 const UDP_GRO = 104;
@@ -254,7 +253,7 @@ export class SendBatch {
         if (e === ERRNO.EINTR) continue;
         if ((e === ERRNO.EAGAIN || e === ERRNO.ENOBUFS) && tries++ < 20) {
           this.stats.waits++;
-          waitWritable(fd, 10);
+          sys.pollOne(fd, POLL.OUT, 10);
           continue;
         }
         if (this.seg[i]! > 0 && (e === ERRNO.EIO || e === ERRNO.EINVAL || e === ERRNO.EMSGSIZE)) {
@@ -311,14 +310,6 @@ export class SendBatch {
   }
 }
 
-const pfd = new Uint8Array(new ArrayBuffer(1024));
-const pfdView = new DataView(pfd.buffer);
-function waitWritable(fd: number, ms: number): void {
-  pfdView.setInt32(0, fd, true);
-  pfdView.setInt16(4, POLLOUT, true);
-  pfdView.setInt16(6, 0, true);
-  raw.poll(pfd, 1, ms);
-}
 
 /** Bytes of the control buffer of one received message: room for a UDP_GRO cmsg (CMSG_SPACE(4)). */
 const GRO_CONTROL = 32;
