@@ -260,6 +260,12 @@ export class UdpRelay {
   private used = 0;
   /** Datagrams in the arena (sent once {@link BURST} are there, or at the end of the tun batch). */
   private queued = 0;
+  /** Views of the arena by slot of the burst, reused while place and length match ({@link send}). */
+  private readonly views: Uint8Array[] = [];
+  /** The last view of a tun buffer copied from ({@link send}): `srcOf.subarray(srcStart, …)`. */
+  private src: Uint8Array = new Uint8Array(0);
+  private srcOf: Uint8Array | undefined;
+  private srcStart = 0;
   /** Associations with datagrams in the arena, flushed once the current tun batch is read. */
   private readonly dirty: Assoc[] = [];
   /** Shared associations by source ("address|port"). */
@@ -437,9 +443,17 @@ export class UdpRelay {
     const at = this.used;
     arena.set(h, at);
     const d = at + h.length - start;
-    // a short datagram (a query) byte by byte: no view made for it
+    // a short datagram (a query) byte by byte: no view made for it; a longer one through a view
+    // of the tun's buffer, the last one kept (a flood of one size reads from one place)
     if (end - start <= 64) for (let i = start; i < end; i++) arena[d + i] = b[i]!;
-    else arena.set(b.subarray(start, end), d + start);
+    else {
+      if (this.srcOf !== b || this.srcStart !== start || this.src.length !== end - start) {
+        this.srcOf = b;
+        this.srcStart = start;
+        this.src = b.subarray(start, end);
+      }
+      arena.set(this.src, d + start);
+    }
     this.used = at + len;
     const a = s.assoc;
     if (a.pending.length === 0) {
@@ -449,7 +463,12 @@ export class UdpRelay {
       }
       this.dirty.push(a);
     }
-    a.pending.push(arena.subarray(at, at + len));
+    // the arena's view for this slot of the burst, kept from the last burst when it has the same
+    // place and length (datagrams of one size, the common case): no object per datagram
+    const k = this.queued;
+    let view = this.views[k];
+    if (view === undefined || view.byteOffset !== at || view.length !== len) this.views[k] = view = arena.subarray(at, at + len);
+    a.pending.push(view);
     this.host.stats.bytesUp += end - start;
     if (++this.queued >= BURST) this.flush();
   }

@@ -147,6 +147,38 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.host.stats.dropped).toBe(0);
   });
 
+  test("a flood of one size makes no object per datagram: each burst slot's view of the arena is the last burst's, and every datagram still leaves with its own bytes", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    // 200 bytes each (copied through a view of the tun buffer), numbered
+    const data = (i: number) => `d${String(i).padStart(4, "0")}` + "y".repeat(195);
+    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40002, dstPort: 7, payload: bytes(data(i)) });
+    u.feed(pkt(0));
+    await until(() => r.seen.length === 1);
+    const sessions = (u.relay as unknown as { sessions: ({ assoc: { sock: { sendMany(l: Uint8Array[]): number } } } | undefined)[] }).sessions;
+    const sock = sessions.find((s) => s)!.assoc.sock;
+    const bursts: Uint8Array[][] = [];
+    const sendMany = sock.sendMany.bind(sock);
+    sock.sendMany = (l) => (bursts.push(l.slice()), sendMany(l));
+    // as the tunnel does: every packet read into one reused buffer
+    const buf = new Uint8Array(2048);
+    const view = {} as PacketView;
+    for (let i = 1; i <= 64; i++) {
+      const p = pkt(i);
+      buf.set(p);
+      expect(viewPacket(buf, p.length, view)).toBe(true);
+      u.relay.onPacket(buf, view);
+    }
+    expect(bursts.map((b) => b.length)).toEqual([32, 32]);
+    // the same 32 view objects in both bursts
+    expect(bursts[1]!.every((v, i) => v === bursts[0]![i])).toBe(true);
+    await until(() => r.seen.length === 65);
+    expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 65 }, (_, i) => data(i)));
+    expect(u.host.stats.dropped).toBe(0);
+  });
+
   test("flows from one source share one association; replies reach the flow the relay names; idle flows close one by one, the association with the last", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
