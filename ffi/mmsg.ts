@@ -2,10 +2,12 @@
  * {@link MultiRecv}: receive many datagrams with one `recvmmsg()` call into preallocated slots.
  * For sockets where each message is its own datagram (a netlink batch's ACKs, packet sockets):
  * one syscall per batch instead of one per datagram, and no allocation per datagram.
+ * {@link MultiSend}: the other way, many datagrams (runs of them as UDP GSO messages) with one
+ * `sendmmsg()` on a connected socket, straight out of the caller's buffer.
  *
  * @module
  */
-import { raw, errno, addrValue, ERRNO, SysError } from "./libc.ts";
+import { raw, errno, addr, addrValue, ERRNO, SOCK, SysError } from "./libc.ts";
 import { IOVEC_SIZE, MMSGHDR_LEN, MMSGHDR_SIZE, MSGHDR, packMmsghdrs } from "./abi.ts";
 
 const MSG_TRUNC = 0x20;
@@ -130,5 +132,165 @@ export class MultiRecv {
   /** Offset of datagram i's control buffer in {@link control}. */
   controlOffset(i: number): number {
     return i * this.ctrlLen;
+  }
+}
+
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** CMSG_SPACE(sizeof(u16)): one UDP_SEGMENT control message. */
+const SEGMENT_CMSG = 24;
+/** Most segments of one UDP GSO message (UDP_MAX_SEGMENTS is 64 before Linux 6.6). */
+export const GSO_SEGMENTS = 64;
+/** Most bytes of one UDP GSO message (16-bit IP and UDP lengths, IPv6's 40-byte header). */
+export const GSO_BYTES = 65535 - 8 - 40;
+
+/**
+ * Messages for one `sendmmsg` on a connected datagram socket, each `len` bytes of a caller's
+ * buffer at an offset (no copy): one datagram, or with `seg` > 0 a run of `seg`-byte datagrams
+ * laid back to back (the last may be shorter) that the kernel cuts apart (UDP GSO,
+ * UDP_SEGMENT): one trip through the stack for the run. Nothing is allocated per message.
+ *
+ * @example
+ * ```ts
+ * import { MultiSend } from "./mmsg.ts";
+ * declare const fd: number; // a connected UDP socket
+ * const buf = new Uint8Array(new ArrayBuffer(1 << 16));
+ * const m = new MultiSend(buf);
+ * m.add(0, 3000, 1000); // three datagrams of 1000 bytes, one message
+ * m.add(3000, 20, 0); // one more datagram
+ * const sent = m.send(fd); // 4, or fewer with m.error set
+ * ```
+ */
+export class MultiSend {
+  /** Process-wide: whether UDP_SEGMENT is tried (cleared when the kernel refuses it with EIO). */
+  static gso = true;
+  private readonly vec: Uint8Array;
+  private readonly vecView: DataView;
+  private readonly iovView: DataView;
+  private readonly ctrlView: DataView;
+  private readonly base: number;
+  private readonly at: Int32Array;
+  private readonly len: Int32Array;
+  private readonly seg: Int32Array;
+  /** Messages added since the last {@link send}. */
+  count = 0;
+  /** errno of the last failed send (EAGAIN: the socket buffer was full), 0 when all went. */
+  error = 0;
+  /** Counters: sendmmsg calls, messages sent, of them UDP GSO runs, datagrams sent. */
+  readonly stats = { calls: 0, messages: 0, gsoMessages: 0, datagrams: 0 };
+
+  /**
+   * Messages out of `buf` (its address must not move: a buffer over 1000 bytes, see
+   * shared/notes pitfall 1), at most `max` per sendmmsg.
+   */
+  constructor(
+    readonly buf: Uint8Array,
+    readonly max = 64,
+  ) {
+    this.vec = new Uint8Array(new ArrayBuffer(Math.max(max * MMSGHDR_SIZE, 1024)));
+    this.vecView = new DataView(this.vec.buffer);
+    const iov = new Uint8Array(new ArrayBuffer(Math.max(max * IOVEC_SIZE, 1024)));
+    this.iovView = new DataView(iov.buffer);
+    const ctrl = new Uint8Array(new ArrayBuffer(Math.max(max * SEGMENT_CMSG, 1024)));
+    this.ctrlView = new DataView(ctrl.buffer);
+    this.base = Number(addrValue(buf));
+    this.at = new Int32Array(max);
+    this.len = new Int32Array(max);
+    this.seg = new Int32Array(max);
+    const iovBase = addrValue(iov);
+    const ctrlBase = addrValue(ctrl);
+    for (let i = 0; i < max; i++) {
+      const m = i * MMSGHDR_SIZE;
+      this.vecView.setBigUint64(m + MSGHDR.iov, iovBase + BigInt(i * IOVEC_SIZE), true);
+      this.vecView.setBigUint64(m + MSGHDR.iovlen, 1n, true);
+      this.vecView.setBigUint64(m + MSGHDR.control, ctrlBase + BigInt(i * SEGMENT_CMSG), true);
+      // struct cmsghdr { size_t len = CMSG_LEN(2); int level = SOL_UDP; int type = UDP_SEGMENT; } + u16
+      this.ctrlView.setBigUint64(i * SEGMENT_CMSG, 18n, true);
+      this.ctrlView.setInt32(i * SEGMENT_CMSG + 8, SOL_UDP, true);
+      this.ctrlView.setInt32(i * SEGMENT_CMSG + 12, UDP_SEGMENT, true);
+    }
+  }
+
+  /** True when no message fits before a {@link send}. */
+  get full(): boolean {
+    return this.count >= this.max;
+  }
+
+  /** Adds `len` bytes at `at` of the buffer: one datagram, or with `seg` > 0 datagrams of `seg` bytes (only while {@link MultiSend.gso}). */
+  add(at: number, len: number, seg: number): void {
+    const i = this.count++;
+    this.at[i] = at;
+    this.len[i] = len;
+    this.seg[i] = seg > 0 && len > seg ? seg : 0;
+    const a = this.base + at;
+    const io = i * IOVEC_SIZE;
+    this.iovView.setUint32(io, a % 0x100000000, true);
+    this.iovView.setUint32(io + 4, Math.floor(a / 0x100000000), true);
+    this.iovView.setUint32(io + 8, len, true);
+    this.iovView.setUint32(io + 12, 0, true);
+    this.vecView.setUint32(i * MMSGHDR_SIZE + MSGHDR.controllen, this.seg[i] ? SEGMENT_CMSG : 0, true);
+    if (this.seg[i]) this.ctrlView.setUint16(i * SEGMENT_CMSG + 16, seg, true);
+  }
+
+  /** Datagrams message `i` stands for. */
+  private datagrams(i: number): number {
+    const s = this.seg[i]!;
+    return s > 0 ? Math.ceil(this.len[i]! / s) : 1;
+  }
+
+  /**
+   * Sends what was added through `fd` (non-blocking) and empties the list. Returns the datagrams
+   * the kernel took; the rest are dropped (UDP may drop), with {@link error} set to why. A run
+   * the kernel refuses as a GSO message (EIO: no checksum offload on the route's device, which
+   * also turns GSO off for the process; EINVAL/EMSGSIZE: longer than the path takes) goes again
+   * one datagram at a time.
+   */
+  send(fd: number): number {
+    const n = this.count;
+    let i = 0;
+    let sent = 0;
+    this.error = 0;
+    while (i < n) {
+      this.stats.calls++;
+      const r = raw.sendmmsgp(fd, addr(this.vec, i * MMSGHDR_SIZE), n - i, SOCK.MSG_DONTWAIT);
+      if (r > 0) {
+        for (let k = i; k < i + r; k++) {
+          const d = this.datagrams(k);
+          sent += d;
+          if (d > 1) this.stats.gsoMessages++;
+        }
+        this.stats.messages += r;
+        i += r;
+        continue;
+      }
+      const e = errno();
+      if (e === ERRNO.EINTR) continue;
+      if (this.seg[i]! > 0 && (e === ERRNO.EIO || e === ERRNO.EINVAL || e === ERRNO.EMSGSIZE)) {
+        if (e === ERRNO.EIO) MultiSend.gso = false;
+        sent += this.sendSplit(fd, i);
+        i++;
+        continue;
+      }
+      // full (EAGAIN, ENOBUFS), or the socket's pending error (ECONNREFUSED: the peer's port closed)
+      this.error = e;
+      break;
+    }
+    this.count = 0;
+    this.stats.datagrams += sent;
+    return sent;
+  }
+
+  /** Sends message i's datagrams one by one; returns those the kernel took. */
+  private sendSplit(fd: number, i: number): number {
+    const s = this.seg[i]!;
+    const at = this.at[i]!;
+    const len = this.len[i]!;
+    let sent = 0;
+    for (let o = 0; o < len; o += s) {
+      const l = Math.min(s, len - o);
+      if (raw.sendto(fd, this.buf.subarray(at + o, at + o + l), l, SOCK.MSG_DONTWAIT, null, 0) >= 0) sent++;
+      else this.error = errno();
+    }
+    return sent;
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import type dgramNs from "node:dgram";
+import { raw, sys, SOCK } from "./libc.ts";
 
 /** node:dgram, loaded on first use: Bun never needs it, and the daemon's module graph stays without it. */
 let dgramMod: typeof dgramNs | undefined;
@@ -25,6 +26,43 @@ export interface ConnectedUdp {
   close(): void;
   /** The local port. */
   readonly localPort: number;
+  /**
+   * The socket's file descriptor, for a caller that builds its own `sendmmsg` (UDP GSO runs):
+   * -1 when it is not known (Deno, or Bun's socket was not found for sure), and -1 again once
+   * the socket is closed. Only for sending; the runtime owns and reads it.
+   */
+  readonly fd: number;
+}
+
+const SO_TYPE = 3;
+
+/**
+ * The fd of the UDP socket of `family` bound to local `port`, looked for from `from` on (the
+ * lowest free fd just before the runtime made it: it takes the lowest), or -1. A fd counts only
+ * when it is a datagram socket of that family on that port: the port is this socket's alone
+ * (an ephemeral bind, no SO_REUSEPORT), so nothing else can match.
+ */
+function findUdpFd(from: number, family: number, port: number): number {
+  const sa = new Uint8Array(new ArrayBuffer(1024));
+  const val = new Uint8Array(new ArrayBuffer(1024));
+  for (let fd = from; fd >= 0 && fd < from + 8; fd++) {
+    try {
+      sys.getsockname(fd, sa);
+      if ((sa[0]! | (sa[1]! << 8)) !== family || ((sa[2]! << 8) | sa[3]!) !== port) continue;
+      sys.getsockopt(fd, SOCK.SOL_SOCKET, SO_TYPE, val.subarray(0, 4));
+      if ((val[0]! | (val[1]! << 8)) === SOCK.SOCK_DGRAM) return fd;
+    } catch {
+      /* not a socket, or closed: the next */
+    }
+  }
+  return -1;
+}
+
+/** The lowest free fd now (a probe socket, closed at once), or -1. */
+function lowestFreeFd(): number {
+  const fd = raw.socket(SOCK.AF_INET, SOCK.SOCK_DGRAM | SOCK.SOCK_CLOEXEC, 0);
+  if (fd >= 0) raw.close(fd);
+  return fd;
 }
 
 /** Handlers of {@link connectUdp}. */
@@ -41,6 +79,7 @@ interface BunUdp {
     sendMany(l: Uint8Array[]): number;
     close(): void;
     readonly port: number;
+    readonly closed: boolean;
   }>;
 }
 
@@ -61,6 +100,7 @@ const bun = (globalThis as { Bun?: BunUdp }).Bun;
 export async function connectUdp(host: string, port: number, on: ConnectedUdpHandlers): Promise<ConnectedUdp> {
   const v6 = host.includes(":");
   if (bun) {
+    const from = lowestFreeFd();
     const s = await bun.udpSocket({
       hostname: v6 ? "::" : "0.0.0.0",
       port: 0,
@@ -72,6 +112,7 @@ export async function connectUdp(host: string, port: number, on: ConnectedUdpHan
         error: (...a: unknown[]) => on.error(a[a.length - 1] as Error),
       },
     });
+    let fd = findUdpFd(from, v6 ? SOCK.AF_INET6 : SOCK.AF_INET, s.port);
     let closed = false;
     return {
       send: (d) => s.send(d),
@@ -79,9 +120,14 @@ export async function connectUdp(host: string, port: number, on: ConnectedUdpHan
       close: () => {
         if (closed) return;
         closed = true;
+        fd = -1;
         s.close();
       },
       localPort: s.port,
+      get fd() {
+        // Bun may close it itself: never a fd number that another socket may have taken since
+        return closed || s.closed ? -1 : fd;
+      },
     };
   }
   const dgram = (dgramMod ??= ((await import("node:dgram")) as { default: typeof dgramNs }).default);
@@ -118,5 +164,6 @@ export async function connectUdp(host: string, port: number, on: ConnectedUdpHan
       }
     },
     localPort: sock.address().port,
+    fd: -1,
   };
 }

@@ -23,6 +23,8 @@ import { HandshakeReader, type Dialer } from "./dial.ts";
 import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
 import { connectUdp, type ConnectedUdp } from "../ffi/udp-socket.ts";
+import { GSO_BYTES, GSO_SEGMENTS, MultiSend } from "../ffi/mmsg.ts";
+import { ERRNO, SysError } from "../ffi/errors.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
 import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
 import type { TunnelStats } from "./stats.ts";
@@ -258,6 +260,8 @@ export class UdpRelay {
   /** Where outgoing SOCKS5 datagrams are put together until {@link flush}; `used` bytes taken. */
   private arena: Uint8Array | undefined;
   private used = 0;
+  /** Sends the arena's datagrams through an association's fd ({@link sendRuns}). */
+  private multi: MultiSend | undefined;
   /** Datagrams in the arena (sent once {@link BURST} are there, or at the end of the tun batch). */
   private queued = 0;
   /** Views of the arena by slot of the burst, reused while place and length match ({@link send}). */
@@ -480,19 +484,58 @@ export class UdpRelay {
       const a = d[i]!;
       const list = a.pending;
       if (a.state === "open" && list.length) {
+        const fd = a.sock!.fd;
         let sent: number;
-        try {
-          sent = list.length === 1 ? (a.sock!.send(list[0]!) ? 1 : 0) : a.sock!.sendMany(list);
-        } catch {
-          sent = 0; // closed under us: the error handler reports it
+        if (fd >= 0) sent = this.sendRuns(fd, list);
+        else {
+          try {
+            sent = list.length === 1 ? (a.sock!.send(list[0]!) ? 1 : 0) : a.sock!.sendMany(list);
+          } catch {
+            sent = 0; // closed under us: the error handler reports it
+          }
         }
         if (sent < list.length) this.host.stats.dropped += list.length - sent;
+        const e = fd >= 0 ? this.multi!.error : 0;
+        // the relay's port is closed (an ICMP error the send took from the socket): as Bun's error handler would
+        if (e !== 0 && e !== ERRNO.EAGAIN && e !== ERRNO.ENOBUFS) this.failAssoc(a, `relay socket: ${new SysError("sendmmsg", e).message}`);
       }
       list.length = 0;
     }
     d.length = 0;
     this.used = 0;
     this.queued = 0;
+  }
+
+  /**
+   * Sends an association's datagrams (views of the arena, in order) through its socket's fd: one
+   * sendmmsg, a run of equal-sized datagrams that lie back to back in the arena (a flood of one
+   * flow) as one UDP GSO message, which goes through the stack once and is cut apart by the
+   * kernel. Returns the datagrams the kernel took.
+   */
+  private sendRuns(fd: number, list: Uint8Array[]): number {
+    const m = (this.multi ??= new MultiSend(this.arena!, GSO_SEGMENTS));
+    const gso = MultiSend.gso;
+    let sent = 0;
+    for (let i = 0; i < list.length; ) {
+      const v = list[i]!;
+      const at = v.byteOffset;
+      const len = v.length;
+      let end = at + len;
+      let j = i + 1;
+      if (gso) {
+        while (j < list.length && j - i < GSO_SEGMENTS) {
+          const w = list[j]!;
+          if (w.byteOffset !== end || w.length > len || end + w.length - at > GSO_BYTES) break;
+          end += w.length;
+          j++;
+          if (w.length < len) break; // only the last segment may be shorter
+        }
+      }
+      if (m.full) sent += m.send(fd);
+      m.add(at, end - at, j - i > 1 ? len : 0);
+      i = j;
+    }
+    return sent + m.send(fd);
   }
 
   /** Opens the association `a`: UDP ASSOCIATE, then the relay socket; its flows' queued datagrams go out. */

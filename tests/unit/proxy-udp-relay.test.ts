@@ -13,6 +13,7 @@ import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer } from "../../proxy/s
 import { buildUdp } from "../../packet/build.ts";
 import { verifyIpv4Header } from "../../packet/checksum.ts";
 import { connectUdp } from "../../ffi/udp-socket.ts";
+import type { MultiSend } from "../../ffi/mmsg.ts";
 import type { Dialer } from "../../proxy/dial.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -115,7 +116,7 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.errors).toEqual([]);
   });
 
-  test("a long tun batch leaves in bursts of 32 datagrams (one sendmmsg each), in order; the rest at the batch's end", async () => {
+  test("a long tun batch leaves in bursts of 32 datagrams (one sendmmsg each; a datagram and a shorter one right after it are one UDP GSO message), in order; the rest at the batch's end", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
     const u = setup(r.port);
@@ -125,17 +126,16 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40001, dstPort: 7, payload: bytes(data(i)) });
     u.feed(pkt(0));
     await until(() => r.seen.length === 1);
-    // the association's relay socket, to count what each send call takes
-    const sessions = (u.relay as unknown as { sessions: ({ assoc: { sock: { send(d: Uint8Array): boolean; sendMany(l: Uint8Array[]): number } } } | undefined)[] }).sessions;
-    const sock = sessions.find((s) => s)!.assoc.sock;
+    // the relay's sendmmsg builder, to count the messages each call takes
+    const multi = (u.relay as unknown as { multi: MultiSend }).multi;
     const calls: number[] = [];
-    const [send, sendMany] = [sock.send.bind(sock), sock.sendMany.bind(sock)];
-    sock.send = (d) => (calls.push(1), send(d));
-    sock.sendMany = (l) => (calls.push(l.length), sendMany(l));
+    const send = multi.send.bind(multi);
+    multi.send = (fd) => (calls.push(multi.count), send(fd));
     for (let i = 1; i <= 100; i++) u.feed(pkt(i)); // one synchronous batch
-    expect(calls).toEqual([32, 32, 32]); // sent while the batch is still being read
+    // messages per sendmmsg: long odd + short even pairs, sent while the batch is still being read
+    expect(calls).toEqual([16, 16, 16]);
     await until(() => r.seen.length === 101 && u.written.length === 101);
-    expect(calls).toEqual([32, 32, 32, 4]);
+    expect(calls).toEqual([16, 16, 16, 2]);
     expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 101 }, (_, i) => data(i)));
     // and every reply is the packet buildUdp makes, short and long alike
     const answers = u.written.map((p) => {
@@ -147,7 +147,26 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.host.stats.dropped).toBe(0);
   });
 
-  test("a flood of one size makes no object per datagram: each burst slot's view of the arena is the last burst's, and every datagram still leaves with its own bytes", async () => {
+  test("a flood of one flow leaves as one UDP GSO message per burst, which the relay receives as separate datagrams, each with its own bytes; a shorter one ends a run", async () => {
+    const r = await fakeRelay();
+    cleanup.push(() => r.sock.close());
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    const data = (i: number) => `d${String(i).padStart(4, "0")}` + "y".repeat(i === 50 ? 20 : 195);
+    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40003, dstPort: 7, payload: bytes(data(i)) });
+    u.feed(pkt(0));
+    await until(() => r.seen.length === 1);
+    const multi = (u.relay as unknown as { multi: MultiSend }).multi;
+    const before = { ...multi.stats };
+    for (let i = 1; i <= 64; i++) u.feed(pkt(i)); // 1..32, then 33..64 with a short one (50) in it
+    await until(() => r.seen.length === 65);
+    expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 65 }, (_, i) => data(i)));
+    // burst 1: one run of 32; burst 2: 33..50 (ends with the short one), 51..64
+    expect([multi.stats.calls - before.calls, multi.stats.messages - before.messages, multi.stats.gsoMessages - before.gsoMessages, multi.stats.datagrams - before.datagrams]).toEqual([2, 3, 3, 64]);
+    expect(u.host.stats.dropped).toBe(0);
+  });
+
+  test("without the socket's fd (Deno), datagrams go through sendMany; a flood of one size makes no object per datagram: each burst slot's view of the arena is the last burst's", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
     const u = setup(r.port);
@@ -157,8 +176,10 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40002, dstPort: 7, payload: bytes(data(i)) });
     u.feed(pkt(0));
     await until(() => r.seen.length === 1);
-    const sessions = (u.relay as unknown as { sessions: ({ assoc: { sock: { sendMany(l: Uint8Array[]): number } } } | undefined)[] }).sessions;
+    const sessions = (u.relay as unknown as { sessions: ({ assoc: { sock: { fd: number; sendMany(l: Uint8Array[]): number } } } | undefined)[] }).sessions;
     const sock = sessions.find((s) => s)!.assoc.sock;
+    expect(sock.fd).toBeGreaterThanOrEqual(0); // Bun's socket was found
+    Object.defineProperty(sock, "fd", { value: -1 });
     const bursts: Uint8Array[][] = [];
     const sendMany = sock.sendMany.bind(sock);
     sock.sendMany = (l) => (bursts.push(l.slice()), sendMany(l));
