@@ -431,7 +431,7 @@ export class UdpRelay {
 
   /**
    * Queues `b[start, end)` for the relay behind the flow's SOCKS5 header, in the arena (no
-   * allocation but the view); the tun batch goes out at its end, one sendmmsg per association
+   * allocation: views are reused); the tun batch goes out at its end, one sendmmsg per association
    * ({@link flush}, a microtask: the tun is read synchronously until EAGAIN or its yield), or
    * every {@link BURST} datagrams while it is read.
    */
@@ -477,7 +477,11 @@ export class UdpRelay {
     if (++this.queued >= BURST) this.flush();
   }
 
-  /** Sends what {@link send} queued: one sendmmsg per association (its socket is connected to its relay). */
+  /**
+   * Sends what {@link send} queued: one sendmmsg per association (its socket is connected to its
+   * relay), runs of one flow's equal datagrams as UDP GSO messages ({@link sendRuns}); without the
+   * socket's fd (Deno) through the runtime's sendMany.
+   */
   flush(): void {
     const d = this.dirty;
     for (let i = 0; i < d.length; i++) {
