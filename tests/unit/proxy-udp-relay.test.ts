@@ -166,6 +166,33 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.host.stats.dropped).toBe(0);
   });
 
+  test("the relay's port closes under a flood sent through the fd: the flow fails once, reported, and its next datagram opens a new association", async () => {
+    const r = await fakeRelay();
+    const u = setup(r.port);
+    cleanup.push(() => u.relay.closeAll());
+    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40004, dstPort: 7, payload: bytes(`f${i}` + "z".repeat(150)) });
+    u.feed(pkt(0));
+    await until(() => r.seen.length === 1);
+    r.sock.close();
+    for (let i = 1; i <= 50 && u.host.stats.udpFailed === 0; i++) {
+      for (let k = 0; k < 8; k++) u.feed(pkt(i * 8 + k));
+      await Bun.sleep(10);
+    }
+    expect(u.host.stats.udpFailed).toBe(1);
+    expect(u.errors.length).toBe(1);
+    expect(u.errors[0]).toMatch(/^udp 192\.0\.2\.1:40004 -> 198\.51\.100\.9:7: failed: relay socket: .*(ECONNREFUSED|refused)/i);
+    expect(u.relay.size).toBe(0);
+    // a new relay on a new port: the flow's next datagram opens a new association there
+    const r2 = await fakeRelay();
+    cleanup.push(() => r2.sock.close());
+    const relayOf = u.relay as unknown as { opts: { socks: { associate: () => Promise<unknown> } } };
+    const associate = relayOf.opts.socks.associate;
+    relayOf.opts.socks.associate = async () => ({ ...((await associate()) as object), relay: { host: "127.0.0.1", port: r2.port } });
+    u.feed(pkt(1000));
+    await until(() => r2.seen.length === 1);
+    expect(r2.seen.map((s) => s.data.slice(0, 5))).toEqual(["f1000"]);
+  });
+
   test("without the socket's fd (Deno), datagrams go through sendMany; a flood of one size makes no object per datagram: each burst slot's view of the arena is the last burst's", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
