@@ -271,6 +271,10 @@ export class TunQueue {
     let rechecking = false;
     let emptyRechecks = 0;
     let skipped = 0;
+    // One abort listener for the whole loop (not one added and removed per wait): an abort wakes
+    // the waiting readers, and the loop sees it.
+    const onAbort = () => this.onReadable();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (!signal?.aborted) {
         this.ensureOpen();
@@ -313,12 +317,14 @@ export class TunQueue {
           // still looks; a burst, or rechecks that pay (bulk), read again first.
           rechecking = true;
           await immediate();
-        } else await this.waitReadable(signal);
+        } else await this.waitReadable();
       }
     } catch (e) {
       if (signal?.aborted && e === signal.reason) return;
       if (e instanceof DeviceClosedError && e.reason === "closed") return;
       throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
