@@ -27,6 +27,7 @@ import { linkIndex } from "../netlink/ifindex.ts";
 import { loadRtnl, type Ctx, type GlobalOptions, type Op, type PipelineRequest } from "./context.ts";
 import { takeAnywhere } from "./globals.ts";
 import { internWords, q, safeLine, splitLine } from "./grammar.ts";
+import { keepOutOfFtl, keepOutOfFtlNow } from "./jit.ts";
 import { findObject, IP_OBJECTS, type WordsFn } from "./objects.ts";
 
 /** The longest line a batch accepts, in characters (a multipath route with 256 next hops fits). */
@@ -228,7 +229,10 @@ class LineParser {
     const w = words[0];
     if (w === undefined) return;
     const obj = findObject(w);
-    if (obj && !this.fns.has(obj.name)) this.fns.set(obj.name, await obj.load());
+    if (obj && !this.fns.has(obj.name)) {
+      this.fns.set(obj.name, await obj.load());
+      await keepLinesOutOfFtl(await obj.module());
+    }
     if (!obj && COMMANDER_LINES.has(w) && !this.program) {
       await loadRtnl();
       const { buildProgram } = await import("./program.ts");
@@ -275,7 +279,10 @@ class LineParser {
       const f = this.fns.get(obj.name)!;
       this.last = first;
       this.lastFn = f;
-      return f(this.ctx, words, 1, opts);
+      const op = f(this.ctx, words, 1, opts);
+      // The op's class (a route line's, made once per line) is the module's own, not exported.
+      keepOutOfFtlNow([op.constructor]);
+      return op;
     }
     if (REFUSED.has(first)) throw new UsageError(`${q(first)} cannot run inside a batch`);
     if (COMMANDER_LINES.has(first)) return this.parseCommander(words, opts);
@@ -304,6 +311,26 @@ class LineParser {
     const op = got[0]!;
     return { run: () => ((ctx.opts = opts), op.run()) };
   }
+}
+
+/** The batch's own per-line functions (set by runBatch once it has made them). */
+let batchLineFunctions: unknown[] = [];
+
+/**
+ * Keeps the functions a batch line runs out of the FTL (see cli/jit.ts): the object module's,
+ * and those of the modules every line goes through (loaded by then: no module is loaded here
+ * that the line did not load).
+ */
+async function keepLinesOutOfFtl(objectModule: object): Promise<void> {
+  const [grammar, args, ip, addr, specCommon, specRoute, wire, message, writer, conn, mmsg] = await Promise.all([
+    import("./grammar.ts"), import("./args.ts"), import("../netlink/route/ip.ts"), import("../common/addr.ts"),
+    import("../netlink/spec/common.ts"), import("../netlink/spec/route.ts"), import("../netlink/route/route.ts"),
+    import("../netlink/core/message.ts"), import("../netlink/core/writer.ts"), import("../netlink/conn.ts"), import("../ffi/mmsg.ts"),
+  ]);
+  await keepOutOfFtl([
+    objectModule, grammar, grammar.LINE_FUNCTIONS, args, ip, addr, addr.LINE_FUNCTIONS, specCommon, specRoute, wire, wire.LINE_FUNCTIONS,
+    message, writer, conn, mmsg, batchLineFunctions, LineParser, forEachLine,
+  ]);
 }
 
 /** Thrown from a line callback to stop reading once the batch has stopped. */
@@ -349,12 +376,14 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   if (o.check || o.checkFirst) {
     // Pass 1: every line checked, nothing applied.
     let checked = 0;
-    await forEachLine(fd, (n, text) => {
+    const checkLine = (n: number, text: string) => {
       if ((n & 4095) === 0) progress.tick("checked", n, 0);
       const op = parseLine(n, text);
       if (op instanceof Promise) return op.then((x) => void (x && checked++));
       if (op) checked++;
-    }, o.tee);
+    };
+    batchLineFunctions = [parseLine, checkLine];
+    await forEachLine(fd, checkLine, o.tee);
     report.lines = checked;
     if (o.check) {
       progress.clear();
@@ -524,6 +553,8 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     return handle(n, op);
   };
 
+  batchLineFunctions = [onLine, handle, queue, pend, flush, parseLine, bad, resolve, index];
+  keepOutOfFtlNow(batchLineFunctions); // marked already when a line loaded its object
   try {
     try {
       await forEachLine(fd, onLine, undefined, flush);
