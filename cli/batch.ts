@@ -27,6 +27,7 @@ import { linkIndex } from "../netlink/ifindex.ts";
 import { loadRtnl, type Ctx, type GlobalOptions, type Op, type PipelineRequest } from "./context.ts";
 import { takeAnywhere } from "./globals.ts";
 import { internWords, q, safeLine, splitLine } from "./grammar.ts";
+import { keepOutOfFtl, keepOutOfFtlNow } from "./jit.ts";
 import { findObject, IP_OBJECTS, type WordsFn } from "./objects.ts";
 
 /** The longest line a batch accepts, in characters (a multipath route with 256 next hops fits). */
@@ -96,11 +97,12 @@ export interface BatchReport {
  * Reads `fd` in chunks and calls `onLine(number, text)` for every line (without its newline;
  * a trailing "\r" removed). Synchronous reads: a non-blocking fd that is empty (EAGAIN) is
  * waited on in 1 ms naps; `onChunkEnd` runs after the lines of every chunk, before the next
- * read. Throws a usage error for a line longer than {@link MAX_LINE}. The reads are libc's
+ * read; `onFirstRead(bytes, whole)` once, after the first read (`whole`: it did not fill the
+ * chunk, so a regular file held no more). Throws a usage error for a line longer than {@link MAX_LINE}. The reads are libc's
  * own (the netlink socket loads the FFI anyway), not node:fs: loading node:fs cost a compiled
  * batch's start 8-11 ms of CPU (measured under load), about what a thousand of its lines take.
  */
-export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number, onChunkEnd?: () => Promise<void>): Promise<number> {
+export async function forEachLine(fd: number, onLine: (n: number, line: string) => void | Promise<void>, tee?: number, onChunkEnd?: () => Promise<void>, onFirstRead?: (bytes: number, whole: boolean) => void): Promise<number> {
   const buf = new Uint8Array(CHUNK);
   const dec = new TextDecoder();
   let carry = "";
@@ -121,6 +123,10 @@ export async function forEachLine(fd: number, onLine: (n: number, line: string) 
       nap ??= new Int32Array(new SharedArrayBuffer(4));
       Atomics.wait(nap, 0, 0, 1);
       continue;
+    }
+    if (onFirstRead) {
+      onFirstRead(got, got < CHUNK);
+      onFirstRead = undefined;
     }
     if (tee !== undefined && got > 0) writeFully(tee, buf.subarray(0, got));
     const text = got > 0 ? dec.decode(buf.subarray(0, got), { stream: true }) : dec.decode();
@@ -217,6 +223,13 @@ class LineParser {
   private last: string | undefined;
   private lastFn: WordsFn | undefined;
   private program: import("@commander-js/extra-typings").Command | undefined;
+  /**
+   * Keep the line path out of the FTL (cli/jit.ts): set when the input's first read held all of
+   * it (under {@link CHUNK}, ~28,000 route lines), where the FTL's compiles cannot pay back. A
+   * bigger file keeps the FTL: at 1M lines it saves ~20% of the user CPU. A pipe's first read
+   * is at most its buffer (64 KiB), so piped lines stay out of the FTL too.
+   */
+  small = false;
 
   constructor(private readonly ctx: Ctx, private readonly base: GlobalOptions) {
     // Every line starts with one of these: splitLine hands out these strings for them.
@@ -228,7 +241,10 @@ class LineParser {
     const w = words[0];
     if (w === undefined) return;
     const obj = findObject(w);
-    if (obj && !this.fns.has(obj.name)) this.fns.set(obj.name, await obj.load());
+    if (obj && !this.fns.has(obj.name)) {
+      this.fns.set(obj.name, await obj.load());
+      if (this.small) await keepLinesOutOfFtl(await obj.module());
+    }
     if (!obj && COMMANDER_LINES.has(w) && !this.program) {
       await loadRtnl();
       const { buildProgram } = await import("./program.ts");
@@ -275,7 +291,10 @@ class LineParser {
       const f = this.fns.get(obj.name)!;
       this.last = first;
       this.lastFn = f;
-      return f(this.ctx, words, 1, opts);
+      const op = f(this.ctx, words, 1, opts);
+      // The op's class (a route line's, made once per line) is the module's own, not exported.
+      if (this.small) keepOutOfFtlNow([op.constructor]);
+      return op;
     }
     if (REFUSED.has(first)) throw new UsageError(`${q(first)} cannot run inside a batch`);
     if (COMMANDER_LINES.has(first)) return this.parseCommander(words, opts);
@@ -304,6 +323,26 @@ class LineParser {
     const op = got[0]!;
     return { run: () => ((ctx.opts = opts), op.run()) };
   }
+}
+
+/** The batch's own per-line functions (set by runBatch once it has made them). */
+let batchLineFunctions: unknown[] = [];
+
+/**
+ * Keeps the functions a batch line runs out of the FTL (see cli/jit.ts): the object module's,
+ * and those of the modules every line goes through (loaded by then: no module is loaded here
+ * that the line did not load).
+ */
+async function keepLinesOutOfFtl(objectModule: object): Promise<void> {
+  const [grammar, args, ip, addr, specCommon, specRoute, wire, message, writer, conn, mmsg] = await Promise.all([
+    import("./grammar.ts"), import("./args.ts"), import("../netlink/route/ip.ts"), import("../common/addr.ts"),
+    import("../netlink/spec/common.ts"), import("../netlink/spec/route.ts"), import("../netlink/route/route.ts"),
+    import("../netlink/core/message.ts"), import("../netlink/core/writer.ts"), import("../netlink/conn.ts"), import("../ffi/mmsg.ts"),
+  ]);
+  await keepOutOfFtl([
+    objectModule, grammar, grammar.LINE_FUNCTIONS, args, ip, addr, addr.LINE_FUNCTIONS, specCommon, specRoute, wire, wire.LINE_FUNCTIONS,
+    message, writer, conn, mmsg, batchLineFunctions, LineParser, forEachLine,
+  ]);
 }
 
 /** Thrown from a line callback to stop reading once the batch has stopped. */
@@ -349,12 +388,14 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
   if (o.check || o.checkFirst) {
     // Pass 1: every line checked, nothing applied.
     let checked = 0;
-    await forEachLine(fd, (n, text) => {
+    const checkLine = (n: number, text: string) => {
       if ((n & 4095) === 0) progress.tick("checked", n, 0);
       const op = parseLine(n, text);
       if (op instanceof Promise) return op.then((x) => void (x && checked++));
       if (op) checked++;
-    }, o.tee);
+    };
+    batchLineFunctions = [parseLine, checkLine];
+    await forEachLine(fd, checkLine, o.tee, undefined, (_, whole) => void (parser.small = whole));
     report.lines = checked;
     if (o.check) {
       progress.clear();
@@ -524,9 +565,11 @@ export async function runBatch(ctx: Ctx, fd: number, reopen: () => number, o: Ba
     return handle(n, op);
   };
 
+  batchLineFunctions = [onLine, handle, queue, pend, flush, parseLine, bad, resolve, index];
+  if (parser.small) keepOutOfFtlNow(batchLineFunctions); // a --check-first's second pass: its object is loaded
   try {
     try {
-      await forEachLine(fd, onLine, undefined, flush);
+      await forEachLine(fd, onLine, undefined, flush, o.check || o.checkFirst ? undefined : (_, whole) => void (parser.small = whole));
     } catch (e) {
       if (e === STOP) {
         /* stopped at a refused line */

@@ -413,6 +413,9 @@ function splitPlain(line: string): string[] | undefined {
   return out;
 }
 
+/** The module's internal functions every batch line runs (cli/jit.ts keeps them out of the FTL). */
+export const LINE_FUNCTIONS: readonly unknown[] = [spells, wordAt, splitPlain];
+
 /**
  * Splits one batch line into words: blank-separated, with `"..."` / `'...'` quoting,
  * backslash escapes and `#` comments (outside quotes, at the start of a word) like a shell.

@@ -19,6 +19,13 @@ export interface IpObject {
   aliases: readonly string[];
   /** Loads the object's module and returns its words function. */
   load(): Promise<WordsFn>;
+  /** The object's module itself (loaded once: the same module {@link load} reads). */
+  module(): Promise<object>;
+}
+
+/** An object of the grammar whose words function is `fn` of the module `mod` loads. */
+function obj(name: string, aliases: readonly string[], mod: () => Promise<object>, fn: string): IpObject {
+  return { name, aliases, module: mod, load: async () => (await mod() as Record<string, WordsFn>)[fn]! };
 }
 
 /**
@@ -31,13 +38,13 @@ export interface IpObject {
  * ```
  */
 export const IP_OBJECTS: readonly IpObject[] = [
-  { name: "address", aliases: ["addr"], load: async () => (await import("./addr.ts")).addrWords },
-  { name: "route", aliases: [], load: async () => (await import("./route.ts")).routeWords },
-  { name: "rule", aliases: [], load: async () => (await import("./rule.ts")).ruleWords },
-  { name: "neighbour", aliases: ["neighbor", "neigh"], load: async () => (await import("./neigh.ts")).neighWords },
-  { name: "link", aliases: [], load: async () => (await import("./link.ts")).linkWords },
-  { name: "list", aliases: ["ls"], load: async () => (await import("./list.ts")).listWords },
-  { name: "show", aliases: [], load: async () => (await import("./list.ts")).showWords },
+  obj("address", ["addr"], () => import("./addr.ts"), "addrWords"),
+  obj("route", [], () => import("./route.ts"), "routeWords"),
+  obj("rule", [], () => import("./rule.ts"), "ruleWords"),
+  obj("neighbour", ["neighbor", "neigh"], () => import("./neigh.ts"), "neighWords"),
+  obj("link", [], () => import("./link.ts"), "linkWords"),
+  obj("list", ["ls"], () => import("./list.ts"), "listWords"),
+  obj("show", [], () => import("./list.ts"), "showWords"),
 ];
 
 /**

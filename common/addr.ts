@@ -295,3 +295,6 @@ export function parseCidr(text: string, version?: 4 | 6): Cidr {
   }
   return { bytes, prefix };
 }
+
+/** The module's internal functions a batch line runs (cli/jit.ts keeps them out of the FTL). */
+export const LINE_FUNCTIONS: readonly unknown[] = [smallDecimal, fourPart, parseIpv4, ipaddr];

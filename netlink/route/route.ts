@@ -426,3 +426,6 @@ function attrU32(v: DataView, o: number, type: number, x: number): number {
   v.setUint32(o + 4, x >>> 0, true);
   return o + 8;
 }
+
+/** The module's internal functions a batch line runs (cli/jit.ts keeps them out of the FTL). */
+export const LINE_FUNCTIONS: readonly unknown[] = [encodeShort, attrBytes, attrU32];
