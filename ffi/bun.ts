@@ -4,7 +4,7 @@
  * @module
  */
 import { dlopen, ptr, read as peek, toArrayBuffer, FFIType, type Pointer } from "bun:ffi";
-import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
+import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOL_GROUPS, SYMBOLS, type AbiType } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
 const TYPE: Record<AbiType, FFIType> = {
@@ -54,8 +54,13 @@ function open(): { path: string; fn: Record<string, (...a: unknown[]) => number>
       const bound: Record<string, (...a: unknown[]) => number> = Object.create(null);
       const bind = (cname: string, spec: (typeof table)[string]) => {
         if (bound[cname]) return bound[cname];
+        // The symbol's group (SYMBOL_GROUPS), those of it not bound yet, in one compile unit.
+        const decls: Record<string, { args: FFIType[]; returns: FFIType }> = { [cname]: declOf(spec) };
+        for (const c of SYMBOL_GROUPS.find((g) => (g as readonly string[]).includes(cname)) ?? []) if (!bound[c]) decls[c] ??= declOf(table[c]!);
         dlopenCalls++;
-        return (bound[cname] = (dlopen(path, { [cname]: declOf(spec) }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
+        const got = dlopen(path, decls).symbols as unknown as Record<string, (...a: unknown[]) => number>;
+        for (const c of Object.keys(decls)) bound[c] = got[c]!;
+        return bound[cname]!;
       };
       const define = (fn: object, key: string, f: (...a: unknown[]) => number) => {
         Object.defineProperty(fn, key, { value: f, writable: false, enumerable: true, configurable: false });

@@ -85,9 +85,12 @@ export interface RawLibc {
   getgid(): number;
   getegid(): number;
   clock_gettime(clock: number, ts: Uint8Array): number;
+  /** getdents64(2): `struct linux_dirent64` records into `buf` (the same layout on every Linux). */
+  getdents64(fd: number, buf: Uint8Array, len: number): number;
 }
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 /** NUL-terminated bytes of a string, for C. */
 export function cstr(s: string): Uint8Array {
   const b = enc.encode(s);
@@ -256,6 +259,64 @@ export const sys = {
   geteuid: (): number => raw.geteuid() >>> 0,
   getgid: (): number => raw.getgid() >>> 0,
   getegid: (): number => raw.getegid() >>> 0,
+  /**
+   * The whole file at `path`: open, read to its end, close. No node:fs: loading it costs a CLI
+   * start-up about 20 JavaScriptCore heap blocks (issue 11), and the name files a listing reads
+   * are a few hundred bytes. Throws SysError (ENOENT, EISDIR…).
+   */
+  readFile(path: string): Uint8Array {
+    const fd = sys.open(path, O.RDONLY);
+    try {
+      let buf = new Uint8Array(4096);
+      let len = 0;
+      for (;;) {
+        if (len === buf.length) {
+          const grown = new Uint8Array(buf.length * 2);
+          grown.set(buf);
+          buf = grown;
+        }
+        const n = raw.read(fd, buf.subarray(len), buf.length - len);
+        if (n === 0) return buf.subarray(0, len);
+        if (n > 0) len += n;
+        else {
+          const e = errno();
+          if (e !== ERRNO.EINTR) throw new SysError("read", e, path);
+        }
+      }
+    } finally {
+      sys.close(fd);
+    }
+  },
+  /**
+   * The names in directory `path` (without "." and ".."), in the directory's order, like
+   * node:fs's readdirSync but without loading node:fs (see {@link sys.readFile}). Throws
+   * SysError (ENOENT, ENOTDIR…), or a TypeError where the libc has no getdents64 (glibc < 2.30).
+   */
+  readDir(path: string): string[] {
+    const fd = sys.open(path, O.RDONLY);
+    try {
+      const buf = new Uint8Array(8192);
+      const v = new DataView(buf.buffer);
+      const names: string[] = [];
+      for (;;) {
+        const n = raw.getdents64(fd, buf, buf.length);
+        if (n < 0) throw new SysError("getdents64", errno(), path);
+        if (n === 0) return names;
+        // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 (at 16), d_type u8, d_name (at 19, NUL-ended).
+        for (let off = 0; off + 19 <= n; ) {
+          const reclen = v.getUint16(off + 16, true);
+          if (reclen < 20) break;
+          let end = off + 19;
+          while (end < off + reclen && buf[end] !== 0) end++;
+          const name = dec.decode(buf.subarray(off + 19, end));
+          if (name !== "." && name !== "..") names.push(name);
+          off += reclen;
+        }
+      }
+    } finally {
+      sys.close(fd);
+    }
+  },
   /** CLOCK_REALTIME in nanoseconds (a bigint: the clock of SO_TIMESTAMPNS receive stamps). */
   realtimeNs(): bigint {
     check(raw.clock_gettime(0, tsBuf), "clock_gettime");

@@ -74,6 +74,11 @@ describe("cold start: what a one-shot command loads", () => {
     expect(staticClosure(ONE_SHOT).has("ffi/poller.ts")).toBe(false);
   });
 
+  test("a listing's name files are read through libc, not node:fs: netlink/names.ts does not reach common/builtins.ts", () => {
+    expect(staticClosure(["netlink/names.ts"]).has("ffi/libc.ts")).toBe(true);
+    expect(staticClosure(["netlink/names.ts"]).has("common/builtins.ts")).toBe(false);
+  });
+
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
     const loaded = staticClosure(ONE_SHOT);
     expect(loaded.has("ipaddr.js")).toBe(true); // packages are seen
@@ -202,13 +207,23 @@ describe("cold start: what a one-shot command loads", () => {
     expect(groupsOf(["rule"])).toEqual([8, 19]);
   });
 
-  test("bun:ffi: the netlink one-shot symbols come from ONE dlopen (one TinyCC unit), the rest one call each on first use", async () => {
+  test("bun:ffi: the netlink one-shot symbols come from ONE dlopen (one TinyCC unit), a group's on the first use of one of them, the rest one call each on first use", async () => {
     const { raw } = await import("../../ffi/libc.ts");
     const { dlopenCount } = await import("../../ffi/bun.ts");
-    const { EAGER_SYMBOLS, SYMBOLS } = await import("../../ffi/symbols.ts");
+    const { EAGER_SYMBOLS, SYMBOL_GROUPS, SYMBOLS } = await import("../../ffi/symbols.ts");
     expect(dlopenCount()).toBeGreaterThanOrEqual(1);
-    const before = dlopenCount();
     const table = raw as unknown as Record<string, unknown>;
+    // A group (a listing's open, read and write): the first use binds all of them in one dlopen.
+    expect(SYMBOL_GROUPS).toContainEqual(["open", "read", "write"]);
+    expect(["open", "read", "write", "readp", "writep"].filter((k) => Object.hasOwn(table, k))).toEqual([]); // nothing in this file called them yet
+    const g0 = dlopenCount();
+    expect(typeof table.write).toBe("function");
+    expect(dlopenCount()).toBe(g0 + 1);
+    expect(typeof table.read).toBe("function");
+    expect(typeof table.open).toBe("function");
+    expect(table.readp).toBe(table.read); // an alias of a member, bound with it
+    expect(dlopenCount()).toBe(g0 + 1);
+    const before = dlopenCount();
     for (const s of EAGER_SYMBOLS) if (s !== "__errno_location") expect(typeof table[s]).toBe("function");
     expect(dlopenCount()).toBe(before); // none of them costs a dlopen of its own
     expect([...EAGER_SYMBOLS].sort()).toEqual(["__errno_location", "bind", "close", "getsockname", "getsockopt", "recvmmsg", "sendto", "setsockopt", "socket"]);
@@ -225,7 +240,7 @@ describe("cold start: what a one-shot command loads", () => {
     expect(typeof table[fresh[0]!]).toBe("function");
     expect(dlopenCount()).toBe(n0 + 1);
     // An alias shares its C name's binding: one dlopen for both spellings.
-    const [alias, cname] = (Object.keys(SYMBOLS) as Array<keyof typeof SYMBOLS>).map((k) => [k, (SYMBOLS[k] as { name?: string }).name] as const).find(([k, c]) => c !== undefined && c in SYMBOLS && !Object.hasOwn(table, k) && !Object.hasOwn(table, c))!;
+    const [alias, cname] = (Object.keys(SYMBOLS) as Array<keyof typeof SYMBOLS>).map((k) => [k, (SYMBOLS[k] as { name?: string }).name] as const).find(([k, c]) => c !== undefined && c in SYMBOLS && !Object.hasOwn(table, k) && !Object.hasOwn(table, c) && !SYMBOL_GROUPS.some((g) => (g as readonly string[]).includes(c)))!;
     const n1 = dlopenCount();
     expect(table[alias]).toBe(table[cname!]);
     expect(dlopenCount()).toBe(n1 + 1);
