@@ -11,6 +11,7 @@
 import type { Backend, Ptr } from "./backend.ts";
 import { checkArch, EPOLL, F, O, POLL, SOCK, epollEventSize, packEpollEvent, type Arch } from "./abi.ts";
 import { ERRNO, SysError } from "./errors.ts";
+import { nodeFs } from "../common/builtins.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const backend: Backend = isBun ? (await import("./bun.ts")).backend : (await import("./deno.ts")).backend;
@@ -87,6 +88,9 @@ export interface RawLibc {
   clock_gettime(clock: number, ts: Uint8Array): number;
   /** getdents64(2): `struct linux_dirent64` records into `buf` (the same layout on every Linux). */
   getdents64(fd: number, buf: Uint8Array, len: number): number;
+  readlink(path: Uint8Array, buf: Uint8Array, len: number): number;
+  /** stat(2) into `st` (struct stat: the layout of the architecture, see {@link sys.statMode}). */
+  stat(path: Uint8Array, st: Uint8Array): number;
 }
 
 const enc = new TextEncoder();
@@ -289,17 +293,19 @@ export const sys = {
   },
   /**
    * The names in directory `path` (without "." and ".."), in the directory's order, like
-   * node:fs's readdirSync but without loading node:fs (see {@link sys.readFile}). Throws
-   * SysError (ENOENT, ENOTDIR…), or a TypeError where the libc has no getdents64 (glibc < 2.30).
+   * node:fs's readdirSync but without loading node:fs (see {@link sys.readFile}); through
+   * node:fs where the libc has no getdents64 (glibc < 2.30). Throws SysError (ENOENT, ENOTDIR…).
    */
   readDir(path: string): string[] {
+    const getdents = optionalSymbol("getdents64");
+    if (!getdents) return nodeFs().readdirSync(path);
     const fd = sys.open(path, O.RDONLY);
     try {
       const buf = new Uint8Array(8192);
       const v = new DataView(buf.buffer);
       const names: string[] = [];
       for (;;) {
-        const n = raw.getdents64(fd, buf, buf.length);
+        const n = getdents(fd, buf, buf.length);
         if (n < 0) throw new SysError("getdents64", errno(), path);
         if (n === 0) return names;
         // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 (at 16), d_type u8, d_name (at 19, NUL-ended).
@@ -317,12 +323,41 @@ export const sys = {
       sys.close(fd);
     }
   },
+  /** The target of symbolic link `path` (node:fs's readlinkSync without node:fs). Throws SysError. */
+  readLink(path: string): string {
+    const buf = new Uint8Array(4096);
+    const n = raw.readlink(cstr(path), buf, buf.length);
+    if (n < 0) throw new SysError("readlink", errno(), path);
+    return dec.decode(buf.subarray(0, n));
+  },
+  /**
+   * st_mode of `path` (stat(2), following links), without node:fs. struct stat's st_mode is at
+   * byte 24 on x86_64 and 16 on aarch64 (asm-generic). Through node:fs where the libc exports
+   * no `stat` (glibc < 2.33). Throws SysError (ENOENT…), or node:fs's error there.
+   */
+  statMode(path: string): number {
+    const stat = optionalSymbol("stat");
+    if (!stat) return nodeFs().statSync(path).mode;
+    const st = new Uint8Array(256);
+    if (stat(cstr(path), st) < 0) throw new SysError("stat", errno(), path);
+    return new DataView(st.buffer).getUint32(arch === "arm64" ? 16 : 24, true);
+  },
   /** CLOCK_REALTIME in nanoseconds (a bigint: the clock of SO_TIMESTAMPNS receive stamps). */
   realtimeNs(): bigint {
     check(raw.clock_gettime(0, tsBuf), "clock_gettime");
     return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
   },
 };
+
+/** A symbol a libc may lack (symbols.ts `optional`): its function, or undefined when it cannot be bound. */
+function optionalSymbol<K extends "getdents64" | "stat">(name: K): RawLibc[K] | undefined {
+  try {
+    const f = raw[name];
+    return typeof f === "function" ? f : undefined;
+  } catch {
+    return undefined; // bun:ffi: the dlopen that binds it failed
+  }
+}
 
 /** Size of one `struct epoll_event` on this machine. */
 export const EPOLL_EVENT_SIZE = epollEventSize(arch);

@@ -3,7 +3,7 @@
 // The behaviour must stay node:fs's: partial writes continued, EAGAIN waited on, EPIPE a
 // BrokenPipeError, any other failure the very error node:fs throws.
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrokenPipeError, useFdWrite, writeAllSync } from "../../cli/output.ts";
@@ -86,7 +86,24 @@ test("cli/context.ts sets libc's write as the CLI's writer when it loads", () =>
   expect(readFileSync(join(import.meta.dir, "../../cli/context.ts"), "utf8")).toMatch(/^useFdWrite\(libcWrite\);$/m);
 });
 
-describe("sys.readFile and sys.readDir read what node:fs reads", () => {
+describe("sys.readFile, sys.readDir, sys.readLink and sys.statMode read what node:fs reads", () => {
+  test("readLink and statMode: a symlink's target, st_mode of a character device, a directory, a file (through the link)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tk-link-"));
+    try {
+      writeFileSync(join(dir, "f"), "x");
+      symlinkSync(join(dir, "f"), join(dir, "l"));
+      symlinkSync("ü/".repeat(300), join(dir, "long"));
+      expect(sys.readLink(join(dir, "l"))).toBe(readlinkSync(join(dir, "l")));
+      expect(sys.readLink(join(dir, "long"))).toBe(readlinkSync(join(dir, "long")));
+      expect(sys.readLink("/proc/self/ns/net")).toBe(readlinkSync("/proc/self/ns/net"));
+      for (const p of ["/dev/null", "/dev/net/tun", "/", join(dir, "f"), join(dir, "l")]) expect(sys.statMode(p)).toBe(statSync(p).mode);
+      expect(() => sys.readLink(join(dir, "f"))).toThrow(SysError); // EINVAL: not a link
+      expect(() => sys.statMode(join(dir, "none"))).toThrow(SysError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("files of every size around the 4 KiB read, and a directory of many entries (several getdents64 calls)", () => {
     const dir = mkdtempSync(join(tmpdir(), "tk-read-"));
     try {
@@ -118,4 +135,30 @@ describe("sys.readFile and sys.readDir read what node:fs reads", () => {
     expect(code(() => sys.readDir("/nonexistent/tk"))).toBe("ENOENT");
     expect(code(() => sys.readDir("/proc/self/status"))).toBe("ENOTDIR");
   });
+});
+
+test("reading names, /proc holders and /dev/net/tun's mode loads no node:fs (process.getBuiltinModule is never asked)", async () => {
+  const asked: string[] = [];
+  const p = process as unknown as { getBuiltinModule(id: string): unknown };
+  const orig = p.getBuiltinModule;
+  const dir = mkdtempSync(join(tmpdir(), "tk-names-"));
+  try {
+    writeFileSync(join(dir, "rt_protos"), "42\tmine\n");
+    writeFileSync(join(dir, "rt_tables"), "100\tvpn\n");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(dir, "rt_tables.d"));
+    writeFileSync(join(dir, "rt_tables.d", "x.conf"), "101\tvpn2\n");
+    const { loadIpNames } = await import("../../netlink/names.ts");
+    const { tunHolders } = await import("../../tun/holders.ts");
+    const { anyUserWarning } = await import("../../tun/any-user.ts");
+    p.getBuiltinModule = (id: string) => (asked.push(id), orig.call(process, id));
+    const names = loadIpNames({ etc: dir, usr: join(dir, "none") });
+    expect([names.tableName(100), names.tableName(101)]).toEqual(["vpn", "vpn2"]);
+    expect(tunHolders()).toBeInstanceOf(Map);
+    expect(anyUserWarning("tun0")).toContain(`mode ${(statSync("/dev/net/tun").mode & 0o777).toString(8).padStart(4, "0")}`);
+  } finally {
+    p.getBuiltinModule = orig;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(asked).toEqual([]);
 });

@@ -74,9 +74,12 @@ describe("cold start: what a one-shot command loads", () => {
     expect(staticClosure(ONE_SHOT).has("ffi/poller.ts")).toBe(false);
   });
 
-  test("a listing's name files are read through libc, not node:fs: netlink/names.ts does not reach common/builtins.ts", () => {
-    expect(staticClosure(["netlink/names.ts"]).has("ffi/libc.ts")).toBe(true);
-    expect(staticClosure(["netlink/names.ts"]).has("common/builtins.ts")).toBe(false);
+  test("a listing's name files and /proc links are read through libc, not node:fs: names.ts, holders.ts, owner.ts, any-user.ts call no node:fs", () => {
+    for (const f of ["netlink/names.ts", "tun/holders.ts", "tun/owner.ts", "tun/any-user.ts"]) {
+      expect(staticClosure([f]).has("ffi/libc.ts")).toBe(true);
+      const src = readFileSync(join(root, f), "utf8");
+      expect(src).not.toMatch(/from "node:fs"|nodeFs\(|nodePath\(/);
+    }
   });
 
   test("nor node:fs or node:path (loaded on first use through common/builtins.ts: node:fs alone costs milliseconds)", () => {
@@ -213,8 +216,8 @@ describe("cold start: what a one-shot command loads", () => {
     const { EAGER_SYMBOLS, SYMBOL_GROUPS, SYMBOLS } = await import("../../ffi/symbols.ts");
     expect(dlopenCount()).toBeGreaterThanOrEqual(1);
     const table = raw as unknown as Record<string, unknown>;
-    // A group (a listing's open, read and write): the first use binds all of them in one dlopen.
-    expect(SYMBOL_GROUPS).toContainEqual(["open", "read", "write"]);
+    // A group (a listing's open, read, write and readlink): the first use binds all of them in one dlopen.
+    expect(SYMBOL_GROUPS).toContainEqual(["open", "read", "write", "readlink"]);
     expect(["open", "read", "write", "readp", "writep"].filter((k) => Object.hasOwn(table, k))).toEqual([]); // nothing in this file called them yet
     const g0 = dlopenCount();
     expect(typeof table.write).toBe("function");
