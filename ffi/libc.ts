@@ -114,6 +114,9 @@ const intView = new DataView(intBuf.buffer);
 /** One struct pollfd for {@link sys.pollOne} (over 1000 bytes: a pointer taken from a smaller array may go stale). */
 const pfd = new Uint8Array(new ArrayBuffer(1024));
 const pfdView = new DataView(pfd.buffer);
+/** sys.readFile/readDir/readLink's buffer (they never call each other while they use it). */
+const scratch = new Uint8Array(new ArrayBuffer(8192));
+const scratchView = new DataView(scratch.buffer);
 const tsBuf = new Uint8Array(16);
 const tsView = new DataView(tsBuf.buffer);
 const lenBuf = new Uint8Array(4);
@@ -271,7 +274,9 @@ export const sys = {
   readFile(path: string): Uint8Array {
     const fd = sys.open(path, O.RDONLY);
     try {
-      let buf = new Uint8Array(4096);
+      // Into the scratch buffer (most files fit), copied out at the end: no 4 KiB array per file
+      // (`tunkit list` reads a few hundred /proc files).
+      let buf = scratch;
       let len = 0;
       for (;;) {
         if (len === buf.length) {
@@ -280,7 +285,7 @@ export const sys = {
           buf = grown;
         }
         const n = raw.read(fd, buf.subarray(len), buf.length - len);
-        if (n === 0) return buf.subarray(0, len);
+        if (n === 0) return buf.slice(0, len);
         if (n > 0) len += n;
         else {
           const e = errno();
@@ -301,8 +306,8 @@ export const sys = {
     if (!getdents) return nodeFs().readdirSync(path);
     const fd = sys.open(path, O.RDONLY);
     try {
-      const buf = new Uint8Array(8192);
-      const v = new DataView(buf.buffer);
+      const buf = scratch;
+      const v = scratchView;
       const names: string[] = [];
       for (;;) {
         const n = getdents(fd, buf, buf.length);
@@ -325,10 +330,9 @@ export const sys = {
   },
   /** The target of symbolic link `path` (node:fs's readlinkSync without node:fs). Throws SysError. */
   readLink(path: string): string {
-    const buf = new Uint8Array(4096);
-    const n = raw.readlink(cstr(path), buf, buf.length);
+    const n = raw.readlink(cstr(path), scratch, scratch.length);
     if (n < 0) throw new SysError("readlink", errno(), path);
-    return dec.decode(buf.subarray(0, n));
+    return dec.decode(scratch.subarray(0, n));
   },
   /**
    * st_mode of `path` (stat(2), following links), without node:fs. struct stat's st_mode is at
