@@ -30,7 +30,11 @@ function declOf(spec: { readonly args: readonly AbiType[]; readonly ret: AbiType
   return { args, returns: TYPE[spec.ret] };
 }
 
-function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
+/**
+ * Binds libc: the eager symbols in one dlopen, every other symbol (or its group) on first use.
+ * The backend holds one such table; tests may make a fresh one to watch the binding happen.
+ */
+export function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
   // bun:ffi binds by C symbol name, once per name. Its "ptr" arguments take a TypedArray, a
   // raw pointer number or an integer alike, so an alias (readp -> read, ioctlv -> ioctl) is the
   // same binding: the first spec of each C name is declared, aliases share it.
