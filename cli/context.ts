@@ -8,7 +8,25 @@ import { enterNetns, netnsPath } from "../ffi/netns.ts";
 import { type BatchItem, NetlinkConn } from "../netlink/conn.ts";
 import { linkIndex } from "../netlink/ifindex.ts";
 import type { Rtnl } from "../netlink/rtnl.ts";
-import { makeOutput, type Output } from "./output.ts";
+import { errno, raw } from "../ffi/libc.ts";
+import { errnoName } from "../ffi/errors.ts";
+import { makeOutput, useFdWrite, type FdWrite, type Output } from "./output.ts";
+
+/**
+ * write(2) through libc: the count written, or the errno's name. The CLI's output goes through
+ * it from the moment this module loads (cli/output.ts's useFdWrite), not through node:fs.
+ *
+ * @example
+ * ```ts
+ * import { libcWrite } from "./context.ts";
+ * libcWrite(1, new TextEncoder().encode("hi\n"), 0, 3); // 3
+ * ```
+ */
+export const libcWrite: FdWrite = (fd, bytes, off, len) => {
+  const n = raw.write(fd, off ? bytes.subarray(off) : bytes, len);
+  return n >= 0 ? n : errnoName(errno());
+};
+useFdWrite(libcWrite);
 
 /**
  * The rtnetlink client's class, once {@link loadRtnl} has loaded it. A one-shot `route add` or

@@ -548,6 +548,9 @@ export interface Keyword<S> {
   take(s: S, w: Words, word: string): void;
 }
 
+/** Lookups a {@link Keywords} table answers by walking its list before it builds its index. */
+const INDEX_AFTER = 16;
+
 /**
  * A keyword table in ip's order: a word means the FIRST keyword that accepts it, exactly as
  * ip's if/else chains read (`d` is `dsfield` in route add, `m` is `metric`), resolved once for
@@ -564,12 +567,24 @@ export interface Keyword<S> {
  */
 export class Keywords<S> {
   readonly list: ReadonlyArray<Keyword<S>>;
-  /** Spellings by first letter (ASCII), then by length: one or two candidates per lookup. */
-  private readonly byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = new Array(128).fill(undefined);
-  private readonly other = new Map<string, Keyword<S>>();
+  /**
+   * Spellings by first letter (ASCII), then by length: one or two candidates per lookup. Built on
+   * the {@link INDEX_AFTER}th lookup: a command line reads a handful of words, and walking the
+   * list in ip's order finds the same keyword (the table is that walk, done once for every
+   * spelling) without the hundreds of arrays the index takes at start-up (issue 11).
+   */
+  private byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> | undefined;
+  private other: Map<string, Keyword<S>> | undefined;
+  private lookups = 0;
 
   constructor(list: ReadonlyArray<Keyword<S>>) {
     this.list = list;
+  }
+
+  /** Builds the index: every spelling, the first keyword in ip's order that takes it. */
+  private index(): void {
+    const byFirst: Array<Array<Array<[string, Keyword<S>]> | undefined> | undefined> = new Array(128).fill(undefined);
+    const other = new Map<string, Keyword<S>>();
     const seen = new Set<string>();
     const add = (spelling: string, k: Keyword<S>) => {
       if (!spelling || seen.has(spelling)) return; // an earlier keyword already takes it
@@ -577,16 +592,31 @@ export class Keywords<S> {
       internWords([spelling]);
       const c = spelling.charCodeAt(0);
       // Dense arrays (filled, no holes): a lookup on a sparse one took a slow path.
-      if (c < 128 && spelling.length < BUCKET_LEN) ((this.byFirst[c] ??= new Array(BUCKET_LEN).fill(undefined))[spelling.length] ??= []).push([spelling, k]);
-      else this.other.set(spelling, k);
+      if (c < 128 && spelling.length < BUCKET_LEN) ((byFirst[c] ??= new Array(BUCKET_LEN).fill(undefined))[spelling.length] ??= []).push([spelling, k]);
+      else other.set(spelling, k);
     };
-    for (const k of list) {
+    for (const k of this.list) {
       const forms: Array<[string, boolean]> = [[k.name, !!k.abbrev], ...(k.also ?? []).map((a): [string, boolean] => (typeof a === "string" ? [a, false] : [a.word, true]))];
       for (const [word, abbrev] of forms) {
         if (abbrev) for (let n = 1; n <= word.length; n++) add(word.slice(0, n), k);
         else add(word, k);
       }
     }
+    this.other = other;
+    this.byFirst = byFirst;
+  }
+
+  /** The keyword a word means, walking the list in ip's order (what {@link index} resolves once). */
+  private walk(word: string): Keyword<S> | undefined {
+    for (const k of this.list) {
+      if (k.abbrev ? matches(word, k.name) : word === k.name) return k;
+      if (k.also) {
+        for (const a of k.also) {
+          if (typeof a === "string" ? word === a : matches(word, a.word)) return k;
+        }
+      }
+    }
+    return undefined;
   }
 
   /** Finds `word`'s keyword and lets it read its values; false when `word` is not a keyword. */
@@ -600,10 +630,14 @@ export class Keywords<S> {
 
   /** The keyword a word means, or undefined. */
   find(word: string): Keyword<S> | undefined {
+    if (this.byFirst === undefined) {
+      if (++this.lookups <= INDEX_AFTER) return this.walk(word);
+      this.index();
+    }
     const c = word.charCodeAt(0);
     if (c < 128) {
-      if (word.length >= BUCKET_LEN) return this.other.get(word);
-      const cands = this.byFirst[c]?.[word.length];
+      if (word.length >= BUCKET_LEN) return this.other!.get(word);
+      const cands = this.byFirst![c]?.[word.length];
       if (cands === undefined) return undefined;
       for (let i = 0; i < cands.length; i++) {
         const cand = cands[i]!;
@@ -611,7 +645,7 @@ export class Keywords<S> {
       }
       return undefined;
     }
-    return this.other.get(word);
+    return this.other!.get(word);
   }
 
   /** Canonical names, for "expected …" in errors. */

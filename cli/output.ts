@@ -63,6 +63,33 @@ export class BrokenPipeError extends Error {
 export const EXIT_BROKEN_PIPE = 141;
 
 let sleeper: Int32Array | undefined;
+
+/**
+ * write(2) of `bytes[off, off + len)`: the count written, or the errno's name. See {@link useFdWrite}.
+ */
+export type FdWrite = (fd: number, bytes: Uint8Array, off: number, len: number) => number | string;
+
+let fdWrite: FdWrite | undefined;
+
+/**
+ * Makes {@link writeAllSync} write through `w` (libc's write(2), set by cli/context.ts once the
+ * FFI is loaded: every command but `--version`) instead of node:fs's writeSync. Loading node:fs
+ * costs a listing about 20 JavaScriptCore heap blocks at start-up (issue 11); the behaviour is the
+ * same (partial writes continued, EAGAIN waited on, EPIPE a {@link BrokenPipeError}).
+ *
+ * @example
+ * ```ts
+ * import { useFdWrite, writeAllSync } from "./output.ts";
+ * const seen: number[] = [];
+ * useFdWrite((_fd, _b, _off, len) => (seen.push(len), len));
+ * writeAllSync(1, new Uint8Array(3));
+ * useFdWrite(undefined);
+ * seen; // [3]
+ * ```
+ */
+export function useFdWrite(w: FdWrite | undefined): void {
+  fdWrite = w;
+}
 const ENC = new TextEncoder();
 
 /**
@@ -79,20 +106,35 @@ const ENC = new TextEncoder();
 export function writeAllSync(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) {
+    if (fdWrite) {
+      const r = fdWrite(fd, bytes, off, bytes.length - off);
+      if (typeof r === "number") {
+        off += r;
+        continue;
+      }
+      // Any other failure goes to node:fs below, which fails the same way and throws the error
+      // the CLI has always printed for it.
+      if (again(fd, r)) continue;
+    }
     try {
       off += nodeFs().writeSync(fd, bytes, off, bytes.length - off);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
-        sleeper ??= new Int32Array(new SharedArrayBuffer(4));
-        Atomics.wait(sleeper, 0, 0, 1);
-        continue;
-      }
-      if (code === "EINTR") continue;
-      if (code === "EPIPE") throw new BrokenPipeError(fd);
+      if (again(fd, (e as { code?: string }).code)) continue;
       throw e;
     }
   }
+}
+
+/** After a failed write with errno `code`: true to write again (EAGAIN after a 1 ms nap, EINTR); EPIPE throws. */
+function again(fd: number, code: string | undefined): boolean {
+  if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+    sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleeper, 0, 0, 1);
+    return true;
+  }
+  if (code === "EINTR") return true;
+  if (code === "EPIPE") throw new BrokenPipeError(fd);
+  return false;
 }
 
 /**

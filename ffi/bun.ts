@@ -4,7 +4,7 @@
  * @module
  */
 import { dlopen, ptr, read as peek, toArrayBuffer, FFIType, type Pointer } from "bun:ffi";
-import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
+import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOL_GROUPS, SYMBOLS, type AbiType } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
 const TYPE: Record<AbiType, FFIType> = {
@@ -30,7 +30,11 @@ function declOf(spec: { readonly args: readonly AbiType[]; readonly ret: AbiType
   return { args, returns: TYPE[spec.ret] };
 }
 
-function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
+/**
+ * Binds libc: the eager symbols in one dlopen, every other symbol (or its group) on first use.
+ * The backend holds one such table; tests may make a fresh one to watch the binding happen.
+ */
+export function open(): { path: string; fn: Record<string, (...a: unknown[]) => number> } {
   // bun:ffi binds by C symbol name, once per name. Its "ptr" arguments take a TypedArray, a
   // raw pointer number or an integer alike, so an alias (readp -> read, ioctlv -> ioctl) is the
   // same binding: the first spec of each C name is declared, aliases share it.
@@ -54,8 +58,13 @@ function open(): { path: string; fn: Record<string, (...a: unknown[]) => number>
       const bound: Record<string, (...a: unknown[]) => number> = Object.create(null);
       const bind = (cname: string, spec: (typeof table)[string]) => {
         if (bound[cname]) return bound[cname];
+        // The symbol's group (SYMBOL_GROUPS), those of it not bound yet, in one compile unit.
+        const decls: Record<string, { args: FFIType[]; returns: FFIType }> = { [cname]: declOf(spec) };
+        for (const c of SYMBOL_GROUPS.find((g) => (g as readonly string[]).includes(cname)) ?? []) if (!bound[c]) decls[c] ??= declOf(table[c]!);
         dlopenCalls++;
-        return (bound[cname] = (dlopen(path, { [cname]: declOf(spec) }).symbols as unknown as Record<string, (...a: unknown[]) => number>)[cname]!);
+        const got = dlopen(path, decls).symbols as unknown as Record<string, (...a: unknown[]) => number>;
+        for (const c of Object.keys(decls)) bound[c] = got[c]!;
+        return bound[cname]!;
       };
       const define = (fn: object, key: string, f: (...a: unknown[]) => number) => {
         Object.defineProperty(fn, key, { value: f, writable: false, enumerable: true, configurable: false });

@@ -36,6 +36,7 @@ function makeBackend(): Backend {
   for (const [key, spec] of Object.entries(SYMBOLS)) {
     decl[key] = {
       ...("name" in spec && spec.name ? { name: spec.name } : {}),
+      ...("optional" in spec && spec.optional ? { optional: true } : {}),
       parameters: spec.args.map((t) => TYPE[t]),
       result: TYPE[spec.ret],
     };

@@ -11,6 +11,7 @@
 import type { Backend, Ptr } from "./backend.ts";
 import { checkArch, EPOLL, F, O, POLL, SOCK, epollEventSize, packEpollEvent, type Arch } from "./abi.ts";
 import { ERRNO, SysError } from "./errors.ts";
+import { nodeFs } from "../common/builtins.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const backend: Backend = isBun ? (await import("./bun.ts")).backend : (await import("./deno.ts")).backend;
@@ -85,9 +86,15 @@ export interface RawLibc {
   getgid(): number;
   getegid(): number;
   clock_gettime(clock: number, ts: Uint8Array): number;
+  /** getdents64(2): `struct linux_dirent64` records into `buf` (the same layout on every Linux). */
+  getdents64(fd: number, buf: Uint8Array, len: number): number;
+  readlink(path: Uint8Array, buf: Uint8Array, len: number): number;
+  /** stat(2) into `st` (struct stat: the layout of the architecture, see {@link sys.statMode}). */
+  stat(path: Uint8Array, st: Uint8Array): number;
 }
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 /** NUL-terminated bytes of a string, for C. */
 export function cstr(s: string): Uint8Array {
   const b = enc.encode(s);
@@ -107,6 +114,9 @@ const intView = new DataView(intBuf.buffer);
 /** One struct pollfd for {@link sys.pollOne} (over 1000 bytes: a pointer taken from a smaller array may go stale). */
 const pfd = new Uint8Array(new ArrayBuffer(1024));
 const pfdView = new DataView(pfd.buffer);
+/** sys.readFile/readDir/readLink's buffer (they never call each other while they use it). */
+const scratch = new Uint8Array(new ArrayBuffer(8192));
+const scratchView = new DataView(scratch.buffer);
 const tsBuf = new Uint8Array(16);
 const tsView = new DataView(tsBuf.buffer);
 const lenBuf = new Uint8Array(4);
@@ -256,12 +266,102 @@ export const sys = {
   geteuid: (): number => raw.geteuid() >>> 0,
   getgid: (): number => raw.getgid() >>> 0,
   getegid: (): number => raw.getegid() >>> 0,
+  /**
+   * The whole file at `path`: open, read to its end, close. No node:fs: loading it costs a CLI
+   * start-up about 20 JavaScriptCore heap blocks (issue 11), and the name files a listing reads
+   * are a few hundred bytes. Throws SysError (ENOENT, EISDIR…).
+   */
+  readFile(path: string): Uint8Array {
+    const fd = sys.open(path, O.RDONLY);
+    try {
+      // Into the scratch buffer (most files fit), copied out at the end: no 4 KiB array per file
+      // (`tunkit list` reads a few hundred /proc files).
+      let buf = scratch;
+      let len = 0;
+      for (;;) {
+        if (len === buf.length) {
+          const grown = new Uint8Array(buf.length * 2);
+          grown.set(buf);
+          buf = grown;
+        }
+        const n = raw.read(fd, buf.subarray(len), buf.length - len);
+        if (n === 0) return buf.slice(0, len);
+        if (n > 0) len += n;
+        else {
+          const e = errno();
+          if (e !== ERRNO.EINTR) throw new SysError("read", e, path);
+        }
+      }
+    } finally {
+      sys.close(fd);
+    }
+  },
+  /**
+   * The names in directory `path` (without "." and ".."), in the directory's order, like
+   * node:fs's readdirSync but without loading node:fs (see {@link sys.readFile}); through
+   * node:fs where the libc has no getdents64 (glibc < 2.30). Throws SysError (ENOENT, ENOTDIR…).
+   */
+  readDir(path: string): string[] {
+    const getdents = optionalSymbol("getdents64");
+    if (!getdents) return nodeFs().readdirSync(path);
+    const fd = sys.open(path, O.RDONLY);
+    try {
+      const buf = scratch;
+      const v = scratchView;
+      const names: string[] = [];
+      for (;;) {
+        const n = getdents(fd, buf, buf.length);
+        if (n < 0) throw new SysError("getdents64", errno(), path);
+        if (n === 0) return names;
+        // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 (at 16), d_type u8, d_name (at 19, NUL-ended).
+        for (let off = 0; off + 19 <= n; ) {
+          const reclen = v.getUint16(off + 16, true);
+          if (reclen < 20) break;
+          let end = off + 19;
+          while (end < off + reclen && buf[end] !== 0) end++;
+          const name = dec.decode(buf.subarray(off + 19, end));
+          if (name !== "." && name !== "..") names.push(name);
+          off += reclen;
+        }
+      }
+    } finally {
+      sys.close(fd);
+    }
+  },
+  /** The target of symbolic link `path` (node:fs's readlinkSync without node:fs). Throws SysError. */
+  readLink(path: string): string {
+    const n = raw.readlink(cstr(path), scratch, scratch.length);
+    if (n < 0) throw new SysError("readlink", errno(), path);
+    return dec.decode(scratch.subarray(0, n));
+  },
+  /**
+   * st_mode of `path` (stat(2), following links), without node:fs. struct stat's st_mode is at
+   * byte 24 on x86_64 and 16 on aarch64 (asm-generic). Through node:fs where the libc exports
+   * no `stat` (glibc < 2.33). Throws SysError (ENOENT…), or node:fs's error there.
+   */
+  statMode(path: string): number {
+    const stat = optionalSymbol("stat");
+    if (!stat) return nodeFs().statSync(path).mode;
+    const st = new Uint8Array(256);
+    if (stat(cstr(path), st) < 0) throw new SysError("stat", errno(), path);
+    return new DataView(st.buffer).getUint32(arch === "arm64" ? 16 : 24, true);
+  },
   /** CLOCK_REALTIME in nanoseconds (a bigint: the clock of SO_TIMESTAMPNS receive stamps). */
   realtimeNs(): bigint {
     check(raw.clock_gettime(0, tsBuf), "clock_gettime");
     return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
   },
 };
+
+/** A symbol a libc may lack (symbols.ts `optional`): its function, or undefined when it cannot be bound. */
+function optionalSymbol<K extends "getdents64" | "stat">(name: K): RawLibc[K] | undefined {
+  try {
+    const f = raw[name];
+    return typeof f === "function" ? f : undefined;
+  } catch {
+    return undefined; // bun:ffi: the dlopen that binds it failed
+  }
+}
 
 /** Size of one `struct epoll_event` on this machine. */
 export const EPOLL_EVENT_SIZE = epollEventSize(arch);

@@ -19,6 +19,11 @@ export interface SymbolSpec {
   readonly args: readonly AbiType[];
   readonly ret: AbiType;
   readonly name?: string;
+  /**
+   * A libc may lack it (getdents64 since glibc 2.30, stat 2.33): Deno declares it optional, Bun
+   * binds it alone; either way a call fails (throws) instead of the whole table failing to load.
+   */
+  readonly optional?: boolean;
 }
 
 /** Every libc function tunkit uses. */
@@ -62,6 +67,9 @@ export const SYMBOLS = {
   munmap: { args: ["ptr", "u64"], ret: "i32" },
   memcpy: { args: ["ptr", "ptr", "u64"], ret: "ptr" },
   clock_gettime: { args: ["i32", "buf"], ret: "i32" },
+  getdents64: { args: ["i32", "buf", "u32"], ret: "i32", optional: true },
+  readlink: { args: ["buf", "buf", "u32"], ret: "i32" },
+  stat: { args: ["buf", "buf"], ret: "i32", optional: true },
   __errno_location: { args: [], ret: "ptr" },
 } as const satisfies Record<string, SymbolSpec>;
 
@@ -71,6 +79,13 @@ export const SYMBOLS = {
  * on its first use. Deno binds the whole table at once.
  */
 export const EAGER_SYMBOLS = ["__errno_location", "socket", "setsockopt", "getsockopt", "bind", "getsockname", "sendto", "recvmmsg", "close"] as const satisfies readonly (keyof typeof SYMBOLS)[];
+
+/**
+ * Symbols bun:ffi binds together, in one dlopen, when the first of a group is called (each
+ * dlopen is one TinyCC compile, about 0.1 ms of a start-up): a listing's output and the name
+ * files it reads (and `list` its /proc links) take open, read, write and readlink at once. A symbol in no group is bound alone.
+ */
+export const SYMBOL_GROUPS: ReadonlyArray<readonly (keyof typeof SYMBOLS)[]> = [["open", "read", "write", "readlink"]];
 
 /** Names of the bound functions. */
 export type SymbolName = keyof typeof SYMBOLS;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { nodeFs, nodePath } from "../common/builtins.ts";
+import { sys } from "../ffi/libc.ts";
 import { IpNames, type IpNamesOptions, type NameDb, setDefaultIpNames } from "./route/names.ts";
 
 /** Where {@link loadIpNames} looks. */
@@ -19,9 +19,13 @@ export interface IpNamesPaths {
   protocols?: string;
 }
 
+// Through libc (ffi/libc.ts), not node:fs: a listing that prints a protocol or a scope name
+// would otherwise load node:fs for a few hundred bytes (issue 11's start-up).
+const utf8 = new TextDecoder();
+
 function read(path: string): string | undefined {
   try {
-    return nodeFs().readFileSync(path, "utf8");
+    return utf8.decode(sys.readFile(path));
   } catch {
     return undefined;
   }
@@ -29,11 +33,14 @@ function read(path: string): string | undefined {
 
 function confFiles(dir: string): string[] {
   try {
-    return nodeFs().readdirSync(dir).filter((f) => !f.startsWith(".") && f.length > 5 && f.endsWith(".conf"));
+    return sys.readDir(dir).filter((f) => !f.startsWith(".") && f.length > 5 && f.endsWith(".conf"));
   } catch {
     return [];
   }
 }
+
+/** `dir`/`name` (no node:path: the result is only opened). */
+const join = (dir: string, ...names: string[]): string => [dir.replace(/\/+$/, ""), ...names].join("/");
 
 const WITH_DIR: ReadonlySet<NameDb> = new Set(["rt_tables", "rt_protos", "rt_scopes", "rt_realms"]);
 
@@ -53,7 +60,6 @@ export function loadIpNames(paths: IpNamesPaths = {}, opts: IpNamesOptions = {})
   const etc = paths.etc ?? "/etc/iproute2";
   const usr = paths.usr ?? "/usr/share/iproute2";
   return new IpNames((db) => {
-    const { join } = nodePath();
     if (db === "protocols") {
       const t = read(paths.protocols ?? "/etc/protocols");
       return t === undefined ? [] : [t];

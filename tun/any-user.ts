@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
+import { sys } from "../ffi/libc.ts";
 
 /** The tun/tap clone device (tun/device.ts `TUN_PATH`). */
 const TUN_NODE = "/dev/net/tun";
@@ -35,7 +35,7 @@ export function anyUserWarning(name: string, node: { mode: number } | undefined 
 
 function statTunNode(): { mode: number } | undefined {
   try {
-    return { mode: statSync(TUN_NODE).mode };
+    return { mode: sys.statMode(TUN_NODE) }; // libc, not node:fs: `tunkit list`'s start-up
   } catch {
     return undefined;
   }

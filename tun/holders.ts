@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { sys } from "../ffi/libc.ts";
+
+// /proc through libc (ffi/libc.ts), not node:fs: `tunkit list` would load node:fs for it alone
+// (issue 11's start-up).
+const readdirSync = (path: string): string[] => sys.readDir(path);
+const readlinkSync = (path: string): string => sys.readLink(path);
+const utf8 = new TextDecoder();
+const readFileSync = (path: string, _enc: "utf8"): string => utf8.decode(sys.readFile(path));
 
 /** A process that holds a tun/tap device open. */
 export interface TunHolder {

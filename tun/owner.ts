@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { sys } from "../ffi/libc.ts";
 import { UsageError } from "../common/errors.ts";
 
 const ID_MAX = 0xfffffffe;
 
 function readDb(path: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return new TextDecoder().decode(sys.readFile(path)); // libc, not node:fs: `tunkit list`'s start-up
   } catch {
     return "";
   }

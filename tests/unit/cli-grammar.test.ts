@@ -263,3 +263,41 @@ describe("route words", () => {
     expect(wire("route add default dev tk0").wire).toMatchObject({ family: 2, dstLen: 0 });
   });
 });
+
+describe("Keywords: a lookup before the index is built finds what the index finds", () => {
+  test("every spelling's prefixes and some non-words, in every exported add table: the walk in ip's order and the built index agree", async () => {
+    const { Keywords } = await import("../../cli/grammar.ts");
+    const { ROUTE_KEYWORDS } = await import("../../cli/route.ts");
+    const { ADDR_KEYWORDS } = await import("../../cli/addr.ts");
+    const { LINK_KEYWORDS } = await import("../../cli/link.ts");
+    const { RULE_KEYWORDS } = await import("../../cli/rule.ts");
+    const { NEIGH_KEYWORDS } = await import("../../cli/neigh.ts");
+    let checked = 0;
+    for (const table of [ROUTE_KEYWORDS, ADDR_KEYWORDS, LINK_KEYWORDS, RULE_KEYWORDS, NEIGH_KEYWORDS] as Array<InstanceType<typeof Keywords<unknown>>>) {
+      // A fresh table over the same list answers its first lookups by walking the list; `indexed` has built its index.
+      const walking = new Keywords(table.list);
+      const indexed = new Keywords(table.list);
+      for (let i = 0; i < 20; i++) indexed.find("x");
+      const words = new Set(["", "x".repeat(70), "DEV", "dev0", "métrique", "-4"]);
+      for (const k of table.list) {
+        for (const form of [k.name, ...(k.also ?? []).map((a) => (typeof a === "string" ? a : a.word))]) {
+          for (let n = 1; n <= form.length + 1; n++) words.add((form + "z").slice(0, n));
+        }
+      }
+      for (const w of words) {
+        const fresh = new Keywords(table.list); // walks (its first lookup)
+        expect(fresh.find(w)?.name).toBe(indexed.find(w)?.name);
+        expect(walking.find(w)?.name).toBe(indexed.find(w)?.name); // past INDEX_AFTER lookups: indexed too
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+    // ip's order decides: `d` is dsfield (tos's other spelling) in route add, `m` metric, `pri` priority (metric).
+    const fresh = () => new Keywords(ROUTE_KEYWORDS.list);
+    expect(fresh().find("d")?.name).toBe("tos");
+    expect(fresh().find("m")?.name).toBe("metric");
+    expect(fresh().find("pri")?.name).toBe("metric");
+    expect(fresh().find("dev")?.name).toBe("dev");
+    expect(fresh().find("oif")?.name).toBe("dev");
+  });
+});
