@@ -75,7 +75,13 @@ export class TrimState {
   soon = false;
   constructor(readonly growthMB = TRIM_GROWTH_MB) {}
 
-  step(fileMB: number): TrimStep {
+  /**
+   * One look at `fileMB`. An early look (`early`, after a drop during work) drops on the same
+   * rule but neither counts toward nor waits out the streak: the streak stays a count of ticks, so
+   * work that keeps faulting pages back is looked at early only in its first {@link TRIM_STREAK}
+   * seconds, and a burst of a few seconds is not taken for such work.
+   */
+  step(fileMB: number, early = false): TrimStep {
     if (this.settle || this.floor === undefined || fileMB < this.floor) this.floor = fileMB;
     this.settle = false;
     this.soon = false;
@@ -89,6 +95,11 @@ export class TrimState {
       return "drop";
     }
     this.quiet = 0;
+    if (early) {
+      this.soon = this.skip === 0;
+      this.drops++;
+      return "drop";
+    }
     if (this.skip > 0) {
       this.skip--;
       return "none";
@@ -169,7 +180,7 @@ export const TRIM_FAST_MS = 250;
 export function startImageTrim(
   drop: () => Promise<number>,
   opts: { intervalMs?: number; fastMs?: number; growthMB?: number; read?: () => number; onDrop?: (mb: number) => void } = {},
-): { state: TrimState; look(): void; stop(): void } {
+): { state: TrimState; look(early?: boolean): void; stop(): void } {
   const state = new TrimState(opts.growthMB);
   const read = opts.read ?? fileResidentMB;
   const intervalMs = opts.intervalMs ?? TRIM_INTERVAL_MS;
@@ -177,10 +188,10 @@ export function startImageTrim(
   let busy = false;
   let stopped = false;
   let fast: ReturnType<typeof setTimeout> | undefined;
-  const look = () => {
+  const look = (early = false) => {
     if (busy || stopped) return;
     const mb = read();
-    if (Number.isNaN(mb) || state.step(mb) !== "drop") return;
+    if (Number.isNaN(mb) || state.step(mb, early) !== "drop") return;
     const again = state.soon && fastMs < intervalMs;
     busy = true;
     void drop().then(
@@ -190,14 +201,14 @@ export function startImageTrim(
         if (!again || stopped || fast) return;
         fast = setTimeout(() => {
           fast = undefined;
-          look();
+          look(true);
         }, fastMs);
         (fast as { unref?: () => void }).unref?.();
       },
       () => (busy = false),
     );
   };
-  const timer = setInterval(look, intervalMs);
+  const timer = setInterval(() => look(), intervalMs);
   (timer as { unref?: () => void }).unref?.();
   return {
     state,

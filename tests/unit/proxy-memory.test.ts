@@ -83,12 +83,18 @@ test("after a drop during work the next look comes fastMs later (no interval tic
   t.stop();
   expect(reads).toBe(levels.length); // the last look (10) dropped nothing, so no further look came
   expect(drops).toBe(3);
-  // no early look once work has faulted the same pages back TRIM_STREAK times in a row
+  // no early look once work has faulted the same pages back TRIM_STREAK ticks in a row; early
+  // looks drop but count toward no streak (a burst of a few seconds is not sustained work)
   const s = new TrimState(2);
   s.step(10);
+  for (let i = 0; i < 100; i++) expect(s.step(20, true)).toBe("drop");
+  expect(s.soon).toBe(true);
   for (let i = 0; i < TRIM_STREAK - 1; i++) expect(s.step(20)).toBe("drop");
   expect(s.soon).toBe(true);
   expect(s.step(20)).toBe("drop");
+  expect(s.soon).toBe(false);
+  // while ticks are skipped an early look still drops but asks for no further early look
+  expect(s.step(20, true)).toBe("drop");
   expect(s.soon).toBe(false);
 });
 
