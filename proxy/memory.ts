@@ -25,6 +25,16 @@ export const TRIM_MAX_SKIP = 64;
  * the floor (a floor first seen while work ran stays above what the daemon needs when idle).
  */
 export const TRIM_PROBE_TICKS = 30;
+/**
+ * Quiet ticks after which the FIRST probe comes. The daemon drops the binary's pages once it is
+ * ready and the trim's first look comes a tick later; what start-up still runs meanwhile (and, in
+ * a daemon started from a binary just evicted from the page cache, faults that read whole folios
+ * back) can put that look 10-15 MB over what the idle daemon needs (bench: 26.5 MB at the first
+ * tick after a drop to 16): with it as the floor a burst of 5,000 connections was never dropped
+ * (file pages 24-27 MB through the whole burst, peak 50-55 MB against 44-48 for a daemon whose
+ * first look was low: the "first daemon to hold reads 5-10 MB higher" of the eighth session).
+ */
+export const TRIM_FIRST_PROBE_TICKS = 3;
 
 /**
  * The decision of one tick, pure; `fileMB` is the file-backed resident set now. The floor is the
@@ -37,8 +47,9 @@ export const TRIM_PROBE_TICKS = 30;
  * double, up to {@link TRIM_MAX_SKIP}; a tick near the floor ends the streak. The first look
  * can come while work runs (a daemon that carries traffic from its first second: 5,000
  * connections opened right after "ready" set the floor at 24 MB, and no tick ever dropped
- * again); after {@link TRIM_PROBE_TICKS} ticks in a row near the floor, one drop probes it and
- * the level one tick later is the floor from then on.
+ * again); after {@link TRIM_FIRST_PROBE_TICKS} (the first time) or {@link TRIM_PROBE_TICKS} ticks
+ * in a row near the floor, one drop probes it and the level one tick later is the floor from then
+ * on. {@link TrimState.soon} tells the timer to look again early (see {@link TRIM_FAST_MS}).
  *
  * @example
  * ```ts
@@ -58,13 +69,22 @@ export class TrimState {
   private streak = 0;
   private skip = 0;
   /** Ticks in a row near the floor; whether this tick follows a probe (its level is the floor). */
-  private quiet = 0;
+  private quiet = TRIM_PROBE_TICKS - TRIM_FIRST_PROBE_TICKS;
   private settle = false;
+  /** Whether the last step dropped pages work faulted in (not a probe): the next look should come soon. */
+  soon = false;
   constructor(readonly growthMB = TRIM_GROWTH_MB) {}
 
-  step(fileMB: number): TrimStep {
+  /**
+   * One look at `fileMB`. An early look (`early`, after a drop during work) drops on the same
+   * rule but neither counts toward nor waits out the streak: the streak stays a count of ticks, so
+   * work that keeps faulting pages back is looked at early only in its first {@link TRIM_STREAK}
+   * seconds, and a burst of a few seconds is not taken for such work.
+   */
+  step(fileMB: number, early = false): TrimStep {
     if (this.settle || this.floor === undefined || fileMB < this.floor) this.floor = fileMB;
     this.settle = false;
+    this.soon = false;
     if (fileMB - this.floor < this.growthMB) {
       this.streak = 0;
       this.skip = 0;
@@ -75,12 +95,18 @@ export class TrimState {
       return "drop";
     }
     this.quiet = 0;
+    if (early) {
+      this.soon = this.skip === 0;
+      this.drops++;
+      return "drop";
+    }
     if (this.skip > 0) {
       this.skip--;
       return "none";
     }
     this.streak++;
     if (this.streak >= TRIM_STREAK) this.skip = Math.min(2 ** (this.streak - TRIM_STREAK + 1), TRIM_MAX_SKIP);
+    this.soon = this.skip === 0;
     this.drops++;
     return "drop";
   }
@@ -130,9 +156,19 @@ export function fileResidentMB(): number {
 }
 
 /**
+ * Between a drop during work and the next look, ms (a quarter of {@link TRIM_INTERVAL_MS}). A burst
+ * of 5,000 connections lasts 2-3 s here: with one look a second the binary's pages its connect path
+ * faulted in were dropped once or twice in it and stood at 17-21 MB when it ended, the moment the
+ * peak is made. The next look comes this soon only after a drop that was not a probe, so an idle
+ * daemon still looks once a second and work that keeps faulting pages back soon skips ticks.
+ */
+export const TRIM_FAST_MS = 250;
+
+/**
  * Starts the periodic look: every `intervalMs` it reads the file-backed resident set and calls
- * `drop` when {@link TrimState} says so (the timer does not keep the process alive). Returns
- * the state (for its counters) and a stop function.
+ * `drop` when {@link TrimState} says so (the timer does not keep the process alive); after a drop
+ * during work (not a probe, not while work keeps faulting the same pages back) it looks again
+ * `fastMs` later. Returns the state (for its counters), `look` (one look now) and a stop function.
  *
  * @example
  * ```ts
@@ -143,24 +179,44 @@ export function fileResidentMB(): number {
  */
 export function startImageTrim(
   drop: () => Promise<number>,
-  opts: { intervalMs?: number; growthMB?: number; read?: () => number; onDrop?: (mb: number) => void } = {},
-): { state: TrimState; stop(): void } {
+  opts: { intervalMs?: number; fastMs?: number; growthMB?: number; read?: () => number; onDrop?: (mb: number) => void } = {},
+): { state: TrimState; look(early?: boolean): void; stop(): void } {
   const state = new TrimState(opts.growthMB);
   const read = opts.read ?? fileResidentMB;
+  const intervalMs = opts.intervalMs ?? TRIM_INTERVAL_MS;
+  const fastMs = opts.fastMs ?? Math.min(TRIM_FAST_MS, intervalMs);
   let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
+  let stopped = false;
+  let fast: ReturnType<typeof setTimeout> | undefined;
+  const look = (early = false) => {
+    if (busy || stopped) return;
     const mb = read();
-    if (Number.isNaN(mb) || state.step(mb) !== "drop") return;
+    if (Number.isNaN(mb) || state.step(mb, early) !== "drop") return;
+    const again = state.soon && fastMs < intervalMs;
     busy = true;
     void drop().then(
       (n) => {
         busy = false;
         opts.onDrop?.(n);
+        if (!again || stopped || fast) return;
+        fast = setTimeout(() => {
+          fast = undefined;
+          look(true);
+        }, fastMs);
+        (fast as { unref?: () => void }).unref?.();
       },
       () => (busy = false),
     );
-  }, opts.intervalMs ?? TRIM_INTERVAL_MS);
+  };
+  const timer = setInterval(() => look(), intervalMs);
   (timer as { unref?: () => void }).unref?.();
-  return { state, stop: () => clearInterval(timer) };
+  return {
+    state,
+    look,
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      if (fast) clearTimeout(fast);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // The daemon's periodic trim of the binary's pages (proxy/memory.ts): when a tick drops, and
 // that the timer reads, drops and stops.
 import { expect, test } from "bun:test";
-import { fileResidentMB, startImageTrim, TRIM_MAX_SKIP, TRIM_PROBE_TICKS, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
+import { fileResidentMB, startImageTrim, TRIM_FIRST_PROBE_TICKS, TRIM_MAX_SKIP, TRIM_PROBE_TICKS, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
 
 test("a burst drops every tick while 2 MB over the lowest level seen, and stops near it", () => {
   const s = new TrimState(2);
@@ -37,20 +37,65 @@ test("work that faults the same pages back every tick is dropped less and less o
   expect(s.step(20)).toBe("drop");
 });
 
-test("a floor first seen while work ran is probed after TRIM_PROBE_TICKS quiet ticks: one drop, and the level a tick later is the floor", () => {
+test("a floor first seen while work ran is probed after TRIM_FIRST_PROBE_TICKS quiet ticks, later ones after TRIM_PROBE_TICKS: one drop, and the level a tick later is the floor", () => {
   const s = new TrimState(2);
-  // the first look comes during a burst (24 MB of the binary faulted in); it stays there
-  const seq = Array.from({ length: TRIM_PROBE_TICKS }, () => s.step(24));
+  // The first look comes while start-up still runs (the eighth session's first daemon: 26.5 MB a
+  // tick after the ready drop to 16, and no burst of 5,000 connections was ever dropped after it).
+  const first = Array.from({ length: TRIM_FIRST_PROBE_TICKS }, () => s.step(26.5));
+  expect(first.slice(0, -1).every((x) => x === "none")).toBe(true);
+  expect(first.at(-1)).toBe("drop"); // the first probe
+  expect(s.soon).toBe(false); // a probe: no early look after it
+  expect(s.step(12)).toBe("none"); // what idle work brought back after it: the floor now
+  expect(s.floor).toBe(12);
+  expect(s.step(24)).toBe("drop"); // the burst is dropped at once
+  expect(s.soon).toBe(true);
+  expect(s.step(12.5)).toBe("none");
+  // a floor seen later while work ran: probed after TRIM_PROBE_TICKS quiet ticks
+  const t = new TrimState(2);
+  expect(t.step(10)).toBe("none");
+  expect(t.step(24)).toBe("drop"); // work: the quiet count starts again
+  const seq = Array.from({ length: TRIM_PROBE_TICKS }, () => t.step(11));
   expect(seq.slice(0, -1).every((x) => x === "none")).toBe(true);
-  expect(seq.at(-1)).toBe("drop"); // the probe
-  expect(s.step(8.5)).toBe("none"); // what idle work brought back after it: the floor now
-  expect(s.floor).toBe(8.5);
-  expect(s.step(24)).toBe("drop"); // the next burst is dropped at once
-  expect(s.step(9)).toBe("none");
+  expect(seq.at(-1)).toBe("drop");
+  expect(t.step(8.5)).toBe("none");
+  expect(t.floor).toBe(8.5);
   // a truly idle daemon is probed once per TRIM_PROBE_TICKS ticks, no more
-  const idle = Array.from({ length: 3 * TRIM_PROBE_TICKS }, () => s.step(8.6));
+  const idle = Array.from({ length: 3 * TRIM_PROBE_TICKS }, () => t.step(8.6));
   expect(idle.filter((x) => x === "drop")).toHaveLength(3);
-  expect(s.floor).toBe(8.6);
+  expect(t.floor).toBe(8.6);
+});
+
+test("after a drop during work the next look comes fastMs later (no interval tick needed); a probe and work that keeps faulting pages back get none", async () => {
+  const levels = [10, 20, 20, 20, 10];
+  let reads = 0;
+  let drops = 0;
+  const t = startImageTrim(
+    async () => {
+      drops++;
+      return 1;
+    },
+    { intervalMs: 3_600_000, fastMs: 1, read: () => levels[Math.min(reads++, levels.length - 1)]! },
+  );
+  t.look(); // 10: the floor
+  t.look(); // 20: a drop, then looks 1 ms apart until the level is back near the floor
+  for (let i = 0; i < 500 && reads < levels.length; i++) await Bun.sleep(2);
+  await Bun.sleep(20);
+  t.stop();
+  expect(reads).toBe(levels.length); // the last look (10) dropped nothing, so no further look came
+  expect(drops).toBe(3);
+  // no early look once work has faulted the same pages back TRIM_STREAK ticks in a row; early
+  // looks drop but count toward no streak (a burst of a few seconds is not sustained work)
+  const s = new TrimState(2);
+  s.step(10);
+  for (let i = 0; i < 100; i++) expect(s.step(20, true)).toBe("drop");
+  expect(s.soon).toBe(true);
+  for (let i = 0; i < TRIM_STREAK - 1; i++) expect(s.step(20)).toBe("drop");
+  expect(s.soon).toBe(true);
+  expect(s.step(20)).toBe("drop");
+  expect(s.soon).toBe(false);
+  // while ticks are skipped an early look still drops but asks for no further early look
+  expect(s.step(20, true)).toBe("drop");
+  expect(s.soon).toBe(false);
 });
 
 test("the timer reads the level each interval, calls drop when the state says so, and stops", async () => {

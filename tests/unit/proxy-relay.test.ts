@@ -342,3 +342,31 @@ test("release: frees a chunk of RELEASE_MIN or more, also through the view of it
   expect(release(small)).toBe(false);
   expect(small.byteLength).toBe(RELEASE_MIN - 1);
 });
+
+test("NativeRelay: a climbing count of open accepted connections gets one full collection per HELD_GC_STEP (1,000); a fall re-arms it; one connection at a time never", () => {
+  const { relay, listens, gcs } = relayWithFakeBun({ accept: () => flow() });
+  relay.listen("198.18.0.1", 0);
+  const h = listens[0]!.socket;
+  const open = (n: number) => Array.from({ length: n }, () => {
+    const s = new FakeSocket(undefined);
+    h.open!(s);
+    return s;
+  });
+  // sequential short connections: open one, close it, 5,000 times
+  for (let i = 0; i < 5000; i++) h.close!(open(1)[0]);
+  expect(gcs).toEqual([]);
+  // a burst of held connections: at 1,000 and 2,000 open
+  const held = open(2999);
+  expect(gcs).toEqual([true, true]);
+  // a connection closed twice (close after terminate) counts once
+  h.close!(held[0]);
+  h.close!(held[0]);
+  // all closed, then a new burst collects again at 1,000
+  for (const s of held) h.close!(s);
+  const again = open(999);
+  expect(gcs).toHaveLength(2);
+  open(1);
+  expect(gcs).toHaveLength(3);
+  for (const s of again) h.close!(s);
+  relay.close();
+});
