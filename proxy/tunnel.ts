@@ -30,6 +30,7 @@ import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, SEEN, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
 import { isSending, TCP_STATE, TcpDiag } from "../ffi/sock-diag.ts";
+import { peerOf, type Peer } from "../ffi/splice.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
@@ -282,6 +283,8 @@ export class Tunnel {
   private held: Uint8Array | undefined;
   /** The sweep's entries for the kernel's word (reused), and where the next capped sweep starts. */
   private readonly asks: number[] = [];
+  /** An accepted connection's peer (Bun relay). */
+  private readonly peer: Peer = { address: "", port: 0 };
   private sweepFrom = 0;
   private fatalResolve: ((e: Error) => void) | undefined;
   /**
@@ -656,6 +659,7 @@ export class Tunnel {
     const st = this.stats;
     const tun = this.opts.tun;
     const t = this.redirect.table;
+    const byFd = NativeRelay.kind() === "bun";
     return {
       writesTun: true,
       error: (line, kind) => this.error(line, kind),
@@ -696,12 +700,18 @@ export class Tunnel {
         t.stamp[id] = this.clock;
       },
       accept: (s: NativeSocket, j: number) => {
-        const id = s.remotePort ?? -1;
-        const flow = id >= 0 ? this.flows[id] : undefined;
+        // The peer in one getpeername (Bun's socket makes one per property); the splice relay's
+        // socket has it from accept4.
+        const peer = this.peer;
+        if (!byFd) {
+          peer.port = s.remotePort;
+          peer.address = s.remoteAddress;
+        } else if (!peerOf((s as { fd?: number }).fd ?? -1, peer)) return undefined;
+        const id = peer.port;
+        const flow = this.flows[id];
         // An early flow is accepted while its proxy is still dialled; a failed one is CLOSED (reset).
         if (!flow || t.state[id] !== FLOW.READY || !(flow.us || flow.local || flow.early) || this.redirect.listener[id] !== j) return undefined;
-        const addr = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
-        if (addr !== this.fake4 && addr !== this.fake6) return undefined;
+        if (peer.address !== this.fake4 && peer.address !== this.fake6) return undefined;
         t.state[id] = FLOW.OPEN;
         t.stamp[id] = this.clock;
         if (flow.local) flow.framer = new DnsTcpFramer();
