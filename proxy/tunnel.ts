@@ -30,7 +30,7 @@ import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, SEEN, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
 import { isSending, TCP_STATE, TcpDiag } from "../ffi/sock-diag.ts";
-import { peerOf, type Peer } from "../ffi/splice.ts";
+import { peerOf, rawSplice, type Peer } from "../ffi/splice.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
@@ -660,6 +660,8 @@ export class Tunnel {
     const tun = this.opts.tun;
     const t = this.redirect.table;
     const byFd = NativeRelay.kind() === "bun";
+    // peerOf's getpeername is bound now (a dlopen), not on the first connection's path.
+    if (byFd) rawSplice();
     return {
       writesTun: true,
       error: (line, kind) => this.error(line, kind),
