@@ -1010,7 +1010,8 @@ export class Tunnel {
         continue;
       }
       // CLOSED
-      if (s === 0 && (r.seen[id]! & SEEN.END) === 0) {
+      // (its SYN-ACK crossed: sndNxt is valid, and the client is past SYN-SENT)
+      if (s === 0 && (r.seen[id]! & (SEEN.SYN | SEEN.END)) === SEEN.SYN) {
         r.seen[id] = r.seen[id]! | SEEN.END;
         this.resetClient(id);
       }
