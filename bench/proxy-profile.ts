@@ -15,6 +15,7 @@
  * `--perf syscalls` counts system calls (perf, no slow-down); `--perf FILE` records a profile.
  * `--short-first N` (hold): N short connections before the hold (a daemon with a history).
  * `--smaps-out FILE` (hold) keeps the daemon's /proc/PID/smaps while it holds the connections.
+ * `--strace-log FILE` writes strace's trace of every call (-f -tt) there instead of counting.
  * `--bin PATH` runs another build of tunkit; `--env K=V,...` adds to the daemon's environment.
  *
  * What it showed (2 vCPUs, load 11-19, so rough): a 100 MiB download cost 8-10 ms of daemon CPU
@@ -278,6 +279,12 @@ async function main(): Promise<void> {
       strace = new Proc(["strace", "-c", "-f", "-p", String(pid)]);
       await Bun.sleep(500);
     }
+    const straceLog = arg("--strace-log");
+    if (straceLog) {
+      // every call of every thread with its time and result, for reading one connection's sequence
+      strace = new Proc(["strace", "-f", "-tt", "-o", straceLog, "-p", String(pid)]);
+      await Bun.sleep(500);
+    }
     const c0 = cpuTicks(pid);
     const t0 = performance.now();
     if (workload === "short") for (let i = 0; i < n; i++) await shortGet();
@@ -327,6 +334,7 @@ async function main(): Promise<void> {
     if (strace) {
       strace.kill("SIGINT");
       await strace.exited;
+      if (straceLog) console.log(`strace log: ${straceLog}`);
       const lines = strace.err.split("\n").filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l));
       console.log("syscall per unit (calls / unit, errors)");
       for (const l of lines) {

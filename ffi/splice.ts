@@ -33,6 +33,7 @@ interface SpliceLib {
   accept4(fd: number, addr: Uint8Array | null, lenp: Uint8Array | null, flags: number): number;
   shutdown(fd: number, how: number): number;
   listen(fd: number, backlog: number): number;
+  getpeername(fd: number, addr: Uint8Array, lenp: Uint8Array): number;
 }
 
 let lib: SpliceLib | undefined;
@@ -58,6 +59,7 @@ function bind(): SpliceLib {
         accept4: { args: [T.i32, T.ptr, T.ptr, T.i32], returns: T.i32 },
         shutdown: { args: [T.i32, T.i32], returns: T.i32 },
         listen: { args: [T.i32, T.i32], returns: T.i32 },
+        getpeername: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
       }).symbols;
       return (lib = s as unknown as SpliceLib);
     } catch (e) {
@@ -199,6 +201,12 @@ export function acceptTcp(fd: number, peer: Peer): number {
     const e = errno();
     return e === ERRNO.EAGAIN ? -1 : -e;
   }
+  readPeer(peer);
+  return c;
+}
+
+/** The sockaddr in peerBuf into `peer`. */
+function readPeer(peer: Peer): void {
   const b = peerBuf;
   peer.port = (b[2]! << 8) | b[3]!;
   if (b[0]! + (b[1]! << 8) === SOCK.AF_INET) peer.address = v4Text(4);
@@ -207,7 +215,25 @@ export function acceptTcp(fd: number, peer: Peer): number {
     const mapped = b[8] === 0 && b[9] === 0 && b[10] === 0 && b[11] === 0 && b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15] === 0 && b[16] === 0 && b[17] === 0 && b[18] === 0xff && b[19] === 0xff;
     peer.address = mapped ? v4Text(20) : formatIpv6(b, 8);
   }
-  return c;
+}
+
+/**
+ * The peer of connected socket `fd` (address and port) in `peer` with one getpeername(2); false
+ * when it has none. Bun's sockets read `remotePort` and `remoteAddress` with one getpeername
+ * each: the tunnel asks this once per accepted connection instead.
+ *
+ * @example
+ * ```ts
+ * import { peerOf, type Peer } from "./splice.ts";
+ * const peer: Peer = { address: "", port: 0 };
+ * peerOf(-1, peer); // false: not a socket
+ * ```
+ */
+export function peerOf(fd: number, peer: Peer): boolean {
+  peerLenView.setUint32(0, 28, true);
+  if (rawSplice().getpeername(fd, peerBuf, peerLen) < 0) return false;
+  readPeer(peer);
+  return true;
 }
 
 const lingerBuf = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 8);

@@ -45,6 +45,18 @@ export interface RedirectAddresses {
   fake6?: Uint8Array;
 }
 
+/** Bits of {@link TcpRedirect.seen}: what of a flow's connection crossed the tun. */
+export const SEEN = {
+  /** The listener's SYN-ACK: {@link TcpRedirect.sndNxt} is valid. */
+  SYN: 1,
+  /**
+   * Its end, as far as the client is told: the listener's FIN (retransmitted until acknowledged)
+   * or the client's RST. Not the listener's RST: that is sent once, and it may still be lost
+   * after it crossed (the tun's write lands in a full backlog).
+   */
+  END: 2,
+} as const;
+
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
@@ -230,6 +242,15 @@ export class TcpRedirect {
   private cool = new Float64Array(0);
   /** Port -> 1 + listener index, for the listener side's check. */
   private readonly byPort = new Uint8Array(65536);
+  /**
+   * Per id: the listener's next sequence number toward the client (the end of the furthest
+   * segment that crossed, SYN and FIN counted), valid once {@link seen} has SEEN.SYN. A RST
+   * with it is one the client takes (RFC 5961: exactly its next expected byte resets; one
+   * inside its window draws a challenge ACK, which the kernel answers with the exact RST).
+   */
+  readonly sndNxt = new Uint32Array(65536);
+  /** Per id: {@link SEEN} bits, cleared when the id is given to a new flow. */
+  readonly seen = new Uint8Array(65536);
   /** The last packet's layout (valid after {@link process} returned anything but DROP). */
   readonly view: PacketView = { version: 4, proto: 0, l4: 0, end: 0, srcOff: 0, dstOff: 0, fragment: false };
   /** The flow of the last WRITE/NEW verdict. */
@@ -327,6 +348,14 @@ export class TcpRedirect {
       const id = dport;
       const st = t.state[id]!;
       if (t.family[id] !== v.version || st === FLOW.FREE || st === FLOW.CONNECTING || this.listener[id] !== li - 1) return VERDICT.DROP;
+      // Where the listener's side is: a RST of ours (Tunnel's sweep) needs its sequence number.
+      const seq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
+      const nxt = (seq + v.end - l4 - (b[l4 + 12]! >> 4) * 4 + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)) >>> 0;
+      if (flags & TCP_SYN) {
+        this.sndNxt[id] = nxt;
+        this.seen[id] = this.seen[id]! | SEEN.SYN;
+      } else if (((nxt - this.sndNxt[id]!) | 0) > 0) this.sndNxt[id] = nxt; // not a retransmission of older bytes
+      if (flags & TCP_FIN) this.seen[id] = this.seen[id]! | SEEN.END;
       rewriteInPlace(b, v, t.dst, id * 16, t.dport[id]!, t.src, id * 16, t.sport[id]!, this.scratch, partial);
       this.lastId = id;
       return VERDICT.WRITE;
@@ -338,6 +367,7 @@ export class TcpRedirect {
     if (id >= 0) {
       const st = t.state[id]!;
       if (st === FLOW.CONNECTING) return VERDICT.DROP; // a retransmitted SYN while the proxy is dialled
+      if (flags & TCP_RST) this.seen[id] = this.seen[id]! | SEEN.END;
       if (st === FLOW.CLOSED && syn) {
         // The client reuses a finished 4-tuple: a new flow under a new NAT port, so the new SYN
         // never meets the old connection's TIME_WAIT.
@@ -361,6 +391,7 @@ export class TcpRedirect {
         id = -1;
       }
       if (id < 0) return VERDICT.RESET;
+      this.seen[id] = 0;
       verdict = VERDICT.NEW;
     }
     rewriteInPlace(b, v, fake, 0, id, tun, 0, ports[this.listener[id]!]!, this.scratch, partial);

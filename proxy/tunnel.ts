@@ -27,9 +27,10 @@ import { answerFakeIp, DnsTcpFramer, frameDnsTcp, type FakeIp6Pool, type FakeIpP
 import { FLOW, type FlowTable } from "./nat.ts";
 import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
-import { formatAddrAt, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
+import { formatAddrAt, SEEN, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
-import { TcpDiag } from "../ffi/sock-diag.ts";
+import { isSending, TCP_STATE, TcpDiag } from "../ffi/sock-diag.ts";
+import { peerOf, rawSplice, type Peer } from "../ffi/splice.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
 import { formatTarget, type Target } from "./url.ts";
 
@@ -193,7 +194,7 @@ class TcpFlow implements RelayFlow {
  * and a half-closed client that lost the answer in a burst of tun drops waited for ever
  * (proxy-splice's "200 flows at once" with early open at load 11-13: the answer's first copy
  * dropped in the tun's queue, its retransmissions 1.3 s later and on dropped here). Past it,
- * an entry whose connection the kernel still retransmits on stays (Tunnel.freeClosed): a
+ * an entry whose connection the kernel still retransmits on stays (Tunnel.kernelSweep): a
  * backed-off timer can leave more than this between two retransmissions. Its (id, listener)
  * pair sits out TIME_WAIT apart from that ({@link TcpRedirect.coolDown}), so the id itself is
  * free again after this: 65,536 ids / 10 s still allows 6,500 new flows a second.
@@ -204,8 +205,10 @@ const TIME_WAIT_MS = 60_000;
 const PASSIVE_COOL_MS = 5_000;
 /** Listeners per family: an (id, listener) pair in TIME_WAIT leaves the id usable with the others. */
 const LISTENERS = 4;
-/** How long a dialled flow waits for the kernel to hand over its connection. */
+/** How long a dialled flow waits for the kernel to hand over its connection (longer while the kernel still holds it). */
 const ACCEPT_MS = 10_000;
+/** Kernel socket lookups per sweep (~1 µs each in batches): a mass close spreads over sweeps. */
+const SWEEP_LOOKUPS = 4096;
 const NO_BYTES = new Uint8Array(0);
 /** Bytes toward the client during which data written to the accepted socket kicks the tun's reader (TunQueue.kick). */
 const KICK_BYTES = 64 << 10;
@@ -278,6 +281,11 @@ export class Tunnel {
   /** Fds kept for everything but flows: those open once the tunnel runs, plus some headroom. */
   private fdReserve = 64;
   private held: Uint8Array | undefined;
+  /** The sweep's entries for the kernel's word (reused), and where the next capped sweep starts. */
+  private readonly asks: number[] = [];
+  /** An accepted connection's peer (Bun relay). */
+  private readonly peer: Peer = { address: "", port: 0 };
+  private sweepFrom = 0;
   private fatalResolve: ((e: Error) => void) | undefined;
   /**
    * Settles (never rejects) with the error that ended the tunnel from within — the tun device
@@ -344,7 +352,7 @@ export class Tunnel {
     if (native && typeof opts.dialer.handshake === "function") this.relay = new NativeRelay(this.relayHost(), opts.connectTimeoutMs ?? 10_000);
     // Both native relays (NativeRelay's constructor returns an FdRelay for the splice relay).
     // The splice relay's hang in proxy-splice's "200 flows at once" with early open was a NAT
-    // entry freed while the kernel still retransmitted on its connection (see freeClosed).
+    // entry freed while the kernel still retransmitted on its connection (see kernelSweep).
     this.earlyOpen = this.relay !== undefined;
     if (opts.impair && ((opts.impair.loss ?? 0) > 0 || (opts.impair.reorder ?? 0) > 0)) this.rand = mulberry32(opts.impair.seed ?? 1);
   }
@@ -651,6 +659,9 @@ export class Tunnel {
     const st = this.stats;
     const tun = this.opts.tun;
     const t = this.redirect.table;
+    const byFd = NativeRelay.kind() === "bun";
+    // peerOf's getpeername is bound now (a dlopen), not on the first connection's path.
+    if (byFd) rawSplice();
     return {
       writesTun: true,
       error: (line, kind) => this.error(line, kind),
@@ -691,12 +702,18 @@ export class Tunnel {
         t.stamp[id] = this.clock;
       },
       accept: (s: NativeSocket, j: number) => {
-        const id = s.remotePort ?? -1;
-        const flow = id >= 0 ? this.flows[id] : undefined;
+        // The peer in one getpeername (Bun's socket makes one per property); the splice relay's
+        // socket has it from accept4.
+        const peer = this.peer;
+        if (!byFd) {
+          peer.port = s.remotePort;
+          peer.address = s.remoteAddress;
+        } else if (!peerOf((s as { fd?: number }).fd ?? -1, peer)) return undefined;
+        const id = peer.port;
+        const flow = this.flows[id];
         // An early flow is accepted while its proxy is still dialled; a failed one is CLOSED (reset).
         if (!flow || t.state[id] !== FLOW.READY || !(flow.us || flow.local || flow.early) || this.redirect.listener[id] !== j) return undefined;
-        const addr = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
-        if (addr !== this.fake4 && addr !== this.fake6) return undefined;
+        if (peer.address !== this.fake4 && peer.address !== this.fake6) return undefined;
         t.state[id] = FLOW.OPEN;
         t.stamp[id] = this.clock;
         if (flow.local) flow.framer = new DnsTcpFramer();
@@ -869,13 +886,15 @@ export class Tunnel {
     flow.socket = undefined;
   }
 
-  /** Closes idle flows and frees cooled-down ids. */
+  /** Closes idle flows, frees finished and never-accepted flows' entries as the kernel's sockets go. */
   private sweep(): void {
     this.clock = Date.now();
     const now = this.clock;
     const t = this.redirect.table;
+    const seen = this.redirect.seen;
     const idle = this.opts.tcpIdleMs ?? 300_000;
-    let expired: number[] | undefined;
+    const ask = this.asks;
+    ask.length = 0;
     t.forEach((id) => {
       const st = t.state[id];
       const age = now - t.stamp[id]!;
@@ -890,9 +909,94 @@ export class Tunnel {
         }
         return;
       }
-      if (st === FLOW.CLOSED && age > LINGER_MS) {
-        (expired ??= []).push(id);
-      } else if (st === FLOW.READY && age > ACCEPT_MS) {
+      // A finished flow past its linger, or one whose end never crossed the tun (the listener's
+      // FIN or the client's RST: SEEN.END), and a dialled flow the kernel has not handed over in ACCEPT_MS: the kernel's
+      // socket decides (kernelSweep).
+      if (st === FLOW.CLOSED ? age > LINGER_MS || (seen[id]! & (SEEN.SYN | SEEN.END)) === SEEN.SYN : st === FLOW.READY && age > ACCEPT_MS) ask.push(id);
+    });
+    if (ask.length) {
+      const t0 = performance.now();
+      const n = this.kernelSweep(ask, now);
+      if (n >= 256 && this.opts.log?.debugOn) this.debug(`sweep: ${n} of ${ask.length} entries asked about in ${(performance.now() - t0).toFixed(1)} ms`);
+    }
+    this.udp.sweep(now);
+  }
+
+  /**
+   * The sweep's entries whose fate is the kernel's socket for their connection (the listener's
+   * side, `T:L <-> F:id`), looked up in batches (ffi/sock-diag.ts: ~1 µs each against ~110 at
+   * load 17 one at a time; at most {@link SWEEP_LOOKUPS} per sweep, the rest in the next ones):
+   *
+   * - A finished flow past its linger is freed, unless the kernel still sends on its socket: it
+   *   was closed with an answer or a FIN not yet acknowledged (LAST-ACK, CLOSING, FIN-WAIT-1), and
+   *   its retransmissions must still reach the client. Under a burst the tun's queue drops
+   *   segments, the orphan's retransmission timer backs off (3 s after a lost SYN-ACK, then 6, 12
+   *   s...), and a fixed linger ran out between two retransmissions: the half-closed client, that
+   *   has nothing to send, waited for ever (proxy-splice's "200 flows at once" with early open;
+   *   seen with the linger at 1.5 s as a LAST-ACK orphan with 65 bytes queued, rto 20 s, and no
+   *   entry). Such an entry lingers on and is asked about again at its next expiry; the kernel
+   *   gives up on an orphan in minutes.
+   * - A finished flow whose socket is gone while its end (the listener's FIN or RST) never
+   *   crossed the tun: the kernel reset it (the proxy failed after an early accept, an idle or
+   *   a far end's reset) and the RST was lost on its way out (the tun's queue drops under a
+   *   burst), and RSTs are not retransmitted: a client waiting for an answer would wait for
+   *   ever. The client gets our RST, in its window (RFC 5961).
+   * - A dialled flow not accepted after ACCEPT_MS stays while the kernel holds its connection
+   *   (a request socket retransmitting its SYN-ACK, or one waiting in the accept queue while
+   *   accept4 backs off for lack of fds): freeing it would leave that connection's segments
+   *   without a NAT entry, its accept without a flow (reset, its RST dropped) and its id free for
+   *   a new flow beside a live socket of the same 4-tuple.
+   *
+   * Without inet_diag the timers alone decide, as before. Returns the number of entries asked
+   * about (a debug line says how long a sweep of 256 or more took).
+   */
+  private kernelSweep(ask: number[], now: number): number {
+    const t = this.redirect.table;
+    const r = this.redirect;
+    const a = r.addrs;
+    let ids = ask;
+    if (ask.length > SWEEP_LOOKUPS) {
+      const from = this.sweepFrom % ask.length;
+      ids = ask.slice(from, from + SWEEP_LOOKUPS);
+      if (ids.length < SWEEP_LOOKUPS) ids.push(...ask.slice(0, SWEEP_LOOKUPS - ids.length));
+      this.sweepFrom = from + SWEEP_LOOKUPS;
+    }
+    const state = new Int8Array(ids.length);
+    state.fill(-1);
+    const diag = TcpDiag.open();
+    if (diag) {
+      try {
+        for (const fam of [4, 6] as const) {
+          const tun = fam === 4 ? a.tun4 : a.tun6;
+          const fake = fam === 4 ? a.fake4 : a.fake6;
+          const ports = fam === 4 ? r.ports4 : r.ports6;
+          if (!tun || !fake) continue;
+          const idx: number[] = [];
+          const lports: number[] = [];
+          for (let i = 0; i < ids.length; i++) {
+            const id = ids[i]!;
+            const port = t.family[id] === fam ? ports[r.listener[id]!] : undefined;
+            if (port === undefined) continue;
+            idx.push(i);
+            lports.push(port);
+          }
+          if (idx.length === 0) continue;
+          const out = new Int8Array(idx.length);
+          diag.states(fam, tun, fake, lports, idx.map((i) => ids[i]!), idx.length, out);
+          for (let k = 0; k < idx.length; k++) state[idx[k]!] = out[k]!;
+        }
+      } finally {
+        diag.close();
+      }
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const s = state[i]!; // a TCP state, 0: no socket, -1: unknown
+      if (t.state[id] === FLOW.READY) {
+        if (s > 0 && s !== TCP_STATE.TIME_WAIT && s !== TCP_STATE.CLOSE) {
+          t.stamp[id] = now; // asked again in ACCEPT_MS
+          continue;
+        }
         const f = this.flows[id];
         if (f) {
           if (this.relay && f.us) f.us.terminate();
@@ -903,45 +1007,34 @@ export class Tunnel {
         }
         this.flows[id] = undefined;
         t.remove(id);
+        continue;
       }
-    });
-    if (expired) this.freeClosed(expired, now);
-    this.udp.sweep(now);
+      // CLOSED
+      // (its SYN-ACK crossed: sndNxt is valid, and the client is past SYN-SENT)
+      if (s === 0 && (r.seen[id]! & (SEEN.SYN | SEEN.END)) === SEEN.SYN) {
+        r.seen[id] = r.seen[id]! | SEEN.END;
+        this.resetClient(id);
+      }
+      if (now - t.stamp[id]! <= LINGER_MS) continue;
+      if (s > 0 && isSending(s)) {
+        t.stamp[id] = now;
+        continue;
+      }
+      this.flows[id] = undefined;
+      t.remove(id);
+    }
+    return ids.length;
   }
 
-  /**
-   * Frees the NAT entries of finished flows whose linger is over, except those whose connection
-   * the kernel still sends on: the listener's side of it was closed with an answer or a FIN not
-   * yet acknowledged (LAST-ACK, CLOSING, FIN-WAIT-1), and its retransmissions must still reach
-   * the client. Under a burst the tun's queue drops segments, the orphan's retransmission timer
-   * backs off (3 s after a lost SYN-ACK, then 6, 12 s...), and a fixed linger ran out between
-   * two retransmissions: the half-closed client, that has nothing to send, waited for ever
-   * (proxy-splice's "200 flows at once" with early open; seen with the linger at 1.5 s as a
-   * LAST-ACK orphan with 65 bytes queued, rto 20 s, and no entry). Such an entry lingers on
-   * and is asked about again at its next expiry; the kernel gives up on an orphan in minutes.
-   * One inet_diag lookup per expiring entry (a hash lookup in the kernel, two system calls);
-   * without inet_diag the linger alone decides, as before.
-   */
-  private freeClosed(ids: number[], now: number): void {
+  /** Our RST to flow `id`'s client, as its destination, in the client's window ({@link TcpRedirect.sndNxt}). */
+  private resetClient(id: number): void {
     const t = this.redirect.table;
-    const r = this.redirect;
-    const a = r.addrs;
-    const diag = TcpDiag.open();
-    try {
-      for (const id of ids) {
-        const four = t.family[id] === 4;
-        const port = (four ? r.ports4 : r.ports6)[r.listener[id]!];
-        const tun = four ? a.tun4 : a.tun6;
-        const fake = four ? a.fake4 : a.fake6;
-        if (diag && port !== undefined && tun && fake && diag.sending(four ? 4 : 6, tun, port, fake, id)) {
-          t.stamp[id] = now;
-          continue;
-        }
-        this.flows[id] = undefined;
-        t.remove(id);
-      }
-    } finally {
-      diag?.close();
-    }
+    const fam = t.family[id] as 4 | 6;
+    const rst = buildTcp({
+      src: formatAddrAt(t.dst, id * 16, fam), dst: formatAddrAt(t.src, id * 16, fam), srcPort: t.dport[id]!, dstPort: t.sport[id]!,
+      seq: this.redirect.sndNxt[id]!, flags: "R", window: 0,
+    });
+    this.stats.resets++;
+    this.writeBare(rst);
   }
 }

@@ -1,8 +1,8 @@
-// TcpDiag.sending (ffi/sock-diag.ts): a socket closed with bytes and its FIN stuck behind a
+// TcpDiag.states / sending (ffi/sock-diag.ts): exact lookups in batches; a socket closed with bytes and its FIN stuck behind a
 // peer that does not read (zero window) is an orphan the kernel keeps sending on: FIN-WAIT-1
 // when we closed first, LAST-ACK after the peer's FIN. Loopback only.
 import { describe, expect, test } from "bun:test";
-import { TcpDiag } from "../../ffi/sock-diag.ts";
+import { DIAG_BATCH, TCP_STATE, TcpDiag } from "../../ffi/sock-diag.ts";
 import { acceptTcp, listenTcp, rawSplice, SHUT, type Peer } from "../../ffi/splice.ts";
 import { startConnect } from "../../ffi/tcp.ts";
 import { errno, ERRNO, raw } from "../../ffi/libc.ts";
@@ -104,6 +104,53 @@ describe("TcpDiag.sending", () => {
     } finally {
       raw.close(p.c);
       p.stop();
+    }
+  });
+});
+
+describe("TcpDiag.states", () => {
+  test("many lookups in batches: each connection's state, 0 for none (also where only the listener answers), two calls per batch", async () => {
+    const a = await pair();
+    const b = await pair();
+    const d = TcpDiag.open()!;
+    try {
+      raw.close(b.s); // b's server side closed first with nothing queued: FIN-WAIT-2 once the client acknowledged the FIN
+      const n = 2 * DIAG_BATCH + 7;
+      const lports = new Array<number>(n).fill(a.port);
+      const rports = Array.from({ length: n }, (_, i) => (a.cport + 1 + i) & 0xffff || 1);
+      lports[0] = a.port;
+      rports[0] = a.cport; // established
+      lports[DIAG_BATCH] = a.cport;
+      rports[DIAG_BATCH] = a.port; // the client's side of it, in the second batch
+      lports[n - 1] = b.port;
+      rports[n - 1] = b.cport; // in the last, short batch
+      lports[5] = 1;
+      rports[5] = 2; // no listener on port 1 either (ENOENT)
+      let out = new Int8Array(n);
+      for (let i = 0; i < 100; i++) {
+        d.states(4, LO, LO, lports, rports, n, out);
+        if (out[n - 1] === TCP_STATE.FIN_WAIT2) break;
+        await Bun.sleep(5);
+      }
+      expect(out[0]).toBe(TCP_STATE.ESTABLISHED);
+      expect(out[DIAG_BATCH]).toBe(TCP_STATE.ESTABLISHED);
+      expect(out[n - 1]).toBe(TCP_STATE.FIN_WAIT2);
+      expect(out[5]).toBe(0);
+      // every other port is a connection to a's listener that does not exist: the lookup finds the listener, read as none
+      const others = [...out].filter((_, i) => i !== 0 && i !== DIAG_BATCH && i !== n - 1);
+      expect(others.every((s) => s === 0)).toBe(true);
+      const before = d.calls;
+      out = new Int8Array(n);
+      d.states(4, LO, LO, lports, rports, n, out);
+      expect(d.calls - before).toBe(2 * 3); // three batches, one sendto and one recvmmsg each
+      expect(out[0]).toBe(TCP_STATE.ESTABLISHED);
+    } finally {
+      d.close();
+      for (const p of [a, b]) {
+        raw.close(p.c);
+        p.stop();
+      }
+      raw.close(a.s);
     }
   });
 });

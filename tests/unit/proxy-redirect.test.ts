@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { TcpRedirect, VERDICT, tcpResetFor, icmpUnreachableFor, viewPacket, rewriteInPlace, type PacketView } from "../../proxy/tcp-redirect.ts";
+import { SEEN, TcpRedirect, VERDICT, tcpResetFor, icmpUnreachableFor, viewPacket, rewriteInPlace, type PacketView } from "../../proxy/tcp-redirect.ts";
 import { FLOW } from "../../proxy/nat.ts";
 import { buildTcp, buildUdp } from "../../packet/build.ts";
 import { verifyIpv4Header, verifyTransport, transportChecksum, foldSum, onesSum, pseudoSum4, pseudoSum6 } from "../../packet/checksum.ts";
@@ -72,6 +72,43 @@ for (const fam of [4, 6] as const) {
       const b = syn();
       expect(r.process(b, b.length, 0)).toBe(VERDICT.NEW);
       expect(r.lastId).not.toBe(id1);
+    });
+
+    test("the listener's next sequence number and the flow's end are tracked: SYN-ACK, data, a retransmission of older bytes, a RST (not an end: lost ones are not resent), the FIN", () => {
+      const r = mk();
+      const tunText = fam === 4 ? "198.18.0.1" : "fd54:4b::1";
+      const fakeText = fam === 4 ? "198.18.0.2" : "fd54:4b::2";
+      const syn = buildTcp({ src: client, dst: server, srcPort: 40001, dstPort: 80, seq: 1000, flags: "S" });
+      expect(r.process(syn, syn.length, 0)).toBe(VERDICT.NEW);
+      const id = r.lastId;
+      expect(r.seen[id]).toBe(0);
+      r.table.state[id] = FLOW.OPEN;
+      const fromListener = (seq: number, flags: string, payload = 0) => {
+        const p = buildTcp({ src: tunText, dst: fakeText, srcPort: L, dstPort: id, seq, ack: 1001, flags, payload });
+        expect(r.process(p, p.length, 0)).toBe(VERDICT.WRITE);
+      };
+      fromListener(0xfffffff0, "S.");
+      expect(r.sndNxt[id]).toBe(0xfffffff1);
+      expect(r.seen[id]).toBe(SEEN.SYN);
+      fromListener(0xfffffff1, "P.", 100); // across the wrap
+      expect(r.sndNxt[id]).toBe(0x55);
+      fromListener(0xfffffff1, "P.", 50); // older bytes again: no step back
+      expect(r.sndNxt[id]).toBe(0x55);
+      fromListener(0x55, "R");
+      expect(r.seen[id]).toBe(SEEN.SYN);
+      fromListener(0x55, "F.");
+      expect(r.sndNxt[id]).toBe(0x56);
+      expect(r.seen[id]).toBe(SEEN.SYN | SEEN.END);
+      // the client's RST is an end too; a new flow on the id starts with nothing seen
+      r.table.state[id] = FLOW.CLOSED;
+      const again = buildTcp({ src: client, dst: server, srcPort: 40001, dstPort: 80, seq: 5000, flags: "S" });
+      expect(r.process(again, again.length, 0)).toBe(VERDICT.NEW);
+      const id2 = r.lastId;
+      expect(r.seen[id2]).toBe(0);
+      r.table.state[id2] = FLOW.OPEN;
+      const rst = buildTcp({ src: client, dst: server, srcPort: 40001, dstPort: 80, seq: 5001, flags: "R" });
+      expect(r.process(rst, rst.length, 0)).toBe(VERDICT.WRITE);
+      expect(r.seen[id2]).toBe(SEEN.END);
     });
 
     test("a segment of no flow -> RESET; the RST answers it per RFC 9293", () => {
