@@ -497,16 +497,20 @@ const DEFAULT_RING = 8 << 20;
  * start, and its compiler threads' CPU taken from the flood). At most half a second, once.
  */
 async function warmRingFile(plan: DumpPlan, linkType: LinkType): Promise<void> {
-  let fd: number;
-  try {
-    fd = openSync("/dev/null", "w");
-  } catch {
-    return; // no /dev/null (a bare chroot): start cold
+  // Made where the capture's file is made (writerFor), with the same options (an fd opened
+  // first, or not for stdout): objects of the same shapes, so the compiled walk fits the real
+  // file (a writer whose options were an object literal here left the compiled walk at every
+  // block of the flood: a shape check on the options). No /dev/null (a bare chroot): the
+  // writer fails at once and the walk starts cold.
+  let fd: number | undefined;
+  if (plan.write !== "-") {
+    try {
+      fd = openSync("/dev/null", "w");
+    } catch {
+      return;
+    }
   }
-  // made where the capture's file is made (writerFor): objects of the same shapes, so the
-  // compiled walk fits the real file (a writer whose options were an object literal here left
-  // the compiled walk at every block of the flood: a shape check on the options)
-  const w = writerFor(plan, linkType, plan.print.nano, { path: "/dev/null", bufferBytes: LIVE_BUFFER, firstFd: fd });
+  const w = writerFor(plan, linkType, plan.print.nano, { path: "/dev/null", bufferBytes: LIVE_BUFFER, ...(fd !== undefined ? { firstFd: fd } : {}) });
   try {
     w.start();
     // in the background, as the capture's file: the file's own code the JIT inlines into the

@@ -350,7 +350,7 @@ export interface RingWarmUpOptions {
  * compiler thread): its speculations then rest on more than the first few blocks.
  */
 const WARM_WALKS_AFTER_OPTIMIZED = 300;
-/** Walks without a way to ask the engine (Deno): about what Bun needs for both tiers. */
+/** Walks without a way to ask the engine (Deno): about what Bun takes to its DFG tier and past it. */
 const WARM_WALKS_BLIND = 500;
 
 /**
