@@ -36,6 +36,12 @@ export interface Watch {
   disarm(): void;
   /** Stops watching (the fd itself is not closed). Idempotent. */
   close(): void;
+  /**
+   * The owner's reads after the last callback found nothing: that wake-up was wasted (a signal
+   * for data the owner had already read). The signal-driven path then switches the fd's signal
+   * off while the owner reads, for a while ({@link SignalPoller}); the others ignore it.
+   */
+  wasted?(): void;
 }
 
 const MAX_EVENTS = 64;
@@ -156,8 +162,13 @@ const poller = new Poller();
 
 const F_SETOWN = 8;
 const O_ASYNC = 0o20000;
-/** Signals seen with nothing armed (the owner busy draining) before O_ASYNC is switched off. */
+/** Signals seen with nothing armed (the owner busy draining) before O_ASYNC is switched off (sticky mode). */
 const QUIET_AFTER = 4;
+/**
+ * Auto mode: wake-ups an fd spends with O_ASYNC switched off while its owner reads, after a
+ * wasted signal, before it tries leaving it on again.
+ */
+const TOGGLE_FOR = 64;
 /**
  * The backstop's period (ms): a deleted device (no SIGIO is raised for it), and a lost signal.
  * `TUNKIT_POLL_CHECK_MS` (10..600000) changes it: the tests stretch it to show that a deletion
@@ -175,6 +186,8 @@ interface SigHandle {
   armed: boolean;
   /** O_ASYNC is set on the fd now. */
   async: boolean;
+  /** Auto mode: wake-ups left with O_ASYNC off while the owner reads (0: left on). */
+  toggle: number;
   /** The backstop found the fd readable while armed once; a second time is a lost signal. */
   suspect: boolean;
   closed: boolean;
@@ -192,13 +205,18 @@ interface SigHandle {
  * - The kernel raises SIGIO after the packet is queued (tun_net_xmit: ptr_ring_produce, then
  *   kill_fasync), so a read after the signal finds it. Signals coalesce: every delivery drains
  *   until EAGAIN, and an armed owner is delivered whatever fd raised it (one EAGAIN read each).
- * - O_ASYNC is on only while armed: a wake-up switches it off (one fcntl) before the owner
- *   reads, arm() switches it on (one fcntl) and looks once with poll(), since a packet that came
- *   in between raised nothing. Left on (`TUNKIT_SIGIO=sticky`), each packet the owner's own
- *   writes bring back (the kernel's TCP answers in the same softirq) raised a signal that found
- *   nothing to read: 9 signals and 96 syscalls per short TCP connection against 3.4 and 87.5
- *   (strace -c, 300 connections). In sticky mode, {@link QUIET_AFTER} signals in a row with
- *   nothing armed (bulk traffic) switch it off until the next arm().
+ * - O_ASYNC stays on across wake-ups while signals are not wasted: a query/answer flow (one UDP
+ *   datagram per wake-up) then pays no fcntl and no poll() per wake-up. A signal is wasted when
+ *   it finds nothing armed (raised while the owner was reading anyway) or its owner finds nothing
+ *   to read ({@link Watch.wasted}): each packet the owner's own writes bring back (the kernel's
+ *   TCP answers in the same softirq) raised one when it was left on for good: 9 signals and 96
+ *   syscalls per short TCP connection against 3.4 and 87.5 (strace -c, 300 connections). After
+ *   a wasted one, a wake-up switches O_ASYNC off (one fcntl) before the owner reads, and arm()
+ *   switches it on (one fcntl) and looks once with poll(), since a packet that came in between
+ *   raised nothing: for the next {@link TOGGLE_FOR} wake-ups, then it tries leaving it on again.
+ *   `TUNKIT_SIGIO=toggle` always switches it (the behaviour before), `TUNKIT_SIGIO=sticky` never
+ *   does ({@link QUIET_AFTER} signals in a row with nothing armed switch it off until the next
+ *   arm()).
  * - Deleting a tun raises no SIGIO, and nothing must ever sleep forever on a lost wake-up: while
  *   anything is armed, a check every {@link CHECK_MS} ms polls the armed fds. An error (deleted
  *   device) is delivered at once; data seen on two checks in a row of the same arm is a lost
@@ -217,8 +235,19 @@ class SignalPoller {
   lost = 0;
   /** Signals delivered to the JS thread. */
   signals = 0;
-  /** O_ASYNC stays on across wake-ups (TUNKIT_SIGIO=sticky; off by default: see deliver()). */
-  private readonly sticky = globalThis.process?.env?.TUNKIT_SIGIO === "sticky";
+  /**
+   * Whether O_ASYNC stays on while the owner reads: "auto" (the default) leaves it on until a
+   * signal is wasted, then switches it off while the owner reads for {@link TOGGLE_FOR} wake-ups;
+   * `TUNKIT_SIGIO=sticky` always on, `TUNKIT_SIGIO=toggle` always off (see deliver()).
+   */
+  private readonly mode: "auto" | "sticky" | "toggle" = (() => {
+    const m = globalThis.process?.env?.TUNKIT_SIGIO;
+    return m === "sticky" || m === "toggle" ? m : "auto";
+  })();
+  /** Signals that found nothing armed, and wake-ups whose owner found nothing to read. */
+  wasted = 0;
+  /** fcntl calls that switched O_ASYNC on or off. */
+  switches = 0;
 
   static available(): boolean {
     const p = globalThis.process as { on?: unknown; env?: Record<string, string | undefined> } | undefined;
@@ -233,7 +262,7 @@ class SignalPoller {
     }
     const flags = sys.fcntl(fd, F.GETFL) & ~O_ASYNC;
     sys.fcntl(fd, F_SETOWN, process.pid);
-    const h: SigHandle = { fd, cb, flags, armed: false, async: false, suspect: false, closed: false };
+    const h: SigHandle = { fd, cb, flags, armed: false, async: false, toggle: 0, suspect: false, closed: false };
     this.all.push(h);
     return {
       get armed() {
@@ -244,9 +273,17 @@ class SignalPoller {
         if (!this.disarm(h) || !h.async) return;
         h.async = false;
         raw.fcntl(h.fd, F.SETFL, h.flags);
+        this.switches++;
       },
       close: () => this.close(h),
+      wasted: () => this.onWasted(h),
     };
+  }
+
+  /** The owner found nothing after a wake-up: its signals come for packets it reads anyway. */
+  private onWasted(h: SigHandle): void {
+    this.wasted++;
+    if (this.mode === "auto") h.toggle = TOGGLE_FOR;
   }
 
   private arm(h: SigHandle): void {
@@ -258,6 +295,7 @@ class SignalPoller {
     if (!h.async) {
       h.async = true;
       raw.fcntl(h.fd, F.SETFL, h.flags | O_ASYNC);
+      this.switches++;
       // Data that came while O_ASYNC was off raised no signal: look once.
       if (this.poll(h.fd) !== 0) queueMicrotask(() => this.deliver(h));
     }
@@ -285,11 +323,17 @@ class SignalPoller {
 
   private deliver(h: SigHandle): void {
     if (!this.disarm(h)) return;
-    if (!this.sticky && h.async) {
+    let off = this.mode === "toggle";
+    if (this.mode === "auto" && h.toggle > 0) {
+      h.toggle--;
+      off = true;
+    }
+    if (off && h.async) {
       // Off while the owner reads: the packets its own writes bring back (a TCP reply made in the
       // same softirq) would each raise a signal that finds nothing left to read.
       h.async = false;
       raw.fcntl(h.fd, F.SETFL, h.flags);
+      this.switches++;
     }
     try {
       h.cb(EPOLL.IN);
@@ -304,7 +348,12 @@ class SignalPoller {
     this.signals++;
     const list = this.armed;
     if (list.length === 0) {
-      if (++this.idle >= QUIET_AFTER) this.quiet();
+      // Raised while every owner was busy reading: the packet is theirs already.
+      this.wasted++;
+      if (this.mode === "auto") {
+        for (const h of this.all) if (h.async) h.toggle = TOGGLE_FOR;
+        this.quiet();
+      } else if (++this.idle >= QUIET_AFTER) this.quiet();
       return;
     }
     this.idle = 0;
@@ -318,6 +367,7 @@ class SignalPoller {
       if (h.armed || !h.async) continue;
       h.async = false;
       raw.fcntl(h.fd, F.SETFL, h.flags);
+      this.switches++;
     }
   }
 
@@ -395,7 +445,9 @@ export function watchReadable(fd: number, cb: (events: number) => void): Watch {
 
 /**
  * Counters of the signal-driven wake-ups (undefined where they are not used): `signals`
- * delivered, and `lost`, the wake-ups the 1 s backstop had to make because no signal came.
+ * delivered, `lost`, the wake-ups the 1 s backstop had to make because no signal came, and
+ * `wasted`, signals that found nothing armed or whose owner found nothing to read, and
+ * `switches`, the fcntl calls that turned O_ASYNC on or off.
  *
  * @example
  * ```ts
@@ -403,8 +455,9 @@ export function watchReadable(fd: number, cb: (events: number) => void): Watch {
  * console.log(signalWakeStats()?.lost ?? 0); // 0
  * ```
  */
-export function signalWakeStats(): { signals: number; lost: number } | undefined {
-  return signalPoller && { signals: signalPoller.signals, lost: signalPoller.lost };
+export function signalWakeStats(): { signals: number; lost: number; wasted: number; switches: number } | undefined {
+  const p = signalPoller;
+  return p && { signals: p.signals, lost: p.lost, wasted: p.wasted, switches: p.switches };
 }
 
 /**

@@ -37,12 +37,19 @@ export interface ListenOptions {
    * off, for side-by-side measurement). A flow that keeps the queue busy (bulk TCP: the loop's
    * turn writes to the relay's sockets, whose segments come straight back through the tun) then
    * never arms the wake-up: no signal, no fcntl, no poll per burst; an idle queue pays one empty
-   * read per burst.
+   * read per burst. A batch of one packet after four rechecks in a row that found nothing waits
+   * at once (request/answer traffic: a UDP query's answer comes a proxy's round trip later),
+   * until a recheck finds packets again (a batch of more than one, or every 16th lone packet,
+   * still rechecks).
    */
   recheck?: boolean;
 }
 
 const RECHECK = globalThis.process?.env?.TUNKIT_TUN_RECHECK !== "0";
+/** Rechecks in a row that found nothing before a lone packet's batch stops rechecking. */
+const RECHECK_MISSES = 4;
+/** While stopped, every this many lone packets' batches recheck anyway (a flow that turned busy). */
+const RECHECK_PROBE = 16;
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
 
@@ -68,6 +75,10 @@ export class TunQueue {
   /** Interface name (kept up to date by TunDevice.rename). */
   name: string;
   private watcher: Watch | undefined;
+  /** listen()'s reads that found the queue empty (EAGAIN). */
+  emptyReads = 0;
+  /** The watcher woke the readers (not kick()): listen() reports a wake-up that found nothing. */
+  private woken = false;
   private waiters: Waiter[] = [];
   private closedBy: DeviceClosedError | undefined;
   private readonly scratch = new Uint8Array(MAX_PACKET);
@@ -185,7 +196,10 @@ export class TunQueue {
 
   /** Arms the one-shot readability watch (created on first use). */
   private arm(): void {
-    this.watcher ??= watchReadable(this.fd, () => this.onReadable());
+    this.watcher ??= watchReadable(this.fd, () => {
+      this.woken = true;
+      this.onReadable();
+    });
     this.watcher.arm();
   }
 
@@ -253,6 +267,14 @@ export class TunQueue {
     const buf = this.scratch;
     const p = this.scratchPtr;
     const cap = buf.length;
+    /** The batch that follows is a recheck's; rechecks in a row that found nothing; rechecks skipped since. */
+    let rechecking = false;
+    let emptyRechecks = 0;
+    let skipped = 0;
+    // One abort listener for the whole loop (not one added and removed per wait): an abort wakes
+    // the waiting readers, and the loop sees it.
+    const onAbort = () => this.onReadable();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (!signal?.aborted) {
         this.ensureOpen();
@@ -264,6 +286,7 @@ export class TunQueue {
             const e = errno();
             if (e === ERRNO.EINTR) continue;
             if (e !== ERRNO.EAGAIN) throw this.ioError("read", e);
+            this.emptyReads++;
             if (k === 0 || spinMs === 0) break;
             // Busy poll: the next packet of a ping-pong usually lands within microseconds.
             const until = performance.now() + spinMs;
@@ -278,16 +301,30 @@ export class TunQueue {
           if (this.fd < 0 || signal?.aborted) return;
           if (turn) break;
         }
+        if (this.woken) {
+          this.woken = false;
+          if (k === 0) this.watcher?.wasted?.();
+        }
+        if (rechecking) emptyRechecks = k > 0 ? 0 : emptyRechecks + 1;
+        rechecking = false;
         // A turn: Bun runs an immediate queued from a task (a signal's listener, a timer) before
         // it polls its sockets, one queued from an immediate after: two make sure of one poll.
         if (turn) await immediate().then(immediate);
-        else if (k === yieldEvery || (k > 0 && recheck)) await immediate();
-        else await this.waitReadable(signal);
+        else if (k === yieldEvery) await immediate();
+        else if (k > 0 && recheck && (k > 1 || emptyRechecks < RECHECK_MISSES || ++skipped % RECHECK_PROBE === 0)) {
+          // A lone packet after rechecks that kept finding nothing (request/answer traffic: the
+          // answer comes a proxy's round trip later) waits at once, but every RECHECK_PROBE-th
+          // still looks; a burst, or rechecks that pay (bulk), read again first.
+          rechecking = true;
+          await immediate();
+        } else await this.waitReadable();
       }
     } catch (e) {
       if (signal?.aborted && e === signal.reason) return;
       if (e instanceof DeviceClosedError && e.reason === "closed") return;
       throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 

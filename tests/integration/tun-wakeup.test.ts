@@ -228,3 +228,62 @@ itest(
   },
   60_000,
 );
+
+/**
+ * Query/answer traffic (tun2socks' UDP row: one datagram per wake-up, the next one a while after
+ * the answer): the signal-driven wake-up leaves O_ASYNC on across wake-ups (no fcntl to switch
+ * it off and on, no poll() per wake-up), and after a few rechecks that found nothing a lone
+ * packet's batch waits at once (no empty read after an event-loop turn). Another process sends
+ * one datagram at a time and the next 1 ms after each answer.
+ */
+const ONE_AT_A_TIME = `
+const dgram = require("node:dgram");
+const N = 300;
+const s = dgram.createSocket("udp4");
+const payload = Buffer.alloc(32, 7);
+let got = 0, guard;
+const send = () => { s.send(payload, 9, "198.51.100.2"); guard = setTimeout(send, 5000); };
+s.on("message", () => {
+  clearTimeout(guard);
+  if (++got === N) { console.log(JSON.stringify({ got })); s.close(); return; }
+  setTimeout(send, 1);
+});
+s.bind(0, "198.51.100.1", send);
+`;
+
+itest(
+  "SIGIO path: one datagram per wake-up (query/answer): O_ASYNC is not switched per wake-up and a lone packet's batch stops rechecking (about 1 empty read per round, not 2)",
+  async () => {
+    const dev = upTun("tkwake7");
+    const ac = new AbortController();
+    let replies = 0;
+    const loop = dev.listen((b, n) => {
+      if (n < 28 || b[0] !== 0x45 || b[9] !== 17) return;
+      for (let i = 0; i < 4; i++) [b[12 + i], b[16 + i]] = [b[16 + i]!, b[12 + i]!];
+      for (let i = 0; i < 2; i++) [b[20 + i], b[22 + i]] = [b[22 + i]!, b[20 + i]!];
+      dev.write(b, 0, n);
+      replies++;
+    }, { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    const s0 = signalWakeStats()!;
+    const e0 = dev.emptyReads;
+    const child = spawn(process.execPath, ["-e", ONE_AT_A_TIME], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += String(d)));
+    expect(await new Promise<number | null>((r) => child.on("exit", r))).toBe(0);
+    const s1 = signalWakeStats()!;
+    const empty = dev.emptyReads - e0;
+    ac.abort();
+    await loop;
+    dev.close();
+    expect(JSON.parse(out).got).toBe(300);
+    expect(replies).toBe(300);
+    expect(s1.lost - s0.lost).toBe(0);
+    expect(s1.signals - s0.signals).toBeGreaterThan(150); // woken by signals, mostly one per datagram
+    // before: 2 switches per wake-up (off before reading, on when it waits) and 2 empty reads
+    expect(s1.switches - s0.switches).toBeLessThan(30);
+    expect(empty).toBeLessThan(300 * 1.3);
+    expect(empty).toBeGreaterThanOrEqual(300 * 0.9);
+  },
+  60_000,
+);

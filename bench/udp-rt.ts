@@ -1,0 +1,182 @@
+/**
+ * One UDP flow's query/answer round trip through tun2socks daemons side by side (bench/proxy.ts's
+ * "UDP query/answer, 1 flow" row, its topology: dante in the proxy namespace, the UDP echo server
+ * behind it): answers/s and the daemon's CPU per round trip (user, sys), interleaved rounds,
+ * medians, and the daemon's system calls per round trip (perf stat). `--sched`: one more run per
+ * daemon under `perf sched record` (wake-up delay per task). `--trace`: one more 300 ms run per
+ * daemon under `perf record -a` with the syscall, signal, scheduler and net tracepoints, kept in
+ * /tmp/udp-rt-trace-NAME.data for `perf script` (the hop-by-hop latency of a round trip: client
+ * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
+ * write -> client woken).
+ *
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace]
+ *
+ * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
+ * (HEV_SOCKS5_TUNNEL) too. `--env NAME:K=V,...`: extra environment of daemon NAME.
+ *
+ * What it showed (eighth/ninth session, load 4-8): a round trip's daemon share is two wake-ups and
+ * two hops of work. Traced, tunkit's hops were: client send -> daemon woken 35-66 us (hev 16),
+ * woken -> send to the proxy 33-47 (hev 12), proxy answer -> woken 9-32 (hev 6), woken -> tun
+ * write 10-19 (hev 8). A wake-up across the two vCPUs costs ~30 us in the waker's own system call
+ * (the tun write that wakes the client took 34-38 us, 4 us when both ran on one vCPU) and ~30 us
+ * before the woken task runs: where the scheduler puts the daemon moves the row as much as the
+ * daemon's own work. A bounded busy poll of the tun after each answer (TunQueue, prototype) caught
+ * the next query in 3 us but slowed dante, the server and the client (they share the other vCPU,
+ * and the spinning sibling): 2,142 against main's 2,733 q/s.
+ */
+import dgram from "node:dgram";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { Topology, Proc, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
+import { median, reexecInNetns, root } from "./lib.ts";
+
+const DANTE = 1082;
+
+function args(name: string): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => a === name && process.argv[i + 1] && out.push(process.argv[i + 1]!));
+  return out;
+}
+
+function cpuTicks(pid: number): [number, number] {
+  const st = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+  return [Number(f[11]), Number(f[12])];
+}
+
+/** Round trips on one flow for `ms`: answers/s. */
+async function qa(ms: number): Promise<number> {
+  const s = dgram.createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, r));
+  const payload = Buffer.alloc(64, 7);
+  let answers = 0;
+  const end = performance.now() + ms;
+  await new Promise<void>((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const send = () => {
+      if (performance.now() >= end) return resolve();
+      s.send(payload, 7, SERVER_V4);
+      timer = setTimeout(send, 1000);
+    };
+    s.on("error", () => {});
+    s.on("message", () => {
+      answers++;
+      clearTimeout(timer);
+      send();
+    });
+    send();
+  });
+  s.close();
+  return answers / (ms / 1000);
+}
+
+interface D {
+  name: string;
+  dev: string;
+  proc: Proc;
+  rate: number[];
+  calls: number[];
+  user: number[];
+  sys: number[];
+}
+
+if (import.meta.main && !reexecInNetns()) {
+  const reps = Number(args("--reps")[0] ?? 5);
+  const secs = Number(args("--secs")[0] ?? 2);
+  const bins = args("--bin").map((b) => b.split("=") as [string, string]);
+  if (!bins.length) bins.push(["tunkit", join(root, "dist/tunkit")]);
+  const envs = new Map(args("--env").map((e) => {
+    const i = e.indexOf(":");
+    return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => kv.split("=") as [string, string]))];
+  }));
+  const t = new Topology("udprt");
+  const ds: D[] = [];
+  try {
+    t.up();
+    await t.startServer(1 << 20);
+    await t.startDante(DANTE);
+    let k = 0;
+    for (const [name, bin] of bins) {
+      const dev = `tkr${k}`;
+      const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
+      t.procs.push(p);
+      await p.waitFor(/ready/, 15_000);
+      ds.push({ name, dev, proc: p, rate: [], calls: [], user: [], sys: [] });
+      k++;
+    }
+    if (process.argv.includes("--hev")) {
+      const hev = process.env.HEV_SOCKS5_TUNNEL ?? "/work/wt/_hevbuild_p14/hev/bin/hev-socks5-tunnel";
+      if (!existsSync(hev)) throw new Error("set HEV_SOCKS5_TUNNEL");
+      const dev = "tkrh";
+      const conf = join(t.dir, "hev.yml");
+      writeFileSync(conf, `tunnel:\n  name: ${dev}\n  mtu: 8500\n  ipv4: 198.18.100.1\nsocks5:\n  port: ${DANTE}\n  address: ${PROXY_V4}\n  udp: 'udp'\nmisc:\n  log-level: error\n  limit-nofile: 65535\n`);
+      const p = new Proc([hev, conf]);
+      t.procs.push(p);
+      for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
+      sh("ip", "link", "set", dev, "up");
+      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], user: [], sys: [] });
+    }
+    for (const d of ds) {
+      sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
+      await qa(500); // warm
+    }
+    for (let r = 0; r < reps; r++) {
+      for (const d of r % 2 ? [...ds].reverse() : ds) {
+        sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
+        const pid = d.proc.child.pid!;
+        // system calls of the daemon's threads (perf counts them without slowing it down)
+        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
+        await Bun.sleep(200);
+        const c0 = cpuTicks(pid);
+        const v = await qa(secs * 1000);
+        const c1 = cpuTicks(pid);
+        perf.kill("SIGINT");
+        await perf.exited;
+        const n = v * secs;
+        const m = /([\d,]+)\s+raw_syscalls:sys_enter/.exec(perf.err);
+        if (m) d.calls.push(Number(m[1]!.replace(/,/g, "")) / n);
+        d.rate.push(v);
+        d.user.push(((c1[0] - c0[0]) / 100 / n) * 1e6);
+        d.sys.push(((c1[1] - c0[1]) / 100 / n) * 1e6);
+      }
+    }
+    const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+    for (const d of ds) {
+      const mu = median(d.user);
+      const ms = median(d.sys);
+      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
+    }
+    if (ds.length > 1) console.log(`ratio ${ds[0]!.name}/${ds[ds.length - 1]!.name}: ${(median(ds[0]!.rate) / median(ds[ds.length - 1]!.rate)).toFixed(2)}x  (load ${load})`);
+    if (process.argv.includes("--sched")) {
+      // wake-up latency and CPU placement per task: perf sched (sched_switch/sched_wakeup only)
+      for (const d of ds) {
+        sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
+        const out = join("/tmp", `udp-rt-sched-${d.name}.data`);
+        const perf = new Proc(["perf", "sched", "record", "-a", "-o", out]);
+        await Bun.sleep(800);
+        const v = await qa(1000);
+        perf.kill("SIGINT");
+        await perf.exited;
+        const lat = spawnSync("perf", ["sched", "latency", "-i", out, "-s", "max"], { encoding: "utf8" }).stdout;
+        console.log(`== ${d.name} (${v.toFixed(0)} q/s; daemon ${d.proc.child.pid}, client ${process.pid})`);
+        for (const l of lat.split("\n")) if (/exe|tunkit|hev|danted|bun|Task/.test(l)) console.log(l);
+      }
+    }
+    if (process.argv.includes("--trace")) {
+      for (const d of ds) {
+        sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
+        const out = join("/tmp", `udp-rt-trace-${d.name}.data`);
+        const perf = new Proc(["perf", "record", "-a", "-o", out, "-e", "raw_syscalls:sys_enter,raw_syscalls:sys_exit,signal:signal_generate,signal:signal_deliver,sched:sched_wakeup,sched:sched_switch,net:net_dev_xmit,net:netif_receive_skb"]);
+        await Bun.sleep(800);
+        await qa(300);
+        perf.kill("SIGINT");
+        await perf.exited;
+        console.log(`${d.name}: pid ${d.proc.child.pid} trace ${out}`);
+      }
+    }
+  } finally {
+    for (const d of ds) d.proc.kill("SIGTERM");
+    await t.down();
+  }
+}
