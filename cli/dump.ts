@@ -13,12 +13,13 @@ import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { openSync, readSync, closeSync, unlinkSync, existsSync } from "node:fs";
 import { UsageError, TunkitError, MalformedError } from "../common/mod.ts";
 import { compileFilter, linkTypeOf, MAX_CAPLEN, PacketPrinter, printable, pcapLinkTypeName, isWrappedLink, innerIp, compileBpf, bpfText, type PacketFilter, type LinkType, type PrintOptions } from "../packet/mod.ts";
-import { openCapture, describeTarget, CaptureFileReader, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem, type CaptureMode, type Capture, type CaptureStats, type RotateOptions, type FileId } from "../tun/mod.ts";
+import { openCapture, describeTarget, chooseMode, CaptureFileReader, CaptureWriter, fileIdOfFd, refuseSameFile, openHint, captureProblem, endProblem, type CaptureMode, type Capture, type CaptureStats, type CaptureTarget, type RotateOptions, type FileId } from "../tun/mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
 import type { Ctx } from "./context.ts";
 import { BrokenPipeError } from "./output.ts";
-import { RingPcapWriter } from "../tun/sniff-pcap.ts";
+import { RingPcapWriter, warmUpRingWriter } from "../tun/sniff-pcap.ts";
+import { ringGeometry } from "../tun/sniff-ring.ts";
 
 /** Everything `dump` needs, validated (no syscall made yet). */
 export interface DumpPlan {
@@ -374,6 +375,9 @@ export function abortOnSignals(ac: AbortController): () => void {
 /** `-B` at or below this (bytes): a ring small enough to wait for each block in poll(2). */
 const SMALL_RING = 4 << 20;
 
+/** A live capture's file buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES). */
+const LIVE_BUFFER = 2 << 20;
+
 /** Buffers text for stdout and writes it once per event-loop turn (or at 64 KiB); `lines`: at once (-l). */
 function batchedWriter(write: (s: string) => void, lines = false): { add(s: string): void; flush(): void } {
   if (lines) return { add: write, flush() {} };
@@ -401,10 +405,10 @@ function batchedWriter(write: (s: string) => void, lines = false): { add(s: stri
 }
 
 /** The writer options of a plan (format, snaplen, rotation), for one link type. */
-function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { input?: FileId; inputName?: string; firstFd?: number; bufferBytes?: number } = {}): CaptureWriter {
-  const { bufferBytes, ...rest } = extra;
+function writerFor(plan: DumpPlan, linkType: LinkType | number, nanosecond: boolean, extra: { path?: string; input?: FileId; inputName?: string; firstFd?: number; bufferBytes?: number } = {}): CaptureWriter {
+  const { bufferBytes, path, ...rest } = extra;
   return new CaptureWriter({
-    path: plan.write!,
+    path: path ?? plan.write!,
     ...plan.rotate,
     ...rest,
     sink: { linkType, snaplen: plan.snaplen, nanosecond, format: plan.format, ...(bufferBytes ? { bufferBytes } : {}) },
@@ -483,6 +487,47 @@ async function dumpFromFile(ctx: Ctx, plan: DumpPlan): Promise<void> {
   }
 }
 
+/** The ring's size when `-B` is not given (tun/sniff.ts's default). */
+const DEFAULT_RING = 8 << 20;
+
+/**
+ * Sniffing into a file: before the socket is opened, the ring-to-file walk (tun/sniff-pcap.ts)
+ * is run over a made-up block into a throwaway writer of the same kind on /dev/null, so the
+ * JIT compiles it now and not during the first second of a flood (the ring's drops at a flood's
+ * start, and its compiler threads' CPU taken from the flood). At most half a second, once.
+ */
+async function warmRingFile(plan: DumpPlan, linkType: LinkType): Promise<void> {
+  // Made where the capture's file is made (writerFor), with the same options (an fd opened
+  // first, or not for stdout): objects of the same shapes, so the compiled walk fits the real
+  // file (a writer whose options were an object literal here left the compiled walk at every
+  // block of the flood: a shape check on the options). No /dev/null (a bare chroot): the
+  // writer fails at once and the walk starts cold.
+  let fd: number | undefined;
+  if (plan.write !== "-") {
+    try {
+      fd = openSync("/dev/null", "w");
+    } catch {
+      return;
+    }
+  }
+  const w = writerFor(plan, linkType, plan.print.nano, { path: "/dev/null", bufferBytes: LIVE_BUFFER, ...(fd !== undefined ? { firstFd: fd } : {}) });
+  try {
+    w.start();
+    // in the background, as the capture's file: the file's own code the JIT inlines into the
+    // walk (span, commit, kick) takes the same paths (warmed in the foreground, the compiled
+    // walk left for the baseline tier at the flood's first block, then was compiled again)
+    w.background();
+    await warmUpRingWriter(w, {
+      blockSize: ringGeometry(plan.bufferBytes ?? DEFAULT_RING, plan.snaplen).blockSize,
+      snaplen: plan.snaplen, cooked: linkType !== "ethernet", ethernet: linkType === "ethernet", copy: true,
+      ...(plan.packetBuffered ? { kickBytes: 0 } : {}),
+    });
+    await w.settle();
+  } finally {
+    w.close();
+  }
+}
+
 function describeCapture(cap: Capture): string {
   const lt = `link-type ${pcapLinkTypeName(cap.linkType === "ethernet" ? 1 : 101)}, snapshot length ${cap.snaplen} bytes`;
   if (cap.mode === "attach") return `attached to ${cap.name} as its reader; packets are consumed, not forwarded (${lt})`;
@@ -493,6 +538,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   // The output file first: a bad -w path must fail before the device is touched (attaching
   // flaps its carrier and makes the kernel add routes).
   let sink: CaptureWriter | undefined;
+  let warmTarget: CaptureTarget | undefined;
   let created = false;
   const removeCreated = () => {
     if (created) {
@@ -506,13 +552,14 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   if (plan.write !== undefined) {
     // the device's link type without touching it (a lookup), so the header is written now too
     const target = await describeTarget(plan.iface!, ctx.rtnl());
+    warmTarget = target;
     let firstFd: number | undefined;
     if (plan.write !== "-") {
       created = !existsSync(CaptureWriter.firstName({ path: plan.write, ...plan.rotate }));
       firstFd = CaptureWriter.openFirst({ path: plan.write, ...plan.rotate });
     }
     // a live capture's buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES)
-    sink = writerFor(plan, target.linkType, plan.print.nano, { bufferBytes: 2 << 20, ...(firstFd !== undefined ? { firstFd } : {}) });
+    sink = writerFor(plan, target.linkType, plan.print.nano, { bufferBytes: LIVE_BUFFER, ...(firstFd !== undefined ? { firstFd } : {}) });
     sink.start();
     if (!sink.flush()) {
       // a file that takes no header takes no packet: fail before attaching
@@ -521,6 +568,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       throw sink.error!;
     }
   }
+  if (sink && warmTarget && chooseMode(warmTarget, plan.mode) === "sniff" && !(plan.filter && plan.kernelFilter === false) && !plan.rotate.bytes && !plan.rotate.seconds) await warmRingFile(plan, warmTarget.linkType);
   let cap: Capture;
   try {
     cap = await openCapture(plan.iface!, {

@@ -30,7 +30,7 @@
 import { addrValue, copyBytes } from "../ffi/libc.ts";
 import { PACKET } from "../ffi/abi.ts";
 import { IOV_MAX, type PcapSink, type RecordSpan } from "./capture-file.ts";
-import { TPACKET, type RingBlockConsumer, type RxRing } from "./sniff-ring.ts";
+import { RxRing, TPACKET, type RingBlockConsumer } from "./sniff-ring.ts";
 
 /**
  * What a {@link RingPcapWriter} writes into: a capture file ({@link PcapSink} or a
@@ -307,5 +307,107 @@ export class RingPcapWriter implements RingBlockConsumer {
     this.ringBytes = ring.bytes;
     this.hi = Math.floor(a / TWO32);
     this.lo = a - this.hi * TWO32;
+  }
+}
+
+/** What {@link warmUpRingWriter} did. */
+export interface RingWarmUp {
+  /** Walks of the made-up block. */
+  walks: number;
+  /** Packets those walks wrote (into the throwaway target). */
+  packets: number;
+  /** Milliseconds it took, waits included. */
+  ms: number;
+  /**
+   * Whether the engine had compiled the walk with an optimizing tier by the end (Bun, through
+   * `bun:jsc`); undefined where the runtime cannot say (then a fixed number of walks is done).
+   */
+  optimized?: boolean;
+}
+
+/** Options of {@link warmUpRingWriter}. */
+export interface RingWarmUpOptions {
+  /** The capture ring's block size (ringGeometry). */
+  blockSize: number;
+  /** The capture's snaplen. */
+  snaplen: number;
+  /** The socket reads cooked (tun: keep IPv4/IPv6 only). */
+  cooked: boolean;
+  /** Frames with an Ethernet header (tap, veth). */
+  ethernet: boolean;
+  /** {@link RingPcapWriter}'s `copy` and `kickBytes`, as the capture's writer will have them. */
+  copy?: boolean;
+  kickBytes?: number;
+  /** Bytes of each made-up packet (default 92: a 64-byte UDP datagram, a flood's packet). */
+  packetBytes?: number;
+  /** The most milliseconds to spend (default 500): a start-up is never held up longer. */
+  budgetMs?: number;
+}
+
+/**
+ * Walks of the made-up block once the optimizing JIT has compiled the walk (JSC's DFG: after
+ * 75-155 walks of a 256 KiB block of 92-byte packets on the benchmark machine, 40-170 ms of a
+ * compiler thread): its speculations then rest on more than the first few blocks.
+ */
+const WARM_WALKS_AFTER_OPTIMIZED = 300;
+/** Walks without a way to ask the engine (Deno): about what Bun takes to its DFG tier and past it. */
+const WARM_WALKS_BLIND = 500;
+
+/**
+ * Warms the JIT up on {@link RingPcapWriter.block} before a capture starts: walks a made-up
+ * TPACKET_V3 block ({@link RxRing.madeUp}) into `target`, a throwaway of the same kind as the
+ * capture's file (a CaptureWriter on /dev/null in `tunkit dump -w`), until the engine has
+ * compiled the walk with its optimizing tiers. Without it, the first second of a flood is
+ * walked by the baseline tier (~100 ns a packet against ~20) while the compiler threads take
+ * CPU from everything else on the machine: the ring's drops at a flood's start (0.9-1.1 s in,
+ * bench/capture.ts) and under load (dump-capture's stalled-writer test). The same writer class
+ * and ring class as the capture's, so the compiled code fits the real ring's blocks.
+ *
+ * Bun: walks until `bun:jsc` says the walk is optimized, then {@link WARM_WALKS_AFTER_OPTIMIZED}
+ * more; a short sleep every 25 walks lets the compiler threads run on a busy machine.
+ * Elsewhere, a fixed {@link WARM_WALKS_BLIND}. Never more than `budgetMs`.
+ *
+ * @example
+ * ```ts
+ * import { warmUpRingWriter } from "./sniff-pcap.ts";
+ * import { PcapSink } from "./capture-file.ts";
+ * import { openSync } from "node:fs";
+ * const sink = new PcapSink(openSync("/dev/null", "w"), { linkType: "raw" }, true);
+ * const r = await warmUpRingWriter(sink, { blockSize: 1 << 18, snaplen: 262144, cooked: true, ethernet: false, copy: true });
+ * sink.close();
+ * r.packets; // for example 1_000_000
+ * ```
+ */
+export async function warmUpRingWriter(target: IovTarget, opts: RingWarmUpOptions): Promise<RingWarmUp> {
+  const t0 = performance.now();
+  const budget = opts.budgetMs ?? 500;
+  const jsc = await engine();
+  // two rings, eight walks each in turn: both ways of the writer's "a ring it has not seen" test
+  // are taken in the warm-up too, so the compiled walk does not leave for the baseline tier at
+  // the capture's first block (with one ring, or a new one every walk, it did)
+  const rings = [0, 1].map(() => RxRing.madeUp(opts.blockSize, opts.blockSize, opts.packetBytes ?? 92, opts.ethernet ? 14 : 0));
+  const w = new RingPcapWriter(target, { copy: opts.copy ?? false, ...(opts.kickBytes !== undefined ? { kickBytes: opts.kickBytes } : {}) });
+  const fn = RingPcapWriter.prototype.block;
+  let walks = 0;
+  let optimizedAt = -1;
+  const optimized = () => jsc !== undefined && jsc.numberOfDFGCompiles(fn) > 0;
+  while (performance.now() - t0 < budget && !target.error) {
+    w.block(rings[(walks >> 3) & 1]!, 0, opts.cooked, opts.ethernet, opts.snaplen);
+    walks++;
+    if (optimizedAt < 0 && optimized()) optimizedAt = walks;
+    if (jsc ? optimizedAt >= 0 && walks - optimizedAt >= WARM_WALKS_AFTER_OPTIMIZED : walks >= WARM_WALKS_BLIND) break;
+    if (walks % 25 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  return { walks, packets: w.taken, ms: performance.now() - t0, ...(jsc ? { optimized: optimized() } : {}) };
+}
+
+/** `bun:jsc`'s tier query, where the runtime has it. */
+async function engine(): Promise<{ numberOfDFGCompiles(f: unknown): number } | undefined> {
+  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return undefined;
+  try {
+    const m = (await import("bun:jsc")) as { numberOfDFGCompiles?: (f: unknown) => number };
+    return typeof m.numberOfDFGCompiles === "function" ? (m as { numberOfDFGCompiles(f: unknown): number }) : undefined;
+  } catch {
+    return undefined;
   }
 }

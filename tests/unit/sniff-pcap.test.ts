@@ -4,13 +4,14 @@
 // packets, snaplen cuts, more records in a block than one writev takes, -c limits. Both files
 // must be byte for byte the same. And PcapSink.writeIov: records after buffered ones, EBADF.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PcapSink, IOV_MAX } from "../../tun/capture-file.ts";
-import { RingPcapWriter } from "../../tun/sniff-pcap.ts";
+import { RingPcapWriter, warmUpRingWriter } from "../../tun/sniff-pcap.ts";
 import { CaptureWriter } from "../../tun/capture-rotate.ts";
-import type { RxRing } from "../../tun/sniff-ring.ts";
+import { RxRing } from "../../tun/sniff-ring.ts";
+import { numberOfDFGCompiles } from "bun:jsc";
 import { addrValue } from "../../ffi/libc.ts";
 import { readPcap } from "../../packet/pcap.ts";
 
@@ -278,4 +279,56 @@ test("copy mode into a capture writer: without rotation the records go in place 
     expect(calls).toBe(rotate ? 2703 : 0);
     expect(new Uint8Array(readFileSync(path))).toEqual(new Uint8Array(readFileSync(slowPath)));
   }
+});
+
+test("RxRing.madeUp: one handed-over block laid out as the kernel lays it out (raw IP at tp_mac 96, Ethernet at 82), as many packets as fit; the ring-to-pcap writer makes of it the records the per-packet writer makes", () => {
+  for (const [link, mac] of [[0, 96], [14, 82]] as const) {
+    const r = RxRing.madeUp(1 << 16, 10_000, 92, link);
+    const slot = (96 + 92 + 15) & ~15;
+    const n = Math.floor(((1 << 16) - 48) / slot);
+    expect(r.ready()).toBe(true);
+    expect(r.blockPackets(0)).toBe(n);
+    const seen: Array<{ off: number; caplen: number; wire: number; protocol: number; sec: number; nsec: number }> = [];
+    const fresh = RxRing.madeUp(1 << 16, 10_000, 92, link);
+    fresh.forEach((p) => void seen.push({ off: p.offset, caplen: p.caplen, wire: p.wireLen, protocol: p.protocol, sec: p.sec, nsec: p.nsec }));
+    expect(seen.length).toBe(n);
+    expect(seen[0]!.off).toBe(48 + mac);
+    expect(seen[1]!.off - seen[0]!.off).toBe(slot);
+    expect(seen.every((p) => p.caplen === 92 + link && p.wire === 92 + link && p.protocol === 0x0800)).toBe(true);
+    expect(fresh.ready()).toBe(false); // given back
+    // a capped count: only that many
+    expect(RxRing.madeUp(1 << 16, 3, 92, link).blockPackets(0)).toBe(3);
+    // the fast path (writev from the ring) against the per-packet writer
+    const name = `madeup-${link}`;
+    const sinkOpts = { linkType: link ? ("ethernet" as const) : ("raw" as const) };
+    const fast = PcapSink.open(join(dir, `${name}-fast.pcap`), sinkOpts);
+    expect(new RingPcapWriter(fast).block(r, 0, link === 0, link !== 0, 262144)).toBe(n);
+    fast.close();
+    const slow = PcapSink.open(join(dir, `${name}-slow.pcap`), sinkOpts);
+    const z = new Uint8Array(92 + link);
+    for (const p of seen) slow.write(z, p.caplen, p.wire, p.sec, p.nsec);
+    slow.close();
+    expect(new Uint8Array(readFileSync(join(dir, `${name}-fast.pcap`)))).toEqual(new Uint8Array(readFileSync(join(dir, `${name}-slow.pcap`))));
+  }
+});
+
+test("warmUpRingWriter: walks made-up blocks into the throwaway target only, until the engine has compiled the walk with its optimizing tier (bun:jsc), then stops; a budget of 0 walks nothing", async () => {
+  // /dev/null, as tunkit dump's throwaway: tens of MB of made-up records go there
+  const target = new PcapSink(openSync("/dev/null", "w"), { linkType: "raw" }, true);
+  target.background();
+  const none = await warmUpRingWriter(target, { blockSize: 1 << 18, snaplen: 262144, cooked: true, ethernet: false, copy: true, budgetMs: 0 });
+  expect(none.walks).toBe(0);
+  expect(none.packets).toBe(0);
+  // a generous budget: the end is the engine's answer, not the clock
+  const r = await warmUpRingWriter(target, { blockSize: 1 << 18, snaplen: 262144, cooked: true, ethernet: false, copy: true, budgetMs: 120_000 });
+  expect(r.optimized).toBe(true);
+  expect(numberOfDFGCompiles(RingPcapWriter.prototype.block)).toBeGreaterThan(0);
+  expect(r.walks).toBeGreaterThan(300);
+  const perBlock = RxRing.madeUp(1 << 18, 1 << 18, 92).blockPackets(0);
+  expect(r.packets).toBe(r.walks * perBlock);
+  await target.settle();
+  target.close();
+  // every record went to the target given, whole
+  expect(target.error).toBeUndefined();
+  expect(target.written).toBe(r.packets);
 });
