@@ -168,7 +168,7 @@ const QUIET_AFTER = 4;
  * Auto mode: wake-ups an fd spends with O_ASYNC switched off while its owner reads, after a
  * wasted signal, before it tries leaving it on again.
  */
-const TOGGLE_FOR = 64;
+export const TOGGLE_FOR = 64;
 /**
  * The backstop's period (ms): a deleted device (no SIGIO is raised for it), and a lost signal.
  * `TUNKIT_POLL_CHECK_MS` (10..600000) changes it: the tests stretch it to show that a deletion

@@ -12,7 +12,7 @@
 import { expect } from "bun:test";
 import { spawn } from "node:child_process";
 import { openTun } from "../../tun/mod.ts";
-import { signalWakeStats } from "../../ffi/poller.ts";
+import { signalWakeStats, TOGGLE_FOR } from "../../ffi/poller.ts";
 import { buildIcmpEcho } from "../../packet/build.ts";
 import { itest, sh } from "./_ns.ts";
 
@@ -280,8 +280,11 @@ itest(
     expect(replies).toBe(300);
     expect(s1.lost - s0.lost).toBe(0);
     expect(s1.signals - s0.signals).toBeGreaterThan(150); // woken by signals, mostly one per datagram
-    // before: 2 switches per wake-up (off before reading, on when it waits) and 2 empty reads
-    expect(s1.switches - s0.switches).toBeLessThan(30);
+    // before: 2 switches per wake-up (off before reading, on when it waits) and 2 empty reads.
+    // A wasted signal (under load the reader may find its packet before the signal comes) puts
+    // the fd back to switching for TOGGLE_FOR wake-ups, 2 switches each: only those may switch.
+    const wasted = s1.wasted - s0.wasted;
+    expect(s1.switches - s0.switches).toBeLessThanOrEqual(2 * TOGGLE_FOR * wasted + 30);
     expect(empty).toBeLessThan(300 * 1.3);
     expect(empty).toBeGreaterThanOrEqual(300 * 0.9);
   },
