@@ -1,24 +1,15 @@
 // tunkit socks --auto-route: a table with a default route into the tun and policy rules (the
 // proxy excluded), all carrying protocol 84, removed on SIGTERM/SIGINT; after a SIGKILL,
 // tunkit cleanup removes exactly tunkit's leftovers. Also tunkit rule add|del|list vs ip -j rule.
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { needing } from "./_ns.ts";
-import { Topology, sh, curl, BUN, ROOT, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
+import { microsocksTopology } from "../fixtures/proxy/hooks.ts";
+import { sh, curl, BUN, ROOT, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
 
 const { ptest, ready } = needing("proxy-route", ["microsocks", "curl", "unshare"], "microsocks curl");
-const t = new Topology("rt");
+const t = microsocksTopology("rt", ready);
 
-beforeAll(async () => {
-  if (!ready) return;
-  t.up();
-  await t.startServer(1 << 20);
-  await t.startMicrosocks(1080);
-}, 60_000);
-
-afterAll(async () => {
-  await t.down(); // also after a beforeAll that failed half-way
-});
 
 type J = Record<string, unknown>;
 const rules = (v6 = false): J[] => JSON.parse(sh("ip", "-j", ...(v6 ? ["-6"] : []), "rule"));

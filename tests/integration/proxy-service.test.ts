@@ -3,30 +3,21 @@
 // SO_MARK and SO_BINDTODEVICE on the proxy sockets; --include-uid/--exclude-uid; --max-sessions
 // and the open-files limit (refused, no busy loop, recovery); the TCP idle timeout; short
 // connections ending normally log nothing.
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { needing } from "./_ns.ts";
-import { Topology, Proc, curl, sh, BUN, ROOT, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
+import { microsocksTopology } from "../fixtures/proxy/hooks.ts";
+import { Proc, curl, sh, BUN, ROOT, PROXY_OUT_V4, SERVER_V4 } from "../fixtures/proxy/topology.ts";
 import { startUnit } from "../fixtures/proxy/systemd-harness.ts";
 import { NativeRelay } from "../../proxy/tcp-relay.ts";
 
 const { ptest, ready } = needing("proxy-service", ["microsocks", "curl", "unshare", "setpriv", "prlimit", "strace", "ss"], "microsocks curl util-linux strace iproute2");
-const t = new Topology("svc");
+const t = microsocksTopology("svc", ready);
 const UNIT = join(ROOT, "contrib/systemd/tunkit-socks@.service");
 
-beforeAll(async () => {
-  if (!ready) return;
-  t.up();
-  await t.startServer(1 << 20);
-  await t.startMicrosocks(1080);
-}, 60_000);
-
-afterAll(async () => {
-  await t.down();
-});
 
 type J = Record<string, unknown>;
 const ours = (): J[] => (JSON.parse(sh("ip", "-j", "rule")) as J[]).filter((r) => r.protocol === "84");

@@ -3,25 +3,16 @@
 // connection's peer is read with one getpeername on Bun's relay (its socket made one per
 // property, remotePort and remoteAddress: two per connection), none on the splice relay
 // (accept4 fills it).
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { needing } from "./_ns.ts";
-import { Topology, curl, Proc, sh, SERVER_V4 } from "../fixtures/proxy/topology.ts";
+import { microsocksTopology } from "../fixtures/proxy/hooks.ts";
+import { curl, Proc, sh, SERVER_V4 } from "../fixtures/proxy/topology.ts";
 
 const { ptest, ready } = needing("proxy-syscalls", ["microsocks", "curl", "unshare", "strace"]);
 
-const t = new Topology("sysc");
+const t = microsocksTopology("sysc", ready);
 const N = 20;
 
-beforeAll(async () => {
-  if (!ready) return;
-  t.up();
-  await t.startServer(1 << 20);
-  await t.startMicrosocks(1080);
-}, 60_000);
-
-afterAll(async () => {
-  await t.down();
-});
 
 /** Calls of `name` in strace -c's table (0 when absent). */
 function calls(table: string, name: string): number {
