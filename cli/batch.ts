@@ -97,8 +97,8 @@ export interface BatchReport {
  * Reads `fd` in chunks and calls `onLine(number, text)` for every line (without its newline;
  * a trailing "\r" removed). Synchronous reads: a non-blocking fd that is empty (EAGAIN) is
  * waited on in 1 ms naps; `onChunkEnd` runs after the lines of every chunk, before the next
- * read; `onFirstRead(bytes, whole)` once, after the first read (`whole`: it did not fill the
- * chunk, so a regular file held no more). Throws a usage error for a line longer than {@link MAX_LINE}. The reads are libc's
+ * read; `onFirstRead(bytes, whole)` once, after the first read (`whole`: `fd` is a regular file
+ * and the read did not fill the chunk, so it held no more; a pipe's short read says nothing). Throws a usage error for a line longer than {@link MAX_LINE}. The reads are libc's
  * own (the netlink socket loads the FFI anyway), not node:fs: loading node:fs cost a compiled
  * batch's start 8-11 ms of CPU (measured under load), about what a thousand of its lines take.
  */
@@ -125,7 +125,7 @@ export async function forEachLine(fd: number, onLine: (n: number, line: string) 
       continue;
     }
     if (onFirstRead) {
-      onFirstRead(got, got < CHUNK);
+      onFirstRead(got, got < CHUNK && isRegularFile(fd));
       onFirstRead = undefined;
     }
     if (tee !== undefined && got > 0) writeFully(tee, buf.subarray(0, got));
@@ -226,8 +226,9 @@ class LineParser {
   /**
    * Keep the line path out of the FTL (cli/jit.ts): set when the input's first read held all of
    * it (under {@link CHUNK}, ~28,000 route lines), where the FTL's compiles cannot pay back. A
-   * bigger file keeps the FTL: at 1M lines it saves ~20% of the user CPU. A pipe's first read
-   * is at most its buffer (64 KiB), so piped lines stay out of the FTL too.
+   * bigger file keeps the FTL: at 1M lines it saves ~20% of the user CPU. Piped lines keep it too
+   * (as before): a pipe's first read (at most its 64 KiB buffer) cannot tell 20,000 lines from
+   * a million.
    */
   small = false;
 
@@ -343,6 +344,15 @@ async function keepLinesOutOfFtl(objectModule: object): Promise<void> {
     objectModule, grammar, grammar.LINE_FUNCTIONS, args, ip, addr, addr.LINE_FUNCTIONS, specCommon, specRoute, wire, wire.LINE_FUNCTIONS,
     message, writer, conn, mmsg, batchLineFunctions, LineParser, forEachLine,
   ]);
+}
+
+/** Whether `fd` is a regular file (false when it cannot be told: /proc missing). */
+function isRegularFile(fd: number): boolean {
+  try {
+    return (sys.statMode(`/proc/self/fd/${fd}`) & 0o170000) === 0o100000;
+  } catch {
+    return false;
+  }
 }
 
 /** Thrown from a line callback to stop reading once the batch has stopped. */
