@@ -167,6 +167,12 @@ export const SOCK = {
   SO_RCVBUF: 8,
   SO_SNDBUFFORCE: 32,
   SO_RCVBUFFORCE: 33,
+  /** SOL_SOCKET: the socket's type (SOCK_STREAM, SOCK_DGRAM…). */
+  SO_TYPE: 3,
+  /** The UDP level (IPPROTO_UDP) and its options: GSO segment size, GRO on receive. */
+  SOL_UDP: 17,
+  UDP_SEGMENT: 103,
+  UDP_GRO: 104,
   SOL_PACKET: 263,
   SOL_NETLINK: 270,
   MSG_PEEK: 2,
@@ -418,6 +424,7 @@ export function packMmsghdrs(
 export const INET = {
   IPPROTO_IP: 0,
   IPPROTO_ICMP: 1,
+  IPPROTO_TCP: 6,
   IPPROTO_IPV6: 41,
   IPPROTO_ICMPV6: 58,
   /** IPPROTO_IP: outgoing TTL. */

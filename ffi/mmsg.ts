@@ -135,8 +135,6 @@ export class MultiRecv {
   }
 }
 
-const SOL_UDP = 17;
-const UDP_SEGMENT = 103;
 /** CMSG_SPACE(sizeof(u16)): one UDP_SEGMENT control message. */
 const SEGMENT_CMSG = 24;
 /** Most segments of one UDP GSO message (UDP_MAX_SEGMENTS is 64 before Linux 6.6). */
@@ -206,8 +204,8 @@ export class MultiSend {
       this.vecView.setBigUint64(m + MSGHDR.control, ctrlBase + BigInt(i * SEGMENT_CMSG), true);
       // struct cmsghdr { size_t len = CMSG_LEN(2); int level = SOL_UDP; int type = UDP_SEGMENT; } + u16
       this.ctrlView.setBigUint64(i * SEGMENT_CMSG, 18n, true);
-      this.ctrlView.setInt32(i * SEGMENT_CMSG + 8, SOL_UDP, true);
-      this.ctrlView.setInt32(i * SEGMENT_CMSG + 12, UDP_SEGMENT, true);
+      this.ctrlView.setInt32(i * SEGMENT_CMSG + 8, SOCK.SOL_UDP, true);
+      this.ctrlView.setInt32(i * SEGMENT_CMSG + 12, SOCK.UDP_SEGMENT, true);
     }
   }
 

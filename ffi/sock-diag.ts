@@ -19,15 +19,14 @@
  * @module
  */
 import { raw, SOCK } from "./libc.ts";
+import { INET } from "./abi.ts";
+import { ERRNO } from "./errors.ts";
 import { MultiRecv } from "./mmsg.ts";
 
 const NETLINK_SOCK_DIAG = 4;
 const SOCK_DIAG_BY_FAMILY = 20;
 const NLM_F_REQUEST = 0x1;
 const NLMSG_ERROR = 2;
-const IPPROTO_TCP = 6;
-const ENOENT = 2;
-const MSG_DONTWAIT = 0x40;
 /** TCP states (include/net/tcp_states.h). */
 export const TCP_STATE = {
   ESTABLISHED: 1, SYN_SENT: 2, SYN_RECV: 3, FIN_WAIT1: 4, FIN_WAIT2: 5, TIME_WAIT: 6, CLOSE: 7,
@@ -119,7 +118,7 @@ export class TcpDiag {
         v.setUint16(o + 6, NLM_F_REQUEST, true);
         v.setUint32(o + 8, (seq0 + j) >>> 0, true);
         req[o + 16] = family === 4 ? SOCK.AF_INET : SOCK.AF_INET6;
-        req[o + 17] = IPPROTO_TCP;
+        req[o + 17] = INET.IPPROTO_TCP;
         v.setUint32(o + 20, 0xffffffff, true); // every state (an exact lookup ignores it)
         v.setUint16(o + 24, lports[start + j]!); // inet_diag_sockid: ports big-endian, then source, destination
         v.setUint16(o + 26, rports[start + j]!);
@@ -138,7 +137,7 @@ export class TcpDiag {
         this.calls++;
         let got: number;
         try {
-          got = recv.recv(this.fd, MSG_DONTWAIT, "recvmmsg(sock_diag)");
+          got = recv.recv(this.fd, SOCK.MSG_DONTWAIT, "recvmmsg(sock_diag)");
         } catch {
           break;
         }
@@ -152,7 +151,7 @@ export class TcpDiag {
           if (j >= k) continue; // an answer to an earlier question
           left--;
           const type = bv.getUint16(o + 4, true);
-          if (type === NLMSG_ERROR) out[start + j] = bv.getInt32(o + 16, true) === -ENOENT ? 0 : -1;
+          if (type === NLMSG_ERROR) out[start + j] = bv.getInt32(o + 16, true) === -ERRNO.ENOENT ? 0 : -1;
           else if (type === SOCK_DIAG_BY_FAMILY) out[start + j] = b[17] === TCP_STATE.LISTEN ? 0 : b[17]!; // inet_diag_msg: family, state
         }
       }

@@ -12,7 +12,7 @@
 import { EventEmitter } from "node:events";
 import { parseIp } from "../common/addr.ts";
 import { TunkitError } from "../common/errors.ts";
-import { EPOLL, SOCK } from "./abi.ts";
+import { EPOLL, INET, SOCK } from "./abi.ts";
 import { ERRNO, SysError } from "./errors.ts";
 import { errno, raw, runtime, sys } from "./libc.ts";
 import { watch } from "./poller.ts";
@@ -20,7 +20,6 @@ import { watch } from "./poller.ts";
 const SO_BINDTODEVICE = 25;
 const SO_MARK = 36;
 const SO_ERROR = 4;
-const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 
 /** Socket options for {@link connectMarked}. */
@@ -113,7 +112,7 @@ export function startConnect(host: string, port: number, opts: MarkOptions): { f
       name.set(new TextEncoder().encode(opts.device).subarray(0, 15));
       sys.setsockopt(fd, SOCK.SOL_SOCKET, SO_BINDTODEVICE, name, "setsockopt(SO_BINDTODEVICE)");
     }
-    sys.setsockoptInt(fd, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
+    sys.setsockoptInt(fd, INET.IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
   } catch (e) {
     sys.close(fd);
     throw e;

@@ -34,8 +34,6 @@ export interface ConnectedUdp {
   readonly fd: number;
 }
 
-const SO_TYPE = 3;
-
 /**
  * The fd of the UDP socket of `family` bound to local `port`, looked for from `from` on (the
  * lowest free fd just before the runtime made it: it takes the lowest), or -1. A fd counts only
@@ -49,7 +47,7 @@ function findUdpFd(from: number, family: number, port: number): number {
     try {
       sys.getsockname(fd, sa);
       if ((sa[0]! | (sa[1]! << 8)) !== family || ((sa[2]! << 8) | sa[3]!) !== port) continue;
-      sys.getsockopt(fd, SOCK.SOL_SOCKET, SO_TYPE, val.subarray(0, 4));
+      sys.getsockopt(fd, SOCK.SOL_SOCKET, SOCK.SO_TYPE, val.subarray(0, 4));
       if ((val[0]! | (val[1]! << 8)) === SOCK.SOCK_DGRAM) return fd;
     } catch {
       /* not a socket, or closed: the next */

@@ -16,9 +16,6 @@ import type { Endpoint } from "./endpoint.ts";
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const SO_MARK = 36;
-const SOL_UDP = 17;
-const UDP_SEGMENT = 103;
-const UDP_GRO = 104;
 
 /** Packets (or GRO trains) per batch. */
 export const BATCH = 64;
@@ -167,8 +164,8 @@ export class SendBatch {
       // struct cmsghdr { size_t len = CMSG_LEN(2); int level = SOL_UDP; int type = UDP_SEGMENT; } + u16
       const c = i * CMSG_SEGMENT_SPACE;
       this.ctrlView.setBigUint64(c, 18n, true);
-      this.ctrlView.setInt32(c + 8, SOL_UDP, true);
-      this.ctrlView.setInt32(c + 12, UDP_SEGMENT, true);
+      this.ctrlView.setInt32(c + 8, SOCK.SOL_UDP, true);
+      this.ctrlView.setInt32(c + 12, SOCK.UDP_SEGMENT, true);
     }
   }
 
@@ -341,7 +338,7 @@ export function groSegmentSize(m: MultiRecv, i: number): number {
   const c = m.control;
   const o = m.controlOffset(i);
   // One cmsghdr { size_t len; int level; int type; } then the int: the only cmsg we ask for.
-  if (c.getInt32(o + 8, true) !== SOL_UDP || c.getInt32(o + 12, true) !== UDP_GRO) return 0;
+  if (c.getInt32(o + 8, true) !== SOCK.SOL_UDP || c.getInt32(o + 12, true) !== SOCK.UDP_GRO) return 0;
   return c.getInt32(o + 16, true);
 }
 
@@ -414,11 +411,11 @@ const optLen = new Uint8Array(new ArrayBuffer(1024));
 /** UDP_SEGMENT is known to the kernel when getsockopt answers for it (Linux 4.18+). */
 function probeGso(fd: number): boolean {
   new DataView(optLen.buffer).setUint32(0, 4, true);
-  return raw.getsockopt(fd, SOL_UDP, UDP_SEGMENT, optBuf, optLen) === 0;
+  return raw.getsockopt(fd, SOCK.SOL_UDP, SOCK.UDP_SEGMENT, optBuf, optLen) === 0;
 }
 
 /** Turns UDP_GRO on (Linux 5.0+); false when the kernel refuses. */
 function enableGro(fd: number): boolean {
   new DataView(optBuf.buffer).setInt32(0, 1, true);
-  return raw.setsockopt(fd, SOL_UDP, UDP_GRO, optBuf, 4) === 0;
+  return raw.setsockopt(fd, SOCK.SOL_UDP, SOCK.UDP_GRO, optBuf, 4) === 0;
 }
