@@ -20,6 +20,7 @@ import type { Ctx } from "./context.ts";
 import { BrokenPipeError } from "./output.ts";
 import { RingPcapWriter, warmUpRingWriter } from "../tun/sniff-pcap.ts";
 import { ringGeometry } from "../tun/sniff-ring.ts";
+import { DEFAULT_BUFFER } from "../tun/sniff.ts";
 
 /** Everything `dump` needs, validated (no syscall made yet). */
 export interface DumpPlan {
@@ -487,8 +488,6 @@ async function dumpFromFile(ctx: Ctx, plan: DumpPlan): Promise<void> {
   }
 }
 
-/** The ring's size when `-B` is not given (tun/sniff.ts's default). */
-const DEFAULT_RING = 8 << 20;
 
 /**
  * Sniffing into a file: before the socket is opened, the ring-to-file walk (tun/sniff-pcap.ts)
@@ -518,7 +517,7 @@ async function warmRingFile(plan: DumpPlan, linkType: LinkType): Promise<void> {
     // walk left for the baseline tier at the flood's first block, then was compiled again)
     w.background();
     await warmUpRingWriter(w, {
-      blockSize: ringGeometry(plan.bufferBytes ?? DEFAULT_RING, plan.snaplen).blockSize,
+      blockSize: ringGeometry(plan.bufferBytes ?? DEFAULT_BUFFER, plan.snaplen).blockSize,
       snaplen: plan.snaplen, cooked: linkType !== "ethernet", ethernet: linkType === "ethernet", copy: true,
       ...(plan.packetBuffered ? { kickBytes: 0 } : {}),
     });

@@ -201,7 +201,8 @@ const MAX_CAPLEN_RING = 262144;
 
 /** Largest slot: a 64 KiB packet plus link headers. Longer packets are cut (wireLen says so). */
 const MAX_SLOT = 65536 + 256;
-const DEFAULT_BUFFER = 8 << 20;
+/** The ring's size when no `bufferBytes` (dump's `-B`) is given: 32 blocks of 256 KiB. */
+export const DEFAULT_BUFFER = 8 << 20;
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 /**
