@@ -8,6 +8,7 @@ import { formatIp, parseCidr, parseIp } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { mulberry32 } from "../../common/prng.ts";
 import ipaddr from "ipaddr.js";
+import { parsePrefix } from "../../netlink/route/ip.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -240,6 +241,19 @@ describe("the dotted-quad fast path (common/addr.ts quadAt) against ipaddr.js, t
         cidr = null;
       }
       expect([s, len, cidr]).toEqual([s, len, want === null || len > 32 ? null : `${want}/${len}`]);
+      // And netlink's parsePrefix (quadPrefix, one pass), with and without a length.
+      for (const t of [`${s}/${len}`, s]) {
+        let pre: string | null;
+        try {
+          const p = parsePrefix(t);
+          pre = p.family === 2 ? `${hex(p.bytes)}/${p.len}` : "IPv6";
+        } catch (e) {
+          if (!(e instanceof UsageError)) throw e;
+          pre = null;
+        }
+        const wantPre = want === null ? (pre === "IPv6" ? "IPv6" : null) : t === s ? `${want}/32` : len > 32 ? null : `${want}/${len}`;
+        expect([t, pre]).toEqual([t, wantPre]);
+      }
     }
     expect(accepted).toBeGreaterThan(3_000); // the fast path was exercised, not only refusals
   });
