@@ -332,10 +332,12 @@ let recentWords: Array<string | undefined> = [];
 let recentHash = new Int32Array(0);
 /** Words registered but not yet filed: the tables are made by the first split, not at import. */
 let pending: string[] = [];
-/** Slots of the known table (a power of two; the grammar's ~1,000 spellings fill an eighth of it). */
-const KNOWN_SLOTS = 8192;
-/** Slots of the recent table (a power of two). */
-const RECENT_SLOTS = 4096;
+/** Slots of the known table, 2^13 (the grammar's ~1,000 spellings fill an eighth of it). */
+const KNOWN_BITS = 13;
+const KNOWN_SLOTS = 1 << KNOWN_BITS;
+/** Slots of the recent table, 2^12. */
+const RECENT_BITS = 12;
+const RECENT_SLOTS = 1 << RECENT_BITS;
 /** Words this long or longer are always sliced (an address, a name, a number are shorter). */
 const WORD_MAX = 64;
 
@@ -346,8 +348,11 @@ function hashWord(w: string): number {
   return h;
 }
 
-/** A hash's first slot in a table of `mask + 1` slots. */
-const slotIn = (h: number, mask: number): number => (h ^ (h >>> 11) ^ (h >>> 22)) & mask;
+/**
+ * A hash's first slot in a table of 2^`bits` slots: Fibonacci hashing (the top bits of h times
+ * 2^32/phi), so short numbers, whose h * 31 + c hashes differ only in their low bits, spread.
+ */
+const slotIn = (h: number, bits: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - bits);
 
 /**
  * Registers words of the grammar (keyword spellings, verbs, object names) for
@@ -377,7 +382,7 @@ function fileKnown(): void {
   for (const w of pending) {
     if (!w.length || w.length >= WORD_MAX || filled >= KNOWN_SLOTS / 2) continue;
     const h = hashWord(w);
-    let i = slotIn(h, KNOWN_SLOTS - 1);
+    let i = slotIn(h, KNOWN_BITS);
     for (;;) {
       const k = knownWords[i];
       if (k === undefined) {
@@ -403,12 +408,12 @@ function spells(cand: string, line: string, s: number, len: number): boolean {
 function wordAt(line: string, s: number, e: number, h: number): string {
   const len = e - s;
   if (len >= WORD_MAX) return line.slice(s, e);
-  for (let i = slotIn(h, KNOWN_SLOTS - 1); ; i = (i + 1) & (KNOWN_SLOTS - 1)) {
+  for (let i = slotIn(h, KNOWN_BITS); ; i = (i + 1) & (KNOWN_SLOTS - 1)) {
     const k = knownWords[i];
     if (k === undefined) break;
     if (knownHash[i] === h && k.length === len && spells(k, line, s, len)) return k;
   }
-  const r = slotIn(h, RECENT_SLOTS - 1);
+  const r = slotIn(h, RECENT_BITS);
   const v = recentWords[r];
   if (v !== undefined && recentHash[r] === h && v.length === len && spells(v, line, s, len)) return v;
   const w = line.slice(s, e);
