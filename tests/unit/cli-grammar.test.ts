@@ -98,6 +98,9 @@ describe("splitLine", () => {
     const rnd = mulberry32(11);
     const vocab = ["dev", "deb", "dew", "vev", "via", "vib", "metric", "metrix", "table", "tablf", "route", "add", "adc"];
     for (let i = 0; i < 12; i++) vocab.push(`tun${i}`, `tu${i}n`, `192.0.2.${i}`, `192.0.3.${i}`, `${i}${i}0`, `10.${i}.0.0/16`);
+    // Words of equal hash (h * 31 + c: "Aa" and "BB" collide), known and recent: told apart by their characters.
+    internWords(["AaAa", "Aa"]);
+    vocab.push("Aa", "BB", "AaAa", "BBBB", "AaBB", "BBAa", "C#", "Db");
     for (let k = 0; k < 20_000; k++) {
       const n = 1 + Math.floor(rnd() * 9);
       const words: string[] = [];
