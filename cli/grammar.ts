@@ -449,7 +449,7 @@ function splitPlain(line: string): string[] | undefined {
 }
 
 /** The module's internal functions every batch line runs (cli/jit.ts keeps them out of the FTL). */
-export const LINE_FUNCTIONS: readonly unknown[] = [spells, wordAt, splitPlain];
+export const LINE_FUNCTIONS: readonly unknown[] = [spells, wordAt, splitPlain, slotIn];
 
 /**
  * Splits one batch line into words: blank-separated, with `"..."` / `'...'` quoting,
