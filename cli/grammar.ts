@@ -330,6 +330,8 @@ let knownHash = new Int32Array(0);
 /** Recently sliced values by hash, direct-mapped: a new value takes its slot's place. */
 let recentWords: Array<string | undefined> = [];
 let recentHash = new Int32Array(0);
+/** Hashes of words sliced once, by the same slots: a word seen twice is kept in {@link recentWords}. */
+let seenHash = new Int32Array(0);
 /** Words registered but not yet filed: the tables are made by the first split, not at import. */
 let pending: string[] = [];
 /** Slots of the known table, 2^13 (the grammar's ~1,000 spellings fill an eighth of it). */
@@ -376,6 +378,7 @@ function fileKnown(): void {
     knownHash = new Int32Array(KNOWN_SLOTS);
     recentWords = new Array(RECENT_SLOTS).fill(undefined);
     recentHash = new Int32Array(RECENT_SLOTS);
+    seenHash = new Int32Array(RECENT_SLOTS);
   }
   let filled = 0;
   for (const w of knownWords) if (w !== undefined) filled++;
@@ -417,8 +420,12 @@ function wordAt(line: string, s: number, e: number, h: number): string {
   const v = recentWords[r];
   if (v !== undefined && recentHash[r] === h && v.length === len && spells(v, line, s, len)) return v;
   const w = line.slice(s, e);
-  recentWords[r] = w;
-  recentHash[r] = h;
+  // Kept from its second sighting on: a word seen once (each line's prefix) is not held, so it
+  // dies young (held, a million prefixes would each outlive the young generation).
+  if (seenHash[r] === h) {
+    recentWords[r] = w;
+    recentHash[r] = h;
+  } else seenHash[r] = h;
   return w;
 }
 
