@@ -2,8 +2,20 @@
  * Pure benchmark of the grammar (no system call, no process): batch lines parsed per second,
  * from the text of a line to a validated op (cli/grammar.ts splitLine, the route words,
  * iproute2's defaults, the request body ready to encode), the work every `tunkit batch` line
- * does twice (checked, then run). Reference: the target, 1,000,000 lines/s; median of ROUNDS
- * rounds of CPU time, so machine load counts less than in wall time.
+ * does (once; twice with --check-first). Reference: the target, 1,000,000 lines/s; median of
+ * ROUNDS rounds of CPU time, so machine load counts less than in wall time (less, not nothing:
+ * on the shared 2 vCPUs a round's rate swings 2x with the neighbours' load, so A/B against a
+ * base tree run alternately).
+ *
+ * Session 10 (p11), this file against e53de2a's library, alternated, medians of RUNS runs, load
+ * LOADS: `route add P dev D` BASE_PDD -> NEW_PDD; the full `… via G metric M table T` BASE_FULL ->
+ * NEW_FULL (target 1M); `P6 … via G6` BASE_P6 -> NEW_P6 (ipaddr.js's IPv6 parse is most of it);
+ * `addr add` BASE_ADDR -> NEW_ADDR. What went (bun --cpu-prof of the full shape): ipaddr.js's
+ * IPv4.parser, 27% of the samples (common/addr.ts quadAt: a strict dotted quad read beside it,
+ * proved equal by a differential fuzz); splitLine's candidate-by-candidate bucket compares (now
+ * one hash probe, hashed while scanning; words seen once are not held); parseCidr's object and
+ * slice under parsePrefix; the gateway's TypedArray slice(); the via keyword's family checks
+ * for the gateway the last line gave.
  *
  *   bun bench/cli-parse.ts [--json]
  */
