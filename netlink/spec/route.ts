@@ -309,8 +309,7 @@ function setGateway(to: { gateway?: string | Uint8Array; via?: RouteVia }, gatew
     const n = lastGatewayBytes.length;
     g = new Uint8Array(n);
     for (let i = 0; i < n; i++) g[i] = lastGatewayBytes[i]!;
-  }
-  else {
+  } else {
     // ip's `via inet6 ADDR` / `via inet ADDR`: the family word is redundant with the address.
     const text = gateway.charCodeAt(0) === 105 ? gateway.replace(/^(inet6?|ipv[46])\s+/, "") : gateway;
     g = parseAddr(text);
