@@ -314,7 +314,7 @@ export function parseCidr(text: string, version?: 4 | 6): Cidr {
  * @example
  * ```ts
  * import { quadPrefix } from "./addr.ts";
- * quadPrefix("198.51.100.0/24"); // { family: 2, bytes: Uint8Array [198, 51, 100, 0], len: 24 }
+ * quadPrefix("198.51.100.0/24"); // { family: 2, bytes: [198, 51, 100, 0], len: 24 }
  * quadPrefix("198.51.100.0/024"); // undefined (parseCidr refuses it, saying why)
  * quadPrefix("2001:db8::/32");   // undefined
  * ```
