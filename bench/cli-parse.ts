@@ -7,15 +7,17 @@
  * on the shared 2 vCPUs a round's rate swings 2x with the neighbours' load, so A/B against a
  * base tree run alternately).
  *
- * Session 10 (p11), this file against e53de2a's library, alternated, medians of RUNS runs, load
- * LOADS: `route add P dev D` BASE_PDD -> NEW_PDD; the full `… via G metric M table T` BASE_FULL ->
- * NEW_FULL (target 1M); `P6 … via G6` BASE_P6 -> NEW_P6 (ipaddr.js's IPv6 parse is most of it);
- * `addr add` BASE_ADDR -> NEW_ADDR. What went (bun --cpu-prof of the full shape): ipaddr.js's
- * IPv4.parser, 27% of the samples (common/addr.ts quadAt: a strict dotted quad read beside it,
- * proved equal by a differential fuzz); splitLine's candidate-by-candidate bucket compares (now
- * one hash probe, hashed while scanning; words seen once are not held); parseCidr's object and
- * slice under parsePrefix; the gateway's TypedArray slice(); the via keyword's family checks
- * for the gateway the last line gave.
+ * Session 10 (p11), this file against e53de2a's library, alternated, medians of 5 runs each,
+ * load 15-19 (the whole team's test suites running): `route add P dev D` 1.03M -> 2.35M
+ * lines/s; the full `… via G metric M table T` 498k -> 831k (runs 434k-1.06M; target 1M; the
+ * lead's quiet run of the base: 650k); `P6 … via G6` 392k -> 360k (runs overlap: 214-413k vs
+ * 273-410k; ipaddr.js's IPv6 parse is most of it, unchanged); `addr add` 304k -> 719k. What
+ * went (bun --cpu-prof of the full shape): ipaddr.js's IPv4.parser, 27% of the samples
+ * (common/addr.ts quadAt: a strict dotted quad read beside it, proved equal by a differential
+ * fuzz); splitLine's candidate-by-candidate bucket compares (now one hash probe, hashed while
+ * scanning; words seen once are not held); parseCidr's object and slice under parsePrefix; the
+ * gateway's TypedArray slice(); the via keyword's family checks for the gateway the last line
+ * gave.
  *
  *   bun bench/cli-parse.ts [--json]
  */
