@@ -6,7 +6,8 @@
  * microsocks has no UDP ASSOCIATE and caps bulk transfers near 20 MB/s by itself).
  * Both daemons run for the whole bench; a round switches the server's route between their
  * tuns (`ip route replace 198.51.100.0/24 dev tkX`), so rounds interleave (t, h, h, t, …) and
- * each row is the median of its rounds. CPU is the daemon's own (utime+stime from /proc).
+ * each row is the median of its rounds. CPU is the daemon's own, every thread's, in ns
+ * (/proc/PID/task/TID/schedstat: /proc/PID/stat's ticks are 10 ms, ±4-7% of a short round).
  *
  *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|bulk]
  *
@@ -29,7 +30,7 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Socks5Dialer } from "../proxy/socks5.ts";
@@ -58,6 +59,41 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
 }
 const HZ = 100;
+
+/**
+ * A daemon's CPU time in ns, thread by thread: the first field of /proc/PID/task/TID/schedstat
+ * (sum_exec_runtime, ns). /proc/PID/stat's utime+stime come in 10 ms ticks: a sequential round
+ * of 500 short connections costs the daemon 150-300 ms, so a tick at each end was ±4-7% of the
+ * CPU row; this reads to the ns. (/proc/PID/schedstat alone is the main thread's.)
+ */
+type ThreadCpu = Map<string, number>;
+function threadCpu(pid: number): ThreadCpu {
+  const m: ThreadCpu = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      m.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]));
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return m;
+}
+/**
+ * CPU seconds between two {@link threadCpu} readings: threads born since count from 0. A thread
+ * that exited in between would lose its time here: its share is taken from /proc/PID/stat's
+ * ticks instead (`ticks`: the stat delta), and `lost` counts such rounds (Bun's and hev's threads
+ * live as long as the daemon, so it stays 0).
+ */
+let lostThreads = 0;
+function cpuSeconds(a: ThreadCpu, b: ThreadCpu, ticks: number): number {
+  let ns = 0;
+  let gone = false;
+  for (const [tid, v] of b) ns += v - (a.get(tid) ?? 0);
+  for (const tid of a.keys()) if (!b.has(tid)) gone = true;
+  if (!gone) return ns / 1e9;
+  lostThreads++;
+  return Math.max(ns / 1e9, ticks / HZ);
+}
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -67,9 +103,10 @@ function status(pid: number, key: "VmRSS" | "VmHWM"): number {
 async function via<T>(d: Daemon | undefined, fn: (d: Daemon | undefined) => Promise<T>): Promise<{ v: T; cpu: number }> {
   if (d) sh("ip", "route", "replace", SERVER_NET, "dev", d.dev);
   const pid = d?.proc.child.pid;
-  const c0 = pid ? cpuTicks(pid) : 0;
+  const k0 = pid ? cpuTicks(pid) : 0;
+  const c0 = pid ? threadCpu(pid) : undefined;
   const v = await fn(d);
-  return { v, cpu: pid ? (cpuTicks(pid) - c0) / HZ : NaN };
+  return { v, cpu: pid ? cpuSeconds(c0!, threadCpu(pid), cpuTicks(pid) - k0) : NaN };
 }
 
 async function download(extra: string[] = []): Promise<number> {
@@ -406,10 +443,14 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       if (!p.h.length) return;
       const before = rows.length;
       rows.push(row(name, median(p.t), median(p.h), unit, true, note));
-      if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, "daemon utime+stime"));
+      const span = (v: number[]) => `${round(Math.min(...v))}-${round(Math.max(...v))}`;
+      if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, `daemon CPU, every thread (schedstat ns); rounds ${span(p.tc)} vs ${span(p.hc)}${lostThreads ? `; ${lostThreads} rounds lost a thread (ticks)` : ""}`));
       if (!process.argv.includes("--json")) print(rows.slice(before), false); // as they come: a long run keeps what it measured
       // --rounds: every round's value, in the order run (the median hides how far they spread)
-      if (process.argv.includes("--rounds")) console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
+      if (process.argv.includes("--rounds")) {
+        console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
+        if (p.tc.length && p.hc.length) console.error(`  ${name}: CPU tunkit ${p.tc.map((x) => x.toFixed(4)).join(" ")} | reference ${p.hc.map((x) => x.toFixed(4)).join(" ")}`);
+      }
     };
     const refNote = refBin ? `vs ${refBin} (A/B: another tunkit)` : H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
     for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
@@ -464,9 +505,11 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       await memoryRows(TU, HU!, rows, startTunkit, startHev, bulkPeak, reps);
       // idle: 5 s without traffic
       const idle = await Promise.all([T, H].map(async (d) => {
-        const c0 = cpuTicks(d.proc.child.pid!);
+        const pid = d.proc.child.pid!;
+        const k0 = cpuTicks(pid);
+        const c0 = threadCpu(pid);
         await Bun.sleep(5000);
-        return ((cpuTicks(d.proc.child.pid!) - c0) / HZ / 5) * 100;
+        return (cpuSeconds(c0, threadCpu(pid), cpuTicks(pid) - k0) / 5) * 100;
       }));
       rows.push(row("tun2socks idle CPU", idle[0]!, idle[1]!, "% of a core", false, "5 s without traffic; target < 1%"));
     }
