@@ -84,14 +84,14 @@ function threadCpu(pid: number): ThreadCpu {
  * ticks instead (`ticks`: the stat delta), and `lost` counts such rounds (Bun's and hev's threads
  * live as long as the daemon, so it stays 0).
  */
-let lostThreads = 0;
-function cpuSeconds(a: ThreadCpu, b: ThreadCpu, ticks: number): number {
+const lostThreads = new Map<string, number>();
+function cpuSeconds(a: ThreadCpu, b: ThreadCpu, ticks: number, label = ""): number {
   let ns = 0;
   let gone = false;
   for (const [tid, v] of b) ns += v - (a.get(tid) ?? 0);
   for (const tid of a.keys()) if (!b.has(tid)) gone = true;
   if (!gone) return ns / 1e9;
-  lostThreads++;
+  lostThreads.set(label, (lostThreads.get(label) ?? 0) + 1);
   return Math.max(ns / 1e9, ticks / HZ);
 }
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
@@ -106,7 +106,7 @@ async function via<T>(d: Daemon | undefined, fn: (d: Daemon | undefined) => Prom
   const k0 = pid ? cpuTicks(pid) : 0;
   const c0 = pid ? threadCpu(pid) : undefined;
   const v = await fn(d);
-  return { v, cpu: pid ? cpuSeconds(c0!, threadCpu(pid), cpuTicks(pid) - k0) : NaN };
+  return { v, cpu: pid ? cpuSeconds(c0!, threadCpu(pid), cpuTicks(pid) - k0, d!.label) : NaN };
 }
 
 async function download(extra: string[] = []): Promise<number> {
@@ -444,7 +444,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       const before = rows.length;
       rows.push(row(name, median(p.t), median(p.h), unit, true, note));
       const span = (v: number[]) => `${round(Math.min(...v))}-${round(Math.max(...v))}`;
-      if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, `daemon CPU, every thread (schedstat ns); rounds ${span(p.tc)} vs ${span(p.hc)}${lostThreads ? `; ${lostThreads} rounds lost a thread (ticks)` : ""}`));
+      if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, `daemon CPU, every thread (schedstat ns); rounds ${span(p.tc)} vs ${span(p.hc)}${lostThreads.size ? `; rounds where a thread exited (counted from ticks): ${[...lostThreads].map(([k, v]) => `${k} ${v}`).join(", ")}` : ""}`));
       if (!process.argv.includes("--json")) print(rows.slice(before), false); // as they come: a long run keeps what it measured
       // --rounds: every round's value, in the order run (the median hides how far they spread)
       if (process.argv.includes("--rounds")) {
