@@ -45,11 +45,12 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, Proc, curl, sh, SERVER_V4, PROXY_V4, BUN, ROOT } from "../tests/fixtures/proxy/topology.ts";
 import { reexecInNetns, root } from "./lib.ts";
+import { cpuBetween, cpuByThread, readCpu } from "./cpu.ts";
 
 const SOCKS = 1080;
 const DANTE = 1082;
@@ -65,20 +66,6 @@ function cpuTicks(pid: number): [number, number] {
   const st = readFileSync(`/proc/${pid}/stat`, "latin1");
   const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
   return [Number(f[11]), Number(f[12])];
-}
-
-/** Run time of each thread of `pid` (ns, /proc/PID/task/TID/schedstat), keyed "TID comm". */
-function threadNs(pid: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "latin1").trim();
-      m.set(`${tid} ${comm}`, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]));
-    } catch {
-      // gone
-    }
-  }
-  return m;
 }
 
 function shortGet(): Promise<void> {
@@ -295,7 +282,8 @@ async function main(): Promise<void> {
     const perfOut = arg("--perf");
     if (perfOut === "syscalls") {
       // counts every system call's number without slowing the daemon the way strace does
-      perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
+      // every call's name too (syscalls:sys_enter_*), and the signals taken (signal_deliver)
+      perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-e", "syscalls:sys_enter_*", "-e", "signal:signal_deliver", "-p", String(pid)]);
       await Bun.sleep(500);
     } else if (perfOut) {
       perf = new Proc(["perf", "record", "-F", "1999", "-g", "-p", String(pid), "-o", perfOut]);
@@ -312,7 +300,7 @@ async function main(): Promise<void> {
       await Bun.sleep(500);
     }
     const c0 = cpuTicks(pid);
-    const n0 = threadNs(pid);
+    const n0 = readCpu(pid, true);
     const t0 = performance.now();
     if (workload === "short") for (let i = 0; i < n; i++) await shortGet();
     else if (workload === "download") for (let i = 0; i < n; i++) await curl(["-o", "/dev/null", `http://${SERVER_V4}/big`], 120);
@@ -328,20 +316,19 @@ async function main(): Promise<void> {
     const ms = performance.now() - t0;
     await Bun.sleep(200);
     const c1 = cpuTicks(pid);
-    const n1 = threadNs(pid);
+    const n1 = readCpu(pid, true);
     // user/sys split from the 10 ms ticks; the total from every thread's run time in ns
     const user = (c1[0] - c0[0]) / 100;
     const sys = (c1[1] - c0[1]) / 100;
-    const byThread = [...n1].map(([k, v]) => [k, (v - (n0.get(k) ?? 0)) / 1e9] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
-    const gone = [...n0.keys()].filter((k) => !n1.has(k)).length;
-    const cpu = byThread.reduce((a, [, v]) => a + v, 0);
+    const byThread = cpuByThread(n0, n1);
+    const { seconds: cpu, lost } = cpuBetween(n0, n1);
     const unit = workload === "download" ? n * 100 : n;
     const what = workload === "download" ? "MiB" : workload.startsWith("udp") ? "round trips" : "connections";
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     const envText = arg("--env") ? ` (${arg("--env")})` : "";
     console.log(`${daemon}${envText} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB${hwmReset ? ` during the workload (start-up and warm-up peak ${startHwm.toFixed(1)} MB)` : " since start"}; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(3)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (every thread, schedstat ns; from ticks: user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
     const unitName = what.replace(/s$/, "");
-    console.log(`daemon CPU by thread (us per ${unitName}): ${byThread.slice(0, 8).map(([k, v]) => `${k.replace(/^\d+ /, "")} ${((v * 1e6) / unit).toFixed(0)}`).join(", ")}${gone ? `; ${gone} threads exited meanwhile (not counted)` : ""}`);
+    console.log(`daemon CPU by thread (us per ${unitName}): ${byThread.slice(0, 8).map(([k, v]) => `${k} ${((v * 1e6) / unit).toFixed(0)}`).join(", ")}${lost ? "; a thread exited meanwhile (the total is from ticks if they say more)" : ""}`);
     if (holdReport) console.log(holdReport);
     else if (daemon !== "hev") {
       // what the peak is made of (freed pages stay resident 250 ms on the Bun relay, mimalloc's
@@ -360,7 +347,11 @@ async function main(): Promise<void> {
       await perf.exited;
       if (perfOut === "syscalls") {
         const m = /([\d,]+)\s+raw_syscalls:sys_enter/.exec(perf.err);
-        if (m) console.log(`system calls: ${(Number(m[1]!.replace(/,/g, "")) / unit).toFixed(1)} per ${what.replace(/s$/, "")}`);
+        const byName = [...perf.err.matchAll(/([\d,]+)\s+(?:syscalls:sys_enter_|signal:)(\w+)/g)]
+          .map((x) => [x[2]!, Number(x[1]!.replace(/,/g, "")) / unit] as const)
+          .filter(([, v]) => v >= 0.05)
+          .sort((a, b) => b[1] - a[1]);
+        if (m) console.log(`system calls: ${(Number(m[1]!.replace(/,/g, "")) / unit).toFixed(1)} per ${what.replace(/s$/, "")} (${byName.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")})`);
         else console.log(perf.err);
       }
     }

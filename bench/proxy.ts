@@ -7,7 +7,8 @@
  * Both daemons run for the whole bench; a round switches the server's route between their
  * tuns (`ip route replace 198.51.100.0/24 dev tkX`), so rounds interleave (t, h, h, t, …) and
  * each row is the median of its rounds. CPU is the daemon's own, every thread's, in ns
- * (/proc/PID/task/TID/schedstat: /proc/PID/stat's ticks are 10 ms, ±4-7% of a short round).
+ * (bench/cpu.ts: /proc/PID/task/TID/schedstat; /proc/PID/stat's 10 ms ticks were ±2-7% of a
+ * short-connection round); a CPU row's note gives its rounds' range.
  *
  *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|bulk]
  *
@@ -30,13 +31,14 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Socks5Dialer } from "../proxy/socks5.ts";
 import { Topology, Proc, curl, have, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
 import { median, print, reexecInNetns, root, round, row, type Row } from "./lib.ts";
 import { raiseOpenFiles } from "./nofile.ts";
+import { cpuBetween, readCpu, type CpuReading } from "./cpu.ts";
 
 const PORT = 1080;
 const PROXY = `${PROXY_V4}:${PORT}`;
@@ -53,46 +55,12 @@ interface Daemon {
   proc: Proc;
 }
 
-function cpuTicks(pid: number): number {
-  const st = readFileSync(`/proc/${pid}/stat`, "latin1");
-  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
-}
-const HZ = 100;
-
-/**
- * A daemon's CPU time in ns, thread by thread: the first field of /proc/PID/task/TID/schedstat
- * (sum_exec_runtime, ns). /proc/PID/stat's utime+stime come in 10 ms ticks: a sequential round
- * of 500 short connections costs the daemon 150-300 ms, so a tick at each end was ±4-7% of the
- * CPU row; this reads to the ns. (/proc/PID/schedstat alone is the main thread's.)
- */
-type ThreadCpu = Map<string, number>;
-function threadCpu(pid: number): ThreadCpu {
-  const m: ThreadCpu = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      m.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]));
-    } catch {
-      // the thread exited meanwhile
-    }
-  }
-  return m;
-}
-/**
- * CPU seconds between two {@link threadCpu} readings: threads born since count from 0. A thread
- * that exited in between would lose its time here: its share is taken from /proc/PID/stat's
- * ticks instead (`ticks`: the stat delta), and `lost` counts such rounds (Bun's and hev's threads
- * live as long as the daemon, so it stays 0).
- */
+/** Rounds, by daemon, in which a thread exited (their CPU then comes from ticks: bench/cpu.ts). */
 const lostThreads = new Map<string, number>();
-function cpuSeconds(a: ThreadCpu, b: ThreadCpu, ticks: number, label = ""): number {
-  let ns = 0;
-  let gone = false;
-  for (const [tid, v] of b) ns += v - (a.get(tid) ?? 0);
-  for (const tid of a.keys()) if (!b.has(tid)) gone = true;
-  if (!gone) return ns / 1e9;
-  lostThreads.set(label, (lostThreads.get(label) ?? 0) + 1);
-  return Math.max(ns / 1e9, ticks / HZ);
+function cpuSeconds(a: CpuReading, b: CpuReading, label: string): number {
+  const r = cpuBetween(a, b);
+  if (r.lost) lostThreads.set(label, (lostThreads.get(label) ?? 0) + 1);
+  return r.seconds;
 }
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -103,10 +71,9 @@ function status(pid: number, key: "VmRSS" | "VmHWM"): number {
 async function via<T>(d: Daemon | undefined, fn: (d: Daemon | undefined) => Promise<T>): Promise<{ v: T; cpu: number }> {
   if (d) sh("ip", "route", "replace", SERVER_NET, "dev", d.dev);
   const pid = d?.proc.child.pid;
-  const k0 = pid ? cpuTicks(pid) : 0;
-  const c0 = pid ? threadCpu(pid) : undefined;
+  const c0 = pid ? readCpu(pid) : undefined;
   const v = await fn(d);
-  return { v, cpu: pid ? cpuSeconds(c0!, threadCpu(pid), cpuTicks(pid) - k0, d!.label) : NaN };
+  return { v, cpu: pid ? cpuSeconds(c0!, readCpu(pid), d!.label) : NaN };
 }
 
 async function download(extra: string[] = []): Promise<number> {
@@ -506,10 +473,9 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       // idle: 5 s without traffic
       const idle = await Promise.all([T, H].map(async (d) => {
         const pid = d.proc.child.pid!;
-        const k0 = cpuTicks(pid);
-        const c0 = threadCpu(pid);
+        const c0 = readCpu(pid);
         await Bun.sleep(5000);
-        return (cpuSeconds(c0, threadCpu(pid), cpuTicks(pid) - k0) / 5) * 100;
+        return (cpuSeconds(c0, readCpu(pid), d.label) / 5) * 100;
       }));
       rows.push(row("tun2socks idle CPU", idle[0]!, idle[1]!, "% of a core", false, "5 s without traffic; target < 1%"));
     }
