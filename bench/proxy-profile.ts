@@ -29,7 +29,8 @@
  * most that 12% off the event loop, which keeps every socket.
  *
  * Short connections (session 10, Bun's own sockets, 300-1,000 sequential, load 8-12): 68 system
- * calls per connection against hev's 45 (bench/proxy-syscalls.ts has the breakdown), daemon CPU
+ * calls per connection under strace against hev's 40-45, 76-80 unslowed (`--perf syscalls`, which
+ * now names them; bench/proxy-syscalls.ts has the breakdown), daemon CPU
  * 1.21 ms against hev's 0.89 in the same minute. The daemon's CPU is its main thread's (94%;
  * mi-scavenger 31 us, JSCWarmUp 27, HeapHelper 7, JIT workers 8 per connection). perf (cpu-clock)
  * puts 58% of it in the kernel, and the JS sampler puts the JS thread's samples mostly in

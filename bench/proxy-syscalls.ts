@@ -9,15 +9,19 @@
  *
  * With HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel, hev runs the same workloads after the
  * tunkit binaries, traced the same way (the issue's reference, side by side). `--short`: the
- * short connections alone. What it showed (300 sequential short connections, microsocks, one run;
- * counts do not depend on load): tunkit 68 system calls per connection against hev's 45. Per
+ * short connections alone. What it showed (300 sequential short connections, microsocks, two
+ * runs): tunkit 68-69 system calls per connection against hev's 40-45. Per
  * connection tunkit reads the tun ~10 times with a packet and ~4.3 times empty (EAGAIN: the end
  * of each burst and the recheck one loop turn later), writes it ~10 times (every segment of
  * both kernel connections crosses the tun twice: the client's to the listener and back), and
  * arms the tun's wake-up twice (fcntl O_ASYNC on + poll, and off again on a kick: 4.3 fcntl, 2.1
  * poll); Bun's sockets add 7 epoll_ctl, 5 setsockopt (TCP_NODELAY twice on the proxy socket,
  * once on the accepted one, TCP_CORK on close), an accept4 that ends in EAGAIN and a
- * getpeername. hev: ~5 tun reads with a packet (2.2 empty), ~6 writes, 10.7 epoll_wait, 2 epoll_ctl.
+ * getpeername. hev: ~5 tun reads with a packet (1-2 empty), ~6 writes, 8-11 epoll_wait, 2 epoll_ctl.
+ * strace slows the daemon, so its bursts merge: unslowed (bench/proxy-profile.ts short --perf
+ * syscalls) tunkit makes 76-80 calls per connection, 6-7 of them empty tun reads, 6-7 fcntl and
+ * 3-3.4 poll (3.4 waits armed per connection) and 1-1.5 SIGIO taken; TUNKIT_TUN_RECHECK=0 saves
+ * 2.6 empty reads but adds 0.9 loop turns and 0.35 signals (76.1 against 79.3).
  *
  * The topology is bench/proxy.ts's: client namespace with the tun, dante (bulk) and microsocks
  * (short connections) in the proxy namespace, the server behind it. Environment variables pass
