@@ -37,9 +37,10 @@
  * stderr; the pinned setting runs twice as many reps (see there).
  *
  *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--warmup S] [--only unpinned,pinned,loaded]
- *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--no-build]
+ *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--tunkit BIN] [--no-build]
  *
- * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
+ * Builds dist/tunkit first (scripts/build.ts) unless --no-build or --tunkit BIN (that binary
+ * as it is): the binary users run.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -66,6 +67,9 @@ const WARMUP = arg("--warmup", 4);
 
 /** dist/tunkit, built now (unless --no-build and it exists). */
 export function tunkitBinary(): string {
+  // --tunkit BIN: a given binary (a build kept aside while the tree changes), never rebuilt
+  const ti = process.argv.indexOf("--tunkit");
+  if (ti >= 0) return process.argv[ti + 1]!;
   const bin = join(root, "dist/tunkit");
   if (process.argv.includes("--no-build") && existsSync(bin)) return bin;
   const r = spawnSync(process.execPath, [join(root, "scripts/build.ts")], { cwd: root, encoding: "utf8" });

@@ -602,7 +602,9 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   try {
     if (sink) {
       flushTimer = setInterval(() => {
-        if (!sink!.flush()) ac.abort(); // report a full disk at once, not at the next packet
+        // what waits is written (unless a flood's kicks keep writing); a full disk is reported
+        // at once, not at the next packet
+        if (!sink!.flushIdle()) ac.abort();
       }, 250);
     }
     if (cap.mode === "attach") {
