@@ -376,8 +376,8 @@ export function abortOnSignals(ac: AbortController): () => void {
 /** `-B` at or below this (bytes): a ring small enough to wait for each block in poll(2). */
 const SMALL_RING = 4 << 20;
 
-/** A live capture's file buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES). */
-const LIVE_BUFFER = 2 << 20;
+/** A live capture's file buffer: 5 MiB, so the background writer gets 4 MiB writes (KICK_BYTES) and a ring block still fits. */
+const LIVE_BUFFER = 5 << 20;
 
 /** Buffers text for stdout and writes it once per event-loop turn (or at 64 KiB); `lines`: at once (-l). */
 function batchedWriter(write: (s: string) => void, lines = false): { add(s: string): void; flush(): void } {
@@ -557,7 +557,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       created = !existsSync(CaptureWriter.firstName({ path: plan.write, ...plan.rotate }));
       firstFd = CaptureWriter.openFirst({ path: plan.write, ...plan.rotate });
     }
-    // a live capture's buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES)
+    // a live capture's buffer: 5 MiB, so the background writer gets 4 MiB writes (KICK_BYTES)
     sink = writerFor(plan, target.linkType, plan.print.nano, { bufferBytes: LIVE_BUFFER, ...(firstFd !== undefined ? { firstFd } : {}) });
     sink.start();
     if (!sink.flush()) {
@@ -749,8 +749,33 @@ export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
     return;
   }
   if (plan.read !== undefined) return dumpFromFile(ctx, plan);
+  if (plan.write !== undefined) await quietAllocator();
   ctx.enter();
   return dumpLive(ctx, plan);
+}
+
+/**
+ * A live capture into a file runs without Bun's allocator scavenger (mimalloc's `mi-scavenger`
+ * thread, which it starts only with a purge delay above 0): during a flood it woke 14-15 times
+ * a second to give back pages the capture reuses at once (its buffers are recycled), each time
+ * a thread landing on a CPU the traffic's sender wants (per-thread /proc schedstat beside
+ * bench/capture.ts's flood, 120-130k packets/s: ~70 wake-ups per 5 s, 9 ms). The variable is
+ * read only at start-up: hence the exec of ourselves (same pid, same arguments; ffi/exec.ts),
+ * before anything is opened. A value the user set wins. The new image's name is put back
+ * (exec of /proc/self/exe names it "exe" in ps and top).
+ */
+async function quietAllocator(): Promise<void> {
+  const { reexecWithEnv } = await import("../ffi/exec.ts");
+  const reexeced = process.env.TUNKIT_REEXEC_ADDED !== undefined;
+  await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" });
+  if (reexeced) {
+    try {
+      const { readFileSync, writeFileSync } = await import("node:fs");
+      if (readFileSync("/proc/self/comm", "utf8") === "exe\n") writeFileSync("/proc/self/comm", (process.execPath.split("/").pop() || "tunkit").slice(0, 15));
+    } catch {
+      /* a name is cosmetic */
+    }
+  }
 }
 
 const count = (_v: unknown, prev: number) => prev + 1;
