@@ -21,9 +21,18 @@
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
- * timeout writing a file; each block written to the file straight from the ring,
- * tun/sniff-pcap.ts). The CPU row's note splits user and system time; the load average at the
- * start and the end goes to stderr (the machine is shared: read the ratios with it).
+ * timeout writing a file; each block's records copied into the file's buffer, written off the
+ * JS thread 4 MiB at a time, tun/sniff-pcap.ts). The CPU row's note splits user and system
+ * time; the load average at the start and the end goes to stderr (the machine is shared: read
+ * the ratios with it).
+ *
+ * Where tunkit's time beside the flood goes, thread by thread (/proc/PID/task/N/schedstat and
+ * the context-switch counts of /proc/PID/task/N/status over a 5 s flood at 115-130k packets/s,
+ * session 10): the JS thread ~60 ms and ~280 wake-ups (the ring's timer steps, the flush tick,
+ * the ends of writes); with 1 MiB writes Bun's two I/O threads ~200 wake-ups and 40 ms (each
+ * write wakes both), mimalloc's scavenger ~70 and 9 ms, GC/JIT helpers ~35. tcpdump: one
+ * thread, ~150 ms and ~450 wake-ups (one per ring block, in poll). With 4 MiB writes and no
+ * scavenger (dump -w runs with MIMALLOC_PURGE_DELAY=-1): I/O threads ~90 wake-ups, scavenger 0.
  *
  * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
  * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are
