@@ -22,7 +22,7 @@
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
  * timeout writing a file; each block's records copied into the file's buffer, written off the
- * JS thread 4 MiB at a time, tun/sniff-pcap.ts). The CPU row's note splits user and system
+ * JS thread 1 MiB at a time, tun/sniff-pcap.ts). The CPU row's note splits user and system
  * time; the load average at the start and the end goes to stderr (the machine is shared: read
  * the ratios with it).
  *
@@ -31,8 +31,10 @@
  * session 10): the JS thread ~60 ms and ~280 wake-ups (the ring's timer steps, the flush tick,
  * the ends of writes); with 1 MiB writes Bun's two I/O threads ~200 wake-ups and 40 ms (each
  * write wakes both), mimalloc's scavenger ~70 and 9 ms, GC/JIT helpers ~35. tcpdump: one
- * thread, ~150 ms and ~450 wake-ups (one per ring block, in poll). With 4 MiB writes and no
- * scavenger (dump -w runs with MIMALLOC_PURGE_DELAY=-1): I/O threads ~90 wake-ups, scavenger 0.
+ * thread, ~150 ms and ~450 wake-ups (one per ring block, in poll). dump -w now runs with no
+ * scavenger (MIMALLOC_PURGE_DELAY=-1). 4 MiB writes halved the I/O threads' wake-ups (~90 per
+ * 5 s) but were left out: in the one A/B run that had them (load 15-18) tunkit's ring dropped
+ * in 3 of 18 runs against 1 of 18 for the 1 MiB build, unexplained in the time there was.
  *
  * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
  * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are

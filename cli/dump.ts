@@ -376,8 +376,8 @@ export function abortOnSignals(ac: AbortController): () => void {
 /** `-B` at or below this (bytes): a ring small enough to wait for each block in poll(2). */
 const SMALL_RING = 4 << 20;
 
-/** A live capture's file buffer: 5 MiB, so the background writer gets 4 MiB writes (KICK_BYTES) and a ring block still fits. */
-const LIVE_BUFFER = 5 << 20;
+/** A live capture's file buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES). */
+const LIVE_BUFFER = 2 << 20;
 
 /** Buffers text for stdout and writes it once per event-loop turn (or at 64 KiB); `lines`: at once (-l). */
 function batchedWriter(write: (s: string) => void, lines = false): { add(s: string): void; flush(): void } {
@@ -557,7 +557,7 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
       created = !existsSync(CaptureWriter.firstName({ path: plan.write, ...plan.rotate }));
       firstFd = CaptureWriter.openFirst({ path: plan.write, ...plan.rotate });
     }
-    // a live capture's buffer: 5 MiB, so the background writer gets 4 MiB writes (KICK_BYTES)
+    // a live capture's buffer: 2 MiB, so the background writer gets 1 MiB writes (KICK_BYTES)
     sink = writerFor(plan, target.linkType, plan.print.nano, { bufferBytes: LIVE_BUFFER, ...(firstFd !== undefined ? { firstFd } : {}) });
     sink.start();
     if (!sink.flush()) {

@@ -63,13 +63,11 @@ const TWO32 = 4294967296;
  * Copy mode: bytes buffered before a block hands them to the background writer (see
  * {@link RingPcapWriter.kickBytes}). A flood of small packets fills a 256 KiB ring block in
  * about 10 ms; a write per block woke the runtime's I/O threads about 150 times a second at
- * 150k packets/s (bench/capture.ts), one per MiB about 12 times; and each write wakes two of
- * Bun's I/O threads and, at its end, the JS thread (per-thread /proc schedstat at 130k
- * packets/s: ~200 I/O-thread wake-ups per 5 s with 1 MiB writes). 4 MiB: about 3 writes a
- * second. What is below it waits for the capture's flush timer (250 ms in `tunkit dump`) or
- * the stop. A sink whose buffer is smaller writes when the buffer fills.
+ * 150k packets/s (bench/capture.ts), one per MiB about 12 times. What is below it waits for
+ * the capture's flush timer (250 ms in `tunkit dump`) or the stop. A sink whose buffer is
+ * smaller writes when the buffer fills.
  */
-export const KICK_BYTES = 4 << 20;
+export const KICK_BYTES = 1 << 20;
 
 /**
  * Writes the packets of ring blocks to a pcap {@link IovTarget}, straight from the ring. Give
