@@ -17,7 +17,11 @@
  *   responses per second.
  * - idle CPU with a persistent keepalive of 1 s, % of a core over 10 s.
  *
- *   bun bench/wg.ts [--rounds N] [--seconds S] [--json]    (root; makes its own namespaces)
+ * `--ref BIN`: an A/B of two tunkit binaries instead (host A runs dist/tunkit or BIN, e.g. main's
+ * /work/wt/_tk_main10, interleaved the same way; the reference column is BIN). `--only tput`:
+ * just the iperf3 rows.
+ *
+ *   bun bench/wg.ts [--rounds N] [--seconds S] [--ref BIN] [--only tput] [--json]    (root; makes its own namespaces)
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +30,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { twoHosts, teardown, until, type Host } from "../tests/fixtures/wg/topology.ts";
 import { median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
 
-type Impl = "tunkit" | "wireguard-go";
+/** "tunkit" (dist/tunkit), "ref" (--ref BIN) or "wireguard-go". */
+type Impl = "tunkit" | "ref" | "wireguard-go";
 const STREAMS = [
   { streams: 1, reverse: false },
   { streams: 4, reverse: false },
@@ -57,13 +62,18 @@ function tunkitBinary(): string {
   return bin;
 }
 
-export default async function wgBench(opts: { rounds?: number; seconds?: number } = {}): Promise<Row[]> {
+export default async function wgBench(opts: { rounds?: number; seconds?: number; ref?: string; tputOnly?: boolean } = {}): Promise<Row[]> {
   for (const bin of ["wireguard-go", "wg", "iperf3", "nsenter"]) {
     if (spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0) throw new Error(`bench/wg.ts needs ${bin} (apt-get install wireguard-go wireguard-tools iperf3 util-linux)`);
   }
   const rounds = opts.rounds ?? 5;
   const secs = opts.seconds ?? 5;
   const tunkit = tunkitBinary();
+  const ref = opts.ref;
+  if (ref && !existsSync(ref)) throw new Error(`--ref ${ref}: no such file`);
+  /** The column compared against: wireguard-go, or the other tunkit binary. */
+  const other: Impl = ref ? "ref" : "wireguard-go";
+  const otherName = ref ? `ref (${ref})` : "wireguard-go";
   const dir = mkdtempSync(join(tmpdir(), "tkwgb-"));
   const kA = key(), kB = key();
   const { a, b } = await twoHosts(`${process.pid % 100000}b`);
@@ -85,8 +95,8 @@ export default async function wgBench(opts: { rounds?: number; seconds?: number 
 
     const upA = async (impl: Impl): Promise<number> => {
       // Both as users run them: each puts itself in the background, in the caller's session.
-      if (impl === "tunkit") {
-        a.sh(tunkit, "wg", "up", "wga", "--config", confA);
+      if (impl !== "wireguard-go") {
+        a.sh(impl === "ref" ? ref! : tunkit, "wg", "up", "wga", "--config", confA);
       } else {
         a.sh("wireguard-go", "wga");
         await until(() => a.try("test", "-S", "/run/wireguard/wga.sock").status === 0, 30_000, "wireguard-go on A");
@@ -102,17 +112,17 @@ export default async function wgBench(opts: { rounds?: number; seconds?: number 
       return pid;
     };
     const downA = async (impl: Impl): Promise<void> => {
-      if (impl === "tunkit") a.sh(tunkit, "wg", "down", "wga");
+      if (impl !== "wireguard-go") a.sh(impl === "ref" ? ref! : tunkit, "wg", "down", "wga");
       else a.sh("ip", "link", "del", "wga"); // wireguard-go exits when its tun goes
       await until(() => a.try("ip", "link", "show", "wga").status !== 0 && !a.sh("ss", "-Hulpn", "sport = :51820").trim(), 30_000, "A's interface to go");
     };
 
     const tput = new Map<string, Record<Impl, { mbps: number[]; cpu: number[] }>>();
-    const hs: Record<Impl, number[]> = { tunkit: [], "wireguard-go": [] };
-    const flood: Record<Impl, number[]> = { tunkit: [], "wireguard-go": [] };
-    const idle: Record<Impl, number[]> = { tunkit: [], "wireguard-go": [] };
+    const hs: Record<Impl, number[]> = { tunkit: [], ref: [], "wireguard-go": [] };
+    const flood: Record<Impl, number[]> = { tunkit: [], ref: [], "wireguard-go": [] };
+    const idle: Record<Impl, number[]> = { tunkit: [], ref: [], "wireguard-go": [] };
     for (let r = 0; r < rounds; r++) {
-      const order: Impl[] = r % 2 ? ["wireguard-go", "tunkit"] : ["tunkit", "wireguard-go"];
+      const order: Impl[] = r % 2 ? [other, "tunkit"] : ["tunkit", other];
       for (const impl of order) {
         const pid = await upA(impl);
         for (const t of STREAMS) {
@@ -121,27 +131,32 @@ export default async function wgBench(opts: { rounds?: number; seconds?: number 
           const out = a.sh("iperf3", "-c", "10.9.0.2", "-t", String(secs), "-P", String(t.streams), "-J", ...(t.reverse ? ["-R"] : []));
           const c1 = cpuSeconds(pid);
           const j = JSON.parse(out);
-          const e = tput.get(name) ?? { tunkit: { mbps: [], cpu: [] }, "wireguard-go": { mbps: [], cpu: [] } };
+          const e = tput.get(name) ?? { tunkit: { mbps: [], cpu: [] }, ref: { mbps: [], cpu: [] }, "wireguard-go": { mbps: [], cpu: [] } };
           tput.set(name, e);
           e[impl].mbps.push(j.end.sum_received.bits_per_second / 1e6);
           e[impl].cpu.push((c1 - c0) / (j.end.sum_received.bytes / 2 ** 30));
         }
-        idle[impl].push(await idleCpu(a, pid, kB.pub));
-        hs[impl].push(handshakeRtt(a, kB.pub));
-        flood[impl].push(await floodRate(a, b, kA.pub, dir));
+        if (!opts.tputOnly) {
+          idle[impl].push(await idleCpu(a, pid, kB.pub));
+          hs[impl].push(handshakeRtt(a, kB.pub));
+          flood[impl].push(await floodRate(a, b, kA.pub, dir));
+        }
         await downA(impl);
       }
     }
     const rows: Row[] = [];
     for (const [name, e] of tput) {
-      const cpuT = median(e.tunkit.cpu), cpuG = median(e["wireguard-go"].cpu);
-      rows.push(row(name, median(e.tunkit.mbps), median(e["wireguard-go"].mbps), "Mbit/s", true, `CPU s/GiB tunkit ${cpuT.toFixed(1)} vs wireguard-go ${cpuG.toFixed(1)}`));
+      const cpuT = median(e.tunkit.cpu), cpuG = median(e[other].cpu);
+      const spread = (v: number[]) => `${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)}`;
+      rows.push(row(name, median(e.tunkit.mbps), median(e[other].mbps), "Mbit/s", true, `spread tunkit ${spread(e.tunkit.mbps)} vs ${spread(e[other].mbps)}; CPU s/GiB tunkit ${cpuT.toFixed(1)} vs ${other} ${cpuG.toFixed(1)}`));
       rows.push(row(`${name}, CPU per GiB`, cpuT, cpuG, "s/GiB", false));
     }
-    rows.push(row("handshake + first ping RTT, fresh session (wg set peer remove / re-add)", median(hs.tunkit), median(hs["wireguard-go"]), "ms", false));
-    rows.push(row("handshakes/s under a flood (128 peers, 32 addresses, cookies honoured)", median(flood.tunkit), median(flood["wireguard-go"]), "1/s", true));
-    rows.push(row("idle CPU, persistent keepalive 1 s", median(idle.tunkit), median(idle["wireguard-go"]), "% of a core", false));
-    for (const r of rows) r.note = `${r.note ? r.note + "; " : ""}${rounds} interleaved rounds, A = dist/tunkit vs wireguard-go, B = wireguard-go`;
+    if (!opts.tputOnly) {
+      rows.push(row("handshake + first ping RTT, fresh session (wg set peer remove / re-add)", median(hs.tunkit), median(hs[other]), "ms", false));
+      rows.push(row("handshakes/s under a flood (128 peers, 32 addresses, cookies honoured)", median(flood.tunkit), median(flood[other]), "1/s", true));
+      rows.push(row("idle CPU, persistent keepalive 1 s", median(idle.tunkit), median(idle[other]), "% of a core", false));
+    }
+    for (const r of rows) r.note = `${r.note ? r.note + "; " : ""}${rounds} interleaved rounds, A = dist/tunkit vs ${otherName}, B = wireguard-go`;
     return rows;
   } finally {
     teardown();
@@ -207,6 +222,10 @@ if (import.meta.main && !reexecInNetns()) {
     const i = args.indexOf(name);
     return i >= 0 ? Number(args[i + 1]) : undefined;
   };
-  const rows = await wgBench({ rounds: num("--rounds"), seconds: num("--seconds") });
+  const str = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const rows = await wgBench({ rounds: num("--rounds"), seconds: num("--seconds"), ref: str("--ref"), tputOnly: str("--only") === "tput" });
   print(rows, args.includes("--json"));
 }

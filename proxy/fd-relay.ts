@@ -25,6 +25,13 @@
  *
  * - A pipe per direction is taken from a small pool when bytes first wait in it and given back
  *   when it is empty again: an idle flow holds no pipe, so a flow costs 2 fds as before.
+ * - What a held flow costs (5,000 held, bench/proxy-memory.ts --relay splice --detail with
+ *   TUNKIT_HEAP_REPORT=1 and a full collection before the report): no pipe, no buffer; the JS
+ *   heap 14.5 -> 19.4 MB (~1 KB a flow: ~5 objects, its two FdSockets, their watches, the
+ *   tunnel's record), anonymous memory 10.5-12 -> 20-22 MB. The row's peak is made by the
+ *   start-up (37-38 MB) or by the burst that opens them (binary pages its code faults in,
+ *   given back by proxy/memory.ts's trim; garbage: a proxy connect's sockaddr was 1 KiB of it,
+ *   now none, ffi/tcp.ts).
  * - Half-close: EOF from one side is a shutdown(SHUT_WR) of the other once the pipe is empty;
  *   the other direction goes on. Both directions done: both fds closed, the flow is over.
  * - An error (RST) on either side closes both, the other with a RST (SO_LINGER 0), as before.

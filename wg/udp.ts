@@ -2,15 +2,14 @@
  * WireGuard's outer UDP sockets: one IPv4 and (when the namespace has IPv6) one IPv6 socket on
  * the same port, as wireguard-go binds them. Datagrams move in batches: `recvmmsg` into
  * preallocated slots (with UDP_GRO, one slot may hold a train of equal-sized datagrams, cut
- * apart by {@link groSegmentSize}) and `sendmmsg` out of one arena ({@link SendBatch}, with
- * UDP_SEGMENT a message may be a train the kernel cuts), so a 64 KiB burst costs one message
- * and nothing is allocated per packet.
+ * apart by {@link groSegmentSize}) and `sendmmsg` out of one arena ({@link SendBatch} over
+ * ffi/mmsg.ts's MultiSend, with UDP_SEGMENT a message may be a train the kernel cuts), so a
+ * 64 KiB burst costs one message and nothing is allocated per packet.
  *
  * @module
  */
-import { raw, errno, addr, addrValue, sys, ERRNO, POLL, SOCK, SysError } from "../ffi/libc.ts";
-import { MultiRecv } from "../ffi/mmsg.ts";
-import { IOVEC_SIZE, MMSGHDR_SIZE, MSGHDR } from "../ffi/abi.ts";
+import { raw, sys, SOCK, SysError } from "../ffi/libc.ts";
+import { GSO_BYTES, GSO_SEGMENTS, MultiRecv, MultiSend } from "../ffi/mmsg.ts";
 import type { Endpoint } from "./endpoint.ts";
 
 const IPPROTO_IPV6 = 41;
@@ -72,19 +71,19 @@ function open(family: number, port: number, fwmark: number): number {
   }
 }
 
-/** Most segments in one UDP GSO send (the kernel's UDP_MAX_SEGMENTS is 64 before 6.6, 128 after). */
-export const GSO_MAX_SEGMENTS = 64;
-/** Most bytes in one UDP GSO send: the UDP/IP length fields are 16 bits. */
-export const GSO_MAX_BYTES = 65535 - 8 - 40;
-/** Bytes of the control buffer of one message: CMSG_SPACE(sizeof(u16)) for UDP_SEGMENT. */
-const CMSG_SEGMENT_SPACE = 24;
+/** Most segments in one UDP GSO send (ffi/mmsg.ts's GSO_SEGMENTS: UDP_MAX_SEGMENTS is 64 before 6.6, 128 after). */
+export const GSO_MAX_SEGMENTS: number = GSO_SEGMENTS;
+/** Most bytes in one UDP GSO send (ffi/mmsg.ts's GSO_BYTES: the UDP/IP length fields are 16 bits). */
+export const GSO_MAX_BYTES: number = GSO_BYTES;
 
 /**
  * Outgoing datagrams waiting for one `sendmmsg`, laid out back to back in one arena whose
  * address never moves. The engine reserves room, builds datagrams in place (reads a tun packet
  * into it, seals it there) and adds them as messages: one datagram, or with UDP GSO a run of
  * equal-sized datagrams (the last may be shorter) that the kernel cuts apart (UDP_SEGMENT), so a
- * 64 KiB TSO burst leaves in one message. No allocation per packet.
+ * 64 KiB TSO burst leaves in one message. The messages are ffi/mmsg.ts's {@link MultiSend}
+ * (addressed, patient: a full socket buffer waits rather than drops); this adds the arena and
+ * the split by family over the IPv4 and IPv6 sockets. No allocation per packet.
  *
  * @example
  * ```ts
@@ -106,28 +105,11 @@ export class SendBatch {
   readonly arena: Uint8Array;
   /** The arena and, after it, `tailBytes` of the same buffer for the caller (copies within one buffer are memmoves). */
   readonly whole: Uint8Array;
-  private readonly vec: Uint8Array;
-  private readonly vecView: DataView;
-  private readonly iov: Uint8Array;
-  private readonly iovView: DataView;
-  private readonly names: Uint8Array;
-  private readonly ctrl: Uint8Array;
-  private readonly ctrlView: DataView;
-  private readonly fam: Uint8Array;
-  private readonly start: Int32Array;
-  private readonly seg: Int32Array;
-  private readonly len: Int32Array;
-  private readonly arenaBase: bigint;
+  private readonly out: MultiSend;
   private fd4 = -1;
   private fd6 = -1;
-  /** Messages added so far. */
-  count = 0;
   /** First free byte of the arena. */
   pos = 0;
-  /** Whether multi-datagram messages may be added (UDP_SEGMENT works); cleared if the kernel refuses one. */
-  gso = false;
-  /** Counters: sendmmsg calls, messages, datagrams, GSO messages. */
-  readonly stats = { calls: 0, messages: 0, datagrams: 0, gsoMessages: 0, gsoFallbacks: 0, waits: 0 };
 
   /**
    * An empty batch.
@@ -139,34 +121,26 @@ export class SendBatch {
   constructor(arenaBytes = 1 << 20, readonly maxMessages = 64, tailBytes = 0) {
     this.whole = new Uint8Array(new ArrayBuffer(arenaBytes + tailBytes));
     this.arena = this.whole.subarray(0, arenaBytes);
-    const n = maxMessages;
-    this.vec = new Uint8Array(new ArrayBuffer(Math.max(n * MMSGHDR_SIZE, 1024)));
-    this.vecView = new DataView(this.vec.buffer);
-    this.iov = new Uint8Array(new ArrayBuffer(Math.max(n * IOVEC_SIZE, 1024)));
-    this.iovView = new DataView(this.iov.buffer);
-    this.names = new Uint8Array(new ArrayBuffer(Math.max(n * 32, 1024)));
-    this.ctrl = new Uint8Array(new ArrayBuffer(Math.max(n * CMSG_SEGMENT_SPACE, 1024)));
-    this.ctrlView = new DataView(this.ctrl.buffer);
-    this.fam = new Uint8Array(n);
-    this.start = new Int32Array(n);
-    this.seg = new Int32Array(n);
-    this.len = new Int32Array(n);
-    this.arenaBase = addrValue(this.arena);
-    const iovBase = addrValue(this.iov);
-    const nameBase = addrValue(this.names);
-    const ctrlBase = addrValue(this.ctrl);
-    for (let i = 0; i < n; i++) {
-      const m = i * MMSGHDR_SIZE;
-      this.vecView.setBigUint64(m + MSGHDR.name, nameBase + BigInt(i * 32), true);
-      this.vecView.setBigUint64(m + MSGHDR.iov, iovBase + BigInt(i * IOVEC_SIZE), true);
-      this.vecView.setBigUint64(m + MSGHDR.iovlen, 1n, true);
-      this.vecView.setBigUint64(m + MSGHDR.control, ctrlBase + BigInt(i * CMSG_SEGMENT_SPACE), true);
-      // struct cmsghdr { size_t len = CMSG_LEN(2); int level = SOL_UDP; int type = UDP_SEGMENT; } + u16
-      const c = i * CMSG_SEGMENT_SPACE;
-      this.ctrlView.setBigUint64(c, 18n, true);
-      this.ctrlView.setInt32(c + 8, SOCK.SOL_UDP, true);
-      this.ctrlView.setInt32(c + 12, SOCK.UDP_SEGMENT, true);
-    }
+    this.out = new MultiSend(this.whole, maxMessages, { addressed: true, patient: true });
+    this.out.gso = false;
+  }
+
+  /** Counters: sendmmsg calls, messages, datagrams, GSO messages, runs sent one by one, waits for room. */
+  get stats(): { readonly calls: number; readonly messages: number; readonly gsoMessages: number; readonly datagrams: number; readonly gsoFallbacks: number; readonly waits: number } {
+    return this.out.stats;
+  }
+
+  /** Messages added so far. */
+  get count(): number {
+    return this.out.count;
+  }
+
+  /** Whether multi-datagram messages may be added (UDP_SEGMENT works); cleared if the kernel refuses one with EIO. */
+  get gso(): boolean {
+    return this.out.gso;
+  }
+  set gso(on: boolean) {
+    this.out.gso = on;
   }
 
   /** The sockets {@link flush} sends through (-1 = none for that family). */
@@ -177,7 +151,7 @@ export class SendBatch {
 
   /** Whether `add` can take another message without a flush. */
   get full(): boolean {
-    return this.count >= this.maxMessages;
+    return this.out.full;
   }
 
   /**
@@ -186,7 +160,7 @@ export class SendBatch {
    * {@link lastDropped}.
    */
   reserve(bytes: number): number {
-    if (this.pos + bytes > this.arena.length || this.count >= this.maxMessages) this.lastDropped += this.flush();
+    if (this.pos + bytes > this.arena.length || this.out.full) this.lastDropped += this.flush();
     if (bytes > this.arena.length) throw new RangeError(`SendBatch: ${bytes} bytes do not fit an arena of ${this.arena.length}`);
     return this.pos;
   }
@@ -200,22 +174,8 @@ export class SendBatch {
    * {@link gso} is true). Moves the arena's free position past it.
    */
   add(start: number, len: number, segSize: number, to: Endpoint): void {
-    const i = this.count++;
-    const sa = to.sa;
-    this.names.set(sa, i * 32);
-    this.vecView.setUint32(i * MMSGHDR_SIZE + MSGHDR.namelen, sa.length, true);
-    this.fam[i] = sa.length === 16 ? 4 : 6;
-    this.start[i] = start;
-    this.len[i] = len;
-    const gso = segSize > 0 && len > segSize;
-    this.seg[i] = gso ? segSize : 0;
-    const io = i * IOVEC_SIZE;
-    this.iovView.setBigUint64(io, this.arenaBase + BigInt(start), true);
-    this.iovView.setUint32(io + 8, len, true);
-    this.vecView.setUint32(i * MMSGHDR_SIZE + MSGHDR.controllen, gso ? CMSG_SEGMENT_SPACE : 0, true);
-    if (gso) this.ctrlView.setUint16(i * CMSG_SEGMENT_SPACE + 16, segSize, true);
-    const end = start + len;
-    this.pos = (end + 7) & ~7;
+    this.out.addTo(start, len, segSize, to.sa);
+    this.pos = (start + len + 7) & ~7;
   }
 
   /**
@@ -224,85 +184,25 @@ export class SendBatch {
    * Returns datagrams dropped (no socket for the family, or the kernel refused them).
    */
   flush(): number {
+    const m = this.out;
+    const n = m.count;
     let dropped = 0;
-    let i = 0;
-    const n = this.count;
-    while (i < n) {
-      const f = this.fam[i]!;
+    for (let i = 0; i < n; ) {
+      const f = m.nameLength(i);
       let j = i + 1;
-      while (j < n && this.fam[j] === f) j++;
-      const fd = f === 4 ? this.fd4 : this.fd6;
-      if (fd < 0) {
-        for (let k = i; k < j; k++) dropped += this.datagrams(k);
-        i = j;
-        continue;
-      }
-      let tries = 0;
-      while (i < j) {
-        this.stats.calls++;
-        const r = raw.sendmmsgp(fd, addr(this.vec, i * MMSGHDR_SIZE), j - i, 0);
-        if (r > 0) {
-          for (let k = i; k < i + r; k++) this.count1(k);
-          i += r;
-          continue;
-        }
-        const e = errno();
-        if (e === ERRNO.EINTR) continue;
-        if ((e === ERRNO.EAGAIN || e === ERRNO.ENOBUFS) && tries++ < 20) {
-          this.stats.waits++;
-          sys.pollOne(fd, POLL.OUT, 10);
-          continue;
-        }
-        if (this.seg[i]! > 0 && (e === ERRNO.EIO || e === ERRNO.EINVAL || e === ERRNO.EMSGSIZE)) {
-          // The route's device cannot take UDP GSO (no checksum offload): never again, and
-          // this message's datagrams go one by one.
-          this.gso = false;
-          this.stats.gsoFallbacks++;
-          dropped += this.sendSplit(fd, i);
-          i++;
-          continue;
-        }
-        // Unreachable destination, refused, or still full: UDP drops it; skip one and go on.
-        dropped += this.datagrams(i);
-        i++;
-      }
+      while (j < n && m.nameLength(j) === f) j++;
+      const fd = f === 16 ? this.fd4 : this.fd6;
+      dropped += m.datagrams(i, j) - (fd < 0 ? 0 : m.sendRange(fd, i, j));
+      i = j;
     }
-    this.count = 0;
+    m.clear();
     this.pos = 0;
-    return dropped;
-  }
-
-  /** How many datagrams message `i` becomes (several with UDP_SEGMENT). */
-  private datagrams(i: number): number {
-    const s = this.seg[i]!;
-    return s > 0 ? Math.ceil(this.len[i]! / s) : 1;
-  }
-
-  /** Counts message `i` in the stats. */
-  private count1(i: number): void {
-    this.stats.messages++;
-    const d = this.datagrams(i);
-    this.stats.datagrams += d;
-    if (d > 1) this.stats.gsoMessages++;
-  }
-
-  /** Sends message i's datagrams one sendto each. Returns those dropped. */
-  private sendSplit(fd: number, i: number): number {
-    const s = this.seg[i]!;
-    const name = this.names.subarray(i * 32, i * 32 + (this.fam[i] === 4 ? 16 : 28));
-    let dropped = 0;
-    for (let o = 0; o < this.len[i]!; o += s) {
-      const l = Math.min(s, this.len[i]! - o);
-      const at = this.start[i]! + o;
-      if (raw.sendto(fd, this.arena.subarray(at, at + l), l, 0, name, name.length) < 0) dropped++;
-      else this.stats.datagrams++;
-    }
     return dropped;
   }
 
   /** Forgets what was added. */
   clear(): void {
-    this.count = 0;
+    this.out.clear();
     this.pos = 0;
   }
 }
