@@ -21,9 +21,20 @@
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
- * timeout writing a file; each block written to the file straight from the ring,
- * tun/sniff-pcap.ts). The CPU row's note splits user and system time; the load average at the
- * start and the end goes to stderr (the machine is shared: read the ratios with it).
+ * timeout writing a file; each block's records copied into the file's buffer, written off the
+ * JS thread 1 MiB at a time, tun/sniff-pcap.ts). The CPU row's note splits user and system
+ * time; the load average at the start and the end goes to stderr (the machine is shared: read
+ * the ratios with it).
+ *
+ * Where tunkit's time beside the flood goes, thread by thread (/proc/PID/task/N/schedstat and
+ * the context-switch counts of /proc/PID/task/N/status over a 5 s flood at 115-130k packets/s,
+ * session 10): the JS thread ~60 ms and ~280 wake-ups (the ring's timer steps, the flush tick,
+ * the ends of writes); with 1 MiB writes Bun's two I/O threads ~200 wake-ups and 40 ms (each
+ * write wakes both), mimalloc's scavenger ~70 and 9 ms, GC/JIT helpers ~35. tcpdump: one
+ * thread, ~150 ms and ~450 wake-ups (one per ring block, in poll). dump -w now runs with no
+ * scavenger (MIMALLOC_PURGE_DELAY=-1). 4 MiB writes halved the I/O threads' wake-ups (~90 per
+ * 5 s) but were left out: in the one A/B run that had them (load 15-18) tunkit's ring dropped
+ * in 3 of 18 runs against 1 of 18 for the 1 MiB build, unexplained in the time there was.
  *
  * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
  * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are
@@ -37,9 +48,10 @@
  * stderr; the pinned setting runs twice as many reps (see there).
  *
  *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--warmup S] [--only unpinned,pinned,loaded]
- *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--no-build]
+ *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--tunkit BIN] [--no-build]
  *
- * Builds dist/tunkit first (scripts/build.ts) unless --no-build: the binary users run.
+ * Builds dist/tunkit first (scripts/build.ts) unless --no-build or --tunkit BIN (that binary
+ * as it is): the binary users run.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -66,6 +78,9 @@ const WARMUP = arg("--warmup", 4);
 
 /** dist/tunkit, built now (unless --no-build and it exists). */
 export function tunkitBinary(): string {
+  // --tunkit BIN: a given binary (a build kept aside while the tree changes), never rebuilt
+  const ti = process.argv.indexOf("--tunkit");
+  if (ti >= 0) return process.argv[ti + 1]!;
   const bin = join(root, "dist/tunkit");
   if (process.argv.includes("--no-build") && existsSync(bin)) return bin;
   const r = spawnSync(process.execPath, [join(root, "scripts/build.ts")], { cwd: root, encoding: "utf8" });

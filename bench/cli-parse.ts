@@ -2,8 +2,22 @@
  * Pure benchmark of the grammar (no system call, no process): batch lines parsed per second,
  * from the text of a line to a validated op (cli/grammar.ts splitLine, the route words,
  * iproute2's defaults, the request body ready to encode), the work every `tunkit batch` line
- * does twice (checked, then run). Reference: the target, 1,000,000 lines/s; median of ROUNDS
- * rounds of CPU time, so machine load counts less than in wall time.
+ * does (once; twice with --check-first). Reference: the target, 1,000,000 lines/s; median of
+ * ROUNDS rounds of CPU time, so machine load counts less than in wall time (less, not nothing:
+ * on the shared 2 vCPUs a round's rate swings 2x with the neighbours' load, so A/B against a
+ * base tree run alternately).
+ *
+ * Session 10 (p11), this file against e53de2a's library, alternated, medians of 5 runs each,
+ * load 15-19 (the whole team's test suites running): `route add P dev D` 1.03M -> 2.35M
+ * lines/s; the full `… via G metric M table T` 498k -> 831k (runs 434k-1.06M; target 1M; the
+ * lead's quiet run of the base: 650k); `P6 … via G6` 392k -> 360k (runs overlap: 214-413k vs
+ * 273-410k; ipaddr.js's IPv6 parse is most of it, unchanged); `addr add` 304k -> 719k. What
+ * went (bun --cpu-prof of the full shape): ipaddr.js's IPv4.parser, 27% of the samples
+ * (common/addr.ts quadAt: a strict dotted quad read beside it, proved equal by a differential
+ * fuzz); splitLine's candidate-by-candidate bucket compares (now one hash probe, hashed while
+ * scanning; words seen once are not held); parseCidr's object and slice under parsePrefix; the
+ * gateway's TypedArray slice(); the via keyword's family checks for the gateway the last line
+ * gave.
  *
  *   bun bench/cli-parse.ts [--json]
  */

@@ -24,6 +24,7 @@
  * hours earlier) disagreed by 0.2x of the floor last session.
  *
  *   bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends] [--blocks]
+ *   bun bench/cli-startup.ts --record-order
  *
  * `--bin NAME=PATH` (repeatable) times these binaries instead of building one, side by side in the
  * same rounds (an A/B: `--bin main=/tmp/tunkit-main --bin new=dist/tunkit`). Cases: version, addr,
@@ -35,21 +36,29 @@
  * ({@link heapBlocks}; needs strace). Past 64 blocks (JSC's default) a run starts the JSCWarmUp
  * thread, which then starts mimalloc's scavenger thread (with it off, session 5 measured `route add`
  * at 0.91x the wall time and 0.83x the CPU; issue 11).
+ *
+ * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
+ * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
+ * records it anew: it builds tunkit without a profile, runs each case once in this bench's
+ * namespace with BUN_BYTECODE_ORDER_OUT, and writes the runs' entries merged, most common start
+ * first (addr add, route add, route list, list, --version).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileC, inOwnNetns, median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
-import { compile, type BuildVariant } from "../scripts/build.ts";
+import { compile, STARTUP_ORDER, startupOrder, type BuildVariant } from "../scripts/build.ts";
 
 const HELP = `usage: bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends] [--blocks]
+       bun bench/cli-startup.ts --record-order
   --rounds N        rounds (default 31); each round runs every case once per binary, the floor and ip
   --bin NAME=PATH   time this binary (repeatable: an A/B in the same rounds); default: build the tree
   --only CASES      some of: version,addr,route,rlist,list (default: all)
   --variants        also build and time tunkit without minify/bytecode/splitting/JIT policy
   --floor-at-ends   the floor twice per round, at its ends (the method before this session)
   --blocks          also each case's JSC heap blocks and the floor's (bisected, hardly load-dependent; needs strace)
-  --json            rows as JSON`;
+  --json            rows as JSON
+  --record-order    write scripts/startup.order (the build's --bytecode-order profile) from one run of each case`;
 
 interface Sample {
   wall: number;
@@ -129,6 +138,8 @@ export interface StartupOptions {
   floorAtEnds?: boolean;
   /** Also count each case's JSC heap blocks ({@link heapBlocks}). */
   blocks?: boolean;
+  /** Record the start-up profile (scripts/startup.order) instead of timing. */
+  recordOrder?: boolean;
 }
 
 function optionsFromArgv(argv: readonly string[]): StartupOptions {
@@ -144,6 +155,7 @@ function optionsFromArgv(argv: readonly string[]): StartupOptions {
     only: only.length ? only : undefined,
     floorAtEnds: argv.includes("--floor-at-ends"),
     blocks: argv.includes("--blocks"),
+    recordOrder: argv.includes("--record-order"),
   };
 }
 
@@ -160,7 +172,7 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
   if (!inOwnNetns()) throw new Error("cli-startup: run me through bench/run.ts or alone (I make my own network namespace)");
   const rounds = o.rounds ?? 31;
   timer = compileC("spawntime");
-  const bins: Array<[string, string]> = o.bins?.length ? o.bins : [["tunkit", build("tunkit", join(root, "cli/main.ts"))]];
+  const bins: Array<[string, string]> = o.recordOrder ? [["tunkit", build("tunkit-unordered", join(root, "cli/main.ts"))]] : o.bins?.length ? o.bins : [["tunkit", build("tunkit", join(root, "cli/main.ts"), { bytecodeOrder: startupOrder() })]];
   const hello = buildFloor();
   for (const b of [hello, ...bins.map(([, b]) => b)]) settle(b);
   const ip = which("ip");
@@ -188,6 +200,10 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
     ];
     const cases = o.only ? all.filter((c) => o.only!.includes(c.key)) : all;
     if (!cases.length) throw new Error(`cli-startup: --only takes ${all.map((c) => c.key).join(",")}`);
+    if (o.recordOrder) {
+      recordOrder(bins[0]![1], ["addr", "route", "rlist", "list", "version"].map((k) => all.find((c) => c.key === k)!));
+      return rows;
+    }
     const floor = series();
     const got = cases.map(() => ({ tk: bins.map(series), ip: series() }));
     let turn = 0;
@@ -245,6 +261,29 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
 }
 
 /**
+ * Runs each case once with BUN_BYTECODE_ORDER_OUT and writes {@link STARTUP_ORDER}: the runs'
+ * entries, each once, in the order of the cases (the first start-up's bytecode goes first).
+ */
+function recordOrder(bin: string, cases: readonly Case[]): void {
+  const tmp = join(root, "bench/.build/order.tmp");
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  let header = "";
+  for (const c of cases) {
+    rmSync(tmp, { force: true });
+    const r = spawnSync(bin, c.tk(), { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, BUN_BYTECODE_ORDER_OUT: tmp } });
+    if (r.status !== 0) throw new Error(`cli-startup --record-order: ${c.name} exited ${r.status}: ${r.stderr}`);
+    const [first, ...rest] = readFileSync(tmp, "utf8").split("\n");
+    if (!header) header = first!;
+    else if (first !== header) throw new Error(`cli-startup --record-order: ${c.name} wrote format ${JSON.stringify(first)}, the first run ${JSON.stringify(header)}`);
+    for (const l of rest) if (l && !seen.has(l)) (seen.add(l), lines.push(l));
+  }
+  rmSync(tmp, { force: true });
+  writeFileSync(STARTUP_ORDER, `${header}\n${lines.join("\n")}\n`);
+  console.log(`cli-startup: wrote ${STARTUP_ORDER} (${lines.length} entries from ${cases.map((c) => c.name).join(", ")})`);
+}
+
+/**
  * The smallest n in 1..max for which `starts(n)` is false, when `starts` is true below some
  * threshold and false from it on; max + 1 when it is true all the way.
  *
@@ -297,7 +336,8 @@ function heapBlocks(bin: string, args: () => string[]): number {
 function variantRows(defaultFloor: string, rounds: number): Row[] {
   const rows: Row[] = [];
   const variants: Array<[string, BuildVariant]> = [
-    ["default (minify, bytecode, splitting, jit policy)", {}],
+    ["default (minify, bytecode, splitting, jit policy, start-up order)", { bytecodeOrder: startupOrder() }],
+    ["no start-up order", {}],
     ["no minify", { minify: false }],
     ["no bytecode", { bytecode: false }],
     ["no splitting", { splitting: false }],
@@ -331,5 +371,6 @@ function variantRows(defaultFloor: string, rounds: number): Row[] {
 
 if (import.meta.main && (process.argv.includes("--help") || process.argv.includes("-h"))) console.log(HELP);
 else if (import.meta.main && !reexecInNetns()) {
-  print(await cliStartup(), process.argv.includes("--json"));
+  const rows = await cliStartup();
+  if (!process.argv.includes("--record-order")) print(rows, process.argv.includes("--json"));
 }

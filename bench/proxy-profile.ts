@@ -26,10 +26,23 @@
  * ever: see cli/socks.ts). After the fix the tun's own read+write is ~12% of the daemon's CPU on that
  * download (tun_chr_read_iter 4.3%, tun_chr_write_iter 7.4%), the socket relay 23% (sendto
  * 14.7%, recvfrom 8.8%) and Bun's copies 25%: more tun queues served by workers could take at
- * most that 12% off the event loop, which keeps every socket. A short connection costs ~110
- * system calls against hev's 47 (Bun's socket set-up: setsockopt x7, epoll_ctl x12, the
- * poller's futex wake-ups x13) and ~1.5 ms of user CPU in node:net; a UDP round trip 16 calls
- * like hev's, but 2-3x its CPU.
+ * most that 12% off the event loop, which keeps every socket.
+ *
+ * Short connections (session 10, Bun's own sockets, 300-1,000 sequential, load 8-12): 68 system
+ * calls per connection under strace against hev's 40-45, 76-80 unslowed (`--perf syscalls`, which
+ * now names them; bench/proxy-syscalls.ts has the breakdown), daemon CPU
+ * 1.21 ms against hev's 0.89 in the same minute. The daemon's CPU is its main thread's (94%;
+ * mi-scavenger 31 us, JSCWarmUp 27, HeapHelper 7, JIT workers 8 per connection). perf (cpu-clock)
+ * puts 58% of it in the kernel, and the JS sampler puts the JS thread's samples mostly in
+ * system calls: the tun's write 34% (each write runs the receiving socket's TCP input in our
+ * context: the listener's for the client's segments, the client's for the listener's) and
+ * Bun.connect 16% (connect() sends the SYN through the veth and takes the proxy's SYN-ACK in
+ * the same softirq), the tun's read 4%; tunkit's own JavaScript (the rewrite, the NAT, the
+ * SOCKS5 machine, the relay's handlers) a few % together. Every segment of the client's
+ * connection crosses the tun twice (tunkit's kernel terminates it), where hev's lwIP takes it
+ * in user space: ~10 tun writes per connection against hev's ~6.
+ * The CPU figures are every thread's run time in ns (/proc/PID/task/TID/schedstat), printed by
+ * thread; the user/sys split comes from /proc/PID/stat's 10 ms ticks.
  */
 import dgram from "node:dgram";
 import net from "node:net";
@@ -38,6 +51,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, Proc, curl, sh, SERVER_V4, PROXY_V4, BUN, ROOT } from "../tests/fixtures/proxy/topology.ts";
 import { reexecInNetns, root } from "./lib.ts";
+import { cpuBetween, cpuByThread, readCpu } from "./cpu.ts";
 
 const SOCKS = 1080;
 const DANTE = 1082;
@@ -269,7 +283,8 @@ async function main(): Promise<void> {
     const perfOut = arg("--perf");
     if (perfOut === "syscalls") {
       // counts every system call's number without slowing the daemon the way strace does
-      perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
+      // every call's name too (syscalls:sys_enter_*), and the signals taken (signal_deliver)
+      perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-e", "syscalls:sys_enter_*", "-e", "signal:signal_deliver", "-p", String(pid)]);
       await Bun.sleep(500);
     } else if (perfOut) {
       perf = new Proc(["perf", "record", "-F", "1999", "-g", "-p", String(pid), "-o", perfOut]);
@@ -286,6 +301,7 @@ async function main(): Promise<void> {
       await Bun.sleep(500);
     }
     const c0 = cpuTicks(pid);
+    const n0 = readCpu(pid, true);
     const t0 = performance.now();
     if (workload === "short") for (let i = 0; i < n; i++) await shortGet();
     else if (workload === "download") for (let i = 0; i < n; i++) await curl(["-o", "/dev/null", `http://${SERVER_V4}/big`], 120);
@@ -301,14 +317,19 @@ async function main(): Promise<void> {
     const ms = performance.now() - t0;
     await Bun.sleep(200);
     const c1 = cpuTicks(pid);
+    const n1 = readCpu(pid, true);
+    // user/sys split from the 10 ms ticks; the total from every thread's run time in ns
     const user = (c1[0] - c0[0]) / 100;
     const sys = (c1[1] - c0[1]) / 100;
-    const cpu = user + sys;
+    const byThread = cpuByThread(n0, n1);
+    const { seconds: cpu, lost } = cpuBetween(n0, n1);
     const unit = workload === "download" ? n * 100 : n;
     const what = workload === "download" ? "MiB" : workload.startsWith("udp") ? "round trips" : "connections";
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
     const envText = arg("--env") ? ` (${arg("--env")})` : "";
-    console.log(`${daemon}${envText} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB${hwmReset ? ` during the workload (start-up and warm-up peak ${startHwm.toFixed(1)} MB)` : " since start"}; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(2)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+    console.log(`${daemon}${envText} ${workload}: peak RSS ${(Number(hwm) / 1024).toFixed(1)} MB${hwmReset ? ` during the workload (start-up and warm-up peak ${startHwm.toFixed(1)} MB)` : " since start"}; ${unit} ${what} in ${(ms / 1000).toFixed(2)} s; daemon CPU ${cpu.toFixed(3)} s = ${((cpu * 1e6) / unit).toFixed(0)} us per ${what.replace(/s$/, "")} (every thread, schedstat ns; from ticks: user ${((user * 1e6) / unit).toFixed(0)}, sys ${((sys * 1e6) / unit).toFixed(0)}); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+    const unitName = what.replace(/s$/, "");
+    console.log(`daemon CPU by thread (us per ${unitName}): ${byThread.slice(0, 8).map(([k, v]) => `${k} ${((v * 1e6) / unit).toFixed(0)}`).join(", ")}${lost ? "; a thread exited meanwhile (the total is from ticks if they say more)" : ""}`);
     if (holdReport) console.log(holdReport);
     else if (daemon !== "hev") {
       // what the peak is made of (freed pages stay resident 250 ms on the Bun relay, mimalloc's
@@ -327,7 +348,11 @@ async function main(): Promise<void> {
       await perf.exited;
       if (perfOut === "syscalls") {
         const m = /([\d,]+)\s+raw_syscalls:sys_enter/.exec(perf.err);
-        if (m) console.log(`system calls: ${(Number(m[1]!.replace(/,/g, "")) / unit).toFixed(1)} per ${what.replace(/s$/, "")}`);
+        const byName = [...perf.err.matchAll(/([\d,]+)\s+(?:syscalls:sys_enter_|signal:)(\w+)/g)]
+          .map((x) => [x[2]!, Number(x[1]!.replace(/,/g, "")) / unit] as const)
+          .filter(([, v]) => v >= 0.05)
+          .sort((a, b) => b[1] - a[1]);
+        if (m) console.log(`system calls: ${(Number(m[1]!.replace(/,/g, "")) / unit).toFixed(1)} per ${what.replace(/s$/, "")} (${byName.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")})`);
         else console.log(perf.err);
       }
     }

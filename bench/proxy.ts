@@ -6,7 +6,9 @@
  * microsocks has no UDP ASSOCIATE and caps bulk transfers near 20 MB/s by itself).
  * Both daemons run for the whole bench; a round switches the server's route between their
  * tuns (`ip route replace 198.51.100.0/24 dev tkX`), so rounds interleave (t, h, h, t, …) and
- * each row is the median of its rounds. CPU is the daemon's own (utime+stime from /proc).
+ * each row is the median of its rounds. CPU is the daemon's own, every thread's, in ns
+ * (bench/cpu.ts: /proc/PID/task/TID/schedstat; /proc/PID/stat's 10 ms ticks were ±2-7% of a
+ * short-connection round); a CPU row's note gives its rounds' range.
  *
  *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|bulk]
  *
@@ -40,6 +42,7 @@ import { Socks5Dialer } from "../proxy/socks5.ts";
 import { Topology, Proc, curl, have, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
 import { median, print, reexecInNetns, root, round, row, type Row } from "./lib.ts";
 import { raiseOpenFiles } from "./nofile.ts";
+import { cpuBetween, readCpu, type CpuReading } from "./cpu.ts";
 
 const PORT = 1080;
 const PROXY = `${PROXY_V4}:${PORT}`;
@@ -56,12 +59,13 @@ interface Daemon {
   proc: Proc;
 }
 
-function cpuTicks(pid: number): number {
-  const st = readFileSync(`/proc/${pid}/stat`, "latin1");
-  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+/** Rounds, by daemon, in which a thread exited (their CPU then comes from ticks: bench/cpu.ts). */
+const lostThreads = new Map<string, number>();
+function cpuSeconds(a: CpuReading, b: CpuReading, label: string): number {
+  const r = cpuBetween(a, b);
+  if (r.lost) lostThreads.set(label, (lostThreads.get(label) ?? 0) + 1);
+  return r.seconds;
 }
-const HZ = 100;
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -74,9 +78,9 @@ function status(pid: number, key: "VmRSS" | "VmHWM"): number {
 async function via<T>(d: Daemon | undefined, fn: (d: Daemon | undefined, mark: () => void) => Promise<T>): Promise<{ v: T; cpu: number }> {
   if (d) sh("ip", "route", "replace", SERVER_NET, "dev", d.dev);
   const pid = d?.proc.child.pid;
-  let c0 = pid ? cpuTicks(pid) : 0;
-  const v = await fn(d, () => (c0 = pid ? cpuTicks(pid) : 0));
-  return { v, cpu: pid ? (cpuTicks(pid) - c0) / HZ : NaN };
+  let c0 = pid ? readCpu(pid) : undefined;
+  const v = await fn(d, () => (c0 = pid ? readCpu(pid) : undefined));
+  return { v, cpu: pid ? cpuSeconds(c0!, readCpu(pid), d!.label) : NaN };
 }
 
 async function download(extra: string[] = []): Promise<number> {
@@ -440,10 +444,14 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       if (!p.h.length) return;
       const before = rows.length;
       rows.push(row(name, median(p.t), median(p.h), unit, true, note));
-      if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, "daemon utime+stime"));
+      const span = (v: number[]) => `${round(Math.min(...v))}-${round(Math.max(...v))}`;
+      if (H && cpuUnit) rows.push(row(`${name}: CPU ${cpuUnit}`, median(p.tc), median(p.hc), "s", false, `daemon CPU, every thread (schedstat ns); rounds ${span(p.tc)} vs ${span(p.hc)}${lostThreads.size ? `; rounds where a thread exited (counted from ticks): ${[...lostThreads].map(([k, v]) => `${k} ${v}`).join(", ")}` : ""}`));
       if (!process.argv.includes("--json")) print(rows.slice(before), false); // as they come: a long run keeps what it measured
       // --rounds: every round's value, in the order run (the median hides how far they spread)
-      if (process.argv.includes("--rounds")) console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
+      if (process.argv.includes("--rounds")) {
+        console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
+        if (p.tc.length && p.hc.length) console.error(`  ${name}: CPU tunkit ${p.tc.map((x) => x.toFixed(4)).join(" ")} | reference ${p.hc.map((x) => x.toFixed(4)).join(" ")}`);
+      }
     };
     const refNote = refBin ? `vs ${refBin} (A/B: another tunkit)` : H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
     for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
@@ -498,9 +506,10 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       await memoryRows(TU, HU!, rows, startTunkit, startHev, bulkPeak, reps);
       // idle: 5 s without traffic
       const idle = await Promise.all([T, H].map(async (d) => {
-        const c0 = cpuTicks(d.proc.child.pid!);
+        const pid = d.proc.child.pid!;
+        const c0 = readCpu(pid);
         await Bun.sleep(5000);
-        return ((cpuTicks(d.proc.child.pid!) - c0) / HZ / 5) * 100;
+        return (cpuSeconds(c0, readCpu(pid), d.label) / 5) * 100;
       }));
       rows.push(row("tun2socks idle CPU", idle[0]!, idle[1]!, "% of a core", false, "5 s without traffic; target < 1%"));
     }

@@ -602,7 +602,9 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
   try {
     if (sink) {
       flushTimer = setInterval(() => {
-        if (!sink!.flush()) ac.abort(); // report a full disk at once, not at the next packet
+        // what waits is written (unless a flood's kicks keep writing); a full disk is reported
+        // at once, not at the next packet
+        if (!sink!.flushIdle()) ac.abort();
       }, 250);
     }
     if (cap.mode === "attach") {
@@ -747,8 +749,33 @@ export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
     return;
   }
   if (plan.read !== undefined) return dumpFromFile(ctx, plan);
+  if (plan.write !== undefined) await quietAllocator();
   ctx.enter();
   return dumpLive(ctx, plan);
+}
+
+/**
+ * A live capture into a file runs without Bun's allocator scavenger (mimalloc's `mi-scavenger`
+ * thread, which it starts only with a purge delay above 0): during a flood it woke 14-15 times
+ * a second to give back pages the capture reuses at once (its buffers are recycled), each time
+ * a thread landing on a CPU the traffic's sender wants (per-thread /proc schedstat beside
+ * bench/capture.ts's flood, 120-130k packets/s: ~70 wake-ups per 5 s, 9 ms). The variable is
+ * read only at start-up: hence the exec of ourselves (same pid, same arguments; ffi/exec.ts),
+ * before anything is opened. A value the user set wins. The new image's name is put back
+ * (exec of /proc/self/exe names it "exe" in ps and top).
+ */
+async function quietAllocator(): Promise<void> {
+  const { reexecWithEnv } = await import("../ffi/exec.ts");
+  const reexeced = process.env.TUNKIT_REEXEC_ADDED !== undefined;
+  await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" });
+  if (reexeced) {
+    try {
+      const { readFileSync, writeFileSync } = await import("node:fs");
+      if (readFileSync("/proc/self/comm", "utf8") === "exe\n") writeFileSync("/proc/self/comm", (process.execPath.split("/").pop() || "tunkit").slice(0, 15));
+    } catch {
+      /* a name is cosmetic */
+    }
+  }
 }
 
 const count = (_v: unknown, prev: number) => prev + 1;

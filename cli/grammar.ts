@@ -309,23 +309,52 @@ export function pickWord<V extends Verb>(word: string, verbs: readonly V[], obje
 
 /**
  * Words of the grammar (keyword spellings, command words, object names) and the values lines
- * repeat (a device, a gateway, a table), bucketed by first character (ASCII) and length.
+ * repeat (a device, a gateway, a table), in two hash tables keyed by a word's characters.
  *
  * A word sliced from a line is a fresh string: the first time anything reads it (a keyword
  * lookup, a comparison) the runtime makes it a real string, 25-50 ns a word, and it never
- * compares equal to a keyword by identity. {@link splitLine} compares the line's characters
- * with these buckets instead, and hands out the known string itself: a keyword comes out as
- * the table's own spelling (the lookups after it compare identities), a repeated value as the
- * string already made for an earlier line. Only words seen for the first time are sliced.
+ * compares equal to a keyword by identity. {@link splitLine} hashes each word's characters as
+ * it scans them and looks the hash up instead, handing out the known string itself: a keyword
+ * comes out as the table's own spelling (the lookups after it compare identities), a repeated
+ * value as the string already made for an earlier line. Only words not found are sliced.
+ *
+ * One probe per word (issue 11, p11): the earlier tables, bucketed by first character and
+ * length, compared every candidate of the bucket character by character (a line's prefix
+ * against the four last prefixes, its metric against the other 3-digit numbers): splitLine
+ * took ~400-550 ns of a ~1,300 ns `route add P dev D via G metric M table T` line, slicing
+ * every word instead ~240. Hashed: see bench/cli-parse.ts's header for the numbers.
  */
-let KNOWN: Array<string[] | undefined> = [];
-/** Recently sliced values, those found most often first, {@link RECENT_PER_BUCKET} per bucket. */
-let RECENT: Array<string[] | undefined> = [];
-/** Words registered but not yet in {@link KNOWN}: the buckets are made by the first split, not at import. */
+/** Known spellings by hash, open addressing (never evicted); [] until the first split. */
+let knownWords: Array<string | undefined> = [];
+let knownHash = new Int32Array(0);
+/** Recently sliced values by hash, direct-mapped: a new value takes its slot's place. */
+let recentWords: Array<string | undefined> = [];
+let recentHash = new Int32Array(0);
+/** Hashes of words sliced once, by the same slots: a word seen twice is kept in {@link recentWords}. */
+let seenHash = new Int32Array(0);
+/** Words registered but not yet filed: the tables are made by the first split, not at import. */
 let pending: string[] = [];
-const RECENT_PER_BUCKET = 4;
-/** Words longer than this are always sliced (an address, a name, a number are shorter). */
-const BUCKET_LEN = 64;
+/** Slots of the known table, 2^13 (the grammar's ~1,000 spellings fill an eighth of it). */
+const KNOWN_BITS = 13;
+const KNOWN_SLOTS = 1 << KNOWN_BITS;
+/** Slots of the recent table, 2^12. */
+const RECENT_BITS = 12;
+const RECENT_SLOTS = 1 << RECENT_BITS;
+/** Words this long or longer are always sliced (an address, a name, a number are shorter). */
+const WORD_MAX = 64;
+
+/** The hash splitPlain computes while it scans a word: h = h * 31 + c, 32 bits. */
+function hashWord(w: string): number {
+  let h = 0;
+  for (let i = 0; i < w.length; i++) h = (Math.imul(h, 31) + w.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
+ * A hash's first slot in a table of 2^`bits` slots: Fibonacci hashing (the top bits of h times
+ * 2^32/phi), so short numbers, whose h * 31 + c hashes differ only in their low bits, spread.
+ */
+const slotIn = (h: number, bits: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - bits);
 
 /**
  * Registers words of the grammar (keyword spellings, verbs, object names) for
@@ -342,79 +371,92 @@ export function internWords(words: Iterable<string>): void {
   for (const w of words) pending.push(w);
 }
 
-/** Files the {@link pending} words into {@link KNOWN} (dense arrays: a sparse one is a slow path). */
+/** Files the {@link pending} words into the known table (a full table leaves the rest sliced: only slower). */
 function fileKnown(): void {
-  if (!KNOWN.length) {
-    KNOWN = new Array(128 * BUCKET_LEN).fill(undefined);
-    RECENT = new Array(128 * BUCKET_LEN).fill(undefined);
+  if (!knownWords.length) {
+    knownWords = new Array(KNOWN_SLOTS).fill(undefined);
+    knownHash = new Int32Array(KNOWN_SLOTS);
+    recentWords = new Array(RECENT_SLOTS).fill(undefined);
+    recentHash = new Int32Array(RECENT_SLOTS);
+    seenHash = new Int32Array(RECENT_SLOTS);
   }
+  let filled = 0;
+  for (const w of knownWords) if (w !== undefined) filled++;
   for (const w of pending) {
-    const c = w.charCodeAt(0);
-    if (!(c < 128) || w.length >= BUCKET_LEN) continue;
-    const b = (KNOWN[(c << 6) | w.length] ??= []);
-    if (!b.includes(w)) b.push(w);
+    if (!w.length || w.length >= WORD_MAX || filled >= KNOWN_SLOTS / 2) continue;
+    const h = hashWord(w);
+    let i = slotIn(h, KNOWN_BITS);
+    for (;;) {
+      const k = knownWords[i];
+      if (k === undefined) {
+        knownWords[i] = w;
+        knownHash[i] = h;
+        filled++;
+        break;
+      }
+      if (k === w) break;
+      i = (i + 1) & (KNOWN_SLOTS - 1);
+    }
   }
   pending = [];
 }
 
-/** Whether `cand` (of the word's length and first character) spells line[s, s + len). */
+/** Whether `cand` (of the word's length) spells line[s, s + len). */
 function spells(cand: string, line: string, s: number, len: number): boolean {
-  for (let j = len - 1; j > 0; j--) if (cand.charCodeAt(j) !== line.charCodeAt(s + j)) return false;
+  for (let j = len - 1; j >= 0; j--) if (cand.charCodeAt(j) !== line.charCodeAt(s + j)) return false;
   return true;
 }
 
-/** The word line[s, e): a known or recent string when one spells it, else a slice (then remembered). */
-function wordAt(line: string, s: number, e: number): string {
+/** The word line[s, e) of hash `h`: a known or recent string when one spells it, else a slice (then remembered). */
+function wordAt(line: string, s: number, e: number, h: number): string {
   const len = e - s;
-  const c = line.charCodeAt(s);
-  if (!(c < 128) || len >= BUCKET_LEN) return line.slice(s, e);
-  const k = (c << 6) | len;
-  const known = KNOWN[k];
-  if (known !== undefined) {
-    for (let i = 0; i < known.length; i++) if (spells(known[i]!, line, s, len)) return known[i]!;
+  if (len >= WORD_MAX) return line.slice(s, e);
+  for (let i = slotIn(h, KNOWN_BITS); ; i = (i + 1) & (KNOWN_SLOTS - 1)) {
+    const k = knownWords[i];
+    if (k === undefined) break;
+    if (knownHash[i] === h && k.length === len && spells(k, line, s, len)) return k;
   }
-  let recent = RECENT[k];
-  if (recent !== undefined) {
-    for (let i = 0; i < recent.length; i++) {
-      const r = recent[i]!;
-      if (spells(r, line, s, len)) {
-        if (i > 0) {
-          recent[i] = recent[i - 1]!;
-          recent[i - 1] = r;
-        }
-        return r;
-      }
-    }
-  } else recent = RECENT[k] = [];
-  // A new word takes the last place (a value seen once, like each line's prefix, churns there);
-  // a word found again moves up one place per hit, so the values lines repeat stay.
+  const r = slotIn(h, RECENT_BITS);
+  const v = recentWords[r];
+  if (v !== undefined && recentHash[r] === h && v.length === len && spells(v, line, s, len)) return v;
   const w = line.slice(s, e);
-  if (recent.length < RECENT_PER_BUCKET) recent.push(w);
-  else recent[RECENT_PER_BUCKET - 1] = w;
+  // Kept from its second sighting on: a word seen once (each line's prefix) is not held, so it
+  // dies young (held, a million prefixes would each outlive the young generation).
+  if (seenHash[r] === h) {
+    recentWords[r] = w;
+    recentHash[r] = h;
+  } else seenHash[r] = h;
   return w;
 }
 
 /** The common line, with no quote, backslash or comment: its words (see {@link wordAt}), or undefined. */
 function splitPlain(line: string): string[] | undefined {
-  if (pending.length || !KNOWN.length) fileKnown();
+  if (pending.length || !knownWords.length) fileKnown();
   const out: string[] = [];
   let start = -1;
+  let h = 0;
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c === 32 || (c >= 9 && c <= 13)) {
       if (start >= 0) {
-        out.push(wordAt(line, start, i));
+        out.push(wordAt(line, start, i, h));
         start = -1;
       }
     } else if (c === 34 || c === 39 || c === 92 || (c === 35 && start < 0)) return undefined;
-    else if (start < 0) start = i;
+    else {
+      if (start < 0) {
+        start = i;
+        h = 0;
+      }
+      h = (Math.imul(h, 31) + c) | 0;
+    }
   }
-  if (start >= 0) out.push(wordAt(line, start, line.length));
+  if (start >= 0) out.push(wordAt(line, start, line.length, h));
   return out;
 }
 
 /** The module's internal functions every batch line runs (cli/jit.ts keeps them out of the FTL). */
-export const LINE_FUNCTIONS: readonly unknown[] = [spells, wordAt, splitPlain];
+export const LINE_FUNCTIONS: readonly unknown[] = [spells, wordAt, splitPlain, slotIn];
 
 /**
  * Splits one batch line into words: blank-separated, with `"..."` / `'...'` quoting,
@@ -592,7 +634,7 @@ export class Keywords<S> {
       internWords([spelling]);
       const c = spelling.charCodeAt(0);
       // Dense arrays (filled, no holes): a lookup on a sparse one took a slow path.
-      if (c < 128 && spelling.length < BUCKET_LEN) ((byFirst[c] ??= new Array(BUCKET_LEN).fill(undefined))[spelling.length] ??= []).push([spelling, k]);
+      if (c < 128 && spelling.length < WORD_MAX) ((byFirst[c] ??= new Array(WORD_MAX).fill(undefined))[spelling.length] ??= []).push([spelling, k]);
       else other.set(spelling, k);
     };
     for (const k of this.list) {
@@ -636,7 +678,7 @@ export class Keywords<S> {
     }
     const c = word.charCodeAt(0);
     if (c < 128) {
-      if (word.length >= BUCKET_LEN) return this.other!.get(word);
+      if (word.length >= WORD_MAX) return this.other!.get(word);
       const cands = this.byFirst![c]?.[word.length];
       if (cands === undefined) return undefined;
       for (let i = 0; i < cands.length; i++) {

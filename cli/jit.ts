@@ -9,6 +9,12 @@
  * compiles left: ~70 ms, ipaddr.js's internals (not reachable from outside it). Only for a
  * small input (cli/batch.ts decides): at 1M lines the FTL saves ~20% of the user CPU.
  *
+ * Re-checked with session 10's faster parser (p11: no ipaddr.js for a dotted quad, hashed word
+ * lookups): the 20k batch, this build against the same build with keepLinesOutOfFtl a no-op
+ * (bench/cli-batch.ts --only 20k --rounds 7 --base THAT), took 584 ms of CPU instead of 780
+ * (wall median 4.8 s instead of 6.4 s; load 17-19 with the team's test suites running, ip took
+ * 11.8 s): the FTL's compiles still do not pay back at 20,000 lines.
+ *
  * Bun's `bun:jsc` `noFTL(fn)` is per function, so this walks what it is given: functions,
  * their prototypes' methods and accessors, and the functions held by objects and arrays
  * (module namespaces, keyword tables), a few levels deep. Nothing outside Bun.

@@ -3,6 +3,15 @@
  * the way inet_ntop prints them, as tcpdump and iproute2 do: `::ffff:192.0.2.1`, `::192.0.2.1`),
  * prefixes with their length checked, and link-layer (MAC) addresses.
  *
+ * ipaddr.js is the parser of record (DESIGN §2). One exception, measured: a strict dotted quad
+ * (no leading zero, decimal parts <= 255) is read by {@link quadAt} on the character codes,
+ * because ipaddr.js's IPv4.parser was the largest single cost of a batch line (27% of the
+ * samples of `route add P/32 dev D via G metric M table T`, bun --cpu-prof); it accepts and
+ * yields exactly what ipaddr.js does for those texts (a differential fuzz against
+ * ipaddr.IPv4.isValidFourPartDecimal/parse in tests/unit/common-addr.test.ts), and everything
+ * else, refusals and their messages included, still goes through ipaddr.js. Pure grammar,
+ * `route add P dev D`: ~1.0M -> ~1.9M lines/s (bench/cli-parse.ts, A/B in one process).
+ *
  * @module
  */
 import ipaddr from "ipaddr.js";
@@ -11,8 +20,6 @@ import { UsageError } from "./errors.ts";
 const HEX = "0123456789abcdef";
 /** Dotted quad without leading zeros, as ipaddr.js's isValidFourPartDecimal wants it. */
 const FOUR_PART = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-/** ipaddr.js's IPv4 parser (part of its API, left out of its .d.ts): octets, or null. */
-const IPV4 = ipaddr.IPv4 as unknown as { parser(text: string): number[] | null };
 /** The only characters of IPv6 text: hex groups, colons, and the dots of a trailing dotted quad. */
 const V6_TEXT = /^[0-9A-Fa-f:.]{2,45}$/;
 
@@ -142,12 +149,8 @@ function smallDecimal(p: string, from = 0): number {
  */
 export function parseIp(text: string, family?: IpFamily): Uint8Array {
   const version = family === 2 ? 4 : family === 10 ? 6 : family === 0 ? undefined : family;
-  // One ipaddr.js parse per address, its cheapest call (ipaddr's own isValid* helpers parse once
-  // more): a batch of a million routes spends its time here. FOUR_PART is the strict
-  // four-part-decimal check; ipaddr.IPv4.parse then reads the octets and refuses one over 255.
-  let out: Uint8Array | undefined;
-  if (fourPart(text)) out = parseIpv4(text);
-  else if (text.includes(":")) {
+  let out = quadAt(text, 0, text.length);
+  if (out === undefined && text.includes(":")) {
     const bytes = parseIpv6(text);
     if (bytes) out = Uint8Array.from(bytes);
   }
@@ -161,52 +164,55 @@ export function parseIp(text: string, family?: IpFamily): Uint8Array {
 }
 
 /**
- * What {@link FOUR_PART} accepts (four parts of 1 to 3 digits, no leading zero but a lone "0"),
- * checked on the character codes: a batch checks a million addresses before ipaddr.js reads them.
+ * The strict dotted quad text[from, to) as 4 bytes, or undefined: what {@link FOUR_PART} accepts
+ * (four parts of 1 to 3 decimal digits, no leading zero but a lone "0") with every part at most
+ * 255, read on the character codes in place (no slice of a prefix's address part).
+ *
+ * Why not ipaddr.js here (DESIGN §2 makes it the parser of record): a batch of a million routes
+ * reads a dotted quad per line, and ipaddr.js's IPv4.parser (its four-part RegExp, then
+ * parseIntAuto and a RegExp per part) was the largest single cost of a line: 27% of the samples
+ * of `route add P/32 dev D via G metric M table T` (bun --cpu-prof, 200k lines x 15), parseCidr
+ * with it 34%. Only the dotted quads FOUR_PART accepts come here; for them ipaddr.js reads each
+ * part as a plain decimal (no octal, no hex: a leading zero or "0x" fails the check first), and
+ * the old path refused a part over 255 after it: the same accept/reject and the same bytes,
+ * which tests/unit/common-addr.test.ts's differential fuzz checks against ipaddr.js itself
+ * (random and edge-case strings). Everything else (IPv6, refusals and their messages) still goes
+ * through ipaddr.js.
  */
-function fourPart(text: string): boolean {
-  const n = text.length;
-  if (n < 7 || n > 15) return false;
+function quadAt(text: string, from: number, to: number): Uint8Array | undefined {
+  const n = to - from;
+  if (n < 7 || n > 15) return undefined;
   let parts = 0;
   let digits = 0;
   let lead = 0;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++parts > 3) return false;
+  let v = 0;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  for (let i = from; i < to; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 46) {
+      if (digits === 0 || v > 255) return undefined;
+      if (parts === 0) a = v;
+      else if (parts === 1) b = v;
+      else if (parts === 2) c = v;
+      else return undefined;
+      parts++;
       digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits === 0) lead = c;
-      else if (lead === 48 || digits === 3) return false;
+      v = 0;
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits === 0) lead = ch;
+      else if (lead === 48 || digits === 3) return undefined;
       digits++;
-    } else return false;
+      v = v * 10 + (ch - 48);
+    } else return undefined;
   }
-  return parts === 3 && digits > 0;
-}
-
-/**
- * A dotted quad that matched FOUR_PART, read by ipaddr.js's own parser (`IPv4.parser`: the
- * octets as an array, without building an IPv4 object whose constructor checks them once more),
- * straight into 4 bytes; undefined when an octet is over 255 or ipaddr.js refuses the text.
- */
-function parseIpv4(text: string): Uint8Array | undefined {
-  let parts: number[] | null;
-  try {
-    parts = IPV4.parser(text);
-  } catch {
-    return undefined;
-  }
-  if (parts === null || parts.length !== 4) return undefined;
-  const a = parts[0]!;
-  const b = parts[1]!;
-  const c = parts[2]!;
-  const d = parts[3]!;
-  if ((a | b | c | d) > 255) return undefined;
+  if (parts !== 3 || digits === 0 || v > 255) return undefined;
   const out = new Uint8Array(4);
   out[0] = a;
   out[1] = b;
   out[2] = c;
-  out[3] = d;
+  out[3] = v;
   return out;
 }
 
@@ -283,7 +289,9 @@ export interface Cidr {
  */
 export function parseCidr(text: string, version?: 4 | 6): Cidr {
   const slash = text.indexOf("/");
-  const bytes = parseIp(slash < 0 ? text : text.slice(0, slash), version);
+  // A dotted quad is read in place; anything else (IPv6, errors) through parseIp on the slice.
+  const quad = version === 6 ? undefined : quadAt(text, 0, slash < 0 ? text.length : slash);
+  const bytes = quad ?? parseIp(slash < 0 ? text : text.slice(0, slash), version);
   const max = bytes.length * 8;
   if (slash < 0) return { bytes, prefix: max };
   // No leading zeros: ip reads "/024" as octal (20), other tools as 24.
@@ -296,5 +304,28 @@ export function parseCidr(text: string, version?: 4 | 6): Cidr {
   return { bytes, prefix };
 }
 
+/**
+ * A strict dotted quad with an optional `/LEN` (0..32, no leading zero) in one pass, as the
+ * netlink layer's prefix ({ family: 2 (AF_INET), bytes, len }), or undefined for any other text
+ * ({@link parseCidr} then says what is wrong with it). The same accept and the same bytes as
+ * parseCidr(text, 4) (see {@link quadAt}), without its intermediate object: a batch reads one
+ * per line.
+ *
+ * @example
+ * ```ts
+ * import { quadPrefix } from "./addr.ts";
+ * quadPrefix("198.51.100.0/24"); // { family: 2, bytes: [198, 51, 100, 0], len: 24 }
+ * quadPrefix("198.51.100.0/024"); // undefined (parseCidr refuses it, saying why)
+ * quadPrefix("2001:db8::/32");   // undefined
+ * ```
+ */
+export function quadPrefix(text: string): { family: 2; bytes: Uint8Array; len: number } | undefined {
+  const slash = text.indexOf("/");
+  const bytes = quadAt(text, 0, slash < 0 ? text.length : slash);
+  if (bytes === undefined) return undefined;
+  const len = slash < 0 ? 32 : smallDecimal(text, slash + 1);
+  return len >= 0 && len <= 32 ? { family: 2, bytes, len } : undefined;
+}
+
 /** The module's internal functions a batch line runs (cli/jit.ts keeps them out of the FTL). */
-export const LINE_FUNCTIONS: readonly unknown[] = [smallDecimal, fourPart, parseIpv4, ipaddr];
+export const LINE_FUNCTIONS: readonly unknown[] = [smallDecimal, quadAt, ipaddr];

@@ -3,9 +3,32 @@
  *
  * @module
  */
-import { dlopen, ptr, read as peek, toArrayBuffer, FFIType, type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
 import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOL_GROUPS, SYMBOLS, type AbiType } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
+
+/** bun:ffi's FFIType numbers (the natives take them as they are). */
+type FFIType = number;
+const FFIType = { i32: 5, u32: 6, u64: 8, ptr: 12, void: 13 } as const;
+
+/** The natives bun:ffi wraps, as this backend calls them. */
+interface Natives {
+  dlopen(path: string, decls: Record<string, { args: FFIType[]; returns: FFIType }>): { symbols: Record<string, unknown> };
+  ptr(view: Uint8Array, offset?: number): number;
+  read: { i32(p: Pointer | number, offset?: number): number };
+  toArrayBuffer(p: Pointer | number, offset: number, length: number): ArrayBuffer;
+}
+
+/**
+ * The runtime's FFI natives themselves (`Bun.FFI`: dlopen, ptr, read, toArrayBuffer), which the
+ * bun:ffi module only wraps (its dlopen adds a path normalisation for URLs and binds close; its
+ * ptr passes the offset on): a start-up that binds libc does not evaluate bun:ffi's module, its
+ * type tables and wrappers (issue 11: 4 JSC heap blocks and ~30 page faults of every netlink
+ * command's start-up). bun:ffi itself where a Bun lacks them.
+ */
+const ffi: Natives = ((globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI ?? (await import("bun:ffi"))) as Natives;
+const { dlopen, ptr, toArrayBuffer } = ffi;
+const peek = ffi.read;
 
 const TYPE: Record<AbiType, FFIType> = {
   i32: FFIType.i32,

@@ -272,29 +272,16 @@ export const sys = {
    * are a few hundred bytes. Throws SysError (ENOENT, EISDIR…).
    */
   readFile(path: string): Uint8Array {
-    const fd = sys.open(path, O.RDONLY);
-    try {
-      // Into the scratch buffer (most files fit), copied out at the end: no 4 KiB array per file
-      // (`tunkit list` reads a few hundred /proc files).
-      let buf = scratch;
-      let len = 0;
-      for (;;) {
-        if (len === buf.length) {
-          const grown = new Uint8Array(buf.length * 2);
-          grown.set(buf);
-          buf = grown;
-        }
-        const n = raw.read(fd, buf.subarray(len), buf.length - len);
-        if (n === 0) return buf.slice(0, len);
-        if (n > 0) len += n;
-        else {
-          const e = errno();
-          if (e !== ERRNO.EINTR) throw new SysError("read", e, path);
-        }
-      }
-    } finally {
-      sys.close(fd);
-    }
+    return fileBytes(sys.open(path, O.RDONLY), path);
+  },
+  /**
+   * {@link sys.readFile}, or undefined when `path` does not exist (ENOENT, ENOTDIR on the way),
+   * without an exception: a process's first Error costs about 0.5 ms (its stack machinery; issue
+   * 11), and a listing looks for iproute2 files that many machines lack.
+   */
+  readFileIfAny(path: string): Uint8Array | undefined {
+    const fd = openIfAny(path);
+    return fd === undefined ? undefined : fileBytes(fd, path);
   },
   /**
    * The names in directory `path` (without "." and ".."), in the directory's order, like
@@ -302,31 +289,34 @@ export const sys = {
    * node:fs where the libc has no getdents64 (glibc < 2.30). Throws SysError (ENOENT, ENOTDIR…).
    */
   readDir(path: string): string[] {
-    const getdents = optionalSymbol("getdents64");
-    if (!getdents) return nodeFs().readdirSync(path);
-    const fd = sys.open(path, O.RDONLY);
-    try {
-      const buf = scratch;
-      const v = scratchView;
-      const names: string[] = [];
-      for (;;) {
-        const n = getdents(fd, buf, buf.length);
-        if (n < 0) throw new SysError("getdents64", errno(), path);
-        if (n === 0) return names;
-        // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 (at 16), d_type u8, d_name (at 19, NUL-ended).
-        for (let off = 0; off + 19 <= n; ) {
-          const reclen = v.getUint16(off + 16, true);
-          if (reclen < 20) break;
-          let end = off + 19;
-          while (end < off + reclen && buf[end] !== 0) end++;
-          const name = dec.decode(buf.subarray(off + 19, end));
-          if (name !== "." && name !== "..") names.push(name);
-          off += reclen;
-        }
+    if (!optionalSymbol("getdents64")) return nodeFs().readdirSync(path);
+    return dirNames(sys.open(path, O.RDONLY), path);
+  },
+  /**
+   * {@link sys.readDir}, or undefined when `path` does not exist (ENOENT, ENOTDIR), without an
+   * exception (see {@link sys.readFileIfAny}): iproute2's `*.d` directories, which most machines lack.
+   */
+  readDirIfAny(path: string): string[] | undefined {
+    if (!optionalSymbol("getdents64")) {
+      try {
+        return nodeFs().readdirSync(path);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+        throw e;
       }
-    } finally {
-      sys.close(fd);
     }
+    const fd = openIfAny(path);
+    return fd === undefined ? undefined : dirNames(fd, path);
+  },
+  /**
+   * {@link sys.readLink}, or undefined when readlink(2) fails for any reason (no such path, not
+   * a link, not allowed), without an exception (see {@link sys.readFileIfAny}): `tunkit list`
+   * reads /proc/PID/ns/net of every process, some gone or not its own.
+   */
+  readLinkIfAny(path: string): string | undefined {
+    const n = raw.readlink(cstr(path), scratch, scratch.length);
+    return n < 0 ? undefined : dec.decode(scratch.subarray(0, n));
   },
   /** The target of symbolic link `path` (node:fs's readlinkSync without node:fs). Throws SysError. */
   readLink(path: string): string {
@@ -352,6 +342,68 @@ export const sys = {
     return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
   },
 };
+
+/** open(path, O_RDONLY|O_CLOEXEC), or undefined for ENOENT/ENOTDIR (no exception); throws SysError otherwise. */
+function openIfAny(path: string): number | undefined {
+  const fd = raw.open(cstr(path), O.RDONLY | O.CLOEXEC, 0);
+  if (fd >= 0) return fd;
+  const e = errno();
+  if (e === ERRNO.ENOENT || e === ERRNO.ENOTDIR) return undefined;
+  throw new SysError("open", e, path);
+}
+
+/** Everything left to read from `fd` (then closed): {@link sys.readFile}'s body. */
+function fileBytes(fd: number, path: string): Uint8Array {
+  try {
+    // Into the scratch buffer (most files fit), copied out at the end: no 4 KiB array per file
+    // (`tunkit list` reads a few hundred /proc files).
+    let buf = scratch;
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const grown = new Uint8Array(buf.length * 2);
+        grown.set(buf);
+        buf = grown;
+      }
+      const n = raw.read(fd, buf.subarray(len), buf.length - len);
+      if (n === 0) return buf.slice(0, len);
+      if (n > 0) len += n;
+      else {
+        const e = errno();
+        if (e !== ERRNO.EINTR) throw new SysError("read", e, path);
+      }
+    }
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/** The names in the directory open as `fd` (then closed): {@link sys.readDir}'s body (getdents64 bound). */
+function dirNames(fd: number, path: string): string[] {
+  const getdents = optionalSymbol("getdents64")!;
+  try {
+    const buf = scratch;
+    const v = scratchView;
+    const names: string[] = [];
+    for (;;) {
+      const n = getdents(fd, buf, buf.length);
+      if (n < 0) throw new SysError("getdents64", errno(), path);
+      if (n === 0) return names;
+      // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 (at 16), d_type u8, d_name (at 19, NUL-ended).
+      for (let off = 0; off + 19 <= n; ) {
+        const reclen = v.getUint16(off + 16, true);
+        if (reclen < 20) break;
+        let end = off + 19;
+        while (end < off + reclen && buf[end] !== 0) end++;
+        const name = dec.decode(buf.subarray(off + 19, end));
+        if (name !== "." && name !== "..") names.push(name);
+        off += reclen;
+      }
+    }
+  } finally {
+    sys.close(fd);
+  }
+}
 
 /** A symbol a libc may lack (symbols.ts `optional`): its function, or undefined when it cannot be bound. */
 function optionalSymbol<K extends "getdents64" | "stat">(name: K): RawLibc[K] | undefined {

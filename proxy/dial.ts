@@ -412,6 +412,8 @@ export async function dialHandshake<T>(
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * Bytes of a handshake that arrive in pieces: `add(d)` appends, `take(n)` removes the first n.
  * No copy while everything comes in one piece (the usual case).
@@ -426,7 +428,8 @@ export async function dialHandshake<T>(
  * ```
  */
 export class ByteQueue {
-  bytes: Uint8Array = new Uint8Array(0);
+  /** What is queued (a shared empty array until something comes: never written to). */
+  bytes: Uint8Array = EMPTY;
   add(d: Uint8Array): void {
     if (this.bytes.length === 0) {
       this.bytes = d;

@@ -217,7 +217,9 @@ class Socks5Machine implements HandshakeMachine {
     const who = this.who;
     if (this.state === 0) {
       if (q.bytes.length < 2) return { done: false };
-      const [ver, method] = q.take(2);
+      const m = q.take(2);
+      const ver = m[0]!;
+      const method = m[1]!;
       if (ver !== 5) throw new ProxyError("protocol", `${who} is not a SOCKS5 server (version byte ${ver})`);
       const auth = this.url.username !== undefined;
       if (method === 0xff) {

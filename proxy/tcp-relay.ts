@@ -213,6 +213,8 @@ function waitsForCollector(d: Uint8Array): boolean {
  */
 const EARLY_BYTES = 64 << 10;
 
+const ignore = (): void => {};
+
 /** User and system CPU time this process has used, ms (all its threads: the collector's too). */
 function processCpuMs(): number {
   const u = process.cpuUsage();
@@ -503,8 +505,8 @@ export class NativeRelay {
     f.hs = hs;
     f.phase = 0;
     this.deadlines.add(f);
-    const opts = { allowHalfOpen: true, data: f, socket: this.up };
     if (so && (so.mark || so.device)) {
+      const opts = { allowHalfOpen: true, data: f, socket: this.up };
       connectFd(so.address ?? host, port, so, this.timeoutMs).then(
         (fd) => {
           if (f.phase !== 0) return closeFd(fd); // failed (timed out) meanwhile
@@ -514,7 +516,8 @@ export class NativeRelay {
       );
       return;
     }
-    this.bun.connect({ ...opts, hostname: so?.address ?? host, port }).catch(() => {});
+    // One options object, and one shared no-op for the promise (its failure comes as connectError).
+    this.bun.connect({ allowHalfOpen: true, data: f, socket: this.up, hostname: so?.address ?? host, port }).catch(ignore);
   }
 
   /**

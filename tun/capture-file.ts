@@ -65,6 +65,12 @@ interface Background {
   waiters: Array<() => void>;
   /** close() came while writes were in flight: the last one closes the file. */
   closeAfter: boolean;
+  /**
+   * What a {@link PcapSink.kick} that came while a write was in flight asked for: the bytes
+   * that must be buffered for the end of that write to hand them over (0: whatever is there;
+   * Infinity: no kick waits, what is buffered waits for the next kick or flush).
+   */
+  wanted: number;
 }
 
 /**
@@ -302,7 +308,7 @@ export class PcapSink {
    */
   background(maxBytes = 64 << 20): void {
     if (this.bg) return;
-    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false };
+    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity };
   }
 
   /** True once the file is closed (in the background: once the last write after close() ended). */
@@ -341,7 +347,14 @@ export class PcapSink {
    * large writes, not one small write (and two thread wake-ups) per block.
    */
   kick(minBytes = 0): void {
-    if (this.bg && !this.bg.inFlight && this.used > 0 && this.used >= minBytes) this.flush();
+    const bg = this.bg;
+    if (!bg) return;
+    if (bg.inFlight) {
+      // the end of the write in flight hands over what is buffered by then if it is this much
+      if (minBytes < bg.wanted) bg.wanted = minBytes;
+      return;
+    }
+    if (this.used > 0 && this.used >= minBytes) this.flush();
   }
 
   /**
@@ -414,6 +427,8 @@ export class PcapSink {
     }
     bg.queue.push({ buf: this.buf, view: this.view, ends: this.ends, n: this.nEnds, used: this.used, header: this.headerPending ? this.headerLength() : 0, done: 0 });
     bg.queued += this.used;
+    bg.wanted = Infinity;
+    this.handedSinceIdle = true;
     this.headerPending = false;
     this.buf = next.buf;
     this.view = next.view;
@@ -430,8 +445,13 @@ export class PcapSink {
     if (bg.inFlight || this.error || this.fd < 0) return;
     const p = bg.queue[0];
     if (!p) {
-      if (this.used > 0) this.handOver(); // what came in meanwhile goes next (it calls pump)
-      else if (bg.closeAfter) this.close();
+      // What came in meanwhile goes next (handOver calls pump) when a kick asked for it: a
+      // capture that kicks at KICK_BYTES (tun/sniff-pcap.ts) then writes that much at a time,
+      // not also a small write (two I/O threads and the JS thread woken) for whatever a block
+      // or two left when a write ended; the rest waits for the next kick or flush (`tunkit
+      // dump`: 250 ms timer). A kick for any size (-U, settle, close) still takes it.
+      if (this.used > 0 && (this.used >= bg.wanted || bg.closeAfter)) this.handOver();
+      else if (this.used === 0 && bg.closeAfter) this.close();
       return;
     }
     bg.inFlight = true;
@@ -586,6 +606,25 @@ export class PcapSink {
       for (let i = 0; i < n; i++) d[to + i] = src[from + i]!;
     }
   }
+
+  /**
+   * For a flush timer: {@link flush}, unless in the background something was handed over to the
+   * writer since the last call (a flood's kicks keep writing; a tick then adds no small write of
+   * its own, and no wake-up of the I/O threads). Records wait at most two ticks. Returns false
+   * when the file has failed (see {@link error}).
+   */
+  flushIdle(): boolean {
+    if (this.bg && this.handedSinceIdle) {
+      this.handedSinceIdle = false;
+      return !this.error;
+    }
+    const ok = this.flush();
+    this.handedSinceIdle = false;
+    return ok;
+  }
+
+  /** Background: a buffer was handed over since the last {@link flushIdle}. */
+  private handedSinceIdle = false;
 
   /**
    * Writes out what is buffered; returns false when the file has failed (see {@link error}).

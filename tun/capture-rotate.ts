@@ -443,6 +443,12 @@ export class CaptureWriter {
     if (this.cur) await this.cur.settle(stallMs);
   }
 
+  /** {@link PcapSink.flushIdle}: for a flush timer; false once failed. */
+  flushIdle(): boolean {
+    if (this.failed) return false;
+    return this.cur ? this.cur.flushIdle() : true;
+  }
+
   /** Writes out what is buffered; false once failed. */
   flush(): boolean {
     if (this.failed) return false;

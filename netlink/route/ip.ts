@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatIp, formatMac, parseCidr, parseIp } from "../../common/addr.ts";
+import { formatIp, formatMac, parseCidr, parseIp, quadPrefix } from "../../common/addr.ts";
 import { AF } from "./constants.ts";
 
 /**
@@ -77,6 +77,11 @@ export function parsePrefix(s: string, family: number = AF.UNSPEC): Prefix {
   if (s === "default" || s === "all" || s === "any") {
     const f = family === AF.INET6 ? AF.INET6 : AF.INET;
     return { family: f, bytes: new Uint8Array(f === AF.INET ? 4 : 16), len: 0 };
+  }
+  // A dotted quad with a length (a batch's every line) without parseCidr's intermediate object.
+  if (family !== AF.INET6) {
+    const p = quadPrefix(s);
+    if (p !== undefined) return p;
   }
   const { bytes, prefix } = parseCidr(s, versionOf(family));
   return { family: bytes.length === 4 ? AF.INET : AF.INET6, bytes, len: prefix };

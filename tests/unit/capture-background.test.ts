@@ -140,6 +140,34 @@ test("kick(minBytes) starts a background write only once that much waits; settle
   expect(readPcap(new Uint8Array(readFileSync(file))).records.length).toBe(700);
 });
 
+test("the end of a write hands over what came in meanwhile only when a kick asked for that much; flushIdle() skips a tick after a hand-over", async () => {
+  const file = join(dir, "kickwait.pcap");
+  const sink = PcapSink.open(file, { linkType: "raw", bufferBytes: 1 << 20 });
+  sink.background();
+  const r = record(1000);
+  for (let i = 0; i < 600; i++) sink.write(r, 1000, 1000, i, 0); // ~600 KB
+  sink.kick(512 << 10); // a write starts
+  for (let i = 600; i < 610; i++) sink.write(r, 1000, 1000, i, 0); // 10 KB while it is in flight
+  sink.kick(512 << 10); // below the threshold: waits for more
+  await new Promise((res) => setTimeout(res, 100));
+  expect(sink.written).toBe(600); // the 10 records were not written on their own
+  expect(sink.flushIdle()).toBe(true); // a hand-over since the last tick: this tick writes nothing
+  await new Promise((res) => setTimeout(res, 50));
+  expect(sink.written).toBe(600);
+  expect(sink.flushIdle()).toBe(true); // none since: the tick writes what waits
+  await new Promise((res) => setTimeout(res, 100));
+  expect(sink.written).toBe(610);
+  for (let i = 610; i < 1200; i++) sink.write(r, 1000, 1000, i, 0);
+  sink.kick(512 << 10);
+  for (let i = 1200; i < 1210; i++) sink.write(r, 1000, 1000, i, 0);
+  sink.kick(); // a kick for whatever is there (-U, settle): the end of the write in flight takes it
+  await new Promise((res) => setTimeout(res, 100));
+  expect(sink.written).toBe(1210);
+  await sink.settle();
+  sink.close();
+  expect(readPcap(new Uint8Array(readFileSync(file))).records.length).toBe(1210);
+});
+
 test("settle(stallMs) gives up on a pipe whose reader never reads: the error says it stalled and how many records were not delivered", async () => {
   const fifo = join(dir, "stallfifo");
   expect(spawnSync("mkfifo", [fifo]).status).toBe(0);

@@ -135,6 +135,52 @@ describe("sys.readFile, sys.readDir, sys.readLink and sys.statMode read what nod
     expect(code(() => sys.readDir("/nonexistent/tk"))).toBe("ENOENT");
     expect(code(() => sys.readDir("/proc/self/status"))).toBe("ENOTDIR");
   });
+
+  test("readFileIfAny and readDirIfAny: undefined for what is not there (ENOENT, ENOTDIR) with no exception, the same bytes and names otherwise, SysError for any other failure", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tk-ifany-"));
+    try {
+      writeFileSync(join(dir, "a.conf"), "1\tone\n");
+      writeFileSync(join(dir, "b"), "");
+      expect(sys.readDirIfAny(dir)!.sort()).toEqual(sys.readDir(dir).sort());
+      expect([...sys.readFileIfAny(join(dir, "a.conf"))!]).toEqual([...sys.readFile(join(dir, "a.conf"))]);
+      expect(sys.readFileIfAny(join(dir, "b"))!.length).toBe(0);
+      expect(sys.readDirIfAny(join(dir, "none"))).toBeUndefined(); // ENOENT
+      expect(sys.readDirIfAny(join(dir, "b", "x"))).toBeUndefined(); // ENOTDIR on the way
+      expect(sys.readFileIfAny(join(dir, "none"))).toBeUndefined();
+      expect(sys.readFileIfAny(join(dir, "b", "x"))).toBeUndefined();
+      expect(() => sys.readFileIfAny(dir)).toThrow(SysError); // EISDIR is a failure, not an absence
+      expect(() => sys.readDirIfAny(join(dir, "b"))).toThrow(SysError); // a file: getdents64 says ENOTDIR
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("readLinkIfAny: a link's target as readLink reads it, undefined (no exception) where readLink throws", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tk-linkifany-"));
+    try {
+      writeFileSync(join(dir, "f"), "x");
+      symlinkSync(join(dir, "f"), join(dir, "l"));
+      expect(sys.readLinkIfAny(join(dir, "l"))).toBe(sys.readLink(join(dir, "l")));
+      expect(sys.readLinkIfAny("/proc/self/ns/net")).toBe(readlinkSync("/proc/self/ns/net"));
+      for (const p of [join(dir, "f"), join(dir, "none"), join(dir, "f", "x")]) {
+        expect(() => sys.readLink(p)).toThrow(SysError);
+        expect(sys.readLinkIfAny(p)).toBeUndefined();
+      }
+      // tun/holders.ts reads every process's links that way (no SysError per process gone or not ours).
+      const src = readFileSync(join(import.meta.dir, "../../tun/holders.ts"), "utf8");
+      expect(src).not.toContain("sys.readLink(");
+      expect(src.match(/sys\.readLinkIfAny\(/g)?.length).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("iproute2's name files and *.d directories are looked for without exceptions (most machines lack some: a process's first Error costs ~0.5 ms)", () => {
+    const src = readFileSync(join(import.meta.dir, "../../netlink/names.ts"), "utf8");
+    expect(src).toContain("sys.readFileIfAny(path)");
+    expect(src).toContain("sys.readDirIfAny(dir)");
+    expect(src).not.toMatch(/sys\.readFile\(|sys\.readDir\(/);
+  });
 });
 
 test("reading names, /proc holders and /dev/net/tun's mode loads no node:fs (process.getBuiltinModule is never asked)", async () => {

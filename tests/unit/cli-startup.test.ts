@@ -210,6 +210,27 @@ describe("cold start: what a one-shot command loads", () => {
     expect(groupsOf(["rule"])).toEqual([8, 19]);
   });
 
+  test("the libc backend binds through the runtime's FFI natives: no command's start-up evaluates the bun:ffi module", async () => {
+    // Statically: nothing a one-shot command or a listing evaluates imports bun:ffi (a type-only
+    // import is dropped, as the bundler drops it).
+    // ffi/libc.ts imports its backend when it loads (ffi/bun.ts under Bun).
+    expect(readFileSync(join(root, "ffi/libc.ts"), "utf8")).toContain('(await import("./bun.ts")).backend');
+    const loaded = staticClosure([...ONE_SHOT, "cli/list.ts", "netlink/view/route.ts", "ffi/bun.ts"]);
+    expect(loaded.has("ffi/symbols.ts")).toBe(true); // the graph is really walked
+    expect(loaded.has("bun:ffi")).toBe(false);
+    // At run time: the backend's functions are Bun.FFI's own (the natives bun:ffi wraps), and they work.
+    const natives = (Bun as unknown as { FFI: { ptr: unknown } }).FFI;
+    expect(typeof natives?.ptr).toBe("function");
+    const { open } = await import("../../ffi/bun.ts");
+    const { fn } = open();
+    expect(fn.getpid!()).toBe(process.pid);
+    const { addr, raw, errno } = await import("../../ffi/libc.ts");
+    const buf = new Uint8Array(64);
+    expect(typeof addr(buf)).toBe("number");
+    expect(raw.close(-1)).toBe(-1);
+    expect(errno()).toBe(9); // EBADF, read through the natives' read.i32
+  });
+
   test("bun:ffi: the netlink one-shot symbols come from ONE dlopen (one TinyCC unit), a group's on the first use of one of them, the rest one call each on first use", async () => {
     const { raw } = await import("../../ffi/libc.ts");
     const { dlopenCount } = await import("../../ffi/bun.ts");
@@ -285,5 +306,23 @@ describe("bench/cli-startup.ts bisectBlocks", () => {
     const { bisectBlocks } = await import("../../bench/cli-startup.ts");
     expect(bisectBlocks(() => true, 100)).toBe(101);
     expect(bisectBlocks(() => false, 100)).toBe(1);
+  });
+});
+
+// The build's start-up profile (Bun's --bytecode-order): the CLI's builds lay out the bytecode
+// the benchmarked start-ups use first; the floor and other entries get no profile.
+describe("scripts/build.ts start-up order", () => {
+  test("the CLI's builds pass scripts/startup.order to --bytecode-order (with bytecode only); a recorded profile is in the tree", async () => {
+    const { compileArgs, STARTUP_ORDER, startupOrder } = await import("../../scripts/build.ts");
+    expect(STARTUP_ORDER).toBe(join(root, "scripts/startup.order"));
+    expect(startupOrder()).toBe(STARTUP_ORDER);
+    const lines = readFileSync(STARTUP_ORDER, "utf8").split("\n");
+    expect(lines[0]).toBe("v2");
+    expect(lines.filter((l) => l.startsWith("M ")).length).toBeGreaterThan(30); // module heads of several commands
+    expect(compileArgs("cli/main.ts", "dist/tunkit", { bytecodeOrder: STARTUP_ORDER })).toContain(`--bytecode-order=${STARTUP_ORDER}`);
+    expect(compileArgs("cli/main.ts", "dist/tunkit", { bytecodeOrder: STARTUP_ORDER, bytecode: false }).some((a) => a.startsWith("--bytecode"))).toBe(false);
+    expect(compileArgs("hello.ts", "hello").some((a) => a.startsWith("--bytecode-order"))).toBe(false);
+    const build = readFileSync(join(root, "scripts/build.ts"), "utf8");
+    expect(build).toContain('...(isCli ? { define: buildDefines(stamp), bytecodeOrder: args.includes("--no-bytecode-order") ? undefined : startupOrder() } : {}),');
   });
 });

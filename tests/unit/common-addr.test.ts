@@ -7,6 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { formatIp, parseCidr, parseIp } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { mulberry32 } from "../../common/prng.ts";
+import ipaddr from "ipaddr.js";
+import { parsePrefix } from "../../netlink/route/ip.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -172,6 +174,95 @@ describe("the dotted-quad check before ipaddr.js", () => {
       }
       expect([s, got]).toEqual([s, want]);
     }
+  });
+});
+
+describe("the dotted-quad fast path (common/addr.ts quadAt) against ipaddr.js, the parser of record", () => {
+  // The oracle is ipaddr.js's own API: a strict dotted quad is what IPv4.isValidFourPartDecimal
+  // accepts (no leading zero, decimal parts, each <= 255), its bytes what IPv4.parse gives; a
+  // text that is not one must be refused by parseIp(…, 4) with the message the refusal path
+  // (whyNotIp, unchanged) gives, and by parseCidr whatever the prefix length.
+  const PARTS = ["0", "00", "000", "01", "007", "08", "09", "010", "1", "9", "10", "99", "100", "127", "199", "200", "249", "250", "255", "256", "260", "299", "300", "999", "1000", "0255", "2555", "0x1", "0X1f", "0xff", "0x100", "", " ", " 1", "1 ", "+1", "-1", "1e2", "1.", "١", "２５５", "25５", "a", "ff", "\t1", "1\n"];
+  const edge = (rnd: () => number): string => {
+    const k = Math.floor(rnd() * 10);
+    const n = k === 0 ? 3 : k === 1 ? 5 : 4; // mostly four parts, some three or five
+    const parts = Array.from({ length: n }, () => (rnd() < 0.7 ? String(Math.floor(rnd() * 300)) : PARTS[Math.floor(rnd() * PARTS.length)]!));
+    let s = parts.join(rnd() < 0.95 ? "." : ",");
+    const w = Math.floor(rnd() * 12);
+    if (w === 0) s = `::ffff:${s}`;
+    else if (w === 1) s = `::${s}`;
+    else if (w === 2) s = ` ${s}`;
+    else if (w === 3) s = `${s} `;
+    else if (w === 4) s = `${s}.`;
+    else if (w === 5) s = `.${s}`;
+    else if (w === 6) s = s.replace(".", "..");
+    return s;
+  };
+  const AL = "0123456789....:x/ %-a";
+  const random = (rnd: () => number): string => {
+    let s = "";
+    for (let i = Math.floor(rnd() * 18); i > 0; i--) s += AL[Math.floor(rnd() * AL.length)];
+    return s;
+  };
+  const oracle = (s: string): string | null => (ipaddr.IPv4.isValidFourPartDecimal(s) ? hex(Uint8Array.from(ipaddr.IPv4.parse(s).toByteArray())) : null);
+  const refusal = (s: string): string => {
+    const pct = s.indexOf("%");
+    if (pct >= 0 && s.includes(":")) return `Invalid IP address "${s}": zone index`;
+    return `Invalid IP address "${s}": `;
+  };
+  const FIXED = ["0.0.0.0", "255.255.255.255", "256.0.0.0", "1.2.3.256", "01.2.3.4", "1.2.3.04", "1.2.3.0", "0.0.0.00", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "", " 1.2.3.4", "1.2.3.4 ", "0x1.2.3.4", "1.2.3.0x4", "1.2.3.4/", "999.999.999.999", "1000.1.1.1", "::ffff:1.2.3.4", "::1.2.3.4", "1.2.3.4%eth0", "١.2.3.4", "1.2.3.4\n", "192.168.1.1", "10.0.0.1"];
+
+  test("100,000 random and edge-case texts: same accept/reject and bytes as ipaddr.js, refusals with the refusal path's message", () => {
+    const rnd = mulberry32(11);
+    let accepted = 0;
+    for (let k = 0; k < 100_000; k++) {
+      const s = k < FIXED.length ? FIXED[k]! : k % 2 ? edge(rnd) : random(rnd);
+      const want = oracle(s);
+      let got: string | null;
+      let msg = "";
+      try {
+        got = hex(parseIp(s, 4));
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        got = null;
+        msg = e.message;
+      }
+      expect([s, got]).toEqual([s, want]);
+      if (want === null) expect(msg.startsWith(refusal(s)) || msg === `Invalid IP address "${s}": expected IPv4`).toBe(true);
+      else accepted++;
+      // The same text as a prefix: read in place by parseCidr (no slice), same bytes or refused.
+      const len = Math.floor(rnd() * 34);
+      let cidr: string | null;
+      try {
+        const c = parseCidr(`${s}/${len}`, 4);
+        cidr = `${hex(c.bytes)}/${c.prefix}`;
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        cidr = null;
+      }
+      expect([s, len, cidr]).toEqual([s, len, want === null || len > 32 ? null : `${want}/${len}`]);
+      // And netlink's parsePrefix (quadPrefix, one pass), with and without a length.
+      for (const t of [`${s}/${len}`, s]) {
+        let pre: string | null;
+        try {
+          const p = parsePrefix(t);
+          pre = p.family === 2 ? `${hex(p.bytes)}/${p.len}` : "IPv6";
+        } catch (e) {
+          if (!(e instanceof UsageError)) throw e;
+          pre = null;
+        }
+        const wantPre = want === null ? (pre === "IPv6" ? "IPv6" : null) : t === s ? `${want}/32` : len > 32 ? null : `${want}/${len}`;
+        expect([t, pre]).toEqual([t, wantPre]);
+      }
+    }
+    expect(accepted).toBeGreaterThan(3_000); // the fast path was exercised, not only refusals
+  });
+
+  test("without a family a dotted quad is IPv4; with IPv6 asked for it is refused as before", () => {
+    expect(hex(parseCidr("192.0.2.0/24").bytes)).toBe("c0000200");
+    expect(message(() => parseCidr("192.0.2.0/24", 6))).toBe('Invalid IP address "192.0.2.0": expected IPv6');
+    expect(message(() => parseIp("256.1.1.1"))).toBe('Invalid IP address "256.1.1.1": expected IPv4 (192.0.2.1) or IPv6 (2001:db8::1)');
+    expect(message(() => parseCidr("01.1.1.1/8"))).toBe('Invalid IP address "01.1.1.1": leading zero in "01" (octal to some tools, decimal to others): write it without');
   });
 });
 
