@@ -21,6 +21,17 @@
  *
  *   bun bench/proxy-udp-drops.ts [--rate 200M] [--secs 3] [--reps 3] [--bin PATH] [--ref PATH]
  *        [--env K=V,...] [--ref-env K=V,...] [--strace | --trace | --count] [--perf FILE]
+ *        [--rcvbuf BYTES] [--flows N [--steady]]
+ *
+ * `--rcvbuf BYTES`: dante's UDP sockets get that receive buffer (`internal.udp.so_rcvbuf` and
+ * `external.udp.so_rcvbuf` in its config; the kernel doubles it, capped by the host's
+ * net.core.rmem_max, which a network namespace can only read on this kernel) instead of
+ * net.core.rmem_default (212,992). The buffers dante's sockets got are printed (ss -m).
+ * `--flows N`: bench/proxy.ts's query/answer workload on N flows instead of iperf3 (answers/s,
+ * resends after 1 s, each flow's time to its first answer, dante's listen-queue overflows, CPU
+ * per answer of the daemon, dante, the echo server and this client); every round's flows are
+ * new sockets, as in bench/proxy.ts, so a round includes N association set-ups; `--steady` runs
+ * the same sockets 1.5 s first (associations open), then measures.
  *
  * `--bin source` runs cli/main.ts under bun (`--cpu-prof DIR`: a markdown CPU profile written
  * there when the daemon exits; it killed the daemon at start under Bun 1.4.5 in this topology).
@@ -41,12 +52,31 @@
  * run (92 vs 73% delivered), worse in the next (35 vs 45): noise at that load, not changed.
  * Sending a flood's runs as UDP GSO messages (proxy/udp.ts) took tunkit's CPU per datagram
  * from 14.0 to 12.3 us in an A/B (sys 7.4 -> 6.4).
+ *
+ * Session 10 (10:00-10:40 UTC, load 5-11): with `--rcvbuf 4194304` (8 MiB per socket) dante
+ * still dropped 4,900-29,000 of 62,500 per 200 Mbit/s round (tunkit 12,400-18,800, hev
+ * 4,900-29,000) and iperf3's server 1,200-9,300 more: delivered 36-65% (tunkit) and 42-63% (hev),
+ * 73-130 vs 85-126 Mbit/s. The loss is CPU (dante's 31-41 us per datagram at 20,800 datagrams/s
+ * is most of a core), not a buffer a burst overflows: a bigger buffer does not make the row a
+ * tunnel comparison. tunkit lost none on its side (tun tx drops 0; hev's tun dropped 700-950
+ * its daemon did not read), CPU per datagram 12.5-16 us (user 5-7.7, sys 7-8.6) vs hev 8.8-9.6.
+ * `--flows 200`: a round of 200 new flows spends most of its 2 s on the associations' set-up
+ * (first answer median 0.4-1.4 s for tunkit, 0.24-1.8 s for hev; resends when over 1 s), so it
+ * measures dante's set-up under load more than either tunnel; `TUNKIT_UDP_SPARES=256` did not
+ * help (0.3-1.8 s: more spares opened at once is more set-up work for dante in the same
+ * second). With `--steady` (associations open): tunkit 4,500-7,400 answers/s vs hev 5,900-11,300
+ * (0.75x), daemon CPU per answer 62 vs 39 us (user 31 vs 14, sys 31 vs 25), system calls per
+ * datagram read from the tun about 6.8 vs 13 (hev's recvmmsg + recvfrom + epoll_wait 3.5-4.2
+ * each): the gap is user CPU per datagram (the tun read, dispatch, one Bun socket callback per
+ * reply), not the flow table (one hash probe per datagram) or per-flow timers (none: one sweep a
+ * second).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import dgram from "node:dgram";
 import { Topology, Proc, sh, BUN, ROOT, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
-import { median, reexecInNetns, root } from "./lib.ts";
+import { median, percentile, reexecInNetns, root } from "./lib.ts";
 
 const DANTE = 1082;
 const LEN = 1200;
@@ -64,6 +94,14 @@ function udpSnmp(text: string): Record<string, number> {
   return Object.fromEntries(keys.map((k, i) => [k, vals[i]!]));
 }
 
+/** TcpExt counters of /proc/net/netstat (text of that file). */
+function tcpExt(text: string): Record<string, number> {
+  const lines = text.split("\n").filter((l) => l.startsWith("TcpExt:"));
+  const keys = lines[0]!.split(/\s+/).slice(1);
+  const vals = lines[1]!.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(keys.map((k, i) => [k, vals[i]!]));
+}
+
 /** /proc/net/dev: per device rx/tx packets and drops. */
 function netDev(text: string): Record<string, { rxp: number; rxd: number; txp: number; txd: number }> {
   const out: Record<string, { rxp: number; rxd: number; txp: number; txd: number }> = {};
@@ -76,6 +114,11 @@ function netDev(text: string): Record<string, { rxp: number; rxd: number; txp: n
   return out;
 }
 
+/** Sum of /proc/net/softnet_stat's second column (hex): packets dropped because a CPU's input backlog was full. */
+function softnetDropped(): number {
+  return readFileSync("/proc/net/softnet_stat", "utf8").trim().split("\n").reduce((n, l) => n + Number.parseInt(l.split(" ")[1]!, 16), 0);
+}
+
 function inNs(ns: string | undefined, file: string): string {
   return ns ? sh("ip", "netns", "exec", ns, "cat", file) : readFileSync(file, "utf8");
 }
@@ -83,11 +126,21 @@ function inNs(ns: string | undefined, file: string): string {
 interface Snap {
   c: Record<string, number>;
   p: Record<string, number>;
+  /** The proxy namespace's TcpExt counters. */
+  pt: Record<string, number>;
   s: Record<string, number>;
   dev: ReturnType<typeof netDev>;
+  /** The proxy namespace's devices. */
+  pdev: ReturnType<typeof netDev>;
+  /** Packets the CPUs' input backlogs dropped (net.core.netdev_max_backlog full), all CPUs. */
+  backlog: number;
   cpu: [number, number];
   /** dante's processes, ticks. */
   proxy: number;
+  /** The echo server's processes, ticks. */
+  server: number;
+  /** This process (the query/answer client), us. */
+  self: NodeJS.CpuUsage;
 }
 
 function cpuTicks(pid: number): [number, number] {
@@ -110,6 +163,59 @@ function treeTicks(pid: number): number {
   return sum;
 }
 
+/**
+ * bench/proxy.ts's query/answer workload: `flows` sockets, each sends 64 bytes to the echo port
+ * and the next once the answer is back (again after 1 s when none came). `run(ms)` returns the
+ * answers, the resends (a lost query or answer stalls its flow for 1 s) and each flow's time to
+ * its first answer (its association's set-up, when the flow is new); runs may follow each other
+ * on the same sockets (the flows and their associations stay open).
+ */
+async function queryAnswer(flows: number): Promise<{ run(ms: number): Promise<{ answers: number; resends: number; first: number[] }>; close(): void }> {
+  const socks = Array.from({ length: flows }, () => dgram.createSocket("udp4"));
+  await Promise.all(socks.map((s) => new Promise<void>((r) => s.bind(0, r))));
+  for (const s of socks) s.on("error", () => {});
+  const payload = Buffer.alloc(64, 7);
+  const run = async (ms: number) => {
+    let answers = 0;
+    let resends = 0;
+    const t0 = performance.now();
+    const end = t0 + ms;
+    const first: number[] = [];
+    await Promise.all(
+      socks.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            let got = false;
+            let done = false;
+            const send = (again: boolean) => {
+              if (performance.now() >= end) {
+                if (!done) (done = true), s.removeAllListeners("message"), resolve();
+                return;
+              }
+              if (again) resends++;
+              s.send(payload, 7, SERVER_V4);
+              timer = setTimeout(() => send(true), 1000);
+            };
+            s.on("message", () => {
+              if (!got) {
+                got = true;
+                first.push(performance.now() - t0);
+              }
+              answers++;
+              clearTimeout(timer);
+              send(false);
+            });
+            send(false);
+          }),
+      ),
+    );
+    await Bun.sleep(50); // answers still on their way land before the next run
+    return { answers, resends, first };
+  };
+  return { run, close: () => socks.forEach((s) => s.close()) };
+}
+
 interface Daemon {
   label: string;
   dev: string;
@@ -120,6 +226,7 @@ async function main(): Promise<void> {
   const rate = arg("--rate") ?? "200M";
   const secs = Number(arg("--secs") ?? 3);
   const reps = Number(arg("--reps") ?? 3);
+  const flows = Number(arg("--flows") ?? 0);
   const bin = arg("--bin") ?? join(root, "dist/tunkit");
   const ref = arg("--ref");
   const hev = process.env.HEV_SOCKS5_TUNNEL ?? "/work/wt/_hevbuild_p14/hev/bin/hev-socks5-tunnel";
@@ -130,8 +237,10 @@ async function main(): Promise<void> {
   try {
     t.up();
     await t.startServer(1 << 20);
+    const server = t.procs[t.procs.length - 1]!.child.pid!;
     t.spawnIn(t.sv, ["iperf3", "-s", "-B", SERVER_V4]);
-    await t.startDante(DANTE);
+    const rcvbuf = arg("--rcvbuf") ? Number(arg("--rcvbuf")) : undefined;
+    await t.startDante(DANTE, rcvbuf);
     const dante = t.procs[t.procs.length - 1]!.child.pid!;
     const startTunkit = async (label: string, dev: string, addr: string, b: string): Promise<Daemon> => {
       const prof = arg("--cpu-prof");
@@ -158,10 +267,15 @@ async function main(): Promise<void> {
     const snap = (d: Daemon): Snap => ({
       c: udpSnmp(inNs(undefined, "/proc/net/snmp")),
       p: udpSnmp(inNs(t.px, "/proc/net/snmp")),
+      pt: tcpExt(inNs(t.px, "/proc/net/netstat")),
       s: udpSnmp(inNs(t.sv, "/proc/net/snmp")),
       dev: netDev(inNs(undefined, "/proc/net/dev")),
+      pdev: netDev(inNs(t.px, "/proc/net/dev")),
+      backlog: softnetDropped(),
       cpu: cpuTicks(d.proc.child.pid!),
       proxy: treeTicks(dante),
+      server: treeTicks(server),
+      self: process.cpuUsage(),
     });
     const iperf = async (r: string, s: number) => {
       const p = new Proc(["iperf3", "-c", SERVER_V4, "-t", String(s), "-J", "-u", "-b", r, "-l", String(LEN)]);
@@ -173,9 +287,17 @@ async function main(): Promise<void> {
     // warm-up: one short round through each (the association opens)
     for (const d of daemons) {
       sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
-      await iperf("10M", 1);
+      if (flows > 0) {
+        const q = await queryAnswer(flows);
+        await q.run(1000);
+        q.close();
+      }
+      else await iperf("10M", 1);
       await Bun.sleep(300);
     }
+    // the receive buffers dante's UDP sockets got (skmem rb), as the kernel reports them
+    const rb = [...sh("ip", "netns", "exec", t.px, "ss", "-uanmp").matchAll(/skmem:\(r\d+,rb(\d+)/g)].map((m) => Number(m[1]));
+    console.log(`dante's UDP sockets: receive buffer ${[...new Set(rb)].join(", ") || "?"} bytes (${rcvbuf ? `internal/external.udp.so_rcvbuf ${rcvbuf}` : "net.core.rmem_default"})`);
     const rows: Record<string, Record<string, number[]>> = {};
     const perfOut = arg("--perf");
     let perfDone = false;
@@ -200,8 +322,12 @@ async function main(): Promise<void> {
           tracer = new Proc(["perf", "record", "-F", "2999", "-g", "-p", String(d.proc.child.pid), "-o", perfOut]);
           await Bun.sleep(500);
         }
+        // --steady: the flows' associations opened (a 1.5 s run) before the measured one
+        const q = flows > 0 ? await queryAnswer(flows) : undefined;
+        if (q && process.argv.includes("--steady")) await q.run(1500);
         const a = snap(d);
-        const r = await iperf(rate, secs);
+        const r = q ? await q.run(secs * 1000) : await iperf(rate, secs);
+        q?.close();
         await Bun.sleep(300);
         const b = snap(d);
         if (tracer) {
@@ -210,15 +336,40 @@ async function main(): Promise<void> {
         }
         const dv = (k: "rxp" | "rxd" | "txp" | "txd") => b.dev[d.dev]![k] - a.dev[d.dev]![k];
         const delta = (x: "c" | "p" | "s", k: string) => b[x][k]! - a[x][k]!;
-        const m: Record<string, number> = {
+        const perQ = (ticks: number) => (ticks * 1e4) / Math.max(1, "answers" in r ? r.answers : 1);
+        const m: Record<string, number> = "answers" in r ? {
+          "answers / s": r.answers / secs,
+          resends: r.resends,
+          "first answer ms (median)": median(r.first),
+          "first answer ms (90%)": percentile(r.first, 90),
+          "first answer ms (max)": Math.max(...r.first),
+          "flows answered": r.first.length,
+          "tun: to daemon": dv("txp"),
+          "tun: dropped (not read)": dv("txd"),
+          "tun: from daemon": dv("rxp"),
+          "client: RcvbufErrors": delta("c", "RcvbufErrors"),
+          "proxy: ListenOverflows": b.pt.ListenOverflows! - a.pt.ListenOverflows!,
+          "proxy: ListenDrops": b.pt.ListenDrops! - a.pt.ListenDrops!,
+          "proxy: InDatagrams": delta("p", "InDatagrams"),
+          "proxy: RcvbufErrors": delta("p", "RcvbufErrors"),
+          "server: RcvbufErrors": delta("s", "RcvbufErrors"),
+          "daemon cpu us / answer (user)": perQ(b.cpu[0] - a.cpu[0]),
+          "daemon cpu us / answer (sys)": perQ(b.cpu[1] - a.cpu[1]),
+          "dante cpu us / answer": perQ(b.proxy - a.proxy),
+          "echo server cpu us / answer": perQ(b.server - a.server),
+          "client cpu us / answer": (b.self.user + b.self.system - a.self.user - a.self.system) / Math.max(1, r.answers),
+        } : {
           sent: r.sent,
           "delivered %": ((b.s.InDatagrams! - a.s.InDatagrams! - (b.s.RcvbufErrors! - a.s.RcvbufErrors!)) * 100) / r.sent,
+          "delivered Mbit/s": ((b.s.InDatagrams! - a.s.InDatagrams! - (b.s.RcvbufErrors! - a.s.RcvbufErrors!)) * LEN * 8) / secs / 1e6,
           "iperf3: lost %": r.lost,
           "tun: to daemon": dv("txp"),
           "tun: dropped (not read)": dv("txd"),
           "tun: from daemon": dv("rxp"),
           "client: SndbufErrors": delta("c", "SndbufErrors"),
           "client veth tx drops": b.dev.tkc0!.txd - a.dev.tkc0!.txd,
+          "proxy veth rx drops": b.pdev.tkp0!.rxd - a.pdev.tkp0!.rxd,
+          "input backlog drops (all)": b.backlog - a.backlog,
           "proxy: InDatagrams": delta("p", "InDatagrams"),
           "proxy: RcvbufErrors": delta("p", "RcvbufErrors"),
           "proxy: InErrors": delta("p", "InErrors"),
@@ -258,7 +409,7 @@ async function main(): Promise<void> {
       }
     }
     const labels = Object.keys(rows);
-    console.log(`iperf3 -u -b ${rate} -l ${LEN} -t ${secs}, ${reps} rounds each, medians (every round in brackets); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+    console.log(`${flows > 0 ? `query/answer, ${flows} flows, ${secs} s` : `iperf3 -u -b ${rate} -l ${LEN} -t ${secs}`}, ${reps} rounds each, medians (every round in brackets); load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
     const keys = Object.keys(rows[labels[0]!]!);
     console.log(`${"".padEnd(28)} ${labels.map((l) => l.padStart(30)).join(" ")}`);
     for (const k of keys) {
