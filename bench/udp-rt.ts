@@ -9,7 +9,7 @@
  * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
  * write -> client woken).
  *
- *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf]
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
  *
  * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
  * (HEV_SOCKS5_TUNNEL) too. `--env NAME:K=V,...`: extra environment of daemon NAME.
@@ -175,6 +175,16 @@ if (import.meta.main && !reexecInNetns()) {
       console.log(`${d.name.padEnd(10)} CPU/rt by thread (us): ${parts.join(", ")}`);
     }
     if (ds.length > 1) console.log(`ratio ${ds[0]!.name}/${ds[ds.length - 1]!.name}: ${(median(ds[0]!.rate) / median(ds[ds.length - 1]!.rate)).toFixed(2)}x  (load ${load})`);
+    if (process.argv.includes("--idle")) {
+      // the "Idle tunnel" row after the flow: CPU over 10 s without traffic (1 s after the last answer)
+      await Bun.sleep(1000);
+      const c0 = ds.map((d) => cpuTicks(d.proc.child.pid!));
+      await Bun.sleep(10_000);
+      ds.forEach((d, i) => {
+        const c1 = cpuTicks(d.proc.child.pid!);
+        console.log(`${d.name.padEnd(10)} idle CPU ${(c1[0] + c1[1] - c0[i]![0] - c0[i]![1]) / 10}% of a core (10 s without traffic, after the flow)`);
+      });
+    }
     if (process.argv.includes("--sched")) {
       // wake-up latency and CPU placement per task: perf sched (sched_switch/sched_wakeup only)
       for (const d of ds) {
