@@ -174,6 +174,8 @@ if (import.meta.main && !reexecInNetns()) {
       const parts = [...d.threads].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${((n / 100 / d.trips) * 1e6).toFixed(0)}`);
       console.log(`${d.name.padEnd(10)} CPU/rt by thread (us): ${parts.join(", ")}`);
     }
+    // paired: the first daemon's rate over each other's in the same round (the load moves both)
+    for (const d of ds.slice(1)) console.log(`paired ${ds[0]!.name}/${d.name}: median ${median(ds[0]!.rate.map((x, i) => x / d.rate[i]!)).toFixed(2)}x over ${d.rate.length} rounds`);
     if (ds.length > 1) console.log(`ratio ${ds[0]!.name}/${ds[ds.length - 1]!.name}: ${(median(ds[0]!.rate) / median(ds[ds.length - 1]!.rate)).toFixed(2)}x  (load ${load})`);
     if (process.argv.includes("--idle")) {
       // the "Idle tunnel" row after the flow: CPU over 10 s without traffic (1 s after the last answer)

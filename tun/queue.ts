@@ -6,7 +6,9 @@
  * event loop, a busy queue never touches the poller, an idle one costs no CPU. Batches yield to
  * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load;
  * listen() also reads once more after one turn before it waits (`recheck`), and a caller that
- * knows its next write brings a packet back wakes the reader itself ({@link TunQueue.kick}).
+ * knows its next write brings a packet back wakes the reader itself ({@link TunQueue.kick}); one
+ * that expects a packet within a fraction of a millisecond (a UDP client's next query after its
+ * answer) has the reader wait for it in a short blocking epoll_wait ({@link TunQueue.expect}).
  *
  * @module
  */
