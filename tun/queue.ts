@@ -55,6 +55,8 @@ export interface ListenOptions {
   lingerUs?: number;
 }
 
+/** Lingers in a row that the event loop's events end, with no packet between, before the reader waits for the signal. */
+const LINGER_LOOPS = 8;
 /** Default {@link ListenOptions.lingerUs}: a loaded query/answer round trip here is 0.2-0.5 ms. */
 export const DEFAULT_LINGER_US = 1000;
 const LINGER_US = (() => {
@@ -314,6 +316,8 @@ export class TunQueue {
     if (lingerUs === 0) this.lingerer = null;
     /** When the event loop last had a turn (a linger that keeps catching packets still gives it one per linger time). */
     let turnAt = 0;
+    /** Lingers in a row that ended by the loop's events, not by a packet. */
+    let loops = 0;
     const buf = this.scratch;
     const p = this.scratchPtr;
     const cap = buf.length;
@@ -355,6 +359,7 @@ export class TunQueue {
           this.woken = false;
           if (k === 0) this.watcher?.wasted?.();
         }
+        if (k > 0) loops = 0;
         if (rechecking) emptyRechecks = k > 0 ? 0 : emptyRechecks + 1;
         rechecking = false;
         // A turn: Bun runs an immediate queued from a task (a signal's listener, a timer) before
@@ -377,8 +382,10 @@ export class TunQueue {
           this.watcher?.quiet?.();
           const r = l.wait(lingerMs);
           if (r === LINGER.LOOP) {
-            // The loop's events (the answer on the relay's socket) first; the loop reads after.
-            this.expecting = true;
+            // The loop's events (the answer on the relay's socket) first; the loop reads after,
+            // and lingers again, at most LINGER_LOOPS times in a row without a packet (an event
+            // the loop leaves ready must not keep the reader turning).
+            if (++loops <= LINGER_LOOPS) this.expecting = true;
             await immediate();
             turnAt = performance.now();
           }
