@@ -326,7 +326,7 @@ async function atOnce(name: string, expectNext: boolean): Promise<{ got: number;
     dev.write(b, 0, n);
     replies++;
     if (expectNext) dev.expect();
-  }, { signal: ac.signal });
+  }, { signal: ac.signal, lingerUs: 1000 });
   await new Promise((r) => setTimeout(r, 20));
   const s0 = signalWakeStats()!;
   let ticks = 0;
