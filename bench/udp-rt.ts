@@ -9,7 +9,10 @@
  * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
  * write -> client woken).
  *
- *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace]
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
+ *
+ * `--strace`: every thread's system calls over ~100 round trips per daemon (/tmp/udp-rt-strace-NAME.txt);
+ * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
  *
  * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
  * (HEV_SOCKS5_TUNNEL) too. `--env NAME:K=V,...`: extra environment of daemon NAME.
@@ -23,9 +26,20 @@
  * daemon's own work. A bounded busy poll of the tun after each answer (TunQueue, prototype) caught
  * the next query in 3 us but slowed dante, the server and the client (they share the other vCPU,
  * and the spinning sibling): 2,142 against main's 2,733 q/s.
+ *
+ * Tenth session (`--strace`, `--perf`, CPU by thread): tunkit's round trip was epoll_pwait2 (the
+ * answer) -> recvmmsg -> tun write -> SIGIO (handler: eventfd write, rt_sigreturn) -> recvmmsg
+ * EAGAIN -> read -> read EAGAIN -> sendmmsg -> epoll_pwait2 (the eventfd), 10.7 calls, all on the
+ * main thread; the helper threads took <= 10 us per round trip of the daemon's 170-220 (load
+ * 7-18), so no GC or JIT thread to cut. With TunQueue.expect's linger (the next query awaited in
+ * a blocking epoll_wait on the tun and Bun's loop fd, no signal): 9.1-10.0 calls, no signal per
+ * query; answers/s paired with main in the same rounds 1.05x, 1.08x, 1.10x (reps 5, 9, 9, load
+ * 7-18), within this machine's swing, and against hev 0.32-0.77x at those loads. `--idle`: the
+ * daemon's CPU over 10 s after the flow (new 1.3%, main 0.8%, the same binary with the linger off
+ * 3.2% at load 18: ticks of 10 ms, noise at that load).
  */
 import dgram from "node:dgram";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, Proc, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
@@ -43,6 +57,22 @@ function cpuTicks(pid: number): [number, number] {
   const st = readFileSync(`/proc/${pid}/stat`, "latin1");
   const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
   return [Number(f[11]), Number(f[12])];
+}
+
+/** CPU ticks (user + system) of each thread of `pid`, by thread name. */
+function threadTicks(pid: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${t}/stat`, "latin1");
+      const name = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      m.set(name, (m.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      /* gone */
+    }
+  }
+  return m;
 }
 
 /** Round trips on one flow for `ms`: answers/s. */
@@ -79,6 +109,9 @@ interface D {
   calls: number[];
   user: number[];
   sys: number[];
+  /** CPU ticks by thread name over the timed rounds, and the round trips they served. */
+  threads: Map<string, number>;
+  trips: number;
 }
 
 if (import.meta.main && !reexecInNetns()) {
@@ -88,7 +121,7 @@ if (import.meta.main && !reexecInNetns()) {
   if (!bins.length) bins.push(["tunkit", join(root, "dist/tunkit")]);
   const envs = new Map(args("--env").map((e) => {
     const i = e.indexOf(":");
-    return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => kv.split("=") as [string, string]))];
+    return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
   }));
   const t = new Topology("udprt");
   const ds: D[] = [];
@@ -102,7 +135,7 @@ if (import.meta.main && !reexecInNetns()) {
       const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
       t.procs.push(p);
       await p.waitFor(/ready/, 15_000);
-      ds.push({ name, dev, proc: p, rate: [], calls: [], user: [], sys: [] });
+      ds.push({ name, dev, proc: p, rate: [], calls: [], user: [], sys: [], threads: new Map(), trips: 0 });
       k++;
     }
     if (process.argv.includes("--hev")) {
@@ -115,7 +148,7 @@ if (import.meta.main && !reexecInNetns()) {
       t.procs.push(p);
       for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
       sh("ip", "link", "set", dev, "up");
-      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], user: [], sys: [] });
+      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], user: [], sys: [], threads: new Map(), trips: 0 });
     }
     for (const d of ds) {
       sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
@@ -129,8 +162,11 @@ if (import.meta.main && !reexecInNetns()) {
         const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
         await Bun.sleep(200);
         const c0 = cpuTicks(pid);
+        const t0 = threadTicks(pid);
         const v = await qa(secs * 1000);
         const c1 = cpuTicks(pid);
+        for (const [name, n] of threadTicks(pid)) d.threads.set(name, (d.threads.get(name) ?? 0) + n - (t0.get(name) ?? 0));
+        d.trips += v * secs;
         perf.kill("SIGINT");
         await perf.exited;
         const n = v * secs;
@@ -147,7 +183,24 @@ if (import.meta.main && !reexecInNetns()) {
       const ms = median(d.sys);
       console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
     }
+    for (const d of ds) {
+      // where the CPU per round trip goes, by thread (all rounds together)
+      const parts = [...d.threads].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${((n / 100 / d.trips) * 1e6).toFixed(0)}`);
+      console.log(`${d.name.padEnd(10)} CPU/rt by thread (us): ${parts.join(", ")}`);
+    }
+    // paired: the first daemon's rate over each other's in the same round (the load moves both)
+    for (const d of ds.slice(1)) console.log(`paired ${ds[0]!.name}/${d.name}: median ${median(ds[0]!.rate.map((x, i) => x / d.rate[i]!)).toFixed(2)}x over ${d.rate.length} rounds`);
     if (ds.length > 1) console.log(`ratio ${ds[0]!.name}/${ds[ds.length - 1]!.name}: ${(median(ds[0]!.rate) / median(ds[ds.length - 1]!.rate)).toFixed(2)}x  (load ${load})`);
+    if (process.argv.includes("--idle")) {
+      // the "Idle tunnel" row after the flow: CPU over 10 s without traffic (1 s after the last answer)
+      await Bun.sleep(1000);
+      const c0 = ds.map((d) => cpuTicks(d.proc.child.pid!));
+      await Bun.sleep(10_000);
+      ds.forEach((d, i) => {
+        const c1 = cpuTicks(d.proc.child.pid!);
+        console.log(`${d.name.padEnd(10)} idle CPU ${(c1[0] + c1[1] - c0[i]![0] - c0[i]![1]) / 10}% of a core (10 s without traffic, after the flow)`);
+      });
+    }
     if (process.argv.includes("--sched")) {
       // wake-up latency and CPU placement per task: perf sched (sched_switch/sched_wakeup only)
       for (const d of ds) {
@@ -161,6 +214,32 @@ if (import.meta.main && !reexecInNetns()) {
         const lat = spawnSync("perf", ["sched", "latency", "-i", out, "-s", "max"], { encoding: "utf8" }).stdout;
         console.log(`== ${d.name} (${v.toFixed(0)} q/s; daemon ${d.proc.child.pid}, client ${process.pid})`);
         for (const l of lat.split("\n")) if (/exe|tunkit|hev|danted|bun|Task/.test(l)) console.log(l);
+      }
+    }
+    if (process.argv.includes("--perf")) {
+      // where the daemon's CPU goes: a call-graph profile of its threads over a 2 s run
+      for (const d of ds) {
+        sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
+        const out = join("/tmp", `udp-rt-perf-${d.name}.data`);
+        const perf = new Proc(["perf", "record", "-g", "-o", out, "-p", String(d.proc.child.pid)]);
+        await Bun.sleep(800);
+        const v = await qa(2000);
+        perf.kill("SIGINT");
+        await perf.exited;
+        console.log(`${d.name}: ${v.toFixed(0)} q/s under perf record, ${out}`);
+      }
+    }
+    if (process.argv.includes("--strace")) {
+      // every thread's system calls over ~100 round trips, with times: the wake-up chain
+      for (const d of ds) {
+        sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
+        const out = join("/tmp", `udp-rt-strace-${d.name}.txt`);
+        const st = new Proc(["strace", "-f", "-tt", "-T", "-o", out, "-p", String(d.proc.child.pid)]);
+        await Bun.sleep(800);
+        const v = await qa(100);
+        st.kill("SIGINT");
+        await st.exited;
+        console.log(`${d.name}: ${v.toFixed(0)} q/s under strace, ${out}`);
       }
     }
     if (process.argv.includes("--trace")) {

@@ -13,9 +13,10 @@
  *
  * @module
  */
-import { EPOLL, EPOLL_EVENT_SIZE, F, POLL, epollWaiter, sys, raw, arch, runtime } from "./libc.ts";
-import { EFD } from "./abi.ts";
+import { EPOLL, EPOLL_EVENT_SIZE, F, POLL, epollWaiter, sys, raw, arch, runtime, errno } from "./libc.ts";
+import { EFD, epollDataOffset, epollEventSize, packEpollEvent } from "./abi.ts";
 import { unpackEpollEvent } from "./abi.ts";
+import { ERRNO } from "./errors.ts";
 import type { EpollWaiter } from "./backend.ts";
 
 /** A registered fd. */
@@ -36,6 +37,12 @@ export interface Watch {
   disarm(): void;
   /** Stops watching (the fd itself is not closed). Idempotent. */
   close(): void;
+  /**
+   * The owner waits for the fd by itself for a while (a {@link Linger}): the signal-driven path
+   * switches the fd's signal off now (one fcntl, when it is on), so that a packet arriving then
+   * raises none; the next arm() switches it on again and looks once. Call it while not armed.
+   */
+  quiet?(): void;
   /**
    * The owner's reads after the last callback found nothing: that wake-up was wasted (a signal
    * for data the owner had already read). The signal-driven path then switches the fd's signal
@@ -277,6 +284,12 @@ class SignalPoller {
       },
       close: () => this.close(h),
       wasted: () => this.onWasted(h),
+      quiet: () => {
+        if (h.armed || !h.async) return;
+        h.async = false;
+        raw.fcntl(h.fd, F.SETFL, h.flags);
+        this.switches++;
+      },
     };
   }
 
@@ -474,4 +487,103 @@ export function signalWakeStats(): { signals: number; lost: number; wasted: numb
  */
 export function recheckReadable(): void {
   signalPoller?.recheck();
+}
+
+/** {@link Linger.wait}'s answers. */
+export const LINGER = { TIMEOUT: 0, READY: 1, LOOP: 2 } as const;
+
+/**
+ * A short blocking wait for one fd on the JS thread that still ends at once when the runtime's
+ * own event loop has something to do: an epoll set of the fd (level-triggered) and of Bun's
+ * event-loop epoll fd (nested: readable while Bun's set has ready events). For an owner that
+ * expects its next packet within a fraction of a millisecond (a UDP query after its answer was
+ * written): the packet wakes the thread as an epoll wake-up (as hev-socks5-tunnel's epoll loop
+ * is woken), not as a signal whose handler wakes Bun's loop that then runs the listener (the
+ * signal's frame, an eventfd write, rt_sigreturn and a second epoll_pwait2 per wake-up). Timers
+ * are the only work it delays, by at most the wait's timeout. Bun only (Bun's loop fd is found
+ * in /proc/self/fd: the process's first epoll fd, made before any script runs).
+ */
+export class Linger {
+  private epfd: number;
+  private readonly events = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 64);
+  private readonly view = new DataView(this.events.buffer, 0, 64);
+  private readonly size = epollEventSize(arch);
+  private readonly dataOff = epollDataOffset(arch);
+  /** Waits that ended by the fd, by the loop (or a signal), by the timeout. */
+  ready = 0;
+  loop = 0;
+  timeouts = 0;
+
+  private constructor(epfd: number) {
+    this.epfd = epfd;
+  }
+
+  /** A linger for `fd`, or undefined where it cannot work (not Bun, Bun's loop fd not found, `TUNKIT_LINGER=0`). */
+  static on(fd: number): Linger | undefined {
+    if (runtime !== "bun" || globalThis.process?.env?.TUNKIT_LINGER === "0") return undefined;
+    const loopFd = bunLoopFd();
+    if (loopFd < 0) return undefined;
+    const epfd = raw.epoll_create1(EPOLL.CLOEXEC);
+    if (epfd < 0) return undefined;
+    const ev = new Uint8Array(new ArrayBuffer(1024)).subarray(0, 16);
+    if (raw.epoll_ctl(epfd, EPOLL.CTL_ADD, fd, packEpollEvent(arch, EPOLL.IN, LINGER.READY, ev)) < 0 || raw.epoll_ctl(epfd, EPOLL.CTL_ADD, loopFd, packEpollEvent(arch, EPOLL.IN, LINGER.LOOP, ev)) < 0) {
+      raw.close(epfd);
+      return undefined;
+    }
+    return new Linger(epfd);
+  }
+
+  /**
+   * Blocks up to `ms` (1..10) until the fd is readable ({@link LINGER}.READY), the event loop has
+   * events or a signal came (LOOP: give it a turn), or the time is up (TIMEOUT).
+   */
+  wait(ms: number): number {
+    if (this.epfd < 0) return LINGER.TIMEOUT;
+    const n = raw.epoll_wait(this.epfd, this.events, 4, ms);
+    if (n === 0) {
+      this.timeouts++;
+      return LINGER.TIMEOUT;
+    }
+    if (n < 0) {
+      if (errno() !== ERRNO.EINTR) this.timeouts++;
+      this.loop++;
+      return LINGER.LOOP;
+    }
+    for (let i = 0; i < n; i++) {
+      if (this.view.getUint32(i * this.size + this.dataOff, true) === LINGER.READY) {
+        this.ready++;
+        return LINGER.READY;
+      }
+    }
+    this.loop++;
+    return LINGER.LOOP;
+  }
+
+  /** Closes the epoll set (the fd itself stays open). Idempotent. */
+  close(): void {
+    if (this.epfd >= 0) raw.close(this.epfd);
+    this.epfd = -1;
+  }
+}
+
+let loopFdCache: number | undefined;
+
+/** Bun's event-loop epoll fd: the lowest-numbered epoll fd of the process (made at start-up, before any script), or -1. */
+function bunLoopFd(): number {
+  if (loopFdCache !== undefined) return loopFdCache;
+  let best = -1;
+  try {
+    for (const name of sys.readDir("/proc/self/fd")) {
+      const fd = Number(name);
+      if (!Number.isInteger(fd) || (best >= 0 && fd >= best)) continue;
+      try {
+        if (sys.readLink(`/proc/self/fd/${name}`) === "anon_inode:[eventpoll]") best = fd;
+      } catch {
+        /* closed meanwhile (the listing's own fd) */
+      }
+    }
+  } catch {
+    best = -1;
+  }
+  return (loopFdCache = best);
 }

@@ -324,7 +324,12 @@ export class Tunnel {
     });
     this.udp = new UdpRelay(
       {
-        writePacket: (p) => this.writeBare(p),
+        writePacket: (p) => {
+          this.writeBare(p);
+          // an answer: a query/answer client asks again at once (TunQueue.expect: the tun's
+          // reader waits for it in an epoll_wait, not for the signal)
+          this.opts.tun.expect();
+        },
         stats: this.stats,
         error: (l, kind) => this.error(l, kind),
         admit: () => this.admit(),
@@ -563,6 +568,9 @@ export class Tunnel {
       }
       case VERDICT.UDP:
         this.udp.onPacket(body, r.view);
+        // its answer comes through the event loop, the flow's next datagram through the tun:
+        // the reader's next wait lingers for both (TunQueue.expect)
+        this.opts.tun.expect();
         return false;
       default:
         this.stats.dropped++;

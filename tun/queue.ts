@@ -6,13 +6,15 @@
  * event loop, a busy queue never touches the poller, an idle one costs no CPU. Batches yield to
  * the event loop (setImmediate) every `yieldEvery` packets so timers stay served under load;
  * listen() also reads once more after one turn before it waits (`recheck`), and a caller that
- * knows its next write brings a packet back wakes the reader itself ({@link TunQueue.kick}).
+ * knows its next write brings a packet back wakes the reader itself ({@link TunQueue.kick}); one
+ * that expects a packet within a fraction of a millisecond (a UDP client's next query after its
+ * answer) has the reader wait for it in a short blocking epoll_wait ({@link TunQueue.expect}).
  *
  * @module
  */
 import { raw, errno, addr, sys, ERRNO, type Ptr } from "../ffi/libc.ts";
 import { DeviceClosedError, SysError } from "../ffi/errors.ts";
-import { watchReadable, type Watch } from "../ffi/poller.ts";
+import { watchReadable, Linger, LINGER, type Watch } from "../ffi/poller.ts";
 import { UsageError } from "../common/errors.ts";
 
 /** Largest packet a tun/tap read can return (64 KiB IP packet + headers). */
@@ -43,7 +45,29 @@ export interface ListenOptions {
    * still rechecks).
    */
   recheck?: boolean;
+  /**
+   * listen() only: after {@link TunQueue.expect}, the next wait blocks in a {@link Linger} for up
+   * to this many microseconds (the tun and the event loop's own epoll fd in one set) instead of
+   * waiting for the signal: the expected packet then wakes the thread as an epoll wake-up. Timers
+   * wait at most this long; nothing else does (the loop's events end the wait). Default
+   * {@link DEFAULT_LINGER_US} (off), `TUNKIT_TUN_LINGER_US` (0..10000; 0: off).
+   */
+  lingerUs?: number;
 }
+
+/** Lingers in a row that the event loop's events end, with no packet between, before the reader waits for the signal. */
+const LINGER_LOOPS = 8;
+/**
+ * Default {@link ListenOptions.lingerUs}: off. On (1000) it cut a UDP round trip's calls from 10.7
+ * to 9.1-10.0 and its signal, but the A/B showed no gain in answers/s at load 7-20 (paired with
+ * main 1.05-1.10x, then 0.83x) and idle CPU after the flow 1.3-1.8% against 0.7-0.8%: opt in
+ * with `TUNKIT_TUN_LINGER_US=1000` (or the option) to measure it again.
+ */
+export const DEFAULT_LINGER_US = 0;
+const LINGER_US = (() => {
+  const v = Number(globalThis.process?.env?.TUNKIT_TUN_LINGER_US);
+  return Number.isInteger(v) && v >= 0 && v <= 10_000 ? v : DEFAULT_LINGER_US;
+})();
 
 const RECHECK = globalThis.process?.env?.TUNKIT_TUN_RECHECK !== "0";
 /** Rechecks in a row that found nothing before a lone packet's batch stops rechecking. */
@@ -83,6 +107,10 @@ export class TunQueue {
   private closedBy: DeviceClosedError | undefined;
   private readonly scratch = new Uint8Array(MAX_PACKET);
   private scratchPtr: Ptr;
+  /** listen()'s next wait lingers ({@link expect}). */
+  private expecting = false;
+  /** The linger's epoll set (made on first use; null where it cannot work). */
+  private lingerer: Linger | null | undefined;
 
   /** @internal use openTun()/TunDevice.fromFd() */
   constructor(fd: number, name: string) {
@@ -194,6 +222,29 @@ export class TunQueue {
     this.onReadable();
   }
 
+  /**
+   * Says that a packet is expected on this queue within a fraction of a millisecond (tun2socks
+   * wrote a UDP answer: a query/answer client sends its next query on it; or it forwarded a query
+   * whose answer comes back through the event loop): listen()'s next wait lingers
+   * ({@link ListenOptions.lingerUs}) instead of waiting for a signal. A waiting reader is woken
+   * to linger. A no-op where lingering cannot work.
+   *
+   * @example
+   * ```ts
+   * import { openTun } from "../mod.ts";
+   * const dev = openTun({ name: "tun%d" });
+   * dev.expect(); // after writing an answer whose client asks again at once
+   * dev.close();
+   * ```
+   */
+  expect(): void {
+    if (this.lingerer === null || this.expecting) return;
+    this.expecting = true;
+    if (this.waiters.length === 0) return;
+    this.watcher?.disarm();
+    this.onReadable();
+  }
+
   /** Arms the one-shot readability watch (created on first use). */
   private arm(): void {
     this.watcher ??= watchReadable(this.fd, () => {
@@ -264,6 +315,14 @@ export class TunQueue {
     const spinMs = (opts.busyPollUs ?? 0) / 1000;
     if (!(spinMs >= 0 && spinMs <= 10)) throw new UsageError(`Invalid busyPollUs "${opts.busyPollUs}": expected 0..10000`);
     const recheck = opts.recheck ?? RECHECK;
+    const lingerUs = opts.lingerUs ?? LINGER_US;
+    if (!(Number.isInteger(lingerUs) && lingerUs >= 0 && lingerUs <= 10_000)) throw new UsageError(`Invalid lingerUs "${opts.lingerUs}": expected 0..10000`);
+    const lingerMs = Math.max(1, Math.round(lingerUs / 1000));
+    if (lingerUs === 0) this.lingerer = null;
+    /** When the event loop last had a turn (a linger that keeps catching packets still gives it one per linger time). */
+    let turnAt = 0;
+    /** Lingers in a row that ended by the loop's events, not by a packet. */
+    let loops = 0;
     const buf = this.scratch;
     const p = this.scratchPtr;
     const cap = buf.length;
@@ -305,19 +364,47 @@ export class TunQueue {
           this.woken = false;
           if (k === 0) this.watcher?.wasted?.();
         }
+        if (k > 0) loops = 0;
         if (rechecking) emptyRechecks = k > 0 ? 0 : emptyRechecks + 1;
         rechecking = false;
         // A turn: Bun runs an immediate queued from a task (a signal's listener, a timer) before
         // it polls its sockets, one queued from an immediate after: two make sure of one poll.
         if (turn) await immediate().then(immediate);
         else if (k === yieldEvery) await immediate();
-        else if (k > 0 && recheck && (k > 1 || emptyRechecks < RECHECK_MISSES || ++skipped % RECHECK_PROBE === 0)) {
+        else if (this.expecting && this.lingerer !== null) {
+          // A packet is expected at once: wait for it (and for the event loop's own events) in a
+          // blocking epoll_wait, the tun's signal off meanwhile; the batch's microtasks (the
+          // relay's send) run first, and the loop gets a turn at least once per linger time.
+          this.expecting = false;
+          const now = performance.now();
+          if (now - turnAt >= lingerMs) {
+            await immediate();
+            turnAt = performance.now();
+          } else await null;
+          if (this.fd < 0 || signal?.aborted) return;
+          const l = (this.lingerer ??= Linger.on(this.fd) ?? null);
+          if (!l) continue;
+          this.watcher?.quiet?.();
+          const r = l.wait(lingerMs);
+          if (r === LINGER.LOOP) {
+            // The loop's events (the answer on the relay's socket) first; the loop reads after,
+            // and lingers again, at most LINGER_LOOPS times in a row without a packet (an event
+            // the loop leaves ready must not keep the reader turning).
+            if (++loops <= LINGER_LOOPS) this.expecting = true;
+            await immediate();
+            turnAt = performance.now();
+          }
+          // READY: read it now. TIMEOUT: the loop reads once (empty) and waits for the signal.
+        } else if (k > 0 && recheck && (k > 1 || emptyRechecks < RECHECK_MISSES || ++skipped % RECHECK_PROBE === 0)) {
           // A lone packet after rechecks that kept finding nothing (request/answer traffic: the
           // answer comes a proxy's round trip later) waits at once, but every RECHECK_PROBE-th
           // still looks; a burst, or rechecks that pay (bulk), read again first.
           rechecking = true;
           await immediate();
-        } else await this.waitReadable();
+        } else {
+          await this.waitReadable();
+          turnAt = performance.now();
+        }
       }
     } catch (e) {
       if (signal?.aborted && e === signal.reason) return;
@@ -370,6 +457,8 @@ export class TunQueue {
     this.closedBy ??= err;
     this.watcher?.close();
     this.watcher = undefined;
+    this.lingerer?.close();
+    this.lingerer = null;
     const fd = this.fd;
     this.fd = -1;
     if (fd >= 0) raw.close(fd);

@@ -290,3 +290,71 @@ itest(
   },
   60_000,
 );
+
+/**
+ * TunQueue.expect(): a reader that has just written an answer whose client asks again at once
+ * (tun2socks' UDP query/answer row) waits for the next query in a blocking epoll_wait on the tun
+ * and the event loop's own epoll fd (ffi/poller.ts Linger), the tun's signal off: the query wakes
+ * it without a signal. Another process sends the next datagram as soon as each answer comes;
+ * the control reads the same traffic without expect() (about one signal per datagram). A timer
+ * set while the reader lingers still fires, and the loop's own events (the child's exit, its
+ * stdout) end a linger.
+ */
+const AT_ONCE = `
+const dgram = require("node:dgram");
+const N = 500;
+const s = dgram.createSocket("udp4");
+const payload = Buffer.alloc(32, 7);
+let got = 0, guard;
+const send = () => { s.send(payload, 9, "198.51.100.2"); guard = setTimeout(send, 5000); };
+s.on("message", () => {
+  clearTimeout(guard);
+  if (++got === N) { console.log(JSON.stringify({ got })); s.close(); return; }
+  send();
+});
+s.bind(0, "198.51.100.1", send);
+`;
+
+async function atOnce(name: string, expectNext: boolean): Promise<{ got: number; replies: number; signals: number; ticks: number }> {
+  const dev = upTun(name);
+  const ac = new AbortController();
+  let replies = 0;
+  const loop = dev.listen((b, n) => {
+    if (n < 28 || b[0] !== 0x45 || b[9] !== 17) return;
+    for (let i = 0; i < 4; i++) [b[12 + i], b[16 + i]] = [b[16 + i]!, b[12 + i]!];
+    for (let i = 0; i < 2; i++) [b[20 + i], b[22 + i]] = [b[22 + i]!, b[20 + i]!];
+    dev.write(b, 0, n);
+    replies++;
+    if (expectNext) dev.expect();
+  }, { signal: ac.signal, lingerUs: 1000 });
+  await new Promise((r) => setTimeout(r, 20));
+  const s0 = signalWakeStats()!;
+  let ticks = 0;
+  const iv = setInterval(() => ticks++, 5);
+  const child = spawn(process.execPath, ["-e", AT_ONCE], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += String(d)));
+  expect(await new Promise<number | null>((r) => child.on("exit", r))).toBe(0);
+  clearInterval(iv);
+  const s1 = signalWakeStats()!;
+  ac.abort();
+  await loop;
+  dev.close();
+  expect(s1.lost - s0.lost).toBe(0);
+  return { got: (JSON.parse(out) as { got: number }).got, replies, signals: s1.signals - s0.signals, ticks };
+}
+
+itest(
+  "SIGIO path: expect() after each answer: the next query is read without a signal (control: about one signal per query without it); timers still fire",
+  async () => {
+    const on = await atOnce("tkwake8", true);
+    const off = await atOnce("tkwake9", false);
+    expect(on.got).toBe(500);
+    expect(on.replies).toBe(500);
+    expect(off.got).toBe(500);
+    expect(off.signals).toBeGreaterThan(250); // the control
+    expect(on.signals).toBeLessThan(100);
+    expect(on.ticks).toBeGreaterThan(0);
+  },
+  60_000,
+);
