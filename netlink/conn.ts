@@ -229,15 +229,12 @@ export class SocketTransport implements Transport {
   /**
    * The socket's watch, made on the first wait: the poller is loaded then, not with this module,
    * so a command that never waits (one request and its ACK, ready when sendto returns) does
-   * not load it. The signal-driven wake-up (watchReadable: SIGIO under Bun, as the tun queues),
-   * not the epoll helper thread: that thread is a Worker, a second JavaScript VM, and a tunnel
-   * daemon's first netlink wait started one during its start-up (its peak 40.3 -> 37.6 MB and
-   * its RSS 2.5 s after ready 27.7 -> 26.0 MB without it, 3 starts each, both relays).
+   * not load it.
    */
   private watchFd(): Promise<void> {
-    return (this.watching ??= import("../ffi/poller.ts").then(({ watchReadable }) => {
+    return (this.watching ??= import("../ffi/poller.ts").then(({ watch }) => {
       if (this.closed || this.w) return;
-      this.w = watchReadable(this.fd, () => {
+      this.w = watch(this.fd, () => {
         const ws = this.waiters;
         this.waiters = [];
         for (const r of ws) r();
