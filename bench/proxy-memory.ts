@@ -18,16 +18,15 @@
  *
  * @module
  */
-import net from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Topology, Proc, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
+import { Topology, Proc, sh, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
 import { median, print, reexecInNetns, root, round, row, type Row } from "./lib.ts";
 import { raiseOpenFiles } from "./nofile.ts";
+import { hold, request } from "./server-conns.ts";
 
 const PORT = 1080;
 const SERVER_NET = "198.51.100.0/24";
-const REQUEST = Buffer.from(`GET /small HTTP/1.1\r\nHost: ${SERVER_V4}\r\nConnection: close\r\n\r\n`);
 
 function status(pid: number, key: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -48,36 +47,6 @@ async function heap(p: Proc): Promise<string> {
   p.kill("SIGUSR2");
   for (let i = 0; i < 100 && !p.err.slice(before).includes("\n"); i++) await Bun.sleep(20);
   return p.err.slice(before).trim();
-}
-
-const direct = () =>
-  new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host: SERVER_V4, port: 80 });
-    s.once("connect", () => resolve(s));
-    s.once("error", reject);
-  });
-
-async function request(): Promise<void> {
-  const s = await direct();
-  await new Promise<void>((resolve, reject) => {
-    let got = 0;
-    s.on("data", (d: Uint8Array) => (got += d.length));
-    s.on("error", reject);
-    s.on("end", () => s.end());
-    s.on("close", () => (got > 0 ? resolve() : reject(new Error("empty response"))));
-    s.resume();
-    s.write(REQUEST);
-  });
-}
-
-async function hold(n: number): Promise<() => void> {
-  const socks: net.Socket[] = [];
-  for (let i = 0; i < n; i += 100) {
-    const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => direct().catch(() => undefined)));
-    for (const s of batch) if (s) socks.push(s.on("error", () => {}));
-  }
-  if (socks.length < n) console.error(`hold: ${socks.length} of ${n} connections opened`);
-  return () => socks.forEach((s) => s.destroy());
 }
 
 export default async function memoryBench(opts: { bins: [string, string][]; reps: number; held: number; relay?: string; detail?: boolean }): Promise<Row[]> {

@@ -43,6 +43,7 @@ import { Topology, Proc, curl, have, sh, SERVER_V4, PROXY_V4 } from "../tests/fi
 import { median, print, reexecInNetns, root, round, row, type Row } from "./lib.ts";
 import { raiseOpenFiles } from "./nofile.ts";
 import { cpuBetween, readCpu, type CpuReading } from "./cpu.ts";
+import { direct, hold, request } from "./server-conns.ts";
 
 const PORT = 1080;
 const PROXY = `${PROXY_V4}:${PORT}`;
@@ -50,7 +51,6 @@ const PROXY = `${PROXY_V4}:${PORT}`;
 const UDP_PORT = 1082;
 const DANTE = `${PROXY_V4}:${UDP_PORT}`;
 const SERVER_NET = "198.51.100.0/24";
-const REQUEST = Buffer.from(`GET /small HTTP/1.1\r\nHost: ${SERVER_V4}\r\nConnection: close\r\n\r\n`);
 
 /** A tunnel daemon under test: its pid (for CPU and RSS) and the tun its traffic enters. */
 interface Daemon {
@@ -107,29 +107,6 @@ async function iperf(args: string[]): Promise<number> {
     await Bun.sleep(2000);
   }
 }
-
-/** One short HTTP request on a fresh connection. */
-function request(open: () => Promise<net.Socket>): Promise<void> {
-  return open().then(
-    (s) =>
-      new Promise<void>((resolve, reject) => {
-        let got = 0;
-        s.on("data", (d: Uint8Array) => (got += d.length));
-        s.on("error", reject);
-        s.on("end", () => s.end());
-        s.on("close", () => (got > 0 ? resolve() : reject(new Error("empty response"))));
-        s.resume();
-        s.write(REQUEST);
-      }),
-  );
-}
-
-const direct = () =>
-  new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host: SERVER_V4, port: 80 });
-    s.once("connect", () => resolve(s));
-    s.once("error", reject);
-  });
 
 /** `count` short connections, `concurrency` at a time; conn/s. */
 async function shortConns(open: () => Promise<net.Socket>, count: number, concurrency: number): Promise<number> {
@@ -290,17 +267,6 @@ const HELD = 5000;
  * and proxy sockets; it inherits the limit), and room for the rest.
  */
 const HELD_NOFILE = 2 * HELD + 500;
-
-/** Opens `n` connections through the tun and holds them; resolves with a closer. */
-async function hold(n: number): Promise<() => void> {
-  const socks: net.Socket[] = [];
-  for (let i = 0; i < n; i += 100) {
-    const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => direct().catch(() => undefined)));
-    for (const s of batch) if (s) socks.push(s.on("error", () => {}));
-  }
-  if (socks.length < n) console.error(`hold: ${socks.length} of ${n} connections opened`);
-  return () => socks.forEach((s) => s.destroy());
-}
 
 /**
  * The memory rows: the bulk daemons' peak (VmHWM: dante's pair, which carried the download,
