@@ -236,9 +236,14 @@ itest(
  * packet's batch waits at once (no empty read after an event-loop turn). Another process sends
  * one datagram at a time and the next 1 ms after each answer.
  */
-const ONE_AT_A_TIME = `
+/**
+ * A client in another process: `n` datagrams to 198.51.100.2:9, one at a time, the next `gapMs`
+ * after each answer (0: at once, from the answer's callback); prints {"got": n} at the end.
+ */
+function queryClient(n: number, gapMs: number): string {
+  return `
 const dgram = require("node:dgram");
-const N = 300;
+const N = ${n};
 const s = dgram.createSocket("udp4");
 const payload = Buffer.alloc(32, 7);
 let got = 0, guard;
@@ -246,10 +251,28 @@ const send = () => { s.send(payload, 9, "198.51.100.2"); guard = setTimeout(send
 s.on("message", () => {
   clearTimeout(guard);
   if (++got === N) { console.log(JSON.stringify({ got })); s.close(); return; }
-  setTimeout(send, 1);
+  ${gapMs > 0 ? `setTimeout(send, ${gapMs});` : "send();"}
 });
 s.bind(0, "198.51.100.1", send);
 `;
+}
+
+/** Turns a UDP/IPv4 datagram read from the tun into its answer in place (addresses and ports swapped); false for anything else. */
+function answerUdp(b: Uint8Array, n: number): boolean {
+  if (n < 28 || b[0] !== 0x45 || b[9] !== 17) return false;
+  for (let i = 0; i < 4; i++) [b[12 + i], b[16 + i]] = [b[16 + i]!, b[12 + i]!];
+  for (let i = 0; i < 2; i++) [b[20 + i], b[22 + i]] = [b[22 + i]!, b[20 + i]!];
+  return true;
+}
+
+/** Runs `script` under this runtime in a child process; resolves with its stdout once it exited 0. */
+async function runClient(script: string): Promise<string> {
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += String(d)));
+  expect(await new Promise<number | null>((r) => child.on("exit", r))).toBe(0);
+  return out;
+}
 
 itest(
   "SIGIO path: one datagram per wake-up (query/answer): O_ASYNC is not switched per wake-up and a lone packet's batch stops rechecking (about 1 empty read per round, not 2)",
@@ -258,19 +281,14 @@ itest(
     const ac = new AbortController();
     let replies = 0;
     const loop = dev.listen((b, n) => {
-      if (n < 28 || b[0] !== 0x45 || b[9] !== 17) return;
-      for (let i = 0; i < 4; i++) [b[12 + i], b[16 + i]] = [b[16 + i]!, b[12 + i]!];
-      for (let i = 0; i < 2; i++) [b[20 + i], b[22 + i]] = [b[22 + i]!, b[20 + i]!];
+      if (!answerUdp(b, n)) return;
       dev.write(b, 0, n);
       replies++;
     }, { signal: ac.signal });
     await new Promise((r) => setTimeout(r, 20));
     const s0 = signalWakeStats()!;
     const e0 = dev.emptyReads;
-    const child = spawn(process.execPath, ["-e", ONE_AT_A_TIME], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += String(d)));
-    expect(await new Promise<number | null>((r) => child.on("exit", r))).toBe(0);
+    const out = await runClient(queryClient(300, 1));
     const s1 = signalWakeStats()!;
     const empty = dev.emptyReads - e0;
     ac.abort();
@@ -300,29 +318,12 @@ itest(
  * set while the reader lingers still fires, and the loop's own events (the child's exit, its
  * stdout) end a linger.
  */
-const AT_ONCE = `
-const dgram = require("node:dgram");
-const N = 500;
-const s = dgram.createSocket("udp4");
-const payload = Buffer.alloc(32, 7);
-let got = 0, guard;
-const send = () => { s.send(payload, 9, "198.51.100.2"); guard = setTimeout(send, 5000); };
-s.on("message", () => {
-  clearTimeout(guard);
-  if (++got === N) { console.log(JSON.stringify({ got })); s.close(); return; }
-  send();
-});
-s.bind(0, "198.51.100.1", send);
-`;
-
 async function atOnce(name: string, expectNext: boolean): Promise<{ got: number; replies: number; signals: number; ticks: number }> {
   const dev = upTun(name);
   const ac = new AbortController();
   let replies = 0;
   const loop = dev.listen((b, n) => {
-    if (n < 28 || b[0] !== 0x45 || b[9] !== 17) return;
-    for (let i = 0; i < 4; i++) [b[12 + i], b[16 + i]] = [b[16 + i]!, b[12 + i]!];
-    for (let i = 0; i < 2; i++) [b[20 + i], b[22 + i]] = [b[22 + i]!, b[20 + i]!];
+    if (!answerUdp(b, n)) return;
     dev.write(b, 0, n);
     replies++;
     if (expectNext) dev.expect();
@@ -331,10 +332,7 @@ async function atOnce(name: string, expectNext: boolean): Promise<{ got: number;
   const s0 = signalWakeStats()!;
   let ticks = 0;
   const iv = setInterval(() => ticks++, 5);
-  const child = spawn(process.execPath, ["-e", AT_ONCE], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += String(d)));
-  expect(await new Promise<number | null>((r) => child.on("exit", r))).toBe(0);
+  const out = await runClient(queryClient(500, 0));
   clearInterval(iv);
   const s1 = signalWakeStats()!;
   ac.abort();
