@@ -9,6 +9,7 @@
  */
 import type dgramNs from "node:dgram";
 import { raw, sys, SOCK } from "./libc.ts";
+import { parseIp } from "../common/addr.ts";
 
 /** node:dgram, loaded on first use: Bun never needs it, and the daemon's module graph stays without it. */
 let dgramMod: typeof dgramNs | undefined;
@@ -73,7 +74,7 @@ export interface ConnectedUdpHandlers {
 
 interface BunUdp {
   udpSocket(o: unknown): Promise<{
-    send(d: Uint8Array): boolean;
+    send(d: Uint8Array, port?: number, host?: string): boolean;
     sendMany(l: Uint8Array[]): number;
     close(): void;
     readonly port: number;
@@ -164,4 +165,121 @@ export async function connectUdp(host: string, port: number, on: ConnectedUdpHan
     localPort: sock.address().port,
     fd: -1,
   };
+}
+
+/** An unconnected UDP socket: {@link openUdp}. */
+export interface UnconnectedUdp {
+  /** Sends one datagram to `host`:`port`. Synchronous, as {@link ConnectedUdp.send}. */
+  sendTo(data: Uint8Array, port: number, host: string): boolean;
+  /** Closes the socket. Idempotent. */
+  close(): void;
+  /** The local port. */
+  readonly localPort: number;
+  /** The socket's fd for the caller's own `sendmmsg` with addressed messages, -1 when not known or closed (as {@link ConnectedUdp.fd}). */
+  readonly fd: number;
+}
+
+/** Handlers of {@link openUdp}. */
+export interface UnconnectedUdpHandlers {
+  /** One datagram from `host`:`port` (as the runtime formats it); `data` is the handler's to keep. */
+  data(data: Uint8Array, port: number, host: string): void;
+  /**
+   * A socket error. On an unconnected socket an ICMP error (a peer's port closed) names no peer
+   * (Bun reads the error queue and reports ECONNREFUSED alone); the socket goes on.
+   */
+  error(e: Error): void;
+}
+
+/**
+ * Opens an unconnected UDP socket of the family `v6` on an ephemeral port: datagrams from any
+ * peer come to `on.data` with the peer's address, so one socket (one `recvmmsg` per wake-up
+ * under Bun) serves many peers.
+ *
+ * @example
+ * ```ts
+ * import { openUdp } from "./udp-socket.ts";
+ * const s = await openUdp(false, { data: (d, port, host) => console.log(d.length, host, port), error: () => {} });
+ * s.sendTo(new TextEncoder().encode("hi"), 7, "127.0.0.1");
+ * s.close();
+ * ```
+ */
+export async function openUdp(v6: boolean, on: UnconnectedUdpHandlers): Promise<UnconnectedUdp> {
+  if (bun) {
+    const from = lowestFreeFd();
+    const s = await bun.udpSocket({
+      hostname: v6 ? "::" : "0.0.0.0",
+      port: 0,
+      binaryType: "uint8array",
+      socket: {
+        data: (_s: unknown, d: Uint8Array, port: number, host: string) => on.data(d, port, host),
+        error: (...a: unknown[]) => on.error(a[a.length - 1] as Error),
+      },
+    });
+    let fd = findUdpFd(from, v6 ? SOCK.AF_INET6 : SOCK.AF_INET, s.port);
+    let closed = false;
+    return {
+      sendTo: (d, port, host) => s.send(d, port, host),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        fd = -1;
+        s.close();
+      },
+      localPort: s.port,
+      get fd() {
+        return closed || s.closed ? -1 : fd;
+      },
+    };
+  }
+  const dgram = (dgramMod ??= ((await import("node:dgram")) as { default: typeof dgramNs }).default);
+  const sock = dgram.createSocket(v6 ? "udp6" : "udp4");
+  sock.on("message", (m: Uint8Array, r: { port: number; address: string }) => on.data(m, r.port, r.address));
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(0, () => {
+      sock.off("error", reject);
+      resolve();
+    });
+  });
+  sock.on("error", (e) => on.error(e));
+  let closed = false;
+  return {
+    sendTo: (d, port, host) => {
+      sock.send(d.slice(), port, host); // node:dgram sends later: keep a copy
+      return true;
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      try {
+        sock.close();
+      } catch {
+        /* already closed */
+      }
+    },
+    localPort: sock.address().port,
+    fd: -1,
+  };
+}
+
+/**
+ * The sockaddr_in / sockaddr_in6 of `host` (an IP address) and `port`, for addressed
+ * `sendmmsg` messages (ffi/mmsg.ts's MultiSend.addTo).
+ *
+ * @example
+ * ```ts
+ * import { sockaddrOf } from "./udp-socket.ts";
+ * sockaddrOf("192.0.2.7", 1080); // 16 bytes: AF_INET, port 1080, 192.0.2.7
+ * ```
+ */
+export function sockaddrOf(host: string, port: number): Uint8Array {
+  const ip = parseIp(host);
+  const v4 = ip.length === 4;
+  const sa = new Uint8Array(v4 ? 16 : 28);
+  sa[0] = (v4 ? SOCK.AF_INET : SOCK.AF_INET6) & 0xff;
+  sa[1] = (v4 ? SOCK.AF_INET : SOCK.AF_INET6) >> 8;
+  sa[2] = port >> 8;
+  sa[3] = port & 0xff;
+  sa.set(ip, v4 ? 4 : 8);
+  return sa;
 }

@@ -1,6 +1,7 @@
 /**
  * UDP for the tunnel: flows (source, source port, destination, destination port) go through
- * SOCKS5 UDP associations (a control connection and a relay socket each): one per flow by
+ * SOCKS5 UDP associations (a control connection each; their datagrams share one unconnected
+ * socket while their relays' addresses differ, see {@link SharedSocket}): one per flow by
  * default, or (option `association: "source"`) one per source address and port — every datagram
  * names its destination, so a client that talks to many peers from one socket could cost one
  * association (RFC 1928 section 7), replies told apart by the address the relay reports. Not the
@@ -19,10 +20,11 @@
  * @module
  */
 import { buildUdp } from "../packet/build.ts";
+import { parseIp } from "../common/addr.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
 import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
-import { connectUdp, type ConnectedUdp } from "../ffi/udp-socket.ts";
+import { openUdp, sockaddrOf, type UnconnectedUdp } from "../ffi/udp-socket.ts";
 import { GSO_BYTES, GSO_SEGMENTS, MultiSend } from "../ffi/mmsg.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
@@ -45,7 +47,8 @@ export interface UdpHost {
   now(): number;
   /**
    * File descriptors free beyond those the open flows may take (the open-files limit); spare
-   * associations (2 fds each) take at most a quarter of them. Absent: no bound but the count.
+   * associations (2 fds each at most: the control connection, and a socket of its own when the
+   * proxy relays every association on one port) take at most a quarter of them. Absent: no bound but the count.
    */
   fdRoom?(): number;
 }
@@ -106,18 +109,57 @@ export function sparesWanted(demand: Uint16Array, max: number): number {
   return Math.min(m, max);
 }
 
+/** Whether two IP address texts are the same address (false when either is not one). */
+function sameIp(x: string, y: string): boolean {
+  try {
+    const p = parseIp(x);
+    const q = parseIp(y);
+    return p.length === q.length && p.every((v, i) => v === q[i]);
+  } catch {
+    return false;
+  }
+}
+
 /** A SOCKS5 UDP association and the flows that use it. */
 interface Assoc {
   /** Key in the relay's map of shared associations; undefined for a flow's own. */
   key: string | undefined;
   state: "connecting" | "open" | "closed";
   socks?: SocksAssociation;
-  sock?: ConnectedUdp;
+  /** The relay's address (from the proxy's reply), once open: where its datagrams go, and how its replies are told apart. */
+  relayHost?: string;
+  relayPort?: number;
+  /** The relay's sockaddr, for addressed sendmmsg messages. */
+  relaySa?: Uint8Array;
+  /** The family's shared socket it holds a use of ({@link UdpRelay.releaseSocket}), once it took one. */
+  shared?: SharedSocket;
   flows: Session[];
   /** Flows by the peer the relay names in a reply: {@link peerKey}. */
   byPeer: Map<number | string, Session>;
   /** Datagrams put together in the relay's send arena, waiting for the end of the tun batch. */
   pending: Uint8Array[];
+}
+
+/**
+ * A UDP socket that carries many associations' datagrams (unconnected: each message names its
+ * relay; replies are told apart by the relay's address). A proxy that gives each association a
+ * relay port of its own (dante) gets all of them on one socket: one recvmmsg per wake-up for all
+ * flows and one sendmmsg per tun batch, where a socket per association took one (or two: the
+ * last returns EAGAIN) per ready association and one sendmmsg per association. A proxy that
+ * relays every association on one port tells them apart by the client's address: there each
+ * association has a socket of its own (no socket carries two associations of one relay address).
+ */
+interface SharedSocket {
+  v6: boolean;
+  /** The socket, once open. */
+  sock?: UnconnectedUdp;
+  opening: Promise<UnconnectedUdp>;
+  /** Associations holding it; closed at 0. */
+  users: number;
+  /** Associations by relay port (the common case: one relay host), checked against their host. */
+  byPort: Map<number, Assoc>;
+  /** Associations whose relay port another relay host also uses: by "host port". */
+  byAddr: Map<string, Assoc>;
 }
 
 interface Session {
@@ -210,6 +252,7 @@ export function socksUdpDataOffset(b: Uint8Array): number {
  * ```ts
  * import { finishUdpReply } from "./udp.ts";
  * import { buildUdp } from "../packet/build.ts";
+import { parseIp } from "../common/addr.ts";
  * const head = buildUdp({ src: "198.51.100.2", dst: "192.0.2.1", srcPort: 7, dstPort: 5000 });
  * const out = new Uint8Array(2048);
  * out.set(head);
@@ -260,8 +303,13 @@ export class UdpRelay {
   /** Where outgoing SOCKS5 datagrams are put together until {@link flush}; `used` bytes taken. */
   private arena: Uint8Array | undefined;
   private used = 0;
-  /** Sends the arena's datagrams through an association's fd ({@link sendRuns}). */
+  /** Sends the arena's datagrams through a shared socket's fd, each message to its relay ({@link sendRuns}). */
   private multi: MultiSend | undefined;
+  /** The fd the messages in {@link multi} go through; datagrams they stand for. */
+  private multiFd = -1;
+  private multiDatagrams = 0;
+  /** The shared sockets ({@link SharedSocket}): IPv4's, IPv6's. */
+  private readonly sockets: SharedSocket[][] = [[], []];
   /** Datagrams in the arena (sent once {@link BURST} are there, or at the end of the tun batch). */
   private queued = 0;
   /** Views of the arena by slot of the burst, reused while place and length match ({@link send}). */
@@ -272,6 +320,8 @@ export class UdpRelay {
   private srcStart = 0;
   /** Associations with datagrams in the arena, flushed once the current tun batch is read. */
   private readonly dirty: Assoc[] = [];
+  /** When a shared socket's error was last reported (one line per 10 s). */
+  private socketErrorAt = -Infinity;
   /** Shared associations by source ("address|port"). */
   private readonly shared = new Map<string, Assoc>();
   /** A microtask will flush (at the end of the tun batch). */
@@ -478,9 +528,11 @@ export class UdpRelay {
   }
 
   /**
-   * Sends what {@link send} queued: one sendmmsg per association (its socket is connected to its
-   * relay), runs of one flow's equal datagrams as UDP GSO messages ({@link sendRuns}); without the
-   * socket's fd (Deno) through the runtime's sendMany.
+   * Sends what {@link send} queued: one sendmmsg for every association of a family (the shared
+   * socket, each message addressed to its association's relay), runs of one flow's equal
+   * datagrams as UDP GSO messages ({@link sendRuns}); without the socket's fd (Deno) through the
+   * runtime's send. A datagram the kernel refused is dropped and counted (an unconnected socket
+   * reports a closed relay port later, naming no relay: see {@link onSocketError}).
    */
   flush(): void {
     const d = this.dirty;
@@ -488,38 +540,49 @@ export class UdpRelay {
       const a = d[i]!;
       const list = a.pending;
       if (a.state === "open" && list.length) {
-        const fd = a.sock!.fd;
-        let sent: number;
-        if (fd >= 0) sent = this.sendRuns(fd, list);
+        const sock = a.shared!.sock!;
+        const fd = sock.fd;
+        if (fd >= 0) this.sendRuns(fd, list, a.relaySa!);
         else {
-          try {
-            sent = list.length === 1 ? (a.sock!.send(list[0]!) ? 1 : 0) : a.sock!.sendMany(list);
-          } catch {
-            sent = 0; // closed under us: the error handler reports it
+          let sent = 0;
+          for (const v of list) {
+            try {
+              if (sock.sendTo(v, a.relayPort!, a.relayHost!)) sent++;
+            } catch {
+              /* closed under us: dropped */
+            }
           }
+          if (sent < list.length) this.host.stats.dropped += list.length - sent;
         }
-        if (sent < list.length) this.host.stats.dropped += list.length - sent;
-        const e = fd >= 0 ? this.multi!.error : 0;
-        // the relay's port is closed (an ICMP error the send took from the socket): as Bun's error handler would
-        if (e !== 0 && e !== ERRNO.EAGAIN && e !== ERRNO.ENOBUFS) this.failAssoc(a, `relay socket: ${new SysError("sendmmsg", e).message}`);
       }
       list.length = 0;
     }
     d.length = 0;
+    this.sendMulti();
     this.used = 0;
     this.queued = 0;
   }
 
+  /** Sends the messages {@link sendRuns} added; what the kernel refused is counted as dropped. */
+  private sendMulti(): void {
+    const m = this.multi;
+    if (!m || m.count === 0) return;
+    const sent = m.send(this.multiFd);
+    if (sent < this.multiDatagrams) this.host.stats.dropped += this.multiDatagrams - sent;
+    this.multiDatagrams = 0;
+  }
+
   /**
-   * Sends an association's datagrams (views of the arena, in order) through its socket's fd: one
-   * sendmmsg, a run of equal-sized datagrams that lie back to back in the arena (a flood of one
-   * flow) as one UDP GSO message, which goes through the stack once and is cut apart by the
-   * kernel. Returns the datagrams the kernel took.
+   * Adds an association's datagrams (views of the arena, in order) to the sendmmsg of its
+   * shared socket's fd, each message to `sa` (its relay): a run of equal-sized datagrams that
+   * lie back to back in the arena (a flood of one flow) as one UDP GSO message, which goes
+   * through the stack once and is cut apart by the kernel. A full list, or another fd, sends first.
    */
-  private sendRuns(fd: number, list: Uint8Array[]): number {
-    const m = (this.multi ??= new MultiSend(this.arena!, GSO_SEGMENTS));
+  private sendRuns(fd: number, list: Uint8Array[], sa: Uint8Array): void {
+    const m = (this.multi ??= new MultiSend(this.arena!, GSO_SEGMENTS, { addressed: true }));
+    if (m.count > 0 && this.multiFd !== fd) this.sendMulti();
+    this.multiFd = fd;
     const gso = MultiSend.gso;
-    let sent = 0;
     for (let i = 0; i < list.length; ) {
       const v = list[i]!;
       const at = v.byteOffset;
@@ -535,11 +598,90 @@ export class UdpRelay {
           if (w.length < len) break; // only the last segment may be shorter
         }
       }
-      if (m.full) sent += m.send(fd);
-      m.add(at, end - at, j - i > 1 ? len : 0);
+      if (m.full) this.sendMulti();
+      m.addTo(at, end - at, j - i > 1 ? len : 0, sa);
+      this.multiDatagrams += j - i;
       i = j;
     }
-    return sent + m.send(fd);
+  }
+
+  /**
+   * Puts `a` (relay `host`:`port`, sockaddr `sa`) on the first socket of its family that
+   * carries no other association of that relay address, a new one when each does.
+   */
+  private takeSocket(a: Assoc, host: string, port: number, sa: Uint8Array): SharedSocket {
+    const v6 = sa.length === 28;
+    const list = this.sockets[v6 ? 1 : 0]!;
+    const key = `${host} ${port}`;
+    let sh = list.find((x) => x.byPort.get(port)?.relayHost !== host && !x.byAddr.has(key));
+    if (!sh) {
+      const fresh: SharedSocket = { v6, users: 0, byPort: new Map(), byAddr: new Map(), opening: undefined as unknown as Promise<UnconnectedUdp> };
+      fresh.opening = openUdp(v6, {
+        data: (msg, p, h) => this.onSocketData(fresh, msg, p, h),
+        error: (e) => this.onSocketError(e),
+      }).then((sock) => {
+        if (!list.includes(fresh)) sock.close(); // every user left while it opened
+        else fresh.sock = sock;
+        return sock;
+      });
+      fresh.opening.catch(() => {}); // the openers see it
+      list.push(fresh);
+      sh = fresh;
+    }
+    if (sh.byPort.has(port)) sh.byAddr.set(key, a);
+    else sh.byPort.set(port, a);
+    a.shared = sh;
+    a.relayHost = host;
+    a.relayPort = port;
+    a.relaySa = sa;
+    sh.users++;
+    return sh;
+  }
+
+  /** Takes `a` off its shared socket: the socket's last association closes it. */
+  private releaseSocket(a: Assoc): void {
+    const sh = a.shared;
+    if (!sh) return;
+    a.shared = undefined;
+    if (sh.byPort.get(a.relayPort!) === a) sh.byPort.delete(a.relayPort!);
+    const k = `${a.relayHost} ${a.relayPort}`;
+    if (sh.byAddr.get(k) === a) sh.byAddr.delete(k);
+    if (--sh.users > 0) return;
+    const list = this.sockets[sh.v6 ? 1 : 0]!;
+    const i = list.indexOf(sh);
+    if (i >= 0) list.splice(i, 1);
+    sh.sock?.close();
+  }
+
+  /** A datagram on a shared socket: to the association whose relay sent it; others are dropped. */
+  private onSocketData(sh: SharedSocket, msg: Uint8Array, port: number, host: string): void {
+    let a = sh.byPort.get(port);
+    if (a !== undefined && a.relayHost !== host) {
+      const b = sh.byAddr.get(`${host} ${port}`);
+      // the runtime may spell an IPv6 address otherwise than the proxy's reply did: the same bytes count, and its spelling is kept
+      if (b !== undefined) a = b;
+      else if (sameIp(a.relayHost!, host)) a.relayHost = host;
+      else a = undefined;
+    }
+    if (a === undefined) {
+      this.host.stats.dropped++;
+      return;
+    }
+    this.onRelay(a, msg);
+  }
+
+  /**
+   * An error on a shared socket: a relay's port refused a datagram (ICMP), which names no relay
+   * here. The socket and every association go on; the association whose relay went away ends
+   * with its control connection (the proxy closes it) or its flows' idle timeout.
+   */
+  private onSocketError(e: Error): void {
+    this.host.stats.dropped++;
+    const now = this.host.now();
+    if (now - this.socketErrorAt > 10_000) {
+      this.socketErrorAt = now;
+      this.host.error(`udp relay socket: ${e.message}`, "udp");
+    }
   }
 
   /** Opens the association `a`: UDP ASSOCIATE, then the relay socket; its flows' queued datagrams go out. */
@@ -562,16 +704,10 @@ export class UdpRelay {
       });
       assoc.control.on("error", () => {});
       assoc.control.resume(); // nothing should come; keep the connection read so a close is seen
-      // Connected: the kernel takes only the relay's datagrams (RFC 1928 section 7).
-      const sock = await connectUdp(assoc.relay.host, assoc.relay.port, {
-        data: (msg) => this.onRelay(a, msg),
-        error: (e) => this.failAssoc(a, `relay socket: ${e.message}`),
-      });
-      if (a.state !== "connecting") {
-        sock.close();
-        return;
-      }
-      a.sock = sock;
+      // A shared socket; the relay's datagrams are told apart by its address.
+      const { host, port } = assoc.relay;
+      await this.takeSocket(a, host, port, sockaddrOf(host, port)).opening;
+      if (a.state !== "connecting") return; // closeAssoc took it off the socket
       a.state = "open";
       for (const s of a.flows) {
         if (s.state !== "connecting") continue;
@@ -668,7 +804,7 @@ export class UdpRelay {
     a.pending.length = 0; // flush() skips it
     if (a.key !== undefined && this.shared.get(a.key) === a) this.shared.delete(a.key);
     for (const s of a.flows.slice()) this.close(s);
-    a.sock?.close();
+    this.releaseSocket(a);
     a.socks?.control.destroy();
   }
 

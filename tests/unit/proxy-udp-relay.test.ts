@@ -36,7 +36,8 @@ function setupShared(relayPort: number, idleMs?: number) {
   return setup(relayPort, idleMs, "source");
 }
 
-function setup(relayPort: number, idleMs?: number, association?: "source" | "flow", spares = 0) {
+/** `relayPort`: the relay every association is given, or one per association (a function called at each). */
+function setup(relayPort: number | (() => number), idleMs?: number, association?: "source" | "flow", spares = 0) {
   const written: Uint8Array[] = [];
   const errors: string[] = [];
   let clock = 1_000;
@@ -53,7 +54,7 @@ function setup(relayPort: number, idleMs?: number, association?: "source" | "flo
     controls.push(c);
     return c;
   };
-  const socks = { associate: async () => ({ control: control(), relay: { host: "127.0.0.1", port: relayPort } }) } as unknown as Socks5Dialer;
+  const socks = { associate: async () => ({ control: control(), relay: { host: "127.0.0.1", port: typeof relayPort === "number" ? relayPort : relayPort() } }) } as unknown as Socks5Dialer;
   const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs, association, spares });
   const view = {} as PacketView;
   const feed = (p: Uint8Array) => {
@@ -66,6 +67,10 @@ function setup(relayPort: number, idleMs?: number, association?: "source" | "flo
   };
   return { relay, host, written, errors, controls, feed, tick: (ms: number) => (clock += ms) };
 }
+
+/** The relay's shared sockets of IPv4 (proxy/udp.ts's SharedSocket), as the tests look at them. */
+type Shared = { sock: { fd: number; sendTo(d: Uint8Array, port: number, host: string): boolean }; users: number };
+const sockets4 = (relay: UdpRelay) => (relay as unknown as { sockets: Shared[][] }).sockets[0]!;
 
 const until = async (cond: () => boolean, ms = 3000) => {
   for (const t0 = Date.now(); !cond() && Date.now() - t0 < ms; ) await Bun.sleep(5);
@@ -87,6 +92,43 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.10", srcPort: 1111, dstPort: 7, payload: bytes("b") }));
     await until(() => u.written.length === 2);
     expect([u.relay.size, u.relay.associations, u.controls.length]).toEqual([2, 2, 2]);
+    // the relay gives both associations one port (it tells them apart by the client's address): a socket each
+    expect(sockets4(u.relay).map((x) => x.users)).toEqual([1, 1]);
+  });
+
+  test("associations whose relays have ports of their own share one socket: a tun batch of many flows is one sendmmsg, each reply reaches its flow; a flow's end takes its association off the socket, the last closes it", async () => {
+    const relays = await Promise.all([fakeRelay(), fakeRelay(), fakeRelay()]);
+    for (const r of relays) cleanup.push(() => r.sock.close());
+    let n = 0;
+    const u = setup(() => relays[n++ % 3]!.port, 5_000);
+    cleanup.push(() => u.relay.closeAll());
+    const pkt = (i: number, data: string) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 41000 + i, dstPort: 7, payload: bytes(data) });
+    for (let i = 0; i < 3; i++) u.feed(pkt(i, `open${i}`));
+    await until(() => u.written.length === 3);
+    expect(sockets4(u.relay).map((x) => x.users)).toEqual([3]);
+    expect(relays.map((r) => r.seen.length)).toEqual([1, 1, 1]);
+    const multi = (u.relay as unknown as { multi: MultiSend }).multi;
+    const calls: number[] = [];
+    const send = multi.send.bind(multi);
+    multi.send = (fd) => (calls.push(multi.count), send(fd));
+    // one tun batch: two datagrams of each flow, interleaved
+    for (let k = 0; k < 2; k++) for (let i = 0; i < 3; i++) u.feed(pkt(i, `f${i}.${k}`));
+    await until(() => u.written.length === 9);
+    expect(calls).toEqual([6]);
+    // each relay saw its own flow's datagrams, and each flow got its own relay's answers
+    expect(relays.map((r) => r.seen.map((x) => x.data))).toEqual([0, 1, 2].map((i) => [`open${i}`, `f${i}.0`, `f${i}.1`]));
+    const v = {} as PacketView;
+    const byPort = new Map<number, string[]>();
+    for (const p of u.written) {
+      viewPacket(p, p.length, v);
+      const port = (p[v.l4 + 2]! << 8) | p[v.l4 + 3]!;
+      byPort.set(port, [...(byPort.get(port) ?? []), text(p.subarray(v.l4 + 8, v.end))]);
+    }
+    expect([...byPort].sort()).toEqual([0, 1, 2].map((i) => [41000 + i, [`re:open${i}`, `re:f${i}.0`, `re:f${i}.1`]]));
+    expect(u.host.stats.dropped).toBe(0);
+    u.tick(6_000);
+    u.relay.sweep(u.tick(0));
+    expect([u.relay.size, u.relay.associations, sockets4(u.relay).length]).toEqual([0, 0, 0]);
   });
 
   test("a tun batch goes out in order behind the flow's header; replies are valid packets back to the source", async () => {
@@ -166,34 +208,46 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.host.stats.dropped).toBe(0);
   });
 
-  test("the relay's port closes under a flood sent through the fd: the flow fails once, reported, and its next datagram opens a new association", async () => {
-    const r = await fakeRelay();
-    const u = setup(r.port);
+  test("a relay's port closes: the refusal names no association on a shared socket, so it is one line and the socket and every association go on; the flow fails when the proxy closes its association, and its next datagram opens a new one", async () => {
+    const [gone, kept] = await Promise.all([fakeRelay(), fakeRelay()]);
+    cleanup.push(() => kept.sock.close());
+    const ports = [gone.port, kept.port];
+    let n = 0;
+    const u = setup(() => ports[n++]!);
     cleanup.push(() => u.relay.closeAll());
-    const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40004, dstPort: 7, payload: bytes(`f${i}` + "z".repeat(150)) });
-    u.feed(pkt(0));
-    await until(() => r.seen.length === 1);
-    r.sock.close();
-    for (let i = 1; i <= 50 && u.host.stats.udpFailed === 0; i++) {
-      for (let k = 0; k < 8; k++) u.feed(pkt(i * 8 + k));
+    const pkt = (sport: number, i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: sport, dstPort: 7, payload: bytes(`f${i}` + "z".repeat(150)) });
+    u.feed(pkt(40004, 0));
+    u.feed(pkt(40005, 0));
+    await until(() => gone.seen.length === 1 && kept.seen.length === 1);
+    expect(sockets4(u.relay).map((x) => x.users)).toEqual([2]);
+    gone.sock.close();
+    for (let i = 1; i <= 50 && u.errors.length === 0; i++) {
+      for (let k = 0; k < 8; k++) u.feed(pkt(40004, i * 8 + k));
       await Bun.sleep(10);
     }
-    expect(u.host.stats.udpFailed).toBe(1);
     expect(u.errors.length).toBe(1);
-    expect(u.errors[0]).toMatch(/^udp 192\.0\.2\.1:40004 -> 198\.51\.100\.9:7: failed: relay socket: .*(ECONNREFUSED|refused)/i);
-    expect(u.relay.size).toBe(0);
+    expect(u.errors[0]).toMatch(/^udp relay socket: .*(ECONNREFUSED|refused)/i);
+    // the other association still carries its flow, on the same socket
+    const w = u.written.length;
+    u.feed(pkt(40005, 1));
+    await until(() => u.written.length === w + 1);
+    expect(kept.seen.length).toBe(2);
+    expect([u.relay.size, u.host.stats.udpFailed]).toEqual([2, 0]);
+    // the proxy ends the association: the flow ends with it, reported
+    u.controls[0]!.emit("close");
+    expect(u.relay.size).toBe(1);
+    expect(u.errors[1]).toMatch(/^udp 192\.0\.2\.1:40004 -> 198\.51\.100\.9:7: the proxy closed the association/);
     // a new relay on a new port: the flow's next datagram opens a new association there
     const r2 = await fakeRelay();
     cleanup.push(() => r2.sock.close());
-    const relayOf = u.relay as unknown as { opts: { socks: { associate: () => Promise<unknown> } } };
-    const associate = relayOf.opts.socks.associate;
-    relayOf.opts.socks.associate = async () => ({ ...((await associate()) as object), relay: { host: "127.0.0.1", port: r2.port } });
-    u.feed(pkt(1000));
+    ports.push(r2.port);
+    u.feed(pkt(40004, 1000));
     await until(() => r2.seen.length === 1);
     expect(r2.seen.map((s) => s.data.slice(0, 5))).toEqual(["f1000"]);
+    expect(sockets4(u.relay).map((x) => x.users)).toEqual([2]);
   });
 
-  test("without the socket's fd (Deno), datagrams go through sendMany; a flood of one size makes no object per datagram: each burst slot's view of the arena is the last burst's", async () => {
+  test("without the socket's fd (Deno), datagrams go through sendTo; a flood of one size makes no object per datagram: each burst slot's view of the arena is the last burst's", async () => {
     const r = await fakeRelay();
     cleanup.push(() => r.sock.close());
     const u = setup(r.port);
@@ -203,13 +257,12 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     const pkt = (i: number) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 40002, dstPort: 7, payload: bytes(data(i)) });
     u.feed(pkt(0));
     await until(() => r.seen.length === 1);
-    const sessions = (u.relay as unknown as { sessions: ({ assoc: { sock: { fd: number; sendMany(l: Uint8Array[]): number } } } | undefined)[] }).sessions;
-    const sock = sessions.find((s) => s)!.assoc.sock;
+    const sock = sockets4(u.relay)[0]!.sock;
     expect(sock.fd).toBeGreaterThanOrEqual(0); // Bun's socket was found
     Object.defineProperty(sock, "fd", { value: -1 });
-    const bursts: Uint8Array[][] = [];
-    const sendMany = sock.sendMany.bind(sock);
-    sock.sendMany = (l) => (bursts.push(l.slice()), sendMany(l));
+    const sent: Uint8Array[] = [];
+    const sendTo = sock.sendTo.bind(sock);
+    sock.sendTo = (d, port, host) => (sent.push(d), sendTo(d, port, host));
     // as the tunnel does: every packet read into one reused buffer
     const buf = new Uint8Array(2048);
     const view = {} as PacketView;
@@ -219,9 +272,10 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
       expect(viewPacket(buf, p.length, view)).toBe(true);
       u.relay.onPacket(buf, view);
     }
-    expect(bursts.map((b) => b.length)).toEqual([32, 32]);
+    // sent in bursts of 32 while the batch is read
+    expect(sent.length).toBe(64);
     // the same 32 view objects in both bursts
-    expect(bursts[1]!.every((v, i) => v === bursts[0]![i])).toBe(true);
+    expect(sent.slice(32).every((v, i) => v === sent[i])).toBe(true);
     await until(() => r.seen.length === 65);
     expect(r.seen.map((s) => s.data)).toEqual(Array.from({ length: 65 }, (_, i) => data(i)));
     expect(u.host.stats.dropped).toBe(0);
