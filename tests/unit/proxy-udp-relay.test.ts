@@ -12,7 +12,7 @@ import { viewPacket, type PacketView } from "../../proxy/tcp-redirect.ts";
 import { decodeSocksUdp, encodeSocksUdp, type Socks5Dialer } from "../../proxy/socks5.ts";
 import { buildUdp } from "../../packet/build.ts";
 import { verifyIpv4Header } from "../../packet/checksum.ts";
-import { connectUdp } from "../../ffi/udp-socket.ts";
+import { openUdp } from "../../ffi/udp-socket.ts";
 import type { MultiSend } from "../../ffi/mmsg.ts";
 import type { Dialer } from "../../proxy/dial.ts";
 
@@ -468,40 +468,47 @@ describe("UDP relay: spare associations", () => {
   });
 });
 
-describe("connectUdp", () => {
-  test("send and sendMany are done when they return: the buffer is overwritten at once and the peer still gets the original", async () => {
+describe("openUdp (the relay's shared socket)", () => {
+  test("sendTo is done when it returns: the buffer is overwritten at once and the peer still gets the original; replies come with the sender's address", async () => {
     const peer = dgram.createSocket("udp4");
     const got: string[] = [];
-    peer.on("message", (m: Uint8Array) => got.push(text(m)));
+    peer.on("message", (m: Uint8Array, r) => (got.push(text(m)), peer.send(m, r.port, r.address)));
     await new Promise<void>((r) => peer.bind(0, "127.0.0.1", r));
     cleanup.push(() => peer.close());
-    const s = await connectUdp("127.0.0.1", peer.address().port, { data: () => {}, error: () => {} });
+    const back: string[] = [];
+    const s = await openUdp(false, { data: (d, port, host) => back.push(`${host}:${port} ${text(d)}`), error: () => {} });
     cleanup.push(() => s.close());
+    expect(s.fd).toBeGreaterThanOrEqual(0); // Bun's socket was found
     const buf = new Uint8Array(new ArrayBuffer(4096));
     buf.set(bytes("one"));
-    expect(s.send(buf.subarray(0, 3))).toBe(true);
+    expect(s.sendTo(buf.subarray(0, 3), peer.address().port, "127.0.0.1")).toBe(true);
     buf.fill(0x78);
-    buf.set(bytes("two"), 100);
-    buf.set(bytes("three"), 200);
-    expect(s.sendMany([buf.subarray(100, 103), buf.subarray(200, 205)])).toBe(2);
-    buf.fill(0x79);
-    await until(() => got.length === 3);
-    expect(got).toEqual(["one", "two", "three"]);
+    await until(() => back.length === 1);
+    expect(got).toEqual(["one"]);
+    expect(back).toEqual([`127.0.0.1:${peer.address().port} one`]);
     expect(s.localPort).toBeGreaterThan(0);
+    s.close();
+    expect(s.fd).toBe(-1);
   });
 
-  test("an ICMP port unreachable from the peer comes to the error handler", async () => {
+  test("an ICMP port unreachable from one peer comes to the error handler, and the socket goes on with the others", async () => {
     const gone = dgram.createSocket("udp4");
     await new Promise<void>((r) => gone.bind(0, "127.0.0.1", r));
     const port = gone.address().port;
     gone.close();
+    const [r] = await Promise.all([fakeRelay()]);
+    cleanup.push(() => r!.sock.close());
     const errors: Error[] = [];
-    const s = await connectUdp("127.0.0.1", port, { data: () => {}, error: (e) => errors.push(e) });
+    const back: string[] = [];
+    const s = await openUdp(false, { data: (d) => back.push(text(d)), error: (e) => errors.push(e) });
     cleanup.push(() => s.close());
-    s.send(bytes("x"));
-    await Bun.sleep(20);
-    s.send(bytes("x"));
-    await until(() => errors.length > 0);
+    for (let i = 0; i < 50 && errors.length === 0; i++) {
+      s.sendTo(bytes("x"), port, "127.0.0.1");
+      await Bun.sleep(10);
+    }
     expect(errors[0]?.message).toMatch(/ECONNREFUSED/);
+    s.sendTo(encodeSocksUdp({ host: "198.51.100.9", port: 7 }, bytes("still")), r!.port, "127.0.0.1");
+    await until(() => back.length === 1);
+    expect(back.map((b) => b.slice(-8))).toEqual(["re:still"]);
   });
 });
