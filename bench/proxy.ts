@@ -205,6 +205,25 @@ async function iperfUdp(rate: string, d: Daemon | undefined, log: UdpSend): Prom
   }
 }
 
+/**
+ * With `--rounds`: after a round through a tunkit daemon, its UDP counters (SIGUSR1's stats
+ * line: flows, open, failed), on stderr; a round with few answers shows whether associations
+ * failed at the proxy or only came late. Returns `v`.
+ */
+async function udpStats(d: Daemon | undefined, v: number): Promise<number> {
+  if (!d || !process.argv.includes("--rounds") || (d.label !== "tunkit" && !process.env.TUNKIT_REF_BIN)) return v;
+  const before = d.proc.out.length + d.proc.err.length;
+  try {
+    d.proc.kill("SIGUSR1");
+  } catch {
+    return v;
+  }
+  for (let i = 0; i < 20 && d.proc.out.length + d.proc.err.length === before; i++) await Bun.sleep(10);
+  const line = /udp \d+ \([^)]*\)/.exec((d.proc.out + d.proc.err).slice(before));
+  console.error(`    ${d.label} ${d.dev}: ${Math.round(v)} answers/s; ${line?.[0] ?? "no stats line"}`);
+  return v;
+}
+
 /** `--only udp|rss|tcp|short|iperf|bulk` on the command line (undefined: every row). */
 function only(): string | undefined {
   const i = process.argv.indexOf("--only");
@@ -231,7 +250,7 @@ async function udpRows(
   for (const flows of [1, 200]) {
     if (flows > 1) await warm(() => udpQa(flows, 1000));
     const p = pair();
-    await measure(p, () => udpQa(flows, 2000), undefined, (v) => (v * 2) / 1000, true);
+    await measure(p, (d?: Daemon) => udpQa(flows, 2000).then((v) => udpStats(d, v)), undefined, (v) => (v * 2) / 1000, true);
     add(`tun2socks UDP query/answer, ${flows} flow${flows > 1 ? "s" : ""}`, p, "answers/s", note, "per 1,000 answers");
   }
   // the same 200 flows once their associations are open (1.5 s unmeasured first): the tunnel's
