@@ -208,6 +208,30 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     expect(u.host.stats.dropped).toBe(0);
   });
 
+  test("a relay on IPv6 (::1, spelt as the proxy's reply spells it): its association is on the IPv6 socket and its replies reach the flow", async () => {
+    const sock = dgram.createSocket("udp6");
+    sock.on("message", (m: Uint8Array, r) => {
+      const { target, data } = decodeSocksUdp(new Uint8Array(m));
+      sock.send(encodeSocksUdp(target, bytes(`re6:${text(data)}`)), r.port, r.address);
+    });
+    await new Promise<void>((r) => sock.bind(0, "::1", r));
+    cleanup.push(() => sock.close());
+    const u = setup(() => sock.address().port);
+    const relayOf = u.relay as unknown as { opts: { socks: { associate: () => Promise<{ relay: { host: string } }> } } };
+    const associate = relayOf.opts.socks.associate;
+    relayOf.opts.socks.associate = async () => {
+      const a = await associate();
+      return { ...a, relay: { ...a.relay, host: "0:0:0:0:0:0:0:1" } };
+    };
+    cleanup.push(() => u.relay.closeAll());
+    u.feed(buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 42000, dstPort: 7, payload: bytes("six") }));
+    await until(() => u.written.length === 1);
+    expect(text(u.written[0]!.subarray(28))).toBe("re6:six");
+    const sockets = (u.relay as unknown as { sockets: Shared[][] }).sockets;
+    expect([sockets[0]!.length, sockets[1]!.length]).toEqual([0, 1]);
+    expect(u.host.stats.dropped).toBe(0);
+  });
+
   test("a relay's port closes: the refusal names no association on a shared socket, so it is one line and the socket and every association go on; the flow fails when the proxy closes its association, and its next datagram opens a new one", async () => {
     const [gone, kept] = await Promise.all([fakeRelay(), fakeRelay()]);
     cleanup.push(() => kept.sock.close());
