@@ -22,7 +22,8 @@
  * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
  * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone;
  * `--only bulk`: download, upload and the iperf3 TCP rows; both end with the bulk daemons' peak
- * RSS. `--rounds` prints each row's rounds.
+ * RSS. `--rounds` prints each row's rounds, and after each UDP query/answer round through a
+ * tunkit daemon its UDP counters (flows, open, failed).
  *
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
