@@ -27,7 +27,10 @@
  *
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
- * binary). `TUNKIT_BIN` picks the binary under test.
+ * binary). `TUNKIT_BIN` picks the binary under test. `TUNKIT_AB_BIN=/path/to/another/tunkit`
+ * with `--only udp` and hev: that build runs as a third daemon in the same rounds (the order
+ * turns: t h m, h m t, m t h), and each UDP row gets an "A/B" row (tunkit against it) beside
+ * the one against hev.
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -169,7 +172,8 @@ async function udpQa(flows: number, ms: number, steadyMs = 0, mark?: () => void)
   return v;
 }
 
-type UdpPair = { t: number[]; h: number[]; tc: number[]; hc: number[] };
+/** Rounds of a row: tunkit's and the reference's values and CPU; `m`/`mc`: a third daemon's (TUNKIT_AB_BIN, the UDP rows). */
+type UdpPair = { t: number[]; h: number[]; tc: number[]; hc: number[]; m?: number[]; mc?: number[] };
 
 /** Seconds of an iperf3 UDP round. */
 const UDP_SECS = 3;
@@ -212,7 +216,7 @@ async function iperfUdp(rate: string, d: Daemon | undefined, log: UdpSend): Prom
  * failed at the proxy or only came late. Returns `v`.
  */
 async function udpStats(d: Daemon | undefined, v: number): Promise<number> {
-  if (!d || !process.argv.includes("--rounds") || (d.label !== "tunkit" && !process.env.TUNKIT_REF_BIN)) return v;
+  if (!d || !process.argv.includes("--rounds") || (d.label === "hev" && !process.env.TUNKIT_REF_BIN)) return v;
   const before = d.proc.out.length + d.proc.err.length;
   try {
     d.proc.kill("SIGUSR1");
@@ -398,6 +402,11 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const H = hevPath ? await startHev("tkh0", "198.18.1.1", PORT) : undefined;
     const HU = hevPath ? await startHev("tkh1", "198.18.3.1", UDP_PORT) : undefined;
     if (H && HU) daemons.push(H, HU);
+    // TUNKIT_AB_BIN (with --only udp): a third daemon, another tunkit build, in the same UDP rounds
+    const abBin = udpOnly() && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
+    if (abBin && !existsSync(abBin)) throw new Error(`TUNKIT_AB_BIN=${abBin} does not exist`);
+    const MU = abBin && HU ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
+    if (MU) daemons.push(MU);
     const dialer = new Socks5Dialer({ scheme: "socks5", host: PROXY_V4, port: PORT });
     const viaSocks = async () => {
       const { socket, head } = await dialer.connect({ host: SERVER_V4, port: 80 });
@@ -406,13 +415,20 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       return sock;
     };
     // A reference run: through hev's tun, or straight to the proxy as a SOCKS5 client.
-    type Pair = { t: number[]; h: number[]; tc: number[]; hc: number[] };
+    type Pair = UdpPair;
     const pair = (): Pair => ({ t: [], h: [], tc: [], hc: [] });
     const measure = async (p: Pair, tun: () => Promise<number>, ref: (() => Promise<number>) | undefined, perUnit?: (v: number) => number, viaDante = false) => {
       const [dt, dh] = viaDante ? [TU, HU] : [T, H];
+      const dm = viaDante ? MU : undefined;
+      // with a third daemon the order turns (t h m, h m t, m t h): each comes first, second and third as often
+      const orders = dm ? [["t", "h", "m"], ["h", "m", "t"], ["m", "t", "h"]] : [["t", "h"], ["h", "t"]];
       for (let i = 0; i < reps; i++) {
-        for (const w of i % 2 === 0 ? ["t", "h"] : ["h", "t"]) {
-          if (w === "t") {
+        for (const w of orders[i % orders.length]!) {
+          if (w === "m") {
+            const r = await via(dm, tun);
+            (p.m ??= []).push(r.v);
+            (p.mc ??= []).push(perUnit ? r.cpu / perUnit(r.v) : r.cpu);
+          } else if (w === "t") {
             const r = await via(dt, tun);
             p.t.push(r.v);
             p.tc.push(perUnit ? r.cpu / perUnit(r.v) : r.cpu);
@@ -437,12 +453,20 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       if (process.argv.includes("--rounds")) {
         console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
         if (p.tc.length && p.hc.length) console.error(`  ${name}: CPU tunkit ${p.tc.map((x) => x.toFixed(4)).join(" ")} | reference ${p.hc.map((x) => x.toFixed(4)).join(" ")}`);
+        if (p.m?.length) console.error(`  ${name}: A/B ${p.m.map(round).join(" ")} | CPU ${p.mc!.map((x) => x.toFixed(4)).join(" ")}`);
+      }
+      // the third daemon: tunkit against that build, from the same rounds
+      if (p.m?.length) {
+        const ab = [row(`${name}: A/B`, median(p.t), median(p.m), unit, true, `vs ${abBin} in the same rounds`)];
+        if (cpuUnit && p.mc?.length) ab.push(row(`${name}: A/B CPU ${cpuUnit}`, median(p.tc), median(p.mc), "s", false, `rounds ${span(p.tc)} vs ${span(p.mc)}`));
+        rows.push(...ab);
+        if (!process.argv.includes("--json")) print(ab, false);
       }
     };
     const refNote = refBin ? `vs ${refBin} (A/B: another tunkit)` : H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
-    for (const d of [TU, HU]) if (d) await via(d, () => download()); // warm up
+    for (const d of [TU, HU, MU]) if (d) await via(d, () => download()); // warm up
     const warmUdp = async (fn: () => Promise<unknown>) => {
-      for (const d of [TU, HU]) if (d) await via(d, fn);
+      for (const d of [TU, HU, MU]) if (d) await via(d, fn);
     };
 
     if (udpOnly()) {
