@@ -164,7 +164,9 @@ export async function openUdp(v6: boolean, on: UnconnectedUdpHandlers): Promise<
  * @example
  * ```ts
  * import { sockaddrOf } from "./udp-socket.ts";
- * sockaddrOf("192.0.2.7", 1080); // 16 bytes: AF_INET, port 1080, 192.0.2.7
+ * const sa = sockaddrOf("192.0.2.7", 1080);
+ * sa.length; // 16
+ * [sa[2], sa[3], sa[4]]; // [4, 56, 192]
  * ```
  */
 export function sockaddrOf(host: string, port: number): Uint8Array {
