@@ -107,6 +107,8 @@ interface D {
   proc: Proc;
   rate: number[];
   calls: number[];
+  /** Page faults per round trip (perf stat): binary pages a trim gave back and the flow faults in again. */
+  faults: number[];
   user: number[];
   sys: number[];
   /** CPU ticks by thread name over the timed rounds, and the round trips they served. */
@@ -135,7 +137,7 @@ if (import.meta.main && !reexecInNetns()) {
       const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
       t.procs.push(p);
       await p.waitFor(/ready/, 15_000);
-      ds.push({ name, dev, proc: p, rate: [], calls: [], user: [], sys: [], threads: new Map(), trips: 0 });
+      ds.push({ name, dev, proc: p, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
       k++;
     }
     if (process.argv.includes("--hev")) {
@@ -148,7 +150,7 @@ if (import.meta.main && !reexecInNetns()) {
       t.procs.push(p);
       for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
       sh("ip", "link", "set", dev, "up");
-      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], user: [], sys: [], threads: new Map(), trips: 0 });
+      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
     }
     for (const d of ds) {
       sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
@@ -159,7 +161,7 @@ if (import.meta.main && !reexecInNetns()) {
         sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
         const pid = d.proc.child.pid!;
         // system calls of the daemon's threads (perf counts them without slowing it down)
-        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
+        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter,page-faults", "-p", String(pid)]);
         await Bun.sleep(200);
         const c0 = cpuTicks(pid);
         const t0 = threadTicks(pid);
@@ -172,6 +174,8 @@ if (import.meta.main && !reexecInNetns()) {
         const n = v * secs;
         const m = /([\d,]+)\s+raw_syscalls:sys_enter/.exec(perf.err);
         if (m) d.calls.push(Number(m[1]!.replace(/,/g, "")) / n);
+        const pf = /([\d,]+)\s+page-faults/.exec(perf.err);
+        if (pf) d.faults.push(Number(pf[1]!.replace(/,/g, "")) / n);
         d.rate.push(v);
         d.user.push(((c1[0] - c0[0]) / 100 / n) * 1e6);
         d.sys.push(((c1[1] - c0[1]) / 100 / n) * 1e6);
@@ -181,7 +185,7 @@ if (import.meta.main && !reexecInNetns()) {
     for (const d of ds) {
       const mu = median(d.user);
       const ms = median(d.sys);
-      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
+      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  faults/rt ${d.faults.length ? median(d.faults).toFixed(2) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
     }
     for (const d of ds) {
       // where the CPU per round trip goes, by thread (all rounds together)
