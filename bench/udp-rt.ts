@@ -37,6 +37,21 @@
  * 7-18), within this machine's swing, and against hev 0.32-0.77x at those loads. `--idle`: the
  * daemon's CPU over 10 s after the flow (new 1.3%, main 0.8%, the same binary with the linger off
  * 3.2% at load 18: ticks of 10 ms, noise at that load).
+ *
+ * Eleventh session (`--trace`, 1,085 round trips, the daemon's main thread, load 5-8): every
+ * SIGIO went to the main thread (signal_deliver by tid), so directing it (F_SETOWN_EX) saves
+ * nothing. The user time between one system call's exit and the next's entry, per round trip,
+ * was ~51 us (the trace slows it), spread over ten transitions of 3-8 us each: recvmmsg -> tun
+ * write 8.0 (Bun's datagram callback, the reply built, the write), epoll -> tun read 6.6 (Bun's
+ * signal dispatch to the listener, the reader's promise), epoll -> eventfd write 6.5 (the
+ * signal's frame), tun read -> read 5.9 (the query handled), read EAGAIN -> sendmmsg 6.3 (the
+ * batch's end, the flush microtask), epoll -> recvmmsg 5.0, sendmmsg -> epoll 4.4, the rest
+ * 2-3 each; tunkit's own JavaScript is a few us of it (the JS sampler: udp.ts, nat.ts,
+ * tunnel.ts, poller.ts together ~5% of the samples), the rest Bun's per-wake-up machinery, so
+ * only fewer wake-ups (the linger) cut it. `perf record` of the daemon (2 s, 1,302 q/s): 7.1%
+ * of its CPU in page faults (filemap_map_pages: the binary's pages) and 3.0% in madvise: the
+ * image trim (proxy/memory.ts) drops the flow's working set each tick it is 2 MB over the
+ * floor, and 250 ms later again, and the flow faults it back: `faults/rt` shows it.
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
