@@ -96,7 +96,7 @@ function threadTicks(pid: number): Map<string, number> {
 }
 
 /** Round trips on one flow for `ms`: answers/s. */
-async function qa(ms: number): Promise<number> {
+export async function qa(ms: number): Promise<number> {
   const s = dgram.createSocket("udp4");
   await new Promise<void>((r) => s.bind(0, r));
   const payload = Buffer.alloc(64, 7);
