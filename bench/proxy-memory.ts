@@ -14,6 +14,10 @@
  * 40.8 (38.6-44.8). A daemon started right after another released 5,000 connections now and
  * then peaks at 46-47 MB already at start-up (2 of 8 starts here; not seen in starts alone).
  *
+ * Session 11 (load 5-8, 5 pairs, `--held 500`): the netlink wait on ffi/sigpoll.ts (no Worker, not
+ * the tun's SIGIO): start-up peak 37.6 MB (37.5-37.7) against main's 40.5 (40.2-41.4), RSS 1 s
+ * after ready 25.4 against 26.5.
+ *
  *   bun bench/proxy-memory.ts [--bin new=dist/tunkit] [--bin main=/work/wt/_tk_main10] [--reps N] [--held N] [--relay splice] [--detail] [--json]
  *
  * @module

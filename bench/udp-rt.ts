@@ -37,6 +37,26 @@
  * 7-18), within this machine's swing, and against hev 0.32-0.77x at those loads. `--idle`: the
  * daemon's CPU over 10 s after the flow (new 1.3%, main 0.8%, the same binary with the linger off
  * 3.2% at load 18: ticks of 10 ms, noise at that load).
+ *
+ * Eleventh session (`--trace`, 1,085 round trips, the daemon's main thread, load 5-8): every
+ * SIGIO went to the main thread (signal_deliver by tid), so directing it (F_SETOWN_EX) saves
+ * nothing. The user time between one system call's exit and the next's entry, per round trip,
+ * was ~51 us (the trace slows it), spread over ten transitions of 3-8 us each: recvmmsg -> tun
+ * write 8.0 (Bun's datagram callback, the reply built, the write), epoll -> tun read 6.6 (Bun's
+ * signal dispatch to the listener, the reader's promise), epoll -> eventfd write 6.5 (the
+ * signal's frame), tun read -> read 5.9 (the query handled), read EAGAIN -> sendmmsg 6.3 (the
+ * batch's end, the flush microtask), epoll -> recvmmsg 5.0, sendmmsg -> epoll 4.4, the rest
+ * 2-3 each; tunkit's own JavaScript is a few us of it (the JS sampler: udp.ts, nat.ts,
+ * tunnel.ts, poller.ts together ~5% of the samples), the rest Bun's per-wake-up machinery, so
+ * only fewer wake-ups (the linger) cut it. `perf record` of the daemon (2 s, 1,302 q/s): 7.1%
+ * of its CPU in page faults (filemap_map_pages: the binary's pages) and 3.0% in madvise: the
+ * image trim (proxy/memory.ts) drops the flow's working set each tick it is 2 MB over the
+ * floor, and 250 ms later again, and the flow faults it back: `faults/rt` shows it. Same run,
+ * 7 rounds, load 13-24 (rates are noise at that load; the counts are not): faults/rt new 1.37,
+ * main 1.38, with TUNKIT_MEM_TRIM=0 0.17, hev 0.00; the main thread's CPU/rt 172 us against
+ * 145 with the trim off (main 205, hev 78); idle after the flow 1.7% against 0.2%. The linger
+ * (TUNKIT_TUN_LINGER_US=1000) in that run: 10.4 calls/rt against 11.1, answers/s paired with
+ * new 0.68x, CPU/rt 244 us: it stays off by default (no quiet window this session).
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -76,7 +96,7 @@ function threadTicks(pid: number): Map<string, number> {
 }
 
 /** Round trips on one flow for `ms`: answers/s. */
-async function qa(ms: number): Promise<number> {
+export async function qa(ms: number): Promise<number> {
   const s = dgram.createSocket("udp4");
   await new Promise<void>((r) => s.bind(0, r));
   const payload = Buffer.alloc(64, 7);
@@ -107,6 +127,8 @@ interface D {
   proc: Proc;
   rate: number[];
   calls: number[];
+  /** Page faults per round trip (perf stat): binary pages a trim gave back and the flow faults in again. */
+  faults: number[];
   user: number[];
   sys: number[];
   /** CPU ticks by thread name over the timed rounds, and the round trips they served. */
@@ -135,7 +157,7 @@ if (import.meta.main && !reexecInNetns()) {
       const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
       t.procs.push(p);
       await p.waitFor(/ready/, 15_000);
-      ds.push({ name, dev, proc: p, rate: [], calls: [], user: [], sys: [], threads: new Map(), trips: 0 });
+      ds.push({ name, dev, proc: p, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
       k++;
     }
     if (process.argv.includes("--hev")) {
@@ -148,7 +170,7 @@ if (import.meta.main && !reexecInNetns()) {
       t.procs.push(p);
       for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
       sh("ip", "link", "set", dev, "up");
-      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], user: [], sys: [], threads: new Map(), trips: 0 });
+      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
     }
     for (const d of ds) {
       sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
@@ -159,7 +181,7 @@ if (import.meta.main && !reexecInNetns()) {
         sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
         const pid = d.proc.child.pid!;
         // system calls of the daemon's threads (perf counts them without slowing it down)
-        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-p", String(pid)]);
+        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter,page-faults", "-p", String(pid)]);
         await Bun.sleep(200);
         const c0 = cpuTicks(pid);
         const t0 = threadTicks(pid);
@@ -172,6 +194,8 @@ if (import.meta.main && !reexecInNetns()) {
         const n = v * secs;
         const m = /([\d,]+)\s+raw_syscalls:sys_enter/.exec(perf.err);
         if (m) d.calls.push(Number(m[1]!.replace(/,/g, "")) / n);
+        const pf = /([\d,]+)\s+page-faults/.exec(perf.err);
+        if (pf) d.faults.push(Number(pf[1]!.replace(/,/g, "")) / n);
         d.rate.push(v);
         d.user.push(((c1[0] - c0[0]) / 100 / n) * 1e6);
         d.sys.push(((c1[1] - c0[1]) / 100 / n) * 1e6);
@@ -181,7 +205,7 @@ if (import.meta.main && !reexecInNetns()) {
     for (const d of ds) {
       const mu = median(d.user);
       const ms = median(d.sys);
-      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
+      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  faults/rt ${d.faults.length ? median(d.faults).toFixed(2) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
     }
     for (const d of ds) {
       // where the CPU per round trip goes, by thread (all rounds together)

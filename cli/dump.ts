@@ -761,21 +761,12 @@ export async function runDump(ctx: Ctx, plan: DumpPlan): Promise<void> {
  * a thread landing on a CPU the traffic's sender wants (per-thread /proc schedstat beside
  * bench/capture.ts's flood, 120-130k packets/s: ~70 wake-ups per 5 s, 9 ms). The variable is
  * read only at start-up: hence the exec of ourselves (same pid, same arguments; ffi/exec.ts),
- * before anything is opened. A value the user set wins. The new image's name is put back
- * (exec of /proc/self/exe names it "exe" in ps and top).
+ * before anything is opened. A value the user set wins. reexecWithEnv puts the new image's name
+ * back (exec of /proc/self/exe names it "exe" in ps and top).
  */
 async function quietAllocator(): Promise<void> {
   const { reexecWithEnv } = await import("../ffi/exec.ts");
-  const reexeced = process.env.TUNKIT_REEXEC_ADDED !== undefined;
   await reexecWithEnv({ MIMALLOC_PURGE_DELAY: "-1" });
-  if (reexeced) {
-    try {
-      const { readFileSync, writeFileSync } = await import("node:fs");
-      if (readFileSync("/proc/self/comm", "utf8") === "exe\n") writeFileSync("/proc/self/comm", (process.execPath.split("/").pop() || "tunkit").slice(0, 15));
-    } catch {
-      /* a name is cosmetic */
-    }
-  }
 }
 
 const count = (_v: unknown, prev: number) => prev + 1;

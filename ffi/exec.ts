@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { addrValue, errno, runtime } from "./libc.ts";
 import { LIBC_NAMES } from "./symbols.ts";
 
@@ -77,6 +77,7 @@ export async function reexecWithEnv(env: Record<string, string>, opts: { before?
     if (added !== undefined) {
       for (const k of added.split(",")) if (k in env) delete process.env[k];
       delete process.env[ADDED];
+      restoreName();
     }
     return undefined;
   }
@@ -100,6 +101,23 @@ export async function reexecWithEnv(env: Record<string, string>, opts: { before?
   void a.bytes;
   void e.bytes;
   return { errno: errno() };
+}
+
+/**
+ * The name ps, top and /proc/PID/comm show, put back after {@link reexecWithEnv}'s exec: the
+ * kernel names an image after the file it was executed from, and that file is /proc/self/exe,
+ * so a re-executed daemon showed as "exe". Its name becomes its binary's (process.execPath's
+ * last part, 15 bytes at most as the kernel keeps it): "tunkit", as before the exec. Only a
+ * name of "exe" is changed, and never to "exe".
+ */
+function restoreName(): void {
+  try {
+    if (readFileSync("/proc/self/comm", "utf8") !== "exe\n") return;
+    const name = process.execPath.split("/").pop();
+    if (name && name !== "exe") writeFileSync("/proc/self/comm", name.slice(0, 15));
+  } catch {
+    /* a name is cosmetic */
+  }
 }
 
 const MADV_DONTNEED = 4;

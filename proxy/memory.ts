@@ -13,6 +13,18 @@ export const TRIM_GROWTH_MB = 2;
 /** How often the daemon looks (one read of /proc/self/statm). */
 export const TRIM_INTERVAL_MS = 1000;
 
+/**
+ * CPU share (of one core, the whole process) below which the time since the last look counts as
+ * quiet: no traffic worth the name, only the idle daemon's own timers, collections and JIT.
+ * Growth over the floor seen on a quiet tick is given back once, as a probe: the level a tick
+ * later is the floor ({@link TrimState.step}). A daemon 1-11 s after a UDP flow ran 2-3% of a
+ * core where it was 0.4% with the trim off, nearly all of it the trim's drops: the pages its
+ * collections and JIT fault back within the second were dropped each tick (and again 250 ms
+ * later, {@link TRIM_FAST_MS}), 1-2 drops a second for the first 16+ seconds, each paid again
+ * in page faults (bench/idle.ts). A burst of connections runs at 30-100% of a core.
+ */
+export const TRIM_QUIET_CPU = 0.05;
+
 /** What one tick decided: drop now, or nothing. */
 export type TrimStep = "drop" | "none";
 
@@ -79,16 +91,20 @@ export class TrimState {
    * One look at `fileMB`. An early look (`early`, after a drop during work) drops on the same
    * rule but neither counts toward nor waits out the streak: the streak stays a count of ticks, so
    * work that keeps faulting pages back is looked at early only in its first {@link TRIM_STREAK}
-   * seconds, and a burst of a few seconds is not taken for such work.
+   * seconds, and a burst of a few seconds is not taken for such work. `idle`: the time since
+   * the last look had no work ({@link TRIM_QUIET_CPU}): growth over the floor is then dropped
+   * once as a probe (the level a tick later is the floor), not chased each tick.
    */
-  step(fileMB: number, early = false): TrimStep {
+  step(fileMB: number, early = false, idle = false): TrimStep {
     if (this.settle || this.floor === undefined || fileMB < this.floor) this.floor = fileMB;
     this.settle = false;
     this.soon = false;
-    if (fileMB - this.floor < this.growthMB) {
+    if (fileMB - this.floor < this.growthMB || (idle && !early)) {
       this.streak = 0;
       this.skip = 0;
-      if (++this.quiet < TRIM_PROBE_TICKS) return "none";
+      // Growth with no work (`idle`) is dropped once as a probe, not each tick: what comes back
+      // within a tick (the idle daemon's own collections and JIT) is what it needs now.
+      if (fileMB - this.floor < this.growthMB && ++this.quiet < TRIM_PROBE_TICKS) return "none";
       this.quiet = 0;
       this.settle = true;
       this.drops++;
@@ -164,11 +180,19 @@ export function fileResidentMB(): number {
  */
 export const TRIM_FAST_MS = 250;
 
+/** CPU time of this process so far (every thread), ms: one getrusage. */
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /**
  * Starts the periodic look: every `intervalMs` it reads the file-backed resident set and calls
  * `drop` when {@link TrimState} says so (the timer does not keep the process alive); after a drop
  * during work (not a probe, not while work keeps faulting the same pages back) it looks again
- * `fastMs` later. Returns the state (for its counters), `look` (one look now) and a stop function.
+ * `fastMs` later. A look after a quiet time (`cpuMs`, the process's CPU time, rose less than
+ * {@link TRIM_QUIET_CPU} of the time since the last look) drops growth once, as a probe. Returns
+ * the state (for its counters), `look` (one look now) and a stop function.
  *
  * @example
  * ```ts
@@ -179,10 +203,13 @@ export const TRIM_FAST_MS = 250;
  */
 export function startImageTrim(
   drop: () => Promise<number>,
-  opts: { intervalMs?: number; fastMs?: number; growthMB?: number; read?: () => number; onDrop?: (mb: number) => void } = {},
+  opts: { intervalMs?: number; fastMs?: number; growthMB?: number; read?: () => number; cpuMs?: () => number; onDrop?: (mb: number) => void } = {},
 ): { state: TrimState; look(early?: boolean): void; stop(): void } {
   const state = new TrimState(opts.growthMB);
   const read = opts.read ?? fileResidentMB;
+  const cpuMs = opts.cpuMs ?? processCpuMs;
+  let lastCpu = NaN;
+  let lastAt = 0;
   const intervalMs = opts.intervalMs ?? TRIM_INTERVAL_MS;
   const fastMs = opts.fastMs ?? Math.min(TRIM_FAST_MS, intervalMs);
   let busy = false;
@@ -191,7 +218,12 @@ export function startImageTrim(
   const look = (early = false) => {
     if (busy || stopped) return;
     const mb = read();
-    if (Number.isNaN(mb) || state.step(mb, early) !== "drop") return;
+    const cpu = cpuMs();
+    const now = performance.now();
+    const idle = now > lastAt && (cpu - lastCpu) / (now - lastAt) < TRIM_QUIET_CPU;
+    lastCpu = cpu;
+    lastAt = now;
+    if (Number.isNaN(mb) || state.step(mb, early, idle) !== "drop") return;
     const again = state.soon && fastMs < intervalMs;
     busy = true;
     void drop().then(

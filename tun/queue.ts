@@ -61,7 +61,9 @@ const LINGER_LOOPS = 8;
  * Default {@link ListenOptions.lingerUs}: off. On (1000) it cut a UDP round trip's calls from 10.7
  * to 9.1-10.0 and its signal, but the A/B showed no gain in answers/s at load 7-20 (paired with
  * main 1.05-1.10x, then 0.83x) and idle CPU after the flow 1.3-1.8% against 0.7-0.8%: opt in
- * with `TUNKIT_TUN_LINGER_US=1000` (or the option) to measure it again.
+ * with `TUNKIT_TUN_LINGER_US=1000` (or the option) to measure it again. Eleventh session, same
+ * run as main and hev, load 13-24 (bench/udp-rt.ts, 7 rounds): paired with the default 0.68x,
+ * 10.4 calls per round trip against 11.1: still off.
  */
 export const DEFAULT_LINGER_US = 0;
 const LINGER_US = (() => {

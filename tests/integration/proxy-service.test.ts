@@ -124,6 +124,8 @@ describe("--pidfile, --up/--down hooks", () => {
     const relay = NativeRelay.kind() === "bun" ? "splice" : "bun";
     await withTunnel([...BASE, "--relay", relay, "--pidfile", pidf, "--up", up, "--down", down], async (p) => {
       expect(readFileSync(pidf, "utf8").trim()).toBe(String(p.child.pid));
+      // after its re-exec (of /proc/self/exe) ps shows the binary's name, not "exe"
+      expect(readFileSync(`/proc/${p.child.pid}/comm`, "utf8").trim()).toBe(BUN.split("/").pop()!.slice(0, 15));
       const second = tk("socks", "tk1", ...BASE, "--pidfile", pidf);
       expect(second.status).toBe(1);
       expect(second.stderr).toContain(`names a running tunkit (pid ${p.child.pid})`);

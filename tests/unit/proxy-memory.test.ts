@@ -1,7 +1,7 @@
 // The daemon's periodic trim of the binary's pages (proxy/memory.ts): when a tick drops, and
 // that the timer reads, drops and stops.
 import { expect, test } from "bun:test";
-import { fileResidentMB, startImageTrim, TRIM_FIRST_PROBE_TICKS, TRIM_MAX_SKIP, TRIM_PROBE_TICKS, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
+import { fileResidentMB, startImageTrim, TRIM_FIRST_PROBE_TICKS, TRIM_MAX_SKIP, TRIM_PROBE_TICKS, TRIM_QUIET_CPU, TRIM_STREAK, TrimState, trimSettings } from "../../proxy/memory.ts";
 
 test("a burst drops every tick while 2 MB over the lowest level seen, and stops near it", () => {
   const s = new TrimState(2);
@@ -74,7 +74,8 @@ test("after a drop during work the next look comes fastMs later (no interval tic
       drops++;
       return 1;
     },
-    { intervalMs: 3_600_000, fastMs: 1, read: () => levels[Math.min(reads++, levels.length - 1)]! },
+    // busy: a core's worth of CPU between looks (work, not an idle daemon's own collections)
+    { intervalMs: 3_600_000, fastMs: 1, read: () => levels[Math.min(reads++, levels.length - 1)]!, cpuMs: () => performance.now() },
   );
   t.look(); // 10: the floor
   t.look(); // 20: a drop, then looks 1 ms apart until the level is back near the floor
@@ -96,6 +97,43 @@ test("after a drop during work the next look comes fastMs later (no interval tic
   // while ticks are skipped an early look still drops but asks for no further early look
   expect(s.step(20, true)).toBe("drop");
   expect(s.soon).toBe(false);
+});
+
+test("growth seen after a quiet time (no work) is dropped once, as a probe: the level a tick later is the floor, not dropped each tick", () => {
+  // a daemon after a flow: its collections and JIT fault 2-3 MB of the binary back within a second
+  const s = new TrimState(2);
+  expect(s.step(10)).toBe("none");
+  expect(s.step(13, false, true)).toBe("drop");
+  expect(s.soon).toBe(false); // no early look either
+  const after = Array.from({ length: 20 }, () => s.step(12.5, false, true));
+  expect(after.every((x) => x === "none")).toBe(true);
+  expect(s.floor).toBe(12.5);
+  // work again (not idle): growth over that floor is dropped each tick as before
+  expect(s.step(20)).toBe("drop");
+  expect(s.step(20)).toBe("drop");
+});
+
+test("startImageTrim tells quiet from work by the process's CPU time between looks", async () => {
+  for (const [share, want] of [[0, 1], [TRIM_QUIET_CPU * 2, 5]] as const) {
+    const levels = [10, 13, 12.5, 12.5, 12.5, 12.5];
+    let reads = 0;
+    let drops = 0;
+    const t0 = performance.now();
+    const t = startImageTrim(
+      async () => {
+        drops++;
+        return 1;
+      },
+      { intervalMs: 3_600_000, fastMs: 3_600_000, read: () => levels[Math.min(reads++, levels.length - 1)]!, cpuMs: () => (performance.now() - t0) * share },
+    );
+    for (let i = 0; i < levels.length; i++) {
+      await Bun.sleep(3);
+      t.look();
+      await Bun.sleep(1); // the drop's promise settles
+    }
+    t.stop();
+    expect([share, drops]).toEqual([share, want]);
+  }
 });
 
 test("the timer reads the level each interval, calls drop when the state says so, and stops", async () => {
