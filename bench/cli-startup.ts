@@ -52,6 +52,12 @@
  * the name files (-1). Chunks cost: a hello-world that statically imports 20 small modules
  * reads 35 blocks in one chunk and 42 in 20 chunks (~0.35 per chunk); an `addr add` evaluates
  * ~37 modules in ~31 chunks. Building without splitting: --version 115, addr add 138.
+ * Session 11, second round (st): moving the listing writer (ipJsonText, ListingWriter: ~15
+ * functions with the class's methods) out of cli/output.ts into a module the listings import
+ * when they run took nothing off the add path: 5 rounds, load 14, same run, addr add 84 -> 84
+ * blocks (faults 1345 -> 1348), route add 82 -> 82 (1349 -> 1364), route list 104 -> 105 (one more
+ * chunk); dropped. Peeling functions a file at a time is below this row's resolution (about 1
+ * block): 64 from 84 needs some 600 fewer functions or far fewer chunks, not 15 at a time.
  *
  * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
  * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
