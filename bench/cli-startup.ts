@@ -52,6 +52,18 @@
  * the name files (-1). Chunks cost: a hello-world that statically imports 20 small modules
  * reads 35 blocks in one chunk and 42 in 20 chunks (~0.35 per chunk); an `addr add` evaluates
  * ~37 modules in ~31 chunks. Building without splitting: --version 115, addr add 138.
+ * Session 11, second round (st): moving the listing writer (ipJsonText, ListingWriter: ~15
+ * functions with the class's methods) out of cli/output.ts into a module the listings import
+ * when they run took nothing off the add path: 5 rounds, load 14, same run, addr add 84 -> 84
+ * blocks (faults 1345 -> 1348), route add 82 -> 82 (1349 -> 1364), route list 104 -> 105 (one more
+ * chunk); dropped. Taking netlink/view/context.ts (one module, one chunk: linkMap for the
+ * listings) off the add path by a dynamic import where the listings use it: addr add 84 -> 84
+ * (faults 1344 -> 1341), route add 82 -> 82 (1354 -> 1357), route list 104 -> 103; dropped. The
+ * split build shows why a module at a time cannot get there: an addr add's chunks are one module
+ * each (main-*.js) plus a re-export chunk per dynamic import on its path (context, names x2,
+ * addr), so the chunk count is the module count; a step of 1 module or ~15 functions is below
+ * this row's resolution (about 1 block). 64 from 84 needs some 600 fewer functions or a path of
+ * far fewer modules.
  *
  * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
  * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
