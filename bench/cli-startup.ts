@@ -37,6 +37,22 @@
  * thread, which then starts mimalloc's scavenger thread (with it off, session 5 measured `route add`
  * at 0.91x the wall time and 0.83x the CPU; issue 11).
  *
+ * Session 11 (st), 15 rounds, load 2.6-5.3, new = lazy ipaddr.js (common/addr.ts) against main
+ * 3ff9883 in the same rounds: addr add 1.79x vs 1.87x the floor (22.6 ms), route add 1.80x vs
+ * 1.77x, route list 1.90x vs 2.13x, list 2.15x vs 2.38x, --version 1.11x vs 1.14x; faults -30,
+ * -32, -52, -26; heap blocks addr add 84 vs 88, route add 80 vs 84, listings 106 vs 107-108.
+ * Where an `addr add`'s blocks come (a build that exits at points along the path, same
+ * binary): main.ts's static imports 46 (the floor 28), cli/context.ts and the libc/netlink stack
+ * behind it +21 (the dlopen of the eager symbols about 5 of them), the system's name files +2,
+ * cli/addr.ts +5, its words +2, the socket, link lookup and request +7. Measured and without
+ * effect on the total: every constants.ts object as a TypeScript enum (the bundler inlines them
+ * and drops the objects: 84 blocks either way; alone in a hello-world they read +10, which is
+ * the cost of the first objects of each size class, not of these), `--bytecode-depth` 0 and 1,
+ * `--min-chunk-size` 4-64 KiB (our chunks have top-level side effects: 125 -> 122 files), skipping
+ * the name files (-1). Chunks cost: a hello-world that statically imports 20 small modules
+ * reads 35 blocks in one chunk and 42 in 20 chunks (~0.35 per chunk); an `addr add` evaluates
+ * ~37 modules in ~31 chunks. Building without splitting: --version 115, addr add 138.
+ *
  * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
  * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
  * records it anew: it builds tunkit without a profile, runs each case once in this bench's

@@ -341,7 +341,7 @@ async function keepLinesOutOfFtl(objectModule: object): Promise<void> {
     import("../netlink/core/message.ts"), import("../netlink/core/writer.ts"), import("../netlink/conn.ts"), import("../ffi/mmsg.ts"),
   ]);
   await keepOutOfFtl([
-    objectModule, grammar, grammar.LINE_FUNCTIONS, args, ip, addr, addr.LINE_FUNCTIONS, specCommon, specRoute, wire, wire.LINE_FUNCTIONS,
+    objectModule, grammar, grammar.LINE_FUNCTIONS, args, ip, addr, addr.lineFunctions(), specCommon, specRoute, wire, wire.LINE_FUNCTIONS,
     message, writer, conn, mmsg, batchLineFunctions, LineParser, forEachLine,
   ]);
 }

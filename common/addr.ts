@@ -14,8 +14,28 @@
  *
  * @module
  */
-import ipaddr from "ipaddr.js";
+import type Ipaddr from "ipaddr.js";
 import { UsageError } from "./errors.ts";
+
+let ipaddrLib: typeof Ipaddr | undefined;
+
+/**
+ * ipaddr.js, evaluated on the first IPv6 text or bytes: an IPv4-only command (`route add
+ * 10.1.0.0/16 dev tun0`, `addr add 192.0.2.1/24 …`) never runs its module body, whose 24
+ * RegExps, prototypes and objects were 13 of a compiled `addr add`'s ~90 JavaScriptCore heap
+ * blocks (a hello-world importing it: 41 blocks against 28; required on first use: 29). Past 64
+ * blocks a run starts the JSCWarmUp thread (bench/cli-startup.ts --blocks; issue 11).
+ *
+ * `require` is the one synchronous import both ways this module runs: Bun (from source, and the
+ * bundler, which bundles ipaddr.js and turns the call into its lazy module wrapper); Deno has no
+ * `require` in a module, so it goes through node:module's createRequire.
+ */
+function ip(): typeof Ipaddr {
+  if (ipaddrLib) return ipaddrLib;
+  if (typeof require === "function") return (ipaddrLib = require("ipaddr.js") as typeof Ipaddr);
+  const mod = (globalThis as unknown as { process: { getBuiltinModule(id: string): typeof import("node:module") } }).process.getBuiltinModule("node:module");
+  return (ipaddrLib = mod.createRequire(import.meta.url)("ipaddr.js") as typeof Ipaddr);
+}
 
 const HEX = "0123456789abcdef";
 /** Dotted quad without leading zeros, as ipaddr.js's isValidFourPartDecimal wants it. */
@@ -97,7 +117,7 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
     if (w5 === 0xffff) return "::ffff:" + v4;
     if (w5 === 0 && w6 !== 0) return "::" + v4;
   }
-  return ipaddr.fromByteArray(bytes).toString();
+  return ip().fromByteArray(bytes).toString();
 }
 
 /**
@@ -252,7 +272,7 @@ function parseIpv6(text: string): number[] | undefined {
     hex = `${text.slice(0, colon + 1)}${((q[0]! << 8) | q[1]!).toString(16)}:${((q[2]! << 8) | q[3]!).toString(16)}`;
   }
   try {
-    return ipaddr.IPv6.parse(hex).toByteArray();
+    return ip().IPv6.parse(hex).toByteArray();
   } catch {
     return undefined;
   }
@@ -327,5 +347,10 @@ export function quadPrefix(text: string): { family: 2; bytes: Uint8Array; len: n
   return len >= 0 && len <= 32 ? { family: 2, bytes, len } : undefined;
 }
 
-/** The module's internal functions a batch line runs (cli/jit.ts keeps them out of the FTL). */
-export const LINE_FUNCTIONS: readonly unknown[] = [smallDecimal, quadAt, ipaddr];
+/**
+ * The module's internal functions a batch line runs (cli/jit.ts keeps them out of the FTL), and
+ * ipaddr.js's when an IPv6 line has loaded it (see {@link ip}).
+ */
+export function lineFunctions(): unknown[] {
+  return ipaddrLib ? [smallDecimal, quadAt, parseIpv6, ipaddrLib] : [smallDecimal, quadAt, parseIpv6];
+}

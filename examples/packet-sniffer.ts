@@ -16,6 +16,8 @@ if (!dev) {
   process.exit(2);
 }
 const sniffer = PacketSniffer.open(dev);
+// From here the kernel queues every packet for us: say so, as tcpdump does, for whoever waits on it.
+console.error(`listening on ${dev}`);
 const fd = file ? openSync(file, "w") : -1;
 // A tun carries bare IP packets (LINKTYPE_RAW); a tap would carry Ethernet frames.
 const pcap = file ? new PcapWriter({ linkType: "raw" }) : undefined;

@@ -58,17 +58,25 @@ ptest("echo-responder answers ping; packet-sniffer prints the exchange and write
   for (let i = 0; i < 300 && !out.includes("answering"); i++) await Bun.sleep(100);
   expect(out).toContain("answering on tkex0");
   const pcap = join(process.env.TMPDIR ?? "/tmp", `tk-example-${process.pid}.pcap`);
-  const sniff = spawn(process.execPath, [join(root, "examples/packet-sniffer.ts"), "tkex0", "50", "6", pcap], { stdio: ["ignore", "pipe", "pipe"] });
+  // The sniffer runs 8 s from the moment it listens (the tun may carry IPv6 solicitations too, so
+  // no packet count ends it early).
+  const sniff = spawn(process.execPath, [join(root, "examples/packet-sniffer.ts"), "tkex0", "50", "8", pcap], { stdio: ["ignore", "pipe", "pipe"] });
   const sniffExit = new Promise<number | null>((r) => sniff.on("exit", r));
   let seen = "";
+  let sniffErr = "";
   sniff.stdout.on("data", (b) => (seen += b));
-  await Bun.sleep(1500);
+  sniff.stderr.on("data", (b) => (sniffErr += b));
+  // Ping only once the sniffer's socket is open (it says so), not after a guessed sleep: at load a
+  // fixed 1.5 s was sometimes too short and the first request went by unseen.
+  for (let i = 0; i < 300 && !sniffErr.includes("listening on tkex0"); i++) await Bun.sleep(100);
+  expect(sniffErr).toContain("listening on tkex0");
   const ping = spawnSync("ping", ["-c", "3", "-i", "0.2", "-W", "5", "203.0.113.2"], { encoding: "utf8", timeout: 30_000 });
   expect(ping.stdout).toContain("3 received");
   const code = await echoExit;
   expect(code).toBe(0);
   expect(JSON.parse(out.trim().split("\n").at(-1)!)).toMatchObject({ answered: 3 });
   expect(await sniffExit).toBe(0);
+  expect(sniffErr).toMatch(/^\d+ packets$/m);
   expect(seen).toContain("IP 203.0.113.1 > 203.0.113.2: ICMP echo request");
   expect(seen).toContain("IP 203.0.113.2 > 203.0.113.1: ICMP echo reply");
   const t = spawnSync("tcpdump", ["-nr", pcap], { encoding: "utf8" });
