@@ -21,8 +21,8 @@
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
- * timeout writing a file; each block's records copied into the file's buffer, written off the
- * JS thread 1 MiB at a time, tun/sniff-pcap.ts). The CPU row's note splits user and system
+ * timeout writing a file; each block's records copied into the file's buffer, written 1 MiB at
+ * a time, on the JS thread while the writes are fast, tun/sniff-pcap.ts). The CPU row's note splits user and system
  * time; the load average at the start and the end goes to stderr (the machine is shared: read
  * the ratios with it).
  *
@@ -35,6 +35,18 @@
  * scavenger (MIMALLOC_PURGE_DELAY=-1). 4 MiB writes halved the I/O threads' wake-ups (~90 per
  * 5 s) but were left out: in the one A/B run that had them (load 15-18) tunkit's ring dropped
  * in 3 of 18 runs against 1 of 18 for the 1 MiB build, unexplained in the time there was.
+ *
+ * Which threads run on the generator's CPU, and when (session 11: `perf sched record -a` over
+ * a 5 s flood after the 4 s warm-up, each context switch attributed: what ran on the CPU the
+ * generator had left while it was runnable). tcpdump: its one thread ran 127-152 ms, 4-76 ms
+ * of it on the generator's CPU while the generator waited; most of that wait was the tun's
+ * reader (50-1250 ms, placement). tunkit (3ff9883): the JS thread 48 ms, but Bun's two I/O
+ * pool threads 77 + 86 ms (72 wake-ups each, ~1.1 ms a wake-up for a 1 MiB write that costs
+ * 0.25 ms synchronously): 134 ms on the generator's CPU while it waited. node:fs's asynchronous
+ * write costs 2-4x the write itself (80 MiB in 1 MiB writes: 20 ms of CPU with writeSync,
+ * 46-86 ms through the pool). Now a regular file is written on the JS thread while its writes
+ * are fast (tun/capture-file.ts, INLINE_SLOW_MS): tunkit's threads ran 54 + 3 + 1 ms in the
+ * same window (JS thread, a JIT worker, a GC helper), 4 ms of it beside a waiting generator.
  *
  * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
  * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are

@@ -71,7 +71,29 @@ interface Background {
    * Infinity: no kick waits, what is buffered waits for the next kick or flush).
    */
   wanted: number;
+  /**
+   * Writes are done right here, on the caller's thread (a regular file whose writes have all
+   * been fast, see {@link INLINE_SLOW_MS}), not handed to the runtime's I/O threads.
+   */
+  inline: boolean;
+  /** A write that took longer than this (ms) ends {@link inline}: {@link INLINE_SLOW_MS} by default. */
+  slowMs: number;
 }
+
+/**
+ * A background writer into a regular file writes on the JS thread itself (writeSync) for as
+ * long as every write takes less than this many milliseconds; the first slower one (a disk or
+ * network file system that stalls, the kernel throttling dirty pages) moves the sink to the
+ * runtime's I/O threads for the rest of its life. Why: a write(2) into the page cache is cheap
+ * (1 MiB in 0.2-0.3 ms here) while node:fs's asynchronous write costs two I/O threads' wake-ups
+ * per write and several times the write's own CPU (80 MiB in 1 MiB writes: 20 ms of CPU
+ * synchronously, 46-86 ms through the pool; in 256 KiB writes 17-21 against 130-150 ms), and
+ * those threads land on the CPU of the traffic being captured (perf sched beside
+ * bench/capture.ts's flood: Bun's two pool threads ran 160 ms per 5 s, 134 ms of it on the
+ * generator's CPU while the generator waited, against 40 ms for the JS thread). A pipe always
+ * goes to the I/O threads (its reader may stop for ever).
+ */
+export const INLINE_SLOW_MS = 20;
 
 /**
  * Where a batch of pcap records is written in place into a {@link PcapSink}'s buffer
@@ -305,10 +327,18 @@ export class PcapSink {
    * file whole and in order, a write that fails part-way cuts the file back to its last whole
    * record, {@link written} counts what reached it. A write is started whenever none is in
    * flight, so records wait at most one write. Await {@link settle} before {@link close}.
+   * Into a regular file the writes are done on the caller's thread for as long as each takes
+   * less than `opts.inlineSlowMs` (default {@link INLINE_SLOW_MS}; see there and
+   * {@link writesInline}).
    */
-  background(maxBytes = 64 << 20): void {
+  background(maxBytes = 64 << 20, opts: { inlineSlowMs?: number } = {}): void {
     if (this.bg) return;
-    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity };
+    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity, inline: this.isRegular(), slowMs: opts.inlineSlowMs ?? INLINE_SLOW_MS };
+  }
+
+  /** In the background: true while writes are still done on the caller's thread ({@link INLINE_SLOW_MS}). */
+  get writesInline(): boolean {
+    return !!this.bg?.inline;
   }
 
   /** True once the file is closed (in the background: once the last write after close() ended). */
@@ -455,6 +485,20 @@ export class PcapSink {
       return;
     }
     bg.inFlight = true;
+    if (bg.inline) {
+      // a regular file, fast so far: written here (INLINE_SLOW_MS)
+      const t0 = performance.now();
+      let err: NodeJS.ErrnoException | null = null;
+      let n = 0;
+      try {
+        n = writeSync(this.fd, p.buf, p.done, p.used - p.done);
+      } catch (e) {
+        err = e as NodeJS.ErrnoException;
+      }
+      if (performance.now() - t0 > bg.slowMs) bg.inline = false;
+      this.wrote(p, err, n);
+      return;
+    }
     writeAsync(this.fd, p.buf, p.done, p.used - p.done, null, (err, n) => this.wrote(p, err, n));
   }
 
