@@ -28,9 +28,9 @@
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
  * binary). `TUNKIT_BIN` picks the binary under test. `TUNKIT_AB_BIN=/path/to/another/tunkit`
- * with `--only udp` and hev: that build runs as a third daemon in the same rounds (the order
- * turns: t h m, h m t, m t h), and each UDP row gets an "A/B" row (tunkit against it) beside
- * the one against hev.
+ * with `--only udp` or `--only short` and hev: that build runs as a third daemon in the same rounds
+ * (the order turns: t h m, h m t, m t h), and each UDP or short-connection row gets an "A/B" row
+ * (tunkit against it) beside the one against hev.
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -402,11 +402,12 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const H = hevPath ? await startHev("tkh0", "198.18.1.1", PORT) : undefined;
     const HU = hevPath ? await startHev("tkh1", "198.18.3.1", UDP_PORT) : undefined;
     if (H && HU) daemons.push(H, HU);
-    // TUNKIT_AB_BIN (with --only udp): a third daemon, another tunkit build, in the same UDP rounds
-    const abBin = udpOnly() && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
+    // TUNKIT_AB_BIN (with --only udp or --only short): a third daemon, another tunkit build, in the same rounds
+    const abBin = (udpOnly() || only() === "short") && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
     if (abBin && !existsSync(abBin)) throw new Error(`TUNKIT_AB_BIN=${abBin} does not exist`);
-    const MU = abBin && HU ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
-    if (MU) daemons.push(MU);
+    const MU = abBin && HU && udpOnly() ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
+    const MT = abBin && H && !udpOnly() ? { ...(await startTunkit("tk4", "198.18.6.1/30", PORT, abBin)), label: "ab" } : undefined;
+    for (const d of [MU, MT]) if (d) daemons.push(d);
     const dialer = new Socks5Dialer({ scheme: "socks5", host: PROXY_V4, port: PORT });
     const viaSocks = async () => {
       const { socket, head } = await dialer.connect({ host: SERVER_V4, port: 80 });
@@ -419,7 +420,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const pair = (): Pair => ({ t: [], h: [], tc: [], hc: [] });
     const measure = async (p: Pair, tun: () => Promise<number>, ref: (() => Promise<number>) | undefined, perUnit?: (v: number) => number, viaDante = false) => {
       const [dt, dh] = viaDante ? [TU, HU] : [T, H];
-      const dm = viaDante ? MU : undefined;
+      const dm = viaDante ? MU : MT;
       // with a third daemon the order turns (t h m, h m t, m t h): each comes first, second and third as often
       const orders = dm ? [["t", "h", "m"], ["h", "m", "t"], ["m", "t", "h"]] : [["t", "h"], ["h", "t"]];
       for (let i = 0; i < reps; i++) {
@@ -464,7 +465,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       }
     };
     const refNote = refBin ? `vs ${refBin} (A/B: another tunkit)` : H ? "vs hev-socks5-tunnel" : "vs a SOCKS5 client straight to the proxy (no HEV_SOCKS5_TUNNEL)";
-    for (const d of [TU, HU, MU]) if (d) await via(d, () => download()); // warm up
+    if (only() !== "short") for (const d of [TU, HU, MU]) if (d) await via(d, () => download()); // warm up (the bulk and UDP daemons)
     const warmUdp = async (fn: () => Promise<unknown>) => {
       for (const d of [TU, HU, MU]) if (d) await via(d, fn);
     };
