@@ -16,20 +16,10 @@
  *
  * @module
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { spawnSync } from "node:child_process";
-import { Topology, Proc, sh, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
-import { reexecInNetns, root } from "./lib.ts";
-import { qa } from "./udp-rt.ts";
-
-const DANTE = 1082;
-
-function args(name: string): string[] {
-  const out: string[] = [];
-  process.argv.forEach((a, i) => a === name && process.argv[i + 1] && out.push(process.argv[i + 1]!));
-  return out;
-}
+import { readdirSync, readFileSync } from "node:fs";
+import { Topology, Proc, sh } from "../tests/fixtures/proxy/topology.ts";
+import { reexecInNetns } from "./lib.ts";
+import { args, qa, startDaemons, type Daemon } from "./udp-rt.ts";
 
 /** Per thread id: [name, ns run, times run] (/proc/PID/task/TID/schedstat). */
 function threads(pid: number): Map<string, [string, number, number]> {
@@ -66,39 +56,10 @@ if (import.meta.main && !reexecInNetns()) {
   const secs = Number(args("--secs")[0] ?? 10);
   const flow = Number(args("--flow")[0] ?? 3);
   const wait = Number(args("--wait")[0] ?? 1);
-  const bins = args("--bin").map((b) => b.split("=") as [string, string]);
-  if (!bins.length) bins.push(["tunkit", join(root, "dist/tunkit")]);
-  const envs = new Map(args("--env").map((e) => {
-    const i = e.indexOf(":");
-    return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
-  }));
   const t = new Topology("idle");
-  const ds: Array<{ name: string; dev: string; proc: Proc }> = [];
+  let ds: Daemon[] = [];
   try {
-    t.up();
-    await t.startServer(1 << 20);
-    await t.startDante(DANTE);
-    let k = 0;
-    for (const [name, bin] of bins) {
-      const dev = `tki${k}`;
-      const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
-      t.procs.push(p);
-      await p.waitFor(/ready/, 15_000);
-      ds.push({ name, dev, proc: p });
-      k++;
-    }
-    if (process.argv.includes("--hev")) {
-      const hev = process.env.HEV_SOCKS5_TUNNEL ?? "/work/wt/_hevbuild_p14/hev/bin/hev-socks5-tunnel";
-      if (!existsSync(hev)) throw new Error("set HEV_SOCKS5_TUNNEL");
-      const dev = "tkih";
-      const conf = join(t.dir, "hev.yml");
-      writeFileSync(conf, `tunnel:\n  name: ${dev}\n  mtu: 8500\n  ipv4: 198.18.100.1\nsocks5:\n  port: ${DANTE}\n  address: ${PROXY_V4}\n  udp: 'udp'\nmisc:\n  log-level: error\n  limit-nofile: 65535\n`);
-      const p = new Proc([hev, conf]);
-      t.procs.push(p);
-      for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
-      sh("ip", "link", "set", dev, "up");
-      ds.push({ name: "hev", dev, proc: p });
-    }
+    ds = await startDaemons(t, "tki");
     const strace = process.argv.includes("--strace");
     const measure = async (label: string, after = 1) => {
       await Bun.sleep(after * 1000);

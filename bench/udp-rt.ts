@@ -67,10 +67,59 @@ import { median, reexecInNetns, root } from "./lib.ts";
 
 const DANTE = 1082;
 
-function args(name: string): string[] {
+/** Every value of a repeatable flag (`--bin A --bin B`). */
+export function args(name: string): string[] {
   const out: string[] = [];
   process.argv.forEach((a, i) => a === name && process.argv[i + 1] && out.push(process.argv[i + 1]!));
   return out;
+}
+
+/** A tun2socks daemon under test: its name (`--bin NAME=...`, or "hev"), tun and process. */
+export interface Daemon {
+  name: string;
+  dev: string;
+  proc: Proc;
+}
+
+/**
+ * Brings up this bench's topology in `t` (the UDP echo server, dante on {@link DANTE}) and one
+ * daemon per `--bin NAME=PATH` (default dist/tunkit), each with its `--env NAME:K=V,...`, on tun
+ * `${prefix}0`, `${prefix}1`...; with `--hev`, hev-socks5-tunnel (HEV_SOCKS5_TUNNEL) last, on
+ * `${prefix}h`. bench/idle.ts shares it.
+ */
+export async function startDaemons(t: Topology, prefix: string): Promise<Daemon[]> {
+  const bins = args("--bin").map((b) => b.split("=") as [string, string]);
+  if (!bins.length) bins.push(["tunkit", join(root, "dist/tunkit")]);
+  const envs = new Map(args("--env").map((e) => {
+    const i = e.indexOf(":");
+    return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
+  }));
+  t.up();
+  await t.startServer(1 << 20);
+  await t.startDante(DANTE);
+  const ds: Daemon[] = [];
+  let k = 0;
+  for (const [name, bin] of bins) {
+    const dev = `${prefix}${k}`;
+    const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
+    t.procs.push(p);
+    await p.waitFor(/ready/, 15_000);
+    ds.push({ name, dev, proc: p });
+    k++;
+  }
+  if (process.argv.includes("--hev")) {
+    const hev = process.env.HEV_SOCKS5_TUNNEL ?? "/work/wt/_hevbuild_p14/hev/bin/hev-socks5-tunnel";
+    if (!existsSync(hev)) throw new Error("set HEV_SOCKS5_TUNNEL");
+    const dev = `${prefix}h`;
+    const conf = join(t.dir, "hev.yml");
+    writeFileSync(conf, `tunnel:\n  name: ${dev}\n  mtu: 8500\n  ipv4: 198.18.100.1\nsocks5:\n  port: ${DANTE}\n  address: ${PROXY_V4}\n  udp: 'udp'\nmisc:\n  log-level: error\n  limit-nofile: 65535\n`);
+    const p = new Proc([hev, conf]);
+    t.procs.push(p);
+    for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
+    sh("ip", "link", "set", dev, "up");
+    ds.push({ name: "hev", dev, proc: p });
+  }
+  return ds;
 }
 
 function cpuTicks(pid: number): [number, number] {
@@ -121,10 +170,7 @@ export async function qa(ms: number): Promise<number> {
   return answers / (ms / 1000);
 }
 
-interface D {
-  name: string;
-  dev: string;
-  proc: Proc;
+interface D extends Daemon {
   rate: number[];
   calls: number[];
   /** Page faults per round trip (perf stat): binary pages a trim gave back and the flow faults in again. */
@@ -139,39 +185,10 @@ interface D {
 if (import.meta.main && !reexecInNetns()) {
   const reps = Number(args("--reps")[0] ?? 5);
   const secs = Number(args("--secs")[0] ?? 2);
-  const bins = args("--bin").map((b) => b.split("=") as [string, string]);
-  if (!bins.length) bins.push(["tunkit", join(root, "dist/tunkit")]);
-  const envs = new Map(args("--env").map((e) => {
-    const i = e.indexOf(":");
-    return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
-  }));
   const t = new Topology("udprt");
   const ds: D[] = [];
   try {
-    t.up();
-    await t.startServer(1 << 20);
-    await t.startDante(DANTE);
-    let k = 0;
-    for (const [name, bin] of bins) {
-      const dev = `tkr${k}`;
-      const p = new Proc([bin, "socks", dev, "--proxy", `socks5://${PROXY_V4}:${DANTE}`, "--address", `198.18.${k * 4}.1/30`], envs.get(name));
-      t.procs.push(p);
-      await p.waitFor(/ready/, 15_000);
-      ds.push({ name, dev, proc: p, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
-      k++;
-    }
-    if (process.argv.includes("--hev")) {
-      const hev = process.env.HEV_SOCKS5_TUNNEL ?? "/work/wt/_hevbuild_p14/hev/bin/hev-socks5-tunnel";
-      if (!existsSync(hev)) throw new Error("set HEV_SOCKS5_TUNNEL");
-      const dev = "tkrh";
-      const conf = join(t.dir, "hev.yml");
-      writeFileSync(conf, `tunnel:\n  name: ${dev}\n  mtu: 8500\n  ipv4: 198.18.100.1\nsocks5:\n  port: ${DANTE}\n  address: ${PROXY_V4}\n  udp: 'udp'\nmisc:\n  log-level: error\n  limit-nofile: 65535\n`);
-      const p = new Proc([hev, conf]);
-      t.procs.push(p);
-      for (let i = 0; i < 100 && spawnSync("ip", ["link", "show", dev]).status !== 0; i++) await Bun.sleep(50);
-      sh("ip", "link", "set", dev, "up");
-      ds.push({ name: "hev", dev, proc: p, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
-    }
+    for (const d of await startDaemons(t, "tkr")) ds.push({ ...d, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
     for (const d of ds) {
       sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
       await qa(500); // warm
