@@ -619,19 +619,16 @@ async function dumpLive(ctx: Ctx, plan: DumpPlan): Promise<void> {
     const perPacket = !!plan.packetBuffered;
     // Sniffing through the ring into a file: each block is taken whole (tun/sniff-pcap.ts,
     // copy mode: no call per packet through the capture, the filter and the file's own writer
-    // per packet), then given back. Every file (rotated or not) is written in the background: a
-    // write(2) that waits on a busy disk never keeps the ring from being walked (a ring left
-    // alone that long drops); into a regular file the writes are done on the JS thread for as
-    // long as each is fast (PcapSink.background, INLINE_SLOW_MS: the runtime's I/O threads cost
-    // the flood's sender more than the writes). -U: what a block brought is written at once.
+    // per packet), then given back. Every file (rotated or not) is written in the background (off
+    // the JS thread): a write(2) that waits on a busy disk never keeps the ring from being
+    // walked (a ring left alone that long drops). -U: what a block brought is written at once.
     const ringFile = sink && cap.mode === "sniff"
       ? new RingPcapWriter(sink, { copy: true, ...(perPacket ? { kickBytes: 0 } : {}), ...(filter ? { filter: (b: Uint8Array, off: number, len: number) => filter.match(b.subarray(off, off + len), linkType) } : {}) })
       : undefined;
     if (ringFile) ringFile.remaining = count;
     // Every file (rotated or not, sniffed or attached) is written in the background: a write
-    // that waits (a pipe nobody reads, a disk that got slow) never holds the JS thread, so a stop
-    // always runs (attached, a write(2) blocked on such a pipe held it for ever). A regular file
-    // is written on the JS thread until one write takes 20 ms (INLINE_SLOW_MS).
+    // that waits (a pipe nobody reads, a busy disk) never holds the JS thread, so a stop always
+    // runs (attached, a write(2) blocked on such a pipe held it for ever).
     if (sink) sink.background();
     const blocks = ringFile && {
       block(ring: Parameters<RingPcapWriter["block"]>[0], base: number, cooked: boolean, eth: boolean, snap: number): number {

@@ -18,9 +18,8 @@
  *
  * Copy mode (what `tunkit dump -w` uses): the records are copied out of the block into the
  * file's buffer, so the block is given back at once and the file is written where the file
- * says, in the background ({@link PcapSink.background}: a regular file on the JS thread while
- * its writes are fast, else on the runtime's I/O threads) or not; a disk that stalls then never
- * keeps the ring from being walked for longer than one slow write. Into a pcap file that does not rotate, with no user-space
+ * says, off the JS thread ({@link PcapSink.background}) or not; a disk that stalls then never
+ * keeps the ring from being walked. Into a pcap file that does not rotate, with no user-space
  * filter, the loop writes each record in place into the file's buffer ({@link PcapSink.span}:
  * four stores for its header, one memcpy for its bytes; no other call per record: 16 ns a
  * 92-byte packet against 25 through `write`, in a warm loop on the benchmark machine); else
@@ -64,8 +63,7 @@ const TWO32 = 4294967296;
  * Copy mode: bytes buffered before a block hands them to the background writer (see
  * {@link RingPcapWriter.kickBytes}). A flood of small packets fills a 256 KiB ring block in
  * about 10 ms; a write per block woke the runtime's I/O threads about 150 times a second at
- * 150k packets/s (bench/capture.ts), one per MiB about 12 times (a regular file is now written
- * on the JS thread while its writes are fast: no I/O thread then). What is below it waits for
+ * 150k packets/s (bench/capture.ts), one per MiB about 12 times. What is below it waits for
  * the capture's flush timer (250 ms in `tunkit dump`) or the stop. A sink whose buffer is
  * smaller writes when the buffer fills.
  */
