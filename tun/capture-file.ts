@@ -76,8 +76,6 @@ interface Background {
    * been fast, see {@link INLINE_SLOW_MS}), not handed to the runtime's I/O threads.
    */
   inline: boolean;
-  /** A write that took longer than this (ms) ends {@link inline}: {@link INLINE_SLOW_MS} by default. */
-  slowMs: number;
 }
 
 /**
@@ -327,18 +325,10 @@ export class PcapSink {
    * file whole and in order, a write that fails part-way cuts the file back to its last whole
    * record, {@link written} counts what reached it. A write is started whenever none is in
    * flight, so records wait at most one write. Await {@link settle} before {@link close}.
-   * Into a regular file the writes are done on the caller's thread for as long as each takes
-   * less than `opts.inlineSlowMs` (default {@link INLINE_SLOW_MS}; see there and
-   * {@link writesInline}).
    */
-  background(maxBytes = 64 << 20, opts: { inlineSlowMs?: number } = {}): void {
+  background(maxBytes = 64 << 20): void {
     if (this.bg) return;
-    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity, inline: this.isRegular(), slowMs: opts.inlineSlowMs ?? INLINE_SLOW_MS };
-  }
-
-  /** In the background: true while writes are still done on the caller's thread ({@link INLINE_SLOW_MS}). */
-  get writesInline(): boolean {
-    return !!this.bg?.inline;
+    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity, inline: this.isRegular() };
   }
 
   /** True once the file is closed (in the background: once the last write after close() ended). */
@@ -495,7 +485,7 @@ export class PcapSink {
       } catch (e) {
         err = e as NodeJS.ErrnoException;
       }
-      if (performance.now() - t0 > bg.slowMs) bg.inline = false;
+      if (performance.now() - t0 > INLINE_SLOW_MS) bg.inline = false;
       this.wrote(p, err, n);
       return;
     }

@@ -123,44 +123,6 @@ test("background writing to a file: the header written before, then every record
   expect(sink.fileBytes).toBe(readFileSync(path).length);
 });
 
-test("into a regular file the writes are done on the caller's thread (counted written at once) while each is fast; after a slow one, on the I/O threads for good", async () => {
-  const path = join(dir, "inline.pcap");
-  const sink = PcapSink.open(path, { linkType: "raw", bufferBytes: 1 << 18 });
-  sink.background(1 << 20);
-  expect(sink.writesInline).toBe(true);
-  for (let i = 0; i < 1000; i++) sink.write(record(100), 100, 100, i, 0);
-  sink.kick();
-  expect(sink.written).toBe(1000); // no await: written on this thread
-  expect(sink.writesInline).toBe(true);
-  // every write "slow" (more than -1 ms): the first is done here, the next ones off the thread
-  const slowPath = join(dir, "slow.pcap");
-  const slow = PcapSink.open(slowPath, { linkType: "raw", bufferBytes: 1 << 18 });
-  slow.background(1 << 20, { inlineSlowMs: -1 });
-  for (let i = 0; i < 1000; i++) slow.write(record(100), 100, 100, i, 0);
-  slow.kick();
-  expect(slow.written).toBe(1000);
-  expect(slow.writesInline).toBe(false);
-  for (let i = 0; i < 1000; i++) slow.write(record(60), 60, 60, i, 0);
-  slow.kick();
-  expect(slow.written).toBe(1000); // handed to the I/O threads: not written yet
-  await Promise.all([sink.settle(), slow.settle()]);
-  sink.close();
-  slow.close();
-  expect(slow.written).toBe(2000);
-  expect(readPcap(new Uint8Array(readFileSync(slowPath))).records.map((r) => r.captureLength)).toEqual([...Array(1000).fill(100), ...Array(1000).fill(60)]);
-  expect(readPcap(new Uint8Array(readFileSync(path))).records.length).toBe(1000);
-  // a pipe is never written on the caller's thread (its reader may stop for ever)
-  const fifo = join(dir, "fifo-inline");
-  expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
-  const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const wr = openSync(fifo, "w");
-  const piped = new PcapSink(wr, { linkType: "raw" }, true);
-  piped.background();
-  expect(piped.writesInline).toBe(false);
-  piped.close();
-  closeSync(rd);
-});
-
 test("kick(minBytes) starts a background write only once that much waits; settle() writes the rest", async () => {
   const file = join(dir, "kick.pcap");
   const sink = PcapSink.open(file, { linkType: "raw", bufferBytes: 1 << 20 });
