@@ -71,27 +71,7 @@ interface Background {
    * Infinity: no kick waits, what is buffered waits for the next kick or flush).
    */
   wanted: number;
-  /**
-   * Writes are done right here, on the caller's thread (a regular file whose writes have all
-   * been fast, see {@link INLINE_SLOW_MS}), not handed to the runtime's I/O threads.
-   */
-  inline: boolean;
 }
-
-/**
- * A background writer into a regular file writes on the JS thread itself (writeSync) for as
- * long as every write takes less than this many milliseconds; the first slower one (a disk or
- * network file system that stalls, the kernel throttling dirty pages) moves the sink to the
- * runtime's I/O threads for the rest of its life. Why: a write(2) into the page cache is cheap
- * (1 MiB in 0.2-0.3 ms here) while node:fs's asynchronous write costs two I/O threads' wake-ups
- * per write and several times the write's own CPU (80 MiB in 1 MiB writes: 20 ms of CPU
- * synchronously, 46-86 ms through the pool; in 256 KiB writes 17-21 against 130-150 ms), and
- * those threads land on the CPU of the traffic being captured (perf sched beside
- * bench/capture.ts's flood: Bun's two pool threads ran 160 ms per 5 s, 134 ms of it on the
- * generator's CPU while the generator waited, against 40 ms for the JS thread). A pipe always
- * goes to the I/O threads (its reader may stop for ever).
- */
-export const INLINE_SLOW_MS = 20;
 
 /**
  * Where a batch of pcap records is written in place into a {@link PcapSink}'s buffer
@@ -328,7 +308,7 @@ export class PcapSink {
    */
   background(maxBytes = 64 << 20): void {
     if (this.bg) return;
-    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity, inline: this.isRegular() };
+    this.bg = { queue: [], free: [], count: 1, max: Math.max(maxBytes, 2 * this.buf.length), queued: 0, inFlight: false, waiters: [], closeAfter: false, wanted: Infinity };
   }
 
   /** True once the file is closed (in the background: once the last write after close() ended). */
@@ -475,20 +455,6 @@ export class PcapSink {
       return;
     }
     bg.inFlight = true;
-    if (bg.inline) {
-      // a regular file, fast so far: written here (INLINE_SLOW_MS)
-      const t0 = performance.now();
-      let err: NodeJS.ErrnoException | null = null;
-      let n = 0;
-      try {
-        n = writeSync(this.fd, p.buf, p.done, p.used - p.done);
-      } catch (e) {
-        err = e as NodeJS.ErrnoException;
-      }
-      if (performance.now() - t0 > INLINE_SLOW_MS) bg.inline = false;
-      this.wrote(p, err, n);
-      return;
-    }
     writeAsync(this.fd, p.buf, p.done, p.used - p.done, null, (err, n) => this.wrote(p, err, n));
   }
 
