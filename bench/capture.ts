@@ -21,8 +21,8 @@
  * then the measured flood. Captured share counts both floods.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
- * timeout writing a file; each block's records copied into the file's buffer, written 1 MiB at
- * a time, on the JS thread while the writes are fast, tun/sniff-pcap.ts). The CPU row's note splits user and system
+ * timeout writing a file; each block's records copied into the file's buffer, written off the
+ * JS thread 1 MiB at a time, tun/sniff-pcap.ts). The CPU row's note splits user and system
  * time; the load average at the start and the end goes to stderr (the machine is shared: read
  * the ratios with it).
  *
@@ -44,9 +44,13 @@
  * pool threads 77 + 86 ms (72 wake-ups each, ~1.1 ms a wake-up for a 1 MiB write that costs
  * 0.25 ms synchronously): 134 ms on the generator's CPU while it waited. node:fs's asynchronous
  * write costs 2-4x the write itself (80 MiB in 1 MiB writes: 20 ms of CPU with writeSync,
- * 46-86 ms through the pool). Now a regular file is written on the JS thread while its writes
- * are fast (tun/capture-file.ts, INLINE_SLOW_MS): tunkit's threads ran 54 + 3 + 1 ms in the
- * same window (JS thread, a JIT worker, a GC helper), 4 ms of it beside a waiting generator.
+ * 46-86 ms through the pool). Writing a regular file on the JS thread while its writes stayed
+ * fast (< 20 ms, else back to the pool) took that away in the same window (tunkit's threads ran
+ * 54 + 3 + 1 ms, 4 ms of it beside a waiting generator), but was reverted: the quiet A/B
+ * (9 unpinned pairs, 18 pinned, load 1.9-2.7) moved nothing (generator 188 vs 186 kpps beside
+ * main's build unpinned, 149 vs 150 pinned; capturer CPU 0.08 vs 0.086 s per 1M packets), and
+ * at load 15-22 the ring dropped in 2 of 9 runs (main's build 0 of 25): a JS thread that writes
+ * does not walk the ring meanwhile.
  *
  * A third setting, loaded: unpinned, with `stress-ng --cpu 2N` running through the whole
  * capture (N CPUs): the capturer gets a share of a busy machine, and the rows that matter are
