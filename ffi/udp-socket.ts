@@ -10,7 +10,6 @@
  */
 import type dgramNs from "node:dgram";
 import { raw, sys, SOCK } from "./libc.ts";
-import { parseIp } from "../common/addr.ts";
 
 /** node:dgram, loaded on first use: Bun never needs it, and the daemon's module graph stays without it. */
 let dgramMod: typeof dgramNs | undefined;
@@ -155,28 +154,4 @@ export async function openUdp(v6: boolean, on: UnconnectedUdpHandlers): Promise<
     localPort: sock.address().port,
     fd: -1,
   };
-}
-
-/**
- * The sockaddr_in / sockaddr_in6 of `host` (an IP address) and `port`, for addressed
- * `sendmmsg` messages (ffi/mmsg.ts's MultiSend.addTo).
- *
- * @example
- * ```ts
- * import { sockaddrOf } from "./udp-socket.ts";
- * const sa = sockaddrOf("192.0.2.7", 1080);
- * sa.length; // 16
- * [sa[2], sa[3], sa[4]]; // [4, 56, 192]
- * ```
- */
-export function sockaddrOf(host: string, port: number): Uint8Array {
-  const ip = parseIp(host);
-  const v4 = ip.length === 4;
-  const sa = new Uint8Array(v4 ? 16 : 28);
-  sa[0] = (v4 ? SOCK.AF_INET : SOCK.AF_INET6) & 0xff;
-  sa[1] = (v4 ? SOCK.AF_INET : SOCK.AF_INET6) >> 8;
-  sa[2] = port >> 8;
-  sa[3] = port & 0xff;
-  sa.set(ip, v4 ? 4 : 8);
-  return sa;
 }

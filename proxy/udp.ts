@@ -24,7 +24,8 @@ import { parseIp } from "../common/addr.ts";
 import { HandshakeReader, type Dialer } from "./dial.ts";
 import { answerFakeIp, dnsErrorResponse, DNS_RCODE, frameDnsTcp, type FakeIp6Pool, type FakeIpPool } from "./dns.ts";
 import { FlowTable } from "./nat.ts";
-import { openUdp, sockaddrOf, type UnconnectedUdp } from "../ffi/udp-socket.ts";
+import { openUdp, type UnconnectedUdp } from "../ffi/udp-socket.ts";
+import { packSockaddrIn } from "../ffi/abi.ts";
 import { GSO_BYTES, GSO_SEGMENTS, MultiSend } from "../ffi/mmsg.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
@@ -252,7 +253,6 @@ export function socksUdpDataOffset(b: Uint8Array): number {
  * ```ts
  * import { finishUdpReply } from "./udp.ts";
  * import { buildUdp } from "../packet/build.ts";
-import { parseIp } from "../common/addr.ts";
  * const head = buildUdp({ src: "198.51.100.2", dst: "192.0.2.1", srcPort: 7, dstPort: 5000 });
  * const out = new Uint8Array(2048);
  * out.set(head);
@@ -706,7 +706,7 @@ export class UdpRelay {
       assoc.control.resume(); // nothing should come; keep the connection read so a close is seen
       // A shared socket; the relay's datagrams are told apart by its address.
       const { host, port } = assoc.relay;
-      await this.takeSocket(a, host, port, sockaddrOf(host, port)).opening;
+      await this.takeSocket(a, host, port, packSockaddrIn(parseIp(host), port)).opening;
       if (a.state !== "connecting") return; // closeAssoc took it off the socket
       a.state = "open";
       for (const s of a.flows) {

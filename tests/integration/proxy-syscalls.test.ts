@@ -34,7 +34,9 @@ describe("system calls per connection", () => {
         }
         st.kill("SIGINT");
         await st.exited;
-        // every connection was accepted while strace watched (accept4 succeeded N times at least)
+        // every connection was accepted while strace watched (accept4 succeeded N times at least);
+        // strace's own output goes to stderr when it did not see them (a rare failure, cause unknown)
+        if (calls(st.err, "accept4") < N) console.error(`strace -c saw fewer than ${N} accept4:\n${st.err}`);
         expect(calls(st.err, "accept4")).toBeGreaterThanOrEqual(N);
         expect(calls(st.err, "getpeername")).toBe(perConnection * N);
       } finally {
