@@ -203,8 +203,6 @@ function stressArgs(): string[] {
   return ["--cpu", String(2 * (navigator.hardwareConcurrency ?? 2)), "--cpu-method", "int64"];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * One setting: the three capturers started at once, each on its own tun (`cmds[who]`), each
  * warmed by a flood of its own, then `rounds` rounds of one flood per capturer, in an order
