@@ -107,6 +107,11 @@ export function planAddress(words: readonly string[], context: string, from = 0,
 }
 
 const MODE_OF: Readonly<Record<string, AddressMode>> = { add: "create", change: "change", replace: "replace", delete: "delete" };
+/** Whether `verb` (a canonical command word, as ipVerb returns it) is one of the modify commands {@link addressOp} takes. */
+export function isAddressModify(verb: string): boolean {
+  return Object.hasOwn(MODE_OF, verb);
+}
+
 const MODE_FLAGS: Readonly<Record<AddressMode, number>> = {
   create: NLM_F.CREATE | NLM_F.EXCL, change: NLM_F.REPLACE, replace: NLM_F.CREATE | NLM_F.REPLACE, delete: 0,
 };
@@ -159,3 +164,9 @@ export function addressOp(ctx: Ctx, verb: string, words: readonly string[], from
   return op;
 }
 
+/** ip's command words of `address`, in do_ipaddr's order. */
+export const ADDR_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
+  ["add", true, "add"], ["change", true, "change"], ["chg", false, "change"], ["replace", true, "replace"],
+  ["delete", true, "delete"], ["list", true, "list"], ["show", true, "list"], ["lst", true, "list"],
+  ["flush", true, "flush"], ["save", true, "save"], ["showdump", true, "showdump"], ["restore", true, "restore"], ["help", true, "help"],
+];

@@ -18,8 +18,8 @@ import { ifName } from "./args.ts";
 import { ipVerb, Keywords, q, unknownWord, Words } from "./grammar.ts";
 import { lazy, type Ctx, type GlobalOptions, type Op } from "./context.ts";
 import { ListingWriter } from "./output.ts";
-import { ADDR_FLAG_WORDS as FLAG_WORDS, addressOp, ADDR_KEYWORDS } from "./addr-add.ts";
-export { addressOp, ADDR_KEYWORDS, planAddress } from "./addr-add.ts";
+import { ADDR_VERBS, ADDR_FLAG_WORDS as FLAG_WORDS, addressOp, ADDR_KEYWORDS } from "./addr-add.ts";
+export { ADDR_VERBS, addressOp, ADDR_KEYWORDS, planAddress } from "./addr-add.ts";
 
 // ---------------------------------------------------------------- list, flush
 
@@ -150,12 +150,6 @@ async function listAddresses(ctx: Ctx, p: AddrListPlan, opts: GlobalOptions): Pr
 
 // ---------------------------------------------------------------- the object
 
-/** ip's command words of `address`, in do_ipaddr's order. */
-export const ADDR_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
-  ["add", true, "add"], ["change", true, "change"], ["chg", false, "change"], ["replace", true, "replace"],
-  ["delete", true, "delete"], ["list", true, "list"], ["show", true, "list"], ["lst", true, "list"],
-  ["flush", true, "flush"], ["save", true, "save"], ["showdump", true, "showdump"], ["restore", true, "restore"], ["help", true, "help"],
-];
 
 /**
  * `addr …` words (`words[at]` is the command word; none means `list`): validates them and

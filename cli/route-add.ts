@@ -341,6 +341,11 @@ export function planRoute(words: readonly string[], context: string, del = false
 const MODE_OF: Readonly<Record<string, RouteMode | "delete">> = {
   add: "create", change: "change", replace: "replace", prepend: "prepend", append: "append", test: "test", delete: "delete",
 };
+/** Whether `verb` (a canonical command word, as ipVerb returns it) is one of the modify commands {@link routeOp} takes. */
+export function isRouteModify(verb: string): boolean {
+  return Object.hasOwn(MODE_OF, verb);
+}
+
 const MODE_FLAGS: Readonly<Record<string, number>> = {
   create: NLM_F.CREATE | NLM_F.EXCL,
   change: NLM_F.REPLACE,
@@ -441,3 +446,10 @@ export function routeOp(ctx: Ctx, verb: string, words: readonly string[], from =
   return new RouteLine(ctx, mode, spec, wire);
 }
 
+/** ip's command words of `route`, in do_iproute's order: [spelling, abbreviable, command]. */
+export const ROUTE_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
+  ["add", true, "add"], ["change", true, "change"], ["chg", false, "change"], ["replace", true, "replace"],
+  ["prepend", true, "prepend"], ["append", true, "append"], ["test", true, "test"], ["delete", true, "delete"],
+  ["list", true, "list"], ["show", true, "list"], ["lst", true, "list"], ["get", true, "get"], ["flush", true, "flush"],
+  ["save", true, "save"], ["restore", true, "restore"], ["showdump", true, "showdump"], ["help", true, "help"],
+];

@@ -23,8 +23,8 @@ import { ifName, intInRange } from "./args.ts";
 import { ipVerb, Keywords, notAWord, q, Words } from "./grammar.ts";
 import { lazy, type Ctx, type GlobalOptions, type Op } from "./context.ts";
 import { ListingWriter } from "./output.ts";
-import { FAMILY_WORDS, famOfText, routeOp, ROUTE_KEYWORDS, tableId } from "./route-add.ts";
-export { planRoute, planRouteWire, routeOp, ROUTE_KEYWORDS, type RoutePlan } from "./route-add.ts";
+import { ROUTE_VERBS, FAMILY_WORDS, famOfText, routeOp, ROUTE_KEYWORDS, tableId } from "./route-add.ts";
+export { ROUTE_VERBS, planRoute, planRouteWire, routeOp, ROUTE_KEYWORDS, type RoutePlan } from "./route-add.ts";
 
 // ---------------------------------------------------------------- list, flush
 
@@ -230,13 +230,6 @@ export function planRouteGet(words: readonly string[], from = 0, family?: number
 
 // ---------------------------------------------------------------- the object
 
-/** ip's command words of `route`, in do_iproute's order: [spelling, abbreviable, command]. */
-export const ROUTE_VERBS: ReadonlyArray<readonly [string, boolean, string]> = [
-  ["add", true, "add"], ["change", true, "change"], ["chg", false, "change"], ["replace", true, "replace"],
-  ["prepend", true, "prepend"], ["append", true, "append"], ["test", true, "test"], ["delete", true, "delete"],
-  ["list", true, "list"], ["show", true, "list"], ["lst", true, "list"], ["get", true, "get"], ["flush", true, "flush"],
-  ["save", true, "save"], ["restore", true, "restore"], ["showdump", true, "showdump"], ["help", true, "help"],
-];
 
 /**
  * `route …` words (`words[at]` is the command word; none means `list`): validates them and
