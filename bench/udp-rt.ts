@@ -9,13 +9,14 @@
  * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
  * write -> client woken).
  *
- *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--floor] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
  *
  * `--strace`: every thread's system calls over ~100 round trips per daemon (/tmp/udp-rt-strace-NAME.txt);
  * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
  *
  * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
- * (HEV_SOCKS5_TUNNEL) too. `--env NAME:K=V,...`: extra environment of daemon NAME.
+ * (HEV_SOCKS5_TUNNEL) too; `--floor`: bench/udp-floor.ts's four lab daemons too (floor-sig,
+ * floor-stream, floor-own, floor-block: the runtime's floor under each wake-up design). `--env NAME:K=V,...`: extra environment of daemon NAME.
  *
  * What it showed (eighth/ninth session, load 4-8): a round trip's daemon share is two wake-ups and
  * two hops of work. Traced, tunkit's hops were: client send -> daemon woken 35-66 us (hev 16),
@@ -64,6 +65,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, Proc, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
 import { median, reexecInNetns, root } from "./lib.ts";
+import { compile } from "../scripts/build.ts";
 
 const DANTE = 1082;
 
@@ -94,6 +96,15 @@ export async function startDaemons(t: Topology, prefix: string): Promise<Daemon[
     const i = e.indexOf(":");
     return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
   }));
+  if (process.argv.includes("--floor")) {
+    // bench/udp-floor.ts's lab daemons: what a design costs before tunkit is built on it
+    const floor = join(root, "bench/.build/udp-floor");
+    compile(join(root, "bench/udp-floor.ts"), floor, { jitPolicy: 1 });
+    for (const m of ["sig", "stream", "own", "block"]) {
+      bins.push([`floor-${m}`, floor]);
+      envs.set(`floor-${m}`, { UDP_FLOOR: m });
+    }
+  }
   t.up();
   await t.startServer(1 << 20);
   await t.startDante(DANTE);
