@@ -15,8 +15,8 @@
  * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
  *
  * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
- * (HEV_SOCKS5_TUNNEL) too; `--floor`: bench/udp-floor.ts's four lab daemons too (floor-sig,
- * floor-stream, floor-own, floor-block: the runtime's floor under each wake-up design). `--env NAME:K=V,...`: extra environment of daemon NAME.
+ * (HEV_SOCKS5_TUNNEL) too; `--floor`: bench/udp-floor.ts's lab daemons too (floor-sig,
+ * floor-stream, floor-own, floor-block, floor-worker: the runtime's floor under each wake-up design). `--env NAME:K=V,...`: extra environment of daemon NAME.
  *
  * What it showed (eighth/ninth session, load 4-8): a round trip's daemon share is two wake-ups and
  * two hops of work. Traced, tunkit's hops were: client send -> daemon woken 35-66 us (hev 16),
@@ -100,7 +100,7 @@ export async function startDaemons(t: Topology, prefix: string): Promise<Daemon[
     // bench/udp-floor.ts's lab daemons: what a design costs before tunkit is built on it
     const floor = join(root, "bench/.build/udp-floor");
     compile(join(root, "bench/udp-floor.ts"), floor, { jitPolicy: 1 });
-    for (const m of ["sig", "stream", "own", "block"]) {
+    for (const m of ["sig", "stream", "own", "block", "worker"]) {
       bins.push([`floor-${m}`, floor]);
       envs.set(`floor-${m}`, { UDP_FLOOR: m });
     }
