@@ -15,7 +15,7 @@
  * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
  *
  * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
- * (HEV_SOCKS5_TUNNEL) too; `--floor`: bench/udp-floor.ts's lab daemons too (floor-sig,
+ * (HEV_SOCKS5_TUNNEL) too; `--floor`: bench/udp-floor-child.ts's lab daemons too (floor-sig,
  * floor-stream, floor-own, floor-block, floor-worker: the runtime's floor under each wake-up design). `--env NAME:K=V,...`: extra environment of daemon NAME.
  *
  * What it showed (eighth/ninth session, load 4-8): a round trip's daemon share is two wake-ups and
@@ -97,9 +97,9 @@ export async function startDaemons(t: Topology, prefix: string): Promise<Daemon[
     return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
   }));
   if (process.argv.includes("--floor")) {
-    // bench/udp-floor.ts's lab daemons: what a design costs before tunkit is built on it
+    // bench/udp-floor-child.ts's lab daemons: what a design costs before tunkit is built on it
     const floor = join(root, "bench/.build/udp-floor");
-    compile(join(root, "bench/udp-floor.ts"), floor, { jitPolicy: 1 });
+    compile(join(root, "bench/udp-floor-child.ts"), floor, { jitPolicy: 1 });
     for (const m of ["sig", "stream", "own", "block", "worker"]) {
       bins.push([`floor-${m}`, floor]);
       envs.set(`floor-${m}`, { UDP_FLOOR: m });

@@ -22,7 +22,7 @@
  *           tunnel's TCP, timers and control connections would live)
  *
  * `bun bench/udp-rt.ts --floor` compiles it (scripts/build.ts's flags, normal JIT policy) into
- * bench/.build/udp-floor and runs the four beside the --bin daemons; bench/udp-rt.ts's header has
+ * bench/.build/udp-floor and runs the five beside the --bin daemons; bench/udp-rt.ts's header has
  * the numbers.
  */
 import { openTun } from "../mod.ts";
@@ -111,92 +111,97 @@ if (!isMainThread) {
   blockLoop(w.relaySa);
 }
 
-const a = process.argv.slice(2);
-const dev = a[1]!;
-const proxy = a[a.indexOf("--proxy") + 1]!.replace("socks5://", "");
-const phost = proxy.slice(0, proxy.lastIndexOf(":"));
-const pport = Number(proxy.slice(proxy.lastIndexOf(":") + 1));
-const mode = process.env.UDP_FLOOR ?? "sig";
-const tun = openTun({ name: dev });
-tunFd = tun.fd;
-spawnSync("ip", ["addr", "add", a[a.indexOf("--address") + 1]!, "dev", dev]);
-spawnSync("ip", ["link", "set", dev, "up"]);
+/** The daemon: tunkit's arguments, one association, then the mode's loop. */
+async function main(): Promise<void> {
+  const a = process.argv.slice(2);
+  const dev = a[1]!;
+  const proxy = a[a.indexOf("--proxy") + 1]!.replace("socks5://", "");
+  const phost = proxy.slice(0, proxy.lastIndexOf(":"));
+  const pport = Number(proxy.slice(proxy.lastIndexOf(":") + 1));
+  const mode = process.env.UDP_FLOOR ?? "sig";
+  const tun = openTun({ name: dev });
+  tunFd = tun.fd;
+  spawnSync("ip", ["addr", "add", a[a.indexOf("--address") + 1]!, "dev", dev]);
+  spawnSync("ip", ["link", "set", dev, "up"]);
 
-// One SOCKS5 UDP ASSOCIATE (no authentication); the control connection stays open.
-let step = 0;
-let relayHost = phost;
-let relayPort = 0;
-const associated = Promise.withResolvers<void>();
-await Bun.connect({
-  hostname: phost,
-  port: pport,
-  socket: {
-    open: (s) => void s.write(new Uint8Array([5, 1, 0])),
-    data(s, d) {
-      if (step++ === 0) return void s.write(new Uint8Array([5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
-      if (d[1] !== 0 || d[3] !== 1) process.exit(1);
-      const h = `${d[4]}.${d[5]}.${d[6]}.${d[7]}`;
-      if (h !== "0.0.0.0") relayHost = h;
-      relayPort = (d[8]! << 8) | d[9]!;
-      associated.resolve();
+  // One SOCKS5 UDP ASSOCIATE (no authentication); the control connection stays open.
+  let step = 0;
+  let relayHost = phost;
+  let relayPort = 0;
+  const associated = Promise.withResolvers<void>();
+  await Bun.connect({
+    hostname: phost,
+    port: pport,
+    socket: {
+      open: (s) => void s.write(new Uint8Array([5, 1, 0])),
+      data(s, d) {
+        if (step++ === 0) return void s.write(new Uint8Array([5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+        if (d[1] !== 0 || d[3] !== 1) process.exit(1);
+        const h = `${d[4]}.${d[5]}.${d[6]}.${d[7]}`;
+        if (h !== "0.0.0.0") relayHost = h;
+        relayPort = (d[8]! << 8) | d[9]!;
+        associated.resolve();
+      },
+      close: () => process.exit(1),
     },
-    close: () => process.exit(1),
-  },
-});
-await associated.promise;
-const relaySa = packSockaddrIn(new Uint8Array(relayHost.split(".").map(Number)), relayPort);
+  });
+  await associated.promise;
+  const relaySa = packSockaddrIn(new Uint8Array(relayHost.split(".").map(Number)), relayPort);
 
-console.log("ready");
-// SIGTERM: a listener would never run in block's loop (the JS thread never returns to Bun's), so
-// that mode keeps the signal's default action.
-if (mode !== "block") process.on("SIGTERM", () => process.exit(0));
-if (mode === "block") blockLoop(relaySa);
-if (mode === "worker") new Worker(new URL(import.meta.url), { workerData: { tunFd, relaySa } } as WorkerOptions);
-let send: (len: number) => void = () => {};
-if (mode === "own") {
-  const s = ownSocket();
-  const w = watchReadable(s.fd, () => {
-    s.drain();
+  console.log("ready");
+  // SIGTERM: a listener would never run in block's loop (the JS thread never returns to Bun's), so
+  // that mode keeps the signal's default action.
+  if (mode !== "block") process.on("SIGTERM", () => process.exit(0));
+  if (mode === "block") blockLoop(relaySa);
+  if (mode === "worker") new Worker(new URL(import.meta.url), { workerData: { tunFd, relaySa } } as WorkerOptions);
+  let send: (len: number) => void = () => {};
+  if (mode === "own") {
+    const s = ownSocket();
+    const w = watchReadable(s.fd, () => {
+      s.drain();
+      w.arm();
+    });
     w.arm();
-  });
-  w.arm();
-  send = (len) => void raw.sendto(s.fd, sd, len, 0, relaySa, relaySa.length);
-} else if (mode !== "worker") {
-  const u = await Bun.udpSocket({ hostname: "0.0.0.0", port: 0, binaryType: "uint8array", socket: { data: (_s: unknown, d: Uint8Array) => answer(d, 0, d.length) } });
-  send = (len) => void u.send(sd.subarray(0, len), relayPort, relayHost);
-}
-if (mode === "stream") {
-  // Bun reads the fd into one buffer until EAGAIN: packets come concatenated (IP says each length).
-  const rd = Bun.file(tun.fd).stream().getReader();
-  let carry: Uint8Array | undefined;
-  for (;;) {
-    const r = await rd.read();
-    if (r.done) break;
-    let b = r.value as Uint8Array;
-    if (carry) {
-      const c = new Uint8Array(carry.length + b.length);
-      c.set(carry);
-      c.set(b, carry.length);
-      b = c;
-      carry = undefined;
-    }
-    let o = 0;
-    while (o + 20 <= b.length) {
-      const len = b[o]! >> 4 === 6 ? 40 + ((b[o + 4]! << 8) | b[o + 5]!) : (b[o + 2]! << 8) | b[o + 3]!;
-      if (len < 20) {
-        o = b.length; // not a packet boundary: drop the rest (lab code; no tun write cuts packets here)
-        break;
-      }
-      if (o + len > b.length) break;
-      const q = query(b, o, len);
-      if (q) send(q);
-      o += len;
-    }
-    if (o < b.length) carry = b.slice(o);
+    send = (len) => void raw.sendto(s.fd, sd, len, 0, relaySa, relaySa.length);
+  } else if (mode !== "worker") {
+    const u = await Bun.udpSocket({ hostname: "0.0.0.0", port: 0, binaryType: "uint8array", socket: { data: (_s: unknown, d: Uint8Array) => answer(d, 0, d.length) } });
+    send = (len) => void u.send(sd.subarray(0, len), relayPort, relayHost);
   }
-} else if (mode !== "worker") {
-  await tun.listen((b, n) => {
-    const q = query(b, 0, n);
-    if (q) send(q);
-  });
+  if (mode === "stream") {
+    // Bun reads the fd into one buffer until EAGAIN: packets come concatenated (IP says each length).
+    const rd = Bun.file(tun.fd).stream().getReader();
+    let carry: Uint8Array | undefined;
+    for (;;) {
+      const r = await rd.read();
+      if (r.done) break;
+      let b = r.value as Uint8Array;
+      if (carry) {
+        const c = new Uint8Array(carry.length + b.length);
+        c.set(carry);
+        c.set(b, carry.length);
+        b = c;
+        carry = undefined;
+      }
+      let o = 0;
+      while (o + 20 <= b.length) {
+        const len = b[o]! >> 4 === 6 ? 40 + ((b[o + 4]! << 8) | b[o + 5]!) : (b[o + 2]! << 8) | b[o + 3]!;
+        if (len < 20) {
+          o = b.length; // not a packet boundary: drop the rest (lab code; no tun write cuts packets here)
+          break;
+        }
+        if (o + len > b.length) break;
+        const q = query(b, o, len);
+        if (q) send(q);
+        o += len;
+      }
+      if (o < b.length) carry = b.slice(o);
+    }
+  } else if (mode !== "worker") {
+    await tun.listen((b, n) => {
+      const q = query(b, 0, n);
+      if (q) send(q);
+    });
+  }
 }
+
+if (import.meta.main) await main();
