@@ -58,6 +58,41 @@
  * 145 with the trim off (main 205, hev 78); idle after the flow 1.7% against 0.2%. The linger
  * (TUNKIT_TUN_LINGER_US=1000) in that run: 10.4 calls/rt against 11.1, answers/s paired with
  * new 0.68x, CPU/rt 244 us: it stays off by default (no quiet window this session).
+ *
+ * Twelfth session (`--floor`: bench/udp-floor-child.ts's lab daemons, which do only the echo's
+ * header swap, no NAT, flows or timers, in each wake-up design, same rounds as tunkit, main's
+ * build and hev; 7 rounds each, medians, CPU/rt in us, q/s):
+ *
+ *   daemon        run 2 (load 4-6)       run 3 (load 3-5)       syscalls/rt
+ *   new (tunkit)  134 us  2579 q/s       118 us  2187 q/s       10.7
+ *   main          138     2546           121     2747           10.7
+ *   floor-sig     121     2488           91      3533           10.7  tunkit's design, nothing else
+ *   floor-stream  106     3135           86      3504           11.1  tun in Bun's epoll
+ *   floor-own     111     2977           97      3674           20.5  own recvmmsg on SIGIO
+ *   floor-block   57      4151           58      4244           7.0   no event loop
+ *   floor-worker  -       -              53      4587           7.0   that loop in a Worker
+ *   hev           75      3265           64      4116           16.9
+ *
+ * (run 1, load 6, 5 rounds, the same order: 115, 129, 108, 92, 132, 79, -, 81 us.) What it says:
+ * - tunkit sits 10-30% above its own design's floor (paired q/s new/floor-sig 1.04x, 0.83x): all
+ *   of tunkit's NAT, flows, timers and checksums are at most that; the floor itself is 1.4-1.6x
+ *   hev's CPU per round trip and 0.76-0.86x its q/s. No cut in tunkit's JS reaches 1.0x.
+ * - Reading the relay socket ourselves (the lead from the eleventh session) doubles the calls:
+ *   the tun and the socket share SIGIO, so each signal reads both, plus the signal's own
+ *   eventfd write and rt_sigreturn; CPU/rt 97-132 against floor-sig's 91-121: dropped.
+ * - The tun in Bun's own epoll (Bun.file(fd).stream()): 5-15% less CPU/rt than by SIGIO at the
+ *   same 11 calls (epoll_ctl x2 and an empty preadv2 instead of the signal), but not buildable:
+ *   Bun reads until EAGAIN into one 256 KiB buffer, each read given the room left, and the tun
+ *   driver cuts a packet to the room it is given (a 64 KiB TSO segment would lose its tail and
+ *   the framing).
+ * - A loop that blocks in its own epoll_wait on the tun and its own socket (read, sendto,
+ *   recvmmsg, write: 7.0 calls, no signal, no Bun turn) is below hev: 53-58 us and 4244-4587 q/s
+ *   against 64-75 us and 3265-4116, also in a Worker with the main thread idle in Bun's loop.
+ *   That is the way to >= 1.0x: a data path on a thread of its own. The tunnel's TCP needs Bun's
+ *   loop on the main thread, so the tun has to be split: a multi-queue tun whose steering eBPF
+ *   program (TUNSETSTEERINGEBPF) sends UDP to the Worker's queue (replies can be written to any
+ *   queue), the Worker owning the relay sockets (the associations' control connections can stay
+ *   on the main thread and hand it the relay address).
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
