@@ -92,7 +92,10 @@
  *   loop on the main thread, so the tun has to be split: a multi-queue tun whose steering eBPF
  *   program (TUNSETSTEERINGEBPF) sends UDP to the Worker's queue (replies can be written to any
  *   queue), the Worker owning the relay sockets (the associations' control connections can stay
- *   on the main thread and hand it the relay address).
+ *   on the main thread and hand it the relay address). Checked on this kernel (as root, in a
+ *   namespace): a 2-queue tun with a 12-instruction socket-filter program (LD_ABS version and
+ *   protocol, return 1 for IPv4 UDP) put 5 of 5 UDP datagrams on queue 1 and 7 of 7 other
+ *   packets (TCP SYNs, pings) on queue 0.
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
