@@ -13,12 +13,28 @@
  * its ring, and not with where the scheduler happens to put the reader; with the reader left
  * free, it settled either beside the generator or beside the capturer for a whole run, and the
  * generator's rate jumped between two levels about 1.5x apart whichever tool sniffed).
- * Interleaved, median of R runs. Each run also has a second tcpdump (the A/A row): tcpdump
- * against itself in the same rotation, so the spread of the bench itself is on the table next
- * to tunkit's ratio.
- * Each capturer first sees a 4 s warm-up flood (`--warmup S`; not timed: tunkit's JIT compiles
- * its packet path once per process, 1-2 s of a JIT thread's CPU on this machine; tcpdump is compiled ahead),
- * then the measured flood. Captured share counts both floods.
+ * How the floods are paired (session 12): the three capturers (tunkit, tcpdump, and a second
+ * tcpdump, the A/A row, or `--baseline`'s tunkit) run at once, each on a tun of its own; one C
+ * reader drains the three tuns and one generator process floods them in turn (`tunio gens`):
+ * each round floods each tun once, in an order shuffled each round (`--secs S`, default 0.3,
+ * `--gap MS` apart, default 100), so only one capturer's ring sees a flood while the other two
+ * wait in poll (an idle ring costs nothing per packet). The per-round ratios (tunkit over
+ * tcpdump, tcpdump over tcpdump) are the pairs, R rounds (`--reps R`, default 150, about 3.5
+ * minutes a setting). Why so: unpinned, the generator's rate moves 2x from one second to the
+ * next (where the scheduler puts generator, reader and capturer, and the other load; one
+ * generator's floods went 120-312 kpps a second apart), and each placement sticks for a second
+ * or more, so floods a few hundred ms apart in one process share it and their ratio cancels it.
+ * What did not do it, A/A pairs (tcpdump over tcpdump) of one unpinned run each, load 3-12:
+ * session 11's design (one capturer alone per process, a 3 s flood after its warm-up, pairs
+ * 10-30 s apart: 9 pairs in 4 min, A/A interval 0.96..1.21 of 9, pairs 0.63..1.43); K floods of
+ * 1 s per process (24 pairs in 3 min, A/A interval 0.98..1.13); three warm capturers with a
+ * reader per tun (A/A off centre, 0.87..0.97 of 30: each reader's placement stuck to its slot for
+ * the whole run); one reader, a generator process per 1 s flood (A/A 0.89..1.13 of 30, pairs
+ * 0.43..2.70); one generator, 1 s floods 400 ms apart (A/A 0.95..1.09 of 30); 0.3 s floods 100 ms
+ * apart (150 rounds, A/A median 1.02, 0.99..1.04; tunkit 1.06, 1.02..1.09: ">= 1.0x", load 4-5.5).
+ * Each capturer first sees a 4 s warm-up flood on its tun (`--warmup S`; not timed: tunkit's
+ * JIT compiles its packet path once per process, 1-2 s of a JIT thread's CPU on this machine;
+ * tcpdump is compiled ahead). Captured share counts the warm-up and every measured flood.
  * Both tools run with their defaults: tcpdump's libpcap ring (TPACKET_V3, 2 MiB, 1 s block
  * timeout writing a file), tunkit's (TPACKET_V3, 8 MiB in 32 blocks of 256 KiB, 100 ms block
  * timeout writing a file; each block's records copied into the file's buffer, written off the
@@ -61,10 +77,10 @@
  * bench's own spread beside tunkit's) and a verdict by a stated rule (bench/capture-decide.ts:
  * ">= 1.0x" only when the sign-test interval of tunkit's pair median lies at or above 1.0,
  * "parity" when it holds 1.0, no verdict when the A/A pairs' own interval misses 1.0), also on
- * stderr; the pinned setting runs twice as many reps (see there).
+ * stderr. `--verbose` prints each round's three rates.
  *
- *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--warmup S] [--only unpinned,pinned,loaded]
- *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--tunkit BIN] [--no-build]
+ *   bun bench/capture.ts [--json] [--secs S] [--reps R] [--pinned-reps P] [--warmup S] [--gap MS] [--only unpinned,pinned,loaded]
+ *       [--stress "STRESS-NG ARGS"] [--baseline OLD-TUNKIT] [--tunkit BIN] [--no-build] [--verbose]
  *
  * Builds dist/tunkit first (scripts/build.ts) unless --no-build or --tunkit BIN (that binary
  * as it is): the binary users run.
@@ -81,15 +97,28 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-const IF = "tkbcap0";
-const LOCAL = "198.51.100.1";
-const REMOTE = "198.51.100.2";
+/**
+ * One tun per capturer (t: tunkit, d: tcpdump, a: the A/A tcpdump or the baseline tunkit), each
+ * with its own /26 of 198.51.100.0/24: a flood goes to one of them, so only
+ * that capturer's ring sees it while the other two wait idle.
+ */
+const WHO = ["t", "d", "a"] as const;
+type Who = (typeof WHO)[number];
+const dev = (k: number) => ({ name: `tkbcap${k}`, local: `198.51.100.${64 * k + 1}`, remote: `198.51.100.${64 * k + 2}` });
 /**
  * Seconds of warm-up flood before the measured one (`--warmup S`). 4: tunkit's optimizing JIT
  * tier takes 1-2 s of a JIT thread's CPU; 6 before, which cost a third of each run for nothing
  * the pairs could use (more pairs in the same time narrow the decision's interval more).
  */
 const WARMUP = arg("--warmup", 4);
+/**
+ * Pause between two floods, in ms (`--gap MS`, default 100). What a capturer still does for a
+ * flood after it ends (its last ring block: tunkit's 100 ms block timeout, tcpdump's 1 s; tunkit's
+ * last write at its 250 ms flush tick) may land in the next flood, one write of under 1 MiB
+ * (< 1 ms of CPU against a 300 ms flood); the order is shuffled each round, so it lands on each
+ * capturer's neighbours alike. 400 ms gaps gave wider A/A intervals for the time (fewer rounds).
+ */
+const GAP = arg("--gap", 100);
 
 
 /** dist/tunkit, built now (unless --no-build and it exists). */
@@ -104,19 +133,27 @@ export function tunkitBinary(): string {
   return bin;
 }
 
-interface Report {
-  captured: number;
-  dropped: number;
-  /** Packets the measured flood sent. */
+/** One measured flood beside a capturer (the generator's own count and clocks). */
+interface Flood {
+  /** Packets the flood sent. */
   sent: number;
-  /** Packets the warm-up and the measured flood sent: what the capturer could write. */
-  sentTotal: number;
-  /** The capturer's CPU (user + system) during the measured flood, in seconds. */
+  /** Its length, in seconds (the generator's monotonic clock). */
+  wall: number;
+  /** The generator's own CPU (user + system, getrusage) during the flood, in seconds. */
+  genCpu: number;
+}
+
+/** One capturer through a setting: its floods, its CPU, and its own report once stopped. */
+interface Run {
+  floods: Flood[];
+  /** The capturer's CPU (user + system) from the first measured flood to the last, in seconds. */
   cpu: number;
   /** Its user part. */
   user: number;
-  /** The generator's own CPU (user + system) during the measured flood, in seconds. */
-  genCpu: number;
+  captured: number;
+  dropped: number;
+  /** Packets the warm-up and every measured flood sent to its tun: what the capturer could write. */
+  sentTotal: number;
   fileBytes: number;
 }
 
@@ -166,66 +203,108 @@ function stressArgs(): string[] {
   return ["--cpu", String(2 * (navigator.hardwareConcurrency ?? 2)), "--cpu-method", "int64"];
 }
 
-/** Runs one capturer through one flood and returns its own report. */
-async function runOne(cmd: string[], file: string, secs: number, gen: string[], loaded = false): Promise<Report> {
-  const stress = loaded ? startStress(WARMUP + secs + 30) : undefined;
-  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  const out = collect(child);
+/**
+ * One setting: the three capturers started at once, each on its own tun (`cmds[who]`), each
+ * warmed by a flood of its own, then `rounds` rounds of one flood per capturer, in an order
+ * shuffled each round; then each is stopped and its own report read. The floods of one round
+ * run a second or so apart, so the machine's other load moves each round's pair alike.
+ */
+async function runSetting(cmds: Record<Who, string[]>, files: Record<Who, string>, secs: number, gen: string[], rounds: number, loaded: boolean, verbose?: string): Promise<Record<Who, Run>> {
+  const stress = loaded ? startStress(3 * (WARMUP + 1) + rounds * 3 * (secs + GAP / 1000 + 0.1) + 60) : undefined;
+  const kids = WHO.map((who) => {
+    const child = spawn(cmds[who][0]!, cmds[who].slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    return { who, child, out: collect(child) };
+  });
+  // One generator process floods the tuns in turn (`tunio gens`): where the scheduler put it is
+  // then the same for each capturer's flood of a round. Each line: index, sent, seconds, CPU.
+  const floods = (secsEach: number, schedule: number[]) => {
+    const dsts = WHO.map((_, k) => dev(k).remote).join(",");
+    const g = spawnSync(gen[0]!, [...gen.slice(1), "gens", dsts, "9", "64", String(secsEach), String(GAP / 1000), schedule.join(",")], {
+      encoding: "utf8",
+      timeout: (schedule.length * (secsEach + GAP / 1000 + 0.5) + 20) * 1000,
+    });
+    const lines = g.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" ").map(Number));
+    if (g.status !== 0 || lines.length !== schedule.length) throw new Error(`generator: ${g.status} ${g.stdout}${g.stderr}`);
+    return lines.map(([k, sent, wall, genCpu]) => ({ who: WHO[k!]!, flood: { sent: sent!, wall: wall!, genCpu: genCpu! } }));
+  };
   try {
-    await waitFor(out.text, /listening on/, 20_000);
-    // Warm-up flood, the same for both: tunkit's JIT compiles its packet path once per process
+    for (const k of kids) await waitFor(k.out.text, /listening on/, 20_000);
+    const sentTotal = { t: 0, d: 0, a: 0 };
+    const measured = { t: [] as Flood[], d: [] as Flood[], a: [] as Flood[] };
+    // Warm-up floods, the same for each: tunkit's JIT compiles its packet path once per process
     // (its optimizing tier takes 1-2 s of a JIT thread's CPU here, measured with
-    // BUN_JSC_reportCompileTimes), tcpdump is compiled ahead; the measured flood then compares
+    // BUN_JSC_reportCompileTimes), tcpdump is compiled ahead; the measured floods then compare
     // steady states.
-    const w = spawnSync(gen[0]!, [...gen.slice(1), "gen", REMOTE, "9", "64", String(WARMUP)], { encoding: "utf8", timeout: 30_000 });
-    await new Promise((r) => setTimeout(r, 200));
-    const c0 = cpuOf(child.pid!);
-    // through sh, whose children's CPU (cutime + cstime) it prints once the generator is done
-    const g = spawnSync("sh", ["-c", '"$@"; read -r l < /proc/$$/stat; echo "${l##*)}"', "sh", gen[0]!, ...gen.slice(1), "gen", REMOTE, "9", "64", String(secs)], { encoding: "utf8", timeout: (secs + 10) * 1000 });
-    const c1 = cpuOf(child.pid!);
-    const cpu = c1.cpu - c0.cpu;
-    const user = c1.user - c0.user;
-    const [sentLine, statLine] = g.stdout.trim().split("\n");
-    const sent = Number(sentLine);
-    const st = (statLine ?? "").trim().split(" ");
-    const genCpu = (Number(st[13]) + Number(st[14])) / 100; // cutime + cstime (fields 16, 17)
-    if (!(sent > 0)) throw new Error(`generator: ${g.stdout}${g.stderr}`);
-    await new Promise((r) => setTimeout(r, 200)); // the same pause for both before the stop
-    child.kill("SIGINT");
-    const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    await out.exited;
-    clearTimeout(t);
-    const text = out.text();
-    const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
-    const captured = num(/(\d+) packets? captured/);
-    const dropped = num(/(\d+) packets? dropped by kernel/);
-    if (!Number.isFinite(captured) || !Number.isFinite(dropped)) throw new Error(`${cmd.join(" ")}: no report in: ${text}`);
-    return { captured, dropped, sent, sentTotal: sent + Number(w.stdout.trim()), cpu, user, genCpu, fileBytes: statSync(file).size };
+    for (const { who, flood } of floods(WARMUP, [0, 1, 2])) sentTotal[who] += flood.sent;
+    const schedule: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order = [0, 1, 2];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      schedule.push(...order);
+    }
+    const c0 = kids.map((k) => cpuOf(k.child.pid!));
+    for (const { who, flood } of floods(secs, schedule)) {
+      measured[who].push(flood);
+      sentTotal[who] += flood.sent;
+    }
+    const c1 = kids.map((k) => cpuOf(k.child.pid!));
+    if (verbose) {
+      for (let round = 0; round < rounds; round++) {
+        console.error(`${verbose} round ${round}: kpps ${WHO.map((w) => `${w} ${(measured[w][round]!.sent / measured[w][round]!.wall / 1000).toFixed(0)}`).join(", ")}`);
+      }
+    }
+    const runs = {} as Record<Who, Run>;
+    for (const k of kids) k.child.kill("SIGINT");
+    for (const { who, child, out } of kids) {
+      const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await out.exited;
+      clearTimeout(t);
+      const text = out.text();
+      const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+      const captured = num(/(\d+) packets? captured/);
+      const dropped = num(/(\d+) packets? dropped by kernel/);
+      if (!Number.isFinite(captured) || !Number.isFinite(dropped)) throw new Error(`${cmds[who].join(" ")}: no report in: ${text}`);
+      const k = WHO.indexOf(who);
+      const cpu = c1[k]!.cpu - c0[k]!.cpu;
+      const user = c1[k]!.user - c0[k]!.user;
+      runs[who] = { floods: measured[who], cpu, user, captured, dropped, sentTotal: sentTotal[who], fileBytes: statSync(files[who]).size };
+    }
+    return runs;
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    for (const { child } of kids) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     if (stress && stress.exitCode === null && stress.signalCode === null) {
       const gone = new Promise((r) => stress.once("exit", r));
       stress.kill("SIGTERM");
       await gone;
     }
-    rmSync(file, { force: true });
+    for (const f of Object.values(files)) rmSync(f, { force: true });
   }
 }
 
 export default async function captureBench(opts: { secs?: number; reps?: number } = {}): Promise<Row[]> {
-  const secs = opts.secs ?? arg("--secs", 3);
-  const reps = opts.reps ?? arg("--reps", 5);
+  const secs = opts.secs ?? arg("--secs", 0.3);
+  const reps = opts.reps ?? arg("--reps", 150);
   const c = compileC("tunio");
   const tk = tunkitBinary();
   // --baseline BIN: a second tunkit binary (an older build) takes the A/A slot, for an A/B
   const bi = process.argv.indexOf("--baseline");
   const baseline = bi >= 0 ? process.argv[bi + 1] : undefined;
   const dir = mkdtempSync(join(tmpdir(), "tkbcap-"));
-  sh("ip", "tuntap", "add", IF, "mode", "tun");
-  sh("ip", "addr", "add", `${LOCAL}/24`, "dev", IF);
-  sh("ip", "link", "set", IF, "up");
-  // The device's owner: the C read loop drains the tun while both tools sniff beside it.
-  const reader = spawn(c, ["read", IF, "3600"], { stdio: "ignore" });
+  // The devices' owner: one C reader drains the three tuns (poll, then read each ready one dry)
+  // while each capturer sniffs beside its own. One reader for all: where the scheduler puts it
+  // (beside the generator or not: the rate's two levels about 1.5x apart) is then the same for
+  // each capturer's flood of a round; with a reader per tun each one's placement stuck for the
+  // whole setting, and the A/A pairs came out off centre (median 0.92, interval 0.87..0.97 of 30).
+  for (let k = 0; k < WHO.length; k++) {
+    const d = dev(k);
+    sh("ip", "tuntap", "add", d.name, "mode", "tun");
+    sh("ip", "addr", "add", `${d.local}/26`, "dev", d.name);
+    sh("ip", "link", "set", d.name, "up");
+  }
+  const reader = spawn(c, ["read", WHO.map((_, k) => dev(k).name).join(","), "3600"], { stdio: "ignore" });
   const rows: Row[] = [];
   const load0 = loadavg();
   try {
@@ -241,51 +320,49 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       const loaded = setting === "loaded";
       const capPin = pinned ? pin(1) : [];
       const gen = pinned && pin(0).length ? [...pin(0), c] : [c];
-      // the tun's reader: beside the generator when pinned (see the module comment)
+      // the tuns' reader: beside the generator when pinned (see the module comment)
       setAffinity(reader.pid!, pinned ? 0 : undefined);
-      const res = { t: [] as Report[], d: [] as Report[], a: [] as Report[] };
-      const order = ["t", "d", "a"] as const;
-      // The pinned row's true difference is near zero (the capture costs the generator the same
-      // kernel copy whoever reads the ring), so it takes more pairs to say which side of 1.0 it
-      // is on: --pinned-reps, twice --reps by default.
-      const n = pinned ? arg("--pinned-reps", 2 * reps) : reps;
-      for (let rep = 0; rep < n; rep++) {
-        // each capturer first, second and third in turn
-        for (let i = 0; i < order.length; i++) {
-          const who = order[(i + rep) % order.length]!;
-          const file = join(dir, `${who}.pcap`);
-          if (who === "t") res.t.push(await runOne([...capPin, tk, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
-          else if (who === "a" && baseline) res.a.push(await runOne([...capPin, baseline, "dump", IF, "--sniff", "-w", file], file, secs, gen, loaded));
-          else res[who].push(await runOne([...capPin, "tcpdump", "-i", IF, "-nn", "-w", file], file, secs, gen, loaded));
-        }
-      }
-      const m = (xs: Report[], f: (r: Report) => number) => median(xs.map(f));
-      const perM = (xs: Report[], k: "user" | "cpu") => m(xs, (r) => (1e6 * r[k]) / Math.max(1, r.sent)).toFixed(3);
-      const share = (r: Report) => (100 * r.captured) / Math.max(1, r.sentTotal);
+      // --pinned-reps: the pinned row's rounds (its true difference is near zero: the capture
+      // costs the generator the same kernel copy whoever reads the ring)
+      const n = pinned ? arg("--pinned-reps", reps) : reps;
+      const files = { t: join(dir, "t.pcap"), d: join(dir, "d.pcap"), a: join(dir, "a.pcap") };
+      const tcpdump = (k: number) => [...capPin, "tcpdump", "-i", dev(k).name, "-nn", "-w", files[WHO[k]!]];
+      const cmds: Record<Who, string[]> = {
+        t: [...capPin, tk, "dump", dev(0).name, "--sniff", "-w", files.t],
+        d: tcpdump(1),
+        a: baseline ? [...capPin, baseline, "dump", dev(2).name, "--sniff", "-w", files.a] : tcpdump(2),
+      };
+      const run = await runSetting(cmds, files, secs, gen, n, loaded, process.argv.includes("--verbose") ? setting : undefined);
+      const runs = { t: [run.t], d: [run.d], a: [run.a] };
+      // round i's flood of each capturer pairs with the others' round i
+      const res = { t: run.t.floods, d: run.d.floods, a: run.a.floods };
+      const m = <T,>(xs: T[], f: (r: T) => number) => median(xs.map(f));
+      const perM = (r: Run, k: "user" | "cpu") => (1e6 * r[k]) / Math.max(1, r.floods.reduce((a, f) => a + f.sent, 0));
+      const share = (r: Run) => (100 * r.captured) / Math.max(1, r.sentTotal);
       const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : loaded ? `unpinned, beside stress-ng ${stressArgs().join(" ")}` : "unpinned";
-      const rate = (r: Report) => r.sent / secs / 1000;
-      const own = (r: Report) => r.sent / Math.max(0.01, r.genCpu) / 1000;
-      const pairs = (xs: Report[], f: (r: Report) => number) => xs.map((r, i) => (f(r) / Math.max(1e-9, f(res.d[i]!))).toFixed(2));
-      const spread = (xs: Report[], f: (r: Report) => number) => {
+      const rate = (r: Flood) => r.sent / r.wall / 1000;
+      const own = (r: Flood) => r.sent / Math.max(1e-3, r.genCpu) / 1000;
+      const pairs = (xs: Flood[], f: (r: Flood) => number) => xs.map((r, i) => (f(r) / Math.max(1e-9, f(res.d[i]!))).toFixed(2));
+      const spread = (xs: Flood[], f: (r: Flood) => number) => {
         const p = pairs(xs, f).map(Number);
         return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
       };
-      const pairMedian = (xs: Report[], f: (r: Report) => number) => Number(median(pairs(xs, f).map(Number)).toFixed(3));
-      const rawPairs = (xs: Report[], f: (r: Report) => number) => xs.map((r, i) => f(r) / Math.max(1e-9, f(res.d[i]!)));
+      const pairMedian = (xs: Flood[], f: (r: Flood) => number) => Number(median(pairs(xs, f).map(Number)).toFixed(3));
+      const rawPairs = (xs: Flood[], f: (r: Flood) => number) => xs.map((r, i) => f(r) / Math.max(1e-9, f(res.d[i]!)));
       // the verdict: tunkit's pairs against 1.0, the A/A pairs as the bench's own calibration
       // (bench/capture-decide.ts); in an A/B run the baseline's pairs get a verdict of their own
       const decision = decide(rawPairs(res.t, rate), baseline ? undefined : rawPairs(res.a, rate));
       const baseDecision = baseline ? decide(rawPairs(res.a, rate), undefined, 0.9, "baseline") : undefined;
       console.error(`${setting}: ${decision.text}`);
       if (baseDecision) console.error(`${setting}: baseline ${baseline}: ${baseDecision.text}`);
-      const iqr = (xs: Report[], f: (r: Report) => number) => {
+      const iqr = (xs: Flood[], f: (r: Flood) => number) => {
         const p = pairs(xs, f).map(Number);
         return `${percentile(p, 25).toFixed(2)}..${percentile(p, 75).toFixed(2)}`;
       };
-      const drops = (xs: Report[]) => xs.map((r) => r.dropped).join(" ");
+      const drops = (xs: Run[]) => xs.map((r) => r.dropped).join(" ");
       const tag = setting;
-      const dropRow = row(`sniff flood to pcap (${tag}): captured of sent`, m(res.t, share), m(res.d, share), "%", true,
-        `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(res.t)}; tcpdump ${drops(res.d)}, again ${drops(res.a)}`);
+      const dropRow = row(`sniff flood to pcap (${tag}): captured of sent`, m(runs.t, share), m(runs.d, share), "%", true,
+        `packets each wrote / packets sent; dropped by kernel (each tool's own report, run by run): tunkit ${drops(runs.t)}; tcpdump ${drops(runs.d)}, again ${drops(runs.a)}`);
       if (loaded) {
         // what matters beside other work: the share written and the kernel's drops
         rows.push(
@@ -297,23 +374,23 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       }
       rows.push(
         row(`sniff flood to pcap (${tag}): generator's rate beside the capturer`, m(res.t, rate), m(res.d, rate), "kpps", true,
-          `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each run's pair (tunkit/tcpdump, interleaved): ${spread(res.t, rate)}`),
+          `reference: beside tcpdump -w; ${secs} s of 64-byte UDP, ${how}; lower = the capturer took more CPU; each round's pair (tunkit/tcpdump, floods seconds apart): ${spread(res.t, rate)}`),
         row(baseline ? `sniff flood to pcap (${tag}): baseline tunkit (${baseline}) beside tcpdump` : `sniff flood to pcap (${tag}): A/A, tcpdump's rate beside a second tcpdump`, m(res.a, rate), m(res.d, rate), "kpps", true,
-          baseline ? `the baseline binary in the A/A slot; ${spread(res.a, rate)}` : `the bench's own spread: the same tcpdump -w run again in the same rotation; ${spread(res.a, rate)}`),
+          baseline ? `the baseline binary in the A/A slot; ${spread(res.a, rate)}` : `the bench's own spread: the same tcpdump -w again, on its own tun, in the same rounds; ${spread(res.a, rate)}`),
         row(`sniff flood to pcap (${tag}): generator's packets per second of its own CPU`, m(res.t, own), m(res.d, own), "kpps", true,
           `what the capturer costs the generator (the kernel copies each packet into the capturer's ring in the generator's context, and wakes a capturer waiting in poll), without the share of the CPU the machine's other load left it; tunkit ${spread(res.t, own)}; A/A ${spread(res.a, own)}`),
-        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, m(res.t, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), m(res.d, (r) => (1e6 * r.cpu) / Math.max(1, r.sent)), "s", false,
-          `user + system time of the capturer during the measured flood (/proc, 10 ms ticks) / packets sent; user part: tunkit ${perM(res.t, "user")}, tcpdump ${perM(res.d, "user")} s; ${baseline ? "the baseline tunkit" : "tcpdump again (A/A)"}: ${perM(res.a, "cpu")} s, user part ${perM(res.a, "user")} s`),
+        row(`sniff flood to pcap (${pinned ? "pinned" : "unpinned"}): capturer CPU per 1M packets`, perM(run.t, "cpu"), perM(run.d, "cpu"), "s", false,
+          `user + system time of the capturer from the first measured flood to the last (/proc, 10 ms ticks; the idle gaps and the other capturers' floods included) / packets sent to its tun; user part: tunkit ${perM(run.t, "user").toFixed(3)}, tcpdump ${perM(run.d, "user").toFixed(3)} s; ${baseline ? "the baseline tunkit" : "tcpdump again (A/A)"}: ${perM(run.a, "cpu").toFixed(3)} s, user part ${perM(run.a, "user").toFixed(3)} s`),
         dropRow,
         row(`sniff flood to pcap (${tag}): generator's rate, median of the paired ratios, tunkit's pairs against the A/A pairs`, pairMedian(res.t, rate), pairMedian(res.a, rate), "x", true,
-          `each run's tunkit/tcpdump ratio (interleaved), their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs; ${decision.text}${baseDecision ? `; baseline's ${baseDecision.text.replace(/; rule: .*/, "")}` : ""}; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
+          `each round's tunkit/tcpdump ratio, their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs; ${decision.text}${baseDecision ? `; baseline's ${baseDecision.text.replace(/; rule: .*/, "")}` : ""}; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
       );
     }
     const load1 = loadavg();
     console.error(`load average (1, 5, 15 min): at the start ${load0.map((x) => x.toFixed(2)).join(" ")}, at the end ${load1.map((x) => x.toFixed(2)).join(" ")} (${navigator.hardwareConcurrency} CPUs)`);
   } finally {
     reader.kill("SIGKILL");
-    spawnSync("ip", ["link", "del", IF]);
+    for (let k = 0; k < WHO.length; k++) spawnSync("ip", ["link", "del", dev(k).name]);
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;

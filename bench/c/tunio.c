@@ -1,7 +1,14 @@
 // Reference for bench/tun-io.ts: the C loops tunkit is measured against.
 //   tunio read  IFNAME SECONDS            blocking read() loop, prints "pps"
+//   tunio read  IF1,IF2,... SECONDS       one reader for several tuns: poll(), then read() each
+//                                         ready one until EAGAIN (bench/capture.ts), prints "pps"
 //   tunio write IFNAME SECONDS HEXPACKET  write() loop of one packet, prints "pps"
 //   tunio gen   DSTIP PORT SIZE SECONDS   UDP sendto() flood (the traffic generator)
+//   tunio gens  DST1,DST2,.. PORT SIZE SEGSECS GAPSECS SCHEDULE
+//                                         one flood process for several destinations: for each
+//                                         index in SCHEDULE (comma list), SEGSECS of sendto() to
+//                                         that destination, then GAPSECS idle; prints one line per
+//                                         segment: "INDEX SENT WALL_S CPU_S" (its own CPU, rusage)
 //   tunio echo  IFNAME SECONDS            read + ICMP echo reply in place + write (responder)
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,6 +16,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,7 +73,25 @@ static uint16_t csum_adjust(uint16_t cs, uint16_t old, uint16_t new_) {
 int main(int argc, char **argv) {
   if (argc < 4) { fprintf(stderr, "usage: see source\n"); return 2; }
   static unsigned char buf[65536];
-  if (!strcmp(argv[1], "read")) {
+  if (!strcmp(argv[1], "read") && strchr(argv[2], ',')) {
+    struct pollfd pf[8];
+    int nf = 0;
+    for (char *name = strtok(argv[2], ","); name && nf < 8; name = strtok(NULL, ",")) {
+      pf[nf].fd = tun_attach(name);
+      fcntl(pf[nf].fd, F_SETFL, fcntl(pf[nf].fd, F_GETFL) | O_NONBLOCK);
+      pf[nf++].events = POLLIN;
+    }
+    arm(atof(argv[3]));
+    long n = 0;
+    double t0 = now();
+    while (!stop) {
+      if (poll(pf, nf, -1) <= 0) continue;
+      for (int i = 0; i < nf; i++)
+        if (pf[i].revents & POLLIN)
+          while (read(pf[i].fd, buf, sizeof buf) > 0) n++;
+    }
+    printf("%.0f\n", n / (now() - t0));
+  } else if (!strcmp(argv[1], "read")) {
     int fd = tun_attach(argv[2]);
     double secs = atof(argv[3]);
     arm(secs);
@@ -101,6 +128,39 @@ int main(int argc, char **argv) {
       if (sendto(s, buf, size, 0, (struct sockaddr *)&to, sizeof to) > 0) n++;
     }
     printf("%ld\n", n);
+  } else if (!strcmp(argv[1], "gens") && argc >= 8) {
+    struct sockaddr_in to[8];
+    int nd = 0;
+    for (char *ip = strtok(argv[2], ","); ip && nd < 8; ip = strtok(NULL, ",")) {
+      memset(&to[nd], 0, sizeof to[nd]);
+      to[nd].sin_family = AF_INET;
+      to[nd].sin_port = htons(atoi(argv[3]));
+      inet_pton(AF_INET, ip, &to[nd++].sin_addr);
+    }
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    int size = atoi(argv[4]);
+    double seg = atof(argv[5]), gap = atof(argv[6]);
+    memset(buf, 'x', sizeof buf);
+    for (char *ix = strtok(argv[7], ","); ix; ix = strtok(NULL, ",")) {
+      int k = atoi(ix);
+      if (k < 0 || k >= nd) return 2;
+      struct rusage r0, r1;
+      getrusage(RUSAGE_SELF, &r0);
+      double t0 = now(), t = t0;
+      long n = 0;
+      while (t - t0 < seg) {
+        for (int i = 0; i < 64; i++)
+          if (sendto(s, buf, size, 0, (struct sockaddr *)&to[k], sizeof to[k]) > 0) n++;
+        t = now();
+      }
+      getrusage(RUSAGE_SELF, &r1);
+      double cpu = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                   ((r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) / 1e6;
+      printf("%d %ld %.6f %.6f\n", k, n, t - t0, cpu);
+      fflush(stdout);
+      struct timespec g = {(time_t)gap, (long)((gap - (double)(time_t)gap) * 1e9)};
+      nanosleep(&g, NULL);
+    }
   } else if (!strcmp(argv[1], "echo")) {
     int fd = tun_attach(argv[2]);
     double secs = atof(argv[3]);
