@@ -32,6 +32,14 @@
  * the whole run); one reader, a generator process per 1 s flood (A/A 0.89..1.13 of 30, pairs
  * 0.43..2.70); one generator, 1 s floods 400 ms apart (A/A 0.95..1.09 of 30); 0.3 s floods 100 ms
  * apart (150 rounds, A/A median 1.02, 0.99..1.04; tunkit 1.06, 1.02..1.09: ">= 1.0x", load 4-5.5).
+ * Slots (session 12, second round): those A/A medians sat above 1.0 (1.02, 1.04), and each
+ * capturer had had the same tun slot for the whole setting (its /26, its place in the reader's
+ * poll list and in the generator's), so a slot bias of a few percent could not be told from
+ * tunkit's own. A setting now runs as three sub-runs, a Latin square: in sub-run s capturer r
+ * sniffs slot (r + s) mod 3, each capturer on each slot for a third of the rounds, new capturer
+ * processes (each with its warm-up) per sub-run, pairs within a round. The ratio row's note gives
+ * each slot's median (every capturer's floods on it, rate over its round's geometric mean) and each
+ * capturer's pairs by the slot it had, so the slot effect itself shows. SLOTRESULT
  * Each capturer first sees a 4 s warm-up flood on its tun (`--warmup S`; not timed: tunkit's
  * JIT compiles its packet path once per process, 1-2 s of a JIT thread's CPU on this machine;
  * tcpdump is compiled ahead). Captured share counts the warm-up and every measured flood.
@@ -115,8 +123,12 @@ const WARMUP = arg("--warmup", 4);
  * Pause between two floods, in ms (`--gap MS`, default 100). What a capturer still does for a
  * flood after it ends (its last ring block: tunkit's 100 ms block timeout, tcpdump's 1 s; tunkit's
  * last write at its 250 ms flush tick) may land in the next flood, one write of under 1 MiB
- * (< 1 ms of CPU against a 300 ms flood); the order is shuffled each round, so it lands on each
- * capturer's neighbours alike. 400 ms gaps gave wider A/A intervals for the time (fewer rounds).
+ * (< 1 ms of CPU against a 300 ms flood). It lands on another capturer's flood (tunkit's own next
+ * flood is at least a round away but for a third of round ends), so it would slow tcpdump's floods
+ * and flatter tunkit's pairs; measured instead of paying a 250+ ms gap (1.5x the time a setting
+ * takes): the ratio row's note gives tcpdump's floods right after a tunkit flood against those
+ * right after a tcpdump flood, each over its round's geometric mean. GAPRESULT
+ * 400 ms gaps gave wider A/A intervals for the time (fewer rounds).
  */
 const GAP = arg("--gap", 100);
 
@@ -145,7 +157,7 @@ interface Flood {
   slot: number;
   /** Whose flood ran just before it (undefined for a sub-run's first). */
   prev?: Who;
-  /** Its rate over the median rate of its round's three floods. */
+  /** Its rate over the geometric mean of its round's three floods' rates. */
   rel: number;
 }
 
@@ -263,8 +275,9 @@ async function runSetting(cmdOf: (who: Who, slot: number) => string[], slotOf: R
     }
     const c1 = kids.map((k) => cpuOf(k.child.pid!));
     for (let round = 0; round < rounds; round++) {
-      const med = median(WHO.map((w) => measured[w][round]!.sent / measured[w][round]!.wall));
-      for (const w of WHO) measured[w][round]!.rel = measured[w][round]!.sent / measured[w][round]!.wall / med;
+      // over the round's geometric mean (not its median: one flood of each round would then be 1.0 exactly)
+      const gm = Math.exp(WHO.reduce((a, w) => a + Math.log(measured[w][round]!.sent / measured[w][round]!.wall), 0) / 3);
+      for (const w of WHO) measured[w][round]!.rel = measured[w][round]!.sent / measured[w][round]!.wall / gm;
     }
     if (verbose) {
       for (let round = 0; round < rounds; round++) {
@@ -386,15 +399,15 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       const baseDecision = baseline ? decide(rawPairs(res.a, rate), undefined, 0.9, "baseline") : undefined;
       console.error(`${setting}: ${decision.text}`);
       // The slot effect itself: each slot's floods (every capturer's, a third of the rounds each),
-      // their rate over their round's median; and each capturer's pairs by the slot it had.
+      // their rate over their round's geometric mean; and each capturer's pairs by the slot it had.
       const all = [...res.t, ...res.d, ...res.a];
       const slotNote = [0, 1, 2].map((k) => `slot ${k} ${median(all.filter((f) => f.slot === k).map((f) => f.rel)).toFixed(3)}`).join(", ");
       const pairsBySlot = (xs: Flood[]) => [0, 1, 2].map((k) => median(rawPairs(xs, rate).filter((_, i) => xs[i]!.slot === k)).toFixed(3)).join(" ");
       // What a flood leaves for the next one (the last ring block, tunkit's flush tick): tcpdump's
-      // floods (both) by whose flood ran just before, rate over the round's median.
+      // floods (both) by whose flood ran just before, rate over the round's geometric mean.
       const after = (p: Who) => median([...res.d, ...res.a].filter((f) => f.prev === p).map((f) => f.rel));
-      const prevNote = `tcpdump's floods right after a tunkit flood ${after("t").toFixed(3)}, after a tcpdump flood ${median([...res.d, ...res.a].filter((f) => f.prev === "d" || f.prev === "a").map((f) => f.rel)).toFixed(3)} (rate over its round's median)`;
-      const slotText = `per slot, every capturer's floods, rate over the round's median: ${slotNote}; tunkit's pairs by tunkit's slot ${pairsBySlot(res.t)}, ${baseline ? "baseline" : "A/A"}'s by its slot ${pairsBySlot(res.a)}; ${prevNote}`;
+      const prevNote = `tcpdump's floods right after a tunkit flood ${after("t").toFixed(3)}, after a tcpdump flood ${median([...res.d, ...res.a].filter((f) => f.prev === "d" || f.prev === "a").map((f) => f.rel)).toFixed(3)} (rate over its round's geometric mean)`;
+      const slotText = `per slot, every capturer's floods, rate over the round's geometric mean: ${slotNote}; tunkit's pairs by tunkit's slot ${pairsBySlot(res.t)}, ${baseline ? "baseline" : "A/A"}'s by its slot ${pairsBySlot(res.a)}; ${prevNote}`;
       console.error(`${setting}: ${slotText}`);
       if (baseDecision) console.error(`${setting}: baseline ${baseline}: ${baseDecision.text}`);
       const iqr = (xs: Flood[], f: (r: Flood) => number) => {
