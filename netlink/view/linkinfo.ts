@@ -3,8 +3,8 @@
  * `linkinfo` in `ip -j -d`): the kind and its data for tun, vxlan, vlan and bridge, and a bridge
  * port's slave data. The link view (./link.ts) prints it inside a link; `tunkit list` prints it
  * alone ({@link linkInfoToIpJson}), without loading the rest of the link view (start-up, issue 11:
- * the link view and running it for three tun devices were about 120 of `tunkit list`'s ~1600
- * page faults).
+ * `tunkit list` of three tun devices, 15 interleaved runs at load 4: 1614 -> 1536 minor page
+ * faults; JSC heap blocks unchanged at ~101; a build with no linkinfo at all read 1483).
  *
  * @module
  */
