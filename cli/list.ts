@@ -100,8 +100,7 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
 export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
   // The bare socket, not the rtnetlink client (start-up): a link read and an address dump.
   const conn = ctx.conn();
-  // No counters (RTEXT_FILTER_SKIP_STATS, like getLink's): the view prints none.
-  const links = only !== undefined ? [await getLink(conn, only)] : await dumpLinks(conn, 0, { stats: false });
+  const links = only !== undefined ? [await getLink(conn, only)] : await dumpLinks(conn);
   const tuns = links.filter((l) => tunInfoOf(l));
   if (only !== undefined && !tuns.length) {
     const l = links[0]!;

@@ -12,16 +12,6 @@ import { type Address, decodeAddress, encodeAddress } from "./route/addr.ts";
 import { AF, RTEXT_FILTER, RTM } from "./route/constants.ts";
 import { decodeLink, encodeLink, type Link } from "./route/link.ts";
 
-/** Options of {@link dumpLinks}. */
-export interface DumpLinksOptions {
-  /**
-   * Ask for the counters (IFLA_STATS64; default true). False sets RTEXT_FILTER_SKIP_STATS, as
-   * {@link getLink} does: a listing that prints no counters (`tunkit list`) neither receives
-   * nor decodes them (AF_UNSPEC dumps only: the per-family dumps take no attributes).
-   */
-  stats?: boolean;
-}
-
 /**
  * Every link (`ip link show`), fully decoded; `family` narrows the dump like ip's `-f`.
  *
@@ -31,14 +21,12 @@ export interface DumpLinksOptions {
  * import { dumpLinks } from "./dump.ts";
  * const conn = NetlinkConn.open();
  * (await dumpLinks(conn)).map((l) => l.name); // ["lo", …]
- * (await dumpLinks(conn, 0, { stats: false }))[0]!.stats64; // undefined
  * conn.close();
  * ```
  */
-export function dumpLinks(conn: NetlinkConn, family: number = AF.UNSPEC, opts: DumpLinksOptions = {}): Promise<Link[]> {
+export function dumpLinks(conn: NetlinkConn, family: number = AF.UNSPEC): Promise<Link[]> {
   // Like ip: the VF filter mask only on AF_UNSPEC dumps (the per-family dumps take no attributes).
-  const extMask = family !== AF.UNSPEC ? undefined : opts.stats === false ? RTEXT_FILTER.VF | RTEXT_FILTER.SKIP_STATS : RTEXT_FILTER.VF;
-  return conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family, extMask }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
+  return conn.dump(RTM.GETLINK, (w) => encodeLink(w, { family, extMask: family === AF.UNSPEC ? RTEXT_FILTER.VF : undefined }), (m) => (m.type === RTM.NEWLINK ? decodeLink(m.body) : undefined), "list links");
 }
 
 /**
