@@ -65,6 +65,22 @@
  * this row's resolution (about 1 block). 64 from 84 needs some 600 fewer functions or a path of
  * far fewer modules.
  *
+ * Session 12 (st): the one-shot path. cli/main.ts is now a small entry (static imports: the
+ * version line only); `addr|route add|del|change|replace|…` go to cli/oneshot.ts (the global
+ * options' reader, cli/context.ts, the modify grammar of that one object: cli/addr-add.ts or
+ * cli/route-add.ts, split out of cli/addr.ts and cli/route.ts), everything else to the full CLI
+ * (cli/run.ts). Blocks, same bisection, against main cdc1e8c: --version 45 -> 32, addr add 84 ->
+ * 79, route add 82 -> 81; the listings within a block (an empty route list 84 -> 85, list 101 ->
+ * 101). Where the 79 come from (a build that exits at points along the one-shot
+ * path): its static imports 65 (the context's libc/netlink stack most of it: a hello-world that
+ * imports ffi/libc.ts alone reads 52-53, netlink/conn.ts 55), the modify module and the words'
+ * plan +1..+6, the socket, link lookup and request +8..+9. Measured, to know what is left: the
+ * library alone (netlink/conn.ts, ifindex.ts, spec + encoder, no CLI: bench/.build/exp in the
+ * session) reads 61 blocks for an address and 62-63 for a route, 1.35x the floor against the
+ * binary's 1.69x in the same rounds (10 rounds, load 4.8); a binary built from the one-shot path
+ * alone reads 77/79 split and 73/75 without splitting (one chunk: ~4 blocks of chunk overhead).
+ * So under 64 needs the libc/netlink stack itself smaller, not a shorter CLI path.
+ *
  * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
  * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
  * records it anew: it builds tunkit without a profile, runs each case once in this bench's

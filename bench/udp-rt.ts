@@ -9,13 +9,14 @@
  * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
  * write -> client woken).
  *
- *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--floor] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
  *
  * `--strace`: every thread's system calls over ~100 round trips per daemon (/tmp/udp-rt-strace-NAME.txt);
  * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
  *
  * `--bin` (repeatable): tunkit binaries (default dist/tunkit); `--hev`: hev-socks5-tunnel
- * (HEV_SOCKS5_TUNNEL) too. `--env NAME:K=V,...`: extra environment of daemon NAME.
+ * (HEV_SOCKS5_TUNNEL) too; `--floor`: bench/udp-floor-child.ts's lab daemons too (floor-sig,
+ * floor-stream, floor-own, floor-block, floor-worker: the runtime's floor under each wake-up design). `--env NAME:K=V,...`: extra environment of daemon NAME.
  *
  * What it showed (eighth/ninth session, load 4-8): a round trip's daemon share is two wake-ups and
  * two hops of work. Traced, tunkit's hops were: client send -> daemon woken 35-66 us (hev 16),
@@ -57,6 +58,44 @@
  * 145 with the trim off (main 205, hev 78); idle after the flow 1.7% against 0.2%. The linger
  * (TUNKIT_TUN_LINGER_US=1000) in that run: 10.4 calls/rt against 11.1, answers/s paired with
  * new 0.68x, CPU/rt 244 us: it stays off by default (no quiet window this session).
+ *
+ * Twelfth session (`--floor`: bench/udp-floor-child.ts's lab daemons, which do only the echo's
+ * header swap, no NAT, flows or timers, in each wake-up design, same rounds as tunkit, main's
+ * build and hev; 7 rounds each, medians, CPU/rt in us, q/s):
+ *
+ *   daemon        run 2 (load 4-6)       run 3 (load 3-5)       syscalls/rt
+ *   new (tunkit)  134 us  2579 q/s       118 us  2187 q/s       10.7
+ *   main          138     2546           121     2747           10.7
+ *   floor-sig     121     2488           91      3533           10.7  tunkit's design, nothing else
+ *   floor-stream  106     3135           86      3504           11.1  tun in Bun's epoll
+ *   floor-own     111     2977           97      3674           20.5  own recvmmsg on SIGIO
+ *   floor-block   57      4151           58      4244           7.0   no event loop
+ *   floor-worker  -       -              53      4587           7.0   that loop in a Worker
+ *   hev           75      3265           64      4116           16.9
+ *
+ * (run 1, load 6, 5 rounds, the same order: 115, 129, 108, 92, 132, 79, -, 81 us.) What it says:
+ * - tunkit sits 10-30% above its own design's floor (paired q/s new/floor-sig 1.04x, 0.83x): all
+ *   of tunkit's NAT, flows, timers and checksums are at most that; the floor itself is 1.4-1.6x
+ *   hev's CPU per round trip and 0.76-0.86x its q/s. No cut in tunkit's JS reaches 1.0x.
+ * - Reading the relay socket ourselves (the lead from the eleventh session) doubles the calls:
+ *   the tun and the socket share SIGIO, so each signal reads both, plus the signal's own
+ *   eventfd write and rt_sigreturn; CPU/rt 97-132 against floor-sig's 91-121: dropped.
+ * - The tun in Bun's own epoll (Bun.file(fd).stream()): 5-15% less CPU/rt than by SIGIO at the
+ *   same 11 calls (epoll_ctl x2 and an empty preadv2 instead of the signal), but not buildable:
+ *   Bun reads until EAGAIN into one 256 KiB buffer, each read given the room left, and the tun
+ *   driver cuts a packet to the room it is given (a 64 KiB TSO segment would lose its tail and
+ *   the framing).
+ * - A loop that blocks in its own epoll_wait on the tun and its own socket (read, sendto,
+ *   recvmmsg, write: 7.0 calls, no signal, no Bun turn) is below hev: 53-58 us and 4244-4587 q/s
+ *   against 64-75 us and 3265-4116, also in a Worker with the main thread idle in Bun's loop.
+ *   That is the way to >= 1.0x: a data path on a thread of its own. The tunnel's TCP needs Bun's
+ *   loop on the main thread, so the tun has to be split: a multi-queue tun whose steering eBPF
+ *   program (TUNSETSTEERINGEBPF) sends UDP to the Worker's queue (replies can be written to any
+ *   queue), the Worker owning the relay sockets (the associations' control connections can stay
+ *   on the main thread and hand it the relay address). Checked on this kernel (as root, in a
+ *   namespace): a 2-queue tun with a 12-instruction socket-filter program (LD_ABS version and
+ *   protocol, return 1 for IPv4 UDP) put 5 of 5 UDP datagrams on queue 1 and 7 of 7 other
+ *   packets (TCP SYNs, pings) on queue 0.
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -64,6 +103,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, Proc, sh, SERVER_V4, PROXY_V4 } from "../tests/fixtures/proxy/topology.ts";
 import { median, reexecInNetns, root } from "./lib.ts";
+import { compile } from "../scripts/build.ts";
 
 const DANTE = 1082;
 
@@ -94,6 +134,15 @@ export async function startDaemons(t: Topology, prefix: string): Promise<Daemon[
     const i = e.indexOf(":");
     return [e.slice(0, i), Object.fromEntries(e.slice(i + 1).split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))];
   }));
+  if (process.argv.includes("--floor")) {
+    // bench/udp-floor-child.ts's lab daemons: what a design costs before tunkit is built on it
+    const floor = join(root, "bench/.build/udp-floor");
+    compile(join(root, "bench/udp-floor-child.ts"), floor, { jitPolicy: 1 });
+    for (const m of ["sig", "stream", "own", "block", "worker"]) {
+      bins.push([`floor-${m}`, floor]);
+      envs.set(`floor-${m}`, { UDP_FLOOR: m });
+    }
+  }
   t.up();
   await t.startServer(1 << 20);
   await t.startDante(DANTE);

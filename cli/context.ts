@@ -10,7 +10,8 @@ import { linkIndex } from "../netlink/ifindex.ts";
 import type { Rtnl } from "../netlink/rtnl.ts";
 import { errno, raw } from "../ffi/libc.ts";
 import { errnoName } from "../ffi/errors.ts";
-import { makeOutput, useFdWrite, type FdWrite, type Output } from "./output.ts";
+import { nodeFs } from "../common/builtins.ts";
+import { makeOutput, stderrWriter, stdoutWriter, useFdWrite, type FdWrite, type Output } from "./output.ts";
 
 /**
  * write(2) through libc: the count written, or the errno's name. The CLI's output goes through
@@ -37,7 +38,7 @@ let RtnlClass: typeof Rtnl | undefined;
 
 /**
  * Loads the rtnetlink client {@link Ctx.rtnl} hands out (with this machine's iproute2 names as
- * the default, as `Rtnl.open()` does). main.ts awaits it before any command but a {@link Op.lean} one.
+ * the default, as `Rtnl.open()` does). cli/run.ts awaits it before any command but a {@link Op.lean} one.
  *
  * @example
  * ```ts
@@ -110,6 +111,31 @@ export interface Sinks {
   stderrIsTty?(): boolean;
 }
 
+/** Default sinks: stdout/stderr as synchronous writers, stdin as chunks. */
+export function processSinks(): Sinks {
+  const out = stdoutWriter();
+  const err = stderrWriter();
+  return {
+    stdout: (s) => out.write(s),
+    stderr: (s) => err.write(s),
+    stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
+    flush: () => {
+      out.flush();
+      err.flush();
+    },
+    stderrIsTty: () => isTty(2),
+  };
+}
+
+/** Whether `fd` is a terminal (the symlink /proc/self/fd/N names a tty or pts device): no node:tty at start-up. */
+function isTty(fd: number): boolean {
+  try {
+    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(nodeFs().readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    return false;
+  }
+}
+
 /** The shared state of one CLI invocation. */
 export class Ctx {
   opts: GlobalOptions = { json: false, quiet: false };
@@ -155,7 +181,7 @@ export class Ctx {
 
   /**
    * The rtnetlink client of this invocation, over {@link conn}'s socket. {@link loadRtnl} must
-   * have been awaited (main.ts does, for every command but a lean one).
+   * have been awaited (cli/run.ts does, for every command but a lean one).
    */
   rtnl(): Rtnl {
     if (!this.nl) {
@@ -241,7 +267,7 @@ export interface Op {
   run(): Promise<void> | void;
   request?: PipelineRequest;
   /**
-   * True when `run` needs only {@link Ctx.conn}, never {@link Ctx.rtnl}: main.ts then does not load
+   * True when `run` needs only {@link Ctx.conn}, never {@link Ctx.rtnl}: cli/run.ts then does not load
    * the rtnetlink client (a one-shot command's start-up).
    */
   lean?: boolean;

@@ -1,307 +1,60 @@
 /**
- * `tunkit`: the command-line entry. Global options before the command word (like ip), then:
- * ip's words (`link`, `addr`, `route`, `rule`, `list`, `show`, `batch`) parsed by tunkit's own
- * grammar, without commander; every other command through commander (cli/program.ts). Errors
- * map to exit codes: 0 done, 1 the system refused (`tunkit: <message>` + `hint: <hint>`), 2 bad
- * usage (one line on stderr, nothing changed). `TUNKIT_DEBUG=1` adds stack traces.
+ * `tunkit`: the binary's entry (scripts/build.ts compiles this file). It looks at the command
+ * line and loads as little as that command needs:
+ *   - `--version` / `-V` alone: the version line (cli/version.ts), nothing else;
+ *   - a one-shot `addr|route add|del|…` (cli/oneshot.ts): the global options' reader, the
+ *     invocation's context, the modify grammar of that one object and the netlink socket;
+ *   - anything else, or a line the one-shot path declines: the full CLI (cli/run.ts).
+ * Every path ends with the same exit codes and messages (cli/exit.ts). Libraries and tests call
+ * cli/run.ts's `run` instead of running this file.
  *
- * Start-up matters (operators compare it with `ip`): `--version` answers before anything is
- * loaded, and the rest is imported on demand, one command's modules at a time.
- *
- * Output is written synchronously (cli/output.ts): when a command returns, every byte is in
- * the kernel, so the process exits only after stdout and stderr have drained; a closed pipe
- * (`tunkit route list | head`) ends quietly with status 141, like a program killed by SIGPIPE.
+ * Start-up (issue 11, bench/cli-startup.ts): the static imports of the old entry (the full
+ * dispatch, the object table, the output writers) were 46 JavaScriptCore heap blocks before a
+ * command's own modules, against the hello-world floor's 28; JSC starts its warm-up thread past
+ * 64. This file imports only cli/version.ts statically.
  *
  * @module
  */
-import { nodeFs } from "../common/builtins.ts";
-import { UsageError } from "../common/errors.ts";
-import type { Ctx, GlobalOptions, Sinks } from "./context.ts";
-import { parseGlobals, takeAnywhere, distance } from "./globals.ts";
-import { q, safeLine } from "./grammar.ts";
-import { findObject, ipObjectOf, IP_OBJECTS } from "./objects.ts";
-import { BrokenPipeError, EXIT_BROKEN_PIPE, stderrWriter, stdoutWriter } from "./output.ts";
-import { VERSION, versionLine } from "./version.ts";
+import { versionLine } from "./version.ts";
 
-export { VERSION };
+/** Exit status of a write to a closed pipe (cli/exit.ts EXIT.BROKEN_PIPE, not imported for `--version`). */
+const BROKEN_PIPE = 141;
 
 /**
- * Back to JavaScriptCore's normal JIT policy. The binary starts with tier-up thresholds raised
- * (scripts/build.ts JIT_POLICY) so start-up code stays in the interpreter; once a command's
- * words are read, the work that follows (a batch of a million lines, a dump, a capture) gets
- * the JIT as usual. Nothing outside Bun, or when run from source.
+ * Whether `argv` may be a one-shot command (cli/oneshot.ts decides): an `addr`, `address` or
+ * `route` word followed by a modify verb spelled in full (or `del`). Asked before any module loads,
+ * so a listing does not load the one-shot path.
  */
-function normalJit(): void {
-  (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe?.setJITPolicy?.(1);
+function mayBeOneShot(argv: readonly string[]): boolean {
+  for (let i = 0; i + 1 < argv.length; i++) {
+    const w = argv[i];
+    if ((w === "route" || w === "addr" || w === "address") && /^(add|del|delete|change|replace|append|prepend|test)$/.test(argv[i + 1]!)) return true;
+  }
+  return false;
 }
 
-/** How long an ip-words command runs with the start-up JIT policy before the normal one is back. */
-const JIT_AFTER_MS = 20;
-
-/** Loads the rtnetlink client behind `ctx.rtnl()` (cli/context.ts). */
-async function loadRtnl(): Promise<void> {
-  await (await import("./context.ts")).loadRtnl();
-}
-
-/** Exit codes. */
-export const EXIT = { OK: 0, REFUSED: 1, USAGE: 2, BROKEN_PIPE: EXIT_BROKEN_PIPE } as const;
-
-/** Commands commander parses (their own options, help). */
-const COMMANDER_COMMANDS = ["version", "up", "down", "monitor", "doctor", "completions", "dump", "echo", "inject", "socks", "http", "cleanup", "ping", "wg"];
-
-/** The usage line bare `tunkit` prints on stderr (exit 2), like `ip` alone. */
-export const USAGE = `Usage: tunkit [-4|-6] [-j] [-q] [-n NAME] COMMAND [WORDS...]
-Commands: version up down list show link addr route rule neigh batch monitor dump echo inject ping socks http wg doctor completions cleanup
-See: tunkit --help, tunkit COMMAND --help`;
-
-/** Default sinks: stdout/stderr as synchronous writers, stdin as chunks. */
-export function processSinks(): Sinks {
-  const out = stdoutWriter();
-  const err = stderrWriter();
-  return {
-    stdout: (s) => out.write(s),
-    stderr: (s) => err.write(s),
-    stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
-    flush: () => {
-      out.flush();
-      err.flush();
-    },
-    stderrIsTty: () => isTty(2),
-  };
-}
-
-/** Whether `fd` is a terminal (the symlink /proc/self/fd/N names a tty or pts device): no node:tty at start-up. */
-function isTty(fd: number): boolean {
-  try {
-    return /^\/dev\/(pts\/\d+|tty\w*|console)$/.test(nodeFs().readlinkSync(`/proc/self/fd/${fd}`));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Maps an error to its exit code and the lines to print on stderr (control characters
- * escaped, over-long words cut).
- *
- * @example
- * ```ts
- * import { describeError } from "./main.ts";
- * import { UsageError } from "../common/errors.ts";
- * describeError(new UsageError('Invalid MTU "0": expected 68..65535'), []);
- * // { code: 2, lines: ['tunkit: Invalid MTU "0": expected 68..65535'] }
- * ```
- */
-export function describeError(
-  e: unknown,
-  argv: readonly string[],
-  debug = false,
-  usage: abstract new (...a: never[]) => Error = UsageError,
-): { code: number; lines: string[] } {
-  const err = e as { name?: string; code?: string; exitCode?: number; message?: string; hint?: string; stack?: string };
-  const trace = debug && err?.stack ? [err.stack] : [];
-  if (e instanceof BrokenPipeError) return { code: EXIT.BROKEN_PIPE, lines: [] };
-  if (err && typeof err === "object" && typeof err.code === "string" && err.code.startsWith("commander.")) {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return { code: EXIT.OK, lines: [] };
-    if (err.code === "commander.help") return { code: EXIT.USAGE, lines: [] };
-    let m = err.message?.replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " ").trim().replace(/\(Did you mean/g, "(did you mean") ?? "bad usage";
-    if (err.code === "commander.unknownCommand" || err.code === "commander.excessArguments") {
-      const cmd = argv.find((a) => !a.startsWith("-"));
-      m += ` (see: tunkit ${cmd ? cmd + " " : ""}--help)`;
-    }
-    return { code: EXIT.USAGE, lines: [`tunkit: ${safeLine(m)}`] };
-  }
-  // instanceof, not the class name: minification renames classes.
-  if (e instanceof usage || e instanceof UsageError) {
-    return { code: EXIT.USAGE, lines: [`tunkit: ${safeLine(err.message ?? "bad usage")}`, ...trace] };
-  }
-  if (e instanceof Error && "hint" in e) {
-    const lines = [`tunkit: ${safeLine(e.message)}`];
-    if (err.hint) lines.push(`hint: ${safeLine(err.hint)}`);
-    return { code: EXIT.REFUSED, lines: [...lines, ...trace] };
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  return {
-    code: EXIT.REFUSED,
-    lines: [`tunkit: internal error: ${safeLine(msg)}`, ...(trace.length ? trace : ["hint: run again with TUNKIT_DEBUG=1 for a stack trace, and report it"])],
-  };
-}
-
-function unknownCommand(word: string): UsageError {
-  const ip = ipObjectOf(word);
-  if (ip !== undefined) return new UsageError(`Unknown command ${q(word)}: ip reads it as "${ip}", which tunkit does not do (see tunkit --help)`);
-  const names = [...IP_OBJECTS.flatMap((o) => [o.name, ...o.aliases]), "batch", ...COMMANDER_COMMANDS];
-  let best = "";
-  let bestD = 3;
-  for (const n of names) {
-    const d = distance(word, n);
-    if (d < bestD) {
-      best = n;
-      bestD = d;
-    }
-  }
-  return new UsageError(`Unknown command ${q(word)}${best ? ` (did you mean ${best}?)` : ""}: see tunkit --help`);
-}
-
-/** Prints the help page of `path` (["route", "add"]; [] for the root) through commander. */
-async function showHelp(ctx: Ctx, path: readonly string[]): Promise<number> {
-  const { buildProgram } = await import("./program.ts");
-  const program = await buildProgram(ctx, path[0]);
-  let cmd = program as import("@commander-js/extra-typings").Command;
-  for (const w of path) {
-    const sub = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
-    if (!sub) {
-      const where = cmd === program ? "" : ` ${cmd.name()}`;
-      throw new UsageError(`No help for ${q(path.join(" "))}: unknown${where} command ${q(w)} (see: tunkit${where} --help)`);
-    }
-    cmd = sub as typeof cmd;
-  }
-  cmd.outputHelp();
-  return EXIT.OK;
-}
-
-/** Runs an ip-word command (`route add …`) without commander. */
-async function runWords(ctx: Ctx, words: readonly string[], opts: GlobalOptions): Promise<number> {
-  const obj = findObject(words[0]!)!;
-  const fn = await obj.load();
-  const op = fn(ctx, words, 1, opts);
-  // A lean op (route add, addr add) sends its request over the bare socket: the rtnetlink
-  // client and the modules behind it are loaded only for the others.
-  if (!op.lean) await loadRtnl();
-  // A one-shot command (`route add`) ends before any of its code is worth compiling, and
-  // waking the JIT's worker threads then costs more than it saves; a long one (a dump of a
-  // million routes) gets the JIT back after a few milliseconds. A command that is one request
-  // and its ACK (op.request: route add, addr add) cannot run long: it sets no timer at all (the
-  // first timer of a process costs about 0.2 ms).
-  const jit = op.request ? undefined : setTimeout(normalJit, JIT_AFTER_MS);
-  (jit as { unref?: () => void } | undefined)?.unref?.();
-  try {
-    await op.run();
-  } finally {
-    if (jit !== undefined) clearTimeout(jit);
-  }
-  return ctx.exitCode;
-}
-
-/**
- * Runs the CLI on `argv` (the words after `tunkit`) and resolves with the exit code. Never
- * calls process.exit; output is flushed before it resolves.
- *
- * @example
- * ```ts
- * import { run } from "./main.ts";
- * const code = await run(["route", "list", "--json"]);
- * ```
- */
-export async function run(argv: readonly string[], sinks: Partial<Sinks> = {}): Promise<number> {
-  const { Ctx } = await import("./context.ts");
-  const ctx = new Ctx({ ...processSinks(), ...sinks });
-  const debug = (typeof process !== "undefined" ? process.env.TUNKIT_DEBUG : undefined) === "1";
-  let code: number;
-  let command: readonly string[] = argv;
-  try {
-    code = await dispatch(ctx, argv, (c) => (command = c));
-  } catch (e) {
-    const d = describeError(e, command, debug);
-    code = d.code;
-    try {
-      for (const l of d.lines) ctx.sinks.stderr(l + "\n");
-    } catch {
-      /* stderr is gone too */
-    }
-  } finally {
-    await ctx.close();
-  }
-  try {
-    ctx.sinks.flush?.();
-  } catch (e) {
-    if (e instanceof BrokenPipeError) return EXIT.BROKEN_PIPE;
-    throw e;
-  }
-  return code;
-}
-
-async function dispatch(ctx: Ctx, argv: readonly string[], seen: (command: readonly string[]) => void): Promise<number> {
-  const g = parseGlobals(argv);
-  if (g.version) {
-    ctx.sinks.stdout(`${versionLine()}\n`);
-    return EXIT.OK;
-  }
-  ctx.opts = g.opts;
-  if (g.opts.batch !== undefined) {
-    // ip -batch FILE (-force): the rest of the line must be empty.
-    if (g.at < argv.length) throw new UsageError(`Unexpected word ${q(argv[g.at]!)} after -batch ${q(g.opts.batch)}`);
-    ctx.checkNetns();
-    normalJit();
-    (await import("../netlink/names.ts")).useSystemIpNames();
-    // batch loads the rtnetlink client itself, for the first line that needs it.
-    return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", g.opts.batch] : [g.opts.batch]);
-  }
-  if (g.at >= argv.length) {
-    if (g.help) return showHelp(ctx, []);
-    // Like ip alone: the usage on stderr, and a failure status (bad usage).
-    ctx.sinks.stderr(USAGE + "\n");
-    return EXIT.USAGE;
-  }
-  let word = argv[g.at]!;
-  const rest = argv.slice(g.at);
-  // ip's abbreviation of "monitor" (`ip mon`) reaches tunkit's monitor.
-  if (!COMMANDER_COMMANDS.includes(word) && !findObject(word) && ipObjectOf(word) === "monitor") rest[0] = word = "monitor";
-  seen(rest);
-  if (word === "help") {
-    if (g.help) return showHelp(ctx, []);
-    return showHelp(ctx, rest.slice(1));
-  }
-  const obj = findObject(word);
-  if (obj || word === "batch") {
-    const { words, help } = takeAnywhere(rest, g.opts, { ipWords: true });
-    ctx.checkNetns();
-    if (help || g.help || words[1] === "help") return showHelp(ctx, helpPath(words));
-    (await import("../netlink/names.ts")).useSystemIpNames();
-    if (word === "batch") {
-      normalJit();
-      // batch loads the rtnetlink client itself, for the first line that needs it.
-      return (await import("./batch.ts")).batchMain(ctx, g.opts.force ? ["--force", ...words.slice(1)] : words.slice(1));
-    }
-    return runWords(ctx, words, g.opts);
-  }
-  if (!COMMANDER_COMMANDS.includes(word)) throw unknownCommand(word);
-  // dump's words are tcpdump's (`dump -n tun0 -q`): only --json/--netns are taken out of them.
-  const { words, help } = takeAnywhere(rest, g.opts, { ipWords: false, quiet: word !== "dump" });
-  ctx.checkNetns();
-  await loadRtnl();
-  const { buildProgram } = await import("./program.ts");
-  const program = await buildProgram(ctx, word);
-  normalJit();
-  await program.parseAsync(help || g.help ? [...words, "--help"] : words, { from: "user" });
-  return ctx.exitCode;
-}
-
-/** The help page a command line asks for: the object and its command word when known. */
-function helpPath(words: readonly string[]): string[] {
-  const obj = findObject(words[0]!);
-  const name = obj ? (obj.name === "address" ? "addr" : obj.name === "neighbour" ? "neigh" : obj.name) : words[0]!;
-  const verb = words[1];
-  return verb !== undefined && verb !== "help" && /^[a-z]+$/.test(verb) ? [name, verb] : [name];
-}
-
-if ((import.meta as { main?: boolean }).main) {
-  const argv = process.argv.slice(2);
-  let code: number;
+/** Runs `argv` by the shortest path that answers it and resolves with the exit code. */
+async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     // Bun writes the line itself (resolved once it is written): no node:fs to load for it.
     const bun = (globalThis as { Bun?: { write(dest: unknown, s: string): Promise<number>; stdout: unknown } }).Bun;
     try {
       if (bun) await bun.write(bun.stdout, `${versionLine()}\n`);
       else {
+        const { stdoutWriter } = await import("./output.ts");
         stdoutWriter().write(`${versionLine()}\n`);
         stdoutWriter().flush();
       }
-      code = 0;
+      return 0;
     } catch {
-      code = EXIT.BROKEN_PIPE;
+      return BROKEN_PIPE;
     }
-  } else {
-    code = await run(argv);
   }
-  process.exit(code);
+  if (mayBeOneShot(argv)) {
+    const code = await (await import("./oneshot.ts")).runOneShot(argv);
+    if (code !== undefined) return code;
+  }
+  return (await import("./run.ts")).run(argv);
 }
+
+if ((import.meta as { main?: boolean }).main) process.exit(await main(process.argv.slice(2)));

@@ -70,7 +70,7 @@ const FIRST_RECV_SLOTS = 4;
 
 /**
  * How long a dump runs between two turns of the event loop, in ms. The CLI's start-up JIT policy
- * is lifted by a 20 ms timer (cli/main.ts), which fires only on a turn of the loop: a dump that
+ * is lifted by a 20 ms timer (cli/run.ts), which fires only on a turn of the loop: a dump that
  * was entered before the timer was due never gave the loop a turn, and ran its million routes
  * with tier-up thresholds 100 times higher (issue 11's slow mode, ~2.3 s instead of ~1.5 s).
  *

@@ -62,7 +62,7 @@ export async function commandPaths(): Promise<string[][]> {
 
 /** What `tunkit PATH --help` prints, in-process. */
 export async function helpOf(path: readonly string[]): Promise<string> {
-  const { run } = await import("../cli/main.ts");
+  const { run } = await import("../cli/run.ts");
   let out = "";
   let err = "";
   const code = await run([...path, "--help"], { stdout: (s) => void (out += s), stderr: (s) => void (err += s) });

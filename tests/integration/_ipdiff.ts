@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mulberry32 } from "../../common/prng.ts";
-import { run } from "../../cli/main.ts";
+import { run } from "../../cli/run.ts";
 
 type Rnd = () => number;
 

@@ -6,7 +6,7 @@
 // which tunkit does not copy; the differential test covers their text.)
 import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { run } from "../../cli/main.ts";
+import { run } from "../../cli/run.ts";
 import { itest, sh } from "./_ns.ts";
 
 async function tunkit(args: string[]): Promise<{ code: number; out: string; err: string }> {

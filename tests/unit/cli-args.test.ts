@@ -9,7 +9,7 @@ import { planRule } from "../../cli/rule.ts";
 import { planNeigh } from "../../cli/neigh.ts";
 import { planUp } from "../../cli/up.ts";
 import { planMonitor } from "../../cli/monitor.ts";
-import { describeError } from "../../cli/main.ts";
+import { describeError } from "../../cli/exit.ts";
 import { commanderMessage, formatTable, routeText, addressText } from "../../cli/output.ts";
 
 const usage = (fn: () => unknown): string => {

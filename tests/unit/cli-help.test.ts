@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "../../cli/main.ts";
+import { run } from "../../cli/run.ts";
 
 const root = join(import.meta.dir, "../..");
 const FIXTURE = join(root, "tests/fixtures/cli/help.txt");

@@ -28,8 +28,10 @@ function staticClosure(entries: readonly string[]): Set<string> {
   return seen;
 }
 
-/** What the CLI evaluates for `tunkit route add …` / `addr add …`: main statically, then its dynamic imports on that path. */
-const ONE_SHOT = ["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/route.ts", "cli/addr.ts"];
+/** What the CLI evaluates for `tunkit route add …` / `addr add …`: main statically, then its dynamic imports on that path (cli/oneshot.ts). */
+const ONE_SHOT = ["cli/main.ts", "cli/oneshot.ts", "cli/route-add.ts", "cli/addr-add.ts"];
+/** What the full CLI evaluates before a command's module: main, then cli/run.ts and what it loads for ip's words. */
+const FULL = ["cli/main.ts", "cli/run.ts", "cli/context.ts", "netlink/names.ts"];
 // netlink/view/context.ts is the views' shared context type and linkMap (no rendering): allowed.
 const NOT_ON_THE_PATH = (m: string) =>
   (m.startsWith("netlink/view/") && m !== "netlink/view/context.ts") || m === "netlink/registry.ts" || m === "netlink/route/json.ts" || m === "tun/owner.ts" || m.includes("commander");
@@ -41,17 +43,25 @@ describe("cold start: what a one-shot command loads", () => {
     expect([...loaded].filter(NOT_ON_THE_PATH)).toEqual([]);
   });
 
+  test("the entry imports only the version line; the one-shot path reaches neither the full CLI nor the objects' listings", () => {
+    expect([...staticClosure(["cli/main.ts"])].sort()).toEqual(["cli/main.ts", "cli/version.ts", "package.json"]);
+    const loaded = staticClosure(ONE_SHOT);
+    expect(loaded.has("cli/context.ts") && loaded.has("cli/globals.ts") && loaded.has("cli/exit.ts")).toBe(true);
+    const full = ["cli/run.ts", "cli/objects.ts", "cli/program.ts", "cli/route.ts", "cli/addr.ts", "cli/batch.ts", "cli/list.ts", "netlink/view/context.ts"];
+    expect([...loaded].filter((m) => full.includes(m))).toEqual([]);
+  });
+
   test("nor the rtnetlink client (rtnl.ts and the other objects' specs): a lean op sends its request over the bare socket", () => {
     const loaded = staticClosure(ONE_SHOT);
     expect(loaded.has("netlink/ifindex.ts")).toBe(true);
     const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/spec/link.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts", "netlink/route/rule.ts", "netlink/route/neigh.ts"];
     expect([...loaded].filter((m) => client.includes(m))).toEqual([]);
-    // The command ops of that path say so, and main.ts then skips loadRtnl().
-    expect(readFileSync(join(root, "cli/main.ts"), "utf8")).toContain("if (!op.lean) await loadRtnl();");
+    // The command ops of that path say so, and the full CLI (cli/run.ts) then skips loadRtnl() too.
+    expect(readFileSync(join(root, "cli/run.ts"), "utf8")).toContain("if (!op.lean) await loadRtnl();");
   });
 
   test("a one-request command (op.request: route add, addr add) sets no JIT timer; a listing still gets the JIT back", () => {
-    const main = readFileSync(join(root, "cli/main.ts"), "utf8");
+    const main = readFileSync(join(root, "cli/run.ts"), "utf8");
     expect(main).toContain("const jit = op.request ? undefined : setTimeout(normalJit, JIT_AFTER_MS);");
     expect(main.match(/setTimeout\(/g)?.length).toBe(1);
   });
@@ -96,7 +106,7 @@ describe("cold start: what a one-shot command loads", () => {
   });
 
   test("route list: no rtnetlink client, no link decoder, no other view (the device names come from a names-only dump)", () => {
-    const loaded = staticClosure(["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/route.ts", "netlink/view/route.ts"]);
+    const loaded = staticClosure([...FULL, "cli/route.ts", "netlink/view/route.ts"]);
     expect(loaded.has("netlink/view/route.ts")).toBe(true);
     const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/registry.ts", "netlink/spec/link.ts", "netlink/spec/addr.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts", "netlink/view/link.ts", "netlink/view/addr.ts"];
     expect([...loaded].filter((m) => client.includes(m) || m.includes("commander"))).toEqual([]);
@@ -155,11 +165,15 @@ describe("cold start: what a one-shot command loads", () => {
     }
   });
 
-  test("a verb's keyword table is built on first use: route.ts and addr.ts build only the add table at import", () => {
-    for (const [file, table] of [["cli/route.ts", "ROUTE_KEYWORDS"], ["cli/addr.ts", "ADDR_KEYWORDS"]] as const) {
+  test("a verb's keyword table is built on first use: route-add.ts and addr-add.ts build only the add table at import, route.ts and addr.ts none", () => {
+    for (const [file, table] of [["cli/route-add.ts", "ROUTE_KEYWORDS"], ["cli/addr-add.ts", "ADDR_KEYWORDS"]] as const) {
       const src = readFileSync(join(root, file), "utf8");
       const eager = [...src.matchAll(/^(?:export )?const (\w+) = new Keywords</gm)].map((m) => m[1]);
       expect(eager).toEqual([table]);
+    }
+    for (const file of ["cli/route.ts", "cli/addr.ts"]) {
+      const src = readFileSync(join(root, file), "utf8");
+      expect([...src.matchAll(/^(?:export )?const (\w+) = new Keywords</gm)]).toEqual([]);
       expect(src).toContain("const listKeywords = lazy(() =>");
     }
   });
@@ -174,13 +188,13 @@ describe("cold start: what a one-shot command loads", () => {
   });
 
   test("list loads the link and address views it prints, not the rule view, the registry or device creation", () => {
-    const loaded = [...staticClosure([...ONE_SHOT, "cli/list.ts"])];
+    const loaded = [...staticClosure([...FULL, "cli/list.ts"])];
     expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
     expect(loaded).toContain("netlink/view/link.ts");
   });
 
   test("list: the any-user warning and the address view load neither device creation nor the route view or the specs", () => {
-    const loaded = [...staticClosure([...ONE_SHOT.filter((m) => m !== "cli/route.ts" && m !== "cli/addr.ts"), "cli/list.ts", "tun/any-user.ts"])];
+    const loaded = [...staticClosure([...FULL, "cli/list.ts", "tun/any-user.ts"])];
     expect(loaded).toContain("netlink/view/addr.ts");
     expect(loaded.filter((m) => ["tun/ensure.ts", "netlink/rtnl.ts", "netlink/view/route.ts", "netlink/spec/route.ts", "netlink/spec/addr.ts", "netlink/route/route.ts"].includes(m))).toEqual([]);
     const src = readFileSync(join(root, "cli/list.ts"), "utf8");
@@ -189,7 +203,7 @@ describe("cold start: what a one-shot command loads", () => {
   });
 
   test("list and show: no rtnetlink client either (links and addresses read over the bare socket, netlink/dump.ts)", () => {
-    const loaded = staticClosure(["cli/main.ts", "cli/context.ts", "netlink/names.ts", "cli/list.ts"]);
+    const loaded = staticClosure([...FULL, "cli/list.ts"]);
     expect(loaded.has("netlink/dump.ts")).toBe(true);
     const client = ["netlink/rtnl.ts", "netlink/monitor.ts", "netlink/registry.ts", "netlink/spec/link.ts", "netlink/spec/rule.ts", "netlink/spec/neigh.ts"];
     expect([...loaded].filter((m) => client.includes(m))).toEqual([]);
@@ -222,7 +236,7 @@ describe("cold start: what a one-shot command loads", () => {
     // import is dropped, as the bundler drops it).
     // ffi/libc.ts imports its backend when it loads (ffi/bun.ts under Bun).
     expect(readFileSync(join(root, "ffi/libc.ts"), "utf8")).toContain('(await import("./bun.ts")).backend');
-    const loaded = staticClosure([...ONE_SHOT, "cli/list.ts", "netlink/view/route.ts", "ffi/bun.ts"]);
+    const loaded = staticClosure([...ONE_SHOT, ...FULL, "cli/route.ts", "cli/addr.ts", "cli/list.ts", "netlink/view/route.ts", "ffi/bun.ts"]);
     expect(loaded.has("ffi/symbols.ts")).toBe(true); // the graph is really walked
     expect(loaded.has("bun:ffi")).toBe(false);
     // At run time: the backend's functions are Bun.FFI's own (the natives bun:ffi wraps), and they work.

@@ -2,7 +2,7 @@
 // parser (words after `dump` are dump's), the -t timestamp forms, -A, rotation names, pcapng.
 import { expect, test } from "bun:test";
 import { planDump, parseFileSize, deviceListLines, dumpCaptureBytes } from "../../cli/dump.ts";
-import { run } from "../../cli/main.ts";
+import { run } from "../../cli/run.ts";
 import { PacketPrinter, PcapWriter, buildUdp, readPcapng, asciiText } from "../../packet/mod.ts";
 import { rotatedName, strftime, PcapSink, CaptureWriter } from "../../tun/mod.ts";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
