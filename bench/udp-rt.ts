@@ -96,6 +96,15 @@
  *   namespace): a 2-queue tun with a 12-instruction socket-filter program (LD_ABS version and
  *   protocol, return 1 for IPv4 UDP) put 5 of 5 UDP datagrams on queue 1 and 7 of 7 other
  *   packets (TCP SYNs, pings) on queue 0.
+ *
+ * Twelfth session, the faults: `madvise/round` and faults/rt by round (perf stat), and
+ * `--faults`: every page fault of a 2 s flow with its address (/tmp/udp-rt-faults-NAME.data; by thread and by mapping:
+ * `perf script -F comm,addr`). Of 1,866 faults (trim on) 1,076 were JSCWarmUp's (JSC pre-touching
+ * the GC blocks it hands out, one per 16 KB block), 473 the main thread's in the binary (the
+ * trim's drops faulted back), 271 the main thread's anonymous pages; with TUNKIT_MEM_TRIM=0 1,060,
+ * 1 and 279. faults/rt 0.16-0.23 trim on, 0.14-0.17 off (load 3-5): what is left is the JS
+ * heap's churn. BUN_JSC_useWarmUpMarkedBlocks=0 moved the faults to the main thread (0.14-0.27)
+ * and MIMALLOC_PURGE_DELAY=2000 did not lower them (0.11-0.33) (5 rounds, load 5-6).
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
