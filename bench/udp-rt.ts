@@ -9,7 +9,7 @@
  * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
  * write -> client woken).
  *
- *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--floor] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--floor] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--faults] [--idle]
  *
  * `--strace`: every thread's system calls over ~100 round trips per daemon (/tmp/udp-rt-strace-NAME.txt);
  * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
