@@ -145,7 +145,10 @@ function printVlan(p: IpPrinter, v: VlanInfo): void {
   }
 }
 
-const KIND_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: LinkViewContext) => void>> = {
+/** Prints one kind's info_data. */
+type KindPrinter = (p: IpPrinter, data: never, ctx: LinkViewContext) => void;
+
+const KIND_PRINTERS: Readonly<Record<string, KindPrinter>> = {
   tun: printTun,
   vxlan: printVxlan,
   vlan: printVlan,
@@ -153,7 +156,7 @@ const KIND_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: Li
 };
 
 /** Printers of IFLA_INFO_SLAVE_DATA by the master's kind. */
-const SLAVE_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: LinkViewContext) => void>> = {
+const SLAVE_PRINTERS: Readonly<Record<string, KindPrinter>> = {
   bridge: printBridgePort,
 };
 
@@ -171,26 +174,19 @@ const SLAVE_PRINTERS: Readonly<Record<string, (p: IpPrinter, data: never, ctx: L
  */
 export function printLinkInfo(p: IpPrinter, li: LinkInfo, ctx: LinkViewContext = {}): void {
   p.openObject("linkinfo");
-  if (li.kind !== undefined) {
-    p.fp(p.sl);
-    p.any("info_kind", li.kind, "    %s ");
-    const printer = KIND_PRINTERS[li.kind];
-    if (printer) {
-      p.openObject("info_data");
-      if (li.data && !(li.data instanceof Uint8Array)) printer(p, li.data as never, ctx);
-      p.closeObject();
-    }
-  }
-  if (li.slaveKind !== undefined) {
-    p.fp(p.sl);
-    p.any("info_slave_kind", li.slaveKind, "    %s_slave ");
-    const printer = SLAVE_PRINTERS[li.slaveKind];
-    if (printer) {
-      p.openObject("info_slave_data");
-      if (li.slaveData && !(li.slaveData instanceof Uint8Array)) printer(p, li.slaveData as never, ctx);
-      p.closeObject();
-    }
-  }
+  if (li.kind !== undefined) printKind(p, "info", "    %s ", li.kind, li.data, KIND_PRINTERS, ctx);
+  if (li.slaveKind !== undefined) printKind(p, "info_slave", "    %s_slave ", li.slaveKind, li.slaveData, SLAVE_PRINTERS, ctx);
+  p.closeObject();
+}
+
+/** One kind of a linkinfo (the link's own, or its port's as a slave): `KEY_kind` and, where a printer knows the kind, `KEY_data`. */
+function printKind(p: IpPrinter, key: string, fmt: string, kind: string, data: unknown, printers: Readonly<Record<string, KindPrinter>>, ctx: LinkViewContext): void {
+  p.fp(p.sl);
+  p.any(`${key}_kind`, kind, fmt);
+  const printer = printers[kind];
+  if (!printer) return;
+  p.openObject(`${key}_data`);
+  if (data && !(data instanceof Uint8Array)) printer(p, data as never, ctx);
   p.closeObject();
 }
 
