@@ -59,7 +59,7 @@ async function traced(pid: number, work: () => Promise<void>): Promise<Map<strin
   await work();
   await Bun.sleep(200);
   st.kill("SIGINT");
-  await new Promise((r) => st.on("exit", r));
+  await new Promise((r) => st.on("close", r)); // its table read to the end, not just its exit
   const counts = new Map<string, number>();
   for (const line of err.split("\n")) {
     const m = /^\s*(\w+)\s+(\d+)\s*$/.exec(line);

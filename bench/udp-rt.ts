@@ -9,7 +9,7 @@
  * send -> daemon woken -> its send to the proxy -> the proxy's answer -> daemon woken -> its tun
  * write -> client woken).
  *
- *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--floor] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--idle]
+ *   bun bench/udp-rt.ts [--bin NAME=PATH ...] [--env NAME:K=V,...] [--hev] [--floor] [--reps N] [--secs S] [--sched] [--trace] [--strace] [--perf] [--faults] [--idle]
  *
  * `--strace`: every thread's system calls over ~100 round trips per daemon (/tmp/udp-rt-strace-NAME.txt);
  * `--perf`: a call-graph profile over 2 s (/tmp/udp-rt-perf-NAME.data); `--idle`: CPU over 10 s after the flow.
@@ -96,6 +96,15 @@
  *   namespace): a 2-queue tun with a 12-instruction socket-filter program (LD_ABS version and
  *   protocol, return 1 for IPv4 UDP) put 5 of 5 UDP datagrams on queue 1 and 7 of 7 other
  *   packets (TCP SYNs, pings) on queue 0.
+ *
+ * Twelfth session, the faults: `madvise/round` and faults/rt by round (perf stat), and
+ * `--faults`: every page fault of a 2 s flow with its address (/tmp/udp-rt-faults-NAME.data; by thread and by mapping:
+ * `perf script -F comm,addr`). Of 1,866 faults (trim on) 1,076 were JSCWarmUp's (JSC pre-touching
+ * the GC blocks it hands out, one per 16 KB block), 473 the main thread's in the binary (the
+ * trim's drops faulted back), 271 the main thread's anonymous pages; with TUNKIT_MEM_TRIM=0 1,060,
+ * 1 and 279. faults/rt 0.16-0.23 trim on, 0.14-0.17 off (load 3-5): what is left is the JS
+ * heap's churn. BUN_JSC_useWarmUpMarkedBlocks=0 moved the faults to the main thread (0.14-0.27)
+ * and MIMALLOC_PURGE_DELAY=2000 did not lower them (0.11-0.33) (5 rounds, load 5-6).
  */
 import dgram from "node:dgram";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -224,6 +233,8 @@ interface D extends Daemon {
   calls: number[];
   /** Page faults per round trip (perf stat): binary pages a trim gave back and the flow faults in again. */
   faults: number[];
+  /** madvise calls per timed round (perf stat): the image trim's drops (one call per run of pages) and mimalloc's purges. */
+  madvise: number[];
   user: number[];
   sys: number[];
   /** CPU ticks by thread name over the timed rounds, and the round trips they served. */
@@ -237,7 +248,7 @@ if (import.meta.main && !reexecInNetns()) {
   const t = new Topology("udprt");
   const ds: D[] = [];
   try {
-    for (const d of await startDaemons(t, "tkr")) ds.push({ ...d, rate: [], calls: [], faults: [], user: [], sys: [], threads: new Map(), trips: 0 });
+    for (const d of await startDaemons(t, "tkr")) ds.push({ ...d, rate: [], calls: [], faults: [], madvise: [], user: [], sys: [], threads: new Map(), trips: 0 });
     for (const d of ds) {
       sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
       await qa(500); // warm
@@ -247,7 +258,7 @@ if (import.meta.main && !reexecInNetns()) {
         sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
         const pid = d.proc.child.pid!;
         // system calls of the daemon's threads (perf counts them without slowing it down)
-        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter,page-faults", "-p", String(pid)]);
+        const perf = new Proc(["perf", "stat", "-e", "raw_syscalls:sys_enter,page-faults,syscalls:sys_enter_madvise", "-p", String(pid)]);
         await Bun.sleep(200);
         const c0 = cpuTicks(pid);
         const t0 = threadTicks(pid);
@@ -262,6 +273,8 @@ if (import.meta.main && !reexecInNetns()) {
         if (m) d.calls.push(Number(m[1]!.replace(/,/g, "")) / n);
         const pf = /([\d,]+)\s+page-faults/.exec(perf.err);
         if (pf) d.faults.push(Number(pf[1]!.replace(/,/g, "")) / n);
+        const ma = /([\d,]+)\s+syscalls:sys_enter_madvise/.exec(perf.err);
+        if (ma) d.madvise.push(Number(ma[1]!.replace(/,/g, "")));
         d.rate.push(v);
         d.user.push(((c1[0] - c0[0]) / 100 / n) * 1e6);
         d.sys.push(((c1[1] - c0[1]) / 100 / n) * 1e6);
@@ -271,8 +284,9 @@ if (import.meta.main && !reexecInNetns()) {
     for (const d of ds) {
       const mu = median(d.user);
       const ms = median(d.sys);
-      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  faults/rt ${d.faults.length ? median(d.faults).toFixed(2) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
+      console.log(`${d.name.padEnd(10)} ${median(d.rate).toFixed(0).padStart(6)} q/s  CPU/rt ${(mu + ms).toFixed(0)} us (user ${mu.toFixed(0)}, sys ${ms.toFixed(0)})  syscalls/rt ${d.calls.length ? median(d.calls).toFixed(1) : "?"}  faults/rt ${d.faults.length ? median(d.faults).toFixed(2) : "?"}  madvise/round ${d.madvise.length ? median(d.madvise).toFixed(0) : "?"}  rounds ${d.rate.map((x) => x.toFixed(0)).join(" ")}`);
     }
+    for (const d of ds) console.log(`${d.name.padEnd(10)} faults/rt by round ${d.faults.map((x) => x.toFixed(2)).join(" ")}; madvise by round ${d.madvise.join(" ")}`);
     for (const d of ds) {
       // where the CPU per round trip goes, by thread (all rounds together)
       const parts = [...d.threads].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${((n / 100 / d.trips) * 1e6).toFixed(0)}`);
@@ -306,17 +320,18 @@ if (import.meta.main && !reexecInNetns()) {
         for (const l of lat.split("\n")) if (/exe|tunkit|hev|danted|bun|Task/.test(l)) console.log(l);
       }
     }
-    if (process.argv.includes("--perf")) {
-      // where the daemon's CPU goes: a call-graph profile of its threads over a 2 s run
+    for (const what of ["--perf", "--faults"]) {
+      if (!process.argv.includes(what)) continue;
+      // where the daemon's CPU (--perf) or its page faults (--faults: each with its address) come from: a call-graph profile over a 2 s run
       for (const d of ds) {
         sh("ip", "route", "replace", "198.51.100.0/24", "dev", d.dev);
-        const out = join("/tmp", `udp-rt-perf-${d.name}.data`);
-        const perf = new Proc(["perf", "record", "-g", "-o", out, "-p", String(d.proc.child.pid)]);
+        const out = join("/tmp", `udp-rt-${what.slice(2)}-${d.name}.data`);
+        const perf = new Proc(["perf", "record", "-g", ...(what === "--faults" ? ["-e", "page-faults,syscalls:sys_enter_madvise", "-c", "1", "-d"] : []), "-o", out, "-p", String(d.proc.child.pid)]);
         await Bun.sleep(800);
         const v = await qa(2000);
         perf.kill("SIGINT");
         await perf.exited;
-        console.log(`${d.name}: ${v.toFixed(0)} q/s under perf record, ${out}`);
+        console.log(`${d.name}: ${v.toFixed(0)} q/s under perf record${what === "--faults" ? " -e page-faults" : ""}, ${out}`);
       }
     }
     if (process.argv.includes("--strace")) {

@@ -18,7 +18,7 @@ import { encodeAddress } from "../netlink/route/addr.ts";
 import { parsePrefix } from "../netlink/route/ip.ts";
 import { addressFromSpec, addressSpecWarnings, ADDRESS_FLAG_WORDS, type AddressMode, type AddressSpec } from "../netlink/spec/addr.ts";
 import { ifName, intInRange } from "./args.ts";
-import { Keywords, notAWord, q, Words } from "./grammar.ts";
+import { Keywords, parsedWord, q, Words } from "./grammar.ts";
 import type { Ctx, Op } from "./context.ts";
 
 /** The flag words of `addr add` (nodad, home, …). */
@@ -82,14 +82,8 @@ export function planAddress(words: readonly string[], context: string, from = 0,
       continue;
     }
     const v = word === "local" ? w.take("local") : word;
-    if (v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
     const fam = s.family ?? AF.UNSPEC;
-    let p;
-    try {
-      p = parsePrefix(v, fam);
-    } catch {
-      throw notAWord(v, context, [...ADDR_KEYWORDS.names(), ...ADDR_FLAG_WORDS], () => parsePrefix(v, fam));
-    }
+    const p = parsedWord(v, context, () => [...ADDR_KEYWORDS.names(), ...ADDR_FLAG_WORDS], (x) => parsePrefix(x, fam));
     if (s.local !== undefined) throw new UsageError(`Two addresses in "${context}": ${q(s.local)} and ${q(v)}`);
     s.local = v;
     s.family ??= p.family;

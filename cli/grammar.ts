@@ -700,6 +700,26 @@ export class Keywords<S> {
 const HIDDEN_VERBS = new Set(["save", "restore", "showdump", "help", "xstats", "afstats", "property"]);
 
 /**
+ * A positional word that must parse (an address, a prefix): an abbreviation of "help" asks for
+ * the usage, and a word that does not parse is named as {@link notAWord} names it, with the
+ * `expected` words (built only then).
+ *
+ * @example
+ * ```ts
+ * import { parsedWord } from "./grammar.ts";
+ * parsedWord("42", "route add", () => ["dev"], Number); // 42
+ * ```
+ */
+export function parsedWord<T>(word: string, context: string, expected: () => readonly string[], parse: (word: string) => T): T {
+  if (word.length && "help".startsWith(word)) throw new UsageError(`Usage asked for with ${q(word)}: see tunkit ${context} --help`);
+  try {
+    return parse(word);
+  } catch {
+    throw notAWord(word, context, expected(), () => parse(word));
+  }
+}
+
+/**
  * The error for a word that is neither a keyword of `context` nor the value expected in its
  * place (`what`, parsed by `parse`): an unknown word when it looks like one, else `parse`'s own
  * error (a bad address says what is wrong with it).

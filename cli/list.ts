@@ -8,7 +8,7 @@
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { dumpAddresses, dumpLinks, getLink } from "../netlink/dump.ts";
 import { IF_OPER } from "../netlink/route/constants.ts";
-import { linkToIpJson } from "../netlink/view/link.ts";
+import { linkInfoToIpJson } from "../netlink/view/linkinfo.ts";
 import { addressToIpJson } from "../netlink/view/addr.ts";
 import type { Address } from "../netlink/route/addr.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
@@ -67,7 +67,8 @@ const realId = (v: number | undefined): number | undefined => (v === undefined |
 export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders: readonly TunHolder[]): TunView {
   const uid = realId(t.owner);
   const gid = realId(t.group);
-  const info = (linkToIpJson(l, { details: true }).linkinfo ?? { info_kind: "tun" }) as Record<string, unknown>;
+  // The kind block alone (not the whole link view: start-up, issue 11).
+  const info = (linkInfoToIpJson(l) ?? { info_kind: "tun" }) as Record<string, unknown>;
   const data = info.info_data as Record<string, unknown> | undefined;
   // ip prints user and group by name when it can.
   if (data && uid !== undefined) data.user = userName(uid) ?? uid;

@@ -21,7 +21,7 @@ import { defaultIpNames, routeTypeOf } from "../netlink/route/names.ts";
 import { encodeRoute, type Route, type RouteWire } from "../netlink/route/route.ts";
 import { routeFromPrefix, routeFromSpec, type MetricName, type NexthopSpec, type RouteMode, type RouteSpec } from "../netlink/spec/route.ts";
 import { ifName, intInRange, ipAddress } from "./args.ts";
-import { Keywords, notAWord, q, Words, type Keyword } from "./grammar.ts";
+import { Keywords, parsedWord, q, Words, type Keyword } from "./grammar.ts";
 import { lazy, type Ctx, type Op, type PipelineRequest } from "./context.ts";
 
 /** ip's families by name (`via inet6 ADDR`, `-f inet`). */
@@ -286,14 +286,8 @@ export function planRouteWire(words: readonly string[], context: string, del = f
       s.spec.type = v;
       v = w.take(v);
     }
-    if (v.length && "help".startsWith(v)) throw new UsageError(`Usage asked for with ${q(v)}: see tunkit ${context} --help`);
     const fam = s.family ?? AF.UNSPEC;
-    let p;
-    try {
-      p = parsePrefix(v, fam);
-    } catch {
-      throw notAWord(v, context, ROUTE_KEYWORDS.names(), () => parsePrefix(v, fam));
-    }
+    const p = parsedWord(v, context, () => ROUTE_KEYWORDS.names(), (x) => parsePrefix(x, fam));
     if (dstText !== undefined) throw new UsageError(`Two prefixes in "${context}": ${q(dstText)} and ${q(v)}`);
     dstText = v;
     if (v !== "default" && v !== "all" && v !== "any") {

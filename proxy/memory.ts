@@ -4,6 +4,19 @@
  * 5,000 held connections brought 8-9 MB of the binary back) are given back once they have
  * grown {@link TRIM_GROWTH_MB} over the lowest level seen (see {@link TrimState}).
  *
+ * Twelfth session (bench/udp-rt.ts --faults: each page fault with its address, over a 2 s UDP
+ * flow): with the trim on, 473 of 1,866 faults were the main thread faulting the binary back
+ * after a drop, with it off 1 of 1,487; in both ~1,070 were JSC's JSCWarmUp thread pre-touching
+ * the GC blocks it hands the allocator (one fault per 16 KB block: WarmUpBlockProvider) and ~270
+ * the main thread's anonymous pages. So since the quiet-tick probe the trim is a small share of
+ * faults/rt (new 0.16-0.23 against 0.14-0.17 with TUNKIT_MEM_TRIM=0, 3-5 rounds each, load
+ * 3-5), and the rest is the JS heap's churn, not the trim's. What the trim still did in a flow
+ * depended on where its floor was: a floor probed while idle, then a flow ~5 MB over it, was
+ * dropped each tick and faulted back (seen once in a fault trace). Keeping such a drop's level
+ * as the flow's working set while the work goes on was built and tested, and left out: against
+ * main's build in the same runs it moved neither faults/rt (0.23 vs 0.23, 5 rounds, load 4-6)
+ * nor the held-connections peak beyond noise (41.7 vs 40.2 MB).
+ *
  * @module
  */
 import { readFileSync } from "node:fs";

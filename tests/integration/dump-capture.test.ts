@@ -43,9 +43,11 @@ async function udpSend(msg: string, port: number, to: string, from: string): Pro
 
 /**
  * `n` UDP echo requests (port 7: tunkit echo answers, so both directions cross the tun) of
- * varied sizes, sent as fast as the socket takes them. Bounded by `n`.
+ * varied sizes, sent as fast as the socket takes them. Bounded by `n`. With `keep`, the socket
+ * stays open (the caller closes it): the answers land in it, so no ICMP port unreachable
+ * follows them into the tun, and {@link settled} can tell when the traffic is over.
  */
-async function udpFlood(n: number, onSent?: (i: number) => void, done?: () => boolean, burst = 1): Promise<number> {
+async function udpFlood(n: number, onSent?: (i: number) => void, done?: () => boolean, burst = 1, keep?: (s: dgram.Socket) => void): Promise<number> {
   const s = dgram.createSocket("udp4");
   await new Promise<void>((r) => s.bind(0, "192.0.2.1", () => r()));
   const payloads = Array.from({ length: 64 }, (_, i) => Buffer.alloc((i * 37) % 1400, i));
@@ -56,8 +58,63 @@ async function udpFlood(n: number, onSent?: (i: number) => void, done?: () => bo
     else s.send(payloads[i % 64]!, 7, "192.0.2.2");
     onSent?.(i + 1);
   }
-  s.close();
+  if (keep) keep(s);
+  else s.close();
   return i;
+}
+
+/** The counters of a tun that say where its packets are: its qdisc's and the device's own. */
+function tunCounters(name: string): { handed: number; queued: number; read: number; lost: number; written: number } {
+  const q = JSON.parse(spawnSync("tc", ["-s", "-j", "qdisc", "show", "dev", name], { encoding: "utf8" }).stdout || "[]") as Array<{ root?: boolean; packets: number; qlen: number }>;
+  const root = q.find((x) => x.root) ?? q[0];
+  const st = ipLink(name, ["-s"])?.stats64;
+  return {
+    handed: root?.packets ?? NaN, // sent by the qdisc to the device: seen by every packet socket
+    queued: root?.qlen ?? NaN, // still in the qdisc (not seen yet)
+    read: Number(st?.tx?.packets ?? NaN), // taken by the tun's reader
+    lost: Number(st?.tx?.dropped ?? NaN), // dropped by the tun's own queue (after the sockets saw them)
+    written: Number(st?.rx?.packets ?? NaN), // written by the reader (echo's answers): seen on the way in
+  };
+}
+
+/**
+ * Resolves once the traffic of an echo flood (sent with `keep`: no ICMP errors behind it, on a
+ * device without IPv6) is over for the tun `name`, measured from `base` (tunCounters before the
+ * flood): nothing left in the qdisc or in the tun's queue, and every request the echo read
+ * answered. From then on no packet crosses the sniffers' sockets, so what they hold can be
+ * compared. Rejects after `ms` with the counters.
+ */
+async function settled(name: string, base: ReturnType<typeof tunCounters>, ms = 30_000): Promise<void> {
+  let c = tunCounters(name);
+  await until(() => {
+    c = tunCounters(name);
+    const handed = c.handed - base.handed;
+    const read = c.read - base.read;
+    return c.queued === 0 && handed === read + (c.lost - base.lost) && c.written - base.written === read;
+  }, "the flood's last answer", ms).catch((e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify({ base, now: c })}`);
+  });
+}
+
+/**
+ * Resolves once tcpdump `td` has written every packet its socket was given: it is asked with
+ * SIGUSR1 (its "N packets captured, M packets received by filter" line) until the two counts
+ * are equal. tcpdump's Ctrl-C does not wait for a part-filled block of its ring (handed over
+ * after its 1 s timeout) nor for a block it has not walked yet: stopped before, its file lacks
+ * packets that every other socket on the device got (under load, 12 late answers once).
+ */
+async function tcpdumpCaughtUp(td: Bg, ms = 30_000): Promise<void> {
+  const re = /(\d+) packets? captured, (\d+) packets? received by filter/g;
+  const t0 = Date.now();
+  for (;;) {
+    const seen = [...td.stderr.matchAll(re)].length;
+    td.kill("SIGUSR1");
+    await until(() => [...td.stderr.matchAll(re)].length > seen, "tcpdump's SIGUSR1 counts", ms);
+    const last = [...td.stderr.matchAll(re)].pop()!;
+    if (last[1] === last[2]) return;
+    if (Date.now() - t0 > ms) throw new Error(`tcpdump did not catch up within ${ms / 1000} s: ${last[0]}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**
@@ -198,9 +255,17 @@ describe("tunkit dump", () => {
       const d = bg(["dump", IF, "--sniff", "-B", "65536", "-w", mine]);
       await d.waitFor(/listening on tkdump0/);
       await td.waitFor(/listening on tkdump0/);
-      await udpFlood(20_000);
-      // tcpdump's ring hands a part-filled block over after 1 s, and its Ctrl-C does not wait for it
-      await new Promise((r) => setTimeout(r, 1500));
+      // stopped once the flood is over and tcpdump has written all its socket got (its ring
+      // hands a part-filled block over after 1 s, and its Ctrl-C does not wait for it)
+      const base = tunCounters(IF);
+      let flood: dgram.Socket | undefined;
+      await udpFlood(20_000, undefined, undefined, 1, (s) => (flood = s));
+      try {
+        await settled(IF, base);
+        await tcpdumpCaughtUp(td);
+      } finally {
+        flood?.close();
+      }
       d.kill("SIGINT");
       td.kill("SIGINT");
       expect(await d.exit()).toBe(0);
@@ -248,8 +313,18 @@ describe("tunkit dump", () => {
       const f = bg(["dump", IF, "--sniff", "-B", "65536", "-w", ng, "udp and src host 192.0.2.2"]);
       const r = bg(["dump", IF, "--sniff", "-B", "65536", "-C", "64k", "-w", rot]);
       for (const p of [td, f, r]) await p.waitFor(/listening on tkdump0/);
-      await udpFlood(3_000);
-      await new Promise((res) => setTimeout(res, 1500)); // tcpdump's part-filled block (1 s timer)
+      // The stop comes once every packet has crossed the sockets and tcpdump has written what
+      // its socket got: a fixed wait (1.5 s) once left 12 late answers out of tcpdump's file at
+      // load 24, which tunkit's dumps (their stop drains the ring) had.
+      const base = tunCounters(IF);
+      let flood: dgram.Socket | undefined;
+      await udpFlood(3_000, undefined, undefined, 1, (s) => (flood = s));
+      try {
+        await settled(IF, base);
+        await tcpdumpCaughtUp(td);
+      } finally {
+        flood?.close();
+      }
       for (const p of [td, f, r]) p.kill("SIGINT");
       for (const p of [td, f, r]) expect(await p.exit()).toBe(0);
       for (const p of [td, f, r]) expect(p.stderr).toMatch(/^0 packets dropped by kernel$/m);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dgram from "node:dgram";
 import { PcapWriter, buildUdp, readPcap } from "../../mod.ts";
-import { itest, makeDevice, sh } from "./_ns.ts";
+import { itest, ipLink, makeDevice, sh } from "./_ns.ts";
 import { bg, tunkit, root } from "./dump-cli.ts";
 
 const IF = "tkdf0";
@@ -28,6 +28,11 @@ function makePcap(file: string, n: number, size: number): Uint8Array {
   }
   writeFileSync(file, all);
   return all;
+}
+
+/** Packets the reader of tun `name` has taken (its TX counter). */
+function tunRead(name: string): number {
+  return Number(ipLink(name, ["-s"])?.stats64?.tx?.packets ?? NaN);
 }
 
 /** tcpdump -r: packet count and whether it complained. */
@@ -267,8 +272,14 @@ describe("capture files on failure (issue 10)", () => {
     // "icmp": the IPv6 router solicitations a tun sends once it has a reader are not counted.
     const d = bg(["dump", IF, "-c", "3", "-w", f, "-U", "icmp"]);
     await d.waitFor(/attached to/);
-    spawnSync("ping", ["-c", "3", "-i", "0.2", "-W", "0.5", "192.0.2.2"], { timeout: 10_000 });
-    expect(await d.exit()).toBe(0);
+    const read0 = tunRead(IF);
+    const ping = spawnSync("ping", ["-c", "3", "-i", "0.2", "-W", "0.5", "192.0.2.2"], { timeout: 10_000, encoding: "utf8" });
+    expect(ping.stdout).toMatch(/^3 packets transmitted/m);
+    // (once, at load 15-22 in a full run, it did not exit within 10 s, with nothing after its
+    // "attached" line: how many packets the tun's reader took says which side it was)
+    const code = await d.exit();
+    if (code !== 0) console.log(`--- the tun's reader took ${tunRead(IF) - read0} packets since ping started (3 ICMP requests sent)`);
+    expect(code).toBe(0);
     expect(readFileSync(f).readUInt32LE(0)).toBe(0x0a0d0d0a);
     const r = spawnSync("tcpdump", ["-nn", "-r", f], { encoding: "utf8" });
     expect(r.status).toBe(0);

@@ -243,7 +243,7 @@ describe("limits", () => {
       const a = await openMany(60);
       await Bun.sleep(1500);
       trace.kill("SIGINT");
-      await trace.exited;
+      await trace.closed;
       expect(a.refused).toBeGreaterThan(0);
       expect(a.open.length).toBeGreaterThan(0);
       await p.waitFor(/open-files limit \(64\)/, 5000, "err");

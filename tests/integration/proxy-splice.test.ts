@@ -97,7 +97,7 @@ describe("TUNKIT_RELAY=splice", () => {
       expect(r.err).toBe("");
       expect(r.out).toBe(String(16 << 20));
       st.kill("SIGINT");
-      await st.exited;
+      await st.closed;
       const row = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)(?:\s+\d+)?\s+splice$/m.exec(st.err);
       expect(row).not.toBeNull();
       expect(Number(row![1])).toBeGreaterThan(100);

@@ -187,10 +187,12 @@ describe("cold start: what a one-shot command loads", () => {
     expect(made).toBe(1);
   });
 
-  test("list loads the link and address views it prints, not the rule view, the registry or device creation", () => {
+  test("list loads the link kind and address views it prints, not the whole link view, the rule view, the registry or device creation", () => {
     const loaded = [...staticClosure([...FULL, "cli/list.ts"])];
     expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
-    expect(loaded).toContain("netlink/view/link.ts");
+    expect(loaded).toContain("netlink/view/linkinfo.ts");
+    // A tun's `linkinfo` only: the link view (flags, stats, brief, addresses) stays unloaded.
+    expect(loaded).not.toContain("netlink/view/link.ts");
   });
 
   test("list: the any-user warning and the address view load neither device creation nor the route view or the specs", () => {
