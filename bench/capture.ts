@@ -19,8 +19,8 @@
  * each round floods each tun once, in an order shuffled each round (`--secs S`, default 0.3,
  * `--gap MS` apart, default 100), so only one capturer's ring sees a flood while the other two
  * wait in poll (an idle ring costs nothing per packet). The per-round ratios (tunkit over
- * tcpdump, tcpdump over tcpdump) are the pairs, R rounds (`--reps R`, default 150, about 3.5
- * minutes a setting). Why so: unpinned, the generator's rate moves 2x from one second to the
+ * tcpdump, tcpdump over tcpdump) are the pairs, R rounds (`--reps R`, default 150, three sub-runs of
+ * 50, about 4 minutes a setting). Why so: unpinned, the generator's rate moves 2x from one second to the
  * next (where the scheduler puts generator, reader and capturer, and the other load; one
  * generator's floods went 120-312 kpps a second apart), and each placement sticks for a second
  * or more, so floods a few hundred ms apart in one process share it and their ratio cancels it.
@@ -32,6 +32,21 @@
  * the whole run); one reader, a generator process per 1 s flood (A/A 0.89..1.13 of 30, pairs
  * 0.43..2.70); one generator, 1 s floods 400 ms apart (A/A 0.95..1.09 of 30); 0.3 s floods 100 ms
  * apart (150 rounds, A/A median 1.02, 0.99..1.04; tunkit 1.06, 1.02..1.09: ">= 1.0x", load 4-5.5).
+ * Slots (session 12, second round): those A/A medians sat above 1.0 (1.02, 1.04), and each
+ * capturer had had the same tun slot for the whole setting (its /26, its place in the reader's
+ * poll list and in the generator's), so a slot bias of a few percent could not be told from
+ * tunkit's own. A setting now runs as three sub-runs, a Latin square: in sub-run s capturer r
+ * sniffs slot (r + s) mod 3, each capturer on each slot for a third of the rounds, new capturer
+ * processes (each with its warm-up) per sub-run, pairs within a round. The ratio row's note gives
+ * each slot's median (every capturer's floods on it, rate over its round's geometric mean) and each
+ * capturer's pairs by the slot it had, so the slot effect itself shows. Three unpinned runs of
+ * 150 rounds (session 12, 17:01-17:14 UTC): tunkit 1.02 (0.99..1.04, parity), 1.05 (1.02..1.08,
+ * ">= 1.0x"), 1.00 (0.98..1.03, parity); A/A 0.96 (0.93..1.01), 0.99 (0.97..1.01), 0.99
+ * (0.97..1.02); load 9.2 -> 7.6, 6.0 -> 3.9, 2.3 -> 5.0. Slots, rate over the round's geometric
+ * mean (the last two runs): slot 0 0.984 then 1.016, slot 1 1.008, 1.001, slot 2 1.009, 1.002:
+ * under 2% and changing sign from run to run, so no fixed slot bias; the A/A median moves
+ * 0.96..0.99 from run to run with the slots balanced, which is the bench's own run-to-run spread,
+ * and tunkit's row over it is parity to +5% (the session's earlier ">= 1.0x" was one such run).
  * Each capturer first sees a 4 s warm-up flood on its tun (`--warmup S`; not timed: tunkit's
  * JIT compiles its packet path once per process, 1-2 s of a JIT thread's CPU on this machine;
  * tcpdump is compiled ahead). Captured share counts the warm-up and every measured flood.
@@ -115,8 +130,13 @@ const WARMUP = arg("--warmup", 4);
  * Pause between two floods, in ms (`--gap MS`, default 100). What a capturer still does for a
  * flood after it ends (its last ring block: tunkit's 100 ms block timeout, tcpdump's 1 s; tunkit's
  * last write at its 250 ms flush tick) may land in the next flood, one write of under 1 MiB
- * (< 1 ms of CPU against a 300 ms flood); the order is shuffled each round, so it lands on each
- * capturer's neighbours alike. 400 ms gaps gave wider A/A intervals for the time (fewer rounds).
+ * (< 1 ms of CPU against a 300 ms flood). It lands on another capturer's flood (tunkit's own next
+ * flood is at least a round away but for a third of round ends), so it would slow tcpdump's floods
+ * and flatter tunkit's pairs; measured instead of paying a 250+ ms gap (1.5x the time a setting
+ * takes): the ratio row's note gives tcpdump's floods right after a tunkit flood against those
+ * right after a tcpdump flood, each over its round's geometric mean: 0.987 against 0.988, and
+ * 1.013 against 1.001 (two runs of 150 rounds, load 2-6): no spill-over to see, so the gap stays.
+ * 400 ms gaps gave wider A/A intervals for the time (fewer rounds).
  */
 const GAP = arg("--gap", 100);
 
@@ -141,6 +161,12 @@ interface Flood {
   wall: number;
   /** The generator's own CPU (user + system, getrusage) during the flood, in seconds. */
   genCpu: number;
+  /** The tun slot (0-2: its /26, its place in the reader's poll list and the generator's) it went to. */
+  slot: number;
+  /** Whose flood ran just before it (undefined for a sub-run's first). */
+  prev?: Who;
+  /** Its rate over the geometric mean of its round's three floods' rates. */
+  rel: number;
 }
 
 /** One capturer through a setting: its floods, its CPU, and its own report once stopped. */
@@ -209,7 +235,9 @@ function stressArgs(): string[] {
  * shuffled each round; then each is stopped and its own report read. The floods of one round
  * run a second or so apart, so the machine's other load moves each round's pair alike.
  */
-async function runSetting(cmds: Record<Who, string[]>, files: Record<Who, string>, secs: number, gen: string[], rounds: number, loaded: boolean, verbose?: string): Promise<Record<Who, Run>> {
+async function runSetting(cmdOf: (who: Who, slot: number) => string[], slotOf: Record<Who, number>, files: Record<Who, string>, secs: number, gen: string[], rounds: number, loaded: boolean, verbose?: string): Promise<Record<Who, Run>> {
+  const cmds = Object.fromEntries(WHO.map((w) => [w, cmdOf(w, slotOf[w])])) as Record<Who, string[]>;
+  const whoAt = (slot: number) => WHO.find((w) => slotOf[w] === slot)!;
   const stress = loaded ? startStress(3 * (WARMUP + 1) + rounds * 3 * (secs + GAP / 1000 + 0.1) + 60) : undefined;
   const kids = WHO.map((who) => {
     const child = spawn(cmds[who][0]!, cmds[who].slice(1), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -225,7 +253,10 @@ async function runSetting(cmds: Record<Who, string[]>, files: Record<Who, string
     });
     const lines = g.stdout.trim().split("\n").filter(Boolean).map((l) => l.split(" ").map(Number));
     if (g.status !== 0 || lines.length !== schedule.length) throw new Error(`generator: ${g.status} ${g.stdout}${g.stderr}`);
-    return lines.map(([k, sent, wall, genCpu]) => ({ who: WHO[k!]!, flood: { sent: sent!, wall: wall!, genCpu: genCpu! } }));
+    return lines.map(([k, sent, wall, genCpu], i) => ({
+      who: whoAt(k!),
+      flood: { sent: sent!, wall: wall!, genCpu: genCpu!, slot: k!, prev: i > 0 ? whoAt(lines[i - 1]![0]!) : undefined, rel: 0 } as Flood,
+    }));
   };
   try {
     for (const k of kids) await waitFor(k.out.text, /listening on/, 20_000);
@@ -251,6 +282,11 @@ async function runSetting(cmds: Record<Who, string[]>, files: Record<Who, string
       sentTotal[who] += flood.sent;
     }
     const c1 = kids.map((k) => cpuOf(k.child.pid!));
+    for (let round = 0; round < rounds; round++) {
+      // over the round's geometric mean (not its median: one flood of each round would then be 1.0 exactly)
+      const gm = Math.exp(WHO.reduce((a, w) => a + Math.log(measured[w][round]!.sent / measured[w][round]!.wall), 0) / 3);
+      for (const w of WHO) measured[w][round]!.rel = measured[w][round]!.sent / measured[w][round]!.wall / gm;
+    }
     if (verbose) {
       for (let round = 0; round < rounds; round++) {
         console.error(`${verbose} round ${round}: kpps ${WHO.map((w) => `${w} ${(measured[w][round]!.sent / measured[w][round]!.wall / 1000).toFixed(0)}`).join(", ")}`);
@@ -326,14 +362,30 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       // costs the generator the same kernel copy whoever reads the ring)
       const n = pinned ? arg("--pinned-reps", reps) : reps;
       const files = { t: join(dir, "t.pcap"), d: join(dir, "d.pcap"), a: join(dir, "a.pcap") };
-      const tcpdump = (k: number) => [...capPin, "tcpdump", "-i", dev(k).name, "-nn", "-w", files[WHO[k]!]];
-      const cmds: Record<Who, string[]> = {
-        t: [...capPin, tk, "dump", dev(0).name, "--sniff", "-w", files.t],
-        d: tcpdump(1),
-        a: baseline ? [...capPin, baseline, "dump", dev(2).name, "--sniff", "-w", files.a] : tcpdump(2),
-      };
-      const run = await runSetting(cmds, files, secs, gen, n, loaded, process.argv.includes("--verbose") ? setting : undefined);
-      const runs = { t: [run.t], d: [run.d], a: [run.a] };
+      const cmdOf = (who: Who, slot: number): string[] =>
+        who === "t" || (who === "a" && baseline)
+          ? [...capPin, who === "t" ? tk : baseline!, "dump", dev(slot).name, "--sniff", "-w", files[who]]
+          : [...capPin, "tcpdump", "-i", dev(slot).name, "-nn", "-w", files[who]];
+      // Three sub-runs, a Latin square of capturers over tun slots: in sub-run s capturer r sniffs
+      // slot (r + s) mod 3, so each one has each slot (its /26, its place in the reader's poll list
+      // and in the generator's) for a third of the rounds; new capturer processes per sub-run, each
+      // warmed again. Pairs stay within a round of one sub-run.
+      const subRuns: Record<Who, Run>[] = [];
+      for (let sub = 0; sub < 3; sub++) {
+        const slotOf = Object.fromEntries(WHO.map((w, r) => [w, (r + sub) % 3])) as Record<Who, number>;
+        subRuns.push(await runSetting(cmdOf, slotOf, files, secs, gen, Math.ceil(n / 3), loaded, process.argv.includes("--verbose") ? `${setting}/${sub}` : undefined));
+      }
+      const runs = { t: subRuns.map((r) => r.t), d: subRuns.map((r) => r.d), a: subRuns.map((r) => r.a) };
+      const sum = (xs: Run[]): Run => ({
+        floods: xs.flatMap((r) => r.floods),
+        cpu: xs.reduce((a, r) => a + r.cpu, 0),
+        user: xs.reduce((a, r) => a + r.user, 0),
+        captured: xs.reduce((a, r) => a + r.captured, 0),
+        dropped: xs.reduce((a, r) => a + r.dropped, 0),
+        sentTotal: xs.reduce((a, r) => a + r.sentTotal, 0),
+        fileBytes: xs.reduce((a, r) => a + r.fileBytes, 0),
+      });
+      const run = { t: sum(runs.t), d: sum(runs.d), a: sum(runs.a) };
       // round i's flood of each capturer pairs with the others' round i
       const res = { t: run.t.floods, d: run.d.floods, a: run.a.floods };
       const m = <T,>(xs: T[], f: (r: T) => number) => median(xs.map(f));
@@ -354,6 +406,17 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       const decision = decide(rawPairs(res.t, rate), baseline ? undefined : rawPairs(res.a, rate));
       const baseDecision = baseline ? decide(rawPairs(res.a, rate), undefined, 0.9, "baseline") : undefined;
       console.error(`${setting}: ${decision.text}`);
+      // The slot effect itself: each slot's floods (every capturer's, a third of the rounds each),
+      // their rate over their round's geometric mean; and each capturer's pairs by the slot it had.
+      const all = [...res.t, ...res.d, ...res.a];
+      const slotNote = [0, 1, 2].map((k) => `slot ${k} ${median(all.filter((f) => f.slot === k).map((f) => f.rel)).toFixed(3)}`).join(", ");
+      const pairsBySlot = (xs: Flood[]) => [0, 1, 2].map((k) => median(rawPairs(xs, rate).filter((_, i) => xs[i]!.slot === k)).toFixed(3)).join(" ");
+      // What a flood leaves for the next one (the last ring block, tunkit's flush tick): tcpdump's
+      // floods (both) by whose flood ran just before, rate over the round's geometric mean.
+      const after = (p: Who) => median([...res.d, ...res.a].filter((f) => f.prev === p).map((f) => f.rel));
+      const prevNote = `tcpdump's floods right after a tunkit flood ${after("t").toFixed(3)}, after a tcpdump flood ${median([...res.d, ...res.a].filter((f) => f.prev === "d" || f.prev === "a").map((f) => f.rel)).toFixed(3)} (rate over its round's geometric mean)`;
+      const slotText = `per slot, every capturer's floods, rate over the round's geometric mean: ${slotNote}; tunkit's pairs by tunkit's slot ${pairsBySlot(res.t)}, ${baseline ? "baseline" : "A/A"}'s by its slot ${pairsBySlot(res.a)}; ${prevNote}`;
+      console.error(`${setting}: ${slotText}`);
       if (baseDecision) console.error(`${setting}: baseline ${baseline}: ${baseDecision.text}`);
       const iqr = (xs: Flood[], f: (r: Flood) => number) => {
         const p = pairs(xs, f).map(Number);
@@ -383,7 +446,7 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
           `user + system time of the capturer from the first measured flood to the last (/proc, 10 ms ticks; the idle gaps and the other capturers' floods included) / packets sent to its tun; user part: tunkit ${perM(run.t, "user").toFixed(3)}, tcpdump ${perM(run.d, "user").toFixed(3)} s; ${baseline ? "the baseline tunkit" : "tcpdump again (A/A)"}: ${perM(run.a, "cpu").toFixed(3)} s, user part ${perM(run.a, "user").toFixed(3)} s`),
         dropRow,
         row(`sniff flood to pcap (${tag}): generator's rate, median of the paired ratios, tunkit's pairs against the A/A pairs`, pairMedian(res.t, rate), pairMedian(res.a, rate), "x", true,
-          `each round's tunkit/tcpdump ratio, their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs; ${decision.text}${baseDecision ? `; baseline's ${baseDecision.text.replace(/; rule: .*/, "")}` : ""}; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
+          `each round's tunkit/tcpdump ratio, their median, beside the median of ${baseline ? "the baseline's" : "tcpdump's own (A/A)"} pairs; ${decision.text}${baseDecision ? `; baseline's ${baseDecision.text.replace(/; rule: .*/, "")}` : ""}; ${slotText}; tunkit ${spread(res.t, rate)}; ${baseline ? "baseline" : "A/A"} ${spread(res.a, rate)}; spread as the pairs' interquartile range: tunkit ${iqr(res.t, rate)}, ${baseline ? "baseline" : "A/A"} ${iqr(res.a, rate)}`),
       );
     }
     const load1 = loadavg();
