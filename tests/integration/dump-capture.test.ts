@@ -118,6 +118,24 @@ async function tcpdumpCaughtUp(td: Bg, ms = 30_000): Promise<void> {
 }
 
 /**
+ * Floods `n` datagrams through {@link IF} and resolves once every packet has crossed the sockets
+ * ({@link settled}) and tcpdump `td` has written what its socket got ({@link tcpdumpCaughtUp}):
+ * the moment to stop the captures. The flood's socket stays open until then (no ICMP port
+ * unreachables trailing the replies).
+ */
+async function floodUntilCaughtUp(n: number, td: Bg): Promise<void> {
+  const base = tunCounters(IF);
+  let flood: dgram.Socket | undefined;
+  await udpFlood(n, undefined, undefined, 1, (s) => (flood = s));
+  try {
+    await settled(IF, base);
+    await tcpdumpCaughtUp(td);
+  } finally {
+    flood?.close();
+  }
+}
+
+/**
  * `tunkit dump IF --sniff -w -` (or `--attach`) with its stdout a FIFO whose read end (`rd`, non-blocking) the
  * test holds: read it, or not.
  */
@@ -257,15 +275,7 @@ describe("tunkit dump", () => {
       await td.waitFor(/listening on tkdump0/);
       // stopped once the flood is over and tcpdump has written all its socket got (its ring
       // hands a part-filled block over after 1 s, and its Ctrl-C does not wait for it)
-      const base = tunCounters(IF);
-      let flood: dgram.Socket | undefined;
-      await udpFlood(20_000, undefined, undefined, 1, (s) => (flood = s));
-      try {
-        await settled(IF, base);
-        await tcpdumpCaughtUp(td);
-      } finally {
-        flood?.close();
-      }
+      await floodUntilCaughtUp(20_000, td);
       d.kill("SIGINT");
       td.kill("SIGINT");
       expect(await d.exit()).toBe(0);
@@ -316,15 +326,7 @@ describe("tunkit dump", () => {
       // The stop comes once every packet has crossed the sockets and tcpdump has written what
       // its socket got: a fixed wait (1.5 s) once left 12 late answers out of tcpdump's file at
       // load 24, which tunkit's dumps (their stop drains the ring) had.
-      const base = tunCounters(IF);
-      let flood: dgram.Socket | undefined;
-      await udpFlood(3_000, undefined, undefined, 1, (s) => (flood = s));
-      try {
-        await settled(IF, base);
-        await tcpdumpCaughtUp(td);
-      } finally {
-        flood?.close();
-      }
+      await floodUntilCaughtUp(3_000, td);
       for (const p of [td, f, r]) p.kill("SIGINT");
       for (const p of [td, f, r]) expect(await p.exit()).toBe(0);
       for (const p of [td, f, r]) expect(p.stderr).toMatch(/^0 packets dropped by kernel$/m);
