@@ -656,11 +656,12 @@ export class UdpRelay {
   /** A datagram on a shared socket: to the association whose relay sent it; others are dropped. */
   private onSocketData(sh: SharedSocket, msg: Uint8Array, port: number, host: string): void {
     let a = sh.byPort.get(port);
-    if (a !== undefined && a.relayHost !== host) {
+    if (a === undefined || a.relayHost !== host) {
+      // another relay host on this port (byAddr also holds it once the port's first association left)
       const b = sh.byAddr.get(`${host} ${port}`);
       // the runtime may spell an IPv6 address otherwise than the proxy's reply did: the same bytes count, and its spelling is kept
       if (b !== undefined) a = b;
-      else if (sameIp(a.relayHost!, host)) a.relayHost = host;
+      else if (a !== undefined && sameIp(a.relayHost!, host)) a.relayHost = host;
       else a = undefined;
     }
     if (a === undefined) {

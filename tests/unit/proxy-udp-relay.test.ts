@@ -19,8 +19,8 @@ import type { Dialer } from "../../proxy/dial.ts";
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-/** A SOCKS5 UDP relay on 127.0.0.1 that answers every datagram with "re:" + its data. */
-async function fakeRelay() {
+/** A SOCKS5 UDP relay on `address` (127.0.0.1) and `port` (0: any) that answers every datagram with "re:" + its data. */
+async function fakeRelay(address = "127.0.0.1", port = 0) {
   const sock = dgram.createSocket("udp4");
   const seen: { target: string; data: string }[] = [];
   sock.on("message", (m: Uint8Array, r) => {
@@ -28,7 +28,7 @@ async function fakeRelay() {
     seen.push({ target: `${target.host}:${target.port}`, data: text(data) });
     sock.send(encodeSocksUdp(target, bytes(`re:${text(data)}`)), r.port, r.address);
   });
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+  await new Promise<void>((r) => sock.bind(port, address, r));
   return { sock, seen, port: sock.address().port };
 }
 
@@ -36,8 +36,8 @@ function setupShared(relayPort: number, idleMs?: number) {
   return setup(relayPort, idleMs, "source");
 }
 
-/** `relayPort`: the relay every association is given, or one per association (a function called at each). */
-function setup(relayPort: number | (() => number), idleMs?: number, association?: "source" | "flow", spares = 0) {
+/** `relayPort`: the relay every association is given, or one per association (a function called at each: a port on 127.0.0.1, or a host and port). */
+function setup(relayPort: number | (() => number | { host: string; port: number }), idleMs?: number, association?: "source" | "flow", spares = 0) {
   const written: Uint8Array[] = [];
   const errors: string[] = [];
   let clock = 1_000;
@@ -54,7 +54,11 @@ function setup(relayPort: number | (() => number), idleMs?: number, association?
     controls.push(c);
     return c;
   };
-  const socks = { associate: async () => ({ control: control(), relay: { host: "127.0.0.1", port: typeof relayPort === "number" ? relayPort : relayPort() } }) } as unknown as Socks5Dialer;
+  const relayOf = () => {
+    const r = typeof relayPort === "number" ? relayPort : relayPort();
+    return typeof r === "number" ? { host: "127.0.0.1", port: r } : r;
+  };
+  const socks = { associate: async () => ({ control: control(), relay: relayOf() }) } as unknown as Socks5Dialer;
   const relay = new UdpRelay(host, { mode: "socks", socks, tcp: {} as Dialer, idleMs, association, spares });
   const view = {} as PacketView;
   const feed = (p: Uint8Array) => {
@@ -129,6 +133,34 @@ describe("UDP relay (SOCKS5 UDP ASSOCIATE)", () => {
     u.tick(6_000);
     u.relay.sweep(u.tick(0));
     expect([u.relay.size, u.relay.associations, sockets4(u.relay).length]).toEqual([0, 0, 0]);
+  });
+
+  test("two relays on one port (127.0.0.1 and 127.0.0.2) share a socket; once the first's association ends, the second's replies still reach its flow", async () => {
+    const r1 = await fakeRelay();
+    const r2 = await fakeRelay("127.0.0.2", r1.port);
+    cleanup.push(() => r1.sock.close(), () => r2.sock.close());
+    let n = 0;
+    const u = setup(() => (n++ === 0 ? r1.port : { host: "127.0.0.2", port: r1.port }), 5_000);
+    cleanup.push(() => u.relay.closeAll());
+    const pkt = (i: number, data: string) => buildUdp({ src: "192.0.2.1", dst: "198.51.100.9", srcPort: 42000 + i, dstPort: 7, payload: bytes(data) });
+    u.feed(pkt(0, "a0"));
+    await until(() => u.written.length === 1);
+    u.feed(pkt(1, "b0"));
+    await until(() => u.written.length === 2);
+    expect(sockets4(u.relay).map((x) => x.users)).toEqual([2]);
+    expect([r1.seen.map((x) => x.data), r2.seen.map((x) => x.data)]).toEqual([["a0"], ["b0"]]);
+    // the first flow goes idle and ends (its association with it); the second stays busy
+    u.tick(3_000);
+    u.feed(pkt(1, "b1"));
+    await until(() => u.written.length === 3);
+    u.tick(3_000);
+    u.relay.sweep(u.tick(0));
+    expect([u.relay.size, sockets4(u.relay).map((x) => x.users)]).toEqual([1, [1]]);
+    u.feed(pkt(1, "b2"));
+    await until(() => u.written.length === 4);
+    const v = {} as PacketView;
+    expect(u.written.map((p) => (viewPacket(p, p.length, v), text(p.subarray(v.l4 + 8, v.end))))).toEqual(["re:a0", "re:b0", "re:b1", "re:b2"]);
+    expect(u.host.stats.dropped).toBe(0);
   });
 
   test("a tun batch goes out in order behind the flow's header; replies are valid packets back to the source", async () => {
