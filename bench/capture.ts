@@ -394,13 +394,13 @@ export default async function captureBench(opts: { secs?: number; reps?: number 
       const how = pinned ? "pinned: generator and the tun's reader CPU 0, capturer CPU 1" : loaded ? `unpinned, beside stress-ng ${stressArgs().join(" ")}` : "unpinned";
       const rate = (r: Flood) => r.sent / r.wall / 1000;
       const own = (r: Flood) => r.sent / Math.max(1e-3, r.genCpu) / 1000;
-      const pairs = (xs: Flood[], f: (r: Flood) => number) => xs.map((r, i) => (f(r) / Math.max(1e-9, f(res.d[i]!))).toFixed(2));
+      const rawPairs = (xs: Flood[], f: (r: Flood) => number) => xs.map((r, i) => f(r) / Math.max(1e-9, f(res.d[i]!)));
+      const pairs = (xs: Flood[], f: (r: Flood) => number) => rawPairs(xs, f).map((x) => x.toFixed(2));
       const spread = (xs: Flood[], f: (r: Flood) => number) => {
         const p = pairs(xs, f).map(Number);
         return `pairs ${p.map((x) => x.toFixed(2)).join(" ")} (median ${median(p).toFixed(2)}, ${Math.min(...p).toFixed(2)}..${Math.max(...p).toFixed(2)})`;
       };
       const pairMedian = (xs: Flood[], f: (r: Flood) => number) => Number(median(pairs(xs, f).map(Number)).toFixed(3));
-      const rawPairs = (xs: Flood[], f: (r: Flood) => number) => xs.map((r, i) => f(r) / Math.max(1e-9, f(res.d[i]!)));
       // the verdict: tunkit's pairs against 1.0, the A/A pairs as the bench's own calibration
       // (bench/capture-decide.ts); in an A/B run the baseline's pairs get a verdict of their own
       const decision = decide(rawPairs(res.t, rate), baseline ? undefined : rawPairs(res.a, rate));
