@@ -1,7 +1,7 @@
 /**
  * `bpf(2)`'s BPF_PROG_LOAD, the one eBPF call tunkit makes (tun/steer.ts loads a queue-steering
  * program with it). glibc has no `bpf()` wrapper: the call goes through libc's `syscall`, bound
- * here with a FIXED signature `long syscall(long nr, long cmd, void *attr, unsigned size)` in its
+ * here (bun:ffi's natives, as ffi/bun.ts) with a FIXED signature `long syscall(long nr, long cmd, void *attr, unsigned size)` in its
  * own dlopen on first use. `syscall` is variadic in C, and bun:ffi cannot call variadic
  * functions; glibc's and musl's `syscall` read their arguments from the integer registers
  * without va_arg, so the fixed form passes exactly what the variadic one would (x86_64,
@@ -19,6 +19,7 @@
 import { TunkitError } from "../common/errors.ts";
 import { ERRNO, SysError } from "./errors.ts";
 import { addrValue, arch, cstr, errno, raw, runtime } from "./libc.ts";
+import { LIBC_NAMES } from "./symbols.ts";
 
 /** `enum bpf_prog_type` values tunkit loads. */
 export const BPF_PROG_TYPE = { SOCKET_FILTER: 1 } as const;
@@ -38,22 +39,28 @@ export const BPF_MAXINSNS = 4096;
 type SyscallFn = (nr: number, cmd: number, attr: Uint8Array, size: number) => number;
 let syscallFn: SyscallFn | undefined;
 
-const ffi = runtime === "bun" ? await import("bun:ffi") : undefined;
+/** bun:ffi's natives (`Bun.FFI`), read when first used: importing this module costs no FFI set-up. */
+interface Natives {
+  dlopen(path: string, decls: Record<string, { args: number[]; returns: number }>): { symbols: Record<string, unknown> };
+}
+/** bun:ffi's FFIType numbers: int64_t, int32_t, uint32_t, pointer. */
+const T = { i64: 7, i32: 5, u32: 6, ptr: 12 } as const;
+const natives = (): Natives | undefined => (runtime === "bun" ? (globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI : undefined);
 
 /** Whether this runtime can load eBPF programs (Bun: yes; Deno: not bound). */
 export function bpfAvailable(): boolean {
-  return ffi !== undefined && NR_BPF[arch] !== undefined;
+  return natives() !== undefined && NR_BPF[arch] !== undefined;
 }
 
 function bind(): SyscallFn {
   if (syscallFn) return syscallFn;
+  const ffi = natives();
   if (!ffi) throw new TunkitError("Loading an eBPF program needs the Bun runtime (the tunkit binary)", "run it with bun, or do without the steering program");
-  const { dlopen, FFIType: T } = ffi;
   let last: unknown;
-  for (const path of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"]) {
+  for (const path of LIBC_NAMES) {
     try {
-      const s = dlopen(path, { syscall: { args: [T.i64, T.i64, T.ptr, T.u32], returns: T.i32 } }).symbols;
-      return (syscallFn = s.syscall as unknown as SyscallFn);
+      const s = ffi.dlopen(path, { syscall: { args: [T.i64, T.i64, T.ptr, T.u32], returns: T.i32 } }).symbols;
+      return (syscallFn = s.syscall as SyscallFn);
     } catch (e) {
       last = e;
     }
