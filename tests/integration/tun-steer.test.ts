@@ -86,12 +86,38 @@ async function sendUdp(family: 4 | 6, host: string, port: number, count: number,
   sock.close();
 }
 
-/** One TCP SYN toward host:port (nothing answers: the connection is dropped after 100 ms). */
-async function sendSyn(host: string, port: number): Promise<void> {
+/** Starts a TCP connection toward host:port (nothing answers: its SYN stays unanswered); destroy it after the packets are read. */
+function startSyn(host: string, port: number): net.Socket {
   const c = net.connect({ host, port });
   c.on("error", () => {});
+  return c;
+}
+
+function merge(into: Seen, s: Seen): void {
+  into.udp.push(...s.udp);
+  into.frags += s.frags;
+  into.tcpSyn += s.tcpSyn;
+  into.icmp += s.icmp;
+  into.other += s.other;
+}
+const empty = (): Seen => ({ udp: [], frags: 0, tcpSyn: 0, icmp: 0, other: 0 });
+
+/**
+ * Reads both queues until `done` says everything expected arrived (at most 3 s: the sends may
+ * lag under load), then once more after 100 ms for anything extra that would fail the test.
+ */
+async function collect(dev: TunDevice, done: (q0: Seen, q1: Seen) => boolean): Promise<[Seen, Seen]> {
+  const q0 = empty(), q1 = empty();
+  for (const end = Date.now() + 3000; Date.now() < end; ) {
+    merge(q0, drain(dev.queues[0]!));
+    merge(q1, drain(dev.queues[1]!));
+    if (done(q0, q1)) break;
+    await Bun.sleep(25);
+  }
   await Bun.sleep(100);
-  c.destroy();
+  merge(q0, drain(dev.queues[0]!));
+  merge(q1, drain(dev.queues[1]!));
+  return [q0, q1];
 }
 
 const settle = () => Bun.sleep(150);
@@ -125,13 +151,11 @@ describe("UDP steering on a 2-queue tun", () => {
     await sendUdp(4, V4, 53, 3);
     await sendUdp(6, V6, 53, 2);
     await sendUdp(4, V4, 9998, 1, 3000); // 3000 bytes over a 1500 MTU: fragments
-    await sendSyn(V4, 80);
-    await sendSyn(V6, 80);
+    const syns = [startSyn(V4, 80), startSyn(V6, 80)];
     spawnSync("ping", ["-c", "2", "-i", "0.2", "-W", "0.2", V4], { timeout: 5000 });
     spawnSync("ping", ["-6", "-c", "2", "-i", "0.2", "-W", "0.2", V6], { timeout: 5000 });
-    await settle();
-    const q0 = drain(dev.queues[0]!);
-    const q1 = drain(dev.queues[1]!);
+    const [q0, q1] = await collect(dev, (a, b) => b.udp.length >= 10 && a.udp.length >= 5 && a.frags >= 3 && a.tcpSyn >= 2 && a.icmp >= 4);
+    for (const c of syns) c.destroy();
 
     expect(q1).toEqual({ udp: new Array(10).fill(9999), frags: 0, tcpSyn: 0, icmp: 0, other: 0 });
     expect(q0.udp.sort()).toEqual([53, 53, 53, 53, 53]);
@@ -142,9 +166,7 @@ describe("UDP steering on a 2-queue tun", () => {
     // Detached: the kernel's flow hash spreads 24 UDP flows over both queues (all on one: 2^-23).
     attachSteering(dev, null);
     await sendUdp(4, V4, 9999, 24, 16, true);
-    await settle();
-    const h0 = drain(dev.queues[0]!);
-    const h1 = drain(dev.queues[1]!);
+    const [h0, h1] = await collect(dev, (a, b) => a.udp.length + b.udp.length >= 24);
     expect(h0.udp.length + h1.udp.length).toBe(24);
     expect(h0.udp.length).toBeGreaterThan(0);
     expect(h1.udp.length).toBeGreaterThan(0);
@@ -158,9 +180,9 @@ describe("UDP steering on a 2-queue tun", () => {
     drain(dev.queues[1]!);
     await sendUdp(4, V4, 53, 3);
     await sendUdp(6, V6, 53, 2);
-    await settle();
-    expect(drain(dev.queues[1]!).udp).toEqual([53, 53, 53, 53, 53]);
-    expect(drain(dev.queues[0]!).udp).toEqual([]);
+    const [q0, q1] = await collect(dev, (_, b) => b.udp.length >= 5);
+    expect(q1.udp).toEqual([53, 53, 53, 53, 53]);
+    expect(q0.udp).toEqual([]);
     attachSteering(dev, null);
   });
 
