@@ -17,9 +17,13 @@
  * a tun (IFF_TUN) transmits, with or without IFF_NO_PI/vnet_hdr (those are framing on the fd, not
  * in the skb); a tap's packets start with Ethernet, so {@link attachSteering} refuses a tap.
  *
+ * The queue number is taken modulo the queues still attached: when the UDP queue's fd closes
+ * (its reader died), its UDP lands on the queues left (queue 0 of a 2-queue device), nothing is
+ * dropped or left unread on a queue nobody serves.
+ *
  * Checked on this kernel (6.18) by tests/integration/tun-steer.test.ts: UDP over IPv4 and IPv6
- * on queue 1 of 2, TCP SYNs, pings, fragments and UDP to port 53 on queue 0, and back to the
- * kernel's hash after a detach. Session 12's probe (/tmp/udp1/steer.c, IPv4 only): 5/5 UDP on
+ * on queue 1 of 2, TCP SYNs, pings, fragments and UDP to port 53 on queue 0, back to the
+ * kernel's hash after a detach, and to queue 0 once queue 1 is closed. Session 12's probe (/tmp/udp1/steer.c, IPv4 only): 5/5 UDP on
  * queue 1, 7/7 others on queue 0.
  *
  * @module

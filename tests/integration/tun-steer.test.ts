@@ -4,7 +4,8 @@
  * fragments and UDP to a kept port (53) on queue 0; the program's fd may be closed once
  * attached; a detach gives the kernel's flow hash back (UDP on both queues); bad input is a
  * UsageError; the kernel's refusals (EINVAL from the verifier, EINVAL from the attach, EPERM
- * without CAP_BPF/CAP_SYS_ADMIN) are SysErrors whose hints say so. Every loop is bounded.
+ * without CAP_BPF/CAP_SYS_ADMIN) are SysErrors whose hints say so; closing the UDP queue sends
+ * its UDP to queue 0 (the kernel takes the return modulo the queues left). Every loop is bounded.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -184,6 +185,29 @@ describe("UDP steering on a 2-queue tun", () => {
     expect(q1.udp).toEqual([53, 53, 53, 53, 53]);
     expect(q0.udp).toEqual([]);
     attachSteering(dev, null);
+  });
+
+  itest("the UDP queue closed: its UDP falls back to queue 0 (the return is taken modulo the queues left)", async () => {
+    const d = openTun({ name: "tks3", multiQueue: true, queues: 2 });
+    try {
+      sh("ip", "addr", "add", "10.8.0.1/24", "dev", "tks3");
+      sh("ip", "link", "set", "tks3", "up");
+      const prog = loadSteering(udpSteeringProgram({ udpQueue: 1, queueCount: 2 }));
+      attachSteering(d, prog);
+      prog.close();
+      await sendUdp(4, "10.8.0.2", 9999, 2);
+      const got: Seen = empty();
+      for (const end = Date.now() + 3000; Date.now() < end && got.udp.length < 2; await Bun.sleep(25)) merge(got, drain(d.queues[1]!));
+      expect(got.udp).toEqual([9999, 9999]); // steered while queue 1 is open
+      d.queues[1]!.close(); // what a dead UDP worker's queue amounts to
+      drain(d);
+      await sendUdp(4, "10.8.0.2", 9999, 5);
+      const q0: Seen = empty();
+      for (const end = Date.now() + 3000; Date.now() < end && q0.udp.length < 5; await Bun.sleep(25)) merge(q0, drain(d));
+      expect(q0.udp).toEqual([9999, 9999, 9999, 9999, 9999]);
+    } finally {
+      d.close();
+    }
   });
 
   itest("bad input: not multi-queue, a tap, a closed queue or program, a malformed program", () => {
