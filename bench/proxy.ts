@@ -10,7 +10,7 @@
  * (bench/cpu.ts: /proc/PID/task/TID/schedstat; /proc/PID/stat's 10 ms ticks were ±2-7% of a
  * short-connection round); a CPU row's note gives its rounds' range.
  *
- *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|bulk]
+ *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|iperf1|bulk]
  *
  * `--only udp`: the UDP rows alone (query/answer 1 and 200 flows, 200 flows with their
  * associations open, iperf3 UDP 50 and 200 Mbit/s). The 200-flow row's flows are new each round,
@@ -20,7 +20,8 @@
  * `--only tcp`: the TCP rows alone (download, upload, iperf3 TCP, short connections and their
  * CPU); `--only short`: the short-connection rows alone (quick, while iterating).
  * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
- * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone;
+ * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone
+ * (`--only iperf1`: the 1-stream row alone);
  * `--only bulk`: download, upload and the iperf3 TCP rows; both end with the bulk daemons' peak
  * RSS. `--rounds` prints each row's rounds, and after each UDP query/answer round through a
  * tunkit daemon its UDP counters (flows, open, failed).
@@ -28,9 +29,10 @@
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
  * binary). `TUNKIT_BIN` picks the binary under test. `TUNKIT_AB_BIN=/path/to/another/tunkit`
- * with `--only udp` or `--only short` and hev: that build runs as a third daemon in the same rounds
- * (the order turns: t h m, h m t, m t h), and each UDP or short-connection row gets an "A/B" row
- * (tunkit against it) beside the one against hev.
+ * with `--only udp|short|bulk|iperf|iperf1` and hev: that build runs as a third daemon in the same
+ * rounds (the order turns: t h m, h m t, m t h), and each of those rows gets an "A/B" row (tunkit
+ * against it) beside the one against hev. It may be a script that sets the environment and execs
+ * a binary (`#!/bin/sh` + `TUNKIT_RELAY=splice exec dist/tunkit "$@"`: the other relay, same rounds).
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
@@ -237,6 +239,11 @@ function only(): string | undefined {
 function udpOnly(): boolean {
   return only() === "udp";
 }
+/** `--only bulk|iperf|iperf1`: rows through dante's pair of tuns only (the A/B daemon joins them there). */
+function bulkOnly(): boolean {
+  const o = only();
+  return o === "bulk" || o === "iperf" || o === "iperf1";
+}
 
 /**
  * The UDP rows (through dante's tuns): query/answer on 1 and 200 flows, iperf3 UDP at 50 and 200 Mbit/s offered.
@@ -403,10 +410,10 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const HU = hevPath ? await startHev("tkh1", "198.18.3.1", UDP_PORT) : undefined;
     if (H && HU) daemons.push(H, HU);
     // TUNKIT_AB_BIN (with --only udp or --only short): a third daemon, another tunkit build, in the same rounds
-    const abBin = (udpOnly() || only() === "short") && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
+    const abBin = (udpOnly() || only() === "short" || bulkOnly()) && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
     if (abBin && !existsSync(abBin)) throw new Error(`TUNKIT_AB_BIN=${abBin} does not exist`);
-    const MU = abBin && HU && udpOnly() ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
-    const MT = abBin && H && !udpOnly() ? { ...(await startTunkit("tk4", "198.18.6.1/30", PORT, abBin)), label: "ab" } : undefined;
+    const MU = abBin && HU && (udpOnly() || bulkOnly()) ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
+    const MT = abBin && H && only() === "short" ? { ...(await startTunkit("tk4", "198.18.6.1/30", PORT, abBin)), label: "ab" } : undefined;
     for (const d of [MU, MT]) if (d) daemons.push(d);
     const dialer = new Socks5Dialer({ scheme: "socks5", host: PROXY_V4, port: PORT });
     const viaSocks = async () => {
@@ -485,7 +492,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       return rows;
     }
     const shortOnly = only() === "short";
-    const iperfOnly = only() === "iperf";
+    const iperfOnly = only() === "iperf" || only() === "iperf1";
     const dl = pair();
     if (!shortOnly && !iperfOnly) await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks download 100 MiB", dl, "MB/s", refNote, "per GB");
@@ -493,7 +500,8 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     if (!shortOnly && !iperfOnly) await measure(ul, () => upload(upFile), () => upload(upFile, ["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks upload 100 MiB", ul, "MB/s", refNote, "per GB");
     if (H && !shortOnly) {
-      for (const [name, args] of [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const) {
+      const iperfRows = [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const;
+      for (const [name, args] of only() === "iperf1" ? iperfRows.slice(0, 1) : iperfRows) {
         const p = pair();
         // CPU s per GB: Mbit/s over iperf3's 3 s
         await measure(p, () => iperf([...args]), undefined, (v) => (v * 3) / 8000, true);
