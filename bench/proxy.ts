@@ -23,7 +23,8 @@
  * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone
  * (`--only iperf1`: the 1-stream row alone);
  * `--only bulk`: download, upload and the iperf3 TCP rows; both end with the bulk daemons' peak
- * RSS. `--rounds` prints each row's rounds, and after each UDP query/answer round through a
+ * RSS. `--rounds` prints each row's rounds and their pairs (tunkit over the reference that ran
+ * in the same round, with their median), and after each UDP query/answer round through a
  * tunkit daemon its UDP counters (flows, open, failed).
  *
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
@@ -460,6 +461,11 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       // --rounds: every round's value, in the order run (the median hides how far they spread)
       if (process.argv.includes("--rounds")) {
         console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
+        // each round's pair (tunkit over the reference that ran beside it): how far the row's ratio is from noise
+        if (p.t.length === p.h.length) {
+          const q = p.t.map((t, i) => t / p.h[i]!);
+          console.error(`  ${name}: pairs ${q.map((x) => x.toFixed(2)).join(" ")} (median ${median(q).toFixed(2)}, ${q.filter((x) => x >= 1).length}/${q.length} at least 1)`);
+        }
         if (p.tc.length && p.hc.length) console.error(`  ${name}: CPU tunkit ${p.tc.map((x) => x.toFixed(4)).join(" ")} | reference ${p.hc.map((x) => x.toFixed(4)).join(" ")}`);
         if (p.m?.length) console.error(`  ${name}: A/B ${p.m.map(round).join(" ")} | CPU ${p.mc!.map((x) => x.toFixed(4)).join(" ")}`);
       }
