@@ -39,6 +39,17 @@
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
  * (`curl --socks5`, and tunkit's own dialer in-process for short connections): that measures
  * tunkit's overhead, not a comparison with hev.
+ *
+ * The iperf3 TCP rows (3 s each) on the shared 2-vCPU machine, thirteenth session: a round's
+ * pair (tunkit over hev beside it) spread 0.70-1.77, and an A/A row (the binary under test
+ * against main's, same relay code, TUNKIT_AB_BIN, 8 rounds, load 5.5-8) read 0.87x (1 stream) /
+ * 0.93x (8 streams) / 0.98x (reverse): a row's median of 5-8 rounds cannot tell 0.93x from 1.1x.
+ * The session's start (5 rounds, load 1-10) read 1 stream 0.93x; then the 1-stream row alone,
+ * two daemons, 15 rounds, load 4.6-5.8 (`--only iperf1 --reps 15 --rounds`): 2602 against 2222
+ * Mbit/s, **1.17x**, pairs median 1.19, 14 of 15 at least 1, CPU 1.42 against 2.45 s per GB.
+ * With a third daemon in the rounds (7 rounds, load 2-4) 1.34x; (8 rounds, load 5.5-8) 1.00x.
+ * Throughput falls with the load (1 stream 1500 Mbit/s at load 8, 2600 at 5): these rows
+ * measure the machine's spare CPU as much as the tunnel; use many rounds and read the pairs.
  */
 import dgram from "node:dgram";
 import net from "node:net";
