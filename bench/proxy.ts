@@ -48,6 +48,12 @@
  * two daemons, 15 rounds, load 4.6-5.8 (`--only iperf1 --reps 15 --rounds`): 2602 against 2222
  * Mbit/s, **1.17x**, pairs median 1.19, 14 of 15 at least 1, CPU 1.42 against 2.45 s per GB.
  * With a third daemon in the rounds (7 rounds, load 2-4) 1.34x; (8 rounds, load 5.5-8) 1.00x.
+ * `--only iperf --reps 9`, two daemons, load 4.7-5.5: 1 stream 1.22x (pairs median 1.30, 7/9 at
+ * least 1), 8 streams 1.20x (1.18, 8/9), reverse 1.08x (0.93, 4/9: the row where tunkit's CPU
+ * per GB is hev's, 1.69 against 1.76 s). The splice relay beside Bun's (third daemon, 7 rounds):
+ * Bun's 0.97 / 0.97 / 0.94x of it. Splice with 1 MiB pipes (F_SETPIPE_SZ, 1 MiB splices) beside
+ * 64 KiB ones (6 rounds): 10% less CPU per GB on 1 and 8 streams (1.09 against 1.22 s), no
+ * throughput gain the rounds resolve (0.96 / 1.16 / 1.06x): not kept.
  * Throughput falls with the load (1 stream 1500 Mbit/s at load 8, 2600 at 5): these rows
  * measure the machine's spare CPU as much as the tunnel; use many rounds and read the pairs.
  */
