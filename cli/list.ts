@@ -109,7 +109,8 @@ export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
       `see it with: tunkit link show ${only}`,
     );
   }
-  const addrs = tuns.length ? await dumpAddresses(conn) : [];
+  // The tuns' addresses only: no other device's is decoded (lo's ::1 would load ipaddr.js).
+  const addrs = tuns.length ? await dumpAddresses(conn, 0, new Set(tuns.map((l) => l.ifindex))) : [];
   const holders = tuns.length ? tunHolders() : new Map<string, TunHolder[]>();
   return tuns.map((l) => tunView(l, tunInfoOf(l)!, addrs, holders.get(l.name ?? "") ?? []));
 }
