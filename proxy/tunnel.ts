@@ -432,6 +432,11 @@ export class Tunnel {
     );
   }
 
+  /** Brings {@link stats} up to date with what the UDP worker counted (its counters are read in the sweep, once a second, and here). */
+  syncStats(): void {
+    this.fast?.pull(this.stats);
+  }
+
   /** Starts the UDP worker on a second queue when asked and possible; otherwise says why at debug. */
   private startFast(): void {
     const o = this.opts;

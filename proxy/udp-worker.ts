@@ -8,7 +8,8 @@
  *
  * Per datagram read from its queue: a flow the main thread handed over ("add": its relay's
  * sockaddr, the SOCKS5 UDP header of its target, the IP/UDP header of its replies) goes to the
- * relay at once (the header, then the payload; sendto); anything else (an unknown flow's first
+ * relay (the header, then the payload; one sendmmsg per read of the queue, UDP GSO for a run of
+ * one flow's equal-sized datagrams, as udp.ts does); anything else (an unknown flow's first
  * datagrams, not UDP, a fragment) goes to the main thread as it is (a "pkt" message), which
  * handles it as a packet read from its own queue: admission, the association's handshake,
  * fake-ip names, logs. A relay's answer is told apart by the relay's address (one association,
@@ -22,7 +23,7 @@ import { isMainThread, receiveMessageOnPort, workerData, type MessagePort } from
 import { addr, arch, raw, SOCK } from "../ffi/libc.ts";
 import { errno } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errors.ts";
-import { MultiRecv } from "../ffi/mmsg.ts";
+import { GSO_BYTES, GSO_SEGMENTS, MultiRecv, MultiSend } from "../ffi/mmsg.ts";
 import { EFD, EPOLL, epollDataOffset, epollEventSize, packEpollEvent } from "../ffi/abi.ts";
 import { finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
 
@@ -82,6 +83,13 @@ interface FastFlow {
 }
 
 const MSG_DONTWAIT = 0x40;
+/** Bytes of the send arena: the datagrams of one read of the queue wait there for one sendmmsg. */
+const ARENA = 1 << 19;
+/**
+ * Most datagrams put together before they are sent (as udp.ts's BURST: a burst sent at once lands
+ * in the proxy's receive buffer at once; what does not fit is dropped there).
+ */
+const BURST = 32;
 const O_NONBLOCK = 0o4000;
 const TOKEN_TUN = 1;
 const TOKEN_CTL = 2;
@@ -123,7 +131,46 @@ function run(d: UdpWorkerData): void {
   const m = new MultiRecv(8, 65536, 28);
   const eb = new Uint8Array(new ArrayBuffer(1024));
 
-  /** Sends IP packet `p[o, end)` of flow `f` (its UDP payload) to the relay; false when it is not a whole UDP datagram. */
+  // Datagrams to the relays: put together in the arena while the queue is read, sent with one
+  // sendmmsg per socket when the read finds it empty (or every BURST), a run of one flow's
+  // equal-sized datagrams as one UDP GSO message (as udp.ts's sendRuns).
+  const arena = new Uint8Array(new ArrayBuffer(ARENA));
+  const ms = new MultiSend(arena, GSO_SEGMENTS, { addressed: true });
+  let used = 0;
+  let queued = 0;
+  let msFd = -1;
+  let msDatagrams = 0;
+  /** The run being put together: its flow, socket, start, bytes, segment size, datagrams; closed once a shorter one ended it. */
+  let runFlow: FastFlow | undefined;
+  let runFd = -1;
+  let runAt = 0;
+  let runLen = 0;
+  let runSeg = 0;
+  let runSegs = 0;
+  let runClosed = false;
+  const sendMulti = (): void => {
+    if (ms.count === 0) return;
+    const sent = ms.send(msFd);
+    if (sent < msDatagrams) counters[FAST_COUNTERS.dropped]! += msDatagrams - sent;
+    msDatagrams = 0;
+  };
+  const endRun = (): void => {
+    if (runSegs === 0) return;
+    if ((ms.count > 0 && msFd !== runFd) || ms.full) sendMulti();
+    msFd = runFd;
+    ms.addTo(runAt, runLen, runSegs > 1 ? runSeg : 0, runFlow!.sa);
+    msDatagrams += runSegs;
+    runSegs = 0;
+    runFlow = undefined;
+  };
+  const flush = (): void => {
+    endRun();
+    sendMulti();
+    used = 0;
+    queued = 0;
+  };
+
+  /** Queues IP packet `p[o, end)` of flow `f` (its UDP payload behind the flow's SOCKS5 header) for its relay. */
   const send = (f: FastFlow, p: Uint8Array, o: number, end: number): void => {
     const v6 = p[o]! >> 4 === 6;
     const l4 = o + (v6 ? 40 : (p[o]! & 15) * 4);
@@ -131,19 +178,35 @@ function run(d: UdpWorkerData): void {
     const stop = Math.min(end, l4 + Math.max(8, udpLen));
     const n = stop - l4 - 8;
     const hl = f.hdr.length;
-    if (n < 0 || hl + n > sd.length) {
+    const len = hl + n;
+    const fd = sockFor(f.v6);
+    if (n < 0 || len > GSO_BYTES || fd < 0) {
       counters[FAST_COUNTERS.dropped]!++;
       return;
     }
-    sd.set(f.hdr);
-    if (n <= 64) for (let i = 0; i < n; i++) sd[hl + i] = p[l4 + 8 + i]!;
-    else sd.set(p.subarray(l4 + 8, stop), hl);
-    const fd = sockFor(f.v6);
-    if (fd < 0 || raw.sendto(fd, sd, hl + n, 0, f.sa, f.sa.length) < 0) counters[FAST_COUNTERS.dropped]!++;
-    else {
-      counters[FAST_COUNTERS.bytesUp]! += n;
-      uses[f.id] = (uses[f.id]! + 1) >>> 0;
+    if (used + len > ARENA) flush();
+    const at = used;
+    arena.set(f.hdr, at);
+    if (n <= 64) for (let i = 0; i < n; i++) arena[at + hl + i] = p[l4 + 8 + i]!;
+    else arena.set(p.subarray(l4 + 8, stop), at + hl);
+    used += len;
+    if (runFlow === f && MultiSend.gso && !runClosed && runAt + runLen === at && len <= runSeg && runLen + len <= GSO_BYTES && runSegs < GSO_SEGMENTS) {
+      runLen += len;
+      runSegs++;
+      if (len < runSeg) runClosed = true; // only the last segment may be shorter
+    } else {
+      endRun();
+      runFlow = f;
+      runFd = fd;
+      runAt = at;
+      runLen = len;
+      runSeg = len;
+      runSegs = 1;
+      runClosed = false;
     }
+    counters[FAST_COUNTERS.bytesUp]! += n;
+    uses[f.id] = (uses[f.id]! + 1) >>> 0;
+    if (++queued >= BURST) flush();
   };
 
   /** One packet read from the queue (`n` bytes of `buf`, the vnet header first). */
@@ -213,10 +276,13 @@ function run(d: UdpWorkerData): void {
         byRelay.set(f.relay, f);
         byId.set(f.id, f);
         for (const p of c.queued) send(f, p, 0, p.length);
+        flush();
       } else if (c.t === "pkt") {
         const f = byId.get(c.id);
-        if (f) send(f, c.p, 0, c.p.length);
-        else counters[FAST_COUNTERS.dropped]!++;
+        if (f) {
+          send(f, c.p, 0, c.p.length);
+          flush();
+        } else counters[FAST_COUNTERS.dropped]!++;
       }
     }
     return true;
@@ -241,7 +307,9 @@ function run(d: UdpWorkerData): void {
               continue;
             }
             const e = errno();
-            if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) break;
+            if (e === ERRNO.EINTR) continue;
+            flush();
+            if (e === ERRNO.EAGAIN) break;
             // the device is gone (EBADFD, EIO): stop reading it; the main thread's queue sees the same
             tunOpen = false;
             raw.epoll_ctl(epfd, EPOLL.CTL_DEL, tunFd, ev);
@@ -253,7 +321,13 @@ function run(d: UdpWorkerData): void {
         } else {
           const fd = socks[token === TOKEN_SOCK6 ? 1 : 0]!;
           for (;;) {
-            const n = m.recv(fd, MSG_DONTWAIT);
+            let n: number;
+            try {
+              n = m.recv(fd, MSG_DONTWAIT);
+            } catch {
+              counters[FAST_COUNTERS.dropped]!++; // an error queued on the socket (a relay's port refused): counted, as udp.ts does
+              continue;
+            }
             for (let j = 0; j < n; j++) onRelay(j);
             if (n < m.count) break;
           }

@@ -839,6 +839,7 @@ export class UdpRelay {
 
   /** Closes every flow and every spare association. */
   closeAll(): void {
+    this.fast?.pull(this.host.stats);
     this.table.forEach((id) => {
       const s = this.sessions[id];
       if (s) this.close(s);
