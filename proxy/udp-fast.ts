@@ -83,7 +83,14 @@ export class UdpFastPath {
     this.worker.unref();
     port1.on("message", (m: FromWorker) => {
       if (m.t === "pkt") h.packet(m.b);
-      else if (m.t === "gone" && !this.stopping) h.fatal(`the UDP queue's reader stopped (${m.why})`);
+      else if (m.t === "gone") {
+        // the device went away: the main thread's queue sees it too and stops the tunnel with
+        // its own message; this one only if that has not happened within a second
+        const t = setTimeout(() => {
+          if (!this.stopping) h.fatal(`the UDP queue's reader stopped (${m.why})`);
+        }, 1000);
+        (t as { unref?: () => void }).unref?.();
+      }
     });
     (port1 as unknown as { unref?: () => void }).unref?.();
     this.worker.on("error", (e: Error) => {

@@ -17,6 +17,11 @@
  * prohibited), except DNS, which goes over TCP through the proxy. DNS queries can also be
  * answered locally from the fake-ip pools (A from the IPv4 pool, AAAA from the IPv6 one).
  *
+ * When the tunnel runs UDP on a queue and thread of its own (udp-fast.ts, {@link UdpRelay.fast}),
+ * the flows read from that queue arrive here only until their association is open: then their
+ * datagrams both ways are the worker's (udp-worker.ts), and this side keeps the flow's
+ * association, admission, idle timeout (from the worker's use counts) and counters.
+ *
  * @module
  */
 import { buildUdp } from "../packet/build.ts";
