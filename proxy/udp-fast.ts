@@ -18,7 +18,7 @@
  * @module
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import { raw } from "../ffi/libc.ts";
+import { raw, runtime } from "../ffi/libc.ts";
 import { SysError } from "../ffi/errors.ts";
 import type { TunDevice } from "../tun/device.ts";
 import type { TunQueue } from "../tun/queue.ts";
@@ -36,7 +36,7 @@ export interface UdpFastPathHandlers {
 
 /** Whether the UDP data path may run on its own thread here (Bun; `TUNKIT_UDP_WORKER=0` turns it off). */
 export function udpWorkerWanted(): boolean {
-  return typeof Bun !== "undefined" && globalThis.process?.env?.TUNKIT_UDP_WORKER !== "0";
+  return runtime === "bun" && globalThis.process?.env?.TUNKIT_UDP_WORKER !== "0";
 }
 
 /**
