@@ -302,8 +302,8 @@ export class UdpRelay {
   private spareBackoff = 0;
   private readonly maxSpares: number;
   /**
-   * The UDP data path's worker (proxy/udp-fast.ts), when the tunnel has one: flows whose
-   * datagrams came from its queue are handed to it once their association is open.
+   * @internal The UDP data path's worker (proxy/udp-fast.ts), set by the tunnel when it has
+   * one: flows whose datagrams came from its queue are handed to it once their association is open.
    */
   fast: UdpFastPath | undefined;
 
