@@ -97,6 +97,27 @@
  *   protocol, return 1 for IPv4 UDP) put 5 of 5 UDP datagrams on queue 1 and 7 of 7 other
  *   packets (TCP SYNs, pings) on queue 0.
  *
+ * Thirteenth session: that design, built (proxy/udp-fast.ts, proxy/udp-worker.ts): the tunnel's
+ * tun gets a second queue, tun/steer.ts's program sends UDP there (port 53 stays on queue 0 when
+ * DNS is answered by the tunnel), a Worker reads it, blocking in its own epoll_wait, and owns the
+ * relay sockets; an unknown flow's datagrams go to the main thread until its association is open.
+ * 5 rounds, load 4.7-5.3, medians (CPU/rt in us):
+ *
+ *   daemon   q/s    CPU/rt (by thread)            syscalls/rt
+ *   new      3399   81 (Worker 81, main 7)        7.0
+ *   main     2664   121 (main 123)                10.8
+ *   hev      3928   75                            16.9
+ *
+ * paired new/main 1.10x, new/hev 0.75x (ratio of medians 0.87x); an earlier 3-round run (load
+ * 3.8) 80 us against hev's 79, paired new/main 1.36x, new/hev 0.79x. bench/proxy.ts's rows in
+ * the same session (5 rounds, load 2.8-5.8): 1 flow 1.04x hev and 1.16x main, 200 flows 1.20x
+ * hev and 1.77x main, iperf3 UDP 200 Mbit/s 1.02x hev and 1.03x main at half main's CPU per
+ * datagram (0.82 against 1.54 s per 100,000; the worker batches a read of its queue into one
+ * sendmmsg with UDP GSO runs, as udp.ts does). What is left between the worker's 81 us and
+ * floor-worker's 53: the flow lookup (a 12-byte string key and a Map per datagram, the relay's
+ * address the same way for each answer), the reply's checksums (the floor echoes the query's
+ * header unchanged), sendmmsg's message set-up where the floor called sendto.
+ *
  * Twelfth session, the faults: `madvise/round` and faults/rt by round (perf stat), and
  * `--faults`: every page fault of a 2 s flow with its address (/tmp/udp-rt-faults-NAME.data; by thread and by mapping:
  * `perf script -F comm,addr`). Of 1,866 faults (trim on) 1,076 were JSCWarmUp's (JSC pre-touching

@@ -181,6 +181,7 @@ async function runTunnel(ctx: Ctx, flags: ProxyTunnelFlags, svc: ServiceFlags): 
   }
   const stats = run.tunnel.stats;
   const report = (final: boolean) => {
+    run!.tunnel.syncStats();
     if (out.json) printJson(out, { ifname: plan.name, ...(final ? { stopped: true } : {}), ...stats.toJSON() });
     else out.line(`${plan.name}: ${final ? "stopped: " : ""}${stats.toText()}`);
   };

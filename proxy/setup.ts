@@ -14,6 +14,7 @@ import { AF, RTNLGRP, RTPROT_TUNKIT } from "../netlink/route/constants.ts";
 import type { Rule } from "../netlink/route/rule.ts";
 import { formatAddr, parsePrefix } from "../netlink/route/ip.ts";
 import { openTun, type TunDevice } from "../tun/device.ts";
+import { udpWorkerWanted } from "./udp-fast.ts";
 import { runtime } from "../ffi/libc.ts";
 import { recheckReadable } from "../ffi/poller.ts";
 import { TUN_F } from "../ffi/abi.ts";
@@ -372,7 +373,16 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
       if (!isNetlinkErrno(e, "ENODEV")) throw e;
       exists = false;
     }
-    const device = openTun({ name: plan.name, vnetHdr: true });
+    // Multi-queue when UDP may get a queue and thread of its own (the tunnel adds the queue with
+    // its steering program, proxy/udp-fast.ts); a single-queue device that exists refuses it (EINVAL).
+    const udpWorker = plan.kind === "socks" && !plan.impair && udpWorkerWanted();
+    let device: TunDevice;
+    try {
+      device = openTun({ name: plan.name, vnetHdr: true, multiQueue: udpWorker });
+    } catch (e) {
+      if (!udpWorker) throw e;
+      device = openTun({ name: plan.name, vnetHdr: true });
+    }
     undo.push(() => device.close());
     // Whole 64 KiB TCP segments with partial checksums through the tun (see TunnelOptions.vnetHdr).
     const vnetHdr = device.vnetHdrSize();
@@ -439,7 +449,7 @@ export async function startProxyTunnel(plan: ProxyTunnelPlan, opts: { rtnl: Rtnl
     const tunnel = new Tunnel({
       tun: device, vnetHdr, dialer, udp: plan.kind === "socks" ? "socks" : "refuse", v4, v6, dns: plan.dns, pool: plan.pool, pool6,
       connectTimeoutMs: plan.connectTimeoutMs, udpIdleMs: plan.udpIdleMs, onError: opts.onError, log: opts.log, impair: plan.impair,
-      tcpIdleMs: plan.tcpIdleMs, maxSessions: plan.maxSessions,
+      tcpIdleMs: plan.tcpIdleMs, maxSessions: plan.maxSessions, udpWorker,
     });
     await tunnel.start();
     undo.push(() => tunnel.stop());

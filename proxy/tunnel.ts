@@ -29,6 +29,8 @@ import type { Socks5Dialer } from "./socks5.ts";
 import { TunnelStats } from "./stats.ts";
 import { formatAddrAt, SEEN, TcpRedirect, tcpResetFor, VERDICT } from "./tcp-redirect.ts";
 import { UdpRelay } from "./udp.ts";
+import { UdpFastPath } from "./udp-fast.ts";
+import { TunDevice } from "../tun/device.ts";
 import { isSending, TCP_STATE, TcpDiag } from "../ffi/sock-diag.ts";
 import { peerOf, rawSplice, type Peer } from "../ffi/splice.ts";
 import { NativeRelay, type NativeSocket, type RelayFlow, type RelayHost } from "./tcp-relay.ts";
@@ -95,6 +97,12 @@ export interface TunnelOptions {
    * tests and side-by-side measurement.
    */
   sockets?: "bun" | "node";
+  /**
+   * UDP on a thread of its own (proxy/udp-fast.ts): `tun` must be a multi-queue TunDevice with
+   * one queue open; start() adds the UDP queue and its steering program, or (refused) runs on
+   * one queue as before. Ignored with `udp: "refuse"` or `impair`.
+   */
+  udpWorker?: boolean;
 }
 
 /**
@@ -287,6 +295,10 @@ export class Tunnel {
   private readonly peer: Peer = { address: "", port: 0 };
   private sweepFrom = 0;
   private fatalResolve: ((e: Error) => void) | undefined;
+  /** The UDP data path's worker, when it runs ({@link TunnelOptions.udpWorker}). */
+  private fast: UdpFastPath | undefined;
+  /** The packet being handled came from the worker's queue. */
+  private fromFast = false;
   /**
    * Settles (never rejects) with the error that ended the tunnel from within — the tun device
    * deleted (`DeviceClosedError` "deleted"), a read error — and never when {@link stop} ends it.
@@ -407,6 +419,7 @@ export class Tunnel {
     this.fdReserve = openFds() + FD_HEADROOM;
     this.timer = setInterval(() => this.sweep(), 1000);
     (this.timer as { unref?: () => void }).unref?.();
+    this.startFast();
     this.loop = this.opts.tun.listen((b, n) => this.onPacket(b, n), { signal: this.abort.signal });
     this.loop.then(
       () => {
@@ -417,6 +430,37 @@ export class Tunnel {
         if (!this.abort.signal.aborted) this.fatalResolve?.(e);
       },
     );
+  }
+
+  /** Brings {@link stats} up to date with what the UDP worker counted (its counters are read in the sweep, once a second, and here). */
+  syncStats(): void {
+    this.fast?.pull(this.stats);
+  }
+
+  /** Starts the UDP worker on a second queue when asked and possible; otherwise says why at debug. */
+  private startFast(): void {
+    const o = this.opts;
+    const dev = o.tun;
+    if (!o.udpWorker || o.udp !== "socks" || o.impair || !(dev instanceof TunDevice) || !dev.flags.multiQueue) return;
+    try {
+      this.fast = UdpFastPath.start(dev, this.hdr, o.dns ? [53] : [], {
+        packet: (b) => {
+          this.fromFast = true;
+          try {
+            this.onPacket(b, b.length);
+          } finally {
+            this.fromFast = false;
+          }
+        },
+        fatal: (why) => {
+          if (!this.abort.signal.aborted) this.fatalResolve?.(new TunkitError(`UDP stopped: ${why}`, "the tunnel stops rather than let UDP go unread; set TUNKIT_UDP_WORKER=0 to keep UDP on the main thread"));
+        },
+      });
+      this.udp.fast = this.fast;
+      this.debug("udp: on its own tun queue and thread (steering program attached)");
+    } catch (e) {
+      this.debug(`udp: on the main thread (its own queue was refused: ${(e as Error).message})`);
+    }
   }
 
   /** Stops reading, closes the listeners and every flow. Idempotent. */
@@ -431,6 +475,7 @@ export class Tunnel {
       if (f) this.closeFlow(f, true);
     }
     this.udp.closeAll();
+    this.fast?.stop();
     this.relay?.close();
     await this.loop?.catch(() => {});
   }
@@ -567,7 +612,7 @@ export class Tunnel {
         return false;
       }
       case VERDICT.UDP:
-        this.udp.onPacket(body, r.view);
+        this.udp.onPacket(body, r.view, this.fromFast);
         // its answer comes through the event loop, the flow's next datagram through the tun:
         // the reader's next wait lingers for both (TunQueue.expect)
         this.opts.tun.expect();

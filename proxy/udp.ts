@@ -17,6 +17,11 @@
  * prohibited), except DNS, which goes over TCP through the proxy. DNS queries can also be
  * answered locally from the fake-ip pools (A from the IPv4 pool, AAAA from the IPv6 one).
  *
+ * When the tunnel runs UDP on a queue and thread of its own (udp-fast.ts, {@link UdpRelay.fast}),
+ * the flows read from that queue arrive here only until their association is open: then their
+ * datagrams both ways are the worker's (udp-worker.ts), and this side keeps the flow's
+ * association, admission, idle timeout (from the worker's use counts) and counters.
+ *
  * @module
  */
 import { buildUdp } from "../packet/build.ts";
@@ -29,10 +34,14 @@ import { packSockaddrIn } from "../ffi/abi.ts";
 import { GSO_BYTES, GSO_SEGMENTS, MultiSend } from "../ffi/mmsg.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
-import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
+import { finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
 import type { TunnelStats } from "./stats.ts";
 import { formatAddrAt, icmpUnreachableFor, type PacketView } from "./tcp-redirect.ts";
 import { formatTarget, type Target } from "./url.ts";
+import type { UdpFastPath } from "./udp-fast.ts";
+import { flowKey } from "./udp-worker.ts";
+
+export { finishUdpReply, socksUdpDataOffset };
 
 /** What the UDP side needs from its tunnel. */
 export interface UdpHost {
@@ -182,6 +191,14 @@ interface Session {
   reply: Uint8Array;
   last: number;
   idleMs: number;
+  /** Read from the UDP queue: handed to the worker ({@link UdpRelay.fast}) once its association is open. */
+  fast: boolean;
+  /** Handed to the worker (its datagrams go by it; {@link UdpFastPath.uses} stands for `last`). */
+  handed: boolean;
+  /** The worker's use count at the last sweep. */
+  seen: number;
+  /** The flow's key as the worker finds it in a tun packet ({@link flowKey}). */
+  key: string;
 }
 
 const MAX_QUEUE = 32;
@@ -223,62 +240,6 @@ export function peerKey(b: Uint8Array, off: number): number | string | undefined
     return k;
   }
   return undefined;
-}
-
-/**
- * Where the data starts in a SOCKS5 UDP datagram from the relay (RSV RSV FRAG ATYP ADDR PORT
- * DATA), or -1 when it is short, fragmented or of an unknown address type. No allocation: the
- * source address in it is not needed (the relay socket is connected to the relay).
- *
- * @example
- * ```ts
- * import { socksUdpDataOffset } from "./udp.ts";
- * socksUdpDataOffset(new Uint8Array([0, 0, 0, 1, 198, 51, 100, 2, 0, 7, 42])); // 10
- * socksUdpDataOffset(new Uint8Array([0, 0, 1, 1, 198, 51, 100, 2, 0, 7, 42])); // -1 (a fragment)
- * ```
- */
-export function socksUdpDataOffset(b: Uint8Array): number {
-  if (b.length < 4 || b[2] !== 0) return -1;
-  const atyp = b[3];
-  const off = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 && b.length > 4 ? 7 + b[4]! : -1;
-  return off > 0 && off <= b.length ? off : -1;
-}
-
-/**
- * Fills in the UDP packet in `out`, whose first `hl` bytes hold an IP + UDP header (made once
- * per flow, e.g. by buildUdp with no payload) and whose `dataLen` bytes of payload follow it:
- * the lengths, the IPv4 header checksum and the UDP checksum. Returns the packet's length.
- *
- * @example
- * ```ts
- * import { finishUdpReply } from "./udp.ts";
- * import { buildUdp } from "../packet/build.ts";
- * const head = buildUdp({ src: "198.51.100.2", dst: "192.0.2.1", srcPort: 7, dstPort: 5000 });
- * const out = new Uint8Array(2048);
- * out.set(head);
- * out.set([104, 105], head.length);
- * finishUdpReply(out, head.length, 2); // 30, as buildUdp({ ..., payload: "hi" })
- * ```
- */
-export function finishUdpReply(out: Uint8Array, hl: number, dataLen: number): number {
-  const v6 = out[0]! >> 4 === 6;
-  const ipHl = v6 ? 40 : 20;
-  const total = hl + dataLen;
-  const udpLen = total - ipHl;
-  if (v6) {
-    out[4] = udpLen >> 8;
-    out[5] = udpLen & 0xff;
-  } else {
-    out[2] = total >> 8;
-    out[3] = total & 0xff;
-    out[10] = 0;
-    out[11] = 0;
-    writeChecksum(out, 10, ipv4HeaderChecksum(out, 0));
-  }
-  out[ipHl + 4] = udpLen >> 8;
-  out[ipHl + 5] = udpLen & 0xff;
-  writeChecksum(out, ipHl + 6, transportChecksum(out, v6 ? 6 : 4, 0, ipHl, udpLen, 17));
-  return total;
 }
 
 /**
@@ -340,6 +301,11 @@ export class UdpRelay {
   /** Clock before which no spare is opened (one failed). */
   private spareBackoff = 0;
   private readonly maxSpares: number;
+  /**
+   * @internal The UDP data path's worker (proxy/udp-fast.ts), set by the tunnel when it has
+   * one: flows whose datagrams came from its queue are handed to it once their association is open.
+   */
+  fast: UdpFastPath | undefined;
 
   /**
    * A relay for `host`'s UDP.
@@ -375,8 +341,8 @@ export class UdpRelay {
     return n;
   }
 
-  /** Handles one UDP packet read from the tun (`v` describes it). */
-  onPacket(b: Uint8Array, v: PacketView): void {
+  /** Handles one UDP packet read from the tun (`v` describes it); `fromFast`: the worker's queue passed it on. */
+  onPacket(b: Uint8Array, v: PacketView, fromFast = false): void {
     const l4 = v.l4;
     if (v.end - l4 < 8) {
       this.host.stats.dropped++;
@@ -442,13 +408,20 @@ export class UdpRelay {
         idleMs: dport === 53 ? 10_000 : (o.idleMs ?? 60_000),
         hdr,
         reply: buildUdp({ src: dst, dst: src, srcPort: dport, dstPort: sport }),
+        // one flow per association: the worker tells its replies apart by the relay's address
+        fast: fromFast && this.fast !== undefined && key === undefined,
+        handed: false,
+        seen: 0,
+        key: "",
       };
+      if (s.fast) s.key = flowKey(b, v.srcOff, v.dstOff, v.version === 4 ? 4 : 16, l4);
       a.flows.push(s);
       if (peer !== undefined) a.byPeer.set(peer, s);
       this.sessions[id] = s;
       this.host.stats.udpTotal++;
       this.host.stats.udpActive++;
-      if (s.state === "open") this.send(s, b, l4 + 8, end);
+      if (s.state === "open" && s.fast) this.handOver(s, [b.slice(0, v.end)]);
+      else if (s.state === "open") this.send(s, b, l4 + 8, end);
       else s.queue.push(b.slice(0, v.end));
       if (opening) void this.open(a);
       return;
@@ -459,7 +432,8 @@ export class UdpRelay {
       if (s.queue.length < MAX_QUEUE) s.queue.push(b.slice(0, v.end));
       return;
     }
-    if (s.state === "open") this.send(s, b, l4 + 8, end);
+    if (s.state === "open" && s.handed) this.fast!.send(s.id, b.slice(0, v.end));
+    else if (s.state === "open") this.send(s, b, l4 + 8, end);
   }
 
   /** Answers a datagram with ICMP unreachable and reports why. */
@@ -713,6 +687,10 @@ export class UdpRelay {
       for (const s of a.flows) {
         if (s.state !== "connecting") continue;
         s.state = "open";
+        if (s.fast) {
+          this.handOver(s, s.queue.splice(0));
+          continue;
+        }
         for (const p of s.queue.splice(0)) {
           const l4 = p[0]! >> 4 === 4 ? (p[0]! & 15) * 4 : 40;
           this.send(s, p, l4 + 8, Math.min(p.length, l4 + Math.max(8, (p[l4 + 4]! << 8) | p[l4 + 5]!)));
@@ -721,6 +699,14 @@ export class UdpRelay {
     } catch (e) {
       this.failAssoc(a, (e as Error).message);
     }
+  }
+
+  /** Hands the open flow `s` to the worker with the IP packets `queued` for it (sent first, in order). */
+  private handOver(s: Session, queued: Uint8Array[]): void {
+    const a = s.assoc;
+    s.handed = true;
+    s.seen = this.fast!.uses(s.id);
+    this.fast!.add(s.id, s.key, a.relaySa!, s.hdr, s.reply, queued);
   }
 
   /** A datagram from the relay: written into the tun as the reply of the flow it belongs to. */
@@ -783,6 +769,7 @@ export class UdpRelay {
     if (s.state === "closed") return;
     s.state = "closed";
     s.queue.length = 0;
+    if (s.handed) this.fast?.remove(s.id);
     this.sessions[s.id] = undefined;
     this.table.remove(s.id);
     this.host.stats.udpActive--;
@@ -811,9 +798,20 @@ export class UdpRelay {
 
   /** Closes flows idle longer than their timeout; tops the spare associations up or closes those no longer wanted. Once a second. */
   sweep(now: number): void {
+    const fast = this.fast;
+    if (fast) fast.pull(this.host.stats);
     this.table.forEach((id) => {
       const s = this.sessions[id];
-      if (s && now - s.last > s.idleMs) this.close(s);
+      if (!s) return;
+      if (s.handed) {
+        // the worker moved its datagrams: used since the last sweep when its count changed
+        const u = fast!.uses(id);
+        if (u !== s.seen) {
+          s.seen = u;
+          s.last = now;
+        }
+      }
+      if (now - s.last > s.idleMs) this.close(s);
     });
     if (this.maxSpares > 0) this.tendSpares(now);
   }
@@ -846,6 +844,7 @@ export class UdpRelay {
 
   /** Closes every flow and every spare association. */
   closeAll(): void {
+    this.fast?.pull(this.host.stats);
     this.table.forEach((id) => {
       const s = this.sessions[id];
       if (s) this.close(s);

@@ -191,8 +191,16 @@ export function compileArgs(entry: string, outfile: string, v: BuildVariant = {}
     ...(v.target ? [`--target=${TARGETS[v.target].bun}`] : []),
     ...Object.entries(v.define ?? {}).flatMap(([k, val]) => ["--define", `${k}=${val}`]),
     ...((v.jitPolicy ?? JIT_POLICY) !== 1 ? [`--compile-jit-policy=${v.jitPolicy ?? JIT_POLICY}`] : []),
-    entry, "--outfile", outfile,
+    entry, ...workerEntries(entry), "--outfile", outfile,
   ];
+}
+
+/**
+ * The Worker entrypoints the CLI's binary carries besides its entry (a Worker's module must be an
+ * entrypoint of `bun build --compile`): proxy/udp-worker.ts, the UDP data path's thread.
+ */
+export function workerEntries(entry: string): string[] {
+  return resolve(root, entry) === join(root, "cli/main.ts") ? [join(root, "proxy/udp-worker.ts")] : [];
 }
 
 /**

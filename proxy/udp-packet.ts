@@ -1,0 +1,65 @@
+/**
+ * The per-datagram pieces of the UDP relay that both of its threads use (udp.ts on the main
+ * thread, udp-worker.ts on the UDP data path's): where a relay's datagram carries its data, and
+ * the reply packet's lengths and checksums.
+ *
+ * @module
+ */
+import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
+
+/**
+ * Where the data starts in a SOCKS5 UDP datagram from the relay (RSV RSV FRAG ATYP ADDR PORT
+ * DATA), or -1 when it is short, fragmented or of an unknown address type. No allocation: the
+ * source address in it is not needed (the relay socket is connected to the relay).
+ *
+ * @example
+ * ```ts
+ * import { socksUdpDataOffset } from "./udp-packet.ts";
+ * socksUdpDataOffset(new Uint8Array([0, 0, 0, 1, 198, 51, 100, 2, 0, 7, 42])); // 10
+ * socksUdpDataOffset(new Uint8Array([0, 0, 1, 1, 198, 51, 100, 2, 0, 7, 42])); // -1 (a fragment)
+ * ```
+ */
+export function socksUdpDataOffset(b: Uint8Array): number {
+  if (b.length < 4 || b[2] !== 0) return -1;
+  const atyp = b[3];
+  const off = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 && b.length > 4 ? 7 + b[4]! : -1;
+  return off > 0 && off <= b.length ? off : -1;
+}
+
+/**
+ * Fills in the UDP packet in `out`, whose first `hl` bytes hold an IP + UDP header (made once
+ * per flow, e.g. by buildUdp with no payload) and whose `dataLen` bytes of payload follow it:
+ * the lengths, the IPv4 header checksum and the UDP checksum. Returns the packet's length.
+ *
+ * @example
+ * ```ts
+ * import { finishUdpReply } from "./udp-packet.ts";
+ * import { buildUdp } from "../packet/build.ts";
+ * const head = buildUdp({ src: "198.51.100.2", dst: "192.0.2.1", srcPort: 7, dstPort: 5000 });
+ * const out = new Uint8Array(2048);
+ * out.set(head);
+ * out.set([104, 105], head.length);
+ * finishUdpReply(out, head.length, 2); // 30, as buildUdp({ ..., payload: "hi" })
+ * ```
+ */
+export function finishUdpReply(out: Uint8Array, hl: number, dataLen: number): number {
+  const v6 = out[0]! >> 4 === 6;
+  const ipHl = v6 ? 40 : 20;
+  const total = hl + dataLen;
+  const udpLen = total - ipHl;
+  if (v6) {
+    out[4] = udpLen >> 8;
+    out[5] = udpLen & 0xff;
+  } else {
+    out[2] = total >> 8;
+    out[3] = total & 0xff;
+    out[10] = 0;
+    out[11] = 0;
+    writeChecksum(out, 10, ipv4HeaderChecksum(out, 0));
+  }
+  out[ipHl + 4] = udpLen >> 8;
+  out[ipHl + 5] = udpLen & 0xff;
+  writeChecksum(out, ipHl + 6, transportChecksum(out, v6 ? 6 : 4, 0, ipHl, udpLen, 17));
+  return total;
+}
+

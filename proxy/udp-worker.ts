@@ -1,0 +1,354 @@
+/**
+ * The UDP data path's thread (a Worker; {@link UdpFastPath} in udp-fast.ts starts and feeds it).
+ * It owns the tun queue the steering program (tun/steer.ts) sends UDP to, and one unconnected
+ * relay socket per family, and blocks in an epoll_wait of its own on the queue, the sockets and
+ * an eventfd the main thread writes after each control message: no Bun event-loop turn and no
+ * signal per datagram (bench/udp-rt.ts's twelfth-session header: that loop alone was 53-58 us
+ * and 7 calls per round trip, hev 64-75 us, Bun's loop by SIGIO 91-121 us).
+ *
+ * Per datagram read from its queue: a flow the main thread handed over ("add": its relay's
+ * sockaddr, the SOCKS5 UDP header of its target, the IP/UDP header of its replies) goes to the
+ * relay (the header, then the payload; one sendmmsg per read of the queue, UDP GSO for a run of
+ * one flow's equal-sized datagrams, as udp.ts does); anything else (an unknown flow's first
+ * datagrams, not UDP, a fragment) goes to the main thread as it is (a "pkt" message), which
+ * handles it as a packet read from its own queue: admission, the association's handshake,
+ * fake-ip names, logs. A relay's answer is told apart by the relay's address (one association,
+ * one relay address, one flow: the default association mode) and written into the queue with
+ * the flow's reply header, lengths and checksums. Counters and per-flow use counts are in
+ * SharedArrayBuffers the main thread reads in its sweep ({@link FAST_COUNTERS}).
+ *
+ * @module
+ */
+import { isMainThread, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { addr, arch, raw, SOCK } from "../ffi/libc.ts";
+import { errno } from "../ffi/libc.ts";
+import { ERRNO } from "../ffi/errors.ts";
+import { GSO_BYTES, GSO_SEGMENTS, MultiRecv, MultiSend } from "../ffi/mmsg.ts";
+import { EFD, EPOLL, epollDataOffset, epollEventSize, packEpollEvent } from "../ffi/abi.ts";
+import { finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
+
+/** Slots of the shared counters (Float64Array): what the worker adds to the tunnel's stats. */
+export const FAST_COUNTERS = { bytesUp: 0, bytesDown: 1, dropped: 2, packetsIn: 3, packetsOut: 4, size: 5 } as const;
+
+/** Messages from the main thread. */
+export type ToWorker =
+  | { t: "add"; id: number; key: string; sa: Uint8Array; hdr: Uint8Array; reply: Uint8Array; queued: Uint8Array[] }
+  | { t: "pkt"; id: number; p: Uint8Array }
+  | { t: "del"; id: number }
+  | { t: "stop" };
+
+/** Messages to the main thread: a packet it handles (with the queue's vnet header), or the queue's end. */
+export type FromWorker = { t: "pkt"; b: Uint8Array } | { t: "gone"; why: string } | { t: "stopped" };
+
+/** What the worker is started with. */
+export interface UdpWorkerData {
+  kind: "tunkit-udp";
+  tunFd: number;
+  vnetHdr: number;
+  efd: number;
+  port: MessagePort;
+  counters: SharedArrayBuffer;
+  uses: SharedArrayBuffer;
+}
+
+/**
+ * The key of a flow as the tun shows it: source address and port, destination address and port
+ * (IPv4: 12 bytes, IPv6: 36), as a string of byte codes; the main thread makes the same from the
+ * addresses it parsed ({@link flowKeyOf}).
+ */
+export function flowKey(b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): string {
+  let k = "";
+  for (let i = 0; i < alen; i++) k += String.fromCharCode(b[srcOff + i]!);
+  for (let i = 0; i < alen; i++) k += String.fromCharCode(b[dstOff + i]!);
+  for (let i = 0; i < 4; i++) k += String.fromCharCode(b[l4 + i]!);
+  return k;
+}
+
+/** The key of a relay's sockaddr (sockaddr_in: port and address; sockaddr_in6: port and address), as the kernel writes it for recvmmsg. */
+export function relayKey(sa: Uint8Array): string {
+  let k = String.fromCharCode(sa[2]!, sa[3]!);
+  if (sa[0] === 10 || (sa[0] === 0 && sa[1] === 10)) for (let i = 8; i < 24; i++) k += String.fromCharCode(sa[i]!);
+  else for (let i = 4; i < 8; i++) k += String.fromCharCode(sa[i]!);
+  return k;
+}
+
+interface FastFlow {
+  id: number;
+  key: string;
+  relay: string;
+  sa: Uint8Array;
+  v6: boolean;
+  hdr: Uint8Array;
+  reply: Uint8Array;
+}
+
+const MSG_DONTWAIT = 0x40;
+/** Bytes of the send arena: the datagrams of one read of the queue wait there for one sendmmsg. */
+const ARENA = 1 << 19;
+/**
+ * Most datagrams put together before they are sent (as udp.ts's BURST: a burst sent at once lands
+ * in the proxy's receive buffer at once; what does not fit is dropped there).
+ */
+const BURST = 32;
+const O_NONBLOCK = 0o4000;
+const TOKEN_TUN = 1;
+const TOKEN_CTL = 2;
+const TOKEN_SOCK4 = 3;
+const TOKEN_SOCK6 = 4;
+
+/** The worker's loop: returns on "stop". */
+function run(d: UdpWorkerData): void {
+  const port = d.port;
+  const h = d.vnetHdr;
+  const tunFd = d.tunFd;
+  const counters = new Float64Array(d.counters);
+  const uses = new Uint32Array(d.uses);
+  const flows = new Map<string, FastFlow>();
+  const byRelay = new Map<string, FastFlow>();
+  const byId = new Map<number, FastFlow>();
+  const epfd = raw.epoll_create1(EPOLL.CLOEXEC);
+  const ev = new Uint8Array(new ArrayBuffer(1024));
+  const size = epollEventSize(arch);
+  const dataOff = epollDataOffset(arch);
+  raw.epoll_ctl(epfd, EPOLL.CTL_ADD, tunFd, packEpollEvent(arch, EPOLL.IN, TOKEN_TUN, ev));
+  raw.epoll_ctl(epfd, EPOLL.CTL_ADD, d.efd, packEpollEvent(arch, EPOLL.IN, TOKEN_CTL, ev));
+  const socks = [-1, -1];
+  const sockFor = (v6: boolean): number => {
+    const i = v6 ? 1 : 0;
+    if (socks[i]! < 0) {
+      const fd = raw.socket(v6 ? SOCK.AF_INET6 : SOCK.AF_INET, SOCK.SOCK_DGRAM | SOCK.SOCK_CLOEXEC | O_NONBLOCK, 0);
+      if (fd < 0) return -1;
+      raw.epoll_ctl(epfd, EPOLL.CTL_ADD, fd, packEpollEvent(arch, EPOLL.IN, v6 ? TOKEN_SOCK6 : TOKEN_SOCK4, ev));
+      socks[i] = fd;
+    }
+    return socks[i]!;
+  };
+  const evs = new Uint8Array(new ArrayBuffer(1024));
+  const buf = new Uint8Array(new ArrayBuffer(65536 + 128));
+  const bp = addr(buf);
+  const sd = new Uint8Array(new ArrayBuffer(65536 + 512));
+  const out = new Uint8Array(new ArrayBuffer(65536 + 128));
+  const m = new MultiRecv(8, 65536, 28);
+  const eb = new Uint8Array(new ArrayBuffer(1024));
+
+  // Datagrams to the relays: put together in the arena while the queue is read, sent with one
+  // sendmmsg per socket when the read finds it empty (or every BURST), a run of one flow's
+  // equal-sized datagrams as one UDP GSO message (as udp.ts's sendRuns).
+  const arena = new Uint8Array(new ArrayBuffer(ARENA));
+  const ms = new MultiSend(arena, GSO_SEGMENTS, { addressed: true });
+  let used = 0;
+  let queued = 0;
+  let msFd = -1;
+  let msDatagrams = 0;
+  /** The run being put together: its flow, socket, start, bytes, segment size, datagrams; closed once a shorter one ended it. */
+  let runFlow: FastFlow | undefined;
+  let runFd = -1;
+  let runAt = 0;
+  let runLen = 0;
+  let runSeg = 0;
+  let runSegs = 0;
+  let runClosed = false;
+  const sendMulti = (): void => {
+    if (ms.count === 0) return;
+    const sent = ms.send(msFd);
+    if (sent < msDatagrams) counters[FAST_COUNTERS.dropped]! += msDatagrams - sent;
+    msDatagrams = 0;
+  };
+  const endRun = (): void => {
+    if (runSegs === 0) return;
+    if ((ms.count > 0 && msFd !== runFd) || ms.full) sendMulti();
+    msFd = runFd;
+    ms.addTo(runAt, runLen, runSegs > 1 ? runSeg : 0, runFlow!.sa);
+    msDatagrams += runSegs;
+    runSegs = 0;
+    runFlow = undefined;
+  };
+  const flush = (): void => {
+    endRun();
+    sendMulti();
+    used = 0;
+    queued = 0;
+  };
+
+  /** Queues IP packet `p[o, end)` of flow `f` (its UDP payload behind the flow's SOCKS5 header) for its relay. */
+  const send = (f: FastFlow, p: Uint8Array, o: number, end: number): void => {
+    const v6 = p[o]! >> 4 === 6;
+    const l4 = o + (v6 ? 40 : (p[o]! & 15) * 4);
+    const udpLen = (p[l4 + 4]! << 8) | p[l4 + 5]!;
+    const stop = Math.min(end, l4 + Math.max(8, udpLen));
+    const n = stop - l4 - 8;
+    const hl = f.hdr.length;
+    const len = hl + n;
+    const fd = sockFor(f.v6);
+    if (n < 0 || len > GSO_BYTES || fd < 0) {
+      counters[FAST_COUNTERS.dropped]!++;
+      return;
+    }
+    if (used + len > ARENA) flush();
+    const at = used;
+    arena.set(f.hdr, at);
+    if (n <= 64) for (let i = 0; i < n; i++) arena[at + hl + i] = p[l4 + 8 + i]!;
+    else arena.set(p.subarray(l4 + 8, stop), at + hl);
+    used += len;
+    if (runFlow === f && MultiSend.gso && !runClosed && runAt + runLen === at && len <= runSeg && runLen + len <= GSO_BYTES && runSegs < GSO_SEGMENTS) {
+      runLen += len;
+      runSegs++;
+      if (len < runSeg) runClosed = true; // only the last segment may be shorter
+    } else {
+      endRun();
+      runFlow = f;
+      runFd = fd;
+      runAt = at;
+      runLen = len;
+      runSeg = len;
+      runSegs = 1;
+      runClosed = false;
+    }
+    counters[FAST_COUNTERS.bytesUp]! += n;
+    uses[f.id] = (uses[f.id]! + 1) >>> 0;
+    if (++queued >= BURST) flush();
+  };
+
+  /** One packet read from the queue (`n` bytes of `buf`, the vnet header first). */
+  const onTun = (n: number): void => {
+    const o = h;
+    if (n >= o + 20) {
+      const ver = buf[o]! >> 4;
+      let f: FastFlow | undefined;
+      if (ver === 4 && buf[o + 9] === 17 && (((buf[o + 6]! & 0x3f) << 8) | buf[o + 7]!) === 0) {
+        const l4 = o + (buf[o]! & 15) * 4;
+        if (n >= l4 + 8) f = flows.get(flowKey(buf, o + 12, o + 16, 4, l4));
+      } else if (ver === 6 && buf[o + 6] === 17 && n >= o + 48) {
+        f = flows.get(flowKey(buf, o + 8, o + 24, 16, o + 40));
+      }
+      if (f) {
+        counters[FAST_COUNTERS.packetsIn]!++;
+        return send(f, buf, o, n);
+      }
+    }
+    port.postMessage({ t: "pkt", b: buf.slice(0, n) } satisfies FromWorker);
+  };
+
+  /** A relay's answer in slot `j` of `m`: into the queue as its flow's reply. */
+  const onRelay = (j: number): void => {
+    const f = byRelay.get(relayKey(m.name(j)));
+    const len = m.length(j);
+    const msg = m.slot(j).subarray(0, len);
+    const off = m.truncated(j) ? -1 : socksUdpDataOffset(msg);
+    const rl = f ? f.reply.length : 0;
+    if (!f || off < 0 || rl + len - off > 65535) {
+      counters[FAST_COUNTERS.dropped]!++;
+      return;
+    }
+    const dn = len - off;
+    if (h > 0) out.fill(0, 0, h);
+    const p = out.subarray(h);
+    p.set(f.reply);
+    p.set(msg.subarray(off), rl);
+    const total = finishUdpReply(p, rl, dn);
+    if (raw.write(tunFd, out, h + total) < 0) counters[FAST_COUNTERS.dropped]!++;
+    else {
+      counters[FAST_COUNTERS.bytesDown]! += dn;
+      counters[FAST_COUNTERS.packetsOut]!++;
+      uses[f.id] = (uses[f.id]! + 1) >>> 0;
+    }
+  };
+
+  const drop = (id: number): void => {
+    const f = byId.get(id);
+    if (!f) return;
+    byId.delete(id);
+    if (flows.get(f.key) === f) flows.delete(f.key);
+    if (byRelay.get(f.relay) === f) byRelay.delete(f.relay);
+  };
+
+  /** Control messages, in order; false on "stop". */
+  const control = (): boolean => {
+    raw.read(d.efd, eb, 8);
+    for (let r; (r = receiveMessageOnPort(port)); ) {
+      const c = r.message as ToWorker;
+      if (c.t === "stop") return false;
+      if (c.t === "del") drop(c.id);
+      else if (c.t === "add") {
+        drop(c.id);
+        const f: FastFlow = { id: c.id, key: c.key, relay: relayKey(c.sa), sa: c.sa, v6: c.sa.length === 28, hdr: c.hdr, reply: c.reply };
+        flows.set(f.key, f);
+        byRelay.set(f.relay, f);
+        byId.set(f.id, f);
+        for (const p of c.queued) send(f, p, 0, p.length);
+        flush();
+      } else if (c.t === "pkt") {
+        const f = byId.get(c.id);
+        if (f) {
+          send(f, c.p, 0, c.p.length);
+          flush();
+        } else counters[FAST_COUNTERS.dropped]!++;
+      }
+    }
+    return true;
+  };
+
+  let tunOpen = true;
+  try {
+    for (;;) {
+      const k = raw.epoll_wait(epfd, evs, 8, -1);
+      if (k < 0) {
+        if (errno() === ERRNO.EINTR) continue;
+        throw new Error(`epoll_wait: errno ${errno()}`);
+      }
+      for (let i = 0; i < k; i++) {
+        const token = evs[i * size + dataOff];
+        if (token === TOKEN_TUN) {
+          if (!tunOpen) continue;
+          for (;;) {
+            const n = raw.readp(tunFd, bp, buf.length);
+            if (n >= 0) {
+              onTun(n);
+              continue;
+            }
+            const e = errno();
+            if (e === ERRNO.EINTR) continue;
+            flush();
+            if (e === ERRNO.EAGAIN) break;
+            // the device is gone (EBADFD, EIO): stop reading it; the main thread's queue sees the same
+            tunOpen = false;
+            raw.epoll_ctl(epfd, EPOLL.CTL_DEL, tunFd, ev);
+            port.postMessage({ t: "gone", why: `read: errno ${e}` } satisfies FromWorker);
+            break;
+          }
+        } else if (token === TOKEN_CTL) {
+          if (!control()) return;
+        } else {
+          const fd = socks[token === TOKEN_SOCK6 ? 1 : 0]!;
+          for (;;) {
+            let n: number;
+            try {
+              n = m.recv(fd, MSG_DONTWAIT);
+            } catch {
+              counters[FAST_COUNTERS.dropped]!++; // an error queued on the socket (a relay's port refused): counted, as udp.ts does
+              continue;
+            }
+            for (let j = 0; j < n; j++) onRelay(j);
+            if (n < m.count) break;
+          }
+        }
+      }
+    }
+  } finally {
+    for (const fd of socks) if (fd >= 0) raw.close(fd);
+    raw.close(epfd);
+  }
+}
+
+if (!isMainThread && (workerData as UdpWorkerData | undefined)?.kind === "tunkit-udp") {
+  const d = workerData as UdpWorkerData;
+  try {
+    run(d);
+    d.port.postMessage({ t: "stopped" } satisfies FromWorker);
+  } finally {
+    d.port.close();
+  }
+}
+
+/** The eventfd flags the main thread makes the control fd with. */
+export const CONTROL_EFD_FLAGS = EFD.CLOEXEC | EFD.NONBLOCK;
