@@ -79,6 +79,8 @@ export const TUN_IOCTL = {
   TUNSETVNETHDRSZ: iow(T, 216, INT),
   TUNSETQUEUE: iow(T, 217, INT),
   TUNSETIFINDEX: iow(T, 218, INT),
+  /** Attaches (an eBPF program fd) or detaches (-1) the queue-steering program: tun/steer.ts. */
+  TUNSETSTEERINGEBPF: ior(T, 224, INT),
 } as const;
 
 /** `ifr_flags` bits of TUNSETIFF / TUNGETIFF / TUNGETFEATURES. */

@@ -1,5 +1,5 @@
 /**
- * TUN/TAP devices and what runs on them: open/create/delete, packet I/O that never blocks the event loop, ensure/remove (tunkit up/down), capture, echo responder, injector, ping, doctor, network namespaces. Re-exports only.
+ * TUN/TAP devices and what runs on them: open/create/delete, packet I/O that never blocks the event loop, queue steering (eBPF), ensure/remove (tunkit up/down), capture, echo responder, injector, ping, doctor, network namespaces. Re-exports only.
  *
  * @example
  * ```ts
@@ -13,6 +13,8 @@
 export { SysError, DeviceClosedError, ERRNO, errnoName } from "../ffi/errors.ts";
 export { openTun, deleteTun, tunFeatures, decodeTunFlags, TunDevice, TUN_PATH, type TunOptions, type TunFlags, type TunFeatures } from "./device.ts";
 export { TunQueue, MAX_PACKET, type ListenOptions } from "./queue.ts";
+export { udpSteeringProgram, loadSteering, attachSteering, attachHint, MAX_KEEP_PORTS, type SteeringProgram, type UdpSteeringOptions } from "./steer.ts";
+export { BpfLoadError, bpfLoadHint } from "../ffi/bpf.ts";
 export { tunHolders, type TunHolder, type TunHoldersOptions } from "./holders.ts";
 export { ping, resolvePingTarget, buildEchoRequest, parseEchoReply, rttStats, type PingOptions, type PingStart, type PingReply, type PingResult, type PingRtt, type EchoReplyView } from "./ping.ts";
 export { IFF, TUN_F, featureNames } from "../ffi/abi.ts";
