@@ -168,6 +168,7 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /** Binds the socket to a port of the kernel's choosing (port 0 asked). */
   private bind(): void {
     sys.bind(this.fd, packSockaddrNl(0, 0));
     this.bound = true;
