@@ -109,6 +109,29 @@
  * loading, before its first statement, reads +13..+16 blocks over main.ts's, and ffi/symbols.ts's
  * table +5..+8 (a table typed as a string was tried in session 12: -3, dropped).
  *
+ * Session 13 (ls): the listings. Where `route list`'s 99 blocks come from (a build that exits at
+ * points along the path, and builds that skip one step of the dump's callback): the full CLI's
+ * static imports 67, route.ts and its list plan +7, the socket and the names-only link dump +10;
+ * the dump of 100 routes with nothing done per route 86, decoded 87, printed 99 -- and of the
+ * printing's 12, about 8 are the first use of the name files (rt_scopes, rt_protos and their .d
+ * directory: a build that only looks up two names there read 94-95), not the 100 routes. `list`
+ * (101 blocks): list.ts's imports +10 (the link and address decoders, the kind and address views
+ * with view/bridge.ts behind them), the socket +6, the address dump +9 (lo's `::1`: IPv6 text,
+ * which evaluates ipaddr.js in common/addr.ts). Blocks are a peak, not a sum: a step that allocates
+ * after a collection can reuse freed cells, so the exit-point differences overstate a step; the
+ * A/B rows below are whole runs. Changes: `list` decodes only the tun devices' addresses
+ * (netlink/dump.ts drops the other devices' messages on the header's index), prints its table
+ * from the devices as decoded (the ip -j kind and address views are imported for --json and
+ * show only), and a name database builds its parse index on the first parse, not for printing.
+ * Against main 13 (fcf7fb1), same runs, 25 rounds, load 5-7: list 101 -> 92 blocks, minor
+ * faults 1609 -> 1449; route list 99 -> 97, faults 1539 -> 1489. Wall time does not resolve
+ * it on a shared machine: two runs of 41 rounds a minute apart (load 2-4, floor 26.7 / 23.5 ms)
+ * read list 2.02x vs main's 1.93x, then 1.86x vs 2.25x (a second copy of main's binary 2.17x);
+ * route list 2.00x vs 1.84x, then 1.83x vs 2.14x (copy 2.05x). Tried and dropped: a one-shot path for the listings (cli/listing.ts, like
+ * cli/oneshot.ts: `route [list]` and `list` without cli/run.ts and the object table): route list
+ * 99 -> 98, list 92 -> 91, faults -7 and -19 (medians of 11, within noise), not worth a second
+ * dispatch to keep in step with the full CLI's.
+ *
  * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
  * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
  * records it anew: it builds tunkit without a profile, runs each case once in this bench's

@@ -8,8 +8,6 @@
 import { TunkitError, UsageError } from "../common/errors.ts";
 import { dumpAddresses, dumpLinks, getLink } from "../netlink/dump.ts";
 import { IF_OPER } from "../netlink/route/constants.ts";
-import { linkInfoToIpJson } from "../netlink/view/linkinfo.ts";
-import { addressToIpJson } from "../netlink/view/addr.ts";
 import type { Address } from "../netlink/route/addr.ts";
 import type { Link, TunInfo } from "../netlink/route/link.ts";
 import { linkFlagNames, operstateName } from "../netlink/route/flags.ts";
@@ -47,6 +45,20 @@ export interface TunView {
   addr_info: Array<Record<string, unknown>>;
 }
 
+/**
+ * A tun/tap device as read from the kernel and /proc: what `tunkit list`'s table and `dump -D`
+ * print, without the ip -j views {@link TunView} adds (start-up, issue 11: the kind printers and
+ * the address view are loaded only for `--json` and `show`; bench/cli-startup.ts's header).
+ */
+export interface TunDevice extends Omit<TunView, "linkinfo" | "addr_info"> {
+  /** The link as decoded. */
+  link: Link;
+  /** Its tun info data. */
+  tun: TunInfo;
+  /** Its addresses as decoded. */
+  addrs: Address[];
+}
+
 /** Tun info data of a link, or undefined when it is not a tun/tap device. */
 export function tunInfoOf(l: Link): TunInfo | undefined {
   const d = l.linkInfo?.data;
@@ -56,23 +68,18 @@ export function tunInfoOf(l: Link): TunInfo | undefined {
 const realId = (v: number | undefined): number | undefined => (v === undefined || v === 0xffffffff ? undefined : v);
 
 /**
- * Builds the view of one tun/tap device.
+ * Reads one tun/tap device: its link, tun info, addresses (of every device: this one's are
+ * kept) and holders.
  *
  * @example
  * ```ts
- * import { tunView } from "./list.ts";
- * // tunView(link, addresses, holders).mode === "tun"
+ * import { tunDevice } from "./list.ts";
+ * // tunDevice(link, tunInfo, addresses, holders).mode === "tun"
  * ```
  */
-export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders: readonly TunHolder[]): TunView {
+export function tunDevice(l: Link, t: TunInfo, addrs: readonly Address[], holders: readonly TunHolder[]): TunDevice {
   const uid = realId(t.owner);
   const gid = realId(t.group);
-  // The kind block alone (not the whole link view: start-up, issue 11).
-  const info = (linkInfoToIpJson(l) ?? { info_kind: "tun" }) as Record<string, unknown>;
-  const data = info.info_data as Record<string, unknown> | undefined;
-  // ip prints user and group by name when it can.
-  if (data && uid !== undefined) data.user = userName(uid) ?? uid;
-  if (data && gid !== undefined) data.group = groupName(gid) ?? gid;
   const fds = holders.reduce((n, h) => n + h.fds.length, 0);
   return {
     ifindex: l.ifindex,
@@ -91,13 +98,47 @@ export function tunView(l: Link, t: TunInfo, addrs: readonly Address[], holders:
     any_user: uid === undefined && gid === undefined,
     queues: t.multiQueue && t.numQueues !== undefined ? t.numQueues : fds,
     attached: holders.map((h) => ({ pid: h.pid, comm: h.comm, fds: h.fds })),
-    linkinfo: info,
-    addr_info: addrs.filter((a) => a.ifindex === l.ifindex).map(addressToIpJson),
+    link: l,
+    tun: t,
+    addrs: addrs.filter((a) => a.ifindex === l.ifindex),
   };
 }
 
+/**
+ * The ip -j views of devices: each with its kind block (`linkinfo`, ip -d -j's) and its
+ * `addr_info`, the way `--json` and `show` print them. Loads the views' modules.
+ *
+ * @example
+ * ```ts
+ * import { collectTuns, tunViews } from "./list.ts";
+ * import type { Ctx } from "./context.ts";
+ * declare const ctx: Ctx;
+ * (await tunViews(await collectTuns(ctx)))[0]?.linkinfo; // { info_kind: "tun", info_data: { type: "tun", … } }
+ * ```
+ */
+export async function tunViews(devices: readonly TunDevice[]): Promise<TunView[]> {
+  const [{ linkInfoToIpJson }, { addressToIpJson }] = await Promise.all([import("../netlink/view/linkinfo.ts"), import("../netlink/view/addr.ts")]);
+  return devices.map((d) => {
+    const uid = realId(d.tun.owner);
+    const gid = realId(d.tun.group);
+    // The kind block alone (not the whole link view: start-up, issue 11).
+    const info = (linkInfoToIpJson(d.link) ?? { info_kind: "tun" }) as Record<string, unknown>;
+    const data = info.info_data as Record<string, unknown> | undefined;
+    // ip prints user and group by name when it can.
+    if (data && uid !== undefined) data.user = d.owner?.name ?? uid;
+    if (data && gid !== undefined) data.group = d.owner_group?.name ?? gid;
+    return {
+      ifindex: d.ifindex, ifname: d.ifname, mode: d.mode, flags: d.flags, mtu: d.mtu, operstate: d.operstate, txqlen: d.txqlen,
+      persist: d.persist, pi: d.pi, vnet_hdr: d.vnet_hdr, multi_queue: d.multi_queue, owner: d.owner, owner_group: d.owner_group,
+      any_user: d.any_user, queues: d.queues, attached: d.attached,
+      linkinfo: info,
+      addr_info: d.addrs.map(addressToIpJson),
+    };
+  });
+}
+
 /** Every tun/tap device of the current namespace. */
-export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
+export async function collectTuns(ctx: Ctx, only?: string): Promise<TunDevice[]> {
   // The bare socket, not the rtnetlink client (start-up): a link read and an address dump.
   const conn = ctx.conn();
   const links = only !== undefined ? [await getLink(conn, only)] : await dumpLinks(conn);
@@ -109,26 +150,31 @@ export async function collectTuns(ctx: Ctx, only?: string): Promise<TunView[]> {
       `see it with: tunkit link show ${only}`,
     );
   }
-  const addrs = tuns.length ? await dumpAddresses(conn) : [];
+  // The tuns' addresses only: no other device's is decoded (lo's ::1 would load ipaddr.js).
+  const addrs = tuns.length ? await dumpAddresses(conn, 0, new Set(tuns.map((l) => l.ifindex))) : [];
   const holders = tuns.length ? tunHolders() : new Map<string, TunHolder[]>();
-  return tuns.map((l) => tunView(l, tunInfoOf(l)!, addrs, holders.get(l.name ?? "") ?? []));
+  return tuns.map((l) => tunDevice(l, tunInfoOf(l)!, addrs, holders.get(l.name ?? "") ?? []));
 }
 
-function state(v: TunView): string {
+function state(v: Pick<TunView, "flags">): string {
   if (!v.flags.includes("UP")) return "DOWN";
   return v.flags.includes("NO-CARRIER") ? "NO-CARRIER" : "UP";
 }
 
-function flagWords(v: TunView): string {
+function flagWords(v: Pick<TunView, "persist" | "pi" | "vnet_hdr" | "multi_queue">): string {
   return [v.persist ? "persist" : "", v.pi ? "pi" : "", v.vnet_hdr ? "vnet_hdr" : "", v.multi_queue ? "multi_queue" : ""].filter(Boolean).join(",");
 }
 
-function who(v: TunView): string {
+function who(v: Pick<TunView, "attached">): string {
   return v.attached.map((h) => `${h.comm}(${h.pid})`).join(",");
 }
 
-const addrWord = (a: Record<string, unknown>): string =>
-  a.address !== undefined ? `${String(a.local)} peer ${String(a.address)}/${String(a.prefixlen)}` : `${String(a.local)}/${String(a.prefixlen)}`;
+/** An address as ip prints it: "LOCAL/LEN", or "LOCAL peer PEER/LEN" (netlink/view/addr.ts's rule). */
+function addrWord(a: Address): string {
+  const local = a.local ?? a.address;
+  const peer = a.address ?? a.local;
+  return peer !== local ? `${String(local)} peer ${String(peer)}/${a.prefixLen}` : `${String(local)}/${local === undefined ? "undefined" : a.prefixLen}`;
+}
 
 /**
  * The table `tunkit list` prints.
@@ -139,13 +185,13 @@ const addrWord = (a: Record<string, unknown>): string =>
  * listText([]); // "NAME  MODE  STATE  MTU  FLAGS  OWNER  GROUP  QUEUES  ATTACHED  ADDRESSES"
  * ```
  */
-export function listText(views: readonly TunView[]): string {
+export function listText(views: readonly TunDevice[]): string {
   return formatTable(
     ["NAME", "MODE", "STATE", "MTU", "FLAGS", "OWNER", "GROUP", "QUEUES", "ATTACHED", "ADDRESSES"],
     views.map((v) => [
       v.ifname, v.mode, state(v), String(v.mtu ?? ""), flagWords(v),
       v.any_user ? "ANY-USER!" : v.owner ? (v.owner.name ?? String(v.owner.uid)) : "", v.owner_group ? (v.owner_group.name ?? String(v.owner_group.gid)) : "",
-      String(v.queues), who(v), v.addr_info.map(addrWord).join(","),
+      String(v.queues), who(v), v.addrs.map(addrWord).join(","),
     ]),
   );
 }
@@ -159,7 +205,7 @@ export function listText(views: readonly TunView[]): string {
  * // showText(view) starts with "tun0: tun, persistent, UP"
  * ```
  */
-export function showText(v: TunView): string {
+export function showText(v: TunView & Pick<TunDevice, "addrs">): string {
   const onoff = (b: boolean) => (b ? "on" : "off");
   const lines = [
     `${v.ifname}: ${v.mode}, ${v.persist ? "persistent" : "not persistent"}, ${state(v)}`,
@@ -168,7 +214,8 @@ export function showText(v: TunView): string {
     `    owner ${v.owner ? `${v.owner.name ?? "?"} (uid ${v.owner.uid})` : "none"}  group ${v.owner_group ? `${v.owner_group.name ?? "?"} (gid ${v.owner_group.gid})` : "none"}${!v.owner && !v.owner_group ? "  (any local user may attach)" : ""}`,
     `    queues ${v.queues}  attached ${v.attached.length ? v.attached.map((h) => `${h.comm} (pid ${h.pid}, fd ${h.fds.join(",")})`).join(", ") : "none"}`,
   ];
-  for (const a of v.addr_info) lines.push(`    ${String(a.family)} ${addrWord(a)} scope ${String(a.scope)}`);
+  // addr_info is addrs through the address view, in the same order: its family and scope names.
+  v.addrs.forEach((a, i) => lines.push(`    ${String(v.addr_info[i]!.family)} ${addrWord(a)} scope ${String(v.addr_info[i]!.scope)}`));
   return lines.join("\n");
 }
 
@@ -189,7 +236,8 @@ export function listWords(ctx: Ctx, words: readonly string[], at: number, opts: 
     run: async () => {
       const views = await collectTuns(ctx);
       const out = ctx.outFor(opts);
-      if (out.json) printJson(out, views);
+      // The ip -j views only for --json: the table is made from the devices as read.
+      if (out.json) printJson(out, await tunViews(views));
       else if (views.length) out.line(listText(views));
       else out.info("no tun/tap devices");
       // The warning's own module: not device creation (tun/ensure.ts) and the client behind it.
@@ -221,10 +269,11 @@ export function showWords(ctx: Ctx, words: readonly string[], at: number, opts: 
   ifName(name);
   return {
     run: async () => {
-      const [v] = await collectTuns(ctx, name);
+      const [d] = await collectTuns(ctx, name);
+      const [v] = await tunViews([d!]);
       const out = ctx.outFor(opts);
       if (out.json) printJson(out, [v]);
-      else out.line(showText(v!));
+      else out.line(showText({ ...v!, addrs: d!.addrs }));
     },
     lean: true,
   };

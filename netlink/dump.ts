@@ -56,8 +56,14 @@ export function getLink(conn: NetlinkConn, dev: string | number): Promise<Link> 
 }
 
 /**
- * The addresses of `family` (0: all) on the device with index `ifindex` (0: every device) that
- * `keep` accepts (default: all).
+ * The addresses of `family` (0: all) on the device with index `ifindex` (0: every device; a set:
+ * those devices) that `keep` accepts (default: all).
+ *
+ * With a set, the kernel still sends every device's addresses (one dump), and a message of a
+ * device outside the set is skipped on its header's index before it is decoded. Why (start-up,
+ * issue 11): `tunkit list` wants the tun devices' addresses only, and decoding every other
+ * device's cost it the most in a plain namespace: lo's `::1` is IPv6 text, whose formatter
+ * (common/addr.ts) evaluates ipaddr.js on first use (bench/cli-startup.ts's header has the numbers).
  *
  * @example
  * ```ts
@@ -67,15 +73,26 @@ export function getLink(conn: NetlinkConn, dev: string | number): Promise<Link> 
  * // The IPv4 addresses of device 1 (lo):
  * const addrs = await dumpAddresses(conn, 2, 1);
  * addrs.every((a) => a.family === 2 && a.ifindex === 1); // true
+ * // Every address of devices 1 and 2:
+ * (await dumpAddresses(conn, 0, new Set([1, 2]))).every((a) => a.ifindex === 1 || a.ifindex === 2); // true
  * conn.close();
  * ```
  */
-export function dumpAddresses(conn: NetlinkConn, family: number = AF.UNSPEC, ifindex = 0, keep: (a: Address) => boolean = () => true): Promise<Address[]> {
+export function dumpAddresses(
+  conn: NetlinkConn,
+  family: number = AF.UNSPEC,
+  ifindex: number | ReadonlySet<number> = 0,
+  keep: (a: Address) => boolean = () => true,
+): Promise<Address[]> {
+  const only = typeof ifindex === "number" ? undefined : ifindex;
   return conn.dump(
     RTM.GETADDR,
-    (w) => encodeAddress(w, { family, ifindex }),
+    (w) => encodeAddress(w, { family, ifindex: only ? 0 : (ifindex as number) }),
     (m) => {
       if (m.type !== RTM.NEWADDR) return undefined;
+      // struct ifaddrmsg: family, prefixlen, flags, scope (u8 each), then ifa_index (u32, host order).
+      const b = m.body;
+      if (only && (b.length < 8 || !only.has((b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24)) >>> 0))) return undefined;
       const a = decodeAddress(m.body);
       return keep(a) ? a : undefined;
     },

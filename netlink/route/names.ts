@@ -82,22 +82,36 @@ function idNameEntries(texts: readonly string[], max: number): Array<{ id: numbe
 
 /** A database: id -> name for printing (last definition wins), name -> id for parsing. */
 interface Db {
-  byId: Map<number, string>;
-  byName: Map<string, number>;
+  readonly byId: Map<number, string>;
+  readonly byName: Map<string, number>;
 }
 
 function buildDb(builtin: ReadonlyArray<readonly [number, string]>, entries: ReadonlyArray<{ id: number; name: string }>, hashOrder: boolean): Db {
   const all = [...builtin.map(([id, name]) => ({ id, name })), ...entries];
   const byId = new Map<number, string>();
   for (const e of all) byId.set(e.id, e.name);
-  // Parsing: rt_tables and group live in ip's hash (buckets by id & 255, newest first inside a
-  // bucket); the others in an array scanned from 0, where an id holds only its last name.
+  let byName: Map<string, number> | undefined;
+  return {
+    byId,
+    // Made when a name is first parsed: a listing only prints (start-up, issue 11: the sorted
+    // copies cost `route list` heap it does not use).
+    get byName() {
+      return (byName ??= nameIndex(all, byId, hashOrder));
+    },
+  };
+}
+
+/**
+ * name -> id: rt_tables and group live in ip's hash (buckets by id & 255, newest first inside a
+ * bucket); the others in an array scanned from 0, where an id holds only its last name.
+ */
+function nameIndex(all: ReadonlyArray<{ id: number; name: string }>, byId: ReadonlyMap<number, string>, hashOrder: boolean): Map<string, number> {
   const byName = new Map<string, number>();
   const order = hashOrder
     ? all.map((e, i) => ({ ...e, i })).sort((a, b) => (a.id & 255) - (b.id & 255) || b.i - a.i)
     : [...byId].map(([id, name]) => ({ id, name })).sort((a, b) => a.id - b.id);
   for (const e of order) if (!byName.has(e.name)) byName.set(e.name, e.id);
-  return { byId, byName };
+  return byName;
 }
 
 const BUILTIN_PROTOS: ReadonlyArray<readonly [number, string]> = [

@@ -110,3 +110,33 @@ describe("listings equal ip's byte for byte", () => {
     }
   });
 });
+
+// `tunkit list`'s table and `show`'s address lines are made from the addresses as decoded, its
+// --json from the address view (issue 11's start-up: the views load for --json and show only):
+// both must say the same, for the tun/tap devices only, and the JSON must be ip's addr_info.
+describe("list: the table, show and --json agree, on the tun/tap devices' addresses only", () => {
+  const word = (a: any) => (a.address !== undefined ? `${a.local} peer ${a.address}/${a.prefixlen}` : `${a.local}/${a.prefixlen}`);
+  itest("list --json is ip -j's addr_info; the table's ADDRESSES and show's lines are its words", async () => {
+    const j = await tunkit(["list", "--json"]);
+    expect(j.code).toBe(0);
+    const views = JSON.parse(j.out);
+    expect(views.map((v: any) => v.ifname).sort()).toEqual(["tk0", "tp0"]);
+    const text = await tunkit(["list"]);
+    const rows = new Map(text.out.trimEnd().split("\n").slice(1).map((l) => {
+      const cols = l.split(/ {2,}/);
+      return [cols[0]!, cols[cols.length - 1]!] as const;
+    }));
+    for (const v of views) {
+      const [oracle] = JSON.parse(sh("ip", "-j", "addr", "show", "dev", v.ifname));
+      expect([v.ifname, v.addr_info]).toEqual([v.ifname, oracle.addr_info]);
+      expect(v.addr_info.length).toBeGreaterThan(1);
+      expect([v.ifname, rows.get(v.ifname)]).toEqual([v.ifname, v.addr_info.map(word).join(",")]);
+      const show = await tunkit(["show", v.ifname]);
+      expect(show.code).toBe(0);
+      const lines = show.out.split("\n").filter((l) => /^ {4}inet6? /.test(l));
+      expect(lines).toEqual(v.addr_info.map((a: any) => `    ${a.family} ${word(a)} scope ${a.scope}`));
+    }
+    // tk0 has a peer address: the table's form of it.
+    expect(rows.get("tk0")).toContain("10.1.1.1 peer 10.1.1.2/32");
+  });
+});

@@ -189,15 +189,25 @@ describe("cold start: what a one-shot command loads", () => {
   });
 
   test("list loads the link kind and address views it prints, not the whole link view, the rule view, the registry or device creation", () => {
-    const loaded = [...staticClosure([...FULL, "cli/list.ts"])];
+    const loaded = [...staticClosure([...FULL, "cli/list.ts", "netlink/view/linkinfo.ts", "netlink/view/addr.ts"])];
     expect(loaded.filter((m) => ["netlink/view/rule.ts", "netlink/registry.ts", "tun/ensure.ts", "tun/device.ts"].includes(m) || m.includes("commander"))).toEqual([]);
-    expect(loaded).toContain("netlink/view/linkinfo.ts");
     // A tun's `linkinfo` only: the link view (flags, stats, brief, addresses) stays unloaded.
     expect(loaded).not.toContain("netlink/view/link.ts");
   });
 
+  test("list's table loads no ip -j view: the kind and address views are imported for --json and show only", () => {
+    const loaded = staticClosure([...FULL, "cli/list.ts"]);
+    expect(loaded.has("netlink/dump.ts")).toBe(true); // the graph is really walked
+    expect([...loaded].filter((m) => m.startsWith("netlink/view/") && m !== "netlink/view/context.ts")).toEqual([]);
+    const src = readFileSync(join(root, "cli/list.ts"), "utf8");
+    expect(src).toContain('import("../netlink/view/linkinfo.ts")');
+    expect(src).toContain('import("../netlink/view/addr.ts")');
+    // Only the tuns' addresses are decoded (netlink/dump.ts drops the others on their header's index).
+    expect(src).toContain("dumpAddresses(conn, 0, new Set(");
+  });
+
   test("list: the any-user warning and the address view load neither device creation nor the route view or the specs", () => {
-    const loaded = [...staticClosure([...FULL, "cli/list.ts", "tun/any-user.ts"])];
+    const loaded = [...staticClosure([...FULL, "cli/list.ts", "tun/any-user.ts", "netlink/view/addr.ts"])];
     expect(loaded).toContain("netlink/view/addr.ts");
     expect(loaded.filter((m) => ["tun/ensure.ts", "netlink/rtnl.ts", "netlink/view/route.ts", "netlink/spec/route.ts", "netlink/spec/addr.ts", "netlink/route/route.ts"].includes(m))).toEqual([]);
     const src = readFileSync(join(root, "cli/list.ts"), "utf8");
