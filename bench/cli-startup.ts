@@ -81,6 +81,34 @@
  * alone reads 77/79 split and 73/75 without splitting (one chunk: ~4 blocks of chunk overhead).
  * So under 64 needs the libc/netlink stack itself smaller, not a shorter CLI path.
  *
+ * Session 13 (su): the one-shot path as one module, and a socket that binds itself. Bisected
+ * first, hello-worlds with the same flags (blocks, floor 28): Bun.FFI's dlopen of 1 libc symbol
+ * 29-30, of 6 symbols 33, of 9 (the eager set) 34-35 (~0.6 block per symbol); ffi/bun.ts alone
+ * 40, ffi/symbols.ts alone 36, ffi/abi.ts alone 38, ffi/errors.ts alone 30, ffi/libc.ts 50,
+ * netlink/conn.ts 55. What a hello-world adds of a TextEncoder/TextDecoder, a DataView, a Proxy,
+ * typed arrays, an Error subclass in a Map, an awaited promise: nothing (27-28 each): the blocks
+ * follow the code evaluated and the objects built, not the kinds of object. Then, in the binary,
+ * a build that exits at points (route add): main.ts 35-36, the one-shot modules' static imports
+ * 61-66, the verb's module +4, the run (socket, link lookup, request) +8..+9, the exit +3.
+ * Changes: (1) cli/oneshot.ts and what it loads are bundled into ONE module
+ * (scripts/build.ts bundleOneShot; main.ts loads it in the binary): the split build evaluated
+ * ~33 chunks for a route add. (2) netlink/conn.ts no longer binds, reads its port or its
+ * SO_RCVBUF at open (the kernel autobinds at the first sendto; pid and rcvbuf read on first
+ * use): bind, getsockname and getsockopt leave the eager dlopen (9 -> 6 symbols) and the
+ * system calls. Blocks, same run: addr add 80 -> 73, route add 81 -> 74, --version 32 -> 33.
+ * Time, new against main fcf7fb1 in the same rounds (41 rounds, --bin, unpinned): load 1.9-2.1
+ * (floor 31.6 ms): addr add 1.73x vs 1.80x, route add 1.63x vs 1.74x, --version 1.08x vs 1.14x;
+ * CPU 1.79x vs 1.83x, 1.70x vs 1.85x; faults -28, -60. Load 5.6-7.5 (floor 26.8 ms): addr add
+ * 1.66x vs 1.70x, route add 1.67x vs 1.69x, CPU 1.78x vs 1.85x, 1.80x vs 1.85x. The bundle alone
+ * (before (2)), same run: 1.73x and 1.68x, faults -17 and -38. --version moves by 0.05-0.1x
+ * either way between runs (1.03-1.17x against main's 1.07-1.14x): noise of its place in the
+ * rotation, not a trend. Tried and dropped: the bundle without the verb it does not run (a
+ * route add's bundle without cli/addr-add.ts): 74-75 blocks either way; ipaddr.js external to
+ * the bundle (breaks its lazy require in the binary, no block fewer); `--compile-exec-argv
+ * --smol`: the warm-up thread still starts (74 blocks). Still past 64: the bundle's own
+ * loading, before its first statement, reads +13..+16 blocks over main.ts's, and ffi/symbols.ts's
+ * table +5..+8 (a table typed as a string was tried in session 12: -3, dropped).
+ *
  * Session 13 (ls): the listings. Where `route list`'s 99 blocks come from (a build that exits at
  * points along the path, and builds that skip one step of the dump's callback): the full CLI's
  * static imports 67, route.ts and its list plan +7, the socket and the names-only link dump +10;

@@ -17,6 +17,25 @@
  */
 import { versionLine } from "./version.ts";
 
+/**
+ * Defined (true) by scripts/build.ts when it has bundled cli/oneshot.ts and everything it loads
+ * into one module, cli/oneshot.bundle.js ({@link loadOneShot}); undefined when run from source.
+ */
+declare const TUNKIT_ONESHOT_BUNDLE: boolean | undefined;
+
+/**
+ * The one-shot path's module. In the binary: cli/oneshot.bundle.js, the one-shot path (oneshot.ts,
+ * its static imports and its route-add.ts / addr-add.ts) bundled by scripts/build.ts into one
+ * module without splitting, so a `route add` evaluates 3 chunks (this entry, the version line,
+ * the bundle) instead of ~33, one per module of the split build (the same source: the bundler
+ * only lays it out twice; the full CLI keeps its split chunks). Measured (bench/cli-startup.ts
+ * --blocks, session 13): route add 81 -> 75 JavaScriptCore heap blocks, addr add 80 -> 72-75;
+ * time in that file's header. From source (tests, Deno): cli/oneshot.ts itself.
+ */
+function loadOneShot(): Promise<typeof import("./oneshot.ts")> {
+  return typeof TUNKIT_ONESHOT_BUNDLE !== "undefined" ? import("./oneshot.bundle.js") : import("./oneshot.ts");
+}
+
 /** Exit status of a write to a closed pipe (cli/exit.ts EXIT.BROKEN_PIPE, not imported for `--version`). */
 const BROKEN_PIPE = 141;
 
@@ -51,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
   if (mayBeOneShot(argv)) {
-    const code = await (await import("./oneshot.ts")).runOneShot(argv);
+    const code = await (await loadOneShot()).runOneShot(argv);
     if (code !== undefined) return code;
   }
   return (await import("./run.ts")).run(argv);

@@ -98,9 +98,12 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export class SocketTransport implements Transport {
   /** The NETLINK_ROUTE socket. */
   readonly fd: number;
-  readonly pid: number;
-  /** Receive buffer size the kernel granted (getsockopt SO_RCVBUF). */
-  readonly rcvbuf: number;
+  /** Our port id: set by the kernel at the socket's bind or first send, read on first use (getsockname). */
+  private port: number | undefined;
+  /** The socket has a port (explicit bind, or the kernel's autobind at the first sendto). */
+  private bound = false;
+  /** SO_RCVBUF as the kernel granted it, read on first use. */
+  private granted: number | undefined;
   private multi = new MultiRecv(FIRST_RECV_SLOTS, RECV_SLOT_SIZE, SOCKADDR_NL_SIZE);
   /** The last receive filled every slot: the next one uses {@link RECV_SLOTS}. */
   private full = false;
@@ -144,7 +147,6 @@ export class SocketTransport implements Transport {
       } catch {
         sys.setsockoptInt(fd, SOCK.SOL_SOCKET, SOCK.SO_SNDBUF, 1 << 20, "setsockopt(SO_SNDBUF)");
       }
-      this.rcvbuf = sys.getsockoptInt(fd, SOCK.SOL_SOCKET, SOCK.SO_RCVBUF);
       // Strict mode. Old kernels lack some of these: each is best effort except EXT_ACK's absence is harmless too.
       for (const opt of [NETLINK_OPT.EXT_ACK, NETLINK_OPT.GET_STRICT_CHK, NETLINK_OPT.CAP_ACK]) {
         try {
@@ -153,20 +155,45 @@ export class SocketTransport implements Transport {
           if (!(e instanceof SysError && e.errno === ERRNO.ENOPROTOOPT)) throw e;
         }
       }
-      sys.bind(fd, packSockaddrNl(0, 0));
+      // A socket that only sends requests needs no bind: the kernel binds it to a port of its
+      // own at the first sendto (netlink_autobind), as bind() with port 0 does. A monitor binds
+      // before it joins its groups. Start-up (issue 11): bind, getsockname and the SO_RCVBUF read
+      // (now on first use of pid / rcvbuf) were 3 of a one-shot command's 9 eagerly bound libc
+      // symbols (~0.6 JavaScriptCore heap block each) and 3 of its system calls.
+      if (opts.groups?.length) this.bind();
       for (const g of opts.groups ?? []) sys.setsockoptInt(fd, SOCK.SOL_NETLINK, NETLINK_OPT.ADD_MEMBERSHIP, g, `setsockopt(NETLINK_ADD_MEMBERSHIP ${g})`);
-      const sa = new Uint8Array(SOCKADDR_NL_SIZE);
-      sys.getsockname(fd, sa);
-      this.pid = unpackSockaddrNl(sa).pid;
     } catch (e) {
       sys.close(fd);
       throw e;
     }
   }
 
+  /** Binds the socket to a port of the kernel's choosing (port 0 asked). */
+  private bind(): void {
+    sys.bind(this.fd, packSockaddrNl(0, 0));
+    this.bound = true;
+  }
+
+  /** Our netlink port id (binds the socket first if nothing has been sent on it yet). */
+  get pid(): number {
+    if (this.port === undefined) {
+      if (!this.bound) this.bind();
+      const sa = new Uint8Array(SOCKADDR_NL_SIZE);
+      sys.getsockname(this.fd, sa);
+      this.port = unpackSockaddrNl(sa).pid;
+    }
+    return this.port;
+  }
+
+  /** Receive buffer size the kernel granted (getsockopt SO_RCVBUF). */
+  get rcvbuf(): number {
+    return (this.granted ??= sys.getsockoptInt(this.fd, SOCK.SOL_SOCKET, SOCK.SO_RCVBUF));
+  }
+
   /** Sends one datagram to the kernel (port 0). */
   send(buf: Uint8Array): void {
     const n = sys.sendto(this.fd, buf, buf.length, 0, this.kernel);
+    if (n >= 0) this.bound = true;
     if (n !== buf.length) throw new SysError("sendto(netlink)", n < 0 ? ERRNO.EAGAIN : ERRNO.EMSGSIZE);
   }
 

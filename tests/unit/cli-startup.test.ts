@@ -3,7 +3,8 @@
 // `addr add` evaluates must not reach the text/JSON views, the registry that holds them, or
 // commander; the timing itself is bench/cli-startup.ts (never a timed test).
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 
 const root = join(import.meta.dir, "../..");
@@ -290,7 +291,7 @@ describe("cold start: what a one-shot command loads", () => {
     const before = dlopenCount();
     for (const s of EAGER_SYMBOLS) if (s !== "__errno_location") expect(typeof table[s]).toBe("function");
     expect(dlopenCount()).toBe(before); // none of them costs a dlopen of its own
-    expect([...EAGER_SYMBOLS].sort()).toEqual(["__errno_location", "bind", "close", "getsockname", "getsockopt", "recvmmsg", "sendto", "setsockopt", "socket"]);
+    expect([...EAGER_SYMBOLS].sort()).toEqual(["__errno_location", "close", "recvmmsg", "sendto", "setsockopt", "socket"]);
     // A symbol outside the set is bound on its first use, by one call, and only once.
     const lazy = (Object.keys(SYMBOLS) as string[]).filter((k) => !(EAGER_SYMBOLS as readonly string[]).includes(k) && !("name" in SYMBOLS[k as keyof typeof SYMBOLS]));
     expect(lazy.length).toBeGreaterThan(20);
@@ -357,5 +358,39 @@ describe("scripts/build.ts start-up order", () => {
     expect(compileArgs("hello.ts", "hello").some((a) => a.startsWith("--bytecode-order"))).toBe(false);
     const build = readFileSync(join(root, "scripts/build.ts"), "utf8");
     expect(build).toContain('...(isCli ? { define: buildDefines(stamp), bytecodeOrder: args.includes("--no-bytecode-order") ? undefined : startupOrder() } : {}),');
+  });
+});
+
+// The one-shot path as ONE module in the binary (scripts/build.ts bundleOneShot, cli/main.ts
+// loadOneShot): with --splitting alone each of its ~33 modules is a chunk of its own.
+describe("scripts/build.ts: the one-shot bundle", () => {
+  test("the CLI's split builds define TUNKIT_ONESHOT_BUNDLE (main.ts then loads cli/oneshot.bundle.js); other entries and unsplit builds do not", async () => {
+    const { buildVariantFor, ONESHOT_BUNDLE } = await import("../../scripts/build.ts");
+    expect(ONESHOT_BUNDLE).toBe(join(root, "cli/oneshot.bundle.js"));
+    expect(buildVariantFor("cli/main.ts", { define: { A: "1" } }).define).toEqual({ A: "1", TUNKIT_ONESHOT_BUNDLE: "true" });
+    expect(buildVariantFor(join(root, "cli/main.ts")).define).toEqual({ TUNKIT_ONESHOT_BUNDLE: "true" });
+    expect(buildVariantFor("cli/main.ts", { splitting: false }).define).toBeUndefined();
+    expect(buildVariantFor("bench/.build/hello.ts").define).toBeUndefined();
+    const main = readFileSync(join(root, "cli/main.ts"), "utf8");
+    expect(main).toContain('typeof TUNKIT_ONESHOT_BUNDLE !== "undefined" ? import("./oneshot.bundle.js") : import("./oneshot.ts")');
+  });
+
+  test("the bundle is one self-contained module (no import of another chunk), and it runs: it declines a listing as oneshot.ts does", async () => {
+    const { bundleOneShot } = await import("../../scripts/build.ts");
+    const dir = mkdtempSync(join(tmpdir(), "tk-oneshot-"));
+    try {
+      const out = join(dir, "oneshot.bundle.js");
+      bundleOneShot({ minify: false }, out); // unminified: an import is a line of its own
+      const src = readFileSync(out, "utf8");
+      const specifiers = [...src.matchAll(/^import .*?from "([^"]+)";$|\bimport\("([^"]+)"\)/gm)].map((m) => m[1] ?? m[2]);
+      expect(specifiers).toContain("bun:ffi"); // the matcher sees imports (ffi/bun.ts's fallback)
+      expect(specifiers.filter((s) => s !== "bun:ffi")).toEqual([]);
+      expect(src).toContain("runOneShot");
+      const m = (await import(out)) as typeof import("../../cli/oneshot.ts");
+      expect(await m.runOneShot(["route", "list"])).toBeUndefined();
+      expect(await m.runOneShot(["route", "add", "--help"])).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
