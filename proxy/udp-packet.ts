@@ -8,6 +8,24 @@
 import { ipv4HeaderChecksum, transportChecksum, writeChecksum } from "../packet/checksum.ts";
 
 /**
+ * Bytes of a send arena: datagrams read from the tun wait there for one sendmmsg (per association
+ * on the main thread, per read of the queue in the worker; {@link BURST}).
+ */
+export const ARENA = 1 << 19;
+
+/**
+ * Most datagrams put together before an arena is sent: a tun batch (up to 256 packets) sent in
+ * one go lands in the proxy's receive buffer at once, and what does not fit is dropped there
+ * (dante's UdpRcvbufErrors under iperf3 at 200 Mbit/s); sent every BURST, the proxy reads the
+ * first datagrams while the next ones are read from the tun. `TUNKIT_UDP_BURST` (1..1024)
+ * changes it, for both threads.
+ */
+export const BURST: number = (() => {
+  const v = Number(globalThis.process?.env?.TUNKIT_UDP_BURST);
+  return Number.isInteger(v) && v >= 1 && v <= 1024 ? v : 32;
+})();
+
+/**
  * Where the data starts in a SOCKS5 UDP datagram from the relay (RSV RSV FRAG ATYP ADDR PORT
  * DATA), or -1 when it is short, fragmented or of an unknown address type. No allocation: the
  * source address in it is not needed (the relay socket is connected to the relay).

@@ -25,7 +25,7 @@ import { errno } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errors.ts";
 import { GSO_BYTES, GSO_SEGMENTS, MultiRecv, MultiSend } from "../ffi/mmsg.ts";
 import { EFD, EPOLL, epollDataOffset, epollEventSize, packEpollEvent } from "../ffi/abi.ts";
-import { finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
+import { ARENA, BURST, finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
 
 /** Slots of the shared counters (Float64Array): what the worker adds to the tunnel's stats. */
 export const FAST_COUNTERS = { bytesUp: 0, bytesDown: 1, dropped: 2, packetsIn: 3, packetsOut: 4, size: 5 } as const;
@@ -83,13 +83,6 @@ interface FastFlow {
 }
 
 const MSG_DONTWAIT = 0x40;
-/** Bytes of the send arena: the datagrams of one read of the queue wait there for one sendmmsg. */
-const ARENA = 1 << 19;
-/**
- * Most datagrams put together before they are sent (as udp.ts's BURST: a burst sent at once lands
- * in the proxy's receive buffer at once; what does not fit is dropped there).
- */
-const BURST = 32;
 const O_NONBLOCK = 0o4000;
 const TOKEN_TUN = 1;
 const TOKEN_CTL = 2;

@@ -34,7 +34,7 @@ import { packSockaddrIn } from "../ffi/abi.ts";
 import { GSO_BYTES, GSO_SEGMENTS, MultiSend } from "../ffi/mmsg.ts";
 import { ERRNO, SysError } from "../ffi/errors.ts";
 import { encodeSocksUdp, type Socks5Dialer, type SocksAssociation } from "./socks5.ts";
-import { finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
+import { ARENA, BURST, finishUdpReply, socksUdpDataOffset } from "./udp-packet.ts";
 import type { TunnelStats } from "./stats.ts";
 import { formatAddrAt, icmpUnreachableFor, type PacketView } from "./tcp-redirect.ts";
 import { formatTarget, type Target } from "./url.ts";
@@ -202,19 +202,6 @@ interface Session {
 }
 
 const MAX_QUEUE = 32;
-/** Bytes of the send arena: datagrams read from the tun wait there for one sendmmsg per association ({@link BURST}). */
-const ARENA = 1 << 19;
-/**
- * Most datagrams put together before the arena is sent: a tun batch (up to 256 packets) sent in
- * one go lands in the proxy's receive buffer at once, and what does not fit is dropped there
- * (dante's UdpRcvbufErrors under iperf3 at 200 Mbit/s); sent every {@link BURST}, the proxy
- * reads the first datagrams while the next ones are read from the tun. `TUNKIT_UDP_BURST`
- * (1..1024) changes it.
- */
-const BURST = (() => {
-  const v = Number(globalThis.process?.env?.TUNKIT_UDP_BURST);
-  return Number.isInteger(v) && v >= 1 && v <= 1024 ? v : 32;
-})();
 
 /**
  * A key for the address and port at `off` of `b` (a SOCKS5 ATYP, then the address and port, as
