@@ -37,11 +37,11 @@ export const BURST: number = (() => {
  * socksUdpDataOffset(new Uint8Array([0, 0, 1, 1, 198, 51, 100, 2, 0, 7, 42])); // -1 (a fragment)
  * ```
  */
-export function socksUdpDataOffset(b: Uint8Array): number {
-  if (b.length < 4 || b[2] !== 0) return -1;
+export function socksUdpDataOffset(b: Uint8Array, len = b.length): number {
+  if (len < 4 || b[2] !== 0) return -1;
   const atyp = b[3];
-  const off = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 && b.length > 4 ? 7 + b[4]! : -1;
-  return off > 0 && off <= b.length ? off : -1;
+  const off = atyp === 1 ? 10 : atyp === 4 ? 22 : atyp === 3 && len > 4 ? 7 + b[4]! : -1;
+  return off > 0 && off <= len ? off : -1;
 }
 
 /**

@@ -72,10 +72,60 @@ export function relayKey(sa: Uint8Array): string {
   return k;
 }
 
+/**
+ * FNV-1a over `len` bytes of `b` from `off`, continuing from `h` (the flow table's hash: numbers,
+ * no string per datagram).
+ */
+function fnv(b: Uint8Array, off: number, len: number, h: number): number {
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ b[off + i]!, 16777619);
+  return h;
+}
+
+const FNV_BASIS = 0x811c9dc5 | 0;
+
+/** The hash of a tun packet's flow key (the bytes {@link flowKey} strings together). */
+function tunHash(b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): number {
+  return fnv(b, l4, 4, fnv(b, dstOff, alen, fnv(b, srcOff, alen, FNV_BASIS)));
+}
+
+/** True when the tun packet's key bytes are flow key `k`'s (its char codes). */
+function tunKeyIs(k: Uint8Array, b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): boolean {
+  if (k.length !== alen * 2 + 4) return false;
+  for (let i = 0; i < alen; i++) if (k[i] !== b[srcOff + i] || k[alen + i] !== b[dstOff + i]) return false;
+  const q = alen * 2;
+  return k[q] === b[l4] && k[q + 1] === b[l4 + 1] && k[q + 2] === b[l4 + 2] && k[q + 3] === b[l4 + 3];
+}
+
+/** Where a sockaddr's relay key bytes are ({@link relayKey}): the address's offset and length. */
+function saAddr(sa: Uint8Array): number {
+  return sa[0] === 10 || (sa[0] === 0 && sa[1] === 10) ? 16 : 4;
+}
+
+/** The hash of a sockaddr's port and address. */
+function relayHash(sa: Uint8Array): number {
+  const alen = saAddr(sa);
+  return fnv(sa, alen === 16 ? 8 : 4, alen, fnv(sa, 2, 2, FNV_BASIS));
+}
+
+/** True when sockaddrs `a` and `b` have the same family, port and address. */
+function sameRelay(a: Uint8Array, b: Uint8Array): boolean {
+  const alen = saAddr(a);
+  if (saAddr(b) !== alen || a[2] !== b[2] || a[3] !== b[3]) return false;
+  const off = alen === 16 ? 8 : 4;
+  for (let i = 0; i < alen; i++) if (a[off + i] !== b[off + i]) return false;
+  return true;
+}
+
 interface FastFlow {
   id: number;
-  key: string;
-  relay: string;
+  /** The tun key's bytes ({@link flowKey}'s char codes) and hash. */
+  kb: Uint8Array;
+  kh: number;
+  /** The relay key's hash ({@link relayHash} of `sa`). */
+  rh: number;
+  /** The next flow in the same bucket of the tun-key table / the relay table. */
+  next: FastFlow | undefined;
+  rnext: FastFlow | undefined;
   sa: Uint8Array;
   v6: boolean;
   hdr: Uint8Array;
@@ -96,8 +146,24 @@ function run(d: UdpWorkerData): void {
   const tunFd = d.tunFd;
   const counters = new Float64Array(d.counters);
   const uses = new Uint32Array(d.uses);
-  const flows = new Map<string, FastFlow>();
-  const byRelay = new Map<string, FastFlow>();
+  // Both tables are keyed by a hash (a number), a bucket's flows chained, the bytes compared: no
+  // string per datagram. The last flow found each way is checked first (one flow: no lookup).
+  const flows = new Map<number, FastFlow>();
+  const byRelay = new Map<number, FastFlow>();
+  let lastTun: FastFlow | undefined;
+  let lastRelay: FastFlow | undefined;
+  const findTun = (b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): FastFlow | undefined => {
+    if (lastTun && tunKeyIs(lastTun.kb, b, srcOff, dstOff, alen, l4)) return lastTun;
+    for (let f = flows.get(tunHash(b, srcOff, dstOff, alen, l4)); f; f = f.next) {
+      if (tunKeyIs(f.kb, b, srcOff, dstOff, alen, l4)) return (lastTun = f);
+    }
+    return undefined;
+  };
+  const findRelay = (sa: Uint8Array): FastFlow | undefined => {
+    if (lastRelay && sameRelay(lastRelay.sa, sa)) return lastRelay;
+    for (let f = byRelay.get(relayHash(sa)); f; f = f.rnext) if (sameRelay(f.sa, sa)) return (lastRelay = f);
+    return undefined;
+  };
   const byId = new Map<number, FastFlow>();
   const epfd = raw.epoll_create1(EPOLL.CLOEXEC);
   const ev = new Uint8Array(new ArrayBuffer(1024));
@@ -120,7 +186,8 @@ function run(d: UdpWorkerData): void {
   const buf = new Uint8Array(new ArrayBuffer(65536 + 128));
   const bp = addr(buf);
   const sd = new Uint8Array(new ArrayBuffer(65536 + 512));
-  const out = new Uint8Array(new ArrayBuffer(65536 + 128));
+  const out = new Uint8Array(new ArrayBuffer(65536 + 128)); // the vnet header stays zero
+  const p = out.subarray(h);
   const m = new MultiRecv(8, 65536, 28);
   const eb = new Uint8Array(new ArrayBuffer(1024));
 
@@ -149,6 +216,14 @@ function run(d: UdpWorkerData): void {
   };
   const endRun = (): void => {
     if (runSegs === 0) return;
+    if (ms.count === 0 && runSegs === 1 && runAt === 0 && flushing) {
+      // a read of the queue that yielded one datagram: one sendto, no sendmmsg set-up
+      const sa = runFlow!.sa;
+      if (raw.sendto(runFd, arena, runLen, MSG_DONTWAIT, sa, sa.length) < 0) counters[FAST_COUNTERS.dropped]!++;
+      runSegs = 0;
+      runFlow = undefined;
+      return;
+    }
     if ((ms.count > 0 && msFd !== runFd) || ms.full) sendMulti();
     msFd = runFd;
     ms.addTo(runAt, runLen, runSegs > 1 ? runSeg : 0, runFlow!.sa);
@@ -156,8 +231,11 @@ function run(d: UdpWorkerData): void {
     runSegs = 0;
     runFlow = undefined;
   };
+  let flushing = false;
   const flush = (): void => {
+    flushing = true;
     endRun();
+    flushing = false;
     sendMulti();
     used = 0;
     queued = 0;
@@ -210,9 +288,9 @@ function run(d: UdpWorkerData): void {
       let f: FastFlow | undefined;
       if (ver === 4 && buf[o + 9] === 17 && (((buf[o + 6]! & 0x3f) << 8) | buf[o + 7]!) === 0) {
         const l4 = o + (buf[o]! & 15) * 4;
-        if (n >= l4 + 8) f = flows.get(flowKey(buf, o + 12, o + 16, 4, l4));
+        if (n >= l4 + 8) f = findTun(buf, o + 12, o + 16, 4, l4);
       } else if (ver === 6 && buf[o + 6] === 17 && n >= o + 48) {
-        f = flows.get(flowKey(buf, o + 8, o + 24, 16, o + 40));
+        f = findTun(buf, o + 8, o + 24, 16, o + 40);
       }
       if (f) {
         counters[FAST_COUNTERS.packetsIn]!++;
@@ -224,20 +302,19 @@ function run(d: UdpWorkerData): void {
 
   /** A relay's answer in slot `j` of `m`: into the queue as its flow's reply. */
   const onRelay = (j: number): void => {
-    const f = byRelay.get(relayKey(m.name(j)));
+    const f = findRelay(m.name(j));
     const len = m.length(j);
-    const msg = m.slot(j).subarray(0, len);
-    const off = m.truncated(j) ? -1 : socksUdpDataOffset(msg);
+    const msg = m.slot(j);
+    const off = m.truncated(j) ? -1 : socksUdpDataOffset(msg, len);
     const rl = f ? f.reply.length : 0;
     if (!f || off < 0 || rl + len - off > 65535) {
       counters[FAST_COUNTERS.dropped]!++;
       return;
     }
     const dn = len - off;
-    if (h > 0) out.fill(0, 0, h);
-    const p = out.subarray(h);
     p.set(f.reply);
-    p.set(msg.subarray(off), rl);
+    if (dn <= 64) for (let i = 0; i < dn; i++) p[rl + i] = msg[off + i]!;
+    else p.set(msg.subarray(off, len), rl);
     const total = finishUdpReply(p, rl, dn);
     if (raw.write(tunFd, out, h + total) < 0) counters[FAST_COUNTERS.dropped]!++;
     else {
@@ -251,8 +328,18 @@ function run(d: UdpWorkerData): void {
     const f = byId.get(id);
     if (!f) return;
     byId.delete(id);
-    if (flows.get(f.key) === f) flows.delete(f.key);
-    if (byRelay.get(f.relay) === f) byRelay.delete(f.relay);
+    if (lastTun === f) lastTun = undefined;
+    if (lastRelay === f) lastRelay = undefined;
+    const head = flows.get(f.kh);
+    if (head === f) {
+      if (f.next) flows.set(f.kh, f.next);
+      else flows.delete(f.kh);
+    } else for (let g = head; g; g = g.next) if (g.next === f) g.next = f.next;
+    const rhead = byRelay.get(f.rh);
+    if (rhead === f) {
+      if (f.rnext) byRelay.set(f.rh, f.rnext);
+      else byRelay.delete(f.rh);
+    } else for (let g = rhead; g; g = g.rnext) if (g.rnext === f) g.rnext = f.rnext;
   };
 
   /** Control messages, in order; false on "stop". */
@@ -264,9 +351,13 @@ function run(d: UdpWorkerData): void {
       if (c.t === "del") drop(c.id);
       else if (c.t === "add") {
         drop(c.id);
-        const f: FastFlow = { id: c.id, key: c.key, relay: relayKey(c.sa), sa: c.sa, v6: c.sa.length === 28, hdr: c.hdr, reply: c.reply };
-        flows.set(f.key, f);
-        byRelay.set(f.relay, f);
+        const kb = Uint8Array.from(c.key, (ch) => ch.charCodeAt(0));
+        const alen = (kb.length - 4) / 2;
+        const kh = tunHash(kb, 0, alen, alen, alen * 2);
+        const rh = relayHash(c.sa);
+        const f: FastFlow = { id: c.id, kb, kh, rh, next: flows.get(kh), rnext: byRelay.get(rh), sa: c.sa, v6: c.sa.length === 28, hdr: c.hdr, reply: c.reply };
+        flows.set(kh, f);
+        byRelay.set(rh, f);
         byId.set(f.id, f);
         for (const p of c.queued) send(f, p, 0, p.length);
         flush();
