@@ -118,6 +118,21 @@
  * address the same way for each answer), the reply's checksums (the floor echoes the query's
  * header unchanged), sendmmsg's message set-up where the floor called sendto.
  *
+ * Thirteenth session, round 2: the worker's flow tables keyed by a numeric hash with the bytes
+ * compared (FastFlows; no 12-byte string per datagram, the relay's address the same way), the
+ * last flow tried first, the reply built in place (no subarrays), a read that yields one datagram
+ * sent by one sendto. Same rounds, base = the merged tree's binary before it (_tk_uw13), medians:
+ *
+ *   run (reps, load)          new q/s  CPU/rt  base q/s  CPU/rt  hev q/s  CPU/rt  paired new/base  new/hev
+ *   1 (9, 3.0-5.5)            4110     57      3599      71      3406     69      1.17x            1.05x
+ *   2 (7, 4.9-6.0, --floor)   2054     97      1655      128     2574     90      0.87x            0.64x
+ *   3 (9, 6.1-8.5)            2579     79      2458      82      2846     85      1.04x            0.92x
+ *
+ * (run 2's floor-worker: 94 us, 2428 q/s, paired new/floor-worker 0.80x: the worker's CPU/rt is
+ * at its design's floor; what is left in q/s at load is where the scheduler puts the threads.)
+ * bench/proxy.ts --only udp, same binaries (3 reps, load 5.8-6.6): 1 flow 1.28x hev, 1.08x base;
+ * 200 flows 1.57x hev, 1.06x base; iperf3 UDP 50 / 200 Mbit/s 1.00x / 1.20x hev.
+ *
  * Twelfth session, the faults: `madvise/round` and faults/rt by round (perf stat), and
  * `--faults`: every page fault of a 2 s flow with its address (/tmp/udp-rt-faults-NAME.data; by thread and by mapping:
  * `perf script -F comm,addr`). Of 1,866 faults (trim on) 1,076 were JSCWarmUp's (JSC pre-touching
