@@ -10,7 +10,7 @@
  * (bench/cpu.ts: /proc/PID/task/TID/schedstat; /proc/PID/stat's 10 ms ticks were ±2-7% of a
  * short-connection round); a CPU row's note gives its rounds' range.
  *
- *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|bulk]
+ *   HEV_SOCKS5_TUNNEL=/path/to/hev-socks5-tunnel bun bench/proxy.ts [--json] [--reps N] [--only udp|rss|tcp|short|iperf|iperf1|bulk]
  *
  * `--only udp`: the UDP rows alone (query/answer 1 and 200 flows, 200 flows with their
  * associations open, iperf3 UDP 50 and 200 Mbit/s). The 200-flow row's flows are new each round,
@@ -20,22 +20,42 @@
  * `--only tcp`: the TCP rows alone (download, upload, iperf3 TCP, short connections and their
  * CPU); `--only short`: the short-connection rows alone (quick, while iterating).
  * `--only rss`: the memory rows alone (download and upload rounds, then peak RSS under bulk, and
- * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone;
+ * 5,000 connections held by a fresh pair of daemons). `--only iperf`: the iperf3 TCP rows alone
+ * (`--only iperf1`: the 1-stream row alone);
  * `--only bulk`: download, upload and the iperf3 TCP rows; both end with the bulk daemons' peak
- * RSS. `--rounds` prints each row's rounds, and after each UDP query/answer round through a
+ * RSS. `--rounds` prints each row's rounds and their pairs (tunkit over the reference that ran
+ * in the same round, with their median), and after each UDP query/answer round through a
  * tunkit daemon its UDP counters (flows, open, failed).
  *
  * `TUNKIT_REF_BIN=/path/to/another/tunkit`: the reference daemon is that tunkit binary instead
  * of hev (an A/B of two builds in the same run, interleaved; the "hev" column is then that
  * binary). `TUNKIT_BIN` picks the binary under test. `TUNKIT_AB_BIN=/path/to/another/tunkit`
- * with `--only udp` or `--only short` and hev: that build runs as a third daemon in the same rounds
- * (the order turns: t h m, h m t, m t h), and each UDP or short-connection row gets an "A/B" row
- * (tunkit against it) beside the one against hev.
+ * with `--only udp|short|bulk|iperf|iperf1` and hev: that build runs as a third daemon in the same
+ * rounds (the order turns: t h m, h m t, m t h), and each of those rows gets an "A/B" row (tunkit
+ * against it) beside the one against hev. It may be a script that sets the environment and execs
+ * a binary (`#!/bin/sh` + `TUNKIT_RELAY=splice exec dist/tunkit "$@"`: the other relay, same rounds).
  *
  * hev is not shipped or built here: build it from its source outside the repository and give
  * its path. Without it the reference is a SOCKS5 client talking to the same proxy directly
  * (`curl --socks5`, and tunkit's own dialer in-process for short connections): that measures
  * tunkit's overhead, not a comparison with hev.
+ *
+ * The iperf3 TCP rows (3 s each) on the shared 2-vCPU machine, thirteenth session: a round's
+ * pair (tunkit over hev beside it) spread 0.70-1.77, and an A/A row (the binary under test
+ * against main's, same relay code, TUNKIT_AB_BIN, 8 rounds, load 5.5-8) read 0.87x (1 stream) /
+ * 0.93x (8 streams) / 0.98x (reverse): a row's median of 5-8 rounds cannot tell 0.93x from 1.1x.
+ * The session's start (5 rounds, load 1-10) read 1 stream 0.93x; then the 1-stream row alone,
+ * two daemons, 15 rounds, load 4.6-5.8 (`--only iperf1 --reps 15 --rounds`): 2602 against 2222
+ * Mbit/s, **1.17x**, pairs median 1.19, 14 of 15 at least 1, CPU 1.42 against 2.45 s per GB.
+ * With a third daemon in the rounds (7 rounds, load 2-4) 1.34x; (8 rounds, load 5.5-8) 1.00x.
+ * `--only iperf --reps 9`, two daemons, load 4.7-5.5: 1 stream 1.22x (pairs median 1.30, 7/9 at
+ * least 1), 8 streams 1.20x (1.18, 8/9), reverse 1.08x (0.93, 4/9: the row where tunkit's CPU
+ * per GB is hev's, 1.69 against 1.76 s). The splice relay beside Bun's (third daemon, 7 rounds):
+ * Bun's 0.97 / 0.97 / 0.94x of it. Splice with 1 MiB pipes (F_SETPIPE_SZ, 1 MiB splices) beside
+ * 64 KiB ones (6 rounds): 10% less CPU per GB on 1 and 8 streams (1.09 against 1.22 s), no
+ * throughput gain the rounds resolve (0.96 / 1.16 / 1.06x): not kept.
+ * Throughput falls with the load (1 stream 1500 Mbit/s at load 8, 2600 at 5): these rows
+ * measure the machine's spare CPU as much as the tunnel; use many rounds and read the pairs.
  */
 import dgram from "node:dgram";
 import net from "node:net";
@@ -237,6 +257,11 @@ function only(): string | undefined {
 function udpOnly(): boolean {
   return only() === "udp";
 }
+/** `--only bulk|iperf|iperf1`: rows through dante's pair of tuns only (the A/B daemon joins them there). */
+function bulkOnly(): boolean {
+  const o = only();
+  return o === "bulk" || o === "iperf" || o === "iperf1";
+}
 
 /**
  * The UDP rows (through dante's tuns): query/answer on 1 and 200 flows, iperf3 UDP at 50 and 200 Mbit/s offered.
@@ -403,10 +428,10 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     const HU = hevPath ? await startHev("tkh1", "198.18.3.1", UDP_PORT) : undefined;
     if (H && HU) daemons.push(H, HU);
     // TUNKIT_AB_BIN (with --only udp or --only short): a third daemon, another tunkit build, in the same rounds
-    const abBin = (udpOnly() || only() === "short") && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
+    const abBin = (udpOnly() || only() === "short" || bulkOnly()) && !refBin ? process.env.TUNKIT_AB_BIN : undefined;
     if (abBin && !existsSync(abBin)) throw new Error(`TUNKIT_AB_BIN=${abBin} does not exist`);
-    const MU = abBin && HU && udpOnly() ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
-    const MT = abBin && H && !udpOnly() ? { ...(await startTunkit("tk4", "198.18.6.1/30", PORT, abBin)), label: "ab" } : undefined;
+    const MU = abBin && HU && (udpOnly() || bulkOnly()) ? { ...(await startTunkit("tk3", "198.18.4.1/30", UDP_PORT, abBin)), label: "ab" } : undefined;
+    const MT = abBin && H && only() === "short" ? { ...(await startTunkit("tk4", "198.18.6.1/30", PORT, abBin)), label: "ab" } : undefined;
     for (const d of [MU, MT]) if (d) daemons.push(d);
     const dialer = new Socks5Dialer({ scheme: "socks5", host: PROXY_V4, port: PORT });
     const viaSocks = async () => {
@@ -453,6 +478,11 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       // --rounds: every round's value, in the order run (the median hides how far they spread)
       if (process.argv.includes("--rounds")) {
         console.error(`  ${name}: tunkit ${p.t.map(round).join(" ")} | reference ${p.h.map(round).join(" ")}`);
+        // each round's pair (tunkit over the reference that ran beside it): how far the row's ratio is from noise
+        if (p.t.length === p.h.length) {
+          const q = p.t.map((t, i) => t / p.h[i]!);
+          console.error(`  ${name}: pairs ${q.map((x) => x.toFixed(2)).join(" ")} (median ${median(q).toFixed(2)}, ${q.filter((x) => x >= 1).length}/${q.length} at least 1)`);
+        }
         if (p.tc.length && p.hc.length) console.error(`  ${name}: CPU tunkit ${p.tc.map((x) => x.toFixed(4)).join(" ")} | reference ${p.hc.map((x) => x.toFixed(4)).join(" ")}`);
         if (p.m?.length) console.error(`  ${name}: A/B ${p.m.map(round).join(" ")} | CPU ${p.mc!.map((x) => x.toFixed(4)).join(" ")}`);
       }
@@ -485,7 +515,7 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
       return rows;
     }
     const shortOnly = only() === "short";
-    const iperfOnly = only() === "iperf";
+    const iperfOnly = only() === "iperf" || only() === "iperf1";
     const dl = pair();
     if (!shortOnly && !iperfOnly) await measure(dl, () => download(), () => download(["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks download 100 MiB", dl, "MB/s", refNote, "per GB");
@@ -493,7 +523,8 @@ export default async function proxyBench(opts: { reps?: number } = {}): Promise<
     if (!shortOnly && !iperfOnly) await measure(ul, () => upload(upFile), () => upload(upFile, ["--socks5", DANTE]), () => 0.1048576, true); // CPU s per GB (100 MiB = 0.105 GB)
     add("tun2socks upload 100 MiB", ul, "MB/s", refNote, "per GB");
     if (H && !shortOnly) {
-      for (const [name, args] of [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const) {
+      const iperfRows = [["iperf3 TCP 1 stream", []], ["iperf3 TCP 8 streams", ["-P", "8"]], ["iperf3 TCP reverse", ["-R"]]] as const;
+      for (const [name, args] of only() === "iperf1" ? iperfRows.slice(0, 1) : iperfRows) {
         const p = pair();
         // CPU s per GB: Mbit/s over iperf3's 3 s
         await measure(p, () => iperf([...args]), undefined, (v) => (v * 3) / 8000, true);
