@@ -1,7 +1,8 @@
 /**
- * Addresses as text and bytes, for every part of tunkit: IPv4/IPv6 through ipaddr.js (printed
- * the way inet_ntop prints them, as tcpdump and iproute2 do: `::ffff:192.0.2.1`, `::192.0.2.1`),
- * prefixes with their length checked, and link-layer (MAC) addresses.
+ * Addresses as text and bytes, for every part of tunkit: IPv4/IPv6 text read through ipaddr.js,
+ * bytes printed here the way inet_ntop prints them, as tcpdump and iproute2 do (RFC 5952, and
+ * `::ffff:192.0.2.1`, `::192.0.2.1`), prefixes with their length checked, and link-layer (MAC)
+ * addresses.
  *
  * ipaddr.js is the parser of record (DESIGN §2). One exception, measured: a strict dotted quad
  * (no leading zero, decimal parts <= 255) is read by {@link quadAt} on the character codes,
@@ -20,7 +21,8 @@ import { UsageError } from "./errors.ts";
 let ipaddrLib: typeof Ipaddr | undefined;
 
 /**
- * ipaddr.js, evaluated on the first IPv6 text or bytes: an IPv4-only command (`route add
+ * ipaddr.js, evaluated on the first IPv6 text (IPv6 bytes are printed by {@link formatGroups}
+ * without it): an IPv4-only command (`route add
  * 10.1.0.0/16 dev tun0`, `addr add 192.0.2.1/24 …`) never runs its module body, whose 24
  * RegExps, prototypes and objects were 13 of a compiled `addr add`'s ~90 JavaScriptCore heap
  * blocks (a hello-world importing it: 41 blocks against 28; required on first use: 29). Past 64
@@ -117,7 +119,46 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
     if (w5 === 0xffff) return "::ffff:" + v4;
     if (w5 === 0 && w6 !== 0) return "::" + v4;
   }
-  return ip().fromByteArray(bytes).toString();
+  return formatGroups(bytes);
+}
+
+/**
+ * RFC 5952 text of 16 bytes without an embedded IPv4: eight groups in lowercase hex without
+ * leading zeros, the longest run of two or more zero groups written `::` (the first of equal
+ * runs; a single zero group stays `0`). What ipaddr.js's toString prints for these bytes (a
+ * differential fuzz in tests/unit/common-addr.test.ts), without loading it. Session 13, JSC heap
+ * blocks (bench/cli-startup.ts's heapBlocks method, 4 runs each, load 6-8, same namespace: 3 tun
+ * devices, one with fd00::1/64, 100 IPv6 and 100 IPv4 routes), against the same tree with
+ * ipaddr.js's toString: `list` 99 -> 93-94, `route list -6` 102-105 -> 101; IPv4-only listings
+ * unchanged (they never printed IPv6 bytes).
+ */
+function formatGroups(bytes: number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (bytes[2 * i] !== 0 || bytes[2 * i + 1] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < 8 && bytes[2 * j] === 0 && bytes[2 * j + 1] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      s += "::";
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== best + bestLen) s += ":";
+    s += ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16);
+  }
+  return s;
 }
 
 /**

@@ -20,7 +20,10 @@ export interface IpNamesPaths {
 }
 
 // Through libc (ffi/libc.ts), not node:fs: a listing that prints a protocol or a scope name
-// would otherwise load node:fs for a few hundred bytes (issue 11's start-up).
+// would otherwise load node:fs for a few hundred bytes (issue 11's start-up). Measured again in
+// session 13 (JSC heap blocks, 4 runs each, load 6-8): node:fs here (statSync with
+// throwIfNoEntry: false, then readFileSync / readdirSync, through common/builtins.ts) made
+// `route list` of 100 routes 97 -> 105 blocks and `route list -6` 101 -> 107; kept libc.
 const utf8 = new TextDecoder();
 
 // A file or directory that is not there is no exception (readFileIfAny, readDirIfAny): most

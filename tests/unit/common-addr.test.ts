@@ -4,7 +4,7 @@
 // (python3 socket.inet_pton). IPv4 is stricter than ip on purpose (ip reads "010.0.0.1" as
 // octal 8.0.0.1 and "192.0.2" as 192.0.2.0): inet_pton's rules, which refuse both.
 import { describe, expect, test } from "bun:test";
-import { formatIp, parseCidr, parseIp } from "../../common/addr.ts";
+import { formatIp, formatIpv6, parseCidr, parseIp } from "../../common/addr.ts";
 import { UsageError } from "../../common/errors.ts";
 import { mulberry32 } from "../../common/prng.ts";
 import ipaddr from "ipaddr.js";
@@ -86,6 +86,83 @@ const INET_PTON: Array<[string, string | null]> = [
   ["+1.0.0.1", null],
   ["", null],
 ];
+
+// [16 bytes in hex, glibc's inet_ntop of them (python3 socket.inet_ntop on this machine)]
+const INET_NTOP: Array<[string, string]> = [
+  ["20010db8000000000001000000000001", "2001:db8::1:0:0:1"], // RFC 5952 4.2.3: the first of two equal runs
+  ["20010db8000000010001000100010001", "2001:db8:0:1:1:1:1:1"], // 4.2.2: one zero group is not compressed
+  ["00000000000000000000000000000000", "::"],
+  ["00000000000000000000000000000001", "::1"],
+  ["00010000000000000000000000000000", "1::"],
+  ["00000000000100000000000000010000", "0:0:1::1:0"], // 4.2.3: the longest run, not the first
+  ["00010000000000020000000000030004", "1::2:0:0:3:4"],
+  ["00010000000100000001000000010000", "1:0:1:0:1:0:1:0"],
+  ["00000001000000010000000100000001", "0:1:0:1:0:1:0:1"],
+  ["20010db8000000000000000000000001", "2001:db8::1"],
+  ["fe80000000000000000000000000ab00", "fe80::ab00"],
+  ["fe8000000000000000000000000a0000", "fe80::a:0"], // 4.1: no leading zeros, 4.3: lowercase
+  ["00010002000300040005000600070008", "1:2:3:4:5:6:7:8"],
+  ["00000000000000000000000000000002", "::2"],
+  ["00000000000000000000000000010000", "::0.1.0.0"], // inet_ntop's IPv4-compatible form
+  ["00000000000000000000ffff00000000", "::ffff:0.0.0.0"],
+  ["00000000000000000000000100000000", "::1:0:0"],
+  ["000000000000000000010000ffff0000", "::1:0:ffff:0"],
+  ["00010000000000000000ffff00000000", "1::ffff:0:0"],
+  ["ffff0000000000000000000000000000", "ffff::"],
+  ["0000ffff000000000000000000000000", "0:ffff::"],
+  ["00000000000000000000ffff01020304", "::ffff:1.2.3.4"],
+  ["00000000000000000000000001020304", "::1.2.3.4"],
+  ["abcd00000000ef01000000000000fedc", "abcd:0:0:ef01::fedc"],
+];
+
+describe("formatIpv6 (RFC 5952, inet_ntop's embedded IPv4 forms)", () => {
+  test(`${INET_NTOP.length} addresses print as glibc's inet_ntop prints them`, () => {
+    for (const [h, text] of INET_NTOP) expect([h, formatIpv6(Buffer.from(h, "hex"), 0)]).toEqual([h, text]);
+  });
+
+  test("at an offset, and formatIp on 16 bytes", () => {
+    const b = new Uint8Array(20);
+    b.set(Buffer.from("20010db8000000000001000000000001", "hex"), 3);
+    expect(formatIpv6(b, 3)).toBe("2001:db8::1:0:0:1");
+    expect(formatIp(b.subarray(3, 19))).toBe("2001:db8::1:0:0:1");
+  });
+
+  test("100,000 random addresses (zero groups and bytes biased): the same text as ipaddr.js's toString, and it parses back", () => {
+    const rnd = mulberry32(5952);
+    const b = new Uint8Array(16);
+    let checked = 0;
+    for (let n = 0; n < 100_000; n++) {
+      const zeroBias = rnd() * 0.9;
+      for (let g = 0; g < 8; g++) {
+        const r = rnd();
+        const w = r < zeroBias ? 0 : r < zeroBias + 0.05 ? 0xffff : rnd() < 0.5 ? Math.floor(rnd() * 16) : Math.floor(rnd() * 65536);
+        b[2 * g] = w >> 8;
+        b[2 * g + 1] = w & 255;
+      }
+      const text = formatIpv6(b, 0);
+      expect(hex(parseIp(text, 6))).toBe(hex(b));
+      // The embedded-IPv4 forms (first 80 bits zero, then ffff or 0 and a non-zero 7th group) are
+      // inet_ntop's, not ipaddr.js's: the table above covers them.
+      if (b.subarray(0, 10).every((v) => v === 0) && (b[10]! & b[11]!) === 255) continue;
+      if (b.subarray(0, 12).every((v) => v === 0) && (b[12]! | b[13]!) !== 0) continue;
+      expect([hex(b), text]).toEqual([hex(b), ipaddr.fromByteArray([...b]).toString()]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(75_000);
+  });
+
+  test("printing IPv6 never loads ipaddr.js (list prints lo's ::1; parsing IPv6 text still does)", () => {
+    const src = `import { formatIpv6, lineFunctions, parseIp } from ${JSON.stringify(new URL("../../common/addr.ts", import.meta.url).pathname)};
+const one = new Uint8Array(16); one[15] = 1;
+const texts = [formatIpv6(one), formatIpv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]))];
+const before = lineFunctions().length;
+parseIp("2001:db8::1");
+console.log(JSON.stringify([texts, before, lineFunctions().length]));`;
+    const r = Bun.spawnSync([process.execPath, "-e", src], { stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(JSON.parse(r.stdout.toString())).toEqual([["::1", "2001:db8::1:0:0:1"], 3, 4]);
+  });
+});
 
 describe("parseIp", () => {
   test(`${INET_PTON.length} texts: accepted exactly when inet_pton accepts them, with its bytes`, () => {
