@@ -115,9 +115,8 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
   if (zeros10) {
     const w5 = (bytes[10]! << 8) | bytes[11]!;
     const w6 = (bytes[12]! << 8) | bytes[13]!;
-    const v4 = formatIpv4(Uint8Array.from(bytes), 12);
-    if (w5 === 0xffff) return "::ffff:" + v4;
-    if (w5 === 0 && w6 !== 0) return "::" + v4;
+    if (w5 === 0xffff) return "::ffff:" + formatIpv4(b, off + 12);
+    if (w5 === 0 && w6 !== 0) return "::" + formatIpv4(b, off + 12);
   }
   return formatGroups(bytes);
 }

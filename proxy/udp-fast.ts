@@ -139,7 +139,7 @@ export class UdpFastPath {
   }
 
   /** Hands flow `id` (tun key {@link flowKey}) to the worker: its relay's sockaddr, SOCKS5 header, reply header and the IP packets queued while its association opened. */
-  add(id: number, key: string, sa: Uint8Array, hdr: Uint8Array, reply: Uint8Array, queued: Uint8Array[]): void {
+  add(id: number, key: Uint8Array, sa: Uint8Array, hdr: Uint8Array, reply: Uint8Array, queued: Uint8Array[]): void {
     this.tell({ t: "add", id, key, sa, hdr, reply, queued });
   }
 

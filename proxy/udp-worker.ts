@@ -20,8 +20,7 @@
  * @module
  */
 import { isMainThread, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
-import { addr, arch, raw, SOCK } from "../ffi/libc.ts";
-import { errno } from "../ffi/libc.ts";
+import { addr, arch, errno, raw, SOCK } from "../ffi/libc.ts";
 import { ERRNO } from "../ffi/errors.ts";
 import { GSO_BYTES, GSO_SEGMENTS, MultiRecv, MultiSend } from "../ffi/mmsg.ts";
 import { EFD, EPOLL, epollDataOffset, epollEventSize, packEpollEvent } from "../ffi/abi.ts";
@@ -32,13 +31,13 @@ export const FAST_COUNTERS = { bytesUp: 0, bytesDown: 1, dropped: 2, packetsIn: 
 
 /** Messages from the main thread. */
 export type ToWorker =
-  | { t: "add"; id: number; key: string; sa: Uint8Array; hdr: Uint8Array; reply: Uint8Array; queued: Uint8Array[] }
+  | { t: "add"; id: number; key: Uint8Array; sa: Uint8Array; hdr: Uint8Array; reply: Uint8Array; queued: Uint8Array[] }
   | { t: "pkt"; id: number; p: Uint8Array }
   | { t: "del"; id: number }
   | { t: "stop" };
 
 /** Messages to the main thread: a packet it handles (with the queue's vnet header), or the queue's end. */
-export type FromWorker = { t: "pkt"; b: Uint8Array } | { t: "gone"; why: string } | { t: "stopped" };
+export type FromWorker = { t: "pkt"; b: Uint8Array } | { t: "gone"; why: string };
 
 /** What the worker is started with. */
 export interface UdpWorkerData {
@@ -52,15 +51,16 @@ export interface UdpWorkerData {
 }
 
 /**
- * The key of a flow as the tun shows it: source address and port, destination address and port
- * (IPv4: 12 bytes, IPv6: 36), as a string of byte codes; the main thread makes the same from the
- * addresses it parsed ({@link flowKeyOf}).
+ * The key of a flow as the tun shows it: source address, destination address, then both ports
+ * (IPv4: 12 bytes, IPv6: 36), copied out of the packet in `b`. The main thread takes it from the
+ * flow's first packet (udp.ts), the worker compares a packet's bytes with it in place
+ * ({@link FastFlows.findTun}).
  */
-export function flowKey(b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): string {
-  let k = "";
-  for (let i = 0; i < alen; i++) k += String.fromCharCode(b[srcOff + i]!);
-  for (let i = 0; i < alen; i++) k += String.fromCharCode(b[dstOff + i]!);
-  for (let i = 0; i < 4; i++) k += String.fromCharCode(b[l4 + i]!);
+export function flowKey(b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): Uint8Array {
+  const k = new Uint8Array(alen * 2 + 4);
+  k.set(b.subarray(srcOff, srcOff + alen), 0);
+  k.set(b.subarray(dstOff, dstOff + alen), alen);
+  k.set(b.subarray(l4, l4 + 4), alen * 2);
   return k;
 }
 
@@ -80,7 +80,7 @@ function tunHash(b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4
   return fnv(b, l4, 4, fnv(b, dstOff, alen, fnv(b, srcOff, alen, FNV_BASIS)));
 }
 
-/** True when the tun packet's key bytes are flow key `k`'s (its char codes). */
+/** True when the tun packet's key bytes are flow key `k` ({@link flowKey}). */
 function tunKeyIs(k: Uint8Array, b: Uint8Array, srcOff: number, dstOff: number, alen: number, l4: number): boolean {
   if (k.length !== alen * 2 + 4) return false;
   for (let i = 0; i < alen; i++) if (k[i] !== b[srcOff + i] || k[alen + i] !== b[dstOff + i]) return false;
@@ -111,7 +111,7 @@ function sameRelay(a: Uint8Array, b: Uint8Array): boolean {
 /** A flow the worker relays. */
 export interface FastFlow {
   id: number;
-  /** The tun key's bytes ({@link flowKey}'s char codes) and hash. */
+  /** The tun key ({@link flowKey}) and its hash. */
   kb: Uint8Array;
   kh: number;
   /** The relay key's hash ({@link relayHash} of `sa`). */
@@ -146,10 +146,9 @@ export class FastFlows {
     return this.byId.size;
   }
 
-  /** Adds flow `id` (replacing one of that id): tun key `key` ({@link flowKey}), relay `sa`, SOCKS5 header `hdr`, reply header `reply`. */
-  add(id: number, key: string, sa: Uint8Array, hdr: Uint8Array, reply: Uint8Array): FastFlow {
+  /** Adds flow `id` (replacing one of that id): tun key `kb` ({@link flowKey}), relay `sa`, SOCKS5 header `hdr`, reply header `reply`. */
+  add(id: number, kb: Uint8Array, sa: Uint8Array, hdr: Uint8Array, reply: Uint8Array): FastFlow {
     this.del(id);
-    const kb = Uint8Array.from(key, (ch) => ch.charCodeAt(0));
     const alen = (kb.length - 4) / 2;
     const kh = tunHash(kb, 0, alen, alen, alen * 2) & this.mask;
     const rh = relayHash(sa) & this.mask;
@@ -455,7 +454,6 @@ if (!isMainThread && (workerData as UdpWorkerData | undefined)?.kind === "tunkit
   const d = workerData as UdpWorkerData;
   try {
     run(d);
-    d.port.postMessage({ t: "stopped" } satisfies FromWorker);
   } finally {
     d.port.close();
   }

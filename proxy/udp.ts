@@ -191,14 +191,15 @@ interface Session {
   reply: Uint8Array;
   last: number;
   idleMs: number;
-  /** Read from the UDP queue: handed to the worker ({@link UdpRelay.fast}) once its association is open. */
-  fast: boolean;
   /** Handed to the worker (its datagrams go by it; {@link UdpFastPath.uses} stands for `last`). */
   handed: boolean;
   /** The worker's use count at the last sweep. */
   seen: number;
-  /** The flow's key as the worker finds it in a tun packet ({@link flowKey}). */
-  key: string;
+  /**
+   * Read from the UDP queue, so handed to the worker ({@link UdpRelay.fast}) once its association
+   * is open: the flow's key as the worker finds it in a tun packet ({@link flowKey}).
+   */
+  key: Uint8Array | undefined;
 }
 
 const MAX_QUEUE = 32;
@@ -396,18 +397,16 @@ export class UdpRelay {
         hdr,
         reply: buildUdp({ src: dst, dst: src, srcPort: dport, dstPort: sport }),
         // one flow per association: the worker tells its replies apart by the relay's address
-        fast: fromFast && this.fast !== undefined && key === undefined,
         handed: false,
         seen: 0,
-        key: "",
+        key: fromFast && this.fast !== undefined && key === undefined ? flowKey(b, v.srcOff, v.dstOff, v.version === 4 ? 4 : 16, l4) : undefined,
       };
-      if (s.fast) s.key = flowKey(b, v.srcOff, v.dstOff, v.version === 4 ? 4 : 16, l4);
       a.flows.push(s);
       if (peer !== undefined) a.byPeer.set(peer, s);
       this.sessions[id] = s;
       this.host.stats.udpTotal++;
       this.host.stats.udpActive++;
-      if (s.state === "open" && s.fast) this.handOver(s, [b.slice(0, v.end)]);
+      if (s.state === "open" && s.key) this.handOver(s, [b.slice(0, v.end)]);
       else if (s.state === "open") this.send(s, b, l4 + 8, end);
       else s.queue.push(b.slice(0, v.end));
       if (opening) void this.open(a);
@@ -674,7 +673,7 @@ export class UdpRelay {
       for (const s of a.flows) {
         if (s.state !== "connecting") continue;
         s.state = "open";
-        if (s.fast) {
+        if (s.key) {
           this.handOver(s, s.queue.splice(0));
           continue;
         }
@@ -693,7 +692,7 @@ export class UdpRelay {
     const a = s.assoc;
     s.handed = true;
     s.seen = this.fast!.uses(s.id);
-    this.fast!.add(s.id, s.key, a.relaySa!, s.hdr, s.reply, queued);
+    this.fast!.add(s.id, s.key!, a.relaySa!, s.hdr, s.reply, queued);
   }
 
   /** A datagram from the relay: written into the tun as the reply of the flow it belongs to. */
