@@ -18,7 +18,7 @@
  */
 import { TunkitError } from "../common/errors.ts";
 import { ERRNO, SysError } from "./errors.ts";
-import { addrValue, arch, cstr, errno, raw, runtime } from "./libc.ts";
+import { addrValue, arch, cstr, errno, raw, runtime, sys } from "./libc.ts";
 import { LIBC_NAMES } from "./symbols.ts";
 
 /** `enum bpf_prog_type` values tunkit loads. */
@@ -123,12 +123,8 @@ export class BpfLoadError extends SysError {
 
 function readUnprivDisabled(): number | undefined {
   try {
-    const fd = raw.open(cstr("/proc/sys/kernel/unprivileged_bpf_disabled"), 0o2000000, 0);
-    if (fd < 0) return undefined;
-    const b = new Uint8Array(16);
-    const n = raw.read(fd, b, b.length);
-    raw.close(fd);
-    const v = n > 0 ? Number.parseInt(new TextDecoder().decode(b.subarray(0, n)), 10) : Number.NaN;
+    const b = sys.readFileIfAny("/proc/sys/kernel/unprivileged_bpf_disabled");
+    const v = b ? Number.parseInt(new TextDecoder().decode(b), 10) : Number.NaN;
     return Number.isInteger(v) ? v : undefined;
   } catch {
     return undefined;
