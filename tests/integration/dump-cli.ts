@@ -100,8 +100,11 @@ export function waitAttached(ifname: string, proc: Bg, ms = 15_000): Promise<voi
 }
 
 /**
- * Waits until `proc` has a packet socket bound to `ifname` (a sniffing `tunkit dump`, also
- * under -q, which prints nothing when it starts).
+ * Waits until `proc` has a packet socket on `ifname` that receives every protocol (a sniffing
+ * `tunkit dump`, also under -q, which prints nothing when it starts). The sniffer binds to the
+ * device first with protocol 0 (no packets) and to ETH_P_ALL only once its ring and filter are
+ * in place: a wait that took the first bind for readiness let a ping's first request and reply
+ * pass before the sniffer saw anything (dump-capture's "-c 4" saw 2 of 4 in a full run).
  */
 export function waitSniffing(ifname: string, proc: Bg, ms = 15_000): Promise<void> {
   const ifindex = ipIndex(ifname); // not /sys/class/net: sysfs shows the namespace it was mounted in
@@ -169,10 +172,13 @@ function procNetTable(name: string): Array<Record<string, string>> {
   return rows.map((r) => Object.fromEntries(r.trim().split(/\s+/).map((v, i) => [cols[i] ?? String(i), v])));
 }
 
-/** True when process `pid` has a packet socket bound to interface index `ifindex` (/proc/net/packet). */
+/**
+ * True when process `pid` has a packet socket on interface index `ifindex` hooked for every
+ * protocol (/proc/net/packet: Proto 0003, ETH_P_ALL, and R, running).
+ */
 export function packetSocketOn(pid: number, ifindex: number): boolean {
   const mine = socketInodes(pid);
-  return procNetTable("packet").some((r) => mine.has(r.Inode!) && Number(r.Iface) === ifindex);
+  return procNetTable("packet").some((r) => mine.has(r.Inode!) && Number(r.Iface) === ifindex && r.Proto === "0003" && r.R === "1");
 }
 
 /** True when process `pid` has an rtnetlink socket subscribed to a multicast group (/proc/net/netlink): a monitor that will see the next event. */
