@@ -10,6 +10,7 @@
 import { Command, Argument, Option } from "@commander-js/extra-typings";
 import { UsageError, parseMac, formatMac } from "../common/mod.ts";
 import { SysError, ERRNO, DeviceClosedError, openTun, describeTarget, serveEcho, CaptureClock, type TunDevice } from "../tun/mod.ts";
+import { untilLinkCarries } from "../tun/link-ready.ts";
 import { decode, toJSON, Formatter, formatTimestamp, asciiJson, printable, DEFAULT_ECHO_MAC } from "../packet/mod.ts";
 import { ifName, intInRange } from "./args.ts";
 import { setCompletionWords } from "./completions.ts";
@@ -90,7 +91,7 @@ async function openForEcho(ctx: Ctx, plan: EchoPlan): Promise<EchoTarget> {
   }
   const t = await describeTarget(plan.iface, ctx.rtnl());
   if (t.kind === "other") throw new UsageError(`Device "${plan.iface}" is not a tun/tap device: echo answers on a tun or tap it can attach to`);
-  if (t.kind === "tun") return { dev: openTun({ name: plan.iface, mode: "tun", multiQueue: t.multiQueue }), own: [] };
+  if (t.kind === "tun") return carrying(ctx, t.ifindex, { dev: openTun({ name: plan.iface, mode: "tun", multiQueue: t.multiQueue }), own: [] });
   const nl = ctx.rtnl();
   const link = await nl.getLink(t.ifindex);
   if (link.address !== undefined && link.address === (plan.mac ?? DEFAULT_ECHO_MAC)) {
@@ -101,7 +102,22 @@ async function openForEcho(ctx: Ctx, plan: EchoPlan): Promise<EchoTarget> {
     const ip = a.local ?? a.address;
     if (ip !== undefined) own.push(ip);
   }
-  return { dev: openTun({ name: plan.iface, mode: "tap", multiQueue: t.multiQueue }), own };
+  return carrying(ctx, t.ifindex, { dev: openTun({ name: plan.iface, mode: "tap", multiQueue: t.multiQueue }), own });
+}
+
+/**
+ * `target` once the kernel routes packets into its device (tun/link-ready.ts): attaching to a
+ * device that was up without a reader turns its carrier on, and its queue starts a moment
+ * later; "answering" is printed after that, so a ping sent on it is never dropped before us.
+ */
+async function carrying(ctx: Ctx, ifindex: number, target: EchoTarget): Promise<EchoTarget> {
+  try {
+    await untilLinkCarries(ctx.rtnl(), ifindex);
+  } catch (e) {
+    target.dev.close();
+    throw e;
+  }
+  return target;
 }
 
 /**

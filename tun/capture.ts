@@ -25,6 +25,7 @@ import { PcapReader, PcapWriter, MAX_CAPLEN, linkTypeNumber, type PcapHeader } f
 import { PcapngReader } from "../packet/pcapng.ts";
 import type { LinkType } from "../packet/types.ts";
 import { openTun, type TunDevice } from "./device.ts";
+import { untilLinkCarries } from "./link-ready.ts";
 import { PacketSniffer, ARPHRD, type PacketHandler, type SniffEnd } from "./sniff.ts";
 import type { RingBlockConsumer } from "./sniff-ring.ts";
 import { CaptureClock } from "./clock.ts";
@@ -335,6 +336,16 @@ export async function openCapture(name: string, opts: CaptureOptions = {}): Prom
   if (mode === "attach") {
     try {
       const dev = openTun({ name, mode: target.kind === "tap" ? "tap" : "tun", multiQueue: target.multiQueue });
+      // ready once a packet routed into the device reaches us (tun/link-ready.ts)
+      const nl = opts.rtnl ?? Rtnl.open();
+      try {
+        await untilLinkCarries(nl, target.ifindex);
+      } catch (e) {
+        dev.close();
+        throw e;
+      } finally {
+        if (!opts.rtnl) nl.close();
+      }
       return new AttachCapture(dev, target.kind === "tap" ? "ethernet" : "raw", snaplen);
     } catch (e) {
       if (!(want === "auto" && e instanceof SysError && e.errno === ERRNO.EBUSY)) throw e;
