@@ -92,11 +92,26 @@ export function bg(args: string[]): Bg {
 }
 
 /**
- * Waits until `proc` holds the tun/tap `ifname` (its fd shows in /proc: the kernel queues
- * packets for it from then on), instead of sleeping a fixed time.
+ * Waits until `proc` holds the tun/tap `ifname` (its fd shows in /proc) and the kernel routes
+ * packets into it (its link is operational: {@link linkCarries}), instead of sleeping a fixed
+ * time. Holding it is not enough: at load, a ping sent right after the attach lost its first
+ * request before the kernel had started the device's queue (tun/link-ready.ts).
  */
 export function waitAttached(ifname: string, proc: Bg, ms = 15_000): Promise<void> {
-  return waitReady(proc, `attach to ${ifname}`, () => holdsTun(proc.child.pid!, ifname), ms);
+  return waitReady(proc, `attach to ${ifname}`, () => holdsTun(proc.child.pid!, ifname) && linkCarries(ifname), ms);
+}
+
+/**
+ * True when a packet routed into `ifname` now reaches its reader: the link is down (nothing is
+ * routed into it), or its operational state is up. `ip link show` asks with RTM_GETLINK, which
+ * takes the RTNL lock that the kernel's linkwatch holds while it sets the state and starts the
+ * device's queue, so "UP" here comes after the queue was started.
+ */
+export function linkCarries(ifname: string): boolean {
+  const r = spawnSync("ip", ["-j", "link", "show", "dev", ifname], { encoding: "utf8" });
+  if (r.status !== 0) return false;
+  const l = (JSON.parse(r.stdout) as Array<{ flags: string[]; operstate: string }>)[0]!;
+  return !l.flags.includes("UP") || l.operstate === "UP" || l.operstate === "UNKNOWN";
 }
 
 /**

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { itest, needing, sh, ipLink, makeDevice } from "./_ns.ts";
-import { bg, tunkit, allPrintable, waitAttached } from "./dump-cli.ts";
+import { bg, tunkit, allPrintable, waitAttached, type Bg } from "./dump-cli.ts";
 
 const { ptest } = needing("echo-ping", ["ping"]);
 const IF = "tkecho0";
@@ -12,6 +12,18 @@ const IF = "tkecho0";
 function ping(args: string[]): { code: number | null; out: string } {
   const r = spawnSync("ping", args, { encoding: "utf8", timeout: 15_000 });
   return { code: r.status, out: r.stdout + r.stderr };
+}
+
+/**
+ * Expects ping's summary to say `n` received; when it does not, the failure shows ping's
+ * output beside what echo printed so far and the tun's counters (TX: packets the kernel handed
+ * the tun, or dropped before its reader; RX: replies echo wrote), so a lost request says on which
+ * side it was lost.
+ */
+function expectReceived(p: { out: string }, n: number, echo: Bg): void {
+  const ok = p.out.includes(`${n} received`);
+  const seen = { ping: p.out, ...(ok ? {} : { echo: echo.stderr + echo.stdout, tun: ipLink(IF, ["-s"])?.stats64 }) };
+  expect(seen).toEqual({ ping: expect.stringContaining(`${n} received`) });
 }
 
 describe("tunkit echo", () => {
@@ -25,10 +37,10 @@ describe("tunkit echo", () => {
     const echo = bg(["echo", IF, "--count", "6", "--timeout", "30"]);
     await echo.waitFor(/answering/);
     const p4 = ping(["-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2"]);
-    expect(p4.out).toContain("3 received");
+    expectReceived(p4, 3, echo);
     expect(p4.out).toMatch(/64 bytes from 192\.0\.2\.2: icmp_seq=1 ttl=64/);
     const p6 = ping(["-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:db8::2"]);
-    expect(p6.out).toContain("3 received");
+    expectReceived(p6, 3, echo);
     expect(await echo.exit()).toBe(0);
     expect(echo.stderr).toContain("6 requests answered");
     const lines = echo.stdout.trim().split("\n");
@@ -72,7 +84,7 @@ describe("tunkit echo", () => {
     expect(idle.stderr).toContain("0 requests answered");
     const echo = bg(["--json", "echo", IF, "-c", "1"]);
     await echo.waitFor(/answering/);
-    expect(ping(["-c", "1", "-W", "2", "192.0.2.2"]).out).toContain("1 received");
+    expectReceived(ping(["-c", "1", "-W", "2", "192.0.2.2"]), 1, echo);
     expect(await echo.exit()).toBe(0);
     const o = JSON.parse(echo.stdout.trim());
     expect(o.ipv4.src).toBe("192.0.2.1");
@@ -105,7 +117,7 @@ describe("tunkit echo", () => {
     await echo.waitFor(/answering/);
     const dump = bg(["dump", IF, "--no-hex"]);
     await dump.waitFor(/listening on/);
-    expect(ping(["-c", "1", "-W", "2", "192.0.2.2"]).out).toContain("1 received"); // traffic, then quiet
+    expectReceived(ping(["-c", "1", "-W", "2", "192.0.2.2"]), 1, echo); // traffic, then quiet
     await new Promise((r) => setTimeout(r, 300));
     const e0 = ticks(echo.child.pid!);
     const d0 = ticks(dump.child.pid!);
