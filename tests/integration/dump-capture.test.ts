@@ -223,7 +223,7 @@ describe("tunkit dump", () => {
     await waitAttached(IF, echo);
     const d = bg(["-q", "dump", IF, "-c", "4"]);
     await waitSniffing(IF, d);
-    expect(ping("-c", "2", "-i", "0.2", "-W", "2", "192.0.2.2")).toContain("2 received");
+    expect(ping("-c", "2", "-l", "2", "-W", "2", "192.0.2.2")).toContain("2 received");
     expect(await d.exit()).toBe(0);
     echo.kill("SIGINT");
     await echo.exit();
@@ -240,7 +240,7 @@ describe("tunkit dump", () => {
     await waitAttached(IF, echo);
     const d = bg(["dump", IF, "--sniff", "-c", "6", "-w", file]);
     await d.waitFor(/listening on tkdump0/);
-    expect(ping("-c", "2", "-i", "0.2", "-W", "2", "192.0.2.2")).toContain("2 received");
+    expect(ping("-c", "2", "-l", "2", "-W", "2", "192.0.2.2")).toContain("2 received");
     await udpSend("hello-port-7", 7, "192.0.2.2", "192.0.2.1");
     expect(await d.exit()).toBe(0);
     echo.kill("SIGINT");

@@ -36,10 +36,14 @@ describe("tunkit echo", () => {
   ptest("ping 192.0.2.2 and ping -6 2001:db8::2 through the tun are answered; a line per reply; ends after --count", async () => {
     const echo = bg(["echo", IF, "--count", "6", "--timeout", "30"]);
     await echo.waitFor(/answering/);
-    const p4 = ping(["-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2"]);
+    // -l 3 (the 3 requests at once), not -i 0.2: once a reply came, ping -c waits for the rest
+    // only max(2 x the slowest round trip, the interval) after its last request, so at load a
+    // late reply counted as lost (a reply held back 500 ms: "2 received" with -i 0.2, 3 with
+    // -l 3); with none received when it sent its last, it waits up to -W for them all.
+    const p4 = ping(["-c", "3", "-l", "3", "-W", "2", "192.0.2.2"]);
     expectReceived(p4, 3, echo);
     expect(p4.out).toMatch(/64 bytes from 192\.0\.2\.2: icmp_seq=1 ttl=64/);
-    const p6 = ping(["-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:db8::2"]);
+    const p6 = ping(["-6", "-c", "3", "-l", "3", "-W", "2", "2001:db8::2"]);
     expectReceived(p6, 3, echo);
     expect(await echo.exit()).toBe(0);
     expect(echo.stderr).toContain("6 requests answered");

@@ -26,10 +26,10 @@ describe("tunkit echo on a tap", () => {
     const echo = bg(["echo", IF, "--timeout", "30"]);
     await echo.waitFor(/answering/);
     expect(echo.stderr).toContain("as 02:00:00:00:00:01");
-    const p4 = ping(["-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2"]);
+    const p4 = ping(["-c", "3", "-l", "3", "-W", "2", "192.0.2.2"]);
     expect(p4.out).toContain("3 received");
     expect(p4.out).toMatch(/64 bytes from 192\.0\.2\.2: icmp_seq=1 ttl=64/);
-    const p6 = ping(["-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:db8::2"]);
+    const p6 = ping(["-6", "-c", "3", "-l", "3", "-W", "2", "2001:db8::2"]);
     expect(p6.out).toContain("3 received");
     // the kernel learnt the responder's MAC for both addresses (checked while echo holds the
     // tap: when its reader goes, the carrier drops and the kernel flushes the neighbours)
@@ -53,7 +53,7 @@ describe("tunkit echo on a tap", () => {
     const echo = bg(["-q", "echo", IF, "--mac", "02:12:34:56:78:9A", "--timeout", "30"]);
     await waitAttached(IF, echo); // -q: nothing printed
     sh("ip", "addr", "add", "2001:db8::3/64", "dev", IF); // with DAD: the kernel solicits it from ::
-    expect(ping(["-c", "2", "-i", "0.2", "-W", "2", "192.0.2.77"]).out).toContain("2 received");
+    expect(ping(["-c", "2", "-l", "2", "-W", "2", "192.0.2.77"]).out).toContain("2 received");
     expect(sh("ip", "neigh", "show", "dev", IF, "to", "192.0.2.77")).toContain("lladdr 02:12:34:56:78:9a");
     await new Promise((r) => setTimeout(r, 1500)); // DAD: one probe, a one-second wait
     const a = sh("ip", "-6", "addr", "show", "dev", IF);
