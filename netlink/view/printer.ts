@@ -14,21 +14,6 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type Json = { [key: string]: JsonValue };
 
 /**
- * Collects one object's fields as JSON or as text.
- *
- * @example
- * ```ts
- * import { IpPrinter } from "./printer.ts";
- * const p = new IpPrinter(false);
- * p.any("dst", "default", "%s ");
- * p.any("dev", "eth0", "dev %s ");
- * p.text(); // "default dev eth0 "
- * const j = new IpPrinter(true);
- * j.any("dst", "default", "%s ");
- * j.object(); // { dst: "default" }
- * ```
- */
-/**
  * `fmt` with its first "%s" replaced by `value`, literally (ip's printf): by indexOf and slices,
  * not String.prototype.replace, which would read `$&`, `$'`… in a value (a device may be named
  * `a$&`) and whose first call was 0.6 ms of a `route list`'s start-up (issue 11).
@@ -45,6 +30,21 @@ export function withValue(fmt: string, value: string): string {
   return at < 0 ? fmt : fmt.slice(0, at) + value + fmt.slice(at + 2);
 }
 
+/**
+ * Collects one object's fields as JSON or as text.
+ *
+ * @example
+ * ```ts
+ * import { IpPrinter } from "./printer.ts";
+ * const p = new IpPrinter(false);
+ * p.any("dst", "default", "%s ");
+ * p.any("dev", "eth0", "dev %s ");
+ * p.text(); // "default dev eth0 "
+ * const j = new IpPrinter(true);
+ * j.any("dst", "default", "%s ");
+ * j.object(); // { dst: "default" }
+ * ```
+ */
 export class IpPrinter {
   /** True for `ip -j` output. */
   readonly json: boolean;
