@@ -139,12 +139,14 @@
  * first (addr add, route add, route list, list, --version).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileC, inOwnNetns, median, print, reexecInNetns, root, row, type Row } from "./lib.ts";
 import { compile, STARTUP_ORDER, startupOrder, type BuildVariant } from "../scripts/build.ts";
+import { aggregateProfiles, type CpuProfile } from "./cpu-profile.ts";
 
 const HELP = `usage: bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=PATH]... [--only CASE,...] [--variants] [--floor-at-ends] [--blocks]
+       bun bench/cli-startup.ts --profile N [--profile-top K] [--bin NAME=PATH]... [--only CASE,...]
        bun bench/cli-startup.ts --record-order
   --rounds N        rounds (default 31); each round runs every case once per binary, the floor and ip
   --bin NAME=PATH   time this binary (repeatable: an A/B in the same rounds); default: build the tree
@@ -152,6 +154,9 @@ const HELP = `usage: bun bench/cli-startup.ts [--json] [--rounds N] [--bin NAME=
   --variants        also build and time tunkit without minify/bytecode/splitting/JIT policy
   --floor-at-ends   the floor twice per round, at its ends (the method before this session)
   --blocks          also each case's JSC heap blocks and the floor's (bisected, hardly load-dependent; needs strace)
+  --profile N       no timing: run each case N times per binary under Bun's CPU profiler and print
+                    where the time goes, function by function (self and total ms per run)
+  --profile-top K   functions shown per case and binary (default 30)
   --json            rows as JSON
   --record-order    write scripts/startup.order (the build's --bytecode-order profile) from one run of each case`;
 
@@ -235,6 +240,10 @@ export interface StartupOptions {
   blocks?: boolean;
   /** Record the start-up profile (scripts/startup.order) instead of timing. */
   recordOrder?: boolean;
+  /** Instead of timing, run each case this many times per binary under the CPU profiler ({@link profileCases}). */
+  profile?: number;
+  /** Functions shown per case and binary with {@link profile} (default 30). */
+  profileTop?: number;
 }
 
 function optionsFromArgv(argv: readonly string[]): StartupOptions {
@@ -251,6 +260,8 @@ function optionsFromArgv(argv: readonly string[]): StartupOptions {
     floorAtEnds: argv.includes("--floor-at-ends"),
     blocks: argv.includes("--blocks"),
     recordOrder: argv.includes("--record-order"),
+    profile: values(argv, "--profile").length ? Number(values(argv, "--profile")[0]) : undefined,
+    profileTop: values(argv, "--profile-top").length ? Number(values(argv, "--profile-top")[0]) : undefined,
   };
 }
 
@@ -267,7 +278,12 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
   if (!inOwnNetns()) throw new Error("cli-startup: run me through bench/run.ts or alone (I make my own network namespace)");
   const rounds = o.rounds ?? 31;
   timer = compileC("spawntime");
-  const bins: Array<[string, string]> = o.recordOrder ? [["tunkit", build("tunkit-unordered", join(root, "cli/main.ts"))]] : o.bins?.length ? o.bins : [["tunkit", build("tunkit", join(root, "cli/main.ts"), { bytecodeOrder: startupOrder() })]];
+  // --profile without --bin: the tree's build unminified, so that the profile names the source's functions.
+  const bins: Array<[string, string]> = o.recordOrder
+    ? [["tunkit", build("tunkit-unordered", join(root, "cli/main.ts"))]]
+    : o.bins?.length
+      ? o.bins
+      : [["tunkit", build(o.profile !== undefined ? "tunkit-unminified" : "tunkit", join(root, "cli/main.ts"), { bytecodeOrder: startupOrder(), ...(o.profile !== undefined ? { minify: false } : {}) })]];
   const hello = buildFloor();
   for (const b of [hello, ...bins.map(([, b]) => b)]) settle(b);
   const ip = which("ip");
@@ -297,6 +313,10 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
     if (!cases.length) throw new Error(`cli-startup: --only takes ${all.map((c) => c.key).join(",")}`);
     if (o.recordOrder) {
       recordOrder(bins[0]![1], ["addr", "route", "rlist", "list", "version"].map((k) => all.find((c) => c.key === k)!));
+      return rows;
+    }
+    if (o.profile !== undefined) {
+      profileCases(bins, cases, o.profile, o.profileTop ?? 30);
       return rows;
     }
     const floor = series();
@@ -353,6 +373,36 @@ export default async function cliStartup(o: StartupOptions = optionsFromArgv(pro
     for (const n of ["tkb0", "tkb1", "tkb2"]) sh("ip", "link", "del", n);
   }
   return rows;
+}
+
+/**
+ * Where each case's start-up goes, function by function: every case runs `runs` times per
+ * binary under Bun's sampling CPU profiler (`BUN_OPTIONS=--cpu-prof`, which a compiled binary
+ * honours; 25 µs interval), and the profiles are summed per function ({@link aggregateProfiles}):
+ * self and total ms per run, the `top` functions with the most self time. The profiler slows a
+ * run (a profiled `route add` samples ~19 ms of JavaScript where the timed one spends ~15 ms past
+ * the floor), so the shares are what to read, not the sums. A binary built without --minify
+ * (`compile(..., { minify: false })`) shows the source's function names; a minified one, the
+ * minifier's. Session 14's first profile is in this file's header.
+ */
+function profileCases(bins: ReadonlyArray<[string, string]>, cases: readonly Case[], runs: number, top: number): void {
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("cli-startup: --profile takes a run count >= 1");
+  for (const c of cases) {
+    for (const [name, bin] of bins) {
+      const dir = join(root, "bench/.build/prof", `${name}-${c.key}`);
+      rmSync(dir, { recursive: true, force: true });
+      for (let i = 0; i < runs; i++) {
+        const a = c.tk();
+        const r = spawnSync(bin, a, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, BUN_OPTIONS: `--cpu-prof --cpu-prof-interval=25 --cpu-prof-dir=${dir}` } });
+        if (r.status !== 0) throw new Error(`cli-startup --profile: ${bin} ${a.join(" ")} exited ${r.status}: ${r.stderr}`);
+      }
+      const profiles = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as CpuProfile);
+      const s = aggregateProfiles(profiles);
+      console.log(`\ncli start-up profile: tunkit [${name}] ${c.name}: ${s.runs} runs, ${s.ms.toFixed(2)} ms sampled per run`);
+      console.log("  self ms  total ms  function");
+      for (const f of s.functions.slice(0, top)) console.log(`  ${f.self.toFixed(3).padStart(7)}  ${f.total.toFixed(3).padStart(8)}  ${f.key}`);
+    }
+  }
 }
 
 /**
@@ -467,5 +517,5 @@ function variantRows(defaultFloor: string, rounds: number): Row[] {
 if (import.meta.main && (process.argv.includes("--help") || process.argv.includes("-h"))) console.log(HELP);
 else if (import.meta.main && !reexecInNetns()) {
   const rows = await cliStartup();
-  if (!process.argv.includes("--record-order")) print(rows, process.argv.includes("--json"));
+  if (!process.argv.includes("--record-order") && !process.argv.includes("--profile")) print(rows, process.argv.includes("--json"));
 }

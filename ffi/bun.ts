@@ -24,9 +24,17 @@ interface Natives {
  * bun:ffi module only wraps (its dlopen adds a path normalisation for URLs and binds close; its
  * ptr passes the offset on): a start-up that binds libc does not evaluate bun:ffi's module, its
  * type tables and wrappers (issue 11: 4 JSC heap blocks and ~30 page faults of every netlink
- * command's start-up). bun:ffi itself where a Bun lacks them.
+ * command's start-up).
+ *
+ * Read synchronously, never with a top-level `await import("bun:ffi")` (the fallback until
+ * session 14): a top-level await makes this module an asynchronous one, and with it ffi/libc.ts
+ * and every module that imports them, i.e. every netlink command's whole module graph. That
+ * cost a one-shot command more than all its JavaScript: the same build without it, in the same
+ * rounds (bench/cli-startup.ts's header, session 14), read `route add` 1.43x the floor instead
+ * of 1.73x and `addr add` 1.54x instead of 1.79x. Empty outside Bun: ffi/libc.ts imports this
+ * module under Deno too and makes the backend of the runtime it runs on ({@link bunBackend}).
  */
-const ffi: Natives = ((globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI ?? (await import("bun:ffi"))) as Natives;
+const ffi = ((globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI ?? {}) as Natives;
 const { dlopen, ptr, toArrayBuffer } = ffi;
 const peek = ffi.read;
 
@@ -266,5 +274,9 @@ function makeBackend(): Backend {
   };
 }
 
-/** The Bun backend, bound to libc. */
-export const backend: Backend = makeBackend();
+let made: Backend | undefined;
+
+/** The Bun backend, bound to libc on the first call (ffi/libc.ts makes it once, under Bun only). */
+export function bunBackend(): Backend {
+  return (made ??= makeBackend());
+}

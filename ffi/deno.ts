@@ -111,5 +111,9 @@ function makeBackend(): Backend {
   };
 }
 
-/** The Deno backend, bound to libc. */
-export const backend: Backend = makeBackend();
+let made: Backend | undefined;
+
+/** The Deno backend, bound to libc on the first call (ffi/libc.ts makes it once, under Deno only). */
+export function denoBackend(): Backend {
+  return (made ??= makeBackend());
+}

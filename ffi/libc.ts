@@ -12,9 +12,17 @@ import type { Backend, Ptr } from "./backend.ts";
 import { checkArch, EPOLL, F, O, POLL, SOCK, epollEventSize, packEpollEvent, type Arch } from "./abi.ts";
 import { ERRNO, SysError } from "./errors.ts";
 import { nodeFs } from "../common/builtins.ts";
+import { bunBackend } from "./bun.ts";
+import { denoBackend } from "./deno.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const backend: Backend = isBun ? (await import("./bun.ts")).backend : (await import("./deno.ts")).backend;
+/**
+ * The runtime's backend, chosen without a top-level await: both are imported, and only the
+ * runtime's own is made (each module's top level touches no runtime FFI). An `await import()`
+ * of the one needed (until session 14) made this module, and every module that imports it, an
+ * asynchronous module: see ffi/bun.ts's `ffi` for what that cost a command's start-up.
+ */
+const backend: Backend = isBun ? bunBackend() : denoBackend();
 
 /** Which runtime tunkit runs on. */
 export const runtime: "bun" | "deno" = backend.runtime;

@@ -38,7 +38,16 @@ interface SpliceLib {
 
 let lib: SpliceLib | undefined;
 
-const ffi = runtime === "bun" ? await import("bun:ffi") : undefined;
+/**
+ * The runtime's dlopen (`Bun.FFI`'s native, as ffi/bun.ts binds libc: no top-level
+ * `await import("bun:ffi")`, which would make this module and its importers asynchronous
+ * modules), and the FFIType numbers it takes.
+ */
+const ffi =
+  runtime === "bun"
+    ? (globalThis as unknown as { Bun: { FFI: { dlopen(path: string, decls: Record<string, { args: number[]; returns: number }>): { symbols: Record<string, unknown> } } } }).Bun.FFI
+    : undefined;
+const T = { i32: 5, u32: 6, ptr: 12 } as const;
 
 /** Whether this runtime has the relay's system calls (Bun). */
 export function spliceAvailable(): boolean {
@@ -48,7 +57,7 @@ export function spliceAvailable(): boolean {
 function bind(): SpliceLib {
   if (lib) return lib;
   if (!ffi) throw new TunkitError("The splice relay needs the Bun runtime (the tunkit binary)", "unset TUNKIT_RELAY under Deno");
-  const { dlopen, FFIType: T } = ffi;
+  const { dlopen } = ffi;
   let last: unknown;
   for (const path of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"]) {
     try {
