@@ -697,7 +697,7 @@ export class Keywords<S> {
 }
 
 /** ip's command words tunkit knows but does not do: left out of "expected …". */
-const HIDDEN_VERBS = new Set(["save", "restore", "showdump", "help", "xstats", "afstats", "property"]);
+const HIDDEN_VERBS: readonly string[] = ["save", "restore", "showdump", "help", "xstats", "afstats", "property"];
 
 /**
  * A positional word that must parse (an address, a prefix): an abbreviation of "help" asks for
@@ -744,8 +744,20 @@ export function notAWord(word: string, context: string, expected: readonly strin
   return unknownWord(word, context, expected);
 }
 
-/** Per verb table: every full spelling and the command it means (splitLine knows the spellings). */
-const exactVerbs = new WeakMap<object, Array<[string, string]>>();
+/**
+ * Per verb table: every full spelling and the command it means (splitLine knows the spellings);
+ * null once the table was asked once (made on its second use: a batch's second line).
+ */
+const exactVerbs = new Map<object, Array<[string, string]> | null>();
+
+/** The canonical name of the first verb of `verbs` (ip's if/else order) that `word` spells, else undefined. */
+function verbInOrder(word: string, verbs: ReadonlyArray<readonly [string, boolean, string]>): string | undefined {
+  for (let i = 0; i < verbs.length; i++) {
+    const v = verbs[i]!;
+    if (v[1] ? matches(word, v[0]) : word === v[0]) return v[2];
+  }
+  return undefined;
+}
 
 /**
  * Finds the command word of an object the way ip does (`matches()` in its if/else order):
@@ -760,16 +772,24 @@ const exactVerbs = new WeakMap<object, Array<[string, string]>>();
 export function ipVerb(word: string, verbs: ReadonlyArray<readonly [string, boolean, string]>, object: string): string {
   let exact = exactVerbs.get(verbs);
   if (exact === undefined) {
+    // The table is a cache for the lines of a batch: a one-shot command asks once, and the
+    // first call only marks the table seen (building it was ~0.4 ms of a `route add`'s
+    // start-up, most of it Array.prototype.map's first call; issue 11).
+    exactVerbs.set(verbs, null);
+  } else if (exact === null) {
     // Each full spelling with what ip's order makes of it (an earlier keyword may take it).
-    exact = [];
-    exactVerbs.set(verbs, exact);
-    for (const [spelling] of verbs) exact.push([spelling, ipVerb(spelling, verbs, object)]);
-    internWords(verbs.map((v) => v[0]));
+    const made: Array<[string, string]> = [];
+    for (let i = 0; i < verbs.length; i++) {
+      made.push([verbs[i]![0], verbInOrder(verbs[i]![0], verbs) ?? verbs[i]![2]]);
+      internWords([verbs[i]![0]]);
+    }
+    exactVerbs.set(verbs, made);
+    exact = made;
+  } else {
+    for (let i = 0; i < exact.length; i++) if (exact[i]![0] === word) return exact[i]![1];
   }
-  for (let i = 0; i < exact.length; i++) if (exact[i]![0] === word) return exact[i]![1];
-  for (const [spelling, abbrev, name] of verbs) {
-    if (abbrev ? matches(word, spelling) : word === spelling) return name;
-  }
-  const names = [...new Set(verbs.map((v) => v[2]))].filter((n) => !HIDDEN_VERBS.has(n));
+  const name = verbInOrder(word, verbs);
+  if (name !== undefined) return name;
+  const names = [...new Set(verbs.map((v) => v[2]))].filter((n) => !HIDDEN_VERBS.includes(n));
   throw new UsageError(`Unknown ${object} command ${q(word)}: expected ${names.join(", ")}`);
 }

@@ -38,16 +38,33 @@ function read(path: string): string | undefined {
   }
 }
 
+/** The `*.conf` files of `dir` (not hidden), sorted; [] when there is no such directory. */
 function confFiles(dir: string): string[] {
+  let names: string[] | undefined;
   try {
-    return (sys.readDirIfAny(dir) ?? []).filter((f) => !f.startsWith(".") && f.length > 5 && f.endsWith(".conf"));
+    names = sys.readDirIfAny(dir);
   } catch {
     return [];
   }
+  // Loops, not filter/sort: most machines have no such directory or an empty one, and each
+  // builtin's first call compiles it (a listing's start-up, issue 11).
+  const out: string[] = [];
+  if (names) for (const f of names) if (!f.startsWith(".") && f.length > 5 && f.endsWith(".conf")) out.push(f);
+  if (out.length > 1) out.sort();
+  return out;
 }
 
-/** `dir`/`name` (no node:path: the result is only opened). */
-const join = (dir: string, ...names: string[]): string => [dir.replace(/\/+$/, ""), ...names].join("/");
+/**
+ * `dir`/`name` (no node:path: the result is only opened); `dir`'s trailing slashes dropped by a
+ * loop, not a RegExp (a process's first RegExp costs ~0.5 ms of a listing's start-up, issue 11).
+ */
+function join(dir: string, ...names: string[]): string {
+  let end = dir.length;
+  while (end > 0 && dir.charCodeAt(end - 1) === 0x2f) end--;
+  let out = end === dir.length ? dir : dir.slice(0, end);
+  for (let i = 0; i < names.length; i++) out += "/" + names[i];
+  return out;
+}
 
 const WITH_DIR: ReadonlySet<NameDb> = new Set(["rt_tables", "rt_protos", "rt_scopes", "rt_realms"]);
 
@@ -77,9 +94,8 @@ export function loadIpNames(paths: IpNamesPaths = {}, opts: IpNamesOptions = {})
     if (WITH_DIR.has(db)) {
       // usr's X.conf unless etc has an X.conf of its own, then etc's; sorted for a stable order.
       const fromEtc = confFiles(join(etc, `${db}.d`));
-      const fromUsr = confFiles(join(usr, `${db}.d`)).filter((f) => !fromEtc.includes(f));
-      for (const f of fromUsr.sort()) texts.push(read(join(usr, `${db}.d`, f)) ?? "");
-      for (const f of fromEtc.sort()) texts.push(read(join(etc, `${db}.d`, f)) ?? "");
+      for (const f of confFiles(join(usr, `${db}.d`))) if (!fromEtc.includes(f)) texts.push(read(join(usr, `${db}.d`, f)) ?? "");
+      for (const f of fromEtc) texts.push(read(join(etc, `${db}.d`, f)) ?? "");
     }
     return texts;
   }, opts);

@@ -12,7 +12,7 @@ import type { Link, LinkInfo } from "../route/link.ts";
 import type { TunInfo, VlanInfo, VxlanInfo } from "../route/linkinfo.ts";
 import { printBridge, printBridgePort } from "./bridge.ts";
 import { ifName, type IpViewContext } from "./context.ts";
-import { hex0x, IpPrinter, type Json } from "./printer.ts";
+import { hex0x, IpPrinter, type Json, withValue } from "./printer.ts";
 
 /** What a link view needs besides {@link IpViewContext}. */
 export interface LinkViewContext extends IpViewContext {
@@ -27,7 +27,7 @@ export interface LinkViewContext extends IpViewContext {
 function onOff(p: IpPrinter, key: string, v: boolean | undefined, fmt: string): void {
   if (v === undefined) return;
   if (p.json) p.jsonOnly(key, v);
-  else p.fp(fmt.replace("%s", v ? "on" : "off"));
+  else p.fp(withValue(fmt, v ? "on" : "off"));
 }
 
 function printTun(p: IpPrinter, t: TunInfo, ctx: LinkViewContext): void {

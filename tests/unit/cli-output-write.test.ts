@@ -183,6 +183,30 @@ describe("sys.readFile, sys.readDir, sys.readLink and sys.statMode read what nod
   });
 });
 
+test("tunkit list's /proc walk takes the all-digit entries as processes, with no RegExp (start-up, issue 11)", async () => {
+  const { tunHolders } = await import("../../tun/holders.ts");
+  const { regExpsUsedBy } = await import("./_regexp-spy.ts");
+  const { mkdirSync } = await import("node:fs");
+  const proc = mkdtempSync(join(tmpdir(), "tk-proc-"));
+  try {
+    for (const [pid, target] of [["42", "/dev/null"], ["7", "/dev/null"], ["1a", "/dev/net/tun"], ["self", "/dev/net/tun"], ["٣", "/dev/net/tun"]] as const) {
+      mkdirSync(join(proc, pid, "fd"), { recursive: true });
+      mkdirSync(join(proc, pid, "fdinfo"));
+      symlinkSync(target, join(proc, pid, "fd", "3"));
+      writeFileSync(join(proc, pid, "fdinfo", "3"), "pos:\t0\niff:\ttun7\n");
+      writeFileSync(join(proc, pid, "comm"), "x\n");
+    }
+    const { used, result } = regExpsUsedBy(() => tunHolders(undefined, { proc, allNamespaces: true }));
+    expect(result.size).toBe(0); // 1a, self and ٣ (an Arabic-Indic digit) hold the tun but are not processes
+    expect(used).toEqual([]);
+    symlinkSync("/dev/net/tun", join(proc, "42", "fd", "4"));
+    writeFileSync(join(proc, "42", "fdinfo", "4"), "pos:\t0\niff:\ttun7\n");
+    expect(tunHolders(undefined, { proc, allNamespaces: true }).get("tun7")).toEqual([{ pid: 42, comm: "x", fds: [4] }]);
+  } finally {
+    rmSync(proc, { recursive: true, force: true });
+  }
+});
+
 test("reading names, /proc holders and /dev/net/tun's mode loads no node:fs (process.getBuiltinModule is never asked)", async () => {
   const asked: string[] = [];
   const p = process as unknown as { getBuiltinModule(id: string): unknown };

@@ -412,3 +412,32 @@ describe("scripts/build.ts: the one-shot bundle", () => {
     }
   });
 });
+
+describe("the entry's look at the command line runs no RegExp (a process's first RegExp costs ~0.5 ms)", () => {
+  test("mayBeOneShot answers what /^(add|del|delete|change|replace|append|prepend|test)$/ answered, without it", async () => {
+    const { mayBeOneShot } = await import("../../cli/main.ts");
+    const { regExpsUsedBy } = await import("./_regexp-spy.ts");
+    const old = (argv: readonly string[]) => {
+      for (let i = 0; i + 1 < argv.length; i++) {
+        const w = argv[i];
+        if ((w === "route" || w === "addr" || w === "address") && /^(add|del|delete|change|replace|append|prepend|test)$/.test(argv[i + 1]!)) return true;
+      }
+      return false;
+    };
+    const verbs = ["add", "del", "delete", "change", "replace", "append", "prepend", "test", "ad", "a", "de", "dele", "list", "show", "flush", "get", "Add", "add ", " add", "addd", "tests", "", "help", "save"];
+    const objects = ["route", "addr", "address", "r", "ro", "a", "link", "rule", "-4", "-n"];
+    let n = 0;
+    const { used } = regExpsUsedBy(() => {
+      for (const o of objects) for (const v of verbs) for (const pre of [[], ["-j"], ["-n", "ns"], ["route"]]) {
+        const argv = [...pre, o, v, "10.0.0.0/8", "dev", "tkb0"];
+        if (mayBeOneShot(argv) !== old(argv)) throw new Error(`differs on ${JSON.stringify(argv)}`);
+        if (mayBeOneShot(argv)) n++;
+      }
+    });
+    expect(n).toBeGreaterThan(0);
+    // The spy saw the reference's RegExp (it ran inside), so count mayBeOneShot's alone:
+    expect(regExpsUsedBy(() => mayBeOneShot(["-j", "route", "add", "10.0.0.0/8", "dev", "x"]) && mayBeOneShot(["route", "list"])).used).toEqual([]);
+    expect(used.length).toBeGreaterThan(0);
+  });
+});
+

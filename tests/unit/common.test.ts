@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { Cursor } from "../../common/cursor.ts";
 import { TruncatedError, UsageError, isDecodeError } from "../../common/errors.ts";
 import { fromHex, toHex } from "../../common/hex.ts";
-import { checkIfName } from "../../common/ifname.ts";
+import { checkIfName, isJsSpace } from "../../common/ifname.ts";
+import { regExpsUsedBy } from "./_regexp-spy.ts";
 
 describe("Cursor", () => {
   test("reads big and little endian", () => {
@@ -64,6 +65,57 @@ describe("interface names", () => {
     expect(() => checkIfName("tun%d")).toThrow(/template/);
     expect(() => checkIfName("t%d%d", true)).toThrow(UsageError);
     expect(() => checkIfName("t%s", true)).toThrow(UsageError);
+  });
+
+  /** checkIfName as it was written with RegExps and TextEncoder (the reference for the rewrite without them). */
+  function checkIfNameByRegExp(name: string, allowTemplate = false): string {
+    const bytes = new TextEncoder().encode(name).length;
+    if (bytes === 0) throw new UsageError("Invalid interface name: empty");
+    if (bytes > 15) throw new UsageError(`Invalid interface name "${name}": ${bytes} bytes, at most 15`);
+    if (name === "." || name === "..") throw new UsageError(`Invalid interface name "${name}"`);
+    if (/[/:\s]/.test(name)) throw new UsageError(`Invalid interface name "${name}": no "/", ":" or whitespace allowed`);
+    if (/[\x00-\x1f\x7f]/.test(name)) throw new UsageError(`Invalid interface name ${JSON.stringify(name)}: control characters not allowed`);
+    const pct = name.split("%").length - 1;
+    if (pct > 0 && (!allowTemplate || pct !== 1 || !name.includes("%d"))) {
+      throw new UsageError(`Invalid interface name "${name}": "%" is only allowed as one "%d" template${allowTemplate ? "" : " here"}`);
+    }
+    return name;
+  }
+  const outcome = (f: () => string): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (e) {
+      return `${(e as Error).constructor.name} ${(e as Error).message}`;
+    }
+  };
+
+  test("accepts and refuses exactly what the RegExp version did, with the same message (every UTF-16 code unit, random names)", () => {
+    for (let c = 0; c < 0x10000; c++) {
+      const ch = String.fromCharCode(c);
+      expect(isJsSpace(c)).toBe(/\s/.test(ch));
+      for (const n of [`a${ch}b`, ch, `${ch}${ch}%d`]) {
+        for (const t of [false, true]) {
+          const got = outcome(() => checkIfName(n, t));
+          const want = outcome(() => checkIfNameByRegExp(n, t));
+          if (got !== want) expect(`${c.toString(16)} ${JSON.stringify(n)} ${t}: ${got}`).toBe(`${c.toString(16)} ${JSON.stringify(n)} ${t}: ${want}`);
+        }
+      }
+    }
+    const alphabet = ["a", "0", "%", "d", "/", ":", " ", "\t", "\x01", "\x7f", ".", "é", "\u3000", "\ud83d", "\ude00", "\ud83d\ude00", "\u00a0", "€"];
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 20000; k++) {
+      let n = "";
+      const len = Math.floor(rnd() * 18);
+      for (let i = 0; i < len; i++) n += alphabet[Math.floor(rnd() * alphabet.length)];
+      const t = rnd() < 0.5;
+      expect(outcome(() => checkIfName(n, t))).toBe(outcome(() => checkIfNameByRegExp(n, t)));
+    }
+  });
+
+  test("uses no RegExp (start-up: a process's first RegExp costs ~0.5 ms)", () => {
+    const { used } = regExpsUsedBy(() => [checkIfName("tkb0"), checkIfName("tun%d", true), outcome(() => checkIfName("a b"))]);
+    expect(used).toEqual([]);
   });
 });
 

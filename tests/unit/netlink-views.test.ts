@@ -23,6 +23,7 @@ import type { Address } from "../../netlink/route/addr.ts";
 import { addressToIpJson, addressToIpText } from "../../netlink/view/addr.ts";
 import { linkToIpJson, linkToIpText } from "../../netlink/view/link.ts";
 import { FIXTURE_NAME_TEXTS, trimZeros } from "../fixtures/netlink/fixture.ts";
+import { regExpsUsedBy } from "./_regexp-spy.ts";
 
 const dir = join(import.meta.dir, "../fixtures/netlink");
 const names = new IpNames((db) => (FIXTURE_NAME_TEXTS[db] !== undefined ? [FIXTURE_NAME_TEXTS[db]!] : []));
@@ -109,6 +110,29 @@ describe("ip route show: text and JSON from the same bytes", () => {
       });
     }
   }
+});
+
+describe("route list's text: the printer's values go in literally, through no RegExp or String.prototype.replace (start-up, issue 11)", () => {
+  test("a device named a$&b prints as a$&b (replace() read $& in a value as the matched %s)", () => {
+    const fx = fixtures.find(([n]) => n === "route_dump_main")![1];
+    const routes = replies(fx, RTM.NEWROUTE) as Route[];
+    const dev = routes.find((r) => r.oif !== undefined)!;
+    const links = linkMap([{ ifindex: dev.oif!, name: "a$&b" } as Link]);
+    const replace = String.prototype.replace;
+    let replaced = 0;
+    String.prototype.replace = function (this: string, ...a: unknown[]) {
+      replaced++;
+      return (replace as (...x: unknown[]) => string).apply(this, a);
+    } as typeof replace;
+    try {
+      const { used, result } = regExpsUsedBy(() => routes.map((r) => routeToIpText(r, { names, links, details: false, routeFilter: {} })).join("\n"));
+      expect(result).toContain(" dev a$&b ");
+      expect(used).toEqual([]);
+      expect(replaced).toBe(0);
+    } finally {
+      String.prototype.replace = replace;
+    }
+  });
 });
 
 describe("ip addr show: the address lines and addr_info from the same bytes", () => {
