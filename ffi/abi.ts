@@ -57,30 +57,31 @@ export const iow = (type: number, nr: number, size: number): number => ioc(IOC_W
 /** `_IOR(type, nr, size)` */
 export const ior = (type: number, nr: number, size: number): number => ioc(IOC_READ, type, nr, size);
 
-const T = "T".charCodeAt(0);
-const INT = 4;
-
-/** ioctl requests of /dev/net/tun (include/uapi/linux/if_tun.h). */
+/**
+ * ioctl requests of /dev/net/tun (include/uapi/linux/if_tun.h), as numbers: `_IOW('T', nr, int)`
+ * and `_IOR` worked out once ({@link ioc}; tests/unit/abi.test.ts checks each against it). Calling
+ * ioc() 18 times at load was 0.2-0.3 ms of every command's start-up in a CPU profile (issue 11).
+ */
 export const TUN_IOCTL = {
-  TUNSETNOCSUM: iow(T, 200, INT),
-  TUNSETDEBUG: iow(T, 201, INT),
-  TUNSETIFF: iow(T, 202, INT),
-  TUNSETPERSIST: iow(T, 203, INT),
-  TUNSETOWNER: iow(T, 204, INT),
-  TUNSETLINK: iow(T, 205, INT),
-  TUNSETGROUP: iow(T, 206, INT),
-  TUNGETFEATURES: ior(T, 207, INT),
-  TUNSETOFFLOAD: iow(T, 208, INT),
-  TUNSETTXFILTER: iow(T, 209, INT),
-  TUNGETIFF: ior(T, 210, INT),
-  TUNGETSNDBUF: ior(T, 211, INT),
-  TUNSETSNDBUF: iow(T, 212, INT),
-  TUNGETVNETHDRSZ: ior(T, 215, INT),
-  TUNSETVNETHDRSZ: iow(T, 216, INT),
-  TUNSETQUEUE: iow(T, 217, INT),
-  TUNSETIFINDEX: iow(T, 218, INT),
+  TUNSETNOCSUM: 0x400454c8, // _IOW('T', 200, int)
+  TUNSETDEBUG: 0x400454c9, // _IOW('T', 201, int)
+  TUNSETIFF: 0x400454ca, // _IOW('T', 202, int)
+  TUNSETPERSIST: 0x400454cb, // _IOW('T', 203, int)
+  TUNSETOWNER: 0x400454cc, // _IOW('T', 204, int)
+  TUNSETLINK: 0x400454cd, // _IOW('T', 205, int)
+  TUNSETGROUP: 0x400454ce, // _IOW('T', 206, int)
+  TUNGETFEATURES: 0x800454cf, // _IOR('T', 207, int)
+  TUNSETOFFLOAD: 0x400454d0, // _IOW('T', 208, int)
+  TUNSETTXFILTER: 0x400454d1, // _IOW('T', 209, int)
+  TUNGETIFF: 0x800454d2, // _IOR('T', 210, int)
+  TUNGETSNDBUF: 0x800454d3, // _IOR('T', 211, int)
+  TUNSETSNDBUF: 0x400454d4, // _IOW('T', 212, int)
+  TUNGETVNETHDRSZ: 0x800454d7, // _IOR('T', 215, int)
+  TUNSETVNETHDRSZ: 0x400454d8, // _IOW('T', 216, int)
+  TUNSETQUEUE: 0x400454d9, // _IOW('T', 217, int)
+  TUNSETIFINDEX: 0x400454da, // _IOW('T', 218, int)
   /** Attaches (an eBPF program fd) or detaches (-1) the queue-steering program: tun/steer.ts. */
-  TUNSETSTEERINGEBPF: ior(T, 224, INT),
+  TUNSETSTEERINGEBPF: 0x800454e0, // _IOR('T', 224, int)
 } as const;
 
 /** `ifr_flags` bits of TUNSETIFF / TUNGETIFF / TUNGETFEATURES. */
@@ -385,41 +386,54 @@ export const MMSGHDR_LEN = 56;
 
 /**
  * Fills `vec` (n * MMSGHDR_SIZE bytes) with one `struct mmsghdr` per slot: slot i receives into
- * the buffer at address `bufAddr[i]` (`bufLen` bytes) with its sender address at `nameAddr[i]`
- * (`nameLen` bytes), one iovec each, taken from `iov` (n * IOVEC_SIZE bytes at `iovAddr`).
+ * the buffer at address `bufBase + i * bufLen` (`bufLen` bytes) with its sender address at
+ * `nameBase + i * nameStride` (`nameLen` bytes; none when `nameBase` is null), one iovec each,
+ * taken from `iov` (n * IOVEC_SIZE bytes at `iovAddr`). Addresses are user-space pointers (under
+ * 2^47), so each slot's is worked out as a Number and written as two 32-bit halves: no BigInt
+ * and no array of addresses per slot (issue 11: MultiRecv's construction at every start-up).
  *
  * @example
  * ```ts
  * import { packMmsghdrs, MMSGHDR_SIZE, IOVEC_SIZE } from "./abi.ts";
  * const vec = new Uint8Array(2 * MMSGHDR_SIZE), iov = new Uint8Array(2 * IOVEC_SIZE);
- * packMmsghdrs(vec, iov, 0x1000n, [0x2000n, 0x3000n], 4096, [0x4000n, 0x4010n], 12);
+ * packMmsghdrs(vec, iov, 0x1000n, 2, 0x2000n, 4096, 0x4000n, 16, 12); // buffers 0x2000, 0x3000; names 0x4000, 0x4010
  * ```
  */
 export function packMmsghdrs(
   vec: Uint8Array,
   iov: Uint8Array,
   iovAddr: bigint,
-  bufAddr: readonly bigint[],
+  n: number,
+  bufBase: bigint,
   bufLen: number,
-  nameAddr: readonly bigint[] | null,
+  nameBase: bigint | null,
+  nameStride: number,
   nameLen: number,
 ): void {
-  const n = bufAddr.length;
   if (vec.length < n * MMSGHDR_SIZE || iov.length < n * IOVEC_SIZE) throw new RangeError("mmsghdr/iovec arrays too small");
   const v = new DataView(vec.buffer, vec.byteOffset, vec.byteLength);
   const io = new DataView(iov.buffer, iov.byteOffset, iov.byteLength);
   vec.fill(0, 0, n * MMSGHDR_SIZE);
+  const iovA = Number(iovAddr);
+  const bufA = Number(bufBase);
+  const nameA = nameBase === null ? -1 : Number(nameBase);
   for (let i = 0; i < n; i++) {
-    io.setBigUint64(i * IOVEC_SIZE, bufAddr[i]!, true);
-    io.setBigUint64(i * IOVEC_SIZE + 8, BigInt(bufLen), true);
+    put64(io, i * IOVEC_SIZE, bufA + i * bufLen);
+    put64(io, i * IOVEC_SIZE + 8, bufLen);
     const m = i * MMSGHDR_SIZE;
-    if (nameAddr) {
-      v.setBigUint64(m + MSGHDR.name, nameAddr[i]!, true);
+    if (nameA >= 0) {
+      put64(v, m + MSGHDR.name, nameA + i * nameStride);
       v.setUint32(m + MSGHDR.namelen, nameLen, true);
     }
-    v.setBigUint64(m + MSGHDR.iov, iovAddr + BigInt(i * IOVEC_SIZE), true);
-    v.setBigUint64(m + MSGHDR.iovlen, 1n, true);
+    put64(v, m + MSGHDR.iov, iovA + i * IOVEC_SIZE);
+    put64(v, m + MSGHDR.iovlen, 1);
   }
+}
+
+/** A non-negative integer below 2^53 as a little-endian u64 at `off`. */
+function put64(v: DataView, off: number, x: number): void {
+  v.setUint32(off, x % 0x1_0000_0000, true);
+  v.setUint32(off + 4, Math.floor(x / 0x1_0000_0000), true);
 }
 
 /** IP-level socket options and control messages (linux/in.h, linux/in6.h), for ICMP echo sockets. */

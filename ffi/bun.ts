@@ -4,7 +4,7 @@
  * @module
  */
 import type { Pointer } from "bun:ffi";
-import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOL_GROUPS, SYMBOLS, type AbiType } from "./symbols.ts";
+import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOL_GROUPS, symbolSpec, type AbiType, type SymbolSpec } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
 /** bun:ffi's FFIType numbers (the natives take them as they are). */
@@ -38,15 +38,6 @@ const ffi = ((globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI ?? {}) as Nati
 const { dlopen, ptr, toArrayBuffer } = ffi;
 const peek = ffi.read;
 
-const TYPE: Record<AbiType, FFIType> = {
-  i32: FFIType.i32,
-  u32: FFIType.u32,
-  u64: FFIType.u64,
-  buf: FFIType.ptr,
-  ptr: FFIType.ptr,
-  void: FFIType.void,
-};
-
 let dlopenCalls = 0;
 
 /** How many times this backend has called bun:ffi's dlopen (each call is one TinyCC compile). */
@@ -55,10 +46,20 @@ export function dlopenCount(): number {
 }
 
 /** The bun:ffi declaration of a symbol table entry (`u64` travels as a pointer-sized integer). */
-function declOf(spec: { readonly args: readonly AbiType[]; readonly ret: AbiType }): { args: FFIType[]; returns: FFIType } {
+function declOf(spec: SymbolSpec): { args: FFIType[]; returns: FFIType } {
   const args: FFIType[] = [];
-  for (const t of spec.args) args.push(t === "u64" ? FFIType.ptr : TYPE[t]);
-  return { args, returns: TYPE[spec.ret] };
+  for (const t of spec.args) args.push(ffiType(t));
+  return { args, returns: ffiType(spec.ret) };
+}
+
+/** bun:ffi's type of an {@link AbiType} (a buffer is a pointer; `u64` a pointer-sized integer). */
+function ffiType(t: AbiType): FFIType {
+  switch (t) {
+    case "i32": return FFIType.i32;
+    case "u32": return FFIType.u32;
+    case "void": return FFIType.void;
+    default: return FFIType.ptr; // buf, ptr, u64
+  }
 }
 
 /**
@@ -78,20 +79,22 @@ export function open(): { path: string; fn: Record<string, (...a: unknown[]) => 
   // load). A symbol not bound yet is not on `fn`: the lookup falls through to fn's prototype, a
   // Proxy whose get binds it and defines it on `fn`. One Proxy instead of an accessor, a closure
   // and a descriptor per symbol: start-up allocates less of the JS heap (issue 11).
-  const table = SYMBOLS as Readonly<Record<string, { readonly args: readonly AbiType[]; readonly ret: AbiType; readonly name?: string }>>;
   let lastErr: unknown;
   for (const path of LIBC_NAMES) {
     try {
       const eager: Record<string, { args: FFIType[]; returns: FFIType }> = {};
-      for (const c of EAGER_SYMBOLS) eager[c] = declOf(table[c]!);
+      for (const c of EAGER_SYMBOLS) eager[c] = declOf(symbolSpec(c)!);
       dlopenCalls++;
       const first = dlopen(path, eager).symbols as unknown as Record<string, (...a: unknown[]) => number>;
       const bound: Record<string, (...a: unknown[]) => number> = Object.create(null);
-      const bind = (cname: string, spec: (typeof table)[string]) => {
+      const bind = (cname: string, spec: SymbolSpec) => {
         if (bound[cname]) return bound[cname];
         // The symbol's group (SYMBOL_GROUPS), those of it not bound yet, in one compile unit.
         const decls: Record<string, { args: FFIType[]; returns: FFIType }> = { [cname]: declOf(spec) };
-        for (const c of SYMBOL_GROUPS.find((g) => (g as readonly string[]).includes(cname)) ?? []) if (!bound[c]) decls[c] ??= declOf(table[c]!);
+        for (const g of SYMBOL_GROUPS) {
+          if (!(g as readonly string[]).includes(cname)) continue;
+          for (const c of g) if (!bound[c]) decls[c] ??= declOf(symbolSpec(c)!);
+        }
         dlopenCalls++;
         const got = dlopen(path, decls).symbols as unknown as Record<string, (...a: unknown[]) => number>;
         for (const c of Object.keys(decls)) bound[c] = got[c]!;
@@ -103,11 +106,11 @@ export function open(): { path: string; fn: Record<string, (...a: unknown[]) => 
       };
       const binder = new Proxy(Object.create(null) as object, {
         get(_t, key, receiver: object) {
-          if (typeof key !== "string" || !Object.hasOwn(table, key)) return undefined;
-          const spec = table[key]!;
+          const spec = typeof key === "string" ? symbolSpec(key) : undefined;
+          if (!spec) return undefined;
           // The first spec of a C name declares it (an alias's own spec may differ: ioctlv's u64).
-          const cname = spec.name ?? key;
-          return define(receiver, key, bind(cname, table[cname] ?? spec));
+          const cname = spec.name ?? key as string;
+          return define(receiver, key as string, bind(cname, symbolSpec(cname) ?? spec));
         },
       });
       const fn: Record<string, (...a: unknown[]) => number> = Object.create(binder);

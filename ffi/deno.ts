@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { LIBC_NAMES, SYMBOLS, type AbiType } from "./symbols.ts";
+import { LIBC_NAMES, symbolNames, symbolSpec, type AbiType } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
 // Minimal typing of the Deno FFI surface tunkit uses (the project type-checks under Bun's types).
@@ -33,10 +33,12 @@ const TYPE: Record<AbiType, string> = {
 
 function makeBackend(): Backend {
   const decl: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(SYMBOLS)) {
+  const names = symbolNames();
+  for (const key of names) {
+    const spec = symbolSpec(key)!;
     decl[key] = {
-      ...("name" in spec && spec.name ? { name: spec.name } : {}),
-      ...("optional" in spec && spec.optional ? { optional: true } : {}),
+      ...(spec.name ? { name: spec.name } : {}),
+      ...(spec.optional ? { optional: true } : {}),
       parameters: spec.args.map((t) => TYPE[t]),
       result: TYPE[spec.ret],
     };
@@ -57,9 +59,9 @@ function makeBackend(): Backend {
   const errp = s.__errno_location!() as object;
   const errView = new Deno.UnsafePointerView(errp);
   const fn: Record<string, (...a: unknown[]) => number> = {};
-  for (const key of Object.keys(SYMBOLS)) {
+  for (const key of names) {
     const f = s[key]!;
-    const spec = SYMBOLS[key as keyof typeof SYMBOLS];
+    const spec = symbolSpec(key)!;
     fn[key] = (spec.args as readonly string[]).includes("u64")
       ? (...a: unknown[]) => f(...a.map((v, i) => (spec.args[i] === "u64" ? BigInt(v as number) : v))) as number
       : (f as (...a: unknown[]) => number);

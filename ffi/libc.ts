@@ -101,11 +101,25 @@ export interface RawLibc {
   stat(path: Uint8Array, st: Uint8Array): number;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+/** The decoder of file names and link targets, made on first use (issue 11: not at every start-up). */
+let dec: TextDecoder | undefined;
 /** NUL-terminated bytes of a string, for C. */
 export function cstr(s: string): Uint8Array {
-  const b = enc.encode(s);
+  // ASCII (every path tunkit opens on a start-up) byte by byte; TextEncoder for the rest. A
+  // process's first TextEncoder costs 0.2-0.5 ms (issue 11), and a short loop is no slower.
+  const n = s.length;
+  const out = new Uint8Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return utf8z(s);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** {@link cstr} of a string with a non-ASCII character. */
+function utf8z(s: string): Uint8Array {
+  const b = new TextEncoder().encode(s);
   const out = new Uint8Array(b.length + 1);
   out.set(b);
   return out;
@@ -117,18 +131,23 @@ export function check(ret: number, syscall: string, subject?: string): number {
   return ret;
 }
 
-const intBuf = new Uint8Array(8);
-const intView = new DataView(intBuf.buffer);
-/** One struct pollfd for {@link sys.pollOne} (over 1000 bytes: a pointer taken from a smaller array may go stale). */
-const pfd = new Uint8Array(new ArrayBuffer(1024));
-const pfdView = new DataView(pfd.buffer);
-/** sys.readFile/readDir/readLink's buffer (they never call each other while they use it). */
-const scratch = new Uint8Array(new ArrayBuffer(8192));
-const scratchView = new DataView(scratch.buffer);
-const tsBuf = new Uint8Array(16);
-const tsView = new DataView(tsBuf.buffer);
-const lenBuf = new Uint8Array(4);
-const lenView = new DataView(lenBuf.buffer);
+// The small in/out buffers of sys's calls, in one ArrayBuffer with one DataView: a Uint8Array
+// made with its own small storage and then asked for .buffer (for a DataView) is copied out of
+// the GC heap ("get buffer": up to 2 ms of a CPU-profiled `route list`, issue 11).
+const small = new ArrayBuffer(32);
+const smallView = new DataView(small);
+/** An int option's value (4 bytes used; setsockoptInt, getsockoptInt). */
+const intBuf = new Uint8Array(small, 0, 4);
+/** A socklen_t in/out length (getsockopt, getsockname). */
+const lenBuf = new Uint8Array(small, 8, 4);
+/** A struct timespec (clock_gettime). */
+const tsBuf = new Uint8Array(small, 16, 16);
+/** One struct pollfd for {@link sys.pollOne} (over 1000 bytes: a pointer taken from a smaller array may go stale); made on first use. */
+let pfd: Uint8Array | undefined;
+let pfdView: DataView | undefined;
+/** sys.readFile/readDir/readLink's buffer (they never call each other while they use it); made on first use. */
+let scratchBuf: Uint8Array | undefined;
+const scratch = (): Uint8Array => (scratchBuf ??= new Uint8Array(new ArrayBuffer(8192)));
 
 /**
  * Checked libc calls: each throws {@link SysError} on failure. `read`, `write`, `recvfrom`
@@ -196,24 +215,24 @@ export const sys = {
     check(raw.setsockopt(fd, level, opt, val, val.length), what);
   },
   setsockoptInt(fd: number, level: number, opt: number, value: number, what?: string): void {
-    intView.setInt32(0, value, true);
-    sys.setsockopt(fd, level, opt, intBuf.subarray(0, 4), what);
+    smallView.setInt32(0, value, true);
+    sys.setsockopt(fd, level, opt, intBuf, what);
   },
   /** getsockopt into `val`; returns the length the kernel wrote. */
   getsockopt(fd: number, level: number, opt: number, val: Uint8Array): number {
-    lenView.setUint32(0, val.length, true);
+    smallView.setUint32(8, val.length, true);
     check(raw.getsockopt(fd, level, opt, val, lenBuf), `getsockopt(${level},${opt})`);
-    return lenView.getUint32(0, true);
+    return smallView.getUint32(8, true);
   },
   getsockoptInt(fd: number, level: number, opt: number): number {
-    sys.getsockopt(fd, level, opt, intBuf.subarray(0, 4));
-    return intView.getInt32(0, true);
+    sys.getsockopt(fd, level, opt, intBuf);
+    return smallView.getInt32(0, true);
   },
   /** getsockname into `out`; returns the address length. */
   getsockname(fd: number, out: Uint8Array): number {
-    lenView.setUint32(0, out.length, true);
+    smallView.setUint32(8, out.length, true);
     check(raw.getsockname(fd, out, lenBuf), "getsockname");
-    return lenView.getUint32(0, true);
+    return smallView.getUint32(8, true);
   },
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, to: Uint8Array | null): number {
     const n = raw.sendto(fd, buf, len, flags, to, to ? to.length : 0);
@@ -242,11 +261,16 @@ export const sys = {
    * when the time ran out, -1 when poll failed (EINTR included; {@link errno} says which).
    */
   pollOne(fd: number, events: number, ms: number): number {
-    pfdView.setInt32(0, fd, true);
-    pfdView.setInt16(4, events, true);
-    pfdView.setInt16(6, 0, true);
+    if (!pfd) {
+      pfd = new Uint8Array(new ArrayBuffer(1024));
+      pfdView = new DataView(pfd.buffer);
+    }
+    const v = pfdView!;
+    v.setInt32(0, fd, true);
+    v.setInt16(4, events, true);
+    v.setInt16(6, 0, true);
     const r = raw.poll(pfd, 1, ms);
-    return r > 0 ? pfdView.getInt16(6, true) : r;
+    return r > 0 ? v.getInt16(6, true) : r;
   },
   epollCreate(): number {
     return check(raw.epoll_create1(EPOLL.CLOEXEC), "epoll_create1");
@@ -323,14 +347,16 @@ export const sys = {
    * reads /proc/PID/ns/net of every process, some gone or not its own.
    */
   readLinkIfAny(path: string): string | undefined {
-    const n = raw.readlink(cstr(path), scratch, scratch.length);
-    return n < 0 ? undefined : dec.decode(scratch.subarray(0, n));
+    const buf = scratch();
+    const n = raw.readlink(cstr(path), buf, buf.length);
+    return n < 0 ? undefined : (dec ??= new TextDecoder()).decode(buf.subarray(0, n));
   },
   /** The target of symbolic link `path` (node:fs's readlinkSync without node:fs). Throws SysError. */
   readLink(path: string): string {
-    const n = raw.readlink(cstr(path), scratch, scratch.length);
+    const buf = scratch();
+    const n = raw.readlink(cstr(path), buf, buf.length);
     if (n < 0) throw new SysError("readlink", errno(), path);
-    return dec.decode(scratch.subarray(0, n));
+    return (dec ??= new TextDecoder()).decode(buf.subarray(0, n));
   },
   /**
    * st_mode of `path` (stat(2), following links), without node:fs. struct stat's st_mode is at
@@ -347,7 +373,7 @@ export const sys = {
   /** CLOCK_REALTIME in nanoseconds (a bigint: the clock of SO_TIMESTAMPNS receive stamps). */
   realtimeNs(): bigint {
     check(raw.clock_gettime(0, tsBuf), "clock_gettime");
-    return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
+    return smallView.getBigInt64(16, true) * 1_000_000_000n + smallView.getBigInt64(24, true);
   },
 };
 
@@ -365,7 +391,7 @@ function fileBytes(fd: number, path: string): Uint8Array {
   try {
     // Into the scratch buffer (most files fit), copied out at the end: no 4 KiB array per file
     // (`tunkit list` reads a few hundred /proc files).
-    let buf = scratch;
+    let buf = scratch();
     let len = 0;
     for (;;) {
       if (len === buf.length) {
@@ -390,8 +416,9 @@ function fileBytes(fd: number, path: string): Uint8Array {
 function dirNames(fd: number, path: string): string[] {
   const getdents = optionalSymbol("getdents64")!;
   try {
-    const buf = scratch;
-    const v = scratchView;
+    const buf = scratch();
+    const v = new DataView(buf.buffer);
+    const d = (dec ??= new TextDecoder());
     const names: string[] = [];
     for (;;) {
       const n = getdents(fd, buf, buf.length);
@@ -403,7 +430,7 @@ function dirNames(fd: number, path: string): string[] {
         if (reclen < 20) break;
         let end = off + 19;
         while (end < off + reclen && buf[end] !== 0) end++;
-        const name = dec.decode(buf.subarray(off + 19, end));
+        const name = d.decode(buf.subarray(off + 19, end));
         if (name !== "." && name !== "..") names.push(name);
         off += reclen;
       }

@@ -18,8 +18,10 @@ export const NLA_TYPE_MASK = 0x3fff;
 /** Size of struct nlattr. */
 export const NLA_HDRLEN = 4;
 
-const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
+// Made on first use: a process's first TextEncoder/TextDecoder costs 0.2-0.5 ms, and a one-shot
+// command may never encode or decode a string attribute here (issue 11).
+let utf8: TextEncoder | undefined;
+let utf8d: TextDecoder | undefined;
 
 /**
  * Writes netlink attributes into a {@link ByteWriter}.
@@ -88,7 +90,7 @@ export class AttributeEncoder {
   }
   /** A NUL-terminated string (NLA_NUL_STRING / NLA_STRING as iproute2 sends it). */
   string(type: number, s: string): void {
-    const b = utf8.encode(s);
+    const b = (utf8 ??= new TextEncoder()).encode(s);
     this.header(type, b.length + 1);
     this.w.bytes(b);
     this.w.u8(0);
@@ -288,7 +290,7 @@ export class AttributeDecoder {
   string(): string {
     const p = this.payload();
     const nul = p.indexOf(0);
-    return utf8d.decode(nul < 0 ? p : p.subarray(0, nul));
+    return (utf8d ??= new TextDecoder()).decode(nul < 0 ? p : p.subarray(0, nul));
   }
   /** Index of the current payload in {@link bytes} (to read it in place, without {@link payload}'s view). */
   get payloadStart(): number {

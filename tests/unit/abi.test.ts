@@ -17,6 +17,18 @@ describe("ioctl numbers", () => {
   for (const [k, v] of Object.entries(golden)) {
     test(k, () => expect((TUN_IOCTL as Record<string, number>)[k]).toBe(v));
   }
+  test("every TUN_IOCTL number is its _IOC(dir, 'T', nr, sizeof(int))", () => {
+    // The numbers are written out in abi.ts (no ioc() calls at load): each one checked against ioc.
+    const W = 1, R = 2;
+    const spec: Record<string, [number, number]> = {
+      TUNSETNOCSUM: [W, 200], TUNSETDEBUG: [W, 201], TUNSETIFF: [W, 202], TUNSETPERSIST: [W, 203], TUNSETOWNER: [W, 204],
+      TUNSETLINK: [W, 205], TUNSETGROUP: [W, 206], TUNGETFEATURES: [R, 207], TUNSETOFFLOAD: [W, 208], TUNSETTXFILTER: [W, 209],
+      TUNGETIFF: [R, 210], TUNGETSNDBUF: [R, 211], TUNSETSNDBUF: [W, 212], TUNGETVNETHDRSZ: [R, 215], TUNSETVNETHDRSZ: [W, 216],
+      TUNSETQUEUE: [W, 217], TUNSETIFINDEX: [W, 218], TUNSETSTEERINGEBPF: [R, 224],
+    };
+    expect(Object.keys(TUN_IOCTL).sort()).toEqual(Object.keys(spec).sort());
+    for (const [k, [dir, nr]] of Object.entries(spec)) expect([k, (TUN_IOCTL as Record<string, number>)[k]]).toEqual([k, ioc(dir, 0x54, nr, 4)]);
+  });
   test("ioc refuses sizes over 14 bits", () => expect(() => ioc(1, 0x54, 1, 1 << 14)).toThrow(RangeError));
 });
 
@@ -82,5 +94,31 @@ describe("struct sockaddr_ll", () => {
     expect(toHex(b)).toBe("1100000302010000" + "00".repeat(12));
     b[10] = PACKET.OUTGOING;
     expect(unpackSockaddrLl(b)).toEqual({ protocol: 3, ifindex: 0x102, hatype: 0, pkttype: 4 });
+  });
+});
+
+describe("packMmsghdrs", () => {
+  test("each slot's buffer, name and iovec addresses, above 2^32 too (written as two 32-bit halves)", () => {
+    const { packMmsghdrs, MMSGHDR_SIZE, IOVEC_SIZE, MSGHDR } = require("../../ffi/abi.ts") as typeof import("../../ffi/abi.ts");
+    const n = 3;
+    const vec = new Uint8Array(n * MMSGHDR_SIZE).fill(0xee);
+    const iov = new Uint8Array(n * IOVEC_SIZE);
+    const iovAddr = 0x7f12_3456_0000n, buf = 0x7f12_ffff_f000n, names = 0x5555_0000_fff0n;
+    packMmsghdrs(vec, iov, iovAddr, n, buf, 0x1000, names, 16, 12);
+    const v = new DataView(vec.buffer), io = new DataView(iov.buffer);
+    for (let i = 0; i < n; i++) {
+      const m = i * MMSGHDR_SIZE;
+      expect(io.getBigUint64(i * IOVEC_SIZE, true)).toBe(buf + BigInt(i * 0x1000));
+      expect(io.getBigUint64(i * IOVEC_SIZE + 8, true)).toBe(0x1000n);
+      expect(v.getBigUint64(m + MSGHDR.name, true)).toBe(names + BigInt(i * 16));
+      expect(v.getUint32(m + MSGHDR.namelen, true)).toBe(12);
+      expect(v.getBigUint64(m + MSGHDR.iov, true)).toBe(iovAddr + BigInt(i * IOVEC_SIZE));
+      expect(v.getBigUint64(m + MSGHDR.iovlen, true)).toBe(1n);
+      expect(v.getBigUint64(m + MSGHDR.control, true)).toBe(0n); // cleared
+      expect(v.getUint32(m + 56, true)).toBe(0);
+    }
+    packMmsghdrs(vec, iov, iovAddr, n, buf, 0x1000, null, 16, 12);
+    for (let i = 0; i < n; i++) expect([v.getBigUint64(i * MMSGHDR_SIZE + MSGHDR.name, true), v.getUint32(i * MMSGHDR_SIZE + MSGHDR.namelen, true)]).toEqual([0n, 0]);
+    expect(() => packMmsghdrs(vec, iov, iovAddr, n + 1, buf, 0x1000, null, 16, 12)).toThrow(RangeError);
   });
 });

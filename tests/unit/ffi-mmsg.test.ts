@@ -163,3 +163,31 @@ describe("MultiSend, addressed", () => {
     expect(a!.got.length).toBe(2);
   });
 });
+
+describe("MultiRecv", () => {
+  test("one recvmmsg fills the slots in order: each datagram's bytes, length and sender address", async () => {
+    const { MultiRecv } = await import("../../ffi/mmsg.ts");
+    const fd = unconnected();
+    sys.bind(fd, sin(0));
+    const sa = new Uint8Array(16);
+    sys.getsockname(fd, sa);
+    const port = (sa[2]! << 8) | sa[3]!;
+    const tx = dgram.createSocket("udp4");
+    await new Promise<void>((r) => tx.bind(0, "127.0.0.1", r));
+    cleanup.push(() => tx.close());
+    for (const m of ["one", "second", "3rd datagram"]) await new Promise<void>((r, j) => tx.send(m, port, "127.0.0.1", (e) => (e ? j(e) : r())));
+    const m = new MultiRecv(4, 2048, 16);
+    let n = -1;
+    for (let k = 0; k < 100 && n < 0; k++) {
+      n = m.recv(fd, SOCK.MSG_DONTWAIT);
+      if (n < 0) await Bun.sleep(5);
+    }
+    expect(n).toBe(3);
+    const text = (i: number) => new TextDecoder().decode(m.slot(i).subarray(0, m.length(i)));
+    expect([text(0), text(1), text(2)]).toEqual(["one", "second", "3rd datagram"]);
+    const from = m.name(1);
+    expect([from[0], (from[2]! << 8) | from[3]!, [...from.subarray(4, 8)]]).toEqual([SOCK.AF_INET, tx.address().port, [127, 0, 0, 1]]);
+    expect(m.truncated(0)).toBe(false);
+    expect(m.slot(3).length).toBe(2048);
+  });
+});
