@@ -24,7 +24,8 @@ export interface IpNamesPaths {
 // session 13 (JSC heap blocks, 4 runs each, load 6-8): node:fs here (statSync with
 // throwIfNoEntry: false, then readFileSync / readdirSync, through common/builtins.ts) made
 // `route list` of 100 routes 97 -> 105 blocks and `route list -6` 101 -> 107; kept libc.
-const utf8 = new TextDecoder();
+/** Made on the first file read, not at load: a process's first TextDecoder costs 0.2-0.5 ms (issue 11). */
+let utf8: TextDecoder | undefined;
 
 // A file or directory that is not there is no exception (readFileIfAny, readDirIfAny): most
 // machines lack the `*.d` directories, some /etc/iproute2 or /usr/share/iproute2, and a
@@ -32,7 +33,7 @@ const utf8 = new TextDecoder();
 function read(path: string): string | undefined {
   try {
     const b = sys.readFileIfAny(path);
-    return b === undefined ? undefined : utf8.decode(b);
+    return b === undefined ? undefined : (utf8 ??= new TextDecoder()).decode(b);
   } catch {
     return undefined;
   }
