@@ -132,6 +132,38 @@
  * 99 -> 98, list 92 -> 91, faults -7 and -19 (medians of 11, within noise), not worth a second
  * dispatch to keep in step with the full CLI's.
  *
+ * Session 14: what runs the first time, not what is loaded. `--profile N` (below) sums Bun's CPU
+ * profiles of N runs per function, and a hello-world built with the same flags times a thing's
+ * first use against its second: `Array.from({length}, fn)` 0.62 / 0.005 ms, the process's first
+ * RegExp `.test` 0.46 (each new RegExp compiles), the first `new ArrayBuffer` 0.24-0.3, `new
+ * DataView` 0.1, `[...new Set()]` 0.1, `[].map` 0.07, a TextEncoder 0.08 (0.2-0.5 in the binary);
+ * 200 never-called functions (223 KB) cost +0.5 ms and +5 blocks: dead code is cheap. Changes:
+ * (1) no top-level await on any command's path (ffi/bun.ts's `await import("bun:ffi")` fallback,
+ * ffi/libc.ts's `await import()` of its backend, ffi/splice.ts): each made every module above it
+ * an asynchronous module; settled, 31 rounds, load 1.4 (floor 22.1 ms): addr add 1.89x -> 1.82x,
+ * route add 1.83x -> 1.75x, faults -58 / -111. (An unsettled A/B had read 1.72x -> 1.50x: a
+ * binary just written by cp starts faster than one faulted in from disk, see settle(); the
+ * session's prof/cmp.ts now settles too.) (2) no RegExp and no String.prototype.replace on the
+ * four paths (cli/main.ts mayBeOneShot, common/ifname.ts, the name files' reader, the route
+ * printer's `any`, tun/holders.ts), ipVerb's spelling cache on a table's second use; (3) no table
+ * built at load that a command may not read: ffi/errors.ts's strerror texts a switch,
+ * ffi/symbols.ts's 43 specs made when bound, TUN_IOCTL written out, MultiRecv without Array.from
+ * / map / a BigInt per slot, libc's small buffers in one ArrayBuffer, TextEncoder/TextDecoder on
+ * first use. Callgrind (deterministic, all threads): route add 12.09 M instructions -> 10.63 M
+ * (floor 3.40 M). Tried and dropped: a bundle of the listing path like the one-shot one (route
+ * list 1.68x -> 1.83x, list 1.81x -> 2.07x: Bun's ES-module emulation in a bundle, __export and
+ * defineProperty ~1.5 ms, ate the chunk loading it saved; importModule's time follows the code
+ * loaded, not the chunk count); a re-recorded scripts/startup.order (two runs, both orders of
+ * --bin: 0.05-0.13x slower on every row than the recorded profile kept from session 13); constants
+ * tables as a hello-world (+14 faults, no CPU). End of session, three runs of 31 rounds
+ * (load 0.9-1.3, floor 27.6 / 22.5 / 23.6 ms; the floor's own time moves 20% between runs,
+ * so compare within a run), new against 85d94c7's build: addr add 1.23 / 1.50 / 1.49x (main
+ * 1.53 / 1.77 / 1.58x), route add 1.31 / 1.51 / 1.47x (1.50 / 1.72 / 1.54x), route list 1.67 /
+ * 1.88 / 1.87x (1.91 / 2.07 / 1.85x), list 1.77 / 1.95 / 1.95x (1.77 / 2.05 / 1.87x); faults
+ * 1125 / 1128 / 1418 / 1434 against 1274-1288 / 1269-1281 / 1534-1569 / 1471-1475; heap blocks
+ * 65 / 68 / 107 / 98 against 73 / 74 / 109 / 99 (still past 64: JSCWarmUp starts on every
+ * netlink command).
+ *
  * The tree's build (like `npm run build`) is laid out by the CLI's start-up profile,
  * scripts/startup.order (`--bytecode-order`; scripts/build.ts STARTUP_ORDER). `--record-order`
  * records it anew: it builds tunkit without a profile, runs each case once in this bench's
