@@ -28,10 +28,10 @@ interface Natives {
  *
  * Read synchronously, never with a top-level `await import("bun:ffi")` (the fallback until
  * session 14): a top-level await makes this module an asynchronous one, and with it ffi/libc.ts
- * and every module that imports them, i.e. every netlink command's whole module graph. That
- * cost a one-shot command more than all its JavaScript: the same build without it, in the same
- * rounds (bench/cli-startup.ts's header, session 14), read `route add` 1.43x the floor instead
- * of 1.73x and `addr add` 1.54x instead of 1.79x. Empty outside Bun: ffi/libc.ts imports this
+ * and every module that imports them, i.e. every netlink command's whole module graph: the same
+ * build without it, settled, in the same rounds (bench/cli-startup.ts's header, session 14), read
+ * `route add` 1.75x the floor instead of 1.83x and `addr add` 1.82x instead of 1.89x, with 111
+ * and 58 fewer page faults. Empty outside Bun: ffi/libc.ts imports this
  * module under Deno too and makes the backend of the runtime it runs on ({@link bunBackend}).
  */
 const ffi = ((globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI ?? {}) as Natives;
