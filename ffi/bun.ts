@@ -7,9 +7,9 @@ import type { Pointer } from "bun:ffi";
 import { EAGER_SYMBOLS, LIBC_NAMES, SYMBOL_GROUPS, symbolSpec, type AbiType, type SymbolSpec } from "./symbols.ts";
 import type { Backend, EpollWaiter, Ptr } from "./backend.ts";
 
-/** bun:ffi's FFIType numbers (the natives take them as they are). */
+/** bun:ffi's FFIType numbers (the natives take them as they are; ffi/splice.ts declares with them too). */
 type FFIType = number;
-const FFIType = { i32: 5, u32: 6, u64: 8, ptr: 12, void: 13 } as const;
+export const FFIType = { i32: 5, u32: 6, u64: 8, ptr: 12, void: 13 } as const;
 
 /** The natives bun:ffi wraps, as this backend calls them. */
 interface Natives {
@@ -37,6 +37,9 @@ interface Natives {
 const ffi = ((globalThis as { Bun?: { FFI?: Natives } }).Bun?.FFI ?? {}) as Natives;
 const { dlopen, ptr, toArrayBuffer } = ffi;
 const peek = ffi.read;
+
+/** `Bun.FFI`'s own dlopen (undefined outside Bun), for a module that binds a library of its own (ffi/splice.ts). */
+export const nativeDlopen: Natives["dlopen"] | undefined = dlopen;
 
 let dlopenCalls = 0;
 

@@ -14,6 +14,7 @@ import { TunkitError } from "../common/errors.ts";
 import { SOCK } from "./abi.ts";
 import { ERRNO, SysError } from "./errors.ts";
 import { errno, raw, runtime, sys } from "./libc.ts";
+import { FFIType as T, nativeDlopen } from "./bun.ts";
 
 /** splice(2) flags. */
 export const SPLICE_F = { MOVE: 1, NONBLOCK: 2, MORE: 4 } as const;
@@ -39,25 +40,20 @@ interface SpliceLib {
 let lib: SpliceLib | undefined;
 
 /**
- * The runtime's dlopen (`Bun.FFI`'s native, as ffi/bun.ts binds libc: no top-level
+ * The runtime's dlopen as ffi/bun.ts binds libc with it (`Bun.FFI`'s native: no top-level
  * `await import("bun:ffi")`, which would make this module and its importers asynchronous
- * modules), and the FFIType numbers it takes.
+ * modules); undefined under Deno.
  */
-const ffi =
-  runtime === "bun"
-    ? (globalThis as unknown as { Bun: { FFI: { dlopen(path: string, decls: Record<string, { args: number[]; returns: number }>): { symbols: Record<string, unknown> } } } }).Bun.FFI
-    : undefined;
-const T = { i32: 5, u32: 6, ptr: 12 } as const;
+const dlopen = runtime === "bun" ? nativeDlopen : undefined;
 
 /** Whether this runtime has the relay's system calls (Bun). */
 export function spliceAvailable(): boolean {
-  return ffi !== undefined;
+  return dlopen !== undefined;
 }
 
 function bind(): SpliceLib {
   if (lib) return lib;
-  if (!ffi) throw new TunkitError("The splice relay needs the Bun runtime (the tunkit binary)", "unset TUNKIT_RELAY under Deno");
-  const { dlopen } = ffi;
+  if (!dlopen) throw new TunkitError("The splice relay needs the Bun runtime (the tunkit binary)", "unset TUNKIT_RELAY under Deno");
   let last: unknown;
   for (const path of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"]) {
     try {
